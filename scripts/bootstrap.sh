@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Idempotent bootstrap: installs what is missing, then exits. Fast when nothing is.
+#   scripts/bootstrap.sh          what `npm start` needs
+#   scripts/bootstrap.sh --test   plus what `npm test` needs (chromium, espeak-ng, sox)
+# Environment:
+#   DFD_SKIP_BOOTSTRAP=1   do nothing (for packaged deployments)
+#   MEDIASOUP_WORKER_BIN   use this mediasoup-worker instead of installing one
+set -euo pipefail
+[ "${DFD_SKIP_BOOTSTRAP:-0}" = "1" ] && exit 0
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+WANT_TEST=0
+[ "${1:-}" = "--test" ] && WANT_TEST=1
+
+DEPS_DIR="$ROOT/.deps"
+WORKER_VERSION="3.8.4"
+WORKER_DEB_VERSION="3.8.4~dfsg1-1"
+DEFAULT_WORKER_BIN="$DEPS_DIR/mediasoup-worker/mediasoup-worker"
+WORKER_BIN="${MEDIASOUP_WORKER_BIN:-$DEFAULT_WORKER_BIN}"
+
+log() { printf '[bootstrap] %s\n' "$*" >&2; }
+die() { printf '[bootstrap] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ---------- Node ----------
+node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+[ "$node_major" -ge 20 ] || die "Node.js >= 20 is required (found: $(node --version 2>/dev/null || echo none))."
+
+# ---------- Debian packages ----------
+APT_PKGS=(ffmpeg nats-server libsrtp2-1 libusrsctp2 libuv1 libssl3)
+[ "$WANT_TEST" = 1 ] && APT_PKGS+=(chromium espeak-ng sox fonts-dejavu-core)
+
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
+
+APT_UPDATED=0
+apt_update_once() {
+  if [ "$APT_UPDATED" = 0 ]; then
+    log "apt-get update"
+    apt-get update -qq >/dev/null
+    APT_UPDATED=1
+  fi
+}
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if can_apt; then
+    apt_update_once
+    log "installing Debian packages: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    die "missing Debian packages: ${missing[*]}. Install them as root: apt-get install ${missing[*]}"
+  fi
+fi
+
+# ---------- mediasoup-worker 3.8.4 (Debian experimental) ----------
+# The binary comes from Debian's experimental suite. We add that suite only for this
+# download, in a private apt state directory, built from the mirror this machine already
+# uses; nothing is written to the system's apt sources.
+debian_mirror() {
+  local uri=""
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    uri="$(awk '/^URIs:/ {for (i=2;i<=NF;i++) if ($i !~ /security/) {print $i; exit}}' /etc/apt/sources.list.d/debian.sources)"
+  fi
+  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+    uri="$(awk '$1=="deb" && $0 !~ /security/ { for (i=2;i<=NF;i++) if ($i ~ /^(https?|file|mirror):/) {print $i; exit} }' /etc/apt/sources.list)"
+  fi
+  printf '%s' "$uri"
+}
+
+install_worker() {
+  can_apt || die "mediasoup-worker $WORKER_VERSION is missing at $WORKER_BIN. As root, run: npm run bootstrap (it downloads Debian experimental's mediasoup-worker $WORKER_DEB_VERSION), or set MEDIASOUP_WORKER_BIN."
+  local mirror; mirror="$(debian_mirror)"
+  [ -n "$mirror" ] || die "cannot find a Debian mirror in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list"
+  local tmp; tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' RETURN
+  mkdir -p "$tmp/lists/partial" "$tmp/archives/partial"
+  cat >"$tmp/experimental.sources" <<SRC
+Types: deb
+URIs: $mirror
+Suites: experimental
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  local opts=(-o "Dir::Etc::sourcelist=$tmp/experimental.sources" -o "Dir::Etc::sourceparts=-"
+              -o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache::Archives=$tmp/archives" -o "APT::Get::List-Cleanup=0")
+  log "fetching mediasoup-worker $WORKER_DEB_VERSION from Debian experimental"
+  apt-get "${opts[@]}" update -qq >/dev/null
+  (cd "$tmp" && apt-get "${opts[@]}" download -qq "mediasoup-worker=$WORKER_DEB_VERSION" >/dev/null)
+  dpkg-deb -x "$tmp"/mediasoup-worker_*.deb "$tmp/x"
+  mkdir -p "$(dirname "$DEFAULT_WORKER_BIN")"
+  install -m 0755 "$tmp/x/usr/lib/x86_64-linux-gnu/mediasoup/mediasoup-worker" "$DEFAULT_WORKER_BIN"
+  printf '%s\n' "$WORKER_DEB_VERSION" >"$DEPS_DIR/mediasoup-worker/VERSION"
+}
+
+if [ ! -x "$WORKER_BIN" ]; then
+  [ "$WORKER_BIN" = "$DEFAULT_WORKER_BIN" ] || die "MEDIASOUP_WORKER_BIN=$WORKER_BIN is not an executable file"
+  install_worker
+fi
+if ldd "$WORKER_BIN" 2>/dev/null | grep -q "not found"; then
+  die "mediasoup-worker libraries missing: $(ldd "$WORKER_BIN" | grep 'not found' | tr -s ' ' | tr '\n' ';')"
+fi
+
+# ---------- npm dependencies ----------
+lock_hash() { cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1; }
+stamp="node_modules/.dfd-install-stamp"
+want="$(lock_hash)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  log "installing npm dependencies"
+  export ONNXRUNTIME_NODE_INSTALL=skip ONNXRUNTIME_NODE_INSTALL_CUDA=skip
+  export MEDIASOUP_WORKER_BIN="$WORKER_BIN"
+  if [ -f package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error >&2
+  else
+    npm install --no-audit --no-fund --loglevel=error >&2
+  fi
+  lock_hash >"$stamp"
+fi
+
+# ---------- browser bundles (meeting page, dashboard, badge SDK) ----------
+node scripts/build-web.mjs

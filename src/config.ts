@@ -1,0 +1,82 @@
+/**
+ * The one typed configuration module. Every setting is an environment variable with a
+ * documented default; `configTable()` renders the README table from the same source.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DfdError } from './errors.js';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+type Parser<T> = (raw: string, name: string) => T;
+
+const int = (min: number, max: number): Parser<number> => (raw, name) => {
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min || v > max) throw new DfdError('ERR_CONFIG', `${name} must be an integer in [${min}, ${max}], got "${raw}"`);
+  return v;
+};
+const num = (min: number, max: number): Parser<number> => (raw, name) => {
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < min || v > max) throw new DfdError('ERR_CONFIG', `${name} must be a number in [${min}, ${max}], got "${raw}"`);
+  return v;
+};
+const str: Parser<string> = (raw) => raw;
+const bool: Parser<boolean> = (raw, name) => {
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new DfdError('ERR_CONFIG', `${name} must be a boolean, got "${raw}"`);
+};
+const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean);
+
+interface Setting<T> {
+  env: string;
+  default: string;
+  doc: string;
+  parse: Parser<T>;
+}
+const s = <T>(env: string, def: string, doc: string, parse: Parser<T>): Setting<T> => ({ env, default: def, doc, parse });
+
+export const settings = {
+  host: s('DFD_HOST', '0.0.0.0', 'HTTP/WebSocket listen address', str),
+  port: s('DFD_PORT', '8080', 'HTTP/WebSocket port (0 picks a free port)', int(0, 65535)),
+  publicUrl: s('DFD_PUBLIC_URL', '', 'Base URL printed at start-up and used in links (default http://localhost:PORT)', str),
+  tokenSecret: s('DFD_TOKEN_SECRET', '', 'HMAC secret for join tokens; empty generates a random one per process (demo)', str),
+  tokenTtlSec: s('DFD_TOKEN_TTL_SEC', '3600', 'Lifetime of tokens issued by the demo endpoint', int(10, 7 * 86400)),
+  demoTokens: s('DFD_DEMO_TOKENS', 'true', 'Serve /v1/demo/token so the meeting page can join without set-up', bool),
+  numWorkers: s('DFD_MEDIASOUP_WORKERS', '0', 'mediasoup workers; 0 = one per CPU core', int(0, 256)),
+  workerBin: s('MEDIASOUP_WORKER_BIN', path.join(repoRoot, '.deps/mediasoup-worker/mediasoup-worker'), 'mediasoup-worker binary (installed by the bootstrap)', str),
+  listenIp: s('DFD_LISTEN_IP', '127.0.0.1', 'IP the WebRTC transports bind to', str),
+  announcedIp: s('DFD_ANNOUNCED_IP', '', 'Public IP announced in ICE candidates (empty: the listen IP)', str),
+  rtcMinPort: s('DFD_RTC_MIN_PORT', '40000', 'Lowest UDP/TCP port for WebRTC', int(1024, 65535)),
+  rtcMaxPort: s('DFD_RTC_MAX_PORT', '49999', 'Highest UDP/TCP port for WebRTC', int(1024, 65535)),
+  maxMessageBytes: s('DFD_MAX_MESSAGE_BYTES', '65536', 'Largest signalling message accepted', int(1024, 1 << 22)),
+  maxPeersPerRoom: s('DFD_MAX_PEERS_PER_ROOM', '16', 'Peers per room', int(1, 1000)),
+  maxTransportsPerPeer: s('DFD_MAX_TRANSPORTS_PER_PEER', '4', 'WebRTC transports per peer', int(1, 64)),
+  maxProducersPerPeer: s('DFD_MAX_PRODUCERS_PER_PEER', '4', 'Producers per peer', int(1, 64)),
+  joinTimeoutMs: s('DFD_JOIN_TIMEOUT_MS', '15000', 'A socket that has not joined by then is closed', int(100, 600000)),
+  demoRoom: s('DFD_DEMO_ROOM', 'demo', 'Room created at start-up for the demo', str),
+  natsUrl: s('NATS_URL', '', 'NATS server URL(s), comma separated; empty starts an embedded nats-server', list),
+  logLevel: s('LOG_LEVEL', 'info', 'debug | info | warn | error | silent', str),
+} as const;
+
+type Settings = typeof settings;
+export type Config = { [K in keyof Settings]: Settings[K] extends Setting<infer T> ? T : never };
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const out: Record<string, unknown> = {};
+  for (const [key, setting] of Object.entries(settings) as [string, Setting<unknown>][]) {
+    const raw = env[setting.env];
+    out[key] = setting.parse(raw === undefined || raw === '' ? setting.default : raw, setting.env);
+  }
+  const cfg = { ...(out as Config), ...overrides };
+  if (cfg.numWorkers === 0) cfg.numWorkers = Math.max(1, os.availableParallelism());
+  if (cfg.rtcMinPort > cfg.rtcMaxPort) throw new DfdError('ERR_CONFIG', 'DFD_RTC_MIN_PORT must not exceed DFD_RTC_MAX_PORT');
+  return cfg;
+}
+
+/** Markdown table of every setting, for the README. */
+export function configTable(): string {
+  const rows = Object.values(settings).map((st) => `| \`${st.env}\` | \`${st.default.replace(repoRoot, '<repo>')}\` | ${st.doc} |`);
+  return ['| Variable | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}

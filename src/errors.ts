@@ -1,0 +1,94 @@
+/**
+ * Central registry of coded errors. Clients and tests match on `code`, never on text.
+ * Every error that crosses a boundary (signalling, REST, NATS, model loading) is a DfdError.
+ */
+export interface ErrorSpec {
+  readonly message: string;
+  /** HTTP status when surfaced through REST. */
+  readonly status: number;
+  /** Whether the same call may succeed if retried later. */
+  readonly retryable: boolean;
+}
+
+export const ErrorCodes = {
+  // signalling / validation
+  ERR_BAD_JSON: { message: 'message is not valid JSON', status: 400, retryable: false },
+  ERR_BAD_REQUEST: { message: 'message does not match the schema', status: 400, retryable: false },
+  ERR_UNKNOWN_METHOD: { message: 'unknown method', status: 400, retryable: false },
+  ERR_MESSAGE_TOO_LARGE: { message: 'message exceeds the size limit', status: 413, retryable: false },
+  ERR_NOT_JOINED: { message: 'peer has not joined a room', status: 409, retryable: false },
+  ERR_ALREADY_JOINED: { message: 'peer has already joined', status: 409, retryable: false },
+  // auth
+  ERR_TOKEN_INVALID: { message: 'token is malformed or its signature is wrong', status: 401, retryable: false },
+  ERR_TOKEN_EXPIRED: { message: 'token has expired', status: 401, retryable: false },
+  ERR_FORBIDDEN: { message: 'not allowed for this role', status: 403, retryable: false },
+  // limits
+  ERR_ROOM_FULL: { message: 'room has reached its peer limit', status: 429, retryable: true },
+  ERR_TOO_MANY_TRANSPORTS: { message: 'peer has reached its transport limit', status: 429, retryable: false },
+  ERR_TOO_MANY_PRODUCERS: { message: 'peer has reached its producer limit', status: 429, retryable: false },
+  ERR_RATE_LIMITED: { message: 'too many requests', status: 429, retryable: true },
+  // lookups
+  ERR_ROOM_NOT_FOUND: { message: 'room not found', status: 404, retryable: false },
+  ERR_PEER_NOT_FOUND: { message: 'peer not found', status: 404, retryable: false },
+  ERR_TRANSPORT_NOT_FOUND: { message: 'transport not found', status: 404, retryable: false },
+  ERR_PRODUCER_NOT_FOUND: { message: 'producer not found', status: 404, retryable: false },
+  ERR_CONSUMER_NOT_FOUND: { message: 'consumer not found', status: 404, retryable: false },
+  ERR_CANNOT_CONSUME: { message: 'router cannot consume this producer with these capabilities', status: 400, retryable: false },
+  // media / pipeline
+  ERR_RTP_MALFORMED: { message: 'RTP packet is malformed', status: 400, retryable: false },
+  ERR_RTP_PAYLOAD_TYPE: { message: 'unexpected RTP payload type', status: 400, retryable: false },
+  ERR_DECODE_FAILED: { message: 'media decode failed', status: 422, retryable: false },
+  ERR_QUEUE_FULL: { message: 'analysis queue is full', status: 503, retryable: true },
+  ERR_WORKER_DIED: { message: 'media worker died', status: 503, retryable: true },
+  // models
+  ERR_MODEL_MISSING: { message: 'model file is missing', status: 503, retryable: false },
+  ERR_MODEL_HASH: { message: 'model file hash does not match its manifest', status: 503, retryable: false },
+  ERR_MODEL_SHAPE: { message: 'model inputs or outputs do not match its manifest', status: 503, retryable: false },
+  ERR_MODEL_MANIFEST: { message: 'model manifest is invalid', status: 503, retryable: false },
+  ERR_MODEL_UNAVAILABLE: { message: 'detector is unavailable', status: 503, retryable: true },
+  ERR_INFERENCE_FAILED: { message: 'inference failed', status: 500, retryable: true },
+  // configuration
+  ERR_CONFIG: { message: 'invalid configuration', status: 500, retryable: false },
+  // generic
+  ERR_INTERNAL: { message: 'internal error', status: 500, retryable: true },
+  ERR_CLOSED: { message: 'object is closed', status: 410, retryable: false },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class DfdError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  /** Structured, non-sensitive details (field names, limits). Never media or personal data. */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, detail?: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    const spec = ErrorCodes[code];
+    super(detail ? `${spec.message}: ${detail}` : spec.message, options);
+    this.name = 'DfdError';
+    this.code = code;
+    this.status = spec.status;
+    this.retryable = spec.retryable;
+    this.details = details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; retryable: boolean; details?: Record<string, unknown> } {
+    return {
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      ...(this.details ? { details: { ...this.details } } : {}),
+    };
+  }
+}
+
+export function isDfdError(e: unknown, code?: ErrorCode): e is DfdError {
+  return e instanceof DfdError && (code === undefined || e.code === code);
+}
+
+/** Wraps anything thrown into a DfdError without leaking internals to clients. */
+export function toDfdError(e: unknown): DfdError {
+  if (e instanceof DfdError) return e;
+  return new DfdError('ERR_INTERNAL', undefined, undefined, { cause: e });
+}

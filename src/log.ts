@@ -1,0 +1,56 @@
+/**
+ * Structured JSON logs. Messages are static strings; values go in structured fields.
+ * Never log media, frames, tokens or free-text personal data (display names are hashed
+ * by callers with `redactName`).
+ */
+import { createHash } from 'node:crypto';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+
+let threshold: LogLevel = (process.env['LOG_LEVEL'] as LogLevel | undefined) ?? 'info';
+if (!(threshold in order)) threshold = 'info';
+
+export function setLogLevel(level: LogLevel): void {
+  threshold = level;
+}
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(component: string): Logger;
+}
+
+function serialise(v: unknown): unknown {
+  if (v instanceof Error) {
+    const o: Record<string, unknown> = { name: v.name, message: v.message };
+    if ('code' in v) o['code'] = (v as { code: unknown }).code;
+    return o;
+  }
+  return v;
+}
+
+export function createLogger(component: string): Logger {
+  const write = (level: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>): void => {
+    if (order[level] < order[threshold]) return;
+    const rec: Record<string, unknown> = { t: new Date().toISOString(), level, component, msg };
+    if (fields) for (const [k, v] of Object.entries(fields)) rec[k] = serialise(v);
+    const line = JSON.stringify(rec) + '\n';
+    if (level === 'error' || level === 'warn') process.stderr.write(line);
+    else process.stdout.write(line);
+  };
+  return {
+    debug: (m, f) => write('debug', m, f),
+    info: (m, f) => write('info', m, f),
+    warn: (m, f) => write('warn', m, f),
+    error: (m, f) => write('error', m, f),
+    child: (c) => createLogger(`${component}.${c}`),
+  };
+}
+
+/** A stable, non-reversible tag for a display name, for logs. */
+export function redactName(name: string): string {
+  return 'name#' + createHash('sha256').update(name).digest('hex').slice(0, 8);
+}
