@@ -40,6 +40,7 @@ export const ErrorCodes = {
   ERR_DECODE_FAILED: { message: 'media decode failed', status: 422, retryable: false },
   ERR_QUEUE_FULL: { message: 'analysis queue is full', status: 503, retryable: true },
   ERR_WORKER_DIED: { message: 'media worker died', status: 503, retryable: true },
+  ERR_RANGE: { message: 'read outside the buffered range', status: 416, retryable: false },
   // models
   ERR_MODEL_MISSING: { message: 'model file is missing', status: 503, retryable: false },
   ERR_MODEL_HASH: { message: 'model file hash does not match its manifest', status: 503, retryable: false },
@@ -49,7 +50,15 @@ export const ErrorCodes = {
   ERR_INFERENCE_FAILED: { message: 'inference failed', status: 500, retryable: true },
   // configuration
   ERR_CONFIG: { message: 'invalid configuration', status: 500, retryable: false },
+  // challenge-response
+  ERR_CHALLENGE_ACTIVE: { message: 'participant already has an active challenge', status: 409, retryable: true },
+  ERR_CHALLENGE_STATE: { message: 'illegal challenge state transition', status: 409, retryable: false },
+  ERR_CHALLENGE_LIMIT: { message: 'challenge limit or cooldown reached', status: 429, retryable: true },
+  ERR_CHALLENGE_UNAVAILABLE: { message: 'no challenge fits this participant', status: 422, retryable: false },
+  ERR_PROMPT_FAILED: { message: 'challenge prompt synthesis failed', status: 500, retryable: true },
   // generic
+  ERR_NOT_FOUND: { message: 'not found', status: 404, retryable: false },
+  ERR_METHOD_NOT_ALLOWED: { message: 'method not allowed', status: 405, retryable: false },
   ERR_INTERNAL: { message: 'internal error', status: 500, retryable: true },
   ERR_CLOSED: { message: 'object is closed', status: 410, retryable: false },
 } as const satisfies Record<string, ErrorSpec>;

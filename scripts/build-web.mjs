@@ -1,0 +1,34 @@
+// Bundles the browser code (meeting page, dashboard, badge SDK) into web-dist/.
+// Fast (esbuild) and idempotent; run by the bootstrap before start and test.
+import { build } from 'esbuild';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const out = path.join(root, 'web-dist');
+fs.mkdirSync(out, { recursive: true });
+
+const entries = [
+  { in: 'sfu/web/meet.ts', out: 'meet' },
+  { in: 'dashboard/web/dashboard.ts', out: 'dashboard' },
+  { in: 'dashboard/web/badge-sdk.ts', out: 'badge-sdk' },
+].filter((e) => fs.existsSync(path.join(root, e.in)));
+
+await build({
+  absWorkingDir: root,
+  entryPoints: entries.map((e) => ({ in: e.in, out: e.out })),
+  outdir: out,
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  sourcemap: true,
+  minify: false,
+  logLevel: 'warning',
+});
+
+for (const html of ['sfu/web/meet.html', 'dashboard/web/dashboard.html', 'dashboard/web/login.html']) {
+  const src = path.join(root, html);
+  if (fs.existsSync(src)) fs.copyFileSync(src, path.join(out, path.basename(html)));
+}

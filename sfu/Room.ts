@@ -1,0 +1,262 @@
+/**
+ * A room is one mediasoup router on one worker. Every participant hears and sees every
+ * other (consumers are created on request for each producer), and every producer is
+ * tapped for the analysis pipeline through a DirectTransport.
+ */
+import type { types } from './mediasoup.js';
+import { mediaCodecs } from './mediaCodecs.js';
+import { MediaTap } from './MediaTap.js';
+import { Peer } from './Peer.js';
+import { TypedEmitter } from '../src/TypedEmitter.js';
+import { DfdError } from '../src/errors.js';
+import { createLogger } from '../src/log.js';
+import type { MediaKind } from '../pipeline/messages.js';
+
+const log = createLogger('sfu.room');
+
+export interface RoomOptions {
+  maxPeers: number;
+  maxTransportsPerPeer: number;
+  maxProducersPerPeer: number;
+  listenIp: string;
+  announcedIp: string | undefined;
+  initialAvailableOutgoingBitrate: number;
+}
+
+export const defaultRoomOptions: RoomOptions = {
+  maxPeers: 16,
+  maxTransportsPerPeer: 4,
+  maxProducersPerPeer: 4,
+  listenIp: '127.0.0.1',
+  announcedIp: undefined,
+  initialAvailableOutgoingBitrate: 1_000_000,
+};
+
+export type RoomCloseReason = 'worker-died' | 'empty' | 'shutdown' | 'operator';
+
+export interface RoomEvents {
+  tapopen: (tap: MediaTap) => void;
+  peerjoined: (peer: Peer) => void;
+  peerleft: (peer: Peer) => void;
+  close: (reason: RoomCloseReason) => void;
+}
+
+export interface WebRtcTransportParams {
+  id: string;
+  iceParameters: types.IceParameters;
+  iceCandidates: types.IceCandidate[];
+  dtlsParameters: types.DtlsParameters;
+}
+
+export interface ConsumerParams {
+  consumerId: string;
+  producerId: string;
+  peerId: string;
+  kind: MediaKind;
+  rtpParameters: types.RtpParameters;
+}
+
+export class Room extends TypedEmitter<RoomEvents> {
+  readonly id: string;
+  readonly router: types.Router;
+  readonly workerIndex: number;
+  readonly options: RoomOptions;
+  readonly createdAt = Date.now();
+  readonly peers = new Map<string, Peer>();
+  readonly taps = new Map<string, MediaTap>();
+  readonly #tapTransport: types.DirectTransport;
+  #closed = false;
+
+  private constructor(id: string, router: types.Router, tapTransport: types.DirectTransport, workerIndex: number, options: RoomOptions) {
+    super();
+    this.id = id;
+    this.router = router;
+    this.#tapTransport = tapTransport;
+    this.workerIndex = workerIndex;
+    this.options = options;
+    router.on('workerclose', () => this.close('worker-died'));
+  }
+
+  static async create(id: string, worker: types.Worker, workerIndex: number, options: Partial<RoomOptions> = {}): Promise<Room> {
+    const router = await worker.createRouter({ mediaCodecs });
+    const tapTransport = await router.createDirectTransport({ maxMessageSize: 262144 });
+    return new Room(id, router, tapTransport, workerIndex, { ...defaultRoomOptions, ...options });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get rtpCapabilities(): types.RtpCapabilities {
+    return this.router.rtpCapabilities;
+  }
+
+  join(peer: Peer): void {
+    this.#assertOpen();
+    if (this.peers.has(peer.id)) throw new DfdError('ERR_ALREADY_JOINED', undefined, { peerId: peer.id });
+    if (this.peers.size >= this.options.maxPeers) throw new DfdError('ERR_ROOM_FULL', undefined, { limit: this.options.maxPeers });
+    for (const other of this.peers.values()) other.notify('peerJoined', { peerId: peer.id, displayName: peer.displayName, role: peer.role });
+    this.peers.set(peer.id, peer);
+    this.safeEmit('peerjoined', peer);
+  }
+
+  leave(peerId: string): void {
+    const peer = this.peers.get(peerId);
+    if (!peer) return;
+    this.peers.delete(peerId);
+    peer.close();
+    for (const other of this.peers.values()) other.notify('peerLeft', { peerId });
+    this.safeEmit('peerleft', peer);
+  }
+
+  /** Existing peers and their producers, for a newcomer. */
+  snapshot(exceptPeerId?: string): { peerId: string; displayName: string; role: string; producers: { producerId: string; kind: MediaKind }[] }[] {
+    return [...this.peers.values()]
+      .filter((p) => p.id !== exceptPeerId)
+      .map((p) => ({
+        peerId: p.id,
+        displayName: p.displayName,
+        role: p.role,
+        producers: [...p.producers.values()].map((pr) => ({ producerId: pr.id, kind: pr.kind })),
+      }));
+  }
+
+  async createWebRtcTransport(peer: Peer, direction: 'send' | 'recv'): Promise<WebRtcTransportParams> {
+    this.#assertOpen();
+    if (peer.transports.size >= this.options.maxTransportsPerPeer) {
+      throw new DfdError('ERR_TOO_MANY_TRANSPORTS', undefined, { limit: this.options.maxTransportsPerPeer });
+    }
+    const transport = await this.router.createWebRtcTransport({
+      listenIps: [{ ip: this.options.listenIp, ...(this.options.announcedIp ? { announcedIp: this.options.announcedIp } : {}) }],
+      enableUdp: true,
+      enableTcp: true,
+      preferUdp: true,
+      initialAvailableOutgoingBitrate: this.options.initialAvailableOutgoingBitrate,
+      appData: { peerId: peer.id, direction },
+    });
+    if (peer.closed) {
+      // The peer left while the transport was being created: nothing may leak.
+      transport.close();
+      throw new DfdError('ERR_CLOSED', 'peer left');
+    }
+    peer.transports.set(transport.id, transport);
+    transport.on('routerclose', () => peer.transports.delete(transport.id));
+    transport.observer.on('close', () => peer.transports.delete(transport.id));
+    return {
+      id: transport.id,
+      iceParameters: transport.iceParameters,
+      iceCandidates: transport.iceCandidates,
+      dtlsParameters: transport.dtlsParameters,
+    };
+  }
+
+  async connectTransport(peer: Peer, transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
+    const transport = this.#transport(peer, transportId);
+    await transport.connect({ dtlsParameters });
+  }
+
+  async produce(peer: Peer, transportId: string, kind: MediaKind, rtpParameters: types.RtpParameters): Promise<string> {
+    this.#assertOpen();
+    if (peer.role === 'observer') throw new DfdError('ERR_FORBIDDEN', 'observers cannot publish');
+    if (peer.producers.size >= this.options.maxProducersPerPeer) {
+      throw new DfdError('ERR_TOO_MANY_PRODUCERS', undefined, { limit: this.options.maxProducersPerPeer });
+    }
+    const transport = this.#transport(peer, transportId);
+    const producer = await transport.produce({ kind, rtpParameters, appData: { peerId: peer.id } });
+    peer.producers.set(producer.id, producer);
+    producer.observer.on('close', () => {
+      peer.producers.delete(producer.id);
+      for (const other of this.peers.values()) if (other !== peer) other.notify('producerClosed', { producerId: producer.id, peerId: peer.id });
+    });
+    await this.#openTap(peer, producer);
+    for (const other of this.peers.values()) {
+      if (other !== peer) other.notify('newProducer', { peerId: peer.id, producerId: producer.id, kind });
+    }
+    return producer.id;
+  }
+
+  async consume(peer: Peer, transportId: string, producerId: string): Promise<ConsumerParams> {
+    this.#assertOpen();
+    if (!peer.rtpCapabilities) throw new DfdError('ERR_BAD_REQUEST', 'send setRtpCapabilities before consuming');
+    const owner = this.#producerOwner(producerId);
+    if (!owner) throw new DfdError('ERR_PRODUCER_NOT_FOUND');
+    if (owner.peer === peer) throw new DfdError('ERR_CANNOT_CONSUME', 'own producer');
+    if (!this.router.canConsume({ producerId, rtpCapabilities: peer.rtpCapabilities })) throw new DfdError('ERR_CANNOT_CONSUME');
+    const transport = this.#transport(peer, transportId);
+    const consumer = await transport.consume({ producerId, rtpCapabilities: peer.rtpCapabilities, paused: true });
+    peer.consumers.set(consumer.id, consumer);
+    const gone = (): void => {
+      if (peer.consumers.delete(consumer.id)) peer.notify('consumerClosed', { consumerId: consumer.id });
+    };
+    consumer.on('producerclose', gone);
+    consumer.on('transportclose', () => peer.consumers.delete(consumer.id));
+    return { consumerId: consumer.id, producerId, peerId: owner.peer.id, kind: consumer.kind, rtpParameters: consumer.rtpParameters };
+  }
+
+  async resumeConsumer(peer: Peer, consumerId: string): Promise<void> {
+    const consumer = peer.consumers.get(consumerId);
+    if (!consumer) throw new DfdError('ERR_CONSUMER_NOT_FOUND');
+    await consumer.resume();
+    if (consumer.kind === 'video') await consumer.requestKeyFrame();
+  }
+
+  async pauseConsumer(peer: Peer, consumerId: string): Promise<void> {
+    const consumer = peer.consumers.get(consumerId);
+    if (!consumer) throw new DfdError('ERR_CONSUMER_NOT_FOUND');
+    await consumer.pause();
+  }
+
+  async setProducerPaused(peer: Peer, producerId: string, paused: boolean): Promise<void> {
+    const producer = peer.producers.get(producerId);
+    if (!producer) throw new DfdError('ERR_PRODUCER_NOT_FOUND');
+    if (paused) await producer.pause();
+    else await producer.resume();
+  }
+
+  closeProducer(peer: Peer, producerId: string): void {
+    const producer = peer.producers.get(producerId);
+    if (!producer) throw new DfdError('ERR_PRODUCER_NOT_FOUND');
+    producer.close();
+  }
+
+  close(reason: RoomCloseReason): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    log.info('room closed', { roomId: this.id, reason });
+    for (const peer of this.peers.values()) {
+      peer.notify('roomClosed', { reason });
+      peer.close();
+    }
+    this.peers.clear();
+    for (const tap of this.taps.values()) tap.close();
+    this.taps.clear();
+    if (!this.router.closed) this.router.close();
+    this.safeEmit('close', reason);
+  }
+
+  async #openTap(peer: Peer, producer: types.Producer): Promise<void> {
+    const consumer = await this.#tapTransport.consume({ producerId: producer.id, rtpCapabilities: this.router.rtpCapabilities, paused: true });
+    const tap = new MediaTap(consumer, { roomId: this.id, peerId: peer.id, producerId: producer.id, kind: producer.kind });
+    this.taps.set(producer.id, tap);
+    tap.on('close', () => this.taps.delete(producer.id));
+    this.safeEmit('tapopen', tap);
+  }
+
+  #transport(peer: Peer, transportId: string): types.WebRtcTransport {
+    const t = peer.transports.get(transportId);
+    if (!t) throw new DfdError('ERR_TRANSPORT_NOT_FOUND');
+    return t;
+  }
+
+  #producerOwner(producerId: string): { peer: Peer; producer: types.Producer } | undefined {
+    for (const peer of this.peers.values()) {
+      const producer = peer.producers.get(producerId);
+      if (producer) return { peer, producer };
+    }
+    return undefined;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new DfdError('ERR_CLOSED', 'room');
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Rooms by id, each on the least-loaded worker. When a worker dies its rooms are closed
+ * (their peers are told) and new rooms go to the replacement worker.
+ */
+import type { WorkerPool } from './WorkerPool.js';
+import { Room, type RoomCloseReason, type RoomOptions } from './Room.js';
+import type { MediaTap } from './MediaTap.js';
+import { TypedEmitter } from '../src/TypedEmitter.js';
+import { DfdError } from '../src/errors.js';
+import { gauge } from '../src/metrics.js';
+
+export interface RoomManagerEvents {
+  roomopen: (room: Room) => void;
+  roomclose: (room: Room, reason: RoomCloseReason) => void;
+  tapopen: (tap: MediaTap, room: Room) => void;
+}
+
+export class RoomManager extends TypedEmitter<RoomManagerEvents> {
+  readonly #pool: WorkerPool;
+  readonly #roomOptions: Partial<RoomOptions>;
+  readonly #rooms = new Map<string, Room>();
+  readonly #pending = new Map<string, Promise<Room>>();
+
+  constructor(pool: WorkerPool, roomOptions: Partial<RoomOptions> = {}) {
+    super();
+    this.#pool = pool;
+    this.#roomOptions = roomOptions;
+    pool.on('workerdied', (slot) => {
+      for (const room of [...this.#rooms.values()]) if (room.workerIndex === slot.index) room.close('worker-died');
+    });
+    const self = this;
+    gauge({ name: 'dfd_sfu_rooms', help: 'Open rooms', collect() { this.set(self.#rooms.size); } });
+    gauge({ name: 'dfd_sfu_peers', help: 'Joined peers', collect() { this.set(self.#count((r) => r.peers.size)); } });
+    gauge({
+      name: 'dfd_sfu_producers',
+      help: 'Producers',
+      collect() { this.set(self.#count((r) => [...r.peers.values()].reduce((n, p) => n + p.producers.size, 0))); },
+    });
+    gauge({
+      name: 'dfd_sfu_consumers',
+      help: 'Consumers delivering to participants (taps excluded)',
+      collect() { this.set(self.#count((r) => [...r.peers.values()].reduce((n, p) => n + p.consumers.size, 0))); },
+    });
+    gauge({ name: 'dfd_sfu_taps', help: 'Media taps feeding the pipeline', collect() { this.set(self.#count((r) => r.taps.size)); } });
+  }
+
+  get(roomId: string): Room | undefined {
+    return this.#rooms.get(roomId);
+  }
+
+  list(): Room[] {
+    return [...this.#rooms.values()];
+  }
+
+  async getOrCreate(roomId: string): Promise<Room> {
+    const existing = this.#rooms.get(roomId);
+    if (existing && !existing.closed) return existing;
+    const pending = this.#pending.get(roomId);
+    if (pending) return pending;
+    const p = this.#create(roomId).finally(() => this.#pending.delete(roomId));
+    this.#pending.set(roomId, p);
+    return p;
+  }
+
+  async #create(roomId: string): Promise<Room> {
+    const slot = this.#pool.pick();
+    const room = await Room.create(roomId, slot.worker, slot.index, this.#roomOptions);
+    slot.load++;
+    this.#rooms.set(roomId, room);
+    room.on('tapopen', (tap) => this.safeEmit('tapopen', tap, room));
+    room.on('close', (reason) => {
+      if (this.#rooms.get(roomId) === room) this.#rooms.delete(roomId);
+      if (reason !== 'worker-died') slot.load = Math.max(0, slot.load - 1);
+      this.safeEmit('roomclose', room, reason);
+    });
+    this.safeEmit('roomopen', room);
+    return room;
+  }
+
+  close(): void {
+    for (const room of [...this.#rooms.values()]) room.close('shutdown');
+    if (this.#rooms.size > 0) throw new DfdError('ERR_INTERNAL', 'rooms left after close');
+  }
+
+  #count(f: (r: Room) => number): number {
+    let n = 0;
+    for (const r of this.#rooms.values()) n += f(r);
+    return n;
+  }
+}

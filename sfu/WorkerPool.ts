@@ -1,0 +1,143 @@
+/**
+ * A pool of mediasoup workers, one per core by default. Rooms are spread over workers
+ * round-robin (by current load). A worker that dies is replaced; the pool emits
+ * `workerdied` so the room manager can close the rooms it hosted.
+ */
+import { mediasoup, type types } from './mediasoup.js';
+import { TypedEmitter } from '../src/TypedEmitter.js';
+import { createLogger } from '../src/log.js';
+import { counter, gauge } from '../src/metrics.js';
+import { DfdError } from '../src/errors.js';
+
+const log = createLogger('sfu.workers');
+
+export interface WorkerPoolOptions {
+  numWorkers: number;
+  rtcMinPort: number;
+  rtcMaxPort: number;
+  logLevel: types.WorkerLogLevel;
+  /** How often worker CPU usage is sampled for metrics. */
+  usageIntervalMs: number;
+}
+
+export const defaultWorkerPoolOptions: WorkerPoolOptions = {
+  numWorkers: 1,
+  rtcMinPort: 40000,
+  rtcMaxPort: 49999,
+  logLevel: 'warn',
+  usageIntervalMs: 10_000,
+};
+
+export interface WorkerSlot {
+  readonly index: number;
+  worker: types.Worker;
+  /** Routers (rooms) currently hosted. */
+  load: number;
+}
+
+export interface WorkerPoolEvents {
+  workerdied: (slot: WorkerSlot, oldWorker: types.Worker, error: Error) => void;
+  workerreplaced: (slot: WorkerSlot) => void;
+}
+
+const workerRestarts = counter({ name: 'dfd_sfu_worker_restarts_total', help: 'mediasoup workers that died and were replaced' });
+const workerCpu = gauge<'worker'>({ name: 'dfd_sfu_worker_cpu_seconds', help: 'CPU seconds (user+system) used by each mediasoup worker', labelNames: ['worker'] });
+const workersAlive = gauge({ name: 'dfd_sfu_workers_alive', help: 'mediasoup workers alive' });
+
+export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
+  readonly options: WorkerPoolOptions;
+  readonly #slots: WorkerSlot[] = [];
+  #closed = false;
+  #usageTimer: NodeJS.Timeout | undefined;
+
+  private constructor(options: WorkerPoolOptions) {
+    super();
+    this.options = options;
+  }
+
+  static async create(options: Partial<WorkerPoolOptions> = {}): Promise<WorkerPool> {
+    const pool = new WorkerPool({ ...defaultWorkerPoolOptions, ...options });
+    for (let i = 0; i < pool.options.numWorkers; i++) {
+      const slot: WorkerSlot = { index: i, worker: await pool.#spawn(i), load: 0 };
+      pool.#slots.push(slot);
+    }
+    workersAlive.set(pool.#slots.length);
+    pool.#usageTimer = setInterval(() => void pool.#sampleUsage(), pool.options.usageIntervalMs);
+    pool.#usageTimer.unref();
+    return pool;
+  }
+
+  get slots(): readonly WorkerSlot[] {
+    return this.#slots;
+  }
+
+  /** The least-loaded worker (ties broken by index: round-robin as rooms are added). */
+  pick(): WorkerSlot {
+    if (this.#closed) throw new DfdError('ERR_CLOSED', 'worker pool');
+    let best: WorkerSlot | undefined;
+    for (const s of this.#slots) if (!s.worker.closed && (!best || s.load < best.load)) best = s;
+    if (!best) throw new DfdError('ERR_WORKER_DIED', 'no live mediasoup worker');
+    return best;
+  }
+
+  alive(): number {
+    return this.#slots.filter((s) => !s.worker.closed).length;
+  }
+
+  async #spawn(index: number): Promise<types.Worker> {
+    const { numWorkers, rtcMinPort, rtcMaxPort, logLevel } = this.options;
+    // Each worker gets its own slice of the port range so they never compete for ports.
+    const span = Math.floor((rtcMaxPort - rtcMinPort + 1) / numWorkers);
+    const worker = await mediasoup.createWorker({
+      logLevel,
+      rtcMinPort: rtcMinPort + index * span,
+      rtcMaxPort: rtcMinPort + (index + 1) * span - 1,
+      appData: { index },
+    });
+    worker.on('died', (error: Error) => this.#onDied(index, worker, error));
+    log.info('worker started', { index, pid: worker.pid });
+    return worker;
+  }
+
+  #onDied(index: number, worker: types.Worker, error: Error): void {
+    const slot = this.#slots[index];
+    if (!slot || slot.worker !== worker || this.#closed) return;
+    workerRestarts.inc();
+    log.error('worker died', { index, pid: worker.pid, error });
+    workersAlive.set(this.alive());
+    this.safeEmit('workerdied', slot, worker, error);
+    slot.load = 0;
+    const respawn = async (attempt: number): Promise<void> => {
+      if (this.#closed) return;
+      try {
+        slot.worker = await this.#spawn(index);
+        workersAlive.set(this.alive());
+        this.safeEmit('workerreplaced', slot);
+      } catch (e) {
+        log.error('worker respawn failed', { index, attempt, error: e });
+        setTimeout(() => void respawn(attempt + 1), Math.min(30_000, 500 * 2 ** attempt)).unref();
+      }
+    };
+    void respawn(0);
+  }
+
+  async #sampleUsage(): Promise<void> {
+    for (const s of this.#slots) {
+      if (s.worker.closed) continue;
+      try {
+        const u = await s.worker.getResourceUsage();
+        workerCpu.set({ worker: String(s.index) }, (u.ru_utime + u.ru_stime) / 1000);
+      } catch {
+        /* worker closing */
+      }
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#usageTimer);
+    for (const s of this.#slots) s.worker.close();
+    workersAlive.set(0);
+  }
+}

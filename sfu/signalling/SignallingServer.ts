@@ -1,0 +1,280 @@
+/**
+ * WebSocket signalling. Each socket is a `SignallingSession` with a tiny state machine:
+ *   connected --join--> joined --close/leave--> closed
+ *   connected --join timeout / close--> closed
+ * Every message is size-checked, parsed, validated against `protocol.ts` and only then
+ * dispatched; a bad message gets a typed error response and changes nothing.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { TSchema } from '@sinclair/typebox';
+import { methods, RequestEnvelope, type MethodName, type MethodData } from './protocol.js';
+import type { RoomManager } from '../RoomManager.js';
+import type { Room } from '../Room.js';
+import { Peer } from '../Peer.js';
+import type { TokenSigner } from '../tokens.js';
+import type { types } from '../mediasoup.js';
+import { DfdError, toDfdError } from '../../src/errors.js';
+import { TypedEmitter } from '../../src/TypedEmitter.js';
+import { createLogger } from '../../src/log.js';
+import { counter, gauge } from '../../src/metrics.js';
+
+const log = createLogger('sfu.signalling');
+
+export interface SignallingOptions {
+  path: string;
+  maxMessageBytes: number;
+  joinTimeoutMs: number;
+  /** Token bucket: sustained requests per second and burst. */
+  ratePerSec: number;
+  rateBurst: number;
+  /** A socket whose send buffer exceeds this is closed (slow consumer). */
+  maxBufferedBytes: number;
+}
+
+export const defaultSignallingOptions: SignallingOptions = {
+  path: '/ws',
+  maxMessageBytes: 65536,
+  joinTimeoutMs: 15_000,
+  ratePerSec: 50,
+  rateBurst: 200,
+  maxBufferedBytes: 4 * 1024 * 1024,
+};
+
+export interface SignallingEvents {
+  peerjoined: (room: Room, peer: Peer) => void;
+}
+
+const requests = counter<'method' | 'result'>({ name: 'dfd_signalling_requests_total', help: 'Signalling requests by method and result code', labelNames: ['method', 'result'] });
+const sockets = gauge({ name: 'dfd_signalling_sockets', help: 'Open signalling WebSockets' });
+
+const envelopeCheck = TypeCompiler.Compile(RequestEnvelope);
+const methodChecks = Object.fromEntries(Object.entries(methods).map(([k, s]) => [k, TypeCompiler.Compile(s as TSchema)])) as Record<MethodName, TypeCheck<TSchema>>;
+
+function isMethod(m: string): m is MethodName {
+  return Object.hasOwn(methods, m);
+}
+
+function firstError(check: TypeCheck<TSchema>, value: unknown): string {
+  const e = [...check.Errors(value)][0];
+  return e ? `${e.path || '/'}: ${e.message}` : 'invalid';
+}
+
+export class SignallingServer extends TypedEmitter<SignallingEvents> {
+  readonly options: SignallingOptions;
+  readonly #wss: WebSocketServer;
+  readonly #rooms: RoomManager;
+  readonly #tokens: TokenSigner;
+  readonly #sessions = new Set<SignallingSession>();
+
+  constructor(server: Server, rooms: RoomManager, tokens: TokenSigner, options: Partial<SignallingOptions> = {}) {
+    super();
+    this.options = { ...defaultSignallingOptions, ...options };
+    this.#rooms = rooms;
+    this.#tokens = tokens;
+    // ws closes the socket (1009) past maxPayload; below that, oversize gets a typed error.
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: this.options.maxMessageBytes * 4 });
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname !== this.options.path) return; // other upgrade handlers may take it
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws));
+    });
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  #accept(ws: WebSocket): void {
+    const session = new SignallingSession(ws, this.#rooms, this.#tokens, this.options, (room, peer) => this.safeEmit('peerjoined', room, peer));
+    this.#sessions.add(session);
+    sockets.set(this.#sessions.size);
+    ws.on('close', () => {
+      this.#sessions.delete(session);
+      sockets.set(this.#sessions.size);
+    });
+  }
+
+  close(): void {
+    for (const s of this.#sessions) s.close(1001, 'server shutting down');
+    this.#wss.close();
+  }
+}
+
+type SessionState = 'connected' | 'joined' | 'closed';
+
+class SignallingSession {
+  #state: SessionState = 'connected';
+  #room: Room | undefined;
+  #peer: Peer | undefined;
+  #tokens: number;
+  #lastRefill = Date.now();
+  readonly #joinTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly rooms: RoomManager,
+    private readonly signer: TokenSigner,
+    private readonly options: SignallingOptions,
+    private readonly onJoined: (room: Room, peer: Peer) => void,
+  ) {
+    this.#tokens = options.rateBurst;
+    this.#joinTimer = setTimeout(() => {
+      if (this.#state === 'connected') this.close(4408, 'join timeout');
+    }, options.joinTimeoutMs);
+    ws.on('message', (raw: RawData, isBinary: boolean) => void this.#onMessage(raw, isBinary));
+    ws.on('close', () => this.#teardown());
+    ws.on('error', () => this.#teardown());
+  }
+
+  close(code: number, reason: string): void {
+    this.#teardown();
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+  }
+
+  #teardown(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    clearTimeout(this.#joinTimer);
+    if (this.#room && this.#peer) this.#room.leave(this.#peer.id);
+    this.#peer?.close();
+  }
+
+  #send(msg: unknown): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > this.options.maxBufferedBytes) {
+      this.close(4429, 'slow consumer');
+      return;
+    }
+    this.ws.send(JSON.stringify(msg));
+  }
+
+  notify = (method: string, data: Record<string, unknown>): void => {
+    this.#send({ type: 'notification', method, data });
+  };
+
+  #takeToken(): boolean {
+    const now = Date.now();
+    this.#tokens = Math.min(this.options.rateBurst, this.#tokens + ((now - this.#lastRefill) / 1000) * this.options.ratePerSec);
+    this.#lastRefill = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  async #onMessage(raw: RawData, isBinary: boolean): Promise<void> {
+    if (this.#state === 'closed') return;
+    let id: number | null = null;
+    let method = 'unknown';
+    try {
+      const size = Array.isArray(raw) ? raw.reduce((n, b) => n + b.length, 0) : raw instanceof ArrayBuffer ? raw.byteLength : raw.length;
+      if (size > this.options.maxMessageBytes) throw new DfdError('ERR_MESSAGE_TOO_LARGE', undefined, { limit: this.options.maxMessageBytes });
+      if (isBinary) throw new DfdError('ERR_BAD_REQUEST', 'binary frames are not accepted');
+      if (!this.#takeToken()) throw new DfdError('ERR_RATE_LIMITED');
+      let msg: unknown;
+      try {
+        msg = JSON.parse(raw.toString());
+      } catch {
+        throw new DfdError('ERR_BAD_JSON');
+      }
+      if (typeof msg === 'object' && msg !== null && typeof (msg as { id?: unknown }).id === 'number') id = (msg as { id: number }).id;
+      if (!envelopeCheck.Check(msg)) throw new DfdError('ERR_BAD_REQUEST', firstError(envelopeCheck, msg));
+      id = msg.id;
+      if (!isMethod(msg.method)) throw new DfdError('ERR_UNKNOWN_METHOD', undefined, { method: msg.method.slice(0, 64) });
+      method = msg.method;
+      const data = msg.data ?? {};
+      const check = methodChecks[msg.method];
+      if (!check.Check(data)) throw new DfdError('ERR_BAD_REQUEST', firstError(check, data));
+      const result = await this.#dispatch(msg.method, data as never);
+      requests.inc({ method, result: 'ok' });
+      this.#send({ type: 'response', id, ok: true, data: result ?? {} });
+    } catch (e) {
+      const err = e instanceof DfdError ? e : e instanceof TypeError ? new DfdError('ERR_BAD_REQUEST', e.message) : toDfdError(e);
+      if (err.code === 'ERR_INTERNAL') log.error('request failed', { method, error: e });
+      requests.inc({ method, result: err.code });
+      this.#send({ type: 'response', id, ok: false, error: err.toJSON() });
+    }
+  }
+
+  #joined(): { room: Room; peer: Peer } {
+    if (this.#state !== 'joined' || !this.#room || !this.#peer) throw new DfdError('ERR_NOT_JOINED');
+    return { room: this.#room, peer: this.#peer };
+  }
+
+  async #dispatch<M extends MethodName>(method: M, data: MethodData<M>): Promise<Record<string, unknown> | void> {
+    switch (method) {
+      case 'join': {
+        if (this.#state !== 'connected') throw new DfdError('ERR_ALREADY_JOINED');
+        const { token } = data as MethodData<'join'>;
+        const claims = this.signer.verify(token);
+        const room = await this.rooms.getOrCreate(claims.room);
+        if (this.#state !== 'connected') throw new DfdError('ERR_CLOSED', 'socket closed during join');
+        const peer = new Peer({ id: claims.peer, displayName: claims.name, role: claims.role, notify: this.notify });
+        room.join(peer);
+        this.#room = room;
+        this.#peer = peer;
+        this.#state = 'joined';
+        clearTimeout(this.#joinTimer);
+        room.once('close', () => {
+          if (this.#room === room) this.close(4410, 'room closed');
+        });
+        this.onJoined(room, peer);
+        return { roomId: room.id, peerId: peer.id, displayName: peer.displayName, role: peer.role, routerRtpCapabilities: room.rtpCapabilities, peers: room.snapshot(peer.id) };
+      }
+      case 'setRtpCapabilities': {
+        const { peer } = this.#joined();
+        peer.rtpCapabilities = (data as MethodData<'setRtpCapabilities'>).rtpCapabilities as types.RtpCapabilities;
+        return;
+      }
+      case 'createWebRtcTransport': {
+        const { room, peer } = this.#joined();
+        return { ...(await room.createWebRtcTransport(peer, (data as MethodData<'createWebRtcTransport'>).direction)) };
+      }
+      case 'connectWebRtcTransport': {
+        const { room, peer } = this.#joined();
+        const d = data as MethodData<'connectWebRtcTransport'>;
+        await room.connectTransport(peer, d.transportId, d.dtlsParameters as unknown as types.DtlsParameters);
+        return;
+      }
+      case 'produce': {
+        const { room, peer } = this.#joined();
+        const d = data as MethodData<'produce'>;
+        return { producerId: await room.produce(peer, d.transportId, d.kind, d.rtpParameters as unknown as types.RtpParameters) };
+      }
+      case 'consume': {
+        const { room, peer } = this.#joined();
+        const d = data as MethodData<'consume'>;
+        return { ...(await room.consume(peer, d.transportId, d.producerId)) };
+      }
+      case 'resumeConsumer': {
+        const { room, peer } = this.#joined();
+        await room.resumeConsumer(peer, (data as MethodData<'resumeConsumer'>).consumerId);
+        return;
+      }
+      case 'pauseConsumer': {
+        const { room, peer } = this.#joined();
+        await room.pauseConsumer(peer, (data as MethodData<'pauseConsumer'>).consumerId);
+        return;
+      }
+      case 'pauseProducer':
+      case 'resumeProducer': {
+        const { room, peer } = this.#joined();
+        await room.setProducerPaused(peer, (data as MethodData<'pauseProducer'>).producerId, method === 'pauseProducer');
+        return;
+      }
+      case 'closeProducer': {
+        const { room, peer } = this.#joined();
+        room.closeProducer(peer, (data as MethodData<'closeProducer'>).producerId);
+        return;
+      }
+      case 'leave': {
+        this.#joined();
+        setImmediate(() => this.close(1000, 'left'));
+        return;
+      }
+    }
+    throw new DfdError('ERR_UNKNOWN_METHOD');
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * A meeting participant in the browser on top of mediasoup-client: joins, publishes the
+ * microphone and camera, and consumes every other participant's producers.
+ */
+import { Device } from 'mediasoup-client';
+import type { types } from 'mediasoup-client';
+import { SignallingClient } from './SignallingClient.js';
+
+export interface RemoteTrack {
+  peerId: string;
+  consumerId: string;
+  producerId: string;
+  kind: 'audio' | 'video';
+  track: MediaStreamTrack;
+}
+
+export interface MeetingCallbacks {
+  onRemoteTrack?: (t: RemoteTrack) => void;
+  onRemoteTrackEnded?: (consumerId: string) => void;
+  onPeerJoined?: (peerId: string, displayName: string) => void;
+  onPeerLeft?: (peerId: string) => void;
+  onNotification?: (method: string, data: Record<string, unknown>) => void;
+  onClosed?: (reason: string) => void;
+}
+
+interface JoinReply {
+  roomId: string;
+  peerId: string;
+  displayName: string;
+  routerRtpCapabilities: types.RtpCapabilities;
+  peers: { peerId: string; displayName: string; producers: { producerId: string; kind: 'audio' | 'video' }[] }[];
+}
+
+export class MeetingClient {
+  readonly signalling: SignallingClient;
+  readonly device = new Device();
+  readonly peerNames = new Map<string, string>();
+  readonly consumers = new Map<string, types.Consumer>();
+  readonly producers = new Map<string, types.Producer>();
+  #send: types.Transport | undefined;
+  #recv: types.Transport | undefined;
+  roomId = '';
+  peerId = '';
+
+  constructor(
+    wsUrl: string,
+    private readonly cb: MeetingCallbacks = {},
+  ) {
+    this.signalling = new SignallingClient(wsUrl);
+    this.signalling.onNotification((m, d) => void this.#onNotification(m, d));
+    void this.signalling.closed.then(({ reason }) => this.cb.onClosed?.(reason));
+  }
+
+  async join(token: string): Promise<JoinReply> {
+    await this.signalling.opened;
+    const reply = await this.signalling.request<JoinReply>('join', { token });
+    this.roomId = reply.roomId;
+    this.peerId = reply.peerId;
+    await this.device.load({ routerRtpCapabilities: reply.routerRtpCapabilities });
+    await this.signalling.request('setRtpCapabilities', { rtpCapabilities: this.device.rtpCapabilities });
+    this.#send = await this.#createTransport('send');
+    this.#recv = await this.#createTransport('recv');
+    for (const p of reply.peers) {
+      this.peerNames.set(p.peerId, p.displayName);
+      this.cb.onPeerJoined?.(p.peerId, p.displayName);
+      for (const pr of p.producers) await this.#consume(p.peerId, pr.producerId);
+    }
+    return reply;
+  }
+
+  async publish(stream: MediaStream): Promise<void> {
+    if (!this.#send) throw new Error('not joined');
+    for (const track of stream.getTracks()) {
+      const producer = await this.#send.produce({
+        track,
+        ...(track.kind === 'video' ? { encodings: [{ maxBitrate: 800_000 }] } : {}),
+        ...(track.kind === 'audio' ? { codecOptions: { opusStereo: false, opusDtx: false, opusFec: true } } : {}),
+      });
+      this.producers.set(producer.id, producer);
+    }
+  }
+
+  /** Inbound/outbound RTP stats per kind, for tests and diagnostics. */
+  async stats(): Promise<{ inbound: Record<string, unknown>[]; outbound: Record<string, unknown>[] }> {
+    const inbound: Record<string, unknown>[] = [];
+    const outbound: Record<string, unknown>[] = [];
+    for (const t of [this.#recv, this.#send]) {
+      if (!t) continue;
+      const report = await t.getStats();
+      report.forEach((s: Record<string, unknown>) => {
+        if (s['type'] === 'inbound-rtp') inbound.push({ kind: s['kind'], packetsReceived: s['packetsReceived'], bytesReceived: s['bytesReceived'], framesDecoded: s['framesDecoded'], totalSamplesReceived: s['totalSamplesReceived'], audioLevel: s['audioLevel'] });
+        if (s['type'] === 'outbound-rtp') outbound.push({ kind: s['kind'], packetsSent: s['packetsSent'], bytesSent: s['bytesSent'], framesEncoded: s['framesEncoded'] });
+      });
+    }
+    return { inbound, outbound };
+  }
+
+  leave(): void {
+    this.signalling.close();
+    this.#send?.close();
+    this.#recv?.close();
+  }
+
+  async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
+    const params = await this.signalling.request<{ id: string; iceParameters: types.IceParameters; iceCandidates: types.IceCandidate[]; dtlsParameters: types.DtlsParameters }>(
+      'createWebRtcTransport',
+      { direction },
+    );
+    const transport = direction === 'send' ? this.device.createSendTransport(params) : this.device.createRecvTransport(params);
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      this.signalling.request('connectWebRtcTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
+    });
+    if (direction === 'send') {
+      transport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
+        this.signalling
+          .request<{ producerId: string }>('produce', { transportId: transport.id, kind, rtpParameters })
+          .then(({ producerId }) => callback({ id: producerId }), errback);
+      });
+    }
+    return transport;
+  }
+
+  async #consume(peerId: string, producerId: string): Promise<void> {
+    if (!this.#recv) return;
+    const p = await this.signalling.request<{ consumerId: string; producerId: string; kind: 'audio' | 'video'; rtpParameters: types.RtpParameters }>('consume', {
+      transportId: this.#recv.id,
+      producerId,
+    });
+    const consumer = await this.#recv.consume({ id: p.consumerId, producerId: p.producerId, kind: p.kind, rtpParameters: p.rtpParameters });
+    this.consumers.set(consumer.id, consumer);
+    await this.signalling.request('resumeConsumer', { consumerId: consumer.id });
+    this.cb.onRemoteTrack?.({ peerId, consumerId: consumer.id, producerId, kind: p.kind, track: consumer.track });
+  }
+
+  async #onNotification(method: string, data: Record<string, unknown>): Promise<void> {
+    this.cb.onNotification?.(method, data);
+    switch (method) {
+      case 'peerJoined':
+        this.peerNames.set(String(data['peerId']), String(data['displayName']));
+        this.cb.onPeerJoined?.(String(data['peerId']), String(data['displayName']));
+        break;
+      case 'peerLeft':
+        this.cb.onPeerLeft?.(String(data['peerId']));
+        break;
+      case 'newProducer':
+        try {
+          await this.#consume(String(data['peerId']), String(data['producerId']));
+        } catch (e) {
+          console.warn('consume failed', e);
+        }
+        break;
+      case 'consumerClosed': {
+        const id = String(data['consumerId']);
+        this.consumers.get(id)?.close();
+        this.consumers.delete(id);
+        this.cb.onRemoteTrackEnded?.(id);
+        break;
+      }
+    }
+  }
+}
