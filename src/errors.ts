@@ -40,6 +40,7 @@ export const ErrorCodes = {
   ERR_DECODE_FAILED: { message: 'media decode failed', status: 422, retryable: false },
   ERR_QUEUE_FULL: { message: 'analysis queue is full', status: 503, retryable: true },
   ERR_WORKER_DIED: { message: 'media worker died', status: 503, retryable: true },
+  ERR_FRAME_INVALID: { message: 'video frame has invalid dimensions or buffer size', status: 400, retryable: false },
   ERR_RANGE: { message: 'read outside the buffered range', status: 416, retryable: false },
   // models
   ERR_MODEL_MISSING: { message: 'model file is missing', status: 503, retryable: false },

@@ -10,7 +10,7 @@ let defaultsCollected = false;
 export function collectDefaultMetrics(): void {
   if (defaultsCollected) return;
   defaultsCollected = true;
-  client.collectDefaultMetrics({ register: registry, prefix: 'dfd_process_' });
+  client.collectDefaultMetrics({ register: registry, prefix: 'dfd_' });
 }
 
 function existing<T>(name: string): T | undefined {

@@ -1,0 +1,48 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestService } from '../test/helpers/service.js';
+import { TestSignallingClient } from '../test/helpers/wsClient.js';
+import { registry } from '../src/metrics.js';
+import type { Service } from '../src/Service.js';
+
+async function restarts(): Promise<number> {
+  const m = await registry.getSingleMetric('dfd_sfu_worker_restarts_total')?.get();
+  return m?.values[0]?.value ?? 0;
+}
+
+describe('mediasoup worker death', () => {
+  let service: Service;
+  beforeEach(async () => {
+    service = await startTestService({ numWorkers: 1 });
+  });
+  afterEach(async () => {
+    await service.close();
+  });
+
+  it('closes the rooms on the dead worker, tells their peers, and new rooms work on a replacement', async () => {
+    const before = await restarts();
+    const alice = await TestSignallingClient.connect(service.port);
+    expect((await alice.request('join', { token: service.issueToken('doomed', 'Alice').token })).ok).toBe(true);
+    expect((await alice.request('createWebRtcTransport', { direction: 'send' })).ok).toBe(true);
+    const oldWorker = service.pool.slots[0]!.worker;
+
+    process.kill(oldWorker.pid, 'SIGKILL');
+
+    const note = await alice.waitForNotification('roomClosed');
+    expect(note['reason']).toBe('worker-died');
+    expect((await alice.closed).code).toBe(4410);
+    expect(service.rooms.get('doomed')).toBeUndefined();
+
+    // The pool replaces the worker; a new room lands on it and works.
+    const deadline = Date.now() + 10_000;
+    while (service.pool.alive() < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(service.pool.slots[0]!.worker).not.toBe(oldWorker);
+    expect(service.pool.slots[0]!.worker.closed).toBe(false);
+    const bob = await TestSignallingClient.connect(service.port);
+    expect((await bob.request('join', { token: service.issueToken('fresh', 'Bob').token })).ok).toBe(true);
+    expect((await bob.request('createWebRtcTransport', { direction: 'recv' })).ok).toBe(true);
+    expect(await restarts()).toBe(before + 1);
+    const health = await service.health();
+    expect(health.ok).toBe(true);
+    bob.close();
+  });
+});
