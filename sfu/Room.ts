@@ -6,7 +6,7 @@
 import type { types } from './mediasoup.js';
 import { mediaCodecs } from './mediaCodecs.js';
 import { MediaTap } from './MediaTap.js';
-import { Peer } from './Peer.js';
+import type { Peer } from './Peer.js';
 import { TypedEmitter } from '../src/TypedEmitter.js';
 import { DfdError } from '../src/errors.js';
 import { createLogger } from '../src/log.js';

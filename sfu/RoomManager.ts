@@ -5,6 +5,7 @@
 import type { WorkerPool } from './WorkerPool.js';
 import { Room, type RoomCloseReason, type RoomOptions } from './Room.js';
 import type { MediaTap } from './MediaTap.js';
+import type { Peer } from './Peer.js';
 import { TypedEmitter } from '../src/TypedEmitter.js';
 import { DfdError } from '../src/errors.js';
 import { gauge } from '../src/metrics.js';
@@ -28,20 +29,13 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
     pool.on('workerdied', (slot) => {
       for (const room of [...this.#rooms.values()]) if (room.workerIndex === slot.index) room.close('worker-died');
     });
-    const self = this;
-    gauge({ name: 'dfd_sfu_rooms', help: 'Open rooms', collect() { this.set(self.#rooms.size); } });
-    gauge({ name: 'dfd_sfu_peers', help: 'Joined peers', collect() { this.set(self.#count((r) => r.peers.size)); } });
-    gauge({
-      name: 'dfd_sfu_producers',
-      help: 'Producers',
-      collect() { this.set(self.#count((r) => [...r.peers.values()].reduce((n, p) => n + p.producers.size, 0))); },
-    });
-    gauge({
-      name: 'dfd_sfu_consumers',
-      help: 'Consumers delivering to participants (taps excluded)',
-      collect() { this.set(self.#count((r) => [...r.peers.values()].reduce((n, p) => n + p.consumers.size, 0))); },
-    });
-    gauge({ name: 'dfd_sfu_taps', help: 'Media taps feeding the pipeline', collect() { this.set(self.#count((r) => r.taps.size)); } });
+    const count = (f: (r: Room) => number): number => this.#count(f);
+    const sumPeers = (f: (p: Peer) => number) => (r: Room): number => [...r.peers.values()].reduce((n, p) => n + f(p), 0);
+    gauge({ name: 'dfd_sfu_rooms', help: 'Open rooms', collect() { this.set(count(() => 1)); } });
+    gauge({ name: 'dfd_sfu_peers', help: 'Joined peers', collect() { this.set(count((r) => r.peers.size)); } });
+    gauge({ name: 'dfd_sfu_producers', help: 'Producers', collect() { this.set(count(sumPeers((p) => p.producers.size))); } });
+    gauge({ name: 'dfd_sfu_consumers', help: 'Consumers delivering to participants (taps excluded)', collect() { this.set(count(sumPeers((p) => p.consumers.size))); } });
+    gauge({ name: 'dfd_sfu_taps', help: 'Media taps feeding the pipeline', collect() { this.set(count((r) => r.taps.size)); } });
   }
 
   get(roomId: string): Room | undefined {

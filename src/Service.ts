@@ -123,7 +123,7 @@ export class Service {
       .route('GET', '/', () => new RawResponse(302, '', { location: '/meet' }))
       .route('GET', '/meet', () => RawResponse.file(path.join(webDir, 'meet.html')))
       .static('/web', webDir)
-      .route('GET', '/healthz', async ({ res }) => {
+      .route('GET', '/healthz', async () => {
         const h = await this.health();
         return new RawResponse(h.ok ? 200 : 503, JSON.stringify(h), { 'content-type': 'application/json' });
       })

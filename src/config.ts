@@ -16,7 +16,7 @@ const int = (min: number, max: number): Parser<number> => (raw, name) => {
   if (!Number.isInteger(v) || v < min || v > max) throw new DfdError('ERR_CONFIG', `${name} must be an integer in [${min}, ${max}], got "${raw}"`);
   return v;
 };
-const num = (min: number, max: number): Parser<number> => (raw, name) => {
+export const num = (min: number, max: number): Parser<number> => (raw, name) => {
   const v = Number(raw);
   if (!Number.isFinite(v) || v < min || v > max) throw new DfdError('ERR_CONFIG', `${name} must be a number in [${min}, ${max}], got "${raw}"`);
   return v;
