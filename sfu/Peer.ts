@@ -17,6 +17,8 @@ export class Peer {
   readonly role: PeerRole;
   readonly joinedAt = Date.now();
   readonly transports = new Map<string, types.WebRtcTransport>();
+  /** Plain-RTP ingest transports of a server-side peer (gateway, load generator). */
+  readonly plainTransports = new Map<string, types.PlainTransport>();
   readonly producers = new Map<string, types.Producer>();
   readonly consumers = new Map<string, types.Consumer>();
   rtpCapabilities: types.RtpCapabilities | undefined;
@@ -38,7 +40,9 @@ export class Peer {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.transports.values()) t.close();
+    for (const t of this.plainTransports.values()) t.close();
     this.transports.clear();
+    this.plainTransports.clear();
     this.producers.clear();
     this.consumers.clear();
   }

@@ -175,6 +175,41 @@ export class Room extends TypedEmitter<RoomEvents> {
     return producer.id;
   }
 
+  /**
+   * Plain-RTP ingest for a server-side peer (a SIP/telephony gateway, or the load
+   * generator): a comedia PlainTransport that takes Opus (or VP8) RTP on a UDP port,
+   * produced and tapped like any WebRTC producer. Returns where to send the RTP.
+   */
+  async createRtpIngest(peer: Peer, opts: { kind: MediaKind; ssrc: number; payloadType: number }): Promise<{ ip: string; port: number; producerId: string }> {
+    this.#assertOpen();
+    if (peer.producers.size >= this.options.maxProducersPerPeer) {
+      throw new DfdError('ERR_TOO_MANY_PRODUCERS', undefined, { limit: this.options.maxProducersPerPeer });
+    }
+    const transport = await this.router.createPlainTransport({ listenIp: { ip: this.options.listenIp }, rtcpMux: true, comedia: true });
+    const codec = mediaCodecs.find((c) => c.kind === opts.kind)!;
+    const rtpParameters: types.RtpParameters = {
+      codecs: [
+        {
+          mimeType: codec.mimeType,
+          clockRate: codec.clockRate,
+          payloadType: opts.payloadType,
+          ...(codec.channels !== undefined ? { channels: codec.channels } : {}),
+          parameters: opts.kind === 'audio' ? { useinbandfec: 1 } : {},
+          rtcpFeedback: [],
+        },
+      ],
+      encodings: [{ ssrc: opts.ssrc }],
+    };
+    const producer = await transport.produce({ kind: opts.kind, rtpParameters, appData: { peerId: peer.id } });
+    peer.plainTransports.set(transport.id, transport);
+    transport.observer.on('close', () => peer.plainTransports.delete(transport.id));
+    peer.producers.set(producer.id, producer);
+    producer.observer.on('close', () => peer.producers.delete(producer.id));
+    await this.#openTap(peer, producer);
+    for (const other of this.peers.values()) if (other !== peer) other.notify('newProducer', { peerId: peer.id, producerId: producer.id, kind: opts.kind });
+    return { ip: transport.tuple.localIp, port: transport.tuple.localPort, producerId: producer.id };
+  }
+
   async consume(peer: Peer, transportId: string, producerId: string): Promise<ConsumerParams> {
     this.#assertOpen();
     if (!peer.rtpCapabilities) throw new DfdError('ERR_BAD_REQUEST', 'send setRtpCapabilities before consuming');

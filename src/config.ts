@@ -57,7 +57,7 @@ export const settings = {
   joinTimeoutMs: s('DFD_JOIN_TIMEOUT_MS', '15000', 'A socket that has not joined by then is closed', int(100, 600000)),
   demoRoom: s('DFD_DEMO_ROOM', 'demo', 'Room created at start-up for the demo', str),
   natsUrl: s('NATS_URL', '', 'NATS server URL(s), comma separated; empty starts an embedded nats-server', list),
-  logLevel: s('LOG_LEVEL', 'info', 'debug | info | warn | error | silent', str),
+  logLevel: s('LOG_LEVEL', 'info', 'debug, info, warn, error or silent', str),
 } as const;
 
 type Settings = typeof settings;
