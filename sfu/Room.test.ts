@@ -1,0 +1,53 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestService } from '../test/helpers/service.js';
+import { RtpLoadSender } from '../load-tests/RtpLoadSender.js';
+import { encodeOpus } from '../pipeline/audio/testSupport.js';
+import { Peer } from './Peer.js';
+import { parseRtpPacket } from '../pipeline/rtp/RtpPacket.js';
+import type { Service } from '../src/Service.js';
+import type { MediaTap } from './MediaTap.js';
+
+describe('RTP ingest (PlainTransport) and taps', () => {
+  let service: Service;
+  beforeEach(async () => {
+    service = await startTestService();
+  });
+  afterEach(async () => {
+    await service.close();
+  });
+
+  it('ingested Opus RTP reaches a tap only after the tap is resumed, unchanged in payload', async () => {
+    const taps: MediaTap[] = [];
+    const got: Buffer[] = [];
+    service.attachTapConsumer({ onTap: (tap) => taps.push(tap) });
+    const room = await service.rooms.getOrCreate('ingest');
+    const gw = new Peer({ id: 'gateway-1', displayName: 'PSTN caller', role: 'participant', notify: () => {} });
+    room.join(gw);
+    const tone = new Float32Array(48000).map((_, i) => 0.3 * Math.sin((2 * Math.PI * 440 * i) / 48000));
+    const frames = encodeOpus(tone);
+    const target = await room.createRtpIngest(gw, { kind: 'audio', ssrc: 1111, payloadType: 111 });
+    const sender = new RtpLoadSender({ frames });
+    sender.add({ ip: target.ip, port: target.port, ssrc: 1111, payloadType: 111 });
+    sender.start();
+    try {
+      expect(taps.length).toBe(1);
+      const tap = taps[0]!;
+      expect(tap.paused).toBe(true);
+      tap.on('rtp', (p) => got.push(p));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(got.length).toBe(0); // paused: nothing flows
+      await tap.resume();
+      const deadline = Date.now() + 5000;
+      while (got.length < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(got.length).toBeGreaterThanOrEqual(20);
+      const first = parseRtpPacket(got[0]!);
+      expect(first.payloadType).toBe(tap.info.codec.payloadType);
+      expect(frames.some((f) => Buffer.from(f).equals(Buffer.from(first.payload)))).toBe(true);
+    } finally {
+      sender.close();
+    }
+    room.leave('gateway-1');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(taps[0]!.closed).toBe(true);
+  });
+});
