@@ -18,6 +18,13 @@ import { SignallingServer } from '../sfu/signalling/SignallingServer.js';
 import { TokenSigner } from '../sfu/tokens.js';
 import type { MediaTap } from '../sfu/MediaTap.js';
 import type { Room } from '../sfu/Room.js';
+import { EventBus } from '../events/EventBus.js';
+import { Webhooks } from '../events/Webhooks.js';
+import { makeEvent, type DfdEvent } from '../events/schema.js';
+import { CallRegistry } from '../api/CallRegistry.js';
+import { OperatorAuth } from '../api/OperatorAuth.js';
+import { LiveFeed } from '../api/LiveFeed.js';
+import { registerApi, type OperatorActions } from '../api/routes.js';
 
 const log = createLogger('service');
 
@@ -28,8 +35,20 @@ export interface TapConsumer {
   onTap(tap: MediaTap, room: Room): void;
 }
 
+export interface ServiceOptions {
+  /** Start the event bus (embedded or external NATS), API and dashboard. Tests of the SFU alone turn it off. */
+  events: boolean;
+}
+
 export class Service {
   readonly config: Config;
+  readonly registry = new CallRegistry();
+  readonly feed = new LiveFeed();
+  readonly webhooks = new Webhooks();
+  readonly auth: OperatorAuth;
+  #bus: EventBus | undefined;
+  /** Challenge requests and decisions; replaced when the challenge module is attached. */
+  actions: OperatorActions;
   readonly http: HttpServer;
   readonly pool: WorkerPool;
   readonly rooms: RoomManager;
@@ -55,22 +74,119 @@ export class Service {
       maxMessageBytes: config.maxMessageBytes,
       joinTimeoutMs: config.joinTimeoutMs,
     });
+    this.auth = new OperatorAuth({
+      username: config.operatorUser,
+      password: config.operatorPassword,
+      sessionTtlSec: config.sessionTtlSec,
+      secret: config.tokenSecret,
+    });
+    this.actions = {
+      requestChallenge: () => Promise.reject(new DfdError('ERR_MODEL_UNAVAILABLE', 'challenge-response is not running')),
+      recordDecision: async (roomId, peerId, d, operator) => this.#recordDecision(roomId, peerId, d.decision, operator, d.note),
+    };
     this.addHealthCheck('mediasoup', () => ({ ok: pool.alive() === pool.slots.length, alive: pool.alive(), total: pool.slots.length }));
     this.#routes();
+    this.#trackMembership();
   }
 
-  static async start(config: Config): Promise<Service> {
+  static async start(config: Config, options: Partial<ServiceOptions> = {}): Promise<Service> {
+    const opts: ServiceOptions = { events: true, ...options };
     collectDefaultMetrics();
     const pool = await WorkerPool.create({ numWorkers: config.numWorkers, rtcMinPort: config.rtcMinPort, rtcMaxPort: config.rtcMaxPort });
     const service = new Service(config, pool);
     try {
+      if (opts.events) await service.#startEvents();
       service.#address = await service.http.listen(config.port, config.host);
     } catch (e) {
-      pool.close();
+      await service.close();
       throw e;
     }
     log.info('service listening', { port: service.#address.port });
     return service;
+  }
+
+  /** The event bus, when events are on. */
+  get bus(): EventBus | undefined {
+    return this.#bus;
+  }
+
+  /**
+   * Publishes an event: to NATS (and from there to the dashboard, badges and webhooks).
+   * Without a bus (events off) it goes straight to the in-process consumers.
+   */
+  publish(event: DfdEvent): void {
+    if (this.#bus) {
+      const r = this.#bus.publish(event);
+      if (!r.accepted) log.warn('event rejected', { code: r.error.code, type: event.type });
+    } else this.#consume(event);
+  }
+
+  async #startEvents(): Promise<void> {
+    const c = this.config;
+    const bus = await EventBus.connect({
+      servers: c.natsUrl,
+      user: c.natsUser,
+      pass: c.natsPass,
+      token: c.natsToken,
+      subjectPrefix: c.subjectPrefix,
+      audit: { subjectPrefix: c.subjectPrefix, maxAgeMs: c.auditMaxAgeDays * 86_400_000 },
+      // An empty data dir gives the embedded server a temporary store (tests).
+      embedded: { storeDir: c.dataDir ? path.join(c.dataDir, 'nats') : '' },
+    });
+    this.#bus = bus;
+    // Everything downstream of the pipeline reads from NATS: dashboard, badges, webhooks.
+    const sub = bus.subscribe({}, (e) => this.#consume(e));
+    this.addHealthCheck('nats', () => ({ ok: bus.connected, embedded: bus.server !== undefined, buffered: bus.buffered }));
+    registerApi(this.http, {
+      registry: this.registry,
+      auth: this.auth,
+      joinTokens: this.tokens,
+      joinTokenTtlSec: c.tokenTtlSec,
+      feed: this.feed,
+      webhooks: this.webhooks,
+      actions: {
+        requestChallenge: (...a) => this.actions.requestChallenge(...a),
+        recordDecision: (...a) => this.actions.recordDecision(...a),
+      },
+      exportBundle: async (roomId, callId) => {
+        await bus.flush(5_000);
+        return bus.exportBundle(roomId, callId);
+      },
+    });
+    this.onClose(async () => {
+      sub.unsubscribe();
+      this.feed.close();
+      this.webhooks.close();
+      await bus.close();
+    });
+  }
+
+  #consume(event: DfdEvent): void {
+    this.registry.apply(event);
+    this.feed.publish(event);
+    this.webhooks.dispatch(event);
+  }
+
+  #trackMembership(): void {
+    this.rooms.on('roomopen', (room) => {
+      this.registry.callFor(room.id);
+      room.on('peerjoined', (peer) => this.registry.peerJoined(room.id, peer.id, peer.displayName));
+      room.on('peerleft', (peer) => this.registry.peerLeft(room.id, peer.id));
+    });
+    this.rooms.on('roomclose', (room) => this.registry.roomClosed(room.id));
+  }
+
+  async #recordDecision(roomId: string, peerId: string, decision: 'confirm' | 'dismiss', operator: string, note?: string): Promise<DfdEvent> {
+    const call = this.registry.openCall(roomId);
+    const p = call?.participants.get(peerId);
+    if (!call || !p) throw new DfdError('ERR_PEER_NOT_FOUND');
+    const event = makeEvent(
+      'decision',
+      { roomId, peerId, displayName: p.displayName, callId: call.callId, models: [] },
+      { decision, tagState: p.verdict?.state ?? 'collecting', operator, ...(note ? { note } : {}) },
+    );
+    this.publish(event);
+    return event;
   }
 
   get port(): number {
@@ -122,6 +238,15 @@ export class Service {
     this.http
       .route('GET', '/', () => new RawResponse(302, '', { location: '/meet' }))
       .route('GET', '/meet', () => RawResponse.file(path.join(webDir, 'meet.html')))
+      .route('GET', '/dashboard', ({ req }) => {
+        try {
+          this.auth.authenticate(req);
+        } catch {
+          return new RawResponse(302, '', { location: '/dashboard/login' });
+        }
+        return RawResponse.file(path.join(webDir, 'dashboard.html'));
+      })
+      .route('GET', '/dashboard/login', () => RawResponse.file(path.join(webDir, 'login.html')))
       .static('/web', webDir)
       .route('GET', '/healthz', async () => {
         const h = await this.health();
@@ -137,7 +262,14 @@ export class Service {
       });
   }
 
-  async close(): Promise<void> {
+  #closing: Promise<void> | undefined;
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.signalling.close();
     for (const fn of this.#closers.reverse()) {
       try {

@@ -16,7 +16,7 @@ const int = (min: number, max: number): Parser<number> => (raw, name) => {
   if (!Number.isInteger(v) || v < min || v > max) throw new DfdError('ERR_CONFIG', `${name} must be an integer in [${min}, ${max}], got "${raw}"`);
   return v;
 };
-export const num = (min: number, max: number): Parser<number> => (raw, name) => {
+const num = (min: number, max: number): Parser<number> => (raw, name) => {
   const v = Number(raw);
   if (!Number.isFinite(v) || v < min || v > max) throw new DfdError('ERR_CONFIG', `${name} must be a number in [${min}, ${max}], got "${raw}"`);
   return v;
@@ -57,6 +57,15 @@ export const settings = {
   joinTimeoutMs: s('DFD_JOIN_TIMEOUT_MS', '15000', 'A socket that has not joined by then is closed', int(100, 600000)),
   demoRoom: s('DFD_DEMO_ROOM', 'demo', 'Room created at start-up for the demo', str),
   natsUrl: s('NATS_URL', '', 'NATS server URL(s), comma separated; empty starts an embedded nats-server', list),
+  natsUser: s('NATS_USER', '', 'NATS user (with NATS_PASS)', str),
+  natsPass: s('NATS_PASS', '', 'NATS password', str),
+  natsToken: s('NATS_TOKEN', '', 'NATS auth token', str),
+  subjectPrefix: s('DFD_SUBJECT_PREFIX', 'dfd.v1', 'Prefix of every event subject: <prefix>.<room>.<peer>.<type>', str),
+  auditMaxAgeDays: s('DFD_AUDIT_MAX_AGE_DAYS', '30', 'Days the JetStream audit trail keeps events (0: until the size limit)', num(0, 3650)),
+  dataDir: s('DFD_DATA_DIR', path.join(repoRoot, '.data'), 'Where the embedded NATS keeps its JetStream store', str),
+  operatorUser: s('DFD_OPERATOR_USER', 'operator', 'Dashboard/API operator user name', str),
+  operatorPassword: s('DFD_OPERATOR_PASSWORD', '', 'Operator password; empty generates one and prints it at start-up', str),
+  sessionTtlSec: s('DFD_SESSION_TTL_SEC', '28800', 'Operator session lifetime', int(60, 30 * 86400)),
   logLevel: s('LOG_LEVEL', 'info', 'debug, info, warn, error or silent', str),
 } as const;
 

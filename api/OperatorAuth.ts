@@ -1,0 +1,83 @@
+/**
+ * Operator sign-in for the dashboard and the REST API. One operator account from the
+ * configuration (a generated password is printed at start-up when none is set).
+ * Sessions are HMAC-signed tokens (same format as join tokens, role "operator"), sent as
+ * an HttpOnly cookie or as `Authorization: Bearer <token>`.
+ */
+import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { TokenSigner, type TokenPayload } from '../sfu/tokens.js';
+import { DfdError } from '../src/errors.js';
+
+export const SESSION_COOKIE = 'dfd_session';
+
+export interface OperatorAuthOptions {
+  username: string;
+  /** Empty: a random password is generated (see `generatedPassword`). */
+  password: string;
+  sessionTtlSec: number;
+  /** Secret for session tokens; empty: random per process. */
+  secret: string;
+}
+
+export const defaultOperatorAuthOptions: OperatorAuthOptions = { username: 'operator', password: '', sessionTtlSec: 8 * 3600, secret: '' };
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+export class OperatorAuth {
+  readonly options: OperatorAuthOptions;
+  readonly generatedPassword: string | undefined;
+  readonly #password: string;
+  readonly #signer: TokenSigner;
+
+  constructor(options: Partial<OperatorAuthOptions> = {}) {
+    this.options = { ...defaultOperatorAuthOptions, ...options };
+    if (this.options.password) this.#password = this.options.password;
+    else {
+      this.generatedPassword = randomBytes(9).toString('base64url');
+      this.#password = this.generatedPassword;
+    }
+    // Session tokens use their own key so a join token can never pass as a session.
+    this.#signer = new TokenSigner(this.options.secret ? `session:${this.options.secret}` : undefined);
+  }
+
+  /** Checks credentials in constant time; returns a session token. */
+  login(username: unknown, password: unknown): { token: string; expiresInSec: number } {
+    if (typeof username !== 'string' || typeof password !== 'string' || username.length > 128 || password.length > 256) {
+      throw new DfdError('ERR_BAD_REQUEST', 'username and password are required strings');
+    }
+    const okUser = timingSafeEqual(digest(username), digest(this.options.username));
+    const okPass = timingSafeEqual(digest(password), digest(this.#password));
+    if (!(okUser && okPass)) throw new DfdError('ERR_TOKEN_INVALID', 'wrong username or password');
+    const safeName = username.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'operator';
+    const token = this.#signer.sign({ room: 'operators', peer: safeName, name: username.slice(0, 80), role: 'operator' }, this.options.sessionTtlSec);
+    return { token, expiresInSec: this.options.sessionTtlSec };
+  }
+
+  /** The operator behind a request, or throws ERR_TOKEN_INVALID / ERR_TOKEN_EXPIRED / ERR_FORBIDDEN. */
+  authenticate(req: IncomingMessage): TokenPayload {
+    const token = OperatorAuth.tokenFrom(req);
+    if (!token) throw new DfdError('ERR_TOKEN_INVALID', 'sign in first');
+    const claims = this.#signer.verify(token);
+    if (claims.role !== 'operator') throw new DfdError('ERR_FORBIDDEN');
+    return claims;
+  }
+
+  static tokenFrom(req: IncomingMessage): string | undefined {
+    const auth = req.headers.authorization;
+    if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+    const cookie = req.headers.cookie;
+    if (!cookie) return undefined;
+    for (const part of cookie.split(';')) {
+      const [k, ...v] = part.trim().split('=');
+      if (k === SESSION_COOKIE) return decodeURIComponent(v.join('='));
+    }
+    return undefined;
+  }
+
+  cookie(token: string): string {
+    return `${SESSION_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${this.options.sessionTtlSec}`;
+  }
+}

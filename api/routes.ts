@@ -1,0 +1,150 @@
+/**
+ * REST API `/v1` (OpenAPI document at `/v1/openapi.json`). Operators authenticate with a
+ * session (cookie or bearer token from `/v1/auth/login`); the badge stream accepts a
+ * participant's join token for its own room.
+ */
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { TSchema, Static } from '@sinclair/typebox';
+import type { HttpServer, RequestContext } from '../src/http/HttpServer.js';
+import { RawResponse } from '../src/http/HttpServer.js';
+import { DfdError } from '../src/errors.js';
+import type { CallRegistry, CallRecord } from './CallRegistry.js';
+import type { OperatorAuth } from './OperatorAuth.js';
+import type { LiveFeed } from './LiveFeed.js';
+import type { TokenSigner } from '../sfu/tokens.js';
+import type { AuditBundle } from '../events/AuditLog.js';
+import { verifyBundle } from '../events/AuditLog.js';
+import type { DfdEvent } from '../events/schema.js';
+import type { Webhooks } from '../events/Webhooks.js';
+import { LoginBody, ChallengeBody, DecisionBody, WebhookBody, TokenBody } from './schemas.js';
+import { openApiDocument } from './openapi.js';
+
+export interface OperatorActions {
+  requestChallenge(roomId: string, peerId: string, opts: ChallengeBody, operator: string): Promise<{ challengeId: string; challengeType: string }>;
+  recordDecision(roomId: string, peerId: string, decision: DecisionBody, operator: string): Promise<DfdEvent>;
+}
+
+export interface ApiDeps {
+  registry: CallRegistry;
+  auth: OperatorAuth;
+  joinTokens: TokenSigner;
+  joinTokenTtlSec: number;
+  feed: LiveFeed;
+  webhooks: Webhooks;
+  actions: OperatorActions;
+  exportBundle(roomId: string, callId: string): Promise<AuditBundle>;
+}
+
+const checks = new Map<TSchema, ReturnType<typeof TypeCompiler.Compile>>();
+async function body<S extends TSchema>(ctx: RequestContext, schema: S): Promise<Static<S>> {
+  let check = checks.get(schema);
+  if (!check) {
+    check = TypeCompiler.Compile(schema);
+    checks.set(schema, check);
+  }
+  const value = await ctx.json();
+  if (!check.Check(value)) {
+    const e = check.Errors(value).First();
+    throw new DfdError('ERR_BAD_REQUEST', e ? `${e.path || '/'}: ${e.message}` : 'invalid body');
+  }
+  return value as Static<S>;
+}
+
+const idRe = /^[A-Za-z0-9_-]{1,64}$/;
+function id(v: string | undefined, what: string): string {
+  if (!v || !idRe.test(v)) throw new DfdError('ERR_BAD_REQUEST', `${what} must match [A-Za-z0-9_-]{1,64}`);
+  return v;
+}
+
+export function registerApi(http: HttpServer, deps: ApiDeps): void {
+  const { registry, auth, feed } = deps;
+  const operator = (ctx: RequestContext): string => auth.authenticate(ctx.req).name;
+  const openCall = (roomId: string): CallRecord => {
+    const call = registry.openCall(id(roomId, 'roomId'));
+    if (!call) throw new DfdError('ERR_ROOM_NOT_FOUND');
+    return call;
+  };
+  const participantOf = (roomId: string, peerId: string) => {
+    const p = openCall(roomId).participants.get(id(peerId, 'peerId'));
+    if (!p) throw new DfdError('ERR_PEER_NOT_FOUND');
+    return p;
+  };
+
+  http
+    .route('GET', '/v1/openapi.json', () => openApiDocument())
+    .route('POST', '/v1/auth/login', async (ctx) => {
+      const b = await body(ctx, LoginBody);
+      const s = auth.login(b.username, b.password);
+      return new RawResponse(200, JSON.stringify(s), { 'content-type': 'application/json', 'set-cookie': auth.cookie(s.token) });
+    })
+    .route('POST', '/v1/auth/logout', () => new RawResponse(204, '', { 'set-cookie': auth.cookie('').replace(/Max-Age=\d+/, 'Max-Age=0') }))
+    .route('GET', '/v1/me', (ctx) => ({ operator: operator(ctx) }))
+    .route('POST', '/v1/tokens', async (ctx) => {
+      operator(ctx);
+      const b = await body(ctx, TokenBody);
+      const peer = b.peer ?? `p-${Math.random().toString(36).slice(2, 10)}`;
+      return { token: deps.joinTokens.sign({ room: b.room, peer, name: b.name, role: b.role ?? 'participant' }, deps.joinTokenTtlSec), room: b.room, peer };
+    })
+    .route('GET', '/v1/rooms', (ctx) => {
+      operator(ctx);
+      return { rooms: registry.openCalls().map((c) => registry.summary(c)) };
+    })
+    .route('GET', '/v1/rooms/:roomId', (ctx) => {
+      operator(ctx);
+      return registry.summary(openCall(ctx.params['roomId']!));
+    })
+    .route('GET', '/v1/rooms/:roomId/participants/:peerId', (ctx) => {
+      operator(ctx);
+      const p = participantOf(ctx.params['roomId']!, ctx.params['peerId']!);
+      return { ...p };
+    })
+    .route('POST', '/v1/rooms/:roomId/participants/:peerId/challenge', async (ctx) => {
+      const who = operator(ctx);
+      participantOf(ctx.params['roomId']!, ctx.params['peerId']!);
+      const b = await body(ctx, ChallengeBody);
+      return deps.actions.requestChallenge(ctx.params['roomId']!, ctx.params['peerId']!, b, who);
+    })
+    .route('POST', '/v1/rooms/:roomId/participants/:peerId/decision', async (ctx) => {
+      const who = operator(ctx);
+      participantOf(ctx.params['roomId']!, ctx.params['peerId']!);
+      const b = await body(ctx, DecisionBody);
+      return deps.actions.recordDecision(ctx.params['roomId']!, ctx.params['peerId']!, b, who);
+    })
+    .route('GET', '/v1/calls/:callId/evidence', async (ctx) => {
+      operator(ctx);
+      const call = registry.call(id(ctx.params['callId'], 'callId'));
+      if (!call) throw new DfdError('ERR_NOT_FOUND', 'unknown call');
+      return deps.exportBundle(call.roomId, call.callId);
+    })
+    .route('POST', '/v1/evidence/verify', async (ctx) => {
+      operator(ctx);
+      return verifyBundle(await ctx.json());
+    })
+    .route('GET', '/v1/webhooks', (ctx) => {
+      operator(ctx);
+      return { subscribers: deps.webhooks.subscribers().map((s) => ({ id: s.id, url: s.url, events: s.events ?? [] })), deadLetters: deps.webhooks.deadLetters().length };
+    })
+    .route('POST', '/v1/webhooks', async (ctx) => {
+      operator(ctx);
+      const b = await body(ctx, WebhookBody);
+      deps.webhooks.addSubscriber({ id: b.id, url: b.url, secret: b.secret, ...(b.events ? { events: b.events } : {}) });
+      return { id: b.id };
+    })
+    .route('DELETE', '/v1/webhooks/:id', (ctx) => {
+      operator(ctx);
+      if (!deps.webhooks.removeSubscriber(id(ctx.params['id'], 'id'))) throw new DfdError('ERR_NOT_FOUND', 'unknown webhook');
+      return {};
+    })
+    .route('GET', '/v1/stream', (ctx) => {
+      operator(ctx);
+      feed.attach(ctx.res, (e) => e.type !== 'quality', registry.openCalls().map((c) => registry.summary(c)));
+    })
+    .route('GET', '/v1/rooms/:roomId/stream', (ctx) => {
+      // Badge SDK: a participant's (or observer's) join token for this room.
+      const roomId = id(ctx.params['roomId'], 'roomId');
+      const claims = deps.joinTokens.verify(ctx.url.searchParams.get('token') ?? '');
+      if (claims.room !== roomId) throw new DfdError('ERR_FORBIDDEN', 'token is for another room');
+      const call = registry.openCall(roomId);
+      feed.attach(ctx.res, (e) => e.roomId === roomId && (e.type === 'verdict' || e.type === 'challenge'), call ? [registry.summary(call)] : []);
+    });
+}

@@ -1,0 +1,35 @@
+/** Request bodies of the REST API (validated at the boundary; also used in the OpenAPI document). */
+import { Type, type Static } from '@sinclair/typebox';
+import { EVENT_TYPES } from '../events/schema.js';
+
+export const LoginBody = Type.Object({ username: Type.String({ minLength: 1, maxLength: 128 }), password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
+export const ChallengeBody = Type.Object({ modality: Type.Optional(Type.Union([Type.Literal('audio'), Type.Literal('video')])) }, { additionalProperties: false });
+export type ChallengeBody = Static<typeof ChallengeBody>;
+export const DecisionBody = Type.Object(
+  {
+    decision: Type.Union([Type.Literal('confirm'), Type.Literal('dismiss')]),
+    note: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: false },
+);
+export type DecisionBody = Static<typeof DecisionBody>;
+export const WebhookBody = Type.Object(
+  {
+    id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+    url: Type.String({ pattern: '^https?://', maxLength: 2048 }),
+    secret: Type.String({ minLength: 16, maxLength: 256 }),
+    events: Type.Optional(Type.Array(Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))), { maxItems: 5 })),
+  },
+  { additionalProperties: false },
+);
+export type WebhookBody = Static<typeof WebhookBody>;
+export const TokenBody = Type.Object(
+  {
+    room: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+    name: Type.String({ minLength: 1, maxLength: 80 }),
+    peer: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+    role: Type.Optional(Type.Union([Type.Literal('participant'), Type.Literal('observer')])),
+  },
+  { additionalProperties: false },
+);
+export type TokenBody = Static<typeof TokenBody>;
