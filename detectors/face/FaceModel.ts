@@ -1,0 +1,99 @@
+/**
+ * Opens one face model folder (`model.onnx` + `manifest.json`, see detectors/registry/Manifest.ts)
+ * as an onnxruntime session, after checking the manifest schema, the file hash and the
+ * input/output names. Used by BlazeFace and FaceMesh; safe inside a worker thread.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ort from 'onnxruntime-node';
+import { DfdError } from '../../src/errors.js';
+import { parseManifest, type Manifest, type ModelTask } from '../registry/Manifest.js';
+
+export interface FaceModelSessionOptions {
+  /** Threads inside one operator. 1 keeps one analysis worker on one core. */
+  intraOpNumThreads: number;
+  interOpNumThreads: number;
+}
+
+export const defaultFaceModelSessionOptions: FaceModelSessionOptions = {
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+};
+
+export interface LoadedFaceModel {
+  manifest: Manifest;
+  session: ort.InferenceSession;
+}
+
+/** Folder of a model committed in this repository, e.g. modelDir('face-detect'). */
+export function modelDir(id: string): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'models', id);
+}
+
+export async function loadFaceModel(dir: string, task: ModelTask, opts: FaceModelSessionOptions): Promise<LoadedFaceModel> {
+  let text: string;
+  try {
+    text = await readFile(path.join(dir, 'manifest.json'), 'utf8');
+  } catch {
+    throw new DfdError('ERR_MODEL_MANIFEST', 'manifest.json is missing', { dir: path.basename(dir) });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new DfdError('ERR_MODEL_MANIFEST', 'manifest.json is not valid JSON');
+  }
+  const manifest = parseManifest(json);
+  if (manifest.task !== task) throw new DfdError('ERR_MODEL_MANIFEST', `expected task ${task}`, { task: manifest.task });
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path.join(dir, manifest.file));
+  } catch {
+    throw new DfdError('ERR_MODEL_MISSING', manifest.file, { file: manifest.file });
+  }
+  if (createHash('sha256').update(bytes).digest('hex') !== manifest.sha256) {
+    throw new DfdError('ERR_MODEL_HASH', undefined, { file: manifest.file });
+  }
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: opts.intraOpNumThreads,
+      interOpNumThreads: opts.interOpNumThreads,
+      graphOptimizationLevel: 'all',
+    });
+  } catch (e) {
+    throw new DfdError('ERR_MODEL_SHAPE', 'onnxruntime cannot load the model', undefined, { cause: e });
+  }
+  const names = (specs: readonly { name: string }[]): string => specs.map((s) => s.name).join(',');
+  if (names(manifest.inputs) !== session.inputNames.join(',') || names(manifest.outputs) !== session.outputNames.join(',')) {
+    await session.release();
+    throw new DfdError('ERR_MODEL_SHAPE', 'input or output names differ from the manifest');
+  }
+  return { manifest, session };
+}
+
+/** Reads a float32 output by name; ERR_INFERENCE_FAILED when absent or the wrong size. */
+export function outputData(out: ort.InferenceSession.OnnxValueMapType, name: string, minLength: number): Float32Array {
+  const t = out[name];
+  const data = t?.data;
+  if (!(data instanceof Float32Array) || data.length < minLength) {
+    throw new DfdError('ERR_INFERENCE_FAILED', 'unexpected model output', { output: name });
+  }
+  return data;
+}
+
+/**
+ * Runs async jobs one at a time, in call order. The models reuse one preallocated input
+ * buffer, so overlapping calls on the same instance must not interleave.
+ */
+export class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(job: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(job, job);
+    this.tail = p.catch(() => undefined);
+    return p;
+  }
+}
