@@ -1,0 +1,211 @@
+/**
+ * A media worker thread: hosts the audio and video stream processors of the taps assigned
+ * to it. Everything CPU-heavy between an RTP packet and an analysis window happens here
+ * (Opus decode, resampling, Silero VAD, VP8 depacketizing, ffmpeg supervision, face
+ * detection and alignment), never on the thread that carries signalling and media.
+ *
+ *   main --open/rtp/close--> MediaWorker --window/face-observation/keyframe-needed/stats--> main
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { AudioStreamProcessor } from '../audio/AudioStreamProcessor.js';
+import { SileroVadModel } from '../audio/SileroVad.js';
+import { VideoStreamProcessor } from '../video/VideoStreamProcessor.js';
+import type { DecodedVideoFrame } from '../video/FfmpegVp8Decoder.js';
+import { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
+import type { FaceWindow, StreamRef } from '../messages.js';
+import type { FromMediaWorker, ToMediaWorker, OpenStream } from './protocol.js';
+import { setLogLevel, createLogger, type LogLevel } from '../../src/log.js';
+
+export interface MediaWorkerConfig {
+  logLevel: LogLevel;
+  windowSeconds: number;
+  hopSeconds: number;
+  minSpeechSeconds: number;
+  videoFps: number;
+  faceWindowFrames: number;
+  cropSize: number;
+  statsIntervalMs: number;
+  faceAnalysis: boolean;
+}
+
+const cfg = workerData as MediaWorkerConfig;
+setLogLevel(cfg.logLevel);
+const log = createLogger('pipeline.media-worker');
+const port = parentPort!;
+
+const post = (msg: FromMediaWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(msg, transfer);
+
+interface AudioEntry {
+  kind: 'audio';
+  stream: StreamRef;
+  proc: AudioStreamProcessor;
+}
+
+interface VideoEntry {
+  kind: 'video';
+  stream: StreamRef;
+  proc: VideoStreamProcessor;
+  busy: boolean;
+  analysed: number;
+  skipped: number;
+  seq: number;
+  crops: Uint8Array[];
+  faceSizes: number[];
+  windowStart: number;
+  lastFaceSize: number;
+}
+
+type Entry = AudioEntry | VideoEntry;
+
+const entries = new Map<string, Entry>();
+let vad: SileroVadModel | undefined;
+let faces: FaceAnalyzer | undefined;
+
+async function init(): Promise<void> {
+  vad = await SileroVadModel.load();
+  let error: string | undefined;
+  if (cfg.faceAnalysis) {
+    try {
+      faces = await FaceAnalyzer.create({});
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e);
+      log.error('face analysis unavailable', { error: e });
+    }
+  }
+  post({ type: 'ready', faceAnalysis: faces !== undefined, ...(error ? { error } : {}) });
+}
+
+function open(m: OpenStream): void {
+  if (entries.has(m.tapId)) return;
+  if (m.stream.kind === 'audio') {
+    const proc = new AudioStreamProcessor(m.stream, vad!, {
+      payloadType: m.payloadType,
+      clockRate: m.clockRate,
+      windower: { windowSeconds: cfg.windowSeconds, hopSeconds: cfg.hopSeconds, minSpeechSeconds: cfg.minSpeechSeconds },
+    });
+    proc.on('window', (w) => post({ type: 'window', window: w }, [w.samples.buffer as ArrayBuffer]));
+    entries.set(m.tapId, { kind: 'audio', stream: m.stream, proc });
+  } else {
+    const proc = new VideoStreamProcessor({ payloadType: m.payloadType, decoder: { maxFps: cfg.videoFps } });
+    const entry: VideoEntry = { kind: 'video', stream: m.stream, proc, busy: false, analysed: 0, skipped: 0, seq: 0, crops: [], faceSizes: [], windowStart: 0, lastFaceSize: 0 };
+    proc.on('keyframe-needed', () => post({ type: 'keyframe-needed', tapId: m.tapId }));
+    proc.on('frame', (f) => void onFrame(m.tapId, entry, f));
+    entries.set(m.tapId, entry);
+  }
+  post({ type: 'opened', tapId: m.tapId });
+}
+
+/** Face analysis is serial per stream; frames that arrive while it is busy are skipped (counted). */
+async function onFrame(tapId: string, e: VideoEntry, f: DecodedVideoFrame): Promise<void> {
+  if (!faces) return;
+  if (e.busy) {
+    e.skipped++;
+    return;
+  }
+  e.busy = true;
+  try {
+    const analysis = await faces.analyze({ width: f.width, height: f.height, rgb: f.rgb });
+    e.analysed++;
+    const face = analysis.faces.reduce<(typeof analysis.faces)[number] | undefined>((best, x) => (!best || x.box.width * x.box.height > best.box.width * best.box.height ? x : best), undefined);
+    const now = Date.now();
+    post({
+      type: 'face-observation',
+      tapId,
+      stream: e.stream,
+      observation: face
+        ? { t: now, faceFound: true, faceConfidence: face.score * (face.presence ?? 1), yawDeg: face.yawDeg, pitchDeg: face.pitchDeg, regions: {} }
+        : { t: now, faceFound: false, faceConfidence: 0, yawDeg: 0, pitchDeg: 0, regions: {} },
+    });
+    if (!face) return;
+    e.lastFaceSize = Math.min(face.box.width, face.box.height);
+    if (e.crops.length === 0) e.windowStart = f.arrivalMs;
+    e.crops.push(face.crop);
+    e.faceSizes.push(e.lastFaceSize);
+    if (e.crops.length >= cfg.faceWindowFrames) emitFaceWindow(e, f.arrivalMs);
+  } catch (err) {
+    log.warn('face analysis failed', { error: err });
+  } finally {
+    e.busy = false;
+  }
+}
+
+function emitFaceWindow(e: VideoEntry, wallEnd: number): void {
+  const n = e.crops.length;
+  const size = cfg.cropSize * cfg.cropSize * 3;
+  const crops = new Uint8Array(n * size);
+  e.crops.forEach((c, i) => crops.set(c.subarray(0, size), i * size));
+  const st = e.proc.stats();
+  const window: FaceWindow = {
+    type: 'face-window',
+    stream: e.stream,
+    seq: e.seq++,
+    width: cfg.cropSize,
+    height: cfg.cropSize,
+    crops,
+    frames: n,
+    wallStart: e.windowStart,
+    wallEnd,
+    quality: {
+      frameRate: st.frameRate,
+      faceSize: e.faceSizes.reduce((a, b) => a + b, 0) / n,
+      packetLoss: st.packets + st.lost > 0 ? st.lost / (st.packets + st.lost) : 0,
+    },
+  };
+  e.crops = [];
+  e.faceSizes = [];
+  post({ type: 'window', window }, [crops.buffer]);
+}
+
+function close(tapId: string): void {
+  const e = entries.get(tapId);
+  if (!e) return;
+  entries.delete(tapId);
+  e.proc.close();
+}
+
+function onRtp(m: Extract<ToMediaWorker, { type: 'rtp' }>): void {
+  let start = 0;
+  for (let i = 0; i < m.ends.length; i++) {
+    const end = m.ends[i]!;
+    const e = entries.get(m.tapIds[m.tapIndex[i]!]!);
+    // Each packet gets its own copy: the audio path holds payload views while reordering.
+    if (e) e.proc.push(m.data.slice(start, end), m.arrivals[i]!);
+    start = end;
+  }
+}
+
+port.on('message', (m: ToMediaWorker) => {
+  switch (m.type) {
+    case 'open':
+      open(m);
+      break;
+    case 'rtp':
+      onRtp(m);
+      break;
+    case 'close':
+      close(m.tapId);
+      break;
+    case 'shutdown':
+      for (const id of [...entries.keys()]) close(id);
+      void faces?.close();
+      port.close();
+      break;
+  }
+});
+
+// Reorder buffers release held packets on time even when no new packet arrives.
+setInterval(() => {
+  const now = Date.now();
+  for (const e of entries.values()) if (e.kind === 'audio') e.proc.poll(now);
+}, 20).unref();
+
+setInterval(() => {
+  for (const [tapId, e] of entries) {
+    if (e.kind === 'audio') post({ type: 'stats', tapId, stream: e.stream, audio: e.proc.stats() });
+    else post({ type: 'stats', tapId, stream: e.stream, video: { ...e.proc.stats(), faceFramesAnalysed: e.analysed, faceFramesSkipped: e.skipped, faceSize: e.lastFaceSize } });
+  }
+}, cfg.statsIntervalMs).unref();
+
+init().catch((e: unknown) => {
+  post({ type: 'ready', faceAnalysis: false, error: e instanceof Error ? e.message : String(e) });
+});

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MediaWorkerPool } from './MediaWorkerPool.js';
+import { readWav, encodeOpus, packetise } from '../audio/testSupport.js';
+import { fixtures } from '../../test/fixtures/build.js';
+import type { AudioWindow, StreamRef } from '../messages.js';
+import type { StreamStats } from './protocol.js';
+
+describe('MediaWorkerPool (real worker thread, real Opus, real Silero VAD)', () => {
+  let pool: MediaWorkerPool;
+  beforeAll(async () => {
+    pool = new MediaWorkerPool({ workers: 1, faceAnalysis: false, statsIntervalMs: 200 });
+    await pool.ready();
+  });
+  afterAll(async () => {
+    await pool.shutdown();
+  });
+
+  it('turns speech RTP into in-order speech windows and silence into none', async () => {
+    const speech = packetise(encodeOpus(readWav(fixtures.speechWav).samples), { payloadType: 111, ssrc: 1 });
+    const silence = packetise(encodeOpus(readWav(fixtures.silenceWav).samples), { payloadType: 111, ssrc: 2 });
+    const sRef: StreamRef = { roomId: 'r', peerId: 'talker', producerId: 'p1', kind: 'audio' };
+    const qRef: StreamRef = { roomId: 'r', peerId: 'quiet', producerId: 'p2', kind: 'audio' };
+    const windows: AudioWindow[] = [];
+    const stats = new Map<string, StreamStats>();
+    pool.on('window', (w) => {
+      if (w.type === 'audio-window') windows.push(w);
+    });
+    pool.on('stats', (s) => stats.set(s.tapId, s));
+    await pool.open('t1', sRef, 111, 48000);
+    await pool.open('t2', qRef, 111, 48000);
+    const t0 = Date.now();
+    for (let i = 0; i < Math.max(speech.length, silence.length); i++) {
+      if (speech[i]) pool.push('t1', speech[i]!.bytes, t0 + i * 20);
+      if (silence[i]) pool.push('t2', silence[i]!.bytes, t0 + i * 20);
+      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && ((stats.get('t1')?.audio?.packets ?? 0) < speech.length || (stats.get('t2')?.audio?.packets ?? 0) < silence.length)) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    const talker = windows.filter((w) => w.stream.peerId === 'talker');
+    expect(talker.length).toBeGreaterThan(0);
+    expect(windows.filter((w) => w.stream.peerId === 'quiet')).toHaveLength(0);
+    for (let i = 1; i < talker.length; i++) expect(talker[i]!.seq).toBeGreaterThan(talker[i - 1]!.seq);
+    for (const w of talker) {
+      expect(w.sampleRate).toBe(16000);
+      expect(w.speechSeconds).toBeGreaterThan(0.4);
+      expect(w.samples.length).toBe(32000);
+      expect(w.rtpEnd).toBeGreaterThan(w.rtpStart);
+    }
+    expect(stats.get('t1')?.audio?.malformed).toBe(0);
+  });
+});

@@ -1,0 +1,235 @@
+/**
+ * Main-thread side of the media workers. Taps are assigned to the worker with the fewest
+ * streams; RTP packets are copied into a per-worker batch and posted every `batchMs`, so
+ * the main loop spends microseconds per packet and never waits for analysis. A worker
+ * that dies is replaced; its streams are re-opened there (their windows in flight are
+ * lost and counted).
+ */
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../src/workerThread.js';
+import { TypedEmitter } from '../../src/TypedEmitter.js';
+import { createLogger } from '../../src/log.js';
+import { counter, gauge } from '../../src/metrics.js';
+import type { StreamRef, AudioWindow, FaceWindow } from '../messages.js';
+import type { FromMediaWorker, OpenStream, ToMediaWorker, StreamStats } from './protocol.js';
+import type { MediaWorkerConfig } from './MediaWorker.js';
+import type { FaceObservation } from '../../challenge-response/face/FaceObservation.js';
+
+const log = createLogger('pipeline.media');
+
+export interface MediaWorkerPoolOptions extends MediaWorkerConfig {
+  workers: number;
+  /** How often batched RTP is posted to the workers. */
+  batchMs: number;
+  /** Packets buffered per worker between posts; beyond it packets are dropped (counted). */
+  maxBatchPackets: number;
+}
+
+export const defaultMediaWorkerPoolOptions: MediaWorkerPoolOptions = {
+  workers: 1,
+  batchMs: 10,
+  maxBatchPackets: 20_000,
+  logLevel: 'warn',
+  windowSeconds: 2,
+  hopSeconds: 1,
+  minSpeechSeconds: 0.5,
+  videoFps: 5,
+  faceWindowFrames: 5,
+  cropSize: 256,
+  statsIntervalMs: 1000,
+  faceAnalysis: true,
+};
+
+export interface MediaWorkerPoolEvents {
+  window: (w: AudioWindow | FaceWindow) => void;
+  'face-observation': (stream: StreamRef, o: FaceObservation) => void;
+  'keyframe-needed': (tapId: string) => void;
+  stats: (s: StreamStats) => void;
+}
+
+const droppedPackets = counter({ name: 'dfd_pipeline_rtp_dropped_total', help: 'RTP packets not handed to a media worker (batch full or worker down)' });
+const workerRestarts = counter({ name: 'dfd_pipeline_media_worker_restarts_total', help: 'Media worker threads that died and were replaced' });
+const activeStreams = gauge<'kind'>({ name: 'dfd_pipeline_active_streams', help: 'Streams being analysed', labelNames: ['kind'] });
+
+interface Batch {
+  tapIds: string[];
+  tapIndexOf: Map<string, number>;
+  tapIndex: number[];
+  arrivals: number[];
+  ends: number[];
+  chunks: Buffer[];
+  bytes: number;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  ready: Promise<{ faceAnalysis: boolean }>;
+  streams: Map<string, OpenStream>;
+  batch: Batch;
+  alive: boolean;
+}
+
+const emptyBatch = (): Batch => ({ tapIds: [], tapIndexOf: new Map(), tapIndex: [], arrivals: [], ends: [], chunks: [], bytes: 0 });
+
+export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
+  readonly options: MediaWorkerPoolOptions;
+  readonly #slots: Slot[] = [];
+  readonly #slotOf = new Map<string, Slot>();
+  readonly #opened = new Map<string, () => void>();
+  readonly #timer: NodeJS.Timeout;
+  #closed = false;
+
+  constructor(options: Partial<MediaWorkerPoolOptions> = {}) {
+    super();
+    this.options = { ...defaultMediaWorkerPoolOptions, ...options };
+    for (let i = 0; i < this.options.workers; i++) this.#slots.push(this.#spawn(i));
+    this.#timer = setInterval(() => this.#flush(), this.options.batchMs);
+    this.#timer.unref();
+  }
+
+  /** Resolves once every worker loaded its models. */
+  async ready(): Promise<{ faceAnalysis: boolean }> {
+    const r = await Promise.all(this.#slots.map((s) => s.ready));
+    return { faceAnalysis: r.every((x) => x.faceAnalysis) };
+  }
+
+  /** Opens a stream on the least-loaded worker; resolves when the worker is ready for its packets. */
+  open(tapId: string, stream: StreamRef, payloadType: number, clockRate: number): Promise<void> {
+    const slot = this.#slots.filter((s) => s.alive).sort((a, b) => a.streams.size - b.streams.size)[0] ?? this.#slots[0]!;
+    const msg: OpenStream = { type: 'open', tapId, stream, payloadType, clockRate };
+    slot.streams.set(tapId, msg);
+    this.#slotOf.set(tapId, slot);
+    activeStreams.inc({ kind: stream.kind });
+    const opened = new Promise<void>((resolve) => this.#opened.set(tapId, resolve));
+    void slot.ready.then(() => slot.worker.postMessage(msg satisfies ToMediaWorker));
+    return opened;
+  }
+
+  /** Hot path: called for every tapped RTP packet. Copies and returns at once. */
+  push(tapId: string, packet: Buffer, arrivalMs: number): void {
+    const slot = this.#slotOf.get(tapId);
+    if (!slot || !slot.alive || slot.batch.ends.length >= this.options.maxBatchPackets) {
+      droppedPackets.inc();
+      return;
+    }
+    const b = slot.batch;
+    let idx = b.tapIndexOf.get(tapId);
+    if (idx === undefined) {
+      idx = b.tapIds.push(tapId) - 1;
+      b.tapIndexOf.set(tapId, idx);
+    }
+    b.tapIndex.push(idx);
+    b.arrivals.push(arrivalMs);
+    b.chunks.push(packet);
+    b.bytes += packet.length;
+    b.ends.push(b.bytes);
+  }
+
+  close(tapId: string): void {
+    const slot = this.#slotOf.get(tapId);
+    if (!slot) return;
+    const s = slot.streams.get(tapId);
+    if (s) activeStreams.dec({ kind: s.stream.kind });
+    slot.streams.delete(tapId);
+    this.#slotOf.delete(tapId);
+    this.#opened.delete(tapId);
+    if (slot.alive) slot.worker.postMessage({ type: 'close', tapId } satisfies ToMediaWorker);
+  }
+
+  /** For tests: kill a worker thread as a crash would. */
+  async crash(index: number): Promise<void> {
+    await this.#slots[index]?.worker.terminate();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await Promise.all(
+      this.#slots.map(async (s) => {
+        s.alive = false;
+        s.worker.postMessage({ type: 'shutdown' } satisfies ToMediaWorker);
+        await new Promise((r) => setTimeout(r, 50));
+        await s.worker.terminate();
+      }),
+    );
+  }
+
+  #spawn(index: number): Slot {
+    const worker = startWorker(import.meta.url, 'MediaWorker', { workerData: { ...this.options } satisfies MediaWorkerConfig });
+    let resolveReady!: (r: { faceAnalysis: boolean }) => void;
+    const slot: Slot = {
+      index,
+      worker,
+      ready: new Promise((r) => (resolveReady = r)),
+      streams: this.#slots[index]?.streams ?? new Map(),
+      batch: emptyBatch(),
+      alive: true,
+    };
+    worker.on('message', (m: FromMediaWorker) => {
+      switch (m.type) {
+        case 'ready':
+          if (m.error) log.warn('media worker degraded', { index, error: m.error });
+          resolveReady({ faceAnalysis: m.faceAnalysis });
+          break;
+        case 'opened':
+          this.#opened.get(m.tapId)?.();
+          this.#opened.delete(m.tapId);
+          break;
+        case 'window':
+          this.safeEmit('window', m.window);
+          break;
+        case 'face-observation':
+          this.safeEmit('face-observation', m.stream, m.observation);
+          break;
+        case 'keyframe-needed':
+          this.safeEmit('keyframe-needed', m.tapId);
+          break;
+        case 'stats':
+          this.safeEmit('stats', m);
+          break;
+      }
+    });
+    worker.on('error', (e) => log.error('media worker error', { index, error: e }));
+    worker.on('exit', (code) => {
+      slot.alive = false;
+      if (this.#closed) return;
+      workerRestarts.inc();
+      log.error('media worker exited; replacing it', { index, code });
+      const next = this.#spawn(index);
+      this.#slots[index] = next;
+      for (const [tapId, msg] of next.streams) {
+        this.#slotOf.set(tapId, next);
+        void next.ready.then(() => next.worker.postMessage(msg satisfies ToMediaWorker));
+      }
+      // Video streams need a keyframe to restart decoding.
+      for (const [tapId, msg] of next.streams) if (msg.stream.kind === 'video') this.safeEmit('keyframe-needed', tapId);
+    });
+    return slot;
+  }
+
+  #flush(): void {
+    for (const slot of this.#slots) {
+      const b = slot.batch;
+      if (b.ends.length === 0 || !slot.alive) continue;
+      const data = new Uint8Array(b.bytes);
+      let off = 0;
+      for (const c of b.chunks) {
+        data.set(c, off);
+        off += c.length;
+      }
+      const msg: ToMediaWorker = {
+        type: 'rtp',
+        tapIds: b.tapIds,
+        tapIndex: Uint16Array.from(b.tapIndex),
+        arrivals: Float64Array.from(b.arrivals),
+        ends: Uint32Array.from(b.ends),
+        // One copy we own, so it can be transferred.
+        data,
+      };
+      slot.batch = emptyBatch();
+      slot.worker.postMessage(msg, [msg.data.buffer as ArrayBuffer, msg.tapIndex.buffer as ArrayBuffer, msg.arrivals.buffer as ArrayBuffer, msg.ends.buffer as ArrayBuffer]);
+    }
+  }
+}

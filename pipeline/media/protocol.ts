@@ -1,0 +1,76 @@
+/**
+ * Messages between the main thread (AnalysisPipeline) and a media worker thread.
+ * RTP arrives in batches (one message per ~10 ms per worker), windows leave one by one
+ * with their sample/crop buffers transferred, never copied.
+ */
+import type { AudioWindow, FaceWindow, StreamRef } from '../messages.js';
+import type { AudioStreamProcessorStats } from '../audio/AudioStreamProcessor.js';
+import type { VideoStreamStats } from '../video/VideoStreamProcessor.js';
+import type { FaceObservation } from '../../challenge-response/face/FaceObservation.js';
+
+export interface OpenStream {
+  type: 'open';
+  tapId: string;
+  stream: StreamRef;
+  payloadType: number;
+  clockRate: number;
+}
+
+export interface RtpBatch {
+  type: 'rtp';
+  /** Per packet: index into `tapIds`, arrival ms, end offset into `data`. */
+  tapIds: string[];
+  tapIndex: Uint16Array;
+  arrivals: Float64Array;
+  ends: Uint32Array;
+  data: Uint8Array;
+}
+
+export interface CloseStream {
+  type: 'close';
+  tapId: string;
+}
+
+export interface Shutdown {
+  type: 'shutdown';
+}
+
+export type ToMediaWorker = OpenStream | RtpBatch | CloseStream | Shutdown;
+
+export interface WorkerReady {
+  type: 'ready';
+  faceAnalysis: boolean;
+  error?: string;
+}
+
+export interface StreamOpened {
+  type: 'opened';
+  tapId: string;
+}
+
+export interface WindowOut {
+  type: 'window';
+  window: AudioWindow | FaceWindow;
+}
+
+export interface FaceObservationOut {
+  type: 'face-observation';
+  tapId: string;
+  stream: StreamRef;
+  observation: FaceObservation;
+}
+
+export interface KeyframeNeeded {
+  type: 'keyframe-needed';
+  tapId: string;
+}
+
+export interface StreamStats {
+  type: 'stats';
+  tapId: string;
+  stream: StreamRef;
+  audio?: AudioStreamProcessorStats;
+  video?: VideoStreamStats & { faceFramesAnalysed: number; faceFramesSkipped: number; faceSize: number };
+}
+
+export type FromMediaWorker = WorkerReady | StreamOpened | WindowOut | FaceObservationOut | KeyframeNeeded | StreamStats;

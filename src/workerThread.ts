@@ -1,0 +1,29 @@
+/**
+ * Starts a worker thread from a module next to the caller, under plain Node (built .js)
+ * or under tsx/vitest (.ts source). For .ts entries the worker gets `--import tsx` and,
+ * because Node 20 does not apply loader hooks to a worker's own entry module, a two-line
+ * eval bootstrap that registers tsx before importing the entry.
+ */
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** `entry` is the module name without extension, resolved beside `callerUrl` with the caller's own extension. */
+export function startWorker(callerUrl: string, entry: string, options: Omit<WorkerOptions, 'eval'> = {}): Worker {
+  const ext = path.extname(fileURLToPath(callerUrl));
+  const url = new URL(`./${entry}${ext}`, callerUrl);
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
+  const execArgv = [...(options.execArgv ?? process.execArgv)];
+  const has = execArgv.some((a, i) => (a === '--import' && execArgv[i + 1] === 'tsx') || a === '--import=tsx');
+  if (!has) execArgv.push('--import', 'tsx');
+  // The ESM build of tsx's API sits beside the CJS one that require.resolve finds.
+  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
+  const mjs = path.join(path.dirname(cjs), 'index.mjs');
+  const tsxApi = fs.existsSync(mjs) ? pathToFileURL(mjs).href : 'tsx/esm/api';
+  const code =
+    `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })` +
+    `.catch((e) => { console.error(e); process.exit(1); });`;
+  return new Worker(code, { ...options, eval: true, execArgv });
+}
