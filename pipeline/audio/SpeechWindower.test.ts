@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { isDfdError } from '../../src/errors.js';
+import { SpeechWindower, type SpeechWindow, type SpeechWindowerOptions } from './SpeechWindower.js';
+
+const F = 512;
+
+/** Appends `seconds` of a ramp signal (value = sample index) in 20 ms chunks; wall = 1000 + index / 16 ms. */
+function feed(w: SpeechWindower, seconds: number): void {
+  const n = Math.round(seconds * 16000);
+  for (let i = w.totalSamples; i < n; i += 320) {
+    const c = Float32Array.from({ length: Math.min(320, n - i) }, (_, k) => i + k);
+    w.append(c, 1000 + i / 16);
+  }
+}
+
+function make(opts: Partial<SpeechWindowerOptions> = {}) {
+  const out: SpeechWindow[] = [];
+  const w = new SpeechWindower((x) => out.push(x), opts);
+  w.reset(1_000_000);
+  return { w, out };
+}
+
+/** Frame f is speech when isSpeech(f * 512 / 16000 seconds). */
+function classify(w: SpeechWindower, isSpeech: (t: number) => boolean): void {
+  while (w.vadFrames < w.completeFrames) w.addVad(isSpeech((w.vadFrames * F) / 16000) ? 0.9 : 0.1);
+}
+
+describe('SpeechWindower', () => {
+  it('emits 2 s / 0.5 s windows only where VAD found enough speech, with exact RTP and wall spans', () => {
+    const { w, out } = make({ minSpeechSeconds: 1 });
+    for (let t = 1; t <= 8; t++) {
+      feed(w, t);
+      classify(w, (x) => x >= 2 && x < 5);
+    }
+    expect(out.length).toBeGreaterThan(0);
+    for (const win of out) {
+      expect(win.startIndex % 8000).toBe(0);
+      expect(win.samples.length).toBe(32000);
+      expect(win.samples[0]).toBe(win.startIndex);
+      expect(win.samples[31999]).toBe(win.startIndex + 31999);
+      expect(win.rtpStart).toBe(1_000_000 + 3 * win.startIndex);
+      expect(win.rtpEnd).toBe(1_000_000 + 3 * (win.startIndex + 31999));
+      expect(win.wallStart).toBe(1000 + (Math.floor(win.startIndex / 320) * 320) / 16);
+      expect(win.wallEnd).toBe(1000 + (Math.floor((win.startIndex + 31999) / 320) * 320) / 16);
+      // Speech overlap with [2 s, 5 s), at frame granularity.
+      const s = win.startIndex / 16000;
+      const overlap = Math.max(0, Math.min(s + 2, 5) - Math.max(s, 2));
+      expect(win.speechSeconds).toBeGreaterThanOrEqual(1);
+      expect(Math.abs(win.speechSeconds - overlap)).toBeLessThan(0.07);
+    }
+    const starts = out.map((x) => x.startIndex / 16000);
+    // Windows starting at 1.5 .. 4.0 s hold >= 1 s of the speech in [2, 5) (the one at 1.0 s
+    // holds 0.984 s: the first speech frame starts at 2.016 s).
+    expect(starts).toEqual([1.5, 2, 2.5, 3, 3.5, 4]);
+    expect(w.stats()).toMatchObject({ emitted: 6, dropped: 0 });
+    expect(w.stats().gated).toBeGreaterThan(0);
+  });
+
+  it('supports a 1 s hop', () => {
+    const { w, out } = make({ hopSeconds: 1, minSpeechSeconds: 0.5 });
+    feed(w, 6);
+    classify(w, () => true);
+    expect(out.map((x) => x.startIndex / 16000)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('waits for VAD before emitting and never emits silence-only windows', () => {
+    const { w, out } = make();
+    feed(w, 4);
+    expect(out).toHaveLength(0);
+    classify(w, () => false);
+    expect(out).toHaveLength(0);
+    expect(w.stats().gated).toBe(5);
+  });
+
+  it('drops (and counts) windows whose samples were overwritten before VAD caught up', () => {
+    const { w, out } = make({ maxPendingSeconds: 1, minSpeechSeconds: 0.1 });
+    feed(w, 10);
+    expect(w.oldestHeldFrame).toBeGreaterThan(0);
+    classify(w, () => true);
+    expect(w.stats().dropped).toBeGreaterThan(0);
+    // Everything emitted is intact.
+    for (const win of out) expect(win.samples[0]).toBe(win.startIndex);
+  });
+
+  it('flushTail emits a shorter window for a short stream', () => {
+    const { w, out } = make();
+    feed(w, 1.2);
+    classify(w, () => true);
+    expect(out).toHaveLength(0);
+    w.flushTail();
+    expect(out).toHaveLength(1);
+    expect(out[0]!.startIndex).toBe(0);
+    expect(out[0]!.samples.length).toBe(Math.floor(1.2 * 16000 / F) * F);
+  });
+
+  it('rejects VAD results for frames not yet appended', () => {
+    const { w } = make();
+    let err: unknown;
+    try {
+      w.addVad(1);
+    } catch (e) {
+      err = e;
+    }
+    expect(isDfdError(err, 'ERR_RANGE')).toBe(true);
+  });
+});
