@@ -25,6 +25,10 @@ import { CallRegistry } from '../api/CallRegistry.js';
 import { OperatorAuth } from '../api/OperatorAuth.js';
 import { LiveFeed } from '../api/LiveFeed.js';
 import { registerApi, type OperatorActions } from '../api/routes.js';
+import { AnalysisPipeline } from '../pipeline/AnalysisPipeline.js';
+import type { Verdict } from '../pipeline/verdict/ParticipantVerdict.js';
+import type { WindowScore } from '../pipeline/messages.js';
+import type { StreamStats } from '../pipeline/media/protocol.js';
 
 const log = createLogger('service');
 
@@ -38,6 +42,8 @@ export interface TapConsumer {
 export interface ServiceOptions {
   /** Start the event bus (embedded or external NATS), API and dashboard. Tests of the SFU alone turn it off. */
   events: boolean;
+  /** Start the analysis pipeline (defaults to config.analysis). */
+  analysis: boolean;
 }
 
 export class Service {
@@ -90,12 +96,13 @@ export class Service {
   }
 
   static async start(config: Config, options: Partial<ServiceOptions> = {}): Promise<Service> {
-    const opts: ServiceOptions = { events: true, ...options };
+    const opts: ServiceOptions = { events: true, analysis: config.analysis, ...options };
     collectDefaultMetrics();
     const pool = await WorkerPool.create({ numWorkers: config.numWorkers, rtcMinPort: config.rtcMinPort, rtcMaxPort: config.rtcMaxPort });
     const service = new Service(config, pool);
     try {
       if (opts.events) await service.#startEvents();
+      if (opts.analysis) await service.#startAnalysis();
       service.#address = await service.http.listen(config.port, config.host);
     } catch (e) {
       await service.close();
@@ -159,6 +166,104 @@ export class Service {
       this.webhooks.close();
       await bus.close();
     });
+  }
+
+  /** The analysis pipeline, when analysis is on. */
+  get pipeline(): AnalysisPipeline | undefined {
+    return this.#pipeline;
+  }
+
+  #pipeline: AnalysisPipeline | undefined;
+
+  async #startAnalysis(): Promise<void> {
+    const c = this.config;
+    const pipeline = await AnalysisPipeline.create({
+      modelsDir: c.modelsDir,
+      media: {
+        audioWorkers: c.audioWorkers,
+        videoWorkers: c.videoWorkers,
+        windowSeconds: c.audioWindowSec,
+        hopSeconds: c.audioHopSec,
+        minSpeechSeconds: c.minSpeechSec,
+        videoFps: c.videoFps,
+        faceWindowFrames: c.faceWindowFrames,
+        faceAnalysis: c.faceAnalysis,
+        logLevel: c.logLevel as 'info',
+      },
+      inference: { workers: c.inferenceWorkers, intraOpNumThreads: c.ortThreads, queueCapacity: c.inferenceQueue, lagWarnMs: c.lagWarnMs },
+    });
+    this.#pipeline = pipeline;
+    this.attachTapConsumer(pipeline);
+    this.rooms.on('tapopen', (tap) => tap.on('close', () => this.#lastQuality.delete(tap.info.id)));
+    pipeline.on('verdict', (v) => this.#onVerdict(v));
+    pipeline.on('score', (s) => this.#onScore(s));
+    pipeline.on('stats', (s) => this.#onStreamStats(s));
+    this.addHealthCheck('detectors', () => pipeline.health());
+    this.onClose(() => pipeline.close());
+  }
+
+  #base(roomId: string, peerId: string): { roomId: string; peerId: string; displayName: string; callId: string } {
+    const call = this.registry.callFor(roomId);
+    const displayName = this.rooms.get(roomId)?.peers.get(peerId)?.displayName ?? call.participants.get(peerId)?.displayName ?? peerId;
+    return { roomId, peerId, displayName, callId: call.callId };
+  }
+
+  #onVerdict(v: Verdict): void {
+    const base = this.#base(v.roomId, v.peerId);
+    const bw = ['NB', 'MB', 'WB', 'SWB', 'FB'].includes(v.quality.bandwidth) ? (v.quality.bandwidth as 'WB') : undefined;
+    const payload = {
+      state: v.state,
+      pFake: v.pFake,
+      confidence: v.confidence,
+      evidence: { speechSeconds: v.evidence.speechSeconds, faceFrames: Math.round(v.evidence.faceFrames) },
+      quality: {
+        packetLoss: v.quality.packetLoss,
+        concealed: v.quality.concealed,
+        bitrate: v.quality.bitrate,
+        ...(bw ? { bandwidth: bw } : {}),
+        frameRate: v.quality.frameRate,
+        faceSize: v.quality.faceSize,
+      },
+      dropped: { windows: v.dropped.windows },
+      ...(v.reason ? { reason: v.reason } : {}),
+    };
+    this.publish(makeEvent('verdict', { ...base, models: v.models }, payload));
+    // Participants of the room see badges through signalling too.
+    const room = this.rooms.get(v.roomId);
+    for (const peer of room?.peers.values() ?? []) peer.notify('verdict', { peerId: v.peerId, state: v.state, confidence: v.confidence, pFake: v.pFake, ...(v.reason ? { reason: v.reason } : {}) });
+  }
+
+  #onScore(s: WindowScore): void {
+    const base = this.#base(s.stream.roomId, s.stream.peerId);
+    this.publish(
+      makeEvent('score', { ...base, models: [{ id: s.detector, version: s.modelVersion }] }, {
+        detector: s.detector,
+        pFake: s.pFake,
+        evidence: s.evidence,
+        windowSeq: s.seq,
+        queueMs: s.queueMs,
+        inferenceMs: s.inferenceMs,
+      }),
+    );
+  }
+
+  readonly #lastQuality = new Map<string, number>();
+
+  /** A quality event per stream every few seconds. */
+  #onStreamStats(s: StreamStats): void {
+    const now = Date.now();
+    if (now - (this.#lastQuality.get(s.tapId) ?? 0) < 5000) return;
+    this.#lastQuality.set(s.tapId, now);
+    const base = this.#base(s.stream.roomId, s.stream.peerId);
+    if (s.audio) {
+      const a = s.audio;
+      const expected = a.packets + a.lost;
+      this.publish(makeEvent('quality', { ...base, models: [] }, { packetLoss: expected > 0 ? a.lost / expected : 0, concealed: Math.min(1, a.concealedSamples / Math.max(1, a.packets * 960)) }));
+    } else if (s.video) {
+      const v = s.video;
+      const expected = v.packets + v.lost;
+      this.publish(makeEvent('quality', { ...base, models: [] }, { packetLoss: expected > 0 ? v.lost / expected : 0, frameRate: v.frameRate, faceSize: v.faceSize }));
+    }
   }
 
   #consume(event: DfdEvent): void {

@@ -17,6 +17,8 @@ import type { FromMediaWorker, ToMediaWorker, OpenStream } from './protocol.js';
 import { setLogLevel, createLogger, type LogLevel } from '../../src/log.js';
 
 export interface MediaWorkerConfig {
+  /** Which streams this worker hosts: audio workers load the VAD, video workers the face models. */
+  kind: 'audio' | 'video';
   logLevel: LogLevel;
   windowSeconds: number;
   hopSeconds: number;
@@ -62,7 +64,7 @@ let vad: SileroVadModel | undefined;
 let faces: FaceAnalyzer | undefined;
 
 async function init(): Promise<void> {
-  vad = await SileroVadModel.load();
+  if (cfg.kind === 'audio') vad = await SileroVadModel.load();
   let error: string | undefined;
   if (cfg.faceAnalysis) {
     try {
@@ -78,7 +80,8 @@ async function init(): Promise<void> {
 function open(m: OpenStream): void {
   if (entries.has(m.tapId)) return;
   if (m.stream.kind === 'audio') {
-    const proc = new AudioStreamProcessor(m.stream, vad!, {
+    if (!vad) throw new Error('audio stream sent to a video worker');
+    const proc = new AudioStreamProcessor(m.stream, vad, {
       payloadType: m.payloadType,
       clockRate: m.clockRate,
       windower: { windowSeconds: cfg.windowSeconds, hopSeconds: cfg.hopSeconds, minSpeechSeconds: cfg.minSpeechSeconds },

@@ -8,7 +8,7 @@ import type { StreamStats } from './protocol.js';
 describe('MediaWorkerPool (real worker thread, real Opus, real Silero VAD)', () => {
   let pool: MediaWorkerPool;
   beforeAll(async () => {
-    pool = new MediaWorkerPool({ workers: 1, faceAnalysis: false, statsIntervalMs: 200 });
+    pool = new MediaWorkerPool({ audioWorkers: 1, videoWorkers: 1, faceAnalysis: false, statsIntervalMs: 200 });
     await pool.ready();
   });
   afterAll(async () => {

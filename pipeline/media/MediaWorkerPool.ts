@@ -10,15 +10,18 @@ import { startWorker } from '../../src/workerThread.js';
 import { TypedEmitter } from '../../src/TypedEmitter.js';
 import { createLogger } from '../../src/log.js';
 import { counter, gauge } from '../../src/metrics.js';
-import type { StreamRef, AudioWindow, FaceWindow } from '../messages.js';
+import type { StreamRef, AudioWindow, FaceWindow, MediaKind } from '../messages.js';
 import type { FromMediaWorker, OpenStream, ToMediaWorker, StreamStats } from './protocol.js';
 import type { MediaWorkerConfig } from './MediaWorker.js';
 import type { FaceObservation } from '../../challenge-response/face/FaceObservation.js';
 
 const log = createLogger('pipeline.media');
 
-export interface MediaWorkerPoolOptions extends MediaWorkerConfig {
-  workers: number;
+export interface MediaWorkerPoolOptions extends Omit<MediaWorkerConfig, 'kind'> {
+  /** Worker threads for audio streams (decode, resample, VAD). */
+  audioWorkers: number;
+  /** Worker threads for video streams (VP8 decode supervision, face detection). Kept apart so faces never starve audio. */
+  videoWorkers: number;
   /** How often batched RTP is posted to the workers. */
   batchMs: number;
   /** Packets buffered per worker between posts; beyond it packets are dropped (counted). */
@@ -26,7 +29,8 @@ export interface MediaWorkerPoolOptions extends MediaWorkerConfig {
 }
 
 export const defaultMediaWorkerPoolOptions: MediaWorkerPoolOptions = {
-  workers: 1,
+  audioWorkers: 1,
+  videoWorkers: 1,
   batchMs: 10,
   maxBatchPackets: 20_000,
   logLevel: 'warn',
@@ -63,6 +67,7 @@ interface Batch {
 
 interface Slot {
   index: number;
+  kind: MediaKind;
   worker: Worker;
   ready: Promise<{ faceAnalysis: boolean }>;
   streams: Map<string, OpenStream>;
@@ -83,7 +88,8 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
   constructor(options: Partial<MediaWorkerPoolOptions> = {}) {
     super();
     this.options = { ...defaultMediaWorkerPoolOptions, ...options };
-    for (let i = 0; i < this.options.workers; i++) this.#slots.push(this.#spawn(i));
+    const { audioWorkers, videoWorkers } = this.options;
+    for (let i = 0; i < audioWorkers + videoWorkers; i++) this.#slots.push(this.#spawn(i, i < audioWorkers ? 'audio' : 'video'));
     this.#timer = setInterval(() => this.#flush(), this.options.batchMs);
     this.#timer.unref();
   }
@@ -96,7 +102,8 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
 
   /** Opens a stream on the least-loaded worker; resolves when the worker is ready for its packets. */
   open(tapId: string, stream: StreamRef, payloadType: number, clockRate: number): Promise<void> {
-    const slot = this.#slots.filter((s) => s.alive).sort((a, b) => a.streams.size - b.streams.size)[0] ?? this.#slots[0]!;
+    const mine = this.#slots.filter((s) => s.kind === stream.kind);
+    const slot = mine.filter((s) => s.alive).sort((a, b) => a.streams.size - b.streams.size)[0] ?? mine[0]!;
     const msg: OpenStream = { type: 'open', tapId, stream, payloadType, clockRate };
     slot.streams.set(tapId, msg);
     this.#slotOf.set(tapId, slot);
@@ -156,11 +163,13 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
     );
   }
 
-  #spawn(index: number): Slot {
-    const worker = startWorker(import.meta.url, 'MediaWorker', { workerData: { ...this.options } satisfies MediaWorkerConfig });
+  #spawn(index: number, kind: MediaKind): Slot {
+    const config: MediaWorkerConfig = { ...this.options, kind, faceAnalysis: kind === 'video' && this.options.faceAnalysis };
+    const worker = startWorker(import.meta.url, 'MediaWorker', { workerData: config });
     let resolveReady!: (r: { faceAnalysis: boolean }) => void;
     const slot: Slot = {
       index,
+      kind,
       worker,
       ready: new Promise((r) => (resolveReady = r)),
       streams: this.#slots[index]?.streams ?? new Map(),
@@ -197,7 +206,7 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
       if (this.#closed) return;
       workerRestarts.inc();
       log.error('media worker exited; replacing it', { index, code });
-      const next = this.#spawn(index);
+      const next = this.#spawn(index, kind);
       this.#slots[index] = next;
       for (const [tapId, msg] of next.streams) {
         this.#slotOf.set(tapId, next);

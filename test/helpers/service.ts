@@ -3,7 +3,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { Service, type ServiceOptions } from '../../src/Service.js';
 import { setLogLevel } from '../../src/log.js';
 
-export async function startTestService(overrides: Partial<Config> = {}, options: Partial<ServiceOptions> = { events: false }): Promise<Service> {
+export async function startTestService(overrides: Partial<Config> = {}, options: Partial<ServiceOptions> = { events: false, analysis: false }): Promise<Service> {
   setLogLevel((process.env['LOG_LEVEL'] as 'debug' | undefined) ?? 'warn');
   const config = loadConfig({}, { host: '127.0.0.1', port: 0, numWorkers: 1, tokenSecret: 'test-secret', operatorPassword: 'test-password', dataDir: '', ...overrides });
   return Service.start(config, options);

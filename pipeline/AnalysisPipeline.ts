@@ -1,0 +1,174 @@
+/**
+ * Where a packet becomes a verdict. For every tap the SFU opens:
+ *
+ *   MediaTap (RTP, main thread) --batched--> MediaWorkerPool (decode, VAD, faces; worker threads)
+ *     --AudioWindow/FaceWindow--> InferencePool (onnxruntime; worker threads, fair bounded queues)
+ *     --WindowScore--> ParticipantVerdict (evidence, fusion, state machine) --> 'verdict'
+ *
+ * The main thread only copies packets into batches and moves small messages; the media
+ * path (what participants receive) never waits on any of it. Taps start paused and are
+ * resumed once their worker stream is open.
+ */
+import type { MediaTap } from '../sfu/MediaTap.js';
+import type { Room } from '../sfu/Room.js';
+import type { TapConsumer } from '../src/Service.js';
+import { TypedEmitter } from '../src/TypedEmitter.js';
+import { createLogger } from '../src/log.js';
+import { histogram, latencyBuckets } from '../src/metrics.js';
+import { ModelRegistry, type DetectorStatus } from '../detectors/registry/ModelRegistry.js';
+import { MediaWorkerPool, type MediaWorkerPoolOptions } from './media/MediaWorkerPool.js';
+import type { StreamStats } from './media/protocol.js';
+import { InferencePool, type InferencePoolOptions } from './inference/InferencePool.js';
+import { ParticipantVerdict, defaultQualityThresholds, type ParticipantVerdictOptions, type Verdict } from './verdict/ParticipantVerdict.js';
+import type { AudioWindow, StreamRef, WindowScore } from './messages.js';
+import type { FaceObservation } from '../challenge-response/face/FaceObservation.js';
+
+const log = createLogger('pipeline');
+
+export interface AnalysisPipelineOptions {
+  modelsDir: string | undefined;
+  media: Partial<MediaWorkerPoolOptions>;
+  inference: Partial<InferencePoolOptions>;
+  verdict: Partial<ParticipantVerdictOptions>;
+  /** How often verdicts are re-evaluated without new scores (decay, verified expiry). */
+  tickMs: number;
+}
+
+export const defaultAnalysisPipelineOptions: AnalysisPipelineOptions = {
+  modelsDir: undefined,
+  media: {},
+  inference: {},
+  verdict: {},
+  tickMs: 1000,
+};
+
+export interface AnalysisPipelineEvents {
+  score: (score: WindowScore) => void;
+  verdict: (verdict: Verdict) => void;
+  /** Input quality of a stream, about once a second. */
+  stats: (stats: StreamStats) => void;
+  /** A copy of each speech window (for the challenge checkers). Only emitted with listeners. */
+  'audio-window': (w: AudioWindow) => void;
+  'face-observation': (stream: StreamRef, o: FaceObservation) => void;
+}
+
+const tapToWindow = histogram({ name: 'dfd_pipeline_tap_to_window_seconds', help: 'From the last packet of a window arriving to the window reaching the main thread', buckets: latencyBuckets });
+const windowToVerdict = histogram({ name: 'dfd_pipeline_window_to_verdict_seconds', help: 'From the end of a window to its score updating the verdict', buckets: latencyBuckets });
+
+export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> implements TapConsumer {
+  readonly options: AnalysisPipelineOptions;
+  readonly registry: ModelRegistry;
+  readonly media: MediaWorkerPool;
+  readonly inference: InferencePool;
+  readonly #taps = new Map<string, MediaTap>();
+  readonly #participants = new Map<string, ParticipantVerdict>();
+  readonly #timer: NodeJS.Timeout;
+  #faceAnalysis = false;
+
+  private constructor(options: AnalysisPipelineOptions, registry: ModelRegistry, media: MediaWorkerPool, inference: InferencePool) {
+    super();
+    this.options = options;
+    this.registry = registry;
+    this.media = media;
+    this.inference = inference;
+    media.on('window', (w) => {
+      if (w.type === 'audio-window') {
+        tapToWindow.observe(Math.max(0, Date.now() - w.wallEnd) / 1000);
+        if (this.listenerCount('audio-window') > 0) this.safeEmit('audio-window', { ...w, samples: w.samples.slice() });
+      }
+      this.#participant(w.stream).observe(w);
+      // Never blocks; when the detector's queue is full the pool thins fairly and counts it.
+      inference.submit(w);
+    });
+    media.on('keyframe-needed', (tapId) => void this.#taps.get(tapId)?.requestKeyFrame());
+    media.on('face-observation', (stream, o) => this.safeEmit('face-observation', stream, o));
+    media.on('stats', (s) => this.safeEmit('stats', s));
+    inference.on('score', (s) => {
+      windowToVerdict.observe(Math.max(0, Date.now() - s.wallEnd) / 1000);
+      this.#participant(s.stream).addScore(s);
+      this.safeEmit('score', s);
+    });
+    inference.on('dropped', (d) => this.#participant(d.stream).addDropped(d));
+    this.#timer = setInterval(() => {
+      for (const p of this.#participants.values()) p.tick();
+    }, options.tickMs);
+    this.#timer.unref();
+  }
+
+  static async create(options: Partial<AnalysisPipelineOptions> = {}): Promise<AnalysisPipeline> {
+    const o: AnalysisPipelineOptions = { ...defaultAnalysisPipelineOptions, ...options };
+    const registry = new ModelRegistry(o.modelsDir ? { dir: o.modelsDir } : {});
+    const statuses = await registry.load();
+    for (const s of statuses) if (!s.available) log.warn('detector unavailable', { id: s.id, code: s.error?.code });
+    const media = new MediaWorkerPool(o.media);
+    const inference = new InferencePool(registry.available(), o.inference);
+    const fps = media.options.videoFps;
+    // Video quality is judged on the analysis frame rate, which the decoder limits to `videoFps`.
+    const verdict: Partial<ParticipantVerdictOptions> = { ...o.verdict, quality: { ...defaultQualityThresholds, minFrameRate: fps * 0.6, ...o.verdict.quality } };
+    const p = new AnalysisPipeline({ ...o, verdict }, registry, media, inference);
+    const [m] = await Promise.all([media.ready(), inference.ready()]);
+    p.#faceAnalysis = m.faceAnalysis;
+    return p;
+  }
+
+  /** Detector availability for /healthz. */
+  health(): { ok: boolean; detectors: DetectorStatus[]; faceAnalysis: boolean; streams: number } {
+    const detectors = this.registry.status();
+    const usable = new Set(this.inference.detectors().map((d) => d.id));
+    return {
+      // The service stays up with a detector unavailable; health says so.
+      ok: detectors.filter((d) => d.task === 'voice-antispoof' || d.task === 'face-forgery').every((d) => d.available && usable.has(d.id)),
+      detectors,
+      faceAnalysis: this.#faceAnalysis,
+      streams: this.#taps.size,
+    };
+  }
+
+  onTap(tap: MediaTap, room: Room): void {
+    const { info } = tap;
+    const stream: StreamRef = { roomId: info.roomId, peerId: info.peerId, producerId: info.producerId, kind: info.kind };
+    this.#taps.set(info.id, tap);
+    tap.on('rtp', (packet, arrivalMs) => this.media.push(info.id, packet, arrivalMs));
+    tap.on('close', () => {
+      this.#taps.delete(info.id);
+      this.media.close(info.id);
+    });
+    room.on('peerleft', (peer) => {
+      if (peer.id === info.peerId) this.#forget(info.roomId, info.peerId);
+    });
+    room.once('close', () => this.#forget(info.roomId, info.peerId));
+    // Taps start paused; resume once the worker is ready for the stream.
+    void this.media.open(info.id, stream, info.codec.payloadType, info.codec.clockRate).then(() => tap.resume());
+  }
+
+  /** The verdict object of a participant (created on first use). */
+  participant(roomId: string, peerId: string): ParticipantVerdict {
+    return this.#participant({ roomId, peerId });
+  }
+
+  verdicts(): Verdict[] {
+    return [...this.#participants.values()].map((p) => p.current());
+  }
+
+  #participant(s: Pick<StreamRef, 'roomId' | 'peerId'>): ParticipantVerdict {
+    const key = `${s.roomId}\u0000${s.peerId}`;
+    let p = this.#participants.get(key);
+    if (!p) {
+      p = new ParticipantVerdict({ roomId: s.roomId, peerId: s.peerId }, this.options.verdict);
+      p.on('verdict', (v) => this.safeEmit('verdict', v));
+      this.#participants.set(key, p);
+    }
+    return p;
+  }
+
+  #forget(roomId: string, peerId: string): void {
+    this.#participants.delete(`${roomId}\u0000${peerId}`);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    for (const tap of this.#taps.values()) tap.close();
+    await this.media.shutdown();
+    await this.inference.close();
+  }
+}
