@@ -43,13 +43,13 @@ export const defaultAnalysisPipelineOptions: AnalysisPipelineOptions = {
 };
 
 export interface AnalysisPipelineEvents {
-  score: (score: WindowScore) => void;
-  verdict: (verdict: Verdict) => void;
+  score: [score: WindowScore];
+  verdict: [verdict: Verdict];
   /** Input quality of a stream, about once a second. */
-  stats: (stats: StreamStats) => void;
+  stats: [stats: StreamStats];
   /** A copy of each speech window (for the challenge checkers). Only emitted with listeners. */
-  'audio-window': (w: AudioWindow) => void;
-  'face-observation': (stream: StreamRef, o: FaceObservation) => void;
+  'audio-window': [w: AudioWindow];
+  'face-observation': [stream: StreamRef, o: FaceObservation];
 }
 
 const tapToWindow = histogram({ name: 'dfd_pipeline_tap_to_window_seconds', help: 'From the last packet of a window arriving to the window reaching the main thread', buckets: latencyBuckets });

@@ -32,3 +32,4 @@ for (const html of ['sfu/web/meet.html', 'dashboard/web/dashboard.html', 'dashbo
   const src = path.join(root, html);
   if (fs.existsSync(src)) fs.copyFileSync(src, path.join(out, path.basename(html)));
 }
+fs.copyFileSync(path.join(root, 'node_modules/uplot/dist/uPlot.min.css'), path.join(out, 'uPlot.min.css'));

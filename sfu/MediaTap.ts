@@ -30,8 +30,8 @@ export interface TapInfo {
 
 export interface MediaTapEvents {
   /** One RTP packet, as mediasoup forwards it to this consumer. */
-  rtp: (packet: Buffer, arrivalMs: number) => void;
-  close: () => void;
+  rtp: [packet: Buffer, arrivalMs: number];
+  close: [];
 }
 
 const tapPackets = counter<'kind'>({ name: 'dfd_tap_rtp_packets_total', help: 'RTP packets delivered by media taps', labelNames: ['kind'] });

@@ -35,10 +35,10 @@ export const defaultRoomOptions: RoomOptions = {
 export type RoomCloseReason = 'worker-died' | 'empty' | 'shutdown' | 'operator';
 
 export interface RoomEvents {
-  tapopen: (tap: MediaTap) => void;
-  peerjoined: (peer: Peer) => void;
-  peerleft: (peer: Peer) => void;
-  close: (reason: RoomCloseReason) => void;
+  tapopen: [tap: MediaTap];
+  peerjoined: [peer: Peer];
+  peerleft: [peer: Peer];
+  close: [reason: RoomCloseReason];
 }
 
 export interface WebRtcTransportParams {

@@ -11,9 +11,9 @@ import { DfdError } from '../src/errors.js';
 import { gauge } from '../src/metrics.js';
 
 export interface RoomManagerEvents {
-  roomopen: (room: Room) => void;
-  roomclose: (room: Room, reason: RoomCloseReason) => void;
-  tapopen: (tap: MediaTap, room: Room) => void;
+  roomopen: [room: Room];
+  roomclose: [room: Room, reason: RoomCloseReason];
+  tapopen: [tap: MediaTap, room: Room];
 }
 
 export class RoomManager extends TypedEmitter<RoomManagerEvents> {

@@ -36,8 +36,8 @@ export interface WorkerSlot {
 }
 
 export interface WorkerPoolEvents {
-  workerdied: (slot: WorkerSlot, oldWorker: types.Worker, error: Error) => void;
-  workerreplaced: (slot: WorkerSlot) => void;
+  workerdied: [slot: WorkerSlot, oldWorker: types.Worker, error: Error];
+  workerreplaced: [slot: WorkerSlot];
 }
 
 const workerRestarts = counter({ name: 'dfd_sfu_worker_restarts_total', help: 'mediasoup workers that died and were replaced' });

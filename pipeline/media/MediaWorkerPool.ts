@@ -45,10 +45,10 @@ export const defaultMediaWorkerPoolOptions: MediaWorkerPoolOptions = {
 };
 
 export interface MediaWorkerPoolEvents {
-  window: (w: AudioWindow | FaceWindow) => void;
-  'face-observation': (stream: StreamRef, o: FaceObservation) => void;
-  'keyframe-needed': (tapId: string) => void;
-  stats: (s: StreamStats) => void;
+  window: [w: AudioWindow | FaceWindow];
+  'face-observation': [stream: StreamRef, o: FaceObservation];
+  'keyframe-needed': [tapId: string];
+  stats: [s: StreamStats];
 }
 
 const droppedPackets = counter({ name: 'dfd_pipeline_rtp_dropped_total', help: 'RTP packets not handed to a media worker (batch full or worker down)' });

@@ -38,7 +38,7 @@ import { createLogger } from '../../src/log.js';
 import { counter } from '../../src/metrics.js';
 import { IvfWriter } from './IvfWriter.js';
 import { KeyframeRequestLimiter } from './KeyframeRequestLimiter.js';
-import { SafeEmitter } from './SafeEmitter.js';
+import { TypedEmitter } from '../../src/TypedEmitter.js';
 import type { KeyframeReason, Vp8Frame } from './Vp8Depacketizer.js';
 
 const log = createLogger('video.decoder');
@@ -124,7 +124,7 @@ interface Pending {
   sourceHeight: number;
 }
 
-export class FfmpegVp8Decoder extends SafeEmitter<FfmpegVp8DecoderEvents> {
+export class FfmpegVp8Decoder extends TypedEmitter<FfmpegVp8DecoderEvents> {
   readonly #o: FfmpegVp8DecoderOptions;
   readonly #frameBytes: number;
   readonly #limiter: KeyframeRequestLimiter;

@@ -20,7 +20,7 @@ import { counter } from '../../src/metrics.js';
 import { parseRtpPacket, type RtpPacket } from '../rtp/RtpPacket.js';
 import { FfmpegVp8Decoder, defaultFfmpegVp8DecoderOptions, type DecodedVideoFrame, type FfmpegVp8DecoderOptions } from './FfmpegVp8Decoder.js';
 import { KeyframeRequestLimiter } from './KeyframeRequestLimiter.js';
-import { SafeEmitter } from './SafeEmitter.js';
+import { TypedEmitter } from '../../src/TypedEmitter.js';
 import { Vp8Depacketizer, defaultVp8DepacketizerOptions, type KeyframeReason, type Vp8DepacketizerOptions } from './Vp8Depacketizer.js';
 
 const log = createLogger('video.stream');
@@ -71,7 +71,7 @@ export interface VideoStreamStats {
   frameRate: number;
 }
 
-export class VideoStreamProcessor extends SafeEmitter<VideoStreamProcessorEvents> {
+export class VideoStreamProcessor extends TypedEmitter<VideoStreamProcessorEvents> {
   readonly #o: VideoStreamProcessorOptions;
   readonly #depack: Vp8Depacketizer;
   readonly #decoder: FfmpegVp8Decoder;

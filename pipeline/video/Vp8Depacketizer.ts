@@ -21,7 +21,7 @@
  * `maxFrameBytes`; packet payloads are copied so callers may reuse their buffers.
  */
 import { KeyframeRequestLimiter } from './KeyframeRequestLimiter.js';
-import { SafeEmitter } from './SafeEmitter.js';
+import { TypedEmitter } from '../../src/TypedEmitter.js';
 import { parseVp8Descriptor, parseVp8PayloadHeader } from './Vp8Descriptor.js';
 
 export interface Vp8DepacketizerOptions {
@@ -125,7 +125,7 @@ interface Pkt {
   arrivalMs: number;
 }
 
-export class Vp8Depacketizer extends SafeEmitter<Vp8DepacketizerEvents> {
+export class Vp8Depacketizer extends TypedEmitter<Vp8DepacketizerEvents> {
   readonly #o: Vp8DepacketizerOptions;
   readonly #buf = new Map<number, Pkt>();
   readonly #limiter: KeyframeRequestLimiter;

@@ -44,7 +44,7 @@ export const defaultSignallingOptions: SignallingOptions = {
 };
 
 export interface SignallingEvents {
-  peerjoined: (room: Room, peer: Peer) => void;
+  peerjoined: [room: Room, peer: Peer];
 }
 
 const requests = counter<'method' | 'result'>({ name: 'dfd_signalling_requests_total', help: 'Signalling requests by method and result code', labelNames: ['method', 'result'] });

@@ -1,0 +1,187 @@
+import { describe, expect, it } from 'vitest';
+import { initialState, reduce, addPoints, defaultDashboardLimits, type DashboardAction, type DashboardState } from './state.js';
+import { alignTimeline } from './timeline.js';
+import { parseCallSummary, parseWireEvent, type CallSummary, type WireEvent } from './types.js';
+
+let n = 0;
+const ts = (sec: number): string => new Date(Date.UTC(2026, 0, 1, 12, 0, sec)).toISOString();
+
+function ev(type: string, peerId: string, payload: Record<string, unknown>, sec: number, roomId = 'r1'): WireEvent {
+  const e = parseWireEvent({ schemaVersion: 1, id: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`, type, roomId, peerId, callId: 'c-1', displayName: peerId.toUpperCase(), ts: ts(sec), models: [], payload });
+  if (!e) throw new Error(`test event did not parse: ${type}`);
+  return e;
+}
+const verdict = (peer: string, state: string, pFake: number, sec: number, confidence = 0.5): DashboardAction => ({ type: 'event', event: ev('verdict', peer, { state, pFake, confidence, evidence: { speechSeconds: 1, faceFrames: 0 }, quality: {}, dropped: {} }, sec) });
+const score = (peer: string, detector: string, pFake: number, sec: number): DashboardAction => ({ type: 'event', event: ev('score', peer, { detector, pFake, evidence: 1, windowSeq: sec, queueMs: 1, inferenceMs: 2 }, sec) });
+const challenge = (peer: string, phase: string, sec: number, outcome?: string): DashboardAction => ({
+  type: 'event',
+  event: ev('challenge', peer, { challengeId: 'ch1', challengeType: 'read-digits', modality: 'audio', phase, ...(outcome ? { outcome } : {}) }, sec),
+});
+const summary = (roomId: string, callId: string, ps: [string, string, boolean?][]): CallSummary => ({
+  roomId,
+  callId,
+  startedAt: ts(0),
+  endedAt: undefined,
+  participants: ps.map(([peerId, state, present]) => ({ peerId, displayName: peerId.toUpperCase(), present: present ?? true, state, pFake: null, confidence: null })),
+});
+const run = (actions: DashboardAction[], from: DashboardState = initialState): DashboardState => actions.reduce((s, a) => reduce(s, a), from);
+const participant = (s: DashboardState, peer: string, room = 'r1') => s.calls.find((c) => c.roomId === room)?.participants.find((p) => p.peerId === peer);
+
+describe('dashboard state reducer', () => {
+  it('lists rooms and participants from /v1/rooms, sorted by room, and drops calls that ended', () => {
+    let s = reduce(initialState, { type: 'rooms', calls: [summary('zeta', 'c-z', [['a', 'collecting']]), summary('alpha', 'c-a', [['b', 'likely-genuine'], ['c', 'collecting', false]])] });
+    expect(s.calls.map((c) => c.roomId)).toEqual(['alpha', 'zeta']);
+    expect(participant(s, 'b', 'alpha')?.state).toBe('likely-genuine');
+    expect(participant(s, 'c', 'alpha')?.present).toBe(false);
+    s = reduce(s, { type: 'rooms', calls: [summary('alpha', 'c-a', [['b', 'likely-genuine']])] });
+    expect(s.calls.map((c) => c.roomId)).toEqual(['alpha']);
+  });
+
+  it('a verdict changes the state, adds pFake and confidence points, and raises an alert only on a change to an alert state', () => {
+    let s = run([{ type: 'rooms', calls: [summary('r1', 'c-1', [['a', 'collecting']])] }, verdict('a', 'likely-genuine', 0.1, 1)]);
+    expect(participant(s, 'a')).toMatchObject({ state: 'likely-genuine', pFake: 0.1, confidence: 0.5, liveVerdict: true });
+    expect(participant(s, 'a')?.timeline.map((p) => p.series)).toEqual(['pFake', 'confidence']);
+    expect(s.alerts).toHaveLength(0);
+    s = run([verdict('a', 'deepfake-likely', 0.9, 2), verdict('a', 'deepfake-likely', 0.92, 3)], s);
+    expect(s.alerts).toHaveLength(1);
+    expect(s.alerts[0]).toMatchObject({ kind: 'verdict', value: 'deepfake-likely', previous: 'likely-genuine', peerId: 'a', displayName: 'A' });
+    s = run([verdict('a', 'suspicious', 0.6, 4)], s);
+    expect(s.alerts.map((a) => a.value)).toEqual(['suspicious', 'deepfake-likely']);
+    expect(participant(s, 'a')?.timeline).toHaveLength(8);
+    expect(s.applied).toBe(4);
+  });
+
+  it('events for unknown rooms and peers create them', () => {
+    const s = run([score('x', 'aasist', 0.3, 1)]);
+    expect(s.calls).toHaveLength(1);
+    expect(participant(s, 'x')).toMatchObject({ displayName: 'X', state: 'collecting' });
+    expect(participant(s, 'x')?.timeline).toEqual([{ t: Date.parse(ts(1)), series: 'detector:aasist', value: 0.3 }]);
+  });
+
+  it('a poll never overrides a live verdict, but a snapshot (start of a stream) does', () => {
+    let s = run([{ type: 'rooms', calls: [summary('r1', 'c-1', [['a', 'collecting']])] }, verdict('a', 'deepfake-likely', 0.9, 1)]);
+    s = reduce(s, { type: 'rooms', calls: [summary('r1', 'c-1', [['a', 'collecting', false]])] });
+    expect(participant(s, 'a')).toMatchObject({ state: 'deepfake-likely', present: false });
+    expect(participant(s, 'a')?.timeline).toHaveLength(2);
+    s = reduce(s, { type: 'snapshot', call: summary('r1', 'c-1', [['a', 'verified']]) });
+    expect(participant(s, 'a')?.state).toBe('verified');
+    expect(participant(s, 'a')?.timeline).toHaveLength(2);
+  });
+
+  it('a new call id for a room starts a clean view', () => {
+    let s = run([{ type: 'rooms', calls: [summary('r1', 'c-1', [['a', 'collecting']])] }, verdict('a', 'suspicious', 0.6, 1)]);
+    s = reduce(s, { type: 'rooms', calls: [summary('r1', 'c-2', [['a', 'collecting']])] });
+    expect(participant(s, 'a')).toMatchObject({ state: 'collecting', liveVerdict: false, timeline: [] });
+  });
+
+  it('keeps a global challenge log (newest first) and alerts on failed outcomes only', () => {
+    const s = run([challenge('a', 'issued', 1), challenge('a', 'outcome', 2, 'passed'), challenge('b', 'issued', 3), challenge('b', 'outcome', 4, 'timed-out')]);
+    expect(s.challengeLog.map((c) => `${c.peerId}:${c.phase}:${c.outcome ?? ''}`)).toEqual(['b:outcome:timed-out', 'b:issued:', 'a:outcome:passed', 'a:issued:']);
+    expect(s.alerts).toHaveLength(1);
+    expect(s.alerts[0]).toMatchObject({ kind: 'challenge', value: 'timed-out', previous: 'read-digits', peerId: 'b' });
+  });
+
+  it('records decisions per participant, newest first', () => {
+    const s = run([
+      { type: 'event', event: ev('decision', 'a', { decision: 'confirm', tagState: 'deepfake-likely', operator: 'op' }, 1) },
+      { type: 'event', event: ev('decision', 'a', { decision: 'dismiss', tagState: 'suspicious', operator: 'op' }, 2) },
+    ]);
+    expect(participant(s, 'a')?.decisions.map((d) => d.decision)).toEqual(['dismiss', 'confirm']);
+  });
+
+  it('bounds timelines, alerts and the challenge log', () => {
+    const limits = { ...defaultDashboardLimits, timelinePoints: 10, alerts: 3, challengeLog: 4 };
+    let s = initialState;
+    for (let i = 0; i < 20; i++) {
+      s = reduce(s, verdict('a', i % 2 ? 'suspicious' : 'deepfake-likely', 0.7, i), limits);
+      s = reduce(s, challenge('a', 'outcome', i, 'failed'), limits);
+    }
+    expect(participant(s, 'a')?.timeline).toHaveLength(10);
+    expect(participant(s, 'a')?.timeline[0]?.t).toBe(Date.parse(ts(15)));
+    expect(s.alerts).toHaveLength(3);
+    expect(s.challengeLog).toHaveLength(4);
+  });
+
+  it('history backfills the timeline without duplicating live points, in either order', () => {
+    let s = run([{ type: 'rooms', calls: [summary('r1', 'c-1', [['a', 'collecting']])] }, verdict('a', 'likely-genuine', 0.2, 10)]);
+    s = reduce(s, {
+      type: 'history',
+      roomId: 'r1',
+      record: {
+        peerId: 'a',
+        displayName: 'A',
+        history: [
+          { ts: ts(5), kind: 'score', label: 'meso4', pFake: 0.4 },
+          { ts: ts(6), kind: 'verdict', label: 'collecting', pFake: 0.3, confidence: 0.1 },
+          { ts: ts(10), kind: 'verdict', label: 'likely-genuine', pFake: 0.2, confidence: 0.5 },
+        ],
+        challenges: [],
+        decisions: [{ ts: ts(7), decision: 'dismiss', tagState: 'suspicious', operator: 'op' }],
+      },
+    });
+    const p = participant(s, 'a')!;
+    expect(p.timeline.map((x) => `${x.series}@${(x.t - Date.parse(ts(0))) / 1000}`)).toEqual(['detector:meso4@5', 'pFake@6', 'confidence@6', 'pFake@10', 'confidence@10']);
+    expect(p.decisions).toHaveLength(1);
+    // History first, then the same verdict live (the race between fetch and stream).
+    const live = verdict('a', 'likely-genuine', 0.2, 10);
+    const both = reduce(s, live);
+    expect(participant(both, 'a')?.timeline).toHaveLength(5);
+    expect(reduce(s, { type: 'history', roomId: 'nope', record: { peerId: 'a', displayName: 'A', history: [], challenges: [], decisions: [] } }).ignored).toBe(1);
+  });
+
+  it('never mutates the previous state (the view relies on identity to skip work)', () => {
+    const s1 = run([verdict('a', 'likely-genuine', 0.1, 1), score('b', 'aasist', 0.2, 1)]);
+    const frozen = JSON.stringify(s1);
+    const s2 = reduce(s1, verdict('a', 'suspicious', 0.5, 2));
+    expect(JSON.stringify(s1)).toBe(frozen);
+    expect(participant(s2, 'b')).toBe(participant(s1, 'b'));
+    expect(participant(s2, 'a')).not.toBe(participant(s1, 'a'));
+  });
+
+  it('addPoints keeps time order when a late point arrives', () => {
+    const out = addPoints([{ t: 1, series: 's', value: 0 }, { t: 3, series: 's', value: 0 }], [{ t: 2, series: 's', value: 1 }], 10);
+    expect(out.map((p) => p.t)).toEqual([1, 2, 3]);
+    expect(addPoints(out, [{ t: 2, series: 's', value: 1 }], 10)).toBe(out);
+    expect(addPoints(out, [{ t: 2, series: 'other', value: 1 }], 10)).toHaveLength(4);
+  });
+});
+
+describe('wire parsing', () => {
+  it('rejects malformed events and unsupported types', () => {
+    const good = { id: 'e1', type: 'verdict', roomId: 'r', peerId: 'p', displayName: 'P', ts: ts(1), payload: { state: 'suspicious', pFake: 0.5, confidence: 0.4 } };
+    expect(parseWireEvent(good)?.type).toBe('verdict');
+    expect(parseWireEvent({ ...good, payload: { ...good.payload, state: 'bogus' } })).toBeUndefined();
+    expect(parseWireEvent({ ...good, payload: { ...good.payload, pFake: 2 } })).toBeUndefined();
+    expect(parseWireEvent({ ...good, ts: 'yesterday' })).toBeUndefined();
+    expect(parseWireEvent({ ...good, type: 'quality', payload: {} })).toBeUndefined();
+    expect(parseWireEvent(null)).toBeUndefined();
+    expect(parseWireEvent('x')).toBeUndefined();
+  });
+
+  it('parses call summaries leniently and skips bad participants', () => {
+    const c = parseCallSummary({ roomId: 'r', callId: 'c', startedAt: ts(0), participants: [{ peerId: 'a', displayName: 'A', present: true, state: 'collecting', pFake: null, confidence: null }, { nope: 1 }] });
+    expect(c?.participants.map((p) => p.peerId)).toEqual(['a']);
+    expect(parseCallSummary({ roomId: 'r' })).toBeUndefined();
+  });
+});
+
+describe('timeline alignment for uPlot', () => {
+  it('builds one x column in seconds and one column per series with nulls for gaps', () => {
+    const a = alignTimeline([
+      { t: 2000, series: 'detector:meso4', value: 0.4 },
+      { t: 1000, series: 'pFake', value: 0.1 },
+      { t: 1000, series: 'confidence', value: 0.3 },
+      { t: 2000, series: 'detector:aasist', value: 0.6 },
+      { t: 3000, series: 'pFake', value: 0.2 },
+    ]);
+    expect(a.series).toEqual(['pFake', 'confidence', 'detector:aasist', 'detector:meso4']);
+    expect(a.data).toEqual([
+      [1, 2, 3],
+      [0.1, null, 0.2],
+      [0.3, null, null],
+      [null, 0.6, null],
+      [null, 0.4, null],
+    ]);
+    expect(alignTimeline([]).data).toEqual([[]]);
+  });
+});

@@ -1,0 +1,105 @@
+/**
+ * The model contract: every detector lives in `detectors/models/<id>/` as `model.onnx`
+ * plus this `manifest.json`. The schema is the single source of truth for the TS type.
+ * Extra fields are allowed (additionalProperties is not closed) so manifests can carry
+ * more provenance than the service reads.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { DfdError } from '../../src/errors.js';
+
+export const ModelTasks = ['voice-antispoof', 'face-forgery', 'face-detect', 'face-landmarks', 'vad'] as const;
+export type ModelTask = (typeof ModelTasks)[number];
+
+/** A dimension: a fixed size or a symbolic (dynamic) name such as "batch". */
+const Dim = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1 })]);
+
+const TensorSpec = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  dtype: Type.Union([Type.Literal('float32'), Type.Literal('uint8'), Type.Literal('int64'), Type.Literal('int32')]),
+  shape: Type.Array(Dim),
+});
+
+const AudioSpec = Type.Object({
+  sampleRate: Type.Integer({ minimum: 1000, maximum: 192000 }),
+  minSeconds: Type.Number({ exclusiveMinimum: 0 }),
+  maxSeconds: Type.Number({ exclusiveMinimum: 0 }),
+  preprocessing: Type.String(),
+  /** Target RMS level in dBFS of the per-window normalisation; default -26. */
+  targetDbfs: Type.Optional(Type.Number({ maximum: 0 })),
+});
+
+const ImageSpec = Type.Object({
+  width: Type.Integer({ minimum: 1 }),
+  height: Type.Integer({ minimum: 1 }),
+  layout: Type.Union([Type.Literal('NCHW'), Type.Literal('NHWC')]),
+  channels: Type.Union([Type.Literal('RGB'), Type.Literal('BGR')]),
+  scale: Type.Number(),
+  mean: Type.Tuple([Type.Number(), Type.Number(), Type.Number()]),
+  std: Type.Tuple([Type.Number({ exclusiveMinimum: 0 }), Type.Number({ exclusiveMinimum: 0 }), Type.Number({ exclusiveMinimum: 0 })]),
+  crop: Type.String(),
+});
+
+export const ManifestSchema = Type.Object({
+  schemaVersion: Type.Literal(1),
+  id: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]*$', maxLength: 64 }),
+  version: Type.String({ minLength: 1 }),
+  task: Type.Union(ModelTasks.map((t) => Type.Literal(t))),
+  /** A plain file name inside the model folder (no path separators). */
+  file: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  inputs: Type.Array(TensorSpec, { minItems: 1 }),
+  outputs: Type.Array(TensorSpec, { minItems: 1 }),
+  audio: Type.Optional(AudioSpec),
+  image: Type.Optional(ImageSpec),
+  output: Type.Object({ meaning: Type.String() }),
+  calibration: Type.Object({
+    method: Type.Literal('logistic'),
+    a: Type.Number(),
+    b: Type.Number(),
+    fittedOn: Type.String(),
+  }),
+  license: Type.String({ minLength: 1 }),
+  dataCard: Type.String(),
+  training: Type.Object({
+    command: Type.String(),
+    seconds: Type.Number({ minimum: 0 }),
+    metrics: Type.Record(Type.String(), Type.Number()),
+  }),
+  budget: Type.Optional(Type.Object({ gmacPerSecondAudio: Type.Optional(Type.Number({ minimum: 0 })) })),
+});
+
+export type Manifest = Static<typeof ManifestSchema>;
+export type TensorSpec = Static<typeof TensorSpec>;
+export type AudioSpec = Static<typeof AudioSpec>;
+export type ImageSpec = Static<typeof ImageSpec>;
+
+const compiled = TypeCompiler.Compile(ManifestSchema);
+
+/** Tasks that need an `audio` block, and those that need an `image` block. */
+const audioTasks: readonly ModelTask[] = ['voice-antispoof', 'vad'];
+const imageTasks: readonly ModelTask[] = ['face-forgery', 'face-detect', 'face-landmarks'];
+
+/**
+ * Validates an already-parsed manifest. Throws ERR_MODEL_MANIFEST naming the first few
+ * offending paths (never the values).
+ */
+export function parseManifest(value: unknown): Manifest {
+  if (!compiled.Check(value)) {
+    const errors = [...compiled.Errors(value)].slice(0, 5).map((e) => `${e.path || '/'}: ${e.message}`);
+    throw new DfdError('ERR_MODEL_MANIFEST', errors.join('; '), { errors });
+  }
+  const m = value;
+  if (audioTasks.includes(m.task) && !m.audio) throw new DfdError('ERR_MODEL_MANIFEST', `task ${m.task} needs an audio block`);
+  if (imageTasks.includes(m.task) && !m.image) throw new DfdError('ERR_MODEL_MANIFEST', `task ${m.task} needs an image block`);
+  if (m.audio && m.audio.minSeconds > m.audio.maxSeconds) throw new DfdError('ERR_MODEL_MANIFEST', 'audio.minSeconds exceeds audio.maxSeconds');
+  return m;
+}
+
+/** pFake = sigmoid(a * logit + b). */
+export function calibrate(calibration: Manifest['calibration'], logit: number): number {
+  const z = calibration.a * logit + calibration.b;
+  if (z >= 0) return 1 / (1 + Math.exp(-z));
+  const e = Math.exp(z);
+  return e / (1 + e);
+}

@@ -1,0 +1,125 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isDfdError } from '../../src/errors.js';
+import { faceModelBytes, sha256Hex, voiceManifest, voiceModelBytes, writeModel, buildTestModels } from '../testing/testModels.js';
+import { calibrate, parseManifest } from './Manifest.js';
+import { ModelRegistry } from './ModelRegistry.js';
+
+let root: string;
+beforeEach(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-registry-'));
+});
+afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+async function statusOf(id: string) {
+  const reg = new ModelRegistry({ dir: root });
+  const all = await reg.load();
+  return { reg, s: all.find((x) => x.id === id) };
+}
+
+describe('ModelRegistry', () => {
+  it('accepts good models and lists them as available', async () => {
+    buildTestModels(root);
+    const reg = new ModelRegistry({ dir: root });
+    const status = await reg.load();
+    expect(status.map((s) => [s.id, s.available])).toEqual([['test-face', true], ['test-voice', true]]);
+    expect(reg.get('test-voice').manifest.task).toBe('voice-antispoof');
+    expect(reg.available()).toHaveLength(2);
+  });
+
+  it('bad JSON -> ERR_MODEL_MANIFEST', async () => {
+    fs.mkdirSync(path.join(root, 'broken'));
+    fs.writeFileSync(path.join(root, 'broken', 'manifest.json'), '{ "id": "broken", ');
+    const { reg, s } = await statusOf('broken');
+    expect(s).toMatchObject({ available: false, error: { code: 'ERR_MODEL_MANIFEST' } });
+    expect(() => reg.get('broken')).toThrow(expect.objectContaining({ code: 'ERR_MODEL_UNAVAILABLE' }));
+  });
+
+  it('schema violation -> ERR_MODEL_MANIFEST naming the field', async () => {
+    const v = voiceModelBytes();
+    const m = voiceManifest(sha256Hex(v));
+    writeModel(root, { ...m, calibration: { ...m.calibration, method: 'isotonic' as 'logistic' } }, v);
+    const { s } = await statusOf('test-voice');
+    expect(s?.error?.code).toBe('ERR_MODEL_MANIFEST');
+    expect(s?.error?.message).toContain('/calibration/method');
+  });
+
+  it('missing model file -> ERR_MODEL_MISSING', async () => {
+    const built = buildTestModels(root);
+    fs.rmSync(built.voice.modelPath);
+    const { s } = await statusOf('test-voice');
+    expect(s).toMatchObject({ available: false, error: { code: 'ERR_MODEL_MISSING' } });
+  });
+
+  it('wrong hash -> ERR_MODEL_HASH', async () => {
+    const v = voiceModelBytes();
+    writeModel(root, voiceManifest('0'.repeat(64)), v);
+    const { s } = await statusOf('test-voice');
+    expect(s).toMatchObject({ available: false, error: { code: 'ERR_MODEL_HASH' } });
+  });
+
+  it('wrong input name -> ERR_MODEL_SHAPE', async () => {
+    const v = voiceModelBytes();
+    const m = voiceManifest(sha256Hex(v));
+    writeModel(root, { ...m, inputs: [{ name: 'audio', dtype: 'float32', shape: ['batch', 'samples'] }] }, v);
+    const { s } = await statusOf('test-voice');
+    expect(s).toMatchObject({ available: false, error: { code: 'ERR_MODEL_SHAPE' } });
+    expect(s?.error?.message).toContain('"waveform"');
+  });
+
+  it('wrong rank -> ERR_MODEL_SHAPE', async () => {
+    const v = voiceModelBytes();
+    const m = voiceManifest(sha256Hex(v));
+    writeModel(root, { ...m, inputs: [{ name: 'waveform', dtype: 'float32', shape: ['samples'] }] }, v);
+    const { s } = await statusOf('test-voice');
+    expect(s?.error?.code).toBe('ERR_MODEL_SHAPE');
+    expect(s?.error?.message).toContain('rank 2');
+  });
+
+  it('a face model under a voice manifest -> ERR_MODEL_SHAPE', async () => {
+    const f = faceModelBytes();
+    writeModel(root, voiceManifest(sha256Hex(f)), f);
+    const { s } = await statusOf('test-voice');
+    expect(s).toMatchObject({ available: false, error: { code: 'ERR_MODEL_SHAPE' } });
+  });
+
+  it('a file that is not ONNX -> ERR_MODEL_SHAPE, and one bad model does not hide the good one', async () => {
+    buildTestModels(root);
+    const junk = new TextEncoder().encode('not a model');
+    writeModel(root, voiceManifest(sha256Hex(junk), 'junk'), junk);
+    const reg = new ModelRegistry({ dir: root });
+    const status = await reg.load();
+    expect(status.find((x) => x.id === 'junk')).toMatchObject({ available: false, error: { code: 'ERR_MODEL_SHAPE' } });
+    expect(status.filter((x) => x.available).map((x) => x.id)).toEqual(['test-face', 'test-voice']);
+  });
+
+  it('missing directory -> empty status, no throw', async () => {
+    const reg = new ModelRegistry({ dir: path.join(root, 'nope') });
+    await expect(reg.load()).resolves.toEqual([]);
+  });
+});
+
+describe('Manifest', () => {
+  it('rejects path separators in file and a voice task without audio block', () => {
+    const m = voiceManifest('a'.repeat(64));
+    expect(() => parseManifest({ ...m, file: '../etc/passwd' })).toThrow(expect.objectContaining({ code: 'ERR_MODEL_MANIFEST' }));
+    const { audio: _a, ...noAudio } = m;
+    try {
+      parseManifest(noAudio);
+      expect.unreachable();
+    } catch (e) {
+      expect(isDfdError(e, 'ERR_MODEL_MANIFEST')).toBe(true);
+    }
+    expect(parseManifest({ ...m, extra: { anything: 1 } }).id).toBe('test-voice');
+  });
+
+  it('calibrate is the logistic sigmoid(a*logit+b) and is stable at extremes', () => {
+    const c = { method: 'logistic' as const, a: 2, b: -1, fittedOn: 'x' };
+    expect(calibrate(c, 0.5)).toBeCloseTo(0.5, 12);
+    expect(calibrate(c, 1)).toBeCloseTo(1 / (1 + Math.exp(-1)), 12);
+    expect(calibrate(c, -1000)).toBeGreaterThanOrEqual(0);
+    expect(calibrate(c, 1000)).toBe(1);
+  });
+});

@@ -1,0 +1,55 @@
+/**
+ * What the pipeline needs from an inference service. `InferencePool` implements it with
+ * local worker threads; a remote pool over NATS could implement the same interface, since
+ * windows and scores are plain serialisable messages (pipeline/messages.ts).
+ */
+import type { AnalysisWindow, StreamRef, WindowScore } from '../messages.js';
+
+export type DropReason =
+  /** Evicted by fair thinning because the detector's queue was full. */
+  | 'queue-full'
+  /** Waited longer than maxQueueAgeMs. */
+  | 'stale'
+  /** The worker running it died. */
+  | 'worker-crash'
+  /** onnxruntime or preprocessing failed on the batch. */
+  | 'inference-error'
+  /** Shorter than the model's minSeconds, or malformed. */
+  | 'bad-input'
+  /** No worker could open the model. */
+  | 'model-unavailable'
+  /** The pool closed with the window queued or running. */
+  | 'closed';
+
+export interface DropEvent {
+  stream: StreamRef;
+  seq: number;
+  detector: string;
+  reason: DropReason;
+}
+
+export interface DetectorInfo {
+  id: string;
+  version: string;
+  task: string;
+  kind: 'audio' | 'video';
+}
+
+export type InferenceBackendEvents = {
+  score: [WindowScore];
+  dropped: [DropEvent];
+};
+
+export interface InferenceBackend {
+  on<K extends keyof InferenceBackendEvents>(event: K, listener: (...args: InferenceBackendEvents[K]) => void): unknown;
+  off<K extends keyof InferenceBackendEvents>(event: K, listener: (...args: InferenceBackendEvents[K]) => void): unknown;
+  /** Resolves once the backend can run every detector it knows (or knows it cannot). */
+  ready(): Promise<void>;
+  /**
+   * Never blocks. Takes ownership of the window's typed-array buffer (it may be
+   * transferred to another thread). Returns whether at least one detector queued it.
+   */
+  submit(window: AnalysisWindow): boolean;
+  detectors(): DetectorInfo[];
+  close(): Promise<void>;
+}

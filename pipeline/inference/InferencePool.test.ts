@@ -1,0 +1,240 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { registry } from '../../src/metrics.js';
+import { calibrate } from '../../detectors/registry/Manifest.js';
+import { ModelRegistry, type AvailableModel } from '../../detectors/registry/ModelRegistry.js';
+import { buildTestModels, faceLogitJs, FACE_SIZE, voiceLogitJs } from '../../detectors/testing/testModels.js';
+import { audioWindow, faceWindow, streamRef } from '../../detectors/testing/windows.js';
+import type { AnalysisWindow, WindowScore } from '../messages.js';
+import type { DropEvent } from './InferenceBackend.js';
+import { InferencePool, type InferencePoolOptions } from './InferencePool.js';
+import { preprocessAudio, preprocessImage } from './preprocess.js';
+
+let root: string;
+let models: AvailableModel[];
+let pool: InferencePool | undefined;
+
+beforeAll(async () => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-pool-'));
+  buildTestModels(root);
+  const reg = new ModelRegistry({ dir: root });
+  await reg.load();
+  models = reg.available();
+});
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+afterEach(async () => {
+  await pool?.close();
+  pool = undefined;
+});
+
+const voice = () => models.find((m) => m.id === 'test-voice')!;
+const face = () => models.find((m) => m.id === 'test-face')!;
+
+function expectedAudio(w: AnalysisWindow): number {
+  if (w.type !== 'audio-window') throw new Error('audio expected');
+  const m = voice().manifest;
+  return calibrate(m.calibration, voiceLogitJs(preprocessAudio(w.samples, w.sampleRate, m.audio!)));
+}
+
+function expectedFace(w: AnalysisWindow): number {
+  if (w.type !== 'face-window') throw new Error('face expected');
+  const m = face().manifest;
+  const frame = new Float32Array(3 * FACE_SIZE * FACE_SIZE);
+  const bytes = w.width * w.height * 3;
+  let sum = 0;
+  for (let f = 0; f < w.frames; f++) {
+    preprocessImage(w.crops.subarray(f * bytes, (f + 1) * bytes), w.width, w.height, m.image!, frame, 0);
+    sum += faceLogitJs(frame);
+  }
+  return calibrate(m.calibration, sum / w.frames);
+}
+
+/** Deep copy, since submit() transfers the buffers. */
+function copy(w: AnalysisWindow): AnalysisWindow {
+  return w.type === 'audio-window' ? { ...w, samples: w.samples.slice() } : { ...w, crops: w.crops.slice() };
+}
+
+function collect(p: InferencePool): { scores: WindowScore[]; drops: DropEvent[] } {
+  const out = { scores: [] as WindowScore[], drops: [] as DropEvent[] };
+  p.on('score', (s) => out.scores.push(s));
+  p.on('dropped', (d) => out.drops.push(d));
+  return out;
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+}
+
+async function metricValue(name: string, labels: Record<string, string>): Promise<number> {
+  const m = registry.getSingleMetric(name);
+  if (!m) return 0;
+  const data = await m.get();
+  return data.values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((a, v) => a + v.value, 0);
+}
+
+function makePool(opts: Partial<InferencePoolOptions> = {}): InferencePool {
+  pool = new InferencePool(models, opts);
+  return pool;
+}
+
+describe('InferencePool with real onnxruntime sessions', () => {
+  it('scores audio (16 and 48 kHz) and faces (256 and resized 128) with calibrated pFake', async () => {
+    const p = makePool();
+    const got = collect(p);
+    await p.ready();
+    expect(p.detectors().map((d) => d.id).sort()).toEqual(['test-face', 'test-voice']);
+    const windows: AnalysisWindow[] = [
+      audioWindow({ seq: 1, seconds: 1, seed: 3 }),
+      audioWindow({ seq: 2, seconds: 2, sampleRate: 48000, seed: 4 }),
+      faceWindow({ seq: 3, frames: 2, seed: 5 }),
+      faceWindow({ seq: 4, frames: 3, size: 128, seed: 6 }),
+    ];
+    const expected = new Map(windows.map((w) => [w.seq, w.type === 'audio-window' ? expectedAudio(w) : expectedFace(w)]));
+    for (const w of windows) expect(p.submit(copy(w))).toBe(true);
+    await until(() => got.scores.length === 4);
+    expect(got.drops).toEqual([]);
+    for (const s of got.scores) {
+      expect(s.pFake).toBeCloseTo(expected.get(s.seq)!, 4);
+      expect(s.pFake).toBeGreaterThan(0);
+      expect(s.pFake).toBeLessThan(1);
+      expect(s.inferenceMs).toBeGreaterThan(0);
+      expect(s.queueMs).toBeGreaterThanOrEqual(0);
+    }
+    const bySeq = new Map(got.scores.map((s) => [s.seq, s]));
+    expect(bySeq.get(1)).toMatchObject({ detector: 'test-voice', modelVersion: '0.0.1-test', evidence: 1 });
+    expect(bySeq.get(3)?.detector).toBe('test-face');
+    expect(bySeq.get(3)?.evidence).toBeCloseTo(2 / 15, 6);
+    // Distinct inputs give distinct scores: the model really ran on each window.
+    expect(new Set(got.scores.map((s) => s.pFake.toFixed(6))).size).toBe(4);
+  });
+
+  it('micro-batches faces across streams and keeps each window its own score', async () => {
+    const p = makePool({ maxBatchFrames: 8, maxWaitMs: 50 });
+    const got = collect(p);
+    await p.ready();
+    const before = await metricValue('dfd_inference_seconds', { detector: 'test-face' });
+    const windows = [0, 1, 2, 3].map((i) => faceWindow({ stream: streamRef(`p${i}`, 'video'), seq: i, frames: 2, seed: 10 + i }));
+    const expected = windows.map(expectedFace);
+    for (const w of windows) p.submit(copy(w));
+    await until(() => got.scores.length === 4);
+    for (const s of got.scores) expect(s.pFake).toBeCloseTo(expected[s.seq]!, 4);
+    // 8 frames filled one batch: all four windows report the same batch compute time.
+    expect(new Set(got.scores.map((s) => s.inferenceMs)).size).toBe(1);
+    expect(before).toBeGreaterThanOrEqual(0);
+  });
+
+  it('flood: submit() returns synchronously, drops are counted, every stream gets windows through', async () => {
+    const p = makePool({ queueCapacity: 8 });
+    const got = collect(p);
+    await p.ready();
+    const droppedBefore = await metricValue('dfd_windows_dropped_total', { detector: 'test-voice', reason: 'queue-full' });
+    const processedBefore = await metricValue('dfd_windows_processed_total', { detector: 'test-voice' });
+    const streams = 6;
+    const total = 600;
+    const results: boolean[] = [];
+    for (let i = 0; i < total; i++) {
+      const s = i % 5 === 0 ? i % streams : 0; // stream 0 floods, the others trickle
+      results.push(p.submit(audioWindow({ stream: streamRef(`peer${s}`), seq: i, seconds: 0.5, seed: (i % 13) + 1 })));
+    }
+    // Nothing could have been scored yet: every submit returned before any result event ran.
+    expect(got.scores.length).toBe(0);
+    expect(results.every(Boolean)).toBe(true);
+    expect(p.dump().detectors.find((d) => d.id === 'test-voice')!.queued).toBeLessThanOrEqual(8);
+    await until(() => got.scores.length + got.drops.length === total);
+    const peers = new Set(got.scores.map((s) => s.stream.peerId));
+    expect(peers.size).toBe(streams);
+    expect(got.drops.every((d) => d.reason === 'queue-full')).toBe(true);
+    expect(got.drops.length).toBeGreaterThan(0);
+    const droppedAfter = await metricValue('dfd_windows_dropped_total', { detector: 'test-voice', reason: 'queue-full' });
+    const processedAfter = await metricValue('dfd_windows_processed_total', { detector: 'test-voice' });
+    expect(droppedAfter - droppedBefore).toBe(got.drops.length);
+    expect(processedAfter - processedBefore).toBe(got.scores.length);
+  });
+
+  it('batches audio windows of equal length, runs unequal ones separately, all correct', async () => {
+    const p = makePool({ maxAudioBatch: 4 });
+    const got = collect(p);
+    await p.ready();
+    const windows = [1, 1, 1, 2, 1].map((sec, i) => audioWindow({ stream: streamRef(`a${i}`), seq: i, seconds: sec, seed: 20 + i }));
+    const expected = windows.map(expectedAudio);
+    for (const w of windows) p.submit(copy(w));
+    await until(() => got.scores.length === 5);
+    for (const s of got.scores) expect(s.pFake).toBeCloseTo(expected[s.seq]!, 4);
+    // Window 0 ran alone (the worker was idle); 1, 2 (1 s) ran together; 3 (2 s) could not join them.
+    const ms = (seq: number) => got.scores.find((s) => s.seq === seq)!.inferenceMs;
+    expect(ms(1)).toBe(ms(2));
+    expect(ms(3)).not.toBe(ms(1));
+  });
+
+  it('measures analysis lag behind real time (gauge and histogram)', async () => {
+    const p = makePool({ lagWarnMs: 1000 });
+    const got = collect(p);
+    await p.ready();
+    p.submit(audioWindow({ seq: 1, seconds: 1, wallEnd: Date.now() - 5000 }));
+    await until(() => got.scores.length === 1);
+    expect(await metricValue('dfd_analysis_lag_current_seconds', { detector: 'test-voice' })).toBeGreaterThanOrEqual(5);
+    const text = await registry.getSingleMetricAsString('dfd_analysis_lag_seconds');
+    const count = /dfd_analysis_lag_seconds_count\{detector="test-voice"\} (\d+)/.exec(text);
+    expect(Number(count?.[1])).toBeGreaterThanOrEqual(1);
+  });
+
+  it('drops windows that waited past maxQueueAgeMs as stale', async () => {
+    const clock = { t: Date.now() };
+    const p = makePool({ maxQueueAgeMs: 1000, now: () => clock.t });
+    const got = collect(p);
+    // Queued before the worker is ready, then the clock jumps past the age limit.
+    expect(p.submit(audioWindow({ seq: 1, seconds: 1 }))).toBe(true);
+    clock.t += 5000;
+    await p.ready();
+    await until(() => got.drops.length === 1);
+    expect(got.drops[0]).toMatchObject({ seq: 1, detector: 'test-voice', reason: 'stale' });
+    expect(got.scores).toEqual([]);
+  });
+
+  it('rejects bad input with a counted drop and never throws', async () => {
+    const p = makePool();
+    const got = collect(p);
+    await p.ready();
+    expect(p.submit(audioWindow({ seconds: 0.1 }))).toBe(false); // below minSeconds 0.5
+    const broken = faceWindow({ frames: 2 });
+    expect(p.submit({ ...broken, frames: 3 })).toBe(false); // crops length mismatch
+    expect(got.drops.map((d) => d.reason)).toEqual(['bad-input', 'bad-input']);
+  });
+
+  it('restarts a crashed worker; its in-flight windows are dropped as worker-crash', async () => {
+    const p = makePool({ restartDelayMs: 10 });
+    const got = collect(p);
+    const crashes: number[] = [];
+    p.on('workercrash', (c) => crashes.push(c.index));
+    await p.ready();
+    // Window 0 goes to the worker at once; the crash request follows it; window 1 is sent
+    // when window 0's result arrives, so it is in flight when the worker dies.
+    for (let i = 0; i < 3; i++) p.submit(audioWindow({ stream: streamRef(`c${i}`), seq: i, seconds: 1 }));
+    expect(p.dump().workers[0]!.busy).toBe(true);
+    p.crashWorker(0);
+    await until(() => crashes.length === 1);
+    await until(() => got.scores.length + got.drops.length === 3);
+    expect(got.scores.map((s) => s.seq)).toContain(0);
+    expect(got.drops.filter((d) => d.reason === 'worker-crash').map((d) => d.seq)).toEqual([1]);
+    // After the restart, new windows are scored again.
+    const w = audioWindow({ seq: 99, seconds: 1, seed: 9 });
+    const exp = expectedAudio(w);
+    p.submit(copy(w));
+    await until(() => got.scores.some((s) => s.seq === 99));
+    expect(got.scores.find((s) => s.seq === 99)!.pFake).toBeCloseTo(exp, 4);
+    expect(p.dump().workers[0]!.restarts).toBe(1);
+  });
+
+  it('close() drops queued windows as closed and rejects later submits', async () => {
+    const p = makePool();
+    const got = collect(p);
+    await p.ready();
+    for (let i = 0; i < 5; i++) p.submit(audioWindow({ stream: streamRef('z'), seq: i, seconds: 1 }));
+    await p.close();
+    expect(p.submit(audioWindow())).toBe(false);
+    expect(got.scores.length + got.drops.length).toBe(5);
+    expect(got.drops.every((d) => d.reason === 'closed')).toBe(true);
+  });
+});

@@ -1,0 +1,527 @@
+/**
+ * Local inference service: worker threads that own onnxruntime-node sessions, fed from
+ * one bounded, fairly-thinned queue per detector.
+ *
+ *   submit(window) ──► per-detector FairQueue ──► idle worker (one batch at a time)
+ *        │ (sync, never blocks)        │ full: evict oldest of the largest stream
+ *        ▼                             ▼
+ *   'dropped' events + dfd_windows_dropped_total{detector,reason}
+ *   worker result ──► calibrated pFake (manifest logistic) ──► 'score' WindowScore
+ *
+ * Batching: faces (fixed-shape input) are micro-batched across streams up to
+ * `maxBatchFrames` frames, waiting at most `maxWaitMs` for a fuller batch. Audio runs
+ * singly, or batches windows of equal model length up to `maxAudioBatch`.
+ * A crashed worker is restarted; its in-flight windows are counted as dropped
+ * (reason "worker-crash").
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { DfdError } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
+import { counter, gauge, histogram, latencyBuckets } from '../../src/metrics.js';
+import { calibrate } from '../../detectors/registry/Manifest.js';
+import type { AvailableModel } from '../../detectors/registry/ModelRegistry.js';
+import type { AnalysisWindow, AudioWindow, FaceWindow, StreamRef, WindowScore } from '../messages.js';
+import { FairQueue, type QueuedItem } from './FairQueue.js';
+import type { DetectorInfo, DropEvent, DropReason, InferenceBackend, InferenceBackendEvents } from './InferenceBackend.js';
+import { audioModelLength } from './preprocess.js';
+import type { FromWorker, RunMessage, ToWorker, WorkerModel } from './protocol.js';
+import { TypedEmitter } from './TypedEmitter.js';
+
+const log = createLogger('inference-pool');
+
+export interface InferencePoolOptions {
+  /** Worker threads; each runs one batch at a time. */
+  workers: number;
+  /** onnxruntime intra-op threads per session. */
+  intraOpNumThreads: number;
+  /** onnxruntime inter-op threads per session. */
+  interOpNumThreads: number;
+  /** Windows queued per detector before fair thinning starts. */
+  queueCapacity: number;
+  /** Most face frames in one micro-batch (across streams). */
+  maxBatchFrames: number;
+  /** Most audio windows (of equal model length) in one batch. */
+  maxAudioBatch: number;
+  /** Longest wait for a fuller face batch, ms. */
+  maxWaitMs: number;
+  /** Windows queued longer than this are dropped as stale, ms. */
+  maxQueueAgeMs: number;
+  /** Warn when analysis lags real time by more than this, ms. */
+  lagWarnMs: number;
+  /** At most one lag warning per detector per this interval, ms. */
+  lagWarnIntervalMs: number;
+  /** First restart delay after a worker crash (doubles while it keeps crashing), ms. */
+  restartDelayMs: number;
+  /** How long close() waits for a worker to finish its job and exit, ms. */
+  closeTimeoutMs: number;
+  /** Transfer window buffers to the worker instead of copying them. */
+  transfer: boolean;
+  /** Wall clock (Date.now by default); window wallEnd uses the same clock. */
+  now: () => number;
+}
+
+export const defaultInferencePoolOptions: InferencePoolOptions = {
+  workers: 1,
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  queueCapacity: 64,
+  maxBatchFrames: 8,
+  maxAudioBatch: 1,
+  maxWaitMs: 5,
+  maxQueueAgeMs: 10_000,
+  lagWarnMs: 3_000,
+  lagWarnIntervalMs: 10_000,
+  restartDelayMs: 200,
+  closeTimeoutMs: 10_000,
+  transfer: true,
+  now: Date.now,
+};
+
+export interface InferencePoolDump {
+  workers: { index: number; ready: boolean; busy: boolean; restarts: number }[];
+  detectors: { id: string; usable: boolean; queued: number; streams: number }[];
+}
+
+/** What the pool remembers of a window once its buffer has gone to a worker. */
+interface WindowMeta {
+  stream: StreamRef;
+  seq: number;
+  wallEnd: number;
+  evidence: number;
+  frames: number;
+  /** Model input length for audio (batching key), frames for faces. */
+  rows: number;
+}
+
+interface Entry {
+  window: AnalysisWindow;
+  meta: WindowMeta;
+}
+
+interface Detector {
+  model: AvailableModel;
+  kind: 'audio' | 'video';
+  queue: FairQueue<Entry>;
+  frames: number;
+  usable: boolean;
+  lastLagWarn: number;
+}
+
+interface Job {
+  id: number;
+  detector: Detector;
+  items: QueuedItem<Entry>[];
+  dispatchedAt: number;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker | undefined;
+  ready: boolean;
+  job: Job | undefined;
+  restarts: number;
+  consecutiveCrashes: number;
+  restartTimer: NodeJS.Timeout | undefined;
+}
+
+const metrics = {
+  queueWait: histogram<'detector'>({ name: 'dfd_inference_queue_wait_seconds', help: 'Time a window waited in the inference queue', labelNames: ['detector'], buckets: latencyBuckets }),
+  inference: histogram<'detector'>({ name: 'dfd_inference_seconds', help: 'Worker compute time per batch (preprocessing + onnxruntime run)', labelNames: ['detector'], buckets: latencyBuckets }),
+  depth: gauge<'detector'>({ name: 'dfd_inference_queue_depth', help: 'Windows queued per detector', labelNames: ['detector'] }),
+  dropped: counter<'detector' | 'reason'>({ name: 'dfd_windows_dropped_total', help: 'Windows not scored, by detector and reason', labelNames: ['detector', 'reason'] }),
+  processed: counter<'detector'>({ name: 'dfd_windows_processed_total', help: 'Windows scored', labelNames: ['detector'] }),
+  lag: histogram<'detector'>({ name: 'dfd_analysis_lag_seconds', help: 'Score time minus window wallEnd', labelNames: ['detector'], buckets: latencyBuckets }),
+  lagNow: gauge<'detector'>({ name: 'dfd_analysis_lag_current_seconds', help: 'Analysis lag behind real time of the latest score', labelNames: ['detector'] }),
+  restarts: counter({ name: 'dfd_inference_worker_restarts_total', help: 'Inference worker restarts after a crash' }),
+};
+
+export type InferencePoolEvents = InferenceBackendEvents & {
+  workercrash: [{ index: number; code: number }];
+};
+
+function streamKey(s: StreamRef): string {
+  return `${s.roomId}\u0000${s.peerId}\u0000${s.producerId}`;
+}
+
+const TASK_KIND: Record<string, 'audio' | 'video' | undefined> = { 'voice-antispoof': 'audio', 'face-forgery': 'video' };
+
+/**
+ * The worker entry. Under tsx (`node --import tsx`, vitest) this file is `.ts`: the worker
+ * gets `--import tsx` in its execArgv (deduped) and, because Node 20 does not apply the
+ * loader hooks to a worker's own entry module, a two-line eval bootstrap that registers
+ * tsx in the worker before importing the entry.
+ */
+function createWorker(): Worker {
+  const ext = path.extname(fileURLToPath(import.meta.url));
+  const url = new URL(`./InferenceWorker${ext}`, import.meta.url);
+  if (!url.pathname.endsWith('.ts')) return new Worker(url);
+  const execArgv = [...process.execArgv];
+  const has = execArgv.some((a, i) => (a === '--import' && execArgv[i + 1] === 'tsx') || a === '--import=tsx');
+  if (!has) execArgv.push('--import', 'tsx');
+  // The ESM build of tsx's API sits beside the CJS one that require.resolve finds.
+  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
+  const mjs = path.join(path.dirname(cjs), 'index.mjs');
+  const tsxApi = fs.existsSync(mjs) ? pathToFileURL(mjs).href : 'tsx/esm/api';
+  const code =
+    `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })` +
+    `.catch((e) => { console.error(e); process.exit(1); });`;
+  return new Worker(code, { eval: true, execArgv });
+}
+
+export class InferencePool extends TypedEmitter<InferencePoolEvents> implements InferenceBackend {
+  readonly options: InferencePoolOptions;
+  private readonly detectorsById = new Map<string, Detector>();
+  private readonly slots: Slot[] = [];
+  private nextJobId = 1;
+  private rr = 0;
+  private closed = false;
+  private batchTimer: NodeJS.Timeout | undefined;
+  private readonly readyPromise: Promise<void>;
+  private resolveReady!: () => void;
+  private pendingFirstReady: number;
+
+  constructor(models: readonly AvailableModel[], options: Partial<InferencePoolOptions> = {}) {
+    super();
+    this.options = { ...defaultInferencePoolOptions, ...options };
+    const o = this.options;
+    if (!Number.isInteger(o.workers) || o.workers < 1) throw new DfdError('ERR_CONFIG', 'workers must be a positive integer');
+    if (o.maxBatchFrames < 1 || o.maxAudioBatch < 1) throw new DfdError('ERR_CONFIG', 'batch sizes must be at least 1');
+    for (const model of models) {
+      const kind = TASK_KIND[model.manifest.task];
+      if (!kind) continue; // VAD / face detection run elsewhere
+      this.detectorsById.set(model.id, { model, kind, queue: new FairQueue(o.queueCapacity), frames: 0, usable: true, lastLagWarn: -Infinity });
+    }
+    this.pendingFirstReady = o.workers;
+    this.readyPromise = new Promise((resolve) => (this.resolveReady = resolve));
+    for (let i = 0; i < o.workers; i++) {
+      const slot: Slot = { index: i, worker: undefined, ready: false, job: undefined, restarts: 0, consecutiveCrashes: 0, restartTimer: undefined };
+      this.slots.push(slot);
+      this.startWorker(slot);
+    }
+  }
+
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  detectors(): DetectorInfo[] {
+    return [...this.detectorsById.values()].filter((d) => d.usable).map((d) => ({ id: d.model.id, version: d.model.manifest.version, task: d.model.manifest.task, kind: d.kind }));
+  }
+
+  dump(): InferencePoolDump {
+    return {
+      workers: this.slots.map((s) => ({ index: s.index, ready: s.ready, busy: s.job !== undefined, restarts: s.restarts })),
+      detectors: [...this.detectorsById.values()].map((d) => ({ id: d.model.id, usable: d.usable, queued: d.queue.size, streams: d.queue.streamCount })),
+    };
+  }
+
+  submit(window: AnalysisWindow): boolean {
+    if (this.closed) return false;
+    const kind = window.type === 'audio-window' ? 'audio' : 'video';
+    const targets = [...this.detectorsById.values()].filter((d) => d.kind === kind);
+    const now = this.options.now();
+    let accepted = false;
+    let first = true;
+    for (const d of targets) {
+      const stream = window.stream;
+      if (!d.usable) {
+        this.drop(d, stream, window.seq, 'model-unavailable');
+        continue;
+      }
+      const meta = this.validate(d, window);
+      if (!meta) {
+        this.drop(d, stream, window.seq, 'bad-input');
+        continue;
+      }
+      // Each queued copy must own its buffer, since buffers are transferred.
+      const w = first ? window : cloneWindow(window);
+      first = false;
+      const { evicted } = d.queue.push(streamKey(stream), { window: w, meta }, now);
+      d.frames += meta.frames;
+      if (evicted) {
+        d.frames -= evicted.item.meta.frames;
+        this.drop(d, evicted.item.meta.stream, evicted.item.meta.seq, 'queue-full');
+      }
+      metrics.depth.set({ detector: d.model.id }, d.queue.size);
+      accepted = true;
+    }
+    if (accepted) this.dispatch();
+    return accepted;
+  }
+
+  /**
+   * Chaos hook: makes one worker exit abruptly after its current job, as a crash would.
+   * Whatever the pool has sent it by then is dropped as "worker-crash".
+   */
+  crashWorker(index: number): void {
+    const crash: ToWorker = { type: 'crash' };
+    this.slots[index]?.worker?.postMessage(crash);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    for (const d of this.detectorsById.values()) {
+      for (const it of d.queue.drain()) this.drop(d, it.item.meta.stream, it.item.meta.seq, 'closed');
+      d.frames = 0;
+      metrics.depth.set({ detector: d.model.id }, 0);
+    }
+    await Promise.all(
+      this.slots.map(async (s) => {
+        if (s.restartTimer) clearTimeout(s.restartTimer);
+        if (s.job) this.failJob(s, 'closed');
+        const w = s.worker;
+        s.worker = undefined;
+        s.ready = false;
+        if (w) await stopWorker(w, this.options.closeTimeoutMs);
+      }),
+    );
+    this.resolveReady();
+  }
+
+  // -------------------------------------------------------------------------------------
+
+  private validate(d: Detector, w: AnalysisWindow): WindowMeta | undefined {
+    if (w.type === 'audio-window') {
+      const a: AudioWindow = w;
+      const spec = d.model.manifest.audio;
+      if (!spec || !(a.samples instanceof Float32Array) || a.samples.length === 0 || !(a.sampleRate > 0)) return undefined;
+      if (a.samples.length / a.sampleRate < spec.minSeconds) return undefined;
+      const evidence = a.speechSeconds > 0 ? a.speechSeconds : a.samples.length / a.sampleRate;
+      return { stream: a.stream, seq: a.seq, wallEnd: a.wallEnd, evidence, frames: 0, rows: audioModelLength(a.samples.length, a.sampleRate, spec) };
+    }
+    const f: FaceWindow = w;
+    if (!d.model.manifest.image || !(f.crops instanceof Uint8Array)) return undefined;
+    if (!(f.frames >= 1) || !(f.width >= 1) || !(f.height >= 1) || f.crops.length !== f.frames * f.width * f.height * 3) return undefined;
+    const fps = f.quality && f.quality.frameRate > 0 ? f.quality.frameRate : f.wallEnd > f.wallStart ? f.frames / ((f.wallEnd - f.wallStart) / 1000) : 15;
+    return { stream: f.stream, seq: f.seq, wallEnd: f.wallEnd, evidence: f.frames / fps, frames: f.frames, rows: f.frames };
+  }
+
+  private drop(d: Detector, stream: StreamRef, seq: number, reason: DropReason): void {
+    metrics.dropped.inc({ detector: d.model.id, reason });
+    const ev: DropEvent = { stream, seq, detector: d.model.id, reason };
+    this.safeEmit('dropped', ev);
+  }
+
+  private startWorker(slot: Slot): void {
+    const worker = createWorker();
+    slot.worker = worker;
+    slot.ready = false;
+    const models: WorkerModel[] = [...this.detectorsById.values()].map((d) => ({ id: d.model.id, modelPath: d.model.modelPath, manifest: d.model.manifest }));
+    const init: ToWorker = { type: 'init', models, intraOpNumThreads: this.options.intraOpNumThreads, interOpNumThreads: this.options.interOpNumThreads };
+    worker.postMessage(init);
+    worker.on('message', (msg: FromWorker) => this.onMessage(slot, worker, msg));
+    worker.on('error', (e) => log.error('inference worker error', { index: slot.index, error: e }));
+    worker.on('exit', (code) => this.onExit(slot, worker, code));
+  }
+
+  private firstReady(): void {
+    this.pendingFirstReady--;
+    if (this.pendingFirstReady === 0) this.resolveReady();
+  }
+
+  private onMessage(slot: Slot, worker: Worker, msg: FromWorker): void {
+    if (slot.worker !== worker || this.closed) return;
+    if (msg.type === 'ready') {
+      for (const f of msg.failed) {
+        const d = this.detectorsById.get(f.id);
+        if (!d || !d.usable) continue;
+        d.usable = false;
+        log.error('detector cannot be opened by the inference worker', { id: f.id, error: f.message });
+        for (const it of d.queue.drain()) this.drop(d, it.item.meta.stream, it.item.meta.seq, 'model-unavailable');
+        d.frames = 0;
+        metrics.depth.set({ detector: d.model.id }, 0);
+      }
+      const wasFirst = slot.restarts === 0 && slot.consecutiveCrashes === 0;
+      slot.ready = true;
+      slot.consecutiveCrashes = 0;
+      if (wasFirst) this.firstReady();
+      this.dispatch();
+      return;
+    }
+    const job = slot.job;
+    if (!job || job.id !== msg.jobId) return;
+    slot.job = undefined;
+    const d = job.detector;
+    if (msg.type === 'job-error') {
+      log.warn('inference batch failed', { detector: d.model.id, windows: job.items.length, error: msg.message });
+      for (const it of job.items) this.drop(d, it.item.meta.stream, it.item.meta.seq, 'inference-error');
+    } else {
+      const now = this.options.now();
+      metrics.inference.observe({ detector: d.model.id }, msg.inferenceMs / 1000);
+      const queueDone = job.dispatchedAt;
+      job.items.forEach((it, i) => {
+        const logit = msg.logits[i];
+        const meta = it.item.meta;
+        if (logit === undefined || !Number.isFinite(logit)) {
+          this.drop(d, meta.stream, meta.seq, 'inference-error');
+          return;
+        }
+        const lagMs = now - meta.wallEnd;
+        metrics.processed.inc({ detector: d.model.id });
+        metrics.lag.observe({ detector: d.model.id }, Math.max(0, lagMs) / 1000);
+        metrics.lagNow.set({ detector: d.model.id }, lagMs / 1000);
+        if (lagMs > this.options.lagWarnMs && now - d.lastLagWarn >= this.options.lagWarnIntervalMs) {
+          d.lastLagWarn = now;
+          log.warn('analysis lags behind real time', { detector: d.model.id, lagMs: Math.round(lagMs), queued: d.queue.size });
+        }
+        const score: WindowScore = {
+          type: 'score',
+          stream: meta.stream,
+          seq: meta.seq,
+          detector: d.model.id,
+          modelVersion: d.model.manifest.version,
+          pFake: calibrate(d.model.manifest.calibration, logit),
+          evidence: meta.evidence,
+          wallEnd: meta.wallEnd,
+          queueMs: queueDone - it.enqueuedAt,
+          inferenceMs: msg.inferenceMs,
+        };
+        this.safeEmit('score', score);
+      });
+    }
+    this.dispatch();
+  }
+
+  private onExit(slot: Slot, worker: Worker, code: number): void {
+    if (slot.worker !== worker) return;
+    slot.worker = undefined;
+    slot.ready = false;
+    if (this.closed) return;
+    log.error('inference worker exited; restarting', { index: slot.index, code });
+    this.safeEmit('workercrash', { index: slot.index, code });
+    if (slot.job) this.failJob(slot, 'worker-crash');
+    if (slot.restarts === 0 && slot.consecutiveCrashes === 0) this.firstReady();
+    slot.consecutiveCrashes++;
+    slot.restarts++;
+    metrics.restarts.inc();
+    const delay = Math.min(10_000, this.options.restartDelayMs * 2 ** (slot.consecutiveCrashes - 1));
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = undefined;
+      if (!this.closed) this.startWorker(slot);
+    }, delay);
+    this.dispatch();
+  }
+
+  private failJob(slot: Slot, reason: DropReason): void {
+    const job = slot.job;
+    slot.job = undefined;
+    if (!job) return;
+    for (const it of job.items) this.drop(job.detector, it.item.meta.stream, it.item.meta.seq, reason);
+  }
+
+  private shift(d: Detector): QueuedItem<Entry> | undefined {
+    const it = d.queue.shift();
+    if (it) d.frames -= it.item.meta.frames;
+    return it;
+  }
+
+  /** Drops stale heads; returns whether the detector has a batch worth running now, or the ms to wait. */
+  private readiness(d: Detector, now: number): true | number | undefined {
+    for (let head = d.queue.peek(); head && now - head.enqueuedAt > this.options.maxQueueAgeMs; head = d.queue.peek()) {
+      this.shift(d);
+      this.drop(d, head.item.meta.stream, head.item.meta.seq, 'stale');
+    }
+    const head = d.queue.peek();
+    if (!head || !d.usable) return undefined;
+    if (d.kind === 'audio' || d.frames >= this.options.maxBatchFrames) return true;
+    const waited = now - head.enqueuedAt;
+    return waited >= this.options.maxWaitMs ? true : this.options.maxWaitMs - waited;
+  }
+
+  private dispatch(): void {
+    if (this.closed) return;
+    const now = this.options.now();
+    const detectors = [...this.detectorsById.values()];
+    let wait = Infinity;
+    for (const slot of this.slots) {
+      if (!slot.ready || slot.job || !slot.worker) continue;
+      let chosen: Detector | undefined;
+      for (let k = 0; k < detectors.length && !chosen; k++) {
+        const d = detectors[(this.rr + k) % detectors.length]!;
+        const r = this.readiness(d, now);
+        if (r === true) {
+          chosen = d;
+          this.rr = (this.rr + k + 1) % detectors.length;
+        } else if (typeof r === 'number') wait = Math.min(wait, r);
+      }
+      if (!chosen) break;
+      this.runBatch(slot, chosen, now);
+    }
+    for (const d of detectors) metrics.depth.set({ detector: d.model.id }, d.queue.size);
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    if (Number.isFinite(wait) && this.slots.some((s) => s.ready && !s.job)) {
+      this.batchTimer = setTimeout(() => {
+        this.batchTimer = undefined;
+        this.dispatch();
+      }, Math.max(1, Math.ceil(wait)));
+    }
+  }
+
+  private runBatch(slot: Slot, d: Detector, now: number): void {
+    const first = this.shift(d)!;
+    const items = [first];
+    if (d.kind === 'video') {
+      let frames = first.item.meta.frames;
+      for (let next = d.queue.peek(); next && frames + next.item.meta.frames <= this.options.maxBatchFrames; next = d.queue.peek()) {
+        frames += next.item.meta.frames;
+        items.push(this.shift(d)!);
+      }
+    } else {
+      const rows = first.item.meta.rows;
+      for (let next = d.queue.peek(); next && items.length < this.options.maxAudioBatch && next.item.meta.rows === rows; next = d.queue.peek()) {
+        items.push(this.shift(d)!);
+      }
+    }
+    const job: Job = { id: this.nextJobId++, detector: d, items, dispatchedAt: now };
+    slot.job = job;
+    for (const it of items) metrics.queueWait.observe({ detector: d.model.id }, Math.max(0, now - it.enqueuedAt) / 1000);
+    const windows = items.map((it) => it.item.window);
+    const msg: RunMessage = { type: 'run', jobId: job.id, modelId: d.model.id, windows };
+    const transfer: ArrayBuffer[] = [];
+    if (this.options.transfer) {
+      for (const w of windows) {
+        const arr = w.type === 'audio-window' ? w.samples : w.crops;
+        if (arr.buffer instanceof ArrayBuffer && arr.byteOffset === 0 && arr.byteLength === arr.buffer.byteLength) transfer.push(arr.buffer);
+      }
+    }
+    try {
+      slot.worker!.postMessage(msg, transfer);
+    } catch (e) {
+      log.error('cannot post a batch to the inference worker', { detector: d.model.id, error: e });
+      this.failJob(slot, 'inference-error');
+    }
+  }
+}
+
+/**
+ * Asks the worker to finish its job and exit; terminates it only if it has not exited
+ * after `timeoutMs` (terminating mid-run can abort the process: last resort).
+ */
+async function stopWorker(w: Worker, timeoutMs: number): Promise<void> {
+  const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+  const close: ToWorker = { type: 'close' };
+  try {
+    w.postMessage(close);
+  } catch {
+    // already gone
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
+  const late = await Promise.race([exited.then(() => false), timedOut]);
+  clearTimeout(timer);
+  if (late) {
+    log.error('inference worker did not exit after close; terminating', { timeoutMs });
+    await w.terminate();
+  }
+}
+
+function cloneWindow(w: AnalysisWindow): AnalysisWindow {
+  return w.type === 'audio-window' ? { ...w, samples: w.samples.slice() } : { ...w, crops: w.crops.slice() };
+}

@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { audioWindow, faceWindow, streamRef } from '../../detectors/testing/windows.js';
+import type { StreamRef, WindowScore } from '../messages.js';
+import { ParticipantVerdict, type Verdict } from './ParticipantVerdict.js';
+
+const A = streamRef('bob', 'audio');
+const V = streamRef('bob', 'video');
+
+function score(stream: StreamRef, pFake: number, evidence: number, seq = 0): WindowScore {
+  return { type: 'score', stream, seq, detector: stream.kind === 'audio' ? 'voice-x' : 'face-x', modelVersion: '1.0.0', pFake, evidence, wallEnd: 0, queueMs: 0, inferenceMs: 1 };
+}
+
+function setup() {
+  const clock = { t: 1_000 };
+  const pv = new ParticipantVerdict({ roomId: 'room-1', peerId: 'bob' }, { now: () => clock.t });
+  const events: Verdict[] = [];
+  pv.on('verdict', (v) => events.push(v));
+  return { clock, pv, events };
+}
+
+describe('ParticipantVerdict', () => {
+  it('fuses audio and video into deepfake-likely with models, evidence and confidence', () => {
+    const { pv, events } = setup();
+    pv.observe(audioWindow({ stream: A, seconds: 2 }));
+    pv.observe(faceWindow({ stream: V, frames: 30, size: 64 }));
+    pv.addScore(score(A, 0.95, 2));
+    expect(pv.current().state).toBe('collecting');
+    pv.addScore(score(V, 0.9, 2));
+    const v = pv.current();
+    expect(v.state).toBe('deepfake-likely');
+    expect(v.pFake).toBeGreaterThan(0.9);
+    expect(v.evidence).toEqual({ speechSeconds: 2, faceFrames: 30 });
+    expect(v.models).toEqual([{ id: 'face-x', version: '1.0.0' }, { id: 'voice-x', version: '1.0.0' }]);
+    expect(v.confidence).toBeCloseTo(1 - Math.exp(-4 / 10), 6);
+    expect(v.reason).toBeUndefined();
+    expect(events.at(-1)?.state).toBe('deepfake-likely');
+  });
+
+  it('stays collecting with a quality reason when the only evidence is poor, rather than guessing', () => {
+    const { pv } = setup();
+    const w = audioWindow({ stream: A, seconds: 4 });
+    w.quality = { packetLoss: 0.3, concealed: 0.25, bitrate: 6000, bandwidth: 'NB' };
+    pv.observe(w);
+    pv.addScore(score(A, 0.99, 4));
+    pv.addScore(score(A, 0.99, 4));
+    const v = pv.current();
+    expect(v.state).toBe('collecting');
+    expect(v.reason).toBe('audio:packet-loss,audio:concealment,audio:low-bitrate,audio:narrowband');
+    expect(v.confidence).toBe(0);
+    expect(v.quality).toMatchObject({ packetLoss: 0.3, concealed: 0.25, bitrate: 6000, bandwidth: 'NB' });
+  });
+
+  it('tiny faces and low frame rate exclude video; good audio still decides, with lower coverage', () => {
+    const { pv } = setup();
+    const f = faceWindow({ stream: V, frames: 10, size: 32 });
+    f.quality = { frameRate: 5, faceSize: 30, packetLoss: 0 };
+    pv.observe(f);
+    pv.observe(audioWindow({ stream: A, seconds: 4 }));
+    pv.addScore(score(V, 0.99, 4));
+    pv.addScore(score(A, 0.1, 4));
+    const v = pv.current();
+    expect(v.state).toBe('likely-genuine');
+    expect(v.pFake).toBeCloseTo(0.1, 6);
+    // Two observed modalities, one usable: coverage halves confidence.
+    expect(v.confidence).toBeCloseTo((1 - Math.exp(-0.4)) * 0.5, 6);
+  });
+
+  it('dropped windows lower confidence and are reported', () => {
+    const { pv } = setup();
+    pv.observe(audioWindow({ stream: A }));
+    pv.addScore(score(A, 0.1, 5));
+    const before = pv.current().confidence;
+    pv.addDropped({ stream: A }, 3);
+    const v = pv.current();
+    expect(v.dropped.windows).toBe(3);
+    expect(v.dropped.fraction).toBeCloseTo(0.75, 6);
+    expect(v.confidence).toBeCloseTo(before * 0.25, 6);
+    // Too-short or malformed windows are not overload: they do not count.
+    pv.addDropped({ stream: A, reason: 'bad-input' }, 10);
+    expect(pv.current().dropped.windows).toBe(3);
+  });
+
+  it('emits only on state change or a significant confidence change', () => {
+    const { pv, events } = setup();
+    pv.observe(audioWindow({ stream: A }));
+    pv.addScore(score(A, 0.1, 3)); // collecting -> likely-genuine
+    const n = events.length;
+    pv.addScore(score(A, 0.1, 0.01)); // tiny confidence change
+    pv.addScore(score(A, 0.1, 0.01));
+    expect(events.length).toBe(n);
+    pv.addScore(score(A, 0.1, 5)); // confidence jumps
+    expect(events.length).toBe(n + 1);
+    expect(events.every((e, i) => i === 0 || e.state !== events[i - 1]!.state || Math.abs(e.confidence - events[i - 1]!.confidence) >= 0.1)).toBe(true);
+  });
+
+  it('verified after a passed challenge, expiring on tick; a failed challenge marks deepfake-likely', () => {
+    const { pv, clock, events } = setup();
+    pv.observe(audioWindow({ stream: A }));
+    pv.addScore(score(A, 0.7, 5));
+    expect(pv.current().state).toBe('suspicious');
+    pv.markVerified(clock.t + 30_000);
+    expect(pv.current()).toMatchObject({ state: 'verified', reason: 'challenge-passed', confidence: 0.95 });
+    clock.t += 29_999;
+    pv.tick();
+    expect(pv.current().state).toBe('verified');
+    clock.t += 1;
+    pv.tick();
+    expect(pv.current().state).not.toBe('verified');
+    pv.markDeepfakeLikely('challenge-failed');
+    expect(pv.current()).toMatchObject({ state: 'deepfake-likely', reason: 'challenge-failed' });
+    expect(events.map((e) => e.state)).toContain('verified');
+  });
+
+  it('a listener that throws does not break the verdict', () => {
+    const { pv } = setup();
+    pv.on('verdict', () => {
+      throw new Error('bad listener');
+    });
+    pv.observe(audioWindow({ stream: A }));
+    expect(() => pv.addScore(score(A, 0.1, 5))).not.toThrow();
+    expect(pv.current().state).toBe('likely-genuine');
+  });
+});

@@ -1,0 +1,260 @@
+/**
+ * Fuses one participant's audio and video evidence into a `Verdict`.
+ *
+ *   observe(window)  -> latest input quality per modality, speech seconds / face frames
+ *   addScore(score)  -> that modality's EvidenceAccumulator
+ *   addDropped(ev)   -> dropped-window counts (lower the confidence)
+ *   markVerified / markDeepfakeLikely -> challenge outcomes
+ *
+ * Fusion: a modality whose latest input quality is too poor to judge is left out; the
+ * others are combined as an evidence-weighted mean of their log-odds (times a per-modality
+ * weight). When every modality with evidence is poor, the machine stays `collecting` with
+ * the quality reason instead of guessing.
+ *
+ * confidence = (1 - exp(-evidence / confidenceEvidence)) * (1 - droppedFraction) * coverage
+ * where coverage is the share of observed modalities that contribute usable evidence.
+ * A `verdict` event is emitted only when the state or reason changes, or confidence moves
+ * by at least `confidenceDelta` since the last emitted verdict.
+ */
+import type { DropEvent, DropReason } from '../inference/InferenceBackend.js';
+import { TypedEmitter } from '../inference/TypedEmitter.js';
+import type { AnalysisWindow, AudioQuality, MediaKind, VideoQuality, WindowScore } from '../messages.js';
+import { EvidenceAccumulator, sigmoid, type EvidenceAccumulatorOptions } from './EvidenceAccumulator.js';
+import { VerdictMachine, type VerdictMachineOptions, type VerdictState } from './VerdictMachine.js';
+
+export interface QualityThresholds {
+  /** Above this packet loss (0..1) the modality is too poor to judge. */
+  maxPacketLoss: number;
+  /** Above this concealed fraction (0..1) audio is too poor. */
+  maxConcealed: number;
+  /** Below this Opus bitrate (bit/s; 0 = unknown) audio is too poor. */
+  minBitrate: number;
+  /** Opus bandwidths too narrow to judge a voice. */
+  poorBandwidths: readonly string[];
+  /** Below this decoded frame rate video is too poor. */
+  minFrameRate: number;
+  /** Below this face size (px, shorter side) video is too poor. */
+  minFaceSize: number;
+}
+
+export interface ParticipantVerdictOptions {
+  accumulator: Partial<EvidenceAccumulatorOptions>;
+  machine: Partial<VerdictMachineOptions>;
+  quality: QualityThresholds;
+  audioWeight: number;
+  videoWeight: number;
+  /** Evidence (s) at which confidence reaches 63 % before other factors. */
+  confidenceEvidence: number;
+  /** Minimum confidence change that emits a new verdict. */
+  confidenceDelta: number;
+  /** Confidence reported while `verified`. */
+  verifiedConfidence: number;
+  /** Drop reasons that say nothing about overload and do not lower confidence. */
+  ignoredDropReasons: readonly DropReason[];
+  now: () => number;
+}
+
+export const defaultQualityThresholds: QualityThresholds = {
+  maxPacketLoss: 0.15,
+  maxConcealed: 0.2,
+  minBitrate: 8000,
+  poorBandwidths: ['NB', 'MB'],
+  minFrameRate: 8,
+  minFaceSize: 64,
+};
+
+export const defaultParticipantVerdictOptions: ParticipantVerdictOptions = {
+  accumulator: {},
+  machine: {},
+  quality: defaultQualityThresholds,
+  audioWeight: 1,
+  videoWeight: 1,
+  confidenceEvidence: 10,
+  confidenceDelta: 0.1,
+  verifiedConfidence: 0.95,
+  ignoredDropReasons: ['bad-input', 'closed'],
+  now: Date.now,
+};
+
+export interface Verdict {
+  roomId: string;
+  peerId: string;
+  state: VerdictState;
+  /** Fused calibrated probability of fake, 0.5 without evidence. */
+  pFake: number;
+  confidence: number;
+  evidence: { speechSeconds: number; faceFrames: number };
+  quality: { packetLoss: number; concealed: number; bitrate: number; bandwidth: string; frameRate: number; faceSize: number };
+  dropped: { windows: number; fraction: number };
+  reason?: string;
+  models: { id: string; version: string }[];
+  updatedAt: number;
+}
+
+export type ParticipantVerdictEvents = {
+  verdict: [Verdict];
+};
+
+function audioProblems(q: AudioQuality, t: QualityThresholds): string[] {
+  const out: string[] = [];
+  if (q.packetLoss > t.maxPacketLoss) out.push('packet-loss');
+  if (q.concealed > t.maxConcealed) out.push('concealment');
+  if (q.bitrate > 0 && q.bitrate < t.minBitrate) out.push('low-bitrate');
+  if (t.poorBandwidths.includes(q.bandwidth)) out.push('narrowband');
+  return out;
+}
+
+function videoProblems(q: VideoQuality, t: QualityThresholds): string[] {
+  const out: string[] = [];
+  if (q.packetLoss > t.maxPacketLoss) out.push('packet-loss');
+  if (q.frameRate < t.minFrameRate) out.push('low-frame-rate');
+  if (q.faceSize < t.minFaceSize) out.push('tiny-face');
+  return out;
+}
+
+export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
+  readonly options: ParticipantVerdictOptions;
+  readonly roomId: string;
+  readonly peerId: string;
+  private readonly machine: VerdictMachine;
+  private readonly acc: Record<MediaKind, EvidenceAccumulator>;
+  private readonly seen: Record<MediaKind, boolean> = { audio: false, video: false };
+  private audioQuality: AudioQuality | undefined;
+  private videoQuality: VideoQuality | undefined;
+  private speechSeconds = 0;
+  private faceFrames = 0;
+  private readonly models = new Map<string, string>();
+  private last: Verdict | undefined;
+  private lastEmitted: Verdict | undefined;
+
+  constructor(participant: { roomId: string; peerId: string }, options: Partial<ParticipantVerdictOptions> = {}) {
+    super();
+    this.options = { ...defaultParticipantVerdictOptions, ...options };
+    this.roomId = participant.roomId;
+    this.peerId = participant.peerId;
+    this.machine = new VerdictMachine(this.options.machine);
+    this.acc = { audio: new EvidenceAccumulator(this.options.accumulator), video: new EvidenceAccumulator(this.options.accumulator) };
+  }
+
+  /** Records a window's input quality and evidence amount (call before submitting it: submit takes the buffer). */
+  observe(window: AnalysisWindow): void {
+    if (window.type === 'audio-window') {
+      this.seen.audio = true;
+      this.audioQuality = { ...window.quality };
+      if (Number.isFinite(window.speechSeconds) && window.speechSeconds > 0) this.speechSeconds += window.speechSeconds;
+    } else {
+      this.seen.video = true;
+      this.videoQuality = { ...window.quality };
+      if (Number.isInteger(window.frames) && window.frames > 0) this.faceFrames += window.frames;
+    }
+  }
+
+  addScore(score: WindowScore): void {
+    const kind = score.stream.kind;
+    this.seen[kind] = true;
+    this.models.set(score.detector, score.modelVersion);
+    this.acc[kind].addScore(score.pFake, score.evidence, this.options.now());
+    this.evaluate();
+  }
+
+  /** Counts dropped windows, except reasons in `ignoredDropReasons` (not overload). */
+  addDropped(ev: Pick<DropEvent, 'stream'> & { reason?: DropReason }, count = 1): void {
+    if (ev.reason && this.options.ignoredDropReasons.includes(ev.reason)) return;
+    this.acc[ev.stream.kind].addDropped(count, this.options.now());
+    this.evaluate();
+  }
+
+  markVerified(untilMs: number): void {
+    this.machine.markVerified(untilMs, this.options.now());
+    this.evaluate();
+  }
+
+  markDeepfakeLikely(reason: string): void {
+    this.machine.markDeepfakeLikely(reason, this.options.now());
+    this.evaluate();
+  }
+
+  /** Re-evaluates without new input (verified expiry, evidence decay). Call periodically. */
+  tick(): void {
+    this.evaluate();
+  }
+
+  current(): Verdict {
+    return this.last ?? this.evaluate(false);
+  }
+
+  private evaluate(emit = true): Verdict {
+    const now = this.options.now();
+    const t = this.options.quality;
+    const snaps = { audio: this.acc.audio.snapshot(now), video: this.acc.video.snapshot(now) };
+    const problems = {
+      audio: this.audioQuality ? audioProblems(this.audioQuality, t) : [],
+      video: this.videoQuality ? videoProblems(this.videoQuality, t) : [],
+    };
+    const weights = { audio: this.options.audioWeight, video: this.options.videoWeight };
+    let num = 0;
+    let den = 0;
+    let evidence = 0;
+    let contributing = 0;
+    const poor: string[] = [];
+    for (const kind of ['audio', 'video'] as const) {
+      const s = snaps[kind];
+      if (problems[kind].length > 0) {
+        if (s.evidence > 0 || this.seen[kind]) poor.push(...problems[kind].map((p) => `${kind}:${p}`));
+        continue;
+      }
+      if (s.evidence <= 0) continue;
+      num += weights[kind] * s.evidence * s.logOdds;
+      den += weights[kind] * s.evidence;
+      evidence += s.evidence;
+      contributing++;
+    }
+    const pFake = den > 0 ? sigmoid(num / den) : 0.5;
+    // Too poor to judge only when nothing usable remains.
+    const poorQuality = contributing === 0 && poor.length > 0 ? poor.join(',') : undefined;
+    this.machine.update({ pFake, evidence, ...(poorQuality ? { poorQuality } : {}), now });
+
+    const observed = (this.seen.audio ? 1 : 0) + (this.seen.video ? 1 : 0);
+    const coverage = observed > 0 ? contributing / observed : 0;
+    const scored = snaps.audio.windows + snaps.video.windows;
+    const droppedWindows = snaps.audio.dropped + snaps.video.dropped;
+    const fractions = [snaps.audio, snaps.video].filter((s) => s.windows + s.dropped > 0).map((s) => s.droppedFraction);
+    const droppedFraction = fractions.length > 0 ? Math.max(...fractions) : 0;
+    let confidence = (1 - Math.exp(-evidence / this.options.confidenceEvidence)) * (1 - droppedFraction) * coverage;
+    if (this.machine.state === 'verified') confidence = Math.max(confidence, this.options.verifiedConfidence);
+    const aq = this.audioQuality;
+    const vq = this.videoQuality;
+    const reason = this.machine.reason;
+    const verdict: Verdict = {
+      roomId: this.roomId,
+      peerId: this.peerId,
+      state: this.machine.state,
+      pFake,
+      confidence: Math.max(0, Math.min(1, confidence)),
+      evidence: { speechSeconds: this.speechSeconds, faceFrames: this.faceFrames },
+      quality: {
+        packetLoss: Math.max(aq?.packetLoss ?? 0, vq?.packetLoss ?? 0),
+        concealed: aq?.concealed ?? 0,
+        bitrate: aq?.bitrate ?? 0,
+        bandwidth: aq?.bandwidth ?? '',
+        frameRate: vq?.frameRate ?? 0,
+        faceSize: vq?.faceSize ?? 0,
+      },
+      dropped: { windows: droppedWindows, fraction: scored + droppedWindows > 0 ? droppedFraction : 0 },
+      ...(reason ? { reason } : {}),
+      models: [...this.models].map(([id, version]) => ({ id, version })).sort((a, b) => a.id.localeCompare(b.id)),
+      updatedAt: now,
+    };
+    this.last = verdict;
+    if (emit) {
+      const prev = this.lastEmitted;
+      const significant =
+        !prev || prev.state !== verdict.state || prev.reason !== verdict.reason || Math.abs(prev.confidence - verdict.confidence) >= this.options.confidenceDelta;
+      if (significant) {
+        this.lastEmitted = verdict;
+        this.safeEmit('verdict', verdict);
+      }
+    }
+    return verdict;
+  }
+}

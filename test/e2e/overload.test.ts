@@ -1,0 +1,109 @@
+/**
+ * Overload: the inference queue is flooded (many analysed streams, a one-window queue)
+ * while two Chromium participants talk. Forwarded media between them keeps its rate,
+ * and every window the analysis could not take is counted.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { startTestService } from '../helpers/service.js';
+import { launchBrowser } from '../helpers/browser.js';
+import { fixtures } from '../fixtures/build.js';
+import { buildTestModels } from '../../detectors/testing/testModels.js';
+import { RtpLoadSender } from '../../load-tests/RtpLoadSender.js';
+import { readWav, encodeOpus } from '../../pipeline/audio/testSupport.js';
+import { Peer } from '../../sfu/Peer.js';
+import { registry } from '../../src/metrics.js';
+import type { Service } from '../../src/Service.js';
+
+interface Inbound {
+  kind: string;
+  packetsReceived?: number;
+  framesDecoded?: number;
+}
+
+async function inbound(page: Page): Promise<Inbound[]> {
+  return page.evaluate(async () => {
+    const m = (window as unknown as { dfdMeeting: { stats(): Promise<{ inbound: unknown[] }> } }).dfdMeeting;
+    return (await m.stats()).inbound as Inbound[];
+  });
+}
+
+const sum = (xs: Inbound[], kind: string, f: (i: Inbound) => number | undefined): number => xs.filter((i) => i.kind === kind).reduce((n, i) => n + (f(i) ?? 0), 0);
+
+async function droppedWindows(): Promise<number> {
+  const m = await registry.getSingleMetric('dfd_windows_dropped_total')?.get();
+  return (m?.values ?? []).reduce((n, v) => n + v.value, 0);
+}
+
+describe('overload: analysis drops windows, the call does not notice', () => {
+  let service: Service;
+  let browser: Browser;
+  let sender: RtpLoadSender | undefined;
+  let modelsDir: string;
+
+  beforeAll(async () => {
+    modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-models-'));
+    buildTestModels(modelsDir);
+    // A one-window queue and a short hop: the detectors cannot keep up.
+    service = await startTestService({ modelsDir, maxPeersPerRoom: 32, inferenceQueue: 1, audioHopSec: 0.25, minSpeechSec: 0.2, faceAnalysis: false }, { events: false, analysis: true });
+    browser = await launchBrowser({ wav: fixtures.speechWav, y4m: fixtures.testY4m });
+  });
+
+  afterAll(async () => {
+    sender?.close();
+    await browser?.close();
+    await service?.close();
+    fs.rmSync(modelsDir, { recursive: true, force: true });
+  });
+
+  it('keeps forwarding at full rate while windows are dropped and counted', async () => {
+    const base = `http://127.0.0.1:${service.port}`;
+    const alice = await (await browser.newContext()).newPage();
+    const bob = await (await browser.newContext()).newPage();
+    await alice.goto(`${base}/meet?room=flood&name=Alice&autojoin=1`);
+    await bob.goto(`${base}/meet?room=flood&name=Bob&autojoin=1`);
+    for (const p of [alice, bob]) await p.waitForFunction(() => document.body.dataset['status'] === 'joined', undefined, { timeout: 20_000 });
+    const flowing = async (): Promise<boolean> => sum(await inbound(bob), 'audio', (i) => i.packetsReceived) > 100;
+    for (let t = Date.now(); !(await flowing()) && Date.now() - t < 20_000; ) await new Promise((r) => setTimeout(r, 250));
+
+    // Baseline: Bob's receive rate from Alice over 4 s, no flood.
+    const rate = async (ms: number): Promise<{ audio: number; frames: number }> => {
+      const a = await inbound(bob);
+      await new Promise((r) => setTimeout(r, ms));
+      const b = await inbound(bob);
+      return {
+        audio: ((sum(b, 'audio', (i) => i.packetsReceived) - sum(a, 'audio', (i) => i.packetsReceived)) * 1000) / ms,
+        frames: ((sum(b, 'video', (i) => i.framesDecoded) - sum(a, 'video', (i) => i.framesDecoded)) * 1000) / ms,
+      };
+    };
+    const before = await rate(4000);
+    const droppedBefore = await droppedWindows();
+
+    // Flood: 16 more speech streams into the same room, all analysed.
+    const room = service.rooms.get('flood')!;
+    const frames = encodeOpus(readWav(fixtures.speechWav).samples);
+    sender = new RtpLoadSender({ frames });
+    for (let i = 0; i < 16; i++) {
+      const gw = new Peer({ id: `load-${i}`, displayName: `Load ${i}`, role: 'participant', notify: () => {} });
+      room.join(gw);
+      const t = await room.createRtpIngest(gw, { kind: 'audio', ssrc: 5000 + i, payloadType: 111 });
+      sender.add({ ip: t.ip, port: t.port, ssrc: 5000 + i, payloadType: 111 });
+    }
+    sender.start();
+    await new Promise((r) => setTimeout(r, 3000));
+    const during = await rate(6000);
+    const dropped = (await droppedWindows()) - droppedBefore;
+
+    // Opus at 20 ms is 50 packets/s; the test pattern is 15 fps.
+    expect(before.audio).toBeGreaterThan(40);
+    expect(during.audio, JSON.stringify({ before, during })).toBeGreaterThan(before.audio * 0.9);
+    expect(during.frames, JSON.stringify({ before, during })).toBeGreaterThan(before.frames * 0.8);
+    expect(dropped, 'windows dropped and counted under overload').toBeGreaterThan(0);
+    // The participants' verdicts say what was missed.
+    const v = service.pipeline!.verdicts().filter((x) => x.peerId.startsWith('load-'));
+    expect(v.some((x) => x.dropped.windows > 0)).toBe(true);
+  });
+});
