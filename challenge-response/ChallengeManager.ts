@@ -1,0 +1,556 @@
+/**
+ * Challenge-response for one call. Receives each participant's audio (16 kHz PCM with
+ * wall-clock times), face observations and detector scores; keeps a speaker baseline from
+ * normal speech; runs challenges through their state machine; judges the response with
+ * the catalogue's checker and the detectors' scores during the response window.
+ *
+ * Outcome -> evidence for the verdict:
+ * - passed (checker pass, no detector spike)        -> 'verified' for `verifiedForMs`
+ * - failed (a detector spiked during the response)  -> 'deepfake-likely'
+ * - non-compliant (checker fail: asked, not done)   -> 'deepfake-likely'
+ * - unclear / timed-out (no judgeable response)     -> 'inconclusive'
+ * The human keeps the final say: `recordDecision` confirms or dismisses the last outcome.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { DfdError, toDfdError } from '../src/errors.js';
+import { createLogger } from '../src/log.js';
+import { counter, histogram, latencyBuckets } from '../src/metrics.js';
+import { catalogueEntry, type ChallengeSpec, type Modality } from './catalogue.js';
+import { Challenge, type ChallengeTimeouts, type ChallengeTrigger, type OutcomeState, type StateChange } from './Challenge.js';
+import { ChallengePolicy, type ChallengePolicyOptions, type ParticipantProfile } from './ChallengePolicy.js';
+import type { CheckOutcome } from './checkers/types.js';
+import { analyseAudio, type AnalyseOptions, type AudioAnalysis } from './dsp/analyse.js';
+import { resample } from './dsp/wav.js';
+import type { FaceObservation } from './face/FaceObservation.js';
+import { BaselineTracker, type BaselineTrackerOptions, type SpeakerBaseline } from './SpeakerBaseline.js';
+
+const log = createLogger('challenge.manager');
+const challengesTotal = counter({ name: 'dfd_challenges_total', help: 'Challenges finished, by kind and outcome', labelNames: ['kind', 'outcome'] as const });
+const evaluationSeconds = histogram({ name: 'dfd_challenge_evaluation_seconds', help: 'Time to judge one challenge response', buckets: latencyBuckets });
+const degradedTotal = counter({ name: 'dfd_challenge_input_degraded_total', help: 'Inputs the challenge manager dropped or repaired', labelNames: ['reason'] as const });
+
+export type Evidence = 'verified' | 'deepfake-likely' | 'inconclusive';
+
+export interface ChallengeManagerOptions {
+  callId: string;
+  /** No video on this call: audio challenges only. */
+  audioOnly: boolean;
+  /** Random spot checks are allowed (high-risk call). */
+  highRisk: boolean;
+  policy: Partial<ChallengePolicyOptions>;
+  baseline: Partial<BaselineTrackerOptions>;
+  analyse: Partial<AnalyseOptions>;
+  /**
+   * Runs the audio measurement pass (16 kHz mono). Default: in this thread (about 0.05-0.1 s
+   * of CPU per second of audio); pass `AnalysisWorker.analyse` to keep it off the event loop.
+   */
+  analyser: ((samples: Float32Array, options: Partial<AnalyseOptions>) => AudioAnalysis | Promise<AudioAnalysis>) | undefined;
+  /** Deadlines of the non-terminal states, ms (awaiting-response adds the spec's duration). */
+  timeouts: Partial<Omit<ChallengeTimeouts, 'awaitingResponseMs'>>;
+  /** Response window = expected duration + this, s. */
+  responseSlackSec: number;
+  /** Extra wait after the response window for audio still in the pipeline, ms. */
+  lateInputGraceMs: number;
+  /** A detector pFake at or above this during the response is a spike. */
+  spikeThreshold: number;
+  /** How long a passed challenge counts as verification, ms. */
+  verifiedForMs: number;
+  /** Audio collected per response at most, s (bounds memory). */
+  maxResponseSec: number;
+  /** Face observations kept per response at most. */
+  maxFaceObservations: number;
+  /** Normal speech analysed per baseline update, s. */
+  baselineChunkSec: number;
+  /** Once the baseline is ready, analyse only every n-th chunk (CPU). */
+  baselineRefreshEvery: number;
+  /** Plays the spoken prompt to the participant; resolves when done (wire a PromptInjector here). */
+  playPrompt: ((peerId: string, spec: ChallengeSpec) => Promise<void>) | undefined;
+  now: () => number;
+}
+
+export const defaultChallengeManagerOptions: Omit<ChallengeManagerOptions, 'callId'> = {
+  audioOnly: false,
+  highRisk: false,
+  policy: {},
+  baseline: {},
+  analyse: {},
+  analyser: undefined,
+  timeouts: {},
+  responseSlackSec: 3,
+  lateInputGraceMs: 1000,
+  spikeThreshold: 0.8,
+  verifiedForMs: 10 * 60_000,
+  maxResponseSec: 30,
+  maxFaceObservations: 900,
+  baselineChunkSec: 4,
+  baselineRefreshEvery: 5,
+  playPrompt: undefined,
+  now: () => Date.now(),
+};
+
+/** A chunk of contiguous mono PCM (e.g. the samples of an AudioWindow). */
+export interface AudioChunk {
+  samples: Float32Array;
+  sampleRate: number;
+  /** Wall-clock ms of the first and last sample. */
+  wallStart: number;
+  wallEnd: number;
+}
+
+export interface DetectorScore {
+  detector: string;
+  pFake: number;
+  /** Wall-clock ms the scored window ended. */
+  wallEnd: number;
+}
+
+export interface ChallengeOutcome {
+  callId: string;
+  challengeId: string;
+  peerId: string;
+  kind: string;
+  modality: Modality;
+  trigger: ChallengeTrigger;
+  outcome: OutcomeState;
+  evidence: Evidence;
+  /** Verification holds until then (passed only), ms. */
+  verifiedUntil?: number;
+  measurements: Record<string, number>;
+  reason: string;
+  /** Highest detector pFake during the response, NaN when none arrived. */
+  detectorMaxPFake: number;
+  at: number;
+}
+
+export type ChallengeEvent =
+  | { phase: 'issued'; callId: string; challengeId: string; peerId: string; kind: string; modality: Modality; trigger: ChallengeTrigger; promptText: string; expectedDurationSec: number; at: number }
+  | { phase: 'response'; callId: string; challengeId: string; peerId: string; responseSec: number; observations: number; at: number }
+  | ({ phase: 'outcome' } & ChallengeOutcome)
+  | { phase: 'cancelled'; callId: string; challengeId: string; peerId: string; reason: string; at: number };
+
+export interface OperatorDecision {
+  callId: string;
+  peerId: string;
+  challengeId: string;
+  decision: 'confirm' | 'dismiss';
+  operator: string;
+  /** The outcome's evidence the operator decided on. */
+  evidence: Evidence;
+  at: number;
+}
+
+export interface ChallengeManagerEvents {
+  challenge: [ChallengeEvent];
+  decision: [OperatorDecision];
+}
+
+interface Participant {
+  profile: ParticipantProfile;
+  baseline: BaselineTracker;
+  pending: Float32Array[];
+  pendingSamples: number;
+  chunksSinceReady: number;
+  baselineBusy: boolean;
+  lastAudioEnd: number;
+  active: ActiveRun | undefined;
+  lastOutcome: ChallengeOutcome | undefined;
+  verifiedUntil: number;
+  decisions: OperatorDecision[];
+}
+
+interface ActiveRun {
+  challenge: Challenge;
+  responseStart: number;
+  responseEnd: number;
+  audio: Float32Array[];
+  audioSamples: number;
+  faces: FaceObservation[];
+  maxPFake: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+const SR = 16000;
+
+export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
+  readonly options: ChallengeManagerOptions;
+  readonly policy: ChallengePolicy;
+  private readonly participants = new Map<string, Participant>();
+  private readonly outcomeListeners = new Set<(o: ChallengeOutcome) => void>();
+  /** Checker result of a challenge between its final transition and the outcome event. */
+  private readonly lastCheck = new Map<string, CheckOutcome>();
+  private closed = false;
+
+  constructor(options: Partial<ChallengeManagerOptions> & { callId: string }) {
+    super();
+    this.options = { ...defaultChallengeManagerOptions, ...options };
+    this.policy = new ChallengePolicy(this.options.policy);
+  }
+
+  addParticipant(profile: ParticipantProfile): void {
+    this.assertOpen();
+    const existing = this.participants.get(profile.peerId);
+    if (existing) {
+      existing.profile = { ...profile };
+      return;
+    }
+    this.participants.set(profile.peerId, {
+      profile: { ...profile },
+      baseline: new BaselineTracker(this.options.baseline),
+      pending: [],
+      pendingSamples: 0,
+      chunksSinceReady: 0,
+      baselineBusy: false,
+      lastAudioEnd: 0,
+      active: undefined,
+      lastOutcome: undefined,
+      verifiedUntil: 0,
+      decisions: [],
+    });
+  }
+
+  /** Participant left: an active challenge is cancelled, state dropped. */
+  removeParticipant(peerId: string): void {
+    const p = this.participants.get(peerId);
+    if (!p) return;
+    if (p.active) this.cancelRun(p, 'participant left');
+    this.participants.delete(peerId);
+  }
+
+  /** Normal speech feeds the baseline; during a challenge's response window it is the response. */
+  pushAudio(peerId: string, chunk: AudioChunk): void {
+    const p = this.participants.get(peerId);
+    if (!p || this.closed) return;
+    let samples = chunk.samples;
+    if (!(samples instanceof Float32Array) || samples.length === 0 || !(chunk.sampleRate >= 8000)) {
+      degradedTotal.inc({ reason: 'bad-audio' });
+      return;
+    }
+    // Drop what overlaps audio already received (sliding windows upstream).
+    if (chunk.wallStart < p.lastAudioEnd) {
+      const overlap = Math.round(((p.lastAudioEnd - chunk.wallStart) / 1000) * chunk.sampleRate);
+      if (overlap >= samples.length) return;
+      samples = samples.subarray(overlap);
+      degradedTotal.inc({ reason: 'overlap-trimmed' });
+    }
+    p.lastAudioEnd = Math.max(p.lastAudioEnd, chunk.wallEnd);
+    if (chunk.sampleRate !== SR) samples = resample(samples, chunk.sampleRate, SR);
+    const run = p.active;
+    if (run && run.challenge.state !== 'issued' && run.challenge.state !== 'prompting' && chunk.wallEnd > run.responseStart && chunk.wallStart < run.responseEnd) {
+      if (run.audioSamples + samples.length <= this.options.maxResponseSec * SR) {
+        run.audio.push(samples.slice());
+        run.audioSamples += samples.length;
+      } else degradedTotal.inc({ reason: 'response-too-long' });
+      return;
+    }
+    if (run) return; // audio during the prompt is neither baseline nor response
+    this.feedBaseline(p, samples);
+  }
+
+  pushFace(peerId: string, obs: FaceObservation): void {
+    const p = this.participants.get(peerId);
+    const run = p?.active;
+    if (!run || this.closed) return;
+    if (obs.detectorScore !== undefined && Number.isFinite(obs.detectorScore) && obs.t >= run.responseStart && obs.t <= run.responseEnd) {
+      run.maxPFake = Math.max(Number.isNaN(run.maxPFake) ? 0 : run.maxPFake, obs.detectorScore);
+    }
+    if (run.challenge.state !== 'awaiting-response' || obs.t < run.responseStart || obs.t > run.responseEnd) return;
+    if (run.faces.length < this.options.maxFaceObservations) run.faces.push(obs);
+    else degradedTotal.inc({ reason: 'faces-dropped' });
+  }
+
+  /** Detector scores: a spike inside the response window is evidence against the caller. */
+  pushScore(peerId: string, score: DetectorScore): void {
+    const run = this.participants.get(peerId)?.active;
+    if (!run || !Number.isFinite(score.pFake)) return;
+    if (score.wallEnd >= run.responseStart && score.wallEnd <= run.responseEnd + this.options.lateInputGraceMs) {
+      run.maxPFake = Math.max(Number.isNaN(run.maxPFake) ? 0 : run.maxPFake, score.pFake);
+    }
+  }
+
+  /** The verdict turned suspicious: challenge if the policy allows. Returns the challenge or undefined. */
+  onSuspicious(peerId: string): Challenge | undefined {
+    return this.tryAuto(peerId, 'suspicious');
+  }
+
+  /** Random spot check on high-risk calls; call it periodically (e.g. once a minute per participant). */
+  maybeSpotCheck(peerId: string): Challenge | undefined {
+    if (!this.policy.spotCheck(this.options.highRisk)) return undefined;
+    return this.tryAuto(peerId, 'spot-check');
+  }
+
+  /**
+   * Starts a challenge now. Throws DfdError: ERR_PEER_NOT_FOUND, ERR_CHALLENGE_ACTIVE,
+   * ERR_CHALLENGE_LIMIT, ERR_CHALLENGE_UNAVAILABLE, ERR_CLOSED.
+   */
+  requestChallenge(peerId: string, trigger: ChallengeTrigger = 'operator', kind?: string): Challenge {
+    this.assertOpen();
+    const p = this.participants.get(peerId);
+    if (!p) throw new DfdError('ERR_PEER_NOT_FOUND', undefined, { peerId });
+    const now = this.options.now();
+    const refusal = this.policy.refusal(peerId, trigger, now);
+    if (refusal) throw refusal;
+    const spec = this.policy.choose(p.profile, this.options.audioOnly, kind);
+    const id = randomUUID();
+    this.policy.begin(peerId, id, spec.kind, trigger, now);
+    const responseMs = (spec.expectedDurationSec + this.options.responseSlackSec) * 1000;
+    const challenge = new Challenge({
+      id,
+      peerId,
+      spec,
+      trigger,
+      now: this.options.now,
+      timeouts: { ...this.options.timeouts, awaitingResponseMs: responseMs + this.options.lateInputGraceMs + 5000 },
+    });
+    const run: ActiveRun = { challenge, responseStart: Infinity, responseEnd: Infinity, audio: [], audioSamples: 0, faces: [], maxPFake: Number.NaN, timer: undefined };
+    p.active = run;
+    challenge.on('state', (c) => this.onState(p, run, c));
+    this.emitEvent({ phase: 'issued', callId: this.options.callId, challengeId: id, peerId, kind: spec.kind, modality: spec.modality, trigger, promptText: spec.promptText, expectedDurationSec: spec.expectedDurationSec, at: now });
+    log.info('challenge issued', { callId: this.options.callId, challengeId: id, kind: spec.kind, trigger });
+    challenge.transition('prompting');
+    const play = this.options.playPrompt ? this.options.playPrompt(peerId, spec) : Promise.resolve();
+    play.then(
+      () => {
+        if (challenge.state !== 'prompting') return;
+        this.startResponse(run, responseMs);
+      },
+      (e: unknown) => {
+        if (challenge.state !== 'prompting') return;
+        log.warn('challenge prompt failed', { challengeId: id, err: toDfdError(e) });
+        this.finish(run, 'unclear', { result: 'unclear', measurements: {}, reason: 'prompt could not be played' });
+      },
+    );
+    return challenge;
+  }
+
+  /** Registers a listener for outcomes (the verdict engine). Returns an unsubscribe function. */
+  onOutcome(listener: (o: ChallengeOutcome) => void): () => void {
+    this.outcomeListeners.add(listener);
+    return () => this.outcomeListeners.delete(listener);
+  }
+
+  /** Whether a passed challenge still vouches for the participant. */
+  isVerified(peerId: string): boolean {
+    return (this.participants.get(peerId)?.verifiedUntil ?? 0) > this.options.now();
+  }
+
+  baseline(peerId: string): SpeakerBaseline {
+    const p = this.participants.get(peerId);
+    if (!p) throw new DfdError('ERR_PEER_NOT_FOUND', undefined, { peerId });
+    return p.baseline.current();
+  }
+
+  activeChallenge(peerId: string): Challenge | undefined {
+    return this.participants.get(peerId)?.active?.challenge;
+  }
+
+  lastOutcome(peerId: string): ChallengeOutcome | undefined {
+    return this.participants.get(peerId)?.lastOutcome;
+  }
+
+  /** The human's final say on the participant's last outcome. */
+  recordDecision(peerId: string, decision: 'confirm' | 'dismiss', operator: string): OperatorDecision {
+    const p = this.participants.get(peerId);
+    if (!p) throw new DfdError('ERR_PEER_NOT_FOUND', undefined, { peerId });
+    if (decision !== 'confirm' && decision !== 'dismiss') throw new DfdError('ERR_BAD_REQUEST', 'decision must be confirm or dismiss');
+    const last = p.lastOutcome;
+    if (!last) throw new DfdError('ERR_BAD_REQUEST', 'no challenge outcome to decide on', { peerId });
+    const rec: OperatorDecision = { callId: this.options.callId, peerId, challengeId: last.challengeId, decision, operator, evidence: last.evidence, at: this.options.now() };
+    p.decisions.push(rec);
+    if (p.decisions.length > 50) p.decisions.shift();
+    // Dismissing a pass withdraws the verification; the rest is up to the verdict engine.
+    if (decision === 'dismiss' && last.evidence === 'verified') p.verifiedUntil = 0;
+    try {
+      this.emit('decision', rec);
+    } catch (e) {
+      log.error('decision listener threw', { err: e });
+    }
+    return rec;
+  }
+
+  decisions(peerId: string): readonly OperatorDecision[] {
+    return this.participants.get(peerId)?.decisions ?? [];
+  }
+
+  close(): void {
+    if (this.closed) return;
+    for (const p of this.participants.values()) if (p.active) this.cancelRun(p, 'call ended');
+    this.closed = true;
+    this.participants.clear();
+    this.outcomeListeners.clear();
+  }
+
+  private tryAuto(peerId: string, trigger: ChallengeTrigger): Challenge | undefined {
+    if (this.closed || !this.participants.has(peerId)) return undefined;
+    if (this.policy.refusal(peerId, trigger, this.options.now())) return undefined;
+    try {
+      return this.requestChallenge(peerId, trigger);
+    } catch (e) {
+      log.info('automatic challenge not started', { peerId, trigger, err: e });
+      return undefined;
+    }
+  }
+
+  private startResponse(run: ActiveRun, responseMs: number): void {
+    const now = this.options.now();
+    run.responseStart = now;
+    run.responseEnd = now + responseMs;
+    run.challenge.transition('awaiting-response');
+    run.timer = setTimeout(() => {
+      run.timer = undefined;
+      const p = this.participants.get(run.challenge.peerId);
+      if (p && p.active === run && run.challenge.state === 'awaiting-response') void this.evaluate(p, run);
+    }, responseMs + this.options.lateInputGraceMs);
+    run.timer.unref?.();
+  }
+
+  private async evaluate(p: Participant, run: ActiveRun): Promise<void> {
+    const c = run.challenge;
+    c.transition('evaluating');
+    const t0 = performance.now();
+    this.emitEvent({ phase: 'response', callId: this.options.callId, challengeId: c.id, peerId: c.peerId, responseSec: run.audioSamples / SR, observations: run.faces.length, at: this.options.now() });
+    let check: CheckOutcome;
+    let outcome: OutcomeState;
+    try {
+      check = await this.runChecker(p, run);
+      const spike = run.maxPFake >= this.options.spikeThreshold;
+      const noResponse = check.result === 'unclear' && (check.reason === 'silence' || check.reason === 'too few video frames') && run.audioSamples + run.faces.length === 0;
+      if (spike) outcome = 'failed';
+      else if (noResponse) outcome = 'timed-out';
+      else outcome = check.result === 'pass' ? 'passed' : check.result === 'fail' ? 'non-compliant' : 'unclear';
+      if (spike) check = { ...check, reason: `detector spike during the response; ${check.reason}` };
+    } catch (e) {
+      log.error('challenge evaluation failed', { challengeId: c.id, err: e });
+      check = { result: 'unclear', measurements: {}, reason: 'evaluation failed' };
+      outcome = 'unclear';
+    }
+    evaluationSeconds.observe((performance.now() - t0) / 1000);
+    if (c.state === 'evaluating') this.finish(run, outcome, check);
+  }
+
+  private async runChecker(p: Participant, run: ActiveRun): Promise<CheckOutcome> {
+    const spec = run.challenge.spec;
+    const entry = catalogueEntry(spec.kind);
+    if (!entry) return { result: 'unclear', measurements: {}, reason: 'unknown challenge kind' };
+    if (entry.modality === 'audio') {
+      const all = new Float32Array(run.audioSamples);
+      let off = 0;
+      for (const a of run.audio) {
+        all.set(a, off);
+        off += a.length;
+      }
+      const analysis = await this.analyse(all);
+      const baseline = p.baseline.current();
+      const res = entry.check({ analysis, baseline, params: spec.params });
+      return { ...res, measurements: { ...res.measurements, baselinePersonal: baseline.personal ? 1 : 0, baselineSpeechSec: baseline.speechSeconds } };
+    }
+    return entry.check({ observations: run.faces, params: spec.params });
+  }
+
+  private finish(run: ActiveRun, outcome: OutcomeState, check: CheckOutcome): void {
+    this.lastCheck.set(run.challenge.id, check);
+    run.challenge.transition(outcome, check.reason);
+  }
+
+  /** Every terminal state ends up here, whether reached by evaluation, deadline or cancel. */
+  private onState(p: Participant, run: ActiveRun, change: StateChange): void {
+    const c = run.challenge;
+    if (!c.terminal) return;
+    if (run.timer) clearTimeout(run.timer);
+    run.timer = undefined;
+    if (p.active === run) p.active = undefined;
+    this.policy.end(c.peerId, c.id);
+    const now = this.options.now();
+    if (change.to === 'cancelled') {
+      challengesTotal.inc({ kind: c.spec.kind, outcome: 'cancelled' });
+      this.emitEvent({ phase: 'cancelled', callId: this.options.callId, challengeId: c.id, peerId: c.peerId, reason: change.reason, at: now });
+      return;
+    }
+    const outcome = change.to as OutcomeState;
+    const evidence: Evidence = outcome === 'passed' ? 'verified' : outcome === 'failed' || outcome === 'non-compliant' ? 'deepfake-likely' : 'inconclusive';
+    const result = this.lastCheck.get(c.id);
+    this.lastCheck.delete(c.id);
+    const o: ChallengeOutcome = {
+      callId: this.options.callId,
+      challengeId: c.id,
+      peerId: c.peerId,
+      kind: c.spec.kind,
+      modality: c.spec.modality,
+      trigger: c.trigger,
+      outcome,
+      evidence,
+      measurements: result?.measurements ?? {},
+      reason: change.reason === 'deadline' ? `no result before the ${change.from} deadline` : change.reason,
+      detectorMaxPFake: run.maxPFake,
+      at: now,
+    };
+    if (outcome === 'passed') {
+      o.verifiedUntil = now + this.options.verifiedForMs;
+      p.verifiedUntil = o.verifiedUntil;
+    } else if (evidence === 'deepfake-likely') p.verifiedUntil = 0;
+    p.lastOutcome = o;
+    challengesTotal.inc({ kind: c.spec.kind, outcome });
+    log.info('challenge finished', { callId: this.options.callId, challengeId: c.id, kind: c.spec.kind, outcome });
+    this.emitEvent({ phase: 'outcome', ...o });
+    for (const l of this.outcomeListeners) {
+      try {
+        l(o);
+      } catch (e) {
+        log.error('outcome listener threw', { err: e });
+      }
+    }
+  }
+
+  private cancelRun(p: Participant, reason: string): void {
+    p.active?.challenge.cancel(reason);
+  }
+
+  private feedBaseline(p: Participant, samples: Float32Array): void {
+    const chunkSamples = this.options.baselineChunkSec * SR;
+    p.pending.push(samples.slice());
+    p.pendingSamples += samples.length;
+    if (p.pendingSamples < chunkSamples) return;
+    const all = new Float32Array(p.pendingSamples);
+    let off = 0;
+    for (const s of p.pending) {
+      all.set(s, off);
+      off += s.length;
+    }
+    p.pending = [];
+    p.pendingSamples = 0;
+    if (p.baseline.ready && ++p.chunksSinceReady % this.options.baselineRefreshEvery !== 0) return;
+    if (p.baselineBusy) {
+      degradedTotal.inc({ reason: 'baseline-busy' });
+      return;
+    }
+    p.baselineBusy = true;
+    this.analyse(all).then(
+      (a) => {
+        p.baselineBusy = false;
+        p.baseline.add(a.measurements);
+      },
+      (e: unknown) => {
+        p.baselineBusy = false;
+        degradedTotal.inc({ reason: 'baseline-analysis-failed' });
+        log.warn('baseline analysis failed', { err: e });
+      },
+    );
+  }
+
+  private async analyse(samples: Float32Array): Promise<AudioAnalysis> {
+    const opts = { ...this.options.analyse, sampleRate: SR };
+    return this.options.analyser ? this.options.analyser(samples, opts) : analyseAudio(samples, opts);
+  }
+
+  private emitEvent(e: ChallengeEvent): void {
+    try {
+      this.emit('challenge', e);
+    } catch (err) {
+      log.error('challenge listener threw', { err });
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new DfdError('ERR_CLOSED', 'challenge manager is closed');
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Runs the audio measurement pass in a worker thread, so a long challenge response or a
+ * baseline update never blocks the event loop that paces RTP and answers signalling.
+ * One worker, a bounded queue, a per-request deadline; pass `worker.analyse` as the
+ * ChallengeManager's `analyser`.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { DfdError, type ErrorCode, ErrorCodes } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
+import type { AnalyseOptions, AudioAnalysis } from './analyse.js';
+
+const log = createLogger('challenge.analysis');
+
+export interface AnalysisWorkerOptions {
+  /** Requests waiting or running at most; more are refused with ERR_QUEUE_FULL. */
+  maxQueue: number;
+  /** A request not answered by then is rejected (and the worker restarted), ms. */
+  timeoutMs: number;
+  /** Extra Node flags for the worker. */
+  execArgv: string[];
+}
+
+/**
+ * The worker entry is TypeScript: a tiny bootstrap registers tsx's loader inside the worker
+ * (loader flags given to the parent do not reach worker threads on Node 20), then imports it.
+ */
+function bootstrap(): string {
+  // The ESM build of tsx's API (its CJS build resolves its loader relative to itself wrongly here).
+  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/index\.cjs$/, 'index.mjs')).href;
+  const entry = new URL('./analysisWorkerMain.ts', import.meta.url).href;
+  return `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+}
+
+export const defaultAnalysisWorkerOptions: AnalysisWorkerOptions = {
+  maxQueue: 16,
+  timeoutMs: 20_000,
+  execArgv: [],
+};
+
+interface Pending {
+  resolve: (a: AudioAnalysis) => void;
+  reject: (e: DfdError) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class AnalysisWorker {
+  private readonly options: AnalysisWorkerOptions;
+  private worker: Worker | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(options: Partial<AnalysisWorkerOptions> = {}) {
+    this.options = { ...defaultAnalysisWorkerOptions, ...options };
+  }
+
+  /** Same contract as analyseAudio, asynchronous. The samples are copied, not transferred. */
+  readonly analyse = (samples: Float32Array, options: Partial<AnalyseOptions> = {}): Promise<AudioAnalysis> => {
+    if (this.closed) return Promise.reject(new DfdError('ERR_CLOSED', 'analysis worker is closed'));
+    if (this.pending.size >= this.options.maxQueue) return Promise.reject(new DfdError('ERR_QUEUE_FULL', 'audio analysis', { max: this.options.maxQueue }));
+    const w = this.ensureWorker();
+    const id = this.nextId++;
+    return new Promise<AudioAnalysis>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new DfdError('ERR_INTERNAL', 'audio analysis timed out', { timeoutMs: this.options.timeoutMs }));
+        this.restart();
+      }, this.options.timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      w.postMessage({ id, samples: samples.slice(), options });
+    });
+  };
+
+  get queued(): number {
+    return this.pending.size;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.failAll(new DfdError('ERR_CLOSED', 'analysis worker is closed'));
+    const w = this.worker;
+    this.worker = undefined;
+    if (w) await w.terminate();
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(bootstrap(), { eval: true, execArgv: this.options.execArgv });
+    w.on('message', (msg: { id: number; analysis?: AudioAnalysis; error?: { message: string; code?: string } }) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      clearTimeout(p.timer);
+      if (msg.analysis) p.resolve(msg.analysis);
+      else {
+        const code: ErrorCode = msg.error?.code !== undefined && msg.error.code in ErrorCodes ? (msg.error.code as ErrorCode) : 'ERR_INTERNAL';
+        p.reject(new DfdError(code, msg.error?.message));
+      }
+    });
+    w.on('error', (e) => {
+      log.error('analysis worker failed', { err: e });
+      this.failAll(new DfdError('ERR_INTERNAL', 'analysis worker failed', undefined, { cause: e }));
+      if (this.worker === w) this.worker = undefined;
+    });
+    w.on('exit', () => {
+      if (this.worker === w) this.worker = undefined;
+    });
+    w.unref();
+    this.worker = w;
+    return w;
+  }
+
+  private restart(): void {
+    const w = this.worker;
+    this.worker = undefined;
+    this.failAll(new DfdError('ERR_INTERNAL', 'analysis worker restarted'));
+    if (w) void w.terminate();
+  }
+
+  private failAll(e: DfdError): void {
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(e);
+      this.pending.delete(id);
+    }
+  }
+}
