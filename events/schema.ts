@@ -105,8 +105,14 @@ function build(strict: boolean) {
     challengeId: Token,
     challengeType: Type.String({ pattern: '^[a-z][a-z0-9-]{0,63}$' }),
     modality: literals(['audio', 'video', 'audio-video'] as const),
-    phase: literals(['issued', 'response', 'outcome'] as const),
+    phase: literals(['issued', 'response', 'outcome', 'cancelled'] as const),
+    /** What the participant is asked to do (phase "issued"); shown by the meeting page and the badge SDK. */
+    promptText: Type.Optional(Type.String({ maxLength: 500 })),
+    expectedDurationSec: Type.Optional(NonNeg),
+    trigger: Type.Optional(literals(['suspicious', 'spot-check', 'operator'] as const)),
     outcome: Type.Optional(literals(['passed', 'failed', 'non-compliant', 'unclear', 'timed-out'] as const)),
+    /** Why the outcome was reached, or why the challenge was cancelled. */
+    reason: Type.Optional(Type.String({ maxLength: 500 })),
     measurements: Type.Optional(
       Type.Record(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$' }), Type.Number(), { additionalProperties: false, maxProperties: 32 }),
     ),

@@ -64,6 +64,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   readonly createdAt = Date.now();
   readonly peers = new Map<string, Peer>();
   readonly taps = new Map<string, MediaTap>();
+  /** Server-side producers (challenge prompts), each audible to one target peer only. */
+  readonly #private = new Map<string, { producer: types.Producer; targetPeerId: string }>();
   readonly #tapTransport: types.DirectTransport;
   #closed = false;
 
@@ -210,12 +212,27 @@ export class Room extends TypedEmitter<RoomEvents> {
     return { ip: transport.tuple.localIp, port: transport.tuple.localPort, producerId: producer.id };
   }
 
+  /**
+   * Offers a server-side producer (a challenge prompt) to ONE peer: only that peer is told
+   * about it and only that peer may consume it. It is not tapped for analysis.
+   */
+  offerPrivateProducer(producer: types.Producer, targetPeerId: string, label: string): void {
+    this.#assertOpen();
+    const target = this.peers.get(targetPeerId);
+    if (!target) throw new DfdError('ERR_PEER_NOT_FOUND', undefined, { peerId: targetPeerId });
+    this.#private.set(producer.id, { producer, targetPeerId });
+    producer.observer.on('close', () => this.#private.delete(producer.id));
+    target.notify('newProducer', { peerId: label, producerId: producer.id, kind: producer.kind, private: true });
+  }
+
   async consume(peer: Peer, transportId: string, producerId: string): Promise<ConsumerParams> {
     this.#assertOpen();
     if (!peer.rtpCapabilities) throw new DfdError('ERR_BAD_REQUEST', 'send setRtpCapabilities before consuming');
-    const owner = this.#producerOwner(producerId);
-    if (!owner) throw new DfdError('ERR_PRODUCER_NOT_FOUND');
-    if (owner.peer === peer) throw new DfdError('ERR_CANNOT_CONSUME', 'own producer');
+    const priv = this.#private.get(producerId);
+    const owner = priv ? undefined : this.#producerOwner(producerId);
+    if (priv && priv.targetPeerId !== peer.id) throw new DfdError('ERR_PRODUCER_NOT_FOUND');
+    if (!priv && !owner) throw new DfdError('ERR_PRODUCER_NOT_FOUND');
+    if (owner?.peer === peer) throw new DfdError('ERR_CANNOT_CONSUME', 'own producer');
     if (!this.router.canConsume({ producerId, rtpCapabilities: peer.rtpCapabilities })) throw new DfdError('ERR_CANNOT_CONSUME');
     const transport = this.#transport(peer, transportId);
     const consumer = await transport.consume({ producerId, rtpCapabilities: peer.rtpCapabilities, paused: true });
@@ -225,7 +242,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     };
     consumer.on('producerclose', gone);
     consumer.on('transportclose', () => peer.consumers.delete(consumer.id));
-    return { consumerId: consumer.id, producerId, peerId: owner.peer.id, kind: consumer.kind, rtpParameters: consumer.rtpParameters };
+    return { consumerId: consumer.id, producerId, peerId: owner?.peer.id ?? 'server', kind: consumer.kind, rtpParameters: consumer.rtpParameters };
   }
 
   async resumeConsumer(peer: Peer, consumerId: string): Promise<void> {

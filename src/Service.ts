@@ -26,6 +26,7 @@ import { OperatorAuth } from '../api/OperatorAuth.js';
 import { LiveFeed } from '../api/LiveFeed.js';
 import { registerApi, type OperatorActions } from '../api/routes.js';
 import { AnalysisPipeline } from '../pipeline/AnalysisPipeline.js';
+import { ChallengeService } from '../challenge-response/ChallengeService.js';
 import type { Verdict } from '../pipeline/verdict/ParticipantVerdict.js';
 import type { WindowScore } from '../pipeline/messages.js';
 import type { StreamStats } from '../pipeline/media/protocol.js';
@@ -200,6 +201,33 @@ export class Service {
     pipeline.on('stats', (s) => this.#onStreamStats(s));
     this.addHealthCheck('detectors', () => pipeline.health());
     this.onClose(() => pipeline.close());
+    if (c.challenges) {
+      const challenges = new ChallengeService(
+        { rooms: this.rooms, pipeline, publish: (e) => this.publish(e), base: (r, p) => this.#base(r, p) },
+        {
+          manager: {
+            verifiedForMs: c.challengeVerifiedForMs,
+            policy: { cooldownMs: c.challengeCooldownMs, maxPerCall: c.challengeMaxPerCall, spotCheckProbability: c.challengeSpotCheck },
+          },
+        },
+      );
+      this.#challenges = challenges;
+      this.actions = {
+        requestChallenge: async (roomId, peerId, opts) => challenges.request(roomId, peerId, opts.modality),
+        recordDecision: async (roomId, peerId, d, operator) => {
+          challenges.recordDecision(roomId, peerId, d.decision, operator);
+          return this.#recordDecision(roomId, peerId, d.decision, operator, d.note);
+        },
+      };
+      this.onClose(() => challenges.close());
+    }
+  }
+
+  #challenges: ChallengeService | undefined;
+
+  /** Challenge-response, when running. */
+  get challenges(): ChallengeService | undefined {
+    return this.#challenges;
   }
 
   #base(roomId: string, peerId: string): { roomId: string; peerId: string; displayName: string; callId: string } {

@@ -80,6 +80,11 @@ export const settings = {
   faceWindowFrames: s('DFD_FACE_WINDOW_FRAMES', '5', 'Face crops per face-forgery window', int(1, 64)),
   faceAnalysis: s('DFD_FACE_ANALYSIS', 'true', 'Decode video and detect faces', bool),
   lagWarnMs: s('DFD_LAG_WARN_MS', '3000', 'Warn when analysis lags real time by more than this', int(10, 600000)),
+  challenges: s('DFD_CHALLENGES', 'true', 'Run challenge-response (needs the analysis pipeline)', bool),
+  challengeCooldownMs: s('DFD_CHALLENGE_COOLDOWN_MS', '60000', 'Minimum time between automatic challenges of one participant', int(0, 86_400_000)),
+  challengeMaxPerCall: s('DFD_CHALLENGE_MAX_PER_CALL', '6', 'Challenges per call at most', int(0, 1000)),
+  challengeSpotCheck: s('DFD_CHALLENGE_SPOTCHECK_P', '0.02', 'Probability of a random spot check per check on high-risk calls', num(0, 1)),
+  challengeVerifiedForMs: s('DFD_CHALLENGE_VERIFIED_FOR_MS', '600000', 'How long a passed challenge keeps a participant "verified"', int(1000, 86_400_000)),
   logLevel: s('LOG_LEVEL', 'info', 'debug, info, warn, error or silent', str),
 } as const;
 

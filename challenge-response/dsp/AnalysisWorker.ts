@@ -4,9 +4,8 @@
  * One worker, a bounded queue, a per-request deadline; pass `worker.analyse` as the
  * ChallengeManager's `analyser`.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../src/workerThread.js';
 import { DfdError, type ErrorCode, ErrorCodes } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import type { AnalyseOptions, AudioAnalysis } from './analyse.js';
@@ -20,17 +19,6 @@ export interface AnalysisWorkerOptions {
   timeoutMs: number;
   /** Extra Node flags for the worker. */
   execArgv: string[];
-}
-
-/**
- * The worker entry is TypeScript: a tiny bootstrap registers tsx's loader inside the worker
- * (loader flags given to the parent do not reach worker threads on Node 20), then imports it.
- */
-function bootstrap(): string {
-  // The ESM build of tsx's API (its CJS build resolves its loader relative to itself wrongly here).
-  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/index\.cjs$/, 'index.mjs')).href;
-  const entry = new URL('./analysisWorkerMain.ts', import.meta.url).href;
-  return `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
 }
 
 export const defaultAnalysisWorkerOptions: AnalysisWorkerOptions = {
@@ -88,7 +76,7 @@ export class AnalysisWorker {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(bootstrap(), { eval: true, execArgv: this.options.execArgv });
+    const w = startWorker(import.meta.url, 'analysisWorkerMain', this.options.execArgv.length > 0 ? { execArgv: this.options.execArgv } : {});
     w.on('message', (msg: { id: number; analysis?: AudioAnalysis; error?: { message: string; code?: string } }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;

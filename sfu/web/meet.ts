@@ -3,6 +3,10 @@
  * demo endpoint for one. Exposes `window.dfdMeeting` for tests and diagnostics.
  */
 import { MeetingClient, type RemoteTrack } from './MeetingClient.js';
+import { mountBadge, type Badge } from '../../dashboard/web/badge-sdk.js';
+
+/** Label of the server-side producer that plays challenge prompts to this participant. */
+const PROMPT_PEER = 'dfd-challenge';
 
 const params = new URLSearchParams(location.search);
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -25,11 +29,7 @@ function tileFor(peerId: string, label: string): HTMLElement {
     const name = document.createElement('div');
     name.className = 'name';
     name.textContent = label;
-    const badge = document.createElement('div');
-    badge.className = 'badge';
-    badge.dataset['state'] = 'collecting';
-    badge.textContent = 'collecting';
-    tile.append(video, name, badge);
+    tile.append(video, name);
     $('tiles').append(tile);
   }
   return tile;
@@ -47,10 +47,32 @@ async function join(): Promise<void> {
   }
   const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
   const streams = new Map<string, MediaStream>();
+  const badges = new Map<string, Badge>();
+  const joinToken = token;
+  // Verdict badges come from the badge SDK (Server-Sent Events from the service).
+  const badgeFor = (peerId: string, tile: HTMLElement, self: boolean): void => {
+    if (badges.has(peerId)) return;
+    try {
+      badges.set(peerId, mountBadge({ room, peer: peerId, token: joinToken, element: tile, showPrompts: self }));
+    } catch (e) {
+      console.warn('badge unavailable', e);
+    }
+  };
   const client = new MeetingClient(wsUrl, {
-    onPeerJoined: (peerId, displayName) => void tileFor(peerId, displayName),
-    onPeerLeft: (peerId) => document.querySelector(`.tile[data-peer="${CSS.escape(peerId)}"]`)?.remove(),
+    onPeerJoined: (peerId, displayName) => badgeFor(peerId, tileFor(peerId, displayName), false),
+    onPeerLeft: (peerId) => {
+      badges.get(peerId)?.destroy();
+      badges.delete(peerId);
+      document.querySelector(`.tile[data-peer="${CSS.escape(peerId)}"]`)?.remove();
+    },
     onRemoteTrack: (t: RemoteTrack) => {
+      if (t.peerId === PROMPT_PEER) {
+        // A challenge prompt only this participant hears.
+        const audio = new Audio();
+        audio.srcObject = new MediaStream([t.track]);
+        void audio.play().catch(() => undefined);
+        return;
+      }
       const tile = tileFor(t.peerId, client.peerNames.get(t.peerId) ?? t.peerId);
       let ms = streams.get(t.peerId);
       if (!ms) {
@@ -62,11 +84,8 @@ async function join(): Promise<void> {
     },
     onNotification: (method, data) => {
       if (method === 'verdict') {
-        const badge = document.querySelector<HTMLElement>(`.tile[data-peer="${CSS.escape(String(data['peerId']))}"] .badge`);
-        if (badge) {
-          badge.dataset['state'] = String(data['state']);
-          badge.textContent = String(data['state']);
-        }
+        const tile = document.querySelector<HTMLElement>(`.tile[data-peer="${CSS.escape(String(data['peerId']))}"]`);
+        if (tile) tile.dataset['verdict'] = String(data['state']);
       }
       if (method === 'challenge' && data['phase'] === 'issued') $('prompt').textContent = String(data['promptText'] ?? '');
       if (method === 'challenge' && data['phase'] === 'outcome') $('prompt').textContent = '';
@@ -78,6 +97,7 @@ async function join(): Promise<void> {
   const local = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480, frameRate: 15 } });
   const me = tileFor('me', `${name} (you)`);
   me.querySelector('video')!.srcObject = local;
+  badgeFor(client.peerId, me, true);
   await client.publish(local);
   setStatus('joined');
 }

@@ -1,0 +1,173 @@
+/**
+ * Challenge-response inside the running service: one ChallengeManager per room, fed by
+ * the analysis pipeline (speech windows, detector scores, face observations, verdicts),
+ * prompts injected into the live call for the challenged participant only, outcomes fed
+ * back into the verdict, and every phase published as a `challenge` event.
+ */
+import type { RoomManager } from '../sfu/RoomManager.js';
+import type { Room } from '../sfu/Room.js';
+import type { AnalysisPipeline } from '../pipeline/AnalysisPipeline.js';
+import { ChallengeManager, type ChallengeEvent, type ChallengeManagerOptions } from './ChallengeManager.js';
+import { AnalysisWorker } from './dsp/AnalysisWorker.js';
+import { PromptInjector } from './prompt/PromptInjector.js';
+import { promptPlayer } from './prompt/promptPlayer.js';
+import { catalogue, type Modality } from './catalogue.js';
+import { DfdError, toDfdError } from '../src/errors.js';
+import { createLogger } from '../src/log.js';
+import { makeEvent, type DfdEvent } from '../events/schema.js';
+
+const log = createLogger('challenge.service');
+
+/** The label under which a prompt producer is offered to the challenged participant. */
+export const PROMPT_PEER_LABEL = 'dfd-challenge';
+
+export interface ChallengeServiceOptions {
+  manager: Partial<Omit<ChallengeManagerOptions, 'callId' | 'analyser' | 'playPrompt'>>;
+}
+
+export interface ChallengeServiceDeps {
+  rooms: RoomManager;
+  pipeline: AnalysisPipeline;
+  publish(event: DfdEvent): void;
+  /** Envelope fields (display name, call id) for a participant. */
+  base(roomId: string, peerId: string): { roomId: string; peerId: string; displayName: string; callId: string };
+}
+
+interface RoomEntry {
+  room: Room;
+  manager: ChallengeManager;
+  injectors: Map<string, Promise<PromptInjector>>;
+}
+
+export class ChallengeService {
+  readonly #deps: ChallengeServiceDeps;
+  readonly #options: ChallengeServiceOptions;
+  readonly #analysis = new AnalysisWorker();
+  readonly #rooms = new Map<string, RoomEntry>();
+  /** Challenge id -> kind and modality, for the phases whose events do not carry them. */
+  readonly #kinds = new Map<string, { kind: string; modality: Modality }>();
+
+  constructor(deps: ChallengeServiceDeps, options: Partial<ChallengeServiceOptions> = {}) {
+    this.#deps = deps;
+    this.#options = { manager: {}, ...options };
+    deps.rooms.on('roomopen', (room) => this.#open(room));
+    for (const room of deps.rooms.list()) this.#open(room);
+    const { pipeline } = deps;
+    pipeline.on('audio-window', (w) => this.#rooms.get(w.stream.roomId)?.manager.pushAudio(w.stream.peerId, w));
+    pipeline.on('score', (s) => this.#rooms.get(s.stream.roomId)?.manager.pushScore(s.stream.peerId, s));
+    pipeline.on('face-observation', (st, o) => this.#rooms.get(st.roomId)?.manager.pushFace(st.peerId, o));
+    pipeline.on('verdict', (v) => {
+      if (v.state !== 'suspicious') return;
+      const entry = this.#rooms.get(v.roomId);
+      try {
+        entry?.manager.onSuspicious(v.peerId);
+      } catch (e) {
+        log.debug('no challenge on suspicious verdict', { code: toDfdError(e).code });
+      }
+    });
+  }
+
+  /** Operator request (REST API / dashboard). Throws typed errors (unknown peer, already active, limits). */
+  request(roomId: string, peerId: string, modality: Modality | undefined): { challengeId: string; challengeType: string } {
+    const entry = this.#rooms.get(roomId);
+    if (!entry) throw new DfdError('ERR_ROOM_NOT_FOUND');
+    let kind: string | undefined;
+    if (modality) {
+      const kinds = catalogue.filter((c) => c.modality === modality);
+      kind = kinds[Math.floor(Math.random() * kinds.length)]?.id;
+    }
+    const c = entry.manager.requestChallenge(peerId, 'operator', kind);
+    return { challengeId: c.id, challengeType: c.spec.kind };
+  }
+
+  recordDecision(roomId: string, peerId: string, decision: 'confirm' | 'dismiss', operator: string): void {
+    const entry = this.#rooms.get(roomId);
+    if (!entry) return;
+    try {
+      entry.manager.recordDecision(peerId, decision, operator);
+    } catch (e) {
+      // A decision on a verdict with no challenge behind it is still recorded as an event by the caller.
+      log.debug('decision without challenge', { code: toDfdError(e).code });
+    }
+  }
+
+  #open(room: Room): void {
+    if (this.#rooms.has(room.id)) return;
+    const injectors = new Map<string, Promise<PromptInjector>>();
+    const injectorFor = (peerId: string): Promise<PromptInjector> => {
+      let p = injectors.get(peerId);
+      if (!p) {
+        p = PromptInjector.create(room.router, peerId).then((inj) => {
+          room.offerPrivateProducer(inj.producer, peerId, PROMPT_PEER_LABEL);
+          return inj;
+        });
+        p.catch(() => injectors.delete(peerId));
+        injectors.set(peerId, p);
+      }
+      return p;
+    };
+    const manager = new ChallengeManager({
+      ...this.#options.manager,
+      callId: this.#deps.base(room.id, '_').callId,
+      analyser: this.#analysis.analyse,
+      playPrompt: promptPlayer(injectorFor),
+    });
+    const entry: RoomEntry = { room, manager, injectors };
+    this.#rooms.set(room.id, entry);
+    room.on('peerjoined', (peer) => {
+      if (peer.role !== 'observer') manager.addParticipant({ peerId: peer.id, hasAudio: true, hasVideo: true, cannotDoAudio: false });
+    });
+    for (const peer of room.peers.values()) if (peer.role !== 'observer') manager.addParticipant({ peerId: peer.id, hasAudio: true, hasVideo: true, cannotDoAudio: false });
+    room.on('peerleft', (peer) => {
+      manager.removeParticipant(peer.id);
+      void injectors.get(peer.id)?.then((i) => i.close());
+      injectors.delete(peer.id);
+    });
+    room.once('close', () => {
+      manager.close();
+      for (const p of injectors.values()) void p.then((i) => i.close()).catch(() => undefined);
+      this.#rooms.delete(room.id);
+    });
+    manager.on('challenge', (e) => this.#onChallenge(room, e));
+    manager.onOutcome((o) => {
+      const verdict = this.#deps.pipeline.participant(room.id, o.peerId);
+      if (o.outcome === 'passed' && o.verifiedUntil) verdict.markVerified(o.verifiedUntil);
+      else if (o.outcome === 'failed' || o.outcome === 'non-compliant') verdict.markDeepfakeLikely(`challenge ${o.kind} ${o.outcome}`);
+    });
+  }
+
+  #onChallenge(room: Room, e: ChallengeEvent): void {
+    const base = this.#deps.base(room.id, e.peerId);
+    if (e.phase === 'issued') this.#kinds.set(e.challengeId, { kind: e.kind, modality: e.modality });
+    const known = this.#kinds.get(e.challengeId);
+    if (e.phase === 'outcome' || e.phase === 'cancelled') this.#kinds.delete(e.challengeId);
+    const kind = e.phase === 'outcome' ? e.kind : known?.kind;
+    const modality = e.phase === 'outcome' ? e.modality : known?.modality;
+    const measurements =
+      e.phase === 'outcome'
+        ? Object.fromEntries(
+            Object.entries(e.measurements)
+              .filter(([k, v]) => Number.isFinite(v) && /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(k))
+              .slice(0, 32),
+          )
+        : undefined;
+    const payload = {
+      challengeId: e.challengeId,
+      challengeType: kind ?? 'unknown',
+      modality: modality ?? 'audio',
+      phase: e.phase,
+      ...(e.phase === 'issued' ? { promptText: e.promptText.slice(0, 500), expectedDurationSec: e.expectedDurationSec, trigger: e.trigger } : {}),
+      ...(e.phase === 'outcome' ? { outcome: e.outcome, reason: e.reason.slice(0, 500), measurements, trigger: e.trigger } : {}),
+      ...(e.phase === 'cancelled' ? { reason: e.reason.slice(0, 500) } : {}),
+    } as const;
+    this.#deps.publish(makeEvent('challenge', { ...base, models: [] }, payload));
+    // The challenged participant sees the prompt through signalling (spoken prompt plays too).
+    room.peers.get(e.peerId)?.notify('challenge', { peerId: e.peerId, ...payload });
+  }
+
+  async close(): Promise<void> {
+    for (const e of this.#rooms.values()) e.manager.close();
+    this.#rooms.clear();
+    await this.#analysis.close();
+  }
+}
