@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.deps/**', 'web-dist/**', 'test-artifacts/**', 'bench-results/**', 'detectors/training/**/*.py'] },
+  { ignores: ['node_modules/**', '.deps/**', 'web-dist/**', 'test-artifacts/**', 'bench-results/**', '**/.venv/**', '**/.cache/**', '.data/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,0 +1,105 @@
+"""Self-Blended Images (Shiohara & Yamasaki, CVPR 2022) on 256x256 face crops.
+
+A crop is blended with a colour- and frequency-transformed, slightly misaligned
+copy of itself through a soft face mask. Without landmarks the mask is an
+ellipse around the face (the crop convention puts the detector box in the
+central 1/1.3 of the crop) with a random low-frequency boundary deformation,
+random erosion/dilation and blur.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def face_mask(rng: np.random.Generator, size: int = 256) -> np.ndarray:
+    """Soft mask in [0,1], float32 HxW."""
+    c = size / 2.0
+    face = size / 1.3  # detector box side inside the crop
+    cx = c + rng.uniform(-0.04, 0.04) * face
+    cy = c + rng.uniform(0.0, 0.10) * face  # Haar boxes include forehead: centre lower
+    ax = rng.uniform(0.30, 0.42) * face
+    ay = rng.uniform(0.40, 0.55) * face
+    n = 64
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    r = np.ones(n)
+    for k in range(2, 6):  # low-frequency boundary deformation
+        r += rng.uniform(-0.06, 0.06) * np.cos(k * t + rng.uniform(0, 2 * np.pi))
+    pts = np.stack([cx + ax * r * np.cos(t), cy + ay * r * np.sin(t)], axis=1)
+    m = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(m, [np.round(pts).astype(np.int32)], 255)
+    k = int(rng.integers(1, 12))
+    kern = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    if rng.random() < 0.5:
+        m = cv2.erode(m, kern)
+    else:
+        m = cv2.dilate(m, kern)
+    mf = m.astype(np.float32) / 255.0
+    # two blurs as in SBI: a first one shapes the edge, a second one softens it
+    k1 = int(rng.integers(2, 12)) * 2 + 1
+    mf = cv2.GaussianBlur(mf, (k1, k1), 0)
+    k2 = int(rng.integers(2, 16)) * 2 + 1
+    mf2 = cv2.GaussianBlur(mf, (k2, k2), 0)
+    mf = np.where(mf < 1.0, mf2, mf)  # keep the inside fully opaque
+    return np.clip(mf, 0.0, 1.0)
+
+
+def _colour_transform(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
+    x = img.astype(np.float32)
+    # RGB shift
+    x += rng.uniform(-20, 20, size=3).astype(np.float32)
+    # HSV shift
+    hsv = cv2.cvtColor(np.clip(x, 0, 255).astype(np.uint8), cv2.COLOR_RGB2HSV).astype(np.float32)
+    hsv[..., 0] = (hsv[..., 0] + rng.uniform(-0.3, 0.3) * 10) % 180
+    hsv[..., 1] *= rng.uniform(0.75, 1.3)
+    hsv[..., 2] *= rng.uniform(0.8, 1.2)
+    x = cv2.cvtColor(np.clip(hsv, 0, 255).astype(np.uint8), cv2.COLOR_HSV2RGB).astype(np.float32)
+    # brightness / contrast
+    a = rng.uniform(0.85, 1.15)
+    b = rng.uniform(-15, 15)
+    x = (x - 128.0) * a + 128.0 + b
+    return np.clip(x, 0, 255).astype(np.uint8)
+
+
+def _frequency_transform(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
+    h, w = img.shape[:2]
+    u = rng.random()
+    if u < 0.35:  # down-up sampling
+        s = rng.uniform(0.35, 0.8)
+        small = cv2.resize(img, (max(8, int(w * s)), max(8, int(h * s))), interpolation=cv2.INTER_AREA)
+        return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    if u < 0.6:  # sharpen
+        blur = cv2.GaussianBlur(img, (0, 0), rng.uniform(1.0, 2.5))
+        a = rng.uniform(0.3, 1.2)
+        return np.clip(img.astype(np.float32) * (1 + a) - blur.astype(np.float32) * a, 0, 255).astype(np.uint8)
+    if u < 0.85:  # blur
+        return cv2.GaussianBlur(img, (0, 0), rng.uniform(0.6, 1.8))
+    return img
+
+
+def _misalign(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
+    h, w = img.shape[:2]
+    sx = rng.uniform(0.95, 1.05)
+    sy = rng.uniform(0.95, 1.05)
+    tx = rng.uniform(-0.03, 0.03) * w
+    ty = rng.uniform(-0.03, 0.03) * h
+    m = np.array([[sx, 0, (1 - sx) * w / 2 + tx], [0, sy, (1 - sy) * h / 2 + ty]], np.float32)
+    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def self_blend(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
+    """Returns a self-blended fake of the RGB uint8 crop `img`."""
+    src = img
+    if rng.random() < 0.5:
+        src = _colour_transform(rng, src)
+        src = _frequency_transform(rng, src)
+    else:
+        src = _frequency_transform(rng, src)
+        src = _colour_transform(rng, src)
+    src = _misalign(rng, src)
+    mask = face_mask(rng, img.shape[0])
+    ratio = float(rng.choice([0.25, 0.5, 0.75, 1.0, 1.0, 1.0]))
+    m = (mask * ratio)[..., None]
+    out = src.astype(np.float32) * m + img.astype(np.float32) * (1.0 - m)
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
