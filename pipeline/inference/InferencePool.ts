@@ -14,11 +14,8 @@
  * A crashed worker is restarted; its in-flight windows are counted as dropped
  * (reason "worker-crash").
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { startWorker } from '../../src/workerThread.js';
+import type { Worker } from 'node:worker_threads';
 import { DfdError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { counter, gauge, histogram, latencyBuckets } from '../../src/metrics.js';
@@ -29,7 +26,7 @@ import { FairQueue, type QueuedItem } from './FairQueue.js';
 import type { DetectorInfo, DropEvent, DropReason, InferenceBackend, InferenceBackendEvents } from './InferenceBackend.js';
 import { audioModelLength } from './preprocess.js';
 import type { FromWorker, RunMessage, ToWorker, WorkerModel } from './protocol.js';
-import { TypedEmitter } from './TypedEmitter.js';
+import { TypedEmitter } from '../../src/TypedEmitter.js';
 
 const log = createLogger('inference-pool');
 
@@ -149,28 +146,6 @@ function streamKey(s: StreamRef): string {
 
 const TASK_KIND: Record<string, 'audio' | 'video' | undefined> = { 'voice-antispoof': 'audio', 'face-forgery': 'video' };
 
-/**
- * The worker entry. Under tsx (`node --import tsx`, vitest) this file is `.ts`: the worker
- * gets `--import tsx` in its execArgv (deduped) and, because Node 20 does not apply the
- * loader hooks to a worker's own entry module, a two-line eval bootstrap that registers
- * tsx in the worker before importing the entry.
- */
-function createWorker(): Worker {
-  const ext = path.extname(fileURLToPath(import.meta.url));
-  const url = new URL(`./InferenceWorker${ext}`, import.meta.url);
-  if (!url.pathname.endsWith('.ts')) return new Worker(url);
-  const execArgv = [...process.execArgv];
-  const has = execArgv.some((a, i) => (a === '--import' && execArgv[i + 1] === 'tsx') || a === '--import=tsx');
-  if (!has) execArgv.push('--import', 'tsx');
-  // The ESM build of tsx's API sits beside the CJS one that require.resolve finds.
-  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
-  const mjs = path.join(path.dirname(cjs), 'index.mjs');
-  const tsxApi = fs.existsSync(mjs) ? pathToFileURL(mjs).href : 'tsx/esm/api';
-  const code =
-    `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })` +
-    `.catch((e) => { console.error(e); process.exit(1); });`;
-  return new Worker(code, { eval: true, execArgv });
-}
 
 export class InferencePool extends TypedEmitter<InferencePoolEvents> implements InferenceBackend {
   readonly options: InferencePoolOptions;
@@ -309,7 +284,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
   }
 
   private startWorker(slot: Slot): void {
-    const worker = createWorker();
+    const worker = startWorker(import.meta.url, 'InferenceWorker');
     slot.worker = worker;
     slot.ready = false;
     const models: WorkerModel[] = [...this.detectorsById.values()].map((d) => ({ id: d.model.id, modelPath: d.model.modelPath, manifest: d.model.manifest }));

@@ -17,7 +17,7 @@
  * by at least `confidenceDelta` since the last emitted verdict.
  */
 import type { DropEvent, DropReason } from '../inference/InferenceBackend.js';
-import { TypedEmitter } from '../inference/TypedEmitter.js';
+import { TypedEmitter } from '../../src/TypedEmitter.js';
 import type { AnalysisWindow, AudioQuality, MediaKind, VideoQuality, WindowScore } from '../messages.js';
 import { EvidenceAccumulator, sigmoid, type EvidenceAccumulatorOptions } from './EvidenceAccumulator.js';
 import { VerdictMachine, type VerdictMachineOptions, type VerdictState } from './VerdictMachine.js';
