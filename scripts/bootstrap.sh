@@ -87,7 +87,7 @@ Suites: experimental
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
-  local opts=(-o "Dir::Etc::sourcelist=$tmp/experimental.sources" -o "Dir::Etc::sourceparts=-"
+  local opts=(-o "Dir::Etc::sourcelist=$tmp/experimental.sources" -o "Dir::Etc::sourceparts=-" -o "APT::Sandbox::User=root"
               -o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache::Archives=$tmp/archives" -o "APT::Get::List-Cleanup=0")
   log "fetching mediasoup-worker $WORKER_DEB_VERSION from Debian experimental"
   apt-get "${opts[@]}" update -qq >/dev/null
