@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import { repoRoot } from './config.js';
 import { HttpServer, RawResponse } from './http/HttpServer.js';
-import { registry, collectDefaultMetrics } from './metrics.js';
+import { exposition, collectDefaultMetrics } from './metrics.js';
 import { createLogger } from './log.js';
 import { DfdError } from './errors.js';
 import { WorkerPool } from '../sfu/WorkerPool.js';
@@ -385,7 +385,10 @@ export class Service {
         const h = await this.health();
         return new RawResponse(h.ok ? 200 : 503, JSON.stringify(h), { 'content-type': 'application/json' });
       })
-      .route('GET', '/metrics', async () => new RawResponse(200, await registry.metrics(), { 'content-type': registry.contentType }))
+      .route('GET', '/metrics', async () => {
+        const m = await exposition();
+        return new RawResponse(200, m.text, { 'content-type': m.contentType });
+      })
       .route('GET', '/v1/demo/token', ({ url }) => {
         if (!this.config.demoTokens) throw new DfdError('ERR_FORBIDDEN', 'demo tokens are disabled');
         const room = url.searchParams.get('room') ?? this.config.demoRoom;

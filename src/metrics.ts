@@ -41,3 +41,22 @@ export function histogram<L extends string = string>(cfg: {
 
 /** Latency buckets in seconds, 1 ms .. 10 s. */
 export const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Metrics recorded inside worker threads (each thread has its own prom-client registry).
+ * Workers post `registry.getMetricsAsJSON()` periodically; /metrics sums them with the
+ * main thread's (counters and histograms add up; per-thread gauges add up too).
+ */
+const threadMetrics = new Map<string, client.MetricObjectWithValues<client.MetricValue<string>>[]>();
+
+export function setThreadMetrics(threadId: string, metrics: client.MetricObjectWithValues<client.MetricValue<string>>[]): void {
+  threadMetrics.set(threadId, metrics);
+}
+
+/** The Prometheus text exposition of this process, worker threads included. */
+export async function exposition(): Promise<{ contentType: string; text: string }> {
+  if (threadMetrics.size === 0) return { contentType: registry.contentType, text: await registry.metrics() };
+  const all = [await registry.getMetricsAsJSON(), ...threadMetrics.values()];
+  const merged = client.AggregatorRegistry.aggregate(all as Parameters<typeof client.AggregatorRegistry.aggregate>[0]);
+  return { contentType: registry.contentType, text: await merged.metrics() };
+}

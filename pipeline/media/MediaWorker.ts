@@ -15,6 +15,7 @@ import { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
 import type { FaceWindow, StreamRef } from '../messages.js';
 import type { FromMediaWorker, ToMediaWorker, OpenStream } from './protocol.js';
 import { setLogLevel, createLogger, type LogLevel } from '../../src/log.js';
+import { registry } from '../../src/metrics.js';
 
 export interface MediaWorkerConfig {
   /** Which streams this worker hosts: audio workers load the VAD, video workers the face models. */
@@ -207,6 +208,7 @@ setInterval(() => {
     if (e.kind === 'audio') post({ type: 'stats', tapId, stream: e.stream, audio: e.proc.stats() });
     else post({ type: 'stats', tapId, stream: e.stream, video: { ...e.proc.stats(), faceFramesAnalysed: e.analysed, faceFramesSkipped: e.skipped, faceSize: e.lastFaceSize } });
   }
+  void registry.getMetricsAsJSON().then((metrics) => post({ type: 'metrics', metrics }));
 }, cfg.statsIntervalMs).unref();
 
 init().catch((e: unknown) => {

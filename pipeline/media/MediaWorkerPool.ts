@@ -9,7 +9,7 @@ import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../src/workerThread.js';
 import { TypedEmitter } from '../../src/TypedEmitter.js';
 import { createLogger } from '../../src/log.js';
-import { counter, gauge } from '../../src/metrics.js';
+import { counter, gauge, setThreadMetrics } from '../../src/metrics.js';
 import type { StreamRef, AudioWindow, FaceWindow, MediaKind } from '../messages.js';
 import type { FromMediaWorker, OpenStream, ToMediaWorker, StreamStats } from './protocol.js';
 import type { MediaWorkerConfig } from './MediaWorker.js';
@@ -197,6 +197,9 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
           break;
         case 'stats':
           this.safeEmit('stats', m);
+          break;
+        case 'metrics':
+          setThreadMetrics(`media-${index}`, m.metrics as Parameters<typeof setThreadMetrics>[1]);
           break;
       }
     });

@@ -73,4 +73,10 @@ export interface StreamStats {
   video?: VideoStreamStats & { faceFramesAnalysed: number; faceFramesSkipped: number; faceSize: number };
 }
 
-export type FromMediaWorker = WorkerReady | StreamOpened | WindowOut | FaceObservationOut | KeyframeNeeded | StreamStats;
+/** The worker's own prom-client metrics (JSON), merged into /metrics by the main thread. */
+export interface WorkerMetrics {
+  type: 'metrics';
+  metrics: unknown[];
+}
+
+export type FromMediaWorker = WorkerReady | StreamOpened | WindowOut | FaceObservationOut | KeyframeNeeded | StreamStats | WorkerMetrics;
