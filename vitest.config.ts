@@ -11,5 +11,7 @@ export default defineConfig({
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     reporters: ['default'],
+    // Tests provoke many expected warnings; LOG_LEVEL=debug shows them.
+    env: { LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'error' },
   },
 });
