@@ -70,20 +70,21 @@ describe('overload: analysis drops windows, the call does not notice', () => {
     for (let t = Date.now(); !(await flowing()) && Date.now() - t < 20_000; ) await new Promise((r) => setTimeout(r, 250));
 
     // Baseline: Bob's receive rate from Alice over 4 s, no flood.
-    const rate = async (ms: number): Promise<{ audio: number; frames: number }> => {
+    const rate = async (ms: number): Promise<{ audio: number; video: number }> => {
       const a = await inbound(bob);
       await new Promise((r) => setTimeout(r, ms));
       const b = await inbound(bob);
       return {
         audio: ((sum(b, 'audio', (i) => i.packetsReceived) - sum(a, 'audio', (i) => i.packetsReceived)) * 1000) / ms,
-        frames: ((sum(b, 'video', (i) => i.framesDecoded) - sum(a, 'video', (i) => i.framesDecoded)) * 1000) / ms,
+        video: ((sum(b, 'video', (i) => i.packetsReceived) - sum(a, 'video', (i) => i.packetsReceived)) * 1000) / ms,
       };
     };
     const before = await rate(4000);
     const droppedBefore = await droppedWindows();
 
-    // Flood: 16 more speech streams into the same room, all analysed.
-    const room = service.rooms.get('flood')!;
+    // Flood: 16 more speech streams, all analysed, in another room (the inference queue is
+    // shared by every room; Bob's browser should only receive Alice).
+    const room = await service.rooms.getOrCreate('flood-load');
     const frames = encodeOpus(readWav(fixtures.speechWav).samples);
     sender = new RtpLoadSender({ frames });
     for (let i = 0; i < 16; i++) {
@@ -97,10 +98,12 @@ describe('overload: analysis drops windows, the call does not notice', () => {
     const during = await rate(6000);
     const dropped = (await droppedWindows()) - droppedBefore;
 
-    // Opus at 20 ms is 50 packets/s; the test pattern is 15 fps.
+    // Opus at 20 ms is 50 packets/s. Packets received (not decoded) measure what the SFU
+    // forwarded, independent of how busy the browser itself is on this small machine.
     expect(before.audio).toBeGreaterThan(40);
+    expect(before.video).toBeGreaterThan(10);
     expect(during.audio, JSON.stringify({ before, during })).toBeGreaterThan(before.audio * 0.9);
-    expect(during.frames, JSON.stringify({ before, during })).toBeGreaterThan(before.frames * 0.8);
+    expect(during.video, JSON.stringify({ before, during })).toBeGreaterThan(before.video * 0.8);
     expect(dropped, 'windows dropped and counted under overload').toBeGreaterThan(0);
     // The participants' verdicts say what was missed.
     const v = service.pipeline!.verdicts().filter((x) => x.peerId.startsWith('load-'));
