@@ -1,8 +1,9 @@
 /**
- * Minimal RIFF/WAVE reader for 16-bit PCM (what espeak-ng and sox write), and a
- * linear-phase windowed-sinc resampler, so the module needs no codec library.
+ * Minimal RIFF/WAVE reader for 16-bit PCM (what espeak-ng and sox write), and one-shot
+ * resampling through the pipeline's resampler, so the module needs no codec library.
  */
 import { DfdError } from '../../src/errors.js';
+import { Resampler } from '../../pipeline/audio/Resampler.js';
 
 export interface PcmClip {
   sampleRate: number;
@@ -48,57 +49,18 @@ export function parseWav(buf: Buffer): PcmClip {
   throw new DfdError('ERR_DECODE_FAILED', 'WAV has no data chunk');
 }
 
-function gcd(a: number, b: number): number {
-  while (b) [a, b] = [b, a % b];
-  return a;
-}
-
 /**
- * Windowed-sinc resampling (Hann window, `zeros` zero crossings each side). For integer
- * rates whose ratio needs few phases (22050 -> 48000 needs 320) the kernel is tabulated
- * per phase, so no trigonometry runs per output sample.
+ * One-shot resampling of a whole clip with the pipeline's band-limited polyphase resampler
+ * (Kaiser windowed-sinc, delay-compensated), so the whole tree has one resampler.
  */
-export function resample(input: Float32Array, fromRate: number, toRate: number, zeros = 16): Float32Array {
+export function resample(input: Float32Array, fromRate: number, toRate: number): Float32Array {
   if (fromRate === toRate) return input.slice();
-  const ratio = toRate / fromRate;
-  const outLen = Math.floor(input.length * ratio);
-  const out = new Float32Array(outLen);
-  // Low-pass at the lower of the two Nyquist frequencies.
-  const cutoff = Math.min(1, ratio);
-  const half = Math.ceil(zeros / cutoff);
-  const taps = 2 * half;
-  const kernel = (d: number): number => {
-    const x = d * cutoff;
-    const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
-    return sinc * (0.5 + 0.5 * Math.cos((Math.PI * d) / (half + 1)));
-  };
-  const integer = Number.isInteger(fromRate) && Number.isInteger(toRate);
-  const phases = integer ? toRate / gcd(fromRate, toRate) : Infinity;
-  let table: Float64Array | undefined;
-  if (phases <= 4096) {
-    // Output i sits at input position i*from/to; its fractional part is (i*from mod to)/to,
-    // which takes `phases` distinct values.
-    table = new Float64Array(phases * taps);
-    for (let ph = 0; ph < phases; ph++) {
-      const frac = ph / phases;
-      for (let k = 0; k < taps; k++) table[ph * taps + k] = kernel(frac - (k - half + 1));
-    }
-  }
-  const step = integer ? fromRate / gcd(fromRate, toRate) : 0;
-  for (let i = 0; i < outLen; i++) {
-    const t = i / ratio;
-    const centre = Math.floor(t);
-    const ph = table ? (i * step) % phases : 0;
-    let acc = 0;
-    let wsum = 0;
-    for (let k = 0; k < taps; k++) {
-      const j = centre - half + 1 + k;
-      if (j < 0 || j >= input.length) continue;
-      const h = table ? (table[ph * taps + k] ?? 0) : kernel(t - j);
-      acc += (input[j] ?? 0) * h;
-      wsum += h;
-    }
-    out[i] = wsum !== 0 ? acc / wsum : 0;
-  }
+  const r = new Resampler({ inRate: fromRate, outRate: toRate });
+  const head = r.process(input);
+  const tail = r.flush();
+  // Exactly floor(n * to / from) samples, as a one-shot resample of the clip should give.
+  const out = new Float32Array(Math.floor((input.length * toRate) / fromRate));
+  out.set(head.subarray(0, out.length), 0);
+  if (head.length < out.length) out.set(tail.subarray(0, out.length - head.length), head.length);
   return out;
 }

@@ -4,42 +4,18 @@
  */
 import fs from 'node:fs';
 import opus from '@discordjs/opus';
-import { DfdError } from '../../src/errors.js';
 import { serializeRtpPacket } from '../rtp/RtpPacket.js';
+import { parseWav } from '../../challenge-response/dsp/wav.js';
 
 export interface WavData {
   sampleRate: number;
-  channels: number;
-  /** Interleaved samples as float in [-1, 1). */
+  /** Mono samples as float in [-1, 1) (channels averaged). */
   samples: Float32Array;
 }
 
-/** Reads a 16-bit PCM WAV file (any chunk layout). */
+/** Reads a 16-bit PCM WAV file (the one WAV parser of the tree: challenge-response/dsp/wav.ts). */
 export function readWav(file: string): WavData {
-  const buf = fs.readFileSync(file);
-  if (buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') throw new DfdError('ERR_BAD_REQUEST', 'not a WAV file');
-  let off = 12;
-  let sampleRate = 0;
-  let channels = 0;
-  let bits = 0;
-  while (off + 8 <= buf.length) {
-    const id = buf.toString('ascii', off, off + 4);
-    const size = buf.readUInt32LE(off + 4);
-    const body = off + 8;
-    if (id === 'fmt ') {
-      channels = buf.readUInt16LE(body + 2);
-      sampleRate = buf.readUInt32LE(body + 4);
-      bits = buf.readUInt16LE(body + 14);
-    } else if (id === 'data') {
-      if (bits !== 16) throw new DfdError('ERR_BAD_REQUEST', 'only 16-bit PCM WAV is supported');
-      const n = Math.floor(Math.min(size, buf.length - body) / 2);
-      const samples = new Float32Array(n);
-      for (let i = 0; i < n; i++) samples[i] = buf.readInt16LE(body + i * 2) / 32768;
-      return { sampleRate, channels, samples };
-    }
-    off = body + size + (size & 1);
-  }
-  throw new DfdError('ERR_BAD_REQUEST', 'WAV file without data chunk');
+  return parseWav(fs.readFileSync(file));
 }
 
 /** Encodes 48 kHz mono float PCM into 20 ms Opus packets (the last partial frame is zero-padded). */
