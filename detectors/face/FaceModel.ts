@@ -3,13 +3,12 @@
  * as an onnxruntime session, after checking the manifest schema, the file hash and the
  * input/output names. Used by BlazeFace and FaceMesh; safe inside a worker thread.
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { DfdError } from '../../src/errors.js';
-import { parseManifest, type Manifest, type ModelTask } from '../registry/Manifest.js';
+import type { Manifest, ModelTask } from '../registry/Manifest.js';
+import { readModelFiles } from '../registry/ModelFiles.js';
 
 export interface FaceModelSessionOptions {
   /** Threads inside one operator. 1 keeps one analysis worker on one core. */
@@ -33,29 +32,8 @@ export function modelDir(id: string): string {
 }
 
 export async function loadFaceModel(dir: string, task: ModelTask, opts: FaceModelSessionOptions): Promise<LoadedFaceModel> {
-  let text: string;
-  try {
-    text = await readFile(path.join(dir, 'manifest.json'), 'utf8');
-  } catch {
-    throw new DfdError('ERR_MODEL_MANIFEST', 'manifest.json is missing', { dir: path.basename(dir) });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new DfdError('ERR_MODEL_MANIFEST', 'manifest.json is not valid JSON');
-  }
-  const manifest = parseManifest(json);
+  const { manifest, bytes } = await readModelFiles(dir);
   if (manifest.task !== task) throw new DfdError('ERR_MODEL_MANIFEST', `expected task ${task}`, { task: manifest.task });
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path.join(dir, manifest.file));
-  } catch {
-    throw new DfdError('ERR_MODEL_MISSING', manifest.file, { file: manifest.file });
-  }
-  if (createHash('sha256').update(bytes).digest('hex') !== manifest.sha256) {
-    throw new DfdError('ERR_MODEL_HASH', undefined, { file: manifest.file });
-  }
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, {

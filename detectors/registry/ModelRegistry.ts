@@ -13,14 +13,14 @@
  * second for large ones); the sessions are released right after the check, and the
  * inference workers open their own. Call `load()` again to rescan.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { DfdError, toDfdError, type ErrorCode } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { repoRoot } from '../../src/config.js';
-import { parseManifest, type Manifest, type TensorSpec } from './Manifest.js';
+import { readModelFiles } from './ModelFiles.js';
+import type { Manifest, TensorSpec } from './Manifest.js';
 
 const log = createLogger('model-registry');
 
@@ -107,32 +107,8 @@ export class ModelRegistry {
   }
 
   private async check(folder: string, dir: string): Promise<AvailableModel> {
-    const manifestPath = path.join(dir, 'manifest.json');
-    let text: string;
-    try {
-      text = fs.readFileSync(manifestPath, 'utf8');
-    } catch {
-      throw new DfdError('ERR_MODEL_MANIFEST', 'manifest.json is missing');
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new DfdError('ERR_MODEL_MANIFEST', 'manifest.json is not valid JSON');
-    }
-    const manifest = parseManifest(json);
+    const { manifest, modelPath, bytes } = await readModelFiles(dir);
     if (manifest.id !== folder) throw new DfdError('ERR_MODEL_MANIFEST', 'manifest id differs from its folder name', { folder });
-
-    const modelPath = path.join(dir, manifest.file);
-    let bytes: Buffer;
-    try {
-      bytes = fs.readFileSync(modelPath);
-    } catch {
-      throw new DfdError('ERR_MODEL_MISSING', manifest.file, { file: manifest.file });
-    }
-    const sha = createHash('sha256').update(bytes).digest('hex');
-    if (sha !== manifest.sha256) throw new DfdError('ERR_MODEL_HASH', undefined, { file: manifest.file });
-
     if (this.options.verifySession) await verifySession(bytes, manifest);
     return { id: manifest.id, dir, modelPath, manifest };
   }
