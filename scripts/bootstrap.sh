@@ -107,7 +107,10 @@ if ldd "$WORKER_BIN" 2>/dev/null | grep -q "not found"; then
 fi
 
 # ---------- npm dependencies ----------
-lock_hash() { cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1; }
+# Only what decides the installed tree counts (a new npm script must not trigger a reinstall).
+lock_hash() {
+  { node -e 'const p=require("./package.json"); console.log(JSON.stringify([p.dependencies, p.devDependencies, p.overrides]))'; cat package-lock.json 2>/dev/null; } | sha256sum | cut -d' ' -f1
+}
 stamp="node_modules/.dfd-install-stamp"
 want="$(lock_hash)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
