@@ -51,6 +51,8 @@ export const ErrorCodes = {
   ERR_INFERENCE_FAILED: { message: 'inference failed', status: 500, retryable: true },
   // configuration
   ERR_CONFIG: { message: 'invalid configuration', status: 500, retryable: false },
+  // evaluation tool
+  ERR_EVAL_TSV: { message: 'evaluation list (TSV) is invalid', status: 400, retryable: false },
   // challenge-response
   ERR_CHALLENGE_ACTIVE: { message: 'participant already has an active challenge', status: 409, retryable: true },
   ERR_CHALLENGE_STATE: { message: 'illegal challenge state transition', status: 409, retryable: false },

@@ -28,6 +28,9 @@ describe('service start-up (src/main.ts)', () => {
       const health = (await (await fetch(`${base}/healthz`)).json()) as { ok: boolean; checks: Record<string, { ok: boolean }> };
       expect(health.ok).toBe(true);
       expect(health.checks['mediasoup']?.ok).toBe(true);
+      expect(health.checks['nats']?.ok).toBe(true);
+      expect(health.checks['detectors']?.ok).toBe(true);
+      expect((health.checks['detectors'] as unknown as { faceAnalysis: boolean }).faceAnalysis).toBe(true);
       const metrics = await (await fetch(`${base}/metrics`)).text();
       for (const name of ['dfd_sfu_rooms 1', 'dfd_sfu_peers', 'dfd_sfu_producers', 'dfd_sfu_consumers', 'dfd_sfu_worker_restarts_total', 'dfd_process_cpu_user_seconds_total']) {
         expect(metrics).toContain(name);

@@ -96,8 +96,10 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
 
   /** Resolves once every worker loaded its models. */
   async ready(): Promise<{ faceAnalysis: boolean }> {
-    const r = await Promise.all(this.#slots.map((s) => s.ready));
-    return { faceAnalysis: r.every((x) => x.faceAnalysis) };
+    const video = this.#slots.filter((s) => s.kind === 'video');
+    await Promise.all(this.#slots.map((s) => s.ready));
+    const r = await Promise.all(video.map((s) => s.ready));
+    return { faceAnalysis: r.length > 0 && r.every((x) => x.faceAnalysis) };
   }
 
   /** Opens a stream on the least-loaded worker; resolves when the worker is ready for its packets. */
