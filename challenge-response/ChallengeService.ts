@@ -11,7 +11,7 @@ import { ChallengeManager, type ChallengeEvent, type ChallengeManagerOptions } f
 import { AnalysisWorker } from './dsp/AnalysisWorker.js';
 import { PromptInjector } from './prompt/PromptInjector.js';
 import { promptPlayer } from './prompt/promptPlayer.js';
-import { catalogue, type Modality } from './catalogue.js';
+import { catalogue, catalogueEntry, type Modality } from './catalogue.js';
 import { DfdError, toDfdError } from '../src/errors.js';
 import { createLogger } from '../src/log.js';
 import { makeEvent, type DfdEvent } from '../events/schema.js';
@@ -67,12 +67,18 @@ export class ChallengeService {
     });
   }
 
-  /** Operator request (REST API / dashboard). Throws typed errors (unknown peer, already active, limits). */
-  request(roomId: string, peerId: string, modality: Modality | undefined): { challengeId: string; challengeType: string } {
+  /**
+   * Operator request (REST API / dashboard). Throws typed errors (unknown peer, already active, limits).
+   * `kind` picks one catalogue challenge (e.g. "whisper-phrase"); otherwise one of `modality` at random.
+   */
+  request(roomId: string, peerId: string, modality: Modality | undefined, kind?: string): { challengeId: string; challengeType: string } {
     const entry = this.#rooms.get(roomId);
     if (!entry) throw new DfdError('ERR_ROOM_NOT_FOUND');
-    let kind: string | undefined;
-    if (modality) {
+    if (kind !== undefined) {
+      const e = catalogueEntry(kind);
+      if (!e) throw new DfdError('ERR_BAD_REQUEST', 'unknown challenge kind', { kind: String(kind).slice(0, 64) });
+      if (modality && e.modality !== modality) throw new DfdError('ERR_BAD_REQUEST', 'challenge kind does not match the modality', { kind, modality });
+    } else if (modality) {
       const kinds = catalogue.filter((c) => c.modality === modality);
       kind = kinds[Math.floor(Math.random() * kinds.length)]?.id;
     }
