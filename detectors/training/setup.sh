@@ -2,9 +2,10 @@
 # Creates detectors/training/.venv with pinned training dependencies from the LOCAL wheel mirror only.
 # Idempotent: re-running checks the pins and installs nothing new when they are already satisfied.
 # The .venv and .cache folders under detectors/training/ must stay out of git.
+# Env: DFD_TRAINING_VENV (venv path, default detectors/training/.venv), e.g. to time a from-scratch setup.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-venv="$here/.venv"
+venv="${DFD_TRAINING_VENV:-$here/.venv}"
 
 # Point pip at the local mirror alone; the public index is unreachable here and retries would hang.
 export PIP_INDEX_URL="${PIP_INDEX_URL:-file:///opt/pypi/simple}"

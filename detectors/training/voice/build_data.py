@@ -222,11 +222,23 @@ def text_pools() -> dict[str, dict[str, list[str]]]:
     return pools
 
 
-def make_tts(scale: float) -> list[Clip]:
+def load_bonafide_dir(root: str) -> list[Clip]:
+    """Bona fide clips from <root>/{train,dev,test}/*.wav (a small fixture set instead of the Debian packages)."""
+    clips: list[Clip] = []
+    for split in ("train", "dev", "test"):
+        for p in sorted(glob.glob(os.path.join(root, split, "*.wav"))):
+            k = os.path.splitext(os.path.basename(p))[0]
+            clips.append(Clip(f"dir-{split}-{k}", split, 0, "bonafide-dir", f"dir:{split}", "", trim(read_audio(p))))
+    return clips
+
+
+def make_tts(scale: float, engines: tuple[str, ...] = ("espeak", "flite", "festival")) -> list[Clip]:
     pools = text_pools()
     jobs = []
     for split, plan in TTS_PLAN.items():
         for engine, voice, pool, count in plan:
+            if engine not in engines:
+                continue
             texts = pools[split][pool]
             rng = stable_rng("tts", split, voice)
             n = max(2, int(count * scale))
@@ -464,11 +476,14 @@ def main() -> None:
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", ".cache", "voice"))
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies the TTS counts")
     ap.add_argument("--max-bonafide", type=int, default=900, help="per asterisk language/codec set")
+    ap.add_argument("--bonafide-dir", default=None,
+                    help="take bona fide clips from DIR/{train,dev,test}/*.wav instead of the Debian packages (CI)")
+    ap.add_argument("--engines", default="espeak,flite,festival", help="comma-separated TTS engines to use")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
 
-    bona = load_bonafide()
+    bona = load_bonafide_dir(args.bonafide_dir) if args.bonafide_dir else load_bonafide()
     # cap each big asterisk set so data generation stays short
     by_gen: dict[str, list[Clip]] = {}
     for c in bona:
@@ -482,7 +497,7 @@ def main() -> None:
     bona = capped
     log(f"bona fide: {len(bona)} clips ({time.time() - t0:.0f}s)")
 
-    spoof = make_tts(args.scale)
+    spoof = make_tts(args.scale, tuple(e.strip() for e in args.engines.split(",") if e.strip()))
     log(f"tts done ({time.time() - t0:.0f}s)")
 
     # copy-synthesis: every bona fide clip gets one method (rotating), test clips get all methods (few clips)

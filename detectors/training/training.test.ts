@@ -1,0 +1,379 @@
+/**
+ * The two training recipes in CI: a tiny end-to-end run of each (fixtures made on the fly, the recipe's own
+ * build_data.py and train.py, a few steps, ONNX + manifest into a temp dir) that the ModelRegistry must accept,
+ * and a preprocessing parity check between the TypeScript inference path (pipeline/inference/preprocess.ts)
+ * and what the training code feeds the models.
+ *
+ * Needs the Python venv made by detectors/training/setup.sh from the local wheel mirror. The tests skip only
+ * when setup.sh fails AND an explicit probe shows pip cannot reach that mirror; any other failure fails.
+ * The committed models in detectors/models/ are read (parity) and hashed before and after: never written.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { parseManifest, type Manifest } from '../registry/Manifest.js';
+import { ModelRegistry } from '../registry/ModelRegistry.js';
+import { preprocessAudio, preprocessImage, resampleLinear } from '../../pipeline/inference/preprocess.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..', '..');
+const committedModels = path.join(repo, 'detectors', 'models');
+// DFD_TRAINING_VENV (also read by setup.sh) points at another venv, e.g. to time a from-scratch setup.
+const venvDir = process.env['DFD_TRAINING_VENV'] ?? path.join(here, '.venv');
+const venvPython = path.join(venvDir, 'bin', 'python');
+const childEnv: NodeJS.ProcessEnv = { ...process.env, DFD_TRAINING_VENV: venvDir, DFD_TRAINING_PY: venvPython };
+const samplePhoto = path.join(repo, 'node_modules', '@vladmandic', 'face-api', 'demo', 'sample1.jpg');
+
+interface RunResult {
+  code: number | null;
+  out: string;
+}
+
+/** Runs a command; resolves with its exit code and the last 4000 characters of stdout+stderr. */
+function run(cmd: string, args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = childEnv): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const add = (b: Buffer): void => {
+      out = (out + b.toString()).slice(-4000);
+    };
+    p.stdout.on('data', add);
+    p.stderr.on('data', add);
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+async function mustRun(cmd: string, args: string[], timeoutMs: number): Promise<string> {
+  const r = await run(cmd, args, timeoutMs);
+  if (r.code !== 0) throw new Error(`${path.basename(cmd)} ${args.slice(0, 3).join(' ')} exited ${r.code}:\n${r.out}`);
+  return r.out;
+}
+
+function sha256(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+function hashTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (!d.isDirectory()) continue;
+    for (const f of fs.readdirSync(path.join(dir, d.name))) out[`${d.name}/${f}`] = sha256(path.join(dir, d.name, f));
+  }
+  return out;
+}
+
+function readF32(file: string): Float32Array {
+  const b = fs.readFileSync(file);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+/** 16-bit PCM mono WAV -> float32 in [-1, 1) (the same scaling as soundfile's float32 read). */
+function readWav16(file: string): { rate: number; samples: Float32Array } {
+  const b = fs.readFileSync(file);
+  let pos = 12;
+  let rate = 0;
+  while (pos + 8 <= b.length) {
+    const id = b.toString('ascii', pos, pos + 4);
+    const size = b.readUInt32LE(pos + 4);
+    if (id === 'fmt ') {
+      expect(b.readUInt16LE(pos + 10)).toBe(1); // mono
+      expect(b.readUInt16LE(pos + 22)).toBe(16);
+      rate = b.readUInt32LE(pos + 12);
+    } else if (id === 'data') {
+      const n = Math.floor(Math.min(size, b.length - pos - 8) / 2);
+      const samples = new Float32Array(n);
+      for (let i = 0; i < n; i++) samples[i] = b.readInt16LE(pos + 8 + 2 * i) / 32768;
+      return { rate, samples };
+    }
+    pos += 8 + size + (size % 2);
+  }
+  throw new Error(`no data chunk in ${file}`);
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+function meanAbsDiff(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i]! - b[i]!);
+  return s / a.length;
+}
+
+/** Signal-to-difference ratio in dB of b against the reference a. */
+function snrDb(a: Float32Array, b: Float32Array): number {
+  const n = Math.min(a.length, b.length);
+  let p = 0;
+  let e = 0;
+  for (let i = 0; i < n; i++) {
+    p += a[i]! * a[i]!;
+    e += (a[i]! - b[i]!) ** 2;
+  }
+  return 10 * Math.log10(p / Math.max(e, 1e-20));
+}
+
+async function runOnnx(file: string, name: string, data: Float32Array, dims: number[]): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(file, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  try {
+    const res = await session.run({ [name]: new ort.Tensor('float32', data, dims) });
+    const out = res[session.outputNames[0]!];
+    expect(out).toBeDefined();
+    return out!.data as Float32Array;
+  } finally {
+    await session.release();
+  }
+}
+
+// ---------------------------------------------------------------- venv
+
+let skipReason: string | undefined;
+let tmp = '';
+let committedBefore: Record<string, string> = {};
+const measured: Record<string, unknown> = {};
+
+/**
+ * Runs setup.sh (idempotent). On failure, probes the wheel mirror with the same pip settings: if pip cannot
+ * fetch a pinned wheel from it, the tests are skipped with that reason; otherwise the setup failure is real.
+ */
+async function ensureVenv(): Promise<void> {
+  const t0 = Date.now();
+  const setup = await run('bash', [path.join(here, 'setup.sh')], 900_000);
+  measured['setupSeconds'] = (Date.now() - t0) / 1000;
+  if (setup.code === 0) return;
+  if (!fs.existsSync(venvPython)) throw new Error(`setup.sh could not create the venv:\n${setup.out}`);
+  const env = {
+    ...childEnv,
+    PIP_INDEX_URL: process.env['PIP_INDEX_URL'] ?? 'file:///opt/pypi/simple',
+    PIP_EXTRA_INDEX_URL: process.env['PIP_EXTRA_INDEX_URL'] ?? 'file:///opt/pypi-more/simple',
+    PIP_FIND_LINKS: process.env['PIP_FIND_LINKS'] ?? '/opt/wheels',
+    PIP_DISABLE_PIP_VERSION_CHECK: '1',
+  };
+  const probe = await run(venvPython, ['-m', 'pip', 'download', '--no-deps', '--retries', '0', '--timeout', '15',
+    '-d', path.join(tmp, 'pip-probe'), 'numpy==2.2.6'], 120_000, env);
+  if (probe.code !== 0) {
+    skipReason = `pip cannot reach the wheel mirror (${env.PIP_INDEX_URL}); training recipe tests skipped: ${probe.out.trim().split('\n').pop() ?? ''}`;
+    console.warn(skipReason);
+    return;
+  }
+  throw new Error(`setup.sh failed although the wheel mirror answers:\n${setup.out}`);
+}
+
+function skipIfNoVenv(ctx: TestContext): void {
+  if (skipReason) ctx.skip(skipReason);
+}
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-training-'));
+  committedBefore = hashTree(committedModels);
+  await ensureVenv();
+}, 900_000);
+
+afterAll(() => {
+  // The committed models must be exactly as before: the recipes only wrote into the temp dir.
+  expect(hashTree(committedModels)).toEqual(committedBefore);
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  if (Object.keys(measured).length > 0) console.log(JSON.stringify({ trainingTest: measured }));
+});
+
+// ---------------------------------------------------------------- tiny recipe runs
+
+async function checkExported(modelsDir: string, id: string, task: Manifest['task']): Promise<Manifest> {
+  const dir = path.join(modelsDir, id);
+  const raw: unknown = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+  const m = parseManifest(raw);
+  expect(m.id).toBe(id);
+  expect(m.task).toBe(task);
+  expect(m.sha256).toBe(sha256(path.join(dir, m.file)));
+  expect((raw as { training: { steps: number } }).training.steps).toBe(3);
+  expect(Number.isFinite(m.calibration.a) && Number.isFinite(m.calibration.b)).toBe(true);
+  const registry = new ModelRegistry({ dir: modelsDir, verifySession: true });
+  const statuses = await registry.load();
+  expect(statuses).toEqual([{ id, dir, available: true, version: m.version, task }]);
+  expect(registry.get(id).modelPath).toBe(path.join(dir, m.file));
+  return m;
+}
+
+describe('training recipes: tiny end-to-end runs', () => {
+  it('voice: espeak/sox fixtures -> build_data.py -> 3 training steps -> ONNX + manifest the registry loads', async (ctx) => {
+    skipIfNoVenv(ctx);
+    const out = path.join(tmp, 'voice');
+    const t0 = Date.now();
+    await mustRun('bash', [path.join(here, 'ci', 'smoke.sh'), out, 'voice'], 600_000);
+    measured['voiceSmokeSeconds'] = (Date.now() - t0) / 1000;
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'voice-data', 'summary.json'), 'utf8')) as Record<string, { bonafide: number; spoof: number }>;
+    for (const split of ['train', 'dev', 'test']) {
+      expect(summary[split]!.bonafide).toBeGreaterThan(0);
+      expect(summary[split]!.spoof).toBeGreaterThan(0);
+    }
+    const m = await checkExported(path.join(out, 'models'), 'voice-antispoof', 'voice-antispoof');
+    expect(m.audio?.sampleRate).toBe(16000);
+    // variable-length input, as the service sends it: a preprocessed fixture clip and 1.5 s of a tone
+    const clip = readWav16(path.join(out, 'voice-fixtures', 'dev', 'clip2.wav'));
+    const a = preprocessAudio(clip.samples, clip.rate, m.audio!);
+    const tone = new Float32Array(24000).map((_, i) => 0.1 * Math.sin((2 * Math.PI * 220 * i) / 16000));
+    for (const x of [a, preprocessAudio(tone, 16000, m.audio!)]) {
+      const y = await runOnnx(path.join(out, 'models', 'voice-antispoof', m.file), 'waveform', x, [1, x.length]);
+      expect(y.length).toBe(1);
+      expect(Number.isFinite(y[0])).toBe(true);
+    }
+  }, 660_000);
+
+  it('face: ffmpeg video of a sample photo -> build_data.py -> 3 training steps -> ONNX + manifest the registry loads', async (ctx) => {
+    skipIfNoVenv(ctx);
+    const out = path.join(tmp, 'face');
+    const t0 = Date.now();
+    await mustRun('bash', [path.join(here, 'ci', 'smoke.sh'), out, 'face'], 600_000);
+    measured['faceSmokeSeconds'] = (Date.now() - t0) / 1000;
+    const data = JSON.parse(fs.readFileSync(path.join(out, 'face-data', 'data.json'), 'utf8')) as { trainImages: number; devImages: number; trainFake: number; devFake: number };
+    expect(data.trainFake).toBeGreaterThan(0);
+    expect(data.trainImages - data.trainFake).toBeGreaterThan(0);
+    expect(data.devFake).toBeGreaterThan(0);
+    const m = await checkExported(path.join(out, 'models'), 'face-forgery', 'face-forgery');
+    const spec = m.image!;
+    // a batch of two: a flat grey crop and a gradient crop, through the service's image preprocessing
+    const plane = 3 * spec.width * spec.height;
+    const input = new Float32Array(2 * plane);
+    const grey = new Uint8Array(plane).fill(128);
+    const grad = new Uint8Array(plane).map((_, i) => i % 256);
+    preprocessImage(grey, spec.width, spec.height, spec, input, 0);
+    preprocessImage(grad, spec.width, spec.height, spec, input, plane);
+    const y = await runOnnx(path.join(out, 'models', 'face-forgery', m.file), 'image', input, [2, 3, spec.height, spec.width]);
+    expect(y.length).toBe(2);
+    expect([...y].every(Number.isFinite)).toBe(true);
+  }, 660_000);
+});
+
+// ---------------------------------------------------------------- preprocessing parity
+
+interface AudioDump {
+  decodedSamples: number;
+  windowSamples: number[];
+  lastWindowLogit: number;
+  files: { decoded: string; lastWindow: string; normalised: string };
+}
+
+interface ImageDump {
+  cropSize: number;
+  cases: Record<string, { sourceSide: number; logit: number; files: { source: string; input: string } }>;
+}
+
+function committedManifest(id: string): Manifest {
+  return parseManifest(JSON.parse(fs.readFileSync(path.join(committedModels, id, 'manifest.json'), 'utf8')));
+}
+
+describe('preprocessing parity: TypeScript inference path vs training code', () => {
+  const voiceOnnx = path.join(committedModels, 'voice-antispoof', 'model.onnx');
+  const faceOnnx = path.join(committedModels, 'face-forgery', 'model.onnx');
+
+  async function audioDump(wav: string, name: string): Promise<AudioDump> {
+    const out = await mustRun(venvPython, [path.join(here, 'ci', 'parity.py'), 'audio', '--wav', wav, '--onnx', voiceOnnx,
+      '--out', path.join(tmp, 'parity'), '--name', name], 120_000);
+    return JSON.parse(out.trim().split('\n').pop()!) as AudioDump;
+  }
+
+  async function speech(name: string, text: string, sox: string[]): Promise<string> {
+    const dir = path.join(tmp, 'parity');
+    fs.mkdirSync(dir, { recursive: true });
+    const raw = path.join(dir, `${name}-espeak.wav`);
+    const wav = path.join(dir, `${name}.wav`);
+    await mustRun('espeak-ng', ['-v', 'en-us+f2', '-s', '160', '-w', raw, text], 60_000);
+    await mustRun('sox', ['-q', raw, '-b', '16', wav, ...sox], 60_000);
+    return wav;
+  }
+
+  it('audio at 16 kHz: the model input and logit match (normalisation is in the graph AND in preprocess.ts)', async (ctx) => {
+    skipIfNoVenv(ctx);
+    const spec = committedManifest('voice-antispoof').audio!;
+    const cases = [
+      // 3.1 s: scored whole by training; 6.4 s: training's last window is the last 4 s, as in preprocess.ts
+      { name: 'short', text: 'Please confirm the transfer of funds to the new account before noon.', sox: ['rate', '16000', 'trim', '0', '3.1', 'gain', '-12'] },
+      { name: 'long', text: 'Hello, this is your bank calling about a recent payment. Could you confirm your date of birth and the last four digits of your card, please?', sox: ['rate', '16000', 'trim', '0', '6.4'] },
+    ];
+    for (const c of cases) {
+      const wav = await speech(c.name, c.text, c.sox);
+      const py = await audioDump(wav, c.name);
+      const ts = readWav16(wav);
+      expect(ts.rate).toBe(16000);
+      expect(maxAbsDiff(ts.samples, readF32(py.files.decoded))).toBe(0); // same decode
+      const x = preprocessAudio(ts.samples, ts.rate, spec);
+      expect(x.length).toBe(py.windowSamples[py.windowSamples.length - 1]);
+      const clipped = x.filter((v) => Math.abs(v) >= 1).length;
+      expect(clipped).toBe(0);
+      // preprocess.ts output vs the graph's own normalise() of the raw training window
+      const dNorm = maxAbsDiff(x, readF32(py.files.normalised));
+      expect(dNorm).toBeLessThan(1e-5);
+      // end to end: onnxruntime-node on the TS input vs onnxruntime (Python) on the raw training window
+      const [logit] = await runOnnx(voiceOnnx, 'waveform', x, [1, x.length]);
+      const dLogit = Math.abs(logit! - py.lastWindowLogit);
+      expect(dLogit).toBeLessThan(1e-3 * Math.max(1, Math.abs(py.lastWindowLogit)));
+      measured[`audio16k_${c.name}`] = { maxAbsDiffNormalised: dNorm, logitTs: logit, logitPy: py.lastWindowLogit };
+    }
+  }, 300_000);
+
+  it('audio at 48 kHz: linear resampling (TS) vs polyphase (training) differ by design; bounded', async (ctx) => {
+    skipIfNoVenv(ctx);
+    const spec = committedManifest('voice-antispoof').audio!;
+    // espeak-ng speaks at 22.05 kHz: content up to 11 kHz, like a wideband 48 kHz tap
+    const wav = await speech('wide48k', 'Can you hear me now? I am calling from the main office about the invoice.', ['rate', '48000', 'trim', '0', '3.5']);
+    const py = await audioDump(wav, 'wide48k');
+    const ts = readWav16(wav);
+    expect(ts.rate).toBe(48000);
+    const pyDecoded = readF32(py.files.decoded);
+    const tsResampled = resampleLinear(ts.samples, ts.rate, spec.sampleRate);
+    expect(Math.abs(tsResampled.length - pyDecoded.length)).toBeLessThanOrEqual(1);
+    const snr = snrDb(pyDecoded, tsResampled);
+    const x = preprocessAudio(ts.samples, ts.rate, spec);
+    const [logit] = await runOnnx(voiceOnnx, 'waveform', x, [1, x.length]);
+    measured['audio48k'] = { resampleSnrDb: snr, logitTs: logit, logitPy: py.lastWindowLogit };
+    // 48 -> 16 kHz linear interpolation is plain decimation (no anti-alias filter): 8-11 kHz folds onto the
+    // speech band. Measured 32 dB here; the bound leaves room for other espeak-ng/sox builds.
+    expect(snr).toBeGreaterThan(20);
+    expect(Number.isFinite(logit)).toBe(true);
+  }, 300_000);
+
+  it('images: 256x256 crops match exactly; resized crops differ by the resize filter only', async (ctx) => {
+    skipIfNoVenv(ctx);
+    const spec = committedManifest('face-forgery').image!;
+    const out = await mustRun(venvPython, [path.join(here, 'ci', 'parity.py'), 'image', '--image', samplePhoto, '--onnx', faceOnnx,
+      '--out', path.join(tmp, 'parity')], 120_000);
+    const py = JSON.parse(out.trim().split('\n').pop()!) as ImageDump;
+    expect(py.cropSize).toBe(spec.width);
+    const plane = 3 * spec.width * spec.height;
+    const result: Record<string, unknown> = {};
+    for (const [name, c] of Object.entries(py.cases)) {
+      const src = new Uint8Array(fs.readFileSync(c.files.source));
+      expect(src.length).toBe(c.sourceSide * c.sourceSide * 3);
+      const x = new Float32Array(plane);
+      preprocessImage(src, c.sourceSide, c.sourceSide, spec, x, 0);
+      const ref = readF32(c.files.input);
+      const [logit] = await runOnnx(faceOnnx, 'image', x, [1, 3, spec.height, spec.width]);
+      result[name] = { side: c.sourceSide, maxAbs: maxAbsDiff(x, ref), meanAbs: meanAbsDiff(x, ref), logitTs: logit, logitPy: c.logit };
+    }
+    measured['image'] = result;
+    const r = result as Record<string, { maxAbs: number; meanAbs: number; logitTs: number; logitPy: number }>;
+    // same size: only the 1/255 scaling (float32 multiply vs divide) differs
+    expect(r['exact']!.maxAbs).toBeLessThan(1e-6);
+    expect(Math.abs(r['exact']!.logitTs - r['exact']!.logitPy)).toBeLessThan(1e-4);
+    // enlarging: both bilinear with half-pixel centres; OpenCV rounds to uint8 (and uses fixed-point weights)
+    expect(r['enlarge']!.maxAbs).toBeLessThanOrEqual(1.5 / 255);
+    expect(r['enlarge']!.meanAbs).toBeLessThan(0.6 / 255);
+    // shrinking: training uses INTER_AREA, preprocess.ts bilinear (no anti-aliasing) -> by design, bounded
+    for (const k of ['shrink', 'detector']) expect(r[k]!.meanAbs).toBeLessThan(2 / 255);
+  }, 300_000);
+});
