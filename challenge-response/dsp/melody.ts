@@ -86,24 +86,32 @@ export function matchMelody(f0: Float32Array, hopSec: number, notes: readonly Me
   const rows = obs.length;
   const cols = exp.length;
   const band = Math.max(2, Math.round(bandFraction * Math.max(rows, cols)));
-  const cost = new Float64Array((rows + 1) * (cols + 1)).fill(Infinity);
+  const cost = new Float64Array((rows + 1) * (cols + 1));
   const len = new Float64Array((rows + 1) * (cols + 1));
-  cost[0] = 0;
   const at = (i: number, j: number): number => i * (cols + 1) + j;
-  for (let i = 1; i <= rows; i++) {
-    const centre = Math.round((i * cols) / rows);
-    for (let j = Math.max(1, centre - band); j <= Math.min(cols, centre + band); j++) {
-      const c = Math.abs((obs[i - 1] ?? 0) - (exp[j - 1] ?? 0));
-      let best = at(i - 1, j - 1);
-      if ((cost[at(i - 1, j)] ?? Infinity) < (cost[best] ?? Infinity)) best = at(i - 1, j);
-      if ((cost[at(i, j - 1)] ?? Infinity) < (cost[best] ?? Infinity)) best = at(i, j - 1);
-      cost[at(i, j)] = (cost[best] ?? Infinity) + c;
-      len[at(i, j)] = (len[best] ?? 0) + 1;
+  /** Mean DTW cost with the expected tune transposed by `shift` semitones. */
+  const dtw = (shift: number): number => {
+    cost.fill(Infinity);
+    len.fill(0);
+    cost[0] = 0;
+    for (let i = 1; i <= rows; i++) {
+      const centre = Math.round((i * cols) / rows);
+      for (let j = Math.max(1, centre - band); j <= Math.min(cols, centre + band); j++) {
+        const c = Math.abs((obs[i - 1] ?? 0) - (exp[j - 1] ?? 0) - shift);
+        let best = at(i - 1, j - 1);
+        if ((cost[at(i - 1, j)] ?? Infinity) < (cost[best] ?? Infinity)) best = at(i - 1, j);
+        if ((cost[at(i, j - 1)] ?? Infinity) < (cost[best] ?? Infinity)) best = at(i, j - 1);
+        cost[at(i, j)] = (cost[best] ?? Infinity) + c;
+        len[at(i, j)] = (len[best] ?? 0) + 1;
+      }
     }
-  }
-  const total = cost[at(rows, cols)] ?? Infinity;
-  const steps = len[at(rows, cols)] ?? 1;
+    return (cost[at(rows, cols)] ?? Infinity) / Math.max(1, len[at(rows, cols)] ?? 1);
+  };
+  // Median removal leaves a key offset when the median lands on a different note of a
+  // short tune; search the transposition that fits best (a reversed tune still cannot fit).
+  let distance = Infinity;
+  for (let shift = -3; shift <= 3; shift += 0.25) distance = Math.min(distance, dtw(shift));
   const sorted = [...obs].sort((a, b) => a - b);
   const p = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1)))] ?? 0;
-  return { distanceSemitones: total / Math.max(1, steps), voicedCoverage: coverage, rangeSemitones: p(0.9) - p(0.1) };
+  return { distanceSemitones: distance, voicedCoverage: coverage, rangeSemitones: p(0.9) - p(0.1) };
 }

@@ -3,7 +3,7 @@
  * resampling through the pipeline's resampler, so the module needs no codec library.
  */
 import { DfdError } from '../../src/errors.js';
-import { Resampler } from '../../pipeline/audio/Resampler.js';
+import { resampleClip } from '../../pipeline/audio/Resampler.js';
 
 export interface PcmClip {
   sampleRate: number;
@@ -49,18 +49,7 @@ export function parseWav(buf: Buffer): PcmClip {
   throw new DfdError('ERR_DECODE_FAILED', 'WAV has no data chunk');
 }
 
-/**
- * One-shot resampling of a whole clip with the pipeline's band-limited polyphase resampler
- * (Kaiser windowed-sinc, delay-compensated), so the whole tree has one resampler.
- */
+/** One-shot resampling of a whole clip with the pipeline's band-limited resampler (a copy, never the input). */
 export function resample(input: Float32Array, fromRate: number, toRate: number): Float32Array {
-  if (fromRate === toRate) return input.slice();
-  const r = new Resampler({ inRate: fromRate, outRate: toRate });
-  const head = r.process(input);
-  const tail = r.flush();
-  // Exactly floor(n * to / from) samples, as a one-shot resample of the clip should give.
-  const out = new Float32Array(Math.floor((input.length * toRate) / fromRate));
-  out.set(head.subarray(0, out.length), 0);
-  if (head.length < out.length) out.set(tail.subarray(0, out.length - head.length), head.length);
-  return out;
+  return fromRate === toRate ? input.slice() : resampleClip(input, fromRate, toRate);
 }

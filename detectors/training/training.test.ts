@@ -18,7 +18,9 @@ import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { parseManifest, type Manifest } from '../registry/Manifest.js';
 import { ModelRegistry } from '../registry/ModelRegistry.js';
-import { preprocessAudio, preprocessImage, resampleLinear } from '../../pipeline/inference/preprocess.js';
+import { preprocessAudio, preprocessImage } from '../../pipeline/inference/preprocess.js';
+import { resampleClip } from '../../pipeline/audio/Resampler.js';
+import { parseWav } from '../../challenge-response/dsp/wav.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -80,27 +82,10 @@ function readF32(file: string): Float32Array {
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
 
-/** 16-bit PCM mono WAV -> float32 in [-1, 1) (the same scaling as soundfile's float32 read). */
+/** 16-bit PCM WAV -> float32 in [-1, 1) (the tree's one WAV parser; same scaling as soundfile's float32 read). */
 function readWav16(file: string): { rate: number; samples: Float32Array } {
-  const b = fs.readFileSync(file);
-  let pos = 12;
-  let rate = 0;
-  while (pos + 8 <= b.length) {
-    const id = b.toString('ascii', pos, pos + 4);
-    const size = b.readUInt32LE(pos + 4);
-    if (id === 'fmt ') {
-      expect(b.readUInt16LE(pos + 10)).toBe(1); // mono
-      expect(b.readUInt16LE(pos + 22)).toBe(16);
-      rate = b.readUInt32LE(pos + 12);
-    } else if (id === 'data') {
-      const n = Math.floor(Math.min(size, b.length - pos - 8) / 2);
-      const samples = new Float32Array(n);
-      for (let i = 0; i < n; i++) samples[i] = b.readInt16LE(pos + 8 + 2 * i) / 32768;
-      return { rate, samples };
-    }
-    pos += 8 + size + (size % 2);
-  }
-  throw new Error(`no data chunk in ${file}`);
+  const { sampleRate, samples } = parseWav(fs.readFileSync(file));
+  return { rate: sampleRate, samples };
 }
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
@@ -335,7 +320,7 @@ describe('preprocessing parity: TypeScript inference path vs training code', () 
     const ts = readWav16(wav);
     expect(ts.rate).toBe(48000);
     const pyDecoded = readF32(py.files.decoded);
-    const tsResampled = resampleLinear(ts.samples, ts.rate, spec.sampleRate);
+    const tsResampled = resampleClip(ts.samples, ts.rate, spec.sampleRate);
     expect(Math.abs(tsResampled.length - pyDecoded.length)).toBeLessThanOrEqual(1);
     const snr = snrDb(pyDecoded, tsResampled);
     const x = preprocessAudio(ts.samples, ts.rate, spec);

@@ -235,3 +235,18 @@ export class Resampler {
     return out.subarray(0, count);
   }
 }
+
+/**
+ * Resamples a whole clip (not a stream): exactly floor(n * to / from) samples, filter delay
+ * compensated. Rates that are equal return the input itself.
+ */
+export function resampleClip(input: Float32Array, fromRate: number, toRate: number): Float32Array {
+  if (fromRate === toRate) return input;
+  const r = new Resampler({ inRate: fromRate, outRate: toRate });
+  const head = r.process(input);
+  const tail = r.flush();
+  const out = new Float32Array(Math.max(1, Math.floor((input.length * toRate) / fromRate)));
+  out.set(head.subarray(0, out.length), 0);
+  if (head.length < out.length) out.set(tail.subarray(0, out.length - head.length), head.length);
+  return out;
+}

@@ -2,34 +2,18 @@
  * Manifest-driven preprocessing, run inside the inference worker. Pure functions on typed
  * arrays so they are testable on their own.
  *
- * Audio: mono float32 -> linear resampling to the model rate -> keep the LAST maxSeconds
+ * Audio: mono float32 -> band-limited resampling to the model rate (pipeline/audio/Resampler.ts) -> keep the LAST maxSeconds
  * (the freshest speech) -> mean removal -> RMS normalisation to `targetDbfs` (default
  * -26 dBFS) with the gain capped at +40 dB so near-silence is not blown up to noise ->
  * hard clip to [-1, 1].
  * Images: HWC uint8 RGB crops -> bilinear resize to the model size if needed -> per
  * channel (v * scale - mean) / std -> NCHW or NHWC, RGB or BGR as the manifest says.
  */
+import { resampleClip } from '../audio/Resampler.js';
 import type { AudioSpec, ImageSpec } from '../../detectors/registry/Manifest.js';
 
 export const DEFAULT_TARGET_DBFS = -26;
 const MAX_GAIN = 100; // +40 dB
-
-/** Linear-interpolation resampler. Adequate for the speech band after a 48->16 kHz tap that already low-passed. */
-export function resampleLinear(input: Float32Array, fromRate: number, toRate: number): Float32Array {
-  if (fromRate === toRate) return input;
-  const outLen = Math.max(1, Math.floor((input.length * toRate) / fromRate));
-  const out = new Float32Array(outLen);
-  const step = fromRate / toRate;
-  for (let i = 0; i < outLen; i++) {
-    const pos = i * step;
-    const i0 = Math.floor(pos);
-    const frac = pos - i0;
-    const a = input[Math.min(i0, input.length - 1)]!;
-    const b = input[Math.min(i0 + 1, input.length - 1)]!;
-    out[i] = a + (b - a) * frac;
-  }
-  return out;
-}
 
 /** Number of samples the model sees for a window of `length` samples at `rate`. */
 export function audioModelLength(length: number, rate: number, spec: AudioSpec): number {
@@ -38,7 +22,7 @@ export function audioModelLength(length: number, rate: number, spec: AudioSpec):
 }
 
 export function preprocessAudio(samples: Float32Array, rate: number, spec: AudioSpec, out?: Float32Array): Float32Array {
-  let x = resampleLinear(samples, rate, spec.sampleRate);
+  let x = resampleClip(samples, rate, spec.sampleRate);
   const maxLen = Math.round(spec.maxSeconds * spec.sampleRate);
   if (x.length > maxLen) x = x.subarray(x.length - maxLen);
   const y = out ?? new Float32Array(x.length);
