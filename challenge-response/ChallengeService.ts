@@ -4,6 +4,7 @@
  * prompts injected into the live call for the challenged participant only, outcomes fed
  * back into the verdict, and every phase published as a `challenge` event.
  */
+import { randomInt } from 'node:crypto';
 import type { RoomManager } from '../sfu/RoomManager.js';
 import type { Room } from '../sfu/Room.js';
 import type { AnalysisPipeline } from '../pipeline/AnalysisPipeline.js';
@@ -80,7 +81,7 @@ export class ChallengeService {
       if (modality && e.modality !== modality) throw new DfdError('ERR_BAD_REQUEST', 'challenge kind does not match the modality', { kind, modality });
     } else if (modality) {
       const kinds = catalogue.filter((c) => c.modality === modality);
-      kind = kinds[Math.floor(Math.random() * kinds.length)]?.id;
+      kind = kinds.length > 0 ? kinds[randomInt(kinds.length)]?.id : undefined;
     }
     const c = entry.manager.requestChallenge(peerId, 'operator', kind);
     return { challengeId: c.id, challengeType: c.spec.kind };

@@ -213,7 +213,7 @@ export class Service {
       );
       this.#challenges = challenges;
       this.actions = {
-        requestChallenge: async (roomId, peerId, opts) => challenges.request(roomId, peerId, opts.modality),
+        requestChallenge: async (roomId, peerId, opts) => challenges.request(roomId, peerId, opts.modality, opts.kind),
         recordDecision: async (roomId, peerId, d, operator) => {
           challenges.recordDecision(roomId, peerId, d.decision, operator);
           return this.#recordDecision(roomId, peerId, d.decision, operator, d.note);
