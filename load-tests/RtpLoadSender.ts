@@ -38,6 +38,7 @@ export class RtpLoadSender {
   #timer: NodeJS.Timeout | undefined;
   #startMs = 0;
   #sentTicks = 0;
+  #closed = false;
 
   constructor(opts: RtpLoadSenderOptions) {
     if (opts.frames.length === 0) throw new Error('no frames');
@@ -59,8 +60,11 @@ export class RtpLoadSender {
     return this.#streams.reduce((n, s) => n + s.sent, 0);
   }
 
+  /** Starts (or restarts after stop()) the 20 ms pacing; streams keep their seq and timestamps. */
   start(): void {
+    if (this.#timer !== undefined || this.#closed) return;
     this.#startMs = performance.now();
+    this.#sentTicks = 0;
     const tick = (): void => {
       // Drift-corrected 20 ms pacing: send every packet that is due.
       const due = Math.floor((performance.now() - this.#startMs) / 20);
@@ -94,6 +98,8 @@ export class RtpLoadSender {
 
   close(): void {
     this.stop();
+    if (this.#closed) return;
+    this.#closed = true;
     this.#socket.close();
   }
 }

@@ -1,0 +1,110 @@
+/**
+ * Cheap checks of the benchmark's own parts (the full smoke run is `npm run bench -- --smoke`
+ * in CI): the statistics, the loopback guard, the chart markup, and one real probe round
+ * trip through the SFU (media agent process -> RTP ingest -> PlainTransport consumer -> agent).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureFixtures, fixtures } from '../test/fixtures/build.js';
+import { startTestService } from '../test/helpers/service.js';
+import type { Service } from '../src/Service.js';
+import { Peer } from '../sfu/Peer.js';
+import { linearFit, percentile, summarize } from './stats.js';
+import { assertLoopback } from './loadgen.js';
+import { RtpLoadSender } from './RtpLoadSender.js';
+import { panelSvg } from './chart.js';
+import { AgentClient } from './AgentClient.js';
+import { sleep } from './stats.js';
+
+describe('benchmark statistics', () => {
+  it('nearest-rank percentiles and summaries', () => {
+    const xs = Array.from({ length: 100 }, (_, i) => 100 - i); // 1..100 unsorted
+    expect(percentile(xs, 0.5)).toBe(50);
+    expect(percentile(xs, 0.95)).toBe(95);
+    expect(percentile(xs, 0.99)).toBe(99);
+    expect(percentile([], 0.5)).toBeNaN();
+    const s = summarize(xs);
+    expect(s).toMatchObject({ n: 100, p50: 50, p95: 95, p99: 99, max: 100, mean: 50.5 });
+  });
+
+  it('least-squares line recovers slope and intercept', () => {
+    const x = [0, 1, 2, 3, 4];
+    const fit = linearFit(x, x.map((v) => 3 + 2 * v));
+    expect(fit.slope).toBeCloseTo(2, 10);
+    expect(fit.intercept).toBeCloseTo(3, 10);
+    expect(fit.r2).toBeCloseTo(1, 10);
+    expect(linearFit([1, 2, 3], [5, 5, 5]).slope).toBe(0);
+  });
+});
+
+describe('load generators refuse non-loopback targets', () => {
+  it('loadgen URL guard', () => {
+    expect(() => assertLoopback('http://10.1.2.3:8080')).toThrow(/non-loopback/);
+    expect(() => assertLoopback('http://example.com')).toThrow(/non-loopback/);
+    expect(assertLoopback('http://127.0.0.1:8080').port).toBe('8080');
+    expect(assertLoopback('http://[::1]:9000').port).toBe('9000');
+  });
+
+  it('RTP sender guard', () => {
+    const s = new RtpLoadSender({ frames: [new Uint8Array([0xfc, 0xff, 0xfe])] });
+    try {
+      expect(() => s.add({ ip: '192.168.1.5', port: 5004, ssrc: 1, payloadType: 111 })).toThrow(/non-loopback/);
+      s.add({ ip: '127.0.0.1', port: 5004, ssrc: 1, payloadType: 111 });
+      expect(s.streams).toBe(1);
+    } finally {
+      s.close();
+      s.close(); // idempotent
+    }
+  });
+});
+
+describe('chart', () => {
+  it('renders series as SVG paths with escaped labels', () => {
+    const svg = panelSvg({ title: 'A < B', xLabel: 'x', yLabel: 'y', series: [{ label: 'p95', color: '#000', points: [[1, 10], [2, 20]] }] });
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('A &lt; B');
+    expect(svg.match(/<path /g)).toHaveLength(1);
+    expect(svg.match(/<circle /g)).toHaveLength(2);
+  });
+});
+
+describe('forwarding-delay probe through a real SFU', () => {
+  let service: Service;
+  let agent: AgentClient;
+  beforeAll(async () => {
+    await ensureFixtures();
+    service = await startTestService();
+    agent = await AgentClient.start(fixtures.speechWav);
+  }, 30_000);
+  afterAll(async () => {
+    await agent?.close();
+    await service?.close();
+  });
+
+  it('matches every forwarded probe packet to its send time', async () => {
+    const room = await service.rooms.getOrCreate('probe');
+    const src = new Peer({ id: 'src', displayName: 'Probe', role: 'participant', notify: () => {} });
+    room.join(src);
+    const ingest = await room.createRtpIngest(src, { kind: 'audio', ssrc: 4242, payloadType: 111 });
+    const { port } = await agent.probeOpen();
+    const transport = await room.router.createPlainTransport({ listenIp: { ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
+    await transport.connect({ ip: '127.0.0.1', port });
+    const consumer = await transport.consume({ producerId: ingest.producerId, rtpCapabilities: room.router.rtpCapabilities, paused: true });
+    await consumer.resume();
+    await agent.probeStart({ ip: ingest.ip, port: ingest.port, ssrc: 4242, payloadType: 111 });
+    let got = { delaysMs: [] as number[], sent: 0, received: 0, unmatched: 0, jitterMs: 0 };
+    const deadline = Date.now() + 10_000;
+    const delays: number[] = [];
+    while (delays.length < 40 && Date.now() < deadline) {
+      await sleep(200);
+      got = await agent.probeCollect();
+      delays.push(...got.delaysMs);
+    }
+    await agent.probeStop();
+    expect(delays.length).toBeGreaterThanOrEqual(40);
+    expect(got.unmatched).toBe(0);
+    for (const d of delays) {
+      expect(d).toBeGreaterThanOrEqual(0);
+      expect(d).toBeLessThan(5000);
+    }
+  }, 30_000);
+});

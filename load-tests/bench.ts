@@ -1,0 +1,303 @@
+/**
+ * The benchmark: measured capacity, latency to first verdict, and proof that analysis
+ * does not slow the call. Writes `<out>/bench-<timestamp>.json`, `<out>/latest.json` and
+ * a PNG chart (`bench-<timestamp>.png`, `latest.png`).
+ *
+ *   npm run bench                      full run (about 20 minutes; memory part is 10 min)
+ *   npm run bench -- --smoke           every part at tiny size (CI)
+ *   npm run bench -- --only capacity   one part (comma-separated list allowed)
+ *   npm run bench -- --out dir         output folder (default bench-results/)
+ *
+ * Parts: stages, capacity, first-verdict, media-impact, video, memory.
+ * Service settings: --audio-workers, --inference-workers, --ort-threads (defaults 1, 1, 1
+ * for a 2-core machine), --no-challenges, --sfu-nice=-5 (mediasoup worker priority); capacity ramp: --steps 5,10,20 --hold 25.
+ * Exit code 1 when any part failed (its error is in the JSON).
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { repoRoot } from '../src/config.js';
+import { ensureFixtures, fixtures } from '../test/fixtures/build.js';
+import { chooseModels, defaultBenchServiceSettings, type BenchServiceSettings } from './harness.js';
+import { renderChart, type Panel } from './chart.js';
+import { loadAvg1 } from './stats.js';
+import { runStages, type StagesOptions, type StagesResult } from './parts/stages.js';
+import { runCapacity, type CapacityOptions, type CapacityResult } from './parts/capacity.js';
+import { runFirstVerdict, type FirstVerdictOptions, type FirstVerdictResult } from './parts/firstVerdict.js';
+import { runMediaImpact, type MediaImpactOptions, type MediaImpactResult } from './parts/mediaImpact.js';
+import { videoFromStages, type VideoResult } from './parts/video.js';
+import { runMemory, type MemoryOptions, type MemoryResult } from './parts/memory.js';
+
+const PARTS = ['stages', 'video', 'capacity', 'first-verdict', 'media-impact', 'memory'] as const;
+type Part = (typeof PARTS)[number];
+
+const { values } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    out: { type: 'string', default: 'bench-results' },
+    'audio-workers': { type: 'string' },
+    'inference-workers': { type: 'string' },
+    'ort-threads': { type: 'string' },
+    steps: { type: 'string' },
+    hold: { type: 'string' },
+    'memory-sec': { type: 'string' },
+    joins: { type: 'string' },
+    background: { type: 'string' },
+    chart: { type: 'boolean', default: true },
+    challenges: { type: 'boolean', default: true },
+    'sfu-nice': { type: 'string' },
+  },
+  allowNegative: true,
+});
+
+const smoke = values.smoke;
+const only = values.only ? values.only.split(',').map((s) => s.trim()) : [...PARTS];
+for (const p of only) if (!(PARTS as readonly string[]).includes(p)) {
+  process.stderr.write(`unknown part "${p}"; parts: ${PARTS.join(', ')}\n`);
+  process.exit(2);
+}
+const want = (p: Part): boolean => only.includes(p);
+const int = (v: string | undefined, d: number): number => (v === undefined ? d : Number.parseInt(v, 10));
+
+const settings: BenchServiceSettings = {
+  ...defaultBenchServiceSettings,
+  audioWorkers: int(values['audio-workers'], defaultBenchServiceSettings.audioWorkers),
+  inferenceWorkers: int(values['inference-workers'], defaultBenchServiceSettings.inferenceWorkers),
+  ortThreads: int(values['ort-threads'], defaultBenchServiceSettings.ortThreads),
+  challenges: values.challenges,
+  ...(values['sfu-nice'] !== undefined ? { sfuNice: Number(values['sfu-nice']) } : {}),
+};
+
+const sizes: { stages: StagesOptions; capacity: CapacityOptions; firstVerdict: FirstVerdictOptions; mediaImpact: MediaImpactOptions; memory: MemoryOptions } = smoke
+  ? {
+      stages: { audioSeconds: 3, inferenceIterations: 3, videoSeconds: 2, faceIterations: 3, events: 200, modelIterations: 3, batches: [1, 4, 8], threads: [1] },
+      capacity: { steps: [2, 4], warmSec: 3, holdSec: 3, roomSize: 10, stopAfterFailures: 99, latencyTargetMs: 500 },
+      firstVerdict: { joins: 1, timeoutSec: 40 },
+      mediaImpact: { background: 2, blockSec: 2, rounds: 1 },
+      memory: { streams: 20, durationSec: 20, sampleSec: 1, warmupFraction: 0.25 },
+    }
+  : {
+      stages: { audioSeconds: 60, inferenceIterations: 30, videoSeconds: 10, faceIterations: 50, events: 5000, modelIterations: 30, batches: [1, 4, 8], threads: [1, 2] },
+      capacity: { steps: [5, 10, 20, 30, 40, 60, 80, 100, 120], warmSec: 5, holdSec: 25, roomSize: 10, stopAfterFailures: 2, latencyTargetMs: 500 },
+      firstVerdict: { joins: 8, timeoutSec: 40 },
+      mediaImpact: { background: 20, blockSec: 10, rounds: 3 },
+      memory: { streams: 20, durationSec: 600, sampleSec: 5, warmupFraction: 0.2 },
+    };
+if (values.steps) sizes.capacity.steps = values.steps.split(',').map(Number);
+if (values.hold) sizes.capacity.holdSec = Number(values.hold);
+if (values['memory-sec']) sizes.memory.durationSec = Number(values['memory-sec']);
+if (values.joins) sizes.firstVerdict.joins = Number(values.joins);
+if (values.background) sizes.mediaImpact.background = Number(values.background);
+
+const log = (m: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)} load ${loadAvg1()}] ${m}\n`);
+};
+
+function host(): Record<string, unknown> {
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    /* not a git checkout */
+  }
+  return {
+    nproc: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    commit,
+  };
+}
+
+interface Results {
+  stages?: StagesResult;
+  video?: VideoResult | { error: string };
+  capacity?: CapacityResult;
+  'first-verdict'?: FirstVerdictResult;
+  'media-impact'?: MediaImpactResult;
+  memory?: MemoryResult;
+}
+
+interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+function targets(r: Results, nproc: number): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  if (r.capacity) {
+    const c = r.capacity;
+    const perCore = c.maxStreamsOk / nproc;
+    out.push({
+      target: '>= 40 concurrent speech streams per core, voice model at 1 s hop, no drops (p95 window-to-score < 500 ms)',
+      measured: `${c.maxStreamsOk} streams on ${nproc} cores without drops (${perCore.toFixed(1)}/core; ramp steps ${c.steps.map((s) => s.streams).join(',')}); marginal CPU ${c.marginalPctPerStream ?? '?'} % of a core per stream`,
+      met: smoke ? null : perCore >= 40,
+    });
+  }
+  if (r['first-verdict']) {
+    const f = r['first-verdict'];
+    out.push({ target: 'first verdict p95 < 2.5 s after speech starts', measured: `p50 ${f.speechToVerdictMs.p50} ms, p95 ${f.speechToVerdictMs.p95} ms over ${f.speechToVerdictMs.n} joins`, met: f.speechToVerdictMs.n > 0 ? f.speechToVerdictMs.p95 < 2500 : false });
+  }
+  if (r['media-impact']) {
+    const worst = r['media-impact'].conditions.reduce((a, b) => (b.deltaP99Ms > a.deltaP99Ms ? b : a), r['media-impact'].conditions[0]!);
+    if (worst) out.push({ target: 'forwarding delay with analysis on within 2 ms p99 of off', measured: `worst p99 on - off = ${worst.deltaP99Ms} ms (background ${worst.background} streams; off ${worst.off.delayMs.p99} ms, on ${worst.on.delayMs.p99} ms)`, met: worst.deltaP99Ms <= 2 });
+  }
+  if (r.memory) {
+    const m = r.memory;
+    out.push({ target: 'no memory growth over 10 minutes (20 streams)', measured: `RSS ${m.slopeMbPerMin.rss} MB/min, heap ${m.slopeMbPerMin.heap} MB/min, SFU RSS ${m.slopeMbPerMin.sfuRss} MB/min over ${m.durationSec} s`, met: smoke ? null : m.slopeMbPerMin.rss < 1 && m.slopeMbPerMin.heap < 0.5 });
+  }
+  return out;
+}
+
+function panels(r: Results): Panel[] {
+  const ps: Panel[] = [];
+  if (r.capacity?.steps.length) {
+    const st = r.capacity.steps;
+    ps.push({
+      title: 'Capacity: speech streams vs latency and CPU',
+      xLabel: 'concurrent speech streams',
+      yLabel: 'window-to-score latency, ms',
+      yRightLabel: 'CPU, cores',
+      hlines: [{ y: 500, label: 'p95 target 500 ms', color: '#c00' }],
+      series: [
+        { label: 'p95 latency', color: '#1f77b4', points: st.map((s) => [s.streams, s.windowToScoreMs.p95]) },
+        { label: 'p50 latency', color: '#6baed6', points: st.map((s) => [s.streams, s.windowToScoreMs.p50]) },
+        { label: 'CPU cores (service + SFU)', color: '#ff7f0e', right: true, dashed: true, points: st.map((s) => [s.streams, s.cpu.totalCores]) },
+      ],
+    });
+  }
+  if (r.memory?.samples.length) {
+    const s = r.memory.samples;
+    ps.push({
+      title: `Memory, ${r.memory.streams} streams`,
+      xLabel: 'minutes',
+      yLabel: 'MB',
+      series: [
+        { label: 'service RSS', color: '#2ca02c', points: s.map((x) => [x.t / 60, x.rssMb]) },
+        { label: 'JS heap (main)', color: '#9467bd', points: s.map((x) => [x.t / 60, x.heapMb]) },
+        { label: 'mediasoup worker RSS', color: '#8c564b', points: s.map((x) => [x.t / 60, x.sfuRssMb]) },
+      ],
+    });
+  }
+  if (r['media-impact']?.conditions.length) {
+    const c = r['media-impact'].conditions;
+    ps.push({
+      title: 'Forwarding delay, analysis off vs on',
+      xLabel: 'background analysed streams',
+      yLabel: 'delay, ms',
+      series: [
+        { label: 'p99 off', color: '#7f7f7f', points: c.map((x) => [x.background, x.off.delayMs.p99]) },
+        { label: 'p99 on', color: '#d62728', points: c.map((x) => [x.background, x.on.delayMs.p99]) },
+        { label: 'p50 off', color: '#bcbcbc', dashed: true, points: c.map((x) => [x.background, x.off.delayMs.p50]) },
+        { label: 'p50 on', color: '#ff9896', dashed: true, points: c.map((x) => [x.background, x.on.delayMs.p50]) },
+      ],
+    });
+  }
+  if (r['first-verdict']?.joins.length) {
+    const j = r['first-verdict'].joins.filter((x) => x.ok);
+    ps.push({
+      title: 'Speech onset to first verdict, per join',
+      xLabel: 'join #',
+      yLabel: 'ms',
+      hlines: [{ y: 2500, label: 'target 2.5 s', color: '#c00' }],
+      series: [
+        { label: 'first verdict', color: '#1f77b4', points: j.map((x) => [x.join + 1, x.speechToVerdictMs!]) },
+        { label: 'first score', color: '#aec7e8', points: j.filter((x) => x.speechToFirstScoreMs !== null).map((x) => [x.join + 1, x.speechToFirstScoreMs!]) },
+      ],
+    });
+  }
+  return ps;
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const outDir = path.resolve(values.out);
+  fs.mkdirSync(outDir, { recursive: true });
+  log(`start (${smoke ? 'smoke' : 'full'}; parts ${only.join(', ')})`);
+  await ensureFixtures();
+  const models = chooseModels();
+  const results: Results = {};
+  const errors: Record<string, string> = {};
+  const timings: Record<string, number> = {};
+  const loadBefore = os.loadavg();
+  const run = async <T>(part: Part, fn: () => Promise<T>): Promise<T | undefined> => {
+    if (!want(part)) return undefined;
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } catch (e) {
+      errors[part] = e instanceof Error ? `${e.message}` : String(e);
+      log(`${part} FAILED: ${errors[part]}`);
+      return undefined;
+    } finally {
+      timings[part] = Math.round((performance.now() - t0) / 1000);
+    }
+  };
+  try {
+    results.stages = await run('stages', () => runStages(sizes.stages, models.dir, models.source, log));
+    if (results.stages) for (const [k, b] of Object.entries(results.stages.benches)) if (!b.ok) errors[`stages.${k}`] = b.error ?? 'failed';
+    results.video = await run('video', async () => {
+      // Reuse the stage numbers when the stages part ran; otherwise run just what video needs.
+      const st = results.stages ?? (await runStages({ ...sizes.stages, benches: ['videoDecode', 'face'] }, models.dir, models.source, log));
+      const v = videoFromStages(st.benches['videoDecode'], st.benches['face'], st.detectors, 5);
+      if ('error' in v) throw new Error(v.error);
+      return v;
+    });
+    results.capacity = await run('capacity', () => runCapacity(sizes.capacity, settings, models.dir, fixtures.speechWav, log));
+    results['first-verdict'] = await run('first-verdict', () => runFirstVerdict(sizes.firstVerdict, settings, models.dir, { wav: fixtures.speechWav, y4m: fixtures.faceY4m }, log));
+    results['media-impact'] = await run('media-impact', () => runMediaImpact(sizes.mediaImpact, settings, models.dir, fixtures.speechWav, log));
+    results.memory = await run('memory', () => runMemory(sizes.memory, settings, models.dir, fixtures.speechWav, log));
+  } finally {
+    models.cleanup();
+  }
+  const h = host();
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  const report = {
+    bench: 'deepfake-defense',
+    mode: smoke ? 'smoke' : 'full',
+    parts: only,
+    startedAt: started.toISOString(),
+    durationSec: Math.round((Date.now() - started.getTime()) / 1000),
+    partSeconds: timings,
+    host: { ...h, loadAvgBefore: loadBefore.map((x) => +x.toFixed(2)), loadAvgAfter: os.loadavg().map((x) => +x.toFixed(2)) },
+    settings,
+    models: models.source,
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    targets: targets(results, os.availableParallelism()),
+    results,
+    errors,
+    chart: undefined as string | undefined,
+  };
+  const base = path.join(outDir, `bench-${stamp}`);
+  if (values.chart) {
+    try {
+      const ps = panels(results);
+      if (ps.length) {
+        const { png } = await renderChart(base, `deepfake-defense benchmark (${report.mode})`, `${h['cpuModel']} x${h['nproc']}, load ${report.host.loadAvgBefore[0]} at start, ${started.toISOString()}, commit ${h['commit']}`, ps);
+        fs.copyFileSync(png, path.join(outDir, 'latest.png'));
+        report.chart = path.relative(repoRoot, png);
+      }
+    } catch (e) {
+      errors['chart'] = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    }
+  }
+  const json = JSON.stringify(report, null, 2) + '\n';
+  fs.writeFileSync(`${base}.json`, json);
+  fs.writeFileSync(path.join(outDir, 'latest.json'), json);
+  log(`wrote ${path.relative(process.cwd(), base)}.json${report.chart ? ' and .png' : ''}`);
+  process.stdout.write(JSON.stringify({ targets: report.targets, errors, json: `${base}.json` }, null, 2) + '\n');
+  if (Object.keys(errors).length) process.exitCode = 1;
+}
+
+main().then(
+  () => process.exit(),
+  (e: unknown) => {
+    process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);

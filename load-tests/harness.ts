@@ -1,0 +1,199 @@
+/**
+ * What the benchmark parts share: an in-process Service, the detector models it runs,
+ * speech streams published through RTP ingest, and counters read from the pipeline.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, repoRoot, type Config } from '../src/config.js';
+import { Service, type ServiceOptions } from '../src/Service.js';
+import { setLogLevel } from '../src/log.js';
+import { sleep } from './stats.js';
+import { registry } from '../src/metrics.js';
+import { Peer } from '../sfu/Peer.js';
+import { buildTestModels } from '../detectors/testing/testModels.js';
+import type { RtpTarget } from './RtpLoadSender.js';
+import type { AgentClient } from './AgentClient.js';
+
+/** Settings the benchmark runs the service with (2-core defaults; see docs/performance.md). */
+export interface BenchServiceSettings {
+  audioWorkers: number;
+  inferenceWorkers: number;
+  ortThreads: number;
+  audioHopSec: number;
+  audioWindowSec: number;
+  mediasoupWorkers: number;
+  /** Challenge-response on (the shipped default) or off. */
+  challenges: boolean;
+  /** When set, the mediasoup worker processes are given this nice value (negative needs root). */
+  sfuNice?: number;
+}
+
+export const defaultBenchServiceSettings: BenchServiceSettings = {
+  audioWorkers: 1,
+  inferenceWorkers: 1,
+  ortThreads: 1,
+  audioHopSec: 1,
+  audioWindowSec: 2,
+  mediasoupWorkers: 1,
+  challenges: true,
+};
+
+export interface ModelsChoice {
+  dir: string;
+  /** Which folders are real trained/converted models and which are the small test graphs. */
+  source: Record<string, 'repo' | 'test-graph'>;
+  cleanup: () => void;
+}
+
+const REPO_MODELS = path.join(repoRoot, 'detectors', 'models');
+
+function hasModel(id: string): boolean {
+  try {
+    const m = JSON.parse(fs.readFileSync(path.join(REPO_MODELS, id, 'manifest.json'), 'utf8')) as { file?: string };
+    return typeof m.file === 'string' && fs.existsSync(path.join(REPO_MODELS, id, m.file));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The repository's models where they exist; where the voice or face detector has not landed
+ * (yet), the small real ONNX test graph of `buildTestModels` stands in, and the report says so.
+ */
+export function chooseModels(): ModelsChoice {
+  const voice = hasModel('voice-antispoof');
+  const face = hasModel('face-forgery');
+  if (voice && face) return { dir: REPO_MODELS, source: { 'voice-antispoof': 'repo', 'face-forgery': 'repo' }, cleanup: () => {} };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-bench-models-'));
+  const built = buildTestModels(dir);
+  const source: Record<string, 'repo' | 'test-graph'> = {};
+  for (const id of fs.readdirSync(REPO_MODELS)) if (hasModel(id)) fs.cpSync(path.join(REPO_MODELS, id), path.join(dir, id), { recursive: true, filter: (f) => !f.endsWith('.ts') });
+  if (voice) {
+    fs.rmSync(built.voice.dir, { recursive: true, force: true });
+    source['voice-antispoof'] = 'repo';
+  } else source['test-voice'] = 'test-graph';
+  if (face) {
+    fs.rmSync(built.face.dir, { recursive: true, force: true });
+    source['face-forgery'] = 'repo';
+  } else source['test-face'] = 'test-graph';
+  return { dir, source, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function startBenchService(
+  settings: BenchServiceSettings,
+  modelsDir: string,
+  options: Partial<ServiceOptions> & { overrides?: Partial<Config> } = {},
+): Promise<Service> {
+  setLogLevel('warn');
+  const config = loadConfig(
+    {},
+    {
+      host: '127.0.0.1',
+      port: 0,
+      numWorkers: settings.mediasoupWorkers,
+      tokenSecret: 'bench-secret',
+      operatorPassword: 'bench-password',
+      dataDir: '',
+      modelsDir,
+      audioWorkers: settings.audioWorkers,
+      inferenceWorkers: settings.inferenceWorkers,
+      ortThreads: settings.ortThreads,
+      audioHopSec: settings.audioHopSec,
+      audioWindowSec: settings.audioWindowSec,
+      challenges: settings.challenges,
+      maxPeersPerRoom: 64,
+      logLevel: 'warn',
+      ...options.overrides,
+    },
+  );
+  const service = await Service.start(config, { events: options.events ?? false, analysis: options.analysis ?? true });
+  if (settings.sfuNice !== undefined) for (const pid of sfuPids(service)) if (pid !== undefined) os.setPriority(pid, settings.sfuNice);
+  return service;
+}
+
+/** Detectors the running pipeline actually uses, as id@version. */
+export function detectorsInUse(service: Service): string[] {
+  return service.pipeline?.inference.detectors().map((d) => `${d.id}@${d.version}`) ?? [];
+}
+
+let ssrcSeq = 0x1000;
+
+/**
+ * Adds `count` server-side peers, each with one Opus RTP ingest producer, in rooms of
+ * `roomSize`, and makes the agent stream looped speech to them. Returns the targets.
+ */
+export async function publishSpeechStreams(service: Service, agent: AgentClient, count: number, opts: { prefix: string; firstIndex: number; roomSize: number; group?: string }): Promise<{ targets: RtpTarget[]; peers: { roomId: string; peerId: string }[] }> {
+  const targets: RtpTarget[] = [];
+  const peers: { roomId: string; peerId: string }[] = [];
+  for (let i = opts.firstIndex; i < opts.firstIndex + count; i++) {
+    const roomId = `${opts.prefix}-r${Math.floor(i / opts.roomSize)}`;
+    const room = await service.rooms.getOrCreate(roomId);
+    const peerId = `${opts.prefix}-p${i}`;
+    const peer = new Peer({ id: peerId, displayName: `Load ${i}`, role: 'participant', notify: () => {} });
+    room.join(peer);
+    const ssrc = ssrcSeq++;
+    const t = await room.createRtpIngest(peer, { kind: 'audio', ssrc, payloadType: 111 });
+    targets.push({ ip: t.ip, port: t.port, ssrc, payloadType: 111 });
+    peers.push({ roomId, peerId });
+  }
+  if (targets.length) await agent.add(targets, opts.group ?? 'load');
+  return { targets, peers };
+}
+
+/** Sum of a prom-client counter/gauge over all label sets (0 if absent). */
+export async function metricSum(name: string): Promise<number> {
+  const m = registry.getSingleMetric(name);
+  if (!m) return 0;
+  const v = await m.get();
+  return v.values.reduce((a, x) => a + x.value, 0);
+}
+
+/** A prom-client metric's values summed per value of one label. */
+export async function metricByLabel(name: string, label: string): Promise<Record<string, number>> {
+  const m = registry.getSingleMetric(name);
+  const out: Record<string, number> = {};
+  if (!m) return out;
+  for (const v of (await m.get()).values) {
+    const k = String(v.labels[label] ?? '');
+    out[k] = (out[k] ?? 0) + v.value;
+  }
+  return out;
+}
+
+/** CPU ms (user + system) of all mediasoup workers of the service. */
+export async function sfuCpuMs(service: Service): Promise<number> {
+  let ms = 0;
+  for (const s of service.pool.slots) {
+    if (s.worker.closed) continue;
+    const u = await s.worker.getResourceUsage();
+    ms += u.ru_utime + u.ru_stime;
+  }
+  return ms;
+}
+
+export function sfuPids(service: Service): number[] {
+  return service.pool.slots.map((s) => s.worker.pid);
+}
+
+/**
+ * Stops the media first and lets the media workers drain their backlog (no analysis
+ * window for `quietMs`, at most `maxWaitMs`) before the services close: closing media
+ * workers while they still decode has aborted the whole process (see docs/performance.md,
+ * "Known issues").
+ */
+export async function stopAll(agent: AgentClient | undefined, ...services: (Service | undefined)[]): Promise<void> {
+  await agent?.close();
+  let last = Date.now();
+  const touch = (): void => {
+    last = Date.now();
+  };
+  for (const s of services) s?.pipeline?.media.on('window', touch);
+  const start = Date.now();
+  const quietMs = 3000;
+  const maxWaitMs = 90_000;
+  while (Date.now() - last < quietMs && Date.now() - start < maxWaitMs) await sleep(250);
+  for (const s of services) s?.pipeline?.media.off('window', touch);
+  await sleep(500);
+  for (const s of services) await s?.close();
+}

@@ -1,0 +1,142 @@
+/**
+ * Does analysis slow the call? One process, two services (same settings, one with the
+ * analysis pipeline, one without). A probe stream goes from the media agent into an RTP
+ * ingest producer and comes back to the agent through an SFU consumer on a PlainTransport;
+ * the agent timestamps send and receipt with one clock and matches packets by RTP
+ * timestamp. Blocks alternate off/on (so drifting background load hits both alike), first
+ * with no other streams, then with `background` speech streams in the measured service.
+ */
+import type { Service } from '../../src/Service.js';
+import { Peer } from '../../sfu/Peer.js';
+import { AgentClient } from '../AgentClient.js';
+import { publishSpeechStreams, startBenchService, type BenchServiceSettings, stopAll } from '../harness.js';
+import type { RtpTarget } from '../RtpLoadSender.js';
+import { loadAvg1, sleep, summarize, type Summary } from '../stats.js';
+
+export interface MediaImpactOptions {
+  background: number;
+  blockSec: number;
+  rounds: number;
+}
+
+export interface ImpactCell {
+  delayMs: Summary;
+  /** RFC 3550 interarrival jitter over the blocks (mean of the per-block final estimates), ms. */
+  jitterMs: number;
+  sent: number;
+  received: number;
+  unmatched: number;
+}
+
+export interface ImpactCondition {
+  background: number;
+  off: ImpactCell;
+  on: ImpactCell;
+  /** on / off of p50 and p99 delay, and on - off of p99 in ms. */
+  ratioP50: number;
+  ratioP99: number;
+  deltaP99Ms: number;
+  loadAvg1: number;
+}
+
+export interface MediaImpactResult {
+  conditions: ImpactCondition[];
+  settings: BenchServiceSettings;
+  method: string;
+}
+
+interface Side {
+  service: Service;
+  probeTarget: RtpTarget;
+  group: string;
+}
+
+function rfc3550(delays: number[]): number {
+  let j = 0;
+  for (let i = 1; i < delays.length; i++) j += (Math.abs(delays[i]! - delays[i - 1]!) - j) / 16;
+  return j;
+}
+
+async function side(service: Service, agent: AgentClient, probePort: number, name: string, ssrc: number): Promise<Side> {
+  const room = await service.rooms.getOrCreate(`impact-${name}`);
+  const src = new Peer({ id: `probe-src-${name}`, displayName: 'Probe', role: 'participant', notify: () => {} });
+  room.join(src);
+  const ingest = await room.createRtpIngest(src, { kind: 'audio', ssrc, payloadType: 111 });
+  // The receiving participant: a plain RTP consumer sending to the agent's probe socket.
+  const transport = await room.router.createPlainTransport({ listenIp: { ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
+  await transport.connect({ ip: '127.0.0.1', port: probePort });
+  const consumer = await transport.consume({ producerId: ingest.producerId, rtpCapabilities: room.router.rtpCapabilities, paused: true });
+  await consumer.resume();
+  service.onClose(() => transport.close());
+  void agent;
+  return { service, probeTarget: { ip: ingest.ip, port: ingest.port, ssrc, payloadType: 111 }, group: `bg-${name}` };
+}
+
+export async function runMediaImpact(opts: MediaImpactOptions, settings: BenchServiceSettings, modelsDir: string, speechWav: string, log: (m: string) => void): Promise<MediaImpactResult> {
+  const off = await startBenchService(settings, modelsDir, { analysis: false });
+  const on = await startBenchService(settings, modelsDir, { analysis: true });
+  const agent = await AgentClient.start(speechWav);
+  const conditions: ImpactCondition[] = [];
+  try {
+    const { port } = await agent.probeOpen();
+    const sides = { off: await side(off, agent, port, 'off', 0x7001), on: await side(on, agent, port, 'on', 0x7002) };
+    for (const bg of opts.background > 0 ? [0, opts.background] : [0]) {
+      if (bg > 0) {
+        for (const [name, s] of Object.entries(sides)) {
+          await publishSpeechStreams(s.service, agent, bg, { prefix: `bg-${name}`, firstIndex: 0, roomSize: 10, group: s.group });
+          await agent.pause(s.group);
+        }
+      }
+      const acc = { off: { d: [] as number[], j: [] as number[], sent: 0, received: 0, unmatched: 0 }, on: { d: [] as number[], j: [] as number[], sent: 0, received: 0, unmatched: 0 } };
+      for (let r = 0; r < opts.rounds; r++) {
+        for (const which of ['off', 'on'] as const) {
+          const s = sides[which];
+          if (bg > 0) await agent.resume(s.group);
+          await agent.probeStart(s.probeTarget);
+          await sleep(1000); // settle: taps resumed, analysis windows flowing
+          await agent.probeCollect();
+          await sleep(opts.blockSec * 1000);
+          const res = await agent.probeCollect();
+          await agent.probeStop();
+          if (bg > 0) await agent.pause(s.group);
+          const a = acc[which];
+          a.d.push(...res.delaysMs);
+          a.j.push(rfc3550(res.delaysMs));
+          a.sent += res.sent;
+          a.received += res.received;
+          a.unmatched += res.unmatched;
+          await sleep(300);
+        }
+      }
+      const cell = (a: (typeof acc)['off']): ImpactCell => ({
+        delayMs: summarize(a.d, 3),
+        jitterMs: +(a.j.reduce((x, y) => x + y, 0) / Math.max(1, a.j.length)).toFixed(3),
+        sent: a.sent,
+        received: a.received,
+        unmatched: a.unmatched,
+      });
+      const c: ImpactCondition = {
+        background: bg,
+        off: cell(acc.off),
+        on: cell(acc.on),
+        ratioP50: 0,
+        ratioP99: 0,
+        deltaP99Ms: 0,
+        loadAvg1: loadAvg1(),
+      };
+      c.ratioP50 = +(c.on.delayMs.p50 / c.off.delayMs.p50).toFixed(3);
+      c.ratioP99 = +(c.on.delayMs.p99 / c.off.delayMs.p99).toFixed(3);
+      c.deltaP99Ms = +(c.on.delayMs.p99 - c.off.delayMs.p99).toFixed(3);
+      conditions.push(c);
+      log(`media-impact bg=${bg} off p50/p99=${c.off.delayMs.p50}/${c.off.delayMs.p99} on=${c.on.delayMs.p50}/${c.on.delayMs.p99} ms matched=${c.on.delayMs.n}`);
+    }
+  } finally {
+    await stopAll(agent, on, off);
+  }
+  return {
+    conditions,
+    settings,
+    method:
+      'probe RTP (Opus, 50 pkt/s) from the media agent process -> RTP ingest producer -> PlainTransport consumer -> agent; delay = receive - send on the agent clock, matched by RTP timestamp; blocks alternate analysis off/on',
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Analysed video frames per second per core, from measured CPU per analysed frame:
+ * VP8 decode (ffmpeg CPU for 640x480 30 fps input, 5 fps RGB output, per output frame;
+ * Node RTP/IVF work per frame) + face detection + landmarks + alignment per frame +
+ * face-forgery inference per crop. Uses the stage benches' numbers (run here when the
+ * `stages` part did not run).
+ */
+import type { BenchRun, DetectorTiming } from './stages.js';
+
+export interface VideoResult {
+  perFrameCpuMs: { decode: number; nodeRtp: number; faceDetect: number; landmarks: number; align: number; faceForgery: number | null; total: number };
+  analysedFramesPerSecondPerCore: number;
+  /** Streams one core carries at the configured analysis rate. */
+  streamsPerCoreAtFps: { fps: number; streams: number };
+  inputs: string;
+}
+
+interface VideoBenchJson {
+  ffmpegCpuMsPerOutputFrame: number;
+  nodeCpuMs: number;
+  output: { frames: number };
+}
+interface FaceBenchJson {
+  detectMsPerFrame: { mean: number };
+  landmarksMsPerFace: { mean: number };
+  alignMsPerFace: { mean: number };
+}
+
+export function videoFromStages(videoDecode: BenchRun | undefined, face: BenchRun | undefined, detectors: DetectorTiming[], fps: number): VideoResult | { error: string } {
+  if (!videoDecode?.ok || !face?.ok) return { error: `missing stage results: ${videoDecode?.error ?? ''} ${face?.error ?? ''}`.trim() };
+  const v = videoDecode.result as VideoBenchJson;
+  const f = face.result as FaceBenchJson;
+  const ff = detectors.filter((d) => d.detector.startsWith('face-forgery') || d.detector.startsWith('test-face')).filter((d) => d.threads === 1);
+  // Face windows are micro-batched across streams: take the cheapest batch per crop.
+  const forgery = ff.length ? Math.min(...ff.map((d) => d.msPerWindow.p50)) : null;
+  const parts = {
+    decode: +v.ffmpegCpuMsPerOutputFrame.toFixed(2),
+    nodeRtp: +(v.nodeCpuMs / Math.max(1, v.output.frames)).toFixed(2),
+    faceDetect: +f.detectMsPerFrame.mean.toFixed(2),
+    landmarks: +f.landmarksMsPerFace.mean.toFixed(2),
+    align: +f.alignMsPerFace.mean.toFixed(2),
+    faceForgery: forgery === null ? null : +forgery.toFixed(2),
+  };
+  const total = parts.decode + parts.nodeRtp + parts.faceDetect + parts.landmarks + parts.align + (parts.faceForgery ?? 0);
+  const perCore = 1000 / total;
+  return {
+    perFrameCpuMs: { ...parts, total: +total.toFixed(2) },
+    analysedFramesPerSecondPerCore: +perCore.toFixed(1),
+    streamsPerCoreAtFps: { fps, streams: +(perCore / fps).toFixed(1) },
+    inputs: 'pipeline/video/bench.ts (VP8 640x480 30 fps -> RGB 5 fps), detectors/face/bench.ts (640x480, 1 ORT thread), face-forgery session timing (1 thread, best batch)',
+  };
+}
