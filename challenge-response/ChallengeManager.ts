@@ -229,9 +229,9 @@ export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
     // Drop what overlaps audio already received (sliding windows upstream).
     if (chunk.wallStart < p.lastAudioEnd) {
       const overlap = Math.round(((p.lastAudioEnd - chunk.wallStart) / 1000) * chunk.sampleRate);
+      // Sliding analysis windows overlap by design: trimming them is normal, not degraded input.
       if (overlap >= samples.length) return;
       samples = samples.subarray(overlap);
-      degradedTotal.inc({ reason: 'overlap-trimmed' });
     }
     p.lastAudioEnd = Math.max(p.lastAudioEnd, chunk.wallEnd);
     if (chunk.sampleRate !== SR) samples = resample(samples, chunk.sampleRate, SR);

@@ -63,6 +63,8 @@ type Entry = AudioEntry | VideoEntry;
 const entries = new Map<string, Entry>();
 let vad: SileroVadModel | undefined;
 let faces: FaceAnalyzer | undefined;
+/** Face analyses running now (all streams, closed ones included). */
+let faceBusy = 0;
 
 async function init(): Promise<void> {
   if (cfg.kind === 'audio') vad = await SileroVadModel.load();
@@ -101,12 +103,13 @@ function open(m: OpenStream): void {
 
 /** Face analysis is serial per stream; frames that arrive while it is busy are skipped (counted). */
 async function onFrame(tapId: string, e: VideoEntry, f: DecodedVideoFrame): Promise<void> {
-  if (!faces) return;
+  if (!faces || shuttingDown) return;
   if (e.busy) {
     e.skipped++;
     return;
   }
   e.busy = true;
+  faceBusy++;
   try {
     const analysis = await faces.analyze({ width: f.width, height: f.height, rgb: f.rgb });
     e.analysed++;
@@ -130,6 +133,7 @@ async function onFrame(tapId: string, e: VideoEntry, f: DecodedVideoFrame): Prom
     log.warn('face analysis failed', { error: err });
   } finally {
     e.busy = false;
+    faceBusy--;
   }
 }
 
@@ -178,21 +182,40 @@ function onRtp(m: Extract<ToMediaWorker, { type: 'rtp' }>): void {
   }
 }
 
+let shuttingDown = false;
+
+/**
+ * Graceful exit: the thread must never be terminated while onnxruntime or libopus is inside
+ * a native call (that aborts the whole process), so it closes its streams, waits for the
+ * model runs in flight, releases the sessions, and only then exits on its own.
+ */
+async function shutdown(): Promise<void> {
+  shuttingDown = true;
+  for (const id of [...entries.keys()]) close(id);
+  const deadline = Date.now() + 5000;
+  while (faceBusy > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await vad?.close();
+  await faces?.close();
+  post({ type: 'closed' });
+  port.close();
+  process.exit(0);
+}
+
 port.on('message', (m: ToMediaWorker) => {
+  if (shuttingDown) return;
   switch (m.type) {
     case 'open':
       open(m);
       break;
     case 'rtp':
       onRtp(m);
+      post({ type: 'batch-done' });
       break;
     case 'close':
       close(m.tapId);
       break;
     case 'shutdown':
-      for (const id of [...entries.keys()]) close(id);
-      void faces?.close();
-      port.close();
+      void shutdown();
       break;
   }
 });

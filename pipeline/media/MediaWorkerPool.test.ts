@@ -4,6 +4,12 @@ import { readWav, encodeOpus, packetise } from '../audio/testSupport.js';
 import { fixtures } from '../../test/fixtures/build.js';
 import type { AudioWindow, StreamRef } from '../messages.js';
 import type { StreamStats } from './protocol.js';
+import { registry } from '../../src/metrics.js';
+
+async function dropped(reason: string): Promise<number> {
+  const m = await registry.getSingleMetric('dfd_pipeline_rtp_dropped_total')?.get();
+  return (m?.values ?? []).filter((v) => v.labels['reason'] === reason).reduce((n, v) => n + v.value, 0);
+}
 
 describe('MediaWorkerPool (real worker thread, real Opus, real Silero VAD)', () => {
   let pool: MediaWorkerPool;
@@ -50,5 +56,36 @@ describe('MediaWorkerPool (real worker thread, real Opus, real Silero VAD)', () 
       expect(w.rtpEnd).toBeGreaterThan(w.rtpStart);
     }
     expect(stats.get('t1')?.audio?.malformed).toBe(0);
+  });
+});
+
+describe('MediaWorkerPool backpressure and shutdown', () => {
+  it('counts packets it cannot hand to a worker that is behind, instead of queueing them', async () => {
+    const pool = new MediaWorkerPool({ audioWorkers: 1, videoWorkers: 0, faceAnalysis: false, maxInFlightBatches: 1, batchMs: 5 });
+    await pool.ready();
+    const ref: StreamRef = { roomId: 'r', peerId: 'p', producerId: 'x', kind: 'audio' };
+    await pool.open('t', ref, 111, 48000);
+    const packets = packetise(encodeOpus(readWav(fixtures.speechWav).samples), { payloadType: 111 });
+    const before = await dropped('backlog');
+    // Push 3 s of audio per event-loop turn: batches pile up faster than one is acknowledged.
+    for (let k = 0; k < 10; k++) {
+      for (const p of packets.slice(0, 150)) pool.push('t', p.bytes, Date.now());
+      await new Promise((r) => setTimeout(r, 6));
+    }
+    expect(await dropped('backlog')).toBeGreaterThan(before);
+    await pool.shutdown();
+  });
+
+  it('shuts down while streams are busy without aborting the process', async () => {
+    const pool = new MediaWorkerPool({ audioWorkers: 1, videoWorkers: 0, faceAnalysis: false });
+    await pool.ready();
+    const packets = packetise(encodeOpus(readWav(fixtures.speechWav).samples), { payloadType: 111 });
+    for (let i = 0; i < 4; i++) await pool.open(`t${i}`, { roomId: 'r', peerId: `p${i}`, producerId: `x${i}`, kind: 'audio' }, 111, 48000);
+    const t0 = Date.now();
+    for (const [n, p] of packets.entries()) for (let i = 0; i < 4; i++) pool.push(`t${i}`, p.bytes, t0 + n * 20);
+    await new Promise((r) => setTimeout(r, 30));
+    // VAD and Opus are mid-flight now; the worker must finish them and exit on its own.
+    await pool.shutdown();
+    expect(pool.forcedTerminations).toBe(0);
   });
 });

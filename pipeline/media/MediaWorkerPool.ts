@@ -26,6 +26,14 @@ export interface MediaWorkerPoolOptions extends Omit<MediaWorkerConfig, 'kind'> 
   batchMs: number;
   /** Packets buffered per worker between posts; beyond it packets are dropped (counted). */
   maxBatchPackets: number;
+  /**
+   * RTP batches posted to a worker and not yet processed. A worker that falls this far behind
+   * (about maxInFlightBatches * batchMs of media) gets no more packets until it catches up:
+   * analysis of its streams sees the gap as loss, nothing queues without bound.
+   */
+  maxInFlightBatches: number;
+  /** How long shutdown waits for a worker to exit on its own before terminating it. */
+  closeTimeoutMs: number;
 }
 
 export const defaultMediaWorkerPoolOptions: MediaWorkerPoolOptions = {
@@ -33,7 +41,9 @@ export const defaultMediaWorkerPoolOptions: MediaWorkerPoolOptions = {
   videoWorkers: 1,
   batchMs: 10,
   maxBatchPackets: 20_000,
-  logLevel: 'warn',
+  maxInFlightBatches: 100,
+  closeTimeoutMs: 10_000,
+  logLevel: (process.env['LOG_LEVEL'] as MediaWorkerConfig['logLevel'] | undefined) ?? 'warn',
   windowSeconds: 2,
   hopSeconds: 1,
   minSpeechSeconds: 0.5,
@@ -51,7 +61,11 @@ export interface MediaWorkerPoolEvents {
   stats: [s: StreamStats];
 }
 
-const droppedPackets = counter({ name: 'dfd_pipeline_rtp_dropped_total', help: 'RTP packets not handed to a media worker (batch full or worker down)' });
+const droppedPackets = counter<'reason'>({
+  name: 'dfd_pipeline_rtp_dropped_total',
+  help: 'RTP packets not handed to a media worker: backlog (worker behind), batch-full, worker-down',
+  labelNames: ['reason'],
+});
 const workerRestarts = counter({ name: 'dfd_pipeline_media_worker_restarts_total', help: 'Media worker threads that died and were replaced' });
 const activeStreams = gauge<'kind'>({ name: 'dfd_pipeline_active_streams', help: 'Streams being analysed', labelNames: ['kind'] });
 
@@ -73,6 +87,9 @@ interface Slot {
   streams: Map<string, OpenStream>;
   batch: Batch;
   alive: boolean;
+  /** Batches posted and not yet processed. */
+  inFlight: number;
+  exited: Promise<void>;
 }
 
 const emptyBatch = (): Batch => ({ tapIds: [], tapIndexOf: new Map(), tapIndex: [], arrivals: [], ends: [], chunks: [], bytes: 0 });
@@ -84,6 +101,7 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
   readonly #opened = new Map<string, () => void>();
   readonly #timer: NodeJS.Timeout;
   #closed = false;
+  #forced = 0;
 
   constructor(options: Partial<MediaWorkerPoolOptions> = {}) {
     super();
@@ -118,8 +136,16 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
   /** Hot path: called for every tapped RTP packet. Copies and returns at once. */
   push(tapId: string, packet: Buffer, arrivalMs: number): void {
     const slot = this.#slotOf.get(tapId);
-    if (!slot || !slot.alive || slot.batch.ends.length >= this.options.maxBatchPackets) {
-      droppedPackets.inc();
+    if (!slot || !slot.alive) {
+      droppedPackets.inc({ reason: 'worker-down' });
+      return;
+    }
+    if (slot.inFlight >= this.options.maxInFlightBatches) {
+      droppedPackets.inc({ reason: 'backlog' });
+      return;
+    }
+    if (slot.batch.ends.length >= this.options.maxBatchPackets) {
+      droppedPackets.inc({ reason: 'batch-full' });
       return;
     }
     const b = slot.batch;
@@ -146,6 +172,11 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
     if (slot.alive) slot.worker.postMessage({ type: 'close', tapId } satisfies ToMediaWorker);
   }
 
+  /** Workers that had to be terminated at shutdown instead of exiting on their own. */
+  get forcedTerminations(): number {
+    return this.#forced;
+  }
+
   /** For tests: kill a worker thread as a crash would. */
   async crash(index: number): Promise<void> {
     await this.#slots[index]?.worker.terminate();
@@ -159,8 +190,16 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
       this.#slots.map(async (s) => {
         s.alive = false;
         s.worker.postMessage({ type: 'shutdown' } satisfies ToMediaWorker);
-        await new Promise((r) => setTimeout(r, 50));
-        await s.worker.terminate();
+        // The worker exits by itself once its model runs are done; terminating it inside a
+        // native call would abort the process, so that is only the last resort.
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([s.exited.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), this.options.closeTimeoutMs)))]);
+        clearTimeout(timer);
+        if (timedOut) {
+          this.#forced++;
+          log.warn('media worker did not exit in time; terminating it', { index: s.index });
+          await s.worker.terminate();
+        }
       }),
     );
   }
@@ -177,6 +216,8 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
       streams: this.#slots[index]?.streams ?? new Map(),
       batch: emptyBatch(),
       alive: true,
+      inFlight: 0,
+      exited: new Promise((resolve) => worker.once('exit', () => resolve())),
     };
     worker.on('message', (m: FromMediaWorker) => {
       switch (m.type) {
@@ -199,6 +240,11 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
           break;
         case 'stats':
           this.safeEmit('stats', m);
+          break;
+        case 'batch-done':
+          slot.inFlight = Math.max(0, slot.inFlight - 1);
+          break;
+        case 'closed':
           break;
         case 'metrics':
           setThreadMetrics(`media-${index}`, m.metrics as Parameters<typeof setThreadMetrics>[1]);
@@ -243,6 +289,7 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
         data,
       };
       slot.batch = emptyBatch();
+      slot.inFlight++;
       slot.worker.postMessage(msg, [msg.data.buffer as ArrayBuffer, msg.tapIndex.buffer as ArrayBuffer, msg.arrivals.buffer as ArrayBuffer, msg.ends.buffer as ArrayBuffer]);
     }
   }

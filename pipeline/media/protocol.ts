@@ -79,4 +79,14 @@ export interface WorkerMetrics {
   metrics: unknown[];
 }
 
-export type FromMediaWorker = WorkerReady | StreamOpened | WindowOut | FaceObservationOut | KeyframeNeeded | StreamStats | WorkerMetrics;
+/** One RTP batch processed (the main thread bounds how many are outstanding). */
+export interface BatchDone {
+  type: 'batch-done';
+}
+
+/** The worker released its models and is about to exit (after `shutdown`). */
+export interface WorkerClosed {
+  type: 'closed';
+}
+
+export type FromMediaWorker = WorkerReady | StreamOpened | WindowOut | FaceObservationOut | KeyframeNeeded | StreamStats | WorkerMetrics | BatchDone | WorkerClosed;
