@@ -24,7 +24,8 @@ import type { CheckOutcome } from '../checkers/types.js';
 import { analyseAudio, defaultAnalyseOptions } from '../dsp/analyse.js';
 import { synthesizePrompt, defaultPromptAudioOptions } from '../prompt/PromptAudio.js';
 import { BaselineTracker } from '../SpeakerBaseline.js';
-import { baselineSpeech, concat, responses, seededRandom, speakers, SR } from './labelledSet.js';
+import { baselineSpeech, responses, seededRandom, speakers, SR } from './labelledSet.js';
+import { concat } from '../testing/signals.js';
 import { defaultTrackerNoise, videoSequences } from './videoSet.js';
 
 interface Tally {
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
       t.promptSec.push(prompt.length / defaultPromptAudioOptions.sampleRate);
       const { compliant, nonCompliant } = responses(entry.id, spec, s, i, rng);
       for (const r of [compliant, nonCompliant]) {
-        const clip = concat([pad, r.samples, pad]);
+        const clip = concat(pad, r.samples, pad);
         const a0 = performance.now();
         const analysis = analyseAudio(clip, { ...defaultAnalyseOptions, sampleRate: SR });
         const res = entry.check({ analysis, baseline, params: spec.params });

@@ -13,6 +13,7 @@ import type { ChallengeSpec } from '../catalogue.js';
 import { randomMelody } from '../catalogue.js';
 import type { MelodyNote } from '../dsp/melody.js';
 import { midiToHz } from '../dsp/melody.js';
+import { concat } from '../testing/signals.js';
 import type { RandomSource } from '../random.js';
 
 export const SR = 16000;
@@ -103,17 +104,7 @@ function speakerArgs(s: Speaker, extra: { voice?: string; pitch?: number; speed?
 /** The speaker's normal speech (about 10-12 s), as the service would hear it before a challenge. */
 export function baselineSpeech(s: Speaker): Float32Array {
   const parts = BASELINE_TEXTS.map((t) => render(t, speakerArgs(s), ['pad', '0', '0.4']));
-  return concat(parts);
-}
-
-export function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concat(...parts);
 }
 
 /** One hummed note made by sox: a band-limited harmonic tone with an attack/decay and light vibrato. */
@@ -124,7 +115,7 @@ function humNote(hz: number, sec: number, wave: string, vibratoDepth: number): F
 
 /** A hummed rendition of `notes`, shifted by `shift` semitones, each note `noteSec` long. */
 export function hum(notes: readonly MelodyNote[], shift: number, noteSec: number, wave: string, detune: (i: number) => number = () => 0, vibrato = 0): Float32Array {
-  return concat([new Float32Array(SR * 0.2), ...notes.map((n, i) => humNote(midiToHz(n.midi + shift + detune(i)), noteSec, wave, vibrato)), new Float32Array(SR * 0.2)]);
+  return concat(new Float32Array(SR * 0.2), ...notes.map((n, i) => humNote(midiToHz(n.midi + shift + detune(i)), noteSec, wave, vibrato)), new Float32Array(SR * 0.2));
 }
 
 function phraseOf(spec: ChallengeSpec): string {

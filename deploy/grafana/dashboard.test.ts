@@ -3,26 +3,23 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startTestService } from '../../test/helpers/service.js';
-import { buildTestModels } from '../../detectors/testing/testModels.js';
+import { testModelsDir, removeDir } from '../../test/helpers/models.js';
 import type { Service } from '../../src/Service.js';
 
 describe('deploy/grafana/dfd-dashboard.json', () => {
   let service: Service;
   let modelsDir: string;
   beforeAll(async () => {
-    modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-models-'));
-    buildTestModels(modelsDir);
+    modelsDir = testModelsDir();
     service = await startTestService({ modelsDir }, { events: true, analysis: true });
     // Worker threads report their metrics about once a second.
     await new Promise((r) => setTimeout(r, 2500));
   });
   afterAll(async () => {
     await service?.close();
-    fs.rmSync(modelsDir, { recursive: true, force: true });
+    removeDir(modelsDir);
   });
 
   it('is current (node deploy/grafana/make-dashboard.mjs regenerates it)', () => {

@@ -21,7 +21,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startTestService } from '../helpers/service.js';
 import { artifactsDir, launchBrowser } from '../helpers/browser.js';
 import { fixtures } from '../fixtures/build.js';
-import { buildTestModels } from '../../detectors/testing/testModels.js';
+import { testModelsDir, removeDir } from '../helpers/models.js';
 import type { Service } from '../../src/Service.js';
 import { registry } from '../../src/metrics.js';
 import type { DfdEvent, EventOfType } from '../../events/schema.js';
@@ -92,9 +92,8 @@ describe('challenge-response acceptance (whisper-phrase, live call, NATS)', () =
   const report: Record<string, unknown> = {};
 
   beforeAll(async () => {
-    modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-models-'));
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-chal-'));
-    buildTestModels(modelsDir);
+    modelsDir = testModelsDir();
     service = await startTestService({ modelsDir, faceAnalysis: false }, { events: true, analysis: true });
     service.bus!.subscribe({ type: 'challenge' }, (e) => void events.push(e));
     service.bus!.subscribe({ type: 'verdict' }, (e) => void events.push(e));
@@ -108,7 +107,7 @@ describe('challenge-response acceptance (whisper-phrase, live call, NATS)', () =
     fs.writeFileSync(path.join(artifactsDir, 'challenge-response-e2e.json'), JSON.stringify(report, null, 2));
     for (const b of browsers) await b.close().catch(() => undefined);
     await service?.close();
-    fs.rmSync(modelsDir, { recursive: true, force: true });
+    removeDir(modelsDir);
     fs.rmSync(workDir, { recursive: true, force: true });
   });
 

@@ -5,14 +5,11 @@
  * outcome is recorded, and the verdict reflects it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startTestService } from '../helpers/service.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { fixtures } from '../fixtures/build.js';
-import { buildTestModels } from '../../detectors/testing/testModels.js';
+import { testModelsDir, removeDir } from '../helpers/models.js';
 import { isDfdError } from '../../src/errors.js';
 import type { Service } from '../../src/Service.js';
 
@@ -29,8 +26,7 @@ describe('challenge-response in a live call', () => {
   let modelsDir: string;
 
   beforeAll(async () => {
-    modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-models-'));
-    buildTestModels(modelsDir);
+    modelsDir = testModelsDir();
     service = await startTestService({ modelsDir, faceAnalysis: false }, { events: false, analysis: true });
     browser = await launchBrowser({ wav: fixtures.speechWav, y4m: fixtures.testY4m });
   });
@@ -38,7 +34,7 @@ describe('challenge-response in a live call', () => {
   afterAll(async () => {
     await browser?.close();
     await service?.close();
-    fs.rmSync(modelsDir, { recursive: true, force: true });
+    removeDir(modelsDir);
   });
 
   it('delivers the prompt to the challenged participant only and records an outcome', async () => {

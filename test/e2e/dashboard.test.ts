@@ -6,14 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startTestService } from '../helpers/service.js';
 import { launchBrowser, artifactsDir } from '../helpers/browser.js';
 import { fixtures } from '../fixtures/build.js';
 import { makeEvent, type VerdictEvent } from '../../events/schema.js';
-import { buildTestModels } from '../../detectors/testing/testModels.js';
+import { testModelsDir, removeDir } from '../helpers/models.js';
 import type { Service } from '../../src/Service.js';
 
 const ROOM = 'dash-e2e';
@@ -231,8 +230,7 @@ describe('dashboard fed by the real analysis pipeline', () => {
 
   beforeAll(async () => {
     // Small real ONNX detectors built by the test set-up (as in pipeline.test.ts).
-    modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-dash-models-'));
-    buildTestModels(modelsDir);
+    modelsDir = testModelsDir();
     service = await startTestService({ modelsDir, audioHopSec: 1, audioWindowSec: 2 }, { events: true, analysis: true });
     browser = await launchBrowser({ wav: fixtures.speechWav, y4m: fixtures.faceY4m });
   });
@@ -240,7 +238,7 @@ describe('dashboard fed by the real analysis pipeline', () => {
   afterAll(async () => {
     await browser?.close();
     await service?.close();
-    fs.rmSync(modelsDir, { recursive: true, force: true });
+    removeDir(modelsDir);
   });
 
   it('a speaking participant\'s detector scores and verdicts reach the dashboard chart and badge', async () => {

@@ -4,14 +4,11 @@
  * and every window the analysis could not take is counted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startTestService } from '../helpers/service.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { fixtures } from '../fixtures/build.js';
-import { buildTestModels } from '../../detectors/testing/testModels.js';
+import { testModelsDir, removeDir } from '../helpers/models.js';
 import { RtpLoadSender } from '../../load-tests/RtpLoadSender.js';
 import { readWav, encodeOpus } from '../../pipeline/audio/testSupport.js';
 import { Peer } from '../../sfu/Peer.js';
@@ -45,8 +42,7 @@ describe('overload: analysis drops windows, the call does not notice', () => {
   let modelsDir: string;
 
   beforeAll(async () => {
-    modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-models-'));
-    buildTestModels(modelsDir);
+    modelsDir = testModelsDir();
     // A one-window queue and a short hop: the detectors cannot keep up.
     service = await startTestService({ modelsDir, maxPeersPerRoom: 32, inferenceQueue: 1, audioHopSec: 0.25, minSpeechSec: 0.2, faceAnalysis: false }, { events: false, analysis: true });
     browser = await launchBrowser({ wav: fixtures.speechWav, y4m: fixtures.testY4m });
@@ -56,7 +52,7 @@ describe('overload: analysis drops windows, the call does not notice', () => {
     sender?.close();
     await browser?.close();
     await service?.close();
-    fs.rmSync(modelsDir, { recursive: true, force: true });
+    removeDir(modelsDir);
   });
 
   it('keeps forwarding at full rate while windows are dropped and counted', async () => {

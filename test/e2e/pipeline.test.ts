@@ -7,14 +7,11 @@
  * not depend on the trained models' accuracy.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startTestService } from '../helpers/service.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { fixtures } from '../fixtures/build.js';
-import { buildTestModels } from '../../detectors/testing/testModels.js';
+import { testModelsDir, removeDir } from '../helpers/models.js';
 import type { Service } from '../../src/Service.js';
 import type { Verdict } from '../../pipeline/verdict/ParticipantVerdict.js';
 import type { WindowScore } from '../../pipeline/messages.js';
@@ -27,8 +24,7 @@ describe('analysis pipeline end to end (Chromium -> SFU -> taps -> detectors -> 
   let modelsDir: string;
 
   beforeAll(async () => {
-    modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-models-'));
-    buildTestModels(modelsDir);
+    modelsDir = testModelsDir();
     service = await startTestService({ modelsDir, audioHopSec: 1, audioWindowSec: 2 }, { events: false, analysis: true });
     service.pipeline!.on('verdict', (v) => verdicts.push(v));
     service.pipeline!.on('score', (s) => scores.push(s));
@@ -39,7 +35,7 @@ describe('analysis pipeline end to end (Chromium -> SFU -> taps -> detectors -> 
   afterAll(async () => {
     for (const b of browsers) await b.close();
     await service?.close();
-    fs.rmSync(modelsDir, { recursive: true, force: true });
+    removeDir(modelsDir);
   });
 
   it('a speaking face reaches a verdict; a silent, face-less participant stays collecting', async () => {

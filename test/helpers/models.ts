@@ -1,0 +1,18 @@
+/**
+ * Detectors for tests: the small real ONNX graphs of detectors/testing/testModels.ts in a
+ * fresh temporary models folder (the trained models' accuracy is not what tests check).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildTestModels } from '../../detectors/testing/testModels.js';
+
+export function testModelsDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-models-'));
+  buildTestModels(dir);
+  return dir;
+}
+
+export function removeDir(dir: string | undefined): void {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+}
