@@ -3,6 +3,7 @@
  * session (cookie or bearer token from `/v1/auth/login`); the badge stream accepts a
  * participant's join token for its own room.
  */
+import { randomUUID } from 'node:crypto';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { TSchema, Static } from '@sinclair/typebox';
 import type { HttpServer, RequestContext } from '../src/http/HttpServer.js';
@@ -82,7 +83,7 @@ export function registerApi(http: HttpServer, deps: ApiDeps): void {
     .route('POST', '/v1/tokens', async (ctx) => {
       operator(ctx);
       const b = await body(ctx, TokenBody);
-      const peer = b.peer ?? `p-${Math.random().toString(36).slice(2, 10)}`;
+      const peer = b.peer ?? `p-${randomUUID().slice(0, 8)}`;
       return { token: deps.joinTokens.sign({ room: b.room, peer, name: b.name, role: b.role ?? 'participant' }, deps.joinTokenTtlSec), room: b.room, peer };
     })
     .route('GET', '/v1/rooms', (ctx) => {
