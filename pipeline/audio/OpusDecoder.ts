@@ -79,11 +79,20 @@ export function parseOpusToc(payload: Uint8Array): OpusToc {
 export interface OpusDecoderOptions {
   /** Longest gap (48 kHz samples) filled by libopus PLC; the rest of a longer gap is silence. */
   maxPlcSamples: number;
+  /**
+   * Output rate: 48000, or 8000/12000/16000/24000 to let libopus decode straight to the rate
+   * the detectors use (cheaper than decoding at 48 kHz and resampling).
+   */
+  sampleRate: number;
 }
 
 export const defaultOpusDecoderOptions: OpusDecoderOptions = {
   maxPlcSamples: 5760,
+  sampleRate: 48000,
 };
+
+/** Rates libopus decodes to natively. */
+export const OPUS_DECODE_RATES: readonly number[] = [8000, 12000, 16000, 24000, 48000];
 
 export interface OpusDecoderStats {
   decodedPackets: number;
@@ -119,7 +128,13 @@ export class OpusDecoder {
 
   constructor(options: Partial<OpusDecoderOptions> = {}) {
     this.#opts = { ...defaultOpusDecoderOptions, ...options };
-    this.#codec = new opus.OpusEncoder(48000, 1);
+    if (!OPUS_DECODE_RATES.includes(this.#opts.sampleRate)) throw new DfdError('ERR_CONFIG', 'unsupported Opus decode rate', { sampleRate: this.#opts.sampleRate });
+    this.#codec = new opus.OpusEncoder(this.#opts.sampleRate, 1);
+  }
+
+  /** Output samples per 48 kHz RTP tick: 1 at 48 kHz, 1/3 at 16 kHz. */
+  get rateRatio(): number {
+    return this.#opts.sampleRate / 48000;
   }
 
   stats(): OpusDecoderStats {
@@ -132,7 +147,7 @@ export class OpusDecoder {
   }
 
   /**
-   * Decodes one Opus payload to 48 kHz mono float PCM in [-1, 1). The result is a view into
+   * Decodes one Opus payload to mono float PCM in [-1, 1) at `sampleRate`. The result is a view into
    * a scratch buffer, valid until the next call. A corrupt payload is counted and replaced
    * by concealment of its nominal duration (20 ms when the TOC is unreadable).
    */
@@ -151,7 +166,7 @@ export class OpusDecoder {
       } catch {
         // unreadable TOC: assume the usual 20 ms
       }
-      return this.conceal(n);
+      return this.conceal(Math.round(n * this.rateRatio));
     }
     const n = pcm.byteLength >>> 1;
     const out = this.#scratch(n);
@@ -163,8 +178,8 @@ export class OpusDecoder {
   }
 
   /**
-   * Produces `samples` samples (48 kHz) to stand in for lost packets: libopus PLC for the
-   * first maxPlcSamples, silence after that (or for all of it before the first real packet).
+   * Produces `samples` samples (at `sampleRate`) to stand in for lost packets: libopus PLC for
+   * the first maxPlcSamples (48 kHz units), silence after that (or for all of it before the first real packet).
    * View valid until the next call.
    */
   conceal(samples: number): Float32Array {
@@ -175,7 +190,7 @@ export class OpusDecoder {
     if (n > 0 && this.#primed) {
       try {
         const pcm = this.#codec.decode(EMPTY);
-        const m = Math.min(n, pcm.byteLength >>> 1, this.#opts.maxPlcSamples);
+        const m = Math.min(n, pcm.byteLength >>> 1, Math.round(this.#opts.maxPlcSamples * this.rateRatio));
         toFloat(pcm, m, out);
       } catch {
         this.#stats.decodeErrors++;
