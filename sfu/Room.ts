@@ -165,6 +165,12 @@ export class Room extends TypedEmitter<RoomEvents> {
     }
     const transport = this.#transport(peer, transportId);
     const producer = await transport.produce({ kind, rtpParameters, appData: { peerId: peer.id } });
+    await this.#adopt(peer, producer);
+    return producer.id;
+  }
+
+  /** A new producer of `peer`: tracked, tapped for analysis, announced to every other peer (and its end too). */
+  async #adopt(peer: Peer, producer: types.Producer): Promise<void> {
     peer.producers.set(producer.id, producer);
     producer.observer.on('close', () => {
       peer.producers.delete(producer.id);
@@ -172,9 +178,8 @@ export class Room extends TypedEmitter<RoomEvents> {
     });
     await this.#openTap(peer, producer);
     for (const other of this.peers.values()) {
-      if (other !== peer) other.notify('newProducer', { peerId: peer.id, producerId: producer.id, kind });
+      if (other !== peer) other.notify('newProducer', { peerId: peer.id, producerId: producer.id, kind: producer.kind });
     }
-    return producer.id;
   }
 
   /**
@@ -205,10 +210,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     const producer = await transport.produce({ kind: opts.kind, rtpParameters, appData: { peerId: peer.id } });
     peer.plainTransports.set(transport.id, transport);
     transport.observer.on('close', () => peer.plainTransports.delete(transport.id));
-    peer.producers.set(producer.id, producer);
-    producer.observer.on('close', () => peer.producers.delete(producer.id));
-    await this.#openTap(peer, producer);
-    for (const other of this.peers.values()) if (other !== peer) other.notify('newProducer', { peerId: peer.id, producerId: producer.id, kind: opts.kind });
+    await this.#adopt(peer, producer);
     return { ip: transport.tuple.localIp, port: transport.tuple.localPort, producerId: producer.id };
   }
 

@@ -14,6 +14,7 @@
  * probabilities and one ring of chunk arrival times. A window whose samples were
  * overwritten before VAD caught up is dropped and counted.
  */
+import type { AudioWindow } from '../messages.js';
 import { DfdError } from '../../src/errors.js';
 import { RingBuffer } from './RingBuffer.js';
 
@@ -43,16 +44,10 @@ export const defaultSpeechWindowerOptions: SpeechWindowerOptions = {
   maxPendingSeconds: 4,
 };
 
-export interface SpeechWindow {
+/** The audio and timing fields of an AudioWindow (pipeline/messages.ts), before stream and quality are added. */
+export interface SpeechWindow extends Pick<AudioWindow, 'sampleRate' | 'samples' | 'rtpStart' | 'rtpEnd' | 'wallStart' | 'wallEnd' | 'speechSeconds'> {
   /** Sample index (since reset) of the first sample. */
   startIndex: number;
-  sampleRate: number;
-  samples: Float32Array;
-  rtpStart: number;
-  rtpEnd: number;
-  wallStart: number;
-  wallEnd: number;
-  speechSeconds: number;
 }
 
 export interface SpeechWindowerStats {
