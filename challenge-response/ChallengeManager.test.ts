@@ -184,6 +184,29 @@ describe('ChallengeManager', () => {
     audioOnly.close();
   });
 
+  it('judges pose against the resting pose seen before the challenge', async () => {
+    // The caller sits turned 26 degrees to their left. Turning 15 degrees further towards the
+    // asked side is no profile turn, even where the absolute yaw reaches 41 degrees.
+    const face = (yaw: number): FaceObservation => ({ t: Date.now(), faceFound: true, faceConfidence: 0.9, yawDeg: yaw, pitchDeg: 0, regions: {} });
+    for (let i = 0; i < 10; i++) {
+      m.pushFace('alice', face(25 + (i % 3)));
+      vi.advanceTimersByTime(200);
+    }
+    const c = m.requestChallenge('alice', 'operator', 'head-turn');
+    const sign = c.spec.params.side === 'left' ? 1 : -1;
+    await vi.advanceTimersByTimeAsync(0);
+    for (const turn of [0, 5, 11, 15, 15, 14, 5, 0]) {
+      m.pushFace('alice', face(26 + sign * turn));
+      vi.advanceTimersByTime(200);
+    }
+    await vi.advanceTimersByTimeAsync(60_000);
+    const last = outcomes.at(-1);
+    expect(last?.challengeId).toBe(c.id);
+    expect(last?.outcome).toBe('unclear');
+    expect(last?.measurements['restYawDeg']).toBe(26);
+    expect(last?.measurements['poseBaselineFrames']).toBe(10);
+  });
+
   it('starts on a suspicious verdict within policy limits', async () => {
     const limited = new ChallengeManager({ callId: 'c6', policy: { cooldownMs: 60_000 } });
     limited.addParticipant({ peerId: 'bob', hasAudio: true, hasVideo: true });

@@ -19,7 +19,8 @@ import { counter, histogram, latencyBuckets } from '../src/metrics.js';
 import { catalogueEntry, type ChallengeSpec, type Modality } from './catalogue.js';
 import { Challenge, type ChallengeTimeouts, type ChallengeTrigger, type OutcomeState, type StateChange } from './Challenge.js';
 import { ChallengePolicy, type ChallengePolicyOptions, type ParticipantProfile } from './ChallengePolicy.js';
-import type { CheckOutcome } from './checkers/types.js';
+import type { CheckOutcome, PoseBaseline } from './checkers/types.js';
+import { median } from './checkers/video.js';
 import { analyseAudio, type AnalyseOptions, type AudioAnalysis } from './dsp/analyse.js';
 import { resample } from './dsp/wav.js';
 import type { FaceObservation } from './face/FaceObservation.js';
@@ -60,6 +61,10 @@ export interface ChallengeManagerOptions {
   maxResponseSec: number;
   /** Face observations kept per response at most. */
   maxFaceObservations: number;
+  /** Recent face observations (face found) kept between challenges for the resting pose. */
+  poseBaselineFrames: number;
+  /** Fewer than this before a challenge: the video checkers judge pose against the camera. */
+  minPoseBaselineFrames: number;
   /** Normal speech analysed per baseline update, s. */
   baselineChunkSec: number;
   /** Once the baseline is ready, analyse only every n-th chunk (CPU). */
@@ -83,6 +88,8 @@ export const defaultChallengeManagerOptions: Omit<ChallengeManagerOptions, 'call
   verifiedForMs: 10 * 60_000,
   maxResponseSec: 30,
   maxFaceObservations: 900,
+  poseBaselineFrames: 25,
+  minPoseBaselineFrames: 5,
   baselineChunkSec: 4,
   baselineRefreshEvery: 5,
   playPrompt: undefined,
@@ -157,6 +164,8 @@ interface Participant {
   lastOutcome: ChallengeOutcome | undefined;
   verifiedUntil: number;
   decisions: OperatorDecision[];
+  /** Latest face observations outside challenges (ring, face found only). */
+  restPose: FaceObservation[];
 }
 
 interface ActiveRun {
@@ -166,6 +175,8 @@ interface ActiveRun {
   audio: Float32Array[];
   audioSamples: number;
   faces: FaceObservation[];
+  /** The resting pose just before the challenge was issued. */
+  poseBaseline: PoseBaseline | undefined;
   maxPFake: number;
   timer: NodeJS.Timeout | undefined;
 }
@@ -206,6 +217,7 @@ export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
       lastOutcome: undefined,
       verifiedUntil: 0,
       decisions: [],
+      restPose: [],
     });
   }
 
@@ -249,8 +261,15 @@ export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
 
   pushFace(peerId: string, obs: FaceObservation): void {
     const p = this.participants.get(peerId);
-    const run = p?.active;
-    if (!run || this.closed) return;
+    if (!p || this.closed) return;
+    const run = p.active;
+    if (!run) {
+      if (obs.faceFound && Number.isFinite(obs.yawDeg) && Number.isFinite(obs.pitchDeg)) {
+        p.restPose.push(obs);
+        if (p.restPose.length > this.options.poseBaselineFrames) p.restPose.shift();
+      }
+      return;
+    }
     if (obs.detectorScore !== undefined && Number.isFinite(obs.detectorScore) && obs.t >= run.responseStart && obs.t <= run.responseEnd) {
       run.maxPFake = Math.max(Number.isNaN(run.maxPFake) ? 0 : run.maxPFake, obs.detectorScore);
     }
@@ -302,7 +321,7 @@ export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
       now: this.options.now,
       timeouts: { ...this.options.timeouts, awaitingResponseMs: responseMs + this.options.lateInputGraceMs + 5000 },
     });
-    const run: ActiveRun = { challenge, responseStart: Infinity, responseEnd: Infinity, audio: [], audioSamples: 0, faces: [], maxPFake: Number.NaN, timer: undefined };
+    const run: ActiveRun = { challenge, responseStart: Infinity, responseEnd: Infinity, audio: [], audioSamples: 0, faces: [], poseBaseline: this.restPoseOf(p), maxPFake: Number.NaN, timer: undefined };
     p.active = run;
     challenge.on('state', (c) => this.onState(p, run, c));
     this.emitEvent({ phase: 'issued', callId: this.options.callId, challengeId: id, peerId, kind: spec.kind, modality: spec.modality, trigger, promptText: spec.promptText, expectedDurationSec: spec.expectedDurationSec, at: now });
@@ -444,7 +463,14 @@ export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
       const res = entry.check({ analysis, baseline, params: spec.params });
       return { ...res, measurements: { ...res.measurements, baselinePersonal: baseline.personal ? 1 : 0, baselineSpeechSec: baseline.speechSeconds } };
     }
-    return entry.check({ observations: run.faces, params: spec.params });
+    const res = entry.check({ observations: run.faces, params: spec.params, ...(run.poseBaseline ? { poseBaseline: run.poseBaseline } : {}) });
+    return { ...res, measurements: { ...res.measurements, poseBaselineFrames: run.poseBaseline?.frames ?? 0 } };
+  }
+
+  /** Medians of the recent resting-pose frames, when there are enough. */
+  private restPoseOf(p: Participant): PoseBaseline | undefined {
+    if (p.restPose.length < this.options.minPoseBaselineFrames) return undefined;
+    return { yawDeg: median(p.restPose.map((f) => f.yawDeg)), pitchDeg: median(p.restPose.map((f) => f.pitchDeg)), frames: p.restPose.length };
   }
 
   private finish(run: ActiveRun, outcome: OutcomeState, check: CheckOutcome): void {

@@ -30,9 +30,19 @@ export interface AudioCheckInput {
   params: ChallengeParams;
 }
 
+/** The caller's resting head pose before the challenge (medians), when the call has shown one. */
+export interface PoseBaseline {
+  yawDeg: number;
+  pitchDeg: number;
+  /** Face observations behind the medians. */
+  frames: number;
+}
+
 export interface VideoCheckInput {
   observations: readonly FaceObservation[];
   params: ChallengeParams;
+  /** Pose angles are judged relative to this; without it, relative to the first frames of the response. */
+  poseBaseline?: PoseBaseline;
 }
 
 export type AudioChecker = (input: AudioCheckInput) => CheckOutcome;

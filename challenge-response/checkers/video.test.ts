@@ -69,9 +69,32 @@ describe('video checkers', () => {
     expect(checkFingerOnCheek({ observations: obs.map((f) => ({ ...f, regions: { rightCheek: 0.95, eyes: 0.9 } })), params: { side: 'right' } }).result).toBe('fail');
   });
   it('look up then down: order matters', () => {
-    expect(checkLookUpDown({ observations: seq([0, 10, 20, 18, 0, -12, -20, -5], 'pitchDeg'), params: {} }).result).toBe('pass');
+    expect(checkLookUpDown({ observations: seq([0, 10, 20, 18, 0, -12, -20, -18, -5], 'pitchDeg'), params: {} }).result).toBe('pass');
     expect(checkLookUpDown({ observations: seq([0, -20, -18, 0, 10, 20, 5], 'pitchDeg'), params: {} }).result).toBe('unclear');
     expect(checkLookUpDown({ observations: seq([0, 2, 1, -2, 0, 1], 'pitchDeg'), params: {} }).result).toBe('fail');
+  });
+  it('one noisy frame neither passes nor blocks a fail; a still head with tracker noise fails look-up-down', () => {
+    // A single-frame landmark glitch to 35 degrees is not a head turn...
+    expect(checkHeadTurn({ observations: seq([0, 2, 35, 1, -2, 0, 1]), params: { side: 'left' } }).result).toBe('fail');
+    // ...and a still head whose pitch jitters by +-4 degrees (raw max-min 8+) did not nod.
+    const jitter = [0, 3, -4, 2, -3, 4, -2, 1, -4, 3, 0, -1];
+    expect(Math.max(...jitter) - Math.min(...jitter)).toBeGreaterThanOrEqual(8);
+    expect(checkLookUpDown({ observations: seq(jitter, 'pitchDeg'), params: {} }).result).toBe('fail');
+    // Occlusion: one frame dipping below "clear" does not stop an unoccluded response failing.
+    const clear = [0, 1, 2, 3, 4, 5, 6].map((i) => frame(i * 100, { regions: { rightCheek: i === 3 ? 0.5 : 0.92, eyes: 0.9 } }));
+    expect(checkFingerOnCheek({ observations: clear, params: { side: 'right' } }).result).toBe('fail');
+  });
+  it('pose is judged against the resting pose before the challenge', () => {
+    // A caller whose camera sits high reads -8 degrees pitch at rest: +8 then -24 is up 16, down 16.
+    const obs = seq([-8, 0, 8, 9, 8, -8, -24, -25, -24, -8], 'pitchDeg');
+    expect(checkLookUpDown({ observations: obs, params: {} }).result).not.toBe('pass');
+    const r = checkLookUpDown({ observations: obs, params: {}, poseBaseline: { yawDeg: 0, pitchDeg: -8, frames: 20 } });
+    expect(r.result).toBe('pass');
+    expect(r.measurements['restPitchDeg']).toBe(-8);
+    // Sitting turned 20 degrees to the left, a further 20 degrees is not a profile turn.
+    const turned = seq([20, 25, 35, 40, 41, 40, 30, 20]);
+    expect(checkHeadTurn({ observations: turned, params: { side: 'left' } }).result).toBe('pass');
+    expect(checkHeadTurn({ observations: turned, params: { side: 'left' }, poseBaseline: { yawDeg: 20, pitchDeg: 0, frames: 20 } }).result).toBe('unclear');
   });
   it('too few frames or no face is unclear', () => {
     expect(checkHeadTurn({ observations: seq([40, 40]), params: { side: 'left' } })).toMatchObject({ result: 'unclear', reason: 'too few video frames' });

@@ -6,6 +6,14 @@
 import type { FaceObservation, FaceRegion } from '../face/FaceObservation.js';
 import type { CheckOutcome, VideoCheckInput } from './types.js';
 
+/*
+ * Every per-frame value is smoothed with a centred median of 3 found frames before it is
+ * judged: one noisy landmark frame can neither make a pass nor block a fail. Pose angles are
+ * relative to the caller's resting pose (`poseBaseline`: medians of the frames before the
+ * challenge, kept by ChallengeManager); without one, to the camera (0 degrees). The face
+ * path reads frontal faces a few degrees low in pitch, which the baseline removes.
+ */
+
 export interface VideoCheckOptions {
   /** Fewer observations than this: unclear. */
   minObservations: number;
@@ -36,6 +44,35 @@ export const defaultVideoCheckOptions: VideoCheckOptions = {
   clearAbove: 0.75,
 };
 
+/** Centred median of 3 (ends: median of the two or one available). */
+export function median3(v: readonly number[]): number[] {
+  return v.map((x, i) => {
+    const w = [v[i - 1], x, v[i + 1]].filter((y): y is number => y !== undefined).sort((a, b) => a - b);
+    return w.length === 3 ? (w[1] as number) : w.reduce((a, b) => a + b, 0) / w.length;
+  });
+}
+
+/** Median (NaN for none). */
+export function median(v: readonly number[]): number {
+  if (v.length === 0) return Number.NaN;
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+function quantile(v: readonly number[], q: number): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))] ?? Number.NaN;
+}
+
+/** One pose angle over the found frames, smoothed and relative to the resting pose. */
+function poseSeries(input: VideoCheckInput, key: 'yawDeg' | 'pitchDeg'): { values: number[]; restDeg: number } {
+  const raw = input.observations.filter((f) => f.faceFound && Number.isFinite(f[key])).map((f) => f[key]);
+  const base = input.poseBaseline?.[key];
+  const rest = base !== undefined && Number.isFinite(base) ? base : 0;
+  return { values: median3(raw).map((x) => x - rest), restDeg: rest };
+}
+
 function gate(obs: readonly FaceObservation[], o: VideoCheckOptions): CheckOutcome | undefined {
   const found = obs.filter((f) => f.faceFound).length;
   const measurements = { observations: obs.length, faceShare: obs.length > 0 ? found / obs.length : 0 };
@@ -49,10 +86,11 @@ export function checkHeadTurn(input: VideoCheckInput, options: Partial<VideoChec
   const g = gate(input.observations, o);
   if (g) return g;
   const sign = input.params.side === 'right' ? -1 : 1;
-  const yaws = input.observations.filter((f) => f.faceFound && Number.isFinite(f.yawDeg)).map((f) => sign * f.yawDeg);
+  const { values, restDeg } = poseSeries(input, 'yawDeg');
+  const yaws = values.map((y) => sign * y);
   const maxTurnDeg = yaws.length > 0 ? Math.max(...yaws) : Number.NaN;
   const framesTurned = yaws.filter((y) => y >= o.turnPassDeg).length;
-  const measurements = { maxTurnDeg, framesTurned };
+  const measurements = { maxTurnDeg, framesTurned, restYawDeg: restDeg };
   if (framesTurned >= o.minFrames) return { result: 'pass', measurements, reason: 'head turned to the side asked' };
   if (maxTurnDeg <= o.turnFailDeg) return { result: 'fail', measurements, reason: 'head not turned to the side asked' };
   return { result: 'unclear', measurements, reason: 'head turned only partly' };
@@ -61,20 +99,20 @@ export function checkHeadTurn(input: VideoCheckInput, options: Partial<VideoChec
 function occlusion(input: VideoCheckInput, covered: FaceRegion, clear: FaceRegion, o: VideoCheckOptions, what: string): CheckOutcome {
   const g = gate(input.observations, o);
   if (g) return g;
+  const frames = input.observations.filter((f) => f.faceFound && f.regions[covered] !== undefined && Number.isFinite(f.regions[covered]));
+  const vis = median3(frames.map((f) => f.regions[covered] as number));
+  const otherRaw = frames.map((f) => f.regions[clear]);
+  const other = otherRaw.every((x) => x !== undefined && Number.isFinite(x)) ? median3(otherRaw as number[]) : undefined;
   let framesCovered = 0;
-  let minVisibility = Number.POSITIVE_INFINITY;
-  for (const f of input.observations) {
-    if (!f.faceFound) continue;
-    const v = f.regions[covered];
-    const other = f.regions[clear];
-    if (v === undefined) continue;
-    minVisibility = Math.min(minVisibility, v);
-    if (v <= o.coveredBelow && (other === undefined || other >= o.clearAbove)) framesCovered++;
-  }
-  const measurements = { framesCovered, minVisibility: Number.isFinite(minVisibility) ? minVisibility : Number.NaN };
-  if (!Number.isFinite(minVisibility)) return { result: 'unclear', measurements, reason: 'region visibility not reported' };
+  let framesDimmed = 0;
+  vis.forEach((v, i) => {
+    if (v < o.clearAbove) framesDimmed++;
+    if (v <= o.coveredBelow && (other === undefined || (other[i] ?? 0) >= o.clearAbove)) framesCovered++;
+  });
+  const measurements = { framesCovered, framesDimmed, minVisibility: vis.length > 0 ? Math.min(...vis) : Number.NaN, p10Visibility: quantile(vis, 0.1) };
+  if (vis.length === 0) return { result: 'unclear', measurements, reason: 'region visibility not reported' };
   if (framesCovered >= o.minFrames) return { result: 'pass', measurements, reason: `${what} as asked` };
-  if (minVisibility >= o.clearAbove) return { result: 'fail', measurements, reason: `${what} not seen` };
+  if (framesDimmed < o.minFrames) return { result: 'fail', measurements, reason: `${what} not seen` };
   return { result: 'unclear', measurements, reason: `${what} seen only partly` };
 }
 
@@ -93,13 +131,16 @@ export function checkLookUpDown(input: VideoCheckInput, options: Partial<VideoCh
   const o = { ...defaultVideoCheckOptions, ...options };
   const g = gate(input.observations, o);
   if (g) return g;
-  const pitches = input.observations.filter((f) => f.faceFound && Number.isFinite(f.pitchDeg)).map((f) => f.pitchDeg);
+  const { values: pitches, restDeg } = poseSeries(input, 'pitchDeg');
   const maxUp = pitches.length > 0 ? Math.max(...pitches) : Number.NaN;
   const maxDown = pitches.length > 0 ? Math.min(...pitches) : Number.NaN;
-  const measurements = { maxUpDeg: maxUp, maxDownDeg: maxDown };
+  // The spread that decides "did not move": p90 - p10 of the smoothed pitch, so a still
+  // head's tracker noise (a few degrees per frame) does not read as a nod.
+  const rangeDeg = quantile(pitches, 0.9) - quantile(pitches, 0.1);
+  const measurements = { maxUpDeg: maxUp, maxDownDeg: maxDown, rangeDeg, restPitchDeg: restDeg };
   const firstUp = pitches.findIndex((p) => p >= o.pitchPassDeg);
   const downAfter = firstUp >= 0 && pitches.slice(firstUp).some((p) => p <= -o.pitchPassDeg);
   if (downAfter) return { result: 'pass', measurements, reason: 'looked up then down' };
-  if (maxUp - maxDown < o.pitchFailRangeDeg) return { result: 'fail', measurements, reason: 'head did not tilt up and down' };
+  if (rangeDeg < o.pitchFailRangeDeg) return { result: 'fail', measurements, reason: 'head did not tilt up and down' };
   return { result: 'unclear', measurements, reason: 'up-then-down movement incomplete' };
 }
