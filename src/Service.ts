@@ -192,6 +192,7 @@ export class Service {
         logLevel: c.logLevel as 'info',
       },
       inference: { workers: c.inferenceWorkers, intraOpNumThreads: c.ortThreads, queueCapacity: c.inferenceQueue, lagWarnMs: c.lagWarnMs },
+      verdict: { pad: { mode: c.padMode, minPFake: c.padMinPFake, maxPFake: c.padMaxPFake } },
     });
     this.#pipeline = pipeline;
     this.attachTapConsumer(pipeline);

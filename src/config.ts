@@ -28,6 +28,10 @@ const bool: Parser<boolean> = (raw, name) => {
   throw new DfdError('ERR_CONFIG', `${name} must be a boolean, got "${raw}"`);
 };
 const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean);
+const oneOf = <T extends string>(...values: readonly T[]): Parser<T> => (raw, name) => {
+  if (!(values as readonly string[]).includes(raw)) throw new DfdError('ERR_CONFIG', `${name} must be one of ${values.join(', ')}, got "${raw}"`);
+  return raw as T;
+};
 
 interface Setting<T> {
   env: string;
@@ -79,6 +83,9 @@ export const settings = {
   videoFps: s('DFD_VIDEO_FPS', '5', 'Frames per second decoded and analysed per video stream', num(0.5, 30)),
   faceWindowFrames: s('DFD_FACE_WINDOW_FRAMES', '5', 'Face crops per face-forgery window', int(1, 64)),
   faceAnalysis: s('DFD_FACE_ANALYSIS', 'true', 'Decode video and detect faces', bool),
+  padMode: s('DFD_PAD_MODE', 'raise', 'Presentation-attack models (face-antispoof, face-liveness): "raise" lets a confident one make the verdict suspicious, "report" only publishes their scores', oneOf('raise', 'report')),
+  padMinPFake: s('DFD_PAD_MIN_PFAKE', '0.9', 'Decayed mean pFake at which a presentation-attack model counts', num(0.5, 0.999)),
+  padMaxPFake: s('DFD_PAD_MAX_PFAKE', '0.65', 'The most a presentation-attack model alone lifts the fused pFake to', num(0.01, 0.99)),
   lagWarnMs: s('DFD_LAG_WARN_MS', '3000', 'Warn when analysis lags real time by more than this', int(10, 600000)),
   challenges: s('DFD_CHALLENGES', 'true', 'Run challenge-response (needs the analysis pipeline)', bool),
   challengeCooldownMs: s('DFD_CHALLENGE_COOLDOWN_MS', '60000', 'Minimum time between automatic challenges of one participant', int(0, 86_400_000)),

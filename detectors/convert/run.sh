@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Re-runs the TFJS -> ONNX conversion of the face models shipped in @vladmandic/human,
 # verifies every output against TFJS itself (run in Node), and rewrites
-# detectors/models/face-detect and detectors/models/face-landmarks (model.onnx + manifest.json).
-# antispoof and liveness are converted and verified too, into $EXTRA_OUT (default: a temp dir).
+# detectors/models/face-detect, face-landmarks, face-antispoof and face-liveness
+# (model.onnx + manifest.json). The two presentation-attack (PAD) models get a `fake_logit`
+# first output (add_fake_logit.py: sigmoid(fake_logit) = 1 - P(real), checked numerically)
+# after their pre-activation and probability outputs were verified against TFJS.
 # Needs: python3 with venv, the local wheel mirror (pip config), node + node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -10,8 +12,6 @@ ROOT=$PWD
 CONV=detectors/convert
 SRC=node_modules/@vladmandic/human/models
 VENV=$CONV/.venv
-EXTRA_OUT=${EXTRA_OUT:-$(mktemp -d)}
-mkdir -p "$EXTRA_OUT"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -30,11 +30,16 @@ convert() { # id json out outputs...
   echo "verified $id: $(python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print('ok' if j['ok'] else 'FAIL', max(r['rel'] for r in j['results']))" "$TMP/$id.verify.json")" >&2
 }
 
-publish() { # id onnx json outputs...
+publish() { # id onnx json outputs...   (POST: optional add_fake_logit.py arguments)
   local id=$1 onnx=$2 json=$3; shift 3
   local dir=detectors/models/$id
   mkdir -p "$dir"
   convert "$id" "$json" "$TMP/$id.onnx" "$@"
+  if [ -n "${POST:-}" ]; then
+    # shellcheck disable=SC2086
+    "$PY" $CONV/add_fake_logit.py "$TMP/$id.onnx" "$TMP/$id.pad.onnx" $POST >&2
+    mv "$TMP/$id.pad.onnx" "$TMP/$id.onnx"
+  fi
   cp "$TMP/$id.onnx" "$dir/model.onnx"
   "$PY" $CONV/write_manifest.py "$id" "$dir/model.onnx" "$TMP/$id.verify.json" "bash detectors/convert/run.sh" > "$dir/manifest.json"
   echo "wrote $dir" >&2
@@ -42,6 +47,8 @@ publish() { # id onnx json outputs...
 
 publish face-detect model.onnx blazeface.json Identity:cls16 Identity_1:cls8 Identity_2:reg16 Identity_3:reg8
 publish face-landmarks model.onnx facemesh.json Identity_2:mesh Identity_1:faceflag Identity:contours
-convert antispoof antispoof.json "$EXTRA_OUT/antispoof.onnx" Identity:score
-convert liveness liveness.json "$EXTRA_OUT/liveness.onnx" Identity:probs
-echo "extra models in $EXTRA_OUT" >&2
+# PAD models: human reads antispoof Identity[0] as `real` and liveness Identity[0] as `live`.
+POST="--pre real_logit --prob real --kind sigmoid" \
+  publish face-antispoof model.onnx antispoof.json StatefulPartitionedCall/sequential/dense_1/BiasAdd:real_logit Identity:real
+POST="--pre logits --prob probs --kind softmax2 --real-index 0" \
+  publish face-liveness model.onnx liveness.json StatefulPartitionedCall/sequential_1/dense_2/BiasAdd:logits Identity:probs

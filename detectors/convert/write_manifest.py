@@ -12,6 +12,18 @@ import sys
 import onnx
 
 SRC = "@vladmandic/human models/"
+# What @vladmandic/human feeds its PAD models, and what the service feeds them instead.
+PAD_CROP = (
+    "model expects (as @vladmandic/human feeds it): the BlazeFace box enlarged 1.4x, squared, not rotated, "
+    "cut and resized bilinearly to 192x192 (its mesh input), then resized bilinearly to the model size; "
+    "value = pixel / 255 in [0, 1], RGB. The service feeds its 256x256 aligned face crop instead "
+    "(eyes level, side 1.3 x max(box w, h)), resized bilinearly by the inference worker; "
+    "detectors/eval/padCrops.ts measures both crops on the same faces"
+)
+PAD_CALIBRATION = {
+    "method": "logistic", "a": 1.0, "b": 0.0,
+    "fittedOn": "not fitted (no offline presentation-attack data): identity mapping, pFake = sigmoid(fake_logit) = 1 - P(real) of the original model",
+}
 PER_MODEL = {
     "face-detect": {
         "version": "0.1.0",
@@ -43,6 +55,38 @@ PER_MODEL = {
         "dataCard": "Upstream: MediaPipe Face Mesh (Kartynnik et al. 2019, 'Real-time Facial Surface Geometry from Monocular Video on Mobile GPUs'); trained by Google on about 30k in-the-wild mobile-camera photos with manual 2D landmarks plus synthetic renderings for the 3D mesh (model card lists evaluation across 17 geographical subregions). Weights stored as float16 upstream, up-cast to float32 here; no retraining. Known gaps: crops must come from a detector (the model assumes a roughly centred, upright face); extreme yaw beyond about 60 degrees degrades.",
         "source": SRC + "facemesh.json",
     },
+    "face-antispoof": {
+        "version": "0.1.0",
+        "task": "face-pad",
+        "image": {
+            "width": 128, "height": 128, "layout": "NHWC", "channels": "RGB",
+            "scale": 1 / 255, "mean": [0, 0, 0], "std": [1, 1, 1],
+            "crop": PAD_CROP,
+        },
+        "output": {
+            "meaning": "fake_logit [batch,1]: logit of 'not real', higher = more likely a spoof; sigmoid(fake_logit) = 1 - real exactly (it is the negated pre-sigmoid value of the original model, added by detectors/convert/add_fake_logit.py). real [batch,1]: the original model's sigmoid output, which @vladmandic/human reports as face.real ('checks if input is realistic, e.g. computer generated faces', its faceid demo accepts real >= 0.6)."
+        },
+        "calibration": PAD_CALIBRATION,
+        "license": "MIT (@vladmandic/human, which ships the TFJS model); upstream training code: the Kaggle notebook named below, license not stated in the package",
+        "dataCard": "Upstream: a small Keras CNN (4 conv blocks + 2 dense layers, about 0.2 M parameters, 128x128 RGB input, sigmoid output). The TFJS model.json says generatedBy 'https://www.kaggle.com/anku420/fake-face-detection' and convertedBy vladmandic; @vladmandic/human's faceid demo README says it 'checks if input is realistic (e.g. computer generated faces)', is 'trained on low-resolution inputs' and is meant as 'a quick check when used together with other indicators'. Weights stored as float16 upstream (0.85 MB), up-cast to float32 here (1.7 MB). The training data is not documented in the package (the notebook's name suggests a Kaggle real-vs-fake face image set; unverified). No held-out numbers are published. Converted here from TFJS without retraining. Known gaps: unknown training population and capture conditions; not trained on replay or print attacks through a webcam that we know of; not trained on face swaps or reenactment; scores on our aligned crops were measured, not validated (see docs/models.md).",
+        "source": SRC + "antispoof.json",
+    },
+    "face-liveness": {
+        "version": "0.1.0",
+        "task": "face-pad",
+        "image": {
+            "width": 32, "height": 32, "layout": "NHWC", "channels": "RGB",
+            "scale": 1 / 255, "mean": [0, 0, 0], "std": [1, 1, 1],
+            "crop": PAD_CROP,
+        },
+        "output": {
+            "meaning": "fake_logit [batch,1]: logit of 'not live', higher = more likely a spoof; sigmoid(fake_logit) = 1 - probs[:, 0] exactly (difference of the two pre-softmax values, added by detectors/convert/add_fake_logit.py). probs [batch,2]: the original softmax; @vladmandic/human reports probs[0] as face.live ('checks if input has obvious artifacts due to recording, e.g. playing back phone recording of a face'), so column 0 is taken to mean live."
+        },
+        "calibration": PAD_CALIBRATION,
+        "license": "MIT (@vladmandic/human, which ships the TFJS model); upstream training code: github.com/leokwu/livenessnet, license not stated in the package",
+        "dataCard": "Upstream: 'LivenessNet', a tiny Keras CNN (2 conv blocks with batch norm + dense, 32x32 RGB input, 2-way softmax). The TFJS model.json says generatedBy 'https://github.com/leokwu/livenessnet' and convertedBy vladmandic; @vladmandic/human's faceid demo README says it 'checks if input has obvious artifacts due to recording (e.g. playing back phone recording of a face)' and is 'trained on low-resolution inputs'. The training data is not documented in the package (unknown; the LivenessNet recipe it is named after trains on a few minutes of one person's own real and phone-replayed selfie video). No held-out numbers are published. Converted here from TFJS without retraining. Known gaps: unknown and very likely tiny training population; 32x32 input sees only coarse texture and colour; not trained on face swaps; scores on our aligned crops were measured, not validated (see docs/models.md).",
+        "source": SRC + "liveness.json",
+    },
 }
 
 
@@ -64,6 +108,7 @@ def main():
     per = dict(PER_MODEL[model_id])
     source = per.pop("source")
     max_rel = max(r["rel"] for r in verify["results"])
+    manifest_task = per["task"]
     manifest = {
         "schemaVersion": 1,
         "id": model_id,
@@ -74,12 +119,13 @@ def main():
         "inputs": specs(model.graph.input),
         "outputs": specs(model.graph.output),
         **per,
-        "calibration": {"method": "logistic", "a": 1.0, "b": 0.0,
-                        "fittedOn": "not applicable: outputs are geometry and detector scores, used as documented in output.meaning"},
+        "calibration": per.pop("calibration", {"method": "logistic", "a": 1.0, "b": 0.0,
+                                               "fittedOn": "not applicable: outputs are geometry and detector scores, used as documented in output.meaning"}),
         "training": {"command": command, "seconds": 0,
                      "metrics": {"tfjsMaxRelDiff": max_rel, "tfjsCases": len(verify["results"])}},
         "conversion": {"from": source, "converter": "detectors/convert/tfjs_to_onnx.py",
-                       "verifiedAgainst": "TFJS 4.22 CPU backend (bundle in @vladmandic/human) on 3 synthetic inputs, max |diff| / max(1, max |ref|)"},
+                       "verifiedAgainst": "TFJS 4.22 CPU backend (bundle in @vladmandic/human) on 3 synthetic inputs, max |diff| / max(1, max |ref|)"
+                       + ("; fake_logit added after verification by detectors/convert/add_fake_logit.py (sigmoid(fake_logit) = 1 - P(real) checked to 1e-5)" if manifest_task == "face-pad" else "")},
     }
     print(json.dumps(manifest, indent=2))
 

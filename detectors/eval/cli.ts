@@ -417,6 +417,8 @@ function mean(a: readonly number[]): number {
 // ------------------------------------------------------------------------------- model
 
 const TASK_FOR: Record<EvalList['kind'], string> = { audio: 'voice-antispoof', video: 'face-forgery' };
+/** Tasks a model may have for each list kind: face-pad models take the same face windows as face-forgery. */
+const TASKS_FOR: Record<EvalList['kind'], readonly string[]> = { audio: ['voice-antispoof'], video: ['face-forgery', 'face-pad'] };
 
 /** `spec`: a model folder (with manifest.json) or an id under `modelsDir`. Checked by ModelRegistry. */
 export async function resolveModel(spec: string | undefined, kind: EvalList['kind'], modelsDir: string): Promise<AvailableModel> {
@@ -433,7 +435,7 @@ export async function resolveModel(spec: string | undefined, kind: EvalList['kin
   if (!st) throw new DfdError('ERR_MODEL_UNAVAILABLE', 'no such model folder', { id, dir });
   if (!st.available) throw new DfdError('ERR_MODEL_UNAVAILABLE', st.error?.message ?? 'model failed its checks', { id, cause: st.error?.code });
   const model = registry.get(id);
-  if (model.manifest.task !== TASK_FOR[kind]) throw new DfdError('ERR_CONFIG', `the list holds ${kind} labels but the model's task is ${model.manifest.task}`, { id });
+  if (!TASKS_FOR[kind].includes(model.manifest.task)) throw new DfdError('ERR_CONFIG', `the list holds ${kind} labels but the model's task is ${model.manifest.task}`, { id });
   return model;
 }
 

@@ -8,7 +8,12 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { DfdError } from '../../src/errors.js';
 
-export const ModelTasks = ['voice-antispoof', 'face-forgery', 'face-detect', 'face-landmarks', 'vad'] as const;
+/**
+ * `face-pad`: presentation-attack detection (a printed photo or a screen replayed to the
+ * camera), a face-window detector like `face-forgery` but a different threat; the verdict
+ * weighs it on its own (pipeline/verdict/ParticipantVerdict.ts, option `pad`).
+ */
+export const ModelTasks = ['voice-antispoof', 'face-forgery', 'face-pad', 'face-detect', 'face-landmarks', 'vad'] as const;
 export type ModelTask = (typeof ModelTasks)[number];
 
 /** A dimension: a fixed size or a symbolic (dynamic) name such as "batch". */
@@ -78,7 +83,7 @@ const compiled = TypeCompiler.Compile(ManifestSchema);
 
 /** Tasks that need an `audio` block, and those that need an `image` block. */
 const audioTasks: readonly ModelTask[] = ['voice-antispoof', 'vad'];
-const imageTasks: readonly ModelTask[] = ['face-forgery', 'face-detect', 'face-landmarks'];
+const imageTasks: readonly ModelTask[] = ['face-forgery', 'face-pad', 'face-detect', 'face-landmarks'];
 
 /**
  * Validates an already-parsed manifest. Throws ERR_MODEL_MANIFEST naming the first few

@@ -123,3 +123,44 @@ describe('Manifest', () => {
     expect(calibrate(c, 1000)).toBe(1);
   });
 });
+
+describe('ModelRegistry with the shipped presentation-attack models', () => {
+  const shipped = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'models');
+
+  it('accepts face-antispoof and face-liveness (real files: hash, names, ranks) as task face-pad with an image block', async () => {
+    // Copy just the two folders so the check does not depend on the other models.
+    for (const id of ['face-antispoof', 'face-liveness']) fs.cpSync(path.join(shipped, id), path.join(root, id), { recursive: true });
+    const reg = new ModelRegistry({ dir: root });
+    const status = await reg.load();
+    expect(status.map((s) => [s.id, s.available, s.task])).toEqual([
+      ['face-antispoof', true, 'face-pad'],
+      ['face-liveness', true, 'face-pad'],
+    ]);
+    const as = reg.get('face-antispoof').manifest;
+    const lv = reg.get('face-liveness').manifest;
+    expect(as.image).toMatchObject({ width: 128, height: 128, layout: 'NHWC', channels: 'RGB' });
+    expect(lv.image).toMatchObject({ width: 32, height: 32, layout: 'NHWC', channels: 'RGB' });
+    for (const m of [as, lv]) {
+      expect(m.outputs[0]).toEqual({ name: 'fake_logit', dtype: 'float32', shape: ['batch', 1] });
+      expect(m.calibration).toMatchObject({ method: 'logistic', a: 1, b: 0 });
+      expect(m.license).toContain('MIT');
+    }
+  });
+
+  it('a face-pad manifest without an image block -> ERR_MODEL_MANIFEST', () => {
+    const m = JSON.parse(fs.readFileSync(path.join(shipped, 'face-liveness', 'manifest.json'), 'utf8')) as Record<string, unknown>;
+    const { image: _i, ...noImage } = m;
+    expect(() => parseManifest(noImage)).toThrow(expect.objectContaining({ code: 'ERR_MODEL_MANIFEST' }));
+    expect(parseManifest(m).task).toBe('face-pad');
+  });
+
+  it('a tampered PAD model file -> ERR_MODEL_HASH', async () => {
+    fs.cpSync(path.join(shipped, 'face-liveness'), path.join(root, 'face-liveness'), { recursive: true });
+    const file = path.join(root, 'face-liveness', 'model.onnx');
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
+    fs.writeFileSync(file, bytes);
+    const { s } = await statusOf('face-liveness');
+    expect(s).toMatchObject({ available: false, error: { code: 'ERR_MODEL_HASH' } });
+  });
+});

@@ -25,7 +25,14 @@ export interface DropEvent {
   stream: StreamRef;
   seq: number;
   detector: string;
+  /** The detector's manifest task, when the backend knows it. */
+  task?: string;
   reason: DropReason;
+}
+
+/** A window score with the detector's manifest task (e.g. `face-forgery`, `face-pad`). */
+export interface DetectorScore extends WindowScore {
+  task: string;
 }
 
 export interface DetectorInfo {
@@ -36,7 +43,7 @@ export interface DetectorInfo {
 }
 
 export type InferenceBackendEvents = {
-  score: [WindowScore];
+  score: [DetectorScore];
   dropped: [DropEvent];
 };
 

@@ -11,6 +11,9 @@ import type { AnalysisWindow, WindowScore } from '../messages.js';
 import type { DropEvent } from './InferenceBackend.js';
 import { InferencePool, type InferencePoolOptions } from './InferencePool.js';
 import { preprocessAudio, preprocessImage } from './preprocess.js';
+import { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
+import { decodeImage, samplePhoto } from '../../detectors/face/fixtures.js';
+import { ParticipantVerdict } from '../verdict/ParticipantVerdict.js';
 
 let root: string;
 let models: AvailableModel[];
@@ -236,5 +239,122 @@ describe('InferencePool with real onnxruntime sessions', () => {
     expect(p.submit(audioWindow())).toBe(false);
     expect(got.scores.length + got.drops.length).toBe(5);
     expect(got.drops.every((d) => d.reason === 'closed')).toBe(true);
+  });
+});
+
+describe('InferencePool with the shipped presentation-attack (face-pad) models', () => {
+  let padRoot: string;
+  let padModels: AvailableModel[];
+
+  beforeAll(async () => {
+    padRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-pool-pad-'));
+    buildTestModels(padRoot);
+    const shipped = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'detectors', 'models');
+    for (const id of ['face-antispoof', 'face-liveness']) fs.cpSync(path.join(shipped, id), path.join(padRoot, id), { recursive: true });
+    const reg = new ModelRegistry({ dir: padRoot });
+    await reg.load();
+    padModels = reg.available();
+  });
+  afterAll(() => fs.rmSync(padRoot, { recursive: true, force: true }));
+
+  /** Window pFake computed outside the pool: onnxruntime on the same preprocessing, mean frame logit, calibration. */
+  async function expectedPad(model: AvailableModel, w: AnalysisWindow): Promise<number> {
+    if (w.type !== 'face-window') throw new Error('face expected');
+    const ort = (await import('onnxruntime-node')).default;
+    const spec = model.manifest.image!;
+    const n = 3 * spec.width * spec.height;
+    const data = new Float32Array(w.frames * n);
+    const bytes = w.width * w.height * 3;
+    for (let f = 0; f < w.frames; f++) preprocessImage(w.crops.subarray(f * bytes, (f + 1) * bytes), w.width, w.height, spec, data, f * n);
+    const session = await ort.InferenceSession.create(model.modelPath, { intraOpNumThreads: 1 });
+    try {
+      const out = await session.run({ image: new ort.Tensor('float32', data, [w.frames, spec.height, spec.width, 3]) });
+      const z = out.fake_logit!.data as Float32Array;
+      return calibrate(model.manifest.calibration, z.reduce((a, b) => a + b, 0) / w.frames);
+    } finally {
+      await session.release();
+    }
+  }
+
+  it('runs every face window through face-forgery and both PAD models, tagging scores and drops with the task', async () => {
+    pool = new InferencePool(padModels);
+    const p = pool;
+    const got = collect(p);
+    await p.ready();
+    expect(p.detectors().map((d) => [d.id, d.task, d.kind]).sort()).toEqual([
+      ['face-antispoof', 'face-pad', 'video'],
+      ['face-liveness', 'face-pad', 'video'],
+      ['test-face', 'face-forgery', 'video'],
+      ['test-voice', 'voice-antispoof', 'audio'],
+    ]);
+    const before = await metricValue('dfd_windows_processed_total', { detector: 'face-liveness' });
+    const w = faceWindow({ seq: 7, frames: 3, seed: 21 });
+    const a = audioWindow({ seq: 8, seconds: 1, seed: 22 });
+    expect(p.submit(copy(w))).toBe(true);
+    expect(p.submit(copy(a))).toBe(true);
+    await until(() => got.scores.length === 4);
+    expect(got.drops).toEqual([]);
+    const byDetector = new Map(got.scores.map((s) => [s.detector, s as WindowScore & { task?: string }]));
+    expect([...byDetector.keys()].sort()).toEqual(['face-antispoof', 'face-liveness', 'test-face', 'test-voice']);
+    expect(byDetector.get('test-voice')).toMatchObject({ seq: 8, task: 'voice-antispoof' });
+    expect(byDetector.get('test-face')).toMatchObject({ seq: 7, task: 'face-forgery' });
+    for (const id of ['face-antispoof', 'face-liveness']) {
+      const s = byDetector.get(id)!;
+      const model = padModels.find((m) => m.id === id)!;
+      expect(s).toMatchObject({ seq: 7, task: 'face-pad', modelVersion: model.manifest.version });
+      expect(s.pFake).toBeCloseTo(await expectedPad(model, w), 5);
+      expect(s.evidence).toBeCloseTo(3 / 15, 6);
+    }
+    expect(await metricValue('dfd_windows_processed_total', { detector: 'face-liveness' })).toBe(before + 1);
+    // A malformed face window is dropped by every face detector, each drop naming its task.
+    const bad = { ...faceWindow({ seq: 9, frames: 2, seed: 1 }), frames: 3 };
+    expect(p.submit(bad)).toBe(false);
+    expect(got.drops.map((d) => [d.detector, d.task, d.reason]).sort()).toEqual([
+      ['face-antispoof', 'face-pad', 'bad-input'],
+      ['face-liveness', 'face-pad', 'bad-input'],
+      ['test-face', 'face-forgery', 'bad-input'],
+    ]);
+  });
+
+  it('real faces (face-api photos, FaceAnalyzer crops) through the pool do not lift a default ParticipantVerdict', async () => {
+    const analyzer = await FaceAnalyzer.create();
+    const crops: Uint8Array[] = [];
+    try {
+      for (const n of [1, 2, 3, 4, 5, 6]) crops.push(...(await analyzer.analyze(decodeImage(samplePhoto(n), 640))).faces.map((f) => f.crop));
+    } finally {
+      await analyzer.close();
+    }
+    expect(crops.length).toBeGreaterThanOrEqual(15);
+    pool = new InferencePool(padModels.filter((m) => m.manifest.task === 'face-pad'));
+    const p = pool;
+    const got = collect(p);
+    await p.ready();
+    const S = analyzer.options.cropSize;
+    const stream = streamRef('carol', 'video');
+    // 3-frame windows of real crops, as the media worker would send them.
+    let seq = 0;
+    for (let i = 0; i + 3 <= crops.length; i += 3) {
+      const buf = new Uint8Array(3 * S * S * 3);
+      for (let k = 0; k < 3; k++) buf.set(crops[i + k]!, k * S * S * 3);
+      const w = { ...faceWindow({ stream, seq: seq++, frames: 3, size: S }), crops: buf, quality: { frameRate: 15, faceSize: 160, packetLoss: 0 } };
+      expect(p.submit(w)).toBe(true);
+    }
+    await until(() => got.scores.length === 2 * seq);
+    const clock = { t: 1_000 };
+    // minEvidence lowered so the PAD gate is decided by pFake alone on these 1-2 s of crops.
+    const pv = new ParticipantVerdict({ roomId: stream.roomId, peerId: stream.peerId }, { now: () => clock.t, pad: { minEvidence: 0.5 } });
+    pv.observe(faceWindow({ stream, frames: 3, size: 128 }));
+    // A face-forgery score for the same face, so the participant is judged.
+    pv.addScore({ ...got.scores[0]!, detector: 'face-forgery', task: 'face-forgery', pFake: 0.3, evidence: 4 });
+    for (const s of got.scores) pv.addScore(s);
+    const snaps = pv.padSnapshots();
+    expect(snaps.map((s) => s.detector).sort()).toEqual(['face-antispoof', 'face-liveness']);
+    // Measured on these photos (21 faces, 7 windows): accumulated pFake 0.32 (antispoof) and 0.03 (liveness); the gate is 0.9.
+    for (const s of snaps) expect(s.pFake).toBeLessThan(0.6);
+    for (const s of got.scores) expect(s.pFake).toBeLessThan(0.9);
+    const v = pv.current();
+    expect(v.state).toBe('likely-genuine');
+    expect(v.pFake).toBeCloseTo(0.3, 6);
+    expect(v.reason).toBeUndefined();
   });
 });

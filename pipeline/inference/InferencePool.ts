@@ -6,7 +6,10 @@
  *        │ (sync, never blocks)        │ full: evict oldest of the largest stream
  *        ▼                             ▼
  *   'dropped' events + dfd_windows_dropped_total{detector,reason}
- *   worker result ──► calibrated pFake (manifest logistic) ──► 'score' WindowScore
+ *   worker result ──► calibrated pFake (manifest logistic) ──► 'score' WindowScore (+ task)
+ *
+ * Detectors: every available model whose task is in TASK_KIND; `voice-antispoof` gets the
+ * audio windows, `face-forgery` and `face-pad` each get every face window.
  *
  * Batching: faces (fixed-shape input) are micro-batched across streams up to
  * `maxBatchFrames` frames, waiting at most `maxWaitMs` for a fuller batch. Audio runs
@@ -21,9 +24,9 @@ import { createLogger } from '../../src/log.js';
 import { counter, gauge, histogram, latencyBuckets } from '../../src/metrics.js';
 import { calibrate } from '../../detectors/registry/Manifest.js';
 import type { AvailableModel } from '../../detectors/registry/ModelRegistry.js';
-import type { AnalysisWindow, AudioWindow, FaceWindow, StreamRef, WindowScore } from '../messages.js';
+import type { AnalysisWindow, AudioWindow, FaceWindow, StreamRef } from '../messages.js';
 import { FairQueue, type QueuedItem } from './FairQueue.js';
-import type { DetectorInfo, DropEvent, DropReason, InferenceBackend, InferenceBackendEvents } from './InferenceBackend.js';
+import type { DetectorInfo, DetectorScore, DropEvent, DropReason, InferenceBackend, InferenceBackendEvents } from './InferenceBackend.js';
 import { audioModelLength } from './preprocess.js';
 import type { FromWorker, RunMessage, ToWorker, WorkerModel } from './protocol.js';
 import { TypedEmitter } from '../../src/TypedEmitter.js';
@@ -144,7 +147,12 @@ function streamKey(s: StreamRef): string {
   return `${s.roomId}\u0000${s.peerId}\u0000${s.producerId}`;
 }
 
-const TASK_KIND: Record<string, 'audio' | 'video' | undefined> = { 'voice-antispoof': 'audio', 'face-forgery': 'video' };
+/**
+ * Which manifest tasks the pool runs, on which windows. `face-pad` (presentation-attack
+ * models) takes the same face windows as `face-forgery`; every score and drop carries the
+ * task so the verdict can weigh the two threats differently.
+ */
+export const TASK_KIND: Readonly<Record<string, 'audio' | 'video' | undefined>> = { 'voice-antispoof': 'audio', 'face-forgery': 'video', 'face-pad': 'video' };
 
 
 export class InferencePool extends TypedEmitter<InferencePoolEvents> implements InferenceBackend {
@@ -279,7 +287,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
 
   private drop(d: Detector, stream: StreamRef, seq: number, reason: DropReason): void {
     metrics.dropped.inc({ detector: d.model.id, reason });
-    const ev: DropEvent = { stream, seq, detector: d.model.id, reason };
+    const ev: DropEvent = { stream, seq, detector: d.model.id, task: d.model.manifest.task, reason };
     this.safeEmit('dropped', ev);
   }
 
@@ -345,11 +353,12 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
           d.lastLagWarn = now;
           log.warn('analysis lags behind real time', { detector: d.model.id, lagMs: Math.round(lagMs), queued: d.queue.size });
         }
-        const score: WindowScore = {
+        const score: DetectorScore = {
           type: 'score',
           stream: meta.stream,
           seq: meta.seq,
           detector: d.model.id,
+          task: d.model.manifest.task,
           modelVersion: d.model.manifest.version,
           pFake: calibrate(d.model.manifest.calibration, logit),
           evidence: meta.evidence,

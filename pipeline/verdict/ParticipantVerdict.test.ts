@@ -121,3 +121,91 @@ describe('ParticipantVerdict', () => {
     expect(pv.current().state).toBe('likely-genuine');
   });
 });
+
+describe('ParticipantVerdict with presentation-attack (face-pad) scores', () => {
+  function pad(pFake: number, evidence: number, detector = 'face-liveness'): WindowScore & { task: string } {
+    return { ...score(V, pFake, evidence), detector, task: 'face-pad' };
+  }
+  function forgery(pFake: number, evidence: number): WindowScore & { task: string } {
+    return { ...score(V, pFake, evidence), task: 'face-forgery' };
+  }
+  function setupPad(pad: Partial<import('./ParticipantVerdict.js').PadOptions> = {}) {
+    const clock = { t: 1_000 };
+    const pv = new ParticipantVerdict({ roomId: 'room-1', peerId: 'bob' }, { now: () => clock.t, pad });
+    pv.observe(faceWindow({ stream: V, frames: 30, size: 128 }));
+    return { clock, pv };
+  }
+
+  it('PAD scores never enter the video mean: low or sub-threshold PAD leaves pFake as face-forgery alone gives it', () => {
+    const ref = setupPad();
+    ref.pv.addScore(forgery(0.2, 4));
+    const alone = ref.pv.current();
+    const { pv } = setupPad();
+    pv.addScore(forgery(0.2, 4));
+    for (let i = 0; i < 10; i++) pv.addScore(pad(0.01, 1, 'face-antispoof'));
+    for (let i = 0; i < 10; i++) pv.addScore(pad(0.85, 1));
+    const v = pv.current();
+    expect(v.pFake).toBeCloseTo(alone.pFake, 12);
+    expect(v.state).toBe('likely-genuine');
+    expect(v.reason).toBeUndefined();
+    expect(v.models.map((m) => m.id)).toEqual(['face-antispoof', 'face-liveness', 'face-x']);
+    const snaps = new Map(pv.padSnapshots().map((s) => [s.detector, s]));
+    expect(snaps.get('face-liveness')?.pFake).toBeCloseTo(0.85, 6);
+    expect(snaps.get('face-antispoof')?.windows).toBe(10);
+  });
+
+  it('a confident PAD detector lifts the verdict to suspicious (capped at maxPFake, never deepfake-likely) with a reason', () => {
+    const { pv } = setupPad();
+    pv.addScore(forgery(0.2, 4));
+    pv.addScore(pad(0.99, 1));
+    // Below minEvidence (2 s) it does not count yet.
+    expect(pv.current().state).toBe('likely-genuine');
+    for (let i = 0; i < 20; i++) pv.addScore(pad(0.999, 1));
+    const v = pv.current();
+    expect(v.state).toBe('suspicious');
+    expect(v.pFake).toBeCloseTo(0.65, 12);
+    expect(v.reason).toBe('presentation-attack:face-liveness');
+  });
+
+  it('never lowers a higher fused pFake, and mode "report" changes nothing', () => {
+    const hi = setupPad();
+    hi.pv.addScore(forgery(0.95, 4));
+    for (let i = 0; i < 5; i++) hi.pv.addScore(pad(0.99, 1));
+    expect(hi.pv.current().pFake).toBeCloseTo(0.95, 6);
+    expect(hi.pv.current().state).toBe('deepfake-likely');
+    expect(hi.pv.current().reason).toBeUndefined();
+
+    const rep = setupPad({ mode: 'report' });
+    rep.pv.addScore(forgery(0.2, 4));
+    for (let i = 0; i < 5; i++) rep.pv.addScore(pad(0.999, 1));
+    expect(rep.pv.current().state).toBe('likely-genuine');
+    expect(rep.pv.current().pFake).toBeCloseTo(0.2, 6);
+    // Per-window log-odds are clamped to +-4 (EvidenceAccumulator), so 0.999 reads as sigmoid(4).
+    expect(rep.pv.padSnapshots()[0]?.pFake).toBeCloseTo(1 / (1 + Math.exp(-4)), 6);
+  });
+
+  it('is ignored on video too poor to judge, and PAD drops do not lower the video confidence', () => {
+    const { pv } = setupPad();
+    const f = faceWindow({ stream: V, frames: 10, size: 32 });
+    f.quality = { frameRate: 15, faceSize: 30, packetLoss: 0 };
+    pv.observe(f);
+    pv.observe(audioWindow({ stream: A, seconds: 4 }));
+    pv.addScore(score(A, 0.2, 4));
+    for (let i = 0; i < 5; i++) pv.addScore(pad(0.999, 1));
+    expect(pv.current().state).toBe('likely-genuine');
+    expect(pv.current().pFake).toBeCloseTo(0.2, 6);
+
+    const d = setupPad();
+    d.pv.addScore(forgery(0.2, 4));
+    const before = d.pv.current();
+    d.pv.addDropped({ stream: V, detector: 'face-liveness', task: 'face-pad', reason: 'queue-full' }, 5);
+    expect(d.pv.current().dropped.fraction).toBe(before.dropped.fraction);
+    expect(d.pv.current().confidence).toBeCloseTo(before.confidence, 12);
+    d.pv.addDropped({ stream: V, detector: 'face-x', task: 'face-forgery', reason: 'queue-full' }, 5);
+    expect(d.pv.current().dropped.fraction).toBeGreaterThan(0);
+  });
+
+  it('rejects out-of-range PAD options', () => {
+    expect(() => new ParticipantVerdict({ roomId: 'r', peerId: 'p' }, { pad: { minPFake: 1.5 } })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
+  });
+});

@@ -15,8 +15,24 @@
  * where coverage is the share of observed modalities that contribute usable evidence.
  * A `verdict` event is emitted only when the state or reason changes, or confidence moves
  * by at least `confidenceDelta` since the last emitted verdict.
+ *
+ * Presentation-attack (PAD) detectors (scores whose `task` is in `pad.tasks`, i.e. the
+ * `face-pad` antispoof/liveness models) target a different threat: a printed photo or a
+ * replayed screen in front of the camera, not a face swap injected through a virtual
+ * camera, where a live-looking face is expected. So they never enter the video mean and a
+ * low PAD score never lowers suspicion. Each PAD detector has its own accumulator; with
+ * `pad.mode` 'raise' (default), once one of them is confident (decayed mean pFake >=
+ * `pad.minPFake` 0.9 over >= `pad.minEvidence` 2 s) and the video is good enough to
+ * judge, the fused pFake is lifted to at least min(that pFake, `pad.maxPFake`) and the
+ * verdict's reason says `presentation-attack:<detector>`. maxPFake 0.65 sits above
+ * suspiciousEnter (0.6) and below deepfakeExit (0.7): PAD alone can make a participant
+ * `suspicious`, never `deepfake-likely`. With 'report' PAD scores are scored and
+ * published but change nothing. The gate was set from real faces (face-api photos, the
+ * fixture video and 28 real videos): no real 5-frame window reached pFake 0.66 on either
+ * model, no real video's mean reached 0.6 (detectors/eval/padCrops.ts).
  */
 import type { DropEvent, DropReason } from '../inference/InferenceBackend.js';
+import { DfdError } from '../../src/errors.js';
 import { TypedEmitter } from '../../src/TypedEmitter.js';
 import type { AnalysisWindow, AudioQuality, MediaKind, VideoQuality, WindowScore } from '../messages.js';
 import { EvidenceAccumulator, sigmoid, type EvidenceAccumulatorOptions } from './EvidenceAccumulator.js';
@@ -37,8 +53,30 @@ export interface QualityThresholds {
   minFaceSize: number;
 }
 
+export interface PadOptions {
+  /** Score tasks treated as presentation-attack detectors. */
+  tasks: readonly string[];
+  /** 'raise': a confident PAD detector can lift the verdict; 'report': scores only. */
+  mode: 'raise' | 'report';
+  /** A PAD detector counts once its decayed mean pFake reaches this ... */
+  minPFake: number;
+  /** ... over at least this much decayed evidence, seconds. */
+  minEvidence: number;
+  /** The most a PAD detector can lift the fused pFake to. */
+  maxPFake: number;
+}
+
+export const defaultPadOptions: PadOptions = {
+  tasks: ['face-pad'],
+  mode: 'raise',
+  minPFake: 0.9,
+  minEvidence: 2,
+  maxPFake: 0.65,
+};
+
 export interface ParticipantVerdictOptions {
   accumulator: Partial<EvidenceAccumulatorOptions>;
+  pad: Partial<PadOptions>;
   machine: Partial<VerdictMachineOptions>;
   quality: QualityThresholds;
   audioWeight: number;
@@ -65,6 +103,7 @@ export const defaultQualityThresholds: QualityThresholds = {
 
 export const defaultParticipantVerdictOptions: ParticipantVerdictOptions = {
   accumulator: {},
+  pad: {},
   machine: {},
   quality: defaultQualityThresholds,
   audioWeight: 1,
@@ -118,6 +157,9 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   readonly peerId: string;
   private readonly machine: VerdictMachine;
   private readonly acc: Record<MediaKind, EvidenceAccumulator>;
+  private readonly pad: PadOptions;
+  /** One accumulator per PAD detector id. */
+  private readonly padAcc = new Map<string, EvidenceAccumulator>();
   private readonly seen: Record<MediaKind, boolean> = { audio: false, video: false };
   private audioQuality: AudioQuality | undefined;
   private videoQuality: VideoQuality | undefined;
@@ -134,6 +176,11 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     this.peerId = participant.peerId;
     this.machine = new VerdictMachine(this.options.machine);
     this.acc = { audio: new EvidenceAccumulator(this.options.accumulator), video: new EvidenceAccumulator(this.options.accumulator) };
+    this.pad = { ...defaultPadOptions, ...this.options.pad };
+    const p = this.pad;
+    if (!(p.minPFake > 0 && p.minPFake < 1) || !(p.maxPFake > 0 && p.maxPFake < 1) || !(p.minEvidence >= 0) || (p.mode !== 'raise' && p.mode !== 'report')) {
+      throw new DfdError('ERR_CONFIG', 'presentation-attack verdict options out of range', { ...p, tasks: [...p.tasks] });
+    }
   }
 
   /** Records a window's input quality and evidence amount (call before submitting it: submit takes the buffer). */
@@ -149,19 +196,51 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     }
   }
 
-  addScore(score: WindowScore): void {
+  /** `task` (set by InferencePool) routes presentation-attack scores to their own accumulators. */
+  addScore(score: WindowScore & { task?: string }): void {
     const kind = score.stream.kind;
     this.seen[kind] = true;
     this.models.set(score.detector, score.modelVersion);
-    this.acc[kind].addScore(score.pFake, score.evidence, this.options.now());
+    this.accumulatorFor(kind, score).addScore(score.pFake, score.evidence, this.options.now());
     this.evaluate();
   }
 
   /** Counts dropped windows, except reasons in `ignoredDropReasons` (not overload). */
-  addDropped(ev: Pick<DropEvent, 'stream'> & { reason?: DropReason }, count = 1): void {
+  addDropped(ev: Pick<DropEvent, 'stream'> & { reason?: DropReason; detector?: string; task?: string }, count = 1): void {
     if (ev.reason && this.options.ignoredDropReasons.includes(ev.reason)) return;
-    this.acc[ev.stream.kind].addDropped(count, this.options.now());
+    this.accumulatorFor(ev.stream.kind, ev).addDropped(count, this.options.now());
     this.evaluate();
+  }
+
+  /** Decayed state of each presentation-attack detector (for inspection; not in the verdict event). */
+  padSnapshots(): { detector: string; pFake: number; evidence: number; windows: number }[] {
+    const now = this.options.now();
+    return [...this.padAcc].map(([detector, a]) => {
+      const s = a.snapshot(now);
+      return { detector, pFake: s.pFake, evidence: s.evidence, windows: s.windows };
+    });
+  }
+
+  private accumulatorFor(kind: MediaKind, ev: { detector?: string; task?: string }): EvidenceAccumulator {
+    if (ev.task === undefined || ev.detector === undefined || !this.pad.tasks.includes(ev.task)) return this.acc[kind];
+    let a = this.padAcc.get(ev.detector);
+    if (!a) {
+      a = new EvidenceAccumulator(this.options.accumulator);
+      this.padAcc.set(ev.detector, a);
+    }
+    return a;
+  }
+
+  /** The most confident PAD detector past the gate, or undefined. */
+  private padAlarm(now: number): { detector: string; pFake: number; evidence: number } | undefined {
+    if (this.pad.mode !== 'raise') return undefined;
+    let best: { detector: string; pFake: number; evidence: number } | undefined;
+    for (const [detector, a] of this.padAcc) {
+      const s = a.snapshot(now);
+      if (s.evidence < this.pad.minEvidence || s.evidence <= 0 || s.pFake < this.pad.minPFake) continue;
+      if (!best || s.pFake > best.pFake) best = { detector, pFake: s.pFake, evidence: s.evidence };
+    }
+    return best;
   }
 
   markVerified(untilMs: number): void {
@@ -209,7 +288,15 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
       evidence += s.evidence;
       contributing++;
     }
-    const pFake = den > 0 ? sigmoid(num / den) : 0.5;
+    let pFake = den > 0 ? sigmoid(num / den) : 0.5;
+    // A confident presentation-attack detector lifts pFake (never lowers it), on judgeable video only.
+    const alarm = problems.video.length === 0 ? this.padAlarm(now) : undefined;
+    const lifted = alarm !== undefined && Math.min(alarm.pFake, this.pad.maxPFake) > pFake;
+    if (alarm && lifted) {
+      pFake = Math.min(alarm.pFake, this.pad.maxPFake);
+      evidence = Math.max(evidence, alarm.evidence);
+      if (contributing === 0) contributing = 1;
+    }
     // Too poor to judge only when nothing usable remains.
     const poorQuality = contributing === 0 && poor.length > 0 ? poor.join(',') : undefined;
     this.machine.update({ pFake, evidence, ...(poorQuality ? { poorQuality } : {}), now });
@@ -224,7 +311,8 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     if (this.machine.state === 'verified') confidence = Math.max(confidence, this.options.verifiedConfidence);
     const aq = this.audioQuality;
     const vq = this.videoQuality;
-    const reason = this.machine.reason;
+    const state = this.machine.state;
+    const reason = alarm && lifted && (state === 'suspicious' || state === 'deepfake-likely') && !this.machine.reason ? `presentation-attack:${alarm.detector}` : this.machine.reason;
     const verdict: Verdict = {
       roomId: this.roomId,
       peerId: this.peerId,
