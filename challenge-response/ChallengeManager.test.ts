@@ -44,13 +44,13 @@ describe('ChallengeManager', () => {
   });
 
   /** Runs one audio challenge of `kind` with `response` as the answer; returns the outcome. */
-  async function audioChallenge(kind: string, response: Float32Array | undefined, spike = false): Promise<ChallengeOutcome> {
+  async function audioChallenge(kind: string, response: Float32Array | undefined, spike = false, spikeWeight?: number): Promise<ChallengeOutcome> {
     const c = m.requestChallenge('alice', 'operator', kind);
     expect(c.state).toBe('prompting');
     await vi.advanceTimersByTimeAsync(0);
     expect(c.state).toBe('awaiting-response');
     if (response) await feed(m, 'alice', response);
-    if (spike) m.pushScore('alice', { detector: 'voice-antispoof', pFake: 0.97, wallEnd: Date.now() });
+    if (spike) m.pushScore('alice', { detector: 'voice-antispoof', pFake: 0.97, wallEnd: Date.now(), ...(spikeWeight !== undefined ? { weight: spikeWeight } : {}) });
     await vi.advanceTimersByTimeAsync(60_000);
     expect(c.terminal).toBe(true);
     return outcomes.at(-1)!;
@@ -86,6 +86,17 @@ describe('ChallengeManager', () => {
     expect(o).toMatchObject({ outcome: 'failed', evidence: 'deepfake-likely' });
     expect(o.detectorMaxPFake).toBeCloseTo(0.97);
     expect(o.reason).toMatch(/detector spike/);
+  });
+
+  it('judges spikes on the detector weight: an untrusted detector (weight 0) cannot fail a challenge, half weight shrinks it', async () => {
+    const untrusted = await audioChallenge('speak-loudly', loud, true, 0);
+    expect(untrusted).toMatchObject({ outcome: 'passed', evidence: 'verified' });
+    expect(untrusted.detectorMaxPFake).toBeNaN();
+    vi.advanceTimersByTime(120_000);
+    const half = await audioChallenge('speak-loudly', loud, true, 0.5);
+    // logit(0.97) / 2 -> 0.85 is still a spike at the default threshold 0.8
+    expect(half).toMatchObject({ outcome: 'failed' });
+    expect(half.detectorMaxPFake).toBeCloseTo(1 / (1 + Math.exp(-0.5 * Math.log(0.97 / 0.03))), 6);
   });
 
   it('times out when nothing comes back, and frees the participant for the next one', async () => {

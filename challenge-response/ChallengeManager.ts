@@ -108,6 +108,8 @@ export interface AudioChunk {
 export interface DetectorScore {
   detector: string;
   pFake: number;
+  /** The detector's verdict weight (manifest), 0..1; default 1. Spikes are judged on weighted log-odds. */
+  weight?: number;
   /** Wall-clock ms the scored window ended. */
   wallEnd: number;
 }
@@ -282,8 +284,12 @@ export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
   pushScore(peerId: string, score: DetectorScore): void {
     const run = this.participants.get(peerId)?.active;
     if (!run || !Number.isFinite(score.pFake)) return;
+    const w = score.weight === undefined || !Number.isFinite(score.weight) ? 1 : Math.max(0, Math.min(1, score.weight));
+    if (w === 0) return; // a detector the verdict does not trust cannot fail a challenge either
     if (score.wallEnd >= run.responseStart && score.wallEnd <= run.responseEnd + this.options.lateInputGraceMs) {
-      run.maxPFake = Math.max(Number.isNaN(run.maxPFake) ? 0 : run.maxPFake, score.pFake);
+      const p = Math.min(1 - 1e-9, Math.max(1e-9, score.pFake));
+      const weighted = w === 1 ? score.pFake : 1 / (1 + Math.exp(-w * Math.log(p / (1 - p))));
+      run.maxPFake = Math.max(Number.isNaN(run.maxPFake) ? 0 : run.maxPFake, weighted);
     }
   }
 

@@ -87,6 +87,8 @@ function build(strict: boolean) {
     windowSeq: Count,
     queueMs: NonNeg,
     inferenceMs: NonNeg,
+    /** The detector's verdict weight (manifest), 0..1: 0 = published, never moves a verdict. */
+    weight: Type.Optional(Prob),
   });
   const VerdictPayload = obj({
     state: literals(VERDICT_STATES),

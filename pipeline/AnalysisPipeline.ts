@@ -19,8 +19,9 @@ import { ModelRegistry, type DetectorStatus } from '../detectors/registry/ModelR
 import { MediaWorkerPool, type MediaWorkerPoolOptions } from './media/MediaWorkerPool.js';
 import type { StreamStats } from './media/protocol.js';
 import { InferencePool, type InferencePoolOptions } from './inference/InferencePool.js';
+import type { DetectorScore } from './inference/InferenceBackend.js';
 import { ParticipantVerdict, defaultQualityThresholds, type ParticipantVerdictOptions, type Verdict } from './verdict/ParticipantVerdict.js';
-import type { AudioWindow, StreamRef, WindowScore } from './messages.js';
+import type { AudioWindow, StreamRef } from './messages.js';
 import type { FaceObservation } from '../challenge-response/face/FaceObservation.js';
 
 const log = createLogger('pipeline');
@@ -43,7 +44,8 @@ export const defaultAnalysisPipelineOptions: AnalysisPipelineOptions = {
 };
 
 export interface AnalysisPipelineEvents {
-  score: [score: WindowScore];
+  /** Every scored window, with the detector's task and verdict weight. */
+  score: [score: DetectorScore];
   verdict: [verdict: Verdict];
   /** Input quality of a stream, about once a second. */
   stats: [stats: StreamStats];

@@ -28,7 +28,7 @@ import { registerApi, type OperatorActions } from '../api/routes.js';
 import { AnalysisPipeline } from '../pipeline/AnalysisPipeline.js';
 import { ChallengeService } from '../challenge-response/ChallengeService.js';
 import type { Verdict } from '../pipeline/verdict/ParticipantVerdict.js';
-import type { WindowScore } from '../pipeline/messages.js';
+import type { DetectorScore } from '../pipeline/inference/InferenceBackend.js';
 import type { StreamStats } from '../pipeline/media/protocol.js';
 
 const log = createLogger('service');
@@ -262,7 +262,7 @@ export class Service {
     for (const peer of room?.peers.values() ?? []) peer.notify('verdict', { peerId: v.peerId, state: v.state, confidence: v.confidence, pFake: v.pFake, ...(v.reason ? { reason: v.reason } : {}) });
   }
 
-  #onScore(s: WindowScore): void {
+  #onScore(s: DetectorScore): void {
     const base = this.#base(s.stream.roomId, s.stream.peerId);
     this.publish(
       makeEvent('score', { ...base, models: [{ id: s.detector, version: s.modelVersion }] }, {
@@ -272,6 +272,7 @@ export class Service {
         windowSeq: s.seq,
         queueMs: s.queueMs,
         inferenceMs: s.inferenceMs,
+        ...(s.weight !== undefined ? { weight: s.weight } : {}),
       }),
     );
   }

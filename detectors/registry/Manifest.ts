@@ -72,6 +72,12 @@ export const ManifestSchema = Type.Object({
     metrics: Type.Record(Type.String(), Type.Number()),
   }),
   budget: Type.Optional(Type.Object({ gmacPerSecondAudio: Type.Optional(Type.Number({ minimum: 0 })) })),
+  /**
+   * How much the verdict trusts this detector, 0..1 (absent: 1). Each window's calibrated
+   * log-odds and its evidence are both multiplied by `weight`, so 0 means "scored and
+   * published, never moves a verdict or fails a challenge". `basis` says where it came from.
+   */
+  verdict: Type.Optional(Type.Object({ weight: Type.Number({ minimum: 0, maximum: 1 }), basis: Type.String({ minLength: 1 }) })),
 });
 
 export type Manifest = Static<typeof ManifestSchema>;

@@ -115,6 +115,14 @@ describe('Manifest', () => {
     expect(parseManifest({ ...m, extra: { anything: 1 } }).id).toBe('test-voice');
   });
 
+  it('an optional verdict weight must lie in 0..1 and carry its basis', () => {
+    const m = voiceManifest('a'.repeat(64));
+    expect(parseManifest({ ...m, verdict: { weight: 0, basis: 'held-out test EER 0.55' } }).verdict?.weight).toBe(0);
+    for (const verdict of [{ weight: 1.5, basis: 'x' }, { weight: -0.1, basis: 'x' }, { weight: 0.5 }, { weight: 0.5, basis: '' }]) {
+      expect(() => parseManifest({ ...m, verdict })).toThrow(expect.objectContaining({ code: 'ERR_MODEL_MANIFEST' }));
+    }
+  });
+
   it('calibrate is the logistic sigmoid(a*logit+b) and is stable at extremes', () => {
     const c = { method: 'logistic' as const, a: 2, b: -1, fittedOn: 'x' };
     expect(calibrate(c, 0.5)).toBeCloseTo(0.5, 12);

@@ -30,9 +30,13 @@ export interface DropEvent {
   reason: DropReason;
 }
 
-/** A window score with the detector's manifest task (e.g. `face-forgery`, `face-pad`). */
+/**
+ * A window score with the detector's manifest task (e.g. `face-forgery`, `face-pad`) and the
+ * manifest's verdict weight (0..1): how much verdicts and challenges may act on `pFake`.
+ */
 export interface DetectorScore extends WindowScore {
   task: string;
+  weight: number;
 }
 
 export interface DetectorInfo {

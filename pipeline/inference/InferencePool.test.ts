@@ -106,11 +106,25 @@ describe('InferencePool with real onnxruntime sessions', () => {
       expect(s.queueMs).toBeGreaterThanOrEqual(0);
     }
     const bySeq = new Map(got.scores.map((s) => [s.seq, s]));
-    expect(bySeq.get(1)).toMatchObject({ detector: 'test-voice', modelVersion: '0.0.1-test', evidence: 1 });
+    expect(bySeq.get(1)).toMatchObject({ detector: 'test-voice', modelVersion: '0.0.1-test', evidence: 1, weight: 1 });
     expect(bySeq.get(3)?.detector).toBe('test-face');
     expect(bySeq.get(3)?.evidence).toBeCloseTo(2 / 15, 6);
     // Distinct inputs give distinct scores: the model really ran on each window.
     expect(new Set(got.scores.map((s) => s.pFake.toFixed(6))).size).toBe(4);
+  });
+
+  it("tags each score with its manifest's verdict weight", async () => {
+    const untrusted: AvailableModel = { ...voice(), manifest: { ...voice().manifest, verdict: { weight: 0.2, basis: 'test' } } };
+    pool = new InferencePool([untrusted, face()]);
+    const got = collect(pool);
+    await pool.ready();
+    pool.submit(audioWindow({ seq: 1, seconds: 1, seed: 3 }));
+    pool.submit(faceWindow({ seq: 2, frames: 2, seed: 5 }));
+    await until(() => got.scores.length === 2);
+    const bySeq = new Map(got.scores.map((s) => [s.seq, s]));
+    expect(bySeq.get(1)).toMatchObject({ detector: 'test-voice', weight: 0.2 });
+    expect(bySeq.get(1)?.pFake).toBeCloseTo(expectedAudio(audioWindow({ seq: 1, seconds: 1, seed: 3 })), 4); // pFake itself is not reweighted
+    expect(bySeq.get(2)).toMatchObject({ detector: 'test-face', weight: 1 });
   });
 
   it('micro-batches faces across streams and keeps each window its own score', async () => {

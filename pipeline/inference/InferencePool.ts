@@ -359,6 +359,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
           seq: meta.seq,
           detector: d.model.id,
           task: d.model.manifest.task,
+          weight: d.model.manifest.verdict?.weight ?? 1,
           modelVersion: d.model.manifest.version,
           pFake: calibrate(d.model.manifest.calibration, logit),
           evidence: meta.evidence,

@@ -122,6 +122,33 @@ describe('ParticipantVerdict', () => {
   });
 });
 
+describe('ParticipantVerdict detector weights (manifest verdict.weight)', () => {
+  it('weight 0: the model is recorded but its scores move neither the verdict nor its confidence', () => {
+    const { pv } = setup();
+    pv.observe(audioWindow({ stream: A, seconds: 10 }));
+    for (let i = 0; i < 5; i++) pv.addScore({ ...score(A, 0.99, 2, i), weight: 0 });
+    const v = pv.current();
+    expect(v.state).toBe('collecting');
+    expect(v.reason).toBe('insufficient-evidence');
+    expect(v.pFake).toBe(0.5);
+    expect(v.confidence).toBe(0);
+    expect(v.models).toEqual([{ id: 'voice-x', version: '1.0.0' }]);
+  });
+
+  it('a partial weight scales log-odds and evidence: a trusted face model outweighs an untrusted voice model', () => {
+    const { pv } = setup();
+    pv.observe(audioWindow({ stream: A, seconds: 10 }));
+    pv.observe(faceWindow({ stream: V, frames: 50, size: 64 }));
+    pv.addScore({ ...score(A, 0.9, 4), weight: 0.25 });
+    pv.addScore({ ...score(V, 0.2, 4), weight: 1 });
+    const z = (p: number) => Math.log(p / (1 - p));
+    // evidence-weighted mean of weighted log-odds: (1 * 0.25 z(0.9) + 4 * z(0.2)) / (1 + 4)
+    const expected = 1 / (1 + Math.exp(-((1 * 0.25 * z(0.9) + 4 * z(0.2)) / 5)));
+    expect(pv.current().pFake).toBeCloseTo(expected, 9);
+    expect(pv.current().state).toBe('likely-genuine');
+  });
+});
+
 describe('ParticipantVerdict with presentation-attack (face-pad) scores', () => {
   function pad(pFake: number, evidence: number, detector = 'face-liveness'): WindowScore & { task: string } {
     return { ...score(V, pFake, evidence), detector, task: 'face-pad' };

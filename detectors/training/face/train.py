@@ -174,6 +174,10 @@ def main() -> None:
         "output": {"meaning": "logit; higher means more likely fake"},
         "calibration": {"method": "logistic", "a": a, "b": b,
                         "fittedOn": "dev split (held-out videos, real crops vs their self-blended versions)"},
+        # Verdict weight: 1 - 2 x EER on held-out videos, floored at 0 (docs/models.md). The face recipe has
+        # no separate test split, so this uses the dev split, which also selected the checkpoint: optimistic.
+        "verdict": {"weight": round(max(0.0, 1 - 2 * dev_eer), 2),
+                    "basis": f"1 - 2 x EER on the held-out dev videos (EER {dev_eer:.3f}; no separate test split, so optimistic), floored at 0"},
         "license": "Apache-2.0",
         "architecture": {"name": args.arch, "paper": "MesoNet (Afchar et al., WIFS 2018)",
                          "parameters": int(sum(p.numel() for p in model.parameters()))},

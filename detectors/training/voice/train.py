@@ -317,6 +317,10 @@ def main() -> None:
         "output": {"meaning": "logit; higher means more likely fake"},
         "calibration": {"method": "logistic", "a": a, "b": b, "fittedOn": "dev split (speaker June, fr_CA, plus dev "
                         "TTS voices and copy-synthesis; channel-augmented), clip-level mean logits"},
+        # Verdict weight: 1 - 2 x EER on the speaker-disjoint test split, floored at 0 (docs/models.md):
+        # a model that does not separate unseen speakers from unseen spoofers must not move verdicts.
+        "verdict": {"weight": round(max(0.0, 1 - 2 * test_rep["eer"]), 2),
+                    "basis": f"1 - 2 x EER on the held-out test split (EER {test_rep['eer']:.3f}), floored at 0"},
         "license": "Apache-2.0",
         "dataCard": (
             "Trained only on material generated on the build machine from Debian packages, no downloads. Bona fide: "
