@@ -1,99 +1,14 @@
-/**
- * The shipped face-antispoof model (task face-pad, converted from @vladmandic/human by
- * detectors/convert/run.sh): contract, output range, the fake_logit identity, and how it
- * scores real faces from the face-api sample photos cut by the service's own FaceAnalyzer.
- */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+/** The shipped face-antispoof model: the shared presentation-attack model suite (detectors/testing/padModelSuite.ts). */
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as ort from 'onnxruntime-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaceAnalyzer } from '../../face/FaceAnalyzer.js';
-import { decodeImage, samplePhoto } from '../../face/fixtures.js';
-import { calibrate, parseManifest, type Manifest } from '../../registry/Manifest.js';
-import { preprocessImage } from '../../../pipeline/inference/preprocess.js';
+import { describePadModel } from '../../testing/padModelSuite.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
-
-describe('face-antispoof model', () => {
-  let manifest: Manifest;
-  let bytes: Buffer;
-  let session: ort.InferenceSession;
-
-  beforeAll(async () => {
-    manifest = parseManifest(JSON.parse(readFileSync(join(here, 'manifest.json'), 'utf8')));
-    bytes = readFileSync(join(here, manifest.file));
-    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-  });
-  afterAll(async () => {
-    await session.release();
-  });
-
-  /** HWC uint8 crops (side x side) -> [fake_logit, real] per crop, preprocessed as the inference worker does. */
-  const run = async (crops: readonly Uint8Array[], side: number): Promise<{ fakeLogit: number; real: number }[]> => {
-    const spec = manifest.image!;
-    const n = spec.width * spec.height * 3;
-    const data = new Float32Array(crops.length * n);
-    crops.forEach((c, i) => preprocessImage(c, side, side, spec, data, i * n));
-    const out = await session.run({ image: new ort.Tensor('float32', data, [crops.length, spec.height, spec.width, 3]) });
-    const fl = out.fake_logit!;
-    const real = out.real!;
-    expect(fl.dims).toEqual([crops.length, 1]);
-    expect(real.dims).toEqual([crops.length, 1]);
-    return crops.map((_, i) => ({ fakeLogit: (fl.data as Float32Array)[i]!, real: (real.data as Float32Array)[i]! }));
-  };
-
-  it('manifest matches the contract and the file hash', () => {
-    expect(manifest.id).toBe('face-antispoof');
-    expect(manifest.task).toBe('face-pad');
-    expect(createHash('sha256').update(bytes).digest('hex')).toBe(manifest.sha256);
-    expect(manifest.inputs).toEqual([{ name: 'image', dtype: 'float32', shape: ['batch', 128, 128, 3] }]);
-    expect(manifest.outputs).toEqual([
-      { name: 'fake_logit', dtype: 'float32', shape: ['batch', 1] },
-      { name: 'real', dtype: 'float32', shape: ['batch', 1] },
-    ]);
-    expect(manifest.image?.scale).toBeCloseTo(1 / 255, 12);
-    expect(manifest.calibration).toMatchObject({ a: 1, b: 0 });
-  });
-
-  it('outputs are in range, sigmoid(fake_logit) = 1 - real, and batching does not change a row', async () => {
-    let seed = 99;
-    const crops = [0, 1, 2, 3].map((k) => {
-      const a = new Uint8Array(256 * 256 * 3);
-      if (k === 0) a.fill(0);
-      else if (k === 1) a.fill(255);
-      else for (let i = 0; i < a.length; i++) a[i] = (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
-      return a;
-    });
-    const four = await run(crops, 256);
-    const one = await run([crops[2]!], 256);
-    for (const r of four) {
-      expect(Number.isFinite(r.fakeLogit)).toBe(true);
-      expect(r.real).toBeGreaterThanOrEqual(0);
-      expect(r.real).toBeLessThanOrEqual(1);
-      expect(sigmoid(r.fakeLogit)).toBeCloseTo(1 - r.real, 5);
-      const p = calibrate(manifest.calibration, r.fakeLogit);
-      expect(p).toBeGreaterThanOrEqual(0);
-      expect(p).toBeLessThanOrEqual(1);
-    }
-    expect(one[0]!.fakeLogit).toBeCloseTo(four[2]!.fakeLogit, 4);
-  });
-
-  it('scores the real faces of the face-api sample photos (service crops) as real-ish', async () => {
-    const analyzer = await FaceAnalyzer.create();
-    const crops: Uint8Array[] = [];
-    try {
-      for (const n of [1, 2, 3]) crops.push(...(await analyzer.analyze(decodeImage(samplePhoto(n), 640))).faces.map((f) => f.crop));
-    } finally {
-      await analyzer.close();
-    }
-    expect(crops.length).toBeGreaterThanOrEqual(6);
-    const pFake = (await run(crops, analyzer.options.cropSize)).map((r) => calibrate(manifest.calibration, r.fakeLogit));
-    const mean = pFake.reduce((a, b) => a + b, 0) / pFake.length;
-    // Measured (detectors/eval/padCrops.ts on samples 1-3, 9 faces): pFake 0.20..0.48 per face, mean 0.31.
-    expect(mean).toBeLessThan(0.45);
-    expect(Math.max(...pFake)).toBeLessThan(0.6);
-  });
+describePadModel({
+  dir: dirname(fileURLToPath(import.meta.url)),
+  id: 'face-antispoof',
+  side: 128,
+  probs: { name: 'real', width: 1 },
+  maxMeanPFake: 0.45,
+  maxPFake: 0.6,
+  measured: 'detectors/eval/padCrops.ts on samples 1-3, 9 faces: pFake 0.20..0.48 per face, mean 0.31',
 });
