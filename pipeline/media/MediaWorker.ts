@@ -12,6 +12,7 @@ import { SileroVadModel } from '../audio/SileroVad.js';
 import { VideoStreamProcessor } from '../video/VideoStreamProcessor.js';
 import type { DecodedVideoFrame } from '../video/FfmpegVp8Decoder.js';
 import { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
+import { RegionVisibility } from '../../detectors/face/RegionVisibility.js';
 import type { FaceWindow, StreamRef } from '../messages.js';
 import type { FromMediaWorker, ToMediaWorker, OpenStream } from './protocol.js';
 import { setLogLevel, createLogger, type LogLevel } from '../../src/log.js';
@@ -56,6 +57,8 @@ interface VideoEntry {
   faceSizes: number[];
   windowStart: number;
   lastFaceSize: number;
+  /** Per-region face visibility against this stream's own reference (occlusion challenges). */
+  visibility: RegionVisibility;
 }
 
 type Entry = AudioEntry | VideoEntry;
@@ -93,7 +96,7 @@ function open(m: OpenStream): void {
     entries.set(m.tapId, { kind: 'audio', stream: m.stream, proc });
   } else {
     const proc = new VideoStreamProcessor({ payloadType: m.payloadType, decoder: { maxFps: cfg.videoFps } });
-    const entry: VideoEntry = { kind: 'video', stream: m.stream, proc, busy: false, analysed: 0, skipped: 0, seq: 0, crops: [], faceSizes: [], windowStart: 0, lastFaceSize: 0 };
+    const entry: VideoEntry = { kind: 'video', stream: m.stream, proc, busy: false, analysed: 0, skipped: 0, seq: 0, crops: [], faceSizes: [], windowStart: 0, lastFaceSize: 0, visibility: new RegionVisibility() };
     proc.on('keyframe-needed', () => post({ type: 'keyframe-needed', tapId: m.tapId }));
     proc.on('frame', (f) => void onFrame(m.tapId, entry, f));
     entries.set(m.tapId, entry);
@@ -120,7 +123,7 @@ async function onFrame(tapId: string, e: VideoEntry, f: DecodedVideoFrame): Prom
       tapId,
       stream: e.stream,
       observation: face
-        ? { t: now, faceFound: true, faceConfidence: face.score * (face.presence ?? 1), yawDeg: face.yawDeg, pitchDeg: face.pitchDeg, regions: {} }
+        ? { t: now, faceFound: true, faceConfidence: face.score * (face.presence ?? 1), yawDeg: face.yawDeg, pitchDeg: face.pitchDeg, regions: e.visibility.update(face, f) }
         : { t: now, faceFound: false, faceConfidence: 0, yawDeg: 0, pitchDeg: 0, regions: {} },
     });
     if (!face) return;
