@@ -13,6 +13,7 @@ import { VideoStreamProcessor } from '../video/VideoStreamProcessor.js';
 import type { DecodedVideoFrame } from '../video/FfmpegVp8Decoder.js';
 import { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
 import { RegionVisibility } from '../../detectors/face/RegionVisibility.js';
+import { largestFace, toFaceObservation } from '../../detectors/face/observe.js';
 import type { FaceWindow, StreamRef } from '../messages.js';
 import type { FromMediaWorker, ToMediaWorker, OpenStream } from './protocol.js';
 import { setLogLevel, createLogger, type LogLevel } from '../../src/log.js';
@@ -116,15 +117,13 @@ async function onFrame(tapId: string, e: VideoEntry, f: DecodedVideoFrame): Prom
   try {
     const analysis = await faces.analyze({ width: f.width, height: f.height, rgb: f.rgb });
     e.analysed++;
-    const face = analysis.faces.reduce<(typeof analysis.faces)[number] | undefined>((best, x) => (!best || x.box.width * x.box.height > best.box.width * best.box.height ? x : best), undefined);
+    const face = largestFace(analysis.faces);
     const now = Date.now();
     post({
       type: 'face-observation',
       tapId,
       stream: e.stream,
-      observation: face
-        ? { t: now, faceFound: true, faceConfidence: face.score * (face.presence ?? 1), yawDeg: face.yawDeg, pitchDeg: face.pitchDeg, regions: e.visibility.update(face, f) }
-        : { t: now, faceFound: false, faceConfidence: 0, yawDeg: 0, pitchDeg: 0, regions: {} },
+      observation: toFaceObservation(face, now, face ? e.visibility.update(face, f) : {}),
     });
     if (!face) return;
     e.lastFaceSize = Math.min(face.box.width, face.box.height);

@@ -18,6 +18,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import type { AnalyzedFace, FaceAnalyzer } from '../FaceAnalyzer.js';
+import { largestFace } from '../observe.js';
 import { decodeImage, samplePhoto } from '../fixtures.js';
 import { sampleAffine, type Affine, type Point, type RgbFrame } from '../image.js';
 import { buildHeadModel, renderPose, type HeadModel } from './renderPose.js';
@@ -367,9 +368,7 @@ export interface OcclusionScene {
 }
 
 /** The largest face of a list (what MediaWorker observes). */
-export function largest(faces: readonly AnalyzedFace[]): AnalyzedFace | undefined {
-  return faces.reduce<AnalyzedFace | undefined>((b, x) => (!b || x.box.width * x.box.height > b.box.width * b.box.height ? x : b), undefined);
-}
+export const largest = largestFace;
 
 /**
  * The face of face-api's sample `photo` nearest `near` (pixels of the photo decoded 1920

@@ -9,6 +9,7 @@
 import type { FaceObservation } from '../../../challenge-response/face/FaceObservation.js';
 import type { Box } from '../BlazeFace.js';
 import type { FaceAnalysis, FaceAnalyzer } from '../FaceAnalyzer.js';
+import { largestFace as largestOf, toFaceObservation } from '../observe.js';
 import { decodeImage, samplePhoto } from '../fixtures.js';
 import { sampleAffine, type RgbFrame } from '../image.js';
 import { buildHeadModel, type HeadModel, type HeadModelOptions } from './renderPose.js';
@@ -64,9 +65,9 @@ export async function photoFaces(analyzer: FaceAnalyzer, photos: readonly number
   return out;
 }
 
-/** The largest face of an analysis (what MediaWorker observes), or undefined. */
+/** The largest face of an analysis (what MediaWorker observes). */
 export function largestFace(analysis: FaceAnalysis): FaceAnalysis['faces'][number] | undefined {
-  return analysis.faces.reduce<FaceAnalysis['faces'][number] | undefined>((best, x) => (!best || x.box.width * x.box.height > best.box.width * best.box.height ? x : best), undefined);
+  return largestOf(analysis.faces);
 }
 
 /** The face whose box centre is nearest (x, y), or undefined. */
@@ -81,10 +82,7 @@ export function centralFace(analysis: FaceAnalysis, x: number, y: number): FaceA
  * (the pose checkers do not read it; MediaWorker fills it for the occlusion challenges).
  */
 export function faceObservation(analysis: FaceAnalysis, t: number): FaceObservation {
-  const face = largestFace(analysis);
-  return face
-    ? { t, faceFound: true, faceConfidence: face.score * (face.presence ?? 1), yawDeg: face.yawDeg, pitchDeg: face.pitchDeg, regions: {} }
-    : { t, faceFound: false, faceConfidence: 0, yawDeg: 0, pitchDeg: 0, regions: {} };
+  return toFaceObservation(largestOf(analysis.faces), t);
 }
 
 /** Fills a box (scaled about its centre) with the frame's mean colour. */
