@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { audioWindow, faceWindow, streamRef } from '../../detectors/testing/windows.js';
 import type { StreamRef, WindowScore } from '../messages.js';
-import { ParticipantVerdict, type Verdict } from './ParticipantVerdict.js';
+import { ParticipantVerdict, type PadOptions, type Verdict } from './ParticipantVerdict.js';
 
 const A = streamRef('bob', 'audio');
 const V = streamRef('bob', 'video');
@@ -156,7 +156,7 @@ describe('ParticipantVerdict with presentation-attack (face-pad) scores', () => 
   function forgery(pFake: number, evidence: number): WindowScore & { task: string } {
     return { ...score(V, pFake, evidence), task: 'face-forgery' };
   }
-  function setupPad(pad: Partial<import('./ParticipantVerdict.js').PadOptions> = {}) {
+  function setupPad(pad: Partial<PadOptions> = {}) {
     const clock = { t: 1_000 };
     const pv = new ParticipantVerdict({ roomId: 'room-1', peerId: 'bob' }, { now: () => clock.t, pad });
     pv.observe(faceWindow({ stream: V, frames: 30, size: 128 }));
