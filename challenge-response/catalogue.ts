@@ -108,7 +108,11 @@ export function randomMelody(rng: RandomSource): MelodyNote[] {
 
 const side = (rng: RandomSource): 'left' | 'right' => (rng.int(2) === 0 ? 'left' : 'right');
 
-function phraseChallenge(id: string, description: string, instruction: string, durationScale: number, check: AudioChecker): AudioEntry {
+/**
+ * @param durationScale the answer's length in readings at the usual pace (4.5 syllables/s)
+ * @param pauseSec extra time in the answer that is not reading (a pause between two readings)
+ */
+function phraseChallenge(id: string, description: string, instruction: string, durationScale: number, check: AudioChecker, pauseSec = 0): AudioEntry {
   return {
     id,
     modality: 'audio',
@@ -122,7 +126,7 @@ function phraseChallenge(id: string, description: string, instruction: string, d
         modality: 'audio',
         promptText,
         spoken: { text: `${instruction}. ${p.text}.` },
-        expectedDurationSec: Math.max(2, (p.syllables / 4.5) * durationScale),
+        expectedDurationSec: Math.max(2, (p.syllables / 4.5) * durationScale) + pauseSec,
         params: { phrase: p.text, syllables: p.syllables },
       };
     },
@@ -149,8 +153,10 @@ export const catalogue: readonly CatalogueEntry[] = [
   phraseChallenge('speak-loudly', 'speak a phrase loudly', 'Please say this loudly', 1.0, checkLoud),
   phraseChallenge('high-pitch', 'speak a phrase in a high voice', 'Please say this in a high-pitched voice', 1.1, checkHighPitch),
   phraseChallenge('cupped-mouth', 'speak with hands cupped over the mouth', 'Cup your hands over your mouth and say', 1.1, checkCupped),
-  phraseChallenge('read-quickly', 'read a phrase quickly', 'Please read this as fast as you can', 0.8, checkFast),
-  phraseChallenge('read-slowly', 'read a phrase slowly', 'Please read this very slowly', 2.2, checkSlow),
+  // Read twice: the first reading at the usual pace is the reference the second is timed against
+  // (checkers/rate.ts); 1 + 0.8 (fast) or 1 + 2.2 (slow) readings plus a pause of about a second.
+  phraseChallenge('read-quickly', 'read a phrase twice: at the normal pace, then as fast as possible', 'Please read this twice, first normally, then as fast as you can', 1.8, checkFast, 1),
+  phraseChallenge('read-slowly', 'read a phrase twice: at the normal pace, then very slowly', 'Please read this twice, first normally, then very slowly', 3.2, checkSlow, 1),
   {
     id: 'sing-melody',
     modality: 'audio',

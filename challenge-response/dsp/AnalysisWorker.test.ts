@@ -13,7 +13,11 @@ describe('AnalysisWorker', () => {
     w = new AnalysisWorker();
     const x = espeak('Please bring the yellow umbrella to the station');
     const [a, b] = await Promise.all([w.analyse(x), w.analyse(x.subarray(0, 16000))]);
-    expect(a.measurements).toEqual(analyseAudio(x).measurements);
+    const local = analyseAudio(x);
+    expect(a.measurements).toEqual(local.measurements);
+    // The speech segments (plain objects) cross the worker boundary unchanged.
+    expect(a.segments.length).toBeGreaterThan(0);
+    expect(a.segments).toEqual(local.segments);
     expect(a.f0).toBeInstanceOf(Float32Array);
     expect(b.measurements.durationSec).toBe(1);
   });

@@ -6,6 +6,7 @@
 import { DfdError } from '../../src/errors.js';
 import { clippedFraction, frameLevels, percentile } from './level.js';
 import { spectralShape } from './spectrum.js';
+import { speechSegments, type SpeechSegment } from './segments.js';
 import { speechRate } from './speechRate.js';
 import { defaultYinOptions, yinTrack } from './yin.js';
 
@@ -70,6 +71,12 @@ export interface AudioAnalysis {
   /** f0 per frame (Hz, NaN unvoiced), for the melody match. */
   f0: Float32Array;
   hopSec: number;
+  /**
+   * Runs of active frames with their syllable nuclei and voiced time (plain objects, a few
+   * dozen per response): where the speech and the pauses are, e.g. to split a response into
+   * two readings of one phrase (readings.ts).
+   */
+  segments: SpeechSegment[];
 }
 
 export function analyseAudio(samples: Float32Array, options: Partial<AnalyseOptions> = {}): AudioAnalysis {
@@ -100,6 +107,7 @@ export function analyseAudio(samples: Float32Array, options: Partial<AnalyseOpti
   const activeStarts: number[] = [];
   const activeLevels: number[] = [];
   const voicedFlags: boolean[] = new Array<boolean>(levels.length).fill(false);
+  const activeFlags: boolean[] = new Array<boolean>(levels.length).fill(false);
   let voicedActive = 0;
   const f0s: number[] = [];
   for (let f = 0; f < levels.length; f++) {
@@ -109,6 +117,7 @@ export function analyseAudio(samples: Float32Array, options: Partial<AnalyseOpti
     const v = Number.isFinite(hz);
     voicedFlags[f] = v;
     if (lv < threshold) continue;
+    activeFlags[f] = true;
     activeStarts.push(f * o.hop);
     activeLevels.push(lv);
     if (v) {
@@ -143,7 +152,8 @@ export function analyseAudio(samples: Float32Array, options: Partial<AnalyseOpti
     syllables: nActive > 0 ? rate.nuclei : 0,
     syllableRate: nActive > 0 ? rate.ratePerSec : 0,
   };
-  return { measurements, f0: pitch.f0, hopSec };
+  const segments = nActive > 0 ? speechSegments(activeFlags, voicedFlags, rate.nucleusFrames, hopSec) : [];
+  return { measurements, f0: pitch.f0, hopSec, segments };
 }
 
 /** Energy mean of levels in dB (NaN when empty). */

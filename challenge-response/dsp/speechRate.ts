@@ -30,6 +30,8 @@ export interface SpeechRate {
   ratePerSec: number;
   /** Seconds between the first and last non-silent frame. */
   spanSec: number;
+  /** Frame index of each counted nucleus, ascending (for per-segment counts, see segments.ts). */
+  nucleusFrames: number[];
 }
 
 /**
@@ -41,7 +43,7 @@ export function speechRate(intensityDb: Float32Array, voiced: ArrayLike<boolean>
   const o = { ...defaultSpeechRateOptions, ...options };
   const n = intensityDb.length;
   const top = percentile(intensityDb, 0.99);
-  if (!Number.isFinite(top) || n < 3) return { nuclei: 0, ratePerSec: 0, spanSec: 0 };
+  if (!Number.isFinite(top) || n < 3) return { nuclei: 0, ratePerSec: 0, spanSec: 0, nucleusFrames: [] };
   const floor = top - o.silenceBelowPeakDb;
   let first = -1;
   let last = -1;
@@ -74,6 +76,7 @@ export function speechRate(intensityDb: Float32Array, voiced: ArrayLike<boolean>
     if (Math.min(pv, cv) - dip >= o.minDipDb && p - prev >= minSpacing) kept.push(p);
     else if (cv > pv) kept[kept.length - 1] = p; // same nucleus, keep the louder point
   }
-  const nuclei = voiced && o.requireVoiced ? kept.filter((i) => voiced[i] === true).length : kept.length;
-  return { nuclei, ratePerSec: spanSec > 0 ? nuclei / spanSec : 0, spanSec };
+  const nucleusFrames = voiced && o.requireVoiced ? kept.filter((i) => voiced[i] === true) : kept;
+  const nuclei = nucleusFrames.length;
+  return { nuclei, ratePerSec: spanSec > 0 ? nuclei / spanSec : 0, spanSec, nucleusFrames };
 }

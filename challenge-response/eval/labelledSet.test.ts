@@ -41,6 +41,22 @@ describe('labelled set constructions', () => {
     }
   });
 
+  it('read twice: the compliant response\'s second reading is clearly faster / slower than the non-compliant one\'s (same first reading and pause)', () => {
+    const s = all[2]!;
+    const rng = seededRandom(5);
+    for (const [kind, sign] of [['read-quickly', -1], ['read-slowly', 1]] as const) {
+      const spec = catalogueEntry(kind)!.make(rng);
+      const once = render(spec.params.phrase!, ['-v', s.voice, '-p', String(s.pitch), '-s', String(s.speed)]).length;
+      for (let i = 0; i < 3; i++) {
+        const { compliant, nonCompliant } = responses(kind, spec, s, i, rng);
+        expect(compliant.compliant && !nonCompliant.compliant).toBe(true);
+        // Both hold the usual reading and the same pause first, so the length difference is the second reading's.
+        expect(compliant.samples.length, `${kind} ${compliant.recipe}`).toBeGreaterThan(once * 1.5);
+        expect(sign * (compliant.samples.length - nonCompliant.samples.length), `${kind} ${compliant.recipe} vs ${nonCompliant.recipe}`).toBeGreaterThan(0.2 * once);
+      }
+    }
+  });
+
   it('video sequences: the compliant head turn reaches the asked side, the non-compliant one never does', () => {
     const rng = seededRandom(7);
     for (let i = 0; i < 6; i++) {

@@ -183,14 +183,28 @@ export function responses(kind: string, spec: ChallengeSpec, s: Speaker, i: numb
       const n = v === 0 ? normal() : v === 1 ? normal('sox treble -3 dB', {}, ['treble', '-3']) : normal('sox lowpass 6000 Hz', {}, ['lowpass', '6000']);
       return { compliant: c, nonCompliant: n };
     }
-    case 'read-quickly': {
-      const c = v === 0 ? make(true, 'espeak -s x1.7', render(text, speakerArgs(s, { speed: Math.round(s.speed * 1.7) }))) : make(true, `sox tempo ${v === 1 ? 1.5 : 1.8}`, render(text, speakerArgs(s), ['tempo', '-s', v === 1 ? '1.5' : '1.8']));
-      const n = v === 0 ? normal() : v === 1 ? normal('slower (x0.8)', { speed: Math.round(s.speed * 0.8) }) : normal('sox tempo 1.05', {}, ['tempo', '-s', '1.05']);
-      return { compliant: c, nonCompliant: n };
-    }
+    case 'read-quickly':
     case 'read-slowly': {
-      const c = v === 0 ? make(true, 'espeak -s x0.5', render(text, speakerArgs(s, { speed: Math.round(s.speed * 0.5) }))) : make(true, `sox tempo ${v === 1 ? 0.6 : 0.5}`, render(text, speakerArgs(s), ['tempo', '-s', v === 1 ? '0.6' : '0.5']));
-      const n = v === 0 ? normal() : v === 1 ? normal('faster (x1.3)', { speed: Math.round(s.speed * 1.3) }) : normal('sox tempo 0.95', {}, ['tempo', '-s', '0.95']);
+      // Read twice: the usual reading, a pause (0.5-1.1 s), then the second reading.
+      const fast = kind === 'read-quickly';
+      const first = render(text, speakerArgs(s));
+      const pause = new Float32Array(Math.round((0.5 + 0.2 * (i % 4)) * SR));
+      const twice = (compliant: boolean, recipe: string, second: Float32Array): LabelledResponse => make(compliant, `usual reading, ${pause.length / SR} s pause, ${recipe}`, concat(first, pause, second));
+      const espeakTimes = fast ? 1.7 : 0.5;
+      const tempo = fast ? (v === 1 ? '1.5' : '1.8') : v === 1 ? '0.6' : '0.5';
+      const c =
+        v === 0
+          ? twice(true, `espeak -s x${espeakTimes}`, render(text, speakerArgs(s, { speed: Math.round(s.speed * espeakTimes) })))
+          : twice(true, `sox tempo ${tempo}`, render(text, speakerArgs(s), ['tempo', '-s', tempo]));
+      // Non-compliant: the same speed twice, a near miss (1.1x), the wrong direction.
+      const near = fast ? '1.1' : (1 / 1.1).toFixed(3);
+      const wrong = fast ? 0.8 : 1.3;
+      const n =
+        v === 0
+          ? twice(false, 'usual reading again', render(text, speakerArgs(s)))
+          : v === 1
+            ? twice(false, `sox tempo ${near} (near miss)`, render(text, speakerArgs(s), ['tempo', '-s', near]))
+            : twice(false, `${fast ? 'slower' : 'faster'} (espeak -s x${wrong})`, render(text, speakerArgs(s, { speed: Math.round(s.speed * wrong) })));
       return { compliant: c, nonCompliant: n };
     }
     case 'sing-melody': {

@@ -15,7 +15,9 @@
  *   with widened formant bandwidths as in whispered speech (`lpcWhisper`);
  * - level: sox gain; each session is played at its `sessionGainDb`, so +10 dB stays unclipped
  *   (one loud rendering goes through sox's limiter instead, as from a hot microphone);
- * - pitch: sox pitch (cents); rate: sox tempo -s (WSOLA, pitch kept);
+ * - pitch: sox pitch (cents);
+ * - rate: the utterance read twice, the second time through sox tempo -s (WSOLA, pitch kept),
+ *   after a 0.5-1.2 s pause;
  * - cupped hands: a cavity resonance plus a steep low-pass (sox), the highs 15-30 dB down;
  * - melody: sox hums in the speaker's register, and the real utterance resung on the tune
  *   (its LPC envelope re-excited by a pulse train that follows the notes, `lpcSing`).
@@ -439,9 +441,16 @@ export function realResponses(kind: string, spec: ChallengeSpec, sp: LoadedSpeak
         fx('near', ['treble', '-3']),
       ];
     case 'read-quickly':
-      return [fx('compliant', ['tempo', '-s', '1.5']), fx('compliant', ['tempo', '-s', '1.8']), usual, fx('contrary', ['tempo', '-s', '0.8'])];
-    case 'read-slowly':
-      return [fx('compliant', ['tempo', '-s', '0.55']), fx('compliant', ['tempo', '-s', '0.65']), usual, fx('contrary', ['tempo', '-s', '1.4'])];
+    case 'read-slowly': {
+      // Read twice: the real utterance, a pause, then its sox-tempo rendering (the same text).
+      const pause = new Float32Array(Math.round(([0.5, 0.8, 1.2][variant % 3] ?? 0.8) * SR));
+      const twice = (label: 'compliant' | 'near' | 'contrary', tempo: string): RealResponse =>
+        make(label === 'compliant', label === 'near', `utterance, pause, ${tempo === '1' ? 'utterance again' : `sox tempo -s ${tempo}`}`, concat(x, pause, tempo === '1' ? x : soxRender(x, ['tempo', '-s', tempo])));
+      const one = make(false, true, 'one reading only (untouched utterance)', x);
+      return kind === 'read-quickly'
+        ? [twice('compliant', '1.5'), twice('compliant', '1.8'), twice('near', '1'), twice('near', '1.05'), twice('contrary', '0.8'), one]
+        : [twice('compliant', '0.55'), twice('compliant', '0.65'), twice('near', '1'), twice('near', '0.95'), twice('contrary', '1.4'), one];
+    }
     case 'sing-melody': {
       const tune = spec.params.melody ?? [];
       const r = src.humRegister;
