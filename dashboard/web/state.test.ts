@@ -51,6 +51,12 @@ describe('dashboard state reducer', () => {
     expect(s.applied).toBe(4);
   });
 
+  it("labels a detector the verdict does not fully trust with its weight (from the score event)", () => {
+    const weighted = (detector: string, pFake: number, sec: number, weight: unknown): DashboardAction => ({ type: 'event', event: ev('score', 'w', { detector, pFake, evidence: 1, windowSeq: sec, queueMs: 1, inferenceMs: 2, weight }, sec) });
+    const s = run([weighted('voice-antispoof', 0.7, 1, 0), weighted('face-forgery', 0.4, 2, 0.16), weighted('face-x', 0.2, 3, 1), weighted('face-y', 0.2, 4, 'junk')]);
+    expect(participant(s, 'w')?.timeline.map((p) => p.series)).toEqual(['detector:voice-antispoof (weight 0)', 'detector:face-forgery (weight 0.16)', 'detector:face-x', 'detector:face-y']);
+  });
+
   it('events for unknown rooms and peers create them', () => {
     const s = run([score('x', 'aasist', 0.3, 1)]);
     expect(s.calls).toHaveLength(1);

@@ -16,6 +16,15 @@ export interface DashboardLimits {
 
 export const defaultDashboardLimits: DashboardLimits = { timelinePoints: 600, alerts: 100, challengeLog: 200, decisionsPerParticipant: 20 };
 
+/**
+ * A detector's series name. A detector the verdict weighs less than fully says so in its
+ * legend ("voice-antispoof (weight 0)"), so an operator does not read an ignored model's line
+ * as the verdict's evidence.
+ */
+export function detectorSeries(detector: string, weight: number | undefined): string {
+  return weight === undefined || weight >= 1 ? `detector:${detector}` : `detector:${detector} (weight ${Math.round(weight * 100) / 100})`;
+}
+
 /** Series names: `pFake` and `confidence` from verdicts, `detector:<id>` from scores. */
 export interface TimelinePoint {
   /** Milliseconds since the epoch. */
@@ -209,7 +218,7 @@ function applyEvent(state: DashboardState, e: WireEvent, limits: DashboardLimits
     case 'score':
       next.calls = updateParticipant(state, e, (p) => ({
         ...p,
-        timeline: addPoints(p.timeline, [{ t, series: `detector:${e.payload.detector}`, value: e.payload.pFake }], limits.timelinePoints),
+        timeline: addPoints(p.timeline, [{ t, series: detectorSeries(e.payload.detector, e.payload.weight), value: e.payload.pFake }], limits.timelinePoints),
       }));
       return next;
     case 'challenge': {

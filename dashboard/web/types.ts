@@ -57,7 +57,7 @@ interface Envelope {
 
 export type WireEvent =
   | (Envelope & { type: 'verdict'; payload: { state: VerdictState; pFake: number; confidence: number; reason?: string | undefined } })
-  | (Envelope & { type: 'score'; payload: { detector: string; pFake: number } })
+  | (Envelope & { type: 'score'; payload: { detector: string; pFake: number; weight?: number | undefined } })
   | (Envelope & { type: 'challenge'; payload: { challengeId: string; challengeType: string; modality: string; phase: string; outcome?: string | undefined } })
   | (Envelope & { type: 'decision'; payload: { decision: string; tagState: string; operator: string; note?: string | undefined } });
 
@@ -86,7 +86,7 @@ export function parseWireEvent(value: unknown): WireEvent | undefined {
       return { ...env, type, payload: { state: p['state'], pFake: p['pFake'], confidence: p['confidence'], reason: optStr(p['reason'], 500) } };
     case 'score':
       if (!isStr(p['detector'], 128) || !isProb(p['pFake'])) return undefined;
-      return { ...env, type, payload: { detector: p['detector'], pFake: p['pFake'] } };
+      return { ...env, type, payload: { detector: p['detector'], pFake: p['pFake'], weight: isProb(p['weight']) ? p['weight'] : undefined } };
     case 'challenge':
       if (!isStr(p['challengeId'], 128) || !isStr(p['challengeType'], 64) || !isStr(p['phase'], 32)) return undefined;
       return {
