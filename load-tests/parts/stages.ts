@@ -35,6 +35,8 @@ export interface BenchRun {
 
 export interface DetectorTiming {
   detector: string;
+  /** The manifest task: voice-antispoof, face-forgery or face-pad. */
+  task: string;
   source: string;
   input: string;
   threads: number;
@@ -76,7 +78,7 @@ async function timeDetectors(modelsDir: string, source: Record<string, string>, 
   const out: DetectorTiming[] = [];
   for (const m of reg.available()) {
     const task = m.manifest.task;
-    if (task !== 'voice-antispoof' && task !== 'face-forgery') continue;
+    if (task !== 'voice-antispoof' && task !== 'face-forgery' && task !== 'face-pad') continue;
     const input = m.manifest.inputs[0]!;
     for (const threads of opts.threads) {
       const session = await ort.InferenceSession.create(m.modelPath, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
@@ -94,7 +96,7 @@ async function timeDetectors(modelsDir: string, source: Record<string, string>, 
           await session.run(feeds);
           xs.push((performance.now() - t0) / batch);
         }
-        out.push({ detector: `${m.id}@${m.manifest.version}`, source: source[m.id] ?? 'repo', input: `[${dims.join(',')}]`, threads, batch, msPerWindow: summarize(xs, 3) });
+        out.push({ detector: `${m.id}@${m.manifest.version}`, task, source: source[m.id] ?? 'repo', input: `[${dims.join(',')}]`, threads, batch, msPerWindow: summarize(xs, 3) });
       }
       await session.release();
     }

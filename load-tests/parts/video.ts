@@ -2,13 +2,14 @@
  * Analysed video frames per second per core, from measured CPU per analysed frame:
  * VP8 decode (ffmpeg CPU for 640x480 30 fps input, 5 fps RGB output, per output frame;
  * Node RTP/IVF work per frame) + face detection + landmarks + alignment per frame +
- * face-forgery inference per crop. Uses the stage benches' numbers (run here when the
- * `stages` part did not run).
+ * face-forgery inference per crop + every presentation-attack (face-pad) model per crop.
+ * Uses the stage benches' numbers (run here when the `stages` part did not run). Model costs
+ * are session timings on the model's input tensor: the resize from the 256x256 crop is not in them.
  */
 import type { BenchRun, DetectorTiming } from './stages.js';
 
 export interface VideoResult {
-  perFrameCpuMs: { decode: number; nodeRtp: number; faceDetect: number; landmarks: number; align: number; faceForgery: number | null; total: number };
+  perFrameCpuMs: { decode: number; nodeRtp: number; faceDetect: number; landmarks: number; align: number; faceForgery: number | null; presentationAttack: number; total: number };
   analysedFramesPerSecondPerCore: number;
   /** Streams one core carries at the configured analysis rate. */
   streamsPerCoreAtFps: { fps: number; streams: number };
@@ -33,6 +34,9 @@ export function videoFromStages(videoDecode: BenchRun | undefined, face: BenchRu
   const ff = detectors.filter((d) => d.detector.startsWith('face-forgery') || d.detector.startsWith('test-face')).filter((d) => d.threads === 1);
   // Face windows are micro-batched across streams: take the cheapest batch per crop.
   const forgery = ff.length ? Math.min(...ff.map((d) => d.msPerWindow.p50)) : null;
+  // Every face-pad model sees every crop: sum their cheapest per-crop cost.
+  const padIds = [...new Set(detectors.filter((d) => d.task === 'face-pad' && d.threads === 1).map((d) => d.detector))];
+  const pad = padIds.reduce((sum, id) => sum + Math.min(...detectors.filter((d) => d.detector === id && d.threads === 1).map((d) => d.msPerWindow.p50)), 0);
   const parts = {
     decode: +v.ffmpegCpuMsPerOutputFrame.toFixed(2),
     nodeRtp: +(v.nodeCpuMs / Math.max(1, v.output.frames)).toFixed(2),
@@ -40,13 +44,14 @@ export function videoFromStages(videoDecode: BenchRun | undefined, face: BenchRu
     landmarks: +f.landmarksMsPerFace.mean.toFixed(2),
     align: +f.alignMsPerFace.mean.toFixed(2),
     faceForgery: forgery === null ? null : +forgery.toFixed(2),
+    presentationAttack: +pad.toFixed(2),
   };
-  const total = parts.decode + parts.nodeRtp + parts.faceDetect + parts.landmarks + parts.align + (parts.faceForgery ?? 0);
+  const total = parts.decode + parts.nodeRtp + parts.faceDetect + parts.landmarks + parts.align + (parts.faceForgery ?? 0) + parts.presentationAttack;
   const perCore = 1000 / total;
   return {
     perFrameCpuMs: { ...parts, total: +total.toFixed(2) },
     analysedFramesPerSecondPerCore: +perCore.toFixed(1),
     streamsPerCoreAtFps: { fps, streams: +(perCore / fps).toFixed(1) },
-    inputs: 'pipeline/video/bench.ts (VP8 640x480 30 fps -> RGB 5 fps), detectors/face/bench.ts (640x480, 1 ORT thread), face-forgery session timing (1 thread, best batch)',
+    inputs: 'pipeline/video/bench.ts (VP8 640x480 30 fps -> RGB 5 fps), detectors/face/bench.ts (640x480, 1 ORT thread), face-forgery and face-pad session timings (1 thread, best batch)',
   };
 }
