@@ -16,3 +16,15 @@ export function testModelsDir(): string {
 export function removeDir(dir: string | undefined): void {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 }
+
+/**
+ * The test models without the face-forgery one (test-face): for tests of the face path
+ * itself. test-face is a mean-colour graph, not a detector; on some real faces it reads
+ * "fake", the verdict turns suspicious and the service starts an automatic challenge.
+ */
+export function voiceOnlyTestModelsDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-models-'));
+  const built = buildTestModels(dir);
+  fs.rmSync(built.face.dir, { recursive: true, force: true });
+  return dir;
+}
