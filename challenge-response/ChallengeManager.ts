@@ -133,7 +133,7 @@ export interface ChallengeOutcome {
 }
 
 export type ChallengeEvent =
-  | { phase: 'issued'; callId: string; challengeId: string; peerId: string; kind: string; modality: Modality; trigger: ChallengeTrigger; promptText: string; expectedDurationSec: number; at: number }
+  | { phase: 'issued'; callId: string; challengeId: string; peerId: string; kind: string; modality: Modality; trigger: ChallengeTrigger; promptText: string; expectedDurationSec: number; side?: 'left' | 'right'; at: number }
   | { phase: 'response'; callId: string; challengeId: string; peerId: string; responseSec: number; observations: number; at: number }
   | ({ phase: 'outcome' } & ChallengeOutcome)
   | { phase: 'cancelled'; callId: string; challengeId: string; peerId: string; reason: string; at: number };
@@ -330,7 +330,7 @@ export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
     const run: ActiveRun = { challenge, responseStart: Infinity, responseEnd: Infinity, audio: [], audioSamples: 0, faces: [], poseBaseline: this.restPoseOf(p), maxPFake: Number.NaN, timer: undefined };
     p.active = run;
     challenge.on('state', (c) => this.onState(p, run, c));
-    this.emitEvent({ phase: 'issued', callId: this.options.callId, challengeId: id, peerId, kind: spec.kind, modality: spec.modality, trigger, promptText: spec.promptText, expectedDurationSec: spec.expectedDurationSec, at: now });
+    this.emitEvent({ phase: 'issued', callId: this.options.callId, challengeId: id, peerId, kind: spec.kind, modality: spec.modality, trigger, promptText: spec.promptText, expectedDurationSec: spec.expectedDurationSec, ...(spec.params.side ? { side: spec.params.side } : {}), at: now });
     log.info('challenge issued', { callId: this.options.callId, challengeId: id, kind: spec.kind, trigger });
     challenge.transition('prompting');
     const play = this.options.playPrompt ? this.options.playPrompt(peerId, spec) : Promise.resolve();

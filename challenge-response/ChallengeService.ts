@@ -163,7 +163,7 @@ export class ChallengeService {
       challengeType: kind ?? 'unknown',
       modality: modality ?? 'audio',
       phase: e.phase,
-      ...(e.phase === 'issued' ? { promptText: e.promptText.slice(0, 500), expectedDurationSec: e.expectedDurationSec, trigger: e.trigger } : {}),
+      ...(e.phase === 'issued' ? { promptText: e.promptText.slice(0, 500), expectedDurationSec: e.expectedDurationSec, trigger: e.trigger, ...(e.side ? { side: e.side } : {}) } : {}),
       ...(e.phase === 'outcome' ? { outcome: e.outcome, reason: e.reason.slice(0, 500), measurements, trigger: e.trigger } : {}),
       ...(e.phase === 'cancelled' ? { reason: e.reason.slice(0, 500) } : {}),
     } as const;

@@ -111,6 +111,8 @@ function build(strict: boolean) {
     /** What the participant is asked to do (phase "issued"); shown by the meeting page and the badge SDK. */
     promptText: Type.Optional(Type.String({ maxLength: 500 })),
     expectedDurationSec: Type.Optional(NonNeg),
+    /** The side asked for (head turn, hand, finger; phase "issued"), the participant's own left or right. */
+    side: Type.Optional(literals(['left', 'right'] as const)),
     trigger: Type.Optional(literals(['suspicious', 'spot-check', 'operator'] as const)),
     outcome: Type.Optional(literals(['passed', 'failed', 'non-compliant', 'unclear', 'timed-out'] as const)),
     /** Why the outcome was reached, or why the challenge was cancelled. */

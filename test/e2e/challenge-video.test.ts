@@ -158,8 +158,10 @@ describe('challenge-response acceptance (head-turn, live video via RTP ingest, N
         const outcome = outcomeOf(r.challengeId);
         expect(outcome, `no outcome on NATS for ${r.peerId} (phases: ${phases.map((p) => p.payload.phase).join(',')})`).toBeDefined();
         const issued = phases.find((e) => e.payload.phase === 'issued');
-        const side = /\byour (left|right)\b/.exec(issued?.payload.promptText ?? '')?.[1] as 'left' | 'right' | undefined;
-        expect(side, `side in the prompt "${issued?.payload.promptText}"`).toBeDefined();
+        const side = issued?.payload.side;
+        expect(side, 'side on the issued event').toBeDefined();
+        // The prompt the participant sees and hears names the same side.
+        expect(issued?.payload.promptText).toMatch(new RegExp(`\\byour ${side}\\b`));
         const response = phases.find((e) => e.payload.phase === 'response');
         const expected = issued!.payload.expectedDurationSec ?? 0;
         // The manager judges (and publishes `response`) 1 s after the window of expected + 3 s closes.
