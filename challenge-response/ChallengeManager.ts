@@ -20,7 +20,8 @@ import { catalogueEntry, type ChallengeSpec, type Modality } from './catalogue.j
 import { Challenge, type ChallengeTimeouts, type ChallengeTrigger, type OutcomeState, type StateChange } from './Challenge.js';
 import { ChallengePolicy, type ChallengePolicyOptions, type ParticipantProfile } from './ChallengePolicy.js';
 import type { CheckOutcome, PoseBaseline } from './checkers/types.js';
-import { median } from './checkers/video.js';
+import { restingPose } from './checkers/video.js';
+import { verdictWeight, weightedPFake } from '../detectors/registry/Manifest.js';
 import { analyseAudio, type AnalyseOptions, type AudioAnalysis } from './dsp/analyse.js';
 import { resample } from './dsp/wav.js';
 import type { FaceObservation } from './face/FaceObservation.js';
@@ -284,12 +285,10 @@ export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
   pushScore(peerId: string, score: DetectorScore): void {
     const run = this.participants.get(peerId)?.active;
     if (!run || !Number.isFinite(score.pFake)) return;
-    const w = score.weight === undefined || !Number.isFinite(score.weight) ? 1 : Math.max(0, Math.min(1, score.weight));
+    const w = verdictWeight(score.weight);
     if (w === 0) return; // a detector the verdict does not trust cannot fail a challenge either
     if (score.wallEnd >= run.responseStart && score.wallEnd <= run.responseEnd + this.options.lateInputGraceMs) {
-      const p = Math.min(1 - 1e-9, Math.max(1e-9, score.pFake));
-      const weighted = w === 1 ? score.pFake : 1 / (1 + Math.exp(-w * Math.log(p / (1 - p))));
-      run.maxPFake = Math.max(Number.isNaN(run.maxPFake) ? 0 : run.maxPFake, weighted);
+      run.maxPFake = Math.max(Number.isNaN(run.maxPFake) ? 0 : run.maxPFake, weightedPFake(score.pFake, w));
     }
   }
 
@@ -476,7 +475,7 @@ export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
   /** Medians of the recent resting-pose frames, when there are enough. */
   private restPoseOf(p: Participant): PoseBaseline | undefined {
     if (p.restPose.length < this.options.minPoseBaselineFrames) return undefined;
-    return { yawDeg: median(p.restPose.map((f) => f.yawDeg)), pitchDeg: median(p.restPose.map((f) => f.pitchDeg)), frames: p.restPose.length };
+    return restingPose(p.restPose);
   }
 
   private finish(run: ActiveRun, outcome: OutcomeState, check: CheckOutcome): void {

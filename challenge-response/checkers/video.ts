@@ -4,7 +4,8 @@
  * checker judges compliance, the face detectors' scores during the response judge the rest.
  */
 import type { FaceObservation, FaceRegion } from '../face/FaceObservation.js';
-import type { CheckOutcome, VideoCheckInput } from './types.js';
+import type { CheckOutcome, PoseBaseline, VideoCheckInput } from './types.js';
+import { percentile } from '../dsp/level.js';
 
 /*
  * Every per-frame value is smoothed with a centred median of 3 found frames before it is
@@ -52,17 +53,9 @@ export function median3(v: readonly number[]): number[] {
   });
 }
 
-/** Median (NaN for none). */
-export function median(v: readonly number[]): number {
-  if (v.length === 0) return Number.NaN;
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-function quantile(v: readonly number[], q: number): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))] ?? Number.NaN;
+/** The resting pose of a run of face observations (found faces): medians of yaw and pitch. */
+export function restingPose(frames: readonly Pick<FaceObservation, 'yawDeg' | 'pitchDeg'>[]): PoseBaseline {
+  return { yawDeg: percentile(frames.map((f) => f.yawDeg), 0.5), pitchDeg: percentile(frames.map((f) => f.pitchDeg), 0.5), frames: frames.length };
 }
 
 /** One pose angle over the found frames, smoothed and relative to the resting pose. */
@@ -109,7 +102,7 @@ function occlusion(input: VideoCheckInput, covered: FaceRegion, clear: FaceRegio
     if (v < o.clearAbove) framesDimmed++;
     if (v <= o.coveredBelow && (other === undefined || (other[i] ?? 0) >= o.clearAbove)) framesCovered++;
   });
-  const measurements = { framesCovered, framesDimmed, minVisibility: vis.length > 0 ? Math.min(...vis) : Number.NaN, p10Visibility: quantile(vis, 0.1) };
+  const measurements = { framesCovered, framesDimmed, minVisibility: vis.length > 0 ? Math.min(...vis) : Number.NaN, p10Visibility: percentile(vis, 0.1) };
   if (vis.length === 0) return { result: 'unclear', measurements, reason: 'region visibility not reported' };
   if (framesCovered >= o.minFrames) return { result: 'pass', measurements, reason: `${what} as asked` };
   if (framesDimmed < o.minFrames) return { result: 'fail', measurements, reason: `${what} not seen` };
@@ -136,7 +129,7 @@ export function checkLookUpDown(input: VideoCheckInput, options: Partial<VideoCh
   const maxDown = pitches.length > 0 ? Math.min(...pitches) : Number.NaN;
   // The spread that decides "did not move": p90 - p10 of the smoothed pitch, so a still
   // head's tracker noise (a few degrees per frame) does not read as a nod.
-  const rangeDeg = quantile(pitches, 0.9) - quantile(pitches, 0.1);
+  const rangeDeg = percentile(pitches, 0.9) - percentile(pitches, 0.1);
   const measurements = { maxUpDeg: maxUp, maxDownDeg: maxDown, rangeDeg, restPitchDeg: restDeg };
   const firstUp = pitches.findIndex((p) => p >= o.pitchPassDeg);
   const downAfter = firstUp >= 0 && pitches.slice(firstUp).some((p) => p <= -o.pitchPassDeg);

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
 import type { RgbFrame } from '../../detectors/face/image.js';
 import { RegionVisibility } from '../../detectors/face/RegionVisibility.js';
+import { largestFace } from '../../detectors/face/observe.js';
 import {
-  largest,
   loadHandPatch,
   occlusionCases,
   occlusionScene,
@@ -76,7 +76,7 @@ for (const subject of subjects) {
       scene = await occlusionScene(analyzer, subject.photo, subject.near, hand);
       reference = [];
       for (const frame of sceneFrames(scene, rnd, new Array<undefined>(referenceFrames).fill(undefined))) {
-        reference.push({ face: largest((await analyzer.analyze(frame)).faces), frame });
+        reference.push({ face: largestFace((await analyzer.analyze(frame)).faces), frame });
       }
     });
 
@@ -88,7 +88,7 @@ for (const subject of subjects) {
       const out: FaceObservation[] = [];
       const frames = sceneFrames(scene, rnd, c.occluders(scene.landmarks));
       for (const [i, frame] of frames.entries()) {
-        const face = largest((await analyzer.analyze(frame)).faces);
+        const face = largestFace((await analyzer.analyze(frame)).faces);
         const t = i * 200;
         out.push(
           face

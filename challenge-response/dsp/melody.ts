@@ -3,6 +3,7 @@
  * its median) is aligned by dynamic time warping to the expected note sequence (also
  * median-removed), so tempo and key do not matter, only the shape of the tune.
  */
+import { percentile } from './level.js';
 
 export interface MelodyNote {
   /** MIDI note number (60 = C4, 261.6 Hz). */
@@ -27,11 +28,7 @@ export function midiToHz(midi: number): number {
   return 440 * 2 ** ((midi - 69) / 12);
 }
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? Number.NaN : s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-}
+const median = (v: readonly number[]): number => percentile(v, 0.5);
 
 /**
  * @param f0 pitch track (Hz, NaN unvoiced)

@@ -22,6 +22,7 @@ import { catalogue, type AudioEntry, type VideoEntry } from '../catalogue.js';
 import { defaultChallengeManagerOptions } from '../ChallengeManager.js';
 import type { CheckOutcome } from '../checkers/types.js';
 import { analyseAudio, defaultAnalyseOptions } from '../dsp/analyse.js';
+import { percentile } from '../dsp/level.js';
 import { synthesizePrompt, defaultPromptAudioOptions } from '../prompt/PromptAudio.js';
 import { BaselineTracker } from '../SpeakerBaseline.js';
 import { baselineSpeech, responses, seededRandom, speakers, SR } from './labelledSet.js';
@@ -43,11 +44,7 @@ function arg(name: string, fallback: number): number {
   return Number.isFinite(v) ? v : fallback;
 }
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? Number.NaN : s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-}
+const median = (v: readonly number[]): number => percentile(v, 0.5);
 
 const round = (x: number, d = 3): number => Math.round(x * 10 ** d) / 10 ** d;
 

@@ -25,7 +25,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
 import { writeY4m } from '../../detectors/face/testing/y4m.js';
-import { centralFace, defaultPoseSourceOptions, largestFace, photoFaces, poseSource } from '../../detectors/face/testing/poseFaces.js';
+import { centralFace, defaultPoseSourceOptions, photoFaces, poseSource } from '../../detectors/face/testing/poseFaces.js';
+import { largestFace } from '../../detectors/face/observe.js';
 import { renderPose } from '../../detectors/face/testing/renderPose.js';
 import type { CheckResult } from '../checkers/types.js';
 import { answerFps, catalogueParams, nod, onlyUp, RenderedAnswers, still, turn, upThenDown, type Trajectory } from './renderedAnswers.js';
@@ -157,7 +158,7 @@ async function main(): Promise<void> {
         }
         for (const x of cf ? [c, cf] : [c]) {
           if (!f.landmarks) x.noMesh++;
-          if (largestFace(a) !== f) x.notLargest++;
+          if (largestFace(a.faces) !== f) x.notLargest++;
           x.yawErr.push(f.yawDeg - src.baseline.yawDeg - y);
           x.pitchErr.push(f.pitchDeg - src.baseline.pitchDeg - p);
         }

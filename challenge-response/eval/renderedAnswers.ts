@@ -17,7 +17,7 @@ import type { RgbFrame } from '../../detectors/face/image.js';
 import { DfdError } from '../../src/errors.js';
 import { catalogueEntry } from '../catalogue.js';
 import type { ChallengeParams, CheckOutcome, PoseBaseline } from '../checkers/types.js';
-import { median } from '../checkers/video.js';
+import { restingPose } from '../checkers/video.js';
 import type { FaceObservation } from '../face/FaceObservation.js';
 import type { RandomSource } from '../random.js';
 
@@ -141,7 +141,7 @@ export class RenderedAnswers {
       const o = await this.observe(k, { yawDeg: j.yaw, pitchDeg: j.pitch, rollDeg: j.roll });
       if (o.faceFound) found.push(o);
     }
-    return { yawDeg: median(found.map((f) => f.yawDeg)), pitchDeg: median(found.map((f) => f.pitchDeg)), frames: found.length };
+    return restingPose(found);
   }
 
   /** The catalogue checker's outcome for face `k` answering challenge `id` along `trajectory`. */

@@ -44,6 +44,7 @@ import { startWorker } from '../../src/workerThread.js';
 import { calibrate, type AudioSpec, type Manifest } from '../registry/Manifest.js';
 import { ModelRegistry, defaultModelRegistryOptions, type AvailableModel } from '../registry/ModelRegistry.js';
 import { FaceAnalyzer } from '../face/FaceAnalyzer.js';
+import { largestFace } from '../face/observe.js';
 import { OpusDecoder } from '../../pipeline/audio/OpusDecoder.js';
 import { Resampler } from '../../pipeline/audio/Resampler.js';
 import { defaultMediaWorkerPoolOptions } from '../../pipeline/media/MediaWorkerPool.js';
@@ -376,7 +377,7 @@ async function scoreVideo(it: EvalItem, inf: WorkerInference, faces: FaceAnalyze
     t.faceAnalysisMs += a.timings.detectMs + a.timings.landmarksMs + a.timings.alignMs;
     t.frames++;
     // The media worker keeps the largest face of each frame.
-    const face = a.faces.reduce<(typeof a.faces)[number] | undefined>((best, f) => (!best || f.box.width * f.box.height > best.box.width * best.box.height ? f : best), undefined);
+    const face = largestFace(a.faces);
     if (face) {
       crops.push(face.crop);
       cropSize = faces.options.cropSize;

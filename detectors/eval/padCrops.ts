@@ -20,6 +20,7 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { FaceAnalyzer } from '../face/FaceAnalyzer.js';
+import { largestFace } from '../face/observe.js';
 import { decodeImage } from '../face/fixtures.js';
 import { sampleAffine, squareCropAffine, type RgbFrame } from '../face/image.js';
 import { calibrate, parseManifest, type Manifest } from '../registry/Manifest.js';
@@ -105,7 +106,8 @@ async function main(): Promise<void> {
       const human: Uint8Array[] = [];
       for (const frame of frames) {
         const a = await analyzer.analyze(frame);
-        const faces = isImage ? a.faces : [...a.faces].sort((p, q) => q.box.width * q.box.height - p.box.width * p.box.height).slice(0, 1);
+        const largest = largestFace(a.faces);
+        const faces = isImage ? a.faces : largest ? [largest] : [];
         for (const f of faces) {
           service.push(f.crop);
           const side = HUMAN_SCALE * Math.max(f.box.width, f.box.height);

@@ -48,6 +48,9 @@ export const MeshIndex = {
   noseTip: 1,
   foreheadTop: 10,
   chin: 152,
+  /** Sides of the face at ear level (subject's right, left): their 3D distance is the head width. */
+  rightFaceSide: 234,
+  leftFaceSide: 454,
 } as const;
 
 /** Roll angle (radians) of the eye line from the detector keypoints (0 = right eye, 1 = left eye). */

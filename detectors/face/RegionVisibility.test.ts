@@ -3,7 +3,8 @@ import { isDfdError } from '../../src/errors.js';
 import { FaceAnalyzer, type AnalyzedFace } from './FaceAnalyzer.js';
 import type { RgbFrame } from './image.js';
 import { faceRegions, RegionVisibility } from './RegionVisibility.js';
-import { fingerPlacement, handPlacement, largest, loadHandPatch, occlusionScene, sceneFrames, seededRandom, type Occluder, type OcclusionScene } from './testing/occlude.js';
+import { largestFace } from './observe.js';
+import { fingerPlacement, handPlacement, loadHandPatch, occlusionScene, sceneFrames, seededRandom, type Occluder, type OcclusionScene } from './testing/occlude.js';
 
 interface Analysed {
   face: AnalyzedFace | undefined;
@@ -21,7 +22,7 @@ let leftCheekFinger: Analysed[];
 
 async function analyse(frames: RgbFrame[]): Promise<Analysed[]> {
   const out: Analysed[] = [];
-  for (const frame of frames) out.push({ face: largest((await analyzer.analyze(frame)).faces), frame });
+  for (const frame of frames) out.push({ face: largestFace((await analyzer.analyze(frame)).faces), frame });
   return out;
 }
 

@@ -114,3 +114,15 @@ export function calibrate(calibration: Manifest['calibration'], logit: number): 
   const e = Math.exp(z);
   return e / (1 + e);
 }
+
+/** A score's verdict weight (`Manifest.verdict.weight`): 1 when absent or not finite, else clamped to 0..1. */
+export function verdictWeight(weight: number | undefined): number {
+  return weight === undefined || !Number.isFinite(weight) ? 1 : Math.max(0, Math.min(1, weight));
+}
+
+/** pFake with its log-odds scaled by a verdict weight (1: unchanged, 0: 0.5). */
+export function weightedPFake(pFake: number, weight: number): number {
+  if (weight === 1) return pFake;
+  const p = Math.min(1 - 1e-9, Math.max(1e-9, pFake));
+  return calibrate({ method: 'logistic', a: weight, b: 0, fittedOn: '' }, Math.log(p / (1 - p)));
+}

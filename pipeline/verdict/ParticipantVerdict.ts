@@ -35,7 +35,8 @@ import type { DropEvent, DropReason } from '../inference/InferenceBackend.js';
 import { DfdError } from '../../src/errors.js';
 import { TypedEmitter } from '../../src/TypedEmitter.js';
 import type { AnalysisWindow, AudioQuality, MediaKind, VideoQuality, WindowScore } from '../messages.js';
-import { EvidenceAccumulator, logit, sigmoid, type EvidenceAccumulatorOptions } from './EvidenceAccumulator.js';
+import { EvidenceAccumulator, sigmoid, type EvidenceAccumulatorOptions } from './EvidenceAccumulator.js';
+import { verdictWeight, weightedPFake } from '../../detectors/registry/Manifest.js';
 import { VerdictMachine, type VerdictMachineOptions, type VerdictState } from './VerdictMachine.js';
 
 export interface QualityThresholds {
@@ -51,11 +52,6 @@ export interface QualityThresholds {
   minFrameRate: number;
   /** Below this face size (px, shorter side) video is too poor. */
   minFaceSize: number;
-}
-
-/** pFake with its log-odds scaled by a detector's verdict weight (1: unchanged, 0: 0.5). */
-export function weightedPFake(pFake: number, weight: number): number {
-  return weight === 1 ? pFake : sigmoid(weight * logit(pFake));
 }
 
 export interface PadOptions {
@@ -210,7 +206,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     const kind = score.stream.kind;
     this.seen[kind] = true;
     this.models.set(score.detector, score.modelVersion);
-    const w = score.weight === undefined || !Number.isFinite(score.weight) ? 1 : Math.max(0, Math.min(1, score.weight));
+    const w = verdictWeight(score.weight);
     if (w > 0) this.accumulatorFor(kind, score).addScore(weightedPFake(score.pFake, w), w * score.evidence, this.options.now());
     this.evaluate();
   }

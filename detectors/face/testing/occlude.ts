@@ -367,8 +367,6 @@ export interface OcclusionScene {
   hand: RgbFrame;
 }
 
-/** The largest face of a list (what MediaWorker observes). */
-export const largest = largestFace;
 
 /**
  * The face of face-api's sample `photo` nearest `near` (pixels of the photo decoded 1920
@@ -383,7 +381,7 @@ export async function occlusionScene(analyzer: FaceAnalyzer, photo: number, near
   if (!face) throw new Error(`no face with landmarks in sample${photo}`);
   const e = eyeFrameOf(face.landmarks!);
   const base = viewport(src, { centre: e.toFrame(0, 0.45), width: o.width, height: o.height, scale: e.iod / o.iod, angle: e.roll });
-  const mine = largest((await analyzer.analyze(base)).faces);
+  const mine = largestFace((await analyzer.analyze(base)).faces);
   if (!mine?.landmarks) throw new Error(`face of sample${photo} not found again in its own frame`);
   const lm = mine.landmarks;
   const ef = eyeFrameOf(lm);

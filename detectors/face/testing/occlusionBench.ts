@@ -13,7 +13,8 @@ import type { FaceObservation, FaceRegion } from '../../../challenge-response/fa
 import { FaceAnalyzer, type AnalyzedFace } from '../FaceAnalyzer.js';
 import type { RgbFrame } from '../image.js';
 import { RegionVisibility } from '../RegionVisibility.js';
-import { largest, loadHandPatch, occlusionCases, occlusionScene, sceneFrames, seededRandom } from './occlude.js';
+import { loadHandPatch, occlusionCases, occlusionScene, sceneFrames, seededRandom } from './occlude.js';
+import { largestFace } from '../observe.js';
 
 const subjects: { photo: number; near: [number, number] }[] = [
   { photo: 6, near: [1264, 467] },
@@ -37,7 +38,7 @@ for (const subject of subjects) {
   const scene = await occlusionScene(analyzer, subject.photo, subject.near, hand);
   const rnd = seededRandom(subject.photo * 7919 + subject.near[0]);
   const reference: { face: AnalyzedFace | undefined; frame: RgbFrame }[] = [];
-  for (const frame of sceneFrames(scene, rnd, new Array<undefined>(10).fill(undefined))) reference.push({ face: largest((await analyzer.analyze(frame)).faces), frame });
+  for (const frame of sceneFrames(scene, rnd, new Array<undefined>(10).fill(undefined))) reference.push({ face: largestFace((await analyzer.analyze(frame)).faces), frame });
   console.log(`\nsample${subject.photo} face near (${subject.near.join(', ')}): result, expected | asked region while the occluder is up (all frames if never) | region that must stay clear`);
   for (const c of occlusionCases()) {
     const visibility = new RegionVisibility();
@@ -50,7 +51,7 @@ for (const subject of subjects) {
     const askedVis: number[] = [];
     const keepVis: number[] = [];
     for (const [i, frame] of frames.entries()) {
-      const face = largest((await analyzer.analyze(frame)).faces);
+      const face = largestFace((await analyzer.analyze(frame)).faces);
       const regions = visibility.update(face, frame);
       if (costFrames.length < 40 && face) costFrames.push({ face, frame });
       observations.push(

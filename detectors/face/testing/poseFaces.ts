@@ -9,7 +9,7 @@
 import type { FaceObservation } from '../../../challenge-response/face/FaceObservation.js';
 import type { Box } from '../BlazeFace.js';
 import type { FaceAnalysis, FaceAnalyzer } from '../FaceAnalyzer.js';
-import { largestFace as largestOf, toFaceObservation } from '../observe.js';
+import { largestFace, toFaceObservation } from '../observe.js';
 import { decodeImage, samplePhoto } from '../fixtures.js';
 import { sampleAffine, type RgbFrame } from '../image.js';
 import { buildHeadModel, type HeadModel, type HeadModelOptions } from './renderPose.js';
@@ -65,11 +65,6 @@ export async function photoFaces(analyzer: FaceAnalyzer, photos: readonly number
   return out;
 }
 
-/** The largest face of an analysis (what MediaWorker observes). */
-export function largestFace(analysis: FaceAnalysis): FaceAnalysis['faces'][number] | undefined {
-  return largestOf(analysis.faces);
-}
-
 /** The face whose box centre is nearest (x, y), or undefined. */
 export function centralFace(analysis: FaceAnalysis, x: number, y: number): FaceAnalysis['faces'][number] | undefined {
   const d = (f: FaceAnalysis['faces'][number]): number => Math.hypot(f.box.x + f.box.width / 2 - x, f.box.y + f.box.height / 2 - y);
@@ -82,7 +77,7 @@ export function centralFace(analysis: FaceAnalysis, x: number, y: number): FaceA
  * (the pose checkers do not read it; MediaWorker fills it for the occlusion challenges).
  */
 export function faceObservation(analysis: FaceAnalysis, t: number): FaceObservation {
-  return toFaceObservation(largestOf(analysis.faces), t);
+  return toFaceObservation(largestFace(analysis.faces), t);
 }
 
 /** Fills a box (scaled about its centre) with the frame's mean colour. */
@@ -135,7 +130,7 @@ export async function poseSource(analyzer: FaceAnalyzer, face: PhotoFace, option
     frame,
     model: buildHeadModel(found.landmarks, o.width, o.height, o.head),
     baseline: { yawDeg: found.yawDeg, pitchDeg: found.pitchDeg },
-    isLargest: largestFace(analysis) === found,
+    isLargest: largestFace(analysis.faces) === found,
     othersCovered: o.isolate ? others.length : 0,
   };
 }

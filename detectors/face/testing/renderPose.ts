@@ -35,6 +35,7 @@
  */
 import { DfdError } from '../../../src/errors.js';
 import type { RgbFrame } from '../image.js';
+import { MeshIndex, meshPointCount } from '../FaceMesh.js';
 import { delaunay } from './delaunay.js';
 
 /** MediaPipe face-oval landmark indices, in order around the face (forehead, subject's left, chin, right). */
@@ -43,12 +44,8 @@ export const faceOvalIndices: readonly number[] = [
   103, 67, 109,
 ];
 
-const meshPoints = 468;
-const noseTip = 1;
-const earSideRight = 234;
-const earSideLeft = 454;
-const eyeOuterRight = 33;
-const eyeOuterLeft = 263;
+const meshPoints = meshPointCount;
+const { noseTip, rightFaceSide: earSideRight, leftFaceSide: earSideLeft, rightEyeOuter: eyeOuterRight, leftEyeOuter: eyeOuterLeft } = MeshIndex;
 
 export interface HeadModelOptions {
   /** Pivot depth behind the nose tip, in head widths (3D distance between mesh points 234 and 454). */
