@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Creates detectors/training/.venv with pinned training dependencies from the LOCAL wheel mirror only.
+# Creates detectors/training/.venv with pinned training dependencies from PyPI (pip's configured index).
+# torch is pinned to 2.13.0: on the project's machines pip takes the CPU build of that release; an unpinned
+# torch would pull a CUDA build of several GB.
 # Idempotent: re-running checks the pins and installs nothing new when they are already satisfied.
 # The .venv and .cache folders under detectors/training/ must stay out of git.
 # Env: DFD_TRAINING_VENV (venv path, default detectors/training/.venv), e.g. to time a from-scratch setup.
@@ -7,10 +9,6 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="${DFD_TRAINING_VENV:-$here/.venv}"
 
-# Point pip at the local mirror alone; the public index is unreachable here and retries would hang.
-export PIP_INDEX_URL="${PIP_INDEX_URL:-file:///opt/pypi/simple}"
-export PIP_EXTRA_INDEX_URL="${PIP_EXTRA_INDEX_URL:-file:///opt/pypi-more/simple}"
-export PIP_FIND_LINKS="${PIP_FIND_LINKS:-/opt/wheels}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 if [ ! -x "$venv/bin/python" ]; then
@@ -18,8 +16,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 
 pins=(
-  "torch==2.13.0+cpu"
-  "torchvision==0.28.0"
+  "torch==2.13.0"
   "numpy==2.2.6"
   "scipy==1.15.3"
   "soundfile==0.14.0"
@@ -35,7 +32,7 @@ from importlib.metadata import version, PackageNotFoundError
 for pin in sys.argv[1:]:
     name, want = pin.split("==")
     try:
-        if version(name) != want:
+        if version(name).split("+")[0] != want:
             sys.exit(1)
     except PackageNotFoundError:
         sys.exit(1)
@@ -44,5 +41,5 @@ PY
   exit 0
 fi
 
-"$venv/bin/pip" install --no-input --timeout 30 --retries 0 "${pins[@]}"
+"$venv/bin/pip" install --no-input --timeout 60 --retries 2 "${pins[@]}"
 echo "setup.sh: ready at $venv"

@@ -21,7 +21,7 @@ TRAINING = os.path.dirname(HERE)
 
 
 def _import_from(folder: str, module: str):
-    """Imports `module` from a recipe folder (voice and face both have train.py / model.py)."""
+    """Imports `module` from a recipe folder (voice and face both have a train.py)."""
     import importlib
 
     for name in ("train", "model"):
@@ -41,7 +41,7 @@ def audio(args: argparse.Namespace) -> dict:
     from common.audio import read_audio
 
     vtrain = _import_from(os.path.join(TRAINING, "voice"), "train")
-    vmodel = sys.modules["model"]
+    vmodel = sys.modules["specnet"]
     x = read_audio(args.wav)  # 16 kHz float32, training's decoder and resampler
     wins = vtrain.windows(x)
     sess = ort.InferenceSession(args.onnx, providers=["CPUExecutionProvider"])

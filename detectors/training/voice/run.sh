@@ -1,29 +1,38 @@
 #!/usr/bin/env bash
-# Rebuilds the voice anti-spoofing model end to end:
-#   1. Python env (detectors/training/.venv)   2. Debian data packages   3. data (.cache/voice)
-#   4. training + calibration + ONNX export -> detectors/models/voice-antispoof/{model.onnx,manifest.json}
-# Env: TRAIN_MINUTES (default 16), SKIP_APT=1 to skip apt-get, SKIP_DATA=1 to reuse .cache/voice.
+# Rebuilds the voice anti-spoofing model end to end from manifest folders of real and neural speech:
+#   bash detectors/training/voice/run.sh ../shared/train/voice-tts ../shared/train/voice-vc
+# 1. Python env   2. data cache (front end)   3. channel variants   4. leave-source-out CV (FOLDS folds, JOBS at once)
+# 5. report (LSO tables, shortcut baseline, chosen steps, calibration)   6. final model -> OUT (ONNX + manifest)
+# Env: DATA (cache, default detectors/training/.cache/voice2), OUT (default detectors/models/voice-antispoof),
+#      STEPS (default 1200), EVERY (checkpoint spacing, 300), FOLDS (5), JOBS (2), ARCHS ("specnet-oc"),
+#      VARIANTS (6), SKIP_DATA=1 to reuse the cache and variants, SKIP_CV=1 to reuse the CV runs.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
+[ "$#" -ge 1 ] || { echo "usage: run.sh MANIFEST_DIR [MANIFEST_DIR ...]" >&2; exit 2; }
+dirs=()
+for d in "$@"; do dirs+=("$(cd "$d" && pwd)"); done
 cd "$repo"
-py="detectors/training/.venv/bin/python"
+py="${DFD_TRAINING_PY:-detectors/training/.venv/bin/python}"
+data="${DATA:-detectors/training/.cache/voice2}"
+out="${OUT:-detectors/models/voice-antispoof}"
+folds="${FOLDS:-5}"; jobs="${JOBS:-2}"; steps="${STEPS:-1200}"; every="${EVERY:-300}"
+read -r -a archs <<< "${ARCHS:-specnet-oc}"
+[ -n "${DFD_TRAINING_PY:-}" ] || bash detectors/training/setup.sh
+t="detectors/training/voice/train.py"
 
-bash detectors/training/setup.sh
-
-if [ "${SKIP_APT:-0}" != "1" ]; then
-  pkgs=(asterisk-core-sounds-en-wav asterisk-core-sounds-en-g722 asterisk-core-sounds-es-wav asterisk-core-sounds-fr-wav
-        pocketsphinx-testdata alsa-utils espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
-        sox ffmpeg)
-  missing=()
-  for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-  if [ "${#missing[@]}" -gt 0 ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-  fi
+if [ "${SKIP_DATA:-0}" != "1" ] || [ ! -f "$data/eval-channels.npz" ]; then
+  nice -n 10 "$py" detectors/training/voice/build_data.py --out "$data" --folds "$folds" "${dirs[@]}"
+  nice -n 10 "$py" "$t" prep --data "$data" --variants "${VARIANTS:-6}"
 fi
-
-mkdir -p detectors/training/.cache/voice
-if [ "${SKIP_DATA:-0}" != "1" ] || [ ! -f detectors/training/.cache/voice/summary.json ]; then
-  nice -n 10 "$py" detectors/training/voice/build_data.py
+if [ "${SKIP_CV:-0}" != "1" ]; then
+  for arch in "${archs[@]}"; do
+    for ((k = 0; k < folds; k++)); do
+      nice -n 10 "$py" "$t" cv --data "$data" --arch "$arch" --fold "$k" --steps "$steps" --every "$every" &
+      while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+    done
+  done
+  wait
 fi
-nice -n 10 "$py" detectors/training/voice/train.py --minutes "${TRAIN_MINUTES:-16}"
+nice -n 10 "$py" "$t" report --data "$data" --archs "${archs[@]}"
+nice -n 10 "$py" "$t" final --data "$data" --out "$out" ${FINAL_STEPS:+--steps "$FINAL_STEPS"}

@@ -1,0 +1,191 @@
+"""Channels a call's audio really passes through, applied alike to both classes (16 kHz mono float32 in and out).
+
+- `clean`: a random low-pass between 4 and 7.8 kHz (so the band edge of a clip's original sample rate tells
+  nothing), nothing else;
+- `opus24` / `opus`: real libopus (ctypes on the system's libopus.so.0, the library ffmpeg uses), VOIP mode, 20 ms
+  frames at 24 kb/s or a random 12-32 kb/s;
+- `opus12loss`: libopus at 12 kb/s with 5 % (or a random 2-10 %) of 20 ms packets lost, concealed by libopus PLC
+  as the service's decoder does;
+- `g711`: telephone band: resample to 8 kHz, G.711 mu-law encode and decode, resample back to 16 kHz.
+
+`random_channel` draws one of them with the training mix and adds the usual extras (gain, a random tilt/EQ,
+light noise). Evaluation uses the fixed presets with `apply_channel`.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+from math import gcd
+
+import numpy as np
+from scipy.signal import butter, resample_poly, sosfilt
+
+SR = 16000
+FRAME = SR // 50  # 20 ms
+
+CHANNELS = ("clean", "opus24", "opus12loss", "g711")
+
+
+class _Opus:
+    """The few libopus calls needed for an encode/decode round trip with packet loss and PLC."""
+
+    _lib: ctypes.CDLL | None = None
+
+    @classmethod
+    def lib(cls) -> ctypes.CDLL:
+        if cls._lib is None:
+            name = ctypes.util.find_library("opus") or "libopus.so.0"
+            lib = ctypes.CDLL(name)
+            lib.opus_encoder_create.restype = ctypes.c_void_p
+            lib.opus_encoder_create.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
+            lib.opus_decoder_create.restype = ctypes.c_void_p
+            lib.opus_decoder_create.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
+            lib.opus_encode_float.restype = ctypes.c_int32
+            lib.opus_encode_float.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_float), ctypes.c_int,
+                                              ctypes.c_char_p, ctypes.c_int32]
+            lib.opus_decode_float.restype = ctypes.c_int
+            lib.opus_decode_float.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int32,
+                                              ctypes.POINTER(ctypes.c_float), ctypes.c_int, ctypes.c_int]
+            lib.opus_encoder_ctl.restype = ctypes.c_int
+            lib.opus_encoder_destroy.argtypes = [ctypes.c_void_p]
+            lib.opus_decoder_destroy.argtypes = [ctypes.c_void_p]
+            cls._lib = lib
+        return cls._lib
+
+
+OPUS_APPLICATION_VOIP = 2048
+OPUS_SET_BITRATE_REQUEST = 4002
+
+
+def opus_roundtrip(x: np.ndarray, bitrate: int, loss: float = 0.0, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Encodes 20 ms frames with libopus at `bitrate` b/s; each packet is lost with probability `loss` and the
+    decoder conceals it (PLC, as for a missing RTP packet). Returns the decoded signal, same length as x."""
+    lib = _Opus.lib()
+    err = ctypes.c_int(0)
+    enc = lib.opus_encoder_create(SR, 1, OPUS_APPLICATION_VOIP, ctypes.byref(err))
+    if err.value != 0 or not enc:
+        raise RuntimeError(f"opus_encoder_create failed: {err.value}")
+    dec = lib.opus_decoder_create(SR, 1, ctypes.byref(err))
+    if err.value != 0 or not dec:
+        lib.opus_encoder_destroy(enc)
+        raise RuntimeError(f"opus_decoder_create failed: {err.value}")
+    try:
+        lib.opus_encoder_ctl(ctypes.c_void_p(enc), ctypes.c_int(OPUS_SET_BITRATE_REQUEST), ctypes.c_int32(int(bitrate)))
+        n = len(x)
+        frames = (n + FRAME - 1) // FRAME
+        pad = np.zeros(frames * FRAME, dtype=np.float32)
+        pad[:n] = np.clip(x, -1.0, 1.0)
+        out = np.zeros_like(pad)
+        packet = ctypes.create_string_buffer(1500)
+        pcm_out = (ctypes.c_float * FRAME)()
+        r = rng or np.random.default_rng(0)
+        for f in range(frames):
+            frame = np.ascontiguousarray(pad[f * FRAME:(f + 1) * FRAME])
+            nbytes = lib.opus_encode_float(enc, frame.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), FRAME, packet, 1500)
+            if nbytes < 0:
+                raise RuntimeError(f"opus_encode_float failed: {nbytes}")
+            lost = loss > 0 and f > 0 and r.random() < loss
+            if lost:
+                got = lib.opus_decode_float(dec, None, 0, pcm_out, FRAME, 0)
+            else:
+                got = lib.opus_decode_float(dec, packet.raw[:nbytes], nbytes, pcm_out, FRAME, 0)
+            if got != FRAME:
+                raise RuntimeError(f"opus_decode_float returned {got}")
+            out[f * FRAME:(f + 1) * FRAME] = np.frombuffer(pcm_out, dtype=np.float32, count=FRAME)
+        return out[:n]
+    finally:
+        lib.opus_encoder_destroy(enc)
+        lib.opus_decoder_destroy(dec)
+
+
+def _resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    g = gcd(sr_in, sr_out)
+    return resample_poly(x, sr_out // g, sr_in // g).astype(np.float32)
+
+
+def mulaw_roundtrip(x: np.ndarray) -> np.ndarray:
+    """G.711 mu-law encode/decode (8-bit companding, mu = 255) of samples in [-1, 1]."""
+    mu = 255.0
+    x = np.clip(x, -1.0, 1.0)
+    y = np.sign(x) * np.log1p(mu * np.abs(x)) / np.log1p(mu)
+    q = np.round((y + 1) / 2 * 255) / 255 * 2 - 1
+    return (np.sign(q) * np.expm1(np.abs(q) * np.log1p(mu)) / mu).astype(np.float32)
+
+
+def g711_roundtrip(x: np.ndarray) -> np.ndarray:
+    """Telephone channel: 300-3400 Hz band, 8 kHz, G.711 mu-law, back to 16 kHz."""
+    sos = butter(4, [300, 3400], btype="bandpass", fs=SR, output="sos")
+    y = _resample(sosfilt(sos, x).astype(np.float32), SR, 8000)
+    y = mulaw_roundtrip(y)
+    return _resample(y, 8000, SR)[: len(x)]
+
+
+def lowpass(x: np.ndarray, cutoff: float) -> np.ndarray:
+    if cutoff >= 7900:
+        return x
+    sos = butter(8, cutoff, btype="lowpass", fs=SR, output="sos")
+    return sosfilt(sos, x).astype(np.float32)
+
+
+def _level(x: np.ndarray, dbfs: float = -26.0) -> np.ndarray:
+    r = float(np.sqrt(np.mean(x.astype(np.float64) ** 2) + 1e-12))
+    return (x * (10 ** (dbfs / 20) / max(r, 1e-5))).astype(np.float32)
+
+
+def apply_channel(x: np.ndarray, name: str, rng: np.random.Generator) -> np.ndarray:
+    """The fixed evaluation presets (the low-pass of `clean` is still random: it hides band-edge shortcuts)."""
+    x = _level(x)
+    if name == "clean":
+        return lowpass(x, float(rng.uniform(4000, 7800)))
+    if name == "opus24":
+        return opus_roundtrip(x, 24000)
+    if name == "opus12loss":
+        return opus_roundtrip(x, 12000, 0.05, rng)
+    if name == "g711":
+        return g711_roundtrip(x)
+    raise ValueError(f"unknown channel {name!r}; expected one of {CHANNELS}")
+
+
+def random_eq(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Convolutive channel noise in the spirit of RawBoost: a cascade of 1-3 random peaking/shelf biquads."""
+    from scipy.signal import sosfilt as _sosfilt
+
+    sos = []
+    for _ in range(int(rng.integers(1, 4))):
+        f0 = float(rng.uniform(150, 6000))
+        gain_db = float(rng.uniform(-9, 9))
+        q = float(rng.uniform(0.5, 3))
+        a = 10 ** (gain_db / 40)
+        w0 = 2 * np.pi * f0 / SR
+        alpha = np.sin(w0) / (2 * q)
+        b0, b1, b2 = 1 + alpha * a, -2 * np.cos(w0), 1 - alpha * a
+        a0, a1, a2 = 1 + alpha / a, -2 * np.cos(w0), 1 - alpha / a
+        sos.append([b0 / a0, b1 / a0, b2 / a0, 1.0, a1 / a0, a2 / a0])
+    return _sosfilt(np.array(sos), x).astype(np.float32)
+
+
+def random_channel(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """Training mix, the same for both classes: EQ, then one channel (clean 30 %, Opus 12-32 kb/s 30 %,
+    Opus 12-16 kb/s with 2-10 % loss 15 %, G.711 25 %), then light noise and a random level."""
+    x = _level(x)
+    if rng.random() < 0.5:
+        x = random_eq(x, rng)
+    u = rng.random()
+    if u < 0.30:
+        name = "clean"
+        y = lowpass(x, float(rng.uniform(4000, 7800)))
+    elif u < 0.60:
+        name = "opus"
+        y = opus_roundtrip(lowpass(x, float(rng.uniform(5000, 7800))), int(rng.integers(12, 33)) * 1000)
+    elif u < 0.75:
+        name = "opus12loss"
+        y = opus_roundtrip(x, int(rng.integers(12, 17)) * 1000, float(rng.uniform(0.02, 0.10)), rng)
+    else:
+        name = "g711"
+        y = g711_roundtrip(x)
+    if rng.random() < 0.3:
+        snr = float(rng.uniform(20, 45))
+        p = float(np.mean(y.astype(np.float64) ** 2))
+        y = y + (rng.standard_normal(len(y)) * np.sqrt(p / 10 ** (snr / 10))).astype(np.float32)
+    y = y * np.float32(10 ** (rng.uniform(-12, 6) / 20))
+    return np.clip(y, -1, 1).astype(np.float32), name
