@@ -11,11 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDfdError } from '../../src/errors.js';
-import { buildTestModels, voiceLogitJs, type BuiltModel } from '../testing/testModels.js';
+import { buildTestModels, sha256Hex, voiceLogitJs, voiceManifest, voiceModelBytes, writeModel, type BuiltModel } from '../testing/testModels.js';
 import { ModelRegistry } from '../registry/ModelRegistry.js';
 import { preprocessAudio } from '../../pipeline/inference/preprocess.js';
 import type { AudioWindow } from '../../pipeline/messages.js';
-import { audioWindowsOf, benchModel, decodeAudio48k, parseCliArgs, resampleTo, runEval, WorkerInference, type EvalReport } from './cli.js';
+import { audioWindowsOf, benchModel, decodeAudio48k, parseCliArgs, resampleTo, runEval, WorkerInference, type EvalOptions, type EvalReport } from './cli.js';
 import { readPng } from './plots.js';
 
 let dir: string;
@@ -124,6 +124,70 @@ describe('npm run eval (audio)', () => {
   });
 });
 
+describe('npm run eval --channel', () => {
+  const run = (extra: Partial<EvalOptions>): Promise<EvalReport> =>
+    runEval({ tsv: path.join(dir, 'audio.tsv'), model: models.voice.dir, outDir: path.join(dir, 'out-ch'), progress: false, ...extra });
+
+  it('clean is the plain chain, named in the file and the report', async () => {
+    const plain = await run({});
+    const clean = await run({ channel: 'clean' });
+    expect(clean.files.json.endsWith('eval-test-voice-clean.json')).toBe(true);
+    expect(clean.channel).toMatchObject({ name: 'clean', codec: 'none', packets: 0, lostPackets: 0, calibration: { channel: 'wideband', a: 1.5, b: -0.25 } });
+    expect(clean.clips.map((c) => c.logit)).toEqual(plain.clips.map((c) => c.logit));
+    expect(plain.channel?.name).toBe('clean');
+    expect(plain.files.json.endsWith('eval-test-voice.json')).toBe(true);
+  });
+
+  it('opus24 equals --opus 24000; opus12loss loses round(5 %) of each clip\'s packets after the first and changes the scores', async () => {
+    const legacy = await run({ opusBitrate: 24000 });
+    const o24 = await run({ channel: 'opus24' });
+    const loss = await run({ channel: 'opus12loss' });
+    for (const r of [o24, loss]) checkShape(r);
+    expect(o24.files.json.endsWith('eval-test-voice-opus24.json')).toBe(true);
+    expect(loss.files.json.endsWith('eval-test-voice-opus12loss.json')).toBe(true);
+    expect(legacy.channel).toMatchObject({ name: 'opus24000', lostPackets: 0 });
+    expect(o24.clips.map((c) => c.logit)).toEqual(legacy.clips.map((c) => c.logit));
+    // Per clip: ceil(48 kHz samples / 960) packets, round(0.05 * (packets - 1)) of them lost.
+    let expected = 0;
+    let packets = 0;
+    for (const c of loss.clips) {
+      const n = Math.ceil((await decodeAudio48k(path.join(dir, c.path), 120)).length / 960);
+      packets += n;
+      expected += Math.round(0.05 * (n - 1));
+    }
+    expect(loss.channel).toMatchObject({ name: 'opus12loss', codec: 'opus', bitrate: 12000, lossRate: 0.05, lossSeed: 1, packets, lostPackets: expected });
+    expect(loss.channel!.concealedSeconds).toBeCloseTo(expected * 0.02, 9);
+    expect(expected).toBeGreaterThan(0);
+    const diff = loss.clips.map((c, i) => Math.abs(c.logit - o24.clips[i]!.logit));
+    expect(Math.max(...diff)).toBeGreaterThan(1e-4);
+    expect(String(loss.settings['audioChain'])).toContain('OpusDecoder.conceal');
+  });
+
+  it('g711 scores with calibration.telephone when the manifest has one, else with the main calibration', async () => {
+    const bytes = voiceModelBytes();
+    const base = voiceManifest(sha256Hex(bytes), 'test-voice-tel');
+    const tel = writeModel(path.join(dir, 'models'), { ...base, calibration: { ...base.calibration, telephone: { a: -0.5, b: 2, fittedOn: 'test' } } }, bytes);
+    const withTel = await run({ channel: 'g711', model: tel.dir });
+    const without = await run({ channel: 'g711' });
+    checkShape(withTel);
+    expect(withTel.files.json.endsWith('eval-test-voice-tel-g711.json')).toBe(true);
+    expect(withTel.channel).toMatchObject({ name: 'g711', codec: 'g711', bitrate: 64000, calibration: { channel: 'telephone', a: -0.5, b: 2 } });
+    for (const c of withTel.clips) expect(c.z).toBeCloseTo(-0.5 * c.logit + 2, 9);
+    expect(without.channel?.calibration).toMatchObject({ channel: 'telephone', a: 1.5, b: -0.25 });
+    for (const c of without.clips) expect(c.z).toBeCloseTo(1.5 * c.logit - 0.25, 9);
+    // Same model bytes, same chain: the logits agree, only the calibration differs.
+    expect(withTel.clips.map((c) => c.logit)).toEqual(without.clips.map((c) => c.logit));
+    // The wideband channels keep the main calibration on the same manifest.
+    const wide = await run({ channel: 'clean', model: tel.dir });
+    for (const c of wide.clips) expect(c.z).toBeCloseTo(1.5 * c.logit - 0.25, 9);
+  });
+
+  it('--channel with --opus is ERR_CONFIG before anything runs', async () => {
+    await expect(run({ channel: 'g711', opusBitrate: 24000 })).rejects.toSatisfy((e) => isDfdError(e) && e.code === 'ERR_CONFIG');
+    await expect(run({ channel: 'pstn' as 'g711' })).rejects.toSatisfy((e) => isDfdError(e) && e.code === 'ERR_CONFIG');
+  });
+});
+
 describe('npm run eval (video)', () => {
   it('finds faces with FaceAnalyzer, scores 5-frame windows and lists a video without a face', async () => {
     const r = await runEval({ tsv: path.join(dir, 'video.tsv'), model: models.face.dir, outDir: path.join(dir, 'out'), progress: false });
@@ -131,6 +195,7 @@ describe('npm run eval (video)', () => {
     expect(r.kind).toBe('video');
     expect(r.counts).toEqual({ listed: 3, scored: 2, failed: 1 });
     expect(r.failures).toEqual([{ path: 'v/noface.mp4', line: 4, code: 'NO_FACE' }]);
+    expect(r.channel).toBeNull();
     for (const c of r.clips) {
       expect(c.framesSampled).toBe(6); // 1.2 s at 5 fps
       expect(c.facesFound).toBe(6);

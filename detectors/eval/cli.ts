@@ -1,5 +1,5 @@
 /**
- * `npm run eval -- <list.tsv> [--model <dir or id>] [--opus <bitrate>] [--out <dir>]`
+ * `npm run eval -- <list.tsv> [--model <dir or id>] [--channel clean|opus24|opus12loss|g711 | --opus <bitrate>] [--out <dir>]`
  *
  * Scores a labelled list of clips with one detector through the SAME code the service runs:
  *   - the model is loaded and checked by ModelRegistry (manifest schema, sha256, tensor names);
@@ -8,28 +8,43 @@
  *   - the logit becomes pFake with the manifest's logistic calibration (Manifest.calibrate).
  *
  * Audio (voice-antispoof; labels bonafide/spoof): ffmpeg decodes every file (wav, flac, mp3,
- * mp4, ...) to mono float at 48 kHz, the service's codec rate; with --opus the signal goes
- * through the real Opus path (libopus encoder via @discordjs/opus at that bitrate, 20 ms
- * frames, then the service's OpusDecoder); then the service's Resampler brings it to the
- * model rate. Every clip of both classes takes this same chain. The clip is cut into the
- * service's analysis windows (MediaWorkerPool defaults: 2 s every 1 s; a clip shorter than
- * one window is one window; shorter than the model's minSeconds it is repeated up to it).
+ * mp4, ...) to mono float at 48 kHz, the service's codec rate; then the transmission channel
+ * (channel.ts):
+ *   --channel clean       no codec (the default when neither option is given);
+ *   --channel opus24      libopus (@discordjs/opus) at 24 kb/s, 20 ms frames, the service's OpusDecoder;
+ *   --channel opus12loss  the same at 12 kb/s with 5 % of the packets lost (seeded, never the
+ *                         first), each concealed by OpusDecoder.conceal (libopus PLC) as the
+ *                         service's AudioStreamProcessor does for a gap;
+ *   --channel g711        telephone: Resampler 48 -> 8 kHz, G.711 mu-law (pipeline/audio/G711.ts),
+ *                         Resampler 8 -> 16 kHz; scores use the manifest's `calibration.telephone`
+ *                         when it has one (Manifest.calibrationFor), else the main calibration;
+ *   --opus <bitrate>      Opus at that bitrate, no loss (older option; not with --channel: ERR_CONFIG).
+ * Then the service's Resampler brings it to the model rate. Every clip of both classes takes
+ * this same chain. The clip is cut into the service's analysis windows (MediaWorkerPool
+ * defaults: 2 s every 1 s; a clip shorter than one window is one window; shorter than the
+ * model's minSeconds it is repeated up to it).
  * No VAD: the eval clips are speech.
  *
  * Video (face-forgery; labels real/fake): ffmpeg samples frames at the service's analysis rate
  * (5 fps, at most --max-frames, frames scaled to at most 640 px wide), FaceAnalyzer (BlazeFace
  * + FaceMesh + FaceAligner, as in the media worker) finds faces, the largest face's aligned
  * 256x256 crop is kept, and crops are grouped into the service's face windows (5 frames).
- * --opus does not apply to video and is reported as ignored.
+ * --opus and --channel do not apply to video and are reported as ignored.
  *
  * Clip score: mean window logit (the worker's per-window logit; a face window's is the mean
  * of its frames). Since calibration is affine in the logit, the calibrated log-odds of the
  * clip, z = a * mean + b, equal the mean of the windows' calibrated log-odds.
  *
- * Output: JSON on stdout and in <out>/eval-<model>[-opus<bitrate>].json, ROC and DET PNGs
- * beside it, a progress bar on stderr. A file that cannot be decoded (or a video without a
- * face) is counted and listed under `failures`; the run goes on. A bad TSV is a typed
- * ERR_EVAL_TSV error (exit code 2).
+ * Output: JSON on stdout and in <out>/eval-<model>[-<channel> | -opus<bitrate>].json, e.g.
+ * eval-voice-antispoof-g711.json (the report's `channel` names the channel, the calibration it
+ * used, its packets and losses), ROC and DET PNGs beside it, a progress bar on stderr. A file
+ * that cannot be decoded (or a video without a face) is counted and listed under `failures`;
+ * the run goes on. A bad TSV is a typed ERR_EVAL_TSV error, a bad option (e.g. --channel with
+ * --opus) ERR_CONFIG (exit code 2 for both).
+ *
+ * drift.ts (genuine-caller drift through a real ParticipantVerdict) reuses the audio chain
+ * exported here: decodeAudio48k, throughChannel, audioWindowsOf, audioWindowMessages,
+ * scoreAudioWindows, WorkerInference, resolveModel.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,20 +52,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Worker } from 'node:worker_threads';
-import opus from '@discordjs/opus';
 import { DfdError, toDfdError } from '../../src/errors.js';
 import { setLogLevel } from '../../src/log.js';
 import { startWorker } from '../../src/workerThread.js';
-import { calibrate, type AudioSpec, type Manifest } from '../registry/Manifest.js';
+import { calibrate, calibrationFor, type AudioSpec, type Manifest } from '../registry/Manifest.js';
 import { ModelRegistry, defaultModelRegistryOptions, type AvailableModel } from '../registry/ModelRegistry.js';
 import { FaceAnalyzer } from '../face/FaceAnalyzer.js';
 import { largestFace } from '../face/observe.js';
-import { OpusDecoder } from '../../pipeline/audio/OpusDecoder.js';
 import { Resampler } from '../../pipeline/audio/Resampler.js';
 import { defaultMediaWorkerPoolOptions } from '../../pipeline/media/MediaWorkerPool.js';
 import { defaultVerdictMachineOptions } from '../../pipeline/verdict/VerdictMachine.js';
 import type { AnalysisWindow, AudioWindow, FaceWindow, StreamRef } from '../../pipeline/messages.js';
 import type { FromWorker, ToWorker } from '../../pipeline/inference/protocol.js';
+import { applyChannel, channelQuality, channelSpec, CODEC_RATE, opusSpec, type Channel, type ChannelOutput, type ChannelSpec } from './channel.js';
 import { asvspoof5DcfParams } from './metrics.js';
 import { bayesThreshold } from './calibrationMetrics.js';
 import { detPng, rocPng } from './plots.js';
@@ -62,8 +76,12 @@ export interface EvalOptions {
   /** Model folder (holding manifest.json) or model id under `modelsDir`; default by the list's kind. */
   model: string | undefined;
   modelsDir: string;
-  /** Opus bitrate in bit/s for the codec round trip; undefined = no codec. */
+  /** Opus bitrate in bit/s for the codec round trip (no loss); undefined = no codec. Not with `channel`. */
   opusBitrate: number | undefined;
+  /** Transmission channel (channel.ts); undefined = clean, or `opusBitrate`. */
+  channel: Channel | undefined;
+  /** Seed of the opus12loss packet-loss schedule. */
+  lossSeed: number;
   outDir: string;
   /** Audio analysis window and hop, seconds (the service's MediaWorkerPool defaults). */
   windowSeconds: number;
@@ -86,6 +104,8 @@ export const defaultEvalOptions: Omit<EvalOptions, 'tsv'> = {
   model: undefined,
   modelsDir: defaultModelRegistryOptions.dir,
   opusBitrate: undefined,
+  channel: undefined,
+  lossSeed: 1,
   outDir: 'eval-results',
   windowSeconds: defaultMediaWorkerPoolOptions.windowSeconds,
   hopSeconds: defaultMediaWorkerPoolOptions.hopSeconds,
@@ -210,8 +230,6 @@ function ffmpegRead(args: string[], maxBytes: number, bin = 'ffmpeg'): Promise<B
   });
 }
 
-const CODEC_RATE = 48_000;
-
 /** Any ffmpeg-readable file -> mono float32 at 48 kHz, at most `maxSeconds`. */
 export async function decodeAudio48k(file: string, maxSeconds: number): Promise<Float32Array> {
   const buf = await ffmpegRead(['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', file, '-vn', '-ac', '1', '-ar', String(CODEC_RATE), '-f', 'f32le', '-'], Math.round(maxSeconds * CODEC_RATE) * 4);
@@ -222,30 +240,10 @@ export async function decodeAudio48k(file: string, maxSeconds: number): Promise<
   return out;
 }
 
-/** 48 kHz mono float -> 20 ms Opus packets at `bitrate` -> the service's OpusDecoder -> 48 kHz float. */
-export function opusRoundTrip(x: Float32Array, bitrate: number): Float32Array {
-  const enc = new opus.OpusEncoder(CODEC_RATE, 1);
-  enc.setBitrate(bitrate);
-  const dec = new OpusDecoder();
-  const frame = Buffer.alloc(960 * 2);
-  const out = new Float32Array(Math.ceil(x.length / 960) * 960);
-  let o = 0;
-  for (let start = 0; start < x.length; start += 960) {
-    frame.fill(0);
-    const end = Math.min(x.length, start + 960);
-    for (let i = start; i < end; i++) frame.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(x[i]! * 32768))), (i - start) * 2);
-    const pcm = dec.decode(enc.encode(frame));
-    out.set(pcm.subarray(0, Math.min(pcm.length, out.length - o)), o);
-    o += pcm.length;
-  }
-  dec.close();
-  return out.subarray(0, Math.min(o, x.length));
-}
-
-/** The service's band-limited resampler, one shot. */
-export function resampleTo(x: Float32Array, rate: number): Float32Array {
-  if (rate === CODEC_RATE) return x;
-  const r = new Resampler({ inRate: CODEC_RATE, outRate: rate });
+/** The service's band-limited resampler, one shot (from the 48 kHz codec rate unless told). */
+export function resampleTo(x: Float32Array, rate: number, fromRate = CODEC_RATE): Float32Array {
+  if (rate === fromRate) return x;
+  const r = new Resampler({ inRate: fromRate, outRate: rate });
   const a = r.process(x);
   const b = r.flush();
   const out = new Float32Array(a.length + b.length);
@@ -254,21 +252,81 @@ export function resampleTo(x: Float32Array, rate: number): Float32Array {
   return out;
 }
 
-/** Cuts a clip into analysis windows (copies). */
-export function audioWindowsOf(x: Float32Array, rate: number, spec: AudioSpec, windowSeconds: number, hopSeconds: number): { windows: Float32Array[]; padded: boolean } {
+/** Cuts a clip into analysis windows (copies); `starts` are their first samples. */
+export function audioWindowsOf(x: Float32Array, rate: number, spec: AudioSpec, windowSeconds: number, hopSeconds: number): { windows: Float32Array[]; starts: number[]; padded: boolean } {
   const w = Math.round(windowSeconds * rate);
   const h = Math.max(1, Math.round(hopSeconds * rate));
   const min = Math.ceil(spec.minSeconds * rate);
   if (x.length < min) {
     const y = new Float32Array(min);
     for (let i = 0; i < min; i++) y[i] = x[i % x.length]!;
-    return { windows: [y], padded: true };
+    return { windows: [y], starts: [0], padded: true };
   }
-  if (x.length <= w) return { windows: [x.slice()], padded: false };
+  if (x.length <= w) return { windows: [x.slice()], starts: [0], padded: false };
   const starts: number[] = [];
   for (let s = 0; s + w <= x.length; s += h) starts.push(s);
   if (starts[starts.length - 1]! + w < x.length) starts.push(x.length - w);
-  return { windows: starts.map((s) => x.slice(s, s + w)), padded: false };
+  return { windows: starts.map((s) => x.slice(s, s + w)), starts, padded: false };
+}
+
+/** The channel a run uses: `--channel`, else `--opus <bitrate>`, else clean. Both: ERR_CONFIG. */
+export function resolveChannel(o: Pick<EvalOptions, 'channel' | 'opusBitrate'>): ChannelSpec {
+  if (o.channel !== undefined && o.opusBitrate !== undefined) throw new DfdError('ERR_CONFIG', '--channel and --opus cannot be combined (--channel opus24 is --opus 24000)');
+  if (o.channel !== undefined) return channelSpec(o.channel);
+  if (o.opusBitrate !== undefined) {
+    if (!(Number.isInteger(o.opusBitrate) && o.opusBitrate >= 6000 && o.opusBitrate <= 510000)) throw new DfdError('ERR_CONFIG', '--opus must be a bitrate between 6000 and 510000 bit/s');
+    return opusSpec(o.opusBitrate);
+  }
+  return channelSpec('clean');
+}
+
+/** A 48 kHz clip through the channel, then the service's Resampler to the model rate. */
+export function throughChannel(x48: Float32Array, spec: ChannelSpec, modelRate: number, lossSeed: number): { samples: Float32Array; channel: ChannelOutput } {
+  const channel = applyChannel(x48, spec, lossSeed);
+  return { samples: resampleTo(channel.samples, modelRate, channel.sampleRate), channel };
+}
+
+/**
+ * Wraps cut windows (at `rate`, starting at the given samples of the channel output) as the
+ * AudioWindow messages the media worker sends: whole windows count as speech (no VAD), the
+ * quality is what the service would measure on the channel's packets.
+ */
+export function audioWindowMessages(windows: readonly Float32Array[], starts: readonly number[], rate: number, channel: ChannelOutput, stream: StreamRef, wallAt: (endSeconds: number) => number): AudioWindow[] {
+  return windows.map((samples, seq) => {
+    const t0 = starts[seq]! / rate;
+    const t1 = t0 + samples.length / rate;
+    return {
+      type: 'audio-window',
+      stream,
+      seq,
+      sampleRate: rate,
+      samples,
+      rtpStart: Math.round(t0 * CODEC_RATE),
+      rtpEnd: Math.round(t1 * CODEC_RATE) - 1,
+      wallStart: wallAt(t0),
+      wallEnd: wallAt(t1),
+      speechSeconds: samples.length / rate,
+      quality: channelQuality(channel, t0, t1),
+    };
+  });
+}
+
+/**
+ * Scores audio windows through the worker, one job per distinct length; the logits come back
+ * in the windows' order. Transfers the windows' buffers.
+ */
+export async function scoreAudioWindows(inf: WorkerInference, msgs: readonly AudioWindow[]): Promise<{ logits: number[]; inferenceMs: number }> {
+  const logits = new Array<number>(msgs.length);
+  let inferenceMs = 0;
+  for (const len of [...new Set(msgs.map((m) => m.samples.length))]) {
+    const idx = msgs.flatMap((m, i) => (m.samples.length === len ? [i] : []));
+    const r = await inf.run(idx.map((i) => msgs[i]!));
+    idx.forEach((i, k) => {
+      logits[i] = r.logits[k]!;
+    });
+    inferenceMs += r.inferenceMs;
+  }
+  return { logits, inferenceMs };
 }
 
 interface VideoFrames {
@@ -326,6 +384,10 @@ export interface Failure {
 
 interface Timing {
   mediaSeconds: number;
+  /** Codec packets sent, lost, and 48 kHz samples concealed (audio channels with a codec). */
+  packets: number;
+  lostPackets: number;
+  concealedSamples: number;
   windows: number;
   frames: number;
   inferenceMs: number;
@@ -334,37 +396,22 @@ interface Timing {
 
 const STREAM: StreamRef = { roomId: 'eval', peerId: 'eval', producerId: 'eval', kind: 'audio' };
 
-async function scoreAudio(it: EvalItem, inf: WorkerInference, o: EvalOptions, t: Timing): Promise<Omit<ClipResult, 'z' | 'pFake'>> {
+async function scoreAudio(it: EvalItem, inf: WorkerInference, o: EvalOptions, ch: ChannelSpec, t: Timing): Promise<Omit<ClipResult, 'z' | 'pFake'>> {
   const spec = inf.model.manifest.audio!;
-  let x = await decodeAudio48k(it.file, o.maxClipSeconds);
-  if (o.opusBitrate !== undefined) x = opusRoundTrip(x, o.opusBitrate);
-  const y = resampleTo(x, spec.sampleRate);
+  const x = await decodeAudio48k(it.file, o.maxClipSeconds);
+  const { samples: y, channel } = throughChannel(x, ch, spec.sampleRate, o.lossSeed);
   t.mediaSeconds += x.length / CODEC_RATE;
-  const { windows, padded } = audioWindowsOf(y, spec.sampleRate, spec, o.windowSeconds, o.hopSeconds);
+  t.packets += channel.packets.length;
+  t.lostPackets += channel.packets.filter((p) => p.lost).length;
+  t.concealedSamples += channel.concealedSamples;
+  const { windows, starts, padded } = audioWindowsOf(y, spec.sampleRate, spec, o.windowSeconds, o.hopSeconds);
   const now = Date.now();
-  const msgs: AudioWindow[] = windows.map((samples, seq) => ({
-    type: 'audio-window',
-    stream: STREAM,
-    seq,
-    sampleRate: spec.sampleRate,
-    samples,
-    rtpStart: 0,
-    rtpEnd: Math.round((samples.length * CODEC_RATE) / spec.sampleRate),
-    wallStart: now,
-    wallEnd: now,
-    speechSeconds: samples.length / spec.sampleRate,
-    quality: { packetLoss: 0, concealed: 0, bitrate: o.opusBitrate ?? 0, bandwidth: o.opusBitrate !== undefined ? 'FB' : 'none' },
-  }));
+  const msgs = audioWindowMessages(windows, starts, spec.sampleRate, channel, STREAM, () => now);
   // Windows of one clip share a length except a single short one: one job per distinct length.
-  const logits: number[] = [];
-  for (const len of [...new Set(msgs.map((m) => m.samples.length))]) {
-    const batch = msgs.filter((m) => m.samples.length === len);
-    const r = await inf.run(batch);
-    logits.push(...r.logits);
-    t.inferenceMs += r.inferenceMs;
-  }
-  t.windows += logits.length;
-  return { path: it.path, label: it.label, line: it.line, logit: mean(logits), windows: logits.length, padded };
+  const r = await scoreAudioWindows(inf, msgs);
+  t.inferenceMs += r.inferenceMs;
+  t.windows += r.logits.length;
+  return { path: it.path, label: it.label, line: it.line, logit: mean(r.logits), windows: r.logits.length, padded };
 }
 
 async function scoreVideo(it: EvalItem, inf: WorkerInference, faces: FaceAnalyzer, o: EvalOptions, t: Timing): Promise<Omit<ClipResult, 'z' | 'pFake'> | 'NO_FACE'> {
@@ -442,13 +489,15 @@ export async function resolveModel(spec: string | undefined, kind: EvalList['kin
 
 // ------------------------------------------------------------------------------ progress
 
-class Progress {
+/** A progress bar on stderr (a line every 10 % when stderr is not a terminal). */
+export class Progress {
   private last = -1;
   private readonly tty = process.stderr.isTTY === true;
   private readonly t0 = performance.now();
   constructor(
     private readonly total: number,
     private readonly enabled: boolean,
+    private readonly label = 'eval',
   ) {}
 
   tick(done: number, failed: number): void {
@@ -463,7 +512,7 @@ class Progress {
       if (done === this.total) process.stderr.write('\n');
     } else if (Math.floor(pct / 10) !== this.last || done === this.total) {
       this.last = Math.floor(pct / 10);
-      process.stderr.write(`eval: ${done}/${this.total} (${pct}%) failed ${failed} elapsed ${elapsed.toFixed(0)}s eta ${eta.toFixed(0)}s\n`);
+      process.stderr.write(`${this.label}: ${done}/${this.total} (${pct}%) failed ${failed} elapsed ${elapsed.toFixed(0)}s eta ${eta.toFixed(0)}s\n`);
     }
   }
 }
@@ -483,16 +532,29 @@ export interface EvalReport {
   overall: SubsetResult;
   breakdowns: Record<string, unknown>;
   skippedColumns: Record<string, number>;
+  /** Audio: the transmission channel and what it did; null for video. */
+  channel: ChannelReport | null;
   files: { json: string; roc: string | null; det: string | null };
   timing: { wallSeconds: number; mediaSeconds: number; windows: number; inferenceMsPerWindow: number | null; frames: number; faceAnalysisMsPerFrame: number | null };
   clips: ClipResult[];
 }
 
+export interface ChannelReport {
+  name: string;
+  codec: ChannelSpec['codec'];
+  bitrate: number;
+  lossRate: number;
+  lossSeed: number | null;
+  /** Which manifest calibration scored it, and its (a, b). */
+  calibration: { channel: ChannelSpec['calibration']; a: number; b: number; fittedOn: string };
+  packets: number;
+  lostPackets: number;
+  concealedSeconds: number;
+}
+
 export async function runEval(options: Partial<EvalOptions> & { tsv: string }): Promise<EvalReport> {
   const o: EvalOptions = { ...defaultEvalOptions, ...options };
-  if (o.opusBitrate !== undefined && !(Number.isInteger(o.opusBitrate) && o.opusBitrate >= 6000 && o.opusBitrate <= 510000)) {
-    throw new DfdError('ERR_CONFIG', '--opus must be a bitrate between 6000 and 510000 bit/s');
-  }
+  const ch = resolveChannel(o);
   const tsvPath = path.resolve(o.tsv);
   let text: string;
   try {
@@ -504,7 +566,8 @@ export async function runEval(options: Partial<EvalOptions> & { tsv: string }): 
   const model = await resolveModel(o.model, list.kind, o.modelsDir);
   const thresholds = deployedThresholds();
   const t0 = performance.now();
-  const timing: Timing = { mediaSeconds: 0, windows: 0, frames: 0, inferenceMs: 0, faceAnalysisMs: 0 };
+  const timing: Timing = { mediaSeconds: 0, packets: 0, lostPackets: 0, concealedSamples: 0, windows: 0, frames: 0, inferenceMs: 0, faceAnalysisMs: 0 };
+  const cal = calibrationFor(model.manifest.calibration, list.kind === 'audio' ? ch.calibration : 'wideband');
   const clips: ClipResult[] = [];
   const failures: Failure[] = [];
   const inf = await WorkerInference.open(model);
@@ -514,12 +577,9 @@ export async function runEval(options: Partial<EvalOptions> & { tsv: string }): 
     const progress = new Progress(list.items.length, o.progress);
     for (const [i, it] of list.items.entries()) {
       try {
-        const r = list.kind === 'audio' ? await scoreAudio(it, inf, o, timing) : await scoreVideo(it, inf, faces!, o, timing);
+        const r = list.kind === 'audio' ? await scoreAudio(it, inf, o, ch, timing) : await scoreVideo(it, inf, faces!, o, timing);
         if (r === 'NO_FACE') failures.push({ path: it.path, line: it.line, code: 'NO_FACE' });
-        else {
-          const z = model.manifest.calibration.a * r.logit + model.manifest.calibration.b;
-          clips.push({ ...r, z, pFake: calibrate(model.manifest.calibration, r.logit) });
-        }
+        else clips.push({ ...r, z: cal.a * r.logit + cal.b, pFake: calibrate(cal, r.logit) });
       } catch (e) {
         failures.push({ path: it.path, line: it.line, code: toDfdError(e).code });
       }
@@ -536,7 +596,9 @@ export async function runEval(options: Partial<EvalOptions> & { tsv: string }): 
   const choice = selectBreakdowns({ items: scored.map((s) => s.item), columns: list.columns });
   const overall = subsetMetrics(scored, thresholds);
 
-  const tag = `${model.id}${o.opusBitrate !== undefined && list.kind === 'audio' ? `-opus${o.opusBitrate}` : ''}`;
+  // The file names carry the channel when one was asked for (--channel, or the older --opus).
+  const named = list.kind === 'audio' && (o.channel !== undefined || o.opusBitrate !== undefined);
+  const tag = `${model.id}${named ? `-${ch.name}` : ''}`;
   fs.mkdirSync(o.outDir, { recursive: true });
   const jsonFile = path.resolve(o.outDir, `eval-${tag}.json`);
   let roc: string | null = null;
@@ -544,7 +606,7 @@ export async function runEval(options: Partial<EvalOptions> & { tsv: string }): 
   if (!('error' in overall)) {
     const bz = scored.filter((s) => !s.item.positive).map((s) => s.z);
     const sz = scored.filter((s) => s.item.positive).map((s) => s.z);
-    const title = `${model.id}${o.opusBitrate !== undefined && list.kind === 'audio' ? ` OPUS ${o.opusBitrate / 1000}K` : ''}`;
+    const title = `${model.id}${!named ? '' : o.opusBitrate !== undefined ? ` OPUS ${o.opusBitrate / 1000}K` : ` ${ch.name.toUpperCase()}`}`;
     roc = path.resolve(o.outDir, `roc-${tag}.png`);
     det = path.resolve(o.outDir, `det-${tag}.png`);
     fs.writeFileSync(roc, rocPng(bz, sz, { title: `ROC ${title} AUC ${overall.auroc.toFixed(3)}` }));
@@ -557,12 +619,13 @@ export async function runEval(options: Partial<EvalOptions> & { tsv: string }): 
     kind: list.kind,
     model: { id: model.id, version: model.manifest.version, task: model.manifest.task, sha256: model.manifest.sha256, calibration: model.manifest.calibration },
     settings: {
-      path: 'ModelRegistry -> InferenceWorker (preprocess.ts + onnxruntime-node, 1 thread) -> Manifest.calibrate',
+      path: 'ModelRegistry -> InferenceWorker (preprocess.ts + onnxruntime-node, 1 thread) -> Manifest.calibrate(Manifest.calibrationFor(calibration, channel))',
       clipScore: 'mean window logit; z = a * logit + b; pFake = sigmoid(z); metrics on z (actDCF on pFake)',
       labels: list.kind === 'audio' ? 'positive = spoof, negative = bonafide' : 'positive = fake, negative = real',
       ...(list.kind === 'audio'
         ? {
-            audioChain: `ffmpeg -> mono f32 48 kHz -> ${o.opusBitrate !== undefined ? `Opus ${o.opusBitrate} bit/s (libopus encode, OpusDecoder) -> ` : ''}Resampler -> ${model.manifest.audio!.sampleRate} Hz`,
+            audioChain: `ffmpeg -> mono f32 48 kHz -> ${chainText(ch)}Resampler -> ${model.manifest.audio!.sampleRate} Hz`,
+            channel: ch.name,
             opusBitrate: o.opusBitrate ?? null,
             windowSeconds: o.windowSeconds,
             hopSeconds: o.hopSeconds,
@@ -575,6 +638,7 @@ export async function runEval(options: Partial<EvalOptions> & { tsv: string }): 
             maxFrames: o.maxFrames,
             faceWindowFrames: o.faceWindowFrames,
             opusBitrate: o.opusBitrate !== undefined ? 'ignored for video' : null,
+            channel: o.channel !== undefined ? 'ignored for video' : null,
           }),
     },
     dcf: { ...asvspoof5DcfParams, normalisation: 'DCF / min(cMiss*(1-pSpoof), cFa*pSpoof); pMiss = bona fide flagged, pFa = spoof passed' },
@@ -584,6 +648,20 @@ export async function runEval(options: Partial<EvalOptions> & { tsv: string }): 
     overall,
     breakdowns: breakdownMetrics(scored, choice, thresholds),
     skippedColumns: choice.skipped,
+    channel:
+      list.kind === 'audio'
+        ? {
+            name: ch.name,
+            codec: ch.codec,
+            bitrate: ch.bitrate,
+            lossRate: ch.lossRate,
+            lossSeed: ch.lossRate > 0 ? o.lossSeed : null,
+            calibration: { channel: ch.calibration, a: cal.a, b: cal.b, fittedOn: cal.fittedOn },
+            packets: timing.packets,
+            lostPackets: timing.lostPackets,
+            concealedSeconds: timing.concealedSamples / CODEC_RATE,
+          }
+        : null,
     files: { json: jsonFile, roc, det },
     timing: {
       wallSeconds,
@@ -597,6 +675,14 @@ export async function runEval(options: Partial<EvalOptions> & { tsv: string }): 
   };
   fs.writeFileSync(jsonFile, JSON.stringify(report, null, 2) + '\n');
   return report;
+}
+
+/** The channel part of the audio chain, for the report. */
+export function chainText(ch: ChannelSpec): string {
+  if (ch.codec === 'none') return '';
+  if (ch.codec === 'g711') return 'Resampler -> 8 kHz -> G.711 mu-law encode/decode -> Resampler -> 16 kHz -> ';
+  const loss = ch.lossRate > 0 ? `, ${ch.lossRate * 100} % of 20 ms packets lost (seeded), concealed by OpusDecoder.conceal (libopus PLC)` : '';
+  return `Opus ${ch.bitrate} bit/s (libopus encode, 20 ms frames, OpusDecoder${loss}) -> `;
 }
 
 // ------------------------------------------------------------------------------- bench
@@ -664,7 +750,7 @@ export async function benchModel(spec: string, modelsDir: string, iterations: nu
 
 // -------------------------------------------------------------------------------- main
 
-const USAGE = 'usage: npm run eval -- <list.tsv> [--model <dir or id>] [--opus <bitrate>] [--out <dir>] [--window S] [--hop S] [--max-frames N] [--quiet] [--verbose]   |   npm run eval -- --bench <iterations> --model <dir or id> [--window S]';
+const USAGE = 'usage: npm run eval -- <list.tsv> [--model <dir or id>] [--channel clean|opus24|opus12loss|g711 | --opus <bitrate>] [--out <dir>] [--window S] [--hop S] [--max-frames N] [--quiet] [--verbose]   |   npm run eval -- --bench <iterations> --model <dir or id> [--window S]';
 
 export function parseCliArgs(argv: readonly string[]): Partial<EvalOptions> & { tsv: string; bench?: number } {
   const { values, positionals } = parseArgs({
@@ -673,6 +759,7 @@ export function parseCliArgs(argv: readonly string[]): Partial<EvalOptions> & { 
     options: {
       model: { type: 'string' },
       opus: { type: 'string' },
+      channel: { type: 'string' },
       out: { type: 'string' },
       'max-frames': { type: 'string' },
       window: { type: 'string' },
@@ -699,12 +786,15 @@ export function parseCliArgs(argv: readonly string[]): Partial<EvalOptions> & { 
   const windowSeconds = seconds(values.window, '--window');
   const hopSeconds = seconds(values.hop, '--hop');
   const opusBitrate = num(values.opus, '--opus');
+  const channel = values.channel !== undefined ? (channelSpec(values.channel).name as Channel) : undefined;
+  resolveChannel({ channel, opusBitrate });
   const bench = num(values.bench, '--bench');
   const maxFrames = num(values['max-frames'], '--max-frames');
   return {
     tsv,
     ...(values.model !== undefined ? { model: values.model } : {}),
     ...(opusBitrate !== undefined ? { opusBitrate } : {}),
+    ...(channel !== undefined ? { channel } : {}),
     ...(values.out !== undefined ? { outDir: values.out } : {}),
     ...(maxFrames !== undefined ? { maxFrames } : {}),
     ...(windowSeconds !== undefined ? { windowSeconds } : {}),

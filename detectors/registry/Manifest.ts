@@ -63,6 +63,11 @@ export const ManifestSchema = Type.Object({
     a: Type.Number(),
     b: Type.Number(),
     fittedOn: Type.String(),
+    /**
+     * Optional logistic calibration for telephone audio (8 kHz band, G.711), fitted on a dev split
+     * passed through that channel; `calibrationFor(c, 'telephone')` picks it, else the main one.
+     */
+    telephone: Type.Optional(Type.Object({ a: Type.Number(), b: Type.Number(), fittedOn: Type.String() })),
   }),
   license: Type.String({ minLength: 1 }),
   dataCard: Type.String(),
@@ -113,6 +118,20 @@ export function calibrate(calibration: Manifest['calibration'], logit: number): 
   if (z >= 0) return 1 / (1 + Math.exp(-z));
   const e = Math.exp(z);
   return e / (1 + e);
+}
+
+/** The audio channel a score came through: wideband (WebRTC Opus, the default) or telephone (8 kHz, G.711). */
+export type CalibrationChannel = 'wideband' | 'telephone';
+
+/**
+ * The calibration to use for audio that came through `channel`: the telephone one when the
+ * manifest has it and the channel is 'telephone', otherwise the main one. Returns the shape
+ * `calibrate()` takes (without the nested `telephone`).
+ */
+export function calibrationFor(calibration: Manifest['calibration'], channel: CalibrationChannel): Manifest['calibration'] {
+  const t = channel === 'telephone' ? calibration.telephone : undefined;
+  if (t) return { method: 'logistic', a: t.a, b: t.b, fittedOn: t.fittedOn };
+  return { method: 'logistic', a: calibration.a, b: calibration.b, fittedOn: calibration.fittedOn };
 }
 
 /** A score's verdict weight (`Manifest.verdict.weight`): 1 when absent or not finite, else clamped to 0..1. */

@@ -4,8 +4,8 @@
  * and a preprocessing parity check between the TypeScript inference path (pipeline/inference/preprocess.ts)
  * and what the training code feeds the models.
  *
- * Needs the Python venv made by detectors/training/setup.sh from the local wheel mirror. The tests skip only
- * when setup.sh fails AND an explicit probe shows pip cannot reach that mirror; any other failure fails.
+ * Needs the Python venv made by detectors/training/setup.sh from PyPI. The tests skip only when setup.sh fails
+ * AND an explicit probe shows pip cannot reach its package index; any other failure fails.
  * The committed models in detectors/models/ are read (parity) and hashed before and after: never written.
  */
 import { spawn } from 'node:child_process';
@@ -133,8 +133,8 @@ let committedBefore: Record<string, string> = {};
 const measured: Record<string, unknown> = {};
 
 /**
- * Runs setup.sh (idempotent). On failure, probes the wheel mirror with the same pip settings: if pip cannot
- * fetch a pinned wheel from it, the tests are skipped with that reason; otherwise the setup failure is real.
+ * Runs setup.sh (idempotent). On failure, probes pip's index with the machine's pip settings: if pip cannot
+ * fetch a pinned package from it, the tests are skipped with that reason; otherwise the setup failure is real.
  */
 async function ensureVenv(): Promise<void> {
   const t0 = Date.now();
@@ -142,21 +142,14 @@ async function ensureVenv(): Promise<void> {
   measured['setupSeconds'] = (Date.now() - t0) / 1000;
   if (setup.code === 0) return;
   if (!fs.existsSync(venvPython)) throw new Error(`setup.sh could not create the venv:\n${setup.out}`);
-  const env = {
-    ...childEnv,
-    PIP_INDEX_URL: process.env['PIP_INDEX_URL'] ?? 'file:///opt/pypi/simple',
-    PIP_EXTRA_INDEX_URL: process.env['PIP_EXTRA_INDEX_URL'] ?? 'file:///opt/pypi-more/simple',
-    PIP_FIND_LINKS: process.env['PIP_FIND_LINKS'] ?? '/opt/wheels',
-    PIP_DISABLE_PIP_VERSION_CHECK: '1',
-  };
   const probe = await run(venvPython, ['-m', 'pip', 'download', '--no-deps', '--retries', '0', '--timeout', '15',
-    '-d', path.join(tmp, 'pip-probe'), 'numpy==2.2.6'], 120_000, env);
+    '-d', path.join(tmp, 'pip-probe'), 'numpy==2.2.6'], 120_000, { ...childEnv, PIP_DISABLE_PIP_VERSION_CHECK: '1' });
   if (probe.code !== 0) {
-    skipReason = `pip cannot reach the wheel mirror (${env.PIP_INDEX_URL}); training recipe tests skipped: ${probe.out.trim().split('\n').pop() ?? ''}`;
+    skipReason = `pip cannot reach its package index; training recipe tests skipped: ${probe.out.trim().split('\n').pop() ?? ''}`;
     console.warn(skipReason);
     return;
   }
-  throw new Error(`setup.sh failed although the wheel mirror answers:\n${setup.out}`);
+  throw new Error(`setup.sh failed although pip's index answers:\n${setup.out}`);
 }
 
 function skipIfNoVenv(ctx: TestContext): void {
@@ -195,21 +188,33 @@ async function checkExported(modelsDir: string, id: string, task: Manifest['task
 }
 
 describe('training recipes: tiny end-to-end runs', () => {
-  it('voice: espeak/sox fixtures -> build_data.py -> 3 training steps -> ONNX + manifest the registry loads', async (ctx) => {
+  it('voice: manifest of espeak/sox pages -> build_data.py -> CV folds, report, 3-step final -> ONNX + manifest the registry loads', async (ctx) => {
     skipIfNoVenv(ctx);
     const out = path.join(tmp, 'voice');
     const t0 = Date.now();
     await mustRun('bash', [path.join(here, 'ci', 'smoke.sh'), out, 'voice'], 600_000);
     measured['voiceSmokeSeconds'] = (Date.now() - t0) / 1000;
-    const summary = JSON.parse(fs.readFileSync(path.join(out, 'voice-data', 'summary.json'), 'utf8')) as Record<string, { bonafide: number; spoof: number }>;
-    for (const split of ['train', 'dev', 'test']) {
-      expect(summary[split]!.bonafide).toBeGreaterThan(0);
-      expect(summary[split]!.spoof).toBeGreaterThan(0);
+    const data = JSON.parse(fs.readFileSync(path.join(out, 'voice-data', 'clips.json'), 'utf8')) as {
+      folds: number;
+      clips: { label: number; fold: number; group: string }[];
+    };
+    expect(data.clips).toHaveLength(16);
+    // every page held out whole, and every fold holds both classes
+    for (const g of new Set(data.clips.map((c) => c.group))) expect(new Set(data.clips.filter((c) => c.group === g).map((c) => c.fold)).size).toBe(1);
+    for (let f = 0; f < data.folds; f++) expect(new Set(data.clips.filter((c) => c.fold === f).map((c) => c.label))).toEqual(new Set([0, 1]));
+    const report = JSON.parse(fs.readFileSync(path.join(out, 'voice-data', 'cv', 'report.json'), 'utf8')) as {
+      chosen: { table: Record<string, { meanGroupEer: number }> };
+      shortcut: Record<string, { meanGroupEer: number }>;
+    };
+    for (const ch of ['clean', 'opus24', 'opus12loss', 'g711']) {
+      const e = report.chosen.table[ch]!.meanGroupEer;
+      expect(e >= 0 && e <= 1, `leave-source-out EER for ${ch}`).toBe(true);
     }
+    expect(Object.keys(report.shortcut)).toContain('raw clips');
     const m = await checkExported(path.join(out, 'models'), 'voice-antispoof', 'voice-antispoof');
     expect(m.audio?.sampleRate).toBe(16000);
     // variable-length input, as the service sends it: a preprocessed fixture clip and 1.5 s of a tone
-    const clip = readWav16(path.join(out, 'voice-fixtures', 'dev', 'clip2.wav'));
+    const clip = readWav16(path.join(out, 'voice-fixtures', 'page0', 'page0__clip2.wav'));
     const a = preprocessAudio(clip.samples, clip.rate, m.audio!);
     const tone = new Float32Array(24000).map((_, i) => 0.1 * Math.sin((2 * Math.PI * 220 * i) / 16000));
     for (const x of [a, preprocessAudio(tone, 16000, m.audio!)]) {

@@ -88,6 +88,12 @@ describe('Resampler other ratios', () => {
     expect(gainDb(44100, 16000, 12000)).toBeLessThan(-60);
   });
 
+  it('takes the telephone band: 48000 -> 8000 and 8000 -> 16000 (G.711 channel of the eval tool)', () => {
+    for (const f of [300, 1000, 3000, 3400]) expect(Math.abs(gainDb(48000, 8000, f)), `${f} Hz`).toBeLessThan(0.5);
+    for (const f of [4000, 5000, 8000, 15000]) expect(gainDb(48000, 8000, f), `${f} Hz`).toBeLessThan(-60);
+    expect(Math.abs(gainDb(8000, 16000, 1000))).toBeLessThan(0.5);
+  });
+
   it('rejects invalid rates with ERR_CONFIG', () => {
     let err: unknown;
     try {

@@ -1,15 +1,15 @@
 """Channels a call's audio really passes through, applied alike to both classes (16 kHz mono float32 in and out).
 
-- `clean`: a random low-pass between 4 and 7.8 kHz (so the band edge of a clip's original sample rate tells
-  nothing), nothing else;
+- `clean`: the 16 kHz signal as it is (full 0-8 kHz band, as a WebRTC call delivers it after decoding);
 - `opus24` / `opus`: real libopus (ctypes on the system's libopus.so.0, the library ffmpeg uses), VOIP mode, 20 ms
   frames at 24 kb/s or a random 12-32 kb/s;
 - `opus12loss`: libopus at 12 kb/s with 5 % (or a random 2-10 %) of 20 ms packets lost, concealed by libopus PLC
   as the service's decoder does;
 - `g711`: telephone band: resample to 8 kHz, G.711 mu-law encode and decode, resample back to 16 kHz.
 
-`random_channel` draws one of them with the training mix and adds the usual extras (gain, a random tilt/EQ,
-light noise). Evaluation uses the fixed presets with `apply_channel`.
+`random_channel` draws one of them with the training mix and adds the usual extras (gain, a random EQ, light noise,
+and on some clean clips a random low-pass between 4 and 7.8 kHz, so that a band edge left by a page's original
+sample rate or processing tells nothing). Evaluation uses the fixed presets with `apply_channel`.
 """
 from __future__ import annotations
 
@@ -133,10 +133,10 @@ def _level(x: np.ndarray, dbfs: float = -26.0) -> np.ndarray:
 
 
 def apply_channel(x: np.ndarray, name: str, rng: np.random.Generator) -> np.ndarray:
-    """The fixed evaluation presets (the low-pass of `clean` is still random: it hides band-edge shortcuts)."""
+    """The fixed evaluation presets (`rng` drives the packet losses of `opus12loss`)."""
     x = _level(x)
     if name == "clean":
-        return lowpass(x, float(rng.uniform(4000, 7800)))
+        return x
     if name == "opus24":
         return opus_roundtrip(x, 24000)
     if name == "opus12loss":
@@ -165,18 +165,19 @@ def random_eq(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def random_channel(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """Training mix, the same for both classes: EQ, then one channel (clean 30 %, Opus 12-32 kb/s 30 %,
-    Opus 12-16 kb/s with 2-10 % loss 15 %, G.711 25 %), then light noise and a random level."""
+    """Training mix, the same for both classes: EQ (half the time), then one channel (clean 30 %, of which a third
+    low-passed at 4-7.8 kHz; Opus 12-32 kb/s 30 %; Opus 12-16 kb/s with 2-10 % loss 15 %; G.711 25 %), then light
+    noise and a random level."""
     x = _level(x)
     if rng.random() < 0.5:
         x = random_eq(x, rng)
     u = rng.random()
     if u < 0.30:
         name = "clean"
-        y = lowpass(x, float(rng.uniform(4000, 7800)))
+        y = lowpass(x, float(rng.uniform(4000, 7800))) if rng.random() < 1 / 3 else x
     elif u < 0.60:
         name = "opus"
-        y = opus_roundtrip(lowpass(x, float(rng.uniform(5000, 7800))), int(rng.integers(12, 33)) * 1000)
+        y = opus_roundtrip(x, int(rng.integers(12, 33)) * 1000)
     elif u < 0.75:
         name = "opus12loss"
         y = opus_roundtrip(x, int(rng.integers(12, 17)) * 1000, float(rng.uniform(0.02, 0.10)), rng)

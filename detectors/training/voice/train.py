@@ -7,7 +7,7 @@ Subcommands (DIR is the cache written by build_data.py):
   final  --data DIR --out MODELDIR  train on every group for the chosen steps, export ONNX, write the manifest
 
 Everything is seeded; one torch thread per process (run two folds at once on two cores).
-Windows are the service's: 2 s, scored every 1 s, clip score = mean window logit (clips under 2 s are tiled).
+Windows are the evaluator's and the service's: 2 s every 1 s, clip score = mean window logit (see windows()).
 """
 from __future__ import annotations
 
@@ -94,27 +94,41 @@ def cmd_prep(args) -> None:
         f"{time.time() - t0:.0f} s")
 
 
-def windows(x: np.ndarray) -> np.ndarray:
-    if len(x) < WIN:
-        x = np.tile(x, int(math.ceil(WIN / max(1, len(x)))))[:WIN]
+def windows(x: np.ndarray) -> list[np.ndarray]:
+    """The evaluator's plan (detectors/eval/voiceModel.ts windowPlan with minSeconds 1, maxSeconds 2, hop 1 s):
+    under 1 s tiled to 1 s, up to 2 s whole, longer in 2 s windows every 1 s with the last one aligned to the end."""
+    if len(x) < SR:
+        return [np.tile(x, int(math.ceil(SR / max(1, len(x)))))[:SR]]
+    if len(x) <= WIN:
+        return [x]
     starts = list(range(0, len(x) - WIN + 1, HOP))
-    return np.stack([x[s:s + WIN] for s in starts])
+    if starts[-1] != len(x) - WIN:
+        starts.append(len(x) - WIN)
+    return [x[s:s + WIN] for s in starts]
 
 
 @torch.no_grad()
 def score_clips(model: SpecNet, ev: Variants, idx: list[int], ch: int, batch: int = 64) -> np.ndarray:
+    """Clip score = mean window logit; full 2 s windows are batched, shorter clips scored one by one."""
     was = model.training
     model.eval()
-    wins, owner = [], []
+    full, owner = [], []
+    sums = np.zeros(len(idx))
+    counts = np.zeros(len(idx))
     for j, i in enumerate(idx):
-        w = windows(ev.get(i, ch))
-        wins.append(w)
-        owner += [j] * len(w)
-    allw = np.concatenate(wins)
-    out = np.concatenate([model(torch.from_numpy(allw[s:s + batch])).squeeze(1).numpy()
-                          for s in range(0, len(allw), batch)])
-    sums = np.bincount(owner, weights=out, minlength=len(idx))
-    counts = np.bincount(owner, minlength=len(idx))
+        for w in windows(ev.get(i, ch)):
+            if len(w) == WIN:
+                full.append(w)
+                owner.append(j)
+            else:
+                sums[j] += float(model(torch.from_numpy(w[None, :].astype(np.float32)))[0, 0])
+                counts[j] += 1
+    if full:
+        allw = np.stack(full)
+        out = np.concatenate([model(torch.from_numpy(allw[s:s + batch])).squeeze(1).numpy()
+                              for s in range(0, len(allw), batch)])
+        sums += np.bincount(owner, weights=out, minlength=len(idx))
+        counts += np.bincount(owner, minlength=len(idx))
     model.train(was)
     return sums / counts
 
@@ -181,7 +195,7 @@ def train(c: Cache, tv: Variants, idx: list[int], arch: str, steps: int, seed: i
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
-        run = float(loss) if step == 1 else 0.98 * run + 0.02 * float(loss)
+        run = loss.item() if step == 1 else 0.98 * run + 0.02 * loss.item()
         if step % 50 == 0:
             log(f"{arch} step {step}/{steps} loss {run:.4f} {time.time() - t0:.0f} s")
         if on_checkpoint is not None and every and (step % every == 0 or step == steps):
@@ -351,10 +365,11 @@ def write_manifest(args, c: Cache, rep: dict, model: SpecNet, onnx_path: str, st
         "inputs": [{"name": "waveform", "dtype": "float32", "shape": ["batch", "samples"]}],
         "outputs": [{"name": "logit", "dtype": "float32", "shape": ["batch", 1]}],
         "audio": {
-            "sampleRate": SR, "minSeconds": 1.0, "maxSeconds": 4.0, "windowSeconds": 2.0, "hopSeconds": 1.0,
+            "sampleRate": SR, "minSeconds": 1.0, "maxSeconds": 2.0, "windowSeconds": 2.0, "hopSeconds": 1.0,
             "preprocessing": "mono float32 in [-1,1] at 16 kHz; mean removal and RMS normalisation to -26 dBFS happen "
                              "INSIDE the graph. Trained on 2 s windows of VAD-trimmed speech; clip score = mean "
-                             "window logit over 2 s windows every 1 s (clips under 2 s tiled).",
+                             "window logit over 2 s windows every 1 s, the last aligned to the clip's end (clips of 1-2 s scored whole, "
+                             "shorter ones tiled to 1 s).",
         },
         "output": {"meaning": "logit; higher means more likely fake (minus the cosine to the learned bona fide "
                               "direction for the one-class head)"},
@@ -368,6 +383,7 @@ def write_manifest(args, c: Cache, rep: dict, model: SpecNet, onnx_path: str, st
             "weight": round(max(0.0, 1 - 2 * lso), 4),
             "basis": f"1 - 2 x mean leave-source-out EER over held-out pages (wideband channels, {lso:.3f}), floored at 0",
         },
+        "budget": {"gmacPerSecondAudio": round(count_macs(model, WIN) / 2 / 1e9, 4)},
         "license": "Apache-2.0 (weights trained here; training audio from public demo pages, not redistributed)",
         "dataCard": (f"{card['clips']} clips ({card['bonafide']} bona fide, {card['spoof']} spoof; "
                      f"{card['hours'].get('bonafide', 0):.2f} h / {card['hours'].get('spoof', 0):.2f} h after VAD trim) "

@@ -1,0 +1,180 @@
+/**
+ * The eval channels on real (espeak-ng) speech: what each one does to the signal, the loss
+ * schedule, the service's concealment path, the quality the service would see, and the typed
+ * configuration errors of `npm run eval -- --channel`.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { isDfdError } from '../../src/errors.js';
+import { OpusDecoder } from '../../pipeline/audio/OpusDecoder.js';
+import { resampleClip } from '../../pipeline/audio/Resampler.js';
+import { applyChannel, channelQuality, channelSpec, lossSchedule, opusSpec } from './channel.js';
+import { decodeAudio48k, parseCliArgs, resolveChannel } from './cli.js';
+
+let dir: string;
+let speech: Float32Array;
+
+/** Energy of x (at `rate`) between f0 and f1 Hz, from a plain DFT over 1024-sample Hann frames. */
+function bandEnergy(x: Float32Array, rate: number, f0: number, f1: number): number {
+  const N = 1024;
+  const k0 = Math.ceil((f0 * N) / rate);
+  const k1 = Math.min(N / 2, Math.floor((f1 * N) / rate));
+  const cos = new Float64Array(N);
+  const sin = new Float64Array(N);
+  for (let i = 0; i < N; i++) {
+    cos[i] = Math.cos((2 * Math.PI * i) / N);
+    sin[i] = Math.sin((2 * Math.PI * i) / N);
+  }
+  const frame = new Float64Array(N);
+  let e = 0;
+  for (let s = 0; s + N <= x.length; s += N) {
+    for (let i = 0; i < N; i++) frame[i] = x[s + i]! * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / N));
+    for (let k = k0; k <= k1; k++) {
+      let re = 0;
+      let im = 0;
+      for (let i = 0; i < N; i++) {
+        const j = (k * i) % N;
+        re += frame[i]! * cos[j]!;
+        im -= frame[i]! * sin[j]!;
+      }
+      e += re * re + im * im;
+    }
+  }
+  return e;
+}
+
+function db(a: number, b: number): number {
+  return 10 * Math.log10(a / b);
+}
+
+function snrDb(ref: Float32Array, y: Float32Array): number {
+  const n = Math.min(ref.length, y.length);
+  let s = 0;
+  let e = 0;
+  for (let i = 0; i < n; i++) {
+    s += ref[i]! ** 2;
+    e += (ref[i]! - y[i]!) ** 2;
+  }
+  return db(s, e);
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-channel-'));
+  execFileSync('espeak-ng', ['-w', path.join(dir, 's.wav'), 'she sells sea shells by the sea shore, then calls the office to check the schedule'], { stdio: 'ignore' });
+  speech = await decodeAudio48k(path.join(dir, 's.wav'), 30);
+});
+
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('eval channels on espeak-ng speech', () => {
+  it('clean passes the 48 kHz signal through untouched', () => {
+    const out = applyChannel(speech, channelSpec('clean'));
+    expect(out.sampleRate).toBe(48000);
+    expect(out.samples).toBe(speech);
+    expect(out.packets).toEqual([]);
+    expect(channelQuality(out, 0, 2)).toEqual({ packetLoss: 0, concealed: 0, bitrate: 0, bandwidth: 'none' });
+  });
+
+  it('g711 leaves nothing above 4 kHz and keeps the telephone band at a mu-law SNR', () => {
+    const out = applyChannel(speech, channelSpec('g711'));
+    expect(out.sampleRate).toBe(16000);
+    expect(Math.abs(out.samples.length / 16000 - speech.length / 48000)).toBeLessThan(0.01);
+    // espeak-ng (22.05 kHz) has real energy above 4 kHz: the test can see it go.
+    const in16 = resampleClip(speech, 48000, 16000);
+    expect(db(bandEnergy(in16, 16000, 4200, 8000), bandEnergy(in16, 16000, 0, 8000))).toBeGreaterThan(-25);
+    expect(db(bandEnergy(out.samples, 16000, 4200, 8000), bandEnergy(out.samples, 16000, 0, 8000))).toBeLessThan(-30);
+    // Against the same band without the codec (48 -> 8 -> 16 kHz): mu-law noise only.
+    const band = resampleClip(resampleClip(speech, 48000, 8000), 8000, 16000);
+    const snr = snrDb(band, out.samples);
+    expect(snr).toBeGreaterThan(25);
+    expect(snr).toBeLessThan(50);
+    expect(channelQuality(out, 0, 2)).toEqual({ packetLoss: 0, concealed: 0, bitrate: 64000, bandwidth: 'NB' });
+  });
+
+  it('opus12loss loses exactly 5 % of the packets after the first, the same ones for the same seed', () => {
+    const n = Math.ceil(speech.length / 960);
+    const a = lossSchedule(n, 0.05, 1);
+    const count = a.reduce((s, v) => s + v, 0);
+    expect(count).toBe(Math.round(0.05 * (n - 1)));
+    expect(count).toBeGreaterThan(5);
+    expect(a[0]).toBe(0);
+    expect(Array.from(lossSchedule(n, 0.05, 1))).toEqual(Array.from(a));
+    expect(Array.from(lossSchedule(n, 0.05, 2))).not.toEqual(Array.from(a));
+    expect(lossSchedule(n, 0, 1).every((v) => v === 0)).toBe(true);
+    expect(lossSchedule(1, 0.5, 1)).toEqual(new Uint8Array(1));
+  });
+
+  it('opus12loss conceals each lost packet with the service OpusDecoder.conceal and differs from opus24', () => {
+    const conceal = vi.spyOn(OpusDecoder.prototype, 'conceal');
+    try {
+      const loss = applyChannel(speech, channelSpec('opus12loss'), 1);
+      const lost = loss.packets.filter((p) => p.lost).length;
+      expect(loss.packets.length).toBe(Math.ceil(speech.length / 960));
+      expect(lost).toBe(Math.round(0.05 * (loss.packets.length - 1)));
+      expect(loss.packets[0]!.lost).toBe(false);
+      expect(conceal).toHaveBeenCalledTimes(lost);
+      for (const c of conceal.mock.calls) expect(c[0]).toBe(960);
+      expect(loss.concealedSamples).toBe(lost * 960);
+      // libopus PLC extrapolates: concealed packets in speech are not silence.
+      const voiced = loss.packets.flatMap((p, k) => (p.lost ? [k] : [])).filter((k) => speech.subarray(k * 960, k * 960 + 960).some((v) => Math.abs(v) > 0.05));
+      expect(voiced.length).toBeGreaterThan(0);
+      expect(voiced.some((k) => loss.samples.subarray(k * 960, k * 960 + 960).some((v) => v !== 0))).toBe(true);
+      expect(Array.from(applyChannel(speech, channelSpec('opus12loss'), 1).samples)).toEqual(Array.from(loss.samples));
+
+      conceal.mockClear();
+      const o24 = applyChannel(speech, channelSpec('opus24'));
+      expect(conceal).not.toHaveBeenCalled();
+      expect(o24.packets.every((p) => !p.lost)).toBe(true);
+      expect(o24.samples.length).toBe(speech.length);
+      expect(loss.samples.length).toBe(speech.length);
+      // Both still carry the speech (energy within 3 dB), but not the same way.
+      const energy = (x: Float32Array): number => x.reduce((s, v) => s + v * v, 0);
+      expect(Math.abs(db(energy(o24.samples), energy(speech)))).toBeLessThan(3);
+      expect(Math.abs(db(energy(loss.samples), energy(speech)))).toBeLessThan(3);
+      expect(snrDb(o24.samples, loss.samples)).toBeLessThan(20);
+      // Payload sizes follow the bitrate.
+      const kbps = (c: typeof o24): number => (c.packets.reduce((s, p) => s + p.bytes, 0) * 8) / (c.packets.length * 0.02) / 1000;
+      expect(kbps(o24)).toBeGreaterThan(15);
+      expect(kbps(loss)).toBeLessThan(15);
+
+      // The quality the service would see on a window holding a lost packet.
+      const k = loss.packets.findIndex((p) => p.lost);
+      const q = channelQuality(loss, (k * 0.02) - 0.5, k * 0.02 + 0.5);
+      expect(q.packetLoss).toBeGreaterThan(0);
+      expect(q.concealed).toBeCloseTo(q.packetLoss, 1);
+      expect(q.bandwidth).toBe('WB'); // SILK wideband at 12 kb/s
+      expect(channelQuality(o24, 0, 2).packetLoss).toBe(0);
+    } finally {
+      conceal.mockRestore();
+    }
+  });
+
+  it('--opus stays the lossless Opus path at the given bitrate', () => {
+    const spec = opusSpec(16000);
+    expect(spec).toMatchObject({ name: 'opus16000', codec: 'opus', bitrate: 16000, lossRate: 0 });
+    expect(resolveChannel({ channel: undefined, opusBitrate: 16000 })).toEqual(spec);
+    expect(resolveChannel({ channel: undefined, opusBitrate: undefined }).name).toBe('clean');
+  });
+
+  it('typed configuration errors: --channel with --opus, an unknown channel, a bad bitrate', () => {
+    const code = (f: () => unknown): string | undefined => {
+      try {
+        f();
+      } catch (e) {
+        return isDfdError(e) ? e.code : 'untyped';
+      }
+      return undefined;
+    };
+    expect(code(() => parseCliArgs(['l.tsv', '--channel', 'g711', '--opus', '24000']))).toBe('ERR_CONFIG');
+    expect(code(() => parseCliArgs(['l.tsv', '--channel', 'gsm']))).toBe('ERR_CONFIG');
+    expect(code(() => resolveChannel({ channel: 'opus24', opusBitrate: 24000 }))).toBe('ERR_CONFIG');
+    expect(code(() => resolveChannel({ channel: undefined, opusBitrate: 100 }))).toBe('ERR_CONFIG');
+    expect(code(() => channelSpec('opus'))).toBe('ERR_CONFIG');
+    expect(parseCliArgs(['l.tsv', '--channel', 'opus12loss'])).toMatchObject({ tsv: 'l.tsv', channel: 'opus12loss' });
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * The transmission channels the offline tools (`npm run eval`, drift.ts) put a 48 kHz mono
+ * clip through before the service's Resampler and the detector:
+ *
+ *   clean       no codec: the decoded file as is (48 kHz).
+ *   opus24      libopus (@discordjs/opus) at 24 kb/s, 20 ms frames, decoded by the service's
+ *               OpusDecoder (48 kHz).
+ *   opus12loss  the same at 12 kb/s with 5 % of the 20 ms packets lost: exactly
+ *               round(0.05 * (packets - 1)) of packets 2..n, drawn with a seeded PRNG (mulberry32,
+ *               `lossSeed`), never the first. A lost packet is encoded (the sender does not know)
+ *               but not decoded: it is replaced by `OpusDecoder.conceal(960)`, the call
+ *               AudioStreamProcessor makes for a gap with lost packets (libopus PLC).
+ *   g711        telephone: the service's Resampler 48 kHz -> 8 kHz (Kaiser windowed-sinc, passband
+ *               0.86 x 4 kHz, 80 dB stopband from 4 kHz), G.711 mu-law encode + decode
+ *               (pipeline/audio/G711.ts), Resampler 8 kHz -> 16 kHz.
+ *
+ * `--opus <bitrate>` of the eval tool is `opusSpec(bitrate)`: Opus at that bitrate, no loss.
+ * Each output carries the per-packet record the service would derive its window quality from
+ * (`channelQuality`: packet loss, concealed share, bitrate from payload sizes, Opus bandwidth
+ * from the TOC byte), as AudioStreamProcessor does.
+ */
+import opus from '@discordjs/opus';
+import { DfdError } from '../../src/errors.js';
+import { muLawDecodeFloat, muLawEncodeFloat } from '../../pipeline/audio/G711.js';
+import { OpusDecoder, parseOpusToc } from '../../pipeline/audio/OpusDecoder.js';
+import { resampleClip } from '../../pipeline/audio/Resampler.js';
+import type { AudioQuality } from '../../pipeline/messages.js';
+import type { CalibrationChannel } from '../registry/Manifest.js';
+import { seededRandom } from '../../challenge-response/eval/labelledSet.js';
+import { pickDistinct } from '../../challenge-response/random.js';
+
+export const Channels = ['clean', 'opus24', 'opus12loss', 'g711'] as const;
+export type Channel = (typeof Channels)[number];
+
+/** The service's codec rate: every clip enters the channel at 48 kHz. */
+export const CODEC_RATE = 48_000;
+/** 20 ms at 48 kHz. */
+const FRAME = 960;
+const G711_RATE = 8000;
+/** The rate the g711 channel hands on (8 kHz upsampled, as a 16 kHz detector path would). */
+const G711_OUT_RATE = 16_000;
+
+export interface ChannelSpec {
+  /** Names the channel in reports and file names: a Channel, or `opus<bitrate>` for --opus. */
+  name: string;
+  codec: 'none' | 'opus' | 'g711';
+  /** Codec bitrate, bit/s (0 for none). */
+  bitrate: number;
+  /** Share of 20 ms packets lost (Opus only). */
+  lossRate: number;
+  /** Which manifest calibration scores of this channel use (Manifest.calibrationFor). */
+  calibration: CalibrationChannel;
+}
+
+const SPECS: Record<Channel, ChannelSpec> = {
+  clean: { name: 'clean', codec: 'none', bitrate: 0, lossRate: 0, calibration: 'wideband' },
+  opus24: { name: 'opus24', codec: 'opus', bitrate: 24_000, lossRate: 0, calibration: 'wideband' },
+  opus12loss: { name: 'opus12loss', codec: 'opus', bitrate: 12_000, lossRate: 0.05, calibration: 'wideband' },
+  g711: { name: 'g711', codec: 'g711', bitrate: 64_000, lossRate: 0, calibration: 'telephone' },
+};
+
+/** The spec of a named channel; ERR_CONFIG for an unknown name. */
+export function channelSpec(name: string): ChannelSpec {
+  if (!(Channels as readonly string[]).includes(name)) throw new DfdError('ERR_CONFIG', `--channel must be one of ${Channels.join(', ')}`, { channel: name });
+  return SPECS[name as Channel];
+}
+
+/** The legacy `--opus <bitrate>`: Opus at that bitrate, no loss. */
+export function opusSpec(bitrate: number): ChannelSpec {
+  return { name: `opus${bitrate}`, codec: 'opus', bitrate, lossRate: 0, calibration: 'wideband' };
+}
+
+/** One 20 ms packet as the receiver saw it. */
+export interface PacketRecord {
+  lost: boolean;
+  bytes: number;
+  /** Opus bandwidth from the TOC byte; 'NB' for G.711. */
+  bandwidth: string;
+}
+
+export interface ChannelOutput {
+  spec: ChannelSpec;
+  samples: Float32Array;
+  sampleRate: number;
+  /** One record per 20 ms packet, in order (empty for `clean`). */
+  packets: PacketRecord[];
+  /** Samples (at 48 kHz) produced by OpusDecoder concealment. */
+  concealedSamples: number;
+}
+
+/**
+ * Which of `packets` packets are lost: exactly round(lossRate * (packets - 1)) distinct indices in
+ * 1..packets-1 (never the first), the same for the same seed.
+ */
+export function lossSchedule(packets: number, lossRate: number, seed: number): Uint8Array {
+  const lost = new Uint8Array(Math.max(0, packets));
+  if (packets < 2 || !(lossRate > 0)) return lost;
+  const k = Math.round(lossRate * (packets - 1));
+  const candidates = Array.from({ length: packets - 1 }, (_, i) => i + 1);
+  for (const i of pickDistinct(candidates, k, seededRandom(seed))) lost[i] = 1;
+  return lost;
+}
+
+/**
+ * 48 kHz float -> 20 ms libopus packets at `bitrate` -> the service's OpusDecoder -> 48 kHz float
+ * (same length). Packets marked in `lost` are replaced by `OpusDecoder.conceal` (libopus PLC).
+ */
+export function opusRoundTrip(x: Float32Array, bitrate: number, lost?: Uint8Array): Omit<ChannelOutput, 'spec'> {
+  const enc = new opus.OpusEncoder(CODEC_RATE, 1);
+  enc.setBitrate(bitrate);
+  const dec = new OpusDecoder();
+  const frame = Buffer.alloc(FRAME * 2);
+  const out = new Float32Array(Math.ceil(x.length / FRAME) * FRAME);
+  const packets: PacketRecord[] = [];
+  let o = 0;
+  try {
+    for (let start = 0, k = 0; start < x.length; start += FRAME, k++) {
+      frame.fill(0);
+      const end = Math.min(x.length, start + FRAME);
+      for (let i = start; i < end; i++) frame.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(x[i]! * 32768))), (i - start) * 2);
+      const payload = enc.encode(frame);
+      const isLost = lost?.[k] === 1;
+      packets.push({ lost: isLost, bytes: payload.byteLength, bandwidth: parseOpusToc(payload).bandwidth });
+      const pcm = isLost ? dec.conceal(FRAME) : dec.decode(payload);
+      out.set(pcm.subarray(0, Math.min(pcm.length, out.length - o)), o);
+      o += pcm.length;
+    }
+    return { samples: out.subarray(0, Math.min(o, x.length)), sampleRate: CODEC_RATE, packets, concealedSamples: dec.stats().concealedSamples };
+  } finally {
+    dec.close();
+  }
+}
+
+/** 48 kHz float -> 8 kHz (band-limited) -> G.711 mu-law -> 8 kHz -> 16 kHz. */
+export function g711RoundTrip(x: Float32Array): Omit<ChannelOutput, 'spec'> {
+  const narrow = resampleClip(x, CODEC_RATE, G711_RATE);
+  const coded = muLawDecodeFloat(muLawEncodeFloat(narrow));
+  const n = Math.ceil(narrow.length / 160);
+  const packets: PacketRecord[] = Array.from({ length: n }, () => ({ lost: false, bytes: 160, bandwidth: 'NB' }));
+  return { samples: resampleClip(coded, G711_RATE, G711_OUT_RATE), sampleRate: G711_OUT_RATE, packets, concealedSamples: 0 };
+}
+
+/** Puts a 48 kHz mono clip through a channel. `lossSeed` seeds the packet-loss schedule. */
+export function applyChannel(x48: Float32Array, spec: ChannelSpec, lossSeed = 1): ChannelOutput {
+  if (spec.codec === 'none') return { spec, samples: x48, sampleRate: CODEC_RATE, packets: [], concealedSamples: 0 };
+  if (spec.codec === 'g711') return { spec, ...g711RoundTrip(x48) };
+  const packets = Math.ceil(x48.length / FRAME);
+  return { spec, ...opusRoundTrip(x48, spec.bitrate, lossSchedule(packets, spec.lossRate, lossSeed)) };
+}
+
+/**
+ * The window quality the service would attach to the part [startSeconds, endSeconds) of the
+ * output (AudioStreamProcessor: packet loss among the window's packets, concealed share of its
+ * span, bitrate from payload sizes, the most common bandwidth of the received packets).
+ * `clean` has no codec: packet loss 0, bitrate 0 (unknown), bandwidth 'none'.
+ */
+export function channelQuality(out: ChannelOutput, startSeconds: number, endSeconds: number): AudioQuality {
+  if (out.spec.codec === 'none' || out.packets.length === 0) return { packetLoss: 0, concealed: 0, bitrate: 0, bandwidth: 'none' };
+  const first = Math.max(0, Math.floor(startSeconds / 0.02));
+  const last = Math.min(out.packets.length, Math.ceil(endSeconds / 0.02));
+  let lost = 0;
+  let bytes = 0;
+  const bw = new Map<string, number>();
+  for (let k = first; k < last; k++) {
+    const p = out.packets[k]!;
+    if (p.lost) {
+      lost++;
+      continue;
+    }
+    // A lost packet's bytes never arrive.
+    bytes += p.bytes;
+    bw.set(p.bandwidth, (bw.get(p.bandwidth) ?? 0) + 1);
+  }
+  const n = last - first;
+  const span = Math.max(1e-9, endSeconds - startSeconds);
+  let bandwidth = 'unknown';
+  let best = 0;
+  for (const [b, c] of bw) {
+    if (c > best) {
+      best = c;
+      bandwidth = b;
+    }
+  }
+  return {
+    packetLoss: n > 0 ? lost / n : 0,
+    concealed: Math.min(1, (lost * 0.02) / span),
+    bitrate: (bytes * 8) / span,
+    bandwidth,
+  };
+}

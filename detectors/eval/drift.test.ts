@@ -1,0 +1,248 @@
+/**
+ * drift.ts mechanics on espeak-ng speech with the committed voice-antispoof model and copies
+ * of it whose calibration always says fake (b = +20) or always genuine (b = -20). The
+ * committed manifest may carry verdict weight 0 ("never moves a verdict"), so the copies set
+ * weight 1: otherwise nothing they say could reach the verdict. No accuracy claims here.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isDfdError } from '../../src/errors.js';
+import type { Manifest } from '../registry/Manifest.js';
+import type { AvailableModel } from '../registry/ModelRegistry.js';
+import type { AudioWindow } from '../../pipeline/messages.js';
+import { defaultQualityThresholds } from '../../pipeline/verdict/ParticipantVerdict.js';
+import { voiceManifest } from '../testing/testModels.js';
+import { decodeAudio48k } from './cli.js';
+import { groupSpeakers, loopTo, parseDriftArgs, replayCall, runDrift, type DriftReport, type SpeakerDrift } from './drift.js';
+import { parseEvalTsv } from './report.js';
+
+const REAL = path.resolve('detectors/models/voice-antispoof');
+let dir: string;
+let fake: string;
+let genuine: string;
+
+function sh(cmd: string, args: string[]): void {
+  execFileSync(cmd, args, { stdio: 'ignore', cwd: dir });
+}
+
+/** A copy of the committed model under `<dir>/models/<id>` with calibration b and verdict weight 1. */
+function copyModel(id: string, b: number): string {
+  const to = path.join(dir, 'models', id);
+  fs.mkdirSync(to, { recursive: true });
+  const m = JSON.parse(fs.readFileSync(path.join(REAL, 'manifest.json'), 'utf8')) as Manifest;
+  fs.copyFileSync(path.join(REAL, m.file), path.join(to, m.file));
+  const copy: Manifest = { ...m, id, calibration: { ...m.calibration, b }, verdict: { weight: 1, basis: 'test copy' } };
+  fs.writeFileSync(path.join(to, 'manifest.json'), JSON.stringify(copy, null, 2));
+  return to;
+}
+
+function tsv(name: string, rows: string[][]): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, rows.map((r) => r.join('\t')).join('\n') + '\n');
+  return file;
+}
+
+const HEADER = ['path', 'label', 'speaker', 'model'];
+const BY_MODEL_0 = [
+  ['a/alice1.wav', 'bonafide', 'alice', '0'],
+  ['a/anon1.wav', 'bonafide', '-', ''],
+  ['a/anon2.wav', 'bonafide', '', '0'],
+  ['a/alice2.wav', 'bonafide', 'alice', '0'],
+  ['a/missing.wav', 'bonafide', 'dave', '0'],
+  ['a/dave1.wav', 'bonafide', 'dave', '0'],
+];
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-drift-'));
+  fs.mkdirSync(path.join(dir, 'a'));
+  sh('espeak-ng', ['-v', 'en-us', '-w', 'a/alice1.wav', 'good morning, I am calling about my account']);
+  sh('espeak-ng', ['-v', 'en-us', '-s', '150', '-w', 'a/alice2.wav', 'the card was blocked yesterday evening']);
+  sh('espeak-ng', ['-v', 'en-gb', '-w', 'a/bob1.wav', 'hello, could you read me the last three transactions please']);
+  sh('espeak-ng', ['-v', 'en-us+f3', '-w', 'a/erin1.wav', 'I would like to change the delivery address']);
+  sh('espeak-ng', ['-v', 'en-029', '-w', 'a/anon1.wav', 'yes that is right, thank you very much']);
+  sh('espeak-ng', ['-v', 'en-gb-scotland', '-w', 'a/anon2.wav', 'no, I never received that letter']);
+  sh('espeak-ng', ['-v', 'en-us+m3', '-w', 'a/dave1.wav', 'can you send the code again, it expired']);
+  sh('espeak-ng', ['-v', 'en-us', '-w', 'a/spoof1.wav', 'this row is a spoof and is not used']);
+  fake = copyModel('voice-antispoof-fake', 20);
+  genuine = copyModel('voice-antispoof-genuine', -20);
+});
+
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const byName = (r: DriftReport, s: string): SpeakerDrift => {
+  const e = r.speakers.find((x) => x.speaker === s);
+  if (!e) throw new Error(`no speaker ${s}`);
+  return e;
+};
+
+describe('drift.ts', () => {
+  it('groups clips by speaker, routes each speaker to its model and replays the verdict', async () => {
+    const list = tsv('list.tsv', [
+      HEADER,
+      ...BY_MODEL_0,
+      ['a/bob1.wav', 'bonafide', 'bob', '1'],
+      ['a/spoof1.wav', 'spoof', 'alice', '1'],
+      ['a/erin1.wav', 'bonafide', 'erin', '2'],
+    ]);
+    const r = await runDrift({ tsv: list, models: [REAL, fake, genuine], seconds: 12, outDir: path.join(dir, 'out'), progress: false });
+    expect(r.tool).toBe('dfd-drift');
+    expect(r.channel).toBe('clean');
+    expect(r.models.map((m) => m.id)).toEqual(['voice-antispoof', 'voice-antispoof-fake', 'voice-antispoof-genuine']);
+    expect(r.speakers.map((s) => [s.speaker, s.model])).toEqual([
+      ['alice', 0],
+      ['a/anon1.wav', 0],
+      ['a/anon2.wav', 0],
+      ['dave', 0],
+      ['bob', 1],
+      ['erin', 2],
+    ]);
+    expect(byName(r, 'alice').clips).toEqual(['a/alice1.wav', 'a/alice2.wav']);
+    expect(byName(r, 'dave').clips).toEqual(['a/dave1.wav']);
+    expect(r.failures).toEqual([{ path: 'a/missing.wav', line: 6, code: 'ERR_DECODE_FAILED' }]);
+    expect(r.counts).toEqual({ bonafideClips: 8, ignoredRows: 1, failedClips: 1 });
+    for (const s of r.speakers) {
+      expect(Object.keys(s).sort()).toEqual(['clips', 'everSuspicious', 'finalReason', 'finalState', 'firstSuspiciousSeconds', 'maxPFake', 'meanWindowPFake', 'model', 'seconds', 'speaker', 'windows'].sort());
+      expect(s.windows).toBe(11); // 12 s call, 2 s windows every 1 s
+      expect(s.seconds).toBeGreaterThan(1);
+      expect(s.seconds).toBeLessThan(12);
+      expect(s.maxPFake).toBeGreaterThanOrEqual(0);
+      expect(s.maxPFake).toBeLessThanOrEqual(1);
+    }
+    // A speaker's seconds are their clips' decoded length, before looping to the call.
+    const len = async (f: string): Promise<number> => (await decodeAudio48k(path.join(dir, f), 120)).length / 48000;
+    expect(byName(r, 'alice').seconds).toBeCloseTo((await len('a/alice1.wav')) + (await len('a/alice2.wav')), 9);
+
+    // Always fake (log-odds capped at 4 by the accumulator): deepfake-likely once evidence
+    // reaches minEvidence 3 s, i.e. at the second window's end (3 s).
+    expect(byName(r, 'bob')).toMatchObject({ everSuspicious: true, firstSuspiciousSeconds: 3, finalState: 'deepfake-likely' });
+    expect(byName(r, 'bob').maxPFake).toBeCloseTo(1 / (1 + Math.exp(-4)), 6);
+    expect(byName(r, 'erin')).toMatchObject({ everSuspicious: false, firstSuspiciousSeconds: null, finalState: 'likely-genuine' });
+    expect(byName(r, 'erin').maxPFake).toBeLessThan(0.02);
+    expect(byName(r, 'bob').meanWindowPFake).toBeGreaterThan(0.999);
+    expect(byName(r, 'erin').meanWindowPFake).toBeLessThan(0.001);
+
+    // The model-0 speakers follow the real model: the same entries as a run with it alone.
+    const alone = await runDrift({ tsv: tsv('alone.tsv', [HEADER, ...BY_MODEL_0]), models: [REAL], seconds: 12, outDir: path.join(dir, 'out-alone'), progress: false });
+    expect(alone.speakers).toEqual(r.speakers.filter((s) => s.model === 0));
+
+    const n = r.speakers.length;
+    const flagged = r.speakers.filter((s) => s.everSuspicious).length;
+    expect(r.totals).toMatchObject({ speakers: 6, suspicious: flagged, suspiciousShare: flagged / n });
+    expect(Object.values(r.totals.finalStates).reduce((a, b) => a + (b ?? 0), 0)).toBe(n);
+    expect(r.files.json).toBe(path.resolve(dir, 'out', 'drift-voice-antispoof-clean.json'));
+    expect((JSON.parse(fs.readFileSync(r.files.json, 'utf8')) as DriftReport).speakers).toEqual(r.speakers);
+  });
+
+  it('runs from the command line; g711 is narrowband, which the verdict does not judge unless --judge-narrowband', async () => {
+    const list = tsv('cli.tsv', [HEADER, ['a/bob1.wav', 'bonafide', 'bob', '1'], ['a/alice1.wav', 'bonafide', 'alice', '0']]);
+    const out = path.join(dir, 'out-cli');
+    const cli = async (...extra: string[]): Promise<DriftReport> => {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'detectors/eval/drift.ts', list, '--model', REAL, '--model', fake, '--channel', 'g711', '--seconds', '6', '--out', out, '--quiet', ...extra], {
+        maxBuffer: 1 << 24,
+      });
+      return JSON.parse(stdout) as DriftReport;
+    };
+    const plain = await cli();
+    expect(plain.channel).toBe('g711');
+    expect(plain.files.json).toBe(path.resolve(out, 'drift-voice-antispoof-g711.json'));
+    expect(byName(plain, 'bob')).toMatchObject({ everSuspicious: false, finalState: 'collecting', finalReason: 'audio:narrowband' });
+    const judged = await cli('--judge-narrowband');
+    expect(judged.settings['judgeNarrowband']).toBe(true);
+    expect(byName(judged, 'bob')).toMatchObject({ everSuspicious: true, finalState: 'deepfake-likely' });
+    expect(judged.totals.suspicious).toBeGreaterThanOrEqual(1);
+  });
+
+  it('rejects bad lists with ERR_EVAL_TSV and bad options with ERR_CONFIG', async () => {
+    const items = (rows: string[][]) => parseEvalTsv(rows.map((r) => r.join('\t')).join('\n'), dir);
+    const code = (f: () => unknown): string | undefined => {
+      try {
+        f();
+      } catch (e) {
+        return isDfdError(e) ? e.code : 'untyped';
+      }
+      return undefined;
+    };
+    const noSpeaker = items([['path', 'label'], ['a.wav', 'bonafide']]);
+    expect(code(() => groupSpeakers(noSpeaker.items, noSpeaker.columns, 1))).toBe('ERR_EVAL_TSV');
+    const outOfRange = items([HEADER, ['a.wav', 'bonafide', 's', '2']]);
+    expect(code(() => groupSpeakers(outOfRange.items, outOfRange.columns, 2))).toBe('ERR_EVAL_TSV');
+    const split = items([HEADER, ['a.wav', 'bonafide', 's', '0'], ['b.wav', 'bonafide', 's', '1']]);
+    expect(code(() => groupSpeakers(split.items, split.columns, 2))).toBe('ERR_EVAL_TSV');
+    const ok = items([['path', 'label', 'speaker'], ['a.wav', 'bonafide', '-'], ['b.wav', 'bonafide', '-'], ['c.wav', 'spoof', 'x']]);
+    expect(groupSpeakers(ok.items, ok.columns, 1)).toEqual({ groups: [expect.objectContaining({ speaker: 'a.wav', model: 0 }), expect.objectContaining({ speaker: 'b.wav', model: 0 })], ignored: 1 });
+
+    expect(parseDriftArgs(['l.tsv', '--model', 'a', '--model', 'b', '--channel', 'opus12loss', '--seconds', '30', '--out', 'o', '--quiet'])).toEqual({
+      tsv: 'l.tsv',
+      models: ['a', 'b'],
+      channel: 'opus12loss',
+      seconds: 30,
+      outDir: 'o',
+      judgeNarrowband: false,
+      progress: false,
+    });
+    expect(code(() => parseDriftArgs(['l.tsv', '--channel', 'gsm']))).toBe('ERR_CONFIG');
+    expect(code(() => parseDriftArgs(['l.tsv', '--seconds', '0']))).toBe('ERR_CONFIG');
+    expect(code(() => parseDriftArgs([]))).toBe('ERR_CONFIG');
+    const video = tsv('video.tsv', [['path', 'label', 'speaker'], ['v.mp4', 'real', 'x']]);
+    await expect(runDrift({ tsv: video, models: [REAL], progress: false, outDir: path.join(dir, 'o') })).rejects.toSatisfy((e) => isDfdError(e) && e.code === 'ERR_EVAL_TSV');
+    await expect(runDrift({ tsv: video, models: [REAL], seconds: 1, progress: false })).rejects.toSatisfy((e) => isDfdError(e) && e.code === 'ERR_CONFIG');
+  });
+});
+
+describe('replayCall', () => {
+  const model = (weight: number | undefined): AvailableModel => {
+    const m = voiceManifest('0'.repeat(64), 'm');
+    return { id: 'm', dir: '', modelPath: '', manifest: weight === undefined ? m : { ...m, verdict: { weight, basis: 'test' } } };
+  };
+  const cal = { method: 'logistic' as const, a: 1, b: 0, fittedOn: '' };
+  const windows = (n: number, bandwidth = 'none'): AudioWindow[] =>
+    Array.from({ length: n }, (_, i) => ({
+      type: 'audio-window',
+      stream: { roomId: 'r', peerId: 'p', producerId: 'x', kind: 'audio' },
+      seq: i,
+      sampleRate: 16000,
+      samples: new Float32Array(0),
+      rtpStart: 0,
+      rtpEnd: 0,
+      wallStart: i * 1000,
+      wallEnd: (i + 2) * 1000,
+      speechSeconds: 2,
+      quality: { packetLoss: 0, concealed: 0, bitrate: 0, bandwidth },
+    }));
+
+  it('applies the manifest verdict weight: 0 never moves the verdict', () => {
+    const hot = new Array<number>(10).fill(3);
+    expect(replayCall(model(undefined), cal, windows(10), hot)).toMatchObject({ everSuspicious: true, finalState: 'deepfake-likely' });
+    const muted = replayCall(model(0), cal, windows(10), hot);
+    expect(muted).toMatchObject({ everSuspicious: false, firstSuspiciousSeconds: null, finalState: 'collecting', finalReason: 'insufficient-evidence', maxPFake: 0.5 });
+    // What the detector said is still reported.
+    expect(muted.meanWindowPFake).toBeCloseTo(1 / (1 + Math.exp(-3)), 9);
+    // Weight 0.2 shrinks log-odds 3 to 0.6: pFake 0.646, suspicious but not deepfake-likely.
+    const weak = replayCall(model(0.2), cal, windows(30), new Array<number>(30).fill(3));
+    expect(weak.finalState).toBe('suspicious');
+    expect(weak.maxPFake).toBeCloseTo(1 / (1 + Math.exp(-0.6)), 6);
+    // Weighted evidence 0.4 s per window, decayed with a 30 s half-life: minEvidence 3 s is
+    // reached at the 9th window (0.4 x 8.2), which ends at 10 s.
+    expect(weak.firstSuspiciousSeconds).toBe(10);
+  });
+
+  it('uses the given calibration and leaves a narrowband call at collecting unless told', () => {
+    const cold = new Array<number>(6).fill(-3);
+    expect(replayCall(model(1), cal, windows(6), cold)).toMatchObject({ everSuspicious: false, finalState: 'likely-genuine' });
+    expect(replayCall(model(1), { ...cal, b: 10 }, windows(6), cold)).toMatchObject({ everSuspicious: true, finalState: 'deepfake-likely' });
+    expect(replayCall(model(1), { ...cal, b: 10 }, windows(6, 'NB'), cold)).toMatchObject({ everSuspicious: false, finalState: 'collecting', finalReason: 'audio:narrowband' });
+    expect(replayCall(model(1), { ...cal, b: 10 }, windows(6, 'NB'), cold, { quality: { ...defaultQualityThresholds, poorBandwidths: [] } })).toMatchObject({ finalState: 'deepfake-likely' });
+  });
+
+  it('loopTo repeats or cuts to the length', () => {
+    expect(Array.from(loopTo(Float32Array.from([1, 2, 3]), 7))).toEqual([1, 2, 3, 1, 2, 3, 1]);
+    expect(Array.from(loopTo(Float32Array.from([1, 2, 3]), 2))).toEqual([1, 2]);
+    expect(() => loopTo(new Float32Array(0), 3)).toThrow();
+  });
+});

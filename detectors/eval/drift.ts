@@ -1,0 +1,402 @@
+/**
+ * Genuine-caller drift: what share of real speakers would the voice detector alone make
+ * `suspicious` in a call of `--seconds` without any challenge?
+ *
+ *   node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--channel clean|opus24|opus12loss|g711]
+ *        [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]
+ *
+ * The list is the eval tool's TSV (report.ts) with a `speaker` column and optionally a `model`
+ * column: only `bonafide` rows are used; rows with speaker `-` or empty are each their own
+ * speaker (named by the clip's path); `model` is a 0-based index into the --model list (default
+ * 0), so each speaker can be judged by a cross-validation fold model that never saw them. All
+ * clips of a speaker must name the same model. --model defaults to `voice-antispoof`.
+ *
+ * Per speaker, through the eval tool's code (cli.ts):
+ *   1. every clip is decoded by ffmpeg to mono float 48 kHz (decodeAudio48k), the clips are
+ *      concatenated in list order and looped (or cut) to `--seconds`: one call;
+ *   2. the call goes through the channel once (channel.ts: one codec session, one loss schedule
+ *      over the whole call), then the service's Resampler to the model rate (throughChannel);
+ *   3. it is cut into the service's analysis windows, 2 s every 1 s (MediaWorkerPool defaults,
+ *      which the service hands to its SpeechWindower), with no VAD gate, as the eval tool does
+ *      (every window counts as 2 s of speech); the window quality is what the service would
+ *      measure on the channel's packets (channelQuality);
+ *   4. the windows are scored by the service's InferenceWorker (WorkerInference) with that
+ *      speaker's model; the logit becomes pFake with Manifest.calibrate and the channel's
+ *      calibration (calibrationFor: `calibration.telephone` for g711 when the manifest has it);
+ *   5. in time order, each window goes into a fresh ParticipantVerdict (service defaults) as the
+ *      pipeline does for an audio-only participant: observe(window), then addScore with the
+ *      WindowScore InferencePool builds (task, the manifest's verdict weight, evidence = the
+ *      window's speech seconds), the clock at the window's end (advancing 1 s per window).
+ * Recorded: whether the state was ever `suspicious` or `deepfake-likely`, when first, the
+ * final state and reason, the largest fused pFake, and the mean window pFake before the verdict
+ * weight (what the detector said even when its weight keeps it out of the verdict).
+ *
+ * The verdict takes narrowband audio (bandwidth NB/MB, which g711 is) as too poor to judge and
+ * stays `collecting` (reason audio:narrowband). `--judge-narrowband` lifts that one quality
+ * rule (poorBandwidths = []) to see what the detector would do on telephone audio; the report
+ * says when it was used.
+ *
+ * Output: JSON on stdout and in <out>/drift-<first model id>-<channel>.json: per speaker
+ * {speaker, model, clips, seconds, windows, everSuspicious, firstSuspiciousSeconds, finalState,
+ * finalReason, maxPFake, meanWindowPFake}, totals {speakers, suspicious, suspiciousShare, finalStates}; clips that
+ * cannot be decoded are listed under `failures` (a speaker left without audio is not counted).
+ * A bad list is ERR_EVAL_TSV (exit code 2), bad options ERR_CONFIG (exit code 2).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DfdError, toDfdError } from '../../src/errors.js';
+import { setLogLevel } from '../../src/log.js';
+import { calibrate, calibrationFor, type Manifest } from '../registry/Manifest.js';
+import type { AvailableModel } from '../registry/ModelRegistry.js';
+import type { DetectorScore } from '../../pipeline/inference/InferenceBackend.js';
+import type { AudioWindow, StreamRef } from '../../pipeline/messages.js';
+import { ParticipantVerdict, defaultQualityThresholds, type ParticipantVerdictOptions } from '../../pipeline/verdict/ParticipantVerdict.js';
+import type { VerdictState } from '../../pipeline/verdict/VerdictMachine.js';
+import { CODEC_RATE, channelSpec, type Channel, type ChannelSpec } from './channel.js';
+import { Progress, WorkerInference, audioWindowMessages, audioWindowsOf, chainText, decodeAudio48k, defaultEvalOptions, resolveModel, scoreAudioWindows, throughChannel, type Failure } from './cli.js';
+import { parseEvalTsv, type EvalItem } from './report.js';
+
+export interface DriftOptions {
+  /** The TSV list. */
+  tsv: string;
+  /** Model folders (holding manifest.json) or ids under `modelsDir`; the TSV's `model` column indexes them. */
+  models: string[];
+  modelsDir: string;
+  channel: Channel;
+  /** Length of each speaker's call, seconds. */
+  seconds: number;
+  outDir: string;
+  /** Analysis window and hop, seconds (the service's MediaWorkerPool defaults). */
+  windowSeconds: number;
+  hopSeconds: number;
+  /** Longest part of a file decoded, seconds. */
+  maxClipSeconds: number;
+  /** Seed of the opus12loss packet-loss schedule. */
+  lossSeed: number;
+  /** Judge narrowband audio instead of the service's "too poor" rule. */
+  judgeNarrowband: boolean;
+  progress: boolean;
+}
+
+export const defaultDriftOptions: Omit<DriftOptions, 'tsv'> = {
+  models: ['voice-antispoof'],
+  modelsDir: defaultEvalOptions.modelsDir,
+  channel: 'clean',
+  seconds: 60,
+  outDir: defaultEvalOptions.outDir,
+  windowSeconds: defaultEvalOptions.windowSeconds,
+  hopSeconds: defaultEvalOptions.hopSeconds,
+  maxClipSeconds: defaultEvalOptions.maxClipSeconds,
+  lossSeed: defaultEvalOptions.lossSeed,
+  judgeNarrowband: false,
+  progress: true,
+};
+
+/** One speaker's clips, in list order, and the model that judges them. */
+export interface SpeakerGroup {
+  speaker: string;
+  model: number;
+  items: EvalItem[];
+}
+
+export interface SpeakerDrift {
+  speaker: string;
+  /** Index into the report's `models`. */
+  model: number;
+  /** The clips used (TSV paths), in the order they were concatenated. */
+  clips: string[];
+  /** Decoded length of those clips before looping, seconds. */
+  seconds: number;
+  windows: number;
+  everSuspicious: boolean;
+  /** Call time (window end) at which `suspicious` or `deepfake-likely` was first reached. */
+  firstSuspiciousSeconds: number | null;
+  finalState: VerdictState;
+  finalReason: string | null;
+  /** Largest fused pFake of the verdict over the call. */
+  maxPFake: number;
+  /** Mean calibrated pFake of the windows, before the verdict weight (what the detector said). */
+  meanWindowPFake: number | null;
+}
+
+export interface DriftReport {
+  tool: 'dfd-drift';
+  tsv: string;
+  channel: string;
+  seconds: number;
+  models: { index: number; id: string; version: string; sha256: string; weight: number; calibration: Manifest['calibration'] }[];
+  settings: Record<string, unknown>;
+  counts: { bonafideClips: number; ignoredRows: number; failedClips: number };
+  failures: Failure[];
+  totals: { speakers: number; suspicious: number; suspiciousShare: number | null; finalStates: Partial<Record<VerdictState, number>> };
+  files: { json: string };
+  timing: { wallSeconds: number; windows: number; inferenceMsPerWindow: number | null };
+  speakers: SpeakerDrift[];
+}
+
+/** Speaker cells that mean "unknown speaker": each such clip is its own speaker. */
+const NO_SPEAKER = new Set(['', '-']);
+
+/**
+ * Groups the bona fide rows by speaker (first-appearance order) and reads each row's model
+ * index. ERR_EVAL_TSV: no `speaker` column, a bad `model` cell, or one speaker on two models.
+ */
+export function groupSpeakers(items: readonly EvalItem[], columns: readonly string[], modelCount: number): { groups: SpeakerGroup[]; ignored: number } {
+  if (!columns.includes('speaker')) throw new DfdError('ERR_EVAL_TSV', 'the header needs a speaker column');
+  const hasModel = columns.includes('model');
+  const groups = new Map<string, SpeakerGroup>();
+  let ignored = 0;
+  for (const it of items) {
+    if (it.positive) {
+      ignored++;
+      continue;
+    }
+    const cell = hasModel ? (it.fields['model'] ?? '') : '';
+    const model = cell === '' ? 0 : Number(cell);
+    if (!Number.isInteger(model) || model < 0 || model >= modelCount) {
+      throw new DfdError('ERR_EVAL_TSV', `model must be an index into the --model list (0..${modelCount - 1})`, { line: it.line, column: 'model' });
+    }
+    const named = it.fields['speaker'] ?? '';
+    const key = NO_SPEAKER.has(named) ? `\u0000${it.line}` : named;
+    const g = groups.get(key);
+    if (!g) groups.set(key, { speaker: NO_SPEAKER.has(named) ? it.path : named, model, items: [it] });
+    else if (g.model !== model) throw new DfdError('ERR_EVAL_TSV', 'all clips of a speaker must name the same model', { line: it.line, column: 'model' });
+    else g.items.push(it);
+  }
+  return { groups: [...groups.values()], ignored };
+}
+
+/** `x` repeated (or cut) to exactly `n` samples. */
+export function loopTo(x: Float32Array, n: number): Float32Array {
+  if (x.length === 0) throw new DfdError('ERR_DECODE_FAILED', 'no audio samples');
+  if (x.length >= n) return x.slice(0, n);
+  const y = new Float32Array(n);
+  for (let o = 0; o < n; o += x.length) y.set(x.subarray(0, Math.min(x.length, n - o)), o);
+  return y;
+}
+
+export interface CallOutcome {
+  everSuspicious: boolean;
+  firstSuspiciousSeconds: number | null;
+  finalState: VerdictState;
+  finalReason: string | null;
+  maxPFake: number;
+  meanWindowPFake: number | null;
+}
+
+const ALARM: readonly VerdictState[] = ['suspicious', 'deepfake-likely'];
+
+/**
+ * Replays one audio-only participant: for each window in order, the clock is set to its end,
+ * then ParticipantVerdict.observe(window) and addScore(the WindowScore InferencePool would emit
+ * for `logits[i]`: calibrated with `calibration`, the manifest's task and verdict weight,
+ * evidence = speech seconds). Windows may have given their sample buffers away.
+ */
+export function replayCall(model: AvailableModel, calibration: Manifest['calibration'], windows: readonly AudioWindow[], logits: readonly number[], options: Partial<ParticipantVerdictOptions> = {}): CallOutcome {
+  let clock = 0;
+  const first = windows[0];
+  const pv = new ParticipantVerdict({ roomId: first?.stream.roomId ?? 'drift', peerId: first?.stream.peerId ?? 'drift' }, { ...options, now: () => clock });
+  let maxPFake = 0;
+  let sumPFake = 0;
+  let scored = 0;
+  let firstSuspicious: number | null = null;
+  windows.forEach((w, i) => {
+    clock = w.wallEnd;
+    pv.observe(w);
+    const logit = logits[i];
+    if (logit === undefined || !Number.isFinite(logit)) return; // InferencePool drops it ('inference-error')
+    const score: DetectorScore = {
+      type: 'score',
+      stream: w.stream,
+      seq: w.seq,
+      detector: model.id,
+      task: model.manifest.task,
+      weight: model.manifest.verdict?.weight ?? 1,
+      modelVersion: model.manifest.version,
+      pFake: calibrate(calibration, logit),
+      // InferencePool: the window's speech seconds, else its length (a whole window here).
+      evidence: w.speechSeconds,
+      wallEnd: w.wallEnd,
+      queueMs: 0,
+      inferenceMs: 0,
+    };
+    pv.addScore(score);
+    sumPFake += score.pFake;
+    scored++;
+    const v = pv.current();
+    maxPFake = Math.max(maxPFake, v.pFake);
+    if (firstSuspicious === null && ALARM.includes(v.state)) firstSuspicious = clock / 1000;
+  });
+  const v = pv.current();
+  return {
+    everSuspicious: firstSuspicious !== null,
+    firstSuspiciousSeconds: firstSuspicious,
+    finalState: v.state,
+    finalReason: v.reason ?? null,
+    maxPFake,
+    meanWindowPFake: scored > 0 ? sumPFake / scored : null,
+  };
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+export async function runDrift(options: Partial<DriftOptions> & { tsv: string }): Promise<DriftReport> {
+  const o: DriftOptions = { ...defaultDriftOptions, ...options };
+  const ch: ChannelSpec = channelSpec(o.channel);
+  if (o.models.length === 0) throw new DfdError('ERR_CONFIG', 'at least one --model');
+  if (!(Number.isFinite(o.seconds) && o.seconds >= o.windowSeconds)) throw new DfdError('ERR_CONFIG', '--seconds must be at least one analysis window', { windowSeconds: o.windowSeconds });
+  const tsvPath = path.resolve(o.tsv);
+  let text: string;
+  try {
+    text = fs.readFileSync(tsvPath, 'utf8');
+  } catch {
+    throw new DfdError('ERR_EVAL_TSV', 'the file cannot be read');
+  }
+  const list = parseEvalTsv(text, path.dirname(tsvPath));
+  if (list.kind !== 'audio') throw new DfdError('ERR_EVAL_TSV', 'drift needs an audio list (bonafide/spoof labels)');
+  const { groups, ignored } = groupSpeakers(list.items, list.columns, o.models.length);
+  const models: AvailableModel[] = [];
+  for (const m of o.models) models.push(await resolveModel(m, 'audio', o.modelsDir));
+  for (const m of models) {
+    if (o.windowSeconds < m.manifest.audio!.minSeconds) throw new DfdError('ERR_CONFIG', 'the analysis window is shorter than the model accepts', { id: m.id, minSeconds: m.manifest.audio!.minSeconds });
+  }
+  const cals = models.map((m) => calibrationFor(m.manifest.calibration, ch.calibration));
+  const verdictOptions: Partial<ParticipantVerdictOptions> = o.judgeNarrowband ? { quality: { ...defaultQualityThresholds, poorBandwidths: [] } } : {};
+
+  const t0 = performance.now();
+  const speakers: SpeakerDrift[] = [];
+  const failures: Failure[] = [];
+  let windowsScored = 0;
+  let inferenceMs = 0;
+  // One worker per model that judges somebody.
+  const used = [...new Set(groups.map((g) => g.model))];
+  const infs = new Map<number, WorkerInference>();
+  try {
+    for (const i of used) infs.set(i, await WorkerInference.open(models[i]!));
+    const progress = new Progress(groups.length, o.progress, 'drift');
+    for (const [gi, g] of groups.entries()) {
+      const model = models[g.model]!;
+      const spec = model.manifest.audio!;
+      const parts: Float32Array[] = [];
+      const clips: string[] = [];
+      for (const it of g.items) {
+        try {
+          parts.push(await decodeAudio48k(it.file, o.maxClipSeconds));
+          clips.push(it.path);
+        } catch (e) {
+          failures.push({ path: it.path, line: it.line, code: toDfdError(e).code });
+        }
+      }
+      if (parts.length > 0) {
+        const source = concat(parts);
+        const call = loopTo(source, Math.round(o.seconds * CODEC_RATE));
+        const { samples, channel } = throughChannel(call, ch, spec.sampleRate, o.lossSeed);
+        const { windows, starts } = audioWindowsOf(samples, spec.sampleRate, spec, o.windowSeconds, o.hopSeconds);
+        const stream: StreamRef = { roomId: 'drift', peerId: g.speaker, producerId: `drift-${gi}`, kind: 'audio' };
+        const msgs = audioWindowMessages(windows, starts, spec.sampleRate, channel, stream, (s) => Math.round(s * 1000));
+        const r = await scoreAudioWindows(infs.get(g.model)!, msgs);
+        windowsScored += r.logits.length;
+        inferenceMs += r.inferenceMs;
+        const outcome = replayCall(model, cals[g.model]!, msgs, r.logits, verdictOptions);
+        speakers.push({ speaker: g.speaker, model: g.model, clips, seconds: source.length / CODEC_RATE, windows: msgs.length, ...outcome });
+      }
+      progress.tick(gi + 1, failures.length);
+    }
+  } finally {
+    for (const inf of infs.values()) await inf.close();
+  }
+
+  const suspicious = speakers.filter((s) => s.everSuspicious).length;
+  const finalStates: Partial<Record<VerdictState, number>> = {};
+  for (const s of speakers) finalStates[s.finalState] = (finalStates[s.finalState] ?? 0) + 1;
+  fs.mkdirSync(o.outDir, { recursive: true });
+  const jsonFile = path.resolve(o.outDir, `drift-${models[0]!.id}-${ch.name}.json`);
+  const report: DriftReport = {
+    tool: 'dfd-drift',
+    tsv: path.basename(tsvPath),
+    channel: ch.name,
+    seconds: o.seconds,
+    models: models.map((m, index) => ({ index, id: m.id, version: m.manifest.version, sha256: m.manifest.sha256, weight: m.manifest.verdict?.weight ?? 1, calibration: cals[index]! })),
+    settings: {
+      question: `share of bona fide speakers whose verdict reaches suspicious (or deepfake-likely) within a ${o.seconds} s call, voice detector only, no challenge`,
+      call: "the speaker's clips concatenated in list order, looped or cut to the call length, through the channel once",
+      audioChain: `ffmpeg -> mono f32 48 kHz -> ${chainText(ch)}Resampler -> model rate`,
+      windows: `${o.windowSeconds} s every ${o.hopSeconds} s (MediaWorkerPool defaults), no VAD gate (whole windows count as speech)`,
+      scoring: 'InferenceWorker logit -> Manifest.calibrate(calibrationFor(calibration, channel)) -> WindowScore (task, verdict weight, evidence)',
+      verdict: 'ParticipantVerdict with the service defaults, observe(window) then addScore, clock at each window end',
+      judgeNarrowband: o.judgeNarrowband,
+      lossSeed: ch.lossRate > 0 ? o.lossSeed : null,
+      maxClipSeconds: o.maxClipSeconds,
+    },
+    counts: { bonafideClips: list.items.length - ignored, ignoredRows: ignored, failedClips: failures.length },
+    failures,
+    totals: { speakers: speakers.length, suspicious, suspiciousShare: speakers.length > 0 ? suspicious / speakers.length : null, finalStates },
+    files: { json: jsonFile },
+    timing: { wallSeconds: (performance.now() - t0) / 1000, windows: windowsScored, inferenceMsPerWindow: windowsScored > 0 ? inferenceMs / windowsScored : null },
+    speakers,
+  };
+  fs.writeFileSync(jsonFile, JSON.stringify(report, null, 2) + '\n');
+  return report;
+}
+
+// -------------------------------------------------------------------------------- main
+
+const USAGE =
+  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--channel clean|opus24|opus12loss|g711] [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
+
+export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> & { tsv: string } {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      model: { type: 'string', multiple: true },
+      channel: { type: 'string' },
+      seconds: { type: 'string' },
+      out: { type: 'string' },
+      'judge-narrowband': { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
+    },
+  });
+  const tsv = positionals[0];
+  if (tsv === undefined || tsv === '' || positionals.length > 1) throw new DfdError('ERR_CONFIG', USAGE);
+  const channel = values.channel !== undefined ? (channelSpec(values.channel).name as Channel) : undefined;
+  let seconds: number | undefined;
+  if (values.seconds !== undefined) {
+    seconds = Number(values.seconds);
+    if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) throw new DfdError('ERR_CONFIG', '--seconds must be a number of seconds in (0, 3600]');
+  }
+  return {
+    tsv,
+    ...(values.model !== undefined && values.model.length > 0 ? { models: values.model } : {}),
+    ...(channel !== undefined ? { channel } : {}),
+    ...(seconds !== undefined ? { seconds } : {}),
+    ...(values.out !== undefined ? { outDir: values.out } : {}),
+    judgeNarrowband: values['judge-narrowband'],
+    progress: !values.quiet,
+  };
+}
+
+const isMain = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  const argv = process.argv.slice(2);
+  setLogLevel(argv.includes('--verbose') ? 'info' : 'error');
+  (async () => {
+    const report = await runDrift(parseDriftArgs(argv));
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  })().catch((e: unknown) => {
+    const err = toDfdError(e);
+    process.stderr.write(JSON.stringify({ error: err.toJSON() }) + '\n');
+    process.exitCode = err.code === 'ERR_EVAL_TSV' || err.code === 'ERR_CONFIG' ? 2 : 1;
+  });
+}

@@ -1,0 +1,60 @@
+"""Publishes the cross-validation fold models for measurements on held-out speakers.
+
+For the chosen architecture and step count (DIR/cv/report.json), writes OUT/fold<k>/{model.onnx,manifest.json}
+(the shipped manifest with this file's hash and version "<version>-fold<k>") and OUT/bonafide-speakers.tsv: every
+bona fide clip with its speaker (page-qualified, so one corpus on two pages counts as two speakers) and the index
+of the fold model that never saw its page. `detectors/eval/drift.ts` reads that list:
+
+  python detectors/training/voice/fold_models.py --data DIR --shipped detectors/models/voice-antispoof \
+      --manifests ../shared/train/voice-tts ../shared/train/voice-vc --out /tmp/folds
+  node --import tsx detectors/eval/drift.ts /tmp/folds/bonafide-speakers.tsv --model /tmp/folds/fold0 ... --model /tmp/folds/fold4
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--shipped", required=True, help="folder of the shipped model (its manifest is the template)")
+    ap.add_argument("--manifests", nargs="+", required=True, help="the manifest folders build_data.py read")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    rep = json.load(open(os.path.join(args.data, "cv", "report.json")))
+    arch, step = rep["chosen"]["arch"], int(rep["chosen"]["steps"])
+    meta = json.load(open(os.path.join(args.data, "clips.json")))
+    template = json.load(open(os.path.join(args.shipped, "manifest.json")))
+    os.makedirs(args.out, exist_ok=True)
+    for k in range(int(meta["folds"])):
+        d = os.path.join(args.out, f"fold{k}")
+        os.makedirs(d, exist_ok=True)
+        src = os.path.join(args.data, "cv", arch, f"fold{k}-step{step}.onnx")
+        shutil.copyfile(src, os.path.join(d, "model.onnx"))
+        m = dict(template)
+        m["version"] = f"{template['version']}-fold{k}"
+        m["sha256"] = hashlib.sha256(open(src, "rb").read()).hexdigest()
+        m["dataCard"] = f"cross-validation fold model {k}: trained without the pages of fold {k}. " + template["dataCard"]
+        json.dump(m, open(os.path.join(d, "manifest.json"), "w"), indent=2)
+    page_dir = {}
+    for md in args.manifests:
+        for name in os.listdir(md):
+            if os.path.isdir(os.path.join(md, name)):
+                page_dir[name] = md
+    rows = ["path\tlabel\tspeaker\tmodel"]
+    for c in meta["clips"]:
+        if c["label"] != 0:
+            continue
+        spk = c["speaker"] if c["speaker"] not in ("", "-") else c["path"]
+        rows.append(f"{os.path.abspath(os.path.join(page_dir[c['page']], c['path']))}\tbonafide\t{spk}@{c['group']}\t{c['fold']}")
+    with open(os.path.join(args.out, "bonafide-speakers.tsv"), "w") as f:
+        f.write("\n".join(rows) + "\n")
+    print(f"fold models for {arch} at {step} steps and {len(rows) - 1} bona fide clips written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
