@@ -312,9 +312,39 @@ def cmd_report(args) -> None:
                         "oof": {"clipIdx": idx, "scores": sc}}
     report["shortcut"] = shortcut_baseline(c, args.data)
     json.dump(report, open(os.path.join(args.data, "cv", "report.json"), "w"), indent=1)
+    with open(os.path.join(args.data, "cv", "report.md"), "w") as f:
+        f.write(report_markdown(c, report))
     log(f"chosen {arch} at {st} steps; wideband calibration a={a:.3f} b={b:.3f}, telephone a={ta:.3f} b={tb:.3f}")
     log("shortcut baseline mean LSO EER: " + json.dumps({k: round(v["meanGroupEer"], 3)
                                                         for k, v in report["shortcut"].items()}))
+
+
+def report_markdown(c: Cache, rep: dict) -> str:
+    """The leave-source-out tables for docs/models.md, from report.json alone."""
+    ch = rep["chosen"]
+    lines = ["| architecture | steps | " + " | ".join(f"mean LSO EER {k}" for k in CHANNELS) + " |",
+             "| --- | --- | " + " | ".join("---" for _ in CHANNELS) + " |"]
+    for arch, a in rep["archs"].items():
+        for st in a["steps"]:
+            t = a["perStep"][str(st)]
+            lines.append(f"| {arch} | {st} | " + " | ".join(f"{t[k]['meanGroupEer']:.3f}" for k in CHANNELS) + " |")
+    lines += ["", f"Chosen: {ch['arch']} at {ch['steps']} steps. Per held-out page (EER, both classes present):", "",
+              "| held-out page (group) | fold | bona fide | spoof | " + " | ".join(CHANNELS) + " |",
+              "| --- | --- | --- | --- | " + " | ".join("---" for _ in CHANNELS) + " |"]
+    for g in sorted(ch["table"]["clean"]["perGroup"]):
+        members = [m for m in c.clips if m["group"] == g]
+        lines.append(f"| {g} | {members[0]['fold']} | {sum(1 for m in members if m['label'] == 0)} | "
+                     f"{sum(1 for m in members if m['label'] == 1)} | "
+                     + " | ".join(f"{ch['table'][k]['perGroup'][g]:.2f}" for k in CHANNELS) + " |")
+    lines.append("| **mean over pages** | | | | " + " | ".join(f"**{ch['table'][k]['meanGroupEer']:.3f}**" for k in CHANNELS)
+                 + " |")
+    lines.append("| pooled (all held-out clips, one threshold) | | | | "
+                 + " | ".join(f"{ch['table'][k]['pooledEer']:.3f}" for k in CHANNELS) + " |")
+    lines += ["", "Shortcut baseline (logistic regression on duration, RMS, roll-off, leading/trailing silence, DC, "
+              "energy above 4 kHz), same folds:", "", "| features from | mean LSO EER |", "| --- | --- |"]
+    for k, v in rep["shortcut"].items():
+        lines.append(f"| {k} | {v['meanGroupEer']:.3f} |")
+    return "\n".join(lines) + "\n"
 
 
 def cmd_final(args) -> None:
@@ -380,8 +410,10 @@ def write_manifest(args, c: Cache, rep: dict, model: SpecNet, onnx_path: str, st
             "telephone": {"a": ta, "b": tb, "fittedOn": "same clips through G.711 mu-law 8 kHz"},
         },
         "verdict": {
-            "weight": round(max(0.0, 1 - 2 * lso), 4),
-            "basis": f"1 - 2 x mean leave-source-out EER over held-out pages (wideband channels, {lso:.3f}), floored at 0",
+            # a calibration slope <= 0 means the held-out scores run the wrong way: never act on such a model
+            "weight": round(max(0.0, 1 - 2 * lso), 4) if a > 0 else 0.0,
+            "basis": f"1 - 2 x mean leave-source-out EER over held-out pages (wideband channels, {lso:.3f}), floored at 0"
+                     + ("" if a > 0 else "; 0 because the out-of-fold calibration slope is not positive"),
         },
         "budget": {"gmacPerSecondAudio": round(count_macs(model, WIN) / 2 / 1e9, 4)},
         "license": "Apache-2.0 (weights trained here; training audio from public demo pages, not redistributed)",
