@@ -53,6 +53,7 @@ export const ErrorCodes = {
   ERR_CONFIG: { message: 'invalid configuration', status: 500, retryable: false },
   // evaluation tool
   ERR_EVAL_TSV: { message: 'evaluation list (TSV) is invalid', status: 400, retryable: false },
+  ERR_EVAL_UNJUDGEABLE: { message: 'no window of the clip can be judged (silent, clipped or non-finite audio)', status: 422, retryable: false },
   // challenge-response
   ERR_CHALLENGE_ACTIVE: { message: 'participant already has an active challenge', status: 409, retryable: true },
   ERR_CHALLENGE_STATE: { message: 'illegal challenge state transition', status: 409, retryable: false },

@@ -64,6 +64,7 @@ import { defaultMediaWorkerPoolOptions } from '../../pipeline/media/MediaWorkerP
 import { defaultVerdictMachineOptions } from '../../pipeline/verdict/VerdictMachine.js';
 import type { AnalysisWindow, AudioWindow, FaceWindow, StreamRef } from '../../pipeline/messages.js';
 import type { FromWorker, ToWorker } from '../../pipeline/inference/protocol.js';
+import { audioWindowIssue } from '../../pipeline/inference/audioGate.js';
 import { applyChannel, channelQuality, channelSpec, CODEC_RATE, opusSpec, type Channel, type ChannelOutput, type ChannelSpec } from './channel.js';
 import { asvspoof5DcfParams } from './metrics.js';
 import { bayesThreshold } from './calibrationMetrics.js';
@@ -404,7 +405,13 @@ async function scoreAudio(it: EvalItem, inf: WorkerInference, o: EvalOptions, ch
   t.packets += channel.packets.length;
   t.lostPackets += channel.packets.filter((p) => p.lost).length;
   t.concealedSamples += channel.concealedSamples;
-  const { windows, starts, padded } = audioWindowsOf(y, spec.sampleRate, spec, o.windowSeconds, o.hopSeconds);
+  const cut = audioWindowsOf(y, spec.sampleRate, spec, o.windowSeconds, o.hopSeconds);
+  // the service's last check before inference: silent, clipped or non-finite windows are not judged
+  const keep = cut.windows.map((w) => audioWindowIssue(w) === undefined);
+  const windows = cut.windows.filter((_, i) => keep[i]);
+  const starts = cut.starts.filter((_, i) => keep[i]);
+  const padded = cut.padded;
+  if (windows.length === 0) throw new DfdError('ERR_EVAL_UNJUDGEABLE', 'no judgeable window', { windows: cut.windows.length });
   const now = Date.now();
   const msgs = audioWindowMessages(windows, starts, spec.sampleRate, channel, STREAM, () => now);
   // Windows of one clip share a length except a single short one: one job per distinct length.

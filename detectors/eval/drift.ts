@@ -46,6 +46,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { audioWindowIssue } from '../../pipeline/inference/audioGate.js';
 import { DfdError, toDfdError } from '../../src/errors.js';
 import { setLogLevel } from '../../src/log.js';
 import { calibrate, calibrationFor, type Manifest } from '../registry/Manifest.js';
@@ -301,7 +302,11 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
         const source = concat(parts);
         const call = loopTo(source, Math.round(o.seconds * CODEC_RATE));
         const { samples, channel } = throughChannel(call, ch, spec.sampleRate, o.lossSeed);
-        const { windows, starts } = audioWindowsOf(samples, spec.sampleRate, spec, o.windowSeconds, o.hopSeconds);
+        const cut = audioWindowsOf(samples, spec.sampleRate, spec, o.windowSeconds, o.hopSeconds);
+        // as the inference pool does: silent, clipped or non-finite windows are not judged
+        const keep = cut.windows.map((w) => audioWindowIssue(w) === undefined);
+        const windows = cut.windows.filter((_, i) => keep[i]);
+        const starts = cut.starts.filter((_, i) => keep[i]);
         const stream: StreamRef = { roomId: 'drift', peerId: g.speaker, producerId: `drift-${gi}`, kind: 'audio' };
         const msgs = audioWindowMessages(windows, starts, spec.sampleRate, channel, stream, (s) => Math.round(s * 1000));
         const r = await scoreAudioWindows(infs.get(g.model)!, msgs);

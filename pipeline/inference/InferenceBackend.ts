@@ -16,6 +16,8 @@ export type DropReason =
   | 'inference-error'
   /** Shorter than the model's minSeconds, or malformed. */
   | 'bad-input'
+  /** Audio a voice model must not judge: silent, clipped or non-finite (pipeline/inference/audioGate.ts). */
+  | 'unjudgeable-audio'
   /** No worker could open the model. */
   | 'model-unavailable'
   /** The pool closed with the window queued or running. */

@@ -220,6 +220,23 @@ describe('InferencePool with real onnxruntime sessions', () => {
     expect(got.drops.map((d) => d.reason)).toEqual(['bad-input', 'bad-input']);
   });
 
+  it('does not judge silent, clipped or non-finite audio: counted as unjudgeable-audio, no score', async () => {
+    const p = makePool();
+    const got = collect(p);
+    await p.ready();
+    const silent = audioWindow({ seq: 1 });
+    silent.samples.fill(0);
+    const clipped = audioWindow({ seq: 2 });
+    clipped.samples.forEach((v, i) => (clipped.samples[i] = v >= 0 ? 1 : -1));
+    const nan = audioWindow({ seq: 3 });
+    nan.samples[100] = Number.NaN;
+    for (const w of [silent, clipped, nan]) expect(p.submit(w)).toBe(false);
+    expect(p.submit(audioWindow({ seq: 4 }))).toBe(true);
+    await until(() => got.scores.length === 1);
+    expect(got.drops.map((d) => [d.seq, d.reason])).toEqual([[1, 'unjudgeable-audio'], [2, 'unjudgeable-audio'], [3, 'unjudgeable-audio']]);
+    expect(got.scores.map((s) => s.seq)).toEqual([4]);
+  });
+
   it('restarts a crashed worker; its in-flight windows are dropped as worker-crash', async () => {
     const p = makePool({ restartDelayMs: 10 });
     const got = collect(p);

@@ -27,6 +27,7 @@ import type { AvailableModel } from '../../detectors/registry/ModelRegistry.js';
 import type { AnalysisWindow, AudioWindow, FaceWindow, StreamRef } from '../messages.js';
 import { FairQueue, type QueuedItem } from './FairQueue.js';
 import type { DetectorInfo, DetectorScore, DropEvent, DropReason, InferenceBackend, InferenceBackendEvents } from './InferenceBackend.js';
+import { audioWindowIssue } from './audioGate.js';
 import { audioModelLength } from './preprocess.js';
 import type { FromWorker, RunMessage, ToWorker, WorkerModel } from './protocol.js';
 import { TypedEmitter } from '../../src/TypedEmitter.js';
@@ -218,6 +219,10 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
       const meta = this.validate(d, window);
       if (!meta) {
         this.drop(d, stream, window.seq, 'bad-input');
+        continue;
+      }
+      if (window.type === 'audio-window' && audioWindowIssue(window.samples) !== undefined) {
+        this.drop(d, stream, window.seq, 'unjudgeable-audio');
         continue;
       }
       // Each queued copy must own its buffer, since buffers are transferred.

@@ -112,7 +112,7 @@ export const defaultParticipantVerdictOptions: ParticipantVerdictOptions = {
   confidenceEvidence: 10,
   confidenceDelta: 0.1,
   verifiedConfidence: 0.95,
-  ignoredDropReasons: ['bad-input', 'closed'],
+  ignoredDropReasons: ['bad-input', 'unjudgeable-audio', 'closed'],
   now: Date.now,
 };
 

@@ -99,10 +99,13 @@ describe('voice-antispoof inference', () => {
     }
   });
 
-  it('windows clips like the training script', () => {
+  it('windows clips like the training script (train.py windows: 2 s every 1 s, last aligned to the end)', () => {
     const audio = model.audio as AudioSpec;
-    expect(windowPlan(8000, audio, 2)).toEqual([{ start: 0, length: 16000, repeat: true }]);
-    expect(windowPlan(40000, audio, 2)).toEqual([{ start: 0, length: 40000, repeat: false }]);
-    expect(windowPlan(100000, audio, 2).map((w) => w.start)).toEqual([0, 32000, 36000]);
+    expect(audio.maxSeconds).toBe(2);
+    expect(model.hopSeconds).toBe(1);
+    expect(windowPlan(8000, audio, 1)).toEqual([{ start: 0, length: 16000, repeat: true }]);
+    expect(windowPlan(30000, audio, 1)).toEqual([{ start: 0, length: 30000, repeat: false }]);
+    expect(windowPlan(40000, audio, 1).map((w) => [w.start, w.length])).toEqual([[0, 32000], [8000, 32000]]);
+    expect(windowPlan(100000, audio, 1).map((w) => w.start)).toEqual([0, 16000, 32000, 48000, 64000, 68000]);
   });
 });
