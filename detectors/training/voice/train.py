@@ -239,9 +239,11 @@ def cmd_cv(args) -> None:
 
 
 def platt(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Logistic calibration with both classes weighted equally, so that a * logit + b reads as a log-likelihood
+    ratio (equal priors), not as the share of spoofs in the training pages."""
     from sklearn.linear_model import LogisticRegression
 
-    m = LogisticRegression(C=1e6, max_iter=1000).fit(scores.reshape(-1, 1), labels)
+    m = LogisticRegression(C=1e6, max_iter=1000, class_weight="balanced").fit(scores.reshape(-1, 1), labels)
     return float(m.coef_[0, 0]), float(m.intercept_[0])
 
 
