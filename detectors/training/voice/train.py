@@ -408,7 +408,7 @@ def write_manifest(args, c: Cache, rep: dict, model: SpecNet, onnx_path: str, st
         "calibration": {
             "method": "logistic", "a": a, "b": b,
             "fittedOn": "out-of-fold clip scores of the leave-source-out cross-validation (every page held out once), "
-                        "wideband channels (random low-pass, Opus 24 kb/s, Opus 12 kb/s + 5 % loss)",
+                        "wideband channels (16 kHz as is, Opus 24 kb/s, Opus 12 kb/s + 5 % loss)",
             "telephone": {"a": ta, "b": tb, "fittedOn": "same clips through G.711 mu-law 8 kHz"},
         },
         "verdict": {
