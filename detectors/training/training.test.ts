@@ -213,6 +213,9 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(Object.keys(report.shortcut)).toContain('raw clips');
     const m = await checkExported(path.join(out, 'models'), 'voice-antispoof', 'voice-antispoof');
     expect(m.audio?.sampleRate).toBe(16000);
+    // the verdict weight went through the genuine-drift check (choose_weight.py -> detectors/eval/drift.ts)
+    expect(m.verdict?.basis).toMatch(/held-out bona fide speakers/);
+    expect(fs.existsSync(path.join(out, 'voice-weight', 'folds', 'bonafide-speakers.tsv'))).toBe(true);
     // variable-length input, as the service sends it: a preprocessed fixture clip and 1.5 s of a tone
     const clip = readWav16(path.join(out, 'voice-fixtures', 'page0', 'page0__clip2.wav'));
     const a = preprocessAudio(clip.samples, clip.rate, m.audio!);

@@ -56,6 +56,9 @@ voice() {
   nice -n 10 "$py" "$v/train.py" report --data "$data"
   nice -n 10 "$py" "$v/train.py" final --data "$data" --out "$out/models/voice-antispoof" --batch 4
   stamp train
+  nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/models/voice-antispoof" --manifests "$fx" \
+    --seconds 10 --work "$out/voice-weight"
+  stamp weight
 }
 
 face() {

@@ -1,13 +1,13 @@
 """Publishes the cross-validation fold models for measurements on held-out speakers.
 
-For the chosen architecture and step count (DIR/cv/report.json), writes OUT/fold<k>/{model.onnx,manifest.json}
-(the shipped manifest with this file's hash and version "<version>-fold<k>") and OUT/bonafide-speakers.tsv: every
+For the chosen architecture and step count (DIR/cv/report.json), writes OUT/<id>-fold<k>/{model.onnx,manifest.json}
+(the shipped manifest with that id, this file's hash and version "<version>-fold<k>") and OUT/bonafide-speakers.tsv: every
 bona fide clip with its speaker (page-qualified, so one corpus on two pages counts as two speakers) and the index
 of the fold model that never saw its page. `detectors/eval/drift.ts` reads that list:
 
   python detectors/training/voice/fold_models.py --data DIR --shipped detectors/models/voice-antispoof \
       --manifests ../shared/train/voice-tts ../shared/train/voice-vc --out /tmp/folds
-  node --import tsx detectors/eval/drift.ts /tmp/folds/bonafide-speakers.tsv --model /tmp/folds/fold0 ... --model /tmp/folds/fold4
+  node --import tsx detectors/eval/drift.ts /tmp/folds/bonafide-speakers.tsv --model /tmp/folds/voice-antispoof-fold0 ... --model /tmp/folds/voice-antispoof-fold4
 """
 from __future__ import annotations
 
@@ -31,11 +31,12 @@ def main() -> None:
     template = json.load(open(os.path.join(args.shipped, "manifest.json")))
     os.makedirs(args.out, exist_ok=True)
     for k in range(int(meta["folds"])):
-        d = os.path.join(args.out, f"fold{k}")
+        d = os.path.join(args.out, f"{template['id']}-fold{k}")  # the registry wants id == folder name
         os.makedirs(d, exist_ok=True)
         src = os.path.join(args.data, "cv", arch, f"fold{k}-step{step}.onnx")
         shutil.copyfile(src, os.path.join(d, "model.onnx"))
         m = dict(template)
+        m["id"] = os.path.basename(d)
         m["version"] = f"{template['version']}-fold{k}"
         m["sha256"] = hashlib.sha256(open(src, "rb").read()).hexdigest()
         m["dataCard"] = f"cross-validation fold model {k}: trained without the pages of fold {k}. " + template["dataCard"]

@@ -3,6 +3,7 @@
 #   bash detectors/training/voice/run.sh ../shared/train/voice-tts ../shared/train/voice-vc
 # 1. Python env   2. data cache (front end)   3. channel variants   4. leave-source-out CV (FOLDS folds, JOBS at once)
 # 5. report (LSO tables, shortcut baseline, chosen steps, calibration)   6. final model -> OUT (ONNX + manifest)
+# 7. verdict weight from genuine-caller drift of the fold models (choose_weight.py, detectors/eval/drift.ts)
 # Env: DATA (cache, default detectors/training/.cache/voice2), OUT (default detectors/models/voice-antispoof),
 #      STEPS (default 1200), EVERY (checkpoint spacing, 300), FOLDS (5), JOBS (2), ARCHS ("specnet-oc"),
 #      VARIANTS (6), SKIP_DATA=1 to reuse the cache and variants, SKIP_CV=1 to reuse the CV runs.
@@ -36,3 +37,5 @@ if [ "${SKIP_CV:-0}" != "1" ]; then
 fi
 nice -n 10 "$py" "$t" report --data "$data" --archs "${archs[@]}"
 nice -n 10 "$py" "$t" final --data "$data" --out "$out" ${FINAL_STEPS:+--steps "$FINAL_STEPS"}
+# 7. verdict weight: the largest that keeps held-out genuine speakers out of `suspicious` (needs node and npm ci)
+nice -n 10 "$py" detectors/training/voice/choose_weight.py --data "$data" --model "$out" --manifests "${dirs[@]}"

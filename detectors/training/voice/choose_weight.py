@@ -1,0 +1,95 @@
+"""Sets the shipped model's verdict weight from genuine-caller drift on held-out speakers.
+
+The recipe's first weight is `1 - 2 x mean leave-source-out EER`. A weight is only acceptable if genuine callers stay
+out of `suspicious`: each held-out bona fide speaker of the training pages gets a 60 s call, judged by the
+cross-validation fold model that never saw its page, through the service's verdict (`detectors/eval/drift.ts`);
+the share that ever becomes `suspicious` must stay under --max-share (2 %). This script searches the 0.05 grid
+below the first weight (binary search; the share grows with the weight) and writes the largest acceptable weight
+into the manifest with its basis. Nothing from ../shared/eval/ is read.
+
+  python detectors/training/voice/choose_weight.py --data DIR --model detectors/models/voice-antispoof \
+      --manifests ../shared/train/voice-tts ../shared/train/voice-vc [--channel opus24] [--work /tmp/dfd-weight]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+
+
+def drift_share(work: str, weight: float, folds: int, channel: str, seconds: int) -> float:
+    """Copies the fold models with this weight and returns the suspicious share drift.ts reports."""
+    d = os.path.join(work, f"w{weight:.2f}")
+    shutil.rmtree(d, ignore_errors=True)
+    models = []
+    for k in range(folds):
+        src = os.path.join(work, "folds", f"voice-antispoof-fold{k}")
+        dst = os.path.join(d, f"voice-antispoof-fold{k}")
+        shutil.copytree(src, dst)
+        m = json.load(open(os.path.join(dst, "manifest.json")))
+        m["verdict"]["weight"] = weight
+        json.dump(m, open(os.path.join(dst, "manifest.json"), "w"), indent=2)
+        models += ["--model", dst]
+    out = subprocess.run(["node", "--import", "tsx", os.path.join(REPO, "detectors", "eval", "drift.ts"),
+                          os.path.join(work, "folds", "bonafide-speakers.tsv"), *models, "--channel", channel,
+                          "--seconds", str(seconds), "--out", d, "--quiet"],
+                         cwd=REPO, check=True, capture_output=True, text=True).stdout
+    share = float(json.loads(out)["totals"]["suspiciousShare"])
+    print(f"[choose_weight] weight {weight:.2f}: {share:.3%} of held-out speakers suspicious", flush=True)
+    return share
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--manifests", nargs="+", required=True)
+    ap.add_argument("--channel", default="opus24")
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--max-share", type=float, default=0.02)
+    ap.add_argument("--work", default="/tmp/dfd-weight")
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    folds_dir = os.path.join(args.work, "folds")
+    shutil.rmtree(folds_dir, ignore_errors=True)
+    subprocess.run([sys.executable, os.path.join(HERE, "fold_models.py"), "--data", args.data, "--shipped", args.model,
+                    "--manifests", *args.manifests, "--out", folds_dir], check=True)
+    folds = int(json.load(open(os.path.join(args.data, "clips.json")))["folds"])
+    path = os.path.join(args.model, "manifest.json")
+    manifest = json.load(open(path))
+    first = float(manifest["verdict"]["weight"])
+    grid = [round(0.05 * i, 2) for i in range(1, int(math.floor(first / 0.05 + 1e-9)) + 1)]
+    if not grid or first > grid[-1] + 1e-9:
+        grid.append(round(first, 4))
+    lo, hi, best, shares = 0, len(grid) - 1, 0.0, {}
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        share = drift_share(args.work, grid[mid], folds, args.channel, args.seconds)
+        shares[f"{grid[mid]:.2f}"] = share
+        if share < args.max_share:
+            best, lo = grid[mid], mid + 1
+        else:
+            hi = mid - 1
+    manifest["verdict"] = {
+        "weight": best,
+        "basis": (f"largest weight on a 0.05 grid up to {first:.4f} (1 - 2 x mean leave-source-out EER) for which under "
+                  f"{args.max_share:.0%} of the held-out bona fide speakers of the training pages become suspicious in a "
+                  f"{args.seconds} s call ({args.channel}, each judged by the fold model that never saw its page; "
+                  f"detectors/eval/drift.ts); measured: "
+                  + ", ".join(f"weight {w}: {s:.1%}" for w, s in sorted(shares.items()))),
+    }
+    with open(path, "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    print(f"[choose_weight] verdict weight {best} written to {path}")
+
+
+if __name__ == "__main__":
+    main()
