@@ -29,13 +29,14 @@ function sh(cmd: string, args: string[]): void {
   execFileSync(cmd, args, { stdio: 'ignore', cwd: dir });
 }
 
-/** A copy of the committed model under `<dir>/models/<id>` with calibration b and verdict weight 1. */
+/** A copy of the committed model under `<dir>/models/<id>` with calibration b (wideband and telephone) and verdict weight 1. */
 function copyModel(id: string, b: number): string {
   const to = path.join(dir, 'models', id);
   fs.mkdirSync(to, { recursive: true });
   const m = JSON.parse(fs.readFileSync(path.join(REAL, 'manifest.json'), 'utf8')) as Manifest;
   fs.copyFileSync(path.join(REAL, m.file), path.join(to, m.file));
-  const copy: Manifest = { ...m, id, calibration: { ...m.calibration, b }, verdict: { weight: 1, basis: 'test copy' } };
+  const telephone = m.calibration.telephone ? { telephone: { ...m.calibration.telephone, b } } : {};
+  const copy: Manifest = { ...m, id, calibration: { ...m.calibration, b, ...telephone }, verdict: { weight: 1, basis: 'test copy' } };
   fs.writeFileSync(path.join(to, 'manifest.json'), JSON.stringify(copy, null, 2));
   return to;
 }
