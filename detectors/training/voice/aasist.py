@@ -39,7 +39,9 @@ from torch.onnx.operators import shape_as_tensor
 
 SR = 16000
 NB_SAMP = 64600
-MODEL_DIR = os.environ.get("AASIST_DIR", "/work/shared/models/aasist")
+# The weights folder (../shared/models/aasist beside the checkout by default; AASIST_DIR points elsewhere).
+MODEL_DIR = os.environ.get("AASIST_DIR", os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                      "..", "..", "..", "..", "shared", "models", "aasist")))
 MODELS = {"aasist-l": "AASIST-L", "aasist": "AASIST"}
 
 
