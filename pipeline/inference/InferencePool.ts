@@ -210,6 +210,8 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     const now = this.options.now();
     let accepted = false;
     let first = true;
+    // judged once per window, not once per detector
+    const unjudgeable = window.type === 'audio-window' && targets.length > 0 && audioWindowIssue(window.samples) !== undefined;
     for (const d of targets) {
       const stream = window.stream;
       if (!d.usable) {
@@ -221,7 +223,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
         this.drop(d, stream, window.seq, 'bad-input');
         continue;
       }
-      if (window.type === 'audio-window' && audioWindowIssue(window.samples) !== undefined) {
+      if (unjudgeable) {
         this.drop(d, stream, window.seq, 'unjudgeable-audio');
         continue;
       }

@@ -22,21 +22,19 @@ export const defaultAudioGateOptions: AudioGateOptions = { silentDbfs: -60, clip
 export function audioWindowIssue(x: Float32Array, o: AudioGateOptions = defaultAudioGateOptions): AudioWindowIssue | undefined {
   const n = x.length;
   if (n === 0) return 'silent';
+  // One pass (this runs on the pool's thread for every window): variance = E[x^2] - mean^2, in float64.
   let sum = 0;
+  let squares = 0;
   let clipped = 0;
   for (let i = 0; i < n; i++) {
     const v = x[i]!;
     if (!Number.isFinite(v)) return 'non-finite';
     sum += v;
+    squares += v * v;
     if (v >= o.clipLevel || v <= -o.clipLevel) clipped++;
   }
   const mean = sum / n;
-  let energy = 0;
-  for (let i = 0; i < n; i++) {
-    const d = x[i]! - mean;
-    energy += d * d;
-  }
-  const rms = Math.sqrt(energy / n);
+  const rms = Math.sqrt(Math.max(0, squares / n - mean * mean));
   if (rms <= 0 || 20 * Math.log10(rms) < o.silentDbfs) return 'silent';
   if (clipped / n > o.clippedShare) return 'clipped';
   return undefined;

@@ -36,6 +36,9 @@ REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(HERE, ".."))
 from common.audio import read_audio  # noqa: E402
 
+sys.path.insert(0, HERE)
+from shortcut import FEATURES, page_features  # noqa: E402
+
 SR = 16000
 VAD_FRAME, VAD_CONTEXT = 512, 64
 VAD_THRESHOLD = 0.5
@@ -78,25 +81,12 @@ def default_vad_path() -> str:
 
 
 def trivial_features(x: np.ndarray, probs: np.ndarray) -> dict[str, float]:
-    """What a page, not a voice, gives away: the shortcut baseline's inputs."""
+    """What a page, not a voice, gives away: the shortcut baseline's inputs, silences from the VAD."""
     speech = np.where(probs >= VAD_THRESHOLD)[0]
     dur = len(x) / SR
     lead = float(speech[0] * VAD_FRAME / SR) if len(speech) else dur
     trail = float(dur - (speech[-1] + 1) * VAD_FRAME / SR) if len(speech) else dur
-    spec = np.abs(np.fft.rfft(x[: SR * 8] * np.hanning(min(len(x), SR * 8)))) ** 2
-    freqs = np.fft.rfftfreq(min(len(x), SR * 8), 1 / SR)
-    total = float(spec.sum()) + 1e-12
-    cum = np.cumsum(spec) / total
-    rolloff = float(freqs[int(np.searchsorted(cum, 0.95))]) if len(cum) else 0.0
-    return {
-        "duration": dur,
-        "rmsDb": float(20 * np.log10(np.sqrt(np.mean(x.astype(np.float64) ** 2)) + 1e-9)),
-        "rolloffHz": rolloff,
-        "leadingSilence": max(0.0, lead),
-        "trailingSilence": max(0.0, trail),
-        "dcOffset": float(np.mean(x)),
-        "highBandDb": float(10 * np.log10(spec[freqs >= 4000].sum() / total + 1e-12)),
-    }
+    return dict(zip(FEATURES, page_features(x, max(0.0, lead), max(0.0, trail))))
 
 
 def read_manifests(dirs: list[str]) -> list[dict]:

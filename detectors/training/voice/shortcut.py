@@ -17,14 +17,8 @@ SR = 16000
 FEATURES = ("duration", "rmsDb", "rolloffHz", "leadingSilence", "trailingSilence", "dcOffset", "highBandDb")
 
 
-def features(x: np.ndarray) -> list[float]:
-    """The same features for a processed clip; silence from a 20 ms energy gate 35 dB under the loudest frame."""
-    n = len(x) // 320
-    fr = x[: n * 320].reshape(n, 320).astype(np.float64) if n else np.zeros((1, 320))
-    e = 10 * np.log10((fr ** 2).mean(axis=1) + 1e-12)
-    act = np.where(e > e.max() - 35)[0]
-    lead = act[0] * 0.02 if len(act) else len(x) / SR
-    trail = (n - 1 - act[-1]) * 0.02 if len(act) else len(x) / SR
+def page_features(x: np.ndarray, lead: float, trail: float) -> list[float]:
+    """FEATURES in order, given the leading and trailing silence (seconds) found by the caller."""
     seg = x[: SR * 8].astype(np.float64)
     spec = np.abs(np.fft.rfft(seg * np.hanning(len(seg)))) ** 2
     freqs = np.fft.rfftfreq(len(seg), 1 / SR)
@@ -32,6 +26,17 @@ def features(x: np.ndarray) -> list[float]:
     roll = float(freqs[int(np.searchsorted(np.cumsum(spec) / tot, 0.95))])
     return [len(x) / SR, float(10 * np.log10((x.astype(np.float64) ** 2).mean() + 1e-12)), roll, lead, trail,
             float(x.mean()), float(10 * np.log10(spec[freqs >= 4000].sum() / tot + 1e-12))]
+
+
+def features(x: np.ndarray) -> list[float]:
+    """The features of a processed clip; silence from a 20 ms energy gate 35 dB under the loudest frame."""
+    n = len(x) // 320
+    fr = x[: n * 320].reshape(n, 320).astype(np.float64) if n else np.zeros((1, 320))
+    e = 10 * np.log10((fr ** 2).mean(axis=1) + 1e-12)
+    act = np.where(e > e.max() - 35)[0]
+    lead = act[0] * 0.02 if len(act) else len(x) / SR
+    trail = (n - 1 - act[-1]) * 0.02 if len(act) else len(x) / SR
+    return page_features(x, float(lead), float(trail))
 
 
 def lso_logistic(feats: np.ndarray, labels: np.ndarray, folds: np.ndarray, groups: list[str]) -> dict:
