@@ -24,6 +24,10 @@ pins=(
   "onnxruntime==1.30.0"
   "scikit-learn==1.6.1"
   "opencv-python-headless==4.14.0.94"
+  # Keras parity of the ported MesoNet weights (face/mesonet_parity.py; run with KERAS_BACKEND=torch, no TensorFlow)
+  # and h5py to read the Keras 2 .h5 files (face/mesonet_port.py).
+  "keras==3.15.1"
+  "h5py==3.16.0"
 )
 
 if "$venv/bin/python" - "${pins[@]}" <<'PY' 2>/dev/null; then

@@ -1,25 +1,40 @@
 #!/usr/bin/env bash
-# Rebuilds detectors/models/face-forgery/{model.onnx,manifest.json} from real talking-face videos.
-#   bash detectors/training/face/run.sh /work/shared/train/faces
-# Env: FACE_PY (python to use; default: detectors/training/.venv made by ../setup.sh),
-#      FACE_MAX_SECONDS (training time budget, default 1500), FACE_EPOCHS (default 6),
-#      FACE_REUSE_DATA=1 (skip build_data.py when the cache exists).
+# Rebuilds the face-forgery model end to end from manifest folders of real and fake face videos:
+#   bash detectors/training/face/run.sh ../shared/train/faces-fake/manifest.tsv ../shared/train/faces/faces.tsv
+# 1. Python env (../setup.sh)   2. crops cut by the service's own face path (serviceCrops.ts: BlazeFace + FaceMesh +
+# FaceAligner at 5 fps)   3. channel variants and self-blends (forgery.py prep)   4. leave-method-out CV of each
+# configuration in CONFIGS, fine-tuning MesoNet's published weights (forgery.py cv)   5. report: per-method AUROC,
+# temporal evidence, calibration (forgery.py report)   6. final model -> OUT (ONNX + manifest)
+# Env: DATA (cache, default detectors/training/.cache/face2), OUT (default detectors/models/face-forgery),
+#      FOLDS (5), STEPS (1500), EVERY (250), CONFIGS ("meso4-df:3 meso4-df:2 mesoinception4-df:3": init:frozen blocks),
+#      MESONET_DIR (the MesoNet .h5 folder, default ../shared/models/mesonet), SKIP_DATA=1 to reuse crops and
+#      variants, SKIP_CV=1 to reuse the CV runs.
 set -euo pipefail
-videos="${1:?usage: run.sh VIDEOS_DIR}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../../.." && pwd)"
-cache="$root/detectors/training/face/.cache/face"
-out="$root/detectors/models/face-forgery"
-photos="$root/node_modules/@vladmandic/face-api/demo"
+repo="$(cd "$here/../../.." && pwd)"
+[ "$#" -ge 1 ] || { echo "usage: run.sh MANIFEST.tsv [MANIFEST.tsv ...]" >&2; exit 2; }
+tsvs=()
+for t in "$@"; do tsvs+=("$(cd "$(dirname "$t")" && pwd)/$(basename "$t")"); done
+cd "$repo"
+py="${DFD_TRAINING_PY:-detectors/training/.venv/bin/python}"
+data="${DATA:-detectors/training/.cache/face2}"
+out="${OUT:-detectors/models/face-forgery}"
+folds="${FOLDS:-5}"; steps="${STEPS:-1500}"; every="${EVERY:-250}"
+read -r -a configs <<< "${CONFIGS:-meso4-df:3 meso4-df:2 mesoinception4-df:3}"
+[ -n "${DFD_TRAINING_PY:-}" ] || bash detectors/training/setup.sh
+f="detectors/training/face/forgery.py"
 
-if [ -z "${FACE_PY:-}" ]; then
-  bash "$root/detectors/training/setup.sh"
-  FACE_PY="$root/detectors/training/.venv/bin/python"
+if [ "${SKIP_DATA:-0}" != "1" ] || [ ! -f "$data/data/clips.json" ]; then
+  nice -n 10 node --import tsx detectors/training/face/serviceCrops.ts --out "$data/crops" --max-frames 25 "${tsvs[@]}"
+  nice -n 10 "$py" "$f" prep --crops "$data/crops" --data "$data/data" --folds "$folds"
 fi
-
-if [ "${FACE_REUSE_DATA:-0}" != 1 ] || [ ! -f "$cache/data.json" ]; then
-  nice -n 10 "$FACE_PY" "$here/build_data.py" --videos "$videos" --photos "$photos" --out "$cache"
+if [ "${SKIP_CV:-0}" != "1" ]; then
+  for c in "${configs[@]}"; do
+    for ((k = 0; k < folds; k++)); do
+      nice -n 10 "$py" "$f" cv --data "$data/data" --fold "$k" --init "${c%%:*}" --freeze "${c##*:}" \
+        --steps "$steps" --every "$every"
+    done
+  done
 fi
-nice -n 10 "$FACE_PY" "$here/train.py" --data "$cache" --out "$out" \
-  --epochs "${FACE_EPOCHS:-6}" --max-seconds "${FACE_MAX_SECONDS:-1500}" \
-  --command "bash detectors/training/face/run.sh $videos"
+nice -n 10 "$py" "$f" report --data "$data/data"
+nice -n 10 "$py" "$f" final --data "$data/data" --out "$out"

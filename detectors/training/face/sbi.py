@@ -88,8 +88,30 @@ def _misalign(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
     return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
-def self_blend(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
-    """Returns a self-blended fake of the RGB uint8 crop `img`."""
+def landmark_mask(rng: np.random.Generator, lm: np.ndarray, size: int = 256) -> np.ndarray:
+    """Soft mask in [0,1] from face-mesh landmarks in crop pixels (468 x 2): the convex hull of the mesh (as SBI
+    builds it from landmarks), randomly shrunk or grown towards its centre, eroded or dilated and blurred twice."""
+    pts = lm[np.all(np.isfinite(lm), axis=1)]
+    c = pts.mean(axis=0)
+    pts = c + (pts - c) * rng.uniform(0.85, 1.05)
+    hull = cv2.convexHull(np.round(pts).astype(np.int32))
+    m = np.zeros((size, size), np.uint8)
+    cv2.fillConvexPoly(m, hull, 255)
+    k = int(rng.integers(1, 12))
+    kern = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    m = cv2.erode(m, kern) if rng.random() < 0.5 else cv2.dilate(m, kern)
+    mf = m.astype(np.float32) / 255.0
+    k1 = int(rng.integers(2, 12)) * 2 + 1
+    mf = cv2.GaussianBlur(mf, (k1, k1), 0)
+    k2 = int(rng.integers(2, 16)) * 2 + 1
+    mf2 = cv2.GaussianBlur(mf, (k2, k2), 0)
+    mf = np.where(mf < 1.0, mf2, mf)
+    return np.clip(mf, 0.0, 1.0)
+
+
+def self_blend(rng: np.random.Generator, img: np.ndarray, lm: np.ndarray | None = None) -> np.ndarray:
+    """Returns a self-blended fake of the RGB uint8 crop `img`; with mesh landmarks `lm` (468 x 2, crop pixels,
+    at least 100 finite points) the mask follows the face outline, else an ellipse."""
     src = img
     if rng.random() < 0.5:
         src = _colour_transform(rng, src)
@@ -98,7 +120,8 @@ def self_blend(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
         src = _frequency_transform(rng, src)
         src = _colour_transform(rng, src)
     src = _misalign(rng, src)
-    mask = face_mask(rng, img.shape[0])
+    usable = lm is not None and int(np.all(np.isfinite(lm), axis=1).sum()) >= 100
+    mask = landmark_mask(rng, lm, img.shape[0]) if usable else face_mask(rng, img.shape[0])
     ratio = float(rng.choice([0.25, 0.5, 0.75, 1.0, 1.0, 1.0]))
     m = (mask * ratio)[..., None]
     out = src.astype(np.float32) * m + img.astype(np.float32) * (1.0 - m)

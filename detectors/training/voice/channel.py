@@ -55,17 +55,32 @@ class _Opus:
 
 OPUS_APPLICATION_VOIP = 2048
 OPUS_SET_BITRATE_REQUEST = 4002
+# The codec rate of a WebRTC call (browser capture and the service's decoder).
+OPUS_RATE = 48000
 
 
-def opus_roundtrip(x: np.ndarray, bitrate: int, loss: float = 0.0, rng: np.random.Generator | None = None) -> np.ndarray:
+def opus_roundtrip(x: np.ndarray, bitrate: int, loss: float = 0.0, rng: np.random.Generator | None = None,
+                   rate: int = OPUS_RATE) -> np.ndarray:
     """Encodes 20 ms frames with libopus at `bitrate` b/s; each packet is lost with probability `loss` and the
-    decoder conceals it (PLC, as for a missing RTP packet). Returns the decoded signal, same length as x."""
+    decoder conceals it (PLC, as for a missing RTP packet). Returns the decoded signal at 16 kHz, same length as x.
+
+    `rate` is the codec's sample rate: 48 kHz (default) is what a browser sends and the service decodes (the 16 kHz
+    clip is resampled up, coded, decoded at 48 kHz and resampled back, as the service's Resampler does); 16 kHz
+    is a wideband SIP/Opus leg."""
+    if rate != SR:
+        up = _resample(np.asarray(x, dtype=np.float32), SR, rate)
+        return _resample(_opus_at(up, bitrate, loss, rng, rate), rate, SR)[: len(x)]
+    return _opus_at(x, bitrate, loss, rng, SR)
+
+
+def _opus_at(x: np.ndarray, bitrate: int, loss: float, rng: np.random.Generator | None, rate: int) -> np.ndarray:
+    FRAME = rate // 50  # noqa: N806 (20 ms at the codec rate)
     lib = _Opus.lib()
     err = ctypes.c_int(0)
-    enc = lib.opus_encoder_create(SR, 1, OPUS_APPLICATION_VOIP, ctypes.byref(err))
+    enc = lib.opus_encoder_create(rate, 1, OPUS_APPLICATION_VOIP, ctypes.byref(err))
     if err.value != 0 or not enc:
         raise RuntimeError(f"opus_encoder_create failed: {err.value}")
-    dec = lib.opus_decoder_create(SR, 1, ctypes.byref(err))
+    dec = lib.opus_decoder_create(rate, 1, ctypes.byref(err))
     if err.value != 0 or not dec:
         lib.opus_encoder_destroy(enc)
         raise RuntimeError(f"opus_decoder_create failed: {err.value}")
@@ -164,9 +179,14 @@ def random_eq(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return _sosfilt(np.array(sos), x).astype(np.float32)
 
 
+def _opus_rate(rng: np.random.Generator) -> int:
+    """Codec rate of a training Opus pass: mostly 48 kHz (WebRTC), sometimes 16 kHz (a wideband SIP leg)."""
+    return OPUS_RATE if rng.random() < 0.8 else SR
+
+
 def random_channel(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
     """Training mix, the same for both classes: EQ (half the time), then one channel (clean 30 %, of which a third
-    low-passed at 4-7.8 kHz; Opus 12-32 kb/s 30 %; Opus 12-16 kb/s with 2-10 % loss 15 %; G.711 25 %), then light
+    low-passed at 4-7.8 kHz; Opus 12-32 kb/s 30 %, coded at 48 kHz (80 %) or 16 kHz; Opus 12-16 kb/s with 2-10 % loss 15 %; G.711 25 %), then light
     noise and a random level."""
     x = _level(x)
     if rng.random() < 0.5:
@@ -177,10 +197,10 @@ def random_channel(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray,
         y = lowpass(x, float(rng.uniform(4000, 7800))) if rng.random() < 1 / 3 else x
     elif u < 0.60:
         name = "opus"
-        y = opus_roundtrip(x, int(rng.integers(12, 33)) * 1000)
+        y = opus_roundtrip(x, int(rng.integers(12, 33)) * 1000, rate=_opus_rate(rng))
     elif u < 0.75:
         name = "opus12loss"
-        y = opus_roundtrip(x, int(rng.integers(12, 17)) * 1000, float(rng.uniform(0.02, 0.10)), rng)
+        y = opus_roundtrip(x, int(rng.integers(12, 17)) * 1000, float(rng.uniform(0.02, 0.10)), rng, rate=_opus_rate(rng))
     else:
         name = "g711"
         y = g711_roundtrip(x)

@@ -1,0 +1,560 @@
+"""Face-forgery model from MesoNet's published weights, fine-tuned on real fakes and self-blends of real faces, on
+the service's own crops, validated leave-method-out.
+
+    python forgery.py prep   --crops CROPS --data DATA [--folds 5] [--variants 2] [--sbi 2]
+    python forgery.py cv     --data DATA --fold K [--init meso4-df] [--freeze 3] [--steps 1500] [--every 250]
+    python forgery.py report --data DATA
+    python forgery.py final  --data DATA --out MODEL_DIR
+
+`CROPS` is the cache serviceCrops.ts writes (crops the service itself cuts: BlazeFace + FaceMesh + FaceAligner,
+256x256, eyes level, at the media worker's 5 fps). `prep` gives both classes the same treatment:
+- every clip becomes `variants` training copies through the call's channel: photometric jitter, then per clip one
+  face resolution (30-100 % of 256) and one codec (VP8 at a fixed quantizer, JPEG, or none), as in a live call;
+- every real frame also gives `sbi` Self-Blended fakes (sbi.py; mask from the face mesh) through the same channel;
+- held-out scoring uses two fixed presets: `clean` (the crop as cut) and `call` (face at 160 px, VP8 q40, GOP 30).
+Folds (crops_data.assign_folds) hold out whole methods with every real clip tied to them.
+
+`cv` trains one fold: MesoNet from the published `init` weights (mesonet_port.py), the first `freeze` blocks frozen
+(their outputs are computed once), the rest fine-tuned with balanced batches (half real clips; half fakes: real
+fakes weighted per method, and self-blends). Held-out frame logits are saved every `every` steps, step 0 being the
+published weights as shipped.
+
+`report` writes DATA/cv/report.json and report.md: leave-method-out AUROC per held-out method (its fakes against
+every held-out real; clip score = mean frame logit), their mean, per channel and step; the temporal evidence
+(per 5-frame window: mean logit, the spread of the frame logits, and the frame-to-frame change of the crop inside vs
+outside the face) fused by a logistic fit on the other folds' held-out windows, compared with the mean alone; and
+the window-level calibration for the chosen step.
+
+`final` trains on every fold with the chosen step count and exports ONNX + manifest.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from crops_data import CROP, Clip, assign_folds, fold_summary, load_index  # noqa: E402
+from mesonet_port import MesoNetKeras, default_weights_dir, load_h5_into  # noqa: E402
+
+WINDOW = 5  # frames per face window (the media worker's default)
+INIT_FILES = {"meso4-df": ("meso4", "Meso4_DF.h5"), "meso4-f2f": ("meso4", "Meso4_F2F.h5"),
+              "mesoinception4-df": ("mesoinception4", "MesoInception_DF.h5"),
+              "mesoinception4-f2f": ("mesoinception4", "MesoInception_F2F.h5")}
+CALL_PRESET = {"side": 160, "q": 40, "gop": 30}
+
+
+def log(msg: str) -> None:
+    print(f"[face {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ------------------------------------------------------------------------------------------------ prep
+
+
+def call_channel(frames: np.ndarray) -> np.ndarray:
+    """The fixed `call` preset: the face at 160 px through VP8 at quantizer 40 (GOP 30), back to 256."""
+    import cv2
+
+    from build_data import vp8_roundtrip
+
+    s = CALL_PRESET["side"]
+    small = np.stack([cv2.resize(f, (s, s), interpolation=cv2.INTER_AREA) for f in frames])
+    coded = vp8_roundtrip(small, CALL_PRESET["q"], CALL_PRESET["gop"])
+    return np.stack([cv2.resize(f, (CROP, CROP), interpolation=cv2.INTER_LINEAR) for f in coded])
+
+
+def prep(args: argparse.Namespace) -> None:
+    from build_data import degrade_chunk, photometric
+    from sbi import self_blend
+
+    clips = load_index(args.crops)
+    assign_folds(clips, args.folds, args.seed)
+    out = Path(args.data)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(args.seed)
+    tx, ty, tclip, tkind = [], [], [], []
+    ex_clean, ex_call, eclip, eframe = [], [], [], []
+    t0 = time.time()
+    for i, c in enumerate(clips):
+        for _ in range(args.variants):
+            tx.extend(degrade_chunk(rng, [photometric(rng, f) for f in c.crops]))
+            ty.extend([c.label] * len(c.crops))
+            tclip.extend([i] * len(c.crops))
+            tkind.extend([c.label] * len(c.crops))
+        if not c.label:
+            for _ in range(args.sbi):
+                fakes = [photometric(rng, self_blend(rng, f, lm)) for f, lm in zip(c.crops, c.landmarks)]
+                tx.extend(degrade_chunk(rng, fakes))
+                ty.extend([1] * len(c.crops))
+                tclip.extend([i] * len(c.crops))
+                tkind.extend([2] * len(c.crops))
+        ex_clean.append(c.crops)
+        ex_call.append(call_channel(c.crops))
+        eclip.extend([i] * len(c.crops))
+        eframe.extend(range(len(c.crops)))
+        if (i + 1) % 10 == 0:
+            log(f"prep {i + 1}/{len(clips)} clips, {len(tx)} training crops, {time.time() - t0:.0f} s")
+    np.save(out / "train_x.npy", np.stack(tx))
+    np.savez(out / "train_meta.npz", y=np.array(ty, np.uint8), clip=np.array(tclip, np.int32), kind=np.array(tkind, np.uint8))
+    np.save(out / "eval_clean.npy", np.concatenate(ex_clean))
+    np.save(out / "eval_call.npy", np.concatenate(ex_call))
+    np.savez(out / "eval_meta.npz", clip=np.array(eclip, np.int32), frame=np.array(eframe, np.int32))
+    meta = [{"i": i, "n": c.n, "path": c.path, "label": c.label, "generator": c.generator, "method": c.method,
+             "identity": c.identity, "pair_group": c.pair_group, "fold": c.fold, "frames": len(c.crops)}
+            for i, c in enumerate(clips)]
+    (out / "clips.json").write_text(json.dumps({"folds": args.folds, "seed": args.seed, "variants": args.variants,
+                                                "sbi": args.sbi, "call": CALL_PRESET, "clips": meta,
+                                                "summary": fold_summary(clips, args.folds)}, indent=1))
+    log(f"prep done: {len(tx)} training crops, {len(eclip)} held-out frames, {time.time() - t0:.0f} s")
+
+
+# ----------------------------------------------------------------------------------------------- model
+
+
+class Tuned(nn.Module):
+    """The ported network with dropout in the head while training (as MesoNet was trained)."""
+
+    def __init__(self, base: MesoNetKeras) -> None:
+        super().__init__()
+        self.base = base
+        self.drop = nn.Dropout(0.5)
+
+    def tail(self, x: torch.Tensor, start: int) -> torch.Tensor:
+        for m in self.base.features[start:]:
+            x = m(x)
+        h = self.base.head
+        x = self.drop(x.permute(0, 2, 3, 1).flatten(1))
+        x = self.drop(nn.functional.leaky_relu(h.fc1(x), 0.1))
+        return -h.fc2(x)
+
+
+def load_init(name: str, weights_dir: Path) -> MesoNetKeras:
+    arch, file = INIT_FILES[name]
+    m = MesoNetKeras(arch)
+    load_h5_into(m, weights_dir / file)
+    return m
+
+
+def to_input(x: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(x).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+@torch.no_grad()
+def frozen_features(m: MesoNetKeras, x: np.ndarray, freeze: int, bs: int = 64) -> torch.Tensor:
+    m.eval()
+    out = []
+    for s in range(0, len(x), bs):
+        y = to_input(x[s:s + bs])
+        for blk in m.features[:freeze]:
+            y = blk(y)
+        out.append(y)
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def tail_logits(t: Tuned, feats: torch.Tensor, freeze: int, bs: int = 256) -> np.ndarray:
+    t.eval()
+    return np.concatenate([t.tail(feats[s:s + bs], freeze).squeeze(1).numpy() for s in range(0, len(feats), bs)])
+
+
+def batch_weights(meta: dict, clips: list[dict], idx: np.ndarray) -> np.ndarray:
+    """Sampling weights over the training crops `idx`: half the mass on real crops (each real clip equal), a
+    quarter on real fakes (each method equal, each clip equal within it), a quarter on self-blends."""
+    kind = meta["kind"][idx]
+    clip = meta["clip"][idx]
+    w = np.zeros(len(idx))
+    for k, share in ((0, 0.5), (1, 0.25), (2, 0.25)):
+        sel = kind == k
+        if not sel.any():
+            continue
+        if k == 1:
+            methods = np.array([clips[c]["method"] for c in clip[sel]])
+            sub = np.zeros(sel.sum())
+            for mth in np.unique(methods):
+                ms = methods == mth
+                cl = clip[sel][ms]
+                per_clip = {c: (cl == c).sum() for c in np.unique(cl)}
+                sub[ms] = [1.0 / (len(per_clip) * per_clip[c]) for c in cl]
+                sub[ms] /= len(np.unique(methods))
+            w[sel] = share * sub / sub.sum()
+        else:
+            cl = clip[sel]
+            per_clip = {c: (cl == c).sum() for c in np.unique(cl)}
+            sub = np.array([1.0 / per_clip[c] for c in cl])
+            w[sel] = share * sub / sub.sum()
+    if w.sum() <= 0:
+        raise ValueError("no training crops")
+    return w / w.sum()
+
+
+def train(data: Path, train_folds: list[int], init: str, freeze: int, steps: int, every: int, seed: int,
+          weights_dir: Path, score_folds: list[int], lr: float, bs: int,
+          ) -> tuple[Tuned, dict[int, dict[str, np.ndarray]]]:
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+    info = json.loads((data / "clips.json").read_text())
+    clips = info["clips"]
+    meta = dict(np.load(data / "train_meta.npz"))
+    emeta = dict(np.load(data / "eval_meta.npz"))
+    folds = np.array([c["fold"] for c in clips])
+    tr = np.where(np.isin(folds[meta["clip"]], train_folds))[0]
+    ev = np.where(np.isin(folds[emeta["clip"]], score_folds))[0] if score_folds else np.array([], np.int64)
+    base = load_init(init, weights_dir)
+    model = Tuned(base)
+    x = np.load(data / "train_x.npy", mmap_mode="r")
+    t0 = time.time()
+    ftr = frozen_features(base, np.asarray(x[tr]), freeze)
+    evs = {}
+    for ch in ("clean", "call"):
+        if len(ev):
+            evs[ch] = frozen_features(base, np.asarray(np.load(data / f"eval_{ch}.npy", mmap_mode="r")[ev]), freeze)
+    log(f"frozen features of {len(tr)} training and {len(ev)} held-out crops in {time.time() - t0:.0f} s")
+    for p in base.features[:freeze].parameters():
+        p.requires_grad_(False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 1), pct_start=0.1)
+    w = batch_weights(meta, clips, tr)
+    y = torch.from_numpy(meta["y"][tr].astype(np.float32))
+    rng = np.random.default_rng(seed)
+    scores: dict[int, dict[str, np.ndarray]] = {}
+
+    def snapshot(step: int) -> None:
+        if len(ev):
+            scores[step] = {ch: tail_logits(model, f, freeze) for ch, f in evs.items()}
+
+    snapshot(0)
+    lossf = nn.BCEWithLogitsLoss()
+    run = 0.0
+    for step in range(1, steps + 1):
+        model.train()
+        for blk in base.features[:freeze]:
+            blk.eval()
+        b = rng.choice(len(tr), size=bs, p=w)
+        loss = lossf(model.tail(ftr[b], freeze).squeeze(1), y[b])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        lv = float(loss.detach())
+        run = 0.98 * run + 0.02 * lv if step > 1 else lv
+        if step % every == 0 or step == steps:
+            snapshot(step)
+            log(f"step {step}/{steps} loss {run:.3f} ({time.time() - t0:.0f} s)")
+    return model, scores
+
+
+def cv(args: argparse.Namespace) -> None:
+    data = Path(args.data)
+    info = json.loads((data / "clips.json").read_text())
+    k = info["folds"]
+    tag = f"{args.init}-f{args.freeze}"
+    _, scores = train(data, [f for f in range(k) if f != args.fold], args.init, args.freeze, args.steps, args.every,
+                      args.seed, Path(args.weights), [args.fold], args.lr, args.batch)
+    emeta = dict(np.load(data / "eval_meta.npz"))
+    folds = np.array([c["fold"] for c in info["clips"]])
+    ev = np.where(folds[emeta["clip"]] == args.fold)[0]
+    out = data / "cv" / tag
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"fold{args.fold}.json").write_text(json.dumps({
+        "fold": args.fold, "init": args.init, "freeze": args.freeze, "steps": args.steps, "lr": args.lr,
+        "index": ev.tolist(),
+        "scores": {str(s): {ch: v.round(4).tolist() for ch, v in d.items()} for s, d in scores.items()}}))
+    log(f"fold {args.fold} written to {out}")
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+
+def auroc(y: np.ndarray, s: np.ndarray) -> float:
+    pos, neg = s[y == 1], s[y == 0]
+    if len(pos) == 0 or len(neg) == 0:
+        return float("nan")
+    allv = np.concatenate([pos, neg])
+    # Mann-Whitney U with average ranks for ties
+    order = np.argsort(allv, kind="mergesort")
+    sv = allv[order]
+    r = np.empty(len(allv))
+    i = 0
+    while i < len(sv):
+        j = i
+        while j + 1 < len(sv) and sv[j + 1] == sv[i]:
+            j += 1
+        r[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return float((r[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def eer(y: np.ndarray, s: np.ndarray) -> float:
+    ts = np.unique(s)
+    best = 1.0
+    for t in ts:
+        far = float(np.mean(s[y == 0] >= t))
+        frr = float(np.mean(s[y == 1] < t))
+        best = min(best, max(far, frr))
+    return best
+
+
+def windows_of(frame_logits: np.ndarray, crops: np.ndarray | None) -> list[dict]:
+    """5-frame windows of one clip (the last shorter one kept if it has 2+ frames): mean and spread of the frame
+    logits, and the temporal change of the crop: mean absolute frame-to-frame difference inside the face centre
+    over the one in the crop's border ring (a swap or generated face moves on its own against its surroundings)."""
+    out = []
+    n = len(frame_logits)
+    for s in range(0, n, WINDOW):
+        z = frame_logits[s:s + WINDOW]
+        if len(z) < 2 and n >= 2:
+            continue
+        feat = {"mean": float(z.mean()), "spread": float(z.std()) if len(z) > 1 else 0.0}
+        if crops is not None:
+            feat["motion"] = crop_motion(crops[s:s + WINDOW])
+        out.append(feat)
+    return out
+
+
+def crop_motion(c: np.ndarray) -> float:
+    if len(c) < 2:
+        return 0.0
+    g = c.astype(np.float32).mean(axis=3)
+    d = np.abs(np.diff(g, axis=0))
+    inner = d[:, 80:176, 80:176].mean()
+    ring = np.concatenate([d[:, :24, :].ravel(), d[:, -24:, :].ravel(), d[:, :, :24].ravel(), d[:, :, -24:].ravel()]).mean()
+    return float(np.log((inner + 1.0) / (ring + 1.0)))
+
+
+def report(args: argparse.Namespace) -> None:
+    data = Path(args.data)
+    info = json.loads((data / "clips.json").read_text())
+    clips = info["clips"]
+    k = info["folds"]
+    emeta = dict(np.load(data / "eval_meta.npz"))
+    ev_crops = {ch: np.load(data / f"eval_{ch}.npy", mmap_mode="r") for ch in ("clean", "call")}
+    runs = {}
+    for d in sorted((data / "cv").iterdir()) if (data / "cv").exists() else []:
+        fs = [json.loads((d / f"fold{f}.json").read_text()) for f in range(k) if (d / f"fold{f}.json").exists()]
+        if len(fs) == k:
+            runs[d.name] = fs
+    if not runs:
+        raise SystemExit("no complete CV run under DATA/cv")
+    result: dict = {"runs": {}, "call_preset": CALL_PRESET, "folds": info["summary"]}
+    y_clip = np.array([c["label"] for c in clips])
+    methods = sorted({c["method"] for c in clips if c["label"]})
+    for tag, fs in runs.items():
+        steps = sorted(int(s) for s in fs[0]["scores"])
+        per_step = {}
+        for step in steps:
+            entry = {}
+            for ch in ("clean", "call"):
+                frame = np.full(len(emeta["clip"]), np.nan)
+                for f in fs:
+                    frame[np.array(f["index"])] = f["scores"][str(step)][ch]
+                clip_score = np.array([np.nanmean(frame[emeta["clip"] == i]) for i in range(len(clips))])
+                per_method = {}
+                for mth in methods:
+                    sel = np.array([(c["method"] == mth) or (not c["label"]) for c in clips])
+                    per_method[mth] = auroc(y_clip[sel], clip_score[sel])
+                entry[ch] = {"per_method": per_method, "mean_lmo_auroc": float(np.nanmean(list(per_method.values()))),
+                             "pooled_auroc": auroc(y_clip, clip_score), "pooled_eer": eer(y_clip, clip_score),
+                             "frame_logits": frame}
+            per_step[step] = entry
+        result["runs"][tag] = per_step
+    # choose: the run and step with the best mean leave-method-out AUROC through the call channel
+    best = max(((tag, s) for tag, ps in result["runs"].items() for s in ps),
+               key=lambda ts: result["runs"][ts[0]][ts[1]]["call"]["mean_lmo_auroc"])
+    tag, step = best
+    # temporal evidence at the chosen step: windows per clip, fused on the other folds
+    temporal = {}
+    folds_of = np.array([c["fold"] for c in clips])
+    for ch in ("clean", "call"):
+        frame = result["runs"][tag][step][ch]["frame_logits"]
+        rows = []
+        for i, c in enumerate(clips):
+            sel = np.where(emeta["clip"] == i)[0]
+            for w in windows_of(frame[sel], np.asarray(ev_crops[ch][sel])):
+                rows.append((i, c["fold"], c["label"], w["mean"], w["spread"], w["motion"]))
+        r = np.array(rows)
+        feats = {"mean": [3], "mean+spread": [3, 4], "mean+motion": [3, 5], "mean+spread+motion": [3, 4, 5]}
+        res = {}
+        for name, cols in feats.items():
+            fused = np.zeros(len(r))
+            for f in range(k):
+                te = r[:, 1] == f
+                fused[te] = fit_logistic(r[~te][:, cols], r[~te][:, 2]).predict(r[te][:, cols])
+            per_method = {}
+            clip_fused = np.array([fused[r[:, 0] == i].mean() if (r[:, 0] == i).any() else np.nan for i in range(len(clips))])
+            for mth in methods:
+                sel = np.array([(c["method"] == mth) or (not c["label"]) for c in clips]) & np.isfinite(clip_fused)
+                per_method[mth] = auroc(y_clip[sel], clip_fused[sel])
+            res[name] = {"window_auroc": auroc(r[:, 2], fused), "mean_lmo_auroc_clip": float(np.nanmean(list(per_method.values()))),
+                         "per_method": per_method}
+        temporal[ch] = res
+        if ch == "call":
+            cal = fit_logistic(r[:, [3]], r[:, 2])
+            result["calibration"] = {"a": float(cal.w[0]), "b": float(cal.b), "window_eer": eer(r[:, 2], r[:, 3]),
+                                     "windows": int(len(r))}
+    result["chosen"] = {"run": tag, "step": step}
+    result["temporal"] = temporal
+    del_frames = {t: {s: {ch: {kk: vv for kk, vv in e[ch].items() if kk != "frame_logits"} for ch in e} for s, e in ps.items()}
+                  for t, ps in result["runs"].items()}
+    result["runs"] = del_frames
+    (data / "cv" / "report.json").write_text(json.dumps(result, indent=1, default=float))
+    (data / "cv" / "report.md").write_text(report_md(result, methods))
+    print(report_md(result, methods))
+
+
+class _Logit:
+    def __init__(self, w: np.ndarray, b: float, mu: np.ndarray, sd: np.ndarray) -> None:
+        self.w, self.b, self.mu, self.sd = w, b, mu, sd
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.mu) / self.sd) @ self.w + self.b
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iters: int = 500) -> _Logit:
+    """Plain L2-regularised logistic regression by Newton steps on standardised features; for one feature the
+    returned a/b act on the raw value (w / sd, b - w mu / sd)."""
+    mu = x.mean(axis=0)
+    sd = x.std(axis=0) + 1e-9
+    z = (x - mu) / sd
+    zz = np.hstack([z, np.ones((len(z), 1))])
+    beta = np.zeros(zz.shape[1])
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-zz @ beta))
+        g = zz.T @ (p - y) + l2 * np.r_[beta[:-1], 0]
+        h = (zz * (p * (1 - p))[:, None]).T @ zz + l2 * np.eye(len(beta))
+        step = np.linalg.solve(h, g)
+        beta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    m = _Logit(beta[:-1], float(beta[-1]), mu, sd)
+    if x.shape[1] == 1:
+        m.w = np.array([beta[0] / sd[0]])
+        m.b = float(beta[-1] - beta[0] * mu[0] / sd[0])
+        m.mu, m.sd = np.zeros(1), np.ones(1)
+    return m
+
+
+def report_md(r: dict, methods: list[str]) -> str:
+    lines = ["| run | step | mean LMO AUROC clean | mean LMO AUROC call | pooled AUROC call | pooled EER call |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for tag, ps in r["runs"].items():
+        for s, e in sorted(ps.items(), key=lambda kv: int(kv[0])):
+            lines.append(f"| {tag} | {s} | {e['clean']['mean_lmo_auroc']:.3f} | {e['call']['mean_lmo_auroc']:.3f} | "
+                         f"{e['call']['pooled_auroc']:.3f} | {e['call']['pooled_eer']:.3f} |")
+    tag, step = r["chosen"]["run"], r["chosen"]["step"]
+    e = r["runs"][tag][step]
+    lines += ["", f"Chosen: {tag} at step {step} (step 0 = the published weights as shipped). Per held-out method "
+                  "(its fakes against every held-out real clip; clip score = mean frame logit):", "",
+              "| method | clean | call |", "| --- | --- | --- |"]
+    for m in methods:
+        lines.append(f"| {m} | {e['clean']['per_method'][m]:.2f} | {e['call']['per_method'][m]:.2f} |")
+    lines += ["", "Temporal evidence (5-frame windows; logistic fusion fitted on the other folds' held-out windows):", "",
+              "| features | window AUROC clean | mean LMO AUROC clean | window AUROC call | mean LMO AUROC call |",
+              "| --- | --- | --- | --- | --- |"]
+    for name in r["temporal"]["call"]:
+        a, b = r["temporal"]["clean"][name], r["temporal"]["call"][name]
+        lines.append(f"| {name} | {a['window_auroc']:.3f} | {a['mean_lmo_auroc_clip']:.3f} | {b['window_auroc']:.3f} | "
+                     f"{b['mean_lmo_auroc_clip']:.3f} |")
+    c = r["calibration"]
+    lines += ["", f"Window calibration (call channel, held-out windows): a = {c['a']:.3f}, b = {c['b']:.3f}; window EER "
+                  f"{c['window_eer']:.3f} over {c['windows']} windows.", ""]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------- final
+
+
+def final(args: argparse.Namespace) -> None:
+    data = Path(args.data)
+    rep = json.loads((data / "cv" / "report.json").read_text())
+    info = json.loads((data / "clips.json").read_text())
+    tag, step = rep["chosen"]["run"], int(rep["chosen"]["step"])
+    fs = json.loads((data / "cv" / tag / "fold0.json").read_text())
+    init, freeze, lr = fs["init"], int(fs["freeze"]), float(fs["lr"])
+    model, _ = train(data, list(range(info["folds"])), init, freeze, max(step, 1) if step else 0, 10 ** 9, args.seed,
+                     Path(args.weights), [], lr, args.batch)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    base = model.base.eval()
+    onnx_path = out / "model.onnx"
+    torch.onnx.export(base, torch.rand(1, 3, CROP, CROP), str(onnx_path), input_names=["image"], output_names=["logit"],
+                      dynamic_axes={"image": {0: "batch"}, "logit": {0: "batch"}}, opset_version=17, dynamo=False)
+    import onnxruntime as ort
+
+    x = np.random.default_rng(0).random((4, 3, CROP, CROP), dtype=np.float32)
+    ref = base(torch.from_numpy(x)).detach().numpy()
+    got = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+    if np.abs(ref - got).max() > 1e-4:
+        raise SystemExit(f"ONNX export differs from torch by {np.abs(ref - got).max()}")
+    sha = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
+    cal = rep["calibration"]
+    lmo = rep["runs"][tag][str(step)]["call"]
+    weight = round(max(0.0, min(0.5, 2 * (lmo["mean_lmo_auroc"] - 0.5))) * 0.5, 2)
+    manifest = {
+        "schemaVersion": 1, "id": "face-forgery", "version": args.version, "task": "face-forgery", "file": "model.onnx",
+        "sha256": sha,
+        "inputs": [{"name": "image", "dtype": "float32", "shape": ["batch", 3, CROP, CROP]}],
+        "outputs": [{"name": "logit", "dtype": "float32", "shape": ["batch", 1]}],
+        "image": {"width": CROP, "height": CROP, "layout": "NCHW", "channels": "RGB", "scale": 1 / 255,
+                  "mean": [0, 0, 0], "std": [1, 1, 1],
+                  "crop": "the service's aligned face crop (FaceAnalyzer: BlazeFace box, eyes level, side 1.3 x max(w,h), 256x256)"},
+        "output": {"meaning": "logit; higher means more likely fake"},
+        "calibration": {"method": "logistic", "a": cal["a"], "b": cal["b"],
+                        "fittedOn": f"leave-method-out held-out 5-frame windows through the call channel ({cal['windows']} windows)"},
+        "verdict": {"weight": weight,
+                    "basis": f"half of 2 x (mean leave-method-out clip AUROC {lmo['mean_lmo_auroc']:.3f} - 0.5), capped at 0.25"},
+        "provenance": {"init": f"MesoNet {INIT_FILES[init][1]} (DariusAf/MesoNet, Apache-2.0)",
+                       "recipe": "detectors/training/face/run.sh", "chosen": rep["chosen"], "freeze": freeze,
+                       "data": "crops cut by the service from ../shared/train/faces-fake and ../shared/train/faces"},
+    }
+    old = out / "manifest.json"
+    if old.exists():
+        prev = json.loads(old.read_text())
+        for key in ("minFaces", "window", "abstain"):
+            if key in prev:
+                manifest[key] = prev[key]
+    old.write_text(json.dumps(manifest, indent=2) + "\n")
+    log(f"final model written to {out} (sha256 {sha[:12]}, weight {weight})")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("prep")
+    p.add_argument("--crops", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--variants", type=int, default=2)
+    p.add_argument("--sbi", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    for name in ("cv", "final"):
+        q = sub.add_parser(name)
+        q.add_argument("--data", required=True)
+        q.add_argument("--weights", default=str(default_weights_dir()))
+        q.add_argument("--seed", type=int, default=0)
+        q.add_argument("--batch", type=int, default=32)
+        if name == "cv":
+            q.add_argument("--fold", type=int, required=True)
+            q.add_argument("--init", default="meso4-df", choices=sorted(INIT_FILES))
+            q.add_argument("--freeze", type=int, default=3)
+            q.add_argument("--steps", type=int, default=1500)
+            q.add_argument("--every", type=int, default=250)
+            q.add_argument("--lr", type=float, default=1e-3)
+        else:
+            q.add_argument("--out", required=True)
+            q.add_argument("--version", default="0.2.0")
+    r = sub.add_parser("report")
+    r.add_argument("--data", required=True)
+    a = ap.parse_args()
+    {"prep": prep, "cv": cv, "report": report, "final": final}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
