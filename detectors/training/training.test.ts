@@ -1,6 +1,6 @@
 /**
  * The two training recipes in CI: a tiny end-to-end run of each (fixtures made on the fly, the recipe's own
- * build_data.py and train.py, a few steps, ONNX + manifest into a temp dir) that the ModelRegistry must accept,
+ * data step, leave-source-out CV of a few steps, report and final model, ONNX + manifest into a temp dir) that the ModelRegistry must accept,
  * and a preprocessing parity check between the TypeScript inference path (pipeline/inference/preprocess.ts)
  * and what the training code feeds the models.
  *
@@ -227,16 +227,20 @@ describe('training recipes: tiny end-to-end runs', () => {
     }
   }, 660_000);
 
-  it('face: ffmpeg video of a sample photo -> build_data.py -> 3 training steps -> ONNX + manifest the registry loads', async (ctx) => {
+  it('face: four clips of a sample photo -> the service\'s own crops -> variants + self-blends -> 2-fold leave-method-out CV, report, final -> ONNX + manifest the registry loads', async (ctx) => {
     skipIfNoVenv(ctx);
     const out = path.join(tmp, 'face');
     const t0 = Date.now();
     await mustRun('bash', [path.join(here, 'ci', 'smoke.sh'), out, 'face'], 600_000);
     measured['faceSmokeSeconds'] = (Date.now() - t0) / 1000;
-    const data = JSON.parse(fs.readFileSync(path.join(out, 'face-data', 'data.json'), 'utf8')) as { trainImages: number; devImages: number; trainFake: number; devFake: number };
-    expect(data.trainFake).toBeGreaterThan(0);
-    expect(data.trainImages - data.trainFake).toBeGreaterThan(0);
-    expect(data.devFake).toBeGreaterThan(0);
+    const data = JSON.parse(fs.readFileSync(path.join(out, 'face-data', 'data', 'clips.json'), 'utf8')) as { clips: { label: number; fold: number; frames: number }[]; summary: { fold: number; real: number; fake: number; methods: string[] }[] };
+    // every clip had a face cut by the service's face path; each fold holds out one method with one real identity
+    expect(data.clips).toHaveLength(4);
+    expect(data.clips.every((c) => c.frames > 0)).toBe(true);
+    expect(data.summary.map((f) => [f.real, f.fake, f.methods.length])).toEqual([[1, 1, 1], [1, 1, 1]]);
+    const report = JSON.parse(fs.readFileSync(path.join(out, 'face-data', 'data', 'cv', 'report.json'), 'utf8')) as { chosen: { run: string }; calibration: { a: number; b: number } };
+    expect(report.chosen.run).toBe('meso4-f2f-f3');
+    expect(Number.isFinite(report.calibration.a) && Number.isFinite(report.calibration.b)).toBe(true);
     const m = await checkExported(path.join(out, 'models'), 'face-forgery', 'face-forgery');
     const spec = m.image!;
     // a batch of two: a flat grey crop and a gradient crop, through the service's image preprocessing

@@ -1,7 +1,7 @@
 """What the training code feeds the models, dumped for the TypeScript preprocessing parity test.
 
 Uses the recipes' own functions (no re-implementation): voice `common.audio.read_audio`, `train.windows`
-and `model.normalise`; face `facecrop.detect_faces` / `crop_face` and `train.to_input`. Writes float32 /
+and `model.normalise`; face `facecrop.detect_faces` / `crop_face` and `forgery.to_input`. Writes float32 /
 uint8 files into OUT and prints one JSON object on stdout.
 
   python parity.py audio --wav X.wav --onnx voice.onnx --out DIR [--name N]
@@ -65,10 +65,9 @@ def audio(args: argparse.Namespace) -> dict:
 def image(args: argparse.Namespace) -> dict:
     import cv2
     import onnxruntime as ort
-    import torch
 
     face_dir = os.path.join(TRAINING, "face")
-    ftrain = _import_from(face_dir, "train")
+    fforgery = _import_from(face_dir, "forgery")
     sys.path.insert(0, face_dir)
     from facecrop import CROP_SIZE, crop_face, detect_faces
 
@@ -93,7 +92,7 @@ def image(args: argparse.Namespace) -> dict:
         n = max(1, int(round(1.3 * max(box[2], box[3]))))
         src = crop_face(bgr, box, size=n)  # the square source region, not resized (RGB uint8)
         crop = crop_face(bgr, box)  # what training stores: resized to 256 (RGB uint8)
-        tensor = ftrain.to_input(torch.from_numpy(crop[None].copy())).numpy()  # what training feeds the model
+        tensor = fforgery.to_input(crop[None].copy()).numpy()  # what training feeds the model
         logit = float(sess.run(["logit"], {"image": tensor.astype(np.float32)})[0][0, 0])
         base = os.path.join(args.out, f"face-{name}")
         np.ascontiguousarray(src).tofile(base + "-source.u8")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tiny end-to-end run of a training recipe for CI: makes fixtures on the fly, builds a tiny data set
-# with the recipe's own build_data.py, trains a few steps with its train.py and exports ONNX + manifest
-# into OUT/models/<id>/. Never touches detectors/models/.
+# with the recipe's own data step, runs its leave-source-out CV for a few steps, its report and its final
+# model, and exports ONNX + manifest into OUT/models/<id>/. Never touches detectors/models/.
 #   bash detectors/training/ci/smoke.sh OUT voice|face
 # Needs: detectors/training/.venv (run ../setup.sh first, or set DFD_TRAINING_PY), espeak-ng, sox, ffmpeg.
 # Env: DFD_TRAINING_PY (python to use), DFD_SMOKE_STEPS (training steps, default 3).
@@ -62,25 +62,32 @@ voice() {
 }
 
 face() {
-  local fx="$out/face-fixtures" data="$out/face-data"
+  local fx="$out/face-fixtures" data="$out/face-data" f="$training/face/forgery.py"
   local img="$root/node_modules/@vladmandic/face-api/demo/sample1.jpg"
-  mkdir -p "$fx/videos" "$fx/photos"
-  # Two 1-second clips of one photo with a slow zoom (different directions): same source prefix, so
-  # build_data.py puts the second one in dev (video-disjoint split).
-  ffmpeg -hide_banner -loglevel error -y -loop 1 -i "$img" -t 1 -r 8 \
-    -vf "scale=960:640,zoompan=z='1+0.02*on':d=1:s=960x640:fps=8,format=yuv420p" -c:v libx264 -preset ultrafast \
-    "$fx/videos/ci__a.mp4"
-  ffmpeg -hide_banner -loglevel error -y -loop 1 -i "$img" -t 1 -r 8 \
-    -vf "scale=960:640,hflip,zoompan=z='1.1-0.02*on':d=1:s=960x640:fps=8,format=yuv420p" -c:v libx264 -preset ultrafast \
-    "$fx/videos/ci__b.mp4"
-  cp "$img" "$fx/photos/sample1.jpg"
+  mkdir -p "$fx"
+  # Four 1-second clips of one photo with slow zooms in different directions, in the shared manifest format:
+  # two "real" identities and two "fake" methods, so two folds each hold out one method with one identity.
+  # Labels are arbitrary here: this run checks the recipe's mechanics (the service's own crops, channel
+  # variants, self-blends, leave-method-out CV, report, calibration, export), not detection quality.
+  local -a zooms=("1+0.02*on" "1.1-0.02*on" "1+0.03*on" "1.15-0.03*on")
+  local -a flips=("null" "hflip" "null" "hflip")
+  printf 'path\tlabel\tgenerator\tsource\tidentity\tpair_group\tlicense\n' > "$fx/manifest.tsv"
+  local i label gen
+  for i in 0 1 2 3; do
+    ffmpeg -hide_banner -loglevel error -y -loop 1 -i "$img" -t 1 -r 8 \
+      -vf "scale=960:640,${flips[$i]},zoompan=z='${zooms[$i]}':d=1:s=960x640:fps=8,format=yuv420p" \
+      -c:v libx264 -preset ultrafast "$fx/clip$i.mp4"
+    label=real; gen=-; [ "$i" -ge 2 ] && { label=fake; gen="ci method $i (zoom)"; }
+    printf 'clip%s.mp4\t%s\t%s\tci/clip%s\tperson%s\tg%s\tgenerated in CI\n' "$i" "$label" "$gen" "$i" "$i" "$i" >> "$fx/manifest.tsv"
+  done
   stamp fixtures
-  nice -n 10 "$py" "$training/face/build_data.py" --videos "$fx/videos" --photos "$fx/photos" --out "$data" \
-    --frames-per-video 3 --photo-crops-per-face 1 --variants 1 --dev-variants 1 --chunk 8
+  (cd "$root" && nice -n 10 node --import tsx detectors/training/face/serviceCrops.ts --out "$data/crops" --max-frames 5 "$fx/manifest.tsv")
+  nice -n 10 "$py" "$f" prep --crops "$data/crops" --data "$data/data" --folds 2 --variants 1 --sbi 1
   stamp build_data
-  nice -n 10 "$py" "$training/face/train.py" --data "$data" --out "$out/models/face-forgery" \
-    --epochs 3 --max-steps "$steps" --batch 4 --threads 1 --max-seconds 300 \
-    --command "bash detectors/training/ci/smoke.sh OUT face"
+  nice -n 10 "$py" "$f" cv --data "$data/data" --fold 0 --init meso4-f2f --freeze 3 --steps "$steps" --every "$steps" --batch 4
+  nice -n 10 "$py" "$f" cv --data "$data/data" --fold 1 --init meso4-f2f --freeze 3 --steps "$steps" --every "$steps" --batch 4
+  nice -n 10 "$py" "$f" report --data "$data/data"
+  nice -n 10 "$py" "$f" final --data "$data/data" --out "$out/models/face-forgery" --batch 4 --steps "$steps"
   stamp train
 }
 

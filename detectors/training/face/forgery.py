@@ -42,7 +42,9 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from crops_data import CROP, Clip, assign_folds, fold_summary, load_index  # noqa: E402
-from mesonet_port import MesoNetKeras, default_weights_dir, load_h5_into  # noqa: E402
+from mesonet_port import MesoNetKeras, load_h5_into  # noqa: E402
+
+PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 
 WINDOW = 5  # frames per face window (the media worker's default)
 INIT_FILES = {"meso4-df": ("meso4", "Meso4_DF.h5"), "meso4-f2f": ("meso4", "Meso4_F2F.h5"),
@@ -62,7 +64,7 @@ def call_channel(frames: np.ndarray) -> np.ndarray:
     """The fixed `call` preset: the face at 160 px through VP8 at quantizer 40 (GOP 30), back to 256."""
     import cv2
 
-    from build_data import vp8_roundtrip
+    from channel import vp8_roundtrip
 
     s = CALL_PRESET["side"]
     small = np.stack([cv2.resize(f, (s, s), interpolation=cv2.INTER_AREA) for f in frames])
@@ -71,7 +73,7 @@ def call_channel(frames: np.ndarray) -> np.ndarray:
 
 
 def prep(args: argparse.Namespace) -> None:
-    from build_data import degrade_chunk, photometric
+    from channel import degrade_chunk, photometric
     from sbi import self_blend
 
     clips = load_index(args.crops)
@@ -136,9 +138,33 @@ class Tuned(nn.Module):
 
 
 def load_init(name: str, weights_dir: Path) -> MesoNetKeras:
-    arch, file = INIT_FILES[name]
+    """MesoNet with the published weights, read from the committed ONNX port (`weights_dir/<name>/model.onnx`,
+    made by mesonet_port.py and checked against Keras by mesonet_parity.py), its sha256 checked against its
+    manifest; or, when `weights_dir` holds MesoNet's own .h5 files, from those."""
+    arch, h5 = INIT_FILES[name]
     m = MesoNetKeras(arch)
-    load_h5_into(m, weights_dir / file)
+    if (weights_dir / h5).exists():
+        load_h5_into(m, weights_dir / h5)
+        return m
+    import onnx
+    from onnx import numpy_helper
+
+    folder = weights_dir / name
+    manifest = json.loads((folder / "manifest.json").read_text())
+    onnx_path = folder / manifest["file"]
+    if hashlib.sha256(onnx_path.read_bytes()).hexdigest() != manifest["sha256"]:
+        raise SystemExit(f"{onnx_path}: sha256 differs from its manifest")
+    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(onnx_path)).graph.initializer}
+    state = m.state_dict()
+    missing = [k for k in state if k not in inits and not k.endswith("num_batches_tracked")]
+    if missing:
+        raise SystemExit(f"{onnx_path}: no initializer for {missing}")
+    for k in state:
+        if k in inits:
+            if tuple(state[k].shape) != inits[k].shape:
+                raise SystemExit(f"{onnx_path}: {k} has shape {inits[k].shape}, expected {tuple(state[k].shape)}")
+            state[k] = torch.from_numpy(inits[k].copy())
+    m.load_state_dict(state)
     return m
 
 
@@ -195,7 +221,7 @@ def batch_weights(meta: dict, clips: list[dict], idx: np.ndarray) -> np.ndarray:
 
 
 def train(data: Path, train_folds: list[int], init: str, freeze: int, steps: int, every: int, seed: int,
-          weights_dir: Path, score_folds: list[int], lr: float, bs: int,
+          weights_dir: Path, score_folds: list[int], lr: float, bs: int, schedule_steps: int | None = None,
           ) -> tuple[Tuned, dict[int, dict[str, np.ndarray]]]:
     torch.manual_seed(seed)
     torch.set_num_threads(1)
@@ -220,7 +246,8 @@ def train(data: Path, train_folds: list[int], init: str, freeze: int, steps: int
         p.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 1), pct_start=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(schedule_steps or steps, steps, 1),
+                                                pct_start=0.1)
     w = batch_weights(meta, clips, tr)
     y = torch.from_numpy(meta["y"][tr].astype(np.float32))
     rng = np.random.default_rng(seed)
@@ -475,11 +502,14 @@ def final(args: argparse.Namespace) -> None:
     data = Path(args.data)
     rep = json.loads((data / "cv" / "report.json").read_text())
     info = json.loads((data / "clips.json").read_text())
-    tag, step = rep["chosen"]["run"], int(rep["chosen"]["step"])
+    tag, chosen = rep["chosen"]["run"], int(rep["chosen"]["step"])
+    step = chosen if args.steps is None else args.steps
     fs = json.loads((data / "cv" / tag / "fold0.json").read_text())
     init, freeze, lr = fs["init"], int(fs["freeze"]), float(fs["lr"])
-    model, _ = train(data, list(range(info["folds"])), init, freeze, max(step, 1) if step else 0, 10 ** 9, args.seed,
-                     Path(args.weights), [], lr, args.batch)
+    t_start = time.time()
+    # the same learning-rate schedule as the CV runs (planned over their steps), stopped at the chosen step
+    model, _ = train(data, list(range(info["folds"])), init, freeze, step, 10 ** 9, args.seed,
+                     Path(args.weights), [], lr, args.batch, schedule_steps=int(fs["steps"]))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     base = model.base.eval()
@@ -495,7 +525,7 @@ def final(args: argparse.Namespace) -> None:
         raise SystemExit(f"ONNX export differs from torch by {np.abs(ref - got).max()}")
     sha = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
     cal = rep["calibration"]
-    lmo = rep["runs"][tag][str(step)]["call"]
+    lmo = rep["runs"][tag][str(chosen)]["call"]
     weight = round(max(0.0, min(0.5, 2 * (lmo["mean_lmo_auroc"] - 0.5))) * 0.5, 2)
     manifest = {
         "schemaVersion": 1, "id": "face-forgery", "version": args.version, "task": "face-forgery", "file": "model.onnx",
@@ -510,6 +540,16 @@ def final(args: argparse.Namespace) -> None:
                         "fittedOn": f"leave-method-out held-out 5-frame windows through the call channel ({cal['windows']} windows)"},
         "verdict": {"weight": weight,
                     "basis": f"half of 2 x (mean leave-method-out clip AUROC {lmo['mean_lmo_auroc']:.3f} - 0.5), capped at 0.25"},
+        "license": "Apache-2.0 (MesoNet weights, DariusAf/MesoNet); fine-tuned here",
+        "architecture": {"name": INIT_FILES[init][0], "paper": "MesoNet (Afchar et al., WIFS 2018)",
+                         "parameters": int(sum(p.numel() for p in base.parameters()))},
+        "dataCard": data_card(info),
+        "training": {"command": "bash detectors/training/face/run.sh ../shared/train/faces-fake/manifest.tsv "
+                                "../shared/train/faces/faces.tsv", "seconds": round(time.time() - t_start, 1),
+                     "steps": step, "seed": args.seed,
+                     "metrics": {"meanLeaveMethodOutAurocCall": round(lmo["mean_lmo_auroc"], 4),
+                                 "meanLeaveMethodOutAurocClean": round(rep["runs"][tag][str(chosen)]["clean"]["mean_lmo_auroc"], 4),
+                                 "onnxMaxAbsDiff": float(np.abs(ref - got).max())}},
         "provenance": {"init": f"MesoNet {INIT_FILES[init][1]} (DariusAf/MesoNet, Apache-2.0)",
                        "recipe": "detectors/training/face/run.sh", "chosen": rep["chosen"], "freeze": freeze,
                        "data": "crops cut by the service from ../shared/train/faces-fake and ../shared/train/faces"},
@@ -522,6 +562,22 @@ def final(args: argparse.Namespace) -> None:
                 manifest[key] = prev[key]
     old.write_text(json.dumps(manifest, indent=2) + "\n")
     log(f"final model written to {out} (sha256 {sha[:12]}, weight {weight})")
+
+
+def data_card(info: dict) -> str:
+    clips = info["clips"]
+    fakes = [c for c in clips if c["label"]]
+    reals = [c for c in clips if not c["label"]]
+    methods = sorted({c["method"] for c in fakes})
+    frames = sum(c["frames"] for c in clips)
+    return (f"Crops cut by the service's own face path (BlazeFace + FaceMesh + FaceAligner, 5 fps, largest face) from "
+            f"{len(reals)} real and {len(fakes)} fake clips ({frames} frames) of ../shared/train/faces-fake and "
+            f"../shared/train/faces; paintings, statues and stylised faces left out. Fake methods ({len(methods)}): "
+            f"{', '.join(methods)}. Plus {info['sbi']} Self-Blended fakes per real frame (mesh-outline mask). Both classes: "
+            f"{info['variants']} copies through photometric jitter, one face resolution and one codec (VP8/JPEG/none) "
+            f"per clip. Validation: {info['folds']} folds holding out whole methods with the reals tied to them (pair "
+            f"group, person). Known gaps: 46 real clips from few sessions, mostly frontal; 8 face swaps in all; "
+            f"talking heads (VASA-1, AniTalker, DreamTalk, V-Express) are scored as real more often than not.")
 
 
 def main() -> None:
@@ -537,7 +593,8 @@ def main() -> None:
     for name in ("cv", "final"):
         q = sub.add_parser(name)
         q.add_argument("--data", required=True)
-        q.add_argument("--weights", default=str(default_weights_dir()))
+        q.add_argument("--weights", default=str(PRETRAINED),
+                       help="the committed ONNX ports (default) or a folder of MesoNet .h5 files")
         q.add_argument("--seed", type=int, default=0)
         q.add_argument("--batch", type=int, default=32)
         if name == "cv":
@@ -550,6 +607,8 @@ def main() -> None:
         else:
             q.add_argument("--out", required=True)
             q.add_argument("--version", default="0.2.0")
+            q.add_argument("--steps", type=int, default=None,
+                           help="train this many steps instead of the step the report chose (CI smoke runs)")
     r = sub.add_parser("report")
     r.add_argument("--data", required=True)
     a = ap.parse_args()

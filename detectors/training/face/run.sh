@@ -7,8 +7,9 @@
 # temporal evidence, calibration (forgery.py report)   6. final model -> OUT (ONNX + manifest)
 # Env: DATA (cache, default detectors/training/.cache/face2), OUT (default detectors/models/face-forgery),
 #      FOLDS (5), STEPS (1500), EVERY (250), CONFIGS ("meso4-df:3 meso4-df:2 mesoinception4-df:3": init:frozen blocks),
-#      MESONET_DIR (the MesoNet .h5 folder, default ../shared/models/mesonet), SKIP_DATA=1 to reuse crops and
-#      variants, SKIP_CV=1 to reuse the CV runs.
+#      SKIP_DATA=1 to reuse crops and variants, SKIP_CV=1 to reuse the CV runs.
+# The published MesoNet weights come from the committed ONNX ports in pretrained/ (mesonet_port.py made them from
+# ../shared/models/mesonet; mesonet_parity.py checks them against Keras), so this recipe needs only the videos.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
