@@ -2,21 +2,38 @@
  * The API's read model: rooms, their current call, participants, each participant's
  * latest verdict and a bounded history of verdicts, scores and challenges for charts.
  * Fed by SFU membership (join/leave) and by the events the pipeline publishes.
+ * A call ends `endGraceMs` after its last participant left (a rejoin within it, e.g. after a
+ * network drop, continues the call) or when its room closes; the next join starts a new call.
+ * Late events of a participant of an ended call still go to that call.
  * Bounded: ended calls are forgotten after `keepEndedCalls`, histories are rings.
  */
 import { randomUUID } from 'node:crypto';
+import { TypedEmitter } from '../src/TypedEmitter.js';
 import type { DfdEvent, VerdictEvent, ChallengeEvent, DecisionEvent } from '../events/schema.js';
 
 export interface CallRegistryOptions {
   historyPerParticipant: number;
   challengesPerParticipant: number;
   keepEndedCalls: number;
+  /** Events of a participant of a call that ended less than this ago still go to that call. */
+  lateEventsMs: number;
+  /** How long an emptied call waits for someone to (re)join before it ends. */
+  endGraceMs: number;
 }
 
 export const defaultCallRegistryOptions: CallRegistryOptions = {
   historyPerParticipant: 600,
   challengesPerParticipant: 50,
   keepEndedCalls: 200,
+  lateEventsMs: 60_000,
+  endGraceMs: 5_000,
+};
+
+export type CallRegistryEvents = {
+  /** A call ended (last participant left, or its room closed). */
+  callended: [call: CallRecord];
+  /** An event was applied to a call that had already ended (e.g. a last verdict). */
+  callupdated: [call: CallRecord];
 };
 
 export interface HistoryPoint {
@@ -44,6 +61,8 @@ export interface CallRecord {
   roomId: string;
   startedAt: string;
   endedAt: string | undefined;
+  /** 'phone' once a participant sends plain RTP (a telephony gateway); else a meeting through the SFU. */
+  kind: 'room' | 'phone';
   participants: Map<string, ParticipantRecord>;
 }
 
@@ -55,14 +74,17 @@ export interface CallSummary {
   participants: { peerId: string; displayName: string; present: boolean; state: string; pFake: number | null; confidence: number | null }[];
 }
 
-export class CallRegistry {
+export class CallRegistry extends TypedEmitter<CallRegistryEvents> {
   readonly options: CallRegistryOptions;
   /** Current (open) call per room. */
   readonly #open = new Map<string, CallRecord>();
   /** Every known call by id, oldest first (Map keeps insertion order). */
   readonly #calls = new Map<string, CallRecord>();
+  /** Pending ends of emptied calls, by call id. */
+  readonly #ending = new Map<string, NodeJS.Timeout>();
 
   constructor(options: Partial<CallRegistryOptions> = {}) {
+    super();
     this.options = { ...defaultCallRegistryOptions, ...options };
   }
 
@@ -70,7 +92,7 @@ export class CallRegistry {
   callFor(roomId: string): CallRecord {
     let call = this.#open.get(roomId);
     if (!call) {
-      call = { callId: `c-${randomUUID().slice(0, 13)}`, roomId, startedAt: new Date().toISOString(), endedAt: undefined, participants: new Map() };
+      call = { callId: `c-${randomUUID().slice(0, 13)}`, roomId, startedAt: new Date().toISOString(), endedAt: undefined, kind: 'room', participants: new Map() };
       this.#open.set(roomId, call);
       this.#calls.set(call.callId, call);
       this.#trim();
@@ -80,35 +102,90 @@ export class CallRegistry {
 
   peerJoined(roomId: string, peerId: string, displayName: string): void {
     const call = this.callFor(roomId);
+    this.#cancelEnd(call);
+    const p = this.#addParticipant(call, peerId, displayName);
+    p.leftAt = undefined;
+  }
+
+  /** The participant's record in `call`, created when missing (an event may come before the join). */
+  #addParticipant(call: CallRecord, peerId: string, displayName: string): ParticipantRecord {
     const existing = call.participants.get(peerId);
-    if (existing) {
-      existing.leftAt = undefined;
-      return;
-    }
-    call.participants.set(peerId, { peerId, displayName, joinedAt: new Date().toISOString(), leftAt: undefined, verdict: undefined, history: [], challenges: [], decisions: [] });
+    if (existing) return existing;
+    const p: ParticipantRecord = { peerId, displayName, joinedAt: new Date().toISOString(), leftAt: call.endedAt, verdict: undefined, history: [], challenges: [], decisions: [] };
+    call.participants.set(peerId, p);
+    return p;
   }
 
   peerLeft(roomId: string, peerId: string): void {
-    const p = this.#open.get(roomId)?.participants.get(peerId);
-    if (p) p.leftAt = new Date().toISOString();
+    const call = this.#open.get(roomId);
+    const p = call?.participants.get(peerId);
+    if (!call || !p) return;
+    p.leftAt = new Date().toISOString();
+    if (![...call.participants.values()].every((x) => x.leftAt !== undefined)) return;
+    if (this.options.endGraceMs <= 0) return this.#end(call);
+    this.#cancelEnd(call);
+    const t = setTimeout(() => {
+      this.#ending.delete(call.callId);
+      if (this.#open.get(call.roomId) === call && [...call.participants.values()].every((x) => x.leftAt !== undefined)) this.#end(call);
+    }, this.options.endGraceMs);
+    t.unref();
+    this.#ending.set(call.callId, t);
+  }
+
+  #cancelEnd(call: CallRecord): void {
+    const t = this.#ending.get(call.callId);
+    if (t) clearTimeout(t);
+    this.#ending.delete(call.callId);
+  }
+
+  /**
+   * Marks the call of a participant who comes in over a telephony path (plain RTP, a phone
+   * ingest) as a phone call: the call they are in, or the room's open call they are joining.
+   */
+  markPhone(roomId: string, peerId: string): void {
+    this.callForPeer(roomId, peerId).kind = 'phone';
   }
 
   roomClosed(roomId: string): void {
     const call = this.#open.get(roomId);
-    if (!call) return;
+    if (call) this.#end(call);
+  }
+
+  #end(call: CallRecord): void {
+    this.#cancelEnd(call);
     call.endedAt = new Date().toISOString();
     for (const p of call.participants.values()) p.leftAt ??= call.endedAt;
-    this.#open.delete(roomId);
+    if (this.#open.get(call.roomId) === call) this.#open.delete(call.roomId);
+    this.#trim();
+    this.safeEmit('callended', call);
+  }
+
+  /**
+   * The call a participant's event belongs to: the room's open call when the participant is in
+   * it; else the most recent call of the room the participant was in, if it ended less than
+   * `lateEventsMs` ago (a verdict after leaving); else the room's open call.
+   */
+  callForPeer(roomId: string, peerId: string): CallRecord {
+    const open = this.#open.get(roomId);
+    if (open?.participants.has(peerId)) return open;
+    const now = Date.now();
+    for (const call of [...this.#calls.values()].reverse()) {
+      if (call.roomId !== roomId || call.endedAt === undefined || !call.participants.has(peerId)) continue;
+      if (now - Date.parse(call.endedAt) <= this.options.lateEventsMs) return call;
+      break;
+    }
+    return this.callFor(roomId);
+  }
+
+  /** Every call still held (open and recently ended), oldest first. */
+  calls(): CallRecord[] {
+    return [...this.#calls.values()];
   }
 
   /** Applies one event from the bus. Unknown rooms/peers are created (events may arrive first). */
   apply(event: DfdEvent): void {
     const call = (event.callId && this.#calls.get(event.callId)) || this.callFor(event.roomId);
-    let p = call.participants.get(event.peerId);
-    if (!p) {
-      this.peerJoined(call.roomId, event.peerId, event.displayName);
-      p = call.participants.get(event.peerId)!;
-    }
+    const p = this.#addParticipant(call, event.peerId, event.displayName);
     switch (event.type) {
       case 'verdict':
         p.verdict = event.payload;
@@ -130,6 +207,7 @@ export class CallRegistry {
       case 'quality':
         break;
     }
+    if (call.endedAt !== undefined && event.type !== 'quality') this.safeEmit('callupdated', call);
   }
 
   openCalls(): CallRecord[] {

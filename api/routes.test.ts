@@ -83,14 +83,14 @@ describe('REST API /v1', () => {
     expect(decision.status).toBe(200);
     const bundle = await call('GET', `/v1/calls/${callId}/evidence`);
     expect(bundle.status).toBe(200);
-    const records = bundle.json['records'] as { type: string; payload: Record<string, unknown> }[];
+    const records = bundle.json['events'] as { type: string; payload: Record<string, unknown> }[];
     expect(records.map((r) => r.type)).toEqual(['score', 'verdict', 'decision']);
     const ok = await call('POST', '/v1/evidence/verify', bundle.json);
     expect(ok.json['ok']).toBe(true);
     records[1]!.payload['state'] = 'verified';
     const bad = await call('POST', '/v1/evidence/verify', bundle.json);
     expect(bad.json['ok']).toBe(false);
-    expect(bad.json['brokenAt']).toBe(1);
+    expect(bad.json['problem']).toMatchObject({ code: 'ERR_EVIDENCE_CHAIN', eventIndex: 1 });
     // The participant view holds the verdict and the human decision.
     const p = await call('GET', `/v1/rooms/evidence/participants/${peer}`);
     expect((p.json['verdict'] as { state: string }).state).toBe('likely-genuine');

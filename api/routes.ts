@@ -1,7 +1,7 @@
 /**
  * REST API `/v1` (OpenAPI document at `/v1/openapi.json`). Operators authenticate with a
  * session (cookie or bearer token from `/v1/auth/login`); the badge stream accepts a
- * participant's join token for its own room.
+ * participant's join token for its own room. Call history and evidence bundles: callRoutes.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -13,8 +13,6 @@ import type { CallRegistry, CallRecord } from './CallRegistry.js';
 import type { OperatorAuth } from './OperatorAuth.js';
 import type { LiveFeed } from './LiveFeed.js';
 import type { TokenSigner } from '../sfu/tokens.js';
-import type { AuditBundle } from '../events/AuditLog.js';
-import { verifyBundle } from '../events/AuditLog.js';
 import type { DfdEvent } from '../events/schema.js';
 import type { Webhooks } from '../events/Webhooks.js';
 import { LoginBody, ChallengeBody, DecisionBody, WebhookBody, TokenBody } from './schemas.js';
@@ -33,7 +31,6 @@ export interface ApiDeps {
   feed: LiveFeed;
   webhooks: Webhooks;
   actions: OperatorActions;
-  exportBundle(roomId: string, callId: string): Promise<AuditBundle>;
 }
 
 const checks = new Map<TSchema, ReturnType<typeof TypeCompiler.Compile>>();
@@ -110,16 +107,6 @@ export function registerApi(http: HttpServer, deps: ApiDeps): void {
       participantOf(ctx.params['roomId']!, ctx.params['peerId']!);
       const b = await body(ctx, DecisionBody);
       return deps.actions.recordDecision(ctx.params['roomId']!, ctx.params['peerId']!, b, who);
-    })
-    .route('GET', '/v1/calls/:callId/evidence', async (ctx) => {
-      operator(ctx);
-      const call = registry.call(id(ctx.params['callId'], 'callId'));
-      if (!call) throw new DfdError('ERR_NOT_FOUND', 'unknown call');
-      return deps.exportBundle(call.roomId, call.callId);
-    })
-    .route('POST', '/v1/evidence/verify', async (ctx) => {
-      operator(ctx);
-      return verifyBundle(await ctx.json());
     })
     .route('GET', '/v1/webhooks', (ctx) => {
       operator(ctx);

@@ -12,12 +12,15 @@ import { ChallengeManager, type ChallengeEvent, type ChallengeManagerOptions } f
 import { AnalysisWorker } from './dsp/AnalysisWorker.js';
 import { PromptInjector } from './prompt/PromptInjector.js';
 import { promptPlayer } from './prompt/promptPlayer.js';
+import { playOnSink, type PromptSink } from './prompt/PromptSink.js';
 import { catalogue, catalogueEntry, type Modality } from './catalogue.js';
 import { DfdError, toDfdError } from '../src/errors.js';
 import { createLogger } from '../src/log.js';
 import { makeEvent, type DfdEvent } from '../events/schema.js';
 
 const log = createLogger('challenge.service');
+
+const sinkKey = (roomId: string, peerId: string): string => `${roomId}\u0000${peerId}`;
 
 /** The label under which a prompt producer is offered to the challenged participant. */
 export const PROMPT_PEER_LABEL = 'dfd-challenge';
@@ -47,6 +50,8 @@ export class ChallengeService {
   readonly #rooms = new Map<string, RoomEntry>();
   /** Challenge id -> kind and modality, for the phases whose events do not carry them. */
   readonly #kinds = new Map<string, { kind: string; modality: Modality }>();
+  /** Prompt sinks of phone legs, by room and peer. */
+  readonly #sinks = new Map<string, PromptSink>();
 
   constructor(deps: ChallengeServiceDeps, options: Partial<ChallengeServiceOptions> = {}) {
     this.#deps = deps;
@@ -98,6 +103,24 @@ export class ChallengeService {
     }
   }
 
+  /**
+   * A participant reached by phone (ingest/): audio-only challenges, and prompts played
+   * through `sink` (the phone leg plays them to the caller) instead of an SFU producer.
+   * Call after the peer joined the room. Returns the detach function (call it when the leg ends).
+   */
+  attachPhoneLeg(roomId: string, peerId: string, sink: PromptSink): () => void {
+    const key = sinkKey(roomId, peerId);
+    this.#sinks.set(key, sink);
+    try {
+      this.#rooms.get(roomId)?.manager.addParticipant({ peerId, hasAudio: true, hasVideo: false, cannotDoAudio: false });
+    } catch (e) {
+      log.debug('phone leg not added to challenges', { code: toDfdError(e).code });
+    }
+    return () => {
+      if (this.#sinks.get(key) === sink) this.#sinks.delete(key);
+    };
+  }
+
   #open(room: Room): void {
     if (this.#rooms.has(room.id)) return;
     const injectors = new Map<string, Promise<PromptInjector>>();
@@ -113,11 +136,15 @@ export class ChallengeService {
       }
       return p;
     };
+    const player = promptPlayer(injectorFor);
     const manager = new ChallengeManager({
       ...this.#options.manager,
       callId: this.#deps.base(room.id, '_').callId,
       analyser: this.#analysis.analyse,
-      playPrompt: promptPlayer(injectorFor),
+      playPrompt: (peerId, spec) => {
+        const sink = this.#sinks.get(sinkKey(room.id, peerId));
+        return sink ? playOnSink(sink, spec) : player(peerId, spec);
+      },
     });
     const entry: RoomEntry = { room, manager, injectors };
     this.#rooms.set(room.id, entry);
@@ -147,7 +174,11 @@ export class ChallengeService {
     const base = this.#deps.base(room.id, e.peerId);
     if (e.phase === 'issued') this.#kinds.set(e.challengeId, { kind: e.kind, modality: e.modality });
     const known = this.#kinds.get(e.challengeId);
-    if (e.phase === 'outcome' || e.phase === 'cancelled') this.#kinds.delete(e.challengeId);
+    if (e.phase === 'outcome' || e.phase === 'cancelled') {
+      this.#kinds.delete(e.challengeId);
+      // A prompt still playing to a phone caller is cut (Twilio: `clear`).
+      this.#sinks.get(sinkKey(room.id, e.peerId))?.stop();
+    }
     const kind = e.phase === 'outcome' ? e.kind : known?.kind;
     const modality = e.phase === 'outcome' ? e.modality : known?.modality;
     const measurements =

@@ -176,6 +176,12 @@ export class AuditLog {
     if (head) this.#heads.set(`${roomId}/${callId}`, { index: head.index, hash: head.hash });
   }
 
+  /** Index and hash of the last record sealed in a call's chain, while the head is kept. */
+  head(roomId: string, callId: string): { index: number; hash: string } | undefined {
+    const h = this.#heads.get(`${roomId}/${callId}`);
+    return h ? { index: h.index, hash: h.hash } : undefined;
+  }
+
   /** Head hash of a call's chain as sealed so far (what a verified export must end with). */
   headHash(roomId: string, callId: string): string | undefined {
     return this.#heads.get(`${roomId}/${callId}`)?.hash;

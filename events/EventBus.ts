@@ -15,7 +15,10 @@ import { connect, Events, type JetStreamClient, type NatsConnection, type Subscr
 import { DfdError, toDfdError } from '../src/errors.js';
 import { createLogger } from '../src/log.js';
 import { counter, gauge } from '../src/metrics.js';
-import { AuditLog, type AuditBundle, type AuditLogOptions } from './AuditLog.js';
+import { AuditLog, defaultAuditLogOptions, type AuditBundle, type AuditLogOptions } from './AuditLog.js';
+import { AnchorStore, type AnchorStoreOptions } from './AnchorStore.js';
+import { signAnchor, type AnchorReason, type AuditAnchor } from './auditAnchor.js';
+import type { EvidenceKey } from './EvidenceKey.js';
 import { NatsServerProcess, type NatsServerProcessOptions } from './NatsServerProcess.js';
 import {
   assertEvent,
@@ -60,6 +63,11 @@ export interface EventBusOptions {
   /** Largest consumed message accepted, in bytes. */
   maxEventBytes: number;
   audit: Partial<AuditLogOptions>;
+  /** Signs audit anchors; without it no anchors are written (see auditAnchor.ts). */
+  anchorKey: EvidenceKey | undefined;
+  /** An anchor after every this many records of a call (and one when the call ends); 0: only at call end. */
+  anchorEvery: number;
+  anchors: Partial<AnchorStoreOptions>;
   embedded: Partial<NatsServerProcessOptions>;
 }
 
@@ -81,6 +89,9 @@ export const defaultEventBusOptions: EventBusOptions = {
   closeTimeoutMs: 5_000,
   maxEventBytes: 64 * 1024,
   audit: {},
+  anchorKey: undefined,
+  anchorEvery: 100,
+  anchors: {},
   embedded: {},
 };
 
@@ -102,6 +113,13 @@ const retriesTotal = counter({ name: 'dfd_events_publish_retries_total', help: '
 const reconnectsTotal = counter({ name: 'dfd_events_reconnects_total', help: 'Reconnections of the event bus to NATS' });
 const bufferedGauge = gauge({ name: 'dfd_events_buffered', help: 'Events queued or in flight, not yet acknowledged' });
 const connectedGauge = gauge({ name: 'dfd_events_connected', help: '1 while the event bus is connected to NATS' });
+const anchorsTotal = counter<'result'>({ name: 'dfd_audit_anchors_total', help: 'Audit anchors written (ok) or lost (failed)', labelNames: ['result'] });
+
+/**
+ * JetStream store an embedded server gets beyond the audit stream's byte limit: the anchor
+ * stream (64 MiB) and the call history bucket (128 MiB), whose limits must fit beside it.
+ */
+export const EMBEDDED_STORE_HEADROOM_BYTES = 256 * 1024 * 1024;
 
 /** Critical events survive an overflow at the expense of the oldest score/quality event. */
 const CRITICAL: ReadonlySet<EventType> = new Set(['verdict', 'challenge', 'decision']);
@@ -123,6 +141,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export class EventBus extends EventEmitter<EventBusEvents> {
   readonly options: EventBusOptions;
   readonly audit: AuditLog;
+  readonly anchors: AnchorStore;
+  readonly #anchorWrites = new Set<Promise<unknown>>();
+  /** anchorCall()s in progress (they flush first); close() waits for them. */
+  readonly #anchorCalls = new Set<Promise<unknown>>();
   readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
   readonly #server: NatsServerProcess | undefined;
@@ -145,6 +167,7 @@ export class EventBus extends EventEmitter<EventBusEvents> {
     this.#js = nc.jetstream();
     this.#server = server;
     this.audit = new AuditLog({ ...options.audit, subjectPrefix: options.subjectPrefix });
+    this.anchors = new AnchorStore({ maxAgeMs: this.audit.options.maxAgeMs, ...options.anchors, subjectPrefix: options.subjectPrefix });
     connectedGauge.set(1);
     void this.#watchStatus();
     void this.#pump();
@@ -159,7 +182,8 @@ export class EventBus extends EventEmitter<EventBusEvents> {
     let servers = o.servers;
     let token = o.token;
     if (servers.length === 0) {
-      server = await NatsServerProcess.start(o.embedded);
+      const auditBytes = o.audit.maxBytes ?? defaultAuditLogOptions.maxBytes;
+      server = await NatsServerProcess.start({ ...(auditBytes > 0 ? { maxFileStore: auditBytes + EMBEDDED_STORE_HEADROOM_BYTES } : {}), ...o.embedded });
       servers = [server.url];
       token = server.options.token || token;
     }
@@ -177,7 +201,9 @@ export class EventBus extends EventEmitter<EventBusEvents> {
       const bus = new EventBus(o, nc, server);
       if (o.jetstream) {
         try {
-          await bus.audit.ensureStream(await nc.jetstreamManager());
+          const jsm = await nc.jetstreamManager();
+          await bus.audit.ensureStream(jsm);
+          if (o.anchorKey) await bus.anchors.ensureStream(jsm);
         } catch (e) {
           await bus.close();
           throw e;
@@ -294,6 +320,52 @@ export class EventBus extends EventEmitter<EventBusEvents> {
   }
 
   /**
+   * Writes a signed anchor of the call's chain head as sealed so far, after the queue drained
+   * (bounded by `timeoutMs`). Returns it, or undefined without a key, jetstream or records.
+   * Never throws: a failed write is logged and counted.
+   */
+  async anchorCall(roomId: string, callId: string, reason: AnchorReason = 'call-end', timeoutMs = 5_000): Promise<AuditAnchor | undefined> {
+    if (!this.options.anchorKey || !this.options.jetstream || this.#closed) return undefined;
+    const call = this.flush(timeoutMs).then(() => this.#writeAnchor(roomId, callId, reason));
+    this.#anchorCalls.add(call);
+    void call.finally(() => this.#anchorCalls.delete(call));
+    return call;
+  }
+
+  /** Waits for anchorCall()s in progress, then flushes: what an export must see is stored. */
+  async settle(timeoutMs = 10_000): Promise<boolean> {
+    await Promise.all(this.#anchorCalls);
+    return this.flush(timeoutMs);
+  }
+
+  /** A call's anchors as stored (empty without anchors). */
+  async readAnchors(roomId: string, callId: string): Promise<AuditAnchor[]> {
+    if (!this.options.anchorKey || !this.options.jetstream) return [];
+    return this.anchors.read(this.#js, roomId, callId);
+  }
+
+  #writeAnchor(roomId: string, callId: string, reason: AnchorReason, at?: { index: number; hash: string }): Promise<AuditAnchor | undefined> {
+    const key = this.options.anchorKey;
+    const head = at ?? this.audit.head(roomId, callId);
+    if (!key || !head) return Promise.resolve(undefined);
+    const anchor = signAnchor(key, { roomId, callId, index: head.index, hash: head.hash, reason });
+    const write = this.anchors
+      .publish(this.#js, anchor, this.options.ackTimeoutMs)
+      .then(() => {
+        anchorsTotal.inc({ result: 'ok' });
+        return anchor;
+      })
+      .catch((e: unknown) => {
+        anchorsTotal.inc({ result: 'failed' });
+        log.warn('audit anchor not written', { err: e, reason });
+        return undefined;
+      });
+    this.#anchorWrites.add(write);
+    void write.finally(() => this.#anchorWrites.delete(write));
+    return write;
+  }
+
+  /**
    * Makes `callId` the room's current call and continues its chain from the last record stored
    * in JetStream (after a restart of this process), so the call still verifies as one chain.
    * Returns the number of records found.
@@ -307,18 +379,23 @@ export class EventBus extends EventEmitter<EventBusEvents> {
 
   /** Resolves when everything queued so far was acknowledged or dropped, or after timeoutMs (false). */
   async flush(timeoutMs = 10_000): Promise<boolean> {
-    if (this.buffered === 0) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const idle = new Promise<boolean>((r) => this.#idleWaiters.push(() => r(true)));
-    const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
-    const ok = await Promise.race([idle, timeout]);
-    clearTimeout(timer);
+    let ok = true;
+    if (this.buffered > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const idle = new Promise<boolean>((r) => this.#idleWaiters.push(() => r(true)));
+      const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+      ok = await Promise.race([idle, timeout]);
+      clearTimeout(timer);
+    }
+    // Anchor writes are short and bounded by ackTimeoutMs; they finish before flush reports idle.
+    if (this.#anchorWrites.size > 0) await Promise.all(this.#anchorWrites);
     return ok;
   }
 
   /** Flushes (bounded by closeTimeoutMs), counts what is left as dropped, closes NATS and the embedded server. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    await Promise.all(this.#anchorCalls);
     await this.flush(this.options.closeTimeoutMs);
     this.#closed = true;
     for (const p of [...this.#retry, ...this.#queue]) this.#drop(p.event, 'closed');
@@ -405,6 +482,12 @@ export class EventBus extends EventEmitter<EventBusEvents> {
         this.#nc.publish(p.subject, data);
       }
       this.#failStreak = 0;
+      const link = p.event.audit;
+      const every = this.options.anchorEvery;
+      if (link && p.event.callId && every > 0 && this.options.anchorKey && (link.index + 1) % every === 0 && !this.#closed) {
+        // The record just acknowledged, not the newest sealed one (that may still be lost).
+        void this.#writeAnchor(p.event.roomId, p.event.callId, 'periodic', { index: link.index, hash: link.hash });
+      }
       publishedTotal.inc({ type: p.event.type });
       this.#counts.published++;
       bufferedGauge.dec();

@@ -44,6 +44,34 @@ describe('NatsServerProcess', () => {
     expect((await restartsCounted()) - before).toBe(1);
   });
 
+  it('runs in its own process group, and after stopSupervising() an exit is expected: no restart', async () => {
+    server = await NatsServerProcess.start({ restartBackoffMinMs: 20 });
+    const pid = server.pid ?? 0;
+    // Field 5 of /proc/PID/stat is the process group: the server leads its own, so a signal to the service's group misses it.
+    const pgid = (p: number): number => Number(fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.split(' ')[2]);
+    expect(pgid(pid)).toBe(pid);
+    expect(pgid(pid)).not.toBe(pgid(process.pid));
+    const before = await restartsCounted();
+    let died = 0;
+    server.on('died', () => died++);
+    server.stopSupervising();
+    const exited = new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (server?.pid === undefined) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 10);
+    });
+    process.kill(pid, 'SIGTERM');
+    await exited;
+    // 'died' (and the restart it schedules) would have been emitted in the same exit handler.
+    expect(died).toBe(0);
+    await server.close();
+    expect(server.pid).toBeUndefined();
+    expect((await restartsCounted()) - before).toBe(0);
+  });
+
   it('close() stops the server for good and removes its temporary store', async () => {
     server = await NatsServerProcess.start();
     const { port, storeDir } = server;

@@ -2,6 +2,11 @@
  * Starts and supervises a local nats-server with JetStream on a loopback port.
  * Used when no external NATS URL is configured. The port stays the same across restarts so
  * clients reconnect to the same URL; the JetStream store directory survives restarts.
+ *
+ * The server runs in its own process group, so a signal sent to the service's group
+ * (Ctrl-C in a terminal, `kill -- -PGID`) reaches only the service, which then stops the
+ * server last, after the event bus has flushed into it. `stopSupervising()` (called when the
+ * service starts shutting down) makes any exit from then on expected: no warning, no restart.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -116,6 +121,7 @@ export class NatsServerProcess extends EventEmitter<NatsServerProcessEvents> {
   #failedRestarts = 0;
   #restartTimer: NodeJS.Timeout | undefined;
   #intentionalExit = false;
+  #supervising = true;
 
   constructor(options: Partial<NatsServerProcessOptions> = {}) {
     super();
@@ -184,7 +190,7 @@ export class NatsServerProcess extends EventEmitter<NatsServerProcessEvents> {
 
   async #spawnAndWait(): Promise<void> {
     const o = this.options;
-    const child = spawn(resolveBinary(o.binary), ['-c', this.#configFile()], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(resolveBinary(o.binary), ['-c', this.#configFile()], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     this.#child = child;
     this.#intentionalExit = false;
     let stderrTail = '';
@@ -222,6 +228,10 @@ export class NatsServerProcess extends EventEmitter<NatsServerProcessEvents> {
     this.#child = undefined;
     upGauge.set(0);
     if (this.#closed || this.#intentionalExit) return;
+    if (!this.#supervising) {
+      log.info('nats-server stopped during shutdown', { code, signal });
+      return;
+    }
     log.warn('nats-server died', { code, signal });
     this.emit('died', { code, signal });
     this.#scheduleRestart();
@@ -239,7 +249,7 @@ export class NatsServerProcess extends EventEmitter<NatsServerProcessEvents> {
     this.#failedRestarts++;
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
-      if (this.#closed) return;
+      if (this.#closed || !this.#supervising) return;
       restartsTotal.inc({ reason: 'died' });
       this.#spawnAndWait().catch((e: unknown) => {
         log.warn('nats-server restart failed', { err: e });
@@ -271,6 +281,16 @@ export class NatsServerProcess extends EventEmitter<NatsServerProcessEvents> {
     if (opts.downMs) await sleep(opts.downMs);
     restartsTotal.inc({ reason: 'requested' });
     await this.#spawnAndWait();
+  }
+
+  /**
+   * The service is shutting down: from now on an exit of the server is expected (logged at
+   * info, never restarted). close() still stops it. Idempotent.
+   */
+  stopSupervising(): void {
+    this.#supervising = false;
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
   }
 
   /** Kills the process without restarting it and removes a temporary store. Idempotent. */

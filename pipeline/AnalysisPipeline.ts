@@ -22,6 +22,7 @@ import { InferencePool, type InferencePoolOptions } from './inference/InferenceP
 import type { DetectorScore } from './inference/InferenceBackend.js';
 import { ParticipantVerdict, defaultQualityThresholds, type ParticipantVerdictOptions, type Verdict } from './verdict/ParticipantVerdict.js';
 import type { AudioWindow, StreamRef } from './messages.js';
+import { audioCodecOf } from './audio/audioCodec.js';
 import type { FaceObservation } from '../challenge-response/face/FaceObservation.js';
 
 const log = createLogger('pipeline');
@@ -140,7 +141,8 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     });
     room.once('close', () => this.#forget(info.roomId, info.peerId));
     // Taps start paused; resume once the worker is ready for the stream.
-    void this.media.open(info.id, stream, info.codec.payloadType, info.codec.clockRate).then(() => tap.resume());
+    const codec = info.kind === 'audio' ? audioCodecOf(info.codec.mimeType) : undefined;
+    void this.media.open(info.id, stream, info.codec.payloadType, info.codec.clockRate, codec).then(() => tap.resume());
   }
 
   /** The verdict object of a participant (created on first use). */

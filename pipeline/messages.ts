@@ -23,8 +23,14 @@ export interface AudioQuality {
   concealed: number;
   /** Mean Opus bitrate in bit/s over the window, from payload sizes. */
   bitrate: number;
-  /** Opus audio bandwidth from the TOC byte: 'NB' | 'MB' | 'WB' | 'SWB' | 'FB'. */
+  /** Opus audio bandwidth from the TOC byte: 'NB' | 'MB' | 'WB' | 'SWB' | 'FB' ('NB' for G.711). */
   bandwidth: string;
+  /**
+   * The channel the audio came through (detectors/registry/Manifest.ts CalibrationChannel):
+   * 'telephone' for G.711 8 kHz phone legs, absent (wideband) for WebRTC Opus. Detectors
+   * calibrate telephone windows with their `calibration.telephone`.
+   */
+  channel?: 'wideband' | 'telephone';
 }
 
 export interface VideoQuality {

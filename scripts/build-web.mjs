@@ -13,6 +13,8 @@ const entries = [
   { in: 'sfu/web/meet.ts', out: 'meet' },
   { in: 'dashboard/web/dashboard.ts', out: 'dashboard' },
   { in: 'dashboard/web/badge-sdk.ts', out: 'badge-sdk' },
+  { in: 'dashboard/web/calls.ts', out: 'calls' },
+  { in: 'dashboard/web/call.ts', out: 'call' },
 ].filter((e) => fs.existsSync(path.join(root, e.in)));
 
 await build({
@@ -28,8 +30,10 @@ await build({
   logLevel: 'warning',
 });
 
-for (const html of ['sfu/web/meet.html', 'dashboard/web/dashboard.html', 'dashboard/web/login.html']) {
+for (const html of ['sfu/web/meet.html', 'dashboard/web/dashboard.html', 'dashboard/web/login.html', 'dashboard/web/calls.html', 'dashboard/web/call.html']) {
   const src = path.join(root, html);
   if (fs.existsSync(src)) fs.copyFileSync(src, path.join(out, path.basename(html)));
 }
 fs.copyFileSync(path.join(root, 'node_modules/uplot/dist/uPlot.min.css'), path.join(out, 'uPlot.min.css'));
+// The site icon every page links (and /favicon.ico serves), so no page logs a 404.
+fs.copyFileSync(path.join(root, 'dashboard/web/favicon.svg'), path.join(out, 'favicon.svg'));

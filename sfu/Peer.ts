@@ -19,6 +19,8 @@ export class Peer {
   readonly transports = new Map<string, types.WebRtcTransport>();
   /** Plain-RTP ingest transports of a server-side peer (gateway, load generator). */
   readonly plainTransports = new Map<string, types.PlainTransport>();
+  /** In-process ingest transports of a server-side peer (a phone leg fed from ingest/). */
+  readonly directTransports = new Map<string, types.DirectTransport>();
   readonly producers = new Map<string, types.Producer>();
   readonly consumers = new Map<string, types.Consumer>();
   rtpCapabilities: types.RtpCapabilities | undefined;
@@ -41,8 +43,10 @@ export class Peer {
     this.#closed = true;
     for (const t of this.transports.values()) t.close();
     for (const t of this.plainTransports.values()) t.close();
+    for (const t of this.directTransports.values()) t.close();
     this.transports.clear();
     this.plainTransports.clear();
+    this.directTransports.clear();
     this.producers.clear();
     this.consumers.clear();
   }

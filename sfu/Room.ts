@@ -215,6 +215,46 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   /**
+   * In-process ingest for a server-side peer (a phone leg: ingest/): a DirectTransport
+   * producer of one router codec (e.g. audio/PCMU), produced and tapped like any WebRTC
+   * producer. The caller sends RTP with `producer.send()`; closing the peer closes it.
+   */
+  async createDirectIngest(peer: Peer, opts: { kind: MediaKind; mimeType: string; ssrc: number; payloadType: number }): Promise<types.Producer> {
+    this.#assertOpen();
+    if (peer.producers.size >= this.options.maxProducersPerPeer) {
+      throw new DfdError('ERR_TOO_MANY_PRODUCERS', undefined, { limit: this.options.maxProducersPerPeer });
+    }
+    const codec = mediaCodecs.find((c) => c.kind === opts.kind && c.mimeType.toLowerCase() === opts.mimeType.toLowerCase());
+    if (!codec) throw new DfdError('ERR_CANNOT_CONSUME', 'codec not offered by the router', { mimeType: opts.mimeType });
+    const transport = await this.router.createDirectTransport({ maxMessageSize: 262144, appData: { peerId: peer.id, ingest: true } });
+    if (peer.closed) {
+      transport.close();
+      throw new DfdError('ERR_CLOSED', 'peer left');
+    }
+    peer.directTransports.set(transport.id, transport);
+    transport.observer.on('close', () => peer.directTransports.delete(transport.id));
+    const producer = await transport.produce({
+      kind: opts.kind,
+      rtpParameters: {
+        codecs: [
+          {
+            mimeType: codec.mimeType,
+            clockRate: codec.clockRate,
+            payloadType: opts.payloadType,
+            ...(codec.channels !== undefined ? { channels: codec.channels } : {}),
+            parameters: {},
+            rtcpFeedback: [],
+          },
+        ],
+        encodings: [{ ssrc: opts.ssrc }],
+      },
+      appData: { peerId: peer.id },
+    });
+    await this.#adopt(peer, producer);
+    return producer;
+  }
+
+  /**
    * Offers a server-side producer (a challenge prompt) to ONE peer: only that peer is told
    * about it and only that peer may consume it. It is not tapped for analysis.
    */

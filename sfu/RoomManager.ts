@@ -21,6 +21,7 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
   readonly #roomOptions: Partial<RoomOptions>;
   readonly #rooms = new Map<string, Room>();
   readonly #pending = new Map<string, Promise<Room>>();
+  #closed = false;
 
   constructor(pool: WorkerPool, roomOptions: Partial<RoomOptions> = {}) {
     super();
@@ -47,6 +48,7 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
   }
 
   async getOrCreate(roomId: string): Promise<Room> {
+    if (this.#closed) throw new DfdError('ERR_CLOSED', 'room manager');
     const existing = this.#rooms.get(roomId);
     if (existing && !existing.closed) return existing;
     const pending = this.#pending.get(roomId);
@@ -59,6 +61,11 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
   async #create(roomId: string): Promise<Room> {
     const slot = this.#pool.pick();
     const room = await Room.create(roomId, slot.worker, slot.index, this.#roomOptions);
+    if (this.#closed) {
+      // Created while the service was shutting down: nothing may outlive close().
+      room.close('shutdown');
+      throw new DfdError('ERR_CLOSED', 'room manager');
+    }
     slot.load++;
     this.#rooms.set(roomId, room);
     room.on('tapopen', (tap) => this.safeEmit('tapopen', tap, room));
@@ -71,7 +78,9 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
     return room;
   }
 
+  /** Closes every room ('shutdown': their peers are told) and refuses new ones. Idempotent. */
   close(): void {
+    this.#closed = true;
     for (const room of [...this.#rooms.values()]) room.close('shutdown');
     if (this.#rooms.size > 0) throw new DfdError('ERR_INTERNAL', 'rooms left after close');
   }

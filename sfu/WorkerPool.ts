@@ -2,6 +2,12 @@
  * A pool of mediasoup workers, one per core by default. Rooms are spread over workers
  * round-robin (by current load). A worker that dies is replaced; the pool emits
  * `workerdied` so the room manager can close the rooms it hosted.
+ *
+ * mediasoup spawns its workers in the service's process group, so a signal to the group
+ * (Ctrl-C, `kill -- -PGID`) stops them at the same moment it asks the service to shut down.
+ * The service calls `stopSupervising()` from its signal handler, before any such exit is
+ * seen (the kernel delivers SIGTERM/SIGINT before the SIGCHLD of a worker that exits on
+ * it): from then on a worker exit is expected, logged at info, and never replaced.
  */
 import { mediasoup, type types } from './mediasoup.js';
 import { TypedEmitter } from '../src/TypedEmitter.js';
@@ -48,6 +54,7 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
   readonly options: WorkerPoolOptions;
   readonly #slots: WorkerSlot[] = [];
   #closed = false;
+  #supervising = true;
   #usageTimer: NodeJS.Timeout | undefined;
 
   private constructor(options: WorkerPoolOptions) {
@@ -102,13 +109,18 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
   #onDied(index: number, worker: types.Worker, error: Error): void {
     const slot = this.#slots[index];
     if (!slot || slot.worker !== worker || this.#closed) return;
+    if (!this.#supervising) {
+      log.info('worker stopped during shutdown', { index, pid: worker.pid });
+      workersAlive.set(this.alive());
+      return;
+    }
     workerRestarts.inc();
     log.error('worker died', { index, pid: worker.pid, error });
     workersAlive.set(this.alive());
     this.safeEmit('workerdied', slot, worker, error);
     slot.load = 0;
     const respawn = async (attempt: number): Promise<void> => {
-      if (this.#closed) return;
+      if (this.#closed || !this.#supervising) return;
       try {
         slot.worker = await this.#spawn(index);
         workersAlive.set(this.alive());
@@ -131,6 +143,14 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
         /* worker closing */
       }
     }
+  }
+
+  /**
+   * The service is shutting down: from now on a worker that exits is expected (logged at
+   * info, not replaced, no `workerdied`). close() still stops them all. Idempotent.
+   */
+  stopSupervising(): void {
+    this.#supervising = false;
   }
 
   close(): void {

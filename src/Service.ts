@@ -25,8 +25,17 @@ import { CallRegistry } from '../api/CallRegistry.js';
 import { OperatorAuth } from '../api/OperatorAuth.js';
 import { LiveFeed } from '../api/LiveFeed.js';
 import { registerApi, type OperatorActions } from '../api/routes.js';
+import { CallHistory } from '../api/CallHistory.js';
+import { parseHistoryEntry, type HistoryEntry } from '../api/HistoryEntry.js';
+import { registerCallRoutes } from '../api/callRoutes.js';
+import { CallStore } from '../events/CallStore.js';
+import { EvidenceKey } from '../events/EvidenceKey.js';
+import { EvidenceExporter } from '../evidence/EvidenceExporter.js';
+import { verdictSettings } from '../evidence/verdictSettings.js';
 import { AnalysisPipeline } from '../pipeline/AnalysisPipeline.js';
 import { ChallengeService } from '../challenge-response/ChallengeService.js';
+import { IngestKeys } from '../ingest/IngestKeys.js';
+import { TwilioIngestServer } from '../ingest/twilio/TwilioIngestServer.js';
 import type { Verdict } from '../pipeline/verdict/ParticipantVerdict.js';
 import type { DetectorScore } from '../pipeline/inference/InferenceBackend.js';
 import type { StreamStats } from '../pipeline/media/protocol.js';
@@ -92,8 +101,35 @@ export class Service {
       recordDecision: async (roomId, peerId, d, operator) => this.#recordDecision(roomId, peerId, d.decision, operator, d.note),
     };
     this.addHealthCheck('mediasoup', () => ({ ok: pool.alive() === pool.slots.length, alive: pool.alive(), total: pool.slots.length }));
+    // Load balancers stop sending new calls as soon as shutdown begins.
+    this.addHealthCheck('lifecycle', () => ({ ok: !this.#shuttingDown, shuttingDown: this.#shuttingDown }));
     this.#routes();
     this.#trackMembership();
+    this.ingestKeys = new IngestKeys({ keys: config.ingestKeys, demo: config.demoTokens, secret: config.tokenSecret });
+    this.twilio = config.ingestTwilio ? this.#startTwilioIngest() : undefined;
+  }
+
+  /** Keys of the phone ingest endpoints (ingest/IngestKeys.ts). */
+  readonly ingestKeys: IngestKeys;
+  /** The Twilio Media Streams endpoint (/v1/ingest/twilio), when on. */
+  readonly twilio: TwilioIngestServer | undefined;
+
+  /** Phone calls over Twilio Media Streams: each call a room, its caller a peer, through the same pipeline. */
+  #startTwilioIngest(): TwilioIngestServer {
+    const c = this.config;
+    const server = new TwilioIngestServer(
+      this.http.server,
+      {
+        rooms: this.rooms,
+        keys: this.ingestKeys,
+        challenges: () => this.#challenges,
+        shuttingDown: () => this.#shuttingDown,
+        onLeg: (leg) => this.registry.markPhone(leg.roomId, leg.peerId),
+      },
+      { maxStreams: c.ingestMaxStreams, maxFrameBytes: c.ingestMaxFrameBytes, session: { startTimeoutMs: c.ingestStartTimeoutMs } },
+    );
+    this.onClose(() => server.close());
+    return server;
   }
 
   static async start(config: Config, options: Partial<ServiceOptions> = {}): Promise<Service> {
@@ -131,7 +167,10 @@ export class Service {
 
   async #startEvents(): Promise<void> {
     const c = this.config;
+    // Signs audit anchors and evidence bundles; kept next to the JetStream store (in memory without a data dir).
+    const evidenceKey = EvidenceKey.loadOrCreate({ file: c.dataDir ? path.join(c.dataDir, 'evidence-ed25519.pem') : '' });
     const bus = await EventBus.connect({
+      anchorKey: evidenceKey,
       servers: c.natsUrl,
       user: c.natsUser,
       pass: c.natsPass,
@@ -156,17 +195,46 @@ export class Service {
         requestChallenge: (...a) => this.actions.requestChallenge(...a),
         recordDecision: (...a) => this.actions.recordDecision(...a),
       },
-      exportBundle: async (roomId, callId) => {
-        await bus.flush(5_000);
-        return bus.exportBundle(roomId, callId);
-      },
     });
+    await this.#startHistory(bus, evidenceKey);
     this.onClose(async () => {
       sub.unsubscribe();
       this.feed.close();
       this.webhooks.close();
       await bus.close();
     });
+  }
+
+  #history: CallHistory | undefined;
+
+  /** Call history (api/CallHistory.ts), when events are on. */
+  get history(): CallHistory | undefined {
+    return this.#history;
+  }
+
+  /** Call history, evidence export and their routes; anchors each call's chain when it ends. */
+  async #startHistory(bus: EventBus, key: EvidenceKey): Promise<void> {
+    const c = this.config;
+    const readAudit = async (roomId: string, callId: string) => {
+      await bus.settle(5_000);
+      return bus.exportBundle(roomId, callId);
+    };
+    const store = await CallStore.open<HistoryEntry>(bus.connection, { validate: parseHistoryEntry, maxAgeMs: c.auditMaxAgeDays * 86_400_000 });
+    const history = new CallHistory({ registry: this.registry, store, readEvents: readAudit });
+    await history.load();
+    this.#history = history;
+    this.registry.on('callended', (call) => void bus.anchorCall(call.roomId, call.callId));
+    const evidence = new EvidenceExporter({
+      readAudit,
+      readAnchors: (roomId, callId) => bus.readAnchors(roomId, callId),
+      key,
+      modelsDir: c.modelsDir,
+      modelStatus: () => new Map((this.#pipeline?.registry.status() ?? []).map((d) => [d.id, d.available])),
+      settings: () => verdictSettings({ config: { ...c, analysis: this.#pipeline !== undefined, challenges: this.#challenges !== undefined }, verdict: this.#pipeline?.options.verdict }),
+    });
+    registerCallRoutes(this.http, { auth: this.auth, history, evidence, webDir: path.join(repoRoot, 'web-dist') });
+    // Closers run in reverse: this one before the bus closes.
+    this.onClose(() => history.close());
   }
 
   /** The analysis pipeline, when analysis is on. */
@@ -232,7 +300,7 @@ export class Service {
   }
 
   #base(roomId: string, peerId: string): { roomId: string; peerId: string; displayName: string; callId: string } {
-    const call = this.registry.callFor(roomId);
+    const call = this.registry.callForPeer(roomId, peerId);
     const displayName = this.rooms.get(roomId)?.peers.get(peerId)?.displayName ?? call.participants.get(peerId)?.displayName ?? peerId;
     return { roomId, peerId, displayName, callId: call.callId };
   }
@@ -259,7 +327,9 @@ export class Service {
     this.publish(makeEvent('verdict', { ...base, models: v.models }, payload));
     // Participants of the room see badges through signalling too.
     const room = this.rooms.get(v.roomId);
-    for (const peer of room?.peers.values() ?? []) peer.notify('verdict', { peerId: v.peerId, state: v.state, confidence: v.confidence, pFake: v.pFake, ...(v.reason ? { reason: v.reason } : {}) });
+    for (const peer of room?.peers.values() ?? []) {
+      peer.notify('verdict', { peerId: v.peerId, state: v.state, confidence: v.confidence, pFake: v.pFake, evidence: payload.evidence, ...(v.reason ? { reason: v.reason } : {}) });
+    }
   }
 
   #onScore(s: DetectorScore): void {
@@ -309,6 +379,10 @@ export class Service {
       room.on('peerleft', (peer) => this.registry.peerLeft(room.id, peer.id));
     });
     this.rooms.on('roomclose', (room) => this.registry.roomClosed(room.id));
+    // A participant sending plain RTP (telephony gateway) makes the call a phone call.
+    this.rooms.on('tapopen', (tap, room) => {
+      if (room.peers.get(tap.info.peerId)?.plainTransports.size) this.registry.markPhone(room.id, tap.info.peerId);
+    });
   }
 
   async #recordDecision(roomId: string, peerId: string, decision: 'confirm' | 'dismiss', operator: string, note?: string): Promise<DfdEvent> {
@@ -382,6 +456,8 @@ export class Service {
         return RawResponse.file(path.join(webDir, 'dashboard.html'));
       })
       .route('GET', '/dashboard/login', () => RawResponse.file(path.join(webDir, 'login.html')))
+      // Every page links /web/favicon.svg; browsers that ask for /favicon.ico get the same icon.
+      .route('GET', '/favicon.ico', () => RawResponse.file(path.join(webDir, 'favicon.svg')))
       .static('/web', webDir)
       .route('GET', '/healthz', async () => {
         const h = await this.health();
@@ -393,6 +469,7 @@ export class Service {
       })
       .route('GET', '/v1/demo/token', ({ url }) => {
         if (!this.config.demoTokens) throw new DfdError('ERR_FORBIDDEN', 'demo tokens are disabled');
+        if (this.#shuttingDown) throw new DfdError('ERR_SHUTTING_DOWN');
         const room = url.searchParams.get('room') ?? this.config.demoRoom;
         const name = (url.searchParams.get('name') ?? 'Guest').slice(0, 80) || 'Guest';
         if (!/^[A-Za-z0-9_-]{1,64}$/.test(room)) throw new DfdError('ERR_BAD_REQUEST', 'room must match [A-Za-z0-9_-]{1,64}');
@@ -401,13 +478,48 @@ export class Service {
   }
 
   #closing: Promise<void> | undefined;
+  #shuttingDown = false;
 
+  /** True once shutdown began (joins refused, supervised processes no longer replaced). */
+  get shuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
+  /**
+   * The first, synchronous step of a shutdown; safe in a signal handler, and close() starts
+   * with it. From here on an exit of a mediasoup worker or of the embedded nats-server is
+   * expected (a signal to the whole process group stops them too): no error, no restart.
+   * New joins and demo tokens are refused with ERR_SHUTTING_DOWN, every signalling socket
+   * gets a `serviceShutdown` notification, and every room is closed ('shutdown': peers are
+   * told, calls end in the registry while the event bus can still record it). Idempotent.
+   */
+  beginShutdown(): void {
+    if (this.#shuttingDown) return;
+    this.#shuttingDown = true;
+    this.pool.stopSupervising();
+    this.#bus?.server?.stopSupervising();
+    this.signalling.beginShutdown();
+    try {
+      this.rooms.close();
+    } catch (e) {
+      log.warn('close step failed', { step: 'rooms', error: e });
+    }
+  }
+
+  /**
+   * Shuts down in order: joins stopped, participants told and rooms closed (beginShutdown),
+   * signalling sockets closed, then the registered closers in reverse (challenge-response,
+   * the analysis pipeline with its media and inference workers, then the event bus, which
+   * flushes queued events into NATS and the audit trail before stopping the embedded
+   * nats-server), the mediasoup workers, and last the HTTP server. Idempotent.
+   */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
   }
 
   async #close(): Promise<void> {
+    this.beginShutdown();
     this.signalling.close();
     for (const fn of this.#closers.reverse()) {
       try {
@@ -416,7 +528,6 @@ export class Service {
         log.warn('close step failed', { error: e });
       }
     }
-    this.rooms.close();
     this.pool.close();
     await this.http.close();
   }

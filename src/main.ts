@@ -1,10 +1,12 @@
 /**
  * Entry point for `npm start`: the service with an embedded NATS and a demo room.
+ * SIGTERM, SIGINT or SIGHUP shut it down in order (see Shutdown.ts); a second one exits at once.
  */
 import { loadConfig } from './config.js';
 import { setLogLevel, createLogger, type LogLevel } from './log.js';
 import { Service } from './Service.js';
 import { DfdError } from './errors.js';
+import { ShutdownController } from './Shutdown.js';
 
 const log = createLogger('main');
 
@@ -20,8 +22,17 @@ async function main(): Promise<void> {
     throw e;
   }
   setLogLevel(config.logLevel as LogLevel);
+  // Before anything starts: a signal during start-up is honoured once the service is up.
+  const shutdown = new ShutdownController({ timeoutMs: config.shutdownTimeoutMs }).install();
   const service = await Service.start(config);
-  await service.rooms.getOrCreate(config.demoRoom);
+  shutdown.attach(service);
+  if (shutdown.signal) return;
+  try {
+    await service.rooms.getOrCreate(config.demoRoom);
+  } catch (e) {
+    if (shutdown.signal) return; // stopped while the demo room was being created
+    throw e;
+  }
 
   const base = service.baseUrl;
   process.stdout.write(
@@ -31,25 +42,22 @@ async function main(): Promise<void> {
       `  Meeting page : ${base}/meet?room=${config.demoRoom}&name=Alice&autojoin=1`,
       `  Dashboard    : ${base}/dashboard  (user "${config.operatorUser}", password ${service.auth.generatedPassword ? `"${service.auth.generatedPassword}", generated: set DFD_OPERATOR_PASSWORD` : 'from DFD_OPERATOR_PASSWORD'})`,
       `  API          : ${base}/v1/openapi.json`,
+      `  Twilio       : ${twilioLine(service, base)}`,
       `  NATS         : ${service.bus?.server ? `embedded at ${service.bus.server.url}` : config.natsUrl.join(', ')}`,
       `  Health       : ${base}/healthz`,
       `  Metrics      : ${base}/metrics`,
       '',
     ].join('\n') + '\n',
   );
+}
 
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info('shutting down', { signal });
-    service
-      .close()
-      .then(() => process.exit(0))
-      .catch(() => process.exit(1));
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+/** The Twilio Media Streams URL with its key (the demo key, when one was generated). */
+function twilioLine(service: Service, base: string): string {
+  if (!service.twilio) return 'off (DFD_INGEST_TWILIO=false)';
+  const url = `${base.replace(/^http/, 'ws')}/v1/ingest/twilio`;
+  const key = service.ingestKeys.demoKey;
+  if (key) return `${url}?key=${key}  (TwiML: <Connect><Stream url="${url}"><Parameter name="key" value="${key}"/></Stream></Connect>)`;
+  return service.ingestKeys.enabled ? `${url}  (key: a <Parameter name="key"> from DFD_INGEST_KEYS)` : `${url}  (refuses every stream: set DFD_INGEST_KEYS)`;
 }
 
 main().catch((e: unknown) => {

@@ -8,9 +8,17 @@
  *
  * `token` is a join token (participant or observer) for `room`; the SDK opens one
  * Server-Sent Events stream per room, shared by every badge of that room.
+ *
+ * The badge shows the verdict through the same mapping as the dashboard
+ * (`verdictDisplay.ts`: weak evidence reads "Not enough evidence yet", never "Likely
+ * genuine"), with an icon and text, and explains itself on hover or keyboard focus: the
+ * state, the evidence behind it and what would change it (also its accessible description).
  */
+import { isVerdictState, parseEvidence, type Evidence, type VerdictState } from './types.js';
+import { describeVerdict, type VerdictDisplayInput } from './verdictDisplay.js';
+import { renderVerdictBadge } from './verdictBadge.js';
 
-export type VerdictState = 'collecting' | 'likely-genuine' | 'suspicious' | 'deepfake-likely' | 'verified';
+export type { VerdictState };
 
 export interface BadgeOptions {
   baseUrl?: string;
@@ -22,28 +30,19 @@ export interface BadgeOptions {
   element: HTMLElement;
   /** Show challenge prompts addressed to this peer (set on the local participant's badge). */
   showPrompts?: boolean;
-  onVerdict?: (v: { state: VerdictState; pFake: number; confidence: number; reason?: string }) => void;
+  /**
+   * The badge is a polite live region, so screen readers hear its changes (default). A page
+   * that announces verdict changes itself, naming the participant (the meeting page does,
+   * `liveRegion.ts`), passes false so nothing is said twice.
+   */
+  announce?: boolean;
+  onVerdict?: (v: { state: VerdictState; pFake: number; confidence: number; reason?: string; evidence?: Evidence }) => void;
 }
 
 export interface Badge {
   readonly state: VerdictState;
   destroy(): void;
 }
-
-const labels: Record<VerdictState, string> = {
-  collecting: 'Analysing…',
-  'likely-genuine': 'Likely genuine',
-  suspicious: 'Suspicious',
-  'deepfake-likely': 'Deepfake likely',
-  verified: 'Verified',
-};
-const colours: Record<VerdictState, string> = {
-  collecting: '#555',
-  'likely-genuine': '#1f7a3a',
-  suspicious: '#b07800',
-  'deepfake-likely': '#b3261e',
-  verified: '#1f5f9a',
-};
 
 interface RoomStream {
   source: EventSource;
@@ -78,39 +77,64 @@ export function mountBadge(opts: BadgeOptions): Badge {
   const el = document.createElement('div');
   el.className = 'dfd-badge';
   el.setAttribute('role', 'status');
-  el.style.cssText = 'position:absolute;top:8px;right:8px;padding:2px 10px;border-radius:999px;font:600 12px system-ui,sans-serif;color:#fff;z-index:10;pointer-events:none';
+  if (opts.announce === false) el.setAttribute('aria-live', 'off');
+  // Focusable so keyboard users reach the explanation; hover shows it too.
+  el.tabIndex = 0;
+  el.style.cssText = 'position:absolute;top:8px;right:8px;padding:2px 10px;border-radius:999px;font:600 12px system-ui,sans-serif;color:#fff;z-index:10;cursor:help';
+  const detail = document.createElement('div');
+  detail.className = 'dfd-badge-detail';
+  detail.setAttribute('role', 'tooltip');
+  detail.hidden = true;
+  detail.style.cssText = 'position:absolute;top:34px;right:8px;max-width:280px;padding:6px 8px;border-radius:6px;background:#000e;color:#eee;font:12px/1.35 system-ui,sans-serif;z-index:11';
+  const show = (): void => {
+    detail.hidden = false;
+  };
+  const hide = (): void => {
+    detail.hidden = true;
+  };
+  el.addEventListener('mouseenter', show);
+  el.addEventListener('mouseleave', () => {
+    if (document.activeElement !== el) hide();
+  });
+  el.addEventListener('focus', show);
+  el.addEventListener('blur', hide);
+  el.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape') hide();
+  });
   const prompt = document.createElement('div');
   prompt.className = 'dfd-prompt';
   prompt.setAttribute('aria-live', 'assertive');
   prompt.style.cssText = 'position:absolute;left:8px;right:8px;bottom:40px;padding:8px;border-radius:6px;background:#000c;color:#ffd27a;font:600 16px system-ui,sans-serif;display:none;z-index:10';
   if (getComputedStyle(opts.element).position === 'static') opts.element.style.position = 'relative';
-  opts.element.append(el, prompt);
+  opts.element.append(el, detail, prompt);
   let state: VerdictState = 'collecting';
-  const render = (s: VerdictState, title?: string): void => {
-    state = s;
-    el.dataset['state'] = s;
-    el.textContent = labels[s];
-    el.style.background = colours[s];
-    el.title = title ?? '';
+  const render = (input: VerdictDisplayInput): void => {
+    state = input.state;
+    renderVerdictBadge(el, describeVerdict(input), input.state, detail);
   };
-  render('collecting');
+  render({ state: 'collecting', confidence: null });
 
   const stream = roomStream(baseUrl, opts.room, opts.token);
   const listener = (type: string, data: Record<string, unknown>): void => {
     if (type === 'snapshot') {
-      const ps = (data['participants'] as { peerId: string; state: VerdictState }[] | undefined) ?? [];
+      const ps = (data['participants'] as { peerId: string; state: unknown; pFake?: unknown; confidence?: unknown }[] | undefined) ?? [];
       const me = ps.find((p) => p.peerId === opts.peer);
-      if (me && me.state in labels) render(me.state);
+      if (me && isVerdictState(me.state)) {
+        render({ state: me.state, confidence: typeof me.confidence === 'number' ? me.confidence : null, pFake: typeof me.pFake === 'number' ? me.pFake : null });
+      }
       return;
     }
     if (data['peerId'] !== opts.peer) return;
     const payload = (data['payload'] ?? {}) as Record<string, unknown>;
     if (type === 'verdict') {
-      const s = payload['state'] as VerdictState;
-      if (!(s in labels)) return;
+      const s = payload['state'];
+      if (!isVerdictState(s)) return;
       const conf = Number(payload['confidence'] ?? 0);
-      render(s, `confidence ${(conf * 100).toFixed(0)}%${payload['reason'] ? ` · ${String(payload['reason'])}` : ''}`);
-      opts.onVerdict?.({ state: s, pFake: Number(payload['pFake'] ?? 0), confidence: conf, ...(payload['reason'] ? { reason: String(payload['reason']) } : {}) });
+      const pFake = Number(payload['pFake'] ?? 0);
+      const reason = typeof payload['reason'] === 'string' ? payload['reason'] : undefined;
+      const evidence = parseEvidence(payload['evidence']);
+      render({ state: s, confidence: conf, pFake, reason, evidence });
+      opts.onVerdict?.({ state: s, pFake, confidence: conf, ...(reason ? { reason } : {}), ...(evidence ? { evidence } : {}) });
     } else if (type === 'challenge' && opts.showPrompts) {
       if (payload['phase'] === 'issued' && typeof payload['promptText'] === 'string') {
         prompt.textContent = payload['promptText'];
@@ -129,6 +153,7 @@ export function mountBadge(opts: BadgeOptions): Badge {
     destroy() {
       stream.listeners.delete(listener);
       el.remove();
+      detail.remove();
       prompt.remove();
       if (stream.listeners.size === 0) {
         stream.source.close();

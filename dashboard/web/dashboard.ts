@@ -7,6 +7,9 @@ import { ApiClient, ApiError } from './api.js';
 import { LiveStream, type FeedStatus } from './feed.js';
 import { initialState, reduce, type DashboardAction, type DashboardState } from './state.js';
 import { DashboardView, type OperatorAction } from './view.js';
+import { describeVerdict } from './verdictDisplay.js';
+import { VerdictAnnouncer } from './verdictAnnouncer.js';
+import { LiveRegion } from './liveRegion.js';
 
 export interface DashboardAppOptions {
   streamUrl: string;
@@ -25,12 +28,18 @@ class DashboardApp {
   #state: DashboardState = initialState;
   #stream: LiveStream | undefined;
   #frame = 0;
+  /** Screen readers hear verdict changes, naming participant and room (polite; assertive for "Deepfake likely"). */
+  readonly #announcer = new VerdictAnnouncer();
+  readonly #live: LiveRegion;
+  /** Alert ids already on screen (failed challenges are announced once, when they arrive). */
+  #seenAlerts: Set<string> | undefined;
   /** Participants whose history was requested (`room|peer`). Bounded by the open calls. */
   readonly #backfilled = new Set<string>();
 
   constructor(root: HTMLElement, options: Partial<DashboardAppOptions> = {}) {
     this.options = { ...defaultDashboardAppOptions, ...options };
     this.view = new DashboardView(root, { onAction: (a, room, peer) => this.#act(a, room, peer) });
+    this.#live = new LiveRegion(root);
   }
 
   get state(): DashboardState {
@@ -51,7 +60,26 @@ class DashboardApp {
   #render(): void {
     this.#frame = 0;
     this.view.render(this.#state);
+    this.#announce();
     this.#backfill();
+  }
+
+  #announce(): void {
+    const present = new Set<string>();
+    for (const call of this.#state.calls) {
+      for (const p of call.participants) {
+        const key = `${call.roomId}|${p.peerId}`;
+        present.add(key);
+        const a = this.#announcer.change(key, `${p.displayName} in room ${call.roomId}`, describeVerdict(p));
+        if (a) this.#live.say(a);
+      }
+    }
+    this.#announcer.retain(present);
+    const seen = this.#seenAlerts;
+    for (const a of this.#state.alerts) {
+      if (seen && !seen.has(a.id) && a.kind === 'challenge') this.#live.say({ text: `${a.displayName} in room ${a.roomId}: ${a.previous ?? ''} challenge ${a.value}.`, politeness: 'polite' });
+    }
+    this.#seenAlerts = new Set(this.#state.alerts.map((a) => a.id));
   }
 
   #openStream(): void {
@@ -84,7 +112,7 @@ class DashboardApp {
 
   async #poll(): Promise<void> {
     try {
-      this.dispatch({ type: 'rooms', calls: await this.api.rooms() });
+      this.dispatch({ type: 'rooms', calls: await this.api.rooms(), at: new Date().toISOString() });
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) location.assign('/dashboard/login');
       // Other failures: the next poll tries again; the live stream status shows connectivity.

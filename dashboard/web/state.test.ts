@@ -28,13 +28,16 @@ const run = (actions: DashboardAction[], from: DashboardState = initialState): D
 const participant = (s: DashboardState, peer: string, room = 'r1') => s.calls.find((c) => c.roomId === room)?.participants.find((p) => p.peerId === peer);
 
 describe('dashboard state reducer', () => {
-  it('lists rooms and participants from /v1/rooms, sorted by room, and drops calls that ended', () => {
-    let s = reduce(initialState, { type: 'rooms', calls: [summary('zeta', 'c-z', [['a', 'collecting']]), summary('alpha', 'c-a', [['b', 'likely-genuine'], ['c', 'collecting', false]])] });
+  it('lists rooms and participants from /v1/rooms, sorted by room; who left and calls that ended go to History', () => {
+    let s = reduce(initialState, { type: 'rooms', at: ts(1), calls: [summary('zeta', 'c-z', [['a', 'collecting']]), summary('alpha', 'c-a', [['b', 'likely-genuine'], ['c', 'collecting', false]])] });
     expect(s.calls.map((c) => c.roomId)).toEqual(['alpha', 'zeta']);
     expect(participant(s, 'b', 'alpha')?.state).toBe('likely-genuine');
-    expect(participant(s, 'c', 'alpha')?.present).toBe(false);
-    s = reduce(s, { type: 'rooms', calls: [summary('alpha', 'c-a', [['b', 'likely-genuine']])] });
+    // c had left before the dashboard loaded: History, not a live card.
+    expect(participant(s, 'c', 'alpha')).toBeUndefined();
+    expect(s.departed.map((d) => `${d.roomId}/${d.peerId}:${d.ended}`)).toEqual(['alpha/c:left']);
+    s = reduce(s, { type: 'rooms', at: ts(2), calls: [summary('alpha', 'c-a', [['b', 'likely-genuine'], ['c', 'collecting', false]])] });
     expect(s.calls.map((c) => c.roomId)).toEqual(['alpha']);
+    expect(s.departed.map((d) => `${d.roomId}/${d.peerId}:${d.ended}@${d.at}`)).toEqual([`zeta/a:call-ended@${ts(2)}`, `alpha/c:left@${ts(1)}`]);
   });
 
   it('a verdict changes the state, adds pFake and confidence points, and raises an alert only on a change to an alert state', () => {
@@ -66,12 +69,82 @@ describe('dashboard state reducer', () => {
 
   it('a poll never overrides a live verdict, but a snapshot (start of a stream) does', () => {
     let s = run([{ type: 'rooms', calls: [summary('r1', 'c-1', [['a', 'collecting']])] }, verdict('a', 'deepfake-likely', 0.9, 1)]);
-    s = reduce(s, { type: 'rooms', calls: [summary('r1', 'c-1', [['a', 'collecting', false]])] });
-    expect(participant(s, 'a')).toMatchObject({ state: 'deepfake-likely', present: false });
+    s = reduce(s, { type: 'rooms', calls: [summary('r1', 'c-1', [['a', 'collecting']])] });
+    expect(participant(s, 'a')).toMatchObject({ state: 'deepfake-likely', present: true });
     expect(participant(s, 'a')?.timeline).toHaveLength(2);
     s = reduce(s, { type: 'snapshot', call: summary('r1', 'c-1', [['a', 'verified']]) });
     expect(participant(s, 'a')?.state).toBe('verified');
     expect(participant(s, 'a')?.timeline).toHaveLength(2);
+  });
+
+  it('a participant who leaves moves to History with the final state, decisions and evidence', () => {
+    let s = run([
+      { type: 'rooms', calls: [summary('r1', 'c-1', [['a', 'collecting'], ['b', 'collecting']])] },
+      verdict('a', 'deepfake-likely', 0.9, 1, 0.8),
+      { type: 'event', event: ev('decision', 'a', { decision: 'confirm', tagState: 'deepfake-likely', operator: 'op' }, 2) },
+    ]);
+    s = reduce(s, { type: 'rooms', at: ts(3), calls: [summary('r1', 'c-1', [['a', 'collecting', false], ['b', 'collecting']])] });
+    expect(participant(s, 'a')).toBeUndefined();
+    expect(s.calls[0]?.participants.map((p) => p.peerId)).toEqual(['b']);
+    expect(s.departed).toHaveLength(1);
+    expect(s.departed[0]).toMatchObject({ roomId: 'r1', callId: 'c-1', peerId: 'a', displayName: 'A', state: 'deepfake-likely', pFake: 0.9, confidence: 0.8, ended: 'left', at: ts(3) });
+    expect(s.departed[0]?.evidence).toEqual({ speechSeconds: 1, faceFrames: 0 });
+    expect(s.departed[0]?.decisions.map((d) => d.decision)).toEqual(['confirm']);
+    // Polls that still list the departed participant change nothing (no churn, no ghost).
+    const again = reduce(s, { type: 'rooms', at: ts(9), calls: [summary('r1', 'c-1', [['a', 'collecting', false], ['b', 'collecting']])] });
+    expect(again.departed).toBe(s.departed);
+    expect(participant(again, 'a')).toBeUndefined();
+  });
+
+  it('late events about a departed participant update History and never bring back a live card', () => {
+    let s = run([{ type: 'rooms', calls: [summary('r1', 'c-1', [['a', 'collecting']])] }, verdict('a', 'suspicious', 0.65, 1)]);
+    s = reduce(s, { type: 'rooms', at: ts(2), calls: [summary('r1', 'c-1', [['a', 'collecting', false]])] });
+    s = run([score('a', 'aasist', 0.9, 3), verdict('a', 'deepfake-likely', 0.9, 4, 0.7), challenge('a', 'outcome', 5, 'failed')], s);
+    expect(participant(s, 'a')).toBeUndefined();
+    expect(s.departed[0]).toMatchObject({ peerId: 'a', state: 'deepfake-likely', pFake: 0.9, confidence: 0.7 });
+    expect(s.challengeLog[0]).toMatchObject({ peerId: 'a', outcome: 'failed' });
+    s = reduce(s, { type: 'event', event: ev('decision', 'a', { decision: 'dismiss', tagState: 'deepfake-likely', operator: 'op' }, 6) });
+    expect(s.departed[0]?.decisions.map((d) => d.decision)).toEqual(['dismiss']);
+  });
+
+  it('repeated joins under one name leave one live card; earlier sessions are History', () => {
+    const named = (peerId: string, present: boolean) => ({ peerId, displayName: 'Alice', present, state: 'collecting', pFake: null, confidence: null });
+    const call = (ps: ReturnType<typeof named>[]): CallSummary => ({ roomId: 'r1', callId: 'c-1', startedAt: ts(0), participants: ps });
+    let s = reduce(initialState, { type: 'rooms', at: ts(1), calls: [call([named('p1', true)])] });
+    s = reduce(s, { type: 'rooms', at: ts(2), calls: [call([named('p1', false), named('p2', true)])] });
+    s = reduce(s, { type: 'rooms', at: ts(3), calls: [call([named('p1', false), named('p2', false), named('p3', true)])] });
+    s = reduce(s, { type: 'rooms', at: ts(4), calls: [call([named('p1', false), named('p2', false), named('p3', true)])] });
+    expect(s.calls[0]?.participants.map((p) => p.peerId)).toEqual(['p3']);
+    expect(s.departed.map((d) => d.peerId)).toEqual(['p2', 'p1']);
+  });
+
+  it('the same peer back in the call is live again and leaves History', () => {
+    let s = reduce(initialState, { type: 'rooms', calls: [summary('r1', 'c-1', [['a', 'collecting']])] });
+    s = reduce(s, { type: 'rooms', calls: [summary('r1', 'c-1', [['a', 'collecting', false]])] });
+    expect(s.departed).toHaveLength(1);
+    s = reduce(s, { type: 'snapshot', call: summary('r1', 'c-1', [['a', 'likely-genuine']]) });
+    expect(participant(s, 'a')?.state).toBe('likely-genuine');
+    expect(s.departed).toHaveLength(0);
+  });
+
+  it('a call that ends (gone from the list, or ended in a snapshot) moves everyone in it to History', () => {
+    let s = reduce(initialState, { type: 'rooms', calls: [summary('r1', 'c-1', [['a', 'collecting'], ['b', 'collecting']]), summary('r2', 'c-2', [['c', 'collecting']])] });
+    s = reduce(s, { type: 'snapshot', at: ts(5), call: { ...summary('r2', 'c-2', [['c', 'verified', false]]), endedAt: ts(5) } });
+    expect(s.calls.map((c) => c.roomId)).toEqual(['r1']);
+    expect(s.departed.map((d) => `${d.peerId}:${d.state}`)).toEqual(['c:verified']);
+    s = reduce(s, { type: 'rooms', at: ts(6), calls: [] });
+    expect(s.calls).toEqual([]);
+    expect(s.departed.map((d) => `${d.peerId}:${d.ended}`).sort()).toEqual(['a:call-ended', 'b:call-ended', 'c:left']);
+  });
+
+  it('bounds History', () => {
+    const limits = { ...defaultDashboardLimits, departed: 3 };
+    let s = initialState;
+    for (let i = 0; i < 6; i++) {
+      const ps: [string, string, boolean][] = Array.from({ length: i + 1 }, (_, j) => [`p${j}`, 'collecting', j === i]);
+      s = reduce(s, { type: 'rooms', calls: [summary('r1', 'c-1', ps)] }, limits);
+    }
+    expect(s.departed.map((d) => d.peerId)).toEqual(['p4', 'p3', 'p2']);
   });
 
   it('a new call id for a room starts a clean view', () => {

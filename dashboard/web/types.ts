@@ -2,28 +2,24 @@
  * What the dashboard receives over the wire: call summaries (`GET /v1/rooms`, SSE
  * `snapshot`) and events (SSE `verdict`, `score`, `challenge`, `decision`). Mirrors
  * `api/CallRegistry.ts` and `events/schema.ts` structurally (the browser bundle cannot
- * import server modules); `parseWireEvent` checks every field it uses, since the data
+ * import server modules; the verdict machine, which has no server dependency, is the one
+ * exception: its states and thresholds are used as they are); `parseWireEvent` checks every field it uses, since the data
  * comes from the network.
  */
 
-export const VERDICT_STATES = ['collecting', 'likely-genuine', 'suspicious', 'deepfake-likely', 'verified'] as const;
-export type VerdictState = (typeof VERDICT_STATES)[number];
+import { VerdictStates, type VerdictState } from '../../pipeline/verdict/VerdictMachine.js';
+import { displayStyles } from './verdictDisplay.js';
 
-/** Same labels and colours as the badge SDK (`badge-sdk.ts`), so operators and participants see one language. */
-export const stateLabels: Record<VerdictState, string> = {
-  collecting: 'Analysing…',
-  'likely-genuine': 'Likely genuine',
-  suspicious: 'Suspicious',
-  'deepfake-likely': 'Deepfake likely',
-  verified: 'Verified',
-};
-export const stateColours: Record<VerdictState, string> = {
-  collecting: '#555',
-  'likely-genuine': '#1f7a3a',
-  suspicious: '#b07800',
-  'deepfake-likely': '#b3261e',
-  verified: '#1f5f9a',
-};
+export const VERDICT_STATES = VerdictStates;
+export type { VerdictState };
+
+/**
+ * Per-state wording and colour, taken from the one shared mapping (`verdictDisplay.ts`).
+ * They ignore confidence: to show a verdict, use `describeVerdict`, which shows weak
+ * evidence as "Not enough evidence yet".
+ */
+export const stateLabels: Record<VerdictState, string> = Object.fromEntries(VERDICT_STATES.map((s) => [s, displayStyles[s].label])) as Record<VerdictState, string>;
+export const stateColours: Record<VerdictState, string> = Object.fromEntries(VERDICT_STATES.map((s) => [s, displayStyles[s].colour])) as Record<VerdictState, string>;
 
 export function isVerdictState(v: unknown): v is VerdictState {
   return typeof v === 'string' && (VERDICT_STATES as readonly string[]).includes(v);
@@ -46,6 +42,12 @@ export interface ParticipantRecord {
   decisions: { ts: string; decision: string; tagState: string; operator: string }[];
 }
 
+/** Cumulative evidence a verdict rests on (verdict events carry it). */
+export interface Evidence {
+  speechSeconds: number;
+  faceFrames: number;
+}
+
 interface Envelope {
   id: string;
   roomId: string;
@@ -56,7 +58,7 @@ interface Envelope {
 }
 
 export type WireEvent =
-  | (Envelope & { type: 'verdict'; payload: { state: VerdictState; pFake: number; confidence: number; reason?: string | undefined } })
+  | (Envelope & { type: 'verdict'; payload: { state: VerdictState; pFake: number; confidence: number; reason?: string | undefined; evidence?: Evidence | undefined } })
   | (Envelope & { type: 'score'; payload: { detector: string; pFake: number; weight?: number | undefined } })
   | (Envelope & { type: 'challenge'; payload: { challengeId: string; challengeType: string; modality: string; phase: string; outcome?: string | undefined } })
   | (Envelope & { type: 'decision'; payload: { decision: string; tagState: string; operator: string; note?: string | undefined } });
@@ -65,6 +67,13 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 const isStr = (v: unknown, max = 256): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
 const isProb = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1;
 const optStr = (v: unknown, max: number): string | undefined => (typeof v === 'string' && v.length <= max ? v : undefined);
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+/** The verdict's evidence, or undefined when absent or malformed. */
+export function parseEvidence(v: unknown): Evidence | undefined {
+  if (!isObj(v) || !isCount(v['speechSeconds']) || !isCount(v['faceFrames'])) return undefined;
+  return { speechSeconds: v['speechSeconds'], faceFrames: v['faceFrames'] };
+}
 
 /** Returns a typed event, or undefined for anything malformed or of a type the dashboard does not show. */
 export function parseWireEvent(value: unknown): WireEvent | undefined {
@@ -83,7 +92,7 @@ export function parseWireEvent(value: unknown): WireEvent | undefined {
   switch (type) {
     case 'verdict':
       if (!isVerdictState(p['state']) || !isProb(p['pFake']) || !isProb(p['confidence'])) return undefined;
-      return { ...env, type, payload: { state: p['state'], pFake: p['pFake'], confidence: p['confidence'], reason: optStr(p['reason'], 500) } };
+      return { ...env, type, payload: { state: p['state'], pFake: p['pFake'], confidence: p['confidence'], reason: optStr(p['reason'], 500), evidence: parseEvidence(p['evidence']) } };
     case 'score':
       if (!isStr(p['detector'], 128) || !isProb(p['pFake'])) return undefined;
       return { ...env, type, payload: { detector: p['detector'], pFake: p['pFake'], weight: isProb(p['weight']) ? p['weight'] : undefined } };

@@ -1,10 +1,14 @@
 /**
  * Renders the view model into the dashboard page, keyed by room and participant so live
  * updates touch only what changed (charts and focused buttons survive). Operator actions
- * are handed to the `ViewHandlers`; the view never calls the API itself.
+ * are handed to the `ViewHandlers`; the view never calls the API itself. Verdicts are shown
+ * through the shared mapping (`verdictDisplay.ts`); departed participants are listed in
+ * History with their final state and no actions.
  */
-import type { Alert, CallView, ChallengeEntry, DashboardState, ParticipantView } from './state.js';
+import type { Alert, CallView, ChallengeEntry, DashboardState, DepartedEntry, ParticipantView } from './state.js';
 import { stateColours, stateLabels } from './types.js';
+import { describeVerdict } from './verdictDisplay.js';
+import { renderVerdictBadge } from './verdictBadge.js';
 import { TimelineChart } from './charts.js';
 
 export type OperatorAction = 'challenge' | 'confirm' | 'dismiss';
@@ -27,6 +31,7 @@ interface ParticipantEls {
   presence: HTMLElement;
   badge: HTMLElement;
   numbers: HTMLElement;
+  detail: HTMLElement;
   reason: HTMLElement;
   chart: TimelineChart;
   decisions: HTMLElement;
@@ -63,6 +68,8 @@ export class DashboardView {
   readonly #empty: HTMLElement;
   readonly #alerts: HTMLElement;
   readonly #challengeLog: HTMLElement;
+  readonly #history: HTMLElement;
+  readonly #noHistory: HTMLElement;
   readonly #toasts: HTMLElement;
   #last: DashboardState | undefined;
 
@@ -79,6 +86,8 @@ export class DashboardView {
     this.#empty = q('[data-testid="no-calls"]');
     this.#alerts = q('[data-testid="alerts"]');
     this.#challengeLog = q('[data-testid="challenge-log"]');
+    this.#history = q('[data-testid="history"]');
+    this.#noHistory = q('[data-testid="no-history"]');
     this.#toasts = q('[data-testid="toasts"]');
   }
 
@@ -86,6 +95,7 @@ export class DashboardView {
     const last = this.#last;
     this.#last = state;
     if (state.calls !== last?.calls) this.#renderCalls(state.calls);
+    if (state.departed !== last?.departed) this.#renderHistory(state.departed);
     if (state.alerts !== last?.alerts) this.#renderAlerts(state.alerts);
     if (state.challengeLog !== last?.challengeLog) this.#renderChallengeLog(state.challengeLog);
     this.#root.dataset['applied'] = String(state.applied);
@@ -178,9 +188,11 @@ export class DashboardView {
     const head = el('div', { class: 'p-head' });
     const name = el('h4', { id: nameId, 'data-testid': 'participant-name' });
     const presence = el('span', { class: 'presence', 'data-testid': 'presence' });
-    const badge = el('span', { class: 'badge', role: 'status', 'aria-live': 'polite', 'data-testid': 'badge' });
+    // Not a live region: the page's announcer says who changed (dashboard.ts, verdictAnnouncer.ts).
+    const badge = el('span', { class: 'badge', 'data-testid': 'badge' });
     head.append(name, presence, badge);
     const numbers = el('div', { class: 'numbers', 'data-testid': 'numbers' });
+    const detail = el('div', { class: 'detail', 'data-testid': 'verdict-detail' });
     const reason = el('div', { class: 'reason' });
     const chartHost = el('div', { class: 'timeline', role: 'img', 'data-testid': 'timeline', 'data-points': '0' });
     const actions = el('div', { class: 'actions', role: 'group' });
@@ -196,21 +208,21 @@ export class DashboardView {
     };
     actions.append(button('challenge', 'Challenge now', 'secondary'), button('confirm', 'Confirm', 'danger'), button('dismiss', 'Dismiss', 'secondary'));
     const decisions = el('ul', { class: 'decisions', 'data-testid': 'decisions' });
-    root.append(head, numbers, reason, chartHost, actions, decisions);
+    root.append(head, numbers, detail, reason, chartHost, actions, decisions);
     const chart = new TimelineChart(chartHost);
-    return { root, name, presence, badge, numbers, reason, chart, decisions, last: undefined };
+    return { root, name, presence, badge, numbers, detail, reason, chart, decisions, last: undefined };
   }
 
   #updateParticipant(els: ParticipantEls, p: ParticipantView): void {
     const prev = els.last;
     els.last = p;
+    const display = describeVerdict(p);
     els.root.dataset['state'] = p.state;
+    els.root.dataset['display'] = display.kind;
     els.root.classList.toggle('left', !p.present);
     els.name.textContent = p.displayName;
     els.presence.textContent = p.present ? 'in call' : 'left';
-    els.badge.dataset['state'] = p.state;
-    els.badge.textContent = stateLabels[p.state];
-    els.badge.style.background = stateColours[p.state];
+    renderVerdictBadge(els.badge, display, p.state, els.detail);
     els.numbers.textContent = `P(fake) ${pct(p.pFake)} · confidence ${pct(p.confidence)}`;
     els.reason.textContent = p.reason ?? '';
     els.reason.hidden = !p.reason;
@@ -225,6 +237,38 @@ export class DashboardView {
         ...p.decisions.slice(0, 3).map((d) => el('li', { 'data-testid': 'decision', 'data-decision': d.decision }, `${time(d.ts)} ${d.operator} ${d.decision === 'confirm' ? 'confirmed' : 'dismissed'} “${d.tagState}”`)),
       );
     }
+  }
+
+  #renderHistory(departed: DepartedEntry[]): void {
+    this.#noHistory.hidden = departed.length > 0;
+    this.#history.replaceChildren(
+      ...departed.map((d) => {
+        const display = describeVerdict(d);
+        const li = el('li', {
+          class: 'history-entry',
+          'data-testid': 'history-entry',
+          'data-room': d.roomId,
+          'data-peer': d.peerId,
+          'data-call-id': d.callId,
+          'data-ended': d.ended,
+          'data-state': d.state,
+          'data-display': display.kind,
+        });
+        const head = el('div', { class: 'p-head' });
+        const badge = el('span', { class: 'badge', 'data-testid': 'badge' });
+        const detail = el('div', { class: 'detail', 'data-testid': 'verdict-detail' });
+        renderVerdictBadge(badge, display, d.state, detail);
+        head.append(
+          el('strong', { 'data-testid': 'participant-name' }, d.displayName),
+          el('span', { class: 'presence', 'data-testid': 'presence' }, `${d.ended === 'left' ? 'left' : 'call ended'} ${time(d.at)} · room ${d.roomId}`),
+          badge,
+        );
+        li.append(head, el('div', { class: 'numbers', 'data-testid': 'numbers' }, `final P(fake) ${pct(d.pFake)} · confidence ${pct(d.confidence)}`), detail);
+        const decision = d.decisions[0];
+        if (decision) li.append(el('div', { class: 'decisions', 'data-testid': 'decision', 'data-decision': decision.decision }, `${time(decision.ts)} ${decision.operator} ${decision.decision === 'confirm' ? 'confirmed' : 'dismissed'} “${decision.tagState}”`));
+        return li;
+      }),
+    );
   }
 
   #renderAlerts(alerts: Alert[]): void {

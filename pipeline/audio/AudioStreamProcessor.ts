@@ -25,6 +25,11 @@
  *
  * Packet buffers must not be modified after `push()`: payloads are views held for up to
  * the reorder hold time.
+ *
+ * Telephone audio (codec 'pcmu': G.711 mu-law at 8 kHz, from a phone leg) takes the same
+ * path with PcmuDecoder in place of libopus and the Resampler going 8 -> 16 kHz; its
+ * windows are marked `quality.channel = 'telephone'` (NB band), so detectors use their
+ * telephone calibration and the verdict does not reject the band as too narrow.
  */
 import { EventEmitter } from 'node:events';
 import { createLogger } from '../../src/log.js';
@@ -33,6 +38,8 @@ import type { AudioWindow, StreamRef } from '../messages.js';
 import { parseRtpPacket, type RtpPacket } from '../rtp/RtpPacket.js';
 import { ReorderBuffer, type OrderedPacket, type ReorderBufferOptions, type ReorderResetReason } from '../rtp/ReorderBuffer.js';
 import { OpusDecoder, OPUS_DECODE_RATES, parseOpusToc, type OpusBandwidth, type OpusDecoderOptions } from './OpusDecoder.js';
+import { PcmuDecoder } from './PcmuDecoder.js';
+import type { AudioCodec } from './audioCodec.js';
 import { Resampler } from './Resampler.js';
 import { VAD_FRAME, type SileroVadModel, type SileroVadStream } from './SileroVad.js';
 import { SpeechWindower, type SpeechWindow, type SpeechWindowerOptions } from './SpeechWindower.js';
@@ -54,9 +61,11 @@ const vadFramesCounter = counter<'result'>({
 });
 
 export interface AudioStreamProcessorOptions {
-  /** Negotiated Opus payload type (the tap's consumer rtpParameters). */
+  /** Codec of the stream: 'opus' (WebRTC) or 'pcmu' (telephone, 8 kHz). */
+  codec: AudioCodec;
+  /** Negotiated payload type (the tap's consumer rtpParameters). */
   payloadType: number;
-  /** RTP clock rate of the Opus stream. */
+  /** RTP clock rate of the stream (48000 for Opus, 8000 for PCMU). */
   clockRate: number;
   /** Sample rate of the windows (and of the VAD). */
   outputRate: number;
@@ -72,6 +81,7 @@ export interface AudioStreamProcessorOptions {
 }
 
 export const defaultAudioStreamProcessorOptions: AudioStreamProcessorOptions = {
+  codec: 'opus',
   payloadType: 100,
   clockRate: 48000,
   outputRate: 16000,
@@ -127,7 +137,7 @@ export class AudioStreamProcessor extends EventEmitter<AudioStreamProcessorEvent
   readonly stream: StreamRef;
   readonly options: Readonly<AudioStreamProcessorOptions>;
   readonly #reorder: ReorderBuffer;
-  readonly #decoder: OpusDecoder;
+  readonly #decoder: OpusDecoder | PcmuDecoder;
   /** Absent when libopus decodes straight to the window rate (the usual 16 kHz). */
   readonly #resampler: Resampler | undefined;
   /** Decoded samples per RTP tick (1/3 when decoding at 16 kHz from a 48 kHz clock). */
@@ -191,8 +201,8 @@ export class AudioStreamProcessor extends EventEmitter<AudioStreamProcessorEvent
     );
     // libopus decodes natively to 8/12/16/24/48 kHz: decoding at the window rate saves the
     // 48 -> 16 kHz resampler, which was half of the audio worker's time.
-    const native = o.clockRate === 48000 && OPUS_DECODE_RATES.includes(o.outputRate);
-    this.#decoder = new OpusDecoder({ ...o.decoder, sampleRate: native ? o.outputRate : o.clockRate });
+    const native = o.codec === 'opus' && o.clockRate === 48000 && OPUS_DECODE_RATES.includes(o.outputRate);
+    this.#decoder = o.codec === 'pcmu' ? new PcmuDecoder() : new OpusDecoder({ ...o.decoder, sampleRate: native ? o.outputRate : o.clockRate });
     this.#resampler = native ? undefined : new Resampler({ inRate: o.clockRate, outRate: o.outputRate });
     this.#ratio = native ? o.outputRate / o.clockRate : 1;
     this.#windower = new SpeechWindower((w) => this.#onSpeechWindow(w), {
@@ -326,12 +336,18 @@ export class AudioStreamProcessor extends EventEmitter<AudioStreamProcessorEvent
     this.#lastArrival = op.arrivalMs;
     let bw = 255;
     let nominal = 960;
-    try {
-      const toc = parseOpusToc(payload);
-      bw = BANDWIDTHS.indexOf(toc.bandwidth);
-      nominal = toc.durationSamples;
-    } catch {
-      // the decoder counts it as a decode error below
+    if (this.options.codec === 'pcmu') {
+      // G.711: one byte per 8 kHz sample, always narrowband.
+      bw = 0;
+      nominal = payload.byteLength;
+    } else {
+      try {
+        const toc = parseOpusToc(payload);
+        bw = BANDWIDTHS.indexOf(toc.bandwidth);
+        nominal = toc.durationSamples;
+      } catch {
+        // the decoder counts it as a decode error below
+      }
     }
     if (op.lostBefore > 0) {
       this.#s.lost += op.lostBefore;
@@ -432,6 +448,7 @@ export class AudioStreamProcessor extends EventEmitter<AudioStreamProcessorEvent
       concealed: Math.min(1, concealed / span),
       bitrate: (bytes * 8 * this.options.clockRate) / span,
       bandwidth: best >= 0 ? BANDWIDTHS[best]! : 'unknown',
+      ...(this.options.codec === 'pcmu' ? { channel: 'telephone' as const } : {}),
     };
   }
 

@@ -22,7 +22,7 @@ import type { Worker } from 'node:worker_threads';
 import { DfdError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { counter, gauge, histogram, latencyBuckets } from '../../src/metrics.js';
-import { calibrate } from '../../detectors/registry/Manifest.js';
+import { calibrate, calibrationFor, type CalibrationChannel } from '../../detectors/registry/Manifest.js';
 import type { AvailableModel } from '../../detectors/registry/ModelRegistry.js';
 import type { AnalysisWindow, AudioWindow, FaceWindow, StreamRef } from '../messages.js';
 import { FairQueue, type QueuedItem } from './FairQueue.js';
@@ -96,6 +96,8 @@ interface WindowMeta {
   frames: number;
   /** Model input length for audio (batching key), frames for faces. */
   rows: number;
+  /** The channel the window came through: picks the manifest's telephone calibration for phone audio. */
+  channel: CalibrationChannel;
 }
 
 interface Entry {
@@ -283,13 +285,14 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
       if (!spec || !(a.samples instanceof Float32Array) || a.samples.length === 0 || !(a.sampleRate > 0)) return undefined;
       if (a.samples.length / a.sampleRate < spec.minSeconds) return undefined;
       const evidence = a.speechSeconds > 0 ? a.speechSeconds : a.samples.length / a.sampleRate;
-      return { stream: a.stream, seq: a.seq, wallEnd: a.wallEnd, evidence, frames: 0, rows: audioModelLength(a.samples.length, a.sampleRate, spec) };
+      const channel = a.quality?.channel ?? 'wideband';
+      return { stream: a.stream, seq: a.seq, wallEnd: a.wallEnd, evidence, frames: 0, rows: audioModelLength(a.samples.length, a.sampleRate, spec), channel };
     }
     const f: FaceWindow = w;
     if (!d.model.manifest.image || !(f.crops instanceof Uint8Array)) return undefined;
     if (!(f.frames >= 1) || !(f.width >= 1) || !(f.height >= 1) || f.crops.length !== f.frames * f.width * f.height * 3) return undefined;
     const fps = f.quality && f.quality.frameRate > 0 ? f.quality.frameRate : f.wallEnd > f.wallStart ? f.frames / ((f.wallEnd - f.wallStart) / 1000) : 15;
-    return { stream: f.stream, seq: f.seq, wallEnd: f.wallEnd, evidence: f.frames / fps, frames: f.frames, rows: f.frames };
+    return { stream: f.stream, seq: f.seq, wallEnd: f.wallEnd, evidence: f.frames / fps, frames: f.frames, rows: f.frames, channel: 'wideband' };
   }
 
   private drop(d: Detector, stream: StreamRef, seq: number, reason: DropReason): void {
@@ -368,7 +371,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
           task: d.model.manifest.task,
           weight: d.model.manifest.verdict?.weight ?? 1,
           modelVersion: d.model.manifest.version,
-          pFake: calibrate(d.model.manifest.calibration, logit),
+          pFake: calibrate(calibrationFor(d.model.manifest.calibration, meta.channel), logit),
           evidence: meta.evidence,
           wallEnd: meta.wallEnd,
           queueMs: queueDone - it.enqueuedAt,

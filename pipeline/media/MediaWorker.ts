@@ -89,6 +89,7 @@ function open(m: OpenStream): void {
   if (m.stream.kind === 'audio') {
     if (!vad) throw new Error('audio stream sent to a video worker');
     const proc = new AudioStreamProcessor(m.stream, vad, {
+      codec: m.codec ?? 'opus',
       payloadType: m.payloadType,
       clockRate: m.clockRate,
       windower: { windowSeconds: cfg.windowSeconds, hopSeconds: cfg.hopSeconds, minSpeechSeconds: cfg.minSpeechSeconds },

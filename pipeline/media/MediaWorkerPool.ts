@@ -13,6 +13,7 @@ import { counter, gauge, setThreadMetrics } from '../../src/metrics.js';
 import type { StreamRef, AudioWindow, FaceWindow, MediaKind } from '../messages.js';
 import type { FromMediaWorker, OpenStream, ToMediaWorker, StreamStats } from './protocol.js';
 import type { MediaWorkerConfig } from './MediaWorker.js';
+import type { AudioCodec } from '../audio/audioCodec.js';
 import type { FaceObservation } from '../../challenge-response/face/FaceObservation.js';
 
 const log = createLogger('pipeline.media');
@@ -121,10 +122,10 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
   }
 
   /** Opens a stream on the least-loaded worker; resolves when the worker is ready for its packets. */
-  open(tapId: string, stream: StreamRef, payloadType: number, clockRate: number): Promise<void> {
+  open(tapId: string, stream: StreamRef, payloadType: number, clockRate: number, codec?: AudioCodec): Promise<void> {
     const mine = this.#slots.filter((s) => s.kind === stream.kind);
     const slot = mine.filter((s) => s.alive).sort((a, b) => a.streams.size - b.streams.size)[0] ?? mine[0]!;
-    const msg: OpenStream = { type: 'open', tapId, stream, payloadType, clockRate };
+    const msg: OpenStream = { type: 'open', tapId, stream, payloadType, clockRate, ...(codec ? { codec } : {}) };
     slot.streams.set(tapId, msg);
     this.#slotOf.set(tapId, slot);
     activeStreams.inc({ kind: stream.kind });

@@ -5,6 +5,7 @@
  */
 import type { AudioWindow, FaceWindow, StreamRef } from '../messages.js';
 import type { AudioStreamProcessorStats } from '../audio/AudioStreamProcessor.js';
+import type { AudioCodec } from '../audio/audioCodec.js';
 import type { VideoStreamStats } from '../video/VideoStreamProcessor.js';
 import type { FaceObservation } from '../../challenge-response/face/FaceObservation.js';
 
@@ -14,6 +15,8 @@ export interface OpenStream {
   stream: StreamRef;
   payloadType: number;
   clockRate: number;
+  /** Audio codec (absent: Opus). */
+  codec?: AudioCodec;
 }
 
 export interface RtpBatch {

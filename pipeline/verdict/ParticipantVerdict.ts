@@ -46,7 +46,7 @@ export interface QualityThresholds {
   maxConcealed: number;
   /** Below this Opus bitrate (bit/s; 0 = unknown) audio is too poor. */
   minBitrate: number;
-  /** Opus bandwidths too narrow to judge a voice. */
+  /** Opus bandwidths too narrow to judge a voice (not applied to telephone-channel audio, quality.channel). */
   poorBandwidths: readonly string[];
   /** Below this decoded frame rate video is too poor. */
   minFrameRate: number;
@@ -140,7 +140,8 @@ function audioProblems(q: AudioQuality, t: QualityThresholds): string[] {
   if (q.packetLoss > t.maxPacketLoss) out.push('packet-loss');
   if (q.concealed > t.maxConcealed) out.push('concealment');
   if (q.bitrate > 0 && q.bitrate < t.minBitrate) out.push('low-bitrate');
-  if (t.poorBandwidths.includes(q.bandwidth)) out.push('narrowband');
+  // Telephone audio is narrowband by nature; the detectors score it with their telephone calibration.
+  if (t.poorBandwidths.includes(q.bandwidth) && q.channel !== 'telephone') out.push('narrowband');
   return out;
 }
 

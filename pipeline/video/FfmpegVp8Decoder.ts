@@ -306,7 +306,10 @@ export class FfmpegVp8Decoder extends TypedEmitter<FfmpegVp8DecoderEvents> {
     ];
     let child: ChildProcessWithoutNullStreams;
     try {
-      child = spawn(o.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      // Its own process group: a signal to the service's group (Ctrl-C, `kill -- -PGID`) must not
+      // kill decoders mid-call and trigger restarts while the service shuts down in order. It
+      // still cannot outlive the service: stdin closes with the service and ffmpeg exits at EOF.
+      child = spawn(o.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     } catch (err) {
       log.error('ffmpeg spawn failed', { error: err });
       this.#child = null;

@@ -4,6 +4,9 @@
  *   connected --join timeout / close--> closed
  * Every message is size-checked, parsed, validated against `protocol.ts` and only then
  * dispatched; a bad message gets a typed error response and changes nothing.
+ *
+ * Shutdown: `beginShutdown()` tells every socket (`serviceShutdown` notification) and from
+ * then on refuses joins with ERR_SHUTTING_DOWN; `close()` then closes the sockets (1001).
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -68,6 +71,7 @@ export class SignallingServer extends TypedEmitter<SignallingEvents> {
   readonly #rooms: RoomManager;
   readonly #tokens: TokenSigner;
   readonly #sessions = new Set<SignallingSession>();
+  #shuttingDown = false;
 
   constructor(server: Server, rooms: RoomManager, tokens: TokenSigner, options: Partial<SignallingOptions> = {}) {
     super();
@@ -87,8 +91,22 @@ export class SignallingServer extends TypedEmitter<SignallingEvents> {
     return this.#sessions.size;
   }
 
+  get shuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
+  /**
+   * The service is stopping: every open socket gets a `serviceShutdown` notification and new
+   * joins are refused with ERR_SHUTTING_DOWN. Sockets stay open until close(). Idempotent.
+   */
+  beginShutdown(): void {
+    if (this.#shuttingDown) return;
+    this.#shuttingDown = true;
+    for (const s of this.#sessions) s.notify('serviceShutdown', { reason: 'shutdown', retryable: true });
+  }
+
   #accept(ws: WebSocket): void {
-    const session = new SignallingSession(ws, this.#rooms, this.#tokens, this.options, (room, peer) => this.safeEmit('peerjoined', room, peer));
+    const session = new SignallingSession(ws, this.#rooms, this.#tokens, this.options, (room, peer) => this.safeEmit('peerjoined', room, peer), () => this.#shuttingDown);
     this.#sessions.add(session);
     sockets.set(this.#sessions.size);
     ws.on('close', () => {
@@ -119,6 +137,7 @@ class SignallingSession {
     private readonly signer: TokenSigner,
     private readonly options: SignallingOptions,
     private readonly onJoined: (room: Room, peer: Peer) => void,
+    private readonly shuttingDown: () => boolean,
   ) {
     this.#tokens = options.rateBurst;
     this.#joinTimer = setTimeout(() => {
@@ -191,7 +210,9 @@ class SignallingSession {
       requests.inc({ method, result: 'ok' });
       this.#send({ type: 'response', id, ok: true, data: result ?? {} });
     } catch (e) {
-      const err = e instanceof DfdError ? e : e instanceof TypeError ? new DfdError('ERR_BAD_REQUEST', e.message) : toDfdError(e);
+      let err = e instanceof DfdError ? e : e instanceof TypeError ? new DfdError('ERR_BAD_REQUEST', e.message) : toDfdError(e);
+      // During shutdown mediasoup objects go away under in-flight requests: expected, not a fault.
+      if (this.shuttingDown() && !(e instanceof DfdError)) err = new DfdError('ERR_SHUTTING_DOWN');
       if (err.code === 'ERR_INTERNAL') log.error('request failed', { method, error: e });
       requests.inc({ method, result: err.code });
       this.#send({ type: 'response', id, ok: false, error: err.toJSON() });
@@ -207,9 +228,18 @@ class SignallingSession {
     switch (method) {
       case 'join': {
         if (this.#state !== 'connected') throw new DfdError('ERR_ALREADY_JOINED');
+        if (this.shuttingDown()) throw new DfdError('ERR_SHUTTING_DOWN');
         const { token } = data as MethodData<'join'>;
         const claims = this.signer.verify(token);
-        const room = await this.rooms.getOrCreate(claims.room);
+        let room: Room;
+        try {
+          room = await this.rooms.getOrCreate(claims.room);
+        } catch (e) {
+          // Rooms close at shutdown: a join caught in between gets the shutdown code, not ERR_CLOSED.
+          if (this.shuttingDown()) throw new DfdError('ERR_SHUTTING_DOWN');
+          throw e;
+        }
+        if (this.shuttingDown()) throw new DfdError('ERR_SHUTTING_DOWN');
         if (this.#state !== 'connected') throw new DfdError('ERR_CLOSED', 'socket closed during join');
         const peer = new Peer({ id: claims.peer, displayName: claims.name, role: claims.role, notify: this.notify });
         room.join(peer);
@@ -217,8 +247,10 @@ class SignallingSession {
         this.#peer = peer;
         this.#state = 'joined';
         clearTimeout(this.#joinTimer);
-        room.once('close', () => {
-          if (this.#room === room) this.close(4410, 'room closed');
+        room.once('close', (reason) => {
+          if (this.#room !== room) return;
+          if (reason === 'shutdown') this.close(1001, 'server shutting down');
+          else this.close(4410, 'room closed');
         });
         this.onJoined(room, peer);
         return { roomId: room.id, peerId: peer.id, displayName: peer.displayName, role: peer.role, routerRtpCapabilities: room.rtpCapabilities, peers: room.snapshot(peer.id) };

@@ -55,6 +55,8 @@ export type NotificationName =
   | 'consumerClosed'
   | 'roomClosed'
   | 'verdict'
-  | 'challenge';
+  | 'challenge'
+  /** The service is stopping: the call is about to end; joins are refused (ERR_SHUTTING_DOWN) until it is back. */
+  | 'serviceShutdown';
 
 export const idPattern = new RegExp(IdPattern);

@@ -20,7 +20,8 @@ export interface MeetingCallbacks {
   onPeerJoined?: (peerId: string, displayName: string) => void;
   onPeerLeft?: (peerId: string) => void;
   onNotification?: (method: string, data: Record<string, unknown>) => void;
-  onClosed?: (reason: string) => void;
+  /** The signalling socket closed (`code` is the WebSocket close code). */
+  onClosed?: (reason: string, code: number) => void;
 }
 
 interface JoinReply {
@@ -48,7 +49,7 @@ export class MeetingClient {
   ) {
     this.signalling = new SignallingClient(wsUrl);
     this.signalling.onNotification((m, d) => void this.#onNotification(m, d));
-    void this.signalling.closed.then(({ reason }) => this.cb.onClosed?.(reason));
+    void this.signalling.closed.then(({ reason, code }) => this.cb.onClosed?.(reason, code));
   }
 
   async join(token: string): Promise<JoinReply> {
@@ -73,11 +74,24 @@ export class MeetingClient {
     for (const track of stream.getTracks()) {
       const producer = await this.#send.produce({
         track,
+        // The page owns its tracks: they outlive a transport (rejoin) and a replaced track.
+        stopTracks: false,
         ...(track.kind === 'video' ? { encodings: [{ maxBitrate: 800_000 }] } : {}),
         ...(track.kind === 'audio' ? { codecOptions: { opusStereo: false, opusDtx: false, opusFec: true } } : {}),
       });
       this.producers.set(producer.id, producer);
     }
+  }
+
+  /** Sends `track` instead of the current track of its kind (device picker); no renegotiation. */
+  async replaceTrack(track: MediaStreamTrack): Promise<boolean> {
+    let replaced = false;
+    for (const producer of this.producers.values()) {
+      if (producer.kind !== track.kind || producer.closed) continue;
+      await producer.replaceTrack({ track });
+      replaced = true;
+    }
+    return replaced;
   }
 
   /** Inbound/outbound RTP stats per kind, for tests and diagnostics. */

@@ -5,6 +5,7 @@
 export interface SignallingError {
   code: string;
   message: string;
+  retryable?: boolean;
 }
 
 type NotificationHandler = (method: string, data: Record<string, unknown>) => void;
@@ -40,6 +41,11 @@ export class SignallingClient {
   request<T = Record<string, unknown>>(method: string, data: Record<string, unknown> = {}): Promise<T> {
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
+      // A closed socket drops what is sent: fail at once instead of waiting forever.
+      if (this.#ws.readyState === WebSocket.CLOSING || this.#ws.readyState === WebSocket.CLOSED) {
+        reject(Object.assign(new Error('connection closed'), { code: 'ERR_CLOSED' }));
+        return;
+      }
       this.#pending.set(id, { resolve: resolve as (d: Record<string, unknown>) => void, reject });
       this.#ws.send(JSON.stringify({ type: 'request', id, method, data }));
     });
@@ -61,7 +67,7 @@ export class SignallingClient {
       if (!p) return;
       this.#pending.delete(msg.id);
       if (msg.ok) p.resolve(msg.data ?? {});
-      else p.reject(Object.assign(new Error(msg.error?.message ?? 'error'), { code: msg.error?.code ?? 'ERR_INTERNAL' }));
+      else p.reject(Object.assign(new Error(msg.error?.message ?? 'error'), { code: msg.error?.code ?? 'ERR_INTERNAL', retryable: msg.error?.retryable === true }));
     } else if (msg.type === 'notification' && typeof msg.method === 'string') {
       for (const h of this.#handlers) h(msg.method, msg.data ?? {});
     }

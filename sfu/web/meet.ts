@@ -1,109 +1,79 @@
 /**
  * The /meet page: `?room=R&name=N&autojoin=1[&token=T]`. Without a token it asks the
- * demo endpoint for one. Exposes `window.dfdMeeting` for tests and diagnostics.
+ * demo endpoint for one. Exposes `window.dfdMeeting` (the current `MeetingClient`) for tests
+ * and diagnostics.
+ *
+ * The page asks for camera and microphone first (with a hint while the browser's prompt is
+ * open), says exactly which device is missing, busy or blocked and offers to join with what
+ * works (`deviceProblems.ts`), lets the participant pick devices (`devicePicker.ts`), rejoins
+ * on its own after a network drop (`reconnect.ts`) but never after the service's shutdown
+ * notice, and announces verdict changes to screen readers. `meetingSession.ts` holds the
+ * states; this file wires the page's elements to it.
  */
-import { MeetingClient, type RemoteTrack } from './MeetingClient.js';
-import { mountBadge, type Badge } from '../../dashboard/web/badge-sdk.js';
-
-/** Label of the server-side producer that plays challenge prompts to this participant. */
-const PROMPT_PEER = 'dfd-challenge';
+import { LiveRegion } from '../../dashboard/web/liveRegion.js';
+import { classifyMediaError, type MediaKind } from './deviceProblems.js';
+import { DevicePicker } from './devicePicker.js';
+import { JoinPanel } from './joinPanel.js';
+import { MeetingSession, defaultMeetingSessionOptions } from './meetingSession.js';
+import { MeetingStatus } from './meetingStatus.js';
+import { Tiles } from './tiles.js';
 
 const params = new URLSearchParams(location.search);
-const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const byId = <T extends HTMLElement>(id: string): T => {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`meeting markup is missing #${id}`);
+  return e as T;
+};
 
-function setStatus(text: string): void {
-  $('status').textContent = text;
-  document.body.dataset['status'] = text;
-}
+const joinButton = byId<HTMLButtonElement>('join');
+const leaveButton = byId<HTMLButtonElement>('leave');
+const status = new MeetingStatus(byId('status'), byId('notice'));
 
-function tileFor(peerId: string, label: string): HTMLElement {
-  let tile = document.querySelector<HTMLElement>(`.tile[data-peer="${CSS.escape(peerId)}"]`);
-  if (!tile) {
-    tile = document.createElement('div');
-    tile.className = 'tile';
-    tile.dataset['peer'] = peerId;
-    const video = document.createElement('video');
-    video.autoplay = true;
-    video.playsInline = true;
-    video.muted = peerId === 'me';
-    const name = document.createElement('div');
-    name.className = 'name';
-    name.textContent = label;
-    tile.append(video, name);
-    $('tiles').append(tile);
-  }
-  return tile;
-}
-
-async function join(): Promise<void> {
-  const room = params.get('room') ?? 'demo';
-  const name = params.get('name') ?? 'Guest';
-  let token = params.get('token');
-  setStatus('joining');
-  if (!token) {
-    const r = await fetch(`/v1/demo/token?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
-    if (!r.ok) throw new Error(`token request failed: ${r.status}`);
-    token = ((await r.json()) as { token: string }).token;
-  }
-  const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
-  const streams = new Map<string, MediaStream>();
-  const badges = new Map<string, Badge>();
-  const joinToken = token;
-  // Verdict badges come from the badge SDK (Server-Sent Events from the service).
-  const badgeFor = (peerId: string, tile: HTMLElement, self: boolean): void => {
-    if (badges.has(peerId)) return;
-    try {
-      badges.set(peerId, mountBadge({ room, peer: peerId, token: joinToken, element: tile, showPrompts: self }));
-    } catch (e) {
-      console.warn('badge unavailable', e);
-    }
-  };
-  const client = new MeetingClient(wsUrl, {
-    onPeerJoined: (peerId, displayName) => badgeFor(peerId, tileFor(peerId, displayName), false),
-    onPeerLeft: (peerId) => {
-      badges.get(peerId)?.destroy();
-      badges.delete(peerId);
-      document.querySelector(`.tile[data-peer="${CSS.escape(peerId)}"]`)?.remove();
-    },
-    onRemoteTrack: (t: RemoteTrack) => {
-      if (t.peerId === PROMPT_PEER) {
-        // A challenge prompt only this participant hears.
-        const audio = new Audio();
-        audio.srcObject = new MediaStream([t.track]);
-        void audio.play().catch(() => undefined);
-        return;
-      }
-      const tile = tileFor(t.peerId, client.peerNames.get(t.peerId) ?? t.peerId);
-      let ms = streams.get(t.peerId);
-      if (!ms) {
-        ms = new MediaStream();
-        streams.set(t.peerId, ms);
-        tile.querySelector('video')!.srcObject = ms;
-      }
-      ms.addTrack(t.track);
-    },
-    onNotification: (method, data) => {
-      if (method === 'verdict') {
-        const tile = document.querySelector<HTMLElement>(`.tile[data-peer="${CSS.escape(String(data['peerId']))}"]`);
-        if (tile) tile.dataset['verdict'] = String(data['state']);
-      }
-      if (method === 'challenge' && data['phase'] === 'issued') $('prompt').textContent = String(data['promptText'] ?? '');
-      if (method === 'challenge' && data['phase'] === 'outcome') $('prompt').textContent = '';
-    },
-    onClosed: (reason) => setStatus(`closed: ${reason || 'connection lost'}`),
-  });
-  (window as unknown as { dfdMeeting: MeetingClient }).dfdMeeting = client;
-  await client.join(token);
-  const local = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480, frameRate: 15 } });
-  const me = tileFor('me', `${name} (you)`);
-  me.querySelector('video')!.srcObject = local;
-  badgeFor(client.peerId, me, true);
-  await client.publish(local);
-  setStatus('joined');
-}
-
-$('join').addEventListener('click', () => {
-  $('join').setAttribute('disabled', '');
-  join().catch((e: unknown) => setStatus(`error: ${e instanceof Error ? e.message : String(e)}`));
+const deviceName: Record<MediaKind, string> = { audio: 'microphone', video: 'camera' };
+const pickerProblem: Record<ReturnType<typeof classifyMediaError>, string> = {
+  missing: 'is no longer connected',
+  busy: 'is in use by another application or browser tab',
+  denied: 'is blocked for this page',
+  failed: 'could not be started',
+};
+const picker = new DevicePicker(byId('devices'), {
+  onSelect: (kind, deviceId) => session.switchDevice(kind, deviceId),
+  onError: (kind, e) => status.notice('error', `That ${deviceName[kind]} ${pickerProblem[classifyMediaError(e)]}; still using the previous one.`),
+  active: () => ({ audio: session.media.track('audio'), video: session.media.track('video') }),
 });
-if (params.get('autojoin') === '1') $('join').click();
+
+const session = new MeetingSession(
+  {
+    ...defaultMeetingSessionOptions,
+    room: params.get('room') ?? 'demo',
+    name: params.get('name') ?? 'Guest',
+    token: params.get('token'),
+    wsUrl: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
+  },
+  {
+    status,
+    panel: new JoinPanel(byId('setup')),
+    tiles: new Tiles(byId('tiles')),
+    live: new LiveRegion(document.body),
+    prompt: byId('prompt'),
+    onPhase: (phase) => {
+      // Joined: the Join button goes; keyboard focus on it moves to the call instead of being lost.
+      if (phase === 'in' && document.activeElement === joinButton) byId('tiles').focus();
+      joinButton.hidden = phase === 'in';
+      joinButton.disabled = phase === 'busy';
+      joinButton.textContent = phase === 'can-rejoin' ? 'Rejoin' : 'Join';
+      leaveButton.hidden = phase === 'out';
+      if (phase === 'in' || phase === 'out') void picker.refresh();
+    },
+  },
+);
+
+joinButton.addEventListener('click', () => {
+  if (session.canRejoin) void session.rejoin();
+  else void session.start();
+});
+leaveButton.addEventListener('click', () => {
+  session.leave();
+  joinButton.focus();
+});
+if (params.get('autojoin') === '1') joinButton.click();

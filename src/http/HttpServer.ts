@@ -131,7 +131,11 @@ export class HttpServer {
         if (route.method !== req.method && !(route.method === 'GET' && req.method === 'HEAD')) continue;
         const params: Record<string, string> = {};
         route.keys.forEach((k, i) => {
-          params[k] = decodeURIComponent(m[i + 1] ?? '');
+          try {
+            params[k] = decodeURIComponent(m[i + 1] ?? '');
+          } catch {
+            throw new DfdError('ERR_BAD_REQUEST', 'malformed percent-encoding in the path', { param: k });
+          }
         });
         matched = { route, params };
         break;

@@ -35,8 +35,21 @@ function verdictPayload(state: VerdictEvent['payload']['state'], pFake: number, 
   return { state, pFake, confidence, evidence: { speechSeconds: 4, faceFrames: 30 }, quality: { packetLoss: 0 }, dropped: {}, ...(reason ? { reason } : {}) };
 }
 
+/** Console errors (a 404 such as a missing favicon is one) and uncaught page errors, per page. */
+const consoleErrors = new Map<Page, string[]>();
+function watchConsole(page: Page, name: string): Page {
+  const errors: string[] = [];
+  consoleErrors.set(page, errors);
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`${name}: ${m.text()} (${m.location().url})`);
+  });
+  page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
+  return page;
+}
+const errorsOf = (...pages: Page[]): string[] => pages.flatMap((p) => consoleErrors.get(p) ?? []);
+
 async function join(browser: Browser, base: string, url: string): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
+  const page = watchConsole(await (await browser.newContext()).newPage(), url);
   await page.goto(`${base}${url}`);
   await page.waitForFunction(() => document.body.dataset['status'] === 'joined', undefined, WAIT);
   return page;
@@ -84,7 +97,7 @@ describe('operator dashboard and badge SDK (real Chromium, real NATS)', () => {
 
   it('shows live rooms, participants, badges, timelines, alerts and the challenge log; actions reach the API', async () => {
     const ctx = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-    const dash = await ctx.newPage();
+    const dash = watchConsole(await ctx.newPage(), 'dashboard');
     await dash.goto(`${base}/dashboard/login`);
     await dash.getByLabel('User name').fill('operator');
     await dash.getByLabel('Password').fill('test-password');
@@ -101,6 +114,16 @@ describe('operator dashboard and badge SDK (real Chromium, real NATS)', () => {
     expect((await room.getByTestId('participant-name').allTextContents()).sort()).toEqual(['Alice', 'Bob']);
     expect(await room.getByTestId('presence').allTextContents()).toEqual(['in call', 'in call']);
     expect(await room.getByTestId('badge').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset['state']))).toEqual(['collecting', 'collecting']);
+    expect(await room.getByTestId('badge-label').allTextContents()).toEqual(['Not enough evidence yet', 'Not enough evidence yet']);
+    // Every page loaded without a console error (no 404 for the favicon or anything else).
+    expect(errorsOf(dash, alice, bob)).toEqual([]);
+    for (const icon of ['/favicon.ico', '/web/favicon.svg']) {
+      const r = await fetch(`${base}${icon}`);
+      expect(r.status, icon).toBe(200);
+      expect(r.headers.get('content-type')).toBe('image/svg+xml');
+    }
+    expect(await dash.locator('link[rel="icon"]').getAttribute('href')).toBe('/web/favicon.svg');
+    expect(await alice.locator('link[rel="icon"]').getAttribute('href')).toBe('/web/favicon.svg');
 
     const call = service.registry.openCall(ROOM)!;
     const peers = [...call.participants.values()];
@@ -120,16 +143,27 @@ describe('operator dashboard and badge SDK (real Chromium, real NATS)', () => {
       service.publish(score(bobId, 'Bob', 'voice-antispoof', 0.5 + 0.1 * s, s));
       service.publish(score(bobId, 'Bob', 'face-forgery', 0.6 + 0.08 * s, s));
     }
+    // Weak evidence is never shown as a reassurance: likely-genuine at P(fake) 49 %, confidence 30 %.
+    service.publish(makeEvent('verdict', baseOf(aliceId, 'Alice'), verdictPayload('likely-genuine', 0.49, 0.3), at(1)));
+    await expect.poll(() => card(aliceId).getByTestId('badge').getAttribute('data-display'), WAIT).toBe('not-enough-evidence');
+    expect(await card(aliceId).getByTestId('badge-label').textContent()).toBe('Not enough evidence yet');
+    expect(await card(aliceId).getByTestId('badge').getAttribute('data-state')).toBe('likely-genuine');
+    expect(await card(aliceId).getByTestId('verdict-detail').textContent()).toContain('evidence is still thin');
     service.publish(makeEvent('verdict', baseOf(aliceId, 'Alice'), verdictPayload('likely-genuine', 0.12, 0.7), at(2)));
     service.publish(makeEvent('verdict', baseOf(bobId, 'Bob'), verdictPayload('suspicious', 0.58, 0.5), at(2)));
     service.publish(makeEvent('verdict', baseOf(bobId, 'Bob'), verdictPayload('deepfake-likely', 0.91, 0.84, 'voice and face detectors agree'), at(4)));
 
-    await expect.poll(() => card(aliceId).getByTestId('badge').getAttribute('data-state'), WAIT).toBe('likely-genuine');
+    await expect.poll(() => card(aliceId).getByTestId('badge').getAttribute('data-display'), WAIT).toBe('likely-genuine');
+    expect(await card(aliceId).getByTestId('badge-label').textContent()).toBe('Likely genuine');
     await expect.poll(() => card(bobId).getByTestId('badge').getAttribute('data-state'), WAIT).toBe('deepfake-likely');
-    expect(await card(bobId).getByTestId('badge').textContent()).toBe('Deepfake likely');
-    // 8 scores + 2 verdicts x (pFake, confidence) for Bob; 8 scores + 1 verdict x 2 for Alice.
+    // Icon and text, never colour alone; the badge is described by the explanation under it.
+    expect(await card(bobId).getByTestId('badge').textContent()).toBe('✕ Deepfake likely');
+    const bobDetail = card(bobId).getByTestId('verdict-detail');
+    expect(await card(bobId).getByTestId('badge').getAttribute('aria-describedby')).toBe(await bobDetail.getAttribute('id'));
+    expect(await bobDetail.textContent()).toContain('voice and face detectors agree');
+    // 8 scores + 2 verdicts x (pFake, confidence) for each.
     await expect.poll(() => points(bobId), WAIT).toBe(12);
-    await expect.poll(() => points(aliceId), WAIT).toBe(10);
+    await expect.poll(() => points(aliceId), WAIT).toBe(12);
     expect(await card(bobId).locator('[data-testid="timeline"] canvas').count()).toBe(1);
     expect(await card(bobId).locator('.u-legend .u-series .u-label').allTextContents()).toEqual(['P(fake) verdict', 'confidence', 'face-forgery', 'voice-antispoof']);
     expect(await card(bobId).getByTestId('numbers').textContent()).toBe('P(fake) 91% · confidence 84%');
@@ -177,10 +211,30 @@ describe('operator dashboard and badge SDK (real Chromium, real NATS)', () => {
     await expect.poll(() => card(bobId).getByTestId('decision').getAttribute('data-decision'), WAIT).toBe('dismiss');
     await dash.screenshot({ path: path.join(artifactsDir, 'dashboard-live.png'), fullPage: true });
 
-    // Bob leaves: the poll of /v1/rooms marks him as gone, his verdict stays.
+    // Bob leaves: his live card goes (with its buttons); History keeps his final state and the decision.
     await bob.context().close();
-    await expect.poll(() => card(bobId).getByTestId('presence').textContent(), WAIT).toBe('left');
-    expect(await card(bobId).getByTestId('badge').getAttribute('data-state')).toBe('deepfake-likely');
+    const history = dash.getByTestId('history').getByTestId('history-entry');
+    const bobGone = dash.locator(`[data-testid="history-entry"][data-peer="${bobId}"]`);
+    await expect.poll(() => bobGone.count(), WAIT).toBe(1);
+    expect(await card(bobId).count()).toBe(0);
+    expect(await bobGone.getAttribute('data-state')).toBe('deepfake-likely');
+    expect(await bobGone.getAttribute('data-ended')).toBe('left');
+    expect(await bobGone.getByTestId('badge-label').textContent()).toBe('Deepfake likely');
+    expect(await bobGone.getByTestId('decision').getAttribute('data-decision')).toBe('dismiss');
+    expect(await bobGone.getByRole('button').count()).toBe(0);
+    expect(await dash.getByTestId('no-history').isVisible()).toBe(false);
+
+    // Bob joins again (a new session under the same name) and leaves again: one live card while he is in, none after.
+    const bob2 = await join(browser, base, `/meet?room=${ROOM}&name=Bob&autojoin=1`);
+    const liveBobs = room.locator('[data-testid="participant"]', { has: dash.getByTestId('participant-name').getByText('Bob', { exact: true }) });
+    await expect.poll(() => liveBobs.count(), WAIT).toBe(1);
+    expect(await history.count()).toBe(1);
+    await bob2.context().close();
+    await expect.poll(() => history.count(), WAIT).toBe(2);
+    expect(await liveBobs.count()).toBe(0);
+    expect(await room.getByTestId('participant').count()).toBe(1);
+    expect(await dash.getByTestId('history').getByRole('button').count()).toBe(0);
+    await dash.screenshot({ path: path.join(artifactsDir, 'dashboard-history.png'), fullPage: true });
 
     // Sign out ends the session: back to the login page, and /dashboard redirects again.
     await dash.getByTestId('sign-out').click();
@@ -215,9 +269,31 @@ describe('operator dashboard and badge SDK (real Chromium, real NATS)', () => {
     service.publish(makeEvent('verdict', { ...carol, peerId: 'p-other', displayName: 'Other' }, verdictPayload('verified', 0.02, 0.99)));
     service.publish(makeEvent('verdict', carol, verdictPayload('deepfake-likely', 0.95, 0.9, 'lip-sync mismatch')));
     await expect.poll(() => badge.getAttribute('data-state'), WAIT).toBe('deepfake-likely');
-    expect(await badge.textContent()).toBe('Deepfake likely');
-    expect(await badge.getAttribute('title')).toBe('confidence 90% · lip-sync mismatch');
+    expect(await badge.textContent()).toBe('✕ Deepfake likely');
+    const title = await badge.getAttribute('title');
+    expect(title).toContain('P(fake) 95%, confidence 90%');
+    expect(title).toContain('lip-sync mismatch');
+    expect(title).toContain('4 s of speech and 30 face frames');
     expect(await badge.count()).toBe(1);
+
+    // The badge explains itself on hover and on keyboard focus (state, evidence, what would change it).
+    const tip = page.locator('.tile[data-peer="me"] .dfd-badge-detail');
+    expect(await badge.getAttribute('aria-describedby')).toBe(await tip.getAttribute('id'));
+    expect(await tip.isVisible()).toBe(false);
+    await badge.hover();
+    await expect.poll(() => tip.isVisible(), WAIT).toBe(true);
+    expect(await tip.textContent()).toBe(title);
+    await page.mouse.move(0, 0);
+    await expect.poll(() => tip.isVisible(), WAIT).toBe(false);
+    await badge.focus();
+    await expect.poll(() => tip.isVisible(), WAIT).toBe(true);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => tip.isVisible(), WAIT).toBe(false);
+
+    // The meeting page uses the same honest wording: weak evidence is not "Likely genuine".
+    service.publish(makeEvent('verdict', carol, verdictPayload('likely-genuine', 0.49, 0.3)));
+    await expect.poll(() => badge.getAttribute('data-display'), WAIT).toBe('not-enough-evidence');
+    expect(await badge.textContent()).toBe('… Not enough evidence yet');
     await page.screenshot({ path: path.join(artifactsDir, 'dashboard-badge-sdk.png') });
     await page.context().close();
   });

@@ -1,6 +1,9 @@
 /**
  * Real headless Chromium (Debian's /usr/bin/chromium) driven by playwright-core, with
- * fake camera and microphone fed from files.
+ * fake camera and microphone fed from files. `fakeDevices: false` launches it with no
+ * camera or microphone at all (getUserMedia fails with NotFoundError, as on a machine
+ * without devices); `autoAllow: false` leaves permission prompts to the page's context
+ * (headless denies them unless `context.grantPermissions` allowed the kind).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,11 +11,20 @@ import { chromium, type Browser } from 'playwright-core';
 
 export const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
-export async function launchBrowser(media: { wav?: string; y4m?: string } = {}): Promise<Browser> {
+export interface LaunchOptions {
+  wav?: string;
+  y4m?: string;
+  /** Fake camera and microphone (default true). */
+  fakeDevices?: boolean;
+  /** Grant every permission prompt (default true). */
+  autoAllow?: boolean;
+}
+
+export async function launchBrowser(media: LaunchOptions = {}): Promise<Browser> {
   if (!fs.existsSync(chromiumPath)) throw new Error(`chromium not found at ${chromiumPath} (run npm run bootstrap -- --test)`);
   const args = [
-    '--use-fake-ui-for-media-stream',
-    '--use-fake-device-for-media-stream',
+    ...(media.autoAllow === false ? [] : ['--use-fake-ui-for-media-stream']),
+    ...(media.fakeDevices === false ? [] : ['--use-fake-device-for-media-stream']),
     '--no-sandbox',
     '--disable-gpu',
     '--disable-quic',

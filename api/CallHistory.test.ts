@@ -1,0 +1,137 @@
+/**
+ * The call registry's call boundaries and the history built on it (in memory, no NATS):
+ * a call ends with its last participant, late events stay with it, phone calls are marked,
+ * the list filters and the detail from events.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { makeEvent, type DfdEvent } from '../events/schema.js';
+import { CallRegistry } from './CallRegistry.js';
+import { CallHistory } from './CallHistory.js';
+import { parseCallQuery } from './callQuery.js';
+import { detailFromEvents } from './callDetail.js';
+import { parseHistoryEntry } from './HistoryEntry.js';
+
+const verdict = (roomId: string, callId: string, peerId: string, state: 'suspicious' | 'likely-genuine' | 'deepfake-likely', pFake: number): DfdEvent =>
+  makeEvent('verdict', { roomId, peerId, displayName: peerId.toUpperCase(), callId, models: [] }, { state, pFake, confidence: 0.7, evidence: { speechSeconds: 8, faceFrames: 0 }, quality: {}, dropped: {} });
+
+describe('CallRegistry call boundaries', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('ends a call when its last participant leaves, keeps late events with it, and starts a new call on the next join', () => {
+    const reg = new CallRegistry({ endGraceMs: 0 });
+    const ended: string[] = [];
+    const updated: string[] = [];
+    reg.on('callended', (c) => ended.push(c.callId));
+    reg.on('callupdated', (c) => updated.push(c.callId));
+    reg.peerJoined('room1', 'alice', 'Alice');
+    reg.peerJoined('room1', 'bob', 'Bob');
+    const first = reg.openCall('room1')!;
+    reg.peerLeft('room1', 'alice');
+    expect(reg.openCall('room1')).toBe(first);
+    reg.peerLeft('room1', 'bob');
+    expect(reg.openCall('room1')).toBeUndefined();
+    expect(ended).toEqual([first.callId]);
+    expect(first.endedAt).toBeDefined();
+    // A verdict computed after Bob left belongs to the call he was in, not to a new one.
+    expect(reg.callForPeer('room1', 'bob')).toBe(first);
+    reg.apply(verdict('room1', first.callId, 'bob', 'suspicious', 0.65));
+    expect(first.participants.get('bob')?.verdict?.state).toBe('suspicious');
+    expect(updated).toEqual([first.callId]);
+    expect(reg.openCall('room1')).toBeUndefined();
+    reg.peerJoined('room1', 'alice', 'Alice');
+    const second = reg.openCall('room1')!;
+    expect(second.callId).not.toBe(first.callId);
+    expect(reg.callForPeer('room1', 'alice')).toBe(second);
+    reg.markPhone('room1', 'alice');
+    expect(second.kind).toBe('phone');
+    expect(first.kind).toBe('room');
+  });
+
+  it('waits endGraceMs before ending an emptied call: a rejoin (network drop) continues it, a late event does not', () => {
+    vi.useFakeTimers();
+    const reg = new CallRegistry({ endGraceMs: 5_000 });
+    reg.peerJoined('room2', 'carol', 'Carol');
+    const call = reg.openCall('room2')!;
+    reg.peerLeft('room2', 'carol');
+    vi.advanceTimersByTime(4_000);
+    reg.peerJoined('room2', 'carol', 'Carol');
+    vi.advanceTimersByTime(10_000);
+    expect(reg.openCall('room2')).toBe(call);
+    expect(call.participants.get('carol')?.leftAt).toBeUndefined();
+    reg.peerLeft('room2', 'carol');
+    reg.apply(verdict('room2', call.callId, 'carol', 'likely-genuine', 0.2));
+    expect(call.participants.get('carol')?.leftAt).toBeDefined();
+    vi.advanceTimersByTime(5_000);
+    expect(reg.openCall('room2')).toBeUndefined();
+    expect(call.endedAt).toBeDefined();
+  });
+});
+
+describe('CallHistory', () => {
+  it('lists calls with participants, newest first, filtered, and gives details from events', async () => {
+    const reg = new CallRegistry({ endGraceMs: 0 });
+    const history = new CallHistory({ registry: reg });
+    reg.callFor('empty-room'); // a room opened that nobody joined: not a call in the history
+    reg.peerJoined('r1', 'alice', 'Alice');
+    const c1 = reg.openCall('r1')!;
+    reg.apply(verdict('r1', c1.callId, 'alice', 'deepfake-likely', 0.9));
+    reg.apply(makeEvent('challenge', { roomId: 'r1', peerId: 'alice', displayName: 'Alice', callId: c1.callId, models: [] }, { challengeId: 'ch1', challengeType: 'hum-melody', modality: 'audio', phase: 'issued', trigger: 'suspicious' }));
+    reg.apply(makeEvent('challenge', { roomId: 'r1', peerId: 'alice', displayName: 'Alice', callId: c1.callId, models: [] }, { challengeId: 'ch1', challengeType: 'hum-melody', modality: 'audio', phase: 'outcome', outcome: 'failed' }));
+    reg.apply(makeEvent('decision', { roomId: 'r1', peerId: 'alice', displayName: 'Alice', callId: c1.callId, models: [] }, { decision: 'confirm', tagState: 'deepfake-likely', operator: 'op' }));
+    reg.peerLeft('r1', 'alice');
+    reg.peerJoined('r2', 'bob', 'Bob');
+    const c2 = reg.openCall('r2')!;
+    reg.apply(verdict('r2', c2.callId, 'bob', 'likely-genuine', 0.1));
+
+    const all = history.list(parseCallQuery(new URLSearchParams()));
+    expect(all.total).toBe(2);
+    expect(new Set(all.calls.map((c) => c.callId))).toEqual(new Set([c1.callId, c2.callId]));
+    const first = all.calls.find((c) => c.callId === c1.callId)!;
+    expect(first).toMatchObject({
+      roomId: 'r1',
+      kind: 'room',
+      live: false,
+      worstState: 'deepfake-likely',
+      participants: [{ peerId: 'alice', displayName: 'Alice', finalState: 'deepfake-likely', pFake: 0.9 }],
+      challenges: { total: 1, passed: 0, failed: 1, other: 0 },
+      decisions: [{ decision: 'confirm', tagState: 'deepfake-likely', operator: 'op', peerId: 'alice' }],
+    });
+    expect(first.durationSec).toBeGreaterThanOrEqual(0);
+    // What is stored in NATS must read back through the schema.
+    expect(parseHistoryEntry(JSON.parse(JSON.stringify(first)))).toEqual(first);
+    expect(history.list(parseCallQuery(new URLSearchParams('state=deepfake-likely'))).calls.map((c) => c.callId)).toEqual([c1.callId]);
+    expect(history.list(parseCallQuery(new URLSearchParams('status=live'))).calls.map((c) => c.callId)).toEqual([c2.callId]);
+    expect(history.list(parseCallQuery(new URLSearchParams('room=r2&limit=1'))).calls.map((c) => c.callId)).toEqual([c2.callId]);
+
+    // Without events (no audit trail), the detail comes from memory.
+    const mem = await history.detail(c1.callId);
+    expect(mem.source).toBe('memory');
+    expect(mem.participants[0]?.challenges).toEqual([expect.objectContaining({ challengeId: 'ch1', outcome: 'failed' })]);
+    await expect(history.detail('c-nope')).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+    await history.close();
+  });
+
+  it('builds a call detail from its events: timeline, challenges with outcomes, decisions', () => {
+    const base = { roomId: 'r1', peerId: 'bob', displayName: 'Bob', callId: 'c-x', models: [] };
+    const events: DfdEvent[] = [
+      makeEvent('score', base, { detector: 'voice-antispoof', pFake: 0.7, evidence: 2, windowSeq: 0, queueMs: 1, inferenceMs: 1, weight: 0.25 }),
+      verdict('r1', 'c-x', 'bob', 'suspicious', 0.62),
+      makeEvent('challenge', base, { challengeId: 'ch9', challengeType: 'head-turn', modality: 'video', phase: 'issued', side: 'left', promptText: 'Turn left', trigger: 'operator' }),
+      makeEvent('challenge', base, { challengeId: 'ch9', challengeType: 'head-turn', modality: 'video', phase: 'outcome', outcome: 'passed', measurements: { maxTurnDeg: 38 } }),
+      makeEvent('decision', base, { decision: 'dismiss', tagState: 'suspicious', operator: 'op', note: 'known caller' }),
+    ];
+    const entry = { callId: 'c-x', roomId: 'r1', kind: 'room' as const, live: false, startedAt: events[0]!.ts, endedAt: events[4]!.ts, durationSec: 1, participants: [], worstState: 'collecting' as const, challenges: { total: 1, passed: 1, failed: 0, other: 0 }, decisions: [] };
+    const d = detailFromEvents(entry, events);
+    expect(d.source).toBe('audit-trail');
+    expect(d.events).toBe(5);
+    const bob = d.participants[0]!;
+    expect(bob.finalState).toBe('suspicious');
+    expect(bob.timeline.map((p) => p.kind)).toEqual(['score', 'verdict']);
+    expect(bob.challenges).toEqual([
+      expect.objectContaining({ challengeId: 'ch9', side: 'left', trigger: 'operator', outcome: 'passed', measurements: { maxTurnDeg: 38 }, phases: [expect.objectContaining({ phase: 'issued' }), expect.objectContaining({ phase: 'outcome' })] }),
+    ]);
+    expect(bob.decisions).toEqual([expect.objectContaining({ decision: 'dismiss', note: 'known caller' })]);
+  });
+});

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { isDfdError } from '../src/errors.js';
+import { matchesQuery, parseCallQuery } from './callQuery.js';
+import type { HistoryEntry } from './HistoryEntry.js';
+
+const parse = (qs: string) => parseCallQuery(new URLSearchParams(qs));
+function rejects(qs: string, param: string): void {
+  try {
+    parse(qs);
+  } catch (e) {
+    expect(isDfdError(e, 'ERR_BAD_REQUEST')).toBe(true);
+    expect((e as { status: number }).status).toBe(400);
+    expect((e as { details: { param: string } }).details.param).toBe(param);
+    return;
+  }
+  throw new Error(`accepted ${qs}`);
+}
+
+const entry = (over: Partial<HistoryEntry>): HistoryEntry => ({
+  callId: 'c-1',
+  roomId: 'r1',
+  kind: 'room',
+  live: false,
+  startedAt: '2026-03-01T10:00:00.000Z',
+  endedAt: '2026-03-01T10:30:00.000Z',
+  durationSec: 1800,
+  participants: [{ peerId: 'p1', displayName: 'A', joinedAt: '2026-03-01T10:00:00.000Z', leftAt: null, finalState: 'suspicious', pFake: 0.6, confidence: 0.5, reason: null }],
+  worstState: 'suspicious',
+  challenges: { total: 0, passed: 0, failed: 0, other: 0 },
+  decisions: [],
+  ...over,
+});
+
+describe('GET /v1/calls query', () => {
+  it('parses every filter', () => {
+    expect(parse('state=suspicious,deepfake-likely&status=ended&room=r1&from=2026-03-01T09:00:00Z&to=2026-03-01T11:00:00%2B01:00&limit=5&offset=10')).toEqual({
+      states: ['suspicious', 'deepfake-likely'],
+      status: 'ended',
+      room: 'r1',
+      fromMs: Date.parse('2026-03-01T09:00:00Z'),
+      toMs: Date.parse('2026-03-01T10:00:00Z'),
+      limit: 5,
+      offset: 10,
+    });
+    expect(parse('')).toMatchObject({ states: undefined, limit: 100, offset: 0 });
+  });
+
+  it('answers every bad value with ERR_BAD_REQUEST naming the parameter', () => {
+    rejects('state=fake', 'state');
+    rejects('state=', 'state');
+    rejects('status=open', 'status');
+    rejects('room=a.b', 'room');
+    rejects('room=' + 'x'.repeat(65), 'room');
+    rejects('from=yesterday', 'from');
+    rejects('from=2026-03-01', 'from');
+    rejects('to=2026-03-01T10:00:00', 'to');
+    rejects('to=2026-02-31T10:00:00Z', 'to');
+    rejects('from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z', 'from');
+    rejects('limit=0', 'limit');
+    rejects('limit=501', 'limit');
+    rejects('limit=1e3', 'limit');
+    rejects('offset=-1', 'offset');
+    rejects('room=r1&room=r2', 'room');
+    rejects('sort=asc', 'sort');
+  });
+
+  it('matches by room, status, final state of any participant and overlap with the time range', () => {
+    const e = entry({});
+    expect(matchesQuery(e, parse('room=r1&state=suspicious&status=ended'))).toBe(true);
+    expect(matchesQuery(e, parse('room=r2'))).toBe(false);
+    expect(matchesQuery(e, parse('status=live'))).toBe(false);
+    expect(matchesQuery(e, parse('state=verified'))).toBe(false);
+    expect(matchesQuery(e, parse('from=2026-03-01T10:29:00Z'))).toBe(true);
+    expect(matchesQuery(e, parse('from=2026-03-01T10:31:00Z'))).toBe(false);
+    expect(matchesQuery(e, parse('to=2026-03-01T09:59:00Z'))).toBe(false);
+    const live = entry({ live: true, endedAt: null });
+    expect(matchesQuery(live, parse('from=2026-03-01T12:00:00Z'), Date.parse('2026-03-01T13:00:00Z'))).toBe(true);
+  });
+});

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { challengeSummary, detailTimeline, FilterError, filterToQuery, formatDuration, isoToLocal, queryToFilter } from './historyFormat.js';
+
+describe('call history page helpers', () => {
+  it('turns the filter form into the /v1/calls query and back', () => {
+    const q = filterToQuery({ state: 'suspicious', status: 'ended', room: ' r1 ', from: '2026-03-01T10:00', to: '2026-03-01T11:00' }, 50);
+    expect(q.get('state')).toBe('suspicious');
+    expect(q.get('room')).toBe('r1');
+    expect(q.get('limit')).toBe('50');
+    expect(q.get('from')).toBe(new Date('2026-03-01T10:00').toISOString());
+    expect(queryToFilter(q)).toEqual({ state: 'suspicious', status: 'ended', room: 'r1', from: '2026-03-01T10:00', to: '2026-03-01T11:00' });
+    expect(queryToFilter(new URLSearchParams('state=bogus&room=a.b&status=x'))).toEqual({ state: '', status: '', room: '', from: '', to: '' });
+    expect(isoToLocal('nonsense')).toBe('');
+  });
+
+  it('refuses values the server would refuse, naming the field', () => {
+    const field = (f: Parameters<typeof filterToQuery>[0]): string | undefined => {
+      try {
+        filterToQuery(f);
+        return undefined;
+      } catch (e) {
+        return e instanceof FilterError ? e.field : 'other';
+      }
+    };
+    const empty = { state: '', status: '', room: '', from: '', to: '' };
+    expect(field({ ...empty, room: 'a b' })).toBe('room');
+    expect(field({ ...empty, from: 'yesterday' })).toBe('from');
+    expect(field({ ...empty, from: '2026-03-02T00:00', to: '2026-03-01T00:00' })).toBe('from');
+    expect(field({ ...empty, state: 'maybe' })).toBe('state');
+  });
+
+  it('formats durations and challenge counts, and charts verdicts and scores', () => {
+    expect(formatDuration(null)).toBe('—');
+    expect(formatDuration(42.4)).toBe('42 s');
+    expect(formatDuration(125)).toBe('2 min 05 s');
+    expect(formatDuration(3 * 3600 + 60)).toBe('3 h 01 min');
+    expect(challengeSummary({ total: 0, passed: 0, failed: 0, other: 0 })).toBe('none');
+    expect(challengeSummary({ total: 3, passed: 1, failed: 1, other: 1 })).toBe('3 issued, 1 passed, 1 failed, 1 other');
+    const t = '2026-03-01T10:00:00.000Z';
+    expect(
+      detailTimeline([
+        { ts: t, kind: 'verdict', state: 'suspicious', pFake: 0.6, confidence: 0.4 },
+        { ts: t, kind: 'score', detector: 'voice-antispoof', pFake: 0.7, weight: 0.25 },
+        { ts: 'bad', kind: 'score', detector: 'x', pFake: 0.1 },
+      ]),
+    ).toEqual([
+      { t: Date.parse(t), series: 'pFake', value: 0.6 },
+      { t: Date.parse(t), series: 'confidence', value: 0.4 },
+      { t: Date.parse(t), series: 'detector:voice-antispoof (weight 0.25)', value: 0.7 },
+    ]);
+  });
+});

@@ -1,0 +1,108 @@
+/**
+ * Audit anchors on JetStream: a stream of their own (`DFD_AUDIT_ANCHORS`, subjects
+ * `<prefix>_anchors.<room>.<call>`), apart from the audit records, with the same retention.
+ * Written by the EventBus; read back for evidence bundles.
+ */
+import { StorageType, nanos, type JetStreamClient, type JetStreamManager, type StreamConfig } from 'nats';
+import { DfdError } from '../src/errors.js';
+import { createLogger } from '../src/log.js';
+import { isAuditAnchor, type AuditAnchor } from './auditAnchor.js';
+import { assertSubjectPrefix, assertSubjectToken, DEFAULT_SUBJECT_PREFIX } from './schema.js';
+
+const log = createLogger('events.anchors');
+
+export interface AnchorStoreOptions {
+  streamName: string;
+  /** Event subject prefix; anchors use `<prefix>_anchors` (never inside the audit stream's `<prefix>.>`). */
+  subjectPrefix: string;
+  maxAgeMs: number;
+  /** Anchors are small (about 400 bytes each); they also age out with maxAgeMs. */
+  maxBytes: number;
+  /** Upper bound on anchors one read returns. */
+  maxReadAnchors: number;
+  readTimeoutMs: number;
+}
+
+export const defaultAnchorStoreOptions: AnchorStoreOptions = {
+  streamName: 'DFD_AUDIT_ANCHORS',
+  subjectPrefix: DEFAULT_SUBJECT_PREFIX,
+  maxAgeMs: 30 * 24 * 3600 * 1000,
+  maxBytes: 64 * 1024 * 1024,
+  maxReadAnchors: 100_000,
+  readTimeoutMs: 30_000,
+};
+
+export class AnchorStore {
+  readonly options: AnchorStoreOptions;
+
+  constructor(options: Partial<AnchorStoreOptions> = {}) {
+    this.options = { ...defaultAnchorStoreOptions, ...options };
+    assertSubjectPrefix(this.options.subjectPrefix);
+  }
+
+  get subjectRoot(): string {
+    return `${this.options.subjectPrefix}_anchors`;
+  }
+
+  subjectFor(roomId: string, callId: string): string {
+    assertSubjectToken(roomId, 'roomId');
+    assertSubjectToken(callId, 'callId');
+    return `${this.subjectRoot}.${roomId}.${callId}`;
+  }
+
+  streamConfig(): Partial<StreamConfig> & { name: string; subjects: string[] } {
+    const o = this.options;
+    return { name: o.streamName, subjects: [`${this.subjectRoot}.>`], storage: StorageType.File, max_age: nanos(o.maxAgeMs), max_bytes: o.maxBytes, num_replicas: 1 };
+  }
+
+  async ensureStream(jsm: JetStreamManager): Promise<void> {
+    const cfg = this.streamConfig();
+    try {
+      await jsm.streams.info(cfg.name);
+      await jsm.streams.update(cfg.name, cfg);
+    } catch (e) {
+      if ((e as { code?: string }).code !== '404' && !/not found/i.test((e as Error).message)) {
+        throw new DfdError('ERR_CONFIG', 'cannot update the anchor stream', { stream: cfg.name }, { cause: e });
+      }
+      await jsm.streams.add(cfg);
+      log.info('anchor stream created', { stream: cfg.name });
+    }
+  }
+
+  async publish(js: JetStreamClient, anchor: AuditAnchor, timeoutMs: number): Promise<void> {
+    await js.publish(this.subjectFor(anchor.roomId, anchor.callId), JSON.stringify(anchor), {
+      msgID: `${anchor.roomId}/${anchor.callId}/${anchor.index}/${anchor.reason}`,
+      timeout: timeoutMs,
+    });
+  }
+
+  /** Every well-formed anchor of a call, in index order (signatures are checked by the verifier). */
+  async read(js: JetStreamClient, roomId: string, callId: string): Promise<AuditAnchor[]> {
+    const o = this.options;
+    const deadline = Date.now() + o.readTimeoutMs;
+    const consumer = await js.consumers.get(o.streamName, { filterSubjects: this.subjectFor(roomId, callId) });
+    const out = new Map<string, AuditAnchor>();
+    for (;;) {
+      if (Date.now() > deadline) throw new DfdError('ERR_INTERNAL', 'anchor read timed out', { read: out.size });
+      const batch = await consumer.fetch({ max_messages: 500, expires: 1000 });
+      let got = 0;
+      let pending = 0;
+      for await (const m of batch) {
+        got++;
+        pending = m.info.pending;
+        let value: unknown;
+        try {
+          value = m.json();
+        } catch {
+          value = undefined;
+        }
+        if (isAuditAnchor(value) && value.roomId === roomId && value.callId === callId) out.set(`${value.index}/${value.reason}`, value);
+        else log.warn('anchor skipped: invalid', { seq: m.seq });
+        if (out.size > o.maxReadAnchors) throw new DfdError('ERR_MESSAGE_TOO_LARGE', 'anchor read exceeds its limit', { max: o.maxReadAnchors });
+        if (pending === 0) break;
+      }
+      if (got === 0 || pending === 0) break;
+    }
+    return [...out.values()].sort((a, b) => a.index - b.index || a.reason.localeCompare(b.reason));
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Call summaries kept across restarts: a JetStream key-value bucket (`DFD_CALLS`, one key per
+ * call id, latest value only, same retention as the audit trail). Values are JSON the caller
+ * defines; every value read back is checked with the caller's `validate` (NATS is a boundary).
+ * Loaded into memory once at start (bounded) and written through.
+ */
+import type { KV, NatsConnection } from 'nats';
+import { DfdError } from '../src/errors.js';
+import { createLogger } from '../src/log.js';
+import { assertSubjectToken } from './schema.js';
+
+const log = createLogger('events.calls');
+
+export interface CallStoreOptions<T> {
+  bucket: string;
+  /** Summaries older than this are removed by the server; 0 keeps them. */
+  maxAgeMs: number;
+  maxBytes: number;
+  /** At most this many summaries are loaded at start. */
+  maxLoad: number;
+  timeoutMs: number;
+  /** Returns the value when it is a valid summary, else undefined (logged and skipped). */
+  validate: (value: unknown) => T | undefined;
+}
+
+export class CallStore<T extends { callId: string }> {
+  readonly options: CallStoreOptions<T>;
+  readonly #kv: KV;
+  readonly #writes = new Set<Promise<unknown>>();
+  #closed = false;
+
+  private constructor(options: CallStoreOptions<T>, kv: KV) {
+    this.options = options;
+    this.#kv = kv;
+  }
+
+  static async open<T extends { callId: string }>(nc: NatsConnection, options: Partial<CallStoreOptions<T>> & Pick<CallStoreOptions<T>, 'validate'>): Promise<CallStore<T>> {
+    const o: CallStoreOptions<T> = { bucket: 'DFD_CALLS', maxAgeMs: 30 * 86_400_000, maxBytes: 128 * 1024 * 1024, maxLoad: 10_000, timeoutMs: 5_000, ...options };
+    try {
+      const kv = await nc.jetstream().views.kv(o.bucket, { history: 1, ttl: o.maxAgeMs, max_bytes: o.maxBytes, timeout: o.timeoutMs });
+      return new CallStore(o, kv);
+    } catch (e) {
+      throw new DfdError('ERR_CONFIG', 'cannot open the call history bucket', { bucket: o.bucket }, { cause: e });
+    }
+  }
+
+  /** Every stored summary that validates (at most maxLoad). */
+  async loadAll(): Promise<T[]> {
+    const out: T[] = [];
+    const keys: string[] = [];
+    for await (const k of await this.#kv.keys()) {
+      keys.push(k);
+      if (keys.length >= this.options.maxLoad) break;
+    }
+    for (const k of keys) {
+      const v = await this.get(k);
+      if (v) out.push(v);
+    }
+    return out;
+  }
+
+  async get(callId: string): Promise<T | undefined> {
+    assertSubjectToken(callId, 'callId');
+    const e = await this.#kv.get(callId);
+    if (!e || e.operation !== 'PUT') return undefined;
+    let value: unknown;
+    try {
+      value = e.json();
+    } catch {
+      value = undefined;
+    }
+    const v = this.options.validate(value);
+    if (!v || v.callId !== callId) {
+      log.warn('stored call summary skipped: invalid', { bucket: this.options.bucket });
+      return undefined;
+    }
+    return v;
+  }
+
+  /** Stores a summary; never throws (a failed write is logged). Resolves when written. */
+  put(summary: T): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    const w = (async () => {
+      try {
+        assertSubjectToken(summary.callId, 'callId');
+        await this.#kv.put(summary.callId, JSON.stringify(summary));
+      } catch (e) {
+        log.warn('call summary not stored', { err: e });
+      }
+    })();
+    this.#writes.add(w);
+    void w.finally(() => this.#writes.delete(w));
+    return w;
+  }
+
+  /** Waits for pending writes; later puts are ignored. */
+  async close(): Promise<void> {
+    await Promise.all(this.#writes);
+    this.#closed = true;
+  }
+}
