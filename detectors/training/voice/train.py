@@ -82,7 +82,7 @@ def cmd_prep(args) -> None:
         x = c.clip(i)
         rng = np.random.default_rng([args.seed, i])
         for _ in range(args.variants):
-            train_items.append(random_channel(x, rng)[0])
+            train_items.append(random_channel(x, rng, args.opus48_share)[0])
         erng = np.random.default_rng([args.seed + 1, i])
         for ch in CHANNELS:
             eval_items.append(apply_channel(x, ch, erng))
@@ -462,6 +462,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--variants", type=int, default=6)
+    ap.add_argument("--opus48-share", type=float, default=0.0,
+                    help="prep: share of training Opus passes coded at 48 kHz (the rest at 16 kHz); 0 as shipped")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=20261202)
     ap.add_argument("--out", default=os.path.join(REPO, "detectors", "models", "voice-antispoof"))

@@ -1,0 +1,70 @@
+"""Scores the leave-source-out fold models of one CV run on the held-out channel presets of another data cache with
+the same clips and folds, so two recipes that differ in their channel are compared on one channel set.
+
+    python cross_channel.py --models detectors/training/.cache/voice2/cv/specnet-oc --step 900 \
+        --data detectors/training/.cache/voice3
+
+Each clip is scored by the fold model that never saw its page (`fold<k>-step<step>.onnx`, exported by
+`train.py cv`), through `--data`'s `eval-channels.npz`; prints the mean over pages of the per-page EER and the
+pooled EER for each channel (the numbers `train.py report` gives for its own models), as JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from channel import CHANNELS  # noqa: E402
+from train import Cache, Variants, lso_table, score_clips  # noqa: E402
+
+
+class OnnxModel:
+    """Enough of SpecNet's interface for `score_clips`: called on a [batch, samples] tensor, returns [batch, 1]."""
+
+    def __init__(self, path: str) -> None:
+        o = ort.SessionOptions()
+        o.intra_op_num_threads = 1
+        self.s = ort.InferenceSession(path, o, providers=["CPUExecutionProvider"])
+        self.name = self.s.get_inputs()[0].name
+        self.training = False
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.s.run(None, {self.name: x.numpy().astype(np.float32)})[0])
+
+    def eval(self) -> None:
+        pass
+
+    def train(self, _: bool) -> None:
+        pass
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", required=True, help="a CV run folder holding fold<k>-step<step>.onnx")
+    ap.add_argument("--step", type=int, required=True)
+    ap.add_argument("--data", required=True, help="the data cache whose eval-channels.npz is scored")
+    a = ap.parse_args()
+    c = Cache(a.data)
+    ev = Variants(os.path.join(a.data, "eval-channels.npz"))
+    idx: list[int] = []
+    scores: dict[str, list[float]] = {ch: [] for ch in CHANNELS}
+    for k in range(c.folds):
+        test = [i for i, m in enumerate(c.clips) if m["fold"] == k]
+        model = OnnxModel(os.path.join(a.models, f"fold{k}-step{a.step}.onnx"))
+        idx += test
+        for j, ch in enumerate(CHANNELS):
+            scores[ch] += score_clips(model, ev, test, j).tolist()  # type: ignore[arg-type]
+    tab = lso_table(c, idx, {ch: np.array(v) for ch, v in scores.items()})
+    print(json.dumps({"models": a.models, "step": a.step, "data": a.data,
+                      "meanGroupEer": {ch: round(t["meanGroupEer"], 3) for ch, t in tab.items()},
+                      "pooledEer": {ch: round(t["pooledEer"], 3) for ch, t in tab.items()}}))
+
+
+if __name__ == "__main__":
+    main()
