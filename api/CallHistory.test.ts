@@ -67,6 +67,26 @@ describe('CallRegistry call boundaries', () => {
     expect(reg.openCall('room2')).toBeUndefined();
     expect(call.endedAt).toBeDefined();
   });
+
+  it('endAll (shutdown) ends every open call at once, one in its end grace too, each exactly once', () => {
+    vi.useFakeTimers();
+    const reg = new CallRegistry({ endGraceMs: 5_000 });
+    const ended: string[] = [];
+    reg.on('callended', (c) => ended.push(c.callId));
+    reg.peerJoined('live', 'dan', 'Dan');
+    reg.peerJoined('emptied', 'eve', 'Eve');
+    reg.peerLeft('emptied', 'eve');
+    const live = reg.openCall('live')!;
+    const emptied = reg.openCall('emptied')!;
+    expect(reg.endAll()).toBe(2);
+    expect(reg.openCalls()).toEqual([]);
+    expect(ended.sort()).toEqual([live.callId, emptied.callId].sort());
+    expect(live.participants.get('dan')?.leftAt).toBe(live.endedAt);
+    // The end grace timer of the emptied call does not end it a second time.
+    vi.advanceTimersByTime(10_000);
+    expect(ended).toHaveLength(2);
+    expect(reg.endAll()).toBe(0);
+  });
 });
 
 describe('CallHistory', () => {

@@ -118,8 +118,18 @@ export class CallHistory {
     return call ? detailFromRecord(entry, call) : { ...entry, source: 'memory', events: 0, participants: entry.participants.map((p) => ({ ...p, timeline: [], challenges: [], decisions: [] })) };
   }
 
-  /** Stores what is pending (calls updated after they ended) and stops listening. */
-  async close(): Promise<void> {
+  /** Call summaries being written to the store (0 when everything is stored). */
+  get pendingWrites(): number {
+    return this.#deps.store?.pending ?? 0;
+  }
+
+  /**
+   * Stores what is pending (calls updated after they ended), stops listening and waits for
+   * every summary write to finish, for at most `timeoutMs` (default: the store's timeout).
+   * The service calls it at shutdown after every call ended and before the event bus (whose
+   * NATS connection the store writes through) closes.
+   */
+  async close(timeoutMs?: number): Promise<void> {
     this.#deps.registry.off('callended', this.#onEnded);
     this.#deps.registry.off('callupdated', this.#onUpdated);
     for (const [callId, t] of this.#rewrite) {
@@ -128,6 +138,6 @@ export class CallHistory {
       if (call) this.#persist(call);
     }
     this.#rewrite.clear();
-    await this.#deps.store?.close();
+    await this.#deps.store?.close(timeoutMs);
   }
 }

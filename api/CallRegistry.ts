@@ -3,7 +3,8 @@
  * latest verdict and a bounded history of verdicts, scores and challenges for charts.
  * Fed by SFU membership (join/leave) and by the events the pipeline publishes.
  * A call ends `endGraceMs` after its last participant left (a rejoin within it, e.g. after a
- * network drop, continues the call) or when its room closes; the next join starts a new call.
+ * network drop, continues the call), when its room closes, or at shutdown (`endAll`); the next
+ * join starts a new call.
  * Late events of a participant of an ended call still go to that call.
  * Bounded: ended calls are forgotten after `keepEndedCalls`, histories are rings.
  */
@@ -149,6 +150,17 @@ export class CallRegistry extends TypedEmitter<CallRegistryEvents> {
   roomClosed(roomId: string): void {
     const call = this.#open.get(roomId);
     if (call) this.#end(call);
+  }
+
+  /**
+   * Ends every open call now, including emptied calls still in their end grace (shutdown: each
+   * gets its `callended`, so its summary is written while the store can still write).
+   * Returns how many ended.
+   */
+  endAll(): number {
+    const open = [...this.#open.values()];
+    for (const call of open) this.#end(call);
+    return open.length;
   }
 
   #end(call: CallRecord): void {

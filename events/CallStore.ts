@@ -93,9 +93,27 @@ export class CallStore<T extends { callId: string }> {
     return w;
   }
 
-  /** Waits for pending writes; later puts are ignored. */
-  async close(): Promise<void> {
-    await Promise.all(this.#writes);
+  /** Writes started and not finished yet. */
+  get pending(): number {
+    return this.#writes.size;
+  }
+
+  /**
+   * Waits for pending writes, including puts made while it waits, for at most `timeoutMs`
+   * (default: the store's timeout); later puts are ignored. Resolves true when nothing was left
+   * pending (the connection may close), false when writes were still pending at the deadline.
+   */
+  async close(timeoutMs = this.options.timeoutMs): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#writes.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(this.#writes), new Promise<void>((r) => (timer = setTimeout(r, left)))]);
+      clearTimeout(timer);
+    }
     this.#closed = true;
+    if (this.#writes.size > 0) log.warn('call summaries still pending at close', { bucket: this.options.bucket, pending: this.#writes.size, timeoutMs });
+    return this.#writes.size === 0;
   }
 }

@@ -39,6 +39,7 @@ import { TwilioIngestServer } from '../ingest/twilio/TwilioIngestServer.js';
 import type { Verdict } from '../pipeline/verdict/ParticipantVerdict.js';
 import type { DetectorScore } from '../pipeline/inference/InferenceBackend.js';
 import type { StreamStats } from '../pipeline/media/protocol.js';
+import { concealedFraction } from '../pipeline/audio/audioCodec.js';
 
 const log = createLogger('service');
 
@@ -89,6 +90,8 @@ export class Service {
     this.signalling = new SignallingServer(this.http.server, this.rooms, this.tokens, {
       maxMessageBytes: config.maxMessageBytes,
       joinTimeoutMs: config.joinTimeoutMs,
+      pingIntervalMs: config.wsPingIntervalMs,
+      pingMisses: config.wsPingMisses,
     });
     this.auth = new OperatorAuth({
       username: config.operatorUser,
@@ -196,13 +199,15 @@ export class Service {
         recordDecision: (...a) => this.actions.recordDecision(...a),
       },
     });
-    await this.#startHistory(bus, evidenceKey);
+    // Registered before the history's closer, so it runs after it (closers run in reverse):
+    // the call summaries are written through this connection.
     this.onClose(async () => {
       sub.unsubscribe();
       this.feed.close();
       this.webhooks.close();
       await bus.close();
     });
+    await this.#startHistory(bus, evidenceKey);
   }
 
   #history: CallHistory | undefined;
@@ -233,8 +238,17 @@ export class Service {
       settings: () => verdictSettings({ config: { ...c, analysis: this.#pipeline !== undefined, challenges: this.#challenges !== undefined }, verdict: this.#pipeline?.options.verdict }),
     });
     registerCallRoutes(this.http, { auth: this.auth, history, evidence, webDir: path.join(repoRoot, 'web-dist') });
-    // Closers run in reverse: this one before the bus closes.
-    this.onClose(() => history.close());
+    // Closers run in reverse: this one after the pipeline and challenge-response stopped (their
+    // last events belong to calls that already ended) and before the event bus closes.
+    this.onClose(async () => {
+      // The last events reach NATS and, ahead of their acknowledgements on the same connection,
+      // come back to the registry (a late verdict updates an ended call, stored again below)...
+      await bus.flush(this.#shutdownTimeLeft(store.options.timeoutMs));
+      // ...every call is over (a call opened by a late event too), and each summary is written
+      // before the connection it is written through closes.
+      this.registry.endAll();
+      await history.close(this.#shutdownTimeLeft(store.options.timeoutMs));
+    });
   }
 
   /** The analysis pipeline, when analysis is on. */
@@ -349,7 +363,7 @@ export class Service {
 
   readonly #lastQuality = new Map<string, number>();
 
-  /** A quality event per stream every few seconds. */
+  /** A quality event per stream every few seconds (concealment weighed at the stream's clock: Opus 48 kHz, PCMU 8 kHz). */
   #onStreamStats(s: StreamStats): void {
     const now = Date.now();
     if (now - (this.#lastQuality.get(s.tapId) ?? 0) < 5000) return;
@@ -358,7 +372,7 @@ export class Service {
     if (s.audio) {
       const a = s.audio;
       const expected = a.packets + a.lost;
-      this.publish(makeEvent('quality', { ...base, models: [] }, { packetLoss: expected > 0 ? a.lost / expected : 0, concealed: Math.min(1, a.concealedSamples / Math.max(1, a.packets * 960)) }));
+      this.publish(makeEvent('quality', { ...base, models: [] }, { packetLoss: expected > 0 ? a.lost / expected : 0, concealed: concealedFraction(a) }));
     } else if (s.video) {
       const v = s.video;
       const expected = v.packets + v.lost;
@@ -491,11 +505,13 @@ export class Service {
    * expected (a signal to the whole process group stops them too): no error, no restart.
    * New joins and demo tokens are refused with ERR_SHUTTING_DOWN, every signalling socket
    * gets a `serviceShutdown` notification, and every room is closed ('shutdown': peers are
-   * told, calls end in the registry while the event bus can still record it). Idempotent.
+   * told, calls end in the registry while the event bus can still record it; every other open
+   * call ends too). Idempotent.
    */
   beginShutdown(): void {
     if (this.#shuttingDown) return;
     this.#shuttingDown = true;
+    this.#shutdownStartedAt = Date.now();
     this.pool.stopSupervising();
     this.#bus?.server?.stopSupervising();
     this.signalling.beginShutdown();
@@ -504,14 +520,26 @@ export class Service {
     } catch (e) {
       log.warn('close step failed', { step: 'rooms', error: e });
     }
+    // Calls of rooms that are already gone, or emptied and in their end grace, end now too.
+    this.registry.endAll();
+  }
+
+  #shutdownStartedAt = 0;
+
+  /** Milliseconds left of DFD_SHUTDOWN_TIMEOUT_MS since shutdown began, at most `cap`. */
+  #shutdownTimeLeft(cap: number): number {
+    const started = this.#shutdownStartedAt || Date.now();
+    return Math.max(0, Math.min(cap, started + this.config.shutdownTimeoutMs - Date.now()));
   }
 
   /**
    * Shuts down in order: joins stopped, participants told and rooms closed (beginShutdown),
    * signalling sockets closed, then the registered closers in reverse (challenge-response,
-   * the analysis pipeline with its media and inference workers, then the event bus, which
-   * flushes queued events into NATS and the audit trail before stopping the embedded
-   * nats-server), the mediasoup workers, and last the HTTP server. Idempotent.
+   * the analysis pipeline with its media and inference workers, the call history, which
+   * waits for every call summary to be written to its JetStream bucket, bounded by the
+   * shutdown timeout, then the event bus, which flushes queued events into NATS and the audit
+   * trail before stopping the embedded nats-server), the mediasoup workers, and last the HTTP
+   * server. Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close();

@@ -59,6 +59,8 @@ export const settings = {
   maxTransportsPerPeer: s('DFD_MAX_TRANSPORTS_PER_PEER', '4', 'WebRTC transports per peer', int(1, 64)),
   maxProducersPerPeer: s('DFD_MAX_PRODUCERS_PER_PEER', '4', 'Producers per peer', int(1, 64)),
   joinTimeoutMs: s('DFD_JOIN_TIMEOUT_MS', '15000', 'A socket that has not joined by then is closed', int(100, 600000)),
+  wsPingIntervalMs: s('DFD_WS_PING_INTERVAL_MS', '10000', 'Signalling heartbeat: the server pings every WebSocket this often (0: no heartbeat)', int(0, 600_000)),
+  wsPingMisses: s('DFD_WS_PING_MISSES', '2', 'Pings in a row a signalling WebSocket may leave unanswered; at the next one it is closed and its participant leaves the room (so within (misses + 1) x interval of going silent)', int(1, 100)),
   demoRoom: s('DFD_DEMO_ROOM', 'demo', 'Room created at start-up for the demo', str),
   natsUrl: s('NATS_URL', '', 'NATS server URL(s), comma separated; empty starts an embedded nats-server', list),
   natsUser: s('NATS_USER', '', 'NATS user (with NATS_PASS)', str),

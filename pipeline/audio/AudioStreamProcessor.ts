@@ -104,9 +104,9 @@ export interface AudioStreamProcessorStats {
   lost: number;
   /** Packets dropped as unconfirmed sequence/timestamp outliers. */
   outliers: number;
-  /** 48 kHz samples concealed for lost packets. */
+  /** Samples (RTP clock ticks: 48 kHz Opus, 8 kHz PCMU) concealed for lost packets. */
   concealedSamples: number;
-  /** 48 kHz samples filled for gaps without loss (DTX). */
+  /** Samples (RTP clock ticks) filled for gaps without loss (DTX). */
   dtxSamples: number;
   decodeErrors: number;
   /** Reorder resets (SSRC change, jumps) plus timeline discontinuities. */

@@ -10,3 +10,23 @@ export function audioCodecOf(mimeType: string): AudioCodec | undefined {
   const m = mimeType.toLowerCase();
   return m === 'audio/opus' ? 'opus' : m === 'audio/pcmu' ? 'pcmu' : undefined;
 }
+
+/**
+ * Packet time of both audio paths: WebRTC Opus sends 20 ms frames, Twilio 20 ms mu-law chunks
+ * (160 bytes at 8 kHz).
+ */
+export const AUDIO_PACKET_MS = 20;
+
+/** Samples (RTP clock ticks) in one packet at `clockRate`: 960 for Opus (48 kHz), 160 for PCMU (8 kHz). */
+export function samplesPerPacket(clockRate: number): number {
+  return Math.round((clockRate * AUDIO_PACKET_MS) / 1000);
+}
+
+/**
+ * Fraction (0..1) of a stream's audio made up by loss concealment, from its counters:
+ * `concealedSamples` counts RTP clock ticks of the stream (`clockRate`), so the packets are
+ * weighed at that rate too.
+ */
+export function concealedFraction(s: { concealedSamples: number; packets: number; clockRate: number }): number {
+  return Math.min(1, s.concealedSamples / Math.max(1, s.packets * samplesPerPacket(s.clockRate)));
+}

@@ -231,7 +231,7 @@ setInterval(() => {
 
 setInterval(() => {
   for (const [tapId, e] of entries) {
-    if (e.kind === 'audio') post({ type: 'stats', tapId, stream: e.stream, audio: e.proc.stats() });
+    if (e.kind === 'audio') post({ type: 'stats', tapId, stream: e.stream, audio: { ...e.proc.stats(), codec: e.proc.options.codec, clockRate: e.proc.options.clockRate } });
     else post({ type: 'stats', tapId, stream: e.stream, video: { ...e.proc.stats(), faceFramesAnalysed: e.analysed, faceFramesSkipped: e.skipped, faceSize: e.lastFaceSize } });
   }
   void registry.getMetricsAsJSON().then((metrics) => post({ type: 'metrics', metrics }));

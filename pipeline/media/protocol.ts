@@ -72,7 +72,8 @@ export interface StreamStats {
   type: 'stats';
   tapId: string;
   stream: StreamRef;
-  audio?: AudioStreamProcessorStats;
+  /** Audio counters with the stream's codec and RTP clock rate (the unit of `concealedSamples`). */
+  audio?: AudioStreamProcessorStats & { codec: AudioCodec; clockRate: number };
   video?: VideoStreamStats & { faceFramesAnalysed: number; faceFramesSkipped: number; faceSize: number };
 }
 

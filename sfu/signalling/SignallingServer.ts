@@ -2,8 +2,20 @@
  * WebSocket signalling. Each socket is a `SignallingSession` with a tiny state machine:
  *   connected --join--> joined --close/leave--> closed
  *   connected --join timeout / close--> closed
+ *   any       --pingMisses pings unanswered--> closed (terminated; the peer leaves as on a close)
+ *   joined    --the same identity joins on another socket--> closed (4409)
  * Every message is size-checked, parsed, validated against `protocol.ts` and only then
  * dispatched; a bad message gets a typed error response and changes nothing.
+ *
+ * Heartbeat: every `pingIntervalMs` each socket gets a WebSocket ping (browsers answer on
+ * their own); a socket that left `pingMisses` pings in a row unanswered is terminated at the
+ * next one, so a client gone without a TCP close leaves its room within
+ * (pingMisses + 1) x pingIntervalMs.
+ *
+ * Rejoin: a token names one identity (room, peer, role). A join with the identity of a peer
+ * still held by another socket (a client back from a network drop the server has not noticed
+ * yet) replaces it: the old socket is closed with 4409 "replaced" and its peer leaves, then
+ * the new one joins. A peer held by anything else (a phone leg) still gives ERR_ALREADY_JOINED.
  *
  * Shutdown: `beginShutdown()` tells every socket (`serviceShutdown` notification) and from
  * then on refuses joins with ERR_SHUTTING_DOWN; `close()` then closes the sockets (1001).
@@ -35,6 +47,10 @@ export interface SignallingOptions {
   rateBurst: number;
   /** A socket whose send buffer exceeds this is closed (slow consumer). */
   maxBufferedBytes: number;
+  /** Heartbeat: a WebSocket ping to every socket this often; 0 turns it off. */
+  pingIntervalMs: number;
+  /** Pings in a row a socket may leave unanswered; at the next one it is terminated. */
+  pingMisses: number;
 }
 
 export const defaultSignallingOptions: SignallingOptions = {
@@ -44,7 +60,12 @@ export const defaultSignallingOptions: SignallingOptions = {
   ratePerSec: 50,
   rateBurst: 200,
   maxBufferedBytes: 4 * 1024 * 1024,
+  pingIntervalMs: 10_000,
+  pingMisses: 2,
 };
+
+/** Close code of a socket whose identity joined again on another socket. */
+export const REPLACED_CLOSE_CODE = 4409;
 
 export interface SignallingEvents {
   peerjoined: [room: Room, peer: Peer];
@@ -52,6 +73,8 @@ export interface SignallingEvents {
 
 const requests = counter<'method' | 'result'>({ name: 'dfd_signalling_requests_total', help: 'Signalling requests by method and result code', labelNames: ['method', 'result'] });
 const sockets = gauge({ name: 'dfd_signalling_sockets', help: 'Open signalling WebSockets' });
+const unresponsive = counter({ name: 'dfd_signalling_heartbeat_timeouts_total', help: 'Signalling sockets terminated because they stopped answering pings' });
+const replacedTotal = counter({ name: 'dfd_signalling_replaced_total', help: 'Signalling sessions replaced by a join of the same identity on a new socket' });
 
 const envelopeCheck = TypeCompiler.Compile(RequestEnvelope);
 const methodChecks = Object.fromEntries(Object.entries(methods).map(([k, s]) => [k, TypeCompiler.Compile(s as TSchema)])) as Record<MethodName, TypeCheck<TSchema>>;
@@ -71,6 +94,7 @@ export class SignallingServer extends TypedEmitter<SignallingEvents> {
   readonly #rooms: RoomManager;
   readonly #tokens: TokenSigner;
   readonly #sessions = new Set<SignallingSession>();
+  readonly #heartbeat: NodeJS.Timeout | undefined;
   #shuttingDown = false;
 
   constructor(server: Server, rooms: RoomManager, tokens: TokenSigner, options: Partial<SignallingOptions> = {}) {
@@ -85,6 +109,12 @@ export class SignallingServer extends TypedEmitter<SignallingEvents> {
       if (url.pathname !== this.options.path) return; // other upgrade handlers may take it
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws));
     });
+    if (this.options.pingIntervalMs > 0) {
+      this.#heartbeat = setInterval(() => {
+        for (const s of this.#sessions) s.heartbeat(this.options.pingMisses);
+      }, this.options.pingIntervalMs);
+      this.#heartbeat.unref();
+    }
   }
 
   get sessionCount(): number {
@@ -106,7 +136,11 @@ export class SignallingServer extends TypedEmitter<SignallingEvents> {
   }
 
   #accept(ws: WebSocket): void {
-    const session = new SignallingSession(ws, this.#rooms, this.#tokens, this.options, (room, peer) => this.safeEmit('peerjoined', room, peer), () => this.#shuttingDown);
+    const session: SignallingSession = new SignallingSession(ws, this.#rooms, this.#tokens, this.options, {
+      onJoined: (room, peer) => this.safeEmit('peerjoined', room, peer),
+      shuttingDown: () => this.#shuttingDown,
+      replace: (roomId, peerId, role): boolean => this.#replace(session, roomId, peerId, role),
+    });
     this.#sessions.add(session);
     sockets.set(this.#sessions.size);
     ws.on('close', () => {
@@ -115,10 +149,34 @@ export class SignallingServer extends TypedEmitter<SignallingEvents> {
     });
   }
 
+  /**
+   * Closes the other socket holding the identity `by` joins with (same room, peer and role),
+   * so that its peer leaves the room. False when no socket holds it (or with another role).
+   */
+  #replace(by: SignallingSession, roomId: string, peerId: string, role: string): boolean {
+    for (const s of this.#sessions) {
+      if (s === by || !s.holds(roomId, peerId)) continue;
+      if (s.role !== role) return false;
+      log.info('signalling session replaced by a new join', { roomId, peerId });
+      replacedTotal.inc();
+      s.close(REPLACED_CLOSE_CODE, 'replaced by a new connection');
+      return true;
+    }
+    return false;
+  }
+
   close(): void {
+    clearInterval(this.#heartbeat);
     for (const s of this.#sessions) s.close(1001, 'server shutting down');
     this.#wss.close();
   }
+}
+
+interface SessionHooks {
+  onJoined: (room: Room, peer: Peer) => void;
+  shuttingDown: () => boolean;
+  /** Another socket holds this identity: close it (true), or leave it (false). */
+  replace: (roomId: string, peerId: string, role: string) => boolean;
 }
 
 type SessionState = 'connected' | 'joined' | 'closed';
@@ -129,16 +187,23 @@ class SignallingSession {
   #peer: Peer | undefined;
   #tokens: number;
   #lastRefill = Date.now();
+  /** Pings sent since the last pong. */
+  #unanswered = 0;
   readonly #joinTimer: NodeJS.Timeout;
+  private readonly onJoined: SessionHooks['onJoined'];
+  private readonly shuttingDown: SessionHooks['shuttingDown'];
+  readonly #replace: SessionHooks['replace'];
 
   constructor(
     private readonly ws: WebSocket,
     private readonly rooms: RoomManager,
     private readonly signer: TokenSigner,
     private readonly options: SignallingOptions,
-    private readonly onJoined: (room: Room, peer: Peer) => void,
-    private readonly shuttingDown: () => boolean,
+    hooks: SessionHooks,
   ) {
+    this.onJoined = hooks.onJoined;
+    this.shuttingDown = hooks.shuttingDown;
+    this.#replace = hooks.replace;
     this.#tokens = options.rateBurst;
     this.#joinTimer = setTimeout(() => {
       if (this.#state === 'connected') this.close(4408, 'join timeout');
@@ -146,6 +211,33 @@ class SignallingSession {
     ws.on('message', (raw: RawData, isBinary: boolean) => void this.#onMessage(raw, isBinary));
     ws.on('close', () => this.#teardown());
     ws.on('error', () => this.#teardown());
+    ws.on('pong', () => (this.#unanswered = 0));
+  }
+
+  /** Whether this socket has joined `roomId` as `peerId`. */
+  holds(roomId: string, peerId: string): boolean {
+    return this.#state === 'joined' && this.#room?.id === roomId && this.#peer?.id === peerId;
+  }
+
+  get role(): string | undefined {
+    return this.#peer?.role;
+  }
+
+  /**
+   * One heartbeat tick: a socket that left `maxMisses` pings in a row unanswered is terminated
+   * (no close handshake: it is presumed gone) and its peer leaves the room; any other gets a ping.
+   */
+  heartbeat(maxMisses: number): void {
+    if (this.#state === 'closed' || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.#unanswered >= maxMisses) {
+      log.info('signalling socket stopped answering pings: closed', { missed: this.#unanswered, joined: this.#state === 'joined', roomId: this.#room?.id });
+      unresponsive.inc();
+      this.#teardown();
+      this.ws.terminate();
+      return;
+    }
+    this.#unanswered++;
+    this.ws.ping();
   }
 
   close(code: number, reason: string): void {
@@ -157,7 +249,8 @@ class SignallingSession {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     clearTimeout(this.#joinTimer);
-    if (this.#room && this.#peer) this.#room.leave(this.#peer.id);
+    // Only its own peer: after a replacement the room may hold a new peer with the same id.
+    if (this.#room && this.#peer && this.#room.peers.get(this.#peer.id) === this.#peer) this.#room.leave(this.#peer.id);
     this.#peer?.close();
   }
 
@@ -241,6 +334,8 @@ class SignallingSession {
         }
         if (this.shuttingDown()) throw new DfdError('ERR_SHUTTING_DOWN');
         if (this.#state !== 'connected') throw new DfdError('ERR_CLOSED', 'socket closed during join');
+        // The same identity still in the room on another socket (a rejoin after a drop): replace it.
+        if (room.peers.has(claims.peer)) this.#replace(room.id, claims.peer, claims.role);
         const peer = new Peer({ id: claims.peer, displayName: claims.name, role: claims.role, notify: this.notify });
         room.join(peer);
         this.#room = room;

@@ -30,6 +30,7 @@ const PROMPT_PEER = 'dfd-challenge';
 export const SHUTDOWN_NOTICE = 'The service is shutting down: this call is ending. Try again in a moment.';
 export const RECONNECT_NOTICE = 'The connection to the meeting was lost. Reconnecting…';
 export const RECONNECT_FAILED_NOTICE = 'Could not reconnect to the meeting. Check your network connection, then press "Rejoin".';
+export const REPLACED_NOTICE = 'You joined this meeting from another window or device, so this one left it. Press "Rejoin" to continue here.';
 
 export interface MeetingSessionOptions {
   room: string;
@@ -283,6 +284,14 @@ export class MeetingSession {
     if (cause === 'left') return;
     if (cause === 'shutdown') {
       this.showShutdown();
+      return;
+    }
+    if (cause === 'replaced') {
+      // Rejoining on our own would take the call back from the other window, and so on.
+      this.#teardownCall();
+      this.#views.status.notice('info', REPLACED_NOTICE);
+      this.#views.status.set('replaced', 'Joined from another window');
+      this.#views.onPhase('can-rejoin');
       return;
     }
     void this.#reconnect();

@@ -13,6 +13,7 @@ export type MeetingStatusToken =
   | 'joined'
   | 'reconnecting'
   | 'reconnect-failed'
+  | 'replaced'
   | 'shutting-down'
   | 'left'
   | 'error';

@@ -25,6 +25,9 @@ describe('closeCause', () => {
     expect(closeCause({ code: 1006 }, { leaving: false, shuttingDown: true })).toBe('shutdown');
     expect(closeCause({ code: 1001 }, { leaving: false, shuttingDown: false })).toBe('shutdown');
     for (const code of [1000, 1005, 1006, 4410, 4429]) expect(closeCause({ code }, { leaving: false, shuttingDown: false })).toBe('dropped');
+    // Joined again from another window: not a drop to recover from.
+    expect(closeCause({ code: 4409 }, { leaving: false, shuttingDown: false })).toBe('replaced');
+    expect(closeCause({ code: 4409 }, { leaving: true, shuttingDown: false })).toBe('left');
   });
 });
 

@@ -3,7 +3,9 @@
  * asking for it, the meeting page rejoins with exponential backoff (with jitter) and a
  * bounded number of attempts. It never rejoins after the participant left, nor after the
  * service announced its shutdown (`serviceShutdown` notification, or a 1001 close from the
- * server), nor after an error that another try cannot fix (a bad token, say).
+ * server), nor after the same participant joined from another window (a 4409 close: two
+ * windows with one token would otherwise take the call from each other in turn), nor after
+ * an error that another try cannot fix (a bad token, say).
  *
  * DOM-free: the attempt and the wait are injected, so the loop is unit tested in node
  * (`reconnect.test.ts`).
@@ -31,14 +33,17 @@ export function reconnectDelay(attempt: number, options: ReconnectOptions = defa
 }
 
 /** Why a signalling socket closed, as far as rejoining is concerned. */
-export type CloseCause = 'left' | 'shutdown' | 'dropped';
+export type CloseCause = 'left' | 'shutdown' | 'replaced' | 'dropped';
 
 /** WebSocket close code the server uses when it shuts down (`sfu/signalling/SignallingServer.ts`). */
 export const SHUTDOWN_CLOSE_CODE = 1001;
+/** Close code of a socket whose participant joined again on another socket (`REPLACED_CLOSE_CODE` there). */
+export const REPLACED_CLOSE_CODE = 4409;
 
 export function closeCause(close: { code: number }, ctx: { leaving: boolean; shuttingDown: boolean }): CloseCause {
   if (ctx.leaving) return 'left';
   if (ctx.shuttingDown || close.code === SHUTDOWN_CLOSE_CODE) return 'shutdown';
+  if (close.code === REPLACED_CLOSE_CODE) return 'replaced';
   return 'dropped';
 }
 

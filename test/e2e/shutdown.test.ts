@@ -5,8 +5,13 @@
  * service's whole process group, as Ctrl-C in a terminal or `kill -- -PGID` does (the
  * harder case: the mediasoup workers get it too). The service must tell both participants,
  * exit 0 within DFD_SHUTDOWN_TIMEOUT_MS, log nothing at level error and restart nothing.
+ *
+ * Then, in process (real service, embedded nats-server with JetStream, a signalling client):
+ * a call live at shutdown ends, its summary (with a verdict that came in after it ended) is
+ * written to the DFD_CALLS bucket before the event bus closes, and is in the history after a
+ * restart on the same data directory.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +20,11 @@ import type { Readable } from 'node:stream';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, artifactsDir } from '../helpers/browser.js';
 import { fixtures } from '../fixtures/build.js';
+import { startTestService } from '../helpers/service.js';
+import { TestSignallingClient } from '../helpers/wsClient.js';
+import { makeEvent } from '../../events/schema.js';
+import { setLogLevel, type LogLevel } from '../../src/log.js';
+import type { Service } from '../../src/Service.js';
 
 const SHUTDOWN_TIMEOUT_MS = 20_000;
 const ROOM = 'shutdown-e2e';
@@ -201,6 +211,8 @@ describe('clean shutdown of the service during a live call (src/main.ts, real ev
     expect(during.filter((l) => /restart|replac|respawn|died|worker started|nats-server ready/i.test(l.msg ?? '')), report).toEqual([]);
     // The event bus flushed: nothing queued was lost on the way out.
     expect(during.filter((l) => /event (dropped|rejected)/.test(l.msg ?? '')), report).toEqual([]);
+    // The call ended and its summary was written before the NATS connection closed.
+    expect(during.filter((l) => /call summar(y not stored|ies still pending)/.test(l.msg ?? '')), report).toEqual([]);
     expect(during.some((l) => l.msg === 'room closed' && l['reason'] === 'shutdown')).toBe(true);
     expect(during.at(-1)?.msg).toBe('shut down');
     // Nothing it supervised outlives it (mediasoup workers exit on their own once told or signalled).
@@ -208,4 +220,69 @@ describe('clean shutdown of the service during a live call (src/main.ts, real ev
     while (supervised.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(supervised.filter(alive)).toEqual([]);
   }, 180_000);
+});
+
+describe('call summaries at shutdown (real service, embedded NATS with JetStream)', () => {
+  const HISTORY_ROOM = 'shutdown-history';
+  const services: Service[] = [];
+  const dirs: string[] = [];
+
+  afterAll(async () => {
+    for (const s of services) await s.close();
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it('every open call ends, its summary is stored before the bus closes, and is in the history after a restart', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-shutdown-history-'));
+    dirs.push(dataDir);
+    const first = await startTestService({ dataDir }, { events: true, analysis: false });
+    services.push(first);
+    const alice = await TestSignallingClient.connect(first.port);
+    expect((await alice.request('join', { token: first.issueToken(HISTORY_ROOM, 'Alice', 'participant', 'alice').token })).ok).toBe(true);
+    const callId = first.registry.openCall(HISTORY_ROOM)!.callId;
+    // A call with no SFU room behind it (as a late event can open): it must end at shutdown too.
+    first.registry.peerJoined('no-room', 'ghost', 'Ghost');
+    const orphanId = first.registry.openCall('no-room')!.callId;
+
+    const bus = first.bus!;
+    const history = first.history!;
+    let atBusClose: { pending: number; ended: boolean[] } | undefined;
+    const closeBus = bus.close.bind(bus);
+    vi.spyOn(bus, 'close').mockImplementation(() => {
+      atBusClose ??= { pending: history.pendingWrites, ended: [callId, orphanId].map((id) => first.registry.call(id)?.endedAt !== undefined) };
+      return closeBus();
+    });
+    const level = (process.env['LOG_LEVEL'] as LogLevel | undefined) ?? 'warn';
+    setLogLevel('warn');
+    const stderr = vi.spyOn(process.stderr, 'write');
+    try {
+      // As the signal handler does (src/Shutdown.ts): begin at once, then close in order.
+      first.beginShutdown();
+      expect(first.registry.call(callId)?.endedAt).toBeDefined();
+      // The pipeline's last verdict for Alice arrives after her call ended.
+      first.publish(
+        makeEvent('verdict', { roomId: HISTORY_ROOM, peerId: 'alice', displayName: 'Alice', callId, models: [] }, { state: 'suspicious', pFake: 0.7, confidence: 0.6, evidence: { speechSeconds: 6, faceFrames: 0 }, quality: {}, dropped: {} }),
+      );
+      await first.close();
+    } finally {
+      setLogLevel(level);
+    }
+    const warnings = stderr.mock.calls.map((c) => String(c[0])).filter((l) => /call summar|event dropped/.test(l));
+    stderr.mockRestore();
+    expect(warnings).toEqual([]);
+    // Every call had ended and no summary write was pending when the NATS connection closed.
+    expect(atBusClose).toEqual({ pending: 0, ended: [true, true] });
+    expect((await alice.closed).code).toBe(1001);
+
+    const second = await startTestService({ dataDir }, { events: true, analysis: false });
+    services.push(second);
+    expect(second.history!.entry(callId)).toMatchObject({
+      callId,
+      roomId: HISTORY_ROOM,
+      live: false,
+      endedAt: expect.any(String),
+      participants: [expect.objectContaining({ peerId: 'alice', displayName: 'Alice', finalState: 'suspicious', leftAt: expect.any(String) })],
+    });
+    expect(second.history!.entry(orphanId)).toMatchObject({ callId: orphanId, live: false, participants: [expect.objectContaining({ peerId: 'ghost' })] });
+  }, 60_000);
 });

@@ -28,8 +28,9 @@ export class TestSignallingClient {
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   }
 
-  static async connect(port: number): Promise<TestSignallingClient> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+  /** `options` go to `ws` (e.g. `autoPong: false` for a client that stops answering pings). */
+  static async connect(port: number, options: WebSocket.ClientOptions = {}): Promise<TestSignallingClient> {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, options);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
