@@ -3,6 +3,7 @@
  * and seal signed by a real Ed25519 key, manifests of the shipped models, the default settings.
  * No NATS: the chain code is the same one the service runs.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuditLog, type AuditBundle } from '../../events/AuditLog.js';
@@ -16,6 +17,11 @@ import { modelInventory } from '../modelInventory.js';
 import { verdictSettings } from '../verdictSettings.js';
 
 export const sampleModelsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../detectors/models');
+
+/** The committed model's version, so the sample call used exactly the models the bundle lists. */
+function shippedVersion(id: string): string {
+  return (JSON.parse(fs.readFileSync(path.join(sampleModelsDir, id, 'manifest.json'), 'utf8')) as { version: string }).version;
+}
 
 export interface SampleEvidenceOptions {
   roomId: string;
@@ -39,8 +45,8 @@ export interface SampleEvidence {
 export function sampleEvents(roomId: string, callId: string, rounds: number): DfdEvent[] {
   const t0 = Date.parse('2026-03-01T10:00:00.000Z');
   const at = (s: number) => new Date(t0 + s * 1000);
-  const zoe = { roomId, peerId: 'p-zoe', displayName: 'Zoë Ångström', callId, models: [{ id: 'voice-antispoof', version: '0.2.0' }] };
-  const bob = { roomId, peerId: 'p-bob', displayName: 'Bob', callId, models: [{ id: 'face-forgery', version: '0.1.0' }] };
+  const zoe = { roomId, peerId: 'p-zoe', displayName: 'Zoë Ångström', callId, models: [{ id: 'voice-antispoof', version: shippedVersion('voice-antispoof') }] };
+  const bob = { roomId, peerId: 'p-bob', displayName: 'Bob', callId, models: [{ id: 'face-forgery', version: shippedVersion('face-forgery') }] };
   const out: DfdEvent[] = [];
   for (let i = 0; i < rounds; i++) {
     out.push(makeEvent('score', zoe, { detector: 'voice-antispoof', pFake: 0.1 + (i % 5) * 0.01, evidence: 2, windowSeq: i, queueMs: 3, inferenceMs: 1.5, weight: 0.25 }, at(i)));
