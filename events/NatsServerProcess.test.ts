@@ -1,7 +1,12 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { setLogLevel, type LogLevel } from '../src/log.js';
 import { registry } from '../src/metrics.js';
 import { NatsServerProcess } from './NatsServerProcess.js';
 
@@ -90,5 +95,189 @@ describe('NatsServerProcess', () => {
     await expect(connect({ servers: server.url, reconnect: false })).rejects.toThrow();
     const nc = await connect({ servers: server.url, token: 'tok-0123456789abcdef', reconnect: false });
     await nc.close();
+  });
+});
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/** A live process (not a zombie) with this pid. */
+function running(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(') ') + 2, stat.lastIndexOf(') ') + 3));
+  } catch {
+    return false;
+  }
+}
+
+async function until(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Log lines this process writes while the test runs (tests run at LOG_LEVEL=error otherwise). */
+function captureLogs(): { lines(): { level?: string; msg?: string; [k: string]: unknown }[]; restore(): void } {
+  const written: string[] = [];
+  const spies = [process.stdout, process.stderr].map((s) =>
+    vi.spyOn(s, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    }),
+  );
+  setLogLevel('info');
+  return {
+    lines: () => written.flatMap((w) => w.split('\n')).flatMap((l) => (l.startsWith('{') ? [JSON.parse(l) as { level?: string; msg?: string }] : [])),
+    restore: () => {
+      for (const spy of spies) spy.mockRestore();
+      setLogLevel((process.env['LOG_LEVEL'] as LogLevel | undefined) ?? 'error');
+    },
+  };
+}
+
+describe('NatsServerProcess after the service died without stopping it', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    // Every step runs, even after one fails: a server left running would hold its port and store.
+    const failures: unknown[] = [];
+    for (const fn of cleanups.splice(0).reverse()) await Promise.resolve().then(fn).catch((e: unknown) => failures.push(e));
+    if (failures.length > 0) throw failures[0];
+  });
+
+  function storeDir(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-nats-orphan-'));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  }
+
+  async function start(options: Parameters<typeof NatsServerProcess.start>[0]): Promise<NatsServerProcess> {
+    const s = await NatsServerProcess.start(options);
+    cleanups.push(() => s.close());
+    return s;
+  }
+
+  /** A service stand-in in another Node process (test/helpers/natsServerChild.ts) running a server on `dir`. */
+  async function serviceChild(dir: string, mode?: 'orphan-on-death'): Promise<{ child: ChildProcess; natsServerPid: number; exited: Promise<void> }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/natsServerChild.ts', dir, ...(mode ? [mode] : [])], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    let out = '';
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString('utf8')));
+    const natsServerPid = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no server pid within 30 s; stderr: ${err}`)), 30_000);
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString('utf8');
+        const m = /\{"natsServerPid":(\d+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+      child.once('exit', (code, signal) => reject(new Error(`service stand-in exited (${code ?? signal}); stderr: ${err}`)));
+    });
+    cleanups.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+      // A server this test left running: only if it is still that nats-server.
+      const cmd = fs.existsSync(`/proc/${natsServerPid}/cmdline`) ? fs.readFileSync(`/proc/${natsServerPid}/cmdline`, 'utf8') : '';
+      if (running(natsServerPid) && cmd.includes('nats-server') && cmd.includes(dir)) process.kill(natsServerPid, 'SIGKILL');
+    });
+    return { child, natsServerPid, exited };
+  }
+
+  it('stops the orphaned server of a killed service at the next start, then serves on the same store', async () => {
+    const dir = storeDir();
+    const pidFile = path.join(dir, 'dfd-nats-server.pid');
+    // Without the parent-death signal, as where setpriv is missing: the server outlives its service.
+    const { child, natsServerPid: orphan, exited } = await serviceChild(dir, 'orphan-on-death');
+    expect(fs.readFileSync(pidFile, 'utf8').split('\n')[0]).toBe(String(orphan));
+    child.kill('SIGKILL');
+    await exited;
+    expect(running(orphan)).toBe(true);
+
+    const logs = captureLogs();
+    let server: NatsServerProcess;
+    try {
+      server = await start({ storeDir: dir });
+    } finally {
+      logs.restore();
+    }
+    expect(running(orphan)).toBe(false);
+    expect(server.reapedOrphan).toEqual({ pid: orphan, signal: 'SIGTERM' });
+    expect(logs.lines().filter((l) => l.msg === 'reaped orphaned nats-server from a previous run')).toEqual([expect.objectContaining({ level: 'warn', pid: orphan })]);
+    expect(server.pid).not.toBe(orphan);
+    expect(fs.readFileSync(pidFile, 'utf8').split('\n')[0]).toBe(String(server.pid));
+    // It serves, JetStream included, on the store the orphan held.
+    const nc = await connect({ servers: server.url, reconnect: false });
+    const jsm = await nc.jetstreamManager();
+    expect((await jsm.getAccountInfo()).api.errors).toBe(0);
+    await nc.close();
+    await server.close();
+    expect(fs.existsSync(pidFile)).toBe(false);
+  });
+
+  it('kills an orphan that does not stop on SIGTERM once killTimeoutMs has passed', async () => {
+    const dir = storeDir();
+    const { child, natsServerPid: orphan, exited } = await serviceChild(dir, 'orphan-on-death');
+    child.kill('SIGKILL');
+    await exited;
+    // A stopped process leaves SIGTERM pending; only SIGKILL ends it.
+    process.kill(orphan, 'SIGSTOP');
+    const server = await start({ storeDir: dir, killTimeoutMs: 300 });
+    expect(server.reapedOrphan).toEqual({ pid: orphan, signal: 'SIGKILL' });
+    expect(running(orphan)).toBe(false);
+    expect(await info(server.port)).toMatch(/^INFO /);
+  });
+
+  it('exits on its own when the service that started it is killed (parent-death signal)', async () => {
+    const dir = storeDir();
+    const { child, natsServerPid, exited } = await serviceChild(dir);
+    child.kill('SIGKILL');
+    await exited;
+    await until(() => !running(natsServerPid), 'the server to exit after its parent died');
+    // Its pid file is left behind; the next start finds the pid gone and just removes it.
+    expect(fs.existsSync(path.join(dir, 'dfd-nats-server.pid'))).toBe(true);
+    const logs = captureLogs();
+    let server: NatsServerProcess;
+    try {
+      server = await start({ storeDir: dir });
+    } finally {
+      logs.restore();
+    }
+    expect(server.reapedOrphan).toBeUndefined();
+    expect(logs.lines().filter((l) => l.msg === 'removed a stale nats-server pid file')).toEqual([expect.objectContaining({ level: 'info', pid: natsServerPid })]);
+    expect(await info(server.port)).toMatch(/^INFO /);
+  });
+
+  it('never signals a process that is not this store\u2019s nats-server, whatever the pid file says', async () => {
+    const dir = storeDir();
+    const pidFile = path.join(dir, 'dfd-nats-server.pid');
+    // An unrelated program that got the pid, and the nats-server of another store.
+    const sleeper = spawn('sleep', ['600'], { stdio: 'ignore' });
+    cleanups.push(() => void sleeper.kill('SIGKILL'));
+    const other = await start({});
+    for (const pid of [sleeper.pid ?? 0, other.pid ?? 0]) {
+      // The recorded service pid is not its parent, as for a real orphan.
+      fs.writeFileSync(pidFile, `${pid}\n999999999\n`);
+      const server = await start({ storeDir: dir });
+      expect(server.reapedOrphan).toBeUndefined();
+      expect(running(pid)).toBe(true);
+      expect(await info(server.port)).toMatch(/^INFO /);
+      await server.close();
+    }
+    expect(sleeper.exitCode).toBeNull();
+    expect(sleeper.signalCode).toBeNull();
+    expect(await info(other.port)).toMatch(/^INFO /);
+  });
+
+  it('refuses a store whose server still belongs to a running service, and leaves that server alone', async () => {
+    const dir = storeDir();
+    const first = await start({ storeDir: dir });
+    await expect(start({ storeDir: dir })).rejects.toMatchObject({ code: 'ERR_CONFIG', details: { pid: first.pid, servicePid: process.pid } });
+    expect(running(first.pid ?? 0)).toBe(true);
+    expect(fs.readFileSync(path.join(dir, 'dfd-nats-server.pid'), 'utf8').split('\n')[0]).toBe(String(first.pid));
+    expect(await info(first.port)).toMatch(/^INFO /);
   });
 });

@@ -7,8 +7,20 @@
  * (Ctrl-C in a terminal, `kill -- -PGID`) reaches only the service, which then stops the
  * server last, after the event bus has flushed into it. `stopSupervising()` (called when the
  * service starts shutting down) makes any exit from then on expected: no warning, no restart.
+ *
+ * A service that dies without stopping it (SIGKILL, the OOM killer, a crash, a second Ctrl-C)
+ * must not leave the server running on its port and JetStream store:
+ * - the kernel sends the server SIGTERM when its parent dies (`exitWithParent`: the
+ *   parent-death signal, set by util-linux `setpriv --pdeathsig` before it execs nats-server;
+ *   nats-server has no option of its own for this);
+ * - a pid file in the store directory (`dfd-nats-server.pid`: the server's pid, then the
+ *   service's) lives as long as the server. At start, a server it names that is still running
+ *   for this store (its /proc cmdline: the nats-server binary with this store's config file)
+ *   and no longer a child of the service that started it is an orphan: it is stopped (SIGTERM,
+ *   SIGKILL after `killTimeoutMs`) before the new one starts. A pid that is gone, or now
+ *   belongs to another program, only removes the file: nothing else is ever signalled.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -41,8 +53,14 @@ export interface NatsServerProcessOptions {
   restartBackoffMaxMs: number;
   /** Successive failed restarts before giving up (emits 'failed'). */
   maxRestarts: number;
-  /** Grace period between SIGTERM and SIGKILL on close()/restart(). */
+  /** Grace period between SIGTERM and SIGKILL on close()/restart() and for an orphan reaped at start. */
   killTimeoutMs: number;
+  /**
+   * The kernel stops the server (SIGTERM) when the process that started it dies, through
+   * util-linux `setpriv --pdeathsig` where it is available (Linux). Start the server from the
+   * main thread: the signal follows the thread that spawned it.
+   */
+  exitWithParent: boolean;
 }
 
 export const defaultNatsServerProcessOptions: NatsServerProcessOptions = {
@@ -58,7 +76,15 @@ export const defaultNatsServerProcessOptions: NatsServerProcessOptions = {
   restartBackoffMaxMs: 10_000,
   maxRestarts: 20,
   killTimeoutMs: 5_000,
+  exitWithParent: true,
 };
+
+/** An orphaned server from a previous run that start() stopped before starting its own. */
+export interface ReapedOrphan {
+  pid: number;
+  /** SIGKILL when SIGTERM did not stop it within killTimeoutMs. */
+  signal: 'SIGTERM' | 'SIGKILL';
+}
 
 export interface NatsServerProcessEvents {
   /** The server accepts connections (after start and after every restart). */
@@ -76,10 +102,62 @@ const restartsTotal = counter<'reason'>({
 });
 const upGauge = gauge({ name: 'dfd_nats_server_up', help: '1 while the embedded nats-server accepts connections' });
 
-function resolveBinary(b: string): string {
-  if (b) return b;
-  for (const p of ['/usr/sbin/nats-server', '/usr/bin/nats-server']) if (fs.existsSync(p)) return p;
-  return 'nats-server';
+const CONFIG_FILE = 'dfd-nats-server.conf';
+const PID_FILE = 'dfd-nats-server.pid';
+
+/** The binary to run: the configured one, the Debian package's, then PATH; undefined when none is executable. */
+function resolveBinary(b: string): string | undefined {
+  const dirs = (process.env['PATH'] ?? '').split(path.delimiter).filter(Boolean);
+  const candidates = b ? (b.includes('/') ? [b] : dirs.map((d) => path.join(d, b))) : ['/usr/sbin/nats-server', '/usr/bin/nats-server', ...dirs.map((d) => path.join(d, 'nats-server'))];
+  return candidates.find((c) => {
+    try {
+      fs.accessSync(c, fs.constants.X_OK);
+      return fs.statSync(c).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+let parentDeathWrapper: Promise<string | undefined> | undefined;
+
+/** util-linux setpriv when it can set a parent-death signal (`setpriv --pdeathsig TERM -- cmd…`), probed once. */
+function findParentDeathWrapper(): Promise<string | undefined> {
+  parentDeathWrapper ??= new Promise((resolve) => {
+    const bin = process.platform === 'linux' ? ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p)) : undefined;
+    if (!bin) {
+      resolve(undefined);
+      return;
+    }
+    execFile(bin, ['--pdeathsig', 'TERM', '--', 'true'], { timeout: 5_000 }, (err) => resolve(err ? undefined : bin));
+  });
+  return parentDeathWrapper;
+}
+
+/** What /proc says about a running process; undefined when it is gone (or a zombie) or procfs cannot tell. */
+interface ProcInfo {
+  ppid: number;
+  /** Clock ticks after boot: with the pid, names one process for good. */
+  startTime: string;
+  argv: string[];
+}
+
+function procInfo(pid: number): ProcInfo | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After "pid (comm) ": state, ppid, … starttime (field 22 of the line).
+    const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+    if (f[0] === 'Z' || f[0] === 'X') return undefined;
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (argv.at(-1) === '') argv.pop();
+    return { ppid: Number(f[1]), startTime: f[19] ?? '', argv };
+  } catch {
+    return undefined;
+  }
+}
+
+function errno(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
 }
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -111,6 +189,36 @@ function probe(host: string, port: number, timeoutMs: number): Promise<boolean> 
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Stops a process that is not our child: SIGTERM, then SIGKILL after graceMs. Each signal goes
+ * only to the same process (pid and start time), never to one that reused the pid.
+ */
+async function terminate(pid: number, startTime: string, graceMs: number): Promise<'SIGTERM' | 'SIGKILL'> {
+  const running = (): boolean => procInfo(pid)?.startTime === startTime;
+  const gone = async (): Promise<boolean> => {
+    const deadline = Date.now() + graceMs;
+    while (running()) {
+      if (Date.now() >= deadline) return false;
+      await sleep(20);
+    }
+    return true;
+  };
+  const send = (signal: NodeJS.Signals): void => {
+    if (!running()) return;
+    try {
+      process.kill(pid, signal);
+    } catch (e) {
+      if (errno(e) === 'ESRCH') return;
+      throw new DfdError('ERR_INTERNAL', 'cannot stop an orphaned nats-server', { pid }, { cause: e });
+    }
+  };
+  send('SIGTERM');
+  if (await gone()) return 'SIGTERM';
+  send('SIGKILL');
+  if (await gone()) return 'SIGKILL';
+  throw new DfdError('ERR_INTERNAL', 'an orphaned nats-server did not exit', { pid, timeoutMs: graceMs });
+}
+
 export class NatsServerProcess extends EventEmitter<NatsServerProcessEvents> {
   readonly options: NatsServerProcessOptions;
   #child: ChildProcess | undefined;
@@ -122,6 +230,11 @@ export class NatsServerProcess extends EventEmitter<NatsServerProcessEvents> {
   #restartTimer: NodeJS.Timeout | undefined;
   #intentionalExit = false;
   #supervising = true;
+  #binary = '';
+  /** setpriv, when the server is started with a parent-death signal. */
+  #parentDeathWrapper: string | undefined;
+  #pidWritten: number | undefined;
+  #reapedOrphan: ReapedOrphan | undefined;
 
   constructor(options: Partial<NatsServerProcessOptions> = {}) {
     super();
@@ -160,22 +273,102 @@ export class NatsServerProcess extends EventEmitter<NatsServerProcessEvents> {
     return this.#closed;
   }
 
+  /** The orphaned server of a previous run on this store that start() stopped, if there was one. */
+  get reapedOrphan(): ReapedOrphan | undefined {
+    return this.#reapedOrphan;
+  }
+
   async #init(): Promise<void> {
     const o = this.options;
-    this.#port = o.port || (await freePort(o.host));
+    const binary = resolveBinary(o.binary);
+    if (!binary) throw new DfdError('ERR_CONFIG', 'cannot start nats-server: binary not found', { binary: o.binary || 'nats-server' });
+    this.#binary = binary;
+    if (o.exitWithParent) {
+      this.#parentDeathWrapper = await findParentDeathWrapper();
+      if (!this.#parentDeathWrapper) log.info('setpriv --pdeathsig unavailable: an orphaned nats-server is stopped at the next start instead');
+    }
     if (o.storeDir) {
-      this.#storeDir = o.storeDir;
-      fs.mkdirSync(o.storeDir, { recursive: true });
+      // Absolute: the pid file check matches the config file's path in the server's command line.
+      this.#storeDir = path.resolve(o.storeDir);
+      fs.mkdirSync(this.#storeDir, { recursive: true });
+      await this.#reapOrphan();
     } else {
       this.#storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-nats-'));
       this.#ownsStoreDir = true;
     }
+    this.#port = o.port || (await freePort(o.host));
     await this.#spawnAndWait();
+  }
+
+  #pidFile(): string {
+    return path.join(this.#storeDir, PID_FILE);
+  }
+
+  /** Records the running server (its pid, then the service's) for the next start to find if this process dies. */
+  #writePidFile(pid: number): void {
+    const file = this.#pidFile();
+    try {
+      fs.writeFileSync(`${file}.tmp`, `${pid}\n${process.pid}\n`, { mode: 0o644 });
+      fs.renameSync(`${file}.tmp`, file);
+      this.#pidWritten = pid;
+    } catch (e) {
+      // A safety net only: the server runs without it.
+      log.warn('cannot write the nats-server pid file', { file, error: e });
+    }
+  }
+
+  /** Removes the pid file if it still names the server this instance wrote it for. */
+  #removePidFile(): void {
+    if (this.#pidWritten === undefined) return;
+    const file = this.#pidFile();
+    try {
+      if (Number(fs.readFileSync(file, 'utf8').split('\n')[0]) === this.#pidWritten) fs.rmSync(file, { force: true });
+    } catch (e) {
+      if (errno(e) !== 'ENOENT') log.warn('cannot remove the nats-server pid file', { file, error: e });
+    }
+    this.#pidWritten = undefined;
+  }
+
+  /**
+   * A previous run on this store died without stopping its server: stop that server, now an
+   * orphan, so that it neither holds the port nor competes for the store. Only a process whose
+   * command line is this store's nats-server is signalled; a store still in use by a running
+   * service (the server is still its child) fails the start instead.
+   */
+  async #reapOrphan(): Promise<void> {
+    const file = this.#pidFile();
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return;
+      throw e;
+    }
+    const [pid, owner] = text.split('\n').map((l) => Number(l.trim()));
+    const drop = (msg: string, fields: Record<string, unknown>): void => {
+      fs.rmSync(file, { force: true });
+      log.info(msg, { file, ...fields });
+    };
+    if (!pid || !Number.isSafeInteger(pid) || pid <= 1) return drop('removed an unreadable nats-server pid file', {});
+    if (!fs.existsSync('/proc/self/stat')) return drop('removed a nats-server pid file that cannot be checked without /proc', { pid });
+    const info = procInfo(pid);
+    if (!info) return drop('removed a stale nats-server pid file', { pid });
+    const configFile = path.join(this.#storeDir, CONFIG_FILE);
+    const argv0 = path.basename(info.argv[0] ?? '');
+    const isOurs = (argv0 === path.basename(this.#binary) || argv0 === 'nats-server') && info.argv.includes(configFile);
+    if (!isOurs) return drop('removed a nats-server pid file naming another program (left alone)', { pid });
+    if (info.ppid === owner) {
+      throw new DfdError('ERR_CONFIG', 'the JetStream store is in use by the nats-server of a running service', { storeDir: this.#storeDir, pid, servicePid: owner });
+    }
+    const signal = await terminate(pid, info.startTime, this.options.killTimeoutMs);
+    fs.rmSync(file, { force: true });
+    this.#reapedOrphan = { pid, signal };
+    log.warn('reaped orphaned nats-server from a previous run', { pid, signal, storeDir: this.#storeDir });
   }
 
   #configFile(): string {
     const o = this.options;
-    const file = path.join(this.#storeDir, 'dfd-nats-server.conf');
+    const file = path.join(this.#storeDir, CONFIG_FILE);
     // JSON strings are valid NATS config strings; monitoring stays off (no http port).
     const conf = [
       `host: ${JSON.stringify(o.host)}`,
@@ -190,8 +383,13 @@ export class NatsServerProcess extends EventEmitter<NatsServerProcessEvents> {
 
   async #spawnAndWait(): Promise<void> {
     const o = this.options;
-    const child = spawn(resolveBinary(o.binary), ['-c', this.#configFile()], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const args = ['-c', this.#configFile()];
+    const wrapper = this.#parentDeathWrapper;
+    // setpriv sets the parent-death signal and execs nats-server: same pid, nats-server's command line.
+    const [cmd, argv] = wrapper ? [wrapper, ['--pdeathsig', 'TERM', '--', this.#binary, ...args]] : [this.#binary, args];
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     this.#child = child;
+    if (child.pid !== undefined) this.#writePidFile(child.pid);
     this.#intentionalExit = false;
     let stderrTail = '';
     child.stderr?.on('data', (d: Buffer) => {
@@ -208,7 +406,7 @@ export class NatsServerProcess extends EventEmitter<NatsServerProcessEvents> {
     });
     const deadline = Date.now() + o.startTimeoutMs;
     while (Date.now() < deadline) {
-      if (spawnError) throw new DfdError('ERR_CONFIG', 'cannot start nats-server', { binary: resolveBinary(o.binary) }, { cause: spawnError });
+      if (spawnError) throw new DfdError('ERR_CONFIG', 'cannot start nats-server', { binary: this.#binary }, { cause: spawnError });
       if (exited) throw new DfdError('ERR_INTERNAL', 'nats-server exited during start', { stderr: stderrTail.slice(-500) });
       if (await probe(o.host, this.#port, 500)) {
         upGauge.set(1);
@@ -300,6 +498,7 @@ export class NatsServerProcess extends EventEmitter<NatsServerProcessEvents> {
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
     await this.#stopChild('SIGTERM');
     upGauge.set(0);
+    this.#removePidFile();
     if (this.#ownsStoreDir) fs.rmSync(this.#storeDir, { recursive: true, force: true });
   }
 }
