@@ -8,9 +8,10 @@ import { createLogger } from '../src/log.js';
 import type { AuditBundle } from '../events/AuditLog.js';
 import type { CallStore } from '../events/CallStore.js';
 import type { CallRecord, CallRegistry } from './CallRegistry.js';
-import { historyEntry, type HistoryEntry } from './HistoryEntry.js';
+import { historyEntry } from './HistoryEntry.js';
+import type { CallDetail, CallList, HistoryEntry } from './historyWire.js';
 import { matchesQuery, type CallQuery } from './callQuery.js';
-import { detailFromEvents, detailFromRecord, type CallDetail } from './callDetail.js';
+import { detailFromEvents, detailFromRecord } from './callDetail.js';
 
 const log = createLogger('api.history');
 
@@ -30,14 +31,6 @@ export interface CallHistoryOptions {
 }
 
 export const defaultCallHistoryOptions: CallHistoryOptions = { maxStored: 10_000, rewriteDelayMs: 1_000 };
-
-export interface CallList {
-  calls: HistoryEntry[];
-  /** Calls matching the filters (before limit/offset). */
-  total: number;
-  limit: number;
-  offset: number;
-}
 
 export class CallHistory {
   readonly options: CallHistoryOptions;

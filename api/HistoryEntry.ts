@@ -2,12 +2,16 @@
  * One call in the call history (`GET /v1/calls`): who took part, their final verdict states,
  * challenges and their outcomes, operator decisions, times. Built from the CallRegistry's
  * record of a call and stored in the DFD_CALLS bucket when the call ends, so it outlives a
- * restart. The schema checks what is read back from NATS.
+ * restart. The schema checks what is read back from NATS; the type is the wire type
+ * (api/historyWire.ts), which the schema must match exactly (checked at compile time below).
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { VERDICT_STATES, type VerdictState } from '../events/schema.js';
 import type { CallRecord } from './CallRegistry.js';
+import type { HistoryEntry } from './historyWire.js';
+
+export type { HistoryEntry };
 
 const Token = Type.String({ pattern: '^[A-Za-z0-9_-]{1,128}$' });
 const Ts = Type.String({ maxLength: 40 });
@@ -42,7 +46,11 @@ export const HistoryEntrySchema = Type.Object({
     { maxItems: 1000 },
   ),
 });
-export type HistoryEntry = Static<typeof HistoryEntrySchema>;
+
+/** True when A and B are the same type, optional properties included (plain mutual assignability would miss one). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+/** Fails to compile when the schema and the wire type drift apart. */
+const _schemaMatchesWire: Same<Static<typeof HistoryEntrySchema>, HistoryEntry> = true;
 
 const check = TypeCompiler.Compile(HistoryEntrySchema);
 

@@ -6,50 +6,9 @@
  */
 import type { DfdEvent } from '../events/schema.js';
 import type { CallRecord } from './CallRegistry.js';
-import type { HistoryEntry } from './HistoryEntry.js';
+import type { CallDetail, ChallengeDetail, DetailPoint, HistoryEntry, HistoryParticipant, ParticipantDetail } from './historyWire.js';
 
-export type TimelinePoint =
-  | { ts: string; kind: 'verdict'; state: string; pFake: number; confidence: number; reason?: string }
-  | { ts: string; kind: 'score'; detector: string; pFake: number; weight?: number };
-
-export interface ChallengeDetail {
-  challengeId: string;
-  challengeType: string;
-  modality: string;
-  trigger: string | null;
-  promptText: string | null;
-  side: string | null;
-  issuedAt: string | null;
-  endedAt: string | null;
-  /** Final outcome ('cancelled' when cancelled; null while running). */
-  outcome: string | null;
-  reason: string | null;
-  measurements: Record<string, number>;
-  phases: { phase: string; ts: string }[];
-}
-
-export interface DecisionDetail {
-  ts: string;
-  decision: string;
-  tagState: string;
-  operator: string;
-  note: string | null;
-}
-
-export type ParticipantDetail = HistoryEntry['participants'][number] & {
-  timeline: TimelinePoint[];
-  challenges: ChallengeDetail[];
-  decisions: DecisionDetail[];
-};
-
-export interface CallDetail extends Omit<HistoryEntry, 'participants'> {
-  /** 'audit-trail': every stored event of the call; 'memory': the registry's recent history only. */
-  source: 'audit-trail' | 'memory';
-  events: number;
-  participants: ParticipantDetail[];
-}
-
-function emptyParticipant(peerId: string, displayName: string, ts: string): HistoryEntry['participants'][number] {
+function emptyParticipant(peerId: string, displayName: string, ts: string): HistoryParticipant {
   return { peerId, displayName, joinedAt: ts, leftAt: null, finalState: 'collecting', pFake: null, confidence: null, reason: null };
 }
 
@@ -115,7 +74,7 @@ export function detailFromRecord(entry: HistoryEntry, call: CallRecord): CallDet
   let events = 0;
   const participants = entry.participants.map((p): ParticipantDetail => {
     const r = call.participants.get(p.peerId);
-    const timeline: TimelinePoint[] = (r?.history ?? []).map((h) =>
+    const timeline: DetailPoint[] = (r?.history ?? []).map((h) =>
       h.kind === 'verdict' ? { ts: h.ts, kind: 'verdict', state: h.label, pFake: h.pFake, confidence: h.confidence ?? 0 } : { ts: h.ts, kind: 'score', detector: h.label, pFake: h.pFake },
     );
     const challenges: ChallengeDetail[] = [];

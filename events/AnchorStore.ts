@@ -3,9 +3,10 @@
  * `<prefix>_anchors.<room>.<call>`), apart from the audit records, with the same retention.
  * Written by the EventBus; read back for evidence bundles.
  */
-import { StorageType, nanos, type JetStreamClient, type JetStreamManager, type StreamConfig } from 'nats';
+import { StorageType, nanos, type JetStreamClient, type JetStreamManager } from 'nats';
 import { DfdError } from '../src/errors.js';
 import { createLogger } from '../src/log.js';
+import { ensureStream, type EnsuredStreamConfig } from './ensureStream.js';
 import { isAuditAnchor, type AuditAnchor } from './auditAnchor.js';
 import { assertSubjectPrefix, assertSubjectToken, DEFAULT_SUBJECT_PREFIX } from './schema.js';
 
@@ -50,23 +51,13 @@ export class AnchorStore {
     return `${this.subjectRoot}.${roomId}.${callId}`;
   }
 
-  streamConfig(): Partial<StreamConfig> & { name: string; subjects: string[] } {
+  streamConfig(): EnsuredStreamConfig {
     const o = this.options;
     return { name: o.streamName, subjects: [`${this.subjectRoot}.>`], storage: StorageType.File, max_age: nanos(o.maxAgeMs), max_bytes: o.maxBytes, num_replicas: 1 };
   }
 
   async ensureStream(jsm: JetStreamManager): Promise<void> {
-    const cfg = this.streamConfig();
-    try {
-      await jsm.streams.info(cfg.name);
-      await jsm.streams.update(cfg.name, cfg);
-    } catch (e) {
-      if ((e as { code?: string }).code !== '404' && !/not found/i.test((e as Error).message)) {
-        throw new DfdError('ERR_CONFIG', 'cannot update the anchor stream', { stream: cfg.name }, { cause: e });
-      }
-      await jsm.streams.add(cfg);
-      log.info('anchor stream created', { stream: cfg.name });
-    }
+    await ensureStream(jsm, this.streamConfig(), 'anchor', log);
   }
 
   async publish(js: JetStreamClient, anchor: AuditAnchor, timeoutMs: number): Promise<void> {

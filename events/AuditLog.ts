@@ -9,9 +9,10 @@
  * Records never contain media: the schema has no field for it.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { StorageType, nanos, type JetStreamClient, type JetStreamManager, type StreamConfig } from 'nats';
+import { StorageType, nanos, type JetStreamClient, type JetStreamManager } from 'nats';
 import { DfdError } from '../src/errors.js';
 import { createLogger } from '../src/log.js';
+import { ensureStream, type EnsuredStreamConfig } from './ensureStream.js';
 import { canonicalJson } from './canonicalJson.js';
 import { assertSubjectPrefix, assertSubjectToken, parseEvent, DEFAULT_SUBJECT_PREFIX, type DfdEvent } from './schema.js';
 
@@ -113,7 +114,7 @@ export class AuditLog {
     assertSubjectPrefix(this.options.subjectPrefix);
   }
 
-  streamConfig(): Partial<StreamConfig> & { name: string; subjects: string[] } {
+  streamConfig(): EnsuredStreamConfig {
     const o = this.options;
     return {
       name: o.streamName,
@@ -128,17 +129,7 @@ export class AuditLog {
 
   /** Creates the stream or updates its limits. */
   async ensureStream(jsm: JetStreamManager): Promise<void> {
-    const cfg = this.streamConfig();
-    try {
-      await jsm.streams.info(cfg.name);
-      await jsm.streams.update(cfg.name, cfg);
-    } catch (e) {
-      if ((e as { code?: string }).code !== '404' && !/not found/i.test((e as Error).message)) {
-        throw new DfdError('ERR_CONFIG', 'cannot update the audit stream', { stream: cfg.name }, { cause: e });
-      }
-      await jsm.streams.add(cfg);
-      log.info('audit stream created', { stream: cfg.name });
-    }
+    await ensureStream(jsm, this.streamConfig(), 'audit', log);
   }
 
   /** Starts a new call in a room (new chain). Returns its id. */

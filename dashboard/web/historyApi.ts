@@ -1,85 +1,16 @@
 /**
  * The call-history REST calls of the dashboard's history pages (`GET /v1/calls`,
  * `GET /v1/calls/{id}`, `GET /v1/calls/{id}/evidence`), same-origin with the cookie session.
- * Mirrors `api/HistoryEntry.ts` and `api/callDetail.ts` structurally (the browser bundle cannot
- * import server modules) and checks the fields it renders, since they come from the network.
+ * The types are the server's own (`api/historyWire.ts`: types only, no runtime import, so the
+ * browser bundle may use it); the values are checked here field by field, since they come from
+ * the network.
  * Failures are `ApiError`s with the API's stable code.
  */
+import type { CallDetail, CallList, ChallengeDetail, DecisionDetail, DetailPoint, HistoryDecision, HistoryEntry, HistoryParticipant, ParticipantDetail } from '../../api/historyWire.js';
 import { ApiError } from './api.js';
-import { isVerdictState, type VerdictState } from './types.js';
+import { isVerdictState } from './types.js';
 
-export interface HistoryParticipant {
-  peerId: string;
-  displayName: string;
-  joinedAt: string;
-  leftAt: string | null;
-  finalState: VerdictState;
-  pFake: number | null;
-  confidence: number | null;
-  reason: string | null;
-}
-
-export interface HistoryDecision {
-  ts: string;
-  peerId?: string;
-  displayName?: string;
-  decision: string;
-  tagState: string;
-  operator: string;
-  note?: string | null;
-}
-
-export interface HistoryEntry {
-  callId: string;
-  roomId: string;
-  kind: 'room' | 'phone';
-  live: boolean;
-  startedAt: string;
-  endedAt: string | null;
-  durationSec: number | null;
-  participants: HistoryParticipant[];
-  worstState: VerdictState;
-  challenges: { total: number; passed: number; failed: number; other: number };
-  decisions: HistoryDecision[];
-}
-
-export interface CallList {
-  calls: HistoryEntry[];
-  total: number;
-  limit: number;
-  offset: number;
-}
-
-export type DetailPoint =
-  | { ts: string; kind: 'verdict'; state: string; pFake: number; confidence: number; reason?: string }
-  | { ts: string; kind: 'score'; detector: string; pFake: number; weight?: number };
-
-export interface ChallengeDetail {
-  challengeId: string;
-  challengeType: string;
-  modality: string;
-  trigger: string | null;
-  promptText: string | null;
-  side: string | null;
-  issuedAt: string | null;
-  endedAt: string | null;
-  outcome: string | null;
-  reason: string | null;
-  measurements: Record<string, number>;
-  phases: { phase: string; ts: string }[];
-}
-
-export interface ParticipantDetail extends HistoryParticipant {
-  timeline: DetailPoint[];
-  challenges: ChallengeDetail[];
-  decisions: HistoryDecision[];
-}
-
-export interface CallDetail extends Omit<HistoryEntry, 'participants'> {
-  source: 'audit-trail' | 'memory';
-  events: number;
-  participants: ParticipantDetail[];
-}
+export type { CallDetail, CallList, ChallengeDetail, DecisionDetail, DetailPoint, HistoryDecision, HistoryEntry, HistoryParticipant, ParticipantDetail };
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -102,7 +33,8 @@ function participant(v: unknown): HistoryParticipant | undefined {
   };
 }
 
-function decision(v: unknown): HistoryDecision | undefined {
+/** A decision of a call's summary or of a participant's detail: one reading serves both. */
+function decision(v: unknown): (HistoryDecision & DecisionDetail) | undefined {
   if (!isObj(v) || typeof v['decision'] !== 'string') return undefined;
   return { ts: str(v['ts']), peerId: str(v['peerId']), displayName: str(v['displayName']), decision: v['decision'], tagState: str(v['tagState']), operator: str(v['operator']), note: strOrNull(v['note']) };
 }
@@ -121,7 +53,7 @@ export function parseHistoryEntry(v: unknown): HistoryEntry | undefined {
     participants: arr(v['participants']).map(participant).filter((p): p is HistoryParticipant => p !== undefined),
     worstState: isVerdictState(v['worstState']) ? v['worstState'] : 'collecting',
     challenges: { total: num(c['total']), passed: num(c['passed']), failed: num(c['failed']), other: num(c['other']) },
-    decisions: arr(v['decisions']).map(decision).filter((d): d is HistoryDecision => d !== undefined),
+    decisions: arr(v['decisions']).map(decision).filter((d): d is HistoryDecision & DecisionDetail => d !== undefined),
   };
 }
 
@@ -162,7 +94,7 @@ export function parseCallDetail(v: unknown): CallDetail | undefined {
         ...p,
         timeline: arr(raw['timeline']).map(point).filter((x): x is DetailPoint => x !== undefined),
         challenges: arr(raw['challenges']).map(challenge).filter((x): x is ChallengeDetail => x !== undefined),
-        decisions: arr(raw['decisions']).map(decision).filter((x): x is HistoryDecision => x !== undefined),
+        decisions: arr(raw['decisions']).map(decision).filter((x): x is HistoryDecision & DecisionDetail => x !== undefined),
       },
     ];
   });

@@ -22,6 +22,7 @@ import type { WebSocket, RawData } from 'ws';
 import type { RoomManager } from '../../sfu/RoomManager.js';
 import { DfdError, toDfdError } from '../../src/errors.js';
 import { TypedEmitter } from '../../src/TypedEmitter.js';
+import { TokenBucket } from '../../src/TokenBucket.js';
 import { createLogger } from '../../src/log.js';
 import type { PromptSink } from '../../challenge-response/prompt/PromptSink.js';
 import type { IngestKeys } from '../IngestKeys.js';
@@ -118,8 +119,7 @@ export class TwilioSession extends TypedEmitter<TwilioSessionEvents> {
   #detachSink: (() => void) | undefined;
   #held: Held[] = [];
   #errors = 0;
-  #tokens: number;
-  #lastRefill = Date.now();
+  readonly #bucket: TokenBucket;
   #timer: NodeJS.Timeout | undefined;
   #ended = false;
 
@@ -130,7 +130,7 @@ export class TwilioSession extends TypedEmitter<TwilioSessionEvents> {
     this.#ws = ws;
     this.#deps = deps;
     this.#queryKey = queryKey;
-    this.#tokens = this.options.rateBurst;
+    this.#bucket = new TokenBucket({ ratePerSec: this.options.ratePerSec, burst: this.options.rateBurst });
     ingestMetrics.streams.inc({ platform: PLATFORM });
     ws.on('message', (data: RawData, isBinary: boolean) => this.#onFrame(data, isBinary));
     ws.on('close', () => this.#end('socket-closed'));
@@ -175,7 +175,7 @@ export class TwilioSession extends TypedEmitter<TwilioSessionEvents> {
   #onFrame(data: RawData, isBinary: boolean): void {
     if (this.#ended) return;
     try {
-      if (!this.#takeToken()) {
+      if (!this.#bucket.take()) {
         this.#fail(new DfdError('ERR_RATE_LIMITED', 'too many frames', { ratePerSec: this.options.ratePerSec }));
         return;
       }
@@ -316,15 +316,6 @@ export class TwilioSession extends TypedEmitter<TwilioSessionEvents> {
       this.#fail(new DfdError('ERR_INGEST_TIMEOUT', started ? 'no frame for too long' : 'no start in time', { ms }));
     }, ms);
     this.#timer.unref();
-  }
-
-  #takeToken(): boolean {
-    const now = Date.now();
-    this.#tokens = Math.min(this.options.rateBurst, this.#tokens + ((now - this.#lastRefill) / 1000) * this.options.ratePerSec);
-    this.#lastRefill = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
   }
 
   #send(msg: TwilioOutbound): void {

@@ -33,6 +33,7 @@ import type { TokenSigner } from '../tokens.js';
 import type { types } from '../mediasoup.js';
 import { DfdError, toDfdError } from '../../src/errors.js';
 import { TypedEmitter } from '../../src/TypedEmitter.js';
+import { TokenBucket } from '../../src/TokenBucket.js';
 import { createLogger } from '../../src/log.js';
 import { counter, gauge } from '../../src/metrics.js';
 
@@ -185,8 +186,7 @@ class SignallingSession {
   #state: SessionState = 'connected';
   #room: Room | undefined;
   #peer: Peer | undefined;
-  #tokens: number;
-  #lastRefill = Date.now();
+  readonly #bucket: TokenBucket;
   /** Pings sent since the last pong. */
   #unanswered = 0;
   readonly #joinTimer: NodeJS.Timeout;
@@ -204,7 +204,7 @@ class SignallingSession {
     this.onJoined = hooks.onJoined;
     this.shuttingDown = hooks.shuttingDown;
     this.#replace = hooks.replace;
-    this.#tokens = options.rateBurst;
+    this.#bucket = new TokenBucket({ ratePerSec: options.ratePerSec, burst: options.rateBurst });
     this.#joinTimer = setTimeout(() => {
       if (this.#state === 'connected') this.close(4408, 'join timeout');
     }, options.joinTimeoutMs);
@@ -267,15 +267,6 @@ class SignallingSession {
     this.#send({ type: 'notification', method, data });
   };
 
-  #takeToken(): boolean {
-    const now = Date.now();
-    this.#tokens = Math.min(this.options.rateBurst, this.#tokens + ((now - this.#lastRefill) / 1000) * this.options.ratePerSec);
-    this.#lastRefill = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
-
   async #onMessage(raw: RawData, isBinary: boolean): Promise<void> {
     if (this.#state === 'closed') return;
     let id: number | null = null;
@@ -284,7 +275,7 @@ class SignallingSession {
       const size = Array.isArray(raw) ? raw.reduce((n, b) => n + b.length, 0) : raw instanceof ArrayBuffer ? raw.byteLength : raw.length;
       if (size > this.options.maxMessageBytes) throw new DfdError('ERR_MESSAGE_TOO_LARGE', undefined, { limit: this.options.maxMessageBytes });
       if (isBinary) throw new DfdError('ERR_BAD_REQUEST', 'binary frames are not accepted');
-      if (!this.#takeToken()) throw new DfdError('ERR_RATE_LIMITED');
+      if (!this.#bucket.take()) throw new DfdError('ERR_RATE_LIMITED');
       let msg: unknown;
       try {
         msg = JSON.parse(raw.toString());

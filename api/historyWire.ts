@@ -1,0 +1,103 @@
+/**
+ * The call history on the wire: what `GET /v1/calls` (a CallList of HistoryEntry) and
+ * `GET /v1/calls/{id}` (a CallDetail) send. One definition for both ends: the server builds
+ * these (api/HistoryEntry.ts, api/callDetail.ts, api/CallHistory.ts) and the dashboard's
+ * browser bundle reads them (dashboard/web/historyApi.ts, which still checks every field it
+ * renders, since they come from the network).
+ *
+ * Types only, and no runtime import: the browser bundle compiles this file (tsconfig.web.json),
+ * so it must not reach node-only modules. The verdict machine, which has no server dependency,
+ * is the one module it names.
+ */
+import type { VerdictState } from '../pipeline/verdict/VerdictMachine.js';
+
+/** One participant of a call, with their final verdict. */
+export interface HistoryParticipant {
+  peerId: string;
+  displayName: string;
+  joinedAt: string;
+  leftAt: string | null;
+  finalState: VerdictState;
+  pFake: number | null;
+  confidence: number | null;
+  reason: string | null;
+}
+
+/** An operator decision in a call's summary (who it was about, who made it). */
+export interface HistoryDecision {
+  ts: string;
+  peerId: string;
+  displayName: string;
+  decision: string;
+  tagState: string;
+  operator: string;
+}
+
+/** One call in the call history (`GET /v1/calls`); api/HistoryEntry.ts holds its schema. */
+export interface HistoryEntry {
+  callId: string;
+  roomId: string;
+  kind: 'room' | 'phone';
+  live: boolean;
+  startedAt: string;
+  endedAt: string | null;
+  durationSec: number | null;
+  participants: HistoryParticipant[];
+  /** The most alarming final state of any participant (deepfake-likely > suspicious > collecting > likely-genuine > verified). */
+  worstState: VerdictState;
+  challenges: { total: number; passed: number; failed: number; other: number };
+  decisions: HistoryDecision[];
+}
+
+/** `GET /v1/calls`: one page of the calls that match the filters. */
+export interface CallList {
+  calls: HistoryEntry[];
+  /** Calls matching the filters (before limit/offset). */
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+/** A point of a participant's timeline in a call's detail: a verdict or a detector score. */
+export type DetailPoint =
+  | { ts: string; kind: 'verdict'; state: string; pFake: number; confidence: number; reason?: string }
+  | { ts: string; kind: 'score'; detector: string; pFake: number; weight?: number };
+
+export interface ChallengeDetail {
+  challengeId: string;
+  challengeType: string;
+  modality: string;
+  trigger: string | null;
+  promptText: string | null;
+  side: string | null;
+  issuedAt: string | null;
+  endedAt: string | null;
+  /** Final outcome ('cancelled' when cancelled; null while running). */
+  outcome: string | null;
+  reason: string | null;
+  measurements: Record<string, number>;
+  phases: { phase: string; ts: string }[];
+}
+
+/** An operator decision in a participant's detail. */
+export interface DecisionDetail {
+  ts: string;
+  decision: string;
+  tagState: string;
+  operator: string;
+  note: string | null;
+}
+
+export interface ParticipantDetail extends HistoryParticipant {
+  timeline: DetailPoint[];
+  challenges: ChallengeDetail[];
+  decisions: DecisionDetail[];
+}
+
+/** `GET /v1/calls/{id}`: the call's history entry plus, per participant, its timeline, challenges and decisions. */
+export interface CallDetail extends Omit<HistoryEntry, 'participants'> {
+  /** 'audit-trail': every stored event of the call; 'memory': the registry's recent history only. */
+  source: 'audit-trail' | 'memory';
+  events: number;
+  participants: ParticipantDetail[];
+}
