@@ -44,6 +44,12 @@ export class LiveFeed {
   /** Takes over the response as an event stream. `initial` events are sent first. */
   attach(res: ServerResponse, filter: (e: DfdEvent) => boolean, initial: unknown[] = []): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    // HEAD: the headers are the whole answer. (Node sends a HEAD response's headers only at end(),
+    // so a stream would leave the client waiting and hold a client here that never gets a byte.)
+    if (res.req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     res.write('retry: 2000\n\n');
     for (const item of initial) res.write(`event: snapshot\ndata: ${JSON.stringify(item)}\n\n`);
     const client: Client = { res, filter, skipped: 0 };

@@ -65,6 +65,7 @@ export class OperatorAuth {
     return claims;
   }
 
+  /** The bearer token or session cookie of a request; throws ERR_TOKEN_INVALID for a cookie that cannot be decoded. */
   static tokenFrom(req: IncomingMessage): string | undefined {
     const auth = req.headers.authorization;
     if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
@@ -72,7 +73,13 @@ export class OperatorAuth {
     if (!cookie) return undefined;
     for (const part of cookie.split(';')) {
       const [k, ...v] = part.trim().split('=');
-      if (k === SESSION_COOKIE) return decodeURIComponent(v.join('='));
+      if (k !== SESSION_COOKIE) continue;
+      // A malformed escape (e.g. "%zz") is a bad credential, not a server error.
+      try {
+        return decodeURIComponent(v.join('='));
+      } catch {
+        throw new DfdError('ERR_TOKEN_INVALID', 'session cookie is not percent-encoded');
+      }
     }
     return undefined;
   }

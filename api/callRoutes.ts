@@ -93,7 +93,16 @@ export function registerCallRoutes(http: HttpServer, deps: CallRoutesDeps): void
     .route('POST', '/v1/evidence/verify', async (ctx) => {
       operator(ctx);
       // The body arrives parsed: its content is verified; byte layout is checked offline (verify-evidence).
-      return verifyEvidence(renderEvidence(await ctx.json()));
+      const body = await ctx.json();
+      let text: string;
+      try {
+        text = renderEvidence(body);
+      } catch (e) {
+        // JSON.parse takes nesting that JSON.stringify cannot write back (call stack): no bundle is like that.
+        if (e instanceof RangeError) throw new DfdError('ERR_EVIDENCE_JSON', 'nested too deeply or too large to be a bundle', undefined, { cause: e });
+        throw e;
+      }
+      return verifyEvidence(text);
     })
     .route('GET', '/v1/evidence/key', (ctx) => {
       operator(ctx);

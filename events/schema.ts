@@ -25,8 +25,17 @@ const PREFIX_RE = /^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$/;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
+/** RFC 3339 date-time: the pattern, and a real calendar date and time (Date.parse rolls Feb 30 over to Mar 2). */
+function isDateTime(v: string): boolean {
+  if (!ISO_RE.test(v) || Number.isNaN(Date.parse(v))) return false;
+  const [y, mo, d, h, mi, s] = [v.slice(0, 4), v.slice(5, 7), v.slice(8, 10), v.slice(11, 13), v.slice(14, 16), v.slice(17, 19)].map(Number) as [number, number, number, number, number, number];
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1] ?? 0;
+  return d >= 1 && d <= days && h <= 23 && mi <= 59 && s <= 59;
+}
+
 if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (v) => UUID_RE.test(v));
-if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => ISO_RE.test(v) && !Number.isNaN(Date.parse(v)));
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', isDateTime);
 
 export const VERDICT_STATES = ['collecting', 'likely-genuine', 'suspicious', 'deepfake-likely', 'verified'] as const;
 export type VerdictState = (typeof VERDICT_STATES)[number];

@@ -14,6 +14,29 @@ import type { MediaKind } from '../pipeline/messages.js';
 
 const log = createLogger('sfu.room');
 
+/**
+ * mediasoup refusing parameters a client sent (RTP/DTLS parameters, RTP capabilities): its own
+ * validation (TypeError, UnsupportedError) or the worker's answer to the request (an Error whose
+ * message ends with " [method:...]"). A bad request, not a fault of ours. A closed channel or
+ * object (InvalidStateError) and a channel timeout stay what they are.
+ */
+function refusedByMediasoup(e: unknown): DfdError | undefined {
+  if (!(e instanceof Error) || e instanceof DfdError || e.name === 'InvalidStateError') return undefined;
+  if (e instanceof TypeError || e.name === 'UnsupportedError' || / \[method:[\w.]+\]$/.test(e.message)) {
+    return new DfdError('ERR_BAD_REQUEST', e.message.slice(0, 200), undefined, { cause: e });
+  }
+  return undefined;
+}
+
+/** Runs a mediasoup call on parameters a client sent: a refusal of them becomes ERR_BAD_REQUEST. */
+async function withClientParameters<T>(call: () => Promise<T> | T): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    throw refusedByMediasoup(e) ?? e;
+  }
+}
+
 export interface RoomOptions {
   maxPeers: number;
   maxTransportsPerPeer: number;
@@ -154,7 +177,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   async connectTransport(peer: Peer, transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
     const transport = this.#transport(peer, transportId);
-    await transport.connect({ dtlsParameters });
+    await withClientParameters(() => transport.connect({ dtlsParameters }));
   }
 
   async produce(peer: Peer, transportId: string, kind: MediaKind, rtpParameters: types.RtpParameters): Promise<string> {
@@ -164,7 +187,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       throw new DfdError('ERR_TOO_MANY_PRODUCERS', undefined, { limit: this.options.maxProducersPerPeer });
     }
     const transport = this.#transport(peer, transportId);
-    const producer = await transport.produce({ kind, rtpParameters, appData: { peerId: peer.id } });
+    const producer = await withClientParameters(() => transport.produce({ kind, rtpParameters, appData: { peerId: peer.id } }));
     await this.#adopt(peer, producer);
     return producer.id;
   }
@@ -275,9 +298,11 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (priv && priv.targetPeerId !== peer.id) throw new DfdError('ERR_PRODUCER_NOT_FOUND');
     if (!priv && !owner) throw new DfdError('ERR_PRODUCER_NOT_FOUND');
     if (owner?.peer === peer) throw new DfdError('ERR_CANNOT_CONSUME', 'own producer');
-    if (!this.router.canConsume({ producerId, rtpCapabilities: peer.rtpCapabilities })) throw new DfdError('ERR_CANNOT_CONSUME');
+    // mediasoup normalises the capabilities it checks in place: it gets copies, so a refused request changes nothing.
+    const caps = peer.rtpCapabilities;
+    if (!(await withClientParameters(() => this.router.canConsume({ producerId, rtpCapabilities: structuredClone(caps) })))) throw new DfdError('ERR_CANNOT_CONSUME');
     const transport = this.#transport(peer, transportId);
-    const consumer = await transport.consume({ producerId, rtpCapabilities: peer.rtpCapabilities, paused: true });
+    const consumer = await withClientParameters(() => transport.consume({ producerId, rtpCapabilities: structuredClone(caps), paused: true }));
     peer.consumers.set(consumer.id, consumer);
     const gone = (): void => {
       if (peer.consumers.delete(consumer.id)) peer.notify('consumerClosed', { consumerId: consumer.id });

@@ -43,8 +43,10 @@ export class TokenSigner {
     const dot = token.indexOf('.');
     if (dot <= 0) throw new DfdError('ERR_TOKEN_INVALID');
     const body = token.slice(0, dot);
-    const sig = Buffer.from(token.slice(dot + 1), 'base64url');
-    const want = Buffer.from(this.#mac(body), 'base64url');
+    // Compare the signature as text: base64url decoding skips stray characters ("=", "!", spaces,
+    // a second "."), so decoded bytes would let other spellings of one token verify.
+    const sig = Buffer.from(token.slice(dot + 1), 'utf8');
+    const want = Buffer.from(this.#mac(body), 'utf8');
     if (sig.length !== want.length || !timingSafeEqual(sig, want)) throw new DfdError('ERR_TOKEN_INVALID');
     let payload: unknown;
     try {

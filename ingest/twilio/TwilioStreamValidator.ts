@@ -72,10 +72,11 @@ export class TwilioStreamValidator {
   }
 
   #checkStreaming(msg: Exclude<TwilioInbound, { event: 'connected' | 'start' }>): Checked {
+    // A frame of another stream changes nothing here: its sequence number is not this stream's.
+    if (msg.streamSid !== this.#streamSid) return fail('ERR_INGEST_FRAME', 'frame of another stream', false);
     if (msg.sequenceNumber <= this.#lastSeq) return fail('ERR_INGEST_SEQUENCE', 'sequenceNumber did not increase', false, { last: this.#lastSeq, got: msg.sequenceNumber });
     const gap = msg.sequenceNumber - this.#lastSeq - 1;
     this.#lastSeq = msg.sequenceNumber;
-    if (msg.streamSid !== this.#streamSid) return fail('ERR_INGEST_FRAME', 'frame of another stream', false);
     if (msg.event === 'media') {
       const { track, chunk, timestamp } = msg.media;
       if (!this.#start?.tracks.includes(track)) return fail('ERR_INGEST_FRAME', 'media of a track not announced in start', false, { track });

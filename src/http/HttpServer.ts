@@ -172,15 +172,20 @@ export class HttpServer {
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
-      req.on('data', (c: Buffer) => {
+      const onData = (c: Buffer): void => {
         size += c.length;
         if (size > limit) {
+          // The typed answer (413) goes out now and the rest of the body is read and dropped:
+          // destroying the socket instead would leave the client with a reset, not the answer.
+          req.off('data', onData);
+          req.resume();
+          chunks.length = 0;
           reject(new DfdError('ERR_MESSAGE_TOO_LARGE', undefined, { limit }));
-          req.destroy();
           return;
         }
         chunks.push(c);
-      });
+      };
+      req.on('data', onData);
       req.on('end', () => {
         try {
           resolve(size === 0 ? {} : JSON.parse(Buffer.concat(chunks).toString('utf8')));
