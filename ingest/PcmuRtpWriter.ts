@@ -8,9 +8,8 @@
  *                      platform's timestamp when that is ahead by `jumpMs` or more (a gap in
  *                      the audio); small jitter of the platform timestamp is ignored.
  */
-
-/** RTP clock of G.711. */
-export const PCMU_CLOCK_RATE = 8000;
+import { PCMU_RATE } from '../pipeline/audio/PcmuDecoder.js';
+import { serializeRtpPacket } from '../pipeline/rtp/RtpPacket.js';
 
 export interface PcmuRtpWriterOptions {
   ssrc: number;
@@ -41,19 +40,12 @@ export class PcmuRtpWriter {
       this.#firstChunk = chunk;
       this.#firstTimestampMs = timestampMs;
     }
-    const fromClock = Math.round((timestampMs - this.#firstTimestampMs) * (PCMU_CLOCK_RATE / 1000));
+    const fromClock = Math.round((timestampMs - this.#firstTimestampMs) * (PCMU_RATE / 1000));
     let at = this.#next;
-    if (fromClock - at >= o.jumpMs * (PCMU_CLOCK_RATE / 1000)) at = fromClock;
+    if (fromClock - at >= o.jumpMs * (PCMU_RATE / 1000)) at = fromClock;
     this.#next = at + payload.length;
     const seq = (o.seqBase + (chunk - this.#firstChunk!)) & 0xffff;
     const ts = (o.timestampBase + at) >>> 0;
-    const buf = Buffer.allocUnsafe(12 + payload.length);
-    buf[0] = 0x80; // version 2
-    buf[1] = (first ? 0x80 : 0) | (o.payloadType & 0x7f);
-    buf.writeUInt16BE(seq, 2);
-    buf.writeUInt32BE(ts, 4);
-    buf.writeUInt32BE(o.ssrc >>> 0, 8);
-    buf.set(payload, 12);
-    return buf;
+    return serializeRtpPacket({ payloadType: o.payloadType, sequenceNumber: seq, timestamp: ts, ssrc: o.ssrc, payload, marker: first });
   }
 }

@@ -211,25 +211,8 @@ export class Room extends TypedEmitter<RoomEvents> {
    * produced and tapped like any WebRTC producer. Returns where to send the RTP.
    */
   async createRtpIngest(peer: Peer, opts: { kind: MediaKind; ssrc: number; payloadType: number }): Promise<{ ip: string; port: number; producerId: string }> {
-    this.#assertOpen();
-    if (peer.producers.size >= this.options.maxProducersPerPeer) {
-      throw new DfdError('ERR_TOO_MANY_PRODUCERS', undefined, { limit: this.options.maxProducersPerPeer });
-    }
+    const rtpParameters = this.#ingestRtpParameters(peer, opts);
     const transport = await this.router.createPlainTransport({ listenIp: { ip: this.options.listenIp }, rtcpMux: true, comedia: true });
-    const codec = mediaCodecs.find((c) => c.kind === opts.kind)!;
-    const rtpParameters: types.RtpParameters = {
-      codecs: [
-        {
-          mimeType: codec.mimeType,
-          clockRate: codec.clockRate,
-          payloadType: opts.payloadType,
-          ...(codec.channels !== undefined ? { channels: codec.channels } : {}),
-          parameters: opts.kind === 'audio' ? { useinbandfec: 1 } : {},
-          rtcpFeedback: [],
-        },
-      ],
-      encodings: [{ ssrc: opts.ssrc }],
-    };
     const producer = await transport.produce({ kind: opts.kind, rtpParameters, appData: { peerId: peer.id } });
     peer.plainTransports.set(transport.id, transport);
     transport.observer.on('close', () => peer.plainTransports.delete(transport.id));
@@ -238,17 +221,39 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   /**
+   * The RTP parameters of a server-side ingest producer: one router codec (the first of the kind,
+   * or the one named by `mimeType`) at the sender's payload type and SSRC. Checks the room is open
+   * and the peer may add a producer.
+   */
+  #ingestRtpParameters(peer: Peer, opts: { kind: MediaKind; mimeType?: string; ssrc: number; payloadType: number }): types.RtpParameters {
+    this.#assertOpen();
+    if (peer.producers.size >= this.options.maxProducersPerPeer) {
+      throw new DfdError('ERR_TOO_MANY_PRODUCERS', undefined, { limit: this.options.maxProducersPerPeer });
+    }
+    const codec = mediaCodecs.find((c) => c.kind === opts.kind && (opts.mimeType === undefined || c.mimeType.toLowerCase() === opts.mimeType.toLowerCase()));
+    if (!codec) throw new DfdError('ERR_CANNOT_CONSUME', 'codec not offered by the router', { mimeType: opts.mimeType ?? opts.kind });
+    return {
+      codecs: [
+        {
+          mimeType: codec.mimeType,
+          clockRate: codec.clockRate,
+          payloadType: opts.payloadType,
+          ...(codec.channels !== undefined ? { channels: codec.channels } : {}),
+          parameters: codec.mimeType.toLowerCase() === 'audio/opus' ? { useinbandfec: 1 } : {},
+          rtcpFeedback: [],
+        },
+      ],
+      encodings: [{ ssrc: opts.ssrc }],
+    };
+  }
+
+  /**
    * In-process ingest for a server-side peer (a phone leg: ingest/): a DirectTransport
    * producer of one router codec (e.g. audio/PCMU), produced and tapped like any WebRTC
    * producer. The caller sends RTP with `producer.send()`; closing the peer closes it.
    */
   async createDirectIngest(peer: Peer, opts: { kind: MediaKind; mimeType: string; ssrc: number; payloadType: number }): Promise<types.Producer> {
-    this.#assertOpen();
-    if (peer.producers.size >= this.options.maxProducersPerPeer) {
-      throw new DfdError('ERR_TOO_MANY_PRODUCERS', undefined, { limit: this.options.maxProducersPerPeer });
-    }
-    const codec = mediaCodecs.find((c) => c.kind === opts.kind && c.mimeType.toLowerCase() === opts.mimeType.toLowerCase());
-    if (!codec) throw new DfdError('ERR_CANNOT_CONSUME', 'codec not offered by the router', { mimeType: opts.mimeType });
+    const rtpParameters = this.#ingestRtpParameters(peer, opts);
     const transport = await this.router.createDirectTransport({ maxMessageSize: 262144, appData: { peerId: peer.id, ingest: true } });
     if (peer.closed) {
       transport.close();
@@ -256,23 +261,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     }
     peer.directTransports.set(transport.id, transport);
     transport.observer.on('close', () => peer.directTransports.delete(transport.id));
-    const producer = await transport.produce({
-      kind: opts.kind,
-      rtpParameters: {
-        codecs: [
-          {
-            mimeType: codec.mimeType,
-            clockRate: codec.clockRate,
-            payloadType: opts.payloadType,
-            ...(codec.channels !== undefined ? { channels: codec.channels } : {}),
-            parameters: {},
-            rtcpFeedback: [],
-          },
-        ],
-        encodings: [{ ssrc: opts.ssrc }],
-      },
-      appData: { peerId: peer.id },
-    });
+    const producer = await transport.produce({ kind: opts.kind, rtpParameters, appData: { peerId: peer.id } });
     await this.#adopt(peer, producer);
     return producer;
   }

@@ -40,7 +40,10 @@ import numpy as np
 import torch
 from torch import nn
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # common/
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common.metrics import auroc  # noqa: E402
+from common.metrics import eer as eer_by_class  # noqa: E402
 from crops_data import CROP, Clip, assign_folds, fold_summary, load_index  # noqa: E402
 from mesonet_port import MesoNetKeras, load_h5_into  # noqa: E402
 
@@ -300,33 +303,9 @@ def cv(args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------------------------------------- report
 
 
-def auroc(y: np.ndarray, s: np.ndarray) -> float:
-    pos, neg = s[y == 1], s[y == 0]
-    if len(pos) == 0 or len(neg) == 0:
-        return float("nan")
-    allv = np.concatenate([pos, neg])
-    # Mann-Whitney U with average ranks for ties
-    order = np.argsort(allv, kind="mergesort")
-    sv = allv[order]
-    r = np.empty(len(allv))
-    i = 0
-    while i < len(sv):
-        j = i
-        while j + 1 < len(sv) and sv[j + 1] == sv[i]:
-            j += 1
-        r[order[i:j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    return float((r[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
-
-
 def eer(y: np.ndarray, s: np.ndarray) -> float:
-    ts = np.unique(s)
-    best = 1.0
-    for t in ts:
-        far = float(np.mean(s[y == 0] >= t))
-        frr = float(np.mean(s[y == 1] < t))
-        best = min(best, max(far, frr))
-    return best
+    """common.metrics.eer on labels (1 = fake) and scores."""
+    return eer_by_class(s[y == 0], s[y == 1])
 
 
 def windows_of(frame_logits: np.ndarray, crops: np.ndarray | None) -> list[dict]:

@@ -37,10 +37,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # common/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from aasist import MODELS, build_named, export_onnx, ort_session  # noqa: E402
 from channel import CHANNELS, apply_channel  # noqa: E402
-from metrics import eer, group_eers  # noqa: E402
+from common.metrics import eer, group_eers  # noqa: E402
 
 WIN, HOP = 32000, 16000
 EVAL_CHANNELS = ("clean", "opus24")

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from metrics import group_eers
+from common.metrics import group_eers
 
 SR = 16000
 FEATURES = ("duration", "rmsDb", "rolloffHz", "leadingSilence", "trailingSilence", "dcOffset", "highBandDb")

@@ -24,9 +24,10 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+sys.path.insert(0, os.path.join(HERE, ".."))  # common/
 sys.path.insert(0, HERE)
 from channel import CHANNELS, apply_channel, random_channel  # noqa: E402
-from metrics import eer, group_eers  # noqa: E402
+from common.metrics import eer, group_eers  # noqa: E402
 from specnet import SpecNet, SpecNetConfig, count_macs, oc_softmax_loss  # noqa: E402
 
 SR = 16000

@@ -1,4 +1,4 @@
-"""Detection metrics shared by the voice recipe (higher score = more likely spoof)."""
+"""Detection metrics shared by the training recipes (higher score = more likely spoof / fake)."""
 from __future__ import annotations
 
 import numpy as np
@@ -33,3 +33,17 @@ def group_eers(scores: np.ndarray, labels: np.ndarray, groups: list[str]) -> dic
         if (lab == 0).any() and (lab == 1).any():
             out[name] = eer(scores[m][lab == 0], scores[m][lab == 1])
     return out
+
+
+def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (labels 1 = spoof/fake), ties counted half, as detectors/eval/metrics.ts; NaN when a
+    class is missing."""
+    y = np.asarray(labels)
+    s = np.asarray(scores, dtype=np.float64)
+    pos, neg = s[y == 1], s[y == 0]
+    if len(pos) == 0 or len(neg) == 0:
+        return float("nan")
+    from scipy.stats import rankdata
+
+    r = rankdata(np.concatenate([pos, neg]))
+    return float((r[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
