@@ -3,8 +3,8 @@
  * bucket (written when a call ends, read back at start), filtered and paged for `GET /v1/calls`;
  * a call's detail from its events in the audit trail.
  */
-import { DfdError } from '../src/errors.js';
-import { createLogger } from '../src/log.js';
+import { DfdError } from '../kernel/errors.js';
+import { createLogger } from '../kernel/log.js';
 import type { AuditBundle } from '../events/AuditLog.js';
 import type { CallStore } from '../events/CallStore.js';
 import type { CallRecord, CallRegistry } from './CallRegistry.js';

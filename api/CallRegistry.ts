@@ -9,7 +9,7 @@
  * Bounded: ended calls are forgotten after `keepEndedCalls`, histories are rings.
  */
 import { randomUUID } from 'node:crypto';
-import { TypedEmitter } from '../src/TypedEmitter.js';
+import { TypedEmitter } from '../kernel/TypedEmitter.js';
 import type { DfdEvent, VerdictEvent, ChallengeEvent, DecisionEvent } from '../events/schema.js';
 
 export interface CallRegistryOptions {

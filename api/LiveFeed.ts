@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { DfdEvent } from '../events/schema.js';
-import { counter, gauge } from '../src/metrics.js';
+import { counter, gauge } from '../kernel/metrics.js';
 
 export interface LiveFeedOptions {
   /** A client that has skipped this many events in a row is disconnected. */

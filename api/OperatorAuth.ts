@@ -7,7 +7,7 @@
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { TokenSigner, type TokenPayload } from '../sfu/tokens.js';
-import { DfdError } from '../src/errors.js';
+import { DfdError } from '../kernel/errors.js';
 
 export const SESSION_COOKIE = 'dfd_session';
 

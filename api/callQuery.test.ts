@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDfdError } from '../src/errors.js';
+import { isDfdError } from '../kernel/errors.js';
 import { matchesQuery, parseCallQuery } from './callQuery.js';
 import type { HistoryEntry } from './HistoryEntry.js';
 

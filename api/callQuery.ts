@@ -9,7 +9,7 @@
  *   to      ISO 8601 date-time; calls started at or before it
  *   limit   1..500 (default 100), offset 0.. (default 0); newest call first
  */
-import { DfdError } from '../src/errors.js';
+import { DfdError } from '../kernel/errors.js';
 import { VERDICT_STATES, type VerdictState } from '../events/schema.js';
 import type { HistoryEntry } from './HistoryEntry.js';
 

@@ -10,9 +10,9 @@
  *   GET  /dashboard/calls, /dashboard/call?id=…   pages (signed out: redirect to the login page)
  */
 import path from 'node:path';
-import type { HttpServer, RequestContext } from '../src/http/HttpServer.js';
-import { RawResponse } from '../src/http/HttpServer.js';
-import { DfdError } from '../src/errors.js';
+import type { HttpServer, RequestContext } from '../kernel/http/HttpServer.js';
+import { RawResponse } from '../kernel/http/HttpServer.js';
+import { DfdError } from '../kernel/errors.js';
 import type { OperatorAuth } from './OperatorAuth.js';
 import type { CallHistory } from './CallHistory.js';
 import type { HistoryEntry } from './HistoryEntry.js';

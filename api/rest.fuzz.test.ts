@@ -16,7 +16,7 @@ import http from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCodes, type ErrorCode } from '../src/errors.js';
+import { ErrorCodes, type ErrorCode } from '../kernel/errors.js';
 import type { Service } from '../src/Service.js';
 import { startTestService } from '../test/helpers/service.js';
 import { applyJsonEdit, FuzzBoundary, FUZZ_SEED, fuzzRuns, fuzzTimeout, HeapProbe, jsonEdit, loadCorpus, outcome, type Outcome } from '../test/helpers/fuzz.js';

@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { TSchema, Static } from '@sinclair/typebox';
-import type { HttpServer, RequestContext } from '../src/http/HttpServer.js';
-import { RawResponse } from '../src/http/HttpServer.js';
-import { DfdError } from '../src/errors.js';
+import type { HttpServer, RequestContext } from '../kernel/http/HttpServer.js';
+import { RawResponse } from '../kernel/http/HttpServer.js';
+import { DfdError } from '../kernel/errors.js';
 import type { CallRegistry, CallRecord } from './CallRegistry.js';
 import type { OperatorAuth } from './OperatorAuth.js';
 import type { LiveFeed } from './LiveFeed.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isDfdError } from '../src/errors.js';
+import { isDfdError } from '../kernel/errors.js';
 import { catalogue } from './catalogue.js';
 import { Challenge, canTransition, isTerminal, type ChallengeState, type StateChange } from './Challenge.js';
 import { cryptoRandom } from './random.js';

@@ -9,8 +9,8 @@
  * a deadline on entry, so a challenge can never stay stuck.
  */
 import { EventEmitter } from 'node:events';
-import { DfdError } from '../src/errors.js';
-import { createLogger } from '../src/log.js';
+import { DfdError } from '../kernel/errors.js';
+import { createLogger } from '../kernel/log.js';
 import type { ChallengeSpec } from './catalogue.js';
 
 const log = createLogger('challenge');

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isDfdError } from '../src/errors.js';
+import { isDfdError } from '../kernel/errors.js';
 import { ChallengeManager, type ChallengeEvent, type ChallengeOutcome } from './ChallengeManager.js';
-import type { FaceObservation } from './face/FaceObservation.js';
+import type { FaceObservation } from '../detectors/face/FaceObservation.js';
 import { espeak } from './testing/signals.js';
 
 // Speech fixtures, synthesized once.

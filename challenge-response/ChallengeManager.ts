@@ -13,9 +13,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { DfdError, toDfdError } from '../src/errors.js';
-import { createLogger } from '../src/log.js';
-import { counter, histogram, latencyBuckets } from '../src/metrics.js';
+import { DfdError, toDfdError } from '../kernel/errors.js';
+import { createLogger } from '../kernel/log.js';
+import { counter, histogram, latencyBuckets } from '../kernel/metrics.js';
 import { catalogueEntry, type ChallengeSpec, type Modality } from './catalogue.js';
 import { Challenge, type ChallengeTimeouts, type ChallengeTrigger, type OutcomeState, type StateChange } from './Challenge.js';
 import { ChallengePolicy, type ChallengePolicyOptions, type ParticipantProfile } from './ChallengePolicy.js';
@@ -24,7 +24,7 @@ import { restingPose } from './checkers/video.js';
 import { verdictWeight, weightedPFake } from '../detectors/registry/Manifest.js';
 import { analyseAudio, type AnalyseOptions, type AudioAnalysis } from './dsp/analyse.js';
 import { resample } from './dsp/wav.js';
-import type { FaceObservation } from './face/FaceObservation.js';
+import type { FaceObservation } from '../detectors/face/FaceObservation.js';
 import { BaselineTracker, type BaselineTrackerOptions, type SpeakerBaseline } from './SpeakerBaseline.js';
 
 const log = createLogger('challenge.manager');

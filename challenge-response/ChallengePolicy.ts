@@ -5,7 +5,7 @@
  * who cannot do audio challenges gets video ones and the reverse; an audio-only call gets
  * audio ones only), and a cryptographically random choice of challenge and parameters.
  */
-import { DfdError } from '../src/errors.js';
+import { DfdError } from '../kernel/errors.js';
 import { catalogue, type CatalogueEntry, type ChallengeSpec, type Modality } from './catalogue.js';
 import type { ChallengeTrigger } from './Challenge.js';
 import { cryptoRandom, pick, type RandomSource } from './random.js';

@@ -14,8 +14,8 @@ import { PromptInjector } from './prompt/PromptInjector.js';
 import { promptPlayer } from './prompt/promptPlayer.js';
 import { playOnSink, type PromptSink } from './prompt/PromptSink.js';
 import { catalogue, catalogueEntry, type Modality } from './catalogue.js';
-import { DfdError, toDfdError } from '../src/errors.js';
-import { createLogger } from '../src/log.js';
+import { DfdError, toDfdError } from '../kernel/errors.js';
+import { createLogger } from '../kernel/log.js';
 import { makeEvent, type DfdEvent } from '../events/schema.js';
 
 const log = createLogger('challenge.service');
@@ -164,9 +164,10 @@ export class ChallengeService {
     });
     manager.on('challenge', (e) => this.#onChallenge(room, e));
     manager.onOutcome((o) => {
+      // A participant who already left has no verdict left to mark.
       const verdict = this.#deps.pipeline.participant(room.id, o.peerId);
-      if (o.outcome === 'passed' && o.verifiedUntil) verdict.markVerified(o.verifiedUntil);
-      else if (o.outcome === 'failed' || o.outcome === 'non-compliant') verdict.markDeepfakeLikely(`challenge ${o.kind} ${o.outcome}`);
+      if (o.outcome === 'passed' && o.verifiedUntil) verdict?.markVerified(o.verifiedUntil);
+      else if (o.outcome === 'failed' || o.outcome === 'non-compliant') verdict?.markDeepfakeLikely(`challenge ${o.kind} ${o.outcome}`);
     });
   }
 

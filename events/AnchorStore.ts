@@ -4,8 +4,8 @@
  * Written by the EventBus; read back for evidence bundles.
  */
 import { StorageType, nanos, type JetStreamClient, type JetStreamManager } from 'nats';
-import { DfdError } from '../src/errors.js';
-import { createLogger } from '../src/log.js';
+import { DfdError } from '../kernel/errors.js';
+import { createLogger } from '../kernel/log.js';
 import { ensureStream, type EnsuredStreamConfig } from './ensureStream.js';
 import { isAuditAnchor, type AuditAnchor } from './auditAnchor.js';
 import { assertSubjectPrefix, assertSubjectToken, DEFAULT_SUBJECT_PREFIX } from './schema.js';

@@ -10,8 +10,8 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { StorageType, nanos, type JetStreamClient, type JetStreamManager } from 'nats';
-import { DfdError } from '../src/errors.js';
-import { createLogger } from '../src/log.js';
+import { DfdError } from '../kernel/errors.js';
+import { createLogger } from '../kernel/log.js';
 import { ensureStream, type EnsuredStreamConfig } from './ensureStream.js';
 import { canonicalJson } from './canonicalJson.js';
 import { assertSubjectPrefix, assertSubjectToken, parseEvent, DEFAULT_SUBJECT_PREFIX, type DfdEvent } from './schema.js';

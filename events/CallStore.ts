@@ -5,8 +5,8 @@
  * Loaded into memory once at start (bounded) and written through.
  */
 import type { KV, NatsConnection } from 'nats';
-import { DfdError } from '../src/errors.js';
-import { createLogger } from '../src/log.js';
+import { DfdError } from '../kernel/errors.js';
+import { createLogger } from '../kernel/log.js';
 import { assertSubjectToken } from './schema.js';
 
 const log = createLogger('events.calls');

@@ -1,6 +1,6 @@
 import { connect } from 'nats';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { registry } from '../src/metrics.js';
+import { registry } from '../kernel/metrics.js';
 import { verifyBundle } from './AuditLog.js';
 import { EventBus } from './EventBus.js';
 import { makeEvent, type DfdEvent } from './schema.js';

@@ -12,9 +12,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { connect, Events, type JetStreamClient, type NatsConnection, type Subscription } from 'nats';
-import { DfdError, toDfdError } from '../src/errors.js';
-import { createLogger } from '../src/log.js';
-import { counter, gauge } from '../src/metrics.js';
+import { DfdError, toDfdError } from '../kernel/errors.js';
+import { createLogger } from '../kernel/log.js';
+import { counter, gauge } from '../kernel/metrics.js';
 import { AuditLog, defaultAuditLogOptions, type AuditBundle, type AuditLogOptions } from './AuditLog.js';
 import { AnchorStore, type AnchorStoreOptions } from './AnchorStore.js';
 import { signAnchor, type AnchorReason, type AuditAnchor } from './auditAnchor.js';

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { DfdError } from '../src/errors.js';
+import { DfdError } from '../kernel/errors.js';
 
 export interface EvidenceKeyOptions {
   /** PEM file of the private key; created (with its folder) when missing. Empty: an in-memory key. */

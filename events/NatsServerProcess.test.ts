@@ -6,8 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { setLogLevel, type LogLevel } from '../src/log.js';
-import { registry } from '../src/metrics.js';
+import { setLogLevel, type LogLevel } from '../kernel/log.js';
+import { registry } from '../kernel/metrics.js';
 import { NatsServerProcess } from './NatsServerProcess.js';
 
 async function restartsCounted(): Promise<number> {

@@ -26,9 +26,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { DfdError } from '../src/errors.js';
-import { createLogger } from '../src/log.js';
-import { counter, gauge } from '../src/metrics.js';
+import { DfdError } from '../kernel/errors.js';
+import { createLogger } from '../kernel/log.js';
+import { counter, gauge } from '../kernel/metrics.js';
 
 const log = createLogger('events.nats-server');
 

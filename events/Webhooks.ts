@@ -13,9 +13,9 @@
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { DfdError } from '../src/errors.js';
-import { createLogger } from '../src/log.js';
-import { counter, gauge, histogram, latencyBuckets } from '../src/metrics.js';
+import { DfdError } from '../kernel/errors.js';
+import { createLogger } from '../kernel/log.js';
+import { counter, gauge, histogram, latencyBuckets } from '../kernel/metrics.js';
 import { EVENT_TYPES, SUBJECT_TOKEN_RE, type DfdEvent, type EventType } from './schema.js';
 
 const log = createLogger('events.webhooks');

@@ -5,7 +5,7 @@
  * throughput on an embedded nats-server, and a run with a server restart in the middle
  * (events sent / stored / dropped / retried, time to drain).
  */
-import { setLogLevel } from '../src/log.js';
+import { setLogLevel } from '../kernel/log.js';
 import { AuditLog } from './AuditLog.js';
 import { EventBus } from './EventBus.js';
 import { assertEvent, makeEvent, type DfdEvent } from './schema.js';

@@ -11,7 +11,7 @@
  * - only null, booleans, finite numbers, strings, arrays and plain objects are allowed.
  * Anything else throws DfdError('ERR_BAD_REQUEST').
  */
-import { DfdError } from '../src/errors.js';
+import { DfdError } from '../kernel/errors.js';
 
 export function canonicalJson(value: unknown): string {
   return write(value);

@@ -1,7 +1,7 @@
 /** ensureStream against a fake JetStream manager: create, update, and a failure that is not "not found". */
 import { describe, expect, it } from 'vitest';
 import type { JetStreamManager } from 'nats';
-import { createLogger } from '../src/log.js';
+import { createLogger } from '../kernel/log.js';
 import { ensureStream, type EnsuredStreamConfig } from './ensureStream.js';
 
 const log = createLogger('events.test');

@@ -3,8 +3,8 @@
  * subjects). Shared by the audit trail (AuditLog) and the audit anchors (AnchorStore).
  */
 import type { JetStreamManager, StreamConfig } from 'nats';
-import { DfdError } from '../src/errors.js';
-import type { Logger } from '../src/log.js';
+import { DfdError } from '../kernel/errors.js';
+import type { Logger } from '../kernel/log.js';
 
 export type EnsuredStreamConfig = Partial<StreamConfig> & { name: string; subjects: string[] };
 

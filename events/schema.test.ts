@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isDfdError } from '../src/errors.js';
+import { isDfdError } from '../kernel/errors.js';
 import { canonicalJson } from './canonicalJson.js';
 import { renderSchemas, schemasDir } from './exportSchemas.js';
 import { assertEvent, makeEvent, parseEvent, subjectFilter, subjectFor, type DfdEvent } from './schema.js';

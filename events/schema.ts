@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { FormatRegistry, Type, type Static, type TLiteral, type TObject, type TProperties, type TUnion } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { DfdError } from '../src/errors.js';
+import { DfdError } from '../kernel/errors.js';
 
 export const EVENT_SCHEMA_VERSION = 1 as const;
 export const DEFAULT_SUBJECT_PREFIX = 'dfd.v1';

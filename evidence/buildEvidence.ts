@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DfdError } from '../src/errors.js';
+import { DfdError } from '../kernel/errors.js';
 import { GENESIS_HASH, type AuditBundle } from '../events/AuditLog.js';
 import type { AuditAnchor } from '../events/auditAnchor.js';
 import type { EvidenceKey } from '../events/EvidenceKey.js';

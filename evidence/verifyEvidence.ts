@@ -23,7 +23,7 @@
  *                       (at most one line up; for bad UTF-8, within 3 bytes).
  */
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { DfdError, ErrorCodes, type ErrorCode } from '../src/errors.js';
+import { DfdError, ErrorCodes, type ErrorCode } from '../kernel/errors.js';
 import { GENESIS_HASH, hashRecord } from '../events/AuditLog.js';
 import { AuditAnchorSchema, verifyAnchor, type AuditAnchor } from '../events/auditAnchor.js';
 import { keyFingerprint, verifySignature } from '../events/EvidenceKey.js';

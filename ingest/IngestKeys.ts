@@ -11,7 +11,7 @@
  * Keys are compared as SHA-256 digests in constant time; they never reach logs or events.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { DfdError } from '../src/errors.js';
+import { DfdError } from '../kernel/errors.js';
 
 export interface IngestKeysOptions {
   /** `tenant=key` entries (DFD_INGEST_KEYS). */

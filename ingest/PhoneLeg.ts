@@ -16,9 +16,9 @@ import type { RoomManager } from '../sfu/RoomManager.js';
 import type { Room } from '../sfu/Room.js';
 import { Peer } from '../sfu/Peer.js';
 import type { types } from '../sfu/mediasoup.js';
-import { DfdError } from '../src/errors.js';
-import { TypedEmitter } from '../src/TypedEmitter.js';
-import { createLogger } from '../src/log.js';
+import { DfdError } from '../kernel/errors.js';
+import { TypedEmitter } from '../kernel/TypedEmitter.js';
+import { createLogger } from '../kernel/log.js';
 import { PcmuRtpWriter } from './PcmuRtpWriter.js';
 
 const log = createLogger('ingest.leg');

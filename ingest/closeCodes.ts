@@ -3,7 +3,7 @@
  * is always the stable error code (e.g. "ERR_INGEST_AUTH"), so a platform's logs and our
  * tests can tell why a stream was refused.
  */
-import type { ErrorCode } from '../src/errors.js';
+import type { ErrorCode } from '../kernel/errors.js';
 
 export const CloseCode = {
   /** The stream ended normally (Twilio sent `stop`). */

@@ -3,7 +3,7 @@
  * Every refused frame is counted by its error code, so a misbehaving sender shows up in
  * Grafana without reading logs.
  */
-import { counter, gauge } from '../src/metrics.js';
+import { counter, gauge } from '../kernel/metrics.js';
 
 export const ingestMetrics = {
   frames: counter<'platform' | 'event'>({ name: 'dfd_ingest_frames_total', help: 'Ingest frames accepted, by platform and event', labelNames: ['platform', 'event'] }),

@@ -8,7 +8,7 @@
  *   forked by AgentClient.start(): node --import tsx load-tests/mediaAgent.ts <speech.wav>
  */
 import dgram from 'node:dgram';
-import { readWav, encodeOpus } from '../pipeline/audio/testSupport.js';
+import { readWav, encodeOpus } from '../pipeline/testing/audioSupport.js';
 import { serializeRtpPacket } from '../pipeline/rtp/RtpPacket.js';
 import { RtpLoadSender, type RtpTarget } from './RtpLoadSender.js';
 import type { AgentReply, AgentRequest, ProbeResult } from './agentProtocol.js';

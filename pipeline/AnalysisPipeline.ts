@@ -1,7 +1,7 @@
 /**
- * Where a packet becomes a verdict. For every tap the SFU opens:
+ * Where a packet becomes a verdict. For every media source (an SFU tap, a phone leg):
  *
- *   MediaTap (RTP, main thread) --batched--> MediaWorkerPool (decode, VAD, faces; worker threads)
+ *   MediaSource (RTP, main thread) --batched--> MediaWorkerPool (decode, VAD, faces; worker threads)
  *     --AudioWindow/FaceWindow--> InferencePool (onnxruntime; worker threads, fair bounded queues)
  *     --WindowScore--> ParticipantVerdict (evidence, fusion, state machine) --> 'verdict'
  *
@@ -9,12 +9,10 @@
  * path (what participants receive) never waits on any of it. Taps start paused and are
  * resumed once their worker stream is open.
  */
-import type { MediaTap } from '../sfu/MediaTap.js';
-import type { Room } from '../sfu/Room.js';
-import type { TapConsumer } from '../src/Service.js';
-import { TypedEmitter } from '../src/TypedEmitter.js';
-import { createLogger } from '../src/log.js';
-import { histogram, latencyBuckets } from '../src/metrics.js';
+import type { MediaSource, MediaSourceConsumer } from './MediaSource.js';
+import { TypedEmitter } from '../kernel/TypedEmitter.js';
+import { createLogger } from '../kernel/log.js';
+import { counter, histogram, latencyBuckets } from '../kernel/metrics.js';
 import { ModelRegistry, type DetectorStatus } from '../detectors/registry/ModelRegistry.js';
 import { MediaWorkerPool, type MediaWorkerPoolOptions } from './media/MediaWorkerPool.js';
 import type { StreamStats } from './media/protocol.js';
@@ -23,7 +21,7 @@ import type { DetectorScore } from './inference/InferenceBackend.js';
 import { ParticipantVerdict, defaultQualityThresholds, type ParticipantVerdictOptions, type Verdict } from './verdict/ParticipantVerdict.js';
 import type { AudioWindow, StreamRef } from './messages.js';
 import { audioCodecOf } from './audio/audioCodec.js';
-import type { FaceObservation } from '../challenge-response/face/FaceObservation.js';
+import type { FaceObservation } from '../detectors/face/FaceObservation.js';
 
 const log = createLogger('pipeline');
 
@@ -56,14 +54,16 @@ export interface AnalysisPipelineEvents {
 }
 
 const tapToWindow = histogram({ name: 'dfd_pipeline_tap_to_window_seconds', help: 'From the last packet of a window arriving to the window reaching the main thread', buckets: latencyBuckets });
+const lateResults = counter({ name: 'dfd_pipeline_late_results_total', help: 'Windows, scores and drops that arrived after their participant left (discarded)' });
+const participantKey = (roomId: string, peerId: string): string => `${roomId}\u0000${peerId}`;
 const windowToVerdict = histogram({ name: 'dfd_pipeline_window_to_verdict_seconds', help: 'From the end of a window to its score updating the verdict', buckets: latencyBuckets });
 
-export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> implements TapConsumer {
+export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> implements MediaSourceConsumer {
   readonly options: AnalysisPipelineOptions;
   readonly registry: ModelRegistry;
   readonly media: MediaWorkerPool;
   readonly inference: InferencePool;
-  readonly #taps = new Map<string, MediaTap>();
+  readonly #taps = new Map<string, MediaSource>();
   readonly #participants = new Map<string, ParticipantVerdict>();
   readonly #timer: NodeJS.Timeout;
   #faceAnalysis = false;
@@ -79,19 +79,23 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
         tapToWindow.observe(Math.max(0, Date.now() - w.wallEnd) / 1000);
         if (this.listenerCount('audio-window') > 0) this.safeEmit('audio-window', { ...w, samples: w.samples.slice() });
       }
-      this.#participant(w.stream).observe(w);
+      const p = this.#known(w.stream);
+      if (!p) return;
+      p.observe(w);
       // Never blocks; when the detector's queue is full the pool thins fairly and counts it.
       inference.submit(w);
     });
-    media.on('keyframe-needed', (tapId) => void this.#taps.get(tapId)?.requestKeyFrame());
+    media.on('keyframe-needed', (tapId) => void this.#taps.get(tapId)?.requestKeyFrame?.());
     media.on('face-observation', (stream, o) => this.safeEmit('face-observation', stream, o));
     media.on('stats', (s) => this.safeEmit('stats', s));
     inference.on('score', (s) => {
       windowToVerdict.observe(Math.max(0, Date.now() - s.wallEnd) / 1000);
-      this.#participant(s.stream).addScore(s);
+      const p = this.#known(s.stream);
+      if (!p) return;
+      p.addScore(s);
       this.safeEmit('score', s);
     });
-    inference.on('dropped', (d) => this.#participant(d.stream).addDropped(d));
+    inference.on('dropped', (d) => this.#known(d.stream)?.addDropped(d));
     this.#timer = setInterval(() => {
       for (const p of this.#participants.values()) p.tick();
     }, options.tickMs);
@@ -127,35 +131,41 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     };
   }
 
-  onTap(tap: MediaTap, room: Room): void {
+  addSource(tap: MediaSource): void {
     const { info } = tap;
     const stream: StreamRef = { roomId: info.roomId, peerId: info.peerId, producerId: info.producerId, kind: info.kind };
     this.#taps.set(info.id, tap);
+    this.#participant(info);
     tap.on('rtp', (packet, arrivalMs) => this.media.push(info.id, packet, arrivalMs));
     tap.on('close', () => {
       this.#taps.delete(info.id);
       this.media.close(info.id);
     });
-    room.on('peerleft', (peer) => {
-      if (peer.id === info.peerId) this.#forget(info.roomId, info.peerId);
-    });
-    room.once('close', () => this.#forget(info.roomId, info.peerId));
-    // Taps start paused; resume once the worker is ready for the stream.
+    // Sources start paused; resume once the worker is ready for the stream.
     const codec = info.kind === 'audio' ? audioCodecOf(info.codec.mimeType) : undefined;
     void this.media.open(info.id, stream, info.codec.payloadType, info.codec.clockRate, codec).then(() => tap.resume());
   }
 
-  /** The verdict object of a participant (created on first use). */
-  participant(roomId: string, peerId: string): ParticipantVerdict {
-    return this.#participant({ roomId, peerId });
+  participantLeft(roomId: string, peerId: string): void {
+    this.#forget(roomId, peerId);
+  }
+
+  roomClosed(roomId: string): void {
+    for (const p of [...this.#participants.values()]) if (p.roomId === roomId) this.#forget(roomId, p.peerId);
+  }
+
+  /** The verdict of a participant with media in the pipeline (undefined once it left). */
+  participant(roomId: string, peerId: string): ParticipantVerdict | undefined {
+    return this.#participants.get(participantKey(roomId, peerId));
   }
 
   verdicts(): Verdict[] {
     return [...this.#participants.values()].map((p) => p.current());
   }
 
+  /** Created when a participant's first source arrives. */
   #participant(s: Pick<StreamRef, 'roomId' | 'peerId'>): ParticipantVerdict {
-    const key = `${s.roomId}\u0000${s.peerId}`;
+    const key = participantKey(s.roomId, s.peerId);
     let p = this.#participants.get(key);
     if (!p) {
       p = new ParticipantVerdict({ roomId: s.roomId, peerId: s.peerId }, this.options.verdict);
@@ -165,8 +175,20 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     return p;
   }
 
+  /**
+   * A window, score or drop of a participant that already left (its worker was still busy
+   * with it) is discarded and counted: it must not bring the participant's verdict back.
+   */
+  #known(s: Pick<StreamRef, 'roomId' | 'peerId'>): ParticipantVerdict | undefined {
+    const p = this.#participants.get(participantKey(s.roomId, s.peerId));
+    if (!p) lateResults.inc();
+    return p;
+  }
+
   #forget(roomId: string, peerId: string): void {
-    this.#participants.delete(`${roomId}\u0000${peerId}`);
+    const key = participantKey(roomId, peerId);
+    this.#participants.get(key)?.removeAllListeners();
+    this.#participants.delete(key);
   }
 
   async close(): Promise<void> {

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadConfig } from '../src/config.js';
 import { Service } from '../src/Service.js';
-import { setLogLevel } from '../src/log.js';
+import { setLogLevel } from '../kernel/log.js';
 import { makeEvent, type VerdictEvent } from '../events/schema.js';
 import { launchBrowser } from '../test/helpers/browser.js';
 

@@ -5,38 +5,22 @@
  * untouched: the tap is just one more consumer of the producer.
  */
 import type { types } from './mediasoup.js';
-import { TypedEmitter } from '../src/TypedEmitter.js';
-import { counter } from '../src/metrics.js';
-import type { MediaKind } from '../pipeline/messages.js';
+import { TypedEmitter } from '../kernel/TypedEmitter.js';
+import { counter } from '../kernel/metrics.js';
+import type { MediaSource, MediaSourceCodec, MediaSourceEvents, MediaSourceInfo } from '../pipeline/MediaSource.js';
 
-export interface TapCodec {
-  mimeType: string;
-  payloadType: number;
-  clockRate: number;
-  channels?: number;
-  parameters: Record<string, unknown>;
-}
+export type TapCodec = MediaSourceCodec;
 
-export interface TapInfo {
-  id: string;
-  roomId: string;
-  peerId: string;
-  producerId: string;
-  kind: MediaKind;
-  codec: TapCodec;
+export interface TapInfo extends MediaSourceInfo {
   /** SSRC of the tap's outgoing stream (what the sink sees). */
   ssrc: number | undefined;
 }
 
-export interface MediaTapEvents {
-  /** One RTP packet, as mediasoup forwards it to this consumer. */
-  rtp: [packet: Buffer, arrivalMs: number];
-  close: [];
-}
+export type MediaTapEvents = MediaSourceEvents;
 
 const tapPackets = counter<'kind'>({ name: 'dfd_tap_rtp_packets_total', help: 'RTP packets delivered by media taps', labelNames: ['kind'] });
 
-export class MediaTap extends TypedEmitter<MediaTapEvents> {
+export class MediaTap extends TypedEmitter<MediaTapEvents> implements MediaSource {
   readonly info: TapInfo;
   readonly #consumer: types.Consumer;
   #closed = false;

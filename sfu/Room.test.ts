@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestService } from '../test/helpers/service.js';
 import { RtpLoadSender } from '../load-tests/RtpLoadSender.js';
-import { encodeOpus } from '../pipeline/audio/testSupport.js';
+import { encodeOpus } from '../pipeline/testing/audioSupport.js';
 import { Peer } from './Peer.js';
 import { parseRtpPacket } from '../pipeline/rtp/RtpPacket.js';
 import type { Service } from '../src/Service.js';
@@ -19,7 +19,7 @@ describe('RTP ingest (PlainTransport) and taps', () => {
   it('ingested Opus RTP reaches a tap only after the tap is resumed, unchanged in payload', async () => {
     const taps: MediaTap[] = [];
     const got: Buffer[] = [];
-    service.attachTapConsumer({ onTap: (tap) => taps.push(tap) });
+    service.rooms.on('tapopen', (tap) => taps.push(tap));
     const room = await service.rooms.getOrCreate('ingest');
     const gw = new Peer({ id: 'gateway-1', displayName: 'PSTN caller', role: 'participant', notify: () => {} });
     room.join(gw);

@@ -7,9 +7,9 @@ import type { types } from './mediasoup.js';
 import { mediaCodecs } from './mediaCodecs.js';
 import { MediaTap } from './MediaTap.js';
 import type { Peer } from './Peer.js';
-import { TypedEmitter } from '../src/TypedEmitter.js';
-import { DfdError } from '../src/errors.js';
-import { createLogger } from '../src/log.js';
+import { TypedEmitter } from '../kernel/TypedEmitter.js';
+import { DfdError } from '../kernel/errors.js';
+import { createLogger } from '../kernel/log.js';
 import type { MediaKind } from '../pipeline/messages.js';
 
 const log = createLogger('sfu.room');

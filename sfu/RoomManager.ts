@@ -6,9 +6,9 @@ import type { WorkerPool } from './WorkerPool.js';
 import { Room, type RoomCloseReason, type RoomOptions } from './Room.js';
 import type { MediaTap } from './MediaTap.js';
 import type { Peer } from './Peer.js';
-import { TypedEmitter } from '../src/TypedEmitter.js';
-import { DfdError } from '../src/errors.js';
-import { gauge } from '../src/metrics.js';
+import { TypedEmitter } from '../kernel/TypedEmitter.js';
+import { DfdError } from '../kernel/errors.js';
+import { gauge } from '../kernel/metrics.js';
 
 export interface RoomManagerEvents {
   roomopen: [room: Room];

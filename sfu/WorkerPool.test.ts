@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestService } from '../test/helpers/service.js';
 import { TestSignallingClient } from '../test/helpers/wsClient.js';
-import { registry } from '../src/metrics.js';
+import { registry } from '../kernel/metrics.js';
 import type { Service } from '../src/Service.js';
 
 async function restarts(): Promise<number> {

@@ -10,10 +10,10 @@
  * it): from then on a worker exit is expected, logged at info, and never replaced.
  */
 import { mediasoup, type types } from './mediasoup.js';
-import { TypedEmitter } from '../src/TypedEmitter.js';
-import { createLogger } from '../src/log.js';
-import { counter, gauge } from '../src/metrics.js';
-import { DfdError } from '../src/errors.js';
+import { TypedEmitter } from '../kernel/TypedEmitter.js';
+import { createLogger } from '../kernel/log.js';
+import { counter, gauge } from '../kernel/metrics.js';
+import { DfdError } from '../kernel/errors.js';
 
 const log = createLogger('sfu.workers');
 

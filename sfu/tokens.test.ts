@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TokenSigner } from './tokens.js';
-import { isDfdError } from '../src/errors.js';
+import { isDfdError } from '../kernel/errors.js';
 
 describe('join tokens', () => {
   const signer = new TokenSigner('s3cret');

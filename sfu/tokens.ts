@@ -5,7 +5,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { DfdError } from '../src/errors.js';
+import { DfdError } from '../kernel/errors.js';
 
 export const IdPattern = '^[A-Za-z0-9_-]{1,64}$';
 

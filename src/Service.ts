@@ -8,16 +8,14 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import { repoRoot } from './config.js';
-import { HttpServer, RawResponse } from './http/HttpServer.js';
-import { exposition, collectDefaultMetrics } from './metrics.js';
-import { createLogger } from './log.js';
-import { DfdError } from './errors.js';
+import { HttpServer, RawResponse } from '../kernel/http/HttpServer.js';
+import { exposition, collectDefaultMetrics } from '../kernel/metrics.js';
+import { createLogger } from '../kernel/log.js';
+import { DfdError } from '../kernel/errors.js';
 import { WorkerPool } from '../sfu/WorkerPool.js';
 import { RoomManager } from '../sfu/RoomManager.js';
 import { SignallingServer } from '../sfu/signalling/SignallingServer.js';
 import { TokenSigner } from '../sfu/tokens.js';
-import type { MediaTap } from '../sfu/MediaTap.js';
-import type { Room } from '../sfu/Room.js';
 import { EventBus } from '../events/EventBus.js';
 import { Webhooks } from '../events/Webhooks.js';
 import { makeEvent, type DfdEvent } from '../events/schema.js';
@@ -40,15 +38,11 @@ import type { Verdict } from '../pipeline/verdict/ParticipantVerdict.js';
 import type { DetectorScore } from '../pipeline/inference/InferenceBackend.js';
 import type { StreamStats } from '../pipeline/media/protocol.js';
 import { concealedFraction } from '../pipeline/audio/audioCodec.js';
+import type { MediaSourceConsumer } from '../pipeline/MediaSource.js';
 
 const log = createLogger('service');
 
 export type HealthCheck = () => Promise<{ ok: boolean; [k: string]: unknown }> | { ok: boolean; [k: string]: unknown };
-
-export interface TapConsumer {
-  /** Called for every new tap; the consumer attaches its sink and resumes the tap. */
-  onTap(tap: MediaTap, room: Room): void;
-}
 
 export interface ServiceOptions {
   /** Start the event bus (embedded or external NATS), API and dashboard. Tests of the SFU alone turn it off. */
@@ -277,7 +271,7 @@ export class Service {
       verdict: { pad: { mode: c.padMode, minPFake: c.padMinPFake, maxPFake: c.padMaxPFake } },
     });
     this.#pipeline = pipeline;
-    this.attachTapConsumer(pipeline);
+    this.attachMediaConsumer(pipeline);
     this.rooms.on('tapopen', (tap) => tap.on('close', () => this.#lastQuality.delete(tap.info.id)));
     pipeline.on('verdict', (v) => this.#onVerdict(v));
     pipeline.on('score', (s) => this.#onScore(s));
@@ -430,9 +424,11 @@ export class Service {
     this.#closers.push(fn);
   }
 
-  /** Routes every tap to the consumer (the analysis pipeline). */
-  attachTapConsumer(consumer: TapConsumer): void {
-    this.rooms.on('tapopen', (tap, room) => consumer.onTap(tap, room));
+  /** Routes every tap to the consumer (the analysis pipeline), with the participants' comings and goings. */
+  attachMediaConsumer(consumer: MediaSourceConsumer): void {
+    this.rooms.on('tapopen', (tap) => consumer.addSource(tap));
+    this.rooms.on('roomopen', (room) => room.on('peerleft', (peer) => consumer.participantLeft(room.id, peer.id)));
+    this.rooms.on('roomclose', (room) => consumer.roomClosed(room.id));
   }
 
   issueToken(room: string, name: string, role: 'participant' | 'observer' | 'operator' = 'participant', peer?: string): { token: string; room: string; peer: string } {

@@ -13,7 +13,7 @@
  * soon as the service is attached (the timeout runs from the signal).
  */
 import { constants } from 'node:os';
-import { createLogger } from './log.js';
+import { createLogger } from '../kernel/log.js';
 
 const log = createLogger('shutdown');
 

@@ -4,10 +4,10 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DfdError } from './errors.js';
+import { DfdError } from '../kernel/errors.js';
+import { repoRoot } from '../kernel/paths.js';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export { repoRoot };
 
 type Parser<T> = (raw: string, name: string) => T;
 

@@ -3,9 +3,9 @@
  * SIGTERM, SIGINT or SIGHUP shut it down in order (see Shutdown.ts); a second one exits at once.
  */
 import { loadConfig } from './config.js';
-import { setLogLevel, createLogger, type LogLevel } from './log.js';
+import { setLogLevel, createLogger, type LogLevel } from '../kernel/log.js';
 import { Service } from './Service.js';
-import { DfdError } from './errors.js';
+import { DfdError } from '../kernel/errors.js';
 import { ShutdownController } from './Shutdown.js';
 
 const log = createLogger('main');

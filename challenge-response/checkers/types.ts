@@ -1,6 +1,6 @@
 /** What every checker returns, audio or video. */
 import type { AudioAnalysis } from '../dsp/analyse.js';
-import type { FaceObservation } from '../face/FaceObservation.js';
+import type { FaceObservation } from '../../detectors/face/FaceObservation.js';
 import type { MelodyNote } from '../dsp/melody.js';
 import type { SpeakerBaseline } from '../SpeakerBaseline.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { estimatePose, type FaceObservation, type PoseLandmarks } from '../face/FaceObservation.js';
+import { estimatePose, type FaceObservation, type PoseLandmarks } from '../../detectors/face/FaceObservation.js';
 import { checkFingerOnCheek, checkHandOverHalf, checkHeadTurn, checkLookUpDown } from './video.js';
 
 /** Projects a rigid average head (eye centres, nose tip) at a given yaw/pitch/roll, orthographically. */

@@ -3,7 +3,7 @@
  * pressed on a cheek, looking up then down. Face swaps tend to break exactly there; the
  * checker judges compliance, the face detectors' scores during the response judge the rest.
  */
-import type { FaceObservation, FaceRegion } from '../face/FaceObservation.js';
+import type { FaceObservation, FaceRegion } from '../../detectors/face/FaceObservation.js';
 import type { CheckOutcome, PoseBaseline, VideoCheckInput } from './types.js';
 import { percentile } from '../dsp/level.js';
 

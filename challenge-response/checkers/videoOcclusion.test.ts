@@ -22,7 +22,7 @@ import {
 } from '../../detectors/face/testing/occlude.js';
 import { catalogue } from '../catalogue.js';
 import type { RandomSource } from '../random.js';
-import type { FaceObservation } from '../face/FaceObservation.js';
+import type { FaceObservation } from '../../detectors/face/FaceObservation.js';
 import type { ChallengeParams } from './types.js';
 import { checkFingerOnCheek, checkHandOverHalf } from './video.js';
 

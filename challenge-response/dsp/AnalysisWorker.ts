@@ -5,9 +5,9 @@
  * ChallengeManager's `analyser`.
  */
 import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../../src/workerThread.js';
-import { DfdError, type ErrorCode, ErrorCodes } from '../../src/errors.js';
-import { createLogger } from '../../src/log.js';
+import { startWorker } from '../../kernel/workerThread.js';
+import { DfdError, type ErrorCode, ErrorCodes } from '../../kernel/errors.js';
+import { createLogger } from '../../kernel/log.js';
 import type { AnalyseOptions, AudioAnalysis } from './analyse.js';
 
 const log = createLogger('challenge.analysis');

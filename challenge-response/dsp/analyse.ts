@@ -3,7 +3,7 @@
  * speaker baseline use. Frames share one grid (hop 10 ms) so level, voicing and spectrum
  * line up frame by frame.
  */
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import { clippedFraction, frameLevels, percentile } from './level.js';
 import { spectralShape } from './spectrum.js';
 import { speechSegments, type SpeechSegment } from './segments.js';

@@ -8,7 +8,7 @@ import { speechRate } from './speechRate.js';
 import { parseWav, resample } from './wav.js';
 import { yinTrack } from './yin.js';
 import { SR, clickTrain, concat, espeak, harmonicTone, lowPass, sine, syllableBursts, whiteNoise } from '../testing/signals.js';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 
 const median = (a: Float32Array): number => {
   const v = [...a].filter(Number.isFinite).sort((x, y) => x - y);

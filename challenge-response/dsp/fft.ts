@@ -3,7 +3,7 @@
  * One instance per frame size owns its twiddles, window and scratch buffers, so a
  * measurement over thousands of frames allocates nothing per frame.
  */
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 
 export class RealFft {
   readonly size: number;

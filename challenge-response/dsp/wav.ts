@@ -2,7 +2,7 @@
  * Minimal RIFF/WAVE reader for 16-bit PCM (what espeak-ng and sox write), and one-shot
  * resampling through the pipeline's resampler, so the module needs no codec library.
  */
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import { resampleClip } from '../../pipeline/audio/Resampler.js';
 
 export interface PcmClip {

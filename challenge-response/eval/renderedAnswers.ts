@@ -14,11 +14,11 @@ import { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
 import { faceObservation, photoFaces, poseSource, type PoseSource } from '../../detectors/face/testing/poseFaces.js';
 import { renderPose, type HeadPose } from '../../detectors/face/testing/renderPose.js';
 import type { RgbFrame } from '../../detectors/face/image.js';
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import { catalogueEntry } from '../catalogue.js';
 import type { ChallengeParams, CheckOutcome, PoseBaseline } from '../checkers/types.js';
 import { restingPose } from '../checkers/video.js';
-import type { FaceObservation } from '../face/FaceObservation.js';
+import type { FaceObservation } from '../../detectors/face/FaceObservation.js';
 import type { RandomSource } from '../random.js';
 
 export const answerFps = 5;

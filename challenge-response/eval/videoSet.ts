@@ -5,7 +5,7 @@
  * checkers' decision logic on plausible trajectories; they do not test the face pipeline
  * (BlazeFace/FaceMesh) on real video, which is where real errors would come from.
  */
-import type { FaceObservation, FaceRegion } from '../face/FaceObservation.js';
+import type { FaceObservation, FaceRegion } from '../../detectors/face/FaceObservation.js';
 import type { RandomSource } from '../random.js';
 
 export interface LabelledSequence {

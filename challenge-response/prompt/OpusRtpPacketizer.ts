@@ -5,7 +5,7 @@
  */
 import { randomInt } from 'node:crypto';
 import opus from '@discordjs/opus';
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 
 export interface OpusRtpPacketizerOptions {
   payloadType: number;

@@ -4,7 +4,7 @@
  * melody of the sing/hum challenge appended after the words.
  */
 import { spawn } from 'node:child_process';
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import type { SpokenPrompt } from '../catalogue.js';
 import { midiToHz, type MelodyNote } from '../dsp/melody.js';
 import { parseWav, resample } from '../dsp/wav.js';

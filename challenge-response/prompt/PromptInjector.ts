@@ -12,9 +12,9 @@
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import type { types as ms } from 'mediasoup';
-import { DfdError } from '../../src/errors.js';
-import { createLogger } from '../../src/log.js';
-import { counter, gauge } from '../../src/metrics.js';
+import { DfdError } from '../../kernel/errors.js';
+import { createLogger } from '../../kernel/log.js';
+import { counter, gauge } from '../../kernel/metrics.js';
 import { FRAME_SAMPLES, OpusRtpPacketizer } from './OpusRtpPacketizer.js';
 
 const log = createLogger('challenge.prompt');

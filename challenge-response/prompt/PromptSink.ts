@@ -4,7 +4,7 @@
  * challenge's response window opens when `play` resolves, so a sink resolves only once
  * the caller has heard the whole prompt (Twilio: the `mark` after the audio came back).
  */
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import type { ChallengeSpec } from '../catalogue.js';
 import { synthesizePrompt, type PromptAudioOptions } from './PromptAudio.js';
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import opus from '@discordjs/opus';
 import type { types as ms } from 'mediasoup';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 import { analyseAudio } from '../dsp/analyse.js';
 import { matchMelody } from '../dsp/melody.js';
 import { resample } from '../dsp/wav.js';

@@ -2,7 +2,7 @@
  * Glue for ChallengeManager's `playPrompt` option: synthesizes the challenge's spoken prompt
  * (and melody) and plays it through the participant's PromptInjector.
  */
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import type { ChallengeSpec } from '../catalogue.js';
 import { synthesizePrompt, type PromptAudioOptions } from './PromptAudio.js';
 import type { PromptInjector } from './PromptInjector.js';

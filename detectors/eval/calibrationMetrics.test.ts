@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 import { actDcf, bayesThreshold, cllr, log2OnePlusExp, minCllr } from './calibrationMetrics.js';
 import { asvspoof5DcfParams, auc, eer, minDcf } from './metrics.js';
 

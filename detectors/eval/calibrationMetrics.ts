@@ -13,7 +13,7 @@
  *   actDCF  = normalised DCF at a FIXED threshold on pFake (the one the service acts on),
  *             with the ASVspoof 5 costs by default (metrics.ts asvspoof5DcfParams).
  */
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import { asvspoof5DcfParams, type DcfParams } from './metrics.js';
 
 function check(bona: readonly number[], spoof: readonly number[]): void {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 import { OpusDecoder } from '../../pipeline/audio/OpusDecoder.js';
 import { resampleClip } from '../../pipeline/audio/Resampler.js';
 import { applyChannel, channelQuality, channelSpec, lossSchedule, opusSpec } from './channel.js';

@@ -20,7 +20,7 @@
  * from the TOC byte), as AudioStreamProcessor does.
  */
 import opus from '@discordjs/opus';
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import { muLawDecodeFloat, muLawEncodeFloat } from '../../pipeline/audio/G711.js';
 import { OpusDecoder, parseOpusToc } from '../../pipeline/audio/OpusDecoder.js';
 import { resampleClip } from '../../pipeline/audio/Resampler.js';

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 import { buildTestModels, sha256Hex, voiceLogitJs, voiceManifest, voiceModelBytes, writeModel, type BuiltModel } from '../testing/testModels.js';
 import { ModelRegistry } from '../registry/ModelRegistry.js';
 import { preprocessAudio } from '../../pipeline/inference/preprocess.js';

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 import type { Manifest } from '../registry/Manifest.js';
 import type { AvailableModel } from '../registry/ModelRegistry.js';
 import type { AudioWindow } from '../../pipeline/messages.js';

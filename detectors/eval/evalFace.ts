@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import { eer, rocAuc, type Scored } from './faceMetrics.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

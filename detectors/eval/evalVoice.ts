@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DfdError, toDfdError } from '../../src/errors.js';
+import { DfdError, toDfdError } from '../../kernel/errors.js';
 import { asvspoof5DcfParams, summarise, type DetectionSummary } from './metrics.js';
 import { VoiceModel } from './voiceModel.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 import { asvspoof5DcfParams, auc, eer, minDcf, operatingPoints, summarise } from './metrics.js';
 
 describe('eer', () => {

@@ -6,7 +6,7 @@
  *   pMiss(t) = share of bona fide items rejected (score >= t)       (ASVspoof 5: P_miss^cm)
  *   pFa(t)   = share of spoof items accepted as bona fide (score < t) (ASVspoof 5: P_fa^cm)
  */
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 
 export interface OperatingPoint {
   threshold: number;

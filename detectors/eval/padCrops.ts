@@ -26,7 +26,7 @@ import { sampleAffine, squareCropAffine, type RgbFrame } from '../face/image.js'
 import { calibrate, parseManifest, type Manifest } from '../registry/Manifest.js';
 import { preprocessImage } from '../../pipeline/inference/preprocess.js';
 import { sampleFrames } from './cli.js';
-import { setLogLevel } from '../../src/log.js';
+import { setLogLevel } from '../../kernel/log.js';
 
 const HUMAN_SCALE = 1.4;
 const HUMAN_SIZE = 192;

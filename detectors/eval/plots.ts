@@ -9,7 +9,7 @@
  *        (probit) axes from 0.1 % to 80 %, as in the NIST/ASVspoof DET convention.
  */
 import { deflateSync, inflateSync } from 'node:zlib';
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import { operatingPoints } from './metrics.js';
 
 // ---------------------------------------------------------------------------------- PNG

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 import { breakdownMetrics, parseEvalTsv, selectBreakdowns, subsetMetrics, type ScoredItem } from './report.js';
 
 function code(fn: () => unknown): string | undefined {

@@ -11,7 +11,7 @@
  * of the other class (`comparedWith` says which), as in ASVspoof per-attack results.
  */
 import path from 'node:path';
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import { actDcf, cllr, minCllr, type ActualDcf } from './calibrationMetrics.js';
 import { asvspoof5DcfParams, auc, eer, minDcf, type DcfParams } from './metrics.js';
 

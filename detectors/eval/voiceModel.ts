@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import { calibrate, parseManifest, type AudioSpec, type Manifest } from '../registry/Manifest.js';
 
 export interface VoiceModelOptions {

@@ -9,9 +9,9 @@
  * low does not fail the face: the face keeps its detector keypoints and the degradation
  * is counted (dfd_face_degraded_total{reason="mesh_low_presence"}).
  */
-import { DfdError } from '../../src/errors.js';
-import { createLogger } from '../../src/log.js';
-import { counter, histogram, latencyBuckets } from '../../src/metrics.js';
+import { DfdError } from '../../kernel/errors.js';
+import { createLogger } from '../../kernel/log.js';
+import { counter, histogram, latencyBuckets } from '../../kernel/metrics.js';
 import { BlazeFace, defaultBlazeFaceOptions, type Box, type DetectedFace } from './BlazeFace.js';
 import { defaultFaceAlignerOptions, FaceAligner } from './FaceAligner.js';
 import { defaultFaceMeshOptions, FaceMesh } from './FaceMesh.js';

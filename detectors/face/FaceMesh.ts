@@ -9,7 +9,7 @@
  */
 import type ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-node';
-import { DfdError, toDfdError } from '../../src/errors.js';
+import { DfdError, toDfdError } from '../../kernel/errors.js';
 import type { Manifest } from '../registry/Manifest.js';
 import type { DetectedFace } from './BlazeFace.js';
 import { defaultFaceModelSessionOptions, loadFaceModel, modelDir, outputData, SerialQueue, type FaceModelSessionOptions } from './FaceModel.js';

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import type { Manifest, ModelTask } from '../registry/Manifest.js';
 import { readModelFiles } from '../registry/ModelFiles.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 import { FaceAnalyzer, type AnalyzedFace } from './FaceAnalyzer.js';
 import type { RgbFrame } from './image.js';
 import { faceRegions, RegionVisibility } from './RegionVisibility.js';

@@ -50,8 +50,8 @@
  * frame on one core
  * (detectors/face/testing/occlusionBench.ts prints it).
  */
-import type { FaceRegion } from '../../challenge-response/face/FaceObservation.js';
-import { DfdError } from '../../src/errors.js';
+import type { FaceRegion } from './FaceObservation.js';
+import { DfdError } from '../../kernel/errors.js';
 import { MeshIndex, meshPointCount } from './FaceMesh.js';
 import type { RgbFrame } from './image.js';
 

@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 import { parseManifest } from '../registry/Manifest.js';
 import { BlazeFace, blazeFaceAnchors, weightedNms, type DetectedFace } from './BlazeFace.js';
 import { FaceAnalyzer, type AnalyzedFace } from './FaceAnalyzer.js';

@@ -6,7 +6,7 @@
  * its centre is (i + 0.5, j + 0.5). An `Affine` maps a continuous point of the OUTPUT
  * image to a continuous point of the SOURCE frame.
  */
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 
 /** One decoded video frame: packed RGB, row-major, 3 bytes per pixel, no row padding. */
 export interface RgbFrame {

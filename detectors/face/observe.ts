@@ -3,7 +3,7 @@
  * in front of the camera) turned into a `FaceObservation`. The media worker and the test and
  * eval material use this one function, so tests observe exactly what a live call does.
  */
-import type { FaceObservation, FaceRegion } from '../../challenge-response/face/FaceObservation.js';
+import type { FaceObservation, FaceRegion } from './FaceObservation.js';
 import type { AnalyzedFace } from './FaceAnalyzer.js';
 
 /** The face with the largest box, or undefined for none. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 import { voiceManifest } from '../testing/testModels.js';
 import { calibrate, calibrationFor, parseManifest } from './Manifest.js';
 

@@ -6,7 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 
 /**
  * `face-pad`: presentation-attack detection (a printed photo or a screen replayed to the

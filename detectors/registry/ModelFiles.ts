@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import { parseManifest, type Manifest } from './Manifest.js';
 
 export interface ModelFiles {

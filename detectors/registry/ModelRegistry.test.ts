@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 import { faceModelBytes, sha256Hex, voiceManifest, voiceModelBytes, writeModel, buildTestModels } from '../testing/testModels.js';
 import { calibrate, parseManifest } from './Manifest.js';
 import { ModelRegistry } from './ModelRegistry.js';

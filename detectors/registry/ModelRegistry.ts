@@ -16,9 +16,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { DfdError, toDfdError, type ErrorCode } from '../../src/errors.js';
-import { createLogger } from '../../src/log.js';
-import { repoRoot } from '../../src/config.js';
+import { DfdError, toDfdError, type ErrorCode } from '../../kernel/errors.js';
+import { createLogger } from '../../kernel/log.js';
+import { repoRoot } from '../../kernel/paths.js';
 import { readModelFiles } from './ModelFiles.js';
 import type { Manifest, TensorSpec } from './Manifest.js';
 

@@ -7,7 +7,7 @@
  * a prompt with words missing is worse than a late one). The clock is injected: tests
  * drive it by hand.
  */
-import { counter } from '../../src/metrics.js';
+import { counter } from '../../kernel/metrics.js';
 
 export type PacerTimer = unknown;
 

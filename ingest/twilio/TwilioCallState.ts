@@ -9,7 +9,7 @@
  * created; media arriving then is held (bounded) and fed once streaming. The table says
  * which Twilio events each state takes; anything else is ERR_INGEST_STATE.
  */
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import type { InboundEvent } from './protocol.js';
 
 export type TwilioCallStateName = 'awaiting-connected' | 'awaiting-start' | 'opening' | 'streaming' | 'stopped';

@@ -8,9 +8,9 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DfdError } from '../../src/errors.js';
-import { TypedEmitter } from '../../src/TypedEmitter.js';
-import { createLogger } from '../../src/log.js';
+import { DfdError } from '../../kernel/errors.js';
+import { TypedEmitter } from '../../kernel/TypedEmitter.js';
+import { createLogger } from '../../kernel/log.js';
 import { ingestMetrics } from '../metrics.js';
 import { closeCodeFor } from '../closeCodes.js';
 import { TwilioSession, type TwilioSessionDeps, type TwilioSessionOptions } from './TwilioSession.js';

@@ -9,8 +9,8 @@
  * the whole prompt. A mark that never comes back (e.g. a unidirectional <Start><Stream>,
  * where Twilio plays nothing) resolves 'unconfirmed' after `markTimeoutMs`.
  */
-import { DfdError } from '../../src/errors.js';
-import { counter } from '../../src/metrics.js';
+import { DfdError } from '../../kernel/errors.js';
+import { counter } from '../../kernel/metrics.js';
 import { muLawEncodeFloat } from '../../pipeline/audio/G711.js';
 import { Resampler } from '../../pipeline/audio/Resampler.js';
 import type { PromptSink, PromptSinkEnded } from '../../challenge-response/prompt/PromptSink.js';

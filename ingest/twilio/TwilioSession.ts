@@ -20,10 +20,10 @@
  */
 import type { WebSocket, RawData } from 'ws';
 import type { RoomManager } from '../../sfu/RoomManager.js';
-import { DfdError, toDfdError } from '../../src/errors.js';
-import { TypedEmitter } from '../../src/TypedEmitter.js';
-import { TokenBucket } from '../../src/TokenBucket.js';
-import { createLogger } from '../../src/log.js';
+import { DfdError, toDfdError } from '../../kernel/errors.js';
+import { TypedEmitter } from '../../kernel/TypedEmitter.js';
+import { TokenBucket } from '../../kernel/TokenBucket.js';
+import { createLogger } from '../../kernel/log.js';
 import type { PromptSink } from '../../challenge-response/prompt/PromptSink.js';
 import type { IngestKeys } from '../IngestKeys.js';
 import { PhoneLeg } from '../PhoneLeg.js';

@@ -14,7 +14,7 @@
  *
  * A fatal error ends the stream; any other drops that frame only.
  */
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import { TwilioCallState } from './TwilioCallState.js';
 import { TWILIO_MEDIA_FORMAT, TWILIO_PROTOCOL, type TwilioInbound, type TwilioInboundOf, type TwilioTrack } from './protocol.js';
 

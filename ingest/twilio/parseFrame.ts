@@ -9,7 +9,7 @@
  */
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import { inboundSchemas, type InboundEvent, type TwilioInbound } from './protocol.js';
 
 export interface FrameLimits {

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { repoRoot } from '../../src/config.js';
-import { setLogLevel } from '../../src/log.js';
+import { setLogLevel } from '../../kernel/log.js';
 import { ModelRegistry } from '../../detectors/registry/ModelRegistry.js';
 import { summarize, type Summary } from '../stats.js';
 

@@ -5,7 +5,7 @@ import { serializeRtpPacket } from '../rtp/RtpPacket.js';
 import { AudioStreamProcessor } from './AudioStreamProcessor.js';
 import { Resampler } from './Resampler.js';
 import { SileroVadModel } from './SileroVad.js';
-import { encodeOpus, packetise, readWav, simulateNetwork, type TestRtpPacket } from './testSupport.js';
+import { encodeOpus, packetise, readWav, simulateNetwork, type TestRtpPacket } from '../testing/audioSupport.js';
 
 const stream: StreamRef = { roomId: 'r1', peerId: 'p1', producerId: 'prod1', kind: 'audio' };
 const FIRST_SEQ = 65200; // crosses the 16-bit wrap after ~17 s... and the test stream is long enough below

@@ -32,8 +32,8 @@
  * telephone calibration and the verdict does not reject the band as too narrow.
  */
 import { EventEmitter } from 'node:events';
-import { createLogger } from '../../src/log.js';
-import { counter } from '../../src/metrics.js';
+import { createLogger } from '../../kernel/log.js';
+import { counter } from '../../kernel/metrics.js';
 import type { AudioWindow, StreamRef } from '../messages.js';
 import { parseRtpPacket, type RtpPacket } from '../rtp/RtpPacket.js';
 import { ReorderBuffer, type OrderedPacket, type ReorderBufferOptions, type ReorderResetReason } from '../rtp/ReorderBuffer.js';

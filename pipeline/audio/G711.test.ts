@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 import { muLawDecode, muLawDecodeFloat, muLawDecodeSample, muLawEncode, muLawEncodeFloat, muLawEncodeSample } from './G711.js';
 
 let dir: string;

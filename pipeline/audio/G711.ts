@@ -15,7 +15,7 @@
  * table built at load. The array functions write into `out` when given (it must be at least
  * as long as the input) and return a view of the written part; they never allocate per sample.
  */
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 
 /** Bias added to the 14-bit magnitude (G.711: 33). */
 const BIAS = 33;

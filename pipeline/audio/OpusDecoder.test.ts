@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 import { OpusDecoder, parseOpusToc } from './OpusDecoder.js';
-import { encodeOpus } from './testSupport.js';
+import { encodeOpus } from '../testing/audioSupport.js';
 
 function sine(freq: number, n: number, amp = 0.3): Float32Array {
   const x = new Float32Array(n);

@@ -14,7 +14,7 @@
  * packet's nominal duration; nothing is thrown.
  */
 import opus from '@discordjs/opus';
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 
 export type OpusBandwidth = 'NB' | 'MB' | 'WB' | 'SWB' | 'FB';
 export type OpusMode = 'SILK' | 'HYBRID' | 'CELT';

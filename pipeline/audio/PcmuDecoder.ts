@@ -5,7 +5,7 @@
  * `G711.ts`; a gap is concealed with silence (G.711 has no codec PLC; the gap is counted
  * as concealment, which the window quality reports).
  */
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import { muLawDecodeFloat } from './G711.js';
 
 /** PCMU is sampled at 8 kHz: one sample per byte and per RTP tick. */

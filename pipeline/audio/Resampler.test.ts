@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 import { Resampler } from './Resampler.js';
-import { prng } from './testSupport.js';
+import { prng } from '../testing/audioSupport.js';
 
 function tone(freq: number, rate: number, n: number): Float32Array {
   const x = new Float32Array(n);

@@ -8,7 +8,7 @@
  * delay is compensated), so chunked processing equals one-shot processing exactly and
  * `flush()` yields the tail. Only the last (taps per phase - 1) input samples are kept.
  */
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 
 export interface ResamplerOptions {
   inRate: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 import { RingBuffer } from './RingBuffer.js';
 
 const seq = (from: number, n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => from + i);

@@ -3,7 +3,7 @@
  * the first sample ever written) can be read while start <= i < end, where
  * end = samples written and start = max(0, end - capacity). Older samples are overwritten.
  */
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 
 export interface RingBufferOptions {
   /** Samples held. */

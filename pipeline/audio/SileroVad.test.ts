@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 import { ensureFixtures, fixtures } from '../../test/fixtures/build.js';
 import { Resampler } from './Resampler.js';
 import { defaultSileroModelPath, SileroVadModel, VAD_FRAME } from './SileroVad.js';
-import { readWav } from './testSupport.js';
+import { readWav } from '../testing/audioSupport.js';
 
 function to16k(file: string): Float32Array {
   const wav = readWav(file);

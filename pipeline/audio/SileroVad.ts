@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 
 export const VAD_SAMPLE_RATE = 16000;
 export const VAD_FRAME = 512;

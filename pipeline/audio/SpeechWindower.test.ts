@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 import { SpeechWindower, type SpeechWindow, type SpeechWindowerOptions } from './SpeechWindower.js';
 
 const F = 512;

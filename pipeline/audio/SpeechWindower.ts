@@ -15,7 +15,7 @@
  * overwritten before VAD caught up is dropped and counted.
  */
 import type { AudioWindow } from '../messages.js';
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 import { RingBuffer } from './RingBuffer.js';
 
 export interface SpeechWindowerOptions {

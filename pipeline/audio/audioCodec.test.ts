@@ -10,7 +10,7 @@ import { AudioStreamProcessor } from './AudioStreamProcessor.js';
 import { audioCodecOf, concealedFraction, samplesPerPacket } from './audioCodec.js';
 import { muLawEncodeFloat } from './G711.js';
 import { SileroVadModel } from './SileroVad.js';
-import { packetise, simulateNetwork } from './testSupport.js';
+import { packetise, simulateNetwork } from '../testing/audioSupport.js';
 
 const stream: StreamRef = { roomId: 'twilio-CA1', peerId: 'caller', producerId: 'prod-pcmu', kind: 'audio' };
 

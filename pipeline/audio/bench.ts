@@ -13,7 +13,7 @@ import { AudioStreamProcessor } from './AudioStreamProcessor.js';
 import { OpusDecoder } from './OpusDecoder.js';
 import { Resampler } from './Resampler.js';
 import { SileroVadModel, VAD_FRAME } from './SileroVad.js';
-import { encodeOpus, packetise, readWav } from './testSupport.js';
+import { encodeOpus, packetise, readWav } from '../testing/audioSupport.js';
 
 function cpuUs(fn: () => void): number {
   const t = process.cpuUsage();

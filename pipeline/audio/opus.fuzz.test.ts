@@ -15,7 +15,7 @@ import { parseRtpPacket, serializeRtpPacket } from '../rtp/RtpPacket.js';
 import { AudioStreamProcessor } from './AudioStreamProcessor.js';
 import { OPUS_DECODE_RATES, OpusDecoder, parseOpusToc, type OpusToc } from './OpusDecoder.js';
 import { SileroVadModel } from './SileroVad.js';
-import { encodeOpus } from './testSupport.js';
+import { encodeOpus } from '../testing/audioSupport.js';
 
 const fuzz = new FuzzBoundary('opus');
 const CODES = ['ERR_DECODE_FAILED'] as const;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { registry } from '../../src/metrics.js';
+import { registry } from '../../kernel/metrics.js';
 import { calibrate } from '../../detectors/registry/Manifest.js';
 import { ModelRegistry, type AvailableModel } from '../../detectors/registry/ModelRegistry.js';
 import { buildTestModels, faceLogitJs, FACE_SIZE, voiceLogitJs } from '../../detectors/testing/testModels.js';

@@ -17,11 +17,11 @@
  * A crashed worker is restarted; its in-flight windows are counted as dropped
  * (reason "worker-crash").
  */
-import { startWorker } from '../../src/workerThread.js';
+import { startWorker } from '../../kernel/workerThread.js';
 import type { Worker } from 'node:worker_threads';
-import { DfdError } from '../../src/errors.js';
-import { createLogger } from '../../src/log.js';
-import { counter, gauge, histogram, latencyBuckets } from '../../src/metrics.js';
+import { DfdError } from '../../kernel/errors.js';
+import { createLogger } from '../../kernel/log.js';
+import { counter, gauge, histogram, latencyBuckets } from '../../kernel/metrics.js';
 import { calibrate, calibrationFor, type CalibrationChannel } from '../../detectors/registry/Manifest.js';
 import type { AvailableModel } from '../../detectors/registry/ModelRegistry.js';
 import type { AnalysisWindow, AudioWindow, FaceWindow, StreamRef } from '../messages.js';
@@ -30,7 +30,7 @@ import type { DetectorInfo, DetectorScore, DropEvent, DropReason, InferenceBacke
 import { audioWindowIssue } from './audioGate.js';
 import { audioModelLength } from './preprocess.js';
 import type { FromWorker, RunMessage, ToWorker, WorkerModel } from './protocol.js';
-import { TypedEmitter } from '../../src/TypedEmitter.js';
+import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 
 const log = createLogger('inference-pool');
 

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
-import { setLogLevel } from '../../src/log.js';
+import { setLogLevel } from '../../kernel/log.js';
 import { ModelRegistry } from '../../detectors/registry/ModelRegistry.js';
 import { buildTestModels, FACE_SIZE } from '../../detectors/testing/testModels.js';
 import { audioWindow, faceWindow, streamRef } from '../../detectors/testing/windows.js';

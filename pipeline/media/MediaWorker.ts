@@ -16,8 +16,8 @@ import { RegionVisibility } from '../../detectors/face/RegionVisibility.js';
 import { largestFace, toFaceObservation } from '../../detectors/face/observe.js';
 import type { FaceWindow, StreamRef } from '../messages.js';
 import type { FromMediaWorker, ToMediaWorker, OpenStream } from './protocol.js';
-import { setLogLevel, createLogger, type LogLevel } from '../../src/log.js';
-import { registry } from '../../src/metrics.js';
+import { setLogLevel, createLogger, type LogLevel } from '../../kernel/log.js';
+import { registry } from '../../kernel/metrics.js';
 
 export interface MediaWorkerConfig {
   /** Which streams this worker hosts: audio workers load the VAD, video workers the face models. */

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaWorkerPool } from './MediaWorkerPool.js';
-import { readWav, encodeOpus, packetise } from '../audio/testSupport.js';
+import { readWav, encodeOpus, packetise } from '../testing/audioSupport.js';
 import { fixtures } from '../../test/fixtures/build.js';
 import type { AudioWindow, StreamRef } from '../messages.js';
 import type { StreamStats } from './protocol.js';
-import { registry } from '../../src/metrics.js';
+import { registry } from '../../kernel/metrics.js';
 
 async function dropped(reason: string): Promise<number> {
   const m = await registry.getSingleMetric('dfd_pipeline_rtp_dropped_total')?.get();

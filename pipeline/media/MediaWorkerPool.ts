@@ -6,15 +6,15 @@
  * lost and counted).
  */
 import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../../src/workerThread.js';
-import { TypedEmitter } from '../../src/TypedEmitter.js';
-import { createLogger } from '../../src/log.js';
-import { counter, gauge, setThreadMetrics } from '../../src/metrics.js';
+import { startWorker } from '../../kernel/workerThread.js';
+import { TypedEmitter } from '../../kernel/TypedEmitter.js';
+import { createLogger } from '../../kernel/log.js';
+import { counter, gauge, setThreadMetrics } from '../../kernel/metrics.js';
 import type { StreamRef, AudioWindow, FaceWindow, MediaKind } from '../messages.js';
 import type { FromMediaWorker, OpenStream, ToMediaWorker, StreamStats } from './protocol.js';
 import type { MediaWorkerConfig } from './MediaWorker.js';
 import type { AudioCodec } from '../audio/audioCodec.js';
-import type { FaceObservation } from '../../challenge-response/face/FaceObservation.js';
+import type { FaceObservation } from '../../detectors/face/FaceObservation.js';
 
 const log = createLogger('pipeline.media');
 

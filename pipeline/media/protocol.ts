@@ -7,7 +7,7 @@ import type { AudioWindow, FaceWindow, StreamRef } from '../messages.js';
 import type { AudioStreamProcessorStats } from '../audio/AudioStreamProcessor.js';
 import type { AudioCodec } from '../audio/audioCodec.js';
 import type { VideoStreamStats } from '../video/VideoStreamProcessor.js';
-import type { FaceObservation } from '../../challenge-response/face/FaceObservation.js';
+import type { FaceObservation } from '../../detectors/face/FaceObservation.js';
 
 export interface OpenStream {
   type: 'open';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DfdError, isDfdError } from '../../src/errors.js';
+import { DfdError, isDfdError } from '../../kernel/errors.js';
 import { parseRtpPacket, serializeRtpPacket } from './RtpPacket.js';
 
 function expectMalformed(buf: Uint8Array): void {

@@ -2,7 +2,7 @@
  * RFC 3550 RTP packet parsing without copying: the payload, CSRC list and header
  * extension are views into the caller's buffer, valid as long as that buffer is.
  */
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 
 export const RTP_HEADER_SIZE = 12;
 

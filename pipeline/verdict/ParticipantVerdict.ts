@@ -32,8 +32,8 @@
  * model, no real video's mean reached 0.6 (detectors/eval/padCrops.ts).
  */
 import type { DropEvent, DropReason } from '../inference/InferenceBackend.js';
-import { DfdError } from '../../src/errors.js';
-import { TypedEmitter } from '../../src/TypedEmitter.js';
+import { DfdError } from '../../kernel/errors.js';
+import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import type { AnalysisWindow, AudioQuality, MediaKind, VideoQuality, WindowScore } from '../messages.js';
 import { EvidenceAccumulator, sigmoid, type EvidenceAccumulatorOptions } from './EvidenceAccumulator.js';
 import { verdictWeight, weightedPFake } from '../../detectors/registry/Manifest.js';

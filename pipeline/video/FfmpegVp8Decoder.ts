@@ -34,11 +34,11 @@
  * counted and followed by `keyframe-needed`. `close()` kills the child.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createLogger } from '../../src/log.js';
-import { counter } from '../../src/metrics.js';
+import { createLogger } from '../../kernel/log.js';
+import { counter } from '../../kernel/metrics.js';
 import { IvfWriter } from './IvfWriter.js';
 import { KeyframeRequestLimiter } from './KeyframeRequestLimiter.js';
-import { TypedEmitter } from '../../src/TypedEmitter.js';
+import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import type { KeyframeReason, Vp8Frame } from './Vp8Depacketizer.js';
 
 const log = createLogger('video.decoder');

@@ -14,13 +14,13 @@
  * keyframe yields no frames and repeated (rate-limited) keyframe requests, a dying decoder is
  * restarted. `stats().health` and the `health` event say which of these is happening.
  */
-import { isDfdError } from '../../src/errors.js';
-import { createLogger } from '../../src/log.js';
-import { counter } from '../../src/metrics.js';
+import { isDfdError } from '../../kernel/errors.js';
+import { createLogger } from '../../kernel/log.js';
+import { counter } from '../../kernel/metrics.js';
 import { parseRtpPacket, type RtpPacket } from '../rtp/RtpPacket.js';
 import { FfmpegVp8Decoder, defaultFfmpegVp8DecoderOptions, type DecodedVideoFrame, type FfmpegVp8DecoderOptions } from './FfmpegVp8Decoder.js';
 import { KeyframeRequestLimiter } from './KeyframeRequestLimiter.js';
-import { TypedEmitter } from '../../src/TypedEmitter.js';
+import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import { Vp8Depacketizer, defaultVp8DepacketizerOptions, type KeyframeReason, type Vp8DepacketizerOptions } from './Vp8Depacketizer.js';
 
 const log = createLogger('video.stream');

@@ -21,7 +21,7 @@
  * `maxFrameBytes`; packet payloads are copied so callers may reuse their buffers.
  */
 import { KeyframeRequestLimiter } from './KeyframeRequestLimiter.js';
-import { TypedEmitter } from '../../src/TypedEmitter.js';
+import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import { parseVp8Descriptor, parseVp8PayloadHeader } from './Vp8Descriptor.js';
 
 export interface Vp8DepacketizerOptions {

@@ -31,11 +31,11 @@ import type { Room } from '../Room.js';
 import { Peer } from '../Peer.js';
 import type { TokenSigner } from '../tokens.js';
 import type { types } from '../mediasoup.js';
-import { DfdError, toDfdError } from '../../src/errors.js';
-import { TypedEmitter } from '../../src/TypedEmitter.js';
-import { TokenBucket } from '../../src/TokenBucket.js';
-import { createLogger } from '../../src/log.js';
-import { counter, gauge } from '../../src/metrics.js';
+import { DfdError, toDfdError } from '../../kernel/errors.js';
+import { TypedEmitter } from '../../kernel/TypedEmitter.js';
+import { TokenBucket } from '../../kernel/TokenBucket.js';
+import { createLogger } from '../../kernel/log.js';
+import { counter, gauge } from '../../kernel/metrics.js';
 
 const log = createLogger('sfu.signalling');
 

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService } from '../../test/helpers/service.js';
 import { applyJsonEdit, FuzzBoundary, FUZZ_SEED, fuzzRuns, fuzzTimeout, fromHex, HeapProbe, jsonEdit, loadCorpus, until, type Outcome } from '../../test/helpers/fuzz.js';
 import { TestSignallingClient, type Response } from '../../test/helpers/wsClient.js';
-import type { ErrorCode } from '../../src/errors.js';
+import type { ErrorCode } from '../../kernel/errors.js';
 import type { Service } from '../../src/Service.js';
 import { methods, RequestEnvelope, type MethodName } from './protocol.js';
 

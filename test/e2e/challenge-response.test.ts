@@ -23,7 +23,7 @@ import { artifactsDir, launchBrowser } from '../helpers/browser.js';
 import { fixtures } from '../fixtures/build.js';
 import { testModelsDir, removeDir } from '../helpers/models.js';
 import type { Service } from '../../src/Service.js';
-import { registry } from '../../src/metrics.js';
+import { registry } from '../../kernel/metrics.js';
 import type { DfdEvent, EventOfType } from '../../events/schema.js';
 
 /** Seconds of normal speech at the start of the microphone file. */

@@ -33,7 +33,7 @@ import { Vp8ClipSender } from '../helpers/Vp8ClipSender.js';
 import { artifactsDir } from '../helpers/browser.js';
 import { catalogueEntry } from '../../challenge-response/catalogue.js';
 import { defaultPromptAudioOptions, synthesizePrompt } from '../../challenge-response/prompt/PromptAudio.js';
-import type { FaceObservation } from '../../challenge-response/face/FaceObservation.js';
+import type { FaceObservation } from '../../detectors/face/FaceObservation.js';
 import { Peer } from '../../sfu/Peer.js';
 import type { Service } from '../../src/Service.js';
 import type { DfdEvent, EventOfType } from '../../events/schema.js';

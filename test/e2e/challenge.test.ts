@@ -10,7 +10,7 @@ import { startTestService } from '../helpers/service.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { fixtures } from '../fixtures/build.js';
 import { testModelsDir, removeDir } from '../helpers/models.js';
-import { isDfdError } from '../../src/errors.js';
+import { isDfdError } from '../../kernel/errors.js';
 import type { Service } from '../../src/Service.js';
 
 async function inboundAudioPackets(page: Page): Promise<number> {
@@ -73,7 +73,7 @@ describe('challenge-response in a live call', () => {
     expect(phases.map((c) => c.phase)).toContain('issued');
     const outcome = phases.find((c) => c.phase === 'outcome');
     expect(outcome?.outcome).toMatch(/^(passed|failed|non-compliant|unclear|timed-out)$/);
-    const verdict = service.pipeline!.participant('chal', callerId).current();
+    const verdict = service.pipeline!.participant('chal', callerId)!.current();
     if (outcome?.outcome === 'passed') expect(verdict.state).toBe('verified');
     if (outcome?.outcome === 'failed' || outcome?.outcome === 'non-compliant') expect(verdict.state).toBe('deepfake-likely');
     // The prompt is gone from the page once judged.

@@ -71,7 +71,7 @@ describe('face detector end to end (real face, Chromium -> SFU -> face-forgery -
     await page.goto(`http://127.0.0.1:${service.port}/meet?room=${ROOM}&name=Face&autojoin=1`);
     await page.waitForFunction(() => document.body.dataset['status'] === 'joined', undefined, { timeout: 30_000 });
     const peer = [...service.rooms.get(ROOM)!.peers.values()].find((p) => p.displayName === 'Face')!;
-    const framesOf = (): number => service.pipeline!.participant(ROOM, peer.id).current().evidence.faceFrames;
+    const framesOf = (): number => service.pipeline!.participant(ROOM, peer.id)?.current().evidence.faceFrames ?? 0;
     const deadline = peer.joinedAt + DEADLINE_MS;
     while (Date.now() < deadline && framesOf() < MIN_FACE_FRAMES) await sleep(250);
 

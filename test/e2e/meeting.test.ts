@@ -42,11 +42,9 @@ describe('meeting end to end (real Chromium, real mediasoup)', () => {
   beforeAll(async () => {
     service = await startTestService();
     // Stand-in tap consumer for this test: resume every tap and count packets.
-    service.attachTapConsumer({
-      onTap: (tap) => {
-        taps.push(tap);
-        void tap.resume();
-      },
+    service.rooms.on('tapopen', (tap) => {
+      taps.push(tap);
+      void tap.resume();
     });
     browser = await launchBrowser({ wav: fixtures.speechWav, y4m: fixtures.testY4m });
   });

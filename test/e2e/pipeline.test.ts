@@ -63,12 +63,12 @@ describe('analysis pipeline end to end (Chromium -> SFU -> taps -> detectors -> 
       expect(s.pFake).toBeLessThanOrEqual(1);
     }
     expect(verdicts.some((v) => v.peerId === talkerId && v.state !== 'collecting')).toBe(true);
-    const final = service.pipeline!.participant('pipe', talkerId).current();
+    const final = service.pipeline!.participant('pipe', talkerId)!.current();
     expect(final.state).not.toBe('collecting');
     expect(final.evidence.speechSeconds).toBeGreaterThan(0);
     expect(final.confidence).toBeGreaterThan(0);
     expect(scores.filter((s) => s.stream.peerId === quietId)).toHaveLength(0);
     expect(verdicts.filter((v) => v.peerId === quietId).every((v) => v.state === 'collecting')).toBe(true);
-    expect(service.pipeline!.participant('pipe', quietId).current().state).toBe('collecting');
+    expect(service.pipeline!.participant('pipe', quietId)!.current().state).toBe('collecting');
   });
 });

@@ -23,7 +23,7 @@ import { fixtures } from '../fixtures/build.js';
 import { startTestService } from '../helpers/service.js';
 import { TestSignallingClient } from '../helpers/wsClient.js';
 import { makeEvent } from '../../events/schema.js';
-import { setLogLevel, type LogLevel } from '../../src/log.js';
+import { setLogLevel, type LogLevel } from '../../kernel/log.js';
 import type { Service } from '../../src/Service.js';
 
 const SHUTDOWN_TIMEOUT_MS = 20_000;

@@ -13,7 +13,7 @@ import { startTestService } from '../helpers/service.js';
 import { testModelsDir, removeDir } from '../helpers/models.js';
 import type { Service } from '../../src/Service.js';
 import type { ChallengeEvent, DfdEvent } from '../../events/schema.js';
-import { exposition } from '../../src/metrics.js';
+import { exposition } from '../../kernel/metrics.js';
 import { TwilioTestCaller } from '../../ingest/testing/TwilioTestCaller.js';
 import { twilioFrames } from '../../ingest/testing/twilioFrames.js';
 import { phoneSpeechMuLaw } from '../../ingest/testing/phoneSpeech.js';

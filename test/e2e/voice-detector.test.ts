@@ -97,7 +97,7 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
 
     // Verdicts sum the speech of overlapping windows; this turns that back into seconds of speech.
     const overlap = service.config.audioWindowSec / service.config.audioHopSec;
-    const evidenceOf = (peerId: string): number => service.pipeline!.participant(ROOM, peerId).current().evidence.speechSeconds;
+    const evidenceOf = (peerId: string): number => service.pipeline!.participant(ROOM, peerId)?.current().evidence.speechSeconds ?? 0;
     const flagOf = (): Verdict | undefined => verdicts.find((v) => v.peerId === ttsId && FLAGGED.includes(v.state));
     const target = MIN_SPEECH_SEC * overlap;
 
@@ -109,7 +109,7 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
     const of = (peerId: string): { scores: DetectorScore[]; verdicts: Verdict[]; current: Verdict } => ({
       scores: scores.filter((s) => s.stream.peerId === peerId),
       verdicts: verdicts.filter((v) => v.peerId === peerId),
-      current: service.pipeline!.participant(ROOM, peerId).current(),
+      current: service.pipeline!.participant(ROOM, peerId)!.current(),
     });
     const tts = of(ttsId);
     const real = of(realId);

@@ -12,7 +12,7 @@
 import dgram from 'node:dgram';
 import type { IvfFile } from '../../pipeline/video/IvfWriter.js';
 import { packetizeVp8, type TestRtpPacket } from '../../pipeline/video/testing/vp8Fixtures.js';
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 
 export interface Vp8ClipTarget {
   ip: string;

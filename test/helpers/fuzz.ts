@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, expect } from 'vitest';
-import { DfdError, ErrorCodes, type ErrorCode } from '../../src/errors.js';
+import { DfdError, ErrorCodes, type ErrorCode } from '../../kernel/errors.js';
 
 const DEFAULT_RUNS = 100;
 const DEFAULT_SEED = 0x0dfd14;

@@ -22,7 +22,7 @@ import { writeY4m } from '../../detectors/face/testing/y4m.js';
 import type { RgbFrame } from '../../detectors/face/image.js';
 import { bump, jitter } from '../../challenge-response/eval/renderedAnswers.js';
 import { parseIvf, type IvfFile } from '../../pipeline/video/IvfWriter.js';
-import { DfdError } from '../../src/errors.js';
+import { DfdError } from '../../kernel/errors.js';
 
 export interface HeadTurnClipOptions {
   /** face-api sample photo (1..6) and the face's index, left to right. */

@@ -1,7 +1,7 @@
 /** Starts a real service (real mediasoup worker, real HTTP/WebSocket) on a free port. */
 import { loadConfig, type Config } from '../../src/config.js';
 import { Service, type ServiceOptions } from '../../src/Service.js';
-import { setLogLevel } from '../../src/log.js';
+import { setLogLevel } from '../../kernel/log.js';
 
 export async function startTestService(overrides: Partial<Config> = {}, options: Partial<ServiceOptions> = { events: false, analysis: false }): Promise<Service> {
   setLogLevel((process.env['LOG_LEVEL'] as 'debug' | undefined) ?? 'warn');

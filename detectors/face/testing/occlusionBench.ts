@@ -9,7 +9,7 @@
  */
 import { catalogue } from '../../../challenge-response/catalogue.js';
 import { checkFingerOnCheek, checkHandOverHalf } from '../../../challenge-response/checkers/video.js';
-import type { FaceObservation, FaceRegion } from '../../../challenge-response/face/FaceObservation.js';
+import type { FaceObservation, FaceRegion } from '../FaceObservation.js';
 import { FaceAnalyzer, type AnalyzedFace } from '../FaceAnalyzer.js';
 import type { RgbFrame } from '../image.js';
 import { RegionVisibility } from '../RegionVisibility.js';

@@ -6,7 +6,7 @@
  * frame are covered by default (a call shows one person). Also turns a FaceAnalyzer result into the
  * `FaceObservation` the video checkers see, the way pipeline/media/MediaWorker.ts does.
  */
-import type { FaceObservation } from '../../../challenge-response/face/FaceObservation.js';
+import type { FaceObservation } from '../FaceObservation.js';
 import type { Box } from '../BlazeFace.js';
 import type { FaceAnalysis, FaceAnalyzer } from '../FaceAnalyzer.js';
 import { largestFace, toFaceObservation } from '../observe.js';

@@ -33,7 +33,7 @@
  * photo already turned 20+ degrees the side it hid shows as torn strips when turned back
  * past frontal. The face keeps its expression, lighting and eye gaze from the photo.
  */
-import { DfdError } from '../../../src/errors.js';
+import { DfdError } from '../../../kernel/errors.js';
 import type { RgbFrame } from '../image.js';
 import { MeshIndex, meshPointCount } from '../FaceMesh.js';
 import { delaunay } from './delaunay.js';

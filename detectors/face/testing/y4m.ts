@@ -5,7 +5,7 @@
  * mean of each 2x2 block (centred siting, C420jpeg). Width and height must be even.
  */
 import fs from 'node:fs';
-import { DfdError } from '../../../src/errors.js';
+import { DfdError } from '../../../kernel/errors.js';
 import { checkFrame, type RgbFrame } from '../image.js';
 
 /** One frame as I420 planes (Y, then U, then V). */

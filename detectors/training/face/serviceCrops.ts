@@ -18,8 +18,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DfdError, toDfdError } from '../../../src/errors.js';
-import { setLogLevel } from '../../../src/log.js';
+import { DfdError, toDfdError } from '../../../kernel/errors.js';
+import { setLogLevel } from '../../../kernel/log.js';
 import { sampleFrames } from '../../eval/cli.js';
 import { FaceAnalyzer, type AnalyzedFace } from '../../face/FaceAnalyzer.js';
 import { largestFace } from '../../face/observe.js';
