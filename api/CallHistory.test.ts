@@ -49,6 +49,20 @@ describe('CallRegistry call boundaries', () => {
     expect(first.kind).toBe('room');
   });
 
+  it('an event long after a call ended attaches to that call and never reopens the room', () => {
+    vi.useFakeTimers();
+    const reg = new CallRegistry({ endGraceMs: 0, lateEventsMs: 10_000 });
+    reg.peerJoined('room3', 'dave', 'Dave');
+    const call = reg.openCall('room3')!;
+    reg.peerLeft('room3', 'dave');
+    expect(reg.openCall('room3')).toBeUndefined();
+    vi.advanceTimersByTime(60_000);
+    expect(reg.callForPeer('room3', 'dave')).toBe(call);
+    expect(reg.openCall('room3')).toBeUndefined();
+    expect(reg.openCalls()).toHaveLength(0);
+    vi.useRealTimers();
+  });
+
   it('waits endGraceMs before ending an emptied call: a rejoin (network drop) continues it, a late event does not', () => {
     vi.useFakeTimers();
     const reg = new CallRegistry({ endGraceMs: 5_000 });

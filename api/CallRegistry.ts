@@ -175,7 +175,8 @@ export class CallRegistry extends TypedEmitter<CallRegistryEvents> {
   /**
    * The call a participant's event belongs to: the room's open call when the participant is in
    * it; else the most recent call of the room the participant was in, if it ended less than
-   * `lateEventsMs` ago (a verdict after leaving); else the room's open call.
+   * `lateEventsMs` ago (a verdict after leaving) or if the room has no open call (a late event
+   * never reopens a room's call); else the room's open call, started when there is none.
    */
   callForPeer(roomId: string, peerId: string): CallRecord {
     const open = this.#open.get(roomId);
@@ -183,7 +184,7 @@ export class CallRegistry extends TypedEmitter<CallRegistryEvents> {
     const now = Date.now();
     for (const call of [...this.#calls.values()].reverse()) {
       if (call.roomId !== roomId || call.endedAt === undefined || !call.participants.has(peerId)) continue;
-      if (now - Date.parse(call.endedAt) <= this.options.lateEventsMs) return call;
+      if (!open || now - Date.parse(call.endedAt) <= this.options.lateEventsMs) return call;
       break;
     }
     return this.callFor(roomId);

@@ -1,0 +1,84 @@
+/**
+ * The pipeline behind its input port, with no SFU: real Opus RTP from a test source, real media
+ * and inference worker threads, small real ONNX detectors. Checks the participant lifecycle: a
+ * participant's verdict exists from its first source, is forgotten when it leaves, and windows
+ * that were still in flight never bring it back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AnalysisPipeline } from './AnalysisPipeline.js';
+import { PacketSource } from './testing/PacketSource.js';
+import { encodeOpus, packetise, readWav } from './testing/audioSupport.js';
+import { waitFor } from './video/testing/vp8Fixtures.js';
+import { registry } from '../kernel/metrics.js';
+import { fixtures } from '../test/fixtures/build.js';
+import { removeDir, testModelsDir } from '../test/helpers/models.js';
+import type { DetectorScore } from './inference/InferenceBackend.js';
+
+async function lateResults(): Promise<number> {
+  const m = await registry.getSingleMetric('dfd_pipeline_late_results_total')?.get();
+  return m?.values.reduce((n, v) => n + v.value, 0) ?? 0;
+}
+
+describe('AnalysisPipeline behind its MediaSource port', () => {
+  let pipeline: AnalysisPipeline;
+  let modelsDir: string;
+
+  beforeAll(async () => {
+    modelsDir = testModelsDir();
+    pipeline = await AnalysisPipeline.create({ modelsDir, media: { windowSeconds: 2, hopSeconds: 1, faceAnalysis: false }, tickMs: 60_000 });
+  });
+
+  afterAll(async () => {
+    await pipeline?.close();
+    removeDir(modelsDir);
+  });
+
+  it('scores a source, forgets its participant on leave, and discards windows still in flight', async () => {
+    const speech = readWav(fixtures.speechWav).samples;
+    const packets = packetise(encodeOpus(speech), { payloadType: 111 }).map((p) => p.bytes);
+    const source = new PacketSource({
+      id: 'src-1',
+      roomId: 'r1',
+      peerId: 'caller',
+      producerId: 'prod-1',
+      kind: 'audio',
+      codec: { mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2, parameters: {} },
+    });
+    const scores: DetectorScore[] = [];
+    pipeline.on('score', (s) => scores.push(s));
+
+    pipeline.addSource(source);
+    // The participant exists from its first source, before any window.
+    expect(pipeline.participant('r1', 'caller')?.current().state).toBe('collecting');
+    await source.whenResumed();
+    const half = Math.floor(packets.length / 2);
+    source.play(packets.slice(0, half));
+    await waitFor(() => scores.some((s) => s.stream.peerId === 'caller'), 60_000, 'a score for the caller');
+    expect(pipeline.participant('r1', 'caller')!.current().evidence.speechSeconds).toBeGreaterThan(0);
+
+    // The participant leaves while its stream still has speech in flight.
+    pipeline.participantLeft('r1', 'caller');
+    expect(pipeline.participant('r1', 'caller')).toBeUndefined();
+    const lateBefore = await lateResults();
+    source.play(packets.slice(half));
+    for (let t = Date.now(); (await lateResults()) === lateBefore; ) {
+      if (Date.now() - t > 60_000) throw new Error('timed out waiting for a late window');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(pipeline.participant('r1', 'caller')).toBeUndefined();
+    expect(pipeline.verdicts().filter((v) => v.peerId === 'caller')).toHaveLength(0);
+    source.close();
+  }, 180_000);
+
+  it('roomClosed forgets every participant of that room only', async () => {
+    const mk = (room: string, peer: string): PacketSource =>
+      new PacketSource({ id: `${room}-${peer}`, roomId: room, peerId: peer, producerId: `p-${room}-${peer}`, kind: 'audio', codec: { mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, parameters: {} } });
+    const sources = [mk('ra', 'a1'), mk('ra', 'a2'), mk('rb', 'b1')];
+    for (const s of sources) pipeline.addSource(s);
+    pipeline.roomClosed('ra');
+    expect(pipeline.participant('ra', 'a1')).toBeUndefined();
+    expect(pipeline.participant('ra', 'a2')).toBeUndefined();
+    expect(pipeline.participant('rb', 'b1')).toBeDefined();
+    for (const s of sources) s.close();
+  });
+});
