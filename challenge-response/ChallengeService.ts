@@ -195,7 +195,16 @@ export class ChallengeService {
       challengeType: kind ?? 'unknown',
       modality: modality ?? 'audio',
       phase: e.phase,
-      ...(e.phase === 'issued' ? { promptText: e.promptText.slice(0, 500), expectedDurationSec: e.expectedDurationSec, trigger: e.trigger, ...(e.side ? { side: e.side } : {}) } : {}),
+      ...(e.phase === 'issued'
+        ? {
+            promptText: e.promptText.slice(0, 500),
+            expectedDurationSec: e.expectedDurationSec,
+            trigger: e.trigger,
+            ...(e.side ? { side: e.side } : {}),
+            // Where the platform cannot play audio, the agent relays the prompt.
+            deliveredTo: this.#sinks.get(sinkKey(room.id, e.peerId))?.audience === 'agent' ? ('agent' as const) : ('participant' as const),
+          }
+        : {}),
       ...(e.phase === 'outcome' ? { outcome: e.outcome, reason: e.reason.slice(0, 500), measurements, trigger: e.trigger } : {}),
       ...(e.phase === 'cancelled' ? { reason: e.reason.slice(0, 500) } : {}),
     } as const;

@@ -123,6 +123,11 @@ function build(strict: boolean) {
     /** The side asked for (head turn, hand, finger; phase "issued"), the participant's own left or right. */
     side: Type.Optional(literals(['left', 'right'] as const)),
     trigger: Type.Optional(literals(['suspicious', 'spot-check', 'operator'] as const)),
+    /**
+     * Who is given the prompt (phase "issued"): the participant (played or shown to them), or the
+     * agent on the call, who asks the caller (a phone platform that cannot play audio, e.g. AudioHook).
+     */
+    deliveredTo: Type.Optional(literals(['participant', 'agent'] as const)),
     outcome: Type.Optional(literals(['passed', 'failed', 'non-compliant', 'unclear', 'timed-out'] as const)),
     /** Why the outcome was reached, or why the challenge was cancelled. */
     reason: Type.Optional(Type.String({ maxLength: 500 })),

@@ -1,5 +1,5 @@
 /**
- * Metrics of the phone ingest endpoints, labelled by platform ("twilio"; later "audiohook").
+ * Metrics of the phone ingest endpoints, labelled by platform ("twilio", "audiohook").
  * Every refused frame is counted by its error code, so a misbehaving sender shows up in
  * Grafana without reading logs.
  */
@@ -16,7 +16,7 @@ export const ingestMetrics = {
   ended: counter<'platform' | 'reason'>({ name: 'dfd_ingest_streams_ended_total', help: 'Ingest streams ended, by reason (stop, socket-closed, or the error code)', labelNames: ['platform', 'reason'] }),
   dropped: counter<'platform' | 'reason'>({
     name: 'dfd_ingest_media_dropped_total',
-    help: 'Valid media chunks not analysed: outbound-track (agent audio, not analysed yet), held-overflow (while the call opened)',
+    help: 'Valid media chunks not analysed: outbound-track or agent-channel (agent audio, not analysed yet), held-overflow (while the call opened), paused (AudioHook audio while paused), client-discarded (AudioHook discarded notices)',
     labelNames: ['platform', 'reason'],
   }),
   sequenceGaps: counter<'platform'>({ name: 'dfd_ingest_sequence_gaps_total', help: 'Messages missing in the sequence numbers of ingest streams', labelNames: ['platform'] }),

@@ -34,6 +34,7 @@ import { AnalysisPipeline } from '../pipeline/AnalysisPipeline.js';
 import { ChallengeService } from '../challenge-response/ChallengeService.js';
 import { IngestKeys } from '../ingest/IngestKeys.js';
 import { TwilioIngestServer } from '../ingest/twilio/TwilioIngestServer.js';
+import { AudioHookIngestServer } from '../ingest/audiohook/AudioHookIngestServer.js';
 import type { Verdict } from '../pipeline/verdict/ParticipantVerdict.js';
 import type { DetectorScore } from '../pipeline/inference/InferenceBackend.js';
 import type { StreamStats } from '../pipeline/media/protocol.js';
@@ -104,12 +105,34 @@ export class Service {
     this.#trackMembership();
     this.ingestKeys = new IngestKeys({ keys: config.ingestKeys, demo: config.demoTokens, secret: config.tokenSecret });
     this.twilio = config.ingestTwilio ? this.#startTwilioIngest() : undefined;
+    this.audiohook = config.ingestAudiohook ? this.#startAudioHookIngest() : undefined;
   }
 
   /** Keys of the phone ingest endpoints (ingest/IngestKeys.ts). */
   readonly ingestKeys: IngestKeys;
   /** The Twilio Media Streams endpoint (/v1/ingest/twilio), when on. */
   readonly twilio: TwilioIngestServer | undefined;
+
+  /** The Genesys AudioHook endpoint (/v1/ingest/audiohook), when on. */
+  readonly audiohook: AudioHookIngestServer | undefined;
+
+  /** Phone calls over Genesys AudioHook: like Twilio, but challenges go to the agent (AudioHook cannot play audio). */
+  #startAudioHookIngest(): AudioHookIngestServer {
+    const c = this.config;
+    const server = new AudioHookIngestServer(
+      this.http.server,
+      {
+        rooms: this.rooms,
+        keys: this.ingestKeys,
+        challenges: () => this.#challenges,
+        shuttingDown: () => this.#shuttingDown,
+        onLeg: (leg) => this.registry.markPhone(leg.roomId, leg.peerId),
+      },
+      { maxStreams: c.ingestMaxStreams, maxFrameBytes: c.ingestMaxFrameBytes, session: { openTimeoutMs: c.ingestStartTimeoutMs } },
+    );
+    this.onClose(() => server.close());
+    return server;
+  }
 
   /** Phone calls over Twilio Media Streams: each call a room, its caller a peer, through the same pipeline. */
   #startTwilioIngest(): TwilioIngestServer {

@@ -96,9 +96,10 @@ export const settings = {
   challengeVerifiedForMs: s('DFD_CHALLENGE_VERIFIED_FOR_MS', '600000', 'How long a passed challenge keeps a participant "verified"', int(1000, 86_400_000)),
   shutdownTimeoutMs: s('DFD_SHUTDOWN_TIMEOUT_MS', '15000', 'Longest a clean shutdown (SIGTERM, SIGINT or SIGHUP) may take before the process exits with status 1; a second signal exits at once (status 128 + signal)', int(1000, 600_000)),
   ingestTwilio: s('DFD_INGEST_TWILIO', 'true', 'Serve the Twilio Media Streams endpoint (WebSocket) at /v1/ingest/twilio', bool),
+  ingestAudiohook: s('DFD_INGEST_AUDIOHOOK', 'true', 'Serve the Genesys AudioHook endpoint (WebSocket) at /v1/ingest/audiohook', bool),
   ingestKeys: s('DFD_INGEST_KEYS', '', 'Phone ingest keys, "tenant=key" comma separated (keys of 16 or more characters); empty: one demo key, printed at start-up, while DFD_DEMO_TOKENS is on, else every stream is refused', list),
   ingestMaxStreams: s('DFD_INGEST_MAX_STREAMS', '200', 'Concurrent phone ingest streams; one more is refused (close 1013)', int(1, 100_000)),
-  ingestStartTimeoutMs: s('DFD_INGEST_START_TIMEOUT_MS', '10000', 'An ingest stream that has not sent its start message by then is closed (ERR_INGEST_TIMEOUT)', int(100, 600_000)),
+  ingestStartTimeoutMs: s('DFD_INGEST_START_TIMEOUT_MS', '10000', 'An ingest stream that has not sent its start (Twilio) or open (AudioHook) message by then is closed (ERR_INGEST_TIMEOUT)', int(100, 600_000)),
   ingestMaxFrameBytes: s('DFD_INGEST_MAX_FRAME_BYTES', '16384', 'Largest ingest WebSocket frame; a larger one closes the stream (1009)', int(1024, 1 << 22)),
   logLevel: s('LOG_LEVEL', 'info', 'debug, info, warn, error or silent', str),
 } as const;

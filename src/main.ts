@@ -43,6 +43,7 @@ async function main(): Promise<void> {
       `  Dashboard    : ${base}/dashboard  (user "${config.operatorUser}", password ${service.auth.generatedPassword ? `"${service.auth.generatedPassword}", generated: set DFD_OPERATOR_PASSWORD` : 'from DFD_OPERATOR_PASSWORD'})`,
       `  API          : ${base}/v1/openapi.json`,
       `  Twilio       : ${twilioLine(service, base)}`,
+      `  AudioHook    : ${audiohookLine(service, base)}`,
       `  NATS         : ${service.bus?.server ? `embedded at ${service.bus.server.url}` : config.natsUrl.join(', ')}`,
       `  Health       : ${base}/healthz`,
       `  Metrics      : ${base}/metrics`,
@@ -58,6 +59,15 @@ function twilioLine(service: Service, base: string): string {
   const key = service.ingestKeys.demoKey;
   if (key) return `${url}?key=${key}  (TwiML: <Connect><Stream url="${url}"><Parameter name="key" value="${key}"/></Stream></Connect>)`;
   return service.ingestKeys.enabled ? `${url}  (key: a <Parameter name="key"> from DFD_INGEST_KEYS)` : `${url}  (refuses every stream: set DFD_INGEST_KEYS)`;
+}
+
+/** The Genesys AudioHook URL and the API key to give the AudioHook Monitor integration. */
+function audiohookLine(service: Service, base: string): string {
+  if (!service.audiohook) return 'off (DFD_INGEST_AUDIOHOOK=false)';
+  const url = `${base.replace(/^http/, 'ws')}/v1/ingest/audiohook`;
+  const key = service.ingestKeys.demoKey;
+  if (key) return `${url}  (API key: ${key})`;
+  return service.ingestKeys.enabled ? `${url}  (API key: one from DFD_INGEST_KEYS)` : `${url}  (refuses every session: set DFD_INGEST_KEYS)`;
 }
 
 main().catch((e: unknown) => {

@@ -15,6 +15,11 @@ export interface PromptSinkEnded {
 
 export interface PromptSink {
   /**
+   * Who hears the prompt: the caller (played on the call; the default) or the agent, who
+   * relays it to the caller (a platform that cannot play audio, e.g. Genesys AudioHook).
+   */
+  readonly audience?: 'caller' | 'agent';
+  /**
    * Plays mono 48 kHz PCM (what synthesizePrompt makes; the sink converts to its channel).
    * Resolves when playback ended; one prompt at a time.
    */

@@ -160,6 +160,14 @@ describe('dashboard state reducer', () => {
     expect(s.alerts[0]).toMatchObject({ kind: 'challenge', value: 'timed-out', previous: 'read-digits', peerId: 'b' });
   });
 
+  it('a challenge relayed by the agent (AudioHook) carries what to ask the caller; others do not', () => {
+    const agent: DashboardAction = { type: 'event', event: ev('challenge', 'caller', { challengeId: 'ch2', challengeType: 'speak-softly', modality: 'audio', phase: 'issued', promptText: 'Whisper the digits 4 7 2', deliveredTo: 'agent' }, 1) };
+    const own: DashboardAction = { type: 'event', event: ev('challenge', 'b', { challengeId: 'ch3', challengeType: 'speak-softly', modality: 'audio', phase: 'issued', promptText: 'Whisper', deliveredTo: 'participant' }, 2) };
+    const s = run([agent, own]);
+    expect(s.challengeLog.find((c) => c.challengeId === 'ch2')?.agentPrompt).toBe('Whisper the digits 4 7 2');
+    expect(s.challengeLog.find((c) => c.challengeId === 'ch3')?.agentPrompt).toBeUndefined();
+  });
+
   it('records decisions per participant, newest first', () => {
     const s = run([
       { type: 'event', event: ev('decision', 'a', { decision: 'confirm', tagState: 'deepfake-likely', operator: 'op' }, 1) },

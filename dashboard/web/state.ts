@@ -49,6 +49,8 @@ export interface ChallengeEntry {
   challengeType: string;
   phase: string;
   outcome: string | undefined;
+  /** What the agent is to ask the caller, when the challenge is relayed by the agent (phase "issued"). */
+  agentPrompt?: string;
 }
 
 export interface DecisionEntry {
@@ -345,6 +347,7 @@ function applyEvent(state: DashboardState, e: WireEvent, limits: DashboardLimits
         challengeType: c.challengeType,
         phase: c.phase,
         outcome: c.outcome,
+        ...(c.phase === 'issued' && c.deliveredTo === 'agent' && c.promptText ? { agentPrompt: c.promptText } : {}),
       };
       next.challengeLog = bounded([entry, ...state.challengeLog], limits.challengeLog, true);
       if (c.phase === 'outcome' && c.outcome !== undefined && FAILED_OUTCOMES.has(c.outcome)) {

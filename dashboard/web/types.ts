@@ -60,7 +60,19 @@ interface Envelope {
 export type WireEvent =
   | (Envelope & { type: 'verdict'; payload: { state: VerdictState; pFake: number; confidence: number; reason?: string | undefined; evidence?: Evidence | undefined } })
   | (Envelope & { type: 'score'; payload: { detector: string; pFake: number; weight?: number | undefined } })
-  | (Envelope & { type: 'challenge'; payload: { challengeId: string; challengeType: string; modality: string; phase: string; outcome?: string | undefined } })
+  | (Envelope & {
+      type: 'challenge';
+      payload: {
+        challengeId: string;
+        challengeType: string;
+        modality: string;
+        phase: string;
+        outcome?: string | undefined;
+        promptText?: string | undefined;
+        /** "agent": the agent on the call is to ask the caller (a phone platform that cannot play audio). */
+        deliveredTo?: string | undefined;
+      };
+    })
   | (Envelope & { type: 'decision'; payload: { decision: string; tagState: string; operator: string; note?: string | undefined } });
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -101,7 +113,15 @@ export function parseWireEvent(value: unknown): WireEvent | undefined {
       return {
         ...env,
         type,
-        payload: { challengeId: p['challengeId'], challengeType: p['challengeType'], modality: optStr(p['modality'], 32) ?? 'audio', phase: p['phase'], outcome: optStr(p['outcome'], 32) },
+        payload: {
+          challengeId: p['challengeId'],
+          challengeType: p['challengeType'],
+          modality: optStr(p['modality'], 32) ?? 'audio',
+          phase: p['phase'],
+          outcome: optStr(p['outcome'], 32),
+          promptText: optStr(p['promptText'], 500),
+          deliveredTo: optStr(p['deliveredTo'], 32),
+        },
       };
     case 'decision':
       if (!isStr(p['decision'], 32) || !isStr(p['operator'], 128)) return undefined;

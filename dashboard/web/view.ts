@@ -295,6 +295,8 @@ export class DashboardView {
           el('strong', {}, ` ${c.displayName}`),
           el('span', {}, ` ${c.challengeType} · ${c.phase}`),
           ...(c.outcome ? [el('span', { class: `outcome ${c.outcome}` }, ` · ${c.outcome}`)] : []),
+          // AudioHook calls: the service cannot speak to the caller, the agent asks instead.
+          ...(c.agentPrompt ? [el('p', { class: 'agent-prompt', 'data-testid': 'agent-prompt' }, `Ask the caller: ${c.agentPrompt}`)] : []),
         );
         return li;
       }),
