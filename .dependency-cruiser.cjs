@@ -8,7 +8,7 @@
  *   pipeline/               media source port, decode, VAD, windows, inference, verdicts
  *   sfu/                    mediasoup rooms, peers, taps (implements the pipeline's source port), signalling
  *   challenge-response/     challenges, checkers, prompts
- *   ingest/                 phone calls (Twilio Media Streams)
+ *   ingest/                 phone calls (Twilio Media Streams, Genesys AudioHook)
  *   evidence/               evidence bundles
  *   api/                    REST, call history, live feed
  *   src/                    the application root: config, wiring, main; imported by nobody
@@ -47,7 +47,7 @@ module.exports = {
     layer('pipeline', ['kernel', 'detectors']),
     layer('sfu', ['kernel', 'pipeline']),
     layer('challenge-response', ['kernel', 'events', 'detectors', 'pipeline', 'sfu']),
-    layer('ingest', ['kernel', 'pipeline', 'sfu', 'challenge-response']),
+    layer('ingest', ['kernel', 'events', 'pipeline', 'sfu', 'challenge-response']),
     layer('evidence', ['kernel', 'events', 'detectors', 'pipeline', 'challenge-response']),
     layer('api', ['kernel', 'events', 'detectors', 'pipeline', 'sfu', 'challenge-response', 'evidence']),
     {

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { TypedEmitter } from '../kernel/TypedEmitter.js';
-import type { DfdEvent, VerdictEvent, ChallengeEvent, DecisionEvent } from '../events/schema.js';
+import type { DfdEvent, VerdictEvent, ChallengeEvent, DecisionEvent, PhoneRef } from '../events/schema.js';
 
 export interface CallRegistryOptions {
   historyPerParticipant: number;
@@ -64,6 +64,8 @@ export interface CallRecord {
   endedAt: string | undefined;
   /** 'phone' once a participant sends plain RTP (a telephony gateway); else a meeting through the SFU. */
   kind: 'room' | 'phone';
+  /** How the phone call reached the service (platform, its call id, tenant), when it is one. */
+  phone?: PhoneRef;
   participants: Map<string, ParticipantRecord>;
 }
 
@@ -143,8 +145,10 @@ export class CallRegistry extends TypedEmitter<CallRegistryEvents> {
    * Marks the call of a participant who comes in over a telephony path (plain RTP, a phone
    * ingest) as a phone call: the call they are in, or the room's open call they are joining.
    */
-  markPhone(roomId: string, peerId: string): void {
-    this.callForPeer(roomId, peerId).kind = 'phone';
+  markPhone(roomId: string, peerId: string, phone?: PhoneRef): void {
+    const call = this.callForPeer(roomId, peerId);
+    call.kind = 'phone';
+    if (phone) call.phone = phone;
   }
 
   roomClosed(roomId: string): void {

@@ -21,6 +21,13 @@ export const HistoryEntrySchema = Type.Object({
   callId: Token,
   roomId: Token,
   kind: Type.Union([Type.Literal('room'), Type.Literal('phone')]),
+  phone: Type.Optional(
+    Type.Object({
+      platform: Type.Union([Type.Literal('twilio'), Type.Literal('audiohook'), Type.Literal('rtp')]),
+      platformCallId: Type.Optional(Type.String({ maxLength: 128 })),
+      tenant: Type.Optional(Type.String({ maxLength: 32 })),
+    }),
+  ),
   live: Type.Boolean(),
   startedAt: Ts,
   endedAt: Type.Union([Ts, Type.Null()]),
@@ -106,6 +113,7 @@ export function historyEntry(call: CallRecord, now: number = Date.now()): Histor
     callId: call.callId,
     roomId: call.roomId,
     kind: call.kind,
+    ...(call.phone ? { phone: { ...call.phone } } : {}),
     live: call.endedAt === undefined,
     startedAt,
     endedAt: call.endedAt ?? null,

@@ -38,6 +38,8 @@ export interface HistoryEntry {
   callId: string;
   roomId: string;
   kind: 'room' | 'phone';
+  /** How a phone call reached the service: platform (twilio, audiohook, rtp), its own call id, the tenant. */
+  phone?: { platform: 'twilio' | 'audiohook' | 'rtp'; platformCallId?: string; tenant?: string };
   live: boolean;
   startedAt: string;
   endedAt: string | null;

@@ -76,6 +76,16 @@ function build(strict: boolean) {
     { description: 'hash chain link of this record inside its call (see docs/events.md)' },
   );
 
+  const Phone = obj(
+    {
+      platform: literals(['twilio', 'audiohook', 'rtp'] as const),
+      /** The platform's own id of the call: Twilio CallSid, Genesys conversationId. */
+      platformCallId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$' })),
+      /** The ingest key's tenant. */
+      tenant: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' })),
+    },
+    { description: 'how a phone call reached the service (absent for meeting participants)' },
+  );
   const envelope = {
     schemaVersion: Type.Literal(EVENT_SCHEMA_VERSION),
     id: Type.String({ format: 'uuid' }),
@@ -86,6 +96,7 @@ function build(strict: boolean) {
     ts: Type.String({ format: 'date-time' }),
     seq: Type.Optional(Count),
     models: Type.Array(ModelRef, { maxItems: 32 }),
+    phone: Type.Optional(Phone),
     audit: Type.Optional(Audit),
   };
 
@@ -161,6 +172,8 @@ export type ChallengeEvent = Static<typeof StrictSchemas.ChallengeEvent>;
 export type QualityEvent = Static<typeof StrictSchemas.QualityEvent>;
 export type DecisionEvent = Static<typeof StrictSchemas.DecisionEvent>;
 export type DfdEvent = ScoreEvent | VerdictEvent | ChallengeEvent | QualityEvent | DecisionEvent;
+/** How a phone call reached the service: the envelope's `phone`. */
+export type PhoneRef = NonNullable<DfdEvent['phone']>;
 export type EventOfType<T extends EventType> = Extract<DfdEvent, { type: T }>;
 export type AuditLink = NonNullable<DfdEvent['audit']>;
 
@@ -255,7 +268,7 @@ export function subjectFilter(prefix: string, f: SubjectFilter = {}): string {
   return `${prefix}.${f.roomId ?? '*'}.${f.peerId ?? '*'}.${f.type ?? '*'}`;
 }
 
-type Base = Pick<DfdEvent, 'roomId' | 'peerId' | 'displayName' | 'models'> & { seq?: number; callId?: string };
+type Base = Pick<DfdEvent, 'roomId' | 'peerId' | 'displayName' | 'models'> & { seq?: number; callId?: string; phone?: PhoneRef };
 
 /** Fills `schemaVersion`, `id` and `ts` for a new event. The result still goes through validation on publish. */
 export function makeEvent<T extends EventType>(type: T, base: Base, payload: EventOfType<T>['payload'], now: Date = new Date()): EventOfType<T> {

@@ -18,7 +18,7 @@ import { SignallingServer } from '../sfu/signalling/SignallingServer.js';
 import { TokenSigner } from '../sfu/tokens.js';
 import { EventBus } from '../events/EventBus.js';
 import { Webhooks } from '../events/Webhooks.js';
-import { makeEvent, type DfdEvent } from '../events/schema.js';
+import { makeEvent, type DfdEvent, type PhoneRef } from '../events/schema.js';
 import { CallRegistry } from '../api/CallRegistry.js';
 import { OperatorAuth } from '../api/OperatorAuth.js';
 import { LiveFeed } from '../api/LiveFeed.js';
@@ -126,7 +126,7 @@ export class Service {
         keys: this.ingestKeys,
         challenges: () => this.#challenges,
         shuttingDown: () => this.#shuttingDown,
-        onLeg: (leg) => this.registry.markPhone(leg.roomId, leg.peerId),
+        onLeg: (leg, phone) => this.registry.markPhone(leg.roomId, leg.peerId, phone),
       },
       { maxStreams: c.ingestMaxStreams, maxFrameBytes: c.ingestMaxFrameBytes, session: { openTimeoutMs: c.ingestStartTimeoutMs } },
     );
@@ -144,7 +144,7 @@ export class Service {
         keys: this.ingestKeys,
         challenges: () => this.#challenges,
         shuttingDown: () => this.#shuttingDown,
-        onLeg: (leg) => this.registry.markPhone(leg.roomId, leg.peerId),
+        onLeg: (leg, phone) => this.registry.markPhone(leg.roomId, leg.peerId, phone),
       },
       { maxStreams: c.ingestMaxStreams, maxFrameBytes: c.ingestMaxFrameBytes, session: { startTimeoutMs: c.ingestStartTimeoutMs } },
     );
@@ -330,10 +330,10 @@ export class Service {
     return this.#challenges;
   }
 
-  #base(roomId: string, peerId: string): { roomId: string; peerId: string; displayName: string; callId: string } {
+  #base(roomId: string, peerId: string): { roomId: string; peerId: string; displayName: string; callId: string; phone?: PhoneRef } {
     const call = this.registry.callForPeer(roomId, peerId);
     const displayName = this.rooms.get(roomId)?.peers.get(peerId)?.displayName ?? call.participants.get(peerId)?.displayName ?? peerId;
-    return { roomId, peerId, displayName, callId: call.callId };
+    return { roomId, peerId, displayName, callId: call.callId, ...(call.phone ? { phone: call.phone } : {}) };
   }
 
   #onVerdict(v: Verdict): void {
@@ -412,7 +412,7 @@ export class Service {
     this.rooms.on('roomclose', (room) => this.registry.roomClosed(room.id));
     // A participant sending plain RTP (telephony gateway) makes the call a phone call.
     this.rooms.on('tapopen', (tap, room) => {
-      if (room.peers.get(tap.info.peerId)?.plainTransports.size) this.registry.markPhone(room.id, tap.info.peerId);
+      if (room.peers.get(tap.info.peerId)?.plainTransports.size) this.registry.markPhone(room.id, tap.info.peerId, { platform: 'rtp' });
     });
   }
 

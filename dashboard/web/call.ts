@@ -7,7 +7,7 @@
 import { ApiError } from './api.js';
 import { TimelineChart } from './charts.js';
 import { HistoryClient, type CallDetail, type ChallengeDetail, type ParticipantDetail } from './historyApi.js';
-import { detailTimeline, formatDuration } from './historyFormat.js';
+import { callKind, detailTimeline, formatDuration } from './historyFormat.js';
 import { el, showError, stateBadge, time } from './historyDom.js';
 
 const client = new HistoryClient();
@@ -96,7 +96,8 @@ function render(d: CallDetail): void {
   const dl = el('dl', {});
   const item = (k: string, v: Node | string, id: string) => dl.append(el('dt', {}, k), el('dd', { 'data-testid': id }, v));
   item('Room', d.roomId, 'meta-room');
-  item('Kind', d.kind === 'phone' ? 'phone call' : 'room', 'meta-kind');
+  item('Kind', callKind(d), 'meta-kind');
+  if (d.phone?.platformCallId) item(d.phone.platform === 'twilio' ? 'Twilio CallSid' : d.phone.platform === 'audiohook' ? 'Genesys conversation' : 'Platform call id', d.phone.platformCallId, 'meta-platform-call');
   item('Status', d.live ? 'live' : 'ended', 'meta-status');
   item('Started', time(d.startedAt), 'meta-started');
   item('Ended', time(d.endedAt), 'meta-ended');

@@ -5,7 +5,7 @@
  */
 import { ApiError } from './api.js';
 import { HistoryClient, type HistoryEntry } from './historyApi.js';
-import { challengeSummary, emptyFilter, FilterError, filterToQuery, formatDuration, queryToFilter, type HistoryFilter } from './historyFormat.js';
+import { callKind, challengeSummary, emptyFilter, FilterError, filterToQuery, formatDuration, queryToFilter, type HistoryFilter } from './historyFormat.js';
 import { el, showError, stateBadge, time } from './historyDom.js';
 
 const client = new HistoryClient();
@@ -47,7 +47,7 @@ function row(c: HistoryEntry): HTMLTableRowElement {
     'tr',
     { 'data-testid': 'call-row', 'data-call': c.callId, 'data-room': c.roomId, 'data-live': String(c.live), 'data-worst': c.worstState },
     el('td', {}, time(c.startedAt)),
-    el('td', {}, c.roomId, el('br'), el('span', { class: 'muted' }, c.kind === 'phone' ? 'phone call' : 'room')),
+    el('td', {}, c.roomId, el('br'), el('span', { class: 'muted', 'data-testid': 'call-kind' }, callKind(c))),
     el('td', { 'data-testid': 'call-status' }, c.live ? 'live' : 'ended'),
     el('td', { 'data-testid': 'call-duration' }, formatDuration(c.durationSec)),
     el('td', {}, people),

@@ -39,6 +39,17 @@ function decision(v: unknown): (HistoryDecision & DecisionDetail) | undefined {
   return { ts: str(v['ts']), peerId: str(v['peerId']), displayName: str(v['displayName']), decision: v['decision'], tagState: str(v['tagState']), operator: str(v['operator']), note: strOrNull(v['note']) };
 }
 
+const PLATFORMS = ['twilio', 'audiohook', 'rtp'] as const;
+
+function phoneOf(v: unknown): Pick<HistoryEntry, 'phone'> {
+  if (!isObj(v)) return {};
+  const platform = PLATFORMS.find((p) => p === v['platform']);
+  if (!platform) return {};
+  const id = v['platformCallId'];
+  const tenant = v['tenant'];
+  return { phone: { platform, ...(typeof id === 'string' ? { platformCallId: id.slice(0, 128) } : {}), ...(typeof tenant === 'string' ? { tenant: tenant.slice(0, 32) } : {}) } };
+}
+
 export function parseHistoryEntry(v: unknown): HistoryEntry | undefined {
   if (!isObj(v) || typeof v['callId'] !== 'string' || typeof v['roomId'] !== 'string') return undefined;
   const c = isObj(v['challenges']) ? v['challenges'] : {};
@@ -46,6 +57,7 @@ export function parseHistoryEntry(v: unknown): HistoryEntry | undefined {
     callId: v['callId'],
     roomId: v['roomId'],
     kind: v['kind'] === 'phone' ? 'phone' : 'room',
+    ...phoneOf(v['phone']),
     live: v['live'] === true,
     startedAt: str(v['startedAt']),
     endedAt: strOrNull(v['endedAt']),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { challengeSummary, detailTimeline, FilterError, filterToQuery, formatDuration, isoToLocal, queryToFilter } from './historyFormat.js';
+import { callKind, challengeSummary, detailTimeline, FilterError, filterToQuery, formatDuration, isoToLocal, queryToFilter } from './historyFormat.js';
 
 describe('call history page helpers', () => {
   it('turns the filter form into the /v1/calls query and back', () => {
@@ -35,6 +35,9 @@ describe('call history page helpers', () => {
     expect(formatDuration(125)).toBe('2 min 05 s');
     expect(formatDuration(3 * 3600 + 60)).toBe('3 h 01 min');
     expect(challengeSummary({ total: 0, passed: 0, failed: 0, other: 0 })).toBe('none');
+    expect(callKind({ kind: 'room' })).toBe('room');
+    expect(callKind({ kind: 'phone' })).toBe('phone call');
+    expect(callKind({ kind: 'phone', phone: { platform: 'audiohook', platformCallId: 'x' } })).toBe('phone call · Genesys AudioHook');
     expect(challengeSummary({ total: 3, passed: 1, failed: 1, other: 1 })).toBe('3 issued, 1 passed, 1 failed, 1 other');
     const t = '2026-03-01T10:00:00.000Z';
     expect(

@@ -88,6 +88,14 @@ export function queryToFilter(q: URLSearchParams): HistoryFilter {
   };
 }
 
+const PLATFORM_NAMES: Record<string, string> = { twilio: 'Twilio', audiohook: 'Genesys AudioHook', rtp: 'RTP gateway' };
+
+/** "room", "phone call", or "phone call · Twilio" (the channel a phone call came in on). */
+export function callKind(c: Pick<HistoryEntry, 'kind' | 'phone'>): string {
+  if (c.kind !== 'phone') return 'room';
+  return c.phone ? `phone call · ${PLATFORM_NAMES[c.phone.platform] ?? c.phone.platform}` : 'phone call';
+}
+
 export function formatDuration(sec: number | null): string {
   if (sec === null || !Number.isFinite(sec)) return '—';
   const s = Math.round(sec);

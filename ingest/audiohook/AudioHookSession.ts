@@ -30,6 +30,7 @@ import { createLogger } from '../../kernel/log.js';
 import type { PromptSink } from '../../challenge-response/prompt/PromptSink.js';
 import { AgentPromptSink, type AgentPromptSinkOptions } from '../../challenge-response/prompt/AgentPromptSink.js';
 import { PhoneLeg } from '../PhoneLeg.js';
+import type { PhoneRef } from '../../events/schema.js';
 import { ingestMetrics } from '../metrics.js';
 import { closeCodeFor, CloseCode } from '../closeCodes.js';
 import { parseAudioHookMessage } from './parseMessage.js';
@@ -94,7 +95,8 @@ export interface AudioHookSessionDeps {
   challenges(): { attachPhoneLeg(roomId: string, peerId: string, sink: PromptSink): () => void } | undefined;
   claim(roomId: string): boolean;
   release(roomId: string): void;
-  onLeg?(leg: PhoneLeg): void;
+  /** The leg is in its room and producing: the service marks the call as a phone call, with its platform ids. */
+  onLeg?(leg: PhoneLeg, phone: PhoneRef): void;
 }
 
 /** What the upgrade request told about the session (headers, already checked). */
@@ -287,7 +289,7 @@ export class AudioHookSession extends TypedEmitter<AudioHookSessionEvents> {
         for (const h of held) this.#push(h.payload, h.positionMs);
         this.#sink = new AgentPromptSink(this.options.agentPrompt);
         this.#detachSink = this.#deps.challenges()?.attachPhoneLeg(roomId, leg.peerId, this.#sink);
-        this.#deps.onLeg?.(leg);
+        this.#deps.onLeg?.(leg, { platform: 'audiohook', platformCallId: conversationId.toLowerCase(), tenant: this.info.tenant });
         this.safeEmit('streaming', { roomId, peerId: leg.peerId, conversationId, sessionId: this.info.sessionId, tenant: this.info.tenant, channels: [...chosen.channels] });
       },
       (e: unknown) => {

@@ -27,6 +27,7 @@ import { createLogger } from '../../kernel/log.js';
 import type { PromptSink } from '../../challenge-response/prompt/PromptSink.js';
 import type { IngestKeys } from '../IngestKeys.js';
 import { PhoneLeg } from '../PhoneLeg.js';
+import type { PhoneRef } from '../../events/schema.js';
 import { ingestMetrics } from '../metrics.js';
 import { closeCodeFor, CloseCode } from '../closeCodes.js';
 import { defaultFrameLimits, parseTwilioFrame, type FrameLimits } from './parseFrame.js';
@@ -88,7 +89,8 @@ export interface TwilioSessionDeps {
   claim(roomId: string): boolean;
   release(roomId: string): void;
   /** The leg is in its room and producing (the service marks the call as a phone call). */
-  onLeg?(leg: PhoneLeg): void;
+  /** The leg is in its room and producing: the service marks the call as a phone call, with its platform ids. */
+  onLeg?(leg: PhoneLeg, phone: PhoneRef): void;
 }
 
 export interface TwilioSessionEvents {
@@ -252,7 +254,7 @@ export class TwilioSession extends TypedEmitter<TwilioSessionEvents> {
         for (const h of held) leg.push(h.payload, h.chunk, h.timestamp);
         this.#sink = new TwilioPromptSink((m) => this.#send(m), streamSid, this.options.prompt);
         this.#detachSink = this.#deps.challenges()?.attachPhoneLeg(roomId, leg.peerId, this.#sink);
-        this.#deps.onLeg?.(leg);
+        this.#deps.onLeg?.(leg, { platform: 'twilio', platformCallId: callSid, tenant });
         this.safeEmit('streaming', { roomId, peerId: leg.peerId, callSid, streamSid, tenant });
       },
       (e: unknown) => {

@@ -117,6 +117,8 @@ describe('Genesys AudioHook ingest (real service, real NATS, real speech)', () =
     // A's verdict, from the pipeline through NATS: judged, narrowband.
     const verdict = await until('a verdict event of call A on NATS', () => events.find((e) => e.type === 'verdict' && e.roomId === roomA && e.peerId === 'caller'), 45_000);
     expect(verdict.callId).toMatch(/^c-/);
+    // Every event of the call names the platform, its own call id and the tenant.
+    expect(verdict.phone).toEqual({ platform: 'audiohook', platformCallId: a.options.conversationId, tenant: 'acme' });
     const judged = await until('a verdict other than collecting', () => events.find((e) => e.type === 'verdict' && e.roomId === roomA && e.payload.state !== 'collecting'), 45_000);
     expect(judged.type === 'verdict' && judged.payload.quality.bandwidth).toBe('NB');
     expect(a.open).toBe(true);
@@ -149,7 +151,8 @@ describe('Genesys AudioHook ingest (real service, real NATS, real speech)', () =
     expect((await a.closed).code).toBe(1000);
     await until('room A closed', () => (service.rooms.get(roomA) ? undefined : true), 5000);
     const call = service.registry.calls().find((c) => c.roomId === roomA);
-    expect(call).toMatchObject({ kind: 'phone', callId: verdict.callId });
+    expect(call).toMatchObject({ kind: 'phone', callId: verdict.callId, phone: { platform: 'audiohook', platformCallId: a.options.conversationId } });
+    expect(events.filter((e) => e.roomId === roomA).every((e) => e.phone?.platform === 'audiohook')).toBe(true);
     expect(call?.endedAt).toBeDefined();
     expect(service.audiohook!.streamCount).toBe(0);
     const states = events.filter((e) => e.type === 'verdict' && e.roomId === roomA).map((e) => (e.type === 'verdict' ? `${e.payload.state}/${e.payload.quality.bandwidth ?? ''}` : ''));

@@ -120,6 +120,7 @@ describe('Twilio Media Streams ingest (real service, real NATS, real speech)', (
     // A's verdict, from the pipeline through NATS.
     const verdict = await until('a verdict event of call A on NATS', () => events.find((e) => e.type === 'verdict' && e.roomId === roomA && e.peerId === 'caller'), 45_000);
     expect(verdict.callId).toMatch(/^c-/);
+    expect(verdict.phone).toEqual({ platform: 'twilio', platformCallId: a.ids.callSid, tenant: 'acme' });
     // Telephone audio is judged (telephone calibration), not held at collecting as too narrow.
     const judged = await until('a verdict other than collecting', () => events.find((e) => e.type === 'verdict' && e.roomId === roomA && e.payload.state !== 'collecting'), 45_000);
     expect(judged.type === 'verdict' && judged.payload.quality.bandwidth).toBe('NB');
