@@ -9,6 +9,7 @@ import { defaultEvidenceAccumulatorOptions } from '../pipeline/verdict/EvidenceA
 import { defaultPadOptions, defaultParticipantVerdictOptions, defaultQualityThresholds, type ParticipantVerdictOptions } from '../pipeline/verdict/ParticipantVerdict.js';
 import { defaultChallengePolicyOptions } from '../challenge-response/ChallengePolicy.js';
 import { defaultChallengeManagerOptions } from '../challenge-response/ChallengeManager.js';
+import { defaultSpeakerContinuityOptions } from '../pipeline/verdict/SpeakerContinuity.js';
 
 /** The configuration values (src/config.ts names) that reach verdicts and challenges. */
 export interface VerdictConfig {
@@ -27,6 +28,9 @@ export interface VerdictConfig {
   challengeMaxPerCall: number;
   challengeSpotCheck: number;
   challengeVerifiedForMs: number;
+  /** Absent in bundles of services older than the speaker-continuity check. */
+  speakerContinuity?: boolean;
+  takeoverHoldMs?: number;
 }
 
 export interface VerdictSettingsInput {
@@ -40,6 +44,7 @@ export function verdictSettings(input: VerdictSettingsInput): Record<string, unk
   const v: Partial<ParticipantVerdictOptions> = input.verdict ?? {
     pad: { mode: c.padMode, minPFake: c.padMinPFake, maxPFake: c.padMaxPFake },
     quality: { ...defaultQualityThresholds, minFrameRate: c.videoFps * 0.6 },
+    ...(c.takeoverHoldMs !== undefined ? { machine: { takeoverHoldMs: c.takeoverHoldMs } } : {}),
   };
   const d = defaultParticipantVerdictOptions;
   const pad = { ...defaultPadOptions, ...v.pad };
@@ -60,6 +65,7 @@ export function verdictSettings(input: VerdictSettingsInput): Record<string, unk
       },
       quality: { ...quality, poorBandwidths: [...quality.poorBandwidths] },
       presentationAttack: { ...pad, tasks: [...pad.tasks] },
+      speakerContinuity: { enabled: c.speakerContinuity ?? false, ...defaultSpeakerContinuityOptions, ...v.speaker },
     },
     analysis: {
       enabled: c.analysis,

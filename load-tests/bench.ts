@@ -8,7 +8,7 @@
  *   npm run bench -- --only capacity   one part (comma-separated list allowed)
  *   npm run bench -- --out dir         output folder (default bench-results/)
  *
- * Parts: stages, capacity, first-verdict, media-impact, video, memory.
+ * Parts: stages, capacity, phone, first-verdict, media-impact, video, memory.
  * Service settings: --audio-workers, --inference-workers, --ort-threads (defaults 1, 1, 1
  * for a 2-core machine), --no-challenges, --sfu-nice=-5 (mediasoup worker priority); capacity ramp: --steps 5,10,20 --hold 25.
  * Exit code 1 when any part failed (its error is in the JSON).
@@ -29,8 +29,9 @@ import { runFirstVerdict, type FirstVerdictOptions, type FirstVerdictResult } fr
 import { runMediaImpact, type MediaImpactOptions, type MediaImpactResult } from './parts/mediaImpact.js';
 import { videoFromStages, type VideoResult } from './parts/video.js';
 import { runMemory, type MemoryOptions, type MemoryResult } from './parts/memory.js';
+import { runPhone, type PhoneOptions, type PhoneResult } from './parts/phone.js';
 
-const PARTS = ['stages', 'video', 'capacity', 'first-verdict', 'media-impact', 'memory'] as const;
+const PARTS = ['stages', 'video', 'capacity', 'phone', 'first-verdict', 'media-impact', 'memory'] as const;
 type Part = (typeof PARTS)[number];
 
 const { values } = parseArgs({
@@ -71,10 +72,11 @@ const settings: BenchServiceSettings = {
   ...(values['sfu-nice'] !== undefined ? { sfuNice: Number(values['sfu-nice']) } : {}),
 };
 
-const sizes: { stages: StagesOptions; capacity: CapacityOptions; firstVerdict: FirstVerdictOptions; mediaImpact: MediaImpactOptions; memory: MemoryOptions } = smoke
+const sizes: { stages: StagesOptions; capacity: CapacityOptions; phone: PhoneOptions; firstVerdict: FirstVerdictOptions; mediaImpact: MediaImpactOptions; memory: MemoryOptions } = smoke
   ? {
       stages: { audioSeconds: 3, inferenceIterations: 3, videoSeconds: 2, faceIterations: 3, events: 200, modelIterations: 3, batches: [1, 4, 8], threads: [1] },
       capacity: { steps: [2, 4], warmSec: 3, holdSec: 3, roomSize: 10, stopAfterFailures: 99, latencyTargetMs: 500 },
+      phone: { steps: [2], warmSec: 3, holdSec: 3, stopAfterFailures: 99, latencyTargetMs: 500 },
       firstVerdict: { joins: 1, timeoutSec: 40 },
       mediaImpact: { background: 2, blockSec: 2, rounds: 1 },
       memory: { streams: 20, durationSec: 20, sampleSec: 1, warmupFraction: 0.25 },
@@ -82,6 +84,7 @@ const sizes: { stages: StagesOptions; capacity: CapacityOptions; firstVerdict: F
   : {
       stages: { audioSeconds: 60, inferenceIterations: 30, videoSeconds: 10, faceIterations: 50, events: 5000, modelIterations: 30, batches: [1, 4, 8], threads: [1, 2] },
       capacity: { steps: [5, 10, 20, 30, 40, 60, 80, 100, 120], warmSec: 5, holdSec: 25, roomSize: 10, stopAfterFailures: 2, latencyTargetMs: 500 },
+      phone: { steps: [10, 20, 40, 60, 80, 100], warmSec: 5, holdSec: 20, stopAfterFailures: 2, latencyTargetMs: 500 },
       firstVerdict: { joins: 8, timeoutSec: 40 },
       mediaImpact: { background: 20, blockSec: 10, rounds: 3 },
       memory: { streams: 20, durationSec: 600, sampleSec: 5, warmupFraction: 0.2 },
@@ -117,6 +120,7 @@ interface Results {
   stages?: StagesResult;
   video?: VideoResult | { error: string };
   capacity?: CapacityResult;
+  phone?: PhoneResult;
   'first-verdict'?: FirstVerdictResult;
   'media-impact'?: MediaImpactResult;
   memory?: MemoryResult;
@@ -137,6 +141,14 @@ function targets(r: Results, nproc: number): TargetCheck[] {
       target: '>= 40 concurrent speech streams per core, voice model at 1 s hop, no drops (p95 window-to-score < 500 ms)',
       measured: `${c.maxStreamsOk} streams on ${nproc} cores without drops (${perCore.toFixed(1)}/core; ramp steps ${c.steps.map((s) => s.streams).join(',')}); marginal CPU ${c.marginalPctPerStream ?? '?'} % of a core per stream`,
       met: smoke ? null : perCore >= 40,
+    });
+  }
+  if (r.phone) {
+    const p = r.phone;
+    out.push({
+      target: 'phone calls (8 kHz, Twilio + AudioHook WebSockets) measured: no drops, p95 window-to-score < 500 ms',
+      measured: `${p.maxCallsOk} concurrent calls on ${nproc} cores without drops (steps ${p.steps.map((s) => s.calls).join(',')}); marginal CPU ${p.marginalPctPerCall ?? '?'} % of a core per call (test clients included)`,
+      met: null,
     });
   }
   if (r['first-verdict']) {
@@ -249,6 +261,7 @@ async function main(): Promise<void> {
       return v;
     });
     results.capacity = await run('capacity', () => runCapacity(sizes.capacity, settings, models.dir, fixtures.speechWav, log));
+    results.phone = await run('phone', () => runPhone(sizes.phone, settings, models.dir, fixtures.speechWav, log));
     results['first-verdict'] = await run('first-verdict', () => runFirstVerdict(sizes.firstVerdict, settings, models.dir, { wav: fixtures.speechWav, y4m: fixtures.faceY4m }, log));
     results['media-impact'] = await run('media-impact', () => runMediaImpact(sizes.mediaImpact, settings, models.dir, fixtures.speechWav, log));
     results.memory = await run('memory', () => runMemory(sizes.memory, settings, models.dir, fixtures.speechWav, log));

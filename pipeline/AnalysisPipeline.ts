@@ -4,6 +4,7 @@
  *   MediaSource (RTP, main thread) --batched--> MediaWorkerPool (decode, VAD, faces; worker threads)
  *     --AudioWindow/FaceWindow--> InferencePool (onnxruntime; worker threads, fair bounded queues)
  *     --WindowScore--> ParticipantVerdict (evidence, fusion, state machine) --> 'verdict'
+ *     --SpeakerEmbedding--> ParticipantVerdict's SpeakerContinuity (a change of voice: takeover)
  *
  * The main thread only copies packets into batches and moves small messages; the media
  * path (what participants receive) never waits on any of it. Taps start paused and are
@@ -32,6 +33,8 @@ export interface AnalysisPipelineOptions {
   verdict: Partial<ParticipantVerdictOptions>;
   /** How often verdicts are re-evaluated without new scores (decay, verified expiry). */
   tickMs: number;
+  /** Run the speaker-embedding model (task speaker-embed) for mid-call takeover detection, when it is installed. */
+  speakerContinuity: boolean;
 }
 
 export const defaultAnalysisPipelineOptions: AnalysisPipelineOptions = {
@@ -40,6 +43,7 @@ export const defaultAnalysisPipelineOptions: AnalysisPipelineOptions = {
   inference: {},
   verdict: {},
   tickMs: 1000,
+  speakerContinuity: true,
 };
 
 export interface AnalysisPipelineEvents {
@@ -95,7 +99,11 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
       p.addScore(s);
       this.safeEmit('score', s);
     });
-    inference.on('dropped', (d) => this.#known(d.stream)?.addDropped(d));
+    // Speaker-embedding windows track the voice's continuity; their drops say nothing of the verdict's evidence.
+    inference.on('embedding', (e) => this.#known(e.stream)?.addSpeakerEmbedding(e));
+    inference.on('dropped', (d) => {
+      if (d.task !== 'speaker-embed') this.#known(d.stream)?.addDropped(d);
+    });
     this.#timer = setInterval(() => {
       for (const p of this.#participants.values()) p.tick();
     }, options.tickMs);
@@ -108,10 +116,18 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     const statuses = await registry.load();
     for (const s of statuses) if (!s.available) log.warn('detector unavailable', { id: s.id, code: s.error?.code });
     const media = new MediaWorkerPool(o.media);
-    const inference = new InferencePool(registry.available(), o.inference);
+    const models = registry.available().filter((m) => o.speakerContinuity || m.manifest.task !== 'speaker-embed');
+    const inference = new InferencePool(models, o.inference);
     const fps = media.options.videoFps;
     // Video quality is judged on the analysis frame rate, which the decoder limits to `videoFps`.
-    const verdict: Partial<ParticipantVerdictOptions> = { ...o.verdict, quality: { ...defaultQualityThresholds, minFrameRate: fps * 0.6, ...o.verdict.quality } };
+    // The voice-continuity rule is the speaker model's own (its manifest's `takeover`, chosen on tuning speakers).
+    const takeover = models.find((m) => m.manifest.task === 'speaker-embed')?.manifest.takeover;
+    const speaker = takeover ? { enrolWindows: takeover.K, consecutive: takeover.M, threshold: takeover.T, thresholdTelephone: takeover.T_telephone ?? takeover.T } : {};
+    const verdict: Partial<ParticipantVerdictOptions> = {
+      ...o.verdict,
+      quality: { ...defaultQualityThresholds, minFrameRate: fps * 0.6, ...o.verdict.quality },
+      speaker: { ...speaker, ...o.verdict.speaker },
+    };
     const p = new AnalysisPipeline({ ...o, verdict }, registry, media, inference);
     const [m] = await Promise.all([media.ready(), inference.ready()]);
     p.#faceAnalysis = m.faceAnalysis;

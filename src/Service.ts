@@ -291,7 +291,8 @@ export class Service {
         logLevel: c.logLevel as 'info',
       },
       inference: { workers: c.inferenceWorkers, intraOpNumThreads: c.ortThreads, queueCapacity: c.inferenceQueue, lagWarnMs: c.lagWarnMs },
-      verdict: { pad: { mode: c.padMode, minPFake: c.padMinPFake, maxPFake: c.padMaxPFake } },
+      verdict: { pad: { mode: c.padMode, minPFake: c.padMinPFake, maxPFake: c.padMaxPFake }, machine: { takeoverHoldMs: c.takeoverHoldMs } },
+      speakerContinuity: c.speakerContinuity,
     });
     this.#pipeline = pipeline;
     this.attachMediaConsumer(pipeline);

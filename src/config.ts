@@ -88,6 +88,8 @@ export const settings = {
   padMode: s('DFD_PAD_MODE', 'raise', 'Presentation-attack models (face-antispoof, face-liveness): "raise" lets a confident one make the verdict suspicious, "report" only publishes their scores', oneOf('raise', 'report')),
   padMinPFake: s('DFD_PAD_MIN_PFAKE', '0.9', 'Decayed mean pFake at which a presentation-attack model counts', num(0.5, 0.999)),
   padMaxPFake: s('DFD_PAD_MAX_PFAKE', '0.65', 'The most a presentation-attack model alone lifts the fused pFake to', num(0.01, 0.99)),
+  speakerContinuity: s('DFD_SPEAKER_CONTINUITY', 'true', 'Track each voice with the speaker-embedding model (detectors/models/speaker-embed): a different voice mid-call makes the verdict suspicious ("takeover:voice")', bool),
+  takeoverHoldMs: s('DFD_TAKEOVER_HOLD_MS', '30000', 'How long a mid-call takeover keeps the verdict suspicious while the new voice gathers evidence', int(0, 3_600_000)),
   lagWarnMs: s('DFD_LAG_WARN_MS', '3000', 'Warn when analysis lags real time by more than this', int(10, 600000)),
   challenges: s('DFD_CHALLENGES', 'true', 'Run challenge-response (needs the analysis pipeline)', bool),
   challengeCooldownMs: s('DFD_CHALLENGE_COOLDOWN_MS', '60000', 'Minimum time between automatic challenges of one participant', int(0, 86_400_000)),

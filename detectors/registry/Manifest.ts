@@ -13,7 +13,11 @@ import { DfdError } from '../../kernel/errors.js';
  * camera), a face-window detector like `face-forgery` but a different threat; the verdict
  * weighs it on its own (pipeline/verdict/ParticipantVerdict.ts, option `pad`).
  */
-export const ModelTasks = ['voice-antispoof', 'face-forgery', 'face-pad', 'face-detect', 'face-landmarks', 'vad'] as const;
+/**
+ * `speaker-embed`: a speaker-embedding model (output: an L2-normalised vector per window, not a
+ * logit); the verdict tracks the voice's continuity with it (pipeline/verdict/SpeakerContinuity.ts).
+ */
+export const ModelTasks = ['voice-antispoof', 'face-forgery', 'face-pad', 'face-detect', 'face-landmarks', 'vad', 'speaker-embed'] as const;
 export type ModelTask = (typeof ModelTasks)[number];
 
 /** A dimension: a fixed size or a symbolic (dynamic) name such as "batch". */
@@ -32,6 +36,19 @@ const AudioSpec = Type.Object({
   preprocessing: Type.String(),
   /** Target RMS level in dBFS of the per-window normalisation; default -26. */
   targetDbfs: Type.Optional(Type.Number({ maximum: 0 })),
+  /** 'rms' (default): the worker normalises each window to targetDbfs; 'none': the model does its own (in-graph). */
+  normalize: Type.Optional(Type.Union([Type.Literal('rms'), Type.Literal('none')])),
+});
+
+/** How the verdict uses a speaker-embedding model (task `speaker-embed`), as chosen on its tuning speakers. */
+const TakeoverSpec = Type.Object({
+  /** Windows averaged into the enrolment profile. */
+  K: Type.Integer({ minimum: 1, maximum: 100 }),
+  /** Consecutive windows below the threshold that make a takeover. */
+  M: Type.Integer({ minimum: 1, maximum: 100 }),
+  /** Cosine threshold (wideband), and for telephone audio. */
+  T: Type.Number({ minimum: -1, maximum: 1 }),
+  T_telephone: Type.Optional(Type.Number({ minimum: -1, maximum: 1 })),
 });
 
 const ImageSpec = Type.Object({
@@ -77,6 +94,7 @@ export const ManifestSchema = Type.Object({
     metrics: Type.Record(Type.String(), Type.Number()),
   }),
   budget: Type.Optional(Type.Object({ gmacPerSecondAudio: Type.Optional(Type.Number({ minimum: 0 })) })),
+  takeover: Type.Optional(TakeoverSpec),
   /**
    * How much the verdict trusts this detector, 0..1 (absent: 1). Each window's calibrated
    * log-odds and its evidence are both multiplied by `weight`, so 0 means "scored and
@@ -89,11 +107,12 @@ export type Manifest = Static<typeof ManifestSchema>;
 export type TensorSpec = Static<typeof TensorSpec>;
 export type AudioSpec = Static<typeof AudioSpec>;
 export type ImageSpec = Static<typeof ImageSpec>;
+export type TakeoverSpec = Static<typeof TakeoverSpec>;
 
 const compiled = TypeCompiler.Compile(ManifestSchema);
 
 /** Tasks that need an `audio` block, and those that need an `image` block. */
-const audioTasks: readonly ModelTask[] = ['voice-antispoof', 'vad'];
+const audioTasks: readonly ModelTask[] = ['voice-antispoof', 'vad', 'speaker-embed'];
 const imageTasks: readonly ModelTask[] = ['face-forgery', 'face-pad', 'face-detect', 'face-landmarks'];
 
 /**

@@ -41,6 +41,20 @@ export interface DetectorScore extends WindowScore {
   weight: number;
 }
 
+/** A speaker-embedding model's vector for one speech window (task speaker-embed): no pFake, no verdict weight. */
+export interface SpeakerEmbedding {
+  type: 'embedding';
+  stream: StreamRef;
+  seq: number;
+  detector: string;
+  modelVersion: string;
+  /** L2-normalised. */
+  vector: Float32Array;
+  /** The audio channel of the window (telephone audio has its own threshold). */
+  channel: 'wideband' | 'telephone';
+  wallEnd: number;
+}
+
 export interface DetectorInfo {
   id: string;
   version: string;
@@ -50,6 +64,7 @@ export interface DetectorInfo {
 
 export type InferenceBackendEvents = {
   score: [DetectorScore];
+  embedding: [SpeakerEmbedding];
   dropped: [DropEvent];
 };
 

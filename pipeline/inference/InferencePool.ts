@@ -153,9 +153,10 @@ function streamKey(s: StreamRef): string {
 /**
  * Which manifest tasks the pool runs, on which windows. `face-pad` (presentation-attack
  * models) takes the same face windows as `face-forgery`; every score and drop carries the
- * task so the verdict can weigh the two threats differently.
+ * task so the verdict can weigh the two threats differently. `speaker-embed` (a speaker-embedding
+ * model) takes the speech windows too, but answers `embedding` events (a vector), never scores.
  */
-export const TASK_KIND: Readonly<Record<string, 'audio' | 'video' | undefined>> = { 'voice-antispoof': 'audio', 'face-forgery': 'video', 'face-pad': 'video' };
+export const TASK_KIND: Readonly<Record<string, 'audio' | 'video' | undefined>> = { 'voice-antispoof': 'audio', 'face-forgery': 'video', 'face-pad': 'video', 'speaker-embed': 'audio' };
 
 
 export class InferencePool extends TypedEmitter<InferencePoolEvents> implements InferenceBackend {
@@ -348,6 +349,11 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
       const now = this.options.now();
       metrics.inference.observe({ detector: d.model.id }, msg.inferenceMs / 1000);
       const queueDone = job.dispatchedAt;
+      if (msg.vectors && msg.dim) {
+        this.emitEmbeddings(d, job.items.map((it) => it.item.meta), msg.vectors, msg.dim);
+        this.dispatch();
+        return;
+      }
       job.items.forEach((it, i) => {
         const logit = msg.logits[i];
         const meta = it.item.meta;
@@ -381,6 +387,28 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
       });
     }
     this.dispatch();
+  }
+
+  /** A speaker-embedding model's answers: one vector per window, in order. */
+  private emitEmbeddings(d: Detector, metas: readonly WindowMeta[], vectors: Float32Array, dim: number): void {
+    metas.forEach((meta, i) => {
+      const vector = vectors.slice(i * dim, (i + 1) * dim);
+      if (vector.length !== dim || !vector.every(Number.isFinite)) {
+        this.drop(d, meta.stream, meta.seq, 'inference-error');
+        return;
+      }
+      metrics.processed.inc({ detector: d.model.id });
+      this.safeEmit('embedding', {
+        type: 'embedding',
+        stream: meta.stream,
+        seq: meta.seq,
+        detector: d.model.id,
+        modelVersion: d.model.manifest.version,
+        vector,
+        channel: meta.channel,
+        wallEnd: meta.wallEnd,
+      });
+    });
   }
 
   private onExit(slot: Slot, worker: Worker, code: number): void {

@@ -22,6 +22,8 @@ interface Loaded {
   outputName: string;
   /** Fixed batch size when the model's first dim is a number, else undefined. */
   fixedBatch: number | undefined;
+  /** Embedding models (task speaker-embed): the vector length each row returns; else undefined (one logit). */
+  embedDim: number | undefined;
 }
 
 const sessions = new Map<string, Loaded>();
@@ -43,12 +45,14 @@ async function init(msg: InitMessage): Promise<void> {
       const input = model.manifest.inputs[0]!;
       const output = model.manifest.outputs[0]!;
       const b = input.shape[0];
+      const last = output.shape[output.shape.length - 1];
       sessions.set(model.id, {
         model,
         session,
         inputName: input.name,
         outputName: output.name,
         fixedBatch: typeof b === 'number' && b > 0 ? b : undefined,
+        embedDim: isEmbedding(model) && typeof last === 'number' && last > 0 ? last : undefined,
       });
     } catch (e) {
       failed.push({ id: model.id, message: e instanceof Error ? e.message : String(e) });
@@ -57,10 +61,15 @@ async function init(msg: InitMessage): Promise<void> {
   post({ type: 'ready', failed });
 }
 
-/** Runs `rows` rows of `rowSize` floats through the session, honouring a fixed batch size. */
-async function runRows(l: Loaded, data: Float32Array, rows: number, rowShape: number[]): Promise<Float32Array> {
+const isEmbedding = (m: WorkerModel): boolean => m.manifest.task === 'speaker-embed';
+
+/**
+ * Runs `rows` rows of `rowSize` floats through the session, honouring a fixed batch size.
+ * Returns the first `keep` output values of each row (1: the logit; an embedding's length).
+ */
+async function runRows(l: Loaded, data: Float32Array, rows: number, rowShape: number[], keep = 1): Promise<Float32Array> {
   const rowSize = rowShape.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(rows);
+  const out = new Float32Array(rows * keep);
   const chunk = l.fixedBatch ?? rows;
   for (let start = 0; start < rows; start += chunk) {
     const n = Math.min(chunk, rows - start);
@@ -76,13 +85,14 @@ async function runRows(l: Loaded, data: Float32Array, rows: number, rowShape: nu
     if (!t) throw new Error('model produced no output');
     const values = t.data as Float32Array;
     const perRow = values.length / chunk;
-    // The logit is the first value of each row's output.
-    for (let i = 0; i < n; i++) out[start + i] = values[i * perRow]!;
+    if (perRow < keep) throw new Error(`model output has ${perRow} values per row, expected ${keep}`);
+    // The logit is the first value of each row's output; an embedding its first `keep`.
+    for (let i = 0; i < n; i++) out.set(values.subarray(i * perRow, i * perRow + keep), (start + i) * keep);
   }
   return out;
 }
 
-async function runAudio(l: Loaded, windows: AudioWindow[]): Promise<number[]> {
+async function runAudio(l: Loaded, windows: AudioWindow[], keep = 1): Promise<Float32Array> {
   const spec = l.model.manifest.audio!;
   const first = windows[0]!;
   const len = audioModelLength(first.samples.length, first.sampleRate, spec);
@@ -91,7 +101,7 @@ async function runAudio(l: Loaded, windows: AudioWindow[]): Promise<number[]> {
     const x = preprocessAudio(w.samples, w.sampleRate, spec);
     data.set(x.subarray(0, len), i * len);
   });
-  return Array.from(await runRows(l, data, windows.length, [len]));
+  return runRows(l, data, windows.length, [len], keep);
 }
 
 async function runFaces(l: Loaded, windows: FaceWindow[]): Promise<number[]> {
@@ -131,8 +141,12 @@ async function run(msg: RunMessage): Promise<void> {
     const faces = msg.windows.filter((w): w is FaceWindow => w.type === 'face-window');
     let logits: number[];
     let rows: number;
-    if (audio.length === msg.windows.length) {
-      logits = await runAudio(l, audio);
+    if (audio.length === msg.windows.length && l.embedDim !== undefined) {
+      const vectors = await runAudio(l, audio, l.embedDim);
+      post({ type: 'result', jobId: msg.jobId, logits: [], vectors, dim: l.embedDim, inferenceMs: performance.now() - t0, rows: audio.length });
+      return;
+    } else if (audio.length === msg.windows.length) {
+      logits = Array.from(await runAudio(l, audio));
       rows = audio.length;
     } else if (faces.length === msg.windows.length) {
       logits = await runFaces(l, faces);

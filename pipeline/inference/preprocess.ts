@@ -5,7 +5,8 @@
  * Audio: mono float32 -> band-limited resampling to the model rate (pipeline/audio/Resampler.ts) -> keep the LAST maxSeconds
  * (the freshest speech) -> mean removal -> RMS normalisation to `targetDbfs` (default
  * -26 dBFS) with the gain capped at +40 dB so near-silence is not blown up to noise ->
- * hard clip to [-1, 1].
+ * hard clip to [-1, 1]. With `normalize: 'none'` (a model that normalises in its graph) the
+ * resampled samples go in unchanged, only clipped.
  * Images: HWC uint8 RGB crops -> bilinear resize to the model size if needed -> per
  * channel (v * scale - mean) / std -> NCHW or NHWC, RGB or BGR as the manifest says.
  */
@@ -26,6 +27,14 @@ export function preprocessAudio(samples: Float32Array, rate: number, spec: Audio
   const maxLen = Math.round(spec.maxSeconds * spec.sampleRate);
   if (x.length > maxLen) x = x.subarray(x.length - maxLen);
   const y = out ?? new Float32Array(x.length);
+  if (spec.normalize === 'none') {
+    // The model normalises in its graph (e.g. speaker-embed): the samples go in as they are, clipped.
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]!;
+      y[i] = v > 1 ? 1 : v < -1 ? -1 : Number.isFinite(v) ? v : 0;
+    }
+    return y;
+  }
   let mean = 0;
   for (let i = 0; i < x.length; i++) mean += x[i]!;
   mean /= x.length || 1;

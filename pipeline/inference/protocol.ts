@@ -50,8 +50,11 @@ export interface ReadyMessage {
 export interface ResultMessage {
   type: 'result';
   jobId: number;
-  /** One (frame-averaged for faces) logit per window, in order. */
+  /** One (frame-averaged for faces) logit per window, in order (empty for an embedding model). */
   logits: number[];
+  /** Embedding models (task speaker-embed): `dim` floats per window, in order. */
+  vectors?: Float32Array;
+  dim?: number;
   /** Worker compute time for the whole batch: preprocessing + session.run. */
   inferenceMs: number;
   /** Rows in the tensor(s) run (frames for faces, windows for audio). */

@@ -38,6 +38,19 @@ export class PacketSource extends TypedEmitter<MediaSourceEvents> implements Med
     for (const p of packets) this.safeEmit('rtp', p, arrivalMs);
   }
 
+  /**
+   * Plays the packets `chunk` at a time every `everyMs` (faster than real time, but not as one
+   * burst: the media path's bounded queues would thin a burst, as they should under overload).
+   */
+  async stream(packets: readonly Buffer[], options: { chunk?: number; everyMs?: number } = {}): Promise<void> {
+    const chunk = options.chunk ?? 25;
+    const everyMs = options.everyMs ?? 100;
+    for (let i = 0; i < packets.length && !this.#closed; i += chunk) {
+      this.play(packets.slice(i, i + chunk));
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -5,6 +5,8 @@
  *   addScore(score)  -> that modality's EvidenceAccumulator
  *   addDropped(ev)   -> dropped-window counts (lower the confidence)
  *   markVerified / markDeepfakeLikely -> challenge outcomes
+ *   addSpeakerEmbedding(e) -> SpeakerContinuity; a change of voice -> markTakeover: `suspicious`
+ *                     with reason "takeover:voice", the old voice's audio evidence dropped
  *
  * Fusion: a modality whose latest input quality is too poor to judge is left out; the
  * others are combined as an evidence-weighted mean of their log-odds (times a per-modality
@@ -38,6 +40,7 @@ import type { AnalysisWindow, AudioQuality, MediaKind, VideoQuality, WindowScore
 import { EvidenceAccumulator, sigmoid, type EvidenceAccumulatorOptions } from './EvidenceAccumulator.js';
 import { verdictWeight, weightedPFake } from '../../detectors/registry/Manifest.js';
 import { VerdictMachine, type VerdictMachineOptions, type VerdictState } from './VerdictMachine.js';
+import { SpeakerContinuity, type SpeakerContinuityOptions } from './SpeakerContinuity.js';
 
 export interface QualityThresholds {
   /** Above this packet loss (0..1) the modality is too poor to judge. */
@@ -79,6 +82,8 @@ export interface ParticipantVerdictOptions {
   accumulator: Partial<EvidenceAccumulatorOptions>;
   pad: Partial<PadOptions>;
   machine: Partial<VerdictMachineOptions>;
+  /** Voice continuity (speaker-embed windows): enrolment size, run length, thresholds. */
+  speaker: Partial<SpeakerContinuityOptions>;
   quality: QualityThresholds;
   audioWeight: number;
   videoWeight: number;
@@ -106,6 +111,7 @@ export const defaultParticipantVerdictOptions: ParticipantVerdictOptions = {
   accumulator: {},
   pad: {},
   machine: {},
+  speaker: {},
   quality: defaultQualityThresholds,
   audioWeight: 1,
   videoWeight: 1,
@@ -160,6 +166,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   private readonly machine: VerdictMachine;
   private readonly acc: Record<MediaKind, EvidenceAccumulator>;
   private readonly pad: PadOptions;
+  private readonly voice: SpeakerContinuity;
   /** One accumulator per PAD detector id. */
   private readonly padAcc = new Map<string, EvidenceAccumulator>();
   private readonly seen: Record<MediaKind, boolean> = { audio: false, video: false };
@@ -179,6 +186,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     this.machine = new VerdictMachine(this.options.machine);
     this.acc = { audio: new EvidenceAccumulator(this.options.accumulator), video: new EvidenceAccumulator(this.options.accumulator) };
     this.pad = { ...defaultPadOptions, ...this.options.pad };
+    this.voice = new SpeakerContinuity(this.options.speaker);
     const p = this.pad;
     if (!(p.minPFake > 0 && p.minPFake < 1) || !(p.maxPFake > 0 && p.maxPFake < 1) || !(p.minEvidence >= 0) || (p.mode !== 'raise' && p.mode !== 'report')) {
       throw new DfdError('ERR_CONFIG', 'presentation-attack verdict options out of range', { ...p, tasks: [...p.tasks] });
@@ -257,6 +265,31 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
 
   markDeepfakeLikely(reason: string): void {
     this.machine.markDeepfakeLikely(reason, this.options.now());
+    this.evaluate();
+  }
+
+  /**
+   * One speech window's speaker embedding (task speaker-embed). When the voice is no longer the
+   * one enrolled at the start of the call, it is a takeover: see markTakeover.
+   */
+  addSpeakerEmbedding(e: { vector: Float32Array; channel: 'wideband' | 'telephone' }): void {
+    const r = this.voice.add(e.vector, e.channel === 'telephone');
+    if (r.state === 'takeover') this.markTakeover('takeover:voice');
+  }
+
+  /** Voice changes seen so far (after enrolment). */
+  get takeovers(): number {
+    return this.voice.takeovers;
+  }
+
+  /**
+   * Someone else is speaking now: the evidence gathered on the previous voice no longer speaks
+   * for this one (dropped), a passed challenge no longer vouches for it, and the verdict is
+   * `suspicious` with `reason`, held while the new voice gathers its own evidence.
+   */
+  markTakeover(reason: string): void {
+    this.acc.audio.reset();
+    this.machine.markTakeover(reason, this.options.now());
     this.evaluate();
   }
 

@@ -119,6 +119,39 @@ describe('VerdictMachine transitions (one test per table row)', () => {
     }
   });
 
+  it('markTakeover (the voice changed) from any state but deepfake-likely: suspicious, held against good scores and lost evidence; ends verified', () => {
+    for (const s of ['collecting', 'likely-genuine', 'suspicious', 'verified'] as const) {
+      const m = machineIn(s, 0);
+      const t = m.markTakeover('takeover:voice', 100);
+      expect(t).toMatchObject({ from: s, to: 'suspicious', reason: 'takeover:voice' });
+      expect(m.verifiedUntilMs).toBe(0);
+      // Good scores, no evidence, poor quality: the hold keeps it suspicious with its reason.
+      m.update({ pFake: 0.01, evidence: 50, now: 100 + 29_999 });
+      expect([m.state, m.reason]).toEqual(['suspicious', 'takeover:voice']);
+      m.update({ pFake: 0.5, evidence: 0, poorQuality: 'packet-loss', now: 100 + 29_999 });
+      expect([m.state, m.reason]).toEqual(['suspicious', 'takeover:voice']);
+      // After the hold the new voice is judged on its own evidence.
+      m.update({ pFake: 0.01, evidence: 50, now: 100 + 30_000 });
+      expect(m.state).toBe('likely-genuine');
+    }
+  });
+
+  it('a takeover hold does not stop an alarm: strong scores raise it; deepfake-likely stays on a takeover; a passed challenge ends the hold', () => {
+    const m = machineIn('likely-genuine', 0);
+    m.markTakeover('takeover:voice', 0);
+    m.update({ pFake: 0.95, evidence: ENOUGH, now: 1000 });
+    expect([m.state, m.reason]).toEqual(['deepfake-likely', 'takeover:voice']);
+    const d = machineIn('deepfake-likely', 0);
+    expect(d.markTakeover('takeover:voice', 10)).toBeUndefined();
+    expect(d.state).toBe('deepfake-likely');
+    const v = machineIn('suspicious', 0);
+    v.markTakeover('takeover:voice', 0);
+    v.markVerified(20_000, 1000);
+    expect(v.state).toBe('verified');
+    v.update({ pFake: 0.01, evidence: ENOUGH, now: 20_000 });
+    expect(v.state).toBe('likely-genuine');
+  });
+
   it('markVerified from any state; scores do not move verified; it expires into a fresh judgement', () => {
     for (const s of ['collecting', 'likely-genuine', 'suspicious', 'deepfake-likely'] as const) {
       const m = machineIn(s, 0);

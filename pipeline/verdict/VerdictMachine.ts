@@ -32,6 +32,11 @@
  *  any              markVerified(untilMs) (passed challenge)               verified
  *  any              markDeepfakeLikely(reason) (failed challenge)          deepfake-likely, held for
  *                                                                          challengeFailHoldMs
+ *  any but          markTakeover(reason) (the voice changed mid-call)      suspicious (reason), held for
+ *  deepfake-likely                                                         takeoverHoldMs; ends `verified`
+ *  suspicious       takeover hold active, p >= deepfakeEnter               deepfake-likely
+ *  suspicious       takeover hold active, otherwise                        suspicious (reason kept)
+ *  deepfake-likely  markTakeover(reason)                                   deepfake-likely (reason kept)
  */
 
 export const VerdictStates = ['collecting', 'likely-genuine', 'suspicious', 'deepfake-likely', 'verified'] as const;
@@ -48,6 +53,8 @@ export interface VerdictMachineOptions {
   deepfakeExit: number;
   /** How long a failed challenge pins `deepfake-likely` regardless of scores, ms. */
   challengeFailHoldMs: number;
+  /** How long a mid-call takeover pins `suspicious` (the new voice has no evidence of its own yet), ms. */
+  takeoverHoldMs: number;
 }
 
 export const defaultVerdictMachineOptions: VerdictMachineOptions = {
@@ -58,6 +65,7 @@ export const defaultVerdictMachineOptions: VerdictMachineOptions = {
   deepfakeEnter: 0.85,
   deepfakeExit: 0.7,
   challengeFailHoldMs: 60_000,
+  takeoverHoldMs: 30_000,
 };
 
 export interface VerdictInput {
@@ -83,6 +91,7 @@ export class VerdictMachine {
   private why: string | undefined = INSUFFICIENT_EVIDENCE;
   private verifiedUntil = 0;
   private holdUntil = 0;
+  private takeoverUntil = 0;
 
   constructor(options: Partial<VerdictMachineOptions> = {}) {
     this.options = { ...defaultVerdictMachineOptions, ...options };
@@ -115,6 +124,7 @@ export class VerdictMachine {
   markVerified(untilMs: number, now: number): Transition | undefined {
     this.verifiedUntil = untilMs;
     this.holdUntil = 0;
+    this.takeoverUntil = 0;
     if (untilMs <= now) return undefined;
     return this.go('verified', 'challenge-passed', now);
   }
@@ -123,7 +133,20 @@ export class VerdictMachine {
   markDeepfakeLikely(reason: string, now: number): Transition | undefined {
     this.holdUntil = now + this.options.challengeFailHoldMs;
     this.verifiedUntil = 0;
+    this.takeoverUntil = 0;
     return this.go('deepfake-likely', reason, now);
+  }
+
+  /**
+   * The voice (or face) changed mid-call: whoever speaks now has not been judged, and a passed
+   * challenge no longer vouches for them. `suspicious` with the reason, pinned for takeoverHoldMs;
+   * an alarm already raised stays.
+   */
+  markTakeover(reason: string, now: number): Transition | undefined {
+    this.verifiedUntil = 0;
+    if (this.current === 'deepfake-likely') return undefined;
+    this.takeoverUntil = now + this.options.takeoverHoldMs;
+    return this.go('suspicious', reason, now);
   }
 
   private next(input: VerdictInput): [VerdictState, string | undefined] {
@@ -143,6 +166,7 @@ export class VerdictMachine {
         if (p >= o.suspiciousEnter) return ['suspicious', undefined];
         return ['likely-genuine', undefined];
       case 'suspicious':
+        if (input.now < this.takeoverUntil) return p >= o.deepfakeEnter && !lowEvidence && !input.poorQuality ? ['deepfake-likely', this.why] : ['suspicious', this.why];
         if (input.poorQuality) return ['collecting', input.poorQuality];
         if (lowEvidence) return ['collecting', INSUFFICIENT_EVIDENCE];
         if (p >= o.deepfakeEnter) return ['deepfake-likely', undefined];

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { SpeakerContinuity } from './SpeakerContinuity.js';
+import { ParticipantVerdict } from './ParticipantVerdict.js';
+
+/** A unit vector near `axis` (cosine about 1 - jitter^2/2 to the axis itself). */
+function voice(axis: number, jitter = 0.1, dim = 16, seed = 1): () => Float32Array {
+  let s = seed;
+  const rnd = (): number => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+  return () => {
+    const v = new Float32Array(dim);
+    for (let i = 0; i < dim; i++) v[i] = (i === axis ? 1 : 0) + jitter * rnd();
+    return v;
+  };
+}
+
+describe('SpeakerContinuity', () => {
+  it('enrols K windows, then stays quiet while the voice stays', () => {
+    const c = new SpeakerContinuity({ enrolWindows: 3, consecutive: 2, threshold: 0.7 });
+    const a = voice(0);
+    expect([1, 2, 3].map(() => c.add(a()).state)).toEqual(['enrolling', 'enrolling', 'enrolling']);
+    expect(c.enrolled).toBe(true);
+    for (let i = 0; i < 50; i++) expect(c.add(a()).state).toBe('same');
+    expect(c.takeovers).toBe(0);
+  });
+
+  it('M windows of another voice in a row make a takeover; a single odd window does not', () => {
+    const c = new SpeakerContinuity({ enrolWindows: 3, consecutive: 2, threshold: 0.7 });
+    const a = voice(0);
+    const b = voice(5, 0.1, 16, 7);
+    for (let i = 0; i < 3; i++) c.add(a());
+    expect(c.add(b()).state).toBe('below');
+    expect(c.add(a()).state).toBe('same'); // the run restarts
+    expect(c.add(b()).state).toBe('below');
+    expect(c.add(b())).toMatchObject({ state: 'takeover' });
+    expect(c.takeovers).toBe(1);
+    // The new voice becomes the profile (seeded with the two windows that fell below): a third voice is caught too.
+    expect(c.add(b()).state).toBe('enrolling');
+    expect(c.add(b()).state).toBe('same');
+    const d = voice(9, 0.1, 16, 3);
+    c.add(d());
+    expect(c.add(d()).state).toBe('takeover');
+    expect(c.takeovers).toBe(2);
+  });
+
+  it('uses the telephone threshold for telephone audio; ignores zero, non-finite and wrong-length vectors', () => {
+    const c = new SpeakerContinuity({ enrolWindows: 1, consecutive: 1, threshold: 0.9, thresholdTelephone: 0.5 });
+    c.add(Float32Array.from([1, 0]));
+    const tilted = Float32Array.from([Math.cos(1), Math.sin(1)]); // cosine 0.54
+    expect(c.add(tilted, true).state).toBe('same');
+    expect(c.add(Float32Array.from([0, 0])).state).toBe('same');
+    expect(c.add(Float32Array.from([Number.NaN, 1])).state).toBe('same');
+    expect(c.add(Float32Array.from([1, 0, 0])).state).toBe('same');
+    expect(c.add(tilted, false).state).toBe('takeover');
+    expect(() => new SpeakerContinuity({ enrolWindows: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('ParticipantVerdict takeover', () => {
+  it('a change of voice makes the verdict suspicious with reason takeover:voice, drops the old voice evidence and ends verified', () => {
+    let now = 0;
+    const v = new ParticipantVerdict({ roomId: 'r', peerId: 'p' }, { speaker: { enrolWindows: 2, consecutive: 2, threshold: 0.7 }, now: () => now });
+    const stream = { roomId: 'r', peerId: 'p', producerId: 'x', kind: 'audio' as const };
+    for (let i = 0; i < 6; i++) {
+      now += 1000;
+      v.addScore({ type: 'score', stream, seq: i, detector: 'voice', modelVersion: '1', pFake: 0.1, evidence: 1, wallEnd: now, queueMs: 0, inferenceMs: 1 });
+    }
+    expect(v.current().state).toBe('likely-genuine');
+    v.markVerified(now + 600_000);
+    expect(v.current().state).toBe('verified');
+    const a = voice(0);
+    const b = voice(4, 0.1, 16, 9);
+    for (let i = 0; i < 4; i++) v.addSpeakerEmbedding({ vector: a(), channel: 'wideband' });
+    expect(v.current().state).toBe('verified');
+    v.addSpeakerEmbedding({ vector: b(), channel: 'wideband' });
+    v.addSpeakerEmbedding({ vector: b(), channel: 'wideband' });
+    const after = v.current();
+    expect([after.state, after.reason]).toEqual(['suspicious', 'takeover:voice']);
+    expect(v.takeovers).toBe(1);
+    // Held while the new voice has no evidence; once the hold ends with none, back to collecting.
+    now += 29_000;
+    v.tick();
+    expect(v.current().state).toBe('suspicious');
+    now += 2_000;
+    v.tick();
+    expect(v.current().state).toBe('collecting');
+  });
+});

@@ -1,0 +1,120 @@
+/**
+ * Is it still the same voice? One participant's speaker-embedding windows (task
+ * `speaker-embed`, L2-normalised vectors) against an enrolment profile:
+ *
+ *   enrolling   the first K windows; the profile is their normalised mean
+ *   tracking    each later window's cosine to the profile; M windows in a row below the
+ *               threshold (T, or T_telephone for telephone audio) -> `takeover`
+ *   after a takeover the windows that fell below seed a new profile (the new voice), so a
+ *   second change is caught too; the count restarts.
+ *
+ * K, M and T come from the model's manifest (`takeover`), chosen on tuning speakers and
+ * measured on held-out ones (detectors/training/speaker/README.md). Pure: no clock, no I/O.
+ */
+
+export interface SpeakerContinuityOptions {
+  /** Windows averaged into the enrolment profile. */
+  enrolWindows: number;
+  /** Consecutive windows below the threshold that make a takeover. */
+  consecutive: number;
+  /** Cosine threshold for wideband audio, and for telephone audio (8 kHz, G.711). */
+  threshold: number;
+  thresholdTelephone: number;
+}
+
+/** The shipped model's values (detectors/models/speaker-embed/manifest.json, `takeover`). */
+export const defaultSpeakerContinuityOptions: SpeakerContinuityOptions = {
+  enrolWindows: 6,
+  consecutive: 2,
+  threshold: 0.66,
+  thresholdTelephone: 0.65,
+};
+
+export type ContinuityResult =
+  | { state: 'enrolling'; windows: number }
+  | { state: 'same'; cosine: number }
+  | { state: 'below'; cosine: number; run: number }
+  | { state: 'takeover'; cosine: number; windows: number };
+
+export class SpeakerContinuity {
+  readonly options: SpeakerContinuityOptions;
+  #sum: Float64Array | undefined;
+  #enrolled = 0;
+  #profile: Float32Array | undefined;
+  /** Windows below the threshold in a row (kept to seed the next profile). */
+  #below: Float32Array[] = [];
+  #takeovers = 0;
+  #windows = 0;
+
+  constructor(options: Partial<SpeakerContinuityOptions> = {}) {
+    this.options = { ...defaultSpeakerContinuityOptions, ...options };
+    const o = this.options;
+    if (!(Number.isInteger(o.enrolWindows) && o.enrolWindows >= 1 && Number.isInteger(o.consecutive) && o.consecutive >= 1)) {
+      throw new RangeError('enrolWindows and consecutive must be positive integers');
+    }
+  }
+
+  get takeovers(): number {
+    return this.#takeovers;
+  }
+
+  get enrolled(): boolean {
+    return this.#profile !== undefined;
+  }
+
+  /** One window's embedding; `telephone` selects the telephone threshold. Non-finite vectors are ignored. */
+  add(vector: Float32Array, telephone = false): ContinuityResult {
+    const v = normalised(vector);
+    if (!v) return this.#profile ? { state: 'same', cosine: Number.NaN } : { state: 'enrolling', windows: this.#enrolled };
+    this.#windows++;
+    if (!this.#profile) return this.#enrol(v);
+    const cosine = dot(v, this.#profile);
+    if (!Number.isFinite(cosine)) return { state: 'same', cosine };
+    const t = telephone ? this.options.thresholdTelephone : this.options.threshold;
+    if (cosine >= t) {
+      this.#below = [];
+      return { state: 'same', cosine };
+    }
+    this.#below.push(v);
+    if (this.#below.length < this.options.consecutive) return { state: 'below', cosine, run: this.#below.length };
+    // A different voice: start over with what it said so far as the new profile's first windows.
+    this.#takeovers++;
+    const seed = this.#below;
+    this.#below = [];
+    this.#profile = undefined;
+    this.#sum = undefined;
+    this.#enrolled = 0;
+    for (const s of seed) this.#enrol(s);
+    return { state: 'takeover', cosine, windows: this.#windows };
+  }
+
+  #enrol(v: Float32Array): ContinuityResult {
+    this.#sum ??= new Float64Array(v.length);
+    if (v.length !== this.#sum.length) return { state: 'enrolling', windows: this.#enrolled };
+    for (let i = 0; i < v.length; i++) this.#sum[i]! += v[i]!;
+    this.#enrolled++;
+    if (this.#enrolled >= this.options.enrolWindows) {
+      this.#profile = normalised(Float32Array.from(this.#sum));
+      this.#sum = undefined;
+    }
+    return { state: 'enrolling', windows: this.#enrolled };
+  }
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Number.NaN;
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+/** The unit vector along `v`, or undefined for a zero or non-finite one. */
+function normalised(v: Float32Array): Float32Array | undefined {
+  let n = 0;
+  for (let i = 0; i < v.length; i++) n += v[i]! * v[i]!;
+  if (!(n > 0) || !Number.isFinite(n)) return undefined;
+  const k = 1 / Math.sqrt(n);
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v[i]! * k;
+  return out;
+}
