@@ -8,7 +8,8 @@
  *   npm run bench -- --only capacity   one part (comma-separated list allowed)
  *   npm run bench -- --out dir         output folder (default bench-results/)
  *
- * Parts: stages, capacity, phone, first-verdict, media-impact, video, memory.
+ * Parts: stages, capacity, phone, first-verdict, media-impact, video, memory, soak (not in the default run:
+ * `--only soak --soak-sec 1800` is the 30-minute soak).
  * Service settings: --audio-workers, --inference-workers, --ort-threads (defaults 1, 1, 1
  * for a 2-core machine), --no-challenges, --sfu-nice=-5 (mediasoup worker priority); capacity ramp: --steps 5,10,20 --hold 25.
  * Exit code 1 when any part failed (its error is in the JSON).
@@ -30,8 +31,11 @@ import { runMediaImpact, type MediaImpactOptions, type MediaImpactResult } from 
 import { videoFromStages, type VideoResult } from './parts/video.js';
 import { runMemory, type MemoryOptions, type MemoryResult } from './parts/memory.js';
 import { runPhone, type PhoneOptions, type PhoneResult } from './parts/phone.js';
+import { runSoak, type SoakOptions, type SoakResult } from './parts/soak.js';
 
-const PARTS = ['stages', 'video', 'capacity', 'phone', 'first-verdict', 'media-impact', 'memory'] as const;
+const PARTS = ['stages', 'video', 'capacity', 'phone', 'first-verdict', 'media-impact', 'memory', 'soak'] as const;
+/** Parts run only when named in --only. */
+const OPT_IN: readonly string[] = ['soak'];
 type Part = (typeof PARTS)[number];
 
 const { values } = parseArgs({
@@ -45,6 +49,7 @@ const { values } = parseArgs({
     steps: { type: 'string' },
     hold: { type: 'string' },
     'memory-sec': { type: 'string' },
+    'soak-sec': { type: 'string' },
     joins: { type: 'string' },
     background: { type: 'string' },
     chart: { type: 'boolean', default: true },
@@ -55,7 +60,7 @@ const { values } = parseArgs({
 });
 
 const smoke = values.smoke;
-const only = values.only ? values.only.split(',').map((s) => s.trim()) : [...PARTS];
+const only = values.only ? values.only.split(',').map((s) => s.trim()) : PARTS.filter((p) => !OPT_IN.includes(p));
 for (const p of only) if (!(PARTS as readonly string[]).includes(p)) {
   process.stderr.write(`unknown part "${p}"; parts: ${PARTS.join(', ')}\n`);
   process.exit(2);
@@ -72,7 +77,7 @@ const settings: BenchServiceSettings = {
   ...(values['sfu-nice'] !== undefined ? { sfuNice: Number(values['sfu-nice']) } : {}),
 };
 
-const sizes: { stages: StagesOptions; capacity: CapacityOptions; phone: PhoneOptions; firstVerdict: FirstVerdictOptions; mediaImpact: MediaImpactOptions; memory: MemoryOptions } = smoke
+const sizes: { stages: StagesOptions; capacity: CapacityOptions; phone: PhoneOptions; firstVerdict: FirstVerdictOptions; mediaImpact: MediaImpactOptions; memory: MemoryOptions; soak: SoakOptions } = smoke
   ? {
       stages: { audioSeconds: 3, inferenceIterations: 3, videoSeconds: 2, faceIterations: 3, events: 200, modelIterations: 3, batches: [1, 4, 8], threads: [1] },
       capacity: { steps: [2, 4], warmSec: 3, holdSec: 3, roomSize: 10, stopAfterFailures: 99, latencyTargetMs: 500 },
@@ -80,6 +85,7 @@ const sizes: { stages: StagesOptions; capacity: CapacityOptions; phone: PhoneOpt
       firstVerdict: { joins: 1, timeoutSec: 40 },
       mediaImpact: { background: 2, blockSec: 2, rounds: 1 },
       memory: { streams: 20, durationSec: 20, sampleSec: 1, warmupFraction: 0.25 },
+      soak: { streams: 4, durationSec: 20, sampleSec: 2, churnEverySec: 2, churnLifeSec: 5, warmupFraction: 0.25 },
     }
   : {
       stages: { audioSeconds: 60, inferenceIterations: 30, videoSeconds: 10, faceIterations: 50, events: 5000, modelIterations: 30, batches: [1, 4, 8], threads: [1, 2] },
@@ -88,10 +94,12 @@ const sizes: { stages: StagesOptions; capacity: CapacityOptions; phone: PhoneOpt
       firstVerdict: { joins: 8, timeoutSec: 40 },
       mediaImpact: { background: 20, blockSec: 10, rounds: 3 },
       memory: { streams: 20, durationSec: 600, sampleSec: 5, warmupFraction: 0.2 },
+      soak: { streams: 20, durationSec: 1800, sampleSec: 30, churnEverySec: 3, churnLifeSec: 9, warmupFraction: 0.2 },
     };
 if (values.steps) sizes.capacity.steps = values.steps.split(',').map(Number);
 if (values.hold) sizes.capacity.holdSec = Number(values.hold);
 if (values['memory-sec']) sizes.memory.durationSec = Number(values['memory-sec']);
+if (values['soak-sec']) sizes.soak.durationSec = Number(values['soak-sec']);
 if (values.joins) sizes.firstVerdict.joins = Number(values.joins);
 if (values.background) sizes.mediaImpact.background = Number(values.background);
 
@@ -124,6 +132,7 @@ interface Results {
   'first-verdict'?: FirstVerdictResult;
   'media-impact'?: MediaImpactResult;
   memory?: MemoryResult;
+  soak?: SoakResult;
 }
 
 interface TargetCheck {
@@ -163,6 +172,15 @@ function targets(r: Results, nproc: number): TargetCheck[] {
     const m = r.memory;
     out.push({ target: 'no memory growth over 10 minutes (20 streams)', measured: `RSS ${m.slopeMbPerMin.rss} MB/min, heap ${m.slopeMbPerMin.heap} MB/min, SFU RSS ${m.slopeMbPerMin.sfuRss} MB/min over ${m.durationSec} s`, met: smoke ? null : m.slopeMbPerMin.rss < 1 && m.slopeMbPerMin.heap < 0.5 });
   }
+  if (r.soak) {
+    const k = r.soak;
+    const objs = (['fds', 'routers', 'transports', 'producers', 'consumers'] as const).map((x) => `${x} ${k.slopePerMin[x]}/min`).join(', ');
+    out.push({
+      target: '30-minute soak (20 streams, calls joining and leaving every few seconds): RSS slope < 0.5 MB/min, no growth in file descriptors or mediasoup objects',
+      measured: `${k.durationSec} s, ${k.churn.joined} calls joined and ${k.churn.left} left: RSS ${k.slopePerMin.rssMb} MB/min, heap ${k.slopePerMin.heapMb} MB/min, SFU RSS ${k.slopePerMin.sfuRssMb} MB/min; ${objs}`,
+      met: smoke ? null : k.slopePerMin.rssMb < 0.5 && (['fds', 'routers', 'transports', 'producers', 'consumers'] as const).every((x) => k.slopePerMin[x] <= 0.05),
+    });
+  }
   return out;
 }
 
@@ -193,6 +211,21 @@ function panels(r: Results): Panel[] {
         { label: 'service RSS', color: '#2ca02c', points: s.map((x) => [x.t / 60, x.rssMb]) },
         { label: 'JS heap (main)', color: '#9467bd', points: s.map((x) => [x.t / 60, x.heapMb]) },
         { label: 'mediasoup worker RSS', color: '#8c564b', points: s.map((x) => [x.t / 60, x.sfuRssMb]) },
+      ],
+    });
+  }
+  if (r.soak?.samples.length) {
+    const s = r.soak.samples;
+    ps.push({
+      title: `Soak, ${r.soak.streams} streams + calls joining and leaving`,
+      xLabel: 'minutes',
+      yLabel: 'MB',
+      yRightLabel: 'count',
+      series: [
+        { label: 'service RSS', color: '#2ca02c', points: s.map((x) => [x.t / 60, x.rssMb]) },
+        { label: 'JS heap (main)', color: '#9467bd', points: s.map((x) => [x.t / 60, x.heapMb]) },
+        { label: 'open fds', color: '#8c564b', right: true, dashed: true, points: s.map((x) => [x.t / 60, x.fds]) },
+        { label: 'mediasoup transports', color: '#ff7f0e', right: true, dashed: true, points: s.map((x) => [x.t / 60, x.transports]) },
       ],
     });
   }
@@ -265,6 +298,7 @@ async function main(): Promise<void> {
     results['first-verdict'] = await run('first-verdict', () => runFirstVerdict(sizes.firstVerdict, settings, models.dir, { wav: fixtures.speechWav, y4m: fixtures.faceY4m }, log));
     results['media-impact'] = await run('media-impact', () => runMediaImpact(sizes.mediaImpact, settings, models.dir, fixtures.speechWav, log));
     results.memory = await run('memory', () => runMemory(sizes.memory, settings, models.dir, fixtures.speechWav, log));
+    results.soak = await run('soak', () => runSoak(sizes.soak, settings, models.dir, fixtures.speechWav, log));
   } finally {
     models.cleanup();
   }
