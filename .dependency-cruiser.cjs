@@ -9,6 +9,7 @@
  *   sfu/                    mediasoup rooms, peers, taps (implements the pipeline's source port), signalling
  *   challenge-response/     challenges, checkers, prompts
  *   ingest/                 phone calls (Twilio Media Streams, Genesys AudioHook)
+ *   decision/               the decision layer: challenge outcomes and operator decisions -> verdicts
  *   evidence/               evidence bundles
  *   api/                    REST, call history, live feed
  *   src/                    the application root: config, wiring, main; imported by nobody
@@ -19,7 +20,7 @@
  * any layer, and no production module may import tooling.
  */
 const TOOLING = '(^|/)(testing|eval|training|fixtures)/|\\.test\\.ts$|(^|/)bench\\.ts$|\\.bench\\.ts$|^(test|load-tests|scripts)/|^detectors/face/fixtures\\.ts$';
-const OURS = '^(kernel|events|detectors|pipeline|sfu|challenge-response|ingest|evidence|api|dashboard|src|test|load-tests|scripts)/';
+const OURS = '^(kernel|events|detectors|pipeline|sfu|challenge-response|ingest|decision|evidence|api|dashboard|src|test|load-tests|scripts)/';
 const WEB = '^(sfu|dashboard)/web/';
 const WIRE = '^(pipeline/verdict/VerdictMachine|api/historyWire)\\.ts$';
 
@@ -48,6 +49,7 @@ module.exports = {
     layer('sfu', ['kernel', 'pipeline']),
     layer('challenge-response', ['kernel', 'events', 'detectors', 'pipeline', 'sfu']),
     layer('ingest', ['kernel', 'events', 'pipeline', 'sfu', 'challenge-response']),
+    layer('decision', ['kernel', 'pipeline', 'challenge-response']),
     layer('evidence', ['kernel', 'events', 'detectors', 'pipeline', 'challenge-response']),
     layer('api', ['kernel', 'events', 'detectors', 'pipeline', 'sfu', 'challenge-response', 'evidence']),
     {

@@ -1,14 +1,15 @@
 /**
  * Challenge-response inside the running service: one ChallengeManager per room, fed by
  * the analysis pipeline (speech windows, detector scores, face observations, verdicts),
- * prompts injected into the live call for the challenged participant only, outcomes fed
- * back into the verdict, and every phase published as a `challenge` event.
+ * prompts injected into the live call for the challenged participant only, outcomes and
+ * operator decisions emitted for the decision layer (decision/ParticipantDecisions.ts, which
+ * alone writes them into verdicts), and every phase published as a `challenge` event.
  */
 import { randomInt } from 'node:crypto';
 import type { RoomManager } from '../sfu/RoomManager.js';
 import type { Room } from '../sfu/Room.js';
 import type { AnalysisPipeline } from '../pipeline/AnalysisPipeline.js';
-import { ChallengeManager, type ChallengeEvent, type ChallengeManagerOptions } from './ChallengeManager.js';
+import { ChallengeManager, type ChallengeEvent, type ChallengeManagerOptions, type ChallengeOutcome, type OperatorDecision } from './ChallengeManager.js';
 import { AnalysisWorker } from './dsp/AnalysisWorker.js';
 import { PromptInjector } from './prompt/PromptInjector.js';
 import { promptPlayer } from './prompt/promptPlayer.js';
@@ -16,6 +17,7 @@ import { playOnSink, type PromptSink } from './prompt/PromptSink.js';
 import { catalogue, catalogueEntry, type Modality } from './catalogue.js';
 import { DfdError, toDfdError } from '../kernel/errors.js';
 import { createLogger } from '../kernel/log.js';
+import { TypedEmitter } from '../kernel/TypedEmitter.js';
 import { makeEvent, type DfdEvent } from '../events/schema.js';
 
 const log = createLogger('challenge.service');
@@ -43,7 +45,14 @@ interface RoomEntry {
   injectors: Map<string, Promise<PromptInjector>>;
 }
 
-export class ChallengeService {
+export interface ChallengeServiceEvents {
+  /** A challenge ended with an outcome (the decision layer turns it into the participant's verdict). */
+  outcome: [roomId: string, outcome: ChallengeOutcome];
+  /** An operator confirmed or dismissed a participant's last challenge outcome. */
+  decision: [roomId: string, decision: OperatorDecision];
+}
+
+export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
   readonly #deps: ChallengeServiceDeps;
   readonly #options: ChallengeServiceOptions;
   readonly #analysis = new AnalysisWorker();
@@ -54,6 +63,7 @@ export class ChallengeService {
   readonly #sinks = new Map<string, PromptSink>();
 
   constructor(deps: ChallengeServiceDeps, options: Partial<ChallengeServiceOptions> = {}) {
+    super();
     this.#deps = deps;
     this.#options = { manager: {}, ...options };
     deps.rooms.on('roomopen', (room) => this.#open(room));
@@ -163,12 +173,9 @@ export class ChallengeService {
       this.#rooms.delete(room.id);
     });
     manager.on('challenge', (e) => this.#onChallenge(room, e));
-    manager.onOutcome((o) => {
-      // A participant who already left has no verdict left to mark.
-      const verdict = this.#deps.pipeline.participant(room.id, o.peerId);
-      if (o.outcome === 'passed' && o.verifiedUntil) verdict?.markVerified(o.verifiedUntil);
-      else if (o.outcome === 'failed' || o.outcome === 'non-compliant') verdict?.markDeepfakeLikely(`challenge ${o.kind} ${o.outcome}`);
-    });
+    // Outcomes and operator decisions go up to the decision layer (decision/), which owns the verdicts.
+    manager.onOutcome((o) => this.safeEmit('outcome', room.id, o));
+    manager.on('decision', (d) => this.safeEmit('decision', room.id, d));
   }
 
   #onChallenge(room: Room, e: ChallengeEvent): void {

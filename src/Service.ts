@@ -34,6 +34,7 @@ import { AnalysisPipeline } from '../pipeline/AnalysisPipeline.js';
 import { ChallengeService } from '../challenge-response/ChallengeService.js';
 import { IngestKeys } from '../ingest/IngestKeys.js';
 import { TwilioIngestServer } from '../ingest/twilio/TwilioIngestServer.js';
+import { ParticipantDecisions } from '../decision/ParticipantDecisions.js';
 import { AudioHookIngestServer } from '../ingest/audiohook/AudioHookIngestServer.js';
 import type { Verdict } from '../pipeline/verdict/ParticipantVerdict.js';
 import type { DetectorScore } from '../pipeline/inference/InferenceBackend.js';
@@ -313,6 +314,9 @@ export class Service {
         },
       );
       this.#challenges = challenges;
+      // Outcomes and operator decisions reach verdicts through the decision layer only.
+      const decisions = new ParticipantDecisions(pipeline, challenges);
+      this.onClose(() => decisions.close());
       this.actions = {
         requestChallenge: async (roomId, peerId, opts) => challenges.request(roomId, peerId, opts.modality, opts.kind),
         recordDecision: async (roomId, peerId, d, operator) => {

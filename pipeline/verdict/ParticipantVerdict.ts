@@ -4,7 +4,8 @@
  *   observe(window)  -> latest input quality per modality, speech seconds / face frames
  *   addScore(score)  -> that modality's EvidenceAccumulator
  *   addDropped(ev)   -> dropped-window counts (lower the confidence)
- *   markVerified / markDeepfakeLikely -> challenge outcomes
+ *   markVerified / markDeepfakeLikely / revokeVerified -> challenge outcomes and operator decisions,
+ *                     written by the decision layer (decision/ParticipantDecisions.ts) only
  *   addSpeakerEmbedding(e) -> SpeakerContinuity; a change of voice -> markTakeover: `suspicious`
  *                     with reason "takeover:voice", the old voice's audio evidence dropped
  *
@@ -265,6 +266,12 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
 
   markDeepfakeLikely(reason: string): void {
     this.machine.markDeepfakeLikely(reason, this.options.now());
+    this.evaluate();
+  }
+
+  /** Withdraws `verified` (an operator dismissed the pass behind it); the evidence is judged afresh. */
+  revokeVerified(reason: string): void {
+    this.machine.revokeVerified(reason, this.options.now());
     this.evaluate();
   }
 

@@ -37,6 +37,8 @@
  *  suspicious       takeover hold active, p >= deepfakeEnter               deepfake-likely
  *  suspicious       takeover hold active, otherwise                        suspicious (reason kept)
  *  deepfake-likely  markTakeover(reason)                                   deepfake-likely (reason kept)
+ *  verified         revokeVerified(reason) (operator dismissed the pass)   collecting (reason); the next
+ *                                                                          update judges afresh
  */
 
 export const VerdictStates = ['collecting', 'likely-genuine', 'suspicious', 'deepfake-likely', 'verified'] as const;
@@ -135,6 +137,13 @@ export class VerdictMachine {
     this.verifiedUntil = 0;
     this.takeoverUntil = 0;
     return this.go('deepfake-likely', reason, now);
+  }
+
+  /** The pass that made the participant `verified` was withdrawn (an operator dismissed it). */
+  revokeVerified(reason: string, now: number): Transition | undefined {
+    if (this.current !== 'verified') return undefined;
+    this.verifiedUntil = 0;
+    return this.go('collecting', reason, now);
   }
 
   /**

