@@ -8,6 +8,7 @@ export default defineConfig({
   test: {
     exclude: IGNORED,
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/setup-log.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Two cores: integration tests start real workers, browsers and servers.

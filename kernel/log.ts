@@ -8,11 +8,18 @@ import { createHash } from 'node:crypto';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
-let threshold: LogLevel = (process.env['LOG_LEVEL'] as LogLevel | undefined) ?? 'info';
-if (!(threshold in order)) threshold = 'info';
+export const LOG_LEVELS = Object.keys(order) as LogLevel[];
+
+/** 'info' until the application sets it from its configuration (LOG_LEVEL, src/config.ts). */
+let threshold: LogLevel = 'info';
 
 export function setLogLevel(level: LogLevel): void {
-  threshold = level;
+  if (level in order) threshold = level;
+}
+
+/** The level this thread logs at (worker threads are given it when they start). */
+export function currentLogLevel(): LogLevel {
+  return threshold;
 }
 
 export interface Logger {

@@ -10,7 +10,7 @@ import type { Config } from './config.js';
 import { repoRoot } from './config.js';
 import { HttpServer, RawResponse } from '../kernel/http/HttpServer.js';
 import { exposition, collectDefaultMetrics } from '../kernel/metrics.js';
-import { createLogger } from '../kernel/log.js';
+import { createLogger, setLogLevel } from '../kernel/log.js';
 import { DfdError } from '../kernel/errors.js';
 import { WorkerPool } from '../sfu/WorkerPool.js';
 import { RoomManager } from '../sfu/RoomManager.js';
@@ -155,6 +155,7 @@ export class Service {
 
   static async start(config: Config, options: Partial<ServiceOptions> = {}): Promise<Service> {
     const opts: ServiceOptions = { events: true, analysis: config.analysis, ...options };
+    setLogLevel(config.logLevel);
     collectDefaultMetrics();
     const pool = await WorkerPool.create({ numWorkers: config.numWorkers, rtcMinPort: config.rtcMinPort, rtcMaxPort: config.rtcMaxPort });
     const service = new Service(config, pool);
@@ -289,7 +290,7 @@ export class Service {
         videoFps: c.videoFps,
         faceWindowFrames: c.faceWindowFrames,
         faceAnalysis: c.faceAnalysis,
-        logLevel: c.logLevel as 'info',
+        logLevel: c.logLevel,
       },
       inference: { workers: c.inferenceWorkers, intraOpNumThreads: c.ortThreads, queueCapacity: c.inferenceQueue, lagWarnMs: c.lagWarnMs },
       verdict: { pad: { mode: c.padMode, minPFake: c.padMinPFake, maxPFake: c.padMaxPFake }, machine: { takeoverHoldMs: c.takeoverHoldMs } },

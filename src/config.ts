@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DfdError } from '../kernel/errors.js';
 import { repoRoot } from '../kernel/paths.js';
+import { LOG_LEVELS } from '../kernel/log.js';
 
 export { repoRoot };
 
@@ -103,7 +104,7 @@ export const settings = {
   ingestMaxStreams: s('DFD_INGEST_MAX_STREAMS', '200', 'Concurrent phone ingest streams; one more is refused (close 1013)', int(1, 100_000)),
   ingestStartTimeoutMs: s('DFD_INGEST_START_TIMEOUT_MS', '10000', 'An ingest stream that has not sent its start (Twilio) or open (AudioHook) message by then is closed (ERR_INGEST_TIMEOUT)', int(100, 600_000)),
   ingestMaxFrameBytes: s('DFD_INGEST_MAX_FRAME_BYTES', '16384', 'Largest ingest WebSocket frame; a larger one closes the stream (1009)', int(1024, 1 << 22)),
-  logLevel: s('LOG_LEVEL', 'info', 'debug, info, warn, error or silent', str),
+  logLevel: s('LOG_LEVEL', 'info', 'debug, info, warn, error or silent', oneOf(...LOG_LEVELS)),
 } as const;
 
 type Settings = typeof settings;

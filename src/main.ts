@@ -3,7 +3,7 @@
  * SIGTERM, SIGINT or SIGHUP shut it down in order (see Shutdown.ts); a second one exits at once.
  */
 import { loadConfig } from './config.js';
-import { setLogLevel, createLogger, type LogLevel } from '../kernel/log.js';
+import { setLogLevel, createLogger } from '../kernel/log.js';
 import { Service } from './Service.js';
 import { DfdError } from '../kernel/errors.js';
 import { ShutdownController } from './Shutdown.js';
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  setLogLevel(config.logLevel as LogLevel);
+  setLogLevel(config.logLevel);
   // Before anything starts: a signal during start-up is honoured once the service is up.
   const shutdown = new ShutdownController({ timeoutMs: config.shutdownTimeoutMs }).install();
   const service = await Service.start(config);

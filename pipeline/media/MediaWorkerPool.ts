@@ -8,7 +8,7 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../kernel/workerThread.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
-import { createLogger } from '../../kernel/log.js';
+import { createLogger, currentLogLevel } from '../../kernel/log.js';
 import { counter, gauge, setThreadMetrics } from '../../kernel/metrics.js';
 import type { StreamRef, AudioWindow, FaceWindow, MediaKind } from '../messages.js';
 import type { FromMediaWorker, OpenStream, ToMediaWorker, StreamStats } from './protocol.js';
@@ -44,7 +44,8 @@ export const defaultMediaWorkerPoolOptions: MediaWorkerPoolOptions = {
   maxBatchPackets: 20_000,
   maxInFlightBatches: 100,
   closeTimeoutMs: 10_000,
-  logLevel: (process.env['LOG_LEVEL'] as MediaWorkerConfig['logLevel'] | undefined) ?? 'warn',
+  /** The media workers' log level (default: the level this thread logs at when the pool starts). */
+  logLevel: 'info',
   windowSeconds: 2,
   hopSeconds: 1,
   minSpeechSeconds: 0.5,
@@ -106,7 +107,7 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
 
   constructor(options: Partial<MediaWorkerPoolOptions> = {}) {
     super();
-    this.options = { ...defaultMediaWorkerPoolOptions, ...options };
+    this.options = { ...defaultMediaWorkerPoolOptions, logLevel: currentLogLevel(), ...options };
     const { audioWorkers, videoWorkers } = this.options;
     for (let i = 0; i < audioWorkers + videoWorkers; i++) this.#slots.push(this.#spawn(i, i < audioWorkers ? 'audio' : 'video'));
     this.#timer = setInterval(() => this.#flush(), this.options.batchMs);

@@ -1,10 +1,11 @@
 /** Starts a real service (real mediasoup worker, real HTTP/WebSocket) on a free port. */
 import { loadConfig, type Config } from '../../src/config.js';
 import { Service, type ServiceOptions } from '../../src/Service.js';
-import { setLogLevel } from '../../kernel/log.js';
+import { setLogLevel, type LogLevel } from '../../kernel/log.js';
 
 export async function startTestService(overrides: Partial<Config> = {}, options: Partial<ServiceOptions> = { events: false, analysis: false }): Promise<Service> {
-  setLogLevel((process.env['LOG_LEVEL'] as 'debug' | undefined) ?? 'warn');
-  const config = loadConfig({}, { host: '127.0.0.1', port: 0, numWorkers: 1, tokenSecret: 'test-secret', operatorPassword: 'test-password', dataDir: '', ...overrides });
+  const logLevel = (process.env['LOG_LEVEL'] as LogLevel | undefined) ?? 'warn';
+  setLogLevel(logLevel);
+  const config = loadConfig({}, { host: '127.0.0.1', port: 0, numWorkers: 1, tokenSecret: 'test-secret', operatorPassword: 'test-password', dataDir: '', logLevel, ...overrides });
   return Service.start(config, options);
 }
