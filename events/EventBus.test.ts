@@ -128,9 +128,12 @@ describe('EventBus on a real nats-server', () => {
         }
       })();
       await vi.waitFor(() => expect(sent.length).toBeGreaterThan(150), { timeout: 10_000 });
+      const downAt = performance.now();
       await bus.server?.restart({ hard, downMs: 300 });
       await producer;
       expect(await bus.flush(15_000)).toBe(true);
+      // Recovery time, reported (docs/reliability.md), not asserted: server down 300 ms, then every buffered event stored.
+      process.stdout.write(`fault nats-server-${hard ? 'sigkill' : 'sigterm'}: all ${total} events stored ${Math.round(performance.now() - downAt)} ms after the server went down (down 300 ms)\n`);
 
       const bundle = await bus.exportBundle(room);
       const stored = new Set(bundle.records.map((r) => r.id));

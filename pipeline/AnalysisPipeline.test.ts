@@ -70,6 +70,30 @@ describe('AnalysisPipeline behind its MediaSource port', () => {
     source.close();
   }, 180_000);
 
+  it('a media worker thread that dies is replaced; the stream goes on being analysed (fault injection)', async () => {
+    const speech = readWav(fixtures.speechWav).samples;
+    const packets = packetise(encodeOpus(speech), { payloadType: 111, firstSeq: 5000 }).map((p) => p.bytes);
+    const source = new PacketSource({ id: 'src-crash', roomId: 'r2', peerId: 'crash', producerId: 'prod-crash', kind: 'audio', codec: { mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2, parameters: {} } });
+    let windows = 0;
+    pipeline.media.on('window', (w) => {
+      if (w.stream.peerId === 'crash') windows++;
+    });
+    pipeline.addSource(source);
+    await source.whenResumed();
+    const half = Math.floor(packets.length / 2);
+    await source.stream(packets.slice(0, half));
+    await waitFor(() => windows > 0, 60_000, 'windows before the crash');
+    const before = windows;
+    const crashedAt = performance.now();
+    await pipeline.media.crash(0);
+    // The rest of the speech, after the crash: the replacement worker re-opened the stream.
+    await source.stream(packets.slice(half));
+    await waitFor(() => windows > before, 60_000, 'windows after the crash');
+    expect(pipeline.participant('r2', 'crash')).toBeDefined();
+    process.stdout.write(`fault media-worker-crash: a new window ${Math.round(performance.now() - crashedAt)} ms after the crash (the rest of the speech streamed at 5x real time)\n`);
+    source.close();
+  }, 180_000);
+
   it('roomClosed forgets every participant of that room only', async () => {
     const mk = (room: string, peer: string): PacketSource =>
       new PacketSource({ id: `${room}-${peer}`, roomId: room, peerId: peer, producerId: `p-${room}-${peer}`, kind: 'audio', codec: { mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, parameters: {} } });

@@ -25,6 +25,7 @@ describe('mediasoup worker death', () => {
     expect((await alice.request('createWebRtcTransport', { direction: 'send' })).ok).toBe(true);
     const oldWorker = service.pool.slots[0]!.worker;
 
+    const killedAt = performance.now();
     process.kill(oldWorker.pid, 'SIGKILL');
 
     const note = await alice.waitForNotification('roomClosed');
@@ -43,6 +44,8 @@ describe('mediasoup worker death', () => {
     expect(await restarts()).toBe(before + 1);
     const health = await service.health();
     expect(health.ok).toBe(true);
+    // Recovery time, reported (docs/reliability.md), not asserted.
+    process.stdout.write(`fault mediasoup-worker-sigkill: a new room served ${Math.round(performance.now() - killedAt)} ms after the kill\n`);
     bob.close();
   });
 });
