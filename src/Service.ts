@@ -35,6 +35,7 @@ import { ChallengeService } from '../challenge-response/ChallengeService.js';
 import { IngestKeys } from '../ingest/IngestKeys.js';
 import { TwilioIngestServer } from '../ingest/twilio/TwilioIngestServer.js';
 import { ParticipantDecisions } from '../decision/ParticipantDecisions.js';
+import type { PhoneLeg } from '../ingest/PhoneLeg.js';
 import { AudioHookIngestServer } from '../ingest/audiohook/AudioHookIngestServer.js';
 import type { Verdict } from '../pipeline/verdict/ParticipantVerdict.js';
 import type { DetectorScore } from '../pipeline/inference/InferenceBackend.js';
@@ -117,20 +118,22 @@ export class Service {
   /** The Genesys AudioHook endpoint (/v1/ingest/audiohook), when on. */
   readonly audiohook: AudioHookIngestServer | undefined;
 
+  /** What both phone-ingest endpoints get from the service: rooms, keys, challenges, shutdown state, call marking. */
+  #phoneIngestDeps() {
+    return {
+      rooms: this.rooms,
+      keys: this.ingestKeys,
+      challenges: () => this.#challenges,
+      shuttingDown: () => this.#shuttingDown,
+      onLeg: (leg: PhoneLeg, phone: PhoneRef) => this.registry.markPhone(leg.roomId, leg.peerId, phone),
+    };
+  }
+
   /** Phone calls over Genesys AudioHook: like Twilio, but challenges go to the agent (AudioHook cannot play audio). */
   #startAudioHookIngest(): AudioHookIngestServer {
     const c = this.config;
-    const server = new AudioHookIngestServer(
-      this.http.server,
-      {
-        rooms: this.rooms,
-        keys: this.ingestKeys,
-        challenges: () => this.#challenges,
-        shuttingDown: () => this.#shuttingDown,
-        onLeg: (leg, phone) => this.registry.markPhone(leg.roomId, leg.peerId, phone),
-      },
-      { maxStreams: c.ingestMaxStreams, maxFrameBytes: c.ingestMaxFrameBytes, session: { openTimeoutMs: c.ingestStartTimeoutMs } },
-    );
+    const limits = { maxStreams: c.ingestMaxStreams, maxFrameBytes: c.ingestMaxFrameBytes };
+    const server = new AudioHookIngestServer(this.http.server, this.#phoneIngestDeps(), { ...limits, session: { openTimeoutMs: c.ingestStartTimeoutMs } });
     this.onClose(() => server.close());
     return server;
   }
@@ -138,17 +141,8 @@ export class Service {
   /** Phone calls over Twilio Media Streams: each call a room, its caller a peer, through the same pipeline. */
   #startTwilioIngest(): TwilioIngestServer {
     const c = this.config;
-    const server = new TwilioIngestServer(
-      this.http.server,
-      {
-        rooms: this.rooms,
-        keys: this.ingestKeys,
-        challenges: () => this.#challenges,
-        shuttingDown: () => this.#shuttingDown,
-        onLeg: (leg, phone) => this.registry.markPhone(leg.roomId, leg.peerId, phone),
-      },
-      { maxStreams: c.ingestMaxStreams, maxFrameBytes: c.ingestMaxFrameBytes, session: { startTimeoutMs: c.ingestStartTimeoutMs } },
-    );
+    const limits = { maxStreams: c.ingestMaxStreams, maxFrameBytes: c.ingestMaxFrameBytes };
+    const server = new TwilioIngestServer(this.http.server, this.#phoneIngestDeps(), { ...limits, session: { startTimeoutMs: c.ingestStartTimeoutMs } });
     this.onClose(() => server.close());
     return server;
   }

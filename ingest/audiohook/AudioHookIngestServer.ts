@@ -18,6 +18,7 @@ import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import { createLogger } from '../../kernel/log.js';
 import type { IngestKeys } from '../IngestKeys.js';
 import { ingestMetrics } from '../metrics.js';
+import { CallClaims } from '../PhoneSessionDeps.js';
 import { AudioHookSession, type AudioHookSessionDeps, type AudioHookSessionInfo, type AudioHookSessionOptions } from './AudioHookSession.js';
 import { AUDIOHOOK_HEADERS, UUID_RE } from './protocol.js';
 
@@ -55,7 +56,7 @@ export class AudioHookIngestServer extends TypedEmitter<AudioHookIngestServerEve
   readonly #deps: AudioHookIngestServerDeps;
   readonly #wss: WebSocketServer;
   readonly #sessions = new Set<AudioHookSession>();
-  readonly #calls = new Set<string>();
+  readonly #calls = new CallClaims();
   readonly #onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   readonly #server: Server;
   #closed = false;
@@ -115,12 +116,8 @@ export class AudioHookIngestServer extends TypedEmitter<AudioHookIngestServerEve
       ws,
       {
         ...this.#deps,
-        claim: (roomId) => {
-          if (this.#calls.has(roomId)) return false;
-          this.#calls.add(roomId);
-          return true;
-        },
-        release: (roomId) => this.#calls.delete(roomId),
+        claim: (roomId) => this.#calls.claim(roomId),
+        release: (roomId) => this.#calls.release(roomId),
       },
       info,
       this.options.session,

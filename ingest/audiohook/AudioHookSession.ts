@@ -22,15 +22,13 @@
  * nothing but itself.
  */
 import type { WebSocket, RawData } from 'ws';
-import type { RoomManager } from '../../sfu/RoomManager.js';
 import { DfdError, toDfdError } from '../../kernel/errors.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import { TokenBucket } from '../../kernel/TokenBucket.js';
 import { createLogger } from '../../kernel/log.js';
-import type { PromptSink } from '../../challenge-response/prompt/PromptSink.js';
 import { AgentPromptSink, type AgentPromptSinkOptions } from '../../challenge-response/prompt/AgentPromptSink.js';
 import { PhoneLeg } from '../PhoneLeg.js';
-import type { PhoneRef } from '../../events/schema.js';
+import type { PhoneSessionDeps } from '../PhoneSessionDeps.js';
 import { ingestMetrics } from '../metrics.js';
 import { closeCodeFor, CloseCode } from '../closeCodes.js';
 import { parseAudioHookMessage } from './parseMessage.js';
@@ -90,14 +88,7 @@ export const defaultAudioHookSessionOptions: AudioHookSessionOptions = {
 };
 
 /** What the session needs from the service around it. */
-export interface AudioHookSessionDeps {
-  rooms: RoomManager;
-  challenges(): { attachPhoneLeg(roomId: string, peerId: string, sink: PromptSink): () => void } | undefined;
-  claim(roomId: string): boolean;
-  release(roomId: string): void;
-  /** The leg is in its room and producing: the service marks the call as a phone call, with its platform ids. */
-  onLeg?(leg: PhoneLeg, phone: PhoneRef): void;
-}
+export type AudioHookSessionDeps = PhoneSessionDeps;
 
 /** What the upgrade request told about the session (headers, already checked). */
 export interface AudioHookSessionInfo {

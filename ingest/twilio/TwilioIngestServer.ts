@@ -12,6 +12,7 @@ import { DfdError } from '../../kernel/errors.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import { createLogger } from '../../kernel/log.js';
 import { ingestMetrics } from '../metrics.js';
+import { CallClaims } from '../PhoneSessionDeps.js';
 import { closeCodeFor } from '../closeCodes.js';
 import { TwilioSession, type TwilioSessionDeps, type TwilioSessionOptions } from './TwilioSession.js';
 
@@ -50,7 +51,7 @@ export class TwilioIngestServer extends TypedEmitter<TwilioIngestServerEvents> {
   readonly #wss: WebSocketServer;
   readonly #sessions = new Set<TwilioSession>();
   /** Room ids of the calls streaming now (claimed at `start`, before their room exists). */
-  readonly #calls = new Set<string>();
+  readonly #calls = new CallClaims();
   readonly #onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   readonly #server: Server;
   #closed = false;
@@ -89,12 +90,8 @@ export class TwilioIngestServer extends TypedEmitter<TwilioIngestServerEvents> {
       ws,
       {
         ...this.#deps,
-        claim: (roomId) => {
-          if (this.#calls.has(roomId)) return false;
-          this.#calls.add(roomId);
-          return true;
-        },
-        release: (roomId) => this.#calls.delete(roomId),
+        claim: (roomId) => this.#calls.claim(roomId),
+        release: (roomId) => this.#calls.release(roomId),
       },
       queryKey,
       this.options.session,

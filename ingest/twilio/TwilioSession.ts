@@ -19,15 +19,13 @@
  * touches nothing but its own stream.
  */
 import type { WebSocket, RawData } from 'ws';
-import type { RoomManager } from '../../sfu/RoomManager.js';
 import { DfdError, toDfdError } from '../../kernel/errors.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import { TokenBucket } from '../../kernel/TokenBucket.js';
 import { createLogger } from '../../kernel/log.js';
-import type { PromptSink } from '../../challenge-response/prompt/PromptSink.js';
 import type { IngestKeys } from '../IngestKeys.js';
 import { PhoneLeg } from '../PhoneLeg.js';
-import type { PhoneRef } from '../../events/schema.js';
+import type { PhoneSessionDeps } from '../PhoneSessionDeps.js';
 import { ingestMetrics } from '../metrics.js';
 import { closeCodeFor, CloseCode } from '../closeCodes.js';
 import { defaultFrameLimits, parseTwilioFrame, type FrameLimits } from './parseFrame.js';
@@ -80,17 +78,8 @@ export const defaultTwilioSessionOptions: TwilioSessionOptions = {
 };
 
 /** What the session needs from the service around it. */
-export interface TwilioSessionDeps {
-  rooms: RoomManager;
+export interface TwilioSessionDeps extends PhoneSessionDeps {
   keys: IngestKeys;
-  /** Challenge-response, when running: prompts for the caller go through the leg. */
-  challenges(): { attachPhoneLeg(roomId: string, peerId: string, sink: PromptSink): () => void } | undefined;
-  /** Reserves a room id for this stream (false: another stream has the call). */
-  claim(roomId: string): boolean;
-  release(roomId: string): void;
-  /** The leg is in its room and producing (the service marks the call as a phone call). */
-  /** The leg is in its room and producing: the service marks the call as a phone call, with its platform ids. */
-  onLeg?(leg: PhoneLeg, phone: PhoneRef): void;
 }
 
 export interface TwilioSessionEvents {

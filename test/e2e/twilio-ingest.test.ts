@@ -13,28 +13,16 @@ import { startTestService } from '../helpers/service.js';
 import { testModelsDir, removeDir } from '../helpers/models.js';
 import type { Service } from '../../src/Service.js';
 import type { ChallengeEvent, DfdEvent } from '../../events/schema.js';
-import { exposition } from '../../kernel/metrics.js';
+import { untilValue } from '../helpers/until.js';
+import { ingestFrameErrors } from '../../ingest/testing/frameErrors.js';
 import { TwilioTestCaller } from '../../ingest/testing/TwilioTestCaller.js';
 import { twilioFrames } from '../../ingest/testing/twilioFrames.js';
 import { phoneSpeechMuLaw } from '../../ingest/testing/phoneSpeech.js';
 
 const KEY = 'acme-test-key-0123456789';
 
-async function until<T>(what: string, fn: () => T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function frameErrors(code: string, fatal: boolean): Promise<number> {
-  const text = (await exposition()).text;
-  const m = new RegExp(`^dfd_ingest_frame_errors_total\\{platform="twilio",code="${code}",fatal="${fatal}"\\} (\\d+)`, 'm').exec(text);
-  return m ? Number(m[1]) : 0;
-}
+const until = untilValue;
+const frameErrors = (code: string, fatal: boolean): Promise<number> => ingestFrameErrors('twilio', code, fatal);
 
 describe('Twilio Media Streams ingest (real service, real NATS, real speech)', () => {
   let service: Service;
