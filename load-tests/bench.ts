@@ -261,6 +261,8 @@ function panels(r: Results): Panel[] {
 
 async function main(): Promise<void> {
   const started = new Date();
+  // The commit and host as the run starts (a long run may outlive the checkout's HEAD).
+  const h = host();
   const outDir = path.resolve(values.out);
   fs.mkdirSync(outDir, { recursive: true });
   log(`start (${smoke ? 'smoke' : 'full'}; parts ${only.join(', ')})`);
@@ -302,7 +304,6 @@ async function main(): Promise<void> {
   } finally {
     models.cleanup();
   }
-  const h = host();
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const report = {
     bench: 'deepfake-defense',
