@@ -173,6 +173,7 @@ def main() -> None:
             "metrics": metrics,
         },
         "budget": {"gmacPerSecondAudio": round(MACS_PER_WINDOW / 1e9 / (C.HOP / C.SR), 4)},
+        "verdict": {"weight": 0, "basis": "not a pFake detector: its embeddings feed the voice-continuity check (pipeline/verdict/SpeakerContinuity.ts, reason takeover:voice), never the fused pFake"},
     }
     out = Path(args.out)
     out.write_text(json.dumps(manifest, indent=2) + "\n")
