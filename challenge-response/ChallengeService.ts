@@ -46,6 +46,8 @@ interface RoomEntry {
 }
 
 export interface ChallengeServiceEvents {
+  /** Every phase of every challenge (issued, response, outcome, cancelled), as the manager reports it. */
+  challenge: [roomId: string, event: ChallengeEvent];
   /** A challenge ended with an outcome (the decision layer turns it into the participant's verdict). */
   outcome: [roomId: string, outcome: ChallengeOutcome];
   /** An operator confirmed or dismissed a participant's last challenge outcome. */
@@ -172,7 +174,10 @@ export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
       for (const p of injectors.values()) void p.then((i) => i.close()).catch(() => undefined);
       this.#rooms.delete(room.id);
     });
-    manager.on('challenge', (e) => this.#onChallenge(room, e));
+    manager.on('challenge', (e) => {
+      this.#onChallenge(room, e);
+      this.safeEmit('challenge', room.id, e);
+    });
     // Outcomes and operator decisions go up to the decision layer (decision/), which owns the verdicts.
     manager.onOutcome((o) => this.safeEmit('outcome', room.id, o));
     manager.on('decision', (d) => this.safeEmit('decision', room.id, d));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TypedEmitter } from '../kernel/TypedEmitter.js';
 import { ParticipantVerdict } from '../pipeline/verdict/ParticipantVerdict.js';
 import type { ChallengeServiceEvents } from '../challenge-response/ChallengeService.js';
-import type { ChallengeOutcome, OperatorDecision } from '../challenge-response/ChallengeManager.js';
+import type { ChallengeEvent, ChallengeOutcome, OperatorDecision } from '../challenge-response/ChallengeManager.js';
 import { ParticipantDecisions } from './ParticipantDecisions.js';
 
 /** The challenge service's event surface (ChallengeService emits exactly these). */
@@ -12,6 +12,9 @@ class ChallengeEvents extends TypedEmitter<ChallengeServiceEvents> {
   }
   decision(roomId: string, d: OperatorDecision): void {
     this.safeEmit('decision', roomId, d);
+  }
+  phase(roomId: string, e: ChallengeEvent): void {
+    this.safeEmit('challenge', roomId, e);
   }
 }
 
@@ -60,6 +63,24 @@ describe('decision layer', () => {
     expect(alice.current().state).toBe('collecting');
     events.decision('r', decision({ decision: 'confirm', evidence: 'deepfake-likely' }));
     expect([alice.current().state, alice.current().reason]).toEqual(['deepfake-likely', 'operator-confirmed']);
+  });
+
+  it('holds the voice-continuity check from a challenge being issued to its outcome', () => {
+    const { alice, events } = setup();
+    const unit = (axis: number): Float32Array => Float32Array.from({ length: 8 }, (_, i) => (i === axis ? 1 : 0));
+    for (let i = 0; i < 6; i++) alice.addSpeakerEmbedding({ vector: unit(0), channel: 'wideband' });
+    events.phase('r', { phase: 'issued', callId: 'c-1', challengeId: 'ch-1', peerId: 'alice', kind: 'whisper-phrase', modality: 'audio', trigger: 'suspicious', promptText: 'Whisper', expectedDurationSec: 3, at: 0 });
+    // A whispered answer does not sound like the enrolled voice: no takeover while the challenge runs.
+    for (let i = 0; i < 5; i++) alice.addSpeakerEmbedding({ vector: unit(3), channel: 'wideband' });
+    expect(alice.takeovers).toBe(0);
+    events.outcome('r', outcome({ outcome: 'passed', verifiedUntil: 600_000 }));
+    events.phase('r', { ...outcome({ outcome: 'passed', verifiedUntil: 600_000 }), phase: 'outcome' });
+    expect(alice.current().state).toBe('verified');
+    // After the outcome the check runs again: a different voice is a takeover.
+    alice.addSpeakerEmbedding({ vector: unit(3), channel: 'wideband' });
+    alice.addSpeakerEmbedding({ vector: unit(3), channel: 'wideband' });
+    expect(alice.takeovers).toBe(1);
+    expect(alice.current().reason).toBe('takeover:voice');
   });
 
   it('an outcome for a participant who left changes nothing; after close nothing is applied', () => {

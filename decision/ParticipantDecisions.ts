@@ -7,6 +7,8 @@
  *   challenge failed / non-compliant      -> deepfake-likely (pinned for the machine's hold)
  *   operator dismisses a passed challenge -> verified withdrawn (the verdict is judged afresh)
  *   operator confirms a failed challenge  -> deepfake-likely pinned again ("operator-confirmed")
+ *   a challenge issued .. its outcome     -> the voice-continuity check held (a whispered or sung
+ *                                            answer is the same person speaking oddly on purpose)
  *
  * Challenges never touch verdicts themselves; this class listens to their `outcome` and
  * `decision` events and writes through ParticipantVerdict's public marks. A participant who
@@ -14,7 +16,7 @@
  */
 import { counter } from '../kernel/metrics.js';
 import type { ParticipantVerdict } from '../pipeline/verdict/ParticipantVerdict.js';
-import type { ChallengeOutcome, OperatorDecision } from '../challenge-response/ChallengeManager.js';
+import type { ChallengeEvent, ChallengeOutcome, OperatorDecision } from '../challenge-response/ChallengeManager.js';
 
 /** What the decision layer reads verdicts from (the analysis pipeline). */
 export interface VerdictSource {
@@ -23,6 +25,8 @@ export interface VerdictSource {
 
 /** What it hears challenge outcomes and operator decisions from (the challenge service). */
 export interface ChallengeEventsSource {
+  on(event: 'challenge', listener: (roomId: string, event: ChallengeEvent) => void): unknown;
+  off(event: 'challenge', listener: (roomId: string, event: ChallengeEvent) => void): unknown;
   on(event: 'outcome', listener: (roomId: string, outcome: ChallengeOutcome) => void): unknown;
   on(event: 'decision', listener: (roomId: string, decision: OperatorDecision) => void): unknown;
   off(event: 'outcome', listener: (roomId: string, outcome: ChallengeOutcome) => void): unknown;
@@ -40,6 +44,7 @@ export class ParticipantDecisions {
   readonly #challenges: ChallengeEventsSource;
   readonly #onOutcome = (roomId: string, o: ChallengeOutcome): void => this.applyOutcome(roomId, o);
   readonly #onDecision = (roomId: string, d: OperatorDecision): void => this.applyDecision(roomId, d);
+  readonly #onChallenge = (roomId: string, e: ChallengeEvent): void => this.applyPhase(roomId, e);
   #closed = false;
 
   constructor(verdicts: VerdictSource, challenges: ChallengeEventsSource) {
@@ -47,6 +52,13 @@ export class ParticipantDecisions {
     this.#challenges = challenges;
     challenges.on('outcome', this.#onOutcome);
     challenges.on('decision', this.#onDecision);
+    challenges.on('challenge', this.#onChallenge);
+  }
+
+  /** From `issued` to `outcome` or `cancelled` the participant's voice-continuity check is held. */
+  applyPhase(roomId: string, e: ChallengeEvent): void {
+    if (e.phase === 'response') return;
+    this.#verdicts.participant(roomId, e.peerId)?.holdVoiceContinuity(e.phase === 'issued');
   }
 
   applyOutcome(roomId: string, o: ChallengeOutcome): void {
@@ -72,5 +84,6 @@ export class ParticipantDecisions {
     this.#closed = true;
     this.#challenges.off('outcome', this.#onOutcome);
     this.#challenges.off('decision', this.#onDecision);
+    this.#challenges.off('challenge', this.#onChallenge);
   }
 }

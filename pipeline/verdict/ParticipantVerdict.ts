@@ -284,6 +284,11 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     if (r.state === 'takeover') this.markTakeover('takeover:voice');
   }
 
+  /** Holds the voice-continuity check while the participant answers a challenge (their voice changes on purpose). */
+  holdVoiceContinuity(on: boolean): void {
+    this.voice.suspend(on);
+  }
+
   /** Voice changes seen so far (after enrolment). */
   get takeovers(): number {
     return this.voice.takeovers;

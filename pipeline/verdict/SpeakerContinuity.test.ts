@@ -45,6 +45,21 @@ describe('SpeakerContinuity', () => {
     expect(c.takeovers).toBe(2);
   });
 
+  it('while suspended (a challenge answer) nothing is compared or counted; on resume the run starts over', () => {
+    const c = new SpeakerContinuity({ enrolWindows: 2, consecutive: 2, threshold: 0.7 });
+    const a = voice(0);
+    const odd = voice(6, 0.1, 16, 11);
+    c.add(a());
+    c.add(a());
+    expect(c.add(odd()).state).toBe('below');
+    c.suspend(true);
+    for (let i = 0; i < 10; i++) expect(c.add(odd()).state).toBe('suspended');
+    c.suspend(false);
+    expect(c.takeovers).toBe(0);
+    expect(c.add(odd()).state).toBe('below'); // the run restarted: one, not two
+    expect(c.add(a()).state).toBe('same');
+  });
+
   it('uses the telephone threshold for telephone audio; ignores zero, non-finite and wrong-length vectors', () => {
     const c = new SpeakerContinuity({ enrolWindows: 1, consecutive: 1, threshold: 0.9, thresholdTelephone: 0.5 });
     c.add(Float32Array.from([1, 0]));

@@ -31,6 +31,7 @@ export const defaultSpeakerContinuityOptions: SpeakerContinuityOptions = {
 };
 
 export type ContinuityResult =
+  | { state: 'suspended' }
   | { state: 'enrolling'; windows: number }
   | { state: 'same'; cosine: number }
   | { state: 'below'; cosine: number; run: number }
@@ -45,6 +46,7 @@ export class SpeakerContinuity {
   #below: Float32Array[] = [];
   #takeovers = 0;
   #windows = 0;
+  #suspended = false;
 
   constructor(options: Partial<SpeakerContinuityOptions> = {}) {
     this.options = { ...defaultSpeakerContinuityOptions, ...options };
@@ -62,8 +64,23 @@ export class SpeakerContinuity {
     return this.#profile !== undefined;
   }
 
+  /**
+   * While suspended (the participant is answering a challenge: whispering, singing, speaking
+   * oddly on purpose) windows are not compared, enrolled or counted; on resume the run of
+   * low windows starts over against the same profile.
+   */
+  suspend(on: boolean): void {
+    if (this.#suspended && !on) this.#below = [];
+    this.#suspended = on;
+  }
+
+  get suspended(): boolean {
+    return this.#suspended;
+  }
+
   /** One window's embedding; `telephone` selects the telephone threshold. Non-finite vectors are ignored. */
   add(vector: Float32Array, telephone = false): ContinuityResult {
+    if (this.#suspended) return { state: 'suspended' };
     const v = normalised(vector);
     if (!v) return this.#profile ? { state: 'same', cosine: Number.NaN } : { state: 'enrolling', windows: this.#enrolled };
     this.#windows++;
