@@ -14,7 +14,7 @@ import { PacketSource } from '../../pipeline/testing/PacketSource.js';
 import { encodeOpus, packetise } from '../../pipeline/testing/audioSupport.js';
 import { resampleClip } from '../../pipeline/audio/Resampler.js';
 import type { Verdict } from '../../pipeline/verdict/ParticipantVerdict.js';
-import { loadSpeaker, missingRealSpeech, realSpeakerSources } from '../../challenge-response/testing/realSpeech.js';
+import { loadSpeaker, missingRealSpeech, realSpeakerSources, sessionRecording } from '../../challenge-response/testing/realSpeech.js';
 import { repoRoot } from '../../kernel/paths.js';
 import { removeDir, testModelsDir } from '../helpers/models.js';
 
@@ -40,6 +40,8 @@ describe('mid-call takeover (real voices, real speaker model, real worker thread
   let pipeline: AnalysisPipeline;
   let modelsDir: string;
   let reader: Float32Array;
+  /** Other utterances of the same reader (not the ones the call started with). */
+  let readerMore: Float32Array;
   let allison: Float32Array;
 
   beforeAll(async () => {
@@ -47,6 +49,7 @@ describe('mid-call takeover (real voices, real speaker model, real worker thread
     if (missing.length > 0) throw new Error(missing.join('; '));
     const [r, a] = realSpeakerSources.map((s) => loadSpeaker(s));
     reader = concat(r!.baseline);
+    readerMore = concat(r!.source.responses.map((u) => sessionRecording(r!.source, u)));
     allison = concat(a!.baseline);
     modelsDir = testModelsDir();
     fs.cpSync(path.join(repoRoot, 'detectors/models/speaker-embed'), path.join(modelsDir, 'speaker-embed'), { recursive: true });
@@ -89,12 +92,14 @@ describe('mid-call takeover (real voices, real speaker model, real worker thread
     const readerWindows = spliced.embeddings();
     expect(pipeline.participant('tk', 'spliced')!.takeovers).toBe(0);
 
-    // The single-voice call goes on with more of the reader (the same recordings, later in the call).
+    // The single-voice call goes on with other sentences of the same reader (recordings it has not heard yet);
+    // the other call is taken over by a different person.
     const ts = 90000 + Math.ceil((reader.length * 3) / 960) * 960 + 48000;
-    // The other call is taken over by a different person.
-    await Promise.all([single.source.stream(rtp(reader, 1000 + first.length + 10, ts)), spliced.source.stream(rtp(allison, 1000 + first.length + 10, ts))]);
+    const more = rtp(readerMore, 1000 + first.length + 10, ts);
+    await Promise.all([single.source.stream(more), spliced.source.stream(rtp(allison, 1000 + first.length + 10, ts))]);
     await until('a takeover verdict', () => spliced.verdicts.some((v) => v.reason === 'takeover:voice'));
-    await until('the single-voice call fully embedded', () => single.embeddings() >= 2 * readerWindows - 2);
+    const expectMore = Math.floor(readerMore.length / 16000) - 2;
+    await until('the single-voice call fully embedded', () => single.embeddings() >= readerWindows + expectMore);
 
     const tk = spliced.verdicts.find((v) => v.reason === 'takeover:voice')!;
     expect(tk.state).toBe('suspicious');
