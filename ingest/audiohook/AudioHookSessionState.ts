@@ -9,7 +9,7 @@
  * The table says which client messages each state takes; anything else is ERR_INGEST_STATE.
  * Audio (binary frames) is taken in `active` only (and held, bounded, in `opening`).
  */
-import { DfdError } from '../../kernel/errors.js';
+import { StreamState } from '../StreamState.js';
 import type { ClientType } from './protocol.js';
 
 export type AudioHookStateName = 'awaiting-open' | 'opening' | 'active' | 'paused' | 'closing' | 'ended';
@@ -32,28 +32,13 @@ const accepts: Record<AudioHookStateName, readonly ClientType[]> = {
   ended: [],
 };
 
-export class AudioHookSessionState {
-  #state: AudioHookStateName = 'awaiting-open';
-
-  get name(): AudioHookStateName {
-    return this.#state;
-  }
-
-  accepts(type: ClientType): boolean {
-    return accepts[this.#state].includes(type);
+export class AudioHookSessionState extends StreamState<AudioHookStateName, ClientType> {
+  constructor() {
+    super('awaiting-open', transitions, accepts);
   }
 
   /** Audio frames are analysed in `active`, held in `opening`, dropped (counted) when paused or closing. */
   get takesAudio(): boolean {
-    return this.#state === 'active' || this.#state === 'opening';
-  }
-
-  canMove(to: AudioHookStateName): boolean {
-    return transitions[this.#state].includes(to);
-  }
-
-  move(to: AudioHookStateName): void {
-    if (!this.canMove(to)) throw new DfdError('ERR_INGEST_STATE', 'illegal session state transition', { from: this.#state, to });
-    this.#state = to;
+    return this.name === 'active' || this.name === 'opening';
   }
 }

@@ -9,7 +9,7 @@
  * created; media arriving then is held (bounded) and fed once streaming. The table says
  * which Twilio events each state takes; anything else is ERR_INGEST_STATE.
  */
-import { DfdError } from '../../kernel/errors.js';
+import { StreamState } from '../StreamState.js';
 import type { InboundEvent } from './protocol.js';
 
 export type TwilioCallStateName = 'awaiting-connected' | 'awaiting-start' | 'opening' | 'streaming' | 'stopped';
@@ -30,25 +30,8 @@ const accepts: Record<TwilioCallStateName, readonly InboundEvent[]> = {
   stopped: [],
 };
 
-export class TwilioCallState {
-  #state: TwilioCallStateName = 'awaiting-connected';
-
-  get name(): TwilioCallStateName {
-    return this.#state;
-  }
-
-  /** Whether an event from Twilio is allowed now. */
-  accepts(event: InboundEvent): boolean {
-    return accepts[this.#state].includes(event);
-  }
-
-  canMove(to: TwilioCallStateName): boolean {
-    return transitions[this.#state].includes(to);
-  }
-
-  /** Moves to `to`; throws ERR_INGEST_STATE for a transition the table does not have. */
-  move(to: TwilioCallStateName): void {
-    if (!this.canMove(to)) throw new DfdError('ERR_INGEST_STATE', 'illegal stream state transition', { from: this.#state, to });
-    this.#state = to;
+export class TwilioCallState extends StreamState<TwilioCallStateName, InboundEvent> {
+  constructor() {
+    super('awaiting-connected', transitions, accepts);
   }
 }

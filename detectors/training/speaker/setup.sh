@@ -31,17 +31,7 @@ pins=(
 )
 nodeps=("resemblyzer==0.1.4")
 
-if "$venv/bin/python" - "${pins[@]}" "${nodeps[@]}" <<'PY' 2>/dev/null; then
-import sys
-from importlib.metadata import version, PackageNotFoundError
-for pin in sys.argv[1:]:
-    name, want = pin.split("==")
-    try:
-        if version(name).split("+")[0] != want:
-            sys.exit(1)
-    except PackageNotFoundError:
-        sys.exit(1)
-PY
+if "$venv/bin/python" "$here/../has_pins.py" "${pins[@]}" "${nodeps[@]}" 2>/dev/null; then
   echo "speaker/setup.sh: $venv already has the pinned packages"
   exit 0
 fi
