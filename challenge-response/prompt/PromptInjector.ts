@@ -47,7 +47,10 @@ export interface PromptStarted {
 
 export interface PromptEnded {
   targetPeerId: string;
+  /** Frames handed to the router (skipped ones not included). */
   framesSent: number;
+  /** Frames skipped as too late after an event-loop stall (never sent). */
+  framesSkipped: number;
   reason: 'completed' | 'stopped' | 'closed';
 }
 
@@ -62,7 +65,7 @@ export class PromptInjector extends EventEmitter<PromptInjectorEvents> {
   readonly producer: ms.Producer;
   private readonly options: PromptInjectorOptions;
   private readonly packetizer: OpusRtpPacketizer;
-  private playing: { pcm: Int16Array; start: number; sent: number; frames: number; timer: NodeJS.Timeout | undefined; done: (e: PromptEnded) => void } | undefined;
+  private playing: { pcm: Int16Array; start: number; sent: number; skipped: number; frames: number; timer: NodeJS.Timeout | undefined; done: (e: PromptEnded) => void } | undefined;
   private lastEndWall = 0;
   private closed = false;
 
@@ -117,7 +120,7 @@ export class PromptInjector extends EventEmitter<PromptInjectorEvents> {
     // Advance the RTP clock over the silence since the last prompt.
     if (this.lastEndWall > 0) this.packetizer.skip(((performance.now() - this.lastEndWall) * 48000) / 1000);
     return new Promise<PromptEnded>((resolve) => {
-      this.playing = { pcm, start: performance.now(), sent: 0, frames, timer: undefined, done: resolve };
+      this.playing = { pcm, start: performance.now(), sent: 0, skipped: 0, frames, timer: undefined, done: resolve };
       activePrompts.inc();
       this.safeEmit('started', { targetPeerId: this.targetPeerId, frames, durationMs: frames * 20 });
       this.tick();
@@ -148,6 +151,7 @@ export class PromptInjector extends EventEmitter<PromptInjectorEvents> {
       latePackets.inc(skipped);
       this.packetizer.skip(skipped * FRAME_SAMPLES);
       p.sent += skipped;
+      p.skipped += skipped;
     } else if (due - p.sent > 1) latePackets.inc(due - p.sent - 1);
     while (p.sent < due) {
       const pkt = this.packetizer.packetizeFrame(p.pcm, p.sent * FRAME_SAMPLES);
@@ -174,7 +178,7 @@ export class PromptInjector extends EventEmitter<PromptInjectorEvents> {
     this.playing = undefined;
     this.lastEndWall = performance.now();
     activePrompts.dec();
-    const ended: PromptEnded = { targetPeerId: this.targetPeerId, framesSent: p.sent, reason };
+    const ended: PromptEnded = { targetPeerId: this.targetPeerId, framesSent: p.sent - p.skipped, framesSkipped: p.skipped, reason };
     this.safeEmit('ended', ended);
     p.done(ended);
   }

@@ -149,20 +149,24 @@ describe('PromptInjector with a real mediasoup worker', () => {
     expect(ended.reason).toBe('completed');
     expect(events).toEqual(['started', 'ended:completed']);
     const frames = OpusRtpPacketizer.frameCount(prompt.length);
-    expect(ended.framesSent).toBe(frames);
-    // The last packets may still be in flight through the worker on a loaded machine: wait for them (bounded).
+    // Every frame is either sent or, after an event-loop stall on a loaded machine, skipped as too late.
+    expect(ended.framesSent + ended.framesSkipped).toBe(frames);
+    expect(ended.framesSkipped).toBeLessThan(frames / 4);
+    // The DirectTransport loses nothing: every sent frame arrives (the last ones may still be in flight; bounded wait).
     const deadline = Date.now() + 60_000;
-    while (packets.length < frames && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(packets.length).toBeGreaterThanOrEqual(frames - 2);
+    while (packets.length < ended.framesSent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(packets.length).toBe(ended.framesSent);
     const headers = packets.map(readRtpHeader);
     for (let i = 1; i < headers.length; i++) expect((headers[i]!.sequenceNumber - headers[i - 1]!.sequenceNumber) & 0xffff).toBe(1);
+    // Decode onto the RTP timeline, so skipped frames stay silent gaps and the rest keeps its place.
     const dec = new opus.OpusEncoder(48000, 2);
-    const out: number[] = [];
+    const out = new Float32Array(prompt.length + 960);
     for (const h of headers) {
       const pcm = dec.decode(h.payload);
-      for (let i = 0; i < pcm.length; i += 4) out.push(pcm.readInt16LE(i) / 32768);
+      const at = (h.timestamp - headers[0]!.timestamp) >>> 0;
+      for (let i = 0, j = at; i < pcm.length && j < out.length; i += 4, j++) out[j] = pcm.readInt16LE(i) / 32768;
     }
-    const decoded = Float32Array.from(out);
+    const decoded = out;
     const original = toFloat(prompt);
     expect(energy(decoded) / energy(original)).toBeGreaterThan(0.6);
     expect(energy(decoded) / energy(original)).toBeLessThan(1.4);

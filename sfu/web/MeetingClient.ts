@@ -102,7 +102,7 @@ export class MeetingClient {
       if (!t) continue;
       const report = await t.getStats();
       report.forEach((s: Record<string, unknown>) => {
-        if (s['type'] === 'inbound-rtp') inbound.push({ kind: s['kind'], packetsReceived: s['packetsReceived'], bytesReceived: s['bytesReceived'], framesDecoded: s['framesDecoded'], totalSamplesReceived: s['totalSamplesReceived'], audioLevel: s['audioLevel'] });
+        if (s['type'] === 'inbound-rtp') inbound.push({ kind: s['kind'], ssrc: s['ssrc'], packetsReceived: s['packetsReceived'], bytesReceived: s['bytesReceived'], framesDecoded: s['framesDecoded'], totalSamplesReceived: s['totalSamplesReceived'], audioLevel: s['audioLevel'] });
         if (s['type'] === 'outbound-rtp') outbound.push({ kind: s['kind'], packetsSent: s['packetsSent'], bytesSent: s['bytesSent'], framesEncoded: s['framesEncoded'] });
       });
     }

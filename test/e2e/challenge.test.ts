@@ -12,11 +12,13 @@ import { fixtures } from '../fixtures/build.js';
 import { testModelsDir, removeDir } from '../helpers/models.js';
 import { isDfdError } from '../../kernel/errors.js';
 import type { Service } from '../../src/Service.js';
+import type { types } from 'mediasoup';
+import { untilAsyncValue, untilValue } from '../helpers/until.js';
 
-async function inboundAudioPackets(page: Page): Promise<number> {
+async function inboundAudioSsrcs(page: Page): Promise<number[]> {
   return page.evaluate(async () => {
-    const m = (window as unknown as { dfdMeeting: { stats(): Promise<{ inbound: { kind: string; packetsReceived?: number }[] }> } }).dfdMeeting;
-    return (await m.stats()).inbound.filter((i) => i.kind === 'audio').reduce((n, i) => n + (i.packetsReceived ?? 0), 0);
+    const m = (window as unknown as { dfdMeeting: { stats(): Promise<{ inbound: { kind: string; ssrc?: number }[] }> } }).dfdMeeting;
+    return (await m.stats()).inbound.filter((i) => i.kind === 'audio').map((i) => i.ssrc ?? -1);
   });
 }
 
@@ -46,10 +48,8 @@ describe('challenge-response in a live call', () => {
     for (const p of [caller, agent]) await p.waitForFunction(() => document.body.dataset['status'] === 'joined', undefined, { timeout: 20_000 });
     const room = service.rooms.get('chal')!;
     const callerId = [...room.peers.values()].find((p) => p.displayName === 'Caller')!.id;
-    // Let the caller's baseline form from normal speech.
-    await new Promise((r) => setTimeout(r, 4000));
-    const agentAudioBefore = await inboundAudioPackets(agent);
-    const callerAudioBefore = await inboundAudioPackets(caller);
+    // Let the caller's baseline form from normal speech: wait until the pipeline has heard some of it.
+    await untilValue('caller speech analysed', () => (service.pipeline!.participant('chal', callerId)?.current().evidence.speechSeconds ?? 0) >= 2, 60_000);
 
     const { challengeId, challengeType } = await service.actions.requestChallenge('chal', callerId, { modality: 'audio' }, 'op');
     expect(challengeType).toMatch(/^[a-z-]+$/);
@@ -59,11 +59,33 @@ describe('challenge-response in a live call', () => {
 
     // The prompt text shows on the caller's page.
     await caller.waitForFunction(() => (document.getElementById('prompt')?.textContent ?? '').length > 3, undefined, { timeout: 15_000 });
-    // The spoken prompt is an extra audio stream for the caller only: caller's inbound audio grows by more than the agent's stream.
-    await new Promise((r) => setTimeout(r, 3000));
-    const callerGain = (await inboundAudioPackets(caller)) - callerAudioBefore;
-    const agentGain = (await inboundAudioPackets(agent)) - agentAudioBefore;
-    expect(callerGain, `caller ${callerGain} vs agent ${agentGain}`).toBeGreaterThan(agentGain + 50);
+    // The spoken prompt is a server-side producer consumed by the caller only: the SFU forwards it to the caller
+    // and the agent has no consumer of it at all.
+    const participantProducers = (): Set<string> => new Set([...room.peers.values()].flatMap((p) => [...p.producers.keys()]));
+    const promptConsumers = (peerId: string): types.Consumer[] => {
+      const own = participantProducers();
+      return [...(room.peers.get(peerId)?.consumers.values() ?? [])].filter((c) => !own.has(c.producerId));
+    };
+    await untilValue('prompt consumer for the caller', () => promptConsumers(callerId).length === 1, 30_000);
+    const agentId = [...room.peers.values()].find((p) => p.displayName === 'Agent')!.id;
+    expect(promptConsumers(agentId)).toHaveLength(0);
+    const promptConsumer = promptConsumers(callerId)[0]!;
+    expect(promptConsumer.kind).toBe('audio');
+    const forwarded = async (): Promise<number> =>
+      ((await promptConsumer.getStats()) as { type: string; packetCount?: number }[]).filter((st) => st.type === 'outbound-rtp').reduce((n, st) => n + (st.packetCount ?? 0), 0);
+    await untilAsyncValue('prompt packets forwarded to the caller', async () => (await forwarded()) >= 50, 60_000);
+    // ...and the caller's browser receives it as one more inbound audio stream (matched by SSRC); the agent's has none.
+    const promptSsrc = promptConsumer.rtpParameters.encodings?.[0]?.ssrc;
+    expect(promptSsrc).toBeTypeOf('number');
+    await caller.waitForFunction(
+      async (ssrc) => {
+        const m = (window as unknown as { dfdMeeting: { stats(): Promise<{ inbound: { kind: string; ssrc?: number; packetsReceived?: number }[] }> } }).dfdMeeting;
+        return (await m.stats()).inbound.some((i) => i.kind === 'audio' && i.ssrc === ssrc && (i.packetsReceived ?? 0) > 0);
+      },
+      promptSsrc,
+      { timeout: 60_000, polling: 250 },
+    );
+    expect(await inboundAudioSsrcs(agent)).not.toContain(promptSsrc);
 
     // An outcome arrives (whatever the fake microphone did), never a stuck challenge.
     const participant = (): ReturnType<typeof service.registry.participant> => service.registry.participant('chal', callerId);
