@@ -8,6 +8,7 @@ import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { TokenSigner, type TokenPayload } from '../sfu/tokens.js';
 import { DfdError } from '../kernel/errors.js';
+import { SignInLockout, type SignInLockoutOptions } from './SignInLockout.js';
 
 export const SESSION_COOKIE = 'dfd_session';
 
@@ -18,9 +19,11 @@ export interface OperatorAuthOptions {
   sessionTtlSec: number;
   /** Secret for session tokens; empty: random per process. */
   secret: string;
+  /** Brute-force lockout (api/SignInLockout.ts). */
+  lockout: Partial<SignInLockoutOptions>;
 }
 
-export const defaultOperatorAuthOptions: OperatorAuthOptions = { username: 'operator', password: '', sessionTtlSec: 8 * 3600, secret: '' };
+export const defaultOperatorAuthOptions: OperatorAuthOptions = { username: 'operator', password: '', sessionTtlSec: 8 * 3600, secret: '', lockout: {} };
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
@@ -31,6 +34,7 @@ export class OperatorAuth {
   readonly generatedPassword: string | undefined;
   readonly #password: string;
   readonly #signer: TokenSigner;
+  readonly lockout: SignInLockout;
 
   constructor(options: Partial<OperatorAuthOptions> = {}) {
     this.options = { ...defaultOperatorAuthOptions, ...options };
@@ -41,16 +45,26 @@ export class OperatorAuth {
     }
     // Session tokens use their own key so a join token can never pass as a session.
     this.#signer = new TokenSigner(this.options.secret ? `session:${this.options.secret}` : undefined);
+    this.lockout = new SignInLockout(this.options.lockout);
   }
 
-  /** Checks credentials in constant time; returns a session token. */
-  login(username: unknown, password: unknown): { token: string; expiresInSec: number } {
+  /**
+   * Checks credentials in constant time; returns a session token. `client` is the client's
+   * address: a locked address or user name is refused with ERR_LOCKED_OUT before the
+   * password is compared, and each failure counts towards a lockout (api/SignInLockout.ts).
+   */
+  login(username: unknown, password: unknown, client = 'unknown'): { token: string; expiresInSec: number } {
     if (typeof username !== 'string' || typeof password !== 'string' || username.length > 128 || password.length > 256) {
       throw new DfdError('ERR_BAD_REQUEST', 'username and password are required strings');
     }
+    this.lockout.check(client, username);
     const okUser = timingSafeEqual(digest(username), digest(this.options.username));
     const okPass = timingSafeEqual(digest(password), digest(this.#password));
-    if (!(okUser && okPass)) throw new DfdError('ERR_TOKEN_INVALID', 'wrong username or password');
+    if (!(okUser && okPass)) {
+      this.lockout.failed(client, username);
+      throw new DfdError('ERR_TOKEN_INVALID', 'wrong username or password');
+    }
+    this.lockout.succeeded(client, username);
     const safeName = username.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'operator';
     const token = this.#signer.sign({ room: 'operators', peer: safeName, name: username.slice(0, 80), role: 'operator' }, this.options.sessionTtlSec);
     return { token, expiresInSec: this.options.sessionTtlSec };

@@ -15,6 +15,8 @@ import type { LiveFeed } from './LiveFeed.js';
 import type { TokenSigner } from '../sfu/tokens.js';
 import type { DfdEvent } from '../events/schema.js';
 import type { Webhooks } from '../events/Webhooks.js';
+import type { RateLimiter } from '../kernel/http/RateLimiter.js';
+import type { IncomingMessage } from 'node:http';
 import { LoginBody, ChallengeBody, DecisionBody, WebhookBody, TokenBody } from './schemas.js';
 import { openApiDocument } from './openapi.js';
 
@@ -31,6 +33,10 @@ export interface ApiDeps {
   feed: LiveFeed;
   webhooks: Webhooks;
   actions: OperatorActions;
+  /** Per-client limit on sign-in and token requests. */
+  authLimiter: RateLimiter;
+  /** The client address a request is limited and locked out by (kernel/http/clientAddress.ts). */
+  clientAddress(req: IncomingMessage): string;
 }
 
 const checks = new Map<TSchema, ReturnType<typeof TypeCompiler.Compile>>();
@@ -71,13 +77,16 @@ export function registerApi(http: HttpServer, deps: ApiDeps): void {
   http
     .route('GET', '/v1/openapi.json', () => openApiDocument())
     .route('POST', '/v1/auth/login', async (ctx) => {
+      const client = deps.clientAddress(ctx.req);
+      deps.authLimiter.take(client);
       const b = await body(ctx, LoginBody);
-      const s = auth.login(b.username, b.password);
+      const s = auth.login(b.username, b.password, client);
       return new RawResponse(200, JSON.stringify(s), { 'content-type': 'application/json', 'set-cookie': auth.cookie(s.token) });
     })
     .route('POST', '/v1/auth/logout', () => new RawResponse(204, '', { 'set-cookie': auth.cookie('').replace(/Max-Age=\d+/, 'Max-Age=0') }))
     .route('GET', '/v1/me', (ctx) => ({ operator: operator(ctx) }))
     .route('POST', '/v1/tokens', async (ctx) => {
+      deps.authLimiter.take(deps.clientAddress(ctx.req));
       operator(ctx);
       const b = await body(ctx, TokenBody);
       const peer = b.peer ?? `p-${randomUUID().slice(0, 8)}`;

@@ -36,6 +36,35 @@ describe('AuditLog hash chain (in memory)', () => {
     // A late record of the ended call still continues its chain.
     expect(a.seal({ ...verdict('p2', 0.1), callId: callA }).audit).toMatchObject({ index: 2, prevHash: r1.audit?.hash });
   });
+
+  it('takes back records the store refused, so that what is stored stays one chain (unseal)', () => {
+    const a = new AuditLog();
+    const call = a.beginCall('auditroom', 'call-u');
+    const stored = [a.seal(verdict('p1', 0.1)), a.seal(verdict('p1', 0.2))];
+    // Two records in flight when the store fills up; both are refused, in order.
+    const refused = [a.seal(verdict('p1', 0.3)), a.seal(verdict('p1', 0.4))];
+    for (const r of refused) a.unseal(r);
+    expect(a.head('auditroom', call)).toEqual({ index: 1, hash: stored[1]?.audit?.hash });
+    stored.push(a.seal(verdict('p1', 0.5)));
+    expect(stored[2]?.audit).toMatchObject({ index: 2, prevHash: stored[1]?.audit?.hash });
+    const bundle = { format: 'dfd-audit-bundle', version: 1, call: { roomId: 'auditroom', callId: call }, records: stored, headHash: stored[2]?.audit?.hash };
+    expect(verifyBundle(bundle)).toMatchObject({ ok: true, records: 3 });
+    // Nothing stored yet: the next record is the first again, and no head is reported meanwhile.
+    const b = new AuditLog();
+    const c2 = b.beginCall('auditroom', 'call-v');
+    b.unseal(b.seal(verdict('p1', 0.1)));
+    expect(b.head('auditroom', c2)).toBeUndefined();
+    expect(b.headHash('auditroom', c2)).toBeUndefined();
+    expect(b.seal(verdict('p1', 0.2)).audit).toMatchObject({ index: 0, prevHash: GENESIS_HASH });
+    // A record stored after an earlier one was refused (space came back in between): the chain goes on from it.
+    const c = new AuditLog();
+    const c3 = c.beginCall('auditroom', 'call-w');
+    const [x0, x1] = [c.seal(verdict('p1', 0.1)), c.seal(verdict('p1', 0.2))];
+    c.unseal(x0);
+    expect(c.restoreIfBehind(x1)).toBe(true);
+    expect(c.head('auditroom', c3)).toEqual({ index: 1, hash: x1.audit?.hash });
+    expect(c.restoreIfBehind(x1)).toBe(false);
+  });
 });
 
 describe('AuditLog on JetStream', () => {
@@ -106,7 +135,7 @@ describe('AuditLog on JetStream', () => {
 
   it('continues a call after a restart of the publishing process (resumeCall)', async () => {
     const url = bus.server?.url ?? '';
-    const second = await EventBus.connect({ servers: [url] });
+    const second = await EventBus.connect({ servers: [url], ...bus.server?.serviceAuth });
     try {
       expect(await second.resumeCall('auditroom', callA)).toBe(13);
       for (let i = 0; i < 3; i++) second.publish(verdict('alice', 0.4));

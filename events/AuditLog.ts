@@ -170,12 +170,13 @@ export class AuditLog {
   /** Index and hash of the last record sealed in a call's chain, while the head is kept. */
   head(roomId: string, callId: string): { index: number; hash: string } | undefined {
     const h = this.#heads.get(`${roomId}/${callId}`);
-    return h ? { index: h.index, hash: h.hash } : undefined;
+    // Index -1: every record of the call was taken back (unseal).
+    return h && h.index >= 0 ? { index: h.index, hash: h.hash } : undefined;
   }
 
   /** Head hash of a call's chain as sealed so far (what a verified export must end with). */
   headHash(roomId: string, callId: string): string | undefined {
-    return this.#heads.get(`${roomId}/${callId}`)?.hash;
+    return this.head(roomId, callId)?.hash;
   }
 
   /**
@@ -200,6 +201,38 @@ export class AuditLog {
       this.#heads.delete(oldest);
     }
     return sealed;
+  }
+
+  /**
+   * Takes back a sealed record that was never stored (the store refused it): its call's chain
+   * continues from the record before it, so the next record links to the last one stored. Records
+   * sealed after it go with it (the store refuses those too: it processes a stream in order). A
+   * no-op when the chain is already before it, or its head was forgotten.
+   */
+  unseal(record: DfdEvent): void {
+    const link = record.audit;
+    if (!link || record.callId === undefined) return;
+    const key = `${record.roomId}/${record.callId}`;
+    const head = this.#heads.get(key);
+    if (!head || head.index < link.index) return;
+    // Index -1: nothing stored yet; the next record is sealed as the first (index 0, genesis prevHash).
+    this.#heads.set(key, { index: link.index - 1, hash: link.prevHash });
+  }
+
+  /**
+   * A record was stored whose chain had been taken back before it (unseal of an earlier record,
+   * and space came back in between): the chain continues from it, leaving the refused record as a
+   * gap rather than two records with one index. Returns whether that happened.
+   */
+  restoreIfBehind(record: DfdEvent): boolean {
+    const link = record.audit;
+    if (!link || record.callId === undefined) return false;
+    const key = `${record.roomId}/${record.callId}`;
+    const head = this.#heads.get(key);
+    // No head: forgotten (LRU), nothing to keep.
+    if (!head || head.index >= link.index) return false;
+    this.#heads.set(key, { index: link.index, hash: link.hash });
+    return true;
   }
 
   /**

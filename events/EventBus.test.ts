@@ -71,7 +71,7 @@ describe('EventBus on a real nats-server', () => {
     });
     await bus.connection.flush();
     const invalidBefore = await metricValue('dfd_events_invalid_total', { direction: 'in' });
-    const raw = await connect({ servers: bus.server?.url ?? '' });
+    const raw = await connect({ servers: bus.server?.url ?? '', ...bus.server?.serviceAuth });
     const enc = (v: unknown): Uint8Array => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
     const good = score(5);
     raw.publish('dfd.v1.room1.alice.score', enc('{not json'));
@@ -84,6 +84,62 @@ describe('EventBus on a real nats-server', () => {
     await vi.waitFor(() => expect(bus.stats.invalid).toBe(3), { timeout: 5000 });
     expect(got[0]?.id).toBe(good.id);
     expect((await metricValue('dfd_events_invalid_total', { direction: 'in' })) - invalidBefore).toBe(3);
+  });
+
+  it('authenticates every client: no or wrong credentials are refused; the reader user gets the events, and its forged verdict is denied by the server', async () => {
+    await bus.close();
+    const readerPassword = 'reader-pw-0123456789';
+    bus = await EventBus.connect({ ackTimeoutMs: 1000, embedded: { readerPassword } });
+    const url = bus.server?.url ?? '';
+    const refused = { code: 'AUTHORIZATION_VIOLATION' };
+    await expect(connect({ servers: url, reconnect: false })).rejects.toMatchObject(refused);
+    await expect(connect({ servers: url, user: 'service', pass: 'not-the-service-password', reconnect: false })).rejects.toMatchObject(refused);
+    await expect(connect({ servers: url, user: 'reader', pass: 'not-the-reader-password', reconnect: false })).rejects.toMatchObject(refused);
+    await expect(connect({ servers: url, token: 'a-token-guess-0123456789', reconnect: false })).rejects.toMatchObject(refused);
+
+    const got: DfdEvent[] = [];
+    bus.subscribe({ roomId: 'authroom' }, (e) => {
+      got.push(e);
+    });
+    await bus.connection.flush();
+    const reader = await connect({ servers: url, user: 'reader', pass: readerPassword, reconnect: false });
+    try {
+      const denied: string[] = [];
+      void (async () => {
+        for await (const st of reader.status()) if (st.permissionContext) denied.push(`${st.permissionContext.operation} ${st.permissionContext.subject}`);
+      })();
+      const readerGot: string[] = [];
+      reader.subscribe('dfd.v1.authroom.>', { callback: (e, m) => void (e ? undefined : readerGot.push(m.json<DfdEvent>().id)) });
+      await reader.flush();
+
+      // A forged verdict, valid by the schema and on its own subject: the bus would deliver it if the server let it through.
+      const verdictPayload = { pFake: 0.02, confidence: 0.99, evidence: { speechSeconds: 30, faceFrames: 0 }, quality: { packetLoss: 0 }, dropped: {} };
+      const forged = makeEvent('verdict', { ...base, roomId: 'authroom', peerId: 'mallory' }, { state: 'verified', ...verdictPayload });
+      reader.publish('dfd.v1.authroom.mallory.verdict', JSON.stringify(forged));
+      await reader.flush();
+      await vi.waitFor(() => expect(denied).toEqual(['publish dfd.v1.authroom.mallory.verdict']), { timeout: 10_000 });
+
+      // The service user publishes and consumes as before; the reader receives what it publishes.
+      const real = makeEvent('verdict', { ...base, roomId: 'authroom' }, { state: 'likely-genuine', ...verdictPayload });
+      expect(bus.publish(real).accepted).toBe(true);
+      expect(await bus.flush()).toBe(true);
+      await vi.waitFor(
+        () => {
+          expect(got.map((e) => e.id)).toContain(real.id);
+          expect(readerGot).toContain(real.id);
+        },
+        { timeout: 10_000 },
+      );
+      // The server processed the forged publish (denied) before the real one was sent: had it passed, it would have arrived first.
+      expect(got.map((e) => e.id)).toEqual([real.id]);
+      expect(readerGot).toEqual([real.id]);
+      expect(bus.stats.invalid).toBe(0);
+      const bundle = await bus.exportBundle('authroom');
+      expect(bundle.records.map((r) => r.id)).toEqual([real.id]);
+      expect(verifyBundle(bundle)).toMatchObject({ ok: true, records: 1 });
+    } finally {
+      await reader.close();
+    }
   });
 
   it('bounds its buffer: overflow drops are counted, critical events evict score events first', async () => {

@@ -9,6 +9,16 @@
  * before the server acknowledged it. Losses happen only on queue overflow, on a publish rejected
  * `maxAttempts` times while connected, or at close(); each is counted in
  * `dfd_events_dropped_total{reason}`.
+ *
+ * A full JetStream store (the server answers a publish with insufficient resources, or a store
+ * failure) is not a lost connection: the server took the message and delivered it to every live
+ * subscriber; only its audit record was not stored. Such a record is not retried (a retry would
+ * deliver the event again and be refused again): it is counted in
+ * `dfd_audit_write_failures_total{reason="store-full"}` and `auditStatus`, and taken back from its
+ * call's chain (AuditLog.unseal), so that the next record links to the last one stored and what is
+ * stored stays one chain that verifies. While the store refuses, one publish is in flight at a time
+ * (no record is sealed on top of one whose fate is open) and there is no backoff: live delivery goes
+ * on at full speed. The first record the store accepts again ends the episode.
  */
 import { EventEmitter } from 'node:events';
 import { connect, Events, type JetStreamClient, type NatsConnection, type Subscription } from 'nats';
@@ -19,7 +29,7 @@ import { AuditLog, defaultAuditLogOptions, type AuditBundle, type AuditLogOption
 import { AnchorStore, type AnchorStoreOptions } from './AnchorStore.js';
 import { signAnchor, type AnchorReason, type AuditAnchor } from './auditAnchor.js';
 import type { EvidenceKey } from './EvidenceKey.js';
-import { NatsServerProcess, type NatsServerProcessOptions } from './NatsServerProcess.js';
+import { NatsServerProcess, type NatsAuth, type NatsServerProcessOptions } from './NatsServerProcess.js';
 import {
   assertEvent,
   assertSubjectPrefix,
@@ -37,6 +47,10 @@ const log = createLogger('events.bus');
 export interface EventBusOptions {
   /** NATS URLs; empty starts an embedded nats-server (see `embedded`). */
   servers: string[];
+  /**
+   * Credentials to connect with. With the embedded server they become its credentials: the
+   * `service` user's name and password, or its token (all empty: a generated password).
+   */
   user: string;
   pass: string;
   token: string;
@@ -68,6 +82,7 @@ export interface EventBusOptions {
   /** An anchor after every this many records of a call (and one when the call ends); 0: only at call end. */
   anchorEvery: number;
   anchors: Partial<AnchorStoreOptions>;
+  /** Options of the embedded server (its `readerPassword` adds the read-only `reader` user). */
   embedded: Partial<NatsServerProcessOptions>;
 }
 
@@ -97,6 +112,18 @@ export const defaultEventBusOptions: EventBusOptions = {
 
 export type DropReason = 'buffer-full' | 'rejected' | 'closed';
 
+/** Why an audit record sent to JetStream was not stored: the store refused it for lack of space, or it was dropped after `maxAttempts`. */
+export type AuditWriteFailureReason = 'store-full' | 'rejected';
+
+export interface AuditStatus {
+  /** false from a record the store refused (full) until it stores one again. */
+  storing: boolean;
+  /** Audit records of this bus not stored (store-full or rejected); their events may still have been delivered live. */
+  writeFailures: number;
+  /** The last failure, if any. */
+  lastFailure: { at: string; reason: AuditWriteFailureReason } | undefined;
+}
+
 export type PublishResult = { accepted: true; id: string; subject: string; callId: string | undefined } | { accepted: false; error: DfdError };
 
 export interface EventBusEvents {
@@ -104,6 +131,8 @@ export interface EventBusEvents {
   disconnected: [];
   /** An event was dropped (already counted). */
   dropped: [{ id: string | undefined; type: EventType | undefined; reason: DropReason }];
+  /** The audit store started refusing records (storing: false) or stores them again (storing: true). */
+  audit: [AuditStatus];
 }
 
 const publishedTotal = counter<'type'>({ name: 'dfd_events_published_total', help: 'Events acknowledged by NATS, by type', labelNames: ['type'] });
@@ -114,6 +143,24 @@ const reconnectsTotal = counter({ name: 'dfd_events_reconnects_total', help: 'Re
 const bufferedGauge = gauge({ name: 'dfd_events_buffered', help: 'Events queued or in flight, not yet acknowledged' });
 const connectedGauge = gauge({ name: 'dfd_events_connected', help: '1 while the event bus is connected to NATS' });
 const anchorsTotal = counter<'result'>({ name: 'dfd_audit_anchors_total', help: 'Audit anchors written (ok) or lost (failed)', labelNames: ['result'] });
+const auditWriteFailuresTotal = counter<'reason'>({
+  name: 'dfd_audit_write_failures_total',
+  help: 'Audit records not stored in JetStream, by reason (store-full: refused for lack of space, the event was still delivered live; rejected: dropped after maxAttempts)',
+  labelNames: ['reason'],
+});
+const auditStoringGauge = gauge({ name: 'dfd_audit_storing', help: '0 while the JetStream store refuses audit records (full), 1 otherwise' });
+
+/**
+ * JetStream API errors of a publish that mean the store refused the message for lack of space:
+ * insufficient resources (10023: the server's or account's storage limit is reached), storage
+ * resources exceeded (10047), store failed (10077: e.g. a stream limit with discard "new").
+ */
+const STORE_FULL_ERR_CODES: ReadonlySet<number> = new Set([10023, 10047, 10077]);
+
+function isStoreFull(e: unknown): boolean {
+  const code = (e as { api_error?: { err_code?: unknown } } | null | undefined)?.api_error?.err_code;
+  return typeof code === 'number' && STORE_FULL_ERR_CODES.has(code);
+}
 
 /**
  * JetStream store an embedded server gets beyond the audit stream's byte limit: the anchor
@@ -158,7 +205,12 @@ export class EventBus extends EventEmitter<EventBusEvents> {
   #failStreak = 0;
   #wake: (() => void) | undefined;
   #idleWaiters: (() => void)[] = [];
-  readonly #counts = { published: 0, dropped: 0, invalid: 0, retries: 0 };
+  readonly #counts = { published: 0, dropped: 0, invalid: 0, retries: 0, auditWriteFailures: 0 };
+  /** The store refuses records (full): one publish at a time until it stores one again. */
+  #storeRefusing = false;
+  /** Records refused in the current store-full episode. */
+  #refusedInEpisode = 0;
+  #lastAuditFailure: AuditStatus['lastFailure'];
 
   private constructor(options: EventBusOptions, nc: NatsConnection, server: NatsServerProcess | undefined) {
     super();
@@ -169,6 +221,7 @@ export class EventBus extends EventEmitter<EventBusEvents> {
     this.audit = new AuditLog({ ...options.audit, subjectPrefix: options.subjectPrefix });
     this.anchors = new AnchorStore({ maxAgeMs: this.audit.options.maxAgeMs, ...options.anchors, subjectPrefix: options.subjectPrefix });
     connectedGauge.set(1);
+    auditStoringGauge.set(1);
     void this.#watchStatus();
     void this.#pump();
   }
@@ -180,12 +233,20 @@ export class EventBus extends EventEmitter<EventBusEvents> {
     if (o.maxBuffered < 1 || o.maxInFlight < 1) throw new DfdError('ERR_CONFIG', 'event bus limits must be positive');
     let server: NatsServerProcess | undefined;
     let servers = o.servers;
-    let token = o.token;
+    let auth: Partial<NatsAuth> = o.token ? { token: o.token } : o.user ? { user: o.user, pass: o.pass } : {};
     if (servers.length === 0) {
       const auditBytes = o.audit.maxBytes ?? defaultAuditLogOptions.maxBytes;
-      server = await NatsServerProcess.start({ ...(auditBytes > 0 ? { maxFileStore: auditBytes + EMBEDDED_STORE_HEADROOM_BYTES } : {}), ...o.embedded });
+      server = await NatsServerProcess.start({
+        ...(auditBytes > 0 ? { maxFileStore: auditBytes + EMBEDDED_STORE_HEADROOM_BYTES } : {}),
+        // The bus's credentials are the server's; none: it generates the service user's password.
+        token: o.token,
+        user: o.user,
+        pass: o.pass,
+        subjectPrefix: o.subjectPrefix,
+        ...o.embedded,
+      });
       servers = [server.url];
-      token = server.options.token || token;
+      auth = server.serviceAuth;
     }
     try {
       const nc = await connect({
@@ -195,8 +256,7 @@ export class EventBus extends EventEmitter<EventBusEvents> {
         maxReconnectAttempts: -1,
         reconnectTimeWait: o.reconnectTimeWaitMs,
         waitOnFirstConnect: false,
-        ...(o.user ? { user: o.user, pass: o.pass } : {}),
-        ...(token ? { token } : {}),
+        ...auth,
       });
       const bus = new EventBus(o, nc, server);
       if (o.jetstream) {
@@ -236,8 +296,13 @@ export class EventBus extends EventEmitter<EventBusEvents> {
   }
 
   /** Counters of this instance (the prom-client metrics aggregate all instances). */
-  get stats(): { published: number; dropped: number; invalid: number; retries: number; buffered: number } {
+  get stats(): { published: number; dropped: number; invalid: number; retries: number; auditWriteFailures: number; buffered: number } {
     return { ...this.#counts, buffered: this.buffered };
+  }
+
+  /** Whether the audit store takes records, and how many it did not (for a health check). */
+  get auditStatus(): AuditStatus {
+    return { storing: !this.#storeRefusing, writeFailures: this.#counts.auditWriteFailures, lastFailure: this.#lastAuditFailure };
   }
 
   /**
@@ -412,6 +477,39 @@ export class EventBus extends EventEmitter<EventBusEvents> {
     await this.#server?.close();
   }
 
+  #auditWriteFailed(reason: AuditWriteFailureReason): void {
+    auditWriteFailuresTotal.inc({ reason });
+    this.#counts.auditWriteFailures++;
+    this.#lastAuditFailure = { at: new Date().toISOString(), reason };
+  }
+
+  /** The store refused a sealed record for lack of space: count it, take it back from its chain. */
+  #auditRefused(record: DfdEvent): void {
+    this.#auditWriteFailed('store-full');
+    this.audit.unseal(record);
+    this.#refusedInEpisode++;
+    if (this.#storeRefusing) return;
+    this.#storeRefusing = true;
+    auditStoringGauge.set(0);
+    // Once per episode, not per event.
+    log.error('JetStream store full: audit records are not stored, events are still delivered live', { stream: this.audit.options.streamName });
+    if (this.listenerCount('audit') > 0) this.emit('audit', this.auditStatus);
+  }
+
+  /** A record was stored: ends a store-full episode; keeps the chain on a record stored after it was taken back. */
+  #auditStored(record: DfdEvent): void {
+    if (this.audit.restoreIfBehind(record)) {
+      // Space came back between two records in flight: the one refused before it is a gap in the stored chain.
+      log.warn('audit record stored after an earlier record of its call was refused: the stored chain has a gap', { roomId: record.roomId, callId: record.callId, index: record.audit?.index });
+    }
+    if (!this.#storeRefusing) return;
+    this.#storeRefusing = false;
+    auditStoringGauge.set(1);
+    log.warn('JetStream store accepts audit records again', { refused: this.#refusedInEpisode });
+    this.#refusedInEpisode = 0;
+    if (this.listenerCount('audit') > 0) this.emit('audit', this.auditStatus);
+  }
+
   #drop(event: DfdEvent | null | undefined, reason: DropReason): void {
     droppedTotal.inc({ reason });
     this.#counts.dropped++;
@@ -454,7 +552,8 @@ export class EventBus extends EventEmitter<EventBusEvents> {
     if (this.#pumping) return;
     this.#pumping = true;
     while (!this.#closed) {
-      const ready = this.#connected && this.#retry.length + this.#queue.length > 0 && this.#inFlight < this.options.maxInFlight;
+      const maxInFlight = this.#storeRefusing ? 1 : this.options.maxInFlight;
+      const ready = this.#connected && this.#retry.length + this.#queue.length > 0 && this.#inFlight < maxInFlight;
       if (!ready) {
         if (this.buffered === 0) for (const w of this.#idleWaiters.splice(0)) w();
         await new Promise<void>((r) => (this.#wake = r));
@@ -483,6 +582,7 @@ export class EventBus extends EventEmitter<EventBusEvents> {
       }
       this.#failStreak = 0;
       const link = p.event.audit;
+      if (link && this.options.jetstream) this.#auditStored(p.event);
       const every = this.options.anchorEvery;
       if (link && p.event.callId && every > 0 && this.options.anchorKey && (link.index + 1) % every === 0 && !this.#closed) {
         // The record just acknowledged, not the newest sealed one (that may still be lost).
@@ -492,6 +592,13 @@ export class EventBus extends EventEmitter<EventBusEvents> {
       this.#counts.published++;
       bufferedGauge.dec();
     } catch (e) {
+      if (this.options.jetstream && isStoreFull(e)) {
+        // The server is there and answered: no backoff, no retry (see the header).
+        this.#failStreak = 0;
+        this.#auditRefused(p.event);
+        bufferedGauge.dec();
+        return;
+      }
       this.#failStreak++;
       if (this.#connected) p.attempts++;
       if (this.#closed) {
@@ -500,6 +607,7 @@ export class EventBus extends EventEmitter<EventBusEvents> {
       } else if (p.attempts >= this.options.maxAttempts) {
         log.warn('event publish rejected', { err: e, attempts: p.attempts });
         this.#drop(p.event, 'rejected');
+        if (this.options.jetstream) this.#auditWriteFailed('rejected');
         bufferedGauge.dec();
       } else {
         retriesTotal.inc();

@@ -8,7 +8,7 @@ import { connect } from 'nats';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { setLogLevel, type LogLevel } from '../kernel/log.js';
 import { registry } from '../kernel/metrics.js';
-import { NatsServerProcess } from './NatsServerProcess.js';
+import { NatsServerProcess, type NatsAuth, type NatsServerProcessOptions } from './NatsServerProcess.js';
 
 async function restartsCounted(): Promise<number> {
   const m = registry.getSingleMetric('dfd_nats_server_restarts_total');
@@ -92,9 +92,119 @@ describe('NatsServerProcess', () => {
 
   it('requires its token when one is configured', async () => {
     server = await NatsServerProcess.start({ token: 'tok-0123456789abcdef' });
-    await expect(connect({ servers: server.url, reconnect: false })).rejects.toThrow();
-    const nc = await connect({ servers: server.url, token: 'tok-0123456789abcdef', reconnect: false });
+    await expect(connect({ servers: server.url, reconnect: false })).rejects.toMatchObject({ code: 'AUTHORIZATION_VIOLATION' });
+    await expect(connect({ servers: server.url, token: 'tok-wrong-wrong-wrong', reconnect: false })).rejects.toMatchObject({ code: 'AUTHORIZATION_VIOLATION' });
+    expect(server.serviceAuth).toEqual({ token: 'tok-0123456789abcdef' });
+    const nc = await connect({ servers: server.url, ...server.serviceAuth, reconnect: false });
     await nc.close();
+  });
+
+  it('always requires authentication: a generated service password, owner-only config file, the same across restarts', async () => {
+    server = await NatsServerProcess.start({ restartBackoffMinMs: 50 });
+    const auth = server.serviceAuth;
+    expect(auth).toEqual({ user: 'service', pass: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/) as unknown });
+    expect(server.readerAuth).toBeUndefined();
+    const conf = path.join(server.storeDir, 'dfd-nats-server.conf');
+    expect(fs.statSync(conf).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(conf, 'utf8')).not.toMatch(/"reader"/);
+
+    const refused = { code: 'AUTHORIZATION_VIOLATION' };
+    await expect(connect({ servers: server.url, reconnect: false })).rejects.toMatchObject(refused);
+    await expect(connect({ servers: server.url, user: 'service', pass: 'not-the-password-0123', reconnect: false })).rejects.toMatchObject(refused);
+    // No reader user without a reader password, whatever password is tried.
+    await expect(connect({ servers: server.url, user: 'reader', pass: 'pass' in auth ? auth.pass : '', reconnect: false })).rejects.toMatchObject(refused);
+    const connectsWith = async (a: NatsAuth): Promise<void> => {
+      const nc = await connect({ servers: server?.url ?? '', ...a, reconnect: false });
+      await nc.flush();
+      await nc.close();
+    };
+    await connectsWith(auth);
+
+    // Another server generates another password.
+    const other = await NatsServerProcess.start();
+    try {
+      expect(other.serviceAuth).not.toEqual(auth);
+      await expect(connect({ servers: other.url, ...auth, reconnect: false })).rejects.toMatchObject(refused);
+    } finally {
+      await other.close();
+    }
+
+    // Restarted by its supervisor after a crash, and on request: the same credentials still work.
+    const ready = new Promise<void>((r) => server?.once('ready', () => r()));
+    process.kill(server.pid ?? 0, 'SIGKILL');
+    await ready;
+    expect(server.serviceAuth).toEqual(auth);
+    await connectsWith(auth);
+    await server.restart();
+    await connectsWith(auth);
+    await expect(connect({ servers: server.url, reconnect: false })).rejects.toMatchObject(refused);
+  });
+
+  it('gives the reader user subscribe on <prefix>.> and _INBOX.> only, and no publish outside _INBOX.>', async () => {
+    server = await NatsServerProcess.start({ subjectPrefix: 'acme.v2', readerPassword: 'reader-pw-0123456789' });
+    expect(server.readerAuth).toEqual({ user: 'reader', pass: 'reader-pw-0123456789' });
+    await expect(connect({ servers: server.url, user: 'reader', pass: 'reader-pw-wrong-00000', reconnect: false })).rejects.toMatchObject({ code: 'AUTHORIZATION_VIOLATION' });
+    const service = await connect({ servers: server.url, ...server.serviceAuth, reconnect: false });
+    const reader = await connect({ servers: server.url, ...(server.readerAuth ?? { token: '' }), reconnect: false });
+    try {
+      const denied: string[] = [];
+      void (async () => {
+        for await (const st of reader.status()) if (st.permissionContext) denied.push(`${st.permissionContext.operation} ${st.permissionContext.subject}`);
+      })();
+      const got: string[] = [];
+      reader.subscribe('acme.v2.>', { callback: (e, m) => got.push(e ? `error ${e.message}` : `${m.subject} ${m.string()}`) });
+      // A denied subscription is closed with the error (its callback gets it, no message).
+      reader.subscribe('other.>', { callback: (e, m) => void (e ? undefined : got.push(`${m.subject} ${m.string()}`)) });
+      const serviceGot: string[] = [];
+      for (const subject of ['acme.v2.>', 'dfd.v1.>', 'other.>', '$JS.API.>']) service.subscribe(subject, { callback: (_e, m) => serviceGot.push(m.subject) });
+      await service.flush();
+      // Forged events, an event on another prefix, a JetStream API call (purging the audit stream).
+      for (const subject of ['acme.v2.room1.alice.verdict', 'dfd.v1.room1.alice.verdict', '$JS.API.STREAM.PURGE.DFD_AUDIT']) reader.publish(subject, 'forged');
+      await reader.flush();
+      service.publish('acme.v2.room1.alice.verdict', 'real');
+      service.publish('other.subject', 'x');
+      await service.flush();
+      await until(() => got.includes('acme.v2.room1.alice.verdict real') && denied.length >= 4, 'the real event at the reader and four denials');
+      expect(got).toEqual(['acme.v2.room1.alice.verdict real']);
+      expect(denied.sort()).toEqual([
+        'publish $JS.API.STREAM.PURGE.DFD_AUDIT',
+        'publish acme.v2.room1.alice.verdict',
+        'publish dfd.v1.room1.alice.verdict',
+        'subscription other.>',
+      ]);
+      // Nothing the reader published reached anyone; the service's own messages did.
+      expect(serviceGot.sort()).toEqual(['acme.v2.room1.alice.verdict', 'other.subject']);
+    } finally {
+      await reader.close();
+      await service.close();
+    }
+  });
+
+  it('refuses, with ERR_CONFIG and before starting anything, options that would break its config file', async () => {
+    const bad: Partial<NatsServerProcessOptions>[] = [
+      { token: 'tok"}\nauthorization: {}' },
+      { token: 'with space' },
+      { pass: 'pw\\x', user: 'svc' },
+      { user: 'svc' },
+      { user: 'a b', pass: 'password-0123' },
+      { user: 'reader', pass: 'password-0123' },
+      { readerPassword: 'line\nbreak' },
+      { readerPassword: '$2a$10$notreallybcrypt' },
+      { readerPassword: 'quote"d' },
+      { readerPassword: 'reader-pw-0123', token: 'tok-0123456789abcdef' },
+      { host: '127.0.0.1"\nport: 1' },
+      { storeDir: path.join(os.tmpdir(), 'dfd"nats') },
+      { subjectPrefix: 'dfd.>' },
+      { maxFileStore: Number.NaN },
+    ];
+    for (const options of bad) {
+      await expect(NatsServerProcess.start(options), JSON.stringify(options)).rejects.toMatchObject({ code: 'ERR_CONFIG' });
+    }
+    expect(fs.existsSync(path.join(os.tmpdir(), 'dfd"nats'))).toBe(false);
+    // The error names the option, never its value.
+    const err = await NatsServerProcess.start({ readerPassword: 'secret value' }).catch((e: unknown) => e);
+    expect(JSON.stringify(err)).not.toContain('secret value');
+    expect(String((err as Error).message)).not.toContain('secret value');
   });
 });
 
@@ -210,7 +320,7 @@ describe('NatsServerProcess after the service died without stopping it', () => {
     expect(server.pid).not.toBe(orphan);
     expect(fs.readFileSync(pidFile, 'utf8').split('\n')[0]).toBe(String(server.pid));
     // It serves, JetStream included, on the store the orphan held.
-    const nc = await connect({ servers: server.url, reconnect: false });
+    const nc = await connect({ servers: server.url, ...server.serviceAuth, reconnect: false });
     const jsm = await nc.jetstreamManager();
     expect((await jsm.getAccountInfo()).api.errors).toBe(0);
     await nc.close();

@@ -19,8 +19,17 @@
  *   and no longer a child of the service that started it is an orphan: it is stopped (SIGTERM,
  *   SIGKILL after `killTimeoutMs`) before the new one starts. A pid that is gone, or now
  *   belongs to another program, only removes the file: nothing else is ever signalled.
+ *
+ * Every client authenticates. The server's config file (mode 0600, in the store directory) has
+ * either the configured `token`, or users: `service` (the event bus: full permissions; its
+ * password is `pass`, or generated at start from the CSPRNG and kept across the server's
+ * restarts) and, when `readerPassword` is set, `reader`, which may subscribe to
+ * `<subjectPrefix>.>` and `_INBOX.>` and publish only to `_INBOX.>`: an external dashboard or
+ * consumer that reads the events and can neither forge one nor touch JetStream. A value that
+ * would not survive being written into that file is refused with ERR_CONFIG.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -29,6 +38,7 @@ import path from 'node:path';
 import { DfdError } from '../kernel/errors.js';
 import { createLogger } from '../kernel/log.js';
 import { counter, gauge } from '../kernel/metrics.js';
+import { assertSubjectPrefix, DEFAULT_SUBJECT_PREFIX } from './schema.js';
 
 const log = createLogger('events.nats-server');
 
@@ -41,8 +51,15 @@ export interface NatsServerProcessOptions {
   port: number;
   /** JetStream store directory; empty: a fresh temporary directory removed on close(). */
   storeDir: string;
-  /** Optional client auth token (passed with --auth). */
+  /** Client auth token: the one credential the server accepts (no users, so no `reader`). Empty: users. */
   token: string;
+  /** User name and password of the `service` user (full permissions); both empty: `service` with a generated password. */
+  user: string;
+  pass: string;
+  /** Password of the read-only `reader` user; empty: no such user. Needs users (no `token`). */
+  readerPassword: string;
+  /** Subject prefix of the events: `reader` may subscribe to `<subjectPrefix>.>`. */
+  subjectPrefix: string;
   /** JetStream limits passed in a generated config file. */
   maxMemoryStore: number;
   maxFileStore: number;
@@ -69,6 +86,10 @@ export const defaultNatsServerProcessOptions: NatsServerProcessOptions = {
   port: 0,
   storeDir: '',
   token: '',
+  user: '',
+  pass: '',
+  readerPassword: '',
+  subjectPrefix: DEFAULT_SUBJECT_PREFIX,
   maxMemoryStore: 64 * 1024 * 1024,
   maxFileStore: 1024 * 1024 * 1024,
   startTimeoutMs: 10_000,
@@ -104,6 +125,61 @@ const upGauge = gauge({ name: 'dfd_nats_server_up', help: '1 while the embedded 
 
 const CONFIG_FILE = 'dfd-nats-server.conf';
 const PID_FILE = 'dfd-nats-server.pid';
+
+/** The user the event bus connects as when no token is configured. */
+export const SERVICE_USER = 'service';
+/** The read-only user (see `readerPassword`). */
+export const READER_USER = 'reader';
+
+/** Credentials a client passes to nats.js `connect()` (and EventBus.connect): user and password, or a token. */
+export type NatsAuth = { user: string; pass: string } | { token: string };
+
+/** User names: letters, digits and `._@-`. */
+const USER_RE = /^[A-Za-z0-9._@-]{1,128}$/;
+/**
+ * Passwords and tokens: printable ASCII without blanks, quotes or backslashes (they are written
+ * into a quoted string of the config file), not starting with `$` (nats-server takes a password
+ * that starts with `$2` for a bcrypt hash).
+ */
+const SECRET_RE = /^[\x21-\x7e]{1,256}$/;
+const SECRET_BAD = /["'\\`]/;
+/** Host: an IP address or a host name. */
+const HOST_RE = /^[A-Za-z0-9.:-]{1,253}$/;
+
+function configError(what: string, details: Record<string, unknown> = {}): DfdError {
+  return new DfdError('ERR_CONFIG', `embedded nats-server: ${what}`, details);
+}
+
+/** Refuses options that would break (or change the meaning of) the generated config file. */
+function validateOptions(o: NatsServerProcessOptions): void {
+  const secret = (name: string, v: string): void => {
+    // The value itself is never put into the error.
+    if (v && (!SECRET_RE.test(v) || SECRET_BAD.test(v) || v.startsWith('$'))) {
+      throw configError(`${name} may only hold printable ASCII without blanks, quotes or backslashes, at most 256 characters, and may not start with $`, { option: name });
+    }
+  };
+  secret('token', o.token);
+  secret('pass', o.pass);
+  secret('readerPassword', o.readerPassword);
+  if (o.user && !USER_RE.test(o.user)) throw configError('user may only hold letters, digits and ._@- (at most 128)', { option: 'user' });
+  if (Boolean(o.user) !== Boolean(o.pass)) throw configError('user and pass go together', { option: o.user ? 'pass' : 'user' });
+  if (o.token && o.user) throw configError('a token and a user exclude each other', { option: 'token' });
+  if (o.token && o.readerPassword) throw configError('the reader user needs user/password authentication: leave the token empty', { option: 'readerPassword' });
+  if (o.user === READER_USER) throw configError(`the service user cannot be named ${READER_USER}`, { option: 'user' });
+  if (!HOST_RE.test(o.host)) throw configError('host must be an IP address or a host name', { option: 'host' });
+  // Control characters, quotes and backslashes would need escapes the config parser may read differently.
+  if (/[\p{Cc}"\\]/u.test(o.storeDir)) throw configError('storeDir may not hold control characters, quotes or backslashes', { option: 'storeDir' });
+  if (!Number.isSafeInteger(o.port) || o.port < 0 || o.port > 65535) throw configError('port must be 0..65535', { option: 'port' });
+  for (const k of ['maxMemoryStore', 'maxFileStore'] as const) {
+    if (!Number.isSafeInteger(o[k]) || o[k] < 1) throw configError(`${k} must be a positive integer`, { option: k });
+  }
+  assertSubjectPrefix(o.subjectPrefix);
+}
+
+/** A password from the CSPRNG: 192 bits, base64url (safe in the config file). */
+function generatePassword(): string {
+  return randomBytes(24).toString('base64url');
+}
 
 /** The binary to run: the configured one, the Debian package's, then PATH; undefined when none is executable. */
 function resolveBinary(b: string): string | undefined {
@@ -235,13 +311,19 @@ export class NatsServerProcess extends EventEmitter<NatsServerProcessEvents> {
   #parentDeathWrapper: string | undefined;
   #pidWritten: number | undefined;
   #reapedOrphan: ReapedOrphan | undefined;
+  /** What the service connects with; fixed for this instance, so that restarts keep it. */
+  readonly #serviceAuth: NatsAuth;
 
+  /** Throws DfdError ERR_CONFIG on options that cannot go into the config file. */
   constructor(options: Partial<NatsServerProcessOptions> = {}) {
     super();
     this.options = { ...defaultNatsServerProcessOptions, ...options };
+    validateOptions(this.options);
+    const o = this.options;
+    this.#serviceAuth = o.token ? { token: o.token } : { user: o.user || SERVICE_USER, pass: o.pass || generatePassword() };
   }
 
-  /** Starts a supervised server and waits until it accepts connections. */
+  /** Starts a supervised server and waits until it accepts connections. ERR_CONFIG on invalid options (nothing started). */
   static async start(options: Partial<NatsServerProcessOptions> = {}): Promise<NatsServerProcess> {
     const s = new NatsServerProcess(options);
     try {
@@ -259,6 +341,16 @@ export class NatsServerProcess extends EventEmitter<NatsServerProcessEvents> {
 
   get port(): number {
     return this.#port;
+  }
+
+  /** Credentials of the `service` user (or the token): `connect({ servers: s.url, ...s.serviceAuth })`. */
+  get serviceAuth(): NatsAuth {
+    return { ...this.#serviceAuth };
+  }
+
+  /** Credentials of the read-only `reader` user; undefined without `readerPassword`. */
+  get readerAuth(): NatsAuth | undefined {
+    return this.options.readerPassword && !this.options.token ? { user: READER_USER, pass: this.options.readerPassword } : undefined;
   }
 
   get storeDir(): string {
@@ -366,18 +458,37 @@ export class NatsServerProcess extends EventEmitter<NatsServerProcessEvents> {
     log.warn('reaped orphaned nats-server from a previous run', { pid, signal, storeDir: this.#storeDir });
   }
 
+  /** The `authorization` block: the token, or the users and what each may do. */
+  #authorization(): string {
+    const a = this.#serviceAuth;
+    if ('token' in a) return `authorization: { token: ${JSON.stringify(a.token)} }`;
+    const q = JSON.stringify;
+    // No permissions: the service may publish and subscribe anywhere (events, JetStream API, KV, inboxes).
+    const users = [`    { user: ${q(a.user)}, password: ${q(a.pass)} }`];
+    const reader = this.readerAuth;
+    if (reader && 'user' in reader) {
+      const sub = [`${this.options.subjectPrefix}.>`, '_INBOX.>'];
+      users.push(`    { user: ${q(reader.user)}, password: ${q(reader.pass)}, permissions: { publish: { allow: ${q(['_INBOX.>'])} }, subscribe: { allow: ${q(sub)} } } }`);
+    }
+    return ['authorization: {', '  users: [', ...users, '  ]', '}'].join('\n');
+  }
+
   #configFile(): string {
     const o = this.options;
     const file = path.join(this.#storeDir, CONFIG_FILE);
-    // JSON strings are valid NATS config strings; monitoring stays off (no http port).
+    // JSON strings are valid NATS config strings (the options were checked to need no escapes); monitoring stays off (no http port).
     const conf = [
       `host: ${JSON.stringify(o.host)}`,
       `port: ${this.#port}`,
       `jetstream: { store_dir: ${JSON.stringify(this.#storeDir)}, max_memory_store: ${o.maxMemoryStore}, max_file_store: ${o.maxFileStore} }`,
-      o.token ? `authorization: { token: ${JSON.stringify(o.token)} }` : '',
+      this.#authorization(),
       'max_payload: 1048576',
     ].join('\n');
-    fs.writeFileSync(file, conf + '\n', { mode: 0o600 });
+    // Holds passwords: owner-only, also when an older file is replaced.
+    const tmp = `${file}.tmp`;
+    fs.writeFileSync(tmp, conf + '\n', { mode: 0o600 });
+    fs.chmodSync(tmp, 0o600);
+    fs.renameSync(tmp, file);
     return file;
   }
 

@@ -140,7 +140,7 @@ describe('fuzz: NATS messages the service consumes', () => {
     let raw: NatsConnection;
     beforeAll(async () => {
       bus = await EventBus.connect({ ackTimeoutMs: 2000 });
-      raw = await connect({ servers: bus.server?.url ?? '' });
+      raw = await connect({ servers: bus.server?.url ?? '', ...bus.server?.serviceAuth });
     });
     afterAll(async () => {
       await raw?.close();

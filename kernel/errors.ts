@@ -28,6 +28,7 @@ export const ErrorCodes = {
   ERR_TOO_MANY_TRANSPORTS: { message: 'peer has reached its transport limit', status: 429, retryable: false },
   ERR_TOO_MANY_PRODUCERS: { message: 'peer has reached its producer limit', status: 429, retryable: false },
   ERR_RATE_LIMITED: { message: 'too many requests', status: 429, retryable: true },
+  ERR_LOCKED_OUT: { message: 'too many failed sign-ins: locked out for a while', status: 429, retryable: true },
   // lookups
   ERR_ROOM_NOT_FOUND: { message: 'room not found', status: 404, retryable: false },
   ERR_PEER_NOT_FOUND: { message: 'peer not found', status: 404, retryable: false },

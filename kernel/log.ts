@@ -1,7 +1,9 @@
 /**
  * Structured JSON logs. Messages are static strings; values go in structured fields.
  * Never log media, frames, tokens or free-text personal data (display names are hashed
- * by callers with `redactName`).
+ * by callers with `redactName`). As a backstop, `serialise` replaces the string value of
+ * any field named like a secret (password, token, key, cookie...) and masks `?key=`,
+ * `?token=` and bearer credentials inside strings and error messages.
  */
 import { createHash } from 'node:crypto';
 
@@ -30,10 +32,27 @@ export interface Logger {
   child(component: string): Logger;
 }
 
-function serialise(v: unknown): unknown {
+/** Field names whose string values are secrets: never written, whatever a caller passes. */
+const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|authori[sz]ation|cookie|credential|private[-_]?key/i;
+/** Secrets inside strings: query parameters and bearer credentials (URLs in error messages). */
+const SECRET_IN_TEXT = /([?&](?:key|token|access_token|api_key|apikey|password)=)[^&\s"']+|(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi;
+
+function redactText(s: string): string {
+  return s.replace(SECRET_IN_TEXT, (_m, q: string | undefined, b: string | undefined) => `${q ?? b ?? ''}[redacted]`);
+}
+
+/** A log field made safe: secret-named strings replaced, secrets in text masked, errors reduced to name/message/code. */
+export function serialise(v: unknown, key = '', depth = 0): unknown {
   if (v instanceof Error) {
-    const o: Record<string, unknown> = { name: v.name, message: v.message };
+    const o: Record<string, unknown> = { name: v.name, message: redactText(v.message) };
     if ('code' in v) o['code'] = (v as { code: unknown }).code;
+    return o;
+  }
+  if (typeof v === 'string') return SECRET_KEY.test(key) ? '[redacted]' : redactText(v);
+  if (v && typeof v === 'object' && depth < 4 && (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype)) {
+    if (Array.isArray(v)) return v.map((x) => serialise(x, key, depth + 1));
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) o[k] = serialise(x, k, depth + 1);
     return o;
   }
   return v;
@@ -43,7 +62,7 @@ export function createLogger(component: string): Logger {
   const write = (level: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>): void => {
     if (order[level] < order[threshold]) return;
     const rec: Record<string, unknown> = { t: new Date().toISOString(), level, component, msg };
-    if (fields) for (const [k, v] of Object.entries(fields)) rec[k] = serialise(v);
+    if (fields) for (const [k, v] of Object.entries(fields)) rec[k] = serialise(v, k);
     const line = JSON.stringify(rec) + '\n';
     if (level === 'error' || level === 'warn') process.stderr.write(line);
     else process.stdout.write(line);

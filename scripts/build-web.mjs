@@ -15,6 +15,7 @@ const entries = [
   { in: 'dashboard/web/badge-sdk.ts', out: 'badge-sdk' },
   { in: 'dashboard/web/calls.ts', out: 'calls' },
   { in: 'dashboard/web/call.ts', out: 'call' },
+  { in: 'dashboard/web/login.ts', out: 'login' },
 ].filter((e) => fs.existsSync(path.join(root, e.in)));
 
 await build({
@@ -33,6 +34,10 @@ await build({
 for (const html of ['sfu/web/meet.html', 'dashboard/web/dashboard.html', 'dashboard/web/login.html', 'dashboard/web/calls.html', 'dashboard/web/call.html']) {
   const src = path.join(root, html);
   if (fs.existsSync(src)) fs.copyFileSync(src, path.join(out, path.basename(html)));
+}
+// Each page's own stylesheet (no inline styles: the pages run under a strict Content-Security-Policy).
+for (const css of ['sfu/web/meet.css', 'dashboard/web/dashboard.css', 'dashboard/web/login.css', 'dashboard/web/calls.css', 'dashboard/web/call.css']) {
+  fs.copyFileSync(path.join(root, css), path.join(out, path.basename(css)));
 }
 fs.copyFileSync(path.join(root, 'node_modules/uplot/dist/uPlot.min.css'), path.join(out, 'uPlot.min.css'));
 // The site icon every page links (and /favicon.ico serves), so no page logs a 404.

@@ -8,7 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import { repoRoot } from './config.js';
+import type { IncomingMessage } from 'node:http';
 import { HttpServer, RawResponse } from '../kernel/http/HttpServer.js';
+import { RateLimiter } from '../kernel/http/RateLimiter.js';
+import { clientAddress } from '../kernel/http/clientAddress.js';
+import { readTls } from './readTls.js';
 import { exposition, collectDefaultMetrics } from '../kernel/metrics.js';
 import { createLogger, setLogLevel } from '../kernel/log.js';
 import { DfdError } from '../kernel/errors.js';
@@ -68,6 +72,11 @@ export class Service {
   readonly rooms: RoomManager;
   readonly signalling: SignallingServer;
   readonly tokens: TokenSigner;
+  /** Per-client limits: sign-in and token requests; joins (signalling and ingest upgrades, demo tokens). */
+  readonly authLimiter: RateLimiter;
+  readonly joinLimiter: RateLimiter;
+  /** The client address requests are limited and locked out by (X-Forwarded-For only with DFD_TRUST_PROXY). */
+  readonly clientAddress: (req: IncomingMessage) => string;
   readonly #health = new Map<string, HealthCheck>();
   readonly #closers: (() => Promise<void> | void)[] = [];
   #address: AddressInfo | undefined;
@@ -75,7 +84,11 @@ export class Service {
   private constructor(config: Config, pool: WorkerPool) {
     this.config = config;
     this.pool = pool;
-    this.http = new HttpServer();
+    this.http = new HttpServer({ tls: readTls(config), corsOrigins: config.corsOrigins });
+    this.clientAddress = (req) => clientAddress(req, config.trustProxy);
+    this.authLimiter = new RateLimiter({ name: 'auth', perMinute: config.authRatePerMin, burst: config.authRatePerMin });
+    this.joinLimiter = new RateLimiter({ name: 'join', perMinute: config.joinRatePerMin, burst: config.joinRatePerMin });
+    const admitUpgrade = (req: IncomingMessage): void => this.joinLimiter.take(this.clientAddress(req));
     this.tokens = new TokenSigner(config.tokenSecret || undefined);
     this.rooms = new RoomManager(pool, {
       maxPeers: config.maxPeersPerRoom,
@@ -89,12 +102,14 @@ export class Service {
       joinTimeoutMs: config.joinTimeoutMs,
       pingIntervalMs: config.wsPingIntervalMs,
       pingMisses: config.wsPingMisses,
+      admitUpgrade,
     });
     this.auth = new OperatorAuth({
       username: config.operatorUser,
       password: config.operatorPassword,
       sessionTtlSec: config.sessionTtlSec,
       secret: config.tokenSecret,
+      lockout: { maxFailures: config.loginMaxFailures, lockoutSec: config.loginLockoutSec },
     });
     this.actions = {
       requestChallenge: () => Promise.reject(new DfdError('ERR_MODEL_UNAVAILABLE', 'challenge-response is not running')),
@@ -125,6 +140,7 @@ export class Service {
       keys: this.ingestKeys,
       challenges: () => this.#challenges,
       shuttingDown: () => this.#shuttingDown,
+      admitUpgrade: (req: IncomingMessage) => this.joinLimiter.take(this.clientAddress(req)),
       onLeg: (leg: PhoneLeg, phone: PhoneRef) => this.registry.markPhone(leg.roomId, leg.peerId, phone),
     };
   }
@@ -194,12 +210,14 @@ export class Service {
       subjectPrefix: c.subjectPrefix,
       audit: { subjectPrefix: c.subjectPrefix, maxAgeMs: c.auditMaxAgeDays * 86_400_000 },
       // An empty data dir gives the embedded server a temporary store (tests).
-      embedded: { storeDir: c.dataDir ? path.join(c.dataDir, 'nats') : '' },
+      embedded: { storeDir: c.dataDir ? path.join(c.dataDir, 'nats') : '', readerPassword: c.natsReaderPassword },
     });
     this.#bus = bus;
     // Everything downstream of the pipeline reads from NATS: dashboard, badges, webhooks.
     const sub = bus.subscribe({}, (e) => this.#consume(e));
-    this.addHealthCheck('nats', () => ({ ok: bus.connected, embedded: bus.server !== undefined, buffered: bus.buffered }));
+    // A full JetStream store does not fail the check (live delivery goes on); `audit.storing` says it, and
+    // dfd_audit_write_failures_total counts what was not stored.
+    this.addHealthCheck('nats', () => ({ ok: bus.connected, embedded: bus.server !== undefined, buffered: bus.buffered, audit: bus.auditStatus }));
     registerApi(this.http, {
       registry: this.registry,
       auth: this.auth,
@@ -207,6 +225,8 @@ export class Service {
       joinTokenTtlSec: c.tokenTtlSec,
       feed: this.feed,
       webhooks: this.webhooks,
+      authLimiter: this.authLimiter,
+      clientAddress: this.clientAddress,
       actions: {
         requestChallenge: (...a) => this.actions.requestChallenge(...a),
         recordDecision: (...a) => this.actions.recordDecision(...a),
@@ -435,7 +455,7 @@ export class Service {
 
   get baseUrl(): string {
     if (this.config.publicUrl) return this.config.publicUrl.replace(/\/$/, '');
-    return `http://localhost:${this.port}`;
+    return `${this.http.secure ? 'https' : 'http'}://localhost:${this.port}`;
   }
 
   addHealthCheck(name: string, check: HealthCheck): void {
@@ -500,9 +520,10 @@ export class Service {
         const m = await exposition();
         return new RawResponse(200, m.text, { 'content-type': m.contentType });
       })
-      .route('GET', '/v1/demo/token', ({ url }) => {
+      .route('GET', '/v1/demo/token', ({ url, req }) => {
         if (!this.config.demoTokens) throw new DfdError('ERR_FORBIDDEN', 'demo tokens are disabled');
         if (this.#shuttingDown) throw new DfdError('ERR_SHUTTING_DOWN');
+        this.joinLimiter.take(this.clientAddress(req));
         const room = url.searchParams.get('room') ?? this.config.demoRoom;
         const name = (url.searchParams.get('name') ?? 'Guest').slice(0, 80) || 'Guest';
         if (!/^[A-Za-z0-9_-]{1,64}$/.test(room)) throw new DfdError('ERR_BAD_REQUEST', 'room must match [A-Za-z0-9_-]{1,64}');

@@ -12,6 +12,7 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { refuseUpgrade } from '../../kernel/http/refuseUpgrade.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { DfdError, toDfdError } from '../../kernel/errors.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
@@ -45,6 +46,8 @@ export const defaultAudioHookIngestServerOptions: AudioHookIngestServerOptions =
 export interface AudioHookIngestServerDeps extends Omit<AudioHookSessionDeps, 'claim' | 'release'> {
   keys: IngestKeys;
   shuttingDown(): boolean;
+  /** Checked first on every upgrade (e.g. a per-client rate limit); throws the DfdError it is refused with. */
+  admitUpgrade?(req: IncomingMessage): void;
 }
 
 export interface AudioHookIngestServerEvents {
@@ -74,7 +77,9 @@ export class AudioHookIngestServer extends TypedEmitter<AudioHookIngestServerEve
       try {
         info = this.#admit(req);
       } catch (e) {
-        refuseUpgrade(socket, toDfdError(e));
+        const err = toDfdError(e);
+        ingestMetrics.frameErrors.inc({ platform: 'audiohook', code: err.code, fatal: 'true' });
+        refuseUpgrade(socket, err);
         return;
       }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, info));
@@ -97,6 +102,7 @@ export class AudioHookIngestServer extends TypedEmitter<AudioHookIngestServerEve
       return typeof v === 'string' ? v : undefined;
     };
     if (this.#closed || this.#deps.shuttingDown()) throw new DfdError('ERR_SHUTTING_DOWN');
+    this.#deps.admitUpgrade?.(req);
     if (this.#sessions.size >= this.options.maxStreams) throw new DfdError('ERR_INGEST_CAPACITY', undefined, { limit: this.options.maxStreams });
     const { tenant } = this.#deps.keys.verify(header(AUDIOHOOK_HEADERS.apiKey));
     const sessionId = header(AUDIOHOOK_HEADERS.sessionId);
@@ -138,19 +144,5 @@ export class AudioHookIngestServer extends TypedEmitter<AudioHookIngestServerEve
     this.#sessions.clear();
     this.#wss.close();
     log.debug('audiohook ingest closed');
-  }
-}
-
-/** Answers a refused upgrade with a plain HTTP error (the code in the body and a header). */
-function refuseUpgrade(socket: Duplex, err: DfdError): void {
-  ingestMetrics.frameErrors.inc({ platform: 'audiohook', code: err.code, fatal: 'true' });
-  const status = err.status;
-  const body = JSON.stringify({ error: { code: err.code, message: err.message } });
-  const retry = err.retryable ? 'Retry-After: 5\r\n' : '';
-  const reason = status === 401 ? 'Unauthorized' : status === 503 ? 'Service Unavailable' : 'Bad Request';
-  try {
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Error-Code: ${err.code}\r\n${retry}Connection: close\r\n\r\n${body}`);
-  } catch {
-    socket.destroy();
   }
 }

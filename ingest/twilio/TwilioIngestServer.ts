@@ -8,7 +8,8 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DfdError } from '../../kernel/errors.js';
+import { DfdError, toDfdError } from '../../kernel/errors.js';
+import { refuseUpgrade } from '../../kernel/http/refuseUpgrade.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import { createLogger } from '../../kernel/log.js';
 import { ingestMetrics } from '../metrics.js';
@@ -39,6 +40,8 @@ export const defaultTwilioIngestServerOptions: TwilioIngestServerOptions = {
 export interface TwilioIngestServerDeps extends Omit<TwilioSessionDeps, 'claim' | 'release'> {
   /** True once the service is shutting down: new streams are refused (close 1001). */
   shuttingDown(): boolean;
+  /** Checked first on every upgrade (e.g. a per-client rate limit); throws the DfdError it is refused with. */
+  admitUpgrade?(req: IncomingMessage): void;
 }
 
 export interface TwilioIngestServerEvents {
@@ -65,6 +68,12 @@ export class TwilioIngestServer extends TypedEmitter<TwilioIngestServerEvents> {
     this.#onUpgrade = (req, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname !== this.options.path) return; // another upgrade handler's path
+      try {
+        this.#deps.admitUpgrade?.(req);
+      } catch (e) {
+        refuseUpgrade(socket, toDfdError(e));
+        return;
+      }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, url.searchParams.get('key') ?? undefined));
     };
     server.on('upgrade', this.#onUpgrade);

@@ -34,6 +34,7 @@ import type { types } from '../mediasoup.js';
 import { DfdError, toDfdError } from '../../kernel/errors.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import { TokenBucket } from '../../kernel/TokenBucket.js';
+import { refuseUpgrade } from '../../kernel/http/refuseUpgrade.js';
 import { createLogger } from '../../kernel/log.js';
 import { counter, gauge } from '../../kernel/metrics.js';
 
@@ -41,6 +42,8 @@ const log = createLogger('sfu.signalling');
 
 export interface SignallingOptions {
   path: string;
+  /** Checked first on every upgrade (e.g. a per-client join rate limit); throws the DfdError it is refused with. */
+  admitUpgrade?: (req: IncomingMessage) => void;
   maxMessageBytes: number;
   joinTimeoutMs: number;
   /** Token bucket: sustained requests per second and burst. */
@@ -108,6 +111,12 @@ export class SignallingServer extends TypedEmitter<SignallingEvents> {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname !== this.options.path) return; // other upgrade handlers may take it
+      try {
+        this.options.admitUpgrade?.(req);
+      } catch (e) {
+        refuseUpgrade(socket, toDfdError(e));
+        return;
+      }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws));
     });
     if (this.options.pingIntervalMs > 0) {
