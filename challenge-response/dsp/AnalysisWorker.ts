@@ -44,7 +44,10 @@ export class AnalysisWorker {
     this.options = { ...defaultAnalysisWorkerOptions, ...options };
   }
 
-  /** Same contract as analyseAudio, asynchronous. The samples are copied, not transferred. */
+  /**
+   * Same contract as analyseAudio, asynchronous. The caller's samples are copied once (they
+   * stay usable); the copy is transferred to the worker, not cloned a second time.
+   */
   readonly analyse = (samples: Float32Array, options: Partial<AnalyseOptions> = {}): Promise<AudioAnalysis> => {
     if (this.closed) return Promise.reject(new DfdError('ERR_CLOSED', 'analysis worker is closed'));
     if (this.pending.size >= this.options.maxQueue) return Promise.reject(new DfdError('ERR_QUEUE_FULL', 'audio analysis', { max: this.options.maxQueue }));
@@ -57,7 +60,8 @@ export class AnalysisWorker {
         this.restart();
       }, this.options.timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      w.postMessage({ id, samples: samples.slice(), options });
+      const copy = samples.slice();
+      w.postMessage({ id, samples: copy, options }, [copy.buffer as ArrayBuffer]);
     });
   };
 

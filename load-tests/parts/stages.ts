@@ -2,6 +2,10 @@
  * Per-stage costs. Runs the per-stage benches their authors wrote (each prints one JSON
  * object) as child processes, and times the repository's detector models directly with
  * onnxruntime at batch 1, 4 and 8 and 1 or 2 intra-op threads.
+ *
+ * CPU per second of audio, one stream: `audio` (Opus decode, VAD, the whole stream processor;
+ * also per stream with 8 streams in one thread) and `challenge` (the challenge-response
+ * speaker baseline's analysis pass: YIN pitch, spectrum, levels).
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
@@ -21,7 +25,11 @@ export interface StagesOptions {
   /** Batches and intra-op thread counts for the detector timings. */
   batches: number[];
   threads: number[];
-  /** Run only these benches (names: audio, inference, videoDecode, face, events); all when absent. */
+  /**
+   * Run only these benches (names: audio, challenge, inference, videoDecode, face, events); all
+   * when absent. The detector timings always run, except when the list comes from the
+   * environment (`DFD_BENCH_STAGES=audio,challenge npm run bench -- --only stages`) without "detectors".
+   */
   benches?: string[];
 }
 
@@ -106,8 +114,12 @@ async function timeDetectors(modelsDir: string, source: Record<string, string>, 
 
 export async function runStages(opts: StagesOptions, modelsDir: string, source: Record<string, string>, log: (m: string) => void): Promise<StagesResult> {
   const benches: Record<string, BenchRun> = {};
+  // DFD_BENCH_STAGES narrows a stages run from the command line (the detector timings only when it names "detectors").
+  const fromEnv = opts.benches ? undefined : process.env['DFD_BENCH_STAGES']?.split(',').map((x) => x.trim()).filter(Boolean);
+  if (fromEnv && fromEnv.length > 0) opts = { ...opts, benches: fromEnv };
   const plan: [string, string, string[]][] = [
     ['audio', 'pipeline/audio/bench.ts', [String(opts.audioSeconds)]],
+    ['challenge', 'challenge-response/dsp/bench.ts', [String(Math.max(4, Math.min(opts.audioSeconds, 20)))]],
     ['inference', 'pipeline/inference/bench.ts', ['--iterations', String(opts.inferenceIterations), '--intra', '1']],
     ['videoDecode', 'pipeline/video/bench.ts', ['--seconds', String(opts.videoSeconds)]],
     ['face', 'detectors/face/bench.ts', [String(opts.faceIterations)]],
@@ -118,7 +130,7 @@ export async function runStages(opts: StagesOptions, modelsDir: string, source: 
     benches[name] = await runBenchScript(script, args, 300_000);
     log(`stages ${name}: ${benches[name].ok ? 'ok' : `FAILED ${benches[name].error ?? ''}`} (${benches[name].wallMs} ms)`);
   }
-  const detectors = await timeDetectors(modelsDir, source, opts);
+  const detectors = fromEnv && fromEnv.length > 0 && !fromEnv.includes('detectors') ? [] : await timeDetectors(modelsDir, source, opts);
   log(`stages detectors: ${detectors.length} timings`);
   return { benches, detectors };
 }

@@ -1,12 +1,17 @@
 /**
  * The audio path for one tapped stream, inside the pipeline worker thread:
  *
- *   RTP bytes -> parseRtpPacket -> ReorderBuffer -> OpusDecoder (48 kHz, PLC for gaps)
- *             -> Resampler (16 kHz) -> SpeechWindower (ring) <- SileroVad (async, in order)
+ *   RTP bytes -> parseRtpPacket -> ReorderBuffer -> OpusDecoder (straight to 16 kHz, PLC for gaps)
+ *             -> SpeechWindower (ring) <- SileroVad (async, in order)
  *             -> 'window' event with an AudioWindow message
  *
- * `push()` is synchronous and never throws: it parses, reorders, decodes, resamples and
- * stores samples right away. VAD runs in one serial async loop per stream (ORT's API is
+ * libopus decodes any Opus stream natively at the window rate, so no 48 kHz PCM exists on
+ * this path; the Resampler only runs for other rates (PCMU 8 -> 16 kHz, or an output rate
+ * libopus cannot decode to). Quality (bandwidth, packet loss, bitrate) comes from the Opus
+ * TOC and the RTP timeline, not from the PCM.
+ *
+ * `push()` is synchronous and never throws: it parses, reorders, decodes (resamples where
+ * needed) and stores samples right away. VAD runs in one serial async loop per stream (ORT's API is
  * promise-based): it classifies complete 512-sample frames in batches, strictly in order,
  * and every window is emitted from that loop once VAD covers it. So windows come out
  * asynchronously, after the push that completed them, but always in order with increasing

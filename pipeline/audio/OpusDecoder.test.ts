@@ -93,6 +93,23 @@ describe('OpusDecoder', () => {
     expect(dec.decode(packets[22]!).length).toBe(960);
   });
 
+  it('decodes straight to 16 kHz and conceals there with libopus PLC (limit scaled to the rate)', () => {
+    const x = sine(300, 48000);
+    const packets = encodeOpus(x, 32000);
+    const dec = new OpusDecoder({ sampleRate: 16000 });
+    expect(dec.rateRatio).toBeCloseTo(1 / 3, 12);
+    for (let i = 0; i < 20; i++) expect(dec.decode(packets[i]!).length).toBe(320);
+    const plc = Float32Array.from(dec.conceal(320));
+    expect(plc.length).toBe(320);
+    expect(rms(plc)).toBeGreaterThan(0.05);
+    // maxPlcSamples is in 48 kHz units: 5760 -> 1920 samples of PLC at 16 kHz, then silence.
+    const long = Float32Array.from(dec.conceal(3000));
+    expect(rms(long.subarray(1920))).toBe(0);
+    expect(dec.stats()).toMatchObject({ decodedPackets: 20, decodedSamples: 6400, concealedSamples: 3320, decodeErrors: 0 });
+    expect(dec.decode(packets[30]!).length).toBe(320);
+    expect(() => new OpusDecoder({ sampleRate: 44100 })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
+  });
+
   it('conceals with silence before the first packet', () => {
     const dec = new OpusDecoder();
     const z = dec.conceal(480);

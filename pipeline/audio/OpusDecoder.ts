@@ -1,14 +1,18 @@
 /**
- * Opus decoding for one mono stream at 48 kHz, on top of libopus through @discordjs/opus.
+ * Opus decoding for one mono stream at 48 kHz or straight to 8/12/16/24 kHz (libopus decodes
+ * natively at those rates), on top of libopus through @discordjs/opus.
  *
  * Concealment: @discordjs/opus has no explicit PLC call, but its `decode()` forwards an
  * empty buffer to `opus_decode(len = 0)`, which libopus treats as a lost packet and
  * answers with its real packet-loss concealment (SILK/CELT extrapolation that fades out).
- * The binding always asks for 120 ms (5760 samples) in that case, so one PLC call covers
+ * The binding always asks for 5760 samples (120 ms at 48 kHz) in that case, so one PLC call covers
  * gaps up to 120 ms; we keep as many samples as the gap needs and fill the rest of a longer
  * gap with silence. Every concealed sample (PLC or silence) is counted.
  * Caveat: the decoder state advances by the full 120 ms even when a shorter gap is filled;
  * libopus cross-fades into the next real packet, so the effect is a slightly quieter onset.
+ * At 16 kHz (the pipeline's rate) the binding's fixed 5760-sample request is 360 ms of PLC:
+ * one call costs about 0.26 ms of CPU (13 ordinary packet decodes), the concealed 20 ms and
+ * the packets after it match the 48 kHz decode resampled (docs/performance.md, 2026-12-03).
  *
  * Decode failures (corrupt payloads) are counted and answered with concealment of the
  * packet's nominal duration; nothing is thrown.

@@ -2,6 +2,10 @@
  * Audio path benchmark: CPU microseconds spent per second of audio, per stage and for the
  * whole AudioStreamProcessor. Prints one JSON object.
  *
+ * Stages: `decode16k` is what the processor runs (libopus straight to 16 kHz); `decode` (48 kHz)
+ * plus `resample` (48 -> 16 kHz) is the path it replaced, kept for comparison; `concealUsPerCall`
+ * is one libopus PLC call at 16 kHz (a lost packet or a DTX gap).
+ *
  *   node --import tsx pipeline/audio/bench.ts [seconds=60]
  *
  * CPU time is process.cpuUsage() (user + system) around each stage, so it is meaningful
@@ -44,6 +48,14 @@ async function main(): Promise<void> {
   const dec = new OpusDecoder();
   const pcm48 = new Float32Array(payloads.length * 960);
   const decodeUs = cpuUs(() => payloads.forEach((p, i) => pcm48.set(dec.decode(p), i * 960)));
+
+  // Decode straight to 16 kHz (the processor's path).
+  const dec16 = new OpusDecoder({ sampleRate: 16000 });
+  const decode16Us = cpuUs(() => payloads.forEach((p) => dec16.decode(p)));
+  const PLC_CALLS = 200;
+  const concealUs = cpuUs(() => {
+    for (let i = 0; i < PLC_CALLS; i++) dec16.conceal(320);
+  });
 
   // Resample in 20 ms chunks.
   const rs = new Resampler();
@@ -103,12 +115,14 @@ async function main(): Promise<void> {
     JSON.stringify({
       audioSeconds,
       cpuUsPerAudioSecond: {
+        decode16k: per(decode16Us),
         decode: per(decodeUs),
         resample: per(resampleUs),
         vad: per(vad.cpu),
         processor: per(whole.cpu),
         processorPerStreamWith8Streams: Math.round(many.cpu / ((multiPackets.length * 960) / 48000) / STREAMS),
       },
+      concealUsPerCall: Math.round(concealUs / PLC_CALLS),
       meanVadBatchWith8Streams: +meanBatch.toFixed(2),
       vadMsPerFrame: +(vad.cpu / 1000 / Math.floor(frames / 8) / 8).toFixed(3),
       processorRealtimeFactor: +(whole.wall / 1000 / audioSeconds).toFixed(4),
