@@ -23,7 +23,7 @@ export const HistoryEntrySchema = Type.Object({
   kind: Type.Union([Type.Literal('room'), Type.Literal('phone')]),
   phone: Type.Optional(
     Type.Object({
-      platform: Type.Union([Type.Literal('twilio'), Type.Literal('audiohook'), Type.Literal('rtp')]),
+      platform: Type.Union([Type.Literal('twilio'), Type.Literal('audiohook'), Type.Literal('sip'), Type.Literal('rtp')]),
       platformCallId: Type.Optional(Type.String({ maxLength: 128 })),
       tenant: Type.Optional(Type.String({ maxLength: 32 })),
     }),

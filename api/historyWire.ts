@@ -39,7 +39,7 @@ export interface HistoryEntry {
   roomId: string;
   kind: 'room' | 'phone';
   /** How a phone call reached the service: platform (twilio, audiohook, rtp), its own call id, the tenant. */
-  phone?: { platform: 'twilio' | 'audiohook' | 'rtp'; platformCallId?: string; tenant?: string };
+  phone?: { platform: 'twilio' | 'audiohook' | 'sip' | 'rtp'; platformCallId?: string; tenant?: string };
   live: boolean;
   startedAt: string;
   endedAt: string | null;

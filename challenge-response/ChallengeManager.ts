@@ -13,7 +13,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { DfdError, toDfdError } from '../kernel/errors.js';
+import { DfdError, isDfdError, toDfdError } from '../kernel/errors.js';
 import { createLogger } from '../kernel/log.js';
 import { counter, histogram, latencyBuckets } from '../kernel/metrics.js';
 import { catalogueEntry, type ChallengeSpec, type Modality } from './catalogue.js';
@@ -444,7 +444,9 @@ export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
       else outcome = check.result === 'pass' ? 'passed' : check.result === 'fail' ? 'non-compliant' : 'unclear';
       if (spike) check = { ...check, reason: `detector spike during the response; ${check.reason}` };
     } catch (e) {
-      log.error('challenge evaluation failed', { challengeId: c.id, err: e });
+      // The analysis worker closes at shutdown: a challenge still being judged then is expected, not an error.
+      if (isDfdError(e, 'ERR_CLOSED')) log.debug('challenge evaluation cut by shutdown', { challengeId: c.id });
+      else log.error('challenge evaluation failed', { challengeId: c.id, err: e });
       check = { result: 'unclear', measurements: {}, reason: 'evaluation failed' };
       outcome = 'unclear';
     }

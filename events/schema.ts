@@ -78,7 +78,7 @@ function build(strict: boolean) {
 
   const Phone = obj(
     {
-      platform: literals(['twilio', 'audiohook', 'rtp'] as const),
+      platform: literals(['twilio', 'audiohook', 'sip', 'rtp'] as const),
       /** The platform's own id of the call: Twilio CallSid, Genesys conversationId. */
       platformCallId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$' })),
       /** The ingest key's tenant. */

@@ -31,6 +31,8 @@ const digest = (key: string): Buffer => createHash('sha256').update(key, 'utf8')
 
 export class IngestKeys {
   readonly #keys: { tenant: string; digest: Buffer }[] = [];
+  /** The keys themselves, by tenant: SIP digest authentication needs the shared secret (HA1), not a hash of it. */
+  readonly #plain = new Map<string, string>();
   /** The generated demo key, when there is one (printed by `npm start`). */
   readonly demoKey: string | undefined;
 
@@ -43,12 +45,19 @@ export class IngestKeys {
       if (!TENANT_RE.test(tenant)) throw new DfdError('ERR_CONFIG', 'DFD_INGEST_KEYS entries are tenant=key, tenant matching [A-Za-z0-9_-]{1,32}');
       if (key.length < MIN_KEY_CHARS) throw new DfdError('ERR_CONFIG', `DFD_INGEST_KEYS: the key of tenant ${tenant} is shorter than ${MIN_KEY_CHARS} characters`);
       this.#keys.push({ tenant, digest: digest(key) });
+      this.#plain.set(tenant, key);
     }
     if (this.#keys.length === 0 && o.demo) {
       const secret = o.secret ? Buffer.from(o.secret, 'utf8') : randomBytes(32);
       this.demoKey = createHmac('sha256', secret).update('dfd-ingest-demo-key').digest('base64url').slice(0, 32);
       this.#keys.push({ tenant: DEMO_TENANT, digest: digest(this.demoKey) });
+      this.#plain.set(DEMO_TENANT, this.demoKey);
     }
+  }
+
+  /** The key of a tenant (SIP digest: user name = tenant, password = key), or undefined. */
+  keyOf(tenant: string): string | undefined {
+    return this.#plain.get(tenant);
   }
 
   /** Whether any key can be accepted (else every stream is refused). */

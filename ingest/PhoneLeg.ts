@@ -32,6 +32,8 @@ export interface PhoneLegOptions {
   displayName: string;
   /** Platform timestamp jumps of at least this much are gaps in the RTP timeline, ms. */
   jumpMs: number;
+  /** Join the call's room when another leg of the same call opened it (SIPREC: caller and agent). */
+  shareRoom?: boolean;
 }
 
 export interface PhoneLegEvents {
@@ -64,7 +66,7 @@ export class PhoneLeg extends TypedEmitter<PhoneLegEvents> {
    * Throws ERR_INGEST_CALL_EXISTS when the room already exists (a second stream for the call).
    */
   static async open(rooms: RoomManager, options: PhoneLegOptions): Promise<PhoneLeg> {
-    if (rooms.get(options.roomId)) throw new DfdError('ERR_INGEST_CALL_EXISTS', undefined, { roomId: options.roomId });
+    if (rooms.get(options.roomId) && !options.shareRoom) throw new DfdError('ERR_INGEST_CALL_EXISTS', undefined, { roomId: options.roomId });
     const room = await rooms.getOrCreate(options.roomId);
     if (room.peers.has(options.peerId)) throw new DfdError('ERR_INGEST_CALL_EXISTS', undefined, { roomId: options.roomId });
     let leg: PhoneLeg | undefined;

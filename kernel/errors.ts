@@ -85,6 +85,12 @@ export const ErrorCodes = {
   ERR_INGEST_CALL_EXISTS: { message: 'a stream for this call is already open', status: 409, retryable: false },
   ERR_INGEST_TOO_MANY_ERRORS: { message: 'too many invalid ingest frames', status: 400, retryable: false },
   ERR_INGEST_CAPACITY: { message: 'ingest stream limit reached', status: 503, retryable: true },
+  // SIP user agent server (ingest/sip/): the SIP status each is answered with is in ingest/sip/sipStatus.ts
+  ERR_SIP_MALFORMED: { message: 'SIP message or SDP is malformed', status: 400, retryable: false },
+  ERR_SIP_UNSUPPORTED: { message: 'no usable media in the SDP offer (codec, transport or direction)', status: 415, retryable: false },
+  ERR_SIP_AUTH: { message: 'SIP digest authentication is missing or wrong', status: 401, retryable: false },
+  ERR_SIP_FORBIDDEN: { message: 'SIP source address is not allowed', status: 403, retryable: false },
+  ERR_SIP_NO_DIALOG: { message: 'no such SIP call or transaction', status: 404, retryable: false },
   // generic
   ERR_NOT_FOUND: { message: 'not found', status: 404, retryable: false },
   ERR_METHOD_NOT_ALLOWED: { message: 'method not allowed', status: 405, retryable: false },

@@ -97,6 +97,7 @@ export async function startBenchService(
       // Every bench client connects from 127.0.0.1: the per-client limits would measure themselves.
       authRatePerMin: 1_000_000,
       joinRatePerMin: 1_000_000,
+      sipPort: 0,
       dataDir: '',
       modelsDir,
       audioWorkers: settings.audioWorkers,

@@ -53,7 +53,7 @@ async function shoot(page: Page, name: string): Promise<void> {
 async function main(): Promise<void> {
   setLogLevel('warn');
   fs.mkdirSync(outDir, { recursive: true });
-  const config = loadConfig({}, { host: '127.0.0.1', port: 0, numWorkers: 1, operatorPassword: PASSWORD, dataDir: '' });
+  const config = loadConfig({}, { host: '127.0.0.1', port: 0, numWorkers: 1, operatorPassword: PASSWORD, dataDir: '', sipPort: 0 });
   const service = await Service.start(config, { events: true, analysis: false });
   const base = `http://127.0.0.1:${service.port}`;
   const browsers: Browser[] = [];

@@ -41,6 +41,7 @@ import { TwilioIngestServer } from '../ingest/twilio/TwilioIngestServer.js';
 import { ParticipantDecisions } from '../decision/ParticipantDecisions.js';
 import type { PhoneLeg } from '../ingest/PhoneLeg.js';
 import { AudioHookIngestServer } from '../ingest/audiohook/AudioHookIngestServer.js';
+import { SipServer } from '../ingest/sip/SipServer.js';
 import type { Verdict } from '../pipeline/verdict/ParticipantVerdict.js';
 import type { DetectorScore } from '../pipeline/inference/InferenceBackend.js';
 import type { StreamStats } from '../pipeline/media/protocol.js';
@@ -154,6 +155,41 @@ export class Service {
     return server;
   }
 
+  #sip: SipServer | undefined;
+
+  /** The SIP user agent server (DFD_SIP_PORT), when on. */
+  get sip(): SipServer | undefined {
+    return this.#sip;
+  }
+
+  /** Phone calls over SIP (plain and SIPREC): each call a room, its streams phone legs, through the same pipeline. */
+  async #startSipIngest(): Promise<void> {
+    const c = this.config;
+    try {
+      this.#sip = await SipServer.listen(
+        { ...this.#phoneIngestDeps(), admit: (address: string) => this.joinLimiter.take(address), secret: c.tokenSecret },
+        {
+          host: c.sipHost,
+          port: c.sipPort,
+          announcedIp: c.sipAnnouncedIp || c.announcedIp || (c.sipHost === '0.0.0.0' || c.sipHost === '::' ? '127.0.0.1' : c.sipHost),
+          rtpMinPort: c.sipRtpMinPort,
+          rtpMaxPort: c.sipRtpMaxPort,
+          auth: c.sipAuth,
+          allow: c.sipAllow,
+          maxCalls: c.sipMaxCalls,
+          rtpTimeoutMs: c.sipRtpTimeoutSec * 1000,
+        },
+      );
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new DfdError('ERR_CONFIG', `SIP port ${c.sipPort} is in use: set DFD_SIP_PORT, or DFD_INGEST_SIP=false`, { port: c.sipPort });
+      }
+      throw e;
+    }
+    const sip = this.#sip;
+    this.onClose(() => sip.close());
+  }
+
   /** Phone calls over Twilio Media Streams: each call a room, its caller a peer, through the same pipeline. */
   #startTwilioIngest(): TwilioIngestServer {
     const c = this.config;
@@ -173,6 +209,7 @@ export class Service {
       if (opts.events) await service.#startEvents();
       if (opts.analysis) await service.#startAnalysis();
       service.#address = await service.http.listen(config.port, config.host);
+      if (config.ingestSip) await service.#startSipIngest();
     } catch (e) {
       await service.close();
       throw e;

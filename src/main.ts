@@ -44,6 +44,7 @@ async function main(): Promise<void> {
       `  API          : ${base}/v1/openapi.json`,
       `  Twilio       : ${twilioLine(service, base)}`,
       `  AudioHook    : ${audiohookLine(service, base)}`,
+      `  SIP          : ${sipLine(service)}`,
       `  NATS         : ${service.bus?.server ? `embedded at ${service.bus.server.url}` : config.natsUrl.join(', ')}`,
       `  Health       : ${base}/healthz`,
       `  Metrics      : ${base}/metrics`,
@@ -68,6 +69,18 @@ function audiohookLine(service: Service, base: string): string {
   const key = service.ingestKeys.demoKey;
   if (key) return `${url}  (API key: ${key})`;
   return service.ingestKeys.enabled ? `${url}  (API key: one from DFD_INGEST_KEYS)` : `${url}  (refuses every session: set DFD_INGEST_KEYS)`;
+}
+
+/** Where to send SIP calls, and the digest credentials (the demo key, when one was generated). */
+function sipLine(service: Service): string {
+  const sip = service.sip;
+  if (!sip) return 'off (DFD_INGEST_SIP=false)';
+  const o = sip.options;
+  const target = `sip:screen@${o.announcedIp}:${sip.port} (UDP and TCP; RTP ${o.rtpMinPort}-${o.rtpMaxPort})`;
+  if (o.auth === 'allowlist') return `${target}  (sources ${o.allow.join(', ')} trusted, no digest)`;
+  const key = service.ingestKeys.demoKey;
+  if (key) return `${target}  (digest user "demo", password ${key})`;
+  return service.ingestKeys.enabled ? `${target}  (digest: user = tenant, password = its key from DFD_INGEST_KEYS)` : `${target}  (refuses every call: set DFD_INGEST_KEYS)`;
 }
 
 main().catch((e: unknown) => {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 describe('service start-up (src/main.ts)', () => {
   it('prints its URLs and serves them', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { ...process.env, DFD_PORT: '0', DFD_HOST: '127.0.0.1', DFD_MEDIASOUP_WORKERS: '1', LOG_LEVEL: 'warn' },
+      env: { ...process.env, DFD_PORT: '0', DFD_SIP_PORT: '0', DFD_HOST: '127.0.0.1', DFD_MEDIASOUP_WORKERS: '1', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

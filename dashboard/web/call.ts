@@ -97,7 +97,7 @@ function render(d: CallDetail): void {
   const item = (k: string, v: Node | string, id: string) => dl.append(el('dt', {}, k), el('dd', { 'data-testid': id }, v));
   item('Room', d.roomId, 'meta-room');
   item('Kind', callKind(d), 'meta-kind');
-  if (d.phone?.platformCallId) item(d.phone.platform === 'twilio' ? 'Twilio CallSid' : d.phone.platform === 'audiohook' ? 'Genesys conversation' : 'Platform call id', d.phone.platformCallId, 'meta-platform-call');
+  if (d.phone?.platformCallId) item(d.phone.platform === 'twilio' ? 'Twilio CallSid' : d.phone.platform === 'audiohook' ? 'Genesys conversation' : d.phone.platform === 'sip' ? 'SIP Call-ID' : 'Platform call id', d.phone.platformCallId, 'meta-platform-call');
   item('Status', d.live ? 'live' : 'ended', 'meta-status');
   item('Started', time(d.startedAt), 'meta-started');
   item('Ended', time(d.endedAt), 'meta-ended');

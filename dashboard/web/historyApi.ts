@@ -39,7 +39,7 @@ function decision(v: unknown): (HistoryDecision & DecisionDetail) | undefined {
   return { ts: str(v['ts']), peerId: str(v['peerId']), displayName: str(v['displayName']), decision: v['decision'], tagState: str(v['tagState']), operator: str(v['operator']), note: strOrNull(v['note']) };
 }
 
-const PLATFORMS = ['twilio', 'audiohook', 'rtp'] as const;
+const PLATFORMS = ['twilio', 'audiohook', 'sip', 'rtp'] as const;
 
 function phoneOf(v: unknown): Pick<HistoryEntry, 'phone'> {
   if (!isObj(v)) return {};

@@ -88,7 +88,7 @@ export function queryToFilter(q: URLSearchParams): HistoryFilter {
   };
 }
 
-const PLATFORM_NAMES: Record<string, string> = { twilio: 'Twilio', audiohook: 'Genesys AudioHook', rtp: 'RTP gateway' };
+const PLATFORM_NAMES: Record<string, string> = { twilio: 'Twilio', audiohook: 'Genesys AudioHook', sip: 'SIP', rtp: 'RTP gateway' };
 
 /** "room", "phone call", or "phone call · Twilio" (the channel a phone call came in on). */
 export function callKind(c: Pick<HistoryEntry, 'kind' | 'phone'>): string {

@@ -111,6 +111,7 @@ function startService(): Started {
       DFD_PORT: '0',
       DFD_HOST: '127.0.0.1',
       DFD_MEDIASOUP_WORKERS: '2',
+      DFD_SIP_PORT: '0',
       DFD_DATA_DIR: dataDir,
       DFD_OPERATOR_PASSWORD: 'test-password',
       DFD_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
