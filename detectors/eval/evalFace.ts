@@ -14,7 +14,6 @@
  * --max-frames 16, --python PATH (training venv), --out FILE (also write the JSON there).
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -22,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { DfdError } from '../../kernel/errors.js';
 import { eer, rocAuc, type Scored } from './faceMetrics.js';
+import { openModelSession } from '../registry/openModelSession.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
@@ -131,15 +131,7 @@ async function extractCrops(opts: EvalFaceOptions, rows: readonly Row[], rawFile
 }
 
 async function loadModel(dir: string): Promise<{ session: ort.InferenceSession; input: string; output: string }> {
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as {
-    file: string;
-    sha256: string;
-    inputs: { name: string }[];
-    outputs: { name: string }[];
-  };
-  const bytes = readFileSync(join(dir, manifest.file));
-  if (createHash('sha256').update(bytes).digest('hex') !== manifest.sha256) throw new DfdError('ERR_MODEL_HASH');
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const { manifest, session } = await openModelSession(dir);
   const input = manifest.inputs[0]?.name;
   const output = manifest.outputs[0]?.name;
   if (!input || !output) throw new DfdError('ERR_MODEL_MANIFEST', 'no input or output');

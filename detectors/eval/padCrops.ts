@@ -17,16 +17,16 @@
  * 5 fps, at most 640 px wide, largest face per frame, like `npm run eval`.
  */
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { FaceAnalyzer } from '../face/FaceAnalyzer.js';
 import { largestFace } from '../face/observe.js';
 import { decodeImage } from '../face/fixtures.js';
 import { sampleAffine, squareCropAffine, type RgbFrame } from '../face/image.js';
-import { calibrate, parseManifest, type Manifest } from '../registry/Manifest.js';
+import { calibrate, type Manifest } from '../registry/Manifest.js';
 import { preprocessImage } from '../../pipeline/inference/preprocess.js';
 import { sampleFrames } from './cli.js';
 import { setLogLevel } from '../../kernel/log.js';
+import { openModelSession } from '../registry/openModelSession.js';
 
 const HUMAN_SCALE = 1.4;
 const HUMAN_SIZE = 192;
@@ -39,8 +39,7 @@ interface Model {
 }
 
 async function openModel(dir: string): Promise<Model> {
-  const manifest = parseManifest(JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')));
-  const session = await ort.InferenceSession.create(path.join(dir, manifest.file), { intraOpNumThreads: 1 });
+  const { manifest, session } = await openModelSession(dir);
   return { id: manifest.id, manifest, session };
 }
 

@@ -9,12 +9,12 @@
  *
  * Used by the evaluation tool and the model's own test; `run()` blocks the calling thread.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { DfdError } from '../../kernel/errors.js';
 import { calibrate, parseManifest, type AudioSpec, type Manifest } from '../registry/Manifest.js';
+import { openModelSession } from '../registry/openModelSession.js';
 
 export interface VoiceModelOptions {
   intraOpNumThreads: number;
@@ -81,30 +81,7 @@ export class VoiceModel {
   static async load(dir: string, options: Partial<VoiceModelOptions> = {}): Promise<VoiceModel> {
     const opts = { ...defaultVoiceModelOptions, ...options };
     const manifest = readVoiceManifest(dir);
-    let bytes: Buffer;
-    try {
-      bytes = fs.readFileSync(path.join(dir, manifest.file));
-    } catch {
-      throw new DfdError('ERR_MODEL_MISSING', manifest.file, { file: manifest.file });
-    }
-    if (createHash('sha256').update(bytes).digest('hex') !== manifest.sha256) {
-      throw new DfdError('ERR_MODEL_HASH', undefined, { file: manifest.file });
-    }
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(bytes, {
-        intraOpNumThreads: opts.intraOpNumThreads,
-        interOpNumThreads: 1,
-        executionProviders: ['cpu'],
-      });
-    } catch (e) {
-      throw new DfdError('ERR_MODEL_SHAPE', 'onnxruntime cannot load the model', undefined, { cause: e });
-    }
-    const ins = manifest.inputs.map((t) => t.name).join(',');
-    const outs = manifest.outputs.map((t) => t.name).join(',');
-    if (session.inputNames.join(',') !== ins || session.outputNames.join(',') !== outs) {
-      throw new DfdError('ERR_MODEL_SHAPE', 'input/output names differ from the manifest', { inputs: ins, outputs: outs });
-    }
+    const { session } = await openModelSession(dir, { task: 'voice-antispoof', intraOpNumThreads: opts.intraOpNumThreads, interOpNumThreads: 1 });
     return new VoiceModel(manifest, session, opts);
   }
 

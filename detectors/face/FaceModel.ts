@@ -5,10 +5,10 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ort from 'onnxruntime-node';
+import type ort from 'onnxruntime-node';
 import { DfdError } from '../../kernel/errors.js';
 import type { Manifest, ModelTask } from '../registry/Manifest.js';
-import { readModelFiles } from '../registry/ModelFiles.js';
+import { openModelSession } from '../registry/openModelSession.js';
 
 export interface FaceModelSessionOptions {
   /** Threads inside one operator. 1 keeps one analysis worker on one core. */
@@ -32,23 +32,7 @@ export function modelDir(id: string): string {
 }
 
 export async function loadFaceModel(dir: string, task: ModelTask, opts: FaceModelSessionOptions): Promise<LoadedFaceModel> {
-  const { manifest, bytes } = await readModelFiles(dir);
-  if (manifest.task !== task) throw new DfdError('ERR_MODEL_MANIFEST', `expected task ${task}`, { task: manifest.task });
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: opts.intraOpNumThreads,
-      interOpNumThreads: opts.interOpNumThreads,
-      graphOptimizationLevel: 'all',
-    });
-  } catch (e) {
-    throw new DfdError('ERR_MODEL_SHAPE', 'onnxruntime cannot load the model', undefined, { cause: e });
-  }
-  const names = (specs: readonly { name: string }[]): string => specs.map((s) => s.name).join(',');
-  if (names(manifest.inputs) !== session.inputNames.join(',') || names(manifest.outputs) !== session.outputNames.join(',')) {
-    await session.release();
-    throw new DfdError('ERR_MODEL_SHAPE', 'input or output names differ from the manifest');
-  }
+  const { manifest, session } = await openModelSession(dir, { task, intraOpNumThreads: opts.intraOpNumThreads, interOpNumThreads: opts.interOpNumThreads });
   return { manifest, session };
 }
 

@@ -15,11 +15,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import ort from 'onnxruntime-node';
+import type ort from 'onnxruntime-node';
 import { DfdError, toDfdError, type ErrorCode } from '../../kernel/errors.js';
 import { createLogger } from '../../kernel/log.js';
 import { repoRoot } from '../../kernel/paths.js';
-import { readModelFiles } from './ModelFiles.js';
+import { readModelFiles, type ModelFiles } from './ModelFiles.js';
+import { openModelSession } from './openModelSession.js';
 import type { Manifest, TensorSpec } from './Manifest.js';
 
 const log = createLogger('model-registry');
@@ -107,9 +108,10 @@ export class ModelRegistry {
   }
 
   private async check(folder: string, dir: string): Promise<AvailableModel> {
-    const { manifest, modelPath, bytes } = await readModelFiles(dir);
+    const files = await readModelFiles(dir);
+    const { manifest, modelPath } = files;
     if (manifest.id !== folder) throw new DfdError('ERR_MODEL_MANIFEST', 'manifest id differs from its folder name', { folder });
-    if (this.options.verifySession) await verifySession(bytes, manifest);
+    if (this.options.verifySession) await verifySession(files);
     return { id: manifest.id, dir, modelPath, manifest };
   }
 }
@@ -134,13 +136,9 @@ function shapeMismatch(kind: 'input' | 'output', spec: readonly TensorSpec[], me
   return undefined;
 }
 
-async function verifySession(bytes: Uint8Array, manifest: Manifest): Promise<void> {
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-  } catch (e) {
-    throw new DfdError('ERR_MODEL_SHAPE', 'onnxruntime cannot load the model', undefined, { cause: e });
-  }
+async function verifySession(files: ModelFiles): Promise<void> {
+  const { manifest } = files;
+  const { session } = await openModelSession(files, { graphOptimizationLevel: 'disabled' });
   try {
     const problem = shapeMismatch('input', manifest.inputs, session.inputMetadata) ?? shapeMismatch('output', manifest.outputs, session.outputMetadata);
     if (problem) throw new DfdError('ERR_MODEL_SHAPE', problem);

@@ -6,14 +6,14 @@
  * by the service's own FaceAnalyzer, score as real-ish (bounds from measured values).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceAnalyzer } from '../face/FaceAnalyzer.js';
 import { decodeImage, samplePhoto } from '../face/fixtures.js';
-import { calibrate, parseManifest, type Manifest } from '../registry/Manifest.js';
+import { calibrate, type Manifest } from '../registry/Manifest.js';
 import { preprocessImage } from '../../pipeline/inference/preprocess.js';
+import { openModelSession } from '../registry/openModelSession.js';
+import { readModelFiles } from '../registry/ModelFiles.js';
 
 export interface PadModelSuiteOptions {
   /** The model folder (manifest.json + model file). */
@@ -38,9 +38,9 @@ export function describePadModel(o: PadModelSuiteOptions): void {
     let session: ort.InferenceSession;
 
     beforeAll(async () => {
-      manifest = parseManifest(JSON.parse(readFileSync(join(o.dir, 'manifest.json'), 'utf8')));
-      bytes = readFileSync(join(o.dir, manifest.file));
-      session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+      const files = await readModelFiles(o.dir);
+      ({ manifest, bytes } = files);
+      ({ session } = await openModelSession(files));
     });
     afterAll(async () => {
       await session.release();
