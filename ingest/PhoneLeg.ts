@@ -34,6 +34,12 @@ export interface PhoneLegOptions {
   jumpMs: number;
   /** Join the call's room when another leg of the same call opened it (SIPREC: caller and agent). */
   shareRoom?: boolean;
+  /**
+   * What the leg's producer carries. PCMU (default) is built from mu-law chunks by `push()`;
+   * a SIP leg that negotiated Opus forwards the far end's RTP as it is with `forward()`
+   * (payload type of the SDP, SSRC rewritten to the producer's).
+   */
+  codec?: { mimeType: 'audio/PCMU' | 'audio/opus'; payloadType: number };
 }
 
 export interface PhoneLegEvents {
@@ -52,8 +58,13 @@ export class PhoneLeg extends TypedEmitter<PhoneLegEvents> {
   #closed = false;
   #packets = 0;
 
-  private constructor(room: Room, peer: Peer, producer: types.Producer, rtp: PcmuRtpWriter) {
+  readonly #ssrc: number;
+  readonly #payloadType: number;
+
+  private constructor(room: Room, peer: Peer, producer: types.Producer, rtp: PcmuRtpWriter, ids: { ssrc: number; payloadType: number }) {
     super();
+    this.#ssrc = ids.ssrc;
+    this.#payloadType = ids.payloadType;
     this.room = room;
     this.roomId = room.id;
     this.peerId = peer.id;
@@ -79,11 +90,12 @@ export class PhoneLeg extends TypedEmitter<PhoneLegEvents> {
       },
     });
     const ssrc = randomInt(1, 0xffffffff);
+    const codec = options.codec ?? { mimeType: 'audio/PCMU', payloadType: PCMU_PAYLOAD_TYPE };
     try {
       room.join(peer);
-      const producer = await room.createDirectIngest(peer, { kind: 'audio', mimeType: 'audio/PCMU', ssrc, payloadType: PCMU_PAYLOAD_TYPE });
-      const rtp = new PcmuRtpWriter({ ssrc, payloadType: PCMU_PAYLOAD_TYPE, jumpMs: options.jumpMs, seqBase: randomInt(0, 0x10000), timestampBase: randomInt(0, 0x100000000) });
-      leg = new PhoneLeg(room, peer, producer, rtp);
+      const producer = await room.createDirectIngest(peer, { kind: 'audio', mimeType: codec.mimeType, ssrc, payloadType: codec.payloadType });
+      const rtp = new PcmuRtpWriter({ ssrc, payloadType: codec.payloadType, jumpMs: options.jumpMs, seqBase: randomInt(0, 0x10000), timestampBase: randomInt(0, 0x100000000) });
+      leg = new PhoneLeg(room, peer, producer, rtp, { ssrc, payloadType: codec.payloadType });
       return leg;
     } catch (e) {
       PhoneLeg.#release(room, peer.id);
@@ -105,6 +117,23 @@ export class PhoneLeg extends TypedEmitter<PhoneLegEvents> {
     if (this.#closed || this.#producer.closed) return;
     try {
       this.#producer.send(this.#rtp.packet(payload, chunk, timestampMs));
+      this.#packets++;
+    } catch (e) {
+      log.warn('phone leg packet send failed', { roomId: this.roomId, error: e });
+    }
+  }
+
+  /**
+   * One RTP packet of the far end, forwarded as it is (Opus over SIP): the SSRC and payload type
+   * are rewritten to the producer's; sequence numbers and timestamps stay the sender's, so the
+   * pipeline sees the call's own loss and jitter. `packet` is modified in place.
+   */
+  forward(packet: Buffer): void {
+    if (this.#closed || this.#producer.closed || packet.length < 12) return;
+    packet[1] = (packet[1]! & 0x80) | (this.#payloadType & 0x7f);
+    packet.writeUInt32BE(this.#ssrc, 8);
+    try {
+      this.#producer.send(packet);
       this.#packets++;
     } catch (e) {
       log.warn('phone leg packet send failed', { roomId: this.roomId, error: e });

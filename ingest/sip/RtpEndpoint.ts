@@ -40,6 +40,8 @@ export interface RtpMedia {
   /** RTP timestamp unwrapped past 2^32. */
   timestamp: number;
   marker: boolean;
+  /** The whole packet as received (the listener may keep or modify it: nobody else uses it). */
+  packet: Buffer;
 }
 
 export interface RtpEndpointEvents {
@@ -153,7 +155,7 @@ export class RtpEndpoint extends TypedEmitter<RtpEndpointEvents> {
       this.#remote = { address: rinfo.address, port: rinfo.port };
     }
     this.#received++;
-    this.safeEmit('media', { payload: p.payload, seq: this.#unwrapSeq(p.sequenceNumber), timestamp: this.#unwrapTs(p.timestamp), marker: p.marker });
+    this.safeEmit('media', { payload: p.payload, seq: this.#unwrapSeq(p.sequenceNumber), timestamp: this.#unwrapTs(p.timestamp), marker: p.marker, packet: msg });
   }
 
   #unwrapSeq(s: number): number {

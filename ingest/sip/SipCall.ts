@@ -21,8 +21,8 @@ import type { PromptSink } from '../../challenge-response/prompt/PromptSink.js';
 import { PhoneLeg } from '../PhoneLeg.js';
 import type { PhoneSessionDeps } from '../PhoneSessionDeps.js';
 import { RtpEndpoint } from './RtpEndpoint.js';
-import { SipPromptSink } from './SipPromptSink.js';
-import type { AudioOffer } from './sdpOffer.js';
+import { SipPromptSink, type SipPromptCodec } from './SipPromptSink.js';
+import type { AudioOffer, SdpCodec } from './sdpOffer.js';
 
 const log = createLogger('ingest.sip.call');
 
@@ -31,7 +31,7 @@ export type SipLegRole = 'caller' | 'agent';
 export interface SipStreamPlan {
   role: SipLegRole;
   offer: AudioOffer;
-  codec: { payloadType: number; name: string; clockRate: number };
+  codec: SdpCodec;
 }
 
 export interface SipCallOptions {
@@ -66,6 +66,12 @@ export function platformCallId(callId: string): string | undefined {
   return /^[A-Za-z0-9_.:@-]{1,128}$/.test(callId) ? callId : undefined;
 }
 
+/** The codec prompts are played in: the call's own. */
+function promptCodec(c: SipStreamPlan['codec']): SipPromptCodec {
+  const n = c.name.toUpperCase();
+  return n === 'OPUS' ? { name: 'opus', payloadType: c.payloadType } : { name: n === 'PCMA' ? 'PCMA' : 'PCMU', payloadType: c.payloadType };
+}
+
 export class SipCall extends TypedEmitter<SipCallEvents> {
   readonly options: SipCallOptions;
   readonly roomId: string;
@@ -97,7 +103,9 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
         endpoint.setRemote(plan.offer.connectionIp, plan.offer.port);
         let leg: PhoneLeg;
         try {
+          const opus = plan.codec.name.toLowerCase() === 'opus';
           leg = await PhoneLeg.open(deps.rooms, {
+            ...(opus ? { codec: { mimeType: 'audio/opus' as const, payloadType: pt } } : {}),
             roomId,
             peerId: plan.role,
             displayName: plan.role === 'caller' ? 'Caller' : 'Agent',
@@ -108,11 +116,13 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
           endpoint.close();
           throw e;
         }
-        const toMu = pt === 8;
+        const name = plan.codec.name.toUpperCase();
         const mu = new Uint8Array(1500);
+        const theLeg = leg;
         endpoint.on('media', (m) => {
-          const payload = toMu ? aLawToMuLaw(m.payload, mu) : m.payload;
-          leg.push(payload, m.seq, m.timestamp / 8);
+          // Opus goes through as the far end sent it; G.711 A-law is transcoded to the mu-law the pipeline decodes.
+          if (name === 'OPUS') theLeg.forward(m.packet);
+          else theLeg.push(name === 'PCMA' ? aLawToMuLaw(m.payload, mu) : m.payload, m.seq, m.timestamp / 8);
         });
         opened.push({ plan, endpoint, leg, sink: undefined, detach: undefined });
       }
@@ -128,7 +138,7 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
       s.leg.on('roomclosed', (reason) => call.#onRoomClosed(reason));
       if (s.plan.role !== 'caller') continue;
       // A plain call hears its prompts; a recording (SIPREC) cannot speak into the call: the agent relays them.
-      s.sink = options.recording ? new AgentPromptSink() : new SipPromptSink((p) => s.endpoint.send(p), { payloadType: s.plan.codec.payloadType === 8 ? 8 : 0 });
+      s.sink = options.recording ? new AgentPromptSink() : new SipPromptSink((p) => s.endpoint.send(p), { codec: promptCodec(s.plan.codec) });
       s.detach = deps.challenges()?.attachPhoneLeg(roomId, s.leg.peerId, s.sink);
       deps.onLeg?.(s.leg, { platform: 'sip', ...(platformCallId(options.callId) ? { platformCallId: platformCallId(options.callId)! } : {}), ...(options.tenant ? { tenant: options.tenant } : {}) });
     }
@@ -146,6 +156,11 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
 
   get streams(): readonly { role: SipLegRole; port: number; received: number; sent: number; codec: string }[] {
     return this.#streams.map((s) => ({ role: s.plan.role, port: s.endpoint.port, received: s.endpoint.received, sent: s.endpoint.sent, codec: s.plan.codec.name }));
+  }
+
+  /** Per stream: the codec negotiated (what a re-INVITE's answer keeps). */
+  get codecs(): SipStreamPlan['codec'][] {
+    return this.#streams.map((s) => s.plan.codec);
   }
 
   /** A re-INVITE: new far-end addresses (until media from the far end has been seen) and directions. */

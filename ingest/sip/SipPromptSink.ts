@@ -1,12 +1,15 @@
 /**
- * Challenge prompts played to a SIP caller as RTP on the call's own media path:
+ * Challenge prompts played to a SIP caller as RTP on the call's own media path, in the codec
+ * the call negotiated:
  *
- *   48 kHz PCM --Resampler--> 8 kHz --G.711 (mu-law or A-law, as negotiated)--> 20 ms frames
- *   --MuLawPacer (real time)--> RTP (own SSRC, sequence and timestamp; marker on each prompt)
- *   --> RtpEndpoint.send (to the address the caller's own RTP comes from)
+ *   G.711:  48 kHz PCM --Resampler--> 8 kHz --mu-law or A-law--> 160-byte frames
+ *   Opus:   48 kHz PCM --OpusRtpPacketizer (libopus)--> one packet per 20 ms frame
+ *   --paced one frame per 20 ms (MuLawPacer's clock)--> RTP (own SSRC, sequence and timestamp;
+ *   marker on each prompt) --> RtpEndpoint.send (to the address the caller's own RTP comes from)
  *
- * RTP carries no playback confirmation: play() resolves 'completed' once the last frame was
- * sent; stop() cuts it within a frame; close() (call ended) resolves 'closed'.
+ * Each frame is packetized when it is due, so a stopped prompt leaves no gap in the sequence
+ * numbers. RTP carries no playback confirmation: play() resolves 'completed' once the last frame
+ * was sent; stop() cuts it within a frame; close() (call ended) resolves 'closed'.
  */
 import { randomInt } from 'node:crypto';
 import { DfdError } from '../../kernel/errors.js';
@@ -15,6 +18,7 @@ import { muLawEncodeFloat } from '../../pipeline/audio/G711.js';
 import { aLawEncodeFloat } from '../../pipeline/audio/G711A.js';
 import { Resampler } from '../../pipeline/audio/Resampler.js';
 import { serializeRtpPacket } from '../../pipeline/rtp/RtpPacket.js';
+import { OpusRtpPacketizer } from '../../challenge-response/prompt/OpusRtpPacketizer.js';
 import type { PromptSink, PromptSinkEnded } from '../../challenge-response/prompt/PromptSink.js';
 import { MuLawPacer, MU_LAW_SILENCE, type MuLawPacerOptions } from '../twilio/MuLawPacer.js';
 
@@ -22,15 +26,20 @@ const prompts = counter<'outcome'>({ name: 'dfd_sip_prompts_total', help: 'Chall
 
 /** A-law code of silence. */
 const A_LAW_SILENCE = 0xd5;
+/** 20 ms at 8 kHz (G.711) and at 48 kHz (Opus). */
+const G711_FRAME = 160;
+const OPUS_FRAME = 960;
+
+export type SipPromptCodec = { name: 'PCMU' | 'PCMA'; payloadType: number } | { name: 'opus'; payloadType: number };
 
 export interface SipPromptSinkOptions {
-  /** 0 PCMU, 8 PCMA. */
-  payloadType: 0 | 8;
-  pacer: Partial<MuLawPacerOptions>;
+  codec: SipPromptCodec;
+  /** Pacing (frame length and lead); its frameBytes is the sink's own business. */
+  pacer: Partial<Omit<MuLawPacerOptions, 'frameBytes'>>;
 }
 
 /** 48 kHz Int16 -> 8 kHz G.711 codes (band-limited by the pipeline's resampler). */
-export function toG711(pcm48k: Int16Array, payloadType: 0 | 8): Uint8Array {
+export function toG711(pcm48k: Int16Array, law: 'PCMU' | 'PCMA'): Uint8Array {
   const x = new Float32Array(pcm48k.length);
   for (let i = 0; i < x.length; i++) x[i] = pcm48k[i]! / 32768;
   const r = new Resampler({ inRate: 48000, outRate: 8000 });
@@ -39,38 +48,42 @@ export function toG711(pcm48k: Int16Array, payloadType: 0 | 8): Uint8Array {
   const y = new Float32Array(head.length + tail.length);
   y.set(head, 0);
   y.set(tail, head.length);
-  return payloadType === 8 ? aLawEncodeFloat(y) : muLawEncodeFloat(y);
+  return law === 'PCMA' ? aLawEncodeFloat(y) : muLawEncodeFloat(y);
 }
 
 export class SipPromptSink implements PromptSink {
   readonly audience = 'caller' as const;
   readonly options: SipPromptSinkOptions;
+  readonly #send: (packet: Buffer) => void;
+  /** Paces frame indexes: one "byte" per frame, one frame per 20 ms. */
   readonly #pacer: MuLawPacer;
   readonly #ssrc = randomInt(1, 0xffffffff);
   #seq = randomInt(0, 0x10000);
   #ts = randomInt(0, 0x100000000);
-  #startOfPrompt = false;
+  readonly #opus: OpusRtpPacketizer | undefined;
+  #frame: (i: number) => Buffer = () => Buffer.alloc(0);
+  #next = 0;
   #done: ((e: PromptSinkEnded) => void) | undefined;
   #closed = false;
   #frames = 0;
 
   /** `send` writes one RTP packet towards the caller; it must not throw. */
   constructor(send: (packet: Buffer) => void, options: Partial<SipPromptSinkOptions> = {}) {
-    this.options = { payloadType: 0, pacer: {}, ...options };
-    this.#pacer = new MuLawPacer((frame) => {
-      send(serializeRtpPacket({ payloadType: this.options.payloadType, sequenceNumber: this.#seq, timestamp: this.#ts >>> 0, ssrc: this.#ssrc, payload: frame, marker: this.#startOfPrompt }));
-      this.#startOfPrompt = false;
-      this.#seq = (this.#seq + 1) & 0xffff;
-      this.#ts = (this.#ts + frame.length) >>> 0;
+    this.options = { codec: { name: 'PCMU', payloadType: 0 }, pacer: {}, ...options };
+    this.#send = send;
+    const c = this.options.codec;
+    this.#opus = c.name === 'opus' ? new OpusRtpPacketizer({ payloadType: c.payloadType, ssrc: this.#ssrc }) : undefined;
+    this.#pacer = new MuLawPacer(() => {
+      this.#send(this.#frame(this.#next++));
       this.#frames++;
-    }, this.options.pacer);
+    }, { ...this.options.pacer, frameBytes: 1 });
   }
 
   get playing(): boolean {
     return this.#done !== undefined;
   }
 
-  /** Frames sent so far (all prompts). */
+  /** RTP packets sent so far (all prompts). */
   get frames(): number {
     return this.#frames;
   }
@@ -78,15 +91,31 @@ export class SipPromptSink implements PromptSink {
   play(pcm48k: Int16Array): Promise<PromptSinkEnded> {
     if (this.#closed) return Promise.resolve({ reason: 'closed' });
     if (this.#done) return Promise.reject(new DfdError('ERR_CHALLENGE_ACTIVE', 'a prompt is already playing'));
-    // Padded here to whole frames with the codec's own silence (the pacer would pad with mu-law's).
-    const raw = toG711(pcm48k, this.options.payloadType);
-    const frameBytes = this.#pacer.options.frameBytes;
-    const codes = new Uint8Array(Math.ceil(raw.length / frameBytes) * frameBytes).fill(this.options.payloadType === 8 ? A_LAW_SILENCE : MU_LAW_SILENCE);
-    codes.set(raw, 0);
-    this.#startOfPrompt = true;
+    let count: number;
+    if (this.#opus) {
+      const opus = this.#opus;
+      opus.skip(0); // a new talk spurt: marker on the first packet
+      count = OpusRtpPacketizer.frameCount(pcm48k.length);
+      this.#frame = (i) => opus.packetizeFrame(pcm48k, i * OPUS_FRAME);
+    } else {
+      const law = this.options.codec.name === 'PCMA' ? 'PCMA' : 'PCMU';
+      const codes = toG711(pcm48k, law);
+      count = Math.ceil(codes.length / G711_FRAME);
+      const silence = law === 'PCMA' ? A_LAW_SILENCE : MU_LAW_SILENCE;
+      const pt = this.options.codec.payloadType;
+      this.#frame = (i) => {
+        const payload = new Uint8Array(G711_FRAME).fill(silence);
+        payload.set(codes.subarray(i * G711_FRAME, Math.min(codes.length, (i + 1) * G711_FRAME)));
+        const pkt = serializeRtpPacket({ payloadType: pt, sequenceNumber: this.#seq, timestamp: this.#ts >>> 0, ssrc: this.#ssrc, payload, marker: i === 0 });
+        this.#seq = (this.#seq + 1) & 0xffff;
+        this.#ts = (this.#ts + G711_FRAME) >>> 0;
+        return pkt;
+      };
+    }
+    this.#next = 0;
     return new Promise<PromptSinkEnded>((resolve) => {
       this.#done = resolve;
-      void this.#pacer.play(codes).then((ended) => this.#finish(ended.reason === 'completed' ? 'completed' : 'stopped'));
+      void this.#pacer.play(new Uint8Array(count)).then((ended) => this.#finish(ended.reason === 'completed' ? 'completed' : 'stopped'));
     });
   }
 

@@ -38,7 +38,8 @@ const callsGauge = gauge({ name: 'dfd_sip_calls', help: 'SIP calls open now' });
 const callsEnded = counter<'reason'>({ name: 'dfd_sip_calls_ended_total', help: 'SIP calls ended, by reason', labelNames: ['reason'] });
 
 const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE';
-const CODECS = ['PCMU', 'PCMA'];
+/** Codecs taken, best for the detectors first: Opus (wideband), then G.711 (narrowband). */
+const CODECS = ['opus', 'PCMU', 'PCMA'];
 
 export interface SipServerOptions {
   host: string;
@@ -475,7 +476,7 @@ export class SipServer extends TypedEmitter<SipServerEvents> {
       (offers.length > 0 ? offers : streams.map(() => undefined)).map((o, i) => ({
         ip: this.options.announcedIp,
         port: ports[i] ?? 0,
-        codec: { payloadType: streams[i]?.codec === 'PCMA' ? 8 : 0, name: streams[i]?.codec ?? 'PCMU', clockRate: 8000 },
+        codec: call.codecs[i] ?? { payloadType: 0, name: 'PCMU', clockRate: 8000 },
         direction: dialog.recording ? 'recvonly' : mirror(o?.direction ?? 'sendrecv'),
         sessionId: dialog.sessionId,
         sessionVersion: dialog.sdpVersion,
@@ -574,7 +575,9 @@ export class SipServer extends TypedEmitter<SipServerEvents> {
       [status, reason] = [422, 'Session Interval Too Small'];
       headers.push(['Min-SE', String(this.options.minSessionExpiresSec)]);
     }
-    if (status === 503) headers.push(['Retry-After', '5']);
+    // When the refusal knows when to come back (the rate limiter's retryAfterSec), say that; else 5 s.
+    const retryAfter = Number(err.details?.['retryAfterSec']);
+    if (status === 503) headers.push(['Retry-After', String(Number.isInteger(retryAfter) && retryAfter > 0 ? retryAfter : 5)]);
     if (status === 488 || status === 415) headers.push(['Warning', `399 dfd "${err.message.replace(/["\\\r\n]/g, ' ').slice(0, 120)}"`]);
     this.#answer(req, peer, status, reason, { toTag: randomTag(), headers });
   }
@@ -582,7 +585,8 @@ export class SipServer extends TypedEmitter<SipServerEvents> {
   /** Sends an answer to the dialog's INVITE; a 2xx over UDP is retransmitted until the ACK (RFC 3261 13.3.1.4). */
   #answerInvite(d: Dialog, res: SipResponse, retransmit = false): void {
     const buf = this.#send(d.peer, res, 'INVITE');
-    if (res.status >= 200) d.lastInviteResponse = buf;
+    // The latest answer, provisional ones too: a retransmitted INVITE gets it again (RFC 3261 17.2.1).
+    d.lastInviteResponse = buf;
     this.#stopRetransmit(d);
     if (!retransmit || d.peer.transport !== 'udp') return;
     let interval = this.options.t1Ms;

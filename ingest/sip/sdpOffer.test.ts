@@ -87,7 +87,7 @@ describe('parseSdpOffer', () => {
       ['audio', 'RTP/AVP', 7000, '2001:db8::2', 'recvonly', 2],
       ['image', 'udptl', 0, '0.0.0.0', 'sendrecv', 0],
     ]);
-    expect(offers[3]!.codecs[1]).toEqual({ payloadType: 96, name: 'opus', clockRate: 48000 });
+    expect(offers[3]!.codecs[1]).toEqual({ payloadType: 96, name: 'opus', clockRate: 48000, channels: 2 });
     expect(offers[4]!.formats).toEqual(['t38']);
   });
 

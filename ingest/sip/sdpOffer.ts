@@ -33,6 +33,8 @@ export interface SdpCodec {
   payloadType: number;
   name: string;
   clockRate: number;
+  /** Channels from the rtpmap's encoding parameter (Opus: always "2" in SDP, RFC 7587). */
+  channels?: number;
 }
 
 export interface AudioOffer {
@@ -162,7 +164,8 @@ export function parseSdpOffer(sdp: string): AudioOffer[] {
         }
         continue;
       }
-      codecs.push({ payloadType: pt, name, clockRate });
+      const channels = map?.encoding !== undefined ? Number(map.encoding) : undefined;
+      codecs.push({ payloadType: pt, name, clockRate, ...(channels !== undefined && Number.isInteger(channels) && channels > 0 && channels <= 8 ? { channels } : {}) });
     }
     const offer: AudioOffer = { ...base, connectionIp: port === 0 ? '0.0.0.0' : connectionIp(m, session), port, codecs };
     if (telephoneEventPt !== undefined) offer.telephoneEventPt = telephoneEventPt;
@@ -229,7 +232,14 @@ export function buildSdpAnswer(opts: SdpAnswerStream[] | SdpAnswerStream): strin
           fmtp: [],
         };
       }
-      const rtp: MediaDescription['rtp'] = [{ payload: pt(s.codec.payloadType), codec: checkText('codec', s.codec.name, /^[A-Za-z0-9_.-]+$/), rate: s.codec.clockRate }];
+      const rtp: MediaDescription['rtp'] = [
+        {
+          payload: pt(s.codec.payloadType),
+          codec: checkText('codec', s.codec.name, /^[A-Za-z0-9_.-]+$/),
+          rate: s.codec.clockRate,
+          ...(s.codec.channels !== undefined && Number.isInteger(s.codec.channels) && s.codec.channels > 0 && s.codec.channels <= 8 ? { encoding: s.codec.channels } : {}),
+        },
+      ];
       if (!Number.isSafeInteger(s.codec.clockRate) || s.codec.clockRate <= 0) throw malformed('answer clock rate is not valid');
       const fmtp: MediaDescription['fmtp'] = [];
       const payloads = [s.codec.payloadType];

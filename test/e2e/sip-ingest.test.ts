@@ -36,6 +36,7 @@ describe('SIP ingest (real baresip phone, real service, real NATS, real speech)'
   let modelsDir: string;
   let tmp: string;
   let wav: string;
+  let wav48: string;
   const events: DfdEvent[] = [];
   const phones: BaresipPhone[] = [];
 
@@ -46,6 +47,8 @@ describe('SIP ingest (real baresip phone, real service, real NATS, real speech)'
     wav = path.join(tmp, 'speech8k.wav');
     // About 40 s of real speech (the three clips twice), 8 kHz mono 16-bit: what the phone says.
     execFileSync('sox', [...CLIPS, ...CLIPS, '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', wav], { stdio: ['ignore', 'ignore', 'pipe'] });
+    wav48 = path.join(tmp, 'speech48k.wav');
+    execFileSync('sox', [...CLIPS, ...CLIPS, '-r', '48000', '-c', '1', '-b', '16', '-e', 'signed-integer', wav48], { stdio: ['ignore', 'ignore', 'pipe'] });
     modelsDir = testModelsDir();
     service = await startTestService({ modelsDir, ingestKeys: [`acme=${KEY}`], sipHost: '127.0.0.1', sipRtpMinPort: 32000, sipRtpMaxPort: 32999 }, { events: true, analysis: true });
     service.bus!.subscribe({}, (e) => {
@@ -101,5 +104,32 @@ describe('SIP ingest (real baresip phone, real service, real NATS, real speech)'
     expect(Math.max(...heard.map(peak))).toBeGreaterThan(1000);
     const states = events.filter((e) => e.type === 'verdict' && e.roomId === roomId).map((e) => (e.type === 'verdict' ? e.payload.state : ''));
     process.stdout.write(`${JSON.stringify({ test: 'sip-ingest-e2e', verdicts: [...new Set(states)], promptPackets: sent, heardFiles: heard.length })}\n`);
+  }, 240_000);
+
+  it('a phone that offers only Opus is answered in Opus: wideband windows, a verdict, the prompt back in Opus', async () => {
+    const sip = service.sip!;
+    const phone = startBaresip({ target: `sip:screen@127.0.0.1:${sip.port}`, user: 'acme', password: KEY, wav: wav48, sampleRate: 48000, codecs: ['opus'] });
+    phones.push(phone);
+    const call = await untilValue('the Opus call answered', () => sip.calls()[0], 30_000).catch((e: unknown) => {
+      throw new Error(`${String(e)}\nbaresip said:\n${phone.output().slice(-3000)}`);
+    });
+    const roomId = call.roomId;
+    expect(call.streams).toEqual([expect.objectContaining({ role: 'caller', codec: 'opus' })]);
+    const verdict = await untilValue('a verdict other than collecting on NATS', () => events.find((e) => e.type === 'verdict' && e.roomId === roomId && e.payload.state !== 'collecting'), 90_000);
+    // Opus from the phone is wideband: not judged with the telephone calibration.
+    expect(verdict.type === 'verdict' && verdict.payload.quality.bandwidth).not.toBe('NB');
+    const challengeEvents = (): ChallengeEvent[] => events.filter((e): e is ChallengeEvent => e.type === 'challenge' && e.roomId === roomId);
+    try {
+      service.challenges!.request(roomId, 'caller', 'audio');
+    } catch (e) {
+      expect((e as { code?: string }).code).toBe('ERR_CHALLENGE_ACTIVE');
+    }
+    await untilValue('the response window opened (prompt played in Opus)', () => challengeEvents().find((e) => e.payload.phase === 'response'), 60_000);
+    expect(call.streams[0]!.sent).toBeGreaterThan(50);
+    await phone.stop();
+    await untilValue('the call ended', () => (sip.calls().length === 0 && !service.rooms.get(roomId) ? true : undefined), 20_000);
+    const heard = phone.receivedWavs();
+    expect(heard.length).toBeGreaterThan(0);
+    expect(Math.max(...heard.map(peak))).toBeGreaterThan(1000);
   }, 240_000);
 });

@@ -17,8 +17,10 @@ export interface BaresipCall {
   /** Digest user and password (omitted: no credentials). */
   user?: string;
   password?: string;
-  /** 8 kHz mono 16-bit WAV spoken into the call. */
+  /** Mono 16-bit WAV spoken into the call, at `sampleRate`. */
   wav: string;
+  /** Sample rate of the WAV and of baresip's audio devices (default 8000; 48000 for Opus). */
+  sampleRate?: number;
   /** Codecs offered, in order (default PCMU). */
   codecs?: string[];
   /** Transport of the account (default udp). */
@@ -51,14 +53,15 @@ export function startBaresip(call: BaresipCall): BaresipPhone {
       'audio_player\t\taubridge,dfd-test',
       `audio_source\t\taufile,${path.resolve(call.wav)}`,
       'audio_alert\t\taubridge,dfd-alert',
-      'ausrc_srate\t\t8000',
-      'auplay_srate\t\t8000',
+      `ausrc_srate\t\t${call.sampleRate ?? 8000}`,
+      `auplay_srate\t\t${call.sampleRate ?? 8000}`,
       'ausrc_channels\t\t1',
       'auplay_channels\t\t1',
       'audio_level\t\tno',
       'rtp_stats\t\tno',
       'module_path\t\t/usr/lib/baresip/modules',
       'module\t\t\tg711.so',
+      'module\t\t\topus.so',
       'module\t\t\taufile.so',
       'module\t\t\taubridge.so',
       'module\t\t\tsndfile.so',
