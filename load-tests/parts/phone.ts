@@ -1,6 +1,7 @@
 /**
- * Phone capacity: N concurrent phone calls over the media-stream WebSockets (half Twilio Media
- * Streams, half Genesys AudioHook), each streaming 8 kHz mu-law speech in real time into an
+ * Phone capacity: N concurrent phone calls, a third each over Twilio Media Streams, Genesys
+ * AudioHook (WebSockets) and SIP (INVITE with digest, PCMU RTP over UDP to the service's own RTP
+ * ports), each streaming 8 kHz mu-law speech in real time into an
  * in-process Service with analysis on, N ramped. Per step: windows produced, scored and
  * dropped, window-end-to-score latency, main-loop delay, CPU of the service process plus its
  * mediasoup workers. The test clients run inside the service process (they only frame and
@@ -12,6 +13,7 @@ import type { WindowScore } from '../../pipeline/messages.js';
 import type { DropEvent } from '../../pipeline/inference/InferenceBackend.js';
 import { TwilioTestCaller } from '../../ingest/testing/TwilioTestCaller.js';
 import { AudioHookTestClient } from '../../ingest/testing/AudioHookTestClient.js';
+import { SipTestCaller } from '../../ingest/testing/SipTestCaller.js';
 import { startBenchService, sfuCpuMs, stopAll, type BenchServiceSettings } from '../harness.js';
 import { linearFit, processCpuMs, sleep, summarize, loadAvg1, type Summary } from '../stats.js';
 
@@ -31,6 +33,7 @@ export interface PhoneStep {
   calls: number;
   twilio: number;
   audiohook: number;
+  sip: number;
   holdSec: number;
   windowsProduced: number;
   windowsScored: number;
@@ -51,7 +54,7 @@ export interface PhoneResult {
   callsPerCoreEstimate: number | null;
 }
 
-type Client = { kind: 'twilio'; c: TwilioTestCaller } | { kind: 'audiohook'; c: AudioHookTestClient };
+type Client = { kind: 'twilio'; c: TwilioTestCaller } | { kind: 'audiohook'; c: AudioHookTestClient } | { kind: 'sip'; c: SipTestCaller };
 
 /** 8 kHz mu-law speech from the espeak fixture (sox), as a phone network carries it. */
 function muLawSpeech(speechWav: string): Buffer {
@@ -60,10 +63,12 @@ function muLawSpeech(speechWav: string): Buffer {
 
 export async function runPhone(opts: PhoneOptions, settings: BenchServiceSettings, modelsDir: string, speechWav: string, log: (m: string) => void): Promise<PhoneResult> {
   const speech = muLawSpeech(speechWav);
-  const service = await startBenchService(settings, modelsDir, { overrides: { ingestKeys: [`bench=${KEY}`], ingestMaxStreams: 10_000 } });
+  const service = await startBenchService(settings, modelsDir, {
+    overrides: { ingestKeys: [`bench=${KEY}`], ingestMaxStreams: 10_000, sipHost: '127.0.0.1', sipRtpMinPort: 36000, sipRtpMaxPort: 37999, sipMaxCalls: 10_000 },
+  });
   const pipeline = service.pipeline!;
   const base = `ws://127.0.0.1:${service.port}`;
-  const isPhone = (roomId: string): boolean => roomId.startsWith('twilio-') || roomId.startsWith('audiohook-');
+  const isPhone = (roomId: string): boolean => roomId.startsWith('twilio-') || roomId.startsWith('audiohook-') || roomId.startsWith('sip-');
   const scores: number[] = [];
   const drops: DropEvent[] = [];
   let produced = 0;
@@ -80,11 +85,15 @@ export async function runPhone(opts: PhoneOptions, settings: BenchServiceSetting
   try {
     for (const n of opts.steps) {
       while (clients.length < n) {
-        if (clients.length % 2 === 0) {
+        if (clients.length % 3 === 0) {
           const c = await TwilioTestCaller.connect(`${base}/v1/ingest/twilio?key=${KEY}`);
           c.sendConnectedAndStart({});
           c.startStreaming(speech);
           clients.push({ kind: 'twilio', c });
+        } else if (clients.length % 3 === 2) {
+          const c = await SipTestCaller.dial('127.0.0.1', service.sip!.port, { user: 'bench', password: KEY });
+          c.startStreaming(speech);
+          clients.push({ kind: 'sip', c });
         } else {
           const c = await AudioHookTestClient.connect(`${base}/v1/ingest/audiohook`, { apiKey: KEY });
           c.sendOpen();
@@ -112,6 +121,7 @@ export async function runPhone(opts: PhoneOptions, settings: BenchServiceSetting
         calls: n,
         twilio: clients.filter((c) => c.kind === 'twilio').length,
         audiohook: clients.filter((c) => c.kind === 'audiohook').length,
+        sip: clients.filter((c) => c.kind === 'sip').length,
         holdSec: +(wallMs / 1000).toFixed(1),
         windowsProduced: produced,
         windowsScored: scores.length,
@@ -129,7 +139,7 @@ export async function runPhone(opts: PhoneOptions, settings: BenchServiceSetting
       if (failures >= opts.stopAfterFailures) break;
     }
   } finally {
-    for (const c of clients) c.c.close();
+    for (const c of clients) void c.c.close();
     await stopAll(undefined, service);
   }
   const fit = steps.length >= 2 ? linearFit(steps.map((s) => s.calls), steps.map((s) => s.cpu.totalCores)) : undefined;
