@@ -36,10 +36,10 @@ export interface PhoneLegOptions {
   shareRoom?: boolean;
   /**
    * What the leg's producer carries. PCMU (default) is built from mu-law chunks by `push()`;
-   * a SIP leg that negotiated Opus forwards the far end's RTP as it is with `forward()`
+   * a SIP leg that negotiated Opus or G.722 forwards the far end's RTP as it is with `forward()`
    * (payload type of the SDP, SSRC rewritten to the producer's).
    */
-  codec?: { mimeType: 'audio/PCMU' | 'audio/opus'; payloadType: number };
+  codec?: { mimeType: 'audio/PCMU' | 'audio/opus' | 'audio/G722'; payloadType: number };
 }
 
 export interface PhoneLegEvents {
@@ -124,7 +124,7 @@ export class PhoneLeg extends TypedEmitter<PhoneLegEvents> {
   }
 
   /**
-   * One RTP packet of the far end, forwarded as it is (Opus over SIP): the SSRC and payload type
+   * One RTP packet of the far end, forwarded as it is (Opus or G.722 over SIP): the SSRC and payload type
    * are rewritten to the producer's; sequence numbers and timestamps stay the sender's, so the
    * pipeline sees the call's own loss and jitter. `packet` is modified in place.
    */

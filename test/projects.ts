@@ -58,6 +58,8 @@ export const INTEGRATION = [
   'pipeline/AnalysisPipeline.test.ts',
   'pipeline/audio/AudioStreamProcessor.test.ts',
   'pipeline/audio/G711.test.ts',
+  'pipeline/audio/G722.test.ts',
+  'pipeline/audio/G722Stream.test.ts',
   'pipeline/audio/SileroVad.test.ts',
   'pipeline/audio/audioCodec.test.ts',
   'pipeline/audio/opus.fuzz.test.ts',

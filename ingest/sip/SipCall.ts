@@ -69,7 +69,9 @@ export function platformCallId(callId: string): string | undefined {
 /** The codec prompts are played in: the call's own. */
 function promptCodec(c: SipStreamPlan['codec']): SipPromptCodec {
   const n = c.name.toUpperCase();
-  return n === 'OPUS' ? { name: 'opus', payloadType: c.payloadType } : { name: n === 'PCMA' ? 'PCMA' : 'PCMU', payloadType: c.payloadType };
+  if (n === 'OPUS') return { name: 'opus', payloadType: c.payloadType };
+  if (n === 'G722') return { name: 'G722', payloadType: c.payloadType };
+  return { name: n === 'PCMA' ? 'PCMA' : 'PCMU', payloadType: c.payloadType };
 }
 
 export class SipCall extends TypedEmitter<SipCallEvents> {
@@ -103,9 +105,10 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
         endpoint.setRemote(plan.offer.connectionIp, plan.offer.port);
         let leg: PhoneLeg;
         try {
-          const opus = plan.codec.name.toLowerCase() === 'opus';
+          const upper = plan.codec.name.toUpperCase();
+          const passThrough = upper === 'OPUS' ? ('audio/opus' as const) : upper === 'G722' ? ('audio/G722' as const) : undefined;
           leg = await PhoneLeg.open(deps.rooms, {
-            ...(opus ? { codec: { mimeType: 'audio/opus' as const, payloadType: pt } } : {}),
+            ...(passThrough ? { codec: { mimeType: passThrough, payloadType: pt } } : {}),
             roomId,
             peerId: plan.role,
             displayName: plan.role === 'caller' ? 'Caller' : 'Agent',
@@ -120,8 +123,8 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
         const mu = new Uint8Array(1500);
         const theLeg = leg;
         endpoint.on('media', (m) => {
-          // Opus goes through as the far end sent it; G.711 A-law is transcoded to the mu-law the pipeline decodes.
-          if (name === 'OPUS') theLeg.forward(m.packet);
+          // Opus and G.722 go through as the far end sent them; G.711 A-law is transcoded to the mu-law the pipeline decodes.
+          if (name === 'OPUS' || name === 'G722') theLeg.forward(m.packet);
           else theLeg.push(name === 'PCMA' ? aLawToMuLaw(m.payload, mu) : m.payload, m.seq, m.timestamp / 8);
         });
         opened.push({ plan, endpoint, leg, sink: undefined, detach: undefined });
@@ -158,16 +161,21 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
     return this.#streams.map((s) => ({ role: s.plan.role, port: s.endpoint.port, received: s.endpoint.received, sent: s.endpoint.sent, codec: s.plan.codec.name }));
   }
 
+  /** Per stream: what was negotiated (the offer it answered, its codec), in the offer's order. */
+  get plans(): SipStreamPlan[] {
+    return this.#streams.map((s) => s.plan);
+  }
+
   /** Per stream: the codec negotiated (what a re-INVITE's answer keeps). */
   get codecs(): SipStreamPlan['codec'][] {
     return this.#streams.map((s) => s.plan.codec);
   }
 
   /** A re-INVITE: new far-end addresses (until media from the far end has been seen) and directions. */
-  update(offers: AudioOffer[]): void {
+  update(offers: (AudioOffer | undefined)[]): void {
     offers.forEach((o, i) => {
       const s = this.#streams[i];
-      if (!s) return;
+      if (!s || !o) return;
       s.plan = { ...s.plan, offer: o };
       if (o.port > 0) s.endpoint.setRemote(o.connectionIp, o.port);
     });

@@ -3,6 +3,7 @@
  * the call negotiated:
  *
  *   G.711:  48 kHz PCM --Resampler--> 8 kHz --mu-law or A-law--> 160-byte frames
+ *   G.722:  48 kHz PCM --Resampler--> 16 kHz --G722Encoder--> 160-byte frames (320 samples)
  *   Opus:   48 kHz PCM --OpusRtpPacketizer (libopus)--> one packet per 20 ms frame
  *   --paced one frame per 20 ms (MuLawPacer's clock)--> RTP (own SSRC, sequence and timestamp;
  *   marker on each prompt) --> RtpEndpoint.send (to the address the caller's own RTP comes from)
@@ -16,6 +17,7 @@ import { DfdError } from '../../kernel/errors.js';
 import { counter } from '../../kernel/metrics.js';
 import { muLawEncodeFloat } from '../../pipeline/audio/G711.js';
 import { aLawEncodeFloat } from '../../pipeline/audio/G711A.js';
+import { G722Encoder } from '../../pipeline/audio/G722.js';
 import { Resampler } from '../../pipeline/audio/Resampler.js';
 import { serializeRtpPacket } from '../../pipeline/rtp/RtpPacket.js';
 import { OpusRtpPacketizer } from '../../challenge-response/prompt/OpusRtpPacketizer.js';
@@ -30,7 +32,7 @@ const A_LAW_SILENCE = 0xd5;
 const G711_FRAME = 160;
 const OPUS_FRAME = 960;
 
-export type SipPromptCodec = { name: 'PCMU' | 'PCMA'; payloadType: number } | { name: 'opus'; payloadType: number };
+export type SipPromptCodec = { name: 'PCMU' | 'PCMA' | 'G722'; payloadType: number } | { name: 'opus'; payloadType: number };
 
 export interface SipPromptSinkOptions {
   codec: SipPromptCodec;
@@ -50,6 +52,22 @@ export function toG711(pcm48k: Int16Array, law: 'PCMU' | 'PCMA'): Uint8Array {
   y.set(tail, head.length);
   return law === 'PCMA' ? aLawEncodeFloat(y) : muLawEncodeFloat(y);
 }
+
+/** 48 kHz Int16 -> 16 kHz G.722 codes (RTP payload type 9: one byte per tick of its 8 kHz clock). */
+export function toG722(pcm48k: Int16Array): Uint8Array {
+  const x = new Float32Array(pcm48k.length);
+  for (let i = 0; i < x.length; i++) x[i] = pcm48k[i]! / 32768;
+  const r = new Resampler({ inRate: 48000, outRate: 16000 });
+  const head = r.process(x);
+  const tail = r.flush();
+  const y = new Int16Array(head.length + tail.length);
+  for (let i = 0; i < head.length; i++) y[i] = Math.max(-32768, Math.min(32767, Math.round(head[i]! * 32767)));
+  for (let i = 0; i < tail.length; i++) y[head.length + i] = Math.max(-32768, Math.min(32767, Math.round(tail[i]! * 32767)));
+  return new G722Encoder().encode(y);
+}
+
+/** G.722 code of (near) silence from a reset encoder. */
+const G722_SILENCE = new G722Encoder().encode(new Int16Array(2))[0]!;
 
 export class SipPromptSink implements PromptSink {
   readonly audience = 'caller' as const;
@@ -98,10 +116,11 @@ export class SipPromptSink implements PromptSink {
       count = OpusRtpPacketizer.frameCount(pcm48k.length);
       this.#frame = (i) => opus.packetizeFrame(pcm48k, i * OPUS_FRAME);
     } else {
-      const law = this.options.codec.name === 'PCMA' ? 'PCMA' : 'PCMU';
-      const codes = toG711(pcm48k, law);
+      const name = this.options.codec.name;
+      const codes = name === 'G722' ? toG722(pcm48k) : toG711(pcm48k, name === 'PCMA' ? 'PCMA' : 'PCMU');
       count = Math.ceil(codes.length / G711_FRAME);
-      const silence = law === 'PCMA' ? A_LAW_SILENCE : MU_LAW_SILENCE;
+      // Padding: the codec's silence (a G.722 frame of encoded zeros is close enough: padding is rare and short).
+      const silence = name === 'PCMA' ? A_LAW_SILENCE : name === 'G722' ? G722_SILENCE : MU_LAW_SILENCE;
       const pt = this.options.codec.payloadType;
       this.#frame = (i) => {
         const payload = new Uint8Array(G711_FRAME).fill(silence);

@@ -38,8 +38,8 @@ const callsGauge = gauge({ name: 'dfd_sip_calls', help: 'SIP calls open now' });
 const callsEnded = counter<'reason'>({ name: 'dfd_sip_calls_ended_total', help: 'SIP calls ended, by reason', labelNames: ['reason'] });
 
 const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE';
-/** Codecs taken, best for the detectors first: Opus (wideband), then G.711 (narrowband). */
-const CODECS = ['opus', 'PCMU', 'PCMA'];
+/** Codecs taken, best for the detectors first: Opus and G.722 (wideband), then G.711 (narrowband). */
+const CODECS = ['opus', 'G722', 'PCMU', 'PCMA'];
 
 export interface SipServerOptions {
   host: string;
@@ -122,6 +122,8 @@ interface Dialog {
   localCSeq: number;
   recording: boolean;
   tenant: string | undefined;
+  /** For each m-line of the offer, the index of the call's stream it carries (undefined: rejected). */
+  mlineStreams: (number | undefined)[];
 }
 
 /** SIP status of a refusal. */
@@ -314,8 +316,14 @@ export class SipServer extends TypedEmitter<SipServerEvents> {
       case 'UPDATE': {
         if (!dialog || dialog.state === 'ended' || toTag !== dialog.localTag) throw new DfdError('ERR_SIP_NO_DIALOG');
         const se = this.#sessionExpires(req);
+        // An UPDATE with an offer (RFC 3311) is answered like a re-INVITE's, in its 200.
+        const answer = req.body.length > 0 && dialog.call ? this.#mediaAnswer(req, dialog, dialog.call) : undefined;
         this.#armSessionTimer(dialog, se);
-        this.#answer(req, peer, 200, 'OK', { toTag: dialog.localTag, headers: se ? [['Session-Expires', `${se};refresher=uac`], ['Require', 'timer']] : [] });
+        this.#answer(req, peer, 200, 'OK', {
+          toTag: dialog.localTag,
+          ...(answer ? { body: Buffer.from(answer), contentType: 'application/sdp' } : {}),
+          headers: se ? [['Session-Expires', `${se};refresher=uac`], ['Require', 'timer']] : [],
+        });
         return;
       }
       default:
@@ -387,6 +395,7 @@ export class SipServer extends TypedEmitter<SipServerEvents> {
       localCSeq: 1,
       recording,
       tenant,
+      mlineStreams: plans.map((p) => (p ? streams.indexOf(p) : undefined)),
     };
     this.#dialogs.set(callId, dialog);
     this.#answerInvite(dialog, buildResponse(req, 100, 'Trying'), false);
@@ -462,27 +471,51 @@ export class SipServer extends TypedEmitter<SipServerEvents> {
     );
   }
 
+  /**
+   * A new offer inside the dialog (re-INVITE or UPDATE): where the far end's media goes, hold
+   * (sendonly/inactive, or c=0.0.0.0: the RTP timeout pauses), and the answer, keeping each
+   * stream's codec, telephone-event and label. An empty body gets the current session again.
+   */
+  #mediaAnswer(req: SipRequest, dialog: Dialog, call: SipCall): string {
+    const { offers } = req.body.length > 0 ? this.#readOffer(req) : { offers: [] as AudioOffer[] };
+    const plans = call.plans;
+    // m-line i of any offer in the dialog is the same stream as in the first one (RFC 3264 8).
+    const streamOf = (i: number): number | undefined => dialog.mlineStreams[i];
+    const byStream: AudioOffer[] = [];
+    offers.forEach((o, i) => {
+      const k = streamOf(i);
+      if (k !== undefined) byStream[k] = o;
+    });
+    call.update(byStream);
+    const carried = offers.filter((_, i) => streamOf(i) !== undefined);
+    if (carried.length > 0) dialog.hold = carried.every((o) => o.port === 0 || o.direction === 'sendonly' || o.direction === 'inactive' || o.connectionIp === '0.0.0.0');
+    dialog.sdpVersion++;
+    const ports = call.localPorts;
+    const lines = offers.length > 0 ? offers : dialog.mlineStreams.map((k) => (k !== undefined ? plans[k]?.offer : undefined));
+    return buildSdpAnswer(
+      lines.map((o, i) => {
+        const k = streamOf(i);
+        const plan = k !== undefined ? plans[k] : undefined;
+        return {
+          ip: this.options.announcedIp,
+          port: plan && k !== undefined ? ports[k]! : 0,
+          codec: plan?.codec ?? { payloadType: 0, name: 'PCMU', clockRate: 8000 },
+          ...(plan?.offer.telephoneEventPt !== undefined ? { telephoneEventPt: plan.offer.telephoneEventPt } : {}),
+          direction: dialog.recording ? 'recvonly' : mirror(o?.direction ?? 'sendrecv'),
+          sessionId: dialog.sessionId,
+          sessionVersion: dialog.sdpVersion,
+          ...(o?.label ? { label: o.label } : {}),
+          ...(!plan && o ? { media: o.media, protocol: o.protocol, formats: o.formats } : {}),
+        };
+      }),
+    );
+  }
+
   #reInvite(req: SipRequest, peer: SipPeer, dialog: Dialog | undefined, seq: number): void {
     const toTag = parseNameAddr(req.headers.get('To') ?? '').params['tag'];
     if (!dialog || !dialog.call || dialog.state === 'ended' || toTag !== dialog.localTag) throw new DfdError('ERR_SIP_NO_DIALOG');
     const call = dialog.call;
-    const { offers } = req.body.length > 0 ? this.#readOffer(req) : { offers: [] as AudioOffer[] };
-    call.update(offers);
-    dialog.hold = offers.length > 0 && offers.every((o) => o.direction === 'sendonly' || o.direction === 'inactive' || o.connectionIp === '0.0.0.0');
-    dialog.sdpVersion++;
-    const ports = call.localPorts;
-    const streams = call.streams;
-    const answer = buildSdpAnswer(
-      (offers.length > 0 ? offers : streams.map(() => undefined)).map((o, i) => ({
-        ip: this.options.announcedIp,
-        port: ports[i] ?? 0,
-        codec: call.codecs[i] ?? { payloadType: 0, name: 'PCMU', clockRate: 8000 },
-        direction: dialog.recording ? 'recvonly' : mirror(o?.direction ?? 'sendrecv'),
-        sessionId: dialog.sessionId,
-        sessionVersion: dialog.sdpVersion,
-        ...(ports[i] === undefined && o ? { media: o.media, protocol: o.protocol, formats: o.formats } : {}),
-      })),
-    );
+    const answer = this.#mediaAnswer(req, dialog, call);
     const se = this.#sessionExpires(req);
     dialog.inviteBranch = parseVia(req.headers.get('Via') ?? '').params['branch'] ?? '';
     dialog.inviteCSeq = seq;

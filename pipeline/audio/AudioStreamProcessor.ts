@@ -44,6 +44,8 @@ import { parseRtpPacket, type RtpPacket } from '../rtp/RtpPacket.js';
 import { ReorderBuffer, type OrderedPacket, type ReorderBufferOptions, type ReorderResetReason } from '../rtp/ReorderBuffer.js';
 import { OpusDecoder, OPUS_DECODE_RATES, parseOpusToc, type OpusBandwidth, type OpusDecoderOptions } from './OpusDecoder.js';
 import { PcmuDecoder } from './PcmuDecoder.js';
+import { G722StreamDecoder } from './G722StreamDecoder.js';
+import { G722_SAMPLE_RATE } from './G722.js';
 import type { AudioCodec } from './audioCodec.js';
 import { Resampler } from './Resampler.js';
 import { VAD_FRAME, type SileroVadModel, type SileroVadStream } from './SileroVad.js';
@@ -66,7 +68,7 @@ const vadFramesCounter = counter<'result'>({
 });
 
 export interface AudioStreamProcessorOptions {
-  /** Codec of the stream: 'opus' (WebRTC) or 'pcmu' (telephone, 8 kHz). */
+  /** Codec of the stream: 'opus' (WebRTC), 'pcmu' (telephone, 8 kHz) or 'g722' (SIP, 16 kHz audio on an 8 kHz clock). */
   codec: AudioCodec;
   /** Negotiated payload type (the tap's consumer rtpParameters). */
   payloadType: number;
@@ -142,7 +144,7 @@ export class AudioStreamProcessor extends EventEmitter<AudioStreamProcessorEvent
   readonly stream: StreamRef;
   readonly options: Readonly<AudioStreamProcessorOptions>;
   readonly #reorder: ReorderBuffer;
-  readonly #decoder: OpusDecoder | PcmuDecoder;
+  readonly #decoder: OpusDecoder | PcmuDecoder | G722StreamDecoder;
   /** Absent when libopus decodes straight to the window rate (the usual 16 kHz). */
   readonly #resampler: Resampler | undefined;
   /** Decoded samples per RTP tick (1/3 when decoding at 16 kHz from a 48 kHz clock). */
@@ -206,10 +208,13 @@ export class AudioStreamProcessor extends EventEmitter<AudioStreamProcessorEvent
     );
     // libopus decodes natively to 8/12/16/24/48 kHz: decoding at the window rate saves the
     // 48 -> 16 kHz resampler, which was half of the audio worker's time.
-    const native = o.codec === 'opus' && o.clockRate === 48000 && OPUS_DECODE_RATES.includes(o.outputRate);
-    this.#decoder = o.codec === 'pcmu' ? new PcmuDecoder() : new OpusDecoder({ ...o.decoder, sampleRate: native ? o.outputRate : o.clockRate });
-    this.#resampler = native ? undefined : new Resampler({ inRate: o.clockRate, outRate: o.outputRate });
-    this.#ratio = native ? o.outputRate / o.clockRate : 1;
+    // G.722 decodes to 16 kHz, two samples per tick of its 8 kHz RTP clock.
+    const g722 = o.codec === 'g722' && o.outputRate === G722_SAMPLE_RATE;
+    const native = (o.codec === 'opus' && o.clockRate === 48000 && OPUS_DECODE_RATES.includes(o.outputRate)) || g722;
+    this.#decoder = o.codec === 'pcmu' ? new PcmuDecoder() : o.codec === 'g722' ? new G722StreamDecoder() : new OpusDecoder({ ...o.decoder, sampleRate: native ? o.outputRate : o.clockRate });
+    this.#resampler = native ? undefined : new Resampler({ inRate: o.codec === 'g722' ? G722_SAMPLE_RATE : o.clockRate, outRate: o.outputRate });
+    // Decoder samples per RTP tick: G.722 two (16 kHz on an 8 kHz clock), native Opus output / clock, else one.
+    this.#ratio = o.codec === 'g722' ? G722_SAMPLE_RATE / o.clockRate : native ? o.outputRate / o.clockRate : 1;
     this.#windower = new SpeechWindower((w) => this.#onSpeechWindow(w), {
       ...o.windower,
       sampleRate: o.outputRate,
@@ -344,6 +349,10 @@ export class AudioStreamProcessor extends EventEmitter<AudioStreamProcessorEvent
     if (this.options.codec === 'pcmu') {
       // G.711: one byte per 8 kHz sample, always narrowband.
       bw = 0;
+      nominal = payload.byteLength;
+    } else if (this.options.codec === 'g722') {
+      // G.722: one byte per tick of the 8 kHz clock (two 16 kHz samples), always wideband.
+      bw = BANDWIDTHS.indexOf('WB');
       nominal = payload.byteLength;
     } else {
       try {

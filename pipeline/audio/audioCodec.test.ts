@@ -26,7 +26,8 @@ describe('audio codec units', () => {
   it('names codecs and their packet sizes', () => {
     expect(audioCodecOf('audio/PCMU')).toBe('pcmu');
     expect(audioCodecOf('audio/opus')).toBe('opus');
-    expect(audioCodecOf('audio/G722')).toBeUndefined();
+    expect(audioCodecOf('audio/G722')).toBe('g722');
+    expect(audioCodecOf('audio/PCMA')).toBeUndefined();
     expect(samplesPerPacket(48_000)).toBe(960);
     expect(samplesPerPacket(8_000)).toBe(160);
   });

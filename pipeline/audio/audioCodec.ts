@@ -1,14 +1,14 @@
 /**
- * The audio codecs a tapped stream may carry: WebRTC Opus (48 kHz clock), or G.711 mu-law
- * (PCMU, 8 kHz) from a phone leg. Kept apart from AudioStreamProcessor so the main thread
+ * The audio codecs a tapped stream may carry: WebRTC Opus (48 kHz clock), G.711 mu-law
+ * (PCMU, 8 kHz) from a phone leg, or G.722 (16 kHz audio on an 8 kHz RTP clock) from a SIP call. Kept apart from AudioStreamProcessor so the main thread
  * can name a codec without loading the decoders.
  */
-export type AudioCodec = 'opus' | 'pcmu';
+export type AudioCodec = 'opus' | 'pcmu' | 'g722';
 
 /** The codec for an RTP mime type (e.g. "audio/PCMU"), or undefined when unsupported. */
 export function audioCodecOf(mimeType: string): AudioCodec | undefined {
   const m = mimeType.toLowerCase();
-  return m === 'audio/opus' ? 'opus' : m === 'audio/pcmu' ? 'pcmu' : undefined;
+  return m === 'audio/opus' ? 'opus' : m === 'audio/pcmu' ? 'pcmu' : m === 'audio/g722' ? 'g722' : undefined;
 }
 
 /**

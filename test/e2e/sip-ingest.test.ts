@@ -37,6 +37,7 @@ describe('SIP ingest (real baresip phone, real service, real NATS, real speech)'
   let tmp: string;
   let wav: string;
   let wav48: string;
+  let wav16: string;
   const events: DfdEvent[] = [];
   const phones: BaresipPhone[] = [];
 
@@ -47,6 +48,8 @@ describe('SIP ingest (real baresip phone, real service, real NATS, real speech)'
     wav = path.join(tmp, 'speech8k.wav');
     // About 40 s of real speech (the three clips twice), 8 kHz mono 16-bit: what the phone says.
     execFileSync('sox', [...CLIPS, ...CLIPS, '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', wav], { stdio: ['ignore', 'ignore', 'pipe'] });
+    wav16 = path.join(tmp, 'speech16k.wav');
+    execFileSync('sox', [...CLIPS, ...CLIPS, '-r', '16000', '-c', '1', '-b', '16', '-e', 'signed-integer', wav16], { stdio: ['ignore', 'ignore', 'pipe'] });
     wav48 = path.join(tmp, 'speech48k.wav');
     execFileSync('sox', [...CLIPS, ...CLIPS, '-r', '48000', '-c', '1', '-b', '16', '-e', 'signed-integer', wav48], { stdio: ['ignore', 'ignore', 'pipe'] });
     modelsDir = testModelsDir();
@@ -106,17 +109,20 @@ describe('SIP ingest (real baresip phone, real service, real NATS, real speech)'
     process.stdout.write(`${JSON.stringify({ test: 'sip-ingest-e2e', verdicts: [...new Set(states)], promptPackets: sent, heardFiles: heard.length })}\n`);
   }, 240_000);
 
-  it('a phone that offers only Opus is answered in Opus: wideband windows, a verdict, the prompt back in Opus', async () => {
+  it.each([
+    { codec: 'opus', baresip: 'opus', rate: 48000 },
+    { codec: 'G722', baresip: 'G722/16000/1', rate: 16000 },
+  ])('a phone that offers only $codec is answered in it: wideband windows, a verdict, the prompt back in $codec', async ({ codec, baresip, rate }) => {
     const sip = service.sip!;
-    const phone = startBaresip({ target: `sip:screen@127.0.0.1:${sip.port}`, user: 'acme', password: KEY, wav: wav48, sampleRate: 48000, codecs: ['opus'] });
+    const phone = startBaresip({ target: `sip:screen@127.0.0.1:${sip.port}`, user: 'acme', password: KEY, wav: rate === 48000 ? wav48 : wav16, sampleRate: rate, codecs: [baresip] });
     phones.push(phone);
-    const call = await untilValue('the Opus call answered', () => sip.calls()[0], 30_000).catch((e: unknown) => {
+    const call = await untilValue(`the ${codec} call answered`, () => sip.calls()[0], 30_000).catch((e: unknown) => {
       throw new Error(`${String(e)}\nbaresip said:\n${phone.output().slice(-3000)}`);
     });
     const roomId = call.roomId;
-    expect(call.streams).toEqual([expect.objectContaining({ role: 'caller', codec: 'opus' })]);
+    expect(call.streams, JSON.stringify(call.streams)).toEqual([expect.objectContaining({ role: 'caller', codec })]);
     const verdict = await untilValue('a verdict other than collecting on NATS', () => events.find((e) => e.type === 'verdict' && e.roomId === roomId && e.payload.state !== 'collecting'), 90_000);
-    // Opus from the phone is wideband: not judged with the telephone calibration.
+    // Opus and G.722 from the phone are wideband: not judged with the telephone calibration.
     expect(verdict.type === 'verdict' && verdict.payload.quality.bandwidth).not.toBe('NB');
     const challengeEvents = (): ChallengeEvent[] => events.filter((e): e is ChallengeEvent => e.type === 'challenge' && e.roomId === roomId);
     try {
@@ -124,7 +130,7 @@ describe('SIP ingest (real baresip phone, real service, real NATS, real speech)'
     } catch (e) {
       expect((e as { code?: string }).code).toBe('ERR_CHALLENGE_ACTIVE');
     }
-    await untilValue('the response window opened (prompt played in Opus)', () => challengeEvents().find((e) => e.payload.phase === 'response'), 60_000);
+    await untilValue(`the response window opened (prompt played in ${codec})`, () => challengeEvents().find((e) => e.payload.phase === 'response'), 60_000);
     expect(call.streams[0]!.sent).toBeGreaterThan(50);
     await phone.stop();
     await untilValue('the call ended', () => (sip.calls().length === 0 && !service.rooms.get(roomId) ? true : undefined), 20_000);

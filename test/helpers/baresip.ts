@@ -62,6 +62,7 @@ export function startBaresip(call: BaresipCall): BaresipPhone {
       'module_path\t\t/usr/lib/baresip/modules',
       'module\t\t\tg711.so',
       'module\t\t\topus.so',
+      'module\t\t\tg722.so',
       'module\t\t\taufile.so',
       'module\t\t\taubridge.so',
       'module\t\t\tsndfile.so',
