@@ -254,6 +254,16 @@ describe('SIP protocol (raw SIP client over UDP and TCP, real service, real medi
     expect(held.body.toString('utf8')).toMatch(/^a=recvonly\r?$/m);
     expect(held.body.toString('utf8')).toMatch(new RegExp(`^m=audio ${port} RTP/AVP 8`, 'm'));
     c.ack2xx(call, reinvite);
+    // The telephone-event the call negotiated stays in the answer.
+    expect(held.body.toString('utf8')).toMatch(/^a=rtpmap:101 telephone-event\/8000\r?$/m);
+
+    // Off hold with an UPDATE carrying the offer (RFC 3311): its 200 carries the answer, sendrecv again.
+    const update = c.send({ method: 'UPDATE', uri: call.remoteTarget!, call, body: offer('sendrecv', 3), contentType: SDP });
+    const resumed = await c.waitResponse({ callId: call.callId, cseq: update.cseq, method: 'UPDATE' });
+    expect(resumed.status).toBe(200);
+    expect(resumed.headers.get('Content-Type')).toMatch(/^application\/sdp/);
+    expect(resumed.body.toString('utf8')).toMatch(/^a=sendrecv\r?$/m);
+    expect(resumed.body.toString('utf8')).toMatch(new RegExp(`^m=audio ${port} RTP/AVP 8`, 'm'));
 
     // BYE ends the call and its room.
     const byeReq = c.send({ method: 'BYE', uri: call.remoteTarget!, call });
