@@ -8,8 +8,9 @@
  *   pipeline/               media source port, decode, VAD, windows, inference, verdicts
  *   sfu/                    mediasoup rooms, peers, taps (implements the pipeline's source port), signalling
  *   challenge-response/     challenges, checkers, prompts
- *   ingest/                 phone calls (Twilio Media Streams, Genesys AudioHook)
- *   decision/               the decision layer: challenge outcomes and operator decisions -> verdicts
+ *   ingest/                 phone calls (Twilio Media Streams, Genesys AudioHook, SIP)
+ *   decision/               the decision layer: challenge outcomes and operator decisions -> verdicts; verdicts,
+ *                           scores and stream quality -> bus events (PipelineEventPublisher)
  *   evidence/               evidence bundles
  *   api/                    REST, call history, live feed
  *   src/                    the application root: config, wiring, main; imported by nobody
@@ -49,7 +50,7 @@ module.exports = {
     layer('sfu', ['kernel', 'pipeline']),
     layer('challenge-response', ['kernel', 'events', 'detectors', 'pipeline', 'sfu']),
     layer('ingest', ['kernel', 'events', 'pipeline', 'sfu', 'challenge-response']),
-    layer('decision', ['kernel', 'pipeline', 'challenge-response']),
+    layer('decision', ['kernel', 'events', 'pipeline', 'challenge-response']),
     layer('evidence', ['kernel', 'events', 'detectors', 'pipeline', 'challenge-response']),
     layer('api', ['kernel', 'events', 'detectors', 'pipeline', 'sfu', 'challenge-response', 'evidence']),
     {

@@ -39,13 +39,10 @@ import { ChallengeService } from '../challenge-response/ChallengeService.js';
 import { IngestKeys } from '../ingest/IngestKeys.js';
 import { TwilioIngestServer } from '../ingest/twilio/TwilioIngestServer.js';
 import { ParticipantDecisions } from '../decision/ParticipantDecisions.js';
+import { PipelineEventPublisher } from '../decision/PipelineEventPublisher.js';
 import type { PhoneLeg } from '../ingest/PhoneLeg.js';
 import { AudioHookIngestServer } from '../ingest/audiohook/AudioHookIngestServer.js';
 import { SipServer } from '../ingest/sip/SipServer.js';
-import type { Verdict } from '../pipeline/verdict/ParticipantVerdict.js';
-import type { DetectorScore } from '../pipeline/inference/InferenceBackend.js';
-import type { StreamStats } from '../pipeline/media/protocol.js';
-import { concealedFraction } from '../pipeline/audio/audioCodec.js';
 import type { MediaSourceConsumer } from '../pipeline/MediaSource.js';
 
 const log = createLogger('service');
@@ -349,10 +346,17 @@ export class Service {
     });
     this.#pipeline = pipeline;
     this.attachMediaConsumer(pipeline);
-    this.rooms.on('tapopen', (tap) => tap.on('close', () => this.#lastQuality.delete(tap.info.id)));
-    pipeline.on('verdict', (v) => this.#onVerdict(v));
-    pipeline.on('score', (s) => this.#onScore(s));
-    pipeline.on('stats', (s) => this.#onStreamStats(s));
+    const events = new PipelineEventPublisher({
+      publish: (e) => this.publish(e),
+      base: (r, p) => this.#base(r, p),
+      notifyRoom: (roomId, method, data) => {
+        for (const peer of this.rooms.get(roomId)?.peers.values() ?? []) peer.notify(method, data);
+      },
+    });
+    this.rooms.on('tapopen', (tap) => tap.on('close', () => events.forgetStream(tap.info.id)));
+    pipeline.on('verdict', (v) => events.verdict(v));
+    pipeline.on('score', (s) => events.score(s));
+    pipeline.on('stats', (s) => events.stats(s));
     this.addHealthCheck('detectors', () => pipeline.health());
     this.onClose(() => pipeline.close());
     if (c.challenges) {
@@ -391,67 +395,6 @@ export class Service {
     const call = this.registry.callForPeer(roomId, peerId);
     const displayName = this.rooms.get(roomId)?.peers.get(peerId)?.displayName ?? call.participants.get(peerId)?.displayName ?? peerId;
     return { roomId, peerId, displayName, callId: call.callId, ...(call.phone ? { phone: call.phone } : {}) };
-  }
-
-  #onVerdict(v: Verdict): void {
-    const base = this.#base(v.roomId, v.peerId);
-    const bw = ['NB', 'MB', 'WB', 'SWB', 'FB'].includes(v.quality.bandwidth) ? (v.quality.bandwidth as 'WB') : undefined;
-    const payload = {
-      state: v.state,
-      pFake: v.pFake,
-      confidence: v.confidence,
-      evidence: { speechSeconds: v.evidence.speechSeconds, faceFrames: Math.round(v.evidence.faceFrames) },
-      quality: {
-        packetLoss: v.quality.packetLoss,
-        concealed: v.quality.concealed,
-        bitrate: v.quality.bitrate,
-        ...(bw ? { bandwidth: bw } : {}),
-        frameRate: v.quality.frameRate,
-        faceSize: v.quality.faceSize,
-      },
-      dropped: { windows: v.dropped.windows },
-      ...(v.reason ? { reason: v.reason } : {}),
-    };
-    this.publish(makeEvent('verdict', { ...base, models: v.models }, payload));
-    // Participants of the room see badges through signalling too.
-    const room = this.rooms.get(v.roomId);
-    for (const peer of room?.peers.values() ?? []) {
-      peer.notify('verdict', { peerId: v.peerId, state: v.state, confidence: v.confidence, pFake: v.pFake, evidence: payload.evidence, ...(v.reason ? { reason: v.reason } : {}) });
-    }
-  }
-
-  #onScore(s: DetectorScore): void {
-    const base = this.#base(s.stream.roomId, s.stream.peerId);
-    this.publish(
-      makeEvent('score', { ...base, models: [{ id: s.detector, version: s.modelVersion }] }, {
-        detector: s.detector,
-        pFake: s.pFake,
-        evidence: s.evidence,
-        windowSeq: s.seq,
-        queueMs: s.queueMs,
-        inferenceMs: s.inferenceMs,
-        ...(s.weight !== undefined ? { weight: s.weight } : {}),
-      }),
-    );
-  }
-
-  readonly #lastQuality = new Map<string, number>();
-
-  /** A quality event per stream every few seconds (concealment weighed at the stream's clock: Opus 48 kHz, PCMU 8 kHz). */
-  #onStreamStats(s: StreamStats): void {
-    const now = Date.now();
-    if (now - (this.#lastQuality.get(s.tapId) ?? 0) < 5000) return;
-    this.#lastQuality.set(s.tapId, now);
-    const base = this.#base(s.stream.roomId, s.stream.peerId);
-    if (s.audio) {
-      const a = s.audio;
-      const expected = a.packets + a.lost;
-      this.publish(makeEvent('quality', { ...base, models: [] }, { packetLoss: expected > 0 ? a.lost / expected : 0, concealed: concealedFraction(a) }));
-    } else if (s.video) {
-      const v = s.video;
-      const expected = v.packets + v.lost;
-      this.publish(makeEvent('quality', { ...base, models: [] }, { packetLoss: expected > 0 ? v.lost / expected : 0, frameRate: v.frameRate, faceSize: v.faceSize }));
-    }
   }
 
   #consume(event: DfdEvent): void {
