@@ -88,7 +88,7 @@ export const settings = {
   videoWorkers: s('DFD_VIDEO_WORKERS', '1', 'Video worker threads (VP8 decode supervision, face detection)', int(1, 64)),
   inferenceWorkers: s('DFD_INFERENCE_WORKERS', '1', 'Inference worker threads (onnxruntime sessions)', int(1, 64)),
   ortThreads: s('DFD_ORT_THREADS', '1', 'onnxruntime intra-op threads per session', int(1, 64)),
-  inferenceQueue: s('DFD_INFERENCE_QUEUE', '64', 'Windows queued per detector before fair thinning drops some', int(1, 100000)),
+  inferenceQueue: s('DFD_INFERENCE_QUEUE', '128', 'Windows queued per detector before fair thinning drops some', int(1, 100000)),
   audioWindowSec: s('DFD_AUDIO_WINDOW_SEC', '2', 'Length of a voice analysis window', num(0.5, 10)),
   audioHopSec: s('DFD_AUDIO_HOP_SEC', '1', 'Hop between voice analysis windows', num(0.1, 10)),
   minSpeechSec: s('DFD_MIN_SPEECH_SEC', '0.5', 'Speech (VAD) a window needs before it is analysed', num(0, 10)),

@@ -32,6 +32,14 @@ export interface CapacityStep {
   windowsScored: number;
   windowsDropped: number;
   dropReasons: Record<string, number>;
+  /**
+   * Speaker embeddings answered (task speaker-embed: vectors, not scores, so not in windowsScored)
+   * and dropped (included in windowsDropped, as before).
+   */
+  embeddings: number;
+  embeddingsDropped: number;
+  /** Window end to its speaker embedding reaching the main thread. */
+  windowToEmbeddingMs: Summary;
   rtpDropped: number;
   /**
    * Inputs the challenge-response module dropped or repaired, by reason
@@ -51,6 +59,11 @@ export interface CapacityStep {
 
 export interface CapacityResult {
   settings: BenchServiceSettings;
+  /**
+   * The inference queue per detector (DFD_INFERENCE_QUEUE) when DFD_BENCH_INFERENCE_QUEUE set it
+   * for this run; absent: the config default.
+   */
+  inferenceQueue?: number;
   detectors: string[];
   steps: CapacityStep[];
   /** Largest N with zero dropped windows and p95 window-to-score below the target. */
@@ -65,18 +78,24 @@ export interface CapacityResult {
 }
 
 export async function runCapacity(opts: CapacityOptions, settings: BenchServiceSettings, modelsDir: string, speechWav: string, log: (m: string) => void): Promise<CapacityResult> {
-  const service = await startBenchService(settings, modelsDir);
+  // DFD_BENCH_INFERENCE_QUEUE=N runs the service with DFD_INFERENCE_QUEUE=N (the bench ignores the environment otherwise).
+  const q = Number(process.env['DFD_BENCH_INFERENCE_QUEUE'] ?? '');
+  const inferenceQueue = Number.isInteger(q) && q > 0 ? q : undefined;
+  if (inferenceQueue !== undefined) log(`capacity: inference queue ${inferenceQueue} per detector (DFD_BENCH_INFERENCE_QUEUE)`);
+  const service = await startBenchService(settings, modelsDir, inferenceQueue !== undefined ? { overrides: { inferenceQueue } } : {});
   const agent = await AgentClient.start(speechWav);
   const pipeline = service.pipeline!;
   const detectors = detectorsInUse(service);
   const scores: { latencyMs: number; queueMs: number; inferenceMs: number }[] = [];
   const drops: DropEvent[] = [];
+  const embeddingLatency: number[] = [];
   let produced = 0;
   pipeline.media.on('window', (w) => {
     if (w.type === 'audio-window') produced++;
   });
   pipeline.on('score', (s: WindowScore) => scores.push({ latencyMs: Date.now() - s.wallEnd, queueMs: s.queueMs, inferenceMs: s.inferenceMs }));
   pipeline.inference.on('dropped', (d) => drops.push(d));
+  pipeline.inference.on('embedding', (e) => embeddingLatency.push(Date.now() - e.wallEnd));
   const steps: CapacityStep[] = [];
   let have = 0;
   let failures = 0;
@@ -87,6 +106,7 @@ export async function runCapacity(opts: CapacityOptions, settings: BenchServiceS
       await sleep(opts.warmSec * 1000);
       scores.length = 0;
       drops.length = 0;
+      embeddingLatency.length = 0;
       produced = 0;
       const rtp0 = await metricSum('dfd_pipeline_rtp_dropped_total');
       const ch0 = await metricByLabel('dfd_challenge_input_degraded_total', 'reason');
@@ -105,6 +125,7 @@ export async function runCapacity(opts: CapacityOptions, settings: BenchServiceS
       const lat = scores.map((s) => s.latencyMs);
       const reasons: Record<string, number> = {};
       for (const d of drops) reasons[d.reason] = (reasons[d.reason] ?? 0) + 1;
+      const embedDrops = drops.filter((d) => d.task === 'speaker-embed').length;
       const total = (cpu + sfu) / wallMs;
       const step: CapacityStep = {
         streams: n,
@@ -113,6 +134,9 @@ export async function runCapacity(opts: CapacityOptions, settings: BenchServiceS
         windowsScored: scores.length,
         windowsDropped: drops.length,
         dropReasons: reasons,
+        embeddings: embeddingLatency.length,
+        embeddingsDropped: embedDrops,
+        windowToEmbeddingMs: summarize(embeddingLatency),
         rtpDropped: (await metricSum('dfd_pipeline_rtp_dropped_total')) - rtp0,
         challengeDegraded: Object.fromEntries(Object.entries(await metricByLabel('dfd_challenge_input_degraded_total', 'reason')).map(([k, v]) => [k, v - (ch0[k] ?? 0)]).filter(([, v]) => (v as number) > 0)),
         windowToScoreMs: summarize(lat),
@@ -126,7 +150,7 @@ export async function runCapacity(opts: CapacityOptions, settings: BenchServiceS
       };
       step.ok = step.windowsDropped === 0 && step.rtpDropped === 0 && step.windowsScored > 0 && step.windowToScoreMs.p95 < opts.latencyTargetMs;
       steps.push(step);
-      log(`capacity n=${n} scored=${step.windowsScored} dropped=${step.windowsDropped} p95=${step.windowToScoreMs.p95}ms cpu=${step.cpu.totalCores} cores ok=${step.ok}`);
+      log(`capacity n=${n} scored=${step.windowsScored} dropped=${step.windowsDropped} p95=${step.windowToScoreMs.p95}ms embeddings=${step.embeddings} (dropped ${step.embeddingsDropped}, p95 ${step.windowToEmbeddingMs.p95}ms) cpu=${step.cpu.totalCores} cores load=${step.loadAvg1} ok=${step.ok}`);
       failures = step.ok ? 0 : failures + 1;
       if (failures >= opts.stopAfterFailures) break;
     }
@@ -138,6 +162,7 @@ export async function runCapacity(opts: CapacityOptions, settings: BenchServiceS
   const best = okSteps.length ? okSteps.reduce((a, b) => (b.streams > a.streams ? b : a)) : undefined;
   return {
     settings,
+    ...(inferenceQueue !== undefined ? { inferenceQueue } : {}),
     detectors,
     steps,
     maxStreamsOk: best?.streams ?? 0,

@@ -238,7 +238,8 @@ describe('InferencePool with real onnxruntime sessions', () => {
   });
 
   it('restarts a crashed worker; its in-flight windows are dropped as worker-crash', async () => {
-    const p = makePool({ restartDelayMs: 10 });
+    // Audio batches of one, so that exactly one window is in flight when the worker dies.
+    const p = makePool({ restartDelayMs: 10, maxAudioBatch: 1 });
     const got = collect(p);
     const crashes: number[] = [];
     p.on('workercrash', (c) => crashes.push(c.index));
@@ -390,5 +391,137 @@ describe('InferencePool with the shipped presentation-attack (face-pad) models',
     expect(v.state).toBe('likely-genuine');
     expect(v.pFake).toBeCloseTo(0.3, 6);
     expect(v.reason).toBeUndefined();
+  });
+});
+
+/** 2 s of seeded white noise at 16 kHz: nothing like a voice, far from any tone's embedding. */
+function noise(seed: number): Float32Array {
+  let s = seed + 1;
+  return Float32Array.from({ length: 32000 }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return 0.3 * (s / 2 ** 32 - 0.5);
+  });
+}
+
+describe('InferencePool with the shipped audio models (voice-antispoof, speaker-embed)', () => {
+  let audioRoot: string;
+  let audioModels: AvailableModel[];
+
+  beforeAll(async () => {
+    audioRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-pool-audio-'));
+    const shipped = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'detectors', 'models');
+    for (const id of ['voice-antispoof', 'speaker-embed']) fs.cpSync(path.join(shipped, id), path.join(audioRoot, id), { recursive: true });
+    const reg = new ModelRegistry({ dir: audioRoot });
+    await reg.load();
+    audioModels = reg.available();
+  });
+  afterAll(() => fs.rmSync(audioRoot, { recursive: true, force: true }));
+
+  /** Every score and embedding of `windows`, from a pool with audio batches of at most `maxAudioBatch`. */
+  async function answers(windows: AnalysisWindow[], maxAudioBatch: number): Promise<{ pFake: Map<number, number>; vectors: Map<number, Float32Array>; batched: boolean }> {
+    pool = new InferencePool(audioModels, { maxAudioBatch });
+    const p = pool;
+    const pFake = new Map<number, number>();
+    const vectors = new Map<number, Float32Array>();
+    const ms = new Set<number>();
+    p.on('score', (s) => {
+      pFake.set(s.seq, s.pFake);
+      ms.add(s.inferenceMs);
+    });
+    p.on('embedding', (e) => vectors.set(e.seq, e.vector));
+    await p.ready();
+    for (const w of windows) expect(p.submit(copy(w))).toBe(true);
+    await until(() => pFake.size === windows.length && vectors.size === windows.length);
+    await p.close();
+    pool = undefined;
+    // Scores of one batch share its inferenceMs: fewer distinct values than windows means some ran together.
+    return { pFake, vectors, batched: ms.size < windows.length };
+  }
+
+  it('batches windows across streams (both models take a batch dimension): every answer equals the one computed alone', async () => {
+    const windows = Array.from({ length: 10 }, (_, i) => audioWindow({ stream: streamRef(`b${i}`), seq: i, seconds: 2, seed: 40 + i }));
+    const alone = await answers(windows, 1);
+    const together = await answers(windows, 8);
+    expect(alone.batched).toBe(false);
+    expect(together.batched).toBe(true);
+    for (const w of windows) {
+      expect(together.pFake.get(w.seq)).toBeCloseTo(alone.pFake.get(w.seq)!, 5);
+      const a = alone.vectors.get(w.seq)!;
+      const b = together.vectors.get(w.seq)!;
+      expect(b.length).toBe(256);
+      let maxDiff = 0;
+      for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+      expect(maxDiff).toBeLessThan(1e-5);
+    }
+  });
+
+  it('runs score batches before speaker embeddings, unless the embeddings have waited embeddingSlackMs longer', async () => {
+    pool = new InferencePool(audioModels);
+    const p = pool;
+    const order: string[] = [];
+    p.on('score', () => order.push('score'));
+    p.on('embedding', () => order.push('embedding'));
+    await p.ready();
+    for (let i = 0; i < 8; i++) p.submit(audioWindow({ stream: streamRef(`o${i}`), seq: i, seconds: 2, seed: 60 + i }));
+    await until(() => order.length === 16);
+    expect(order.slice(0, 8)).toEqual(Array(8).fill('score'));
+    await p.close();
+    // With no slack, the two detectors' windows are equally due and take turns.
+    const fair = new InferencePool(audioModels, { embeddingSlackMs: 0 });
+    pool = fair;
+    const turns: string[] = [];
+    fair.on('score', () => turns.push('score'));
+    fair.on('embedding', () => turns.push('embedding'));
+    await fair.ready();
+    for (let i = 0; i < 8; i++) fair.submit(audioWindow({ stream: streamRef(`o${i}`), seq: i, seconds: 2, seed: 60 + i }));
+    await until(() => turns.length === 16);
+    expect(turns.slice(0, 8)).toContain('embedding');
+  });
+
+  it('under backlog, skips every other speaker embedding of an enrolled, matching voice, never while enrolling', async () => {
+    // Queue of 16, thinning from 4 queued embeddings.
+    pool = new InferencePool(audioModels, { queueCapacity: 16, embeddingThinFill: 0.25 });
+    const p = pool;
+    const scores: WindowScore[] = [];
+    const embedded: { peer: string; seq: number }[] = [];
+    const vectors = new Map<number, Float32Array>();
+    p.on('score', (s) => scores.push(s));
+    p.on('embedding', (e) => {
+      embedded.push({ peer: e.stream.peerId, seq: e.seq });
+      if (e.stream.peerId === 'x') vectors.set(e.seq, e.vector);
+    });
+    await p.ready();
+    const skippedBefore = await metricValue('dfd_speaker_embeddings_skipped_total', { detector: 'speaker-embed' });
+    const voiceOf = (peer: string, seq: number): AnalysisWindow => audioWindow({ stream: streamRef(peer), seq, seconds: 2, seed: 5 });
+    // 'x' enrols (K = 6 windows of the manifest's takeover rule) and matches once more, one window at a time: no backlog.
+    for (let i = 0; i < 7; i++) {
+      p.submit(voiceOf('x', i));
+      await until(() => embedded.length === i + 1);
+    }
+    // A backlog: 8 other streams' windows at once, then four more of 'x' and four of 'y' (not enrolled).
+    for (let i = 0; i < 8; i++) p.submit(audioWindow({ stream: streamRef(`f${i}`), seq: 100 + i, seconds: 2, seed: 80 + i }));
+    for (let i = 10; i < 14; i++) {
+      p.submit(voiceOf('x', i));
+      p.submit(voiceOf('y', i));
+    }
+    await until(() => scores.length === 7 + 8 + 8 && embedded.length === 7 + 8 + 2 + 4);
+    const seqs = (peer: string): number[] => embedded.filter((e) => e.peer === peer).map((e) => e.seq);
+    expect(seqs('x')).toEqual([0, 1, 2, 3, 4, 5, 6, 11, 13]);
+    expect(seqs('y')).toEqual([10, 11, 12, 13]);
+    expect(await metricValue('dfd_speaker_embeddings_skipped_total', { detector: 'speaker-embed' })).toBe(skippedBefore + 2);
+    // Every window was still scored by the voice model.
+    expect(scores.filter((s) => s.stream.peerId === 'x').map((s) => s.seq).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 10, 11, 12, 13]);
+
+    // Another voice on 'x' (a window below the threshold): from then on, backlog or not, every window is embedded.
+    const other = (seq: number): AnalysisWindow => ({ ...audioWindow({ stream: streamRef('x'), seq, seconds: 2, seed: 2 }), samples: noise(seq) });
+    p.submit(other(20));
+    await until(() => vectors.has(20));
+    const cosine = vectors.get(20)!.reduce((a, v, i) => a + v * vectors.get(13)![i]!, 0);
+    expect(cosine).toBeLessThan(audioModels.find((m) => m.id === 'speaker-embed')!.manifest.takeover!.T);
+    const n = embedded.length;
+    for (let i = 0; i < 8; i++) p.submit(audioWindow({ stream: streamRef(`g${i}`), seq: 200 + i, seconds: 2, seed: 90 + i }));
+    for (let i = 21; i < 24; i++) p.submit(other(i));
+    await until(() => embedded.length === n + 8 + 3);
+    expect(seqs('x').slice(-4)).toEqual([20, 21, 22, 23]);
   });
 });

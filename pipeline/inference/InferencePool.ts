@@ -12,8 +12,19 @@
  * audio windows, `face-forgery` and `face-pad` each get every face window.
  *
  * Batching: faces (fixed-shape input) are micro-batched across streams up to
- * `maxBatchFrames` frames, waiting at most `maxWaitMs` for a fuller batch. Audio runs
- * singly, or batches windows of equal model length up to `maxAudioBatch`.
+ * `maxBatchFrames` frames, waiting at most `maxWaitMs` for a fuller batch. Audio windows of
+ * equal model length queued together run as one batch of up to `maxAudioBatch` (never waiting
+ * for one: an idle worker takes what is there); the speaker-embedding LSTM costs about half as
+ * much per window in batches of 8 as alone (docs/performance.md, "Inference worker").
+ * Order: a free worker takes the ready detector whose next window is due first; speaker
+ * embeddings (not on the score path) are due `embeddingSlackMs` after they were queued, so
+ * score batches go first unless the embeddings fall that far behind.
+ * Speaker embeddings under backlog: while the speaker-embed queue is at least
+ * `embeddingThinFill` full, a stream whose voice is enrolled and whose last embedding matched
+ * it (a shadow SpeakerContinuity per stream, with the model's takeover rule) skips every other
+ * window; never two in a row, never while enrolling or after a window below the threshold, so
+ * the M-in-a-row takeover rule still sees consecutive windows once the voice changes (see
+ * thinEmbedding). Skipped windows are counted (dfd_speaker_embeddings_skipped_total), not dropped.
  * A crashed worker is restarted; its in-flight windows are counted as dropped
  * (reason "worker-crash").
  */
@@ -31,6 +42,7 @@ import { audioWindowIssue } from './audioGate.js';
 import { audioModelLength } from './preprocess.js';
 import type { FromWorker, RunMessage, ToWorker, WorkerModel } from './protocol.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
+import { SpeakerContinuity, type ContinuityResult } from '../verdict/SpeakerContinuity.js';
 
 const log = createLogger('inference-pool');
 
@@ -47,6 +59,16 @@ export interface InferencePoolOptions {
   maxBatchFrames: number;
   /** Most audio windows (of equal model length) in one batch. */
   maxAudioBatch: number;
+  /**
+   * Speaker embeddings are due this long after they were queued (score windows at once): a
+   * free worker takes score batches first unless an embedding has waited this much longer, ms.
+   */
+  embeddingSlackMs: number;
+  /**
+   * From this fill of the speaker-embed queue (0-1; 1 never thins: full queues drop), enrolled
+   * streams whose last embedding matched their voice skip every other window (see thinEmbedding).
+   */
+  embeddingThinFill: number;
   /** Longest wait for a fuller face batch, ms. */
   maxWaitMs: number;
   /** Windows queued longer than this are dropped as stale, ms. */
@@ -71,7 +93,9 @@ export const defaultInferencePoolOptions: InferencePoolOptions = {
   interOpNumThreads: 1,
   queueCapacity: 64,
   maxBatchFrames: 8,
-  maxAudioBatch: 1,
+  maxAudioBatch: 8,
+  embeddingSlackMs: 1_000,
+  embeddingThinFill: 0.5,
   maxWaitMs: 5,
   maxQueueAgeMs: 10_000,
   lagWarnMs: 3_000,
@@ -114,6 +138,19 @@ interface Detector {
   lastLagWarn: number;
 }
 
+/** What the pool knows of one stream's voice, to thin its speaker embeddings under backlog. */
+interface VoiceTrack {
+  continuity: SpeakerContinuity;
+  /** The shadow tracker's answer to the stream's latest embedding. */
+  last: ContinuityResult['state'] | undefined;
+  /** Whether the stream's previous window skipped the embedding. */
+  skippedLast: boolean;
+  seenAt: number;
+}
+
+/** Voice tracks of streams not seen for this long are forgotten (a returning stream enrols again, at full rate). */
+const VOICE_TRACK_TTL_MS = 120_000;
+
 interface Job {
   id: number;
   detector: Detector;
@@ -140,6 +177,7 @@ const metrics = {
   lag: histogram<'detector'>({ name: 'dfd_analysis_lag_seconds', help: 'Score time minus window wallEnd', labelNames: ['detector'], buckets: latencyBuckets }),
   lagNow: gauge<'detector'>({ name: 'dfd_analysis_lag_current_seconds', help: 'Analysis lag behind real time of the latest score', labelNames: ['detector'] }),
   restarts: counter({ name: 'dfd_inference_worker_restarts_total', help: 'Inference worker restarts after a crash' }),
+  embeddingsSkipped: counter<'detector'>({ name: 'dfd_speaker_embeddings_skipped_total', help: 'Speech windows not embedded by the speaker model because its queue was backed up (enrolled, matching voices only; every other window at most)', labelNames: ['detector'] }),
 };
 
 export type InferencePoolEvents = InferenceBackendEvents & {
@@ -167,6 +205,8 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
   private rr = 0;
   private closed = false;
   private batchTimer: NodeJS.Timeout | undefined;
+  private readonly voices = new Map<string, VoiceTrack>();
+  private lastVoiceSweep = 0;
   private readonly readyPromise: Promise<void>;
   private resolveReady!: () => void;
   private pendingFirstReady: number;
@@ -177,6 +217,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     const o = this.options;
     if (!Number.isInteger(o.workers) || o.workers < 1) throw new DfdError('ERR_CONFIG', 'workers must be a positive integer');
     if (o.maxBatchFrames < 1 || o.maxAudioBatch < 1) throw new DfdError('ERR_CONFIG', 'batch sizes must be at least 1');
+    if (!(o.embeddingSlackMs >= 0) || !(o.embeddingThinFill > 0 && o.embeddingThinFill <= 1)) throw new DfdError('ERR_CONFIG', 'embeddingSlackMs must be >= 0 and embeddingThinFill in (0, 1]');
     for (const model of models) {
       const kind = TASK_KIND[model.manifest.task];
       if (!kind) continue; // VAD / face detection run elsewhere
@@ -230,6 +271,10 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
         this.drop(d, stream, window.seq, 'unjudgeable-audio');
         continue;
       }
+      if (isEmbedding(d) && this.thinEmbedding(d, stream, now)) {
+        metrics.embeddingsSkipped.inc({ detector: d.model.id });
+        continue;
+      }
       // Each queued copy must own its buffer, since buffers are transferred.
       const w = first ? window : cloneWindow(window);
       first = false;
@@ -278,6 +323,41 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
   }
 
   // -------------------------------------------------------------------------------------
+
+  /**
+   * Whether this window skips the speaker embedding. Only while the speaker-embed queue is at
+   * least `embeddingThinFill` full, and only for a stream whose voice is enrolled, whose last
+   * embedding matched it ('same' in a shadow of the verdict's SpeakerContinuity, with the
+   * model's K/M/T) and whose previous window was embedded. So at most every other window is
+   * skipped, none while enrolling, and after a window below the threshold every window is
+   * embedded until the voice matches again (or a takeover re-enrols): a change of voice is
+   * still caught by M windows in a row, at most one hop later than at full rate (two when the
+   * queue waits longer than a hop, as the 'below' answer then comes after the next window).
+   */
+  private thinEmbedding(d: Detector, stream: StreamRef, now: number): boolean {
+    const t = this.voiceTrack(d, stream, now);
+    const backlog = d.queue.size >= Math.max(1, Math.ceil(this.options.queueCapacity * this.options.embeddingThinFill));
+    const skip = this.options.embeddingThinFill < 1 && backlog && t.continuity.enrolled && t.last === 'same' && !t.skippedLast;
+    t.skippedLast = skip;
+    return skip;
+  }
+
+  private voiceTrack(d: Detector, stream: StreamRef, now: number): VoiceTrack {
+    if (now - this.lastVoiceSweep > VOICE_TRACK_TTL_MS / 4) {
+      this.lastVoiceSweep = now;
+      for (const [k, t] of this.voices) if (now - t.seenAt > VOICE_TRACK_TTL_MS) this.voices.delete(k);
+    }
+    const key = `${d.model.id}\u0000${streamKey(stream)}`;
+    let t = this.voices.get(key);
+    if (!t) {
+      const rule = d.model.manifest.takeover;
+      const continuity = new SpeakerContinuity(rule ? { enrolWindows: rule.K, consecutive: rule.M, threshold: rule.T, thresholdTelephone: rule.T_telephone ?? rule.T } : {});
+      t = { continuity, last: undefined, skippedLast: false, seenAt: now };
+      this.voices.set(key, t);
+    }
+    t.seenAt = now;
+    return t;
+  }
 
   private validate(d: Detector, w: AnalysisWindow): WindowMeta | undefined {
     if (w.type === 'audio-window') {
@@ -398,6 +478,8 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
         return;
       }
       metrics.processed.inc({ detector: d.model.id });
+      const track = this.voices.get(`${d.model.id}\u0000${streamKey(meta.stream)}`);
+      if (track) track.last = track.continuity.add(vector, meta.channel === 'telephone').state;
       this.safeEmit('embedding', {
         type: 'embedding',
         stream: meta.stream,
@@ -464,16 +546,24 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     let wait = Infinity;
     for (const slot of this.slots) {
       if (!slot.ready || slot.job || !slot.worker) continue;
+      // The ready detector whose next window is due first; ties go round-robin.
       let chosen: Detector | undefined;
-      for (let k = 0; k < detectors.length && !chosen; k++) {
+      let chosenK = 0;
+      let due = Infinity;
+      for (let k = 0; k < detectors.length; k++) {
         const d = detectors[(this.rr + k) % detectors.length]!;
         const r = this.readiness(d, now);
         if (r === true) {
-          chosen = d;
-          this.rr = (this.rr + k + 1) % detectors.length;
+          const at = d.queue.peek()!.enqueuedAt + (isEmbedding(d) ? this.options.embeddingSlackMs : 0);
+          if (at < due) {
+            due = at;
+            chosen = d;
+            chosenK = k;
+          }
         } else if (typeof r === 'number') wait = Math.min(wait, r);
       }
       if (!chosen) break;
+      this.rr = (this.rr + chosenK + 1) % detectors.length;
       this.runBatch(slot, chosen, now);
     }
     for (const d of detectors) metrics.depth.set({ detector: d.model.id }, d.queue.size);
@@ -543,6 +633,10 @@ async function stopWorker(w: Worker, timeoutMs: number): Promise<void> {
     log.error('inference worker did not exit after close; terminating', { timeoutMs });
     await w.terminate();
   }
+}
+
+function isEmbedding(d: Detector): boolean {
+  return d.model.manifest.task === 'speaker-embed';
 }
 
 function cloneWindow(w: AnalysisWindow): AnalysisWindow {
