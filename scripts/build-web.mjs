@@ -36,7 +36,7 @@ for (const html of ['sfu/web/meet.html', 'dashboard/web/dashboard.html', 'dashbo
   if (fs.existsSync(src)) fs.copyFileSync(src, path.join(out, path.basename(html)));
 }
 // Each page's own stylesheet (no inline styles: the pages run under a strict Content-Security-Policy).
-for (const css of ['sfu/web/meet.css', 'dashboard/web/dashboard.css', 'dashboard/web/login.css', 'dashboard/web/calls.css', 'dashboard/web/call.css']) {
+for (const css of ['sfu/web/meet.css', 'dashboard/web/dashboard.css', 'dashboard/web/login.css', 'dashboard/web/history.css', 'dashboard/web/calls.css', 'dashboard/web/call.css']) {
   fs.copyFileSync(path.join(root, css), path.join(out, path.basename(css)));
 }
 fs.copyFileSync(path.join(root, 'node_modules/uplot/dist/uPlot.min.css'), path.join(out, 'uPlot.min.css'));

@@ -19,6 +19,7 @@ import { muLawEncodeFloat } from '../../pipeline/audio/G711.js';
 import { aLawEncodeFloat } from '../../pipeline/audio/G711A.js';
 import { G722Encoder } from '../../pipeline/audio/G722.js';
 import { Resampler } from '../../pipeline/audio/Resampler.js';
+import { int16ToFloat } from '../../pipeline/audio/pcm.js';
 import { serializeRtpPacket } from '../../pipeline/rtp/RtpPacket.js';
 import { OpusRtpPacketizer } from '../../challenge-response/prompt/OpusRtpPacketizer.js';
 import type { PromptSink, PromptSinkEnded } from '../../challenge-response/prompt/PromptSink.js';
@@ -42,28 +43,14 @@ export interface SipPromptSinkOptions {
 
 /** 48 kHz Int16 -> 8 kHz G.711 codes (band-limited by the pipeline's resampler). */
 export function toG711(pcm48k: Int16Array, law: 'PCMU' | 'PCMA'): Uint8Array {
-  const x = new Float32Array(pcm48k.length);
-  for (let i = 0; i < x.length; i++) x[i] = pcm48k[i]! / 32768;
-  const r = new Resampler({ inRate: 48000, outRate: 8000 });
-  const head = r.process(x);
-  const tail = r.flush();
-  const y = new Float32Array(head.length + tail.length);
-  y.set(head, 0);
-  y.set(tail, head.length);
+  const y = Resampler.all(int16ToFloat(pcm48k), 48000, 8000);
   return law === 'PCMA' ? aLawEncodeFloat(y) : muLawEncodeFloat(y);
 }
 
 /** 48 kHz Int16 -> 16 kHz G.722 codes (RTP payload type 9: one byte per tick of its 8 kHz clock). */
 export function toG722(pcm48k: Int16Array): Uint8Array {
-  const x = new Float32Array(pcm48k.length);
-  for (let i = 0; i < x.length; i++) x[i] = pcm48k[i]! / 32768;
-  const r = new Resampler({ inRate: 48000, outRate: 16000 });
-  const head = r.process(x);
-  const tail = r.flush();
-  const y = new Int16Array(head.length + tail.length);
-  for (let i = 0; i < head.length; i++) y[i] = Math.max(-32768, Math.min(32767, Math.round(head[i]! * 32767)));
-  for (let i = 0; i < tail.length; i++) y[head.length + i] = Math.max(-32768, Math.min(32767, Math.round(tail[i]! * 32767)));
-  return new G722Encoder().encode(y);
+  const y = Resampler.all(int16ToFloat(pcm48k), 48000, 16000);
+  return new G722Encoder().encode(Int16Array.from(y, (v) => Math.max(-32768, Math.min(32767, Math.round(v * 32767)))));
 }
 
 /** G.722 code of (near) silence from a reset encoder. */

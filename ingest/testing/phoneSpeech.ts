@@ -20,3 +20,11 @@ export function phoneSpeechMuLaw(): Buffer {
   if (missing.length > 0) throw new Error(missing.join('; '));
   return execFileSync('sox', [...CLIPS, '-r', '8000', '-c', '1', '-e', 'mu-law', '-b', '8', '-t', 'raw', '-'], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
 }
+
+/** The same real speech as a mono 16-bit WAV file at `rate` (e.g. what a SIP phone speaks), `repeat` times over. */
+export function writePhoneSpeechWav(file: string, rate: number, repeat = 1): void {
+  const missing = missingPhoneSpeech();
+  if (missing.length > 0) throw new Error(missing.join('; '));
+  const inputs = Array.from({ length: repeat }, () => CLIPS).flat();
+  execFileSync('sox', [...inputs, '-r', String(rate), '-c', '1', '-b', '16', '-e', 'signed-integer', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+}

@@ -13,6 +13,7 @@ import { DfdError } from '../../kernel/errors.js';
 import { counter } from '../../kernel/metrics.js';
 import { muLawEncodeFloat } from '../../pipeline/audio/G711.js';
 import { Resampler } from '../../pipeline/audio/Resampler.js';
+import { int16ToFloat } from '../../pipeline/audio/pcm.js';
 import type { PromptSink, PromptSinkEnded } from '../../challenge-response/prompt/PromptSink.js';
 import { MuLawPacer, type MuLawPacerOptions, type PacerTimer } from './MuLawPacer.js';
 import { outbound, type TwilioOutbound } from './protocol.js';
@@ -33,15 +34,7 @@ const prompts = counter<'outcome'>({ name: 'dfd_ingest_prompts_total', help: 'Ch
 
 /** 48 kHz Int16 -> 8 kHz mu-law, band-limited (the pipeline's Kaiser windowed-sinc resampler). */
 export function toMuLaw8k(pcm48k: Int16Array): Uint8Array {
-  const x = new Float32Array(pcm48k.length);
-  for (let i = 0; i < x.length; i++) x[i] = pcm48k[i]! / 32768;
-  const r = new Resampler({ inRate: 48000, outRate: 8000 });
-  const head = r.process(x);
-  const tail = r.flush();
-  const y = new Float32Array(head.length + tail.length);
-  y.set(head, 0);
-  y.set(tail, head.length);
-  return muLawEncodeFloat(y);
+  return muLawEncodeFloat(Resampler.all(int16ToFloat(pcm48k), 48000, 8000));
 }
 
 interface Pending {

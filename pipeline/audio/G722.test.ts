@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDfdError } from '../../kernel/errors.js';
 import { G722_DELAY_SAMPLES, G722Decoder, G722Encoder } from './G722.js';
+import { prng } from '../testing/audioSupport.js';
 
 const SPEECH = '/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav';
 const RATE = 16000;
@@ -31,17 +32,6 @@ const G722 = ['-f', 'g722'];
 const ffEncode = (pcm: Int16Array): Uint8Array => new Uint8Array(ffmpeg(PCM, new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength), ['-c:a', 'g722', ...G722]));
 const ffDecode = (codes: Uint8Array): Int16Array => int16(ffmpeg(G722, codes, PCM));
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function tone(freq: number, amp: number, n: number): Int16Array {
   return Int16Array.from({ length: n }, (_, i) => Math.round(amp * Math.sin((2 * Math.PI * freq * i) / RATE)));
@@ -121,7 +111,7 @@ describe('G.722 parity with ffmpeg (libavcodec g722)', () => {
   });
 
   it('decodes random octets (every code, predictors and scale factors pushed to their limits) exactly as ffmpeg', () => {
-    const r = rng(722);
+    const r = prng(722);
     const codes = new Uint8Array(48_000);
     for (let i = 0; i < 256; i++) codes[i] = i;
     for (let i = 256; i < codes.length; i++) codes[i] = Math.floor(r() * 256);
@@ -134,7 +124,7 @@ describe('G.722 parity with ffmpeg (libavcodec g722)', () => {
   });
 
   it('encodes clipping input (full-scale noise, square waves) exactly as ffmpeg', () => {
-    const r = rng(9);
+    const r = prng(9);
     const n = 3 * RATE;
     const x = new Int16Array(n);
     for (let i = 0; i < n; i++) {

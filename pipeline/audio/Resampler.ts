@@ -124,6 +124,17 @@ export class Resampler {
     return Math.ceil((this.#inCount * this.up) / this.down);
   }
 
+  /** A whole signal resampled at once (the filter tail included): a new array of its own. */
+  static all(input: Float32Array, inRate: number, outRate: number): Float32Array {
+    const r = new Resampler({ inRate, outRate });
+    const head = Float32Array.from(r.process(input)); // a copy: process() returns a scratch view
+    const tail = r.flush();
+    const out = new Float32Array(head.length + tail.length);
+    out.set(head, 0);
+    out.set(tail, head.length);
+    return out;
+  }
+
   /**
    * Feeds input and returns every output sample that is now computable. The result is a
    * view into a scratch buffer, valid until the next call.

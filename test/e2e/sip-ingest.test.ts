@@ -7,7 +7,6 @@
  * Detectors are the small test graphs (plumbing, not accuracy).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,11 +16,9 @@ import { untilValue } from '../helpers/until.js';
 import { startBaresip, type BaresipPhone } from '../helpers/baresip.js';
 import type { Service } from '../../src/Service.js';
 import type { ChallengeEvent, DfdEvent } from '../../events/schema.js';
-import { missingPhoneSpeech } from '../../ingest/testing/phoneSpeech.js';
+import { writePhoneSpeechWav } from '../../ingest/testing/phoneSpeech.js';
 
 const KEY = 'acme-sip-key-0123456789';
-const LIBRIVOX = '/usr/share/pocketsphinx/test/data/librivox';
-const CLIPS = ['0870', '0890', '0920'].map((n) => `${LIBRIVOX}/sense_and_sensibility_01_austen_64kb-${n}.wav`);
 
 /** Peak absolute sample of a 16-bit PCM WAV (data after the 44-byte header). */
 function peak(file: string): number {
@@ -42,16 +39,14 @@ describe('SIP ingest (real baresip phone, real service, real NATS, real speech)'
   const phones: BaresipPhone[] = [];
 
   beforeAll(async () => {
-    const missing = missingPhoneSpeech();
-    if (missing.length > 0) throw new Error(missing.join('; '));
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-sip-e2e-'));
     wav = path.join(tmp, 'speech8k.wav');
     // About 40 s of real speech (the three clips twice), 8 kHz mono 16-bit: what the phone says.
-    execFileSync('sox', [...CLIPS, ...CLIPS, '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', wav], { stdio: ['ignore', 'ignore', 'pipe'] });
+    writePhoneSpeechWav(wav, 8000, 2);
     wav16 = path.join(tmp, 'speech16k.wav');
-    execFileSync('sox', [...CLIPS, ...CLIPS, '-r', '16000', '-c', '1', '-b', '16', '-e', 'signed-integer', wav16], { stdio: ['ignore', 'ignore', 'pipe'] });
+    writePhoneSpeechWav(wav16, 16000, 2);
     wav48 = path.join(tmp, 'speech48k.wav');
-    execFileSync('sox', [...CLIPS, ...CLIPS, '-r', '48000', '-c', '1', '-b', '16', '-e', 'signed-integer', wav48], { stdio: ['ignore', 'ignore', 'pipe'] });
+    writePhoneSpeechWav(wav48, 48000, 2);
     modelsDir = testModelsDir();
     service = await startTestService({ modelsDir, ingestKeys: [`acme=${KEY}`], sipHost: '127.0.0.1', sipRtpMinPort: 32000, sipRtpMaxPort: 32999 }, { events: true, analysis: true });
     service.bus!.subscribe({}, (e) => {
