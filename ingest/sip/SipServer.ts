@@ -347,7 +347,7 @@ export class SipServer extends TypedEmitter<SipServerEvents> {
     let tenant: string | undefined;
     if (this.options.auth === 'digest') {
       try {
-        tenant = this.#digest.verify('INVITE', req.headers.get('Authorization') ?? undefined).username;
+        tenant = this.#digest.verify('INVITE', req.headers.get('Authorization') ?? undefined, { uri: req.uri }).username;
       } catch (e) {
         const stale = isDfdError(e) && e.details?.['stale'] === true;
         this.#answer(req, peer, 401, 'Unauthorized', { toTag: randomTag(), headers: [['WWW-Authenticate', this.#digest.challenge() + (stale ? ', stale=true' : '')]] });

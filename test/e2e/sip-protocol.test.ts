@@ -146,9 +146,23 @@ describe('SIP protocol (raw SIP client over UDP and TCP, real service, real medi
     expect(refused.headers.get('WWW-Authenticate')).toMatch(/^Digest .*nonce="[^"]+"/);
     c.ackError(call, wrong, refused);
 
+    // The right password for another Request-URI (a captured answer replayed elsewhere) is refused too.
+    const elsewhere = c.send({
+      method: 'INVITE',
+      uri: call.uri,
+      call,
+      toTag: null,
+      body,
+      contentType: SDP,
+      headers: [['Authorization', c.authorization(www, 'INVITE', 'sip:other@192.0.2.9', { user: 'acme', password: KEY })]],
+    });
+    const misdirected = await c.waitResponse({ callId: call.callId, cseq: elsewhere.cseq, method: 'INVITE' });
+    expect(misdirected.status).toBe(401);
+    c.ackError(call, elsewhere, misdirected);
+
     expect(sipRooms(service)).toEqual([]);
     expect(service.sip!.calls()).toEqual([]);
-    expect(await metric('dfd_sip_requests_total', 'method="INVITE",status="401"')).toBeGreaterThanOrEqual(before + 2);
+    expect(await metric('dfd_sip_requests_total', 'method="INVITE",status="401"')).toBeGreaterThanOrEqual(before + 3);
   });
 
   it('an authenticated INVITE offering only G.729 is refused with 488 and a Warning', async () => {
