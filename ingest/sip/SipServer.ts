@@ -38,6 +38,8 @@ const callsGauge = gauge({ name: 'dfd_sip_calls', help: 'SIP calls open now' });
 const callsEnded = counter<'reason'>({ name: 'dfd_sip_calls_ended_total', help: 'SIP calls ended, by reason', labelNames: ['reason'] });
 
 const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE';
+/** Option tags this server implements (RFC 3261 8.2.2.3: any other in Require gets 420). */
+const SUPPORTED = new Set(['timer', 'siprec']);
 /** Codecs taken, best for the detectors first: Opus and G.722 (wideband), then G.711 (narrowband). */
 const CODECS = ['opus', 'G722', 'PCMU', 'PCMA'];
 
@@ -287,6 +289,17 @@ export class SipServer extends TypedEmitter<SipServerEvents> {
           if (dialog.lastInviteResponse) this.#transport.send(peer, dialog.lastInviteResponse);
           return;
         }
+        {
+          // An extension the caller requires and this server does not implement (e.g. 100rel): 420.
+          const unsupported = req.headers
+            .getAll('Require')
+            .map((t) => t.trim().toLowerCase())
+            .filter((t) => t !== '' && !SUPPORTED.has(t));
+          if (unsupported.length > 0) {
+            this.#answer(req, peer, 420, 'Bad Extension', { toTag: randomTag(), headers: [['Unsupported', unsupported.join(', ')]] });
+            return;
+          }
+        }
         if (toTag) return this.#reInvite(req, peer, dialog, cseq.seq);
         return this.#newInvite(req, peer, callId, branch, cseq.seq);
       case 'ACK':
@@ -311,7 +324,7 @@ export class SipServer extends TypedEmitter<SipServerEvents> {
         return;
       }
       case 'OPTIONS':
-        this.#answer(req, peer, 200, 'OK', { headers: [['Allow', ALLOW], ['Accept', 'application/sdp, multipart/mixed, application/rs-metadata+xml'], ['Supported', 'timer']] });
+        this.#answer(req, peer, 200, 'OK', { headers: [['Allow', ALLOW], ['Accept', 'application/sdp, multipart/mixed, application/rs-metadata+xml'], ['Supported', [...SUPPORTED].join(', ')]] });
         return;
       case 'UPDATE': {
         if (!dialog || dialog.state === 'ended' || toTag !== dialog.localTag) throw new DfdError('ERR_SIP_NO_DIALOG');

@@ -165,6 +165,21 @@ describe('SIP protocol (raw SIP client over UDP and TCP, real service, real medi
     expect(await metric('dfd_sip_requests_total', 'method="INVITE",status="401"')).toBeGreaterThanOrEqual(before + 3);
   });
 
+  it('an INVITE that requires an extension the server lacks (100rel) gets 420 with Unsupported; siprec and timer are supported', async () => {
+    const c = await client();
+    const call = c.newCall();
+    const invite = c.send({ method: 'INVITE', uri: call.uri, call, body: sdpOffer({ ip: HOST, streams: [{ port: 40004, codecs: [PCMU] }] }), contentType: SDP, headers: [['Require', '100rel, timer']] });
+    const res = await c.waitResponse({ callId: call.callId, cseq: invite.cseq, method: 'INVITE' });
+    expect(res.status).toBe(420);
+    expect(res.headers.get('Unsupported')).toBe('100rel');
+    c.ackError(call, invite, res);
+    const opts = c.newCall();
+    const o = c.send({ method: 'OPTIONS', uri: opts.uri, call: opts });
+    const ok = await c.waitResponse({ callId: opts.callId, cseq: o.cseq, method: 'OPTIONS' });
+    expect(ok.headers.getAll('Supported')).toEqual(expect.arrayContaining(['timer', 'siprec']));
+    expect(sipRooms(service)).toEqual([]);
+  });
+
   it('an authenticated INVITE offering only G.729 is refused with 488 and a Warning', async () => {
     const c = await client();
     const call = c.newCall();
