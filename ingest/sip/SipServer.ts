@@ -35,6 +35,7 @@ const log = createLogger('ingest.sip');
 const requests = counter<'method' | 'status'>({ name: 'dfd_sip_requests_total', help: 'SIP requests answered, by method and final status', labelNames: ['method', 'status'] });
 const dropped = counter<'reason'>({ name: 'dfd_sip_messages_dropped_total', help: 'SIP messages dropped without an answer (unparsable, not allowed, stray)', labelNames: ['reason'] });
 const callsGauge = gauge({ name: 'dfd_sip_calls', help: 'SIP calls open now' });
+const byeUnanswered = counter({ name: 'dfd_sip_bye_unanswered_total', help: 'BYEs the service sent that no answer came back for (after 64 x T1 of retransmissions)' });
 const callsEnded = counter<'reason'>({ name: 'dfd_sip_calls_ended_total', help: 'SIP calls ended, by reason', labelNames: ['reason'] });
 
 const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE';
@@ -161,6 +162,8 @@ export class SipServer extends TypedEmitter<SipServerEvents> {
   readonly #allow: net.BlockList | undefined;
   readonly #dialogs = new Map<string, Dialog>();
   readonly #claims = new CallClaims();
+  /** BYEs this server sent over UDP and still resends until answered, by Call-ID|CSeq. */
+  readonly #pendingByes = new Map<string, NodeJS.Timeout>();
   /** Final answers to non-INVITE requests, by branch, for retransmissions (kept 32 s). */
   readonly #answered = new Map<string, { buf: Buffer; at: number }>();
   #closed = false;
@@ -221,6 +224,8 @@ export class SipServer extends TypedEmitter<SipServerEvents> {
     for (const d of this.#dialogs.values()) if (d.state === 'confirmed' || d.state === 'answered') this.#endCall(d, 'shutdown', true);
     for (const d of this.#dialogs.values()) this.#clearTimers(d);
     this.#dialogs.clear();
+    for (const t of this.#pendingByes.values()) clearTimeout(t);
+    this.#pendingByes.clear();
     await this.#transport.close();
     callsGauge.set(0);
     this.removeAllListeners();
@@ -245,7 +250,12 @@ export class SipServer extends TypedEmitter<SipServerEvents> {
       this.#tryAnswer(buf, peer, isDfdError(e) ? e : new DfdError('ERR_SIP_MALFORMED'));
       return;
     }
-    if (msg.kind === 'response') return; // answers to our BYEs: nothing to do
+    if (msg.kind === 'response') {
+      // The only requests this server sends are BYEs: an answer ends that BYE's retransmissions.
+      const c = parseCSeq(msg.headers.get('CSeq') ?? '');
+      if (c.method === 'BYE' && msg.status >= 200) this.#byeAnswered(`${msg.headers.get('Call-ID') ?? ''}|${c.seq}`);
+      return;
+    }
     try {
       this.#onRequest(msg, peer);
     } catch (e) {
@@ -716,9 +726,39 @@ export class SipServer extends TypedEmitter<SipServerEvents> {
     headers.set('From', d.localTo.includes(';tag=') ? d.localTo : `${d.localTo};tag=${d.localTag}`);
     headers.set('To', d.remoteFrom);
     headers.set('Call-ID', d.callId);
-    headers.set('CSeq', `${++d.localCSeq} BYE`);
+    const seq = ++d.localCSeq;
+    headers.set('CSeq', `${seq} BYE`);
     headers.set('User-Agent', 'dfd-sip');
-    this.#transport.send(d.peer, serializeSipMessage({ kind: 'request', method: 'BYE', uri: d.remoteTarget, headers, body: Buffer.alloc(0) }));
+    const buf = serializeSipMessage({ kind: 'request', method: 'BYE', uri: d.remoteTarget, headers, body: Buffer.alloc(0) });
+    this.#transport.send(d.peer, buf);
+    if (d.peer.transport !== 'udp' || this.#closed) return;
+    // A non-INVITE client transaction over UDP (RFC 3261 17.1.2): resent at T1 doubling to T2 until answered, for 64 x T1.
+    const key = `${d.callId}|${seq}`;
+    const peer = d.peer;
+    let interval = this.options.t1Ms;
+    const deadline = Date.now() + 64 * this.options.t1Ms;
+    const tick = (): void => {
+      if (!this.#pendingByes.has(key) || this.#closed) return;
+      if (Date.now() >= deadline) {
+        this.#pendingByes.delete(key);
+        byeUnanswered.inc();
+        return;
+      }
+      this.#transport.send(peer, buf);
+      interval = Math.min(interval * 2, this.options.t2Ms);
+      const t = setTimeout(tick, interval);
+      t.unref();
+      this.#pendingByes.set(key, t);
+    };
+    const t = setTimeout(tick, interval);
+    t.unref();
+    this.#pendingByes.set(key, t);
+  }
+
+  #byeAnswered(key: string): void {
+    const t = this.#pendingByes.get(key);
+    if (t) clearTimeout(t);
+    this.#pendingByes.delete(key);
   }
 
   #pruneAnswered(): void {

@@ -22,6 +22,7 @@ import { exposition } from '../../kernel/metrics.js';
 import { RateLimiter } from '../../kernel/http/RateLimiter.js';
 import { SipServer, type SipServerDeps } from '../../ingest/sip/SipServer.js';
 import { sipRoomId } from '../../ingest/sip/SipCall.js';
+import { buildResponse, serializeSipMessage, type SipRequest } from '../../ingest/sip/SipMessage.js';
 import { missingPhoneSpeech } from '../../ingest/testing/phoneSpeech.js';
 import { RtpSender, SipTestClient, sdpOffer, type SipCallState } from '../../ingest/testing/SipTestClient.js';
 
@@ -178,6 +179,31 @@ describe('SIP protocol (raw SIP client over UDP and TCP, real service, real medi
     const ok = await c.waitResponse({ callId: opts.callId, cseq: o.cseq, method: 'OPTIONS' });
     expect(ok.headers.getAll('Supported')).toEqual(expect.arrayContaining(['timer', 'siprec']));
     expect(sipRooms(service)).toEqual([]);
+  });
+
+  it('when the service ends a call (its room closed), it sends BYE and resends it until the phone answers', async () => {
+    const c = await client();
+    const call = c.newCall();
+    const invite = await c.authenticatedInvite(call, { body: sdpOffer({ ip: HOST, streams: [{ port: 40006, codecs: [PCMU] }] }), contentType: SDP });
+    const ok = await c.waitResponse({ callId: call.callId, cseq: invite.cseq, method: 'INVITE', status: 200 });
+    c.learnDialog(call, ok);
+    c.ack2xx(call, invite);
+    const roomId = sipRoomId(call.callId);
+    await untilValue('the call room', () => service.rooms.get(roomId), 10_000);
+    const mark = c.mark();
+    service.rooms.get(roomId)!.close('operator');
+    const isBye = (r: { msg: { kind: string } }): boolean => r.msg.kind === 'request' && (r.msg as SipRequest).method === 'BYE' && (r.msg as SipRequest).headers.get('Call-ID') === call.callId;
+    const first = await c.waitFor('the service BYE', isBye, { after: mark, timeoutMs: 10_000 });
+    // Not answered: the same BYE comes again (T1 = 500 ms later).
+    const again = await c.waitFor('the BYE resent', isBye, { after: first.index + 1, timeoutMs: 10_000 });
+    expect(again.raw.toString('utf8')).toBe(first.raw.toString('utf8'));
+    // In the dialog: From carries the service's tag, To the phone's, CSeq counts up from the service's own.
+    const byeReq = first.msg as SipRequest;
+    expect(byeReq.headers.get('From')).toContain(`tag=${call.toTag}`);
+    expect(byeReq.headers.get('To')).toContain(`tag=${call.fromTag}`);
+    c.sendRaw(serializeSipMessage(buildResponse(byeReq, 200, 'OK')));
+    await untilCallGone(call.callId);
+    expect(service.rooms.get(roomId)).toBeUndefined();
   });
 
   it('an authenticated INVITE offering only G.729 is refused with 488 and a Warning', async () => {
