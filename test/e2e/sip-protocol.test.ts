@@ -133,33 +133,18 @@ describe('SIP protocol (raw SIP client over UDP and TCP, real service, real medi
     expect(www).toMatch(/qop="auth"/);
     c.ackError(call, first, challenged);
 
-    const wrong = c.send({
-      method: 'INVITE',
-      uri: call.uri,
-      call,
-      toTag: null,
-      body,
-      contentType: SDP,
-      headers: [['Authorization', c.authorization(www, 'INVITE', call.uri, { user: 'acme', password: 'not-the-key-0123456789' })]],
-    });
-    const refused = await c.waitResponse({ callId: call.callId, cseq: wrong.cseq, method: 'INVITE' });
+    /** The INVITE again with an answer to the challenge computed for `uri` and `password`; its final response, acknowledged. */
+    const answered = async (uri: string, password: string): Promise<{ status: number; www: string | undefined }> => {
+      const req = c.send({ method: 'INVITE', uri: call.uri, call, toTag: null, body, contentType: SDP, headers: [['Authorization', c.authorization(www, 'INVITE', uri, { user: 'acme', password })]] });
+      const res = await c.waitResponse({ callId: call.callId, cseq: req.cseq, method: 'INVITE' });
+      c.ackError(call, req, res);
+      return { status: res.status, www: res.headers.get('WWW-Authenticate') };
+    };
+    const refused = await answered(call.uri, 'not-the-key-0123456789');
     expect(refused.status).toBe(401);
-    expect(refused.headers.get('WWW-Authenticate')).toMatch(/^Digest .*nonce="[^"]+"/);
-    c.ackError(call, wrong, refused);
-
+    expect(refused.www).toMatch(/^Digest .*nonce="[^"]+"/);
     // The right password for another Request-URI (a captured answer replayed elsewhere) is refused too.
-    const elsewhere = c.send({
-      method: 'INVITE',
-      uri: call.uri,
-      call,
-      toTag: null,
-      body,
-      contentType: SDP,
-      headers: [['Authorization', c.authorization(www, 'INVITE', 'sip:other@192.0.2.9', { user: 'acme', password: KEY })]],
-    });
-    const misdirected = await c.waitResponse({ callId: call.callId, cseq: elsewhere.cseq, method: 'INVITE' });
-    expect(misdirected.status).toBe(401);
-    c.ackError(call, elsewhere, misdirected);
+    expect((await answered('sip:other@192.0.2.9', KEY)).status).toBe(401);
 
     expect(sipRooms(service)).toEqual([]);
     expect(service.sip!.calls()).toEqual([]);
