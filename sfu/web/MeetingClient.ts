@@ -64,8 +64,13 @@ export class MeetingClient {
     for (const p of reply.peers) {
       this.peerNames.set(p.peerId, p.displayName);
       this.cb.onPeerJoined?.(p.peerId, p.displayName);
-      for (const pr of p.producers) await this.#consume(p.peerId, pr.producerId);
     }
+    // The producers in the join reply, then those announced (newProducer) while the transports were
+    // being set up: without the recv transport they could not be consumed yet, and dropping them
+    // would leave this participant deaf or blind to someone for the whole call.
+    const early = this.#early.splice(0);
+    for (const p of reply.peers) for (const pr of p.producers) await this.#consumeSafely(p.peerId, pr.producerId);
+    for (const e of early) await this.#consumeSafely(e.peerId, e.producerId);
     return reply;
   }
 
@@ -134,8 +139,27 @@ export class MeetingClient {
     return transport;
   }
 
+  /** Producers announced before the recv transport existed, consumed once it does. */
+  #early: { peerId: string; producerId: string }[] = [];
+  /** Producers consumed (or being consumed): each at most once. */
+  readonly #consumed = new Set<string>();
+
+  /** Consumes, logging a failure (a producer may close before it is consumed) instead of failing the join. */
+  async #consumeSafely(peerId: string, producerId: string): Promise<void> {
+    try {
+      await this.#consume(peerId, producerId);
+    } catch (e) {
+      console.warn('consume failed', e);
+    }
+  }
+
   async #consume(peerId: string, producerId: string): Promise<void> {
-    if (!this.#recv) return;
+    if (!this.#recv) {
+      this.#early.push({ peerId, producerId });
+      return;
+    }
+    if (this.#consumed.has(producerId)) return;
+    this.#consumed.add(producerId);
     const p = await this.signalling.request<{ consumerId: string; producerId: string; kind: 'audio' | 'video'; rtpParameters: types.RtpParameters }>('consume', {
       transportId: this.#recv.id,
       producerId,
@@ -157,11 +181,7 @@ export class MeetingClient {
         this.cb.onPeerLeft?.(String(data['peerId']));
         break;
       case 'newProducer':
-        try {
-          await this.#consume(String(data['peerId']), String(data['producerId']));
-        } catch (e) {
-          console.warn('consume failed', e);
-        }
+        await this.#consumeSafely(String(data['peerId']), String(data['producerId']));
         break;
       case 'consumerClosed': {
         const id = String(data['consumerId']);

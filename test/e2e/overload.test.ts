@@ -86,7 +86,12 @@ describe('overload: analysis drops windows, the call does not notice', () => {
     for (const t = Date.now(); ; await new Promise((r) => setTimeout(r, 250))) {
       const c = await sfu();
       if (c.audio.in > 50 && c.audio.out > 50) break;
-      if (Date.now() - t > 180_000) throw new Error(`Alice's audio was never forwarded to Bob before the flood: ${JSON.stringify(c)}`);
+      if (Date.now() - t > 180_000) {
+        const room = service.rooms.get('flood')!;
+        const bob = [...room.peers.values()].find((p) => p.displayName === 'Bob')!;
+        const consumers = [...bob.consumers.values()].map((x) => ({ kind: x.kind, paused: x.paused, producerPaused: x.producerPaused }));
+        throw new Error(`Alice's audio was never forwarded to Bob before the flood: ${JSON.stringify(c)}; Bob's consumers ${JSON.stringify(consumers)}`);
+      }
     }
     const droppedBefore = await droppedWindows();
 
