@@ -59,7 +59,7 @@ const packetsCounter = counter<'outcome'>({
   labelNames: ['outcome'],
 });
 const lostCounter = counter({ name: 'dfd_audio_lost_packets_total', help: 'RTP audio packets never received (gaps released by the reorder buffer)' });
-const concealedCounter = counter({ name: 'dfd_audio_concealed_samples_total', help: '48 kHz samples produced by packet-loss concealment' });
+const concealedCounter = counter({ name: 'dfd_audio_concealed_samples_total', help: 'Audio concealed for lost packets, in RTP clock ticks of each stream (48 kHz for Opus, 8 kHz for G.711 and G.722)' });
 const windowsCounter = counter({ name: 'dfd_audio_windows_total', help: 'Speech-gated audio windows emitted' });
 const vadFramesCounter = counter<'result'>({
   name: 'dfd_audio_vad_frames_total',
