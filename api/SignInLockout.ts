@@ -11,6 +11,7 @@
  */
 import { DfdError } from '../kernel/errors.js';
 import { counter } from '../kernel/metrics.js';
+import { lruSet } from '../kernel/lruSet.js';
 
 const failures = counter({ name: 'dfd_auth_failures_total', help: 'Failed operator sign-ins (wrong user name or password)' });
 const lockouts = counter<'scope'>({ name: 'dfd_auth_lockouts_total', help: 'Operator sign-in lockouts started', labelNames: ['scope'] });
@@ -92,12 +93,7 @@ export class SignInLockout {
     let s = this.#keys.get(key);
     if (s && s.lockedUntil <= now && now - s.lastFailureAt > o.windowSec * 1000) s = undefined; // stale: start over
     if (!s) s = { failures: 0, lastFailureAt: now, lockedUntil: 0, lastLockMs: 0 };
-    this.#keys.delete(key);
-    if (this.#keys.size >= o.maxKeys) {
-      const oldest = this.#keys.keys().next().value;
-      if (oldest !== undefined) this.#keys.delete(oldest);
-    }
-    this.#keys.set(key, s);
+    lruSet(this.#keys, key, s, o.maxKeys);
     s.failures++;
     s.lastFailureAt = now;
     if (s.lockedUntil > now || s.failures >= limit) {

@@ -86,7 +86,6 @@ export class Service {
     this.clientAddress = (req) => clientAddress(req, config.trustProxy);
     this.authLimiter = new RateLimiter({ name: 'auth', perMinute: config.authRatePerMin, burst: config.authRatePerMin });
     this.joinLimiter = new RateLimiter({ name: 'join', perMinute: config.joinRatePerMin, burst: config.joinRatePerMin });
-    const admitUpgrade = (req: IncomingMessage): void => this.joinLimiter.take(this.clientAddress(req));
     this.tokens = new TokenSigner(config.tokenSecret || undefined);
     this.rooms = new RoomManager(pool, {
       maxPeers: config.maxPeersPerRoom,
@@ -100,7 +99,7 @@ export class Service {
       joinTimeoutMs: config.joinTimeoutMs,
       pingIntervalMs: config.wsPingIntervalMs,
       pingMisses: config.wsPingMisses,
-      admitUpgrade,
+      admitUpgrade: (req) => this.#admitJoin(req),
     });
     this.auth = new OperatorAuth({
       username: config.operatorUser,
@@ -131,6 +130,11 @@ export class Service {
   /** The Genesys AudioHook endpoint (/v1/ingest/audiohook), when on. */
   readonly audiohook: AudioHookIngestServer | undefined;
 
+  /** The per-client join limit (signalling, ingest upgrades, demo tokens); throws ERR_RATE_LIMITED. */
+  #admitJoin(req: IncomingMessage): void {
+    this.joinLimiter.take(this.clientAddress(req));
+  }
+
   /** What both phone-ingest endpoints get from the service: rooms, keys, challenges, shutdown state, call marking. */
   #phoneIngestDeps() {
     return {
@@ -138,7 +142,7 @@ export class Service {
       keys: this.ingestKeys,
       challenges: () => this.#challenges,
       shuttingDown: () => this.#shuttingDown,
-      admitUpgrade: (req: IncomingMessage) => this.joinLimiter.take(this.clientAddress(req)),
+      admitUpgrade: (req: IncomingMessage) => this.#admitJoin(req),
       onLeg: (leg: PhoneLeg, phone: PhoneRef) => this.registry.markPhone(leg.roomId, leg.peerId, phone),
     };
   }
@@ -503,7 +507,7 @@ export class Service {
       .route('GET', '/v1/demo/token', ({ url, req }) => {
         if (!this.config.demoTokens) throw new DfdError('ERR_FORBIDDEN', 'demo tokens are disabled');
         if (this.#shuttingDown) throw new DfdError('ERR_SHUTTING_DOWN');
-        this.joinLimiter.take(this.clientAddress(req));
+        this.#admitJoin(req);
         const room = url.searchParams.get('room') ?? this.config.demoRoom;
         const name = (url.searchParams.get('name') ?? 'Guest').slice(0, 80) || 'Guest';
         if (!/^[A-Za-z0-9_-]{1,64}$/.test(room)) throw new DfdError('ERR_BAD_REQUEST', 'room must match [A-Za-z0-9_-]{1,64}');

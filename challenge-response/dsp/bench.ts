@@ -17,7 +17,7 @@ import { frameLevels } from './level.js';
 import { spectralShape } from './spectrum.js';
 import { parseWav, resample } from './wav.js';
 import { yinTrack } from './yin.js';
-import { yinTrackReference } from './yinReference.js';
+import { yinTrackReference } from './testing/yinReference.js';
 
 const SR = 16000;
 const CHUNK = 4 * SR;

@@ -1,6 +1,6 @@
 /**
  * The fast YIN (shared lag-product blocks, yin.ts) against the direct form it replaced
- * (yinReference.ts), on real speech and synthetic tones. Only the order of the additions in
+ * (testing/yinReference.ts), on real speech and synthetic tones. Only the order of the additions in
  * r(tau) differs, so the tracks must match: the same frames voiced, f0 within MAX_F0_DIFF_HZ
  * (measured: 0 Hz on every input here, the float32 output absorbs the rounding), aperiodicity
  * within MAX_AP_DIFF.
@@ -12,7 +12,7 @@ import { concat, harmonicTone, sine, whiteNoise } from '../testing/signals.js';
 import { loadRecording, missingRealSpeech, realSpeakerSources } from '../testing/realSpeech.js';
 import { parseWav, resample } from './wav.js';
 import { yinTrack, type YinOptions } from './yin.js';
-import { yinTrackReference } from './yinReference.js';
+import { yinTrackReference } from './testing/yinReference.js';
 
 /** Largest f0 difference allowed between the fast and the reference track, Hz. */
 const MAX_F0_DIFF_HZ = 1e-3;

@@ -9,7 +9,7 @@
  * samples (5 ms at the defaults): each block's lag products are computed once and shared by
  * the frames that contain it (2.5 times fewer multiply-adds), four lags at a time (independent
  * sums, so the CPU is not waiting on one chain of additions). Only the summation order
- * differs from the direct form (yinReference.ts); yin.test.ts bounds the difference.
+ * differs from the direct form (testing/yinReference.ts); yin.test.ts bounds the difference.
  */
 import { rmsDbfs } from './level.js';
 

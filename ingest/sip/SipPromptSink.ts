@@ -22,6 +22,7 @@ import { Resampler } from '../../pipeline/audio/Resampler.js';
 import { int16ToFloat } from '../../pipeline/audio/pcm.js';
 import { serializeRtpPacket } from '../../pipeline/rtp/RtpPacket.js';
 import { OpusRtpPacketizer } from '../../challenge-response/prompt/OpusRtpPacketizer.js';
+import { toInt16 } from '../../challenge-response/prompt/PromptAudio.js';
 import type { PromptSink, PromptSinkEnded } from '../../challenge-response/prompt/PromptSink.js';
 import { MuLawPacer, MU_LAW_SILENCE, type MuLawPacerOptions } from '../twilio/MuLawPacer.js';
 
@@ -50,7 +51,7 @@ export function toG711(pcm48k: Int16Array, law: 'PCMU' | 'PCMA'): Uint8Array {
 /** 48 kHz Int16 -> 16 kHz G.722 codes (RTP payload type 9: one byte per tick of its 8 kHz clock). */
 export function toG722(pcm48k: Int16Array): Uint8Array {
   const y = Resampler.all(int16ToFloat(pcm48k), 48000, 16000);
-  return new G722Encoder().encode(Int16Array.from(y, (v) => Math.max(-32768, Math.min(32767, Math.round(v * 32767)))));
+  return new G722Encoder().encode(toInt16(y));
 }
 
 /** G.722 code of (near) silence from a reset encoder. */

@@ -24,6 +24,7 @@ import { counter, gauge } from '../../kernel/metrics.js';
 import type { IngestKeys } from '../IngestKeys.js';
 import type { PhoneSessionDeps } from '../PhoneSessionDeps.js';
 import { CallClaims } from '../PhoneSessionDeps.js';
+import { retryAfterSec } from '../../kernel/http/refuseUpgrade.js';
 import { SipTransport, type SipPeer } from './SipTransport.js';
 import { SipCall, sipRoomId, type SipStreamPlan } from './SipCall.js';
 import { SipHeaders, buildResponse, parseCSeq, parseNameAddr, parseSipMessage, parseVia, serializeSipMessage, type SipRequest, type SipResponse } from './SipMessage.js';
@@ -632,8 +633,7 @@ export class SipServer extends TypedEmitter<SipServerEvents> {
       headers.push(['Min-SE', String(this.options.minSessionExpiresSec)]);
     }
     // When the refusal knows when to come back (the rate limiter's retryAfterSec), say that; else 5 s.
-    const retryAfter = Number(err.details?.['retryAfterSec']);
-    if (status === 503) headers.push(['Retry-After', String(Number.isInteger(retryAfter) && retryAfter > 0 ? retryAfter : 5)]);
+    if (status === 503) headers.push(['Retry-After', String(retryAfterSec(err) ?? 5)]);
     if (status === 488 || status === 415) headers.push(['Warning', `399 dfd "${err.message.replace(/["\\\r\n]/g, ' ').slice(0, 120)}"`]);
     this.#answer(req, peer, status, reason, { toTag: randomTag(), headers });
   }

@@ -7,6 +7,7 @@
 import { TokenBucket } from '../TokenBucket.js';
 import { DfdError } from '../errors.js';
 import { counter } from '../metrics.js';
+import { lruSet } from '../lruSet.js';
 
 const limited = counter<'limiter'>({ name: 'dfd_rate_limited_total', help: 'Requests refused by a per-client rate limit', labelNames: ['limiter'] });
 
@@ -42,16 +43,8 @@ export class RateLimiter {
 
   /** Spends one request of `key`; throws ERR_RATE_LIMITED (429, retryable) when its bucket is empty. */
   take(key: string): void {
-    let bucket = this.#buckets.get(key);
-    if (bucket) this.#buckets.delete(key); // re-inserted below: most recently used last
-    else {
-      bucket = new TokenBucket({ ratePerSec: this.options.perMinute / 60, burst: this.options.burst, now: this.options.now });
-      if (this.#buckets.size >= this.options.maxKeys) {
-        const oldest = this.#buckets.keys().next().value;
-        if (oldest !== undefined) this.#buckets.delete(oldest);
-      }
-    }
-    this.#buckets.set(key, bucket);
+    const bucket = this.#buckets.get(key) ?? new TokenBucket({ ratePerSec: this.options.perMinute / 60, burst: this.options.burst, now: this.options.now });
+    lruSet(this.#buckets, key, bucket, this.options.maxKeys);
     if (!bucket.take()) {
       limited.inc({ limiter: this.options.name });
       const retryAfterSec = Math.max(1, Math.ceil((1 - bucket.tokens) / (this.options.perMinute / 60)));

@@ -3,8 +3,8 @@
  * that the faster `yinTrack` (yin.ts) is tested against (yin.test.ts) and timed against
  * (bench.ts). Not used by the service.
  */
-import { rmsDbfs } from './level.js';
-import { defaultYinOptions, type PitchTrack, type YinOptions } from './yin.js';
+import { rmsDbfs } from '../level.js';
+import { defaultYinOptions, type PitchTrack, type YinOptions } from '../yin.js';
 
 export function yinTrackReference(samples: Float32Array, options: Partial<YinOptions> = {}): PitchTrack {
   const o = { ...defaultYinOptions, ...options };
