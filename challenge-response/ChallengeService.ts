@@ -10,7 +10,7 @@ import type { RoomManager } from '../sfu/RoomManager.js';
 import type { Room } from '../sfu/Room.js';
 import type { AnalysisPipeline } from '../pipeline/AnalysisPipeline.js';
 import { ChallengeManager, type ChallengeEvent, type ChallengeManagerOptions, type ChallengeOutcome, type OperatorDecision } from './ChallengeManager.js';
-import { AnalysisWorker } from './dsp/AnalysisWorker.js';
+import { AnalysisWorker, type AnalysisWorkerOptions } from './dsp/AnalysisWorker.js';
 import { PromptInjector } from './prompt/PromptInjector.js';
 import { promptPlayer } from './prompt/promptPlayer.js';
 import { playOnSink, type PromptSink } from './prompt/PromptSink.js';
@@ -29,6 +29,8 @@ export const PROMPT_PEER_LABEL = 'dfd-challenge';
 
 export interface ChallengeServiceOptions {
   manager: Partial<Omit<ChallengeManagerOptions, 'callId' | 'analyser' | 'playPrompt'>>;
+  /** The response-analysis worker (its queue, timeout, thread priority). */
+  analysis: Partial<AnalysisWorkerOptions>;
 }
 
 export interface ChallengeServiceDeps {
@@ -57,7 +59,7 @@ export interface ChallengeServiceEvents {
 export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
   readonly #deps: ChallengeServiceDeps;
   readonly #options: ChallengeServiceOptions;
-  readonly #analysis = new AnalysisWorker();
+  readonly #analysis: AnalysisWorker;
   readonly #rooms = new Map<string, RoomEntry>();
   /** Challenge id -> kind and modality, for the phases whose events do not carry them. */
   readonly #kinds = new Map<string, { kind: string; modality: Modality }>();
@@ -67,7 +69,8 @@ export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
   constructor(deps: ChallengeServiceDeps, options: Partial<ChallengeServiceOptions> = {}) {
     super();
     this.#deps = deps;
-    this.#options = { manager: {}, ...options };
+    this.#options = { manager: {}, analysis: {}, ...options };
+    this.#analysis = new AnalysisWorker(this.#options.analysis);
     deps.rooms.on('roomopen', (room) => this.#open(room));
     for (const room of deps.rooms.list()) this.#open(room);
     const { pipeline } = deps;

@@ -53,6 +53,7 @@ export const ErrorCodes = {
   ERR_INFERENCE_FAILED: { message: 'inference failed', status: 500, retryable: true },
   // configuration
   ERR_CONFIG: { message: 'invalid configuration', status: 500, retryable: false },
+  ERR_PRIORITY: { message: 'the scheduling priority could not be set', status: 500, retryable: false },
   // evaluation tool
   ERR_EVAL_TSV: { message: 'evaluation list (TSV) is invalid', status: 400, retryable: false },
   ERR_EVAL_UNJUDGEABLE: { message: 'no window of the clip can be judged (silent, clipped or non-finite audio)', status: 422, retryable: false },

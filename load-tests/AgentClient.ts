@@ -37,8 +37,9 @@ export class AgentClient {
   }
 
   /** Forks the agent and waits until it has encoded the speech clip. */
-  static async start(speechWav: string): Promise<AgentClient> {
-    const child = fork(path.join(here, 'mediaAgent.ts'), [speechWav], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  /** `phases`: send slots per 20 ms of the load streams (RtpLoadSender; 1 = lockstep bursts). */
+  static async start(speechWav: string, opts: { phases?: number } = {}): Promise<AgentClient> {
+    const child = fork(path.join(here, 'mediaAgent.ts'), [speechWav, ...(opts.phases !== undefined ? [String(opts.phases)] : [])], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const client = new AgentClient(child);
     await new Promise<void>((resolve, reject) => {
       client.#pending.set(0, { resolve: () => resolve(), reject });

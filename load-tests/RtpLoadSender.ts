@@ -1,7 +1,12 @@
 /**
  * A cheap RTP load source: many Opus streams sent over UDP on loopback from one paced
- * timer (20 ms), each looping the same pre-encoded speech. Used by the benchmark and
- * the load generator; each stream goes to an RTP ingest port of the SFU.
+ * timer, each looping the same pre-encoded speech. Used by the benchmark and the load
+ * generator; each stream goes to an RTP ingest port of the SFU.
+ *
+ * Phases: independent callers do not send in step. Stream i is sent in phase slot
+ * i mod `phases` of each 20 ms period (slots 20 / phases ms apart), so the SFU sees the
+ * packets spread over the period as from real calls; `phases: 1` sends every stream in one
+ * burst per period (lockstep: the worst case for queueing in the SFU).
  */
 import dgram from 'node:dgram';
 import { serializeRtpPacket } from '../pipeline/rtp/RtpPacket.js';
@@ -25,6 +30,8 @@ export interface RtpLoadSenderOptions {
   frames: readonly Uint8Array[];
   /** Called with (ssrc, seq, sendTimeMs) for every packet, e.g. to measure forwarding delay. */
   onSend?: (ssrc: number, seq: number, sentAtMs: number) => void;
+  /** Send slots per 20 ms period (1: lockstep bursts). Default 10 (a slot every 2 ms). */
+  phases?: number;
 }
 
 function isLoopback(ip: string): boolean {
@@ -40,9 +47,14 @@ export class RtpLoadSender {
   #sentTicks = 0;
   #closed = false;
 
+  readonly #phases: number;
+
   constructor(opts: RtpLoadSenderOptions) {
     if (opts.frames.length === 0) throw new Error('no frames');
+    const phases = opts.phases ?? 10;
+    if (!Number.isInteger(phases) || phases < 1 || phases > 20) throw new Error('phases must be an integer from 1 to 20');
     this.#opts = opts;
+    this.#phases = phases;
   }
 
   /** Adds a stream; only loopback targets are accepted (this is a load generator). */
@@ -65,21 +77,23 @@ export class RtpLoadSender {
     if (this.#timer !== undefined || this.#closed) return;
     this.#startMs = performance.now();
     this.#sentTicks = 0;
+    const slotMs = 20 / this.#phases;
     const tick = (): void => {
-      // Drift-corrected 20 ms pacing: send every packet that is due.
-      const due = Math.floor((performance.now() - this.#startMs) / 20);
+      // Drift-corrected pacing: send every slot that is due (each stream once per 20 ms).
+      const due = Math.floor((performance.now() - this.#startMs) / slotMs);
       while (this.#sentTicks < due) {
-        this.#sendAll();
+        this.#sendSlot(this.#sentTicks % this.#phases);
         this.#sentTicks++;
       }
-      this.#timer = setTimeout(tick, Math.max(1, this.#startMs + (this.#sentTicks + 1) * 20 - performance.now()));
+      this.#timer = setTimeout(tick, Math.max(1, this.#startMs + (this.#sentTicks + 1) * slotMs - performance.now()));
     };
     tick();
   }
 
-  #sendAll(): void {
+  #sendSlot(slot: number): void {
     const now = Date.now();
-    for (const s of this.#streams) {
+    for (let i = slot; i < this.#streams.length; i += this.#phases) {
+      const s = this.#streams[i]!;
       const payload = this.#opts.frames[s.frame % this.#opts.frames.length]!;
       const pkt = serializeRtpPacket({ payloadType: s.payloadType, sequenceNumber: s.seq, timestamp: s.ts, ssrc: s.ssrc, payload, marker: false });
       this.#socket.send(pkt, s.port, s.ip);

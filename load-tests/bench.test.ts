@@ -3,6 +3,8 @@
  * in CI): the statistics, the loopback guard, the chart markup, and one real probe round
  * trip through the SFU (media agent process -> RTP ingest -> PlainTransport consumer -> agent).
  */
+import dgram from 'node:dgram';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixtures, fixtures } from '../test/fixtures/build.js';
 import { startTestService } from '../test/helpers/service.js';
@@ -70,6 +72,45 @@ describe('load generators refuse non-loopback targets', () => {
       s.close();
       s.close(); // idempotent
     }
+  });
+});
+
+describe('RtpLoadSender phases', () => {
+  async function arrivalOrder(phases: number): Promise<number[]> {
+    const rx = dgram.createSocket('udp4');
+    await new Promise<void>((r) => rx.bind(0, '127.0.0.1', r));
+    const port = (rx.address() as AddressInfo).port;
+    const s = new RtpLoadSender({ frames: [new Uint8Array([0xfc, 0xff, 0xfe])], phases });
+    const order: number[] = [];
+    const got = new Promise<void>((resolve) =>
+      rx.on('message', (m: Buffer) => {
+        order.push(m.readUInt32BE(8));
+        if (order.length === 12) resolve();
+      }),
+    );
+    try {
+      for (let ssrc = 1; ssrc <= 4; ssrc++) s.add({ ip: '127.0.0.1', port, ssrc, payloadType: 111 });
+      s.start();
+      await got;
+      return order.slice(0, 12);
+    } finally {
+      s.close();
+      rx.close();
+    }
+  }
+
+  it('spreads streams over the 20 ms period in phase slots, each stream once per period', async () => {
+    expect(await arrivalOrder(2)).toEqual([1, 3, 2, 4, 1, 3, 2, 4, 1, 3, 2, 4]);
+    expect(await arrivalOrder(3)).toEqual([1, 4, 2, 3, 1, 4, 2, 3, 1, 4, 2, 3]);
+  });
+
+  it('phases 1 sends every stream in one burst (lockstep)', async () => {
+    expect(await arrivalOrder(1)).toEqual([1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4]);
+  });
+
+  it('rejects phases outside 1..20', () => {
+    expect(() => new RtpLoadSender({ frames: [new Uint8Array([1])], phases: 0 })).toThrow(/phases/);
+    expect(() => new RtpLoadSender({ frames: [new Uint8Array([1])], phases: 21 })).toThrow(/phases/);
   });
 });
 

@@ -14,6 +14,8 @@ import { Peer } from '../sfu/Peer.js';
 import { buildTestModels } from '../detectors/testing/testModels.js';
 import type { RtpTarget } from './RtpLoadSender.js';
 import type { AgentClient } from './AgentClient.js';
+import { ExecutionProviders, type ExecutionProvider } from '../pipeline/inference/protocol.js';
+import { SchedulingPolicies, type SchedulingPolicy } from '../kernel/threadPriority.js';
 
 /** Settings the benchmark runs the service with (2-core defaults; see docs/performance.md). */
 export interface BenchServiceSettings {
@@ -25,8 +27,16 @@ export interface BenchServiceSettings {
   mediasoupWorkers: number;
   /** Challenge-response on (the shipped default) or off. */
   challenges: boolean;
-  /** When set, the mediasoup worker processes are given this nice value (negative needs root). */
-  sfuNice?: number;
+  /** Nice value of the mediasoup worker processes (DFD_SFU_NICE; negative needs root). */
+  sfuNice: number;
+  /** Nice value of the analysis threads (DFD_ANALYSIS_NICE; 0 = same priority as forwarding). */
+  analysisNice: number;
+  /** Scheduling policy of the analysis threads (DFD_ANALYSIS_SCHED). */
+  analysisSched: SchedulingPolicy;
+  /** onnxruntime execution provider of the detectors (DFD_ORT_EP). */
+  executionProvider: ExecutionProvider;
+  /** How taps reach Node (DFD_TAP_TRANSPORT). */
+  tapTransport: 'direct' | 'udp';
 }
 
 export const defaultBenchServiceSettings: BenchServiceSettings = {
@@ -37,7 +47,32 @@ export const defaultBenchServiceSettings: BenchServiceSettings = {
   audioWindowSec: 2,
   mediasoupWorkers: 1,
   challenges: true,
+  sfuNice: 0,
+  analysisNice: 10,
+  analysisSched: 'normal',
+  executionProvider: 'cpu',
+  tapTransport: 'direct',
 };
+
+/** `--ep` of the bench: cpu (default) or webgpu; anything else exits with a usage error. */
+export function parseExecutionProvider(v: string | undefined): ExecutionProvider {
+  if (v === undefined) return defaultBenchServiceSettings.executionProvider;
+  if (!(ExecutionProviders as readonly string[]).includes(v)) {
+    process.stderr.write(`--ep must be one of ${ExecutionProviders.join(', ')}\n`);
+    process.exit(2);
+  }
+  return v as ExecutionProvider;
+}
+
+/** `--analysis-sched` of the bench: normal (default), batch or idle. */
+export function parseSchedulingPolicy(v: string | undefined): SchedulingPolicy {
+  if (v === undefined) return defaultBenchServiceSettings.analysisSched;
+  if (!(SchedulingPolicies as readonly string[]).includes(v)) {
+    process.stderr.write(`--analysis-sched must be one of ${SchedulingPolicies.join(', ')}\n`);
+    process.exit(2);
+  }
+  return v as SchedulingPolicy;
+}
 
 export interface ModelsChoice {
   dir: string;
@@ -106,13 +141,17 @@ export async function startBenchService(
       audioHopSec: settings.audioHopSec,
       audioWindowSec: settings.audioWindowSec,
       challenges: settings.challenges,
+      sfuNice: settings.sfuNice,
+      analysisNice: settings.analysisNice,
+      analysisSched: settings.analysisSched,
+      ortExecutionProvider: settings.executionProvider,
+      tapTransport: settings.tapTransport,
       maxPeersPerRoom: 64,
       logLevel: 'warn',
       ...options.overrides,
     },
   );
   const service = await Service.start(config, { events: options.events ?? false, analysis: options.analysis ?? true });
-  if (settings.sfuNice !== undefined) for (const pid of sfuPids(service)) if (pid !== undefined) os.setPriority(pid, settings.sfuNice);
   return service;
 }
 

@@ -14,8 +14,10 @@ import { RtpLoadSender, type RtpTarget } from './RtpLoadSender.js';
 import type { AgentReply, AgentRequest, ProbeResult } from './agentProtocol.js';
 
 const wavPath = process.argv[2];
-if (!wavPath || !process.send) {
-  process.stderr.write('mediaAgent: usage: fork with IPC and a speech WAV path\n');
+/** Send slots per 20 ms (RtpLoadSender phases): argv[3], default 10; 1 is lockstep. */
+const phases = process.argv[3] === undefined ? 10 : Number(process.argv[3]);
+if (!wavPath || !process.send || !Number.isInteger(phases)) {
+  process.stderr.write('mediaAgent: usage: fork with IPC, a speech WAV path and optionally the send phases per 20 ms\n');
   process.exit(2);
 }
 const wav = readWav(wavPath);
@@ -27,7 +29,7 @@ const groups = new Map<string, RtpLoadSender>();
 const group = (name: string): RtpLoadSender => {
   let g = groups.get(name);
   if (!g) {
-    g = new RtpLoadSender({ frames });
+    g = new RtpLoadSender({ frames, phases });
     groups.set(name, g);
   }
   return g;

@@ -31,6 +31,13 @@ if (r['first-verdict']) {
   out.push('| join | join ms | onset to first window end ms | onset to first score ms | onset to verdict ms | verdict |', '| --- | --- | --- | --- | --- | --- |');
   for (const j of f['joins'] as J[]) row(j['join'], j['joinMs'], j['speechToFirstWindowEndMs'], j['speechToFirstScoreMs'], j['speechToVerdictMs'] ?? j['error'], j['verdict']);
   out.push('');
+  const v = f['voiceOnly'];
+  if (v) {
+    out.push(`Voice only (no face on camera, ${v['joins'].length} joins): speech onset to first verdict p50 ${v['speechToVerdictMs']['p50']} ms, p95 ${v['speechToVerdictMs']['p95']} ms; to first score p50 ${v['speechToFirstScoreMs']['p50']} ms.`, '');
+    out.push('| join | join ms | onset to first window end ms | onset to first score ms | onset to verdict ms | verdict |', '| --- | --- | --- | --- | --- | --- |');
+    for (const j of v['joins'] as J[]) row(j['join'], j['joinMs'], j['speechToFirstWindowEndMs'], j['speechToFirstScoreMs'], j['speechToVerdictMs'] ?? j['error'], j['verdict']);
+    out.push('');
+  }
 }
 if (r['media-impact']) {
   out.push('| background streams | delay off p50 / p99 ms | delay on p50 / p99 ms | jitter off / on ms | p99 on - off ms | ratio p50 / p99 | packets off / on |', '| --- | --- | --- | --- | --- | --- | --- |');

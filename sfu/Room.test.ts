@@ -7,10 +7,10 @@ import { parseRtpPacket } from '../pipeline/rtp/RtpPacket.js';
 import type { Service } from '../src/Service.js';
 import type { MediaTap } from './MediaTap.js';
 
-describe('RTP ingest (PlainTransport) and taps', () => {
+describe.each(['direct', 'udp'] as const)('RTP ingest (PlainTransport) and taps over %s', (tapTransport) => {
   let service: Service;
   beforeEach(async () => {
-    service = await startTestService();
+    service = await startTestService({ tapTransport });
   });
   afterEach(async () => {
     await service.close();

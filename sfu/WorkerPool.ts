@@ -9,6 +9,7 @@
  * seen (the kernel delivers SIGTERM/SIGINT before the SIGCHLD of a worker that exits on
  * it): from then on a worker exit is expected, logged at info, and never replaced.
  */
+import os from 'node:os';
 import { mediasoup, type types } from './mediasoup.js';
 import { TypedEmitter } from '../kernel/TypedEmitter.js';
 import { createLogger } from '../kernel/log.js';
@@ -24,6 +25,12 @@ export interface WorkerPoolOptions {
   logLevel: types.WorkerLogLevel;
   /** How often worker CPU usage is sampled for metrics. */
   usageIntervalMs: number;
+  /**
+   * Nice value given to each worker process once started (0: leave it). Negative raises the
+   * forwarding's priority over analysis and needs CAP_SYS_NICE; refused, the worker runs on at
+   * the default and a warning says so.
+   */
+  nice: number;
 }
 
 export const defaultWorkerPoolOptions: WorkerPoolOptions = {
@@ -32,6 +39,7 @@ export const defaultWorkerPoolOptions: WorkerPoolOptions = {
   rtcMaxPort: 49999,
   logLevel: 'warn',
   usageIntervalMs: 10_000,
+  nice: 0,
 };
 
 export interface WorkerSlot {
@@ -102,6 +110,13 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
       appData: { index },
     });
     worker.on('died', (error: Error) => this.#onDied(index, worker, error));
+    if (this.options.nice !== 0) {
+      try {
+        os.setPriority(worker.pid, this.options.nice);
+      } catch (e) {
+        log.warn('mediasoup worker keeps the default priority', { index, pid: worker.pid, nice: this.options.nice, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
     log.info('worker started', { index, pid: worker.pid });
     return worker;
   }

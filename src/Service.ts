@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import { repoRoot } from './config.js';
+import type { ThreadPriority } from '../kernel/threadPriority.js';
 import type { IncomingMessage } from 'node:http';
 import { HttpServer, RawResponse } from '../kernel/http/HttpServer.js';
 import { RateLimiter } from '../kernel/http/RateLimiter.js';
@@ -93,6 +94,7 @@ export class Service {
       maxProducersPerPeer: config.maxProducersPerPeer,
       listenIp: config.listenIp,
       announcedIp: config.announcedIp || undefined,
+      tapTransport: config.tapTransport,
     });
     this.signalling = new SignallingServer(this.http.server, this.rooms, this.tokens, {
       maxMessageBytes: config.maxMessageBytes,
@@ -204,7 +206,7 @@ export class Service {
     const opts: ServiceOptions = { events: true, analysis: config.analysis, ...options };
     setLogLevel(config.logLevel);
     collectDefaultMetrics();
-    const pool = await WorkerPool.create({ numWorkers: config.numWorkers, rtcMinPort: config.rtcMinPort, rtcMaxPort: config.rtcMaxPort });
+    const pool = await WorkerPool.create({ numWorkers: config.numWorkers, rtcMinPort: config.rtcMinPort, rtcMaxPort: config.rtcMaxPort, nice: config.sfuNice });
     const service = new Service(config, pool);
     try {
       if (opts.events) await service.#startEvents();
@@ -331,6 +333,7 @@ export class Service {
 
   async #startAnalysis(): Promise<void> {
     const c = this.config;
+    const analysisPriority: ThreadPriority = { nice: c.analysisNice, policy: c.analysisSched };
     const pipeline = await AnalysisPipeline.create({
       modelsDir: c.modelsDir,
       media: {
@@ -339,12 +342,14 @@ export class Service {
         windowSeconds: c.audioWindowSec,
         hopSeconds: c.audioHopSec,
         minSpeechSeconds: c.minSpeechSec,
+        threadPriority: analysisPriority,
+        firstWindowSeconds: c.audioFirstWindowSec,
         videoFps: c.videoFps,
         faceWindowFrames: c.faceWindowFrames,
         faceAnalysis: c.faceAnalysis,
         logLevel: c.logLevel,
       },
-      inference: { workers: c.inferenceWorkers, intraOpNumThreads: c.ortThreads, queueCapacity: c.inferenceQueue, lagWarnMs: c.lagWarnMs },
+      inference: { workers: c.inferenceWorkers, threadPriority: analysisPriority, executionProvider: c.ortExecutionProvider, intraOpNumThreads: c.ortThreads, queueCapacity: c.inferenceQueue, lagWarnMs: c.lagWarnMs },
       verdict: { pad: { mode: c.padMode, minPFake: c.padMinPFake, maxPFake: c.padMaxPFake }, machine: { takeoverHoldMs: c.takeoverHoldMs } },
       speakerContinuity: c.speakerContinuity,
     });
@@ -371,6 +376,7 @@ export class Service {
             verifiedForMs: c.challengeVerifiedForMs,
             policy: { cooldownMs: c.challengeCooldownMs, maxPerCall: c.challengeMaxPerCall, spotCheckProbability: c.challengeSpotCheck },
           },
+          analysis: { threadPriority: analysisPriority },
         },
       );
       this.#challenges = challenges;

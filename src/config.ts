@@ -91,6 +91,12 @@ export const settings = {
   inferenceQueue: s('DFD_INFERENCE_QUEUE', '128', 'Windows queued per detector before fair thinning drops some', int(1, 100000)),
   audioWindowSec: s('DFD_AUDIO_WINDOW_SEC', '2', 'Length of a voice analysis window', num(0.5, 10)),
   audioHopSec: s('DFD_AUDIO_HOP_SEC', '1', 'Hop between voice analysis windows', num(0.1, 10)),
+  audioFirstWindowSec: s('DFD_AUDIO_FIRST_WINDOW_SEC', '1', 'Length of the early first voice window of a speech segment, scored as soon as 60 % of it is speech so the first verdict does not wait a whole window (0 = none; at most DFD_AUDIO_WINDOW_SEC, at least the voice model\'s minimum)', num(0, 10)),
+  ortExecutionProvider: s('DFD_ORT_EP', 'cpu', 'Where the detectors run: "cpu", or "webgpu" (onnxruntime-node\'s bundled GPU backend, Vulkan on Linux; untested on a GPU so far, see docs/performance.md). Without a WebGPU adapter the detectors are unavailable (logged), never silently on CPU', oneOf('cpu', 'webgpu')),
+  analysisNice: s('DFD_ANALYSIS_NICE', '10', 'Nice value of the analysis threads (media decode and VAD, inference, challenge analysis) and the decoders they start: above the signalling thread and the mediasoup workers, so analysis never delays forwarded media (0 = same priority)', int(0, 19)),
+  analysisSched: s('DFD_ANALYSIS_SCHED', 'normal', 'Scheduling policy of the analysis threads: "normal", "batch" (SCHED_BATCH) or "idle" (SCHED_IDLE: they run only on CPU time that forwarding, signalling and every other normal process leave, so on a shared machine analysis can starve; see docs/performance.md)', oneOf('normal', 'batch', 'idle')),
+  tapTransport: s('DFD_TAP_TRANSPORT', 'direct', 'How the SFU hands each participant\'s RTP to analysis: "direct" (mediasoup DirectTransport: a channel message per packet) or "udp" (a PlainTransport per room sending to a loopback socket: one datagram per packet, as to any participant)', oneOf('direct', 'udp')),
+  sfuNice: s('DFD_SFU_NICE', '0', 'Nice value given to the mediasoup worker processes (negative raises their priority and needs root or CAP_SYS_NICE; refused: a warning, and they keep the default)', int(-20, 19)),
   minSpeechSec: s('DFD_MIN_SPEECH_SEC', '0.5', 'Speech (VAD) a window needs before it is analysed', num(0, 10)),
   videoFps: s('DFD_VIDEO_FPS', '5', 'Frames per second decoded and analysed per video stream', num(0.5, 30)),
   faceWindowFrames: s('DFD_FACE_WINDOW_FRAMES', '5', 'Face crops per face-forgery window', int(1, 64)),
@@ -138,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const cfg = { ...(out as Config), ...overrides };
   if (cfg.numWorkers === 0) cfg.numWorkers = Math.max(1, os.availableParallelism());
   if (cfg.rtcMinPort > cfg.rtcMaxPort) throw new DfdError('ERR_CONFIG', 'DFD_RTC_MIN_PORT must not exceed DFD_RTC_MAX_PORT');
+  if (cfg.audioFirstWindowSec > cfg.audioWindowSec) throw new DfdError('ERR_CONFIG', 'DFD_AUDIO_FIRST_WINDOW_SEC must not exceed DFD_AUDIO_WINDOW_SEC');
   return cfg;
 }
 

@@ -5,6 +5,7 @@
  * ChallengeManager's `analyser`.
  */
 import type { Worker } from 'node:worker_threads';
+import { inheritedPriority, type ThreadPriority } from '../../kernel/threadPriority.js';
 import { startWorker } from '../../kernel/workerThread.js';
 import { DfdError, type ErrorCode, ErrorCodes } from '../../kernel/errors.js';
 import { createLogger } from '../../kernel/log.js';
@@ -19,12 +20,15 @@ export interface AnalysisWorkerOptions {
   timeoutMs: number;
   /** Extra Node flags for the worker. */
   execArgv: string[];
+  /** Nice value and scheduling policy of the worker thread (kernel/threadPriority.ts). */
+  threadPriority: ThreadPriority;
 }
 
 export const defaultAnalysisWorkerOptions: AnalysisWorkerOptions = {
   maxQueue: 16,
   timeoutMs: 20_000,
   execArgv: [],
+  threadPriority: inheritedPriority,
 };
 
 interface Pending {
@@ -80,7 +84,7 @@ export class AnalysisWorker {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const w = startWorker(import.meta.url, 'analysisWorkerMain', this.options.execArgv.length > 0 ? { execArgv: this.options.execArgv } : {});
+    const w = startWorker(import.meta.url, 'analysisWorkerMain', { priority: this.options.threadPriority, ...(this.options.execArgv.length > 0 ? { execArgv: this.options.execArgv } : {}) });
     w.on('message', (msg: { id: number; analysis?: AudioAnalysis; error?: { message: string; code?: string } }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeVerdict, displayStyles, evidenceSeconds, isWeakEvidence, MIN_REASSURING_CONFIDENCE, verdictStates, type DisplayKind } from './verdictDisplay.js';
 import { stateColours, stateLabels } from './types.js';
+import { defaultVerdictMachineOptions } from '../../pipeline/verdict/VerdictMachine.js';
 
 const LOW = 0.3;
 const HIGH = 0.8;
@@ -66,7 +67,7 @@ describe('verdict display mapping (shared by dashboard, badge SDK and meeting pa
     expect(describeVerdict({ state: 'likely-genuine', confidence: HIGH }).detail).toContain('rises to 60%');
     expect(describeVerdict({ state: 'suspicious', confidence: HIGH }).detail).toMatch(/below 45%.*at 85%/);
     expect(describeVerdict({ state: 'deepfake-likely', confidence: HIGH }).detail).toContain('below 70%');
-    expect(describeVerdict({ state: 'collecting', confidence: 0 }).detail).toContain('3 s of speech');
+    expect(describeVerdict({ state: 'collecting', confidence: 0 }).detail).toContain(`about ${defaultVerdictMachineOptions.minEvidence} s of speech`);
   });
 
   it('shows a poor-input reason as such while collecting', () => {

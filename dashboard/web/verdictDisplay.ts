@@ -22,16 +22,24 @@ import { defaultVerdictMachineOptions, VerdictStates, type VerdictState } from '
  * The verdict code (`pipeline/verdict/ParticipantVerdict.ts`) defines
  *   confidence = (1 - exp(-evidence / confidenceEvidence)) * (1 - droppedFraction) * coverage
  * with confidenceEvidence = 10 s of decayed, weight-scaled evidence. The machine may leave
- * `collecting` at minEvidence = 3 s, which is only confidence 0.26; that is enough to start
- * judging but not enough to reassure anyone (the "Likely genuine at confidence 30 %" case).
- * 0.5 asks for 6.9 s of evidence with every observed modality judged and nothing dropped
- * (more than twice minEvidence), i.e. more of the evidence scale covered than not; with only
+ * `collecting` at minEvidence = 0.6 s of scored input, far below any reassurance; that is
+ * enough to start judging (and to raise an alarm early) but not to reassure anyone (the
+ * "Likely genuine at confidence 30 %" case). 0.5 asks for 6.9 s of weighted evidence with
+ * every observed modality judged and nothing dropped, i.e. more of the evidence scale
+ * covered than not; with only
  * one of two observed modalities judgeable (coverage 0.5) confidence can never reach it, and
  * the badge says so instead of vouching for half a participant. In a live call with the
  * shipped weights a steady speaker gets there after roughly 15-20 s of speech.
  * `verdictDisplay.test.ts` checks this against the verdict code's defaults.
  */
 export const MIN_REASSURING_CONFIDENCE = 0.5;
+
+/**
+ * The fewest seconds of evidence (speech plus face frames at the analysis rate) behind a
+ * "Likely genuine". The verdict machine gives a first verdict after about a second of scored
+ * input so an alarm is never late; a reassurance waits for more than that.
+ */
+export const MIN_REASSURING_SECONDS = 3;
 
 /**
  * Video frames analysed per second by default (`DFD_VIDEO_FPS`), to count face frames as
@@ -109,7 +117,7 @@ function numbersText(input: VerdictDisplayInput): string {
 /** Whether a verdict's evidence is too weak to reassure anyone. */
 export function isWeakEvidence(input: Pick<VerdictDisplayInput, 'confidence' | 'evidence'>): boolean {
   if (input.confidence === null || !Number.isFinite(input.confidence) || input.confidence < MIN_REASSURING_CONFIDENCE) return true;
-  return input.evidence !== undefined && evidenceSeconds(input.evidence) < defaultVerdictMachineOptions.minEvidence;
+  return input.evidence !== undefined && evidenceSeconds(input.evidence) < MIN_REASSURING_SECONDS;
 }
 
 /** Quality reasons look like `audio:packet-loss,video:tiny-face`. */

@@ -153,7 +153,7 @@ export class WorkerInference {
     const w = new WorkerInference(model);
     await new Promise<void>((resolve, reject) => {
       w.readyWait = { resolve, reject };
-      const init: ToWorker = { type: 'init', models: [{ id: model.id, modelPath: model.modelPath, manifest: model.manifest }], intraOpNumThreads: 1, interOpNumThreads: 1 };
+      const init: ToWorker = { type: 'init', models: [{ id: model.id, modelPath: model.modelPath, manifest: model.manifest }], intraOpNumThreads: 1, interOpNumThreads: 1, executionProvider: 'cpu' };
       w.worker.postMessage(init);
     });
     return w;

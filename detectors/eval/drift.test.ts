@@ -108,8 +108,9 @@ describe('drift.ts', () => {
     expect(r.failures).toEqual([{ path: 'a/missing.wav', line: 6, code: 'ERR_DECODE_FAILED' }]);
     expect(r.counts).toEqual({ bonafideClips: 8, ignoredRows: 1, failedClips: 1 });
     for (const s of r.speakers) {
-      expect(Object.keys(s).sort()).toEqual(['clips', 'everSuspicious', 'finalReason', 'finalState', 'firstSuspiciousSeconds', 'maxPFake', 'meanWindowPFake', 'model', 'seconds', 'speaker', 'windows'].sort());
-      expect(s.windows).toBe(11); // 12 s call, 2 s windows every 1 s
+      expect(Object.keys(s).sort()).toEqual(['clips', 'everSuspicious', 'finalReason', 'finalState', 'firstSuspiciousSeconds', 'firstVerdict', 'maxPFake', 'meanWindowPFake', 'model', 'seconds', 'speaker', 'windows'].sort());
+      expect(s.windows).toBe(12); // 12 s call: the early 1 s window, then 2 s windows every 1 s
+      expect(s.firstVerdict?.seconds).toBe(1); // the early window ends at 1 s
       expect(s.seconds).toBeGreaterThan(1);
       expect(s.seconds).toBeLessThan(12);
       expect(s.maxPFake).toBeGreaterThanOrEqual(0);
@@ -119,12 +120,15 @@ describe('drift.ts', () => {
     const len = async (f: string): Promise<number> => (await decodeAudio48k(path.join(dir, f), 120)).length / 48000;
     expect(byName(r, 'alice').seconds).toBeCloseTo((await len('a/alice1.wav')) + (await len('a/alice2.wav')), 9);
 
-    // Always fake (log-odds capped at 4 by the accumulator): deepfake-likely once evidence
-    // reaches minEvidence 3 s, i.e. at the second window's end (3 s).
-    expect(byName(r, 'bob')).toMatchObject({ everSuspicious: true, firstSuspiciousSeconds: 3, finalState: 'deepfake-likely' });
+    // Always fake (log-odds capped at 4 by the accumulator): the early window (1 s of evidence,
+    // a third of fullEvidence) gives pFake 0.79, suspicious at 1 s; deepfake-likely (0.85) from
+    // 1.3 s of evidence on, i.e. at the first 2 s window's end.
+    expect(byName(r, 'bob')).toMatchObject({ everSuspicious: true, firstSuspiciousSeconds: 1, firstVerdict: { state: 'suspicious', seconds: 1 }, finalState: 'deepfake-likely' });
+    expect(byName(r, 'erin').firstVerdict).toEqual({ state: 'likely-genuine', seconds: 1 });
     expect(byName(r, 'bob').maxPFake).toBeCloseTo(1 / (1 + Math.exp(-4)), 6);
     expect(byName(r, 'erin')).toMatchObject({ everSuspicious: false, firstSuspiciousSeconds: null, finalState: 'likely-genuine' });
-    expect(byName(r, 'erin').maxPFake).toBeLessThan(0.02);
+    // Its largest pFake is the first verdict's, pulled toward 0.5: log-odds -4 x 1/3.
+    expect(byName(r, 'erin').maxPFake).toBeCloseTo(1 / (1 + Math.exp(4 / 3)), 6);
     expect(byName(r, 'bob').meanWindowPFake).toBeGreaterThan(0.999);
     expect(byName(r, 'erin').meanWindowPFake).toBeLessThan(0.001);
 
@@ -228,9 +232,10 @@ describe('replayCall', () => {
     const weak = replayCall(model(0.2), cal, windows(30), new Array<number>(30).fill(3));
     expect(weak.finalState).toBe('suspicious');
     expect(weak.maxPFake).toBeCloseTo(1 / (1 + Math.exp(-0.6)), 6);
-    // Weighted evidence 0.4 s per window, decayed with a 30 s half-life: minEvidence 3 s is
-    // reached at the 9th window (0.4 x 8.2), which ends at 10 s.
-    expect(weak.firstSuspiciousSeconds).toBe(10);
+    // Weighted evidence 0.4 s per window, decayed with a 30 s half-life: pFake reaches 0.6 once
+    // evidence / fullEvidence (3 s) >= logit(0.6) / 0.6 = 0.68, i.e. 2.03 s: at the 6th window
+    // (about 2.3 s), which ends at 7 s.
+    expect(weak.firstSuspiciousSeconds).toBe(7);
   });
 
   it('uses the given calibration and leaves a narrowband call at collecting unless told', () => {

@@ -16,8 +16,9 @@
  *      concatenated in list order and looped (or cut) to `--seconds`: one call;
  *   2. the call goes through the channel once (channel.ts: one codec session, one loss schedule
  *      over the whole call), then the service's Resampler to the model rate (throughChannel);
- *   3. it is cut into the service's analysis windows, 2 s every 1 s (MediaWorkerPool defaults,
- *      which the service hands to its SpeechWindower), with no VAD gate, as the eval tool does
+ *   3. it is cut into the service's analysis windows, an early first window of 1 s, then 2 s
+ *      every 1 s (MediaWorkerPool defaults, which the service hands to its SpeechWindower;
+ *      `--first-window 0` leaves the early one out), with no VAD gate, as the eval tool does
  *      (every window counts as 2 s of speech); the window quality is what the service would
  *      measure on the channel's packets (channelQuality);
  *   4. the windows are scored by the service's InferenceWorker (WorkerInference) with that
@@ -58,6 +59,7 @@ import type { VerdictState } from '../../pipeline/verdict/VerdictMachine.js';
 import { CODEC_RATE, channelSpec, type Channel, type ChannelSpec } from './channel.js';
 import { Progress, WorkerInference, audioWindowMessages, audioWindowsOf, chainText, decodeAudio48k, defaultEvalOptions, resolveModel, scoreAudioWindows, throughChannel, type Failure } from './cli.js';
 import { parseEvalTsv, type EvalItem } from './report.js';
+import { defaultMediaWorkerPoolOptions } from '../../pipeline/media/MediaWorkerPool.js';
 
 export interface DriftOptions {
   /** The TSV list. */
@@ -72,6 +74,8 @@ export interface DriftOptions {
   /** Analysis window and hop, seconds (the service's MediaWorkerPool defaults). */
   windowSeconds: number;
   hopSeconds: number;
+  /** The early first window of the call (seconds, 0 = none), as the service's SpeechWindower emits it. */
+  firstWindowSeconds: number;
   /** Longest part of a file decoded, seconds. */
   maxClipSeconds: number;
   /** Seed of the opus12loss packet-loss schedule. */
@@ -89,6 +93,7 @@ export const defaultDriftOptions: Omit<DriftOptions, 'tsv'> = {
   outDir: defaultEvalOptions.outDir,
   windowSeconds: defaultEvalOptions.windowSeconds,
   hopSeconds: defaultEvalOptions.hopSeconds,
+  firstWindowSeconds: defaultMediaWorkerPoolOptions.firstWindowSeconds,
   maxClipSeconds: defaultEvalOptions.maxClipSeconds,
   lossSeed: defaultEvalOptions.lossSeed,
   judgeNarrowband: false,
@@ -173,6 +178,8 @@ export interface CallOutcome {
   everSuspicious: boolean;
   /** Call time (window end) at which `suspicious` or `deepfake-likely` was first reached. */
   firstSuspiciousSeconds: number | null;
+  /** The first state other than `collecting`, and when (call seconds); null if none. */
+  firstVerdict: { state: VerdictState; seconds: number } | null;
   finalState: VerdictState;
   finalReason: string | null;
   /** Largest fused pFake of the verdict over the call. */
@@ -197,6 +204,7 @@ export function replayCall(model: AvailableModel, calibration: Manifest['calibra
   let sumPFake = 0;
   let scored = 0;
   let firstSuspicious: number | null = null;
+  let firstVerdict: CallOutcome['firstVerdict'] = null;
   windows.forEach((w, i) => {
     clock = w.wallEnd;
     pv.observe(w);
@@ -223,11 +231,13 @@ export function replayCall(model: AvailableModel, calibration: Manifest['calibra
     const v = pv.current();
     maxPFake = Math.max(maxPFake, v.pFake);
     if (firstSuspicious === null && ALARM.includes(v.state)) firstSuspicious = clock / 1000;
+    if (firstVerdict === null && v.state !== 'collecting') firstVerdict = { state: v.state, seconds: clock / 1000 };
   });
   const v = pv.current();
   return {
     everSuspicious: firstSuspicious !== null,
     firstSuspiciousSeconds: firstSuspicious,
+    firstVerdict,
     finalState: v.state,
     finalReason: v.reason ?? null,
     maxPFake,
@@ -263,6 +273,9 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
   const models: AvailableModel[] = [];
   for (const m of o.models) models.push(await resolveModel(m, 'audio', o.modelsDir));
   for (const m of models) {
+    if (o.firstWindowSeconds > 0 && (o.firstWindowSeconds < m.manifest.audio!.minSeconds || o.firstWindowSeconds > o.windowSeconds)) {
+      throw new DfdError('ERR_CONFIG', 'the first window must lie between the model\'s shortest input and the analysis window', { id: m.id, minSeconds: m.manifest.audio!.minSeconds, firstWindowSeconds: o.firstWindowSeconds });
+    }
     if (o.windowSeconds < m.manifest.audio!.minSeconds) throw new DfdError('ERR_CONFIG', 'the analysis window is shorter than the model accepts', { id: m.id, minSeconds: m.manifest.audio!.minSeconds });
   }
   const cals = models.map((m) => calibrationFor(m.manifest.calibration, ch.calibration));
@@ -297,6 +310,12 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
         const call = loopTo(source, Math.round(o.seconds * CODEC_RATE));
         const { samples, channel } = throughChannel(call, ch, spec.sampleRate, o.lossSeed);
         const cut = audioWindowsOf(samples, spec.sampleRate, spec, o.windowSeconds, o.hopSeconds);
+        // The service scores an early first window of the call before the first whole one (SpeechWindower).
+        const first = Math.round(o.firstWindowSeconds * spec.sampleRate);
+        if (first > 0 && first < (cut.windows[0]?.length ?? 0)) {
+          cut.windows.unshift(samples.slice(0, first));
+          cut.starts.unshift(0);
+        }
         // as the inference pool does: silent, clipped or non-finite windows are not judged
         const keep = cut.windows.map((w) => audioWindowIssue(w) === undefined);
         const windows = cut.windows.filter((_, i) => keep[i]);
@@ -330,7 +349,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
       question: `share of bona fide speakers whose verdict reaches suspicious (or deepfake-likely) within a ${o.seconds} s call, voice detector only, no challenge`,
       call: "the speaker's clips concatenated in list order, looped or cut to the call length, through the channel once",
       audioChain: `ffmpeg -> mono f32 48 kHz -> ${chainText(ch)}Resampler -> model rate`,
-      windows: `${o.windowSeconds} s every ${o.hopSeconds} s (MediaWorkerPool defaults), no VAD gate (whole windows count as speech)`,
+      windows: `${o.firstWindowSeconds > 0 ? `a first window of ${o.firstWindowSeconds} s, then ` : ''}${o.windowSeconds} s every ${o.hopSeconds} s (MediaWorkerPool defaults), no VAD gate (whole windows count as speech)`,
       scoring: 'InferenceWorker logit -> Manifest.calibrate(calibrationFor(calibration, channel)) -> WindowScore (task, verdict weight, evidence)',
       verdict: 'ParticipantVerdict with the service defaults, observe(window) then addScore, clock at each window end',
       judgeNarrowband: o.judgeNarrowband,
@@ -351,7 +370,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
 // -------------------------------------------------------------------------------- main
 
 const USAGE =
-  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--channel clean|opus24|opus12loss|g711] [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
+  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--channel clean|opus24|opus12loss|g711] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
 
 export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> & { tsv: string } {
   const { values, positionals } = parseArgs({
@@ -361,6 +380,7 @@ export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> &
       model: { type: 'string', multiple: true },
       channel: { type: 'string' },
       seconds: { type: 'string' },
+      'first-window': { type: 'string' },
       out: { type: 'string' },
       'judge-narrowband': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
@@ -375,8 +395,14 @@ export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> &
     seconds = Number(values.seconds);
     if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) throw new DfdError('ERR_CONFIG', '--seconds must be a number of seconds in (0, 3600]');
   }
+  let firstWindowSeconds: number | undefined;
+  if (values['first-window'] !== undefined) {
+    firstWindowSeconds = Number(values['first-window']);
+    if (!Number.isFinite(firstWindowSeconds) || firstWindowSeconds < 0 || firstWindowSeconds > 10) throw new DfdError('ERR_CONFIG', '--first-window must be seconds in [0, 10] (0: no early first window)');
+  }
   return {
     tsv,
+    ...(firstWindowSeconds !== undefined ? { firstWindowSeconds } : {}),
     ...(values.model !== undefined && values.model.length > 0 ? { models: values.model } : {}),
     ...(channel !== undefined ? { channel } : {}),
     ...(seconds !== undefined ? { seconds } : {}),

@@ -1,7 +1,9 @@
 /**
  * Latency to first verdict with real participants: headless Chromium joins the meeting
  * page with a fake microphone (the speech WAV) and camera (the face Y4M); joins run one
- * after another, each in its own room.
+ * after another, each in its own room. A second series (`voiceOnly`) joins with Chromium's
+ * built-in fake camera (a test pattern, no face), so the verdict rests on the voice alone,
+ * as on an audio-only contact-center call.
  *
  * Definition. Speech onset = the arrival time at the SFU tap (the `arrivalMs` MediaTap
  * reports) of the first RTP packet of the participant's audio whose decoded 20 ms frame
@@ -20,6 +22,8 @@ import { loadAvg1, sleep, summarize, type Summary } from '../stats.js';
 export interface FirstVerdictOptions {
   joins: number;
   timeoutSec: number;
+  /** Also run the series without a face on camera (default true). */
+  voiceOnly?: boolean;
 }
 
 export interface JoinResult {
@@ -36,12 +40,17 @@ export interface JoinResult {
   error?: string;
 }
 
-export interface FirstVerdictResult {
-  definition: string;
-  detectors: string[];
+export interface FirstVerdictSeries {
   joins: JoinResult[];
   speechToVerdictMs: Summary;
   speechToFirstScoreMs: Summary;
+}
+
+export interface FirstVerdictResult extends FirstVerdictSeries {
+  definition: string;
+  detectors: string[];
+  /** The same joins with no face on camera: the verdict rests on the voice. */
+  voiceOnly?: FirstVerdictSeries;
   minEvidenceNote: string;
   loadAvg1: number;
 }
@@ -106,11 +115,7 @@ function instrument(service: Service, tracks: Map<string, Track>): void {
   });
 }
 
-export async function runFirstVerdict(opts: FirstVerdictOptions, settings: BenchServiceSettings, modelsDir: string, media: { wav: string; y4m: string }, log: (m: string) => void): Promise<FirstVerdictResult> {
-  const service = await startBenchService(settings, modelsDir);
-  const detectors = detectorsInUse(service);
-  const tracks = new Map<string, Track>();
-  instrument(service, tracks);
+async function runSeries(service: Service, tracks: Map<string, Track>, opts: FirstVerdictOptions, media: { wav: string; y4m?: string }, name: string, log: (m: string) => void): Promise<FirstVerdictSeries> {
   let browser: Browser | undefined;
   const joins: JoinResult[] = [];
   try {
@@ -118,7 +123,7 @@ export async function runFirstVerdict(opts: FirstVerdictOptions, settings: Bench
     const base = `http://127.0.0.1:${service.port}`;
     for (let j = 0; j < opts.joins; j++) {
       const page = await browser.newPage();
-      const roomId = `fv-${j}`;
+      const roomId = `fv-${name}-${j}`;
       const r: JoinResult = { join: j, ok: false, joinMs: 0, silenceBeforeSpeechMs: null, speechToFirstWindowEndMs: null, speechToFirstScoreMs: null, speechToVerdictMs: null, verdict: null };
       try {
         const t0 = Date.now();
@@ -144,22 +149,40 @@ export async function runFirstVerdict(opts: FirstVerdictOptions, settings: Bench
         await page.close().catch(() => undefined);
       }
       joins.push(r);
-      log(`first-verdict join ${j}: ${r.ok ? `${r.speechToVerdictMs} ms (${r.verdict})` : `failed: ${r.error}`}`);
+      log(`first-verdict ${name} join ${j}: ${r.ok ? `${r.speechToVerdictMs} ms (${r.verdict})` : `failed: ${r.error}`}`);
       await sleep(500);
     }
   } finally {
     await browser?.close().catch(() => undefined);
-    await stopAll(undefined, service);
   }
   const ok = joins.filter((j) => j.ok);
   return {
-    definition:
-      'speech onset = arrival at the SFU tap of the first audio RTP packet whose decoded frame is above -40 dBFS RMS; first verdict = first pipeline verdict whose state is not collecting; latency = verdict time - onset (same clock)',
-    detectors,
     joins,
     speechToVerdictMs: summarize(ok.map((j) => j.speechToVerdictMs!), 0),
     speechToFirstScoreMs: summarize(joins.filter((j) => j.speechToFirstScoreMs !== null).map((j) => j.speechToFirstScoreMs!), 0),
-    minEvidenceNote: 'the verdict machine leaves collecting only once the participant has minEvidence (default 3 s) of evidence (pipeline/verdict/VerdictMachine.ts), which bounds how early a first verdict can come',
+  };
+}
+
+export async function runFirstVerdict(opts: FirstVerdictOptions, settings: BenchServiceSettings, modelsDir: string, media: { wav: string; y4m: string }, log: (m: string) => void): Promise<FirstVerdictResult> {
+  const service = await startBenchService(settings, modelsDir);
+  const detectors = detectorsInUse(service);
+  const tracks = new Map<string, Track>();
+  instrument(service, tracks);
+  let face: FirstVerdictSeries;
+  let voiceOnly: FirstVerdictSeries | undefined;
+  try {
+    face = await runSeries(service, tracks, opts, media, 'face', log);
+    if (opts.voiceOnly !== false) voiceOnly = await runSeries(service, tracks, opts, { wav: media.wav }, 'voice-only', log);
+  } finally {
+    await stopAll(undefined, service);
+  }
+  return {
+    ...face,
+    ...(voiceOnly ? { voiceOnly } : {}),
+    definition:
+      'speech onset = arrival at the SFU tap of the first audio RTP packet whose decoded frame is above -40 dBFS RMS; first verdict = first pipeline verdict whose state is not collecting; latency = verdict time - onset (same clock)',
+    detectors,
+    minEvidenceNote: 'the verdict machine leaves collecting once minEvidence (default 0.6 s) of input has been scored (pipeline/verdict/VerdictMachine.ts); the audio path scores an early first window of DFD_AUDIO_FIRST_WINDOW_SEC (1 s) as soon as 60 % of it is speech (pipeline/audio/SpeechWindower.ts), and until fullEvidence (3 s of weighted evidence) the verdict leans toward 0.5 (pipeline/verdict/ParticipantVerdict.ts)',
     loadAvg1: loadAvg1(),
   };
 }

@@ -4,7 +4,9 @@
  * ingest producer and comes back to the agent through an SFU consumer on a PlainTransport;
  * the agent timestamps send and receipt with one clock and matches packets by RTP
  * timestamp. Blocks alternate off/on (so drifting background load hits both alike), first
- * with no other streams, then with `background` speech streams in the measured service.
+ * with no other streams, then with each count of `background` speech streams in the measured
+ * service (e.g. half and all of the measured capacity): in the "on" service they are analysed,
+ * in the "off" one the SFU receives and forwards them with their taps paused.
  */
 import type { Service } from '../../src/Service.js';
 import { Peer } from '../../sfu/Peer.js';
@@ -14,9 +16,15 @@ import type { RtpTarget } from '../RtpLoadSender.js';
 import { loadAvg1, sleep, summarize, type Summary } from '../stats.js';
 
 export interface MediaImpactOptions {
-  background: number;
+  /** Background stream counts, ascending (0, no other streams, is always measured first). */
+  background: number[];
   blockSec: number;
   rounds: number;
+  /**
+   * Send slots per 20 ms of the background streams (RtpLoadSender): 10 spreads them as
+   * independent calls would be; 1 sends them all in one burst (lockstep, the worst case).
+   */
+  phases: number;
 }
 
 export interface ImpactCell {
@@ -41,6 +49,8 @@ export interface ImpactCondition {
 
 export interface MediaImpactResult {
   conditions: ImpactCondition[];
+  /** Send slots per 20 ms of the background streams (1 = lockstep bursts). */
+  phases: number;
   settings: BenchServiceSettings;
   method: string;
 }
@@ -75,17 +85,19 @@ async function side(service: Service, agent: AgentClient, probePort: number, nam
 export async function runMediaImpact(opts: MediaImpactOptions, settings: BenchServiceSettings, modelsDir: string, speechWav: string, log: (m: string) => void): Promise<MediaImpactResult> {
   const off = await startBenchService(settings, modelsDir, { analysis: false });
   const on = await startBenchService(settings, modelsDir, { analysis: true });
-  const agent = await AgentClient.start(speechWav);
+  const agent = await AgentClient.start(speechWav, { phases: opts.phases });
   const conditions: ImpactCondition[] = [];
   try {
     const { port } = await agent.probeOpen();
     const sides = { off: await side(off, agent, port, 'off', 0x7001), on: await side(on, agent, port, 'on', 0x7002) };
-    for (const bg of opts.background > 0 ? [0, opts.background] : [0]) {
-      if (bg > 0) {
+    let published = 0;
+    for (const bg of [0, ...opts.background.filter((b) => b > 0)]) {
+      if (bg > published) {
         for (const [name, s] of Object.entries(sides)) {
-          await publishSpeechStreams(s.service, agent, bg, { prefix: `bg-${name}`, firstIndex: 0, roomSize: 10, group: s.group });
+          await publishSpeechStreams(s.service, agent, bg - published, { prefix: `bg-${name}`, firstIndex: published, roomSize: 10, group: s.group });
           await agent.pause(s.group);
         }
+        published = bg;
       }
       const acc = { off: { d: [] as number[], j: [] as number[], sent: 0, received: 0, unmatched: 0 }, on: { d: [] as number[], j: [] as number[], sent: 0, received: 0, unmatched: 0 } };
       for (let r = 0; r < opts.rounds; r++) {
@@ -135,8 +147,9 @@ export async function runMediaImpact(opts: MediaImpactOptions, settings: BenchSe
   }
   return {
     conditions,
+    phases: opts.phases,
     settings,
     method:
-      'probe RTP (Opus, 50 pkt/s) from the media agent process -> RTP ingest producer -> PlainTransport consumer -> agent; delay = receive - send on the agent clock, matched by RTP timestamp; blocks alternate analysis off/on',
+      `probe RTP (Opus, 50 pkt/s) from the media agent process -> RTP ingest producer -> PlainTransport consumer -> agent; delay = receive - send on the agent clock, matched by RTP timestamp; blocks alternate analysis off/on; background streams sent in ${opts.phases === 1 ? 'one burst per 20 ms (lockstep)' : `${opts.phases} phase slots per 20 ms`}`,
   };
 }

@@ -14,6 +14,7 @@ import { repoRoot } from '../../src/config.js';
 import { setLogLevel } from '../../kernel/log.js';
 import { ModelRegistry } from '../../detectors/registry/ModelRegistry.js';
 import { summarize, type Summary } from '../stats.js';
+import { executionProvidersFor, type ExecutionProvider } from '../../pipeline/inference/protocol.js';
 
 export interface StagesOptions {
   audioSeconds: number;
@@ -25,6 +26,8 @@ export interface StagesOptions {
   /** Batches and intra-op thread counts for the detector timings. */
   batches: number[];
   threads: number[];
+  /** onnxruntime execution provider of the detector timings (bench --ep). */
+  executionProvider?: ExecutionProvider;
   /**
    * Run only these benches (names: audio, challenge, inference, videoDecode, face, events); all
    * when absent. The detector timings always run, except when the list comes from the
@@ -89,7 +92,7 @@ async function timeDetectors(modelsDir: string, source: Record<string, string>, 
     if (task !== 'voice-antispoof' && task !== 'face-forgery' && task !== 'face-pad') continue;
     const input = m.manifest.inputs[0]!;
     for (const threads of opts.threads) {
-      const session = await ort.InferenceSession.create(m.modelPath, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+      const session = await ort.InferenceSession.create(m.modelPath, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', executionProviders: executionProvidersFor(opts.executionProvider ?? 'cpu') });
       for (const batch of opts.batches) {
         // Voice: a 2 s window at the model's rate; faces: one crop of the manifest's size.
         const dims = input.shape.map((d, i) => (i === 0 ? batch : typeof d === 'number' ? d : task === 'voice-antispoof' ? 2 * (m.manifest.audio?.sampleRate ?? 16000) : 1));

@@ -103,4 +103,75 @@ describe('SpeechWindower', () => {
     }
     expect(isDfdError(err, 'ERR_RANGE')).toBe(true);
   });
+
+  describe('early first window', () => {
+    it('emits one short window as soon as the trailing first window is mostly speech, wherever onset falls on the grid', () => {
+      const { w, out } = make({ hopSeconds: 1, windowSeconds: 2, minSpeechSeconds: 0.5, firstWindowSeconds: 1, firstWindowSpeech: 0.8 });
+      // Silence until 0.7 s, then speech: grid windows [0, 2) and [1, 3) come at 2 s and 3 s.
+      for (let t = 0.1; t <= 4.001; t += 0.1) {
+        feed(w, t);
+        classify(w, (x) => x >= 0.7);
+      }
+      const first = out[0]!;
+      expect(first.samples.length).toBe(16000);
+      // Emitted at the first VAD frame where the trailing 1 s held >= 0.8 s of speech: onset (frame
+      // 22 at 0.704 s) + 0.8 s, rounded up to whole frames.
+      const end = first.startIndex + first.samples.length;
+      expect(end % F).toBe(0);
+      expect(end / 16000).toBeGreaterThanOrEqual(0.704 + 0.8);
+      expect(end / 16000).toBeLessThan(0.704 + 0.8 + F / 16000 + 1e-9);
+      expect(first.speechSeconds).toBeGreaterThanOrEqual(0.8);
+      expect(first.samples[0]).toBe(first.startIndex);
+      // Then the grid, unchanged: 2 s windows every 1 s.
+      expect(out.slice(1).map((x) => [x.startIndex / 16000, x.samples.length])).toEqual([
+        [0, 32000],
+        [1, 32000],
+        [2, 32000],
+      ]);
+      expect(w.stats()).toMatchObject({ emitted: 4, first: 1 });
+    });
+
+    it('is emitted once per segment and armed again by reset', () => {
+      const { w, out } = make({ hopSeconds: 1, firstWindowSeconds: 1 });
+      feed(w, 1.5);
+      classify(w, () => true);
+      expect(out.map((x) => x.samples.length)).toEqual([16000]);
+      feed(w, 3.1);
+      classify(w, () => true);
+      expect(out.map((x) => x.samples.length)).toEqual([16000, 32000, 32000]);
+      w.reset(2_000_000);
+      feed(w, 1.2);
+      classify(w, () => true);
+      expect(out.map((x) => x.samples.length)).toEqual([16000, 32000, 32000, 16000]);
+      expect(w.stats().first).toBe(2);
+    });
+
+    it('never comes from a segment without enough speech, and the grid gate is unchanged', () => {
+      const { w, out } = make({ hopSeconds: 1, firstWindowSeconds: 1, firstWindowSpeech: 0.8 });
+      // Speech bursts of 0.3 s every 0.6 s: never 0.8 s of speech in any 1 s.
+      feed(w, 6);
+      classify(w, (x) => x % 0.6 < 0.3);
+      expect(w.stats().first).toBe(0);
+      expect(out.every((x) => x.samples.length === 32000)).toBe(true);
+    });
+
+    it('is off with firstWindowSeconds 0 (the default of the windower itself)', () => {
+      const { w, out } = make({ hopSeconds: 1 });
+      feed(w, 3.1);
+      classify(w, () => true);
+      expect(out.map((x) => x.samples.length)).toEqual([32000, 32000]);
+    });
+
+    it('rejects a first window longer than the window, or a speech share outside (0, 1]', () => {
+      for (const bad of [{ firstWindowSeconds: 3 }, { firstWindowSeconds: -1 }, { firstWindowSpeech: 0 }, { firstWindowSpeech: 1.5 }]) {
+        let err: unknown;
+        try {
+          new SpeechWindower(() => {}, { windowSeconds: 2, ...bad });
+        } catch (e) {
+          err = e;
+        }
+        expect(isDfdError(err) && err.code === 'ERR_CONFIG').toBe(true);
+      }
+    });
+  });
 });

@@ -8,6 +8,14 @@
  * `speechThreshold`. Each window carries the RTP span (48 kHz clock, unwrapped) and the
  * wall-clock span of its samples.
  *
+ * First window. A grid window needs `windowSeconds` of audio, so the first verdict of a call
+ * would wait that long after speech starts. With `firstWindowSeconds` > 0, until the segment
+ * has emitted any window, the trailing `firstWindowSeconds` of classified audio is considered
+ * after every VAD result and emitted (once per segment) as soon as it holds at least
+ * `firstWindowSpeech` of it as speech: the detectors get a short window about
+ * `firstWindowSeconds` after speech onset, wherever onset falls on the grid. It is an extra
+ * window; the grid goes on unchanged.
+ *
  * Sample indices count from the last `reset(rtpBase)`; sample i has RTP timestamp
  * rtpBase + i * rtpClockRate / sampleRate. Memory is fixed: one ring of samples
  * (window + `maxPendingSeconds` of not-yet-classified audio), one ring of VAD
@@ -31,6 +39,10 @@ export interface SpeechWindowerOptions {
   frameSamples: number;
   /** Audio that may wait for VAD, beyond one window. */
   maxPendingSeconds: number;
+  /** Length of the early first window of a segment (0 = none); at most `windowSeconds`. */
+  firstWindowSeconds: number;
+  /** Share (0..1] of the first window that must be speech. */
+  firstWindowSpeech: number;
 }
 
 export const defaultSpeechWindowerOptions: SpeechWindowerOptions = {
@@ -42,6 +54,8 @@ export const defaultSpeechWindowerOptions: SpeechWindowerOptions = {
   speechThreshold: 0.5,
   frameSamples: 512,
   maxPendingSeconds: 4,
+  firstWindowSeconds: 0,
+  firstWindowSpeech: 0.6,
 };
 
 /** The audio and timing fields of an AudioWindow (pipeline/messages.ts), before stream and quality are added. */
@@ -56,6 +70,8 @@ export interface SpeechWindowerStats {
   gated: number;
   /** Windows whose samples were overwritten before VAD caught up. */
   dropped: number;
+  /** Of `emitted`, early first windows of a segment. */
+  first: number;
 }
 
 const CHUNKS = 4096;
@@ -64,6 +80,7 @@ export class SpeechWindower {
   readonly options: Readonly<SpeechWindowerOptions>;
   readonly windowSamples: number;
   readonly hopSamples: number;
+  readonly firstWindowSamples: number;
   readonly #ring: RingBuffer;
   readonly #probs: Float32Array;
   readonly #chunkStart = new Float64Array(CHUNKS);
@@ -76,15 +93,25 @@ export class SpeechWindower {
   #vadFrames = 0;
   #nextStart = 0;
   #lastEnd = 0;
-  readonly #stats: SpeechWindowerStats = { emitted: 0, gated: 0, dropped: 0 };
+  /** Whether the segment has emitted a window yet (the first window is armed until it has). */
+  #segmentEmitted = false;
+  readonly #stats: SpeechWindowerStats = { emitted: 0, gated: 0, dropped: 0, first: 0 };
 
   constructor(onWindow: (w: SpeechWindow) => void, options: Partial<SpeechWindowerOptions> = {}) {
     const o = { ...defaultSpeechWindowerOptions, ...options };
     this.options = o;
     this.windowSamples = Math.round(o.windowSeconds * o.sampleRate);
     this.hopSamples = Math.round(o.hopSeconds * o.sampleRate);
+    this.firstWindowSamples = Math.round(o.firstWindowSeconds * o.sampleRate);
     if (!(this.windowSamples > 0) || !(this.hopSamples > 0) || !(o.frameSamples > 0) || !(o.maxPendingSeconds >= 0)) {
       throw new DfdError('ERR_CONFIG', 'speech windower needs positive window, hop and frame sizes');
+    }
+    if (!(this.firstWindowSamples >= 0 && this.firstWindowSamples <= this.windowSamples) || !(o.firstWindowSpeech > 0 && o.firstWindowSpeech <= 1)) {
+      throw new DfdError('ERR_CONFIG', 'speech windower: firstWindowSeconds must lie in [0, windowSeconds] and firstWindowSpeech in (0, 1]', {
+        firstWindowSeconds: o.firstWindowSeconds,
+        windowSeconds: o.windowSeconds,
+        firstWindowSpeech: o.firstWindowSpeech,
+      });
     }
     const capacity = this.windowSamples + Math.ceil(o.maxPendingSeconds * o.sampleRate) + 2 * o.frameSamples;
     this.#ring = new RingBuffer({ capacity });
@@ -124,6 +151,7 @@ export class SpeechWindower {
     this.#vadFrames = 0;
     this.#nextStart = 0;
     this.#lastEnd = 0;
+    this.#segmentEmitted = false;
     this.#chunkCount = 0;
     this.#chunkHead = 0;
   }
@@ -150,6 +178,9 @@ export class SpeechWindower {
     this.#probs[this.#vadFrames % this.#probs.length] = probability;
     this.#vadFrames++;
     const covered = this.#vadFrames * this.options.frameSamples;
+    if (!this.#segmentEmitted && this.firstWindowSamples > 0 && covered >= this.firstWindowSamples && covered < this.#nextStart + this.windowSamples) {
+      this.#considerFirst(covered - this.firstWindowSamples, covered);
+    }
     while (this.#nextStart + this.windowSamples <= covered) {
       this.#consider(this.#nextStart, this.#nextStart + this.windowSamples);
       this.#nextStart += this.hopSamples;
@@ -168,6 +199,15 @@ export class SpeechWindower {
     this.#nextStart = Math.max(this.#nextStart, covered);
   }
 
+  /** The early first window: emitted once it holds enough speech; not counted as gated while it waits. */
+  #considerFirst(start: number, end: number): void {
+    if (start < this.#ring.start) return;
+    const speech = this.#speechSamples(start, end);
+    if (speech < Math.max(this.options.firstWindowSpeech * (end - start), this.options.minSpeechSeconds * this.options.sampleRate)) return;
+    this.#stats.first++;
+    this.#emit(start, end, speech / this.options.sampleRate);
+  }
+
   #consider(start: number, end: number): void {
     if (start < this.#ring.start) {
       this.#stats.dropped++;
@@ -178,8 +218,13 @@ export class SpeechWindower {
       this.#stats.gated++;
       return;
     }
+    this.#emit(start, end, speech);
+  }
+
+  #emit(start: number, end: number, speech: number): void {
     const samples = this.#ring.read(start, end - start);
-    this.#lastEnd = end;
+    this.#lastEnd = Math.max(this.#lastEnd, end);
+    this.#segmentEmitted = true;
     this.#stats.emitted++;
     this.#onWindow({
       startIndex: start,

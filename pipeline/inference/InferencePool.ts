@@ -28,6 +28,7 @@
  * A crashed worker is restarted; its in-flight windows are counted as dropped
  * (reason "worker-crash").
  */
+import { inheritedPriority, type ThreadPriority } from '../../kernel/threadPriority.js';
 import { startWorker } from '../../kernel/workerThread.js';
 import type { Worker } from 'node:worker_threads';
 import { DfdError } from '../../kernel/errors.js';
@@ -40,7 +41,7 @@ import { FairQueue, type QueuedItem } from './FairQueue.js';
 import type { DetectorInfo, DetectorScore, DropEvent, DropReason, InferenceBackend, InferenceBackendEvents } from './InferenceBackend.js';
 import { audioWindowIssue } from './audioGate.js';
 import { audioModelLength } from './preprocess.js';
-import type { FromWorker, RunMessage, ToWorker, WorkerModel } from './protocol.js';
+import type { ExecutionProvider, FromWorker, RunMessage, ToWorker, WorkerModel } from './protocol.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import { SpeakerContinuity, type ContinuityResult } from '../verdict/SpeakerContinuity.js';
 
@@ -53,6 +54,8 @@ export interface InferencePoolOptions {
   intraOpNumThreads: number;
   /** onnxruntime inter-op threads per session. */
   interOpNumThreads: number;
+  /** onnxruntime execution provider of the sessions (protocol.ts ExecutionProvider). */
+  executionProvider: ExecutionProvider;
   /** Windows queued per detector before fair thinning starts. */
   queueCapacity: number;
   /** Most face frames in one micro-batch (across streams). */
@@ -83,6 +86,8 @@ export interface InferencePoolOptions {
   closeTimeoutMs: number;
   /** Transfer window buffers to the worker instead of copying them. */
   transfer: boolean;
+  /** Nice value and scheduling policy of the worker threads, inherited by onnxruntime's threads (kernel/threadPriority.ts). */
+  threadPriority: ThreadPriority;
   /** Wall clock (Date.now by default); window wallEnd uses the same clock. */
   now: () => number;
 }
@@ -90,6 +95,7 @@ export interface InferencePoolOptions {
 export const defaultInferencePoolOptions: InferencePoolOptions = {
   workers: 1,
   intraOpNumThreads: 1,
+  executionProvider: 'cpu',
   interOpNumThreads: 1,
   queueCapacity: 64,
   maxBatchFrames: 8,
@@ -103,6 +109,7 @@ export const defaultInferencePoolOptions: InferencePoolOptions = {
   restartDelayMs: 200,
   closeTimeoutMs: 10_000,
   transfer: true,
+  threadPriority: inheritedPriority,
   now: Date.now,
 };
 
@@ -383,11 +390,11 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
   }
 
   private startWorker(slot: Slot): void {
-    const worker = startWorker(import.meta.url, 'InferenceWorker');
+    const worker = startWorker(import.meta.url, 'InferenceWorker', { priority: this.options.threadPriority });
     slot.worker = worker;
     slot.ready = false;
     const models: WorkerModel[] = [...this.detectorsById.values()].map((d) => ({ id: d.model.id, modelPath: d.model.modelPath, manifest: d.model.manifest }));
-    const init: ToWorker = { type: 'init', models, intraOpNumThreads: this.options.intraOpNumThreads, interOpNumThreads: this.options.interOpNumThreads };
+    const init: ToWorker = { type: 'init', models, intraOpNumThreads: this.options.intraOpNumThreads, interOpNumThreads: this.options.interOpNumThreads, executionProvider: this.options.executionProvider };
     worker.postMessage(init);
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, worker, msg));
     worker.on('error', (e) => log.error('inference worker error', { index: slot.index, error: e }));

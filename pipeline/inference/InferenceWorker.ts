@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 import type { AudioWindow, FaceWindow } from '../messages.js';
 import { audioModelLength, preprocessAudio, preprocessImage } from './preprocess.js';
-import type { FromWorker, InitMessage, RunMessage, ToWorker, WorkerModel } from './protocol.js';
+import { executionProvidersFor, type FromWorker, type InitMessage, type RunMessage, type ToWorker, type WorkerModel } from './protocol.js';
 
 interface Loaded {
   model: WorkerModel;
@@ -41,6 +41,7 @@ async function init(msg: InitMessage): Promise<void> {
         interOpNumThreads: msg.interOpNumThreads,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
+        executionProviders: executionProvidersFor(msg.executionProvider),
       });
       const input = model.manifest.inputs[0]!;
       const output = model.manifest.outputs[0]!;

@@ -3,7 +3,7 @@
  * other model whose task the pool runs on audio) in the inference worker. Prints one JSON object.
  *
  *   node --import tsx pipeline/inference/models.bench.ts [--iterations 30] [--batches 1,2,4,8]
- *        [--workers 1,2] [--audio-batch 1,8] [--windows 240] [--models detectors/models]
+ *        [--workers 1,2] [--audio-batch 1,8] [--windows 240] [--models detectors/models] [--ep cpu|webgpu]
  *
  *  - perWindowMs: round trip per 2 s speech window through the inference worker (post,
  *    preprocessing, onnxruntime run, answer), one model alone in an InferencePool, batches of B windows from B
@@ -21,6 +21,7 @@ import { setLogLevel } from '../../kernel/log.js';
 import { ModelRegistry, type AvailableModel } from '../../detectors/registry/ModelRegistry.js';
 import { audioWindow, streamRef } from '../../detectors/testing/windows.js';
 import { InferencePool, TASK_KIND } from './InferencePool.js';
+import { ExecutionProviders, type ExecutionProvider } from './protocol.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,8 +31,14 @@ const { values } = parseArgs({
     windows: { type: 'string', default: '240' },
     models: { type: 'string', default: 'detectors/models' },
     'audio-batch': { type: 'string', default: '1,8' },
+    ep: { type: 'string', default: 'cpu' },
   },
 });
+if (!(ExecutionProviders as readonly string[]).includes(values.ep)) {
+  process.stderr.write(`--ep must be one of ${ExecutionProviders.join(', ')}\n`);
+  process.exit(2);
+}
+const executionProvider = values.ep as ExecutionProvider;
 const iterations = Number(values.iterations);
 const batches = values.batches.split(',').map(Number);
 const workerCounts = values.workers.split(',').map(Number);
@@ -72,7 +79,7 @@ function answers(p: InferencePool, n: number): Promise<{ dropped: number }> {
 async function perWindow(model: AvailableModel): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const b of batches) {
-    const p = new InferencePool([model], { maxAudioBatch: b, queueCapacity: 1024 });
+    const p = new InferencePool([model], { maxAudioBatch: b, queueCapacity: 1024, executionProvider });
     await p.ready();
     const xs: number[] = [];
     for (let i = 0; i < iterations + 1; i++) {
@@ -90,7 +97,7 @@ async function perWindow(model: AvailableModel): Promise<Record<string, unknown>
 }
 
 async function throughput(models: AvailableModel[], workers: number, maxAudioBatch: number): Promise<Record<string, unknown>> {
-  const p = new InferencePool(models, { workers, maxAudioBatch, queueCapacity: 4096, maxQueueAgeMs: 600_000 });
+  const p = new InferencePool(models, { workers, maxAudioBatch, queueCapacity: 4096, maxQueueAgeMs: 600_000, executionProvider });
   await p.ready();
   // warm-up: one window through every worker
   for (let k = 0; k < workers * 2; k++) {
@@ -138,6 +145,7 @@ async function main(): Promise<void> {
   }
   const out = {
     bench: 'inference-models',
+    executionProvider,
     iterations,
     cpu: os.cpus()[0]?.model ?? 'unknown',
     cores: os.availableParallelism(),

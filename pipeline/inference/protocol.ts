@@ -17,6 +17,22 @@ export interface InitMessage {
   models: WorkerModel[];
   intraOpNumThreads: number;
   interOpNumThreads: number;
+  /** Where the sessions run (InferencePool's executionProvider). */
+  executionProvider: ExecutionProvider;
+}
+
+/**
+ * onnxruntime execution providers the service can select: `cpu` (default), or `webgpu`, the
+ * GPU backend bundled in onnxruntime-node (Dawn: Vulkan on Linux), with CPU for operators it
+ * lacks. A machine without a WebGPU adapter cannot open the models on `webgpu`: the detectors
+ * are reported unavailable (no silent fallback to CPU).
+ */
+export const ExecutionProviders = ['cpu', 'webgpu'] as const;
+export type ExecutionProvider = (typeof ExecutionProviders)[number];
+
+/** The onnxruntime `executionProviders` list for a provider. */
+export function executionProvidersFor(ep: ExecutionProvider): string[] {
+  return ep === 'webgpu' ? ['webgpu', 'cpu'] : ['cpu'];
 }
 
 export interface RunMessage {

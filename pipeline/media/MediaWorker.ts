@@ -26,6 +26,8 @@ export interface MediaWorkerConfig {
   windowSeconds: number;
   hopSeconds: number;
   minSpeechSeconds: number;
+  /** Early first window of a speech segment, seconds (0 = none): SpeechWindower's firstWindowSeconds. */
+  firstWindowSeconds: number;
   videoFps: number;
   faceWindowFrames: number;
   cropSize: number;
@@ -92,7 +94,7 @@ function open(m: OpenStream): void {
       codec: m.codec ?? 'opus',
       payloadType: m.payloadType,
       clockRate: m.clockRate,
-      windower: { windowSeconds: cfg.windowSeconds, hopSeconds: cfg.hopSeconds, minSpeechSeconds: cfg.minSpeechSeconds },
+      windower: { windowSeconds: cfg.windowSeconds, hopSeconds: cfg.hopSeconds, minSpeechSeconds: cfg.minSpeechSeconds, firstWindowSeconds: cfg.firstWindowSeconds },
     });
     proc.on('window', (w) => post({ type: 'window', window: w }, [w.samples.buffer as ArrayBuffer]));
     entries.set(m.tapId, { kind: 'audio', stream: m.stream, proc });

@@ -6,6 +6,7 @@
  * lost and counted).
  */
 import type { Worker } from 'node:worker_threads';
+import { inheritedPriority, type ThreadPriority } from '../../kernel/threadPriority.js';
 import { startWorker } from '../../kernel/workerThread.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import { createLogger, currentLogLevel } from '../../kernel/log.js';
@@ -25,6 +26,8 @@ export interface MediaWorkerPoolOptions extends Omit<MediaWorkerConfig, 'kind'> 
   videoWorkers: number;
   /** How often batched RTP is posted to the workers. */
   batchMs: number;
+  /** Nice value and scheduling policy of the worker threads and the decoders they start (kernel/threadPriority.ts). */
+  threadPriority: ThreadPriority;
   /** Packets buffered per worker between posts; beyond it packets are dropped (counted). */
   maxBatchPackets: number;
   /**
@@ -41,6 +44,7 @@ export const defaultMediaWorkerPoolOptions: MediaWorkerPoolOptions = {
   audioWorkers: 1,
   videoWorkers: 1,
   batchMs: 10,
+  threadPriority: inheritedPriority,
   maxBatchPackets: 20_000,
   maxInFlightBatches: 100,
   closeTimeoutMs: 10_000,
@@ -49,6 +53,7 @@ export const defaultMediaWorkerPoolOptions: MediaWorkerPoolOptions = {
   windowSeconds: 2,
   hopSeconds: 1,
   minSpeechSeconds: 0.5,
+  firstWindowSeconds: 1,
   videoFps: 5,
   faceWindowFrames: 5,
   cropSize: 256,
@@ -208,7 +213,7 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
 
   #spawn(index: number, kind: MediaKind): Slot {
     const config: MediaWorkerConfig = { ...this.options, kind, faceAnalysis: kind === 'video' && this.options.faceAnalysis };
-    const worker = startWorker(import.meta.url, 'MediaWorker', { workerData: config });
+    const worker = startWorker(import.meta.url, 'MediaWorker', { workerData: config, priority: this.options.threadPriority });
     let resolveReady!: (r: { faceAnalysis: boolean }) => void;
     const slot: Slot = {
       index,

@@ -13,6 +13,19 @@ describe('EvidenceAccumulator', () => {
     expect(s.windows).toBe(2);
   });
 
+  it('keeps the seconds of input apart from the weighted evidence, decayed alike', () => {
+    const a = new EvidenceAccumulator({ halfLifeMs: 1000 });
+    a.addScore(0.9, 0.5, 0, 2); // a 2 s window of a detector with verdict weight 0.25
+    a.addScore(0.9, 1, 0); // seconds default to the evidence
+    expect(a.snapshot(0)).toMatchObject({ evidence: 1.5, seconds: 3 });
+    expect(a.snapshot(1000).seconds).toBeCloseTo(1.5, 10);
+    a.addScore(0.9, 1, 1000, Number.NaN);
+    a.addScore(0.9, 1, 1000, -1);
+    expect(a.snapshot(1000)).toMatchObject({ windows: 2 });
+    a.reset();
+    expect(a.snapshot(1000).seconds).toBe(0);
+  });
+
   it('decays evidence with the half-life; newer windows outweigh old ones', () => {
     const a = new EvidenceAccumulator({ halfLifeMs: 1000 });
     a.addScore(0.1, 4, 0);

@@ -11,6 +11,11 @@
  * more windows make the estimate more certain (W grows), not more extreme. Dropped
  * windows are tracked with the same decay so `droppedFraction` reflects recent overload.
  * Memory is O(1) per track.
+ *
+ * Besides that weighted evidence, the accumulator keeps the decayed *seconds* of input the
+ * windows covered before any detector weight (`seconds`): how much of the participant has
+ * been looked at, which is what the verdict machine's evidence gates count, while the
+ * weighted evidence sets the verdict's confidence.
  */
 
 export interface EvidenceAccumulatorOptions {
@@ -30,8 +35,10 @@ export interface EvidenceSnapshot {
   logOdds: number;
   /** sigmoid(logOdds); 0.5 without evidence. */
   pFake: number;
-  /** Decayed evidence, seconds. */
+  /** Decayed evidence, seconds (weighted by the detectors' verdict weights). */
   evidence: number;
+  /** Decayed seconds of input scored, before verdict weights. */
+  seconds: number;
   /** All evidence ever added, seconds (not decayed). */
   totalEvidence: number;
   /** Windows scored / dropped, not decayed. */
@@ -56,6 +63,7 @@ export class EvidenceAccumulator {
   readonly options: EvidenceAccumulatorOptions;
   private sum = 0;
   private weight = 0;
+  private secs = 0;
   private recentScored = 0;
   private recentDropped = 0;
   private total = 0;
@@ -68,10 +76,14 @@ export class EvidenceAccumulator {
     if (!(this.options.halfLifeMs > 0)) throw new RangeError('halfLifeMs must be positive');
   }
 
-  /** Adds one scored window. Non-finite or negative inputs are ignored (counted as nothing). */
-  addScore(pFake: number, evidence: number, at: number): void {
-    if (!Number.isFinite(pFake) || !Number.isFinite(evidence) || evidence < 0) return;
+  /**
+   * Adds one scored window: `evidence` weighted, `seconds` of input it covered (default: the
+   * evidence). Non-finite or negative inputs are ignored (counted as nothing).
+   */
+  addScore(pFake: number, evidence: number, at: number, seconds = evidence): void {
+    if (!Number.isFinite(pFake) || !Number.isFinite(evidence) || evidence < 0 || !Number.isFinite(seconds) || seconds < 0) return;
     this.decayTo(at);
+    this.secs += seconds;
     const m = this.options.maxAbsLogOdds;
     const z = Math.max(-m, Math.min(m, logit(pFake)));
     this.sum += evidence * z;
@@ -98,6 +110,7 @@ export class EvidenceAccumulator {
       logOdds,
       pFake: sigmoid(logOdds),
       evidence: weight,
+      seconds: this.secs * f,
       totalEvidence: this.total,
       windows: this.windows,
       dropped: this.droppedCount,
@@ -106,7 +119,7 @@ export class EvidenceAccumulator {
   }
 
   reset(): void {
-    this.sum = this.weight = this.recentScored = this.recentDropped = this.total = this.windows = this.droppedCount = 0;
+    this.sum = this.weight = this.secs = this.recentScored = this.recentDropped = this.total = this.windows = this.droppedCount = 0;
     this.last = undefined;
   }
 
@@ -120,6 +133,7 @@ export class EvidenceAccumulator {
     const f = this.factor(at);
     this.sum *= f;
     this.weight *= f;
+    this.secs *= f;
     this.recentScored *= f;
     this.recentDropped *= f;
     if (this.last === undefined || at > this.last) this.last = at;

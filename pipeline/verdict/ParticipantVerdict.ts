@@ -15,7 +15,13 @@
  * the quality reason instead of guessing.
  *
  * confidence = (1 - exp(-evidence / confidenceEvidence)) * (1 - droppedFraction) * coverage
- * where coverage is the share of observed modalities that contribute usable evidence.
+ * where evidence is weighted by the detectors' verdict weights and coverage is the share of
+ * observed modalities that contribute usable evidence. The verdict machine's evidence gates
+ * (minEvidence, keepEvidence) count the seconds of input scored before weights: the first
+ * verdict comes once about a second of speech or face has been scored. Until the weighted
+ * evidence reaches `fullEvidence` the fused log-odds are scaled by evidence / fullEvidence
+ * (pulled toward 0.5), so an early verdict leans only as far as its evidence allows, and its
+ * confidence says how little it rests on.
  * A `verdict` event is emitted only when the state or reason changes, or confidence moves
  * by at least `confidenceDelta` since the last emitted verdict.
  *
@@ -90,6 +96,13 @@ export interface ParticipantVerdictOptions {
   videoWeight: number;
   /** Evidence (s) at which confidence reaches 63 % before other factors. */
   confidenceEvidence: number;
+  /**
+   * Weighted evidence (s) from which the fused log-odds count in full. Below it they are scaled
+   * by evidence / fullEvidence, i.e. pulled toward pFake 0.5: an early verdict (after about a
+   * second of input) leans only as far as its evidence allows, so a weak detector's first
+   * window cannot make a genuine caller `suspicious` (which hysteresis would then hold).
+   */
+  fullEvidence: number;
   /** Minimum confidence change that emits a new verdict. */
   confidenceDelta: number;
   /** Confidence reported while `verified`. */
@@ -117,6 +130,7 @@ export const defaultParticipantVerdictOptions: ParticipantVerdictOptions = {
   audioWeight: 1,
   videoWeight: 1,
   confidenceEvidence: 10,
+  fullEvidence: 3,
   confidenceDelta: 0.1,
   verifiedConfidence: 0.95,
   ignoredDropReasons: ['bad-input', 'unjudgeable-audio', 'closed'],
@@ -217,7 +231,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     this.seen[kind] = true;
     this.models.set(score.detector, score.modelVersion);
     const w = verdictWeight(score.weight);
-    if (w > 0) this.accumulatorFor(kind, score).addScore(weightedPFake(score.pFake, w), w * score.evidence, this.options.now());
+    if (w > 0) this.accumulatorFor(kind, score).addScore(weightedPFake(score.pFake, w), w * score.evidence, this.options.now(), score.evidence);
     this.evaluate();
   }
 
@@ -248,13 +262,13 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   }
 
   /** The most confident PAD detector past the gate, or undefined. */
-  private padAlarm(now: number): { detector: string; pFake: number; evidence: number } | undefined {
+  private padAlarm(now: number): { detector: string; pFake: number; evidence: number; seconds: number } | undefined {
     if (this.pad.mode !== 'raise') return undefined;
-    let best: { detector: string; pFake: number; evidence: number } | undefined;
+    let best: { detector: string; pFake: number; evidence: number; seconds: number } | undefined;
     for (const [detector, a] of this.padAcc) {
       const s = a.snapshot(now);
       if (s.evidence < this.pad.minEvidence || s.evidence <= 0 || s.pFake < this.pad.minPFake) continue;
-      if (!best || s.pFake > best.pFake) best = { detector, pFake: s.pFake, evidence: s.evidence };
+      if (!best || s.pFake > best.pFake) best = { detector, pFake: s.pFake, evidence: s.evidence, seconds: s.seconds };
     }
     return best;
   }
@@ -326,6 +340,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     let num = 0;
     let den = 0;
     let evidence = 0;
+    let seconds = 0;
     let contributing = 0;
     const poor: string[] = [];
     for (const kind of ['audio', 'video'] as const) {
@@ -338,20 +353,23 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
       num += weights[kind] * s.evidence * s.logOdds;
       den += weights[kind] * s.evidence;
       evidence += s.evidence;
+      seconds += s.seconds;
       contributing++;
     }
-    let pFake = den > 0 ? sigmoid(num / den) : 0.5;
+    const full = this.options.fullEvidence > 0 ? Math.min(1, evidence / this.options.fullEvidence) : 1;
+    let pFake = den > 0 ? sigmoid((full * num) / den) : 0.5;
     // A confident presentation-attack detector lifts pFake (never lowers it), on judgeable video only.
     const alarm = problems.video.length === 0 ? this.padAlarm(now) : undefined;
     const lifted = alarm !== undefined && Math.min(alarm.pFake, this.pad.maxPFake) > pFake;
     if (alarm && lifted) {
       pFake = Math.min(alarm.pFake, this.pad.maxPFake);
       evidence = Math.max(evidence, alarm.evidence);
+      seconds = Math.max(seconds, alarm.seconds);
       if (contributing === 0) contributing = 1;
     }
     // Too poor to judge only when nothing usable remains.
     const poorQuality = contributing === 0 && poor.length > 0 ? poor.join(',') : undefined;
-    this.machine.update({ pFake, evidence, ...(poorQuality ? { poorQuality } : {}), now });
+    this.machine.update({ pFake, evidence: seconds, ...(poorQuality ? { poorQuality } : {}), now });
 
     const observed = (this.seen.audio ? 1 : 0) + (this.seen.video ? 1 : 0);
     const coverage = observed > 0 ? contributing / observed : 0;

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { INSUFFICIENT_EVIDENCE, VerdictMachine, type VerdictState } from './VerdictMachine.js';
+import { INSUFFICIENT_EVIDENCE, VerdictMachine, defaultVerdictMachineOptions, type VerdictState } from './VerdictMachine.js';
 
-// Defaults: minEvidence 3, keepEvidence 1, suspicious 0.60/0.45, deepfake 0.85/0.70, hold 60 s.
+// The transition tests use evidence gates of 3 s / 1 s (numbers easy to read); the defaults
+// (0.6 s / 0.3 s of scored input) have their own test below. Thresholds: the defaults,
+// suspicious 0.60/0.45, deepfake 0.85/0.70, hold 60 s.
+const GATES = { minEvidence: 3, keepEvidence: 1 };
 const ENOUGH = 5;
 
 function machineIn(state: VerdictState, now = 0): VerdictMachine {
-  const m = new VerdictMachine();
+  const m = new VerdictMachine(GATES);
   const p = { 'likely-genuine': 0.1, suspicious: 0.7, 'deepfake-likely': 0.95, collecting: 0.5, verified: 0.5 }[state];
   if (state === 'verified') m.markVerified(now + 10_000, now);
   else if (state !== 'collecting') m.update({ pFake: p, evidence: ENOUGH, now });
@@ -14,8 +17,17 @@ function machineIn(state: VerdictState, now = 0): VerdictMachine {
 }
 
 describe('VerdictMachine transitions (one test per table row)', () => {
-  it('starts collecting with insufficient-evidence', () => {
+  it('by default leaves collecting after 0.6 s of scored input (one early voice window) and falls back below 0.3 s', () => {
+    expect(defaultVerdictMachineOptions).toMatchObject({ minEvidence: 0.6, keepEvidence: 0.3 });
     const m = new VerdictMachine();
+    expect(m.update({ pFake: 0.2, evidence: 0.59, now: 1 })).toBeUndefined();
+    expect(m.update({ pFake: 0.2, evidence: 0.6, now: 2 })).toEqual({ from: 'collecting', to: 'likely-genuine', reason: undefined, at: 2 });
+    m.update({ pFake: 0.2, evidence: 0.29, now: 3 });
+    expect([m.state, m.reason]).toEqual(['collecting', INSUFFICIENT_EVIDENCE]);
+  });
+
+  it('starts collecting with insufficient-evidence', () => {
+    const m = new VerdictMachine(GATES);
     expect(m.state).toBe('collecting');
     expect(m.reason).toBe(INSUFFICIENT_EVIDENCE);
   });

@@ -2,9 +2,9 @@
  * The verdict state machine of one participant. Small and explicit; every edge below is
  * tested in VerdictMachine.test.ts.
  *
- * Inputs on each `update()`: fused pFake, fused (decayed) evidence in seconds, and an
- * optional `poorQuality` reason when the usable input is too poor to judge.
- * Thresholds (defaults): minEvidence 3 s, keepEvidence 1 s, suspiciousEnter 0.60,
+ * Inputs on each `update()`: fused pFake, the (decayed) seconds of input the detectors scored,
+ * and an optional `poorQuality` reason when the usable input is too poor to judge.
+ * Thresholds (defaults): minEvidence 0.6 s, keepEvidence 0.3 s, suspiciousEnter 0.60,
  * suspiciousExit 0.45, deepfakeEnter 0.85, deepfakeExit 0.70 (enter > exit: hysteresis).
  *
  *  from             condition (checked in this order)                      to
@@ -45,7 +45,11 @@ export const VerdictStates = ['collecting', 'likely-genuine', 'suspicious', 'dee
 export type VerdictState = (typeof VerdictStates)[number];
 
 export interface VerdictMachineOptions {
-  /** Evidence (seconds) needed before leaving `collecting`. */
+  /**
+   * Scored input (seconds of speech or face, decayed) needed before leaving `collecting`. Kept
+   * short so a call gets a first verdict about a second after speech starts (the early voice
+   * window holds at least 0.6 s of speech); how much that verdict rests on is its confidence.
+   */
   minEvidence: number;
   /** Below this evidence a judged state falls back to `collecting`. */
   keepEvidence: number;
@@ -60,8 +64,8 @@ export interface VerdictMachineOptions {
 }
 
 export const defaultVerdictMachineOptions: VerdictMachineOptions = {
-  minEvidence: 3,
-  keepEvidence: 1,
+  minEvidence: 0.6,
+  keepEvidence: 0.3,
   suspiciousEnter: 0.6,
   suspiciousExit: 0.45,
   deepfakeEnter: 0.85,

@@ -6,6 +6,8 @@
  * (Detectors here are small real ONNX graphs built by the test set-up, so the test does
  * not depend on the trained models' accuracy.)
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startTestService } from '../helpers/service.js';
@@ -14,20 +16,28 @@ import { fixtures } from '../fixtures/build.js';
 import { testModelsDir, removeDir } from '../helpers/models.js';
 import type { Service } from '../../src/Service.js';
 import type { Verdict } from '../../pipeline/verdict/ParticipantVerdict.js';
-import type { WindowScore } from '../../pipeline/messages.js';
+import type { AudioWindow, WindowScore } from '../../pipeline/messages.js';
+import { currentThreadId, threadPriorityOf } from '../../kernel/threadPriority.js';
+
+/** Nice value and policy of every thread of this process (threads that end while we look are left out). */
+function threadPriorities(): { nice: number; policy: string }[] {
+  return fs.readdirSync('/proc/self/task').flatMap((tid) => threadPriorityOf(Number(tid)) ?? []);
+}
 
 describe('analysis pipeline end to end (Chromium -> SFU -> taps -> detectors -> verdict)', () => {
   let service: Service;
   const browsers: Browser[] = [];
   const verdicts: Verdict[] = [];
   const scores: WindowScore[] = [];
+  const audioWindows: { window: Pick<AudioWindow, 'stream' | 'samples' | 'sampleRate' | 'speechSeconds'>; length: number }[] = [];
   let modelsDir: string;
 
   beforeAll(async () => {
     modelsDir = testModelsDir();
-    service = await startTestService({ modelsDir, audioHopSec: 1, audioWindowSec: 2 }, { events: false, analysis: true });
+    service = await startTestService({ modelsDir, audioHopSec: 1, audioWindowSec: 2, analysisNice: 10 }, { events: false, analysis: true });
     service.pipeline!.on('verdict', (v) => verdicts.push(v));
     service.pipeline!.on('score', (s) => scores.push(s));
+    service.pipeline!.on('audio-window', (w) => audioWindows.push({ window: w, length: w.samples.length / w.sampleRate }));
     browsers.push(await launchBrowser({ wav: fixtures.speechWav, y4m: fixtures.faceY4m }));
     browsers.push(await launchBrowser({ wav: fixtures.silenceWav, y4m: fixtures.testY4m }));
   });
@@ -70,5 +80,27 @@ describe('analysis pipeline end to end (Chromium -> SFU -> taps -> detectors -> 
     expect(scores.filter((s) => s.stream.peerId === quietId)).toHaveLength(0);
     expect(verdicts.filter((v) => v.peerId === quietId).every((v) => v.state === 'collecting')).toBe(true);
     expect(service.pipeline!.participant('pipe', quietId)!.current().state).toBe('collecting');
+
+    // The talker's first voice window is the early one (DFD_AUDIO_FIRST_WINDOW_SEC, 1 s, mostly
+    // speech); the 2 s grid follows.
+    const talkerWindows = audioWindows.filter((w) => w.window.stream.peerId === talkerId);
+    expect(talkerWindows[0]?.length).toBeCloseTo(service.config.audioFirstWindowSec, 6);
+    expect(talkerWindows[0]!.window.speechSeconds).toBeGreaterThanOrEqual(0.6 * service.config.audioFirstWindowSec);
+    expect(talkerWindows.slice(1).some((w) => Math.abs(w.length - service.config.audioWindowSec) < 1e-6)).toBe(true);
+  });
+
+  it.runIf(os.platform() === 'linux')('analysis threads run at DFD_ANALYSIS_NICE, below the signalling thread and the mediasoup worker', () => {
+    const main = threadPriorityOf(currentThreadId()!)!;
+    expect(main.policy).toBe('normal');
+    // (The service default, DFD_ANALYSIS_NICE=10; test services run analysis at 0, test/helpers/service.ts.)
+    expect(service.config).toMatchObject({ analysisNice: 10, analysisSched: 'normal' });
+    // At least the audio and video media workers and the inference worker (and onnxruntime's threads
+    // they started) run at the analysis nice value; the thread running this test keeps its own.
+    // (Under a nice value above 10 without root, the workers cannot go lower and keep the inherited one.)
+    const expected = main.nice <= 10 || process.getuid?.() === 0 ? 10 : main.nice;
+    expect(threadPriorities().filter((t) => t.nice === expected && t.policy === 'normal').length).toBeGreaterThanOrEqual(3);
+    for (const slot of service.pool.slots) {
+      expect(os.getPriority(slot.worker.pid)).toBe(service.config.sfuNice);
+    }
   });
 });

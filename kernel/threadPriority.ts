@@ -1,0 +1,128 @@
+/**
+ * Scheduling priority of the calling thread (Linux): a nice value and a scheduling policy.
+ *
+ * Analysis runs in worker threads of the service's own process. Node's `os.setPriority(pid)`
+ * acts on one thread when given a thread id (Linux `setpriority(PRIO_PROCESS, tid)`), and a
+ * thread finds its own id through `/proc/thread-self`. The policy is set with util-linux's
+ * `chrt` (an Essential package on Debian) on that thread id. Threads and processes the thread
+ * creates later (onnxruntime's intra-op threads, an ffmpeg child) inherit both, so a worker
+ * sets them first thing, before it loads anything.
+ *
+ * Policies: `normal` (SCHED_OTHER), `batch` (SCHED_BATCH: CPU-bound, never preempts on
+ * wake-up) and `idle` (SCHED_IDLE: runs on what normal threads leave, and any normal thread
+ * that wakes up preempts it at once; the nice value does not apply). Raising the nice value or
+ * moving to batch or idle needs no privilege; the way back needs CAP_SYS_NICE.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import { DfdError, toDfdError } from './errors.js';
+import { createLogger } from './log.js';
+
+const log = createLogger('thread-priority');
+
+export const SchedulingPolicies = ['normal', 'batch', 'idle'] as const;
+export type SchedulingPolicy = (typeof SchedulingPolicies)[number];
+
+export interface ThreadPriority {
+  /** -20..19 (ignored by the idle policy). */
+  nice: number;
+  policy: SchedulingPolicy;
+}
+
+/** Leave the thread as it was started. */
+export const inheritedPriority: ThreadPriority = { nice: 0, policy: 'normal' };
+
+/** Linux policy numbers (sched.h) of /proc/<tid>/stat field 41. */
+const POLICY_NUMBER: Record<SchedulingPolicy, number> = { normal: 0, batch: 3, idle: 5 };
+const CHRT_FLAG: Record<SchedulingPolicy, string> = { normal: '--other', batch: '--batch', idle: '--idle' };
+
+/** The kernel's id of the calling thread, from /proc/thread-self; undefined where there is none. */
+export function currentThreadId(): number | undefined {
+  try {
+    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
+    return Number.isInteger(tid) && tid > 0 ? tid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Fields of /proc/<tid>/stat after the command name: index 0 is field 3. */
+function statFields(tid: number): string[] | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A thread's nice value and policy (of this process), from /proc; undefined where unreadable. */
+export function threadPriorityOf(tid: number): { nice: number; policy: SchedulingPolicy | 'other' } | undefined {
+  const f = statFields(tid);
+  if (!f) return undefined;
+  const nice = Number(f[16]);
+  const policyNumber = Number(f[38]);
+  const policy = (Object.keys(POLICY_NUMBER) as SchedulingPolicy[]).find((p) => POLICY_NUMBER[p] === policyNumber) ?? 'other';
+  return Number.isInteger(nice) ? { nice, policy } : undefined;
+}
+
+/** The calling thread's nice value (-20..19), or undefined where it cannot be read. */
+export function currentThreadNice(): number | undefined {
+  const tid = currentThreadId();
+  if (tid === undefined) return undefined;
+  try {
+    return os.getPriority(tid);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Sets the calling thread's nice value and policy. ERR_CONFIG for a nice value outside
+ * -20..19 or an unknown policy; ERR_PRIORITY where threads have no id of their own (not
+ * Linux), `chrt` is missing, or the kernel refused (e.g. a lower nice value without
+ * CAP_SYS_NICE). Returns the thread id.
+ */
+export function setThreadPriority(p: Partial<ThreadPriority>): number {
+  const nice = p.nice ?? 0;
+  const policy = p.policy ?? 'normal';
+  if (!Number.isInteger(nice) || nice < -20 || nice > 19) throw new DfdError('ERR_CONFIG', 'a nice value is an integer from -20 to 19', { nice });
+  if (!(SchedulingPolicies as readonly string[]).includes(policy)) throw new DfdError('ERR_CONFIG', `a scheduling policy is one of ${SchedulingPolicies.join(', ')}`, { policy });
+  const tid = currentThreadId();
+  if (tid === undefined) throw new DfdError('ERR_PRIORITY', 'this platform gives threads no id of their own (/proc/thread-self)');
+  try {
+    os.setPriority(tid, nice);
+  } catch (e) {
+    throw new DfdError('ERR_PRIORITY', 'the kernel refused the thread priority', { nice, error: e instanceof Error ? e.message : String(e) });
+  }
+  if (policy !== 'normal' || threadPriorityOf(tid)?.policy !== 'normal') {
+    try {
+      execFileSync('chrt', [CHRT_FLAG[policy], '--pid', '0', String(tid)], { stdio: 'ignore', timeout: 5000 });
+    } catch (e) {
+      throw new DfdError('ERR_PRIORITY', 'the scheduling policy could not be set (chrt)', { policy, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  return tid;
+}
+
+/** Sets the calling thread's nice value (the policy stays). See setThreadPriority. */
+export function setThreadNice(nice: number): number {
+  const tid = currentThreadId();
+  const policy = tid !== undefined ? threadPriorityOf(tid)?.policy : undefined;
+  return setThreadPriority({ nice, policy: policy === undefined || policy === 'other' ? 'normal' : policy });
+}
+
+/**
+ * What a worker thread started with `startWorker(..., { priority })` runs before its entry
+ * module: sets the priority, and logs a warning (never throws) when it cannot, so the worker
+ * still runs, at the priority it inherited.
+ */
+export function applyWorkerPriority(p: ThreadPriority, name: string): void {
+  try {
+    setThreadPriority(p);
+  } catch (e) {
+    const err = toDfdError(e);
+    log.warn('worker thread runs at its inherited priority', { worker: name, nice: p.nice, policy: p.policy, code: err.code, error: err.message });
+  }
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { isDfdError } from '../kernel/errors.js';
+import { configTable, loadConfig, settings } from './config.js';
+
+function configError(env: Record<string, string>): string | undefined {
+  try {
+    loadConfig(env);
+    return undefined;
+  } catch (e) {
+    return isDfdError(e) ? e.code : `not a DfdError: ${String(e)}`;
+  }
+}
+
+describe('config', () => {
+  it('parses every documented default', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8080);
+    expect(c.audioFirstWindowSec).toBe(1);
+    expect(c.analysisNice).toBe(10);
+    expect(c.sfuNice).toBe(0);
+    expect(c.ortExecutionProvider).toBe('cpu');
+    expect(configTable().split('\n')).toHaveLength(2 + Object.keys(settings).length);
+  });
+
+  it('reads the analysis priority, SFU priority, execution provider and first window from the environment', () => {
+    const c = loadConfig({ DFD_ANALYSIS_NICE: '15', DFD_SFU_NICE: '-5', DFD_ORT_EP: 'webgpu', DFD_AUDIO_FIRST_WINDOW_SEC: '0' });
+    expect(c).toMatchObject({ analysisNice: 15, sfuNice: -5, ortExecutionProvider: 'webgpu', audioFirstWindowSec: 0 });
+  });
+
+  it.each([
+    ['DFD_ANALYSIS_NICE', '-1'],
+    ['DFD_ANALYSIS_NICE', '20'],
+    ['DFD_ANALYSIS_NICE', 'low'],
+    ['DFD_SFU_NICE', '-21'],
+    ['DFD_ORT_EP', 'cuda'],
+    ['DFD_AUDIO_FIRST_WINDOW_SEC', '-0.5'],
+  ])('%s=%s is ERR_CONFIG', (name, value) => {
+    expect(configError({ [name]: value })).toBe('ERR_CONFIG');
+  });
+
+  it('a first window longer than the analysis window is ERR_CONFIG', () => {
+    expect(configError({ DFD_AUDIO_FIRST_WINDOW_SEC: '3', DFD_AUDIO_WINDOW_SEC: '2' })).toBe('ERR_CONFIG');
+    expect(configError({ DFD_AUDIO_FIRST_WINDOW_SEC: '2', DFD_AUDIO_WINDOW_SEC: '2' })).toBeUndefined();
+  });
+});
