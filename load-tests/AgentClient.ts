@@ -2,6 +2,7 @@
  * Parent side of the media agent: forks `mediaAgent.ts` (its own process, so the RTP
  * senders' CPU is not billed to the service) and talks to it over IPC.
  */
+import os from 'node:os';
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,10 +38,21 @@ export class AgentClient {
   }
 
   /** Forks the agent and waits until it has encoded the speech clip. */
-  /** `phases`: send slots per 20 ms of the load streams (RtpLoadSender; 1 = lockstep bursts). */
-  static async start(speechWav: string, opts: { phases?: number } = {}): Promise<AgentClient> {
+  /**
+   * `phases`: send slots per 20 ms of the load streams (RtpLoadSender; 1 = lockstep bursts).
+   * `nice`: the agent process's nice value (negative needs root): the agent stands in for remote
+   * senders and receivers, so its own scheduling delay on the measured machine is not the SFU's.
+   */
+  static async start(speechWav: string, opts: { phases?: number; nice?: number } = {}): Promise<AgentClient> {
     const child = fork(path.join(here, 'mediaAgent.ts'), [speechWav, ...(opts.phases !== undefined ? [String(opts.phases)] : [])], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const client = new AgentClient(child);
+    if (opts.nice !== undefined && opts.nice !== 0 && child.pid !== undefined) {
+      try {
+        os.setPriority(child.pid, opts.nice);
+      } catch (e) {
+        process.stderr.write(`media agent keeps the default priority: ${e instanceof Error ? e.message : String(e)}\n`);
+      }
+    }
     await new Promise<void>((resolve, reject) => {
       client.#pending.set(0, { resolve: () => resolve(), reject });
     });

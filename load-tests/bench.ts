@@ -12,8 +12,8 @@
  * `--only soak --soak-sec 1800` is the 30-minute soak).
  * Service settings: --audio-workers, --inference-workers, --ort-threads (defaults 1, 1, 1
  * for a 2-core machine), --no-challenges, --sfu-nice=-5 (mediasoup worker priority), --analysis-nice 10 and --analysis-sched normal|batch|idle (analysis threads' priority),
- * --tap direct|udp (DFD_TAP_TRANSPORT); media-impact: --background 50,100 (analysed background streams), --lockstep (send them in one burst per 20 ms
- * instead of spread like independent calls); --ep cpu|webgpu (onnxruntime execution provider of the detectors: DFD_ORT_EP for the service parts, and the stage timings); capacity ramp: --steps 5,10,20 --hold 25.
+ * media-impact: --background 50,100 (analysed background streams), --lockstep (send them in one burst per 20 ms
+ * instead of spread like independent calls), --agent-nice=-10 (the probe agent's priority); --ep cpu|webgpu (onnxruntime execution provider of the detectors: DFD_ORT_EP for the service parts, and the stage timings); capacity ramp: --steps 5,10,20 --hold 25.
  * Exit code 1 when any part failed (its error is in the JSON).
  */
 import { execFileSync } from 'node:child_process';
@@ -55,21 +55,16 @@ const { values } = parseArgs({
     joins: { type: 'string' },
     background: { type: 'string' },
     lockstep: { type: 'boolean', default: false },
+    'agent-nice': { type: 'string' },
     chart: { type: 'boolean', default: true },
     challenges: { type: 'boolean', default: true },
     'sfu-nice': { type: 'string' },
     'analysis-nice': { type: 'string' },
     'analysis-sched': { type: 'string' },
     ep: { type: 'string' },
-    tap: { type: 'string' },
   },
   allowNegative: true,
 });
-
-function usage(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(2);
-}
 
 const smoke = values.smoke;
 const only = values.only ? values.only.split(',').map((s) => s.trim()) : PARTS.filter((p) => !OPT_IN.includes(p));
@@ -90,7 +85,6 @@ const settings: BenchServiceSettings = {
   analysisNice: values['analysis-nice'] !== undefined ? Number(values['analysis-nice']) : defaultBenchServiceSettings.analysisNice,
   analysisSched: parseSchedulingPolicy(values['analysis-sched']),
   executionProvider: parseExecutionProvider(values.ep),
-  tapTransport: values.tap === 'udp' ? 'udp' : values.tap === undefined || values.tap === 'direct' ? 'direct' : usage('--tap must be direct or udp'),
 };
 
 const sizes: { stages: StagesOptions; capacity: CapacityOptions; phone: PhoneOptions; firstVerdict: FirstVerdictOptions; mediaImpact: MediaImpactOptions; memory: MemoryOptions; soak: SoakOptions } = smoke
@@ -99,7 +93,7 @@ const sizes: { stages: StagesOptions; capacity: CapacityOptions; phone: PhoneOpt
       capacity: { steps: [2, 4], warmSec: 3, holdSec: 3, roomSize: 10, stopAfterFailures: 99, latencyTargetMs: 500 },
       phone: { steps: [3], warmSec: 3, holdSec: 3, stopAfterFailures: 99, latencyTargetMs: 500 },
       firstVerdict: { joins: 1, timeoutSec: 40 },
-      mediaImpact: { background: [2], blockSec: 2, rounds: 1, phases: 10 },
+      mediaImpact: { background: [2], blockSec: 2, rounds: 1, phases: 10, agentNice: 0 },
       memory: { streams: 20, durationSec: 20, sampleSec: 1, warmupFraction: 0.25 },
       soak: { streams: 4, durationSec: 20, sampleSec: 2, churnEverySec: 2, churnLifeSec: 5, warmupFraction: 0.25 },
     }
@@ -108,7 +102,7 @@ const sizes: { stages: StagesOptions; capacity: CapacityOptions; phone: PhoneOpt
       capacity: { steps: [5, 10, 20, 30, 40, 60, 80, 100, 120], warmSec: 5, holdSec: 25, roomSize: 10, stopAfterFailures: 2, latencyTargetMs: 500 },
       phone: { steps: [10, 20, 40, 60, 80, 100], warmSec: 5, holdSec: 20, stopAfterFailures: 2, latencyTargetMs: 500 },
       firstVerdict: { joins: 20, timeoutSec: 40 },
-      mediaImpact: { background: [50, 100], blockSec: 10, rounds: 3, phases: 10 },
+      mediaImpact: { background: [50, 100], blockSec: 10, rounds: 3, phases: 10, agentNice: 0 },
       memory: { streams: 20, durationSec: 600, sampleSec: 5, warmupFraction: 0.2 },
       soak: { streams: 20, durationSec: 1800, sampleSec: 30, churnEverySec: 3, churnLifeSec: 9, warmupFraction: 0.2 },
     };
@@ -119,6 +113,7 @@ if (values['soak-sec']) sizes.soak.durationSec = Number(values['soak-sec']);
 if (values.joins) sizes.firstVerdict.joins = Number(values.joins);
 sizes.stages.executionProvider = settings.executionProvider;
 if (values.lockstep) sizes.mediaImpact.phases = 1;
+if (values['agent-nice'] !== undefined) sizes.mediaImpact.agentNice = Number(values['agent-nice']);
 if (values.background) sizes.mediaImpact.background = values.background.split(',').map(Number).sort((a, b) => a - b);
 
 const log = (m: string): void => {

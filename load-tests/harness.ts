@@ -35,8 +35,6 @@ export interface BenchServiceSettings {
   analysisSched: SchedulingPolicy;
   /** onnxruntime execution provider of the detectors (DFD_ORT_EP). */
   executionProvider: ExecutionProvider;
-  /** How taps reach Node (DFD_TAP_TRANSPORT). */
-  tapTransport: 'direct' | 'udp';
 }
 
 export const defaultBenchServiceSettings: BenchServiceSettings = {
@@ -51,7 +49,6 @@ export const defaultBenchServiceSettings: BenchServiceSettings = {
   analysisNice: 10,
   analysisSched: 'normal',
   executionProvider: 'cpu',
-  tapTransport: 'direct',
 };
 
 /** `--ep` of the bench: cpu (default) or webgpu; anything else exits with a usage error. */
@@ -145,7 +142,6 @@ export async function startBenchService(
       analysisNice: settings.analysisNice,
       analysisSched: settings.analysisSched,
       ortExecutionProvider: settings.executionProvider,
-      tapTransport: settings.tapTransport,
       maxPeersPerRoom: 64,
       logLevel: 'warn',
       ...options.overrides,

@@ -1,17 +1,13 @@
 /**
- * A tap on one producer: a paused consumer whose RTP goes to Node, never to a participant.
- * The consumer is on the room's tap transport: a DirectTransport (each packet a message on
- * mediasoup's channel to Node) or a PlainTransport sending UDP to the room's TapReceiver on
- * loopback (each packet one datagram, as to any participant; see Room's `tapTransport`).
- * The pipeline attaches a sink, then resumes the tap; for video the tap requests a keyframe
- * as soon as it is resumed. What participants receive is untouched: the tap is just one more
- * consumer of the producer.
+ * A tap on one producer: a paused DirectTransport consumer whose RTP goes to Node,
+ * never to a participant. The pipeline attaches a sink, then resumes the tap; for video
+ * the tap requests a keyframe as soon as it is resumed. What participants receive is
+ * untouched: the tap is just one more consumer of the producer.
  */
 import type { types } from './mediasoup.js';
 import { TypedEmitter } from '../kernel/TypedEmitter.js';
 import { counter } from '../kernel/metrics.js';
 import type { MediaSource, MediaSourceCodec, MediaSourceEvents, MediaSourceInfo } from '../pipeline/MediaSource.js';
-import type { TapReceiver } from './TapReceiver.js';
 
 export type TapCodec = MediaSourceCodec;
 
@@ -29,10 +25,8 @@ export class MediaTap extends TypedEmitter<MediaTapEvents> implements MediaSourc
   readonly #consumer: types.Consumer;
   #closed = false;
   #packets = 0;
-  #unregister: (() => void) | undefined;
 
-  /** `receiver`: the room's UDP tap socket when the consumer is on a PlainTransport; else its 'rtp' events. */
-  constructor(consumer: types.Consumer, info: Omit<TapInfo, 'id' | 'codec' | 'ssrc'>, receiver?: TapReceiver) {
+  constructor(consumer: types.Consumer, info: Omit<TapInfo, 'id' | 'codec' | 'ssrc'>) {
     super();
     this.#consumer = consumer;
     const codec = consumer.rtpParameters.codecs[0];
@@ -49,14 +43,11 @@ export class MediaTap extends TypedEmitter<MediaTapEvents> implements MediaSourc
       ssrc: consumer.rtpParameters.encodings?.[0]?.ssrc,
     };
     const label = { kind: info.kind };
-    const deliver = (packet: Buffer, arrivalMs: number): void => {
+    consumer.on('rtp', (packet: Buffer) => {
       this.#packets++;
       tapPackets.inc(label);
-      this.safeEmit('rtp', packet, arrivalMs);
-    };
-    const ssrc = this.info.ssrc;
-    if (receiver && ssrc !== undefined) this.#unregister = receiver.register(ssrc, deliver);
-    else consumer.on('rtp', (packet: Buffer) => deliver(packet, Date.now()));
+      this.safeEmit('rtp', packet, Date.now());
+    });
     consumer.on('transportclose', () => this.close());
     consumer.on('producerclose', () => this.close());
   }
@@ -93,7 +84,6 @@ export class MediaTap extends TypedEmitter<MediaTapEvents> implements MediaSourc
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#unregister?.();
     if (!this.#consumer.closed) this.#consumer.close();
     this.safeEmit('close');
     this.removeAllListeners();

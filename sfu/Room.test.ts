@@ -7,10 +7,10 @@ import { parseRtpPacket } from '../pipeline/rtp/RtpPacket.js';
 import type { Service } from '../src/Service.js';
 import type { MediaTap } from './MediaTap.js';
 
-describe.each(['direct', 'udp'] as const)('RTP ingest (PlainTransport) and taps over %s', (tapTransport) => {
+describe('RTP ingest (PlainTransport) and taps', () => {
   let service: Service;
   beforeEach(async () => {
-    service = await startTestService({ tapTransport });
+    service = await startTestService();
   });
   afterEach(async () => {
     await service.close();

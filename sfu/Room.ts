@@ -6,7 +6,6 @@
 import type { types } from './mediasoup.js';
 import { mediaCodecs } from './mediaCodecs.js';
 import { MediaTap } from './MediaTap.js';
-import { TapReceiver } from './TapReceiver.js';
 import type { Peer } from './Peer.js';
 import { TypedEmitter } from '../kernel/TypedEmitter.js';
 import { DfdError } from '../kernel/errors.js';
@@ -45,11 +44,6 @@ export interface RoomOptions {
   listenIp: string;
   announcedIp: string | undefined;
   initialAvailableOutgoingBitrate: number;
-  /**
-   * How taps reach Node: 'direct' (a DirectTransport: each packet a message on mediasoup's
-   * channel) or 'udp' (a PlainTransport sending to the room's loopback TapReceiver).
-   */
-  tapTransport: 'direct' | 'udp';
 }
 
 export const defaultRoomOptions: RoomOptions = {
@@ -59,7 +53,6 @@ export const defaultRoomOptions: RoomOptions = {
   listenIp: '127.0.0.1',
   announcedIp: undefined,
   initialAvailableOutgoingBitrate: 1_000_000,
-  tapTransport: 'direct',
 };
 
 export type RoomCloseReason = 'worker-died' | 'empty' | 'shutdown' | 'operator';
@@ -96,36 +89,23 @@ export class Room extends TypedEmitter<RoomEvents> {
   readonly taps = new Map<string, MediaTap>();
   /** Server-side producers (challenge prompts), each audible to one target peer only. */
   readonly #private = new Map<string, { producer: types.Producer; targetPeerId: string }>();
-  readonly #tapTransport: types.DirectTransport | types.PlainTransport;
-  readonly #tapReceiver: TapReceiver | undefined;
+  readonly #tapTransport: types.DirectTransport;
   #closed = false;
 
-  private constructor(id: string, router: types.Router, tap: { transport: types.DirectTransport | types.PlainTransport; receiver?: TapReceiver }, workerIndex: number, options: RoomOptions) {
+  private constructor(id: string, router: types.Router, tapTransport: types.DirectTransport, workerIndex: number, options: RoomOptions) {
     super();
     this.id = id;
     this.router = router;
-    this.#tapTransport = tap.transport;
-    this.#tapReceiver = tap.receiver;
+    this.#tapTransport = tapTransport;
     this.workerIndex = workerIndex;
     this.options = options;
     router.on('workerclose', () => this.close('worker-died'));
   }
 
   static async create(id: string, worker: types.Worker, workerIndex: number, options: Partial<RoomOptions> = {}): Promise<Room> {
-    const o = { ...defaultRoomOptions, ...options };
     const router = await worker.createRouter({ mediaCodecs });
-    if (o.tapTransport === 'direct') return new Room(id, router, { transport: await router.createDirectTransport({ maxMessageSize: 262144 }) }, workerIndex, o);
-    const receiver = await TapReceiver.open();
-    try {
-      const transport = await router.createPlainTransport({ listenIp: { ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
-      await transport.connect({ ip: '127.0.0.1', port: receiver.port });
-      receiver.expectSource(transport.tuple.localIp, transport.tuple.localPort);
-      return new Room(id, router, { transport, receiver }, workerIndex, o);
-    } catch (e) {
-      receiver.close();
-      router.close();
-      throw e;
-    }
+    const tapTransport = await router.createDirectTransport({ maxMessageSize: 262144 });
+    return new Room(id, router, tapTransport, workerIndex, { ...defaultRoomOptions, ...options });
   }
 
   get closed(): boolean {
@@ -359,13 +339,12 @@ export class Room extends TypedEmitter<RoomEvents> {
     for (const tap of this.taps.values()) tap.close();
     this.taps.clear();
     if (!this.router.closed) this.router.close();
-    this.#tapReceiver?.close();
     this.safeEmit('close', reason);
   }
 
   async #openTap(peer: Peer, producer: types.Producer): Promise<void> {
     const consumer = await this.#tapTransport.consume({ producerId: producer.id, rtpCapabilities: this.router.rtpCapabilities, paused: true });
-    const tap = new MediaTap(consumer, { roomId: this.id, peerId: peer.id, producerId: producer.id, kind: producer.kind }, this.#tapReceiver);
+    const tap = new MediaTap(consumer, { roomId: this.id, peerId: peer.id, producerId: producer.id, kind: producer.kind });
     this.taps.set(producer.id, tap);
     tap.on('close', () => this.taps.delete(producer.id));
     this.safeEmit('tapopen', tap);

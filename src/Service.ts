@@ -94,7 +94,6 @@ export class Service {
       maxProducersPerPeer: config.maxProducersPerPeer,
       listenIp: config.listenIp,
       announcedIp: config.announcedIp || undefined,
-      tapTransport: config.tapTransport,
     });
     this.signalling = new SignallingServer(this.http.server, this.rooms, this.tokens, {
       maxMessageBytes: config.maxMessageBytes,

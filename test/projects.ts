@@ -70,7 +70,6 @@ export const INTEGRATION = [
   'pipeline/video/IvfWriter.test.ts',
   'pipeline/video/VideoStreamProcessor.test.ts',
   'sfu/Room.test.ts',
-  'sfu/TapReceiver.test.ts',
   'sfu/WorkerPool.test.ts',
   'sfu/signalling/SignallingServer.test.ts',
   'sfu/signalling/heartbeat.test.ts',

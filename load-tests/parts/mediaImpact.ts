@@ -25,6 +25,8 @@ export interface MediaImpactOptions {
    * independent calls would be; 1 sends them all in one burst (lockstep, the worst case).
    */
   phases: number;
+  /** Nice value of the media agent (the probe's sender and receiver); 0 leaves it. */
+  agentNice: number;
 }
 
 export interface ImpactCell {
@@ -51,6 +53,8 @@ export interface MediaImpactResult {
   conditions: ImpactCondition[];
   /** Send slots per 20 ms of the background streams (1 = lockstep bursts). */
   phases: number;
+  /** Nice value of the media agent process. */
+  agentNice: number;
   settings: BenchServiceSettings;
   method: string;
 }
@@ -85,7 +89,7 @@ async function side(service: Service, agent: AgentClient, probePort: number, nam
 export async function runMediaImpact(opts: MediaImpactOptions, settings: BenchServiceSettings, modelsDir: string, speechWav: string, log: (m: string) => void): Promise<MediaImpactResult> {
   const off = await startBenchService(settings, modelsDir, { analysis: false });
   const on = await startBenchService(settings, modelsDir, { analysis: true });
-  const agent = await AgentClient.start(speechWav, { phases: opts.phases });
+  const agent = await AgentClient.start(speechWav, { phases: opts.phases, nice: opts.agentNice });
   const conditions: ImpactCondition[] = [];
   try {
     const { port } = await agent.probeOpen();
@@ -148,6 +152,7 @@ export async function runMediaImpact(opts: MediaImpactOptions, settings: BenchSe
   return {
     conditions,
     phases: opts.phases,
+    agentNice: opts.agentNice,
     settings,
     method:
       `probe RTP (Opus, 50 pkt/s) from the media agent process -> RTP ingest producer -> PlainTransport consumer -> agent; delay = receive - send on the agent clock, matched by RTP timestamp; blocks alternate analysis off/on; background streams sent in ${opts.phases === 1 ? 'one burst per 20 ms (lockstep)' : `${opts.phases} phase slots per 20 ms`}`,

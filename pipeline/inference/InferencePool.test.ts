@@ -113,6 +113,21 @@ describe('InferencePool with real onnxruntime sessions', () => {
     expect(new Set(got.scores.map((s) => s.pFake.toFixed(6))).size).toBe(4);
   });
 
+  it('executionProvider webgpu: scores on a WebGPU adapter, or (none here) the detectors are unavailable: never silently on CPU', async () => {
+    const p = makePool({ executionProvider: 'webgpu' });
+    const got = collect(p);
+    await p.ready();
+    const w = audioWindow({ seq: 1, seconds: 1, seed: 3 });
+    p.submit(copy(w));
+    await until(() => got.scores.length + got.drops.length === 1);
+    if (got.scores.length === 1) {
+      // A machine with a WebGPU adapter: the same score as on the CPU.
+      expect(got.scores[0]!.pFake).toBeCloseTo(expectedAudio(w), 3);
+    } else {
+      expect(got.drops[0]).toMatchObject({ seq: 1, reason: 'model-unavailable' });
+    }
+  });
+
   it("tags each score with its manifest's verdict weight", async () => {
     const untrusted: AvailableModel = { ...voice(), manifest: { ...voice().manifest, verdict: { weight: 0.2, basis: 'test' } } };
     pool = new InferencePool([untrusted, face()]);
