@@ -2,7 +2,7 @@ import os from 'node:os';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { isDfdError } from './errors.js';
-import { currentThreadId, currentThreadNice, setThreadPriority, threadPriorityOf, type ThreadPriority } from './threadPriority.js';
+import { currentThreadId, currentThreadNice, setThreadPriority, threadCpus, threadPriorityOf, type ThreadPriority } from './threadPriority.js';
 import { startWorker } from './workerThread.js';
 
 interface Probe {
@@ -12,6 +12,9 @@ interface Probe {
   childNice: number;
   /** Linux policy number: 0 normal, 3 batch, 5 idle. */
   childPolicy: number;
+  cpus: number[];
+  /** Cpus_allowed_list of the child, as the kernel prints it. */
+  childCpus: string;
 }
 
 async function probe(priority?: ThreadPriority): Promise<Probe> {
@@ -48,6 +51,15 @@ describe.runIf(os.platform() === 'linux')('thread priority (Linux)', () => {
     expect(threadPriorityOf(currentThreadId()!)?.policy).toBe('normal');
   });
 
+  it('a worker started with CPUs runs on them only, and so does its child; this thread keeps its own', async () => {
+    const mine = threadCpus(currentThreadId()!)!;
+    const last = mine[mine.length - 1]!;
+    const r = await probe({ nice: currentThreadNice()!, policy: 'normal', cpus: [last] });
+    expect(r.cpus).toEqual([last]);
+    expect(r.childCpus).toBe(String(last));
+    expect(threadCpus(currentThreadId()!)).toEqual(mine);
+  });
+
   it("without a priority a worker inherits the starting thread's", async () => {
     const r = await probe();
     expect(r.nice).toBe(currentThreadNice());
@@ -56,7 +68,7 @@ describe.runIf(os.platform() === 'linux')('thread priority (Linux)', () => {
 
   it('rejects a nice value outside -20..19 or an unknown policy with ERR_CONFIG and changes nothing', () => {
     const before = threadPriorityOf(currentThreadId()!);
-    for (const bad of [{ nice: 20 }, { nice: -21 }, { nice: 1.5 }, { nice: Number.NaN }, { policy: 'fifo' as never }]) {
+    for (const bad of [{ nice: 20 }, { nice: -21 }, { nice: 1.5 }, { nice: Number.NaN }, { policy: 'fifo' as never }, { cpus: [-1] }, { cpus: [0.5] }]) {
       let err: unknown;
       try {
         setThreadPriority(bad);

@@ -1,10 +1,12 @@
 /**
- * Scheduling priority of the calling thread (Linux): a nice value and a scheduling policy.
+ * Scheduling priority of the calling thread (Linux): a nice value, a scheduling policy and,
+ * optionally, the CPUs it may run on.
  *
  * Analysis runs in worker threads of the service's own process. Node's `os.setPriority(pid)`
  * acts on one thread when given a thread id (Linux `setpriority(PRIO_PROCESS, tid)`), and a
  * thread finds its own id through `/proc/thread-self`. The policy is set with util-linux's
- * `chrt` (an Essential package on Debian) on that thread id. Threads and processes the thread
+ * `chrt` and the CPUs with its `taskset` (util-linux is Essential on Debian) on that thread
+ * id. Threads and processes the thread
  * creates later (onnxruntime's intra-op threads, an ffmpeg child) inherit both, so a worker
  * sets them first thing, before it loads anything.
  *
@@ -28,6 +30,8 @@ export interface ThreadPriority {
   /** -20..19 (ignored by the idle policy). */
   nice: number;
   policy: SchedulingPolicy;
+  /** CPUs (0-based) the thread may run on; absent or empty: leave its affinity. */
+  cpus?: readonly number[];
 }
 
 /** Leave the thread as it was started. */
@@ -96,6 +100,8 @@ export function setThreadPriority(p: Partial<ThreadPriority>): number {
   } catch (e) {
     throw new DfdError('ERR_PRIORITY', 'the kernel refused the thread priority', { nice, error: e instanceof Error ? e.message : String(e) });
   }
+  const cpus = p.cpus ?? [];
+  if (!cpus.every((c) => Number.isInteger(c) && c >= 0 && c < 4096)) throw new DfdError('ERR_CONFIG', 'CPUs are integers from 0', { cpus: [...cpus] });
   if (policy !== 'normal' || threadPriorityOf(tid)?.policy !== 'normal') {
     try {
       execFileSync('chrt', [CHRT_FLAG[policy], '--pid', '0', String(tid)], { stdio: 'ignore', timeout: 5000 });
@@ -103,7 +109,40 @@ export function setThreadPriority(p: Partial<ThreadPriority>): number {
       throw new DfdError('ERR_PRIORITY', 'the scheduling policy could not be set (chrt)', { policy, error: e instanceof Error ? e.message : String(e) });
     }
   }
+  if (cpus.length > 0) setAffinity(tid, cpus, false);
   return tid;
+}
+
+/**
+ * Pins a thread (or, with `allThreads`, every thread of process `id`) to `cpus` with util-linux's
+ * `taskset`. ERR_PRIORITY when it fails (e.g. a CPU outside this process's cpuset).
+ */
+export function setAffinity(id: number, cpus: readonly number[], allThreads: boolean): void {
+  try {
+    execFileSync('taskset', [...(allThreads ? ['--all-tasks'] : []), '--cpu-list', '--pid', cpus.join(','), String(id)], { stdio: 'ignore', timeout: 5000 });
+  } catch (e) {
+    throw new DfdError('ERR_PRIORITY', 'the CPU affinity could not be set (taskset)', { cpus: [...cpus], error: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+/** The CPUs a thread of this process may run on (Cpus_allowed_list of /proc/self/task/<tid>/status). */
+export function threadCpus(tid: number): number[] | undefined {
+  try {
+    const line = fs.readFileSync(`/proc/self/task/${tid}/status`, 'utf8').split('\n').find((l) => l.startsWith('Cpus_allowed_list:'));
+    if (!line) return undefined;
+    return line
+      .slice(line.indexOf(':') + 1)
+      .trim()
+      .split(',')
+      .flatMap((part) => {
+        const [a, b] = part.split('-').map(Number);
+        if (a === undefined || !Number.isInteger(a)) return [];
+        const end = b !== undefined && Number.isInteger(b) ? b : a;
+        return Array.from({ length: end - a + 1 }, (_, i) => a + i);
+      });
+  } catch {
+    return undefined;
+  }
 }
 
 /** Sets the calling thread's nice value (the policy stays). See setThreadPriority. */
@@ -123,6 +162,6 @@ export function applyWorkerPriority(p: ThreadPriority, name: string): void {
     setThreadPriority(p);
   } catch (e) {
     const err = toDfdError(e);
-    log.warn('worker thread runs at its inherited priority', { worker: name, nice: p.nice, policy: p.policy, code: err.code, error: err.message });
+    log.warn('worker thread runs at its inherited priority', { worker: name, nice: p.nice, policy: p.policy, cpus: p.cpus ? [...p.cpus] : [], code: err.code, error: err.message });
   }
 }

@@ -27,7 +27,7 @@ export function startWorker(callerUrl: string, entry: string, startOptions: Star
   const ext = path.extname(fileURLToPath(callerUrl));
   const url = new URL(`./${entry}${ext}`, callerUrl);
   const niceStep =
-    priority !== undefined && (priority.nice !== 0 || priority.policy !== 'normal')
+    priority !== undefined && (priority.nice !== 0 || priority.policy !== 'normal' || (priority.cpus?.length ?? 0) > 0)
       ? `.then(() => import(${JSON.stringify(new URL(`./threadPriority${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url).href)}))` +
         `.then((p) => p.applyWorkerPriority(${JSON.stringify(priority)}, ${JSON.stringify(entry)}))`
       : '';

@@ -12,6 +12,7 @@
  * `--only soak --soak-sec 1800` is the 30-minute soak).
  * Service settings: --audio-workers, --inference-workers, --ort-threads (defaults 1, 1, 1
  * for a 2-core machine), --no-challenges, --sfu-nice=-5 (mediasoup worker priority), --analysis-nice 10 and --analysis-sched normal|batch|idle (analysis threads' priority),
+ * --analysis-cpus 1 --sfu-cpus 0 (CPU affinity of the analysis threads and the mediasoup workers),
  * media-impact: --background 50,100 (analysed background streams), --lockstep (send them in one burst per 20 ms
  * instead of spread like independent calls), --agent-nice=-10 (the probe agent's priority); --ep cpu|webgpu (onnxruntime execution provider of the detectors: DFD_ORT_EP for the service parts, and the stage timings); capacity ramp: --steps 5,10,20 --hold 25.
  * Exit code 1 when any part failed (its error is in the JSON).
@@ -21,7 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { repoRoot } from '../src/config.js';
+import { loadConfig, repoRoot } from '../src/config.js';
 import { ensureFixtures, fixtures } from '../test/fixtures/build.js';
 import { chooseModels, defaultBenchServiceSettings, parseExecutionProvider, parseSchedulingPolicy, type BenchServiceSettings } from './harness.js';
 import { renderChart, type Panel } from './chart.js';
@@ -61,10 +62,17 @@ const { values } = parseArgs({
     'sfu-nice': { type: 'string' },
     'analysis-nice': { type: 'string' },
     'analysis-sched': { type: 'string' },
+    'analysis-cpus': { type: 'string' },
+    'sfu-cpus': { type: 'string' },
     ep: { type: 'string' },
   },
   allowNegative: true,
 });
+
+/** `--analysis-cpus 1` / `--sfu-cpus 0`: parsed as the service parses DFD_ANALYSIS_CPUS (config.ts). */
+function cpus(v: string | undefined): number[] {
+  return v === undefined ? [] : loadConfig({ DFD_ANALYSIS_CPUS: v }).analysisCpus;
+}
 
 const smoke = values.smoke;
 const only = values.only ? values.only.split(',').map((s) => s.trim()) : PARTS.filter((p) => !OPT_IN.includes(p));
@@ -84,6 +92,8 @@ const settings: BenchServiceSettings = {
   sfuNice: values['sfu-nice'] !== undefined ? Number(values['sfu-nice']) : defaultBenchServiceSettings.sfuNice,
   analysisNice: values['analysis-nice'] !== undefined ? Number(values['analysis-nice']) : defaultBenchServiceSettings.analysisNice,
   analysisSched: parseSchedulingPolicy(values['analysis-sched']),
+  analysisCpus: cpus(values['analysis-cpus']),
+  sfuCpus: cpus(values['sfu-cpus']),
   executionProvider: parseExecutionProvider(values.ep),
 };
 

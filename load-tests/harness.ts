@@ -33,6 +33,9 @@ export interface BenchServiceSettings {
   analysisNice: number;
   /** Scheduling policy of the analysis threads (DFD_ANALYSIS_SCHED). */
   analysisSched: SchedulingPolicy;
+  /** CPUs of the analysis threads and of the mediasoup workers (DFD_ANALYSIS_CPUS, DFD_SFU_CPUS; empty: any). */
+  analysisCpus: number[];
+  sfuCpus: number[];
   /** onnxruntime execution provider of the detectors (DFD_ORT_EP). */
   executionProvider: ExecutionProvider;
 }
@@ -48,6 +51,8 @@ export const defaultBenchServiceSettings: BenchServiceSettings = {
   sfuNice: 0,
   analysisNice: 10,
   analysisSched: 'normal',
+  analysisCpus: [],
+  sfuCpus: [],
   executionProvider: 'cpu',
 };
 
@@ -141,6 +146,8 @@ export async function startBenchService(
       sfuNice: settings.sfuNice,
       analysisNice: settings.analysisNice,
       analysisSched: settings.analysisSched,
+      analysisCpus: settings.analysisCpus,
+      sfuCpus: settings.sfuCpus,
       ortExecutionProvider: settings.executionProvider,
       maxPeersPerRoom: 64,
       logLevel: 'warn',

@@ -40,8 +40,8 @@ if (r['first-verdict']) {
   }
 }
 if (r['media-impact']) {
-  out.push('| background streams | delay off p50 / p99 ms | delay on p50 / p99 ms | jitter off / on ms | p99 on - off ms | ratio p50 / p99 | packets off / on |', '| --- | --- | --- | --- | --- | --- | --- |');
-  for (const c of r['media-impact']['conditions'] as J[]) row(c['background'], `${c['off']['delayMs']['p50']} / ${c['off']['delayMs']['p99']}`, `${c['on']['delayMs']['p50']} / ${c['on']['delayMs']['p99']}`, `${c['off']['jitterMs']} / ${c['on']['jitterMs']}`, c['deltaP99Ms'], `${c['ratioP50']} / ${c['ratioP99']}`, `${c['off']['delayMs']['n']} / ${c['on']['delayMs']['n']}`);
+  out.push('| background streams | delay off p50 / p99 ms | delay on p50 / p99 ms | jitter off / on ms | p99 on - off ms | ratio p50 / p99 | packets off / on | SFU worker CPU off / on ms/s |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const c of r['media-impact']['conditions'] as J[]) row(c['background'], `${c['off']['delayMs']['p50']} / ${c['off']['delayMs']['p99']}`, `${c['on']['delayMs']['p50']} / ${c['on']['delayMs']['p99']}`, `${c['off']['jitterMs']} / ${c['on']['jitterMs']}`, c['deltaP99Ms'], `${c['ratioP50']} / ${c['ratioP99']}`, `${c['off']['delayMs']['n']} / ${c['on']['delayMs']['n']}`, `${c['off']['sfuCpuMsPerSec'] ?? '-'} / ${c['on']['sfuCpuMsPerSec'] ?? '-'}`);
   out.push('');
 }
 if (r['memory']) {

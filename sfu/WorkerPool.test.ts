@@ -3,6 +3,7 @@ import { startTestService } from '../test/helpers/service.js';
 import { TestSignallingClient } from '../test/helpers/wsClient.js';
 import { registry } from '../kernel/metrics.js';
 import type { Service } from '../src/Service.js';
+import { WorkerPool } from './WorkerPool.js';
 
 async function restarts(): Promise<number> {
   const m = await registry.getSingleMetric('dfd_sfu_worker_restarts_total')?.get();
@@ -47,5 +48,29 @@ describe('mediasoup worker death', () => {
     // Recovery time, reported (docs/reliability.md), not asserted.
     process.stdout.write(`fault mediasoup-worker-sigkill: a new room served ${Math.round(performance.now() - killedAt)} ms after the kill\n`);
     bob.close();
+  });
+});
+
+describe('mediasoup worker priority and CPUs', () => {
+  it.runIf(process.platform === 'linux')('gives every thread of each worker the configured CPUs and nice value', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const { threadCpus, currentThreadId } = await import('../kernel/threadPriority.js');
+    const mine = threadCpus(currentThreadId()!)!;
+    const last = mine[mine.length - 1]!;
+    const nice = Math.min(19, os.getPriority(process.pid) + 3);
+    const pool = await WorkerPool.create({ numWorkers: 1, nice, cpus: [last] });
+    try {
+      const pid = pool.slots[0]!.worker.pid;
+      expect(os.getPriority(pid)).toBe(nice);
+      const tasks = fs.readdirSync(`/proc/${pid}/task`);
+      expect(tasks.length).toBeGreaterThan(0);
+      for (const tid of tasks) {
+        const line = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8').split('\n').find((l) => l.startsWith('Cpus_allowed_list:'));
+        expect(line?.split(':')[1]?.trim()).toBe(String(last));
+      }
+    } finally {
+      pool.close();
+    }
   });
 });

@@ -15,6 +15,7 @@ import { TypedEmitter } from '../kernel/TypedEmitter.js';
 import { createLogger } from '../kernel/log.js';
 import { counter, gauge } from '../kernel/metrics.js';
 import { DfdError } from '../kernel/errors.js';
+import { setAffinity } from '../kernel/threadPriority.js';
 
 const log = createLogger('sfu.workers');
 
@@ -31,6 +32,8 @@ export interface WorkerPoolOptions {
    * the default and a warning says so.
    */
   nice: number;
+  /** CPUs every thread of each worker process may run on (empty: any); refused, a warning. */
+  cpus: readonly number[];
 }
 
 export const defaultWorkerPoolOptions: WorkerPoolOptions = {
@@ -40,6 +43,7 @@ export const defaultWorkerPoolOptions: WorkerPoolOptions = {
   logLevel: 'warn',
   usageIntervalMs: 10_000,
   nice: 0,
+  cpus: [],
 };
 
 export interface WorkerSlot {
@@ -115,6 +119,13 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
         os.setPriority(worker.pid, this.options.nice);
       } catch (e) {
         log.warn('mediasoup worker keeps the default priority', { index, pid: worker.pid, nice: this.options.nice, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    if (this.options.cpus.length > 0) {
+      try {
+        setAffinity(worker.pid, this.options.cpus, true);
+      } catch (e) {
+        log.warn('mediasoup worker keeps its CPU affinity', { index, pid: worker.pid, cpus: [...this.options.cpus], error: e instanceof Error ? e.message : String(e) });
       }
     }
     log.info('worker started', { index, pid: worker.pid });

@@ -205,7 +205,7 @@ export class Service {
     const opts: ServiceOptions = { events: true, analysis: config.analysis, ...options };
     setLogLevel(config.logLevel);
     collectDefaultMetrics();
-    const pool = await WorkerPool.create({ numWorkers: config.numWorkers, rtcMinPort: config.rtcMinPort, rtcMaxPort: config.rtcMaxPort, nice: config.sfuNice });
+    const pool = await WorkerPool.create({ numWorkers: config.numWorkers, rtcMinPort: config.rtcMinPort, rtcMaxPort: config.rtcMaxPort, nice: config.sfuNice, cpus: config.sfuCpus });
     const service = new Service(config, pool);
     try {
       if (opts.events) await service.#startEvents();
@@ -332,7 +332,7 @@ export class Service {
 
   async #startAnalysis(): Promise<void> {
     const c = this.config;
-    const analysisPriority: ThreadPriority = { nice: c.analysisNice, policy: c.analysisSched };
+    const analysisPriority: ThreadPriority = { nice: c.analysisNice, policy: c.analysisSched, cpus: c.analysisCpus };
     const pipeline = await AnalysisPipeline.create({
       modelsDir: c.modelsDir,
       media: {

@@ -38,6 +38,12 @@ describe('config', () => {
     expect(configError({ [name]: value })).toBe('ERR_CONFIG');
   });
 
+  it('reads CPU lists for the analysis threads and the mediasoup workers', () => {
+    expect(loadConfig({}).analysisCpus).toEqual([]);
+    expect(loadConfig({ DFD_ANALYSIS_CPUS: '0,2-3', DFD_SFU_CPUS: ' 1 ' })).toMatchObject({ analysisCpus: [0, 2, 3], sfuCpus: [1] });
+    for (const bad of ['3-1', 'a', '1;2', '-1']) expect(configError({ DFD_ANALYSIS_CPUS: bad })).toBe('ERR_CONFIG');
+  });
+
   it('a first window longer than the analysis window is ERR_CONFIG', () => {
     expect(configError({ DFD_AUDIO_FIRST_WINDOW_SEC: '3', DFD_AUDIO_WINDOW_SEC: '2' })).toBe('ERR_CONFIG');
     expect(configError({ DFD_AUDIO_FIRST_WINDOW_SEC: '2', DFD_AUDIO_WINDOW_SEC: '2' })).toBeUndefined();

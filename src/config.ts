@@ -29,6 +29,18 @@ const bool: Parser<boolean> = (raw, name) => {
   throw new DfdError('ERR_CONFIG', `${name} must be a boolean, got "${raw}"`);
 };
 const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean);
+/** CPU indices, e.g. "1" or "0,2-3"; empty: none given. */
+const cpuList: Parser<number[]> = (raw, name) => {
+  const out: number[] = [];
+  for (const part of list(raw, name)) {
+    const m = /^(\d{1,4})(?:-(\d{1,4}))?$/.exec(part);
+    const a = m ? Number(m[1]) : NaN;
+    const b = m?.[2] !== undefined ? Number(m[2]) : a;
+    if (!m || b < a) throw new DfdError('ERR_CONFIG', `${name} must list CPUs like "1" or "0,2-3", got "${raw}"`);
+    for (let c = a; c <= b; c++) if (!out.includes(c)) out.push(c);
+  }
+  return out;
+};
 const oneOf = <T extends string>(...values: readonly T[]): Parser<T> => (raw, name) => {
   if (!(values as readonly string[]).includes(raw)) throw new DfdError('ERR_CONFIG', `${name} must be one of ${values.join(', ')}, got "${raw}"`);
   return raw as T;
@@ -95,6 +107,8 @@ export const settings = {
   ortExecutionProvider: s('DFD_ORT_EP', 'cpu', 'Where the detectors run: "cpu", or "webgpu" (onnxruntime-node\'s bundled GPU backend, Vulkan on Linux; untested on a GPU so far, see docs/performance.md). Without a WebGPU adapter the detectors are unavailable (logged), never silently on CPU', oneOf('cpu', 'webgpu')),
   analysisNice: s('DFD_ANALYSIS_NICE', '10', 'Nice value of the analysis threads (media decode and VAD, inference, challenge analysis) and the decoders they start: above the signalling thread and the mediasoup workers, so analysis never delays forwarded media (0 = same priority)', int(0, 19)),
   analysisSched: s('DFD_ANALYSIS_SCHED', 'normal', 'Scheduling policy of the analysis threads: "normal", "batch" (SCHED_BATCH) or "idle" (SCHED_IDLE: they run only on CPU time that forwarding, signalling and every other normal process leave, so on a shared machine analysis can starve; see docs/performance.md)', oneOf('normal', 'batch', 'idle')),
+  analysisCpus: s('DFD_ANALYSIS_CPUS', '', 'CPUs the analysis threads may run on (e.g. "1-7"); empty: any. With DFD_SFU_CPUS this keeps analysis off the cores that forward media', cpuList),
+  sfuCpus: s('DFD_SFU_CPUS', '', 'CPUs the mediasoup worker processes may run on (e.g. "0"); empty: any', cpuList),
   sfuNice: s('DFD_SFU_NICE', '0', 'Nice value given to the mediasoup worker processes (negative raises their priority and needs root or CAP_SYS_NICE; refused: a warning, and they keep the default)', int(-20, 19)),
   minSpeechSec: s('DFD_MIN_SPEECH_SEC', '0.5', 'Speech (VAD) a window needs before it is analysed', num(0, 10)),
   videoFps: s('DFD_VIDEO_FPS', '5', 'Frames per second decoded and analysed per video stream', num(0.5, 30)),

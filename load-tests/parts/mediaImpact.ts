@@ -11,7 +11,7 @@
 import type { Service } from '../../src/Service.js';
 import { Peer } from '../../sfu/Peer.js';
 import { AgentClient } from '../AgentClient.js';
-import { publishSpeechStreams, startBenchService, type BenchServiceSettings, stopAll } from '../harness.js';
+import { publishSpeechStreams, sfuCpuMs, startBenchService, type BenchServiceSettings, stopAll } from '../harness.js';
 import type { RtpTarget } from '../RtpLoadSender.js';
 import { loadAvg1, sleep, summarize, type Summary } from '../stats.js';
 
@@ -36,6 +36,8 @@ export interface ImpactCell {
   sent: number;
   received: number;
   unmatched: number;
+  /** CPU of the measured side's mediasoup worker during the blocks, ms per second (user + system). */
+  sfuCpuMsPerSec: number;
 }
 
 export interface ImpactCondition {
@@ -103,7 +105,10 @@ export async function runMediaImpact(opts: MediaImpactOptions, settings: BenchSe
         }
         published = bg;
       }
-      const acc = { off: { d: [] as number[], j: [] as number[], sent: 0, received: 0, unmatched: 0 }, on: { d: [] as number[], j: [] as number[], sent: 0, received: 0, unmatched: 0 } };
+      const acc = {
+        off: { d: [] as number[], j: [] as number[], sent: 0, received: 0, unmatched: 0, cpuMs: 0, ms: 0 },
+        on: { d: [] as number[], j: [] as number[], sent: 0, received: 0, unmatched: 0, cpuMs: 0, ms: 0 },
+      };
       for (let r = 0; r < opts.rounds; r++) {
         for (const which of ['off', 'on'] as const) {
           const s = sides[which];
@@ -111,8 +116,12 @@ export async function runMediaImpact(opts: MediaImpactOptions, settings: BenchSe
           await agent.probeStart(s.probeTarget);
           await sleep(1000); // settle: taps resumed, analysis windows flowing
           await agent.probeCollect();
+          const cpu0 = await sfuCpuMs(s.service);
+          const t0 = performance.now();
           await sleep(opts.blockSec * 1000);
           const res = await agent.probeCollect();
+          const cpuMs = (await sfuCpuMs(s.service)) - cpu0;
+          const ms = performance.now() - t0;
           await agent.probeStop();
           if (bg > 0) await agent.pause(s.group);
           const a = acc[which];
@@ -121,6 +130,8 @@ export async function runMediaImpact(opts: MediaImpactOptions, settings: BenchSe
           a.sent += res.sent;
           a.received += res.received;
           a.unmatched += res.unmatched;
+          a.cpuMs += cpuMs;
+          a.ms += ms;
           await sleep(300);
         }
       }
@@ -130,6 +141,7 @@ export async function runMediaImpact(opts: MediaImpactOptions, settings: BenchSe
         sent: a.sent,
         received: a.received,
         unmatched: a.unmatched,
+        sfuCpuMsPerSec: +((a.cpuMs / Math.max(1, a.ms)) * 1000).toFixed(1),
       });
       const c: ImpactCondition = {
         background: bg,
@@ -144,7 +156,7 @@ export async function runMediaImpact(opts: MediaImpactOptions, settings: BenchSe
       c.ratioP99 = +(c.on.delayMs.p99 / c.off.delayMs.p99).toFixed(3);
       c.deltaP99Ms = +(c.on.delayMs.p99 - c.off.delayMs.p99).toFixed(3);
       conditions.push(c);
-      log(`media-impact bg=${bg} off p50/p99=${c.off.delayMs.p50}/${c.off.delayMs.p99} on=${c.on.delayMs.p50}/${c.on.delayMs.p99} ms matched=${c.on.delayMs.n}`);
+      log(`media-impact bg=${bg} off p50/p99=${c.off.delayMs.p50}/${c.off.delayMs.p99} on=${c.on.delayMs.p50}/${c.on.delayMs.p99} ms matched=${c.on.delayMs.n} sfu cpu ms/s off/on=${c.off.sfuCpuMsPerSec}/${c.on.sfuCpuMsPerSec}`);
     }
   } finally {
     await stopAll(agent, on, off);
