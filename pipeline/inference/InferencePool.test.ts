@@ -225,14 +225,17 @@ describe('InferencePool with real onnxruntime sessions', () => {
     expect(got.scores).toEqual([]);
   });
 
-  it('rejects bad input with a counted drop and never throws', async () => {
+  it('rejects bad input with a counted drop and never throws; a window shorter than a model takes is left to the others', async () => {
     const p = makePool();
     const got = collect(p);
     await p.ready();
-    expect(p.submit(audioWindow({ seconds: 0.1 }))).toBe(false); // below minSeconds 0.5
+    const short = await metricValue('dfd_windows_shorter_than_model_total', { detector: 'test-voice' });
+    expect(p.submit(audioWindow({ seconds: 0.1 }))).toBe(false); // below minSeconds 0.5: no model takes it
     const broken = faceWindow({ frames: 2 });
     expect(p.submit({ ...broken, frames: 3 })).toBe(false); // crops length mismatch
-    expect(got.drops.map((d) => d.reason)).toEqual(['bad-input', 'bad-input']);
+    expect(got.drops.map((d) => d.reason)).toEqual(['bad-input']);
+    expect(got.scores).toEqual([]);
+    expect(await metricValue('dfd_windows_shorter_than_model_total', { detector: 'test-voice' })).toBe(short + 1);
   });
 
   it('does not judge silent, clipped or non-finite audio: counted as unjudgeable-audio, no score', async () => {

@@ -184,12 +184,23 @@ const metrics = {
   lag: histogram<'detector'>({ name: 'dfd_analysis_lag_seconds', help: 'Score time minus window wallEnd', labelNames: ['detector'], buckets: latencyBuckets }),
   lagNow: gauge<'detector'>({ name: 'dfd_analysis_lag_current_seconds', help: 'Analysis lag behind real time of the latest score', labelNames: ['detector'] }),
   restarts: counter({ name: 'dfd_inference_worker_restarts_total', help: 'Inference worker restarts after a crash' }),
+  shorterThanModel: counter<'detector'>({
+    name: 'dfd_windows_shorter_than_model_total',
+    help: "Speech windows a model did not take because they are shorter than its manifest's minSeconds (the early first window of a segment, for models that need longer input); not a drop",
+    labelNames: ['detector'],
+  }),
   embeddingsSkipped: counter<'detector'>({ name: 'dfd_speaker_embeddings_skipped_total', help: 'Speech windows not embedded by the speaker model because its queue was backed up (enrolled, matching voices only; every other window at most)', labelNames: ['detector'] }),
 };
 
 export type InferencePoolEvents = InferenceBackendEvents & {
   workercrash: [{ index: number; code: number }];
 };
+
+/** A well-formed audio window shorter than the model's minimum input. */
+function isShorterThanModel(d: Detector, a: AudioWindow): boolean {
+  const spec = d.model.manifest.audio;
+  return spec !== undefined && a.samples instanceof Float32Array && a.samples.length > 0 && a.sampleRate > 0 && a.samples.length / a.sampleRate < spec.minSeconds;
+}
 
 function streamKey(s: StreamRef): string {
   return `${s.roomId}\u0000${s.peerId}\u0000${s.producerId}`;
@@ -267,6 +278,12 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
       const stream = window.stream;
       if (!d.usable) {
         this.drop(d, stream, window.seq, 'model-unavailable');
+        continue;
+      }
+      if (window.type === 'audio-window' && isShorterThanModel(d, window)) {
+        // A valid window this model cannot take (e.g. the 1 s early window for the 1.6 s speaker model):
+        // the other detectors score it; nothing is dropped.
+        metrics.shorterThanModel.inc({ detector: d.model.id });
         continue;
       }
       const meta = this.validate(d, window);
