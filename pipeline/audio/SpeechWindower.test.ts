@@ -131,6 +131,25 @@ describe('SpeechWindower', () => {
       expect(w.stats()).toMatchObject({ emitted: 4, first: 1 });
     });
 
+    it('a grid window that caught only the start of speech does not disarm it', () => {
+      const { w, out } = make({ hopSeconds: 1, windowSeconds: 2, minSpeechSeconds: 0.5, firstWindowSeconds: 1, firstWindowSpeech: 0.6 });
+      // Speech from 1.45 s: the grid window [0, 2) holds about 0.55 s of it (>= minSpeech 0.5, < 0.6).
+      for (let t = 0.1; t <= 3.2; t += 0.1) {
+        feed(w, t);
+        classify(w, (x) => x >= 1.45);
+      }
+      const shape = out.map((x) => [x.samples.length, +x.speechSeconds.toFixed(2)]);
+      expect(shape[0]![0]).toBe(32000);
+      expect(shape[0]![1]).toBeGreaterThanOrEqual(0.5);
+      expect(shape[0]![1]).toBeLessThan(0.6);
+      // ... so the early window still comes, as soon as the trailing second holds 0.6 s of speech, before the next grid window.
+      expect(shape[1]![0]).toBe(16000);
+      expect(shape[1]![1]).toBeGreaterThanOrEqual(0.6);
+      expect(out[1]!.startIndex + 16000).toBeLessThan(3 * 16000);
+      expect(shape[2]![0]).toBe(32000);
+      expect(w.stats().first).toBe(1);
+    });
+
     it('is emitted once per segment and armed again by reset', () => {
       const { w, out } = make({ hopSeconds: 1, firstWindowSeconds: 1 });
       feed(w, 1.5);

@@ -10,11 +10,12 @@
  *
  * First window. A grid window needs `windowSeconds` of audio, so the first verdict of a call
  * would wait that long after speech starts. With `firstWindowSeconds` > 0, until the segment
- * has emitted any window, the trailing `firstWindowSeconds` of classified audio is considered
- * after every VAD result and emitted (once per segment) as soon as it holds at least
- * `firstWindowSpeech` of it as speech: the detectors get a short window about
- * `firstWindowSeconds` after speech onset, wherever onset falls on the grid. It is an extra
- * window; the grid goes on unchanged.
+ * has emitted a window holding `firstWindowSpeech x firstWindowSeconds` of speech, the trailing
+ * `firstWindowSeconds` of classified audio is considered after every VAD result and emitted
+ * (once per segment) as soon as it holds that much speech: the detectors get a short window
+ * about `firstWindowSeconds` after speech onset, wherever onset falls on the grid (a grid
+ * window that caught only the start of speech does not count). It is an extra window; the
+ * grid goes on unchanged.
  *
  * Sample indices count from the last `reset(rtpBase)`; sample i has RTP timestamp
  * rtpBase + i * rtpClockRate / sampleRate. Memory is fixed: one ring of samples
@@ -93,7 +94,7 @@ export class SpeechWindower {
   #vadFrames = 0;
   #nextStart = 0;
   #lastEnd = 0;
-  /** Whether the segment has emitted a window yet (the first window is armed until it has). */
+  /** Whether the segment has emitted a window with the first window's share of speech (the first window is armed until then). */
   #segmentEmitted = false;
   readonly #stats: SpeechWindowerStats = { emitted: 0, gated: 0, dropped: 0, first: 0 };
 
@@ -203,7 +204,7 @@ export class SpeechWindower {
   #considerFirst(start: number, end: number): void {
     if (start < this.#ring.start) return;
     const speech = this.#speechSamples(start, end);
-    if (speech < Math.max(this.options.firstWindowSpeech * (end - start), this.options.minSpeechSeconds * this.options.sampleRate)) return;
+    if (speech < Math.max(this.#firstSpeechSamples(), this.options.minSpeechSeconds * this.options.sampleRate)) return;
     this.#stats.first++;
     this.#emit(start, end, speech / this.options.sampleRate);
   }
@@ -224,7 +225,7 @@ export class SpeechWindower {
   #emit(start: number, end: number, speech: number): void {
     const samples = this.#ring.read(start, end - start);
     this.#lastEnd = Math.max(this.#lastEnd, end);
-    this.#segmentEmitted = true;
+    if (speech * this.options.sampleRate >= this.#firstSpeechSamples()) this.#segmentEmitted = true;
     this.#stats.emitted++;
     this.#onWindow({
       startIndex: start,
@@ -236,6 +237,11 @@ export class SpeechWindower {
       wallEnd: this.#wallAt(end - 1),
       speechSeconds: speech,
     });
+  }
+
+  /** Speech (samples) the early first window needs, and that a window must hold to disarm it. */
+  #firstSpeechSamples(): number {
+    return this.options.firstWindowSpeech * this.firstWindowSamples;
   }
 
   #speechSamples(start: number, end: number): number {

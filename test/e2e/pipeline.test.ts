@@ -63,7 +63,9 @@ describe('analysis pipeline end to end (Chromium -> SFU -> taps -> detectors -> 
     const deadline = Date.now() + 45_000;
     const decided = (): boolean => verdicts.some((v) => v.peerId === talkerId && v.state !== 'collecting');
     const scored = (kind: string): boolean => scores.some((s) => s.stream.peerId === talkerId && s.stream.kind === kind);
-    while (Date.now() < deadline && !(decided() && scored('audio') && scored('video'))) await new Promise((r) => setTimeout(r, 250));
+    // The first verdict can come from the early 1 s window alone; wait for a window of the 2 s grid too.
+    const gridWindow = (): boolean => audioWindows.some((w) => w.window.stream.peerId === talkerId && Math.abs(w.length - service.config.audioWindowSec) < 1e-6);
+    while (Date.now() < deadline && !(decided() && scored('audio') && scored('video') && gridWindow())) await new Promise((r) => setTimeout(r, 250));
 
     const talkerScores = scores.filter((s) => s.stream.peerId === talkerId);
     expect(talkerScores.some((s) => s.stream.kind === 'audio'), 'voice detector scored the talker').toBe(true);
@@ -81,11 +83,13 @@ describe('analysis pipeline end to end (Chromium -> SFU -> taps -> detectors -> 
     expect(verdicts.filter((v) => v.peerId === quietId).every((v) => v.state === 'collecting')).toBe(true);
     expect(service.pipeline!.participant('pipe', quietId)!.current().state).toBe('collecting');
 
-    // The talker's first voice window is the early one (DFD_AUDIO_FIRST_WINDOW_SEC, 1 s, mostly
-    // speech); the 2 s grid follows.
+    // The talker's voice is first judged on the early window (DFD_AUDIO_FIRST_WINDOW_SEC, 1 s, at least
+    // 60 % speech): no grid window with that much speech came before it. The 2 s grid follows.
     const talkerWindows = audioWindows.filter((w) => w.window.stream.peerId === talkerId);
-    expect(talkerWindows[0]?.length).toBeCloseTo(service.config.audioFirstWindowSec, 6);
-    expect(talkerWindows[0]!.window.speechSeconds).toBeGreaterThanOrEqual(0.6 * service.config.audioFirstWindowSec);
+    const early = talkerWindows.findIndex((w) => Math.abs(w.length - service.config.audioFirstWindowSec) < 1e-6);
+    expect(early).toBeGreaterThanOrEqual(0);
+    expect(talkerWindows[early]!.window.speechSeconds).toBeGreaterThanOrEqual(0.6 * service.config.audioFirstWindowSec);
+    expect(talkerWindows.slice(0, early).every((w) => w.window.speechSeconds < 0.6 * service.config.audioFirstWindowSec)).toBe(true);
     expect(talkerWindows.slice(1).some((w) => Math.abs(w.length - service.config.audioWindowSec) < 1e-6)).toBe(true);
   });
 
