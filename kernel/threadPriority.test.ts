@@ -2,7 +2,10 @@ import os from 'node:os';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { isDfdError } from './errors.js';
-import { currentThreadId, currentThreadNice, setThreadPriority, threadCpus, threadPriorityOf, type ThreadPriority } from './threadPriority.js';
+import { currentThreadId, setThreadPriority, threadCpus, threadPriorityOf, type ThreadPriority } from './threadPriority.js';
+
+/** This thread's nice value, from /proc. */
+const currentThreadNice = (): number | undefined => threadPriorityOf(currentThreadId()!)?.nice;
 import { startWorker } from './workerThread.js';
 
 interface Probe {

@@ -71,17 +71,6 @@ export function threadPriorityOf(tid: number): { nice: number; policy: Schedulin
   return Number.isInteger(nice) ? { nice, policy } : undefined;
 }
 
-/** The calling thread's nice value (-20..19), or undefined where it cannot be read. */
-export function currentThreadNice(): number | undefined {
-  const tid = currentThreadId();
-  if (tid === undefined) return undefined;
-  try {
-    return os.getPriority(tid);
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Sets the calling thread's nice value and policy. ERR_CONFIG for a nice value outside
  * -20..19 or an unknown policy; ERR_PRIORITY where threads have no id of their own (not
@@ -143,13 +132,6 @@ export function threadCpus(tid: number): number[] | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Sets the calling thread's nice value (the policy stays). See setThreadPriority. */
-export function setThreadNice(nice: number): number {
-  const tid = currentThreadId();
-  const policy = tid !== undefined ? threadPriorityOf(tid)?.policy : undefined;
-  return setThreadPriority({ nice, policy: policy === undefined || policy === 'other' ? 'normal' : policy });
 }
 
 /**

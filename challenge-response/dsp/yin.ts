@@ -142,44 +142,55 @@ export function yinTrack(samples: Float32Array, options: Partial<YinOptions> = {
       const et = (sq[start + tau + o.window] as number) - (sq[start + tau] as number);
       d[tau] = Math.max(0, e0 + et - 2 * (r[tau] as number));
     }
-    // Cumulative mean normalised difference d'(tau).
-    dn[0] = 1;
-    let running = 0;
-    for (let tau = 1; tau <= maxLag + 1; tau++) {
-      running += d[tau] ?? 0;
-      dn[tau] = running > 0 ? ((d[tau] ?? 0) * tau) / running : 1;
-    }
-    // Absolute threshold: first dip below threshold, then walk to its local minimum.
-    let best = -1;
-    for (let tau = minLag; tau <= maxLag; tau++) {
-      if ((dn[tau] ?? 1) < o.threshold) {
-        while (tau + 1 <= maxLag && (dn[tau + 1] ?? 1) < (dn[tau] ?? 1)) tau++;
-        best = tau;
-        break;
-      }
-    }
-    if (best < 0) {
-      // No dip under the threshold: take the global minimum, voiced only if aperiodicity allows.
-      let minV = Number.POSITIVE_INFINITY;
-      for (let tau = minLag; tau <= maxLag; tau++) {
-        const v = dn[tau] ?? 1;
-        if (v < minV) {
-          minV = v;
-          best = tau;
-        }
-      }
-    }
-    if (best < 0) continue;
-    const a = dn[best] ?? 1;
-    ap[f] = a;
-    if (a > o.maxAperiodicity) continue;
-    // Parabolic interpolation around the minimum.
-    const y0 = dn[best - 1] ?? a;
-    const y2 = dn[best + 1] ?? a;
-    const denom = y0 - 2 * a + y2;
-    const shift = denom !== 0 ? (0.5 * (y0 - y2)) / denom : 0;
-    const period = best + Math.max(-1, Math.min(1, shift));
-    f0[f] = o.sampleRate / period;
+    pitchFromDifference(d, dn, minLag, maxLag, o, f, f0, ap);
   }
   return { f0, aperiodicity: ap, hopSec: o.hop / o.sampleRate };
+}
+
+/**
+ * The steps of YIN after the difference function, for frame `f`: d(1 .. maxLag + 1) into the
+ * cumulative-mean-normalised difference `dn`, the first dip under the threshold (else the
+ * global minimum), its aperiodicity into `ap[f]` and, when voiced, the parabolically
+ * interpolated f0 into `f0[f]`. Shared with the direct reference (testing/yinReference.ts),
+ * which differs only in how it computes d.
+ */
+export function pitchFromDifference(d: Float64Array, dn: Float64Array, minLag: number, maxLag: number, o: YinOptions, f: number, f0: Float32Array, ap: Float32Array): void {
+  // Cumulative mean normalised difference d'(tau).
+  dn[0] = 1;
+  let running = 0;
+  for (let tau = 1; tau <= maxLag + 1; tau++) {
+    running += d[tau] ?? 0;
+    dn[tau] = running > 0 ? ((d[tau] ?? 0) * tau) / running : 1;
+  }
+  // Absolute threshold: first dip below threshold, then walk to its local minimum.
+  let best = -1;
+  for (let tau = minLag; tau <= maxLag; tau++) {
+    if ((dn[tau] ?? 1) < o.threshold) {
+      while (tau + 1 <= maxLag && (dn[tau + 1] ?? 1) < (dn[tau] ?? 1)) tau++;
+      best = tau;
+      break;
+    }
+  }
+  if (best < 0) {
+    // No dip under the threshold: take the global minimum, voiced only if aperiodicity allows.
+    let minV = Number.POSITIVE_INFINITY;
+    for (let tau = minLag; tau <= maxLag; tau++) {
+      const v = dn[tau] ?? 1;
+      if (v < minV) {
+        minV = v;
+        best = tau;
+      }
+    }
+  }
+  if (best < 0) return;
+  const a = dn[best] ?? 1;
+  ap[f] = a;
+  if (a > o.maxAperiodicity) return;
+  // Parabolic interpolation around the minimum.
+  const y0 = dn[best - 1] ?? a;
+  const y2 = dn[best + 1] ?? a;
+  const denom = y0 - 2 * a + y2;
+  const shift = denom !== 0 ? (0.5 * (y0 - y2)) / denom : 0;
+  const period = best + Math.max(-1, Math.min(1, shift));
+  f0[f] = o.sampleRate / period;
 }

@@ -138,6 +138,19 @@ export function newTag(): string {
   return randomBytes(6).toString('hex');
 }
 
+/** A UDP socket bound to a free port on `host`. */
+async function bindUdp(host: string): Promise<dgram.Socket> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, host, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  return socket;
+}
+
 export class SipTestClient {
   readonly options: SipTestClientOptions;
   readonly received: ReceivedSip[] = [];
@@ -166,14 +179,7 @@ export class SipTestClient {
   static async open(options: SipTestClientOptions): Promise<SipTestClient> {
     const host = options.localHost ?? '127.0.0.1';
     if (options.transport === 'udp') {
-      const udp = dgram.createSocket('udp4');
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind(0, host, () => {
-          udp.off('error', reject);
-          resolve();
-        });
-      });
+      const udp = await bindUdp(host);
       return new SipTestClient(options, udp, undefined, host, udp.address().port);
     }
     const tcp = net.connect({ host: options.serverHost, port: options.serverPort, localAddress: host });
@@ -431,15 +437,7 @@ export class RtpSender {
   }
 
   static async open(host = '127.0.0.1'): Promise<RtpSender> {
-    const s = dgram.createSocket('udp4');
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.bind(0, host, () => {
-        s.off('error', reject);
-        resolve();
-      });
-    });
-    return new RtpSender(s);
+    return new RtpSender(await bindUdp(host));
   }
 
   get port(): number {

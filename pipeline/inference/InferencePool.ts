@@ -388,7 +388,6 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
       const a: AudioWindow = w;
       const spec = d.model.manifest.audio;
       if (!spec || !(a.samples instanceof Float32Array) || a.samples.length === 0 || !(a.sampleRate > 0)) return undefined;
-      if (a.samples.length / a.sampleRate < spec.minSeconds) return undefined;
       const evidence = a.speechSeconds > 0 ? a.speechSeconds : a.samples.length / a.sampleRate;
       const channel = a.quality?.channel ?? 'wideband';
       return { stream: a.stream, seq: a.seq, wallEnd: a.wallEnd, evidence, frames: 0, rows: audioModelLength(a.samples.length, a.sampleRate, spec), channel };

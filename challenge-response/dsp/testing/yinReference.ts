@@ -1,10 +1,11 @@
 /**
  * The direct O(window x lags) YIN of before 2026-12-03, kept unchanged as the reference
  * that the faster `yinTrack` (yin.ts) is tested against (yin.test.ts) and timed against
- * (bench.ts). Not used by the service.
+ * (bench.ts). Not used by the service. It computes the difference function directly; the
+ * steps after it are yin.ts's own (pitchFromDifference).
  */
 import { rmsDbfs } from '../level.js';
-import { defaultYinOptions, type PitchTrack, type YinOptions } from '../yin.js';
+import { defaultYinOptions, pitchFromDifference, type PitchTrack, type YinOptions } from '../yin.js';
 
 export function yinTrackReference(samples: Float32Array, options: Partial<YinOptions> = {}): PitchTrack {
   const o = { ...defaultYinOptions, ...options };
@@ -31,44 +32,7 @@ export function yinTrackReference(samples: Float32Array, options: Partial<YinOpt
       const et = (sq[start + tau + o.window] as number) - (sq[start + tau] as number);
       d[tau] = Math.max(0, e0 + et - 2 * r);
     }
-    // Cumulative mean normalised difference d'(tau).
-    dn[0] = 1;
-    let running = 0;
-    for (let tau = 1; tau <= maxLag + 1; tau++) {
-      running += d[tau] ?? 0;
-      dn[tau] = running > 0 ? ((d[tau] ?? 0) * tau) / running : 1;
-    }
-    // Absolute threshold: first dip below threshold, then walk to its local minimum.
-    let best = -1;
-    for (let tau = minLag; tau <= maxLag; tau++) {
-      if ((dn[tau] ?? 1) < o.threshold) {
-        while (tau + 1 <= maxLag && (dn[tau + 1] ?? 1) < (dn[tau] ?? 1)) tau++;
-        best = tau;
-        break;
-      }
-    }
-    if (best < 0) {
-      // No dip under the threshold: take the global minimum, voiced only if aperiodicity allows.
-      let minV = Number.POSITIVE_INFINITY;
-      for (let tau = minLag; tau <= maxLag; tau++) {
-        const v = dn[tau] ?? 1;
-        if (v < minV) {
-          minV = v;
-          best = tau;
-        }
-      }
-    }
-    if (best < 0) continue;
-    const a = dn[best] ?? 1;
-    ap[f] = a;
-    if (a > o.maxAperiodicity) continue;
-    // Parabolic interpolation around the minimum.
-    const y0 = dn[best - 1] ?? a;
-    const y2 = dn[best + 1] ?? a;
-    const denom = y0 - 2 * a + y2;
-    const shift = denom !== 0 ? (0.5 * (y0 - y2)) / denom : 0;
-    const period = best + Math.max(-1, Math.min(1, shift));
-    f0[f] = o.sampleRate / period;
+    pitchFromDifference(d, dn, minLag, maxLag, o, f, f0, ap);
   }
   return { f0, aperiodicity: ap, hopSec: o.hop / o.sampleRate };
 }
