@@ -121,14 +121,14 @@ describe('drift.ts', () => {
     expect(byName(r, 'alice').seconds).toBeCloseTo((await len('a/alice1.wav')) + (await len('a/alice2.wav')), 9);
 
     // Always fake (log-odds capped at 4 by the accumulator): the early window (1 s of evidence,
-    // a third of fullEvidence) gives pFake 0.79, suspicious at 1 s; deepfake-likely (0.85) from
-    // 1.3 s of evidence on, i.e. at the first 2 s window's end.
+    // a quarter of fullEvidence) gives pFake 0.73, suspicious at 1 s; deepfake-likely (0.85) from
+    // 1.7 s of evidence on, i.e. at the first 2 s window's end.
     expect(byName(r, 'bob')).toMatchObject({ everSuspicious: true, firstSuspiciousSeconds: 1, firstVerdict: { state: 'suspicious', seconds: 1 }, finalState: 'deepfake-likely' });
     expect(byName(r, 'erin').firstVerdict).toEqual({ state: 'likely-genuine', seconds: 1 });
     expect(byName(r, 'bob').maxPFake).toBeCloseTo(1 / (1 + Math.exp(-4)), 6);
     expect(byName(r, 'erin')).toMatchObject({ everSuspicious: false, firstSuspiciousSeconds: null, finalState: 'likely-genuine' });
-    // Its largest pFake is the first verdict's, pulled toward 0.5: log-odds -4 x 1/3.
-    expect(byName(r, 'erin').maxPFake).toBeCloseTo(1 / (1 + Math.exp(4 / 3)), 6);
+    // Its largest pFake is the first verdict's, pulled toward 0.5: log-odds -4 x 1/4.
+    expect(byName(r, 'erin').maxPFake).toBeCloseTo(1 / (1 + Math.exp(1)), 6);
     expect(byName(r, 'bob').meanWindowPFake).toBeGreaterThan(0.999);
     expect(byName(r, 'erin').meanWindowPFake).toBeLessThan(0.001);
 
@@ -233,9 +233,9 @@ describe('replayCall', () => {
     expect(weak.finalState).toBe('suspicious');
     expect(weak.maxPFake).toBeCloseTo(1 / (1 + Math.exp(-0.6)), 6);
     // Weighted evidence 0.4 s per window, decayed with a 30 s half-life: pFake reaches 0.6 once
-    // evidence / fullEvidence (3 s) >= logit(0.6) / 0.6 = 0.68, i.e. 2.03 s: at the 6th window
-    // (about 2.3 s), which ends at 7 s.
-    expect(weak.firstSuspiciousSeconds).toBe(7);
+    // evidence / fullEvidence (4 s) >= logit(0.6) / 0.6 = 0.68, i.e. 2.7 s: at the 8th window
+    // (about 3.0 s), which ends at 9 s.
+    expect(weak.firstSuspiciousSeconds).toBe(9);
   });
 
   it('uses the given calibration and leaves a narrowband call at collecting unless told', () => {

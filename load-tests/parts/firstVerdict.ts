@@ -182,7 +182,7 @@ export async function runFirstVerdict(opts: FirstVerdictOptions, settings: Bench
     definition:
       'speech onset = arrival at the SFU tap of the first audio RTP packet whose decoded frame is above -40 dBFS RMS; first verdict = first pipeline verdict whose state is not collecting; latency = verdict time - onset (same clock)',
     detectors,
-    minEvidenceNote: 'the verdict machine leaves collecting once minEvidence (default 0.6 s) of input has been scored (pipeline/verdict/VerdictMachine.ts); the audio path scores an early first window of DFD_AUDIO_FIRST_WINDOW_SEC (1 s) as soon as 60 % of it is speech (pipeline/audio/SpeechWindower.ts), and until fullEvidence (3 s of weighted evidence) the verdict leans toward 0.5 (pipeline/verdict/ParticipantVerdict.ts)',
+    minEvidenceNote: 'the verdict machine leaves collecting once minEvidence (default 0.6 s) of input has been scored (pipeline/verdict/VerdictMachine.ts); the audio path scores an early first window of DFD_AUDIO_FIRST_WINDOW_SEC (1 s) as soon as 60 % of it is speech (pipeline/audio/SpeechWindower.ts), and until fullEvidence (4 s of weighted evidence) the verdict leans toward 0.5 (pipeline/verdict/ParticipantVerdict.ts)',
     loadAvg1: loadAvg1(),
   };
 }

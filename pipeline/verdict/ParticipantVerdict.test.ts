@@ -27,14 +27,15 @@ describe('ParticipantVerdict', () => {
     pv.addScore(score(A, 0.95, 0.5));
     expect(pv.current().state).toBe('collecting');
     pv.addScore(score(V, 0.9, 2));
+    // 2.5 s of evidence, below fullEvidence (4 s): the mean log-odds count 2.5 / 4 of their value.
+    const mean = (0.5 * Math.log(0.95 / 0.05) + 2 * Math.log(0.9 / 0.1)) / 2.5;
+    expect(pv.current().pFake).toBeCloseTo(1 / (1 + Math.exp(-(2.5 / 4) * mean)), 9);
+    pv.addScore(score(V, 0.9, 1.5));
     const v = pv.current();
     expect(v.state).toBe('deepfake-likely');
-    // 2.5 s of evidence, below fullEvidence (3 s): the mean log-odds count 2.5 / 3 of their value.
-    const mean = (0.5 * Math.log(0.95 / 0.05) + 2 * Math.log(0.9 / 0.1)) / 2.5;
-    expect(v.pFake).toBeCloseTo(1 / (1 + Math.exp(-(2.5 / 3) * mean)), 9);
     expect(v.evidence).toEqual({ speechSeconds: 2, faceFrames: 30 });
     expect(v.models).toEqual([{ id: 'face-x', version: '1.0.0' }, { id: 'voice-x', version: '1.0.0' }]);
-    expect(v.confidence).toBeCloseTo(1 - Math.exp(-2.5 / 10), 6);
+    expect(v.confidence).toBeCloseTo(1 - Math.exp(-4 / 10), 6);
     expect(v.reason).toBeUndefined();
     expect(events.at(-1)?.state).toBe('deepfake-likely');
   });
@@ -157,8 +158,8 @@ describe('ParticipantVerdict detector weights (manifest verdict.weight)', () => 
       pv.observe(audioWindow({ stream: A, seconds: 1 }));
       pv.addScore({ ...score(A, 0.95, 1), weight: 1 });
       const v = pv.current();
-      // 1 s of evidence of 3 (fullEvidence): a third of logit(0.95), pFake 0.73.
-      expect(v.pFake).toBeCloseTo(1 / (1 + Math.exp(-Math.log(19) / 3)), 9);
+      // 1 s of evidence of 4 (fullEvidence): a quarter of logit(0.95), pFake 0.68.
+      expect(v.pFake).toBeCloseTo(1 / (1 + Math.exp(-Math.log(19) / 4)), 9);
       expect(v.state).toBe('suspicious');
       expect(v.confidence).toBeCloseTo(1 - Math.exp(-1 / 10), 9);
       expect(events.map((e) => e.state)).toEqual(['suspicious']);
@@ -172,8 +173,8 @@ describe('ParticipantVerdict detector weights (manifest verdict.weight)', () => 
       // The gate counts 0.9 s of input (>= minEvidence 0.6) although the weighted evidence is 0.225 s.
       expect(first.state).toBe('likely-genuine');
       expect(first.pFake).toBeGreaterThan(0.5);
-      // 0.225 / 3 of the weighted log-odds 0.25 * logit(0.99): pFake 0.52.
-      expect(first.pFake).toBeCloseTo(1 / (1 + Math.exp(-(0.225 / 3) * 0.25 * Math.log(99))), 9);
+      // 0.225 / 4 of the weighted log-odds 0.25 * logit(0.99): pFake 0.52.
+      expect(first.pFake).toBeCloseTo(1 / (1 + Math.exp(-(0.225 / 4) * 0.25 * Math.log(99))), 9);
       // 2 s windows every second: suspicious once the weighted evidence carries it, deepfake-likely never
       // (weight 0.25 caps the log-odds at a quarter of logit(0.99): pFake 0.76).
       let at = 0;
@@ -184,9 +185,9 @@ describe('ParticipantVerdict detector weights (manifest verdict.weight)', () => 
         at = i;
       }
       expect(pv.current().state).toBe('suspicious');
-      // Log-odds 0.25 * logit(0.99) = 1.149 need a share >= logit(0.6) / 1.149 = 0.353 of fullEvidence: 1.06 s
-      // of weighted evidence, i.e. the first window (0.225) and two 2 s windows (0.5 each).
-      expect(at).toBe(2);
+      // Log-odds 0.25 * logit(0.99) = 1.149 need a share >= logit(0.6) / 1.149 = 0.353 of fullEvidence (4 s):
+      // 1.41 s of weighted evidence, i.e. the first window (0.225) and three 2 s windows (0.5 each).
+      expect(at).toBe(3);
       expect(events.map((e) => e.state)).toEqual(['likely-genuine', 'suspicious']);
     });
 

@@ -130,7 +130,7 @@ export const defaultParticipantVerdictOptions: ParticipantVerdictOptions = {
   audioWeight: 1,
   videoWeight: 1,
   confidenceEvidence: 10,
-  fullEvidence: 3,
+  fullEvidence: 4,
   confidenceDelta: 0.1,
   verifiedConfidence: 0.95,
   ignoredDropReasons: ['bad-input', 'unjudgeable-audio', 'closed'],
