@@ -38,6 +38,7 @@ export const INTEGRATION = [
   'detectors/models/voice-antispoof/model.test.ts',
   'detectors/registry/ModelRegistry.test.ts',
   'detectors/registry/models.fuzz.test.ts',
+  'kernel/SupervisedWorker.test.ts',
   'kernel/threadPriority.test.ts',
   'detectors/registry/openModelSession.test.ts',
   'detectors/testing/testModels.test.ts',

@@ -4,14 +4,10 @@
  * One worker, a bounded queue, a per-request deadline; pass `worker.analyse` as the
  * ChallengeManager's `analyser`.
  */
-import type { Worker } from 'node:worker_threads';
 import { inheritedPriority, type ThreadPriority } from '../../kernel/threadPriority.js';
-import { startWorker } from '../../kernel/workerThread.js';
+import { SupervisedWorker } from '../../kernel/SupervisedWorker.js';
 import { DfdError, type ErrorCode, ErrorCodes } from '../../kernel/errors.js';
-import { createLogger } from '../../kernel/log.js';
 import type { AnalyseOptions, AudioAnalysis } from './analyse.js';
-
-const log = createLogger('challenge.analysis');
 
 export interface AnalysisWorkerOptions {
   /** Requests waiting or running at most; more are refused with ERR_QUEUE_FULL. */
@@ -31,21 +27,47 @@ export const defaultAnalysisWorkerOptions: AnalysisWorkerOptions = {
   threadPriority: inheritedPriority,
 };
 
+interface Request {
+  id: number;
+  samples: Float32Array;
+  options: Partial<AnalyseOptions>;
+}
+
+interface Reply {
+  id: number;
+  analysis?: AudioAnalysis;
+  error?: { message: string; code?: string };
+}
+
 interface Pending {
   resolve: (a: AudioAnalysis) => void;
   reject: (e: DfdError) => void;
   timer: NodeJS.Timeout;
 }
 
+/** One thread, started on the first request; a thread that dies or hangs is replaced by the next request. */
 export class AnalysisWorker {
   private readonly options: AnalysisWorkerOptions;
-  private worker: Worker | undefined;
+  private readonly worker: SupervisedWorker<Request, Reply>;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
 
   constructor(options: Partial<AnalysisWorkerOptions> = {}) {
     this.options = { ...defaultAnalysisWorkerOptions, ...options };
+    this.worker = new SupervisedWorker<Request, Reply>({
+      name: 'challenge-analysis',
+      callerUrl: import.meta.url,
+      entry: 'analysisWorkerMain',
+      priority: this.options.threadPriority,
+      ...(this.options.execArgv.length > 0 ? { execArgv: this.options.execArgv } : {}),
+      restart: 'on-demand',
+      unref: true,
+    });
+    this.worker.on('message', (msg) => this.onReply(msg));
+    this.worker.on('exited', ({ expected }) => {
+      if (!expected) this.failAll(new DfdError('ERR_INTERNAL', 'analysis worker failed'));
+    });
   }
 
   /**
@@ -55,7 +77,7 @@ export class AnalysisWorker {
   readonly analyse = (samples: Float32Array, options: Partial<AnalyseOptions> = {}): Promise<AudioAnalysis> => {
     if (this.closed) return Promise.reject(new DfdError('ERR_CLOSED', 'analysis worker is closed'));
     if (this.pending.size >= this.options.maxQueue) return Promise.reject(new DfdError('ERR_QUEUE_FULL', 'audio analysis', { max: this.options.maxQueue }));
-    const w = this.ensureWorker();
+    this.worker.start();
     const id = this.nextId++;
     return new Promise<AudioAnalysis>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -65,7 +87,11 @@ export class AnalysisWorker {
       }, this.options.timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       const copy = samples.slice();
-      w.postMessage({ id, samples: copy, options }, [copy.buffer as ArrayBuffer]);
+      if (!this.worker.post({ id, samples: copy, options }, [copy.buffer as ArrayBuffer])) {
+        this.pending.delete(id);
+        clearTimeout(timer);
+        reject(new DfdError('ERR_INTERNAL', 'analysis worker is not running'));
+      }
     });
   };
 
@@ -77,43 +103,25 @@ export class AnalysisWorker {
     if (this.closed) return;
     this.closed = true;
     this.failAll(new DfdError('ERR_CLOSED', 'analysis worker is closed'));
-    const w = this.worker;
-    this.worker = undefined;
-    if (w) await w.terminate();
+    await this.worker.close();
   }
 
-  private ensureWorker(): Worker {
-    if (this.worker) return this.worker;
-    const w = startWorker(import.meta.url, 'analysisWorkerMain', { priority: this.options.threadPriority, ...(this.options.execArgv.length > 0 ? { execArgv: this.options.execArgv } : {}) });
-    w.on('message', (msg: { id: number; analysis?: AudioAnalysis; error?: { message: string; code?: string } }) => {
-      const p = this.pending.get(msg.id);
-      if (!p) return;
-      this.pending.delete(msg.id);
-      clearTimeout(p.timer);
-      if (msg.analysis) p.resolve(msg.analysis);
-      else {
-        const code: ErrorCode = msg.error?.code !== undefined && msg.error.code in ErrorCodes ? (msg.error.code as ErrorCode) : 'ERR_INTERNAL';
-        p.reject(new DfdError(code, msg.error?.message));
-      }
-    });
-    w.on('error', (e) => {
-      log.error('analysis worker failed', { err: e });
-      this.failAll(new DfdError('ERR_INTERNAL', 'analysis worker failed', undefined, { cause: e }));
-      if (this.worker === w) this.worker = undefined;
-    });
-    w.on('exit', () => {
-      if (this.worker === w) this.worker = undefined;
-    });
-    w.unref();
-    this.worker = w;
-    return w;
+  private onReply(msg: Reply): void {
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    clearTimeout(p.timer);
+    if (msg.analysis) p.resolve(msg.analysis);
+    else {
+      const code: ErrorCode = msg.error?.code !== undefined && msg.error.code in ErrorCodes ? (msg.error.code as ErrorCode) : 'ERR_INTERNAL';
+      p.reject(new DfdError(code, msg.error?.message));
+    }
   }
 
+  /** A request timed out: the thread may be stuck in a long computation; replace it (the next request starts one). */
   private restart(): void {
-    const w = this.worker;
-    this.worker = undefined;
     this.failAll(new DfdError('ERR_INTERNAL', 'analysis worker restarted'));
-    if (w) void w.terminate();
+    void this.worker.terminate();
   }
 
   private failAll(e: DfdError): void {

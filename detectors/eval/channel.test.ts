@@ -12,7 +12,8 @@ import { isDfdError } from '../../kernel/errors.js';
 import { OpusDecoder } from '../../pipeline/audio/OpusDecoder.js';
 import { resampleClip } from '../../pipeline/audio/Resampler.js';
 import { applyChannel, channelQuality, channelSpec, lossSchedule, opusSpec } from './channel.js';
-import { decodeAudio48k, parseCliArgs, resolveChannel } from './cli.js';
+import { parseCliArgs } from './cli.js';
+import { decodeAudio48k, resolveChannel } from './clipMedia.js';
 
 let dir: string;
 let speech: Float32Array;

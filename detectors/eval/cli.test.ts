@@ -15,7 +15,10 @@ import { buildTestModels, sha256Hex, voiceLogitJs, voiceManifest, voiceModelByte
 import { ModelRegistry } from '../registry/ModelRegistry.js';
 import { preprocessAudio } from '../../pipeline/inference/preprocess.js';
 import type { AudioWindow } from '../../pipeline/messages.js';
-import { audioWindowsOf, benchModel, decodeAudio48k, parseCliArgs, resampleTo, runEval, WorkerInference, type EvalOptions, type EvalReport } from './cli.js';
+import { parseCliArgs, runEval, type EvalOptions, type EvalReport } from './cli.js';
+import { benchModel } from './benchModel.js';
+import { audioWindowsOf, decodeAudio48k, resampleTo } from './clipMedia.js';
+import { WorkerInference } from './WorkerInference.js';
 import { readPng } from './plots.js';
 
 let dir: string;
@@ -217,6 +220,15 @@ describe('--bench', () => {
       expect(r.p90Ms).toBeGreaterThanOrEqual(r.medianMs);
     }
     expect(parseCliArgs(['--bench', '20', '--model', 'voice-antispoof'])).toMatchObject({ bench: 20, model: 'voice-antispoof' });
+  });
+
+  it('times the shipped speaker-embedding model too (a model that answers vectors, not scores)', async () => {
+    const shipped = path.resolve(import.meta.dirname, '..', 'models');
+    const r = await benchModel('speaker-embed', shipped, 2);
+    expect(r).toMatchObject({ model: 'speaker-embed', window: '2 s audio at 16000 Hz', iterations: 2 });
+    expect(r.medianMs).toBeGreaterThan(0);
+    // A model the worker does not run on windows is refused with a typed error.
+    await expect(benchModel('face-detect', shipped, 1)).rejects.toMatchObject({ code: 'ERR_CONFIG' });
   });
 });
 

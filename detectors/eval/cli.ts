@@ -42,30 +42,31 @@
  * the run goes on. A bad TSV is a typed ERR_EVAL_TSV error, a bad option (e.g. --channel with
  * --opus) ERR_CONFIG (exit code 2 for both).
  *
- * drift.ts (genuine-caller drift through a real ParticipantVerdict) reuses the audio chain
- * exported here: decodeAudio48k, throughChannel, audioWindowsOf, audioWindowMessages,
- * scoreAudioWindows, WorkerInference, resolveModel.
+ * The clip's media path is clipMedia.ts (decode, channel, resampling, windows, scoring), the
+ * inference thread WorkerInference.ts, the model choice resolveModel.ts, `--bench`
+ * benchModel.ts; drift.ts (genuine-caller drift through a real ParticipantVerdict) uses the
+ * same files.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Worker } from 'node:worker_threads';
 import { DfdError, toDfdError } from '../../kernel/errors.js';
 import { setLogLevel } from '../../kernel/log.js';
-import { startWorker } from '../../kernel/workerThread.js';
-import { calibrate, calibrationFor, type AudioSpec, type Manifest } from '../registry/Manifest.js';
-import { ModelRegistry, defaultModelRegistryOptions, type AvailableModel } from '../registry/ModelRegistry.js';
+import { calibrate, calibrationFor, type Manifest } from '../registry/Manifest.js';
+import { defaultModelRegistryOptions } from '../registry/ModelRegistry.js';
 import { FaceAnalyzer } from '../face/FaceAnalyzer.js';
 import { largestFace } from '../face/observe.js';
-import { Resampler } from '../../pipeline/audio/Resampler.js';
 import { defaultMediaWorkerPoolOptions } from '../../pipeline/media/MediaWorkerPool.js';
 import { defaultVerdictMachineOptions } from '../../pipeline/verdict/VerdictMachine.js';
-import type { AnalysisWindow, AudioWindow, FaceWindow, StreamRef } from '../../pipeline/messages.js';
-import type { FromWorker, ToWorker } from '../../pipeline/inference/protocol.js';
+import type { FaceWindow, StreamRef } from '../../pipeline/messages.js';
 import { audioWindowIssue } from '../../pipeline/inference/audioGate.js';
-import { applyChannel, channelQuality, channelSpec, CODEC_RATE, opusSpec, type Channel, type ChannelOutput, type ChannelSpec } from './channel.js';
+import { channelSpec, CODEC_RATE, type Channel, type ChannelSpec } from './channel.js';
+import { audioWindowMessages, audioWindowsOf, chainText, decodeAudio48k, resolveChannel, sampleFrames, scoreAudioWindows, throughChannel } from './clipMedia.js';
+import { benchModel } from './benchModel.js';
+import { Progress } from './Progress.js';
+import { resolveModel } from './resolveModel.js';
+import { WorkerInference } from './WorkerInference.js';
 import { asvspoof5DcfParams } from './metrics.js';
 import { bayesThreshold } from './calibrationMetrics.js';
 import { detPng, rocPng } from './plots.js';
@@ -126,236 +127,6 @@ export function deployedThresholds(): Threshold[] {
     { value: defaultVerdictMachineOptions.deepfakeEnter, source: 'VerdictMachine deepfakeEnter' },
     { value: bayesThreshold(asvspoof5DcfParams), source: 'Bayes threshold for the ASVspoof 5 costs, if scores were LLRs' },
   ];
-}
-
-// ------------------------------------------------------------------------- inference
-
-/** One InferenceWorker thread, driven with the pool's protocol, one job at a time. */
-export class WorkerInference {
-  private readonly worker: Worker;
-  private nextJob = 1;
-  private pending = new Map<number, { resolve: (r: { logits: number[]; inferenceMs: number }) => void; reject: (e: unknown) => void }>();
-  private readyWait: { resolve: () => void; reject: (e: unknown) => void } | undefined;
-  private exited = false;
-
-  private constructor(readonly model: AvailableModel) {
-    const ext = path.extname(fileURLToPath(import.meta.url));
-    this.worker = startWorker(new URL(`../../pipeline/inference/InferencePool${ext}`, import.meta.url).href, 'InferenceWorker');
-    this.worker.on('message', (m: FromWorker) => this.onMessage(m));
-    this.worker.on('error', (e) => this.failAll(e));
-    this.worker.on('exit', () => {
-      this.exited = true;
-      this.failAll(new DfdError('ERR_WORKER_DIED', 'inference worker exited'));
-    });
-  }
-
-  static async open(model: AvailableModel): Promise<WorkerInference> {
-    const w = new WorkerInference(model);
-    await new Promise<void>((resolve, reject) => {
-      w.readyWait = { resolve, reject };
-      const init: ToWorker = { type: 'init', models: [{ id: model.id, modelPath: model.modelPath, manifest: model.manifest }], intraOpNumThreads: 1, interOpNumThreads: 1, executionProvider: 'cpu' };
-      w.worker.postMessage(init);
-    });
-    return w;
-  }
-
-  private onMessage(m: FromWorker): void {
-    if (m.type === 'ready') {
-      const f = m.failed[0];
-      if (f) this.readyWait?.reject(new DfdError('ERR_MODEL_UNAVAILABLE', 'the inference worker cannot open the model', { id: f.id }));
-      else this.readyWait?.resolve();
-      this.readyWait = undefined;
-      return;
-    }
-    const p = this.pending.get(m.jobId);
-    if (!p) return;
-    this.pending.delete(m.jobId);
-    if (m.type === 'result') p.resolve({ logits: m.logits, inferenceMs: m.inferenceMs });
-    else p.reject(new DfdError('ERR_INFERENCE_FAILED', 'the worker rejected the batch'));
-  }
-
-  private failAll(e: unknown): void {
-    this.readyWait?.reject(e);
-    this.readyWait = undefined;
-    for (const p of this.pending.values()) p.reject(e);
-    this.pending.clear();
-  }
-
-  /** Scores windows (all of one kind and, for audio, one length). Transfers their buffers. */
-  run(windows: AnalysisWindow[]): Promise<{ logits: number[]; inferenceMs: number }> {
-    if (this.exited) return Promise.reject(new DfdError('ERR_CLOSED', 'inference worker'));
-    const jobId = this.nextJob++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(jobId, { resolve, reject });
-      const msg: ToWorker = { type: 'run', jobId, modelId: this.model.id, windows };
-      this.worker.postMessage(msg, windows.map((w) => (w.type === 'audio-window' ? w.samples.buffer : w.crops.buffer) as ArrayBuffer));
-    });
-  }
-
-  async close(): Promise<void> {
-    if (this.exited) return;
-    const done = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-    const msg: ToWorker = { type: 'close' };
-    this.worker.postMessage(msg);
-    const timer = setTimeout(() => void this.worker.terminate(), 10_000);
-    await done;
-    clearTimeout(timer);
-  }
-}
-
-// --------------------------------------------------------------------------- decoding
-
-/** Runs ffmpeg and collects stdout up to `maxBytes` (the rest is cut off). */
-function ffmpegRead(args: string[], maxBytes: number, bin = 'ffmpeg'): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    let len = 0;
-    let cut = false;
-    p.stdout.on('data', (c: Buffer) => {
-      if (cut) return;
-      const take = Math.min(c.length, maxBytes - len);
-      chunks.push(take === c.length ? c : c.subarray(0, take));
-      len += take;
-      if (len >= maxBytes) {
-        cut = true;
-        p.kill('SIGKILL');
-      }
-    });
-    p.stderr.resume();
-    p.on('error', (e) => reject(new DfdError('ERR_DECODE_FAILED', `${bin} could not start`, undefined, { cause: e })));
-    p.on('close', (code) => {
-      if (code !== 0 && !cut) reject(new DfdError('ERR_DECODE_FAILED', `${bin} failed`, { exitCode: code }));
-      else resolve(Buffer.concat(chunks, len));
-    });
-  });
-}
-
-/** Any ffmpeg-readable file -> mono float32 at 48 kHz, at most `maxSeconds`. */
-export async function decodeAudio48k(file: string, maxSeconds: number): Promise<Float32Array> {
-  const buf = await ffmpegRead(['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', file, '-vn', '-ac', '1', '-ar', String(CODEC_RATE), '-f', 'f32le', '-'], Math.round(maxSeconds * CODEC_RATE) * 4);
-  const n = buf.length >>> 2;
-  if (n === 0) throw new DfdError('ERR_DECODE_FAILED', 'no audio samples');
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = buf.readFloatLE(i * 4);
-  return out;
-}
-
-/** The service's band-limited resampler, one shot (from the 48 kHz codec rate unless told). */
-export function resampleTo(x: Float32Array, rate: number, fromRate = CODEC_RATE): Float32Array {
-  if (rate === fromRate) return x;
-  const r = new Resampler({ inRate: fromRate, outRate: rate });
-  const a = r.process(x);
-  const b = r.flush();
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
-/** Cuts a clip into analysis windows (copies); `starts` are their first samples. */
-export function audioWindowsOf(x: Float32Array, rate: number, spec: AudioSpec, windowSeconds: number, hopSeconds: number): { windows: Float32Array[]; starts: number[]; padded: boolean } {
-  const w = Math.round(windowSeconds * rate);
-  const h = Math.max(1, Math.round(hopSeconds * rate));
-  const min = Math.ceil(spec.minSeconds * rate);
-  if (x.length < min) {
-    const y = new Float32Array(min);
-    for (let i = 0; i < min; i++) y[i] = x[i % x.length]!;
-    return { windows: [y], starts: [0], padded: true };
-  }
-  if (x.length <= w) return { windows: [x.slice()], starts: [0], padded: false };
-  const starts: number[] = [];
-  for (let s = 0; s + w <= x.length; s += h) starts.push(s);
-  if (starts[starts.length - 1]! + w < x.length) starts.push(x.length - w);
-  return { windows: starts.map((s) => x.slice(s, s + w)), starts, padded: false };
-}
-
-/** The channel a run uses: `--channel`, else `--opus <bitrate>`, else clean. Both: ERR_CONFIG. */
-export function resolveChannel(o: Pick<EvalOptions, 'channel' | 'opusBitrate'>): ChannelSpec {
-  if (o.channel !== undefined && o.opusBitrate !== undefined) throw new DfdError('ERR_CONFIG', '--channel and --opus cannot be combined (--channel opus24 is --opus 24000)');
-  if (o.channel !== undefined) return channelSpec(o.channel);
-  if (o.opusBitrate !== undefined) {
-    if (!(Number.isInteger(o.opusBitrate) && o.opusBitrate >= 6000 && o.opusBitrate <= 510000)) throw new DfdError('ERR_CONFIG', '--opus must be a bitrate between 6000 and 510000 bit/s');
-    return opusSpec(o.opusBitrate);
-  }
-  return channelSpec('clean');
-}
-
-/** A 48 kHz clip through the channel, then the service's Resampler to the model rate. */
-export function throughChannel(x48: Float32Array, spec: ChannelSpec, modelRate: number, lossSeed: number): { samples: Float32Array; channel: ChannelOutput } {
-  const channel = applyChannel(x48, spec, lossSeed);
-  return { samples: resampleTo(channel.samples, modelRate, channel.sampleRate), channel };
-}
-
-/**
- * Wraps cut windows (at `rate`, starting at the given samples of the channel output) as the
- * AudioWindow messages the media worker sends: whole windows count as speech (no VAD), the
- * quality is what the service would measure on the channel's packets.
- */
-export function audioWindowMessages(windows: readonly Float32Array[], starts: readonly number[], rate: number, channel: ChannelOutput, stream: StreamRef, wallAt: (endSeconds: number) => number): AudioWindow[] {
-  return windows.map((samples, seq) => {
-    const t0 = starts[seq]! / rate;
-    const t1 = t0 + samples.length / rate;
-    return {
-      type: 'audio-window',
-      stream,
-      seq,
-      sampleRate: rate,
-      samples,
-      rtpStart: Math.round(t0 * CODEC_RATE),
-      rtpEnd: Math.round(t1 * CODEC_RATE) - 1,
-      wallStart: wallAt(t0),
-      wallEnd: wallAt(t1),
-      speechSeconds: samples.length / rate,
-      quality: channelQuality(channel, t0, t1),
-    };
-  });
-}
-
-/**
- * Scores audio windows through the worker, one job per distinct length; the logits come back
- * in the windows' order. Transfers the windows' buffers.
- */
-export async function scoreAudioWindows(inf: WorkerInference, msgs: readonly AudioWindow[]): Promise<{ logits: number[]; inferenceMs: number }> {
-  const logits = new Array<number>(msgs.length);
-  let inferenceMs = 0;
-  for (const len of [...new Set(msgs.map((m) => m.samples.length))]) {
-    const idx = msgs.flatMap((m, i) => (m.samples.length === len ? [i] : []));
-    const r = await inf.run(idx.map((i) => msgs[i]!));
-    idx.forEach((i, k) => {
-      logits[i] = r.logits[k]!;
-    });
-    inferenceMs += r.inferenceMs;
-  }
-  return { logits, inferenceMs };
-}
-
-interface VideoFrames {
-  width: number;
-  height: number;
-  frames: Uint8Array[];
-}
-
-async function probeSize(file: string): Promise<{ width: number; height: number }> {
-  const out = (await ffmpegRead(['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', file], 4096, 'ffprobe')).toString('utf8');
-  const [w, h] = out.trim().split('\n')[0]!.split(',').map(Number);
-  if (!w || !h || !Number.isFinite(w) || !Number.isFinite(h)) throw new DfdError('ERR_DECODE_FAILED', 'no video stream');
-  return { width: w, height: h };
-}
-
-export async function sampleFrames(file: string, fps: number, maxFrames: number, maxWidth: number): Promise<VideoFrames> {
-  const src = await probeSize(file);
-  const width = Math.min(maxWidth, src.width - (src.width % 2));
-  const height = Math.max(16, 2 * Math.round((src.height * width) / src.width / 2));
-  const size = width * height * 3;
-  const buf = await ffmpegRead(
-    ['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', file, '-an', '-vf', `fps=${fps},scale=${width}:${height}`, '-frames:v', String(maxFrames), '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
-    size * maxFrames,
-  );
-  const frames: Uint8Array[] = [];
-  for (let off = 0; off + size <= buf.length; off += size) frames.push(new Uint8Array(buf.buffer, buf.byteOffset + off, size));
-  if (frames.length === 0) throw new DfdError('ERR_DECODE_FAILED', 'no video frames');
-  return { width, height, frames };
 }
 
 // ------------------------------------------------------------------------------ scoring
@@ -467,61 +238,6 @@ async function scoreVideo(it: EvalItem, inf: WorkerInference, faces: FaceAnalyze
 function mean(a: readonly number[]): number {
   if (a.length === 0) throw new DfdError('ERR_INFERENCE_FAILED', 'no window was scored');
   return a.reduce((x, y) => x + y, 0) / a.length;
-}
-
-// ------------------------------------------------------------------------------- model
-
-const TASK_FOR: Record<EvalList['kind'], string> = { audio: 'voice-antispoof', video: 'face-forgery' };
-/** Tasks a model may have for each list kind: face-pad models take the same face windows as face-forgery. */
-const TASKS_FOR: Record<EvalList['kind'], readonly string[]> = { audio: ['voice-antispoof'], video: ['face-forgery', 'face-pad'] };
-
-/** `spec`: a model folder (with manifest.json) or an id under `modelsDir`. Checked by ModelRegistry. */
-export async function resolveModel(spec: string | undefined, kind: EvalList['kind'], modelsDir: string): Promise<AvailableModel> {
-  let dir = modelsDir;
-  let id = spec ?? TASK_FOR[kind];
-  if (spec !== undefined && fs.existsSync(path.join(spec, 'manifest.json'))) {
-    const abs = path.resolve(spec);
-    dir = path.dirname(abs);
-    id = path.basename(abs);
-  }
-  const registry = new ModelRegistry({ dir });
-  const statuses = await registry.load();
-  const st = statuses.find((s) => s.id === id);
-  if (!st) throw new DfdError('ERR_MODEL_UNAVAILABLE', 'no such model folder', { id, dir });
-  if (!st.available) throw new DfdError('ERR_MODEL_UNAVAILABLE', st.error?.message ?? 'model failed its checks', { id, cause: st.error?.code });
-  const model = registry.get(id);
-  if (!TASKS_FOR[kind].includes(model.manifest.task)) throw new DfdError('ERR_CONFIG', `the list holds ${kind} labels but the model's task is ${model.manifest.task}`, { id });
-  return model;
-}
-
-// ------------------------------------------------------------------------------ progress
-
-/** A progress bar on stderr (a line every 10 % when stderr is not a terminal). */
-export class Progress {
-  private last = -1;
-  private readonly tty = process.stderr.isTTY === true;
-  private readonly t0 = performance.now();
-  constructor(
-    private readonly total: number,
-    private readonly enabled: boolean,
-    private readonly label = 'eval',
-  ) {}
-
-  tick(done: number, failed: number): void {
-    if (!this.enabled || this.total === 0) return;
-    const pct = Math.floor((100 * done) / this.total);
-    const elapsed = (performance.now() - this.t0) / 1000;
-    const eta = done > 0 ? (elapsed / done) * (this.total - done) : 0;
-    if (this.tty) {
-      const width = 30;
-      const fill = Math.round((width * done) / this.total);
-      process.stderr.write(`\r[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${this.total} ${pct}% failed ${failed} eta ${eta.toFixed(0)}s `);
-      if (done === this.total) process.stderr.write('\n');
-    } else if (Math.floor(pct / 10) !== this.last || done === this.total) {
-      this.last = Math.floor(pct / 10);
-      process.stderr.write(`${this.label}: ${done}/${this.total} (${pct}%) failed ${failed} elapsed ${elapsed.toFixed(0)}s eta ${eta.toFixed(0)}s\n`);
-    }
-  }
 }
 
 // ------------------------------------------------------------------------------- run
@@ -682,77 +398,6 @@ export async function runEval(options: Partial<EvalOptions> & { tsv: string }): 
   };
   fs.writeFileSync(jsonFile, JSON.stringify(report, null, 2) + '\n');
   return report;
-}
-
-/** The channel part of the audio chain, for the report. */
-export function chainText(ch: ChannelSpec): string {
-  if (ch.codec === 'none') return '';
-  if (ch.codec === 'g711') return 'Resampler -> 8 kHz -> G.711 mu-law encode/decode -> Resampler -> 16 kHz -> ';
-  const loss = ch.lossRate > 0 ? `, ${ch.lossRate * 100} % of 20 ms packets lost (seeded), concealed by OpusDecoder.conceal (libopus PLC)` : '';
-  return `Opus ${ch.bitrate} bit/s (libopus encode, 20 ms frames, OpusDecoder${loss}) -> `;
-}
-
-// ------------------------------------------------------------------------------- bench
-
-export interface BenchResult {
-  model: string;
-  version: string;
-  window: string;
-  iterations: number;
-  /** Worker compute per window (preprocessing + onnxruntime run, as WindowScore.inferenceMs). */
-  medianMs: number;
-  p90Ms: number;
-  meanMs: number;
-}
-
-/**
- * Inference cost per service window of one model through the InferenceWorker: audio windows of
- * `windowSeconds` at the model rate, or face windows of `faceWindowFrames` 256x256 crops, filled
- * with seeded noise (the cost does not depend on content). Three warm-up runs are not counted.
- */
-export async function benchModel(spec: string, modelsDir: string, iterations: number, o: Pick<EvalOptions, 'windowSeconds' | 'faceWindowFrames'> = defaultEvalOptions): Promise<BenchResult> {
-  let model: AvailableModel;
-  try {
-    model = await resolveModel(spec, 'audio', modelsDir);
-  } catch (e) {
-    if (!(e instanceof DfdError && e.code === 'ERR_CONFIG')) throw e;
-    model = await resolveModel(spec, 'video', modelsDir);
-  }
-  let seed = 12345;
-  const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-  const audio = model.manifest.audio;
-  const make = (): AnalysisWindow => {
-    if (audio) {
-      const n = Math.round(o.windowSeconds * audio.sampleRate);
-      const samples = new Float32Array(n);
-      for (let i = 0; i < n; i++) samples[i] = 0.1 * Math.sin(i * 0.05) + 0.05 * (rnd() - 0.5);
-      return { type: 'audio-window', stream: STREAM, seq: 0, sampleRate: audio.sampleRate, samples, rtpStart: 0, rtpEnd: 0, wallStart: 0, wallEnd: 0, speechSeconds: o.windowSeconds, quality: { packetLoss: 0, concealed: 0, bitrate: 0, bandwidth: 'none' } };
-    }
-    const crops = new Uint8Array(o.faceWindowFrames * 256 * 256 * 3);
-    for (let i = 0; i < crops.length; i++) crops[i] = (rnd() * 256) | 0;
-    return { type: 'face-window', stream: { ...STREAM, kind: 'video' }, seq: 0, width: 256, height: 256, crops, frames: o.faceWindowFrames, wallStart: 0, wallEnd: 0, quality: { frameRate: 5, faceSize: 0, packetLoss: 0 } };
-  };
-  const inf = await WorkerInference.open(model);
-  const ms: number[] = [];
-  try {
-    for (let i = 0; i < iterations + 3; i++) {
-      const r = await inf.run([make()]);
-      if (i >= 3) ms.push(r.inferenceMs);
-    }
-  } finally {
-    await inf.close();
-  }
-  const sorted = [...ms].sort((a, b) => a - b);
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return {
-    model: model.id,
-    version: model.manifest.version,
-    window: audio ? `${o.windowSeconds} s audio at ${audio.sampleRate} Hz` : `${o.faceWindowFrames} face crops 256x256`,
-    iterations,
-    medianMs: at(0.5),
-    p90Ms: at(0.9),
-    meanMs: ms.reduce((a, b) => a + b, 0) / ms.length,
-  };
 }
 
 // -------------------------------------------------------------------------------- main

@@ -16,7 +16,7 @@ import type { AvailableModel } from '../registry/ModelRegistry.js';
 import type { AudioWindow } from '../../pipeline/messages.js';
 import { defaultQualityThresholds } from '../../pipeline/verdict/ParticipantVerdict.js';
 import { voiceManifest } from '../testing/testModels.js';
-import { decodeAudio48k } from './cli.js';
+import { decodeAudio48k } from './clipMedia.js';
 import { groupSpeakers, loopTo, parseDriftArgs, replayCall, runDrift, type DriftReport, type SpeakerDrift } from './drift.js';
 import { parseEvalTsv } from './report.js';
 

@@ -57,7 +57,11 @@ import type { AudioWindow, StreamRef } from '../../pipeline/messages.js';
 import { ParticipantVerdict, defaultQualityThresholds, type ParticipantVerdictOptions } from '../../pipeline/verdict/ParticipantVerdict.js';
 import type { VerdictState } from '../../pipeline/verdict/VerdictMachine.js';
 import { CODEC_RATE, channelSpec, type Channel, type ChannelSpec } from './channel.js';
-import { Progress, WorkerInference, audioWindowMessages, audioWindowsOf, chainText, decodeAudio48k, defaultEvalOptions, resolveModel, scoreAudioWindows, throughChannel, type Failure } from './cli.js';
+import { defaultEvalOptions, type Failure } from './cli.js';
+import { audioWindowMessages, audioWindowsOf, chainText, decodeAudio48k, scoreAudioWindows, throughChannel } from './clipMedia.js';
+import { Progress } from './Progress.js';
+import { resolveModel } from './resolveModel.js';
+import { WorkerInference } from './WorkerInference.js';
 import { parseEvalTsv, type EvalItem } from './report.js';
 import { defaultMediaWorkerPoolOptions } from '../../pipeline/media/MediaWorkerPool.js';
 

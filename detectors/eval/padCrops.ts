@@ -24,7 +24,7 @@ import { decodeImage } from '../face/fixtures.js';
 import { sampleAffine, squareCropAffine, type RgbFrame } from '../face/image.js';
 import { calibrate, type Manifest } from '../registry/Manifest.js';
 import { preprocessImage } from '../../pipeline/inference/preprocess.js';
-import { sampleFrames } from './cli.js';
+import { sampleFrames } from './clipMedia.js';
 import { setLogLevel } from '../../kernel/log.js';
 import { openModelSession } from '../registry/openModelSession.js';
 

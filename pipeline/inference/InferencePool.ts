@@ -29,8 +29,7 @@
  * (reason "worker-crash").
  */
 import { inheritedPriority, type ThreadPriority } from '../../kernel/threadPriority.js';
-import { startWorker } from '../../kernel/workerThread.js';
-import type { Worker } from 'node:worker_threads';
+import { SupervisedWorker } from '../../kernel/SupervisedWorker.js';
 import { DfdError } from '../../kernel/errors.js';
 import { createLogger } from '../../kernel/log.js';
 import { counter, gauge, histogram, latencyBuckets } from '../../kernel/metrics.js';
@@ -167,12 +166,12 @@ interface Job {
 
 interface Slot {
   index: number;
-  worker: Worker | undefined;
+  worker: SupervisedWorker<ToWorker, FromWorker>;
+  /** The current thread has opened its sessions. */
   ready: boolean;
   job: Job | undefined;
-  restarts: number;
-  consecutiveCrashes: number;
-  restartTimer: NodeJS.Timeout | undefined;
+  /** This slot has counted toward ready() (its first thread was ready, or gave up). */
+  counted: boolean;
 }
 
 const metrics = {
@@ -243,11 +242,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     }
     this.pendingFirstReady = o.workers;
     this.readyPromise = new Promise((resolve) => (this.resolveReady = resolve));
-    for (let i = 0; i < o.workers; i++) {
-      const slot: Slot = { index: i, worker: undefined, ready: false, job: undefined, restarts: 0, consecutiveCrashes: 0, restartTimer: undefined };
-      this.slots.push(slot);
-      this.startWorker(slot);
-    }
+    for (let i = 0; i < o.workers; i++) this.slots.push(this.supervise(i));
   }
 
   ready(): Promise<void> {
@@ -260,7 +255,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
 
   dump(): InferencePoolDump {
     return {
-      workers: this.slots.map((s) => ({ index: s.index, ready: s.ready, busy: s.job !== undefined, restarts: s.restarts })),
+      workers: this.slots.map((s) => ({ index: s.index, ready: s.ready, busy: s.job !== undefined, restarts: s.worker.restarts })),
       detectors: [...this.detectorsById.values()].map((d) => ({ id: d.model.id, usable: d.usable, queued: d.queue.size, streams: d.queue.streamCount })),
     };
   }
@@ -320,8 +315,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
    * Whatever the pool has sent it by then is dropped as "worker-crash".
    */
   crashWorker(index: number): void {
-    const crash: ToWorker = { type: 'crash' };
-    this.slots[index]?.worker?.postMessage(crash);
+    this.slots[index]?.worker.post({ type: 'crash' });
   }
 
   async close(): Promise<void> {
@@ -335,12 +329,9 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     }
     await Promise.all(
       this.slots.map(async (s) => {
-        if (s.restartTimer) clearTimeout(s.restartTimer);
         if (s.job) this.failJob(s, 'closed');
-        const w = s.worker;
-        s.worker = undefined;
         s.ready = false;
-        if (w) await stopWorker(w, this.options.closeTimeoutMs);
+        await s.worker.close();
       }),
     );
     this.resolveReady();
@@ -405,25 +396,39 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     this.safeEmit('dropped', ev);
   }
 
-  private startWorker(slot: Slot): void {
-    const worker = startWorker(import.meta.url, 'InferenceWorker', { priority: this.options.threadPriority });
-    slot.worker = worker;
-    slot.ready = false;
-    const models: WorkerModel[] = [...this.detectorsById.values()].map((d) => ({ id: d.model.id, modelPath: d.model.modelPath, manifest: d.model.manifest }));
-    const init: ToWorker = { type: 'init', models, intraOpNumThreads: this.options.intraOpNumThreads, interOpNumThreads: this.options.interOpNumThreads, executionProvider: this.options.executionProvider };
-    worker.postMessage(init);
-    worker.on('message', (msg: FromWorker) => this.onMessage(slot, worker, msg));
-    worker.on('error', (e) => log.error('inference worker error', { index: slot.index, error: e }));
-    worker.on('exit', (code) => this.onExit(slot, worker, code));
+  private supervise(index: number): Slot {
+    const worker = new SupervisedWorker<ToWorker, FromWorker>({
+      name: `inference-${index}`,
+      callerUrl: import.meta.url,
+      entry: 'InferenceWorker',
+      priority: this.options.threadPriority,
+      restartDelayMs: this.options.restartDelayMs,
+      closeMessage: { type: 'close' } satisfies ToWorker,
+      closeTimeoutMs: this.options.closeTimeoutMs,
+    });
+    const slot: Slot = { index, worker, ready: false, job: undefined, counted: false };
+    worker.on('started', () => {
+      slot.ready = false;
+      const models: WorkerModel[] = [...this.detectorsById.values()].map((d) => ({ id: d.model.id, modelPath: d.model.modelPath, manifest: d.model.manifest }));
+      const { intraOpNumThreads, interOpNumThreads, executionProvider } = this.options;
+      worker.post({ type: 'init', models, intraOpNumThreads, interOpNumThreads, executionProvider });
+    });
+    worker.on('message', (msg) => this.onMessage(slot, msg));
+    worker.on('exited', (exit) => this.onExit(slot, exit.code, exit.expected));
+    worker.start();
+    return slot;
   }
 
-  private firstReady(): void {
+  /** A slot's first thread is ready or gave up: ready() resolves once every slot has been counted. */
+  private firstReady(slot: Slot): void {
+    if (slot.counted) return;
+    slot.counted = true;
     this.pendingFirstReady--;
     if (this.pendingFirstReady === 0) this.resolveReady();
   }
 
-  private onMessage(slot: Slot, worker: Worker, msg: FromWorker): void {
-    if (slot.worker !== worker || this.closed) return;
+  private onMessage(slot: Slot, msg: FromWorker): void {
+    if (this.closed) return;
     if (msg.type === 'ready') {
       for (const f of msg.failed) {
         const d = this.detectorsById.get(f.id);
@@ -434,10 +439,9 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
         d.frames = 0;
         metrics.depth.set({ detector: d.model.id }, 0);
       }
-      const wasFirst = slot.restarts === 0 && slot.consecutiveCrashes === 0;
       slot.ready = true;
-      slot.consecutiveCrashes = 0;
-      if (wasFirst) this.firstReady();
+      slot.worker.healthy();
+      this.firstReady(slot);
       this.dispatch();
       return;
     }
@@ -516,23 +520,14 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     });
   }
 
-  private onExit(slot: Slot, worker: Worker, code: number): void {
-    if (slot.worker !== worker) return;
-    slot.worker = undefined;
+  private onExit(slot: Slot, code: number, expected: boolean): void {
     slot.ready = false;
-    if (this.closed) return;
+    if (this.closed || expected) return;
     log.error('inference worker exited; restarting', { index: slot.index, code });
     this.safeEmit('workercrash', { index: slot.index, code });
     if (slot.job) this.failJob(slot, 'worker-crash');
-    if (slot.restarts === 0 && slot.consecutiveCrashes === 0) this.firstReady();
-    slot.consecutiveCrashes++;
-    slot.restarts++;
+    this.firstReady(slot);
     metrics.restarts.inc();
-    const delay = Math.min(10_000, this.options.restartDelayMs * 2 ** (slot.consecutiveCrashes - 1));
-    slot.restartTimer = setTimeout(() => {
-      slot.restartTimer = undefined;
-      if (!this.closed) this.startWorker(slot);
-    }, delay);
     this.dispatch();
   }
 
@@ -568,7 +563,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     const detectors = [...this.detectorsById.values()];
     let wait = Infinity;
     for (const slot of this.slots) {
-      if (!slot.ready || slot.job || !slot.worker) continue;
+      if (!slot.ready || slot.job || !slot.worker.running) continue;
       // The ready detector whose next window is due first; ties go round-robin.
       let chosen: Detector | undefined;
       let chosenK = 0;
@@ -627,34 +622,10 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
         if (arr.buffer instanceof ArrayBuffer && arr.byteOffset === 0 && arr.byteLength === arr.buffer.byteLength) transfer.push(arr.buffer);
       }
     }
-    try {
-      slot.worker!.postMessage(msg, transfer);
-    } catch (e) {
-      log.error('cannot post a batch to the inference worker', { detector: d.model.id, error: e });
+    if (!slot.worker.post(msg, transfer)) {
+      log.error('cannot post a batch to the inference worker', { detector: d.model.id });
       this.failJob(slot, 'inference-error');
     }
-  }
-}
-
-/**
- * Asks the worker to finish its job and exit; terminates it only if it has not exited
- * after `timeoutMs` (terminating mid-run can abort the process: last resort).
- */
-async function stopWorker(w: Worker, timeoutMs: number): Promise<void> {
-  const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
-  const close: ToWorker = { type: 'close' };
-  try {
-    w.postMessage(close);
-  } catch {
-    // already gone
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
-  const late = await Promise.race([exited.then(() => false), timedOut]);
-  clearTimeout(timer);
-  if (late) {
-    log.error('inference worker did not exit after close; terminating', { timeoutMs });
-    await w.terminate();
   }
 }
 

@@ -5,9 +5,8 @@
  * that dies is replaced; its streams are re-opened there (their windows in flight are
  * lost and counted).
  */
-import type { Worker } from 'node:worker_threads';
 import { inheritedPriority, type ThreadPriority } from '../../kernel/threadPriority.js';
-import { startWorker } from '../../kernel/workerThread.js';
+import { SupervisedWorker } from '../../kernel/SupervisedWorker.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import { createLogger, currentLogLevel } from '../../kernel/log.js';
 import { counter, gauge, setThreadMetrics } from '../../kernel/metrics.js';
@@ -89,14 +88,15 @@ interface Batch {
 interface Slot {
   index: number;
   kind: MediaKind;
-  worker: Worker;
+  worker: SupervisedWorker<ToMediaWorker, FromMediaWorker>;
+  /** The current thread's models are loaded (renewed when a thread is replaced). */
   ready: Promise<{ faceAnalysis: boolean }>;
+  resolveReady: (r: { faceAnalysis: boolean }) => void;
   streams: Map<string, OpenStream>;
   batch: Batch;
   alive: boolean;
   /** Batches posted and not yet processed. */
   inFlight: number;
-  exited: Promise<void>;
 }
 
 const emptyBatch = (): Batch => ({ tapIds: [], tapIndexOf: new Map(), tapIndex: [], arrivals: [], ends: [], chunks: [], bytes: 0 });
@@ -114,7 +114,7 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
     super();
     this.options = { ...defaultMediaWorkerPoolOptions, logLevel: currentLogLevel(), ...options };
     const { audioWorkers, videoWorkers } = this.options;
-    for (let i = 0; i < audioWorkers + videoWorkers; i++) this.#slots.push(this.#spawn(i, i < audioWorkers ? 'audio' : 'video'));
+    for (let i = 0; i < audioWorkers + videoWorkers; i++) this.#slots.push(this.#supervise(i, i < audioWorkers ? 'audio' : 'video'));
     this.#timer = setInterval(() => this.#flush(), this.options.batchMs);
     this.#timer.unref();
   }
@@ -136,7 +136,7 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
     this.#slotOf.set(tapId, slot);
     activeStreams.inc({ kind: stream.kind });
     const opened = new Promise<void>((resolve) => this.#opened.set(tapId, resolve));
-    void slot.ready.then(() => slot.worker.postMessage(msg satisfies ToMediaWorker));
+    void slot.ready.then(() => slot.worker.post(msg));
     return opened;
   }
 
@@ -176,7 +176,7 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
     slot.streams.delete(tapId);
     this.#slotOf.delete(tapId);
     this.#opened.delete(tapId);
-    if (slot.alive) slot.worker.postMessage({ type: 'close', tapId } satisfies ToMediaWorker);
+    if (slot.alive) slot.worker.post({ type: 'close', tapId });
   }
 
   /** Workers that had to be terminated at shutdown instead of exiting on their own. */
@@ -196,84 +196,78 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
     await Promise.all(
       this.#slots.map(async (s) => {
         s.alive = false;
-        s.worker.postMessage({ type: 'shutdown' } satisfies ToMediaWorker);
-        // The worker exits by itself once its model runs are done; terminating it inside a
-        // native call would abort the process, so that is only the last resort.
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = await Promise.race([s.exited.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), this.options.closeTimeoutMs)))]);
-        clearTimeout(timer);
-        if (timedOut) {
-          this.#forced++;
-          log.warn('media worker did not exit in time; terminating it', { index: s.index });
-          await s.worker.terminate();
-        }
+        // The worker exits by itself once its model runs are done (SupervisedWorker.close).
+        const { forced } = await s.worker.close();
+        if (forced) this.#forced++;
       }),
     );
   }
 
-  #spawn(index: number, kind: MediaKind): Slot {
+  #supervise(index: number, kind: MediaKind): Slot {
     const config: MediaWorkerConfig = { ...this.options, kind, faceAnalysis: kind === 'video' && this.options.faceAnalysis };
-    const worker = startWorker(import.meta.url, 'MediaWorker', { workerData: config, priority: this.options.threadPriority });
-    let resolveReady!: (r: { faceAnalysis: boolean }) => void;
-    const slot: Slot = {
-      index,
-      kind,
-      worker,
-      ready: new Promise((r) => (resolveReady = r)),
-      streams: this.#slots[index]?.streams ?? new Map(),
-      batch: emptyBatch(),
-      alive: true,
-      inFlight: 0,
-      exited: new Promise((resolve) => worker.once('exit', () => resolve())),
-    };
-    worker.on('message', (m: FromMediaWorker) => {
-      switch (m.type) {
-        case 'ready':
-          if (m.error) log.warn('media worker degraded', { index, error: m.error });
-          resolveReady({ faceAnalysis: m.faceAnalysis });
-          break;
-        case 'opened':
-          this.#opened.get(m.tapId)?.();
-          this.#opened.delete(m.tapId);
-          break;
-        case 'window':
-          this.safeEmit('window', m.window);
-          break;
-        case 'face-observation':
-          this.safeEmit('face-observation', m.stream, m.observation);
-          break;
-        case 'keyframe-needed':
-          this.safeEmit('keyframe-needed', m.tapId);
-          break;
-        case 'stats':
-          this.safeEmit('stats', m);
-          break;
-        case 'batch-done':
-          slot.inFlight = Math.max(0, slot.inFlight - 1);
-          break;
-        case 'closed':
-          break;
-        case 'metrics':
-          setThreadMetrics(`media-${index}`, m.metrics as Parameters<typeof setThreadMetrics>[1]);
-          break;
-      }
+    const worker = new SupervisedWorker<ToMediaWorker, FromMediaWorker>({
+      name: `media-${index}`,
+      callerUrl: import.meta.url,
+      entry: 'MediaWorker',
+      workerData: config,
+      priority: this.options.threadPriority,
+      closeMessage: { type: 'shutdown' } satisfies ToMediaWorker,
+      closeTimeoutMs: this.options.closeTimeoutMs,
     });
-    worker.on('error', (e) => log.error('media worker error', { index, error: e }));
-    worker.on('exit', (code) => {
+    const slot: Slot = { index, kind, worker, ready: Promise.resolve({ faceAnalysis: false }), resolveReady: () => undefined, streams: new Map(), batch: emptyBatch(), alive: false, inFlight: 0 };
+    worker.on('started', (generation) => {
+      slot.ready = new Promise((r) => (slot.resolveReady = r));
+      slot.batch = emptyBatch();
+      slot.inFlight = 0;
+      slot.alive = true;
+      if (generation === 1) return;
+      // A replacement: re-open the streams the dead thread had; video needs a keyframe to restart decoding.
+      for (const msg of slot.streams.values()) void slot.ready.then(() => worker.post(msg));
+      for (const [tapId, msg] of slot.streams) if (msg.stream.kind === 'video') this.safeEmit('keyframe-needed', tapId);
+    });
+    worker.on('exited', ({ expected, code }) => {
       slot.alive = false;
-      if (this.#closed) return;
+      if (expected || this.#closed) return;
       workerRestarts.inc();
       log.error('media worker exited; replacing it', { index, code });
-      const next = this.#spawn(index, kind);
-      this.#slots[index] = next;
-      for (const [tapId, msg] of next.streams) {
-        this.#slotOf.set(tapId, next);
-        void next.ready.then(() => next.worker.postMessage(msg satisfies ToMediaWorker));
-      }
-      // Video streams need a keyframe to restart decoding.
-      for (const [tapId, msg] of next.streams) if (msg.stream.kind === 'video') this.safeEmit('keyframe-needed', tapId);
     });
+    worker.on('message', (m) => this.#onMessage(slot, m));
+    worker.start();
     return slot;
+  }
+
+  #onMessage(slot: Slot, m: FromMediaWorker): void {
+    switch (m.type) {
+      case 'ready':
+        if (m.error) log.warn('media worker degraded', { index: slot.index, error: m.error });
+        slot.worker.healthy();
+        slot.resolveReady({ faceAnalysis: m.faceAnalysis });
+        break;
+      case 'opened':
+        this.#opened.get(m.tapId)?.();
+        this.#opened.delete(m.tapId);
+        break;
+      case 'window':
+        this.safeEmit('window', m.window);
+        break;
+      case 'face-observation':
+        this.safeEmit('face-observation', m.stream, m.observation);
+        break;
+      case 'keyframe-needed':
+        this.safeEmit('keyframe-needed', m.tapId);
+        break;
+      case 'stats':
+        this.safeEmit('stats', m);
+        break;
+      case 'batch-done':
+        slot.inFlight = Math.max(0, slot.inFlight - 1);
+        break;
+      case 'closed':
+        break;
+      case 'metrics':
+        setThreadMetrics(`media-${slot.index}`, m.metrics as Parameters<typeof setThreadMetrics>[1]);
+        break;
+    }
   }
 
   #flush(): void {
@@ -297,7 +291,7 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
       };
       slot.batch = emptyBatch();
       slot.inFlight++;
-      slot.worker.postMessage(msg, [msg.data.buffer as ArrayBuffer, msg.tapIndex.buffer as ArrayBuffer, msg.arrivals.buffer as ArrayBuffer, msg.ends.buffer as ArrayBuffer]);
+      slot.worker.post(msg, [msg.data.buffer as ArrayBuffer, msg.tapIndex.buffer as ArrayBuffer, msg.arrivals.buffer as ArrayBuffer, msg.ends.buffer as ArrayBuffer]);
     }
   }
 }

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DfdError, toDfdError } from '../../../kernel/errors.js';
 import { setLogLevel } from '../../../kernel/log.js';
-import { sampleFrames } from '../../eval/cli.js';
+import { sampleFrames } from '../../eval/clipMedia.js';
 import { FaceAnalyzer, type AnalyzedFace } from '../../face/FaceAnalyzer.js';
 import { largestFace } from '../../face/observe.js';
 import { rollAngle } from '../../face/FaceAligner.js';
