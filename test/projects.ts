@@ -67,6 +67,7 @@ export const INTEGRATION = [
   'pipeline/audio/opus.fuzz.test.ts',
   'pipeline/inference/InferencePool.test.ts',
   'pipeline/media/MediaWorkerPool.test.ts',
+  'pipeline/video/FaceWindower.test.ts',
   'pipeline/video/FfmpegVp8Decoder.test.ts',
   'pipeline/video/IvfWriter.test.ts',
   'pipeline/video/VideoStreamProcessor.test.ts',

@@ -5,16 +5,17 @@
  * detection and alignment), never on the thread that carries signalling and media.
  *
  *   main --open/rtp/close--> MediaWorker --window/face-observation/keyframe-needed/stats--> main
+ *
+ * Per stream: audio/AudioStreamProcessor.ts (RTP -> PCM -> VAD -> AudioWindow), or
+ * video/VideoStreamProcessor.ts (RTP -> VP8 frames) -> video/FaceWindower.ts (faces -> FaceWindow).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { AudioStreamProcessor } from '../audio/AudioStreamProcessor.js';
 import { SileroVadModel } from '../audio/SileroVad.js';
 import { VideoStreamProcessor } from '../video/VideoStreamProcessor.js';
-import type { DecodedVideoFrame } from '../video/FfmpegVp8Decoder.js';
+import { FaceWindower } from '../video/FaceWindower.js';
 import { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
-import { RegionVisibility } from '../../detectors/face/RegionVisibility.js';
-import { largestFace, toFaceObservation } from '../../detectors/face/observe.js';
-import type { FaceWindow, StreamRef } from '../messages.js';
+import type { StreamRef } from '../messages.js';
 import type { FromMediaWorker, ToMediaWorker, OpenStream } from './protocol.js';
 import { setLogLevel, createLogger, type LogLevel } from '../../kernel/log.js';
 import { registry } from '../../kernel/metrics.js';
@@ -52,16 +53,8 @@ interface VideoEntry {
   kind: 'video';
   stream: StreamRef;
   proc: VideoStreamProcessor;
-  busy: boolean;
-  analysed: number;
-  skipped: number;
-  seq: number;
-  crops: Uint8Array[];
-  faceSizes: number[];
-  windowStart: number;
-  lastFaceSize: number;
-  /** Per-region face visibility against this stream's own reference (occlusion challenges). */
-  visibility: RegionVisibility;
+  /** Face analysis and windows; absent when the worker has no face models. */
+  faces: FaceWindower | undefined;
 }
 
 type Entry = AudioEntry | VideoEntry;
@@ -69,8 +62,8 @@ type Entry = AudioEntry | VideoEntry;
 const entries = new Map<string, Entry>();
 let vad: SileroVadModel | undefined;
 let faces: FaceAnalyzer | undefined;
-/** Face analyses running now (all streams, closed ones included). */
-let faceBusy = 0;
+/** Face analyses running now (all streams, closed ones included): shutdown waits for them. */
+const faceRuns = new Set<Promise<void>>();
 
 async function init(): Promise<void> {
   if (cfg.kind === 'audio') vad = await SileroVadModel.load();
@@ -99,74 +92,23 @@ function open(m: OpenStream): void {
     proc.on('window', (w) => post({ type: 'window', window: w }, [w.samples.buffer as ArrayBuffer]));
     entries.set(m.tapId, { kind: 'audio', stream: m.stream, proc });
   } else {
+    const { tapId, stream } = m;
     const proc = new VideoStreamProcessor({ payloadType: m.payloadType, decoder: { maxFps: cfg.videoFps } });
-    const entry: VideoEntry = { kind: 'video', stream: m.stream, proc, busy: false, analysed: 0, skipped: 0, seq: 0, crops: [], faceSizes: [], windowStart: 0, lastFaceSize: 0, visibility: new RegionVisibility() };
-    proc.on('keyframe-needed', () => post({ type: 'keyframe-needed', tapId: m.tapId }));
-    proc.on('frame', (f) => void onFrame(m.tapId, entry, f));
-    entries.set(m.tapId, entry);
+    const windower = faces ? new FaceWindower(stream, faces, () => proc.stats(), { faceWindowFrames: cfg.faceWindowFrames, cropSize: cfg.cropSize }) : undefined;
+    proc.on('keyframe-needed', () => post({ type: 'keyframe-needed', tapId }));
+    if (windower) {
+      windower.on('observation', (observation) => post({ type: 'face-observation', tapId, stream, observation }));
+      windower.on('window', (window) => post({ type: 'window', window }, [window.crops.buffer as ArrayBuffer]));
+      proc.on('frame', (f) => {
+        if (shuttingDown) return;
+        const run = windower.push(f);
+        faceRuns.add(run);
+        void run.finally(() => faceRuns.delete(run));
+      });
+    }
+    entries.set(tapId, { kind: 'video', stream, proc, faces: windower });
   }
   post({ type: 'opened', tapId: m.tapId });
-}
-
-/** Face analysis is serial per stream; frames that arrive while it is busy are skipped (counted). */
-async function onFrame(tapId: string, e: VideoEntry, f: DecodedVideoFrame): Promise<void> {
-  if (!faces || shuttingDown) return;
-  if (e.busy) {
-    e.skipped++;
-    return;
-  }
-  e.busy = true;
-  faceBusy++;
-  try {
-    const analysis = await faces.analyze({ width: f.width, height: f.height, rgb: f.rgb });
-    e.analysed++;
-    const face = largestFace(analysis.faces);
-    const now = Date.now();
-    post({
-      type: 'face-observation',
-      tapId,
-      stream: e.stream,
-      observation: toFaceObservation(face, now, face ? e.visibility.update(face, f) : {}),
-    });
-    if (!face) return;
-    e.lastFaceSize = Math.min(face.box.width, face.box.height);
-    if (e.crops.length === 0) e.windowStart = f.arrivalMs;
-    e.crops.push(face.crop);
-    e.faceSizes.push(e.lastFaceSize);
-    if (e.crops.length >= cfg.faceWindowFrames) emitFaceWindow(e, f.arrivalMs);
-  } catch (err) {
-    log.warn('face analysis failed', { error: err });
-  } finally {
-    e.busy = false;
-    faceBusy--;
-  }
-}
-
-function emitFaceWindow(e: VideoEntry, wallEnd: number): void {
-  const n = e.crops.length;
-  const size = cfg.cropSize * cfg.cropSize * 3;
-  const crops = new Uint8Array(n * size);
-  e.crops.forEach((c, i) => crops.set(c.subarray(0, size), i * size));
-  const st = e.proc.stats();
-  const window: FaceWindow = {
-    type: 'face-window',
-    stream: e.stream,
-    seq: e.seq++,
-    width: cfg.cropSize,
-    height: cfg.cropSize,
-    crops,
-    frames: n,
-    wallStart: e.windowStart,
-    wallEnd,
-    quality: {
-      frameRate: st.frameRate,
-      faceSize: e.faceSizes.reduce((a, b) => a + b, 0) / n,
-      packetLoss: st.packets + st.lost > 0 ? st.lost / (st.packets + st.lost) : 0,
-    },
-  };
-  e.crops = [];
-  e.faceSizes = [];
-  post({ type: 'window', window }, [crops.buffer]);
 }
 
 function close(tapId: string): void {
@@ -174,6 +116,7 @@ function close(tapId: string): void {
   if (!e) return;
   entries.delete(tapId);
   e.proc.close();
+  if (e.kind === 'video') e.faces?.close();
 }
 
 function onRtp(m: Extract<ToMediaWorker, { type: 'rtp' }>): void {
@@ -197,8 +140,9 @@ let shuttingDown = false;
 async function shutdown(): Promise<void> {
   shuttingDown = true;
   for (const id of [...entries.keys()]) close(id);
-  const deadline = Date.now() + 5000;
-  while (faceBusy > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.allSettled([...faceRuns]), new Promise((r) => (timer = setTimeout(r, 5000)))]);
+  clearTimeout(timer);
   await vad?.close();
   await faces?.close();
   post({ type: 'closed' });
@@ -234,7 +178,10 @@ setInterval(() => {
 setInterval(() => {
   for (const [tapId, e] of entries) {
     if (e.kind === 'audio') post({ type: 'stats', tapId, stream: e.stream, audio: { ...e.proc.stats(), codec: e.proc.options.codec, clockRate: e.proc.options.clockRate } });
-    else post({ type: 'stats', tapId, stream: e.stream, video: { ...e.proc.stats(), faceFramesAnalysed: e.analysed, faceFramesSkipped: e.skipped, faceSize: e.lastFaceSize } });
+    else {
+      const f = e.faces?.stats() ?? { analysed: 0, skipped: 0, faceSize: 0 };
+      post({ type: 'stats', tapId, stream: e.stream, video: { ...e.proc.stats(), faceFramesAnalysed: f.analysed, faceFramesSkipped: f.skipped, faceSize: f.faceSize } });
+    }
   }
   void registry.getMetricsAsJSON().then((metrics) => post({ type: 'metrics', metrics }));
 }, cfg.statsIntervalMs).unref();

@@ -1,0 +1,150 @@
+/**
+ * The video path's windowing stage, the counterpart of audio/SpeechWindower.ts:
+ *
+ *   DecodedVideoFrame (VideoStreamProcessor 'frame', at most videoFps)
+ *     -> FaceAnalyzer       (BlazeFace + FaceMesh + alignment, serial per stream: a frame that
+ *                            arrives while the previous one is analysed is skipped and counted)
+ *     -> 'observation'      one FaceObservation per analysed frame, face or not (pose, visibility
+ *                            of face regions against this stream's reference: challenges read them)
+ *     -> 'window'           a FaceWindow every `faceWindowFrames` frames with a face: their aligned
+ *                            crops, wall-clock span and quality (frame rate, face size, packet loss)
+ *
+ * One instance per stream; it owns nothing but its pending crops. A failed analysis is logged and
+ * the frame counted as analysed-without-face, never thrown.
+ */
+import { createLogger } from '../../kernel/log.js';
+import { TypedEmitter } from '../../kernel/TypedEmitter.js';
+import type { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
+import type { FaceObservation } from '../../detectors/face/FaceObservation.js';
+import { RegionVisibility } from '../../detectors/face/RegionVisibility.js';
+import { largestFace, toFaceObservation } from '../../detectors/face/observe.js';
+import type { FaceWindow, StreamRef } from '../messages.js';
+import type { DecodedVideoFrame } from './FfmpegVp8Decoder.js';
+
+const log = createLogger('video.faces');
+
+export interface FaceWindowerOptions {
+  /** Frames with a face per window. */
+  faceWindowFrames: number;
+  /** Side of the aligned square crops (FaceAnalyzer's crop size), px. */
+  cropSize: number;
+}
+
+export const defaultFaceWindowerOptions: FaceWindowerOptions = { faceWindowFrames: 5, cropSize: 256 };
+
+/** What the window's quality needs from the decode path when the window closes. */
+export interface VideoLinkStats {
+  frameRate: number;
+  packets: number;
+  lost: number;
+}
+
+export interface FaceWindowerEvents {
+  observation: [o: FaceObservation];
+  window: [w: FaceWindow];
+}
+
+export interface FaceWindowerStats {
+  /** Frames run through the face analyzer. */
+  analysed: number;
+  /** Frames that arrived while the previous one was being analysed. */
+  skipped: number;
+  /** Smaller side of the last face found, px (0 before the first). */
+  faceSize: number;
+}
+
+export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
+  readonly options: FaceWindowerOptions;
+  readonly #stream: StreamRef;
+  readonly #faces: Pick<FaceAnalyzer, 'analyze'>;
+  readonly #link: () => VideoLinkStats;
+  readonly #visibility = new RegionVisibility();
+  #busy = false;
+  #closed = false;
+  #analysed = 0;
+  #skipped = 0;
+  #faceSize = 0;
+  #seq = 0;
+  #crops: Uint8Array[] = [];
+  #faceSizes: number[] = [];
+  #windowStart = 0;
+
+  /** `link`: the decode path's stats, read when a window closes (VideoStreamProcessor.stats). */
+  constructor(stream: StreamRef, faces: Pick<FaceAnalyzer, 'analyze'>, link: () => VideoLinkStats, options: Partial<FaceWindowerOptions> = {}) {
+    super();
+    this.options = { ...defaultFaceWindowerOptions, ...options };
+    this.#stream = stream;
+    this.#faces = faces;
+    this.#link = link;
+  }
+
+  /** Whether a frame is being analysed now. */
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  stats(): FaceWindowerStats {
+    return { analysed: this.#analysed, skipped: this.#skipped, faceSize: this.#faceSize };
+  }
+
+  /** Analyses the frame unless the previous one is still running (then it is skipped). Resolves when done. */
+  async push(f: DecodedVideoFrame): Promise<void> {
+    if (this.#closed) return;
+    if (this.#busy) {
+      this.#skipped++;
+      return;
+    }
+    this.#busy = true;
+    try {
+      const analysis = await this.#faces.analyze({ width: f.width, height: f.height, rgb: f.rgb });
+      this.#analysed++;
+      if (this.#closed) return;
+      const face = largestFace(analysis.faces);
+      this.safeEmit('observation', toFaceObservation(face, Date.now(), face ? this.#visibility.update(face, f) : {}));
+      if (!face) return;
+      this.#faceSize = Math.min(face.box.width, face.box.height);
+      if (this.#crops.length === 0) this.#windowStart = f.arrivalMs;
+      this.#crops.push(face.crop);
+      this.#faceSizes.push(this.#faceSize);
+      if (this.#crops.length >= this.options.faceWindowFrames) this.#emitWindow(f.arrivalMs);
+    } catch (error) {
+      log.warn('face analysis failed', { error });
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** Drops pending crops; later frames and analyses finishing after this emit nothing. */
+  close(): void {
+    this.#closed = true;
+    this.#crops = [];
+    this.#faceSizes = [];
+  }
+
+  #emitWindow(wallEnd: number): void {
+    const n = this.#crops.length;
+    const size = this.options.cropSize * this.options.cropSize * 3;
+    const crops = new Uint8Array(n * size);
+    this.#crops.forEach((c, i) => crops.set(c.subarray(0, size), i * size));
+    const link = this.#link();
+    const window: FaceWindow = {
+      type: 'face-window',
+      stream: this.#stream,
+      seq: this.#seq++,
+      width: this.options.cropSize,
+      height: this.options.cropSize,
+      crops,
+      frames: n,
+      wallStart: this.#windowStart,
+      wallEnd,
+      quality: {
+        frameRate: link.frameRate,
+        faceSize: this.#faceSizes.reduce((a, b) => a + b, 0) / n,
+        packetLoss: link.packets + link.lost > 0 ? link.lost / (link.packets + link.lost) : 0,
+      },
+    };
+    this.#crops = [];
+    this.#faceSizes = [];
+    this.safeEmit('window', window);
+  }
+}
