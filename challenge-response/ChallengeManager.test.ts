@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isDfdError } from '../kernel/errors.js';
-import { ChallengeManager, type ChallengeEvent, type ChallengeOutcome } from './ChallengeManager.js';
+import { ChallengeManager } from './ChallengeManager.js';
+import type { ChallengeEvent, ChallengeOutcome } from './ChallengeOutcome.js';
 import type { FaceObservation } from '../detectors/face/FaceObservation.js';
 import { espeak } from './testing/signals.js';
 

@@ -4,98 +4,33 @@
  * normal speech; runs challenges through their state machine; judges the response with
  * the catalogue's checker and the detectors' scores during the response window.
  *
- * Outcome -> evidence for the verdict:
- * - passed (checker pass, no detector spike)        -> 'verified' for `verifiedForMs`
- * - failed (a detector spiked during the response)  -> 'deepfake-likely'
- * - non-compliant (checker fail: asked, not done)   -> 'deepfake-likely'
- * - unclear / timed-out (no judgeable response)     -> 'inconclusive'
- * The human keeps the final say: `recordDecision` confirms or dismisses the last outcome.
+ * Options and defaults: ChallengeManagerOptions.ts. What it reports (events, outcomes with
+ * their evidence for the verdict, operator decisions): ChallengeOutcome.ts. A passed
+ * challenge verifies the participant for `verifiedForMs`. The human keeps the final say:
+ * `recordDecision` confirms or dismisses the last outcome.
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { DfdError, isDfdError, toDfdError } from '../kernel/errors.js';
 import { createLogger } from '../kernel/log.js';
 import { counter, histogram, latencyBuckets } from '../kernel/metrics.js';
-import { catalogueEntry, type ChallengeSpec, type Modality } from './catalogue.js';
-import { Challenge, type ChallengeTimeouts, type ChallengeTrigger, type OutcomeState, type StateChange } from './Challenge.js';
-import { ChallengePolicy, type ChallengePolicyOptions, type ParticipantProfile } from './ChallengePolicy.js';
+import { catalogueEntry } from './catalogue.js';
+import { Challenge, type ChallengeTrigger, type OutcomeState, type StateChange } from './Challenge.js';
+import { ChallengePolicy, type ParticipantProfile } from './ChallengePolicy.js';
+import { defaultChallengeManagerOptions, type ChallengeManagerOptions } from './ChallengeManagerOptions.js';
+import { evidenceOf, type ChallengeEvent, type ChallengeOutcome, type Evidence, type OperatorDecision } from './ChallengeOutcome.js';
 import type { CheckOutcome, PoseBaseline } from './checkers/types.js';
 import { restingPose } from './checkers/video.js';
 import { verdictWeight, weightedPFake } from '../detectors/registry/Manifest.js';
-import { analyseAudio, type AnalyseOptions, type AudioAnalysis } from './dsp/analyse.js';
+import { analyseAudio, type AudioAnalysis } from './dsp/analyse.js';
 import { resample } from './dsp/wav.js';
 import type { FaceObservation } from '../detectors/face/FaceObservation.js';
-import { BaselineTracker, type BaselineTrackerOptions, type SpeakerBaseline } from './SpeakerBaseline.js';
+import { BaselineTracker, type SpeakerBaseline } from './SpeakerBaseline.js';
 
 const log = createLogger('challenge.manager');
 const challengesTotal = counter({ name: 'dfd_challenges_total', help: 'Challenges finished, by kind and outcome', labelNames: ['kind', 'outcome'] as const });
 const evaluationSeconds = histogram({ name: 'dfd_challenge_evaluation_seconds', help: 'Time to judge one challenge response', buckets: latencyBuckets });
 const degradedTotal = counter({ name: 'dfd_challenge_input_degraded_total', help: 'Inputs the challenge manager dropped or repaired', labelNames: ['reason'] as const });
-
-export type Evidence = 'verified' | 'deepfake-likely' | 'inconclusive';
-
-export interface ChallengeManagerOptions {
-  callId: string;
-  /** No video on this call: audio challenges only. */
-  audioOnly: boolean;
-  /** Random spot checks are allowed (high-risk call). */
-  highRisk: boolean;
-  policy: Partial<ChallengePolicyOptions>;
-  baseline: Partial<BaselineTrackerOptions>;
-  analyse: Partial<AnalyseOptions>;
-  /**
-   * Runs the audio measurement pass (16 kHz mono). Default: in this thread (about 0.05-0.1 s
-   * of CPU per second of audio); pass `AnalysisWorker.analyse` to keep it off the event loop.
-   */
-  analyser: ((samples: Float32Array, options: Partial<AnalyseOptions>) => AudioAnalysis | Promise<AudioAnalysis>) | undefined;
-  /** Deadlines of the non-terminal states, ms (awaiting-response adds the spec's duration). */
-  timeouts: Partial<Omit<ChallengeTimeouts, 'awaitingResponseMs'>>;
-  /** Response window = expected duration + this, s. */
-  responseSlackSec: number;
-  /** Extra wait after the response window for audio still in the pipeline, ms. */
-  lateInputGraceMs: number;
-  /** A detector pFake at or above this during the response is a spike. */
-  spikeThreshold: number;
-  /** How long a passed challenge counts as verification, ms. */
-  verifiedForMs: number;
-  /** Audio collected per response at most, s (bounds memory). */
-  maxResponseSec: number;
-  /** Face observations kept per response at most. */
-  maxFaceObservations: number;
-  /** Recent face observations (face found) kept between challenges for the resting pose. */
-  poseBaselineFrames: number;
-  /** Fewer than this before a challenge: the video checkers judge pose against the camera. */
-  minPoseBaselineFrames: number;
-  /** Normal speech analysed per baseline update, s. */
-  baselineChunkSec: number;
-  /** Once the baseline is ready, analyse only every n-th chunk (CPU). */
-  baselineRefreshEvery: number;
-  /** Plays the spoken prompt to the participant; resolves when done (wire a PromptInjector here). */
-  playPrompt: ((peerId: string, spec: ChallengeSpec) => Promise<void>) | undefined;
-  now: () => number;
-}
-
-export const defaultChallengeManagerOptions: Omit<ChallengeManagerOptions, 'callId'> = {
-  audioOnly: false,
-  highRisk: false,
-  policy: {},
-  baseline: {},
-  analyse: {},
-  analyser: undefined,
-  timeouts: {},
-  responseSlackSec: 3,
-  lateInputGraceMs: 1000,
-  spikeThreshold: 0.8,
-  verifiedForMs: 10 * 60_000,
-  maxResponseSec: 30,
-  maxFaceObservations: 900,
-  poseBaselineFrames: 25,
-  minPoseBaselineFrames: 5,
-  baselineChunkSec: 4,
-  baselineRefreshEvery: 5,
-  playPrompt: undefined,
-  now: () => Date.now(),
-};
 
 /** A chunk of contiguous mono PCM (e.g. the samples of an AudioWindow). */
 export interface AudioChunk {
@@ -113,41 +48,6 @@ export interface DetectorScore {
   weight?: number;
   /** Wall-clock ms the scored window ended. */
   wallEnd: number;
-}
-
-export interface ChallengeOutcome {
-  callId: string;
-  challengeId: string;
-  peerId: string;
-  kind: string;
-  modality: Modality;
-  trigger: ChallengeTrigger;
-  outcome: OutcomeState;
-  evidence: Evidence;
-  /** Verification holds until then (passed only), ms. */
-  verifiedUntil?: number;
-  measurements: Record<string, number>;
-  reason: string;
-  /** Highest detector pFake during the response, NaN when none arrived. */
-  detectorMaxPFake: number;
-  at: number;
-}
-
-export type ChallengeEvent =
-  | { phase: 'issued'; callId: string; challengeId: string; peerId: string; kind: string; modality: Modality; trigger: ChallengeTrigger; promptText: string; expectedDurationSec: number; side?: 'left' | 'right'; at: number }
-  | { phase: 'response'; callId: string; challengeId: string; peerId: string; responseSec: number; observations: number; at: number }
-  | ({ phase: 'outcome' } & ChallengeOutcome)
-  | { phase: 'cancelled'; callId: string; challengeId: string; peerId: string; reason: string; at: number };
-
-export interface OperatorDecision {
-  callId: string;
-  peerId: string;
-  challengeId: string;
-  decision: 'confirm' | 'dismiss';
-  operator: string;
-  /** The outcome's evidence the operator decided on. */
-  evidence: Evidence;
-  at: number;
 }
 
 export interface ChallengeManagerEvents {
@@ -500,7 +400,7 @@ export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
       return;
     }
     const outcome = change.to as OutcomeState;
-    const evidence: Evidence = outcome === 'passed' ? 'verified' : outcome === 'failed' || outcome === 'non-compliant' ? 'deepfake-likely' : 'inconclusive';
+    const evidence: Evidence = evidenceOf(outcome);
     const result = this.lastCheck.get(c.id);
     this.lastCheck.delete(c.id);
     const o: ChallengeOutcome = {

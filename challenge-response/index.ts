@@ -1,7 +1,8 @@
 /**
  * Public entry point of the challenge-response module. Read in this order:
  * catalogue (what is asked) -> ChallengePolicy (when, whom, what) -> Challenge (lifecycle)
- * -> ChallengeManager (one call: inputs, baseline, evaluation, outcomes) -> checkers/ and
+ * -> ChallengeManager (one call: inputs, baseline, evaluation; its options and the outcomes
+ * it reports in ChallengeManagerOptions / ChallengeOutcome) -> checkers/ and
  * dsp/ (how compliance is measured) -> prompt/ (how the prompt reaches the caller).
  */
 export { catalogue, catalogueEntry, phrases, unusualWords, randomMelody } from './catalogue.js';
@@ -10,8 +11,12 @@ export { Challenge, canTransition, isTerminal, defaultChallengeTimeouts } from '
 export type { ActiveState, ChallengeState, ChallengeTimeouts, ChallengeTrigger, OutcomeState, StateChange, TerminalState } from './Challenge.js';
 export { ChallengePolicy, defaultChallengePolicyOptions } from './ChallengePolicy.js';
 export type { ChallengePolicyOptions, ParticipantProfile } from './ChallengePolicy.js';
-export { ChallengeManager, defaultChallengeManagerOptions } from './ChallengeManager.js';
-export type { AudioChunk, ChallengeEvent, ChallengeManagerEvents, ChallengeManagerOptions, ChallengeOutcome, DetectorScore, Evidence, OperatorDecision } from './ChallengeManager.js';
+export { ChallengeManager } from './ChallengeManager.js';
+export type { AudioChunk, ChallengeManagerEvents, DetectorScore } from './ChallengeManager.js';
+export { defaultChallengeManagerOptions } from './ChallengeManagerOptions.js';
+export type { ChallengeManagerOptions } from './ChallengeManagerOptions.js';
+export { evidenceOf } from './ChallengeOutcome.js';
+export type { ChallengeEvent, ChallengeOutcome, Evidence, OperatorDecision } from './ChallengeOutcome.js';
 export { BaselineTracker, populationBaseline } from './SpeakerBaseline.js';
 export type { SpeakerBaseline } from './SpeakerBaseline.js';
 export { analyseAudio, defaultAnalyseOptions } from './dsp/analyse.js';

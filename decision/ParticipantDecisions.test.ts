@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TypedEmitter } from '../kernel/TypedEmitter.js';
 import { ParticipantVerdict } from '../pipeline/verdict/ParticipantVerdict.js';
 import type { ChallengeServiceEvents } from '../challenge-response/ChallengeService.js';
-import type { ChallengeEvent, ChallengeOutcome, OperatorDecision } from '../challenge-response/ChallengeManager.js';
+import type { ChallengeEvent, ChallengeOutcome, OperatorDecision } from '../challenge-response/ChallengeOutcome.js';
 import { ParticipantDecisions } from './ParticipantDecisions.js';
 
 /** The challenge service's event surface (ChallengeService emits exactly these). */

@@ -16,7 +16,7 @@
  */
 import { counter } from '../kernel/metrics.js';
 import type { ParticipantVerdict } from '../pipeline/verdict/ParticipantVerdict.js';
-import type { ChallengeEvent, ChallengeOutcome, OperatorDecision } from '../challenge-response/ChallengeManager.js';
+import type { ChallengeEvent, ChallengeOutcome, OperatorDecision } from '../challenge-response/ChallengeOutcome.js';
 
 /** What the decision layer reads verdicts from (the analysis pipeline). */
 export interface VerdictSource {

@@ -8,7 +8,7 @@ import { defaultVerdictMachineOptions } from '../pipeline/verdict/VerdictMachine
 import { defaultEvidenceAccumulatorOptions } from '../pipeline/verdict/EvidenceAccumulator.js';
 import { defaultPadOptions, defaultParticipantVerdictOptions, defaultQualityThresholds, type ParticipantVerdictOptions } from '../pipeline/verdict/ParticipantVerdict.js';
 import { defaultChallengePolicyOptions } from '../challenge-response/ChallengePolicy.js';
-import { defaultChallengeManagerOptions } from '../challenge-response/ChallengeManager.js';
+import { defaultChallengeManagerOptions } from '../challenge-response/ChallengeManagerOptions.js';
 import { defaultSpeakerContinuityOptions } from '../pipeline/verdict/SpeakerContinuity.js';
 
 /** The configuration values (src/config.ts names) that reach verdicts and challenges. */

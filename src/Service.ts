@@ -2,19 +2,24 @@
  * The whole service, wired: mediasoup workers -> rooms -> signalling (WebSocket) and
  * HTTP (meeting page, health, metrics, API) -> media taps -> analysis pipeline.
  * `main.ts` starts it from the environment; tests start it with overrides.
+ *
+ * Here: the wiring and the lifecycle (start, events and call history, analysis and
+ * challenge-response, health checks, shutdown). The service's own routes (pages, /healthz,
+ * /metrics, demo tokens) are in serviceRoutes.ts, the phone-ingest endpoints in phoneIngest.ts,
+ * and how the config maps to the analysis pipeline's and challenge-response's options in
+ * analysisOptions.ts.
  */
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import { repoRoot } from './config.js';
-import type { ThreadPriority } from '../kernel/threadPriority.js';
 import type { IncomingMessage } from 'node:http';
-import { HttpServer, RawResponse } from '../kernel/http/HttpServer.js';
+import { HttpServer } from '../kernel/http/HttpServer.js';
 import { RateLimiter } from '../kernel/http/RateLimiter.js';
 import { clientAddress } from '../kernel/http/clientAddress.js';
 import { readTls } from './readTls.js';
-import { exposition, collectDefaultMetrics } from '../kernel/metrics.js';
+import { collectDefaultMetrics } from '../kernel/metrics.js';
 import { createLogger, setLogLevel } from '../kernel/log.js';
 import { DfdError } from '../kernel/errors.js';
 import { WorkerPool } from '../sfu/WorkerPool.js';
@@ -38,13 +43,16 @@ import { verdictSettings } from '../evidence/verdictSettings.js';
 import { AnalysisPipeline } from '../pipeline/AnalysisPipeline.js';
 import { ChallengeService } from '../challenge-response/ChallengeService.js';
 import { IngestKeys } from '../ingest/IngestKeys.js';
-import { TwilioIngestServer } from '../ingest/twilio/TwilioIngestServer.js';
+import type { TwilioIngestServer } from '../ingest/twilio/TwilioIngestServer.js';
 import { ParticipantDecisions } from '../decision/ParticipantDecisions.js';
 import { PipelineEventPublisher } from '../decision/PipelineEventPublisher.js';
 import type { PhoneLeg } from '../ingest/PhoneLeg.js';
-import { AudioHookIngestServer } from '../ingest/audiohook/AudioHookIngestServer.js';
-import { SipServer } from '../ingest/sip/SipServer.js';
+import type { AudioHookIngestServer } from '../ingest/audiohook/AudioHookIngestServer.js';
+import type { SipServer } from '../ingest/sip/SipServer.js';
 import type { MediaSourceConsumer } from '../pipeline/MediaSource.js';
+import { registerServiceRoutes } from './serviceRoutes.js';
+import { listenSip, startAudioHookIngest, startTwilioIngest } from './phoneIngest.js';
+import { analysisPriority, challengeServiceOptions, pipelineOptions } from './analysisOptions.js';
 
 const log = createLogger('service');
 
@@ -116,7 +124,14 @@ export class Service {
     this.addHealthCheck('mediasoup', () => ({ ok: pool.alive() === pool.slots.length, alive: pool.alive(), total: pool.slots.length }));
     // Load balancers stop sending new calls as soon as shutdown begins.
     this.addHealthCheck('lifecycle', () => ({ ok: !this.#shuttingDown, shuttingDown: this.#shuttingDown }));
-    this.#routes();
+    registerServiceRoutes(this.http, {
+      config,
+      auth: this.auth,
+      health: () => this.health(),
+      shuttingDown: () => this.#shuttingDown,
+      admitJoin: (req) => this.#admitJoin(req),
+      issueToken: (room, name) => this.issueToken(room, name),
+    });
     this.#trackMembership();
     this.ingestKeys = new IngestKeys({ keys: config.ingestKeys, demo: config.demoTokens, secret: config.tokenSecret });
     this.twilio = config.ingestTwilio ? this.#startTwilioIngest() : undefined;
@@ -136,7 +151,7 @@ export class Service {
     this.joinLimiter.take(this.clientAddress(req));
   }
 
-  /** What both phone-ingest endpoints get from the service: rooms, keys, challenges, shutdown state, call marking. */
+  /** What the phone-ingest endpoints (phoneIngest.ts) get from the service: rooms, keys, challenges, shutdown state, call marking. */
   #phoneIngestDeps() {
     return {
       rooms: this.rooms,
@@ -148,11 +163,8 @@ export class Service {
     };
   }
 
-  /** Phone calls over Genesys AudioHook: like Twilio, but challenges go to the agent (AudioHook cannot play audio). */
   #startAudioHookIngest(): AudioHookIngestServer {
-    const c = this.config;
-    const limits = { maxStreams: c.ingestMaxStreams, maxFrameBytes: c.ingestMaxFrameBytes };
-    const server = new AudioHookIngestServer(this.http.server, this.#phoneIngestDeps(), { ...limits, session: { openTimeoutMs: c.ingestStartTimeoutMs } });
+    const server = startAudioHookIngest(this.http.server, this.#phoneIngestDeps(), this.config);
     this.onClose(() => server.close());
     return server;
   }
@@ -164,39 +176,14 @@ export class Service {
     return this.#sip;
   }
 
-  /** Phone calls over SIP (plain and SIPREC): each call a room, its streams phone legs, through the same pipeline. */
   async #startSipIngest(): Promise<void> {
-    const c = this.config;
-    try {
-      this.#sip = await SipServer.listen(
-        { ...this.#phoneIngestDeps(), admit: (address: string) => this.joinLimiter.take(address), secret: c.tokenSecret },
-        {
-          host: c.sipHost,
-          port: c.sipPort,
-          announcedIp: c.sipAnnouncedIp || c.announcedIp || (c.sipHost === '0.0.0.0' || c.sipHost === '::' ? '127.0.0.1' : c.sipHost),
-          rtpMinPort: c.sipRtpMinPort,
-          rtpMaxPort: c.sipRtpMaxPort,
-          auth: c.sipAuth,
-          allow: c.sipAllow,
-          maxCalls: c.sipMaxCalls,
-          rtpTimeoutMs: c.sipRtpTimeoutSec * 1000,
-        },
-      );
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        throw new DfdError('ERR_CONFIG', `SIP port ${c.sipPort} is in use: set DFD_SIP_PORT, or DFD_INGEST_SIP=false`, { port: c.sipPort });
-      }
-      throw e;
-    }
+    this.#sip = await listenSip({ ...this.#phoneIngestDeps(), admit: (address: string) => this.joinLimiter.take(address), secret: this.config.tokenSecret }, this.config);
     const sip = this.#sip;
     this.onClose(() => sip.close());
   }
 
-  /** Phone calls over Twilio Media Streams: each call a room, its caller a peer, through the same pipeline. */
   #startTwilioIngest(): TwilioIngestServer {
-    const c = this.config;
-    const limits = { maxStreams: c.ingestMaxStreams, maxFrameBytes: c.ingestMaxFrameBytes };
-    const server = new TwilioIngestServer(this.http.server, this.#phoneIngestDeps(), { ...limits, session: { startTimeoutMs: c.ingestStartTimeoutMs } });
+    const server = startTwilioIngest(this.http.server, this.#phoneIngestDeps(), this.config);
     this.onClose(() => server.close());
     return server;
   }
@@ -332,26 +319,8 @@ export class Service {
 
   async #startAnalysis(): Promise<void> {
     const c = this.config;
-    const analysisPriority: ThreadPriority = { nice: c.analysisNice, policy: c.analysisSched, cpus: c.analysisCpus };
-    const pipeline = await AnalysisPipeline.create({
-      modelsDir: c.modelsDir,
-      media: {
-        audioWorkers: c.audioWorkers,
-        videoWorkers: c.videoWorkers,
-        windowSeconds: c.audioWindowSec,
-        hopSeconds: c.audioHopSec,
-        minSpeechSeconds: c.minSpeechSec,
-        threadPriority: analysisPriority,
-        firstWindowSeconds: c.audioFirstWindowSec,
-        videoFps: c.videoFps,
-        faceWindowFrames: c.faceWindowFrames,
-        faceAnalysis: c.faceAnalysis,
-        logLevel: c.logLevel,
-      },
-      inference: { workers: c.inferenceWorkers, threadPriority: analysisPriority, executionProvider: c.ortExecutionProvider, intraOpNumThreads: c.ortThreads, queueCapacity: c.inferenceQueue, lagWarnMs: c.lagWarnMs },
-      verdict: { pad: { mode: c.padMode, minPFake: c.padMinPFake, maxPFake: c.padMaxPFake }, machine: { takeoverHoldMs: c.takeoverHoldMs } },
-      speakerContinuity: c.speakerContinuity,
-    });
+    const priority = analysisPriority(c);
+    const pipeline = await AnalysisPipeline.create(pipelineOptions(c, priority));
     this.#pipeline = pipeline;
     this.attachMediaConsumer(pipeline);
     const events = new PipelineEventPublisher({
@@ -370,13 +339,7 @@ export class Service {
     if (c.challenges) {
       const challenges = new ChallengeService(
         { rooms: this.rooms, pipeline, publish: (e) => this.publish(e), base: (r, p) => this.#base(r, p) },
-        {
-          manager: {
-            verifiedForMs: c.challengeVerifiedForMs,
-            policy: { cooldownMs: c.challengeCooldownMs, maxPerCall: c.challengeMaxPerCall, spotCheckProbability: c.challengeSpotCheck },
-          },
-          analysis: { threadPriority: analysisPriority },
-        },
+        challengeServiceOptions(c, priority),
       );
       this.#challenges = challenges;
       // Outcomes and operator decisions reach verdicts through the decision layer only.
@@ -482,42 +445,6 @@ export class Service {
       }
     }
     return { ok, checks };
-  }
-
-  #routes(): void {
-    const webDir = path.join(repoRoot, 'web-dist');
-    this.http
-      .route('GET', '/', () => new RawResponse(302, '', { location: '/meet' }))
-      .route('GET', '/meet', () => RawResponse.file(path.join(webDir, 'meet.html')))
-      .route('GET', '/dashboard', ({ req }) => {
-        try {
-          this.auth.authenticate(req);
-        } catch {
-          return new RawResponse(302, '', { location: '/dashboard/login' });
-        }
-        return RawResponse.file(path.join(webDir, 'dashboard.html'));
-      })
-      .route('GET', '/dashboard/login', () => RawResponse.file(path.join(webDir, 'login.html')))
-      // Every page links /web/favicon.svg; browsers that ask for /favicon.ico get the same icon.
-      .route('GET', '/favicon.ico', () => RawResponse.file(path.join(webDir, 'favicon.svg')))
-      .static('/web', webDir)
-      .route('GET', '/healthz', async () => {
-        const h = await this.health();
-        return new RawResponse(h.ok ? 200 : 503, JSON.stringify(h), { 'content-type': 'application/json' });
-      })
-      .route('GET', '/metrics', async () => {
-        const m = await exposition();
-        return new RawResponse(200, m.text, { 'content-type': m.contentType });
-      })
-      .route('GET', '/v1/demo/token', ({ url, req }) => {
-        if (!this.config.demoTokens) throw new DfdError('ERR_FORBIDDEN', 'demo tokens are disabled');
-        if (this.#shuttingDown) throw new DfdError('ERR_SHUTTING_DOWN');
-        this.#admitJoin(req);
-        const room = url.searchParams.get('room') ?? this.config.demoRoom;
-        const name = (url.searchParams.get('name') ?? 'Guest').slice(0, 80) || 'Guest';
-        if (!/^[A-Za-z0-9_-]{1,64}$/.test(room)) throw new DfdError('ERR_BAD_REQUEST', 'room must match [A-Za-z0-9_-]{1,64}');
-        return this.issueToken(room, name);
-      });
   }
 
   #closing: Promise<void> | undefined;

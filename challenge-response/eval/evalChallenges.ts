@@ -19,7 +19,7 @@
  * + response slack + late-input grace + measured analysis time: request to outcome.
  */
 import { catalogue, type AudioEntry, type VideoEntry } from '../catalogue.js';
-import { defaultChallengeManagerOptions } from '../ChallengeManager.js';
+import { defaultChallengeManagerOptions } from '../ChallengeManagerOptions.js';
 import type { CheckOutcome } from '../checkers/types.js';
 import { analyseAudio, defaultAnalyseOptions } from '../dsp/analyse.js';
 import { percentile } from '../dsp/level.js';

@@ -28,7 +28,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChallengeSpec } from '../catalogue.js';
-import { defaultChallengeManagerOptions } from '../ChallengeManager.js';
+import { defaultChallengeManagerOptions } from '../ChallengeManagerOptions.js';
 import { analyseAudio } from '../dsp/analyse.js';
 import type { MelodyNote } from '../dsp/melody.js';
 import { midiToHz } from '../dsp/melody.js';

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDfdError } from '../../kernel/errors.js';
 import { FaceAnalyzer, type AnalyzedFace } from './FaceAnalyzer.js';
 import type { RgbFrame } from './image.js';
-import { faceRegions, RegionVisibility } from './RegionVisibility.js';
+import { faceRegions } from './faceRegionLayout.js';
+import { RegionVisibility } from './RegionVisibility.js';
 import { largestFace } from './observe.js';
 import { fingerPlacement, handPlacement, loadHandPatch, occlusionScene, sceneFrames, seededRandom, type Occluder, type OcclusionScene } from './testing/occlude.js';
 

@@ -33,6 +33,11 @@
  * 4. Visibility = 1 - (clear level - similarity) / `hiddenDrop`, clipped to 0..1; for a
  *    region with blocks, the lowest of the region and its blocks.
  *
+ * This file holds the reference and the visibility (steps 3 and 4) and drives the rest:
+ * options in RegionVisibilityOptions.ts, the canonical frame's region rectangles in
+ * faceRegionLayout.ts, the eye frame and the template fits in landmarkFit.ts, the luma grid
+ * and its descriptors in LumaGrid.ts.
+ *
  * Returns `{}` (unknown, which the checkers treat as such) while the reference is being
  * learnt, without mesh landmarks, below `minConfidence`, and when yaw or pitch is more than
  * `maxYawDeltaDeg` / `maxPitchDeltaDeg` from the stream's baseline (appearance then
@@ -52,61 +57,12 @@
  */
 import type { FaceRegion } from './FaceObservation.js';
 import { DfdError } from '../../kernel/errors.js';
-import { MeshIndex, meshPointCount } from './FaceMesh.js';
+import { meshPointCount } from './FaceMesh.js';
 import type { RgbFrame } from './image.js';
-
-export interface RegionVisibilityOptions {
-  /** Usable frames averaged into the template shape and the first reference. */
-  warmupFrames: number;
-  /** Running-average rate of the reference on accepted frames after the warmup. */
-  adaptRate: number;
-  /** Face confidence (detector score x mesh presence) needed to use a frame at all. */
-  minConfidence: number;
-  /**
-   * Largest yaw / pitch change from the stream's baseline pose that still reports,
-   * degrees. Pitch gets more room: FaceMesh's pitch swings by 10-20 degrees when a hand
-   * covers half the face, and a pitch change alters both halves alike.
-   */
-  maxYawDeltaDeg: number;
-  maxPitchDeltaDeg: number;
-  /** Largest pose change from the baseline for a frame to refine the reference, degrees. */
-  updatePoseDeltaDeg: number;
-  /** Every region but the mouth (speech moves it) must be at least this visible for a frame to refine the reference. */
-  updateAbove: number;
-  /** Gradient-histogram cosine of unrelated patches (maps to 0 before averaging with the correlation). */
-  hogFloor: number;
-  /** Similarity drop below the region's clear level that counts as fully hidden (visibility 0). */
-  hiddenDrop: number;
-  /** Luma grid cell side, in inter-ocular distances. */
-  cellIod: number;
-  /**
-   * Regions also judged block by block (blocks across, down): the region's visibility is
-   * the lowest of the whole region and its blocks, so a finger that covers a quarter of a
-   * cheek still registers.
-   */
-  blocks: Partial<Record<FaceRegion, readonly [number, number]>>;
-  /**
-   * Judged frames in a row without one that refines the reference, after which the
-   * reference is dropped and learnt again (a call that started with a hand on the face, a
-   * new camera or new lighting). 150 frames is 30 s at 5 fps, far longer than a challenge.
-   */
-  staleAfterFrames: number;
-}
-
-export const defaultRegionVisibilityOptions: RegionVisibilityOptions = {
-  warmupFrames: 5,
-  adaptRate: 0.05,
-  minConfidence: 0.3,
-  maxYawDeltaDeg: 20,
-  maxPitchDeltaDeg: 30,
-  updatePoseDeltaDeg: 10,
-  updateAbove: 0.8,
-  hogFloor: 0.5,
-  hiddenDrop: 0.5,
-  cellIod: 0.075,
-  blocks: { leftCheek: [2, 2], rightCheek: [2, 2] },
-  staleAfterFrames: 150,
-};
+import { defaultRegionVisibilityOptions, type RegionVisibilityOptions } from './RegionVisibilityOptions.js';
+import { anchorOf } from './faceRegionLayout.js';
+import { eyeFrame, fitTemplate } from './landmarkFit.js';
+import { cosine, hogBins, LumaGrid, type Descriptor, type RegionGeometry } from './LumaGrid.js';
 
 /** What RegionVisibility needs of an analysed face (AnalyzedFace has all of it). */
 export interface RegionVisibilityFace {
@@ -117,28 +73,6 @@ export interface RegionVisibilityFace {
   yawDeg: number;
   pitchDeg: number;
 }
-
-/** Canonical rectangle [x0, y0, x1, y1] in IOD units (origin between the eyes, x to the participant's left, y down). */
-export type CanonicalRect = readonly [number, number, number, number];
-
-/**
- * Region rectangles in the canonical eye frame. Measured on the face-api sample faces: the
- * eye centres sit at x = +-0.5, the nose tip near y = 0.7, the mouth corners near
- * (+-0.4, 1.0), the chin near y = 1.6, the cheek centres (mesh points 205 / 425) near
- * (+-0.6, 0.63) and the face outline at cheek-bone height near x = +-0.9 (frontal).
- * The halves leave the nose (+-0.2 along the midline) out of both: a hand over one half
- * runs along it.
- */
-export const regionRects: Readonly<Record<FaceRegion, CanonicalRect>> = {
-  leftHalf: [0.2, -0.45, 0.9, 1.45],
-  rightHalf: [-0.9, -0.45, -0.2, 1.45],
-  leftCheek: [0.32, 0.3, 0.88, 0.92],
-  rightCheek: [-0.88, 0.3, -0.32, 0.92],
-  eyes: [-0.85, -0.25, 0.85, 0.25],
-  mouth: [-0.45, 0.85, 0.45, 1.35],
-};
-
-export const faceRegions: readonly FaceRegion[] = ['leftHalf', 'rightHalf', 'leftCheek', 'rightCheek', 'eyes', 'mouth'];
 
 /** Per-region numbers behind the last `update()`, for tests and diagnostics. */
 export interface RegionDetail {
@@ -157,22 +91,6 @@ export interface RegionDetail {
 
 export type RegionVisibilityState = 'warmup' | 'ready';
 
-const gridBounds: CanonicalRect = [-1.0, -0.55, 1.0, 1.55];
-const bins = 8;
-
-/** A rectangle of the luma grid judged on its own: a whole region or one block of it. */
-interface RegionGeometry {
-  region: FaceRegion;
-  isBlock: boolean;
-  x0: number;
-  y0: number;
-  w: number;
-  h: number;
-  /** Histogram blocks across and down. */
-  bx: number;
-  by: number;
-}
-
 interface Reference {
   patch: Float32Array;
   hog: Float32Array;
@@ -181,15 +99,13 @@ interface Reference {
 
 export class RegionVisibility {
   readonly options: RegionVisibilityOptions;
-  private readonly gw: number;
-  private readonly gh: number;
-  private readonly grid: Float32Array;
+  private readonly grid: LumaGrid;
   private readonly geometry: RegionGeometry[];
   private readonly weights = new Float64Array(meshPointCount);
   private template: Float64Array | undefined;
   private templateSum = new Float64Array(meshPointCount * 2);
   private refs: Reference[] = [];
-  private warm: { patch: Float32Array; hog: Float32Array }[][] = [];
+  private warm: Descriptor[][] = [];
   private baseYaw = 0;
   private basePitch = 0;
   private poseSum = [0, 0];
@@ -211,32 +127,8 @@ export class RegionVisibility {
       o.staleAfterFrames >= 1;
     if (!ok) throw new DfdError('ERR_CONFIG', 'region visibility options out of range', { warmupFrames: o.warmupFrames, adaptRate: o.adaptRate, hiddenDrop: o.hiddenDrop, hogFloor: o.hogFloor, cellIod: o.cellIod });
     this.options = o;
-    const c = this.options.cellIod;
-    this.gw = Math.round((gridBounds[2] - gridBounds[0]) / c);
-    this.gh = Math.round((gridBounds[3] - gridBounds[1]) / c);
-    this.grid = new Float32Array(this.gw * this.gh);
-    this.geometry = [];
-    for (const region of faceRegions) {
-      const [x0, y0, x1, y1] = regionRects[region];
-      const gx0 = Math.max(0, Math.round((x0 - gridBounds[0]) / c));
-      const gy0 = Math.max(0, Math.round((y0 - gridBounds[1]) / c));
-      const w = Math.min(this.gw - gx0, Math.max(4, Math.round((x1 - x0) / c)));
-      const h = Math.min(this.gh - gy0, Math.max(4, Math.round((y1 - y0) / c)));
-      const tall = h >= 2 * w;
-      const wide = w >= 2 * h;
-      this.geometry.push({ region, isBlock: false, x0: gx0, y0: gy0, w, h, bx: tall ? 2 : wide ? 3 : 2, by: tall ? 3 : wide ? 1 : 2 });
-      const [nx, ny] = this.options.blocks[region] ?? [1, 1];
-      if (nx * ny <= 1) continue;
-      for (let j = 0; j < ny; j++) {
-        for (let i = 0; i < nx; i++) {
-          const bx0 = gx0 + Math.floor((i * w) / nx);
-          const by0 = gy0 + Math.floor((j * h) / ny);
-          const bw = gx0 + Math.floor(((i + 1) * w) / nx) - bx0;
-          const bh = gy0 + Math.floor(((j + 1) * h) / ny) - by0;
-          if (bw >= 3 && bh >= 3) this.geometry.push({ region, isBlock: true, x0: bx0, y0: by0, w: bw, h: bh, bx: 1, by: 1 });
-        }
-      }
-    }
+    this.grid = new LumaGrid(this.options.cellIod);
+    this.geometry = this.grid.layout(this.options.blocks);
   }
 
   get state(): RegionVisibilityState {
@@ -284,8 +176,8 @@ export class RegionVisibility {
         this.templateSum[2 * i] = this.templateSum[2 * i]! + u;
         this.templateSum[2 * i + 1] = this.templateSum[2 * i + 1]! + v;
       }
-      this.sampleGrid(frame, eye.scale, eye.cos, eye.sin, eye.tx, eye.ty);
-      this.warm.push(this.geometry.map((g) => this.describe(g)));
+      this.grid.sample(frame, eye);
+      this.warm.push(this.geometry.map((g) => this.grid.describe(g)));
       this.poseSum = [this.poseSum[0]! + face.yawDeg, this.poseSum[1]! + face.pitchDeg];
       if (this.warm.length >= o.warmupFrames) this.finishWarmup();
       return {};
@@ -294,16 +186,16 @@ export class RegionVisibility {
     if (Math.abs(face.yawDeg - this.baseYaw) > o.maxYawDeltaDeg || Math.abs(face.pitchDeg - this.basePitch) > o.maxPitchDeltaDeg) return {};
     // Each side is read through a fit to its own side's points (a hand over one half makes
     // FaceMesh bend that half, and it should not drag the other half's frame with it).
-    const descriptors: { patch: Float32Array; hog: Float32Array }[] = new Array(this.geometry.length);
+    const descriptors: Descriptor[] = new Array(this.geometry.length);
     const scores: { ncc: number; hog: number; similarity: number }[] = new Array(this.geometry.length);
     for (const anchor of ['all', 'left', 'right'] as const) {
-      const fit = this.fitTemplate(lm, anchor);
+      const fit = fitTemplate(this.template, lm, anchor, this.weights);
       if (!fit) return {};
-      this.sampleGrid(frame, fit.scale, fit.cos, fit.sin, fit.tx, fit.ty);
+      this.grid.sample(frame, fit);
       this.geometry.forEach((g, k) => {
         if (anchorOf(g.region) !== anchor) return;
         const ref = this.refs[k]!;
-        const d = this.describe(g);
+        const d = this.grid.describe(g);
         const ncc = cosine(d.patch, ref.patch);
         const hog = cosine(d.hog, ref.hog);
         scores[k] = { ncc, hog, similarity: this.combine(ncc, hog) };
@@ -362,7 +254,7 @@ export class RegionVisibility {
     this.basePitch = this.poseSum[1]! / n;
     this.geometry.forEach((g, k) => {
       const patch = new Float32Array(g.w * g.h);
-      const hog = new Float32Array(g.bx * g.by * bins);
+      const hog = new Float32Array(g.bx * g.by * hogBins);
       for (const frameDescriptors of this.warm) {
         const d = frameDescriptors[k]!;
         addScaled(patch, d.patch, 1 / n);
@@ -380,194 +272,6 @@ export class RegionVisibility {
     this.warm = [];
   }
 
-  /**
-   * Robust similarity (template -> frame): Huber-weighted least squares, a few rounds, on
-   * all mesh points or only those of one side (template x beyond +-0.1 IOD).
-   */
-  private fitTemplate(lm: Float32Array, anchor: 'all' | 'left' | 'right'): { scale: number; cos: number; sin: number; tx: number; ty: number } | undefined {
-    const q = this.template!;
-    const w = this.weights;
-    for (let i = 0; i < meshPointCount; i++) {
-      const u = q[2 * i]!;
-      w[i] = anchor === 'all' || (anchor === 'left' ? u > 0.1 : u < -0.1) ? 1 : 0;
-    }
-    let a = 1;
-    let b = 0;
-    let tx = 0;
-    let ty = 0;
-    for (let round = 0; round < 4; round++) {
-      let sw = 0;
-      let qx = 0;
-      let qy = 0;
-      let px = 0;
-      let py = 0;
-      for (let i = 0; i < meshPointCount; i++) {
-        const wi = w[i]!;
-        sw += wi;
-        qx += wi * q[2 * i]!;
-        qy += wi * q[2 * i + 1]!;
-        px += wi * lm[3 * i]!;
-        py += wi * lm[3 * i + 1]!;
-      }
-      qx /= sw;
-      qy /= sw;
-      px /= sw;
-      py /= sw;
-      let sxx = 0;
-      let sxy = 0;
-      let sqq = 0;
-      for (let i = 0; i < meshPointCount; i++) {
-        const wi = w[i]!;
-        const ux = q[2 * i]! - qx;
-        const uy = q[2 * i + 1]! - qy;
-        const vx = lm[3 * i]! - px;
-        const vy = lm[3 * i + 1]! - py;
-        sxx += wi * (ux * vx + uy * vy);
-        sxy += wi * (ux * vy - uy * vx);
-        sqq += wi * (ux * ux + uy * uy);
-      }
-      if (!(sqq > 1e-12)) return undefined;
-      a = sxx / sqq;
-      b = sxy / sqq;
-      tx = px - (a * qx - b * qy);
-      ty = py - (b * qx + a * qy);
-      const scale = Math.hypot(a, b);
-      if (!(scale > 1e-6)) return undefined;
-      // Huber weights on residuals in IOD units (k = 0.04 IOD).
-      for (let i = 0; i < meshPointCount; i++) {
-        const ex = a * q[2 * i]! - b * q[2 * i + 1]! + tx - lm[3 * i]!;
-        const ey = b * q[2 * i]! + a * q[2 * i + 1]! + ty - lm[3 * i + 1]!;
-        const r = Math.hypot(ex, ey) / scale;
-        if (w[i]! > 0) w[i] = r <= 0.04 ? 1 : 0.04 / r;
-      }
-    }
-    const scale = Math.hypot(a, b);
-    return { scale, cos: a / scale, sin: b / scale, tx, ty };
-  }
-
-  /** Luma grid over the canonical face box; frame point = scale * R * canonical + t. */
-  private sampleGrid(frame: RgbFrame, scale: number, cos: number, sin: number, tx: number, ty: number): void {
-    const { width: W, height: H, rgb } = frame;
-    const c = this.options.cellIod;
-    const sub = [0.25, 0.75];
-    let k = 0;
-    for (let gy = 0; gy < this.gh; gy++) {
-      for (let gx = 0; gx < this.gw; gx++, k++) {
-        let sum = 0;
-        for (const oy of sub) {
-          for (const ox of sub) {
-            const u = gridBounds[0] + (gx + ox) * c;
-            const v = gridBounds[1] + (gy + oy) * c;
-            const x = scale * (cos * u - sin * v) + tx - 0.5;
-            const y = scale * (sin * u + cos * v) + ty - 0.5;
-            const x0 = Math.min(W - 2, Math.max(0, Math.floor(x)));
-            const y0 = Math.min(H - 2, Math.max(0, Math.floor(y)));
-            const fx = Math.min(1, Math.max(0, x - x0));
-            const fy = Math.min(1, Math.max(0, y - y0));
-            const i00 = (y0 * W + x0) * 3;
-            const i01 = i00 + W * 3;
-            const l00 = 0.299 * rgb[i00]! + 0.587 * rgb[i00 + 1]! + 0.114 * rgb[i00 + 2]!;
-            const l10 = 0.299 * rgb[i00 + 3]! + 0.587 * rgb[i00 + 4]! + 0.114 * rgb[i00 + 5]!;
-            const l01 = 0.299 * rgb[i01]! + 0.587 * rgb[i01 + 1]! + 0.114 * rgb[i01 + 2]!;
-            const l11 = 0.299 * rgb[i01 + 3]! + 0.587 * rgb[i01 + 4]! + 0.114 * rgb[i01 + 5]!;
-            sum += (l00 * (1 - fx) + l10 * fx) * (1 - fy) + (l01 * (1 - fx) + l11 * fx) * fy;
-          }
-        }
-        this.grid[k] = sum / 4;
-      }
-    }
-  }
-
-  /** Normalised patch and block gradient-orientation histogram of one region of the grid. */
-  private describe(g: RegionGeometry): { patch: Float32Array; hog: Float32Array } {
-    const patch = new Float32Array(g.w * g.h);
-    let mean = 0;
-    for (let y = 0; y < g.h; y++) for (let x = 0; x < g.w; x++) mean += this.grid[(g.y0 + y) * this.gw + g.x0 + x]!;
-    mean /= patch.length;
-    let ss = 0;
-    for (let y = 0; y < g.h; y++) {
-      for (let x = 0; x < g.w; x++) {
-        const v = this.grid[(g.y0 + y) * this.gw + g.x0 + x]! - mean;
-        patch[y * g.w + x] = v;
-        ss += v * v;
-      }
-    }
-    const inv = 1 / Math.sqrt(ss / patch.length + 1);
-    for (let i = 0; i < patch.length; i++) patch[i]! *= inv;
-
-    const hog = new Float32Array(g.bx * g.by * bins);
-    for (let y = 0; y < g.h; y++) {
-      const gy = g.y0 + y;
-      for (let x = 0; x < g.w; x++) {
-        const gx = g.x0 + x;
-        const xl = this.grid[gy * this.gw + Math.max(0, gx - 1)]!;
-        const xr = this.grid[gy * this.gw + Math.min(this.gw - 1, gx + 1)]!;
-        const yu = this.grid[Math.max(0, gy - 1) * this.gw + gx]!;
-        const yd = this.grid[Math.min(this.gh - 1, gy + 1) * this.gw + gx]!;
-        const dx = xr - xl;
-        const dy = yd - yu;
-        const mag = Math.hypot(dx, dy);
-        if (mag === 0) continue;
-        const t = ((Math.atan2(dy, dx) + Math.PI) / (2 * Math.PI)) * bins;
-        const b0 = Math.floor(t) % bins;
-        const f = t - Math.floor(t);
-        const block = Math.min(g.by - 1, Math.floor((y * g.by) / g.h)) * g.bx + Math.min(g.bx - 1, Math.floor((x * g.bx) / g.w));
-        hog[block * bins + b0]! += mag * (1 - f);
-        hog[block * bins + ((b0 + 1) % bins)]! += mag * f;
-      }
-    }
-    const n = Math.sqrt(dot(hog, hog)) + 1e-6;
-    for (let i = 0; i < hog.length; i++) hog[i]! /= n;
-    return { patch, hog };
-  }
-}
-
-/** Eye frame from the mesh: canonical (u, v) <-> frame, origin between the eyes, unit = IOD. */
-function eyeFrame(lm: Float32Array): { scale: number; cos: number; sin: number; tx: number; ty: number; toCanonical: (x: number, y: number) => [number, number] } | undefined {
-  const p = (i: number): [number, number] => [lm[3 * i]!, lm[3 * i + 1]!];
-  const ro = p(MeshIndex.rightEyeOuter);
-  const ri = p(MeshIndex.rightEyeInner);
-  const li = p(MeshIndex.leftEyeInner);
-  const lo = p(MeshIndex.leftEyeOuter);
-  const r: [number, number] = [(ro[0] + ri[0]) / 2, (ro[1] + ri[1]) / 2];
-  const l: [number, number] = [(li[0] + lo[0]) / 2, (li[1] + lo[1]) / 2];
-  const dx = l[0] - r[0];
-  const dy = l[1] - r[1];
-  const scale = Math.hypot(dx, dy);
-  if (!(scale > 1e-6)) return undefined;
-  const cos = dx / scale;
-  const sin = dy / scale;
-  const tx = (l[0] + r[0]) / 2;
-  const ty = (l[1] + r[1]) / 2;
-  return {
-    scale,
-    cos,
-    sin,
-    tx,
-    ty,
-    toCanonical: (x, y) => {
-      const ex = x - tx;
-      const ey = y - ty;
-      return [(ex * cos + ey * sin) / scale, (-ex * sin + ey * cos) / scale];
-    },
-  };
-}
-
-/** Which landmark fit a region is read through: its own side's, or the whole face's. */
-function anchorOf(region: FaceRegion): 'all' | 'left' | 'right' {
-  if (region === 'leftHalf' || region === 'leftCheek') return 'left';
-  if (region === 'rightHalf' || region === 'rightCheek') return 'right';
-  return 'all';
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  return dot(a, b) / Math.sqrt(Math.max(1e-12, dot(a, a) * dot(b, b)));
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
 }
 
 function blend(acc: Float32Array, x: Float32Array, rate: number): void {

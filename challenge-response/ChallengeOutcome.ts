@@ -1,0 +1,57 @@
+/**
+ * What challenge-response reports about a challenge: the events along its lifecycle
+ * (`ChallengeEvent`: issued, response, outcome, cancelled), the outcome with the evidence it
+ * gives the verdict, and the operator's decision on it. `ChallengeManager` produces them;
+ * `ChallengeService` publishes them on the bus and the decision layer
+ * (decision/ParticipantDecisions.ts) turns them into verdict input.
+ *
+ * Outcome -> evidence for the verdict (`evidenceOf`):
+ * - passed (checker pass, no detector spike)        -> 'verified'
+ * - failed (a detector spiked during the response)  -> 'deepfake-likely'
+ * - non-compliant (checker fail: asked, not done)   -> 'deepfake-likely'
+ * - unclear / timed-out (no judgeable response)     -> 'inconclusive'
+ */
+import type { Modality } from './catalogue.js';
+import type { ChallengeTrigger, OutcomeState } from './Challenge.js';
+
+export type Evidence = 'verified' | 'deepfake-likely' | 'inconclusive';
+
+export interface ChallengeOutcome {
+  callId: string;
+  challengeId: string;
+  peerId: string;
+  kind: string;
+  modality: Modality;
+  trigger: ChallengeTrigger;
+  outcome: OutcomeState;
+  evidence: Evidence;
+  /** Verification holds until then (passed only), ms. */
+  verifiedUntil?: number;
+  measurements: Record<string, number>;
+  reason: string;
+  /** Highest detector pFake during the response, NaN when none arrived. */
+  detectorMaxPFake: number;
+  at: number;
+}
+
+export type ChallengeEvent =
+  | { phase: 'issued'; callId: string; challengeId: string; peerId: string; kind: string; modality: Modality; trigger: ChallengeTrigger; promptText: string; expectedDurationSec: number; side?: 'left' | 'right'; at: number }
+  | { phase: 'response'; callId: string; challengeId: string; peerId: string; responseSec: number; observations: number; at: number }
+  | ({ phase: 'outcome' } & ChallengeOutcome)
+  | { phase: 'cancelled'; callId: string; challengeId: string; peerId: string; reason: string; at: number };
+
+export interface OperatorDecision {
+  callId: string;
+  peerId: string;
+  challengeId: string;
+  decision: 'confirm' | 'dismiss';
+  operator: string;
+  /** The outcome's evidence the operator decided on. */
+  evidence: Evidence;
+  at: number;
+}
+
+/** The evidence an outcome gives the verdict. */
+export function evidenceOf(outcome: OutcomeState): Evidence {
+  return outcome === 'passed' ? 'verified' : outcome === 'failed' || outcome === 'non-compliant' ? 'deepfake-likely' : 'inconclusive';
+}

@@ -1,0 +1,48 @@
+/**
+ * How the config maps to the options of the analysis side of the service: the thread
+ * priority of every analysis thread (media and inference workers, the challenge-response
+ * analysis worker), the analysis pipeline's options (media windows, inference workers,
+ * verdict settings) and challenge-response's (verification time, policy limits). `Service`
+ * starts both with these when analysis (and challenges) are on.
+ */
+import type { ThreadPriority } from '../kernel/threadPriority.js';
+import type { AnalysisPipelineOptions } from '../pipeline/AnalysisPipeline.js';
+import type { ChallengeServiceOptions } from '../challenge-response/ChallengeService.js';
+import type { Config } from './config.js';
+
+/** DFD_ANALYSIS_NICE / _SCHED / _CPUS: shared by every analysis thread. */
+export function analysisPriority(c: Config): ThreadPriority {
+  return { nice: c.analysisNice, policy: c.analysisSched, cpus: c.analysisCpus };
+}
+
+export function pipelineOptions(c: Config, priority: ThreadPriority): Partial<AnalysisPipelineOptions> {
+  return {
+    modelsDir: c.modelsDir,
+    media: {
+      audioWorkers: c.audioWorkers,
+      videoWorkers: c.videoWorkers,
+      windowSeconds: c.audioWindowSec,
+      hopSeconds: c.audioHopSec,
+      minSpeechSeconds: c.minSpeechSec,
+      threadPriority: priority,
+      firstWindowSeconds: c.audioFirstWindowSec,
+      videoFps: c.videoFps,
+      faceWindowFrames: c.faceWindowFrames,
+      faceAnalysis: c.faceAnalysis,
+      logLevel: c.logLevel,
+    },
+    inference: { workers: c.inferenceWorkers, threadPriority: priority, executionProvider: c.ortExecutionProvider, intraOpNumThreads: c.ortThreads, queueCapacity: c.inferenceQueue, lagWarnMs: c.lagWarnMs },
+    verdict: { pad: { mode: c.padMode, minPFake: c.padMinPFake, maxPFake: c.padMaxPFake }, machine: { takeoverHoldMs: c.takeoverHoldMs } },
+    speakerContinuity: c.speakerContinuity,
+  };
+}
+
+export function challengeServiceOptions(c: Config, priority: ThreadPriority): Partial<ChallengeServiceOptions> {
+  return {
+    manager: {
+      verifiedForMs: c.challengeVerifiedForMs,
+      policy: { cooldownMs: c.challengeCooldownMs, maxPerCall: c.challengeMaxPerCall, spotCheckProbability: c.challengeSpotCheck },
+    },
+    analysis: { threadPriority: priority },
+  };
+}
