@@ -16,13 +16,14 @@ import { RtpLoadSender } from './RtpLoadSender.js';
 import { panelSvg } from './chart.js';
 import { videoFromStages } from './parts/video.js';
 import type { BenchRun, DetectorTiming } from './parts/stages.js';
+import type { ModelTask } from '../detectors/registry/Manifest.js';
 import { AgentClient } from './AgentClient.js';
 import { sleep } from './stats.js';
 
 describe('video cost model', () => {
   it('adds every presentation-attack model per crop to the face-forgery cost (cheapest batch each, one thread)', () => {
     const ms = (p50: number) => summarize([p50]);
-    const t = (detector: string, task: string, batch: number, p50: number, threads = 1): DetectorTiming => ({ detector, task, source: 'repo', input: '', threads, batch, msPerWindow: ms(p50) });
+    const t = (detector: string, task: ModelTask, batch: number, p50: number, threads = 1): DetectorTiming => ({ detector, task, source: 'repo', input: '', threads, batch, msPerWindow: ms(p50) });
     const decode: BenchRun = { command: '', ok: true, wallMs: 1, result: { ffmpegCpuMsPerOutputFrame: 2, nodeCpuMs: 10, output: { frames: 10 } } };
     const face: BenchRun = { command: '', ok: true, wallMs: 1, result: { detectMsPerFrame: { mean: 10 }, landmarksMsPerFace: { mean: 4 }, alignMsPerFace: { mean: 1 } } };
     const detectors = [t('face-forgery@1', 'face-forgery', 1, 12), t('face-forgery@1', 'face-forgery', 4, 9), t('face-antispoof@1', 'face-pad', 1, 3), t('face-antispoof@1', 'face-pad', 4, 2), t('face-liveness@1', 'face-pad', 1, 0.5), t('face-liveness@1', 'face-pad', 1, 0.1, 2), t('voice@1', 'voice-antispoof', 1, 4)];

@@ -6,12 +6,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DfdError } from '../../kernel/errors.js';
+import type { ModelTask } from '../registry/Manifest.js';
 import { ModelRegistry, type AvailableModel } from '../registry/ModelRegistry.js';
 import type { EvalList } from './report.js';
 
-const TASK_FOR: Record<EvalList['kind'], string> = { audio: 'voice-antispoof', video: 'face-forgery' };
+const TASK_FOR: Record<EvalList['kind'], ModelTask> = { audio: 'voice-antispoof', video: 'face-forgery' };
 /** Tasks a model may have for each list kind: face-pad models take the same face windows as face-forgery. */
-const TASKS_FOR: Record<EvalList['kind'], readonly string[]> = { audio: ['voice-antispoof'], video: ['face-forgery', 'face-pad'] };
+const TASKS_FOR: Record<EvalList['kind'], readonly ModelTask[]> = { audio: ['voice-antispoof'], video: ['face-forgery', 'face-pad'] };
 
 /** `spec`: a model folder (with manifest.json) or an id under `modelsDir`. Checked by ModelRegistry. */
 export function resolveModel(spec: string | undefined, kind: EvalList['kind'], modelsDir: string): Promise<AvailableModel> {
@@ -19,10 +20,10 @@ export function resolveModel(spec: string | undefined, kind: EvalList['kind'], m
 }
 
 /** Every task the inference worker runs on service windows (what `npm run eval -- --bench` can time). */
-export const WORKER_TASKS: readonly string[] = ['voice-antispoof', 'speaker-embed', 'face-forgery', 'face-pad'];
+export const WORKER_TASKS: readonly ModelTask[] = ['voice-antispoof', 'speaker-embed', 'face-forgery', 'face-pad'];
 
 /** As resolveModel, for a model whose task is one of `tasks` (ERR_CONFIG otherwise). */
-export async function resolveModelOf(spec: string, tasks: readonly string[], modelsDir: string, why = `expected one of ${tasks.join(', ')}`): Promise<AvailableModel> {
+export async function resolveModelOf(spec: string, tasks: readonly ModelTask[], modelsDir: string, why = `expected one of ${tasks.join(', ')}`): Promise<AvailableModel> {
   let dir = modelsDir;
   let id = spec;
   if (fs.existsSync(path.join(spec, 'manifest.json'))) {

@@ -21,7 +21,7 @@ import { createLogger } from '../../kernel/log.js';
 import { repoRoot } from '../../kernel/paths.js';
 import { readModelFiles, type ModelFiles } from './ModelFiles.js';
 import { openModelSession } from './openModelSession.js';
-import type { Manifest, TensorSpec } from './Manifest.js';
+import type { Manifest, ModelTask, TensorSpec } from './Manifest.js';
 
 const log = createLogger('model-registry');
 
@@ -50,7 +50,7 @@ export interface DetectorStatus {
   dir: string;
   available: boolean;
   version?: string;
-  task?: string;
+  task?: ModelTask;
   error?: { code: ErrorCode; message: string };
 }
 

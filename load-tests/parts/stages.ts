@@ -13,6 +13,7 @@ import ort from 'onnxruntime-node';
 import { repoRoot } from '../../src/config.js';
 import { setLogLevel } from '../../kernel/log.js';
 import { ModelRegistry } from '../../detectors/registry/ModelRegistry.js';
+import type { ModelTask } from '../../detectors/registry/Manifest.js';
 import { summarize, type Summary } from '../stats.js';
 import { executionProvidersFor, type ExecutionProvider } from '../../pipeline/inference/protocol.js';
 
@@ -47,7 +48,7 @@ export interface BenchRun {
 export interface DetectorTiming {
   detector: string;
   /** The manifest task: voice-antispoof, face-forgery or face-pad. */
-  task: string;
+  task: ModelTask;
   source: string;
   input: string;
   threads: number;

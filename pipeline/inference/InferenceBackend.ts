@@ -3,6 +3,7 @@
  * local worker threads; a remote pool over NATS could implement the same interface, since
  * windows and scores are plain serialisable messages (pipeline/messages.ts).
  */
+import type { ModelTask } from '../../detectors/registry/Manifest.js';
 import type { AnalysisWindow, StreamRef, WindowScore } from '../messages.js';
 
 export type DropReason =
@@ -28,7 +29,7 @@ export interface DropEvent {
   seq: number;
   detector: string;
   /** The detector's manifest task, when the backend knows it. */
-  task?: string;
+  task?: ModelTask;
   reason: DropReason;
 }
 
@@ -37,7 +38,7 @@ export interface DropEvent {
  * manifest's verdict weight (0..1): how much verdicts and challenges may act on `pFake`.
  */
 export interface DetectorScore extends WindowScore {
-  task: string;
+  task: ModelTask;
   weight: number;
 }
 
@@ -58,7 +59,7 @@ export interface SpeakerEmbedding {
 export interface DetectorInfo {
   id: string;
   version: string;
-  task: string;
+  task: ModelTask;
   kind: 'audio' | 'video';
 }
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { registry } from '../../kernel/metrics.js';
-import { calibrate } from '../../detectors/registry/Manifest.js';
+import { calibrate, type ModelTask } from '../../detectors/registry/Manifest.js';
 import { ModelRegistry, type AvailableModel } from '../../detectors/registry/ModelRegistry.js';
 import { buildTestModels, faceLogitJs, FACE_SIZE, voiceLogitJs } from '../../detectors/testing/testModels.js';
 import { audioWindow, faceWindow, streamRef } from '../../detectors/testing/windows.js';
@@ -347,7 +347,7 @@ describe('InferencePool with the shipped presentation-attack (face-pad) models',
     expect(p.submit(copy(a))).toBe(true);
     await until(() => got.scores.length === 4);
     expect(got.drops).toEqual([]);
-    const byDetector = new Map(got.scores.map((s) => [s.detector, s as WindowScore & { task?: string }]));
+    const byDetector = new Map(got.scores.map((s) => [s.detector, s as WindowScore & { task?: ModelTask }]));
     expect([...byDetector.keys()].sort()).toEqual(['face-antispoof', 'face-liveness', 'test-face', 'test-voice']);
     expect(byDetector.get('test-voice')).toMatchObject({ seq: 8, task: 'voice-antispoof' });
     expect(byDetector.get('test-face')).toMatchObject({ seq: 7, task: 'face-forgery' });

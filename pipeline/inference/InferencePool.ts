@@ -33,7 +33,7 @@ import { SupervisedWorker } from '../../kernel/SupervisedWorker.js';
 import { DfdError } from '../../kernel/errors.js';
 import { createLogger } from '../../kernel/log.js';
 import { counter, gauge, histogram, latencyBuckets } from '../../kernel/metrics.js';
-import { calibrate, calibrationFor, type CalibrationChannel } from '../../detectors/registry/Manifest.js';
+import { calibrate, calibrationFor, type CalibrationChannel, type ModelTask } from '../../detectors/registry/Manifest.js';
 import type { AvailableModel } from '../../detectors/registry/ModelRegistry.js';
 import type { AnalysisWindow, AudioWindow, FaceWindow, StreamRef } from '../messages.js';
 import { FairQueue, type QueuedItem } from './FairQueue.js';
@@ -211,7 +211,7 @@ function streamKey(s: StreamRef): string {
  * task so the verdict can weigh the two threats differently. `speaker-embed` (a speaker-embedding
  * model) takes the speech windows too, but answers `embedding` events (a vector), never scores.
  */
-export const TASK_KIND: Readonly<Record<string, 'audio' | 'video' | undefined>> = { 'voice-antispoof': 'audio', 'face-forgery': 'video', 'face-pad': 'video', 'speaker-embed': 'audio' };
+export const TASK_KIND: Readonly<Partial<Record<ModelTask, 'audio' | 'video'>>> = { 'voice-antispoof': 'audio', 'face-forgery': 'video', 'face-pad': 'video', 'speaker-embed': 'audio' };
 
 
 export class InferencePool extends TypedEmitter<InferencePoolEvents> implements InferenceBackend {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { audioWindow, faceWindow, streamRef } from '../../detectors/testing/windows.js';
+import type { ModelTask } from '../../detectors/registry/Manifest.js';
 import type { StreamRef, WindowScore } from '../messages.js';
 import { ParticipantVerdict, type PadOptions, type Verdict } from './ParticipantVerdict.js';
 
@@ -202,10 +203,10 @@ describe('ParticipantVerdict detector weights (manifest verdict.weight)', () => 
 });
 
 describe('ParticipantVerdict with presentation-attack (face-pad) scores', () => {
-  function pad(pFake: number, evidence: number, detector = 'face-liveness'): WindowScore & { task: string } {
+  function pad(pFake: number, evidence: number, detector = 'face-liveness'): WindowScore & { task: ModelTask } {
     return { ...score(V, pFake, evidence), detector, task: 'face-pad' };
   }
-  function forgery(pFake: number, evidence: number): WindowScore & { task: string } {
+  function forgery(pFake: number, evidence: number): WindowScore & { task: ModelTask } {
     return { ...score(V, pFake, evidence), task: 'face-forgery' };
   }
   function setupPad(pad: Partial<PadOptions> = {}) {

@@ -45,7 +45,7 @@ import { DfdError } from '../../kernel/errors.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import type { AnalysisWindow, AudioQuality, MediaKind, VideoQuality, WindowScore } from '../messages.js';
 import { EvidenceAccumulator, sigmoid, type EvidenceAccumulatorOptions } from './EvidenceAccumulator.js';
-import { verdictWeight, weightedPFake } from '../../detectors/registry/Manifest.js';
+import { verdictWeight, weightedPFake, type ModelTask } from '../../detectors/registry/Manifest.js';
 import { VerdictMachine, type VerdictMachineOptions, type VerdictState } from './VerdictMachine.js';
 import { SpeakerContinuity, type SpeakerContinuityOptions } from './SpeakerContinuity.js';
 
@@ -226,7 +226,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
    * `weight` (the manifest's verdict weight, default 1) scales the window's log-odds and its
    * evidence: a detector with weight 0 is recorded (models, seen) but moves nothing.
    */
-  addScore(score: WindowScore & { task?: string; weight?: number }): void {
+  addScore(score: WindowScore & { task?: ModelTask; weight?: number }): void {
     const kind = score.stream.kind;
     this.seen[kind] = true;
     this.models.set(score.detector, score.modelVersion);
@@ -236,7 +236,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   }
 
   /** Counts dropped windows, except reasons in `ignoredDropReasons` (not overload). */
-  addDropped(ev: Pick<DropEvent, 'stream'> & { reason?: DropReason; detector?: string; task?: string }, count = 1): void {
+  addDropped(ev: Pick<DropEvent, 'stream'> & { reason?: DropReason; detector?: string; task?: ModelTask }, count = 1): void {
     if (ev.reason && this.options.ignoredDropReasons.includes(ev.reason)) return;
     this.accumulatorFor(ev.stream.kind, ev).addDropped(count, this.options.now());
     this.evaluate();
@@ -251,7 +251,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     });
   }
 
-  private accumulatorFor(kind: MediaKind, ev: { detector?: string; task?: string }): EvidenceAccumulator {
+  private accumulatorFor(kind: MediaKind, ev: { detector?: string; task?: ModelTask }): EvidenceAccumulator {
     if (ev.task === undefined || ev.detector === undefined || !this.pad.tasks.includes(ev.task)) return this.acc[kind];
     let a = this.padAcc.get(ev.detector);
     if (!a) {
