@@ -28,7 +28,7 @@ import { SignallingServer } from '../sfu/signalling/SignallingServer.js';
 import { TokenSigner } from '../sfu/tokens.js';
 import { EventBus } from '../events/EventBus.js';
 import { Webhooks } from '../events/Webhooks.js';
-import { makeEvent, type DfdEvent, type PhoneRef } from '../events/schema.js';
+import type { DfdEvent, PhoneRef } from '../events/schema.js';
 import { CallRegistry } from '../api/CallRegistry.js';
 import { OperatorAuth } from '../api/OperatorAuth.js';
 import { LiveFeed } from '../api/LiveFeed.js';
@@ -46,6 +46,7 @@ import { IngestKeys } from '../ingest/IngestKeys.js';
 import type { TwilioIngestServer } from '../ingest/twilio/TwilioIngestServer.js';
 import { ParticipantDecisions } from '../decision/ParticipantDecisions.js';
 import { PipelineEventPublisher } from '../decision/PipelineEventPublisher.js';
+import { OperatorDecisionPublisher, type OperatorDecision } from '../decision/OperatorDecisionPublisher.js';
 import type { PhoneLeg } from '../ingest/PhoneLeg.js';
 import type { AudioHookIngestServer } from '../ingest/audiohook/AudioHookIngestServer.js';
 import type { SipServer } from '../ingest/sip/SipServer.js';
@@ -357,6 +358,14 @@ export class Service {
   }
 
   #challenges: ChallengeService | undefined;
+  readonly #decisionEvents = new OperatorDecisionPublisher({
+    publish: (e) => this.publish(e),
+    participant: (roomId, peerId) => {
+      const call = this.registry.openCall(roomId);
+      const p = call?.participants.get(peerId);
+      return call && p ? { displayName: p.displayName, callId: call.callId, state: p.verdict?.state } : undefined;
+    },
+  });
 
   /** Challenge-response, when running. */
   get challenges(): ChallengeService | undefined {
@@ -388,17 +397,8 @@ export class Service {
     });
   }
 
-  async #recordDecision(roomId: string, peerId: string, decision: 'confirm' | 'dismiss', operator: string, note?: string): Promise<DfdEvent> {
-    const call = this.registry.openCall(roomId);
-    const p = call?.participants.get(peerId);
-    if (!call || !p) throw new DfdError('ERR_PEER_NOT_FOUND');
-    const event = makeEvent(
-      'decision',
-      { roomId, peerId, displayName: p.displayName, callId: call.callId, models: [] },
-      { decision, tagState: p.verdict?.state ?? 'collecting', operator, ...(note ? { note } : {}) },
-    );
-    this.publish(event);
-    return event;
+  async #recordDecision(roomId: string, peerId: string, decision: OperatorDecision, operator: string, note?: string): Promise<DfdEvent> {
+    return this.#decisionEvents.publish(roomId, peerId, decision, operator, note);
   }
 
   get port(): number {
