@@ -3,6 +3,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startTestService } from '../../test/helpers/service.js';
 import { testModelsDir, removeDir } from '../../test/helpers/models.js';
@@ -14,8 +16,6 @@ describe('deploy/grafana/dfd-dashboard.json', () => {
   beforeAll(async () => {
     modelsDir = testModelsDir();
     service = await startTestService({ modelsDir }, { events: true, analysis: true });
-    // Worker threads report their metrics about once a second.
-    await new Promise((r) => setTimeout(r, 2500));
   });
   afterAll(async () => {
     await service?.close();
@@ -23,10 +23,14 @@ describe('deploy/grafana/dfd-dashboard.json', () => {
   });
 
   it('is current (node deploy/grafana/make-dashboard.mjs regenerates it)', () => {
-    const file = 'deploy/grafana/dfd-dashboard.json';
-    const before = fs.readFileSync(file, 'utf8');
-    execFileSync(process.execPath, ['deploy/grafana/make-dashboard.mjs'], { stdio: 'ignore' });
-    expect(fs.readFileSync(file, 'utf8')).toBe(before);
+    // Generated into a temporary file: the test never writes into the tracked one.
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-dash-')), 'dfd-dashboard.json');
+    try {
+      execFileSync(process.execPath, ['deploy/grafana/make-dashboard.mjs', out], { stdio: 'ignore' });
+      expect(fs.readFileSync(out, 'utf8')).toBe(fs.readFileSync('deploy/grafana/dfd-dashboard.json', 'utf8'));
+    } finally {
+      fs.rmSync(path.dirname(out), { recursive: true, force: true });
+    }
   });
 
   it('references only metrics that /metrics exports', async () => {
@@ -34,9 +38,13 @@ describe('deploy/grafana/dfd-dashboard.json', () => {
     const exprs = dash.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
     expect(exprs.length).toBeGreaterThan(15);
     const used = new Set(exprs.flatMap((e) => e.match(/dfd_[a-z0-9_]+/g) ?? []).map((m) => m.replace(/_bucket$/, '')));
-    const text = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
-    const exported = new Set([...text.matchAll(/^# TYPE (dfd_[a-z0-9_]+) /gm)].map((m) => m[1]!));
-    const missing = [...used].filter((m) => !exported.has(m));
+    // Worker threads report their metrics about once a second: wait until /metrics exports them all (or give up and show what is missing).
+    let missing: string[] = [...used];
+    for (const deadline = Date.now() + 30_000; missing.length > 0 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+      const text = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
+      const exported = new Set([...text.matchAll(/^# TYPE (dfd_[a-z0-9_]+) /gm)].map((m) => m[1]!));
+      missing = [...used].filter((m) => !exported.has(m));
+    }
     expect(missing).toEqual([]);
   });
 });

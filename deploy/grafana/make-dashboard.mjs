@@ -70,6 +70,7 @@ const dashboard = {
   tags: ['dfd'],
   panels,
 };
-const out = path.join(path.dirname(fileURLToPath(import.meta.url)), 'dfd-dashboard.json');
+// `node make-dashboard.mjs [OUT]`: OUT defaults to the committed file beside this script.
+const out = process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), 'dfd-dashboard.json');
 fs.writeFileSync(out, JSON.stringify(dashboard, null, 2) + '\n');
 console.log(`wrote ${out}`);

@@ -44,7 +44,18 @@ describe('MediaWorkerPool (real worker thread, real Opus, real Silero VAD)', () 
     while (Date.now() < deadline && ((stats.get('t1')?.audio?.packets ?? 0) < speech.length || (stats.get('t2')?.audio?.packets ?? 0) < silence.length)) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 1500));
+    // Every packet is in; windows come out as the reorder buffer releases them (polled every 20 ms). Wait for the
+    // talker's first window, then for two more stats reports of the quiet stream (200 ms apart, after those polls).
+    for (const deadline = Date.now() + 20_000; !windows.some((w) => w.stream.peerId === 'talker') && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+    await new Promise<void>((resolve) => {
+      let reports = 0;
+      const onStats = (s: StreamStats): void => {
+        if (s.tapId !== 't2' || ++reports < 2) return;
+        pool.off('stats', onStats);
+        resolve();
+      };
+      pool.on('stats', onStats);
+    });
     const talker = windows.filter((w) => w.stream.peerId === 'talker');
     expect(talker.length).toBeGreaterThan(0);
     expect(windows.filter((w) => w.stream.peerId === 'quiet')).toHaveLength(0);
