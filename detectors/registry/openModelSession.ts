@@ -5,7 +5,7 @@
  * could have changed since), and the session's input and output names are the manifest's.
  * Every failure is a typed error (ERR_MODEL_MANIFEST, ERR_MODEL_MISSING, ERR_MODEL_HASH,
  * ERR_MODEL_SHAPE) and a session that fails a check is released. The service's face models,
- * the evaluation tools and the model tests all open models here.
+ * the inference worker threads, the evaluation tools and the model tests all open models here.
  */
 import ort from 'onnxruntime-node';
 import { DfdError } from '../../kernel/errors.js';
@@ -18,6 +18,14 @@ export interface ModelSessionOptions {
   intraOpNumThreads: number;
   interOpNumThreads: number;
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+  executionMode: 'sequential' | 'parallel';
+  /** onnxruntime execution providers, in order of preference (pipeline/inference/protocol.ts executionProvidersFor). */
+  executionProviders: readonly string[];
+  /**
+   * The sha256 the caller checked before (e.g. the registry, in another thread): the folder must still hold
+   * that file, else ERR_MODEL_HASH (it changed on disk since).
+   */
+  expectSha256: string | undefined;
 }
 
 export const defaultModelSessionOptions: ModelSessionOptions = {
@@ -25,6 +33,9 @@ export const defaultModelSessionOptions: ModelSessionOptions = {
   intraOpNumThreads: 1,
   interOpNumThreads: 1,
   graphOptimizationLevel: 'all',
+  executionMode: 'sequential',
+  executionProviders: ['cpu'],
+  expectSha256: undefined,
 };
 
 export interface OpenModel {
@@ -39,13 +50,15 @@ export async function openModelSession(source: string | ModelFiles, options: Par
   const files = typeof source === 'string' ? await readModelFiles(source) : source;
   const { manifest, bytes, modelPath } = files;
   if (o.task !== undefined && manifest.task !== o.task) throw new DfdError('ERR_MODEL_MANIFEST', `expected task ${o.task}`, { task: manifest.task });
+  if (o.expectSha256 !== undefined && manifest.sha256 !== o.expectSha256) throw new DfdError('ERR_MODEL_HASH', 'the model folder changed since it was checked');
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: o.intraOpNumThreads,
       interOpNumThreads: o.interOpNumThreads,
       graphOptimizationLevel: o.graphOptimizationLevel,
-      executionProviders: ['cpu'],
+      executionMode: o.executionMode,
+      executionProviders: [...o.executionProviders],
     });
   } catch (e) {
     throw new DfdError('ERR_MODEL_SHAPE', 'onnxruntime cannot load the model', undefined, { cause: e });

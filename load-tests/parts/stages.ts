@@ -13,6 +13,7 @@ import ort from 'onnxruntime-node';
 import { repoRoot } from '../../src/config.js';
 import { setLogLevel } from '../../kernel/log.js';
 import { ModelRegistry } from '../../detectors/registry/ModelRegistry.js';
+import { openModelSession } from '../../detectors/registry/openModelSession.js';
 import type { ModelTask } from '../../detectors/registry/Manifest.js';
 import { summarize, type Summary } from '../stats.js';
 import { executionProvidersFor, type ExecutionProvider } from '../../pipeline/inference/protocol.js';
@@ -93,7 +94,7 @@ async function timeDetectors(modelsDir: string, source: Record<string, string>, 
     if (task !== 'voice-antispoof' && task !== 'face-forgery' && task !== 'face-pad') continue;
     const input = m.manifest.inputs[0]!;
     for (const threads of opts.threads) {
-      const session = await ort.InferenceSession.create(m.modelPath, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', executionProviders: executionProvidersFor(opts.executionProvider ?? 'cpu') });
+      const { session } = await openModelSession(m.dir, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', executionProviders: executionProvidersFor(opts.executionProvider ?? 'cpu') });
       for (const batch of opts.batches) {
         // Voice: a 2 s window at the model's rate; faces: one crop of the manifest's size.
         const dims = input.shape.map((d, i) => (i === 0 ? batch : typeof d === 'number' ? d : task === 'voice-antispoof' ? 2 * (m.manifest.audio?.sampleRate ?? 16000) : 1));

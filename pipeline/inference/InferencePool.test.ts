@@ -128,6 +128,27 @@ describe('InferencePool with real onnxruntime sessions', () => {
     }
   });
 
+  it('a model file changed on disk after the registry checked it is refused by the worker: unavailable, never run', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-swapped-'));
+    try {
+      fs.cpSync(root, dir, { recursive: true });
+      const reg = new ModelRegistry({ dir });
+      await reg.load();
+      const checked = reg.available().find((m) => m.id === 'test-voice')!;
+      // Another valid ONNX file with the same tensor names would load; the hash the registry checked must not.
+      fs.appendFileSync(checked.modelPath, Buffer.from([0]));
+      pool = new InferencePool([checked]);
+      const got = collect(pool);
+      await pool.ready();
+      expect(pool.detectors()).toEqual([]);
+      pool.submit(copy(audioWindow({ seq: 1, seconds: 1, seed: 3 })));
+      expect(got.drops).toEqual([expect.objectContaining({ seq: 1, reason: 'model-unavailable' })]);
+      expect(got.scores).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("tags each score with its manifest's verdict weight", async () => {
     const untrusted: AvailableModel = { ...voice(), manifest: { ...voice().manifest, verdict: { weight: 0.2, basis: 'test' } } };
     pool = new InferencePool([untrusted, face()]);

@@ -409,7 +409,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     const slot: Slot = { index, worker, ready: false, job: undefined, counted: false };
     worker.on('started', () => {
       slot.ready = false;
-      const models: WorkerModel[] = [...this.detectorsById.values()].map((d) => ({ id: d.model.id, modelPath: d.model.modelPath, manifest: d.model.manifest }));
+      const models: WorkerModel[] = [...this.detectorsById.values()].map((d) => ({ id: d.model.id, dir: d.model.dir, modelPath: d.model.modelPath, manifest: d.model.manifest }));
       const { intraOpNumThreads, interOpNumThreads, executionProvider } = this.options;
       worker.post({ type: 'init', models, intraOpNumThreads, interOpNumThreads, executionProvider });
     });

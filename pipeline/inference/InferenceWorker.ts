@@ -12,6 +12,7 @@ import { parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 import type { AudioWindow, FaceWindow } from '../messages.js';
+import { openModelSession } from '../../detectors/registry/openModelSession.js';
 import { audioModelLength, preprocessAudio, preprocessImage } from './preprocess.js';
 import { executionProvidersFor, type FromWorker, type InitMessage, type RunMessage, type ToWorker, type WorkerModel } from './protocol.js';
 
@@ -36,7 +37,10 @@ async function init(msg: InitMessage): Promise<void> {
   const failed: { id: string; message: string }[] = [];
   for (const model of msg.models) {
     try {
-      const session = await ort.InferenceSession.create(model.modelPath, {
+      // The one loading path: manifest, hash (the registry's, unchanged since), task and tensor names checked again here.
+      const { session } = await openModelSession(model.dir, {
+        task: model.manifest.task,
+        expectSha256: model.manifest.sha256,
         intraOpNumThreads: msg.intraOpNumThreads,
         interOpNumThreads: msg.interOpNumThreads,
         executionMode: 'sequential',

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { setLogLevel } from '../../kernel/log.js';
 import { ModelRegistry } from '../../detectors/registry/ModelRegistry.js';
+import { openModelSession } from '../../detectors/registry/openModelSession.js';
 import { buildTestModels, FACE_SIZE } from '../../detectors/testing/testModels.js';
 import { audioWindow, faceWindow, streamRef } from '../../detectors/testing/windows.js';
 import type { WindowScore } from '../messages.js';
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
 
     // --- session only
     const session: Record<string, unknown> = {};
-    const fs_ = await ort.InferenceSession.create(face.modelPath, opts);
+    const { session: fs_ } = await openModelSession(face.dir, opts);
     for (const b of [1, 4, 8]) {
       const data = new Float32Array(b * 3 * FACE_SIZE * FACE_SIZE).fill(0.25);
       const t = new ort.Tensor('float32', data, [b, 3, FACE_SIZE, FACE_SIZE]);
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
       session[`face_batch${b}`] = stats(xs);
     }
     await fs_.release();
-    const vs = await ort.InferenceSession.create(voice.modelPath, opts);
+    const { session: vs } = await openModelSession(voice.dir, opts);
     for (const sec of [1, 2, 4]) {
       const n = sec * 16000;
       const t = new ort.Tensor('float32', new Float32Array(n).map((_, i) => Math.sin(i / 7) * 0.05), [1, n]);

@@ -8,6 +8,8 @@ import type { AnalysisWindow } from '../messages.js';
 
 export interface WorkerModel {
   id: string;
+  /** The model folder the registry checked (opened again, and checked again, by the worker). */
+  dir: string;
   modelPath: string;
   manifest: Manifest;
 }
