@@ -8,12 +8,9 @@
  * Illegal transitions throw DfdError('ERR_CHALLENGE_STATE'). Every non-terminal state arms
  * a deadline on entry, so a challenge can never stay stuck.
  */
-import { EventEmitter } from 'node:events';
 import { DfdError } from '../kernel/errors.js';
-import { createLogger } from '../kernel/log.js';
+import { TypedEmitter } from '../kernel/TypedEmitter.js';
 import type { ChallengeSpec } from './catalogue.js';
-
-const log = createLogger('challenge');
 
 export type ActiveState = 'issued' | 'prompting' | 'awaiting-response' | 'evaluating';
 export type OutcomeState = 'passed' | 'failed' | 'non-compliant' | 'unclear' | 'timed-out';
@@ -80,7 +77,7 @@ export interface ChallengeEvents {
   state: [StateChange];
 }
 
-export class Challenge extends EventEmitter<ChallengeEvents> {
+export class Challenge extends TypedEmitter<ChallengeEvents> {
   readonly id: string;
   readonly peerId: string;
   readonly spec: ChallengeSpec;
@@ -136,11 +133,7 @@ export class Challenge extends EventEmitter<ChallengeEvents> {
     const change: StateChange = { challengeId: this.id, from, to, at: this.enteredAt, reason };
     this.history.push(change);
     this.arm();
-    try {
-      this.emit('state', change);
-    } catch (e) {
-      log.error('challenge state listener threw', { challengeId: this.id, err: e });
-    }
+    this.safeEmit('state', change);
     if (isTerminal(to)) this.removeAllListeners();
     return change;
   }

@@ -9,10 +9,10 @@
  * challenge verifies the participant for `verifiedForMs`. The human keeps the final say:
  * `recordDecision` confirms or dismisses the last outcome.
  */
-import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { DfdError, isDfdError, toDfdError } from '../kernel/errors.js';
 import { createLogger } from '../kernel/log.js';
+import { TypedEmitter } from '../kernel/TypedEmitter.js';
 import { counter, histogram, latencyBuckets } from '../kernel/metrics.js';
 import { catalogueEntry } from './catalogue.js';
 import { Challenge, type ChallengeTrigger, type OutcomeState, type StateChange } from './Challenge.js';
@@ -86,7 +86,7 @@ interface ActiveRun {
 
 const SR = 16000;
 
-export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
+export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
   readonly options: ChallengeManagerOptions;
   readonly policy: ChallengePolicy;
   private readonly participants = new Map<string, Participant>();
@@ -229,7 +229,7 @@ export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
     const run: ActiveRun = { challenge, responseStart: Infinity, responseEnd: Infinity, audio: [], audioSamples: 0, faces: [], poseBaseline: this.restPoseOf(p), maxPFake: Number.NaN, timer: undefined };
     p.active = run;
     challenge.on('state', (c) => this.onState(p, run, c));
-    this.emitEvent({ phase: 'issued', callId: this.options.callId, challengeId: id, peerId, kind: spec.kind, modality: spec.modality, trigger, promptText: spec.promptText, expectedDurationSec: spec.expectedDurationSec, ...(spec.params.side ? { side: spec.params.side } : {}), at: now });
+    this.safeEmit('challenge', { phase: 'issued', callId: this.options.callId, challengeId: id, peerId, kind: spec.kind, modality: spec.modality, trigger, promptText: spec.promptText, expectedDurationSec: spec.expectedDurationSec, ...(spec.params.side ? { side: spec.params.side } : {}), at: now });
     log.info('challenge issued', { callId: this.options.callId, challengeId: id, kind: spec.kind, trigger });
     challenge.transition('prompting');
     const play = this.options.playPrompt ? this.options.playPrompt(peerId, spec) : Promise.resolve();
@@ -284,11 +284,7 @@ export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
     if (p.decisions.length > 50) p.decisions.shift();
     // Dismissing a pass withdraws the verification; the rest is up to the verdict engine.
     if (decision === 'dismiss' && last.evidence === 'verified') p.verifiedUntil = 0;
-    try {
-      this.emit('decision', rec);
-    } catch (e) {
-      log.error('decision listener threw', { err: e });
-    }
+    this.safeEmit('decision', rec);
     return rec;
   }
 
@@ -332,7 +328,7 @@ export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
     const c = run.challenge;
     c.transition('evaluating');
     const t0 = performance.now();
-    this.emitEvent({ phase: 'response', callId: this.options.callId, challengeId: c.id, peerId: c.peerId, responseSec: run.audioSamples / SR, observations: run.faces.length, at: this.options.now() });
+    this.safeEmit('challenge', { phase: 'response', callId: this.options.callId, challengeId: c.id, peerId: c.peerId, responseSec: run.audioSamples / SR, observations: run.faces.length, at: this.options.now() });
     let check: CheckOutcome;
     let outcome: OutcomeState;
     try {
@@ -396,7 +392,7 @@ export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
     const now = this.options.now();
     if (change.to === 'cancelled') {
       challengesTotal.inc({ kind: c.spec.kind, outcome: 'cancelled' });
-      this.emitEvent({ phase: 'cancelled', callId: this.options.callId, challengeId: c.id, peerId: c.peerId, reason: change.reason, at: now });
+      this.safeEmit('challenge', { phase: 'cancelled', callId: this.options.callId, challengeId: c.id, peerId: c.peerId, reason: change.reason, at: now });
       return;
     }
     const outcome = change.to as OutcomeState;
@@ -424,7 +420,7 @@ export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
     p.lastOutcome = o;
     challengesTotal.inc({ kind: c.spec.kind, outcome });
     log.info('challenge finished', { callId: this.options.callId, challengeId: c.id, kind: c.spec.kind, outcome });
-    this.emitEvent({ phase: 'outcome', ...o });
+    this.safeEmit('challenge', { phase: 'outcome', ...o });
     for (const l of this.outcomeListeners) {
       try {
         l(o);
@@ -473,14 +469,6 @@ export class ChallengeManager extends EventEmitter<ChallengeManagerEvents> {
   private async analyse(samples: Float32Array): Promise<AudioAnalysis> {
     const opts = { ...this.options.analyse, sampleRate: SR };
     return this.options.analyser ? this.options.analyser(samples, opts) : analyseAudio(samples, opts);
-  }
-
-  private emitEvent(e: ChallengeEvent): void {
-    try {
-      this.emit('challenge', e);
-    } catch (err) {
-      log.error('challenge listener threw', { err });
-    }
   }
 
   private assertOpen(): void {

@@ -20,11 +20,11 @@
  * (no record is sealed on top of one whose fate is open) and there is no backoff: live delivery goes
  * on at full speed. The first record the store accepts again ends the episode.
  */
-import { EventEmitter } from 'node:events';
 import { connect, Events, type JetStreamClient, type NatsConnection, type Subscription } from 'nats';
 import { DfdError, toDfdError } from '../kernel/errors.js';
 import { createLogger } from '../kernel/log.js';
 import { counter, gauge } from '../kernel/metrics.js';
+import { TypedEmitter } from '../kernel/TypedEmitter.js';
 import { AuditLog, defaultAuditLogOptions, type AuditBundle, type AuditLogOptions } from './AuditLog.js';
 import { AnchorStore, type AnchorStoreOptions } from './AnchorStore.js';
 import { signAnchor, type AnchorReason, type AuditAnchor } from './auditAnchor.js';
@@ -185,7 +185,7 @@ export interface BusSubscription {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export class EventBus extends EventEmitter<EventBusEvents> {
+export class EventBus extends TypedEmitter<EventBusEvents> {
   readonly options: EventBusOptions;
   readonly audit: AuditLog;
   readonly anchors: AnchorStore;
@@ -493,7 +493,7 @@ export class EventBus extends EventEmitter<EventBusEvents> {
     auditStoringGauge.set(0);
     // Once per episode, not per event.
     log.error('JetStream store full: audit records are not stored, events are still delivered live', { stream: this.audit.options.streamName });
-    if (this.listenerCount('audit') > 0) this.emit('audit', this.auditStatus);
+    if (this.listenerCount('audit') > 0) this.safeEmit('audit', this.auditStatus);
   }
 
   /** A record was stored: ends a store-full episode; keeps the chain on a record stored after it was taken back. */
@@ -507,7 +507,7 @@ export class EventBus extends EventEmitter<EventBusEvents> {
     auditStoringGauge.set(1);
     log.warn('JetStream store accepts audit records again', { refused: this.#refusedInEpisode });
     this.#refusedInEpisode = 0;
-    if (this.listenerCount('audit') > 0) this.emit('audit', this.auditStatus);
+    if (this.listenerCount('audit') > 0) this.safeEmit('audit', this.auditStatus);
   }
 
   #drop(event: DfdEvent | null | undefined, reason: DropReason): void {
@@ -515,7 +515,7 @@ export class EventBus extends EventEmitter<EventBusEvents> {
     this.#counts.dropped++;
     const ev = event as Partial<DfdEvent> | null | undefined;
     log.warn('event dropped', { reason, type: ev?.type });
-    if (this.listenerCount('dropped') > 0) this.emit('dropped', { id: ev?.id, type: ev?.type, reason });
+    if (this.listenerCount('dropped') > 0) this.safeEmit('dropped', { id: ev?.id, type: ev?.type, reason });
   }
 
   async #watchStatus(): Promise<void> {
@@ -524,14 +524,14 @@ export class EventBus extends EventEmitter<EventBusEvents> {
         this.#connected = false;
         connectedGauge.set(0);
         log.warn('event bus disconnected');
-        this.emit('disconnected');
+        this.safeEmit('disconnected');
       } else if (s.type === Events.Reconnect) {
         this.#connected = true;
         this.#failStreak = 0;
         connectedGauge.set(1);
         reconnectsTotal.inc();
         log.info('event bus reconnected');
-        this.emit('connected');
+        this.safeEmit('connected');
         this.#wake?.();
       }
     }

@@ -30,7 +30,6 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -38,6 +37,7 @@ import path from 'node:path';
 import { DfdError } from '../kernel/errors.js';
 import { createLogger } from '../kernel/log.js';
 import { counter, gauge } from '../kernel/metrics.js';
+import { TypedEmitter } from '../kernel/TypedEmitter.js';
 import { assertSubjectPrefix, DEFAULT_SUBJECT_PREFIX } from './schema.js';
 
 const log = createLogger('events.nats-server');
@@ -295,7 +295,7 @@ async function terminate(pid: number, startTime: string, graceMs: number): Promi
   throw new DfdError('ERR_INTERNAL', 'an orphaned nats-server did not exit', { pid, timeoutMs: graceMs });
 }
 
-export class NatsServerProcess extends EventEmitter<NatsServerProcessEvents> {
+export class NatsServerProcess extends TypedEmitter<NatsServerProcessEvents> {
   readonly options: NatsServerProcessOptions;
   #child: ChildProcess | undefined;
   #port = 0;
@@ -523,7 +523,7 @@ export class NatsServerProcess extends EventEmitter<NatsServerProcessEvents> {
         upGauge.set(1);
         this.#failedRestarts = 0;
         log.info('nats-server ready', { port: this.#port, pid: child.pid });
-        this.emit('ready');
+        this.safeEmit('ready');
         return;
       }
       await sleep(50);
@@ -542,7 +542,7 @@ export class NatsServerProcess extends EventEmitter<NatsServerProcessEvents> {
       return;
     }
     log.warn('nats-server died', { code, signal });
-    this.emit('died', { code, signal });
+    this.safeEmit('died', { code, signal });
     this.#scheduleRestart();
   }
 
@@ -551,7 +551,7 @@ export class NatsServerProcess extends EventEmitter<NatsServerProcessEvents> {
     if (this.#failedRestarts >= o.maxRestarts) {
       const err = new DfdError('ERR_INTERNAL', 'nats-server restarts exhausted', { restarts: this.#failedRestarts });
       log.error('nats-server restarts exhausted', { restarts: this.#failedRestarts });
-      if (this.listenerCount('failed') > 0) this.emit('failed', err);
+      if (this.listenerCount('failed') > 0) this.safeEmit('failed', err);
       return;
     }
     const delay = Math.min(o.restartBackoffMaxMs, o.restartBackoffMinMs * 2 ** this.#failedRestarts);

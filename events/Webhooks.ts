@@ -12,10 +12,10 @@
  * subscribers or the caller: `dispatch()` only queues and returns.
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { DfdError } from '../kernel/errors.js';
 import { createLogger } from '../kernel/log.js';
 import { counter, gauge, histogram, latencyBuckets } from '../kernel/metrics.js';
+import { TypedEmitter } from '../kernel/TypedEmitter.js';
 import { EVENT_TYPES, SUBJECT_TOKEN_RE, type DfdEvent, type EventType } from './schema.js';
 
 const log = createLogger('events.webhooks');
@@ -152,7 +152,7 @@ function validateSubscriber(s: WebhookSubscriber): void {
   for (const t of s.events ?? []) if (!EVENT_TYPES.includes(t)) throw new DfdError('ERR_CONFIG', 'unknown event type in webhook filter', { subscriber: s.id });
 }
 
-export class Webhooks extends EventEmitter<WebhooksEvents> {
+export class Webhooks extends TypedEmitter<WebhooksEvents> {
   readonly options: WebhooksOptions;
   readonly #subs = new Map<string, SubscriberState>();
   readonly #deadLetters: DeadLetter[] = [];
@@ -314,7 +314,7 @@ export class Webhooks extends EventEmitter<WebhooksEvents> {
     if (!failure) {
       deliveriesTotal.inc({ result: 'delivered' });
       this.#settle(st);
-      if (this.listenerCount('delivered') > 0) this.emit('delivered', { subscriberId: st.sub.id, eventId: d.event.id, attempts: d.attempts, status });
+      if (this.listenerCount('delivered') > 0) this.safeEmit('delivered', { subscriberId: st.sub.id, eventId: d.event.id, attempts: d.attempts, status });
     } else {
       const retryable = failure === 'timeout' || failure === 'network' || status === 408 || status === 425 || status === 429 || status >= 500;
       if (retryable && d.attempts < this.options.maxAttempts && !this.#closed && this.#subs.get(st.sub.id) === st) {
@@ -349,6 +349,6 @@ export class Webhooks extends EventEmitter<WebhooksEvents> {
     if (this.#deadLetters.length > this.options.maxDeadLetters) this.#deadLetters.shift();
     log.warn('webhook dead letter', { subscriber: st.sub.id, attempts: d.attempts, status, reason });
     this.#settle(st);
-    if (this.listenerCount('deadLetter') > 0) this.emit('deadLetter', dl);
+    if (this.listenerCount('deadLetter') > 0) this.safeEmit('deadLetter', dl);
   }
 }

@@ -2,7 +2,12 @@
  * An event emitter with a typed event map (`{ event: [arg1, arg2] }`, as Node's own
  * EventEmitter<T>). `safeEmit` runs every listener in its own try/catch, as mediasoup's
  * safeEmit does: a listener that throws is logged and counted, the other listeners still
- * run, and the exception never reaches the media object that emitted.
+ * run, and the exception never reaches the media object that emitted. The log line is
+ * throttled per emitter (the first failure, then every 100th: a listener that always throws
+ * on a per-window event must not flood the log); the counter counts every one.
+ *
+ * More than MAX_LISTENERS listeners on one event prints Node's MaxListenersExceededWarning:
+ * no object here legitimately has that many, so it points at a listener leak.
  */
 import { EventEmitter } from 'node:events';
 import { createLogger } from './log.js';
@@ -13,11 +18,15 @@ const listenerErrors = counter({ name: 'dfd_listener_errors_total', help: 'Excep
 
 export type EventMap<E> = { [K in keyof E]: unknown[] };
 
+/** Listeners per event before Node warns of a probable leak. */
+export const MAX_LISTENERS = 100;
+
 export class TypedEmitter<E extends EventMap<E>> {
   readonly #ee = new EventEmitter();
+  #listenerErrors = 0;
 
   constructor() {
-    this.#ee.setMaxListeners(Infinity);
+    this.#ee.setMaxListeners(MAX_LISTENERS);
   }
 
   on<K extends keyof E & string>(event: K, listener: (...args: E[K]) => void): this {
@@ -43,6 +52,11 @@ export class TypedEmitter<E extends EventMap<E>> {
     return this.#ee.listenerCount(event);
   }
 
+  /** Exceptions thrown by this emitter's listeners (caught by `safeEmit`), for a subclass's stats. */
+  protected get listenerErrorCount(): number {
+    return this.#listenerErrors;
+  }
+
   /** Calls every listener; returns whether there was any. Never throws. */
   protected safeEmit<K extends keyof E & string>(event: K, ...args: E[K]): boolean {
     const listeners = this.#ee.rawListeners(event);
@@ -50,8 +64,9 @@ export class TypedEmitter<E extends EventMap<E>> {
       try {
         (l as (...a: unknown[]) => void).apply(this, args);
       } catch (err) {
+        this.#listenerErrors++;
         listenerErrors.inc();
-        log.error('event listener threw', { event, error: err });
+        if (this.#listenerErrors % 100 === 1) log.error('event listener threw', { event, error: err, failures: this.#listenerErrors });
       }
     }
     return listeners.length > 0;

@@ -9,12 +9,12 @@
  * Packets are paced every 20 ms against a start time (drift-corrected: each timer aims at
  * start + n·20 ms, so timer lateness never accumulates).
  */
-import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import type { types as ms } from 'mediasoup';
 import { DfdError } from '../../kernel/errors.js';
 import { createLogger } from '../../kernel/log.js';
 import { counter, gauge } from '../../kernel/metrics.js';
+import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import { FRAME_SAMPLES, OpusRtpPacketizer } from './OpusRtpPacketizer.js';
 
 const log = createLogger('challenge.prompt');
@@ -59,7 +59,7 @@ export interface PromptInjectorEvents {
   ended: [PromptEnded];
 }
 
-export class PromptInjector extends EventEmitter<PromptInjectorEvents> {
+export class PromptInjector extends TypedEmitter<PromptInjectorEvents> {
   readonly targetPeerId: string;
   readonly transport: ms.DirectTransport;
   readonly producer: ms.Producer;
@@ -181,13 +181,5 @@ export class PromptInjector extends EventEmitter<PromptInjectorEvents> {
     const ended: PromptEnded = { targetPeerId: this.targetPeerId, framesSent: p.sent - p.skipped, framesSkipped: p.skipped, reason };
     this.safeEmit('ended', ended);
     p.done(ended);
-  }
-
-  private safeEmit<K extends keyof PromptInjectorEvents>(event: K, ...args: PromptInjectorEvents[K]): void {
-    try {
-      (this.emit as (e: K, ...a: PromptInjectorEvents[K]) => boolean)(event, ...args);
-    } catch (e) {
-      log.error('prompt injector listener threw', { event, err: e });
-    }
   }
 }

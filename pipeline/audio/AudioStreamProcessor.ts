@@ -36,9 +36,9 @@
  * windows are marked `quality.channel = 'telephone'` (NB band), so detectors use their
  * telephone calibration and the verdict does not reject the band as too narrow.
  */
-import { EventEmitter } from 'node:events';
 import { createLogger } from '../../kernel/log.js';
 import { counter } from '../../kernel/metrics.js';
+import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import type { AudioWindow, StreamRef } from '../messages.js';
 import { parseRtpPacket, type RtpPacket } from '../rtp/RtpPacket.js';
 import { ReorderBuffer, type OrderedPacket, type ReorderBufferOptions, type ReorderResetReason } from '../rtp/ReorderBuffer.js';
@@ -129,6 +129,7 @@ export interface AudioStreamProcessorStats {
   vadErrors: number;
   /** Frames waiting for VAD right now. */
   vadBacklogFrames: number;
+  /** Exceptions thrown by `window`/`reset` listeners (caught and logged). */
   listenerErrors: number;
 }
 
@@ -140,7 +141,7 @@ export interface AudioStreamProcessorEvents {
 
 const BANDWIDTHS: readonly OpusBandwidth[] = ['NB', 'MB', 'WB', 'SWB', 'FB'];
 
-export class AudioStreamProcessor extends EventEmitter<AudioStreamProcessorEvents> {
+export class AudioStreamProcessor extends TypedEmitter<AudioStreamProcessorEvents> {
   readonly stream: StreamRef;
   readonly options: Readonly<AudioStreamProcessorOptions>;
   readonly #reorder: ReorderBuffer;
@@ -191,7 +192,6 @@ export class AudioStreamProcessor extends EventEmitter<AudioStreamProcessorEvent
     vadSkippedFrames: 0,
     vadDiscardedFrames: 0,
     vadErrors: 0,
-    listenerErrors: 0,
   };
 
   constructor(stream: StreamRef, vad: SileroVadModel, options: Partial<AudioStreamProcessorOptions> = {}) {
@@ -253,6 +253,7 @@ export class AudioStreamProcessor extends EventEmitter<AudioStreamProcessorEvent
       windowsGated: w.gated,
       windowsDropped: w.dropped,
       vadBacklogFrames: this.#windower.completeFrames - this.#windower.vadFrames,
+      listenerErrors: this.listenerErrorCount,
     };
   }
 
@@ -416,11 +417,7 @@ export class AudioStreamProcessor extends EventEmitter<AudioStreamProcessorEvent
 
   #endSegment(reason: ReorderResetReason | 'discontinuity'): void {
     this.#segment = false;
-    try {
-      this.emit('reset', reason);
-    } catch (e) {
-      if (this.#s.listenerErrors++ % 100 === 0) log.warn('reset listener threw', { err: e, producerId: this.stream.producerId });
-    }
+    this.safeEmit('reset', reason);
   }
 
   #record(ts: number, bytes: number, dur: number, lost: number, concealed: number, bw: number): void {
@@ -482,12 +479,7 @@ export class AudioStreamProcessor extends EventEmitter<AudioStreamProcessorEvent
     };
     this.#s.windows++;
     windowsCounter.inc();
-    try {
-      this.emit('window', msg);
-    } catch (e) {
-      // Log the first failure and then every 100th, so a broken listener cannot flood the log.
-      if (this.#s.listenerErrors++ % 100 === 0) log.warn('window listener threw', { err: e, producerId: this.stream.producerId });
-    }
+    this.safeEmit('window', msg);
   }
 
   #scheduleVad(): void {
