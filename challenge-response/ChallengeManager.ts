@@ -65,7 +65,6 @@ interface Participant {
   lastAudioEnd: number;
   active: ActiveRun | undefined;
   lastOutcome: ChallengeOutcome | undefined;
-  verifiedUntil: number;
   decisions: OperatorDecision[];
   /** Latest face observations outside challenges (ring, face found only). */
   restPose: FaceObservation[];
@@ -118,7 +117,6 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
       lastAudioEnd: 0,
       active: undefined,
       lastOutcome: undefined,
-      verifiedUntil: 0,
       decisions: [],
       restPose: [],
     });
@@ -253,11 +251,6 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
     return () => this.outcomeListeners.delete(listener);
   }
 
-  /** Whether a passed challenge still vouches for the participant. */
-  isVerified(peerId: string): boolean {
-    return (this.participants.get(peerId)?.verifiedUntil ?? 0) > this.options.now();
-  }
-
   baseline(peerId: string): SpeakerBaseline {
     const p = this.participants.get(peerId);
     if (!p) throw new DfdError('ERR_PEER_NOT_FOUND', undefined, { peerId });
@@ -282,8 +275,8 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
     const rec: OperatorDecision = { callId: this.options.callId, peerId, challengeId: last.challengeId, decision, operator, evidence: last.evidence, at: this.options.now() };
     p.decisions.push(rec);
     if (p.decisions.length > 50) p.decisions.shift();
-    // Dismissing a pass withdraws the verification; the rest is up to the verdict engine.
-    if (decision === 'dismiss' && last.evidence === 'verified') p.verifiedUntil = 0;
+    // What the decision does to the verdict (dismissing a pass withdraws `verified`) is the decision layer's
+    // (decision/ParticipantDecisions.ts): the verdict is the one place that holds "verified".
     this.safeEmit('decision', rec);
     return rec;
   }
@@ -413,10 +406,8 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
       detectorMaxPFake: run.maxPFake,
       at: now,
     };
-    if (outcome === 'passed') {
-      o.verifiedUntil = now + this.options.verifiedForMs;
-      p.verifiedUntil = o.verifiedUntil;
-    } else if (evidence === 'deepfake-likely') p.verifiedUntil = 0;
+    // A pass vouches for the participant until then; the decision layer puts that into the verdict.
+    if (outcome === 'passed') o.verifiedUntil = now + this.options.verifiedForMs;
     p.lastOutcome = o;
     challengesTotal.inc({ kind: c.spec.kind, outcome });
     log.info('challenge finished', { callId: this.options.callId, challengeId: c.id, kind: c.spec.kind, outcome });
