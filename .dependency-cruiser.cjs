@@ -9,6 +9,7 @@
  *   sfu/                    mediasoup rooms, peers, taps (implements the pipeline's source port), signalling
  *   challenge-response/     challenges, checkers, prompts
  *   ingest/                 phone calls (Twilio Media Streams, Genesys AudioHook, SIP)
+ *   cluster/                remote analysis over NATS: the work wire's client (RemoteInference) and worker node
  *   decision/               the decision layer: challenge outcomes and operator decisions -> verdicts; verdicts,
  *                           scores and stream quality -> bus events (PipelineEventPublisher)
  *   evidence/               evidence bundles
@@ -21,7 +22,7 @@
  * any layer, and no production module may import tooling.
  */
 const TOOLING = '(^|/)(testing|eval|training|fixtures)/|\\.test\\.ts$|(^|/)bench\\.ts$|\\.bench\\.ts$|^(test|load-tests|scripts)/|^detectors/face/fixtures\\.ts$';
-const OURS = '^(kernel|events|detectors|pipeline|sfu|challenge-response|ingest|decision|evidence|api|dashboard|src|test|load-tests|scripts)/';
+const OURS = '^(kernel|events|detectors|pipeline|sfu|challenge-response|ingest|cluster|decision|evidence|api|dashboard|src|test|load-tests|scripts)/';
 const WEB = '^(sfu|dashboard)/web/';
 const WIRE = '^(pipeline/verdict/VerdictMachine|api/historyWire)\\.ts$';
 
@@ -50,6 +51,7 @@ module.exports = {
     layer('sfu', ['kernel', 'pipeline']),
     layer('challenge-response', ['kernel', 'events', 'detectors', 'pipeline', 'sfu']),
     layer('ingest', ['kernel', 'events', 'pipeline', 'sfu', 'challenge-response']),
+    layer('cluster', ['kernel', 'events', 'detectors', 'pipeline']),
     layer('decision', ['kernel', 'events', 'pipeline', 'challenge-response']),
     layer('evidence', ['kernel', 'events', 'detectors', 'pipeline', 'challenge-response']),
     layer('api', ['kernel', 'events', 'detectors', 'pipeline', 'sfu', 'challenge-response', 'evidence']),

@@ -92,6 +92,9 @@ export const ErrorCodes = {
   ERR_SIP_AUTH: { message: 'SIP digest authentication is missing or wrong', status: 401, retryable: false },
   ERR_SIP_FORBIDDEN: { message: 'SIP source address is not allowed', status: 403, retryable: false },
   ERR_SIP_NO_DIALOG: { message: 'no such SIP call or transaction', status: 404, retryable: false },
+  // remote analysis (cluster/): work messages between service nodes and analysis workers
+  ERR_WORK_MESSAGE: { message: 'work message is malformed or of an unknown version', status: 400, retryable: false },
+  ERR_WORKER_BUSY: { message: 'analysis worker has too much work pending', status: 503, retryable: true },
   // generic
   ERR_NOT_FOUND: { message: 'not found', status: 404, retryable: false },
   ERR_METHOD_NOT_ALLOWED: { message: 'method not allowed', status: 405, retryable: false },

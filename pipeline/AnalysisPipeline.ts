@@ -14,11 +14,11 @@ import type { MediaSource, MediaSourceConsumer } from './MediaSource.js';
 import { TypedEmitter } from '../kernel/TypedEmitter.js';
 import { createLogger } from '../kernel/log.js';
 import { counter, histogram, latencyBuckets } from '../kernel/metrics.js';
-import { ModelRegistry, type DetectorStatus } from '../detectors/registry/ModelRegistry.js';
+import { ModelRegistry, type AvailableModel, type DetectorStatus } from '../detectors/registry/ModelRegistry.js';
 import { MediaWorkerPool, type MediaWorkerPoolOptions } from './media/MediaWorkerPool.js';
 import type { StreamStats } from './media/protocol.js';
 import { InferencePool, type InferencePoolOptions } from './inference/InferencePool.js';
-import type { DetectorScore } from './inference/InferenceBackend.js';
+import type { DetectorScore, InferenceBackend } from './inference/InferenceBackend.js';
 import { ParticipantVerdict, defaultQualityThresholds, type ParticipantVerdictOptions, type Verdict } from './verdict/ParticipantVerdict.js';
 import type { AudioWindow, StreamRef } from './messages.js';
 import { audioCodecOf } from './audio/audioCodec.js';
@@ -35,6 +35,11 @@ export interface AnalysisPipelineOptions {
   tickMs: number;
   /** Run the speaker-embedding model (task speaker-embed) for mid-call takeover detection, when it is installed. */
   speakerContinuity: boolean;
+  /**
+   * Where detector inference runs: undefined, this process's worker threads (InferencePool); or a
+   * backend built from the available models (remote analysis workers: cluster/RemoteInference.ts).
+   */
+  inferenceBackend: ((models: readonly AvailableModel[]) => InferenceBackend) | undefined;
 }
 
 export const defaultAnalysisPipelineOptions: AnalysisPipelineOptions = {
@@ -44,6 +49,7 @@ export const defaultAnalysisPipelineOptions: AnalysisPipelineOptions = {
   verdict: {},
   tickMs: 1000,
   speakerContinuity: true,
+  inferenceBackend: undefined,
 };
 
 export interface AnalysisPipelineEvents {
@@ -66,13 +72,13 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
   readonly options: AnalysisPipelineOptions;
   readonly registry: ModelRegistry;
   readonly media: MediaWorkerPool;
-  readonly inference: InferencePool;
+  readonly inference: InferenceBackend;
   readonly #taps = new Map<string, MediaSource>();
   readonly #participants = new Map<string, ParticipantVerdict>();
   readonly #timer: NodeJS.Timeout;
   #faceAnalysis = false;
 
-  private constructor(options: AnalysisPipelineOptions, registry: ModelRegistry, media: MediaWorkerPool, inference: InferencePool) {
+  private constructor(options: AnalysisPipelineOptions, registry: ModelRegistry, media: MediaWorkerPool, inference: InferenceBackend) {
     super();
     this.options = options;
     this.registry = registry;
@@ -117,7 +123,7 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     for (const s of statuses) if (!s.available) log.warn('detector unavailable', { id: s.id, code: s.error?.code });
     const media = new MediaWorkerPool(o.media);
     const models = registry.available().filter((m) => o.speakerContinuity || m.manifest.task !== 'speaker-embed');
-    const inference = new InferencePool(models, o.inference);
+    const inference = o.inferenceBackend ? o.inferenceBackend(models) : new InferencePool(models, o.inference);
     const fps = media.options.videoFps;
     // Video quality is judged on the analysis frame rate, which the decoder limits to `videoFps`.
     // The voice-continuity rule is the speaker model's own (its manifest's `takeover`, chosen on tuning speakers).

@@ -40,7 +40,8 @@ import { CallStore } from '../events/CallStore.js';
 import { EvidenceKey } from '../events/EvidenceKey.js';
 import { EvidenceExporter } from '../evidence/EvidenceExporter.js';
 import { verdictSettings } from '../evidence/verdictSettings.js';
-import { AnalysisPipeline } from '../pipeline/AnalysisPipeline.js';
+import { AnalysisPipeline, type AnalysisPipelineOptions } from '../pipeline/AnalysisPipeline.js';
+import { RemoteInference } from '../cluster/RemoteInference.js';
 import { ChallengeService } from '../challenge-response/ChallengeService.js';
 import { IngestKeys } from '../ingest/IngestKeys.js';
 import type { TwilioIngestServer } from '../ingest/twilio/TwilioIngestServer.js';
@@ -190,7 +191,7 @@ export class Service {
   }
 
   static async start(config: Config, options: Partial<ServiceOptions> = {}): Promise<Service> {
-    const opts: ServiceOptions = { events: true, analysis: config.analysis, ...options };
+    const opts: ServiceOptions = { events: true, analysis: config.analysis !== 'off', ...options };
     setLogLevel(config.logLevel);
     collectDefaultMetrics();
     const pool = await WorkerPool.create({ numWorkers: config.numWorkers, rtcMinPort: config.rtcMinPort, rtcMaxPort: config.rtcMaxPort, nice: config.sfuNice, cpus: config.sfuCpus });
@@ -321,7 +322,15 @@ export class Service {
   async #startAnalysis(): Promise<void> {
     const c = this.config;
     const priority = analysisPriority(c);
-    const pipeline = await AnalysisPipeline.create(pipelineOptions(c, priority));
+    let inferenceBackend: AnalysisPipelineOptions['inferenceBackend'];
+    if (c.analysis === 'remote') {
+      // Windows go to analysis workers over the bus's NATS connection (docs/scaling.md).
+      const bus = this.#bus;
+      if (!bus) throw new DfdError('ERR_CONFIG', 'DFD_ANALYSIS=remote needs the event bus (NATS)');
+      inferenceBackend = (models) =>
+        new RemoteInference(bus.connection, models, { subjectPrefix: c.subjectPrefix, timeoutMs: c.remoteTimeoutMs, maxInFlight: c.remoteMaxInFlight, queueCapacity: c.inferenceQueue });
+    }
+    const pipeline = await AnalysisPipeline.create({ ...pipelineOptions(c, priority), inferenceBackend });
     this.#pipeline = pipeline;
     this.attachMediaConsumer(pipeline);
     const events = new PipelineEventPublisher({

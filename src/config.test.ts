@@ -48,4 +48,14 @@ describe('config', () => {
     expect(configError({ DFD_AUDIO_FIRST_WINDOW_SEC: '3', DFD_AUDIO_WINDOW_SEC: '2' })).toBe('ERR_CONFIG');
     expect(configError({ DFD_AUDIO_FIRST_WINDOW_SEC: '2', DFD_AUDIO_WINDOW_SEC: '2' })).toBeUndefined();
   });
+
+  it('DFD_ANALYSIS: local (default), remote, off; true/false read as local/off; remote needs NATS_URL', () => {
+    expect(loadConfig({}).analysis).toBe('local');
+    expect(loadConfig({ DFD_ANALYSIS: 'true' }).analysis).toBe('local');
+    expect(loadConfig({ DFD_ANALYSIS: 'false' }).analysis).toBe('off');
+    expect(loadConfig({ DFD_ANALYSIS: 'off' }).analysis).toBe('off');
+    expect(loadConfig({ DFD_ANALYSIS: 'remote', NATS_URL: 'nats://10.0.0.5:4222' })).toMatchObject({ analysis: 'remote', natsUrl: ['nats://10.0.0.5:4222'], remoteTimeoutMs: 2000 });
+    expect(configError({ DFD_ANALYSIS: 'remote' })).toBe('ERR_CONFIG');
+    expect(configError({ DFD_ANALYSIS: 'elsewhere' })).toBe('ERR_CONFIG');
+  });
 });

@@ -41,6 +41,12 @@ const cpuList: Parser<number[]> = (raw, name) => {
   }
   return out;
 };
+/** Where analysis runs: off, in this process's threads, or on analysis workers over NATS (true/false still read as local/off). */
+const analysisMode: Parser<'off' | 'local' | 'remote'> = (raw, name) => {
+  const v = raw.toLowerCase();
+  if (v === 'local' || v === 'remote' || v === 'off') return v;
+  return bool(raw, name) ? 'local' : 'off';
+};
 const oneOf = <T extends string>(...values: readonly T[]): Parser<T> => (raw, name) => {
   if (!(values as readonly string[]).includes(raw)) throw new DfdError('ERR_CONFIG', `${name} must be one of ${values.join(', ')}, got "${raw}"`);
   return raw as T;
@@ -94,7 +100,11 @@ export const settings = {
   operatorUser: s('DFD_OPERATOR_USER', 'operator', 'Dashboard/API operator user name', str),
   operatorPassword: s('DFD_OPERATOR_PASSWORD', '', 'Operator password; empty generates one and prints it at start-up', str),
   sessionTtlSec: s('DFD_SESSION_TTL_SEC', '28800', 'Operator session lifetime', int(60, 30 * 86400)),
-  analysis: s('DFD_ANALYSIS', 'true', 'Run the analysis pipeline on every tapped stream', bool),
+  analysis: s('DFD_ANALYSIS', 'local', 'Analysis of every tapped stream: "local" (this process\'s worker threads), "remote" (decode and windows here, detector inference on analysis workers started with `npm run worker`, over NATS_URL; docs/scaling.md) or "off" (true/false: local/off)', analysisMode),
+  remoteTimeoutMs: s('DFD_REMOTE_TIMEOUT_MS', '2000', 'Remote analysis: a window not scored by a worker in this time is sent again (once) or dropped as remote-timeout', int(50, 60000)),
+  remoteMaxInFlight: s('DFD_REMOTE_MAX_IN_FLIGHT', '32', 'Remote analysis: windows awaiting a worker\'s reply at most; more wait in a fair queue (DFD_INFERENCE_QUEUE windows) that thins as the local pool does', int(1, 10000)),
+  workerPort: s('DFD_WORKER_PORT', '8090', 'Analysis worker (`npm run worker`): port of its /healthz and /metrics (0 picks a free port)', int(0, 65535)),
+  workerMaxPending: s('DFD_WORKER_MAX_PENDING', '256', 'Analysis worker: windows in progress at most; beyond it requests are answered busy and the service sends them to another worker', int(1, 100000)),
   modelsDir: s('DFD_MODELS_DIR', path.join(repoRoot, 'detectors/models'), 'Folder of detector models (one sub-folder per model with manifest.json)', str),
   audioWorkers: s('DFD_AUDIO_WORKERS', '1', 'Audio worker threads (Opus decode, resampling, VAD)', int(1, 64)),
   videoWorkers: s('DFD_VIDEO_WORKERS', '1', 'Video worker threads (VP8 decode supervision, face detection)', int(1, 64)),
@@ -157,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const cfg = { ...(out as Config), ...overrides };
   if (cfg.numWorkers === 0) cfg.numWorkers = Math.max(1, os.availableParallelism());
   if (cfg.rtcMinPort > cfg.rtcMaxPort) throw new DfdError('ERR_CONFIG', 'DFD_RTC_MIN_PORT must not exceed DFD_RTC_MAX_PORT');
+  if (cfg.analysis === 'remote' && cfg.natsUrl.length === 0) throw new DfdError('ERR_CONFIG', 'DFD_ANALYSIS=remote needs NATS_URL: the service and its analysis workers must share a NATS server');
   if (cfg.audioFirstWindowSec > cfg.audioWindowSec) throw new DfdError('ERR_CONFIG', 'DFD_AUDIO_FIRST_WINDOW_SEC must not exceed DFD_AUDIO_WINDOW_SEC');
   return cfg;
 }

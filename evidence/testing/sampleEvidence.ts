@@ -113,7 +113,7 @@ export function sampleEvidence(options: Partial<SampleEvidenceOptions> = {}): Sa
       ],
     },
     models: modelInventory({ modelsDir: sampleModelsDir, status: new Map() }, events),
-    settings: verdictSettings({ config }),
+    settings: verdictSettings({ config: { ...config, analysis: config.analysis !== 'off' } }),
     key,
   });
   return { bundle, text: renderEvidence(bundle), key, events, anchors };

@@ -1,7 +1,8 @@
 /**
  * What the pipeline needs from an inference service. `InferencePool` implements it with
- * local worker threads; a remote pool over NATS could implement the same interface, since
- * windows and scores are plain serialisable messages (pipeline/messages.ts).
+ * local worker threads; `cluster/RemoteInference.ts` with analysis workers over NATS
+ * (`DFD_ANALYSIS=remote`), since windows and scores are plain serialisable messages
+ * (pipeline/messages.ts, events/workWire.ts).
  */
 import type { ModelTask } from '../../detectors/registry/Manifest.js';
 import type { AnalysisWindow, StreamRef, WindowScore } from '../messages.js';
@@ -22,7 +23,14 @@ export type DropReason =
   /** No worker could open the model. */
   | 'model-unavailable'
   /** The pool closed with the window queued or running. */
-  | 'closed';
+  | 'closed'
+  /** Remote analysis: no worker answered in time, after the retries (worker died, stalled or overloaded). */
+  | 'remote-timeout'
+  /** Remote analysis: no analysis worker is subscribed. */
+  | 'no-workers';
+
+/** Every DropReason, for checking one that arrived from elsewhere (a remote worker's reply). */
+export const DROP_REASONS: readonly DropReason[] = ['queue-full', 'stale', 'worker-crash', 'inference-error', 'bad-input', 'unjudgeable-audio', 'model-unavailable', 'closed', 'remote-timeout', 'no-workers'];
 
 export interface DropEvent {
   stream: StreamRef;

@@ -261,11 +261,20 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
   }
 
   submit(window: AnalysisWindow): boolean {
-    if (this.closed) return false;
+    return this.enqueue(window) > 0;
+  }
+
+  /**
+   * As submit(), returning how many detectors queued the window: each of those answers it later with
+   * exactly one `score`, `embedding` or `dropped` event. Detectors that did not queue it have already
+   * emitted their `dropped` event (or take no part: a window shorter than the model, a thinned embedding).
+   */
+  enqueue(window: AnalysisWindow): number {
+    if (this.closed) return 0;
     const kind = window.type === 'audio-window' ? 'audio' : 'video';
     const targets = [...this.detectorsById.values()].filter((d) => d.kind === kind);
     const now = this.options.now();
-    let accepted = false;
+    let queued = 0;
     let first = true;
     // judged once per window, not once per detector
     const unjudgeable = window.type === 'audio-window' && targets.length > 0 && audioWindowIssue(window.samples) !== undefined;
@@ -304,10 +313,10 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
         this.drop(d, evicted.item.meta.stream, evicted.item.meta.seq, 'queue-full');
       }
       metrics.depth.set({ detector: d.model.id }, d.queue.size);
-      accepted = true;
+      queued++;
     }
-    if (accepted) this.dispatch();
-    return accepted;
+    if (queued > 0) this.dispatch();
+    return queued;
   }
 
   /**

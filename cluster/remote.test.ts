@@ -1,0 +1,167 @@
+/**
+ * Remote analysis with real parts: a real nats-server, real `npm run worker` processes
+ * (src/worker.ts: InferencePool threads, onnxruntime), and the service side's RemoteInference.
+ * A worker killed with SIGKILL loses no window silently: what it held is retried on another
+ * worker or dropped with a reason; a new worker picks the work up with nothing restarted.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NatsServerProcess } from '../events/NatsServerProcess.js';
+import { decodeWorkReply, encodeWorkRequest } from '../events/workWire.js';
+import { ModelRegistry, type AvailableModel } from '../detectors/registry/ModelRegistry.js';
+import { buildTestModels } from '../detectors/testing/testModels.js';
+import { audioWindow, faceWindow, streamRef } from '../detectors/testing/windows.js';
+import { InferencePool } from '../pipeline/inference/InferencePool.js';
+import type { DetectorScore, DropEvent } from '../pipeline/inference/InferenceBackend.js';
+import type { AnalysisWindow } from '../pipeline/messages.js';
+import { RemoteInference, workRequestOf } from './RemoteInference.js';
+import { workSubjects } from './workSubjects.js';
+
+const repo = path.resolve(import.meta.dirname, '..');
+const copy = (w: AnalysisWindow): AnalysisWindow => (w.type === 'audio-window' ? { ...w, samples: w.samples.slice() } : { ...w, crops: w.crops.slice() });
+
+let nats: NatsServerProcess;
+let nc: NatsConnection;
+let modelsDir: string;
+let models: AvailableModel[];
+const workers: ChildProcess[] = [];
+
+/** Starts `node --import tsx src/worker.ts` (what `npm run worker` runs) and resolves once it serves. */
+async function startWorker(): Promise<ChildProcess> {
+  const auth = nats.serviceAuth;
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'src/worker.ts')], {
+    cwd: repo,
+    env: {
+      ...process.env,
+      NATS_URL: nats.url,
+      ...('user' in auth ? { NATS_USER: auth.user, NATS_PASS: auth.pass } : { NATS_TOKEN: auth.token }),
+      DFD_MODELS_DIR: modelsDir,
+      DFD_WORKER_PORT: '0',
+      DFD_HOST: '127.0.0.1',
+      DFD_ANALYSIS_NICE: '0',
+      LOG_LEVEL: process.env['WORKER_LOG_LEVEL'] ?? 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  workers.push(child);
+  let out = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (process.env['WORKER_LOG_LEVEL']) process.stderr.write(d);
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Analysis worker is running')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before serving: ${out.slice(-2000)}`)));
+  });
+  return child;
+}
+
+function collect(r: RemoteInference): { scores: DetectorScore[]; drops: DropEvent[] } {
+  const out = { scores: [] as DetectorScore[], drops: [] as DropEvent[] };
+  r.on('score', (s) => out.scores.push(s));
+  r.on('dropped', (d) => out.drops.push(d));
+  return out;
+}
+
+async function until(cond: () => boolean, what: string, ms = 60_000): Promise<void> {
+  for (const deadline = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 10))) if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+}
+
+beforeAll(async () => {
+  nats = await NatsServerProcess.start();
+  nc = await connect({ servers: nats.url, ...nats.serviceAuth });
+  modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-remote-'));
+  buildTestModels(modelsDir);
+  const reg = new ModelRegistry({ dir: modelsDir });
+  await reg.load();
+  models = reg.available();
+}, 60_000);
+
+afterAll(async () => {
+  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+  await nc?.close();
+  await nats?.close();
+  fs.rmSync(modelsDir, { recursive: true, force: true });
+});
+
+describe('remote analysis (real nats-server, real worker processes)', () => {
+  it('scores windows on a worker exactly as the local pool does; SIGKILL the worker: windows are dropped with a reason; a new worker serves again', async () => {
+    const first = await startWorker();
+    const remote = new RemoteInference(nc, models, { timeoutMs: 1_500, retries: 1 });
+    const got = collect(remote);
+    const local = new InferencePool(models);
+    const expected = collect(local as unknown as RemoteInference);
+    await local.ready();
+    const windows = [audioWindow({ seq: 1, seconds: 2, seed: 3 }), audioWindow({ seq: 2, seconds: 1, seed: 4 }), faceWindow({ seq: 3, frames: 3, seed: 5 })];
+    for (const w of windows) {
+      remote.submit(copy(w));
+      local.submit(copy(w));
+    }
+    await until(() => got.scores.length + got.drops.length >= 3 && expected.scores.length === 3, 'remote and local scores').catch((e: unknown) => {
+      throw new Error(`${String(e)}: remote ${JSON.stringify({ scores: got.scores.map((s) => s.seq), drops: got.drops })}, local ${expected.scores.length}`);
+    });
+    await local.close();
+    expect(got.drops.map((d) => `${d.seq} ${d.detector} ${d.reason}`)).toEqual([]);
+    for (const s of expected.scores) {
+      const r = got.scores.find((x) => x.seq === s.seq)!;
+      expect(r).toMatchObject({ detector: s.detector, task: s.task, modelVersion: s.modelVersion, stream: s.stream, wallEnd: s.wallEnd });
+      expect(r.pFake).toBeCloseTo(s.pFake, 6);
+      expect(r.evidence).toBeCloseTo(s.evidence, 9);
+    }
+
+    // The worker dies: its windows are not lost silently.
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const killedAt = performance.now();
+    remote.submit(copy(audioWindow({ seq: 10, seconds: 2, seed: 6 })));
+    await until(() => got.drops.some((d) => d.seq === 10), 'the window sent while no worker runs to be dropped');
+    expect(['no-workers', 'remote-timeout']).toContain(got.drops.find((d) => d.seq === 10)!.reason);
+
+    // A new worker: scores resume, nothing else restarted.
+    await startWorker();
+    let seq = 11;
+    for (;;) {
+      remote.submit(copy(audioWindow({ seq, seconds: 2, seed: seq })));
+      const s = seq++;
+      await until(() => got.scores.some((x) => x.seq === s) || got.drops.some((d) => d.seq === s), `window ${s}`);
+      if (got.scores.some((x) => x.seq === s)) break;
+    }
+    process.stdout.write(`remote analysis: scores resumed ${Math.round(performance.now() - killedAt)} ms after the worker was killed (new worker start-up included)\n`);
+    await remote.close();
+  }, 180_000);
+
+  it('a worker answers malformed or foreign work messages with ERR_WORK_MESSAGE and keeps serving', async () => {
+    const w = await startWorker();
+    const subject = workSubjects('dfd.v1').infer;
+    const ask = async (data: Uint8Array): Promise<ReturnType<typeof decodeWorkReply>> => decodeWorkReply((await nc.request(subject, data, { timeout: 10_000 })).data);
+    const garbage = [new Uint8Array([1, 2, 3]), new TextEncoder().encode('{"v":1}'), new Uint8Array([0x44, 0x46, 0x57, 9, 0, 0, 0, 0])];
+    const { header, body } = workRequestOf(audioWindow({ seq: 1, seconds: 1 }));
+    // A header that lies about its body, and one with an unknown field.
+    garbage.push(encodeWorkRequest({ ...header, samples: 10 } as typeof header, body));
+    garbage.push(encodeWorkRequest({ ...header, extra: 1 } as unknown as typeof header, body));
+    for (const g of garbage) expect(await ask(g)).toMatchObject({ v: 1, error: { code: 'ERR_WORK_MESSAGE' } });
+    const ok = await ask(encodeWorkRequest(header, body));
+    expect('results' in ok && ok.results.map((r) => r.type)).toEqual(['score']);
+    expect(w.exitCode).toBeNull();
+    w.kill('SIGTERM');
+    expect(await new Promise((r) => w.once('exit', (code) => r(code)))).toBe(0);
+  }, 120_000);
+
+  it('without any worker, windows are dropped as no-workers at once (never queued without bound)', async () => {
+    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+    await Promise.all(workers.map((w) => (w.exitCode === null && w.signalCode === null ? new Promise((r) => w.once('exit', r)) : undefined)));
+    const remote = new RemoteInference(nc, models, { timeoutMs: 5_000 });
+    const got = collect(remote);
+    remote.submit(copy(faceWindow({ seq: 1, stream: streamRef('cam', 'video') })));
+    await until(() => got.drops.length > 0, 'a drop');
+    expect(got.drops).toEqual([expect.objectContaining({ seq: 1, reason: 'no-workers', detector: 'test-face' })]);
+    await remote.close();
+  }, 60_000);
+});
