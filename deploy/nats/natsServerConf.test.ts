@@ -22,6 +22,7 @@ import { makeEvent, type DfdEvent } from '../../events/schema.js';
 const CONF = fileURLToPath(new URL('nats-server.conf', import.meta.url));
 const SERVICE_PASSWORD = 'service-pw-0123456789abcdef';
 const READER_PASSWORD = 'reader-pw-0123456789abcdef';
+const WORKER_PASSWORD = 'worker-pw-0123456789abcdef';
 const ROOM = 'confroom';
 
 const score = (i: number): DfdEvent =>
@@ -56,7 +57,7 @@ describe('deploy/nats/nats-server.conf', () => {
     const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((p) => fs.existsSync(p)) ?? 'nats-server';
     let stderr = '';
     server = spawn(binary, ['-c', path.join(dir, 'nats-server.conf')], {
-      env: { ...process.env, DFD_NATS_SERVICE_PASSWORD: SERVICE_PASSWORD, DFD_NATS_READER_PASSWORD: READER_PASSWORD },
+      env: { ...process.env, DFD_NATS_SERVICE_PASSWORD: SERVICE_PASSWORD, DFD_NATS_READER_PASSWORD: READER_PASSWORD, DFD_NATS_WORKER_PASSWORD: WORKER_PASSWORD },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     server.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-2000)));
@@ -148,5 +149,29 @@ describe('deploy/nats/nats-server.conf', () => {
     const after = await b.exportBundle(ROOM, 'call-1');
     expect(verifyBundle(after)).toMatchObject({ ok: true, records: 4 });
     expect(live).toEqual(ids);
+  });
+
+  it('lets an analysis worker answer analysis windows and nothing else; the reader never sees a window', async () => {
+    const service = await client('service', SERVICE_PASSWORD);
+    const worker = await client('worker', WORKER_PASSWORD);
+    const reader = await client('reader', READER_PASSWORD);
+    const workerDenied = denials(worker);
+    const readerDenied = denials(reader);
+    const subject = 'dfd.v1_work.v1.infer';
+    worker.subscribe(subject, { queue: 'dfd-analysis-workers', callback: (e, m) => void (e ? undefined : m.respond(new TextEncoder().encode('scored'))) });
+    await worker.flush();
+    const readerSaw: string[] = [];
+    reader.subscribe('dfd.v1_work.>', { callback: (e, m) => void (e ? undefined : readerSaw.push(m.subject)) });
+    await reader.flush();
+    const reply = await service.request(subject, new Uint8Array([1, 2, 3]), { timeout: 5_000 });
+    expect(new TextDecoder().decode(reply.data)).toBe('scored');
+    // The worker: no event, no forged window, no event subscription.
+    worker.publish(`dfd.v1.${ROOM}.mallory.verdict`, JSON.stringify(score(9)));
+    worker.publish(subject, 'forged');
+    worker.subscribe('dfd.v1.>');
+    await worker.flush();
+    await vi.waitFor(() => expect(workerDenied.sort()).toEqual([`publish dfd.v1.${ROOM}.mallory.verdict`, `publish ${subject}`, 'subscription dfd.v1.>']), { timeout: 10_000 });
+    await vi.waitFor(() => expect(readerDenied).toEqual(['subscription dfd.v1_work.>']), { timeout: 10_000 });
+    expect(readerSaw).toEqual([]);
   });
 });
