@@ -8,7 +8,7 @@
  *   npm run bench -- --only capacity   one part (comma-separated list allowed)
  *   npm run bench -- --out dir         output folder (default bench-results/)
  *
- * Parts: stages, capacity, phone, first-verdict, media-impact, video, memory, soak (not in the default run:
+ * Parts: stages, capacity, phone, remote (analysis workers over NATS: --remote-workers 1,2 --remote-windows 400), first-verdict, media-impact, video, memory, soak (not in the default run:
  * `--only soak --soak-sec 1800` is the 30-minute soak).
  * Service settings: --audio-workers, --inference-workers, --ort-threads (defaults 1, 1, 1
  * for a 2-core machine), --no-challenges, --sfu-nice=-5 (mediasoup worker priority), --analysis-nice 10 and --analysis-sched normal|batch|idle (analysis threads' priority),
@@ -34,9 +34,10 @@ import { runMediaImpact, type MediaImpactOptions, type MediaImpactResult } from 
 import { videoFromStages, type VideoResult } from './parts/video.js';
 import { runMemory, type MemoryOptions, type MemoryResult } from './parts/memory.js';
 import { runPhone, type PhoneOptions, type PhoneResult } from './parts/phone.js';
+import { runRemote, type RemoteOptions, type RemoteResult } from './parts/remote.js';
 import { runSoak, type SoakOptions, type SoakResult } from './parts/soak.js';
 
-const PARTS = ['stages', 'video', 'capacity', 'phone', 'first-verdict', 'media-impact', 'memory', 'soak'] as const;
+const PARTS = ['stages', 'video', 'capacity', 'phone', 'remote', 'first-verdict', 'media-impact', 'memory', 'soak'] as const;
 /** Parts run only when named in --only. */
 const OPT_IN: readonly string[] = ['soak'];
 type Part = (typeof PARTS)[number];
@@ -65,6 +66,8 @@ const { values } = parseArgs({
     'analysis-cpus': { type: 'string' },
     'sfu-cpus': { type: 'string' },
     ep: { type: 'string' },
+    'remote-workers': { type: 'string' },
+    'remote-windows': { type: 'string' },
   },
   allowNegative: true,
 });
@@ -97,11 +100,12 @@ const settings: BenchServiceSettings = {
   executionProvider: parseExecutionProvider(values.ep),
 };
 
-const sizes: { stages: StagesOptions; capacity: CapacityOptions; phone: PhoneOptions; firstVerdict: FirstVerdictOptions; mediaImpact: MediaImpactOptions; memory: MemoryOptions; soak: SoakOptions } = smoke
+const sizes: { stages: StagesOptions; capacity: CapacityOptions; phone: PhoneOptions; remote: RemoteOptions; firstVerdict: FirstVerdictOptions; mediaImpact: MediaImpactOptions; memory: MemoryOptions; soak: SoakOptions } = smoke
   ? {
       stages: { audioSeconds: 3, inferenceIterations: 3, videoSeconds: 2, faceIterations: 3, events: 200, modelIterations: 3, batches: [1, 4, 8], threads: [1] },
       capacity: { steps: [2, 4], warmSec: 3, holdSec: 3, roomSize: 10, stopAfterFailures: 99, latencyTargetMs: 500 },
       phone: { steps: [3], warmSec: 3, holdSec: 3, stopAfterFailures: 99, latencyTargetMs: 500 },
+      remote: { workers: [1], windows: 10, inferenceThreads: 1 },
       firstVerdict: { joins: 1, timeoutSec: 40 },
       mediaImpact: { background: [2], blockSec: 2, rounds: 1, phases: 10, agentNice: 0 },
       memory: { streams: 20, durationSec: 20, sampleSec: 1, warmupFraction: 0.25 },
@@ -111,6 +115,7 @@ const sizes: { stages: StagesOptions; capacity: CapacityOptions; phone: PhoneOpt
       stages: { audioSeconds: 60, inferenceIterations: 30, videoSeconds: 10, faceIterations: 50, events: 5000, modelIterations: 30, batches: [1, 4, 8], threads: [1, 2] },
       capacity: { steps: [5, 10, 20, 30, 40, 60, 80, 100, 120], warmSec: 5, holdSec: 25, roomSize: 10, stopAfterFailures: 2, latencyTargetMs: 500 },
       phone: { steps: [10, 20, 40, 60, 80, 100], warmSec: 5, holdSec: 20, stopAfterFailures: 2, latencyTargetMs: 500 },
+      remote: { workers: [1, 2], windows: 400, inferenceThreads: 1 },
       firstVerdict: { joins: 20, timeoutSec: 40 },
       mediaImpact: { background: [50, 100], blockSec: 10, rounds: 3, phases: 10, agentNice: 0 },
       memory: { streams: 20, durationSec: 600, sampleSec: 5, warmupFraction: 0.2 },
@@ -118,6 +123,8 @@ const sizes: { stages: StagesOptions; capacity: CapacityOptions; phone: PhoneOpt
     };
 if (values.steps) sizes.capacity.steps = values.steps.split(',').map(Number);
 if (values.hold) sizes.capacity.holdSec = Number(values.hold);
+if (values['remote-workers']) sizes.remote.workers = values['remote-workers'].split(',').map(Number);
+if (values['remote-windows']) sizes.remote.windows = Number(values['remote-windows']);
 if (values['memory-sec']) sizes.memory.durationSec = Number(values['memory-sec']);
 if (values['soak-sec']) sizes.soak.durationSec = Number(values['soak-sec']);
 if (values.joins) sizes.firstVerdict.joins = Number(values.joins);
@@ -152,6 +159,7 @@ interface Results {
   video?: VideoResult | { error: string };
   capacity?: CapacityResult;
   phone?: PhoneResult;
+  remote?: RemoteResult;
   'first-verdict'?: FirstVerdictResult;
   'media-impact'?: MediaImpactResult;
   memory?: MemoryResult;
@@ -180,6 +188,14 @@ function targets(r: Results, nproc: number): TargetCheck[] {
     out.push({
       target: 'phone calls (8 kHz: Twilio and AudioHook WebSockets, SIP with RTP) measured: no drops, p95 window-to-score < 500 ms',
       measured: `${p.maxCallsOk} concurrent calls on ${nproc} cores without drops (steps ${p.steps.map((s) => s.calls).join(',')}); marginal CPU ${p.marginalPctPerCall ?? '?'} % of a core per call (test clients included)`,
+      met: null,
+    });
+  }
+  if (r.remote) {
+    const rr = r.remote;
+    out.push({
+      target: 'remote analysis: windows scored per second with 1 and 2 analysis workers (same machine: they share its cores)',
+      measured: rr.steps.map((s) => `${s.workers} worker(s): ${s.windowsPerSec} windows/s, round trip p95 ${s.roundTripMs.p95} ms, ${s.dropped} dropped`).join('; ') + (rr.speedup !== null ? `; ratio ${rr.speedup}` : ''),
       met: null,
     });
   }
@@ -326,6 +342,7 @@ async function main(): Promise<void> {
     });
     results.capacity = await run('capacity', () => runCapacity(sizes.capacity, settings, models.dir, fixtures.speechWav, log));
     results.phone = await run('phone', () => runPhone(sizes.phone, settings, models.dir, fixtures.speechWav, log));
+    results.remote = await run('remote', () => runRemote(sizes.remote, models.dir, log));
     results['first-verdict'] = await run('first-verdict', () => runFirstVerdict(sizes.firstVerdict, settings, models.dir, { wav: fixtures.speechWav, y4m: fixtures.faceY4m }, log));
     results['media-impact'] = await run('media-impact', () => runMediaImpact(sizes.mediaImpact, settings, models.dir, fixtures.speechWav, log));
     results.memory = await run('memory', () => runMemory(sizes.memory, settings, models.dir, fixtures.speechWav, log));
