@@ -4,7 +4,7 @@
  * A worker killed with SIGKILL loses no window silently: what it held is retried on another
  * worker or dropped with a reason; a new worker picks the work up with nothing restarted.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,8 +20,8 @@ import type { DetectorScore, DropEvent } from '../pipeline/inference/InferenceBa
 import type { AnalysisWindow } from '../pipeline/messages.js';
 import { RemoteInference, workRequestOf } from './RemoteInference.js';
 import { workSubjects } from './workSubjects.js';
+import { exited, startWorkerProcess } from './testing/workerProcess.js';
 
-const repo = path.resolve(import.meta.dirname, '..');
 const copy = (w: AnalysisWindow): AnalysisWindow => (w.type === 'audio-window' ? { ...w, samples: w.samples.slice() } : { ...w, crops: w.crops.slice() });
 
 let nats: NatsServerProcess;
@@ -30,36 +30,10 @@ let modelsDir: string;
 let models: AvailableModel[];
 const workers: ChildProcess[] = [];
 
-/** Starts `node --import tsx src/worker.ts` (what `npm run worker` runs) and resolves once it serves. */
+/** An analysis worker process on the test models (what `npm run worker` runs). */
 async function startWorker(): Promise<ChildProcess> {
-  const auth = nats.serviceAuth;
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'src/worker.ts')], {
-    cwd: repo,
-    env: {
-      ...process.env,
-      NATS_URL: nats.url,
-      ...('user' in auth ? { NATS_USER: auth.user, NATS_PASS: auth.pass } : { NATS_TOKEN: auth.token }),
-      DFD_MODELS_DIR: modelsDir,
-      DFD_WORKER_PORT: '0',
-      DFD_HOST: '127.0.0.1',
-      DFD_ANALYSIS_NICE: '0',
-      LOG_LEVEL: process.env['WORKER_LOG_LEVEL'] ?? 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = await startWorkerProcess(nats, { DFD_MODELS_DIR: modelsDir });
   workers.push(child);
-  let out = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    out += d.toString();
-    if (process.env['WORKER_LOG_LEVEL']) process.stderr.write(d);
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Analysis worker is running')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before serving: ${out.slice(-2000)}`)));
-  });
   return child;
 }
 
@@ -118,7 +92,7 @@ describe('remote analysis (real nats-server, real worker processes)', () => {
 
     // The worker dies: its windows are not lost silently.
     first.kill('SIGKILL');
-    await new Promise((r) => first.once('exit', r));
+    await exited(first);
     const killedAt = performance.now();
     remote.submit(copy(audioWindow({ seq: 10, seconds: 2, seed: 6 })));
     await until(() => got.drops.some((d) => d.seq === 10), 'the window sent while no worker runs to be dropped');
@@ -156,7 +130,7 @@ describe('remote analysis (real nats-server, real worker processes)', () => {
 
   it('without any worker, windows are dropped as no-workers at once (never queued without bound)', async () => {
     for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
-    await Promise.all(workers.map((w) => (w.exitCode === null && w.signalCode === null ? new Promise((r) => w.once('exit', r)) : undefined)));
+    await Promise.all(workers.map(exited));
     const remote = new RemoteInference(nc, models, { timeoutMs: 5_000 });
     const got = collect(remote);
     remote.submit(copy(faceWindow({ seq: 1, stream: streamRef('cam', 'video') })));

@@ -172,6 +172,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   return cfg;
 }
 
+/** loadConfig() for an entry point: a bad setting prints its message and exits with code 2 (nothing started). */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (e) {
+    if (e instanceof DfdError) {
+      process.stderr.write(`configuration error: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+}
+
 /** Markdown table of every setting, for the README. */
 export function configTable(): string {
   const rows = Object.values(settings).map((st) => `| \`${st.env}\` | \`${st.default.replace(repoRoot, '<repo>')}\` | ${st.doc} |`);

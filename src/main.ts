@@ -2,25 +2,15 @@
  * Entry point for `npm start`: the service with an embedded NATS and a demo room.
  * SIGTERM, SIGINT or SIGHUP shut it down in order (see Shutdown.ts); a second one exits at once.
  */
-import { loadConfig } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { setLogLevel, createLogger } from '../kernel/log.js';
 import { Service } from './Service.js';
-import { DfdError } from '../kernel/errors.js';
 import { ShutdownController } from './Shutdown.js';
 
 const log = createLogger('main');
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    if (e instanceof DfdError) {
-      process.stderr.write(`configuration error: ${e.message}\n`);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = loadConfigOrExit();
   setLogLevel(config.logLevel);
   // Before anything starts: a signal during start-up is honoured once the service is up.
   const shutdown = new ShutdownController({ timeoutMs: config.shutdownTimeoutMs }).install();

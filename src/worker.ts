@@ -4,7 +4,7 @@
  * NATS_TOKEN when the server asks for them). SIGTERM or SIGINT: stop taking work, answer the
  * windows in progress, exit.
  */
-import { loadConfig } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { createLogger, setLogLevel } from '../kernel/log.js';
 import { DfdError } from '../kernel/errors.js';
 import { WorkerService } from './WorkerService.js';
@@ -12,16 +12,7 @@ import { WorkerService } from './WorkerService.js';
 const log = createLogger('worker');
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    if (e instanceof DfdError) {
-      process.stderr.write(`configuration error: ${e.message}\n`);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = loadConfigOrExit();
   setLogLevel(config.logLevel);
   let worker: WorkerService;
   try {

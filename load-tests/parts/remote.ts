@@ -7,14 +7,12 @@
  * ratio between N = 1 and N = 2 measures what the fabric costs and how well a queue group
  * spreads work, not the speed-up of separate machines (each worker there brings its own cores).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { connect } from 'nats';
 import { NatsServerProcess } from '../../events/NatsServerProcess.js';
 import { ModelRegistry } from '../../detectors/registry/ModelRegistry.js';
 import { audioWindow, streamRef } from '../../detectors/testing/windows.js';
 import { RemoteInference } from '../../cluster/RemoteInference.js';
-import { repoRoot } from '../../src/config.js';
+import { exited, startWorkerProcess } from '../../cluster/testing/workerProcess.js';
 import { loadAvg1, summarize, type Summary } from '../stats.js';
 import { setLogLevel } from '../../kernel/log.js';
 
@@ -46,35 +44,6 @@ export interface RemoteResult {
   speedup: number | null;
 }
 
-async function startWorker(nats: NatsServerProcess, threads: number, modelsDir: string): Promise<ChildProcess> {
-  const a = nats.serviceAuth;
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/worker.ts')], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      NATS_URL: nats.url,
-      ...('user' in a ? { NATS_USER: a.user, NATS_PASS: a.pass } : { NATS_TOKEN: a.token }),
-      DFD_MODELS_DIR: modelsDir,
-      DFD_WORKER_PORT: '0',
-      DFD_HOST: '127.0.0.1',
-      DFD_INFERENCE_WORKERS: String(threads),
-      DFD_ANALYSIS_NICE: '0',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Analysis worker is running')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}): ${out}`)));
-  });
-  return child;
-}
-
 export async function runRemote(opts: RemoteOptions, modelsDir: string, log: (m: string) => void): Promise<RemoteResult> {
   setLogLevel('warn');
   const nats = await NatsServerProcess.start();
@@ -85,7 +54,7 @@ export async function runRemote(opts: RemoteOptions, modelsDir: string, log: (m:
   const steps: RemoteStep[] = [];
   try {
     for (const n of opts.workers) {
-      const workers = await Promise.all(Array.from({ length: n }, () => startWorker(nats, opts.inferenceThreads, modelsDir)));
+      const workers = await Promise.all(Array.from({ length: n }, () => startWorkerProcess(nats, { DFD_MODELS_DIR: modelsDir, DFD_INFERENCE_WORKERS: String(opts.inferenceThreads) })));
       const remote = new RemoteInference(nc, models, { maxInFlight: 8 * n, queueCapacity: opts.windows + 100, timeoutMs: 30_000, maxQueueAgeMs: 600_000 });
       const voice = remote.detectors().find((d) => d.task === 'voice-antispoof')?.id;
       const submitted = new Map<number, number>();
@@ -122,7 +91,7 @@ export async function runRemote(opts: RemoteOptions, modelsDir: string, log: (m:
       log(`remote ${n} worker(s): ${step.windowsPerSec} windows/s, round trip p50 ${step.roundTripMs.p50} ms p95 ${step.roundTripMs.p95} ms, dropped ${dropped}`);
       await remote.close();
       for (const w of workers) w.kill('SIGTERM');
-      await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
+      await Promise.all(workers.map(exited));
     }
   } finally {
     await nc.close();

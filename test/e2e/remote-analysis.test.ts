@@ -4,8 +4,7 @@
  * becomes score and verdict events on NATS as with local analysis; the worker is killed with
  * SIGKILL and another one started: scores resume, nothing else restarts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsServerProcess } from '../../events/NatsServerProcess.js';
@@ -17,9 +16,8 @@ import type { Service } from '../../src/Service.js';
 import { fixtures } from '../fixtures/build.js';
 import { removeDir, testModelsDir } from '../helpers/models.js';
 import { startTestService } from '../helpers/service.js';
+import { exited, startWorkerProcess } from '../../cluster/testing/workerProcess.js';
 import { registry } from '../../kernel/metrics.js';
-
-const repo = path.resolve(import.meta.dirname, '..', '..');
 
 /** The service side's request outcomes and drops, for a failure message. */
 async function remoteOutcomes(): Promise<string> {
@@ -35,27 +33,9 @@ describe('remote analysis: service node + analysis worker over NATS', () => {
   let sender: RtpLoadSender | undefined;
   const workers: ChildProcess[] = [];
 
-  const natsEnv = (): Record<string, string> => {
-    const a = nats.serviceAuth;
-    return { NATS_URL: nats.url, ...('user' in a ? { NATS_USER: a.user, NATS_PASS: a.pass } : { NATS_TOKEN: a.token }) };
-  };
-
   async function startWorker(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'src/worker.ts')], {
-      cwd: repo,
-      env: { ...process.env, ...natsEnv(), DFD_MODELS_DIR: modelsDir, DFD_WORKER_PORT: '0', DFD_HOST: '127.0.0.1', DFD_ANALYSIS_NICE: '0', LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = await startWorkerProcess(nats, { DFD_MODELS_DIR: modelsDir });
     workers.push(child);
-    let out = '';
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('Analysis worker is running')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`worker exited (${code}): ${out.slice(-2000)}`)));
-    });
     return child;
   }
 
@@ -112,7 +92,7 @@ describe('remote analysis: service node + analysis worker over NATS', () => {
     expect(service.pipeline?.inference.constructor.name).toBe('RemoteInference');
 
     first.kill('SIGKILL');
-    await new Promise((r) => first.once('exit', r));
+    await exited(first);
     const killedAt = Date.now();
     const scoresBefore = events.filter((e) => e.type === 'score').length;
     await startWorker();
