@@ -32,7 +32,7 @@ const workers: ChildProcess[] = [];
 
 /** An analysis worker process on the test models (what `npm run worker` runs). */
 async function startWorker(): Promise<ChildProcess> {
-  const child = await startWorkerProcess(nats, { DFD_MODELS_DIR: modelsDir });
+  const { child } = await startWorkerProcess(nats, { DFD_MODELS_DIR: modelsDir });
   workers.push(child);
   return child;
 }
@@ -111,8 +111,12 @@ describe('remote analysis (real nats-server, real worker processes)', () => {
     await remote.close();
   }, 180_000);
 
-  it('a worker answers malformed or foreign work messages with ERR_WORK_MESSAGE and keeps serving', async () => {
-    const w = await startWorker();
+  it('a worker answers malformed or foreign work messages with ERR_WORK_MESSAGE and keeps serving; /healthz and /metrics say so', async () => {
+    // This worker alone in the queue group, so its counters see every message sent here.
+    for (const x of workers) if (x.exitCode === null && x.signalCode === null) x.kill('SIGKILL');
+    await Promise.all(workers.map(exited));
+    const { child: w, port } = await startWorkerProcess(nats, { DFD_MODELS_DIR: modelsDir });
+    workers.push(w);
     const subject = workSubjects('dfd.v1').infer;
     const ask = async (data: Uint8Array): Promise<ReturnType<typeof decodeWorkReply>> => decodeWorkReply((await nc.request(subject, data, { timeout: 10_000 })).data);
     const garbage = [new Uint8Array([1, 2, 3]), new TextEncoder().encode('{"v":1}'), new Uint8Array([0x44, 0x46, 0x57, 9, 0, 0, 0, 0])];
@@ -123,6 +127,13 @@ describe('remote analysis (real nats-server, real worker processes)', () => {
     for (const g of garbage) expect(await ask(g)).toMatchObject({ v: 1, error: { code: 'ERR_WORK_MESSAGE' } });
     const ok = await ask(encodeWorkRequest(header, body));
     expect('results' in ok && ok.results.map((r) => r.type)).toEqual(['score']);
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true, nats: true, detectors: expect.arrayContaining(['test-voice', 'test-face']), pending: 0 });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const lines = metrics.split('\n');
+    expect(lines).toContain(`dfd_worker_requests_total{outcome="rejected"} ${garbage.length}`);
+    expect(lines).toContain('dfd_worker_requests_total{outcome="ok"} 1');
     expect(w.exitCode).toBeNull();
     w.kill('SIGTERM');
     expect(await new Promise((r) => w.once('exit', (code) => r(code)))).toBe(0);

@@ -14,8 +14,14 @@ export function natsEnv(nats: NatsServerProcess): Record<string, string> {
   return { NATS_URL: nats.url, ...('user' in a ? { NATS_USER: a.user, NATS_PASS: a.pass } : { NATS_TOKEN: a.token }) };
 }
 
+/** A started worker process and the port of its /healthz and /metrics. */
+export interface WorkerProcess {
+  child: ChildProcess;
+  port: number;
+}
+
 /** `env`: more settings (e.g. DFD_MODELS_DIR, DFD_INFERENCE_WORKERS). Its stderr is kept for the error of a failed start. */
-export async function startWorkerProcess(nats: NatsServerProcess, env: Record<string, string> = {}): Promise<ChildProcess> {
+export async function startWorkerProcess(nats: NatsServerProcess, env: Record<string, string> = {}): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'src/worker.ts')], {
     cwd: repo,
     env: { ...process.env, ...natsEnv(nats), DFD_WORKER_PORT: '0', DFD_HOST: '127.0.0.1', DFD_ANALYSIS_NICE: '0', LOG_LEVEL: 'warn', ...env },
@@ -23,14 +29,15 @@ export async function startWorkerProcess(nats: NatsServerProcess, env: Record<st
   });
   let out = '';
   child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
-  await new Promise<void>((resolve, reject) => {
+  const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      if (out.includes('Analysis worker is running')) resolve();
+      const m = /Analysis worker is running.*:(\d+)\/healthz/.exec(out);
+      if (m) resolve(Number(m[1]));
     });
     child.once('exit', (code) => reject(new Error(`analysis worker exited (${code}) before serving: ${out}`)));
   });
-  return child;
+  return { child, port };
 }
 
 /** Resolves when the process has exited (at once if it already has). */

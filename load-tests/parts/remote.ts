@@ -54,7 +54,7 @@ export async function runRemote(opts: RemoteOptions, modelsDir: string, log: (m:
   const steps: RemoteStep[] = [];
   try {
     for (const n of opts.workers) {
-      const workers = await Promise.all(Array.from({ length: n }, () => startWorkerProcess(nats, { DFD_MODELS_DIR: modelsDir, DFD_INFERENCE_WORKERS: String(opts.inferenceThreads) })));
+      const workers = await Promise.all(Array.from({ length: n }, () => startWorkerProcess(nats, { DFD_MODELS_DIR: modelsDir, DFD_INFERENCE_WORKERS: String(opts.inferenceThreads) }).then((w) => w.child)));
       const remote = new RemoteInference(nc, models, { maxInFlight: 8 * n, queueCapacity: opts.windows + 100, timeoutMs: 30_000, maxQueueAgeMs: 600_000 });
       const voice = remote.detectors().find((d) => d.task === 'voice-antispoof')?.id;
       const submitted = new Map<number, number>();

@@ -34,7 +34,7 @@ describe('remote analysis: service node + analysis worker over NATS', () => {
   const workers: ChildProcess[] = [];
 
   async function startWorker(): Promise<ChildProcess> {
-    const child = await startWorkerProcess(nats, { DFD_MODELS_DIR: modelsDir });
+    const { child } = await startWorkerProcess(nats, { DFD_MODELS_DIR: modelsDir });
     workers.push(child);
     return child;
   }
