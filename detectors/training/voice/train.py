@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -159,24 +160,81 @@ class Sampler:
         return int(self.rng.choice(per[p]))
 
 
+class PairSampler:
+    """(bona fide, spoof) pairs of one pair group (the same utterance on the same page): a page is drawn with weight
+    sqrt(its pair groups holding both classes), then one such group, then one clip of each class in it."""
+
+    def __init__(self, c: Cache, idx: list[int], rng: np.random.Generator):
+        self.rng = rng
+        groups: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
+        for i in idx:
+            groups.setdefault((c.clips[i]["page"], c.clips[i]["pairGroup"]), ([], []))[int(c.labels[i])].append(i)
+        self.per: dict[str, list[tuple[list[int], list[int]]]] = {}
+        for (page, _), (bona, spoof) in sorted(groups.items()):
+            if bona and spoof:
+                self.per.setdefault(page, []).append((bona, spoof))
+        self.names = sorted(self.per)
+        w = np.array([math.sqrt(len(self.per[p])) for p in self.names])
+        self.w = w / w.sum() if len(w) else w
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.per.values())
+
+    def draw(self) -> tuple[int, int]:
+        groups = self.per[self.names[int(self.rng.choice(len(self.names), p=self.w))]]
+        bona, spoof = groups[int(self.rng.choice(len(groups)))]
+        return int(self.rng.choice(bona)), int(self.rng.choice(spoof))
+
+
+def pair_windows(c: Cache, i: int, j: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """2 s windows of clips i and j at the same relative position, through ONE random training channel (two
+    generators from the same seed draw identical EQ, codec, bit rate, losses, noise and gain for equal-length
+    windows) and the same polarity, so that the pair differs only in how it was made. The precomputed variants
+    cannot serve: prep seeds each clip's channels separately, so variant v of two clips is two different channels."""
+    u, seed, flip = rng.random(), int(rng.integers(2 ** 63)), rng.random() < 0.5
+    out = []
+    for k in (i, j):
+        x = c.clip(k)
+        if len(x) < WIN:
+            x = np.tile(x, int(math.ceil(WIN / max(1, len(x)))))
+        s = int(u * (len(x) - WIN + 1))
+        y = random_channel(x[s:s + WIN], np.random.default_rng(seed))[0]
+        out.append(-y if flip else y)
+    return out[0], out[1]
+
+
+def pair_loss(out: torch.Tensor, n_pairs: int, margin: float, alpha: float = 20.0) -> torch.Tensor:
+    """Ranking term on the batch's last 2 x n_pairs scores (bona fide then spoof of each pair): each spoof should
+    score at least `margin` above its own bona fide, a softplus hinge at OC-softmax's scale (alpha)."""
+    s = out.squeeze(1)[-2 * n_pairs:].reshape(n_pairs, 2)
+    return F.softplus(alpha * (margin - (s[:, 1] - s[:, 0]))).mean()
+
+
 def make_model(arch: str) -> SpecNet:
     return SpecNet(SpecNetConfig(head="oc" if arch == "specnet-oc" else "bce"))
 
 
 def train(c: Cache, tv: Variants, idx: list[int], arch: str, steps: int, seed: int, batch: int, lr: float,
-          on_checkpoint=None, every: int = 0) -> SpecNet:
+          on_checkpoint=None, every: int = 0, pair_share: float = 0.0, pair_margin_weight: float = 0.0,
+          pair_margin: float = 0.5) -> SpecNet:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = make_model(arch)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-3)
     sampler = Sampler(c, idx, rng)
+    pairs = PairSampler(c, idx, rng)
+    n_pairs = int(round(batch * pair_share / 2)) if len(pairs) else 0
+    if pair_share > 0:
+        log(f"paired sampling: {n_pairs} same-utterance pairs per batch from {len(pairs)} pair groups on "
+            f"{len(pairs.names)} pages; pair margin weight {pair_margin_weight}, margin {pair_margin}")
     model.train()
     run = 0.0
     t0 = time.time()
     for step in range(1, steps + 1):
         for g in opt.param_groups:
             g["lr"] = lr * min(1.0, step / 100) * (0.5 * (1 + math.cos(math.pi * step / steps)) * 0.95 + 0.05)
-        ys = [0] * (batch // 2) + [1] * (batch - batch // 2)
+        rest = batch - 2 * n_pairs
+        ys = [0] * (rest // 2) + [1] * (rest - rest // 2)
         xs = []
         for y in ys:
             x = tv.get(sampler.draw(y), int(rng.integers(tv.n)))
@@ -185,6 +243,9 @@ def train(c: Cache, tv: Variants, idx: list[int], arch: str, steps: int, seed: i
             s = int(rng.integers(0, len(x) - WIN + 1))
             x = x[s:s + WIN]
             xs.append(-x if rng.random() < 0.5 else x)
+        for _ in range(n_pairs):  # pairs last, bona fide then spoof (pair_loss reads them there)
+            xs += pair_windows(c, *pairs.draw(), rng)
+            ys += [0, 1]
         xb = torch.from_numpy(np.stack(xs))
         yb = torch.tensor(ys, dtype=torch.float32)
         out = model.score(model.embed(xb, spec_mask=True))
@@ -192,6 +253,8 @@ def train(c: Cache, tv: Variants, idx: list[int], arch: str, steps: int, seed: i
             loss = oc_softmax_loss(out, yb)
         else:
             loss = torch.nn.functional.binary_cross_entropy_with_logits(out.squeeze(1), yb)
+        if n_pairs and pair_margin_weight > 0:
+            loss = loss + pair_margin_weight * pair_loss(out, n_pairs, pair_margin)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -235,7 +298,8 @@ def cmd_cv(args) -> None:
         json.dump(result, open(os.path.join(out_dir, f"fold{args.fold}.json"), "w"))
 
     t0 = time.time()
-    train(c, tv, train_idx, args.arch, args.steps, args.seed + args.fold, args.batch, args.lr, on_ck, args.every)
+    train(c, tv, train_idx, args.arch, args.steps, args.seed + args.fold, args.batch, args.lr, on_ck, args.every,
+          args.pair_share, args.pair_margin_weight, args.pair_margin)
     log(f"fold {args.fold} done in {time.time() - t0:.0f} s")
 
 
@@ -358,7 +422,8 @@ def cmd_final(args) -> None:
     steps = args.steps or int(ch["steps"])
     tv = Variants(os.path.join(args.data, "train-variants.npz"))
     t0 = time.time()
-    model = train(c, tv, list(range(len(c.clips))), ch["arch"], steps, args.seed, args.batch, args.lr)
+    model = train(c, tv, list(range(len(c.clips))), ch["arch"], steps, args.seed, args.batch, args.lr,
+                  pair_share=args.pair_share, pair_margin_weight=args.pair_margin_weight, pair_margin=args.pair_margin)
     train_s = time.time() - t0
     os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, "model.onnx")
@@ -465,6 +530,13 @@ def main() -> None:
     ap.add_argument("--variants", type=int, default=6)
     ap.add_argument("--opus48-share", type=float, default=0.0,
                     help="prep: share of training Opus passes coded at 48 kHz (the rest at 16 kHz); 0 as shipped")
+    ap.add_argument("--pair-share", type=float, default=0.0,
+                    help="cv/final: share of each batch drawn as same-utterance (bona fide, spoof) pairs of one "
+                         "pair_group, both through one on-the-fly random channel; 0 as shipped")
+    ap.add_argument("--pair-margin-weight", type=float, default=0.0,
+                    help="cv/final: weight of a ranking term pushing each pair's spoof score --pair-margin above its "
+                         "bona fide's (needs --pair-share); 0 as shipped")
+    ap.add_argument("--pair-margin", type=float, default=0.5, help="cv/final: score margin of that ranking term")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=20261202)
     ap.add_argument("--out", default=os.path.join(REPO, "detectors", "models", "voice-antispoof"))
