@@ -30,7 +30,7 @@ const panels = [
   panel('Analysis lag behind real time', [['dfd_analysis_lag_current_seconds', '{{detector}}'], [p95('dfd_analysis_lag_seconds'), 'p95']], { unit: 's' }),
   panel('Inference queue depth', [['dfd_inference_queue_depth', '{{detector}}']]),
   panel('Stage latency p95', [[p95('dfd_pipeline_tap_to_window_seconds'), 'tap to window'], [p95('dfd_pipeline_window_to_verdict_seconds'), 'window to verdict'], [p95('dfd_face_stage_seconds', 'stage'), 'face {{stage}}']], { unit: 's' }),
-  panel('Audio input', [['rate(dfd_audio_lost_packets_total[5m])', 'lost packets/s'], ['rate(dfd_audio_concealed_samples_total[5m]) / 48000', 'concealed s/s'], ['sum by (outcome) (rate(dfd_audio_packets_total[5m]))', 'packets {{outcome}}']]),
+  panel('Audio input', [['rate(dfd_audio_lost_packets_total[5m])', 'lost packets/s'], ['rate(dfd_audio_concealed_seconds_total[5m])', 'concealed s/s'], ['sum by (outcome) (rate(dfd_audio_packets_total[5m]))', 'packets {{outcome}}']]),
   row('Remote analysis (DFD_ANALYSIS=remote, docs/scaling.md)'),
   panel('Work requests /s (by outcome)', [['sum by (outcome) (rate(dfd_remote_requests_total[5m]))', '{{outcome}}'], ['rate(dfd_remote_retries_total[5m])', 'retries']]),
   panel('Work round trip p95', [[p95('dfd_remote_request_seconds'), 'round trip']], { unit: 's' }),

@@ -6,6 +6,11 @@ import { AudioStreamProcessor } from './AudioStreamProcessor.js';
 import { Resampler } from './Resampler.js';
 import { SileroVadModel } from './SileroVad.js';
 import { encodeOpus, packetise, readWav, simulateNetwork, type TestRtpPacket } from '../testing/audioSupport.js';
+import { registry } from '../../kernel/metrics.js';
+
+async function concealedSeconds(): Promise<number> {
+  return (await registry.getSingleMetric('dfd_audio_concealed_seconds_total')?.get())?.values.reduce((n, v) => n + v.value, 0) ?? 0;
+}
 
 const stream: StreamRef = { roomId: 'r1', peerId: 'p1', producerId: 'prod1', kind: 'audio' };
 const FIRST_SEQ = 65200; // crosses the 16-bit wrap after ~17 s... and the test stream is long enough below
@@ -68,6 +73,7 @@ describe('AudioStreamProcessor', () => {
     expect(dropped).toBe(Math.round(0.03 * packets.length));
     // Jitter reorders packets.
     expect(arrivals.some((a, i) => i > 0 && a.packet.seq !== ((arrivals[i - 1]!.packet.seq + 1) & 0xffff))).toBe(true);
+    const concealedSecondsBefore = await concealedSeconds();
     const p = new AudioStreamProcessor(stream, model, { payloadType: 100, reorder: { maxHoldMs: 80 } });
     const windows = await run(p, arrivals);
     const st = p.stats();
@@ -116,6 +122,8 @@ describe('AudioStreamProcessor', () => {
     expect(st.packets).toBe(arrivals.length);
     expect(st.duplicates).toBe(dupes);
     expect(st.concealedSamples).toBeGreaterThanOrEqual(960 * dropped);
+    // The seconds counter (what the Grafana panel plots) is the same concealment at the stream's 48 kHz clock.
+    expect((await concealedSeconds()) - concealedSecondsBefore).toBeCloseTo(st.concealedSamples / 48000, 6);
     expect(st).toMatchObject({ malformed: 0, wrongPayloadType: 0, decodeErrors: 0, resets: 0, vadSkippedFrames: 0, vadErrors: 0, windows: windows.length });
     expect(st.vadFrames).toBeGreaterThan((speech48.length / 48000) * 31 * 0.95);
     p.close();

@@ -60,6 +60,7 @@ const packetsCounter = counter<'outcome'>({
 });
 const lostCounter = counter({ name: 'dfd_audio_lost_packets_total', help: 'RTP audio packets never received (gaps released by the reorder buffer)' });
 const concealedCounter = counter({ name: 'dfd_audio_concealed_samples_total', help: 'Audio concealed for lost packets, in RTP clock ticks of each stream (48 kHz for Opus, 8 kHz for G.711 and G.722)' });
+const concealedSecondsCounter = counter({ name: 'dfd_audio_concealed_seconds_total', help: 'Audio concealed for lost packets, in seconds (whatever the stream\'s clock rate: sums phone and WebRTC streams correctly)' });
 const windowsCounter = counter({ name: 'dfd_audio_windows_total', help: 'Speech-gated audio windows emitted' });
 const vadFramesCounter = counter<'result'>({
   name: 'dfd_audio_vad_frames_total',
@@ -383,6 +384,7 @@ export class AudioStreamProcessor extends TypedEmitter<AudioStreamProcessorEvent
           concealed = gap;
           this.#s.concealedSamples += gap;
           concealedCounter.inc(gap);
+          concealedSecondsCounter.inc(gap / this.options.clockRate);
         } else {
           this.#s.dtxSamples += gap;
         }
