@@ -165,7 +165,14 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     });
     // Sources start paused; resume once the worker is ready for the stream.
     const codec = info.kind === 'audio' ? audioCodecOf(info.codec.mimeType) : undefined;
-    void this.media.open(info.id, stream, info.codec.payloadType, info.codec.clockRate, codec).then(() => tap.resume());
+    void this.media
+      .open(info.id, stream, info.codec.payloadType, info.codec.clockRate, codec)
+      .then(() => tap.resume())
+      .catch((error: unknown) => {
+        // The source went away while it was being resumed (its SFU worker died, the call or the service is
+        // closing): nothing to analyse. A source still open that cannot resume is worth a warning.
+        if (this.#taps.has(info.id)) log.warn('could not resume a media source', { id: info.id, error });
+      });
   }
 
   participantLeft(roomId: string, peerId: string): void {

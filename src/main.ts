@@ -14,6 +14,14 @@ async function main(): Promise<void> {
   setLogLevel(config.logLevel);
   // Before anything starts: a signal during start-up is honoured once the service is up.
   const shutdown = new ShutdownController({ timeoutMs: config.shutdownTimeoutMs }).install();
+  // A promise rejected with nobody to handle it is a bug to fix, but it must not abort every call with it: it is
+  // logged. During a shutdown, mediasoup requests cut short by their worker's exit (the whole process group got
+  // the signal) are expected and logged at info.
+  process.on('unhandledRejection', (reason) => {
+    const cutShort = shutdown.signal !== undefined && reason instanceof Error && reason.name === 'InvalidStateError';
+    if (cutShort) log.info('a mediasoup request was cut short by the shutdown', { error: reason.message });
+    else log.error('unhandled promise rejection', { error: reason });
+  });
   const service = await Service.start(config);
   shutdown.attach(service);
   if (shutdown.signal) return;

@@ -14,6 +14,8 @@ const log = createLogger('worker');
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   setLogLevel(config.logLevel);
+  // A rejected promise nobody handles is a bug to fix, logged; it does not stop the windows other calls are waiting for.
+  process.on('unhandledRejection', (reason) => log.error('unhandled promise rejection', { error: reason }));
   let worker: WorkerService;
   try {
     worker = await WorkerService.start(config);
