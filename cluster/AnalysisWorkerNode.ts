@@ -16,7 +16,7 @@ import { DfdError, isDfdError, toDfdError } from '../kernel/errors.js';
 import { createLogger } from '../kernel/log.js';
 import { counter, gauge, histogram, latencyBuckets } from '../kernel/metrics.js';
 import type { InferencePool } from '../pipeline/inference/InferencePool.js';
-import type { AnalysisWindow, StreamRef } from '../pipeline/messages.js';
+import { streamKey, type AnalysisWindow, type StreamRef } from '../pipeline/messages.js';
 import { decodeWorkRequest, encodeWorkReply, type WorkRequestHeader, type WorkResult } from '../events/workWire.js';
 import { workSubjects } from './workSubjects.js';
 
@@ -44,7 +44,7 @@ interface InProgress {
   awaiting: number | undefined;
 }
 
-const keyOf = (s: StreamRef, seq: number): string => `${s.roomId}\u0000${s.peerId}\u0000${s.producerId}\u0000${seq}`;
+const keyOf = (s: StreamRef, seq: number): string => `${streamKey(s)}\u0000${seq}`;
 
 /** The window a request describes; the body's bytes become its samples or crops (no copy). */
 export function windowOf(header: WorkRequestHeader, body: Uint8Array): AnalysisWindow {
@@ -68,9 +68,9 @@ export class AnalysisWorkerNode {
     this.options = { ...defaultAnalysisWorkerNodeOptions, ...options };
     this.#nc = nc;
     this.#pool = pool;
-    pool.on('score', (s) => this.#result(s.stream, s.seq, { type: 'score', detector: s.detector, task: s.task, weight: s.weight, modelVersion: s.modelVersion, pFake: s.pFake, evidence: s.evidence, queueMs: s.queueMs, inferenceMs: s.inferenceMs }, true));
-    pool.on('embedding', (e) => this.#result(e.stream, e.seq, { type: 'embedding', detector: e.detector, modelVersion: e.modelVersion, vector: [...e.vector], channel: e.channel }, true));
-    pool.on('dropped', (d) => this.#result(d.stream, d.seq, { type: 'dropped', detector: d.detector, ...(d.task ? { task: d.task } : {}), reason: d.reason }, undefined));
+    pool.on('score', (s) => this.#result(s.stream, s.seq, { type: 'score', detector: s.detector, task: s.task, weight: s.weight, modelVersion: s.modelVersion, pFake: s.pFake, evidence: s.evidence, queueMs: s.queueMs, inferenceMs: s.inferenceMs }));
+    pool.on('embedding', (e) => this.#result(e.stream, e.seq, { type: 'embedding', detector: e.detector, modelVersion: e.modelVersion, vector: [...e.vector], channel: e.channel }));
+    pool.on('dropped', (d) => this.#result(d.stream, d.seq, { type: 'dropped', detector: d.detector, ...(d.task ? { task: d.task } : {}), reason: d.reason }));
   }
 
   /** Joins the queue group; requests are served until close(). */
@@ -134,13 +134,16 @@ export class AnalysisWorkerNode {
     this.#finishIfDone(key, entry);
   }
 
-  /** `async`: a result that answers a queued detector (scores, embeddings, and drops after enqueue returned). */
-  #result(stream: StreamRef, seq: number, r: WorkResult, queuedAnswer: true | undefined): void {
+  /**
+   * A result for a window in progress. Drops emitted during enqueue (awaiting still undefined) are only collected;
+   * every later result answers one of the detectors that queued the window.
+   */
+  #result(stream: StreamRef, seq: number, r: WorkResult): void {
     const key = keyOf(stream, seq);
     const entry = this.#inProgress.get(key);
     if (!entry) return;
     entry.results.push(r);
-    if (entry.awaiting !== undefined && (queuedAnswer || entry.awaiting > 0)) entry.awaiting--;
+    if (entry.awaiting !== undefined && entry.awaiting > 0) entry.awaiting--;
     this.#finishIfDone(key, entry);
   }
 

@@ -26,7 +26,7 @@ import type { AvailableModel } from '../detectors/registry/ModelRegistry.js';
 import { FairQueue } from '../pipeline/inference/FairQueue.js';
 import { TASK_KIND } from '../pipeline/inference/InferencePool.js';
 import { DROP_REASONS, type DetectorInfo, type DropReason, type InferenceBackend, type InferenceBackendEvents } from '../pipeline/inference/InferenceBackend.js';
-import type { AnalysisWindow, StreamRef } from '../pipeline/messages.js';
+import { streamKey, type AnalysisWindow } from '../pipeline/messages.js';
 import { decodeWorkReply, encodeWorkRequest, type WorkRequestHeader, type WorkResult } from '../events/workWire.js';
 import { workSubjects } from './workSubjects.js';
 
@@ -71,8 +71,6 @@ interface Pending {
   /** When the window was submitted (age for staleness). */
   at: number;
 }
-
-const streamKey = (s: StreamRef): string => `${s.roomId}\u0000${s.peerId}\u0000${s.producerId}`;
 
 /** The request header and body of a window (the header is the window without its buffer). */
 export function workRequestOf(w: AnalysisWindow): { header: WorkRequestHeader; body: Uint8Array } {
@@ -223,9 +221,8 @@ export class RemoteInference extends TypedEmitter<InferenceBackendEvents> implem
 
   /** Results carry the window's own stream, seq and wall clock; only detectors this service knows are believed. */
   #deliver(w: AnalysisWindow, results: readonly WorkResult[]): void {
-    const known = new Map(this.#detectors.map((d) => [d.id, d]));
     for (const r of results) {
-      const d = known.get(r.detector);
+      const d = this.#detectors.find((x) => x.id === r.detector);
       if (!d) continue;
       if (r.type === 'score') {
         this.safeEmit('score', { type: 'score', stream: w.stream, seq: w.seq, detector: d.id, task: d.task, weight: r.weight, modelVersion: r.modelVersion, pFake: r.pFake, evidence: r.evidence, wallEnd: w.wallEnd, queueMs: r.queueMs, inferenceMs: r.inferenceMs });

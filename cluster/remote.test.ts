@@ -16,7 +16,7 @@ import { ModelRegistry, type AvailableModel } from '../detectors/registry/ModelR
 import { buildTestModels } from '../detectors/testing/testModels.js';
 import { audioWindow, faceWindow, streamRef } from '../detectors/testing/windows.js';
 import { InferencePool } from '../pipeline/inference/InferencePool.js';
-import type { DetectorScore, DropEvent } from '../pipeline/inference/InferenceBackend.js';
+import type { DetectorScore, DropEvent, InferenceBackend } from '../pipeline/inference/InferenceBackend.js';
 import type { AnalysisWindow } from '../pipeline/messages.js';
 import { RemoteInference, workRequestOf } from './RemoteInference.js';
 import { workSubjects } from './workSubjects.js';
@@ -37,7 +37,7 @@ async function startWorker(): Promise<ChildProcess> {
   return child;
 }
 
-function collect(r: RemoteInference): { scores: DetectorScore[]; drops: DropEvent[] } {
+function collect(r: InferenceBackend): { scores: DetectorScore[]; drops: DropEvent[] } {
   const out = { scores: [] as DetectorScore[], drops: [] as DropEvent[] };
   r.on('score', (s) => out.scores.push(s));
   r.on('dropped', (d) => out.drops.push(d));
@@ -71,7 +71,7 @@ describe('remote analysis (real nats-server, real worker processes)', () => {
     const remote = new RemoteInference(nc, models, { timeoutMs: 1_500, retries: 1 });
     const got = collect(remote);
     const local = new InferencePool(models);
-    const expected = collect(local as unknown as RemoteInference);
+    const expected = collect(local);
     await local.ready();
     const windows = [audioWindow({ seq: 1, seconds: 2, seed: 3 }), audioWindow({ seq: 2, seconds: 1, seed: 4 }), faceWindow({ seq: 3, frames: 3, seed: 5 })];
     for (const w of windows) {

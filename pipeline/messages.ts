@@ -77,6 +77,11 @@ export interface FaceWindow {
 
 export type AnalysisWindow = AudioWindow | FaceWindow;
 
+/** One key per stream (room, peer, producer), for maps and fair queues. */
+export function streamKey(s: StreamRef): string {
+  return `${s.roomId}\u0000${s.peerId}\u0000${s.producerId}`;
+}
+
 /** One detector's output for one window. */
 export interface WindowScore {
   type: 'score';

@@ -35,7 +35,7 @@ import { createLogger } from '../../kernel/log.js';
 import { counter, gauge, histogram, latencyBuckets } from '../../kernel/metrics.js';
 import { calibrate, calibrationFor, type CalibrationChannel, type ModelTask } from '../../detectors/registry/Manifest.js';
 import type { AvailableModel } from '../../detectors/registry/ModelRegistry.js';
-import type { AnalysisWindow, AudioWindow, FaceWindow, StreamRef } from '../messages.js';
+import { streamKey, type AnalysisWindow, type AudioWindow, type FaceWindow, type StreamRef } from '../messages.js';
 import { FairQueue, type QueuedItem } from './FairQueue.js';
 import type { DetectorInfo, DetectorScore, DropEvent, DropReason, InferenceBackend, InferenceBackendEvents } from './InferenceBackend.js';
 import { audioWindowIssue } from './audioGate.js';
@@ -199,10 +199,6 @@ export type InferencePoolEvents = InferenceBackendEvents & {
 function isShorterThanModel(d: Detector, a: AudioWindow): boolean {
   const spec = d.model.manifest.audio;
   return spec !== undefined && a.samples instanceof Float32Array && a.samples.length > 0 && a.sampleRate > 0 && a.samples.length / a.sampleRate < spec.minSeconds;
-}
-
-function streamKey(s: StreamRef): string {
-  return `${s.roomId}\u0000${s.peerId}\u0000${s.producerId}`;
 }
 
 /**
