@@ -10,8 +10,9 @@
  *
  * Parts: stages, capacity, phone, remote (analysis workers over NATS: --remote-workers 1,2 --remote-windows 400), first-verdict, media-impact, video, memory, soak (not in the default run:
  * `--only soak --soak-sec 1800` is the 30-minute soak).
- * Service settings: --audio-workers, --inference-workers, --ort-threads (defaults 1, 1, 1
- * for a 2-core machine), --no-challenges, --sfu-nice=-5 (mediasoup worker priority), --analysis-nice 10 and --analysis-sched normal|batch|idle (analysis threads' priority),
+ * Service settings: --audio-workers, --inference-workers, --ort-threads (defaults 0, 0, 1: the
+ * service's, one audio worker per core with the detectors in the media workers; --inference-workers 1
+ * --audio-workers 1 is the dedicated-inference-thread placement), --no-challenges, --sfu-nice=-5 (mediasoup worker priority), --analysis-nice 10 and --analysis-sched normal|batch|idle (analysis threads' priority),
  * --analysis-cpus 1 --sfu-cpus 0 (CPU affinity of the analysis threads and the mediasoup workers),
  * media-impact: --background 50,100 (analysed background streams), --lockstep (send them in one burst per 20 ms
  * instead of spread like independent calls), --agent-nice=-10 (the probe agent's priority); --ep cpu|webgpu (onnxruntime execution provider of the detectors: DFD_ORT_EP for the service parts, and the stage timings); capacity ramp: --steps 5,10,20 --hold 25.

@@ -41,8 +41,9 @@ export interface BenchServiceSettings {
 }
 
 export const defaultBenchServiceSettings: BenchServiceSettings = {
-  audioWorkers: 1,
-  inferenceWorkers: 1,
+  // The service's defaults: one audio worker per core, detectors in the media workers (DFD_INFERENCE_WORKERS=0).
+  audioWorkers: 0,
+  inferenceWorkers: 0,
   ortThreads: 1,
   audioHopSec: 1,
   audioWindowSec: 2,

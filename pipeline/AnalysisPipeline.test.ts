@@ -120,4 +120,45 @@ describe('AnalysisPipeline behind its MediaSource port', () => {
     expect(pipeline.participant('rb', 'b1')).toBeDefined();
     for (const s of sources) s.close();
   });
+
+  it('media-threads placement (the default) scores in the media workers exactly as dedicated inference threads do', async () => {
+    // The default pipeline scores inside its media workers: the backend is the media pool's.
+    expect(pipeline.options.inferencePlacement).toBe('media-threads');
+    expect(pipeline.inference).toBe(pipeline.media.inference);
+    expect(pipeline.health().detectors.some((d) => d.available)).toBe(true);
+    expect(pipeline.inference.detectors().map((d) => d.task)).toContain('voice-antispoof');
+    const threads = await AnalysisPipeline.create({ modelsDir, media: { windowSeconds: 2, hopSeconds: 1, faceAnalysis: false }, tickMs: 60_000, inferencePlacement: 'inference-threads' });
+    try {
+      expect(threads.inference).not.toBe(threads.media.inference);
+      expect(threads.inference.detectors().map((d) => d.id).sort()).toEqual(pipeline.inference.detectors().map((d) => d.id).sort());
+      const speech = readWav(fixtures.speechWav).samples;
+      const packets = packetise(encodeOpus(speech), { payloadType: 111, firstSeq: 100 }).map((p) => p.bytes);
+      const run = async (p: AnalysisPipeline, room: string): Promise<Map<string, number>> => {
+        const source = new PacketSource({ id: `src-${room}`, roomId: room, peerId: 'same', producerId: `prod-${room}`, kind: 'audio', codec: { mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2, parameters: {} } });
+        const got = new Map<string, number>();
+        let windows = 0;
+        p.media.on('window', (w) => {
+          if (w.stream.roomId === room) windows++;
+        });
+        p.on('score', (sc) => {
+          if (sc.stream.roomId === room) got.set(`${sc.detector}#${sc.seq}`, sc.pFake);
+        });
+        p.addSource(source);
+        await source.whenResumed();
+        await source.stream(packets);
+        // Every window answered by every detector that takes it (scores only: no drops on an idle machine).
+        const perWindow = p.inference.detectors().filter((d) => d.task === 'voice-antispoof').length;
+        await waitFor(() => windows > 0 && got.size >= windows * perWindow, 60_000, `scores of every window in ${room}`);
+        source.close();
+        return got;
+      };
+      const inMedia = await run(pipeline, 'r-media');
+      const inThreads = await run(threads, 'r-threads');
+      expect(inMedia.size).toBeGreaterThan(0);
+      expect([...inMedia.keys()].sort()).toEqual([...inThreads.keys()].sort());
+      for (const [k, v] of inMedia) expect(v).toBeCloseTo(inThreads.get(k)!, 6);
+    } finally {
+      await threads.close();
+    }
+  }, 180_000);
 });

@@ -1,10 +1,15 @@
 /**
  * Where a packet becomes a verdict. For every media source (an SFU tap, a phone leg):
  *
- *   MediaSource (RTP, main thread) --batched--> MediaWorkerPool (decode, VAD, faces; worker threads)
- *     --AudioWindow/FaceWindow--> InferencePool (onnxruntime; worker threads, fair bounded queues)
+ *   MediaSource (RTP, main thread) --batched--> MediaWorkerPool (worker threads: decode, VAD,
+ *     faces, windows, and the detectors: each worker's in-thread InferencePool, fair bounded queues)
  *     --WindowScore--> ParticipantVerdict (evidence, fusion, state machine) --> 'verdict'
  *     --SpeakerEmbedding--> ParticipantVerdict's SpeakerContinuity (a change of voice: takeover)
+ *
+ * Two thread hops (main -> media worker -> main). Other placements of the detectors: dedicated
+ * inference threads (`inferencePlacement: 'inference-threads'`, a main-thread InferencePool: a GPU
+ * box batching across every stream) or remote analysis workers (`inferenceBackend`); then the
+ * windows come to the main thread and are submitted there (four hops).
  *
  * The main thread only copies packets into batches and moves small messages; the media
  * path (what participants receive) never waits on any of it. Taps start paused and are
@@ -16,7 +21,7 @@ import { createLogger } from '../kernel/log.js';
 import { counter, histogram, latencyBuckets } from '../kernel/metrics.js';
 import { ModelRegistry, type AvailableModel, type DetectorStatus } from '../detectors/registry/ModelRegistry.js';
 import { MediaWorkerPool, type MediaWorkerPoolOptions } from './media/MediaWorkerPool.js';
-import type { StreamStats } from './media/protocol.js';
+import type { ColocatedInferenceConfig, StreamStats } from './media/protocol.js';
 import { InferencePool, type InferencePoolOptions } from './inference/InferencePool.js';
 import type { DetectorScore, InferenceBackend } from './inference/InferenceBackend.js';
 import { ParticipantVerdict, defaultQualityThresholds, type ParticipantVerdictOptions, type Verdict } from './verdict/ParticipantVerdict.js';
@@ -40,6 +45,12 @@ export interface AnalysisPipelineOptions {
    * backend built from the available models (remote analysis workers: cluster/RemoteInference.ts).
    */
   inferenceBackend: ((models: readonly AvailableModel[]) => InferenceBackend) | undefined;
+  /**
+   * Without a backend: `media-threads` (each media worker scores the windows it makes; `inference`
+   * options other than the worker count apply to each worker's pool) or `inference-threads`
+   * (`inference.workers` dedicated threads fed from the main thread, batching across all streams).
+   */
+  inferencePlacement: 'media-threads' | 'inference-threads';
 }
 
 export const defaultAnalysisPipelineOptions: AnalysisPipelineOptions = {
@@ -50,6 +61,7 @@ export const defaultAnalysisPipelineOptions: AnalysisPipelineOptions = {
   tickMs: 1000,
   speakerContinuity: true,
   inferenceBackend: undefined,
+  inferencePlacement: 'media-threads',
 };
 
 export interface AnalysisPipelineEvents {
@@ -76,6 +88,8 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
   readonly #taps = new Map<string, MediaSource>();
   readonly #participants = new Map<string, ParticipantVerdict>();
   readonly #timer: NodeJS.Timeout;
+  /** Windows are scored in the media workers (nothing to submit here). */
+  readonly #scoredInMedia: boolean;
   #faceAnalysis = false;
 
   private constructor(options: AnalysisPipelineOptions, registry: ModelRegistry, media: MediaWorkerPool, inference: InferenceBackend) {
@@ -84,6 +98,7 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     this.registry = registry;
     this.media = media;
     this.inference = inference;
+    this.#scoredInMedia = inference === media.inference;
     media.on('window', (w) => {
       if (w.type === 'audio-window') {
         tapToWindow.observe(Math.max(0, Date.now() - w.wallEnd) / 1000);
@@ -93,7 +108,7 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
       if (!p) return;
       p.observe(w);
       // Never blocks; when the detector's queue is full the pool thins fairly and counts it.
-      inference.submit(w);
+      if (!this.#scoredInMedia) inference.submit(w);
     });
     media.on('keyframe-needed', (tapId) => void this.#taps.get(tapId)?.requestKeyFrame?.());
     media.on('face-observation', (stream, o) => this.safeEmit('face-observation', stream, o));
@@ -121,9 +136,10 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     const registry = new ModelRegistry(o.modelsDir ? { dir: o.modelsDir } : {});
     const statuses = await registry.load();
     for (const s of statuses) if (!s.available) log.warn('detector unavailable', { id: s.id, code: s.error?.code });
-    const media = new MediaWorkerPool(o.media);
     const models = registry.available().filter((m) => o.speakerContinuity || m.manifest.task !== 'speaker-embed');
-    const inference = o.inferenceBackend ? o.inferenceBackend(models) : new InferencePool(models, o.inference);
+    const inMedia = !o.inferenceBackend && o.inferencePlacement === 'media-threads';
+    const media = new MediaWorkerPool(inMedia ? { ...o.media, inference: colocatedConfig(models, o.inference) } : o.media);
+    const inference = o.inferenceBackend ? o.inferenceBackend(models) : media.inference ?? new InferencePool(models, o.inference);
     const fps = media.options.videoFps;
     // Video quality is judged on the analysis frame rate, which the decoder limits to `videoFps`.
     // The voice-continuity rule is the speaker model's own (its manifest's `takeover`, chosen on tuning speakers).
@@ -222,8 +238,22 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
+    // The media workers close their own detectors (media-threads placement) on shutdown.
     for (const tap of this.#taps.values()) tap.close();
     await this.media.shutdown();
     await this.inference.close();
   }
+}
+
+const COLOCATED_EMBEDDING_BATCH_WAIT_MS = 500;
+const COLOCATED_EMBEDDING_THIN_FILL = 0.1;
+
+/** The plain-data part of the inference options each media worker's pool takes (it travels as workerData). */
+function colocatedConfig(models: readonly AvailableModel[], o: Partial<InferencePoolOptions>): ColocatedInferenceConfig {
+  const keys = ['intraOpNumThreads', 'interOpNumThreads', 'executionProvider', 'queueCapacity', 'maxBatchFrames', 'maxAudioBatch', 'embeddingSlackMs', 'embeddingThinFill', 'maxWaitMs', 'embeddingBatchWaitMs', 'maxQueueAgeMs', 'lagWarnMs', 'lagWarnIntervalMs'] as const;
+  // A media worker's pool is idle whenever a window arrives: it waits up to 500 ms for a fuller speaker-embedding batch (scores never wait).
+  // Its queues hold one worker's streams, so backlog shows at a lower fill: embeddings of matching voices thin from 10 %.
+  const pool: ColocatedInferenceConfig['pool'] = { embeddingBatchWaitMs: COLOCATED_EMBEDDING_BATCH_WAIT_MS, embeddingThinFill: COLOCATED_EMBEDDING_THIN_FILL };
+  for (const k of keys) if (o[k] !== undefined) Object.assign(pool, { [k]: o[k] });
+  return { models: models.map((m) => ({ id: m.id, dir: m.dir, modelPath: m.modelPath, manifest: m.manifest })), pool };
 }

@@ -106,9 +106,9 @@ export const settings = {
   workerPort: s('DFD_WORKER_PORT', '8090', 'Analysis worker (`npm run worker`): port of its /healthz and /metrics (0 picks a free port)', int(0, 65535)),
   workerMaxPending: s('DFD_WORKER_MAX_PENDING', '256', 'Analysis worker: windows in progress at most; beyond it requests are answered busy and the service sends them to another worker', int(1, 100000)),
   modelsDir: s('DFD_MODELS_DIR', path.join(repoRoot, 'detectors/models'), 'Folder of detector models (one sub-folder per model with manifest.json)', str),
-  audioWorkers: s('DFD_AUDIO_WORKERS', '1', 'Audio worker threads (Opus decode, resampling, VAD)', int(1, 64)),
-  videoWorkers: s('DFD_VIDEO_WORKERS', '1', 'Video worker threads (VP8 decode supervision, face detection)', int(1, 64)),
-  inferenceWorkers: s('DFD_INFERENCE_WORKERS', '1', 'Inference worker threads (onnxruntime sessions)', int(1, 64)),
+  audioWorkers: s('DFD_AUDIO_WORKERS', '0', 'Audio worker threads (Opus decode, resampling, VAD and, with DFD_INFERENCE_WORKERS=0, the voice detectors); 0 = one per CPU core', int(0, 64)),
+  videoWorkers: s('DFD_VIDEO_WORKERS', '1', 'Video worker threads (VP8 decode supervision, face detection and, with DFD_INFERENCE_WORKERS=0, the face detectors)', int(1, 64)),
+  inferenceWorkers: s('DFD_INFERENCE_WORKERS', '0', 'Where the detectors (onnxruntime sessions) run: 0 = in the audio and video worker threads that make the windows (two thread hops per packet); N = N dedicated inference threads fed from the main thread, batching across every stream (a GPU machine). `npm run worker`: its inference threads, 0 = one per CPU core', int(0, 64)),
   ortThreads: s('DFD_ORT_THREADS', '1', 'onnxruntime intra-op threads per session', int(1, 64)),
   inferenceQueue: s('DFD_INFERENCE_QUEUE', '128', 'Windows queued per detector before fair thinning drops some', int(1, 100000)),
   audioWindowSec: s('DFD_AUDIO_WINDOW_SEC', '2', 'Length of a voice analysis window', num(0.5, 10)),
@@ -166,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   const cfg = { ...(out as Config), ...overrides };
   if (cfg.numWorkers === 0) cfg.numWorkers = Math.max(1, os.availableParallelism());
+  if (cfg.audioWorkers === 0) cfg.audioWorkers = Math.max(1, os.availableParallelism());
   if (cfg.rtcMinPort > cfg.rtcMaxPort) throw new DfdError('ERR_CONFIG', 'DFD_RTC_MIN_PORT must not exceed DFD_RTC_MAX_PORT');
   if (cfg.analysis === 'remote' && cfg.natsUrl.length === 0) throw new DfdError('ERR_CONFIG', 'DFD_ANALYSIS=remote needs NATS_URL: the service and its analysis workers must share a NATS server');
   if (cfg.audioFirstWindowSec > cfg.audioWindowSec) throw new DfdError('ERR_CONFIG', 'DFD_AUDIO_FIRST_WINDOW_SEC must not exceed DFD_AUDIO_WINDOW_SEC');

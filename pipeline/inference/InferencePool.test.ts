@@ -316,6 +316,36 @@ describe('InferencePool with real onnxruntime sessions', () => {
   });
 });
 
+describe("InferencePool, in-thread placement (a media worker's own detectors)", () => {
+  it('scores on the calling thread exactly as a worker thread does, with the same queues and drops', async () => {
+    const p = makePool({ placement: 'in-thread' });
+    const got = collect(p);
+    await p.ready();
+    expect(p.detectors().map((d) => d.id).sort()).toEqual(['test-face', 'test-voice']);
+    expect(p.dump().workers).toEqual([{ index: 0, ready: true, busy: false, restarts: 0 }]);
+    const windows: AnalysisWindow[] = [audioWindow({ seq: 1, seconds: 1, seed: 3 }), audioWindow({ seq: 2, seconds: 2, sampleRate: 48000, seed: 4 }), faceWindow({ seq: 3, frames: 2, seed: 5 })];
+    // Nothing is transferred in-thread: the caller's buffers stay intact.
+    const sent = windows.map(copy);
+    for (const w of sent) expect(p.submit(w)).toBe(true);
+    expect(sent.every((w) => (w.type === 'audio-window' ? w.samples.byteLength : w.crops.byteLength) > 0)).toBe(true);
+    await until(() => got.scores.length === 3);
+    expect(got.drops).toEqual([]);
+    for (const s of got.scores) expect(s.pFake).toBeCloseTo(s.seq === 3 ? expectedFace(windows[2]!) : expectedAudio(windows[s.seq - 1]!), 4);
+  });
+
+  it('has exactly one executor, and close() answers queued windows as closed', async () => {
+    expect(() => new InferencePool(models, { placement: 'in-thread', workers: 2 })).toThrow(/exactly one executor/);
+    const p = makePool({ placement: 'in-thread' });
+    const got = collect(p);
+    await p.ready();
+    for (let i = 0; i < 5; i++) p.submit(audioWindow({ seq: i, seconds: 1, seed: i, stream: streamRef(`s${i}`) }));
+    await p.close();
+    expect(got.scores.length + got.drops.length).toBe(5);
+    expect(got.drops.every((d) => d.reason === 'closed')).toBe(true);
+    expect(p.submit(audioWindow({ seq: 9, seconds: 1, seed: 9 }))).toBe(false);
+  });
+});
+
 describe('InferencePool with the shipped presentation-attack (face-pad) models', () => {
   let padRoot: string;
   let padModels: AvailableModel[];
@@ -492,6 +522,25 @@ describe('InferencePool with the shipped audio models (voice-antispoof, speaker-
       for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
       expect(maxDiff).toBeLessThan(1e-5);
     }
+  });
+
+  it('in-thread: holds speaker embeddings until a full batch (or embeddingBatchWaitMs); scores never wait', async () => {
+    pool = new InferencePool(audioModels, { placement: 'in-thread', embeddingBatchWaitMs: 600_000, maxAudioBatch: 3 });
+    const p = pool;
+    const scores: number[] = [];
+    const embedded: number[] = [];
+    p.on('score', (s) => scores.push(s.seq));
+    p.on('embedding', (e) => embedded.push(e.seq));
+    await p.ready();
+    for (let i = 0; i < 2; i++) p.submit(audioWindow({ stream: streamRef(`w${i}`), seq: i, seconds: 2, seed: 80 + i }));
+    await until(() => scores.length === 2);
+    // Two windows scored at once; their embeddings wait for a batch of 3 (the wait is 10 minutes).
+    expect(embedded).toEqual([]);
+    expect(p.dump().detectors.find((d) => d.id === 'speaker-embed')?.queued).toBe(2);
+    p.submit(audioWindow({ stream: streamRef('w2'), seq: 2, seconds: 2, seed: 82 }));
+    await until(() => embedded.length === 3);
+    expect(embedded.sort()).toEqual([0, 1, 2]);
+    expect(scores.sort()).toEqual([0, 1, 2]);
   });
 
   it('runs score batches before speaker embeddings, unless the embeddings have waited embeddingSlackMs longer', async () => {

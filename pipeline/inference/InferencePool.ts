@@ -42,12 +42,20 @@ import { audioWindowIssue } from './audioGate.js';
 import { audioModelLength } from './preprocess.js';
 import type { ExecutionProvider, FromWorker, RunMessage, ToWorker, WorkerModel } from './protocol.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
+import type { InferenceRunner } from './InferenceRunner.js';
+import { InThreadRunner } from './InThreadRunner.js';
 import { SpeakerContinuity, type ContinuityResult } from '../verdict/SpeakerContinuity.js';
 
 const log = createLogger('inference-pool');
 
 export interface InferencePoolOptions {
-  /** Worker threads; each runs one batch at a time. */
+  /**
+   * Where batches run: `threads`, `workers` inference worker threads (each runs one batch at a
+   * time; the pool on the main thread ships windows to them); or `in-thread`, one InThreadRunner
+   * on the pool's own thread (a pool that lives in a media worker thread: `workers` must be 1).
+   */
+  placement: 'threads' | 'in-thread';
+  /** Executors (threads, or 1 in-thread); each runs one batch at a time. */
   workers: number;
   /** onnxruntime intra-op threads per session. */
   intraOpNumThreads: number;
@@ -73,6 +81,13 @@ export interface InferencePoolOptions {
   embeddingThinFill: number;
   /** Longest wait for a fuller face batch, ms. */
   maxWaitMs: number;
+  /**
+   * Longest wait for a fuller speaker-embedding batch, ms (0: an idle executor takes what is
+   * queued; score windows never wait). Dedicated threads batch by themselves (windows queue while
+   * they are busy); an in-thread pool is idle whenever a window arrives, so without a wait it runs
+   * the speaker LSTM in batches of one, at about twice the cost per window of a batch of 8.
+   */
+  embeddingBatchWaitMs: number;
   /** Windows queued longer than this are dropped as stale, ms. */
   maxQueueAgeMs: number;
   /** Warn when analysis lags real time by more than this, ms. */
@@ -92,6 +107,7 @@ export interface InferencePoolOptions {
 }
 
 export const defaultInferencePoolOptions: InferencePoolOptions = {
+  placement: 'threads',
   workers: 1,
   intraOpNumThreads: 1,
   executionProvider: 'cpu',
@@ -102,6 +118,7 @@ export const defaultInferencePoolOptions: InferencePoolOptions = {
   embeddingSlackMs: 1_000,
   embeddingThinFill: 0.5,
   maxWaitMs: 5,
+  embeddingBatchWaitMs: 0,
   maxQueueAgeMs: 10_000,
   lagWarnMs: 3_000,
   lagWarnIntervalMs: 10_000,
@@ -166,7 +183,7 @@ interface Job {
 
 interface Slot {
   index: number;
-  worker: SupervisedWorker<ToWorker, FromWorker>;
+  worker: InferenceRunner;
   /** The current thread has opened its sessions. */
   ready: boolean;
   job: Job | undefined;
@@ -229,6 +246,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     this.options = { ...defaultInferencePoolOptions, ...options };
     const o = this.options;
     if (!Number.isInteger(o.workers) || o.workers < 1) throw new DfdError('ERR_CONFIG', 'workers must be a positive integer');
+    if (o.placement === 'in-thread' && o.workers !== 1) throw new DfdError('ERR_CONFIG', 'an in-thread pool has exactly one executor');
     if (o.maxBatchFrames < 1 || o.maxAudioBatch < 1) throw new DfdError('ERR_CONFIG', 'batch sizes must be at least 1');
     if (!(o.embeddingSlackMs >= 0) || !(o.embeddingThinFill > 0 && o.embeddingThinFill <= 1)) throw new DfdError('ERR_CONFIG', 'embeddingSlackMs must be >= 0 and embeddingThinFill in (0, 1]');
     for (const model of models) {
@@ -299,8 +317,8 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
         metrics.embeddingsSkipped.inc({ detector: d.model.id });
         continue;
       }
-      // Each queued copy must own its buffer, since buffers are transferred.
-      const w = first ? window : cloneWindow(window);
+      // Each queued copy must own its buffer when buffers are transferred to worker threads.
+      const w = first || this.options.placement === 'in-thread' ? window : cloneWindow(window);
       first = false;
       const { evicted } = d.queue.push(streamKey(stream), { window: w, meta }, now);
       d.frames += meta.frames;
@@ -402,15 +420,18 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
   }
 
   private supervise(index: number): Slot {
-    const worker = new SupervisedWorker<ToWorker, FromWorker>({
-      name: `inference-${index}`,
-      callerUrl: import.meta.url,
-      entry: 'InferenceWorker',
-      priority: this.options.threadPriority,
-      restartDelayMs: this.options.restartDelayMs,
-      closeMessage: { type: 'close' } satisfies ToWorker,
-      closeTimeoutMs: this.options.closeTimeoutMs,
-    });
+    const worker: InferenceRunner =
+      this.options.placement === 'in-thread'
+        ? new InThreadRunner()
+        : new SupervisedWorker<ToWorker, FromWorker>({
+            name: `inference-${index}`,
+            callerUrl: import.meta.url,
+            entry: 'InferenceWorker',
+            priority: this.options.threadPriority,
+            restartDelayMs: this.options.restartDelayMs,
+            closeMessage: { type: 'close' } satisfies ToWorker,
+            closeTimeoutMs: this.options.closeTimeoutMs,
+          });
     const slot: Slot = { index, worker, ready: false, job: undefined, counted: false };
     worker.on('started', () => {
       slot.ready = false;
@@ -557,9 +578,11 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     }
     const head = d.queue.peek();
     if (!head || !d.usable) return undefined;
-    if (d.kind === 'audio' || d.frames >= this.options.maxBatchFrames) return true;
+    const full = d.kind === 'audio' ? d.queue.size >= this.options.maxAudioBatch : d.frames >= this.options.maxBatchFrames;
+    const maxWait = d.kind === 'video' ? this.options.maxWaitMs : isEmbedding(d) ? this.options.embeddingBatchWaitMs : 0;
+    if (full || maxWait <= 0) return true;
     const waited = now - head.enqueuedAt;
-    return waited >= this.options.maxWaitMs ? true : this.options.maxWaitMs - waited;
+    return waited >= maxWait ? true : maxWait - waited;
   }
 
   private dispatch(): void {

@@ -1,13 +1,17 @@
 /**
  * A media worker thread: hosts the audio and video stream processors of the taps assigned
- * to it. Everything CPU-heavy between an RTP packet and an analysis window happens here
- * (Opus decode, resampling, Silero VAD, VP8 depacketizing, ffmpeg supervision, face
- * detection and alignment), never on the thread that carries signalling and media.
+ * to it. Everything CPU-heavy between an RTP packet and a score happens here (Opus decode,
+ * resampling, Silero VAD, VP8 depacketizing, ffmpeg supervision, face detection and
+ * alignment, and, in the default media-threads placement, the detectors), never on the
+ * thread that carries signalling and media.
  *
- *   main --open/rtp/close--> MediaWorker --window/face-observation/keyframe-needed/stats--> main
+ *   main --open/rtp/close--> MediaWorker --window/score/embedding/dropped/face-observation/keyframe-needed/stats--> main
  *
  * Per stream: audio/AudioStreamProcessor.ts (RTP -> PCM -> VAD -> AudioWindow), or
- * video/VideoStreamProcessor.ts (RTP -> VP8 frames) -> video/FaceWindower.ts (faces -> FaceWindow).
+ * video/VideoStreamProcessor.ts (RTP -> VP8 frames) -> video/FaceWindower.ts (faces -> FaceWindow);
+ * then, with `inference` set, this worker's in-thread InferencePool (a bounded fair queue per
+ * detector over this worker's streams) -> scores. Without it (remote analysis, or dedicated
+ * inference threads) the windows themselves go to the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { AudioStreamProcessor } from '../audio/AudioStreamProcessor.js';
@@ -15,10 +19,13 @@ import { SileroVadModel } from '../audio/SileroVad.js';
 import { VideoStreamProcessor } from '../video/VideoStreamProcessor.js';
 import { FaceWindower } from '../video/FaceWindower.js';
 import { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
-import type { StreamRef } from '../messages.js';
-import type { FromMediaWorker, ToMediaWorker, OpenStream } from './protocol.js';
+import type { AnalysisWindow, StreamRef } from '../messages.js';
+import type { ColocatedInferenceConfig, FromMediaWorker, ToMediaWorker, OpenStream } from './protocol.js';
 import { setLogLevel, createLogger, type LogLevel } from '../../kernel/log.js';
 import { registry } from '../../kernel/metrics.js';
+import { InferencePool, TASK_KIND } from '../inference/InferencePool.js';
+import type { DetectorInfo } from '../inference/InferenceBackend.js';
+
 
 export interface MediaWorkerConfig {
   /** Which streams this worker hosts: audio workers load the VAD, video workers the face models. */
@@ -34,6 +41,8 @@ export interface MediaWorkerConfig {
   cropSize: number;
   statsIntervalMs: number;
   faceAnalysis: boolean;
+  /** Score windows here (media-threads placement); undefined: post the windows to the main thread. */
+  inference: ColocatedInferenceConfig | undefined;
 }
 
 const cfg = workerData as MediaWorkerConfig;
@@ -62,6 +71,7 @@ type Entry = AudioEntry | VideoEntry;
 const entries = new Map<string, Entry>();
 let vad: SileroVadModel | undefined;
 let faces: FaceAnalyzer | undefined;
+let pool: InferencePool | undefined;
 /** Face analyses running now (all streams, closed ones included): shutdown waits for them. */
 const faceRuns = new Set<Promise<void>>();
 
@@ -76,7 +86,35 @@ async function init(): Promise<void> {
       log.error('face analysis unavailable', { error: e });
     }
   }
-  post({ type: 'ready', faceAnalysis: faces !== undefined, ...(error ? { error } : {}) });
+  let detectors: DetectorInfo[] | undefined;
+  if (cfg.inference) {
+    const models = cfg.inference.models.filter((m) => TASK_KIND[m.manifest.task] === cfg.kind);
+    pool = new InferencePool(models, { ...cfg.inference.pool, placement: 'in-thread', workers: 1 });
+    pool.on('score', (score) => post({ type: 'score', score }));
+    pool.on('embedding', (embedding) => post({ type: 'embedding', embedding }, [embedding.vector.buffer as ArrayBuffer]));
+    pool.on('dropped', (drop) => post({ type: 'dropped', drop }));
+    await pool.ready();
+    detectors = pool.detectors();
+  }
+  post({ type: 'ready', faceAnalysis: faces !== undefined, ...(detectors ? { detectors } : {}), ...(error ? { error } : {}) });
+}
+
+/**
+ * A window leaves the stream's stages. Scored here: the main thread gets what the verdict
+ * observes first (audio with a copy of its samples for the challenge checkers, faces without
+ * their crops), then this worker's pool queues the window and answers with scores later.
+ * Otherwise the window itself goes to the main thread (buffers transferred, not copied).
+ */
+function windowOut(w: AnalysisWindow): void {
+  if (!pool) {
+    post({ type: 'window', window: w }, [(w.type === 'audio-window' ? w.samples : w.crops).buffer as ArrayBuffer]);
+    return;
+  }
+  if (w.type === 'audio-window') {
+    const samples = w.samples.slice();
+    post({ type: 'window', window: { ...w, samples } }, [samples.buffer]);
+  } else post({ type: 'window', window: { ...w, crops: new Uint8Array(0) } });
+  pool.submit(w);
 }
 
 function open(m: OpenStream): void {
@@ -89,7 +127,7 @@ function open(m: OpenStream): void {
       clockRate: m.clockRate,
       windower: { windowSeconds: cfg.windowSeconds, hopSeconds: cfg.hopSeconds, minSpeechSeconds: cfg.minSpeechSeconds, firstWindowSeconds: cfg.firstWindowSeconds },
     });
-    proc.on('window', (w) => post({ type: 'window', window: w }, [w.samples.buffer as ArrayBuffer]));
+    proc.on('window', windowOut);
     entries.set(m.tapId, { kind: 'audio', stream: m.stream, proc });
   } else {
     const { tapId, stream } = m;
@@ -98,7 +136,7 @@ function open(m: OpenStream): void {
     proc.on('keyframe-needed', () => post({ type: 'keyframe-needed', tapId }));
     if (windower) {
       windower.on('observation', (observation) => post({ type: 'face-observation', tapId, stream, observation }));
-      windower.on('window', (window) => post({ type: 'window', window }, [window.crops.buffer as ArrayBuffer]));
+      windower.on('window', windowOut);
       proc.on('frame', (f) => {
         if (shuttingDown) return;
         const run = windower.push(f);
@@ -143,6 +181,8 @@ async function shutdown(): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([Promise.allSettled([...faceRuns]), new Promise((r) => (timer = setTimeout(r, 5000)))]);
   clearTimeout(timer);
+  // Windows still queued are answered `dropped` (closed); the batch in progress finishes first.
+  await pool?.close();
   await vad?.close();
   await faces?.close();
   post({ type: 'closed' });

@@ -15,6 +15,7 @@ import type { FromMediaWorker, OpenStream, ToMediaWorker, StreamStats } from './
 import type { MediaWorkerConfig } from './MediaWorker.js';
 import type { AudioCodec } from '../audio/audioCodec.js';
 import type { FaceObservation } from '../../detectors/face/FaceObservation.js';
+import { ColocatedInference } from '../inference/ColocatedInference.js';
 
 const log = createLogger('pipeline.media');
 
@@ -58,6 +59,7 @@ export const defaultMediaWorkerPoolOptions: MediaWorkerPoolOptions = {
   cropSize: 256,
   statsIntervalMs: 1000,
   faceAnalysis: true,
+  inference: undefined,
 };
 
 export interface MediaWorkerPoolEvents {
@@ -103,6 +105,8 @@ const emptyBatch = (): Batch => ({ tapIds: [], tapIndexOf: new Map(), tapIndex: 
 
 export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
   readonly options: MediaWorkerPoolOptions;
+  /** With `options.inference`: the workers' scores, embeddings and drops (media-threads placement). */
+  readonly inference: ColocatedInference | undefined;
   readonly #slots: Slot[] = [];
   readonly #slotOf = new Map<string, Slot>();
   readonly #opened = new Map<string, () => void>();
@@ -114,6 +118,7 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
     super();
     this.options = { ...defaultMediaWorkerPoolOptions, logLevel: currentLogLevel(), ...options };
     const { audioWorkers, videoWorkers } = this.options;
+    this.inference = this.options.inference ? new ColocatedInference(() => this.ready()) : undefined;
     for (let i = 0; i < audioWorkers + videoWorkers; i++) this.#slots.push(this.#supervise(i, i < audioWorkers ? 'audio' : 'video'));
     this.#timer = setInterval(() => this.#flush(), this.options.batchMs);
     this.#timer.unref();
@@ -241,6 +246,7 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
       case 'ready':
         if (m.error) log.warn('media worker degraded', { index: slot.index, error: m.error });
         slot.worker.healthy();
+        if (m.detectors) this.inference?.workerReady(slot.index, m.detectors);
         slot.resolveReady({ faceAnalysis: m.faceAnalysis });
         break;
       case 'opened':
@@ -249,6 +255,15 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
         break;
       case 'window':
         this.safeEmit('window', m.window);
+        break;
+      case 'score':
+        this.inference?.score(m.score);
+        break;
+      case 'embedding':
+        this.inference?.embedding(m.embedding);
+        break;
+      case 'dropped':
+        this.inference?.dropped(m.drop);
         break;
       case 'face-observation':
         this.safeEmit('face-observation', m.stream, m.observation);

@@ -8,6 +8,16 @@ import type { AudioStreamProcessorStats } from '../audio/AudioStreamProcessor.js
 import type { AudioCodec } from '../audio/audioCodec.js';
 import type { VideoStreamStats } from '../video/VideoStreamProcessor.js';
 import type { FaceObservation } from '../../detectors/face/FaceObservation.js';
+import type { InferencePoolOptions } from '../inference/InferencePool.js';
+import type { WorkerModel } from '../inference/protocol.js';
+import type { DetectorInfo, DetectorScore, DropEvent, SpeakerEmbedding } from '../inference/InferenceBackend.js';
+
+/** What a media worker needs to score its own windows (plain data: it travels as workerData). */
+export interface ColocatedInferenceConfig {
+  /** Every available detector model; each worker opens those of its kind. */
+  models: WorkerModel[];
+  pool: Partial<Pick<InferencePoolOptions, 'intraOpNumThreads' | 'interOpNumThreads' | 'executionProvider' | 'queueCapacity' | 'maxBatchFrames' | 'maxAudioBatch' | 'embeddingSlackMs' | 'embeddingThinFill' | 'maxWaitMs' | 'embeddingBatchWaitMs' | 'maxQueueAgeMs' | 'lagWarnMs' | 'lagWarnIntervalMs'>>;
+}
 
 export interface OpenStream {
   type: 'open';
@@ -43,6 +53,8 @@ export type ToMediaWorker = OpenStream | RtpBatch | CloseStream | Shutdown;
 export interface WorkerReady {
   type: 'ready';
   faceAnalysis: boolean;
+  /** Detectors this worker runs on its own windows (media-threads placement), usable ones only. */
+  detectors?: DetectorInfo[];
   error?: string;
 }
 
@@ -51,9 +63,33 @@ export interface StreamOpened {
   tapId: string;
 }
 
+/**
+ * A window the worker made. When the worker scores its own windows (media-threads placement)
+ * this is what the verdict observes (quality, speech seconds, face frames): an audio window
+ * keeps a copy of its samples (the challenge checkers read them), a face window comes without
+ * its crops (`crops` empty); its scores follow as `score` messages.
+ */
 export interface WindowOut {
   type: 'window';
   window: AudioWindow | FaceWindow;
+}
+
+/** Scored in the worker (media-threads placement): a detector's calibrated score. */
+export interface ScoreOut {
+  type: 'score';
+  score: DetectorScore;
+}
+
+/** Scored in the worker: a speaker-embedding model's vector. */
+export interface EmbeddingOut {
+  type: 'embedding';
+  embedding: SpeakerEmbedding;
+}
+
+/** Scored in the worker: a window a detector did not score, with the reason. */
+export interface DropOut {
+  type: 'dropped';
+  drop: DropEvent;
 }
 
 export interface FaceObservationOut {
@@ -93,4 +129,4 @@ export interface WorkerClosed {
   type: 'closed';
 }
 
-export type FromMediaWorker = WorkerReady | StreamOpened | WindowOut | FaceObservationOut | KeyframeNeeded | StreamStats | WorkerMetrics | BatchDone | WorkerClosed;
+export type FromMediaWorker = WorkerReady | StreamOpened | WindowOut | ScoreOut | EmbeddingOut | DropOut | FaceObservationOut | KeyframeNeeded | StreamStats | WorkerMetrics | BatchDone | WorkerClosed;
