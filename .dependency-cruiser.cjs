@@ -52,9 +52,9 @@ module.exports = {
     layer('challenge-response', ['kernel', 'events', 'detectors', 'pipeline', 'sfu']),
     layer('ingest', ['kernel', 'events', 'pipeline', 'sfu', 'challenge-response']),
     layer('cluster', ['kernel', 'events', 'detectors', 'pipeline']),
-    layer('decision', ['kernel', 'events', 'pipeline', 'challenge-response']),
+    layer('decision', ['kernel', 'events', 'detectors', 'pipeline', 'challenge-response']),
     layer('evidence', ['kernel', 'events', 'detectors', 'pipeline', 'challenge-response']),
-    layer('api', ['kernel', 'events', 'detectors', 'pipeline', 'sfu', 'challenge-response', 'evidence']),
+    layer('api', ['kernel', 'events', 'detectors', 'pipeline', 'sfu', 'challenge-response', 'decision', 'evidence']),
     {
       name: 'web-layer',
       comment: 'Browser code imports browser code and the shared wire modules only.',

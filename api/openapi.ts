@@ -1,5 +1,5 @@
 /** The OpenAPI 3.1 document served at /v1/openapi.json (bodies from api/schemas.ts). */
-import { LoginBody, ChallengeBody, DecisionBody, WebhookBody, TokenBody } from './schemas.js';
+import { DeclaredVoiceBody, LoginBody, ChallengeBody, DecisionBody, WebhookBody, TokenBody } from './schemas.js';
 
 const json = (schema: unknown) => ({ content: { 'application/json': { schema: JSON.parse(JSON.stringify(schema)) } } });
 const err = { description: 'typed error: { error: { code, message, retryable } }' };
@@ -44,6 +44,11 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/evidence/key': { get: op('The public key and fingerprint evidence bundles and audit anchors are signed with') },
       '/v1/webhooks': { get: op('Webhook subscribers and dead-letter count'), post: op('Add a webhook subscriber', { requestBody: json(WebhookBody) }) },
       '/v1/webhooks/{id}': { delete: op('Remove a webhook subscriber') },
+      '/v1/declared-voices': {
+        get: op('Declared synthetic voices (label, who registered it, when; no audio, no profile)'),
+        post: op('Declare a legitimate synthetic voice from reference recordings: a participant matching it gets the reason declared-synthetic instead of an alarm', { requestBody: json(DeclaredVoiceBody) }),
+      },
+      '/v1/declared-voices/{id}': { delete: op('Remove a declared synthetic voice') },
       '/v1/stream': { get: op('Server-Sent Events: every score, verdict, challenge and decision (bridged from NATS)') },
       '/v1/rooms/{roomId}/stream': { get: { summary: 'Server-Sent Events for the badge SDK: verdicts and challenges of one room', parameters: [{ name: 'token', in: 'query', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'event stream' }, 401: err, 403: err } } },
       '/healthz': { get: { summary: 'Health of workers, NATS and detectors', responses: { 200: { description: 'healthy' }, 503: { description: 'degraded, or shutting down (checks.lifecycle)' } } } },

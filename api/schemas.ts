@@ -25,7 +25,7 @@ export const WebhookBody = Type.Object(
     id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
     url: Type.String({ pattern: '^https?://', maxLength: 2048 }),
     secret: Type.String({ minLength: 16, maxLength: 256 }),
-    events: Type.Optional(Type.Array(Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))), { maxItems: 5 })),
+    events: Type.Optional(Type.Array(Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))), { maxItems: EVENT_TYPES.length })),
   },
   { additionalProperties: false },
 );
@@ -40,3 +40,13 @@ export const TokenBody = Type.Object(
   { additionalProperties: false },
 );
 export type TokenBody = Static<typeof TokenBody>;
+
+/** A declared synthetic voice: a label and reference recordings (16-bit PCM WAV, base64; about 4 s of speech at least). */
+export const DeclaredVoiceBody = Type.Object(
+  {
+    label: Type.String({ minLength: 1, maxLength: 128 }),
+    clips: Type.Array(Type.String({ minLength: 4, maxLength: 1_000_000, pattern: '^[A-Za-z0-9+/]+={0,2}$' }), { minItems: 1, maxItems: 8 }),
+  },
+  { additionalProperties: false },
+);
+export type DeclaredVoiceBody = Static<typeof DeclaredVoiceBody>;

@@ -71,4 +71,19 @@ describe('PipelineEventPublisher (pipeline domain events -> bus events)', () => 
     pub.stats(stats('a'));
     expect(published).toHaveLength(4);
   });
+
+  it('maps a declared-voice match change to schema-valid declared events (a switch between voices is an end and a start)', () => {
+    const { pub, published } = setup({ t: 0 });
+    pub.declared({ roomId: 'r1', peerId: 'p1', voice: { id: 'dv-00000000000a', label: 'Bank IVR' }, previous: undefined, cosine: 0.81 });
+    pub.declared({ roomId: 'r1', peerId: 'p1', voice: { id: 'dv-00000000000b', label: 'TTS user' }, previous: { id: 'dv-00000000000a', label: 'Bank IVR' }, cosine: 0.77 });
+    pub.declared({ roomId: 'r1', peerId: 'p1', voice: undefined, previous: { id: 'dv-00000000000b', label: 'TTS user' }, cosine: 0.2 });
+    const events = published.map((e) => parseEvent(Buffer.from(JSON.stringify(e)), 1 << 16));
+    expect(events.map((e) => (e.type === 'declared' ? [e.payload.voiceId, e.payload.matched] : e.type))).toEqual([
+      ['dv-00000000000a', true],
+      ['dv-00000000000a', false],
+      ['dv-00000000000b', true],
+      ['dv-00000000000b', false],
+    ]);
+    expect(events[0]).toMatchObject({ roomId: 'r1', peerId: 'p1', type: 'declared', payload: { label: 'Bank IVR', cosine: 0.81 } });
+  });
 });

@@ -7,12 +7,13 @@
  *   pipeline 'verdict' -> verdict(v) -> makeEvent('verdict') -> publish ; notifyRoom('verdict')
  *   pipeline 'score'   -> score(s)   -> makeEvent('score')   -> publish
  *   pipeline 'stats'   -> stats(s)   -> makeEvent('quality') -> publish (throttled per stream)
+ *   pipeline 'declared' -> declared(c) -> makeEvent('declared') -> publish (a declared synthetic voice matched or not)
  *
  * The envelope (display name, call id, phone ids) comes from `base`, which the root supplies
  * from its call registry; nothing here reads the registry or the SFU.
  */
 import { makeEvent, type DfdEvent, type PhoneRef } from '../events/schema.js';
-import type { Verdict } from '../pipeline/verdict/ParticipantVerdict.js';
+import type { DeclaredMatchChange, Verdict } from '../pipeline/verdict/ParticipantVerdict.js';
 import type { DetectorScore } from '../pipeline/inference/InferenceBackend.js';
 import type { StreamStats } from '../pipeline/media/protocol.js';
 import { concealedFraction } from '../pipeline/audio/audioCodec.js';
@@ -117,6 +118,15 @@ export class PipelineEventPublisher {
       const expected = v.packets + v.lost;
       this.#deps.publish(makeEvent('quality', { ...base, models: [] }, { packetLoss: expected > 0 ? v.lost / expected : 0, frameRate: v.frameRate, faceSize: v.faceSize }));
     }
+  }
+
+  /** A participant started or stopped matching a declared synthetic voice (one event per change). */
+  declared(c: DeclaredMatchChange): void {
+    const base = this.#deps.base(c.roomId, c.peerId);
+    const cosine = Math.max(-1, Math.min(1, c.cosine));
+    // A switch from one declared voice straight to another is two events: the old one ends, the new one begins.
+    if (c.previous && c.previous.id !== c.voice?.id) this.#deps.publish(makeEvent('declared', { ...base, models: [] }, { voiceId: c.previous.id, label: c.previous.label, matched: false, cosine }));
+    if (c.voice) this.#deps.publish(makeEvent('declared', { ...base, models: [] }, { voiceId: c.voice.id, label: c.voice.label, matched: true, cosine }));
   }
 
   /** A tapped stream closed: its quality throttle is forgotten. */

@@ -63,6 +63,7 @@ const payloads: Record<(typeof EVENT_TYPES)[number], fc.Arbitrary<Record<string,
   }),
   quality,
   decision: rec({ decision: fc.constantFrom('confirm', 'dismiss'), tagState: fc.stringMatching(/^[a-z][a-z0-9-]{0,30}$/), operator: text(1, 128), note: opt(text(0, 2000)) }),
+  declared: rec({ voiceId: token, label: text(1, 128), matched: fc.boolean(), cosine: fc.double({ min: -1, max: 1, noNaN: true }).filter((x) => !Object.is(x, -0)) }),
 };
 /** A valid event of any type (as a consumer receives it: plain JSON). */
 const validEvent: fc.Arbitrary<DfdEvent> = fc

@@ -1,5 +1,5 @@
 /**
- * The event contract: one envelope, five event types, subjects `<prefix>.<room>.<peer>.<type>`.
+ * The event contract: one envelope, six event types, subjects `<prefix>.<room>.<peer>.<type>`.
  *
  * Schemas are built twice from the same description:
  * - `strict` (additionalProperties: false) guards what this service publishes, so a typo in our
@@ -15,7 +15,7 @@ import { DfdError } from '../kernel/errors.js';
 
 export const EVENT_SCHEMA_VERSION = 1 as const;
 export const DEFAULT_SUBJECT_PREFIX = 'dfd.v1';
-export const EVENT_TYPES = ['score', 'verdict', 'challenge', 'quality', 'decision'] as const;
+export const EVENT_TYPES = ['score', 'verdict', 'challenge', 'quality', 'decision', 'declared'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Room and peer ids become subject tokens: only these characters, never `.`, `*`, `>` or spaces. */
@@ -154,13 +154,23 @@ function build(strict: boolean) {
     note: Type.Optional(Type.String({ maxLength: 2000 })),
   });
 
+  /** A participant started (matched: true) or stopped matching a declared synthetic voice (pipeline/verdict/DeclaredVoices.ts). */
+  const DeclaredPayload = obj({
+    voiceId: Token,
+    label: ShortText(128),
+    matched: Type.Boolean(),
+    /** Cosine of the deciding speech window to the voice's profile. */
+    cosine: Type.Number({ minimum: -1, maximum: 1 }),
+  });
+
   const ScoreEvent = obj({ ...envelope, type: Type.Literal('score'), payload: ScorePayload }, { $id: 'dfd.v1.score', title: 'score event' });
   const VerdictEvent = obj({ ...envelope, type: Type.Literal('verdict'), payload: VerdictPayload }, { $id: 'dfd.v1.verdict', title: 'verdict event' });
   const ChallengeEvent = obj({ ...envelope, type: Type.Literal('challenge'), payload: ChallengePayload }, { $id: 'dfd.v1.challenge', title: 'challenge event' });
   const QualityEvent = obj({ ...envelope, type: Type.Literal('quality'), payload: QualityPayload }, { $id: 'dfd.v1.quality', title: 'quality event' });
   const DecisionEvent = obj({ ...envelope, type: Type.Literal('decision'), payload: DecisionPayload }, { $id: 'dfd.v1.decision', title: 'decision event' });
-  const Event = Type.Union([ScoreEvent, VerdictEvent, ChallengeEvent, QualityEvent, DecisionEvent], { $id: 'dfd.v1.event', title: 'any dfd event' });
-  return { ScoreEvent, VerdictEvent, ChallengeEvent, QualityEvent, DecisionEvent, Event };
+  const DeclaredEvent = obj({ ...envelope, type: Type.Literal('declared'), payload: DeclaredPayload }, { $id: 'dfd.v1.declared', title: 'declared-voice match event' });
+  const Event = Type.Union([ScoreEvent, VerdictEvent, ChallengeEvent, QualityEvent, DecisionEvent, DeclaredEvent], { $id: 'dfd.v1.event', title: 'any dfd event' });
+  return { ScoreEvent, VerdictEvent, ChallengeEvent, QualityEvent, DecisionEvent, DeclaredEvent, Event };
 }
 
 export const StrictSchemas = build(true);
@@ -171,7 +181,8 @@ export type VerdictEvent = Static<typeof StrictSchemas.VerdictEvent>;
 export type ChallengeEvent = Static<typeof StrictSchemas.ChallengeEvent>;
 export type QualityEvent = Static<typeof StrictSchemas.QualityEvent>;
 export type DecisionEvent = Static<typeof StrictSchemas.DecisionEvent>;
-export type DfdEvent = ScoreEvent | VerdictEvent | ChallengeEvent | QualityEvent | DecisionEvent;
+export type DeclaredEvent = Static<typeof StrictSchemas.DeclaredEvent>;
+export type DfdEvent = ScoreEvent | VerdictEvent | ChallengeEvent | QualityEvent | DecisionEvent | DeclaredEvent;
 /** How a phone call reached the service: the envelope's `phone`. */
 export type PhoneRef = NonNullable<DfdEvent['phone']>;
 export type EventOfType<T extends EventType> = Extract<DfdEvent, { type: T }>;
@@ -186,6 +197,7 @@ export function jsonSchemas(): Record<string, unknown> {
     'challenge.json': plain(LenientSchemas.ChallengeEvent),
     'quality.json': plain(LenientSchemas.QualityEvent),
     'decision.json': plain(LenientSchemas.DecisionEvent),
+    'declared.json': plain(LenientSchemas.DeclaredEvent),
     'event.json': plain(LenientSchemas.Event),
   };
 }

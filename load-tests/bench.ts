@@ -10,9 +10,9 @@
  *
  * Parts: stages, capacity, phone, remote (analysis workers over NATS: --remote-workers 1,2 --remote-windows 400), first-verdict, media-impact, video, memory, soak (not in the default run:
  * `--only soak --soak-sec 1800` is the 30-minute soak).
- * Service settings: --audio-workers, --inference-workers, --ort-threads (defaults 0, 0, 1: the
- * service's, one audio worker per core with the detectors in the media workers; --inference-workers 1
- * --audio-workers 1 is the dedicated-inference-thread placement), --no-challenges, --sfu-nice=-5 (mediasoup worker priority), --analysis-nice 10 and --analysis-sched normal|batch|idle (analysis threads' priority),
+ * Service settings: --audio-workers, --inference-workers, --ort-threads, --placement media|threads
+ * (defaults 0, 1, 1, media: the service's; --placement threads --audio-workers 1 is the placement
+ * before 2026-12-03, every detector on the inference thread), --no-challenges, --sfu-nice=-5 (mediasoup worker priority), --analysis-nice 10 and --analysis-sched normal|batch|idle (analysis threads' priority),
  * --analysis-cpus 1 --sfu-cpus 0 (CPU affinity of the analysis threads and the mediasoup workers),
  * media-impact: --background 50,100 (analysed background streams), --lockstep (send them in one burst per 20 ms
  * instead of spread like independent calls), --agent-nice=-10 (the probe agent's priority); --ep cpu|webgpu (onnxruntime execution provider of the detectors: DFD_ORT_EP for the service parts, and the stage timings); capacity ramp: --steps 5,10,20 --hold 25.
@@ -50,6 +50,7 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'bench-results' },
     'audio-workers': { type: 'string' },
     'inference-workers': { type: 'string' },
+    placement: { type: 'string' },
     'ort-threads': { type: 'string' },
     steps: { type: 'string' },
     hold: { type: 'string' },
@@ -86,11 +87,20 @@ for (const p of only) if (!(PARTS as readonly string[]).includes(p)) {
 }
 const want = (p: Part): boolean => only.includes(p);
 const int = (v: string | undefined, d: number): number => (v === undefined ? d : Number.parseInt(v, 10));
+function parsePlacement(v: string | undefined): BenchServiceSettings['inferencePlacement'] {
+  if (v === undefined) return defaultBenchServiceSettings.inferencePlacement;
+  if (v !== 'media' && v !== 'threads') {
+    process.stderr.write(`--placement must be media or threads, not ${v}\n`);
+    process.exit(2);
+  }
+  return v;
+}
 
 const settings: BenchServiceSettings = {
   ...defaultBenchServiceSettings,
   audioWorkers: int(values['audio-workers'], defaultBenchServiceSettings.audioWorkers),
   inferenceWorkers: int(values['inference-workers'], defaultBenchServiceSettings.inferenceWorkers),
+  inferencePlacement: parsePlacement(values.placement),
   ortThreads: int(values['ort-threads'], defaultBenchServiceSettings.ortThreads),
   challenges: values.challenges,
   sfuNice: values['sfu-nice'] !== undefined ? Number(values['sfu-nice']) : defaultBenchServiceSettings.sfuNice,

@@ -21,6 +21,8 @@ import { SchedulingPolicies, type SchedulingPolicy } from '../kernel/threadPrior
 export interface BenchServiceSettings {
   audioWorkers: number;
   inferenceWorkers: number;
+  /** DFD_INFERENCE_PLACEMENT: score detectors in the media workers, or every detector on the inference threads. */
+  inferencePlacement: 'media' | 'threads';
   ortThreads: number;
   audioHopSec: number;
   audioWindowSec: number;
@@ -41,9 +43,10 @@ export interface BenchServiceSettings {
 }
 
 export const defaultBenchServiceSettings: BenchServiceSettings = {
-  // The service's defaults: one audio worker per core, detectors in the media workers (DFD_INFERENCE_WORKERS=0).
+  // The service's defaults: one audio worker per core (DFD_AUDIO_WORKERS=0), score detectors in the media workers.
   audioWorkers: 0,
-  inferenceWorkers: 0,
+  inferenceWorkers: 1,
+  inferencePlacement: 'media',
   ortThreads: 1,
   audioHopSec: 1,
   audioWindowSec: 2,
@@ -140,6 +143,7 @@ export async function startBenchService(
       modelsDir,
       audioWorkers: settings.audioWorkers,
       inferenceWorkers: settings.inferenceWorkers,
+      inferencePlacement: settings.inferencePlacement,
       ortThreads: settings.ortThreads,
       audioHopSec: settings.audioHopSec,
       audioWindowSec: settings.audioWindowSec,

@@ -13,6 +13,8 @@ import { registry } from '../kernel/metrics.js';
 import { fixtures } from '../test/fixtures/build.js';
 import { removeDir, testModelsDir } from '../test/helpers/models.js';
 import type { DetectorScore } from './inference/InferenceBackend.js';
+import { SplitInference } from './inference/SplitInference.js';
+import { InferencePool } from './inference/InferencePool.js';
 
 async function lateResults(): Promise<number> {
   const m = await registry.getSingleMetric('dfd_pipeline_late_results_total')?.get();
@@ -124,12 +126,14 @@ describe('AnalysisPipeline behind its MediaSource port', () => {
   it('media-threads placement (the default) scores in the media workers exactly as dedicated inference threads do', async () => {
     // The default pipeline scores inside its media workers: the backend is the media pool's.
     expect(pipeline.options.inferencePlacement).toBe('media-threads');
-    expect(pipeline.inference).toBe(pipeline.media.inference);
+    expect(pipeline.inference).toBeInstanceOf(SplitInference);
+    expect((pipeline.inference as SplitInference).scores).toBe(pipeline.media.inference);
     expect(pipeline.health().detectors.some((d) => d.available)).toBe(true);
     expect(pipeline.inference.detectors().map((d) => d.task)).toContain('voice-antispoof');
     const threads = await AnalysisPipeline.create({ modelsDir, media: { windowSeconds: 2, hopSeconds: 1, faceAnalysis: false }, tickMs: 60_000, inferencePlacement: 'inference-threads' });
     try {
-      expect(threads.inference).not.toBe(threads.media.inference);
+      expect(threads.inference).toBeInstanceOf(InferencePool);
+      expect(threads.media.inference).toBeUndefined();
       expect(threads.inference.detectors().map((d) => d.id).sort()).toEqual(pipeline.inference.detectors().map((d) => d.id).sort());
       const speech = readWav(fixtures.speechWav).samples;
       const packets = packetise(encodeOpus(speech), { payloadType: 111, firstSeq: 100 }).map((p) => p.bytes);

@@ -2,14 +2,16 @@
  * Where a packet becomes a verdict. For every media source (an SFU tap, a phone leg):
  *
  *   MediaSource (RTP, main thread) --batched--> MediaWorkerPool (worker threads: decode, VAD,
- *     faces, windows, and the detectors: each worker's in-thread InferencePool, fair bounded queues)
+ *     faces, windows, and the score detectors: each worker's in-thread InferencePool, fair bounded queues)
  *     --WindowScore--> ParticipantVerdict (evidence, fusion, state machine) --> 'verdict'
+ *   the speech windows also --> InferencePool (speaker-embedding threads)
  *     --SpeakerEmbedding--> ParticipantVerdict's SpeakerContinuity (a change of voice: takeover)
  *
- * Two thread hops (main -> media worker -> main). Other placements of the detectors: dedicated
- * inference threads (`inferencePlacement: 'inference-threads'`, a main-thread InferencePool: a GPU
- * box batching across every stream) or remote analysis workers (`inferenceBackend`); then the
- * windows come to the main thread and are submitted there (four hops).
+ * Two thread hops from packet to score (main -> media worker -> main; SplitInference). Other
+ * placements: every detector on dedicated inference threads (`inferencePlacement:
+ * 'inference-threads'`, a main-thread InferencePool: a GPU box batching across every stream) or
+ * remote analysis workers (`inferenceBackend`); then every window is submitted on the main
+ * thread (four hops).
  *
  * The main thread only copies packets into batches and moves small messages; the media
  * path (what participants receive) never waits on any of it. Taps start paused and are
@@ -23,8 +25,10 @@ import { ModelRegistry, type AvailableModel, type DetectorStatus } from '../dete
 import { MediaWorkerPool, type MediaWorkerPoolOptions } from './media/MediaWorkerPool.js';
 import type { ColocatedInferenceConfig, StreamStats } from './media/protocol.js';
 import { InferencePool, type InferencePoolOptions } from './inference/InferencePool.js';
+import { SplitInference } from './inference/SplitInference.js';
 import type { DetectorScore, InferenceBackend } from './inference/InferenceBackend.js';
-import { ParticipantVerdict, defaultQualityThresholds, type ParticipantVerdictOptions, type Verdict } from './verdict/ParticipantVerdict.js';
+import { ParticipantVerdict, defaultQualityThresholds, type DeclaredMatchChange, type ParticipantVerdictOptions, type Verdict } from './verdict/ParticipantVerdict.js';
+import { DeclaredVoiceSet, type DeclaredVoice } from './verdict/DeclaredVoices.js';
 import type { AudioWindow, StreamRef } from './messages.js';
 import { audioCodecOf } from './audio/audioCodec.js';
 import type { FaceObservation } from '../detectors/face/FaceObservation.js';
@@ -46,9 +50,10 @@ export interface AnalysisPipelineOptions {
    */
   inferenceBackend: ((models: readonly AvailableModel[]) => InferenceBackend) | undefined;
   /**
-   * Without a backend: `media-threads` (each media worker scores the windows it makes; `inference`
-   * options other than the worker count apply to each worker's pool) or `inference-threads`
-   * (`inference.workers` dedicated threads fed from the main thread, batching across all streams).
+   * Without a backend: `media-threads` (each media worker scores the windows it makes, with an in-thread
+   * pool taking the `inference` options other than the worker count; the speaker-embedding model, off the
+   * score path, runs on `inference.workers` dedicated threads) or `inference-threads` (every detector on
+   * `inference.workers` dedicated threads fed from the main thread, batching across all streams: a GPU).
    */
   inferencePlacement: 'media-threads' | 'inference-threads';
 }
@@ -73,6 +78,8 @@ export interface AnalysisPipelineEvents {
   /** A copy of each speech window (for the challenge checkers). Only emitted with listeners. */
   'audio-window': [w: AudioWindow];
   'face-observation': [stream: StreamRef, o: FaceObservation];
+  /** A participant started or stopped matching a declared synthetic voice. */
+  declared: [change: DeclaredMatchChange];
 }
 
 const tapToWindow = histogram({ name: 'dfd_pipeline_tap_to_window_seconds', help: 'From the last packet of a window arriving to the window reaching the main thread', buckets: latencyBuckets });
@@ -88,8 +95,7 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
   readonly #taps = new Map<string, MediaSource>();
   readonly #participants = new Map<string, ParticipantVerdict>();
   readonly #timer: NodeJS.Timeout;
-  /** Windows are scored in the media workers (nothing to submit here). */
-  readonly #scoredInMedia: boolean;
+  #declared = new DeclaredVoiceSet();
   #faceAnalysis = false;
 
   private constructor(options: AnalysisPipelineOptions, registry: ModelRegistry, media: MediaWorkerPool, inference: InferenceBackend) {
@@ -98,7 +104,6 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     this.registry = registry;
     this.media = media;
     this.inference = inference;
-    this.#scoredInMedia = inference === media.inference;
     media.on('window', (w) => {
       if (w.type === 'audio-window') {
         tapToWindow.observe(Math.max(0, Date.now() - w.wallEnd) / 1000);
@@ -107,8 +112,9 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
       const p = this.#known(w.stream);
       if (!p) return;
       p.observe(w);
-      // Never blocks; when the detector's queue is full the pool thins fairly and counts it.
-      if (!this.#scoredInMedia) inference.submit(w);
+      // Never blocks; when the detector's queue is full the pool thins fairly and counts it. (media-threads:
+      // scored already where it was made; only the speaker-embedding threads take it from here.)
+      inference.submit(w);
     });
     media.on('keyframe-needed', (tapId) => void this.#taps.get(tapId)?.requestKeyFrame?.());
     media.on('face-observation', (stream, o) => this.safeEmit('face-observation', stream, o));
@@ -138,17 +144,25 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     for (const s of statuses) if (!s.available) log.warn('detector unavailable', { id: s.id, code: s.error?.code });
     const models = registry.available().filter((m) => o.speakerContinuity || m.manifest.task !== 'speaker-embed');
     const inMedia = !o.inferenceBackend && o.inferencePlacement === 'media-threads';
-    const media = new MediaWorkerPool(inMedia ? { ...o.media, inference: colocatedConfig(models, o.inference) } : o.media);
-    const inference = o.inferenceBackend ? o.inferenceBackend(models) : media.inference ?? new InferencePool(models, o.inference);
+    const isEmbed = (m: AvailableModel): boolean => m.manifest.task === 'speaker-embed';
+    const media = new MediaWorkerPool(inMedia ? { ...o.media, inference: colocatedConfig(models.filter((m) => !isEmbed(m)), o.inference) } : o.media);
+    let inference: InferenceBackend;
+    if (o.inferenceBackend) inference = o.inferenceBackend(models);
+    else if (media.inference) inference = new SplitInference(media.inference, models.some(isEmbed) ? new InferencePool(models.filter(isEmbed), o.inference) : undefined);
+    else inference = new InferencePool(models, o.inference);
     const fps = media.options.videoFps;
     // Video quality is judged on the analysis frame rate, which the decoder limits to `videoFps`.
     // The voice-continuity rule is the speaker model's own (its manifest's `takeover`, chosen on tuning speakers).
     const takeover = models.find((m) => m.manifest.task === 'speaker-embed')?.manifest.takeover;
     const speaker = takeover ? { enrolWindows: takeover.K, consecutive: takeover.M, threshold: takeover.T, thresholdTelephone: takeover.T_telephone ?? takeover.T } : {};
+    // The declared-voice match rule is the speaker model's too (its manifest's `declared`, chosen for a low false-match rate).
+    const rule = models.find((m) => m.manifest.task === 'speaker-embed')?.manifest.declared;
+    const declared = rule ? { consecutive: rule.M, threshold: rule.T, thresholdTelephone: rule.T_telephone ?? rule.T } : {};
     const verdict: Partial<ParticipantVerdictOptions> = {
       ...o.verdict,
       quality: { ...defaultQualityThresholds, minFrameRate: fps * 0.6, ...o.verdict.quality },
       speaker: { ...speaker, ...o.verdict.speaker },
+      declared: { ...declared, ...o.verdict.declared },
     };
     const p = new AnalysisPipeline({ ...o, verdict }, registry, media, inference);
     const [m] = await Promise.all([media.ready(), inference.ready()]);
@@ -208,13 +222,22 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     return [...this.#participants.values()].map((p) => p.current());
   }
 
+  /**
+   * The declared synthetic voices every participant's speech is compared with (replaced whole; the
+   * registry calls this on every change). Needs the speaker-embedding model to match anything.
+   */
+  setDeclaredVoices(voices: readonly DeclaredVoice[]): void {
+    this.#declared = new DeclaredVoiceSet(voices);
+  }
+
   /** Created when a participant's first source arrives. */
   #participant(s: Pick<StreamRef, 'roomId' | 'peerId'>): ParticipantVerdict {
     const key = participantKey(s.roomId, s.peerId);
     let p = this.#participants.get(key);
     if (!p) {
-      p = new ParticipantVerdict({ roomId: s.roomId, peerId: s.peerId }, this.options.verdict);
+      p = new ParticipantVerdict({ roomId: s.roomId, peerId: s.peerId }, { ...this.options.verdict, declaredVoices: () => this.#declared });
       p.on('verdict', (v) => this.safeEmit('verdict', v));
+      p.on('declared', (c) => this.safeEmit('declared', c));
       this.#participants.set(key, p);
     }
     return p;
@@ -245,15 +268,10 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
   }
 }
 
-const COLOCATED_EMBEDDING_BATCH_WAIT_MS = 500;
-const COLOCATED_EMBEDDING_THIN_FILL = 0.1;
-
 /** The plain-data part of the inference options each media worker's pool takes (it travels as workerData). */
 function colocatedConfig(models: readonly AvailableModel[], o: Partial<InferencePoolOptions>): ColocatedInferenceConfig {
   const keys = ['intraOpNumThreads', 'interOpNumThreads', 'executionProvider', 'queueCapacity', 'maxBatchFrames', 'maxAudioBatch', 'embeddingSlackMs', 'embeddingThinFill', 'maxWaitMs', 'embeddingBatchWaitMs', 'maxQueueAgeMs', 'lagWarnMs', 'lagWarnIntervalMs'] as const;
-  // A media worker's pool is idle whenever a window arrives: it waits up to 500 ms for a fuller speaker-embedding batch (scores never wait).
-  // Its queues hold one worker's streams, so backlog shows at a lower fill: embeddings of matching voices thin from 10 %.
-  const pool: ColocatedInferenceConfig['pool'] = { embeddingBatchWaitMs: COLOCATED_EMBEDDING_BATCH_WAIT_MS, embeddingThinFill: COLOCATED_EMBEDDING_THIN_FILL };
+  const pool: ColocatedInferenceConfig['pool'] = {};
   for (const k of keys) if (o[k] !== undefined) Object.assign(pool, { [k]: o[k] });
   return { models: models.map((m) => ({ id: m.id, dir: m.dir, modelPath: m.modelPath, manifest: m.manifest })), pool };
 }

@@ -46,6 +46,9 @@ import { ChallengeService } from '../challenge-response/ChallengeService.js';
 import { IngestKeys } from '../ingest/IngestKeys.js';
 import type { TwilioIngestServer } from '../ingest/twilio/TwilioIngestServer.js';
 import { ParticipantDecisions } from '../decision/ParticipantDecisions.js';
+import { DeclaredVoiceRegistry, type DeclaredVoiceRecord } from '../decision/DeclaredVoiceRegistry.js';
+import { DeclaredVoiceEnroller } from '../decision/DeclaredVoiceEnroller.js';
+import { registerDeclaredVoiceRoutes } from '../api/declaredVoiceRoutes.js';
 import { PipelineEventPublisher } from '../decision/PipelineEventPublisher.js';
 import { OperatorDecisionPublisher, type OperatorDecision } from '../decision/OperatorDecisionPublisher.js';
 import type { PhoneLeg } from '../ingest/PhoneLeg.js';
@@ -319,6 +322,22 @@ export class Service {
 
   #pipeline: AnalysisPipeline | undefined;
 
+  /**
+   * Declared synthetic voices: the registry (in the data folder), the pipeline's matcher fed from it
+   * (profiles of the installed speaker model only), and the operator routes that enrol new ones.
+   */
+  #startDeclaredVoices(pipeline: AnalysisPipeline): void {
+    const c = this.config;
+    const registry = new DeclaredVoiceRegistry({ dataDir: c.dataDir });
+    const model = c.speakerContinuity ? pipeline.registry.available().find((m) => m.manifest.task === 'speaker-embed') : undefined;
+    const apply = (voices: readonly DeclaredVoiceRecord[]): void =>
+      pipeline.setDeclaredVoices(voices.filter((v) => model !== undefined && v.model.id === model.id && v.model.version === model.manifest.version));
+    apply(registry.list());
+    registry.on('changed', apply);
+    const enroller = model ? new DeclaredVoiceEnroller(model) : undefined;
+    registerDeclaredVoiceRoutes(this.http, { auth: this.auth, registry, enroller: () => enroller });
+  }
+
   async #startAnalysis(): Promise<void> {
     const c = this.config;
     const priority = analysisPriority(c);
@@ -344,6 +363,8 @@ export class Service {
     pipeline.on('verdict', (v) => events.verdict(v));
     pipeline.on('score', (s) => events.score(s));
     pipeline.on('stats', (s) => events.stats(s));
+    pipeline.on('declared', (d) => events.declared(d));
+    this.#startDeclaredVoices(pipeline);
     this.addHealthCheck('detectors', () => pipeline.health());
     this.onClose(() => pipeline.close());
     if (c.challenges) {

@@ -5,7 +5,6 @@
  * Start as many as the load needs, on any machine that reaches NATS; stop or lose any of them:
  * the service nodes retry their windows on the others (docs/scaling.md).
  */
-import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { connect, type NatsConnection } from 'nats';
 import { DfdError } from '../kernel/errors.js';
@@ -52,7 +51,7 @@ export class WorkerService {
     for (const s of await registry.load()) if (!s.available) log.warn('detector unavailable', { id: s.id, code: s.error?.code });
     const models = registry.available().filter((m) => config.speakerContinuity || m.manifest.task !== 'speaker-embed');
     const pool = new InferencePool(models, {
-      workers: config.inferenceWorkers === 0 ? Math.max(1, os.availableParallelism()) : config.inferenceWorkers,
+      workers: config.inferenceWorkers,
       intraOpNumThreads: config.ortThreads,
       executionProvider: config.ortExecutionProvider,
       queueCapacity: config.inferenceQueue,

@@ -31,9 +31,8 @@ export function pipelineOptions(c: Config, priority: ThreadPriority): Partial<An
       faceAnalysis: c.faceAnalysis,
       logLevel: c.logLevel,
     },
-    // DFD_INFERENCE_WORKERS=0: each media worker scores its own windows; N: N dedicated threads.
-    inferencePlacement: c.inferenceWorkers === 0 ? 'media-threads' : 'inference-threads',
-    inference: { workers: Math.max(1, c.inferenceWorkers), threadPriority: priority, executionProvider: c.ortExecutionProvider, intraOpNumThreads: c.ortThreads, queueCapacity: c.inferenceQueue, lagWarnMs: c.lagWarnMs },
+    inferencePlacement: c.inferencePlacement === 'media' ? 'media-threads' : 'inference-threads',
+    inference: { workers: c.inferenceWorkers, threadPriority: priority, executionProvider: c.ortExecutionProvider, intraOpNumThreads: c.ortThreads, queueCapacity: c.inferenceQueue, lagWarnMs: c.lagWarnMs },
     verdict: { pad: { mode: c.padMode, minPFake: c.padMinPFake, maxPFake: c.padMaxPFake }, machine: { takeoverHoldMs: c.takeoverHoldMs } },
     speakerContinuity: c.speakerContinuity,
   };

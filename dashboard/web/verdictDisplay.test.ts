@@ -96,4 +96,12 @@ describe('verdict display mapping (shared by dashboard, badge SDK and meeting pa
     expect(evidenceSeconds({ speechSeconds: 2, faceFrames: 10 })).toBe(4);
     expect(isWeakEvidence({ confidence: 0.9, evidence: { speechSeconds: 0, faceFrames: 15 } })).toBe(false);
   });
+
+  it('a declared synthetic voice is shown as such, never as an alarm; an alarm state keeps its own display', () => {
+    const d = describeVerdict({ state: 'collecting', confidence: 0, pFake: 0.5, reason: 'declared-synthetic:dv-0123456789ab' });
+    expect(d.kind).toBe('declared-synthetic');
+    expect(d.label).toBe('Declared synthetic voice');
+    expect(d.detail).toContain('dv-0123456789ab');
+    expect(describeVerdict({ state: 'suspicious', confidence: 0.8, pFake: 0.7, reason: 'declared-synthetic:dv-0123456789ab' }).kind).toBe('suspicious');
+  });
 });

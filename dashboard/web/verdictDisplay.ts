@@ -48,7 +48,7 @@ export const MIN_REASSURING_SECONDS = 3;
 export const FACE_FRAMES_PER_SECOND = 5;
 
 /** What a participant is shown as. `not-enough-evidence` is a display of its own, not a machine state. */
-export type DisplayKind = 'collecting' | 'not-enough-evidence' | 'poor-input' | 'likely-genuine' | 'suspicious' | 'deepfake-likely' | 'verified';
+export type DisplayKind = 'collecting' | 'not-enough-evidence' | 'poor-input' | 'declared-synthetic' | 'likely-genuine' | 'suspicious' | 'deepfake-likely' | 'verified';
 
 export interface VerdictDisplayInput {
   state: VerdictState;
@@ -86,6 +86,7 @@ export const displayStyles: Readonly<Record<DisplayKind, Style>> = {
   collecting: { label: 'Not enough evidence yet', colour: '#555555', icon: '…' },
   'not-enough-evidence': { label: 'Not enough evidence yet', colour: '#555555', icon: '…' },
   'poor-input': { label: 'Input too poor to judge', colour: '#555555', icon: '≈' },
+  'declared-synthetic': { label: 'Declared synthetic voice', colour: '#5b3f8c', icon: '◆' },
   'likely-genuine': { label: 'Likely genuine', colour: '#1f7a3a', icon: '✓' },
   suspicious: { label: 'Suspicious', colour: '#8a5a00', icon: '⚠' },
   'deepfake-likely': { label: 'Deepfake likely', colour: '#b3261e', icon: '✕' },
@@ -131,6 +132,14 @@ export function describeVerdict(input: VerdictDisplayInput): VerdictDisplay {
   const numbers = numbersText(input);
   const evidence = evidenceText(input);
   const make = (kind: DisplayKind, detail: string): VerdictDisplay => ({ kind, ...displayStyles[kind], weak, detail });
+  // A voice an operator declared as legitimately synthetic (an IVR, a text-to-speech user): not an alarm.
+  const declared = input.reason?.startsWith('declared-synthetic:') ? input.reason.slice('declared-synthetic:'.length) : undefined;
+  if (declared && (input.state === 'collecting' || input.state === 'likely-genuine')) {
+    return make(
+      'declared-synthetic',
+      `This voice matches a synthetic voice an operator declared as legitimate (${declared}), so the voice detector's evidence is set aside while it matches.${evidence} The face, if any, is still judged; a different voice taking over ends the match.`,
+    );
+  }
   switch (input.state) {
     case 'collecting':
       if (isQualityReason(input.reason)) {

@@ -51,6 +51,15 @@ const TakeoverSpec = Type.Object({
   T_telephone: Type.Optional(Type.Number({ minimum: -1, maximum: 1 })),
 });
 
+/** A speaker-embedding model's rule for declared synthetic voices (pipeline/verdict/DeclaredVoices.ts). */
+const DeclaredSpec = Type.Object({
+  /** Consecutive windows at or above the threshold that make a match (and below it that end one). */
+  M: Type.Integer({ minimum: 1, maximum: 100 }),
+  /** Cosine threshold to the declared voice's profile (wideband), and for telephone audio. */
+  T: Type.Number({ minimum: -1, maximum: 1 }),
+  T_telephone: Type.Optional(Type.Number({ minimum: -1, maximum: 1 })),
+});
+
 const ImageSpec = Type.Object({
   width: Type.Integer({ minimum: 1 }),
   height: Type.Integer({ minimum: 1 }),
@@ -95,6 +104,7 @@ export const ManifestSchema = Type.Object({
   }),
   budget: Type.Optional(Type.Object({ gmacPerSecondAudio: Type.Optional(Type.Number({ minimum: 0 })) })),
   takeover: Type.Optional(TakeoverSpec),
+  declared: Type.Optional(DeclaredSpec),
   /**
    * How much the verdict trusts this detector, 0..1 (absent: 1). Each window's calibrated
    * log-odds and its evidence are both multiplied by `weight`, so 0 means "scored and
@@ -108,6 +118,7 @@ export type TensorSpec = Static<typeof TensorSpec>;
 export type AudioSpec = Static<typeof AudioSpec>;
 export type ImageSpec = Static<typeof ImageSpec>;
 export type TakeoverSpec = Static<typeof TakeoverSpec>;
+export type DeclaredSpec = Static<typeof DeclaredSpec>;
 
 const compiled = TypeCompiler.Compile(ManifestSchema);
 

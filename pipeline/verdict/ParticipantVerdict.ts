@@ -7,7 +7,10 @@
  *   markVerified / markDeepfakeLikely / revokeVerified -> challenge outcomes and operator decisions,
  *                     written by the decision layer (decision/ParticipantDecisions.ts) only
  *   addSpeakerEmbedding(e) -> SpeakerContinuity; a change of voice -> markTakeover: `suspicious`
- *                     with reason "takeover:voice", the old voice's audio evidence dropped
+ *                     with reason "takeover:voice", the old voice's audio evidence dropped;
+ *                     and DeclaredVoiceMatcher: a voice an operator declared as legitimately synthetic
+ *                     -> reason "declared-synthetic:<voice id>", the voice's detector evidence set aside
+ *                     while it matches (the declared voice is synthetic by design; no alarm on it)
  *
  * Fusion: a modality whose latest input quality is too poor to judge is left out; the
  * others are combined as an evidence-weighted mean of their log-odds (times a per-modality
@@ -48,6 +51,7 @@ import { EvidenceAccumulator, sigmoid, type EvidenceAccumulatorOptions } from '.
 import { verdictWeight, weightedPFake, type ModelTask } from '../../detectors/registry/Manifest.js';
 import { VerdictMachine, type VerdictMachineOptions, type VerdictState } from './VerdictMachine.js';
 import { SpeakerContinuity, type SpeakerContinuityOptions } from './SpeakerContinuity.js';
+import { DeclaredVoiceMatcher, DeclaredVoiceSet, type DeclaredVoice, type DeclaredVoiceRule } from './DeclaredVoices.js';
 
 export interface QualityThresholds {
   /** Above this packet loss (0..1) the modality is too poor to judge. */
@@ -91,6 +95,9 @@ export interface ParticipantVerdictOptions {
   machine: Partial<VerdictMachineOptions>;
   /** Voice continuity (speaker-embed windows): enrolment size, run length, thresholds. */
   speaker: Partial<SpeakerContinuityOptions>;
+  /** Declared synthetic voices (read at every speaker embedding: the set an operator maintains) and the match rule. */
+  declaredVoices: () => DeclaredVoiceSet;
+  declared: Partial<DeclaredVoiceRule>;
   quality: QualityThresholds;
   audioWeight: number;
   videoWeight: number;
@@ -112,6 +119,8 @@ export interface ParticipantVerdictOptions {
   now: () => number;
 }
 
+const NO_DECLARED_VOICES = new DeclaredVoiceSet();
+
 export const defaultQualityThresholds: QualityThresholds = {
   maxPacketLoss: 0.15,
   maxConcealed: 0.2,
@@ -126,6 +135,8 @@ export const defaultParticipantVerdictOptions: ParticipantVerdictOptions = {
   pad: {},
   machine: {},
   speaker: {},
+  declaredVoices: () => NO_DECLARED_VOICES,
+  declared: {},
   quality: defaultQualityThresholds,
   audioWeight: 1,
   videoWeight: 1,
@@ -152,8 +163,20 @@ export interface Verdict {
   updatedAt: number;
 }
 
+/** A participant started or stopped matching a declared synthetic voice. */
+export interface DeclaredMatchChange {
+  roomId: string;
+  peerId: string;
+  /** The voice matched now; undefined: no longer matching `previous`. */
+  voice: { id: string; label: string } | undefined;
+  previous: { id: string; label: string } | undefined;
+  /** Cosine of the deciding window to the voice concerned. */
+  cosine: number;
+}
+
 export type ParticipantVerdictEvents = {
   verdict: [Verdict];
+  declared: [DeclaredMatchChange];
 };
 
 function audioProblems(q: AudioQuality, t: QualityThresholds): string[] {
@@ -182,6 +205,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   private readonly acc: Record<MediaKind, EvidenceAccumulator>;
   private readonly pad: PadOptions;
   private readonly voice: SpeakerContinuity;
+  private readonly declared: DeclaredVoiceMatcher;
   /** One accumulator per PAD detector id. */
   private readonly padAcc = new Map<string, EvidenceAccumulator>();
   private readonly seen: Record<MediaKind, boolean> = { audio: false, video: false };
@@ -202,6 +226,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     this.acc = { audio: new EvidenceAccumulator(this.options.accumulator), video: new EvidenceAccumulator(this.options.accumulator) };
     this.pad = { ...defaultPadOptions, ...this.options.pad };
     this.voice = new SpeakerContinuity(this.options.speaker);
+    this.declared = new DeclaredVoiceMatcher(this.options.declared);
     const p = this.pad;
     if (!(p.minPFake > 0 && p.minPFake < 1) || !(p.maxPFake > 0 && p.maxPFake < 1) || !(p.minEvidence >= 0) || (p.mode !== 'raise' && p.mode !== 'report')) {
       throw new DfdError('ERR_CONFIG', 'presentation-attack verdict options out of range', { ...p, tasks: [...p.tasks] });
@@ -296,6 +321,20 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   addSpeakerEmbedding(e: { vector: Float32Array; channel: 'wideband' | 'telephone' }): void {
     const r = this.voice.add(e.vector, e.channel === 'telephone');
     if (r.state === 'takeover') this.markTakeover('takeover:voice');
+    const set = this.options.declaredVoices();
+    if (set.size === 0 && !this.declared.matched) return;
+    const previous = this.declared.matched;
+    const m = this.declared.add(e.vector, set, e.channel === 'telephone');
+    if (!m.changed) return;
+    const ref = (v: DeclaredVoice | undefined) => (v ? { id: v.id, label: v.label } : undefined);
+    this.safeEmit('declared', { roomId: this.roomId, peerId: this.peerId, voice: ref(this.declared.matched), previous: ref(previous), cosine: m.cosine });
+    this.evaluate();
+  }
+
+  /** The declared synthetic voice this participant matches now, if any. */
+  get declaredVoice(): { id: string; label: string } | undefined {
+    const v = this.declared.matched;
+    return v ? { id: v.id, label: v.label } : undefined;
   }
 
   /** Holds the voice-continuity check while the participant answers a challenge (their voice changes on purpose). */
@@ -343,8 +382,11 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     let seconds = 0;
     let contributing = 0;
     const poor: string[] = [];
+    // A declared synthetic voice: its voice evidence is set aside while it matches (synthetic by design).
+    const declared = this.declared.matched;
     for (const kind of ['audio', 'video'] as const) {
       const s = snaps[kind];
+      if (kind === 'audio' && declared) continue;
       if (problems[kind].length > 0) {
         if (s.evidence > 0 || this.seen[kind]) poor.push(...problems[kind].map((p) => `${kind}:${p}`));
         continue;
@@ -371,7 +413,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     const poorQuality = contributing === 0 && poor.length > 0 ? poor.join(',') : undefined;
     this.machine.update({ pFake, evidence: seconds, ...(poorQuality ? { poorQuality } : {}), now });
 
-    const observed = (this.seen.audio ? 1 : 0) + (this.seen.video ? 1 : 0);
+    const observed = (this.seen.audio && !declared ? 1 : 0) + (this.seen.video ? 1 : 0);
     const coverage = observed > 0 ? contributing / observed : 0;
     const scored = snaps.audio.windows + snaps.video.windows;
     const droppedWindows = snaps.audio.dropped + snaps.video.dropped;
@@ -382,7 +424,13 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     const aq = this.audioQuality;
     const vq = this.videoQuality;
     const state = this.machine.state;
-    const reason = alarm && lifted && (state === 'suspicious' || state === 'deepfake-likely') && !this.machine.reason ? `presentation-attack:${alarm.detector}` : this.machine.reason;
+    const reason =
+      alarm && lifted && (state === 'suspicious' || state === 'deepfake-likely') && !this.machine.reason
+        ? `presentation-attack:${alarm.detector}`
+        : declared && (state === 'collecting' || !this.machine.reason)
+          ? // The declared voice is why there is no voice verdict: say so rather than "insufficient evidence".
+            `declared-synthetic:${declared.id}`
+          : this.machine.reason;
     const verdict: Verdict = {
       roomId: this.roomId,
       peerId: this.peerId,

@@ -3,8 +3,8 @@
     detectors/training/.venv/bin/python detectors/training/speaker/write_manifest.py \
         [--out detectors/models/speaker-embed/manifest.json]
 
-Reads detectors/models/speaker-embed/model.onnx, eval-results/speaker/parity.json and eval-results/speaker/takeover.json
-(run export.py, parity.py and takeover_eval.py first) and copies the wheel's Apache-2.0 licence text next to the model
+Reads detectors/models/speaker-embed/model.onnx, eval-results/speaker/parity.json, eval-results/speaker/takeover.json
+and eval-results/speaker/declared.json (run export.py, parity.py, takeover_eval.py and declared_eval.py first) and copies the wheel's Apache-2.0 licence text next to the model
 (LICENSE-resemblyzer). The manifest follows detectors/registry/Manifest.ts (task "speaker-embed", audio.normalize "none":
 the graph normalises the volume itself, so the service's inference worker must not).
 """
@@ -38,6 +38,9 @@ def main() -> None:
     sha = hashlib.sha256(onnx_bytes).hexdigest()
     if tk["model"]["sha256"] != sha:
         sys.exit("write_manifest.py: takeover.json was measured on another model.onnx; rerun takeover_eval.py")
+    dc = json.loads((C.RESULTS / "declared.json").read_text())
+    if dc["model"]["sha256"] != sha:
+        sys.exit("write_manifest.py: declared.json was measured on another model.onnx; rerun declared_eval.py")
 
     dist = distribution("resemblyzer")
     pretrained = Path(dist.locate_file("resemblyzer/pretrained.pt"))
@@ -133,6 +136,15 @@ def main() -> None:
             "limits": ("does not detect a clone of the enrolled voice (zero-shot TTS/VC of the same person: "
                        f"{metrics['testDetectionCloneOfSameSpeakerTtsVc']:.0%} of test clone splices) nor codec/"
                        "vocoder resynthesis of it; emotional speech of the same person can fall under T"),
+        },
+        "declared": {
+            "rule": (f"a stream matches a declared synthetic voice when M={dc['rule']['M']} consecutive kept windows "
+                     f"have a cosine >= T={dc['rule']['T']} to its profile (the L2-normalised mean embedding of its "
+                     "reference windows); M windows in a row below T end the match. Telephone audio: not measured, "
+                     "the wideband T is used"),
+            "M": dc["rule"]["M"], "T": dc["rule"]["T"],
+            "selection": dc["rule"]["selection"],
+            "measured": {"command": dc["command"], "test": dc["test"]},
         },
         "license": "Apache-2.0 (weights of resemblyzer 0.1.4, Copyright 2019 Resemble.AI; LICENSE-resemblyzer here)",
         "provenance": {

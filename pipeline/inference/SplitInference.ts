@@ -1,0 +1,50 @@
+/**
+ * The `media-threads` placement as one InferenceBackend: the score detectors run in the media
+ * worker that made the window (ColocatedInference: two thread hops from packet to score), and the
+ * speaker-embedding model, the costliest and off the score path, runs on dedicated inference
+ * threads fed from the main thread (an InferencePool), so its batches never hold up a media
+ * worker's decoding and VAD. Listeners are registered on both; nothing is re-emitted.
+ */
+import type { AnalysisWindow } from '../messages.js';
+import type { ColocatedInference } from './ColocatedInference.js';
+import type { DetectorInfo, InferenceBackend, InferenceBackendEvents } from './InferenceBackend.js';
+
+export class SplitInference implements InferenceBackend {
+  readonly scores: ColocatedInference;
+  /** Undefined when no speaker-embedding model is installed (or speaker continuity is off). */
+  readonly embeddings: InferenceBackend | undefined;
+
+  constructor(scores: ColocatedInference, embeddings: InferenceBackend | undefined) {
+    this.scores = scores;
+    this.embeddings = embeddings;
+  }
+
+  on<K extends keyof InferenceBackendEvents>(event: K, listener: (...args: InferenceBackendEvents[K]) => void): this {
+    this.scores.on(event, listener);
+    this.embeddings?.on(event, listener);
+    return this;
+  }
+
+  off<K extends keyof InferenceBackendEvents>(event: K, listener: (...args: InferenceBackendEvents[K]) => void): this {
+    this.scores.off(event, listener);
+    this.embeddings?.off(event, listener);
+    return this;
+  }
+
+  async ready(): Promise<void> {
+    await Promise.all([this.scores.ready(), this.embeddings?.ready()]);
+  }
+
+  /** Scores were computed where the window was made; the main thread only sends windows on for their embeddings. */
+  submit(window: AnalysisWindow): boolean {
+    return window.type === 'audio-window' && this.embeddings !== undefined ? this.embeddings.submit(window) : false;
+  }
+
+  detectors(): DetectorInfo[] {
+    return [...this.scores.detectors(), ...(this.embeddings?.detectors() ?? [])];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.scores.close(), this.embeddings?.close()]);
+  }
+}
