@@ -46,28 +46,18 @@ export class SipTransport extends TypedEmitter<SipTransportEvents> {
 
   /** Binds UDP and TCP on `port` (0: one free port for both). */
   static async listen(options: SipTransportOptions): Promise<SipTransport> {
-    const udp = dgram.createSocket({ type: options.host.includes(':') ? 'udp6' : 'udp4' });
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind(options.port, options.host, () => {
-        udp.off('error', reject);
-        resolve();
-      });
-    });
-    const port = udp.address().port;
-    const tcp = net.createServer();
-    try {
-      await new Promise<void>((resolve, reject) => {
-        tcp.once('error', reject);
-        tcp.listen(port, options.host, () => {
-          tcp.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (e) {
-      udp.close();
-      throw e;
+    // Port 0: UDP picks a free port and TCP takes the same number, which a TCP socket may already hold
+    // (UDP and TCP ports are allocated apart): then both are tried again on another port.
+    const attempts = options.port === 0 ? 20 : 1;
+    let bound: { udp: dgram.Socket; tcp: net.Server; port: number } | undefined;
+    for (let i = 1; !bound; i++) {
+      try {
+        bound = await bindPair(options);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || i >= attempts) throw e;
+      }
     }
+    const { udp, tcp, port } = bound;
     const t = new SipTransport(options, udp, tcp);
     t.#port = port;
     udp.on('message', (msg, rinfo) => {
@@ -136,4 +126,31 @@ export class SipTransport extends TypedEmitter<SipTransportEvents> {
       tcpConnections.set(this.#conns.size);
     });
   }
+}
+
+/** A UDP socket and a TCP server on one port number (options.port, or a free one when 0). */
+async function bindPair(options: SipTransportOptions): Promise<{ udp: dgram.Socket; tcp: net.Server; port: number }> {
+  const udp = dgram.createSocket({ type: options.host.includes(':') ? 'udp6' : 'udp4' });
+  await new Promise<void>((resolve, reject) => {
+    udp.once('error', reject);
+    udp.bind(options.port, options.host, () => {
+      udp.off('error', reject);
+      resolve();
+    });
+  });
+  const port = udp.address().port;
+  const tcp = net.createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(port, options.host, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    udp.close();
+    throw e;
+  }
+  return { udp, tcp, port };
 }

@@ -20,6 +20,7 @@ import { encodeOpus, packetise } from '../../pipeline/testing/audioSupport.js';
 import { resampleClip } from '../../pipeline/audio/Resampler.js';
 import { loadSpeaker, missingRealSpeech, realSpeakerSources, sessionRecording } from '../../challenge-response/testing/realSpeech.js';
 import type { DfdEvent } from '../../events/schema.js';
+import { concat } from '../../challenge-response/testing/signals.js';
 import type { Verdict } from '../../pipeline/verdict/ParticipantVerdict.js';
 import type { Service } from '../../src/Service.js';
 
@@ -41,16 +42,6 @@ function wav(x: Float32Array): Buffer {
   for (let i = 0; i < x.length; i++) b.writeInt16LE(Math.round(Math.max(-1, Math.min(1, x[i]!)) * 32767), 44 + i * 2);
   return b;
 }
-
-const concat = (xs: readonly Float32Array[]): Float32Array => {
-  const out = new Float32Array(xs.reduce((n, x) => n + x.length, 0));
-  let o = 0;
-  for (const x of xs) {
-    out.set(x, o);
-    o += x.length;
-  }
-  return out;
-};
 
 async function until(what: string, cond: () => boolean, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -82,8 +73,8 @@ describe('declared synthetic voices (real service, real speaker model, real voic
     if (missing.length > 0) throw new Error(missing.join('; '));
     const [reader, allison] = realSpeakerSources.map((s) => loadSpeaker(s));
     ivrReference = [...allison!.baseline];
-    ivrCall = concat(allison!.source.responses.map((u) => sessionRecording(allison!.source, u)));
-    readerCall = concat([...reader!.baseline, ...reader!.source.responses.map((u) => sessionRecording(reader!.source, u))]);
+    ivrCall = concat(...allison!.source.responses.map((u) => sessionRecording(allison!.source, u)));
+    readerCall = concat(...reader!.baseline, ...reader!.source.responses.map((u) => sessionRecording(reader!.source, u)));
     modelsDir = testModelsDir();
     fs.cpSync(path.join(repoRoot, 'detectors/models/speaker-embed'), path.join(modelsDir, 'speaker-embed'), { recursive: true });
     service = await startTestService({ modelsDir, faceAnalysis: false }, { events: true, analysis: true });
