@@ -1,9 +1,10 @@
 /**
- * The `media-threads` placement of detector inference, as the main thread sees it: every
- * media worker scores the windows it makes with its own in-thread InferencePool (one bounded,
- * fairly-thinned queue per detector over that worker's streams; InThreadRunner), and posts
- * scores, speaker embeddings and drops. The media pool hands those messages here, where they
- * become this backend's events; nothing is submitted from the main thread.
+ * The score half of the `media-threads` placement, as the main thread sees it: every media
+ * worker scores the windows it makes with its own in-thread InferencePool (one bounded,
+ * fairly-thinned queue per detector over that worker's streams; InThreadRunner), and posts the
+ * scores and drops (embeddings too, had it been given a speaker model: SplitInference keeps that
+ * one on the inference thread). The media pool hands those messages here, where they become this
+ * backend's events; nothing is submitted from the main thread.
  *
  *   main --RTP--> media worker: decode -> VAD -> windows -> detectors --scores--> main
  *

@@ -26,7 +26,6 @@ import { registry } from '../../kernel/metrics.js';
 import { InferencePool, TASK_KIND } from '../inference/InferencePool.js';
 import type { DetectorInfo } from '../inference/InferenceBackend.js';
 
-
 export interface MediaWorkerConfig {
   /** Which streams this worker hosts: audio workers load the VAD, video workers the face models. */
   kind: 'audio' | 'video';
