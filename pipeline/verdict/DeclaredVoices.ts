@@ -29,7 +29,7 @@ export interface DeclaredVoiceRule {
 }
 
 /** The shipped speaker model's rule (detectors/models/speaker-embed/manifest.json, `declared`). */
-export const defaultDeclaredVoiceRule: DeclaredVoiceRule = { consecutive: 2, threshold: 0.65, thresholdTelephone: 0.65 };
+export const defaultDeclaredVoiceRule: DeclaredVoiceRule = { consecutive: 2, threshold: 0.65, thresholdTelephone: 0.665 };
 
 /** L2-normalised mean of equal-length vectors; undefined when there are none or they sum to zero. */
 export function voiceProfile(vectors: readonly Float32Array[]): Float32Array | undefined {

@@ -140,11 +140,11 @@ def main() -> None:
         "declared": {
             "rule": (f"a stream matches a declared synthetic voice when M={dc['rule']['M']} consecutive kept windows "
                      f"have a cosine >= T={dc['rule']['T']} to its profile (the L2-normalised mean embedding of its "
-                     "reference windows); M windows in a row below T end the match. Telephone audio: not measured, "
-                     "the wideband T is used"),
-            "M": dc["rule"]["M"], "T": dc["rule"]["T"],
+                     f"reference windows); M windows in a row below T end the match. Telephone speech (8 kHz G.711) "
+                     f"against clean references: T={dc['rule']['T_telephone']}"),
+            "M": dc["rule"]["M"], "T": dc["rule"]["T"], "T_telephone": dc["rule"]["T_telephone"],
             "selection": dc["rule"]["selection"],
-            "measured": {"command": dc["command"], "test": dc["test"]},
+            "measured": {"command": dc["command"], "test": dc["test"], "testTelephone": dc["telephone"]["test"]},
         },
         "license": "Apache-2.0 (weights of resemblyzer 0.1.4, Copyright 2019 Resemble.AI; LICENSE-resemblyzer here)",
         "provenance": {
