@@ -6,7 +6,6 @@
  * Registering and removing are logged with the operator (structured fields, no audio); matches are
  * `declared` events on the bus (decision/PipelineEventPublisher.ts).
  */
-import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { HttpServer, RequestContext } from '../kernel/http/HttpServer.js';
 import { DfdError } from '../kernel/errors.js';
 import { createLogger } from '../kernel/log.js';
@@ -14,9 +13,9 @@ import type { OperatorAuth } from './OperatorAuth.js';
 import type { DeclaredVoiceRecord, DeclaredVoiceRegistry } from '../decision/DeclaredVoiceRegistry.js';
 import type { DeclaredVoiceEnroller } from '../decision/DeclaredVoiceEnroller.js';
 import { DeclaredVoiceBody } from './schemas.js';
+import { body } from './body.js';
 
 const log = createLogger('api.declared-voices');
-const check = TypeCompiler.Compile(DeclaredVoiceBody);
 
 export interface DeclaredVoiceRouteDeps {
   auth: OperatorAuth;
@@ -38,11 +37,7 @@ export function registerDeclaredVoiceRoutes(http: HttpServer, deps: DeclaredVoic
     })
     .route('POST', '/v1/declared-voices', async (ctx) => {
       const who = operator(ctx);
-      const value = await ctx.json();
-      if (!check.Check(value)) {
-        const e = check.Errors(value).First();
-        throw new DfdError('ERR_BAD_REQUEST', e ? `${e.path || '/'}: ${e.message}` : 'invalid body');
-      }
+      const value = await body(ctx, DeclaredVoiceBody);
       const enroller = deps.enroller();
       if (!enroller) throw new DfdError('ERR_MODEL_UNAVAILABLE', 'declared voices need analysis on and the speaker-embedding model installed');
       const clips = value.clips.map((c) => Buffer.from(c, 'base64'));

@@ -4,8 +4,6 @@
  * participant's join token for its own room. Call history and evidence bundles: callRoutes.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import type { TSchema, Static } from '@sinclair/typebox';
 import type { HttpServer, RequestContext } from '../kernel/http/HttpServer.js';
 import { RawResponse } from '../kernel/http/HttpServer.js';
 import { DfdError } from '../kernel/errors.js';
@@ -19,6 +17,7 @@ import type { RateLimiter } from '../kernel/http/RateLimiter.js';
 import type { IncomingMessage } from 'node:http';
 import { LoginBody, ChallengeBody, DecisionBody, WebhookBody, TokenBody } from './schemas.js';
 import { openApiDocument } from './openapi.js';
+import { body } from './body.js';
 
 export interface OperatorActions {
   requestChallenge(roomId: string, peerId: string, opts: ChallengeBody, operator: string): Promise<{ challengeId: string; challengeType: string }>;
@@ -37,21 +36,6 @@ export interface ApiDeps {
   authLimiter: RateLimiter;
   /** The client address a request is limited and locked out by (kernel/http/clientAddress.ts). */
   clientAddress(req: IncomingMessage): string;
-}
-
-const checks = new Map<TSchema, ReturnType<typeof TypeCompiler.Compile>>();
-async function body<S extends TSchema>(ctx: RequestContext, schema: S): Promise<Static<S>> {
-  let check = checks.get(schema);
-  if (!check) {
-    check = TypeCompiler.Compile(schema);
-    checks.set(schema, check);
-  }
-  const value = await ctx.json();
-  if (!check.Check(value)) {
-    const e = check.Errors(value).First();
-    throw new DfdError('ERR_BAD_REQUEST', e ? `${e.path || '/'}: ${e.message}` : 'invalid body');
-  }
-  return value as Static<S>;
 }
 
 const idRe = /^[A-Za-z0-9_-]{1,64}$/;

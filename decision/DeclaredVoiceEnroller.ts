@@ -9,6 +9,7 @@
  */
 import { DfdError } from '../kernel/errors.js';
 import { parseWav, resample } from '../challenge-response/dsp/wav.js';
+import { rmsDbfs } from '../challenge-response/dsp/level.js';
 import type { AvailableModel } from '../detectors/registry/ModelRegistry.js';
 import { InferencePool } from '../pipeline/inference/InferencePool.js';
 import type { SpeakerEmbedding } from '../pipeline/inference/InferenceBackend.js';
@@ -60,7 +61,7 @@ export class DeclaredVoiceEnroller {
       seconds += x.length / RATE;
       for (let s = 0; s + WINDOW <= x.length; s += HOP) {
         const w = x.slice(s, s + WINDOW);
-        if (dbfs(w) >= this.options.minDbfs) windows.push(w);
+        if (rmsDbfs(w) >= this.options.minDbfs) windows.push(w);
       }
     }
     if (windows.length < this.options.minWindows) {
@@ -118,10 +119,4 @@ export class DeclaredVoiceEnroller {
       await pool.close();
     }
   }
-}
-
-function dbfs(w: Float32Array): number {
-  let s = 0;
-  for (const x of w) s += x * x;
-  return 20 * Math.log10(Math.sqrt(s / w.length) + 1e-12);
 }

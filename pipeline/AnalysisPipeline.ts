@@ -153,10 +153,11 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     const fps = media.options.videoFps;
     // Video quality is judged on the analysis frame rate, which the decoder limits to `videoFps`.
     // The voice-continuity rule is the speaker model's own (its manifest's `takeover`, chosen on tuning speakers).
-    const takeover = models.find((m) => m.manifest.task === 'speaker-embed')?.manifest.takeover;
+    const speakerModel = models.find(isEmbed)?.manifest;
+    const takeover = speakerModel?.takeover;
     const speaker = takeover ? { enrolWindows: takeover.K, consecutive: takeover.M, threshold: takeover.T, thresholdTelephone: takeover.T_telephone ?? takeover.T } : {};
     // The declared-voice match rule is the speaker model's too (its manifest's `declared`, chosen for a low false-match rate).
-    const rule = models.find((m) => m.manifest.task === 'speaker-embed')?.manifest.declared;
+    const rule = speakerModel?.declared;
     const declared = rule ? { consecutive: rule.M, threshold: rule.T, thresholdTelephone: rule.T_telephone ?? rule.T } : {};
     const verdict: Partial<ParticipantVerdictOptions> = {
       ...o.verdict,
@@ -270,7 +271,7 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
 
 /** The plain-data part of the inference options each media worker's pool takes (it travels as workerData). */
 function colocatedConfig(models: readonly AvailableModel[], o: Partial<InferencePoolOptions>): ColocatedInferenceConfig {
-  const keys = ['intraOpNumThreads', 'interOpNumThreads', 'executionProvider', 'queueCapacity', 'maxBatchFrames', 'maxAudioBatch', 'embeddingSlackMs', 'embeddingThinFill', 'maxWaitMs', 'embeddingBatchWaitMs', 'maxQueueAgeMs', 'lagWarnMs', 'lagWarnIntervalMs'] as const;
+  const keys = ['intraOpNumThreads', 'interOpNumThreads', 'executionProvider', 'queueCapacity', 'maxBatchFrames', 'maxAudioBatch', 'embeddingSlackMs', 'embeddingThinFill', 'maxWaitMs', 'maxQueueAgeMs', 'lagWarnMs', 'lagWarnIntervalMs'] as const;
   const pool: ColocatedInferenceConfig['pool'] = {};
   for (const k of keys) if (o[k] !== undefined) Object.assign(pool, { [k]: o[k] });
   return { models: models.map((m) => ({ id: m.id, dir: m.dir, modelPath: m.modelPath, manifest: m.manifest })), pool };

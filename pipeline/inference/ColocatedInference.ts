@@ -2,9 +2,9 @@
  * The score half of the `media-threads` placement, as the main thread sees it: every media
  * worker scores the windows it makes with its own in-thread InferencePool (one bounded,
  * fairly-thinned queue per detector over that worker's streams; InThreadRunner), and posts the
- * scores and drops (embeddings too, had it been given a speaker model: SplitInference keeps that
- * one on the inference thread). The media pool hands those messages here, where they become this
- * backend's events; nothing is submitted from the main thread.
+ * scores and drops (never embeddings: SplitInference keeps the speaker model on the inference
+ * thread). The media pool hands those messages here, where they become this backend's events;
+ * nothing is submitted from the main thread.
  *
  *   main --RTP--> media worker: decode -> VAD -> windows -> detectors --scores--> main
  *
@@ -13,7 +13,7 @@
  * decoding); its replacement opens its models again and reports its detectors.
  */
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
-import type { DetectorInfo, DetectorScore, DropEvent, InferenceBackend, InferenceBackendEvents, SpeakerEmbedding } from './InferenceBackend.js';
+import type { DetectorInfo, DetectorScore, DropEvent, InferenceBackend, InferenceBackendEvents } from './InferenceBackend.js';
 import type { AnalysisWindow } from '../messages.js';
 
 export class ColocatedInference extends TypedEmitter<InferenceBackendEvents> implements InferenceBackend {
@@ -49,10 +49,6 @@ export class ColocatedInference extends TypedEmitter<InferenceBackendEvents> imp
 
   score(s: DetectorScore): void {
     this.safeEmit('score', s);
-  }
-
-  embedding(e: SpeakerEmbedding): void {
-    this.safeEmit('embedding', e);
   }
 
   dropped(d: DropEvent): void {

@@ -524,25 +524,6 @@ describe('InferencePool with the shipped audio models (voice-antispoof, speaker-
     }
   });
 
-  it('in-thread: holds speaker embeddings until a full batch (or embeddingBatchWaitMs); scores never wait', async () => {
-    pool = new InferencePool(audioModels, { placement: 'in-thread', embeddingBatchWaitMs: 600_000, maxAudioBatch: 3 });
-    const p = pool;
-    const scores: number[] = [];
-    const embedded: number[] = [];
-    p.on('score', (s) => scores.push(s.seq));
-    p.on('embedding', (e) => embedded.push(e.seq));
-    await p.ready();
-    for (let i = 0; i < 2; i++) p.submit(audioWindow({ stream: streamRef(`w${i}`), seq: i, seconds: 2, seed: 80 + i }));
-    await until(() => scores.length === 2);
-    // Two windows scored at once; their embeddings wait for a batch of 3 (the wait is 10 minutes).
-    expect(embedded).toEqual([]);
-    expect(p.dump().detectors.find((d) => d.id === 'speaker-embed')?.queued).toBe(2);
-    p.submit(audioWindow({ stream: streamRef('w2'), seq: 2, seconds: 2, seed: 82 }));
-    await until(() => embedded.length === 3);
-    expect(embedded.sort()).toEqual([0, 1, 2]);
-    expect(scores.sort()).toEqual([0, 1, 2]);
-  });
-
   it('runs score batches before speaker embeddings, unless the embeddings have waited embeddingSlackMs longer', async () => {
     pool = new InferencePool(audioModels);
     const p = pool;

@@ -81,13 +81,6 @@ export interface InferencePoolOptions {
   embeddingThinFill: number;
   /** Longest wait for a fuller face batch, ms. */
   maxWaitMs: number;
-  /**
-   * Longest wait for a fuller speaker-embedding batch, ms (0: an idle executor takes what is
-   * queued; score windows never wait). Dedicated threads batch by themselves (windows queue while
-   * they are busy); an in-thread pool is idle whenever a window arrives, so without a wait it runs
-   * the speaker LSTM in batches of one, at about twice the cost per window of a batch of 8.
-   */
-  embeddingBatchWaitMs: number;
   /** Windows queued longer than this are dropped as stale, ms. */
   maxQueueAgeMs: number;
   /** Warn when analysis lags real time by more than this, ms. */
@@ -118,7 +111,6 @@ export const defaultInferencePoolOptions: InferencePoolOptions = {
   embeddingSlackMs: 1_000,
   embeddingThinFill: 0.5,
   maxWaitMs: 5,
-  embeddingBatchWaitMs: 0,
   maxQueueAgeMs: 10_000,
   lagWarnMs: 3_000,
   lagWarnIntervalMs: 10_000,
@@ -578,11 +570,9 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     }
     const head = d.queue.peek();
     if (!head || !d.usable) return undefined;
-    const full = d.kind === 'audio' ? d.queue.size >= this.options.maxAudioBatch : d.frames >= this.options.maxBatchFrames;
-    const maxWait = d.kind === 'video' ? this.options.maxWaitMs : isEmbedding(d) ? this.options.embeddingBatchWaitMs : 0;
-    if (full || maxWait <= 0) return true;
+    if (d.kind === 'audio' || d.frames >= this.options.maxBatchFrames) return true;
     const waited = now - head.enqueuedAt;
-    return waited >= maxWait ? true : maxWait - waited;
+    return waited >= this.options.maxWaitMs ? true : this.options.maxWaitMs - waited;
   }
 
   private dispatch(): void {

@@ -37,7 +37,7 @@ export class SplitInference implements InferenceBackend {
 
   /** Scores were computed where the window was made; the main thread only sends windows on for their embeddings. */
   submit(window: AnalysisWindow): boolean {
-    return window.type === 'audio-window' && this.embeddings !== undefined ? this.embeddings.submit(window) : false;
+    return this.embeddings?.submit(window) ?? false;
   }
 
   detectors(): DetectorInfo[] {

@@ -5,7 +5,7 @@
  * alignment, and, in the default media-threads placement, the detectors), never on the
  * thread that carries signalling and media.
  *
- *   main --open/rtp/close--> MediaWorker --window/score/embedding/dropped/face-observation/keyframe-needed/stats--> main
+ *   main --open/rtp/close--> MediaWorker --window/score/dropped/face-observation/keyframe-needed/stats--> main
  *
  * Per stream: audio/AudioStreamProcessor.ts (RTP -> PCM -> VAD -> AudioWindow), or
  * video/VideoStreamProcessor.ts (RTP -> VP8 frames) -> video/FaceWindower.ts (faces -> FaceWindow);
@@ -87,10 +87,10 @@ async function init(): Promise<void> {
   }
   let detectors: DetectorInfo[] | undefined;
   if (cfg.inference) {
+    // The score detectors of this worker's kind (the pipeline keeps the speaker model on the inference thread).
     const models = cfg.inference.models.filter((m) => TASK_KIND[m.manifest.task] === cfg.kind);
     pool = new InferencePool(models, { ...cfg.inference.pool, placement: 'in-thread', workers: 1 });
     pool.on('score', (score) => post({ type: 'score', score }));
-    pool.on('embedding', (embedding) => post({ type: 'embedding', embedding }, [embedding.vector.buffer as ArrayBuffer]));
     pool.on('dropped', (drop) => post({ type: 'dropped', drop }));
     await pool.ready();
     detectors = pool.detectors();

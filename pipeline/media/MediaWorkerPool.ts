@@ -259,9 +259,6 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
       case 'score':
         this.inference?.score(m.score);
         break;
-      case 'embedding':
-        this.inference?.embedding(m.embedding);
-        break;
       case 'dropped':
         this.inference?.dropped(m.drop);
         break;

@@ -10,13 +10,13 @@ import type { VideoStreamStats } from '../video/VideoStreamProcessor.js';
 import type { FaceObservation } from '../../detectors/face/FaceObservation.js';
 import type { InferencePoolOptions } from '../inference/InferencePool.js';
 import type { WorkerModel } from '../inference/protocol.js';
-import type { DetectorInfo, DetectorScore, DropEvent, SpeakerEmbedding } from '../inference/InferenceBackend.js';
+import type { DetectorInfo, DetectorScore, DropEvent } from '../inference/InferenceBackend.js';
 
 /** What a media worker needs to score its own windows (plain data: it travels as workerData). */
 export interface ColocatedInferenceConfig {
   /** Every available detector model; each worker opens those of its kind. */
   models: WorkerModel[];
-  pool: Partial<Pick<InferencePoolOptions, 'intraOpNumThreads' | 'interOpNumThreads' | 'executionProvider' | 'queueCapacity' | 'maxBatchFrames' | 'maxAudioBatch' | 'embeddingSlackMs' | 'embeddingThinFill' | 'maxWaitMs' | 'embeddingBatchWaitMs' | 'maxQueueAgeMs' | 'lagWarnMs' | 'lagWarnIntervalMs'>>;
+  pool: Partial<Pick<InferencePoolOptions, 'intraOpNumThreads' | 'interOpNumThreads' | 'executionProvider' | 'queueCapacity' | 'maxBatchFrames' | 'maxAudioBatch' | 'embeddingSlackMs' | 'embeddingThinFill' | 'maxWaitMs' | 'maxQueueAgeMs' | 'lagWarnMs' | 'lagWarnIntervalMs'>>;
 }
 
 export interface OpenStream {
@@ -80,12 +80,6 @@ export interface ScoreOut {
   score: DetectorScore;
 }
 
-/** Scored in the worker: a speaker-embedding model's vector. */
-export interface EmbeddingOut {
-  type: 'embedding';
-  embedding: SpeakerEmbedding;
-}
-
 /** Scored in the worker: a window a detector did not score, with the reason. */
 export interface DropOut {
   type: 'dropped';
@@ -129,4 +123,4 @@ export interface WorkerClosed {
   type: 'closed';
 }
 
-export type FromMediaWorker = WorkerReady | StreamOpened | WindowOut | ScoreOut | EmbeddingOut | DropOut | FaceObservationOut | KeyframeNeeded | StreamStats | WorkerMetrics | BatchDone | WorkerClosed;
+export type FromMediaWorker = WorkerReady | StreamOpened | WindowOut | ScoreOut | DropOut | FaceObservationOut | KeyframeNeeded | StreamStats | WorkerMetrics | BatchDone | WorkerClosed;

@@ -101,11 +101,11 @@ export class DeclaredVoiceMatcher {
    */
   add(vector: Float32Array, set: DeclaredVoiceSet, telephone = false): { changed: boolean; cosine: number } {
     const threshold = telephone ? this.rule.thresholdTelephone : this.rule.threshold;
-    // A voice removed from the set no longer matches.
-    if (this.#matched && !set.voices.includes(this.#matched)) {
-      const same = set.voices.find((v) => v.id === this.#matched!.id);
-      this.#matched = same;
-      if (!same) {
+    // The set is replaced whole on every change: the matched voice is looked up again; a removed one no longer matches.
+    if (this.#matched) {
+      const id = this.#matched.id;
+      this.#matched = set.voices.find((v) => v.id === id);
+      if (!this.#matched) {
         this.#candidate = undefined;
         this.#below = 0;
         return { changed: true, cosine: 0 };
