@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { catalogue, catalogueEntry, randomMelody } from './catalogue.js';
 import { ChallengePolicy, type ParticipantProfile } from './ChallengePolicy.js';
+import { measuredChallengeWeights, MIN_WEIGHT, parseChallengeWeights } from './challengeWeights.js';
+import { seededRandom } from './eval/labelledSet.js';
 import { cryptoRandom } from './random.js';
 
 const both: ParticipantProfile = { peerId: 'a', hasAudio: true, hasVideo: true };
@@ -102,6 +104,41 @@ describe('ChallengePolicy', () => {
     expect(mods).toEqual(new Set(['audio', 'video']));
     expect(kinds.size).toBeGreaterThan(8);
   });
+  it('picks kinds within a modality in proportion to their weights', () => {
+    const audio = catalogue.filter((e) => e.modality === 'audio').map((e) => e.id);
+    const weights = Object.fromEntries(audio.map((id) => [id, id === 'whisper-phrase' ? 1 : 0.1]));
+    const p = new ChallengePolicy({ kindWeights: weights, avoidRepeat: false, rng: seededRandom(7) });
+    const n = 3000;
+    let whisper = 0;
+    for (let i = 0; i < n; i++) if (p.choose(both, true).kind === 'whisper-phrase') whisper++;
+    const expected = 1 / (1 + 0.1 * (audio.length - 1));
+    expect(whisper / n).toBeGreaterThan(expected - 0.05);
+    expect(whisper / n).toBeLessThan(expected + 0.05);
+    // A kind missing from the table weighs 1; an operator's pick ignores weights.
+    expect(new ChallengePolicy({ kindWeights: {} }).choose(both, false, 'unusual-words').kind).toBe('unusual-words');
+    for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => new ChallengePolicy({ kindWeights: { 'high-pitch': bad } })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
+    }
+  });
+  it('uses the measured clone-discrimination weights by default', () => {
+    const measured = measuredChallengeWeights();
+    for (const e of catalogue.filter((x) => x.modality === 'audio')) {
+      expect(measured[e.id]).toBeGreaterThanOrEqual(MIN_WEIGHT);
+      expect(measured[e.id]).toBeLessThanOrEqual(1);
+    }
+    // The least discriminating kind is asked least often, but still asked.
+    const [lowest] = Object.entries(measured).sort((a, b) => a[1] - b[1]);
+    if (!lowest) throw new Error('no measured weights');
+    const p = new ChallengePolicy({ avoidRepeat: false, rng: seededRandom(3) });
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 4000; i++) {
+      const k = p.choose(both, true).kind;
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    const least = counts.get(lowest[0]) ?? 0;
+    expect(least).toBeGreaterThan(0);
+    for (const [kind, c] of counts) if (kind !== lowest[0] && (measured[kind] ?? 1) >= 2 * lowest[1]) expect(c).toBeGreaterThan(least);
+  });
   it('spot-checks only high-risk calls, at about the configured rate', () => {
     const p = new ChallengePolicy({ spotCheckProbability: 0.5 });
     let n = 0;
@@ -110,5 +147,21 @@ describe('ChallengePolicy', () => {
     expect(n).toBeLessThan(260);
     for (let i = 0; i < 50; i++) expect(p.spotCheck(false)).toBe(false);
     expect(() => new ChallengePolicy({ spotCheckProbability: 2 })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
+  });
+});
+
+describe('challenge weights table', () => {
+  it('rejects a malformed table with ERR_CONFIG and names what is wrong', () => {
+    expect(parseChallengeWeights('{"challenges":{"high-pitch":{"weight":0.5}}}', 't')).toEqual({ 'high-pitch': 0.5 });
+    for (const [text, needle] of [
+      ['not json', 'not JSON'],
+      ['[]', 'no challenges'],
+      ['{"challenges":[]}', 'no challenges'],
+      ['{"challenges":{"high-pitch":{}}}', 'high-pitch'],
+      ['{"challenges":{"high-pitch":{"weight":0.01}}}', 'high-pitch'],
+      ['{"challenges":{"high-pitch":{"weight":"1"}}}', 'high-pitch'],
+    ] as const) {
+      expect(() => parseChallengeWeights(text, 't')).toThrow(expect.objectContaining({ code: 'ERR_CONFIG', message: expect.stringContaining(needle) }));
+    }
   });
 });

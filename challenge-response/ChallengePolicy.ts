@@ -8,7 +8,8 @@
 import { DfdError } from '../kernel/errors.js';
 import { catalogue, type CatalogueEntry, type ChallengeSpec, type Modality } from './catalogue.js';
 import type { ChallengeTrigger } from './Challenge.js';
-import { cryptoRandom, pick, type RandomSource } from './random.js';
+import { measuredChallengeWeights } from './challengeWeights.js';
+import { cryptoRandom, pick, pickWeighted, type RandomSource } from './random.js';
 
 export interface ChallengePolicyOptions {
   /** Minimum time between two challenges of the same participant, ms (operators bypass it). */
@@ -23,6 +24,11 @@ export interface ChallengePolicyOptions {
   allowedKinds: readonly string[];
   /** Avoid repeating the participant's previous kind when another fits. */
   avoidRepeat: boolean;
+  /**
+   * Relative chance of each kind within its modality (kinds not listed: 1). Undefined: the
+   * measured clone-discrimination weights (challengeWeights.ts, from eval/cloneEval.ts).
+   */
+  kindWeights: Readonly<Record<string, number>> | undefined;
   rng: RandomSource;
 }
 
@@ -33,6 +39,7 @@ export const defaultChallengePolicyOptions: ChallengePolicyOptions = {
   spotCheckProbability: 0.02,
   allowedKinds: [],
   avoidRepeat: true,
+  kindWeights: undefined,
   rng: cryptoRandom,
 };
 
@@ -56,12 +63,17 @@ interface PeerRecord {
 export class ChallengePolicy {
   readonly options: ChallengePolicyOptions;
   private readonly peers = new Map<string, PeerRecord>();
+  private readonly weights: Readonly<Record<string, number>>;
   private callCount = 0;
 
   constructor(options: Partial<ChallengePolicyOptions> = {}) {
     this.options = { ...defaultChallengePolicyOptions, ...options };
     const p = this.options.spotCheckProbability;
     if (!(p >= 0 && p <= 1)) throw new DfdError('ERR_CONFIG', 'spotCheckProbability must be in [0, 1]');
+    this.weights = this.options.kindWeights ?? measuredChallengeWeights();
+    for (const [kind, w] of Object.entries(this.weights)) {
+      if (!(w > 0 && Number.isFinite(w))) throw new DfdError('ERR_CONFIG', 'challenge weights must be finite and above 0', { kind, weight: w });
+    }
   }
 
   /** Modalities this participant can be challenged with on this call. */
@@ -89,7 +101,11 @@ export class ChallengePolicy {
     return undefined;
   }
 
-  /** Random challenge that fits the participant; `kind` forces one (operator's pick). */
+  /**
+   * Random challenge that fits the participant; `kind` forces one (operator's pick). A modality
+   * is picked first (so the few video challenges are not swamped by audio ones), then a kind
+   * with a chance proportional to its weight.
+   */
   choose(profile: ParticipantProfile, audioOnlyCall: boolean, kind?: string): ChallengeSpec {
     const modalities = this.modalitiesFor(profile, audioOnlyCall);
     const allowed = this.options.allowedKinds;
@@ -98,10 +114,10 @@ export class ChallengePolicy {
     if (pool.length === 0) throw new DfdError('ERR_CHALLENGE_UNAVAILABLE', undefined, { peerId: profile.peerId, kind, modalities });
     const last = this.peers.get(profile.peerId)?.lastKind;
     if (this.options.avoidRepeat && pool.length > 1) pool = pool.filter((e) => e.id !== last);
-    // Pick a modality first so the few video challenges are not swamped by audio ones.
     const mods = [...new Set(pool.map((e) => e.modality))];
     const m = pick(mods, this.options.rng);
-    return pick(pool.filter((e) => e.modality === m), this.options.rng).make(this.options.rng);
+    const kinds = pool.filter((e) => e.modality === m);
+    return pickWeighted(kinds, kinds.map((e) => this.weights[e.id] ?? 1), this.options.rng).make(this.options.rng);
   }
 
   /** Records the start of a challenge; throws the refusal if it may not start. */

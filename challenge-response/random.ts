@@ -19,6 +19,20 @@ export function pick<T>(items: readonly T[], rng: RandomSource): T {
   return v;
 }
 
+/** One of `items`, with a chance proportional to `weights[i]` (all > 0). */
+export function pickWeighted<T>(items: readonly T[], weights: readonly number[], rng: RandomSource): T {
+  const total = weights.reduce((a, w) => a + w, 0);
+  let r = rng.float() * total;
+  for (let i = 0; i < items.length; i++) {
+    r -= weights[i] ?? 0;
+    if (r < 0) return items[i] as T;
+  }
+  // Rounding can leave r at 0 after the last weight.
+  const last = items[items.length - 1];
+  if (last === undefined) throw new RangeError('pick from an empty list');
+  return last;
+}
+
 /** `n` distinct items in random order. */
 export function pickDistinct<T>(items: readonly T[], n: number, rng: RandomSource): T[] {
   const pool = [...items];

@@ -19,6 +19,7 @@ export const INTEGRATION = [
   'api/rest.fuzz.test.ts',
   'api/routes.test.ts',
   'challenge-response/checkers/realSpeech.test.ts',
+  'challenge-response/checkers/clonesRealSpeech.test.ts',
   'cluster/remote.test.ts',
   'challenge-response/checkers/videoOcclusion.test.ts',
   'challenge-response/checkers/videoRendered.test.ts',

@@ -215,7 +215,7 @@ function levinson(r: Float64Array, p: number): Float64Array {
 }
 
 /** Deterministic standard normal noise (xorshift32 + Box-Muller). */
-function gaussian(seed: number): () => number {
+export function gaussian(seed: number): () => number {
   let s = seed >>> 0 || 1;
   const u = (): number => {
     s ^= s << 13;
@@ -228,7 +228,7 @@ function gaussian(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
 }
 
-function rms(x: ArrayLike<number>): number {
+export function rms(x: ArrayLike<number>): number {
   let e = 0;
   for (let i = 0; i < x.length; i++) e += (x[i] ?? 0) ** 2;
   return Math.sqrt(e / Math.max(1, x.length));
@@ -238,7 +238,7 @@ function rms(x: ArrayLike<number>): number {
  * Source-filter resynthesis: the real utterance's spectral envelope (LPC, updated every hop)
  * and its residual energy, with the excitation replaced by `excite(n, residualRms)`.
  */
-function lpcResynth(x: Float32Array, excite: (n: number, residualRms: number) => number, options: Partial<LpcOptions>): Float32Array {
+export function lpcResynth(x: Float32Array, excite: (n: number, residualRms: number) => number, options: Partial<LpcOptions>): Float32Array {
   const o = { ...defaultLpcOptions, ...options };
   const n = x.length;
   const pre = new Float64Array(n);
