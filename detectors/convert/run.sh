@@ -5,7 +5,7 @@
 # (model.onnx + manifest.json). The two presentation-attack (PAD) models get a `fake_logit`
 # first output (add_fake_logit.py: sigmoid(fake_logit) = 1 - P(real), checked numerically)
 # after their pre-activation and probability outputs were verified against TFJS.
-# Needs: python3 with venv, the local wheel mirror (pip config), node + node_modules.
+# Needs: python3 with venv, PyPI (pip's configured index), node + node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -17,7 +17,8 @@ trap 'rm -rf "$TMP"' EXIT
 
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --index-url file:///opt/pypi/simple onnx==1.23.1 numpy==2.4.6 onnxruntime==1.30.0
+  # The same pins as detectors/training/setup.sh.
+  "$VENV/bin/pip" install -q --no-input --timeout 60 onnx==1.23.1 numpy==2.2.6 onnxruntime==1.30.0
 fi
 PY=$VENV/bin/python
 
