@@ -9,7 +9,7 @@ import { defaultEvidenceAccumulatorOptions } from '../pipeline/verdict/EvidenceA
 import { defaultPadOptions, defaultParticipantVerdictOptions, defaultQualityThresholds, type ParticipantVerdictOptions } from '../pipeline/verdict/ParticipantVerdict.js';
 import { defaultChallengePolicyOptions } from '../challenge-response/ChallengePolicy.js';
 import { defaultChallengeManagerOptions } from '../challenge-response/ChallengeManagerOptions.js';
-import { defaultSpeakerContinuityOptions } from '../pipeline/verdict/SpeakerContinuity.js';
+import { defaultVoiceContinuityOptions } from '../pipeline/verdict/IdentityContinuity.js';
 
 /** The configuration values (src/config.ts names) that reach verdicts and challenges. */
 export interface VerdictConfig {
@@ -65,7 +65,7 @@ export function verdictSettings(input: VerdictSettingsInput): Record<string, unk
       },
       quality: { ...quality, poorBandwidths: [...quality.poorBandwidths] },
       presentationAttack: { ...pad, tasks: [...pad.tasks] },
-      speakerContinuity: { enabled: c.speakerContinuity ?? false, ...defaultSpeakerContinuityOptions, ...v.speaker },
+      speakerContinuity: { enabled: c.speakerContinuity ?? false, ...defaultVoiceContinuityOptions, ...v.speaker },
     },
     analysis: {
       enabled: c.analysis,

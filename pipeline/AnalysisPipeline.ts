@@ -5,7 +5,7 @@
  *     faces, windows, and the score detectors: each worker's in-thread InferencePool, fair bounded queues)
  *     --WindowScore--> ParticipantVerdict (evidence, fusion, state machine) --> 'verdict'
  *   the speech windows also --> InferencePool (speaker-embedding threads)
- *     --SpeakerEmbedding--> ParticipantVerdict's SpeakerContinuity (a change of voice: takeover)
+ *     --SpeakerEmbedding--> ParticipantVerdict's IdentityContinuity (a change of voice: takeover)
  *
  * Two thread hops from packet to score (main -> media worker -> main; SplitInference). Other
  * placements: every detector on dedicated inference threads (`inferencePlacement:

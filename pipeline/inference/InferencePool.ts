@@ -21,7 +21,7 @@
  * score batches go first unless the embeddings fall that far behind.
  * Speaker embeddings under backlog: while the speaker-embed queue is at least
  * `embeddingThinFill` full, a stream whose voice is enrolled and whose last embedding matched
- * it (a shadow SpeakerContinuity per stream, with the model's takeover rule) skips every other
+ * it (a shadow IdentityContinuity per stream, with the model's takeover rule) skips every other
  * window; never two in a row, never while enrolling or after a window below the threshold, so
  * the M-in-a-row takeover rule still sees consecutive windows once the voice changes (see
  * thinEmbedding). Skipped windows are counted (dfd_speaker_embeddings_skipped_total), not dropped.
@@ -44,7 +44,7 @@ import type { ExecutionProvider, FromWorker, RunMessage, ToWorker, WorkerModel }
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import type { InferenceRunner } from './InferenceRunner.js';
 import { InThreadRunner } from './InThreadRunner.js';
-import { SpeakerContinuity, type ContinuityResult } from '../verdict/SpeakerContinuity.js';
+import { IdentityContinuity, type ContinuityResult } from '../verdict/IdentityContinuity.js';
 
 const log = createLogger('inference-pool');
 
@@ -155,7 +155,7 @@ interface Detector {
 
 /** What the pool knows of one stream's voice, to thin its speaker embeddings under backlog. */
 interface VoiceTrack {
-  continuity: SpeakerContinuity;
+  continuity: IdentityContinuity;
   /** The shadow tracker's answer to the stream's latest embedding. */
   last: ContinuityResult['state'] | undefined;
   /** Whether the stream's previous window skipped the embedding. */
@@ -357,7 +357,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
   /**
    * Whether this window skips the speaker embedding. Only while the speaker-embed queue is at
    * least `embeddingThinFill` full, and only for a stream whose voice is enrolled, whose last
-   * embedding matched it ('same' in a shadow of the verdict's SpeakerContinuity, with the
+   * embedding matched it ('same' in a shadow of the verdict's IdentityContinuity, with the
    * model's K/M/T) and whose previous window was embedded. So at most every other window is
    * skipped, none while enrolling, and after a window below the threshold every window is
    * embedded until the voice matches again (or a takeover re-enrols): a change of voice is
@@ -381,7 +381,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     let t = this.voices.get(key);
     if (!t) {
       const rule = d.model.manifest.takeover;
-      const continuity = new SpeakerContinuity(rule ? { enrolWindows: rule.K, consecutive: rule.M, threshold: rule.T, thresholdTelephone: rule.T_telephone ?? rule.T } : {});
+      const continuity = new IdentityContinuity(rule ? { enrolWindows: rule.K, consecutive: rule.M, threshold: rule.T, thresholdTelephone: rule.T_telephone ?? rule.T } : {});
       t = { continuity, last: undefined, skippedLast: false, seenAt: now };
       this.voices.set(key, t);
     }

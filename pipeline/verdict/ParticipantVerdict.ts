@@ -6,7 +6,7 @@
  *   addDropped(ev)   -> dropped-window counts (lower the confidence)
  *   markVerified / markDeepfakeLikely / revokeVerified -> challenge outcomes and operator decisions,
  *                     written by the decision layer (decision/ParticipantDecisions.ts) only
- *   addSpeakerEmbedding(e) -> SpeakerContinuity; a change of voice -> markTakeover: `suspicious`
+ *   addSpeakerEmbedding(e) -> IdentityContinuity; a change of voice -> markTakeover: `suspicious`
  *                     with reason "takeover:voice", the old voice's audio evidence dropped;
  *                     and DeclaredVoiceMatcher: a voice an operator declared as legitimately synthetic
  *                     -> reason "declared-synthetic:<voice id>", the voice's detector evidence set aside
@@ -50,7 +50,7 @@ import type { AnalysisWindow, AudioQuality, MediaKind, VideoQuality, WindowScore
 import { EvidenceAccumulator, sigmoid, type EvidenceAccumulatorOptions } from './EvidenceAccumulator.js';
 import { verdictWeight, weightedPFake, type ModelTask } from '../../detectors/registry/Manifest.js';
 import { VerdictMachine, type VerdictMachineOptions, type VerdictState } from './VerdictMachine.js';
-import { SpeakerContinuity, type SpeakerContinuityOptions } from './SpeakerContinuity.js';
+import { IdentityContinuity, type IdentityContinuityOptions } from './IdentityContinuity.js';
 import { DeclaredVoiceMatcher, DeclaredVoiceSet, type DeclaredVoice, type DeclaredVoiceRule } from './DeclaredVoices.js';
 
 export interface QualityThresholds {
@@ -94,7 +94,7 @@ export interface ParticipantVerdictOptions {
   pad: Partial<PadOptions>;
   machine: Partial<VerdictMachineOptions>;
   /** Voice continuity (speaker-embed windows): enrolment size, run length, thresholds. */
-  speaker: Partial<SpeakerContinuityOptions>;
+  speaker: Partial<IdentityContinuityOptions>;
   /** Declared synthetic voices (read at every speaker embedding: the set an operator maintains) and the match rule. */
   declaredVoices: () => DeclaredVoiceSet;
   declared: Partial<DeclaredVoiceRule>;
@@ -204,7 +204,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   private readonly machine: VerdictMachine;
   private readonly acc: Record<MediaKind, EvidenceAccumulator>;
   private readonly pad: PadOptions;
-  private readonly voice: SpeakerContinuity;
+  private readonly voice: IdentityContinuity;
   private readonly declared: DeclaredVoiceMatcher;
   /** One accumulator per PAD detector id. */
   private readonly padAcc = new Map<string, EvidenceAccumulator>();
@@ -225,7 +225,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     this.machine = new VerdictMachine(this.options.machine);
     this.acc = { audio: new EvidenceAccumulator(this.options.accumulator), video: new EvidenceAccumulator(this.options.accumulator) };
     this.pad = { ...defaultPadOptions, ...this.options.pad };
-    this.voice = new SpeakerContinuity(this.options.speaker);
+    this.voice = new IdentityContinuity(this.options.speaker);
     this.declared = new DeclaredVoiceMatcher(this.options.declared);
     const p = this.pad;
     if (!(p.minPFake > 0 && p.minPFake < 1) || !(p.maxPFake > 0 && p.maxPFake < 1) || !(p.minEvidence >= 0) || (p.mode !== 'raise' && p.mode !== 'report')) {

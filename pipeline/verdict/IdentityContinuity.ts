@@ -1,29 +1,31 @@
 /**
- * Is it still the same voice? One participant's speaker-embedding windows (task
- * `speaker-embed`, L2-normalised vectors) against an enrolment profile:
+ * Is it still the same voice, or the same face? One participant's embedding windows (task
+ * `speaker-embed` for the voice, `face-embed` for the face; L2-normalised vectors) against an
+ * enrolment profile:
  *
  *   enrolling   the first K windows; the profile is their normalised mean
  *   tracking    each later window's cosine to the profile; M windows in a row below the
  *               threshold (T, or T_telephone for telephone audio) -> `takeover`
- *   after a takeover the windows that fell below seed a new profile (the new voice), so a
- *   second change is caught too; the count restarts.
+ *   after a takeover the windows that fell below seed a new profile (the new voice or face), so
+ *   a second change is caught too; the count restarts.
  *
- * K, M and T come from the model's manifest (`takeover`), chosen on tuning speakers and
- * measured on held-out ones (detectors/training/speaker/README.md). Pure: no clock, no I/O.
+ * K, M and T come from the model's manifest (`takeover`), chosen on tuning identities and
+ * measured on held-out ones (detectors/training/speaker/README.md for voices,
+ * detectors/eval/faceContinuity.ts for faces). Pure: no clock, no I/O.
  */
 
-export interface SpeakerContinuityOptions {
+export interface IdentityContinuityOptions {
   /** Windows averaged into the enrolment profile. */
   enrolWindows: number;
   /** Consecutive windows below the threshold that make a takeover. */
   consecutive: number;
-  /** Cosine threshold for wideband audio, and for telephone audio (8 kHz, G.711). */
+  /** Cosine threshold (wideband audio, or faces), and for telephone audio (8 kHz, G.711). */
   threshold: number;
   thresholdTelephone: number;
 }
 
-/** The shipped model's values (detectors/models/speaker-embed/manifest.json, `takeover`). */
-export const defaultSpeakerContinuityOptions: SpeakerContinuityOptions = {
+/** The shipped speaker model's values (detectors/models/speaker-embed/manifest.json, `takeover`). */
+export const defaultVoiceContinuityOptions: IdentityContinuityOptions = {
   enrolWindows: 6,
   consecutive: 2,
   threshold: 0.66,
@@ -37,8 +39,8 @@ export type ContinuityResult =
   | { state: 'below'; cosine: number; run: number }
   | { state: 'takeover'; cosine: number; windows: number };
 
-export class SpeakerContinuity {
-  readonly options: SpeakerContinuityOptions;
+export class IdentityContinuity {
+  readonly options: IdentityContinuityOptions;
   #sum: Float64Array | undefined;
   #enrolled = 0;
   #profile: Float32Array | undefined;
@@ -48,8 +50,8 @@ export class SpeakerContinuity {
   #windows = 0;
   #suspended = false;
 
-  constructor(options: Partial<SpeakerContinuityOptions> = {}) {
-    this.options = { ...defaultSpeakerContinuityOptions, ...options };
+  constructor(options: Partial<IdentityContinuityOptions> = {}) {
+    this.options = { ...defaultVoiceContinuityOptions, ...options };
     const o = this.options;
     if (!(Number.isInteger(o.enrolWindows) && o.enrolWindows >= 1 && Number.isInteger(o.consecutive) && o.consecutive >= 1)) {
       throw new RangeError('enrolWindows and consecutive must be positive integers');

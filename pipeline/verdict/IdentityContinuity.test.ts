@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SpeakerContinuity } from './SpeakerContinuity.js';
+import { IdentityContinuity } from './IdentityContinuity.js';
 import { ParticipantVerdict } from './ParticipantVerdict.js';
 
 /** A unit vector near `axis` (cosine about 1 - jitter^2/2 to the axis itself). */
@@ -16,9 +16,9 @@ function voice(axis: number, jitter = 0.1, dim = 16, seed = 1): () => Float32Arr
   };
 }
 
-describe('SpeakerContinuity', () => {
+describe('IdentityContinuity', () => {
   it('enrols K windows, then stays quiet while the voice stays', () => {
-    const c = new SpeakerContinuity({ enrolWindows: 3, consecutive: 2, threshold: 0.7 });
+    const c = new IdentityContinuity({ enrolWindows: 3, consecutive: 2, threshold: 0.7 });
     const a = voice(0);
     expect([1, 2, 3].map(() => c.add(a()).state)).toEqual(['enrolling', 'enrolling', 'enrolling']);
     expect(c.enrolled).toBe(true);
@@ -27,7 +27,7 @@ describe('SpeakerContinuity', () => {
   });
 
   it('M windows of another voice in a row make a takeover; a single odd window does not', () => {
-    const c = new SpeakerContinuity({ enrolWindows: 3, consecutive: 2, threshold: 0.7 });
+    const c = new IdentityContinuity({ enrolWindows: 3, consecutive: 2, threshold: 0.7 });
     const a = voice(0);
     const b = voice(5, 0.1, 16, 7);
     for (let i = 0; i < 3; i++) c.add(a());
@@ -46,7 +46,7 @@ describe('SpeakerContinuity', () => {
   });
 
   it('while suspended (a challenge answer) nothing is compared or counted; on resume the run starts over', () => {
-    const c = new SpeakerContinuity({ enrolWindows: 2, consecutive: 2, threshold: 0.7 });
+    const c = new IdentityContinuity({ enrolWindows: 2, consecutive: 2, threshold: 0.7 });
     const a = voice(0);
     const odd = voice(6, 0.1, 16, 11);
     c.add(a());
@@ -61,7 +61,7 @@ describe('SpeakerContinuity', () => {
   });
 
   it('uses the telephone threshold for telephone audio; ignores zero, non-finite and wrong-length vectors', () => {
-    const c = new SpeakerContinuity({ enrolWindows: 1, consecutive: 1, threshold: 0.9, thresholdTelephone: 0.5 });
+    const c = new IdentityContinuity({ enrolWindows: 1, consecutive: 1, threshold: 0.9, thresholdTelephone: 0.5 });
     c.add(Float32Array.from([1, 0]));
     const tilted = Float32Array.from([Math.cos(1), Math.sin(1)]); // cosine 0.54
     expect(c.add(tilted, true).state).toBe('same');
@@ -69,7 +69,7 @@ describe('SpeakerContinuity', () => {
     expect(c.add(Float32Array.from([Number.NaN, 1])).state).toBe('same');
     expect(c.add(Float32Array.from([1, 0, 0])).state).toBe('same');
     expect(c.add(tilted, false).state).toBe('takeover');
-    expect(() => new SpeakerContinuity({ enrolWindows: 0 })).toThrow(RangeError);
+    expect(() => new IdentityContinuity({ enrolWindows: 0 })).toThrow(RangeError);
   });
 });
 
