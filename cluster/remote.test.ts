@@ -119,7 +119,7 @@ describe('remote analysis (real nats-server, real worker processes)', () => {
     workers.push(w);
     const subject = workSubjects('dfd.v1').infer;
     const ask = async (data: Uint8Array): Promise<ReturnType<typeof decodeWorkReply>> => decodeWorkReply((await nc.request(subject, data, { timeout: 10_000 })).data);
-    const garbage = [new Uint8Array([1, 2, 3]), new TextEncoder().encode('{"v":1}'), new Uint8Array([0x44, 0x46, 0x57, 9, 0, 0, 0, 0])];
+    const garbage: Uint8Array[] = [new Uint8Array([1, 2, 3]), new TextEncoder().encode('{"v":1}'), new Uint8Array([0x44, 0x46, 0x57, 9, 0, 0, 0, 0])];
     const { header, body } = workRequestOf(audioWindow({ seq: 1, seconds: 1 }));
     // A header that lies about its body, and one with an unknown field.
     garbage.push(encodeWorkRequest({ ...header, samples: 10 } as typeof header, body));

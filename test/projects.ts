@@ -26,6 +26,7 @@ export const INTEGRATION = [
   'challenge-response/dsp/AnalysisWorker.test.ts',
   'challenge-response/prompt/prompt.test.ts',
   'deploy/grafana/dashboard.test.ts',
+  'deploy/k8s/kustomize.test.ts',
   'deploy/nats/natsServerConf.test.ts',
   'detectors/eval/channel.test.ts',
   'detectors/eval/cli.test.ts',

@@ -1,5 +1,6 @@
 /**
- * The Grafana dashboard only queries metrics the service really exports.
+ * The Grafana dashboard only queries metrics that are really exported: by the service, or (the
+ * cluster row's dfd_worker_* panels) by an analysis worker process.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -9,15 +10,33 @@ import { execFileSync } from 'node:child_process';
 import { startTestService } from '../../test/helpers/service.js';
 import { testModelsDir, removeDir } from '../../test/helpers/models.js';
 import type { Service } from '../../src/Service.js';
+import { NatsServerProcess } from '../../events/NatsServerProcess.js';
+import { exited, startWorkerProcess, type WorkerProcess } from '../../cluster/testing/workerProcess.js';
+
+/** Metric names a /metrics exposition declares. */
+async function exported(port: number): Promise<Set<string>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return new Set([...text.matchAll(/^# TYPE (dfd_[a-z0-9_]+) /gm)].map((m) => m[1]!));
+}
 
 describe('deploy/grafana/dfd-dashboard.json', () => {
   let service: Service;
+  let nats: NatsServerProcess;
+  let worker: WorkerProcess;
   let modelsDir: string;
   beforeAll(async () => {
     modelsDir = testModelsDir();
     service = await startTestService({ modelsDir }, { events: true, analysis: true });
+    // A worker process has a registry of its own: the service's /metrics cannot speak for it.
+    nats = await NatsServerProcess.start();
+    worker = await startWorkerProcess(nats, { DFD_MODELS_DIR: modelsDir });
   });
   afterAll(async () => {
+    if (worker) {
+      worker.child.kill('SIGTERM');
+      await exited(worker.child);
+    }
+    await nats?.close();
     await service?.close();
     removeDir(modelsDir);
   });
@@ -33,18 +52,21 @@ describe('deploy/grafana/dfd-dashboard.json', () => {
     }
   });
 
-  it('references only metrics that /metrics exports', async () => {
+  it('references only metrics that the service\'s /metrics, or a worker\'s for dfd_worker_*, exports', async () => {
     const dash = JSON.parse(fs.readFileSync('deploy/grafana/dfd-dashboard.json', 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
     const exprs = dash.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
     expect(exprs.length).toBeGreaterThan(15);
     const used = new Set(exprs.flatMap((e) => e.match(/dfd_[a-z0-9_]+/g) ?? []).map((m) => m.replace(/_bucket$/, '')));
+    const fromWorker = [...used].filter((m) => m.startsWith('dfd_worker_'));
+    expect(fromWorker.length).toBeGreaterThan(2);
+    const workerExports = await exported(worker.port);
+    expect(fromWorker.filter((m) => !workerExports.has(m)), 'not on the worker\'s /metrics').toEqual([]);
     // Worker threads report their metrics about once a second: wait until /metrics exports them all (or give up and show what is missing).
-    let missing: string[] = [...used];
+    let missing: string[] = [...used].filter((m) => !fromWorker.includes(m));
     for (const deadline = Date.now() + 30_000; missing.length > 0 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-      const text = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
-      const exported = new Set([...text.matchAll(/^# TYPE (dfd_[a-z0-9_]+) /gm)].map((m) => m[1]!));
-      missing = [...used].filter((m) => !exported.has(m));
+      const fromService = await exported(service.port);
+      missing = missing.filter((m) => !fromService.has(m));
     }
-    expect(missing).toEqual([]);
+    expect(missing, 'not on the service\'s /metrics').toEqual([]);
   });
 });

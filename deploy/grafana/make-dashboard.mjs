@@ -31,10 +31,15 @@ const panels = [
   panel('Inference queue depth', [['dfd_inference_queue_depth', '{{detector}}']]),
   panel('Stage latency p95', [[p95('dfd_pipeline_tap_to_window_seconds'), 'tap to window'], [p95('dfd_pipeline_window_to_verdict_seconds'), 'window to verdict'], [p95('dfd_face_stage_seconds', 'stage'), 'face {{stage}}']], { unit: 's' }),
   panel('Audio input', [['rate(dfd_audio_lost_packets_total[5m])', 'lost packets/s'], ['rate(dfd_audio_concealed_seconds_total[5m])', 'concealed s/s'], ['sum by (outcome) (rate(dfd_audio_packets_total[5m]))', 'packets {{outcome}}']]),
-  row('Remote analysis (DFD_ANALYSIS=remote, docs/scaling.md)'),
-  panel('Work requests /s (by outcome)', [['sum by (outcome) (rate(dfd_remote_requests_total[5m]))', '{{outcome}}'], ['rate(dfd_remote_retries_total[5m])', 'retries']]),
+  // Service nodes send windows (dfd_remote_*), analysis workers score them (dfd_worker_*); one
+  // series per node or worker (instance) where the load can differ between them.
+  row('Cluster (remote analysis)'),
+  panel('Work requests /s (by outcome)', [['sum by (outcome) (rate(dfd_remote_requests_total[5m]))', '{{outcome}}'], ['sum(rate(dfd_remote_retries_total[5m]))', 'retries']]),
   panel('Work round trip p95', [[p95('dfd_remote_request_seconds'), 'round trip']], { unit: 's' }),
-  panel('Windows in flight / queued for workers', [['dfd_remote_in_flight', 'in flight'], ['dfd_remote_queue_depth', 'queued']]),
+  panel('Windows in flight / queued for workers', [['dfd_remote_in_flight', 'in flight {{instance}}'], ['dfd_remote_queue_depth', 'queued {{instance}}']]),
+  panel('Worker requests /s (by outcome)', [['sum by (outcome) (rate(dfd_worker_requests_total[5m]))', '{{outcome}}']]),
+  panel('Worker pending windows', [['dfd_worker_pending_windows', '{{instance}}']]),
+  panel('Worker request p95', [[p95('dfd_worker_request_seconds', 'instance'), '{{instance}}']], { unit: 's' }),
   row('Events and people'),
   panel('Events published / dropped', [['sum by (type) (rate(dfd_events_published_total[5m]))', 'published {{type}}'], ['sum by (reason) (rate(dfd_events_dropped_total[5m]))', 'dropped {{reason}}'], ['dfd_events_buffered', 'buffered']]),
   panel('NATS connection', [['dfd_events_connected', 'connected'], ['increase(dfd_events_reconnects_total[1h])', 'reconnects (1h)']]),
@@ -72,6 +77,9 @@ const dashboard = {
   time: { from: 'now-1h', to: 'now' },
   refresh: '10s',
   tags: ['dfd'],
+  // Resolves ${DS_PROMETHEUS} when the dashboard is provisioned from a file (deploy/grafana/provisioning),
+  // where no import dialog fills __inputs in: the first Prometheus data source, or the one picked.
+  templating: { list: [{ name: 'DS_PROMETHEUS', label: 'Prometheus', type: 'datasource', query: 'prometheus', hide: 0 }] },
   panels,
 };
 // `node make-dashboard.mjs [OUT]`: OUT defaults to the committed file beside this script.
