@@ -9,7 +9,7 @@ import { defaultEvidenceAccumulatorOptions } from '../pipeline/verdict/EvidenceA
 import { defaultPadOptions, defaultParticipantVerdictOptions, defaultQualityThresholds, type ParticipantVerdictOptions } from '../pipeline/verdict/ParticipantVerdict.js';
 import { defaultChallengePolicyOptions } from '../challenge-response/ChallengePolicy.js';
 import { defaultChallengeManagerOptions } from '../challenge-response/ChallengeManagerOptions.js';
-import { defaultVoiceContinuityOptions } from '../pipeline/verdict/IdentityContinuity.js';
+import { defaultFaceContinuityOptions, defaultVoiceContinuityOptions } from '../pipeline/verdict/IdentityContinuity.js';
 
 /** The configuration values (src/config.ts names) that reach verdicts and challenges. */
 export interface VerdictConfig {
@@ -30,6 +30,8 @@ export interface VerdictConfig {
   challengeVerifiedForMs: number;
   /** Absent in bundles of services older than the speaker-continuity check. */
   speakerContinuity?: boolean;
+  /** Absent in bundles of services older than the face-continuity check. */
+  faceContinuity?: boolean;
   takeoverHoldMs?: number;
 }
 
@@ -66,6 +68,7 @@ export function verdictSettings(input: VerdictSettingsInput): Record<string, unk
       quality: { ...quality, poorBandwidths: [...quality.poorBandwidths] },
       presentationAttack: { ...pad, tasks: [...pad.tasks] },
       speakerContinuity: { enabled: c.speakerContinuity ?? false, ...defaultVoiceContinuityOptions, ...v.speaker },
+      faceContinuity: { enabled: (c.faceContinuity ?? false) && c.faceAnalysis, ...defaultFaceContinuityOptions, ...v.face },
     },
     analysis: {
       enabled: c.analysis,

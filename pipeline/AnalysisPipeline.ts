@@ -6,6 +6,8 @@
  *     --WindowScore--> ParticipantVerdict (evidence, fusion, state machine) --> 'verdict'
  *   the speech windows also --> InferencePool (speaker-embedding threads)
  *     --SpeakerEmbedding--> ParticipantVerdict's IdentityContinuity (a change of voice: takeover)
+ *   the face windows carry their descriptor (made in the media worker) --> ParticipantVerdict's
+ *     face IdentityContinuity (a different person in front of the camera: takeover)
  *
  * Two thread hops from packet to score (main -> media worker -> main; SplitInference). Other
  * placements: every detector on dedicated inference threads (`inferencePlacement:
@@ -112,6 +114,8 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
       const p = this.#known(w.stream);
       if (!p) return;
       p.observe(w);
+      // Made where the face was analysed (media worker, FaceDescriber): who is in front of the camera.
+      if (w.type === 'face-window' && w.descriptor) p.addFaceDescriptor(w.descriptor);
       // Never blocks; when the detector's queue is full the pool thins fairly and counts it. (media-threads:
       // scored already where it was made; only the speaker-embedding threads take it from here.)
       inference.submit(w);
@@ -159,10 +163,14 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     // The declared-voice match rule is the speaker model's too (its manifest's `declared`, chosen for a low false-match rate).
     const rule = speakerModel?.declared;
     const declared = rule ? { consecutive: rule.M, threshold: rule.T, thresholdTelephone: rule.T_telephone ?? rule.T } : {};
+    // The face-continuity rule is the face model's own (its manifest's `takeover`, chosen on tuning identities).
+    const faceRule = registry.available().find((m) => m.manifest.task === 'face-embed')?.manifest.takeover;
+    const face = faceRule ? { enrolWindows: faceRule.K, consecutive: faceRule.M, threshold: faceRule.T, thresholdTelephone: faceRule.T } : {};
     const verdict: Partial<ParticipantVerdictOptions> = {
       ...o.verdict,
       quality: { ...defaultQualityThresholds, minFrameRate: fps * 0.6, ...o.verdict.quality },
       speaker: { ...speaker, ...o.verdict.speaker },
+      face: { ...face, ...o.verdict.face },
       declared: { ...declared, ...o.verdict.declared },
     };
     const p = new AnalysisPipeline({ ...o, verdict }, registry, media, inference);

@@ -73,6 +73,11 @@ export interface FaceWindow {
   wallStart: number;
   wallEnd: number;
   quality: VideoQuality;
+  /**
+   * Who the face is: the L2-normalised descriptor of the window's middle crop (detectors/face/
+   * FaceDescriber.ts, model face-embed), when face continuity is on. The verdict tracks it.
+   */
+  descriptor?: Float32Array;
 }
 
 export type AnalysisWindow = AudioWindow | FaceWindow;

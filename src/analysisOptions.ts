@@ -29,6 +29,7 @@ export function pipelineOptions(c: Config, priority: ThreadPriority): Partial<An
       videoFps: c.videoFps,
       faceWindowFrames: c.faceWindowFrames,
       faceAnalysis: c.faceAnalysis,
+      faceContinuity: c.faceContinuity,
       logLevel: c.logLevel,
     },
     inferencePlacement: c.inferencePlacement === 'media' ? 'media-threads' : 'inference-threads',

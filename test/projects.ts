@@ -35,6 +35,7 @@ export const INTEGRATION = [
   'detectors/face/face.test.ts',
   'detectors/face/testing/renderPose.test.ts',
   'detectors/models/face-antispoof/model.test.ts',
+  'detectors/models/face-embed/model.test.ts',
   'detectors/models/face-forgery/model.test.ts',
   'detectors/models/face-liveness/model.test.ts',
   'detectors/models/speaker-embed/model.test.ts',

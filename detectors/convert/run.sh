@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-runs the TFJS -> ONNX conversion of the face models shipped in @vladmandic/human,
 # verifies every output against TFJS itself (run in Node), and rewrites
-# detectors/models/face-detect, face-landmarks, face-antispoof and face-liveness
+# detectors/models/face-detect, face-landmarks, face-antispoof, face-liveness and face-embed
 # (model.onnx + manifest.json). The two presentation-attack (PAD) models get a `fake_logit`
 # first output (add_fake_logit.py: sigmoid(fake_logit) = 1 - P(real), checked numerically)
 # after their pre-activation and probability outputs were verified against TFJS.
@@ -26,7 +26,8 @@ convert() { # id json out outputs...
   local id=$1 json=$2 out=$3; shift 3
   local args=() pairs=()
   for p in "$@"; do args+=(--output "$p"); pairs+=("$p"); done
-  "$PY" $CONV/tfjs_to_onnx.py "$SRC/$json" "$out" --input-name image "${args[@]}" >&2
+  # shellcheck disable=SC2086
+  "$PY" $CONV/tfjs_to_onnx.py "$SRC/$json" "$out" --input-name image "${args[@]}" ${CONVERT_FLAGS:-} >&2
   node $CONV/verify_tfjs.mjs "$SRC/$json" "$out" "${pairs[@]}" > "$TMP/$id.verify.json"
   echo "verified $id: $(python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print('ok' if j['ok'] else 'FAIL', max(r['rel'] for r in j['results']))" "$TMP/$id.verify.json")" >&2
 }
@@ -53,3 +54,6 @@ POST="--pre real_logit --prob real --kind sigmoid" \
   publish face-antispoof model.onnx antispoof.json StatefulPartitionedCall/sequential/dense_1/BiasAdd:real_logit Identity:real
 POST="--pre logits --prob probs --kind softmax2 --real-index 0" \
   publish face-liveness model.onnx liveness.json StatefulPartitionedCall/sequential_1/dense_2/BiasAdd:logits Identity:probs
+# The face descriptor for continuity (docs/continuity.md): float16 weights stay float16 in the file.
+# Its takeover rule (K, M, T) comes from eval-results/face/continuity.json (detectors/eval/faceContinuity.ts).
+CONVERT_FLAGS=--fp16-weights publish face-embed model.onnx faceres.json global_pooling/Mean:descriptor

@@ -5,11 +5,12 @@ The ONNX graph keeps the TFJS input layout (NHWC) at its boundary and runs NCHW
 inside: one Transpose after the input, 4-D activations stay NCHW, and a Transpose
 back to NHWC is inserted only where TF semantics depend on the memory order
 (Reshape/flatten of a 4-D tensor). Supported ops cover the MediaPipe/Keras models
-shipped by @vladmandic/human (BlazeFace, FaceMesh, antispoof, liveness):
+shipped by @vladmandic/human (BlazeFace, FaceMesh, antispoof, liveness, faceres):
 Conv2D, _FusedConv2D (BiasAdd/Relu/Relu6/Prelu/Elu), DepthwiseConv2dNative,
 _FusedDepthwiseConv2dNative, MaxPool, AvgPool, Pad/PadV2, ConcatV2, Reshape,
 Squeeze, MatMul/_FusedMatMul, Add/AddV2/Sub/Mul/RealDiv/Maximum/Minimum, Relu,
-Relu6, Prelu, Sigmoid, Tanh, Elu, Softmax, ResizeBilinear, Identity.
+Relu6, Prelu, Sigmoid, Tanh, Elu, Softmax, ResizeBilinear, Identity, Mean (faceres'
+global pooling).
 
 Usage:
   tfjs_to_onnx.py MODEL_JSON OUT_ONNX --input-name image \
@@ -352,6 +353,19 @@ class Converter:
             y = self.add("Gemm", inputs, name)
             self.vals[name] = (self.activation(y, fused, extra, "plain", name), "plain")
             return
+        if op == "Mean":
+            # Global pooling (faceres): reduce over TF axes, mapped to NCHW when the input is 4-D NCHW.
+            x, layout = self.get(ins[0])
+            axes = np.atleast_1d(self.const(ins[1])).astype(np.int64)
+            keep = 1 if attr(node, "keep_dims", False) else 0
+            if layout == "nchw":
+                if keep:
+                    x, layout = self.as_plain(ins[0]), "plain"
+                else:
+                    axes = np.array([AXIS_NHWC_TO_NCHW[int(a)] for a in axes], np.int64)
+            # opset 17: ReduceMean takes its axes as an attribute.
+            self.vals[name] = (self.add("ReduceMean", [x], name, axes=[int(a) for a in axes], keepdims=keep), "plain")
+            return
         if op == "ResizeBilinear":
             x, layout = self.get(ins[0])
             assert layout == "nchw"
@@ -393,6 +407,31 @@ class Converter:
         return model
 
 
+def store_fp16(model: onnx.ModelProto, min_size: int = 1024) -> int:
+    """Stores float32 initializers that float16 holds exactly (weights shipped as float16 upstream)
+    as float16 with a Cast back to float32: half the file, the same numbers (onnxruntime folds
+    the casts when it loads the model). Returns how many were stored so."""
+    g = model.graph
+    casts = []
+    kept = []
+    for t in g.initializer:
+        arr = numpy_helper.to_array(t)
+        if arr.dtype == np.float32 and arr.size >= min_size:
+            half = arr.astype(np.float16)
+            if np.array_equal(half.astype(np.float32), arr):
+                kept.append(numpy_helper.from_array(half, t.name + "_fp16"))
+                casts.append(helper.make_node("Cast", [t.name + "_fp16"], [t.name], name=t.name + "_cast", to=TensorProto.FLOAT))
+                continue
+        kept.append(t)
+    del g.initializer[:]
+    g.initializer.extend(kept)
+    nodes = casts + list(g.node)
+    del g.node[:]
+    g.node.extend(nodes)
+    onnx.checker.check_model(model, full_check=True)
+    return len(casts)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model_json")
@@ -400,12 +439,15 @@ def main() -> int:
     ap.add_argument("--input-name", default="input")
     ap.add_argument("--output", action="append", required=True, help="TF_NODE:onnx_name, in order")
     ap.add_argument("--batch", default="batch", help="symbolic batch name, or an integer to fix it")
+    ap.add_argument("--fp16-weights", action="store_true", help="store weights float16 holds exactly as float16 (+ Cast)")
     args = ap.parse_args()
     mj = json.load(open(args.model_json))
     weights = load_weights(mj, os.path.dirname(os.path.abspath(args.model_json)))
     batch: str | int = int(args.batch) if args.batch.isdigit() else args.batch
     outs = [tuple(o.split(":", 1)) for o in args.output]
     model = Converter(mj, weights, args.input_name, batch).convert(outs)  # type: ignore[arg-type]
+    if args.fp16_weights:
+        store_fp16(model)
     onnx.save(model, args.out_onnx)
     print(json.dumps({"out": args.out_onnx, "nodes": len(model.graph.node),
                       "outputs": [o.name for o in model.graph.output]}))

@@ -87,7 +87,31 @@ PER_MODEL = {
         "dataCard": "Upstream: 'LivenessNet', a tiny Keras CNN (2 conv blocks with batch norm + dense, 32x32 RGB input, 2-way softmax). The TFJS model.json says generatedBy 'https://github.com/leokwu/livenessnet' and convertedBy vladmandic; @vladmandic/human's faceid demo README says it 'checks if input has obvious artifacts due to recording (e.g. playing back phone recording of a face)' and is 'trained on low-resolution inputs'. The training data is not documented in the package (unknown; the LivenessNet recipe it is named after trains on a few minutes of one person's own real and phone-replayed selfie video). No held-out numbers are published. Converted here from TFJS without retraining. Known gaps: unknown and very likely tiny training population; 32x32 input sees only coarse texture and colour; not trained on face swaps; scores on our aligned crops were measured, not validated (see docs/models.md).",
         "source": SRC + "liveness.json",
     },
+    "face-embed": {
+        "version": "0.1.0",
+        "task": "face-embed",
+        "image": {
+            "width": 224, "height": 224, "layout": "NHWC", "channels": "RGB",
+            "scale": 1, "mean": [0, 0, 0], "std": [1, 1, 1],
+            "crop": "the service's 256x256 aligned face crop (eyes level, side 1.3 x max(box w, h)) resized bilinearly to 224x224; value = pixel in [0, 255] (@vladmandic/human feeds its face crop in [0, 1] times 255)",
+        },
+        "output": {
+            "meaning": "descriptor [batch,1024]: the global-average-pooled features of the description network, which @vladmandic/human returns as face.embedding for face matching. Compare L2-normalised descriptors by dot product (cosine): same identity high, different identities low (docs/continuity.md measures both on real talking-face clips)."
+        },
+        "license": "MIT (@vladmandic/human, which ships and trained or converted the TFJS model); upstream architecture MobileNet v1",
+        "dataCard": "Upstream: @vladmandic/human's 'faceres' description model (MobileNet v1 backbone, 224x224 RGB, heads for age, gender and a 1024-d descriptor; about 3.5 M parameters stored as float16). The package's docs say it was trained by its author for face description and matching; the training data is not documented in the package. Converted here from TFJS without retraining; weights stay float16 in the file (cast to float32 at load, exactly the same values). Known gaps: unknown training population; profiles, heavy occlusion and low light degrade the descriptor; a face swap of the same target identity keeps the descriptor, by design (continuity catches a change of person, not a forgery of the same one).",
+        "source": SRC + "faceres.json",
+    },
 }
+
+
+def takeover_from_eval(path: str):
+    """The face-continuity rule chosen by detectors/eval/faceContinuity.ts (K, M, T), when it has run."""
+    try:
+        chosen = json.load(open(path))["chosen"]
+    except (OSError, KeyError, ValueError):
+        return None
+    return {"K": int(chosen["K"]), "M": int(chosen["M"]), "T": float(chosen["T"])}
 
 
 def specs(values):
@@ -109,6 +133,10 @@ def main():
     source = per.pop("source")
     max_rel = max(r["rel"] for r in verify["results"])
     manifest_task = per["task"]
+    if manifest_task == "face-embed":
+        takeover = takeover_from_eval("eval-results/face/continuity.json")
+        if takeover:
+            per["takeover"] = takeover
     manifest = {
         "schemaVersion": 1,
         "id": model_id,

@@ -15,9 +15,9 @@ import { DfdError } from '../../kernel/errors.js';
  */
 /**
  * `speaker-embed`: a speaker-embedding model (output: an L2-normalised vector per window, not a
- * logit); the verdict tracks the voice's continuity with it (pipeline/verdict/SpeakerContinuity.ts).
+ * logit); the verdict tracks the voice's continuity with it (pipeline/verdict/IdentityContinuity.ts).
  */
-export const ModelTasks = ['voice-antispoof', 'face-forgery', 'face-pad', 'face-detect', 'face-landmarks', 'vad', 'speaker-embed'] as const;
+export const ModelTasks = ['voice-antispoof', 'face-forgery', 'face-pad', 'face-detect', 'face-landmarks', 'vad', 'speaker-embed', 'face-embed'] as const;
 export type ModelTask = (typeof ModelTasks)[number];
 
 /** A dimension: a fixed size or a symbolic (dynamic) name such as "batch". */
@@ -40,13 +40,13 @@ const AudioSpec = Type.Object({
   normalize: Type.Optional(Type.Union([Type.Literal('rms'), Type.Literal('none')])),
 });
 
-/** How the verdict uses a speaker-embedding model (task `speaker-embed`), as chosen on its tuning speakers. */
+/** How the verdict uses an embedding model (task `speaker-embed` or `face-embed`), as chosen on its tuning identities. */
 const TakeoverSpec = Type.Object({
   /** Windows averaged into the enrolment profile. */
   K: Type.Integer({ minimum: 1, maximum: 100 }),
   /** Consecutive windows below the threshold that make a takeover. */
   M: Type.Integer({ minimum: 1, maximum: 100 }),
-  /** Cosine threshold (wideband), and for telephone audio. */
+  /** Cosine threshold (wideband audio, or faces), and for telephone audio. */
   T: Type.Number({ minimum: -1, maximum: 1 }),
   T_telephone: Type.Optional(Type.Number({ minimum: -1, maximum: 1 })),
 });
@@ -124,7 +124,7 @@ const compiled = TypeCompiler.Compile(ManifestSchema);
 
 /** Tasks that need an `audio` block, and those that need an `image` block. */
 const audioTasks: readonly ModelTask[] = ['voice-antispoof', 'vad', 'speaker-embed'];
-const imageTasks: readonly ModelTask[] = ['face-forgery', 'face-pad', 'face-detect', 'face-landmarks'];
+const imageTasks: readonly ModelTask[] = ['face-forgery', 'face-pad', 'face-detect', 'face-landmarks', 'face-embed'];
 
 /**
  * Validates an already-parsed manifest. Throws ERR_MODEL_MANIFEST naming the first few

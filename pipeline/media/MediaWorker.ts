@@ -19,6 +19,7 @@ import { SileroVadModel } from '../audio/SileroVad.js';
 import { VideoStreamProcessor } from '../video/VideoStreamProcessor.js';
 import { FaceWindower } from '../video/FaceWindower.js';
 import { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
+import { FaceDescriber } from '../../detectors/face/FaceDescriber.js';
 import type { AnalysisWindow, StreamRef } from '../messages.js';
 import type { ColocatedInferenceConfig, FromMediaWorker, ToMediaWorker, OpenStream } from './protocol.js';
 import { setLogLevel, createLogger, type LogLevel } from '../../kernel/log.js';
@@ -40,6 +41,8 @@ export interface MediaWorkerConfig {
   cropSize: number;
   statsIntervalMs: number;
   faceAnalysis: boolean;
+  /** Describe each face window (model face-embed) for face continuity; needs faceAnalysis. */
+  faceContinuity: boolean;
   /** Score windows here (media-threads placement); undefined: post the windows to the main thread. */
   inference: ColocatedInferenceConfig | undefined;
 }
@@ -70,6 +73,7 @@ type Entry = AudioEntry | VideoEntry;
 const entries = new Map<string, Entry>();
 let vad: SileroVadModel | undefined;
 let faces: FaceAnalyzer | undefined;
+let describer: FaceDescriber | undefined;
 let pool: InferencePool | undefined;
 /** Face analyses running now (all streams, closed ones included): shutdown waits for them. */
 const faceRuns = new Set<Promise<void>>();
@@ -83,6 +87,14 @@ async function init(): Promise<void> {
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
       log.error('face analysis unavailable', { error: e });
+    }
+    if (faces && cfg.faceContinuity) {
+      try {
+        describer = await FaceDescriber.load();
+      } catch (e) {
+        // Face continuity is off; face analysis and the face detectors go on without it.
+        log.error('face continuity unavailable', { error: e });
+      }
     }
   }
   let detectors: DetectorInfo[] | undefined;
@@ -131,7 +143,7 @@ function open(m: OpenStream): void {
   } else {
     const { tapId, stream } = m;
     const proc = new VideoStreamProcessor({ payloadType: m.payloadType, decoder: { maxFps: cfg.videoFps } });
-    const windower = faces ? new FaceWindower(stream, faces, () => proc.stats(), { faceWindowFrames: cfg.faceWindowFrames, cropSize: cfg.cropSize }) : undefined;
+    const windower = faces ? new FaceWindower(stream, faces, () => proc.stats(), { faceWindowFrames: cfg.faceWindowFrames, cropSize: cfg.cropSize }, describer) : undefined;
     proc.on('keyframe-needed', () => post({ type: 'keyframe-needed', tapId }));
     if (windower) {
       windower.on('observation', (observation) => post({ type: 'face-observation', tapId, stream, observation }));
@@ -184,6 +196,7 @@ async function shutdown(): Promise<void> {
   await pool?.close();
   await vad?.close();
   await faces?.close();
+  await describer?.close();
   post({ type: 'closed' });
   port.close();
   process.exit(0);

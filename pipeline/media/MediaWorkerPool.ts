@@ -59,6 +59,7 @@ export const defaultMediaWorkerPoolOptions: MediaWorkerPoolOptions = {
   cropSize: 256,
   statsIntervalMs: 1000,
   faceAnalysis: true,
+  faceContinuity: true,
   inference: undefined,
 };
 
@@ -209,7 +210,8 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
   }
 
   #supervise(index: number, kind: MediaKind): Slot {
-    const config: MediaWorkerConfig = { ...this.options, kind, faceAnalysis: kind === 'video' && this.options.faceAnalysis };
+    const faceAnalysis = kind === 'video' && this.options.faceAnalysis;
+    const config: MediaWorkerConfig = { ...this.options, kind, faceAnalysis, faceContinuity: faceAnalysis && this.options.faceContinuity };
     const worker = new SupervisedWorker<ToMediaWorker, FromMediaWorker>({
       name: `media-${index}`,
       callerUrl: import.meta.url,

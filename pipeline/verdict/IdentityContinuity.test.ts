@@ -102,4 +102,33 @@ describe('ParticipantVerdict takeover', () => {
     v.tick();
     expect(v.current().state).toBe('collecting');
   });
+
+  it('a different face makes the verdict suspicious with reason takeover:face, held while the new face is judged', () => {
+    let now = 0;
+    const v = new ParticipantVerdict({ roomId: 'r', peerId: 'p' }, { now: () => now });
+    const audio = { roomId: 'r', peerId: 'p', producerId: 'a', kind: 'audio' as const };
+    const video = { roomId: 'r', peerId: 'p', producerId: 'v', kind: 'video' as const };
+    for (let i = 0; i < 6; i++) {
+      now += 1000;
+      v.addScore({ type: 'score', stream: audio, seq: i, detector: 'voice', modelVersion: '1', pFake: 0.1, evidence: 1, wallEnd: now, queueMs: 0, inferenceMs: 1 });
+      v.addScore({ type: 'score', stream: video, seq: i, detector: 'face', modelVersion: '1', pFake: 0.1, evidence: 1, wallEnd: now, queueMs: 0, inferenceMs: 1 });
+    }
+    expect(v.current().state).toBe('likely-genuine');
+    // The shipped face rule (K 3, M 2, T 0.69): three windows enrol the face, two of another face in a row are a takeover.
+    const a = voice(0, 0.1, 64, 3);
+    const b = voice(7, 0.1, 64, 5);
+    for (let i = 0; i < 5; i++) v.addFaceDescriptor(a());
+    v.addFaceDescriptor(b());
+    expect(v.current().state).toBe('likely-genuine');
+    v.addFaceDescriptor(b());
+    expect([v.current().state, v.current().reason]).toEqual(['suspicious', 'takeover:face']);
+    expect(v.takeovers).toBe(1);
+    // Held for takeoverHoldMs; the voice's evidence was kept, so with it the verdict is judged again after the hold.
+    for (let i = 0; i < 31; i++) {
+      now += 1000;
+      v.addScore({ type: 'score', stream: audio, seq: 10 + i, detector: 'voice', modelVersion: '1', pFake: 0.1, evidence: 1, wallEnd: now, queueMs: 0, inferenceMs: 1 });
+      if (i === 20) expect(v.current().state).toBe('suspicious');
+    }
+    expect(v.current().state).toBe('likely-genuine');
+  });
 });

@@ -32,6 +32,17 @@ export const defaultVoiceContinuityOptions: IdentityContinuityOptions = {
   thresholdTelephone: 0.65,
 };
 
+/**
+ * The shipped face model's values (detectors/models/face-embed/manifest.json, `takeover`: chosen on
+ * tuning identities by detectors/eval/faceContinuity.ts). Faces have no telephone channel.
+ */
+export const defaultFaceContinuityOptions: IdentityContinuityOptions = {
+  enrolWindows: 3,
+  consecutive: 2,
+  threshold: 0.69,
+  thresholdTelephone: 0.69,
+};
+
 export type ContinuityResult =
   | { state: 'suspended' }
   | { state: 'enrolling'; windows: number }

@@ -8,6 +8,8 @@
  *                     written by the decision layer (decision/ParticipantDecisions.ts) only
  *   addSpeakerEmbedding(e) -> IdentityContinuity; a change of voice -> markTakeover: `suspicious`
  *                     with reason "takeover:voice", the old voice's audio evidence dropped;
+ *   addFaceDescriptor(v) -> IdentityContinuity (faces); a different person in front of the camera
+ *                     -> `suspicious` with reason "takeover:face", the old face's video evidence dropped;
  *                     and DeclaredVoiceMatcher: a voice an operator declared as legitimately synthetic
  *                     -> reason "declared-synthetic:<voice id>", the voice's detector evidence set aside
  *                     while it matches (the declared voice is synthetic by design; no alarm on it)
@@ -50,7 +52,7 @@ import type { AnalysisWindow, AudioQuality, MediaKind, VideoQuality, WindowScore
 import { EvidenceAccumulator, sigmoid, type EvidenceAccumulatorOptions } from './EvidenceAccumulator.js';
 import { verdictWeight, weightedPFake, type ModelTask } from '../../detectors/registry/Manifest.js';
 import { VerdictMachine, type VerdictMachineOptions, type VerdictState } from './VerdictMachine.js';
-import { IdentityContinuity, type IdentityContinuityOptions } from './IdentityContinuity.js';
+import { defaultFaceContinuityOptions, IdentityContinuity, type IdentityContinuityOptions } from './IdentityContinuity.js';
 import { DeclaredVoiceMatcher, DeclaredVoiceSet, type DeclaredVoice, type DeclaredVoiceRule } from './DeclaredVoices.js';
 
 export interface QualityThresholds {
@@ -95,6 +97,8 @@ export interface ParticipantVerdictOptions {
   machine: Partial<VerdictMachineOptions>;
   /** Voice continuity (speaker-embed windows): enrolment size, run length, thresholds. */
   speaker: Partial<IdentityContinuityOptions>;
+  /** Face continuity (face-embed descriptors, one per face window): the face model's own rule. */
+  face: Partial<IdentityContinuityOptions>;
   /** Declared synthetic voices (read at every speaker embedding: the set an operator maintains) and the match rule. */
   declaredVoices: () => DeclaredVoiceSet;
   declared: Partial<DeclaredVoiceRule>;
@@ -135,6 +139,7 @@ export const defaultParticipantVerdictOptions: ParticipantVerdictOptions = {
   pad: {},
   machine: {},
   speaker: {},
+  face: {},
   declaredVoices: () => NO_DECLARED_VOICES,
   declared: {},
   quality: defaultQualityThresholds,
@@ -205,6 +210,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   private readonly acc: Record<MediaKind, EvidenceAccumulator>;
   private readonly pad: PadOptions;
   private readonly voice: IdentityContinuity;
+  private readonly face: IdentityContinuity;
   private readonly declared: DeclaredVoiceMatcher;
   /** One accumulator per PAD detector id. */
   private readonly padAcc = new Map<string, EvidenceAccumulator>();
@@ -226,6 +232,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     this.acc = { audio: new EvidenceAccumulator(this.options.accumulator), video: new EvidenceAccumulator(this.options.accumulator) };
     this.pad = { ...defaultPadOptions, ...this.options.pad };
     this.voice = new IdentityContinuity(this.options.speaker);
+    this.face = new IdentityContinuity({ ...defaultFaceContinuityOptions, ...this.options.face });
     this.declared = new DeclaredVoiceMatcher(this.options.declared);
     const p = this.pad;
     if (!(p.minPFake > 0 && p.minPFake < 1) || !(p.maxPFake > 0 && p.maxPFake < 1) || !(p.minEvidence >= 0) || (p.mode !== 'raise' && p.mode !== 'report')) {
@@ -320,7 +327,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
    */
   addSpeakerEmbedding(e: { vector: Float32Array; channel: 'wideband' | 'telephone' }): void {
     const r = this.voice.add(e.vector, e.channel === 'telephone');
-    if (r.state === 'takeover') this.markTakeover('takeover:voice');
+    if (r.state === 'takeover') this.markTakeover('takeover:voice', 'audio');
     const set = this.options.declaredVoices();
     if (set.size === 0 && !this.declared.matched) return;
     const previous = this.declared.matched;
@@ -342,18 +349,27 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     this.voice.suspend(on);
   }
 
-  /** Voice changes seen so far (after enrolment). */
+  /**
+   * One face window's descriptor (task face-embed). When the face is no longer the one enrolled
+   * at the start of the call, it is a takeover: see markTakeover.
+   */
+  addFaceDescriptor(vector: Float32Array): void {
+    if (this.face.add(vector).state === 'takeover') this.markTakeover('takeover:face', 'video');
+  }
+
+  /** Voice and face changes seen so far (after enrolment). */
   get takeovers(): number {
-    return this.voice.takeovers;
+    return this.voice.takeovers + this.face.takeovers;
   }
 
   /**
-   * Someone else is speaking now: the evidence gathered on the previous voice no longer speaks
-   * for this one (dropped), a passed challenge no longer vouches for it, and the verdict is
-   * `suspicious` with `reason`, held while the new voice gathers its own evidence.
+   * Someone else is speaking, or in front of the camera, now: the evidence gathered on the
+   * previous voice or face (`modality`) no longer speaks for this one (dropped), a passed challenge
+   * no longer vouches for it, and the verdict is `suspicious` with `reason`, held while the new
+   * voice or face gathers its own evidence.
    */
-  markTakeover(reason: string): void {
-    this.acc.audio.reset();
+  markTakeover(reason: string, modality: 'audio' | 'video' = 'audio'): void {
+    this.acc[modality].reset();
     this.machine.markTakeover(reason, this.options.now());
     this.evaluate();
   }

@@ -62,4 +62,24 @@ describe('FaceWindower (real FaceAnalyzer on a real photo)', () => {
     await w.push(frame(photo, 4));
     expect(events).toEqual(['observation']);
   });
+
+  it("with a describer, each window carries the descriptor of its middle crop; a failed description leaves it out", async () => {
+    const described: number[] = [];
+    let fail = false;
+    const describer = {
+      describe: async (crop: Uint8Array, size: number): Promise<Float32Array> => {
+        if (fail) throw new Error('model failed');
+        described.push(crop.length, size);
+        return Float32Array.of(1, 0);
+      },
+    };
+    const w = new FaceWindower(stream, faces, () => link, { faceWindowFrames: 2 }, describer);
+    const windows: FaceWindow[] = [];
+    w.on('window', (x) => windows.push(x));
+    for (const t of [1, 2]) await w.push(frame(photo, t));
+    fail = true;
+    for (const t of [3, 4]) await w.push(frame(photo, t));
+    expect(described).toEqual([256 * 256 * 3, 256]);
+    expect(windows.map((x) => x.descriptor && Array.from(x.descriptor))).toEqual([[1, 0], undefined]);
+  });
 });

@@ -7,14 +7,18 @@
  *     -> 'observation'      one FaceObservation per analysed frame, face or not (pose, visibility
  *                            of face regions against this stream's reference: challenges read them)
  *     -> 'window'           a FaceWindow every `faceWindowFrames` frames with a face: their aligned
- *                            crops, wall-clock span and quality (frame rate, face size, packet loss)
+ *                            crops, wall-clock span and quality (frame rate, face size, packet loss),
+ *                            and with a FaceDescriber the descriptor of its middle crop (who it is)
  *
  * One instance per stream; it owns nothing but its pending crops. A failed analysis is logged and
- * the frame counted as analysed-without-face, never thrown.
+ * the frame counted as analysed-without-face, never thrown; a failed description leaves the
+ * window without a descriptor. Describing runs inside the frame's analysis turn, so its cost shows
+ * as skipped frames, like the analysis's own.
  */
 import { createLogger } from '../../kernel/log.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import type { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
+import type { FaceDescriber } from '../../detectors/face/FaceDescriber.js';
 import type { FaceObservation } from '../../detectors/face/FaceObservation.js';
 import { RegionVisibility } from '../../detectors/face/RegionVisibility.js';
 import { largestFace, toFaceObservation } from '../../detectors/face/observe.js';
@@ -58,6 +62,7 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
   readonly #stream: StreamRef;
   readonly #faces: Pick<FaceAnalyzer, 'analyze'>;
   readonly #link: () => VideoLinkStats;
+  readonly #describer: Pick<FaceDescriber, 'describe'> | undefined;
   readonly #visibility = new RegionVisibility();
   #busy = false;
   #closed = false;
@@ -69,13 +74,17 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
   #faceSizes: number[] = [];
   #windowStart = 0;
 
-  /** `link`: the decode path's stats, read when a window closes (VideoStreamProcessor.stats). */
-  constructor(stream: StreamRef, faces: Pick<FaceAnalyzer, 'analyze'>, link: () => VideoLinkStats, options: Partial<FaceWindowerOptions> = {}) {
+  /**
+   * `link`: the decode path's stats, read when a window closes (VideoStreamProcessor.stats).
+   * `describer`: face continuity's descriptor model; without it windows carry no descriptor.
+   */
+  constructor(stream: StreamRef, faces: Pick<FaceAnalyzer, 'analyze'>, link: () => VideoLinkStats, options: Partial<FaceWindowerOptions> = {}, describer?: Pick<FaceDescriber, 'describe'>) {
     super();
     this.options = { ...defaultFaceWindowerOptions, ...options };
     this.#stream = stream;
     this.#faces = faces;
     this.#link = link;
+    this.#describer = describer;
   }
 
   /** Whether a frame is being analysed now. */
@@ -106,7 +115,7 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
       if (this.#crops.length === 0) this.#windowStart = f.arrivalMs;
       this.#crops.push(face.crop);
       this.#faceSizes.push(this.#faceSize);
-      if (this.#crops.length >= this.options.faceWindowFrames) this.#emitWindow(f.arrivalMs);
+      if (this.#crops.length >= this.options.faceWindowFrames) await this.#emitWindow(f.arrivalMs);
     } catch (error) {
       log.warn('face analysis failed', { error });
     } finally {
@@ -121,8 +130,18 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
     this.#faceSizes = [];
   }
 
-  #emitWindow(wallEnd: number): void {
+  async #emitWindow(wallEnd: number): Promise<void> {
     const n = this.#crops.length;
+    const middle = this.#crops[n >> 1];
+    let descriptor: Float32Array | undefined;
+    if (this.#describer && middle) {
+      try {
+        descriptor = await this.#describer.describe(middle, this.options.cropSize);
+      } catch (error) {
+        log.warn('face description failed', { error });
+      }
+      if (this.#closed) return;
+    }
     const size = this.options.cropSize * this.options.cropSize * 3;
     const crops = new Uint8Array(n * size);
     this.#crops.forEach((c, i) => crops.set(c.subarray(0, size), i * size));
@@ -142,6 +161,7 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
         faceSize: this.#faceSizes.reduce((a, b) => a + b, 0) / n,
         packetLoss: link.packets + link.lost > 0 ? link.lost / (link.packets + link.lost) : 0,
       },
+      ...(descriptor ? { descriptor } : {}),
     };
     this.#crops = [];
     this.#faceSizes = [];

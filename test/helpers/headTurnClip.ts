@@ -10,19 +10,16 @@
  *   .. +holdSec                            holding the turn (with jitter)
  *   .. +rampSec                            back to the camera (the next cycle's frontal phase follows)
  *
- * Written as Y4M (detectors/face/testing/y4m.ts) in `dir`, then encoded to VP8 IVF by the
- * real ffmpeg/libvpx in realtime mode (keyframe every `gopSec`), the way a browser sends it.
+ * Encoded to VP8 IVF by the real ffmpeg/libvpx in realtime mode (test/helpers/vp8Clip.ts).
  */
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
 import { photoFaces, poseSource } from '../../detectors/face/testing/poseFaces.js';
 import { renderPose } from '../../detectors/face/testing/renderPose.js';
-import { writeY4m } from '../../detectors/face/testing/y4m.js';
 import type { RgbFrame } from '../../detectors/face/image.js';
 import { bump, jitter } from '../../challenge-response/eval/renderedAnswers.js';
-import { parseIvf, type IvfFile } from '../../pipeline/video/IvfWriter.js';
+import type { IvfFile } from '../../pipeline/video/IvfWriter.js';
 import { DfdError } from '../../kernel/errors.js';
+import { encodeVp8Clip } from './vp8Clip.js';
 
 export interface HeadTurnClipOptions {
   /** face-api sample photo (1..6) and the face's index, left to right. */
@@ -95,24 +92,7 @@ export async function renderHeadTurnClip(dir: string, options: Partial<HeadTurnC
   } finally {
     await analyzer.close();
   }
-  const y4m = path.join(dir, 'head-turn.y4m');
-  writeY4m(y4m, frames, o.fps);
-  const gop = String(Math.max(1, Math.round(o.gopSec * o.fps)));
-  const out = execFileSync(
-    'ffmpeg',
-    [
-      '-hide_banner', '-loglevel', 'error', '-i', y4m,
-      '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', gop, '-keyint_min', gop,
-      '-b:v', o.bitrate, '-auto-alt-ref', '0', '-lag-in-frames', '0', '-f', 'ivf', 'pipe:1',
-    ],
-    { maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const ivf = parseIvf(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
-  if (ivf === null) throw new DfdError('ERR_FRAME_INVALID', 'ffmpeg did not produce IVF');
-  // The sender paces by frame index: every rendered frame must be in the file, in order.
-  if (ivf.frames.length !== n || ivf.frames.some((f, i) => f.pts !== i)) {
-    throw new DfdError('ERR_FRAME_INVALID', 'VP8 clip lost or reordered frames', { rendered: n, encoded: ivf.frames.length });
-  }
+  const { y4m, ivf } = encodeVp8Clip(dir, 'head-turn', frames, o.fps, o.gopSec, o.bitrate);
   return {
     options: o,
     y4m,
