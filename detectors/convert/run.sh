@@ -43,7 +43,9 @@ publish() { # id onnx json outputs...   (POST: optional add_fake_logit.py argume
     mv "$TMP/$id.pad.onnx" "$TMP/$id.onnx"
   fi
   cp "$TMP/$id.onnx" "$dir/model.onnx"
-  "$PY" $CONV/write_manifest.py "$id" "$dir/model.onnx" "$TMP/$id.verify.json" "bash detectors/convert/run.sh" > "$dir/manifest.json"
+  # Written aside first: write_manifest.py may read the manifest it replaces (face-embed keeps its takeover rule).
+  "$PY" $CONV/write_manifest.py "$id" "$dir/model.onnx" "$TMP/$id.verify.json" "bash detectors/convert/run.sh" > "$TMP/$id.manifest.json"
+  mv "$TMP/$id.manifest.json" "$dir/manifest.json"
   echo "wrote $dir" >&2
 }
 

@@ -105,13 +105,18 @@ PER_MODEL = {
 }
 
 
-def takeover_from_eval(path: str):
-    """The face-continuity rule chosen by detectors/eval/faceContinuity.ts (K, M, T), when it has run."""
+def face_takeover(eval_path: str, manifest_path: str):
+    """The face-continuity rule chosen by detectors/eval/faceContinuity.ts (K, M, T) when it has run here,
+    else the one the committed manifest carries (eval-results/ is not committed)."""
     try:
-        chosen = json.load(open(path))["chosen"]
+        chosen = json.load(open(eval_path))["chosen"]
+        return {"K": int(chosen["K"]), "M": int(chosen["M"]), "T": float(chosen["T"])}
     except (OSError, KeyError, ValueError):
+        pass
+    try:
+        return json.load(open(manifest_path)).get("takeover")
+    except (OSError, ValueError):
         return None
-    return {"K": int(chosen["K"]), "M": int(chosen["M"]), "T": float(chosen["T"])}
 
 
 def specs(values):
@@ -134,7 +139,7 @@ def main():
     max_rel = max(r["rel"] for r in verify["results"])
     manifest_task = per["task"]
     if manifest_task == "face-embed":
-        takeover = takeover_from_eval("eval-results/face/continuity.json")
+        takeover = face_takeover("eval-results/face/continuity.json", "detectors/models/face-embed/manifest.json")
         if takeover:
             per["takeover"] = takeover
     manifest = {
