@@ -65,13 +65,16 @@ describe('decision layer', () => {
     expect([alice.current().state, alice.current().reason]).toEqual(['deepfake-likely', 'operator-confirmed']);
   });
 
-  it('holds the voice-continuity check from a challenge being issued to its outcome', () => {
+  it('holds the voice- and face-continuity checks from a challenge being issued to its outcome', () => {
     const { alice, events } = setup();
     const unit = (axis: number): Float32Array => Float32Array.from({ length: 8 }, (_, i) => (i === axis ? 1 : 0));
     for (let i = 0; i < 6; i++) alice.addSpeakerEmbedding({ vector: unit(0), channel: 'wideband' });
+    for (let i = 0; i < 3; i++) alice.addFaceDescriptor(unit(1));
     events.phase('r', { phase: 'issued', callId: 'c-1', challengeId: 'ch-1', peerId: 'alice', kind: 'whisper-phrase', modality: 'audio', trigger: 'suspicious', promptText: 'Whisper', expectedDurationSec: 3, at: 0 });
     // A whispered answer does not sound like the enrolled voice: no takeover while the challenge runs.
     for (let i = 0; i < 5; i++) alice.addSpeakerEmbedding({ vector: unit(3), channel: 'wideband' });
+    // Nor does a turned head.
+    for (let i = 0; i < 5; i++) alice.addFaceDescriptor(unit(5));
     expect(alice.takeovers).toBe(0);
     events.outcome('r', outcome({ outcome: 'passed', verifiedUntil: 600_000 }));
     events.phase('r', { ...outcome({ outcome: 'passed', verifiedUntil: 600_000 }), phase: 'outcome' });

@@ -55,10 +55,10 @@ export class ParticipantDecisions {
     challenges.on('challenge', this.#onChallenge);
   }
 
-  /** From `issued` to `outcome` or `cancelled` the participant's voice-continuity check is held. */
+  /** From `issued` to `outcome` or `cancelled` the participant's voice- and face-continuity checks are held. */
   applyPhase(roomId: string, e: ChallengeEvent): void {
     if (e.phase === 'response') return;
-    this.#verdicts.participant(roomId, e.peerId)?.holdVoiceContinuity(e.phase === 'issued');
+    this.#verdicts.participant(roomId, e.peerId)?.holdContinuity(e.phase === 'issued');
   }
 
   applyOutcome(roomId: string, o: ChallengeOutcome): void {

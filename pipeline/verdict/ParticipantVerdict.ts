@@ -344,9 +344,13 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     return v ? { id: v.id, label: v.label } : undefined;
   }
 
-  /** Holds the voice-continuity check while the participant answers a challenge (their voice changes on purpose). */
-  holdVoiceContinuity(on: boolean): void {
+  /**
+   * Holds the voice- and face-continuity checks while the participant answers a challenge: a whisper,
+   * a tune, a turned head or a hand over the face change them on purpose.
+   */
+  holdContinuity(on: boolean): void {
     this.voice.suspend(on);
+    this.face.suspend(on);
   }
 
   /**
