@@ -17,7 +17,7 @@ import { createLogger } from '../kernel/log.js';
 import { counter, gauge, histogram, latencyBuckets } from '../kernel/metrics.js';
 import type { InferencePool } from '../pipeline/inference/InferencePool.js';
 import { streamKey, type AnalysisWindow, type StreamRef } from '../pipeline/messages.js';
-import { decodeWorkRequest, encodeWorkReply, type WorkRequestHeader, type WorkResult } from '../events/workWire.js';
+import { decodeWorkRequest, encodeWorkReply, pcmOf, type WorkRequestHeader, type WorkResult } from '../events/workWire.js';
 import { workSubjects } from './workSubjects.js';
 
 const log = createLogger('cluster.worker');
@@ -46,11 +46,11 @@ interface InProgress {
 
 const keyOf = (s: StreamRef, seq: number): string => `${streamKey(s)}\u0000${seq}`;
 
-/** The window a request describes; the body's bytes become its samples or crops (no copy). */
+/** The window a request describes; the body's bytes become its samples (float32 as sent, int16 scaled) or crops (no copy). */
 export function windowOf(header: WorkRequestHeader, body: Uint8Array): AnalysisWindow {
   if (header.type === 'audio-window') {
-    const { v: _v, samples: _n, ...rest } = header;
-    return { ...rest, samples: new Float32Array(body.buffer, body.byteOffset, body.byteLength / 4) };
+    const { v: _v, samples: _n, encoding, ...rest } = header;
+    return { ...rest, samples: pcmOf(encoding, body) };
   }
   const { v: _v, ...rest } = header;
   return { ...rest, crops: body };

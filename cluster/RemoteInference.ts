@@ -27,7 +27,7 @@ import { FairQueue } from '../pipeline/inference/FairQueue.js';
 import { TASK_KIND } from '../pipeline/inference/InferencePool.js';
 import { DROP_REASONS, type DetectorInfo, type DropReason, type InferenceBackend, type InferenceBackendEvents } from '../pipeline/inference/InferenceBackend.js';
 import { streamKey, type AnalysisWindow } from '../pipeline/messages.js';
-import { decodeWorkReply, encodeWorkRequest, type WorkRequestHeader, type WorkResult } from '../events/workWire.js';
+import { decodeWorkReply, encodeWorkRequest, pcmToS16, type WorkRequestHeader, type WorkResult } from '../events/workWire.js';
 import { workSubjects } from './workSubjects.js';
 
 const log = createLogger('cluster.remote-inference');
@@ -77,9 +77,9 @@ export function workRequestOf(w: AnalysisWindow): { header: WorkRequestHeader; b
   if (w.type === 'audio-window') {
     const { samples, type, stream, seq, sampleRate, rtpStart, rtpEnd, wallStart, wallEnd, speechSeconds, quality } = w;
     const q = { packetLoss: quality.packetLoss, concealed: quality.concealed, bitrate: quality.bitrate, bandwidth: quality.bandwidth, ...(quality.channel ? { channel: quality.channel } : {}) };
-    const header: WorkRequestHeader = { v: 1, type, stream, seq, sampleRate, samples: samples.length, rtpStart, rtpEnd, wallStart, wallEnd, speechSeconds, quality: q };
-    // Little-endian float32, as every platform Node runs on stores it.
-    return { header, body: new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength) };
+    const header: WorkRequestHeader = { v: 1, type, stream, seq, sampleRate, samples: samples.length, encoding: 's16', rtpStart, rtpEnd, wallStart, wallEnd, speechSeconds, quality: q };
+    // int16: half the bytes of float32, and the precision the audio was decoded at.
+    return { header, body: pcmToS16(samples) };
   }
   const { crops, type, stream, seq, width, height, frames, wallStart, wallEnd, quality } = w;
   return { header: { v: 1, type, stream, seq, width, height, frames, wallStart, wallEnd, quality }, body: crops };

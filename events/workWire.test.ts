@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isDfdError } from '../kernel/errors.js';
-import { decodeWorkReply, decodeWorkRequest, encodeWorkReply, encodeWorkRequest, MAX_WORK_BODY_BYTES, type WorkRequestHeader } from './workWire.js';
+import { decodeWorkReply, decodeWorkRequest, encodeWorkReply, encodeWorkRequest, MAX_WORK_BODY_BYTES, pcmOf, pcmToS16, type WorkRequestHeader } from './workWire.js';
 
 const audio: WorkRequestHeader = {
   v: 1,
@@ -35,6 +35,20 @@ describe('work wire (service <-> analysis worker)', () => {
     const { header, body } = decodeWorkRequest(inBuffer);
     expect(header).toEqual(audio);
     expect(Array.from(new Float32Array(body.buffer, body.byteOffset, body.byteLength / 4))).toEqual([0.5, -0.25, 1, 0]);
+  });
+
+  it('carries int16 PCM (encoding s16): half the bytes, within one int16 step of the float samples, clipped at full scale', () => {
+    const x = Float32Array.from([0.5, -0.25, 1, 0, -1, 1.5, -2, 1e-5, Number.NaN]);
+    const s16 = pcmToS16(x);
+    expect(s16.byteLength).toBe(2 * x.length);
+    const { header, body } = decodeWorkRequest(encodeWorkRequest({ ...audio, samples: x.length, encoding: 's16' }, s16));
+    const back = pcmOf(header.type === 'audio-window' ? header.encoding : undefined, body);
+    const expected = [0.5, -0.25, 1, 0, -1, 1, -32768 / 32767, 0, 0];
+    back.forEach((v, i) => expect(Math.abs(v - expected[i]!)).toBeLessThanOrEqual(0.5 / 32767 + 1e-9));
+    // The body must hold 2 bytes per sample for s16, 4 for f32 (or no encoding).
+    expect(code(() => decodeWorkRequest(encodeWorkRequest({ ...audio, encoding: 's16' }, pcm)))).toBe('ERR_WORK_MESSAGE');
+    expect(code(() => decodeWorkRequest(encodeWorkRequest({ ...audio, encoding: 'f32' }, pcm)))).toBeUndefined();
+    expect(code(() => decodeWorkRequest(encodeWorkRequest({ ...audio, encoding: 'u8' } as unknown as WorkRequestHeader, pcm)))).toBe('ERR_WORK_MESSAGE');
   });
 
   it('refuses with ERR_WORK_MESSAGE: another magic or version, a bad length, bad JSON, a header off its schema, a body of the wrong size', () => {

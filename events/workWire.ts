@@ -4,10 +4,12 @@
  *
  *   request  = "DFW" 0x01 | u32 BE header length | header JSON (UTF-8) | body
  *              header: the window without its samples or crops (WorkRequestHeader below)
- *              body:   audio: float32 little-endian PCM (header.samples values); face: RGB bytes
+ *              body:   audio: PCM, header.samples values, little-endian: int16 (header.encoding
+ *                      's16', what service nodes send: half the bytes) or float32 ('f32', the
+ *                      default when the field is absent); face: RGB bytes
  *   reply    = JSON (UTF-8): { v: 1, results: [...] } or { v: 1, error: { code, message } }
  *
- * PCM and crops travel as raw bytes (2 s of 16 kHz audio: 128 KiB), never as base64 JSON. Both
+ * PCM and crops travel as raw bytes (2 s of 16 kHz audio: 64 KiB as int16), never as base64 JSON. Both
  * directions are versioned (`v`, and the request's 4th magic byte) and validated against the
  * TypeBox schemas below (exported to events/schemas/work-*.json): a message that does not parse
  * or validate is ERR_WORK_MESSAGE, never a crash. Limits bound what a message may carry.
@@ -37,8 +39,10 @@ const AudioHeader = Type.Object(
     stream: Stream,
     seq: Count,
     sampleRate: Type.Integer({ minimum: 4000, maximum: 96000 }),
-    /** Number of float32 values in the body. */
+    /** Number of PCM values in the body. */
     samples: Type.Integer({ minimum: 1, maximum: MAX_WORK_BODY_BYTES / 4 }),
+    /** The body's sample format: 's16' (int16, full scale 32767) or 'f32' (float32, the default when absent). */
+    encoding: Type.Optional(Type.Union([Type.Literal('s16'), Type.Literal('f32')])),
     rtpStart: Type.Number(),
     rtpEnd: Type.Number(),
     wallStart: Type.Number(),
@@ -156,9 +160,35 @@ export function decodeWorkRequest(data: Uint8Array): { header: WorkRequestHeader
   }
   // A copy at offset 0 (Float32Array needs 4-byte alignment); not data.slice(): on a Node Buffer that is a view.
   const body = new Uint8Array(data.subarray(8 + len));
-  const expected = header.type === 'audio-window' ? header.samples * 4 : header.frames * header.width * header.height * 3;
+  const expected = header.type === 'audio-window' ? header.samples * (header.encoding === 's16' ? 2 : 4) : header.frames * header.width * header.height * 3;
   if (body.length !== expected) throw bad(`body is ${body.length} bytes, the header says ${expected}`);
   return { header, body };
+}
+
+/**
+ * Float samples in [-1, 1] as little-endian int16 (rounded, clipped): the precision the audio had
+ * when it was decoded from Opus or G.711.
+ */
+export function pcmToS16(samples: Float32Array): Uint8Array {
+  const out = new Uint8Array(samples.length * 2);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < samples.length; i++) {
+    const v = Math.round((samples[i] ?? 0) * 32767);
+    view.setInt16(2 * i, v > 32767 ? 32767 : v < -32768 ? -32768 : Number.isNaN(v) ? 0 : v, true);
+  }
+  return out;
+}
+
+/** The body of an audio request as float samples: int16 scaled by 1/32767, or float32 as sent. */
+export function pcmOf(encoding: 's16' | 'f32' | undefined, body: Uint8Array): Float32Array {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  if (encoding === 's16') {
+    const out = new Float32Array(body.byteLength / 2);
+    for (let i = 0; i < out.length; i++) out[i] = view.getInt16(2 * i, true) / 32767;
+    return out;
+  }
+  // decodeWorkRequest's body is a copy at offset 0: aligned for a float32 view, no second copy.
+  return new Float32Array(body.buffer, body.byteOffset, body.byteLength / 4);
 }
 
 export function encodeWorkReply(reply: WorkReply): Uint8Array {

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAudio } from '../../eval/evalVoice.js';
 import { VoiceModel, readVoiceManifest, windowPlan } from '../../eval/voiceModel.js';
 import type { AudioSpec } from '../../registry/Manifest.js';
+import { pcmOf, pcmToS16 } from '../../../events/workWire.js';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const SR = 16000;
@@ -96,6 +97,15 @@ describe('voice-antispoof inference', () => {
     for (const p of [a.pFake, b.pFake]) {
       expect(p).toBeGreaterThanOrEqual(0);
       expect(p).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('scores int16 PCM (how remote analysis ships windows, events/workWire.ts) as it scores the float samples', async () => {
+    const quiet = speech.map((v) => v * 0.05); // about -40 dBFS: where 16-bit steps weigh most after the in-graph gain
+    for (const x of [speech, quiet]) {
+      const s16 = pcmOf('s16', pcmToS16(x));
+      const [a, b] = await Promise.all([model.scoreClip(x), model.scoreClip(s16)]);
+      expect(Math.abs(a.pFake - b.pFake)).toBeLessThan(2e-3);
     }
   });
 
