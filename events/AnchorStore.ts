@@ -19,6 +19,8 @@ export interface AnchorStoreOptions {
   maxAgeMs: number;
   /** Anchors are small (about 400 bytes each); they also age out with maxAgeMs. */
   maxBytes: number;
+  /** Copies the JetStream cluster keeps (1 on a single nats-server; 3 in a 3-node cluster survives losing a node). */
+  replicas: number;
   /** Upper bound on anchors one read returns. */
   maxReadAnchors: number;
   readTimeoutMs: number;
@@ -29,6 +31,7 @@ export const defaultAnchorStoreOptions: AnchorStoreOptions = {
   subjectPrefix: DEFAULT_SUBJECT_PREFIX,
   maxAgeMs: 30 * 24 * 3600 * 1000,
   maxBytes: 64 * 1024 * 1024,
+  replicas: 1,
   maxReadAnchors: 100_000,
   readTimeoutMs: 30_000,
 };
@@ -53,7 +56,7 @@ export class AnchorStore {
 
   streamConfig(): EnsuredStreamConfig {
     const o = this.options;
-    return { name: o.streamName, subjects: [`${this.subjectRoot}.>`], storage: StorageType.File, max_age: nanos(o.maxAgeMs), max_bytes: o.maxBytes, num_replicas: 1 };
+    return { name: o.streamName, subjects: [`${this.subjectRoot}.>`], storage: StorageType.File, max_age: nanos(o.maxAgeMs), max_bytes: o.maxBytes, num_replicas: o.replicas };
   }
 
   async ensureStream(jsm: JetStreamManager): Promise<void> {

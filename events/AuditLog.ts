@@ -31,6 +31,8 @@ export interface AuditLogOptions {
   maxBytes: number;
   /** JetStream de-duplication window for retried publishes (msg id = event id). */
   duplicateWindowMs: number;
+  /** Copies the JetStream cluster keeps (1 on a single nats-server; 3 in a 3-node cluster survives losing a node). */
+  replicas: number;
   /** Calls whose chain head is kept in memory; the least recently used call is forgotten beyond this. */
   maxOpenCalls: number;
   /** Upper bound on records one export reads. */
@@ -45,6 +47,7 @@ export const defaultAuditLogOptions: AuditLogOptions = {
   maxAgeMs: 30 * 24 * 3600 * 1000,
   maxBytes: 1024 * 1024 * 1024,
   duplicateWindowMs: 2 * 60 * 1000,
+  replicas: 1,
   maxOpenCalls: 10_000,
   maxExportRecords: 200_000,
   exportTimeoutMs: 30_000,
@@ -123,7 +126,7 @@ export class AuditLog {
       max_age: nanos(o.maxAgeMs),
       max_bytes: o.maxBytes,
       duplicate_window: nanos(o.duplicateWindowMs),
-      num_replicas: 1,
+      num_replicas: o.replicas,
     };
   }
 

@@ -16,6 +16,8 @@ export interface CallStoreOptions<T> {
   /** Summaries older than this are removed by the server; 0 keeps them. */
   maxAgeMs: number;
   maxBytes: number;
+  /** Copies the JetStream cluster keeps (1 on a single nats-server; 3 in a 3-node cluster survives losing a node). */
+  replicas: number;
   /** At most this many summaries are loaded at start. */
   maxLoad: number;
   timeoutMs: number;
@@ -35,9 +37,9 @@ export class CallStore<T extends { callId: string }> {
   }
 
   static async open<T extends { callId: string }>(nc: NatsConnection, options: Partial<CallStoreOptions<T>> & Pick<CallStoreOptions<T>, 'validate'>): Promise<CallStore<T>> {
-    const o: CallStoreOptions<T> = { bucket: 'DFD_CALLS', maxAgeMs: 30 * 86_400_000, maxBytes: 128 * 1024 * 1024, maxLoad: 10_000, timeoutMs: 5_000, ...options };
+    const o: CallStoreOptions<T> = { bucket: 'DFD_CALLS', maxAgeMs: 30 * 86_400_000, maxBytes: 128 * 1024 * 1024, replicas: 1, maxLoad: 10_000, timeoutMs: 5_000, ...options };
     try {
-      const kv = await nc.jetstream().views.kv(o.bucket, { history: 1, ttl: o.maxAgeMs, max_bytes: o.maxBytes, timeout: o.timeoutMs });
+      const kv = await nc.jetstream().views.kv(o.bucket, { history: 1, ttl: o.maxAgeMs, max_bytes: o.maxBytes, replicas: o.replicas, timeout: o.timeoutMs });
       return new CallStore(o, kv);
     } catch (e) {
       throw new DfdError('ERR_CONFIG', 'cannot open the call history bucket', { bucket: o.bucket }, { cause: e });

@@ -239,7 +239,8 @@ export class Service {
       pass: c.natsPass,
       token: c.natsToken,
       subjectPrefix: c.subjectPrefix,
-      audit: { subjectPrefix: c.subjectPrefix, maxAgeMs: c.auditMaxAgeDays * 86_400_000 },
+      audit: { subjectPrefix: c.subjectPrefix, maxAgeMs: c.auditMaxAgeDays * 86_400_000, replicas: c.jetstreamReplicas },
+      anchors: { replicas: c.jetstreamReplicas },
       // An empty data dir gives the embedded server a temporary store (tests).
       embedded: { storeDir: c.dataDir ? path.join(c.dataDir, 'nats') : '', readerPassword: c.natsReaderPassword },
     });
@@ -288,7 +289,7 @@ export class Service {
       await bus.settle(5_000);
       return bus.exportBundle(roomId, callId);
     };
-    const store = await CallStore.open<HistoryEntry>(bus.connection, { validate: parseHistoryEntry, maxAgeMs: c.auditMaxAgeDays * 86_400_000 });
+    const store = await CallStore.open<HistoryEntry>(bus.connection, { validate: parseHistoryEntry, maxAgeMs: c.auditMaxAgeDays * 86_400_000, replicas: c.jetstreamReplicas });
     const history = new CallHistory({ registry: this.registry, store, readEvents: readAudit });
     await history.load();
     this.#history = history;

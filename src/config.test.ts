@@ -49,6 +49,12 @@ describe('config', () => {
     expect(configError({ DFD_AUDIO_FIRST_WINDOW_SEC: '2', DFD_AUDIO_WINDOW_SEC: '2' })).toBeUndefined();
   });
 
+  it('DFD_JETSTREAM_REPLICAS: 1 by default; above 1 needs NATS_URL (a cluster); 1..5', () => {
+    expect(loadConfig({}).jetstreamReplicas).toBe(1);
+    expect(loadConfig({ DFD_JETSTREAM_REPLICAS: '3', NATS_URL: 'nats://a:4222,nats://b:4222,nats://c:4222' })).toMatchObject({ jetstreamReplicas: 3, natsUrl: ['nats://a:4222', 'nats://b:4222', 'nats://c:4222'] });
+    for (const bad of [{ DFD_JETSTREAM_REPLICAS: '3' }, { DFD_JETSTREAM_REPLICAS: '0', NATS_URL: 'nats://a:4222' }, { DFD_JETSTREAM_REPLICAS: '6', NATS_URL: 'nats://a:4222' }] as Record<string, string>[]) expect(configError(bad)).toBe('ERR_CONFIG');
+  });
+
   it('DFD_ANALYSIS: local (default), remote, off; true/false read as local/off; remote needs NATS_URL', () => {
     expect(loadConfig({}).analysis).toBe('local');
     expect(loadConfig({ DFD_ANALYSIS: 'true' }).analysis).toBe('local');

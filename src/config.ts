@@ -93,6 +93,7 @@ export const settings = {
   natsUser: s('NATS_USER', '', 'NATS user (with NATS_PASS); with the embedded nats-server, the name of its full-permission service user (empty: "service" with a password generated at each start)', str),
   natsPass: s('NATS_PASS', '', 'NATS password (with the embedded nats-server: the service user\'s)', str),
   natsToken: s('NATS_TOKEN', '', 'NATS auth token (with the embedded nats-server: the only credential it accepts, no reader user)', str),
+  jetstreamReplicas: s('DFD_JETSTREAM_REPLICAS', '1', "Copies of the service's JetStream streams and buckets (audit trail, audit anchors, call history) in a NATS cluster: 1 for one nats-server (and the embedded one), 3 for a 3-node cluster, so that losing a node loses no record", int(1, 5)),
   natsReaderPassword: s('DFD_NATS_READER_PASSWORD', '', 'Embedded nats-server: password of the read-only "reader" user (may subscribe to <prefix>.>, publish nothing) for external dashboards and consumers; empty: no such user. An external NATS (NATS_URL) is configured on its own: deploy/nats/', str),
   subjectPrefix: s('DFD_SUBJECT_PREFIX', 'dfd.v1', 'Prefix of every event subject: <prefix>.<room>.<peer>.<type>', str),
   auditMaxAgeDays: s('DFD_AUDIT_MAX_AGE_DAYS', '30', 'Days the JetStream audit trail keeps events (0: until the size limit)', num(0, 3650)),
@@ -171,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (cfg.audioWorkers === 0) cfg.audioWorkers = Math.max(1, os.availableParallelism());
   if (cfg.rtcMinPort > cfg.rtcMaxPort) throw new DfdError('ERR_CONFIG', 'DFD_RTC_MIN_PORT must not exceed DFD_RTC_MAX_PORT');
   if (cfg.analysis === 'remote' && cfg.natsUrl.length === 0) throw new DfdError('ERR_CONFIG', 'DFD_ANALYSIS=remote needs NATS_URL: the service and its analysis workers must share a NATS server');
+  if (cfg.jetstreamReplicas > 1 && cfg.natsUrl.length === 0) throw new DfdError('ERR_CONFIG', 'DFD_JETSTREAM_REPLICAS above 1 needs NATS_URL: the embedded nats-server is a single node');
   if (cfg.audioFirstWindowSec > cfg.audioWindowSec) throw new DfdError('ERR_CONFIG', 'DFD_AUDIO_FIRST_WINDOW_SEC must not exceed DFD_AUDIO_WINDOW_SEC');
   return cfg;
 }

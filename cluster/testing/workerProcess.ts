@@ -9,7 +9,7 @@ import type { NatsServerProcess } from '../../events/NatsServerProcess.js';
 const repo = path.resolve(import.meta.dirname, '..', '..');
 
 /** NATS_URL and the service user's credentials of `nats`, as environment variables. */
-export function natsEnv(nats: NatsServerProcess): Record<string, string> {
+export function natsEnv(nats: Pick<NatsServerProcess, 'url' | 'serviceAuth'>): Record<string, string> {
   const a = nats.serviceAuth;
   return { NATS_URL: nats.url, ...('user' in a ? { NATS_USER: a.user, NATS_PASS: a.pass } : { NATS_TOKEN: a.token }) };
 }
@@ -20,11 +20,15 @@ export interface WorkerProcess {
   port: number;
 }
 
-/** `env`: more settings (e.g. DFD_MODELS_DIR, DFD_INFERENCE_WORKERS). Its stderr is kept for the error of a failed start. */
-export async function startWorkerProcess(nats: NatsServerProcess, env: Record<string, string> = {}): Promise<WorkerProcess> {
+/**
+ * `nats`: a NatsServerProcess (its URL and service user), or undefined when `env` carries NATS_URL and
+ * the credentials (a cluster, another user). `env`: more settings (e.g. DFD_MODELS_DIR,
+ * DFD_INFERENCE_WORKERS). Its stderr is kept for the error of a failed start.
+ */
+export async function startWorkerProcess(nats: Pick<NatsServerProcess, 'url' | 'serviceAuth'> | undefined, env: Record<string, string> = {}): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'src/worker.ts')], {
     cwd: repo,
-    env: { ...process.env, ...natsEnv(nats), DFD_WORKER_PORT: '0', DFD_HOST: '127.0.0.1', DFD_ANALYSIS_NICE: '0', LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, ...(nats ? natsEnv(nats) : {}), DFD_WORKER_PORT: '0', DFD_HOST: '127.0.0.1', DFD_ANALYSIS_NICE: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
