@@ -55,7 +55,8 @@ export const defaultRoomOptions: RoomOptions = {
   initialAvailableOutgoingBitrate: 1_000_000,
 };
 
-export type RoomCloseReason = 'worker-died' | 'empty' | 'shutdown' | 'operator';
+/** `moved`: another service node took the room's lease (this node missed its heartbeats; cluster/RoomPlacement.ts). */
+export type RoomCloseReason = 'worker-died' | 'empty' | 'shutdown' | 'operator' | 'moved';
 
 export interface RoomEvents {
   tapopen: [tap: MediaTap];

@@ -1,6 +1,8 @@
 /**
  * Rooms by id, each on the least-loaded worker. When a worker dies its rooms are closed
- * (their peers are told) and new rooms go to the replacement worker.
+ * (their peers are told) and new rooms go to the replacement worker. With a placement (several
+ * service nodes, cluster/RoomPlacement.ts wired by the service) a room is claimed for this node
+ * before it is created here, and released when it closes.
  */
 import type { WorkerPool } from './WorkerPool.js';
 import { Room, type RoomCloseReason, type RoomOptions } from './Room.js';
@@ -16,8 +18,16 @@ export interface RoomManagerEvents {
   tapopen: [tap: MediaTap, room: Room];
 }
 
+/** Which node serves a room (the service wires cluster/RoomPlacement.ts in; absent: every room is local). */
+export interface RoomPlacementHooks {
+  /** Resolves when this node may serve the room; throws (ERR_WRONG_NODE) when another node does. */
+  claim(roomId: string): Promise<void>;
+  release(roomId: string): Promise<void>;
+}
+
 export class RoomManager extends TypedEmitter<RoomManagerEvents> {
   readonly #pool: WorkerPool;
+  #placement: RoomPlacementHooks | undefined;
   readonly #roomOptions: Partial<RoomOptions>;
   readonly #rooms = new Map<string, Room>();
   readonly #pending = new Map<string, Promise<Room>>();
@@ -37,6 +47,11 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
     gauge({ name: 'dfd_sfu_producers', help: 'Producers', collect() { this.set(count(sumPeers((p) => p.producers.size))); } });
     gauge({ name: 'dfd_sfu_consumers', help: 'Consumers delivering to participants (taps excluded)', collect() { this.set(count(sumPeers((p) => p.consumers.size))); } });
     gauge({ name: 'dfd_sfu_taps', help: 'Media taps feeding the pipeline', collect() { this.set(count((r) => r.taps.size)); } });
+  }
+
+  /** Set once the registry is open (the service connects to NATS after it made the room manager). */
+  setPlacement(placement: RoomPlacementHooks | undefined): void {
+    this.#placement = placement;
   }
 
   get(roomId: string): Room | undefined {
@@ -59,11 +74,20 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
   }
 
   async #create(roomId: string): Promise<Room> {
+    const placement = this.#placement;
+    await placement?.claim(roomId);
     const slot = this.#pool.pick();
-    const room = await Room.create(roomId, slot.worker, slot.index, this.#roomOptions);
+    let room: Room;
+    try {
+      room = await Room.create(roomId, slot.worker, slot.index, this.#roomOptions);
+    } catch (e) {
+      void placement?.release(roomId);
+      throw e;
+    }
     if (this.#closed) {
       // Created while the service was shutting down: nothing may outlive close().
       room.close('shutdown');
+      void placement?.release(roomId);
       throw new DfdError('ERR_CLOSED', 'room manager');
     }
     slot.load++;
@@ -71,6 +95,7 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
     room.on('tapopen', (tap) => this.safeEmit('tapopen', tap, room));
     room.on('close', (reason) => {
       if (this.#rooms.get(roomId) === room) this.#rooms.delete(roomId);
+      void placement?.release(roomId);
       if (reason !== 'worker-died') slot.load = Math.max(0, slot.load - 1);
       this.safeEmit('roomclose', room, reason);
     });

@@ -9,6 +9,7 @@
  * and how the config maps to the analysis pipeline's and challenge-response's options in
  * analysisOptions.ts.
  */
+import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -42,6 +43,7 @@ import { EvidenceExporter } from '../evidence/EvidenceExporter.js';
 import { verdictSettings } from '../evidence/verdictSettings.js';
 import { AnalysisPipeline, type AnalysisPipelineOptions } from '../pipeline/AnalysisPipeline.js';
 import { RemoteInference } from '../cluster/RemoteInference.js';
+import { RoomPlacement } from '../cluster/RoomPlacement.js';
 import { ChallengeService } from '../challenge-response/ChallengeService.js';
 import { IngestKeys } from '../ingest/IngestKeys.js';
 import type { TwilioIngestServer } from '../ingest/twilio/TwilioIngestServer.js';
@@ -273,6 +275,30 @@ export class Service {
       await bus.close();
     });
     await this.#startHistory(bus, evidenceKey);
+    if (c.roomRegistry === 'nats') await this.#startRoomRegistry(bus);
+  }
+
+  /**
+   * Several service nodes (DFD_ROOM_REGISTRY=nats): rooms are claimed in the shared registry before
+   * they open here; a join for a room another node serves gets ERR_WRONG_NODE with its URL.
+   */
+  async #startRoomRegistry(bus: EventBus): Promise<void> {
+    const c = this.config;
+    const placement = await RoomPlacement.open(bus.connection, {
+      nodeId: c.nodeId || `${os.hostname()}:${c.port}`,
+      url: c.publicUrl.replace(/\/$/, ''),
+      leaseMs: c.roomLeaseMs,
+      replicas: c.jetstreamReplicas,
+    });
+    this.rooms.setPlacement(placement);
+    // Another node took a room this one lost touch with: its participants reconnect and are sent there.
+    placement.on('lost', (roomId) => this.rooms.get(roomId)?.close('moved'));
+    this.addHealthCheck('rooms', () => ({ ok: true, node: placement.options.nodeId, held: placement.held.length }));
+    // Registered after the bus's closer, so it runs first: the leases are deleted while NATS is still there.
+    this.onClose(async () => {
+      this.rooms.setPlacement(undefined);
+      await placement.close();
+    });
   }
 
   #history: CallHistory | undefined;

@@ -93,6 +93,9 @@ export const settings = {
   natsUser: s('NATS_USER', '', 'NATS user (with NATS_PASS); with the embedded nats-server, the name of its full-permission service user (empty: "service" with a password generated at each start)', str),
   natsPass: s('NATS_PASS', '', 'NATS password (with the embedded nats-server: the service user\'s)', str),
   natsToken: s('NATS_TOKEN', '', 'NATS auth token (with the embedded nats-server: the only credential it accepts, no reader user)', str),
+  roomRegistry: s('DFD_ROOM_REGISTRY', 'off', 'Several service nodes on one NATS: "nats" pins each room to the node that first opened it (JetStream KV bucket DFD_ROOMS), a join reaching another node is answered ERR_WRONG_NODE with the right node\'s URL, a dead node\'s rooms are free again after DFD_ROOM_LEASE_MS; needs NATS_URL and DFD_PUBLIC_URL. "off": every room is local', oneOf('off', 'nats')),
+  nodeId: s('DFD_NODE_ID', '', 'This service node\'s id in the room registry (empty: the host name and DFD_PORT)', str),
+  roomLeaseMs: s('DFD_ROOM_LEASE_MS', '15000', 'A room whose node stopped refreshing it (crashed, cut off) is free for another node after this long', int(1000, 600_000)),
   jetstreamReplicas: s('DFD_JETSTREAM_REPLICAS', '1', "Copies of the service's JetStream streams and buckets (audit trail, audit anchors, call history) in a NATS cluster: 1 for one nats-server (and the embedded one), 3 for a 3-node cluster, so that losing a node loses no record", int(1, 5)),
   natsReaderPassword: s('DFD_NATS_READER_PASSWORD', '', 'Embedded nats-server: password of the read-only "reader" user (may subscribe to <prefix>.>, publish nothing) for external dashboards and consumers; empty: no such user. An external NATS (NATS_URL) is configured on its own: deploy/nats/', str),
   subjectPrefix: s('DFD_SUBJECT_PREFIX', 'dfd.v1', 'Prefix of every event subject: <prefix>.<room>.<peer>.<type>', str),
@@ -172,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (cfg.audioWorkers === 0) cfg.audioWorkers = Math.max(1, os.availableParallelism());
   if (cfg.rtcMinPort > cfg.rtcMaxPort) throw new DfdError('ERR_CONFIG', 'DFD_RTC_MIN_PORT must not exceed DFD_RTC_MAX_PORT');
   if (cfg.analysis === 'remote' && cfg.natsUrl.length === 0) throw new DfdError('ERR_CONFIG', 'DFD_ANALYSIS=remote needs NATS_URL: the service and its analysis workers must share a NATS server');
+  if (cfg.roomRegistry === 'nats' && (cfg.natsUrl.length === 0 || !/^https?:\/\//.test(cfg.publicUrl))) throw new DfdError('ERR_CONFIG', 'DFD_ROOM_REGISTRY=nats needs NATS_URL (the nodes share it) and DFD_PUBLIC_URL (where clients reach this node)');
   if (cfg.jetstreamReplicas > 1 && cfg.natsUrl.length === 0) throw new DfdError('ERR_CONFIG', 'DFD_JETSTREAM_REPLICAS above 1 needs NATS_URL: the embedded nats-server is a single node');
   if (cfg.audioFirstWindowSec > cfg.audioWindowSec) throw new DfdError('ERR_CONFIG', 'DFD_AUDIO_FIRST_WINDOW_SEC must not exceed DFD_AUDIO_WINDOW_SEC');
   return cfg;

@@ -21,6 +21,7 @@ export const INTEGRATION = [
   'challenge-response/checkers/realSpeech.test.ts',
   'challenge-response/checkers/clonesRealSpeech.test.ts',
   'cluster/remote.test.ts',
+  'cluster/RoomPlacement.test.ts',
   'challenge-response/checkers/videoOcclusion.test.ts',
   'challenge-response/checkers/videoRendered.test.ts',
   'challenge-response/dsp/AnalysisWorker.test.ts',

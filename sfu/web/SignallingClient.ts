@@ -6,6 +6,7 @@ export interface SignallingError {
   code: string;
   message: string;
   retryable?: boolean;
+  details?: Record<string, unknown>;
 }
 
 type NotificationHandler = (method: string, data: Record<string, unknown>) => void;
@@ -67,7 +68,7 @@ export class SignallingClient {
       if (!p) return;
       this.#pending.delete(msg.id);
       if (msg.ok) p.resolve(msg.data ?? {});
-      else p.reject(Object.assign(new Error(msg.error?.message ?? 'error'), { code: msg.error?.code ?? 'ERR_INTERNAL', retryable: msg.error?.retryable === true }));
+      else p.reject(Object.assign(new Error(msg.error?.message ?? 'error'), { code: msg.error?.code ?? 'ERR_INTERNAL', retryable: msg.error?.retryable === true, details: msg.error?.details }));
     } else if (msg.type === 'notification' && typeof msg.method === 'string') {
       for (const h of this.#handlers) h(msg.method, msg.data ?? {});
     }

@@ -56,6 +56,7 @@ const session = new MeetingSession(
     tiles: new Tiles(byId('tiles')),
     live: new LiveRegion(document.body),
     prompt: byId('prompt'),
+    redirect: (baseUrl) => location.assign(new URL(location.pathname + location.search, baseUrl).href),
     onPhase: (phase) => {
       // Joined: the Join button goes; keyboard focus on it moves to the call instead of being lost.
       if (phase === 'in' && document.activeElement === joinButton) byId('tiles').focus();

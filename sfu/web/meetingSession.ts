@@ -57,6 +57,8 @@ export interface MeetingViews {
   prompt: HTMLElement;
   /** The Join / Rejoin / Leave buttons follow this. */
   onPhase(phase: 'out' | 'busy' | 'in' | 'can-rejoin'): void;
+  /** Opens this page on another service node (base URL): the call is served there (ERR_WRONG_NODE). */
+  redirect(baseUrl: string): void;
 }
 
 const modeText: Record<JoinMode, string> = {
@@ -228,6 +230,12 @@ export class MeetingSession {
       }
       const code = errorCode(e);
       if (code === 'ERR_SHUTTING_DOWN') this.showShutdown();
+      // Several service nodes: the room lives on another one, whose address the join answer names.
+      const url = code === 'ERR_WRONG_NODE' ? (e as { details?: { url?: unknown } }).details?.url : undefined;
+      if (typeof url === 'string' && /^https?:\/\//.test(url)) {
+        this.#views.status.set('joining', 'Moving to the server that hosts this call…');
+        this.#views.redirect(url);
+      }
       // A stale peer of ours still in the room, or an expired demo token: the next try gets a new one.
       if ((code === 'ERR_ALREADY_JOINED' || code === 'ERR_TOKEN_EXPIRED') && this.options.token === null) this.#token = null;
       throw e;

@@ -1,0 +1,222 @@
+/**
+ * Which service node serves which room, when several nodes share one NATS (`DFD_ROOM_REGISTRY=nats`):
+ * a JetStream KV bucket, one key per room, whose value names the node and the URL clients reach it at.
+ *
+ *   claim(room)   first join of a room on this node: KV create (atomic: of two nodes racing, one wins);
+ *                 the room already held by another node -> ERR_WRONG_NODE with that node's URL (the
+ *                 signalling server answers the join with it: the client reconnects there)
+ *   heartbeat     every leaseMs / 3 this node re-writes each room it holds, conditioned on the revision
+ *                 it last wrote (so it never overwrites a room another node has taken since)
+ *   release(room) the room closed here: its key is deleted
+ *   a dead node   writes nothing more: the bucket's TTL (leaseMs) removes its keys, and the next join
+ *                 of the room on any node claims it there
+ *
+ * Nothing here is a cluster manager: the atomic create, the conditional update and the TTL are
+ * JetStream's own. Values read from the bucket are validated; a malformed one is treated as held
+ * by nobody and counted.
+ */
+import type { KV, NatsConnection } from 'nats';
+import { DfdError } from '../kernel/errors.js';
+import { createLogger } from '../kernel/log.js';
+import { counter, gauge } from '../kernel/metrics.js';
+import { TypedEmitter } from '../kernel/TypedEmitter.js';
+
+const log = createLogger('cluster.rooms');
+
+export interface RoomPlacementOptions {
+  /** KV bucket of the room leases. */
+  bucket: string;
+  /** This node's id, unique among the service nodes. */
+  nodeId: string;
+  /** Where clients reach this node (its public http(s) URL; the signalling WebSocket is at /ws). */
+  url: string;
+  /** A room not refreshed for this long is free again (the bucket's TTL). */
+  leaseMs: number;
+  /** JetStream replicas of the bucket (DFD_JETSTREAM_REPLICAS). */
+  replicas: number;
+  timeoutMs: number;
+}
+
+export const defaultRoomPlacementOptions: RoomPlacementOptions = {
+  bucket: 'DFD_ROOMS',
+  nodeId: '',
+  url: '',
+  leaseMs: 15_000,
+  replicas: 1,
+  timeoutMs: 5_000,
+};
+
+/** The value of a room's key. */
+export interface RoomLease {
+  node: string;
+  url: string;
+  /** When the lease was last written (ISO). */
+  at: string;
+}
+
+export interface RoomPlacementEvents {
+  /** A room this node held was taken by another node (this node missed its heartbeats): close it here. */
+  lost: [roomId: string, holder: RoomLease | undefined];
+}
+
+const metrics = {
+  claims: counter<'result'>({ name: 'dfd_room_claims_total', help: 'Room claims by result (claimed, held, wrong-node, error)', labelNames: ['result'] }),
+  lost: counter({ name: 'dfd_room_leases_lost_total', help: 'Rooms this node held that another node took (missed heartbeats)' }),
+  invalid: counter({ name: 'dfd_room_leases_invalid_total', help: 'Room registry values that did not parse as a lease (treated as free)' }),
+  held: gauge({ name: 'dfd_room_leases_held', help: 'Rooms this node holds in the room registry' }),
+};
+
+export function parseRoomLease(value: unknown): RoomLease | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { node, url, at } = value as Record<string, unknown>;
+  if (typeof node !== 'string' || node.length === 0 || node.length > 128) return undefined;
+  if (typeof url !== 'string' || !/^https?:\/\/[^\s]{1,500}$/.test(url)) return undefined;
+  if (typeof at !== 'string' || !Number.isFinite(Date.parse(at))) return undefined;
+  return { node, url, at };
+}
+
+export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
+  readonly options: RoomPlacementOptions;
+  readonly #kv: KV;
+  /** Rooms held here, with the revision of our last write. */
+  readonly #held = new Map<string, number>();
+  readonly #timer: NodeJS.Timeout;
+  #closed = false;
+
+  private constructor(options: RoomPlacementOptions, kv: KV) {
+    super();
+    this.options = options;
+    this.#kv = kv;
+    this.#timer = setInterval(() => void this.#heartbeat(), Math.max(100, Math.floor(options.leaseMs / 3)));
+    this.#timer.unref();
+  }
+
+  static async open(nc: NatsConnection, options: Partial<RoomPlacementOptions> & Pick<RoomPlacementOptions, 'nodeId' | 'url'>): Promise<RoomPlacement> {
+    const o = { ...defaultRoomPlacementOptions, ...options };
+    if (!o.nodeId || !parseRoomLease({ node: o.nodeId, url: o.url, at: new Date().toISOString() })) {
+      throw new DfdError('ERR_CONFIG', 'the room registry needs a node id and an http(s) URL for this node (DFD_NODE_ID, DFD_PUBLIC_URL)');
+    }
+    if (!(o.leaseMs >= 1000)) throw new DfdError('ERR_CONFIG', 'room lease must be at least 1 s');
+    try {
+      const kv = await nc.jetstream().views.kv(o.bucket, { history: 1, ttl: o.leaseMs, replicas: o.replicas, timeout: o.timeoutMs });
+      return new RoomPlacement(o, kv);
+    } catch (e) {
+      throw new DfdError('ERR_CONFIG', 'cannot open the room registry bucket', { bucket: o.bucket }, { cause: e });
+    }
+  }
+
+  #lease(): Uint8Array {
+    return new TextEncoder().encode(JSON.stringify({ node: this.options.nodeId, url: this.options.url, at: new Date().toISOString() } satisfies RoomLease));
+  }
+
+  /** The node holding `roomId` now, if any (malformed values: none). */
+  async holder(roomId: string): Promise<RoomLease | undefined> {
+    const e = await this.#kv.get(roomId);
+    if (!e || e.operation !== 'PUT') return undefined;
+    let v: unknown;
+    try {
+      v = e.json();
+    } catch {
+      v = undefined;
+    }
+    const lease = parseRoomLease(v);
+    if (!lease) metrics.invalid.inc();
+    return lease;
+  }
+
+  /**
+   * Makes this node the room's holder, or confirms it is. Throws ERR_WRONG_NODE (details: node, url)
+   * when another node holds it.
+   */
+  async claim(roomId: string): Promise<void> {
+    if (this.#closed) throw new DfdError('ERR_CLOSED', 'room registry');
+    if (this.#held.has(roomId)) return void metrics.claims.inc({ result: 'held' });
+    try {
+      this.#held.set(roomId, await this.#kv.create(roomId, this.#lease()));
+      metrics.held.set(this.#held.size);
+      return void metrics.claims.inc({ result: 'claimed' });
+    } catch (e) {
+      // The key exists: someone holds the room (or a malformed value sits there until its TTL).
+      const holder = await this.holder(roomId).catch(() => undefined);
+      if (holder?.node === this.options.nodeId) {
+        // Ours from before a restart of this process under the same node id: take it up again.
+        const rev = await this.#kv.put(roomId, this.#lease());
+        this.#held.set(roomId, rev);
+        metrics.held.set(this.#held.size);
+        return void metrics.claims.inc({ result: 'claimed' });
+      }
+      if (holder) {
+        metrics.claims.inc({ result: 'wrong-node' });
+        throw new DfdError('ERR_WRONG_NODE', undefined, { roomId, node: holder.node, url: holder.url });
+      }
+      metrics.claims.inc({ result: 'error' });
+      throw new DfdError('ERR_WRONG_NODE', 'the room registry holds an unreadable lease for this room; retry after it expires', { roomId, retryInMs: this.options.leaseMs }, { cause: e });
+    }
+  }
+
+  /** The room closed on this node: free it for any node. */
+  async release(roomId: string): Promise<void> {
+    if (!this.#held.delete(roomId)) return;
+    metrics.held.set(this.#held.size);
+    if (this.#closed) return;
+    try {
+      await this.#kv.delete(roomId);
+    } catch (e) {
+      log.warn('room release failed; the lease expires on its own', { roomId, error: e });
+    }
+  }
+
+  /** Every room held by a node now (all nodes), for the API. */
+  async all(): Promise<Map<string, RoomLease>> {
+    // Keys first: the listing is a consumer that must be drained before other requests are awaited.
+    const keys: string[] = [];
+    for await (const k of await this.#kv.keys()) keys.push(k);
+    const out = new Map<string, RoomLease>();
+    for (const k of keys) {
+      const lease = await this.holder(k).catch(() => undefined);
+      if (lease) out.set(k, lease);
+    }
+    return out;
+  }
+
+  /** Rooms this node holds. */
+  get held(): string[] {
+    return [...this.#held.keys()];
+  }
+
+  async #heartbeat(): Promise<void> {
+    if (this.#closed) return;
+    for (const [roomId, rev] of [...this.#held]) {
+      try {
+        // Conditional on our last write: a room taken by another node after our lease ran out stays theirs.
+        this.#held.set(roomId, await this.#kv.update(roomId, this.#lease(), rev));
+      } catch (e) {
+        if (this.#closed || !this.#held.has(roomId)) return;
+        const holder = await this.holder(roomId).catch(() => undefined);
+        if (holder?.node === this.options.nodeId) continue; // a transient failure; the next beat retries
+        if (!holder) {
+          // Expired (e.g. NATS unreachable for longer than the lease) and nobody took it: take it again.
+          try {
+            this.#held.set(roomId, await this.#kv.create(roomId, this.#lease()));
+            continue;
+          } catch {
+            // Someone else was faster.
+          }
+        }
+        this.#held.delete(roomId);
+        metrics.held.set(this.#held.size);
+        metrics.lost.inc();
+        log.warn('room lease lost to another node', { roomId, holder: holder?.node, error: e });
+        this.safeEmit('lost', roomId, holder);
+      }
+    }
+  }
+
+  /** Stops the heartbeat; with `release` (a graceful shutdown) frees every room held. A crash frees them by TTL. */
+  async close(release = true): Promise<void> {
+    if (this.#closed) return;
+    clearInterval(this.#timer);
+    if (release) for (const roomId of this.held) await this.release(roomId);
+    this.#closed = true;
+  }
+}
