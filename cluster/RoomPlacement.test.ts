@@ -92,6 +92,14 @@ describe('RoomPlacement (real nats-server, JetStream KV)', () => {
     await until('the malformed lease expired', async () => (await code(b.claim('junk'))) === undefined);
   });
 
+  it('answers ERR_ROOM_REGISTRY (retryable) when NATS cannot be reached, not ERR_WRONG_NODE', async () => {
+    const own = await connect({ servers: nats.url, ...nats.serviceAuth });
+    const p = await RoomPlacement.open(own, { nodeId: 'a', url: 'http://a.example:8080', leaseMs: 1000, bucket: 'T_ROOMS_4', timeoutMs: 1000 });
+    opened.push(p);
+    await own.close();
+    expect(await code(p.claim('r'))).toMatchObject({ code: 'ERR_ROOM_REGISTRY', details: { roomId: 'r' } });
+  });
+
   it('refuses a missing node id or URL with ERR_CONFIG', async () => {
     await expect(RoomPlacement.open(nc, { nodeId: '', url: 'http://x:1' })).rejects.toMatchObject({ code: 'ERR_CONFIG' });
     await expect(RoomPlacement.open(nc, { nodeId: 'x', url: 'ftp://x' })).rejects.toMatchObject({ code: 'ERR_CONFIG' });

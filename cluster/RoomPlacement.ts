@@ -66,6 +66,12 @@ const metrics = {
   held: gauge({ name: 'dfd_room_leases_held', help: 'Rooms this node holds in the room registry' }),
 };
 
+/** KV create's answer when the key holds a value: JetStream's "wrong last sequence" (err_code 10071). */
+function keyExists(e: unknown): boolean {
+  const api = (e as { api_error?: { err_code?: number } }).api_error;
+  return api?.err_code === 10071 || /wrong last sequence/i.test(String((e as Error | undefined)?.message ?? ''));
+}
+
 export function parseRoomLease(value: unknown): RoomLease | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const { node, url, at } = value as Record<string, unknown>;
@@ -136,6 +142,11 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
       metrics.held.set(this.#held.size);
       return void metrics.claims.inc({ result: 'claimed' });
     } catch (e) {
+      if (!keyExists(e)) {
+        // NATS or the bucket is unavailable (or refuses this user): no room can be placed now.
+        metrics.claims.inc({ result: 'error' });
+        throw new DfdError('ERR_ROOM_REGISTRY', undefined, { roomId }, { cause: e });
+      }
       // The key exists: someone holds the room (or a malformed value sits there until its TTL).
       const holder = await this.holder(roomId).catch(() => undefined);
       if (holder?.node === this.options.nodeId) {

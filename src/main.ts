@@ -5,6 +5,7 @@
 import { loadConfigOrExit } from './config.js';
 import { setLogLevel, createLogger } from '../kernel/log.js';
 import { Service } from './Service.js';
+import { isDfdError } from '../kernel/errors.js';
 import { ShutdownController } from './Shutdown.js';
 
 const log = createLogger('main');
@@ -29,7 +30,9 @@ async function main(): Promise<void> {
     await service.rooms.getOrCreate(config.demoRoom);
   } catch (e) {
     if (shutdown.signal) return; // stopped while the demo room was being created
-    throw e;
+    // Several service nodes: the demo room is open on another one, and its joins are sent there.
+    if (!isDfdError(e, 'ERR_WRONG_NODE')) throw e;
+    log.info('the demo room is served by another node', { node: e.details?.['node'] });
   }
 
   const base = service.baseUrl;

@@ -1,14 +1,21 @@
 /**
- * Scale-out on a real 3-node NATS JetStream cluster (issue 16): a service node with remote analysis
- * (DFD_ANALYSIS=remote, NATS_URL listing the three nodes, DFD_JETSTREAM_REPLICAS=3) and two
- * `npm run worker` processes as the `worker` user of deploy/nats/dfd-auth.conf. An RTP caller's
- * windows are scored by the workers and its events published and stored. Then, mid-call:
+ * Scale-out on a real 3-node NATS JetStream cluster (issue 16): two service nodes with remote analysis
+ * (DFD_ANALYSIS=remote, NATS_URL listing the three nodes, DFD_JETSTREAM_REPLICAS=3, rooms pinned by
+ * DFD_ROOM_REGISTRY=nats) and two `npm run worker` processes as the `worker` user of
+ * deploy/nats/dfd-auth.conf. Node A runs in this process; node B is `npm start`'s program in its own
+ * process group. An RTP caller on node A has its windows scored by the workers and its events
+ * published and stored; a participant holds a room on node B. Then, mid-call:
  *   1. one worker is killed (SIGKILL): the other one goes on serving, scores keep coming;
- *   2. the NATS node the service is connected to is killed: the service reconnects to another node,
- *      score and verdict events keep coming, and the audit stream (3 replicas) keeps storing them.
+ *   2. the NATS node service A is connected to is killed: A reconnects to another node, score and
+ *      verdict events keep coming, and the audit stream (3 replicas) keeps storing them;
+ *   3. service node B is killed (SIGKILL, whole process group): A's call goes on, and B's room is free
+ *      for A once its lease runs out.
  * Recovery times are printed (`nats-cluster-e2e` line) and collected in docs/scaling.md.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DfdEvent } from '../../events/schema.js';
@@ -21,25 +28,54 @@ import { removeDir, testModelsDir } from '../helpers/models.js';
 import { startTestService } from '../helpers/service.js';
 import { NatsCluster } from '../helpers/natsCluster.js';
 import { untilValue } from '../helpers/until.js';
+import { TestSignallingClient } from '../helpers/wsClient.js';
 import { exited, startWorkerProcess } from '../../cluster/testing/workerProcess.js';
 
 const ROOM = 'cluster';
+const LEASE_MS = 3000;
 
-describe('scale-out on a 3-node NATS cluster: a worker and a NATS node lost mid-call', () => {
+describe('scale-out on a 3-node NATS cluster: a worker, a NATS node and a service node lost mid-call', () => {
   let cluster: NatsCluster;
   let service: Service;
   let modelsDir: string;
   let sender: RtpLoadSender | undefined;
   const workers: ChildProcess[] = [];
   const subscribers: NatsConnection[] = [];
+  let nodeB: ChildProcess | undefined;
+  let nodeBPort = 0;
+  let nodeBDir = '';
 
   beforeAll(async () => {
     cluster = await NatsCluster.start();
     modelsDir = testModelsDir();
     service = await startTestService(
-      { modelsDir, analysis: 'remote', natsUrl: cluster.urls, natsUser: 'service', natsPass: cluster.passwords.service, jetstreamReplicas: 3, challenges: false, faceAnalysis: false },
+      { modelsDir, analysis: 'remote', natsUrl: cluster.urls, natsUser: 'service', natsPass: cluster.passwords.service, jetstreamReplicas: 3, roomRegistry: 'nats', nodeId: 'node-a', publicUrl: 'http://node-a.test', roomLeaseMs: LEASE_MS, challenges: false, faceAnalysis: false },
       { events: true, analysis: true },
     );
+    // Node B: the service's own program, in its own process group (so SIGKILL takes its mediasoup workers too).
+    nodeBDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-node-b-'));
+    nodeB = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: {
+        ...process.env,
+        DFD_PORT: '0', DFD_HOST: '127.0.0.1', DFD_SIP_PORT: '0', DFD_DATA_DIR: nodeBDir, DFD_MEDIASOUP_WORKERS: '1', DFD_OPERATOR_PASSWORD: 'test-password', DFD_TOKEN_SECRET: 'test-secret',
+        NATS_URL: cluster.urls.join(','), NATS_USER: 'service', NATS_PASS: cluster.passwords.service, DFD_JETSTREAM_REPLICAS: '3',
+        DFD_ANALYSIS: 'remote', DFD_MODELS_DIR: modelsDir, DFD_ANALYSIS_NICE: '0', DFD_CHALLENGES: 'false', DFD_FACE_ANALYSIS: 'false',
+        DFD_ROOM_REGISTRY: 'nats', DFD_NODE_ID: 'node-b', DFD_PUBLIC_URL: 'http://node-b.test', DFD_ROOM_LEASE_MS: String(LEASE_MS), LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let out = '';
+    nodeB.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+    nodeBPort = await new Promise<number>((resolve, reject) => {
+      nodeB!.stdout!.on('data', (d: Buffer) => {
+        out = (out + d.toString()).slice(-8000);
+        const m = /"msg":"service listening".*?"port":(\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      nodeB!.once('exit', (code) => reject(new Error(`service node B exited (${code}) before listening: ${out}`)));
+    });
+    nodeB.once('exit', (code, signal) => process.stderr.write(`service node B exited (${code ?? signal}): ${out.slice(-3000)}\n`));
     for (let i = 0; i < 2; i++) {
       const { child } = await startWorkerProcess(undefined, { NATS_URL: cluster.urls.join(','), NATS_USER: 'worker', NATS_PASS: cluster.passwords.worker, DFD_MODELS_DIR: modelsDir });
       workers.push(child);
@@ -48,6 +84,8 @@ describe('scale-out on a 3-node NATS cluster: a worker and a NATS node lost mid-
 
   afterAll(async () => {
     sender?.close();
+    if (nodeB?.pid && nodeB.exitCode === null && nodeB.signalCode === null) process.kill(-nodeB.pid, 'SIGKILL');
+    if (nodeBDir) fs.rmSync(nodeBDir, { recursive: true, force: true });
     for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
     for (const nc of subscribers) await nc.close().catch(() => undefined);
     await service?.close();
@@ -55,7 +93,16 @@ describe('scale-out on a 3-node NATS cluster: a worker and a NATS node lost mid-
     removeDir(modelsDir);
   });
 
-  it('keeps scoring, publishing and storing through the loss of a worker and of the NATS node the service uses', async () => {
+  const join = async (port: number, room: string, peer: string) => {
+    const c = await TestSignallingClient.connect(port);
+    try {
+      return await c.request('join', { token: service.tokens.sign({ room, peer, name: peer, role: 'participant' }, 600) });
+    } finally {
+      if (peer.startsWith('probe')) c.ws.close();
+    }
+  };
+
+  it('keeps scoring, publishing and storing through the loss of a worker, of the NATS node the service uses, and of another service node', async () => {
     const served = service.bus!.connection.info?.server_name;
     expect(served, 'the service is connected to a cluster node').toBeDefined();
     // Watch from a node the test will not kill, as the `reader` user a dashboard would use.
@@ -67,6 +114,10 @@ describe('scale-out on a 3-node NATS cluster: a worker and a NATS node lost mid-
     await watcher.flush();
     const scoresAfter = (t: number): number => events.filter((x) => x.e.type === 'score' && x.at > t).length;
     const verdictsAfter = (t: number): number => events.filter((x) => x.e.type === 'verdict' && x.at > t).length;
+
+    // A participant holds a room on node B; node A sends joins for it there.
+    expect((await join(nodeBPort, 'on-b', 'bob')).ok).toBe(true);
+    expect(await join(service.port, 'on-b', 'probe-0')).toMatchObject({ ok: false, error: { code: 'ERR_WRONG_NODE', details: { node: 'node-b', url: 'http://node-b.test' } } });
 
     const room = await service.rooms.getOrCreate(ROOM);
     const caller = new Peer({ id: 'caller', displayName: 'Caller', role: 'participant', notify: () => {} });
@@ -108,8 +159,24 @@ describe('scale-out on a 3-node NATS cluster: a worker and a NATS node lost mid-
     const auditStoringAfterMs = Date.now() - nodeKilled;
     expect(nowStored).toBeGreaterThan(storedBefore);
     expect(service.bus!.auditStatus.storing).toBe(true);
+
+    // 3. Service node B dies (SIGKILL to its process group: no release of its room).
+    process.kill(-nodeB!.pid!, 'SIGKILL');
+    await exited(nodeB!);
+    const serviceKilled = Date.now();
+    let probes = 0;
+    for (const deadline = Date.now() + 30_000; ; ) {
+      const r = await join(service.port, 'on-b', `probe-${++probes}`);
+      if (r.ok) break;
+      expect(r.error?.code).toBe('ERR_WRONG_NODE');
+      if (Date.now() > deadline) throw new Error('node B\'s room was never released');
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    const roomFreeAfterMs = Date.now() - serviceKilled;
+    // Node A's own call went on meanwhile.
+    await untilValue('scores on node A after node B was killed', () => scoresAfter(serviceKilled) >= 1, 60_000);
     process.stdout.write(
-      `${JSON.stringify({ test: 'nats-cluster-e2e', serviceNode: served, reconnectedTo, firstScoreAfterWorkerKillMs: afterWorker, firstScoreAfterNatsNodeKillMs: afterNode, auditReadableAndGrownAfterMs: auditStoringAfterMs, auditRecordsBefore: storedBefore, auditRecordsAfter: nowStored })}\n`,
+      `${JSON.stringify({ test: 'nats-cluster-e2e', serviceNode: served, reconnectedTo, firstScoreAfterWorkerKillMs: afterWorker, firstScoreAfterNatsNodeKillMs: afterNode, auditReadableAndGrownAfterMs: auditStoringAfterMs, auditRecordsBefore: storedBefore, auditRecordsAfter: nowStored, leaseMs: LEASE_MS, deadNodeRoomFreeAfterMs: roomFreeAfterMs })}\n`,
     );
   }, 360_000);
 });

@@ -48,7 +48,8 @@ export class NatsCluster {
   /** Starts the three nodes and resolves once every one accepts the service user and JetStream answers. */
   static async start(size = 3): Promise<NatsCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-nats-cluster-'));
-    const pw = (): string => randomBytes(12).toString('hex');
+    // A letter first: nats-server parses an environment value that starts like a number (12e45...) as one.
+    const pw = (): string => `p${randomBytes(12).toString('hex')}`;
     const passwords = { service: pw(), worker: pw(), reader: pw() };
     const route = pw();
     fs.copyFileSync(path.join(repo, 'deploy', 'nats', 'dfd-auth.conf'), path.join(dir, 'dfd-auth.conf'));
