@@ -9,7 +9,8 @@
  * Clips: the real talking-face videos of both folders (faces.tsv, and the `real` rows of
  * faces-fake/manifest.tsv with their identity), and the fakes of faces-fake as "another face" in
  * splices. Each clip: ffmpeg frames at --fps, FaceAnalyzer (largest face, aligned 256x256 crop),
- * windows of 5 face frames as in the service, one descriptor per window (its middle crop).
+ * windows of 5 face frames as in the service, one descriptor per window: its most frontal crop,
+ * none when every face of the window is turned away (FaceWindower's rule, `describableIndex`).
  *
  * Identities are split in two by a seeded hash of the identity (no person on both sides): TUNE
  * chooses the rule, TEST reports it. On each side:
@@ -29,7 +30,7 @@ import { parseArgs } from 'node:util';
 import { setLogLevel } from '../../kernel/log.js';
 import { IdentityContinuity } from '../../pipeline/verdict/IdentityContinuity.js';
 import { FaceAnalyzer } from '../face/FaceAnalyzer.js';
-import { FaceDescriber } from '../face/FaceDescriber.js';
+import { describableIndex, FaceDescriber } from '../face/FaceDescriber.js';
 import { largestFace } from '../face/observe.js';
 import { sampleFrames } from './clipMedia.js';
 
@@ -74,15 +75,18 @@ async function describeClips(clips: Omit<Clip, 'windows'>[], fps: number, maxFra
   try {
     for (const c of clips) {
       const v = await sampleFrames(c.file, fps, maxFrames, 640);
-      const crops: Uint8Array[] = [];
+      const faces: { crop: Uint8Array; yawDeg: number; pitchDeg: number }[] = [];
       for (const rgb of v.frames) {
         const face = largestFace((await analyzer.analyze({ width: v.width, height: v.height, rgb })).faces);
-        if (face) crops.push(face.crop);
+        if (face) faces.push(face);
       }
       const windows: number[][] = [];
-      for (let i = 0; i + WINDOW_FRAMES <= crops.length; i += WINDOW_FRAMES) {
+      for (let i = 0; i + WINDOW_FRAMES <= faces.length; i += WINDOW_FRAMES) {
+        const w = faces.slice(i, i + WINDOW_FRAMES);
+        const k = describableIndex(w);
+        if (k === undefined) continue;
         const t0 = performance.now();
-        const d = await describer.describe(crops[i + (WINDOW_FRAMES >> 1)]!, analyzer.options.cropSize);
+        const d = await describer.describe(w[k]!.crop, analyzer.options.cropSize);
         describeMs += performance.now() - t0;
         described++;
         windows.push(Array.from(d, (x) => Math.round(x * 1e6) / 1e6));
@@ -220,7 +224,7 @@ async function main(): Promise<void> {
       windowsPerClipMedian: [...clips.map((c) => c.windows.length)].sort((a, b) => a - b)[clips.length >> 1] ?? 0,
       tuneIdentities: new Set(split.tune.map((c) => c.identity)).size,
       testIdentities: new Set(split.test.map((c) => c.identity)).size,
-      window: `${WINDOW_FRAMES} face frames at ${values.fps} fps, descriptor of the middle crop`,
+      window: `${WINDOW_FRAMES} face frames at ${values.fps} fps, descriptor of the most frontal crop (none when all are turned away)`,
       describeMsPerCrop: described.describeMsPerCrop,
     },
     cosines: { tune: cosines(split.tune), test: cosines(split.test) },

@@ -4,9 +4,11 @@
  * L2-normalised, compared by cosine. The verdict's face continuity (a different person in front
  * of the camera mid-call) tracks these per participant.
  *
- * About 75 ms per crop on one core (docs/continuity.md), so the media worker describes one crop
- * every few windows, not every frame. `describe()` blocks the calling thread for the inference:
- * call it from a worker thread.
+ * About 12 ms per crop on one core (docs/continuity.md): the media worker describes one crop per
+ * face window, the most frontal one (`describableIndex`). A face turned away is not described at
+ * all: descriptors of profiles and of faces looking up or down do not match the same person's
+ * frontal ones, and a head turned for a few seconds must not read as another person.
+ * `describe()` blocks the calling thread for the inference: call it from a worker thread.
  */
 import type ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-node';
@@ -23,6 +25,30 @@ export const defaultFaceDescriberOptions: FaceDescriberOptions = {
   ...defaultFaceModelSessionOptions,
   modelDir: modelDir('face-embed'),
 };
+
+/** How far from frontal a face may be and still be described (FaceAnalyzer's pose, degrees). */
+export interface DescribablePose {
+  maxYawDeg: number;
+  maxPitchDeg: number;
+}
+
+export const defaultDescribablePose: DescribablePose = { maxYawDeg: 25, maxPitchDeg: 20 };
+
+/** Index of the most frontal pose within the limits (smallest |yaw| + |pitch|), or undefined when none is. */
+export function describableIndex(poses: readonly { yawDeg: number; pitchDeg: number }[], limits: DescribablePose = defaultDescribablePose): number | undefined {
+  let best: number | undefined;
+  let bestScore = Number.POSITIVE_INFINITY;
+  poses.forEach((p, i) => {
+    const y = Math.abs(p.yawDeg);
+    const q = Math.abs(p.pitchDeg);
+    if (!(y <= limits.maxYawDeg && q <= limits.maxPitchDeg)) return;
+    if (y + q < bestScore) {
+      bestScore = y + q;
+      best = i;
+    }
+  });
+  return best;
+}
 
 export class FaceDescriber {
   readonly options: FaceDescriberOptions;

@@ -114,7 +114,7 @@ describe('ParticipantVerdict takeover', () => {
       v.addScore({ type: 'score', stream: video, seq: i, detector: 'face', modelVersion: '1', pFake: 0.1, evidence: 1, wallEnd: now, queueMs: 0, inferenceMs: 1 });
     }
     expect(v.current().state).toBe('likely-genuine');
-    // The shipped face rule (K 3, M 2, T 0.69): three windows enrol the face, two of another face in a row are a takeover.
+    // The shipped face rule (K 3, M 2, T 0.71): three windows enrol the face, two of another face in a row are a takeover.
     const a = voice(0, 0.1, 64, 3);
     const b = voice(7, 0.1, 64, 5);
     for (let i = 0; i < 5; i++) v.addFaceDescriptor(a());

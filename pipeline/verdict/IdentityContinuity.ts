@@ -39,8 +39,8 @@ export const defaultVoiceContinuityOptions: IdentityContinuityOptions = {
 export const defaultFaceContinuityOptions: IdentityContinuityOptions = {
   enrolWindows: 3,
   consecutive: 2,
-  threshold: 0.69,
-  thresholdTelephone: 0.69,
+  threshold: 0.71,
+  thresholdTelephone: 0.71,
 };
 
 export type ContinuityResult =

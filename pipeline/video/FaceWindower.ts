@@ -8,7 +8,8 @@
  *                            of face regions against this stream's reference: challenges read them)
  *     -> 'window'           a FaceWindow every `faceWindowFrames` frames with a face: their aligned
  *                            crops, wall-clock span and quality (frame rate, face size, packet loss),
- *                            and with a FaceDescriber the descriptor of its middle crop (who it is)
+ *                            and with a FaceDescriber the descriptor of its most frontal crop (who it
+ *                            is; none when every face of the window is turned away)
  *
  * One instance per stream; it owns nothing but its pending crops. A failed analysis is logged and
  * the frame counted as analysed-without-face, never thrown; a failed description leaves the
@@ -18,7 +19,7 @@
 import { createLogger } from '../../kernel/log.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import type { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
-import type { FaceDescriber } from '../../detectors/face/FaceDescriber.js';
+import { describableIndex, type FaceDescriber } from '../../detectors/face/FaceDescriber.js';
 import type { FaceObservation } from '../../detectors/face/FaceObservation.js';
 import { RegionVisibility } from '../../detectors/face/RegionVisibility.js';
 import { largestFace, toFaceObservation } from '../../detectors/face/observe.js';
@@ -71,6 +72,7 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
   #faceSize = 0;
   #seq = 0;
   #crops: Uint8Array[] = [];
+  #poses: { yawDeg: number; pitchDeg: number }[] = [];
   #faceSizes: number[] = [];
   #windowStart = 0;
 
@@ -114,6 +116,7 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
       this.#faceSize = Math.min(face.box.width, face.box.height);
       if (this.#crops.length === 0) this.#windowStart = f.arrivalMs;
       this.#crops.push(face.crop);
+      this.#poses.push({ yawDeg: face.yawDeg, pitchDeg: face.pitchDeg });
       this.#faceSizes.push(this.#faceSize);
       if (this.#crops.length >= this.options.faceWindowFrames) await this.#emitWindow(f.arrivalMs);
     } catch (error) {
@@ -127,16 +130,18 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
   close(): void {
     this.#closed = true;
     this.#crops = [];
+    this.#poses = [];
     this.#faceSizes = [];
   }
 
   async #emitWindow(wallEnd: number): Promise<void> {
     const n = this.#crops.length;
-    const middle = this.#crops[n >> 1];
+    const index = describableIndex(this.#poses);
+    const frontal = index === undefined ? undefined : this.#crops[index];
     let descriptor: Float32Array | undefined;
-    if (this.#describer && middle) {
+    if (this.#describer && frontal) {
       try {
-        descriptor = await this.#describer.describe(middle, this.options.cropSize);
+        descriptor = await this.#describer.describe(frontal, this.options.cropSize);
       } catch (error) {
         log.warn('face description failed', { error });
       }
@@ -164,6 +169,7 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
       ...(descriptor ? { descriptor } : {}),
     };
     this.#crops = [];
+    this.#poses = [];
     this.#faceSizes = [];
     this.safeEmit('window', window);
   }

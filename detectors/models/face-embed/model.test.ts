@@ -48,19 +48,19 @@ describe('face-embed model', () => {
     expect(manifest.inputs).toEqual([{ name: 'image', dtype: 'float32', shape: ['batch', 224, 224, 3] }]);
     expect(manifest.outputs).toEqual([{ name: 'descriptor', dtype: 'float32', shape: ['batch', 1024] }]);
     // Chosen on tuning identities by detectors/eval/faceContinuity.ts (eval-results/face/continuity.json).
-    expect(manifest.takeover).toEqual({ K: 3, M: 2, T: 0.69 });
+    expect(manifest.takeover).toEqual({ K: 3, M: 2, T: 0.71 });
   });
 
   it('gives unit descriptors; different people stay below the takeover threshold, a mirrored face above it', () => {
     expect(faces.length).toBeGreaterThanOrEqual(20);
     for (const f of faces) expect(dot(f.v, f.v)).toBeCloseTo(1, 5);
-    // Measured: 210 pairs of different people, cosine at most 0.659 (T = 0.69).
-    for (let i = 0; i < faces.length; i++) for (let j = i + 1; j < faces.length; j++) expect(dot(faces[i]!.v, faces[j]!.v)).toBeLessThan(0.69);
+    // Measured: 210 pairs of different people, cosine at most 0.659 (T = 0.71).
+    for (let i = 0; i < faces.length; i++) for (let j = i + 1; j < faces.length; j++) expect(dot(faces[i]!.v, faces[j]!.v)).toBeLessThan(0.71);
     // Measured: 19 of 20 mirrored faces at 0.87-0.95; one small face at 0.37.
     const same = faces.flatMap((f) => (f.mirror ? [dot(f.v, f.mirror)] : [])).sort((a, b) => a - b);
     expect(same.length).toBeGreaterThanOrEqual(18);
     expect(same[same.length >> 1]).toBeGreaterThan(0.85);
-    expect(same.filter((c) => c >= 0.69).length / same.length).toBeGreaterThanOrEqual(0.85);
+    expect(same.filter((c) => c >= 0.71).length / same.length).toBeGreaterThanOrEqual(0.85);
   });
 
   it('refuses a crop of the wrong size with a typed error and keeps working', async () => {
