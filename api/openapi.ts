@@ -3,6 +3,8 @@ import { DeclaredVoiceBody, LoginBody, ChallengeBody, DecisionBody, WebhookBody,
 
 const json = (schema: unknown) => ({ content: { 'application/json': { schema: JSON.parse(JSON.stringify(schema)) } } });
 const err = { description: 'typed error: { error: { code, message, retryable } }' };
+/** Several service nodes: the room is served by another node (error.details.url), where the action must go. */
+const wrongNode = { description: 'ERR_WRONG_NODE: the room is served by another service node; repeat the request at error.details.url' };
 const op = (summary: string, extra: Record<string, unknown> = {}) => ({ summary, security: [{ session: [] }, { bearer: [] }], responses: { 200: { description: 'ok' }, 400: err, 401: err, 404: err }, ...extra });
 
 export function openApiDocument(): Record<string, unknown> {
@@ -23,8 +25,8 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/rooms': { get: op('Open rooms with their current call and participants') },
       '/v1/rooms/{roomId}': { get: op('One room: call and participants with current verdicts') },
       '/v1/rooms/{roomId}/participants/{peerId}': { get: op('A participant: current verdict, history, challenges, decisions') },
-      '/v1/rooms/{roomId}/participants/{peerId}/challenge': { post: op('Trigger a challenge now', { requestBody: json(ChallengeBody) }) },
-      '/v1/rooms/{roomId}/participants/{peerId}/decision': { post: op('Record a human confirm or dismiss of the current tag', { requestBody: json(DecisionBody) }) },
+      '/v1/rooms/{roomId}/participants/{peerId}/challenge': { post: { ...op('Trigger a challenge now', { requestBody: json(ChallengeBody) }), responses: { ...op('').responses, 421: wrongNode } } },
+      '/v1/rooms/{roomId}/participants/{peerId}/decision': { post: { ...op('Record a human confirm or dismiss of the current tag', { requestBody: json(DecisionBody) }), responses: { ...op('').responses, 421: wrongNode } } },
       '/v1/calls': {
         get: op('Call history, newest first: participants with final states, challenges, decisions, duration', {
           parameters: [

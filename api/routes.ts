@@ -36,6 +36,11 @@ export interface ApiDeps {
   authLimiter: RateLimiter;
   /** The client address a request is limited and locked out by (kernel/http/clientAddress.ts). */
   clientAddress(req: IncomingMessage): string;
+  /**
+   * Several service nodes: the node serving `roomId` when it is another one (its id and base URL), else
+   * undefined. Actions on a room go to its node (ERR_WRONG_NODE with details.url).
+   */
+  roomElsewhere?(roomId: string): Promise<{ node: string; url: string } | undefined>;
 }
 
 const idRe = /^[A-Za-z0-9_-]{1,64}$/;
@@ -51,6 +56,10 @@ export function registerApi(http: HttpServer, deps: ApiDeps): void {
     const call = registry.openCall(id(roomId, 'roomId'));
     if (!call) throw new DfdError('ERR_ROOM_NOT_FOUND');
     return call;
+  };
+  const onThisNode = async (roomId: string): Promise<void> => {
+    const away = await deps.roomElsewhere?.(id(roomId, 'roomId'));
+    if (away) throw new DfdError('ERR_WRONG_NODE', undefined, { roomId, node: away.node, url: away.url });
   };
   const participantOf = (roomId: string, peerId: string) => {
     const p = openCall(roomId).participants.get(id(peerId, 'peerId'));
@@ -91,12 +100,14 @@ export function registerApi(http: HttpServer, deps: ApiDeps): void {
     })
     .route('POST', '/v1/rooms/:roomId/participants/:peerId/challenge', async (ctx) => {
       const who = operator(ctx);
+      await onThisNode(ctx.params['roomId']!);
       participantOf(ctx.params['roomId']!, ctx.params['peerId']!);
       const b = await body(ctx, ChallengeBody);
       return deps.actions.requestChallenge(ctx.params['roomId']!, ctx.params['peerId']!, b, who);
     })
     .route('POST', '/v1/rooms/:roomId/participants/:peerId/decision', async (ctx) => {
       const who = operator(ctx);
+      await onThisNode(ctx.params['roomId']!);
       participantOf(ctx.params['roomId']!, ctx.params['peerId']!);
       const b = await body(ctx, DecisionBody);
       return deps.actions.recordDecision(ctx.params['roomId']!, ctx.params['peerId']!, b, who);

@@ -190,6 +190,13 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
     return out;
   }
 
+  /** The room's holder when it is another node (a room held here, or by nobody: undefined). */
+  async elsewhere(roomId: string): Promise<RoomLease | undefined> {
+    if (this.#held.has(roomId)) return undefined;
+    const holder = await this.holder(roomId);
+    return holder && holder.node !== this.options.nodeId ? holder : undefined;
+  }
+
   /** Rooms this node holds. */
   get held(): string[] {
     return [...this.#held.keys()];

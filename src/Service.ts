@@ -265,6 +265,7 @@ export class Service {
         requestChallenge: (...a) => this.actions.requestChallenge(...a),
         recordDecision: (...a) => this.actions.recordDecision(...a),
       },
+      roomElsewhere: async (roomId) => this.#placement?.elsewhere(roomId),
     });
     // Registered before the history's closer, so it runs after it (closers run in reverse):
     // the call summaries are written through this connection.
@@ -291,17 +292,20 @@ export class Service {
       replicas: c.jetstreamReplicas,
     });
     this.rooms.setPlacement(placement);
+    this.#placement = placement;
     // Another node took a room this one lost touch with: its participants reconnect and are sent there.
     placement.on('lost', (roomId) => this.rooms.get(roomId)?.close('moved'));
     this.addHealthCheck('rooms', () => ({ ok: true, node: placement.options.nodeId, held: placement.held.length }));
     // Registered after the bus's closer, so it runs first: the leases are deleted while NATS is still there.
     this.onClose(async () => {
       this.rooms.setPlacement(undefined);
+      this.#placement = undefined;
       await placement.close();
     });
   }
 
   #history: CallHistory | undefined;
+  #placement: RoomPlacement | undefined;
 
   /** Call history (api/CallHistory.ts), when events are on. */
   get history(): CallHistory | undefined {

@@ -56,6 +56,12 @@ describe('room registry: two service nodes on one NATS', () => {
     // Other rooms open wherever their first participant arrives.
     expect((await join(b, 'other', 'carol')).ok).toBe(true);
     expect((await join(a, 'other', 'dave')).error).toMatchObject({ code: 'ERR_WRONG_NODE', details: { node: 'node-b' } });
+    // An operator on node B acting on a call of node A is sent to node A (the action is not forwarded).
+    const login = await fetch(`http://127.0.0.1:${b.port}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'operator', password: 'test-password' }) });
+    const auth = { authorization: `Bearer ${((await login.json()) as { token: string }).token}`, 'content-type': 'application/json' };
+    const decision = await fetch(`http://127.0.0.1:${b.port}/v1/rooms/shared/participants/alice/decision`, { method: 'POST', headers: auth, body: JSON.stringify({ decision: 'dismiss' }) });
+    expect(decision.status).toBe(421);
+    expect(await decision.json()).toMatchObject({ error: { code: 'ERR_WRONG_NODE', details: { node: 'node-a', url: 'http://node-a.test:8080' } } });
     // Node A shuts down gracefully: its leases are deleted at once, and node B may serve the room.
     await a.close();
     const moved = await join(b, 'shared', 'alice');
