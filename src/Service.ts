@@ -23,6 +23,7 @@ import { readTls } from './readTls.js';
 import { collectDefaultMetrics } from '../kernel/metrics.js';
 import { createLogger, setLogLevel } from '../kernel/log.js';
 import { DfdError } from '../kernel/errors.js';
+import { lruSet } from '../kernel/lruSet.js';
 import { WorkerPool } from '../sfu/WorkerPool.js';
 import { RoomManager } from '../sfu/RoomManager.js';
 import { SignallingServer } from '../sfu/signalling/SignallingServer.js';
@@ -62,6 +63,8 @@ import { listenSip, startAudioHookIngest, startTwilioIngest } from './phoneInges
 import { analysisPriority, challengeServiceOptions, pipelineOptions } from './analysisOptions.js';
 
 const log = createLogger('service');
+/** Published events awaiting their own read-back (the bus buffers at most 10,000 while NATS is away). */
+const PUBLISHED_HERE_MAX = 50_000;
 
 export type HealthCheck = () => Promise<{ ok: boolean; [k: string]: unknown }> | { ok: boolean; [k: string]: unknown };
 
@@ -224,6 +227,7 @@ export class Service {
    * Without a bus (events off) it goes straight to the in-process consumers.
    */
   publish(event: DfdEvent): void {
+    lruSet(this.#publishedHere, event.id, true, PUBLISHED_HERE_MAX);
     if (this.#bus) {
       const r = this.#bus.publish(event);
       if (!r.accepted) log.warn('event rejected', { code: r.error.code, type: event.type });
@@ -306,6 +310,8 @@ export class Service {
 
   #history: CallHistory | undefined;
   #placement: RoomPlacement | undefined;
+  /** Ids of the events this node published and has not read back yet (see #consume). */
+  readonly #publishedHere = new Map<string, true>();
 
   /** Call history (api/CallHistory.ts), when events are on. */
   get history(): CallHistory | undefined {
@@ -442,7 +448,9 @@ export class Service {
   #consume(event: DfdEvent): void {
     this.registry.apply(event);
     this.feed.publish(event);
-    this.webhooks.dispatch(event);
+    // Every node reads every event from NATS; only the node that published one delivers its webhooks, so
+    // several service nodes deliver each event once.
+    if (this.#publishedHere.delete(event.id)) this.webhooks.dispatch(event);
   }
 
   #trackMembership(): void {
