@@ -24,7 +24,7 @@ import { cloneWeight, type CloneDiscrimination } from '../challengeWeights.js';
 import type { CheckResult } from '../checkers/types.js';
 import { analyseAudio } from '../dsp/analyse.js';
 import { clonePipelines, copySynthesis, replay, targetVoice, ttsAnswer, ttsText, voiceConvert, type ClonePipeline } from '../testing/clones.js';
-import { answeredParams, loadSpeaker, missingRealSpeech, padded, realBaseline, realResponses, realSpeakerSources, realSpeechKinds, SR } from '../testing/realSpeech.js';
+import { answeredParams, loadSpeaker, padded, realBaseline, realResponses, realSpeakerSources, realSpeechInstalled, realSpeechKinds, SR } from '../testing/realSpeech.js';
 import { seededRandom } from './labelledSet.js';
 
 function arg(name: string, fallback: number): number {
@@ -39,12 +39,7 @@ type Counts = Record<CheckResult, number>;
 const zero = (): Counts => ({ pass: 0, fail: 0, unclear: 0 });
 
 function main(): void {
-  const missing = missingRealSpeech();
-  if (missing.length > 0) {
-    process.stderr.write(`real speech not installed: apt-get install ${missing.join(' ')}\n`);
-    process.exitCode = 2;
-    return;
-  }
+  if (!realSpeechInstalled()) return;
   const seed = arg('seed', 1);
   const rounds = Math.max(1, arg('rounds', 6));
   const t0 = performance.now();

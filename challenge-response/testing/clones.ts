@@ -30,7 +30,7 @@ import { RealFft } from '../dsp/fft.js';
 import { yinTrack } from '../dsp/yin.js';
 import { render } from '../eval/labelledSet.js';
 import type { SpeakerBaseline } from '../SpeakerBaseline.js';
-import { gaussian, lpcResynth, rms, SR, type LoadedSpeaker } from './realSpeech.js';
+import { lpcResynth, pulseExcitation, rms, SR, type LoadedSpeaker } from './realSpeech.js';
 import { concat } from './signals.js';
 
 export const clonePipelines = ['vc-pitch-normalised', 'tts-usual-voice', 'replay', 'copy-synthesis'] as const;
@@ -94,25 +94,10 @@ export function targetVoice(sp: LoadedSpeaker, baseline: SpeakerBaseline): Targe
   return { f0MeanSemitones: mean, f0SdSemitones: sd, ltas: ltas(speech), speech, levelDbfs: baseline.levelDbfs };
 }
 
-/**
- * Pulse-train excitation following `f0Hz[frame]` (NaN: unvoiced, noise instead), with a little
- * aspiration noise on voiced frames, for `lpcResynth`.
- */
+/** `pulseExcitation` following a YIN track (`f0Hz` per frame, NaN unvoiced: noise there). */
 function excitation(f0Hz: Float32Array, seed: number): (n: number, residualRms: number) => number {
-  const noise = gaussian(seed);
-  let phase = 1;
-  return (n, resRms) => {
-    // YIN frame f covers [f hop, f hop + 400): its f0 belongs near f hop + 200.
-    const f0 = f0Hz[Math.max(0, Math.min(f0Hz.length - 1, Math.round((n - 200) / HOP)))] ?? Number.NaN;
-    if (!(f0 > 0)) return resRms * noise();
-    phase += f0 / SR;
-    let pulse = 0;
-    if (phase >= 1) {
-      phase -= 1;
-      pulse = Math.sqrt(SR / f0);
-    }
-    return resRms * (0.95 * pulse + 0.1 * noise());
-  };
+  // YIN frame f covers [f hop, f hop + 400): its f0 belongs near f hop + 200.
+  return pulseExcitation((n) => f0Hz[Math.max(0, Math.min(f0Hz.length - 1, Math.round((n - 200) / HOP)))] ?? Number.NaN, seed);
 }
 
 /** Linear-phase FIR (511 taps, Hann-windowed frequency sampling) with magnitude `gain[k]` on FFT_SIZE bins. */

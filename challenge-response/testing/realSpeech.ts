@@ -126,6 +126,15 @@ function path(src: RealSpeakerSource, u: RealUtterance): string {
   return join(src.dir, `${u.name}.${src.format}`);
 }
 
+/** For the eval scripts: false (and exit code 2, with what to install) when the recordings are missing. */
+export function realSpeechInstalled(): boolean {
+  const missing = missingRealSpeech();
+  if (missing.length === 0) return true;
+  process.stderr.write(`real speech not installed: apt-get install ${missing.join(' ')}\n`);
+  process.exitCode = 2;
+  return false;
+}
+
 /** Debian packages whose recordings are missing here (an empty list: everything is installed). */
 export function missingRealSpeech(sources: readonly RealSpeakerSource[] = realSpeakerSources): string[] {
   const missing = new Set<string>();
@@ -215,7 +224,7 @@ function levinson(r: Float64Array, p: number): Float64Array {
 }
 
 /** Deterministic standard normal noise (xorshift32 + Box-Muller). */
-export function gaussian(seed: number): () => number {
+function gaussian(seed: number): () => number {
   let s = seed >>> 0 || 1;
   const u = (): number => {
     s ^= s << 13;
@@ -297,26 +306,28 @@ export function lpcWhisper(x: Float32Array, options: Partial<LpcOptions> = {}): 
 }
 
 /**
- * The utterance resung on a tune: its envelope excited by a pulse train whose f0 follows
- * `f0At(sampleIndex)` (Hz), with a little aspiration noise, the way a person sings the words.
+ * The LPC vocoder's voiced source for `lpcResynth`: a pulse train whose f0 follows `f0At(sampleIndex)`
+ * (Hz) with a little aspiration noise; where `f0At` is not a positive number, noise (unvoiced).
  */
-export function lpcSing(x: Float32Array, f0At: (n: number) => number, options: Partial<LpcOptions> = {}): Float32Array {
-  const noise = gaussian((options.seed ?? defaultLpcOptions.seed) + 7);
+export function pulseExcitation(f0At: (n: number) => number, seed: number): (n: number, residualRms: number) => number {
+  const noise = gaussian(seed);
   let phase = 1;
-  return lpcResynth(
-    x,
-    (n, resRms) => {
-      const f0 = f0At(n);
-      phase += f0 / SR;
-      let pulse = 0;
-      if (phase >= 1) {
-        phase -= 1;
-        pulse = Math.sqrt(SR / f0);
-      }
-      return resRms * (0.95 * pulse + 0.1 * noise());
-    },
-    { gainDb: 0, ...options },
-  );
+  return (n, resRms) => {
+    const f0 = f0At(n);
+    if (!(f0 > 0)) return resRms * noise();
+    phase += f0 / SR;
+    let pulse = 0;
+    if (phase >= 1) {
+      phase -= 1;
+      pulse = Math.sqrt(SR / f0);
+    }
+    return resRms * (0.95 * pulse + 0.1 * noise());
+  };
+}
+
+/** The utterance resung on a tune: its envelope excited by `pulseExcitation` on the tune, the way a person sings the words. */
+export function lpcSing(x: Float32Array, f0At: (n: number) => number, options: Partial<LpcOptions> = {}): Float32Array {
+  return lpcResynth(x, pulseExcitation(f0At, (options.seed ?? defaultLpcOptions.seed) + 7), { gainDb: 0, ...options });
 }
 
 /** [first, last) samples of the speech in `x`: frames within 40 dB of the loudest. */
