@@ -46,10 +46,10 @@ describe('RoomPlacement (real nats-server, JetStream KV)', () => {
     await a.claim('r1'); // held already: fine
     expect(await code(b.claim('r1'))).toMatchObject({ code: 'ERR_WRONG_NODE', details: { roomId: 'r1', node: 'a', url: 'http://a.example:8080' } });
     await b.claim('r2');
-    expect([...(await b.all())].sort()).toEqual([
-      ['r1', expect.objectContaining({ node: 'a' })],
-      ['r2', expect.objectContaining({ node: 'b' })],
-    ]);
+    expect(await b.holder('r1')).toMatchObject({ node: 'a', url: 'http://a.example:8080' });
+    expect(await a.holder('r2')).toMatchObject({ node: 'b' });
+    expect(await a.elsewhere('r2')).toMatchObject({ node: 'b' });
+    expect(await a.elsewhere('r1')).toBeUndefined();
     await a.release('r1');
     await b.claim('r1');
     expect(b.held.sort()).toEqual(['r1', 'r2']);

@@ -177,19 +177,6 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
     }
   }
 
-  /** Every room held by a node now (all nodes), for the API. */
-  async all(): Promise<Map<string, RoomLease>> {
-    // Keys first: the listing is a consumer that must be drained before other requests are awaited.
-    const keys: string[] = [];
-    for await (const k of await this.#kv.keys()) keys.push(k);
-    const out = new Map<string, RoomLease>();
-    for (const k of keys) {
-      const lease = await this.holder(k).catch(() => undefined);
-      if (lease) out.set(k, lease);
-    }
-    return out;
-  }
-
   /** The room's holder when it is another node (a room held here, or by nobody: undefined). */
   async elsewhere(roomId: string): Promise<RoomLease | undefined> {
     if (this.#held.has(roomId)) return undefined;
