@@ -27,7 +27,7 @@ import { fixtures } from '../fixtures/build.js';
 import { removeDir, testModelsDir } from '../helpers/models.js';
 import { startTestService } from '../helpers/service.js';
 import { NatsCluster } from '../helpers/natsCluster.js';
-import { untilValue } from '../helpers/until.js';
+import { untilAsyncValue, untilValue } from '../helpers/until.js';
 import { TestSignallingClient } from '../helpers/wsClient.js';
 import { exited, startWorkerProcess } from '../../cluster/testing/workerProcess.js';
 
@@ -128,6 +128,18 @@ describe('scale-out on a 3-node NATS cluster: a worker, a NATS node and a servic
     sender.start();
     await untilValue('scores and a verdict through the workers', () => scoresAfter(0) >= 2 && verdictsAfter(0) >= 1, 90_000);
     expect(service.pipeline?.inference.constructor.name).toBe('RemoteInference');
+    // The API of the other service node shows this node's call and the caller's verdict: every node reads every event.
+    const login = await fetch(`http://127.0.0.1:${nodeBPort}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'operator', password: 'test-password' }) });
+    const bAuth = { authorization: `Bearer ${((await login.json()) as { token: string }).token}` };
+    const seenOnB = await untilAsyncValue(
+      'the call of node A in node B\'s /v1/rooms',
+      async () => {
+        const r = (await (await fetch(`http://127.0.0.1:${nodeBPort}/v1/rooms`, { headers: bAuth })).json()) as { rooms: { roomId: string; participants: { peerId: string; state: string }[] }[] };
+        return r.rooms.find((x) => x.roomId === ROOM && x.participants.some((p) => p.peerId === 'caller'));
+      },
+      30_000,
+    );
+    expect(seenOnB.participants.find((p) => p.peerId === 'caller')?.state).toBeDefined();
 
     // 1. A worker dies; the other one serves (requests to the dead one time out and are sent again).
     workers[0]!.kill('SIGKILL');
