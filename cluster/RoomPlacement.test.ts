@@ -87,7 +87,7 @@ describe('RoomPlacement (real nats-server, JetStream KV)', () => {
     expect(await lost).toBe('r:b');
     expect(a.held).toEqual([]);
     await kv.put('junk', new TextEncoder().encode('{"node": 5}'));
-    expect(await code(b.claim('junk'))).toMatchObject({ code: 'ERR_WRONG_NODE', details: { roomId: 'junk', retryInMs: 1000 } });
+    expect(await code(b.claim('junk'))).toMatchObject({ code: 'ERR_ROOM_REGISTRY', details: { roomId: 'junk', retryInMs: 1000 } });
     expect(await b.holder('junk')).toBeUndefined();
     await until('the malformed lease expired', async () => (await code(b.claim('junk'))) === undefined);
   });

@@ -132,36 +132,43 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
 
   /**
    * Makes this node the room's holder, or confirms it is. Throws ERR_WRONG_NODE (details: node, url)
-   * when another node holds it.
+   * when another node holds it, ERR_ROOM_REGISTRY (retryable) when the registry cannot say.
    */
   async claim(roomId: string): Promise<void> {
     if (this.#closed) throw new DfdError('ERR_CLOSED', 'room registry');
     if (this.#held.has(roomId)) return void metrics.claims.inc({ result: 'held' });
-    try {
-      this.#held.set(roomId, await this.#kv.create(roomId, this.#lease()));
-      metrics.held.set(this.#held.size);
-      return void metrics.claims.inc({ result: 'claimed' });
-    } catch (e) {
-      if (!keyExists(e)) {
-        // NATS or the bucket is unavailable (or refuses this user): no room can be placed now.
-        metrics.claims.inc({ result: 'error' });
-        throw new DfdError('ERR_ROOM_REGISTRY', undefined, { roomId }, { cause: e });
-      }
-      // The key exists: someone holds the room (or a malformed value sits there until its TTL).
-      const holder = await this.holder(roomId).catch(() => undefined);
-      if (holder?.node === this.options.nodeId) {
-        // Ours from before a restart of this process under the same node id: take it up again.
-        const rev = await this.#kv.put(roomId, this.#lease());
-        this.#held.set(roomId, rev);
+    const unavailable = (e: unknown, detail?: string, details: Record<string, unknown> = {}): DfdError => {
+      metrics.claims.inc({ result: 'error' });
+      return new DfdError('ERR_ROOM_REGISTRY', detail, { roomId, ...details }, { cause: e });
+    };
+    // Twice at most: a lease released between our create and our read is free again.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.#held.set(roomId, await this.#kv.create(roomId, this.#lease()));
         metrics.held.set(this.#held.size);
         return void metrics.claims.inc({ result: 'claimed' });
+      } catch (e) {
+        // NATS or the bucket is unavailable (or refuses this user): no room can be placed now.
+        if (!keyExists(e)) throw unavailable(e);
+        const entry = await this.#kv.get(roomId).catch(() => undefined);
+        if ((!entry || entry.operation !== 'PUT') && attempt === 0) continue;
+        const holder = await this.holder(roomId).catch(() => undefined);
+        if (holder?.node === this.options.nodeId) {
+          // Ours from before a restart of this process under the same node id: take it up again.
+          try {
+            this.#held.set(roomId, await this.#kv.put(roomId, this.#lease()));
+          } catch (put) {
+            throw unavailable(put);
+          }
+          metrics.held.set(this.#held.size);
+          return void metrics.claims.inc({ result: 'claimed' });
+        }
+        if (holder) {
+          metrics.claims.inc({ result: 'wrong-node' });
+          throw new DfdError('ERR_WRONG_NODE', undefined, { roomId, node: holder.node, url: holder.url });
+        }
+        throw unavailable(e, 'the registry holds an unreadable lease for this room until it expires', { retryInMs: this.options.leaseMs });
       }
-      if (holder) {
-        metrics.claims.inc({ result: 'wrong-node' });
-        throw new DfdError('ERR_WRONG_NODE', undefined, { roomId, node: holder.node, url: holder.url });
-      }
-      metrics.claims.inc({ result: 'error' });
-      throw new DfdError('ERR_WRONG_NODE', 'the room registry holds an unreadable lease for this room; retry after it expires', { roomId, retryInMs: this.options.leaseMs }, { cause: e });
     }
   }
 
