@@ -75,7 +75,7 @@ describe('RoomPlacement (real nats-server, JetStream KV)', () => {
     process.stdout.write(`${JSON.stringify({ test: 'room-placement', leaseMs: 1000, crashedRoomFreeAfterMs: freedAfterMs })}\n`);
   });
 
-  it("a node that lost a room to another (missed heartbeats) says so ('lost'); a malformed lease is nobody's until it expires", async () => {
+  it("a node that lost a room to another (missed heartbeats) says so ('lost'); a malformed lease blocks its room (retryable) until it expires", async () => {
     const a = await node('a', 1000, 'T_ROOMS_3');
     const b = await node('b', 1000, 'T_ROOMS_3');
     const kv: KV = await nc.jetstream().views.kv('T_ROOMS_3');

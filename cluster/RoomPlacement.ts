@@ -12,8 +12,8 @@
  *                 of the room on any node claims it there
  *
  * Nothing here is a cluster manager: the atomic create, the conditional update and the TTL are
- * JetStream's own. Values read from the bucket are validated; a malformed one is treated as held
- * by nobody and counted.
+ * JetStream's own. Values read from the bucket are validated; a malformed one is counted, and its room
+ * cannot be claimed (ERR_ROOM_REGISTRY, retryable) until the value expires.
  */
 import type { KV, NatsConnection } from 'nats';
 import { DfdError } from '../kernel/errors.js';
