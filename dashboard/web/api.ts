@@ -9,10 +9,22 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly status: number,
+    /** The error's `details` (e.g. ERR_WRONG_NODE's node and url), when the server sent any. */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = 'ApiError';
   }
+}
+
+/**
+ * Several service nodes: an action on a call another node serves is refused with ERR_WRONG_NODE and
+ * that node's URL. What to tell the operator, or undefined for any other error.
+ */
+export function wrongNodeHint(e: ApiError): string | undefined {
+  const { node, url } = e.details;
+  if (e.code !== 'ERR_WRONG_NODE' || typeof url !== 'string' || !/^https?:\/\//.test(url)) return undefined;
+  return `this call is served by ${typeof node === 'string' ? node : 'another node'}: act on it from ${url.replace(/\/$/, '')}/dashboard`;
 }
 
 export interface ApiClientOptions {
@@ -56,10 +68,11 @@ export class ApiClient {
       }
     }
     if (!res.ok) {
-      const err = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+      const err = (json as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
       const code = typeof err?.code === 'string' ? err.code : `HTTP_${res.status}`;
       const message = typeof err?.message === 'string' ? err.message : res.statusText || 'request failed';
-      throw new ApiError(code, message, res.status);
+      const details = typeof err?.details === 'object' && err.details !== null && !Array.isArray(err.details) ? (err.details as Record<string, unknown>) : {};
+      throw new ApiError(code, message, res.status, details);
     }
     return json;
   }

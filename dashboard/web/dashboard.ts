@@ -3,7 +3,7 @@
  * view. Membership (joins and leaves) is not on the event stream, so open calls are also
  * polled from `/v1/rooms`. Exposes `window.dfdDashboard` for tests and diagnostics.
  */
-import { ApiClient, ApiError } from './api.js';
+import { ApiClient, ApiError, wrongNodeHint } from './api.js';
 import { LiveStream, type FeedStatus } from './feed.js';
 import { initialState, reduce, type DashboardAction, type DashboardState } from './state.js';
 import { DashboardView, type OperatorAction } from './view.js';
@@ -146,7 +146,7 @@ class DashboardApp {
       }
     } catch (e) {
       const err = e instanceof ApiError ? e : new ApiError('ERR_CLIENT', e instanceof Error ? e.message : String(e), 0);
-      this.view.toast('error', err.code, err.message);
+      this.view.toast('error', err.code, wrongNodeHint(err) ?? err.message);
     }
   }
 }
