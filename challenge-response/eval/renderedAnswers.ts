@@ -11,7 +11,7 @@
  * render the same frame once.
  */
 import { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
-import { faceObservation, photoFaces, poseSource, type PoseSource } from '../../detectors/face/testing/poseFaces.js';
+import { faceObservation, photoPoseSource, type PoseSource } from '../../detectors/face/testing/poseFaces.js';
 import { renderPose, type HeadPose } from '../../detectors/face/testing/renderPose.js';
 import type { RgbFrame } from '../../detectors/face/image.js';
 import { DfdError } from '../../kernel/errors.js';
@@ -78,12 +78,7 @@ export class RenderedAnswers {
     const analyzer = await FaceAnalyzer.create({ minScore: 0.4, maxFaces: 10 });
     const sources: PoseSource[] = [];
     try {
-      for (const c of faces) {
-        const face = (await photoFaces(analyzer, [c.photo]))[c.index];
-        const src = face && (await poseSource(analyzer, face));
-        if (!src) throw new DfdError('ERR_NOT_FOUND', 'no usable face', { photo: c.photo, index: c.index });
-        sources.push(src);
-      }
+      for (const c of faces) sources.push(await photoPoseSource(analyzer, c.photo, c.index));
     } catch (e) {
       await analyzer.close();
       throw e;

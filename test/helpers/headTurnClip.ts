@@ -13,12 +13,11 @@
  * Encoded to VP8 IVF by the real ffmpeg/libvpx in realtime mode (test/helpers/vp8Clip.ts).
  */
 import { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
-import { photoFaces, poseSource } from '../../detectors/face/testing/poseFaces.js';
+import { photoPoseSource } from '../../detectors/face/testing/poseFaces.js';
 import { renderPose } from '../../detectors/face/testing/renderPose.js';
 import type { RgbFrame } from '../../detectors/face/image.js';
 import { bump, jitter } from '../../challenge-response/eval/renderedAnswers.js';
 import type { IvfFile } from '../../pipeline/video/IvfWriter.js';
-import { DfdError } from '../../kernel/errors.js';
 import { encodeVp8Clip } from './vp8Clip.js';
 
 export interface HeadTurnClipOptions {
@@ -79,9 +78,7 @@ export async function renderHeadTurnClip(dir: string, options: Partial<HeadTurnC
   const frames: RgbFrame[] = [];
   let photoPose: { yawDeg: number; pitchDeg: number };
   try {
-    const face = (await photoFaces(analyzer, [o.photo]))[o.index];
-    const src = face && (await poseSource(analyzer, face));
-    if (!src) throw new DfdError('ERR_NOT_FOUND', 'no usable face', { photo: o.photo, index: o.index });
+    const src = await photoPoseSource(analyzer, o.photo, o.index);
     photoPose = src.baseline;
     for (let i = 0; i < n; i++) {
       const t = i / o.fps;

@@ -8,11 +8,10 @@
  */
 import { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
 import type { RgbFrame } from '../../detectors/face/image.js';
-import { photoFaces, poseSource, type PoseSource } from '../../detectors/face/testing/poseFaces.js';
+import { photoPoseSource } from '../../detectors/face/testing/poseFaces.js';
 import { renderPose } from '../../detectors/face/testing/renderPose.js';
 import { jitter } from '../../challenge-response/eval/renderedAnswers.js';
 import type { IvfFile } from '../../pipeline/video/IvfWriter.js';
-import { DfdError } from '../../kernel/errors.js';
 import { encodeVp8Clip } from './vp8Clip.js';
 
 export interface PhotoFaceRef {
@@ -55,14 +54,8 @@ export async function renderPersonChangeClip(dir: string, name: string, options:
   const analyzer = await FaceAnalyzer.create({ minScore: 0.4, maxFaces: 10 });
   const frames: RgbFrame[] = [];
   try {
-    const source = async (f: PhotoFaceRef): Promise<PoseSource> => {
-      const face = (await photoFaces(analyzer, [f.photo]))[f.index];
-      const src = face && (await poseSource(analyzer, face));
-      if (!src) throw new DfdError('ERR_NOT_FOUND', 'no usable face', { photo: f.photo, index: f.index });
-      return src;
-    };
-    const a = await source(o.first);
-    const b = o.second ? await source(o.second) : a;
+    const a = await photoPoseSource(analyzer, o.first.photo, o.first.index);
+    const b = o.second ? await photoPoseSource(analyzer, o.second.photo, o.second.index) : a;
     const n = Math.round((o.firstSec + o.secondSec) * o.fps);
     for (let i = 0; i < n; i++) {
       const t = i / o.fps;

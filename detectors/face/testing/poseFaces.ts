@@ -10,6 +10,7 @@ import type { FaceObservation } from '../FaceObservation.js';
 import type { Box } from '../BlazeFace.js';
 import type { FaceAnalysis, FaceAnalyzer } from '../FaceAnalyzer.js';
 import { largestFace, toFaceObservation } from '../observe.js';
+import { DfdError } from '../../../kernel/errors.js';
 import { decodeImage, samplePhoto } from '../fixtures.js';
 import { sampleAffine, type RgbFrame } from '../image.js';
 import { buildHeadModel, type HeadModel, type HeadModelOptions } from './renderPose.js';
@@ -133,4 +134,12 @@ export async function poseSource(analyzer: FaceAnalyzer, face: PhotoFace, option
     isLargest: largestFace(analysis.faces) === found,
     othersCovered: o.isolate ? others.length : 0,
   };
+}
+
+/** The pose source of face `index` (left to right) of sample photo `photo`; ERR_NOT_FOUND when it is unusable. */
+export async function photoPoseSource(analyzer: FaceAnalyzer, photo: number, index: number): Promise<PoseSource> {
+  const face = (await photoFaces(analyzer, [photo]))[index];
+  const src = face && (await poseSource(analyzer, face));
+  if (!src) throw new DfdError('ERR_NOT_FOUND', 'no usable face', { photo, index });
+  return src;
 }
