@@ -10,7 +10,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { TypedEmitter } from '../kernel/TypedEmitter.js';
-import type { DfdEvent, VerdictEvent, ChallengeEvent, DecisionEvent, PhoneRef } from '../events/schema.js';
+import type { DfdEvent, VerdictEvent, ChallengeEvent, DecisionEvent, PhoneRef, ScoreEvent, ScoreChannel } from '../events/schema.js';
+import { DEFAULT_TENANT } from '../kernel/tenant.js';
+import { logit } from '../pipeline/verdict/EvidenceAccumulator.js';
 
 export interface CallRegistryOptions {
   historyPerParticipant: number;
@@ -20,6 +22,8 @@ export interface CallRegistryOptions {
   lateEventsMs: number;
   /** How long an emptied call waits for someone to (re)join before it ends. */
   endGraceMs: number;
+  /** The tenant of calls whose room names none (DFD_DEFAULT_TENANT). */
+  defaultTenant: string;
 }
 
 export const defaultCallRegistryOptions: CallRegistryOptions = {
@@ -28,6 +32,7 @@ export const defaultCallRegistryOptions: CallRegistryOptions = {
   keepEndedCalls: 200,
   lateEventsMs: 60_000,
   endGraceMs: 5_000,
+  defaultTenant: DEFAULT_TENANT,
 };
 
 export type CallRegistryEvents = {
@@ -55,6 +60,32 @@ export interface ParticipantRecord {
   history: HistoryPoint[];
   challenges: { ts: string; challengeId: string; challengeType: string; phase: string; outcome?: string }[];
   decisions: { ts: string; decision: string; tagState: string; operator: string }[];
+  /**
+   * Call-level detector scores, from the participant's score events: per detector and channel, the
+   * evidence-weighted mean log-odds of fake under the shipped calibration. A decision carries them
+   * (the labelled call-level scores per-tenant calibration is refit from).
+   */
+  callScores: Map<string, CallScore>;
+}
+
+export interface CallScore {
+  detector: string;
+  channel: ScoreChannel;
+  /** Evidence-weighted sum of the windows' shipped log-odds (clamped to +-MAX_CALL_LOG_ODDS). */
+  sumLogOdds: number;
+  evidence: number;
+  windows: number;
+}
+
+/** The bound on one window's log-odds in a call score (a window cannot outweigh the call on its own). */
+export const MAX_CALL_LOG_ODDS = 10;
+
+/** A participant's call scores as a decision carries them (mean log-odds per detector and channel). */
+export function callScoresOf(p: ParticipantRecord): { detector: string; channel: ScoreChannel; logOdds: number; evidence: number; windows: number }[] {
+  return [...p.callScores.values()]
+    .filter((c) => c.evidence > 0)
+    .slice(0, 32)
+    .map((c) => ({ detector: c.detector, channel: c.channel, logOdds: c.sumLogOdds / c.evidence, evidence: c.evidence, windows: c.windows }));
 }
 
 export interface CallRecord {
@@ -64,6 +95,8 @@ export interface CallRecord {
   endedAt: string | undefined;
   /** 'phone' once a participant sends plain RTP (a telephony gateway); else a meeting through the SFU. */
   kind: 'room' | 'phone';
+  /** The tenant of the call's room. */
+  tenant: string;
   /** How the phone call reached the service (platform, its call id, tenant), when it is one. */
   phone?: PhoneRef;
   participants: Map<string, ParticipantRecord>;
@@ -91,11 +124,11 @@ export class CallRegistry extends TypedEmitter<CallRegistryEvents> {
     this.options = { ...defaultCallRegistryOptions, ...options };
   }
 
-  /** The open call of a room, started on first use. */
-  callFor(roomId: string): CallRecord {
+  /** The open call of a room, started on first use (for `tenant`, default the default tenant). */
+  callFor(roomId: string, tenant?: string): CallRecord {
     let call = this.#open.get(roomId);
     if (!call) {
-      call = { callId: `c-${randomUUID().slice(0, 13)}`, roomId, startedAt: new Date().toISOString(), endedAt: undefined, kind: 'room', participants: new Map() };
+      call = { callId: `c-${randomUUID().slice(0, 13)}`, roomId, startedAt: new Date().toISOString(), endedAt: undefined, kind: 'room', tenant: tenant ?? this.options.defaultTenant, participants: new Map() };
       this.#open.set(roomId, call);
       this.#calls.set(call.callId, call);
       this.#trim();
@@ -114,7 +147,7 @@ export class CallRegistry extends TypedEmitter<CallRegistryEvents> {
   #addParticipant(call: CallRecord, peerId: string, displayName: string): ParticipantRecord {
     const existing = call.participants.get(peerId);
     if (existing) return existing;
-    const p: ParticipantRecord = { peerId, displayName, joinedAt: new Date().toISOString(), leftAt: call.endedAt, verdict: undefined, history: [], challenges: [], decisions: [] };
+    const p: ParticipantRecord = { peerId, displayName, joinedAt: new Date().toISOString(), leftAt: call.endedAt, verdict: undefined, history: [], challenges: [], decisions: [], callScores: new Map() };
     call.participants.set(peerId, p);
     return p;
   }
@@ -201,7 +234,7 @@ export class CallRegistry extends TypedEmitter<CallRegistryEvents> {
 
   /** Applies one event from the bus. Unknown rooms/peers are created (events may arrive first). */
   apply(event: DfdEvent): void {
-    const call = (event.callId && this.#calls.get(event.callId)) || this.callFor(event.roomId);
+    const call = (event.callId && this.#calls.get(event.callId)) || this.callFor(event.roomId, event.tenant);
     const p = this.#addParticipant(call, event.peerId, event.displayName);
     switch (event.type) {
       case 'verdict':
@@ -210,6 +243,7 @@ export class CallRegistry extends TypedEmitter<CallRegistryEvents> {
         break;
       case 'score':
         this.#push(p.history, { ts: event.ts, kind: 'score', label: event.payload.detector, pFake: event.payload.pFake }, this.options.historyPerParticipant);
+        this.#addCallScore(p, event.payload);
         break;
       case 'challenge': {
         const c = (event as ChallengeEvent).payload;
@@ -258,6 +292,21 @@ export class CallRegistry extends TypedEmitter<CallRegistryEvents> {
         confidence: p.verdict?.confidence ?? null,
       })),
     };
+  }
+
+  /** Adds a window to the participant's call score (the shipped calibration's pFake; a score without its channel is not placed). */
+  #addCallScore(p: ParticipantRecord, s: ScoreEvent['payload']): void {
+    if (!s.channel || !(s.evidence > 0)) return;
+    const k = `${s.detector}|${s.channel}`;
+    let c = p.callScores.get(k);
+    if (!c) {
+      if (p.callScores.size >= 32) return;
+      p.callScores.set(k, (c = { detector: s.detector, channel: s.channel, sumLogOdds: 0, evidence: 0, windows: 0 }));
+    }
+    const z = Math.max(-MAX_CALL_LOG_ODDS, Math.min(MAX_CALL_LOG_ODDS, logit(s.tenantCalibration?.shippedPFake ?? s.pFake)));
+    c.sumLogOdds += s.evidence * z;
+    c.evidence += s.evidence;
+    c.windows++;
   }
 
   #push<T>(ring: T[], item: T, max: number): void {

@@ -83,7 +83,8 @@ export function registerApi(http: HttpServer, deps: ApiDeps): void {
       operator(ctx);
       const b = await body(ctx, TokenBody);
       const peer = b.peer ?? `p-${randomUUID().slice(0, 8)}`;
-      return { token: deps.joinTokens.sign({ room: b.room, peer, name: b.name, role: b.role ?? 'participant' }, deps.joinTokenTtlSec), room: b.room, peer };
+      const token = deps.joinTokens.sign({ room: b.room, peer, name: b.name, role: b.role ?? 'participant', ...(b.tenant ? { tenant: b.tenant } : {}) }, deps.joinTokenTtlSec);
+      return { token, room: b.room, peer, ...(b.tenant ? { tenant: b.tenant } : {}) };
     })
     .route('GET', '/v1/rooms', (ctx) => {
       operator(ctx);

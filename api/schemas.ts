@@ -1,4 +1,5 @@
 /** Request bodies of the REST API (validated at the boundary; also used in the OpenAPI document). */
+import { TENANT_PATTERN } from '../kernel/tenant.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { EVENT_TYPES } from '../events/schema.js';
 
@@ -36,6 +37,8 @@ export const TokenBody = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 80 }),
     peer: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
     role: Type.Optional(Type.Union([Type.Literal('participant'), Type.Literal('observer')])),
+    /** The tenant whose room it is (default: the service's default tenant, DFD_DEFAULT_TENANT). */
+    tenant: Type.Optional(Type.String({ pattern: TENANT_PATTERN })),
   },
   { additionalProperties: false },
 );
@@ -50,3 +53,13 @@ export const DeclaredVoiceBody = Type.Object(
   { additionalProperties: false },
 );
 export type DeclaredVoiceBody = Static<typeof DeclaredVoiceBody>;
+
+/** POST /v1/calibration/:tenant/rollback */
+export const CalibrationRollbackBody = Type.Object(
+  {
+    /** The version to restore (default: the one before the current; 0: the shipped calibration). */
+    toVersion: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+  },
+  { additionalProperties: false },
+);
+export type CalibrationRollbackBody = Static<typeof CalibrationRollbackBody>;

@@ -40,7 +40,7 @@ export interface ChallengeServiceDeps {
   pipeline: AnalysisPipeline;
   publish(event: DfdEvent): void;
   /** Envelope fields (display name, call id) for a participant. */
-  base(roomId: string, peerId: string): { roomId: string; peerId: string; displayName: string; callId: string };
+  base(roomId: string, peerId: string): { roomId: string; peerId: string; displayName: string; callId: string; tenant?: string };
 }
 
 interface RoomEntry {

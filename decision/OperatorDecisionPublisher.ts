@@ -10,7 +10,7 @@
  * service's `decision` event); this file only reports it.
  */
 import { DfdError } from '../kernel/errors.js';
-import { makeEvent, type DfdEvent } from '../events/schema.js';
+import { makeEvent, type DecisionEvent, type DfdEvent } from '../events/schema.js';
 import type { VerdictState } from '../pipeline/verdict/VerdictMachine.js';
 
 export type OperatorDecision = 'confirm' | 'dismiss';
@@ -21,6 +21,10 @@ export interface OpenCallParticipant {
   callId: string;
   /** The participant's verdict state now; undefined before its first verdict. */
   state: VerdictState | undefined;
+  /** The call's tenant. */
+  tenant?: string;
+  /** The participant's call-level detector scores (api/CallRegistry.ts callScoresOf): the decision's label goes with them. */
+  callScores?: NonNullable<DecisionEvent['payload']['callScores']>;
 }
 
 export interface OperatorDecisionPublisherDeps {
@@ -42,8 +46,8 @@ export class OperatorDecisionPublisher {
     if (!p) throw new DfdError('ERR_PEER_NOT_FOUND');
     const event = makeEvent(
       'decision',
-      { roomId, peerId, displayName: p.displayName, callId: p.callId, models: [] },
-      { decision, tagState: p.state ?? 'collecting', operator, ...(note ? { note } : {}) },
+      { roomId, peerId, displayName: p.displayName, callId: p.callId, ...(p.tenant ? { tenant: p.tenant } : {}), models: [] },
+      { decision, tagState: p.state ?? 'collecting', operator, ...(note ? { note } : {}), ...(p.callScores?.length ? { callScores: p.callScores } : {}) },
     );
     this.#deps.publish(event);
     return event;

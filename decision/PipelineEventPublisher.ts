@@ -23,6 +23,7 @@ export interface EventEnvelopeBase {
   peerId: string;
   displayName: string;
   callId: string;
+  tenant?: string;
   phone?: PhoneRef;
 }
 
@@ -99,6 +100,8 @@ export class PipelineEventPublisher {
         queueMs: s.queueMs,
         inferenceMs: s.inferenceMs,
         ...(s.weight !== undefined ? { weight: s.weight } : {}),
+        ...(s.channel ? { channel: s.channel } : {}),
+        ...(s.tenantCalibration ? { tenantCalibration: s.tenantCalibration } : {}),
       }),
     );
   }

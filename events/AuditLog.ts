@@ -14,7 +14,7 @@ import { DfdError } from '../kernel/errors.js';
 import { createLogger } from '../kernel/log.js';
 import { ensureStream, type EnsuredStreamConfig } from './ensureStream.js';
 import { canonicalJson } from './canonicalJson.js';
-import { assertSubjectPrefix, assertSubjectToken, parseEvent, DEFAULT_SUBJECT_PREFIX, type DfdEvent } from './schema.js';
+import { assertSubjectPrefix, assertSubjectToken, parseEvent, DEFAULT_SUBJECT_PREFIX, type DfdEvent, type EventType } from './schema.js';
 
 const log = createLogger('events.audit');
 
@@ -247,39 +247,14 @@ export class AuditLog {
     assertSubjectToken(roomId, 'roomId');
     if (callId !== undefined) assertSubjectToken(callId, 'callId');
     const o = this.options;
-    const deadline = Date.now() + o.exportTimeoutMs;
-    const consumer = await js.consumers.get(o.streamName, { filterSubjects: `${o.subjectPrefix}.${roomId}.>` });
     const byId = new Map<string, DfdEvent>();
     let latestCall: string | undefined;
-    let read = 0;
-    for (;;) {
-      if (Date.now() > deadline) throw new DfdError('ERR_INTERNAL', 'audit export timed out', { read });
-      // An ordered consumer has no info before its first fetch; an empty fetch (expiry) means "nothing left".
-      const batch = await consumer.fetch({ max_messages: 500, expires: 1000 });
-      let got = 0;
-      let pending = 0;
-      for await (const m of batch) {
-        got++;
-        read++;
-        pending = m.info.pending;
-        if (read > o.maxExportRecords) throw new DfdError('ERR_MESSAGE_TOO_LARGE', 'audit export exceeds its record limit', { max: o.maxExportRecords });
-        let ev: DfdEvent;
-        try {
-          ev = parseEvent(m.data);
-        } catch {
-          log.warn('audit record skipped: invalid', { seq: m.seq });
-          if (pending === 0) break;
-          continue;
-        }
-        if (ev.audit && ev.callId !== undefined && ev.roomId === roomId) {
-          latestCall = ev.callId;
-          if ((callId === undefined || ev.callId === callId) && !byId.has(ev.id)) byId.set(ev.id, ev);
-        }
-        // A pull fetch waits for max_messages or its expiry: stop at the end of the stream instead.
-        if (pending === 0) break;
+    await this.#read(js, `${o.subjectPrefix}.${roomId}.>`, o.maxExportRecords, (ev) => {
+      if (ev.audit && ev.callId !== undefined && ev.roomId === roomId) {
+        latestCall = ev.callId;
+        if ((callId === undefined || ev.callId === callId) && !byId.has(ev.id)) byId.set(ev.id, ev);
       }
-      if (got === 0 || pending === 0) break;
-    }
+    });
     const chosen = callId ?? latestCall;
     const records = [...byId.values()]
       .filter((r) => r.callId === chosen)
@@ -293,5 +268,45 @@ export class AuditLog {
       headHash: last?.audit?.hash ?? GENESIS_HASH,
       exportedAt: new Date().toISOString(),
     };
+  }
+
+  /**
+   * Every stored event of one type, oldest first (at most `maxRecords`; more is ERR_MESSAGE_TOO_LARGE):
+   * the per-tenant calibration job reads the operators' decisions with it. Invalid records are skipped.
+   */
+  async scan(js: JetStreamClient, type: EventType, visit: (event: DfdEvent) => void, maxRecords = this.options.maxExportRecords): Promise<{ read: number }> {
+    return { read: await this.#read(js, `${this.options.subjectPrefix}.*.*.${type}`, maxRecords, visit) };
+  }
+
+  /** Reads the stream's records on `filterSubject` with an ordered consumer, to its end; returns how many were read. */
+  async #read(js: JetStreamClient, filterSubject: string, maxRecords: number, visit: (event: DfdEvent) => void): Promise<number> {
+    const o = this.options;
+    const deadline = Date.now() + o.exportTimeoutMs;
+    const consumer = await js.consumers.get(o.streamName, { filterSubjects: filterSubject });
+    let read = 0;
+    for (;;) {
+      if (Date.now() > deadline) throw new DfdError('ERR_INTERNAL', 'audit read timed out', { read });
+      // An ordered consumer has no info before its first fetch; an empty fetch (expiry) means "nothing left".
+      const batch = await consumer.fetch({ max_messages: 500, expires: 1000 });
+      let got = 0;
+      let pending = 0;
+      for await (const m of batch) {
+        got++;
+        read++;
+        pending = m.info.pending;
+        if (read > maxRecords) throw new DfdError('ERR_MESSAGE_TOO_LARGE', 'audit read exceeds its record limit', { max: maxRecords });
+        let ev: DfdEvent | undefined;
+        try {
+          ev = parseEvent(m.data);
+        } catch {
+          log.warn('audit record skipped: invalid', { seq: m.seq });
+        }
+        if (ev) visit(ev);
+        // A pull fetch waits for max_messages or its expiry: stop at the end of the stream instead.
+        if (pending === 0) break;
+      }
+      if (got === 0 || pending === 0) break;
+    }
+    return read;
   }
 }

@@ -384,6 +384,12 @@ export class EventBus extends TypedEmitter<EventBusEvents> {
     return this.audit.exportBundle(this.#js, roomId, callId);
   }
 
+  /** Every stored event of one type from the audit trail, oldest first (events/AuditLog.ts `scan`). */
+  async scanAudit(type: EventType, visit: (event: DfdEvent) => void, maxRecords?: number): Promise<{ read: number }> {
+    if (!this.options.jetstream) throw new DfdError('ERR_CONFIG', 'audit needs jetstream');
+    return this.audit.scan(this.#js, type, visit, maxRecords);
+  }
+
   /**
    * Writes a signed anchor of the call's chain head as sealed so far, after the queue drained
    * (bounded by `timeoutMs`). Returns it, or undefined without a key, jetstream or records.

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { FormatRegistry, Type, type Static, type TLiteral, type TObject, type TProperties, type TUnion } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { DfdError } from '../kernel/errors.js';
+import { TENANT_PATTERN } from '../kernel/tenant.js';
 
 export const EVENT_SCHEMA_VERSION = 1 as const;
 export const DEFAULT_SUBJECT_PREFIX = 'dfd.v1';
@@ -36,6 +37,10 @@ function isDateTime(v: string): boolean {
 
 if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (v) => UUID_RE.test(v));
 if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', isDateTime);
+
+/** What a scored window came through (the calibration families): wideband or telephone audio, or video. */
+export const SCORE_CHANNELS = ['wideband', 'telephone', 'video'] as const;
+export type ScoreChannel = (typeof SCORE_CHANNELS)[number];
 
 export const VERDICT_STATES = ['collecting', 'likely-genuine', 'suspicious', 'deepfake-likely', 'verified'] as const;
 export type VerdictState = (typeof VERDICT_STATES)[number];
@@ -96,9 +101,12 @@ function build(strict: boolean) {
     ts: Type.String({ format: 'date-time' }),
     seq: Type.Optional(Count),
     models: Type.Array(ModelRef, { maxItems: 32 }),
+    /** The tenant the room and call belong to (kernel/tenant.ts). */
+    tenant: Type.Optional(Type.String({ pattern: TENANT_PATTERN })),
     phone: Type.Optional(Phone),
     audit: Type.Optional(Audit),
   };
+  const ScoreChannel = literals(SCORE_CHANNELS);
 
   const ScorePayload = obj({
     detector: ShortText(128),
@@ -109,6 +117,13 @@ function build(strict: boolean) {
     inferenceMs: NonNeg,
     /** The detector's verdict weight (manifest), 0..1: 0 = published, never moves a verdict. */
     weight: Type.Optional(Prob),
+    /** What the window came through: wideband or telephone audio, or video. */
+    channel: Type.Optional(ScoreChannel),
+    /**
+     * Present when the tenant's own calibration (refit from its operators' decisions) made `pFake`:
+     * its version, and the probability the shipped calibration gave.
+     */
+    tenantCalibration: Type.Optional(obj({ version: Type.Integer({ minimum: 1 }), shippedPFake: Prob })),
   });
   const VerdictPayload = obj({
     state: literals(VERDICT_STATES),
@@ -152,6 +167,14 @@ function build(strict: boolean) {
     tagState: Type.String({ pattern: '^[a-z][a-z0-9-]{0,63}$', description: 'the verdict state the operator acted on, e.g. "deepfake-likely"' }),
     operator: ShortText(128),
     note: Type.Optional(Type.String({ maxLength: 2000 })),
+    /**
+     * The participant's call-level detector scores when the operator decided: per detector and channel,
+     * the evidence-weighted mean log-odds of fake under the shipped calibration. With the decision as
+     * its label, this is what the per-tenant calibration is refit from (decision/calibration/).
+     */
+    callScores: Type.Optional(
+      Type.Array(obj({ detector: ShortText(128), channel: ScoreChannel, logOdds: Type.Number({ minimum: -20, maximum: 20 }), evidence: NonNeg, windows: Count }), { maxItems: 32 }),
+    ),
   });
 
   /** A participant started (matched: true) or stopped matching a declared synthetic voice (pipeline/verdict/DeclaredVoices.ts). */
@@ -280,7 +303,7 @@ export function subjectFilter(prefix: string, f: SubjectFilter = {}): string {
   return `${prefix}.${f.roomId ?? '*'}.${f.peerId ?? '*'}.${f.type ?? '*'}`;
 }
 
-type Base = Pick<DfdEvent, 'roomId' | 'peerId' | 'displayName' | 'models'> & { seq?: number; callId?: string; phone?: PhoneRef };
+type Base = Pick<DfdEvent, 'roomId' | 'peerId' | 'displayName' | 'models'> & { seq?: number; callId?: string; tenant?: string; phone?: PhoneRef };
 
 /** Fills `schemaVersion`, `id` and `ts` for a new event. The result still goes through validation on publish. */
 export function makeEvent<T extends EventType>(type: T, base: Base, payload: EventOfType<T>['payload'], now: Date = new Date()): EventOfType<T> {

@@ -11,6 +11,7 @@
  * Keys are compared as SHA-256 digests in constant time; they never reach logs or events.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { TENANT_RE } from '../kernel/tenant.js';
 import { DfdError } from '../kernel/errors.js';
 
 export interface IngestKeysOptions {
@@ -22,7 +23,6 @@ export interface IngestKeysOptions {
   secret: string;
 }
 
-export const TENANT_RE = /^[A-Za-z0-9_-]{1,32}$/;
 /** Shortest key accepted in the configuration. */
 export const MIN_KEY_CHARS = 16;
 export const DEMO_TENANT = 'demo';

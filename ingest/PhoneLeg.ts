@@ -30,6 +30,8 @@ export interface PhoneLegOptions {
   roomId: string;
   peerId: string;
   displayName: string;
+  /** The tenant of the ingest key the call came with (absent: the default tenant): the room is created for it. */
+  tenant?: string;
   /** Platform timestamp jumps of at least this much are gaps in the RTP timeline, ms. */
   jumpMs: number;
   /** Join the call's room when another leg of the same call opened it (SIPREC: caller and agent). */
@@ -78,7 +80,7 @@ export class PhoneLeg extends TypedEmitter<PhoneLegEvents> {
    */
   static async open(rooms: RoomManager, options: PhoneLegOptions): Promise<PhoneLeg> {
     if (rooms.get(options.roomId) && !options.shareRoom) throw new DfdError('ERR_INGEST_CALL_EXISTS', undefined, { roomId: options.roomId });
-    const room = await rooms.getOrCreate(options.roomId);
+    const room = await rooms.getOrCreate(options.roomId, options.tenant);
     if (room.peers.has(options.peerId)) throw new DfdError('ERR_INGEST_CALL_EXISTS', undefined, { roomId: options.roomId });
     let leg: PhoneLeg | undefined;
     const peer = new Peer({

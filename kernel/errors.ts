@@ -100,6 +100,10 @@ export const ErrorCodes = {
   // declared synthetic voices (decision/DeclaredVoiceRegistry.ts)
   ERR_DECLARED_VOICES_FULL: { message: 'the declared voice registry is full', status: 409, retryable: false },
   ERR_REFERENCE_TOO_SHORT: { message: 'not enough speech in the reference audio', status: 422, retryable: false },
+  // tenants and per-tenant calibration (decision/calibration/)
+  ERR_TENANT_MISMATCH: { message: 'the room belongs to another tenant', status: 403, retryable: false },
+  ERR_CALIBRATION_REJECTED: { message: 'the refit calibration failed a guardrail; the current one stays (details.reason)', status: 422, retryable: false },
+  ERR_CALIBRATION_STORE: { message: 'the calibration store (NATS) is unavailable', status: 503, retryable: true },
   // generic
   ERR_NOT_FOUND: { message: 'not found', status: 404, retryable: false },
   ERR_METHOD_NOT_ALLOWED: { message: 'method not allowed', status: 405, retryable: false },

@@ -3,7 +3,8 @@
  *
  *   MediaSource (RTP, main thread) --batched--> MediaWorkerPool (worker threads: decode, VAD,
  *     faces, windows, and the score detectors: each worker's in-thread InferencePool, fair bounded queues)
- *     --WindowScore--> ParticipantVerdict (evidence, fusion, state machine) --> 'verdict'
+ *     --WindowScore--> the tenant's own calibration, when it has one (verdict/TenantCalibration.ts)
+ *     --> ParticipantVerdict (evidence, fusion, state machine) --> 'verdict'
  *   the speech windows also --> InferencePool (speaker-embedding threads)
  *     --SpeakerEmbedding--> ParticipantVerdict's IdentityContinuity (a change of voice: takeover)
  *   the face windows carry their descriptor (made in the media worker) --> ParticipantVerdict's
@@ -31,6 +32,8 @@ import { SplitInference } from './inference/SplitInference.js';
 import type { DetectorScore, InferenceBackend } from './inference/InferenceBackend.js';
 import { ParticipantVerdict, defaultQualityThresholds, type DeclaredMatchChange, type ParticipantVerdictOptions, type Verdict } from './verdict/ParticipantVerdict.js';
 import { DeclaredVoiceSet, type DeclaredVoice } from './verdict/DeclaredVoices.js';
+import { TenantCalibrationSet, applyTenantCalibration, type ScoreChannel, type TenantCalibration } from './verdict/TenantCalibration.js';
+import { DEFAULT_TENANT } from '../kernel/tenant.js';
 import type { AudioWindow, StreamRef } from './messages.js';
 import { audioCodecOf } from './audio/audioCodec.js';
 import type { FaceObservation } from '../detectors/face/FaceObservation.js';
@@ -58,6 +61,8 @@ export interface AnalysisPipelineOptions {
    * `inference.workers` dedicated threads fed from the main thread, batching across all streams: a GPU).
    */
   inferencePlacement: 'media-threads' | 'inference-threads';
+  /** The tenant of sources that name none (kernel/tenant.ts; DFD_DEFAULT_TENANT). */
+  defaultTenant: string;
 }
 
 export const defaultAnalysisPipelineOptions: AnalysisPipelineOptions = {
@@ -69,6 +74,7 @@ export const defaultAnalysisPipelineOptions: AnalysisPipelineOptions = {
   speakerContinuity: true,
   inferenceBackend: undefined,
   inferencePlacement: 'media-threads',
+  defaultTenant: DEFAULT_TENANT,
 };
 
 export interface AnalysisPipelineEvents {
@@ -98,6 +104,7 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
   readonly #participants = new Map<string, ParticipantVerdict>();
   readonly #timer: NodeJS.Timeout;
   #declared = new DeclaredVoiceSet();
+  #calibrations = new TenantCalibrationSet();
   #faceAnalysis = false;
 
   private constructor(options: AnalysisPipelineOptions, registry: ModelRegistry, media: MediaWorkerPool, inference: InferenceBackend) {
@@ -127,8 +134,9 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
       windowToVerdict.observe(Math.max(0, Date.now() - s.wallEnd) / 1000);
       const p = this.#known(s.stream);
       if (!p) return;
-      p.addScore(s);
-      this.safeEmit('score', s);
+      const scored = this.#calibrated(p, s);
+      p.addScore(scored);
+      this.safeEmit('score', scored);
     });
     // Speaker-embedding windows track the voice's continuity; their drops say nothing of the verdict's evidence.
     inference.on('embedding', (e) => this.#known(e.stream)?.addSpeakerEmbedding(e));
@@ -239,12 +247,33 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     this.#declared = new DeclaredVoiceSet(voices);
   }
 
+  /**
+   * Every tenant's own calibration (decision/calibration/; replaced whole on every change). It applies
+   * from each participant's next scored window on.
+   */
+  setTenantCalibrations(calibrations: readonly TenantCalibration[]): void {
+    this.#calibrations = new TenantCalibrationSet(calibrations);
+  }
+
+  /** The tenant calibrations in force. */
+  get tenantCalibrations(): TenantCalibrationSet {
+    return this.#calibrations;
+  }
+
+  /** The score with its channel, and with the participant's tenant calibration applied when it has one. */
+  #calibrated(p: ParticipantVerdict, s: DetectorScore): DetectorScore {
+    const channel: ScoreChannel = s.stream.kind === 'audio' ? p.audioChannel : 'video';
+    const c = this.#calibrations.for(p.tenant, s.detector, channel);
+    if (!c) return { ...s, channel };
+    return { ...s, channel, pFake: applyTenantCalibration(s.pFake, c.entry), tenantCalibration: { version: c.version, shippedPFake: s.pFake } };
+  }
+
   /** Created when a participant's first source arrives. */
-  #participant(s: Pick<StreamRef, 'roomId' | 'peerId'>): ParticipantVerdict {
+  #participant(s: Pick<StreamRef, 'roomId' | 'peerId'> & { tenant?: string }): ParticipantVerdict {
     const key = participantKey(s.roomId, s.peerId);
     let p = this.#participants.get(key);
     if (!p) {
-      p = new ParticipantVerdict({ roomId: s.roomId, peerId: s.peerId }, { ...this.options.verdict, declaredVoices: () => this.#declared });
+      p = new ParticipantVerdict({ roomId: s.roomId, peerId: s.peerId, tenant: s.tenant ?? this.options.defaultTenant }, { ...this.options.verdict, declaredVoices: () => this.#declared });
       p.on('verdict', (v) => this.safeEmit('verdict', v));
       p.on('declared', (c) => this.safeEmit('declared', c));
       this.#participants.set(key, p);

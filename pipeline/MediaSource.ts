@@ -19,6 +19,8 @@ export interface MediaSourceInfo {
   /** Unique per source (an SFU tap uses its consumer id). */
   id: string;
   roomId: string;
+  /** The tenant of the room (absent: the service's default tenant): picks the tenant's calibration. */
+  tenant?: string;
   peerId: string;
   producerId: string;
   kind: MediaKind;

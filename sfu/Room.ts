@@ -8,6 +8,7 @@ import { mediaCodecs } from './mediaCodecs.js';
 import { MediaTap } from './MediaTap.js';
 import type { Peer } from './Peer.js';
 import { TypedEmitter } from '../kernel/TypedEmitter.js';
+import { DEFAULT_TENANT } from '../kernel/tenant.js';
 import { DfdError } from '../kernel/errors.js';
 import { createLogger } from '../kernel/log.js';
 import type { MediaKind } from '../pipeline/messages.js';
@@ -44,6 +45,8 @@ export interface RoomOptions {
   listenIp: string;
   announcedIp: string | undefined;
   initialAvailableOutgoingBitrate: number;
+  /** The tenant the room belongs to (kernel/tenant.ts): its calls, events and calibration are that tenant's. */
+  tenant: string;
 }
 
 export const defaultRoomOptions: RoomOptions = {
@@ -53,6 +56,7 @@ export const defaultRoomOptions: RoomOptions = {
   listenIp: '127.0.0.1',
   announcedIp: undefined,
   initialAvailableOutgoingBitrate: 1_000_000,
+  tenant: DEFAULT_TENANT,
 };
 
 /** `moved`: another service node took the room's lease (this node missed its heartbeats; cluster/RoomPlacement.ts). */
@@ -82,6 +86,8 @@ export interface ConsumerParams {
 
 export class Room extends TypedEmitter<RoomEvents> {
   readonly id: string;
+  /** The tenant the room belongs to (fixed at creation). */
+  readonly tenant: string;
   readonly router: types.Router;
   readonly workerIndex: number;
   readonly options: RoomOptions;
@@ -96,6 +102,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   private constructor(id: string, router: types.Router, tapTransport: types.DirectTransport, workerIndex: number, options: RoomOptions) {
     super();
     this.id = id;
+    this.tenant = options.tenant;
     this.router = router;
     this.#tapTransport = tapTransport;
     this.workerIndex = workerIndex;
@@ -345,7 +352,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   async #openTap(peer: Peer, producer: types.Producer): Promise<void> {
     const consumer = await this.#tapTransport.consume({ producerId: producer.id, rtpCapabilities: this.router.rtpCapabilities, paused: true });
-    const tap = new MediaTap(consumer, { roomId: this.id, peerId: peer.id, producerId: producer.id, kind: producer.kind });
+    const tap = new MediaTap(consumer, { roomId: this.id, tenant: this.tenant, peerId: peer.id, producerId: producer.id, kind: producer.kind });
     this.taps.set(producer.id, tap);
     tap.on('close', () => this.taps.delete(producer.id));
     this.safeEmit('tapopen', tap);

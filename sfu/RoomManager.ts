@@ -10,6 +10,7 @@ import type { MediaTap } from './MediaTap.js';
 import type { Peer } from './Peer.js';
 import { TypedEmitter } from '../kernel/TypedEmitter.js';
 import { DfdError } from '../kernel/errors.js';
+import { DEFAULT_TENANT } from '../kernel/tenant.js';
 import { gauge } from '../kernel/metrics.js';
 
 export interface RoomManagerEvents {
@@ -62,24 +63,36 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
     return [...this.#rooms.values()];
   }
 
-  async getOrCreate(roomId: string): Promise<Room> {
+  /**
+   * The room, created for `tenant` (default: the manager's default tenant) when it does not exist.
+   * A room belongs to the tenant that created it: asking for it as another tenant throws
+   * ERR_TENANT_MISMATCH (a join token or ingest key of one tenant never enters another's room).
+   */
+  async getOrCreate(roomId: string, tenant?: string): Promise<Room> {
     if (this.#closed) throw new DfdError('ERR_CLOSED', 'room manager');
+    const want = tenant ?? this.#roomOptions.tenant ?? DEFAULT_TENANT;
     const existing = this.#rooms.get(roomId);
-    if (existing && !existing.closed) return existing;
-    const pending = this.#pending.get(roomId);
-    if (pending) return pending;
-    const p = this.#create(roomId).finally(() => this.#pending.delete(roomId));
-    this.#pending.set(roomId, p);
-    return p;
+    if (existing && !existing.closed) return RoomManager.#ofTenant(existing, want);
+    let pending = this.#pending.get(roomId);
+    if (!pending) {
+      pending = this.#create(roomId, want).finally(() => this.#pending.delete(roomId));
+      this.#pending.set(roomId, pending);
+    }
+    return RoomManager.#ofTenant(await pending, want);
   }
 
-  async #create(roomId: string): Promise<Room> {
+  static #ofTenant(room: Room, tenant: string): Room {
+    if (room.tenant !== tenant) throw new DfdError('ERR_TENANT_MISMATCH', undefined, { roomId: room.id });
+    return room;
+  }
+
+  async #create(roomId: string, tenant: string): Promise<Room> {
     const placement = this.#placement;
     await placement?.claim(roomId);
     const slot = this.#pool.pick();
     let room: Room;
     try {
-      room = await Room.create(roomId, slot.worker, slot.index, this.#roomOptions);
+      room = await Room.create(roomId, slot.worker, slot.index, { ...this.#roomOptions, tenant });
     } catch (e) {
       void placement?.release(roomId);
       throw e;

@@ -1,11 +1,12 @@
 /**
  * Join tokens: `base64url(JSON payload) + "." + base64url(HMAC-SHA256(payload))`.
- * A token names the room, the peer, the display name, the role and an expiry.
+ * A token names the room, the peer, the display name, the role, the tenant (optional) and an expiry.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { DfdError } from '../kernel/errors.js';
+import { TENANT_PATTERN } from '../kernel/tenant.js';
 
 export const IdPattern = '^[A-Za-z0-9_-]{1,64}$';
 
@@ -15,6 +16,8 @@ export const TokenPayload = Type.Object(
     peer: Type.String({ pattern: IdPattern }),
     name: Type.String({ minLength: 1, maxLength: 80 }),
     role: Type.Union([Type.Literal('participant'), Type.Literal('observer'), Type.Literal('operator')]),
+    /** The tenant whose room this is (kernel/tenant.ts); absent: the service's default tenant. */
+    tenant: Type.Optional(Type.String({ pattern: TENANT_PATTERN })),
     /** Expiry, seconds since the epoch. */
     exp: Type.Integer(),
   },

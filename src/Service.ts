@@ -31,7 +31,7 @@ import { TokenSigner } from '../sfu/tokens.js';
 import { EventBus } from '../events/EventBus.js';
 import { Webhooks } from '../events/Webhooks.js';
 import type { DfdEvent, PhoneRef } from '../events/schema.js';
-import { CallRegistry } from '../api/CallRegistry.js';
+import { CallRegistry, callScoresOf } from '../api/CallRegistry.js';
 import { OperatorAuth } from '../api/OperatorAuth.js';
 import { LiveFeed } from '../api/LiveFeed.js';
 import { registerApi, type OperatorActions } from '../api/routes.js';
@@ -39,6 +39,9 @@ import { CallHistory } from '../api/CallHistory.js';
 import { parseHistoryEntry, type HistoryEntry } from '../api/HistoryEntry.js';
 import { registerCallRoutes } from '../api/callRoutes.js';
 import { CallStore } from '../events/CallStore.js';
+import { TenantCalibrationStore } from '../decision/calibration/TenantCalibrationStore.js';
+import { CalibrationJob } from '../decision/calibration/CalibrationJob.js';
+import { registerCalibrationRoutes } from '../api/calibrationRoutes.js';
 import { EvidenceKey } from '../events/EvidenceKey.js';
 import { EvidenceExporter } from '../evidence/EvidenceExporter.js';
 import { verdictSettings } from '../evidence/verdictSettings.js';
@@ -77,7 +80,7 @@ export interface ServiceOptions {
 
 export class Service {
   readonly config: Config;
-  readonly registry = new CallRegistry();
+  readonly registry: CallRegistry;
   readonly feed = new LiveFeed();
   readonly webhooks = new Webhooks();
   readonly auth: OperatorAuth;
@@ -101,6 +104,7 @@ export class Service {
   private constructor(config: Config, pool: WorkerPool) {
     this.config = config;
     this.pool = pool;
+    this.registry = new CallRegistry({ defaultTenant: config.defaultTenant });
     this.http = new HttpServer({ tls: readTls(config), corsOrigins: config.corsOrigins });
     this.clientAddress = (req) => clientAddress(req, config.trustProxy);
     this.authLimiter = new RateLimiter({ name: 'auth', perMinute: config.authRatePerMin, burst: config.authRatePerMin });
@@ -112,6 +116,7 @@ export class Service {
       maxProducersPerPeer: config.maxProducersPerPeer,
       listenIp: config.listenIp,
       announcedIp: config.announcedIp || undefined,
+      tenant: config.defaultTenant,
     });
     this.signalling = new SignallingServer(this.http.server, this.rooms, this.tokens, {
       maxMessageBytes: config.maxMessageBytes,
@@ -207,6 +212,7 @@ export class Service {
     try {
       if (opts.events) await service.#startEvents();
       if (opts.analysis) await service.#startAnalysis();
+      if (opts.events) await service.#startCalibration();
       service.#address = await service.http.listen(config.port, config.host);
       if (config.ingestSip) await service.#startSipIngest();
     } catch (e) {
@@ -352,6 +358,44 @@ export class Service {
     });
   }
 
+  #calibration: { store: TenantCalibrationStore; job: CalibrationJob } | undefined;
+
+  /** Per-tenant calibration (decision/calibration/), when events are on. */
+  get calibration(): { store: TenantCalibrationStore; job: CalibrationJob } | undefined {
+    return this.#calibration;
+  }
+
+  /**
+   * Per-tenant calibration: the versions in a JetStream KV bucket (watched: a refit on any node applies
+   * to this node's calls at their next window), the refit job reading the decisions from the audit
+   * trail, and the operator routes.
+   */
+  async #startCalibration(): Promise<void> {
+    const c = this.config;
+    const bus = this.#bus;
+    if (!bus) return;
+    const store = await TenantCalibrationStore.open(bus.connection, { replicas: c.jetstreamReplicas });
+    const pipeline = this.#pipeline;
+    if (pipeline) {
+      pipeline.setTenantCalibrations(store.calibrations());
+      store.on('changed', (all) => pipeline.setTenantCalibrations(all));
+    }
+    const job = new CalibrationJob(
+      { store, scan: (type, visit, max) => bus.settle(5_000).then(() => bus.scanAudit(type, visit, max)) },
+      {
+        minPerClass: c.calibrationMinPerClass,
+        maxScale: c.calibrationMaxScale,
+        maxShift: c.calibrationMaxShift,
+        minGainBits: c.calibrationMinGain,
+        minEvidence: c.calibrationMinEvidence,
+      },
+    );
+    this.#calibration = { store, job };
+    registerCalibrationRoutes(this.http, { auth: this.auth, store, job });
+    // Runs before the bus's closer (closers run in reverse): the watch stops while NATS is there.
+    this.onClose(() => store.close());
+  }
+
   /** The analysis pipeline, when analysis is on. */
   get pipeline(): AnalysisPipeline | undefined {
     return this.#pipeline;
@@ -430,7 +474,7 @@ export class Service {
     participant: (roomId, peerId) => {
       const call = this.registry.openCall(roomId);
       const p = call?.participants.get(peerId);
-      return call && p ? { displayName: p.displayName, callId: call.callId, state: p.verdict?.state } : undefined;
+      return call && p ? { displayName: p.displayName, callId: call.callId, tenant: call.tenant, state: p.verdict?.state, callScores: callScoresOf(p) } : undefined;
     },
   });
 
@@ -439,10 +483,10 @@ export class Service {
     return this.#challenges;
   }
 
-  #base(roomId: string, peerId: string): { roomId: string; peerId: string; displayName: string; callId: string; phone?: PhoneRef } {
+  #base(roomId: string, peerId: string): { roomId: string; peerId: string; displayName: string; callId: string; tenant: string; phone?: PhoneRef } {
     const call = this.registry.callForPeer(roomId, peerId);
     const displayName = this.rooms.get(roomId)?.peers.get(peerId)?.displayName ?? call.participants.get(peerId)?.displayName ?? peerId;
-    return { roomId, peerId, displayName, callId: call.callId, ...(call.phone ? { phone: call.phone } : {}) };
+    return { roomId, peerId, displayName, callId: call.callId, tenant: call.tenant, ...(call.phone ? { phone: call.phone } : {}) };
   }
 
   #consume(event: DfdEvent): void {
@@ -455,7 +499,7 @@ export class Service {
 
   #trackMembership(): void {
     this.rooms.on('roomopen', (room) => {
-      this.registry.callFor(room.id);
+      this.registry.callFor(room.id, room.tenant);
       room.on('peerjoined', (peer) => this.registry.peerJoined(room.id, peer.id, peer.displayName));
       room.on('peerleft', (peer) => this.registry.peerLeft(room.id, peer.id));
     });

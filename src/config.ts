@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_TENANT, TENANT_RE } from '../kernel/tenant.js';
 import { DfdError } from '../kernel/errors.js';
 import { repoRoot } from '../kernel/paths.js';
 import { LOG_LEVELS } from '../kernel/log.js';
@@ -46,6 +47,10 @@ const analysisMode: Parser<'off' | 'local' | 'remote'> = (raw, name) => {
   const v = raw.toLowerCase();
   if (v === 'local' || v === 'remote' || v === 'off') return v;
   return bool(raw, name) ? 'local' : 'off';
+};
+const tenantId: Parser<string> = (raw, name) => {
+  if (!TENANT_RE.test(raw)) throw new DfdError('ERR_CONFIG', `${name} must match [A-Za-z0-9_-]{1,32}, got "${raw}"`);
+  return raw;
 };
 const oneOf = <T extends string>(...values: readonly T[]): Parser<T> => (raw, name) => {
   if (!(values as readonly string[]).includes(raw)) throw new DfdError('ERR_CONFIG', `${name} must be one of ${values.join(', ')}, got "${raw}"`);
@@ -155,6 +160,12 @@ export const settings = {
   sipMaxCalls: s('DFD_SIP_MAX_CALLS', '200', 'SIP calls at once; more are refused with 503', int(1, 100_000)),
   sipRtpTimeoutSec: s('DFD_SIP_RTP_TIMEOUT_SEC', '60', 'A SIP call with no RTP from the far end this long (and not on hold) is ended with a BYE (0: never)', int(0, 86_400)),
   ingestKeys: s('DFD_INGEST_KEYS', '', 'Phone ingest keys, "tenant=key" comma separated (keys of 16 or more characters); empty: one demo key, printed at start-up, while DFD_DEMO_TOKENS is on, else every stream is refused', list),
+  defaultTenant: s('DFD_DEFAULT_TENANT', DEFAULT_TENANT, 'Tenant of rooms, calls and events whose join token names none (operator-issued tokens and ingest keys name theirs; kernel/tenant.ts)', tenantId),
+  calibrationMinPerClass: s('DFD_CALIBRATION_MIN_PER_CLASS', '30', "Per-tenant calibration: decided calls needed in each class (confirmed fake, genuine) for a detector and channel before it is refit (docs/calibration.md)", int(2, 1_000_000)),
+  calibrationMaxScale: s('DFD_CALIBRATION_MAX_SCALE', '2', "Per-tenant calibration: the refit scale a of the shipped log-odds stays in [1/x, x]", num(1, 10)),
+  calibrationMaxShift: s('DFD_CALIBRATION_MAX_SHIFT', '1.5', "Per-tenant calibration: the refit shift b stays within +-x nats of the shipped calibration", num(0, 10)),
+  calibrationMinGain: s('DFD_CALIBRATION_MIN_GAIN', '0.02', "Per-tenant calibration: a refit is kept only when its cross-validated Cllr (held-out folds of the tenant's calls) beats the shipped calibration's by at least this many bits", num(0, 1)),
+  calibrationMinEvidence: s('DFD_CALIBRATION_MIN_EVIDENCE', '2', "Per-tenant calibration: seconds of scored evidence a decided call needs to count", num(0, 3600)),
   ingestMaxStreams: s('DFD_INGEST_MAX_STREAMS', '200', 'Concurrent phone ingest streams; one more is refused (close 1013)', int(1, 100_000)),
   ingestStartTimeoutMs: s('DFD_INGEST_START_TIMEOUT_MS', '10000', 'An ingest stream that has not sent its start (Twilio) or open (AudioHook) message by then is closed (ERR_INGEST_TIMEOUT)', int(100, 600_000)),
   ingestMaxFrameBytes: s('DFD_INGEST_MAX_FRAME_BYTES', '16384', 'Largest ingest WebSocket frame; a larger one closes the stream (1009)', int(1024, 1 << 22)),

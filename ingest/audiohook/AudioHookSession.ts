@@ -265,7 +265,7 @@ export class AudioHookSession extends TypedEmitter<AudioHookSessionEvents> {
     this.#media = chosen;
     this.#validator.state.move('opening');
     log.info('audiohook session opening', { roomId, sessionId: this.info.sessionId, tenant: this.info.tenant, channels: chosen.channels });
-    PhoneLeg.open(this.#deps.rooms, { roomId, peerId: this.options.callerPeerId, displayName: this.options.callerName, jumpMs: this.options.jumpMs }).then(
+    PhoneLeg.open(this.#deps.rooms, { roomId, tenant: this.info.tenant, peerId: this.options.callerPeerId, displayName: this.options.callerName, jumpMs: this.options.jumpMs }).then(
       (leg) => {
         if (this.#ended) {
           leg.close();

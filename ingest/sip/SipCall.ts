@@ -110,6 +110,7 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
           leg = await PhoneLeg.open(deps.rooms, {
             ...(passThrough ? { codec: { mimeType: passThrough, payloadType: pt } } : {}),
             roomId,
+            ...(options.tenant ? { tenant: options.tenant } : {}),
             peerId: plan.role,
             displayName: plan.role === 'caller' ? 'Caller' : 'Agent',
             jumpMs: options.jumpMs,

@@ -229,7 +229,7 @@ export class TwilioSession extends TypedEmitter<TwilioSessionEvents> {
     this.#roomId = roomId;
     const tenant = this.#tenant;
     log.info('twilio stream starting', { callSid, streamSid, tenant, tracks: msg.start.tracks });
-    PhoneLeg.open(this.#deps.rooms, { roomId, peerId: this.options.callerPeerId, displayName: this.options.callerName, jumpMs: this.options.jumpMs }).then(
+    PhoneLeg.open(this.#deps.rooms, { roomId, tenant, peerId: this.options.callerPeerId, displayName: this.options.callerName, jumpMs: this.options.jumpMs }).then(
       (leg) => {
         if (this.#ended) {
           leg.close();

@@ -4,6 +4,7 @@
  * (`DFD_ANALYSIS=remote`), since windows and scores are plain serialisable messages
  * (pipeline/messages.ts, events/workWire.ts).
  */
+import type { ScoreChannel } from '../verdict/TenantCalibration.js';
 import type { ModelTask } from '../../detectors/registry/Manifest.js';
 import type { AnalysisWindow, StreamRef, WindowScore } from '../messages.js';
 
@@ -48,6 +49,10 @@ export interface DropEvent {
 export interface DetectorScore extends WindowScore {
   task: ModelTask;
   weight: number;
+  /** What the window came through (set by the pipeline as the score reaches its participant). */
+  channel?: ScoreChannel;
+  /** Set when the participant's tenant has its own calibration for this detector and channel: `pFake` is that one's. */
+  tenantCalibration?: { version: number; shippedPFake: number };
 }
 
 /** A speaker-embedding model's vector for one speech window (task speaker-embed): no pFake, no verdict weight. */

@@ -47,6 +47,7 @@
  */
 import type { DropEvent, DropReason } from '../inference/InferenceBackend.js';
 import { DfdError } from '../../kernel/errors.js';
+import { DEFAULT_TENANT } from '../../kernel/tenant.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import type { AnalysisWindow, AudioQuality, MediaKind, VideoQuality, WindowScore } from '../messages.js';
 import { EvidenceAccumulator, sigmoid, type EvidenceAccumulatorOptions } from './EvidenceAccumulator.js';
@@ -206,6 +207,8 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   readonly options: ParticipantVerdictOptions;
   readonly roomId: string;
   readonly peerId: string;
+  /** The tenant of the participant's room (picks the tenant's calibration). */
+  readonly tenant: string;
   private readonly machine: VerdictMachine;
   private readonly acc: Record<MediaKind, EvidenceAccumulator>;
   private readonly pad: PadOptions;
@@ -223,11 +226,12 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   private last: Verdict | undefined;
   private lastEmitted: Verdict | undefined;
 
-  constructor(participant: { roomId: string; peerId: string }, options: Partial<ParticipantVerdictOptions> = {}) {
+  constructor(participant: { roomId: string; peerId: string; tenant?: string }, options: Partial<ParticipantVerdictOptions> = {}) {
     super();
     this.options = { ...defaultParticipantVerdictOptions, ...options };
     this.roomId = participant.roomId;
     this.peerId = participant.peerId;
+    this.tenant = participant.tenant ?? DEFAULT_TENANT;
     this.machine = new VerdictMachine(this.options.machine);
     this.acc = { audio: new EvidenceAccumulator(this.options.accumulator), video: new EvidenceAccumulator(this.options.accumulator) };
     this.pad = { ...defaultPadOptions, ...this.options.pad };
@@ -251,6 +255,11 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
       this.videoQuality = { ...window.quality };
       if (Number.isInteger(window.frames) && window.frames > 0) this.faceFrames += window.frames;
     }
+  }
+
+  /** The channel the participant's audio comes through (its latest audio window's): wideband unless telephone. */
+  get audioChannel(): 'wideband' | 'telephone' {
+    return this.audioQuality?.channel === 'telephone' ? 'telephone' : 'wideband';
   }
 
   /**

@@ -326,7 +326,7 @@ class SignallingSession {
         const claims = this.signer.verify(token);
         let room: Room;
         try {
-          room = await this.rooms.getOrCreate(claims.room);
+          room = await this.rooms.getOrCreate(claims.room, claims.tenant);
         } catch (e) {
           // Rooms close at shutdown: a join caught in between gets the shutdown code, not ERR_CLOSED.
           if (this.shuttingDown()) throw new DfdError('ERR_SHUTTING_DOWN');
