@@ -1,5 +1,5 @@
 /** The OpenAPI 3.1 document served at /v1/openapi.json (bodies from api/schemas.ts). */
-import { DeclaredVoiceBody, LoginBody, ChallengeBody, DecisionBody, WebhookBody, TokenBody } from './schemas.js';
+import { DeclaredVoiceBody, LoginBody, ChallengeBody, DecisionBody, WebhookBody, TokenBody, CalibrationRollbackBody } from './schemas.js';
 
 const json = (schema: unknown) => ({ content: { 'application/json': { schema: JSON.parse(JSON.stringify(schema)) } } });
 const err = { description: 'typed error: { error: { code, message, retryable } }' };
@@ -51,6 +51,12 @@ export function openApiDocument(): Record<string, unknown> {
         post: op('Declare a legitimate synthetic voice from reference recordings: a participant matching it gets the reason declared-synthetic instead of an alarm', { requestBody: json(DeclaredVoiceBody) }),
       },
       '/v1/declared-voices/{id}': { delete: op('Remove a declared synthetic voice') },
+      '/v1/calibration': { get: op("Every tenant's own calibration (refit from its operators' decisions), with its evidence, and the guardrails") },
+      '/v1/calibration/{tenant}': { get: op("A tenant's current calibration and its versions, newest first") },
+      '/v1/calibration/{tenant}/refit': {
+        post: op("Refit the tenant's calibration from its recorded decisions: a new version, or 422 ERR_CALIBRATION_REJECTED with the evidence when no detector and channel passes the guardrails (nothing changes)"),
+      },
+      '/v1/calibration/{tenant}/rollback': { post: op('Restore an older version (default: the previous one; 0: the shipped calibration) as a new version', { requestBody: json(CalibrationRollbackBody) }) },
       '/v1/stream': { get: op('Server-Sent Events: every score, verdict, challenge and decision (bridged from NATS)') },
       '/v1/rooms/{roomId}/stream': { get: { summary: 'Server-Sent Events for the badge SDK: verdicts and challenges of one room', parameters: [{ name: 'token', in: 'query', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'event stream' }, 401: err, 403: err } } },
       '/healthz': { get: { summary: 'Health of workers, NATS and detectors', responses: { 200: { description: 'healthy' }, 503: { description: 'degraded, or shutting down (checks.lifecycle)' } } } },

@@ -33,5 +33,11 @@ describe('join tokens', () => {
   it('refuses to sign ids that are unsafe as NATS subject tokens', () => {
     expect(() => signer.sign({ ...claims, room: 'a.b' }, 60)).toThrow();
     expect(() => signer.sign({ ...claims, peer: 'p*' }, 60)).toThrow();
+    expect(() => signer.sign({ ...claims, tenant: 'a b' }, 60)).toThrow();
+  });
+
+  it('carries the tenant when it names one', () => {
+    expect(signer.verify(signer.sign({ ...claims, tenant: 'acme' }, 60))).toMatchObject({ ...claims, tenant: 'acme' });
+    expect(signer.verify(signer.sign(claims, 60)).tenant).toBeUndefined();
   });
 });

@@ -115,4 +115,18 @@ export class ApiClient {
   async decision(roomId: string, peerId: string, decision: 'confirm' | 'dismiss'): Promise<void> {
     await this.#request('POST', `/v1/rooms/${seg(roomId)}/participants/${seg(peerId)}/decision`, { decision });
   }
+
+  /** Every tenant's own calibration (records as the service stores them; parse with calibrationFormat.ts). */
+  async calibrations(): Promise<unknown[]> {
+    const r = (await this.#request('GET', '/v1/calibration')) as { tenants?: unknown } | undefined;
+    return Array.isArray(r?.tenants) ? r.tenants : [];
+  }
+
+  async refitCalibration(tenant: string): Promise<unknown> {
+    return this.#request('POST', `/v1/calibration/${seg(tenant)}/refit`, {});
+  }
+
+  async rollbackCalibration(tenant: string): Promise<unknown> {
+    return this.#request('POST', `/v1/calibration/${seg(tenant)}/rollback`, {});
+  }
 }

@@ -10,6 +10,7 @@ import { DashboardView, type OperatorAction } from './view.js';
 import { describeVerdict } from './verdictDisplay.js';
 import { VerdictAnnouncer } from './verdictAnnouncer.js';
 import { LiveRegion } from './liveRegion.js';
+import { CalibrationPanel } from './calibrationPanel.js';
 
 export interface DashboardAppOptions {
   streamUrl: string;
@@ -162,6 +163,8 @@ async function main(): Promise<void> {
       .then(() => location.assign('/dashboard/login'));
   });
   app.start();
+  const calibration = document.querySelector<HTMLElement>('[data-testid="calibration-panel"]');
+  if (calibration) new CalibrationPanel(calibration, app.api).start();
   try {
     const me = await app.api.me();
     const who = document.querySelector('[data-testid="operator"]');

@@ -68,6 +68,23 @@ describe('signalling: bad input gets typed errors and changes nothing', () => {
     c.close();
   });
 
+  it("a join token of one tenant never enters another tenant's room (ERR_TENANT_MISMATCH); the room keeps its tenant", async () => {
+    const signer = new TokenSigner('test-secret');
+    const acme = await TestSignallingClient.connect(service.port);
+    expect((await acme.request('join', { token: signer.sign({ room: 'shared', peer: 'alice', name: 'Alice', role: 'participant', tenant: 'acme' }, 60) })).ok).toBe(true);
+    expect(service.rooms.get('shared')?.tenant).toBe('acme');
+    const globex = await TestSignallingClient.connect(service.port);
+    expect((await globex.request('join', { token: signer.sign({ room: 'shared', peer: 'mallory', name: 'M', role: 'participant', tenant: 'globex' }, 60) })).error?.code).toBe('ERR_TENANT_MISMATCH');
+    // A token without a tenant is the default tenant's: not acme's either.
+    expect((await globex.request('join', { token: signer.sign({ room: 'shared', peer: 'mallory', name: 'M', role: 'participant' }, 60) })).error?.code).toBe('ERR_TENANT_MISMATCH');
+    expect([...service.rooms.get('shared')!.peers.keys()]).toEqual(['alice']);
+    // A room created by a token without a tenant belongs to the default tenant.
+    expect((await globex.request('join', { token: signer.sign({ room: 'plain', peer: 'bob', name: 'Bob', role: 'participant' }, 60) })).ok).toBe(true);
+    expect(service.rooms.get('plain')?.tenant).toBe('default');
+    acme.close();
+    globex.close();
+  });
+
   it('limits: too many transports; a second join on the same socket', async () => {
     const c = await joined();
     expect((await c.request('createWebRtcTransport', { direction: 'send' })).ok).toBe(true);
