@@ -8,6 +8,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { VERDICT_STATES, type VerdictState } from '../events/schema.js';
+import { TENANT_PATTERN } from '../kernel/tenant.js';
 import type { CallRecord } from './CallRegistry.js';
 import type { HistoryEntry } from './historyWire.js';
 
@@ -21,6 +22,7 @@ export const HistoryEntrySchema = Type.Object({
   callId: Token,
   roomId: Token,
   kind: Type.Union([Type.Literal('room'), Type.Literal('phone')]),
+  tenant: Type.Optional(Type.String({ pattern: TENANT_PATTERN })),
   phone: Type.Optional(
     Type.Object({
       platform: Type.Union([Type.Literal('twilio'), Type.Literal('audiohook'), Type.Literal('sip'), Type.Literal('rtp')]),
@@ -113,6 +115,7 @@ export function historyEntry(call: CallRecord, now: number = Date.now()): Histor
     callId: call.callId,
     roomId: call.roomId,
     kind: call.kind,
+    tenant: call.tenant,
     ...(call.phone ? { phone: { ...call.phone } } : {}),
     live: call.endedAt === undefined,
     startedAt,

@@ -33,10 +33,11 @@ const entry = (over: Partial<HistoryEntry>): HistoryEntry => ({
 
 describe('GET /v1/calls query', () => {
   it('parses every filter', () => {
-    expect(parse('state=suspicious,deepfake-likely&status=ended&room=r1&from=2026-03-01T09:00:00Z&to=2026-03-01T11:00:00%2B01:00&limit=5&offset=10')).toEqual({
+    expect(parse('state=suspicious,deepfake-likely&status=ended&room=r1&tenant=acme&from=2026-03-01T09:00:00Z&to=2026-03-01T11:00:00%2B01:00&limit=5&offset=10')).toEqual({
       states: ['suspicious', 'deepfake-likely'],
       status: 'ended',
       room: 'r1',
+      tenant: 'acme',
       fromMs: Date.parse('2026-03-01T09:00:00Z'),
       toMs: Date.parse('2026-03-01T10:00:00Z'),
       limit: 5,
@@ -62,12 +63,17 @@ describe('GET /v1/calls query', () => {
     rejects('offset=-1', 'offset');
     rejects('room=r1&room=r2', 'room');
     rejects('sort=asc', 'sort');
+    rejects('tenant=a.b', 'tenant');
+    rejects('tenant=' + 'x'.repeat(33), 'tenant');
   });
 
-  it('matches by room, status, final state of any participant and overlap with the time range', () => {
+  it('matches by room, tenant, status, final state of any participant and overlap with the time range', () => {
     const e = entry({});
     expect(matchesQuery(e, parse('room=r1&state=suspicious&status=ended'))).toBe(true);
     expect(matchesQuery(e, parse('room=r2'))).toBe(false);
+    expect(matchesQuery(entry({ tenant: 'acme' }), parse('tenant=acme'))).toBe(true);
+    expect(matchesQuery(entry({ tenant: 'globex' }), parse('tenant=acme'))).toBe(false);
+    expect(matchesQuery(e, parse('tenant=acme'))).toBe(false);
     expect(matchesQuery(e, parse('status=live'))).toBe(false);
     expect(matchesQuery(e, parse('state=verified'))).toBe(false);
     expect(matchesQuery(e, parse('from=2026-03-01T10:29:00Z'))).toBe(true);

@@ -5,11 +5,13 @@
  *   state   comma-separated final verdict states; a call matches when any participant ended in one
  *   status  live | ended
  *   room    room id
+ *   tenant  tenant id (calls of one tenant)
  *   from    ISO 8601 date-time; calls still running at or after it
  *   to      ISO 8601 date-time; calls started at or before it
  *   limit   1..500 (default 100), offset 0.. (default 0); newest call first
  */
 import { DfdError } from '../kernel/errors.js';
+import { TENANT_RE } from '../kernel/tenant.js';
 import { VERDICT_STATES, type VerdictState } from '../events/schema.js';
 import type { HistoryEntry } from './HistoryEntry.js';
 
@@ -17,13 +19,14 @@ export interface CallQuery {
   states: VerdictState[] | undefined;
   status: 'live' | 'ended' | undefined;
   room: string | undefined;
+  tenant: string | undefined;
   fromMs: number | undefined;
   toMs: number | undefined;
   limit: number;
   offset: number;
 }
 
-export const CALL_QUERY_PARAMS = ['state', 'status', 'room', 'from', 'to', 'limit', 'offset'] as const;
+export const CALL_QUERY_PARAMS = ['state', 'status', 'room', 'tenant', 'from', 'to', 'limit', 'offset'] as const;
 export const MAX_CALLS_LIMIT = 500;
 
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -58,7 +61,7 @@ export function parseCallQuery(params: URLSearchParams): CallQuery {
     seen.add(k);
   }
   const get = (k: (typeof CALL_QUERY_PARAMS)[number]): string | undefined => params.get(k) ?? undefined;
-  const q: CallQuery = { states: undefined, status: undefined, room: undefined, fromMs: undefined, toMs: undefined, limit: 100, offset: 0 };
+  const q: CallQuery = { states: undefined, status: undefined, room: undefined, tenant: undefined, fromMs: undefined, toMs: undefined, limit: 100, offset: 0 };
   const state = get('state');
   if (state !== undefined) {
     const states = state.split(',');
@@ -75,6 +78,11 @@ export function parseCallQuery(params: URLSearchParams): CallQuery {
     if (!ROOM_RE.test(room)) bad('room', 'must match [A-Za-z0-9_-]{1,64}');
     q.room = room;
   }
+  const tenant = get('tenant');
+  if (tenant !== undefined) {
+    if (!TENANT_RE.test(tenant)) bad('tenant', 'must match [A-Za-z0-9_-]{1,32}');
+    q.tenant = tenant;
+  }
   const from = get('from');
   if (from !== undefined) q.fromMs = time('from', from);
   const to = get('to');
@@ -89,6 +97,7 @@ export function parseCallQuery(params: URLSearchParams): CallQuery {
 
 export function matchesQuery(e: HistoryEntry, q: CallQuery, now: number = Date.now()): boolean {
   if (q.room !== undefined && e.roomId !== q.room) return false;
+  if (q.tenant !== undefined && e.tenant !== q.tenant) return false;
   if (q.status === 'live' && !e.live) return false;
   if (q.status === 'ended' && e.live) return false;
   if (q.states && !e.participants.some((p) => q.states!.includes(p.finalState))) return false;

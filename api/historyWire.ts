@@ -38,6 +38,8 @@ export interface HistoryEntry {
   callId: string;
   roomId: string;
   kind: 'room' | 'phone';
+  /** The tenant the call belongs to (absent in summaries stored before tenants existed). */
+  tenant?: string;
   /** How a phone call reached the service: platform (twilio, audiohook, rtp), its own call id, the tenant. */
   phone?: { platform: 'twilio' | 'audiohook' | 'sip' | 'rtp'; platformCallId?: string; tenant?: string };
   live: boolean;

@@ -57,6 +57,7 @@ export function parseHistoryEntry(v: unknown): HistoryEntry | undefined {
     callId: v['callId'],
     roomId: v['roomId'],
     kind: v['kind'] === 'phone' ? 'phone' : 'room',
+    ...(typeof v['tenant'] === 'string' ? { tenant: v['tenant'].slice(0, 32) } : {}),
     ...phoneOf(v['phone']),
     live: v['live'] === true,
     startedAt: str(v['startedAt']),
