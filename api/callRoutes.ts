@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { HttpServer, RequestContext } from '../kernel/http/HttpServer.js';
 import { RawResponse } from '../kernel/http/HttpServer.js';
 import { DfdError } from '../kernel/errors.js';
-import type { OperatorAuth } from './OperatorAuth.js';
+import { sees, type OperatorAuth } from './OperatorAuth.js';
 import type { CallHistory } from './CallHistory.js';
 import type { HistoryEntry } from './HistoryEntry.js';
 import { parseCallQuery } from './callQuery.js';
@@ -61,6 +61,13 @@ export function evidenceCall(e: HistoryEntry): Omit<EvidenceCall, 'firstEventTs'
 export function registerCallRoutes(http: HttpServer, deps: CallRoutesDeps): void {
   const { auth, history, evidence } = deps;
   const operator = (ctx: RequestContext): string => auth.authenticate(ctx.req).name;
+  /** A call the caller may see (a tenant API key: its own tenant's calls only), else ERR_NOT_FOUND. */
+  const visibleCall = (ctx: RequestContext): string => {
+    const id = callId(ctx);
+    const entry = history.entry(id);
+    if (entry && !sees(auth.caller(ctx.req), entry.tenant)) throw new DfdError('ERR_NOT_FOUND', 'unknown call');
+    return id;
+  };
   const page = (file: string) => (ctx: RequestContext) => {
     try {
       operator(ctx);
@@ -72,16 +79,16 @@ export function registerCallRoutes(http: HttpServer, deps: CallRoutesDeps): void
 
   http
     .route('GET', '/v1/calls', (ctx) => {
-      operator(ctx);
-      return history.list(parseCallQuery(ctx.url.searchParams));
+      const who = auth.caller(ctx.req);
+      const q = parseCallQuery(ctx.url.searchParams);
+      if (who.tenant !== undefined && q.tenant !== undefined && q.tenant !== who.tenant) throw new DfdError('ERR_FORBIDDEN', 'a tenant API key lists its own tenant\'s calls only');
+      return history.list(who.tenant !== undefined ? { ...q, tenant: who.tenant } : q);
     })
     .route('GET', '/v1/calls/:callId', async (ctx) => {
-      operator(ctx);
-      return history.detail(callId(ctx));
+      return history.detail(visibleCall(ctx));
     })
     .route('GET', '/v1/calls/:callId/evidence', async (ctx) => {
-      operator(ctx);
-      const entry = history.entry(callId(ctx));
+      const entry = history.entry(visibleCall(ctx));
       if (!entry) throw new DfdError('ERR_NOT_FOUND', 'unknown call');
       const file = await evidence.export(evidenceCall(entry));
       return new RawResponse(200, file.text, {

@@ -9,7 +9,7 @@
 import type { HttpServer, RequestContext } from '../kernel/http/HttpServer.js';
 import { DfdError } from '../kernel/errors.js';
 import { createLogger } from '../kernel/log.js';
-import type { OperatorAuth } from './OperatorAuth.js';
+import { assertServiceWide, type OperatorAuth } from './OperatorAuth.js';
 import type { DeclaredVoiceRecord, DeclaredVoiceRegistry } from '../decision/DeclaredVoiceRegistry.js';
 import type { DeclaredVoiceEnroller } from '../decision/DeclaredVoiceEnroller.js';
 import { DeclaredVoiceBody } from './schemas.js';
@@ -30,13 +30,19 @@ function summary(v: DeclaredVoiceRecord): Record<string, unknown> {
 
 export function registerDeclaredVoiceRoutes(http: HttpServer, deps: DeclaredVoiceRouteDeps): void {
   const operator = (ctx: RequestContext): string => deps.auth.authenticate(ctx.req).name;
+  /** Declared voices apply to every tenant's calls: only a signed-in operator changes them. */
+  const serviceWideOperator = (ctx: RequestContext): string => {
+    const who = deps.auth.caller(ctx.req);
+    assertServiceWide(who);
+    return who.name;
+  };
   http
     .route('GET', '/v1/declared-voices', (ctx) => {
       operator(ctx);
       return { voices: deps.registry.list().map(summary) };
     })
     .route('POST', '/v1/declared-voices', async (ctx) => {
-      const who = operator(ctx);
+      const who = serviceWideOperator(ctx);
       const value = await body(ctx, DeclaredVoiceBody);
       const enroller = deps.enroller();
       if (!enroller) throw new DfdError('ERR_MODEL_UNAVAILABLE', 'declared voices need analysis on and the speaker-embedding model installed');
@@ -47,7 +53,7 @@ export function registerDeclaredVoiceRoutes(http: HttpServer, deps: DeclaredVoic
       return summary(v);
     })
     .route('DELETE', '/v1/declared-voices/:id', (ctx) => {
-      const who = operator(ctx);
+      const who = serviceWideOperator(ctx);
       const id = ctx.params['id'] ?? '';
       if (!/^dv-[0-9a-f]{12}$/.test(id)) throw new DfdError('ERR_BAD_REQUEST', 'id must look like dv-<12 hex digits>');
       if (!deps.registry.remove(id)) throw new DfdError('ERR_NOT_FOUND', 'unknown declared voice');

@@ -9,6 +9,8 @@ import { makeEvent } from '../events/schema.js';
 import { TokenSigner } from '../sfu/tokens.js';
 import type { Service } from '../src/Service.js';
 
+const ACME_API_KEY = 'acme-rest-api-key-0123456789';
+
 describe('REST API /v1', () => {
   let service: Service;
   let base: string;
@@ -26,7 +28,7 @@ describe('REST API /v1', () => {
   const code = (j: Record<string, unknown>): unknown => (j['error'] as { code?: string } | undefined)?.code;
 
   beforeAll(async () => {
-    service = await startTestService({}, { events: true, analysis: false });
+    service = await startTestService({ apiKeys: [`acme=${ACME_API_KEY}`] }, { events: true, analysis: false });
     base = `http://127.0.0.1:${service.port}`;
     const login = await call('POST', '/v1/auth/login', { username: 'operator', password: 'test-password' }, {});
     expect(login.status).toBe(200);
@@ -96,6 +98,39 @@ describe('REST API /v1', () => {
     expect((p.json['verdict'] as { state: string }).state).toBe('likely-genuine');
     expect((p.json['decisions'] as { decision: string }[])[0]?.decision).toBe('confirm');
     alice.close();
+  });
+
+  it("a tenant API key sees and acts on its own tenant's rooms only, and on nothing service-wide", async () => {
+    const acme = { authorization: `Bearer ${ACME_API_KEY}` };
+    expect((await call('GET', '/v1/me', undefined, acme)).json).toEqual({ operator: 'api-key:acme', tenant: 'acme' });
+    expect((await call('GET', '/v1/me', undefined, { authorization: 'Bearer acme-rest-api-key-wrong-000' })).status).toBe(401);
+    // A token issued with the key is for an acme room; a token of the default tenant opens another room.
+    const issued = await call('POST', '/v1/tokens', { room: 'acme-room', name: 'Carol' }, acme);
+    expect(issued.json['tenant']).toBe('acme');
+    const carol = await TestSignallingClient.connect(service.port);
+    expect((await carol.request('join', { token: issued.json['token'] })).ok).toBe(true);
+    const dave = await TestSignallingClient.connect(service.port);
+    const other = service.issueToken('other-room', 'Dave');
+    expect((await dave.request('join', { token: other.token })).ok).toBe(true);
+    expect(code((await call('POST', '/v1/tokens', { room: 'x', name: 'X', tenant: 'globex' }, acme)).json)).toBe('ERR_FORBIDDEN');
+
+    const rooms = (await call('GET', '/v1/rooms', undefined, acme)).json['rooms'] as { roomId: string }[];
+    expect(rooms.map((r) => r.roomId)).toEqual(['acme-room']);
+    expect(((await call('GET', '/v1/rooms')).json['rooms'] as { roomId: string }[]).map((r) => r.roomId).sort()).toEqual(expect.arrayContaining(['acme-room', 'other-room']));
+    expect(code((await call('GET', '/v1/rooms/other-room', undefined, acme)).json)).toBe('ERR_ROOM_NOT_FOUND');
+    expect(code((await call('POST', `/v1/rooms/other-room/participants/${other.peer}/decision`, { decision: 'confirm' }, acme)).json)).toBe('ERR_ROOM_NOT_FOUND');
+    expect((await call('GET', '/v1/rooms/acme-room', undefined, acme)).status).toBe(200);
+    // Calls: its own tenant's only.
+    const calls = (await call('GET', '/v1/calls', undefined, acme)).json['calls'] as { roomId: string; tenant: string }[];
+    expect(calls.every((c) => c.tenant === 'acme')).toBe(true);
+    expect(calls.map((c) => c.roomId)).toContain('acme-room');
+    expect(code((await call('GET', '/v1/calls?tenant=default', undefined, acme)).json)).toBe('ERR_FORBIDDEN');
+    // Nothing service-wide, no other tenant's calibration.
+    expect(code((await call('GET', '/v1/webhooks', undefined, acme)).json)).toBe('ERR_FORBIDDEN');
+    expect(code((await call('POST', '/v1/calibration/globex/refit', {}, acme)).json)).toBe('ERR_FORBIDDEN');
+    expect(code((await call('POST', '/v1/calibration/acme/refit', {}, acme)).json)).toBe('ERR_CALIBRATION_REJECTED');
+    carol.close();
+    dave.close();
   });
 
   it('manages webhook subscribers', async () => {

@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import type { HttpServer, RequestContext } from '../kernel/http/HttpServer.js';
 import { RawResponse } from '../kernel/http/HttpServer.js';
 import { DfdError } from '../kernel/errors.js';
-import type { CallRegistry, CallRecord } from './CallRegistry.js';
-import type { OperatorAuth } from './OperatorAuth.js';
+import { callScoresOf, type CallRegistry, type CallRecord } from './CallRegistry.js';
+import { assertServiceWide, sees, type Caller, type OperatorAuth } from './OperatorAuth.js';
 import type { LiveFeed } from './LiveFeed.js';
 import type { TokenSigner } from '../sfu/tokens.js';
 import type { DfdEvent } from '../events/schema.js';
@@ -51,18 +51,19 @@ function id(v: string | undefined, what: string): string {
 
 export function registerApi(http: HttpServer, deps: ApiDeps): void {
   const { registry, auth, feed } = deps;
-  const operator = (ctx: RequestContext): string => auth.authenticate(ctx.req).name;
-  const openCall = (roomId: string): CallRecord => {
+  const caller = (ctx: RequestContext): Caller => auth.caller(ctx.req);
+  /** The room's open call, when the caller may see its tenant (a tenant API key: its own rooms only). */
+  const openCall = (who: Caller, roomId: string): CallRecord => {
     const call = registry.openCall(id(roomId, 'roomId'));
-    if (!call) throw new DfdError('ERR_ROOM_NOT_FOUND');
+    if (!call || !sees(who, call.tenant)) throw new DfdError('ERR_ROOM_NOT_FOUND');
     return call;
   };
   const onThisNode = async (roomId: string): Promise<void> => {
     const away = await deps.roomElsewhere?.(id(roomId, 'roomId'));
     if (away) throw new DfdError('ERR_WRONG_NODE', undefined, { roomId, node: away.node, url: away.url });
   };
-  const participantOf = (roomId: string, peerId: string) => {
-    const p = openCall(roomId).participants.get(id(peerId, 'peerId'));
+  const participantOf = (who: Caller, roomId: string, peerId: string) => {
+    const p = openCall(who, roomId).participants.get(id(peerId, 'peerId'));
     if (!p) throw new DfdError('ERR_PEER_NOT_FOUND');
     return p;
   };
@@ -77,60 +78,72 @@ export function registerApi(http: HttpServer, deps: ApiDeps): void {
       return new RawResponse(200, JSON.stringify(s), { 'content-type': 'application/json', 'set-cookie': auth.cookie(s.token) });
     })
     .route('POST', '/v1/auth/logout', () => new RawResponse(204, '', { 'set-cookie': auth.cookie('').replace(/Max-Age=\d+/, 'Max-Age=0') }))
-    .route('GET', '/v1/me', (ctx) => ({ operator: operator(ctx) }))
+    .route('GET', '/v1/me', (ctx) => {
+      const who = caller(ctx);
+      return { operator: who.name, ...(who.tenant ? { tenant: who.tenant } : {}) };
+    })
     .route('POST', '/v1/tokens', async (ctx) => {
       deps.authLimiter.take(deps.clientAddress(ctx.req));
-      operator(ctx);
+      const who = caller(ctx);
       const b = await body(ctx, TokenBody);
+      // A tenant API key issues tokens for its own tenant's rooms only.
+      if (who.tenant !== undefined && b.tenant !== undefined && b.tenant !== who.tenant) throw new DfdError('ERR_FORBIDDEN', 'a tenant API key issues tokens of its own tenant only');
+      const tenant = b.tenant ?? who.tenant;
       const peer = b.peer ?? `p-${randomUUID().slice(0, 8)}`;
-      const token = deps.joinTokens.sign({ room: b.room, peer, name: b.name, role: b.role ?? 'participant', ...(b.tenant ? { tenant: b.tenant } : {}) }, deps.joinTokenTtlSec);
-      return { token, room: b.room, peer, ...(b.tenant ? { tenant: b.tenant } : {}) };
+      const token = deps.joinTokens.sign({ room: b.room, peer, name: b.name, role: b.role ?? 'participant', ...(tenant ? { tenant } : {}) }, deps.joinTokenTtlSec);
+      return { token, room: b.room, peer, ...(tenant ? { tenant } : {}) };
     })
     .route('GET', '/v1/rooms', (ctx) => {
-      operator(ctx);
-      return { rooms: registry.openCalls().map((c) => registry.summary(c)) };
+      const who = caller(ctx);
+      return { rooms: registry.openCalls().filter((c) => sees(who, c.tenant)).map((c) => registry.summary(c)) };
     })
     .route('GET', '/v1/rooms/:roomId', (ctx) => {
-      operator(ctx);
-      return registry.summary(openCall(ctx.params['roomId']!));
+      return registry.summary(openCall(caller(ctx), ctx.params['roomId']!));
     })
     .route('GET', '/v1/rooms/:roomId/participants/:peerId', (ctx) => {
-      operator(ctx);
-      const p = participantOf(ctx.params['roomId']!, ctx.params['peerId']!);
-      return { ...p };
+      const p = participantOf(caller(ctx), ctx.params['roomId']!, ctx.params['peerId']!);
+      return { ...p, callScores: callScoresOf(p) };
     })
     .route('POST', '/v1/rooms/:roomId/participants/:peerId/challenge', async (ctx) => {
-      const who = operator(ctx);
+      const who = caller(ctx);
       await onThisNode(ctx.params['roomId']!);
-      participantOf(ctx.params['roomId']!, ctx.params['peerId']!);
+      participantOf(who, ctx.params['roomId']!, ctx.params['peerId']!);
       const b = await body(ctx, ChallengeBody);
-      return deps.actions.requestChallenge(ctx.params['roomId']!, ctx.params['peerId']!, b, who);
+      return deps.actions.requestChallenge(ctx.params['roomId']!, ctx.params['peerId']!, b, who.name);
     })
     .route('POST', '/v1/rooms/:roomId/participants/:peerId/decision', async (ctx) => {
-      const who = operator(ctx);
+      const who = caller(ctx);
       await onThisNode(ctx.params['roomId']!);
-      participantOf(ctx.params['roomId']!, ctx.params['peerId']!);
+      participantOf(who, ctx.params['roomId']!, ctx.params['peerId']!);
       const b = await body(ctx, DecisionBody);
-      return deps.actions.recordDecision(ctx.params['roomId']!, ctx.params['peerId']!, b, who);
+      return deps.actions.recordDecision(ctx.params['roomId']!, ctx.params['peerId']!, b, who.name);
     })
     .route('GET', '/v1/webhooks', (ctx) => {
-      operator(ctx);
+      assertServiceWide(caller(ctx));
       return { subscribers: deps.webhooks.subscribers().map((s) => ({ id: s.id, url: s.url, events: s.events ?? [] })), deadLetters: deps.webhooks.deadLetters().length };
     })
     .route('POST', '/v1/webhooks', async (ctx) => {
-      operator(ctx);
+      assertServiceWide(caller(ctx));
       const b = await body(ctx, WebhookBody);
       deps.webhooks.addSubscriber({ id: b.id, url: b.url, secret: b.secret, ...(b.events ? { events: b.events } : {}) });
       return { id: b.id };
     })
     .route('DELETE', '/v1/webhooks/:id', (ctx) => {
-      operator(ctx);
+      assertServiceWide(caller(ctx));
       if (!deps.webhooks.removeSubscriber(id(ctx.params['id'], 'id'))) throw new DfdError('ERR_NOT_FOUND', 'unknown webhook');
       return {};
     })
     .route('GET', '/v1/stream', (ctx) => {
-      operator(ctx);
-      feed.attach(ctx.res, (e) => e.type !== 'quality', registry.openCalls().map((c) => registry.summary(c)));
+      // A tenant API key gets its own tenant's events only.
+      const who = caller(ctx);
+      feed.attach(
+        ctx.res,
+        (e) => e.type !== 'quality' && sees(who, e.tenant),
+        registry
+          .openCalls()
+          .filter((c) => sees(who, c.tenant))
+          .map((c) => registry.summary(c)),
+      );
     })
     .route('GET', '/v1/rooms/:roomId/stream', (ctx) => {
       // Badge SDK: a participant's (or observer's) join token for this room.

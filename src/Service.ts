@@ -131,6 +131,7 @@ export class Service {
       sessionTtlSec: config.sessionTtlSec,
       secret: config.tokenSecret,
       lockout: { maxFailures: config.loginMaxFailures, lockoutSec: config.loginLockoutSec },
+      apiKeys: config.apiKeys,
     });
     this.actions = {
       requestChallenge: () => Promise.reject(new DfdError('ERR_MODEL_UNAVAILABLE', 'challenge-response is not running')),

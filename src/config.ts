@@ -160,6 +160,7 @@ export const settings = {
   sipMaxCalls: s('DFD_SIP_MAX_CALLS', '200', 'SIP calls at once; more are refused with 503', int(1, 100_000)),
   sipRtpTimeoutSec: s('DFD_SIP_RTP_TIMEOUT_SEC', '60', 'A SIP call with no RTP from the far end this long (and not on hold) is ended with a BYE (0: never)', int(0, 86_400)),
   ingestKeys: s('DFD_INGEST_KEYS', '', 'Phone ingest keys, "tenant=key" comma separated (keys of 16 or more characters); empty: one demo key, printed at start-up, while DFD_DEMO_TOKENS is on, else every stream is refused', list),
+  apiKeys: s('DFD_API_KEYS', '', 'Tenant API keys for the REST API, "tenant=key" comma separated (keys of 16 or more characters): `Authorization: Bearer <key>` acts as an operator of that tenant only (its rooms, calls, decisions, challenges, calibration; no service-wide route)', list),
   defaultTenant: s('DFD_DEFAULT_TENANT', DEFAULT_TENANT, 'Tenant of rooms, calls and events whose join token names none (operator-issued tokens and ingest keys name theirs; kernel/tenant.ts)', tenantId),
   calibrationMinPerClass: s('DFD_CALIBRATION_MIN_PER_CLASS', '30', "Per-tenant calibration: decided calls needed in each class (confirmed fake, genuine) for a detector and channel before it is refit (docs/calibration.md)", int(2, 1_000_000)),
   calibrationMaxScale: s('DFD_CALIBRATION_MAX_SCALE', '2', "Per-tenant calibration: the refit scale a of the shipped log-odds stays in [1/x, x]", num(1, 10)),
