@@ -78,7 +78,16 @@ export function describeCalibration(c: CalibrationView): string {
 
 /** One group's evidence, e.g. "test-voice (telephone): applied, 40 fake / 52 genuine calls, Cllr 0.91 -> 0.62 bits held out, z' = 0.80 z - 0.40". */
 export function describeGroup(g: CalibrationGroupView): string {
-  const status = g.status === 'applied' ? 'applied' : g.status === 'too-few' ? 'too few decided calls: shipped kept' : g.status === 'no-gain' ? 'no held-out gain: shipped kept' : g.status;
+  const status =
+    g.status === 'applied'
+      ? 'applied'
+      : g.status === 'too-few'
+        ? 'too few decided calls: shipped kept'
+        : g.status === 'no-gain'
+          ? 'no held-out gain: shipped kept'
+          : g.status === 'no-information'
+            ? 'decisions do not agree with the scores: shipped kept'
+            : g.status;
   const cllr = g.cllr ? `, Cllr ${g.cllr.shipped.toFixed(2)} -> ${g.cllr.heldOut.toFixed(2)} bits held out` : '';
   const map = g.status === 'applied' ? `, z' = ${g.a.toFixed(2)} z ${g.b < 0 ? '-' : '+'} ${Math.abs(g.b).toFixed(2)}${g.atBound ? ' (at its bound)' : ''}` : '';
   return `${g.detector} (${g.channel}): ${status}, ${g.fake} fake / ${g.genuine} genuine calls${cllr}${map}`;
@@ -89,5 +98,6 @@ export function describeRejection(details: Record<string, unknown>): string {
   const reason = str(details['reason'], 'a guardrail');
   const ev = parseCalibration({ tenant: str(details['tenant'], '?'), version: 0, evidence: details['evidence'] });
   const groups = ev?.groups.map(describeGroup) ?? [];
-  return `Refit refused (${reason === 'too-few' ? 'too few decided calls' : reason === 'no-gain' ? 'no held-out gain' : reason}); the current calibration stays.${groups.length ? ` ${groups.join('; ')}.` : ''}`;
+  const why = reason === 'too-few' ? 'too few decided calls' : reason === 'no-gain' ? 'no held-out gain' : reason === 'no-information' ? 'the decisions do not agree with the scores' : reason;
+  return `Refit refused (${why}); the current calibration stays.${groups.length ? ` ${groups.join('; ')}.` : ''}`;
 }

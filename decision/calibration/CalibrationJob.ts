@@ -4,7 +4,8 @@
  *
  *   refit(tenant)    audit trail 'decision' events (every node's, from JetStream)
  *                    -> LabelledCallScores (labels from confirm/dismiss, call-level shipped log-odds)
- *                    -> fitGroup per detector and channel (minimum counts, bounded map, held-out Cllr)
+ *                    -> fitGroup per detector and channel (minimum counts, bounded map, held-out Cllr
+ *                       below 1 bit and below the shipped calibration's)
  *                    -> no group applied: ERR_CALIBRATION_REJECTED with every group's evidence
  *                    -> else the store's next version (applied groups only; the rest stay shipped)
  *   rollback(tenant, to?) -> the entries of version `to` (default: the version before the current
@@ -90,7 +91,10 @@ export class CalibrationJob {
     const applied = fits.filter((f) => f.status === 'applied');
     if (applied.length === 0) {
       refits.inc({ result: 'rejected' });
-      const reason = fits.length === 0 ? 'no decided call of this tenant carries call-level scores' : fits.some((f) => f.status === 'no-gain') ? 'no-gain' : 'too-few';
+      const reason =
+        fits.length === 0
+          ? 'no decided call of this tenant carries call-level scores'
+          : (['no-gain', 'no-information', 'too-few'] as const).find((s) => fits.some((f) => f.status === s)) ?? 'too-few';
       throw new DfdError('ERR_CALIBRATION_REJECTED', undefined, { tenant, reason, evidence });
     }
     const current = this.#deps.store.current(tenant);

@@ -29,7 +29,7 @@ const GroupEvidence = Type.Object(
   {
     detector: Type.String({ minLength: 1, maxLength: 128 }),
     channel: Channel,
-    status: Type.Union([Type.Literal('applied'), Type.Literal('too-few'), Type.Literal('no-gain')]),
+    status: Type.Union([Type.Literal('applied'), Type.Literal('too-few'), Type.Literal('no-information'), Type.Literal('no-gain')]),
     counts: Type.Object({ fake: Count, genuine: Count }, { additionalProperties: false }),
     a: Type.Number({ exclusiveMinimum: 0, maximum: 100 }),
     b: Type.Number({ minimum: -100, maximum: 100 }),

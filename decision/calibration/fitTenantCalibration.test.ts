@@ -65,15 +65,17 @@ describe('fitGroup', () => {
     expect(f.a * 3 + f.b).toBeGreaterThan(0);
   });
 
-  it('refuses a refit when the shipped calibration already fits the tenant (no-gain), and keeps it on too few calls (too-few)', () => {
+  it('refuses a refit when the shipped calibration already fits the tenant (no-gain), when the decisions say nothing about the scores (no-information), and on too few calls (too-few)', () => {
     // Labels drawn with P(fake) = sigmoid(z): the shipped log-odds are right for this tenant.
     const f = fitGroup(calibratedCalls(400, 5), guard);
     expect(f.status).toBe('no-gain');
     expect(f.cllr!.heldOut).toBeGreaterThan(f.cllr!.shipped - 0.02);
-    // Overconfident scores whose labels say nothing: shrinking them toward 0.5 is a real gain, and it is kept.
+    // Overconfident scores whose labels say nothing: shrinking them toward 0.5 beats the shipped Cllr, but the
+    // refit still says nothing on held-out calls (Cllr about 1 bit): refused, the decisions do not agree with the scores.
     const noise = fitGroup(calls({ fake: 60, genuine: 60 }, { fake: [0, 1.5], genuine: [0, 1.5] }, 11), guard);
-    expect(noise.status).toBe('applied');
-    expect(noise.a).toBeLessThan(0.8);
+    expect(noise.status).toBe('no-information');
+    expect(noise.cllr!.heldOut).toBeLessThan(noise.cllr!.shipped - 0.02);
+    expect(noise.cllr!.heldOut).toBeGreaterThan(0.98);
     const few = fitGroup(calls({ fake: 29, genuine: 200 }, { fake: [3, 1], genuine: [1, 1] }), guard);
     expect(few).toMatchObject({ status: 'too-few', counts: { fake: 29, genuine: 200 }, a: 1, b: 0, cllr: undefined });
   });

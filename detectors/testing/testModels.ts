@@ -24,14 +24,15 @@ export const FACE_SIZE = 256;
 
 const INT64_MAX = Number.MAX_SAFE_INTEGER; // large enough as a Slice end
 
-export function voiceModelBytes(): Uint8Array {
+/** The test-voice graph; other weights make variants (e.g. one that reads only the high-frequency share, `mad`). */
+export function voiceModelBytes(weights: readonly [number, number, number] = VOICE_WEIGHTS, bias: number = VOICE_BIAS): Uint8Array {
   return buildOnnxModel({
     graphName: 'test-voice',
     inputs: [{ name: 'waveform', dtype: 'float32', shape: ['batch', 'samples'] }],
     outputs: [{ name: 'logit', dtype: 'float32', shape: ['batch', 1] }],
     initializers: [
-      { name: 'W', dtype: 'float32', dims: [3, 1], values: VOICE_WEIGHTS },
-      { name: 'B', dtype: 'float32', dims: [1], values: [VOICE_BIAS] },
+      { name: 'W', dtype: 'float32', dims: [3, 1], values: weights },
+      { name: 'B', dtype: 'float32', dims: [1], values: [bias] },
       { name: 'one', dtype: 'int64', dims: [1], values: [1] },
       { name: 'zero', dtype: 'int64', dims: [1], values: [0] },
       { name: 'minus_one', dtype: 'int64', dims: [1], values: [-1] },
