@@ -48,6 +48,18 @@ function watchConsole(page: Page, name: string): Page {
 }
 const errorsOf = (...pages: Page[]): string[] => pages.flatMap((p) => consoleErrors.get(p) ?? []);
 
+/** A dashboard page signed in as the operator (a context of its own, 1440x1000), its console watched. */
+async function signedIn(browser: Browser, base: string): Promise<Page> {
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+  const dash = watchConsole(await ctx.newPage(), 'dashboard');
+  await dash.goto(`${base}/dashboard/login`);
+  await dash.getByLabel('User name').fill('operator');
+  await dash.getByLabel('Password').fill('test-password');
+  await dash.getByRole('button', { name: 'Sign in' }).click();
+  await dash.waitForURL(`${base}/dashboard`, WAIT);
+  return dash;
+}
+
 async function join(browser: Browser, base: string, url: string): Promise<Page> {
   const page = watchConsole(await (await browser.newContext()).newPage(), url);
   await page.goto(`${base}${url}`);
@@ -96,13 +108,8 @@ describe('operator dashboard and badge SDK (real Chromium, real NATS)', () => {
   });
 
   it('shows live rooms, participants, badges, timelines, alerts and the challenge log; actions reach the API', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-    const dash = watchConsole(await ctx.newPage(), 'dashboard');
-    await dash.goto(`${base}/dashboard/login`);
-    await dash.getByLabel('User name').fill('operator');
-    await dash.getByLabel('Password').fill('test-password');
-    await dash.getByRole('button', { name: 'Sign in' }).click();
-    await dash.waitForURL(`${base}/dashboard`, WAIT);
+    const dash = await signedIn(browser, base);
+    const ctx = dash.context();
     await expect.poll(() => dash.getByTestId('feed-status').getAttribute('data-status'), WAIT).toBe('live');
     expect(await dash.getByTestId('operator').textContent()).toBe('operator');
 
@@ -246,13 +253,8 @@ describe('operator dashboard and badge SDK (real Chromium, real NATS)', () => {
   });
 
   it('the calibration panel lists a tenant calibration with its evidence, rolls it back, and says why a refit is refused', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-    const dash = watchConsole(await ctx.newPage(), 'dashboard');
-    await dash.goto(`${base}/dashboard/login`);
-    await dash.getByLabel('User name').fill('operator');
-    await dash.getByLabel('Password').fill('test-password');
-    await dash.getByRole('button', { name: 'Sign in' }).click();
-    await dash.waitForURL(`${base}/dashboard`, WAIT);
+    const dash = await signedIn(browser, base);
+    const ctx = dash.context();
     // A version as a refit on any node stores it (the round trip itself: test/e2e/tenant-calibration.test.ts).
     const group = { detector: 'voice-antispoof', channel: 'telephone' as const, status: 'applied' as const, counts: { fake: 40, genuine: 68 }, a: 0.8, b: -0.4, atBound: false, cllr: { shipped: 0.91, heldOut: 0.62 }, folds: 5 };
     await service.calibration!.store.put({
