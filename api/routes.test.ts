@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService } from '../test/helpers/service.js';
+import { errorCode, restCall, type RestReply } from '../test/helpers/rest.js';
 import { TestSignallingClient } from '../test/helpers/wsClient.js';
 import { makeEvent } from '../events/schema.js';
 import { TokenSigner } from '../sfu/tokens.js';
@@ -16,16 +17,8 @@ describe('REST API /v1', () => {
   let base: string;
   let auth: Record<string, string>;
 
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = auth): Promise<{ status: number; json: Record<string, unknown> }> => {
-    const r = await fetch(`${base}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json', ...headers },
-      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    });
-    const text = await r.text();
-    return { status: r.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  };
-  const code = (j: Record<string, unknown>): unknown => (j['error'] as { code?: string } | undefined)?.code;
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = auth): Promise<RestReply> => restCall(base, method, path, body, headers);
+  const code = errorCode;
 
   beforeAll(async () => {
     service = await startTestService({ apiKeys: [`acme=${ACME_API_KEY}`] }, { events: true, analysis: false });

@@ -20,6 +20,7 @@ import { DfdError } from '../kernel/errors.js';
 import { createLogger } from '../kernel/log.js';
 import { counter, gauge } from '../kernel/metrics.js';
 import { TypedEmitter } from '../kernel/TypedEmitter.js';
+import { kvJson } from '../events/kvJson.js';
 
 const log = createLogger('cluster.rooms');
 
@@ -119,13 +120,7 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
   async holder(roomId: string): Promise<RoomLease | undefined> {
     const e = await this.#kv.get(roomId);
     if (!e || e.operation !== 'PUT') return undefined;
-    let v: unknown;
-    try {
-      v = e.json();
-    } catch {
-      v = undefined;
-    }
-    const lease = parseRoomLease(v);
+    const lease = parseRoomLease(kvJson(e));
     if (!lease) metrics.invalid.inc();
     return lease;
   }

@@ -8,6 +8,7 @@ import type { KV, NatsConnection } from 'nats';
 import { DfdError } from '../kernel/errors.js';
 import { createLogger } from '../kernel/log.js';
 import { assertSubjectToken } from './schema.js';
+import { kvJson } from './kvJson.js';
 
 const log = createLogger('events.calls');
 
@@ -65,13 +66,7 @@ export class CallStore<T extends { callId: string }> {
     assertSubjectToken(callId, 'callId');
     const e = await this.#kv.get(callId);
     if (!e || e.operation !== 'PUT') return undefined;
-    let value: unknown;
-    try {
-      value = e.json();
-    } catch {
-      value = undefined;
-    }
-    const v = this.options.validate(value);
+    const v = this.options.validate(kvJson(e));
     if (!v || v.callId !== callId) {
       log.warn('stored call summary skipped: invalid', { bucket: this.options.bucket });
       return undefined;

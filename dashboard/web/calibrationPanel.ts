@@ -6,6 +6,7 @@
  * each action. A refused refit says why (ERR_CALIBRATION_REJECTED's evidence).
  */
 import { ApiError, type ApiClient } from './api.js';
+import { el } from './historyDom.js';
 import { describeCalibration, describeGroup, describeRejection, parseCalibration, type CalibrationView } from './calibrationFormat.js';
 
 export interface CalibrationPanelOptions {
@@ -13,13 +14,6 @@ export interface CalibrationPanelOptions {
 }
 
 const TENANT_RE = /^[A-Za-z0-9_-]{1,32}$/;
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 export class CalibrationPanel {
   readonly options: CalibrationPanelOptions;

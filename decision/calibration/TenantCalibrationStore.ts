@@ -17,6 +17,7 @@ import { createLogger } from '../../kernel/log.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import { TENANT_PATTERN, assertTenant } from '../../kernel/tenant.js';
 import { SCORE_CHANNELS } from '../../events/schema.js';
+import { kvJson } from '../../events/kvJson.js';
 import type { TenantCalibration } from '../../pipeline/verdict/TenantCalibration.js';
 
 const log = createLogger('decision.calibration');
@@ -144,13 +145,7 @@ export class TenantCalibrationStore extends TypedEmitter<TenantCalibrationStoreE
       if (this.#current.delete(e.key)) this.safeEmit('changed', this.calibrations());
       return;
     }
-    let value: unknown;
-    try {
-      value = e.json();
-    } catch {
-      value = undefined;
-    }
-    const r = parseCalibrationRecord(value);
+    const r = parseCalibrationRecord(kvJson(e));
     if (!r || r.tenant !== e.key) {
       log.warn('stored calibration skipped: invalid', { bucket: this.options.bucket });
       return;
@@ -182,14 +177,7 @@ export class TenantCalibrationStore extends TypedEmitter<TenantCalibrationStoreE
     const out: TenantCalibrationRecord[] = [];
     const iter = await this.#kv.history({ key: tenant });
     for await (const e of iter) {
-      if (e.operation !== 'PUT') continue;
-      let value: unknown;
-      try {
-        value = e.json();
-      } catch {
-        continue;
-      }
-      const r = parseCalibrationRecord(value);
+      const r = parseCalibrationRecord(kvJson(e));
       if (r && r.tenant === tenant) out.push(r);
     }
     return out.sort((a, b) => b.version - a.version);
@@ -204,8 +192,7 @@ export class TenantCalibrationStore extends TypedEmitter<TenantCalibrationStoreE
     const held = await this.#kv.get(record.tenant).catch((e: unknown) => {
       throw new DfdError('ERR_CALIBRATION_STORE', undefined, undefined, { cause: e });
     });
-    const exists = held !== null && held.operation === 'PUT';
-    const prev = exists ? parseCalibrationRecord(safeJson(held)) : undefined;
+    const prev = parseCalibrationRecord(kvJson(held));
     if ((prev?.version ?? 0) + 1 !== record.version) throw new DfdError('ERR_CALIBRATION_STORE', 'the calibration changed meanwhile: read it again', { tenant: record.tenant, current: prev?.version ?? 0 });
     let revision: number;
     try {
@@ -226,13 +213,5 @@ export class TenantCalibrationStore extends TypedEmitter<TenantCalibrationStoreE
   close(): void {
     this.#stop?.();
     this.#stop = undefined;
-  }
-}
-
-function safeJson(e: KvEntry): unknown {
-  try {
-    return e.json();
-  } catch {
-    return undefined;
   }
 }

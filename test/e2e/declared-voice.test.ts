@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService } from '../helpers/service.js';
+import { errorCode, restCall, type RestReply } from '../helpers/rest.js';
 import { removeDir, testModelsDir } from '../helpers/models.js';
 import { repoRoot } from '../../kernel/paths.js';
 import { PacketSource } from '../../pipeline/testing/PacketSource.js';
@@ -61,12 +62,8 @@ describe('declared synthetic voices (real service, real speaker model, real voic
   let ivrCall: Float32Array;
   let readerCall: Float32Array;
 
-  const call = async (method: string, p: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
-    const r = await fetch(`${base}${p}`, { method, headers: { 'content-type': 'application/json', ...auth }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    const text = await r.text();
-    return { status: r.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  };
-  const code = (j: Record<string, unknown>): unknown => (j['error'] as { code?: string } | undefined)?.code;
+  const call = (method: string, p: string, body?: unknown): Promise<RestReply> => restCall(base, method, p, body, auth);
+  const code = errorCode;
 
   beforeAll(async () => {
     const missing = missingRealSpeech();

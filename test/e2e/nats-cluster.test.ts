@@ -19,13 +19,11 @@ import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DfdEvent } from '../../events/schema.js';
-import { RtpLoadSender } from '../../load-tests/RtpLoadSender.js';
-import { encodeOpus, readWav } from '../../pipeline/testing/audioSupport.js';
-import { Peer } from '../../sfu/Peer.js';
+import type { RtpLoadSender } from '../../load-tests/RtpLoadSender.js';
 import type { Service } from '../../src/Service.js';
-import { fixtures } from '../fixtures/build.js';
 import { removeDir, testModelsDir } from '../helpers/models.js';
 import { startTestService } from '../helpers/service.js';
+import { speakIntoRoom } from '../helpers/rtpCaller.js';
 import { NatsCluster } from '../helpers/natsCluster.js';
 import { untilAsyncValue, untilValue } from '../helpers/until.js';
 import { TestSignallingClient } from '../helpers/wsClient.js';
@@ -119,13 +117,7 @@ describe('scale-out on a 3-node NATS cluster: a worker, a NATS node and a servic
     expect((await join(nodeBPort, 'on-b', 'bob')).ok).toBe(true);
     expect(await join(service.port, 'on-b', 'probe-0')).toMatchObject({ ok: false, error: { code: 'ERR_WRONG_NODE', details: { node: 'node-b', url: 'http://node-b.test' } } });
 
-    const room = await service.rooms.getOrCreate(ROOM);
-    const caller = new Peer({ id: 'caller', displayName: 'Caller', role: 'participant', notify: () => {} });
-    room.join(caller);
-    const t = await room.createRtpIngest(caller, { kind: 'audio', ssrc: 5151, payloadType: 111 });
-    sender = new RtpLoadSender({ frames: encodeOpus(readWav(fixtures.speechWav).samples) });
-    sender.add({ ip: t.ip, port: t.port, ssrc: 5151, payloadType: 111 });
-    sender.start();
+    sender = await speakIntoRoom(service, ROOM, 5151);
     await untilValue('scores and a verdict through the workers', () => scoresAfter(0) >= 2 && verdictsAfter(0) >= 1, 90_000);
     expect(service.pipeline?.inference.constructor.name).toBe('RemoteInference');
     // The API of the other service node shows this node's call and the caller's verdict: every node reads every event.

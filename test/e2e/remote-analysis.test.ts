@@ -9,13 +9,11 @@ import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsServerProcess } from '../../events/NatsServerProcess.js';
 import type { DfdEvent } from '../../events/schema.js';
-import { RtpLoadSender } from '../../load-tests/RtpLoadSender.js';
-import { encodeOpus, readWav } from '../../pipeline/testing/audioSupport.js';
-import { Peer } from '../../sfu/Peer.js';
+import type { RtpLoadSender } from '../../load-tests/RtpLoadSender.js';
 import type { Service } from '../../src/Service.js';
-import { fixtures } from '../fixtures/build.js';
 import { removeDir, testModelsDir } from '../helpers/models.js';
 import { startTestService } from '../helpers/service.js';
+import { speakIntoRoom } from '../helpers/rtpCaller.js';
 import { exited, startWorkerProcess } from '../../cluster/testing/workerProcess.js';
 import { registry } from '../../kernel/metrics.js';
 
@@ -75,13 +73,7 @@ describe('remote analysis: service node + analysis worker over NATS', () => {
     });
     await nc.flush();
 
-    const room = await service.rooms.getOrCreate('remote');
-    const caller = new Peer({ id: 'caller', displayName: 'Caller', role: 'participant', notify: () => {} });
-    room.join(caller);
-    const t = await room.createRtpIngest(caller, { kind: 'audio', ssrc: 4242, payloadType: 111 });
-    sender = new RtpLoadSender({ frames: encodeOpus(readWav(fixtures.speechWav).samples) });
-    sender.add({ ip: t.ip, port: t.port, ssrc: 4242, payloadType: 111 });
-    sender.start();
+    sender = await speakIntoRoom(service, 'remote', 4242);
 
     const until = async (cond: () => boolean, what: string, ms = 90_000): Promise<void> => {
       for (const deadline = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 50))) if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${times.join(' ')}; ${await remoteOutcomes()}`);

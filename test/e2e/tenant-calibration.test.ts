@@ -24,6 +24,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService } from '../helpers/service.js';
+import { restCall, type RestReply } from '../helpers/rest.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,11 +67,7 @@ describe('per-tenant calibration round trip (real service, Twilio ingest, JetStr
   const events: DfdEvent[] = [];
   const callers: TwilioTestCaller[] = [];
 
-  const call = async (method: string, p: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
-    const r = await fetch(`${base}${p}`, { method, headers: { 'content-type': 'application/json', ...auth }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    const text = await r.text();
-    return { status: r.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  };
+  const call = (method: string, p: string, body?: unknown): Promise<RestReply> => restCall(base, method, p, body, auth);
   const scores = (roomId: string): ScoreEvent[] => events.filter((e): e is ScoreEvent => e.type === 'score' && e.roomId === roomId && e.peerId === 'caller');
 
   /** A phone call of `tenant` speaking `voice`: its room id, once the service has it. */
