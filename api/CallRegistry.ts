@@ -7,6 +7,11 @@
  * join starts a new call.
  * Late events of a participant of an ended call still go to that call.
  * Bounded: ended calls are forgotten after `keepEndedCalls`, histories are rings.
+ *
+ * Several service nodes: a call another node serves is mirrored here (`remote`), from its events (under
+ * the serving node's call id) and from the room directory (`syncRemote`: who is in it, even before
+ * anyone spoke). Its owner stores its history and anchors its audit chain; a remote call ends here
+ * silently (no `callended`) when its room leaves the directory or opens a new call.
  */
 import { randomUUID } from 'node:crypto';
 import { TypedEmitter } from '../kernel/TypedEmitter.js';
@@ -24,6 +29,11 @@ export interface CallRegistryOptions {
   endGraceMs: number;
   /** The tenant of calls whose room names none (DFD_DEFAULT_TENANT). */
   defaultTenant: string;
+  /**
+   * A room of another node whose call ended with people still in it (that node shut down or was lost)
+   * and that opens here within this long: the new call `continues` that one.
+   */
+  moveLinkMs: number;
 }
 
 export const defaultCallRegistryOptions: CallRegistryOptions = {
@@ -33,6 +43,7 @@ export const defaultCallRegistryOptions: CallRegistryOptions = {
   lateEventsMs: 60_000,
   endGraceMs: 5_000,
   defaultTenant: DEFAULT_TENANT,
+  moveLinkMs: 120_000,
 };
 
 export type CallRegistryEvents = {
@@ -100,6 +111,10 @@ export interface CallRecord {
   /** How the phone call reached the service (platform, its call id, tenant), when it is one. */
   phone?: PhoneRef;
   participants: Map<string, ParticipantRecord>;
+  /** Another service node serves the call (its id and URL once the room directory named them). */
+  remote?: { node?: string; url?: string };
+  /** The call of another node this one continues (the room moved here with people in it). */
+  continues?: string;
 }
 
 export interface CallSummary {
@@ -108,6 +123,22 @@ export interface CallSummary {
   startedAt: string;
   endedAt: string | undefined;
   participants: { peerId: string; displayName: string; present: boolean; state: string; pFake: number | null; confidence: number | null }[];
+  /** The service node serving the call, when it is another one (several nodes). */
+  node?: string;
+  /** That node's URL. */
+  nodeUrl?: string;
+  /** The call of another node this one continues (the room moved here). */
+  continues?: string;
+}
+
+/** A room of another service node, as the room directory describes it (cluster/RoomPlacement.ts). */
+export interface RemoteRoom {
+  node: string;
+  url: string;
+  tenant: string;
+  callId: string;
+  startedAt: string;
+  participants: { peerId: string; displayName: string }[];
 }
 
 export class CallRegistry extends TypedEmitter<CallRegistryEvents> {
@@ -118,17 +149,27 @@ export class CallRegistry extends TypedEmitter<CallRegistryEvents> {
   readonly #calls = new Map<string, CallRecord>();
   /** Pending ends of emptied calls, by call id. */
   readonly #ending = new Map<string, NodeJS.Timeout>();
+  /** Rooms of other nodes whose call ended with people in it: the call and when (a move, if the room opens here). */
+  readonly #cutOff = new Map<string, { callId: string; at: number }>();
 
   constructor(options: Partial<CallRegistryOptions> = {}) {
     super();
     this.options = { ...defaultCallRegistryOptions, ...options };
   }
 
-  /** The open call of a room, started on first use (for `tenant`, default the default tenant). */
+  /** The open call of a room served here, started on first use (for `tenant`, default the default tenant). */
   callFor(roomId: string, tenant?: string): CallRecord {
     let call = this.#open.get(roomId);
+    // The room was another node's and is served here now (that node went away): a new call of ours.
+    if (call?.remote) {
+      this.#end(call);
+      call = undefined;
+    }
     if (!call) {
       call = { callId: `c-${randomUUID().slice(0, 13)}`, roomId, startedAt: new Date().toISOString(), endedAt: undefined, kind: 'room', tenant: tenant ?? this.options.defaultTenant, participants: new Map() };
+      const cut = this.#cutOff.get(roomId);
+      this.#cutOff.delete(roomId);
+      if (cut && Date.now() - cut.at <= this.options.moveLinkMs) call.continues = cut.callId;
       this.#open.set(roomId, call);
       this.#calls.set(call.callId, call);
       this.#trim();
@@ -202,11 +243,18 @@ export class CallRegistry extends TypedEmitter<CallRegistryEvents> {
 
   #end(call: CallRecord): void {
     this.#cancelEnd(call);
+    // Another node's call that ends with people in it: its room may come here (a move).
+    if (call.remote && call.endedAt === undefined && [...call.participants.values()].some((p) => p.leftAt === undefined)) {
+      this.#cutOff.delete(call.roomId);
+      this.#cutOff.set(call.roomId, { callId: call.callId, at: Date.now() });
+      if (this.#cutOff.size > 1000) this.#cutOff.delete(this.#cutOff.keys().next().value!);
+    }
     call.endedAt = new Date().toISOString();
     for (const p of call.participants.values()) p.leftAt ??= call.endedAt;
     if (this.#open.get(call.roomId) === call) this.#open.delete(call.roomId);
     this.#trim();
-    this.safeEmit('callended', call);
+    // Its owner stores a remote call's history and anchors its chain.
+    if (!call.remote) this.safeEmit('callended', call);
   }
 
   /**
@@ -232,9 +280,12 @@ export class CallRegistry extends TypedEmitter<CallRegistryEvents> {
     return [...this.#calls.values()];
   }
 
-  /** Applies one event from the bus. Unknown rooms/peers are created (events may arrive first). */
-  apply(event: DfdEvent): void {
-    const call = (event.callId && this.#calls.get(event.callId)) || this.callFor(event.roomId, event.tenant);
+  /**
+   * Applies one event from the bus. Unknown rooms/peers are created (events may arrive first).
+   * `elsewhere`: another service node published it (its call is mirrored under the event's call id).
+   */
+  apply(event: DfdEvent, elsewhere = false): void {
+    const call = (event.callId && this.#calls.get(event.callId)) || (elsewhere && event.callId ? this.#remoteCall(event.roomId, event.callId, event.tenant) : this.callFor(event.roomId, event.tenant));
     const p = this.#addParticipant(call, event.peerId, event.displayName);
     switch (event.type) {
       case 'verdict':
@@ -258,7 +309,47 @@ export class CallRegistry extends TypedEmitter<CallRegistryEvents> {
       case 'quality':
         break;
     }
-    if (call.endedAt !== undefined && event.type !== 'quality') this.safeEmit('callupdated', call);
+    if (call.endedAt !== undefined && event.type !== 'quality' && !call.remote) this.safeEmit('callupdated', call);
+  }
+
+  /** The mirror of another node's call `callId` in `roomId`, created (and made the room's open call) when new. */
+  #remoteCall(roomId: string, callId: string, tenant: string | undefined, startedAt?: string): CallRecord {
+    let call = this.#calls.get(callId);
+    if (!call) {
+      call = { callId, roomId, startedAt: startedAt ?? new Date().toISOString(), endedAt: undefined, kind: 'room', tenant: tenant ?? this.options.defaultTenant, participants: new Map(), remote: {} };
+      this.#calls.set(callId, call);
+      const open = this.#open.get(roomId);
+      // A newer call of a room mirrored here replaces the old one; a call served here stays the room's open call.
+      if (open?.remote) this.#end(open);
+      if (!this.#open.has(roomId)) this.#open.set(roomId, call);
+      this.#trim();
+    }
+    return call;
+  }
+
+  /**
+   * The room directory's view of a room another node serves (undefined: the room is gone there). Its
+   * call is mirrored with who is in it now: a participant listed is present, one no longer listed left.
+   * A room served here is left alone.
+   */
+  syncRemote(roomId: string, room: RemoteRoom | undefined): void {
+    const open = this.#open.get(roomId);
+    if (!room) {
+      if (open?.remote) this.#end(open);
+      return;
+    }
+    if (open && !open.remote) return;
+    const call = this.#remoteCall(roomId, room.callId, room.tenant, room.startedAt);
+    if (call.endedAt !== undefined) return;
+    call.remote = { node: room.node, url: room.url };
+    const present = new Set<string>();
+    for (const { peerId, displayName } of room.participants) {
+      present.add(peerId);
+      const p = this.#addParticipant(call, peerId, displayName);
+      p.leftAt = undefined;
+    }
+    const now = new Date().toISOString();
+    for (const p of call.participants.values()) if (!present.has(p.peerId)) p.leftAt ??= now;
   }
 
   openCalls(): CallRecord[] {
@@ -291,6 +382,8 @@ export class CallRegistry extends TypedEmitter<CallRegistryEvents> {
         pFake: p.verdict?.pFake ?? null,
         confidence: p.verdict?.confidence ?? null,
       })),
+      ...(call.remote?.node ? { node: call.remote.node, nodeUrl: call.remote.url } : {}),
+      ...(call.continues ? { continues: call.continues } : {}),
     };
   }
 

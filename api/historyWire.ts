@@ -42,6 +42,8 @@ export interface HistoryEntry {
   tenant?: string;
   /** How a phone call reached the service: platform (twilio, audiohook, rtp), its own call id, the tenant. */
   phone?: { platform: 'twilio' | 'audiohook' | 'sip' | 'rtp'; platformCallId?: string; tenant?: string };
+  /** The call this one continues: its room moved here from another service node that shut down or was lost. */
+  continues?: string;
   live: boolean;
   startedAt: string;
   endedAt: string | null;

@@ -4,7 +4,7 @@ import { DeclaredVoiceBody, LoginBody, ChallengeBody, DecisionBody, WebhookBody,
 const json = (schema: unknown) => ({ content: { 'application/json': { schema: JSON.parse(JSON.stringify(schema)) } } });
 const err = { description: 'typed error: { error: { code, message, retryable } }' };
 /** Several service nodes: the room is served by another node (error.details.url), where the action must go. */
-const wrongNode = { description: 'ERR_WRONG_NODE: the room is served by another service node; repeat the request at error.details.url' };
+const wrongNode = { description: 'ERR_WRONG_NODE: the room is served by another service node and this one cannot forward the action; repeat the request at error.details.url. With the room registry the action is forwarded to that node (its answer is this answer); ERR_NODE_UNREACHABLE (503, retryable) when it does not answer' };
 const op = (summary: string, extra: Record<string, unknown> = {}) => ({ summary, security: [{ session: [] }, { bearer: [] }], responses: { 200: { description: 'ok' }, 400: err, 401: err, 404: err }, ...extra });
 
 export function openApiDocument(): Record<string, unknown> {

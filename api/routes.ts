@@ -18,6 +18,7 @@ import type { IncomingMessage } from 'node:http';
 import { LoginBody, ChallengeBody, DecisionBody, WebhookBody, TokenBody } from './schemas.js';
 import { openApiDocument } from './openapi.js';
 import { body } from './body.js';
+import { ACTION_VERSION, type ActionRequest } from '../events/actionWire.js';
 
 export interface OperatorActions {
   requestChallenge(roomId: string, peerId: string, opts: ChallengeBody, operator: string): Promise<{ challengeId: string; challengeType: string }>;
@@ -38,9 +39,12 @@ export interface ApiDeps {
   clientAddress(req: IncomingMessage): string;
   /**
    * Several service nodes: the node serving `roomId` when it is another one (its id and base URL), else
-   * undefined. Actions on a room go to its node (ERR_WRONG_NODE with details.url).
+   * undefined. Actions on a room go to its node: forwarded (`forwardAction`), or refused with
+   * ERR_WRONG_NODE and details.url when there is no relay.
    */
   roomElsewhere?(roomId: string): Promise<{ node: string; url: string } | undefined>;
+  /** Runs an operator action on the node serving its room (cluster/ActionRelay.ts); its result or typed error. */
+  forwardAction?(node: { node: string; url: string }, request: ActionRequest): Promise<Record<string, unknown>>;
 }
 
 const idRe = /^[A-Za-z0-9_-]{1,64}$/;
@@ -58,9 +62,23 @@ export function registerApi(http: HttpServer, deps: ApiDeps): void {
     if (!call || !sees(who, call.tenant)) throw new DfdError('ERR_ROOM_NOT_FOUND');
     return call;
   };
-  const onThisNode = async (roomId: string): Promise<void> => {
-    const away = await deps.roomElsewhere?.(id(roomId, 'roomId'));
-    if (away) throw new DfdError('ERR_WRONG_NODE', undefined, { roomId, node: away.node, url: away.url });
+  /**
+   * An action on a participant: run here when the room is served here; else forwarded to its node,
+   * which checks the room, the tenant and the participant itself (this node's view may be a moment old).
+   */
+  const act = async (ctx: RequestContext, action: 'challenge' | 'decision', run: (who: Caller, roomId: string, peerId: string) => Promise<unknown>): Promise<unknown> => {
+    const who = caller(ctx);
+    const roomId = id(ctx.params['roomId'], 'roomId');
+    const peerId = id(ctx.params['peerId'], 'peerId');
+    const away = await deps.roomElsewhere?.(roomId);
+    if (!away) {
+      participantOf(who, roomId, peerId);
+      return run(who, roomId, peerId);
+    }
+    if (!deps.forwardAction) throw new DfdError('ERR_WRONG_NODE', undefined, { roomId, node: away.node, url: away.url });
+    const common = { v: ACTION_VERSION, roomId, peerId, operator: who.name, ...(who.tenant !== undefined ? { tenant: who.tenant } : {}) };
+    const request: ActionRequest = action === 'challenge' ? { ...common, action, body: await body(ctx, ChallengeBody) } : { ...common, action, body: await body(ctx, DecisionBody) };
+    return deps.forwardAction(away, request);
   };
   const participantOf = (who: Caller, roomId: string, peerId: string) => {
     const p = openCall(who, roomId).participants.get(id(peerId, 'peerId'));
@@ -104,20 +122,12 @@ export function registerApi(http: HttpServer, deps: ApiDeps): void {
       const p = participantOf(caller(ctx), ctx.params['roomId']!, ctx.params['peerId']!);
       return { ...p, callScores: callScoresOf(p) };
     })
-    .route('POST', '/v1/rooms/:roomId/participants/:peerId/challenge', async (ctx) => {
-      const who = caller(ctx);
-      await onThisNode(ctx.params['roomId']!);
-      participantOf(who, ctx.params['roomId']!, ctx.params['peerId']!);
-      const b = await body(ctx, ChallengeBody);
-      return deps.actions.requestChallenge(ctx.params['roomId']!, ctx.params['peerId']!, b, who.name);
-    })
-    .route('POST', '/v1/rooms/:roomId/participants/:peerId/decision', async (ctx) => {
-      const who = caller(ctx);
-      await onThisNode(ctx.params['roomId']!);
-      participantOf(who, ctx.params['roomId']!, ctx.params['peerId']!);
-      const b = await body(ctx, DecisionBody);
-      return deps.actions.recordDecision(ctx.params['roomId']!, ctx.params['peerId']!, b, who.name);
-    })
+    .route('POST', '/v1/rooms/:roomId/participants/:peerId/challenge', (ctx) =>
+      act(ctx, 'challenge', async (who, roomId, peerId) => deps.actions.requestChallenge(roomId, peerId, await body(ctx, ChallengeBody), who.name)),
+    )
+    .route('POST', '/v1/rooms/:roomId/participants/:peerId/decision', (ctx) =>
+      act(ctx, 'decision', async (who, roomId, peerId) => deps.actions.recordDecision(roomId, peerId, await body(ctx, DecisionBody), who.name)),
+    )
     .route('GET', '/v1/webhooks', (ctx) => {
       assertServiceWide(caller(ctx));
       return { subscribers: deps.webhooks.subscribers().map((s) => ({ id: s.id, url: s.url, events: s.events ?? [] })), deadLetters: deps.webhooks.deadLetters().length };

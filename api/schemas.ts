@@ -4,23 +4,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { EVENT_TYPES } from '../events/schema.js';
 
 export const LoginBody = Type.Object({ username: Type.String({ minLength: 1, maxLength: 128 }), password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
-export const ChallengeBody = Type.Object(
-  {
-    modality: Type.Optional(Type.Union([Type.Literal('audio'), Type.Literal('video')])),
-    /** A specific catalogue challenge, e.g. "whisper-phrase"; default: chosen at random. */
-    kind: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]{0,63}$' })),
-  },
-  { additionalProperties: false },
-);
-export type ChallengeBody = Static<typeof ChallengeBody>;
-export const DecisionBody = Type.Object(
-  {
-    decision: Type.Union([Type.Literal('confirm'), Type.Literal('dismiss')]),
-    note: Type.Optional(Type.String({ maxLength: 2000 })),
-  },
-  { additionalProperties: false },
-);
-export type DecisionBody = Static<typeof DecisionBody>;
+// Shared with the node-to-node action relay (events/actionWire.ts): one schema for both.
+export { ChallengeBody, DecisionBody } from '../events/actionWire.js';
 export const WebhookBody = Type.Object(
   {
     id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),

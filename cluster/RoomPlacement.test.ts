@@ -1,7 +1,8 @@
 /**
  * The room registry of several service nodes (cluster/RoomPlacement.ts) on a real nats-server:
  * claims, the wrong node's answer, release, a crashed node's rooms freed by the TTL, heartbeats
- * that keep a lease, a lease lost to another node, a malformed value.
+ * that keep a lease, a lease lost to another node, a malformed value, the directory of every node's
+ * rooms as their holders describe them.
  */
 import { connect, type KV, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,6 +91,47 @@ describe('RoomPlacement (real nats-server, JetStream KV)', () => {
     expect(await code(b.claim('junk'))).toMatchObject({ code: 'ERR_ROOM_REGISTRY', details: { roomId: 'junk', retryInMs: 1000 } });
     expect(await b.holder('junk')).toBeUndefined();
     await until('the malformed lease expired', async () => (await code(b.claim('junk'))) === undefined);
+  });
+
+  it("every node's directory lists every room as its holder describes it; a released room leaves it, a crashed node's after the lease; a malformed description is not listed", async () => {
+    const a = await node('a', 1000, 'T_ROOMS_5');
+    const b = await node('b', 1000, 'T_ROOMS_5');
+    const kv: KV = await nc.jetstream().views.kv('T_ROOMS_5');
+    const seen: string[] = [];
+    b.on('directory', (roomId, lease) => seen.push(`${roomId}:${lease ? `${lease.node}/${lease.room?.participants.length ?? '-'}` : 'gone'}`));
+    await b.watch();
+    await a.claim('r1');
+    await a.describe('r1', { tenant: 'acme', callId: 'c-1', startedAt: new Date().toISOString(), participants: [{ peerId: 'alice', displayName: 'Alice' }] });
+    await until('b listing r1 with alice', () => b.directory().get('r1')?.room?.participants[0]?.peerId === 'alice');
+    expect(b.directory().get('r1')).toMatchObject({ node: 'a', url: 'http://a.example:8080', room: { tenant: 'acme', callId: 'c-1' } });
+    // Someone joins: the next description reaches b; heartbeats keep the description in the lease.
+    await a.describe('r1', { tenant: 'acme', callId: 'c-1', startedAt: new Date().toISOString(), participants: [{ peerId: 'alice', displayName: 'Alice' }, { peerId: 'bob', displayName: 'Bob' }] });
+    await until('b listing bob', () => b.directory().get('r1')?.room?.participants.length === 2);
+    const rev = (await kv.get('r1'))!.revision;
+    await until('a heartbeat', async () => (await kv.get('r1'))!.revision > rev);
+    expect(b.directory().get('r1')?.room?.participants.length).toBe(2);
+    // A room not held is not described.
+    await a.describe('not-held', { tenant: 'acme', callId: 'c-2', startedAt: new Date().toISOString(), participants: [] });
+    expect(await kv.get('not-held')).toBeNull();
+    // Released: gone at once.
+    await a.release('r1');
+    await until('r1 gone from b', () => !b.directory().has('r1'));
+    // A crashed holder: its lease stops being rewritten and leaves the directory after the lease.
+    const c = await node('c', 1000, 'T_ROOMS_5');
+    await c.claim('r2');
+    await c.describe('r2', { tenant: 'acme', callId: 'c-3', startedAt: new Date().toISOString(), participants: [] });
+    await until('b listing r2', () => b.directory().has('r2'));
+    await c.close(false);
+    await until('r2 gone from b after the lease', () => !b.directory().has('r2'));
+    // A malformed description (a peer id that is not an id) makes the whole lease invalid: not listed.
+    await kv.put('r3', new TextEncoder().encode(JSON.stringify({ node: 'x', url: 'http://x.example', at: new Date().toISOString(), room: { tenant: 'acme', callId: 'c', startedAt: new Date().toISOString(), participants: [{ peerId: '../etc', displayName: 'x' }] } })));
+    await kv.put('r4', new TextEncoder().encode(JSON.stringify({ node: 'x', url: 'http://x.example', at: new Date().toISOString() })));
+    await until('b listing r4', () => b.directory().has('r4'));
+    expect(b.directory().has('r3')).toBe(false);
+    expect(seen).toContain('r1:a/1');
+    expect(seen).toContain('r1:a/2');
+    expect(seen).toContain('r1:gone');
+    expect(seen).toContain('r2:gone');
   });
 
   it('answers ERR_ROOM_REGISTRY (retryable) when NATS cannot be reached, not ERR_WRONG_NODE', async () => {

@@ -10,6 +10,10 @@
  *   release(room) the room closed here: its key is deleted
  *   a dead node   writes nothing more: the bucket's TTL (leaseMs) removes its keys, and the next join
  *                 of the room on any node claims it there
+ *   describe(room) the holder writes what the room is now into its lease (tenant, call id, who is in
+ *                 it): every node watches the bucket (`directory`), so the API and dashboard of any
+ *                 node list every room, including one nobody has spoken in yet. A lease whose `at` is
+ *                 older than leaseMs counts as gone (the TTL removes keys without telling watchers)
  *
  * Nothing here is a cluster manager: the atomic create, the conditional update and the TTL are
  * JetStream's own. Values read from the bucket are validated; a malformed one is counted, and its room
@@ -47,17 +51,33 @@ export const defaultRoomPlacementOptions: RoomPlacementOptions = {
   timeoutMs: 5_000,
 };
 
+/** What the holder says its room is now (written into the lease; bounded). */
+export interface RoomInfo {
+  tenant: string;
+  callId: string;
+  startedAt: string;
+  /** Who is in the room now. */
+  participants: { peerId: string; displayName: string }[];
+}
+
 /** The value of a room's key. */
 export interface RoomLease {
   node: string;
   url: string;
   /** When the lease was last written (ISO). */
   at: string;
+  /** The room as its holder last described it (absent until it did). */
+  room?: RoomInfo;
 }
+
+/** The most participants a lease lists (a larger room lists the first ones). */
+export const MAX_LEASE_PARTICIPANTS = 200;
 
 export interface RoomPlacementEvents {
   /** A room this node held was taken by another node (this node missed its heartbeats): close it here. */
   lost: [roomId: string, holder: RoomLease | undefined];
+  /** A room of the directory changed (another node's or ours): its lease now, or undefined when it is gone. */
+  directory: [roomId: string, lease: RoomLease | undefined];
 }
 
 const metrics = {
@@ -73,13 +93,33 @@ function keyExists(e: unknown): boolean {
   return api?.err_code === 10071 || /wrong last sequence/i.test(String((e as Error | undefined)?.message ?? ''));
 }
 
+const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const isTime = (v: unknown): v is string => typeof v === 'string' && v.length <= 40 && Number.isFinite(Date.parse(v));
+
+function parseRoomInfo(value: unknown): RoomInfo | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { tenant, callId, startedAt, participants } = value as Record<string, unknown>;
+  if (typeof tenant !== 'string' || !ID_RE.test(tenant) || typeof callId !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(callId) || !isTime(startedAt)) return undefined;
+  if (!Array.isArray(participants) || participants.length > MAX_LEASE_PARTICIPANTS) return undefined;
+  const out: RoomInfo['participants'] = [];
+  for (const p of participants as unknown[]) {
+    const { peerId, displayName } = (p ?? {}) as Record<string, unknown>;
+    if (typeof peerId !== 'string' || !ID_RE.test(peerId) || typeof displayName !== 'string' || displayName.length > 128) return undefined;
+    out.push({ peerId, displayName });
+  }
+  return { tenant, callId, startedAt, participants: out };
+}
+
+/** A lease as read from the bucket, validated (undefined: malformed, including a malformed room description). */
 export function parseRoomLease(value: unknown): RoomLease | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const { node, url, at } = value as Record<string, unknown>;
+  const { node, url, at, room } = value as Record<string, unknown>;
   if (typeof node !== 'string' || node.length === 0 || node.length > 128) return undefined;
   if (typeof url !== 'string' || !/^https?:\/\/[^\s]{1,500}$/.test(url)) return undefined;
-  if (typeof at !== 'string' || !Number.isFinite(Date.parse(at))) return undefined;
-  return { node, url, at };
+  if (!isTime(at)) return undefined;
+  if (room === undefined) return { node, url, at };
+  const info = parseRoomInfo(room);
+  return info ? { node, url, at, room: info } : undefined;
 }
 
 export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
@@ -87,14 +127,24 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
   readonly #kv: KV;
   /** Rooms held here, with the revision of our last write. */
   readonly #held = new Map<string, number>();
+  /** What each room held here is now (describe()). */
+  readonly #info = new Map<string, RoomInfo>();
+  /** Every node's rooms as last read from the bucket (watch()). */
+  readonly #directory = new Map<string, RoomLease>();
+  /** Writes to the bucket, one at a time (heartbeats and descriptions update with the last revision). */
+  #writes: Promise<void> = Promise.resolve();
   readonly #timer: NodeJS.Timeout;
+  #watch: { stop(): void } | undefined;
   #closed = false;
 
   private constructor(options: RoomPlacementOptions, kv: KV) {
     super();
     this.options = options;
     this.#kv = kv;
-    this.#timer = setInterval(() => void this.#heartbeat(), Math.max(100, Math.floor(options.leaseMs / 3)));
+    this.#timer = setInterval(() => {
+      this.#serial(() => this.#heartbeat());
+      this.#expireDirectory();
+    }, Math.max(100, Math.floor(options.leaseMs / 3)));
     this.#timer.unref();
   }
 
@@ -112,8 +162,14 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
     }
   }
 
-  #lease(): Uint8Array {
-    return new TextEncoder().encode(JSON.stringify({ node: this.options.nodeId, url: this.options.url, at: new Date().toISOString() } satisfies RoomLease));
+  #lease(roomId: string): Uint8Array {
+    const room = this.#info.get(roomId);
+    return new TextEncoder().encode(JSON.stringify({ node: this.options.nodeId, url: this.options.url, at: new Date().toISOString(), ...(room ? { room } : {}) } satisfies RoomLease));
+  }
+
+  #serial(write: () => Promise<void>): Promise<void> {
+    this.#writes = this.#writes.then(write, write);
+    return this.#writes;
   }
 
   /** The node holding `roomId` now, if any (malformed values: none). */
@@ -139,7 +195,7 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
     // Twice at most: a lease released between our create and our read is free again.
     for (let attempt = 0; ; attempt++) {
       try {
-        this.#held.set(roomId, await this.#kv.create(roomId, this.#lease()));
+        this.#held.set(roomId, await this.#kv.create(roomId, this.#lease(roomId)));
         metrics.held.set(this.#held.size);
         return void metrics.claims.inc({ result: 'claimed' });
       } catch (e) {
@@ -151,7 +207,7 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
         if (holder?.node === this.options.nodeId) {
           // Ours from before a restart of this process under the same node id: take it up again.
           try {
-            this.#held.set(roomId, await this.#kv.put(roomId, this.#lease()));
+            this.#held.set(roomId, await this.#kv.put(roomId, this.#lease(roomId)));
           } catch (put) {
             throw unavailable(put);
           }
@@ -167,16 +223,39 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
     }
   }
 
+  /**
+   * Says what a room held here is now (its tenant, call and who is in it): written into its lease at
+   * once, so every node's directory shows it. Ignored for a room not held here.
+   */
+  describe(roomId: string, room: RoomInfo): Promise<void> {
+    if (!this.#held.has(roomId) || this.#closed) return Promise.resolve();
+    this.#info.set(roomId, { ...room, participants: room.participants.slice(0, MAX_LEASE_PARTICIPANTS) });
+    return this.#serial(async () => {
+      const rev = this.#held.get(roomId);
+      if (rev === undefined || this.#closed) return;
+      try {
+        this.#held.set(roomId, await this.#kv.update(roomId, this.#lease(roomId), rev));
+      } catch (e) {
+        // The next heartbeat writes it (or finds the lease lost).
+        log.debug('room description not written yet', { roomId, error: e });
+      }
+    });
+  }
+
   /** The room closed on this node: free it for any node. */
   async release(roomId: string): Promise<void> {
+    this.#info.delete(roomId);
     if (!this.#held.delete(roomId)) return;
     metrics.held.set(this.#held.size);
     if (this.#closed) return;
-    try {
-      await this.#kv.delete(roomId);
-    } catch (e) {
-      log.warn('room release failed; the lease expires on its own', { roomId, error: e });
-    }
+    // After any description still being written: other nodes see the room emptied, then gone.
+    await this.#serial(async () => {
+      try {
+        await this.#kv.delete(roomId);
+      } catch (e) {
+        log.warn('room release failed; the lease expires on its own', { roomId, error: e });
+      }
+    });
   }
 
   /** The room's holder when it is another node (a room held here, or by nobody: undefined). */
@@ -191,12 +270,55 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
     return [...this.#held.keys()];
   }
 
+  /**
+   * Starts reading every node's leases (a KV watch: the current ones, then each change); `directory`
+   * events follow. Idempotent.
+   */
+  async watch(): Promise<void> {
+    if (this.#watch || this.#closed) return;
+    const iter = await this.#kv.watch();
+    this.#watch = iter;
+    void (async () => {
+      for await (const e of iter) {
+        if (e.operation !== 'PUT') {
+          this.#forget(e.key);
+          continue;
+        }
+        const lease = parseRoomLease(kvJson(e));
+        if (!lease) {
+          metrics.invalid.inc();
+          this.#forget(e.key);
+          continue;
+        }
+        this.#directory.set(e.key, lease);
+        this.safeEmit('directory', e.key, lease);
+      }
+    })().catch((e: unknown) => {
+      if (!this.#closed) log.warn('room directory watch ended', { error: e });
+    });
+  }
+
+  /** Every room of every node, as last read (watch()), fresh leases only. */
+  directory(): Map<string, RoomLease> {
+    this.#expireDirectory();
+    return new Map(this.#directory);
+  }
+
+  #forget(roomId: string): void {
+    if (this.#directory.delete(roomId)) this.safeEmit('directory', roomId, undefined);
+  }
+
+  /** The TTL removes a dead node's keys without a message to watchers: a lease not rewritten within leaseMs is gone. */
+  #expireDirectory(now = Date.now()): void {
+    for (const [roomId, lease] of this.#directory) if (now - Date.parse(lease.at) > this.options.leaseMs) this.#forget(roomId);
+  }
+
   async #heartbeat(): Promise<void> {
     if (this.#closed) return;
     for (const [roomId, rev] of [...this.#held]) {
       try {
         // Conditional on our last write: a room taken by another node after our lease ran out stays theirs.
-        this.#held.set(roomId, await this.#kv.update(roomId, this.#lease(), rev));
+        this.#held.set(roomId, await this.#kv.update(roomId, this.#lease(roomId), rev));
       } catch (e) {
         if (this.#closed || !this.#held.has(roomId)) return;
         const holder = await this.holder(roomId).catch(() => undefined);
@@ -204,7 +326,7 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
         if (!holder) {
           // Expired (e.g. NATS unreachable for longer than the lease) and nobody took it: take it again.
           try {
-            this.#held.set(roomId, await this.#kv.create(roomId, this.#lease()));
+            this.#held.set(roomId, await this.#kv.create(roomId, this.#lease(roomId)));
             continue;
           } catch {
             // Someone else was faster.
@@ -223,6 +345,8 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
   async close(release = true): Promise<void> {
     if (this.#closed) return;
     clearInterval(this.#timer);
+    this.#watch?.stop();
+    await this.#writes;
     if (release) for (const roomId of this.held) await this.release(roomId);
     this.#closed = true;
   }

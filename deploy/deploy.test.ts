@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parse as load, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../kernel/paths.js';
-import { settings } from '../src/config.js';
+import { loadConfig, settings } from '../src/config.js';
 
 type Obj = Record<string, unknown>;
 const read = (rel: string): string => fs.readFileSync(path.join(repoRoot, rel), 'utf8');
@@ -210,12 +210,39 @@ const podSpec = (w: Obj): Obj => obj(obj(obj(w['spec'])['template'])['spec']);
 const containers = (w: Obj): Obj[] => list(podSpec(w)['containers']) as Obj[];
 const workloads = [...ofKind('StatefulSet'), ...ofKind('Deployment')];
 const nameOf = (m: Obj): string => String(obj(m['metadata'])['name']);
-const configEnv = Object.fromEntries(read('deploy/k8s/config.env').split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+// kustomize's env file: KEY=value lines; blank lines and # comments skipped.
+const configEnv = Object.fromEntries(
+  read('deploy/k8s/config.env')
+    .split('\n')
+    .filter((l) => l.trim() && !l.trim().startsWith('#'))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+);
 const envEntries = (c: Obj): Obj[] => list(c['env']) as Obj[];
 const envValue = (c: Obj, name: string): unknown => envEntries(c).find((e) => e['name'] === name);
 const secretKeys = (v: unknown): string[] =>
   typeof v !== 'object' || v === null ? [] : 'secretKeyRef' in v ? [String(obj((v as Obj)['secretKeyRef'])['key'])] : Object.values(v).flatMap(secretKeys);
 const natsValues = yaml('deploy/k8s/nats-values.yaml');
+/** The `$(VAR)` references of an env value (Kubernetes' dependent environment variables). */
+const refs = (value: unknown): string[] => [...String(value ?? '').matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)].map((m) => m[1]!);
+
+/**
+ * The environment one pod of a workload gets, as the kubelet builds it: the ConfigMap (envFrom),
+ * then `env` in order (a later entry wins), downward-API fields from `pod`, each secret key as a
+ * placeholder, `$(VAR)` expanded from what is defined so far (an unknown reference stays as it is).
+ */
+function podEnv(c: Obj, pod: { name: string; hostIP: string }, override: Record<string, string> = {}): Record<string, string> {
+  const field: Record<string, string> = { 'metadata.name': pod.name, 'status.hostIP': pod.hostIP, 'status.podIP': pod.hostIP };
+  const secret: Record<string, string> = { 'ingest-keys': 'tenant-1=k0123456789abcdef0123' };
+  const env: Record<string, string> = { ...configEnv };
+  for (const e of envEntries(c)) {
+    const name = String(e['name']);
+    const from = obj(e['valueFrom']);
+    const key = String(obj(from['secretKeyRef'])['key']);
+    const raw = override[name] ?? (from['fieldRef'] ? field[String(obj(from['fieldRef'])['fieldPath'])]! : from['secretKeyRef'] ? (secret[key] ?? `p-placeholder-${key}`) : String(e['value'] ?? ''));
+    env[name] = raw.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, v: string) => env[v] ?? whole);
+  }
+  return env;
+}
 
 describe('deploy/k8s', () => {
   it('is a kustomize base of files that exist, without the example Secret', () => {
@@ -246,6 +273,60 @@ describe('deploy/k8s', () => {
     const ref = obj(obj(obj(envValue(containers(sts)[0]!, 'DFD_ANNOUNCED_IP'))['valueFrom'])['fieldRef'])['fieldPath'];
     expect(['status.hostIP', 'status.podIP']).toContain(ref);
     if (ref === 'status.hostIP') expect(podSpec(sts)['hostNetwork']).toBe(true);
+  });
+
+  it('runs several service nodes, one per Kubernetes node, with rooms pinned to one of them (DFD_ROOM_REGISTRY=nats)', () => {
+    const sts = ofKind('StatefulSet')[0]!;
+    const c = containers(sts)[0]!;
+    expect(Number(obj(sts['spec'])['replicas'])).toBeGreaterThan(1);
+    expect(podSpec(sts)['hostNetwork']).toBe(true);
+    const anti = list(obj(obj(podSpec(sts)['affinity'])['podAntiAffinity'])['requiredDuringSchedulingIgnoredDuringExecution']).map(obj);
+    const labels = obj(obj(obj(obj(sts['spec'])['template'])['metadata'])['labels']);
+    expect(anti.some((t) => t['topologyKey'] === 'kubernetes.io/hostname' && Object.entries(obj(obj(t['labelSelector'])['matchLabels'])).every(([k, v]) => labels[k] === v))).toBe(true);
+    // On the service pods only: the worker reads config.env too and would refuse it (no DFD_PUBLIC_URL).
+    expect(envValue(c, 'DFD_ROOM_REGISTRY')).toEqual({ name: 'DFD_ROOM_REGISTRY', value: 'nats' });
+    expect(configEnv['DFD_ROOM_REGISTRY'] ?? 'off').toBe('off');
+    expect(envValue(c, 'DFD_NODE_ID')).toEqual({ name: 'DFD_NODE_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+  });
+
+  it('defines every variable an env value references earlier in the same list, DFD_PUBLIC_URL included', () => {
+    const sts = ofKind('StatefulSet')[0]!;
+    const names = envEntries(containers(sts)[0]!).map((e) => String(e['name']));
+    const publicUrl = envValue(containers(sts)[0]!, 'DFD_PUBLIC_URL') as Obj;
+    expect(refs(publicUrl['value']).length, 'DFD_PUBLIC_URL names the pod or its node').toBeGreaterThan(0);
+    for (const v of refs(publicUrl['value'])) expect(names.indexOf(v), `${v} before DFD_PUBLIC_URL`).toBeGreaterThanOrEqual(0);
+    for (const v of refs(publicUrl['value'])) expect(names.indexOf(v), `${v} before DFD_PUBLIC_URL`).toBeLessThan(names.indexOf('DFD_PUBLIC_URL'));
+    for (const w of workloads) {
+      const entries = envEntries(containers(w)[0]!);
+      entries.forEach((e, i) => {
+        const earlier = new Set([...Object.keys(configEnv), ...entries.slice(0, i).map((x) => String(x['name']))]);
+        for (const v of refs(e['value'])) expect(earlier.has(v), `${nameOf(w)}: ${String(e['name'])} references ${v}`).toBe(true);
+      });
+    }
+  });
+
+  it("gives each service pod a node id and public URL of its own that src/config.ts accepts, and still starts the worker", () => {
+    const sts = ofKind('StatefulSet')[0]!;
+    const c = containers(sts)[0]!;
+    const pods = Array.from({ length: Number(obj(sts['spec'])['replicas']) }, (_, i) => ({ name: `${nameOf(sts)}-${i}`, hostIP: `10.0.0.${i + 1}` }));
+    const port = obj((list(c['ports']) as Obj[]).find((p) => p['name'] === 'http'))['containerPort'];
+    const cfgs = pods.map((p) => loadConfig(podEnv(c, p)));
+    for (const [i, cfg] of cfgs.entries()) {
+      expect(cfg.roomRegistry).toBe('nats');
+      expect(cfg.nodeId).toBe(pods[i]!.name);
+      expect(cfg.publicUrl).toBe(`http://${pods[i]!.hostIP}:${String(port)}`);
+      expect(cfg.port).toBe(port);
+    }
+    expect(new Set(cfgs.map((x) => x.nodeId)).size).toBe(pods.length);
+    expect(new Set(cfgs.map((x) => x.publicUrl)).size).toBe(pods.length);
+    // The per-pod TLS name service.yaml's comment and deploy/README.md suggest instead.
+    const example = /^\s*#\s+value: (https:\/\/\$\(DFD_NODE_ID\)\.[a-z0-9.-]+)$/m.exec(read('deploy/k8s/service.yaml'))?.[1];
+    expect(example).toBeDefined();
+    expect(read('deploy/README.md')).toContain(`value: ${example!}`);
+    const tls = pods.map((p) => loadConfig(podEnv(c, p, { DFD_PUBLIC_URL: example! })).publicUrl);
+    expect(tls).toEqual(pods.map((p) => example!.replace('$(DFD_NODE_ID)', p.name)));
+    const worker = ofKind('Deployment')[0]!;
+    expect(() => loadConfig(podEnv(containers(worker)[0]!, { name: `${nameOf(worker)}-abc12`, hostIP: '10.0.0.9' }))).not.toThrow();
   });
 
   it('probes /healthz on the port each role serves it on, and scrapes that port', () => {

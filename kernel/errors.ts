@@ -97,6 +97,8 @@ export const ErrorCodes = {
   ERR_WORKER_BUSY: { message: 'analysis worker has too much work pending', status: 503, retryable: true },
   ERR_WRONG_NODE: { message: 'the room is served by another service node (details.url)', status: 421, retryable: false },
   ERR_ROOM_REGISTRY: { message: 'the room registry (NATS) is unavailable', status: 503, retryable: true },
+  ERR_ACTION_MESSAGE: { message: 'forwarded operator action is malformed or of an unknown version', status: 400, retryable: false },
+  ERR_NODE_UNREACHABLE: { message: 'the service node serving the room did not answer (details.url)', status: 503, retryable: true },
   // declared synthetic voices (decision/DeclaredVoiceRegistry.ts)
   ERR_DECLARED_VOICES_FULL: { message: 'the declared voice registry is full', status: 409, retryable: false },
   ERR_REFERENCE_TOO_SHORT: { message: 'not enough speech in the reference audio', status: 422, retryable: false },

@@ -48,6 +48,8 @@ import { verdictSettings } from '../evidence/verdictSettings.js';
 import { AnalysisPipeline, type AnalysisPipelineOptions } from '../pipeline/AnalysisPipeline.js';
 import { RemoteInference } from '../cluster/RemoteInference.js';
 import { RoomPlacement } from '../cluster/RoomPlacement.js';
+import { ActionRelay } from '../cluster/ActionRelay.js';
+import type { ActionRequest } from '../events/actionWire.js';
 import { ChallengeService } from '../challenge-response/ChallengeService.js';
 import { IngestKeys } from '../ingest/IngestKeys.js';
 import type { TwilioIngestServer } from '../ingest/twilio/TwilioIngestServer.js';
@@ -277,6 +279,10 @@ export class Service {
         recordDecision: (...a) => this.actions.recordDecision(...a),
       },
       roomElsewhere: async (roomId) => this.#placement?.elsewhere(roomId),
+      forwardAction: (node, request) => {
+        if (!this.#relay) throw new DfdError('ERR_WRONG_NODE', undefined, { roomId: request.roomId, node: node.node, url: node.url });
+        return this.#relay.forward(node, request);
+      },
     });
     // Registered before the history's closer, so it runs after it (closers run in reverse):
     // the call summaries are written through this connection.
@@ -292,12 +298,15 @@ export class Service {
 
   /**
    * Several service nodes (DFD_ROOM_REGISTRY=nats): rooms are claimed in the shared registry before
-   * they open here; a join for a room another node serves gets ERR_WRONG_NODE with its URL.
+   * they open here; a join for a room another node serves gets ERR_WRONG_NODE with its URL. Each
+   * node describes its rooms in their leases and watches everyone's: every node's API and dashboard
+   * list every room. Operator actions on another node's room are forwarded to it (ActionRelay).
    */
   async #startRoomRegistry(bus: EventBus): Promise<void> {
     const c = this.config;
+    const nodeId = c.nodeId || `${os.hostname()}:${c.port}`;
     const placement = await RoomPlacement.open(bus.connection, {
-      nodeId: c.nodeId || `${os.hostname()}:${c.port}`,
+      nodeId,
       url: c.publicUrl.replace(/\/$/, ''),
       leaseMs: c.roomLeaseMs,
       replicas: c.jetstreamReplicas,
@@ -306,14 +315,50 @@ export class Service {
     this.#placement = placement;
     // Another node took a room this one lost touch with: its participants reconnect and are sent there.
     placement.on('lost', (roomId) => this.rooms.get(roomId)?.close('moved'));
-    this.addHealthCheck('rooms', () => ({ ok: true, node: placement.options.nodeId, held: placement.held.length }));
+    placement.on('directory', (roomId, lease) => {
+      if (lease?.node === nodeId) return;
+      if (!lease) return this.registry.syncRemote(roomId, undefined);
+      // A lease its holder has not described yet (it was just claimed) says nothing of the room.
+      if (lease.room) this.registry.syncRemote(roomId, { node: lease.node, url: lease.url, ...lease.room });
+    });
+    await placement.watch();
+    const relay = new ActionRelay(bus.connection, { subjectPrefix: c.subjectPrefix, nodeId });
+    relay.serve((request) => this.#runForwardedAction(request));
+    this.#relay = relay;
+    this.addHealthCheck('rooms', () => ({ ok: true, node: placement.options.nodeId, held: placement.held.length, directory: placement.directory().size }));
     // Registered after the bus's closer, so it runs first: the leases are deleted while NATS is still there.
     this.onClose(async () => {
+      this.#relay = undefined;
+      await relay.close();
       this.rooms.setPlacement(undefined);
       this.#placement = undefined;
       await placement.close();
     });
   }
+
+  /** An operator action another node forwarded: checked here as the REST route checks it, then run. */
+  async #runForwardedAction(r: ActionRequest): Promise<Record<string, unknown>> {
+    const away = await this.#placement?.elsewhere(r.roomId);
+    if (away) throw new DfdError('ERR_WRONG_NODE', undefined, { roomId: r.roomId, node: away.node, url: away.url });
+    const call = this.rooms.get(r.roomId) ? this.registry.openCall(r.roomId) : undefined;
+    if (!call || call.remote || (r.tenant !== undefined && call.tenant !== r.tenant)) throw new DfdError('ERR_ROOM_NOT_FOUND');
+    if (!call.participants.has(r.peerId)) throw new DfdError('ERR_PEER_NOT_FOUND');
+    log.info('forwarded operator action', { action: r.action, roomId: r.roomId });
+    if (r.action === 'challenge') return this.actions.requestChallenge(r.roomId, r.peerId, r.body, r.operator);
+    return (await this.actions.recordDecision(r.roomId, r.peerId, r.body, r.operator)) as unknown as Record<string, unknown>;
+  }
+
+  /** Describes a room served here in its lease (several nodes): its call and who is in it now. */
+  #describeRoom(roomId: string): void {
+    const placement = this.#placement;
+    const room = this.rooms.get(roomId);
+    const call = this.registry.openCall(roomId);
+    if (!placement || !room || !call || call.remote) return;
+    const participants = [...room.peers.values()].map((p) => ({ peerId: p.id, displayName: p.displayName }));
+    void placement.describe(roomId, { tenant: room.tenant, callId: call.callId, startedAt: call.startedAt, participants });
+  }
+
+  #relay: ActionRelay | undefined;
 
   #history: CallHistory | undefined;
   #placement: RoomPlacement | undefined;
@@ -491,18 +536,27 @@ export class Service {
   }
 
   #consume(event: DfdEvent): void {
-    this.registry.apply(event);
+    const here = this.#publishedHere.delete(event.id);
+    // Another node's event: its call is mirrored here under that node's call id.
+    this.registry.apply(event, !here);
     this.feed.publish(event);
     // Every node reads every event from NATS; only the node that published one delivers its webhooks, so
     // several service nodes deliver each event once.
-    if (this.#publishedHere.delete(event.id)) this.webhooks.dispatch(event);
+    if (here) this.webhooks.dispatch(event);
   }
 
   #trackMembership(): void {
     this.rooms.on('roomopen', (room) => {
       this.registry.callFor(room.id, room.tenant);
-      room.on('peerjoined', (peer) => this.registry.peerJoined(room.id, peer.id, peer.displayName));
-      room.on('peerleft', (peer) => this.registry.peerLeft(room.id, peer.id));
+      this.#describeRoom(room.id);
+      room.on('peerjoined', (peer) => {
+        this.registry.peerJoined(room.id, peer.id, peer.displayName);
+        this.#describeRoom(room.id);
+      });
+      room.on('peerleft', (peer) => {
+        this.registry.peerLeft(room.id, peer.id);
+        this.#describeRoom(room.id);
+      });
     });
     this.rooms.on('roomclose', (room) => this.registry.roomClosed(room.id));
     // A participant sending plain RTP (telephony gateway) makes the call a phone call.

@@ -22,6 +22,7 @@ export const INTEGRATION = [
   'challenge-response/checkers/clonesRealSpeech.test.ts',
   'cluster/remote.test.ts',
   'cluster/RoomPlacement.test.ts',
+  'cluster/ActionRelay.test.ts',
   'decision/calibration/TenantCalibrationStore.test.ts',
   'challenge-response/checkers/videoOcclusion.test.ts',
   'challenge-response/checkers/videoRendered.test.ts',

@@ -248,7 +248,15 @@ describe('wire parsing', () => {
   it('parses call summaries leniently and skips bad participants', () => {
     const c = parseCallSummary({ roomId: 'r', callId: 'c', startedAt: ts(0), participants: [{ peerId: 'a', displayName: 'A', present: true, state: 'collecting', pFake: null, confidence: null }, { nope: 1 }] });
     expect(c?.participants.map((p) => p.peerId)).toEqual(['a']);
+    expect(c?.node).toBeUndefined();
     expect(parseCallSummary({ roomId: 'r' })).toBeUndefined();
+  });
+
+  it("keeps the node serving another node's call (several nodes) through to the call's view", () => {
+    const c = parseCallSummary({ roomId: 'r', callId: 'c', startedAt: ts(0), node: 'node-a', participants: [{ peerId: 'a', displayName: 'A', present: true, state: 'collecting', pFake: null, confidence: null }] });
+    expect(c?.node).toBe('node-a');
+    expect(parseCallSummary({ roomId: 'r', callId: 'c', node: 'x'.repeat(200), participants: [] })?.node).toBeUndefined();
+    expect(reduce(initialState, { type: 'rooms', at: ts(1), calls: [c!] }).calls[0]?.node).toBe('node-a');
   });
 });
 

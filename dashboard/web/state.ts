@@ -112,6 +112,8 @@ export interface CallView {
   callId: string;
   startedAt: string;
   participants: ParticipantView[];
+  /** The service node serving the call when it is another one. */
+  node?: string | undefined;
 }
 
 export interface DashboardState {
@@ -233,7 +235,7 @@ function mergeSummary(existing: CallView | undefined, s: CallSummary, authoritat
   }
   // Participants only known from events (not yet in the registry's summary) are kept.
   participants.push(...byId.values());
-  return { call: { roomId: s.roomId, callId: s.callId, startedAt: s.startedAt, participants }, left };
+  return { call: { roomId: s.roomId, callId: s.callId, startedAt: s.startedAt, participants, node: s.node }, left };
 }
 
 /**

@@ -31,6 +31,8 @@ export interface CallSummary {
   startedAt: string;
   endedAt?: string | undefined;
   participants: { peerId: string; displayName: string; present: boolean; state: string; pFake: number | null; confidence: number | null }[];
+  /** The service node serving the call when it is another one (several nodes): actions are forwarded there. */
+  node?: string | undefined;
 }
 
 /** `GET /v1/rooms/:room/participants/:peer` (the registry's participant record). */
@@ -151,5 +153,6 @@ export function parseCallSummary(value: unknown): CallSummary | undefined {
     startedAt: typeof value['startedAt'] === 'string' ? value['startedAt'] : new Date(0).toISOString(),
     endedAt: optStr(value['endedAt'], 64),
     participants,
+    node: optStr(value['node'], 128),
   };
 }

@@ -147,7 +147,7 @@ export class DashboardView {
       prev = r.root;
       r.root.dataset['callId'] = call.callId;
       r.title.textContent = `Room ${call.roomId}`;
-      r.root.querySelector('.call-meta')!.textContent = `${call.participants.filter((p) => p.present).length} present · call ${call.callId || '–'} · since ${time(call.startedAt)}`;
+      r.root.querySelector('.call-meta')!.textContent = `${call.participants.filter((p) => p.present).length} present · call ${call.callId || '–'} · since ${time(call.startedAt)}${call.node ? ` · on node ${call.node}` : ''}`;
       this.#renderParticipants(r, call);
     }
   }

@@ -1,9 +1,13 @@
 /**
  * The Kubernetes base as kubectl renders it (`kubectl kustomize`, offline: no cluster needed): every
  * object lands in the dfd namespace and the workloads read the ConfigMap under the name the
- * generator gave it. deploy/deploy.test.ts checks the files themselves.
+ * generator gave it, and the service StatefulSet still runs several nodes with the room registry
+ * after kustomize's processing. deploy/deploy.test.ts checks the files themselves.
  */
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../kernel/paths.js';
@@ -11,13 +15,21 @@ import { repoRoot } from '../../kernel/paths.js';
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v ?? {}) as Obj;
 const hasKubectl = !spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).error;
+/** The service container's env entries of a rendering. */
+const serviceEnv = (objects: Obj[]): Obj[] => {
+  const sts = objects.find((o) => o['kind'] === 'StatefulSet')!;
+  return (obj((obj(obj(obj(sts['spec'])['template'])['spec'])['containers'] as unknown[])[0])['env'] as unknown[]).map(obj);
+};
+const render = (dir: string): Obj[] => {
+  const r = spawnSync('kubectl', ['kustomize', dir], { cwd: repoRoot, encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter(Boolean);
+};
 
 describe('kubectl kustomize deploy/k8s', () => {
   it.skipIf(!hasKubectl)('renders (skipped: no kubectl on PATH)', () => {
-    const r = spawnSync('kubectl', ['kustomize', 'deploy/k8s'], { cwd: repoRoot, encoding: 'utf8' });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    const objects = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter(Boolean);
+    const objects = render('deploy/k8s');
     const kinds = objects.map((o) => `${String(o['kind'])}/${String(obj(o['metadata'])['name'])}`);
     const configMap = kinds.find((k) => k.startsWith('ConfigMap/dfd-config-'));
     expect(configMap, 'generated ConfigMap with a content hash').toBeDefined();
@@ -27,6 +39,40 @@ describe('kubectl kustomize deploy/k8s', () => {
       const c = obj((obj(obj(obj(w['spec'])['template'])['spec'])['containers'] as unknown[])[0]);
       expect(c['image'], String(w['kind'])).toBe('deepfake-defense:0.1.0');
       expect(c['envFrom'], String(w['kind'])).toEqual([{ configMapRef: { name: configMap!.slice('ConfigMap/'.length) } }]);
+    }
+    // Several service nodes: the room registry on the service pods (not in the ConfigMap the workers
+    // read too), each pod's id and public URL, DFD_PUBLIC_URL after the variable it expands.
+    const data = obj(objects.find((o) => o['kind'] === 'ConfigMap')!['data']);
+    expect(Object.keys(data).every((k) => /^[A-Z][A-Z0-9_]*$/.test(k)), 'no comment line became a key').toBe(true);
+    expect(data).not.toHaveProperty('DFD_ROOM_REGISTRY');
+    const sts = objects.find((o) => o['kind'] === 'StatefulSet')!;
+    expect(Number(obj(sts['spec'])['replicas'])).toBeGreaterThan(1);
+    const env = serviceEnv(objects);
+    const at = (name: string): number => env.findIndex((e) => e['name'] === name);
+    expect(env[at('DFD_ROOM_REGISTRY')]).toEqual({ name: 'DFD_ROOM_REGISTRY', value: 'nats' });
+    expect(env[at('DFD_NODE_ID')]).toEqual({ name: 'DFD_NODE_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+    const publicUrl = String(env[at('DFD_PUBLIC_URL')]!['value']);
+    expect(publicUrl).toMatch(/^https?:\/\//);
+    for (const [, v] of publicUrl.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)) expect(at(v!), `${v!} before DFD_PUBLIC_URL`).toBeGreaterThanOrEqual(0);
+    for (const [, v] of publicUrl.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)) expect(at(v!), `${v!} before DFD_PUBLIC_URL`).toBeLessThan(at('DFD_PUBLIC_URL'));
+  });
+
+  it.skipIf(!hasKubectl)("renders deploy/README.md's per-pod TLS overlay with DFD_NODE_ID still above DFD_PUBLIC_URL (skipped: no kubectl on PATH)", () => {
+    const readme = fs.readFileSync(path.join(repoRoot, 'deploy/README.md'), 'utf8');
+    const block = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('overlays/production/kustomization.yaml'));
+    expect(block, 'the overlay example in deploy/README.md').toBeDefined();
+    expect(block).toContain('  - ../../deploy/k8s\n');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-overlay-'));
+    try {
+      // The same overlay, pointed at this checkout's base from wherever the temporary folder is.
+      fs.writeFileSync(path.join(dir, 'kustomization.yaml'), block!.replace('  - ../../deploy/k8s\n', `  - ${path.relative(dir, path.join(repoRoot, 'deploy/k8s'))}\n`));
+      const env = serviceEnv(render(dir));
+      const at = (name: string): number => env.findIndex((e) => e['name'] === name);
+      expect(env.filter((e) => e['name'] === 'DFD_PUBLIC_URL')).toEqual([{ name: 'DFD_PUBLIC_URL', value: 'https://$(DFD_NODE_ID).calls.example.com' }]);
+      expect(env.filter((e) => e['name'] === 'DFD_NODE_ID')).toEqual([{ name: 'DFD_NODE_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]);
+      expect(at('DFD_NODE_ID')).toBeLessThan(at('DFD_PUBLIC_URL'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

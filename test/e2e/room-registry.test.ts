@@ -2,9 +2,10 @@
  * Several service nodes on one NATS (issue 16): two real services (mediasoup, signalling) with
  * DFD_ROOM_REGISTRY=nats share a real nats-server. A room opened on node A is pinned there; a
  * participant whose join reaches node B is answered ERR_WRONG_NODE with A's URL and joins on A; the
- * meeting page in a real Chromium follows it on its own; an operator action posted to B is sent to A;
+ * meeting page in a real Chromium follows it on its own; node B lists A's room and who is in it before
+ * anyone spoke; an operator action posted to B is forwarded to A and answered through B;
  * an event reaches a webhook subscribed on both nodes once; when A shuts down its rooms are released
- * and B serves the room.
+ * and B serves the room, in a call that names the call it continues.
  * A crashed node's rooms (no release) come free after the lease: cluster/RoomPlacement.test.ts.
  */
 import http from 'node:http';
@@ -15,7 +16,7 @@ import type { Service } from '../../src/Service.js';
 import { freePort } from '../../events/NatsServerProcess.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { startTestService } from '../helpers/service.js';
-import { untilValue } from '../helpers/until.js';
+import { untilAsyncValue, untilValue } from '../helpers/until.js';
 import { TestSignallingClient } from '../helpers/wsClient.js';
 
 describe('room registry: two service nodes on one NATS', () => {
@@ -70,11 +71,44 @@ describe('room registry: two service nodes on one NATS', () => {
     // Other rooms open wherever their first participant arrives.
     expect((await join(b, 'other', 'carol')).ok).toBe(true);
     expect((await join(a, 'other', 'dave')).error).toMatchObject({ code: 'ERR_WRONG_NODE', details: { node: 'node-b' } });
-    // An operator on node B acting on a call of node A is sent to node A (the action is not forwarded).
+    // Every node lists every room with who is in it, before anyone has spoken (no event yet): node B shows
+    // node A's call under A's call id, and which node serves it.
     const auth = await operatorOn(b);
-    const decision = await fetch(`http://127.0.0.1:${b.port}/v1/rooms/shared/participants/alice/decision`, { method: 'POST', headers: auth, body: JSON.stringify({ decision: 'dismiss' }) });
-    expect(decision.status).toBe(421);
-    expect(await decision.json()).toMatchObject({ error: { code: 'ERR_WRONG_NODE', details: { node: 'node-a', url: urlOf(a) } } });
+    type Listed = { roomId: string; callId: string; node?: string; nodeUrl?: string; participants: { peerId: string; present: boolean }[] };
+    const listed = await untilAsyncValue(
+      "node B listing node A's room",
+      async () => {
+        const r = (await (await fetch(`${urlOf(b)}/v1/rooms`, { headers: auth })).json()) as { rooms: Listed[] };
+        const shared = r.rooms.find((x) => x.roomId === 'shared');
+        return shared && shared.participants.filter((p) => p.present).length === 2 ? shared : undefined;
+      },
+      20_000,
+    );
+    expect(listed).toMatchObject({ node: 'node-a', nodeUrl: urlOf(a), callId: a.registry.openCall('shared')!.callId });
+    expect(listed.participants.map((p) => p.peerId).sort()).toEqual(['alice', 'bob']);
+    expect(b.rooms.get('shared')).toBeUndefined();
+    // An operator on node B acting on a call of node A: the action is forwarded to node A, which runs it
+    // (the decision event is A's, for A's call) and answers through B.
+    const decision = await fetch(`${urlOf(b)}/v1/rooms/shared/participants/alice/decision`, { method: 'POST', headers: auth, body: JSON.stringify({ decision: 'dismiss', note: 'from node B' }) });
+    expect(decision.status).toBe(200);
+    expect(await decision.json()).toMatchObject({ type: 'decision', roomId: 'shared', peerId: 'alice', callId: listed.callId, payload: { decision: 'dismiss', operator: 'operator' } });
+    // Node A's own checks answer through B: a participant A does not have, a malformed body.
+    const unknown = await fetch(`${urlOf(b)}/v1/rooms/shared/participants/nobody/decision`, { method: 'POST', headers: auth, body: JSON.stringify({ decision: 'dismiss' }) });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: { code: 'ERR_PEER_NOT_FOUND' } });
+    const malformed = await fetch(`${urlOf(b)}/v1/rooms/shared/participants/alice/decision`, { method: 'POST', headers: auth, body: JSON.stringify({ decision: 'maybe' }) });
+    expect(malformed.status).toBe(400);
+    await untilValue('node B seeing the decision', () => (b.registry.openCall('shared')?.participants.get('alice')?.decisions.length ?? 0) > 0, 20_000);
+    // A participant who leaves node A's room is shown as gone on node B too (bob's socket is the third).
+    clients[2]!.ws.close();
+    await untilAsyncValue(
+      "node B seeing bob leave node A's room",
+      async () => {
+        const r = (await (await fetch(`${urlOf(b)}/v1/rooms`, { headers: auth })).json()) as { rooms: Listed[] };
+        return r.rooms.find((x) => x.roomId === 'shared')?.participants.find((p) => p.peerId === 'bob')?.present === false;
+      },
+      20_000,
+    );
     // The meeting page opened on node B ends up in the call on node A.
     const browser = await launchBrowser();
     try {
@@ -118,6 +152,12 @@ describe('room registry: two service nodes on one NATS', () => {
     await a.close();
     const moved = await join(b, 'shared', 'alice');
     expect(moved.ok).toBe(true);
+    // The room moved with people in it: node B's new call says which call it continues (call history too).
+    const continued = b.registry.openCall('shared')!;
+    expect(continued.remote).toBeUndefined();
+    expect(continued.callId).not.toBe(listed.callId);
+    expect(continued.continues).toBe(listed.callId);
+    expect(b.history?.entry(continued.callId)).toMatchObject({ continues: listed.callId });
     const health = (await (await fetch(`http://127.0.0.1:${b.port}/healthz`)).json()) as { checks?: Record<string, unknown> };
     expect(JSON.stringify(health)).toContain('"node":"node-b"');
   }, 120_000);
