@@ -174,4 +174,25 @@ describe('deploy/nats/nats-server.conf', () => {
     await vi.waitFor(() => expect(readerDenied).toEqual(['subscription dfd.v1_work.>']), { timeout: 10_000 });
     expect(readerSaw).toEqual([]);
   });
+
+  it('lets service nodes forward operator actions to each other; a worker or the reader can neither send nor take one', async () => {
+    const a = await client('service', SERVICE_PASSWORD);
+    const b = await client('service', SERVICE_PASSWORD);
+    const worker = await client('worker', WORKER_PASSWORD);
+    const reader = await client('reader', READER_PASSWORD);
+    const workerDenied = denials(worker);
+    const readerDenied = denials(reader);
+    const subject = 'dfd.v1_action.v1.bm9kZS1h'; // node-a, as cluster/ActionRelay.ts names it
+    a.subscribe(subject, { callback: (e, m) => void (e ? undefined : m.respond(new TextEncoder().encode('done'))) });
+    await a.flush();
+    expect(new TextDecoder().decode((await b.request(subject, new TextEncoder().encode('{}'), { timeout: 5_000 })).data)).toBe('done');
+    worker.publish(subject, '{}');
+    worker.subscribe('dfd.v1_action.>');
+    reader.publish(subject, '{}');
+    reader.subscribe('dfd.v1_action.>');
+    await worker.flush();
+    await reader.flush();
+    await vi.waitFor(() => expect(workerDenied.sort()).toEqual([`publish ${subject}`, 'subscription dfd.v1_action.>']), { timeout: 10_000 });
+    await vi.waitFor(() => expect(readerDenied.sort()).toEqual([`publish ${subject}`, 'subscription dfd.v1_action.>']), { timeout: 10_000 });
+  });
 });

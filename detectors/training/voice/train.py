@@ -214,9 +214,38 @@ def make_model(arch: str) -> SpecNet:
     return SpecNet(SpecNetConfig(head="oc" if arch == "specnet-oc" else "bce"))
 
 
+def train_window(tv: Variants, i: int, rng: np.random.Generator) -> np.ndarray:
+    """A random 2 s window of a random precomputed channel variant of clip i, random polarity."""
+    x = tv.get(i, int(rng.integers(tv.n)))
+    if len(x) < WIN:
+        x = np.tile(x, int(math.ceil(WIN / max(1, len(x)))))
+    s = int(rng.integers(0, len(x) - WIN + 1))
+    x = x[s:s + WIN]
+    return -x if rng.random() < 0.5 else x
+
+
+def recompute_bn(model: torch.nn.Module, c: Cache, tv: Variants, idx: list[int], seed: int, batch: int,
+                 n_batches: int) -> None:
+    """BatchNorm statistics of an averaged model (torch.optim.swa_utils.update_bn): n_batches class-balanced training
+    batches drawn as in training, from their own generator and with torch's generator forked, so the training run
+    itself draws exactly what it would draw without averaging."""
+    rng = np.random.default_rng(seed)
+    sampler = Sampler(c, idx, rng)
+    ys = [0] * (batch // 2) + [1] * (batch - batch // 2)
+    loader = [torch.from_numpy(np.stack([train_window(tv, sampler.draw(y), rng) for y in ys]))
+              for _ in range(n_batches)]
+    with torch.random.fork_rng(devices=[]):
+        torch.optim.swa_utils.update_bn(loader, model)
+
+
 def train(c: Cache, tv: Variants, idx: list[int], arch: str, steps: int, seed: int, batch: int, lr: float,
           on_checkpoint=None, every: int = 0, pair_share: float = 0.0, pair_margin_weight: float = 0.0,
-          pair_margin: float = 0.5) -> SpecNet:
+          pair_margin: float = 0.5, swa_start: int = 0, swa_every: int = 50, swa_bn_batches: int = 32,
+          on_average=None) -> SpecNet:
+    """Returns the trained model; with swa_start > 0, the running average of the weights after steps swa_start,
+    swa_start + swa_every, ... (BatchNorm statistics recomputed on training batches). The averaging never changes the
+    training run: on_checkpoint sees the same models as without it, on_average the averaged one at every checkpoint
+    from swa_start on."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = make_model(arch)
@@ -227,6 +256,10 @@ def train(c: Cache, tv: Variants, idx: list[int], arch: str, steps: int, seed: i
     if pair_share > 0:
         log(f"paired sampling: {n_pairs} same-utterance pairs per batch from {len(pairs)} pair groups on "
             f"{len(pairs.names)} pages; pair margin weight {pair_margin_weight}, margin {pair_margin}")
+    if swa_start > 0:
+        log(f"weight averaging from step {swa_start} every {swa_every} steps; BatchNorm statistics from "
+            f"{swa_bn_batches} training batches")
+    avg: torch.optim.swa_utils.AveragedModel | None = None
     model.train()
     run = 0.0
     t0 = time.time()
@@ -237,12 +270,7 @@ def train(c: Cache, tv: Variants, idx: list[int], arch: str, steps: int, seed: i
         ys = [0] * (rest // 2) + [1] * (rest - rest // 2)
         xs = []
         for y in ys:
-            x = tv.get(sampler.draw(y), int(rng.integers(tv.n)))
-            if len(x) < WIN:
-                x = np.tile(x, int(math.ceil(WIN / max(1, len(x)))))
-            s = int(rng.integers(0, len(x) - WIN + 1))
-            x = x[s:s + WIN]
-            xs.append(-x if rng.random() < 0.5 else x)
+            xs.append(train_window(tv, sampler.draw(y), rng))
         for _ in range(n_pairs):  # pairs last, bona fide then spoof (pair_loss reads them there)
             xs += pair_windows(c, *pairs.draw(), rng)
             ys += [0, 1]
@@ -262,9 +290,19 @@ def train(c: Cache, tv: Variants, idx: list[int], arch: str, steps: int, seed: i
         run = loss.item() if step == 1 else 0.98 * run + 0.02 * loss.item()
         if step % 50 == 0:
             log(f"{arch} step {step}/{steps} loss {run:.4f} {time.time() - t0:.0f} s")
-        if on_checkpoint is not None and every and (step % every == 0 or step == steps):
+        if swa_start > 0 and step >= swa_start and (step - swa_start) % swa_every == 0:
+            if avg is None:
+                avg = torch.optim.swa_utils.AveragedModel(model)
+            avg.update_parameters(model)
+        checkpoint = every and (step % every == 0 or step == steps)
+        if avg is not None and (step == steps or (checkpoint and on_average is not None)):
+            recompute_bn(avg, c, tv, idx, seed + 7919 * step, batch, swa_bn_batches)
+            log(f"{arch} step {step}: average of {int(avg.n_averaged)} models")
+        if on_checkpoint is not None and checkpoint:
             on_checkpoint(step, model)
-    return model
+        if on_average is not None and avg is not None and checkpoint:
+            on_average(step, avg.module)
+    return model if avg is None else avg.module
 
 
 def export_onnx(model: SpecNet, path: str) -> None:
@@ -283,23 +321,36 @@ def cmd_cv(args) -> None:
     ev = Variants(os.path.join(args.data, "eval-channels.npz"))
     train_idx = [i for i, m in enumerate(c.clips) if m["fold"] != args.fold]
     test_idx = [i for i, m in enumerate(c.clips) if m["fold"] == args.fold]
-    result = {"fold": args.fold, "arch": args.arch, "steps": args.steps, "clipIdx": test_idx, "checkpoints": []}
-    out_dir = os.path.join(args.data, "cv", args.arch)
-    os.makedirs(out_dir, exist_ok=True)
+    swa = {"start": args.swa_start, "every": args.swa_every, "bnBatches": args.swa_bn_batches}
+    # runs land in DIR/cv/<run>/ (report --archs takes these names); plain runs default to the architecture's name.
+    # With weight averaging the averaged model goes to <arch>-swa<start>e<every> and the model as trained, the same
+    # run as without averaging, to that name + "-raw": neither overwrites a plain run's results.
+    run = args.run or (f"{args.arch}-swa{args.swa_start}e{args.swa_every}" if args.swa_start > 0 else args.arch)
 
-    def on_ck(step: int, model: SpecNet) -> None:
-        scores = {ch: score_clips(model, ev, test_idx, k).tolist() for k, ch in enumerate(CHANNELS)}
-        lab = c.labels[test_idx]
-        e = {ch: eer(np.array(s)[lab == 0], np.array(s)[lab == 1]) for ch, s in scores.items()}
-        log(f"fold {args.fold} step {step}: pooled EER " + " ".join(f"{k} {v:.3f}" for k, v in e.items()))
-        result["checkpoints"].append({"step": step, "scores": scores})
-        # the fold model itself, for tools that judge held-out speakers with a model that never saw their page
-        export_onnx(model, os.path.join(out_dir, f"fold{args.fold}-step{step}.onnx"))
-        json.dump(result, open(os.path.join(out_dir, f"fold{args.fold}.json"), "w"))
+    def recorder(name: str, with_swa: bool):
+        result = {"fold": args.fold, "arch": args.arch, "run": name, "steps": args.steps, "clipIdx": test_idx,
+                  "checkpoints": [], **({"swa": swa} if with_swa else {})}
+        out_dir = os.path.join(args.data, "cv", name)
+        os.makedirs(out_dir, exist_ok=True)
+
+        def on_ck(step: int, model: SpecNet) -> None:
+            scores = {ch: score_clips(model, ev, test_idx, k).tolist() for k, ch in enumerate(CHANNELS)}
+            lab = c.labels[test_idx]
+            e = {ch: eer(np.array(s)[lab == 0], np.array(s)[lab == 1]) for ch, s in scores.items()}
+            log(f"{name} fold {args.fold} step {step}: pooled EER " + " ".join(f"{k} {v:.3f}" for k, v in e.items()))
+            result["checkpoints"].append({"step": step, "scores": scores})
+            # the fold model itself, for tools that judge held-out speakers with a model that never saw their page
+            export_onnx(model, os.path.join(out_dir, f"fold{args.fold}-step{step}.onnx"))
+            json.dump(result, open(os.path.join(out_dir, f"fold{args.fold}.json"), "w"))
+
+        return on_ck
 
     t0 = time.time()
+    on_ck = recorder(run + "-raw" if args.swa_start > 0 else run, False)
+    on_avg = recorder(run, True) if args.swa_start > 0 else None
     train(c, tv, train_idx, args.arch, args.steps, args.seed + args.fold, args.batch, args.lr, on_ck, args.every,
-          args.pair_share, args.pair_margin_weight, args.pair_margin)
+          args.pair_share, args.pair_margin_weight, args.pair_margin, args.swa_start, args.swa_every,
+          args.swa_bn_batches, on_avg)
     log(f"fold {args.fold} done in {time.time() - t0:.0f} s")
 
 
@@ -333,9 +384,11 @@ def cmd_report(args) -> None:
     report: dict = {"card": {k: v for k, v in c.card.items() if k != "skipped"}, "skipped": c.card.get("skipped", []),
                     "archs": {}}
     best: tuple[float, str, int] | None = None
-    for arch in args.archs:
+    runs: dict[str, dict] = {}
+    for arch in args.archs:  # CV run names (folders under DIR/cv): the architecture's name for plain runs
         d = os.path.join(args.data, "cv", arch)
         folds = [json.load(open(os.path.join(d, f"fold{k}.json"))) for k in range(c.folds)]
+        runs[arch] = {"model": folds[0].get("arch", arch), "swa": folds[0].get("swa")}
         steps = sorted({ck["step"] for ck in folds[0]["checkpoints"]} & set.intersection(
             *[{ck["step"] for ck in f["checkpoints"]} for f in folds]))
         per_step = {}
@@ -374,9 +427,9 @@ def cmd_report(args) -> None:
     ta, tb = platt(tel, tel_lab)
     chosen = report["archs"][arch]["perStep"][str(st)]
     mean_eer = float(np.mean([chosen[ch]["meanGroupEer"] for ch in CHANNELS if ch not in TELEPHONE]))
-    report["chosen"] = {"arch": arch, "steps": st, "calibration": {"wideband": [a, b], "telephone": [ta, tb]},
-                        "meanLsoEerWideband": mean_eer, "table": chosen,
-                        "oof": {"clipIdx": idx, "scores": sc}}
+    report["chosen"] = {"arch": arch, **runs[arch], "steps": st,
+                        "calibration": {"wideband": [a, b], "telephone": [ta, tb]}, "meanLsoEerWideband": mean_eer,
+                        "table": chosen, "oof": {"clipIdx": idx, "scores": sc}}
     report["shortcut"] = shortcut_baseline(c, args.data)
     json.dump(report, open(os.path.join(args.data, "cv", "report.json"), "w"), indent=1)
     with open(os.path.join(args.data, "cv", "report.md"), "w") as f:
@@ -420,10 +473,14 @@ def cmd_final(args) -> None:
     rep = json.load(open(os.path.join(args.data, "cv", "report.json")))
     ch = rep["chosen"]
     steps = args.steps or int(ch["steps"])
+    swa = ch.get("swa") or {}  # the chosen run's weight averaging unless the flags say otherwise
+    swa_start = args.swa_start or int(swa.get("start", 0))
+    swa_every = args.swa_every if args.swa_start else int(swa.get("every", args.swa_every))
     tv = Variants(os.path.join(args.data, "train-variants.npz"))
     t0 = time.time()
-    model = train(c, tv, list(range(len(c.clips))), ch["arch"], steps, args.seed, args.batch, args.lr,
-                  pair_share=args.pair_share, pair_margin_weight=args.pair_margin_weight, pair_margin=args.pair_margin)
+    model = train(c, tv, list(range(len(c.clips))), ch.get("model", ch["arch"]), steps, args.seed, args.batch, args.lr,
+                  pair_share=args.pair_share, pair_margin_weight=args.pair_margin_weight, pair_margin=args.pair_margin,
+                  swa_start=swa_start, swa_every=swa_every, swa_bn_batches=args.swa_bn_batches)
     train_s = time.time() - t0
     os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, "model.onnx")
@@ -502,7 +559,7 @@ def write_manifest(args, c: Cache, rep: dict, model: SpecNet, onnx_path: str, st
                    for k, v in rep["shortcut"].items()},
                 "onnxParityMaxAbs": parity,
             },
-            "architecture": {"name": ch["arch"], **model.cfg.to_dict(),
+            "architecture": {"name": ch.get("model", ch["arch"]), **model.cfg.to_dict(),
                              "parameters": int(sum(p.numel() for p in model.parameters())),
                              "macsPer2sWindow": count_macs(model, WIN)},
             "steps": steps, "batch": args.batch,
@@ -537,6 +594,16 @@ def main() -> None:
                     help="cv/final: weight of a ranking term pushing each pair's spoof score --pair-margin above its "
                          "bona fide's (needs --pair-share); 0 as shipped")
     ap.add_argument("--pair-margin", type=float, default=0.5, help="cv/final: score margin of that ranking term")
+    ap.add_argument("--swa-start", type=int, default=0,
+                    help="cv/final: average the weights from this step on (stochastic weight averaging, BatchNorm "
+                         "statistics recomputed on training batches); cv scores the average at every checkpoint from "
+                         "there under its own run name; 0 as shipped (final: the chosen run's setting)")
+    ap.add_argument("--swa-every", type=int, default=50, help="cv/final: steps between averaged weights")
+    ap.add_argument("--swa-bn-batches", type=int, default=32,
+                    help="cv/final: training batches for the averaged model's BatchNorm statistics")
+    ap.add_argument("--run", default="",
+                    help="cv: run name, the folder under DIR/cv/ (default: the architecture, or <arch>-swa<S>e<K> with "
+                         "--swa-start)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=20261202)
     ap.add_argument("--out", default=os.path.join(REPO, "detectors", "models", "voice-antispoof"))
