@@ -167,8 +167,9 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
     return new TextEncoder().encode(JSON.stringify({ node: this.options.nodeId, url: this.options.url, at: new Date().toISOString(), ...(room ? { room } : {}) } satisfies RoomLease));
   }
 
+  /** Runs `write` after the writes before it; never rejects (each write handles its own failures). */
   #serial(write: () => Promise<void>): Promise<void> {
-    this.#writes = this.#writes.then(write, write);
+    this.#writes = this.#writes.then(write).catch((e: unknown) => log.warn('room registry write failed', { error: e }));
     return this.#writes;
   }
 
