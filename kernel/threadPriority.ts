@@ -102,6 +102,39 @@ export function setThreadPriority(p: Partial<ThreadPriority>): number {
   return tid;
 }
 
+/** Real-time policies a whole process (the mediasoup workers) may be given. */
+export const RealtimePolicies = ['fifo', 'rr'] as const;
+export type RealtimePolicy = (typeof RealtimePolicies)[number];
+
+/**
+ * Gives every thread of process `pid` a real-time policy at `priority` (1-99) with util-linux's
+ * `chrt`; threads it starts later inherit it. For an event-driven process that must wake at once
+ * whatever else runs (forwarding media); the kernel's real-time throttling
+ * (/proc/sys/kernel/sched_rt_runtime_us) still leaves the rest of the machine its share if it ever
+ * spun. ERR_CONFIG for a bad policy or priority; ERR_PRIORITY when it fails (needs root or CAP_SYS_NICE).
+ */
+export function setRealtime(pid: number, policy: RealtimePolicy, priority: number): void {
+  if (!(RealtimePolicies as readonly string[]).includes(policy)) throw new DfdError('ERR_CONFIG', `a real-time policy is one of ${RealtimePolicies.join(', ')}`, { policy });
+  if (!Number.isInteger(priority) || priority < 1 || priority > 99) throw new DfdError('ERR_CONFIG', 'a real-time priority is an integer from 1 to 99', { priority });
+  try {
+    execFileSync('chrt', ['--all-tasks', policy === 'fifo' ? '--fifo' : '--rr', '--pid', String(priority), String(pid)], { stdio: 'ignore', timeout: 5000 });
+  } catch (e) {
+    throw new DfdError('ERR_PRIORITY', 'the real-time policy could not be set (chrt)', { policy, priority, error: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+/** A process's scheduling policy and real-time priority (/proc/<pid>/stat fields 40 and 41); undefined where unreadable. */
+export function processScheduling(pid: number): { policy: 'normal' | 'fifo' | 'rr' | 'batch' | 'idle' | 'other'; rtPriority: number } | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const names: Record<number, 'normal' | 'fifo' | 'rr' | 'batch' | 'idle'> = { 0: 'normal', 1: 'fifo', 2: 'rr', 3: 'batch', 5: 'idle' };
+    return { policy: names[Number(f[38])] ?? 'other', rtPriority: Number(f[37]) };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Pins a thread (or, with `allThreads`, every thread of process `id`) to `cpus` with util-linux's
  * `taskset`. ERR_PRIORITY when it fails (e.g. a CPU outside this process's cpuset).

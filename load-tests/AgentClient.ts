@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RtpTarget } from './RtpLoadSender.js';
 import type { AgentReply, AgentRequest, AgentStats, ProbeResult } from './agentProtocol.js';
+import { setRealtime } from '../kernel/threadPriority.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -42,8 +43,9 @@ export class AgentClient {
    * `phases`: send slots per 20 ms of the load streams (RtpLoadSender; 1 = lockstep bursts).
    * `nice`: the agent process's nice value (negative needs root): the agent stands in for remote
    * senders and receivers, so its own scheduling delay on the measured machine is not the SFU's.
+   * `sched`: a real-time policy for it (priority 10; needs root), for the same reason.
    */
-  static async start(speechWav: string, opts: { phases?: number; nice?: number } = {}): Promise<AgentClient> {
+  static async start(speechWav: string, opts: { phases?: number; nice?: number; sched?: 'normal' | 'fifo' | 'rr' } = {}): Promise<AgentClient> {
     const child = fork(path.join(here, 'mediaAgent.ts'), [speechWav, ...(opts.phases !== undefined ? [String(opts.phases)] : [])], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const client = new AgentClient(child);
     if (opts.nice !== undefined && opts.nice !== 0 && child.pid !== undefined) {
@@ -51,6 +53,13 @@ export class AgentClient {
         os.setPriority(child.pid, opts.nice);
       } catch (e) {
         process.stderr.write(`media agent keeps the default priority: ${e instanceof Error ? e.message : String(e)}\n`);
+      }
+    }
+    if (opts.sched !== undefined && opts.sched !== 'normal' && child.pid !== undefined) {
+      try {
+        setRealtime(child.pid, opts.sched, 10);
+      } catch (e) {
+        process.stderr.write(`media agent keeps the default scheduling policy: ${e instanceof Error ? e.message : String(e)}\n`);
       }
     }
     await new Promise<void>((resolve, reject) => {

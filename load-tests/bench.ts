@@ -12,10 +12,10 @@
  * `--only soak --soak-sec 1800` is the 30-minute soak).
  * Service settings: --audio-workers, --inference-workers, --ort-threads, --placement media|threads
  * (defaults 0, 1, 1, media: the service's; --placement threads --audio-workers 1 is the placement
- * before 2026-12-03, every detector on the inference thread), --no-challenges, --sfu-nice=-5 (mediasoup worker priority), --analysis-nice 10 and --analysis-sched normal|batch|idle (analysis threads' priority),
+ * before 2026-12-03, every detector on the inference thread), --no-challenges, --sfu-nice=-5 (mediasoup worker priority), --sfu-sched normal|fifo|rr (mediasoup workers' scheduling policy: real time needs root), --analysis-nice 10 and --analysis-sched normal|batch|idle (analysis threads' priority),
  * --analysis-cpus 1 --sfu-cpus 0 (CPU affinity of the analysis threads and the mediasoup workers),
  * media-impact: --background 50,100 (analysed background streams), --lockstep (send them in one burst per 20 ms
- * instead of spread like independent calls), --agent-nice=-10 (the probe agent's priority); --ep cpu|webgpu (onnxruntime execution provider of the detectors: DFD_ORT_EP for the service parts, and the stage timings); capacity ramp: --steps 5,10,20 --hold 25.
+ * instead of spread like independent calls), --agent-nice=-10 and --agent-sched normal|fifo|rr (the probe agent's priority and policy); --ep cpu|webgpu (onnxruntime execution provider of the detectors: DFD_ORT_EP for the service parts, and the stage timings); capacity ramp: --steps 5,10,20 --hold 25.
  * Exit code 1 when any part failed (its error is in the JSON).
  */
 import { execFileSync } from 'node:child_process';
@@ -25,7 +25,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, repoRoot } from '../src/config.js';
 import { ensureFixtures, fixtures } from '../test/fixtures/build.js';
-import { chooseModels, defaultBenchServiceSettings, parseExecutionProvider, parseSchedulingPolicy, type BenchServiceSettings } from './harness.js';
+import { chooseModels, defaultBenchServiceSettings, parseExecutionProvider, parseRealtimeOrNormal, parseSchedulingPolicy, type BenchServiceSettings } from './harness.js';
 import { renderChart, type Panel } from './chart.js';
 import { loadAvg1 } from './stats.js';
 import { runStages, type StagesOptions, type StagesResult } from './parts/stages.js';
@@ -63,6 +63,8 @@ const { values } = parseArgs({
     chart: { type: 'boolean', default: true },
     challenges: { type: 'boolean', default: true },
     'sfu-nice': { type: 'string' },
+    'sfu-sched': { type: 'string' },
+    'agent-sched': { type: 'string' },
     'analysis-nice': { type: 'string' },
     'analysis-sched': { type: 'string' },
     'analysis-cpus': { type: 'string' },
@@ -104,6 +106,7 @@ const settings: BenchServiceSettings = {
   ortThreads: int(values['ort-threads'], defaultBenchServiceSettings.ortThreads),
   challenges: values.challenges,
   sfuNice: values['sfu-nice'] !== undefined ? Number(values['sfu-nice']) : defaultBenchServiceSettings.sfuNice,
+  sfuSched: parseRealtimeOrNormal(values['sfu-sched'], 'sfu-sched', defaultBenchServiceSettings.sfuSched),
   analysisNice: values['analysis-nice'] !== undefined ? Number(values['analysis-nice']) : defaultBenchServiceSettings.analysisNice,
   analysisSched: parseSchedulingPolicy(values['analysis-sched']),
   analysisCpus: cpus(values['analysis-cpus']),
@@ -142,6 +145,7 @@ if (values.joins) sizes.firstVerdict.joins = Number(values.joins);
 sizes.stages.executionProvider = settings.executionProvider;
 if (values.lockstep) sizes.mediaImpact.phases = 1;
 if (values['agent-nice'] !== undefined) sizes.mediaImpact.agentNice = Number(values['agent-nice']);
+sizes.mediaImpact.agentSched = parseRealtimeOrNormal(values['agent-sched'], 'agent-sched');
 if (values.background) sizes.mediaImpact.background = values.background.split(',').map(Number).sort((a, b) => a - b);
 
 const log = (m: string): void => {

@@ -31,6 +31,8 @@ export interface BenchServiceSettings {
   challenges: boolean;
   /** Nice value of the mediasoup worker processes (DFD_SFU_NICE; negative needs root). */
   sfuNice: number;
+  /** Scheduling policy of the mediasoup worker processes (DFD_SFU_SCHED: normal, or real-time fifo/rr; needs root). */
+  sfuSched: 'normal' | 'fifo' | 'rr';
   /** Nice value of the analysis threads (DFD_ANALYSIS_NICE; 0 = same priority as forwarding). */
   analysisNice: number;
   /** Scheduling policy of the analysis threads (DFD_ANALYSIS_SCHED). */
@@ -53,6 +55,7 @@ export const defaultBenchServiceSettings: BenchServiceSettings = {
   mediasoupWorkers: 1,
   challenges: true,
   sfuNice: 0,
+  sfuSched: 'fifo',
   analysisNice: 10,
   analysisSched: 'normal',
   analysisCpus: [],
@@ -71,6 +74,17 @@ export function parseExecutionProvider(v: string | undefined): ExecutionProvider
 }
 
 /** `--analysis-sched` of the bench: normal (default), batch or idle. */
+/** A --*-sched flag of a process: 'normal' (absent) or a real-time policy. */
+export function parseRealtimeOrNormal(v: string | undefined, flag: string, absent: 'normal' | 'fifo' | 'rr' = 'normal'): 'normal' | 'fifo' | 'rr' {
+  if (v === undefined) return absent;
+  if (v === 'normal') return 'normal';
+  if (v !== 'fifo' && v !== 'rr') {
+    process.stderr.write(`--${flag} must be normal, fifo or rr\n`);
+    process.exit(2);
+  }
+  return v;
+}
+
 export function parseSchedulingPolicy(v: string | undefined): SchedulingPolicy {
   if (v === undefined) return defaultBenchServiceSettings.analysisSched;
   if (!(SchedulingPolicies as readonly string[]).includes(v)) {
@@ -149,6 +163,7 @@ export async function startBenchService(
       audioWindowSec: settings.audioWindowSec,
       challenges: settings.challenges,
       sfuNice: settings.sfuNice,
+      sfuSched: settings.sfuSched,
       analysisNice: settings.analysisNice,
       analysisSched: settings.analysisSched,
       analysisCpus: settings.analysisCpus,

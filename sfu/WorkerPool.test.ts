@@ -73,4 +73,38 @@ describe('mediasoup worker priority and CPUs', () => {
       pool.close();
     }
   });
+
+  // Real time needs root or CAP_SYS_NICE (the set-up contract runs as root); without it the worker runs on at the default.
+  it.runIf(process.platform === 'linux')('runs every thread of each worker at the configured real-time policy and priority (DFD_SFU_SCHED), or warns and keeps the default', async () => {
+    const fs = await import('node:fs');
+    const { processScheduling, setRealtime } = await import('../kernel/threadPriority.js');
+    // Whether this machine allows it, tried on a throwaway process.
+    const { spawn } = await import('node:child_process');
+    const probe = spawn('sleep', ['30'], { stdio: 'ignore' });
+    let allowed = true;
+    try {
+      setRealtime(probe.pid!, 'fifo', 1);
+    } catch {
+      allowed = false;
+    } finally {
+      probe.kill();
+    }
+    const pool = await WorkerPool.create({ numWorkers: 1, sched: 'rr', rtPriority: 7 });
+    try {
+      const pid = pool.slots[0]!.worker.pid;
+      for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+        const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        // Fields 40 (rt_priority) and 41 (policy: 2 = SCHED_RR).
+        expect([f[37], f[38]], `thread ${tid}`).toEqual(allowed ? ['7', '2'] : ['0', '0']);
+      }
+      expect(processScheduling(pid)).toEqual(allowed ? { policy: 'rr', rtPriority: 7 } : { policy: 'normal', rtPriority: 0 });
+      // The worker still forwards: a router can be made on it.
+      expect((await pool.slots[0]!.worker.createRouter({ mediaCodecs: [] })).closed).toBe(false);
+    } finally {
+      pool.close();
+    }
+    expect(() => setRealtime(process.pid, 'fifo', 0)).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
+    expect(() => setRealtime(process.pid, 'deadline' as 'fifo', 10)).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
+  });
 });

@@ -15,7 +15,7 @@ import { TypedEmitter } from '../kernel/TypedEmitter.js';
 import { createLogger } from '../kernel/log.js';
 import { counter, gauge } from '../kernel/metrics.js';
 import { DfdError } from '../kernel/errors.js';
-import { setAffinity } from '../kernel/threadPriority.js';
+import { setAffinity, setRealtime, type RealtimePolicy } from '../kernel/threadPriority.js';
 
 const log = createLogger('sfu.workers');
 
@@ -34,6 +34,15 @@ export interface WorkerPoolOptions {
   nice: number;
   /** CPUs every thread of each worker process may run on (empty: any); refused, a warning. */
   cpus: readonly number[];
+  /**
+   * Scheduling policy of each worker process: 'normal', or real time ('fifo', 'rr') at `rtPriority`:
+   * a packet to forward wakes the worker at once, whatever analysis or anything else keeps the
+   * CPUs busy. Needs CAP_SYS_NICE or RLIMIT_RTPRIO; refused, the worker runs on at the default and a
+   * warning says so. The service's default is 'fifo' (DFD_SFU_SCHED); the pool's own is 'normal'.
+   */
+  sched: 'normal' | RealtimePolicy;
+  /** Real-time priority (1-99) with `sched` fifo or rr. */
+  rtPriority: number;
 }
 
 export const defaultWorkerPoolOptions: WorkerPoolOptions = {
@@ -44,6 +53,8 @@ export const defaultWorkerPoolOptions: WorkerPoolOptions = {
   usageIntervalMs: 10_000,
   nice: 0,
   cpus: [],
+  sched: 'normal',
+  rtPriority: 10,
 };
 
 export interface WorkerSlot {
@@ -119,6 +130,13 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
         os.setPriority(worker.pid, this.options.nice);
       } catch (e) {
         log.warn('mediasoup worker keeps the default priority', { index, pid: worker.pid, nice: this.options.nice, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    if (this.options.sched !== 'normal') {
+      try {
+        setRealtime(worker.pid, this.options.sched, this.options.rtPriority);
+      } catch (e) {
+        log.warn('mediasoup worker keeps the default scheduling policy', { index, pid: worker.pid, sched: this.options.sched, error: e instanceof Error ? e.message : String(e) });
       }
     }
     if (this.options.cpus.length > 0) {

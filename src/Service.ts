@@ -210,7 +210,7 @@ export class Service {
     const opts: ServiceOptions = { events: true, analysis: config.analysis !== 'off', ...options };
     setLogLevel(config.logLevel);
     collectDefaultMetrics();
-    const pool = await WorkerPool.create({ numWorkers: config.numWorkers, rtcMinPort: config.rtcMinPort, rtcMaxPort: config.rtcMaxPort, nice: config.sfuNice, cpus: config.sfuCpus });
+    const pool = await WorkerPool.create({ numWorkers: config.numWorkers, rtcMinPort: config.rtcMinPort, rtcMaxPort: config.rtcMaxPort, nice: config.sfuNice, cpus: config.sfuCpus, sched: config.sfuSched, rtPriority: config.sfuRtPriority });
     const service = new Service(config, pool);
     try {
       if (opts.events) await service.#startEvents();

@@ -18,6 +18,7 @@ describe('config', () => {
     expect(c.audioFirstWindowSec).toBe(1);
     expect(c.analysisNice).toBe(10);
     expect(c.sfuNice).toBe(0);
+    expect(c).toMatchObject({ sfuSched: 'fifo', sfuRtPriority: 10 });
     expect(c.ortExecutionProvider).toBe('cpu');
     expect(configTable().split('\n')).toHaveLength(2 + Object.keys(settings).length);
   });

@@ -130,6 +130,8 @@ export const settings = {
   analysisCpus: s('DFD_ANALYSIS_CPUS', '', 'CPUs the analysis threads may run on (e.g. "1-7"); empty: any. With DFD_SFU_CPUS this keeps analysis off the cores that forward media', cpuList),
   sfuCpus: s('DFD_SFU_CPUS', '', 'CPUs the mediasoup worker processes may run on (e.g. "0"); empty: any', cpuList),
   sfuNice: s('DFD_SFU_NICE', '0', 'Nice value given to the mediasoup worker processes (negative raises their priority and needs root or CAP_SYS_NICE; refused: a warning, and they keep the default)', int(-20, 19)),
+  sfuSched: s('DFD_SFU_SCHED', 'fifo', 'Scheduling policy of the mediasoup worker processes: real time ("fifo", "rr") at DFD_SFU_RT_PRIORITY, so that forwarding wakes at once however busy analysis (or anything else) keeps the CPUs, or "normal". Real time needs root, CAP_SYS_NICE or an RLIMIT_RTPRIO of at least the priority; refused: a warning, and they keep the default. docs/performance.md, "Forwarding delay"', oneOf('normal', 'fifo', 'rr')),
+  sfuRtPriority: s('DFD_SFU_RT_PRIORITY', '10', 'Real-time priority (1-99) of the mediasoup workers with DFD_SFU_SCHED=fifo or rr', int(1, 99)),
   minSpeechSec: s('DFD_MIN_SPEECH_SEC', '0.5', 'Speech (VAD) a window needs before it is analysed', num(0, 10)),
   videoFps: s('DFD_VIDEO_FPS', '5', 'Frames per second decoded and analysed per video stream', num(0.5, 30)),
   faceWindowFrames: s('DFD_FACE_WINDOW_FRAMES', '5', 'Face crops per face-forgery window', int(1, 64)),

@@ -27,6 +27,8 @@ export interface MediaImpactOptions {
   phases: number;
   /** Nice value of the media agent (the probe's sender and receiver); 0 leaves it. */
   agentNice: number;
+  /** Scheduling policy of the media agent (real time: it stands in for the network and remote callers). */
+  agentSched?: 'normal' | 'fifo' | 'rr';
 }
 
 export interface ImpactCell {
@@ -57,6 +59,8 @@ export interface MediaImpactResult {
   phases: number;
   /** Nice value of the media agent process. */
   agentNice: number;
+  /** Scheduling policy of the media agent process. */
+  agentSched: 'normal' | 'fifo' | 'rr';
   settings: BenchServiceSettings;
   method: string;
 }
@@ -91,7 +95,7 @@ async function side(service: Service, agent: AgentClient, probePort: number, nam
 export async function runMediaImpact(opts: MediaImpactOptions, settings: BenchServiceSettings, modelsDir: string, speechWav: string, log: (m: string) => void): Promise<MediaImpactResult> {
   const off = await startBenchService(settings, modelsDir, { analysis: false });
   const on = await startBenchService(settings, modelsDir, { analysis: true });
-  const agent = await AgentClient.start(speechWav, { phases: opts.phases, nice: opts.agentNice });
+  const agent = await AgentClient.start(speechWav, { phases: opts.phases, nice: opts.agentNice, sched: opts.agentSched ?? 'normal' });
   const conditions: ImpactCondition[] = [];
   try {
     const { port } = await agent.probeOpen();
@@ -165,6 +169,7 @@ export async function runMediaImpact(opts: MediaImpactOptions, settings: BenchSe
     conditions,
     phases: opts.phases,
     agentNice: opts.agentNice,
+    agentSched: opts.agentSched ?? 'normal',
     settings,
     method:
       `probe RTP (Opus, 50 pkt/s) from the media agent process -> RTP ingest producer -> PlainTransport consumer -> agent; delay = receive - send on the agent clock, matched by RTP timestamp; blocks alternate analysis off/on; background streams sent in ${opts.phases === 1 ? 'one burst per 20 ms (lockstep)' : `${opts.phases} phase slots per 20 ms`}`,
