@@ -71,16 +71,31 @@ describe('overload: analysis drops windows, the call does not notice', () => {
     // What the SFU itself counts, per kind: packets received from Alice's producers and packets
     // sent to Bob on the consumers of those producers. The browsers' own rates depend on how busy
     // the machine is (Chromium's encoder starves under load); the SFU's accounting does not.
-    const sfu = async (): Promise<Record<'audio' | 'video', { in: number; out: number }>> => {
+    // Alice's packets into the SFU and out to Bob. The two counters are read one after the other, and on a
+    // saturated machine this thread may wait a while in between: `outFirst` reads Bob's first (the start of an
+    // interval), else Alice's first (its end), so the "out" interval always spans the "in" one and a packet
+    // forwarded within the interval is never missed by the comparison.
+    const sfu = async (outFirst = false): Promise<Record<'audio' | 'video', { in: number; out: number }>> => {
       const room = service.rooms.get('flood')!;
       const peers = [...room.peers.values()];
       const a = peers.find((p) => p.displayName === 'Alice')!;
       const b = peers.find((p) => p.displayName === 'Bob')!;
       const counts = { audio: { in: 0, out: 0 }, video: { in: 0, out: 0 } };
-      for (const p of a.producers.values()) for (const st of (await p.getStats()) as { type: string; packetCount?: number }[]) if (st.type === 'inbound-rtp') counts[p.kind].in += st.packetCount ?? 0;
-      for (const c of b.consumers.values()) {
-        if (!a.producers.has(c.producerId)) continue;
-        for (const st of (await c.getStats()) as { type: string; packetCount?: number }[]) if (st.type === 'outbound-rtp') counts[c.kind].out += st.packetCount ?? 0;
+      const readIn = async () => {
+        for (const p of a.producers.values()) for (const st of (await p.getStats()) as { type: string; packetCount?: number }[]) if (st.type === 'inbound-rtp') counts[p.kind].in += st.packetCount ?? 0;
+      };
+      const readOut = async () => {
+        for (const c of b.consumers.values()) {
+          if (!a.producers.has(c.producerId)) continue;
+          for (const st of (await c.getStats()) as { type: string; packetCount?: number }[]) if (st.type === 'outbound-rtp') counts[c.kind].out += st.packetCount ?? 0;
+        }
+      };
+      if (outFirst) {
+        await readOut();
+        await readIn();
+      } else {
+        await readIn();
+        await readOut();
       }
       return counts;
     };
@@ -114,7 +129,7 @@ describe('overload: analysis drops windows, the call does not notice', () => {
     for (const t = Date.now(); (await droppedWindows()) === droppedBefore; await new Promise((r) => setTimeout(r, 100))) {
       if (Date.now() - t > 60_000) throw new Error('the flood never made the pipeline drop a window');
     }
-    const c0 = await sfu();
+    const c0 = await sfu(true);
     const bob0 = sum(await inbound(bob), 'audio', (i) => i.packetsReceived);
     const t0 = Date.now();
     let c1 = c0;
