@@ -46,6 +46,7 @@ import { largestFace } from '../face/observe.js';
 import { landmarksInCrop } from '../training/face/serviceCrops.js';
 import { sampleFrames } from './clipMedia.js';
 import { auc } from './metrics.js';
+import { prng } from '../../pipeline/testing/audioSupport.js';
 
 const WINDOW_FRAMES = 5;
 /** Seconds of each clip that count: the longest fake of faces-fake. */
@@ -357,18 +358,6 @@ function clipValues(c: ClipRec, fps: number): ClipValues {
   };
 }
 
-/** Seeded uniform [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const r3 = (x: number): number | null => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
 
 /** AUROCs of one per-clip value (larger = fake): per method, mean over methods with a bootstrap 95 % interval, swaps. */
@@ -381,7 +370,7 @@ function aurocs(clips: readonly ClipValues[], value: (c: ClipValues) => number, 
   const swapMethods = new Set(ok.filter((c) => c.swap).map((c) => c.method));
   const perMethod = Object.fromEntries(methods.map((m) => [m, r3(auc(real, byMethod.get(m)!))]));
   const meanOf = (rs: readonly number[], fs: ReadonlyMap<string, number[]>, only?: ReadonlySet<string>) => mean(methods.filter((m) => !only || only.has(m)).map((m) => auc(rs, fs.get(m)!)));
-  const rand = rng(seed);
+  const rand = prng(seed);
   const pick = (v: readonly number[]) => v.map(() => v[Math.floor(rand() * v.length)]!);
   const boot: number[] = [];
   for (let b = 0; b < 1000; b++) boot.push(meanOf(pick(real), new Map(methods.map((m) => [m, pick(byMethod.get(m)!)]))));
