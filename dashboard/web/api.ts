@@ -18,13 +18,16 @@ export class ApiError extends Error {
 }
 
 /**
- * Several service nodes: an action on a call another node serves is refused with ERR_WRONG_NODE and
- * that node's URL. What to tell the operator, or undefined for any other error.
+ * Several service nodes: an action on a call another node serves is forwarded there. It is refused with
+ * ERR_WRONG_NODE and that node's URL when this node cannot forward it, and ERR_NODE_UNREACHABLE when that
+ * node did not answer. What to tell the operator, or undefined for any other error.
  */
 export function wrongNodeHint(e: ApiError): string | undefined {
   const { node, url } = e.details;
-  if (e.code !== 'ERR_WRONG_NODE' || typeof url !== 'string' || !/^https?:\/\//.test(url)) return undefined;
-  return `this call is served by ${typeof node === 'string' ? node : 'another node'}: act on it from ${url.replace(/\/$/, '')}/dashboard`;
+  if ((e.code !== 'ERR_WRONG_NODE' && e.code !== 'ERR_NODE_UNREACHABLE') || typeof url !== 'string' || !/^https?:\/\//.test(url)) return undefined;
+  const name = typeof node === 'string' ? node : 'another node';
+  const dashboard = `${url.replace(/\/$/, '')}/dashboard`;
+  return e.code === 'ERR_WRONG_NODE' ? `this call is served by ${name}: act on it from ${dashboard}` : `${name}, which serves this call, did not answer: try again, or act on it from ${dashboard}`;
 }
 
 export interface ApiClientOptions {
