@@ -142,6 +142,23 @@ describe('RoomPlacement (real nats-server, JetStream KV)', () => {
     expect(await code(p.claim('r'))).toMatchObject({ code: 'ERR_ROOM_REGISTRY', details: { roomId: 'r' } });
   });
 
+  it('keeps its rooms while the registry cannot be read (NATS or JetStream unavailable): only another node\'s lease makes a room lost', async () => {
+    const own = await connect({ servers: nats.url, ...nats.serviceAuth });
+    const p = await RoomPlacement.open(own, { nodeId: 'a', url: 'http://a.example:8080', leaseMs: 1000, bucket: 'T_ROOMS_6', timeoutMs: 500 });
+    opened.push(p);
+    await p.claim('r');
+    const lost: string[] = [];
+    p.on('lost', (roomId) => lost.push(roomId));
+    const kv: KV = await nc.jetstream().views.kv('T_ROOMS_6');
+    const rev = (await kv.get('r'))!.revision;
+    await own.close();
+    // Several heartbeats fail (every 333 ms) while the connection is gone.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(lost).toEqual([]);
+    expect(p.held).toEqual(['r']);
+    expect((await kv.get('r'))?.revision ?? rev).toBe(rev);
+  });
+
   it('refuses a missing node id or URL with ERR_CONFIG', async () => {
     await expect(RoomPlacement.open(nc, { nodeId: '', url: 'http://x:1' })).rejects.toMatchObject({ code: 'ERR_CONFIG' });
     await expect(RoomPlacement.open(nc, { nodeId: 'x', url: 'ftp://x' })).rejects.toMatchObject({ code: 'ERR_CONFIG' });

@@ -19,7 +19,7 @@
  * JetStream's own. Values read from the bucket are validated; a malformed one is counted, and its room
  * cannot be claimed (ERR_ROOM_REGISTRY, retryable) until the value expires.
  */
-import type { KV, NatsConnection } from 'nats';
+import type { KV, KvEntry, NatsConnection } from 'nats';
 import { DfdError } from '../kernel/errors.js';
 import { createLogger } from '../kernel/log.js';
 import { counter, gauge } from '../kernel/metrics.js';
@@ -322,24 +322,52 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
         this.#held.set(roomId, await this.#kv.update(roomId, this.#lease(roomId), rev));
       } catch (e) {
         if (this.#closed || !this.#held.has(roomId)) return;
-        const holder = await this.holder(roomId).catch(() => undefined);
-        if (holder?.node === this.options.nodeId) continue; // a transient failure; the next beat retries
-        if (!holder) {
-          // Expired (e.g. NATS unreachable for longer than the lease) and nobody took it: take it again.
-          try {
-            this.#held.set(roomId, await this.#kv.create(roomId, this.#lease(roomId)));
-            continue;
-          } catch {
-            // Someone else was faster.
-          }
-        }
+        const holder = await this.#recheck(roomId);
+        // The registry cannot say now (NATS or JetStream unavailable, e.g. a leader election), or the room is
+        // ours again: keep it; the next beat retries. Only another node's lease makes the room lost here.
+        if (holder === 'unknown' || holder === 'ours') continue;
         this.#held.delete(roomId);
         metrics.held.set(this.#held.size);
         metrics.lost.inc();
-        log.warn('room lease lost to another node', { roomId, holder: holder?.node, error: e });
+        log.warn('room lease lost to another node', { roomId, holder: holder.node, error: e });
         this.safeEmit('lost', roomId, holder);
       }
     }
+  }
+
+  /**
+   * After a failed heartbeat: who holds the room. 'ours' (our lease, its revision taken up again; or it had
+   * expired and we took it again), another node's lease, or 'unknown' when the registry cannot be read or
+   * holds a malformed value.
+   */
+  async #recheck(roomId: string): Promise<RoomLease | 'ours' | 'unknown'> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let entry: KvEntry | null;
+      try {
+        entry = await this.#kv.get(roomId);
+      } catch {
+        return 'unknown';
+      }
+      if (entry && entry.operation === 'PUT') {
+        const lease = parseRoomLease(kvJson(entry));
+        if (!lease) {
+          metrics.invalid.inc();
+          return 'unknown';
+        }
+        if (lease.node !== this.options.nodeId) return lease;
+        this.#held.set(roomId, entry.revision);
+        return 'ours';
+      }
+      // Expired (e.g. NATS unreachable for longer than the lease) and nobody took it: take it again.
+      try {
+        this.#held.set(roomId, await this.#kv.create(roomId, this.#lease(roomId)));
+        return 'ours';
+      } catch (e) {
+        if (!keyExists(e)) return 'unknown';
+        // Another node created it meanwhile: read whose it is.
+      }
+    }
+    return 'unknown';
   }
 
   /** Stops the heartbeat; with `release` (a graceful shutdown) frees every room held. A crash frees them by TTL. */
