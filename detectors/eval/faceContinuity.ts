@@ -33,6 +33,7 @@ import { FaceAnalyzer } from '../face/FaceAnalyzer.js';
 import { describableIndex, FaceDescriber } from '../face/FaceDescriber.js';
 import { largestFace } from '../face/observe.js';
 import { sampleFrames } from './clipMedia.js';
+import { readTsvRows } from './tsvRows.js';
 
 const WINDOW_FRAMES = 5;
 
@@ -47,19 +48,13 @@ interface Clip {
   windows: number[][];
 }
 
-function readTsv(file: string): Record<string, string>[] {
-  const [head, ...lines] = fs.readFileSync(file, 'utf8').trim().split('\n');
-  const cols = (head ?? '').split('\t');
-  return lines.map((l) => Object.fromEntries(l.split('\t').map((v, i) => [cols[i] ?? String(i), v])));
-}
-
 function listClips(facesDir: string, fakesDir: string): Omit<Clip, 'windows'>[] {
   const out: Omit<Clip, 'windows'>[] = [];
-  for (const r of readTsv(path.join(facesDir, 'faces.tsv'))) {
+  for (const r of readTsvRows(path.join(facesDir, 'faces.tsv'))) {
     const group = r.pair_group ?? '';
     out.push({ file: path.join(facesDir, r.path ?? ''), identity: SAME_PERSON[group] ?? group, label: 'real' });
   }
-  for (const r of readTsv(path.join(fakesDir, 'manifest.tsv'))) {
+  for (const r of readTsvRows(path.join(fakesDir, 'manifest.tsv'))) {
     if (r.label !== 'real' && r.label !== 'fake') continue;
     out.push({ file: path.join(fakesDir, r.path ?? ''), identity: r.identity ?? '', label: r.label });
   }

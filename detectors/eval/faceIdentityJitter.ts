@@ -47,6 +47,7 @@ import { landmarksInCrop } from '../training/face/serviceCrops.js';
 import { sampleFrames } from './clipMedia.js';
 import { auc } from './metrics.js';
 import { prng } from '../../pipeline/testing/audioSupport.js';
+import { readTsvRows } from './tsvRows.js';
 
 const WINDOW_FRAMES = 5;
 /** Seconds of each clip that count: the longest fake of faces-fake. */
@@ -224,19 +225,13 @@ export function methodOf(generator: string): string {
   return g.split(/\s*\(/)[0]!.trim();
 }
 
-function readTsv(file: string): Record<string, string>[] {
-  const [head, ...lines] = fs.readFileSync(file, 'utf8').trim().split('\n');
-  const cols = (head ?? '').split('\t');
-  return lines.map((l) => Object.fromEntries(l.split('\t').map((v, i) => [cols[i] ?? String(i), v])));
-}
-
 function listClips(facesDir: string, fakesDir: string): ClipMeta[] {
   const out: ClipMeta[] = [];
-  for (const r of readTsv(path.join(facesDir, 'faces.tsv'))) {
+  for (const r of readTsvRows(path.join(facesDir, 'faces.tsv'))) {
     const group = r.pair_group ?? '';
     out.push({ file: path.join(facesDir, r.path ?? ''), label: 'real', generator: '-', method: 'real', swap: false, photographic: true, identity: group, pairGroup: group });
   }
-  for (const r of readTsv(path.join(fakesDir, 'manifest.tsv'))) {
+  for (const r of readTsvRows(path.join(fakesDir, 'manifest.tsv'))) {
     if (r.label !== 'real' && r.label !== 'fake') continue;
     const generator = r.generator ?? '';
     const identity = r.identity ?? '';
