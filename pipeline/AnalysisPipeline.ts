@@ -29,6 +29,7 @@ import { MediaWorkerPool, type MediaWorkerPoolOptions } from './media/MediaWorke
 import type { ColocatedInferenceConfig, StreamStats } from './media/protocol.js';
 import { InferencePool, type InferencePoolOptions } from './inference/InferencePool.js';
 import { SplitInference } from './inference/SplitInference.js';
+import { withCascadeSetting } from './inference/cascade.js';
 import type { DetectorScore, InferenceBackend } from './inference/InferenceBackend.js';
 import { ParticipantVerdict, defaultQualityThresholds, type DeclaredMatchChange, type ParticipantVerdictOptions, type Verdict } from './verdict/ParticipantVerdict.js';
 import { DeclaredVoiceSet, type DeclaredVoice } from './verdict/DeclaredVoices.js';
@@ -49,6 +50,11 @@ export interface AnalysisPipelineOptions {
   tickMs: number;
   /** Run the speaker-embedding model (task speaker-embed) for mid-call takeover detection, when it is installed. */
   speakerContinuity: boolean;
+  /**
+   * Cascade stages (models whose manifest has `cascade`): undefined, each stage's manifest value;
+   * 0, off; N > 0, one window in N of each stream (pipeline/inference/cascade.ts).
+   */
+  cascadeEvery: number | undefined;
   /**
    * Where detector inference runs: undefined, this process's worker threads (InferencePool); or a
    * backend built from the available models (remote analysis workers: cluster/RemoteInference.ts).
@@ -72,6 +78,7 @@ export const defaultAnalysisPipelineOptions: AnalysisPipelineOptions = {
   verdict: {},
   tickMs: 1000,
   speakerContinuity: true,
+  cascadeEvery: undefined,
   inferenceBackend: undefined,
   inferencePlacement: 'media-threads',
   defaultTenant: DEFAULT_TENANT,
@@ -154,7 +161,7 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     const registry = new ModelRegistry(o.modelsDir ? { dir: o.modelsDir } : {});
     const statuses = await registry.load();
     for (const s of statuses) if (!s.available) log.warn('detector unavailable', { id: s.id, code: s.error?.code });
-    const models = registry.available().filter((m) => o.speakerContinuity || m.manifest.task !== 'speaker-embed');
+    const models = withCascadeSetting(registry.available(), o.cascadeEvery).filter((m) => o.speakerContinuity || m.manifest.task !== 'speaker-embed');
     const inMedia = !o.inferenceBackend && o.inferencePlacement === 'media-threads';
     const isEmbed = (m: AvailableModel): boolean => m.manifest.task === 'speaker-embed';
     const media = new MediaWorkerPool(inMedia ? { ...o.media, inference: colocatedConfig(models.filter((m) => !isEmbed(m)), o.inference) } : o.media);

@@ -13,6 +13,7 @@ import { createLogger } from '../kernel/log.js';
 import { collectDefaultMetrics, exposition } from '../kernel/metrics.js';
 import { ModelRegistry } from '../detectors/registry/ModelRegistry.js';
 import { InferencePool } from '../pipeline/inference/InferencePool.js';
+import { withCascadeSetting } from '../pipeline/inference/cascade.js';
 import { AnalysisWorkerNode } from '../cluster/AnalysisWorkerNode.js';
 import { analysisPriority } from './analysisOptions.js';
 import type { Config } from './config.js';
@@ -49,7 +50,7 @@ export class WorkerService {
     collectDefaultMetrics();
     const registry = new ModelRegistry({ dir: config.modelsDir });
     for (const s of await registry.load()) if (!s.available) log.warn('detector unavailable', { id: s.id, code: s.error?.code });
-    const models = registry.available().filter((m) => config.speakerContinuity || m.manifest.task !== 'speaker-embed');
+    const models = withCascadeSetting(registry.available(), config.voiceCascadeEvery).filter((m) => config.speakerContinuity || m.manifest.task !== 'speaker-embed');
     const pool = new InferencePool(models, {
       workers: config.inferenceWorkers,
       intraOpNumThreads: config.ortThreads,

@@ -36,6 +36,7 @@ export function pipelineOptions(c: Config, priority: ThreadPriority): Partial<An
     inference: { workers: c.inferenceWorkers, threadPriority: priority, executionProvider: c.ortExecutionProvider, intraOpNumThreads: c.ortThreads, queueCapacity: c.inferenceQueue, lagWarnMs: c.lagWarnMs },
     verdict: { pad: { mode: c.padMode, minPFake: c.padMinPFake, maxPFake: c.padMaxPFake }, machine: { takeoverHoldMs: c.takeoverHoldMs } },
     speakerContinuity: c.speakerContinuity,
+    cascadeEvery: c.voiceCascadeEvery,
     defaultTenant: c.defaultTenant,
   };
 }

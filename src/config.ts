@@ -24,6 +24,8 @@ const num = (min: number, max: number): Parser<number> => (raw, name) => {
   return v;
 };
 const str: Parser<string> = (raw) => raw;
+/** Empty: undefined (the default comes from elsewhere, e.g. a model manifest); else an integer in range. */
+const optInt = (min: number, max: number): Parser<number | undefined> => (raw, name) => (raw === '' ? undefined : int(min, max)(raw, name));
 const bool: Parser<boolean> = (raw, name) => {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
@@ -139,6 +141,7 @@ export const settings = {
   padMode: s('DFD_PAD_MODE', 'raise', 'Presentation-attack models (face-antispoof, face-liveness): "raise" lets a confident one make the verdict suspicious, "report" only publishes their scores', oneOf('raise', 'report')),
   padMinPFake: s('DFD_PAD_MIN_PFAKE', '0.9', 'Decayed mean pFake at which a presentation-attack model counts', num(0.5, 0.999)),
   padMaxPFake: s('DFD_PAD_MAX_PFAKE', '0.65', 'The most a presentation-attack model alone lifts the fused pFake to', num(0.01, 0.99)),
+  voiceCascadeEvery: s('DFD_VOICE_CASCADE_EVERY', '', 'Second voice stage (a model whose manifest has `cascade`, e.g. detectors/models/voice-whisper, about 30 times the first stage\'s cost per window): it scores one speech window in N of each stream. Empty: each stage\'s manifest value (voice-whisper: 4); 0: second stages off (the first stage still scores every window)', optInt(0, 600)),
   speakerContinuity: s('DFD_SPEAKER_CONTINUITY', 'true', 'Track each voice with the speaker-embedding model (detectors/models/speaker-embed): a different voice mid-call makes the verdict suspicious ("takeover:voice")', bool),
   faceContinuity: s('DFD_FACE_CONTINUITY', 'true', 'Track each face with the face-descriptor model (detectors/models/face-embed): a different person in front of the camera mid-call makes the verdict suspicious ("takeover:face"); needs DFD_FACE_ANALYSIS', bool),
   takeoverHoldMs: s('DFD_TAKEOVER_HOLD_MS', '30000', 'How long a mid-call takeover keeps the verdict suspicious while the new voice or face gathers evidence', int(0, 3_600_000)),

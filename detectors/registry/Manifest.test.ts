@@ -37,3 +37,20 @@ describe('calibration.telephone and calibrationFor', () => {
     expect(calibrate(withTel, 1)).toBeCloseTo(1 / (1 + Math.exp(-(0.5 - 1))), 12);
   });
 });
+
+describe('cascade', () => {
+  it('accepts a voice-antispoof stage with everyNthWindow 1..600 and a basis; refuses other values and other tasks', () => {
+    const plain = voiceManifest(SHA);
+    expect(parseManifest({ ...plain, cascade: { everyNthWindow: 4, basis: 'cost' } }).cascade).toEqual({ everyNthWindow: 4, basis: 'cost' });
+    for (const cascade of [{ everyNthWindow: 0, basis: 'x' }, { everyNthWindow: 2.5, basis: 'x' }, { everyNthWindow: 601, basis: 'x' }, { everyNthWindow: 4 }]) {
+      expect(() => parseManifest({ ...plain, cascade })).toThrow(/cascade/);
+    }
+    let err: unknown;
+    try {
+      parseManifest({ ...plain, task: 'speaker-embed', cascade: { everyNthWindow: 4, basis: 'x' } });
+    } catch (e) {
+      err = e;
+    }
+    expect(isDfdError(err) && err.code === 'ERR_MODEL_MANIFEST' && err.message.includes('cascade')).toBe(true);
+  });
+});

@@ -111,6 +111,12 @@ export const ManifestSchema = Type.Object({
    * published, never moves a verdict or fails a challenge". `basis` says where it came from.
    */
   verdict: Type.Optional(Type.Object({ weight: Type.Number({ minimum: 0, maximum: 1 }), basis: Type.String({ minLength: 1 }) })),
+  /**
+   * A second, dearer stage of a cheap detector of the same task: it scores one window in
+   * `everyNthWindow` of each stream (the 1st, (N+1)th, ...), after the first stage's windows
+   * (pipeline/inference/InferencePool.ts). Windows it leaves out are counted as skipped, not dropped.
+   */
+  cascade: Type.Optional(Type.Object({ everyNthWindow: Type.Integer({ minimum: 1, maximum: 600 }), basis: Type.String({ minLength: 1 }) })),
 });
 
 export type Manifest = Static<typeof ManifestSchema>;
@@ -138,6 +144,7 @@ export function parseManifest(value: unknown): Manifest {
   const m = value;
   if (audioTasks.includes(m.task) && !m.audio) throw new DfdError('ERR_MODEL_MANIFEST', `task ${m.task} needs an audio block`);
   if (imageTasks.includes(m.task) && !m.image) throw new DfdError('ERR_MODEL_MANIFEST', `task ${m.task} needs an image block`);
+  if (m.cascade && m.task !== 'voice-antispoof') throw new DfdError('ERR_MODEL_MANIFEST', `a cascade stage must be a voice-antispoof model, not ${m.task}`);
   if (m.audio && m.audio.minSeconds > m.audio.maxSeconds) throw new DfdError('ERR_MODEL_MANIFEST', 'audio.minSeconds exceeds audio.maxSeconds');
   return m;
 }

@@ -163,6 +163,28 @@ describe('InferencePool with real onnxruntime sessions', () => {
     expect(bySeq.get(2)).toMatchObject({ detector: 'test-face', weight: 1 });
   });
 
+  it('a cascade stage scores one window in N of each stream, after the first stage; the rest are skipped, not dropped', async () => {
+    const stage: AvailableModel = { ...voice(), id: 'test-voice-stage2', manifest: { ...voice().manifest, id: 'test-voice-stage2', cascade: { everyNthWindow: 3, basis: 'test' } } };
+    pool = new InferencePool([voice(), stage]);
+    const got = collect(pool);
+    await pool.ready();
+    const skippedBefore = await metricValue('dfd_cascade_windows_skipped_total', { detector: 'test-voice-stage2' });
+    const a = streamRef('cascade-a');
+    const b = streamRef('cascade-b');
+    const windows = [
+      ...Array.from({ length: 7 }, (_, i) => audioWindow({ stream: a, seq: i + 1, seconds: 1, seed: i + 1 })),
+      ...Array.from({ length: 2 }, (_, i) => audioWindow({ stream: b, seq: 101 + i, seconds: 1, seed: i + 20 })),
+    ];
+    for (const w of windows) expect(pool.enqueue(copy(w))).toBe(w.stream === a ? ((w.seq - 1) % 3 === 0 ? 2 : 1) : w.seq === 101 ? 2 : 1);
+    await until(() => got.scores.length === 9 + 4);
+    expect(got.drops).toEqual([]);
+    const stageSeqs = got.scores.filter((s) => s.detector === 'test-voice-stage2').map((s) => s.seq).sort((x, y) => x - y);
+    expect(stageSeqs).toEqual([1, 4, 7, 101]); // each stream's 1st, 4th, 7th window
+    expect(got.scores.filter((s) => s.detector === 'test-voice')).toHaveLength(9); // the first stage scores every window
+    for (const s of got.scores) expect(s.pFake).toBeCloseTo(expectedAudio(windows.find((w) => w.seq === s.seq)!), 4);
+    expect((await metricValue('dfd_cascade_windows_skipped_total', { detector: 'test-voice-stage2' })) - skippedBefore).toBe(5);
+  });
+
   it('micro-batches faces across streams and keeps each window its own score', async () => {
     const p = makePool({ maxBatchFrames: 8, maxWaitMs: 50 });
     const got = collect(p);

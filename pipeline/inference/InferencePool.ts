@@ -10,6 +10,12 @@
  *
  * Detectors: every available model whose task is in TASK_KIND; `voice-antispoof` gets the
  * audio windows, `face-forgery` and `face-pad` each get every face window.
+ * Cascade: a model whose manifest has `cascade.everyNthWindow` N (a dearer second voice stage,
+ * e.g. `voice-whisper`) takes only one window in N of each stream (the 1st, the (N+1)th, ...,
+ * counting the windows it could take); the others are counted in
+ * dfd_cascade_windows_skipped_total, not dropped. Its windows are due `embeddingSlackMs` after
+ * they were queued, like speaker embeddings, so the first stage's windows go first; under
+ * backlog its queue thins and drops like any other (counted, and in the verdict's coverage).
  *
  * Batching: faces (fixed-shape input) are micro-batched across streams up to
  * `maxBatchFrames` frames, waiting at most `maxWaitMs` for a fuller batch. Audio windows of
@@ -39,6 +45,7 @@ import { streamKey, type AnalysisWindow, type AudioWindow, type FaceWindow, type
 import { FairQueue, type QueuedItem } from './FairQueue.js';
 import type { DetectorInfo, DetectorScore, DropEvent, DropReason, InferenceBackend, InferenceBackendEvents } from './InferenceBackend.js';
 import { audioWindowIssue } from './audioGate.js';
+import { CascadeSampler } from './cascade.js';
 import { audioModelLength } from './preprocess.js';
 import type { ExecutionProvider, FromWorker, RunMessage, ToWorker, WorkerModel } from './protocol.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
@@ -70,8 +77,9 @@ export interface InferencePoolOptions {
   /** Most audio windows (of equal model length) in one batch. */
   maxAudioBatch: number;
   /**
-   * Speaker embeddings are due this long after they were queued (score windows at once): a
-   * free worker takes score batches first unless an embedding has waited this much longer, ms.
+   * Speaker embeddings and cascade-stage windows are due this long after they were queued (score
+   * windows at once): a free worker takes first-stage batches first unless one of those has waited
+   * this much longer, ms.
    */
   embeddingSlackMs: number;
   /**
@@ -151,6 +159,8 @@ interface Detector {
   frames: number;
   usable: boolean;
   lastLagWarn: number;
+  /** A cascade stage's sampler (manifest `cascade.everyNthWindow`). */
+  cascade?: CascadeSampler;
 }
 
 /** What the pool knows of one stream's voice, to thin its speaker embeddings under backlog. */
@@ -197,6 +207,7 @@ const metrics = {
     help: "Speech windows a model did not take because they are shorter than its manifest's minSeconds (the early first window of a segment, for models that need longer input); not a drop",
     labelNames: ['detector'],
   }),
+  cascadeSkipped: counter<'detector'>({ name: 'dfd_cascade_windows_skipped_total', help: 'Speech windows a cascade stage (manifest cascade.everyNthWindow) left to the first stage by design: not dropped', labelNames: ['detector'] }),
   embeddingsSkipped: counter<'detector'>({ name: 'dfd_speaker_embeddings_skipped_total', help: 'Speech windows not embedded by the speaker model because its queue was backed up (enrolled, matching voices only; every other window at most)', labelNames: ['detector'] }),
 };
 
@@ -244,7 +255,16 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     for (const model of models) {
       const kind = TASK_KIND[model.manifest.task];
       if (!kind) continue; // VAD / face detection run elsewhere
-      this.detectorsById.set(model.id, { model, kind, queue: new FairQueue(o.queueCapacity), frames: 0, usable: true, lastLagWarn: -Infinity });
+      const every = model.manifest.cascade?.everyNthWindow;
+      this.detectorsById.set(model.id, {
+        model,
+        kind,
+        queue: new FairQueue(o.queueCapacity),
+        frames: 0,
+        usable: true,
+        lastLagWarn: -Infinity,
+        ...(every !== undefined ? { cascade: new CascadeSampler(every) } : {}),
+      });
     }
     this.pendingFirstReady = o.workers;
     this.readyPromise = new Promise((resolve) => (this.resolveReady = resolve));
@@ -307,6 +327,10 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
       }
       if (isEmbedding(d) && this.thinEmbedding(d, stream, now)) {
         metrics.embeddingsSkipped.inc({ detector: d.model.id });
+        continue;
+      }
+      if (d.cascade && !d.cascade.take(streamKey(stream), now)) {
+        metrics.cascadeSkipped.inc({ detector: d.model.id });
         continue;
       }
       // Each queued copy must own its buffer when buffers are transferred to worker threads.
@@ -590,7 +614,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
         const d = detectors[(this.rr + k) % detectors.length]!;
         const r = this.readiness(d, now);
         if (r === true) {
-          const at = d.queue.peek()!.enqueuedAt + (isEmbedding(d) ? this.options.embeddingSlackMs : 0);
+          const at = d.queue.peek()!.enqueuedAt + (isEmbedding(d) || d.cascade ? this.options.embeddingSlackMs : 0);
           if (at < due) {
             due = at;
             chosen = d;
