@@ -42,6 +42,8 @@ export interface BenchServiceSettings {
   sfuCpus: number[];
   /** onnxruntime execution provider of the detectors (DFD_ORT_EP). */
   executionProvider: ExecutionProvider;
+  /** Second voice stage: undefined, its manifest's one window in N; 0, off; N (DFD_VOICE_CASCADE_EVERY). */
+  voiceCascadeEvery: number | undefined;
 }
 
 export const defaultBenchServiceSettings: BenchServiceSettings = {
@@ -61,6 +63,7 @@ export const defaultBenchServiceSettings: BenchServiceSettings = {
   analysisCpus: [],
   sfuCpus: [],
   executionProvider: 'cpu',
+  voiceCascadeEvery: undefined,
 };
 
 /** `--ep` of the bench: cpu (default) or webgpu; anything else exits with a usage error. */
@@ -169,6 +172,7 @@ export async function startBenchService(
       analysisCpus: settings.analysisCpus,
       sfuCpus: settings.sfuCpus,
       ortExecutionProvider: settings.executionProvider,
+      voiceCascadeEvery: settings.voiceCascadeEvery,
       maxPeersPerRoom: 64,
       logLevel: 'warn',
       ...options.overrides,

@@ -238,6 +238,23 @@ describe('replayCall', () => {
     expect(weak.firstSuspiciousSeconds).toBe(9);
   });
 
+  it('adds a cascade stage\'s scores to the same verdict, on the windows it scored', () => {
+    // The first stage alone (weight 0.2, log-odds 0.6) makes the call suspicious, not deepfake-likely.
+    const first = replayCall(model(0.2), cal, windows(30), new Array<number>(30).fill(3));
+    expect(first.finalState).toBe('suspicious');
+    const stageModel = { ...model(1), id: 'stage' };
+    const every4 = new Map(Array.from({ length: 8 }, (_, k) => [4 * k, 3] as [number, number]));
+    const both = replayCall(model(0.2), cal, windows(30), new Array<number>(30).fill(3), {}, { model: stageModel, calibration: cal, logits: every4 });
+    // a full-weight stage saying log-odds 3 on every 4th window pulls the fused pFake up to deepfake-likely
+    expect(both.finalState).toBe('deepfake-likely');
+    expect(both.maxPFake).toBeGreaterThan(first.maxPFake);
+    // a stage that says "genuine" pulls the same call down
+    const cold = new Map([...every4.keys()].map((i) => [i, -3] as [number, number]));
+    expect(replayCall(model(0.2), cal, windows(30), new Array<number>(30).fill(3), {}, { model: stageModel, calibration: cal, logits: cold }).everSuspicious).toBe(false);
+    // the report's mean window pFake stays the first stage's
+    expect(both.meanWindowPFake).toBeCloseTo(first.meanWindowPFake!, 9);
+  });
+
   it('uses the given calibration and leaves a narrowband call at collecting unless told', () => {
     const cold = new Array<number>(6).fill(-3);
     expect(replayCall(model(1), cal, windows(6), cold)).toMatchObject({ everSuspicious: false, finalState: 'likely-genuine' });

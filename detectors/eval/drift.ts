@@ -2,8 +2,8 @@
  * Genuine-caller drift: what share of real speakers would the voice detector alone make
  * `suspicious` in a call of `--seconds` without any challenge?
  *
- *   node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--channel clean|opus24|opus12loss|g711]
- *        [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]
+ *   node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]...
+ *        [--channel clean|opus24|opus12loss|g711] [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]
  *
  * The list is the eval tool's TSV (report.ts) with a `speaker` column and optionally a `model`
  * column: only `bonafide` rows are used; rows with speaker `-` or empty are each their own
@@ -28,6 +28,10 @@
  *      pipeline does for an audio-only participant: observe(window), then addScore with the
  *      WindowScore InferencePool builds (task, the manifest's verdict weight, evidence = the
  *      window's speech seconds), the clock at the window's end (advancing 1 s per window).
+ * With --stage2 (one per --model, same order: a cascade stage, manifest `cascade`), the stage
+ * model of the speaker's fold also scores the windows the service would give it (windows at
+ * least its minSeconds long, the 1st, (N+1)th, ... of them: pipeline/inference/cascade.ts), and
+ * its WindowScore goes into the same verdict right after the first stage's score of that window.
  * Recorded: whether the state was ever `suspicious` or `deepfake-likely`, when first, the
  * final state and reason, the largest fused pFake, and the mean window pFake before the verdict
  * weight (what the detector said even when its weight keeps it out of the verdict).
@@ -62,6 +66,7 @@ import { audioWindowMessages, audioWindowsOf, chainText, decodeAudio48k, scoreAu
 import { Progress } from './Progress.js';
 import { resolveModel } from './resolveModel.js';
 import { WorkerInference } from './WorkerInference.js';
+import { CascadeSampler } from '../../pipeline/inference/cascade.js';
 import { parseEvalTsv, type EvalItem } from './report.js';
 import { defaultMediaWorkerPoolOptions } from '../../pipeline/media/MediaWorkerPool.js';
 
@@ -70,6 +75,8 @@ export interface DriftOptions {
   tsv: string;
   /** Model folders (holding manifest.json) or ids under `modelsDir`; the TSV's `model` column indexes them. */
   models: string[];
+  /** Cascade stage models, one per entry of `models` (empty: none). */
+  stage2: string[];
   modelsDir: string;
   channel: Channel;
   /** Length of each speaker's call, seconds. */
@@ -91,6 +98,7 @@ export interface DriftOptions {
 
 export const defaultDriftOptions: Omit<DriftOptions, 'tsv'> = {
   models: ['voice-antispoof'],
+  stage2: [],
   modelsDir: defaultEvalOptions.modelsDir,
   channel: 'clean',
   seconds: 60,
@@ -128,6 +136,7 @@ export interface DriftReport {
   channel: string;
   seconds: number;
   models: { index: number; id: string; version: string; sha256: string; weight: number; calibration: Manifest['calibration'] }[];
+  stage2: { index: number; id: string; version: string; sha256: string; weight: number; everyNthWindow: number; calibration: Manifest['calibration'] }[];
   settings: Record<string, unknown>;
   counts: { bonafideClips: number; ignoredRows: number; failedClips: number };
   failures: Failure[];
@@ -200,7 +209,14 @@ const ALARM: readonly VerdictState[] = ['suspicious', 'deepfake-likely'];
  * for `logits[i]`: calibrated with `calibration`, the manifest's task and verdict weight,
  * evidence = speech seconds). Windows may have given their sample buffers away.
  */
-export function replayCall(model: AvailableModel, calibration: Manifest['calibration'], windows: readonly AudioWindow[], logits: readonly number[], options: Partial<ParticipantVerdictOptions> = {}): CallOutcome {
+export interface StageScores {
+  model: AvailableModel;
+  calibration: Manifest['calibration'];
+  /** Window index -> the stage's logit, for the windows it scored. */
+  logits: ReadonlyMap<number, number>;
+}
+
+export function replayCall(model: AvailableModel, calibration: Manifest['calibration'], windows: readonly AudioWindow[], logits: readonly number[], options: Partial<ParticipantVerdictOptions> = {}, stage?: StageScores): CallOutcome {
   let clock = 0;
   const first = windows[0];
   const pv = new ParticipantVerdict({ roomId: first?.stream.roomId ?? 'drift', peerId: first?.stream.peerId ?? 'drift' }, { ...options, now: () => clock });
@@ -214,24 +230,12 @@ export function replayCall(model: AvailableModel, calibration: Manifest['calibra
     pv.observe(w);
     const logit = logits[i];
     if (logit === undefined || !Number.isFinite(logit)) return; // InferencePool drops it ('inference-error')
-    const score: DetectorScore = {
-      type: 'score',
-      stream: w.stream,
-      seq: w.seq,
-      detector: model.id,
-      task: model.manifest.task,
-      weight: model.manifest.verdict?.weight ?? 1,
-      modelVersion: model.manifest.version,
-      pFake: calibrate(calibration, logit),
-      // InferencePool: the window's speech seconds, else its length (a whole window here).
-      evidence: w.speechSeconds,
-      wallEnd: w.wallEnd,
-      queueMs: 0,
-      inferenceMs: 0,
-    };
+    const score = windowScore(model, calibration, w, logit);
     pv.addScore(score);
     sumPFake += score.pFake;
     scored++;
+    const s2 = stage?.logits.get(i);
+    if (stage && s2 !== undefined && Number.isFinite(s2)) pv.addScore(windowScore(stage.model, stage.calibration, w, s2));
     const v = pv.current();
     maxPFake = Math.max(maxPFake, v.pFake);
     if (firstSuspicious === null && ALARM.includes(v.state)) firstSuspicious = clock / 1000;
@@ -246,6 +250,25 @@ export function replayCall(model: AvailableModel, calibration: Manifest['calibra
     finalReason: v.reason ?? null,
     maxPFake,
     meanWindowPFake: scored > 0 ? sumPFake / scored : null,
+  };
+}
+
+/** The WindowScore InferencePool emits for `logit` of `model` on window `w`. */
+function windowScore(model: AvailableModel, calibration: Manifest['calibration'], w: AudioWindow, logit: number): DetectorScore {
+  return {
+    type: 'score',
+    stream: w.stream,
+    seq: w.seq,
+    detector: model.id,
+    task: model.manifest.task,
+    weight: model.manifest.verdict?.weight ?? 1,
+    modelVersion: model.manifest.version,
+    pFake: calibrate(calibration, logit),
+    // InferencePool: the window's speech seconds, else its length (a whole window here).
+    evidence: w.speechSeconds,
+    wallEnd: w.wallEnd,
+    queueMs: 0,
+    inferenceMs: 0,
   };
 }
 
@@ -283,6 +306,15 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
     if (o.windowSeconds < m.manifest.audio!.minSeconds) throw new DfdError('ERR_CONFIG', 'the analysis window is shorter than the model accepts', { id: m.id, minSeconds: m.manifest.audio!.minSeconds });
   }
   const cals = models.map((m) => calibrationFor(m.manifest.calibration, ch.calibration));
+  if (o.stage2.length > 0 && o.stage2.length !== models.length) throw new DfdError('ERR_CONFIG', 'give one --stage2 per --model (the same fold order), or none', { models: models.length, stage2: o.stage2.length });
+  const stages: AvailableModel[] = [];
+  for (const m of o.stage2) {
+    const st = await resolveModel(m, 'audio', o.modelsDir);
+    if (!st.manifest.cascade) throw new DfdError('ERR_CONFIG', '--stage2 must be a cascade stage (manifest cascade)', { id: st.id });
+    if (st.manifest.audio!.sampleRate !== models[stages.length]!.manifest.audio!.sampleRate) throw new DfdError('ERR_CONFIG', 'a stage must take the sample rate of its first stage', { id: st.id });
+    stages.push(st);
+  }
+  const stageCals = stages.map((m) => calibrationFor(m.manifest.calibration, ch.calibration));
   const verdictOptions: Partial<ParticipantVerdictOptions> = o.judgeNarrowband ? { quality: { ...defaultQualityThresholds, poorBandwidths: [] } } : {};
 
   const t0 = performance.now();
@@ -293,8 +325,10 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
   // One worker per model that judges somebody.
   const used = [...new Set(groups.map((g) => g.model))];
   const infs = new Map<number, WorkerInference>();
+  const stageInfs = new Map<number, WorkerInference>();
   try {
     for (const i of used) infs.set(i, await WorkerInference.open(models[i]!));
+    if (stages.length > 0) for (const i of used) stageInfs.set(i, await WorkerInference.open(stages[i]!));
     const progress = new Progress(groups.length, o.progress, 'drift');
     for (const [gi, g] of groups.entries()) {
       const model = models[g.model]!;
@@ -329,13 +363,25 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
         const r = await scoreAudioWindows(infs.get(g.model)!, msgs);
         windowsScored += r.logits.length;
         inferenceMs += r.inferenceMs;
-        const outcome = replayCall(model, cals[g.model]!, msgs, r.logits, verdictOptions);
+        let stage: StageScores | undefined;
+        const st = stages[g.model];
+        if (st) {
+          // the windows the service's pool would give the stage: long enough, then one in N (cascade.ts)
+          const sampler = new CascadeSampler(st.manifest.cascade!.everyNthWindow);
+          const minLen = Math.round(st.manifest.audio!.minSeconds * spec.sampleRate);
+          const picked = windows.map((w, i) => (w.length >= minLen && sampler.take('call', 0) ? i : -1)).filter((i) => i >= 0);
+          const sm = audioWindowMessages(picked.map((i) => windows[i]!), picked.map((i) => starts[i]!), spec.sampleRate, channel, stream, (x) => Math.round(x * 1000));
+          const sr = await scoreAudioWindows(stageInfs.get(g.model)!, sm);
+          inferenceMs += sr.inferenceMs;
+          stage = { model: st, calibration: stageCals[g.model]!, logits: new Map(picked.map((wi, k) => [wi, sr.logits[k]!])) };
+        }
+        const outcome = replayCall(model, cals[g.model]!, msgs, r.logits, verdictOptions, stage);
         speakers.push({ speaker: g.speaker, model: g.model, clips, seconds: source.length / CODEC_RATE, windows: msgs.length, ...outcome });
       }
       progress.tick(gi + 1, failures.length);
     }
   } finally {
-    for (const inf of infs.values()) await inf.close();
+    for (const inf of [...infs.values(), ...stageInfs.values()]) await inf.close();
   }
 
   const suspicious = speakers.filter((s) => s.everSuspicious).length;
@@ -349,6 +395,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
     channel: ch.name,
     seconds: o.seconds,
     models: models.map((m, index) => ({ index, id: m.id, version: m.manifest.version, sha256: m.manifest.sha256, weight: m.manifest.verdict?.weight ?? 1, calibration: cals[index]! })),
+    stage2: stages.map((m, index) => ({ index, id: m.id, version: m.manifest.version, sha256: m.manifest.sha256, weight: m.manifest.verdict?.weight ?? 1, everyNthWindow: m.manifest.cascade!.everyNthWindow, calibration: stageCals[index]! })),
     settings: {
       question: `share of bona fide speakers whose verdict reaches suspicious (or deepfake-likely) within a ${o.seconds} s call, voice detector only, no challenge`,
       call: "the speaker's clips concatenated in list order, looped or cut to the call length, through the channel once",
@@ -374,7 +421,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
 // -------------------------------------------------------------------------------- main
 
 const USAGE =
-  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--channel clean|opus24|opus12loss|g711] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
+  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--channel clean|opus24|opus12loss|g711] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
 
 export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> & { tsv: string } {
   const { values, positionals } = parseArgs({
@@ -382,6 +429,7 @@ export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> &
     allowPositionals: true,
     options: {
       model: { type: 'string', multiple: true },
+      stage2: { type: 'string', multiple: true },
       channel: { type: 'string' },
       seconds: { type: 'string' },
       'first-window': { type: 'string' },
@@ -408,6 +456,7 @@ export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> &
     tsv,
     ...(firstWindowSeconds !== undefined ? { firstWindowSeconds } : {}),
     ...(values.model !== undefined && values.model.length > 0 ? { models: values.model } : {}),
+    ...(values.stage2 !== undefined && values.stage2.length > 0 ? { stage2: values.stage2 } : {}),
     ...(channel !== undefined ? { channel } : {}),
     ...(seconds !== undefined ? { seconds } : {}),
     ...(values.out !== undefined ? { outDir: values.out } : {}),
