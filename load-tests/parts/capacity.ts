@@ -29,6 +29,7 @@ export interface CapacityStep {
   streams: number;
   holdSec: number;
   windowsProduced: number;
+  /** First-stage scores (every window); a cascade stage's are in `stage`. */
   windowsScored: number;
   windowsDropped: number;
   dropReasons: Record<string, number>;
@@ -40,6 +41,8 @@ export interface CapacityStep {
   embeddingsDropped: number;
   /** Window end to its speaker embedding reaching the main thread. */
   windowToEmbeddingMs: Summary;
+  /** A cascade stage (manifest `cascade`, e.g. voice-whisper): its scores and window-to-score latency (not in the step's ok). */
+  stage: { scored: number; windowToScoreMs: Summary; inferenceMs: Summary };
   rtpDropped: number;
   /**
    * Inputs the challenge-response module dropped or repaired, by reason
@@ -87,13 +90,15 @@ export async function runCapacity(opts: CapacityOptions, settings: BenchServiceS
   const pipeline = service.pipeline!;
   const detectors = detectorsInUse(service);
   const scores: { latencyMs: number; queueMs: number; inferenceMs: number }[] = [];
+  const stageScores: { latencyMs: number; queueMs: number; inferenceMs: number }[] = [];
+  const stages = new Set(service.pipeline!.registry.available().filter((m) => m.manifest.cascade).map((m) => m.id));
   const drops: DropEvent[] = [];
   const embeddingLatency: number[] = [];
   let produced = 0;
   pipeline.media.on('window', (w) => {
     if (w.type === 'audio-window') produced++;
   });
-  pipeline.on('score', (s: WindowScore) => scores.push({ latencyMs: Date.now() - s.wallEnd, queueMs: s.queueMs, inferenceMs: s.inferenceMs }));
+  pipeline.on('score', (s: WindowScore) => (stages.has(s.detector) ? stageScores : scores).push({ latencyMs: Date.now() - s.wallEnd, queueMs: s.queueMs, inferenceMs: s.inferenceMs }));
   pipeline.inference.on('dropped', (d) => drops.push(d));
   pipeline.inference.on('embedding', (e) => embeddingLatency.push(Date.now() - e.wallEnd));
   const steps: CapacityStep[] = [];
@@ -105,6 +110,7 @@ export async function runCapacity(opts: CapacityOptions, settings: BenchServiceS
       have = n;
       await sleep(opts.warmSec * 1000);
       scores.length = 0;
+      stageScores.length = 0;
       drops.length = 0;
       embeddingLatency.length = 0;
       produced = 0;
@@ -137,6 +143,7 @@ export async function runCapacity(opts: CapacityOptions, settings: BenchServiceS
         embeddings: embeddingLatency.length,
         embeddingsDropped: embedDrops,
         windowToEmbeddingMs: summarize(embeddingLatency),
+        stage: { scored: stageScores.length, windowToScoreMs: summarize(stageScores.map((s) => s.latencyMs)), inferenceMs: summarize(stageScores.map((s) => s.inferenceMs), 2) },
         rtpDropped: (await metricSum('dfd_pipeline_rtp_dropped_total')) - rtp0,
         challengeDegraded: Object.fromEntries(Object.entries(await metricByLabel('dfd_challenge_input_degraded_total', 'reason')).map(([k, v]) => [k, v - (ch0[k] ?? 0)]).filter(([, v]) => (v as number) > 0)),
         windowToScoreMs: summarize(lat),
@@ -150,7 +157,7 @@ export async function runCapacity(opts: CapacityOptions, settings: BenchServiceS
       };
       step.ok = step.windowsDropped === 0 && step.rtpDropped === 0 && step.windowsScored > 0 && step.windowToScoreMs.p95 < opts.latencyTargetMs;
       steps.push(step);
-      log(`capacity n=${n} scored=${step.windowsScored} dropped=${step.windowsDropped} p95=${step.windowToScoreMs.p95}ms embeddings=${step.embeddings} (dropped ${step.embeddingsDropped}, p95 ${step.windowToEmbeddingMs.p95}ms) cpu=${step.cpu.totalCores} cores load=${step.loadAvg1} ok=${step.ok}`);
+      log(`capacity n=${n} scored=${step.windowsScored} dropped=${step.windowsDropped} p95=${step.windowToScoreMs.p95}ms embeddings=${step.embeddings} (dropped ${step.embeddingsDropped}, p95 ${step.windowToEmbeddingMs.p95}ms) stage=${step.stage.scored} (p95 ${step.stage.windowToScoreMs.p95}ms) cpu=${step.cpu.totalCores} cores load=${step.loadAvg1} ok=${step.ok}`);
       failures = step.ok ? 0 : failures + 1;
       if (failures >= opts.stopAfterFailures) break;
     }

@@ -1,9 +1,10 @@
 /**
- * The committed voice detector, alone, in a live call: two Chromium participants in one room,
+ * The committed voice detectors, alone, in a live call: two Chromium participants in one room,
  * one whose microphone speaks neural TTS (Piper, a VITS voice), one speaking real recorded
  * speech (a LibriVox reader and the Asterisk prompt voice). Their audio takes the real path:
- * WebRTC -> mediasoup -> tap -> Opus decode -> VAD -> speech windows -> voice-antispoof
- * (detectors/models/voice-antispoof, copied as committed) -> ParticipantVerdict.
+ * WebRTC -> mediasoup -> tap -> Opus decode -> VAD -> speech windows -> voice-antispoof on every
+ * window and its cascade stage voice-whisper on one 2 s window in 4 of each stream
+ * (detectors/models/, copied as committed) -> ParticipantVerdict.
  *
  * Challenges are off and no face model is loaded, so only the voice detector can move a
  * verdict. Both callers are observed until each has MIN_SPEECH_SEC of speech evidence. The real
@@ -35,6 +36,8 @@ import type { VerdictState } from '../../pipeline/verdict/VerdictMachine.js';
 import type { DetectorScore } from '../../pipeline/inference/InferenceBackend.js';
 
 const MODEL_DIR = path.join(repoRoot, 'detectors/models/voice-antispoof');
+/** The second stage (manifest `cascade`): scores one window in N of each stream. */
+const STAGE_DIR = path.join(repoRoot, 'detectors/models/voice-whisper');
 const ROOM = 'voice';
 /** From joining to both callers' MIN_SPEECH_SEC (a loaded 2-core machine runs two browsers and the SFU). */
 const DEADLINE_MS = 180_000;
@@ -52,6 +55,7 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
   let service: Service;
   let modelsDir: string;
   let manifest: Manifest;
+  let stage: Manifest;
   let mics: ReturnType<typeof ensureVoiceFixtures>;
   const browsers: Browser[] = [];
   const verdicts: Verdict[] = [];
@@ -61,11 +65,14 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
     // Fails (never skips) with the install command when Piper or the recordings are missing.
     mics = ensureVoiceFixtures();
     manifest = (await readModelFiles(MODEL_DIR)).manifest;
-    // The committed model only: no face models, so nothing else can score.
+    stage = (await readModelFiles(STAGE_DIR)).manifest;
+    // The committed voice models only: no face models, so nothing else can score.
     modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-models-'));
-    const dest = path.join(modelsDir, manifest.id);
-    fs.mkdirSync(dest);
-    for (const f of ['manifest.json', manifest.file]) fs.copyFileSync(path.join(MODEL_DIR, f), path.join(dest, f));
+    for (const [dir, m] of [[MODEL_DIR, manifest], [STAGE_DIR, stage]] as const) {
+      const dest = path.join(modelsDir, m.id);
+      fs.mkdirSync(dest);
+      for (const f of ['manifest.json', m.file]) fs.copyFileSync(path.join(dir, f), path.join(dest, f));
+    }
     service = await startTestService({ modelsDir, faceAnalysis: false, challenges: false }, { events: false, analysis: true });
     service.pipeline!.on('verdict', (v) => verdicts.push(v));
     service.pipeline!.on('score', (s) => scores.push(s));
@@ -106,8 +113,9 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
     while (Date.now() < deadline && !(evidenceOf(ttsId) >= target && evidenceOf(realId) >= target)) await sleep(250);
 
     const flag = flagOf();
-    const of = (peerId: string): { scores: DetectorScore[]; verdicts: Verdict[]; current: Verdict } => ({
-      scores: scores.filter((s) => s.stream.peerId === peerId),
+    const of = (peerId: string): { scores: DetectorScore[]; stage: DetectorScore[]; verdicts: Verdict[]; current: Verdict } => ({
+      scores: scores.filter((s) => s.stream.peerId === peerId && s.detector === manifest.id),
+      stage: scores.filter((s) => s.stream.peerId === peerId && s.detector === stage.id),
       verdicts: verdicts.filter((v) => v.peerId === peerId),
       current: service.pipeline!.participant(ROOM, peerId)!.current(),
     });
@@ -118,6 +126,7 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
     const realFlags = real.verdicts.filter((v) => FLAGGED.includes(v.state)).map(brief);
     const summary = {
       model: { id: manifest.id, version: manifest.version, weight: manifest.verdict?.weight ?? 1 },
+      stage: { id: stage.id, version: stage.version, weight: stage.verdict?.weight ?? 1, everyNthWindow: stage.cascade?.everyNthWindow },
       tts: {
         joinToFlagMs: flag ? flag.updatedAt - ttsJoinedAt : null,
         flaggedAs: flag?.state ?? null,
@@ -126,6 +135,8 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
         meanPFake: round(mean(tts.scores.map((s) => s.pFake))),
         windows: tts.scores.length,
         windowPFakes: tts.scores.map((s) => round(s.pFake, 2)),
+        stageMeanPFake: round(mean(tts.stage.map((s) => s.pFake))),
+        stagePFakes: tts.stage.map((s) => round(s.pFake, 2)),
         speechSec: round(tts.current.evidence.speechSeconds / overlap, 1),
         states: states(tts.verdicts),
       },
@@ -134,6 +145,8 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
         maxFusedPFake: round(Math.max(0, ...real.verdicts.map((v) => v.pFake))),
         windows: real.scores.length,
         windowPFakes: real.scores.map((s) => round(s.pFake, 2)),
+        stageMeanPFake: round(mean(real.stage.map((s) => s.pFake))),
+        stagePFakes: real.stage.map((s) => round(s.pFake, 2)),
         speechSec: round(real.current.evidence.speechSeconds / overlap, 1),
         neededSpeechSec: MIN_SPEECH_SEC,
         states: states(real.verdicts),
@@ -144,13 +157,22 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
     console.log(`voice-detector-e2e ${JSON.stringify(summary)}`);
     const info = JSON.stringify(summary);
 
-    // Scores arrived for both, each from the committed voice detector with a verdict weight.
+    // Scores arrived for both, from the committed voice detectors with their verdict weights.
     expect(tts.scores.length, `no voice scores for the TTS caller: ${info}`).toBeGreaterThan(0);
     expect(real.scores.length, `no voice scores for the real speaker: ${info}`).toBeGreaterThan(0);
-    const sources = [...new Set([...tts.scores, ...real.scores].map((s) => JSON.stringify({ kind: s.stream.kind, detector: s.detector, task: s.task, version: s.modelVersion, weight: s.weight })))];
-    expect(sources, `score sources: ${sources.join(' ')}`).toEqual([
-      JSON.stringify({ kind: 'audio', detector: 'voice-antispoof', task: 'voice-antispoof', version: manifest.version, weight: manifest.verdict?.weight ?? 1 }),
-    ]);
+    const sources = [...new Set(scores.map((s) => JSON.stringify({ kind: s.stream.kind, detector: s.detector, task: s.task, version: s.modelVersion, weight: s.weight })))].sort();
+    expect(sources, `score sources: ${sources.join(' ')}`).toEqual(
+      [
+        JSON.stringify({ kind: 'audio', detector: 'voice-antispoof', task: 'voice-antispoof', version: manifest.version, weight: manifest.verdict?.weight ?? 1 }),
+        JSON.stringify({ kind: 'audio', detector: stage.id, task: 'voice-antispoof', version: stage.version, weight: stage.verdict?.weight ?? 1 }),
+      ].sort(),
+    );
+    // The second stage scored some windows of each caller, and at most one in N of them (the first stage scores them all).
+    const every = stage.cascade?.everyNthWindow ?? 1;
+    for (const c of [tts, real]) {
+      expect(c.stage.length, `no second-stage scores: ${info}`).toBeGreaterThan(0);
+      expect(c.stage.length, `the second stage scored more than one window in ${every}: ${info}`).toBeLessThanOrEqual(Math.ceil(c.scores.length / every));
+    }
     expect(manifest.verdict?.weight ?? 1, `voice-antispoof's manifest verdict.weight is 0: it is scored but cannot move a verdict. ${info}`).toBeGreaterThan(0);
 
     // Both spoke long enough to be judged.
@@ -166,9 +188,9 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
     const separation = summary.tts.meanPFake - summary.real.meanPFake;
     expect(separation, `TTS mean pFake ${summary.tts.meanPFake} vs real ${summary.real.meanPFake}: ${info}`).toBeGreaterThan(MIN_SEPARATION);
 
-    // A flag, if the verdict raises one at this weight, is the voice detector's, not a challenge's.
+    // A flag, if the verdict raises one at these weights, is the voice detectors', not a challenge's.
     if (flag) {
-      expect(flag.models, info).toEqual([{ id: 'voice-antispoof', version: manifest.version }]);
+      for (const m of flag.models) expect([`voice-antispoof@${manifest.version}`, `${stage.id}@${stage.version}`], info).toContain(`${m.id}@${m.version}`);
       expect(flag.reason ?? '', info).not.toMatch(/challenge|presentation-attack/);
     }
   }, 300_000);

@@ -59,6 +59,11 @@ voice() {
   nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/models/voice-antispoof" --manifests "$fx" \
     --seconds 10 --work "$out/voice-weight"
   stamp weight
+  # the second stage (frozen Whisper-base encoder from PyPI + logistic head) on the same cache
+  nice -n 10 "$py" "$v/whisper_stage.py" features --data "$data" --threads 1
+  nice -n 10 "$py" "$v/whisper_stage.py" cv --data "$data"
+  nice -n 10 "$py" "$v/whisper_stage.py" final --data "$data" --out "$out/models-stage/voice-whisper" --threads 1
+  stamp whisper_stage
 }
 
 face() {
