@@ -164,10 +164,13 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     const models = withCascadeSetting(registry.available(), o.cascadeEvery).filter((m) => o.speakerContinuity || m.manifest.task !== 'speaker-embed');
     const inMedia = !o.inferenceBackend && o.inferencePlacement === 'media-threads';
     const isEmbed = (m: AvailableModel): boolean => m.manifest.task === 'speaker-embed';
-    const media = new MediaWorkerPool(inMedia ? { ...o.media, inference: colocatedConfig(models.filter((m) => !isEmbed(m)), o.inference) } : o.media);
+    // Off the score path, on the inference threads: the speaker model and cascade stages (one long run
+    // of a second stage in a media worker would hold up the decoding, VAD and first-stage scores of its streams).
+    const offScorePath = (m: AvailableModel): boolean => isEmbed(m) || m.manifest.cascade !== undefined;
+    const media = new MediaWorkerPool(inMedia ? { ...o.media, inference: colocatedConfig(models.filter((m) => !offScorePath(m)), o.inference) } : o.media);
     let inference: InferenceBackend;
     if (o.inferenceBackend) inference = o.inferenceBackend(models);
-    else if (media.inference) inference = new SplitInference(media.inference, models.some(isEmbed) ? new InferencePool(models.filter(isEmbed), o.inference) : undefined);
+    else if (media.inference) inference = new SplitInference(media.inference, models.some(offScorePath) ? new InferencePool(models.filter(offScorePath), o.inference) : undefined);
     else inference = new InferencePool(models, o.inference);
     const fps = media.options.videoFps;
     // Video quality is judged on the analysis frame rate, which the decoder limits to `videoFps`.

@@ -1,9 +1,10 @@
 /**
  * The `media-threads` placement as one InferenceBackend: the score detectors run in the media
  * worker that made the window (ColocatedInference: two thread hops from packet to score), and the
- * speaker-embedding model, the costliest and off the score path, runs on dedicated inference
- * threads fed from the main thread (an InferencePool), so its batches never hold up a media
- * worker's decoding and VAD. Listeners are registered on both; nothing is re-emitted.
+ * models off that path, the speaker-embedding model and cascade stages (a dearer second voice
+ * stage on one window in N, manifest `cascade`), run on dedicated inference threads fed from the
+ * main thread (an InferencePool), so their runs never hold up a media worker's decoding, VAD and
+ * first-stage scores. Listeners are registered on both; nothing is re-emitted.
  */
 import type { AnalysisWindow } from '../messages.js';
 import type { ColocatedInference } from './ColocatedInference.js';
@@ -11,7 +12,7 @@ import type { DetectorInfo, InferenceBackend, InferenceBackendEvents } from './I
 
 export class SplitInference implements InferenceBackend {
   readonly scores: ColocatedInference;
-  /** Undefined when no speaker-embedding model is installed (or speaker continuity is off). */
+  /** The speaker model and cascade stages; undefined when neither is installed (or enabled). */
   readonly embeddings: InferenceBackend | undefined;
 
   constructor(scores: ColocatedInference, embeddings: InferenceBackend | undefined) {
@@ -35,7 +36,7 @@ export class SplitInference implements InferenceBackend {
     await Promise.all([this.scores.ready(), this.embeddings?.ready()]);
   }
 
-  /** Scores were computed where the window was made; the main thread only sends windows on for their embeddings. */
+  /** First-stage scores were computed where the window was made; the main thread sends windows on for embeddings and cascade stages. */
   submit(window: AnalysisWindow): boolean {
     return this.embeddings?.submit(window) ?? false;
   }
