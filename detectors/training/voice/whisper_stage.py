@@ -154,7 +154,7 @@ def cmd_cv(args) -> None:
         # with fewer than 3 folds (the CI smoke run) there is no inner split: the middle of the grid
         for cc in (C_GRID if len(tf) >= 2 else C_GRID[1:2]):
             inner = []
-            for j in tf:
+            for j in (tf if len(tf) >= 2 else []):
                 m = fit_head(tv, lab, np.isin(folds, [f for f in tf if f != j]), cc)
                 val = folds == j
                 for ch in range(len(CHANNELS)):
