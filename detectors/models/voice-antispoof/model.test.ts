@@ -12,23 +12,13 @@ import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAudio } from '../../eval/evalVoice.js';
+import { buzz } from '../../testing/buzz.js';
 import { VoiceModel, readVoiceManifest, windowPlan } from '../../eval/voiceModel.js';
 import type { AudioSpec } from '../../registry/Manifest.js';
 import { pcmOf, pcmToS16 } from '../../../events/workWire.js';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const SR = 16000;
-
-function buzz(seconds: number): Float32Array {
-  // 110 Hz sawtooth with a slow amplitude wobble: voiced-like but clearly not speech
-  const n = Math.round(seconds * SR);
-  const x = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const t = i / SR;
-    x[i] = 0.3 * (2 * ((110 * t) % 1) - 1) * (0.6 + 0.4 * Math.sin(2 * Math.PI * 3 * t));
-  }
-  return x;
-}
 
 describe('voice-antispoof model files', () => {
   it('manifest matches the contract and the model file hash', () => {

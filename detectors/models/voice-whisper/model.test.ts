@@ -13,20 +13,11 @@ import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAudio } from '../../eval/evalVoice.js';
+import { buzz } from '../../testing/buzz.js';
 import { VoiceModel, readVoiceManifest } from '../../eval/voiceModel.js';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const SR = 16000;
-
-function buzz(seconds: number): Float32Array {
-  const n = Math.round(seconds * SR);
-  const x = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const t = i / SR;
-    x[i] = 0.3 * (2 * ((110 * t) % 1) - 1) * (0.6 + 0.4 * Math.sin(2 * Math.PI * 3 * t));
-  }
-  return x;
-}
 
 describe('voice-whisper model files', () => {
   it('manifest: a voice-antispoof cascade stage on 2 s windows, hash of the file, weight and calibration set', () => {
