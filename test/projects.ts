@@ -43,6 +43,7 @@ export const INTEGRATION = [
   'detectors/models/face-liveness/model.test.ts',
   'detectors/models/speaker-embed/model.test.ts',
   'detectors/models/voice-antispoof/model.test.ts',
+  'detectors/models/voice-whisper/model.test.ts',
   'detectors/registry/ModelRegistry.test.ts',
   'detectors/registry/models.fuzz.test.ts',
   'kernel/SupervisedWorker.test.ts',
