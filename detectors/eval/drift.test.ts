@@ -67,7 +67,7 @@ beforeAll(() => {
   sh('espeak-ng', ['-v', 'en-029', '-w', 'a/anon1.wav', 'yes that is right, thank you very much']);
   sh('espeak-ng', ['-v', 'en-gb-scotland', '-w', 'a/anon2.wav', 'no, I never received that letter']);
   sh('espeak-ng', ['-v', 'en-us+m3', '-w', 'a/dave1.wav', 'can you send the code again, it expired']);
-  sh('espeak-ng', ['-v', 'en-us', '-w', 'a/spoof1.wav', 'this row is a spoof and is not used']);
+  sh('espeak-ng', ['-v', 'en-us', '-w', 'a/spoof1.wav', 'this row is a spoof, used only with label spoof']);
   fake = copyModel('voice-antispoof-fake', 20);
   genuine = copyModel('voice-antispoof-genuine', -20);
 });
@@ -106,7 +106,9 @@ describe('drift.ts', () => {
     expect(byName(r, 'alice').clips).toEqual(['a/alice1.wav', 'a/alice2.wav']);
     expect(byName(r, 'dave').clips).toEqual(['a/dave1.wav']);
     expect(r.failures).toEqual([{ path: 'a/missing.wav', line: 6, code: 'ERR_DECODE_FAILED' }]);
-    expect(r.counts).toEqual({ bonafideClips: 8, ignoredRows: 1, failedClips: 1 });
+    expect(r.counts).toEqual({ bonafideClips: 8, spoofClips: 1, ignoredRows: 1, failedClips: 1 });
+    expect(r.label).toBe('bonafide');
+    expect(r.sweep).toEqual([]);
     for (const s of r.speakers) {
       expect(Object.keys(s).sort()).toEqual(['clips', 'everSuspicious', 'finalReason', 'finalState', 'firstSuspiciousSeconds', 'firstVerdict', 'maxPFake', 'meanWindowPFake', 'model', 'seconds', 'speaker', 'windows'].sort());
       expect(s.windows).toBe(12); // 12 s call: the early 1 s window, then 2 s windows every 1 s
@@ -142,6 +144,40 @@ describe('drift.ts', () => {
     expect(Object.values(r.totals.finalStates).reduce((a, b) => a + (b ?? 0), 0)).toBe(n);
     expect(r.files.json).toBe(path.resolve(dir, 'out', 'drift-voice-antispoof-clean.json'));
     expect((JSON.parse(fs.readFileSync(r.files.json, 'utf8')) as DriftReport).speakers).toEqual(r.speakers);
+  });
+
+  it('with --label spoof judges the spoof rows as calls; a weight sweep replays the same scores with other verdict weights', async () => {
+    const list = tsv('spoof.tsv', [
+      HEADER,
+      ['a/alice1.wav', 'bonafide', 'alice', '0'],
+      ['a/spoof1.wav', 'spoof', 'vits / alice', '1'],
+      ['a/bob1.wav', 'spoof', 'vits / bob', '2'],
+    ]);
+    const out = path.join(dir, 'out-spoof');
+    const r = await runDrift({ tsv: list, models: [REAL, fake, genuine], label: 'spoof', weights: [0, 0.2, 1], seconds: 12, outDir: out, progress: false });
+    expect(r.label).toBe('spoof');
+    expect(r.settings['question']).toMatch(/spoof calls/);
+    expect(r.counts).toEqual({ bonafideClips: 1, spoofClips: 2, ignoredRows: 1, failedClips: 0 });
+    expect(r.speakers.map((s) => [s.speaker, s.model])).toEqual([
+      ['vits / alice', 1],
+      ['vits / bob', 2],
+    ]);
+    // the always-fake copy flags its call, the always-genuine copy does not (both at their manifest weight 1)
+    expect(byName(r, 'vits / alice').everSuspicious).toBe(true);
+    expect(byName(r, 'vits / bob').everSuspicious).toBe(false);
+    expect(r.files.json).toBe(path.resolve(out, 'drift-voice-antispoof-clean-spoof.json'));
+    // weight 0: nothing moves the verdict; 0.2 (log-odds 20 capped at 4, x 0.2 = 0.8) and 1 still flag the fake call
+    expect(r.sweep).toEqual([
+      { weight: 0, stageWeight: null, suspicious: 0, share: 0 },
+      { weight: 0.2, stageWeight: null, suspicious: 1, share: 0.5 },
+      { weight: 1, stageWeight: null, suspicious: 1, share: 0.5 },
+    ]);
+    // the sweep at the manifest's own weight is the run itself
+    const again = await runDrift({ tsv: list, models: [REAL, fake, genuine], label: 'spoof', weights: [1], seconds: 12, outDir: out, progress: false });
+    expect(again.sweep[0]!.suspicious).toBe(again.totals.suspicious);
+    await expect(runDrift({ tsv: list, models: [REAL, fake, genuine], label: 'spoof', stageWeights: [0.5], seconds: 12, outDir: out, progress: false })).rejects.toSatisfy(
+      (e) => isDfdError(e) && e.code === 'ERR_CONFIG',
+    );
   });
 
   it('runs from the command line; g711 is narrowband, which the verdict does not judge unless --judge-narrowband', async () => {
@@ -191,6 +227,13 @@ describe('drift.ts', () => {
       judgeNarrowband: false,
       progress: false,
     });
+    expect(parseDriftArgs(['l.tsv', '--label', 'spoof', '--weights', '0.2,0.3', '--stage-weights', '0.5'])).toMatchObject({ label: 'spoof', weights: [0.2, 0.3], stageWeights: [0.5] });
+    expect(code(() => parseDriftArgs(['l.tsv', '--label', 'fake']))).toBe('ERR_CONFIG');
+    expect(code(() => parseDriftArgs(['l.tsv', '--weights', '0.2,']))).toBe('ERR_CONFIG');
+    expect(code(() => parseDriftArgs(['l.tsv', '--weights', '1.5']))).toBe('ERR_CONFIG');
+    expect(code(() => parseDriftArgs(['l.tsv', '--stage-weights', 'x']))).toBe('ERR_CONFIG');
+    const spoofOnly = items([['path', 'label', 'speaker'], ['a.wav', 'bonafide', 'x'], ['c.wav', 'spoof', 'y']]);
+    expect(groupSpeakers(spoofOnly.items, spoofOnly.columns, 1, 'spoof')).toEqual({ groups: [expect.objectContaining({ speaker: 'y', model: 0 })], ignored: 1 });
     expect(code(() => parseDriftArgs(['l.tsv', '--channel', 'gsm']))).toBe('ERR_CONFIG');
     expect(code(() => parseDriftArgs(['l.tsv', '--seconds', '0']))).toBe('ERR_CONFIG');
     expect(code(() => parseDriftArgs([]))).toBe('ERR_CONFIG');
@@ -236,6 +279,18 @@ describe('replayCall', () => {
     // evidence / fullEvidence (4 s) >= logit(0.6) / 0.6 = 0.68, i.e. 2.7 s: at the 8th window
     // (about 3.0 s), which ends at 9 s.
     expect(weak.firstSuspiciousSeconds).toBe(9);
+  });
+
+  it('replays with other verdict weights in place of the manifests\'', () => {
+    const hot = new Array<number>(30).fill(3);
+    // the manifest says 0 (never moves a verdict); the override 0.2 is the "weak" case above
+    expect(replayCall(model(0), cal, windows(30), hot, {}, undefined, { weight: 0.2 })).toMatchObject({ finalState: 'suspicious', firstSuspiciousSeconds: 9 });
+    const stageModel = { ...model(1), id: 'stage' };
+    const every4 = new Map(Array.from({ length: 8 }, (_, k) => [4 * k, 3] as [number, number]));
+    const stage = { model: stageModel, calibration: cal, logits: every4 };
+    // the stage at weight 0 adds nothing: the same outcome as the first stage alone
+    expect(replayCall(model(0.2), cal, windows(30), hot, {}, stage, { stageWeight: 0 })).toEqual(replayCall(model(0.2), cal, windows(30), hot));
+    expect(replayCall(model(0.2), cal, windows(30), hot, {}, stage, { stageWeight: 1 })).toEqual(replayCall(model(0.2), cal, windows(30), hot, {}, stage));
   });
 
   it('adds a cascade stage\'s scores to the same verdict, on the windows it scored', () => {

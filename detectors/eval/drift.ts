@@ -1,12 +1,17 @@
 /**
  * Genuine-caller drift: what share of real speakers would the voice detector alone make
- * `suspicious` in a call of `--seconds` without any challenge?
+ * `suspicious` in a call of `--seconds` without any challenge? And, with `--label spoof`, the
+ * other side of the same operating point: what share of calls speaking one generator's fakes
+ * does it flag (call-level detection)?
  *
  *   node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]...
+ *        [--label bonafide|spoof] [--weights 0.2,0.25,...] [--stage-weights 0.4,0.55,...]
  *        [--channel clean|opus24|opus12loss|g711] [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]
  *
  * The list is the eval tool's TSV (report.ts) with a `speaker` column and optionally a `model`
- * column: only `bonafide` rows are used; rows with speaker `-` or empty are each their own
+ * column: only the rows of `--label` (default `bonafide`) are used, grouped into one call per
+ * `speaker` cell (for spoof rows, name the generator and the target, e.g. `vits / p225@page`);
+ * rows with speaker `-` or empty are each their own
  * speaker (named by the clip's path); `model` is a 0-based index into the --model list (default
  * 0), so each speaker can be judged by a cross-validation fold model that never saw them. All
  * clips of a speaker must name the same model. --model defaults to `voice-antispoof`.
@@ -41,9 +46,15 @@
  * rule (poorBandwidths = []) to see what the detector would do on telephone audio; the report
  * says when it was used.
  *
- * Output: JSON on stdout and in <out>/drift-<first model id>-<channel>.json: per speaker
+ * Weight sweep: every call is scored once; `--weights` (first stage) and `--stage-weights`
+ * (cascade stage; default: the manifests' weights) replay the same scores into fresh verdicts
+ * with those verdict weights in place of the manifests', and `sweep` lists the share of calls
+ * ever `suspicious` for every pair. Choose the weights on held-out folds' bona fide and spoof
+ * lists together: the most spoof calls flagged while bona fide speakers stay under the target.
+ *
+ * Output: JSON on stdout and in <out>/drift-<first model id>-<channel>[-spoof].json: per speaker
  * {speaker, model, clips, seconds, windows, everSuspicious, firstSuspiciousSeconds, finalState,
- * finalReason, maxPFake, meanWindowPFake}, totals {speakers, suspicious, suspiciousShare, finalStates}; clips that
+ * finalReason, maxPFake, meanWindowPFake}, totals {speakers, suspicious, suspiciousShare, finalStates}, sweep; clips that
  * cannot be decoded are listed under `failures` (a speaker left without audio is not counted).
  * A bad list is ERR_EVAL_TSV (exit code 2), bad options ERR_CONFIG (exit code 2).
  */
@@ -77,6 +88,12 @@ export interface DriftOptions {
   models: string[];
   /** Cascade stage models, one per entry of `models` (empty: none). */
   stage2: string[];
+  /** Which rows make the calls: bona fide speakers (drift) or spoof "speakers" (detection). */
+  label: DriftLabel;
+  /** First-stage verdict weights to replay besides the manifest's (empty: none). */
+  weights: number[];
+  /** Cascade-stage verdict weights to replay (empty: the stage manifest's). */
+  stageWeights: number[];
   modelsDir: string;
   channel: Channel;
   /** Length of each speaker's call, seconds. */
@@ -99,6 +116,9 @@ export interface DriftOptions {
 export const defaultDriftOptions: Omit<DriftOptions, 'tsv'> = {
   models: ['voice-antispoof'],
   stage2: [],
+  label: 'bonafide',
+  weights: [],
+  stageWeights: [],
   modelsDir: defaultEvalOptions.modelsDir,
   channel: 'clean',
   seconds: 60,
@@ -111,6 +131,17 @@ export const defaultDriftOptions: Omit<DriftOptions, 'tsv'> = {
   judgeNarrowband: false,
   progress: true,
 };
+
+export type DriftLabel = 'bonafide' | 'spoof';
+
+/** One replay of every call with other verdict weights: how many calls ever became `suspicious`. */
+export interface SweepRow {
+  weight: number;
+  /** null: no cascade stage. */
+  stageWeight: number | null;
+  suspicious: number;
+  share: number | null;
+}
 
 /** One speaker's clips, in list order, and the model that judges them. */
 export interface SpeakerGroup {
@@ -138,9 +169,12 @@ export interface DriftReport {
   models: { index: number; id: string; version: string; sha256: string; weight: number; calibration: Manifest['calibration'] }[];
   stage2: { index: number; id: string; version: string; sha256: string; weight: number; everyNthWindow: number; calibration: Manifest['calibration'] }[];
   settings: Record<string, unknown>;
-  counts: { bonafideClips: number; ignoredRows: number; failedClips: number };
+  label: DriftLabel;
+  counts: { bonafideClips: number; spoofClips: number; ignoredRows: number; failedClips: number };
   failures: Failure[];
   totals: { speakers: number; suspicious: number; suspiciousShare: number | null; finalStates: Partial<Record<VerdictState, number>> };
+  /** Empty unless --weights or --stage-weights. */
+  sweep: SweepRow[];
   files: { json: string };
   timing: { wallSeconds: number; windows: number; inferenceMsPerWindow: number | null };
   speakers: SpeakerDrift[];
@@ -150,16 +184,16 @@ export interface DriftReport {
 const NO_SPEAKER = new Set(['', '-']);
 
 /**
- * Groups the bona fide rows by speaker (first-appearance order) and reads each row's model
+ * Groups the rows of `label` by speaker (first-appearance order) and reads each row's model
  * index. ERR_EVAL_TSV: no `speaker` column, a bad `model` cell, or one speaker on two models.
  */
-export function groupSpeakers(items: readonly EvalItem[], columns: readonly string[], modelCount: number): { groups: SpeakerGroup[]; ignored: number } {
+export function groupSpeakers(items: readonly EvalItem[], columns: readonly string[], modelCount: number, label: DriftLabel = 'bonafide'): { groups: SpeakerGroup[]; ignored: number } {
   if (!columns.includes('speaker')) throw new DfdError('ERR_EVAL_TSV', 'the header needs a speaker column');
   const hasModel = columns.includes('model');
   const groups = new Map<string, SpeakerGroup>();
   let ignored = 0;
   for (const it of items) {
-    if (it.positive) {
+    if (it.positive !== (label === 'spoof')) {
       ignored++;
       continue;
     }
@@ -216,7 +250,13 @@ export interface StageScores {
   logits: ReadonlyMap<number, number>;
 }
 
-export function replayCall(model: AvailableModel, calibration: Manifest['calibration'], windows: readonly AudioWindow[], logits: readonly number[], options: Partial<ParticipantVerdictOptions> = {}, stage?: StageScores): CallOutcome {
+/** Verdict weights in place of the manifests' (a weight sweep). */
+export interface WeightOverride {
+  weight?: number;
+  stageWeight?: number;
+}
+
+export function replayCall(model: AvailableModel, calibration: Manifest['calibration'], windows: readonly AudioWindow[], logits: readonly number[], options: Partial<ParticipantVerdictOptions> = {}, stage?: StageScores, weights: WeightOverride = {}): CallOutcome {
   let clock = 0;
   const first = windows[0];
   const pv = new ParticipantVerdict({ roomId: first?.stream.roomId ?? 'drift', peerId: first?.stream.peerId ?? 'drift' }, { ...options, now: () => clock });
@@ -230,12 +270,12 @@ export function replayCall(model: AvailableModel, calibration: Manifest['calibra
     pv.observe(w);
     const logit = logits[i];
     if (logit === undefined || !Number.isFinite(logit)) return; // InferencePool drops it ('inference-error')
-    const score = windowScore(model, calibration, w, logit);
+    const score = windowScore(model, calibration, w, logit, weights.weight);
     pv.addScore(score);
     sumPFake += score.pFake;
     scored++;
     const s2 = stage?.logits.get(i);
-    if (stage && s2 !== undefined && Number.isFinite(s2)) pv.addScore(windowScore(stage.model, stage.calibration, w, s2));
+    if (stage && s2 !== undefined && Number.isFinite(s2)) pv.addScore(windowScore(stage.model, stage.calibration, w, s2, weights.stageWeight));
     const v = pv.current();
     maxPFake = Math.max(maxPFake, v.pFake);
     if (firstSuspicious === null && ALARM.includes(v.state)) firstSuspicious = clock / 1000;
@@ -253,15 +293,15 @@ export function replayCall(model: AvailableModel, calibration: Manifest['calibra
   };
 }
 
-/** The WindowScore InferencePool emits for `logit` of `model` on window `w`. */
-function windowScore(model: AvailableModel, calibration: Manifest['calibration'], w: AudioWindow, logit: number): DetectorScore {
+/** The WindowScore InferencePool emits for `logit` of `model` on window `w` (`weight`: in place of the manifest's). */
+function windowScore(model: AvailableModel, calibration: Manifest['calibration'], w: AudioWindow, logit: number, weight?: number): DetectorScore {
   return {
     type: 'score',
     stream: w.stream,
     seq: w.seq,
     detector: model.id,
     task: model.manifest.task,
-    weight: model.manifest.verdict?.weight ?? 1,
+    weight: weight ?? model.manifest.verdict?.weight ?? 1,
     modelVersion: model.manifest.version,
     pFake: calibrate(calibration, logit),
     // InferencePool: the window's speech seconds, else its length (a whole window here).
@@ -296,7 +336,10 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
   }
   const list = parseEvalTsv(text, path.dirname(tsvPath));
   if (list.kind !== 'audio') throw new DfdError('ERR_EVAL_TSV', 'drift needs an audio list (bonafide/spoof labels)');
-  const { groups, ignored } = groupSpeakers(list.items, list.columns, o.models.length);
+  const { groups, ignored } = groupSpeakers(list.items, list.columns, o.models.length, o.label);
+  for (const w of [...o.weights, ...o.stageWeights]) {
+    if (!(Number.isFinite(w) && w >= 0 && w <= 1)) throw new DfdError('ERR_CONFIG', 'verdict weights lie in [0, 1]', { weight: w });
+  }
   const models: AvailableModel[] = [];
   for (const m of o.models) models.push(await resolveModel(m, 'audio', o.modelsDir));
   for (const m of models) {
@@ -315,6 +358,15 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
     stages.push(st);
   }
   const stageCals = stages.map((m) => calibrationFor(m.manifest.calibration, ch.calibration));
+  if (o.stageWeights.length > 0 && stages.length === 0) throw new DfdError('ERR_CONFIG', '--stage-weights needs --stage2');
+  // the pairs to replay: every --weights value (default: the manifest's) with every --stage-weights value
+  const pairs: WeightOverride[] = [];
+  if (o.weights.length > 0 || o.stageWeights.length > 0) {
+    const ws: (number | undefined)[] = o.weights.length > 0 ? o.weights : [undefined];
+    const ss: (number | undefined)[] = o.stageWeights.length > 0 ? o.stageWeights : [undefined];
+    for (const w of ws) for (const s of ss) pairs.push({ ...(w !== undefined ? { weight: w } : {}), ...(s !== undefined ? { stageWeight: s } : {}) });
+  }
+  const sweepHits = pairs.map(() => 0);
   const verdictOptions: Partial<ParticipantVerdictOptions> = o.judgeNarrowband ? { quality: { ...defaultQualityThresholds, poorBandwidths: [] } } : {};
 
   const t0 = performance.now();
@@ -376,6 +428,9 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
           stage = { model: st, calibration: stageCals[g.model]!, logits: new Map(picked.map((wi, k) => [wi, sr.logits[k]!])) };
         }
         const outcome = replayCall(model, cals[g.model]!, msgs, r.logits, verdictOptions, stage);
+        pairs.forEach((p, k) => {
+          if (replayCall(model, cals[g.model]!, msgs, r.logits, verdictOptions, stage, p).everSuspicious) sweepHits[k]!++;
+        });
         speakers.push({ speaker: g.speaker, model: g.model, clips, seconds: source.length / CODEC_RATE, windows: msgs.length, ...outcome });
       }
       progress.tick(gi + 1, failures.length);
@@ -388,7 +443,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
   const finalStates: Partial<Record<VerdictState, number>> = {};
   for (const s of speakers) finalStates[s.finalState] = (finalStates[s.finalState] ?? 0) + 1;
   fs.mkdirSync(o.outDir, { recursive: true });
-  const jsonFile = path.resolve(o.outDir, `drift-${models[0]!.id}-${ch.name}.json`);
+  const jsonFile = path.resolve(o.outDir, `drift-${models[0]!.id}-${ch.name}${o.label === 'spoof' ? '-spoof' : ''}.json`);
   const report: DriftReport = {
     tool: 'dfd-drift',
     tsv: path.basename(tsvPath),
@@ -397,7 +452,9 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
     models: models.map((m, index) => ({ index, id: m.id, version: m.manifest.version, sha256: m.manifest.sha256, weight: m.manifest.verdict?.weight ?? 1, calibration: cals[index]! })),
     stage2: stages.map((m, index) => ({ index, id: m.id, version: m.manifest.version, sha256: m.manifest.sha256, weight: m.manifest.verdict?.weight ?? 1, everyNthWindow: m.manifest.cascade!.everyNthWindow, calibration: stageCals[index]! })),
     settings: {
-      question: `share of bona fide speakers whose verdict reaches suspicious (or deepfake-likely) within a ${o.seconds} s call, voice detector only, no challenge`,
+      question: o.label === 'bonafide'
+        ? `share of bona fide speakers whose verdict reaches suspicious (or deepfake-likely) within a ${o.seconds} s call, voice detector only, no challenge`
+        : `share of spoof calls (one list speaker each: a generator speaking one target) whose verdict reaches suspicious (or deepfake-likely) within ${o.seconds} s, voice detector only, no challenge`,
       call: "the speaker's clips concatenated in list order, looped or cut to the call length, through the channel once",
       audioChain: `ffmpeg -> mono f32 48 kHz -> ${chainText(ch)}Resampler -> model rate`,
       windows: `${o.firstWindowSeconds > 0 ? `a first window of ${o.firstWindowSeconds} s, then ` : ''}${o.windowSeconds} s every ${o.hopSeconds} s (MediaWorkerPool defaults), no VAD gate (whole windows count as speech)`,
@@ -407,9 +464,21 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
       lossSeed: ch.lossRate > 0 ? o.lossSeed : null,
       maxClipSeconds: o.maxClipSeconds,
     },
-    counts: { bonafideClips: list.items.length - ignored, ignoredRows: ignored, failedClips: failures.length },
+    label: o.label,
+    counts: {
+      bonafideClips: list.items.filter((it) => !it.positive).length,
+      spoofClips: list.items.filter((it) => it.positive).length,
+      ignoredRows: ignored,
+      failedClips: failures.length,
+    },
     failures,
     totals: { speakers: speakers.length, suspicious, suspiciousShare: speakers.length > 0 ? suspicious / speakers.length : null, finalStates },
+    sweep: pairs.map((p, k) => ({
+      weight: p.weight ?? models[0]!.manifest.verdict?.weight ?? 1,
+      stageWeight: stages.length === 0 ? null : (p.stageWeight ?? stages[0]!.manifest.verdict?.weight ?? 1),
+      suspicious: sweepHits[k]!,
+      share: speakers.length > 0 ? sweepHits[k]! / speakers.length : null,
+    })),
     files: { json: jsonFile },
     timing: { wallSeconds: (performance.now() - t0) / 1000, windows: windowsScored, inferenceMsPerWindow: windowsScored > 0 ? inferenceMs / windowsScored : null },
     speakers,
@@ -421,7 +490,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
 // -------------------------------------------------------------------------------- main
 
 const USAGE =
-  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--channel clean|opus24|opus12loss|g711] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
+  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--label bonafide|spoof] [--weights w,...] [--stage-weights w,...] [--channel clean|opus24|opus12loss|g711] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
 
 export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> & { tsv: string } {
   const { values, positionals } = parseArgs({
@@ -430,6 +499,9 @@ export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> &
     options: {
       model: { type: 'string', multiple: true },
       stage2: { type: 'string', multiple: true },
+      label: { type: 'string' },
+      weights: { type: 'string' },
+      'stage-weights': { type: 'string' },
       channel: { type: 'string' },
       seconds: { type: 'string' },
       'first-window': { type: 'string' },
@@ -452,8 +524,14 @@ export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> &
     firstWindowSeconds = Number(values['first-window']);
     if (!Number.isFinite(firstWindowSeconds) || firstWindowSeconds < 0 || firstWindowSeconds > 10) throw new DfdError('ERR_CONFIG', '--first-window must be seconds in [0, 10] (0: no early first window)');
   }
+  if (values.label !== undefined && values.label !== 'bonafide' && values.label !== 'spoof') throw new DfdError('ERR_CONFIG', '--label is bonafide or spoof');
+  const weights = values.weights !== undefined ? weightList(values.weights, '--weights') : undefined;
+  const stageWeights = values['stage-weights'] !== undefined ? weightList(values['stage-weights'], '--stage-weights') : undefined;
   return {
     tsv,
+    ...(values.label !== undefined ? { label: values.label as DriftLabel } : {}),
+    ...(weights !== undefined ? { weights } : {}),
+    ...(stageWeights !== undefined ? { stageWeights } : {}),
     ...(firstWindowSeconds !== undefined ? { firstWindowSeconds } : {}),
     ...(values.model !== undefined && values.model.length > 0 ? { models: values.model } : {}),
     ...(values.stage2 !== undefined && values.stage2.length > 0 ? { stage2: values.stage2 } : {}),
@@ -463,6 +541,13 @@ export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> &
     judgeNarrowband: values['judge-narrowband'],
     progress: !values.quiet,
   };
+}
+
+/** "0.2,0.25" -> [0.2, 0.25]; every value a verdict weight in [0, 1]. */
+function weightList(text: string, flag: string): number[] {
+  const out = text.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
+  if (out.length === 0 || out.some((w) => !(Number.isFinite(w) && w >= 0 && w <= 1))) throw new DfdError('ERR_CONFIG', `${flag} is a comma-separated list of verdict weights in [0, 1]`);
+  return out;
 }
 
 const isMain = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);

@@ -3,11 +3,14 @@
 For the chosen architecture and step count (DIR/cv/report.json), writes OUT/<id>-fold<k>/{model.onnx,manifest.json}
 (the shipped manifest with that id, this file's hash and version "<version>-fold<k>") and OUT/bonafide-speakers.tsv: every
 bona fide clip with its speaker (page-qualified, so one corpus on two pages counts as two speakers) and the index
-of the fold model that never saw its page. `detectors/eval/drift.ts` reads that list:
+of the fold model that never saw its page, and OUT/spoof-calls.tsv: every spoof clip as a "speaker" named
+"<generator> / <target speaker>@<page>" (one generator speaking one target: one fraud call) with the same fold index.
+`detectors/eval/drift.ts` reads those lists (`--label spoof` for the second; `--lists-only` writes only the lists):
 
   python detectors/training/voice/fold_models.py --data DIR --shipped detectors/models/voice-antispoof \
       --manifests ../shared/train/voice-tts ../shared/train/voice-vc --out /tmp/folds
   node --import tsx detectors/eval/drift.ts /tmp/folds/bonafide-speakers.tsv --model /tmp/folds/voice-antispoof-fold0 ... --model /tmp/folds/voice-antispoof-fold4
+  node --import tsx detectors/eval/drift.ts /tmp/folds/spoof-calls.tsv --label spoof --model ... (the same folds)
 """
 from __future__ import annotations
 
@@ -24,13 +27,14 @@ def main() -> None:
     ap.add_argument("--shipped", required=True, help="folder of the shipped model (its manifest is the template)")
     ap.add_argument("--manifests", nargs="+", required=True, help="the manifest folders build_data.py read")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--lists-only", action="store_true", help="write only the two TSV lists, not the fold models")
     args = ap.parse_args()
     rep = json.load(open(os.path.join(args.data, "cv", "report.json")))
     arch, step = rep["chosen"]["arch"], int(rep["chosen"]["steps"])
     meta = json.load(open(os.path.join(args.data, "clips.json")))
     template = json.load(open(os.path.join(args.shipped, "manifest.json")))
     os.makedirs(args.out, exist_ok=True)
-    for k in range(int(meta["folds"])):
+    for k in range(0 if args.lists_only else int(meta["folds"])):
         d = os.path.join(args.out, f"{template['id']}-fold{k}")  # the registry wants id == folder name
         os.makedirs(d, exist_ok=True)
         src = os.path.join(args.data, "cv", arch, f"fold{k}-step{step}.onnx")
@@ -46,15 +50,21 @@ def main() -> None:
         for name in os.listdir(md):
             if os.path.isdir(os.path.join(md, name)):
                 page_dir[name] = md
-    rows = ["path\tlabel\tspeaker\tmodel"]
-    for c in meta["clips"]:
-        if c["label"] != 0:
-            continue
-        spk = c["speaker"] if c["speaker"] not in ("", "-") else c["path"]
-        rows.append(f"{os.path.abspath(os.path.join(page_dir[c['page']], c['path']))}\tbonafide\t{spk}@{c['group']}\t{c['fold']}")
-    with open(os.path.join(args.out, "bonafide-speakers.tsv"), "w") as f:
-        f.write("\n".join(rows) + "\n")
-    print(f"fold models for {arch} at {step} steps and {len(rows) - 1} bona fide clips written to {args.out}")
+    lists = {0: ("bonafide", "bonafide-speakers.tsv"), 1: ("spoof", "spoof-calls.tsv")}
+    for label, (name, file) in lists.items():
+        rows = ["path\tlabel\tspeaker\tmodel"]
+        for c in meta["clips"]:
+            if c["label"] != label:
+                continue
+            spk = c["speaker"] if c["speaker"] not in ("", "-") else c["path"]
+            if label == 1:
+                spk = f"{c['generator']} / {spk}"
+            rows.append(f"{os.path.abspath(os.path.join(page_dir[c['page']], c['path']))}\t{name}\t{spk}@{c['group']}\t{c['fold']}")
+        with open(os.path.join(args.out, file), "w") as f:
+            f.write("\n".join(rows) + "\n")
+        print(f"{len(rows) - 1} {name} clips listed in {os.path.join(args.out, file)}")
+    if not args.lists_only:
+        print(f"fold models for {arch} at {step} steps written to {args.out}")
 
 
 if __name__ == "__main__":
