@@ -21,6 +21,7 @@ import { groupSpeakers, loopTo, parseDriftArgs, replayCall, runDrift, type Drift
 import { parseEvalTsv } from './report.js';
 
 const REAL = path.resolve('detectors/models/voice-antispoof');
+const WHISPER = path.resolve('detectors/models/voice-whisper');
 let dir: string;
 let fake: string;
 let genuine: string;
@@ -29,14 +30,14 @@ function sh(cmd: string, args: string[]): void {
   execFileSync(cmd, args, { stdio: 'ignore', cwd: dir });
 }
 
-/** A copy of the committed model under `<dir>/models/<id>` with calibration b (wideband and telephone) and verdict weight 1. */
-function copyModel(id: string, b: number): string {
+/** A copy of a committed model (default voice-antispoof) under `<dir>/models/<id>` with calibration b (wideband and telephone) and verdict weight 1. */
+function copyModel(id: string, b: number, from = REAL, extra: Partial<Manifest> = {}): string {
   const to = path.join(dir, 'models', id);
   fs.mkdirSync(to, { recursive: true });
-  const m = JSON.parse(fs.readFileSync(path.join(REAL, 'manifest.json'), 'utf8')) as Manifest;
-  fs.copyFileSync(path.join(REAL, m.file), path.join(to, m.file));
+  const m = JSON.parse(fs.readFileSync(path.join(from, 'manifest.json'), 'utf8')) as Manifest;
+  fs.copyFileSync(path.join(from, m.file), path.join(to, m.file));
   const telephone = m.calibration.telephone ? { telephone: { ...m.calibration.telephone, b } } : {};
-  const copy: Manifest = { ...m, id, calibration: { ...m.calibration, b, ...telephone }, verdict: { weight: 1, basis: 'test copy' } };
+  const copy: Manifest = { ...m, id, calibration: { ...m.calibration, b, ...telephone }, verdict: { weight: 1, basis: 'test copy' }, ...extra };
   fs.writeFileSync(path.join(to, 'manifest.json'), JSON.stringify(copy, null, 2));
   return to;
 }
@@ -178,6 +179,24 @@ describe('drift.ts', () => {
     await expect(runDrift({ tsv: list, models: [REAL, fake, genuine], label: 'spoof', stageWeights: [0.5], seconds: 12, outDir: out, progress: false })).rejects.toSatisfy(
       (e) => isDfdError(e) && e.code === 'ERR_CONFIG',
     );
+  });
+
+  it('scores the cascade stage on the windows the service would give it and fuses them into the same verdict', async () => {
+    // An always-fake stage (one window in 4) on a call the always-genuine first stage judges.
+    const stage = copyModel('voice-whisper-fake', 20, WHISPER, { cascade: { everyNthWindow: 4, basis: 'test copy' } });
+    const list = tsv('stage.tsv', [HEADER, ['a/erin1.wav', 'bonafide', 'erin', '0']]);
+    const r = await runDrift({ tsv: list, models: [genuine], stage2: [stage], weights: [0.2], stageWeights: [0, 1], seconds: 12, outDir: path.join(dir, 'out-stage'), progress: false });
+    expect(r.stage2.map((m) => [m.id, m.everyNthWindow])).toEqual([['voice-whisper-fake', 4]]);
+    // 12 windows: the early 1 s one (too short for the stage), then eleven 2 s windows; the stage takes the 1st, 5th and 9th of those
+    expect(r.timing).toMatchObject({ windows: 12, stageWindows: 3 });
+    // at the manifests' weights (1 and 1) the genuine first stage (4 windows of 2 s per stage window) outweighs the stage
+    expect(byName(r, 'erin').everSuspicious).toBe(false);
+    // first stage at 0.2 (log-odds -0.8, evidence 0.4 s a window): the stage at weight 0 leaves the call genuine,
+    // at weight 1 (log-odds +4, 2 s) it makes it suspicious
+    expect(r.sweep).toEqual([
+      { weight: 0.2, stageWeight: 0, suspicious: 0, share: 0 },
+      { weight: 0.2, stageWeight: 1, suspicious: 1, share: 1 },
+    ]);
   });
 
   it('runs from the command line; g711 is narrowband, which the verdict does not judge unless --judge-narrowband', async () => {

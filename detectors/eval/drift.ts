@@ -176,7 +176,8 @@ export interface DriftReport {
   /** Empty unless --weights or --stage-weights. */
   sweep: SweepRow[];
   files: { json: string };
-  timing: { wallSeconds: number; windows: number; inferenceMsPerWindow: number | null };
+  /** windows: first-stage windows scored; stageWindows: the cascade stage's (0 without one). */
+  timing: { wallSeconds: number; windows: number; stageWindows: number; inferenceMsPerWindow: number | null };
   speakers: SpeakerDrift[];
 }
 
@@ -373,6 +374,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
   const speakers: SpeakerDrift[] = [];
   const failures: Failure[] = [];
   let windowsScored = 0;
+  let stageWindows = 0;
   let inferenceMs = 0;
   // One worker per model that judges somebody.
   const used = [...new Set(groups.map((g) => g.model))];
@@ -411,20 +413,27 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
         const windows = cut.windows.filter((_, i) => keep[i]);
         const starts = cut.starts.filter((_, i) => keep[i]);
         const stream: StreamRef = { roomId: 'drift', peerId: g.speaker, producerId: `drift-${gi}`, kind: 'audio' };
+        // The stage's windows are picked (and copied) before the first stage scores: scoring hands the
+        // sample buffers to the worker, which leaves `windows` empty.
+        const st = stages[g.model];
+        let picked: number[] = [];
+        let stageMsgs: AudioWindow[] = [];
+        if (st) {
+          // the windows the service's pool would give the stage: long enough, then one in N (cascade.ts)
+          const sampler = new CascadeSampler(st.manifest.cascade!.everyNthWindow);
+          const minLen = Math.round(st.manifest.audio!.minSeconds * spec.sampleRate);
+          picked = windows.map((w, i) => (w.length >= minLen && sampler.take('call', 0) ? i : -1)).filter((i) => i >= 0);
+          stageMsgs = audioWindowMessages(picked.map((i) => windows[i]!.slice()), picked.map((i) => starts[i]!), spec.sampleRate, channel, stream, (x) => Math.round(x * 1000));
+        }
         const msgs = audioWindowMessages(windows, starts, spec.sampleRate, channel, stream, (s) => Math.round(s * 1000));
         const r = await scoreAudioWindows(infs.get(g.model)!, msgs);
         windowsScored += r.logits.length;
         inferenceMs += r.inferenceMs;
         let stage: StageScores | undefined;
-        const st = stages[g.model];
         if (st) {
-          // the windows the service's pool would give the stage: long enough, then one in N (cascade.ts)
-          const sampler = new CascadeSampler(st.manifest.cascade!.everyNthWindow);
-          const minLen = Math.round(st.manifest.audio!.minSeconds * spec.sampleRate);
-          const picked = windows.map((w, i) => (w.length >= minLen && sampler.take('call', 0) ? i : -1)).filter((i) => i >= 0);
-          const sm = audioWindowMessages(picked.map((i) => windows[i]!), picked.map((i) => starts[i]!), spec.sampleRate, channel, stream, (x) => Math.round(x * 1000));
-          const sr = await scoreAudioWindows(stageInfs.get(g.model)!, sm);
+          const sr = await scoreAudioWindows(stageInfs.get(g.model)!, stageMsgs);
           inferenceMs += sr.inferenceMs;
+          stageWindows += sr.logits.length;
           stage = { model: st, calibration: stageCals[g.model]!, logits: new Map(picked.map((wi, k) => [wi, sr.logits[k]!])) };
         }
         const outcome = replayCall(model, cals[g.model]!, msgs, r.logits, verdictOptions, stage);
@@ -480,7 +489,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
       share: speakers.length > 0 ? sweepHits[k]! / speakers.length : null,
     })),
     files: { json: jsonFile },
-    timing: { wallSeconds: (performance.now() - t0) / 1000, windows: windowsScored, inferenceMsPerWindow: windowsScored > 0 ? inferenceMs / windowsScored : null },
+    timing: { wallSeconds: (performance.now() - t0) / 1000, windows: windowsScored, stageWindows, inferenceMsPerWindow: windowsScored > 0 ? inferenceMs / windowsScored : null },
     speakers,
   };
   fs.writeFileSync(jsonFile, JSON.stringify(report, null, 2) + '\n');
