@@ -111,7 +111,7 @@ describe('drift.ts', () => {
     expect(r.label).toBe('bonafide');
     expect(r.sweep).toEqual([]);
     for (const s of r.speakers) {
-      expect(Object.keys(s).sort()).toEqual(['clips', 'everSuspicious', 'finalReason', 'finalState', 'firstSuspiciousSeconds', 'firstVerdict', 'maxPFake', 'meanWindowPFake', 'model', 'seconds', 'speaker', 'windows'].sort());
+      expect(Object.keys(s).sort()).toEqual(['clips', 'everSuspicious', 'finalReason', 'finalState', 'firstSuspiciousSeconds', 'firstVerdict', 'maxPFake', 'meanStagePFake', 'meanWindowPFake', 'model', 'seconds', 'speaker', 'windows'].sort());
       expect(s.windows).toBe(12); // 12 s call: the early 1 s window, then 2 s windows every 1 s
       expect(s.firstVerdict?.seconds).toBe(1); // the early window ends at 1 s
       expect(s.seconds).toBeGreaterThan(1);
@@ -189,6 +189,8 @@ describe('drift.ts', () => {
     expect(r.stage2.map((m) => [m.id, m.everyNthWindow])).toEqual([['voice-whisper-fake', 4]]);
     // 12 windows: the early 1 s one (too short for the stage), then eleven 2 s windows; the stage takes the 1st, 5th and 9th of those
     expect(r.timing).toMatchObject({ windows: 12, stageWindows: 3 });
+    expect(byName(r, 'erin').meanStagePFake).toBeGreaterThan(0.999);
+    expect(byName(r, 'erin').meanWindowPFake).toBeLessThan(0.001);
     // at the manifests' weights (1 and 1) the genuine first stage (4 windows of 2 s per stage window) outweighs the stage
     expect(byName(r, 'erin').everSuspicious).toBe(false);
     // first stage at 0.2 (log-odds -0.8, evidence 0.4 s a window): the stage at weight 0 leaves the call genuine,
@@ -308,7 +310,10 @@ describe('replayCall', () => {
     const every4 = new Map(Array.from({ length: 8 }, (_, k) => [4 * k, 3] as [number, number]));
     const stage = { model: stageModel, calibration: cal, logits: every4 };
     // the stage at weight 0 adds nothing: the same outcome as the first stage alone
-    expect(replayCall(model(0.2), cal, windows(30), hot, {}, stage, { stageWeight: 0 })).toEqual(replayCall(model(0.2), cal, windows(30), hot));
+    const muted = replayCall(model(0.2), cal, windows(30), hot, {}, stage, { stageWeight: 0 });
+    expect({ ...muted, meanStagePFake: null }).toEqual(replayCall(model(0.2), cal, windows(30), hot));
+    // what the stage said is still reported
+    expect(muted.meanStagePFake).toBeCloseTo(1 / (1 + Math.exp(-3)), 9);
     expect(replayCall(model(0.2), cal, windows(30), hot, {}, stage, { stageWeight: 1 })).toEqual(replayCall(model(0.2), cal, windows(30), hot, {}, stage));
   });
 

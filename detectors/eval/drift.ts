@@ -54,7 +54,7 @@
  *
  * Output: JSON on stdout and in <out>/drift-<first model id>-<channel>[-spoof].json: per speaker
  * {speaker, model, clips, seconds, windows, everSuspicious, firstSuspiciousSeconds, finalState,
- * finalReason, maxPFake, meanWindowPFake}, totals {speakers, suspicious, suspiciousShare, finalStates}, sweep; clips that
+ * finalReason, maxPFake, meanWindowPFake, meanStagePFake}, totals {speakers, suspicious, suspiciousShare, finalStates}, sweep; clips that
  * cannot be decoded are listed under `failures` (a speaker left without audio is not counted).
  * A bad list is ERR_EVAL_TSV (exit code 2), bad options ERR_CONFIG (exit code 2).
  */
@@ -234,6 +234,8 @@ export interface CallOutcome {
   maxPFake: number;
   /** Mean calibrated pFake of the windows, before the verdict weight (what the detector said). */
   meanWindowPFake: number | null;
+  /** The same for the cascade stage's windows (null: no stage, or it scored none). */
+  meanStagePFake: number | null;
 }
 
 const ALARM: readonly VerdictState[] = ['suspicious', 'deepfake-likely'];
@@ -264,6 +266,8 @@ export function replayCall(model: AvailableModel, calibration: Manifest['calibra
   let maxPFake = 0;
   let sumPFake = 0;
   let scored = 0;
+  let stageSum = 0;
+  let stageScored = 0;
   let firstSuspicious: number | null = null;
   let firstVerdict: CallOutcome['firstVerdict'] = null;
   windows.forEach((w, i) => {
@@ -276,7 +280,12 @@ export function replayCall(model: AvailableModel, calibration: Manifest['calibra
     sumPFake += score.pFake;
     scored++;
     const s2 = stage?.logits.get(i);
-    if (stage && s2 !== undefined && Number.isFinite(s2)) pv.addScore(windowScore(stage.model, stage.calibration, w, s2, weights.stageWeight));
+    if (stage && s2 !== undefined && Number.isFinite(s2)) {
+      const sc = windowScore(stage.model, stage.calibration, w, s2, weights.stageWeight);
+      pv.addScore(sc);
+      stageSum += sc.pFake;
+      stageScored++;
+    }
     const v = pv.current();
     maxPFake = Math.max(maxPFake, v.pFake);
     if (firstSuspicious === null && ALARM.includes(v.state)) firstSuspicious = clock / 1000;
@@ -291,6 +300,7 @@ export function replayCall(model: AvailableModel, calibration: Manifest['calibra
     finalReason: v.reason ?? null,
     maxPFake,
     meanWindowPFake: scored > 0 ? sumPFake / scored : null,
+    meanStagePFake: stageScored > 0 ? stageSum / stageScored : null,
   };
 }
 
