@@ -235,6 +235,16 @@ describe('training recipes: tiny end-to-end runs', () => {
     const y = await runOnnx(path.join(out, 'models-stage', 'voice-whisper', s.file), 'waveform', two, [1, two.length]);
     expect(y.length).toBe(1);
     expect(Number.isFinite(y[0])).toBe(true);
+    // its weight went through the two-stage drift check (choose_weight.py --stage -> drift.ts --stage2 --stage-weights),
+    // on genuine speakers and spoof calls, and is a grid weight no larger than the recipe's cap
+    const staged = JSON.parse(fs.readFileSync(path.join(out, 'models-stage', 'voice-whisper', 'manifest.json'), 'utf8')) as {
+      verdict: { weight: number; basis: string };
+    };
+    expect(staged.verdict.basis).toMatch(/largest stage weight .* genuine speakers suspicious: 0: \d+.*held-out spoof calls flagged \(of \d+\): 0: \d+/);
+    const cap = Number(/up to (\d+(?:\.\d+)?)/.exec(staged.verdict.basis)?.[1]);
+    expect(Number.isFinite(cap), staged.verdict.basis).toBe(true);
+    expect(staged.verdict.weight).toBeGreaterThanOrEqual(0);
+    expect(staged.verdict.weight).toBeLessThanOrEqual(cap + 1e-9);
   }, 660_000);
 
   it('face: four clips of a sample photo -> the service\'s own crops -> variants + self-blends -> 2-fold leave-method-out CV, report, final -> ONNX + manifest the registry loads', async (ctx) => {

@@ -41,8 +41,12 @@ export interface CapacityStep {
   embeddingsDropped: number;
   /** Window end to its speaker embedding reaching the main thread. */
   windowToEmbeddingMs: Summary;
-  /** A cascade stage (manifest `cascade`, e.g. voice-whisper): its scores and window-to-score latency (not in the step's ok). */
-  stage: { scored: number; windowToScoreMs: Summary; inferenceMs: Summary };
+  /**
+   * A cascade stage (manifest `cascade`, e.g. voice-whisper): its scores, the windows it yielded to a
+   * backlog (dfd_cascade_windows_skipped_total{reason="backlog"}), the share of speech windows it scored,
+   * and window-to-score latency (not in the step's ok: the stage thins itself under load by design).
+   */
+  stage: { scored: number; yielded: number; shareOfWindows: number; windowToScoreMs: Summary; inferenceMs: Summary };
   rtpDropped: number;
   /**
    * Inputs the challenge-response module dropped or repaired, by reason
@@ -116,6 +120,7 @@ export async function runCapacity(opts: CapacityOptions, settings: BenchServiceS
       produced = 0;
       const rtp0 = await metricSum('dfd_pipeline_rtp_dropped_total');
       const ch0 = await metricByLabel('dfd_challenge_input_degraded_total', 'reason');
+      const yielded0 = (await metricByLabel('dfd_cascade_windows_skipped_total', 'reason'))['backlog'] ?? 0;
       const eld = monitorEventLoopDelay({ resolution: ELD_RES_MS });
       eld.enable();
       const cpu0 = processCpuMs();
@@ -143,7 +148,11 @@ export async function runCapacity(opts: CapacityOptions, settings: BenchServiceS
         embeddings: embeddingLatency.length,
         embeddingsDropped: embedDrops,
         windowToEmbeddingMs: summarize(embeddingLatency),
-        stage: { scored: stageScores.length, windowToScoreMs: summarize(stageScores.map((s) => s.latencyMs)), inferenceMs: summarize(stageScores.map((s) => s.inferenceMs), 2) },
+        stage: {
+          scored: stageScores.length,
+          yielded: ((await metricByLabel('dfd_cascade_windows_skipped_total', 'reason'))['backlog'] ?? 0) - yielded0,
+          shareOfWindows: produced > 0 ? +(stageScores.length / produced).toFixed(4) : 0,
+          windowToScoreMs: summarize(stageScores.map((s) => s.latencyMs)), inferenceMs: summarize(stageScores.map((s) => s.inferenceMs), 2) },
         rtpDropped: (await metricSum('dfd_pipeline_rtp_dropped_total')) - rtp0,
         challengeDegraded: Object.fromEntries(Object.entries(await metricByLabel('dfd_challenge_input_degraded_total', 'reason')).map(([k, v]) => [k, v - (ch0[k] ?? 0)]).filter(([, v]) => (v as number) > 0)),
         windowToScoreMs: summarize(lat),
@@ -157,7 +166,7 @@ export async function runCapacity(opts: CapacityOptions, settings: BenchServiceS
       };
       step.ok = step.windowsDropped === 0 && step.rtpDropped === 0 && step.windowsScored > 0 && step.windowToScoreMs.p95 < opts.latencyTargetMs;
       steps.push(step);
-      log(`capacity n=${n} scored=${step.windowsScored} dropped=${step.windowsDropped} p95=${step.windowToScoreMs.p95}ms embeddings=${step.embeddings} (dropped ${step.embeddingsDropped}, p95 ${step.windowToEmbeddingMs.p95}ms) stage=${step.stage.scored} (p95 ${step.stage.windowToScoreMs.p95}ms) cpu=${step.cpu.totalCores} cores load=${step.loadAvg1} ok=${step.ok}`);
+      log(`capacity n=${n} scored=${step.windowsScored} dropped=${step.windowsDropped} p95=${step.windowToScoreMs.p95}ms embeddings=${step.embeddings} (dropped ${step.embeddingsDropped}, p95 ${step.windowToEmbeddingMs.p95}ms) stage=${step.stage.scored} (yielded ${step.stage.yielded}, p95 ${step.stage.windowToScoreMs.p95}ms) cpu=${step.cpu.totalCores} cores load=${step.loadAvg1} ok=${step.ok}`);
       failures = step.ok ? 0 : failures + 1;
       if (failures >= opts.stopAfterFailures) break;
     }

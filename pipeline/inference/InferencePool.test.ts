@@ -168,7 +168,7 @@ describe('InferencePool with real onnxruntime sessions', () => {
     pool = new InferencePool([voice(), stage]);
     const got = collect(pool);
     await pool.ready();
-    const skippedBefore = await metricValue('dfd_cascade_windows_skipped_total', { detector: 'test-voice-stage2' });
+    const skippedBefore = await metricValue('dfd_cascade_windows_skipped_total', { detector: 'test-voice-stage2', reason: 'sampled' });
     const a = streamRef('cascade-a');
     const b = streamRef('cascade-b');
     const windows = [
@@ -182,7 +182,35 @@ describe('InferencePool with real onnxruntime sessions', () => {
     expect(stageSeqs).toEqual([1, 4, 7, 101]); // each stream's 1st, 4th, 7th window
     expect(got.scores.filter((s) => s.detector === 'test-voice')).toHaveLength(9); // the first stage scores every window
     for (const s of got.scores) expect(s.pFake).toBeCloseTo(expectedAudio(windows.find((w) => w.seq === s.seq)!), 4);
-    expect((await metricValue('dfd_cascade_windows_skipped_total', { detector: 'test-voice-stage2' })) - skippedBefore).toBe(5);
+    expect((await metricValue('dfd_cascade_windows_skipped_total', { detector: 'test-voice-stage2', reason: 'sampled' })) - skippedBefore).toBe(5);
+  });
+
+  it('under backlog a cascade stage yields its sampled windows (counted, not dropped) and takes the next window once the queues drain', async () => {
+    const stage: AvailableModel = { ...voice(), id: 'test-voice-stage2', manifest: { ...voice().manifest, id: 'test-voice-stage2', cascade: { everyNthWindow: 2, basis: 'test' } } };
+    // one worker, queues of 16; the stage yields from 4 queued windows in any queue
+    pool = new InferencePool([voice(), stage], { queueCapacity: 16, cascadeYieldFill: 0.25 });
+    const got = collect(pool);
+    await pool.ready();
+    const metric = async (reason: string) => metricValue('dfd_cascade_windows_skipped_total', { detector: 'test-voice-stage2', reason });
+    const [sampled0, backlog0] = [await metric('sampled'), await metric('backlog')];
+    const a = streamRef('yield-a');
+    const windows = Array.from({ length: 13 }, (_, i) => audioWindow({ stream: a, seq: i + 1, seconds: 1, seed: i + 1 }));
+    // Submitted synchronously: window 1 goes to the worker, the rest wait in the queues. The stage takes
+    // windows 1 and 3 (one in 2); from window 5 the first stage's queue holds 4 and the stage yields each
+    // window it would take (5, then 6, 7, ... as it defers to the next one).
+    const queuedBy = windows.slice(0, 12).map((w) => pool!.enqueue(copy(w)));
+    expect(queuedBy).toEqual([2, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    await until(() => got.scores.length === 12 + 2);
+    expect(got.drops).toEqual([]);
+    expect(await metric('sampled')).toBe(sampled0 + 2); // windows 2 and 4
+    expect(await metric('backlog')).toBe(backlog0 + 8); // windows 5-12
+    // drained: the next window is the stage's again (it resumes at once rather than after N more)
+    expect(pool.enqueue(copy(windows[12]!))).toBe(2);
+    await until(() => got.scores.length === 12 + 2 + 2);
+    const stageSeqs = got.scores.filter((s) => s.detector === 'test-voice-stage2').map((s) => s.seq).sort((x, y) => x - y);
+    expect(stageSeqs).toEqual([1, 3, 13]);
+    expect(got.scores.filter((s) => s.detector === 'test-voice').map((s) => s.seq).sort((x, y) => x - y)).toEqual(windows.map((w) => w.seq));
+    expect(() => new InferencePool([voice()], { cascadeYieldFill: 0 })).toThrow(/cascadeYieldFill/);
   });
 
   it('micro-batches faces across streams and keeps each window its own score', async () => {

@@ -13,9 +13,15 @@
  * Cascade: a model whose manifest has `cascade.everyNthWindow` N (a dearer second voice stage,
  * e.g. `voice-whisper`) takes only one window in N of each stream (the 1st, the (N+1)th, ...,
  * counting the windows it could take); the others are counted in
- * dfd_cascade_windows_skipped_total, not dropped. Its windows are due `embeddingSlackMs` after
- * they were queued, like speaker embeddings, so the first stage's windows go first; under
- * backlog its queue thins and drops like any other (counted, and in the verdict's coverage).
+ * dfd_cascade_windows_skipped_total{reason="sampled"}, not dropped. Its windows are due
+ * `embeddingSlackMs` after they were queued, like speaker embeddings, so the first stage's windows
+ * go first. Under backlog it yields first: while any queue of this pool is at least
+ * `cascadeYieldFill` full, the stage leaves its sampled window to the first stage
+ * ({reason="backlog"}) and takes the stream's next window instead, so an overloaded pool thins
+ * the dear optional stage before it drops speaker embeddings or score windows. The verdict's
+ * evidence is weighted by each detector's weight, so fewer stage windows mean less evidence and a
+ * lower confidence; every score names its detector. Past that its queue thins and drops like any
+ * other (counted, and in the verdict's coverage).
  *
  * Batching: faces (fixed-shape input) are micro-batched across streams up to
  * `maxBatchFrames` frames, waiting at most `maxWaitMs` for a fuller batch. Audio windows of
@@ -87,6 +93,11 @@ export interface InferencePoolOptions {
    * streams whose last embedding matched their voice skip every other window (see thinEmbedding).
    */
   embeddingThinFill: number;
+  /**
+   * A cascade stage yields its sampled window (counted, not dropped) while any queue of this pool
+   * is at least this full (0-1; 1 never yields: the stage queues and, when full, drops like any other).
+   */
+  cascadeYieldFill: number;
   /** Longest wait for a fuller face batch, ms. */
   maxWaitMs: number;
   /** Windows queued longer than this are dropped as stale, ms. */
@@ -118,6 +129,7 @@ export const defaultInferencePoolOptions: InferencePoolOptions = {
   maxAudioBatch: 8,
   embeddingSlackMs: 1_000,
   embeddingThinFill: 0.5,
+  cascadeYieldFill: 0.25,
   maxWaitMs: 5,
   maxQueueAgeMs: 10_000,
   lagWarnMs: 3_000,
@@ -207,7 +219,11 @@ const metrics = {
     help: "Speech windows a model did not take because they are shorter than its manifest's minSeconds (the early first window of a segment, for models that need longer input); not a drop",
     labelNames: ['detector'],
   }),
-  cascadeSkipped: counter<'detector'>({ name: 'dfd_cascade_windows_skipped_total', help: 'Speech windows a cascade stage (manifest cascade.everyNthWindow) left to the first stage by design: not dropped', labelNames: ['detector'] }),
+  cascadeSkipped: counter<'detector' | 'reason'>({
+    name: 'dfd_cascade_windows_skipped_total',
+    help: 'Speech windows a cascade stage left to the first stage, not dropped: reason "sampled" (not its one window in N, manifest cascade.everyNthWindow) or "backlog" (yielded while a queue of its pool was backed up)',
+    labelNames: ['detector', 'reason'],
+  }),
   embeddingsSkipped: counter<'detector'>({ name: 'dfd_speaker_embeddings_skipped_total', help: 'Speech windows not embedded by the speaker model because its queue was backed up (enrolled, matching voices only; every other window at most)', labelNames: ['detector'] }),
 };
 
@@ -252,6 +268,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     if (o.placement === 'in-thread' && o.workers !== 1) throw new DfdError('ERR_CONFIG', 'an in-thread pool has exactly one executor');
     if (o.maxBatchFrames < 1 || o.maxAudioBatch < 1) throw new DfdError('ERR_CONFIG', 'batch sizes must be at least 1');
     if (!(o.embeddingSlackMs >= 0) || !(o.embeddingThinFill > 0 && o.embeddingThinFill <= 1)) throw new DfdError('ERR_CONFIG', 'embeddingSlackMs must be >= 0 and embeddingThinFill in (0, 1]');
+    if (!(o.cascadeYieldFill > 0 && o.cascadeYieldFill <= 1)) throw new DfdError('ERR_CONFIG', 'cascadeYieldFill must be in (0, 1]');
     for (const model of models) {
       const kind = TASK_KIND[model.manifest.task];
       if (!kind) continue; // VAD / face detection run elsewhere
@@ -329,9 +346,17 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
         metrics.embeddingsSkipped.inc({ detector: d.model.id });
         continue;
       }
-      if (d.cascade && !d.cascade.take(streamKey(stream), now)) {
-        metrics.cascadeSkipped.inc({ detector: d.model.id });
-        continue;
+      if (d.cascade) {
+        const key = streamKey(stream);
+        if (!d.cascade.take(key, now)) {
+          metrics.cascadeSkipped.inc({ detector: d.model.id, reason: 'sampled' });
+          continue;
+        }
+        if (this.backlogged(this.options.cascadeYieldFill)) {
+          d.cascade.defer(key);
+          metrics.cascadeSkipped.inc({ detector: d.model.id, reason: 'backlog' });
+          continue;
+        }
       }
       // Each queued copy must own its buffer when buffers are transferred to worker threads.
       const w = first || this.options.placement === 'in-thread' ? window : cloneWindow(window);
@@ -377,6 +402,14 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
   }
 
   // -------------------------------------------------------------------------------------
+
+  /** Whether any detector's queue in this pool is at least `fill` full (never, for fill 1). */
+  private backlogged(fill: number): boolean {
+    if (fill >= 1) return false;
+    const limit = Math.max(1, Math.ceil(this.options.queueCapacity * fill));
+    for (const d of this.detectorsById.values()) if (d.queue.size >= limit) return true;
+    return false;
+  }
 
   /**
    * Whether this window skips the speaker embedding. Only while the speaker-embed queue is at

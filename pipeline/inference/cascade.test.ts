@@ -12,6 +12,17 @@ describe('CascadeSampler', () => {
     expect(takenB).toEqual([true, false, false, true]);
   });
 
+  it('defer: a taken window the stage yielded passes the turn to the next window, then the rhythm goes on', () => {
+    const c = new CascadeSampler(3);
+    expect(c.take('a', 0)).toBe(true);
+    c.defer('a');
+    expect(c.take('a', 0)).toBe(true); // yielded again
+    c.defer('a');
+    expect([c.take('a', 0), c.take('a', 0), c.take('a', 0), c.take('a', 0)]).toEqual([true, false, false, true]);
+    c.defer('unknown'); // a stream it never gave a window: nothing to pass on
+    expect(c.take('unknown', 0)).toBe(true);
+  });
+
   it('every 1 takes every window', () => {
     const c = new CascadeSampler(1);
     expect(Array.from({ length: 4 }, () => c.take('a', 0))).toEqual([true, true, true, true]);

@@ -1,7 +1,8 @@
 /**
  * Cascade stages: a dearer second model of a cheap detector's task (manifest `cascade`, e.g.
  * `voice-whisper` beside `voice-antispoof`) scores one window in N of each stream. The pool asks
- * `CascadeSampler.take` for every window the stage could score; the operator's setting
+ * `CascadeSampler.take` for every window the stage could score (and `defer` when it yields a taken
+ * window to a backlog: InferencePool `cascadeYieldFill`); the operator's setting
  * (`DFD_VOICE_CASCADE_EVERY`) replaces N or turns such stages off (`withCascadeSetting`).
  */
 import type { AvailableModel } from '../../detectors/registry/ModelRegistry.js';
@@ -31,6 +32,16 @@ export class CascadeSampler {
     s.at = now;
     this.#seen.set(stream, s);
     return take;
+  }
+
+  /**
+   * The window `take` just gave this stream was not scored after all (the stage yielded to a
+   * backlog): the stream's next window is taken instead, so a stage that yields keeps its
+   * one-in-N rhythm from where it resumes rather than waiting out N more windows.
+   */
+  defer(stream: string): void {
+    const s = this.#seen.get(stream);
+    if (s && s.n > 0) s.n--;
   }
 
   /** Streams it remembers (for tests and dumps). */

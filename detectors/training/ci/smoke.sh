@@ -64,6 +64,12 @@ voice() {
   nice -n 10 "$py" "$v/whisper_stage.py" cv --data "$data"
   nice -n 10 "$py" "$v/whisper_stage.py" final --data "$data" --out "$out/models-stage/voice-whisper" --threads 1
   stamp whisper_stage
+  # its verdict weight: both stages' fold models on the held-out genuine speakers and spoof calls (drift.ts --stage2)
+  nice -n 10 "$py" "$v/whisper_stage.py" folds --data "$data" --out "$out/voice-stage-folds" --threads 1
+  nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/models/voice-antispoof" --manifests "$fx" \
+    --seconds 10 --work "$out/voice-weight-stage" --folds "$out/voice-weight/folds" \
+    --stage "$out/models-stage/voice-whisper" --stage-folds "$out/voice-stage-folds"
+  stamp stage_weight
 }
 
 face() {

@@ -9,6 +9,15 @@ into the manifest with its basis. Nothing from ../shared/eval/ is read.
 
   python detectors/training/voice/choose_weight.py --data DIR --model detectors/models/voice-antispoof \
       --manifests ../shared/train/voice-tts ../shared/train/voice-vc [--channel opus24] [--work /tmp/dfd-weight]
+
+Cascade stage (`--stage`): the first stage keeps its shipped weight; the stage's weight is chosen the same way, with
+both stages in every call (drift.ts --stage2 with the stage's fold models from `whisper_stage.py folds`). Every
+weight of the grid is replayed over one scoring pass (drift.ts --stage-weights); the same grid over the held-out
+spoof calls (fold_models.py's spoof-calls.tsv) goes into the basis as call-level detection. `--folds DIR` reuses
+fold models (and their two lists) from an earlier run instead of rebuilding them.
+
+  python detectors/training/voice/choose_weight.py --data DIR --model detectors/models/voice-antispoof \
+      --manifests ... --stage detectors/models/voice-whisper --stage-folds /tmp/folds-whisper [--folds /tmp/folds]
 """
 from __future__ import annotations
 
@@ -24,13 +33,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 
 
-def drift_share(work: str, weight: float, folds: int, channel: str, seconds: int) -> float:
+def drift_share(work: str, folds_dir: str, weight: float, folds: int, channel: str, seconds: int) -> float:
     """Copies the fold models with this weight and returns the suspicious share drift.ts reports."""
     d = os.path.join(work, f"w{weight:.2f}")
     shutil.rmtree(d, ignore_errors=True)
     models = []
     for k in range(folds):
-        src = os.path.join(work, "folds", f"voice-antispoof-fold{k}")
+        src = os.path.join(folds_dir, f"voice-antispoof-fold{k}")
         dst = os.path.join(d, f"voice-antispoof-fold{k}")
         shutil.copytree(src, dst)
         m = json.load(open(os.path.join(dst, "manifest.json")))
@@ -38,12 +47,64 @@ def drift_share(work: str, weight: float, folds: int, channel: str, seconds: int
         json.dump(m, open(os.path.join(dst, "manifest.json"), "w"), indent=2)
         models += ["--model", dst]
     out = subprocess.run(["node", "--import", "tsx", os.path.join(REPO, "detectors", "eval", "drift.ts"),
-                          os.path.join(work, "folds", "bonafide-speakers.tsv"), *models, "--channel", channel,
+                          os.path.join(folds_dir, "bonafide-speakers.tsv"), *models, "--channel", channel,
                           "--seconds", str(seconds), "--out", d, "--quiet"],
                          cwd=REPO, check=True, capture_output=True, text=True).stdout
     share = float(json.loads(out)["totals"]["suspiciousShare"])
     print(f"[choose_weight] weight {weight:.2f}: {share:.3%} of held-out speakers suspicious", flush=True)
     return share
+
+
+def drift_sweep(work: str, folds_dir: str, stage_folds: str, label: str, first: float, grid: list[float], folds: int,
+                channel: str, seconds: int) -> dict[float, tuple[int, int]]:
+    """One drift.ts pass over the bona fide speakers or spoof calls with both stages; {stage weight: (suspicious, n)}."""
+    args = []
+    for k in range(folds):
+        args += ["--model", os.path.join(folds_dir, f"voice-antispoof-fold{k}"),
+                 "--stage2", os.path.join(stage_folds, f"voice-whisper-fold{k}")]
+    lst = "bonafide-speakers.tsv" if label == "bonafide" else "spoof-calls.tsv"
+    d = os.path.join(work, "stage")
+    os.makedirs(d, exist_ok=True)
+    out = subprocess.run(["node", "--import", "tsx", os.path.join(REPO, "detectors", "eval", "drift.ts"),
+                          os.path.join(folds_dir, lst), *args, "--label", label, "--channel", channel,
+                          "--seconds", str(seconds), "--weights", f"{first}",
+                          "--stage-weights", ",".join(f"{w}" for w in grid), "--out", d, "--quiet"],
+                         cwd=REPO, check=True, capture_output=True, text=True).stdout
+    rep = json.loads(out)
+    n = int(rep["totals"]["speakers"])
+    res = {float(r["stageWeight"]): (int(r["suspicious"]), n) for r in rep["sweep"]}
+    for w, (hit, _) in sorted(res.items()):
+        print(f"[choose_weight] stage weight {w:.4g}: {hit} of {n} {label} calls suspicious", flush=True)
+    return res
+
+
+def choose_stage(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
+    first = float(json.load(open(os.path.join(args.model, "manifest.json")))["verdict"]["weight"])
+    path = os.path.join(args.stage, "manifest.json")
+    manifest = json.load(open(path))
+    cap = float(manifest["verdict"]["weight"])
+    grid = [round(0.05 * i, 2) for i in range(0, int(math.floor(cap / 0.05 + 1e-9)) + 1)]
+    if cap > grid[-1] + 1e-9:
+        grid.append(round(cap, 4))
+    bona = drift_sweep(args.work, folds_dir, args.stage_folds, "bonafide", first, grid, folds, args.channel, args.seconds)
+    spoof = drift_sweep(args.work, folds_dir, args.stage_folds, "spoof", first, grid, folds, args.channel, args.seconds)
+    ok = [w for w in grid if bona[w][1] > 0 and bona[w][0] / bona[w][1] < args.max_share]
+    best = max(ok) if ok else 0.0
+    nb, ns = bona[grid[0]][1], spoof[grid[0]][1]
+    manifest["verdict"] = {
+        "weight": best,
+        "basis": (f"largest stage weight on a 0.05 grid up to {cap:.4f} for which, with {os.path.basename(os.path.normpath(args.model))} "
+                  f"at {first} and this stage on every {manifest.get('cascade', {}).get('everyNthWindow', 1)}th window, "
+                  f"under {args.max_share:.0%} of the {nb} held-out bona fide speakers of the training pages become "
+                  f"suspicious in a {args.seconds} s call ({args.channel}, fold models that never saw the call's page; "
+                  f"detectors/eval/drift.ts --stage2 --stage-weights); genuine speakers suspicious: "
+                  + ", ".join(f"{w:g}: {bona[w][0]}" for w in grid)
+                  + f"; held-out spoof calls flagged (of {ns}): " + ", ".join(f"{w:g}: {spoof[w][0]}" for w in grid)),
+    }
+    with open(path, "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    print(f"[choose_weight] stage verdict weight {best} written to {path}")
 
 
 def main() -> None:
@@ -55,13 +116,22 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--max-share", type=float, default=0.02)
     ap.add_argument("--work", default="/tmp/dfd-weight")
+    ap.add_argument("--folds", help="reuse these fold models and lists (fold_models.py --out) instead of rebuilding")
+    ap.add_argument("--stage", help="choose this cascade stage's weight (the first stage keeps its own)")
+    ap.add_argument("--stage-folds", help="the stage's fold models (whisper_stage.py folds --out)")
     args = ap.parse_args()
+    if args.stage and not args.stage_folds:
+        ap.error("--stage needs --stage-folds")
     os.makedirs(args.work, exist_ok=True)
-    folds_dir = os.path.join(args.work, "folds")
-    shutil.rmtree(folds_dir, ignore_errors=True)
-    subprocess.run([sys.executable, os.path.join(HERE, "fold_models.py"), "--data", args.data, "--shipped", args.model,
-                    "--manifests", *args.manifests, "--out", folds_dir], check=True)
+    folds_dir = os.path.abspath(args.folds) if args.folds else os.path.join(args.work, "folds")
+    if not args.folds:
+        shutil.rmtree(folds_dir, ignore_errors=True)
+        subprocess.run([sys.executable, os.path.join(HERE, "fold_models.py"), "--data", args.data, "--shipped",
+                        args.model, "--manifests", *args.manifests, "--out", folds_dir], check=True)
     folds = int(json.load(open(os.path.join(args.data, "clips.json")))["folds"])
+    if args.stage:
+        choose_stage(args, folds_dir, folds)
+        return
     path = os.path.join(args.model, "manifest.json")
     manifest = json.load(open(path))
     first = float(manifest["verdict"]["weight"])
@@ -71,7 +141,7 @@ def main() -> None:
     lo, hi, best, shares = 0, len(grid) - 1, 0.0, {}
     while lo <= hi:
         mid = (lo + hi) // 2
-        share = drift_share(args.work, grid[mid], folds, args.channel, args.seconds)
+        share = drift_share(args.work, folds_dir, grid[mid], folds, args.channel, args.seconds)
         shares[f"{grid[mid]:.2f}"] = share
         if share < args.max_share:
             best, lo = grid[mid], mid + 1
