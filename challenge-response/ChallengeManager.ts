@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { DfdError, isDfdError, toDfdError } from '../kernel/errors.js';
 import { createLogger } from '../kernel/log.js';
+import { LogThrottle } from '../kernel/LogThrottle.js';
 import { TypedEmitter } from '../kernel/TypedEmitter.js';
 import { counter, histogram, latencyBuckets } from '../kernel/metrics.js';
 import { catalogueEntry } from './catalogue.js';
@@ -28,6 +29,8 @@ import type { FaceObservation } from '../detectors/face/FaceObservation.js';
 import { BaselineTracker, type SpeakerBaseline } from './SpeakerBaseline.js';
 
 const log = createLogger('challenge.manager');
+/** Baseline failures come in bursts (a join storm fills the DSP worker's queue): one line per 10 s for all calls; every one is counted in the metric. */
+const baselineWarnings = new LogThrottle();
 const challengesTotal = counter({ name: 'dfd_challenges_total', help: 'Challenges finished, by kind and outcome', labelNames: ['kind', 'outcome'] as const });
 const evaluationSeconds = histogram({ name: 'dfd_challenge_evaluation_seconds', help: 'Time to judge one challenge response', buckets: latencyBuckets });
 const degradedTotal = counter({ name: 'dfd_challenge_input_degraded_total', help: 'Inputs the challenge manager dropped or repaired', labelNames: ['reason'] as const });
@@ -452,7 +455,8 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
       (e: unknown) => {
         p.baselineBusy = false;
         degradedTotal.inc({ reason: 'baseline-analysis-failed' });
-        log.warn('baseline analysis failed', { err: e });
+        const { log: due, suppressed } = baselineWarnings.pass();
+        if (due) log.warn('baseline analysis failed', { err: e, suppressedSinceLastLine: suppressed });
       },
     );
   }
