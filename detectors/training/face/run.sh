@@ -6,7 +6,8 @@
 # configuration in CONFIGS, fine-tuning MesoNet's published weights (forgery.py cv)   5. report: per-method AUROC,
 # temporal evidence, calibration (forgery.py report)   6. final model -> OUT (ONNX + manifest)
 # Env: DATA (cache, default detectors/training/.cache/face2), OUT (default detectors/models/face-forgery),
-#      FOLDS (5), STEPS (1500), EVERY (250), CONFIGS ("meso4-df:3 meso4-df:2 mesoinception4-df:3": init:frozen blocks),
+#      FOLDS (5), STEPS (1500), EVERY (250), CONFIGS ("meso4-df:3 meso4-f2f:3 meso4-f2f:2": init:frozen blocks; the
+#      runs the shipped 0.2.0 was chosen from),
 #      SKIP_DATA=1 to reuse crops and variants, SKIP_CV=1 to reuse the CV runs.
 # The published MesoNet weights come from the committed ONNX ports in pretrained/ (mesonet_port.py made them from
 # ../shared/models/mesonet; mesonet_parity.py checks them against Keras), so this recipe needs only the videos.
@@ -21,7 +22,7 @@ py="${DFD_TRAINING_PY:-detectors/training/.venv/bin/python}"
 data="${DATA:-detectors/training/.cache/face2}"
 out="${OUT:-detectors/models/face-forgery}"
 folds="${FOLDS:-5}"; steps="${STEPS:-1500}"; every="${EVERY:-250}"
-read -r -a configs <<< "${CONFIGS:-meso4-df:3 meso4-df:2 mesoinception4-df:3}"
+read -r -a configs <<< "${CONFIGS:-meso4-df:3 meso4-f2f:3 meso4-f2f:2}"
 [ -n "${DFD_TRAINING_PY:-}" ] || bash detectors/training/setup.sh
 f="detectors/training/face/forgery.py"
 
