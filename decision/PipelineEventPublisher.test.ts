@@ -29,7 +29,7 @@ const verdict: Verdict = {
   quality: { packetLoss: 0.01, concealed: 0, bitrate: 32000, bandwidth: 'NB', frameRate: 0, faceSize: 0 },
   dropped: { windows: 1, fraction: 0.05 },
   reason: 'voice',
-  models: [{ id: 'voice-antispoof', version: '0.2.0' }],
+  models: [{ id: 'voice-antispoof', version: '0.2.0', windows: 6 }, { id: 'voice-whisper', version: '0.1.0', windows: 1 }],
   updatedAt: 0,
 };
 
@@ -40,6 +40,8 @@ describe('PipelineEventPublisher (pipeline domain events -> bus events)', () => 
     expect(published).toHaveLength(1);
     const e = parseEvent(Buffer.from(JSON.stringify(published[0])), 1 << 16);
     expect(e).toMatchObject({ type: 'verdict', roomId: 'r1', peerId: 'caller', callId: 'c-1', phone: { platform: 'sip', tenant: 'acme' } });
+    // which detectors ran, and on how many windows each (a cascade stage sees one in N, fewer under load)
+    expect(e.models).toEqual([{ id: 'voice-antispoof', version: '0.2.0', windows: 6 }, { id: 'voice-whisper', version: '0.1.0', windows: 1 }]);
     expect(e.type === 'verdict' && e.payload).toMatchObject({ state: 'suspicious', evidence: { speechSeconds: 6.5, faceFrames: 3 }, quality: { bandwidth: 'NB' }, dropped: { windows: 1 }, reason: 'voice' });
     expect(notified).toEqual([{ roomId: 'r1', method: 'verdict', data: expect.objectContaining({ peerId: 'caller', state: 'suspicious', reason: 'voice' }) }]);
     // An unknown bandwidth is left out rather than sent as something the schema refuses.

@@ -60,7 +60,8 @@ function build(strict: boolean) {
   const ShortText = (max: number) => Type.String({ minLength: 1, maxLength: max });
   const Hash = Type.String({ pattern: '^[0-9a-f]{64}$' });
 
-  const ModelRef = obj({ id: ShortText(128), version: ShortText(64) });
+  /** windows: how many windows the detector scored for this participant (verdict events). */
+  const ModelRef = obj({ id: ShortText(128), version: ShortText(64), windows: Type.Optional(Count) });
   const Quality = obj(
     {
       packetLoss: Type.Optional(Prob),

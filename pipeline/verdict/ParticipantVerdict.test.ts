@@ -35,7 +35,7 @@ describe('ParticipantVerdict', () => {
     const v = pv.current();
     expect(v.state).toBe('deepfake-likely');
     expect(v.evidence).toEqual({ speechSeconds: 2, faceFrames: 30 });
-    expect(v.models).toEqual([{ id: 'face-x', version: '1.0.0' }, { id: 'voice-x', version: '1.0.0' }]);
+    expect(v.models).toEqual([{ id: 'face-x', version: '1.0.0', windows: 2 }, { id: 'voice-x', version: '1.0.0', windows: 1 }]);
     expect(v.confidence).toBeCloseTo(1 - Math.exp(-4 / 10), 6);
     expect(v.reason).toBeUndefined();
     expect(events.at(-1)?.state).toBe('deepfake-likely');
@@ -137,7 +137,7 @@ describe('ParticipantVerdict detector weights (manifest verdict.weight)', () => 
     expect(v.reason).toBe('insufficient-evidence');
     expect(v.pFake).toBe(0.5);
     expect(v.confidence).toBe(0);
-    expect(v.models).toEqual([{ id: 'voice-x', version: '1.0.0' }]);
+    expect(v.models).toEqual([{ id: 'voice-x', version: '1.0.0', windows: 5 }]);
   });
 
   it('a partial weight scales log-odds and evidence: a trusted face model outweighs an untrusted voice model', () => {

@@ -165,7 +165,11 @@ export interface Verdict {
   quality: { packetLoss: number; concealed: number; bitrate: number; bandwidth: string; frameRate: number; faceSize: number };
   dropped: { windows: number; fraction: number };
   reason?: string;
-  models: { id: string; version: string }[];
+  /**
+   * The detectors that scored this participant, each with the windows it scored: a cascade stage
+   * (one window in N, fewer when it yielded to a backlog) shows here how much of the call it saw.
+   */
+  models: { id: string; version: string; windows: number }[];
   updatedAt: number;
 }
 
@@ -222,7 +226,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   private videoQuality: VideoQuality | undefined;
   private speechSeconds = 0;
   private faceFrames = 0;
-  private readonly models = new Map<string, string>();
+  private readonly models = new Map<string, { version: string; windows: number }>();
   private last: Verdict | undefined;
   private lastEmitted: Verdict | undefined;
 
@@ -270,7 +274,8 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   addScore(score: WindowScore & { task?: ModelTask; weight?: number }): void {
     const kind = score.stream.kind;
     this.seen[kind] = true;
-    this.models.set(score.detector, score.modelVersion);
+    const seen = this.models.get(score.detector);
+    this.models.set(score.detector, { version: score.modelVersion, windows: (seen?.version === score.modelVersion ? seen.windows : 0) + 1 });
     const w = verdictWeight(score.weight);
     if (w > 0) this.accumulatorFor(kind, score).addScore(weightedPFake(score.pFake, w), w * score.evidence, this.options.now(), score.evidence);
     this.evaluate();
@@ -477,7 +482,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
       },
       dropped: { windows: droppedWindows, fraction: scored + droppedWindows > 0 ? droppedFraction : 0 },
       ...(reason ? { reason } : {}),
-      models: [...this.models].map(([id, version]) => ({ id, version })).sort((a, b) => a.id.localeCompare(b.id)),
+      models: [...this.models].map(([id, m]) => ({ id, version: m.version, windows: m.windows })).sort((a, b) => a.id.localeCompare(b.id)),
       updatedAt: now,
     };
     this.last = verdict;
