@@ -172,6 +172,11 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
     for (const c of [tts, real]) {
       expect(c.stage.length, `no second-stage scores: ${info}`).toBeGreaterThan(0);
       expect(c.stage.length, `the second stage scored more than one window in ${every}: ${info}`).toBeLessThanOrEqual(Math.ceil(c.scores.length / every));
+      // the verdict itself says which detectors ran and on how many windows
+      const ran = new Map(c.current.models.map((m) => [m.id, m.windows]));
+      expect(ran.get('voice-antispoof') ?? 0, `verdict models ${JSON.stringify(c.current.models)}: ${info}`).toBeGreaterThan(0);
+      expect(ran.get(stage.id) ?? 0, `verdict models ${JSON.stringify(c.current.models)}: ${info}`).toBeGreaterThan(0);
+      expect(ran.get(stage.id) ?? 0, `verdict models ${JSON.stringify(c.current.models)}: ${info}`).toBeLessThanOrEqual(Math.ceil((ran.get('voice-antispoof') ?? 0) / every));
     }
     expect(manifest.verdict?.weight ?? 1, `voice-antispoof's manifest verdict.weight is 0: it is scored but cannot move a verdict. ${info}`).toBeGreaterThan(0);
 
