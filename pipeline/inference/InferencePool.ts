@@ -403,12 +403,14 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
 
   // -------------------------------------------------------------------------------------
 
+  /** Whether this queue holds at least `fill` (0-1] of the queue capacity (at least one window). */
+  private isFilled(d: Detector, fill: number): boolean {
+    return d.queue.size >= Math.max(1, Math.ceil(this.options.queueCapacity * fill));
+  }
+
   /** Whether any detector's queue in this pool is at least `fill` full (never, for fill 1). */
   private backlogged(fill: number): boolean {
-    if (fill >= 1) return false;
-    const limit = Math.max(1, Math.ceil(this.options.queueCapacity * fill));
-    for (const d of this.detectorsById.values()) if (d.queue.size >= limit) return true;
-    return false;
+    return fill < 1 && [...this.detectorsById.values()].some((d) => this.isFilled(d, fill));
   }
 
   /**
@@ -423,7 +425,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
    */
   private thinEmbedding(d: Detector, stream: StreamRef, now: number): boolean {
     const t = this.voiceTrack(d, stream, now);
-    const backlog = d.queue.size >= Math.max(1, Math.ceil(this.options.queueCapacity * this.options.embeddingThinFill));
+    const backlog = this.isFilled(d, this.options.embeddingThinFill);
     const skip = this.options.embeddingThinFill < 1 && backlog && t.continuity.enrolled && t.last === 'same' && !t.skippedLast;
     t.skippedLast = skip;
     return skip;
