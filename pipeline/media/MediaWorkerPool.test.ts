@@ -75,18 +75,42 @@ describe('MediaWorkerPool (real worker thread, real Opus, real Silero VAD)', () 
 
 describe('MediaWorkerPool backpressure and shutdown', () => {
   it('counts packets it cannot hand to a worker that is behind, instead of queueing them', async () => {
-    const pool = new MediaWorkerPool({ audioWorkers: 1, videoWorkers: 0, faceAnalysis: false, maxInFlightBatches: 1, batchMs: 5 });
+    // A timer that never fires on its own: the test posts the batch itself, so no ack can arrive in between.
+    const pool = new MediaWorkerPool({ audioWorkers: 1, videoWorkers: 0, faceAnalysis: false, maxInFlightBatches: 1, batchMs: 3_600_000, statsIntervalMs: 100 });
     await pool.ready();
     const ref: StreamRef = { roomId: 'r', peerId: 'p', producerId: 'x', kind: 'audio' };
     await pool.open('t', ref, 111, 48000);
     const packets = packetise(encodeOpus(readWav(fixtures.speechWav).samples), { payloadType: 111 });
+    const stats: StreamStats[] = [];
+    pool.on('stats', (s) => stats.push(s));
     const before = await dropped('backlog');
-    // Push 3 s of audio per event-loop turn: batches pile up faster than one is acknowledged.
-    for (let k = 0; k < 10; k++) {
-      for (const p of packets.slice(0, 150)) pool.push('t', p.bytes, Date.now());
-      await new Promise((r) => setTimeout(r, 6));
-    }
-    expect(await dropped('backlog')).toBeGreaterThan(before);
+    // One batch is in flight (the limit): every packet pushed before the worker acknowledges it is counted and
+    // not queued. All of this runs in one synchronous turn, so the acknowledgement cannot have arrived yet.
+    for (const p of packets.slice(0, 10)) pool.push('t', p.bytes, Date.now());
+    pool.flush();
+    for (const p of packets.slice(10, 25)) pool.push('t', p.bytes, Date.now());
+    expect((await dropped('backlog')) - before).toBe(15);
+    // The worker catches up: its acknowledgement reopens the slot and the next batch is accepted.
+    await new Promise<void>((resolve) => {
+      const onStats = (s: StreamStats): void => {
+        if ((s.audio?.packets ?? 0) < 10) return;
+        pool.off('stats', onStats);
+        resolve();
+      };
+      pool.on('stats', onStats);
+    });
+    for (const p of packets.slice(25, 35)) pool.push('t', p.bytes, Date.now());
+    expect((await dropped('backlog')) - before).toBe(15);
+    pool.flush();
+    await new Promise<void>((resolve) => {
+      const onStats = (s: StreamStats): void => {
+        if ((s.audio?.packets ?? 0) < 20) return;
+        pool.off('stats', onStats);
+        resolve();
+      };
+      pool.on('stats', onStats);
+    });
+    expect(stats.at(-1)?.audio?.packets).toBe(20);
     await pool.shutdown();
   });
 

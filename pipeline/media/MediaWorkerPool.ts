@@ -185,6 +185,11 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
     if (slot.alive) slot.worker.post({ type: 'close', tapId });
   }
 
+  /** Posts every pending batch now instead of at the next `batchMs` tick. */
+  flush(): void {
+    this.#flush();
+  }
+
   /** Workers that had to be terminated at shutdown instead of exiting on their own. */
   get forcedTerminations(): number {
     return this.#forced;
