@@ -167,11 +167,11 @@ describe('drift.ts', () => {
     expect(byName(r, 'vits / alice').everSuspicious).toBe(true);
     expect(byName(r, 'vits / bob').everSuspicious).toBe(false);
     expect(r.files.json).toBe(path.resolve(out, 'drift-voice-antispoof-clean-spoof.json'));
-    // weight 0: nothing moves the verdict; 0.2 (log-odds 20 capped at 4, x 0.2 = 0.8) and 1 still flag the fake call
+    // weight 0: nothing moves the verdict; 0.2 (log-odds 20 x 0.2, capped at 4) and 1 still flag the fake call
     expect(r.sweep).toEqual([
-      { weight: 0, stageWeight: null, suspicious: 0, share: 0 },
-      { weight: 0.2, stageWeight: null, suspicious: 1, share: 0.5 },
-      { weight: 1, stageWeight: null, suspicious: 1, share: 0.5 },
+      { weight: 0, stageWeight: null, fusion: 'pooled', suspicious: 0, share: 0 },
+      { weight: 0.2, stageWeight: null, fusion: 'pooled', suspicious: 1, share: 0.5 },
+      { weight: 1, stageWeight: null, fusion: 'pooled', suspicious: 1, share: 0.5 },
     ]);
     // the sweep at the manifest's own weight is the run itself
     const again = await runDrift({ tsv: list, models: [REAL, fake, genuine], label: 'spoof', weights: [1], seconds: 12, outDir: out, progress: false });
@@ -185,7 +185,7 @@ describe('drift.ts', () => {
     // An always-fake stage (one window in 4) on a call the always-genuine first stage judges.
     const stage = copyModel('voice-whisper-fake', 20, WHISPER, { cascade: { everyNthWindow: 4, basis: 'test copy' } });
     const list = tsv('stage.tsv', [HEADER, ['a/erin1.wav', 'bonafide', 'erin', '0']]);
-    const r = await runDrift({ tsv: list, models: [genuine], stage2: [stage], weights: [0.2], stageWeights: [0, 1], seconds: 12, outDir: path.join(dir, 'out-stage'), progress: false });
+    const r = await runDrift({ tsv: list, models: [genuine], stage2: [stage], weights: [0.2], stageWeights: [0, 0.5, 1], fusions: ['pooled', 'per-detector'], seconds: 12, outDir: path.join(dir, 'out-stage'), progress: false });
     expect(r.stage2.map((m) => [m.id, m.everyNthWindow])).toEqual([['voice-whisper-fake', 4]]);
     // 12 windows: the early 1 s one (too short for the stage), then eleven 2 s windows; the stage takes the 1st, 5th and 9th of those
     expect(r.timing).toMatchObject({ windows: 12, stageWindows: 3 });
@@ -193,11 +193,18 @@ describe('drift.ts', () => {
     expect(byName(r, 'erin').meanWindowPFake).toBeLessThan(0.001);
     // at the manifests' weights (1 and 1) the genuine first stage (4 windows of 2 s per stage window) outweighs the stage
     expect(byName(r, 'erin').everSuspicious).toBe(false);
-    // first stage at 0.2 (log-odds -0.8, evidence 0.4 s a window): the stage at weight 0 leaves the call genuine,
-    // at weight 1 (log-odds +4, 2 s) it makes it suspicious
+    // The copies' logits (+-20) are far past the accumulator's clamp (+-4 log-odds a window, after the verdict weight):
+    // the first stage at 0.2 still counts -4 a window (evidence 0.4 s), the stage +4 at weight 0.5 or 1 (evidence 1 or
+    // 2 s a window). Pooled, the stage at weight 1 outweighs the first stage's four windows per stage window
+    // ((1.6 x -4 + 2 x 4) / 3.6 = +0.44: suspicious), at 0.5 it does not ((1.6 x -4 + 4) / 2.6 < 0). Per detector, the
+    // two means add up to -4 + 4 = 0 at most: never suspicious; the stage's window count no longer decides.
     expect(r.sweep).toEqual([
-      { weight: 0.2, stageWeight: 0, suspicious: 0, share: 0 },
-      { weight: 0.2, stageWeight: 1, suspicious: 1, share: 1 },
+      { weight: 0.2, stageWeight: 0, fusion: 'pooled', suspicious: 0, share: 0 },
+      { weight: 0.2, stageWeight: 0.5, fusion: 'pooled', suspicious: 0, share: 0 },
+      { weight: 0.2, stageWeight: 1, fusion: 'pooled', suspicious: 1, share: 1 },
+      { weight: 0.2, stageWeight: 0, fusion: 'per-detector', suspicious: 0, share: 0 },
+      { weight: 0.2, stageWeight: 0.5, fusion: 'per-detector', suspicious: 0, share: 0 },
+      { weight: 0.2, stageWeight: 1, fusion: 'per-detector', suspicious: 0, share: 0 },
     ]);
   });
 
@@ -250,6 +257,8 @@ describe('drift.ts', () => {
     });
     expect(parseDriftArgs(['l.tsv', '--label', 'spoof', '--weights', '0.2,0.3', '--stage-weights', '0.5'])).toMatchObject({ label: 'spoof', weights: [0.2, 0.3], stageWeights: [0.5] });
     expect(code(() => parseDriftArgs(['l.tsv', '--label', 'fake']))).toBe('ERR_CONFIG');
+    expect(parseDriftArgs(['l.tsv', '--fusions', 'pooled,per-detector'])).toMatchObject({ fusions: ['pooled', 'per-detector'] });
+    expect(code(() => parseDriftArgs(['l.tsv', '--fusions', 'pooled,max']))).toBe('ERR_CONFIG');
     expect(code(() => parseDriftArgs(['l.tsv', '--weights', '0.2,']))).toBe('ERR_CONFIG');
     expect(code(() => parseDriftArgs(['l.tsv', '--weights', '1.5']))).toBe('ERR_CONFIG');
     expect(code(() => parseDriftArgs(['l.tsv', '--stage-weights', 'x']))).toBe('ERR_CONFIG');

@@ -5,7 +5,7 @@
  * does it flag (call-level detection)?
  *
  *   node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]...
- *        [--label bonafide|spoof] [--weights 0.2,0.25,...] [--stage-weights 0.4,0.55,...]
+ *        [--label bonafide|spoof] [--weights 0.2,0.25,...] [--stage-weights 0.4,0.55,...] [--fusions pooled,per-detector]
  *        [--channel clean|opus24|opus12loss|g711] [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]
  *
  * The list is the eval tool's TSV (report.ts) with a `speaker` column and optionally a `model`
@@ -49,7 +49,8 @@
  * Weight sweep: every call is scored once; `--weights` (first stage) and `--stage-weights`
  * (cascade stage; default: the manifests' weights) replay the same scores into fresh verdicts
  * with those verdict weights in place of the manifests', and `sweep` lists the share of calls
- * ever `suspicious` for every pair. Choose the weights on held-out folds' bona fide and spoof
+ * ever `suspicious` for every pair; `--fusions` replays each pair under each of those
+ * ParticipantVerdict `detectorFusion` rules (default: the service's default only). Choose the weights on held-out folds' bona fide and spoof
  * lists together: the most spoof calls flagged while bona fide speakers stay under the target.
  *
  * Output: JSON on stdout and in <out>/drift-<first model id>-<channel>[-spoof].json: per speaker
@@ -69,7 +70,7 @@ import { calibrate, calibrationFor, type Manifest } from '../registry/Manifest.j
 import type { AvailableModel } from '../registry/ModelRegistry.js';
 import type { DetectorScore } from '../../pipeline/inference/InferenceBackend.js';
 import type { AudioWindow, StreamRef } from '../../pipeline/messages.js';
-import { ParticipantVerdict, defaultQualityThresholds, type ParticipantVerdictOptions } from '../../pipeline/verdict/ParticipantVerdict.js';
+import { DETECTOR_FUSIONS, ParticipantVerdict, defaultParticipantVerdictOptions, defaultQualityThresholds, type DetectorFusion, type ParticipantVerdictOptions } from '../../pipeline/verdict/ParticipantVerdict.js';
 import type { VerdictState } from '../../pipeline/verdict/VerdictMachine.js';
 import { CODEC_RATE, channelSpec, type Channel, type ChannelSpec } from './channel.js';
 import { defaultEvalOptions, type Failure } from './cli.js';
@@ -94,6 +95,8 @@ export interface DriftOptions {
   weights: number[];
   /** Cascade-stage verdict weights to replay (empty: the stage manifest's). */
   stageWeights: number[];
+  /** Detector fusions to replay every weight pair under (empty: the service default's only). */
+  fusions: DetectorFusion[];
   modelsDir: string;
   channel: Channel;
   /** Length of each speaker's call, seconds. */
@@ -119,6 +122,7 @@ export const defaultDriftOptions: Omit<DriftOptions, 'tsv'> = {
   label: 'bonafide',
   weights: [],
   stageWeights: [],
+  fusions: [],
   modelsDir: defaultEvalOptions.modelsDir,
   channel: 'clean',
   seconds: 60,
@@ -139,6 +143,8 @@ export interface SweepRow {
   weight: number;
   /** null: no cascade stage. */
   stageWeight: number | null;
+  /** The verdict's detectorFusion of this replay. */
+  fusion: DetectorFusion;
   suspicious: number;
   share: number | null;
 }
@@ -257,12 +263,14 @@ export interface StageScores {
 export interface WeightOverride {
   weight?: number;
   stageWeight?: number;
+  /** The verdict's detectorFusion in place of the default. */
+  fusion?: DetectorFusion;
 }
 
 export function replayCall(model: AvailableModel, calibration: Manifest['calibration'], windows: readonly AudioWindow[], logits: readonly number[], options: Partial<ParticipantVerdictOptions> = {}, stage?: StageScores, weights: WeightOverride = {}): CallOutcome {
   let clock = 0;
   const first = windows[0];
-  const pv = new ParticipantVerdict({ roomId: first?.stream.roomId ?? 'drift', peerId: first?.stream.peerId ?? 'drift' }, { ...options, now: () => clock });
+  const pv = new ParticipantVerdict({ roomId: first?.stream.roomId ?? 'drift', peerId: first?.stream.peerId ?? 'drift' }, { ...options, ...(weights.fusion ? { detectorFusion: weights.fusion } : {}), now: () => clock });
   let maxPFake = 0;
   let sumPFake = 0;
   let scored = 0;
@@ -371,11 +379,13 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
   const stageCals = stages.map((m) => calibrationFor(m.manifest.calibration, ch.calibration));
   if (o.stageWeights.length > 0 && stages.length === 0) throw new DfdError('ERR_CONFIG', '--stage-weights needs --stage2');
   // the pairs to replay: every --weights value (default: the manifest's) with every --stage-weights value
+  for (const f of o.fusions) if (!DETECTOR_FUSIONS.includes(f)) throw new DfdError('ERR_CONFIG', `fusions are ${DETECTOR_FUSIONS.join(', ')}`, { fusion: String(f) });
   const pairs: WeightOverride[] = [];
-  if (o.weights.length > 0 || o.stageWeights.length > 0) {
+  if (o.weights.length > 0 || o.stageWeights.length > 0 || o.fusions.length > 0) {
     const ws: (number | undefined)[] = o.weights.length > 0 ? o.weights : [undefined];
     const ss: (number | undefined)[] = o.stageWeights.length > 0 ? o.stageWeights : [undefined];
-    for (const w of ws) for (const s of ss) pairs.push({ ...(w !== undefined ? { weight: w } : {}), ...(s !== undefined ? { stageWeight: s } : {}) });
+    const fs_: (DetectorFusion | undefined)[] = o.fusions.length > 0 ? o.fusions : [undefined];
+    for (const f of fs_) for (const w of ws) for (const s of ss) pairs.push({ ...(w !== undefined ? { weight: w } : {}), ...(s !== undefined ? { stageWeight: s } : {}), ...(f !== undefined ? { fusion: f } : {}) });
   }
   const sweepHits = pairs.map(() => 0);
   const verdictOptions: Partial<ParticipantVerdictOptions> = o.judgeNarrowband ? { quality: { ...defaultQualityThresholds, poorBandwidths: [] } } : {};
@@ -478,7 +488,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
       audioChain: `ffmpeg -> mono f32 48 kHz -> ${chainText(ch)}Resampler -> model rate`,
       windows: `${o.firstWindowSeconds > 0 ? `a first window of ${o.firstWindowSeconds} s, then ` : ''}${o.windowSeconds} s every ${o.hopSeconds} s (MediaWorkerPool defaults), no VAD gate (whole windows count as speech)`,
       scoring: 'InferenceWorker logit -> Manifest.calibrate(calibrationFor(calibration, channel)) -> WindowScore (task, verdict weight, evidence)',
-      verdict: 'ParticipantVerdict with the service defaults, observe(window) then addScore, clock at each window end',
+      verdict: `ParticipantVerdict with the service defaults (detectorFusion ${defaultParticipantVerdictOptions.detectorFusion}), observe(window) then addScore, clock at each window end`,
       judgeNarrowband: o.judgeNarrowband,
       lossSeed: ch.lossRate > 0 ? o.lossSeed : null,
       maxClipSeconds: o.maxClipSeconds,
@@ -495,6 +505,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
     sweep: pairs.map((p, k) => ({
       weight: p.weight ?? models[0]!.manifest.verdict?.weight ?? 1,
       stageWeight: stages.length === 0 ? null : (p.stageWeight ?? stages[0]!.manifest.verdict?.weight ?? 1),
+      fusion: p.fusion ?? verdictOptions.detectorFusion ?? defaultParticipantVerdictOptions.detectorFusion,
       suspicious: sweepHits[k]!,
       share: speakers.length > 0 ? sweepHits[k]! / speakers.length : null,
     })),
@@ -509,7 +520,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
 // -------------------------------------------------------------------------------- main
 
 const USAGE =
-  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--label bonafide|spoof] [--weights w,...] [--stage-weights w,...] [--channel clean|opus24|opus12loss|g711] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
+  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--label bonafide|spoof] [--weights w,...] [--stage-weights w,...] [--fusions pooled,per-detector] [--channel clean|opus24|opus12loss|g711] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
 
 export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> & { tsv: string } {
   const { values, positionals } = parseArgs({
@@ -521,6 +532,7 @@ export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> &
       label: { type: 'string' },
       weights: { type: 'string' },
       'stage-weights': { type: 'string' },
+      fusions: { type: 'string' },
       channel: { type: 'string' },
       seconds: { type: 'string' },
       'first-window': { type: 'string' },
@@ -546,8 +558,15 @@ export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> &
   if (values.label !== undefined && values.label !== 'bonafide' && values.label !== 'spoof') throw new DfdError('ERR_CONFIG', '--label is bonafide or spoof');
   const weights = values.weights !== undefined ? weightList(values.weights, '--weights') : undefined;
   const stageWeights = values['stage-weights'] !== undefined ? weightList(values['stage-weights'], '--stage-weights') : undefined;
+  let fusions: DetectorFusion[] | undefined;
+  if (values.fusions !== undefined) {
+    const f = values.fusions.split(',').map((x) => x.trim());
+    if (f.some((x) => !(DETECTOR_FUSIONS as readonly string[]).includes(x))) throw new DfdError('ERR_CONFIG', `--fusions is a comma-separated list of ${DETECTOR_FUSIONS.join(', ')}`);
+    fusions = f as DetectorFusion[];
+  }
   return {
     tsv,
+    ...(fusions !== undefined ? { fusions } : {}),
     ...(values.label !== undefined ? { label: values.label as DriftLabel } : {}),
     ...(weights !== undefined ? { weights } : {}),
     ...(stageWeights !== undefined ? { stageWeights } : {}),

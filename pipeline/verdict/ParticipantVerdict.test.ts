@@ -202,6 +202,85 @@ describe('ParticipantVerdict detector weights (manifest verdict.weight)', () => 
   });
 });
 
+describe('ParticipantVerdict detector fusion (a first stage on every window, a cascade stage on one in 8)', () => {
+  const z = (p: number): number => Math.log(p / (1 - p));
+  const sig = (x: number): number => 1 / (1 + Math.exp(-x));
+  /** 20 s of a call: SpecNet-like first stage on every 2 s window (hop 1 s), the stage on windows 0, 8, 16. */
+  function call(fusion: 'pooled' | 'per-detector', first: number, stage: number): { pv: ParticipantVerdict; history: number[] } {
+    const clock = { t: 1_000 };
+    const pv = new ParticipantVerdict({ roomId: 'room-1', peerId: 'bob' }, { now: () => clock.t, detectorFusion: fusion });
+    const history: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      clock.t += 1_000;
+      pv.observe(audioWindow({ stream: A, seconds: 2 }));
+      pv.addScore({ ...score(A, first, 2, i), detector: 'voice-first', weight: 0.25 });
+      if (i % 8 === 0) pv.addScore({ ...score(A, stage, 2, i), detector: 'voice-stage', weight: 0.45 });
+      history.push(pv.current().pFake);
+    }
+    return { pv, history };
+  }
+
+  it('with one detector the two fusions are the same', () => {
+    for (const fusion of ['pooled', 'per-detector'] as const) {
+      const clock = { t: 1_000 };
+      const pv = new ParticipantVerdict({ roomId: 'r', peerId: 'p' }, { now: () => clock.t, detectorFusion: fusion });
+      pv.observe(audioWindow({ stream: A, seconds: 2 }));
+      for (let i = 0; i < 6; i++) pv.addScore({ ...score(A, 0.9, 2, i), weight: 0.25 });
+      // 3 s of weighted evidence of 4: three quarters of 0.25 logit(0.9)
+      expect(pv.current().pFake).toBeCloseTo(sig(0.75 * 0.25 * z(0.9)), 9);
+    }
+  });
+
+  it('pooled: the stage\'s few windows are outweighed, and a lukewarm stage pulls the call under the alarm', () => {
+    const { pv } = call('pooled', 0.85, 0.57);
+    // one evidence-weighted mean over 23 windows: the stage's 3 (weight 0.45, logit 0.28) dilute the first's 20
+    const v = pv.current();
+    expect(v.pFake).toBeGreaterThan(0.58);
+    expect(v.pFake).toBeLessThan(sig(0.25 * z(0.85)));
+    expect(v.state).toBe('likely-genuine');
+  });
+
+  it('per-detector: each stage\'s own mean at its weight, added: the same call is suspicious', () => {
+    const { pv } = call('per-detector', 0.85, 0.57);
+    const v = pv.current();
+    // both detectors have >= 4 s of input: full means, added (decay cancels in each mean)
+    expect(v.pFake).toBeCloseTo(sig(0.25 * z(0.85) + 0.45 * z(0.57)), 9);
+    expect(v.state).toBe('suspicious');
+    expect(v.models).toEqual([{ id: 'voice-first', version: '1.0.0', windows: 20 }, { id: 'voice-stage', version: '1.0.0', windows: 3 }]);
+  });
+
+  it('per-detector: a genuine-sounding stage lowers the call more than pooled does', () => {
+    const pooled = call('pooled', 0.7, 0.3).pv.current().pFake;
+    const per = call('per-detector', 0.7, 0.3).pv.current().pFake;
+    expect(per).toBeCloseTo(sig(0.25 * z(0.7) + 0.45 * z(0.3)), 9);
+    expect(per).toBeLessThan(0.5);
+    expect(per).toBeLessThan(pooled);
+  });
+
+  it('per-detector: a detector with one 2 s window counts half (2 s of fullEvidence 4 s)', () => {
+    const clock = { t: 1_000 };
+    const pv = new ParticipantVerdict({ roomId: 'r', peerId: 'p' }, { now: () => clock.t, detectorFusion: 'per-detector' });
+    pv.observe(audioWindow({ stream: A, seconds: 2 }));
+    for (let i = 0; i < 16; i++) pv.addScore({ ...score(A, 0.8, 2, i), detector: 'voice-first', weight: 0.25 });
+    pv.addScore({ ...score(A, 0.9, 2), detector: 'voice-stage', weight: 0.5 });
+    // weighted evidence 8 + 1 >= fullEvidence: no overall scaling
+    expect(pv.current().pFake).toBeCloseTo(sig(0.25 * z(0.8) + 0.5 * 0.5 * z(0.9)), 9);
+  });
+
+  it('a takeover drops every detector\'s evidence of the old voice', () => {
+    const { pv } = call('per-detector', 0.85, 0.57);
+    pv.markTakeover('takeover:voice');
+    pv.observe(audioWindow({ stream: A, seconds: 2 }));
+    pv.addScore({ ...score(A, 0.3, 2), detector: 'voice-first', weight: 0.25 });
+    // only the new window counts: 0.5 s weighted evidence of 4, its 2 s of input of 4
+    expect(pv.current().pFake).toBeCloseTo(sig((0.5 / 4) * 0.5 * 0.25 * z(0.3)), 9);
+  });
+
+  it('rejects an unknown fusion with ERR_CONFIG', () => {
+    expect(() => new ParticipantVerdict({ roomId: 'r', peerId: 'p' }, { detectorFusion: 'max' as 'pooled' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
+  });
+});
+
 describe('ParticipantVerdict with presentation-attack (face-pad) scores', () => {
   function pad(pFake: number, evidence: number, detector = 'face-liveness'): WindowScore & { task: ModelTask } {
     return { ...score(V, pFake, evidence), detector, task: 'face-pad' };

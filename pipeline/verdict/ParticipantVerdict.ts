@@ -18,6 +18,16 @@
  * others are combined as an evidence-weighted mean of their log-odds (times a per-modality
  * weight). When every modality with evidence is poor, the machine stays `collecting` with
  * the quality reason instead of guessing.
+ * Within a modality, the detectors' windows (each log-odds scaled by its detector's verdict
+ * weight w and counted with evidence w x seconds) are combined by `detectorFusion`:
+ *   'pooled'       one evidence-weighted mean over every window of every detector;
+ *   'per-detector' each detector's own decayed mean, the means added up, each scaled by
+ *                  min(1, its seconds of input / fullEvidence) so that a detector with a
+ *                  window or two leans only as far as that evidence allows.
+ * With one detector the two are the same. They differ for a cascade stage that scores one
+ * window in N: pooled, its few windows are outweighed by the first stage's many (and pull
+ * the mean toward whichever stage says less); per-detector, each stage's call-level opinion
+ * counts at its own weight, as a logistic fusion of the two scores would.
  *
  * confidence = (1 - exp(-evidence / confidenceEvidence)) * (1 - droppedFraction) * coverage
  * where evidence is weighted by the detectors' verdict weights and coverage is the share of
@@ -92,6 +102,10 @@ export const defaultPadOptions: PadOptions = {
   maxPFake: 0.65,
 };
 
+/** How the detectors of one modality are combined: see the file comment. */
+export type DetectorFusion = 'pooled' | 'per-detector';
+export const DETECTOR_FUSIONS: readonly DetectorFusion[] = ['pooled', 'per-detector'];
+
 export interface ParticipantVerdictOptions {
   accumulator: Partial<EvidenceAccumulatorOptions>;
   pad: Partial<PadOptions>;
@@ -106,6 +120,8 @@ export interface ParticipantVerdictOptions {
   quality: QualityThresholds;
   audioWeight: number;
   videoWeight: number;
+  /** How the detectors of one modality are combined (see the file comment). */
+  detectorFusion: DetectorFusion;
   /** Evidence (s) at which confidence reaches 63 % before other factors. */
   confidenceEvidence: number;
   /**
@@ -146,6 +162,7 @@ export const defaultParticipantVerdictOptions: ParticipantVerdictOptions = {
   quality: defaultQualityThresholds,
   audioWeight: 1,
   videoWeight: 1,
+  detectorFusion: 'pooled',
   confidenceEvidence: 10,
   fullEvidence: 4,
   confidenceDelta: 0.1,
@@ -221,6 +238,8 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   private readonly declared: DeclaredVoiceMatcher;
   /** One accumulator per PAD detector id. */
   private readonly padAcc = new Map<string, EvidenceAccumulator>();
+  /** One accumulator per (non-PAD) detector id and modality, for 'per-detector' fusion. */
+  private readonly detAcc: Record<MediaKind, Map<string, EvidenceAccumulator>> = { audio: new Map(), video: new Map() };
   private readonly seen: Record<MediaKind, boolean> = { audio: false, video: false };
   private audioQuality: AudioQuality | undefined;
   private videoQuality: VideoQuality | undefined;
@@ -245,6 +264,9 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     const p = this.pad;
     if (!(p.minPFake > 0 && p.minPFake < 1) || !(p.maxPFake > 0 && p.maxPFake < 1) || !(p.minEvidence >= 0) || (p.mode !== 'raise' && p.mode !== 'report')) {
       throw new DfdError('ERR_CONFIG', 'presentation-attack verdict options out of range', { ...p, tasks: [...p.tasks] });
+    }
+    if (!DETECTOR_FUSIONS.includes(this.options.detectorFusion)) {
+      throw new DfdError('ERR_CONFIG', `detectorFusion must be one of ${DETECTOR_FUSIONS.join(', ')}`, { detectorFusion: String(this.options.detectorFusion) });
     }
   }
 
@@ -277,7 +299,13 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     const seen = this.models.get(score.detector);
     this.models.set(score.detector, { version: score.modelVersion, windows: (seen?.version === score.modelVersion ? seen.windows : 0) + 1 });
     const w = verdictWeight(score.weight);
-    if (w > 0) this.accumulatorFor(kind, score).addScore(weightedPFake(score.pFake, w), w * score.evidence, this.options.now(), score.evidence);
+    if (w > 0) {
+      const acc = this.accumulatorFor(kind, score);
+      const pFake = weightedPFake(score.pFake, w);
+      const now = this.options.now();
+      acc.addScore(pFake, w * score.evidence, now, score.evidence);
+      if (acc === this.acc[kind]) this.detectorAccumulator(kind, score.detector).addScore(pFake, w * score.evidence, now, score.evidence);
+    }
     this.evaluate();
   }
 
@@ -295,6 +323,32 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
       const s = a.snapshot(now);
       return { detector, pFake: s.pFake, evidence: s.evidence, windows: s.windows };
     });
+  }
+
+  private detectorAccumulator(kind: MediaKind, detector: string): EvidenceAccumulator {
+    let a = this.detAcc[kind].get(detector);
+    if (!a) {
+      a = new EvidenceAccumulator(this.options.accumulator);
+      this.detAcc[kind].set(detector, a);
+    }
+    return a;
+  }
+
+  /**
+   * 'per-detector' fusion: the modality's log-odds as the sum of each detector's decayed mean,
+   * each scaled by min(1, its seconds / fullEvidence). The pooled snapshot keeps its evidence,
+   * seconds and drop counts (the same input, whichever way its scores are combined).
+   */
+  private fusedLogOdds(kind: MediaKind, pooled: number, now: number): number {
+    if (this.options.detectorFusion === 'pooled' || this.detAcc[kind].size === 0) return pooled;
+    const full = this.options.fullEvidence;
+    let z = 0;
+    for (const a of this.detAcc[kind].values()) {
+      const s = a.snapshot(now);
+      if (s.evidence <= 0) continue;
+      z += s.logOdds * (full > 0 ? Math.min(1, s.seconds / full) : 1);
+    }
+    return z;
   }
 
   private accumulatorFor(kind: MediaKind, ev: { detector?: string; task?: ModelTask }): EvidenceAccumulator {
@@ -388,6 +442,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
    */
   markTakeover(reason: string, modality: 'audio' | 'video' = 'audio'): void {
     this.acc[modality].reset();
+    this.detAcc[modality].clear();
     this.machine.markTakeover(reason, this.options.now());
     this.evaluate();
   }
@@ -426,7 +481,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
         continue;
       }
       if (s.evidence <= 0) continue;
-      num += weights[kind] * s.evidence * s.logOdds;
+      num += weights[kind] * s.evidence * this.fusedLogOdds(kind, s.logOdds, now);
       den += weights[kind] * s.evidence;
       evidence += s.evidence;
       seconds += s.seconds;
