@@ -14,7 +14,11 @@ Cascade stage (`--stage`): the first stage keeps its shipped weight; the stage's
 both stages in every call (drift.ts --stage2 with the stage's fold models from `whisper_stage.py folds`). Every
 weight of the grid is replayed over one scoring pass (drift.ts --stage-weights); the same grid over the held-out
 spoof calls (fold_models.py's spoof-calls.tsv) goes into the basis as call-level detection. `--folds DIR` reuses
-fold models (and their two lists) from an earlier run instead of rebuilding them.
+fold models (and their two lists) from an earlier run instead of rebuilding them. `--fusion` is the verdict's
+detectorFusion the weight is chosen for (ParticipantVerdict: `pooled` or `per-detector`; it must match the
+service's DFD_VERDICT_DETECTOR_FUSION default) and goes into the basis. The grid's cap is the stage recipe's first
+value, 1 - 2 x its mean wideband leave-source-out EER (manifest training.metrics), so a rerun is not capped by the
+weight an earlier run wrote.
 
   python detectors/training/voice/choose_weight.py --data DIR --model detectors/models/voice-antispoof \
       --manifests ... --stage detectors/models/voice-whisper --stage-folds /tmp/folds-whisper [--folds /tmp/folds]
@@ -56,7 +60,7 @@ def drift_share(work: str, folds_dir: str, weight: float, folds: int, channel: s
 
 
 def drift_sweep(work: str, folds_dir: str, stage_folds: str, label: str, first: float, grid: list[float], folds: int,
-                channel: str, seconds: int) -> dict[float, tuple[int, int]]:
+                channel: str, seconds: int, fusion: str) -> dict[float, tuple[int, int]]:
     """One drift.ts pass over the bona fide speakers or spoof calls with both stages; {stage weight: (suspicious, n)}."""
     args = []
     for k in range(folds):
@@ -68,7 +72,7 @@ def drift_sweep(work: str, folds_dir: str, stage_folds: str, label: str, first: 
     out = subprocess.run(["node", "--import", "tsx", os.path.join(REPO, "detectors", "eval", "drift.ts"),
                           os.path.join(folds_dir, lst), *args, "--label", label, "--channel", channel,
                           "--seconds", str(seconds), "--weights", f"{first}",
-                          "--stage-weights", ",".join(f"{w}" for w in grid), "--out", d, "--quiet"],
+                          "--stage-weights", ",".join(f"{w}" for w in grid), "--fusions", fusion, "--out", d, "--quiet"],
                          cwd=REPO, check=True, capture_output=True, text=True).stdout
     rep = json.loads(out)
     n = int(rep["totals"]["speakers"])
@@ -78,16 +82,25 @@ def drift_sweep(work: str, folds_dir: str, stage_folds: str, label: str, first: 
     return res
 
 
+def stage_cap(manifest: dict) -> float:
+    """The stage recipe's first weight: 1 - 2 x mean wideband LSO EER (else the manifest's current weight)."""
+    m = manifest.get("training", {}).get("metrics", {})
+    eers = [m.get(f"lsoMeanEer_{c}") for c in ("clean", "opus24", "opus12loss")]
+    if all(isinstance(e, (int, float)) for e in eers):
+        return round(max(0.0, 1 - 2 * sum(eers) / 3), 4)
+    return float(manifest["verdict"]["weight"])
+
+
 def choose_stage(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
     first = float(json.load(open(os.path.join(args.model, "manifest.json")))["verdict"]["weight"])
     path = os.path.join(args.stage, "manifest.json")
     manifest = json.load(open(path))
-    cap = float(manifest["verdict"]["weight"])
+    cap = stage_cap(manifest)
     grid = [round(0.05 * i, 2) for i in range(0, int(math.floor(cap / 0.05 + 1e-9)) + 1)]
     if cap > grid[-1] + 1e-9:
         grid.append(round(cap, 4))
-    bona = drift_sweep(args.work, folds_dir, args.stage_folds, "bonafide", first, grid, folds, args.channel, args.seconds)
-    spoof = drift_sweep(args.work, folds_dir, args.stage_folds, "spoof", first, grid, folds, args.channel, args.seconds)
+    bona = drift_sweep(args.work, folds_dir, args.stage_folds, "bonafide", first, grid, folds, args.channel, args.seconds, args.fusion)
+    spoof = drift_sweep(args.work, folds_dir, args.stage_folds, "spoof", first, grid, folds, args.channel, args.seconds, args.fusion)
     ok = [w for w in grid if bona[w][1] > 0 and bona[w][0] / bona[w][1] < args.max_share]
     best = max(ok) if ok else 0.0
     nb, ns = bona[grid[0]][1], spoof[grid[0]][1]
@@ -96,8 +109,9 @@ def choose_stage(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
         "basis": (f"largest stage weight on a 0.05 grid up to {cap:.4f} for which, with {os.path.basename(os.path.normpath(args.model))} "
                   f"at {first} and this stage on every {manifest.get('cascade', {}).get('everyNthWindow', 1)}th window, "
                   f"under {args.max_share:.0%} of the {nb} held-out bona fide speakers of the training pages become "
-                  f"suspicious in a {args.seconds} s call ({args.channel}, fold models that never saw the call's page; "
-                  f"detectors/eval/drift.ts --stage2 --stage-weights); genuine speakers suspicious: "
+                  f"suspicious in a {args.seconds} s call ({args.channel}, fold models that never saw the call's page, "
+                  f"verdict detectorFusion {args.fusion}; detectors/eval/drift.ts --stage2 --stage-weights --fusions); "
+                  f"genuine speakers suspicious: "
                   + ", ".join(f"{w:g}: {bona[w][0]}" for w in grid)
                   + f"; held-out spoof calls flagged (of {ns}): " + ", ".join(f"{w:g}: {spoof[w][0]}" for w in grid)),
     }
@@ -119,6 +133,8 @@ def main() -> None:
     ap.add_argument("--folds", help="reuse these fold models and lists (fold_models.py --out) instead of rebuilding")
     ap.add_argument("--stage", help="choose this cascade stage's weight (the first stage keeps its own)")
     ap.add_argument("--stage-folds", help="the stage's fold models (whisper_stage.py folds --out)")
+    ap.add_argument("--fusion", default="pooled", choices=("pooled", "per-detector"),
+                    help="the verdict's detectorFusion the stage weight is chosen for (the service default's)")
     args = ap.parse_args()
     if args.stage and not args.stage_folds:
         ap.error("--stage needs --stage-folds")
