@@ -169,9 +169,9 @@ describe('drift.ts', () => {
     expect(r.files.json).toBe(path.resolve(out, 'drift-voice-antispoof-clean-spoof.json'));
     // weight 0: nothing moves the verdict; 0.2 (log-odds 20 x 0.2, capped at 4) and 1 still flag the fake call
     expect(r.sweep).toEqual([
-      { weight: 0, stageWeight: null, fusion: 'pooled', suspicious: 0, share: 0 },
-      { weight: 0.2, stageWeight: null, fusion: 'pooled', suspicious: 1, share: 0.5 },
-      { weight: 1, stageWeight: null, fusion: 'pooled', suspicious: 1, share: 0.5 },
+      { weight: 0, stageWeight: null, fusion: 'per-detector', suspicious: 0, share: 0 },
+      { weight: 0.2, stageWeight: null, fusion: 'per-detector', suspicious: 1, share: 0.5 },
+      { weight: 1, stageWeight: null, fusion: 'per-detector', suspicious: 1, share: 0.5 },
     ]);
     // the sweep at the manifest's own weight is the run itself
     const again = await runDrift({ tsv: list, models: [REAL, fake, genuine], label: 'spoof', weights: [1], seconds: 12, outDir: out, progress: false });

@@ -20,6 +20,7 @@ import { parseManifest, type Manifest } from '../registry/Manifest.js';
 import { ModelRegistry } from '../registry/ModelRegistry.js';
 import { preprocessAudio, preprocessImage } from '../../pipeline/inference/preprocess.js';
 import { resampleClip } from '../../pipeline/audio/Resampler.js';
+import { defaultParticipantVerdictOptions } from '../../pipeline/verdict/ParticipantVerdict.js';
 import { parseWav } from '../../challenge-response/dsp/wav.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -241,6 +242,8 @@ describe('training recipes: tiny end-to-end runs', () => {
       verdict: { weight: number; basis: string };
     };
     expect(staged.verdict.basis).toMatch(/largest stage weight .* genuine speakers suspicious: 0: \d+.*held-out spoof calls flagged \(of \d+\): 0: \d+/);
+    // chosen for the verdict's default fusion of the two stages (ParticipantVerdict detectorFusion)
+    expect(staged.verdict.basis).toContain(`verdict detectorFusion ${defaultParticipantVerdictOptions.detectorFusion}`);
     const cap = Number(/up to (\d+(?:\.\d+)?)/.exec(staged.verdict.basis)?.[1]);
     expect(Number.isFinite(cap), staged.verdict.basis).toBe(true);
     expect(staged.verdict.weight).toBeGreaterThanOrEqual(0);

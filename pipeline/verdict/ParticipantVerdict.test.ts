@@ -220,15 +220,23 @@ describe('ParticipantVerdict detector fusion (a first stage on every window, a c
     return { pv, history };
   }
 
-  it('with one detector the two fusions are the same', () => {
-    for (const fusion of ['pooled', 'per-detector'] as const) {
+  it('with one detector the two fusions are the same, from the first (early, 1 s) window on', () => {
+    const runs = (['pooled', 'per-detector'] as const).map((fusion) => {
       const clock = { t: 1_000 };
       const pv = new ParticipantVerdict({ roomId: 'r', peerId: 'p' }, { now: () => clock.t, detectorFusion: fusion });
-      pv.observe(audioWindow({ stream: A, seconds: 2 }));
-      for (let i = 0; i < 6; i++) pv.addScore({ ...score(A, 0.9, 2, i), weight: 0.25 });
-      // 3 s of weighted evidence of 4: three quarters of 0.25 logit(0.9)
-      expect(pv.current().pFake).toBeCloseTo(sig(0.75 * 0.25 * z(0.9)), 9);
-    }
+      const seen: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        clock.t += 1_000;
+        const seconds = i === 0 ? 1 : 2;
+        pv.observe(audioWindow({ stream: A, seconds }));
+        pv.addScore({ ...score(A, 0.9, seconds, i), weight: 0.25 });
+        seen.push(pv.current().pFake);
+      }
+      return seen;
+    });
+    expect(runs[1]).toEqual(runs[0]);
+    // the first window: 0.25 s of weighted evidence of 4, i.e. a sixteenth of 0.25 logit(0.9)
+    expect(runs[1]![0]).toBeCloseTo(sig((0.25 / 4) * 0.25 * z(0.9)), 9);
   });
 
   it('pooled: the stage\'s few windows are outweighed, and a lukewarm stage pulls the call under the alarm', () => {
@@ -272,8 +280,8 @@ describe('ParticipantVerdict detector fusion (a first stage on every window, a c
     pv.markTakeover('takeover:voice');
     pv.observe(audioWindow({ stream: A, seconds: 2 }));
     pv.addScore({ ...score(A, 0.3, 2), detector: 'voice-first', weight: 0.25 });
-    // only the new window counts: 0.5 s weighted evidence of 4, its 2 s of input of 4
-    expect(pv.current().pFake).toBeCloseTo(sig((0.5 / 4) * 0.5 * 0.25 * z(0.3)), 9);
+    // only the new window counts (one detector now: its mean unscaled), 0.5 s of weighted evidence of 4
+    expect(pv.current().pFake).toBeCloseTo(sig((0.5 / 4) * 0.25 * z(0.3)), 9);
   });
 
   it('rejects an unknown fusion with ERR_CONFIG', () => {

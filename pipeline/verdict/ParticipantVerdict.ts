@@ -22,8 +22,9 @@
  * weight w and counted with evidence w x seconds) are combined by `detectorFusion`:
  *   'pooled'       one evidence-weighted mean over every window of every detector;
  *   'per-detector' each detector's own decayed mean, the means added up, each scaled by
- *                  min(1, its seconds of input / fullEvidence) so that a detector with a
- *                  window or two leans only as far as that evidence allows.
+ *                  min(1, its seconds of input / min(fullEvidence, the best-covered
+ *                  detector's seconds)) so that a detector with a window or two leans only
+ *                  as far as that evidence allows (one detector alone: unscaled).
  * With one detector the two are the same. They differ for a cascade stage that scores one
  * window in N: pooled, its few windows are outweighed by the first stage's many (and pull
  * the mean toward whichever stage says less); per-detector, each stage's call-level opinion
@@ -162,7 +163,7 @@ export const defaultParticipantVerdictOptions: ParticipantVerdictOptions = {
   quality: defaultQualityThresholds,
   audioWeight: 1,
   videoWeight: 1,
-  detectorFusion: 'pooled',
+  detectorFusion: 'per-detector',
   confidenceEvidence: 10,
   fullEvidence: 4,
   confidenceDelta: 0.1,
@@ -336,18 +337,18 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
 
   /**
    * 'per-detector' fusion: the modality's log-odds as the sum of each detector's decayed mean,
-   * each scaled by min(1, its seconds / fullEvidence). The pooled snapshot keeps its evidence,
+   * each scaled by its coverage (file comment). The pooled snapshot keeps its evidence,
    * seconds and drop counts (the same input, whichever way its scores are combined).
    */
   private fusedLogOdds(kind: MediaKind, pooled: number, now: number): number {
     if (this.options.detectorFusion === 'pooled' || this.detAcc[kind].size === 0) return pooled;
-    const full = this.options.fullEvidence;
+    const snaps = [...this.detAcc[kind].values()].map((a) => a.snapshot(now)).filter((s) => s.evidence > 0);
+    // A detector's share: its seconds against fullEvidence, or against the best-covered detector's while that has
+    // less (early in a call the overall fullEvidence scaling already holds every detector back).
+    const most = Math.max(0, ...snaps.map((s) => s.seconds));
+    const full = Math.min(this.options.fullEvidence, most);
     let z = 0;
-    for (const a of this.detAcc[kind].values()) {
-      const s = a.snapshot(now);
-      if (s.evidence <= 0) continue;
-      z += s.logOdds * (full > 0 ? Math.min(1, s.seconds / full) : 1);
-    }
+    for (const s of snaps) z += s.logOdds * (full > 0 ? Math.min(1, s.seconds / full) : 1);
     return z;
   }
 

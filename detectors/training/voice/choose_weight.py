@@ -32,6 +32,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -99,8 +100,11 @@ def choose_stage(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
     grid = [round(0.05 * i, 2) for i in range(0, int(math.floor(cap / 0.05 + 1e-9)) + 1)]
     if cap > grid[-1] + 1e-9:
         grid.append(round(cap, 4))
-    bona = drift_sweep(args.work, folds_dir, args.stage_folds, "bonafide", first, grid, folds, args.channel, args.seconds, args.fusion)
-    spoof = drift_sweep(args.work, folds_dir, args.stage_folds, "spoof", first, grid, folds, args.channel, args.seconds, args.fusion)
+    # the two passes at once (one node process each: two cores)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs = [pool.submit(drift_sweep, args.work, folds_dir, args.stage_folds, label, first, grid, folds, args.channel,
+                            args.seconds, args.fusion) for label in ("bonafide", "spoof")]
+        bona, spoof = (j.result() for j in jobs)
     ok = [w for w in grid if bona[w][1] > 0 and bona[w][0] / bona[w][1] < args.max_share]
     best = max(ok) if ok else 0.0
     nb, ns = bona[grid[0]][1], spoof[grid[0]][1]
@@ -133,7 +137,7 @@ def main() -> None:
     ap.add_argument("--folds", help="reuse these fold models and lists (fold_models.py --out) instead of rebuilding")
     ap.add_argument("--stage", help="choose this cascade stage's weight (the first stage keeps its own)")
     ap.add_argument("--stage-folds", help="the stage's fold models (whisper_stage.py folds --out)")
-    ap.add_argument("--fusion", default="pooled", choices=("pooled", "per-detector"),
+    ap.add_argument("--fusion", default="per-detector", choices=("pooled", "per-detector"),
                     help="the verdict's detectorFusion the stage weight is chosen for (the service default's)")
     args = ap.parse_args()
     if args.stage and not args.stage_folds:
