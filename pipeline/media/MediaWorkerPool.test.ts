@@ -11,6 +11,18 @@ async function dropped(reason: string): Promise<number> {
   return (m?.values ?? []).filter((v) => v.labels['reason'] === reason).reduce((n, v) => n + v.value, 0);
 }
 
+/** Resolves at the first stats report of at least `n` packets taken in (the worker acknowledged their batches before). */
+function packetsDecoded(pool: MediaWorkerPool, n: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const onStats = (s: StreamStats): void => {
+      if ((s.audio?.packets ?? 0) < n) return;
+      pool.off('stats', onStats);
+      resolve();
+    };
+    pool.on('stats', onStats);
+  });
+}
+
 describe('MediaWorkerPool (real worker thread, real Opus, real Silero VAD)', () => {
   let pool: MediaWorkerPool;
   beforeAll(async () => {
@@ -91,25 +103,11 @@ describe('MediaWorkerPool backpressure and shutdown', () => {
     for (const p of packets.slice(10, 25)) pool.push('t', p.bytes, Date.now());
     expect((await dropped('backlog')) - before).toBe(15);
     // The worker catches up: its acknowledgement reopens the slot and the next batch is accepted.
-    await new Promise<void>((resolve) => {
-      const onStats = (s: StreamStats): void => {
-        if ((s.audio?.packets ?? 0) < 10) return;
-        pool.off('stats', onStats);
-        resolve();
-      };
-      pool.on('stats', onStats);
-    });
+    await packetsDecoded(pool, 10);
     for (const p of packets.slice(25, 35)) pool.push('t', p.bytes, Date.now());
     expect((await dropped('backlog')) - before).toBe(15);
     pool.flush();
-    await new Promise<void>((resolve) => {
-      const onStats = (s: StreamStats): void => {
-        if ((s.audio?.packets ?? 0) < 20) return;
-        pool.off('stats', onStats);
-        resolve();
-      };
-      pool.on('stats', onStats);
-    });
+    await packetsDecoded(pool, 20);
     expect(stats.at(-1)?.audio?.packets).toBe(20);
     await pool.shutdown();
   });
