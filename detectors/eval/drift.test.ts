@@ -169,9 +169,9 @@ describe('drift.ts', () => {
     expect(r.files.json).toBe(path.resolve(out, 'drift-voice-antispoof-clean-spoof.json'));
     // weight 0: nothing moves the verdict; 0.2 (log-odds 20 x 0.2, capped at 4) and 1 still flag the fake call
     expect(r.sweep).toEqual([
-      { weight: 0, stageWeight: null, fusion: 'per-detector', suspicious: 0, share: 0 },
-      { weight: 0.2, stageWeight: null, fusion: 'per-detector', suspicious: 1, share: 0.5 },
-      { weight: 1, stageWeight: null, fusion: 'per-detector', suspicious: 1, share: 0.5 },
+      { weight: 0, stageWeight: null, fusion: 'per-detector', stageThin: 1, suspicious: 0, share: 0 },
+      { weight: 0.2, stageWeight: null, fusion: 'per-detector', stageThin: 1, suspicious: 1, share: 0.5 },
+      { weight: 1, stageWeight: null, fusion: 'per-detector', stageThin: 1, suspicious: 1, share: 0.5 },
     ]);
     // the sweep at the manifest's own weight is the run itself
     const again = await runDrift({ tsv: list, models: [REAL, fake, genuine], label: 'spoof', weights: [1], seconds: 12, outDir: out, progress: false });
@@ -199,12 +199,12 @@ describe('drift.ts', () => {
     // ((1.6 x -4 + 2 x 4) / 3.6 = +0.44: suspicious), at 0.5 it does not ((1.6 x -4 + 4) / 2.6 < 0). Per detector, the
     // two means add up to -4 + 4 = 0 at most: never suspicious; the stage's window count no longer decides.
     expect(r.sweep).toEqual([
-      { weight: 0.2, stageWeight: 0, fusion: 'pooled', suspicious: 0, share: 0 },
-      { weight: 0.2, stageWeight: 0.5, fusion: 'pooled', suspicious: 0, share: 0 },
-      { weight: 0.2, stageWeight: 1, fusion: 'pooled', suspicious: 1, share: 1 },
-      { weight: 0.2, stageWeight: 0, fusion: 'per-detector', suspicious: 0, share: 0 },
-      { weight: 0.2, stageWeight: 0.5, fusion: 'per-detector', suspicious: 0, share: 0 },
-      { weight: 0.2, stageWeight: 1, fusion: 'per-detector', suspicious: 0, share: 0 },
+      { weight: 0.2, stageWeight: 0, fusion: 'pooled', stageThin: 1, suspicious: 0, share: 0 },
+      { weight: 0.2, stageWeight: 0.5, fusion: 'pooled', stageThin: 1, suspicious: 0, share: 0 },
+      { weight: 0.2, stageWeight: 1, fusion: 'pooled', stageThin: 1, suspicious: 1, share: 1 },
+      { weight: 0.2, stageWeight: 0, fusion: 'per-detector', stageThin: 1, suspicious: 0, share: 0 },
+      { weight: 0.2, stageWeight: 0.5, fusion: 'per-detector', stageThin: 1, suspicious: 0, share: 0 },
+      { weight: 0.2, stageWeight: 1, fusion: 'per-detector', stageThin: 1, suspicious: 0, share: 0 },
     ]);
   });
 
@@ -258,6 +258,9 @@ describe('drift.ts', () => {
     expect(parseDriftArgs(['l.tsv', '--label', 'spoof', '--weights', '0.2,0.3', '--stage-weights', '0.5'])).toMatchObject({ label: 'spoof', weights: [0.2, 0.3], stageWeights: [0.5] });
     expect(code(() => parseDriftArgs(['l.tsv', '--label', 'fake']))).toBe('ERR_CONFIG');
     expect(parseDriftArgs(['l.tsv', '--fusions', 'pooled,per-detector'])).toMatchObject({ fusions: ['pooled', 'per-detector'] });
+    expect(parseDriftArgs(['l.tsv', '--stage-thin', '1,2,4'])).toMatchObject({ stageThin: [1, 2, 4] });
+    expect(code(() => parseDriftArgs(['l.tsv', '--stage-thin', '0']))).toBe('ERR_CONFIG');
+    expect(code(() => parseDriftArgs(['l.tsv', '--stage-thin', '1.5']))).toBe('ERR_CONFIG');
     expect(code(() => parseDriftArgs(['l.tsv', '--fusions', 'pooled,max']))).toBe('ERR_CONFIG');
     expect(code(() => parseDriftArgs(['l.tsv', '--weights', '0.2,']))).toBe('ERR_CONFIG');
     expect(code(() => parseDriftArgs(['l.tsv', '--weights', '1.5']))).toBe('ERR_CONFIG');
@@ -341,6 +344,23 @@ describe('replayCall', () => {
     expect(replayCall(model(0.2), cal, windows(30), new Array<number>(30).fill(3), {}, { model: stageModel, calibration: cal, logits: cold }).everSuspicious).toBe(false);
     // the report's mean window pFake stays the first stage's
     expect(both.meanWindowPFake).toBeCloseTo(first.meanWindowPFake!, 9);
+  });
+
+  it('thins the stage: keeps one in k of the windows it scored (partial stage coverage)', () => {
+    const stageModel = { ...model(1), id: 'stage' };
+    // the stage's 1st, 3rd, ... windows say fake (log-odds 3), its 2nd, 4th, ... genuine (-3)
+    const mixed = new Map(Array.from({ length: 8 }, (_, k) => [4 * k, k % 2 === 0 ? 3 : -3] as [number, number]));
+    const stage = { model: stageModel, calibration: cal, logits: mixed };
+    const hot = new Array<number>(30).fill(3);
+    const all = replayCall(model(0.2), cal, windows(30), hot, {}, stage);
+    expect(all.meanStagePFake).toBeCloseTo(0.5, 9);
+    expect(replayCall(model(0.2), cal, windows(30), hot, {}, stage, { stageThin: 1 })).toEqual(all);
+    // one in 2: only the stage's fake-sounding windows remain, and they lift the call
+    const half = replayCall(model(0.2), cal, windows(30), hot, {}, stage, { stageThin: 2 });
+    expect(half.meanStagePFake).toBeCloseTo(1 / (1 + Math.exp(-3)), 9);
+    expect(half.maxPFake).toBeGreaterThan(all.maxPFake);
+    // one in 1000: the stage's first window only
+    expect(replayCall(model(0.2), cal, windows(30), hot, {}, stage, { stageThin: 1000 }).meanStagePFake).toBeCloseTo(1 / (1 + Math.exp(-3)), 9);
   });
 
   it('uses the given calibration and leaves a narrowband call at collecting unless told', () => {

@@ -6,6 +6,7 @@
  *
  *   node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]...
  *        [--label bonafide|spoof] [--weights 0.2,0.25,...] [--stage-weights 0.4,0.55,...] [--fusions pooled,per-detector]
+ *        [--stage-thin 1,2,4]
  *        [--channel clean|opus24|opus12loss|g711] [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]
  *
  * The list is the eval tool's TSV (report.ts) with a `speaker` column and optionally a `model`
@@ -50,7 +51,9 @@
  * (cascade stage; default: the manifests' weights) replay the same scores into fresh verdicts
  * with those verdict weights in place of the manifests', and `sweep` lists the share of calls
  * ever `suspicious` for every pair; `--fusions` replays each pair under each of those
- * ParticipantVerdict `detectorFusion` rules (default: the service's default only). Choose the weights on held-out folds' bona fide and spoof
+ * ParticipantVerdict `detectorFusion` rules (default: the service's default only), and `--stage-thin`
+ * k keeps only one in k of the windows the stage scored (its 1st, (k+1)th, ...): a stage that
+ * yielded the rest to a backlog (InferencePool cascadeYieldFill), i.e. partial stage coverage. Choose the weights on held-out folds' bona fide and spoof
  * lists together: the most spoof calls flagged while bona fide speakers stay under the target.
  *
  * Output: JSON on stdout and in <out>/drift-<first model id>-<channel>[-spoof].json: per speaker
@@ -97,6 +100,8 @@ export interface DriftOptions {
   stageWeights: number[];
   /** Detector fusions to replay every weight pair under (empty: the service default's only). */
   fusions: DetectorFusion[];
+  /** Stage thinning to replay: keep one in k of the stage's scored windows (empty: all of them). */
+  stageThin: number[];
   modelsDir: string;
   channel: Channel;
   /** Length of each speaker's call, seconds. */
@@ -123,6 +128,7 @@ export const defaultDriftOptions: Omit<DriftOptions, 'tsv'> = {
   weights: [],
   stageWeights: [],
   fusions: [],
+  stageThin: [],
   modelsDir: defaultEvalOptions.modelsDir,
   channel: 'clean',
   seconds: 60,
@@ -145,6 +151,8 @@ export interface SweepRow {
   stageWeight: number | null;
   /** The verdict's detectorFusion of this replay. */
   fusion: DetectorFusion;
+  /** One in this many of the stage's scored windows was kept (1: all). */
+  stageThin: number;
   suspicious: number;
   share: number | null;
 }
@@ -265,6 +273,8 @@ export interface WeightOverride {
   stageWeight?: number;
   /** The verdict's detectorFusion in place of the default. */
   fusion?: DetectorFusion;
+  /** Keep one in this many of the stage's scored windows (default 1: all). */
+  stageThin?: number;
 }
 
 export function replayCall(model: AvailableModel, calibration: Manifest['calibration'], windows: readonly AudioWindow[], logits: readonly number[], options: Partial<ParticipantVerdictOptions> = {}, stage?: StageScores, weights: WeightOverride = {}): CallOutcome {
@@ -276,6 +286,7 @@ export function replayCall(model: AvailableModel, calibration: Manifest['calibra
   let scored = 0;
   let stageSum = 0;
   let stageScored = 0;
+  let stageSeen = 0;
   let firstSuspicious: number | null = null;
   let firstVerdict: CallOutcome['firstVerdict'] = null;
   windows.forEach((w, i) => {
@@ -288,7 +299,7 @@ export function replayCall(model: AvailableModel, calibration: Manifest['calibra
     sumPFake += score.pFake;
     scored++;
     const s2 = stage?.logits.get(i);
-    if (stage && s2 !== undefined && Number.isFinite(s2)) {
+    if (stage && s2 !== undefined && Number.isFinite(s2) && stageSeen++ % (weights.stageThin ?? 1) === 0) {
       const sc = windowScore(stage.model, stage.calibration, w, s2, weights.stageWeight);
       pv.addScore(sc);
       stageSum += sc.pFake;
@@ -380,12 +391,19 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
   if (o.stageWeights.length > 0 && stages.length === 0) throw new DfdError('ERR_CONFIG', '--stage-weights needs --stage2');
   // the pairs to replay: every --weights value (default: the manifest's) with every --stage-weights value
   for (const f of o.fusions) if (!DETECTOR_FUSIONS.includes(f)) throw new DfdError('ERR_CONFIG', `fusions are ${DETECTOR_FUSIONS.join(', ')}`, { fusion: String(f) });
+  for (const k of o.stageThin) if (!(Number.isInteger(k) && k >= 1)) throw new DfdError('ERR_CONFIG', 'stage thinning keeps one in k windows, k a positive integer', { k });
+  if (o.stageThin.length > 0 && stages.length === 0) throw new DfdError('ERR_CONFIG', '--stage-thin needs --stage2');
   const pairs: WeightOverride[] = [];
-  if (o.weights.length > 0 || o.stageWeights.length > 0 || o.fusions.length > 0) {
+  if (o.weights.length > 0 || o.stageWeights.length > 0 || o.fusions.length > 0 || o.stageThin.length > 0) {
     const ws: (number | undefined)[] = o.weights.length > 0 ? o.weights : [undefined];
     const ss: (number | undefined)[] = o.stageWeights.length > 0 ? o.stageWeights : [undefined];
     const fs_: (DetectorFusion | undefined)[] = o.fusions.length > 0 ? o.fusions : [undefined];
-    for (const f of fs_) for (const w of ws) for (const s of ss) pairs.push({ ...(w !== undefined ? { weight: w } : {}), ...(s !== undefined ? { stageWeight: s } : {}), ...(f !== undefined ? { fusion: f } : {}) });
+    const ks: (number | undefined)[] = o.stageThin.length > 0 ? o.stageThin : [undefined];
+    for (const k of ks) {
+      for (const f of fs_) {
+        for (const w of ws) for (const s of ss) pairs.push({ ...(w !== undefined ? { weight: w } : {}), ...(s !== undefined ? { stageWeight: s } : {}), ...(f !== undefined ? { fusion: f } : {}), ...(k !== undefined ? { stageThin: k } : {}) });
+      }
+    }
   }
   const sweepHits = pairs.map(() => 0);
   const verdictOptions: Partial<ParticipantVerdictOptions> = o.judgeNarrowband ? { quality: { ...defaultQualityThresholds, poorBandwidths: [] } } : {};
@@ -506,6 +524,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
       weight: p.weight ?? models[0]!.manifest.verdict?.weight ?? 1,
       stageWeight: stages.length === 0 ? null : (p.stageWeight ?? stages[0]!.manifest.verdict?.weight ?? 1),
       fusion: p.fusion ?? verdictOptions.detectorFusion ?? defaultParticipantVerdictOptions.detectorFusion,
+      stageThin: p.stageThin ?? 1,
       suspicious: sweepHits[k]!,
       share: speakers.length > 0 ? sweepHits[k]! / speakers.length : null,
     })),
@@ -520,7 +539,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
 // -------------------------------------------------------------------------------- main
 
 const USAGE =
-  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--label bonafide|spoof] [--weights w,...] [--stage-weights w,...] [--fusions pooled,per-detector] [--channel clean|opus24|opus12loss|g711] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
+  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--label bonafide|spoof] [--weights w,...] [--stage-weights w,...] [--fusions pooled,per-detector] [--stage-thin k,...] [--channel clean|opus24|opus12loss|g711] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
 
 export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> & { tsv: string } {
   const { values, positionals } = parseArgs({
@@ -533,6 +552,7 @@ export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> &
       weights: { type: 'string' },
       'stage-weights': { type: 'string' },
       fusions: { type: 'string' },
+      'stage-thin': { type: 'string' },
       channel: { type: 'string' },
       seconds: { type: 'string' },
       'first-window': { type: 'string' },
@@ -564,9 +584,15 @@ export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> &
     if (f.some((x) => !(DETECTOR_FUSIONS as readonly string[]).includes(x))) throw new DfdError('ERR_CONFIG', `--fusions is a comma-separated list of ${DETECTOR_FUSIONS.join(', ')}`);
     fusions = f as DetectorFusion[];
   }
+  let stageThin: number[] | undefined;
+  if (values['stage-thin'] !== undefined) {
+    stageThin = values['stage-thin'].split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
+    if (stageThin.some((k) => !(Number.isInteger(k) && k >= 1 && k <= 1000))) throw new DfdError('ERR_CONFIG', '--stage-thin is a comma-separated list of integers k >= 1 (keep one in k stage windows)');
+  }
   return {
     tsv,
     ...(fusions !== undefined ? { fusions } : {}),
+    ...(stageThin !== undefined ? { stageThin } : {}),
     ...(values.label !== undefined ? { label: values.label as DriftLabel } : {}),
     ...(weights !== undefined ? { weights } : {}),
     ...(stageWeights !== undefined ? { stageWeights } : {}),
