@@ -51,9 +51,10 @@
  * (cascade stage; default: the manifests' weights) replay the same scores into fresh verdicts
  * with those verdict weights in place of the manifests', and `sweep` lists the share of calls
  * ever `suspicious` for every pair; `--fusions` replays each pair under each of those
- * ParticipantVerdict `detectorFusion` rules (default: the service's default only), and `--stage-thin`
- * k keeps only one in k of the windows the stage scored (its 1st, (k+1)th, ...): a stage that
- * yielded the rest to a backlog (InferencePool cascadeYieldFill), i.e. partial stage coverage. Choose the weights on held-out folds' bona fide and spoof
+ * ParticipantVerdict `detectorFusion` rules (default: the service's default only), and
+ * `--stage-thin` k keeps only one in k of the windows the stage scored (its 1st, (k+1)th, ...):
+ * a stage that yielded the rest to a backlog (InferencePool cascadeYieldFill), i.e. partial
+ * stage coverage. Choose the weights on held-out folds' bona fide and spoof
  * lists together: the most spoof calls flagged while bona fide speakers stay under the target.
  *
  * Output: JSON on stdout and in <out>/drift-<first model id>-<channel>[-spoof].json: per speaker
