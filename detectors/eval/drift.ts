@@ -396,13 +396,13 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
   if (o.stageThin.length > 0 && stages.length === 0) throw new DfdError('ERR_CONFIG', '--stage-thin needs --stage2');
   const pairs: WeightOverride[] = [];
   if (o.weights.length > 0 || o.stageWeights.length > 0 || o.fusions.length > 0 || o.stageThin.length > 0) {
-    const ws: (number | undefined)[] = o.weights.length > 0 ? o.weights : [undefined];
-    const ss: (number | undefined)[] = o.stageWeights.length > 0 ? o.stageWeights : [undefined];
-    const fs_: (DetectorFusion | undefined)[] = o.fusions.length > 0 ? o.fusions : [undefined];
-    const ks: (number | undefined)[] = o.stageThin.length > 0 ? o.stageThin : [undefined];
-    for (const k of ks) {
-      for (const f of fs_) {
-        for (const w of ws) for (const s of ss) pairs.push({ ...(w !== undefined ? { weight: w } : {}), ...(s !== undefined ? { stageWeight: s } : {}), ...(f !== undefined ? { fusion: f } : {}), ...(k !== undefined ? { stageThin: k } : {}) });
+    // an axis not given is one "default" value (undefined: the manifest's weight, the default fusion, every window)
+    const axis = <T>(xs: readonly T[]): (T | undefined)[] => (xs.length > 0 ? [...xs] : [undefined]);
+    for (const k of axis(o.stageThin)) {
+      for (const f of axis(o.fusions)) {
+        for (const w of axis(o.weights)) {
+          for (const s of axis(o.stageWeights)) pairs.push({ ...(w !== undefined ? { weight: w } : {}), ...(s !== undefined ? { stageWeight: s } : {}), ...(f !== undefined ? { fusion: f } : {}), ...(k !== undefined ? { stageThin: k } : {}) });
+        }
       }
     }
   }

@@ -239,7 +239,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   private readonly declared: DeclaredVoiceMatcher;
   /** One accumulator per PAD detector id. */
   private readonly padAcc = new Map<string, EvidenceAccumulator>();
-  /** One accumulator per (non-PAD) detector id and modality, for 'per-detector' fusion. */
+  /** One accumulator per (non-PAD) detector id and modality, kept under 'per-detector' fusion only. */
   private readonly detAcc: Record<MediaKind, Map<string, EvidenceAccumulator>> = { audio: new Map(), video: new Map() };
   private readonly seen: Record<MediaKind, boolean> = { audio: false, video: false };
   private audioQuality: AudioQuality | undefined;
@@ -305,7 +305,10 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
       const pFake = weightedPFake(score.pFake, w);
       const now = this.options.now();
       acc.addScore(pFake, w * score.evidence, now, score.evidence);
-      if (acc === this.acc[kind]) this.detectorAccumulator(kind, score.detector).addScore(pFake, w * score.evidence, now, score.evidence);
+      // per-detector means are kept only where they are used (not for PAD detectors, not under 'pooled')
+      if (acc === this.acc[kind] && this.options.detectorFusion === 'per-detector') {
+        this.detectorAccumulator(kind, score.detector).addScore(pFake, w * score.evidence, now, score.evidence);
+      }
     }
     this.evaluate();
   }
@@ -341,7 +344,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
    * seconds and drop counts (the same input, whichever way its scores are combined).
    */
   private fusedLogOdds(kind: MediaKind, pooled: number, now: number): number {
-    if (this.options.detectorFusion === 'pooled' || this.detAcc[kind].size === 0) return pooled;
+    if (this.detAcc[kind].size === 0) return pooled;
     const snaps = [...this.detAcc[kind].values()].map((a) => a.snapshot(now)).filter((s) => s.evidence > 0);
     // A detector's share: its seconds against fullEvidence, or against the best-covered detector's while that has
     // less (early in a call the overall fullEvidence scaling already holds every detector back).
