@@ -3,6 +3,7 @@ import { startTestService } from '../test/helpers/service.js';
 import { RtpLoadSender } from '../load-tests/RtpLoadSender.js';
 import { encodeOpus } from '../pipeline/testing/audioSupport.js';
 import { Peer } from './Peer.js';
+import { untilValue } from '../test/helpers/until.js';
 import { parseRtpPacket } from '../pipeline/rtp/RtpPacket.js';
 import type { Service } from '../src/Service.js';
 import type { MediaTap } from './MediaTap.js';
@@ -47,7 +48,7 @@ describe('RTP ingest (PlainTransport) and taps', () => {
       sender.close();
     }
     room.leave('gateway-1');
-    await new Promise((r) => setTimeout(r, 100));
+    await untilValue('the tap to close', () => taps[0]!.closed, 10_000);
     expect(taps[0]!.closed).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestService } from '../../test/helpers/service.js';
 import { TestSignallingClient } from '../../test/helpers/wsClient.js';
+import { untilValue } from '../../test/helpers/until.js';
 import { TokenSigner } from '../tokens.js';
 import type { Service } from '../../src/Service.js';
 
@@ -51,7 +52,8 @@ describe('signalling: bad input gets typed errors and changes nothing', () => {
     c.sendRaw('x'.repeat(4096 * 4 + 10));
     const closed = await c.closed;
     expect(closed.code).toBe(1009);
-    await new Promise((r) => setTimeout(r, 100));
+    // The server forgets the closed peer once its socket's close is handled.
+    await untilValue('the closed peer to leave the room', () => (service.rooms.get('r1')?.peers.size ?? 0) === 0, 10_000);
     expect(service.rooms.get('r1')?.peers.size ?? 0).toBe(0);
   });
 

@@ -145,8 +145,8 @@ describe('challenge-response acceptance (whisper-phrase, live call, NATS)', () =
 
     // The prompt text shows on the caller's page, the spoken prompt arrives as an extra audio track.
     await page.waitForFunction(() => /whisper/i.test(document.getElementById('prompt')?.textContent ?? ''), undefined, { timeout: 15_000 });
-    await sleep(2000);
-    const after = await inboundAudio(page);
+    let after = await inboundAudio(page);
+    for (const until = Date.now() + 15_000; !(after.tracks >= 1 && after.packets - before.packets > 30) && Date.now() < until; after = await inboundAudio(page)) await sleep(200);
     // An extra inbound audio track (the spoken prompt) with packets flowing.
     expect(after.tracks).toBe(1);
     expect(after.packets - before.packets, 'prompt audio packets').toBeGreaterThan(30);
@@ -159,8 +159,10 @@ describe('challenge-response acceptance (whisper-phrase, live call, NATS)', () =
       if (!outcome) await sleep(250);
     }
     expect(outcome, 'no outcome event on NATS').toBeDefined();
-    // The verdict event that follows the outcome needs a moment to cross the bus.
-    await sleep(1500);
+    // The verdict event the outcome leads to (verified or deepfake-likely) crosses the bus after it: wait for it.
+    const verdictsAfterOutcome = (): EventOfType<'verdict'>[] => events.filter((e): e is EventOfType<'verdict'> => mine(e) && e.type === 'verdict' && Date.parse(e.ts) >= Date.parse(outcome!.ts) - 50);
+    const judgedByChallenge = (): boolean => verdictsAfterOutcome().some((v) => v.payload.state === 'verified' || v.payload.state === 'deepfake-likely');
+    for (const until = Date.now() + 15_000; !judgedByChallenge() && Date.now() < until; ) await sleep(100);
     const phases = events.filter((e): e is EventOfType<'challenge'> => mine(e) && e.type === 'challenge' && e.payload.challengeId === challengeId);
     const issued = phases.find((e) => e.payload.phase === 'issued')!;
     const response = phases.find((e) => e.payload.phase === 'response');
@@ -177,7 +179,7 @@ describe('challenge-response acceptance (whisper-phrase, live call, NATS)', () =
       expectedDurationSec: expected,
       requestToOutcomeSec: (Date.parse(outcome!.ts) - requestedAt) / 1000,
     };
-    const verdicts = events.filter((e): e is EventOfType<'verdict'> => mine(e) && e.type === 'verdict' && Date.parse(e.ts) >= Date.parse(outcome!.ts) - 50);
+    const verdicts = verdictsAfterOutcome();
     await browser.close();
     return { outcome: outcome!, verdicts, timings };
   }

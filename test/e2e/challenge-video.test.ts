@@ -158,8 +158,12 @@ describe('challenge-response acceptance (head-turn, live video via RTP ingest, N
       const outcomeOf = (challengeId: string): EventOfType<'challenge'> | undefined => events.find((e): e is EventOfType<'challenge'> => mine(challengeId)(e) && e.payload.phase === 'outcome');
       const deadline = Date.now() + (promptSec + 4 + 3 + 1 + 15) * 1000;
       while (ids.some((r) => !outcomeOf(r.challengeId)) && Date.now() < deadline) await sleep(250);
-      // The verdict event that follows an outcome needs a moment to cross the bus.
-      await sleep(1500);
+      // The verdict event an outcome leads to crosses the bus after it: wait until each peer's latest verdict is
+      // the state its outcome implies (a repeated state publishes no new event, so "latest", not "a new one").
+      const latestVerdict = (peerId: string): string | undefined => events.filter((e): e is EventOfType<'verdict'> => e.type === 'verdict' && e.peerId === peerId && e.roomId === ROOM).at(-1)?.payload.state;
+      const implied = (o: string | undefined): string | undefined => (o === 'passed' ? 'verified' : o === 'non-compliant' ? 'deepfake-likely' : undefined);
+      const settled = (): boolean => ids.every((r) => { const want = implied(outcomeOf(r.challengeId)?.payload.outcome); return want === undefined || latestVerdict(r.peerId) === want; });
+      for (const until = Date.now() + 15_000; !settled() && Date.now() < until; ) await sleep(100);
 
       for (const r of ids) {
         const phases = events.filter(mine(r.challengeId));
@@ -174,14 +178,13 @@ describe('challenge-response acceptance (head-turn, live video via RTP ingest, N
         const expected = issued!.payload.expectedDurationSec ?? 0;
         // The manager judges (and publishes `response`) 1 s after the window of expected + 3 s closes.
         const closes = Date.parse(response!.ts) - 1000;
-        const peerVerdicts = events.filter((e): e is EventOfType<'verdict'> => e.type === 'verdict' && e.peerId === r.peerId && e.roomId === ROOM);
         judged.push({
           cycle,
           peerId: r.peerId,
           side: side!,
           outcome: outcome!.payload,
           // The latest verdict event (a repeated state publishes no new one).
-          verdict: peerVerdicts.at(-1)?.payload.state,
+          verdict: latestVerdict(r.peerId),
           responseOpensAtSec: clipSec(closes - (expected + 3) * 1000) - cycle * clip.cycleSec,
           responseClosesAtSec: clipSec(closes) - cycle * clip.cycleSec,
           expectedDurationSec: expected,
