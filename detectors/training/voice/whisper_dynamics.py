@@ -27,8 +27,8 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from channel import CHANNELS  # noqa: E402
 from specnet import normalise  # noqa: E402
-from train import WIN, Cache, Variants, windows  # noqa: E402
-from whisper_stage import load_features, make_features  # noqa: E402
+from train import WIN, Cache, windows  # noqa: E402
+from whisper_stage import extract, load_features, make_features  # noqa: E402
 
 DYN = 4 * 1024 + 3 * 80
 
@@ -60,21 +60,7 @@ def clip_dynamics(f, x: np.ndarray) -> np.ndarray:
 def cmd_features(args) -> None:
     torch.set_num_threads(args.threads)
     f = make_features()
-    out = {}
-    for name in ("eval-channels", "train-variants"):
-        v = Variants(os.path.join(args.data, f"{name}.npz"))
-        n = len(v.offsets)
-        x = np.zeros((n, DYN), dtype=np.float32)
-        t0 = time.time()
-        for k in range(n):
-            x[k] = clip_dynamics(f, v.audio[v.offsets[k]:v.offsets[k] + v.lengths[k]].astype(np.float32) / 32768.0)
-            if k % 500 == 499:
-                log(f"{name}: {k + 1}/{n}, {time.time() - t0:.0f} s")
-        out[name.replace("-", "_")] = x.reshape(n // v.n, v.n, DYN)
-        log(f"{name}: {n} clips x channels in {time.time() - t0:.0f} s")
-    path = os.path.join(args.data, "whisper-dynamics-feats.npz")
-    np.savez(path, **out)
-    log(f"wrote {path}")
+    extract(args.data, lambda x: clip_dynamics(f, x), DYN, os.path.join(args.data, "whisper-dynamics-feats.npz"))
 
 
 def cmd_cv(args) -> None:

@@ -106,24 +106,29 @@ def clip_features(f: Features, x: np.ndarray) -> np.ndarray:
     return np.concatenate(rows).mean(axis=0)
 
 
-def cmd_features(args) -> None:
-    torch.set_num_threads(args.threads)
-    path = os.path.join(args.data, "whisper-stage-feats.npz")
-    f = make_features()
+def extract(data: str, clip_fn, dims: int, path: str) -> None:
+    """`clip_fn(waveform) -> [dims]` for every clip variant of the cache (eval channels, training variants), saved
+    to `path` as eval_channels [clips, 4, dims] and train_variants [clips, 6, dims]."""
     out = {}
     for name in ("eval-channels", "train-variants"):
-        v = Variants(os.path.join(args.data, f"{name}.npz"))
+        v = Variants(os.path.join(data, f"{name}.npz"))
         n = len(v.offsets)
-        x = np.zeros((n, FEATURES), dtype=np.float32)
+        x = np.zeros((n, dims), dtype=np.float32)
         t0 = time.time()
         for k in range(n):
-            x[k] = clip_features(f, v.audio[v.offsets[k]:v.offsets[k] + v.lengths[k]].astype(np.float32) / 32768.0)
+            x[k] = clip_fn(v.audio[v.offsets[k]:v.offsets[k] + v.lengths[k]].astype(np.float32) / 32768.0)
             if k % 500 == 499:
                 log(f"{name}: {k + 1}/{n}, {time.time() - t0:.0f} s")
-        out[name.replace("-", "_")] = x.reshape(n // v.n, v.n, FEATURES)
+        out[name.replace("-", "_")] = x.reshape(n // v.n, v.n, dims)
         log(f"{name}: {n} clips x channels in {time.time() - t0:.0f} s")
     np.savez(path, **out)
     log(f"wrote {path}")
+
+
+def cmd_features(args) -> None:
+    torch.set_num_threads(args.threads)
+    f = make_features()
+    extract(args.data, lambda x: clip_features(f, x), FEATURES, os.path.join(args.data, "whisper-stage-feats.npz"))
 
 
 def load_features(data: str) -> tuple[np.ndarray, np.ndarray]:
