@@ -262,9 +262,13 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(data.clips.every((c) => c.frames > 0)).toBe(true);
     expect(data.summary.map((f) => [f.real, f.fake, f.methods.length])).toEqual([[1, 1, 1], [1, 1, 1]]);
     const report = JSON.parse(fs.readFileSync(path.join(out, 'face-data', 'data', 'cv', 'report.json'), 'utf8')) as { chosen: { run: string }; calibration: { a: number; b: number } };
-    expect(report.chosen.run).toBe('meso4-f2f-f3');
+    // the smoke run trains with the shipped model's sampling shares (forgery.py cv --shares): they name the run and
+    // reach the final model's manifest
+    expect(report.chosen.run).toBe('meso4-f2f-f3-s0.5-0.125-0.375');
     expect(Number.isFinite(report.calibration.a) && Number.isFinite(report.calibration.b)).toBe(true);
     const m = await checkExported(path.join(out, 'models'), 'face-forgery', 'face-forgery');
+    const raw = JSON.parse(fs.readFileSync(path.join(out, 'models', 'face-forgery', 'manifest.json'), 'utf8')) as { provenance?: { samplingShares?: unknown } };
+    expect(raw.provenance?.samplingShares).toEqual({ real: 0.5, fake: 0.125, selfBlend: 0.375 });
     const spec = m.image!;
     // a batch of two: a flat grey crop and a gradient crop, through the service's image preprocessing
     const plane = 3 * spec.width * spec.height;

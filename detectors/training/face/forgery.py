@@ -193,13 +193,16 @@ def tail_logits(t: Tuned, feats: torch.Tensor, freeze: int, bs: int = 256) -> np
     return np.concatenate([t.tail(feats[s:s + bs], freeze).squeeze(1).numpy() for s in range(0, len(feats), bs)])
 
 
-def batch_weights(meta: dict, clips: list[dict], idx: np.ndarray) -> np.ndarray:
-    """Sampling weights over the training crops `idx`: half the mass on real crops (each real clip equal), a
-    quarter on real fakes (each method equal, each clip equal within it), a quarter on self-blends."""
+SHARES = (0.5, 0.25, 0.25)  # real crops, real fakes, self-blends
+
+
+def batch_weights(meta: dict, clips: list[dict], idx: np.ndarray, shares: tuple[float, float, float] = SHARES) -> np.ndarray:
+    """Sampling weights over the training crops `idx`: by default half the mass on real crops (each real clip
+    equal), a quarter on real fakes (each method equal, each clip equal within it), a quarter on self-blends."""
     kind = meta["kind"][idx]
     clip = meta["clip"][idx]
     w = np.zeros(len(idx))
-    for k, share in ((0, 0.5), (1, 0.25), (2, 0.25)):
+    for k, share in zip((0, 1, 2), shares):
         sel = kind == k
         if not sel.any():
             continue
@@ -225,7 +228,7 @@ def batch_weights(meta: dict, clips: list[dict], idx: np.ndarray) -> np.ndarray:
 
 def train(data: Path, train_folds: list[int], init: str, freeze: int, steps: int, every: int, seed: int,
           weights_dir: Path, score_folds: list[int], lr: float, bs: int, schedule_steps: int | None = None,
-          ) -> tuple[Tuned, dict[int, dict[str, np.ndarray]]]:
+          shares: tuple[float, float, float] = SHARES) -> tuple[Tuned, dict[int, dict[str, np.ndarray]]]:
     torch.manual_seed(seed)
     torch.set_num_threads(1)
     info = json.loads((data / "clips.json").read_text())
@@ -251,7 +254,7 @@ def train(data: Path, train_folds: list[int], init: str, freeze: int, steps: int
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(schedule_steps or steps, steps, 1),
                                                 pct_start=0.1)
-    w = batch_weights(meta, clips, tr)
+    w = batch_weights(meta, clips, tr, shares)
     y = torch.from_numpy(meta["y"][tr].astype(np.float32))
     rng = np.random.default_rng(seed)
     scores: dict[int, dict[str, np.ndarray]] = {}
@@ -281,13 +284,24 @@ def train(data: Path, train_folds: list[int], init: str, freeze: int, steps: int
     return model, scores
 
 
+def parse_shares(text: str) -> tuple[float, float, float]:
+    try:
+        v = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise SystemExit(f"--shares: three numbers, got {text!r}") from None
+    if len(v) != 3 or min(v) < 0 or v[0] <= 0 or v[1] + v[2] <= 0 or abs(sum(v) - 1) > 1e-6:
+        raise SystemExit(f"--shares: real, fake and self-blend shares, each >= 0, real > 0, summing to 1; got {text!r}")
+    return v  # type: ignore[return-value]
+
+
 def cv(args: argparse.Namespace) -> None:
     data = Path(args.data)
     info = json.loads((data / "clips.json").read_text())
     k = info["folds"]
-    tag = f"{args.init}-f{args.freeze}"
+    shares = parse_shares(args.shares)
+    tag = f"{args.init}-f{args.freeze}" + ("" if shares == SHARES else "-s" + "-".join(f"{x:g}" for x in shares))
     _, scores = train(data, [f for f in range(k) if f != args.fold], args.init, args.freeze, args.steps, args.every,
-                      args.seed, Path(args.weights), [args.fold], args.lr, args.batch)
+                      args.seed, Path(args.weights), [args.fold], args.lr, args.batch, shares=shares)
     emeta = dict(np.load(data / "eval_meta.npz"))
     folds = np.array([c["fold"] for c in info["clips"]])
     ev = np.where(folds[emeta["clip"]] == args.fold)[0]
@@ -295,7 +309,7 @@ def cv(args: argparse.Namespace) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / f"fold{args.fold}.json").write_text(json.dumps({
         "fold": args.fold, "init": args.init, "freeze": args.freeze, "steps": args.steps, "lr": args.lr,
-        "index": ev.tolist(),
+        "shares": list(shares), "index": ev.tolist(),
         "scores": {str(s): {ch: v.round(4).tolist() for ch, v in d.items()} for s, d in scores.items()}}))
     log(f"fold {args.fold} written to {out}")
 
@@ -485,10 +499,11 @@ def final(args: argparse.Namespace) -> None:
     step = chosen if args.steps is None else args.steps
     fs = json.loads((data / "cv" / tag / "fold0.json").read_text())
     init, freeze, lr = fs["init"], int(fs["freeze"]), float(fs["lr"])
+    shares: tuple[float, float, float] = tuple(fs.get("shares", SHARES))  # type: ignore[assignment]
     t_start = time.time()
     # the same learning-rate schedule as the CV runs (planned over their steps), stopped at the chosen step
     model, _ = train(data, list(range(info["folds"])), init, freeze, step, 10 ** 9, args.seed,
-                     Path(args.weights), [], lr, args.batch, schedule_steps=int(fs["steps"]))
+                     Path(args.weights), [], lr, args.batch, schedule_steps=int(fs["steps"]), shares=shares)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     base = model.base.eval()
@@ -531,6 +546,7 @@ def final(args: argparse.Namespace) -> None:
                                  "onnxMaxAbsDiff": float(np.abs(ref - got).max())}},
         "provenance": {"init": f"MesoNet {INIT_FILES[init][1]} (DariusAf/MesoNet, Apache-2.0)",
                        "recipe": "detectors/training/face/run.sh", "chosen": rep["chosen"], "freeze": freeze,
+                       "samplingShares": {"real": shares[0], "fake": shares[1], "selfBlend": shares[2]},
                        "data": "crops cut by the service from ../shared/train/faces-fake and ../shared/train/faces"},
     }
     old = out / "manifest.json"
@@ -583,6 +599,8 @@ def main() -> None:
             q.add_argument("--steps", type=int, default=1500)
             q.add_argument("--every", type=int, default=250)
             q.add_argument("--lr", type=float, default=1e-3)
+            q.add_argument("--shares", default=",".join(f"{x:g}" for x in SHARES),
+                           help="sampling shares of real crops, real fakes and self-blends (sum 1)")
         else:
             q.add_argument("--out", required=True)
             q.add_argument("--version", default="0.2.0")

@@ -6,8 +6,9 @@
 # configuration in CONFIGS, fine-tuning MesoNet's published weights (forgery.py cv)   5. report: per-method AUROC,
 # temporal evidence, calibration (forgery.py report)   6. final model -> OUT (ONNX + manifest)
 # Env: DATA (cache, default detectors/training/.cache/face2), OUT (default detectors/models/face-forgery),
-#      FOLDS (5), STEPS (1500), EVERY (250), CONFIGS ("meso4-df:3 meso4-f2f:3 meso4-f2f:2": init:frozen blocks; the
-#      runs the shipped 0.2.0 was chosen from),
+#      FOLDS (5), STEPS (1500), EVERY (250), CONFIGS ("meso4-df:3 meso4-f2f:3 meso4-f2f:2": init:frozen blocks, or
+#      init:frozen blocks:real,fake,self-blend sampling shares (default 0.5,0.25,0.25); default: the runs the shipped
+#      0.3.0 was chosen from, CONFIGS="meso4-df:3 meso4-f2f:3 meso4-f2f:2 meso4-f2f:2:0.5,0.125,0.375"),
 #      SKIP_DATA=1 to reuse crops and variants, SKIP_CV=1 to reuse the CV runs.
 # The published MesoNet weights come from the committed ONNX ports in pretrained/ (mesonet_port.py made them from
 # ../shared/models/mesonet; mesonet_parity.py checks them against Keras), so this recipe needs only the videos.
@@ -22,7 +23,7 @@ py="${DFD_TRAINING_PY:-detectors/training/.venv/bin/python}"
 data="${DATA:-detectors/training/.cache/face2}"
 out="${OUT:-detectors/models/face-forgery}"
 folds="${FOLDS:-5}"; steps="${STEPS:-1500}"; every="${EVERY:-250}"
-read -r -a configs <<< "${CONFIGS:-meso4-df:3 meso4-f2f:3 meso4-f2f:2}"
+read -r -a configs <<< "${CONFIGS:-meso4-df:3 meso4-f2f:3 meso4-f2f:2 meso4-f2f:2:0.5,0.125,0.375}"
 [ -n "${DFD_TRAINING_PY:-}" ] || bash detectors/training/setup.sh
 f="detectors/training/face/forgery.py"
 
@@ -32,9 +33,10 @@ if [ "${SKIP_DATA:-0}" != "1" ] || [ ! -f "$data/data/clips.json" ]; then
 fi
 if [ "${SKIP_CV:-0}" != "1" ]; then
   for c in "${configs[@]}"; do
+    IFS=: read -r init freeze shares <<< "$c"
     for ((k = 0; k < folds; k++)); do
-      nice -n 10 "$py" "$f" cv --data "$data/data" --fold "$k" --init "${c%%:*}" --freeze "${c##*:}" \
-        --steps "$steps" --every "$every"
+      nice -n 10 "$py" "$f" cv --data "$data/data" --fold "$k" --init "$init" --freeze "$freeze" \
+        --steps "$steps" --every "$every" ${shares:+--shares "$shares"}
     done
   done
 fi
