@@ -74,11 +74,10 @@ def features(sess, names: list[str], crops: np.ndarray, bs: int = 32) -> np.ndar
     return np.concatenate(out)
 
 
-def load_or_extract(data: Path, model_dir: str) -> dict[str, np.ndarray]:
+def load_or_extract(data: Path, sess, names: list[str]) -> dict[str, np.ndarray]:
     cache = data / "faceres-feats.npz"
     if cache.exists():
         return dict(np.load(cache))
-    sess, names = session(model_dir)
     feats = {}
     for name in ("train_x", "eval_clean", "eval_call"):
         t0 = time.time()
@@ -123,8 +122,8 @@ def main() -> None:
     meta = dict(np.load(data / "train_meta.npz"))
     emeta = dict(np.load(data / "eval_meta.npz"))
     folds = np.array([c["fold"] for c in clips])
-    feats = load_or_extract(data, args.model)
     sess, names = session(args.model)
+    feats = load_or_extract(data, sess, names)
     dims = [a.shape[1] if a.shape[1] != a.shape[2] else a.shape[3]
             for a in sess.run(names, {sess.get_inputs()[0].name: np.zeros((1, 224, 224, 3), np.float32)})]
     offsets = np.cumsum([0] + [2 * d for d in dims])
