@@ -12,7 +12,7 @@ Same pages, folds, training channel variants (6 per clip) and held-out channel p
 
   cache --data DIR   front + blocks 1-2 (frozen) once per window of every clip variant: the fixed statistics
                      (3 x 1024) and block 2's output frames (float16) -> DIR/whisper-ft-{train,eval}.npz (about 3.5 GB;
-                     about 15 min here with 2 threads)
+                     8 min here with 2 threads)
   cv --data DIR      per fold: fine-tune, score the held-out pages through the 4 channels at each checkpoint
                      (--checkpoints); mean leave-source-out EER per checkpoint -> DIR/cv/whisper-ft-<tag>/report.json
 
