@@ -31,8 +31,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # common/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from channel import CHANNELS, random_channel  # noqa: E402
-from train import SR, Cache, lso_table  # noqa: E402
-from whisper_stage import FEATURES, clip_features, load_features, make_features  # noqa: E402
+from train import SR, Cache  # noqa: E402
+from whisper_stage import (FEATURES, clip_features, load_features, lso_summary, make_features,  # noqa: E402
+                           summary_line, write_report)
 
 VARIANTS = 6
 
@@ -88,7 +89,6 @@ def cmd_cv(args) -> None:
     vclips, vfeats = z["clips"], z["feats"]
     shipped = json.load(open(os.path.join(args.data, "cv", "whisper-stage", "report.json")))
     rep = {"vocoder": "WORLD (pyworld dio+stonemask, cheaptrick, d4c)", "weights": {}}
-    idx = list(range(len(lab)))
     for w in args.weights:
         scores = np.zeros((len(lab), len(CHANNELS)))
         for k in range(c.folds):
@@ -108,17 +108,9 @@ def cmd_cv(args) -> None:
             m.fit(x, y, logisticregression__sample_weight=sw)
             for ch in range(len(CHANNELS)):
                 scores[folds == k, ch] = m.decision_function(ev[folds == k, ch])
-        tab = lso_table(c, idx, {ch: scores[:, i] for i, ch in enumerate(CHANNELS)})
-        mean = {ch: round(tab[ch]["meanGroupEer"], 4) for ch in CHANNELS}
-        rep["weights"][str(w)] = {"meanLsoEer": mean, "meanOverChannels": round(float(np.mean(list(mean.values()))), 4),
-                                  "perGroupClean": tab["clean"]["perGroup"]}
-        log(f"weight {w}: mean LSO EER " + " / ".join(f"{ch} {v:.3f}" for ch, v in mean.items())
-            + f" (mean {rep['weights'][str(w)]['meanOverChannels']:.3f})")
-    out = os.path.join(args.data, "cv", "vocoded-world")
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "report.json"), "w") as fh:
-        json.dump(rep, fh, indent=1)
-    log(f"wrote {out}/report.json")
+        rep["weights"][str(w)] = row = lso_summary(c, scores)
+        log(f"weight {w}: {summary_line(row)}")
+    log(f"wrote {write_report(args.data, 'vocoded-world', rep)}")
 
 
 def main() -> None:

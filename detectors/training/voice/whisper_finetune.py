@@ -36,9 +36,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from channel import CHANNELS  # noqa: E402
 from specnet import normalise  # noqa: E402
-from train import WIN, Cache, Variants, lso_table, windows  # noqa: E402
+from train import WIN, Cache, Variants, windows  # noqa: E402
 from whisper_encoder import LogMel, build_encoder, load_weights  # noqa: E402
-from whisper_stage import FEATURES, fit_head, load_features  # noqa: E402
+from whisper_stage import (FEATURES, fit_head, frame_stats, load_features, lso_summary, summary_line,  # noqa: E402
+                           write_report)
 
 FRAMES = WIN // 320  # 100 encoder frames per 2 s window
 WIDTH = 512
@@ -47,10 +48,6 @@ FIXED = 3 * 2 * WIDTH  # mean and std of the front and blocks 1-2
 
 def log(msg: str) -> None:
     print(f"[whisper_finetune {time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def stats(h: torch.Tensor) -> torch.Tensor:
-    return torch.cat([h.mean(dim=1), h.std(dim=1)], dim=-1)
 
 
 @torch.no_grad()
@@ -73,7 +70,7 @@ def cmd_cache(args) -> None:
                     continue
                 hs = enc.hidden_states(front(normalise(torch.from_numpy(np.stack(group).astype(np.float32)))))
                 n, t = len(group), hs[-1].shape[1]
-                fixed[w:w + n] = torch.cat([stats(h) for h in hs], dim=-1).numpy()
+                fixed[w:w + n] = torch.cat([frame_stats(h) for h in hs], dim=-1).numpy()
                 frames[w:w + n, :t] = hs[-1].numpy().astype(np.float16)
                 tlen[w:w + n], item[w:w + n] = t, k
                 w += n
@@ -110,7 +107,7 @@ class Tuned(nn.Module):
             self.head.bias.fill_(bias)
 
     def forward(self, fixed: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
-        z = torch.cat([fixed, stats(self.block(frames))], dim=-1)
+        z = torch.cat([fixed, frame_stats(self.block(frames))], dim=-1)
         return self.head((z - self.mean) / self.scale).squeeze(-1)
 
 
@@ -185,21 +182,12 @@ def cmd_cv(args) -> None:
                     raise SystemExit(f"fold {k}: step 0 differs from the logistic head by {gap:.3g}")
             log(f"fold {k} step {target}: train loss {np.mean(losses[-50:]) if losses else float('nan'):.3f}, "
                 f"{time.time() - t0:.0f} s")
-    idx = list(range(len(lab)))
     rep = {"lrBlock": args.lr_block, "lrHead": args.lr_head, "batch": args.batch, "wd": args.wd, "seed": args.seed,
            "checkpoints": {}}
     for s in checkpoints:
-        tab = lso_table(c, idx, {ch: scores[s][:, i] for i, ch in enumerate(CHANNELS)})
-        mean = {ch: round(tab[ch]["meanGroupEer"], 4) for ch in CHANNELS}
-        rep["checkpoints"][str(s)] = {"meanLsoEer": mean, "meanOverChannels": round(float(np.mean(list(mean.values()))), 4),
-                                      "perGroupClean": tab["clean"]["perGroup"]}
-        log(f"step {s}: mean LSO EER " + " / ".join(f"{ch} {v:.3f}" for ch, v in mean.items())
-            + f" (mean {rep['checkpoints'][str(s)]['meanOverChannels']:.3f})")
-    out = os.path.join(args.data, "cv", f"whisper-ft-{args.tag}")
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "report.json"), "w") as f:
-        json.dump(rep, f, indent=1)
-    log(f"wrote {out}/report.json")
+        rep["checkpoints"][str(s)] = row = lso_summary(c, scores[s])
+        log(f"step {s}: {summary_line(row)}")
+    log(f"wrote {write_report(args.data, f'whisper-ft-{args.tag}', rep)}")
 
 
 def main() -> None:

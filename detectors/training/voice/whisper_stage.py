@@ -65,6 +65,11 @@ def log(msg: str) -> None:
     print(f"[whisper_stage {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+def frame_stats(h: torch.Tensor) -> torch.Tensor:
+    """[B, T, D] hidden states -> [B, 2D]: mean and standard deviation over the frames."""
+    return torch.cat([h.mean(dim=1), h.std(dim=1)], dim=-1)
+
+
 class Features(nn.Module):
     """waveform [B, samples] -> [B, 4096]: per depth, mean and std over frames."""
 
@@ -74,7 +79,7 @@ class Features(nn.Module):
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
         hs = self.encoder.hidden_states(self.front(normalise(wav)))
-        return torch.cat([torch.cat([h.mean(dim=1), h.std(dim=1)], dim=-1) for h in hs], dim=-1)
+        return torch.cat([frame_stats(h) for h in hs], dim=-1)
 
 
 class Stage(nn.Module):
@@ -187,6 +192,29 @@ def cmd_cv(args) -> None:
     log("mean LSO EER " + " / ".join(f"{ch} {tab[ch]['meanGroupEer']:.3f}" for ch in CHANNELS)
         + " (pooled " + " / ".join(f"{tab[ch]['pooledEer']:.3f}" for ch in CHANNELS) + ")")
     log(f"calibration wideband a={a:.3f} b={b:.3f}, telephone a={ta:.3f} b={tb:.3f}")
+
+
+def lso_summary(c: Cache, scores: np.ndarray) -> dict:
+    """Out-of-fold clip scores [clips, channels] -> mean LSO EER per channel, their mean, clean EER per page (the
+    studies' report rows)."""
+    tab = lso_table(c, list(range(len(c.clips))), {ch: scores[:, i] for i, ch in enumerate(CHANNELS)})
+    mean = {ch: round(tab[ch]["meanGroupEer"], 4) for ch in CHANNELS}
+    return {"meanLsoEer": mean, "meanOverChannels": round(float(np.mean(list(mean.values()))), 4),
+            "perGroupClean": tab["clean"]["perGroup"]}
+
+
+def summary_line(row: dict) -> str:
+    return ("mean LSO EER " + " / ".join(f"{ch} {v:.3f}" for ch, v in row["meanLsoEer"].items())
+            + f" (mean {row['meanOverChannels']:.3f})")
+
+
+def write_report(data: str, run: str, rep: dict) -> str:
+    out = os.path.join(data, "cv", run)
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, "report.json")
+    with open(path, "w") as f:
+        json.dump(rep, f, indent=1)
+    return path
 
 
 def fp16_initializers(path: str) -> None:
