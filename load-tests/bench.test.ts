@@ -31,6 +31,14 @@ describe('video cost model', () => {
     if ('error' in v) throw new Error(v.error);
     expect(v.perFrameCpuMs).toMatchObject({ faceForgery: 9, presentationAttack: 2.5, total: 2 + 1 + 10 + 4 + 1 + 9 + 2.5 });
     expect(v.analysedFramesPerSecondPerCore).toBeCloseTo(1000 / 29.5, 1);
+    expect(v.detectorShare).toBe(1);
+    // with the face track, the detector's cost counts on the share of frames that ran it
+    const tracked: BenchRun = { ...face, result: { ...(face.result as object), detectorShare: 0.2, redetectEvery: 5 } };
+    const w = videoFromStages(decode, tracked, detectors, 5);
+    if ('error' in w) throw new Error(w.error);
+    expect(w.perFrameCpuMs).toMatchObject({ faceDetect: 2, total: 2 + 1 + 2 + 4 + 1 + 9 + 2.5 });
+    expect(w.detectorShare).toBe(0.2);
+    expect(w.inputs).toContain('1 frame in 5');
   });
 });
 

@@ -28,6 +28,7 @@ export function pipelineOptions(c: Config, priority: ThreadPriority): Partial<An
       firstWindowSeconds: c.audioFirstWindowSec,
       videoFps: c.videoFps,
       faceWindowFrames: c.faceWindowFrames,
+      faceRedetectEvery: c.faceRedetectEvery,
       faceAnalysis: c.faceAnalysis,
       faceContinuity: c.faceContinuity,
       logLevel: c.logLevel,

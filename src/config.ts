@@ -137,6 +137,7 @@ export const settings = {
   minSpeechSec: s('DFD_MIN_SPEECH_SEC', '0.5', 'Speech (VAD) a window needs before it is analysed', num(0, 10)),
   videoFps: s('DFD_VIDEO_FPS', '5', 'Frames per second decoded and analysed per video stream', num(0.5, 30)),
   faceWindowFrames: s('DFD_FACE_WINDOW_FRAMES', '5', 'Face crops per face-forgery window', int(1, 64)),
+  faceRedetectEvery: s('DFD_FACE_REDETECT_EVERY', '5', 'Face detector (BlazeFace) on one analysed frame in N per video stream; in between the face mesh follows the face from its previous landmarks, and a lost face, a new frame size or the Nth frame runs the detector again (1: the detector on every frame). Faces other than the followed one are seen on detector frames only', int(1, 300)),
   faceAnalysis: s('DFD_FACE_ANALYSIS', 'true', 'Decode video and detect faces', bool),
   padMode: s('DFD_PAD_MODE', 'raise', 'Presentation-attack models (face-antispoof, face-liveness): "raise" lets a confident one make the verdict suspicious, "report" only publishes their scores', oneOf('raise', 'report')),
   padMinPFake: s('DFD_PAD_MIN_PFAKE', '0.9', 'Decayed mean pFake at which a presentation-attack model counts', num(0.5, 0.999)),

@@ -56,6 +56,7 @@ import { setLogLevel } from '../../kernel/log.js';
 import { calibrate, calibrationFor, type Manifest } from '../registry/Manifest.js';
 import { defaultModelRegistryOptions } from '../registry/ModelRegistry.js';
 import { FaceAnalyzer } from '../face/FaceAnalyzer.js';
+import { FaceTrack } from '../face/FaceTrack.js';
 import { largestFace } from '../face/observe.js';
 import { defaultMediaWorkerPoolOptions } from '../../pipeline/media/MediaWorkerPool.js';
 import { defaultVerdictMachineOptions } from '../../pipeline/verdict/VerdictMachine.js';
@@ -96,6 +97,8 @@ export interface EvalOptions {
   maxFrames: number;
   /** Face crops per face window (the service's faceWindowFrames). */
   faceWindowFrames: number;
+  /** Face detector on one sampled frame in N, the face track in between (the service's faceRedetectEvery). */
+  faceRedetectEvery: number;
   /** Frames wider than this are scaled down before face detection. */
   maxFrameWidth: number;
   /** Progress bar on stderr. */
@@ -115,6 +118,7 @@ export const defaultEvalOptions: Omit<EvalOptions, 'tsv'> = {
   videoFps: defaultMediaWorkerPoolOptions.videoFps,
   maxFrames: 40,
   faceWindowFrames: defaultMediaWorkerPoolOptions.faceWindowFrames,
+  faceRedetectEvery: defaultMediaWorkerPoolOptions.faceRedetectEvery,
   maxFrameWidth: 640,
   progress: true,
 };
@@ -197,8 +201,10 @@ async function scoreVideo(it: EvalItem, inf: WorkerInference, faces: FaceAnalyze
   t.mediaSeconds += v.frames.length / o.videoFps;
   const crops: Uint8Array[] = [];
   let cropSize = 0;
+  // One track per clip, as the media worker keeps one per stream.
+  const track = new FaceTrack({ redetectEvery: o.faceRedetectEvery });
   for (const rgb of v.frames) {
-    const a = await faces.analyze({ width: v.width, height: v.height, rgb });
+    const a = await faces.analyze({ width: v.width, height: v.height, rgb }, track);
     t.faceAnalysisMs += a.timings.detectMs + a.timings.landmarksMs + a.timings.alignMs;
     t.frames++;
     // The media worker keeps the largest face of each frame.
@@ -356,7 +362,7 @@ export async function runEval(options: Partial<EvalOptions> & { tsv: string }): 
             vad: 'none (whole clip)',
           }
         : {
-            videoChain: `ffmpeg fps=${o.videoFps}, width <= ${o.maxFrameWidth} -> FaceAnalyzer (BlazeFace + FaceMesh + aligner), largest face -> ${o.faceWindowFrames}-frame windows`,
+            videoChain: `ffmpeg fps=${o.videoFps}, width <= ${o.maxFrameWidth} -> FaceAnalyzer (BlazeFace on 1 frame in ${o.faceRedetectEvery}, FaceMesh following the face in between, aligner), largest face -> ${o.faceWindowFrames}-frame windows`,
             videoFps: o.videoFps,
             maxFrames: o.maxFrames,
             faceWindowFrames: o.faceWindowFrames,

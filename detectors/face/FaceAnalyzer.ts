@@ -4,6 +4,11 @@
  * (FaceAligner). Meant to run inside a worker thread: no timers, no main-loop state, no
  * process-wide side effects beyond metrics. Inference blocks the calling thread.
  *
+ * With a stream's FaceTrack (and the mesh on), most frames skip the detector: the mesh is placed
+ * from the previous frame's landmarks and the frame returns that one face (`placedBy: 'track'`).
+ * The detector still runs on the track's schedule and whenever the mesh loses the face; the
+ * analyzer itself keeps no per-stream state.
+ *
  * Errors: a malformed frame rejects with ERR_FRAME_INVALID; a failed inference with
  * ERR_INFERENCE_FAILED; a closed analyzer with ERR_CLOSED. A mesh whose presence score is
  * low does not fail the face: the face keeps its detector keypoints and the degradation
@@ -15,6 +20,7 @@ import { counter, histogram, latencyBuckets } from '../../kernel/metrics.js';
 import { BlazeFace, defaultBlazeFaceOptions, type Box, type DetectedFace } from './BlazeFace.js';
 import { defaultFaceAlignerOptions, FaceAligner } from './FaceAligner.js';
 import { defaultFaceMeshOptions, FaceMesh } from './FaceMesh.js';
+import type { FaceTrack } from './FaceTrack.js';
 import { checkFrame, type Point, type RgbFrame } from './image.js';
 
 const log = createLogger('face-analyzer');
@@ -72,6 +78,8 @@ export interface FaceAnalysis {
   width: number;
   height: number;
   faces: AnalyzedFace[];
+  /** Who placed the faces: the detector (every face in the frame) or a stream's track (its one face). */
+  placedBy: 'detector' | 'track';
   /** Milliseconds spent per stage on this frame. */
   timings: { detectMs: number; landmarksMs: number; alignMs: number };
 }
@@ -84,6 +92,12 @@ const stageSeconds = histogram<'stage'>({
 });
 const framesTotal = counter({ name: 'dfd_face_frames_total', help: 'Frames analysed for faces' });
 const facesTotal = counter({ name: 'dfd_face_faces_total', help: 'Faces returned by the face analyser' });
+const trackedTotal = counter({ name: 'dfd_face_tracked_frames_total', help: 'Frames whose face was placed by the stream\'s track instead of the detector' });
+const trackLostTotal = counter<'reason'>({
+  name: 'dfd_face_track_lost_total',
+  help: 'Face tracks lost before their next scheduled detection, by reason (the frame then runs the detector)',
+  labelNames: ['reason'],
+});
 const degradedTotal = counter<'reason'>({
   name: 'dfd_face_degraded_total',
   help: 'Faces analysed with reduced quality, by reason',
@@ -128,10 +142,18 @@ export class FaceAnalyzer {
     return this.isClosed;
   }
 
-  async analyze(frame: RgbFrame): Promise<FaceAnalysis> {
+  /**
+   * Faces of one frame. With `track` (one per stream) the detector runs only when the track asks
+   * for it; the track is updated with this frame's outcome.
+   */
+  async analyze(frame: RgbFrame, track?: FaceTrack): Promise<FaceAnalysis> {
     if (this.isClosed) throw new DfdError('ERR_CLOSED');
     checkFrame(frame);
     framesTotal.inc();
+    if (track && this.mesh && !track.needsDetection(frame.width, frame.height)) {
+      const tracked = await this.#followTrack(frame, track, this.mesh);
+      if (tracked) return tracked;
+    }
     const t0 = performance.now();
     const detected = (await this.detector.detect(frame)).filter((f) => Math.min(f.box.width, f.box.height) >= this.options.minFaceSize);
     const t1 = performance.now();
@@ -159,7 +181,50 @@ export class FaceAnalyzer {
     stageSeconds.observe({ stage: 'detect' }, detectMs / 1000);
     if (this.mesh && detected.length > 0) stageSeconds.observe({ stage: 'landmarks' }, landmarksMs / 1000);
     if (detected.length > 0) stageSeconds.observe({ stage: 'align' }, alignMs / 1000);
-    return { width: frame.width, height: frame.height, faces, timings: { detectMs, landmarksMs, alignMs } };
+    if (track) {
+      // Follow the largest face, the one the windower keeps, if the mesh found it.
+      let best = -1;
+      for (let i = 0; i < faces.length; i++) {
+        const f = faces[i]!;
+        if (best < 0 || f.box.width * f.box.height > faces[best]!.box.width * faces[best]!.box.height) best = i;
+      }
+      const face = faces[best];
+      track.anchor(face?.landmarks ? detected[best] : undefined, face?.landmarks, frame.width, frame.height);
+    }
+    return { width: frame.width, height: frame.height, faces, placedBy: 'detector', timings: { detectMs, landmarksMs, alignMs } };
+  }
+
+  /** The mesh placed from the track; undefined when the track is lost (the caller then detects). */
+  async #followTrack(frame: RgbFrame, track: FaceTrack, mesh: FaceMesh): Promise<FaceAnalysis | undefined> {
+    const predicted = track.predict();
+    if (!predicted) return undefined;
+    const m0 = performance.now();
+    const lm = await mesh.estimate(frame, predicted);
+    const landmarksMs = performance.now() - m0;
+    if (!(lm.presence >= this.options.minPresence)) {
+      trackLostTotal.inc({ reason: 'mesh_low_presence' });
+      track.reset();
+      return undefined;
+    }
+    const placed = track.follow(lm.points);
+    if (!placed) {
+      trackLostTotal.inc({ reason: 'degenerate' });
+      return undefined;
+    }
+    if (Math.min(placed.box.width, placed.box.height) < this.options.minFaceSize) {
+      trackLostTotal.inc({ reason: 'too_small' });
+      track.reset();
+      return undefined;
+    }
+    const a0 = performance.now();
+    const aligned = this.aligner.align(frame, placed, lm.points);
+    const alignMs = performance.now() - a0;
+    trackedTotal.inc();
+    facesTotal.inc();
+    stageSeconds.observe({ stage: 'landmarks' }, landmarksMs / 1000);
+    stageSeconds.observe({ stage: 'align' }, alignMs / 1000);
+    const face = this.toFace(placed, aligned, lm.points, lm.presence);
+    return { width: frame.width, height: frame.height, faces: [face], placedBy: 'track', timings: { detectMs: 0, landmarksMs, alignMs } };
   }
 
   private toFace(d: DetectedFace, a: ReturnType<FaceAligner['align']>, landmarks: Float32Array | undefined, presence: number | undefined): AnalyzedFace {

@@ -1,11 +1,17 @@
 /**
  * Face pipeline cost on this machine, one onnxruntime thread, 640x480 frames.
- * Prints one JSON object. Run: nice node --import tsx detectors/face/bench.ts [iterations]
+ * Per stage (detector, mesh, alignment) on a still frame, then the whole FaceAnalyzer per frame
+ * on a moving real face (fixtures.movingFaceFrames) with a FaceTrack at redetectEvery 1 (the
+ * detector on every frame) and at `redetectEvery` (default 5, the service's DFD_FACE_REDETECT_EVERY):
+ * `detectorShare` is the share of frames that ran the detector there.
+ * Prints one JSON object. Run: nice node --import tsx detectors/face/bench.ts [iterations] [redetectEvery]
  */
 import { BlazeFace } from './BlazeFace.js';
 import { FaceAligner } from './FaceAligner.js';
+import { FaceAnalyzer } from './FaceAnalyzer.js';
 import { FaceMesh } from './FaceMesh.js';
-import { decodeImage, samplePhoto } from './fixtures.js';
+import { FaceTrack } from './FaceTrack.js';
+import { decodeImage, movingFaceFrames, samplePhoto } from './fixtures.js';
 
 function stats(ms: number[]): { mean: number; p50: number; p95: number } {
   const s = [...ms].sort((a, b) => a - b);
@@ -42,6 +48,29 @@ async function main(): Promise<void> {
   }
   await detector.close();
   await mesh.close();
+
+  const redetectEvery = Number(process.argv[3] ?? 5);
+  const moving = movingFaceFrames(20);
+  const analyzer = await FaceAnalyzer.create({ intraOpNumThreads: 1 });
+  const perFrame = async (n: number): Promise<{ msPerFrame: ReturnType<typeof stats>; detectorShare: number }> => {
+    const ms: number[] = [];
+    let detections = 0;
+    // Each round starts a new track on the sequence, as a new stream would.
+    for (let round = 0; round < Math.ceil(iterations / moving.length); round++) {
+      const track = new FaceTrack({ redetectEvery: n });
+      for (const f of moving) {
+        const t = performance.now();
+        const a = await analyzer.analyze(f, track);
+        ms.push(performance.now() - t);
+        if (a.placedBy === 'detector') detections++;
+      }
+    }
+    return { msPerFrame: stats(ms), detectorShare: +(detections / ms.length).toFixed(3) };
+  };
+  await perFrame(1); // warm-up
+  const every1 = await perFrame(1);
+  const everyN = await perFrame(redetectEvery);
+  await analyzer.close();
   console.log(
     JSON.stringify({
       bench: 'face',
@@ -52,6 +81,9 @@ async function main(): Promise<void> {
       detectMsPerFrame: stats(det),
       landmarksMsPerFace: stats(lm),
       alignMsPerFace: stats(al),
+      analyzer: { frames: 'movingFaceFrames(20), 640x480, one face', redetectEvery1: every1, [`redetectEvery${redetectEvery}`]: everyN },
+      redetectEvery,
+      detectorShare: everyN.detectorShare,
     }),
   );
 }

@@ -25,6 +25,34 @@ export function decodeImage(file: string, width: number, height = -2): RgbFrame 
   return { width, height: h, rgb: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.byteLength) };
 }
 
+/**
+ * A webcam-like sequence of a real face: 640x480 views of sample1's right-hand face (the face
+ * fixture's framing), the camera panning 6 px right and 3 px down per frame and zooming in 1 % every
+ * other frame. Each zoom step decodes the photo once, so keep `frames` modest (10 takes about 1 s).
+ */
+export function movingFaceFrames(frames: number): RgbFrame[] {
+  const W = 640;
+  const H = 480;
+  const photos = new Map<number, RgbFrame>();
+  const out: RgbFrame[] = [];
+  for (let i = 0; i < frames; i++) {
+    const width = 1920 + 20 * Math.floor(i / 2);
+    let photo = photos.get(width);
+    if (!photo) {
+      photo = decodeImage(samplePhoto(1), width);
+      photos.set(width, photo);
+    }
+    const k = width / 1920;
+    const x = Math.round(1230 * k) + 6 * i;
+    const y = Math.round(60 * k) + 3 * i;
+    if (x + W > photo.width || y + H > photo.height) throw new RangeError(`movingFaceFrames: ${frames} frames run off the photo`);
+    const rgb = new Uint8Array(W * H * 3);
+    for (let r = 0; r < H; r++) rgb.set(photo.rgb.subarray(((y + r) * photo.width + x) * 3, ((y + r) * photo.width + x + W) * 3), r * W * 3);
+    out.push({ width: W, height: H, rgb });
+  }
+  return out;
+}
+
 /** A frame of one colour, or of uniform noise from a seeded LCG when `noise` is set. */
 export function syntheticFrame(width: number, height: number, opts: { value?: number; noise?: boolean; seed?: number } = {}): RgbFrame {
   const rgb = new Uint8Array(width * height * 3);

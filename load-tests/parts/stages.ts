@@ -17,6 +17,7 @@ import { openModelSession } from '../../detectors/registry/openModelSession.js';
 import type { ModelTask } from '../../detectors/registry/Manifest.js';
 import { summarize, type Summary } from '../stats.js';
 import { executionProvidersFor, type ExecutionProvider } from '../../pipeline/inference/protocol.js';
+import { defaultMediaWorkerPoolOptions } from '../../pipeline/media/MediaWorkerPool.js';
 
 export interface StagesOptions {
   audioSeconds: number;
@@ -127,7 +128,7 @@ export async function runStages(opts: StagesOptions, modelsDir: string, source: 
     ['challenge', 'challenge-response/dsp/bench.ts', [String(Math.max(4, Math.min(opts.audioSeconds, 20)))]],
     ['inference', 'pipeline/inference/bench.ts', ['--iterations', String(opts.inferenceIterations), '--intra', '1']],
     ['videoDecode', 'pipeline/video/bench.ts', ['--seconds', String(opts.videoSeconds)]],
-    ['face', 'detectors/face/bench.ts', [String(opts.faceIterations)]],
+    ['face', 'detectors/face/bench.ts', [String(opts.faceIterations), String(defaultMediaWorkerPoolOptions.faceRedetectEvery)]],
     ['events', 'events/bench.ts', [String(opts.events)]],
   ];
   for (const [name, script, args] of plan) {

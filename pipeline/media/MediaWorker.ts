@@ -38,6 +38,8 @@ export interface MediaWorkerConfig {
   firstWindowSeconds: number;
   videoFps: number;
   faceWindowFrames: number;
+  /** Face detector on one analysed frame in N; the mesh follows the face in between (FaceTrack). */
+  faceRedetectEvery: number;
   cropSize: number;
   statsIntervalMs: number;
   faceAnalysis: boolean;
@@ -143,7 +145,7 @@ function open(m: OpenStream): void {
   } else {
     const { tapId, stream } = m;
     const proc = new VideoStreamProcessor({ payloadType: m.payloadType, decoder: { maxFps: cfg.videoFps } });
-    const windower = faces ? new FaceWindower(stream, faces, () => proc.stats(), { faceWindowFrames: cfg.faceWindowFrames, cropSize: cfg.cropSize }, describer) : undefined;
+    const windower = faces ? new FaceWindower(stream, faces, () => proc.stats(), { faceWindowFrames: cfg.faceWindowFrames, cropSize: cfg.cropSize, redetectEvery: cfg.faceRedetectEvery }, describer) : undefined;
     proc.on('keyframe-needed', () => post({ type: 'keyframe-needed', tapId }));
     if (windower) {
       windower.on('observation', (observation) => post({ type: 'face-observation', tapId, stream, observation }));

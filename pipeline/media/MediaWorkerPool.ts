@@ -56,6 +56,7 @@ export const defaultMediaWorkerPoolOptions: MediaWorkerPoolOptions = {
   firstWindowSeconds: 1,
   videoFps: 5,
   faceWindowFrames: 5,
+  faceRedetectEvery: 5,
   cropSize: 256,
   statsIntervalMs: 1000,
   faceAnalysis: true,

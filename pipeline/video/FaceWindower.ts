@@ -3,7 +3,9 @@
  *
  *   DecodedVideoFrame (VideoStreamProcessor 'frame', at most videoFps)
  *     -> FaceAnalyzer       (BlazeFace + FaceMesh + alignment, serial per stream: a frame that
- *                            arrives while the previous one is analysed is skipped and counted)
+ *                            arrives while the previous one is analysed is skipped and counted;
+ *                            the stream's FaceTrack runs the detector on one frame in
+ *                            `redetectEvery` and lets the mesh follow the face in between)
  *     -> 'observation'      one FaceObservation per analysed frame, face or not (pose, visibility
  *                            of face regions against this stream's reference: challenges read them)
  *     -> 'window'           a FaceWindow every `faceWindowFrames` frames with a face: their aligned
@@ -19,6 +21,7 @@
 import { createLogger } from '../../kernel/log.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import type { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
+import { FaceTrack } from '../../detectors/face/FaceTrack.js';
 import { describableIndex, type FaceDescriber } from '../../detectors/face/FaceDescriber.js';
 import type { FaceObservation } from '../../detectors/face/FaceObservation.js';
 import { RegionVisibility } from '../../detectors/face/RegionVisibility.js';
@@ -33,9 +36,11 @@ export interface FaceWindowerOptions {
   faceWindowFrames: number;
   /** Side of the aligned square crops (FaceAnalyzer's crop size), px. */
   cropSize: number;
+  /** Face detector on one analysed frame in this many (FaceTrack); 1 = every frame. */
+  redetectEvery: number;
 }
 
-export const defaultFaceWindowerOptions: FaceWindowerOptions = { faceWindowFrames: 5, cropSize: 256 };
+export const defaultFaceWindowerOptions: FaceWindowerOptions = { faceWindowFrames: 5, cropSize: 256, redetectEvery: 5 };
 
 /** What the window's quality needs from the decode path when the window closes. */
 export interface VideoLinkStats {
@@ -56,6 +61,9 @@ export interface FaceWindowerStats {
   skipped: number;
   /** Smaller side of the last face found, px (0 before the first). */
   faceSize: number;
+  /** Analysed frames whose face the detector placed, and those the track placed. */
+  detections: number;
+  tracked: number;
 }
 
 export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
@@ -65,6 +73,7 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
   readonly #link: () => VideoLinkStats;
   readonly #describer: Pick<FaceDescriber, 'describe'> | undefined;
   readonly #visibility = new RegionVisibility();
+  readonly #track: FaceTrack;
   #busy = false;
   #closed = false;
   #analysed = 0;
@@ -87,6 +96,7 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
     this.#faces = faces;
     this.#link = link;
     this.#describer = describer;
+    this.#track = new FaceTrack({ redetectEvery: this.options.redetectEvery });
   }
 
   /** Whether a frame is being analysed now. */
@@ -95,7 +105,7 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
   }
 
   stats(): FaceWindowerStats {
-    return { analysed: this.#analysed, skipped: this.#skipped, faceSize: this.#faceSize };
+    return { analysed: this.#analysed, skipped: this.#skipped, faceSize: this.#faceSize, ...this.#track.stats() };
   }
 
   /** Analyses the frame unless the previous one is still running (then it is skipped). Resolves when done. */
@@ -107,7 +117,7 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
     }
     this.#busy = true;
     try {
-      const analysis = await this.#faces.analyze({ width: f.width, height: f.height, rgb: f.rgb });
+      const analysis = await this.#faces.analyze({ width: f.width, height: f.height, rgb: f.rgb }, this.#track);
       this.#analysed++;
       if (this.#closed) return;
       const face = largestFace(analysis.faces);

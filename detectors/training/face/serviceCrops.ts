@@ -3,8 +3,11 @@
  * exactly what it scores in a call: ffmpeg samples each video at the media worker's analysis
  * rate (5 fps, frames at most 640 px wide, as `npm run eval` does), FaceAnalyzer (BlazeFace +
  * FaceMesh + FaceAligner, eyes level, 256x256) finds faces and the largest face's crop is kept.
+ * As in the media worker, each clip has a FaceTrack: BlazeFace runs on one frame in
+ * `--redetect-every` (the service's default) and the mesh follows the face in between; 1 runs the
+ * detector on every frame (how the crops of face-forgery 0.1.0-0.3.0 were cut).
  *
- *   node --import tsx detectors/training/face/serviceCrops.ts --out DIR [--fps 5] [--max-frames 40] TSV...
+ *   node --import tsx detectors/training/face/serviceCrops.ts --out DIR [--fps 5] [--max-frames 40] [--redetect-every N] TSV...
  *
  * Each TSV is a manifest (`path` relative to the TSV's folder, `label` real/fake, and whatever
  * of `generator`, `source`, `identity`, `pair_group` it has). For every clip with at least one
@@ -22,6 +25,8 @@ import { DfdError, toDfdError } from '../../../kernel/errors.js';
 import { setLogLevel } from '../../../kernel/log.js';
 import { sampleFrames } from '../../eval/clipMedia.js';
 import { FaceAnalyzer, type AnalyzedFace } from '../../face/FaceAnalyzer.js';
+import { FaceTrack } from '../../face/FaceTrack.js';
+import { defaultMediaWorkerPoolOptions } from '../../../pipeline/media/MediaWorkerPool.js';
 import { largestFace } from '../../face/observe.js';
 import { rollAngle } from '../../face/FaceAligner.js';
 import { squareCropAffine } from '../../face/image.js';
@@ -84,13 +89,14 @@ async function main(): Promise<void> {
   setLogLevel('error');
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { out: { type: 'string' }, fps: { type: 'string', default: '5' }, 'max-frames': { type: 'string', default: '40' }, 'max-width': { type: 'string', default: '640' } },
+    options: { out: { type: 'string' }, fps: { type: 'string', default: '5' }, 'max-frames': { type: 'string', default: '40' }, 'max-width': { type: 'string', default: '640' }, 'redetect-every': { type: 'string', default: String(defaultMediaWorkerPoolOptions.faceRedetectEvery) } },
   });
   const fps = Number(values.fps);
   const maxFrames = Number(values['max-frames']);
   const maxWidth = Number(values['max-width']);
-  if (!values.out || positionals.length === 0 || !(fps > 0) || !(maxFrames >= 1) || !(maxWidth >= 64)) {
-    throw new DfdError('ERR_CONFIG', 'usage: serviceCrops.ts --out DIR [--fps 5] [--max-frames 40] [--max-width 640] TSV...');
+  const redetectEvery = Number(values['redetect-every']);
+  if (!values.out || positionals.length === 0 || !(fps > 0) || !(maxFrames >= 1) || !(maxWidth >= 64) || !(Number.isInteger(redetectEvery) && redetectEvery >= 1)) {
+    throw new DfdError('ERR_CONFIG', 'usage: serviceCrops.ts --out DIR [--fps 5] [--max-frames 40] [--max-width 640] [--redetect-every N] TSV...');
   }
   const out = values.out;
   mkdirSync(out, { recursive: true });
@@ -111,8 +117,9 @@ async function main(): Promise<void> {
       const crops: Uint8Array[] = [];
       const lms: Float32Array[] = [];
       const frames: Record<string, unknown>[] = [];
+      const track = new FaceTrack({ redetectEvery });
       for (const [k, rgb] of v.frames.entries()) {
-        const a = await analyzer.analyze({ width: v.width, height: v.height, rgb });
+        const a = await analyzer.analyze({ width: v.width, height: v.height, rgb }, track);
         const face = largestFace(a.faces);
         if (!face) continue;
         crops.push(face.crop);
