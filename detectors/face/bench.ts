@@ -6,6 +6,7 @@
  * `detectorShare` is the share of frames that ran the detector there.
  * Prints one JSON object. Run: nice node --import tsx detectors/face/bench.ts [iterations] [redetectEvery]
  */
+import { setLogLevel } from '../../kernel/log.js';
 import { BlazeFace } from './BlazeFace.js';
 import { FaceAligner } from './FaceAligner.js';
 import { FaceAnalyzer } from './FaceAnalyzer.js';
@@ -20,6 +21,7 @@ function stats(ms: number[]): { mean: number; p50: number; p95: number } {
 }
 
 async function main(): Promise<void> {
+  setLogLevel('error'); // stdout carries the one JSON result
   const iterations = Number(process.argv[2] ?? 50);
   const frame = decodeImage(samplePhoto(1), 640, 480);
   const detector = await BlazeFace.load({ intraOpNumThreads: 1 });
