@@ -73,7 +73,16 @@ const FaceHeader = Type.Object(
     frames: Type.Integer({ minimum: 1, maximum: 64 }),
     wallStart: Type.Number(),
     wallEnd: Type.Number(),
-    quality: Type.Object({ frameRate: NonNeg, faceSize: NonNeg, packetLoss: Prob }, { additionalProperties: false }),
+    quality: Type.Object(
+      {
+        frameRate: NonNeg,
+        faceSize: NonNeg,
+        packetLoss: Prob,
+        // the media worker's face gate (pipeline/video/faceGate.ts): the remote pool abstains on such a window
+        issue: Type.Optional(Type.Union([Type.Literal('several-faces'), Type.Literal('face-at-edge'), Type.Literal('frozen'), Type.Literal('dark')])),
+      },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false, $id: 'dfd.work.v1.face-request', title: 'work request header: a face window' },
 );

@@ -33,12 +33,17 @@ export interface AudioQuality {
   channel?: 'wideband' | 'telephone';
 }
 
+/** Why a face window is not judged (pipeline/video/faceGate.ts). */
+export type FaceWindowIssue = 'several-faces' | 'face-at-edge' | 'frozen' | 'dark';
+
 export interface VideoQuality {
   /** Decoded frames per second over the window. */
   frameRate: number;
   /** Mean face box size in pixels (shorter side), 0 when no face. */
   faceSize: number;
   packetLoss: number;
+  /** Set when the window must not be judged: the face detectors abstain on it. */
+  issue?: FaceWindowIssue;
 }
 
 /** A speech-gated window of mono PCM for the voice detectors. */

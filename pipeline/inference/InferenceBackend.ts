@@ -21,6 +21,8 @@ export type DropReason =
   | 'bad-input'
   /** Audio a voice model must not judge: silent, clipped or non-finite (pipeline/inference/audioGate.ts). */
   | 'unjudgeable-audio'
+  /** A face window the face models must not judge: several faces, face cut off, frozen or dark (pipeline/video/faceGate.ts). */
+  | 'unjudgeable-video'
   /** No worker could open the model. */
   | 'model-unavailable'
   /** The pool closed with the window queued or running. */
@@ -31,7 +33,7 @@ export type DropReason =
   | 'no-workers';
 
 /** Every DropReason, for checking one that arrived from elsewhere (a remote worker's reply). */
-export const DROP_REASONS: readonly DropReason[] = ['queue-full', 'stale', 'worker-crash', 'inference-error', 'bad-input', 'unjudgeable-audio', 'model-unavailable', 'closed', 'remote-timeout', 'no-workers'];
+export const DROP_REASONS: readonly DropReason[] = ['queue-full', 'stale', 'worker-crash', 'inference-error', 'bad-input', 'unjudgeable-audio', 'unjudgeable-video', 'model-unavailable', 'closed', 'remote-timeout', 'no-workers'];
 
 export interface DropEvent {
   stream: StreamRef;

@@ -326,6 +326,21 @@ describe('InferencePool with real onnxruntime sessions', () => {
     expect(got.scores.map((s) => s.seq)).toEqual([4]);
   });
 
+  it('does not judge a face window the face gate marked: counted as unjudgeable-video, no score', async () => {
+    const p = makePool();
+    const got = collect(p);
+    await p.ready();
+    const frozen = faceWindow({ seq: 1, frames: 2, seed: 5 });
+    frozen.quality = { ...frozen.quality, issue: 'frozen' };
+    const several = faceWindow({ seq: 2, frames: 2, seed: 6 });
+    several.quality = { ...several.quality, issue: 'several-faces' };
+    for (const w of [frozen, several]) expect(p.submit(w)).toBe(false);
+    expect(p.submit(faceWindow({ seq: 3, frames: 2, seed: 7 }))).toBe(true);
+    await until(() => got.scores.length === 1);
+    expect(got.drops.map((d) => [d.seq, d.reason])).toEqual([[1, 'unjudgeable-video'], [2, 'unjudgeable-video']]);
+    expect(got.scores.map((s) => s.seq)).toEqual([3]);
+  });
+
   it('restarts a crashed worker; its in-flight windows are dropped as worker-crash', async () => {
     // Audio batches of one, so that exactly one window is in flight when the worker dies.
     const p = makePool({ restartDelayMs: 10, maxAudioBatch: 1 });

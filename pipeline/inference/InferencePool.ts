@@ -321,6 +321,8 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     let first = true;
     // judged once per window, not once per detector
     const unjudgeable = window.type === 'audio-window' && targets.length > 0 && audioWindowIssue(window.samples) !== undefined;
+    // The media worker's face gate marked the window (several faces, face cut off, frozen, dark).
+    const unjudgeableVideo = window.type === 'face-window' && window.quality?.issue !== undefined;
     for (const d of targets) {
       const stream = window.stream;
       if (!d.usable) {
@@ -340,6 +342,10 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
       }
       if (unjudgeable) {
         this.drop(d, stream, window.seq, 'unjudgeable-audio');
+        continue;
+      }
+      if (unjudgeableVideo) {
+        this.drop(d, stream, window.seq, 'unjudgeable-video');
         continue;
       }
       if (isEmbedding(d) && this.thinEmbedding(d, stream, now)) {

@@ -70,6 +70,25 @@ describe('ParticipantVerdict', () => {
     expect(v.confidence).toBeCloseTo((1 - Math.exp(-0.4)) * 0.5, 6);
   });
 
+  it('abstains on video the face gate marked (a frozen picture): video set aside with its reason, its drops not counted as overload', () => {
+    const { pv } = setup();
+    const f = faceWindow({ stream: V, frames: 10, size: 64 });
+    f.quality = { frameRate: 15, faceSize: 120, packetLoss: 0, issue: 'frozen' };
+    pv.observe(f);
+    pv.addScore(score(V, 0.99, 4));
+    pv.addDropped({ stream: V, reason: 'unjudgeable-video' }, 3);
+    const v = pv.current();
+    expect(v.state).toBe('collecting');
+    expect(v.reason).toBe('video:frozen');
+    expect(v.dropped.windows).toBe(0);
+    // the next window without an issue brings the video back
+    const g = faceWindow({ stream: V, frames: 10, size: 64, seq: 1 });
+    g.quality = { frameRate: 15, faceSize: 120, packetLoss: 0 };
+    pv.observe(g);
+    pv.addScore(score(V, 0.1, 4, 1));
+    expect(pv.current().reason).toBeUndefined();
+  });
+
   it('dropped windows lower confidence and are reported', () => {
     const { pv } = setup();
     pv.observe(audioWindow({ stream: A }));

@@ -168,7 +168,7 @@ export const defaultParticipantVerdictOptions: ParticipantVerdictOptions = {
   fullEvidence: 4,
   confidenceDelta: 0.1,
   verifiedConfidence: 0.95,
-  ignoredDropReasons: ['bad-input', 'unjudgeable-audio', 'closed'],
+  ignoredDropReasons: ['bad-input', 'unjudgeable-audio', 'unjudgeable-video', 'closed'],
   now: Date.now,
 };
 
@@ -222,6 +222,8 @@ function videoProblems(q: VideoQuality, t: QualityThresholds): string[] {
   if (q.packetLoss > t.maxPacketLoss) out.push('packet-loss');
   if (q.frameRate < t.minFrameRate) out.push('low-frame-rate');
   if (q.faceSize < t.minFaceSize) out.push('tiny-face');
+  // The face gate's abstention (several faces, face cut off, frozen, dark): pipeline/video/faceGate.ts.
+  if (q.issue) out.push(q.issue);
   return out;
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
 import type { FaceObservation } from '../../detectors/face/FaceObservation.js';
-import { decodeImage, samplePhoto, syntheticFrame } from '../../detectors/face/fixtures.js';
+import { decodeImage, movingFaceFrames, samplePhoto, syntheticFrame } from '../../detectors/face/fixtures.js';
 import type { RgbFrame } from '../../detectors/face/image.js';
 import type { FaceWindow, StreamRef } from '../messages.js';
 import type { DecodedVideoFrame } from './FfmpegVp8Decoder.js';
@@ -86,4 +86,30 @@ describe('FaceWindower (real FaceAnalyzer on a real photo)', () => {
     expect(described).toEqual([256 * 256 * 3, 256]);
     expect(windows.map((x) => x.descriptor && Array.from(x.descriptor))).toEqual([[1, 0], undefined, undefined]);
   });
+
+  it('marks windows the face detectors must not judge: a frozen picture, several faces, a face cut off by the frame edge', async () => {
+    const moving = movingFaceFrames(5);
+    const issues = async (frames: RgbFrame[]): Promise<(string | undefined)[]> => {
+      const w = new FaceWindower(stream, faces, () => link, { faceWindowFrames: 5 });
+      const out: (string | undefined)[] = [];
+      w.on('window', (x) => out.push(x.quality.issue));
+      for (const [i, f] of frames.entries()) await w.push(frame(f, i * 200));
+      return out;
+    };
+    expect(await issues(moving)).toEqual([undefined]);
+    expect(await issues(Array.from({ length: 5 }, () => moving[0]!))).toEqual(['frozen']);
+    // sample4: four people side by side, faces of similar size
+    const group = decodeImage(samplePhoto(4), 640);
+    expect(await issues(moving.slice(0, 4).concat([group]))).toEqual(['several-faces']);
+    // the moving face (box x about 240-255, 170-176 wide) slid left until about a quarter of its box is out of the frame
+    const slid = moving.map((f) => shiftLeft(f, 290));
+    expect(await issues(slid)).toEqual(['face-at-edge']);
+  });
 });
+
+/** The frame moved `dx` pixels left, the right side filled with mid grey. */
+function shiftLeft(f: RgbFrame, dx: number): RgbFrame {
+  const rgb = new Uint8Array(f.rgb.length).fill(128);
+  for (let y = 0; y < f.height; y++) rgb.set(f.rgb.subarray((y * f.width + dx) * 3, (y + 1) * f.width * 3), y * f.width * 3);
+  return { width: f.width, height: f.height, rgb };
+}

@@ -9,7 +9,8 @@
  *     -> 'observation'      one FaceObservation per analysed frame, face or not (pose, visibility
  *                            of face regions against this stream's reference: challenges read them)
  *     -> 'window'           a FaceWindow every `faceWindowFrames` frames with a face: their aligned
- *                            crops, wall-clock span and quality (frame rate, face size, packet loss),
+ *                            crops, wall-clock span and quality (frame rate, face size, packet loss,
+ *                            and an `issue` when the face detectors must abstain: faceGate.ts),
  *                            and with a FaceDescriber the descriptor of its most frontal crop (who it
  *                            is; none when every face of the window is turned away)
  *
@@ -26,7 +27,8 @@ import { describableIndex, type FaceDescriber } from '../../detectors/face/FaceD
 import type { FaceObservation } from '../../detectors/face/FaceObservation.js';
 import { RegionVisibility } from '../../detectors/face/RegionVisibility.js';
 import { largestFace, toFaceObservation } from '../../detectors/face/observe.js';
-import type { FaceWindow, StreamRef } from '../messages.js';
+import type { FaceWindow, FaceWindowIssue, StreamRef } from '../messages.js';
+import { defaultFaceGateOptions, faceWindowIssue, frameFaceIssue, type FaceGateOptions } from './faceGate.js';
 import type { DecodedVideoFrame } from './FfmpegVp8Decoder.js';
 
 const log = createLogger('video.faces');
@@ -38,9 +40,11 @@ export interface FaceWindowerOptions {
   cropSize: number;
   /** Face detector on one analysed frame in this many (FaceTrack); 1 = every frame. */
   redetectEvery: number;
+  /** When a window is not to be judged (several faces, face cut off, frozen, dark). */
+  gate: FaceGateOptions;
 }
 
-export const defaultFaceWindowerOptions: FaceWindowerOptions = { faceWindowFrames: 5, cropSize: 256, redetectEvery: 5 };
+export const defaultFaceWindowerOptions: FaceWindowerOptions = { faceWindowFrames: 5, cropSize: 256, redetectEvery: 5, gate: defaultFaceGateOptions };
 
 /** What the window's quality needs from the decode path when the window closes. */
 export interface VideoLinkStats {
@@ -83,6 +87,7 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
   #crops: Uint8Array[] = [];
   #poses: { yawDeg: number; pitchDeg: number }[] = [];
   #faceSizes: number[] = [];
+  #issues = new Set<FaceWindowIssue>();
   #windowStart = 0;
 
   /**
@@ -128,6 +133,8 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
       this.#crops.push(face.crop);
       this.#poses.push({ yawDeg: face.yawDeg, pitchDeg: face.pitchDeg });
       this.#faceSizes.push(this.#faceSize);
+      const issue = frameFaceIssue(analysis.faces, face, f.width, f.height, this.options.gate);
+      if (issue) this.#issues.add(issue);
       if (this.#crops.length >= this.options.faceWindowFrames) await this.#emitWindow(f.arrivalMs);
     } catch (error) {
       log.warn('face analysis failed', { error });
@@ -142,6 +149,7 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
     this.#crops = [];
     this.#poses = [];
     this.#faceSizes = [];
+    this.#issues.clear();
   }
 
   async #emitWindow(wallEnd: number): Promise<void> {
@@ -161,6 +169,7 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
     const crops = new Uint8Array(n * size);
     this.#crops.forEach((c, i) => crops.set(c.subarray(0, size), i * size));
     const link = this.#link();
+    const issue = faceWindowIssue(this.#crops, size, this.#issues, this.options.gate);
     const window: FaceWindow = {
       type: 'face-window',
       stream: this.#stream,
@@ -175,12 +184,14 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
         frameRate: link.frameRate,
         faceSize: this.#faceSizes.reduce((a, b) => a + b, 0) / n,
         packetLoss: link.packets + link.lost > 0 ? link.lost / (link.packets + link.lost) : 0,
+        ...(issue ? { issue } : {}),
       },
       ...(descriptor ? { descriptor } : {}),
     };
     this.#crops = [];
     this.#poses = [];
     this.#faceSizes = [];
+    this.#issues.clear();
     this.safeEmit('window', window);
   }
 }
