@@ -45,10 +45,13 @@ beforeAll(() => {
     ['path\tlabel\tgenerator\tsource', 'a/b1.wav\tbonafide\t-\tx1', 'a/b2.wav\tbonafide\t-\tx2', 'a/s1.flac\tspoof\ttone\tx3', 'a/s2.wav\tspoof\tnoise\tx4', 'a/s3.mp3\tspoof\tmp3\tx5', 'a/corrupt.wav\tspoof\tnoise\tx6', 'a/missing.wav\tbonafide\t-\tx7'].join('\n') + '\n',
   );
   const still = ['-loglevel', 'error', '-loop', '1', '-i', SAMPLE, '-t', '1.2', '-r', '10'];
-  sh('ffmpeg', [...still, '-vf', 'scale=640:-2,format=yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', 'v/real.mp4']);
-  sh('ffmpeg', [...still, '-vf', 'scale=640:-2,hue=h=60:s=1.6,format=yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', 'v/fake.mp4']);
+  // One face (the photo's right-hand one) with the camera panning, as a webcam moves; and the same view frozen.
+  const pan = 'crop=640:480:1230+60*t:60+20*t';
+  sh('ffmpeg', [...still, '-vf', `${pan},format=yuv420p`, '-c:v', 'libx264', '-preset', 'ultrafast', 'v/real.mp4']);
+  sh('ffmpeg', [...still, '-vf', `${pan},hue=h=60:s=1.6,format=yuv420p`, '-c:v', 'libx264', '-preset', 'ultrafast', 'v/fake.mp4']);
+  sh('ffmpeg', [...still, '-vf', 'crop=640:480:1230:60,format=yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', 'v/frozen.mp4']);
   sh('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', 'color=c=gray:s=160x120:d=0.6', '-r', '10', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', 'v/noface.mp4']);
-  fs.writeFileSync(path.join(dir, 'video.tsv'), ['path\tlabel\tgenerator', 'v/real.mp4\treal\t-', 'v/fake.mp4\tfake\thue', 'v/noface.mp4\tfake\tnone'].join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'video.tsv'), ['path\tlabel\tgenerator', 'v/real.mp4\treal\t-', 'v/fake.mp4\tfake\thue', 'v/noface.mp4\tfake\tnone', 'v/frozen.mp4\treal\t-'].join('\n') + '\n');
 });
 
 afterAll(() => {
@@ -192,20 +195,24 @@ describe('npm run eval --channel', () => {
 });
 
 describe('npm run eval (video)', () => {
-  it('finds faces with FaceAnalyzer, scores 5-frame windows and lists a video without a face', async () => {
+  it('finds faces with FaceAnalyzer, scores 5-frame windows, lists a video without a face and sets a frozen one aside as the service would', async () => {
     const r = await runEval({ tsv: path.join(dir, 'video.tsv'), model: models.face.dir, outDir: path.join(dir, 'out'), progress: false });
     checkShape(r);
     expect(r.kind).toBe('video');
-    expect(r.counts).toEqual({ listed: 3, scored: 2, failed: 1 });
-    expect(r.failures).toEqual([{ path: 'v/noface.mp4', line: 4, code: 'NO_FACE' }]);
+    expect(r.counts).toEqual({ listed: 4, scored: 2, failed: 2 });
+    expect(r.failures).toEqual([
+      { path: 'v/noface.mp4', line: 4, code: 'NO_FACE' },
+      { path: 'v/frozen.mp4', line: 5, code: 'UNJUDGEABLE_VIDEO' },
+    ]);
     expect(r.channel).toBeNull();
     for (const c of r.clips) {
       expect(c.framesSampled).toBe(6); // 1.2 s at 5 fps
       expect(c.facesFound).toBe(6);
       expect(c.windows).toBe(2); // 5 + 1 frames
+      expect(c.abstained).toBeUndefined();
     }
     // the face-less clip's frames are analysed too (ffmpeg's fps filter gives it 3 or 4)
-    expect(r.timing.frames).toBeGreaterThanOrEqual(6 + 6 + 3);
+    expect(r.timing.frames).toBeGreaterThanOrEqual(6 + 6 + 3 + 6);
   });
 });
 

@@ -57,10 +57,11 @@ import { calibrate, calibrationFor, type Manifest } from '../registry/Manifest.j
 import { defaultModelRegistryOptions } from '../registry/ModelRegistry.js';
 import { FaceAnalyzer } from '../face/FaceAnalyzer.js';
 import { FaceTrack } from '../face/FaceTrack.js';
+import { faceLumaGrid, faceWindowIssue, frameFaceIssue, gridDiff } from '../../pipeline/video/faceGate.js';
 import { largestFace } from '../face/observe.js';
 import { defaultMediaWorkerPoolOptions } from '../../pipeline/media/MediaWorkerPool.js';
 import { defaultVerdictMachineOptions } from '../../pipeline/verdict/VerdictMachine.js';
-import type { FaceWindow, StreamRef } from '../../pipeline/messages.js';
+import type { FaceWindow, FaceWindowIssue, StreamRef } from '../../pipeline/messages.js';
 import { audioWindowIssue } from '../../pipeline/inference/audioGate.js';
 import { channelSpec, CODEC_RATE, type Channel, type ChannelSpec } from './channel.js';
 import { audioWindowMessages, audioWindowsOf, chainText, decodeAudio48k, resolveChannel, sampleFrames, scoreAudioWindows, throughChannel } from './clipMedia.js';
@@ -149,12 +150,14 @@ export interface ClipResult {
   padded?: boolean;
   facesFound?: number;
   framesSampled?: number;
+  /** Video: face windows the face gate set aside, by issue (pipeline/video/faceGate.ts), as the service would. */
+  abstained?: Partial<Record<FaceWindowIssue, number>>;
 }
 
 export interface Failure {
   path: string;
   line: number;
-  /** DfdError code, or NO_FACE when no frame held a face. */
+  /** DfdError code, NO_FACE when no frame held a face, UNJUDGEABLE_VIDEO when the face gate set every window aside. */
   code: string;
 }
 
@@ -196,10 +199,14 @@ async function scoreAudio(it: EvalItem, inf: WorkerInference, o: EvalOptions, ch
   return { path: it.path, label: it.label, line: it.line, logit: mean(r.logits), windows: r.logits.length, padded };
 }
 
-async function scoreVideo(it: EvalItem, inf: WorkerInference, faces: FaceAnalyzer, o: EvalOptions, t: Timing): Promise<Omit<ClipResult, 'z' | 'pFake'> | 'NO_FACE'> {
+async function scoreVideo(it: EvalItem, inf: WorkerInference, faces: FaceAnalyzer, o: EvalOptions, t: Timing): Promise<Omit<ClipResult, 'z' | 'pFake'> | 'NO_FACE' | 'UNJUDGEABLE_VIDEO'> {
   const v = await sampleFrames(it.file, o.videoFps, o.maxFrames, o.maxFrameWidth);
   t.mediaSeconds += v.frames.length / o.videoFps;
   const crops: Uint8Array[] = [];
+  const frameIssues: (FaceWindowIssue | undefined)[] = [];
+  /** Per crop: the face region's change from the frame before (NaN when that frame had no face). */
+  const motion: number[] = [];
+  let prev: Uint8Array | undefined;
   let cropSize = 0;
   // One track per clip, as the media worker keeps one per stream.
   const track = new FaceTrack({ redetectEvery: o.faceRedetectEvery });
@@ -211,15 +218,32 @@ async function scoreVideo(it: EvalItem, inf: WorkerInference, faces: FaceAnalyze
     const face = largestFace(a.faces);
     if (face) {
       crops.push(face.crop);
+      frameIssues.push(frameFaceIssue(a.faces, face, v.width, v.height));
+      // the face gate's motion: this frame's face region in this frame and the last one (as FaceWindower)
+      const size = { width: v.width, height: v.height };
+      motion.push(prev ? gridDiff(faceLumaGrid({ ...size, rgb: prev }, face.box), faceLumaGrid({ ...size, rgb }, face.box)) : Number.NaN);
+      prev = rgb;
       cropSize = faces.options.cropSize;
-    }
+    } else prev = undefined;
   }
   if (crops.length === 0) return 'NO_FACE';
   const bytes = cropSize * cropSize * 3;
   const windows: FaceWindow[] = [];
+  const abstained: Partial<Record<FaceWindowIssue, number>> = {};
   const now = Date.now();
   for (let s = 0; s < crops.length; s += o.faceWindowFrames) {
     const part = crops.slice(s, s + o.faceWindowFrames);
+    // The media worker's face gate: such a window is not judged in a call, so not here either.
+    const issue = faceWindowIssue(
+      part,
+      bytes,
+      new Set(frameIssues.slice(s, s + o.faceWindowFrames).filter((x): x is FaceWindowIssue => x !== undefined)),
+      motion.slice(s, s + o.faceWindowFrames).filter((d) => !Number.isNaN(d)),
+    );
+    if (issue) {
+      abstained[issue] = (abstained[issue] ?? 0) + 1;
+      continue;
+    }
     const buf = new Uint8Array(part.length * bytes);
     part.forEach((c, i) => buf.set(c.subarray(0, bytes), i * bytes));
     windows.push({
@@ -235,10 +259,20 @@ async function scoreVideo(it: EvalItem, inf: WorkerInference, faces: FaceAnalyze
       quality: { frameRate: o.videoFps, faceSize: 0, packetLoss: 0 },
     });
   }
+  if (windows.length === 0) return 'UNJUDGEABLE_VIDEO';
   const r = await inf.run(windows);
   t.inferenceMs += r.inferenceMs;
   t.windows += r.logits.length;
-  return { path: it.path, label: it.label, line: it.line, logit: mean(r.logits), windows: r.logits.length, facesFound: crops.length, framesSampled: v.frames.length };
+  return {
+    path: it.path,
+    label: it.label,
+    line: it.line,
+    logit: mean(r.logits),
+    windows: r.logits.length,
+    facesFound: crops.length,
+    framesSampled: v.frames.length,
+    ...(Object.keys(abstained).length > 0 ? { abstained } : {}),
+  };
 }
 
 function mean(a: readonly number[]): number {
@@ -307,7 +341,7 @@ export async function runEval(options: Partial<EvalOptions> & { tsv: string }): 
     for (const [i, it] of list.items.entries()) {
       try {
         const r = list.kind === 'audio' ? await scoreAudio(it, inf, o, ch, timing) : await scoreVideo(it, inf, faces!, o, timing);
-        if (r === 'NO_FACE') failures.push({ path: it.path, line: it.line, code: 'NO_FACE' });
+        if (r === 'NO_FACE' || r === 'UNJUDGEABLE_VIDEO') failures.push({ path: it.path, line: it.line, code: r });
         else clips.push({ ...r, z: cal.a * r.logit + cal.b, pFake: calibrate(cal, r.logit) });
       } catch (e) {
         failures.push({ path: it.path, line: it.line, code: toDfdError(e).code });
@@ -362,7 +396,7 @@ export async function runEval(options: Partial<EvalOptions> & { tsv: string }): 
             vad: 'none (whole clip)',
           }
         : {
-            videoChain: `ffmpeg fps=${o.videoFps}, width <= ${o.maxFrameWidth} -> FaceAnalyzer (BlazeFace on 1 frame in ${o.faceRedetectEvery}, FaceMesh following the face in between, aligner), largest face -> ${o.faceWindowFrames}-frame windows`,
+            videoChain: `ffmpeg fps=${o.videoFps}, width <= ${o.maxFrameWidth} -> FaceAnalyzer (BlazeFace on 1 frame in ${o.faceRedetectEvery}, FaceMesh following the face in between, aligner), largest face -> ${o.faceWindowFrames}-frame windows, the face gate's windows (several faces, face cut off, frozen, dark) set aside`,
             videoFps: o.videoFps,
             maxFrames: o.maxFrames,
             faceWindowFrames: o.faceWindowFrames,

@@ -25,10 +25,11 @@ import type { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
 import { FaceTrack } from '../../detectors/face/FaceTrack.js';
 import { describableIndex, type FaceDescriber } from '../../detectors/face/FaceDescriber.js';
 import type { FaceObservation } from '../../detectors/face/FaceObservation.js';
+import type { RgbFrame } from '../../detectors/face/image.js';
 import { RegionVisibility } from '../../detectors/face/RegionVisibility.js';
 import { largestFace, toFaceObservation } from '../../detectors/face/observe.js';
 import type { FaceWindow, FaceWindowIssue, StreamRef } from '../messages.js';
-import { defaultFaceGateOptions, faceWindowIssue, frameFaceIssue, type FaceGateOptions } from './faceGate.js';
+import { defaultFaceGateOptions, faceLumaGrid, faceWindowIssue, frameFaceIssue, gridDiff, type FaceGateOptions } from './faceGate.js';
 import type { DecodedVideoFrame } from './FfmpegVp8Decoder.js';
 
 const log = createLogger('video.faces');
@@ -88,6 +89,9 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
   #poses: { yawDeg: number; pitchDeg: number }[] = [];
   #faceSizes: number[] = [];
   #issues = new Set<FaceWindowIssue>();
+  /** The last analysed frame if it had a face (the face gate compares the face region across frames), and this window's changes. */
+  #prev: RgbFrame | undefined;
+  #motion: number[] = [];
   #windowStart = 0;
 
   /**
@@ -127,7 +131,15 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
       if (this.#closed) return;
       const face = largestFace(analysis.faces);
       this.safeEmit('observation', toFaceObservation(face, Date.now(), face ? this.#visibility.update(face, f) : {}));
-      if (!face) return;
+      const frame: RgbFrame = { width: f.width, height: f.height, rgb: f.rgb };
+      if (!face) {
+        this.#prev = undefined;
+        return;
+      }
+      // the same region (this frame's face box) in this frame and the last one
+      const p = this.#prev;
+      if (p && p.width === frame.width && p.height === frame.height) this.#motion.push(gridDiff(faceLumaGrid(p, face.box), faceLumaGrid(frame, face.box)));
+      this.#prev = frame;
       this.#faceSize = Math.min(face.box.width, face.box.height);
       if (this.#crops.length === 0) this.#windowStart = f.arrivalMs;
       this.#crops.push(face.crop);
@@ -146,10 +158,12 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
   /** Drops pending crops; later frames and analyses finishing after this emit nothing. */
   close(): void {
     this.#closed = true;
+    this.#prev = undefined;
     this.#crops = [];
     this.#poses = [];
     this.#faceSizes = [];
     this.#issues.clear();
+    this.#motion = [];
   }
 
   async #emitWindow(wallEnd: number): Promise<void> {
@@ -169,7 +183,7 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
     const crops = new Uint8Array(n * size);
     this.#crops.forEach((c, i) => crops.set(c.subarray(0, size), i * size));
     const link = this.#link();
-    const issue = faceWindowIssue(this.#crops, size, this.#issues, this.options.gate);
+    const issue = faceWindowIssue(this.#crops, size, this.#issues, this.#motion, this.options.gate);
     const window: FaceWindow = {
       type: 'face-window',
       stream: this.#stream,
@@ -192,6 +206,7 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
     this.#poses = [];
     this.#faceSizes = [];
     this.#issues.clear();
+    this.#motion = [];
     this.safeEmit('window', window);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { faceWindowIssue, frameFaceIssue } from './faceGate.js';
+import { faceLumaGrid, faceWindowIssue, frameFaceIssue, gridDiff } from './faceGate.js';
 
 const face = (x: number, y: number, w: number, h = w) => ({ box: { x, y, width: w, height: h } });
 const B = 16 * 16 * 3;
@@ -31,20 +31,36 @@ describe('face gate', () => {
     expect(frameFaceIssue([low], low, 640, 480)).toBe('face-at-edge');
   });
 
-  it('identical crops are a frozen picture; sensor noise or motion is not; dark crops are too dark', () => {
-    const still = crop(120, 4, 7);
-    expect(faceWindowIssue([still, still, still], B, new Set())).toBe('frozen');
-    expect(faceWindowIssue([crop(120, 4, 1), crop(120, 4, 2), crop(120, 4, 3)], B, new Set())).toBeUndefined();
-    // one changing pair is enough: a participant who holds still for part of a second is not frozen
-    expect(faceWindowIssue([still, still, crop(121, 4, 9)], B, new Set())).toBeUndefined();
-    expect(faceWindowIssue([crop(8, 3, 1), crop(8, 3, 2)], B, new Set())).toBe('dark');
-    expect(faceWindowIssue([crop(120, 4, 1)], B, new Set())).toBeUndefined();
+  it('a face region that does not change between frames is a frozen picture; one change is enough; dark crops are too dark', () => {
+    const c = crop(120, 4, 7);
+    expect(faceWindowIssue([c, c, c], B, new Set(), [0.1, 0.2])).toBe('frozen');
+    // a participant who holds still for part of a second is not frozen
+    expect(faceWindowIssue([c, c, c], B, new Set(), [0.1, 0.9])).toBeUndefined();
+    // no pair to compare (a single frame after a frame without a face): not judged frozen
+    expect(faceWindowIssue([c], B, new Set(), [])).toBeUndefined();
+    expect(faceWindowIssue([crop(8, 3, 1), crop(8, 3, 2)], B, new Set(), [3])).toBe('dark');
+  });
+
+  it('grids the face box of the frame and measures their change', () => {
+    const frame = { width: 64, height: 48, rgb: new Uint8Array(64 * 48 * 3).fill(100) };
+    const box = { x: 8, y: 8, width: 32, height: 32 };
+    const a = faceLumaGrid(frame, box);
+    expect(a.length).toBe(24 * 24);
+    expect(a.every((v) => Math.abs(v - 100) < 1e-3)).toBe(true);
+    expect(gridDiff(a, faceLumaGrid(frame, box))).toBe(0);
+    const brighter = { ...frame, rgb: new Uint8Array(64 * 48 * 3).fill(102) };
+    expect(gridDiff(a, faceLumaGrid(brighter, box))).toBeCloseTo(2, 3);
+    // a box partly outside the frame grids only what is inside; the outside cells read 0
+    const out = faceLumaGrid(frame, { x: -16, y: 8, width: 32, height: 32 });
+    expect(out[0]).toBe(0);
+    expect(out[23]).toBeCloseTo(100, 3);
   });
 
   it('reports one issue, the frames\' first, in a fixed order', () => {
     const still = crop(5, 0);
-    expect(faceWindowIssue([still, still], B, new Set(['face-at-edge', 'several-faces']))).toBe('several-faces');
-    expect(faceWindowIssue([still, still], B, new Set(['face-at-edge']))).toBe('face-at-edge');
-    expect(faceWindowIssue([still, still], B, new Set())).toBe('frozen');
+    expect(faceWindowIssue([still, still], B, new Set(['face-at-edge', 'several-faces']), [0])).toBe('several-faces');
+    expect(faceWindowIssue([still, still], B, new Set(['face-at-edge']), [0])).toBe('face-at-edge');
+    expect(faceWindowIssue([still, still], B, new Set(), [0])).toBe('frozen');
+    expect(faceWindowIssue([still, still], B, new Set(), [5])).toBe('dark');
   });
 });

@@ -9,14 +9,17 @@
  *   background is not);
  * - `face-at-edge`: the followed face's box lies more than `maxOutsideShare` outside the frame: the
  *   crop is partly filler, which no model was trained on;
- * - `frozen`: every pair of consecutive crops differs by less than `frozenDiff` grey levels on average:
- *   the same picture over and over (a frozen or injected still frame), so the window holds one image
- *   counted as many;
+ * - `frozen`: the face region (a 24x24 grid of mean luma over this frame's face box, read from this
+ *   frame and from the last one) changes by less than `frozenDiff` grey levels on average between
+ *   every pair of consecutive frames: the same picture over and over (a frozen stream or an injected
+ *   still, even re-encoded), so the window holds one image counted as many. The aligned crops are not
+ *   compared: the mesh moves them a little on a still picture too;
  * - `dark`: the crops' mean luma is below `darkLuma`: too dark to show texture.
  *
  * No face at all (including a black frame) gives no crop and so no window. Pure functions, no state.
  */
 import type { Box } from '../../detectors/face/BlazeFace.js';
+import type { RgbFrame } from '../../detectors/face/image.js';
 import type { FaceWindowIssue } from '../messages.js';
 
 export interface FaceGateOptions {
@@ -24,7 +27,7 @@ export interface FaceGateOptions {
   comparableFaceRatio: number;
   /** Share of the face box's area outside the frame above which the face counts as cut off. */
   maxOutsideShare: number;
-  /** Mean absolute difference (0-255) under which two consecutive crops are the same picture. */
+  /** Mean absolute difference (0-255) of the face-region luma grids under which two consecutive frames are the same picture. */
   frozenDiff: number;
   /** Mean luma (0-255) of the crops under which the window is too dark. */
   darkLuma: number;
@@ -47,25 +50,52 @@ export function frameFaceIssue(faces: readonly { box: Box }[], face: { box: Box 
   return undefined;
 }
 
+/** Side of the face-region luma grid. */
+export const FACE_GRID = 24;
+
+/** Mean luma of a FACE_GRID x FACE_GRID grid of cells over the face box (the part inside the frame). */
+export function faceLumaGrid(frame: RgbFrame, box: Box): Float32Array {
+  const n = FACE_GRID;
+  const sum = new Float64Array(n * n);
+  const count = new Uint32Array(n * n);
+  const x0 = Math.max(0, Math.floor(box.x));
+  const y0 = Math.max(0, Math.floor(box.y));
+  const x1 = Math.min(frame.width, Math.ceil(box.x + box.width));
+  const y1 = Math.min(frame.height, Math.ceil(box.y + box.height));
+  if (box.width > 0 && box.height > 0) {
+    for (let y = y0; y < y1; y++) {
+      const cy = Math.min(n - 1, Math.max(0, Math.floor(((y - box.y) / box.height) * n)));
+      for (let x = x0; x < x1; x++) {
+        const cx = Math.min(n - 1, Math.max(0, Math.floor(((x - box.x) / box.width) * n)));
+        const i = (y * frame.width + x) * 3;
+        sum[cy * n + cx]! += 0.299 * frame.rgb[i]! + 0.587 * frame.rgb[i + 1]! + 0.114 * frame.rgb[i + 2]!;
+        count[cy * n + cx]! += 1;
+      }
+    }
+  }
+  const g = new Float32Array(n * n);
+  for (let k = 0; k < g.length; k++) g[k] = count[k]! > 0 ? sum[k]! / count[k]! : 0;
+  return g;
+}
+
+/** Mean absolute difference of two face grids. */
+export function gridDiff(a: Float32Array, b: Float32Array): number {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d += Math.abs(a[i]! - b[i]!);
+  return a.length > 0 ? d / a.length : 0;
+}
+
 const ORDER: readonly FaceWindowIssue[] = ['several-faces', 'face-at-edge', 'frozen', 'dark'];
 
 /**
- * The window's issue, if any: the frames' issues (`frameIssues`), then the crops' own (frozen, dark).
- * `crops`: the window's RGB crops of `bytes` bytes each. The first issue in a fixed order is reported.
+ * The window's issue, if any: the frames' issues (`frameIssues`), whether the picture moved
+ * (`motion`: gridDiff between consecutive frames of the window, the first against the frame before it
+ * when that had the face too), and the crops' brightness (`crops`: RGB crops of `bytes` bytes each).
+ * The first issue in a fixed order is reported.
  */
-export function faceWindowIssue(crops: readonly Uint8Array[], bytes: number, frameIssues: ReadonlySet<FaceWindowIssue>, o: FaceGateOptions = defaultFaceGateOptions): FaceWindowIssue | undefined {
+export function faceWindowIssue(crops: readonly Uint8Array[], bytes: number, frameIssues: ReadonlySet<FaceWindowIssue>, motion: readonly number[], o: FaceGateOptions = defaultFaceGateOptions): FaceWindowIssue | undefined {
   const found = new Set(frameIssues);
-  if (crops.length >= 2) {
-    let moving = false;
-    for (let k = 1; k < crops.length && !moving; k++) {
-      const a = crops[k - 1]!;
-      const b = crops[k]!;
-      let d = 0;
-      for (let i = 0; i < bytes; i++) d += Math.abs(a[i]! - b[i]!);
-      if (d / bytes >= o.frozenDiff) moving = true;
-    }
-    if (!moving) found.add('frozen');
-  }
+  if (motion.length > 0 && motion.every((d) => d < o.frozenDiff)) found.add('frozen');
   if (crops.length > 0) {
     let sum = 0;
     for (const c of crops) for (let i = 0; i < bytes; i += 3) sum += 0.299 * c[i]! + 0.587 * c[i + 1]! + 0.114 * c[i + 2]!;
