@@ -57,7 +57,7 @@ import { calibrate, calibrationFor, type Manifest } from '../registry/Manifest.j
 import { defaultModelRegistryOptions } from '../registry/ModelRegistry.js';
 import { FaceAnalyzer } from '../face/FaceAnalyzer.js';
 import { FaceTrack } from '../face/FaceTrack.js';
-import { faceLumaGrid, faceWindowIssue, frameFaceIssue, gridDiff } from '../../pipeline/video/faceGate.js';
+import { faceMotion, faceWindowIssue, frameFaceIssue } from '../../pipeline/video/faceGate.js';
 import { largestFace } from '../face/observe.js';
 import { defaultMediaWorkerPoolOptions } from '../../pipeline/media/MediaWorkerPool.js';
 import { defaultVerdictMachineOptions } from '../../pipeline/verdict/VerdictMachine.js';
@@ -221,7 +221,7 @@ async function scoreVideo(it: EvalItem, inf: WorkerInference, faces: FaceAnalyze
       frameIssues.push(frameFaceIssue(a.faces, face, v.width, v.height));
       // the face gate's motion: this frame's face region in this frame and the last one (as FaceWindower)
       const size = { width: v.width, height: v.height };
-      motion.push(prev ? gridDiff(faceLumaGrid({ ...size, rgb: prev }, face.box), faceLumaGrid({ ...size, rgb }, face.box)) : Number.NaN);
+      motion.push(prev ? faceMotion({ ...size, rgb: prev }, { ...size, rgb }, face.box) : Number.NaN);
       prev = rgb;
       cropSize = faces.options.cropSize;
     } else prev = undefined;

@@ -29,7 +29,7 @@ import type { RgbFrame } from '../../detectors/face/image.js';
 import { RegionVisibility } from '../../detectors/face/RegionVisibility.js';
 import { largestFace, toFaceObservation } from '../../detectors/face/observe.js';
 import type { FaceWindow, FaceWindowIssue, StreamRef } from '../messages.js';
-import { defaultFaceGateOptions, faceLumaGrid, faceWindowIssue, frameFaceIssue, gridDiff, type FaceGateOptions } from './faceGate.js';
+import { defaultFaceGateOptions, faceMotion, faceWindowIssue, frameFaceIssue, type FaceGateOptions } from './faceGate.js';
 import type { DecodedVideoFrame } from './FfmpegVp8Decoder.js';
 
 const log = createLogger('video.faces');
@@ -138,7 +138,7 @@ export class FaceWindower extends TypedEmitter<FaceWindowerEvents> {
       }
       // the same region (this frame's face box) in this frame and the last one
       const p = this.#prev;
-      if (p && p.width === frame.width && p.height === frame.height) this.#motion.push(gridDiff(faceLumaGrid(p, face.box), faceLumaGrid(frame, face.box)));
+      if (p && p.width === frame.width && p.height === frame.height) this.#motion.push(faceMotion(p, frame, face.box));
       this.#prev = frame;
       this.#faceSize = Math.min(face.box.width, face.box.height);
       if (this.#crops.length === 0) this.#windowStart = f.arrivalMs;

@@ -78,6 +78,11 @@ export function faceLumaGrid(frame: RgbFrame, box: Box): Float32Array {
   return g;
 }
 
+/** How much the face region changed: `box` read from the previous frame and from this one (same size). */
+export function faceMotion(prev: RgbFrame, frame: RgbFrame, box: Box): number {
+  return gridDiff(faceLumaGrid(prev, box), faceLumaGrid(frame, box));
+}
+
 /** Mean absolute difference of two face grids. */
 export function gridDiff(a: Float32Array, b: Float32Array): number {
   let d = 0;
