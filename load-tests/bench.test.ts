@@ -39,6 +39,13 @@ describe('video cost model', () => {
     expect(w.perFrameCpuMs).toMatchObject({ faceDetect: 2, total: 2 + 1 + 2 + 4 + 1 + 9 + 2.5 });
     expect(w.detectorShare).toBe(0.2);
     expect(w.inputs).toContain('1 frame in 5');
+    // face-forgery scoring 2 frames of each 5-frame window (DFD_FACE_FORGERY_FRAMES) counts 2/5 of its per-crop cost
+    const sub = videoFromStages(decode, tracked, detectors, 5, { frames: 2, window: 5 });
+    if ('error' in sub) throw new Error(sub.error);
+    expect(sub.perFrameCpuMs).toMatchObject({ faceForgery: 3.6, total: 2 + 1 + 2 + 4 + 1 + 3.6 + 2.5 });
+    expect(sub.forgeryShare).toBeCloseTo(0.4, 12);
+    expect(sub.inputs).toContain('2 of each 5-frame window');
+    expect(w.forgeryShare).toBe(1);
   });
 });
 

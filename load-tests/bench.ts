@@ -353,7 +353,9 @@ async function main(): Promise<void> {
     results.video = await run('video', async () => {
       // Reuse the stage numbers when the stages part ran; otherwise run just what video needs.
       const st = results.stages ?? (await runStages({ ...sizes.stages, benches: ['videoDecode', 'face'] }, models.dir, models.source, log));
-      const v = videoFromStages(st.benches['videoDecode'], st.benches['face'], st.detectors, 5);
+      // As the service is configured: DFD_FACE_FORGERY_FRAMES of each DFD_FACE_WINDOW_FRAMES-frame window.
+      const cfg = loadConfig();
+      const v = videoFromStages(st.benches['videoDecode'], st.benches['face'], st.detectors, 5, { frames: cfg.faceForgeryFrames, window: cfg.faceWindowFrames });
       if ('error' in v) throw new Error(v.error);
       return v;
     });

@@ -57,6 +57,7 @@ export class WorkerService {
       executionProvider: config.ortExecutionProvider,
       queueCapacity: config.inferenceQueue,
       lagWarnMs: config.lagWarnMs,
+      faceForgeryFrames: config.faceForgeryFrames,
       threadPriority: analysisPriority(config),
     });
     await pool.ready();

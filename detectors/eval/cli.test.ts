@@ -15,7 +15,8 @@ import { buildTestModels, sha256Hex, voiceLogitJs, voiceManifest, voiceModelByte
 import { ModelRegistry } from '../registry/ModelRegistry.js';
 import { preprocessAudio } from '../../pipeline/inference/preprocess.js';
 import type { AudioWindow } from '../../pipeline/messages.js';
-import { parseCliArgs, runEval, type EvalOptions, type EvalReport } from './cli.js';
+import { defaultEvalOptions, parseCliArgs, runEval, type EvalOptions, type EvalReport } from './cli.js';
+import { loadConfig } from '../../src/config.js';
 import { benchModel } from './benchModel.js';
 import { audioWindowsOf, decodeAudio48k, resampleTo } from './clipMedia.js';
 import { WorkerInference } from './WorkerInference.js';
@@ -124,6 +125,8 @@ describe('npm run eval (audio)', () => {
   it('parses the command line', () => {
     expect(parseCliArgs(['list.tsv', '--model', 'm', '--opus', '24000', '--out', 'o', '--quiet'])).toEqual({ tsv: 'list.tsv', model: 'm', opusBitrate: 24000, outDir: 'o', progress: false });
     expect(parseCliArgs(['l.tsv', '--window', '4', '--hop', '2'])).toMatchObject({ windowSeconds: 4, hopSeconds: 2, progress: true });
+    expect(parseCliArgs(['l.tsv', '--forgery-frames', '0'])).toMatchObject({ faceForgeryFrames: 0 });
+    expect(() => parseCliArgs(['l.tsv', '--forgery-frames', '-1'])).toThrow(/forgery-frames/);
     expect(() => parseCliArgs([])).toThrow();
     expect(() => parseCliArgs(['l.tsv', '--window', '0'])).toThrow();
     expect(() => parseCliArgs(['a.tsv', '--opus', 'fast'])).toThrow();
@@ -202,8 +205,10 @@ describe('npm run eval (video)', () => {
     expect(r.counts).toEqual({ listed: 4, scored: 2, failed: 2 });
     expect(r.failures).toEqual([
       { path: 'v/noface.mp4', line: 4, code: 'NO_FACE' },
-      { path: 'v/frozen.mp4', line: 5, code: 'UNJUDGEABLE_VIDEO' },
+      { path: 'v/frozen.mp4', line: 5, code: 'UNJUDGEABLE_VIDEO', abstained: { frozen: expect.any(Number) } },
     ]);
+    // the failure says why: every window was set aside as frozen
+    expect(r.failures[1]!.abstained!.frozen).toBeGreaterThanOrEqual(1);
     expect(r.channel).toBeNull();
     for (const c of r.clips) {
       expect(c.framesSampled).toBe(6); // 1.2 s at 5 fps
@@ -213,6 +218,15 @@ describe('npm run eval (video)', () => {
     }
     // the face-less clip's frames are analysed too (ffmpeg's fps filter gives it 3 or 4)
     expect(r.timing.frames).toBeGreaterThanOrEqual(6 + 6 + 3 + 6);
+    // the face-forgery model scores the service's share of each window's frames, rotating (DFD_FACE_FORGERY_FRAMES)
+    expect(defaultEvalOptions.faceForgeryFrames).toBe(loadConfig({}).faceForgeryFrames);
+    expect(r.settings).toMatchObject({ faceForgeryFrames: 2 });
+    expect(String(r.settings['videoChain'])).toContain('2 frames of each window scored');
+    const all = await runEval({ tsv: path.join(dir, 'video.tsv'), model: models.face.dir, outDir: path.join(dir, 'out-all'), progress: false, faceForgeryFrames: 0 });
+    expect(String(all.settings['videoChain'])).toContain('every frame scored');
+    expect(all.clips.map((c) => c.path)).toEqual(r.clips.map((c) => c.path));
+    // window 1 (5 frames) scores frames 0-1 of 5 with 2, all five with 0; window 2 (1 frame) is the same either way
+    expect(all.clips.some((c, i) => Math.abs(c.logit - r.clips[i]!.logit) > 1e-6)).toBe(true);
   });
 });
 

@@ -28,7 +28,9 @@
  * Video (face-forgery; labels real/fake): ffmpeg samples frames at the service's analysis rate
  * (5 fps, at most --max-frames, frames scaled to at most 640 px wide), FaceAnalyzer (BlazeFace
  * + FaceMesh + FaceAligner, as in the media worker) finds faces, the largest face's aligned
- * 256x256 crop is kept, and crops are grouped into the service's face windows (5 frames).
+ * 256x256 crop is kept, and crops are grouped into the service's face windows (5 frames). A
+ * face-forgery model scores 2 frames of each window, rotating, as the service does
+ * (--forgery-frames K, the service's DFD_FACE_FORGERY_FRAMES; 0: every frame).
  * --opus and --channel do not apply to video and are reported as ignored.
  *
  * Clip score: mean window logit (the worker's per-window logit; a face window's is the mean
@@ -58,6 +60,7 @@ import { defaultModelRegistryOptions } from '../registry/ModelRegistry.js';
 import { FaceAnalyzer } from '../face/FaceAnalyzer.js';
 import { FaceTrack } from '../face/FaceTrack.js';
 import { faceMotion, faceWindowIssue, frameFaceIssue } from '../../pipeline/video/faceGate.js';
+import { subsampleFaceWindow } from '../../pipeline/inference/frameSubsample.js';
 import { largestFace } from '../face/observe.js';
 import { defaultMediaWorkerPoolOptions } from '../../pipeline/media/MediaWorkerPool.js';
 import { defaultVerdictMachineOptions } from '../../pipeline/verdict/VerdictMachine.js';
@@ -100,6 +103,11 @@ export interface EvalOptions {
   faceWindowFrames: number;
   /** Face detector on one sampled frame in N, the face track in between (the service's faceRedetectEvery). */
   faceRedetectEvery: number;
+  /**
+   * Frames of each face window a face-forgery model scores (the service's DFD_FACE_FORGERY_FRAMES,
+   * pipeline/inference/frameSubsample.ts; 0: every frame). Other video models score every frame.
+   */
+  faceForgeryFrames: number;
   /** Frames wider than this are scaled down before face detection. */
   maxFrameWidth: number;
   /** Progress bar on stderr. */
@@ -120,6 +128,8 @@ export const defaultEvalOptions: Omit<EvalOptions, 'tsv'> = {
   maxFrames: 40,
   faceWindowFrames: defaultMediaWorkerPoolOptions.faceWindowFrames,
   faceRedetectEvery: defaultMediaWorkerPoolOptions.faceRedetectEvery,
+  // the service's default (src/config.ts DFD_FACE_FORGERY_FRAMES; cli.test.ts checks they agree)
+  faceForgeryFrames: 2,
   maxFrameWidth: 640,
   progress: true,
 };
@@ -159,6 +169,8 @@ export interface Failure {
   line: number;
   /** DfdError code, NO_FACE when no frame held a face, UNJUDGEABLE_VIDEO when the face gate set every window aside. */
   code: string;
+  /** UNJUDGEABLE_VIDEO: the windows set aside, by the face gate's reason. */
+  abstained?: Partial<Record<FaceWindowIssue, number>>;
 }
 
 interface Timing {
@@ -199,7 +211,13 @@ async function scoreAudio(it: EvalItem, inf: WorkerInference, o: EvalOptions, ch
   return { path: it.path, label: it.label, line: it.line, logit: mean(r.logits), windows: r.logits.length, padded };
 }
 
-async function scoreVideo(it: EvalItem, inf: WorkerInference, faces: FaceAnalyzer, o: EvalOptions, t: Timing): Promise<Omit<ClipResult, 'z' | 'pFake'> | 'NO_FACE' | 'UNJUDGEABLE_VIDEO'> {
+async function scoreVideo(
+  it: EvalItem,
+  inf: WorkerInference,
+  faces: FaceAnalyzer,
+  o: EvalOptions,
+  t: Timing,
+): Promise<Omit<ClipResult, 'z' | 'pFake'> | 'NO_FACE' | { code: 'UNJUDGEABLE_VIDEO'; abstained: Partial<Record<FaceWindowIssue, number>> }> {
   const v = await sampleFrames(it.file, o.videoFps, o.maxFrames, o.maxFrameWidth);
   t.mediaSeconds += v.frames.length / o.videoFps;
   const crops: Uint8Array[] = [];
@@ -259,8 +277,10 @@ async function scoreVideo(it: EvalItem, inf: WorkerInference, faces: FaceAnalyze
       quality: { frameRate: o.videoFps, faceSize: 0, packetLoss: 0 },
     });
   }
-  if (windows.length === 0) return 'UNJUDGEABLE_VIDEO';
-  const r = await inf.run(windows);
+  if (windows.length === 0) return { code: 'UNJUDGEABLE_VIDEO', abstained };
+  // As the inference pool does: a face-forgery model scores faceForgeryFrames of each window, rotating.
+  const scored = inf.model.manifest.task === 'face-forgery' ? windows.map((w) => subsampleFaceWindow(w, o.faceForgeryFrames)) : windows;
+  const r = await inf.run(scored);
   t.inferenceMs += r.inferenceMs;
   t.windows += r.logits.length;
   return {
@@ -341,7 +361,8 @@ export async function runEval(options: Partial<EvalOptions> & { tsv: string }): 
     for (const [i, it] of list.items.entries()) {
       try {
         const r = list.kind === 'audio' ? await scoreAudio(it, inf, o, ch, timing) : await scoreVideo(it, inf, faces!, o, timing);
-        if (r === 'NO_FACE' || r === 'UNJUDGEABLE_VIDEO') failures.push({ path: it.path, line: it.line, code: r });
+        if (r === 'NO_FACE') failures.push({ path: it.path, line: it.line, code: r });
+        else if ('code' in r) failures.push({ path: it.path, line: it.line, code: r.code, abstained: r.abstained });
         else clips.push({ ...r, z: cal.a * r.logit + cal.b, pFake: calibrate(cal, r.logit) });
       } catch (e) {
         failures.push({ path: it.path, line: it.line, code: toDfdError(e).code });
@@ -396,10 +417,11 @@ export async function runEval(options: Partial<EvalOptions> & { tsv: string }): 
             vad: 'none (whole clip)',
           }
         : {
-            videoChain: `ffmpeg fps=${o.videoFps}, width <= ${o.maxFrameWidth} -> FaceAnalyzer (BlazeFace on 1 frame in ${o.faceRedetectEvery}, FaceMesh following the face in between, aligner), largest face -> ${o.faceWindowFrames}-frame windows, the face gate's windows (several faces, face cut off, frozen, dark) set aside`,
+            videoChain: `ffmpeg fps=${o.videoFps}, width <= ${o.maxFrameWidth} -> FaceAnalyzer (BlazeFace on 1 frame in ${o.faceRedetectEvery}, FaceMesh following the face in between, aligner), largest face -> ${o.faceWindowFrames}-frame windows, the face gate's windows (several faces, face cut off, frozen, dark) set aside, ${model.manifest.task === 'face-forgery' && o.faceForgeryFrames > 0 && o.faceForgeryFrames < o.faceWindowFrames ? `${o.faceForgeryFrames} frames of each window scored (rotating)` : 'every frame scored'}`,
             videoFps: o.videoFps,
             maxFrames: o.maxFrames,
             faceWindowFrames: o.faceWindowFrames,
+            faceForgeryFrames: o.faceForgeryFrames,
             opusBitrate: o.opusBitrate !== undefined ? 'ignored for video' : null,
             channel: o.channel !== undefined ? 'ignored for video' : null,
           }),
@@ -442,7 +464,7 @@ export async function runEval(options: Partial<EvalOptions> & { tsv: string }): 
 
 // -------------------------------------------------------------------------------- main
 
-const USAGE = 'usage: npm run eval -- <list.tsv> [--model <dir or id>] [--channel clean|opus24|opus12loss|g711 | --opus <bitrate>] [--out <dir>] [--window S] [--hop S] [--max-frames N] [--quiet] [--verbose]   |   npm run eval -- --bench <iterations> --model <dir or id> [--window S]';
+const USAGE = 'usage: npm run eval -- <list.tsv> [--model <dir or id>] [--channel clean|opus24|opus12loss|g711 | --opus <bitrate>] [--out <dir>] [--window S] [--hop S] [--max-frames N] [--forgery-frames K] [--quiet] [--verbose]   |   npm run eval -- --bench <iterations> --model <dir or id> [--window S]';
 
 export function parseCliArgs(argv: readonly string[]): Partial<EvalOptions> & { tsv: string; bench?: number } {
   const { values, positionals } = parseArgs({
@@ -454,6 +476,7 @@ export function parseCliArgs(argv: readonly string[]): Partial<EvalOptions> & { 
       channel: { type: 'string' },
       out: { type: 'string' },
       'max-frames': { type: 'string' },
+      'forgery-frames': { type: 'string' },
       window: { type: 'string' },
       hop: { type: 'string' },
       quiet: { type: 'boolean', default: false },
@@ -482,6 +505,8 @@ export function parseCliArgs(argv: readonly string[]): Partial<EvalOptions> & { 
   resolveChannel({ channel, opusBitrate });
   const bench = num(values.bench, '--bench');
   const maxFrames = num(values['max-frames'], '--max-frames');
+  const forgeryFrames = values['forgery-frames'] === undefined ? undefined : Number(values['forgery-frames']);
+  if (forgeryFrames !== undefined && !(Number.isInteger(forgeryFrames) && forgeryFrames >= 0 && forgeryFrames <= 300)) throw new DfdError('ERR_CONFIG', '--forgery-frames must be an integer in [0, 300] (0: every frame)');
   return {
     tsv,
     ...(values.model !== undefined ? { model: values.model } : {}),
@@ -489,6 +514,7 @@ export function parseCliArgs(argv: readonly string[]): Partial<EvalOptions> & { 
     ...(channel !== undefined ? { channel } : {}),
     ...(values.out !== undefined ? { outDir: values.out } : {}),
     ...(maxFrames !== undefined ? { maxFrames } : {}),
+    ...(forgeryFrames !== undefined ? { faceForgeryFrames: forgeryFrames } : {}),
     ...(windowSeconds !== undefined ? { windowSeconds } : {}),
     ...(hopSeconds !== undefined ? { hopSeconds } : {}),
     ...(bench !== undefined ? { bench } : {}),

@@ -264,11 +264,16 @@ describe('training recipes: tiny end-to-end runs', () => {
     const report = JSON.parse(fs.readFileSync(path.join(out, 'face-data', 'data', 'cv', 'report.json'), 'utf8')) as { chosen: { run: string }; calibration: { a: number; b: number } };
     // the smoke run trains with the shipped model's sampling shares (forgery.py cv --shares): they name the run and
     // reach the final model's manifest
-    expect(report.chosen.run).toBe('meso4-f2f-f3-s0.5-0.125-0.375');
+    expect(report.chosen.run).toBe('mnv2-imagenet-f5-s0.5-0.125-0.375');
     expect(Number.isFinite(report.calibration.a) && Number.isFinite(report.calibration.b)).toBe(true);
     const m = await checkExported(path.join(out, 'models'), 'face-forgery', 'face-forgery');
-    const raw = JSON.parse(fs.readFileSync(path.join(out, 'models', 'face-forgery', 'manifest.json'), 'utf8')) as { provenance?: { samplingShares?: unknown } };
+    const raw = JSON.parse(fs.readFileSync(path.join(out, 'models', 'face-forgery', 'manifest.json'), 'utf8')) as { provenance?: { samplingShares?: unknown; freeze?: unknown }; architecture?: { name?: string }; license?: string };
     expect(raw.provenance?.samplingShares).toEqual({ real: 0.5, fake: 0.125, selfBlend: 0.375 });
+    // the shipped configuration: ImageNet MobileNetV2 from npm nsfwjs, its licence shipped beside the model
+    expect(raw.architecture?.name).toBe('mobilenetv2');
+    expect(raw.provenance?.freeze).toBe(5);
+    expect(raw.license).toMatch(/nsfwjs/);
+    expect(fs.readFileSync(path.join(out, 'models', 'face-forgery', 'LICENSE-nsfwjs'), 'utf8')).toMatch(/MIT License/);
     const spec = m.image!;
     // a batch of two: a flat grey crop and a gradient crop, through the service's image preprocessing
     const plane = 3 * spec.width * spec.height;

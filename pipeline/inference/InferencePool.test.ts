@@ -485,6 +485,38 @@ describe('InferencePool with the shipped presentation-attack (face-pad) models',
     ]);
   });
 
+  it('faceForgeryFrames: face-forgery scores 2 rotating frames of each window, the PAD models every frame', async () => {
+    pool = new InferencePool(padModels, { faceForgeryFrames: 2 });
+    const p = pool;
+    const got = collect(p);
+    await p.ready();
+    const before = await metricValue('dfd_face_frames_not_scored_total', { detector: 'test-face' });
+    const windows = [10, 11, 12].map((seq) => faceWindow({ seq, frames: 5, seed: 40 + seq }));
+    for (const w of windows) expect(p.submit(copy(w))).toBe(true);
+    await until(() => got.scores.length === 9);
+    expect(got.drops).toEqual([]);
+    const only = (w: AnalysisWindow, keep: number[]): AnalysisWindow => {
+      if (w.type !== 'face-window') throw new Error('face expected');
+      const size = w.width * w.height * 3;
+      const crops = new Uint8Array(keep.length * size);
+      keep.forEach((f, i) => crops.set(w.crops.subarray(f * size, (f + 1) * size), i * size));
+      return { ...w, crops, frames: keep.length };
+    };
+    // seq 10: frames 0-1; 11: 2-3; 12: 4 and 0 (frameSubsample.ts).
+    const keep = new Map([[10, [0, 1]], [11, [2, 3]], [12, [0, 4]]]);
+    for (const w of windows) {
+      const forgery = got.scores.find((s) => s.detector === 'test-face' && s.seq === w.seq)!;
+      expect(forgery.pFake).toBeCloseTo(expectedFace(only(w, keep.get(w.seq)!)), 5);
+      expect(Math.abs(forgery.pFake - expectedFace(w))).toBeGreaterThan(1e-4);
+      // The window still stands for its 5 frames of evidence.
+      expect(forgery.evidence).toBeCloseTo(5 / 15, 6);
+      const pad = got.scores.find((s) => s.detector === 'face-liveness' && s.seq === w.seq)!;
+      expect(pad.pFake).toBeCloseTo(await expectedPad(padModels.find((m) => m.id === 'face-liveness')!, w), 5);
+    }
+    expect(await metricValue('dfd_face_frames_not_scored_total', { detector: 'test-face' })).toBe(before + 9);
+    expect(() => new InferencePool(padModels, { faceForgeryFrames: -1 })).toThrow(/faceForgeryFrames/);
+  });
+
   it('real faces (face-api photos, FaceAnalyzer crops) through the pool do not lift a default ParticipantVerdict', async () => {
     const analyzer = await FaceAnalyzer.create();
     const crops: Uint8Array[] = [];

@@ -9,7 +9,9 @@
  *   worker result ──► calibrated pFake (manifest logistic) ──► 'score' WindowScore (+ task)
  *
  * Detectors: every available model whose task is in TASK_KIND; `voice-antispoof` gets the
- * audio windows, `face-forgery` and `face-pad` each get every face window.
+ * audio windows, `face-forgery` and `face-pad` each get every face window. `face-forgery` may
+ * score only `faceForgeryFrames` of its frames (frameSubsample.ts; the rest counted in
+ * dfd_face_frames_not_scored_total, not dropped).
  * Cascade: a model whose manifest has `cascade.everyNthWindow` N (a dearer second voice stage,
  * e.g. `voice-whisper`) takes only one window in N of each stream (the 1st, the (N+1)th, ...,
  * counting the windows it could take); the others are counted in
@@ -52,6 +54,7 @@ import { FairQueue, type QueuedItem } from './FairQueue.js';
 import type { DetectorInfo, DetectorScore, DropEvent, DropReason, InferenceBackend, InferenceBackendEvents } from './InferenceBackend.js';
 import { audioWindowIssue } from './audioGate.js';
 import { CascadeSampler } from './cascade.js';
+import { subsampleFaceWindow } from './frameSubsample.js';
 import { audioModelLength } from './preprocess.js';
 import type { ExecutionProvider, FromWorker, RunMessage, ToWorker, WorkerModel } from './protocol.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
@@ -80,6 +83,12 @@ export interface InferencePoolOptions {
   queueCapacity: number;
   /** Most face frames in one micro-batch (across streams). */
   maxBatchFrames: number;
+  /**
+   * Frames of each face window the face-forgery model scores (frameSubsample.ts: consecutive,
+   * rotating from one window to the next); 0 scores every frame. The face-pad models always
+   * score every frame. The window's evidence (its seconds) is unchanged.
+   */
+  faceForgeryFrames: number;
   /** Most audio windows (of equal model length) in one batch. */
   maxAudioBatch: number;
   /**
@@ -126,6 +135,7 @@ export const defaultInferencePoolOptions: InferencePoolOptions = {
   interOpNumThreads: 1,
   queueCapacity: 64,
   maxBatchFrames: 8,
+  faceForgeryFrames: 0,
   maxAudioBatch: 8,
   embeddingSlackMs: 1_000,
   embeddingThinFill: 0.5,
@@ -224,6 +234,11 @@ const metrics = {
     help: 'Speech windows a cascade stage left to the first stage, not dropped: reason "sampled" (not its one window in N, manifest cascade.everyNthWindow) or "backlog" (yielded while a queue of its pool was backed up)',
     labelNames: ['detector', 'reason'],
   }),
+  framesNotScored: counter<'detector'>({
+    name: 'dfd_face_frames_not_scored_total',
+    help: 'Face frames of scored windows the face-forgery model left out by design (faceForgeryFrames, DFD_FACE_FORGERY_FRAMES); not a drop',
+    labelNames: ['detector'],
+  }),
   embeddingsSkipped: counter<'detector'>({ name: 'dfd_speaker_embeddings_skipped_total', help: 'Speech windows not embedded by the speaker model because its queue was backed up (enrolled, matching voices only; every other window at most)', labelNames: ['detector'] }),
 };
 
@@ -267,6 +282,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     if (!Number.isInteger(o.workers) || o.workers < 1) throw new DfdError('ERR_CONFIG', 'workers must be a positive integer');
     if (o.placement === 'in-thread' && o.workers !== 1) throw new DfdError('ERR_CONFIG', 'an in-thread pool has exactly one executor');
     if (o.maxBatchFrames < 1 || o.maxAudioBatch < 1) throw new DfdError('ERR_CONFIG', 'batch sizes must be at least 1');
+    if (!Number.isInteger(o.faceForgeryFrames) || o.faceForgeryFrames < 0) throw new DfdError('ERR_CONFIG', 'faceForgeryFrames must be a non-negative integer');
     if (!(o.embeddingSlackMs >= 0) || !(o.embeddingThinFill > 0 && o.embeddingThinFill <= 1)) throw new DfdError('ERR_CONFIG', 'embeddingSlackMs must be >= 0 and embeddingThinFill in (0, 1]');
     if (!(o.cascadeYieldFill > 0 && o.cascadeYieldFill <= 1)) throw new DfdError('ERR_CONFIG', 'cascadeYieldFill must be in (0, 1]');
     for (const model of models) {
@@ -364,9 +380,18 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
           continue;
         }
       }
-      // Each queued copy must own its buffer when buffers are transferred to worker threads.
-      const w = first || this.options.placement === 'in-thread' ? window : cloneWindow(window);
-      first = false;
+      let w: AnalysisWindow;
+      if (window.type === 'face-window' && d.model.manifest.task === 'face-forgery' && this.options.faceForgeryFrames > 0 && this.options.faceForgeryFrames < window.frames) {
+        // A copy with only the scored frames: it owns its buffer, and the original stays for the next detector.
+        w = subsampleFaceWindow(window, this.options.faceForgeryFrames);
+        metrics.framesNotScored.inc({ detector: d.model.id }, window.frames - w.frames);
+        meta.frames = w.frames;
+        meta.rows = w.frames;
+      } else {
+        // Each queued copy must own its buffer when buffers are transferred to worker threads.
+        w = first || this.options.placement === 'in-thread' ? window : cloneWindow(window);
+        first = false;
+      }
       const { evicted } = d.queue.push(streamKey(stream), { window: w, meta }, now);
       d.frames += meta.frames;
       if (evicted) {

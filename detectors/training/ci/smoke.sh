@@ -95,10 +95,12 @@ face() {
   (cd "$root" && nice -n 10 node --import tsx detectors/training/face/serviceCrops.ts --out "$data/crops" --max-frames 5 "$fx/manifest.tsv")
   nice -n 10 "$py" "$f" prep --crops "$data/crops" --data "$data/data" --folds 2 --variants 1 --sbi 1
   stamp build_data
-  nice -n 10 "$py" "$f" cv --data "$data/data" --fold 0 --init meso4-f2f --freeze 3 --steps "$steps" --every "$steps" --batch 4 \
-    --shares 0.5,0.125,0.375
-  nice -n 10 "$py" "$f" cv --data "$data/data" --fold 1 --init meso4-f2f --freeze 3 --steps "$steps" --every "$steps" --batch 4 \
-    --shares 0.5,0.125,0.375
+  # The shipped model's configuration (run.sh CONFIGS): ImageNet MobileNetV2 from npm nsfwjs, blocks 0-5 frozen.
+  local k
+  for k in 0 1; do
+    nice -n 10 "$py" "$f" cv --data "$data/data" --fold "$k" --init mnv2-imagenet --freeze 5 --steps "$steps" --every "$steps" \
+      --batch 4 --lr 5e-4 --shares 0.5,0.125,0.375
+  done
   nice -n 10 "$py" "$f" report --data "$data/data"
   nice -n 10 "$py" "$f" final --data "$data/data" --out "$out/models/face-forgery" --batch 4 --steps "$steps"
   stamp train

@@ -662,7 +662,7 @@ def main() -> None:
                            help="sampling shares of real crops, real fakes and self-blends (sum 1)")
         else:
             q.add_argument("--out", required=True)
-            q.add_argument("--version", default="0.3.0")
+            q.add_argument("--version", default="0.4.0")
             q.add_argument("--steps", type=int, default=None,
                            help="train this many steps instead of the step the report chose (CI smoke runs)")
     r = sub.add_parser("report")
