@@ -261,7 +261,16 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(data.clips).toHaveLength(4);
     expect(data.clips.every((c) => c.frames > 0)).toBe(true);
     expect(data.summary.map((f) => [f.real, f.fake, f.methods.length])).toEqual([[1, 1, 1], [1, 1, 1]]);
-    const report = JSON.parse(fs.readFileSync(path.join(out, 'face-data', 'data', 'cv', 'report.json'), 'utf8')) as { chosen: { run: string }; calibration: { a: number; b: number } };
+    const report = JSON.parse(fs.readFileSync(path.join(out, 'face-data', 'data', 'cv', 'report.json'), 'utf8')) as {
+      chosen: { run: string; step: number };
+      calibration: { a: number; b: number };
+      criterion: string;
+      by_criterion: Record<string, { run: string; step: number }>;
+    };
+    // every selection criterion is reported; the default (mean over held-out methods) made the choice
+    expect(report.criterion).toBe('mean');
+    expect(Object.keys(report.by_criterion).sort()).toEqual(['mean', 'swap', 'worst-kind']);
+    expect(report.by_criterion['mean']).toMatchObject(report.chosen);
     // the smoke run trains with the shipped model's sampling shares (forgery.py cv --shares): they name the run and
     // reach the final model's manifest
     expect(report.chosen.run).toBe('mnv2-imagenet-f5-s0.5-0.125-0.375');

@@ -51,6 +51,24 @@ def method_of(generator: str) -> str:
     return re.split(r"\s*\(", g)[0].strip()
 
 
+# What each fake method does to a face, from ../shared/train/faces-fake/README.md's generator table: `swap` (another
+# person's face on the real video: the live-call threat), `edit` (re-enactment or lip-sync of a real video) and
+# `generated` (audio- or image-driven talking heads and generated video). Keys are method_of() names.
+METHOD_KINDS: dict[str, str] = {
+    "DFDC": "swap", "FaceFusion": "swap", "FF++ Deepfakes": "swap", "FF++ FaceSwap": "swap", "roop": "swap",
+    "FF++ Face2Face": "edit", "FF++ NeuralTextures": "edit", "LivePortrait": "edit", "VideoReTalking": "edit",
+    "Wav2Lip + GFPGAN": "edit",
+    "AniTalker": "generated", "DreamTalk": "generated", "EMO": "generated", "GeneFace / RAD-NeRF": "generated",
+    "MakeItTalk": "generated", "MuseV": "generated", "SadTalker": "generated", "SyncTalk": "generated",
+    "V-Express": "generated", "VASA-1": "generated",
+}
+
+
+def kind_of(method: str) -> str:
+    """`swap`, `edit` or `generated` (METHOD_KINDS); a method the table does not list is `other`."""
+    return METHOD_KINDS.get(method, "other")
+
+
 def non_photographic(identity: str) -> bool:
     return bool(_NON_PHOTO.search(identity))
 

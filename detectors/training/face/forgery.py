@@ -25,7 +25,9 @@ residual blocks frozen, with a new pooled linear head (zero at step 0).
 every held-out real; clip score = mean frame logit), their mean, per channel and step; the temporal evidence
 (per 5-frame window: mean logit, the spread of the frame logits, and the frame-to-frame change of the crop inside vs
 outside the face) fused by a logistic fit on the other folds' held-out windows, compared with the mean alone; and
-the window-level calibration for the chosen step.
+the window-level calibration for the chosen step. It chooses the run and step by `--criterion` (CRITERIA: `mean` over
+held-out methods, the default; `swap`, the face-swap methods only; `worst-kind`, the lowest of the swap, edit and
+generated means) and lists what each criterion would choose.
 
 `final` trains on every fold with the chosen step count and exports ONNX + manifest.
 """
@@ -46,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # common/
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common.metrics import auroc  # noqa: E402
 from common.metrics import eer as eer_by_class  # noqa: E402
-from crops_data import CROP, Clip, assign_folds, fold_summary, load_index  # noqa: E402
+from crops_data import CROP, Clip, assign_folds, fold_summary, kind_of, load_index  # noqa: E402
 from mesonet_port import MesoNetKeras, load_h5_into  # noqa: E402
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
@@ -434,15 +436,27 @@ def report(args: argparse.Namespace) -> None:
                 for mth in methods:
                     sel = np.array([(c["method"] == mth) or (not c["label"]) for c in clips])
                     per_method[mth] = auroc(y_clip[sel], clip_score[sel])
+                kinds = sorted({kind_of(m) for m in methods})
+                per_kind = {kd: float(np.nanmean([v for m, v in per_method.items() if kind_of(m) == kd])) for kd in kinds}
                 entry[ch] = {"per_method": per_method, "mean_lmo_auroc": float(np.nanmean(list(per_method.values()))),
+                             "per_kind": per_kind,
                              "pooled_auroc": auroc(y_clip, clip_score), "pooled_eer": eer(y_clip, clip_score),
                              "frame_logits": frame}
             per_step[step] = entry
         result["runs"][tag] = per_step
-    # choose: the run and step with the best mean leave-method-out AUROC through the call channel
-    best = max(((tag, s) for tag, ps in result["runs"].items() for s in ps),
-               key=lambda ts: result["runs"][ts[0]][ts[1]]["call"]["mean_lmo_auroc"])
-    tag, step = best
+    # choose: the run and step with the best value of the criterion through the call channel (CRITERIA)
+    candidates = [(tag, s) for tag, ps in result["runs"].items() for s in ps]
+    result["by_criterion"] = {}
+    for name, fn in CRITERIA.items():
+        scored = [(fn(result["runs"][t][s]["call"]), t, s) for t, s in candidates]
+        scored = [x for x in scored if np.isfinite(x[0])]
+        # None when no run can be judged by it (e.g. `swap` when no face-swap method was held out)
+        result["by_criterion"][name] = (dict(zip(("value", "run", "step"), max(scored, key=lambda x: x[0])))
+                                        if scored else {"value": None, "run": None, "step": None})
+    result["criterion"] = args.criterion
+    tag, step = result["by_criterion"][args.criterion]["run"], result["by_criterion"][args.criterion]["step"]
+    if tag is None:
+        raise SystemExit(f"--criterion {args.criterion}: no held-out method of the kind it needs")
     # temporal evidence at the chosen step: windows per clip, fused on the other folds
     temporal = {}
     folds_of = np.array([c["fold"] for c in clips])
@@ -481,6 +495,22 @@ def report(args: argparse.Namespace) -> None:
     (data / "cv" / "report.json").write_text(json.dumps(result, indent=1, default=float))
     (data / "cv" / "report.md").write_text(report_md(result, methods))
     print(report_md(result, methods))
+
+
+def _worst_kind(call: dict) -> float:
+    vals = [v for v in call["per_kind"].values() if np.isfinite(v)]
+    return float(min(vals)) if vals else float("nan")
+
+
+# How `report` chooses the run and step (on the held-out methods through the call preset): `mean`, the mean AUROC
+# over methods (each method counts once, so the many talking-head methods weigh most; 0.3.0 and 0.4.0 were chosen
+# by it); `swap`, the mean over the face-swap methods (crops_data.METHOD_KINDS), the live-call threat; `worst-kind`,
+# the lowest of the swap, edit and generated means, so no kind of fake is given up for another.
+CRITERIA = {
+    "mean": lambda call: float(call["mean_lmo_auroc"]),
+    "swap": lambda call: float(call["per_kind"].get("swap", float("nan"))),
+    "worst-kind": _worst_kind,
+}
 
 
 class _Logit:
@@ -524,6 +554,18 @@ def report_md(r: dict, methods: list[str]) -> str:
                          f"{e['call']['pooled_auroc']:.3f} | {e['call']['pooled_eer']:.3f} |")
     tag, step = r["chosen"]["run"], r["chosen"]["step"]
     e = r["runs"][tag][step]
+    lines += ["", "What each criterion chooses (call preset; `--criterion`, this report used "
+                  f"`{r['criterion']}`):", "", "| criterion | run | step | value | swap | edit | generated | mean |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, c in r["by_criterion"].items():
+        if c["run"] is None:
+            lines.append(f"| {name} | (no held-out method of its kind) | | | | | | |")
+            continue
+        call = r["runs"][c["run"]][c["step"]]["call"]
+        pk = call["per_kind"]
+        lines.append(f"| {name} | {c['run']} | {c['step']} | {c['value']:.3f} | {pk.get('swap', float('nan')):.3f} | "
+                     f"{pk.get('edit', float('nan')):.3f} | {pk.get('generated', float('nan')):.3f} | "
+                     f"{call['mean_lmo_auroc']:.3f} |")
     lines += ["", f"Chosen: {tag} at step {step} (step 0 = the published weights as shipped). Per held-out method "
                   "(its fakes against every held-out real clip; clip score = mean frame logit):", "",
               "| method | clean | call |", "| --- | --- | --- |"]
@@ -667,6 +709,8 @@ def main() -> None:
                            help="train this many steps instead of the step the report chose (CI smoke runs)")
     r = sub.add_parser("report")
     r.add_argument("--data", required=True)
+    r.add_argument("--criterion", default="mean", choices=sorted(CRITERIA),
+                   help="how the run and step are chosen (CRITERIA; default mean, as 0.3.0 and 0.4.0 were chosen)")
     a = ap.parse_args()
     {"prep": prep, "cv": cv, "report": report, "final": final}[a.cmd](a)
 
