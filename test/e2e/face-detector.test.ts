@@ -20,6 +20,7 @@ import { launchBrowser } from '../helpers/browser.js';
 import { fixtures } from '../fixtures/build.js';
 import { removeDir } from '../helpers/models.js';
 import { repoRoot } from '../../src/config.js';
+import { exposition } from '../../kernel/metrics.js';
 import { readModelFiles } from '../../detectors/registry/ModelFiles.js';
 import type { Manifest } from '../../detectors/registry/Manifest.js';
 import type { Service } from '../../src/Service.js';
@@ -91,5 +92,14 @@ describe('face detector end to end (real face, Chromium -> SFU -> face-forgery -
     expect(framesOf(), 'face frames scored before the deadline').toBeGreaterThanOrEqual(MIN_FACE_FRAMES);
     expect(faceScores.every((s) => s.task === 'face-forgery'), 'only the face-forgery model scores').toBe(true);
     expect(flagged, 'a real face must not become suspicious from the face model').toEqual([]);
+    // Service defaults: the face-forgery model scores 2 frames of each 5-frame window (DFD_FACE_FORGERY_FRAMES),
+    // counted where the media workers' metrics reach /metrics.
+    const notScored = async (): Promise<number> => {
+      const m = /^dfd_face_frames_not_scored_total\{detector="face-forgery"\} (\d+)/m.exec((await exposition()).text);
+      return m ? Number(m[1]) : 0;
+    };
+    const metricDeadline = Date.now() + 30_000;
+    while (Date.now() < metricDeadline && (await notScored()) === 0) await sleep(250);
+    expect(await notScored(), 'face frames the face-forgery model left out by design').toBeGreaterThan(0);
   });
 });
