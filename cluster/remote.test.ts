@@ -31,8 +31,12 @@ let models: AvailableModel[];
 const workers: ChildProcess[] = [];
 
 /** An analysis worker process on the test models (what `npm run worker` runs). */
+/** DFD_FACE_FORGERY_FRAMES on the worker process and faceForgeryFrames on the local pool: the same scoring on both. */
+const FACE_FORGERY_FRAMES = 2;
+
 async function startWorker(): Promise<ChildProcess> {
-  const { child } = await startWorkerProcess(nats, { DFD_MODELS_DIR: modelsDir });
+  // The face-forgery model scores 2 frames of each face window on the worker, as the local pool below is set.
+  const { child } = await startWorkerProcess(nats, { DFD_MODELS_DIR: modelsDir, DFD_FACE_FORGERY_FRAMES: String(FACE_FORGERY_FRAMES) });
   workers.push(child);
   return child;
 }
@@ -70,7 +74,7 @@ describe('remote analysis (real nats-server, real worker processes)', () => {
     const first = await startWorker();
     const remote = new RemoteInference(nc, models, { timeoutMs: 1_500, retries: 1 });
     const got = collect(remote);
-    const local = new InferencePool(models);
+    const local = new InferencePool(models, { faceForgeryFrames: FACE_FORGERY_FRAMES });
     const expected = collect(local);
     await local.ready();
     const windows = [audioWindow({ seq: 1, seconds: 2, seed: 3 }), audioWindow({ seq: 2, seconds: 1, seed: 4 }), faceWindow({ seq: 3, frames: 3, seed: 5 })];
