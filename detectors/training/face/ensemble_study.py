@@ -18,6 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common.metrics import auroc  # noqa: E402
+from cv_frames import CvCache  # noqa: E402
 
 
 def main() -> None:
@@ -27,19 +28,8 @@ def main() -> None:
     ap.add_argument("--a-step", type=int, required=True)
     ap.add_argument("--b", required=True)
     args = ap.parse_args()
-    data = Path(args.data)
-    info = json.loads((data / "clips.json").read_text())
-    clips, k = info["clips"], info["folds"]
-    clip_of = dict(np.load(data / "eval_meta.npz"))["clip"]
-    y = np.array([c["label"] for c in clips])
-    methods = sorted({c["method"] for c in clips if c["label"]})
-
-    def frames(tag: str, step: int, ch: str) -> np.ndarray:
-        fr = np.full(len(clip_of), np.nan)
-        for f in range(k):
-            d = json.loads((data / "cv" / tag / f"fold{f}.json").read_text())
-            fr[np.array(d["index"])] = d["scores"][str(step)][ch]
-        return fr
+    cache = CvCache.open(args.data)
+    clips, clip_of, y, methods = cache.clips, cache.clip_of, cache.y, cache.methods
 
     def lmo(fr: np.ndarray) -> float:
         cs = np.array([np.nanmean(fr[clip_of == i]) for i in range(len(clips))])
@@ -52,13 +42,13 @@ def main() -> None:
     def z(v: np.ndarray) -> np.ndarray:
         return (v - np.nanmean(v)) / np.nanstd(v)
 
-    steps = sorted(int(s) for s in json.loads((data / "cv" / args.b / "fold0.json").read_text())["scores"] if int(s) > 0)
+    steps = [s for s in cache.steps(args.b) if s > 0]
     out: dict = {"a": f"{args.a}@{args.a_step}", "b": args.b}
     for ch in ("clean", "call"):
-        a = frames(args.a, args.a_step, ch)
+        a = cache.frames(args.a, args.a_step, ch)
         out[ch] = {"a": lmo(a), "b": {}, "a+b": {}}
         for s in steps:
-            b = frames(args.b, s, ch)
+            b = cache.frames(args.b, s, ch)
             out[ch]["b"][s] = round(lmo(b), 4)
             out[ch]["a+b"][s] = round(lmo(z(a) + z(b)), 4)
     print(json.dumps(out, indent=1))

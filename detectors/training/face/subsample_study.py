@@ -21,6 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common.metrics import auroc  # noqa: E402
+from cv_frames import CvCache  # noqa: E402
 
 WINDOW = 5
 
@@ -40,18 +41,11 @@ def main() -> None:
     ap.add_argument("--run", required=True)
     ap.add_argument("--step", type=int, required=True)
     args = ap.parse_args()
-    data = Path(args.data)
-    info = json.loads((data / "clips.json").read_text())
-    clips, nfold = info["clips"], info["folds"]
-    clip_of = dict(np.load(data / "eval_meta.npz"))["clip"]
-    y = np.array([c["label"] for c in clips])
-    methods = sorted({c["method"] for c in clips if c["label"]})
-    folds = [json.loads((data / "cv" / args.run / f"fold{f}.json").read_text()) for f in range(nfold)]
+    cache = CvCache.open(args.data)
+    clips, clip_of, y, methods = cache.clips, cache.clip_of, cache.y, cache.methods
     out: dict = {"run": f"{args.run}@{args.step}"}
     for ch in ("clean", "call"):
-        fr = np.full(len(clip_of), np.nan)
-        for d in folds:
-            fr[np.array(d["index"])] = d["scores"][str(args.step)][ch]
+        fr = cache.frames(args.run, args.step, ch)
         out[ch] = {}
         for k in range(1, WINDOW + 1):
             win_y, win_s, clip_s = [], [], np.full(len(clips), np.nan)
