@@ -6,8 +6,9 @@
  *
  * Why it costs little: the frames of one 5-frame window (one second at 5 fps) look alike to
  * the model. Over the held-out folds of the model's CV, the mean leave-method-out clip AUROC
- * through the call preset was 0.746 scoring all 5 frames and 0.752 scoring 2
- * (detectors/training/face/subsample_study.py mirrors this selection).
+ * through the call preset was 0.746 scoring all 5 frames and 0.756 scoring 2 (a second
+ * training seed: 0.684 and 0.679; detectors/training/face/subsample_study.py mirrors this
+ * selection).
  */
 import type { FaceWindow } from '../messages.js';
 
