@@ -60,7 +60,7 @@ import { defaultModelRegistryOptions } from '../registry/ModelRegistry.js';
 import { FaceAnalyzer } from '../face/FaceAnalyzer.js';
 import { FaceTrack } from '../face/FaceTrack.js';
 import { faceMotion, faceWindowIssue, frameFaceIssue } from '../../pipeline/video/faceGate.js';
-import { subsampleFaceWindow } from '../../pipeline/inference/frameSubsample.js';
+import { scoredFrameCount, subsampleFaceWindow } from '../../pipeline/inference/frameSubsample.js';
 import { largestFace } from '../face/observe.js';
 import { defaultMediaWorkerPoolOptions } from '../../pipeline/media/MediaWorkerPool.js';
 import { defaultVerdictMachineOptions } from '../../pipeline/verdict/VerdictMachine.js';
@@ -417,7 +417,7 @@ export async function runEval(options: Partial<EvalOptions> & { tsv: string }): 
             vad: 'none (whole clip)',
           }
         : {
-            videoChain: `ffmpeg fps=${o.videoFps}, width <= ${o.maxFrameWidth} -> FaceAnalyzer (BlazeFace on 1 frame in ${o.faceRedetectEvery}, FaceMesh following the face in between, aligner), largest face -> ${o.faceWindowFrames}-frame windows, the face gate's windows (several faces, face cut off, frozen, dark) set aside, ${model.manifest.task === 'face-forgery' && o.faceForgeryFrames > 0 && o.faceForgeryFrames < o.faceWindowFrames ? `${o.faceForgeryFrames} frames of each window scored (rotating)` : 'every frame scored'}`,
+            videoChain: `ffmpeg fps=${o.videoFps}, width <= ${o.maxFrameWidth} -> FaceAnalyzer (BlazeFace on 1 frame in ${o.faceRedetectEvery}, FaceMesh following the face in between, aligner), largest face -> ${o.faceWindowFrames}-frame windows, the face gate's windows (several faces, face cut off, frozen, dark) set aside, ${model.manifest.task === 'face-forgery' && scoredFrameCount(o.faceWindowFrames, o.faceForgeryFrames) < o.faceWindowFrames ? `${o.faceForgeryFrames} frames of each window scored (rotating)` : 'every frame scored'}`,
             videoFps: o.videoFps,
             maxFrames: o.maxFrames,
             faceWindowFrames: o.faceWindowFrames,

@@ -10,6 +10,7 @@
  * are session timings on the model's input tensor: the resize from the 256x256 crop is not in them.
  */
 import type { BenchRun, DetectorTiming } from './stages.js';
+import { scoredFrameCount } from '../../pipeline/inference/frameSubsample.js';
 
 export interface VideoResult {
   perFrameCpuMs: { decode: number; nodeRtp: number; faceDetect: number; landmarks: number; align: number; faceForgery: number | null; presentationAttack: number; total: number };
@@ -49,7 +50,7 @@ export function videoFromStages(videoDecode: BenchRun | undefined, face: BenchRu
   const ff = detectors.filter((d) => d.detector.startsWith('face-forgery') || d.detector.startsWith('test-face')).filter((d) => d.threads === 1);
   // Face windows are micro-batched across streams: take the cheapest batch per crop.
   const perCrop = ff.length ? Math.min(...ff.map((d) => d.msPerWindow.p50)) : null;
-  const forgeryShare = forgery.frames > 0 && forgery.frames < forgery.window ? forgery.frames / forgery.window : 1;
+  const forgeryShare = scoredFrameCount(forgery.window, forgery.frames) / forgery.window;
   // Every face-pad model sees every crop: sum their cheapest per-crop cost.
   const padIds = [...new Set(detectors.filter((d) => d.task === 'face-pad' && d.threads === 1).map((d) => d.detector))];
   const pad = padIds.reduce((sum, id) => sum + Math.min(...detectors.filter((d) => d.detector === id && d.threads === 1).map((d) => d.msPerWindow.p50)), 0);

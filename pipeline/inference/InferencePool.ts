@@ -380,13 +380,14 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
           continue;
         }
       }
-      let w: AnalysisWindow;
-      if (window.type === 'face-window' && d.model.manifest.task === 'face-forgery' && this.options.faceForgeryFrames > 0 && this.options.faceForgeryFrames < window.frames) {
+      let w: AnalysisWindow = window;
+      const sub = window.type === 'face-window' && d.model.manifest.task === 'face-forgery' ? subsampleFaceWindow(window, this.options.faceForgeryFrames) : undefined;
+      if (sub && sub !== window) {
         // A copy with only the scored frames: it owns its buffer, and the original stays for the next detector.
-        w = subsampleFaceWindow(window, this.options.faceForgeryFrames);
-        metrics.framesNotScored.inc({ detector: d.model.id }, window.frames - w.frames);
-        meta.frames = w.frames;
-        meta.rows = w.frames;
+        w = sub;
+        metrics.framesNotScored.inc({ detector: d.model.id }, meta.frames - sub.frames);
+        meta.frames = sub.frames;
+        meta.rows = sub.frames;
       } else {
         // Each queued copy must own its buffer when buffers are transferred to worker threads.
         w = first || this.options.placement === 'in-thread' ? window : cloneWindow(window);

@@ -12,9 +12,14 @@
  */
 import type { FaceWindow } from '../messages.js';
 
-/** The frame indices (ascending) of window `seq` that are scored when `k` of its `frames` are; all when k is 0 or at least `frames`. */
+/** How many of a window's `frames` are scored when the setting is `k`: k, or all of them when k is 0 or at least `frames`. */
+export function scoredFrameCount(frames: number, k: number): number {
+  return k > 0 && k < frames ? k : frames;
+}
+
+/** The frame indices (ascending) of window `seq` that are scored when `k` of its `frames` are (scoredFrameCount). */
 export function scoredFrames(seq: number, frames: number, k: number): number[] {
-  if (k <= 0 || k >= frames) return Array.from({ length: frames }, (_, i) => i);
+  if (scoredFrameCount(frames, k) === frames) return Array.from({ length: frames }, (_, i) => i);
   const start = (((Math.trunc(seq) * k) % frames) + frames) % frames;
   const out: number[] = [];
   for (let j = 0; j < k; j++) out.push((start + j) % frames);
