@@ -250,17 +250,21 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(staged.verdict.weight).toBeLessThanOrEqual(cap + 1e-9);
   }, 660_000);
 
-  it('face: four clips of a sample photo -> the service\'s own crops -> variants + self-blends -> 2-fold leave-method-out CV, report, final -> ONNX + manifest the registry loads', async (ctx) => {
+  it('face: six clips of a sample photo -> the service\'s own crops -> variants + self-blends + cross-identity blends -> 2-fold leave-method-out CV, report, final -> ONNX + manifest the registry loads', async (ctx) => {
     skipIfNoVenv(ctx);
     const out = path.join(tmp, 'face');
     const t0 = Date.now();
     await mustRun('bash', [path.join(here, 'ci', 'smoke.sh'), out, 'face'], 600_000);
     measured['faceSmokeSeconds'] = (Date.now() - t0) / 1000;
-    const data = JSON.parse(fs.readFileSync(path.join(out, 'face-data', 'data', 'clips.json'), 'utf8')) as { clips: { label: number; fold: number; frames: number }[]; summary: { fold: number; real: number; fake: number; methods: string[] }[] };
-    // every clip had a face cut by the service's face path; each fold holds out one method with one real identity
-    expect(data.clips).toHaveLength(4);
+    const data = JSON.parse(fs.readFileSync(path.join(out, 'face-data', 'data', 'clips.json'), 'utf8')) as { clips: { label: number; fold: number; frames: number }[]; summary: { fold: number; real: number; fake: number; methods: string[] }[]; xblend: number; xblendCrops: number };
+    // every clip had a face cut by the service's face path; each fold holds out one method with two real identities
+    expect(data.clips).toHaveLength(6);
     expect(data.clips.every((c) => c.frames > 0)).toBe(true);
-    expect(data.summary.map((f) => [f.real, f.fake, f.methods.length])).toEqual([[1, 1, 1], [1, 1, 1]]);
+    expect(data.summary.map((f) => [f.real, f.fake, f.methods.length])).toEqual([[2, 1, 1], [2, 1, 1]]);
+    // one cross-identity blend per real frame (each real clip has another person in its fold; every mesh fits)
+    const realFrames = data.clips.filter((c) => c.label === 0).reduce((n, c) => n + c.frames, 0);
+    expect(data.xblend).toBe(1);
+    expect(data.xblendCrops).toBe(realFrames);
     const report = JSON.parse(fs.readFileSync(path.join(out, 'face-data', 'data', 'cv', 'report.json'), 'utf8')) as {
       chosen: { run: string; step: number };
       calibration: { a: number; b: number };
@@ -277,7 +281,7 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(Number.isFinite(report.calibration.a) && Number.isFinite(report.calibration.b)).toBe(true);
     const m = await checkExported(path.join(out, 'models'), 'face-forgery', 'face-forgery');
     const raw = JSON.parse(fs.readFileSync(path.join(out, 'models', 'face-forgery', 'manifest.json'), 'utf8')) as { provenance?: { samplingShares?: unknown; freeze?: unknown }; architecture?: { name?: string }; license?: string };
-    expect(raw.provenance?.samplingShares).toEqual({ real: 0.5, fake: 0.125, selfBlend: 0.375 });
+    expect(raw.provenance?.samplingShares).toEqual({ real: 0.5, fake: 0.125, selfBlend: 0.375, crossBlend: 0 });
     // the shipped configuration: ImageNet MobileNetV2 from npm nsfwjs, its licence shipped beside the model
     expect(raw.architecture?.name).toBe('mobilenetv2');
     expect(raw.provenance?.freeze).toBe(5);

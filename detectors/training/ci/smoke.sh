@@ -76,24 +76,26 @@ face() {
   local fx="$out/face-fixtures" data="$out/face-data" f="$training/face/forgery.py"
   local img="$root/node_modules/@vladmandic/face-api/demo/sample1.jpg"
   mkdir -p "$fx"
-  # Four 1-second clips of one photo with slow zooms in different directions, in the shared manifest format:
-  # two "real" identities and two "fake" methods, so two folds each hold out one method with one identity.
+  # Six 1-second clips of one photo with slow zooms in different directions, in the shared manifest format:
+  # four "real" identities and two "fake" methods, so two folds each hold out one method with two identities (two,
+  # so each real clip has another person in its fold to make cross-identity blends with).
   # Labels are arbitrary here: this run checks the recipe's mechanics (the service's own crops, channel
-  # variants, self-blends, leave-method-out CV, report, calibration, export), not detection quality.
-  local -a zooms=("1+0.02*on" "1.1-0.02*on" "1+0.03*on" "1.15-0.03*on")
-  local -a flips=("null" "hflip" "null" "hflip")
+  # variants, self-blends, cross-identity blends, leave-method-out CV, report, calibration, export), not detection
+  # quality.
+  local -a zooms=("1+0.02*on" "1.1-0.02*on" "1+0.03*on" "1.15-0.03*on" "1+0.015*on" "1.12-0.015*on")
+  local -a flips=("null" "hflip" "null" "hflip" "hflip" "null")
   printf 'path\tlabel\tgenerator\tsource\tidentity\tpair_group\tlicense\n' > "$fx/manifest.tsv"
   local i label gen
-  for i in 0 1 2 3; do
+  for i in 0 1 2 3 4 5; do
     ffmpeg -hide_banner -loglevel error -y -loop 1 -i "$img" -t 1 -r 8 \
       -vf "scale=960:640,${flips[$i]},zoompan=z='${zooms[$i]}':d=1:s=960x640:fps=8,format=yuv420p" \
       -c:v libx264 -preset ultrafast "$fx/clip$i.mp4"
-    label=real; gen=-; [ "$i" -ge 2 ] && { label=fake; gen="ci method $i (zoom)"; }
+    label=real; gen=-; [ "$i" -ge 2 ] && [ "$i" -le 3 ] && { label=fake; gen="ci method $i (zoom)"; }
     printf 'clip%s.mp4\t%s\t%s\tci/clip%s\tperson%s\tg%s\tgenerated in CI\n' "$i" "$label" "$gen" "$i" "$i" "$i" >> "$fx/manifest.tsv"
   done
   stamp fixtures
   (cd "$root" && nice -n 10 node --import tsx detectors/training/face/serviceCrops.ts --out "$data/crops" --max-frames 5 "$fx/manifest.tsv")
-  nice -n 10 "$py" "$f" prep --crops "$data/crops" --data "$data/data" --folds 2 --variants 1 --sbi 1
+  nice -n 10 "$py" "$f" prep --crops "$data/crops" --data "$data/data" --folds 2 --variants 1 --sbi 1 --xblend 1
   stamp build_data
   # The shipped model's configuration (run.sh CONFIGS): ImageNet MobileNetV2 from npm nsfwjs, blocks 0-5 frozen.
   local k

