@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Rebuilds the face-forgery model end to end from manifest folders of real and fake face videos:
 #   bash detectors/training/face/run.sh ../shared/train/faces-fake/manifest.tsv ../shared/train/faces/faces.tsv
-# 1. Python env (../setup.sh)   2. crops cut by the service's own face path (serviceCrops.ts: BlazeFace + FaceMesh +
-# FaceAligner at 5 fps)   3. channel variants and self-blends (forgery.py prep)   4. leave-method-out CV of each
-# configuration in CONFIGS, fine-tuning published weights (forgery.py cv)   5. report: per-method AUROC, temporal
-# evidence, calibration; it chooses the run and step with the best mean leave-method-out AUROC through the call
-# preset (forgery.py report)   6. final model -> OUT (ONNX + manifest)
+# 1. Python env (../setup.sh)   2. crops cut by the service's own face path (serviceCrops.ts: BlazeFace +
+# FaceMesh + FaceAligner at 5 fps)   3. channel variants, self-blends and cross-identity blends (forgery.py prep)
+# 4. leave-method-out CV of each configuration in CONFIGS, fine-tuning published weights (forgery.py cv)
+# 5. report: per-method AUROC, temporal evidence, calibration; it chooses the run and step with the best mean
+# leave-method-out AUROC through the call preset (forgery.py report)   6. final model -> OUT (ONNX + manifest)
 # Env: DATA (cache, default detectors/training/.cache/face2), OUT (default detectors/models/face-forgery),
 #      VERSION (manifest version, default 0.4.0), FOLDS (5), STEPS (1500), EVERY (250),
-#      CONFIGS: space-separated init:frozen blocks[:real,fake,self-blend sampling shares[:steps[:learning rate]]]
-#      (shares default 0.5,0.25,0.25; steps STEPS; learning rate forgery.py's default). Default: the shipped 0.4.0
-#      (MobileNetV2 with ImageNet weights, blocks 0-5 frozen, 500 steps at 5e-4) and the 0.3.0 it replaced
-#      (MesoNet-4 Face2Face weights, 2 blocks frozen), so the report compares the two:
+#      CONFIGS: space-separated init:frozen blocks[:real,fake,self-blend[,cross-identity blend] sampling shares
+#      [:steps[:learning rate]]] (shares default 0.5,0.25,0.25,0; steps STEPS; learning rate forgery.py's default).
+#      Default: the shipped 0.4.0 (MobileNetV2 with ImageNet weights, blocks 0-5 frozen, 500 steps at 5e-4) and
+#      the 0.3.0 it replaced (MesoNet-4 Face2Face weights, 2 blocks frozen), so the report compares the two:
 #      CONFIGS="meso4-f2f:2:0.5,0.125,0.375 mnv2-imagenet:5:0.5,0.125,0.375:500:5e-4".
 #      SKIP_DATA=1 to reuse crops and variants, SKIP_CV=1 to reuse the CV runs.
 # The published MesoNet weights come from the committed ONNX ports in pretrained/ (mesonet_port.py made them from
