@@ -95,7 +95,7 @@ def load_index(folder: str | Path, keep_non_photographic: bool = False) -> list[
     return clips
 
 
-def _person(identity: str) -> str:
+def person_of(identity: str) -> str:
     """'FF++ 519 (target) / 515 (source)' and 'FF++ 519' are one person; so are 'roop_example_target' and
     'roop_example_target (swapped face)'."""
     s = re.split(r"\s*\(", identity)[0].strip()
@@ -121,7 +121,7 @@ def assign_folds(clips: list[Clip], k: int, seed: int = 0) -> None:
 
     by_key: dict[str, int] = {}
     for i, c in enumerate(clips):
-        for key in (f"pg:{c.pair_group}", f"id:{_person(c.identity)}") + ((f"m:{c.method}",) if c.label else ()):
+        for key in (f"pg:{c.pair_group}", f"id:{person_of(c.identity)}") + ((f"m:{c.method}",) if c.label else ()):
             if key in by_key:
                 union(by_key[key], i)
             else:

@@ -102,7 +102,9 @@ def cross_blend_fakes(clips: list[Clip], per_frame: int, seed: int) -> tuple[lis
     per round one donor clip (a real clip of another person in the same fold, so a held-out fold's blends never
     show a training fold's face), per frame the donor frame whose mesh is nearest. Returns crops and clip indices."""
     from channel import degrade_chunk, photometric
-    from crops_data import _person
+    import warnings
+
+    from crops_data import person_of
     from sbi import cross_blend
 
     rng = np.random.default_rng([seed, KIND_XBLEND])  # its own stream: the other crops do not move
@@ -112,16 +114,17 @@ def cross_blend_fakes(clips: list[Clip], per_frame: int, seed: int) -> tuple[lis
     skipped = 0
     for i in reals:
         c = clips[i]
-        donors = [j for j in reals if clips[j].fold == c.fold and _person(clips[j].identity) != _person(c.identity)]
+        donors = [j for j in reals if clips[j].fold == c.fold and person_of(clips[j].identity) != person_of(c.identity)]
         if not donors:
             skipped += 1
             continue
         for _ in range(per_frame):
             d = clips[donors[int(rng.integers(len(donors)))]]
-            dl = np.where(np.isfinite(d.landmarks), d.landmarks, np.nan)
             fakes = []
             for f, lm in zip(c.crops, c.landmarks):
-                dist = np.nanmean(np.linalg.norm(dl - lm[None], axis=2), axis=1)
+                with warnings.catch_warnings():  # NaN rows: points or frames the mesh did not pass
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    dist = np.nanmean(np.linalg.norm(d.landmarks - lm[None], axis=2), axis=1)
                 if not np.isfinite(dist).any():
                     continue
                 k = int(np.nanargmin(dist))
