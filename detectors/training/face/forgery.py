@@ -339,12 +339,16 @@ def cached_prefix(src: Path, key: str, idx: np.ndarray, prefix) -> torch.Tensor:
     cache = real.parent / "feats" / f"{real.stem}-{key}-{st.st_size}-{int(st.st_mtime)}.npy"
     if not cache.exists():
         x = np.load(real, mmap_mode="r")
-        first = prefix(np.asarray(x[:1])).numpy()
         cache.parent.mkdir(exist_ok=True)
         tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npy")
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(x),) + first.shape[1:])
+        out = None
         for s in range(0, len(x), 512):
-            out[s:s + 512] = prefix(np.asarray(x[s:s + 512])).numpy()
+            chunk = prefix(np.asarray(x[s:s + 512])).numpy()
+            if out is None:  # the frozen part's output shape, from its first chunk
+                out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(x),) + chunk.shape[1:])
+            out[s:s + len(chunk)] = chunk
+        if out is None:
+            raise SystemExit(f"{real} holds no crops")
         out.flush()
         del out
         os.replace(tmp, cache)
@@ -795,7 +799,8 @@ def data_card(info: dict, shares: Shares = SHARES) -> str:
             f"{len(reals)} real and {len(fakes)} fake clips ({frames} frames) of ../shared/train/faces-fake and "
             f"../shared/train/faces; paintings, statues and stylised faces left out. Fake methods ({len(methods)}): "
             f"{', '.join(methods)}. Plus {info['sbi']} Self-Blended fakes per real frame (mesh-outline mask)"
-            + (f" and {info['xblend']} cross-identity blends (another person of the same fold)" if info.get("xblend") and len(shares) > 3 and shares[3] > 0 else "")
+            + (f" and {info['xblend']} cross-identity blends (another person of the same fold)"
+               if info.get("xblend") and len(shares) > 3 and shares[3] > 0 else "")
             + ". Both classes: "
             f"{info['variants']} copies through photometric jitter, one face resolution and one codec (VP8/JPEG/none) "
             f"per clip. Validation: {info['folds']} folds holding out whole methods with the reals tied to them (pair "
