@@ -30,6 +30,11 @@ sys.path.insert(0, HERE)
 from channel import CHANNELS, apply_channel, random_channel  # noqa: E402
 from common.metrics import eer, group_eers  # noqa: E402
 from specnet import SpecNet, SpecNetConfig, count_macs, oc_softmax_loss  # noqa: E402
+from tssdnet import TSSDNetConfig, TSSDNetDetector  # noqa: E402
+
+ARCHS = ("specnet-oc", "specnet-bce", "tssdnet", "tssdnet-scratch")
+# Architectures whose weights start from third-party weights under a licence the project does not ship under.
+GPL_START = ("tssdnet",)
 
 SR = 16000
 WIN, HOP = 2 * SR, SR
@@ -210,7 +215,12 @@ def pair_loss(out: torch.Tensor, n_pairs: int, margin: float, alpha: float = 20.
     return F.softplus(alpha * (margin - (s[:, 1] - s[:, 0]))).mean()
 
 
-def make_model(arch: str) -> SpecNet:
+def make_model(arch: str) -> SpecNet | TSSDNetDetector:
+    """`specnet-oc` / `specnet-bce`: SpecNet from a random start; `tssdnet`: Inc-TSSDNet from its published ASVspoof
+    2019 LA weights (a fine-tuning study; GPL-3.0 weights), `tssdnet-scratch`: the same network from a random start.
+    Every architecture but `specnet-oc` trains with binary cross-entropy on its score."""
+    if arch.startswith("tssdnet"):
+        return TSSDNetDetector(TSSDNetConfig(pretrained=arch == "tssdnet"))
     return SpecNet(SpecNetConfig(head="oc" if arch == "specnet-oc" else "bce"))
 
 
@@ -472,6 +482,9 @@ def cmd_final(args) -> None:
     c = Cache(args.data)
     rep = json.load(open(os.path.join(args.data, "cv", "report.json")))
     ch = rep["chosen"]
+    if ch.get("model", ch["arch"]) in GPL_START:
+        raise SystemExit(f"final: {ch.get('model', ch['arch'])} starts from GPL-3.0 weights (shared/models/inc-tssdnet); "
+                         "the project ships Apache-2.0 models, so this needs a licence decision first")
     steps = args.steps or int(ch["steps"])
     swa = ch.get("swa") or {}  # the chosen run's weight averaging unless the flags say otherwise
     swa_start = args.swa_start or int(swa.get("start", 0))
@@ -577,7 +590,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("cmd", choices=["prep", "cv", "report", "final"])
     ap.add_argument("--data", required=True)
-    ap.add_argument("--arch", default="specnet-oc", choices=["specnet-oc", "specnet-bce"])
+    ap.add_argument("--arch", default="specnet-oc", choices=list(ARCHS))
     ap.add_argument("--archs", nargs="+", default=["specnet-oc"])
     ap.add_argument("--fold", type=int, default=0)
     ap.add_argument("--steps", type=int, default=0)
