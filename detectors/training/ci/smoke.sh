@@ -56,6 +56,9 @@ voice() {
   nice -n 10 "$py" "$v/train.py" report --data "$data"
   nice -n 10 "$py" "$v/train.py" final --data "$data" --out "$out/models/voice-antispoof" --batch 4
   stamp train
+  # the Inc-TSSDNet study architecture from a random start (its published weights stay in ../shared/models)
+  nice -n 10 "$py" "$v/train.py" cv --data "$data" --arch tssdnet-scratch --fold 0 --steps "$steps" --every "$steps" --batch 4
+  stamp tssdnet
   nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/models/voice-antispoof" --manifests "$fx" \
     --seconds 10 --work "$out/voice-weight"
   stamp weight

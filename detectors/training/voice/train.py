@@ -271,6 +271,8 @@ def train(c: Cache, tv: Variants, idx: list[int], arch: str, steps: int, seed: i
             f"{swa_bn_batches} training batches")
     avg: torch.optim.swa_utils.AveragedModel | None = None
     model.train()
+    if steps == 0 and on_checkpoint is not None:  # cv --steps 0: the starting point itself (a published model)
+        on_checkpoint(0, model)
     run = 0.0
     t0 = time.time()
     for step in range(1, steps + 1):
@@ -593,7 +595,9 @@ def main() -> None:
     ap.add_argument("--arch", default="specnet-oc", choices=list(ARCHS))
     ap.add_argument("--archs", nargs="+", default=["specnet-oc"])
     ap.add_argument("--fold", type=int, default=0)
-    ap.add_argument("--steps", type=int, default=0)
+    ap.add_argument("--steps", type=int, default=None,
+                    help="cv: training steps (0 scores the starting model, e.g. the published weights of --arch tssdnet); "
+                         "final: default the chosen run's steps")
     ap.add_argument("--every", type=int, default=300)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -622,8 +626,8 @@ def main() -> None:
     ap.add_argument("--out", default=os.path.join(REPO, "detectors", "models", "voice-antispoof"))
     ap.add_argument("--version", default="0.2.0")
     args = ap.parse_args()
-    if args.cmd == "cv" and args.steps <= 0:
-        ap.error("cv needs --steps")
+    if args.cmd == "cv" and (args.steps is None or args.steps < 0):
+        ap.error("cv needs --steps (0 to score the starting model)")
     {"prep": cmd_prep, "cv": cmd_cv, "report": cmd_report, "final": cmd_final}[args.cmd](args)
 
 
