@@ -43,6 +43,10 @@ NB_SAMP = 64600
 MODEL_DIR = os.environ.get("AASIST_DIR", os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                                       "..", "..", "..", "..", "shared", "models", "aasist")))
 MODELS = {"aasist-l": "AASIST-L", "aasist": "AASIST"}
+# SAMO (Ding et al., ICASSP 2023): AASIST's network trained with a one-class speaker-attractor loss; only its 160-d
+# embedding is meaningful (../shared/models/samo/README.md). SAMO_DIR points elsewhere.
+SAMO_DIR = os.environ.get("SAMO_DIR", os.path.join(os.path.dirname(MODEL_DIR), "samo"))
+PRETRAINED = (*MODELS, "samo")
 
 
 def sinc_filterbank(n_filters: int, kernel_size: int, sample_rate: int = SR, nfft: int = 512) -> torch.Tensor:
@@ -289,7 +293,9 @@ def build_aasist(conf_path: str, pth_path: str) -> AASIST:
 
 
 def build_named(name: str) -> AASIST:
-    """`name` in MODELS ("aasist-l" or "aasist"), loaded from MODEL_DIR."""
+    """`name` in PRETRAINED: "aasist-l" or "aasist" from MODEL_DIR, "samo" from SAMO_DIR."""
+    if name == "samo":
+        return build_aasist(os.path.join(SAMO_DIR, "AASIST.conf"), os.path.join(SAMO_DIR, "samo_state_dict.pth"))
     stem = MODELS[name]
     return build_aasist(os.path.join(MODEL_DIR, f"{stem}.conf"), os.path.join(MODEL_DIR, f"{stem}.pth"))
 

@@ -1,5 +1,7 @@
-"""Leave-source-out evaluation of the pretrained AASIST / AASIST-L (clovaai/aasist, ASVspoof 2019 LA) on the
-voice training cache, (a) as shipped and (b) as a frozen 160-d embedding with a logistic-regression head.
+"""Leave-source-out evaluation of the pretrained AASIST / AASIST-L (clovaai/aasist, ASVspoof 2019 LA) and SAMO
+(AASIST's network trained with a one-class speaker-attractor loss) on the voice training cache, (a) as shipped and
+(b) as a frozen 160-d embedding with a logistic-regression head. SAMO's linear output was never trained, so (a) is
+its own attractor scoring, with one attractor per bona fide speaker of the other folds (attractor_scores).
 
 Data: DIR from build_data.py (clips.npz: int16 16 kHz audio concatenated + offsets + lengths; clips.json: per-clip
 label 0 bona fide / 1 spoof, group = held-out unit, fold = its cross-validation fold).
@@ -39,7 +41,7 @@ from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # common/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from aasist import MODELS, build_named, export_onnx, ort_session  # noqa: E402
+from aasist import PRETRAINED, build_named, export_onnx, ort_session  # noqa: E402
 from channel import CHANNELS, apply_channel  # noqa: E402
 from common.metrics import eer, group_eers  # noqa: E402
 
@@ -157,6 +159,25 @@ def score_report(scores: np.ndarray, data: Data) -> dict:
     }
 
 
+def attractor_scores(emb: np.ndarray, data: Data) -> dict[str, np.ndarray]:
+    """SAMO's own scoring with attractors enrolled here: for each outer fold k, one attractor per bona fide speaker
+    of the other folds (the mean of their clean clips' L2-normalised embeddings, normalised); a clip of fold k
+    scores minus its largest cosine to them (higher = spoof), per EVAL_CHANNELS channel."""
+    lab, folds = data.labels, data.folds
+    speakers = [c["speaker"] for c in data.clips]
+    unit = emb / np.maximum(np.linalg.norm(emb, axis=-1, keepdims=True), 1e-9)
+    clean = CHANNELS.index("clean")
+    scores = {ch: np.zeros(len(lab)) for ch in EVAL_CHANNELS}
+    for k in range(data.n_folds):
+        enrol = [i for i in range(len(lab)) if folds[i] != k and lab[i] == 0]
+        names = sorted({speakers[i] for i in enrol})
+        att = np.stack([unit[[i for i in enrol if speakers[i] == n], clean].mean(axis=0) for n in names])
+        att /= np.maximum(np.linalg.norm(att, axis=1, keepdims=True), 1e-9)
+        for ch in EVAL_CHANNELS:
+            scores[ch][folds == k] = -(unit[folds == k, CHANNELS.index(ch)] @ att.T).max(axis=1)
+    return scores
+
+
 def head(c: float) -> Pipeline:
     return make_pipeline(StandardScaler(), LogisticRegression(C=c, class_weight="balanced", max_iter=5000))
 
@@ -202,7 +223,7 @@ def head_scores(emb: np.ndarray, data: Data) -> tuple[dict[str, np.ndarray], dic
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True, help="cache dir with clips.npz / clips.json")
-    ap.add_argument("--model", choices=sorted(MODELS), default="aasist-l")
+    ap.add_argument("--model", choices=sorted(PRETRAINED), default="aasist-l")
     ap.add_argument("--out", required=True, help="results JSON")
     ap.add_argument("--max-windows", type=int, default=6, help="2 s windows per clip (every 1 s from the start)")
     args = ap.parse_args()
@@ -214,8 +235,14 @@ def main() -> None:
     embed_s = time.time() - t0
     lab = data.labels
 
-    shipped = {ch: score_report(logits[:, CHANNELS.index(ch), 0] - logits[:, CHANNELS.index(ch), 1], data)
-               for ch in EVAL_CHANNELS}
+    if args.model == "samo":  # its linear head was never trained: score with attractors, as SAMO does
+        att = attractor_scores(emb, data)
+        shipped = {ch: score_report(att[ch], data) for ch in EVAL_CHANNELS}
+        shipped_how = "minus the largest cosine to bona fide speaker attractors enrolled from the other folds' clean clips"
+    else:
+        shipped = {ch: score_report(logits[:, CHANNELS.index(ch), 0] - logits[:, CHANNELS.index(ch), 1], data)
+                   for ch in EVAL_CHANNELS}
+        shipped_how = "mean over windows of logits[0] - logits[1] (spoof - bona fide)"
     h_scores, chosen = head_scores(emb, data)
     with_head = {ch: score_report(h_scores[ch], data) for ch in EVAL_CHANNELS}
 
@@ -231,7 +258,7 @@ def main() -> None:
                     "windows": sum(len(window_starts(int(n), args.max_windows)) for n in data.lengths), "embedChannels": list(CHANNELS),
                     "evalChannels": list(EVAL_CHANNELS), "runtime": "onnxruntime CPU, 1 thread",
                     "embedSeconds": round(embed_s, 1), "cache": cache},
-        "asShipped": {"score": "mean over windows of logits[0] - logits[1] (spoof - bona fide)", **shipped},
+        "asShipped": {"score": shipped_how, **shipped},
         "head": {"model": "StandardScaler + LogisticRegression(class_weight=balanced) on mean window embeddings",
                  "trainRows": "clips of the other folds x all channels", "cGrid": list(C_GRID),
                  "chosen": chosen, **with_head},
