@@ -16,11 +16,17 @@ As a `train.py` architecture (`tssdnet` from the published weights, `tssdnet-scr
 exported `logit` is logits[spoof] - logits[bona fide] (higher = more likely fake), so step 0 of `tssdnet` is the
 published detector; training is binary cross-entropy on that score. The waveform is level-normalised in the graph
 (-26 dBFS, as SpecNet) before the network.
+
+Usage: python tssdnet.py [ONNX ...]  prints the study's cost figures (main()).
 """
 from __future__ import annotations
 
+import argparse
 import os
+import time
 from dataclasses import asdict, dataclass
+
+import numpy as np
 
 import torch
 import torch.nn.functional as F
@@ -84,8 +90,7 @@ def load_pretrained(path: str = WEIGHTS) -> IncTSSDNet:
 
 @dataclass
 class TSSDNetConfig:
-    pretrained: bool = True
-    weights: str = ""
+    pretrained: bool = True  # from WEIGHTS (TSSDNET_PTH), else a random start
     head: str = "bce"
 
     def to_dict(self) -> dict:
@@ -98,9 +103,7 @@ class TSSDNetDetector(nn.Module):
     def __init__(self, cfg: TSSDNetConfig):
         super().__init__()
         self.cfg = cfg
-        self.net = load_pretrained(cfg.weights or WEIGHTS) if cfg.pretrained else IncTSSDNet()
-        if cfg.pretrained:
-            self.cfg.weights = os.path.basename(cfg.weights or WEIGHTS)
+        self.net = load_pretrained() if cfg.pretrained else IncTSSDNet()
 
     def embed(self, wav: torch.Tensor, spec_mask: bool = False) -> torch.Tensor:  # noqa: ARG002 (no masking)
         return self.net.features(normalise(wav))
@@ -112,3 +115,43 @@ class TSSDNetDetector(nn.Module):
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
         return self.score(self.embed(wav))
+
+
+def step_seconds(model: nn.Module, batch: int, threads: int, steps: int = 3) -> float:
+    """Median seconds of one training step (forward, backward, AdamW) on a batch of 2 s windows."""
+    torch.set_num_threads(threads)
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), 1e-4)
+    x = 0.05 * torch.randn(batch, 32000)
+    times = []
+    for _ in range(steps + 1):  # the first step warms up
+        t0 = time.perf_counter()
+        out = model(x)
+        loss = (out[1] if isinstance(out, tuple) else out).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times[1:]))
+
+
+def main() -> None:
+    """The cost figures of the voice README's fine-tuning study: training-step time of AASIST-L (batch 16, two
+    threads) and Inc-TSSDNet (batch 32, one thread), and onnxruntime's median per 2 s window (one thread) of each
+    ONNX file given, e.g. a `train.py cv` fold model and detectors/models/voice-antispoof/model.onnx."""
+    from aasist import build_named, median_ms, ort_session
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("onnx", nargs="*", help="ONNX files with a `waveform` [batch, samples] input")
+    ap.add_argument("--runs", type=int, default=50)
+    args = ap.parse_args()
+    print(f"AASIST-L training step, batch 16, 2 threads: {step_seconds(build_named('aasist-l'), 16, 2):.2f} s")
+    print(f"Inc-TSSDNet training step, batch 32, 1 thread: {step_seconds(load_pretrained(), 32, 1):.2f} s")
+    x = (0.05 * np.random.default_rng(0).standard_normal((1, 32000))).astype(np.float32)
+    for path in args.onnx:
+        sess = ort_session(path, threads=1)
+        print(f"{path}: {median_ms(lambda: sess.run(None, {'waveform': x}), args.runs):.2f} ms per 2 s window (median)")
+
+
+if __name__ == "__main__":
+    main()
