@@ -89,6 +89,26 @@ def trivial_features(x: np.ndarray, probs: np.ndarray) -> dict[str, float]:
     return dict(zip(FEATURES, page_features(x, max(0.0, lead), max(0.0, trail))))
 
 
+def front_end(x: np.ndarray, vad: SileroVad) -> tuple[np.ndarray, dict[str, float]] | str:
+    """The service's front end for one 16 kHz clip (already cut to the cache's length): DC removal, Silero VAD,
+    leading/trailing non-speech trimmed with MARGIN_S kept, RMS to -26 dBFS, clipped to [-1, 1]. Returns the
+    int16 clip and its raw trivial features, or why the clip is skipped."""
+    if len(x) < VAD_FRAME or not np.all(np.isfinite(x)) or float(np.max(np.abs(x))) < 1e-4:
+        return "silent or too short"
+    x = (x - x.mean()).astype(np.float32)
+    probs = vad.probs(x)
+    speech = np.where(probs >= VAD_THRESHOLD)[0]
+    if len(speech) * VAD_FRAME / SR < MIN_SPEECH_S:
+        return "under 0.5 s of speech"
+    feats = trivial_features(x, probs)
+    a = max(0, int(speech[0] * VAD_FRAME - MARGIN_S * SR))
+    b = min(len(x), int((speech[-1] + 1) * VAD_FRAME + MARGIN_S * SR))
+    y = x[a:b]
+    y = y * (10 ** (-26 / 20) / max(float(np.sqrt(np.mean(y.astype(np.float64) ** 2))), 1e-5))
+    y = np.clip(y, -1, 1)
+    return (y * 32767).astype(np.int16), feats
+
+
 def read_manifests(dirs: list[str]) -> list[dict]:
     rows = []
     for d in dirs:
@@ -148,27 +168,17 @@ def main() -> None:
         except Exception as e:  # noqa: BLE001 - any decoder failure skips the clip and is reported
             skipped.append({"path": r["path"], "why": f"decode: {type(e).__name__}"})
             continue
-        if len(x) < VAD_FRAME or not np.all(np.isfinite(x)) or float(np.max(np.abs(x))) < 1e-4:
-            skipped.append({"path": r["path"], "why": "silent or too short"})
+        fe = front_end(x, vad)
+        if isinstance(fe, str):
+            skipped.append({"path": r["path"], "why": fe})
             continue
-        x = (x - x.mean()).astype(np.float32)
-        probs = vad.probs(x)
-        speech = np.where(probs >= VAD_THRESHOLD)[0]
-        if len(speech) * VAD_FRAME / SR < MIN_SPEECH_S:
-            skipped.append({"path": r["path"], "why": "under 0.5 s of speech"})
-            continue
-        feats = trivial_features(x, probs)
-        a = max(0, int(speech[0] * VAD_FRAME - MARGIN_S * SR))
-        b = min(len(x), int((speech[-1] + 1) * VAD_FRAME + MARGIN_S * SR))
-        y = x[a:b]
-        y = y * (10 ** (-26 / 20) / max(float(np.sqrt(np.mean(y.astype(np.float64) ** 2))), 1e-5))
-        y = np.clip(y, -1, 1)
-        audio.append((y * 32767).astype(np.int16))
+        y16, feats = fe
+        audio.append(y16)
         kept.append({
             "path": r["path"], "label": 1 if r["label"] == "spoof" else 0, "generator": r.get("generator", "-"),
             "source": r.get("source", "-"), "page": r["page"], "group": group_of(r["page"]),
             "speaker": r.get("speaker", "-"), "origRate": int(r.get("orig_rate") or 0),
-            "pairGroup": r.get("pair_group", "-"), "seconds": len(y) / SR, "raw": feats,
+            "pairGroup": r.get("pair_group", "-"), "seconds": len(y16) / SR, "raw": feats,
         })
         if (n + 1) % 100 == 0:
             log(f"{n + 1}/{len(rows)} clips")

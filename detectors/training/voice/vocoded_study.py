@@ -21,7 +21,6 @@ Rule fixed before the run: better only if the mean LSO EER over the 4 channels d
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -32,8 +31,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from channel import CHANNELS, random_channel  # noqa: E402
 from train import SR, Cache  # noqa: E402
-from whisper_stage import (FEATURES, clip_features, load_features, lso_summary, make_features,  # noqa: E402
-                           summary_line, write_report)
+from extra_spoofs import lso_with_extra  # noqa: E402
+from whisper_stage import FEATURES, clip_features, make_features, summary_line, write_report  # noqa: E402
 
 VARIANTS = 6
 
@@ -77,38 +76,14 @@ def cmd_make(args) -> None:
 
 
 def cmd_cv(args) -> None:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     c = Cache(args.data)
-    lab = c.labels
     folds = np.array([m["fold"] for m in c.clips])
-    tv, ev = load_features(args.data)
     z = np.load(os.path.join(args.data, "vocoded-world.npz"))
     vclips, vfeats = z["clips"], z["feats"]
-    shipped = json.load(open(os.path.join(args.data, "cv", "whisper-stage", "report.json")))
     rep = {"vocoder": "WORLD (pyworld dio+stonemask, cheaptrick, d4c)", "weights": {}}
     for w in args.weights:
-        scores = np.zeros((len(lab), len(CHANNELS)))
-        for k in range(c.folds):
-            mask = folds != k
-            x = tv[mask].reshape(-1, FEATURES)
-            y = np.repeat(lab[mask], tv.shape[1])
-            sw = np.ones(len(y))
-            vm = folds[vclips] != k
-            if w > 0 and vm.any():
-                x = np.concatenate([x, vfeats[vm].reshape(-1, FEATURES)])
-                y = np.concatenate([y, np.ones(int(vm.sum()) * vfeats.shape[1], dtype=y.dtype)])
-                sw = np.concatenate([sw, np.full(int(vm.sum()) * vfeats.shape[1], w)])
-            # class-balanced as the shipped head: each class's total weight equal
-            for cl in (0, 1):
-                sw[y == cl] *= len(y) / (2 * sw[y == cl].sum())
-            m = make_pipeline(StandardScaler(), LogisticRegression(C=shipped["chosen"][str(k)]["C"], max_iter=5000))
-            m.fit(x, y, logisticregression__sample_weight=sw)
-            for ch in range(len(CHANNELS)):
-                scores[folds == k, ch] = m.decision_function(ev[folds == k, ch])
-        rep["weights"][str(w)] = row = lso_summary(c, scores)
+        # a copy is on the training side exactly when its original is: never used when its page is held out
+        rep["weights"][str(w)] = row = lso_with_extra(args.data, vfeats, folds[vclips], w)
         log(f"weight {w}: {summary_line(row)}")
     log(f"wrote {write_report(args.data, 'vocoded-world', rep)}")
 

