@@ -44,7 +44,7 @@ from channel import random_channel  # noqa: E402
 from extra_spoofs import ANY_FOLD, lso_with_extra  # noqa: E402
 from kokoro_tts import Kokoro, english_phonemes  # noqa: E402
 from train import SR  # noqa: E402
-from whisper_stage import FEATURES, clip_features, make_features, summary_line, write_report  # noqa: E402
+from whisper_stage import clip_features, make_features, summary_line, write_report  # noqa: E402
 
 VARIANTS = 6
 MAX_SECONDS = 8.0

@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # common/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from channel import CHANNELS, random_channel  # noqa: E402
+from channel import random_channel  # noqa: E402
 from train import SR, Cache  # noqa: E402
 from extra_spoofs import lso_with_extra  # noqa: E402
 from whisper_stage import FEATURES, clip_features, make_features, summary_line, write_report  # noqa: E402
