@@ -19,6 +19,8 @@ to no page), never scored; the held-out pages and their 4 evaluation channels ar
                                   other models; never committed)
   cv --data DIR [--weights ...]   the stage's leave-source-out table with the clips added at each weight
                                   (0 = the shipped head) -> DIR/cv/kokoro-en/report.json
+  variants --data DIR             6 random training channels of each clip, in the training-variants format, for
+                                  SpecNet: DIR/kokoro-en-variants.npz (`train.py cv --extra-spoofs` that file)
   coverage --data DIR --set TSV [--weights ...]
                                   known-attack coverage, not generalisation: heads fitted on every page (C as
                                   `whisper_stage.py final` picks it) with the clips at each weight, scored on an
@@ -124,6 +126,21 @@ def cmd_cv(args) -> None:
     log(f"wrote {write_report(args.data, 'kokoro-en', rep)}")
 
 
+def cmd_variants(args) -> None:
+    from train import save_variants
+
+    z = np.load(os.path.join(args.data, "kokoro-en.npz"))
+    ends = np.cumsum(z["lengths"])
+    items = []
+    for k, (a, b) in enumerate(zip(ends - z["lengths"], ends)):
+        x = z["audio"][a:b].astype(np.float32) / 32768.0
+        rng = np.random.default_rng([args.seed + 2, k])
+        items += [random_channel(x, rng)[0] for _ in range(VARIANTS)]
+    path = os.path.join(args.data, "kokoro-en-variants.npz")
+    save_variants(path, items, VARIANTS)
+    log(f"wrote {path}: {len(ends)} clips x {VARIANTS} training channels")
+
+
 def cmd_coverage(args) -> None:
     import csv
     from collections import Counter
@@ -187,7 +204,7 @@ def cmd_coverage(args) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("cmd", choices=("make", "cv", "coverage"))
+    ap.add_argument("cmd", choices=("make", "cv", "variants", "coverage"))
     ap.add_argument("--set", help="coverage: a TSV of path, label, generator (piper-debian.sh's set.tsv)")
     ap.add_argument("--data", required=True)
     ap.add_argument("--clips", type=int, default=150)
@@ -198,7 +215,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.cmd == "coverage" and not args.set:
         ap.error("coverage needs --set")
-    {"make": cmd_make, "cv": cmd_cv, "coverage": cmd_coverage}[args.cmd](args)
+    {"make": cmd_make, "cv": cmd_cv, "variants": cmd_variants, "coverage": cmd_coverage}[args.cmd](args)
 
 
 if __name__ == "__main__":

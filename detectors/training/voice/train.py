@@ -74,11 +74,34 @@ class Variants:
         return self.audio[o:o + n].astype(np.float32) / 32768.0
 
 
-def _save_variants(path: str, items: list[np.ndarray], n: int) -> None:
+def save_variants(path: str, items: list[np.ndarray], n: int) -> None:
     lengths = np.array([len(a) for a in items], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     audio = np.concatenate([(np.clip(a, -1, 1) * 32767).astype(np.int16) for a in items])
     np.savez(path, audio=audio, offsets=offsets, lengths=lengths, n=np.array(n))
+
+
+def add_extra_spoofs(c: Cache, tv: Variants, path: str) -> list[int]:
+    """Appends spoof clips made outside the pages (a file in the training-variants format, `save_variants`, with as
+    many variants per clip as `tv`) to the cache and the training variants, as one page of their own in no fold
+    (fold -1: on the training side of every fold, never held out or scored). Returns their clip indices. Studies
+    only (`kokoro_study.py variants`)."""
+    z = np.load(path)
+    n = int(z["n"])
+    if n != tv.n or len(z["lengths"]) % n:
+        raise ValueError(f"{path}: {n} variants per clip, the cache has {tv.n}")
+    if len(tv.lengths) != len(c.clips) * tv.n:
+        raise ValueError("training variants and cache disagree (run prep again)")
+    first, count = len(c.clips), len(z["lengths"]) // n
+    page = "extra:" + os.path.splitext(os.path.basename(path))[0]
+    c.clips += [{"path": f"{page}/{k}", "label": 1, "generator": page, "source": "-", "page": page, "group": page,
+                 "speaker": "-", "origRate": SR, "pairGroup": "-", "fold": -1,
+                 "seconds": float(z["lengths"][k * n]) / SR} for k in range(count)]
+    c.labels = np.concatenate([c.labels, np.ones(count, dtype=c.labels.dtype)])
+    tv.offsets = np.concatenate([tv.offsets, z["offsets"] + len(tv.audio)])
+    tv.lengths = np.concatenate([tv.lengths, z["lengths"]])
+    tv.audio = np.concatenate([tv.audio, z["audio"]])
+    return list(range(first, first + count))
 
 
 def cmd_prep(args) -> None:
@@ -95,8 +118,8 @@ def cmd_prep(args) -> None:
             eval_items.append(apply_channel(x, ch, erng))
         if (i + 1) % 100 == 0:
             log(f"prep {i + 1}/{len(c.clips)} clips, {time.time() - t0:.0f} s")
-    _save_variants(os.path.join(args.data, "train-variants.npz"), train_items, args.variants)
-    _save_variants(os.path.join(args.data, "eval-channels.npz"), eval_items, len(CHANNELS))
+    save_variants(os.path.join(args.data, "train-variants.npz"), train_items, args.variants)
+    save_variants(os.path.join(args.data, "eval-channels.npz"), eval_items, len(CHANNELS))
     log(f"prep done: {args.variants} training variants and {len(CHANNELS)} evaluation channels per clip, "
         f"{time.time() - t0:.0f} s")
 
@@ -333,6 +356,10 @@ def cmd_cv(args) -> None:
     ev = Variants(os.path.join(args.data, "eval-channels.npz"))
     train_idx = [i for i, m in enumerate(c.clips) if m["fold"] != args.fold]
     test_idx = [i for i, m in enumerate(c.clips) if m["fold"] == args.fold]
+    if args.extra_spoofs:
+        extra = add_extra_spoofs(c, tv, args.extra_spoofs)
+        train_idx += extra
+        log(f"{len(extra)} extra spoof clips from {args.extra_spoofs} on the training side")
     swa = {"start": args.swa_start, "every": args.swa_every, "bnBatches": args.swa_bn_batches}
     # runs land in DIR/cv/<run>/ (report --archs takes these names); plain runs default to the architecture's name.
     # With weight averaging the averaged model goes to <arch>-swa<start>e<every> and the model as trained, the same
@@ -618,6 +645,9 @@ def main() -> None:
     ap.add_argument("--swa-every", type=int, default=50, help="cv/final: steps between averaged weights")
     ap.add_argument("--swa-bn-batches", type=int, default=32,
                     help="cv/final: training batches for the averaged model's BatchNorm statistics")
+    ap.add_argument("--extra-spoofs", default="",
+                    help="cv: a variants file of spoof clips made outside the pages (kokoro_study.py variants) added "
+                         "to every fold's training as one page of their own; off as shipped")
     ap.add_argument("--run", default="",
                     help="cv: run name, the folder under DIR/cv/ (default: the architecture, or <arch>-swa<S>e<K> with "
                          "--swa-start)")
