@@ -33,14 +33,29 @@ def shipped_c(data: str) -> dict[int, float]:
     return {int(k): float(v["C"]) for k, v in chosen.items()}
 
 
-def lso_with_extra(data: str, extra: np.ndarray, extra_fold: np.ndarray, weight: float) -> dict:
-    """extra: [rows, variants, FEATURES] spoof features; extra_fold: [rows] fold of each row's source clip (it is
-    left out when that fold is held out) or ANY_FOLD. Returns `whisper_stage.lso_summary` of the out-of-fold
-    scores."""
+def fit_with_extra(x: np.ndarray, y: np.ndarray, extra: np.ndarray, weight: float, c: float):
+    """The shipped stage's head (standardised features, logistic regression with C, classes balanced) on rows x, y
+    plus `extra` spoof rows, each weighted `weight` relative to a real row (none when weight is 0)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    sw = np.ones(len(y))
+    if weight > 0 and len(extra):
+        x = np.concatenate([x, extra])
+        y = np.concatenate([y, np.ones(len(extra), dtype=y.dtype)])
+        sw = np.concatenate([sw, np.full(len(extra), weight)])
+    # class-balanced as the shipped head: each class's total weight equal
+    for cl in (0, 1):
+        sw[y == cl] *= len(y) / (2 * sw[y == cl].sum())
+    m = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=5000))
+    return m.fit(x, y, logisticregression__sample_weight=sw)
+
+
+def lso_with_extra(data: str, extra: np.ndarray, extra_fold: np.ndarray, weight: float) -> dict:
+    """extra: [rows, variants, FEATURES] spoof features; extra_fold: [rows] fold of each row's source clip (it is
+    left out when that fold is held out) or ANY_FOLD. Returns `whisper_stage.lso_summary` of the out-of-fold
+    scores."""
     c = Cache(data)
     lab = c.labels
     folds = np.array([m["fold"] for m in c.clips])
@@ -51,20 +66,8 @@ def lso_with_extra(data: str, extra: np.ndarray, extra_fold: np.ndarray, weight:
     scores = np.zeros((len(lab), len(CHANNELS)))
     for k in range(c.folds):
         mask = folds != k
-        x = tv[mask].reshape(-1, FEATURES)
-        y = np.repeat(lab[mask], tv.shape[1])
-        sw = np.ones(len(y))
-        em = extra_fold != k
-        if weight > 0 and em.any():
-            rows = extra[em].reshape(-1, FEATURES)
-            x = np.concatenate([x, rows])
-            y = np.concatenate([y, np.ones(len(rows), dtype=y.dtype)])
-            sw = np.concatenate([sw, np.full(len(rows), weight)])
-        # class-balanced as the shipped head: each class's total weight equal
-        for cl in (0, 1):
-            sw[y == cl] *= len(y) / (2 * sw[y == cl].sum())
-        m = make_pipeline(StandardScaler(), LogisticRegression(C=cs[k], max_iter=5000))
-        m.fit(x, y, logisticregression__sample_weight=sw)
+        m = fit_with_extra(tv[mask].reshape(-1, FEATURES), np.repeat(lab[mask], tv.shape[1]),
+                           extra[extra_fold != k].reshape(-1, FEATURES), weight, cs[k])
         for ch in range(len(CHANNELS)):
             scores[folds == k, ch] = m.decision_function(ev[folds == k, ch])
     return lso_summary(c, scores)

@@ -58,6 +58,8 @@ from whisper_stage import clip_features, make_features, summary_line, write_repo
 VARIANTS = 6
 MAX_SECONDS = 8.0
 LICENCES = "/usr/share/common-licenses"
+
+
 def log(msg: str) -> None:
     print(f"[kokoro_study {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -146,14 +148,11 @@ def cmd_coverage(args) -> None:
     from collections import Counter
 
     import torch
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     from channel import apply_channel
     from common.audio import read_audio
     from common.metrics import eer
-    from extra_spoofs import shipped_c
+    from extra_spoofs import fit_with_extra, shipped_c
     from train import Cache
     from whisper_stage import FEATURES, load_features
 
@@ -181,20 +180,15 @@ def cmd_coverage(args) -> None:
     extra = np.load(os.path.join(args.data, "kokoro-en.npz"))["feats"].reshape(-1, FEATURES)
     rep = {"set": os.path.abspath(args.set), "C": cc, "bonafide": int((label == 0).sum()), "weights": {}}
     for w in args.weights:
-        x = np.concatenate([tv.reshape(-1, FEATURES)] + ([extra] if w > 0 else []))
-        y = np.concatenate([np.repeat(c.labels, tv.shape[1])] + ([np.ones(len(extra), dtype=np.int64)] if w > 0 else []))
-        sw = np.concatenate([np.ones(tv.shape[0] * tv.shape[1])] + ([np.full(len(extra), w)] if w > 0 else []))
-        for cl in (0, 1):
-            sw[y == cl] *= len(y) / (2 * sw[y == cl].sum())
-        m = make_pipeline(StandardScaler(), LogisticRegression(C=cc, max_iter=5000))
-        m.fit(x, y, logisticregression__sample_weight=sw)
+        m = fit_with_extra(tv.reshape(-1, FEATURES), np.repeat(c.labels, tv.shape[1]), extra, w, cc)
         out = {}
         for k, ch in enumerate(channels):
             s = m.decision_function(feats[:, k])
             out[ch] = {g: round(eer(s[label == 0], s[np.array([r["generator"] == g for r in kept])]), 3) for g in gens}
         rep["weights"][str(w)] = out
-        log(f"weight {w}: " + "; ".join(f"{ch}: " + ", ".join(f"{g.split(' ')[0]} {e:.2f}" for g, e in v.items())
-                                       for ch, v in out.items()))
+        per = ("; ".join(f"{ch}: " + ", ".join(f"{g.split(' ')[0]} {e:.2f}" for g, e in v.items())
+                         for ch, v in out.items()))
+        log(f"weight {w}: {per}")
     path = os.path.join(args.data, "cv", "kokoro-en", "coverage.json")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as fh:

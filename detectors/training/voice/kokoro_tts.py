@@ -29,7 +29,8 @@ import numpy as np
 SAMPLE_RATE = 24000
 MAX_TOKENS = 500
 # espeak-ng IPA -> Kokoro's (misaki) symbols for American English; longest first.
-IPA_TO_KOKORO = (("dʒ", "ʤ"), ("tʃ", "ʧ"), ("eɪ", "A"), ("aɪ", "I"), ("aʊ", "W"), ("ɔɪ", "Y"), ("oʊ", "O"), ("ɜː", "ɜɹ"))
+IPA_TO_KOKORO = (("dʒ", "ʤ"), ("tʃ", "ʧ"), ("eɪ", "A"), ("aɪ", "I"), ("aʊ", "W"), ("ɔɪ", "Y"), ("oʊ", "O"),
+                 ("ɜː", "ɜɹ"))
 
 
 def english_phonemes(text: str) -> str:
