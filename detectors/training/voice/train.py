@@ -73,6 +73,15 @@ class Variants:
         o, n = int(self.offsets[k]), int(self.lengths[k])
         return self.audio[o:o + n].astype(np.float32) / 32768.0
 
+    def extend(self, other: "Variants") -> int:
+        """Appends other's clips (the same number of variants per clip) after this file's; returns how many."""
+        if other.n != self.n or len(other.lengths) % other.n:
+            raise ValueError(f"{other.n} variants per clip where {self.n} are expected")
+        self.offsets = np.concatenate([self.offsets, other.offsets + len(self.audio)])
+        self.lengths = np.concatenate([self.lengths, other.lengths])
+        self.audio = np.concatenate([self.audio, other.audio])
+        return len(other.lengths) // other.n
+
 
 def save_variants(path: str, items: list[np.ndarray], n: int) -> None:
     lengths = np.array([len(a) for a in items], dtype=np.int64)
@@ -86,21 +95,15 @@ def add_extra_spoofs(c: Cache, tv: Variants, path: str) -> list[int]:
     many variants per clip as `tv`) to the cache and the training variants, as one page of their own in no fold
     (fold -1: on the training side of every fold, never held out or scored). Returns their clip indices. Studies
     only (`kokoro_study.py variants`)."""
-    z = np.load(path)
-    n = int(z["n"])
-    if n != tv.n or len(z["lengths"]) % n:
-        raise ValueError(f"{path}: {n} variants per clip, the cache has {tv.n}")
     if len(tv.lengths) != len(c.clips) * tv.n:
         raise ValueError("training variants and cache disagree (run prep again)")
-    first, count = len(c.clips), len(z["lengths"]) // n
+    extra = Variants(path)
+    first, count = len(c.clips), tv.extend(extra)
     page = "extra:" + os.path.splitext(os.path.basename(path))[0]
     c.clips += [{"path": f"{page}/{k}", "label": 1, "generator": page, "source": "-", "page": page, "group": page,
                  "speaker": "-", "origRate": SR, "pairGroup": "-", "fold": -1,
-                 "seconds": float(z["lengths"][k * n]) / SR} for k in range(count)]
+                 "seconds": float(extra.lengths[k * extra.n]) / SR} for k in range(count)]
     c.labels = np.concatenate([c.labels, np.ones(count, dtype=c.labels.dtype)])
-    tv.offsets = np.concatenate([tv.offsets, z["offsets"] + len(tv.audio)])
-    tv.lengths = np.concatenate([tv.lengths, z["lengths"]])
-    tv.audio = np.concatenate([tv.audio, z["audio"]])
     return list(range(first, first + count))
 
 

@@ -81,9 +81,9 @@ def cmd_cv(args) -> None:
     z = np.load(os.path.join(args.data, "vocoded-world.npz"))
     vclips, vfeats = z["clips"], z["feats"]
     rep = {"vocoder": "WORLD (pyworld dio+stonemask, cheaptrick, d4c)", "weights": {}}
-    for w in args.weights:
-        # a copy is on the training side exactly when its original is: never used when its page is held out
-        rep["weights"][str(w)] = row = lso_with_extra(args.data, vfeats, folds[vclips], w)
+    # a copy is on the training side exactly when its original is: never used when its page is held out
+    for w, row in lso_with_extra(args.data, vfeats, folds[vclips], args.weights).items():
+        rep["weights"][str(w)] = row
         log(f"weight {w}: {summary_line(row)}")
     log(f"wrote {write_report(args.data, 'vocoded-world', rep)}")
 
