@@ -51,7 +51,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from build_data import SileroVad, default_vad_path, front_end  # noqa: E402
 from channel import random_channel  # noqa: E402
 from extra_spoofs import ANY_FOLD, lso_with_extra  # noqa: E402
-from kokoro_tts import Kokoro, english_phonemes  # noqa: E402
+from kokoro_tts import SAMPLE_RATE, Kokoro, english_phonemes  # noqa: E402
 from train import SR  # noqa: E402
 from whisper_stage import clip_features, make_features, summary_line, write_report  # noqa: E402
 
@@ -80,7 +80,8 @@ def sentences(folder: str = LICENCES) -> list[str]:
 
 def cmd_make(args) -> None:
     import torch
-    from scipy.signal import resample_poly
+
+    from common.audio import resample
 
     torch.set_num_threads(args.threads)
     tts = Kokoro(os.path.join(args.data, "kokoro"))
@@ -95,7 +96,7 @@ def cmd_make(args) -> None:
     for n in range(args.clips):
         text = texts[int(order[n % len(texts)])]
         voice, speed = voices[n % len(voices)], float(rng.uniform(0.85, 1.15))
-        y = resample_poly(tts.synth(english_phonemes(text), voice, speed), 2, 3).astype(np.float32)  # 24 -> 16 kHz
+        y = resample(tts.synth(english_phonemes(text), voice, speed), SAMPLE_RATE)
         fe = front_end(np.clip(y, -1, 1)[: int(MAX_SECONDS * SR)], vad)
         if isinstance(fe, str):
             log(f"clip {n} skipped: {fe}")
