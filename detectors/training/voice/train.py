@@ -359,6 +359,7 @@ def cmd_cv(args) -> None:
     ev = Variants(os.path.join(args.data, "eval-channels.npz"))
     train_idx = [i for i, m in enumerate(c.clips) if m["fold"] != args.fold]
     test_idx = [i for i, m in enumerate(c.clips) if m["fold"] == args.fold]
+    extra: list[int] = []
     if args.extra_spoofs:
         extra = add_extra_spoofs(c, tv, args.extra_spoofs)
         train_idx += extra
@@ -371,7 +372,9 @@ def cmd_cv(args) -> None:
 
     def recorder(name: str, with_swa: bool):
         result = {"fold": args.fold, "arch": args.arch, "run": name, "steps": args.steps, "clipIdx": test_idx,
-                  "checkpoints": [], **({"swa": swa} if with_swa else {})}
+                  "checkpoints": [], **({"swa": swa} if with_swa else {}),
+                  **({"extraSpoofs": {"file": os.path.basename(args.extra_spoofs), "clips": len(extra)}}
+                     if extra else {})}
         out_dir = os.path.join(args.data, "cv", name)
         os.makedirs(out_dir, exist_ok=True)
 
@@ -430,7 +433,8 @@ def cmd_report(args) -> None:
     for arch in args.archs:  # CV run names (folders under DIR/cv): the architecture's name for plain runs
         d = os.path.join(args.data, "cv", arch)
         folds = [json.load(open(os.path.join(d, f"fold{k}.json"))) for k in range(c.folds)]
-        runs[arch] = {"model": folds[0].get("arch", arch), "swa": folds[0].get("swa")}
+        runs[arch] = {"model": folds[0].get("arch", arch), "swa": folds[0].get("swa"),
+                      "extraSpoofs": folds[0].get("extraSpoofs")}
         steps = sorted({ck["step"] for ck in folds[0]["checkpoints"]} & set.intersection(
             *[{ck["step"] for ck in f["checkpoints"]} for f in folds]))
         per_step = {}
@@ -522,6 +526,15 @@ def cmd_final(args) -> None:
     swa_start = args.swa_start or int(swa.get("start", 0))
     swa_every = args.swa_every if args.swa_start else int(swa.get("every", args.swa_every))
     tv = Variants(os.path.join(args.data, "train-variants.npz"))
+    if ch.get("extraSpoofs") and not args.extra_spoofs:  # the shipped model trains on what its CV trained on
+        raise SystemExit(f"final: the chosen run trained with {ch['extraSpoofs']['clips']} extra spoof clips "
+                         f"({ch['extraSpoofs']['file']}); pass --extra-spoofs with that file")
+    extra = add_extra_spoofs(c, tv, args.extra_spoofs) if args.extra_spoofs else []
+    if ch.get("extraSpoofs") and ch["extraSpoofs"]["clips"] != len(extra):
+        raise SystemExit(f"final: {args.extra_spoofs} holds {len(extra)} clips, the chosen run trained with "
+                         f"{ch['extraSpoofs']['clips']}")
+    if extra:
+        log(f"{len(extra)} extra spoof clips from {args.extra_spoofs}")
     t0 = time.time()
     model = train(c, tv, list(range(len(c.clips))), ch.get("model", ch["arch"]), steps, args.seed, args.batch, args.lr,
                   pair_share=args.pair_share, pair_margin_weight=args.pair_margin_weight, pair_margin=args.pair_margin,
@@ -545,11 +558,11 @@ def cmd_final(args) -> None:
     if parity > 1e-3:
         raise SystemExit(f"ONNX/torch mismatch {parity}")
     log(f"onnx parity max |diff| {parity:.2e}")
-    write_manifest(args, c, rep, model, onnx_path, steps, train_s, parity)
+    write_manifest(args, c, rep, model, onnx_path, steps, train_s, parity, len(extra))
 
 
 def write_manifest(args, c: Cache, rep: dict, model: SpecNet, onnx_path: str, steps: int, train_s: float,
-                   parity: float) -> None:
+                   parity: float, n_extra: int = 0) -> None:
     ch = rep["chosen"]
     a, b = ch["calibration"]["wideband"]
     ta, tb = ch["calibration"]["telephone"]
@@ -593,7 +606,10 @@ def write_manifest(args, c: Cache, rep: dict, model: SpecNet, onnx_path: str, st
                      f"{card['generators']} generator labels (neural TTS, zero-shot cloning, voice conversion, "
                      f"vocoders, neural codecs) and {card['speakers']} speaker labels. Front end: {card['frontEnd']}. "
                      "Both classes through the same random channels (EQ, low-pass 4-7.8 kHz, libopus 12-32 kb/s, "
-                     "Opus with 2-10 % loss and PLC, G.711 mu-law 8 kHz, noise, gain)."),
+                     "Opus with 2-10 % loss and PLC, G.711 mu-law 8 kHz, noise, gain)."
+                     + (f" Plus {n_extra} spoof clips made here ({os.path.basename(args.extra_spoofs)}, "
+                        "kokoro_study.py: Kokoro-82M reading licence-text sentences) through the same channels, "
+                        "on the training side of every fold." if n_extra else "")),
         "training": {
             "command": "bash detectors/training/voice/run.sh ../shared/train/voice-tts ../shared/train/voice-vc",
             "seconds": round(train_s, 1),
