@@ -225,6 +225,17 @@ describe('training recipes: tiny end-to-end runs', () => {
     }
     const m = await checkExported(path.join(out, 'models'), 'voice-antispoof', 'voice-antispoof');
     expect(m.dataCard).toContain('Plus 2 spoof clips made here (kokoro-en-variants.npz');
+    expect(m.training.command).toMatch(/^KOKORO_CLIPS=2 bash detectors\/training\/voice\/run\.sh /);
+    // the final model trains on what its cross-validation trained on: without the clips, or with other ones, it refuses
+    const trainPy = path.join(here, 'voice', 'train.py');
+    const finalArgs = [trainPy, 'final', '--data', path.join(out, 'voice-data'), '--out', path.join(out, 'refused', 'voice-antispoof'), '--batch', '4', '--steps', '1'];
+    const missing = await run(venvPython, finalArgs, 120_000);
+    expect(missing.code).not.toBe(0);
+    expect(missing.out).toContain('the chosen run trained with 2 extra spoof clips (kokoro-en-variants.npz)');
+    const other = await run(venvPython, [...finalArgs, '--extra-spoofs', path.join(out, 'voice-data', 'kokoro-jf_alpha.npz')], 120_000);
+    expect(other.code).not.toBe(0);
+    expect(other.out).toContain('holds 1 clips, the chosen run trained with 2');
+    expect(fs.existsSync(path.join(out, 'refused'))).toBe(false);
     expect(m.audio?.sampleRate).toBe(16000);
     // the verdict weight went through the genuine-drift check (choose_weight.py -> detectors/eval/drift.ts)
     expect(m.verdict?.basis).toMatch(/held-out bona fide speakers/);

@@ -22,7 +22,7 @@ to no page), never scored; the held-out pages and their 4 evaluation channels ar
   variants --data DIR [--voices A,B] [--variants N] [--out FILE]
                                   N (6) random training channels of each clip, in the training-variants format, for
                                   SpecNet: DIR/kokoro-en-variants.npz (`train.py cv|final --extra-spoofs` that
-                                  file; run.sh does both); --voices keeps those voice styles only
+                                  file; run.sh with KOKORO_CLIPS set does both); --voices keeps those voice styles only
   coverage --data DIR --set TSV [--weights ...]
                                   known-attack coverage, not generalisation: heads fitted on every page (C as
                                   `whisper_stage.py final` picks it) with the clips at each weight, scored on an

@@ -611,7 +611,8 @@ def write_manifest(args, c: Cache, rep: dict, model: SpecNet, onnx_path: str, st
                         "kokoro_study.py: Kokoro-82M reading licence-text sentences) through the same channels, "
                         "on the training side of every fold." if n_extra else "")),
         "training": {
-            "command": "bash detectors/training/voice/run.sh ../shared/train/voice-tts ../shared/train/voice-vc",
+            "command": ((f"KOKORO_CLIPS={n_extra} " if n_extra else "")
+                        + "bash detectors/training/voice/run.sh ../shared/train/voice-tts ../shared/train/voice-vc"),
             "seconds": round(train_s, 1),
             "metrics": {
                 **{f"lsoMeanEer_{k}": round(v["meanGroupEer"], 4) for k, v in ch["table"].items()},
