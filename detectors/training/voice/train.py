@@ -93,8 +93,8 @@ def save_variants(path: str, items: list[np.ndarray], n: int) -> None:
 def add_extra_spoofs(c: Cache, tv: Variants, path: str) -> list[int]:
     """Appends spoof clips made outside the pages (a file in the training-variants format, `save_variants`, with as
     many variants per clip as `tv`) to the cache and the training variants, as one page of their own in no fold
-    (fold -1: on the training side of every fold, never held out or scored). Returns their clip indices. Studies
-    only (`kokoro_study.py variants`)."""
+    (fold -1: on the training side of every fold, never held out or scored). Returns their clip indices. Off as
+    shipped (`run.sh KOKORO_CLIPS`, `kokoro_study.py variants`)."""
     if len(tv.lengths) != len(c.clips) * tv.n:
         raise ValueError("training variants and cache disagree (run prep again)")
     extra = Variants(path)
