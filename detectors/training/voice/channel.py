@@ -7,6 +7,12 @@
   as the service's decoder does;
 - `g711`: telephone band: resample to 8 kHz, G.711 mu-law encode and decode, resample back to 16 kHz.
 
+`sender_ns` is what the caller's side does before the codec: WebRTC's noise suppressor (PyPI `webrtc-noise-gain`,
+WebRTC's audio processing module with its high-pass filter), the step a browser's `getUserMedia({audio: true})` and
+most softphones apply. It removes the room noise between words that real recordings carry and TTS output lacks,
+and moved a real speaker's live score from 0.54 to 0.65 (README, "The live-path gap"). Training applies it to a
+share of both classes (`ns_share`); `apply_channel(..., ns_level=2)` puts the held-out presets behind it.
+
 `random_channel` draws one of them with the training mix and adds the usual extras (gain, a random EQ, light noise,
 and on some clean clips a random low-pass between 4 and 7.8 kHz, so that a band edge left by a page's original
 sample rate or processing tells nothing). Evaluation uses the fixed presets with `apply_channel`.
@@ -147,9 +153,28 @@ def _level(x: np.ndarray, dbfs: float = -26.0) -> np.ndarray:
     return (x * (10 ** (dbfs / 20) / max(r, 1e-5))).astype(np.float32)
 
 
-def apply_channel(x: np.ndarray, name: str, rng: np.random.Generator) -> np.ndarray:
-    """The fixed evaluation presets (`rng` drives the packet losses of `opus12loss`)."""
+def sender_ns(x: np.ndarray, level: int) -> np.ndarray:
+    """WebRTC noise suppression at `level` (1 moderate .. 3 very high; 0 leaves only the high-pass filter), no gain
+    control, on 10 ms frames of 16-bit PCM as the library takes them. Same length out; the last partial frame and the
+    suppressor's start-up pass through as they are processed."""
+    from webrtc_noise_gain import AudioProcessor
+
+    p = AudioProcessor(0, int(level))
+    pcm = (np.clip(x, -1.0, 1.0) * 32767).astype("<i2")
+    n = len(pcm) // 160 * 160
+    out = np.empty(len(pcm), dtype=np.float32)
+    for i in range(0, n, 160):
+        out[i:i + 160] = np.frombuffer(p.Process10ms(pcm[i:i + 160].tobytes()).audio, dtype="<i2")
+    out[n:] = pcm[n:]
+    return out / np.float32(32767)
+
+
+def apply_channel(x: np.ndarray, name: str, rng: np.random.Generator, ns_level: int | None = None) -> np.ndarray:
+    """The fixed evaluation presets (`rng` drives the packet losses of `opus12loss`); with `ns_level`, the
+    sender's noise suppression at that level first (`sender_ns`)."""
     x = _level(x)
+    if ns_level is not None:
+        x = sender_ns(x, ns_level)
     if name == "clean":
         return x
     if name == "opus24":
@@ -190,13 +215,17 @@ def _opus_rate(rng: np.random.Generator, share48: float) -> int:
     return OPUS_RATE if rng.random() < share48 else SR
 
 
-def random_channel(x: np.ndarray, rng: np.random.Generator, opus48_share: float = 0.0) -> tuple[np.ndarray, str]:
-    """Training mix, the same for both classes: EQ (half the time), then one channel (clean 30 %, of which a third
+def random_channel(x: np.ndarray, rng: np.random.Generator, opus48_share: float = 0.0,
+                   ns_share: float = 0.0) -> tuple[np.ndarray, str]:
+    """Training mix, the same for both classes: EQ (half the time), the sender's noise suppression (share `ns_share`,
+    level 1-3; no draw at share 0, so share 0 reproduces 0.2.0's variants), then one channel (clean 30 %, of which a third
     low-passed at 4-7.8 kHz; Opus 12-32 kb/s 30 %, coded at 16 kHz or, with share `opus48_share`, 48 kHz; Opus 12-16 kb/s with 2-10 % loss 15 %; G.711 25 %), then light
     noise and a random level."""
     x = _level(x)
     if rng.random() < 0.5:
         x = random_eq(x, rng)
+    if ns_share > 0 and rng.random() < ns_share:
+        x = sender_ns(x, int(rng.integers(1, 4)))
     u = rng.random()
     if u < 0.30:
         name = "clean"

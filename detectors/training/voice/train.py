@@ -115,10 +115,10 @@ def cmd_prep(args) -> None:
         x = c.clip(i)
         rng = np.random.default_rng([args.seed, i])
         for _ in range(args.variants):
-            train_items.append(random_channel(x, rng, args.opus48_share)[0])
+            train_items.append(random_channel(x, rng, args.opus48_share, args.ns_share)[0])
         erng = np.random.default_rng([args.seed + 1, i])
         for ch in CHANNELS:
-            eval_items.append(apply_channel(x, ch, erng))
+            eval_items.append(apply_channel(x, ch, erng, args.eval_ns))
         if (i + 1) % 100 == 0:
             log(f"prep {i + 1}/{len(c.clips)} clips, {time.time() - t0:.0f} s")
     save_variants(os.path.join(args.data, "train-variants.npz"), train_items, args.variants)
@@ -649,6 +649,12 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--variants", type=int, default=6)
+    ap.add_argument("--ns-share", type=float, default=0.0,
+                    help="prep: share of training variants behind the sender's WebRTC noise suppression (channel.py "
+                         "sender_ns, level 1-3); 0 reproduces 0.2.0's variants")
+    ap.add_argument("--eval-ns", type=int, default=None, choices=[0, 1, 2, 3],
+                    help="prep: put every evaluation preset behind the sender's noise suppression at this level "
+                         "(a held-out channel set for cross_channel.py; not for a training cache's report)")
     ap.add_argument("--opus48-share", type=float, default=0.0,
                     help="prep: share of training Opus passes coded at 48 kHz (the rest at 16 kHz); 0 as shipped")
     ap.add_argument("--pair-share", type=float, default=0.0,
