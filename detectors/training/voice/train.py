@@ -67,6 +67,8 @@ class Variants:
         z = np.load(path)
         self.audio, self.offsets, self.lengths = z["audio"], z["offsets"], z["lengths"]
         self.n = int(z["n"])
+        # how prep made them (older files: none recorded, i.e. no sender noise suppression)
+        self.meta: dict = json.loads(str(z["meta"])) if "meta" in z.files else {}
 
     def get(self, i: int, v: int) -> np.ndarray:
         k = i * self.n + v
@@ -83,11 +85,11 @@ class Variants:
         return len(other.lengths) // other.n
 
 
-def save_variants(path: str, items: list[np.ndarray], n: int) -> None:
+def save_variants(path: str, items: list[np.ndarray], n: int, meta: dict | None = None) -> None:
     lengths = np.array([len(a) for a in items], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     audio = np.concatenate([(np.clip(a, -1, 1) * 32767).astype(np.int16) for a in items])
-    np.savez(path, audio=audio, offsets=offsets, lengths=lengths, n=np.array(n))
+    np.savez(path, audio=audio, offsets=offsets, lengths=lengths, n=np.array(n), meta=np.array(json.dumps(meta or {})))
 
 
 def add_extra_spoofs(c: Cache, tv: Variants, path: str) -> list[int]:
@@ -121,8 +123,9 @@ def cmd_prep(args) -> None:
             eval_items.append(apply_channel(x, ch, erng, args.eval_ns))
         if (i + 1) % 100 == 0:
             log(f"prep {i + 1}/{len(c.clips)} clips, {time.time() - t0:.0f} s")
-    save_variants(os.path.join(args.data, "train-variants.npz"), train_items, args.variants)
-    save_variants(os.path.join(args.data, "eval-channels.npz"), eval_items, len(CHANNELS))
+    save_variants(os.path.join(args.data, "train-variants.npz"), train_items, args.variants,
+                  {"nsShare": args.ns_share, "opus48Share": args.opus48_share})
+    save_variants(os.path.join(args.data, "eval-channels.npz"), eval_items, len(CHANNELS), {"evalNs": args.eval_ns})
     log(f"prep done: {args.variants} training variants and {len(CHANNELS)} evaluation channels per clip, "
         f"{time.time() - t0:.0f} s")
 
@@ -558,11 +561,11 @@ def cmd_final(args) -> None:
     if parity > 1e-3:
         raise SystemExit(f"ONNX/torch mismatch {parity}")
     log(f"onnx parity max |diff| {parity:.2e}")
-    write_manifest(args, c, rep, model, onnx_path, steps, train_s, parity, len(extra))
+    write_manifest(args, c, rep, model, onnx_path, steps, train_s, parity, len(extra), float(tv.meta.get("nsShare", 0)))
 
 
 def write_manifest(args, c: Cache, rep: dict, model: SpecNet, onnx_path: str, steps: int, train_s: float,
-                   parity: float, n_extra: int = 0) -> None:
+                   parity: float, n_extra: int = 0, ns_share: float = 0.0) -> None:
     ch = rep["chosen"]
     a, b = ch["calibration"]["wideband"]
     ta, tb = ch["calibration"]["telephone"]
@@ -606,12 +609,14 @@ def write_manifest(args, c: Cache, rep: dict, model: SpecNet, onnx_path: str, st
                      f"{card['generators']} generator labels (neural TTS, zero-shot cloning, voice conversion, "
                      f"vocoders, neural codecs) and {card['speakers']} speaker labels. Front end: {card['frontEnd']}. "
                      "Both classes through the same random channels (EQ, low-pass 4-7.8 kHz, libopus 12-32 kb/s, "
-                     "Opus with 2-10 % loss and PLC, G.711 mu-law 8 kHz, noise, gain)."
+                     "Opus with 2-10 % loss and PLC, G.711 mu-law 8 kHz, noise, gain)"
+                     + (f", {ns_share:.0%} of them first behind a sender's noise suppressor (WebRTC NS, level 1-3)."
+                        if ns_share > 0 else ".")
                      + (f" Plus {n_extra} spoof clips made here ({os.path.basename(args.extra_spoofs)}, "
                         "kokoro_study.py: Kokoro-82M reading licence-text sentences) through the same channels, "
                         "on the training side of every fold." if n_extra else "")),
         "training": {
-            "command": ((f"KOKORO_CLIPS={n_extra} " if n_extra else "")
+            "command": ((f"KOKORO_CLIPS={n_extra} " if n_extra else "") + (f"NS_SHARE={ns_share:g} " if ns_share else "")
                         + "bash detectors/training/voice/run.sh ../shared/train/voice-tts ../shared/train/voice-vc"),
             "seconds": round(train_s, 1),
             "metrics": {
