@@ -217,10 +217,10 @@ def _opus_rate(rng: np.random.Generator, share48: float) -> int:
 
 def random_channel(x: np.ndarray, rng: np.random.Generator, opus48_share: float = 0.0,
                    ns_share: float = 0.0) -> tuple[np.ndarray, str]:
-    """Training mix, the same for both classes: EQ (half the time), the sender's noise suppression (share `ns_share`,
-    level 1-3; no draw at share 0, so share 0 reproduces 0.2.0's variants), then one channel (clean 30 %, of which a third
-    low-passed at 4-7.8 kHz; Opus 12-32 kb/s 30 %, coded at 16 kHz or, with share `opus48_share`, 48 kHz; Opus 12-16 kb/s with 2-10 % loss 15 %; G.711 25 %), then light
-    noise and a random level."""
+    """Training mix, the same for both classes: EQ (half the time), the sender's noise suppression (share
+    `ns_share`, level 1-3; no draw at share 0, so share 0 reproduces 0.2.0's variants), then one channel (clean 30 %,
+    of which a third low-passed at 4-7.8 kHz; Opus 12-32 kb/s 30 %, coded at 16 kHz or, with share `opus48_share`,
+    48 kHz; Opus 12-16 kb/s with 2-10 % loss 15 %; G.711 25 %), then light noise and a random level."""
     x = _level(x)
     if rng.random() < 0.5:
         x = random_eq(x, rng)
