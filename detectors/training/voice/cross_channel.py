@@ -6,7 +6,9 @@ the same clips and folds, so two recipes that differ in their channel are compar
 
 Each clip is scored by the fold model that never saw its page (`fold<k>-step<step>.onnx`, exported by
 `train.py cv`), through `--data`'s `eval-channels.npz`; prints the mean over pages of the per-page EER and the
-pooled EER for each channel (the numbers `train.py report` gives for its own models), as JSON.
+pooled EER for each channel (the numbers `train.py report` gives for its own models), as JSON. With `--report` (the
+run's `cv/report.json`) it also gives each class's mean pFake per channel through that run's out-of-fold calibration
+(wideband, telephone for g711): the level a verdict threshold sees, which EER, a ranking, does not show.
 """
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ def main() -> None:
     ap.add_argument("--models", required=True, help="a CV run folder holding fold<k>-step<step>.onnx")
     ap.add_argument("--step", type=int, required=True)
     ap.add_argument("--data", required=True, help="the data cache whose eval-channels.npz is scored")
+    ap.add_argument("--report", help="the CV run's report.json: adds mean calibrated pFake per class and channel")
     a = ap.parse_args()
     c = Cache(a.data)
     ev = Variants(os.path.join(a.data, "eval-channels.npz"))
@@ -61,9 +64,19 @@ def main() -> None:
         for j, ch in enumerate(CHANNELS):
             scores[ch] += score_clips(model, ev, test, j).tolist()  # type: ignore[arg-type]
     tab = lso_table(c, idx, {ch: np.array(v) for ch, v in scores.items()})
-    print(json.dumps({"models": a.models, "step": a.step, "data": a.data,
-                      "meanGroupEer": {ch: round(t["meanGroupEer"], 3) for ch, t in tab.items()},
-                      "pooledEer": {ch: round(t["pooledEer"], 3) for ch, t in tab.items()}}))
+    out = {"models": a.models, "step": a.step, "data": a.data, "evalChannels": ev.meta,
+           "meanGroupEer": {ch: round(t["meanGroupEer"], 3) for ch, t in tab.items()},
+           "pooledEer": {ch: round(t["pooledEer"], 3) for ch, t in tab.items()}}
+    if a.report:
+        cal = json.load(open(a.report))["chosen"]["calibration"]
+        lab = c.labels[idx]
+        out["meanPFake"] = {}
+        for ch, v in scores.items():
+            ca, cb = cal["telephone" if ch == "g711" else "wideband"]
+            p = 1 / (1 + np.exp(-(ca * np.array(v) + cb)))
+            out["meanPFake"][ch] = {"bonafide": round(float(p[lab == 0].mean()), 3),
+                                    "spoof": round(float(p[lab == 1].mean()), 3)}
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":
