@@ -2,7 +2,7 @@
  * Live-path probe for the voice detectors: what does the real call path do to a recording, and
  * what do the committed models score on it there?
  *
- *   node --import tsx test/tools/live-voice-probe.ts <speech.wav> [--apm on|off] [--speech SEC] [--out DIR]
+ *   node --import tsx test/tools/live-voice-probe.ts <speech.wav> [--apm on|off] [--speech SEC] [--out DIR] [--model DIR]
  *
  * One headless Chromium (Debian's) speaks <speech.wav> as its microphone into a service room:
  * WebRTC (Chromium's audio processing on or off: `--apm`, default on, which is what `audio: true`
@@ -11,7 +11,8 @@
  * speech windows (default 30) and prints one JSON line: per-detector mean pFake and each
  * window's score. With `--out DIR` (an operator's explicit choice: it writes call audio to disk)
  * it also writes each scored 16 kHz window as DIR/wNNNN.wav and DIR/windows.tsv, a manifest
- * `npm run eval` reads, so the same windows can be scored offline and compared with the file.
+ * `npm run eval` reads, so the same windows can be scored offline and compared with the file. `--model DIR` scores with
+ * another voice-antispoof (a candidate's folder: manifest.json and its ONNX) in place of the committed one.
  *
  * A diagnostic, not a test: nothing here is asserted. docs/models.md ("The live-path gap")
  * names the runs it backs.
@@ -31,12 +32,12 @@ import type { DetectorScore } from '../../pipeline/inference/InferenceBackend.js
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { apm: { type: 'string', default: 'on' }, speech: { type: 'string', default: '30' }, out: { type: 'string' } },
+  options: { apm: { type: 'string', default: 'on' }, speech: { type: 'string', default: '30' }, out: { type: 'string' }, model: { type: 'string' } },
 });
 const wav = positionals[0];
 const speechSec = Number(values.speech);
 if (!wav || !fs.existsSync(wav) || !['on', 'off'].includes(values.apm) || !(speechSec > 0)) {
-  console.error('usage: live-voice-probe.ts <speech.wav> [--apm on|off] [--speech SEC] [--out DIR]');
+  console.error('usage: live-voice-probe.ts <speech.wav> [--apm on|off] [--speech SEC] [--out DIR] [--model DIR]');
   process.exit(2);
 }
 
@@ -62,7 +63,7 @@ function writeWav(file: string, samples: Float32Array, rate: number): void {
 
 const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-probe-models-'));
 for (const id of ['voice-antispoof', 'voice-whisper']) {
-  const dir = path.join(repoRoot, 'detectors/models', id);
+  const dir = id === 'voice-antispoof' && values.model ? path.resolve(values.model) : path.join(repoRoot, 'detectors/models', id);
   const m = (await readModelFiles(dir)).manifest;
   fs.mkdirSync(path.join(modelsDir, m.id));
   for (const f of ['manifest.json', m.file]) fs.copyFileSync(path.join(dir, f), path.join(modelsDir, m.id, f));
@@ -98,6 +99,7 @@ for (const s of scores) byDetector.set(s.detector, [...(byDetector.get(s.detecto
 const summary: Record<string, unknown> = { wav: path.basename(wav), apm: values.apm, windows: windows.size };
 for (const [id, ss] of byDetector) {
   summary[id] = {
+    version: ss[0]?.modelVersion,
     meanPFake: Number((ss.reduce((a, s) => a + s.pFake, 0) / ss.length).toFixed(3)),
     n: ss.length,
     pFakes: ss.map((s) => Number(s.pFake.toFixed(2))),
