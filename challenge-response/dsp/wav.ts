@@ -1,5 +1,5 @@
 /**
- * Minimal RIFF/WAVE reader for 16-bit PCM (what espeak-ng and sox write), and one-shot
+ * Minimal RIFF/WAVE reader (and writer) for 16-bit PCM (what espeak-ng and sox write), and one-shot
  * resampling through the pipeline's resampler, so the module needs no codec library.
  */
 import { DfdError } from '../../kernel/errors.js';
@@ -47,6 +47,25 @@ export function parseWav(buf: Buffer): PcmClip {
     off = body + size + (size & 1);
   }
   throw new DfdError('ERR_DECODE_FAILED', 'WAV has no data chunk');
+}
+
+/** 16-bit PCM mono RIFF/WAVE of samples in -1..1 (clipped), the format parseWav reads. */
+export function encodeWav(samples: Float32Array, sampleRate: number): Buffer {
+  const b = Buffer.alloc(44 + samples.length * 2);
+  b.write('RIFF', 0, 'ascii');
+  b.writeUInt32LE(36 + samples.length * 2, 4);
+  b.write('WAVEfmt ', 8, 'ascii');
+  b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20);
+  b.writeUInt16LE(1, 22);
+  b.writeUInt32LE(sampleRate, 24);
+  b.writeUInt32LE(sampleRate * 2, 28);
+  b.writeUInt16LE(2, 32);
+  b.writeUInt16LE(16, 34);
+  b.write('data', 36, 'ascii');
+  b.writeUInt32LE(samples.length * 2, 40);
+  for (let i = 0; i < samples.length; i++) b.writeInt16LE(Math.round(Math.max(-1, Math.min(1, samples[i]!)) * 32767), 44 + i * 2);
+  return b;
 }
 
 /** One-shot resampling of a whole clip with the pipeline's band-limited resampler (a copy, never the input). */

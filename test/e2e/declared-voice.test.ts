@@ -22,27 +22,12 @@ import { resampleClip } from '../../pipeline/audio/Resampler.js';
 import { loadSpeaker, missingRealSpeech, realSpeakerSources, sessionRecording } from '../../challenge-response/testing/realSpeech.js';
 import type { DfdEvent } from '../../events/schema.js';
 import { concat } from '../../challenge-response/testing/signals.js';
+import { encodeWav } from '../../challenge-response/dsp/wav.js';
 import type { Verdict } from '../../pipeline/verdict/ParticipantVerdict.js';
 import type { Service } from '../../src/Service.js';
 
 /** 16-bit PCM mono WAV of 16 kHz samples. */
-function wav(x: Float32Array): Buffer {
-  const b = Buffer.alloc(44 + x.length * 2);
-  b.write('RIFF', 0, 'ascii');
-  b.writeUInt32LE(36 + x.length * 2, 4);
-  b.write('WAVEfmt ', 8, 'ascii');
-  b.writeUInt32LE(16, 16);
-  b.writeUInt16LE(1, 20);
-  b.writeUInt16LE(1, 22);
-  b.writeUInt32LE(16000, 24);
-  b.writeUInt32LE(32000, 28);
-  b.writeUInt16LE(2, 32);
-  b.writeUInt16LE(16, 34);
-  b.write('data', 36, 'ascii');
-  b.writeUInt32LE(x.length * 2, 40);
-  for (let i = 0; i < x.length; i++) b.writeInt16LE(Math.round(Math.max(-1, Math.min(1, x[i]!)) * 32767), 44 + i * 2);
-  return b;
-}
+const wav = (x: Float32Array): Buffer => encodeWav(x, 16000);
 
 async function until(what: string, cond: () => boolean, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

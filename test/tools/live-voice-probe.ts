@@ -27,6 +27,7 @@ import { fixtures } from '../fixtures/build.js';
 import { removeDir } from '../helpers/models.js';
 import { repoRoot } from '../../src/config.js';
 import { readModelFiles } from '../../detectors/registry/ModelFiles.js';
+import { encodeWav } from '../../challenge-response/dsp/wav.js';
 import type { AudioWindow } from '../../pipeline/messages.js';
 import type { DetectorScore } from '../../pipeline/inference/InferenceBackend.js';
 
@@ -39,26 +40,6 @@ const speechSec = Number(values.speech);
 if (!wav || !fs.existsSync(wav) || !['on', 'off'].includes(values.apm) || !(speechSec > 0)) {
   console.error('usage: live-voice-probe.ts <speech.wav> [--apm on|off] [--speech SEC] [--out DIR] [--model DIR]');
   process.exit(2);
-}
-
-/** Writes mono float PCM as 16-bit WAV. */
-function writeWav(file: string, samples: Float32Array, rate: number): void {
-  const data = Buffer.alloc(samples.length * 2);
-  for (let i = 0; i < samples.length; i++) data.writeInt16LE(Math.round(Math.max(-1, Math.min(1, samples[i]!)) * 32767), i * 2);
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0);
-  h.writeUInt32LE(36 + data.length, 4);
-  h.write('WAVEfmt ', 8);
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(rate, 24);
-  h.writeUInt32LE(rate * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36);
-  h.writeUInt32LE(data.length, 40);
-  fs.writeFileSync(file, Buffer.concat([h, data]));
 }
 
 const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-probe-models-'));
@@ -112,7 +93,7 @@ if (values.out) {
     const w = windows.get(s.seq);
     if (!w) continue;
     const name = `w${String(s.seq).padStart(4, '0')}.wav`;
-    writeWav(path.join(values.out, name), w.samples, w.sampleRate);
+    fs.writeFileSync(path.join(values.out, name), encodeWav(w.samples, w.sampleRate));
     rows.push([name, 'unknown', 'live', path.basename(wav), 'probe', s.seq, s.pFake.toFixed(4)].join('\t'));
   }
   fs.writeFileSync(path.join(values.out, 'windows.tsv'), `${rows.join('\n')}\n`);
