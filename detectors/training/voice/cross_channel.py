@@ -8,7 +8,8 @@ Each clip is scored by the fold model that never saw its page (`fold<k>-step<ste
 `train.py cv`), through `--data`'s `eval-channels.npz`; prints the mean over pages of the per-page EER and the
 pooled EER for each channel (the numbers `train.py report` gives for its own models), as JSON. With `--report` (the
 run's `cv/report.json`) it also gives each class's mean pFake per channel through that run's out-of-fold calibration
-(wideband, telephone for g711): the level a verdict threshold sees, which EER, a ranking, does not show.
+(wideband, telephone for g711): the level a verdict threshold sees, which EER, a ranking, does not show. With
+`--against` another run's fold models, it adds the paired per-page difference (mean and standard error over pages).
 """
 from __future__ import annotations
 
@@ -46,27 +47,41 @@ class OnnxModel:
         pass
 
 
+def score_run(c: Cache, ev: Variants, models: str, step: int) -> tuple[list[int], dict[str, list[float]], dict]:
+    """Every clip scored by the fold model that never saw its page, per channel; with the LSO table of those scores."""
+    idx: list[int] = []
+    scores: dict[str, list[float]] = {ch: [] for ch in CHANNELS}
+    for k in range(c.folds):
+        test = [i for i, m in enumerate(c.clips) if m["fold"] == k]
+        model = OnnxModel(os.path.join(models, f"fold{k}-step{step}.onnx"))
+        idx += test
+        for j, ch in enumerate(CHANNELS):
+            scores[ch] += score_clips(model, ev, test, j).tolist()  # type: ignore[arg-type]
+    return idx, scores, lso_table(c, idx, {ch: np.array(v) for ch, v in scores.items()})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", required=True, help="a CV run folder holding fold<k>-step<step>.onnx")
     ap.add_argument("--step", type=int, required=True)
     ap.add_argument("--data", required=True, help="the data cache whose eval-channels.npz is scored")
     ap.add_argument("--report", help="the CV run's report.json: adds mean calibrated pFake per class and channel")
+    ap.add_argument("--against", help=("another CV run folder (fold models at the same --step): adds the paired "
+                                       "per-page difference of the four-channel mean EER, this run minus that one"))
     a = ap.parse_args()
     c = Cache(a.data)
     ev = Variants(os.path.join(a.data, "eval-channels.npz"))
-    idx: list[int] = []
-    scores: dict[str, list[float]] = {ch: [] for ch in CHANNELS}
-    for k in range(c.folds):
-        test = [i for i, m in enumerate(c.clips) if m["fold"] == k]
-        model = OnnxModel(os.path.join(a.models, f"fold{k}-step{a.step}.onnx"))
-        idx += test
-        for j, ch in enumerate(CHANNELS):
-            scores[ch] += score_clips(model, ev, test, j).tolist()  # type: ignore[arg-type]
-    tab = lso_table(c, idx, {ch: np.array(v) for ch, v in scores.items()})
+    idx, scores, tab = score_run(c, ev, a.models, a.step)
     out = {"models": a.models, "step": a.step, "data": a.data, "evalChannels": ev.meta,
            "meanGroupEer": {ch: round(t["meanGroupEer"], 3) for ch, t in tab.items()},
            "pooledEer": {ch: round(t["pooledEer"], 3) for ch, t in tab.items()}}
+    if a.against:
+        other = score_run(c, ev, a.against, a.step)[2]
+        pages = sorted(tab[CHANNELS[0]]["perGroup"])
+        d = np.array([np.mean([tab[ch]["perGroup"][g] - other[ch]["perGroup"][g] for ch in CHANNELS]) for g in pages])
+        out["against"] = {"models": a.against, "pages": len(d), "meanDiff": round(float(d.mean()), 4),
+                          "standardError": round(float(d.std(ddof=1) / np.sqrt(len(d))), 4),
+                          "pagesBetter": int((d < 0).sum()), "pagesWorse": int((d > 0).sum())}
     if a.report:
         cal = json.load(open(a.report))["chosen"]["calibration"]
         lab = c.labels[idx]
