@@ -229,7 +229,9 @@ describe('training recipes: tiny end-to-end runs', () => {
     }
     const m = await checkExported(path.join(out, 'models'), 'voice-antispoof', 'voice-antispoof');
     expect(m.dataCard).toContain('Plus 2 spoof clips made here (kokoro-en-variants.npz');
-    expect(m.training.command).toMatch(/^KOKORO_CLIPS=2 bash detectors\/training\/voice\/run\.sh /);
+    // the variants record their noise-suppressed share (prep --ns-share), and the manifest names it
+    expect(m.dataCard).toContain("50% of them first behind a sender's noise suppressor");
+    expect(m.training.command).toMatch(/^KOKORO_CLIPS=2 NS_SHARE=0\.5 bash detectors\/training\/voice\/run\.sh /);
     // the final model trains on what its cross-validation trained on: without the clips, or with other ones, it refuses
     const trainPy = path.join(here, 'voice', 'train.py');
     const finalArgs = [trainPy, 'final', '--data', path.join(out, 'voice-data'), '--out', path.join(out, 'refused', 'voice-antispoof'), '--batch', '4', '--steps', '1'];
