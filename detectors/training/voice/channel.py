@@ -268,10 +268,41 @@ def ns_check() -> dict[str, float]:
     return {"noiseDropDb": round(db(x[tail]) - db(y[tail]), 2), "toneDropDb": round(db(x[mid]) - db(y[mid]), 2)}
 
 
+def ns_list(tsv: str, out_dir: str, level: int) -> str:
+    """Writes every clip of an eval-tool TSV (absolute `path` column, 16 kHz files) behind `sender_ns` at `level`
+    into out_dir, and out_dir/<name of tsv> with the paths rewritten and every other column as it was: a list for
+    `npm run eval` or `detectors/eval/drift.ts` as a browser's noise suppressor would have delivered it."""
+    import hashlib
+    import os
+
+    import soundfile as sf
+
+    os.makedirs(out_dir, exist_ok=True)
+    lines = open(tsv).read().splitlines()
+    col = lines[0].split("\t").index("path")
+    rows = [lines[0]]
+    for line in lines[1:]:
+        c = line.split("\t")
+        x, sr = sf.read(c[col], dtype="float32", always_2d=True)
+        if sr != SR:
+            raise SystemExit(f"{c[col]}: {sr} Hz, sender_ns takes {SR} Hz")
+        name = hashlib.sha1(c[col].encode()).hexdigest()[:16] + ".flac"
+        sf.write(os.path.join(out_dir, name), sender_ns(x.mean(axis=1), level), SR, subtype="PCM_16")
+        c[col] = os.path.abspath(os.path.join(out_dir, name))
+        rows.append("\t".join(c))
+    out = os.path.join(out_dir, os.path.basename(tsv))
+    with open(out, "w") as f:
+        f.write("\n".join(rows) + "\n")
+    return out
+
+
 if __name__ == "__main__":
     import json
     import sys
 
-    if sys.argv[1:] != ["ns-check"]:
-        sys.exit("usage: channel.py ns-check")
-    print("sender_ns " + json.dumps(ns_check()))
+    if sys.argv[1:2] == ["ns-check"] and len(sys.argv) == 2:
+        print("sender_ns " + json.dumps(ns_check()))
+    elif sys.argv[1:2] == ["ns-list"] and len(sys.argv) in (4, 5):
+        print(ns_list(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) == 5 else 2))
+    else:
+        sys.exit("usage: channel.py ns-check | channel.py ns-list LIST.tsv OUT_DIR [LEVEL (2)]")
