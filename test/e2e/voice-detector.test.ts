@@ -11,10 +11,10 @@
  * speaker must never enter `suspicious` or `deepfake-likely` and must be judged `likely-genuine`;
  * the TTS caller's windows must score clearly higher than the real speaker's. Flagging the TTS
  * caller with no challenge is NOT asserted: at the verdict weights the genuine-drift check allows
- * (docs/models.md, "Fusion of the two voice stages") it reached `suspicious` in each of three runs
- * on 2026-12-04, but at a fused pFake of 0.600-0.608 against the 0.60 threshold, which a stage
- * window or two scoring lower would undo; when it is flagged, the flag must come from the voice
- * detectors. The logged line says what happened.
+ * with a browser's noise suppressor in front (docs/models.md, "Genuine callers (drift)": SpecNet
+ * 0.15, the stage 0.05 since 2026-12-05) it is not flagged; at the earlier 0.25 / 0.1 it reached
+ * `suspicious` at a fused pFake of 0.600-0.609 against the 0.60 threshold. When it is flagged, the
+ * flag must come from the voice detectors. The logged line says what happened.
  *
  * This checks the shipped model's accuracy on two recordings, unlike the other end-to-end
  * tests (small test graphs). Fixtures: test/fixtures/build.ts `ensureVoiceFixtures` (Piper is
