@@ -295,6 +295,22 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(Number.isFinite(cap), staged.verdict.basis).toBe(true);
     expect(staged.verdict.weight).toBeGreaterThanOrEqual(0);
     expect(staged.verdict.weight).toBeLessThanOrEqual(cap + 1e-9);
+    // the shipped way (choose_weight.py --pair): both weights at once, the genuine speakers also behind WebRTC's
+    // noise suppressor (their clips rewritten by channel.py ns-list), every pair's counts in both manifests' basis
+    const pair = ['voice-antispoof', 'voice-whisper'].map((id) => (JSON.parse(fs.readFileSync(path.join(out, 'pair', id, 'manifest.json'), 'utf8')) as { verdict: { weight: number; basis: string } }).verdict);
+    const bonaRows = fs.readFileSync(path.join(out, 'voice-weight', 'folds', 'bonafide-speakers.tsv'), 'utf8').trim().split('\n');
+    const nsRows = fs.readFileSync(path.join(out, 'voice-weight-pair', 'suppressed-ns2', 'bonafide-speakers.tsv'), 'utf8').trim().split('\n');
+    expect(nsRows).toHaveLength(bonaRows.length);
+    for (const r of nsRows.slice(1)) expect(fs.existsSync(r.split('\t')[0]!), r).toBe(true);
+    for (const v of pair) {
+      expect(v.basis).toMatch(/behind a sender's noise suppressor \(WebRTC NS level 2/);
+      expect(v.basis).toMatch(/genuine suspicious as is\/suppressed\/spoof calls flagged: \d+(\.\d+)?\/0: \d+\/\d+\/\d+/);
+    }
+    expect(pair[0]!.basis).toMatch(/\(this model [\d.,]+ of at most [\d.]+, the stage 0[\d.,]* of at most/);
+    expect(pair[1]!.basis).toMatch(/\(voice-antispoof [\d.,]+ of at most [\d.]+, this stage 0[\d.,]* of at most/);
+    // the chosen pair is one of the pairs tried (or 0 / 0 when none keeps genuine speakers out)
+    const tried = [...pair[0]!.basis.matchAll(/(\d+(?:\.\d+)?)\/(\d+(?:\.\d+)?): \d+\/\d+\/\d+/g)].map((m) => `${Number(m[1])}/${Number(m[2])}`);
+    expect([...tried, '0/0']).toContain(`${pair[0]!.weight}/${pair[1]!.weight}`);
   }, 660_000);
 
   it('face: six clips of a sample photo -> the service\'s own crops -> variants + self-blends + cross-identity blends -> 2-fold leave-method-out CV, report, final -> ONNX + manifest the registry loads', async (ctx) => {

@@ -83,6 +83,13 @@ voice() {
     --seconds 10 --work "$out/voice-weight-stage" --folds "$out/voice-weight/folds" \
     --stage "$out/models-stage/voice-whisper" --stage-folds "$out/voice-stage-folds"
   stamp stage_weight
+  # how the shipped pair is chosen: both weights at once, genuine speakers as is and behind WebRTC noise suppression
+  rm -rf "$out/pair" && mkdir -p "$out/pair"
+  cp -r "$out/models/voice-antispoof" "$out/models-stage/voice-whisper" "$out/pair/"
+  nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/pair/voice-antispoof" --manifests "$fx" \
+    --seconds 10 --work "$out/voice-weight-pair" --folds "$out/voice-weight/folds" \
+    --stage "$out/pair/voice-whisper" --stage-folds "$out/voice-stage-folds" --pair
+  stamp pair_weight
 }
 
 face() {

@@ -83,8 +83,84 @@ def drift_sweep(work: str, folds_dir: str, stage_folds: str, label: str, first: 
     return res
 
 
-def stage_cap(manifest: dict) -> float:
-    """The stage recipe's first weight: 1 - 2 x mean wideband LSO EER (else the manifest's current weight)."""
+def pair_sweep(work: str, folds_dir: str, stage_folds: str, lst: str, label: str, grid1: list[float],
+               grid2: list[float], folds: int, channel: str, seconds: int,
+               fusion: str) -> dict[tuple[float, float], int]:
+    """One drift.ts pass over a list with both stages, replayed at every (first, stage) weight pair;
+    {(first, stage): calls suspicious}."""
+    args = []
+    for k in range(folds):
+        args += ["--model", os.path.join(folds_dir, f"voice-antispoof-fold{k}"),
+                 "--stage2", os.path.join(stage_folds, f"voice-whisper-fold{k}")]
+    d = os.path.join(work, "pair", os.path.basename(os.path.dirname(lst)) + "-" + label)
+    os.makedirs(d, exist_ok=True)
+    out = subprocess.run(["node", "--import", "tsx", os.path.join(REPO, "detectors", "eval", "drift.ts"), lst, *args,
+                          "--label", label, "--channel", channel, "--seconds", str(seconds),
+                          "--weights", ",".join(f"{w}" for w in grid1),
+                          "--stage-weights", ",".join(f"{w}" for w in grid2),
+                          "--fusions", fusion, "--out", d, "--quiet"],
+                         cwd=REPO, check=True, capture_output=True, text=True).stdout
+    rep = json.loads(out)
+    n = int(rep["totals"]["speakers"])
+    print(f"[choose_weight] {label} calls of {lst}: {n}", flush=True)
+    res = {(float(r["weight"]), float(r["stageWeight"])): int(r["suspicious"]) for r in rep["sweep"]}
+    return res | {(-1.0, -1.0): n}
+
+
+def choose_pair(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
+    """Both stages' weights at once: the pairs on the 0.05 grids (each up to its recipe's cap) that keep under
+    --max-share of the held-out genuine speakers out of `suspicious` through the channel as is *and* behind a
+    sender's noise suppressor (channel.py sender_ns at --suppressed), and among them the pair flagging the most
+    held-out spoof calls as is (ties: the larger first-stage weight, then the larger stage weight). Writes both
+    manifests' verdict."""
+    sys.path.insert(0, HERE)
+    from channel import ns_list
+
+    first_path, stage_path = os.path.join(args.model, "manifest.json"), os.path.join(args.stage, "manifest.json")
+    first_m, stage_m = json.load(open(first_path)), json.load(open(stage_path))
+    cap1, cap2 = recipe_cap(first_m), recipe_cap(stage_m)
+    grid1 = [w for w in args.first_weights if w <= cap1 + 1e-9] if args.first_weights else \
+        ([round(0.05 * i, 2) for i in range(1, int(math.floor(cap1 / 0.05 + 1e-9)) + 1)] or [round(cap1, 4)])
+    grid2 = [w for w in args.stage_weights if w <= cap2 + 1e-9] if args.stage_weights else \
+        [round(0.05 * i, 2) for i in range(0, int(math.floor(cap2 / 0.05 + 1e-9)) + 1)]
+    if not grid1 or not grid2:
+        raise SystemExit(f"choose_weight: no weights to try under the caps {cap1} / {cap2}")
+    ns_dir = os.path.join(args.work, f"suppressed-ns{args.suppressed}")
+    lists = {"bonafide": os.path.join(folds_dir, "bonafide-speakers.tsv"),
+             "spoof": os.path.join(folds_dir, "spoof-calls.tsv")}
+    ns_bona = ns_list(lists["bonafide"], ns_dir, args.suppressed)
+    passes = [(lists["bonafide"], "bonafide"), (ns_bona, "bonafide"), (lists["spoof"], "spoof")]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs = [pool.submit(pair_sweep, args.work, folds_dir, args.stage_folds, lst, label, grid1, grid2, folds,
+                            args.channel, args.seconds, args.fusion) for lst, label in passes]
+        plain, suppressed, spoof = (j.result() for j in jobs)
+    nb, nbs, ns = plain.pop((-1.0, -1.0)), suppressed.pop((-1.0, -1.0)), spoof.pop((-1.0, -1.0))
+    ok = [p for p in plain if plain[p] / nb < args.max_share and suppressed[p] / nbs < args.max_share]
+    best = max(ok, key=lambda p: (spoof[p], p[0], p[1])) if ok else (0.0, 0.0)
+    table = "; ".join(f"{a:g}/{b:g}: {plain[(a, b)]}/{suppressed[(a, b)]}/{spoof[(a, b)]}" for a, b in sorted(plain))
+    where = (f"of the {nb} held-out bona fide speakers of the training pages in a {args.seconds} s call "
+             f"({args.channel}, "
+             f"fold models that never saw the call's page) and of the same speakers behind a sender's noise suppressor "
+             f"(WebRTC NS level {args.suppressed}, channel.py ns-list)")
+    basis = (f"largest-detection pair of weights (this model {','.join(f'{w:g}' for w in grid1)} "
+             f"of at most {cap1:.4f}, "
+             f"the stage {','.join(f'{w:g}' for w in grid2)} of at most {cap2:.4f}) "
+             f"keeping under {args.max_share:.0%} {where} out of suspicious, the most of the {ns} held-out spoof calls "
+             f"flagged among those (choose_weight.py --pair; drift.ts --stage2 --weights --stage-weights, verdict "
+             f"detectorFusion {args.fusion}); first/stage weight: genuine suspicious as is/suppressed/spoof calls "
+             f"flagged: {table}")
+    first_m["verdict"] = {"weight": best[0], "basis": basis}
+    stage_m["verdict"] = {"weight": best[1], "basis": basis.replace("(this model ", "(voice-antispoof ", 1)
+                          .replace(", the stage ", ", this stage ", 1)}
+    for path, m in ((first_path, first_m), (stage_path, stage_m)):
+        with open(path, "w") as f:
+            json.dump(m, f, indent=2)
+            f.write("\n")
+    print(f"[choose_weight] pair {best[0]} / {best[1]} written to {first_path} and {stage_path}", flush=True)
+
+
+def recipe_cap(manifest: dict) -> float:
+    """A recipe's first weight: 1 - 2 x mean wideband LSO EER (else the manifest's current weight)."""
     m = manifest.get("training", {}).get("metrics", {})
     eers = [m.get(f"lsoMeanEer_{c}") for c in ("clean", "opus24", "opus12loss")]
     if all(isinstance(e, (int, float)) for e in eers):
@@ -96,7 +172,7 @@ def choose_stage(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
     first = float(json.load(open(os.path.join(args.model, "manifest.json")))["verdict"]["weight"])
     path = os.path.join(args.stage, "manifest.json")
     manifest = json.load(open(path))
-    cap = stage_cap(manifest)
+    cap = recipe_cap(manifest)
     grid = [round(0.05 * i, 2) for i in range(0, int(math.floor(cap / 0.05 + 1e-9)) + 1)]
     if cap > grid[-1] + 1e-9:
         grid.append(round(cap, 4))
@@ -139,9 +215,20 @@ def main() -> None:
     ap.add_argument("--stage-folds", help="the stage's fold models (whisper_stage.py folds --out)")
     ap.add_argument("--fusion", default="per-detector", choices=("pooled", "per-detector"),
                     help="the verdict's detectorFusion the stage weight is chosen for (the service default's)")
+    ap.add_argument("--pair", action="store_true",
+                    help="with --stage: choose both stages' weights at once, genuine speakers as is and behind a "
+                         "sender's noise suppressor (how the shipped pair was chosen)")
+    ap.add_argument("--first-weights", type=lambda v: [float(x) for x in v.split(",")],
+                    help="--pair: the first stage's weights to try (default: the 0.05 grid up to its recipe's cap)")
+    ap.add_argument("--stage-weights", type=lambda v: [float(x) for x in v.split(",")],
+                    help="--pair: the stage's weights to try (default: 0 and the 0.05 grid up to its recipe's cap)")
+    ap.add_argument("--suppressed", type=int, default=2, choices=(1, 2, 3),
+                    help="--pair: the noise suppressor's level (channel.py sender_ns; 2 as a browser)")
     args = ap.parse_args()
     if args.stage and not args.stage_folds:
         ap.error("--stage needs --stage-folds")
+    if args.pair and not args.stage:
+        ap.error("--pair needs --stage and --stage-folds")
     os.makedirs(args.work, exist_ok=True)
     folds_dir = os.path.abspath(args.folds) if args.folds else os.path.join(args.work, "folds")
     if not args.folds:
@@ -149,6 +236,9 @@ def main() -> None:
         subprocess.run([sys.executable, os.path.join(HERE, "fold_models.py"), "--data", args.data, "--shipped",
                         args.model, "--manifests", *args.manifests, "--out", folds_dir], check=True)
     folds = int(json.load(open(os.path.join(args.data, "clips.json")))["folds"])
+    if args.pair:
+        choose_pair(args, folds_dir, folds)
+        return
     if args.stage:
         choose_stage(args, folds_dir, folds)
         return
