@@ -11,17 +11,14 @@
  * never enter `suspicious` or `deepfake-likely`. The logged line gives the window scores.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startTestService } from '../helpers/service.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { fixtures } from '../fixtures/build.js';
-import { removeDir } from '../helpers/models.js';
+import { modelsDirOf, removeDir } from '../helpers/models.js';
 import { repoRoot } from '../../src/config.js';
 import { exposition } from '../../kernel/metrics.js';
-import { readModelFiles } from '../../detectors/registry/ModelFiles.js';
 import type { Manifest } from '../../detectors/registry/Manifest.js';
 import type { Service } from '../../src/Service.js';
 import type { Verdict } from '../../pipeline/verdict/ParticipantVerdict.js';
@@ -48,12 +45,10 @@ describe('face detector end to end (real face, Chromium -> SFU -> face-forgery -
   const scores: DetectorScore[] = [];
 
   beforeAll(async () => {
-    manifest = (await readModelFiles(MODEL_DIR)).manifest;
     // The committed face-forgery model only: no voice model, so nothing else can score.
-    modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-models-'));
-    const dest = path.join(modelsDir, manifest.id);
-    fs.mkdirSync(dest);
-    for (const f of ['manifest.json', manifest.file]) fs.copyFileSync(path.join(MODEL_DIR, f), path.join(dest, f));
+    const only = await modelsDirOf([MODEL_DIR]);
+    modelsDir = only.dir;
+    manifest = only.manifests[0]!;
     service = await startTestService({ modelsDir, challenges: false }, { events: false, analysis: true });
     service.pipeline!.on('verdict', (v) => verdicts.push(v));
     service.pipeline!.on('score', (s) => scores.push(s));

@@ -21,16 +21,13 @@
  * installed by `scripts/bootstrap.sh --test`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startTestService } from '../helpers/service.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { ensureVoiceFixtures, fixtures } from '../fixtures/build.js';
-import { removeDir } from '../helpers/models.js';
+import { modelsDirOf, removeDir } from '../helpers/models.js';
 import { repoRoot } from '../../src/config.js';
-import { readModelFiles } from '../../detectors/registry/ModelFiles.js';
 import type { Manifest } from '../../detectors/registry/Manifest.js';
 import type { Service } from '../../src/Service.js';
 import type { Verdict } from '../../pipeline/verdict/ParticipantVerdict.js';
@@ -66,15 +63,10 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
   beforeAll(async () => {
     // Fails (never skips) with the install command when Piper or the recordings are missing.
     mics = ensureVoiceFixtures();
-    manifest = (await readModelFiles(MODEL_DIR)).manifest;
-    stage = (await readModelFiles(STAGE_DIR)).manifest;
     // The committed voice models only: no face models, so nothing else can score.
-    modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-models-'));
-    for (const [dir, m] of [[MODEL_DIR, manifest], [STAGE_DIR, stage]] as const) {
-      const dest = path.join(modelsDir, m.id);
-      fs.mkdirSync(dest);
-      for (const f of ['manifest.json', m.file]) fs.copyFileSync(path.join(dir, f), path.join(dest, f));
-    }
+    const only = await modelsDirOf([MODEL_DIR, STAGE_DIR]);
+    modelsDir = only.dir;
+    [manifest, stage] = only.manifests as [Manifest, Manifest];
     service = await startTestService({ modelsDir, faceAnalysis: false, challenges: false }, { events: false, analysis: true });
     service.pipeline!.on('verdict', (v) => verdicts.push(v));
     service.pipeline!.on('score', (s) => scores.push(s));

@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildTestModels } from '../../detectors/testing/testModels.js';
+import { readModelFiles } from '../../detectors/registry/ModelFiles.js';
+import type { Manifest } from '../../detectors/registry/Manifest.js';
 
 export function testModelsDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-models-'));
@@ -27,4 +29,21 @@ export function voiceOnlyTestModelsDir(): string {
   const built = buildTestModels(dir);
   fs.rmSync(built.face.dir, { recursive: true, force: true });
   return dir;
+}
+
+/**
+ * A fresh models folder holding only these model folders (each validated by readModelFiles and copied as
+ * `<id>/manifest.json` + its ONNX file), for tests and tools that run committed or candidate models alone.
+ * Returns the folder and the manifests in the order given.
+ */
+export async function modelsDirOf(dirs: readonly string[]): Promise<{ dir: string; manifests: Manifest[] }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-models-'));
+  const manifests: Manifest[] = [];
+  for (const src of dirs) {
+    const m = (await readModelFiles(src)).manifest;
+    fs.mkdirSync(path.join(dir, m.id));
+    for (const f of ['manifest.json', m.file]) fs.copyFileSync(path.join(src, f), path.join(dir, m.id, f));
+    manifests.push(m);
+  }
+  return { dir, manifests };
 }

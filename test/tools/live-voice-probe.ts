@@ -18,15 +18,13 @@
  * names the runs it backs.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startTestService } from '../helpers/service.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { fixtures } from '../fixtures/build.js';
-import { removeDir } from '../helpers/models.js';
+import { modelsDirOf, removeDir } from '../helpers/models.js';
 import { repoRoot } from '../../src/config.js';
-import { readModelFiles } from '../../detectors/registry/ModelFiles.js';
 import { encodeWav } from '../../challenge-response/dsp/wav.js';
 import type { AudioWindow } from '../../pipeline/messages.js';
 import type { DetectorScore } from '../../pipeline/inference/InferenceBackend.js';
@@ -42,13 +40,8 @@ if (!wav || !fs.existsSync(wav) || !['on', 'off'].includes(values.apm) || !(spee
   process.exit(2);
 }
 
-const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-probe-models-'));
-for (const id of ['voice-antispoof', 'voice-whisper']) {
-  const dir = id === 'voice-antispoof' && values.model ? path.resolve(values.model) : path.join(repoRoot, 'detectors/models', id);
-  const m = (await readModelFiles(dir)).manifest;
-  fs.mkdirSync(path.join(modelsDir, m.id));
-  for (const f of ['manifest.json', m.file]) fs.copyFileSync(path.join(dir, f), path.join(modelsDir, m.id, f));
-}
+const voiceDir = values.model ? path.resolve(values.model) : path.join(repoRoot, 'detectors/models/voice-antispoof');
+const { dir: modelsDir } = await modelsDirOf([voiceDir, path.join(repoRoot, 'detectors/models/voice-whisper')]);
 const service = await startTestService({ modelsDir, faceAnalysis: false, challenges: false }, { events: false, analysis: true });
 const windows = new Map<number, AudioWindow>();
 const scores: DetectorScore[] = [];

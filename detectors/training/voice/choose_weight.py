@@ -62,22 +62,11 @@ def drift_share(work: str, folds_dir: str, weight: float, folds: int, channel: s
 
 def drift_sweep(work: str, folds_dir: str, stage_folds: str, label: str, first: float, grid: list[float], folds: int,
                 channel: str, seconds: int, fusion: str) -> dict[float, tuple[int, int]]:
-    """One drift.ts pass over the bona fide speakers or spoof calls with both stages; {stage weight: (suspicious, n)}."""
-    args = []
-    for k in range(folds):
-        args += ["--model", os.path.join(folds_dir, f"voice-antispoof-fold{k}"),
-                 "--stage2", os.path.join(stage_folds, f"voice-whisper-fold{k}")]
-    lst = "bonafide-speakers.tsv" if label == "bonafide" else "spoof-calls.tsv"
-    d = os.path.join(work, "stage")
-    os.makedirs(d, exist_ok=True)
-    out = subprocess.run(["node", "--import", "tsx", os.path.join(REPO, "detectors", "eval", "drift.ts"),
-                          os.path.join(folds_dir, lst), *args, "--label", label, "--channel", channel,
-                          "--seconds", str(seconds), "--weights", f"{first}",
-                          "--stage-weights", ",".join(f"{w}" for w in grid), "--fusions", fusion, "--out", d, "--quiet"],
-                         cwd=REPO, check=True, capture_output=True, text=True).stdout
-    rep = json.loads(out)
-    n = int(rep["totals"]["speakers"])
-    res = {float(r["stageWeight"]): (int(r["suspicious"]), n) for r in rep["sweep"]}
+    """One drift.ts pass over the bona fide speakers or spoof calls with both stages, the first stage at `first`;
+    {stage weight: (suspicious, n)}."""
+    lst = os.path.join(folds_dir, "bonafide-speakers.tsv" if label == "bonafide" else "spoof-calls.tsv")
+    counts, n = pair_sweep(work, folds_dir, stage_folds, lst, label, [first], grid, folds, channel, seconds, fusion)
+    res = {w: (hit, n) for (_, w), hit in counts.items()}
     for w, (hit, _) in sorted(res.items()):
         print(f"[choose_weight] stage weight {w:.4g}: {hit} of {n} {label} calls suspicious", flush=True)
     return res
@@ -85,14 +74,14 @@ def drift_sweep(work: str, folds_dir: str, stage_folds: str, label: str, first: 
 
 def pair_sweep(work: str, folds_dir: str, stage_folds: str, lst: str, label: str, grid1: list[float],
                grid2: list[float], folds: int, channel: str, seconds: int,
-               fusion: str) -> dict[tuple[float, float], int]:
+               fusion: str) -> tuple[dict[tuple[float, float], int], int]:
     """One drift.ts pass over a list with both stages, replayed at every (first, stage) weight pair;
-    {(first, stage): calls suspicious}."""
+    ({(first, stage): calls suspicious}, calls)."""
     args = []
     for k in range(folds):
         args += ["--model", os.path.join(folds_dir, f"voice-antispoof-fold{k}"),
                  "--stage2", os.path.join(stage_folds, f"voice-whisper-fold{k}")]
-    d = os.path.join(work, "pair", os.path.basename(os.path.dirname(lst)) + "-" + label)
+    d = os.path.join(work, "sweeps", os.path.basename(os.path.dirname(lst)) + "-" + label)
     os.makedirs(d, exist_ok=True)
     out = subprocess.run(["node", "--import", "tsx", os.path.join(REPO, "detectors", "eval", "drift.ts"), lst, *args,
                           "--label", label, "--channel", channel, "--seconds", str(seconds),
@@ -103,8 +92,7 @@ def pair_sweep(work: str, folds_dir: str, stage_folds: str, lst: str, label: str
     rep = json.loads(out)
     n = int(rep["totals"]["speakers"])
     print(f"[choose_weight] {label} calls of {lst}: {n}", flush=True)
-    res = {(float(r["weight"]), float(r["stageWeight"])): int(r["suspicious"]) for r in rep["sweep"]}
-    return res | {(-1.0, -1.0): n}
+    return {(float(r["weight"]), float(r["stageWeight"])): int(r["suspicious"]) for r in rep["sweep"]}, n
 
 
 def choose_pair(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
@@ -113,8 +101,7 @@ def choose_pair(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
     sender's noise suppressor (channel.py sender_ns at --suppressed), and among them the pair flagging the most
     held-out spoof calls as is (ties: the larger first-stage weight, then the larger stage weight). Writes both
     manifests' verdict."""
-    sys.path.insert(0, HERE)
-    from channel import ns_list
+    from channel import ns_list  # this script's folder is on sys.path
 
     first_path, stage_path = os.path.join(args.model, "manifest.json"), os.path.join(args.stage, "manifest.json")
     first_m, stage_m = json.load(open(first_path)), json.load(open(stage_path))
@@ -133,8 +120,7 @@ def choose_pair(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = [pool.submit(pair_sweep, args.work, folds_dir, args.stage_folds, lst, label, grid1, grid2, folds,
                             args.channel, args.seconds, args.fusion) for lst, label in passes]
-        plain, suppressed, spoof = (j.result() for j in jobs)
-    nb, nbs, ns = plain.pop((-1.0, -1.0)), suppressed.pop((-1.0, -1.0)), spoof.pop((-1.0, -1.0))
+        (plain, nb), (suppressed, nbs), (spoof, ns) = (j.result() for j in jobs)
     ok = [p for p in plain if plain[p] / nb < args.max_share and suppressed[p] / nbs < args.max_share]
     best = max(ok, key=lambda p: (spoof[p], p[0], p[1])) if ok else (0.0, 0.0)
     table = "; ".join(f"{a:g}/{b:g}: {plain[(a, b)]}/{suppressed[(a, b)]}/{spoof[(a, b)]}" for a, b in sorted(plain))
