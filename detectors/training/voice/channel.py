@@ -269,9 +269,9 @@ def ns_check() -> dict[str, float]:
 
 
 def ns_list(tsv: str, out_dir: str, level: int) -> str:
-    """Writes every clip of an eval-tool TSV (absolute `path` column, 16 kHz files) behind `sender_ns` at `level`
-    into out_dir, and out_dir/<name of tsv> with the paths rewritten and every other column as it was: a list for
-    `npm run eval` or `detectors/eval/drift.ts` as a browser's noise suppressor would have delivered it."""
+    """Writes every clip of an eval-tool TSV (absolute `path` column) behind `sender_ns` at `level` (run at 16 kHz;
+    each file keeps its rate) into out_dir, and out_dir/<name of tsv> with the paths rewritten and every other column
+    as it was: a list for `npm run eval` or `detectors/eval/drift.ts` as a browser's noise suppressor delivers it."""
     import hashlib
     import os
 
@@ -284,10 +284,11 @@ def ns_list(tsv: str, out_dir: str, level: int) -> str:
     for line in lines[1:]:
         c = line.split("\t")
         x, sr = sf.read(c[col], dtype="float32", always_2d=True)
-        if sr != SR:
-            raise SystemExit(f"{c[col]}: {sr} Hz, sender_ns takes {SR} Hz")
+        mono = x.mean(axis=1)
         name = hashlib.sha1(c[col].encode()).hexdigest()[:16] + ".flac"
-        sf.write(os.path.join(out_dir, name), sender_ns(x.mean(axis=1), level), SR, subtype="PCM_16")
+        # the suppressor runs at 16 kHz (as the library takes it); other rates go there and back
+        y = sender_ns(mono if sr == SR else _resample(mono, sr, SR), level)
+        sf.write(os.path.join(out_dir, name), y if sr == SR else _resample(y, SR, sr), sr, subtype="PCM_16")
         c[col] = os.path.abspath(os.path.join(out_dir, name))
         rows.append("\t".join(c))
     out = os.path.join(out_dir, os.path.basename(tsv))
