@@ -54,7 +54,7 @@ const AudioHeader = Type.Object(
         concealed: Prob,
         bitrate: NonNeg,
         bandwidth: Type.String({ maxLength: 8 }),
-        channel: Type.Optional(Type.Union([Type.Literal('wideband'), Type.Literal('telephone')])),
+        channel: Type.Optional(Type.Union([Type.Literal('wideband'), Type.Literal('telephone'), Type.Literal('suppressed')])),
       },
       { additionalProperties: false },
     ),

@@ -25,6 +25,12 @@ export interface MediaSourceInfo {
   producerId: string;
   kind: MediaKind;
   codec: MediaSourceCodec;
+  /**
+   * Audio: the sender ran a noise suppressor before encoding (a browser's getUserMedia does by
+   * default). It removes the room noise between words that real recordings carry and speech
+   * synthesis lacks, so detectors score these windows with their `calibration.suppressed`.
+   */
+  senderNoiseSuppression?: boolean;
 }
 
 export interface MediaSourceEvents {

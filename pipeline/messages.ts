@@ -27,10 +27,11 @@ export interface AudioQuality {
   bandwidth: string;
   /**
    * The channel the audio came through (detectors/registry/Manifest.ts CalibrationChannel):
-   * 'telephone' for G.711 8 kHz phone legs, absent (wideband) for WebRTC Opus. Detectors
-   * calibrate telephone windows with their `calibration.telephone`.
+   * 'telephone' for G.711 8 kHz phone legs, 'suppressed' for wideband audio from a sender
+   * whose noise suppressor ran (a browser's default), absent (wideband) otherwise. Detectors
+   * calibrate these windows with their `calibration.telephone` or `calibration.suppressed`.
    */
-  channel?: 'wideband' | 'telephone';
+  channel?: 'wideband' | 'telephone' | 'suppressed';
 }
 
 /** Why a face window is not judged (pipeline/video/faceGate.ts). */

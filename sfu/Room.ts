@@ -47,6 +47,12 @@ export interface RoomOptions {
   initialAvailableOutgoingBitrate: number;
   /** The tenant the room belongs to (kernel/tenant.ts): its calls, events and calibration are that tenant's. */
   tenant: string;
+  /**
+   * A WebRTC audio producer whose client does not say whether its noise suppressor runs is
+   * taken to run one (what getUserMedia does unless told otherwise). Plain-RTP and phone-leg
+   * ingest never are.
+   */
+  assumeSenderNoiseSuppression: boolean;
 }
 
 export const defaultRoomOptions: RoomOptions = {
@@ -57,6 +63,7 @@ export const defaultRoomOptions: RoomOptions = {
   announcedIp: undefined,
   initialAvailableOutgoingBitrate: 1_000_000,
   tenant: DEFAULT_TENANT,
+  assumeSenderNoiseSuppression: true,
 };
 
 /** `moved`: another service node took the room's lease (this node missed its heartbeats; cluster/RoomPlacement.ts). */
@@ -188,7 +195,11 @@ export class Room extends TypedEmitter<RoomEvents> {
     await withClientParameters(() => transport.connect({ dtlsParameters }));
   }
 
-  async produce(peer: Peer, transportId: string, kind: MediaKind, rtpParameters: types.RtpParameters): Promise<string> {
+  /**
+   * A WebRTC producer of `peer`. `sender.noiseSuppression`: whether the client's noise suppressor
+   * runs on this audio (MediaStreamTrack.getSettings()); absent, `assumeSenderNoiseSuppression`.
+   */
+  async produce(peer: Peer, transportId: string, kind: MediaKind, rtpParameters: types.RtpParameters, sender: { noiseSuppression?: boolean } = {}): Promise<string> {
     this.#assertOpen();
     if (peer.role === 'observer') throw new DfdError('ERR_FORBIDDEN', 'observers cannot publish');
     if (peer.producers.size >= this.options.maxProducersPerPeer) {
@@ -196,18 +207,21 @@ export class Room extends TypedEmitter<RoomEvents> {
     }
     const transport = this.#transport(peer, transportId);
     const producer = await withClientParameters(() => transport.produce({ kind, rtpParameters, appData: { peerId: peer.id } }));
-    await this.#adopt(peer, producer);
+    await this.#adopt(peer, producer, kind === 'audio' && (sender.noiseSuppression ?? this.options.assumeSenderNoiseSuppression));
     return producer.id;
   }
 
-  /** A new producer of `peer`: tracked, tapped for analysis, announced to every other peer (and its end too). */
-  async #adopt(peer: Peer, producer: types.Producer): Promise<void> {
+  /**
+   * A new producer of `peer`: tracked, tapped for analysis, announced to every other peer (and its
+   * end too). `senderNoiseSuppression`: its audio passed the sender's noise suppressor.
+   */
+  async #adopt(peer: Peer, producer: types.Producer, senderNoiseSuppression = false): Promise<void> {
     peer.producers.set(producer.id, producer);
     producer.observer.on('close', () => {
       peer.producers.delete(producer.id);
       for (const other of this.peers.values()) if (other !== peer) other.notify('producerClosed', { producerId: producer.id, peerId: peer.id });
     });
-    await this.#openTap(peer, producer);
+    await this.#openTap(peer, producer, senderNoiseSuppression);
     for (const other of this.peers.values()) {
       if (other !== peer) other.notify('newProducer', { peerId: peer.id, producerId: producer.id, kind: producer.kind });
     }
@@ -350,9 +364,10 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.safeEmit('close', reason);
   }
 
-  async #openTap(peer: Peer, producer: types.Producer): Promise<void> {
+  async #openTap(peer: Peer, producer: types.Producer, senderNoiseSuppression: boolean): Promise<void> {
     const consumer = await this.#tapTransport.consume({ producerId: producer.id, rtpCapabilities: this.router.rtpCapabilities, paused: true });
-    const tap = new MediaTap(consumer, { roomId: this.id, tenant: this.tenant, peerId: peer.id, producerId: producer.id, kind: producer.kind });
+    const info = { roomId: this.id, tenant: this.tenant, peerId: peer.id, producerId: producer.id, kind: producer.kind };
+    const tap = new MediaTap(consumer, senderNoiseSuppression ? { ...info, senderNoiseSuppression } : info);
     this.taps.set(producer.id, tap);
     tap.on('close', () => this.taps.delete(producer.id));
     this.safeEmit('tapopen', tap);

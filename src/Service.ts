@@ -119,6 +119,7 @@ export class Service {
       listenIp: config.listenIp,
       announcedIp: config.announcedIp || undefined,
       tenant: config.defaultTenant,
+      assumeSenderNoiseSuppression: config.assumeSenderNoiseSuppression,
     });
     this.signalling = new SignallingServer(this.http.server, this.rooms, this.tokens, {
       maxMessageBytes: config.maxMessageBytes,

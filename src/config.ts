@@ -92,6 +92,7 @@ export const settings = {
   maxPeersPerRoom: s('DFD_MAX_PEERS_PER_ROOM', '16', 'Peers per room', int(1, 1000)),
   maxTransportsPerPeer: s('DFD_MAX_TRANSPORTS_PER_PEER', '4', 'WebRTC transports per peer', int(1, 64)),
   maxProducersPerPeer: s('DFD_MAX_PRODUCERS_PER_PEER', '4', 'Producers per peer', int(1, 64)),
+  assumeSenderNoiseSuppression: s('DFD_ASSUME_SENDER_NOISE_SUPPRESSION', 'true', 'A WebRTC audio producer whose client does not say whether its noise suppressor runs (the noiseSuppression field of produce) is taken to run one, as getUserMedia does by default: the voice detectors then use their calibration for noise-suppressed senders', bool),
   joinTimeoutMs: s('DFD_JOIN_TIMEOUT_MS', '15000', 'A socket that has not joined by then is closed', int(100, 600000)),
   wsPingIntervalMs: s('DFD_WS_PING_INTERVAL_MS', '10000', 'Signalling heartbeat: the server pings every WebSocket this often (0: no heartbeat)', int(0, 600_000)),
   wsPingMisses: s('DFD_WS_PING_MISSES', '2', 'Pings in a row a signalling WebSocket may leave unanswered; at the next one it is closed and its participant leaves the room (so within (misses + 1) x interval of going silent)', int(1, 100)),

@@ -208,6 +208,24 @@ describe('drift.ts', () => {
     ]);
   });
 
+  it("--suppressed calibrates with the manifest's calibration.suppressed (a wideband one without it); not for g711", async () => {
+    // The genuine copy (b = -20) whose calibration for noise-suppressed senders says fake (b = +20).
+    const m = JSON.parse(fs.readFileSync(path.join(genuine, 'manifest.json'), 'utf8')) as Manifest;
+    const flips = copyModel('voice-antispoof-ns', -20, REAL, { calibration: { ...m.calibration, suppressed: { a: m.calibration.a, b: 20, fittedOn: 'test' } } });
+    const list = tsv('ns.tsv', [HEADER, ['a/erin1.wav', 'bonafide', 'erin', '0'], ['a/bob1.wav', 'bonafide', 'bob', '1']]);
+    const run = (suppressed: boolean, channel: 'opus24' | 'g711' = 'opus24') =>
+      runDrift({ tsv: list, models: [flips, genuine], channel, suppressed, seconds: 6, outDir: path.join(dir, 'out-ns'), progress: false });
+    const plain = await run(false);
+    expect(plain.speakers.map((s) => s.everSuspicious)).toEqual([false, false]);
+    const ns = await run(true);
+    expect(ns.settings['suppressed']).toBe(true);
+    expect(ns.models[0]!.calibration).toMatchObject({ b: 20, fittedOn: 'test' });
+    // erin's model has the suppressed calibration and flags her; bob's has none and keeps its wideband one.
+    expect(byName(ns, 'erin').everSuspicious).toBe(true);
+    expect(byName(ns, 'bob').everSuspicious).toBe(false);
+    await expect(run(true, 'g711')).rejects.toSatisfy((e) => isDfdError(e) && e.code === 'ERR_CONFIG');
+  });
+
   it('runs from the command line; g711 is narrowband, which the verdict does not judge unless --judge-narrowband', async () => {
     const list = tsv('cli.tsv', [HEADER, ['a/bob1.wav', 'bonafide', 'bob', '1'], ['a/alice1.wav', 'bonafide', 'alice', '0']]);
     const out = path.join(dir, 'out-cli');
@@ -253,8 +271,10 @@ describe('drift.ts', () => {
       seconds: 30,
       outDir: 'o',
       judgeNarrowband: false,
+      suppressed: false,
       progress: false,
     });
+    expect(parseDriftArgs(['l.tsv', '--suppressed'])).toMatchObject({ suppressed: true });
     expect(parseDriftArgs(['l.tsv', '--label', 'spoof', '--weights', '0.2,0.3', '--stage-weights', '0.5'])).toMatchObject({ label: 'spoof', weights: [0.2, 0.3], stageWeights: [0.5] });
     expect(code(() => parseDriftArgs(['l.tsv', '--label', 'fake']))).toBe('ERR_CONFIG');
     expect(parseDriftArgs(['l.tsv', '--fusions', 'pooled,per-detector'])).toMatchObject({ fusions: ['pooled', 'per-detector'] });

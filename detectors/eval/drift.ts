@@ -7,7 +7,7 @@
  *   node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]...
  *        [--label bonafide|spoof] [--weights 0.2,0.25,...] [--stage-weights 0.4,0.55,...] [--fusions pooled,per-detector]
  *        [--stage-thin 1,2,4]
- *        [--channel clean|opus24|opus12loss|g711] [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]
+ *        [--channel clean|opus24|opus12loss|g711] [--suppressed] [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]
  *
  * The list is the eval tool's TSV (report.ts) with a `speaker` column and optionally a `model`
  * column: only the rows of `--label` (default `bonafide`) are used, grouped into one call per
@@ -41,6 +41,12 @@
  * Recorded: whether the state was ever `suspicious` or `deepfake-likely`, when first, the
  * final state and reason, the largest fused pFake, and the mean window pFake before the verdict
  * weight (what the detector said even when its weight keeps it out of the verdict).
+ *
+ * `--suppressed`: the list's audio already passed a sender's noise suppressor (channel.py
+ * ns-list rewrites it so); its logits are calibrated as the service calibrates a suppressed
+ * sender's windows (AudioStreamProcessor senderNoiseSuppression -> quality.channel
+ * 'suppressed'): with the manifests' `calibration.suppressed` where they have one, else their
+ * wideband one. Wideband channels only.
  *
  * The verdict takes narrowband audio (bandwidth NB/MB, which g711 is) as too poor to judge and
  * stays `collecting` (reason audio:narrowband). `--judge-narrowband` lifts that one quality
@@ -119,6 +125,8 @@ export interface DriftOptions {
   lossSeed: number;
   /** Judge narrowband audio instead of the service's "too poor" rule. */
   judgeNarrowband: boolean;
+  /** The audio passed a sender's noise suppressor: score it with `calibration.suppressed`. */
+  suppressed: boolean;
   progress: boolean;
 }
 
@@ -140,6 +148,7 @@ export const defaultDriftOptions: Omit<DriftOptions, 'tsv'> = {
   maxClipSeconds: defaultEvalOptions.maxClipSeconds,
   lossSeed: defaultEvalOptions.lossSeed,
   judgeNarrowband: false,
+  suppressed: false,
   progress: true,
 };
 
@@ -379,7 +388,9 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
     }
     if (o.windowSeconds < m.manifest.audio!.minSeconds) throw new DfdError('ERR_CONFIG', 'the analysis window is shorter than the model accepts', { id: m.id, minSeconds: m.manifest.audio!.minSeconds });
   }
-  const cals = models.map((m) => calibrationFor(m.manifest.calibration, ch.calibration));
+  if (o.suppressed && ch.calibration !== 'wideband') throw new DfdError('ERR_CONFIG', '--suppressed is for wideband channels (a noise-suppressed sender is not a phone leg)', { channel: ch.name });
+  const calChannel = o.suppressed ? 'suppressed' : ch.calibration;
+  const cals = models.map((m) => calibrationFor(m.manifest.calibration, calChannel));
   if (o.stage2.length > 0 && o.stage2.length !== models.length) throw new DfdError('ERR_CONFIG', 'give one --stage2 per --model (the same fold order), or none', { models: models.length, stage2: o.stage2.length });
   const stages: AvailableModel[] = [];
   for (const m of o.stage2) {
@@ -388,7 +399,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
     if (st.manifest.audio!.sampleRate !== models[stages.length]!.manifest.audio!.sampleRate) throw new DfdError('ERR_CONFIG', 'a stage must take the sample rate of its first stage', { id: st.id });
     stages.push(st);
   }
-  const stageCals = stages.map((m) => calibrationFor(m.manifest.calibration, ch.calibration));
+  const stageCals = stages.map((m) => calibrationFor(m.manifest.calibration, calChannel));
   if (o.stageWeights.length > 0 && stages.length === 0) throw new DfdError('ERR_CONFIG', '--stage-weights needs --stage2');
   // the pairs to replay: every --weights value (default: the manifest's) with every --stage-weights value
   for (const f of o.fusions) if (!DETECTOR_FUSIONS.includes(f)) throw new DfdError('ERR_CONFIG', `fusions are ${DETECTOR_FUSIONS.join(', ')}`, { fusion: String(f) });
@@ -509,6 +520,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
       scoring: 'InferenceWorker logit -> Manifest.calibrate(calibrationFor(calibration, channel)) -> WindowScore (task, verdict weight, evidence)',
       verdict: `ParticipantVerdict with the service defaults (detectorFusion ${defaultParticipantVerdictOptions.detectorFusion}), observe(window) then addScore, clock at each window end`,
       judgeNarrowband: o.judgeNarrowband,
+      suppressed: o.suppressed,
       lossSeed: ch.lossRate > 0 ? o.lossSeed : null,
       maxClipSeconds: o.maxClipSeconds,
     },
@@ -540,7 +552,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
 // -------------------------------------------------------------------------------- main
 
 const USAGE =
-  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--label bonafide|spoof] [--weights w,...] [--stage-weights w,...] [--fusions pooled,per-detector] [--stage-thin k,...] [--channel clean|opus24|opus12loss|g711] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
+  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--label bonafide|spoof] [--weights w,...] [--stage-weights w,...] [--fusions pooled,per-detector] [--stage-thin k,...] [--channel clean|opus24|opus12loss|g711] [--suppressed] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
 
 export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> & { tsv: string } {
   const { values, positionals } = parseArgs({
@@ -559,6 +571,7 @@ export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> &
       'first-window': { type: 'string' },
       out: { type: 'string' },
       'judge-narrowband': { type: 'boolean', default: false },
+      suppressed: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
     },
@@ -604,6 +617,7 @@ export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> &
     ...(seconds !== undefined ? { seconds } : {}),
     ...(values.out !== undefined ? { outDir: values.out } : {}),
     judgeNarrowband: values['judge-narrowband'],
+    suppressed: values.suppressed,
     progress: !values.quiet,
   };
 }

@@ -36,6 +36,20 @@ describe('calibration.telephone and calibrationFor', () => {
     // calibrate() keeps using the main (a, b) whatever else the object carries.
     expect(calibrate(withTel, 1)).toBeCloseTo(1 / (1 + Math.exp(-(0.5 - 1))), 12);
   });
+
+  it('calibration.suppressed: validated like telephone, picked only for the suppressed channel', () => {
+    const plain = voiceManifest(SHA);
+    const ns = { a: 3, b: -0.5, fittedOn: 'held-out pages behind WebRTC NS' };
+    expect(parseManifest({ ...plain, calibration: { ...plain.calibration, suppressed: ns } }).calibration.suppressed).toEqual(ns);
+    expect(() => parseManifest({ ...plain, calibration: { ...plain.calibration, suppressed: { a: 3, b: -0.5 } } })).toThrow(/calibration\/suppressed/);
+    const main = { method: 'logistic' as const, a: 0.5, b: -1, fittedOn: 'dev' };
+    const both = { ...main, telephone: { a: 2, b: 3, fittedOn: 'g711' }, suppressed: ns };
+    expect(calibrationFor(both, 'suppressed')).toEqual({ method: 'logistic', ...ns });
+    expect(calibrationFor(both, 'wideband')).toEqual(main);
+    expect(calibrationFor(both, 'telephone').a).toBe(2);
+    // A manifest without it: suppressed audio falls back to the main (wideband) calibration.
+    expect(calibrationFor(main, 'suppressed')).toEqual(main);
+  });
 });
 
 describe('cascade', () => {

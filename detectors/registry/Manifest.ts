@@ -94,6 +94,12 @@ export const ManifestSchema = Type.Object({
      * passed through that channel; `calibrationFor(c, 'telephone')` picks it, else the main one.
      */
     telephone: Type.Optional(Type.Object({ a: Type.Number(), b: Type.Number(), fittedOn: Type.String() })),
+    /**
+     * Optional logistic calibration for wideband audio from a sender that suppresses noise (a
+     * browser's getUserMedia does by default): fitted on the same held-out clips behind WebRTC's
+     * noise suppressor, which lifts real speech towards fakes; `calibrationFor(c, 'suppressed')`.
+     */
+    suppressed: Type.Optional(Type.Object({ a: Type.Number(), b: Type.Number(), fittedOn: Type.String() })),
   }),
   license: Type.String({ minLength: 1 }),
   dataCard: Type.String(),
@@ -157,16 +163,20 @@ export function calibrate(calibration: Manifest['calibration'], logit: number): 
   return e / (1 + e);
 }
 
-/** The audio channel a score came through: wideband (WebRTC Opus, the default) or telephone (8 kHz, G.711). */
-export type CalibrationChannel = 'wideband' | 'telephone';
+/**
+ * The audio channel a score came through: wideband (WebRTC Opus, SIP G.722; the default),
+ * telephone (8 kHz, G.711) or suppressed (wideband from a sender whose noise suppressor ran,
+ * as a browser's does by default).
+ */
+export type CalibrationChannel = 'wideband' | 'telephone' | 'suppressed';
 
 /**
- * The calibration to use for audio that came through `channel`: the telephone one when the
- * manifest has it and the channel is 'telephone', otherwise the main one. Returns the shape
- * `calibrate()` takes (without the nested `telephone`).
+ * The calibration to use for audio that came through `channel`: the manifest's telephone or
+ * suppressed one when it has it and the channel is that, otherwise the main one. Returns the
+ * shape `calibrate()` takes (without the nested ones).
  */
 export function calibrationFor(calibration: Manifest['calibration'], channel: CalibrationChannel): Manifest['calibration'] {
-  const t = channel === 'telephone' ? calibration.telephone : undefined;
+  const t = channel === 'telephone' ? calibration.telephone : channel === 'suppressed' ? calibration.suppressed : undefined;
   if (t) return { method: 'logistic', a: t.a, b: t.b, fittedOn: t.fittedOn };
   return { method: 'logistic', a: calibration.a, b: calibration.b, fittedOn: calibration.fittedOn };
 }

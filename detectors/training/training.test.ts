@@ -232,6 +232,10 @@ describe('training recipes: tiny end-to-end runs', () => {
     // the variants record their noise-suppressed share (prep --ns-share), and the manifest names it
     expect(m.dataCard).toContain("50% of them first behind a sender's noise suppressor");
     expect(m.training.command).toMatch(/^KOKORO_CLIPS=2 NS_SHARE=0\.5 bash detectors\/training\/voice\/run\.sh /);
+    // the calibration for noise-suppressed senders, fitted on the held-out presets behind WebRTC NS level 2
+    expect(m.calibration.suppressed?.fittedOn).toContain('noise suppressor (WebRTC NS level 2)');
+    expect(Number.isFinite(m.calibration.suppressed?.a) && Number.isFinite(m.calibration.suppressed?.b)).toBe(true);
+    expect(m.training.metrics['lsoMeanEer_suppressed_opus24']).toBeGreaterThanOrEqual(0);
     // the final model trains on what its cross-validation trained on: without the clips, or with other ones, it refuses
     const trainPy = path.join(here, 'voice', 'train.py');
     const finalArgs = [trainPy, 'final', '--data', path.join(out, 'voice-data'), '--out', path.join(out, 'refused', 'voice-antispoof'), '--batch', '4', '--steps', '1'];

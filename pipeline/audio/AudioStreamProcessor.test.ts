@@ -129,6 +129,22 @@ describe('AudioStreamProcessor', () => {
     p.close();
   });
 
+  it("marks a noise-suppressed sender's windows 'suppressed' (the detectors' calibration.suppressed); others stay unmarked", async () => {
+    const packets = packetise(speechPayloads, { firstSeq: FIRST_SEQ, firstTimestamp: FIRST_TS });
+    const arrivals = packets.map((packet) => ({ packet, arrivalMs: packet.sendMs }));
+    const plain = new AudioStreamProcessor(stream, model, { payloadType: 100 });
+    const suppressed = new AudioStreamProcessor(stream, model, { payloadType: 100, senderNoiseSuppression: true });
+    const a = await run(plain, arrivals);
+    const b = await run(suppressed, arrivals);
+    expect(a.length).toBeGreaterThan(3);
+    // The same audio, the same windows: only the channel mark differs.
+    expect(b.map((w) => [w.rtpStart, w.rtpEnd])).toEqual(a.map((w) => [w.rtpStart, w.rtpEnd]));
+    expect(a.every((w) => w.quality.channel === undefined)).toBe(true);
+    expect(b.every((w) => w.quality.channel === 'suppressed')).toBe(true);
+    plain.close();
+    suppressed.close();
+  });
+
   it('produces no windows for a silent stream', async () => {
     const packets = packetise(silencePayloads);
     const p = new AudioStreamProcessor(stream, model);

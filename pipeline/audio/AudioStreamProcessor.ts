@@ -34,7 +34,9 @@
  * Telephone audio (codec 'pcmu': G.711 mu-law at 8 kHz, from a phone leg) takes the same
  * path with PcmuDecoder in place of libopus and the Resampler going 8 -> 16 kHz; its
  * windows are marked `quality.channel = 'telephone'` (NB band), so detectors use their
- * telephone calibration and the verdict does not reject the band as too narrow.
+ * telephone calibration and the verdict does not reject the band as too narrow. Wideband
+ * audio whose sender ran a noise suppressor (`senderNoiseSuppression`, a browser's default)
+ * is marked `quality.channel = 'suppressed'`: detectors use their `calibration.suppressed`.
  */
 import { createLogger } from '../../kernel/log.js';
 import { counter } from '../../kernel/metrics.js';
@@ -71,6 +73,8 @@ const vadFramesCounter = counter<'result'>({
 export interface AudioStreamProcessorOptions {
   /** Codec of the stream: 'opus' (WebRTC), 'pcmu' (telephone, 8 kHz) or 'g722' (SIP, 16 kHz audio on an 8 kHz clock). */
   codec: AudioCodec;
+  /** The sender ran a noise suppressor (wideband codecs only; phone audio stays 'telephone'). */
+  senderNoiseSuppression: boolean;
   /** Negotiated payload type (the tap's consumer rtpParameters). */
   payloadType: number;
   /** RTP clock rate of the stream (48000 for Opus, 8000 for PCMU). */
@@ -90,6 +94,7 @@ export interface AudioStreamProcessorOptions {
 
 export const defaultAudioStreamProcessorOptions: AudioStreamProcessorOptions = {
   codec: 'opus',
+  senderNoiseSuppression: false,
   payloadType: 100,
   clockRate: 48000,
   outputRate: 16000,
@@ -461,7 +466,7 @@ export class AudioStreamProcessor extends TypedEmitter<AudioStreamProcessorEvent
       concealed: Math.min(1, concealed / span),
       bitrate: (bytes * 8 * this.options.clockRate) / span,
       bandwidth: best >= 0 ? BANDWIDTHS[best]! : 'unknown',
-      ...(this.options.codec === 'pcmu' ? { channel: 'telephone' as const } : {}),
+      ...(this.options.codec === 'pcmu' ? { channel: 'telephone' as const } : this.options.senderNoiseSuppression ? { channel: 'suppressed' as const } : {}),
     };
   }
 

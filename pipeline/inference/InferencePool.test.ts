@@ -163,6 +163,27 @@ describe('InferencePool with real onnxruntime sessions', () => {
     expect(bySeq.get(2)).toMatchObject({ detector: 'test-face', weight: 1 });
   });
 
+  it("calibrates each window with its channel's calibration: wideband, telephone or a noise-suppressed sender's", async () => {
+    const cal = voice().manifest.calibration;
+    const tel = { a: cal.a * 0.5, b: cal.b - 1, fittedOn: 'test g711' };
+    const sup = { a: cal.a * 2, b: cal.b + 1, fittedOn: 'test suppressed' };
+    const m: AvailableModel = { ...voice(), manifest: { ...voice().manifest, calibration: { ...cal, telephone: tel, suppressed: sup } } };
+    pool = new InferencePool([m]);
+    const got = collect(pool);
+    await pool.ready();
+    const base = audioWindow({ seq: 1, seconds: 1, seed: 3 });
+    if (base.type !== 'audio-window') throw new Error('audio expected');
+    const channels = [undefined, 'telephone', 'suppressed'] as const;
+    channels.forEach((channel, i) => pool!.submit({ ...base, seq: i + 1, samples: base.samples.slice(), quality: { ...base.quality, ...(channel ? { channel } : {}) } }));
+    await until(() => got.scores.length === 3);
+    const logit = voiceLogitJs(preprocessAudio(base.samples, base.sampleRate, m.manifest.audio!));
+    const bySeq = new Map(got.scores.map((s) => [s.seq, s.pFake]));
+    expect(bySeq.get(1)).toBeCloseTo(calibrate(cal, logit), 4);
+    expect(bySeq.get(2)).toBeCloseTo(calibrate({ method: 'logistic', ...tel }, logit), 4);
+    expect(bySeq.get(3)).toBeCloseTo(calibrate({ method: 'logistic', ...sup }, logit), 4);
+    expect(new Set(bySeq.values()).size).toBe(3);
+  });
+
   it('a cascade stage scores one window in N of each stream, after the first stage; the rest are skipped, not dropped', async () => {
     const stage: AvailableModel = { ...voice(), id: 'test-voice-stage2', manifest: { ...voice().manifest, id: 'test-voice-stage2', cascade: { everyNthWindow: 3, basis: 'test' } } };
     pool = new InferencePool([voice(), stage]);

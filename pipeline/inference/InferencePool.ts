@@ -165,7 +165,7 @@ interface WindowMeta {
   frames: number;
   /** Model input length for audio (batching key), frames for faces. */
   rows: number;
-  /** The channel the window came through: picks the manifest's telephone calibration for phone audio. */
+  /** The channel the window came through: picks the manifest's telephone or suppressed calibration. */
   channel: CalibrationChannel;
 }
 
@@ -623,7 +623,8 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
         detector: d.model.id,
         modelVersion: d.model.manifest.version,
         vector,
-        channel: meta.channel,
+        // Speaker embeddings know wideband and telephone only: a noise-suppressed sender is wideband.
+        channel: meta.channel === 'telephone' ? 'telephone' : 'wideband',
         wallEnd: meta.wallEnd,
       });
     });

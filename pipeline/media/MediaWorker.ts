@@ -136,6 +136,7 @@ function open(m: OpenStream): void {
     if (!vad) throw new Error('audio stream sent to a video worker');
     const proc = new AudioStreamProcessor(m.stream, vad, {
       codec: m.codec ?? 'opus',
+      senderNoiseSuppression: m.senderNoiseSuppression === true,
       payloadType: m.payloadType,
       clockRate: m.clockRate,
       windower: { windowSeconds: cfg.windowSeconds, hopSeconds: cfg.hopSeconds, minSpeechSeconds: cfg.minSpeechSeconds, firstWindowSeconds: cfg.firstWindowSeconds },

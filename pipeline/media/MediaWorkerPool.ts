@@ -135,10 +135,10 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
   }
 
   /** Opens a stream on the least-loaded worker; resolves when the worker is ready for its packets. */
-  open(tapId: string, stream: StreamRef, payloadType: number, clockRate: number, codec?: AudioCodec): Promise<void> {
+  open(tapId: string, stream: StreamRef, payloadType: number, clockRate: number, codec?: AudioCodec, senderNoiseSuppression = false): Promise<void> {
     const mine = this.#slots.filter((s) => s.kind === stream.kind);
     const slot = mine.filter((s) => s.alive).sort((a, b) => a.streams.size - b.streams.size)[0] ?? mine[0]!;
-    const msg: OpenStream = { type: 'open', tapId, stream, payloadType, clockRate, ...(codec ? { codec } : {}) };
+    const msg: OpenStream = { type: 'open', tapId, stream, payloadType, clockRate, ...(codec ? { codec } : {}), ...(senderNoiseSuppression ? { senderNoiseSuppression } : {}) };
     slot.streams.set(tapId, msg);
     this.#slotOf.set(tapId, slot);
     activeStreams.inc({ kind: stream.kind });

@@ -27,6 +27,8 @@ export interface OpenStream {
   clockRate: number;
   /** Audio codec (absent: Opus). */
   codec?: AudioCodec;
+  /** Audio: the sender's noise suppressor ran (MediaSourceInfo.senderNoiseSuppression). */
+  senderNoiseSuppression?: boolean;
 }
 
 export interface RtpBatch {

@@ -4,6 +4,7 @@ import { TestSignallingClient } from '../../test/helpers/wsClient.js';
 import { untilValue } from '../../test/helpers/until.js';
 import { TokenSigner } from '../tokens.js';
 import type { Service } from '../../src/Service.js';
+import type { MediaTap } from '../MediaTap.js';
 
 describe('signalling: bad input gets typed errors and changes nothing', () => {
   let service: Service;
@@ -120,6 +121,53 @@ describe('signalling: bad input gets typed errors and changes nothing', () => {
     const c = await TestSignallingClient.connect(service.port);
     const closed = await c.closed;
     expect(closed.code).toBe(4408);
+  });
+
+  it("produce's noiseSuppression: a bad value is refused and adds nothing; the audio tap says whether the sender suppresses noise", async () => {
+    const taps: MediaTap[] = [];
+    service.rooms.on('tapopen', (tap) => taps.push(tap));
+    const c = await joined();
+    const t = await c.request('createWebRtcTransport', { direction: 'send' });
+    const transportId = t.data!['id'];
+    const rtp = (ssrc: number, kind: 'audio' | 'video') => ({
+      codecs: kind === 'audio' ? [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2, parameters: {}, rtcpFeedback: [] }] : [{ mimeType: 'video/VP8', payloadType: 101, clockRate: 90000, parameters: {}, rtcpFeedback: [] }],
+      encodings: [{ ssrc }],
+      headerExtensions: [],
+      rtcp: { cname: 'c' },
+    });
+    for (const noiseSuppression of ['yes', 1, null]) {
+      const bad = await c.request('produce', { transportId, kind: 'audio', rtpParameters: rtp(1000, 'audio'), noiseSuppression });
+      expect(bad.error?.code).toBe('ERR_BAD_REQUEST');
+    }
+    expect(taps).toHaveLength(0);
+    const off = await c.request('produce', { transportId, kind: 'audio', rtpParameters: rtp(1001, 'audio'), noiseSuppression: false });
+    const unsaid = await c.request('produce', { transportId, kind: 'audio', rtpParameters: rtp(1002, 'audio') });
+    const video = await c.request('produce', { transportId, kind: 'video', rtpParameters: rtp(1003, 'video'), noiseSuppression: true });
+    expect([off.ok, unsaid.ok, video.ok]).toEqual([true, true, true]);
+    const tapOf = (r: { data?: Record<string, unknown> }) => taps.find((x) => x.info.producerId === r.data?.['producerId']);
+    expect(tapOf(off)?.info.senderNoiseSuppression).toBeUndefined();
+    // Not said: a browser's getUserMedia suppresses noise unless told not to (DFD_ASSUME_SENDER_NOISE_SUPPRESSION).
+    expect(tapOf(unsaid)?.info.senderNoiseSuppression).toBe(true);
+    expect(tapOf(video)?.info.senderNoiseSuppression).toBeUndefined();
+    c.close();
+
+    // An operator whose clients turn the suppressor off without saying so: unsaid means none.
+    const plain = await startTestService({ assumeSenderNoiseSuppression: false });
+    try {
+      const plainTaps: MediaTap[] = [];
+      plain.rooms.on('tapopen', (tap) => plainTaps.push(tap));
+      const d = await TestSignallingClient.connect(plain.port);
+      expect((await d.request('join', { token: plain.issueToken('r2', 'Bob').token })).ok).toBe(true);
+      const t2 = await d.request('createWebRtcTransport', { direction: 'send' });
+      const said = await d.request('produce', { transportId: t2.data!['id'], kind: 'audio', rtpParameters: rtp(2001, 'audio'), noiseSuppression: true });
+      const notSaid = await d.request('produce', { transportId: t2.data!['id'], kind: 'audio', rtpParameters: rtp(2002, 'audio') });
+      const find = (r: { data?: Record<string, unknown> }) => plainTaps.find((x) => x.info.producerId === r.data?.['producerId']);
+      expect(find(said)?.info.senderNoiseSuppression).toBe(true);
+      expect(find(notSaid)?.info.senderNoiseSuppression).toBeUndefined();
+      d.close();
+    } finally {
+      await plain.close();
+    }
   });
 
   it('rate limiting answers ERR_RATE_LIMITED instead of queueing without bound', async () => {

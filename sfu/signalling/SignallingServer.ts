@@ -368,7 +368,8 @@ class SignallingSession {
       case 'produce': {
         const { room, peer } = this.#joined();
         const d = data as MethodData<'produce'>;
-        return { producerId: await room.produce(peer, d.transportId, d.kind, d.rtpParameters as unknown as types.RtpParameters) };
+        const sender = d.noiseSuppression === undefined ? {} : { noiseSuppression: d.noiseSuppression };
+        return { producerId: await room.produce(peer, d.transportId, d.kind, d.rtpParameters as unknown as types.RtpParameters, sender) };
       }
       case 'consume': {
         const { room, peer } = this.#joined();

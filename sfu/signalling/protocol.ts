@@ -33,7 +33,11 @@ export const methods = {
   setRtpCapabilities: Type.Object({ rtpCapabilities: OpaqueObject }, { additionalProperties: false }),
   createWebRtcTransport: Type.Object({ direction: Type.Union([Type.Literal('send'), Type.Literal('recv')]) }, { additionalProperties: false }),
   connectWebRtcTransport: Type.Object({ transportId: Id, dtlsParameters: OpaqueObject }, { additionalProperties: false }),
-  produce: Type.Object({ transportId: Id, kind: Kind, rtpParameters: OpaqueObject }, { additionalProperties: false }),
+  /**
+   * `noiseSuppression` (audio): whether the client's noise suppressor runs on the track
+   * (MediaStreamTrack.getSettings().noiseSuppression); absent, the room assumes it does.
+   */
+  produce: Type.Object({ transportId: Id, kind: Kind, rtpParameters: OpaqueObject, noiseSuppression: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
   consume: Type.Object({ transportId: Id, producerId: Id }, { additionalProperties: false }),
   resumeConsumer: Type.Object({ consumerId: Id }, { additionalProperties: false }),
   pauseConsumer: Type.Object({ consumerId: Id }, { additionalProperties: false }),

@@ -82,7 +82,7 @@ export class MeetingClient {
         // The page owns its tracks: they outlive a transport (rejoin) and a replaced track.
         stopTracks: false,
         ...(track.kind === 'video' ? { encodings: [{ maxBitrate: 800_000 }] } : {}),
-        ...(track.kind === 'audio' ? { codecOptions: { opusStereo: false, opusDtx: false, opusFec: true } } : {}),
+        ...(track.kind === 'audio' ? { codecOptions: { opusStereo: false, opusDtx: false, opusFec: true }, appData: noiseSuppressionOf(track) } : {}),
       });
       this.producers.set(producer.id, producer);
     }
@@ -130,9 +130,11 @@ export class MeetingClient {
       this.signalling.request('connectWebRtcTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
     });
     if (direction === 'send') {
-      transport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
+      transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+        // Tell the service whether the browser's noise suppressor runs on this audio: it calibrates the voice detectors for it.
+        const ns = appData['noiseSuppression'];
         this.signalling
-          .request<{ producerId: string }>('produce', { transportId: transport.id, kind, rtpParameters })
+          .request<{ producerId: string }>('produce', { transportId: transport.id, kind, rtpParameters, ...(typeof ns === 'boolean' ? { noiseSuppression: ns } : {}) })
           .then(({ producerId }) => callback({ id: producerId }), errback);
       });
     }
@@ -192,4 +194,10 @@ export class MeetingClient {
       }
     }
   }
+}
+
+/** What the browser says of its noise suppressor on an audio track ({} when it does not say). */
+function noiseSuppressionOf(track: MediaStreamTrack): { noiseSuppression?: boolean } {
+  const ns = track.getSettings().noiseSuppression;
+  return typeof ns === 'boolean' ? { noiseSuppression: ns } : {};
 }

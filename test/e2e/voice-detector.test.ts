@@ -59,6 +59,8 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
   const browsers: Browser[] = [];
   const verdicts: Verdict[] = [];
   const scores: DetectorScore[] = [];
+  /** Per participant, the channels its audio windows were marked with (the calibration the detectors used). */
+  const channels = new Map<string, Set<string>>();
 
   beforeAll(async () => {
     // Fails (never skips) with the install command when Piper or the recordings are missing.
@@ -70,6 +72,7 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
     service = await startTestService({ modelsDir, faceAnalysis: false, challenges: false }, { events: false, analysis: true });
     service.pipeline!.on('verdict', (v) => verdicts.push(v));
     service.pipeline!.on('score', (s) => scores.push(s));
+    service.pipeline!.on('audio-window', (w) => channels.set(w.stream.peerId, (channels.get(w.stream.peerId) ?? new Set()).add(w.quality.channel ?? 'wideband')));
     browsers.push(await launchBrowser({ wav: mics.ttsWav, y4m: fixtures.testY4m }));
     browsers.push(await launchBrowser({ wav: mics.realSpeechWav, y4m: fixtures.testY4m }));
   });
@@ -133,6 +136,7 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
         stagePFakes: tts.stage.map((s) => round(s.pFake, 2)),
         speechSec: round(tts.current.evidence.speechSeconds / overlap, 1),
         states: states(tts.verdicts),
+        channels: [...(channels.get(ttsId) ?? [])],
       },
       real: {
         meanPFake: round(mean(real.scores.map((s) => s.pFake))),
@@ -146,6 +150,7 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
         states: states(real.verdicts),
         firstFlag: realFlags[0] ?? null,
         final: { state: real.current.state, pFake: round(real.current.pFake) },
+        channels: [...(channels.get(realId) ?? [])],
       },
     };
     console.log(`voice-detector-e2e ${JSON.stringify(summary)}`);
@@ -172,6 +177,10 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
       expect(ran.get(stage.id) ?? 0, `verdict models ${JSON.stringify(c.current.models)}: ${info}`).toBeGreaterThan(0);
       expect(ran.get(stage.id) ?? 0, `verdict models ${JSON.stringify(c.current.models)}: ${info}`).toBeLessThanOrEqual(Math.ceil((ran.get('voice-antispoof') ?? 0) / every));
     }
+    // The meeting page told the service that Chromium's noise suppressor runs (getUserMedia's default), so every
+    // window was scored with the detectors' calibration for noise-suppressed senders.
+    expect(summary.tts.channels, info).toEqual(['suppressed']);
+    expect(summary.real.channels, info).toEqual(['suppressed']);
     expect(manifest.verdict?.weight ?? 1, `voice-antispoof's manifest verdict.weight is 0: it is scored but cannot move a verdict. ${info}`).toBeGreaterThan(0);
 
     // Both spoke long enough to be judged.

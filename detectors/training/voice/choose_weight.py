@@ -73,21 +73,24 @@ def drift_sweep(work: str, folds_dir: str, stage_folds: str, label: str, first: 
 
 
 def pair_sweep(work: str, folds_dir: str, stage_folds: str, lst: str, label: str, grid1: list[float],
-               grid2: list[float], folds: int, channel: str, seconds: int,
-               fusion: str) -> tuple[dict[tuple[float, float], int], int]:
+               grid2: list[float], folds: int, channel: str, seconds: int, fusion: str,
+               suppressed: bool = False) -> tuple[dict[tuple[float, float], int], int]:
     """One drift.ts pass over a list with both stages, replayed at every (first, stage) weight pair;
-    ({(first, stage): calls suspicious}, calls)."""
+    ({(first, stage): calls suspicious}, calls). `suppressed`: the list's audio is behind a sender's noise suppressor,
+    calibrated as the service calibrates such a sender (drift.ts --suppressed: the manifests'
+    calibration.suppressed)."""
     args = []
     for k in range(folds):
         args += ["--model", os.path.join(folds_dir, f"voice-antispoof-fold{k}"),
                  "--stage2", os.path.join(stage_folds, f"voice-whisper-fold{k}")]
-    d = os.path.join(work, "sweeps", os.path.basename(os.path.dirname(lst)) + "-" + label)
+    name = os.path.basename(os.path.dirname(lst)) + "-" + label + ("-ns" if suppressed else "")
+    d = os.path.join(work, "sweeps", name)
     os.makedirs(d, exist_ok=True)
     out = subprocess.run(["node", "--import", "tsx", os.path.join(REPO, "detectors", "eval", "drift.ts"), lst, *args,
                           "--label", label, "--channel", channel, "--seconds", str(seconds),
                           "--weights", ",".join(f"{w}" for w in grid1),
                           "--stage-weights", ",".join(f"{w}" for w in grid2),
-                          "--fusions", fusion, "--out", d, "--quiet"],
+                          "--fusions", fusion, "--out", d, "--quiet", *(["--suppressed"] if suppressed else [])],
                          cwd=REPO, check=True, capture_output=True, text=True).stdout
     rep = json.loads(out)
     n = int(rep["totals"]["speakers"])
@@ -116,10 +119,10 @@ def choose_pair(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
     lists = {"bonafide": os.path.join(folds_dir, "bonafide-speakers.tsv"),
              "spoof": os.path.join(folds_dir, "spoof-calls.tsv")}
     ns_bona = ns_list(lists["bonafide"], ns_dir, args.suppressed)
-    passes = [(lists["bonafide"], "bonafide"), (ns_bona, "bonafide"), (lists["spoof"], "spoof")]
+    passes = [(lists["bonafide"], "bonafide", False), (ns_bona, "bonafide", True), (lists["spoof"], "spoof", False)]
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = [pool.submit(pair_sweep, args.work, folds_dir, args.stage_folds, lst, label, grid1, grid2, folds,
-                            args.channel, args.seconds, args.fusion) for lst, label in passes]
+                            args.channel, args.seconds, args.fusion, sup) for lst, label, sup in passes]
         (plain, nb), (suppressed, nbs), (spoof, ns) = (j.result() for j in jobs)
     ok = [p for p in plain if plain[p] / nb < args.max_share and suppressed[p] / nbs < args.max_share]
     best = max(ok, key=lambda p: (spoof[p], p[0], p[1])) if ok else (0.0, 0.0)
@@ -127,7 +130,8 @@ def choose_pair(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
     where = (f"of the {nb} held-out bona fide speakers of the training pages in a {args.seconds} s call "
              f"({args.channel}, "
              f"fold models that never saw the call's page) and of the same speakers behind a sender's noise suppressor "
-             f"(WebRTC NS level {args.suppressed}, channel.py ns-list)")
+             f"(WebRTC NS level {args.suppressed}, channel.py ns-list; scored as the service scores a sender that "
+             f"suppresses noise: with calibration.suppressed where a manifest has one)")
     basis = (f"largest-detection pair of weights (this model {','.join(f'{w:g}' for w in grid1)} "
              f"of at most {cap1:.4f}, "
              f"the stage {','.join(f'{w:g}' for w in grid2)} of at most {cap2:.4f}) "

@@ -19,45 +19,10 @@ import os
 import sys
 
 import numpy as np
-import onnxruntime as ort
-import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from channel import CHANNELS  # noqa: E402
-from train import Cache, Variants, lso_table, score_clips  # noqa: E402
-
-
-class OnnxModel:
-    """Enough of SpecNet's interface for `score_clips`: called on a [batch, samples] tensor, returns [batch, 1]."""
-
-    def __init__(self, path: str) -> None:
-        o = ort.SessionOptions()
-        o.intra_op_num_threads = 1
-        self.s = ort.InferenceSession(path, o, providers=["CPUExecutionProvider"])
-        self.name = self.s.get_inputs()[0].name
-        self.training = False
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(self.s.run(None, {self.name: x.numpy().astype(np.float32)})[0])
-
-    def eval(self) -> None:
-        pass
-
-    def train(self, _: bool) -> None:
-        pass
-
-
-def score_run(c: Cache, ev: Variants, models: str, step: int) -> tuple[list[int], dict[str, list[float]], dict]:
-    """Every clip scored by the fold model that never saw its page, per channel; with the LSO table of those scores."""
-    idx: list[int] = []
-    scores: dict[str, list[float]] = {ch: [] for ch in CHANNELS}
-    for k in range(c.folds):
-        test = [i for i, m in enumerate(c.clips) if m["fold"] == k]
-        model = OnnxModel(os.path.join(models, f"fold{k}-step{step}.onnx"))
-        idx += test
-        for j, ch in enumerate(CHANNELS):
-            scores[ch] += score_clips(model, ev, test, j).tolist()  # type: ignore[arg-type]
-    return idx, scores, lso_table(c, idx, {ch: np.array(v) for ch, v in scores.items()})
+from train import Cache, Variants, score_run  # noqa: E402
 
 
 def main() -> None:

@@ -13,6 +13,9 @@
 #      spoofs of their own page, never held out (README: "Decision: ship Kokoro-82M as a known attack"; not shipped).
 #      NS_SHARE (0): share of the training variants of both classes put behind a sender's noise suppressor first
 #      (channel.py sender_ns, WebRTC NS level 1-3; README: "The live-path gap"); a cache's variants record theirs.
+#      NS_EVAL (2): the evaluation presets of the same clips behind the sender's noise suppressor at this level
+#      (cache DATA-ns<level>, prep --variants 0 --eval-ns); the report fits the manifest's calibration.suppressed on
+#      them (what the service uses for browser callers); "none" leaves it out.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
@@ -31,6 +34,18 @@ t="detectors/training/voice/train.py"
 if [ "${SKIP_DATA:-0}" != "1" ] || [ ! -f "$data/eval-channels.npz" ]; then
   nice -n 10 "$py" detectors/training/voice/build_data.py --out "$data" --folds "$folds" "${dirs[@]}"
   nice -n 10 "$py" "$t" prep --data "$data" --variants "${VARIANTS:-6}" --ns-share "${NS_SHARE:-0}"
+  rm -rf "$data-ns${NS_EVAL:-2}"
+fi
+suppressed=()
+if [ "${NS_EVAL:-2}" != "none" ]; then
+  nsd="$data-ns${NS_EVAL:-2}"
+  if [ ! -f "$nsd/eval-channels.npz" ]; then
+    mkdir -p "$nsd"
+    ln -sf "$(cd "$data" && pwd)/clips.json" "$nsd/clips.json"
+    ln -sf "$(cd "$data" && pwd)/clips.npz" "$nsd/clips.npz"
+    nice -n 10 "$py" "$t" prep --data "$nsd" --variants 0 --eval-ns "${NS_EVAL:-2}"
+  fi
+  suppressed=(--suppressed-data "$nsd")
 fi
 extra=()
 if [ "${KOKORO_CLIPS:-0}" != "0" ]; then
@@ -48,7 +63,7 @@ if [ "${SKIP_CV:-0}" != "1" ]; then
   done
   wait
 fi
-nice -n 10 "$py" "$t" report --data "$data" --archs "${archs[@]}"
+nice -n 10 "$py" "$t" report --data "$data" --archs "${archs[@]}" "${suppressed[@]}"
 nice -n 10 "$py" "$t" final --data "$data" --out "$out" ${FINAL_STEPS:+--steps "$FINAL_STEPS"} "${extra[@]}"
 # 7. verdict weight: the largest that keeps held-out genuine speakers out of `suspicious` (needs node and npm ci)
 nice -n 10 "$py" detectors/training/voice/choose_weight.py --data "$data" --model "$out" --manifests "${dirs[@]}"

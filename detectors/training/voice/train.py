@@ -123,8 +123,9 @@ def cmd_prep(args) -> None:
             eval_items.append(apply_channel(x, ch, erng, args.eval_ns))
         if (i + 1) % 100 == 0:
             log(f"prep {i + 1}/{len(c.clips)} clips, {time.time() - t0:.0f} s")
-    save_variants(os.path.join(args.data, "train-variants.npz"), train_items, args.variants,
-                  {"nsShare": args.ns_share, "opus48Share": args.opus48_share})
+    if args.variants > 0:  # 0: the evaluation presets only (a cache of held-out channels, e.g. behind --eval-ns)
+        save_variants(os.path.join(args.data, "train-variants.npz"), train_items, args.variants,
+                      {"nsShare": args.ns_share, "opus48Share": args.opus48_share})
     save_variants(os.path.join(args.data, "eval-channels.npz"), eval_items, len(CHANNELS), {"evalNs": args.eval_ns})
     log(f"prep done: {args.variants} training variants and {len(CHANNELS)} evaluation channels per clip, "
         f"{time.time() - t0:.0f} s")
@@ -425,6 +426,63 @@ def lso_table(c: Cache, idx: list[int], scores: dict[str, np.ndarray]) -> dict:
     return table
 
 
+class OnnxModel:
+    """Enough of SpecNet's interface for `score_clips`: called on a [batch, samples] tensor, returns [batch, 1]."""
+
+    def __init__(self, path: str) -> None:
+        import onnxruntime as ort
+
+        o = ort.SessionOptions()
+        o.intra_op_num_threads = 1
+        self.s = ort.InferenceSession(path, o, providers=["CPUExecutionProvider"])
+        self.name = self.s.get_inputs()[0].name
+        self.training = False
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.s.run(None, {self.name: x.numpy().astype(np.float32)})[0])
+
+    def eval(self) -> None:
+        pass
+
+    def train(self, _: bool) -> None:
+        pass
+
+
+def score_run(c: Cache, ev: Variants, models: str, step: int) -> tuple[list[int], dict[str, list[float]], dict]:
+    """Every clip scored by the fold model that never saw its page, per channel; with the LSO table of those scores."""
+    idx: list[int] = []
+    scores: dict[str, list[float]] = {ch: [] for ch in CHANNELS}
+    for k in range(c.folds):
+        test = [i for i, m in enumerate(c.clips) if m["fold"] == k]
+        model = OnnxModel(os.path.join(models, f"fold{k}-step{step}.onnx"))
+        idx += test
+        for j, ch in enumerate(CHANNELS):
+            scores[ch] += score_clips(model, ev, test, j).tolist()  # type: ignore[arg-type]
+    return idx, scores, lso_table(c, idx, {ch: np.array(v) for ch, v in scores.items()})
+
+
+def suppressed_calibration(c: Cache, data: str, models: str, step: int) -> dict:
+    """The chosen run's fold models score `data`'s evaluation presets, the same clips and folds behind a sender's noise
+    suppressor (`prep --eval-ns`); a logistic calibration fitted on the wideband ones serves audio from senders that
+    suppress noise (a browser's getUserMedia does by default), whose real speech the model scores higher."""
+    other = Cache(data)
+    if [m["fold"] for m in other.clips] != [m["fold"] for m in c.clips] or len(other.clips) != len(c.clips):
+        raise SystemExit(f"report: {data} does not hold the same clips and folds as the training cache")
+    ev = Variants(os.path.join(data, "eval-channels.npz"))
+    level = ev.meta.get("evalNs")
+    if level is None:
+        raise SystemExit(f"report: {data}/eval-channels.npz is not behind a noise suppressor (train.py prep --eval-ns)")
+    idx, sc, tab = score_run(c, ev, models, step)
+    lab = c.labels[idx]
+    wide = [ch for ch in CHANNELS if ch not in TELEPHONE]
+    a, b = platt(np.concatenate([np.array(sc[ch]) for ch in wide]), np.concatenate([lab for _ in wide]))
+    log(f"suppressed (noise suppressor level {level}) calibration a={a:.3f} b={b:.3f}; mean LSO EER "
+        + " ".join(f"{ch} {tab[ch]['meanGroupEer']:.3f}" for ch in CHANNELS))
+    return {"evalNs": int(level), "calibration": [a, b],
+            "meanGroupEer": {ch: tab[ch]["meanGroupEer"] for ch in CHANNELS},
+            "pooledEer": {ch: tab[ch]["pooledEer"] for ch in CHANNELS}}
+
+
 def cmd_report(args) -> None:
     from shortcut import shortcut_baseline
 
@@ -476,8 +534,12 @@ def cmd_report(args) -> None:
     ta, tb = platt(tel, tel_lab)
     chosen = report["archs"][arch]["perStep"][str(st)]
     mean_eer = float(np.mean([chosen[ch]["meanGroupEer"] for ch in CHANNELS if ch not in TELEPHONE]))
+    calibration = {"wideband": [a, b], "telephone": [ta, tb]}
+    if args.suppressed_data:
+        report["suppressed"] = suppressed_calibration(c, args.suppressed_data, os.path.join(args.data, "cv", arch), st)
+        calibration["suppressed"] = report["suppressed"]["calibration"]
     report["chosen"] = {"arch": arch, **runs[arch], "steps": st,
-                        "calibration": {"wideband": [a, b], "telephone": [ta, tb]}, "meanLsoEerWideband": mean_eer,
+                        "calibration": calibration, "meanLsoEerWideband": mean_eer,
                         "table": chosen, "oof": {"clipIdx": idx, "scores": sc}}
     report["shortcut"] = shortcut_baseline(c, args.data)
     json.dump(report, open(os.path.join(args.data, "cv", "report.json"), "w"), indent=1)
@@ -594,6 +656,12 @@ def write_manifest(args, c: Cache, rep: dict, model: SpecNet, onnx_path: str, st
             "fittedOn": "out-of-fold clip scores of the leave-source-out cross-validation (every page held out once), "
                         "wideband channels (16 kHz as is, Opus 24 kb/s, Opus 12 kb/s + 5 % loss)",
             "telephone": {"a": ta, "b": tb, "fittedOn": "same clips through G.711 mu-law 8 kHz"},
+            **({"suppressed": {
+                "a": ch["calibration"]["suppressed"][0], "b": ch["calibration"]["suppressed"][1],
+                "fittedOn": ("same clips behind a sender's noise suppressor "
+                             f"(WebRTC NS level {rep['suppressed']['evalNs']}), then the wideband channels; for "
+                             "senders that suppress noise (a browser's getUserMedia)")}}
+               if "suppressed" in ch["calibration"] else {}),
         },
         "verdict": {
             # a calibration slope <= 0 means the held-out scores run the wrong way: never act on such a model
@@ -617,11 +685,15 @@ def write_manifest(args, c: Cache, rep: dict, model: SpecNet, onnx_path: str, st
                         "on the training side of every fold." if n_extra else "")),
         "training": {
             "command": ((f"KOKORO_CLIPS={n_extra} " if n_extra else "") + (f"NS_SHARE={ns_share:g} " if ns_share else "")
+                        + ("NS_EVAL=none " if "suppressed" not in rep
+                           else "" if rep["suppressed"]["evalNs"] == 2 else f"NS_EVAL={rep['suppressed']['evalNs']} ")
                         + "bash detectors/training/voice/run.sh ../shared/train/voice-tts ../shared/train/voice-vc"),
             "seconds": round(train_s, 1),
             "metrics": {
                 **{f"lsoMeanEer_{k}": round(v["meanGroupEer"], 4) for k, v in ch["table"].items()},
                 **{f"lsoPooledEer_{k}": round(v["pooledEer"], 4) for k, v in ch["table"].items()},
+                **{f"lsoMeanEer_suppressed_{k}": round(v, 4)
+                   for k, v in rep.get("suppressed", {}).get("meanGroupEer", {}).items()},
                 **{f"shortcutLsoMeanEer_{k.replace(' ', '').replace('+', '_')}": round(v["meanGroupEer"], 4)
                    for k, v in rep["shortcut"].items()},
                 "onnxParityMaxAbs": parity,
@@ -660,6 +732,10 @@ def main() -> None:
     ap.add_argument("--eval-ns", type=int, default=None, choices=[0, 1, 2, 3],
                     help="prep: put every evaluation preset behind the sender's noise suppression at this level "
                          "(a held-out channel set for cross_channel.py; not for a training cache's report)")
+    ap.add_argument("--suppressed-data", default="",
+                    help="report: a cache of the same clips whose evaluation presets are behind a sender's noise "
+                         "suppressor (prep --eval-ns); the chosen run's fold models score it and a calibration for "
+                         "noise-suppressed senders is fitted on it (manifest calibration.suppressed)")
     ap.add_argument("--opus48-share", type=float, default=0.0,
                     help="prep: share of training Opus passes coded at 48 kHz (the rest at 16 kHz); 0 as shipped")
     ap.add_argument("--pair-share", type=float, default=0.0,
