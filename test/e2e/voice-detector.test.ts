@@ -9,12 +9,15 @@
  * Challenges are off and no face model is loaded, so only the voice detector can move a
  * verdict. Both callers are observed until each has MIN_SPEECH_SEC of speech evidence. The real
  * speaker must never enter `suspicious` or `deepfake-likely` and must be judged `likely-genuine`;
- * the TTS caller's windows must score clearly higher than the real speaker's. Flagging the TTS
- * caller with no challenge is NOT asserted: at the verdict weights the genuine-drift check allows
- * with a browser's noise suppressor in front (docs/models.md, "Genuine callers (drift)": SpecNet
- * 0.15, the stage 0.05 since 2026-12-05) it is not flagged; at the earlier 0.25 / 0.1 it reached
- * `suspicious` at a fused pFake of 0.600-0.609 against the 0.60 threshold. When it is flagged, the
- * flag must come from the voice detectors. The logged line says what happened.
+ * the TTS caller's windows must score clearly higher than the real speaker's. Both pages run
+ * Chromium's noise suppressor (getUserMedia's default) and say so, so every window must be scored
+ * with the detectors' calibration for noise-suppressed senders (quality.channel 'suppressed').
+ * Flagging the TTS caller with no challenge is NOT asserted: at the verdict weights the genuine-
+ * drift check allows (docs/models.md, "Genuine callers (drift)": SpecNet 0.3, the stage 0.05 with
+ * voice-antispoof 0.3.0) its windows, calibrated for a suppressed sender, sit near 0.65 and it is
+ * not flagged; with 0.2.0 at 0.25 / 0.1 (no such calibration) it reached `suspicious` at a fused
+ * pFake of 0.600-0.609 against the 0.60 threshold. When it is flagged, the flag must come from the
+ * voice detectors. The logged line says what happened.
  *
  * This checks the shipped model's accuracy on two recordings, unlike the other end-to-end
  * tests (small test graphs). Fixtures: test/fixtures/build.ts `ensureVoiceFixtures` (Piper is

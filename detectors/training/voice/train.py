@@ -575,6 +575,12 @@ def report_markdown(c: Cache, rep: dict) -> str:
               "energy above 4 kHz), same folds:", "", "| features from | mean LSO EER |", "| --- | --- |"]
     for k, v in rep["shortcut"].items():
         lines.append(f"| {k} | {v['meanGroupEer']:.3f} |")
+    if "suppressed" in rep:
+        s = rep["suppressed"]
+        lines += ["", "The same presets behind the sender's noise suppressor "
+                  f"(WebRTC NS level {s['evalNs']}), the chosen run's fold models: mean LSO EER " + " / ".join(f"{s['meanGroupEer'][k]:.3f}" for k in CHANNELS)
+                  + f" ({', '.join(CHANNELS)}); calibration.suppressed a {s['calibration'][0]:.3f}, "
+                  f"b {s['calibration'][1]:.3f}."]
     return "\n".join(lines) + "\n"
 
 
