@@ -24,6 +24,12 @@ Commands (DIR = the SpecNet cache):
                           head on every page with the C most folds chose; ONNX + manifest (weight from the CV)
   folds --data DIR --out DIR2
                           the 5 fold models as model folders (for detectors/eval/drift.ts)
+  suppressed --data DIR --suppressed-data DIR2
+                          the calibration for senders that suppress noise: each fold's head (refitted with its chosen
+                          C, as cv fitted it) scores DIR2's features of the same clips' evaluation presets behind the
+                          sender's noise suppressor (train.py prep --variants 0 --eval-ns 2, then features --data
+                          DIR2); a Platt fit on the wideband ones goes into the report, and final / folds write it as
+                          the manifest's calibration.suppressed
 """
 from __future__ import annotations
 
@@ -113,9 +119,12 @@ def clip_features(f: Features, x: np.ndarray) -> np.ndarray:
 
 def extract(data: str, clip_fn, dims: int, path: str) -> None:
     """`clip_fn(waveform) -> [dims]` for every clip variant of the cache (eval channels, training variants), saved
-    to `path` as eval_channels [clips, 4, dims] and train_variants [clips, 6, dims]."""
+    to `path` as eval_channels [clips, 4, dims] and train_variants [clips, 6, dims]. A cache of evaluation presets
+    only (`train.py prep --variants 0`, e.g. behind the sender's noise suppressor) gives eval_channels alone."""
     out = {}
     for name in ("eval-channels", "train-variants"):
+        if name == "train-variants" and not os.path.exists(os.path.join(data, f"{name}.npz")):
+            continue
         v = Variants(os.path.join(data, f"{name}.npz"))
         n = len(v.offsets)
         x = np.zeros((n, dims), dtype=np.float32)
@@ -194,6 +203,38 @@ def cmd_cv(args) -> None:
     log(f"calibration wideband a={a:.3f} b={b:.3f}, telephone a={ta:.3f} b={tb:.3f}")
 
 
+def cmd_suppressed(args) -> None:
+    c = Cache(args.data)
+    tv, _ = load_features(args.data)
+    ns = np.load(os.path.join(args.suppressed_data, "whisper-stage-feats.npz"))["eval_channels"]
+    other = Cache(args.suppressed_data)
+    if [m["fold"] for m in other.clips] != [m["fold"] for m in c.clips]:
+        raise SystemExit(f"suppressed: {args.suppressed_data} does not hold the same clips and folds as {args.data}")
+    level = Variants(os.path.join(args.suppressed_data, "eval-channels.npz")).meta.get("evalNs")
+    if level is None:
+        raise SystemExit(f"suppressed: {args.suppressed_data} is not behind a noise suppressor "
+                         "(train.py prep --eval-ns)")
+    path = os.path.join(args.data, "cv", RUN, "report.json")
+    rep = json.load(open(path))
+    lab = c.labels
+    folds = np.array([m["fold"] for m in c.clips])
+    scores = np.zeros((len(lab), len(CHANNELS)))
+    for k in range(c.folds):
+        m = fit_head(tv, lab, folds != k, rep["chosen"][str(k)]["C"])
+        for ch in range(len(CHANNELS)):
+            scores[folds == k, ch] = m.decision_function(ns[folds == k, ch])
+    tab = lso_table(c, list(range(len(lab))), {ch: scores[:, i] for i, ch in enumerate(CHANNELS)})
+    wide = np.concatenate([scores[:, i] for i, ch in enumerate(CHANNELS) if ch != "g711"])
+    a, b = platt(wide, np.tile(lab, len(CHANNELS) - 1))
+    rep["calibration"]["suppressed"] = [a, b]
+    rep["suppressed"] = {"evalNs": int(level), "meanGroupEer": {ch: tab[ch]["meanGroupEer"] for ch in CHANNELS},
+                         "pooledEer": {ch: tab[ch]["pooledEer"] for ch in CHANNELS}}
+    with open(path, "w") as f:
+        json.dump(rep, f)
+    log(f"behind the sender's noise suppressor (level {level}): mean LSO EER "
+        + " / ".join(f"{ch} {tab[ch]['meanGroupEer']:.3f}" for ch in CHANNELS) + f"; calibration a={a:.3f} b={b:.3f}")
+
+
 def lso_summary(c: Cache, scores: np.ndarray) -> dict:
     """Out-of-fold clip scores [clips, channels] -> mean LSO EER per channel, their mean, clean EER per page (the
     studies' report rows)."""
@@ -261,7 +302,7 @@ def head_to_stage(m) -> Stage:
 
 
 def write_manifest(out: str, onnx_path: str, rep: dict, c: Cache, cc: float, parity: float, fold: int | None,
-                   seconds: float) -> None:
+                   seconds: float, version: str = "0.1.0") -> None:
     a, b = rep["calibration"]["wideband"]
     ta, tb = rep["calibration"]["telephone"]
     tab = rep["table"]
@@ -270,7 +311,7 @@ def write_manifest(out: str, onnx_path: str, rep: dict, c: Cache, cc: float, par
     manifest = {
         "schemaVersion": 1,
         "id": "voice-whisper" if fold is None else f"voice-whisper-fold{fold}",
-        "version": "0.1.0",
+        "version": version,
         "task": "voice-antispoof",
         "file": "model.onnx",
         "sha256": hashlib.sha256(open(onnx_path, "rb").read()).hexdigest(),
@@ -288,6 +329,12 @@ def write_manifest(out: str, onnx_path: str, rep: dict, c: Cache, cc: float, par
             "fittedOn": "out-of-fold clip scores of the leave-source-out cross-validation (every page held out once), "
                         "wideband channels (16 kHz as is, Opus 24 kb/s, Opus 12 kb/s + 5 % loss)",
             "telephone": {"a": ta, "b": tb, "fittedOn": "same clips through G.711 mu-law 8 kHz"},
+            **({"suppressed": {
+                "a": rep["calibration"]["suppressed"][0], "b": rep["calibration"]["suppressed"][1],
+                "fittedOn": ("same clips behind a sender's noise suppressor "
+                             f"(WebRTC NS level {rep['suppressed']['evalNs']}), then the wideband channels; for "
+                             "senders that suppress noise (a browser's getUserMedia)")}}
+               if "suppressed" in rep["calibration"] else {}),
         },
         "verdict": {
             "weight": round(max(0.0, 1 - 2 * lso), 4) if a > 0 else 0.0,
@@ -307,6 +354,8 @@ def write_manifest(out: str, onnx_path: str, rep: dict, c: Cache, cc: float, par
             "seconds": round(seconds, 1),
             "metrics": {**{f"lsoMeanEer_{k}": round(v["meanGroupEer"], 4) for k, v in tab.items()},
                         **{f"lsoPooledEer_{k}": round(v["pooledEer"], 4) for k, v in tab.items()},
+                        **{f"lsoMeanEer_suppressed_{k}": round(v, 4)
+                           for k, v in rep.get("suppressed", {}).get("meanGroupEer", {}).items()},
                         "onnxParityMaxAbs": parity},
             "architecture": {"name": "whisper-base-blocks3-stats-logistic", "blocks": BLOCKS, "features": FEATURES,
                              "C": cc, "macsPer2sWindow": macs_per_window()},
@@ -340,20 +389,26 @@ def cmd_final(args) -> None:
         m = fit_head(tv, c.labels, mask, cc if fold is None else rep["chosen"][str(fold)]["C"])
         path = os.path.join(out, "model.onnx")
         parity = export(head_to_stage(m), path)
-        write_manifest(out, path, rep, c, cc, parity, fold, time.time() - t0)
+        write_manifest(out, path, rep, c, cc, parity, fold, time.time() - t0, args.version)
         log(f"wrote {out} (C={cc}, ONNX parity {parity:.2e}, {os.path.getsize(path) / 1e6:.1f} MB)")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("cmd", choices=("features", "cv", "final", "folds"))
+    ap.add_argument("cmd", choices=("features", "cv", "final", "folds", "suppressed"))
     ap.add_argument("--data", required=True)
     ap.add_argument("--out")
+    ap.add_argument("--suppressed-data", help="suppressed: the evaluation presets behind the sender's noise "
+                                              "suppressor, with their features (features --data)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--version", default="0.1.0", help="final / folds: the manifest's version")
     args = ap.parse_args()
     if args.cmd in ("final", "folds") and not args.out:
         ap.error("--out is required")
-    {"features": cmd_features, "cv": cmd_cv, "final": cmd_final, "folds": cmd_final}[args.cmd](args)
+    if args.cmd == "suppressed" and not args.suppressed_data:
+        ap.error("suppressed needs --suppressed-data")
+    {"features": cmd_features, "cv": cmd_cv, "final": cmd_final, "folds": cmd_final,
+     "suppressed": cmd_suppressed}[args.cmd](args)
 
 
 if __name__ == "__main__":
