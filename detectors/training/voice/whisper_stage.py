@@ -302,7 +302,7 @@ def head_to_stage(m) -> Stage:
 
 
 def write_manifest(out: str, onnx_path: str, rep: dict, c: Cache, cc: float, parity: float, fold: int | None,
-                   seconds: float, version: str = "0.1.0") -> None:
+                   seconds: float, version: str = "0.1.1") -> None:
     a, b = rep["calibration"]["wideband"]
     ta, tb = rep["calibration"]["telephone"]
     tab = rep["table"]
@@ -401,7 +401,8 @@ def main() -> None:
     ap.add_argument("--suppressed-data", help="suppressed: the evaluation presets behind the sender's noise "
                                               "suppressor, with their features (features --data)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--version", default="0.1.0", help="final / folds: the manifest's version")
+    ap.add_argument("--version", default="0.1.1",
+                    help="final / folds: the manifest's version (0.1.1: with calibration.suppressed)")
     args = ap.parse_args()
     if args.cmd in ("final", "folds") and not args.out:
         ap.error("--out is required")
