@@ -577,9 +577,10 @@ def report_markdown(c: Cache, rep: dict) -> str:
         lines.append(f"| {k} | {v['meanGroupEer']:.3f} |")
     if "suppressed" in rep:
         s = rep["suppressed"]
+        eers = " / ".join(f"{s['meanGroupEer'][k]:.3f}" for k in CHANNELS)
         lines += ["", "The same presets behind the sender's noise suppressor "
-                  f"(WebRTC NS level {s['evalNs']}), the chosen run's fold models: mean LSO EER " + " / ".join(f"{s['meanGroupEer'][k]:.3f}" for k in CHANNELS)
-                  + f" ({', '.join(CHANNELS)}); calibration.suppressed a {s['calibration'][0]:.3f}, "
+                  f"(WebRTC NS level {s['evalNs']}), the chosen run's fold models: mean LSO EER {eers} "
+                  f"({', '.join(CHANNELS)}); calibration.suppressed a {s['calibration'][0]:.3f}, "
                   f"b {s['calibration'][1]:.3f}."]
     return "\n".join(lines) + "\n"
 
@@ -737,7 +738,8 @@ def main() -> None:
                          "sender_ns, level 1-3); 0 reproduces 0.2.0's variants")
     ap.add_argument("--eval-ns", type=int, default=None, choices=[0, 1, 2, 3],
                     help="prep: put every evaluation preset behind the sender's noise suppression at this level "
-                         "(a held-out channel set for cross_channel.py; not for a training cache's report)")
+                         "(a held-out channel set for cross_channel.py and report --suppressed-data; with "
+                         "--variants 0 only these presets are written; not for a training cache's own report)")
     ap.add_argument("--suppressed-data", default="",
                     help="report: a cache of the same clips whose evaluation presets are behind a sender's noise "
                          "suppressor (prep --eval-ns); the chosen run's fold models score it and a calibration for "
