@@ -72,7 +72,10 @@ const byDetector = new Map<string, DetectorScore[]>();
 for (const s of scores) byDetector.set(s.detector, [...(byDetector.get(s.detector) ?? []), s]);
 // The calibration the service chose: 'suppressed' when the page said its noise suppressor runs.
 const channels: Record<string, number> = {};
-for (const w of windows.values()) channels[w.quality.channel ?? 'wideband'] = (channels[w.quality.channel ?? 'wideband'] ?? 0) + 1;
+for (const w of windows.values()) {
+  const ch = w.quality.channel ?? 'wideband';
+  channels[ch] = (channels[ch] ?? 0) + 1;
+}
 const summary: Record<string, unknown> = { wav: path.basename(wav), apm: values.apm, windows: windows.size, channels };
 for (const [id, ss] of byDetector) {
   summary[id] = {

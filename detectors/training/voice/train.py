@@ -461,24 +461,41 @@ def score_run(c: Cache, ev: Variants, models: str, step: int) -> tuple[list[int]
     return idx, scores, lso_table(c, idx, {ch: np.array(v) for ch, v in scores.items()})
 
 
+def suppressed_presets(c: Cache, data: str) -> tuple[Variants, int]:
+    """`data`'s evaluation presets and their noise-suppressor level, after checking that they are the same clips and
+    folds as `c` behind a sender's noise suppressor (`prep --variants 0 --eval-ns L`)."""
+    other = Cache(data)
+    if [m["fold"] for m in other.clips] != [m["fold"] for m in c.clips]:
+        raise SystemExit(f"{data} does not hold the same clips and folds as the training cache")
+    ev = Variants(os.path.join(data, "eval-channels.npz"))
+    level = ev.meta.get("evalNs")
+    if level is None:
+        raise SystemExit(f"{data}/eval-channels.npz is not behind a noise suppressor (train.py prep --eval-ns)")
+    return ev, int(level)
+
+
+def suppressed_manifest_entry(rep: dict, ab: list[float]) -> dict:
+    """The manifest's `calibration.suppressed` (as a dict to spread into `calibration`; empty without one)."""
+    if "suppressed" not in rep:
+        return {}
+    return {"suppressed": {"a": ab[0], "b": ab[1],
+                           "fittedOn": ("same clips behind a sender's noise suppressor "
+                                        f"(WebRTC NS level {rep['suppressed']['evalNs']}), then the wideband channels; "
+                                        "for senders that suppress noise (a browser's getUserMedia)")}}
+
+
 def suppressed_calibration(c: Cache, data: str, models: str, step: int) -> dict:
     """The chosen run's fold models score `data`'s evaluation presets, the same clips and folds behind a sender's noise
     suppressor (`prep --eval-ns`); a logistic calibration fitted on the wideband ones serves audio from senders that
     suppress noise (a browser's getUserMedia does by default), whose real speech the model scores higher."""
-    other = Cache(data)
-    if [m["fold"] for m in other.clips] != [m["fold"] for m in c.clips] or len(other.clips) != len(c.clips):
-        raise SystemExit(f"report: {data} does not hold the same clips and folds as the training cache")
-    ev = Variants(os.path.join(data, "eval-channels.npz"))
-    level = ev.meta.get("evalNs")
-    if level is None:
-        raise SystemExit(f"report: {data}/eval-channels.npz is not behind a noise suppressor (train.py prep --eval-ns)")
+    ev, level = suppressed_presets(c, data)
     idx, sc, tab = score_run(c, ev, models, step)
     lab = c.labels[idx]
     wide = [ch for ch in CHANNELS if ch not in TELEPHONE]
     a, b = platt(np.concatenate([np.array(sc[ch]) for ch in wide]), np.concatenate([lab for _ in wide]))
     log(f"suppressed (noise suppressor level {level}) calibration a={a:.3f} b={b:.3f}; mean LSO EER "
         + " ".join(f"{ch} {tab[ch]['meanGroupEer']:.3f}" for ch in CHANNELS))
-    return {"evalNs": int(level), "calibration": [a, b],
+    return {"evalNs": level, "calibration": [a, b],
             "meanGroupEer": {ch: tab[ch]["meanGroupEer"] for ch in CHANNELS},
             "pooledEer": {ch: tab[ch]["pooledEer"] for ch in CHANNELS}}
 
@@ -663,12 +680,7 @@ def write_manifest(args, c: Cache, rep: dict, model: SpecNet, onnx_path: str, st
             "fittedOn": "out-of-fold clip scores of the leave-source-out cross-validation (every page held out once), "
                         "wideband channels (16 kHz as is, Opus 24 kb/s, Opus 12 kb/s + 5 % loss)",
             "telephone": {"a": ta, "b": tb, "fittedOn": "same clips through G.711 mu-law 8 kHz"},
-            **({"suppressed": {
-                "a": ch["calibration"]["suppressed"][0], "b": ch["calibration"]["suppressed"][1],
-                "fittedOn": ("same clips behind a sender's noise suppressor "
-                             f"(WebRTC NS level {rep['suppressed']['evalNs']}), then the wideband channels; for "
-                             "senders that suppress noise (a browser's getUserMedia)")}}
-               if "suppressed" in ch["calibration"] else {}),
+            **suppressed_manifest_entry(rep, ch["calibration"].get("suppressed", [])),
         },
         "verdict": {
             # a calibration slope <= 0 means the held-out scores run the wrong way: never act on such a model

@@ -52,7 +52,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from channel import CHANNELS  # noqa: E402
 from common.metrics import eer  # noqa: E402
 from specnet import normalise  # noqa: E402
-from train import SR, WIN, Cache, Variants, lso_table, platt, windows  # noqa: E402
+from train import (SR, WIN, Cache, Variants, lso_table, platt, suppressed_manifest_entry,  # noqa: E402
+                   suppressed_presets, windows)
 from whisper_encoder import LogMel, WhisperEncoder, build_encoder, load_weights  # noqa: E402
 
 BLOCKS = 3
@@ -206,14 +207,8 @@ def cmd_cv(args) -> None:
 def cmd_suppressed(args) -> None:
     c = Cache(args.data)
     tv, _ = load_features(args.data)
+    _, level = suppressed_presets(c, args.suppressed_data)
     ns = np.load(os.path.join(args.suppressed_data, "whisper-stage-feats.npz"))["eval_channels"]
-    other = Cache(args.suppressed_data)
-    if [m["fold"] for m in other.clips] != [m["fold"] for m in c.clips]:
-        raise SystemExit(f"suppressed: {args.suppressed_data} does not hold the same clips and folds as {args.data}")
-    level = Variants(os.path.join(args.suppressed_data, "eval-channels.npz")).meta.get("evalNs")
-    if level is None:
-        raise SystemExit(f"suppressed: {args.suppressed_data} is not behind a noise suppressor "
-                         "(train.py prep --eval-ns)")
     path = os.path.join(args.data, "cv", RUN, "report.json")
     rep = json.load(open(path))
     lab = c.labels
@@ -227,7 +222,7 @@ def cmd_suppressed(args) -> None:
     wide = np.concatenate([scores[:, i] for i, ch in enumerate(CHANNELS) if ch != "g711"])
     a, b = platt(wide, np.tile(lab, len(CHANNELS) - 1))
     rep["calibration"]["suppressed"] = [a, b]
-    rep["suppressed"] = {"evalNs": int(level), "meanGroupEer": {ch: tab[ch]["meanGroupEer"] for ch in CHANNELS},
+    rep["suppressed"] = {"evalNs": level, "meanGroupEer": {ch: tab[ch]["meanGroupEer"] for ch in CHANNELS},
                          "pooledEer": {ch: tab[ch]["pooledEer"] for ch in CHANNELS}}
     with open(path, "w") as f:
         json.dump(rep, f)
@@ -329,12 +324,7 @@ def write_manifest(out: str, onnx_path: str, rep: dict, c: Cache, cc: float, par
             "fittedOn": "out-of-fold clip scores of the leave-source-out cross-validation (every page held out once), "
                         "wideband channels (16 kHz as is, Opus 24 kb/s, Opus 12 kb/s + 5 % loss)",
             "telephone": {"a": ta, "b": tb, "fittedOn": "same clips through G.711 mu-law 8 kHz"},
-            **({"suppressed": {
-                "a": rep["calibration"]["suppressed"][0], "b": rep["calibration"]["suppressed"][1],
-                "fittedOn": ("same clips behind a sender's noise suppressor "
-                             f"(WebRTC NS level {rep['suppressed']['evalNs']}), then the wideband channels; for "
-                             "senders that suppress noise (a browser's getUserMedia)")}}
-               if "suppressed" in rep["calibration"] else {}),
+            **suppressed_manifest_entry(rep, rep["calibration"].get("suppressed", [])),
         },
         "verdict": {
             "weight": round(max(0.0, 1 - 2 * lso), 4) if a > 0 else 0.0,
