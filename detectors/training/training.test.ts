@@ -281,6 +281,9 @@ describe('training recipes: tiny end-to-end runs', () => {
     const s = await checkExported(path.join(out, 'models-stage'), 'voice-whisper', 'voice-antispoof', null);
     expect(s.cascade?.everyNthWindow).toBeGreaterThanOrEqual(1);
     expect(s.audio).toMatchObject({ sampleRate: 16000, minSeconds: 2, maxSeconds: 2 });
+    // with its own calibration for noise-suppressed senders (whisper_stage.py suppressed)
+    expect(s.calibration.suppressed?.fittedOn).toContain('noise suppressor (WebRTC NS level 2)');
+    expect(Number.isFinite(s.calibration.suppressed?.a) && Number.isFinite(s.calibration.suppressed?.b)).toBe(true);
     const w = preprocessAudio(clip.samples.length >= 2 * clip.rate ? clip.samples.slice(0, 2 * clip.rate) : clip.samples, clip.rate, s.audio!);
     const two = new Float32Array(32000);
     for (let i = 0; i < two.length; i++) two[i] = w[i % w.length]!;

@@ -80,6 +80,9 @@ voice() {
   # the second stage (frozen Whisper-base encoder from PyPI + logistic head) on the same cache
   nice -n 10 "$py" "$v/whisper_stage.py" features --data "$data" --threads 1
   nice -n 10 "$py" "$v/whisper_stage.py" cv --data "$data"
+  # its calibration for noise-suppressed senders, on the presets behind the suppressor made for SpecNet above
+  nice -n 10 "$py" "$v/whisper_stage.py" features --data "$data-ns2" --threads 1
+  nice -n 10 "$py" "$v/whisper_stage.py" suppressed --data "$data" --suppressed-data "$data-ns2"
   nice -n 10 "$py" "$v/whisper_stage.py" final --data "$data" --out "$out/models-stage/voice-whisper" --threads 1
   stamp whisper_stage
   # its verdict weight: both stages' fold models on the held-out genuine speakers and spoof calls (drift.ts --stage2)
