@@ -223,7 +223,12 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     // Sources start paused; resume once the worker is ready for the stream.
     const codec = info.kind === 'audio' ? audioCodecOf(info.codec.mimeType) : undefined;
     void this.media
-      .open(info.id, stream, info.codec.payloadType, info.codec.clockRate, codec, info.senderNoiseSuppression === true)
+      .open(info.id, stream, {
+        payloadType: info.codec.payloadType,
+        clockRate: info.codec.clockRate,
+        ...(codec ? { codec } : {}),
+        senderNoiseSuppression: info.senderNoiseSuppression === true,
+      })
       .then(() => tap.resume())
       .catch((error: unknown) => {
         // The source went away while it was being resumed (its SFU worker died, the call or the service is

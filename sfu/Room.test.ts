@@ -3,7 +3,7 @@ import { startTestService } from '../test/helpers/service.js';
 import { RtpLoadSender } from '../load-tests/RtpLoadSender.js';
 import { encodeOpus } from '../pipeline/testing/audioSupport.js';
 import { Peer } from './Peer.js';
-import { untilValue } from '../test/helpers/until.js';
+import { untilAsyncValue, untilValue } from '../test/helpers/until.js';
 import { parseRtpPacket } from '../pipeline/rtp/RtpPacket.js';
 import type { Service } from '../src/Service.js';
 import type { MediaTap } from './MediaTap.js';
@@ -35,12 +35,13 @@ describe('RTP ingest (PlainTransport) and taps', () => {
       const tap = taps[0]!;
       expect(tap.paused).toBe(true);
       tap.on('rtp', (p) => got.push(p));
-      await new Promise((r) => setTimeout(r, 300));
-      expect(got.length).toBe(0); // paused: nothing flows
+      // paused: the producer receives packets, none reach the tap
+      const producer = gw.producers.get(target.producerId)!;
+      const received = async () => (await producer.getStats()).reduce((n, s) => n + s.packetCount, 0);
+      await untilAsyncValue('the ingest producer to receive 15 packets', async () => (await received()) >= 15, 10_000);
+      expect(got.length).toBe(0);
       await tap.resume();
-      const deadline = Date.now() + 5000;
-      while (got.length < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(got.length).toBeGreaterThanOrEqual(20);
+      await untilValue('20 packets at the resumed tap', () => got.length >= 20, 10_000);
       const first = parseRtpPacket(got[0]!);
       expect(first.payloadType).toBe(tap.info.codec.payloadType);
       expect(frames.some((f) => Buffer.from(f).equals(Buffer.from(first.payload)))).toBe(true);

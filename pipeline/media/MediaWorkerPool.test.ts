@@ -44,8 +44,8 @@ describe('MediaWorkerPool (real worker thread, real Opus, real Silero VAD)', () 
       if (w.type === 'audio-window') windows.push(w);
     });
     pool.on('stats', (s) => stats.set(s.tapId, s));
-    await pool.open('t1', sRef, 111, 48000);
-    await pool.open('t2', qRef, 111, 48000);
+    await pool.open('t1', sRef, { payloadType: 111, clockRate: 48000 });
+    await pool.open('t2', qRef, { payloadType: 111, clockRate: 48000 });
     const t0 = Date.now();
     for (let i = 0; i < Math.max(speech.length, silence.length); i++) {
       if (speech[i]) pool.push('t1', speech[i]!.bytes, t0 + i * 20);
@@ -91,7 +91,7 @@ describe('MediaWorkerPool backpressure and shutdown', () => {
     const pool = new MediaWorkerPool({ audioWorkers: 1, videoWorkers: 0, faceAnalysis: false, maxInFlightBatches: 1, batchMs: 3_600_000, statsIntervalMs: 100 });
     await pool.ready();
     const ref: StreamRef = { roomId: 'r', peerId: 'p', producerId: 'x', kind: 'audio' };
-    await pool.open('t', ref, 111, 48000);
+    await pool.open('t', ref, { payloadType: 111, clockRate: 48000 });
     const packets = packetise(encodeOpus(readWav(fixtures.speechWav).samples), { payloadType: 111 });
     const stats: StreamStats[] = [];
     pool.on('stats', (s) => stats.push(s));
@@ -116,7 +116,7 @@ describe('MediaWorkerPool backpressure and shutdown', () => {
     const pool = new MediaWorkerPool({ audioWorkers: 1, videoWorkers: 0, faceAnalysis: false });
     await pool.ready();
     const packets = packetise(encodeOpus(readWav(fixtures.speechWav).samples), { payloadType: 111 });
-    for (let i = 0; i < 4; i++) await pool.open(`t${i}`, { roomId: 'r', peerId: `p${i}`, producerId: `x${i}`, kind: 'audio' }, 111, 48000);
+    for (let i = 0; i < 4; i++) await pool.open(`t${i}`, { roomId: 'r', peerId: `p${i}`, producerId: `x${i}`, kind: 'audio' }, { payloadType: 111, clockRate: 48000 });
     const t0 = Date.now();
     for (const [n, p] of packets.entries()) for (let i = 0; i < 4; i++) pool.push(`t${i}`, p.bytes, t0 + n * 20);
     await new Promise((r) => setTimeout(r, 30));

@@ -11,9 +11,8 @@ import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import { createLogger, currentLogLevel } from '../../kernel/log.js';
 import { counter, gauge, setThreadMetrics } from '../../kernel/metrics.js';
 import type { StreamRef, AudioWindow, FaceWindow, MediaKind } from '../messages.js';
-import type { FromMediaWorker, OpenStream, ToMediaWorker, StreamStats } from './protocol.js';
+import type { FromMediaWorker, OpenStream, ToMediaWorker, StreamMedia, StreamStats } from './protocol.js';
 import type { MediaWorkerConfig } from './MediaWorker.js';
-import type { AudioCodec } from '../audio/audioCodec.js';
 import type { FaceObservation } from '../../detectors/face/FaceObservation.js';
 import { ColocatedInference } from '../inference/ColocatedInference.js';
 
@@ -135,9 +134,10 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
   }
 
   /** Opens a stream on the least-loaded worker; resolves when the worker is ready for its packets. */
-  open(tapId: string, stream: StreamRef, payloadType: number, clockRate: number, codec?: AudioCodec, senderNoiseSuppression = false): Promise<void> {
+  open(tapId: string, stream: StreamRef, media: StreamMedia): Promise<void> {
     const mine = this.#slots.filter((s) => s.kind === stream.kind);
     const slot = mine.filter((s) => s.alive).sort((a, b) => a.streams.size - b.streams.size)[0] ?? mine[0]!;
+    const { payloadType, clockRate, codec, senderNoiseSuppression } = media;
     const msg: OpenStream = { type: 'open', tapId, stream, payloadType, clockRate, ...(codec ? { codec } : {}), ...(senderNoiseSuppression ? { senderNoiseSuppression } : {}) };
     slot.streams.set(tapId, msg);
     this.#slotOf.set(tapId, slot);

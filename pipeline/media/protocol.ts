@@ -31,6 +31,9 @@ export interface OpenStream {
   senderNoiseSuppression?: boolean;
 }
 
+/** How a stream's RTP is to be read: `MediaWorkerPool.open`'s options. */
+export type StreamMedia = Pick<OpenStream, 'payloadType' | 'clockRate' | 'codec' | 'senderNoiseSuppression'>;
+
 export interface RtpBatch {
   type: 'rtp';
   /** Per packet: index into `tapIds`, arrival ms, end offset into `data`. */
