@@ -38,8 +38,12 @@ function isDateTime(v: string): boolean {
 if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (v) => UUID_RE.test(v));
 if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', isDateTime);
 
-/** What a scored window came through (the calibration families): wideband or telephone audio, or video. */
-export const SCORE_CHANNELS = ['wideband', 'telephone', 'video'] as const;
+/**
+ * What a scored window came through (the calibration families): wideband audio, telephone audio, wideband
+ * audio from a sender whose noise suppressor ran ('suppressed': a browser's getUserMedia by default; the
+ * shipped detectors calibrate it apart, and a tenant's refit groups it apart), or video.
+ */
+export const SCORE_CHANNELS = ['wideband', 'telephone', 'suppressed', 'video'] as const;
 export type ScoreChannel = (typeof SCORE_CHANNELS)[number];
 
 export const VERDICT_STATES = ['collecting', 'likely-genuine', 'suspicious', 'deepfake-likely', 'verified'] as const;

@@ -41,6 +41,21 @@ describe('ParticipantVerdict', () => {
     expect(events.at(-1)?.state).toBe('deepfake-likely');
   });
 
+  it("names its audio's calibration family from the latest audio window's channel", () => {
+    const { pv } = setup();
+    expect(pv.audioChannel).toBe('wideband'); // no audio yet
+    for (const channel of ['suppressed', 'telephone', 'wideband'] as const) {
+      const w = audioWindow({ stream: A, seconds: 2 });
+      w.quality = { ...w.quality, channel };
+      pv.observe(w);
+      expect(pv.audioChannel).toBe(channel);
+    }
+    const unsaid = audioWindow({ stream: A, seconds: 2 });
+    delete unsaid.quality.channel;
+    pv.observe(unsaid);
+    expect(pv.audioChannel).toBe('wideband');
+  });
+
   it('stays collecting with a quality reason when the only evidence is poor, rather than guessing', () => {
     const { pv } = setup();
     const w = audioWindow({ stream: A, seconds: 4 });

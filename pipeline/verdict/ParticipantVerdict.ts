@@ -286,9 +286,9 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     }
   }
 
-  /** The channel the participant's audio comes through (its latest audio window's): wideband unless telephone. */
-  get audioChannel(): 'wideband' | 'telephone' {
-    return this.audioQuality?.channel === 'telephone' ? 'telephone' : 'wideband';
+  /** The calibration family of the participant's audio (its latest audio window's channel; absent: wideband). */
+  get audioChannel(): 'wideband' | 'telephone' | 'suppressed' {
+    return this.audioQuality?.channel ?? 'wideband';
   }
 
   /**

@@ -13,7 +13,7 @@
 import { logit, sigmoid } from './EvidenceAccumulator.js';
 
 /** What a scored window came through: the calibration families (events/schema.ts SCORE_CHANNELS). */
-export type ScoreChannel = 'wideband' | 'telephone' | 'video';
+export type ScoreChannel = 'wideband' | 'telephone' | 'suppressed' | 'video';
 
 export interface TenantCalibrationEntry {
   detector: string;
