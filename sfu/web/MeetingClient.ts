@@ -76,27 +76,41 @@ export class MeetingClient {
 
   async publish(stream: MediaStream): Promise<void> {
     if (!this.#send) throw new Error('not joined');
-    for (const track of stream.getTracks()) {
-      const producer = await this.#send.produce({
-        track,
-        // The page owns its tracks: they outlive a transport (rejoin) and a replaced track.
-        stopTracks: false,
-        ...(track.kind === 'video' ? { encodings: [{ maxBitrate: 800_000 }] } : {}),
-        ...(track.kind === 'audio' ? { codecOptions: { opusStereo: false, opusDtx: false, opusFec: true }, appData: noiseSuppressionOf(track) } : {}),
-      });
-      this.producers.set(producer.id, producer);
-    }
+    for (const track of stream.getTracks()) await this.#produce(this.#send, track);
   }
 
-  /** Sends `track` instead of the current track of its kind (device picker); no renegotiation. */
+  /**
+   * Sends `track` instead of the current track of its kind (device picker): swapped into the same producer, no
+   * renegotiation. An audio track whose noise suppressor runs where the current one's does not (or the other way
+   * round) goes out as a new producer instead (closeProducer, produce): the service calibrates its voice detectors
+   * by what the producer said when it was made.
+   */
   async replaceTrack(track: MediaStreamTrack): Promise<boolean> {
     let replaced = false;
-    for (const producer of this.producers.values()) {
+    for (const producer of [...this.producers.values()]) {
       if (producer.kind !== track.kind || producer.closed) continue;
-      await producer.replaceTrack({ track });
+      if (track.kind === 'audio' && this.#send && noiseSuppressionOf(track).noiseSuppression !== producer.appData['noiseSuppression']) {
+        await this.signalling.request('closeProducer', { producerId: producer.id });
+        producer.close();
+        this.producers.delete(producer.id);
+        await this.#produce(this.#send, track);
+      } else {
+        await producer.replaceTrack({ track });
+      }
       replaced = true;
     }
     return replaced;
+  }
+
+  async #produce(transport: types.Transport, track: MediaStreamTrack): Promise<void> {
+    const producer = await transport.produce({
+      track,
+      // The page owns its tracks: they outlive a transport (rejoin) and a replaced track.
+      stopTracks: false,
+      ...(track.kind === 'video' ? { encodings: [{ maxBitrate: 800_000 }] } : {}),
+      ...(track.kind === 'audio' ? { codecOptions: { opusStereo: false, opusDtx: false, opusFec: true }, appData: noiseSuppressionOf(track) } : {}),
+    });
+    this.producers.set(producer.id, producer);
   }
 
   /** Inbound/outbound RTP stats per kind, for tests and diagnostics. */

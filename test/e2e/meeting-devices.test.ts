@@ -23,6 +23,7 @@ import { launchBrowser, artifactsDir } from '../helpers/browser.js';
 import { fixtures } from '../fixtures/build.js';
 import { makeEvent } from '../../events/schema.js';
 import type { Service } from '../../src/Service.js';
+import type { MediaTap } from '../../sfu/MediaTap.js';
 
 const ROOM = 'devices-e2e';
 const WAIT = { timeout: 20_000 };
@@ -205,6 +206,34 @@ describe('meeting page: device problems, device picker, reconnect (real Chromium
     const sent = async () => (await stats(alice)).outbound.find((o) => o.kind === 'audio')?.packetsSent ?? 0;
     const at = await sent();
     await until(sent, (n) => n > at + 25, 'audio still flowing after the switch');
+  });
+
+  it('a microphone track without the noise suppressor goes out as a new producer that says so', async () => {
+    // The service calibrates voice detectors by whether the sender's noise suppressor runs (signalling `produce`
+    // noiseSuppression), a property of the producer: a track that differs cannot be swapped into the old one.
+    const taps: MediaTap[] = [];
+    const onTap = (tap: MediaTap): void => void taps.push(tap);
+    service.rooms.on('tapopen', onTap);
+    try {
+      const audioOf = () => producersOf('Alice').filter((p) => p.kind === 'audio');
+      const before = audioOf();
+      expect(before).toHaveLength(1);
+      const said = await alice.evaluate(async () => {
+        const track = (await navigator.mediaDevices.getUserMedia({ audio: { noiseSuppression: false } })).getAudioTracks()[0]!;
+        await (window as unknown as { dfdMeeting: { replaceTrack(t: MediaStreamTrack): Promise<boolean> } }).dfdMeeting.replaceTrack(track);
+        return track.getSettings().noiseSuppression;
+      });
+      expect(said).toBe(false);
+      const [now] = await until(audioOf, (a) => a.length === 1 && a[0]!.id !== before[0]!.id, 'a new audio producer');
+      const tap = await until(() => taps.find((t) => t.info.producerId === now!.id), (t) => t !== undefined, 'its tap');
+      expect(tap!.info.senderNoiseSuppression).toBeUndefined(); // scored with the unsuppressed (wideband) calibration
+      // every audio sender's count (the closed producer's may linger in the report, frozen)
+      const sent = async () => (await stats(alice)).outbound.filter((o) => o.kind === 'audio').reduce((n, o) => n + (o.packetsSent ?? 0), 0);
+      const at = await sent();
+      await until(sent, (n) => n > at + 25, 'audio flowing through the new producer');
+    } finally {
+      service.rooms.off('tapopen', onTap);
+    }
   });
 
   it('a dropped signalling socket shows "Reconnecting…" and the page rejoins on its own', async () => {
