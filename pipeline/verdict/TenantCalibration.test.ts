@@ -26,4 +26,18 @@ describe('TenantCalibrationSet', () => {
     expect(set.for('globex', 'bad', 'wideband')).toBeUndefined();
     expect([set.version('acme'), set.version('globex'), set.version('nobody')]).toEqual([3, 1, 0]);
   });
+
+  it("serves noise-suppressed audio with the tenant's own 'suppressed' entry, else its wideband one", () => {
+    const wide = { detector: 'voice-antispoof', channel: 'wideband' as const, a: 1.2, b: 0.1 };
+    const sup = { detector: 'voice-antispoof', channel: 'suppressed' as const, a: 0.9, b: -0.3 };
+    const set = new TenantCalibrationSet([
+      { tenant: 'acme', version: 2, entries: [wide] },
+      { tenant: 'globex', version: 5, entries: [wide, sup] },
+      { tenant: 'initech', version: 1, entries: [{ ...wide, channel: 'telephone' }] },
+    ]);
+    expect(set.for('acme', 'voice-antispoof', 'suppressed')).toEqual({ version: 2, entry: wide });
+    expect(set.for('globex', 'voice-antispoof', 'suppressed')).toEqual({ version: 5, entry: sup });
+    expect(set.for('globex', 'voice-antispoof', 'wideband')).toEqual({ version: 5, entry: wide });
+    expect(set.for('initech', 'voice-antispoof', 'suppressed')).toBeUndefined(); // never the telephone one
+  });
 });

@@ -56,9 +56,14 @@ export class TenantCalibrationSet {
     }
   }
 
-  /** The tenant's entry for the detector and channel, with its version; undefined: the shipped calibration stands. */
+  /**
+   * The tenant's entry for the detector and channel, with its version; undefined: the shipped calibration stands.
+   * 'suppressed' without an entry of its own takes the tenant's 'wideband' one, as the shipped calibrations fall
+   * back (and as refits before 'suppressed' existed were fitted, with browser callers among the wideband ones).
+   */
   for(tenant: string, detector: string, channel: ScoreChannel): { entry: TenantCalibrationEntry; version: number } | undefined {
-    return this.#entries.get(key(tenant, detector, channel));
+    const own = this.#entries.get(key(tenant, detector, channel));
+    return own ?? (channel === 'suppressed' ? this.#entries.get(key(tenant, detector, 'wideband')) : undefined);
   }
 
   /** The tenant's current version (0: none, the shipped calibration). */

@@ -16,19 +16,31 @@ import numpy as np
 import torch
 from torch import nn
 
+from specnet import SpecNet, normalise
+
 
 class SeedEnsemble(nn.Module):
-    """The mean of the members' outputs. `cfg` is the first member's (all members share one)."""
+    """The mean of SpecNet members' scores. The members share one configuration, so their front end (level
+    normalisation and the fixed-kernel spectrogram, no learned weights) runs once: the same numbers as each member
+    alone, one STFT kernel in the ONNX file and one STFT per window."""
 
-    def __init__(self, members: list[nn.Module]):
+    def __init__(self, members: list[SpecNet]):
         super().__init__()
         if not members:
             raise ValueError("an ensemble needs members")
+        if any(m.cfg != members[0].cfg for m in members):
+            raise ValueError("members differ in their configuration")
         self.members = nn.ModuleList(members)
-        self.cfg = getattr(members[0], "cfg")
+        self.cfg = members[0].cfg
+
+    @property
+    def spec(self) -> nn.Module:
+        """The shared front end (count_macs counts its STFT once)."""
+        return self.members[0].spec
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
-        return torch.stack([m(wav) for m in self.members]).mean(dim=0)
+        s = self.spec(normalise(wav)).unsqueeze(1)
+        return torch.stack([m.score(m.embed_spec(s)) for m in self.members]).mean(dim=0)
 
 
 def merge_onnx(paths: list[str], out: str, input_name: str = "waveform", output_name: str = "logit") -> None:
