@@ -116,11 +116,6 @@ class SpecNet(nn.Module):
         s = self.spec(normalise(wav)).unsqueeze(1)  # (B, 1, F, T)
         if spec_mask and self.training:
             s = _spec_augment(s)
-        return self.embed_spec(s)
-
-    def embed_spec(self, s: torch.Tensor) -> torch.Tensor:
-        """The embedding of a log spectrogram (B, 1, F, T) from `spec` (fixed kernels: members of a seed ensemble
-        share one)."""
         x = self.blocks(self.stem(s))  # (B, C, F', T')
         b, c, f, t = x.shape
         x = self.proj(x.reshape(b, c * f, t))
@@ -161,7 +156,7 @@ def oc_softmax_loss(score: torch.Tensor, y: torch.Tensor, m_real: float = 0.9, m
     return F.softplus(margin).mean()
 
 
-def count_macs(model: nn.Module, samples: int) -> int:
+def count_macs(model: SpecNet, samples: int) -> int:
     """Multiply-accumulates of convolutions and linear layers for one window (forward hooks)."""
     total = 0
 

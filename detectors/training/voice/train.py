@@ -5,8 +5,6 @@ Subcommands (DIR is the cache written by build_data.py):
   cv     --data DIR --fold K        train without fold K's groups, score fold K at every checkpoint
   report --data DIR                 leave-source-out tables, shortcut baseline, chosen step and calibration
   final  --data DIR --out MODELDIR  train on every group for the chosen steps, export ONNX, write the manifest
-  ensemble --data DIR --runs A B C --seeds SA SB SC --run NAME
-                                    a seed-ensemble CV run from runs that differ only in --seed (ensemble.py)
 
 Everything is seeded; one torch thread per process (run two folds at once on two cores).
 Windows are the evaluator's and the service's: 2 s every 1 s, clip score = mean window logit (see windows()).
@@ -31,7 +29,6 @@ sys.path.insert(0, os.path.join(HERE, ".."))  # common/
 sys.path.insert(0, HERE)
 from channel import CHANNELS, apply_channel, random_channel  # noqa: E402
 from common.metrics import eer, group_eers  # noqa: E402
-from ensemble import SeedEnsemble, cv_run  # noqa: E402
 from specnet import SpecNet, SpecNetConfig, count_macs, oc_softmax_loss  # noqa: E402
 from tssdnet import TSSDNetConfig, TSSDNetDetector  # noqa: E402
 
@@ -406,15 +403,6 @@ def cmd_cv(args) -> None:
     log(f"fold {args.fold} done in {time.time() - t0:.0f} s")
 
 
-def cmd_ensemble(args) -> None:
-    if not args.run:
-        raise SystemExit("ensemble needs --run (the new run's name)")
-    c = Cache(args.data)
-    step = args.steps or 1200
-    cv_run(args.data, c.folds, args.runs, args.seeds, step, args.run)
-    log(f"ensemble run {args.run}: {len(args.runs)} members at step {step}")
-
-
 def platt(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """Logistic calibration with both classes weighted equally, so that a * logit + b reads as a log-likelihood
     ratio (equal priors), not as the share of spoofs in the training pages."""
@@ -524,7 +512,7 @@ def cmd_report(args) -> None:
         d = os.path.join(args.data, "cv", arch)
         folds = [json.load(open(os.path.join(d, f"fold{k}.json"))) for k in range(c.folds)]
         runs[arch] = {"model": folds[0].get("arch", arch), "swa": folds[0].get("swa"),
-                      "extraSpoofs": folds[0].get("extraSpoofs"), "ensemble": folds[0].get("ensemble")}
+                      "extraSpoofs": folds[0].get("extraSpoofs")}
         steps = sorted({ck["step"] for ck in folds[0]["checkpoints"]} & set.intersection(
             *[{ck["step"] for ck in f["checkpoints"]} for f in folds]))
         per_step = {}
@@ -637,14 +625,9 @@ def cmd_final(args) -> None:
     if extra:
         log(f"{len(extra)} extra spoof clips from {args.extra_spoofs}")
     t0 = time.time()
-    # a seed ensemble trains each member with its CV run's seed (the first member of a run built by `ensemble` from
-    # the shipped run reproduces that model); a plain run trains one model with --seed
-    seeds = (ch.get("ensemble") or {}).get("seeds") or [args.seed]
-    members = [train(c, tv, list(range(len(c.clips))), ch.get("model", ch["arch"]), steps, seed, args.batch, args.lr,
-                     pair_share=args.pair_share, pair_margin_weight=args.pair_margin_weight,
-                     pair_margin=args.pair_margin, swa_start=swa_start, swa_every=swa_every,
-                     swa_bn_batches=args.swa_bn_batches) for seed in seeds]
-    model = members[0] if len(members) == 1 else SeedEnsemble(members)
+    model = train(c, tv, list(range(len(c.clips))), ch.get("model", ch["arch"]), steps, args.seed, args.batch, args.lr,
+                  pair_share=args.pair_share, pair_margin_weight=args.pair_margin_weight, pair_margin=args.pair_margin,
+                  swa_start=swa_start, swa_every=swa_every, swa_bn_batches=args.swa_bn_batches)
     train_s = time.time() - t0
     os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, "model.onnx")
@@ -667,8 +650,8 @@ def cmd_final(args) -> None:
     write_manifest(args, c, rep, model, onnx_path, steps, train_s, parity, len(extra), float(tv.meta.get("nsShare", 0)))
 
 
-def write_manifest(args, c: Cache, rep: dict, model: SpecNet | SeedEnsemble, onnx_path: str, steps: int,
-                   train_s: float, parity: float, n_extra: int = 0, ns_share: float = 0.0) -> None:
+def write_manifest(args, c: Cache, rep: dict, model: SpecNet, onnx_path: str, steps: int, train_s: float,
+                   parity: float, n_extra: int = 0, ns_share: float = 0.0) -> None:
     ch = rep["chosen"]
     a, b = ch["calibration"]["wideband"]
     ta, tb = ch["calibration"]["telephone"]
@@ -735,10 +718,6 @@ def write_manifest(args, c: Cache, rep: dict, model: SpecNet | SeedEnsemble, onn
                 "onnxParityMaxAbs": parity,
             },
             "architecture": {"name": ch.get("model", ch["arch"]), **model.cfg.to_dict(),
-                             **({"seedEnsemble": {"members": len(ch["ensemble"]["seeds"]),
-                                                  "seeds": ch["ensemble"]["seeds"],
-                                                  "score": "mean of the members' logits"}}
-                                if ch.get("ensemble") else {}),
                              "parameters": int(sum(p.numel() for p in model.parameters())),
                              "macsPer2sWindow": count_macs(model, WIN)},
             "steps": steps, "batch": args.batch,
@@ -754,16 +733,14 @@ def write_manifest(args, c: Cache, rep: dict, model: SpecNet | SeedEnsemble, onn
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["prep", "cv", "report", "final", "ensemble"])
+    ap.add_argument("cmd", choices=["prep", "cv", "report", "final"])
     ap.add_argument("--data", required=True)
     ap.add_argument("--arch", default="specnet-oc", choices=list(ARCHS))
     ap.add_argument("--archs", nargs="+", default=["specnet-oc"])
-    ap.add_argument("--runs", nargs="+", default=[], help="ensemble: the member CV runs (plain runs, same clips)")
-    ap.add_argument("--seeds", nargs="+", type=int, default=[], help="ensemble: each member run's --seed")
     ap.add_argument("--fold", type=int, default=0)
     ap.add_argument("--steps", type=int, default=None,
                     help="cv: training steps (0 scores the starting model, e.g. the published weights of --arch tssdnet); "
-                         "final: default the chosen run's steps; ensemble: the members' checkpoint (default 1200)")
+                         "final: default the chosen run's steps")
     ap.add_argument("--every", type=int, default=300)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -799,8 +776,8 @@ def main() -> None:
                     help="cv: a variants file of spoof clips made outside the pages (kokoro_study.py variants) added "
                          "to every fold's training as one page of their own; off as shipped")
     ap.add_argument("--run", default="",
-                    help="cv and ensemble: run name, the folder under DIR/cv/ (cv default: the architecture, or "
-                         "<arch>-swa<S>e<K> with --swa-start)")
+                    help="cv: run name, the folder under DIR/cv/ (default: the architecture, or <arch>-swa<S>e<K> with "
+                         "--swa-start)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=20261202)
     ap.add_argument("--out", default=os.path.join(REPO, "detectors", "models", "voice-antispoof"))
@@ -808,8 +785,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.cmd == "cv" and (args.steps is None or args.steps < 0):
         ap.error("cv needs --steps (0 to score the starting model)")
-    cmds = {"prep": cmd_prep, "cv": cmd_cv, "report": cmd_report, "final": cmd_final, "ensemble": cmd_ensemble}
-    cmds[args.cmd](args)
+    {"prep": cmd_prep, "cv": cmd_cv, "report": cmd_report, "final": cmd_final}[args.cmd](args)
 
 
 if __name__ == "__main__":
