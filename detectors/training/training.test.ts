@@ -227,6 +227,15 @@ describe('training recipes: tiny end-to-end runs', () => {
       expect(fold.extraSpoofs).toEqual({ file: 'kokoro-en-variants.npz', clips: 2 });
       expect(Math.max(...fold.clipIdx)).toBeLessThan(data.clips.length);
     }
+    // the seed-ensemble study tool: its first run is the report's run (same numbers), the mean of both is scored too
+    type StudySide = Record<string, { meanLsoEer: Record<string, number>; fourChannelMean: number; againstFirst?: { pages: number } }>;
+    const study = JSON.parse(fs.readFileSync(path.join(out, 'voice-ensemble-study.json'), 'utf8')) as { asIs: StudySide; suppressed: StudySide & { evalNs: number } };
+    for (const ch of ['clean', 'opus24', 'opus12loss', 'g711']) {
+      expect(study.asIs['specnet-oc']!.meanLsoEer[ch]).toBeCloseTo(report.chosen.table[ch]!.meanGroupEer, 9);
+      for (const side of [study.asIs, study.suppressed]) expect(side['mean']!.meanLsoEer[ch]).toBeGreaterThanOrEqual(0);
+    }
+    expect(study.suppressed.evalNs).toBe(2);
+    expect(study.asIs['mean']!.againstFirst?.pages).toBe(new Set(data.clips.map((c) => c.group)).size);
     const m = await checkExported(path.join(out, 'models'), 'voice-antispoof', 'voice-antispoof');
     expect(m.dataCard).toContain('Plus 2 spoof clips made here (kokoro-en-variants.npz');
     // the variants record their noise-suppressed share (prep --ns-share), and the manifest names it

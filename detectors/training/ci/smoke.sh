@@ -71,6 +71,16 @@ voice() {
   nice -n 10 "$py" "$v/train.py" report --data "$data" --suppressed-data "$data-ns2"
   nice -n 10 "$py" "$v/train.py" final --data "$data" --out "$out/models/voice-antispoof" --batch 4 "${extra[@]}"
   stamp train
+  # the seed-ensemble study (README "Study: a three-seed SpecNet ensemble"): the same run with another seed, both alone
+  # and averaged, as is and behind the suppressor
+  local k
+  for k in 0 1; do
+    nice -n 10 "$py" "$v/train.py" cv --data "$data" --fold "$k" --steps "$steps" --every "$steps" --batch 4 "${extra[@]}" \
+      --seed 20261302 --run specnet-oc-seed2
+  done
+  nice -n 10 "$py" "$v/ensemble_study.py" --data "$data" --runs specnet-oc specnet-oc-seed2 --step "$steps" \
+    --suppressed-data "$data-ns2" > "$out/voice-ensemble-study.json"
+  stamp ensemble_study
   # the Inc-TSSDNet study architecture from a random start (its published weights stay in ../shared/models)
   nice -n 10 "$py" "$v/train.py" cv --data "$data" --arch tssdnet-scratch --fold 0 --steps "$steps" --every "$steps" --batch 4
   stamp tssdnet
