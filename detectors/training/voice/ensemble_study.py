@@ -73,8 +73,8 @@ def main() -> None:
     ap.add_argument("--step", type=int, default=1200)
     ap.add_argument("--suppressed-data", default="", help="the same clips' presets behind a noise suppressor")
     a = ap.parse_args()
-    if len(a.runs) < 2:
-        raise SystemExit("give at least two runs")
+    if len(a.runs) < 2 or len(set(a.runs)) != len(a.runs) or "mean" in a.runs:
+        raise SystemExit("give at least two different runs (none named 'mean')")
     c = Cache(a.data)
     got = [stored_scores(c, a.data, r, a.step) for r in a.runs]
     idx = got[0][0]
