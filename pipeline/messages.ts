@@ -3,6 +3,7 @@
  * They cross thread (and later process or NATS) boundaries, so they hold only
  * primitives, plain objects and typed arrays.
  */
+import type { CalibrationChannel } from '../detectors/registry/Manifest.js';
 
 export type MediaKind = 'audio' | 'video';
 
@@ -31,7 +32,7 @@ export interface AudioQuality {
    * whose noise suppressor ran (a browser's default), absent (wideband) otherwise. Detectors
    * calibrate these windows with their `calibration.telephone` or `calibration.suppressed`.
    */
-  channel?: 'wideband' | 'telephone' | 'suppressed';
+  channel?: CalibrationChannel;
 }
 
 /** Why a face window is not judged (pipeline/video/faceGate.ts). */

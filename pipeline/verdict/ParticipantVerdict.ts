@@ -62,7 +62,7 @@ import { DEFAULT_TENANT } from '../../kernel/tenant.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import type { AnalysisWindow, AudioQuality, MediaKind, VideoQuality, WindowScore } from '../messages.js';
 import { EvidenceAccumulator, sigmoid, type EvidenceAccumulatorOptions } from './EvidenceAccumulator.js';
-import { verdictWeight, weightedPFake, type ModelTask } from '../../detectors/registry/Manifest.js';
+import { verdictWeight, weightedPFake, type CalibrationChannel, type ModelTask } from '../../detectors/registry/Manifest.js';
 import { VerdictMachine, type VerdictMachineOptions, type VerdictState } from './VerdictMachine.js';
 import { defaultFaceContinuityOptions, IdentityContinuity, type IdentityContinuityOptions } from './IdentityContinuity.js';
 import { DeclaredVoiceMatcher, DeclaredVoiceSet, type DeclaredVoice, type DeclaredVoiceRule } from './DeclaredVoices.js';
@@ -287,7 +287,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   }
 
   /** The calibration family of the participant's audio (its latest audio window's channel; absent: wideband). */
-  get audioChannel(): 'wideband' | 'telephone' | 'suppressed' {
+  get audioChannel(): CalibrationChannel {
     return this.audioQuality?.channel ?? 'wideband';
   }
 

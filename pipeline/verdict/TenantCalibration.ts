@@ -11,9 +11,10 @@
  * an entry, and tenants without a calibration, keep the shipped one.
  */
 import { logit, sigmoid } from './EvidenceAccumulator.js';
+import type { CalibrationChannel } from '../../detectors/registry/Manifest.js';
 
 /** What a scored window came through: the calibration families (events/schema.ts SCORE_CHANNELS). */
-export type ScoreChannel = 'wideband' | 'telephone' | 'suppressed' | 'video';
+export type ScoreChannel = CalibrationChannel | 'video';
 
 export interface TenantCalibrationEntry {
   detector: string;

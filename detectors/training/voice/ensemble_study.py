@@ -23,24 +23,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from channel import CHANNELS  # noqa: E402
-from train import Cache, lso_table, score_run, suppressed_presets  # noqa: E402
+from train import Cache, lso_table, score_run, stored_scores, suppressed_presets  # noqa: E402
 
 Scores = dict[str, np.ndarray]
-
-
-def stored_scores(c: Cache, data: str, run: str, step: int) -> tuple[list[int], Scores]:
-    """The run's held-out scores at `step`, folds in order, as `train.py report` reads them."""
-    idx: list[int] = []
-    sc: dict[str, list[float]] = {ch: [] for ch in CHANNELS}
-    for k in range(c.folds):
-        f = json.load(open(os.path.join(data, "cv", run, f"fold{k}.json")))
-        ck = next((x for x in f["checkpoints"] if x["step"] == step), None)
-        if ck is None:
-            raise SystemExit(f"{run} fold {k} has no checkpoint at step {step}")
-        idx += f["clipIdx"]
-        for ch in CHANNELS:
-            sc[ch] += ck["scores"][ch]
-    return idx, {ch: np.array(v) for ch, v in sc.items()}
 
 
 def summary(c: Cache, idx: list[int], scores: Scores, base: dict | None) -> dict:
@@ -76,12 +61,12 @@ def main() -> None:
     if len(a.runs) < 2 or len(set(a.runs)) != len(a.runs) or "mean" in a.runs:
         raise SystemExit("give at least two different runs (none named 'mean')")
     c = Cache(a.data)
-    got = [stored_scores(c, a.data, r, a.step) for r in a.runs]
+    got = [stored_scores(a.data, c.folds, r, a.step) for r in a.runs]
     idx = got[0][0]
     if any(g[0] != idx for g in got):
         raise SystemExit("the runs do not hold the same clips in the same folds")
-    out: dict = {"data": a.data, "runs": a.runs, "step": a.step,
-                 "asIs": side(c, a.runs, idx, [g[1] for g in got])}
+    as_is = [{ch: np.array(v) for ch, v in g[1].items()} for g in got]
+    out: dict = {"data": a.data, "runs": a.runs, "step": a.step, "asIs": side(c, a.runs, idx, as_is)}
     if a.suppressed_data:
         ev, level = suppressed_presets(c, a.suppressed_data)
         sup = [score_run(c, ev, os.path.join(a.data, "cv", r), a.step) for r in a.runs]

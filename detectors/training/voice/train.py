@@ -461,6 +461,21 @@ def score_run(c: Cache, ev: Variants, models: str, step: int) -> tuple[list[int]
     return idx, scores, lso_table(c, idx, {ch: np.array(v) for ch, v in scores.items()})
 
 
+def stored_scores(data: str, folds: int, run: str, step: int) -> tuple[list[int], dict[str, list[float]]]:
+    """A CV run's held-out clip scores at `step`, folds in order, as `cv` stored them (DIR/cv/<run>/fold<k>.json)."""
+    idx: list[int] = []
+    sc: dict[str, list[float]] = {ch: [] for ch in CHANNELS}
+    for k in range(folds):
+        f = json.load(open(os.path.join(data, "cv", run, f"fold{k}.json")))
+        ck = next((x for x in f["checkpoints"] if x["step"] == step), None)
+        if ck is None:
+            raise SystemExit(f"{run} fold {k} has no checkpoint at step {step}")
+        idx += f["clipIdx"]
+        for ch in CHANNELS:
+            sc[ch] += ck["scores"][ch]
+    return idx, sc
+
+
 def suppressed_presets(c: Cache, data: str) -> tuple[Variants, int]:
     """`data`'s evaluation presets and their noise-suppressor level, after checking that they are the same clips and
     folds as `c` behind a sender's noise suppressor (`prep --variants 0 --eval-ns L`)."""
@@ -535,13 +550,7 @@ def cmd_report(args) -> None:
         report["archs"][arch] = {"steps": steps, "perStep": per_step}
     assert best is not None
     _, arch, st = best
-    idx, sc = [], {ch: [] for ch in CHANNELS}
-    for k in range(c.folds):
-        f = json.load(open(os.path.join(args.data, "cv", arch, f"fold{k}.json")))
-        ck = next(x for x in f["checkpoints"] if x["step"] == st)
-        idx += f["clipIdx"]
-        for ch in CHANNELS:
-            sc[ch] += ck["scores"][ch]
+    idx, sc = stored_scores(args.data, c.folds, arch, st)
     lab = c.labels[idx]
     wide = np.concatenate([np.array(sc[ch]) for ch in CHANNELS if ch not in TELEPHONE])
     wide_lab = np.concatenate([lab for ch in CHANNELS if ch not in TELEPHONE])
