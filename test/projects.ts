@@ -28,6 +28,7 @@ export const INTEGRATION = [
   'challenge-response/checkers/videoRendered.test.ts',
   'challenge-response/dsp/AnalysisWorker.test.ts',
   'challenge-response/prompt/prompt.test.ts',
+  'pipeline/inference/providers.bench.test.ts',
   'deploy/grafana/dashboard.test.ts',
   'deploy/k8s/kustomize.test.ts',
   'deploy/nats/natsServerConf.test.ts',

@@ -30,6 +30,10 @@ describe('openModelSession (the one model-loading path)', () => {
       const files = await readModelFiles(shipped);
       const renamed = { ...files, manifest: { ...files.manifest, inputs: files.manifest.inputs.map((i) => ({ ...i, name: 'audio' })) } };
       await expect(openModelSession(renamed)).rejects.toMatchObject({ code: 'ERR_MODEL_SHAPE', message: expect.stringContaining('"waveform"') });
+      // onnxruntime's reason travels in the message (a provider that cannot start says so the same way).
+      const junk = { ...files, bytes: Buffer.from('not a model') };
+      const err: unknown = await openModelSession(junk).catch((x: unknown) => x);
+      expect(err).toMatchObject({ code: 'ERR_MODEL_SHAPE', message: expect.stringContaining('onnxruntime cannot load the model: Failed to load model because protobuf parsing failed') });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

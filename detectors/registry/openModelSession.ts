@@ -61,7 +61,9 @@ export async function openModelSession(source: string | ModelFiles, options: Par
       executionProviders: [...o.executionProviders],
     });
   } catch (e) {
-    throw new DfdError('ERR_MODEL_SHAPE', 'onnxruntime cannot load the model', undefined, { cause: e });
+    // onnxruntime's own reason (a graph it cannot parse, a provider it cannot start: "Failed to get a WebGPU
+    // adapter"), so the operator's log says why and not only that.
+    throw new DfdError('ERR_MODEL_SHAPE', `onnxruntime cannot load the model: ${ortReason(e)}`, undefined, { cause: e });
   }
   const names = (specs: readonly { name: string }[]): string => specs.map((s) => s.name).join(',');
   if (names(manifest.inputs) !== session.inputNames.join(',') || names(manifest.outputs) !== session.outputNames.join(',')) {
@@ -74,4 +76,11 @@ export async function openModelSession(source: string | ModelFiles, options: Par
     throw err;
   }
   return { manifest, modelPath, session };
+}
+
+/** The last line of onnxruntime's message, without its source location and failed check, at most 300 characters. */
+function ortReason(e: unknown): string {
+  const text = (e instanceof Error ? e.message : String(e)).trim();
+  const line = text.split('\n').pop() ?? '';
+  return line.replace(/^.* was false\. /, '').slice(0, 300) || 'no reason given';
 }
