@@ -177,6 +177,16 @@ describe('PromptInjector with a real mediasoup worker', () => {
 
   it('refuses a second prompt while one plays, stops on close, and is closed by its router', async () => {
     const injector = await PromptInjector.create(router, 'peer-b');
+    // A consumer of the prompt shows it playing: its packets arrive as the injector paces them.
+    const recv = await router.createDirectTransport({ maxMessageSize: 262144 });
+    const consumer = await recv.consume({ producerId: injector.producerId, rtpCapabilities: router.rtpCapabilities });
+    const playedFrames = 5;
+    const playing100ms = new Promise<void>((resolve) => {
+      let packets = 0;
+      consumer.on('rtp', () => {
+        if (++packets === playedFrames) resolve();
+      });
+    });
     const pcm = new Int16Array(48000 * 5).fill(1000);
     const first = injector.play(pcm);
     try {
@@ -185,10 +195,12 @@ describe('PromptInjector with a real mediasoup worker', () => {
     } catch (e) {
       expect(isDfdError(e, 'ERR_CHALLENGE_ACTIVE')).toBe(true);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    // Close mid-prompt, once its first 100 ms (5 frames of 20 ms) reached the consumer.
+    await playing100ms;
     injector.close();
     const ended: PromptEnded = await first;
     expect(ended.reason).toBe('closed');
+    expect(ended.framesSent).toBeGreaterThanOrEqual(playedFrames);
     expect(ended.framesSent).toBeLessThan(250);
     await expect(injector.play(pcm)).rejects.toMatchObject({ code: 'ERR_CLOSED' });
     const other = await PromptInjector.create(router, 'peer-c');

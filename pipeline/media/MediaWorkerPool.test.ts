@@ -11,11 +11,14 @@ async function dropped(reason: string): Promise<number> {
   return (m?.values ?? []).filter((v) => v.labels['reason'] === reason).reduce((n, v) => n + v.value, 0);
 }
 
-/** Resolves at the first stats report of at least `n` packets taken in (the worker acknowledged their batches before). */
-function packetsDecoded(pool: MediaWorkerPool, n: number): Promise<void> {
+/**
+ * Resolves at the first stats report of at least `n` packets taken in (the worker acknowledged their batches before),
+ * of stream `tapId` if given, else of any stream.
+ */
+function packetsDecoded(pool: MediaWorkerPool, n: number, tapId?: string): Promise<void> {
   return new Promise<void>((resolve) => {
     const onStats = (s: StreamStats): void => {
-      if ((s.audio?.packets ?? 0) < n) return;
+      if ((tapId !== undefined && s.tapId !== tapId) || (s.audio?.packets ?? 0) < n) return;
       pool.off('stats', onStats);
       resolve();
     };
@@ -47,15 +50,14 @@ describe('MediaWorkerPool (real worker thread, real Opus, real Silero VAD)', () 
     await pool.open('t1', sRef, { payloadType: 111, clockRate: 48000 });
     await pool.open('t2', qRef, { payloadType: 111, clockRate: 48000 });
     const t0 = Date.now();
+    // Both streams' packets go out in batches of 50 RTP intervals each, posted as the pool's batch timer would.
     for (let i = 0; i < Math.max(speech.length, silence.length); i++) {
       if (speech[i]) pool.push('t1', speech[i]!.bytes, t0 + i * 20);
       if (silence[i]) pool.push('t2', silence[i]!.bytes, t0 + i * 20);
-      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5));
+      if (i % 50 === 0) pool.flush();
     }
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && ((stats.get('t1')?.audio?.packets ?? 0) < speech.length || (stats.get('t2')?.audio?.packets ?? 0) < silence.length)) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    pool.flush();
+    await Promise.all([packetsDecoded(pool, speech.length, 't1'), packetsDecoded(pool, silence.length, 't2')]);
     // Every packet is in; windows come out as the reorder buffer releases them (polled every 20 ms). Wait for the
     // talker's first window, then for two more stats reports of the quiet stream (200 ms apart, after those polls).
     for (const deadline = Date.now() + 20_000; !windows.some((w) => w.stream.peerId === 'talker') && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
@@ -119,8 +121,9 @@ describe('MediaWorkerPool backpressure and shutdown', () => {
     for (let i = 0; i < 4; i++) await pool.open(`t${i}`, { roomId: 'r', peerId: `p${i}`, producerId: `x${i}`, kind: 'audio' }, { payloadType: 111, clockRate: 48000 });
     const t0 = Date.now();
     for (const [n, p] of packets.entries()) for (let i = 0; i < 4; i++) pool.push(`t${i}`, p.bytes, t0 + n * 20);
-    await new Promise((r) => setTimeout(r, 30));
-    // VAD and Opus are mid-flight now; the worker must finish them and exit on its own.
+    // The batch goes to the worker now and the shutdown message right behind it: the worker takes the shutdown with
+    // the four streams' Opus decode just done and their VAD runs in flight, and must finish them and exit on its own.
+    pool.flush();
     await pool.shutdown();
     expect(pool.forcedTerminations).toBe(0);
   });

@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FfmpegVp8Decoder, type DecodedVideoFrame } from './FfmpegVp8Decoder.js';
 import { encodeVp8, ivfToVp8Frames, waitFor } from './testing/vp8Fixtures.js';
 import type { Vp8Frame } from './Vp8Depacketizer.js';
@@ -134,9 +134,15 @@ describe('FfmpegVp8Decoder', () => {
     d.on('restart', (e) => restarts.push(e.reason));
     const pid = d.pid!;
     process.kill(pid, 'SIGSTOP');
-    expect(d.decode(frames[0]!)).toBe(true);
-    await new Promise((r) => setTimeout(r, 400));
-    expect(d.decode(frames[1]!)).toBe(false); // detects the stall, kills the stopped child
+    // The stall is judged on the wall clock (Date.now()) at the next decode: fake the clock, not the timers.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      expect(d.decode(frames[0]!)).toBe(true);
+      vi.advanceTimersByTime(301); // the selected frame is now past stallTimeoutMs with no output
+      expect(d.decode(frames[1]!)).toBe(false); // detects the stall, kills the stopped child
+    } finally {
+      vi.useRealTimers();
+    }
     expect(restarts).toEqual(['stall']);
     await waitFor(() => !alive(pid) && d.stats().state === 'running', 10_000, 'new decoder');
   });
