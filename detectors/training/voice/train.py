@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))  # common/
 sys.path.insert(0, HERE)
 from channel import CHANNELS, apply_channel, random_channel  # noqa: E402
 from common.metrics import eer, group_eers  # noqa: E402
+from rawboost import boost as rawboost_window  # noqa: E402
 from specnet import SpecNet, SpecNetConfig, count_macs, oc_softmax_loss  # noqa: E402
 from tssdnet import TSSDNetConfig, TSSDNetDetector  # noqa: E402
 
@@ -281,13 +282,17 @@ def recompute_bn(model: torch.nn.Module, c: Cache, tv: Variants, idx: list[int],
 def train(c: Cache, tv: Variants, idx: list[int], arch: str, steps: int, seed: int, batch: int, lr: float,
           on_checkpoint=None, every: int = 0, pair_share: float = 0.0, pair_margin_weight: float = 0.0,
           pair_margin: float = 0.5, swa_start: int = 0, swa_every: int = 50, swa_bn_batches: int = 32,
-          on_average=None) -> SpecNet:
+          on_average=None, rawboost: float = 0.0) -> SpecNet:
     """Returns the trained model; with swa_start > 0, the running average of the weights after steps swa_start,
     swa_start + swa_every, ... (BatchNorm statistics recomputed on training batches). The averaging never changes the
     training run: on_checkpoint sees the same models as without it, on_average the averaged one at every checkpoint
-    from swa_start on."""
+    from swa_start on. With rawboost > 0 each training window is boosted (rawboost.py) with that probability, drawn
+    from a generator of its own, so the clips, windows and batches are the ones drawn without it."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
+    rb_rng = np.random.default_rng(seed + 104729)
+    if rawboost > 0:
+        log(f"RawBoost on {rawboost:.0%} of the training windows (one of LnL, ISD, SSI each)")
     model = make_model(arch)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-3)
     sampler = Sampler(c, idx, rng)
@@ -312,7 +317,8 @@ def train(c: Cache, tv: Variants, idx: list[int], arch: str, steps: int, seed: i
         ys = [0] * (rest // 2) + [1] * (rest - rest // 2)
         xs = []
         for y in ys:
-            xs.append(train_window(tv, sampler.draw(y), rng))
+            x = train_window(tv, sampler.draw(y), rng)
+            xs.append(rawboost_window(x, rb_rng) if rawboost > 0 and rb_rng.random() < rawboost else x)
         for _ in range(n_pairs):  # pairs last, bona fide then spoof (pair_loss reads them there)
             xs += pair_windows(c, *pairs.draw(), rng)
             ys += [0, 1]
@@ -377,6 +383,7 @@ def cmd_cv(args) -> None:
     def recorder(name: str, with_swa: bool):
         result = {"fold": args.fold, "arch": args.arch, "run": name, "steps": args.steps, "clipIdx": test_idx,
                   "checkpoints": [], **({"swa": swa} if with_swa else {}),
+                  **({"rawboost": args.rawboost} if args.rawboost > 0 else {}),
                   **({"extraSpoofs": {"file": os.path.basename(args.extra_spoofs), "clips": len(extra)}}
                      if extra else {})}
         out_dir = os.path.join(args.data, "cv", name)
@@ -399,7 +406,7 @@ def cmd_cv(args) -> None:
     on_avg = recorder(run, True) if args.swa_start > 0 else None
     train(c, tv, train_idx, args.arch, args.steps, args.seed + args.fold, args.batch, args.lr, on_ck, args.every,
           args.pair_share, args.pair_margin_weight, args.pair_margin, args.swa_start, args.swa_every,
-          args.swa_bn_batches, on_avg)
+          args.swa_bn_batches, on_avg, args.rawboost)
     log(f"fold {args.fold} done in {time.time() - t0:.0f} s")
 
 
@@ -636,7 +643,8 @@ def cmd_final(args) -> None:
     t0 = time.time()
     model = train(c, tv, list(range(len(c.clips))), ch.get("model", ch["arch"]), steps, args.seed, args.batch, args.lr,
                   pair_share=args.pair_share, pair_margin_weight=args.pair_margin_weight, pair_margin=args.pair_margin,
-                  swa_start=swa_start, swa_every=swa_every, swa_bn_batches=args.swa_bn_batches)
+                  swa_start=swa_start, swa_every=swa_every, swa_bn_batches=args.swa_bn_batches,
+                  rawboost=args.rawboost)
     train_s = time.time() - t0
     os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, "model.onnx")
@@ -784,6 +792,8 @@ def main() -> None:
     ap.add_argument("--extra-spoofs", default="",
                     help="cv: a variants file of spoof clips made outside the pages (kokoro_study.py variants) added "
                          "to every fold's training as one page of their own; off as shipped")
+    ap.add_argument("--rawboost", type=float, default=0.0,
+                    help="cv/final: share of training windows boosted by RawBoost (rawboost.py); 0 = none")
     ap.add_argument("--run", default="",
                     help="cv: run name, the folder under DIR/cv/ (default: the architecture, or <arch>-swa<S>e<K> with "
                          "--swa-start)")
