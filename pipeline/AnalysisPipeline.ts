@@ -323,7 +323,7 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
 
 /** The plain-data part of the inference options each media worker's pool takes (it travels as workerData). */
 function colocatedConfig(models: readonly AvailableModel[], o: Partial<InferencePoolOptions>): ColocatedInferenceConfig {
-  const keys = ['intraOpNumThreads', 'interOpNumThreads', 'executionProvider', 'queueCapacity', 'maxBatchFrames', 'faceForgeryFrames', 'maxAudioBatch', 'embeddingSlackMs', 'embeddingThinFill', 'cascadeYieldFill', 'maxWaitMs', 'maxQueueAgeMs', 'lagWarnMs', 'lagWarnIntervalMs'] as const;
+  const keys = ['intraOpNumThreads', 'interOpNumThreads', 'executionProvider', 'cpuModels', 'queueCapacity', 'maxBatchFrames', 'faceForgeryFrames', 'maxAudioBatch', 'embeddingSlackMs', 'embeddingThinFill', 'cascadeYieldFill', 'maxWaitMs', 'maxQueueAgeMs', 'lagWarnMs', 'lagWarnIntervalMs'] as const;
   const pool: ColocatedInferenceConfig['pool'] = {};
   for (const k of keys) if (o[k] !== undefined) Object.assign(pool, { [k]: o[k] });
   return { models: models.map((m) => ({ id: m.id, dir: m.dir, modelPath: m.modelPath, manifest: m.manifest })), pool };

@@ -55,6 +55,7 @@ export class WorkerService {
       workers: config.inferenceWorkers,
       intraOpNumThreads: config.ortThreads,
       executionProvider: config.ortExecutionProvider,
+      cpuModels: config.ortCpuModels,
       queueCapacity: config.inferenceQueue,
       lagWarnMs: config.lagWarnMs,
       faceForgeryFrames: config.faceForgeryFrames,

@@ -45,6 +45,13 @@ describe('config', () => {
     for (const bad of ['3-1', 'a', '1;2', '-1']) expect(configError({ DFD_ANALYSIS_CPUS: bad })).toBe('ERR_CONFIG');
   });
 
+  it('reads the models kept on the CPU under a GPU provider (default the speaker model; "none": none)', () => {
+    expect(loadConfig({}).ortCpuModels).toEqual(['speaker-embed']);
+    expect(loadConfig({ DFD_ORT_CPU_MODELS: ' speaker-embed , voice-whisper ' }).ortCpuModels).toEqual(['speaker-embed', 'voice-whisper']);
+    expect(loadConfig({ DFD_ORT_CPU_MODELS: 'none' }).ortCpuModels).toEqual([]);
+    for (const bad of ['Speaker', 'a/b', '../x', 'x y']) expect(configError({ DFD_ORT_CPU_MODELS: bad })).toBe('ERR_CONFIG');
+  });
+
   it('a first window longer than the analysis window is ERR_CONFIG', () => {
     expect(configError({ DFD_AUDIO_FIRST_WINDOW_SEC: '3', DFD_AUDIO_WINDOW_SEC: '2' })).toBe('ERR_CONFIG');
     expect(configError({ DFD_AUDIO_FIRST_WINDOW_SEC: '2', DFD_AUDIO_WINDOW_SEC: '2' })).toBeUndefined();

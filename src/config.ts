@@ -32,6 +32,14 @@ const bool: Parser<boolean> = (raw, name) => {
   throw new DfdError('ERR_CONFIG', `${name} must be a boolean, got "${raw}"`);
 };
 const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean);
+/** Detector model ids (the folder names under DFD_MODELS_DIR), comma-separated; "none": none. */
+const modelIds: Parser<string[]> = (raw, name) => {
+  if (raw.trim() === 'none') return [];
+  const ids = list(raw, name);
+  const bad = ids.find((id) => !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(id));
+  if (bad !== undefined) throw new DfdError('ERR_CONFIG', `${name} must list model ids like "speaker-embed", got "${bad}"`);
+  return ids;
+};
 /** CPU indices, e.g. "1" or "0,2-3"; empty: none given. */
 const cpuList: Parser<number[]> = (raw, name) => {
   const out: number[] = [];
@@ -128,6 +136,7 @@ export const settings = {
   audioHopSec: s('DFD_AUDIO_HOP_SEC', '1', 'Hop between voice analysis windows', num(0.1, 10)),
   audioFirstWindowSec: s('DFD_AUDIO_FIRST_WINDOW_SEC', '1', 'Length of the early first voice window of a speech segment, scored as soon as 60 % of it is speech so the first verdict does not wait a whole window (0 = none; at most DFD_AUDIO_WINDOW_SEC, at least the voice model\'s minimum)', num(0, 10)),
   ortExecutionProvider: s('DFD_ORT_EP', 'cpu', 'Where the detectors run: "cpu", or "webgpu" (onnxruntime-node\'s bundled GPU backend, Vulkan on Linux; checked on an NVIDIA H100: it pays with batches of 8 or more, DFD_INFERENCE_PLACEMENT=threads; docs/performance.md, "GPU path"). Without a WebGPU adapter the detectors are unavailable (logged with onnxruntime\'s reason), never silently on CPU', oneOf('cpu', 'webgpu')),
+  ortCpuModels: s('DFD_ORT_CPU_MODELS', 'speaker-embed', 'With DFD_ORT_EP=webgpu: detector models (ids, comma-separated) whose sessions stay on the CPU. The speaker model\'s LSTM is slower on WebGPU than on one CPU thread at every batch up to 32 (docs/performance.md, "GPU path"); "none": every model on the GPU', modelIds),
   analysisNice: s('DFD_ANALYSIS_NICE', '10', 'Nice value of the analysis threads (media decode and VAD, inference, challenge analysis) and the decoders they start: above the signalling thread and the mediasoup workers, so analysis never delays forwarded media (0 = same priority)', int(0, 19)),
   analysisSched: s('DFD_ANALYSIS_SCHED', 'normal', 'Scheduling policy of the analysis threads: "normal", "batch" (SCHED_BATCH) or "idle" (SCHED_IDLE: they run only on CPU time that forwarding, signalling and every other normal process leave, so on a shared machine analysis can starve; see docs/performance.md)', oneOf('normal', 'batch', 'idle')),
   analysisCpus: s('DFD_ANALYSIS_CPUS', '', 'CPUs the analysis threads may run on (e.g. "1-7"); empty: any. With DFD_SFU_CPUS this keeps analysis off the cores that forward media', cpuList),

@@ -40,7 +40,7 @@ export class WorkerInference {
     await new Promise<void>((resolve, reject) => {
       w.readyWait = { resolve, reject };
       w.worker.start();
-      w.worker.post({ type: 'init', models: [{ id: model.id, dir: model.dir, modelPath: model.modelPath, manifest: model.manifest }], intraOpNumThreads: 1, interOpNumThreads: 1, executionProvider: 'cpu' });
+      w.worker.post({ type: 'init', models: [{ id: model.id, dir: model.dir, modelPath: model.modelPath, manifest: model.manifest }], intraOpNumThreads: 1, interOpNumThreads: 1, executionProvider: 'cpu', cpuModels: [] });
     });
     return w;
   }

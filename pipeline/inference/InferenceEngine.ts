@@ -45,7 +45,7 @@ export class InferenceEngine {
           interOpNumThreads: init.interOpNumThreads,
           executionMode: 'sequential',
           graphOptimizationLevel: 'all',
-          executionProviders: executionProvidersFor(init.executionProvider),
+          executionProviders: executionProvidersFor(init.cpuModels.includes(model.id) ? 'cpu' : init.executionProvider),
         });
         const input = model.manifest.inputs[0]!;
         const output = model.manifest.outputs[0]!;

@@ -128,6 +128,23 @@ describe('InferencePool with real onnxruntime sessions', () => {
     }
   });
 
+  it('cpuModels keep a model on the CPU under executionProvider webgpu: it scores here, where the others have no adapter', async () => {
+    const p = makePool({ executionProvider: 'webgpu', cpuModels: ['test-voice'] });
+    const got = collect(p);
+    await p.ready();
+    const w = audioWindow({ seq: 1, seconds: 1, seed: 3 });
+    p.submit(copy(w));
+    await until(() => got.scores.length + got.drops.length === 1);
+    // The CPU's own answer, on any machine: the voice session never asked for the GPU.
+    expect(got.scores).toHaveLength(1);
+    expect(got.scores[0]!.pFake).toBeCloseTo(expectedAudio(w), 5);
+    // The face model did ask for it: unavailable here (no adapter), scoring on a GPU machine; never on the CPU silently.
+    p.submit(copy(faceWindow({ seq: 2, frames: 2, seed: 5 })));
+    await until(() => got.scores.length + got.drops.length === 2);
+    if (got.drops.length === 1) expect(got.drops[0]).toMatchObject({ seq: 2, reason: 'model-unavailable' });
+    else expect(got.scores[1]!.detector).toBe('test-face');
+  });
+
   it('a model file changed on disk after the registry checked it is refused by the worker: unavailable, never run', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-swapped-'));
     try {

@@ -79,6 +79,11 @@ export interface InferencePoolOptions {
   interOpNumThreads: number;
   /** onnxruntime execution provider of the sessions (protocol.ts ExecutionProvider). */
   executionProvider: ExecutionProvider;
+  /**
+   * Model ids whose sessions stay on the CPU whatever `executionProvider` says: a model slower on the GPU
+   * than on one CPU thread (the speaker model's LSTM on WebGPU; docs/performance.md, "GPU path").
+   */
+  cpuModels: readonly string[];
   /** Windows queued per detector before fair thinning starts. */
   queueCapacity: number;
   /** Most face frames in one micro-batch (across streams). */
@@ -132,6 +137,7 @@ export const defaultInferencePoolOptions: InferencePoolOptions = {
   workers: 1,
   intraOpNumThreads: 1,
   executionProvider: 'cpu',
+  cpuModels: [],
   interOpNumThreads: 1,
   queueCapacity: 64,
   maxBatchFrames: 8,
@@ -519,8 +525,8 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     worker.on('started', () => {
       slot.ready = false;
       const models: WorkerModel[] = [...this.detectorsById.values()].map((d) => ({ id: d.model.id, dir: d.model.dir, modelPath: d.model.modelPath, manifest: d.model.manifest }));
-      const { intraOpNumThreads, interOpNumThreads, executionProvider } = this.options;
-      worker.post({ type: 'init', models, intraOpNumThreads, interOpNumThreads, executionProvider });
+      const { intraOpNumThreads, interOpNumThreads, executionProvider, cpuModels } = this.options;
+      worker.post({ type: 'init', models, intraOpNumThreads, interOpNumThreads, executionProvider, cpuModels: [...cpuModels] });
     });
     worker.on('message', (msg) => this.onMessage(slot, msg));
     worker.on('exited', (exit) => this.onExit(slot, exit.code, exit.expected));

@@ -21,6 +21,8 @@ export interface InitMessage {
   interOpNumThreads: number;
   /** Where the sessions run (InferencePool's executionProvider). */
   executionProvider: ExecutionProvider;
+  /** Model ids that stay on the CPU whatever `executionProvider` says (InferencePool's cpuModels). */
+  cpuModels: string[];
 }
 
 /**

@@ -16,7 +16,7 @@ import type { DetectorInfo, DetectorScore, DropEvent } from '../inference/Infere
 export interface ColocatedInferenceConfig {
   /** Every available detector model; each worker opens those of its kind. */
   models: WorkerModel[];
-  pool: Partial<Pick<InferencePoolOptions, 'intraOpNumThreads' | 'interOpNumThreads' | 'executionProvider' | 'queueCapacity' | 'maxBatchFrames' | 'faceForgeryFrames' | 'maxAudioBatch' | 'embeddingSlackMs' | 'embeddingThinFill' | 'cascadeYieldFill' | 'maxWaitMs' | 'maxQueueAgeMs' | 'lagWarnMs' | 'lagWarnIntervalMs'>>;
+  pool: Partial<Pick<InferencePoolOptions, 'intraOpNumThreads' | 'interOpNumThreads' | 'executionProvider' | 'cpuModels' | 'queueCapacity' | 'maxBatchFrames' | 'faceForgeryFrames' | 'maxAudioBatch' | 'embeddingSlackMs' | 'embeddingThinFill' | 'cascadeYieldFill' | 'maxWaitMs' | 'maxQueueAgeMs' | 'lagWarnMs' | 'lagWarnIntervalMs'>>;
 }
 
 export interface OpenStream {
