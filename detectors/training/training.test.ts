@@ -235,6 +235,17 @@ describe('training recipes: tiny end-to-end runs', () => {
       for (const side of [study.asIs, study.suppressed]) expect(side['mean']!.meanLsoEer[ch]).toBeGreaterThanOrEqual(0);
     }
     expect(study.suppressed.evalNs).toBe(2);
+    // RawBoost (train.py --rawboost): the same seed, clips and windows as the plain fold-0 run, so only the boosting
+    // can make its held-out scores differ, and they do; the run records its share
+    type FoldRun = { rawboost?: number; clipIdx: number[]; checkpoints: { step: number; scores: Record<string, number[]> }[] };
+    const foldRun = (name: string): FoldRun => JSON.parse(fs.readFileSync(path.join(out, 'voice-data', 'cv', name, 'fold0.json'), 'utf8')) as FoldRun;
+    const [plain, boosted] = [foldRun('specnet-oc'), foldRun('specnet-oc-rb')];
+    expect(boosted.rawboost).toBe(0.5);
+    expect(plain.rawboost).toBeUndefined();
+    expect(boosted.clipIdx).toEqual(plain.clipIdx);
+    const lastScores = (r: FoldRun): number[] => r.checkpoints.at(-1)!.scores['clean']!;
+    expect(lastScores(boosted).every(Number.isFinite)).toBe(true);
+    expect(lastScores(boosted)).not.toEqual(lastScores(plain));
     expect(study.asIs['mean']!.againstFirst?.pages).toBe(new Set(data.clips.map((c) => c.group)).size);
     const m = await checkExported(path.join(out, 'models'), 'voice-antispoof', 'voice-antispoof');
     expect(m.dataCard).toContain('Plus 2 spoof clips made here (kokoro-en-variants.npz');

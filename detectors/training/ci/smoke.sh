@@ -81,6 +81,10 @@ voice() {
   nice -n 10 "$py" "$v/ensemble_study.py" --data "$data" --runs specnet-oc specnet-oc-seed2 --step "$steps" \
     --suppressed-data "$data-ns2" > "$out/voice-ensemble-study.json"
   stamp ensemble_study
+  # RawBoost (README "Study: RawBoost on the training windows"): fold 0 again, the same seed and windows, half boosted
+  nice -n 10 "$py" "$v/train.py" cv --data "$data" --fold 0 --steps "$steps" --every "$steps" --batch 4 "${extra[@]}" \
+    --rawboost 0.5 --run specnet-oc-rb
+  stamp rawboost
   # the Inc-TSSDNet study architecture from a random start (its published weights stay in ../shared/models)
   nice -n 10 "$py" "$v/train.py" cv --data "$data" --arch tssdnet-scratch --fold 0 --steps "$steps" --every "$steps" --batch 4
   stamp tssdnet
