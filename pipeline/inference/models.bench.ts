@@ -4,6 +4,7 @@
  *
  *   node --import tsx pipeline/inference/models.bench.ts [--iterations 30] [--batches 1,2,4,8]
  *        [--workers 1,2] [--audio-batch 1,8] [--windows 240] [--models detectors/models] [--ep cpu|webgpu]
+ *        [--cpu-models speaker-embed]   (with --ep webgpu: models kept on the CPU, as DFD_ORT_CPU_MODELS; "none": none)
  *
  *  - perWindowMs: round trip per 2 s speech window through the inference worker (post,
  *    preprocessing, onnxruntime run, answer), one model alone in an InferencePool, batches of B windows from B
@@ -12,6 +13,9 @@
  *    audio model (as the service runs them), W worker threads, `maxAudioBatch` B: wall time until every model has
  *    answered every window, windows per second, and the most streams that rate serves at one
  *    window per stream per second (the service's 1 s hop).
+ * Every model answers every window here: a cascade stage's 1-in-N sampling (`voice-whisper`) and the speaker
+ * model's thinning under backlog are off, so the numbers are the models' own cost, not the service's share of it
+ * (without this the runs waited for answers the sampling never gives).
  * Load average is recorded before and after: on a shared machine wall times depend on it.
  */
 import os from 'node:os';
@@ -20,7 +24,8 @@ import { parseArgs } from 'node:util';
 import { setLogLevel } from '../../kernel/log.js';
 import { ModelRegistry, type AvailableModel } from '../../detectors/registry/ModelRegistry.js';
 import { audioWindow, streamRef } from '../../detectors/testing/windows.js';
-import { InferencePool, TASK_KIND } from './InferencePool.js';
+import { withCascadeSetting } from './cascade.js';
+import { InferencePool, TASK_KIND, type InferencePoolOptions } from './InferencePool.js';
 import { ExecutionProviders, type ExecutionProvider } from './protocol.js';
 
 const { values } = parseArgs({
@@ -32,6 +37,7 @@ const { values } = parseArgs({
     models: { type: 'string', default: 'detectors/models' },
     'audio-batch': { type: 'string', default: '1,8' },
     ep: { type: 'string', default: 'cpu' },
+    'cpu-models': { type: 'string', default: 'speaker-embed' },
   },
 });
 if (!(ExecutionProviders as readonly string[]).includes(values.ep)) {
@@ -39,6 +45,9 @@ if (!(ExecutionProviders as readonly string[]).includes(values.ep)) {
   process.exit(2);
 }
 const executionProvider = values.ep as ExecutionProvider;
+const cpuModels = values['cpu-models'] === 'none' ? [] : values['cpu-models'].split(',').filter(Boolean);
+/** Every window to every model: no embedding thinning, no cascade yielding (the cascade itself: withCascadeSetting). */
+const everyWindow: Partial<InferencePoolOptions> = { executionProvider, cpuModels, embeddingThinFill: 1, cascadeYieldFill: 1 };
 const iterations = Number(values.iterations);
 const batches = values.batches.split(',').map(Number);
 const workerCounts = values.workers.split(',').map(Number);
@@ -79,7 +88,7 @@ function answers(p: InferencePool, n: number): Promise<{ dropped: number }> {
 async function perWindow(model: AvailableModel): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const b of batches) {
-    const p = new InferencePool([model], { maxAudioBatch: b, queueCapacity: 1024, executionProvider });
+    const p = new InferencePool([model], { ...everyWindow, maxAudioBatch: b, queueCapacity: 1024 });
     await p.ready();
     const xs: number[] = [];
     for (let i = 0; i < iterations + 1; i++) {
@@ -97,7 +106,7 @@ async function perWindow(model: AvailableModel): Promise<Record<string, unknown>
 }
 
 async function throughput(models: AvailableModel[], workers: number, maxAudioBatch: number): Promise<Record<string, unknown>> {
-  const p = new InferencePool(models, { workers, maxAudioBatch, queueCapacity: 4096, maxQueueAgeMs: 600_000, executionProvider });
+  const p = new InferencePool(models, { ...everyWindow, workers, maxAudioBatch, queueCapacity: 4096, maxQueueAgeMs: 600_000 });
   await p.ready();
   // warm-up: one window through every worker
   for (let k = 0; k < workers * 2; k++) {
@@ -134,7 +143,7 @@ async function throughput(models: AvailableModel[], workers: number, maxAudioBat
 async function main(): Promise<void> {
   const reg = new ModelRegistry({ dir: values.models });
   await reg.load();
-  const audio = reg.available().filter((m) => TASK_KIND[m.manifest.task] === 'audio');
+  const audio = withCascadeSetting(reg.available().filter((m) => TASK_KIND[m.manifest.task] === 'audio'), 1);
   const loadStart = load();
   const perWindowMs: Record<string, unknown> = {};
   for (const m of audio) perWindowMs[`${m.id}@${m.manifest.version}`] = await perWindow(m);
@@ -146,6 +155,7 @@ async function main(): Promise<void> {
   const out = {
     bench: 'inference-models',
     executionProvider,
+    cpuModels: executionProvider === 'cpu' ? [] : cpuModels,
     iterations,
     cpu: os.cpus()[0]?.model ?? 'unknown',
     cores: os.availableParallelism(),
