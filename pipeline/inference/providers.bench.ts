@@ -18,8 +18,8 @@
  * A provider that cannot open a model is reported with onnxruntime's message, not hidden.
  * `--placement` lets onnxruntime log (verbose) which provider each node of the `ep` sessions
  * was placed on, to stderr. Load average before and after: wall times depend on it.
- * On a GPU machine without Node or this checkout's node_modules, `npm run build:ep-check` makes
- * one file of it (onnxruntime-node stays outside the bundle; docs/performance.md, "GPU path").
+ * For a GPU machine without this checkout's node_modules, `npm run build:ep-check` makes one file
+ * of it in dist/ep-check/, with the onnxruntime-node it loads beside it (docs/performance.md, "GPU path").
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
