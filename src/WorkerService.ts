@@ -57,6 +57,8 @@ export class WorkerService {
       executionProvider: config.ortExecutionProvider,
       cpuModels: config.ortCpuModels,
       queueCapacity: config.inferenceQueue,
+      maxAudioBatch: config.inferenceAudioBatch,
+      maxBatchFrames: config.inferenceFaceBatch,
       lagWarnMs: config.lagWarnMs,
       faceForgeryFrames: config.faceForgeryFrames,
       threadPriority: analysisPriority(config),

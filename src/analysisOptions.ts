@@ -34,7 +34,7 @@ export function pipelineOptions(c: Config, priority: ThreadPriority): Partial<An
       logLevel: c.logLevel,
     },
     inferencePlacement: c.inferencePlacement === 'media' ? 'media-threads' : 'inference-threads',
-    inference: { workers: c.inferenceWorkers, threadPriority: priority, executionProvider: c.ortExecutionProvider, cpuModels: c.ortCpuModels, intraOpNumThreads: c.ortThreads, queueCapacity: c.inferenceQueue, lagWarnMs: c.lagWarnMs, faceForgeryFrames: c.faceForgeryFrames },
+    inference: { workers: c.inferenceWorkers, threadPriority: priority, executionProvider: c.ortExecutionProvider, cpuModels: c.ortCpuModels, intraOpNumThreads: c.ortThreads, queueCapacity: c.inferenceQueue, maxAudioBatch: c.inferenceAudioBatch, maxBatchFrames: c.inferenceFaceBatch, lagWarnMs: c.lagWarnMs, faceForgeryFrames: c.faceForgeryFrames },
     verdict: { pad: { mode: c.padMode, minPFake: c.padMinPFake, maxPFake: c.padMaxPFake }, machine: { takeoverHoldMs: c.takeoverHoldMs }, detectorFusion: c.detectorFusion },
     speakerContinuity: c.speakerContinuity,
     cascadeEvery: c.voiceCascadeEvery,

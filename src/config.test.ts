@@ -52,6 +52,12 @@ describe('config', () => {
     for (const bad of ['Speaker', 'a/b', '../x', 'x y']) expect(configError({ DFD_ORT_CPU_MODELS: bad })).toBe('ERR_CONFIG');
   });
 
+  it('reads the inference batch sizes (8 each by default) and refuses sizes outside 1-256', () => {
+    expect(loadConfig({})).toMatchObject({ inferenceAudioBatch: 8, inferenceFaceBatch: 8 });
+    expect(loadConfig({ DFD_INFERENCE_AUDIO_BATCH: '32', DFD_INFERENCE_FACE_BATCH: '32' })).toMatchObject({ inferenceAudioBatch: 32, inferenceFaceBatch: 32 });
+    for (const bad of ['0', '257', '8.5', 'x']) expect(configError({ DFD_INFERENCE_AUDIO_BATCH: bad })).toBe('ERR_CONFIG');
+  });
+
   it('a first window longer than the analysis window is ERR_CONFIG', () => {
     expect(configError({ DFD_AUDIO_FIRST_WINDOW_SEC: '3', DFD_AUDIO_WINDOW_SEC: '2' })).toBe('ERR_CONFIG');
     expect(configError({ DFD_AUDIO_FIRST_WINDOW_SEC: '2', DFD_AUDIO_WINDOW_SEC: '2' })).toBeUndefined();

@@ -132,6 +132,8 @@ export const settings = {
   inferenceWorkers: s('DFD_INFERENCE_WORKERS', '1', 'Inference worker threads (onnxruntime sessions): the speaker-embedding model with DFD_INFERENCE_PLACEMENT=media, every detector with "threads"; `npm run worker`: its inference threads', int(1, 64)),
   ortThreads: s('DFD_ORT_THREADS', '1', 'onnxruntime intra-op threads per session', int(1, 64)),
   inferenceQueue: s('DFD_INFERENCE_QUEUE', '128', 'Windows queued per detector before fair thinning drops some', int(1, 100000)),
+  inferenceAudioBatch: s('DFD_INFERENCE_AUDIO_BATCH', '8', 'Most voice windows (from different streams) one detector call scores together; a GPU machine wants 32 (docs/performance.md, "GPU path"); batches never wait to fill', int(1, 256)),
+  inferenceFaceBatch: s('DFD_INFERENCE_FACE_BATCH', '8', 'Most face crops (across streams) in one detector call, waiting a few ms for a fuller batch; a GPU machine wants 32', int(1, 256)),
   audioWindowSec: s('DFD_AUDIO_WINDOW_SEC', '2', 'Length of a voice analysis window', num(0.5, 10)),
   audioHopSec: s('DFD_AUDIO_HOP_SEC', '1', 'Hop between voice analysis windows', num(0.1, 10)),
   audioFirstWindowSec: s('DFD_AUDIO_FIRST_WINDOW_SEC', '1', 'Length of the early first voice window of a speech segment, scored as soon as 60 % of it is speech so the first verdict does not wait a whole window (0 = none; at most DFD_AUDIO_WINDOW_SEC, at least the voice model\'s minimum)', num(0, 10)),
