@@ -26,6 +26,8 @@ export interface ModelSessionOptions {
    * that file, else ERR_MODEL_HASH (it changed on disk since).
    */
   expectSha256: string | undefined;
+  /** onnxruntime's own log level for this session (0 verbose: which provider each node runs on); undefined: its default. */
+  logSeverityLevel: 0 | 1 | 2 | 3 | 4 | undefined;
 }
 
 export const defaultModelSessionOptions: ModelSessionOptions = {
@@ -36,6 +38,7 @@ export const defaultModelSessionOptions: ModelSessionOptions = {
   executionMode: 'sequential',
   executionProviders: ['cpu'],
   expectSha256: undefined,
+  logSeverityLevel: undefined,
 };
 
 export interface OpenModel {
@@ -59,6 +62,7 @@ export async function openModelSession(source: string | ModelFiles, options: Par
       graphOptimizationLevel: o.graphOptimizationLevel,
       executionMode: o.executionMode,
       executionProviders: [...o.executionProviders],
+      ...(o.logSeverityLevel !== undefined ? { logSeverityLevel: o.logSeverityLevel } : {}),
     });
   } catch (e) {
     // onnxruntime's own reason (a graph it cannot parse, a provider it cannot start: "Failed to get a WebGPU

@@ -7,7 +7,7 @@
  *
  * For every model folder the registry accepts:
  *  - raw: a session on the CPU (one thread) and one on `ep` (the service's provider list,
- *    protocol.ts executionProvidersFor) over the same verified bytes, fed the same seeded input
+ *    protocol.ts executionProvidersFor), both opened by openModelSession, fed the same seeded input
  *    (the manifest's input shape; a waveform is 2 s at 16 kHz, images uniform in [0, 1]); every
  *    output compared (largest absolute difference, and relative to the output's largest
  *    magnitude), and the median / p90 wall time of `run()` per batch over `iterations` runs after
@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { setLogLevel } from '../../kernel/log.js';
 import { ModelRegistry, type AvailableModel } from '../../detectors/registry/ModelRegistry.js';
-import { readModelFiles } from '../../detectors/registry/ModelFiles.js';
+import { openModelSession } from '../../detectors/registry/openModelSession.js';
 import { audioWindow, faceWindow, seededRandom, streamRef } from '../../detectors/testing/windows.js';
 import type { AnalysisWindow } from '../messages.js';
 import { InferenceEngine } from './InferenceEngine.js';
@@ -58,11 +58,8 @@ if (batches.some((b) => !Number.isInteger(b) || b < 1) || !Number.isInteger(iter
 setLogLevel('warn');
 
 const load = (): number[] => os.loadavg().map((x) => +x.toFixed(2));
-const message = (e: unknown): string => {
-  const parts: string[] = [];
-  for (let c: unknown = e; c instanceof Error; c = c.cause) parts.push(c.message);
-  return parts.length ? parts.join(': ') : String(e);
-};
+// openModelSession's errors carry onnxruntime's reason in their message.
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 function stats(xs: number[]): { medianMs: number; p90Ms: number } {
   const s = [...xs].sort((a, b) => a - b);
@@ -82,16 +79,14 @@ function input(m: AvailableModel, b: number): ort.Tensor {
   return new ort.Tensor('float32', data, dims);
 }
 
-async function open(m: AvailableModel, providers: string[], verbose: boolean): Promise<ort.InferenceSession> {
-  const { bytes } = await readModelFiles(m.dir);
-  return ort.InferenceSession.create(bytes, {
-    intraOpNumThreads: 1,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    executionProviders: providers,
-    ...(verbose ? { logSeverityLevel: 0 as const, logVerbosityLevel: 1 } : {}),
+/** The service's loading path (verified bytes, manifest names checked), one thread, on `provider`. */
+async function open(m: AvailableModel, provider: ExecutionProvider, verbose: boolean): Promise<ort.InferenceSession> {
+  const { session } = await openModelSession(m.dir, {
+    task: m.manifest.task,
+    executionProviders: executionProvidersFor(provider),
+    logSeverityLevel: verbose ? 0 : undefined,
   });
+  return session;
 }
 
 async function time(s: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<{ medianMs: number; p90Ms: number }> {
@@ -107,11 +102,11 @@ async function time(s: ort.InferenceSession, feeds: Record<string, ort.Tensor>):
 
 async function raw(m: AvailableModel): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = { task: m.manifest.task, version: m.manifest.version };
-  const cpu = await open(m, ['cpu'], false);
+  const cpu = await open(m, 'cpu', false);
   let dev: ort.InferenceSession;
   try {
     const t0 = performance.now();
-    dev = await open(m, executionProvidersFor(ep), values.placement);
+    dev = await open(m, ep, values.placement);
     out.openMs = Math.round(performance.now() - t0);
   } catch (e) {
     await cpu.release();
