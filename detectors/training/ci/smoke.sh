@@ -48,29 +48,19 @@ voice() {
   done
   rm -f "$fx/raw.wav"
   stamp fixtures
-  nice -n 10 "$py" "$v/build_data.py" --out "$data" --folds 2 "$fx"
-  # half the training variants behind the sender's noise suppressor (WebRTC, PyPI); what it does to a known signal
-  nice -n 10 "$py" "$v/train.py" prep --data "$data" --variants 1 --ns-share 0.5
+  # the recipe's one command (run.sh), tiny: 2 folds, 1 training variant per clip, half of them behind the sender's noise
+  # suppressor, two Kokoro-82M known-attack clips, a second cache for the stage's variants (STAGE_NS_SHARE 0, as
+  # shipped), both stages, their fold models and both verdict weights at once
+  DFD_TRAINING_PY="$py" DATA="$data" OUT="$out/models/voice-antispoof" STAGE_OUT="$out/models-stage/voice-whisper" \
+    WORK="$out/voice-weight" FOLDS=2 JOBS=1 VARIANTS=1 STEPS="$steps" EVERY="$steps" BATCH=4 NS_SHARE=0.5 \
+    KOKORO_CLIPS=2 STAGE_THREADS=1 WEIGHT_SECONDS=10 bash "$v/run.sh" "$fx" 2>&1 | tee "$out/voice-recipe.log"
+  stamp recipe
+  # what the sender's noise suppressor (WebRTC, PyPI) does to a known signal
   nice -n 10 "$py" "$v/channel.py" ns-check | tee "$out/voice-ns.log"
-  stamp build_data
-  # the known-attack spoofs (run.sh KOKORO_CLIPS): two Kokoro-82M clips, made by the recipe's own steps
-  {
-    nice -n 10 "$py" "$v/kokoro_study.py" make --data "$data" --clips 2
-    nice -n 10 "$py" "$v/kokoro_study.py" variants --data "$data" --variants 1
-    nice -n 10 "$py" "$v/kokoro_study.py" variants --data "$data" --variants 1 --voices jf_alpha --out "$data/kokoro-jf_alpha.npz"
-  } 2>&1 | tee "$out/voice-kokoro.log"
-  stamp kokoro
+  # another voice's Kokoro-82M variants (kokoro_study.py variants --voices), for final's refusal of other clips
+  nice -n 10 "$py" "$v/kokoro_study.py" variants --data "$data" --variants 1 --voices jf_alpha \
+    --out "$data/kokoro-jf_alpha.npz" 2>&1 | tee "$out/voice-kokoro.log"
   local -a extra=(--extra-spoofs "$data/kokoro-en-variants.npz")
-  nice -n 10 "$py" "$v/train.py" cv --data "$data" --fold 0 --steps "$steps" --every "$steps" --batch 4 "${extra[@]}"
-  nice -n 10 "$py" "$v/train.py" cv --data "$data" --fold 1 --steps "$steps" --every "$steps" --batch 4 "${extra[@]}"
-  # the same clips' evaluation presets behind the sender's noise suppressor: the calibration for browser callers
-  mkdir -p "$data-ns2"
-  ln -sf "$data/clips.json" "$data-ns2/clips.json"
-  ln -sf "$data/clips.npz" "$data-ns2/clips.npz"
-  nice -n 10 "$py" "$v/train.py" prep --data "$data-ns2" --variants 0 --eval-ns 2
-  nice -n 10 "$py" "$v/train.py" report --data "$data" --suppressed-data "$data-ns2"
-  nice -n 10 "$py" "$v/train.py" final --data "$data" --out "$out/models/voice-antispoof" --batch 4 "${extra[@]}"
-  stamp train
   # the seed-ensemble study (README "Study: a three-seed SpecNet ensemble"): the same run with another seed, both alone
   # and averaged, as is and behind the suppressor
   local k
@@ -88,30 +78,17 @@ voice() {
   # the Inc-TSSDNet study architecture from a random start (its published weights stay in ../shared/models)
   nice -n 10 "$py" "$v/train.py" cv --data "$data" --arch tssdnet-scratch --fold 0 --steps "$steps" --every "$steps" --batch 4
   stamp tssdnet
-  nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/models/voice-antispoof" --manifests "$fx" \
-    --seconds 10 --work "$out/voice-weight"
-  stamp weight
-  # the second stage (frozen Whisper-base encoder from PyPI + logistic head) on the same cache
-  nice -n 10 "$py" "$v/whisper_stage.py" features --data "$data" --threads 1
-  nice -n 10 "$py" "$v/whisper_stage.py" cv --data "$data"
-  # its calibration for noise-suppressed senders, on the presets behind the suppressor made for SpecNet above
-  nice -n 10 "$py" "$v/whisper_stage.py" features --data "$data-ns2" --threads 1
-  nice -n 10 "$py" "$v/whisper_stage.py" suppressed --data "$data" --suppressed-data "$data-ns2"
-  nice -n 10 "$py" "$v/whisper_stage.py" final --data "$data" --out "$out/models-stage/voice-whisper" --threads 1
-  stamp whisper_stage
-  # its verdict weight: both stages' fold models on the held-out genuine speakers and spoof calls (drift.ts --stage2)
-  nice -n 10 "$py" "$v/whisper_stage.py" folds --data "$data" --out "$out/voice-stage-folds" --threads 1
-  nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/models/voice-antispoof" --manifests "$fx" \
+  # choose_weight.py's other two modes on copies, with the recipe's fold models: SpecNet's weight alone (run.sh
+  # STAGE=0), and the stage's weight with SpecNet's kept
+  rm -rf "$out/single" "$out/stage-only" && mkdir -p "$out/single" "$out/stage-only"
+  cp -r "$out/models/voice-antispoof" "$out/single/"
+  cp -r "$out/models/voice-antispoof" "$out/models-stage/voice-whisper" "$out/stage-only/"
+  nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/single/voice-antispoof" --manifests "$fx" \
+    --seconds 10 --work "$out/voice-weight-single" --folds "$out/voice-weight/folds"
+  nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/stage-only/voice-antispoof" --manifests "$fx" \
     --seconds 10 --work "$out/voice-weight-stage" --folds "$out/voice-weight/folds" \
-    --stage "$out/models-stage/voice-whisper" --stage-folds "$out/voice-stage-folds"
-  stamp stage_weight
-  # how the shipped pair is chosen: both weights at once, genuine speakers as is and behind WebRTC noise suppression
-  rm -rf "$out/pair" && mkdir -p "$out/pair"
-  cp -r "$out/models/voice-antispoof" "$out/models-stage/voice-whisper" "$out/pair/"
-  nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/pair/voice-antispoof" --manifests "$fx" \
-    --seconds 10 --work "$out/voice-weight-pair" --folds "$out/voice-weight/folds" \
-    --stage "$out/pair/voice-whisper" --stage-folds "$out/voice-stage-folds" --pair
-  stamp pair_weight
+    --stage "$out/stage-only/voice-whisper" --stage-folds "$out/voice-weight/stage-folds"
+  stamp weight_modes
 }
 
 face() {

