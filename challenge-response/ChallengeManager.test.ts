@@ -251,3 +251,64 @@ describe('ChallengeManager', () => {
     expect(() => m.requestChallenge('alice')).toThrow(expect.objectContaining({ code: 'ERR_CLOSED' }));
   });
 });
+
+describe('ChallengeManager spot checks on high-risk calls', () => {
+  const managers: ChallengeManager[] = [];
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+  });
+  afterEach(() => {
+    for (const x of managers.splice(0)) x.close();
+    vi.useRealTimers();
+  });
+
+  function call(highRisk: boolean, spotCheckProbability: number): { m: ChallengeManager; issued: Extract<ChallengeEvent, { phase: 'issued' }>[] } {
+    const m = new ChallengeManager({ callId: 'call-spot', highRisk, spotCheckEveryMs: 60_000, policy: { cooldownMs: 0, spotCheckProbability } });
+    managers.push(m);
+    const issued: Extract<ChallengeEvent, { phase: 'issued' }>[] = [];
+    m.on('challenge', (e) => {
+      if (e.phase === 'issued') issued.push(e);
+    });
+    m.addParticipant({ peerId: 'caller', hasAudio: true, hasVideo: false });
+    m.addParticipant({ peerId: 'listener', hasAudio: true, hasVideo: false });
+    return { m, issued };
+  }
+
+  it('challenges a participant heard in the last interval, by itself, and never a silent one', async () => {
+    const { m, issued } = call(true, 1);
+    await feed(m, 'caller', normal1);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(issued.map((e) => [e.peerId, e.trigger])).toEqual([['caller', 'spot-check']]);
+    // the caller's challenge runs out (no answer), further rounds find nobody heard: nothing more
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(issued.map((e) => e.peerId)).toEqual(['caller']);
+    // once the listener speaks, the next round may pick them too
+    await feed(m, 'listener', normal2);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(issued.map((e) => e.peerId)).toEqual(['caller', 'listener']);
+  });
+
+  it('draws with the policy probability and only on high-risk calls; close stops the rounds', async () => {
+    const never = call(true, 0);
+    const ordinary = call(false, 1);
+    for (const c of [never, ordinary]) await feed(c.m, 'caller', normal1);
+    await vi.advanceTimersByTimeAsync(5 * 60_000);
+    expect(never.issued).toEqual([]);
+    expect(ordinary.issued).toEqual([]);
+    const timers = vi.getTimerCount();
+    never.m.close();
+    expect(vi.getTimerCount()).toBe(timers - 1);
+  });
+
+  it('refuses a spot-check interval that is not a finite number >= 0', () => {
+    for (const spotCheckEveryMs of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      let err: unknown;
+      try {
+        new ChallengeManager({ callId: 'x', highRisk: true, spotCheckEveryMs });
+      } catch (e) {
+        err = e;
+      }
+      expect(isDfdError(err) && err.code).toBe('ERR_CONFIG');
+    }
+  });
+});

@@ -96,11 +96,19 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
   /** Checker result of a challenge between its final transition and the outcome event. */
   private readonly lastCheck = new Map<string, CheckOutcome>();
   private closed = false;
+  /** High-risk calls: the periodic spot-check round (cleared on close). */
+  private spotTimer: NodeJS.Timeout | undefined;
 
   constructor(options: Partial<ChallengeManagerOptions> & { callId: string }) {
     super();
     this.options = { ...defaultChallengeManagerOptions, ...options };
+    const every = this.options.spotCheckEveryMs;
+    if (!(Number.isFinite(every) && every >= 0)) throw new DfdError('ERR_CONFIG', 'spotCheckEveryMs must be a finite number >= 0');
     this.policy = new ChallengePolicy(this.options.policy);
+    if (this.options.highRisk && every > 0) {
+      this.spotTimer = setInterval(() => this.spotCheckRound(), every);
+      this.spotTimer.unref?.();
+    }
   }
 
   addParticipant(profile: ParticipantProfile): void {
@@ -198,7 +206,10 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
     return this.tryAuto(peerId, 'suspicious');
   }
 
-  /** Random spot check on high-risk calls; call it periodically (e.g. once a minute per participant). */
+  /**
+   * Random spot check on high-risk calls. The manager calls it itself every `spotCheckEveryMs`
+   * for each participant heard in that time (`spotCheckRound`); callers may add their own.
+   */
   maybeSpotCheck(peerId: string): Challenge | undefined {
     if (!this.policy.spotCheck(this.options.highRisk)) return undefined;
     return this.tryAuto(peerId, 'spot-check');
@@ -290,10 +301,26 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
 
   close(): void {
     if (this.closed) return;
+    clearInterval(this.spotTimer);
+    this.spotTimer = undefined;
     for (const p of this.participants.values()) if (p.active) this.cancelRun(p, 'call ended');
     this.closed = true;
     this.participants.clear();
     this.outcomeListeners.clear();
+  }
+
+  /**
+   * One spot-check round: each participant heard within the last `spotCheckEveryMs` and not being
+   * challenged is drawn with the policy's probability (a silent listener has nothing to answer
+   * with; cooldown and the per-call maximum still apply).
+   */
+  private spotCheckRound(): void {
+    if (this.closed) return;
+    const since = this.options.now() - this.options.spotCheckEveryMs;
+    for (const [peerId, p] of [...this.participants]) {
+      if (p.active || p.lastAudioEnd < since) continue;
+      this.maybeSpotCheck(peerId);
+    }
   }
 
   private tryAuto(peerId: string, trigger: ChallengeTrigger): Challenge | undefined {

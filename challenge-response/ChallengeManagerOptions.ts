@@ -16,6 +16,12 @@ export interface ChallengeManagerOptions {
   audioOnly: boolean;
   /** Random spot checks are allowed (high-risk call). */
   highRisk: boolean;
+  /**
+   * High-risk calls: every this many ms, each participant heard in that time and not being
+   * challenged gets a spot check with probability `policy.spotCheckProbability`; 0 = never
+   * (`maybeSpotCheck` still works when called).
+   */
+  spotCheckEveryMs: number;
   policy: Partial<ChallengePolicyOptions>;
   baseline: Partial<BaselineTrackerOptions>;
   analyse: Partial<AnalyseOptions>;
@@ -54,6 +60,7 @@ export interface ChallengeManagerOptions {
 export const defaultChallengeManagerOptions: Omit<ChallengeManagerOptions, 'callId'> = {
   audioOnly: false,
   highRisk: false,
+  spotCheckEveryMs: 60_000,
   policy: {},
   baseline: {},
   analyse: {},

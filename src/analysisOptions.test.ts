@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
-import { analysisPriority, pipelineOptions } from './analysisOptions.js';
+import { analysisPriority, challengeServiceOptions, pipelineOptions } from './analysisOptions.js';
 
 describe('pipelineOptions (config -> analysis pipeline)', () => {
   it('hands the inference settings a GPU machine changes to the pool: provider, models kept on the CPU, batch sizes', () => {
@@ -13,5 +13,15 @@ describe('pipelineOptions (config -> analysis pipeline)', () => {
     });
     const d = loadConfig({});
     expect(pipelineOptions(d, analysisPriority(d)).inference).toMatchObject({ executionProvider: 'cpu', cpuModels: ['speaker-embed'], maxAudioBatch: 8, maxBatchFrames: 8 });
+  });
+});
+
+describe('challengeServiceOptions (config -> every room\'s ChallengeManager)', () => {
+  it('hands the high-risk spot-check settings to the manager and its policy; off by default', () => {
+    const c = loadConfig({ DFD_CHALLENGE_HIGH_RISK: 'true', DFD_CHALLENGE_SPOTCHECK_P: '0.1', DFD_CHALLENGE_SPOTCHECK_MS: '30000' });
+    expect(challengeServiceOptions(c, analysisPriority(c)).manager).toMatchObject({ highRisk: true, spotCheckEveryMs: 30_000, policy: { spotCheckProbability: 0.1 } });
+    const d = loadConfig({});
+    expect(challengeServiceOptions(d, analysisPriority(d)).manager).toMatchObject({ highRisk: false, spotCheckEveryMs: 60_000, policy: { spotCheckProbability: 0.02 } });
+    expect(() => loadConfig({ DFD_CHALLENGE_SPOTCHECK_MS: '10' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
   });
 });

@@ -46,6 +46,8 @@ export function challengeServiceOptions(c: Config, priority: ThreadPriority): Pa
   return {
     manager: {
       verifiedForMs: c.challengeVerifiedForMs,
+      highRisk: c.challengeHighRisk,
+      spotCheckEveryMs: c.challengeSpotCheckMs,
       policy: { cooldownMs: c.challengeCooldownMs, maxPerCall: c.challengeMaxPerCall, spotCheckProbability: c.challengeSpotCheck },
     },
     analysis: { threadPriority: priority },
