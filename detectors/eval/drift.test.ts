@@ -17,7 +17,7 @@ import type { AudioWindow } from '../../pipeline/messages.js';
 import { defaultQualityThresholds } from '../../pipeline/verdict/ParticipantVerdict.js';
 import { voiceManifest } from '../testing/testModels.js';
 import { decodeAudio48k } from './clipMedia.js';
-import { groupSpeakers, loopTo, parseDriftArgs, replayCall, runDrift, type DriftReport, type SpeakerDrift } from './drift.js';
+import { LEAN_GRID, groupSpeakers, leanRows, loopTo, parseDriftArgs, replayCall, runDrift, type DriftReport, type SpeakerDrift } from './drift.js';
 import { parseEvalTsv } from './report.js';
 
 const REAL = path.resolve('detectors/models/voice-antispoof');
@@ -110,8 +110,11 @@ describe('drift.ts', () => {
     expect(r.counts).toEqual({ bonafideClips: 8, spoofClips: 1, ignoredRows: 1, failedClips: 1 });
     expect(r.label).toBe('bonafide');
     expect(r.sweep).toEqual([]);
+    // the weak-evidence table counts what the speakers' own outcomes say
+    expect(r.lean).toEqual(leanRows(r.speakers));
+    expect(r.lean.every((row) => row.challenged >= r.totals.suspicious)).toBe(true);
     for (const s of r.speakers) {
-      expect(Object.keys(s).sort()).toEqual(['clips', 'everSuspicious', 'finalReason', 'finalState', 'firstSuspiciousSeconds', 'firstVerdict', 'maxPFake', 'meanStagePFake', 'meanWindowPFake', 'model', 'seconds', 'speaker', 'windows'].sort());
+      expect(Object.keys(s).sort()).toEqual(['clips', 'everSuspicious', 'finalReason', 'finalState', 'firstSuspiciousSeconds', 'firstVerdict', 'maxGenuinePFake', 'maxPFake', 'meanStagePFake', 'meanWindowPFake', 'model', 'seconds', 'speaker', 'windows'].sort());
       expect(s.windows).toBe(12); // 12 s call: the early 1 s window, then 2 s windows every 1 s
       expect(s.firstVerdict?.seconds).toBe(1); // the early window ends at 1 s
       expect(s.seconds).toBeGreaterThan(1);
@@ -332,6 +335,28 @@ describe('replayCall', () => {
     // evidence / fullEvidence (4 s) >= logit(0.6) / 0.6 = 0.68, i.e. 2.7 s: at the 8th window
     // (about 3.0 s), which ends at 9 s.
     expect(weak.firstSuspiciousSeconds).toBe(9);
+  });
+
+  it('records the largest pFake of a likely-genuine verdict, and which calls each weak-evidence threshold would challenge', () => {
+    // weight 0.2 on log-odds 1: the verdict leans to sigmoid(0.2) = 0.5498 and stays likely-genuine
+    const leaning = replayCall(model(0.2), cal, windows(30), new Array<number>(30).fill(1));
+    expect(leaning.everSuspicious).toBe(false);
+    expect(leaning.finalState).toBe('likely-genuine');
+    expect(leaning.maxGenuinePFake).toBeCloseTo(1 / (1 + Math.exp(-0.2)), 3);
+    expect(leaning.maxGenuinePFake).toBeLessThan(0.55);
+    // log-odds 3 at 0.2 becomes suspicious; its likely-genuine stretch (before) stays under 0.6
+    const alarmed = replayCall(model(0.2), cal, windows(30), new Array<number>(30).fill(3));
+    expect(alarmed.everSuspicious).toBe(true);
+    expect(alarmed.maxGenuinePFake).toBeLessThan(0.6);
+    // weight 0: never judged, never likely-genuine
+    const muted = replayCall(model(0), cal, windows(30), new Array<number>(30).fill(3));
+    expect(muted.maxGenuinePFake).toBeNull();
+    const rows = leanRows([leaning, alarmed, muted]);
+    expect(rows.map((r) => r.pFake)).toEqual(LEAN_GRID);
+    const at = (l: number) => rows.find((r) => r.pFake === l);
+    expect(at(0.54)).toEqual({ pFake: 0.54, challenged: 2, share: 2 / 3 });
+    expect(at(0.55)).toEqual({ pFake: 0.55, challenged: 1, share: 1 / 3 });
+    expect(leanRows([])[0]).toEqual({ pFake: 0.5, challenged: 0, share: null });
   });
 
   it('replays with other verdict weights in place of the manifests\'', () => {

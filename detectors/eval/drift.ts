@@ -65,7 +65,8 @@
  *
  * Output: JSON on stdout and in <out>/drift-<first model id>-<channel>[-spoof].json: per speaker
  * {speaker, model, clips, seconds, windows, everSuspicious, firstSuspiciousSeconds, finalState,
- * finalReason, maxPFake, meanWindowPFake, meanStagePFake}, totals {speakers, suspicious, suspiciousShare, finalStates}, sweep; clips that
+ * finalReason, maxPFake, maxGenuinePFake, meanWindowPFake, meanStagePFake}, totals {speakers, suspicious, suspiciousShare,
+ * finalStates}, lean (calls an automatic challenge would reach at each weak-evidence threshold), sweep; clips that
  * cannot be decoded are listed under `failures` (a speaker left without audio is not counted).
  * A bad list is ERR_EVAL_TSV (exit code 2), bad options ERR_CONFIG (exit code 2).
  */
@@ -167,6 +168,24 @@ export interface SweepRow {
   share: number | null;
 }
 
+/** Weak-evidence thresholds the report counts challenged calls for. */
+export const LEAN_GRID: readonly number[] = [0.5, 0.51, 0.52, 0.53, 0.54, 0.55, 0.56, 0.57, 0.58, 0.59];
+
+export interface LeanRow {
+  pFake: number;
+  /** Calls challenged automatically: ever suspicious, or likely-genuine at pFake >= this. */
+  challenged: number;
+  share: number | null;
+}
+
+/** The lean table of a set of call outcomes (see DriftReport.lean). */
+export function leanRows(calls: readonly Pick<CallOutcome, 'everSuspicious' | 'maxGenuinePFake'>[], grid: readonly number[] = LEAN_GRID): LeanRow[] {
+  return grid.map((l) => {
+    const challenged = calls.filter((c) => c.everSuspicious || (c.maxGenuinePFake !== null && c.maxGenuinePFake >= l)).length;
+    return { pFake: l, challenged, share: calls.length > 0 ? challenged / calls.length : null };
+  });
+}
+
 /** One speaker's clips, in list order, and the model that judges them. */
 export interface SpeakerGroup {
   speaker: string;
@@ -197,6 +216,12 @@ export interface DriftReport {
   counts: { bonafideClips: number; spoofClips: number; ignoredRows: number; failedClips: number };
   failures: Failure[];
   totals: { speakers: number; suspicious: number; suspiciousShare: number | null; finalStates: Partial<Record<VerdictState, number>> };
+  /**
+   * Automatic challenges with a weak-evidence threshold L (the service's DFD_CHALLENGE_LEAN_P):
+   * calls that ever became `suspicious` or whose `likely-genuine` verdict reached pFake >= L, for L
+   * on LEAN_GRID (manifest weights).
+   */
+  lean: LeanRow[];
   /** Empty unless --weights or --stage-weights. */
   sweep: SweepRow[];
   files: { json: string };
@@ -256,6 +281,11 @@ export interface CallOutcome {
   finalReason: string | null;
   /** Largest fused pFake of the verdict over the call. */
   maxPFake: number;
+  /**
+   * Largest fused pFake while the verdict was `likely-genuine` (null: never): what the service's
+   * weak-evidence challenge (DFD_CHALLENGE_LEAN_P) compares with its threshold.
+   */
+  maxGenuinePFake: number | null;
   /** Mean calibrated pFake of the windows, before the verdict weight (what the detector said). */
   meanWindowPFake: number | null;
   /** The same for the cascade stage's windows (null: no stage, or it scored none). */
@@ -292,6 +322,7 @@ export function replayCall(model: AvailableModel, calibration: Manifest['calibra
   const first = windows[0];
   const pv = new ParticipantVerdict({ roomId: first?.stream.roomId ?? 'drift', peerId: first?.stream.peerId ?? 'drift' }, { ...options, ...(weights.fusion ? { detectorFusion: weights.fusion } : {}), now: () => clock });
   let maxPFake = 0;
+  let maxGenuinePFake: number | null = null;
   let sumPFake = 0;
   let scored = 0;
   let stageSum = 0;
@@ -317,6 +348,7 @@ export function replayCall(model: AvailableModel, calibration: Manifest['calibra
     }
     const v = pv.current();
     maxPFake = Math.max(maxPFake, v.pFake);
+    if (v.state === 'likely-genuine') maxGenuinePFake = Math.max(maxGenuinePFake ?? 0, v.pFake);
     if (firstSuspicious === null && ALARM.includes(v.state)) firstSuspicious = clock / 1000;
     if (firstVerdict === null && v.state !== 'collecting') firstVerdict = { state: v.state, seconds: clock / 1000 };
   });
@@ -328,6 +360,7 @@ export function replayCall(model: AvailableModel, calibration: Manifest['calibra
     finalState: v.state,
     finalReason: v.reason ?? null,
     maxPFake,
+    maxGenuinePFake,
     meanWindowPFake: scored > 0 ? sumPFake / scored : null,
     meanStagePFake: stageScored > 0 ? stageSum / stageScored : null,
   };
@@ -533,6 +566,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
     },
     failures,
     totals: { speakers: speakers.length, suspicious, suspiciousShare: speakers.length > 0 ? suspicious / speakers.length : null, finalStates },
+    lean: leanRows(speakers),
     sweep: pairs.map((p, k) => ({
       weight: p.weight ?? models[0]!.manifest.verdict?.weight ?? 1,
       stageWeight: stages.length === 0 ? null : (p.stageWeight ?? stages[0]!.manifest.verdict?.weight ?? 1),
