@@ -17,7 +17,7 @@ export type OutcomeState = 'passed' | 'failed' | 'non-compliant' | 'unclear' | '
 export type TerminalState = OutcomeState | 'cancelled';
 export type ChallengeState = ActiveState | TerminalState;
 
-export type ChallengeTrigger = 'suspicious' | 'spot-check' | 'operator';
+export type ChallengeTrigger = 'suspicious' | 'weak-evidence' | 'spot-check' | 'operator';
 
 const transitions: Record<ChallengeState, readonly ChallengeState[]> = {
   issued: ['prompting', 'timed-out', 'cancelled'],

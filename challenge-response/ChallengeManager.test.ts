@@ -252,7 +252,7 @@ describe('ChallengeManager', () => {
   });
 });
 
-describe('ChallengeManager spot checks on high-risk calls', () => {
+describe('ChallengeManager automatic challenges: spot checks on high-risk calls, weak evidence', () => {
   const managers: ChallengeManager[] = [];
   beforeEach(() => {
     vi.useFakeTimers({ now: 1_700_000_000_000 });
@@ -298,6 +298,23 @@ describe('ChallengeManager spot checks on high-risk calls', () => {
     const timers = vi.getTimerCount();
     never.m.close();
     expect(vi.getTimerCount()).toBe(timers - 1);
+  });
+
+  it('challenges on weak evidence once per participant; a refusal now leaves it for later', async () => {
+    const { m, issued } = call(false, 0);
+    await feed(m, 'caller', normal1);
+    // another challenge is running: refused, not used up
+    m.requestChallenge('caller', 'operator', 'whisper-phrase');
+    expect(m.onWeakEvidence('caller')).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    const c = m.onWeakEvidence('caller');
+    expect(c?.trigger).toBe('weak-evidence');
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(c?.terminal).toBe(true);
+    // once per call: later leaning verdicts start nothing, and an unknown participant is ignored
+    expect(m.onWeakEvidence('caller')).toBeUndefined();
+    expect(m.onWeakEvidence('nobody')).toBeUndefined();
+    expect(issued.map((e) => e.trigger)).toEqual(['operator', 'weak-evidence']);
   });
 
   it('refuses a spot-check interval that is not a finite number >= 0', () => {

@@ -71,6 +71,8 @@ interface Participant {
   decisions: OperatorDecision[];
   /** Latest face observations outside challenges (ring, face found only). */
   restPose: FaceObservation[];
+  /** A weak-evidence challenge was started for this participant (one per call). */
+  weakEvidenceAsked: boolean;
 }
 
 interface ActiveRun {
@@ -130,6 +132,7 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
       lastOutcome: undefined,
       decisions: [],
       restPose: [],
+      weakEvidenceAsked: false,
     });
   }
 
@@ -204,6 +207,19 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
   /** The verdict turned suspicious: challenge if the policy allows. Returns the challenge or undefined. */
   onSuspicious(peerId: string): Challenge | undefined {
     return this.tryAuto(peerId, 'suspicious');
+  }
+
+  /**
+   * The verdict leans toward fake without reaching `suspicious` (the caller decides what "leans"
+   * means: ChallengeService, DFD_CHALLENGE_LEAN_P): challenge once per participant and call if the
+   * policy allows now; a refusal (cooldown, another challenge running) leaves it for a later call.
+   */
+  onWeakEvidence(peerId: string): Challenge | undefined {
+    const p = this.participants.get(peerId);
+    if (!p || p.weakEvidenceAsked) return undefined;
+    const c = this.tryAuto(peerId, 'weak-evidence');
+    if (c) p.weakEvidenceAsked = true;
+    return c;
   }
 
   /**

@@ -33,6 +33,13 @@ export interface ChallengeServiceOptions {
   manager: Partial<Omit<ChallengeManagerOptions, 'callId' | 'analyser' | 'playPrompt'>>;
   /** The response-analysis worker (its queue, timeout, thread priority). */
   analysis: Partial<AnalysisWorkerOptions>;
+  /**
+   * Weak evidence: a participant whose verdict is `likely-genuine` with a fused pFake at or above
+   * this is challenged, once per call (ChallengeManager.onWeakEvidence); 1 = never. The service's
+   * default (DFD_CHALLENGE_LEAN_P) comes from held-out calls (detectors/training/voice/README.md,
+   * "Decision: a weak-evidence challenge threshold").
+   */
+  leanPFake: number;
 }
 
 export interface ChallengeServiceDeps {
@@ -71,7 +78,9 @@ export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
   constructor(deps: ChallengeServiceDeps, options: Partial<ChallengeServiceOptions> = {}) {
     super();
     this.#deps = deps;
-    this.#options = { manager: {}, analysis: {}, ...options };
+    this.#options = { manager: {}, analysis: {}, leanPFake: 1, ...options };
+    const lean = this.#options.leanPFake;
+    if (!(lean >= 0 && lean <= 1)) throw new DfdError('ERR_CONFIG', 'leanPFake must be in [0, 1]');
     this.#analysis = new AnalysisWorker(this.#options.analysis);
     deps.rooms.on('roomopen', (room) => this.#open(room));
     for (const room of deps.rooms.list()) this.#open(room);
@@ -80,12 +89,14 @@ export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
     pipeline.on('score', (s) => this.#rooms.get(s.stream.roomId)?.manager.pushScore(s.stream.peerId, s));
     pipeline.on('face-observation', (st, o) => this.#rooms.get(st.roomId)?.manager.pushFace(st.peerId, o));
     pipeline.on('verdict', (v) => {
-      if (v.state !== 'suspicious') return;
+      const weak = v.state === 'likely-genuine' && lean < 1 && v.pFake >= lean;
+      if (v.state !== 'suspicious' && !weak) return;
       const entry = this.#rooms.get(v.roomId);
       try {
-        entry?.manager.onSuspicious(v.peerId);
+        if (weak) entry?.manager.onWeakEvidence(v.peerId);
+        else entry?.manager.onSuspicious(v.peerId);
       } catch (e) {
-        log.debug('no challenge on suspicious verdict', { code: toDfdError(e).code });
+        log.debug('no automatic challenge on verdict', { state: v.state, code: toDfdError(e).code });
       }
     });
   }

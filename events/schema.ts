@@ -153,7 +153,7 @@ function build(strict: boolean) {
     expectedDurationSec: Type.Optional(NonNeg),
     /** The side asked for (head turn, hand, finger; phase "issued"), the participant's own left or right. */
     side: Type.Optional(literals(['left', 'right'] as const)),
-    trigger: Type.Optional(literals(['suspicious', 'spot-check', 'operator'] as const)),
+    trigger: Type.Optional(literals(['suspicious', 'weak-evidence', 'spot-check', 'operator'] as const)),
     /**
      * Who is given the prompt (phase "issued"): the participant (played or shown to them), or the
      * agent on the call, who asks the caller (a phone platform that cannot play audio, e.g. AudioHook).

@@ -23,5 +23,8 @@ describe('challengeServiceOptions (config -> every room\'s ChallengeManager)', (
     const d = loadConfig({});
     expect(challengeServiceOptions(d, analysisPriority(d)).manager).toMatchObject({ highRisk: false, spotCheckEveryMs: 60_000, policy: { spotCheckProbability: 0.02 } });
     expect(() => loadConfig({ DFD_CHALLENGE_SPOTCHECK_MS: '10' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
+    // the weak-evidence threshold goes to the challenge service itself
+    expect(challengeServiceOptions(loadConfig({ DFD_CHALLENGE_LEAN_P: '0.55' }), analysisPriority(c)).leanPFake).toBe(0.55);
+    expect(() => loadConfig({ DFD_CHALLENGE_LEAN_P: '1.5' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
   });
 });

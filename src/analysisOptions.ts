@@ -51,5 +51,6 @@ export function challengeServiceOptions(c: Config, priority: ThreadPriority): Pa
       policy: { cooldownMs: c.challengeCooldownMs, maxPerCall: c.challengeMaxPerCall, spotCheckProbability: c.challengeSpotCheck },
     },
     analysis: { threadPriority: priority },
+    leanPFake: c.challengeLeanP,
   };
 }

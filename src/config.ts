@@ -164,6 +164,7 @@ export const settings = {
   challenges: s('DFD_CHALLENGES', 'true', 'Run challenge-response (needs the analysis pipeline)', bool),
   challengeCooldownMs: s('DFD_CHALLENGE_COOLDOWN_MS', '60000', 'Minimum time between automatic challenges of one participant', int(0, 86_400_000)),
   challengeMaxPerCall: s('DFD_CHALLENGE_MAX_PER_CALL', '6', 'Challenges per call at most', int(0, 1000)),
+  challengeLeanP: s('DFD_CHALLENGE_LEAN_P', '1', 'Weak evidence: a participant whose verdict is likely-genuine with a fused pFake at or above this is challenged automatically, once per call (1 = never); the default comes from held-out calls (detectors/training/voice/README.md, "Decision: a weak-evidence challenge threshold")', num(0, 1)),
   challengeHighRisk: s('DFD_CHALLENGE_HIGH_RISK', 'false', 'Treat every call as high risk: besides the challenges a suspicious verdict starts, each participant heard in the last DFD_CHALLENGE_SPOTCHECK_MS is challenged at random (a spot check) with probability DFD_CHALLENGE_SPOTCHECK_P once per that interval; cooldown and the per-call maximum apply', bool),
   challengeSpotCheck: s('DFD_CHALLENGE_SPOTCHECK_P', '0.02', 'Probability of a random spot check of each participant per DFD_CHALLENGE_SPOTCHECK_MS on high-risk calls (DFD_CHALLENGE_HIGH_RISK)', num(0, 1)),
   challengeSpotCheckMs: s('DFD_CHALLENGE_SPOTCHECK_MS', '60000', 'How often each participant of a high-risk call is drawn for a spot check (only participants heard in that time)', int(1000, 86_400_000)),
