@@ -346,6 +346,22 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(pair[0]!.basis).toMatch(/\(this model [\d.,]+ of at most [\d.]+, the stage 0[\d.,]* of at most/);
     expect(pair[1]!.basis).toMatch(/\(voice-antispoof [\d.,]+ of at most [\d.]+, this stage 0[\d.,]* of at most/);
     // the chosen pair is one of the pairs tried (or 0 / 0 when none keeps genuine speakers out)
+    // the weak-evidence threshold (lean_threshold.py): three drift passes over the same fold models, the rule applied
+    type LeanPass = { calls: number; suspicious: number; lean: Record<string, number> };
+    const lean = JSON.parse(fs.readFileSync(path.join(out, 'voice-lean.json'), 'utf8')) as { passes: Record<'genuine' | 'genuineSuppressed' | 'spoof', LeanPass>; chosen: number; weights: Record<string, number> };
+    expect(lean.weights).toEqual({ 'voice-antispoof': 0.25, 'voice-whisper': 0.1 });
+    expect(lean.passes.genuine.calls).toBe(bonaRows.length - 1);
+    expect(lean.passes.genuineSuppressed.calls).toBe(bonaRows.length - 1);
+    const grid = Object.keys(lean.passes.genuine.lean);
+    expect(grid).toEqual(['0.50', '0.51', '0.52', '0.53', '0.54', '0.55', '0.56', '0.57', '0.58', '0.59']);
+    for (const p of Object.values(lean.passes)) {
+      const counts = grid.map((g) => p.lean[g]!);
+      // a higher threshold never challenges more calls, and never fewer than the suspicious trigger alone
+      for (let i = 1; i < counts.length; i++) expect(counts[i]!).toBeLessThanOrEqual(counts[i - 1]!);
+      expect(Math.min(...counts)).toBeGreaterThanOrEqual(p.suspicious);
+    }
+    const fits = (g: string): boolean => (['genuine', 'genuineSuppressed'] as const).every((k) => lean.passes[k].lean[g]! <= 0.1 * lean.passes[k].calls);
+    expect(lean.chosen).toBe(grid.find(fits) !== undefined ? Number(grid.find(fits)) : 1);
     const tried = [...pair[0]!.basis.matchAll(/(\d+(?:\.\d+)?)\/(\d+(?:\.\d+)?): \d+\/\d+\/\d+/g)].map((m) => `${Number(m[1])}/${Number(m[2])}`);
     expect([...tried, '0/0']).toContain(`${pair[0]!.weight}/${pair[1]!.weight}`);
   }, 660_000);

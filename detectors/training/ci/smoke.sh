@@ -89,6 +89,11 @@ voice() {
     --seconds 10 --work "$out/voice-weight-stage" --folds "$out/voice-weight/folds" \
     --stage "$out/stage-only/voice-whisper" --stage-folds "$out/voice-weight/stage-folds"
   stamp weight_modes
+  # the weak-evidence challenge threshold (DFD_CHALLENGE_LEAN_P's rule) on the recipe's fold models at a fixed pair
+  nice -n 10 "$py" "$v/lean_threshold.py" --folds "$out/voice-weight/folds" --stage-folds "$out/voice-weight/stage-folds" \
+    --weights 0.25,0.1 --suppressed-list "$out/voice-weight/suppressed-ns2/bonafide-speakers.tsv" --seconds 10 \
+    --work "$out/voice-lean" > "$out/voice-lean.json"
+  stamp lean_threshold
 }
 
 face() {
