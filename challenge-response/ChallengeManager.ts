@@ -31,6 +31,8 @@ import { BaselineTracker, type SpeakerBaseline } from './SpeakerBaseline.js';
 const log = createLogger('challenge.manager');
 /** Baseline failures come in bursts (a join storm fills the DSP worker's queue): one line per 10 s for all calls; every one is counted in the metric. */
 const baselineWarnings = new LogThrottle();
+/** Automatic triggers fire on every verdict update; a participant no challenge fits would log each time. */
+const autoRefusals = new LogThrottle();
 const challengesTotal = counter({ name: 'dfd_challenges_total', help: 'Challenges finished, by kind and outcome', labelNames: ['kind', 'outcome'] as const });
 const evaluationSeconds = histogram({ name: 'dfd_challenge_evaluation_seconds', help: 'Time to judge one challenge response', buckets: latencyBuckets });
 const degradedTotal = counter({ name: 'dfd_challenge_input_degraded_total', help: 'Inputs the challenge manager dropped or repaired', labelNames: ['reason'] as const });
@@ -345,7 +347,8 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
     try {
       return this.requestChallenge(peerId, trigger);
     } catch (e) {
-      log.info('automatic challenge not started', { peerId, trigger, err: e });
+      const t = autoRefusals.pass();
+      if (t.log) log.info('automatic challenge not started', { peerId, trigger, err: e, suppressedSinceLastLine: t.suppressed });
       return undefined;
     }
   }
