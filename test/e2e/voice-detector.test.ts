@@ -26,6 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startTestService } from '../helpers/service.js';
+import { loadConfig } from '../../src/config.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { ensureVoiceFixtures, fixtures } from '../fixtures/build.js';
 import { modelsDirOf, removeDir } from '../helpers/models.js';
@@ -123,6 +124,13 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
     const states = (vs: Verdict[]): VerdictState[] => vs.map((v) => v.state).filter((s, i, a) => i === 0 || a[i - 1] !== s);
     const brief = (v: Verdict): Record<string, unknown> => ({ state: v.state, pFake: round(v.pFake), speechSec: round(v.evidence.speechSeconds / overlap, 1), sinceJoinMs: v.updatedAt - (v.peerId === ttsId ? ttsJoinedAt : realJoinedAt) });
     const realFlags = real.verdicts.filter((v) => FLAGGED.includes(v.state)).map(brief);
+    // what the service's weak-evidence challenge (DFD_CHALLENGE_LEAN_P, off in this test) would have done
+    const leanP = loadConfig({}).challengeLeanP;
+    const leaning = (vs: Verdict[]): { maxGenuinePFake: number | null; wouldChallenge: boolean } => {
+      const ps = vs.filter((v) => v.state === 'likely-genuine').map((v) => v.pFake);
+      const max = ps.length > 0 ? Math.max(...ps) : null;
+      return { maxGenuinePFake: max === null ? null : round(max), wouldChallenge: max !== null && max >= leanP };
+    };
     const summary = {
       model: { id: manifest.id, version: manifest.version, weight: manifest.verdict?.weight ?? 1 },
       stage: { id: stage.id, version: stage.version, weight: stage.verdict?.weight ?? 1, everyNthWindow: stage.cascade?.everyNthWindow },
@@ -139,6 +147,7 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
         speechSec: round(tts.current.evidence.speechSeconds / overlap, 1),
         states: states(tts.verdicts),
         channels: [...(channels.get(ttsId) ?? [])],
+        weakEvidence: { leanP, ...leaning(tts.verdicts) },
       },
       real: {
         meanPFake: round(mean(real.scores.map((s) => s.pFake))),
@@ -153,6 +162,7 @@ describe('voice detector end to end (Piper TTS vs real speech, Chromium -> SFU -
         firstFlag: realFlags[0] ?? null,
         final: { state: real.current.state, pFake: round(real.current.pFake) },
         channels: [...(channels.get(realId) ?? [])],
+        weakEvidence: { leanP, ...leaning(real.verdicts) },
       },
     };
     console.log(`voice-detector-e2e ${JSON.stringify(summary)}`);
