@@ -360,6 +360,11 @@ describe('training recipes: tiny end-to-end runs', () => {
       for (let i = 1; i < counts.length; i++) expect(counts[i]!).toBeLessThanOrEqual(counts[i - 1]!);
       expect(Math.min(...counts)).toBeGreaterThanOrEqual(p.suspicious);
     }
+    // phone legs (--channel g711): judged with the telephone calibration, no suppressed pass
+    const phone = JSON.parse(fs.readFileSync(path.join(out, 'voice-lean-g711.json'), 'utf8')) as { channel: string; passes: Record<string, LeanPass> };
+    expect(phone.channel).toBe('g711');
+    expect(Object.keys(phone.passes).sort()).toEqual(['genuine', 'spoof']);
+    expect(phone.passes['genuine']!.calls).toBe(bonaRows.length - 1);
     const fits = (g: string): boolean => (['genuine', 'genuineSuppressed'] as const).every((k) => lean.passes[k].lean[g]! <= 0.1 * lean.passes[k].calls);
     expect(lean.chosen).toBe(grid.find(fits) !== undefined ? Number(grid.find(fits)) : 1);
     const tried = [...pair[0]!.basis.matchAll(/(\d+(?:\.\d+)?)\/(\d+(?:\.\d+)?): \d+\/\d+\/\d+/g)].map((m) => `${Number(m[1])}/${Number(m[2])}`);

@@ -93,6 +93,8 @@ voice() {
   nice -n 10 "$py" "$v/lean_threshold.py" --folds "$out/voice-weight/folds" --stage-folds "$out/voice-weight/stage-folds" \
     --weights 0.25,0.1 --suppressed-list "$out/voice-weight/suppressed-ns2/bonafide-speakers.tsv" --seconds 10 \
     --work "$out/voice-lean" > "$out/voice-lean.json"
+  nice -n 10 "$py" "$v/lean_threshold.py" --folds "$out/voice-weight/folds" --stage-folds "$out/voice-weight/stage-folds" \
+    --weights 0.25,0.1 --channel g711 --seconds 10 --work "$out/voice-lean" > "$out/voice-lean-g711.json"
   stamp lean_threshold
 }
 

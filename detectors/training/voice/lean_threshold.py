@@ -13,7 +13,9 @@ most --max-share of the genuine speakers are challenged in both genuine passes; 
       --weights 0.25,0.1 [--suppressed-list WORK/suppressed-ns2/bonafide-speakers.tsv] [--work /tmp/dfd-lean]
 
 (WORK: run.sh's, where choose_weight.py --pair left the fold models, their lists and the suppressed list.)
-Prints one JSON object (and writes it to WORK/lean-threshold.json).
+Prints one JSON object (and writes it to WORK/lean-threshold.json). `--channel g711` measures phone legs instead:
+G.711 judged with the telephone calibration (as the service judges SIP and Twilio legs), no suppressed pass
+(WORK/lean-threshold-g711.json).
 """
 from __future__ import annotations
 
@@ -50,13 +52,16 @@ def weighted_copies(src: str, dst: str, prefix: str, weight: float) -> list[str]
 
 def drift(lst: str, label: str, models: list[str], stages: list[str], out: str, channel: str, seconds: int,
           suppressed: bool) -> dict:
+    """One drift.ts pass; g711 is judged as a phone leg is (the verdict takes telephone audio with the manifests'
+    telephone calibration; drift.ts --judge-narrowband)."""
     args = []
     for m, s in zip(models, stages):
         args += ["--model", m, "--stage2", s]
     os.makedirs(out, exist_ok=True)
     res = subprocess.run(["node", "--import", "tsx", os.path.join(REPO, "detectors", "eval", "drift.ts"), lst, *args,
                           "--label", label, "--channel", channel, "--seconds", str(seconds), "--out", out, "--quiet",
-                          *(["--suppressed"] if suppressed else [])],
+                          *(["--suppressed"] if suppressed else []),
+                          *(["--judge-narrowband"] if channel == "g711" else [])],
                          cwd=REPO, check=True, capture_output=True, text=True).stdout
     rep = json.loads(res)
     return {"calls": rep["totals"]["speakers"], "suspicious": rep["totals"]["suspicious"],
@@ -87,19 +92,21 @@ def main() -> None:
         raise SystemExit(f"lean_threshold: {len(models)} SpecNet folds but {len(stages)} stage folds")
     bona = os.path.join(args.folds, "bonafide-speakers.tsv")
     ns_bona = args.suppressed_list
-    if not ns_bona:
+    if not ns_bona and args.channel != "g711":
         sys.path.insert(0, HERE)
         from channel import ns_list
         ns_bona = ns_list(bona, os.path.join(args.work, f"suppressed-ns{args.suppressed}"), args.suppressed)
     passes = {"genuine": (bona, "bonafide", False), "genuineSuppressed": (ns_bona, "bonafide", True),
               "spoof": (os.path.join(args.folds, "spoof-calls.tsv"), "spoof", False)}
+    if args.channel == "g711":  # a phone leg: no browser suppressor in front of it
+        del passes["genuineSuppressed"]
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = {k: pool.submit(drift, lst, label, models, stages, os.path.join(args.work, k), args.channel,
                                args.seconds, sup) for k, (lst, label, sup) in passes.items()}
         res = {k: j.result() for k, j in jobs.items()}
     grid = list(res["genuine"]["lean"].keys())
-    ok = [g for g in grid if all(res[p]["lean"][g] <= args.max_share * res[p]["calls"]
-                                 for p in ("genuine", "genuineSuppressed"))]
+    genuine = [p for p in ("genuine", "genuineSuppressed") if p in res]
+    ok = [g for g in grid if all(res[p]["lean"][g] <= args.max_share * res[p]["calls"] for p in genuine)]
     chosen = float(min(ok, key=float)) if ok else 1.0
     out = {
         "rule": f"smallest L with at most {args.max_share:.0%} of the genuine speakers challenged in both genuine "
@@ -110,7 +117,8 @@ def main() -> None:
         "chosen": chosen,
         "spoofChallengedAtChosen": res["spoof"]["lean"].get(f"{chosen:.2f}") if ok else res["spoof"]["suspicious"],
     }
-    with open(os.path.join(args.work, "lean-threshold.json"), "w") as f:
+    with open(os.path.join(args.work, f"lean-threshold{'-' + args.channel if args.channel != 'opus24' else ''}.json"),
+              "w") as f:
         json.dump(out, f, indent=2)
         f.write("\n")
     print(json.dumps(out, indent=2))
