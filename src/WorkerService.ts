@@ -15,7 +15,7 @@ import { ModelRegistry } from '../detectors/registry/ModelRegistry.js';
 import { InferencePool } from '../pipeline/inference/InferencePool.js';
 import { withCascadeSetting } from '../pipeline/inference/cascade.js';
 import { AnalysisWorkerNode } from '../cluster/AnalysisWorkerNode.js';
-import { analysisPriority } from './analysisOptions.js';
+import { analysisPriority, inferencePoolOptions } from './analysisOptions.js';
 import type { Config } from './config.js';
 
 const log = createLogger('worker');
@@ -51,18 +51,7 @@ export class WorkerService {
     const registry = new ModelRegistry({ dir: config.modelsDir });
     for (const s of await registry.load()) if (!s.available) log.warn('detector unavailable', { id: s.id, code: s.error?.code });
     const models = withCascadeSetting(registry.available(), config.voiceCascadeEvery).filter((m) => config.speakerContinuity || m.manifest.task !== 'speaker-embed');
-    const pool = new InferencePool(models, {
-      workers: config.inferenceWorkers,
-      intraOpNumThreads: config.ortThreads,
-      executionProvider: config.ortExecutionProvider,
-      cpuModels: config.ortCpuModels,
-      queueCapacity: config.inferenceQueue,
-      maxAudioBatch: config.inferenceAudioBatch,
-      maxBatchFrames: config.inferenceFaceBatch,
-      lagWarnMs: config.lagWarnMs,
-      faceForgeryFrames: config.faceForgeryFrames,
-      threadPriority: analysisPriority(config),
-    });
+    const pool = new InferencePool(models, inferencePoolOptions(config, analysisPriority(config)));
     await pool.ready();
     const auth = config.natsToken ? { token: config.natsToken } : config.natsUser ? { user: config.natsUser, pass: config.natsPass } : {};
     let nc: NatsConnection;

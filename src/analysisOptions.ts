@@ -7,12 +7,18 @@
  */
 import type { ThreadPriority } from '../kernel/threadPriority.js';
 import type { AnalysisPipelineOptions } from '../pipeline/AnalysisPipeline.js';
+import type { InferencePoolOptions } from '../pipeline/inference/InferencePool.js';
 import type { ChallengeServiceOptions } from '../challenge-response/ChallengeService.js';
 import type { Config } from './config.js';
 
 /** DFD_ANALYSIS_NICE / _SCHED / _CPUS: shared by every analysis thread. */
 export function analysisPriority(c: Config): ThreadPriority {
   return { nice: c.analysisNice, policy: c.analysisSched, cpus: c.analysisCpus };
+}
+
+/** The inference pool's options: the service's own pool and a remote analysis worker's (`npm run worker`). */
+export function inferencePoolOptions(c: Config, priority: ThreadPriority): Partial<InferencePoolOptions> {
+  return { workers: c.inferenceWorkers, threadPriority: priority, executionProvider: c.ortExecutionProvider, cpuModels: c.ortCpuModels, intraOpNumThreads: c.ortThreads, queueCapacity: c.inferenceQueue, maxAudioBatch: c.inferenceAudioBatch, maxBatchFrames: c.inferenceFaceBatch, lagWarnMs: c.lagWarnMs, faceForgeryFrames: c.faceForgeryFrames };
 }
 
 export function pipelineOptions(c: Config, priority: ThreadPriority): Partial<AnalysisPipelineOptions> {
@@ -34,7 +40,7 @@ export function pipelineOptions(c: Config, priority: ThreadPriority): Partial<An
       logLevel: c.logLevel,
     },
     inferencePlacement: c.inferencePlacement === 'media' ? 'media-threads' : 'inference-threads',
-    inference: { workers: c.inferenceWorkers, threadPriority: priority, executionProvider: c.ortExecutionProvider, cpuModels: c.ortCpuModels, intraOpNumThreads: c.ortThreads, queueCapacity: c.inferenceQueue, maxAudioBatch: c.inferenceAudioBatch, maxBatchFrames: c.inferenceFaceBatch, lagWarnMs: c.lagWarnMs, faceForgeryFrames: c.faceForgeryFrames },
+    inference: inferencePoolOptions(c, priority),
     verdict: { pad: { mode: c.padMode, minPFake: c.padMinPFake, maxPFake: c.padMaxPFake }, machine: { takeoverHoldMs: c.takeoverHoldMs }, detectorFusion: c.detectorFusion },
     speakerContinuity: c.speakerContinuity,
     cascadeEvery: c.voiceCascadeEvery,
