@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))  # common/
 sys.path.insert(0, HERE)
 from channel import CHANNELS, apply_channel, random_channel  # noqa: E402
 from common.metrics import eer, group_eers  # noqa: E402
+from page_adversary import PageAdversary, dann_lambda  # noqa: E402
 from rawboost import boost as rawboost_window  # noqa: E402
 from specnet import SpecNet, SpecNetConfig, count_macs, oc_softmax_loss  # noqa: E402
 from tssdnet import TSSDNetConfig, TSSDNetDetector  # noqa: E402
@@ -282,12 +283,14 @@ def recompute_bn(model: torch.nn.Module, c: Cache, tv: Variants, idx: list[int],
 def train(c: Cache, tv: Variants, idx: list[int], arch: str, steps: int, seed: int, batch: int, lr: float,
           on_checkpoint=None, every: int = 0, pair_share: float = 0.0, pair_margin_weight: float = 0.0,
           pair_margin: float = 0.5, swa_start: int = 0, swa_every: int = 50, swa_bn_batches: int = 32,
-          on_average=None, rawboost: float = 0.0) -> SpecNet:
+          on_average=None, rawboost: float = 0.0, page_adversary: float = 0.0) -> SpecNet:
     """Returns the trained model; with swa_start > 0, the running average of the weights after steps swa_start,
     swa_start + swa_every, ... (BatchNorm statistics recomputed on training batches). The averaging never changes the
     training run: on_checkpoint sees the same models as without it, on_average the averaged one at every checkpoint
     from swa_start on. With rawboost > 0 each training window is boosted (rawboost.py) with that probability, drawn
-    from a generator of its own, so the clips, windows and batches are the ones drawn without it."""
+    from a generator of its own, so the clips, windows and batches are the ones drawn without it. With
+    page_adversary > 0 (lambda_max) a page adversary on the bona fide windows (page_adversary.py) joins the loss
+    through a reversed gradient; the clips, windows and batches are again the ones the seed draws without it."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     rb_rng = np.random.default_rng(seed + 104729)
@@ -298,6 +301,12 @@ def train(c: Cache, tv: Variants, idx: list[int], arch: str, steps: int, seed: i
     sampler = Sampler(c, idx, rng)
     pairs = PairSampler(c, idx, rng)
     n_pairs = int(round(batch * pair_share / 2)) if len(pairs) else 0
+    adv: PageAdversary | None = None
+    if page_adversary > 0:
+        adv = PageAdversary(model.cfg.embed, sampler.by[0][0], seed + 15485863)
+        opt.add_param_group({"params": list(adv.parameters())})
+        log(f"page adversary on bona fide windows: {len(adv.pages)} pages, lambda up to {page_adversary}")
+    adv_acc = float("nan")
     if pair_share > 0:
         log(f"paired sampling: {n_pairs} same-utterance pairs per batch from {len(pairs)} pair groups on "
             f"{len(pairs.names)} pages; pair margin weight {pair_margin_weight}, margin {pair_margin}")
@@ -316,28 +325,40 @@ def train(c: Cache, tv: Variants, idx: list[int], arch: str, steps: int, seed: i
         rest = batch - 2 * n_pairs
         ys = [0] * (rest // 2) + [1] * (rest - rest // 2)
         xs = []
+        pages: list[str] = []
         for y in ys:
-            x = train_window(tv, sampler.draw(y), rng)
+            i = sampler.draw(y)
+            x = train_window(tv, i, rng)
             xs.append(rawboost_window(x, rb_rng) if rawboost > 0 and rb_rng.random() < rawboost else x)
+            pages.append(c.clips[i]["page"] if y == 0 else "")
         for _ in range(n_pairs):  # pairs last, bona fide then spoof (pair_loss reads them there)
-            xs += pair_windows(c, *pairs.draw(), rng)
+            i, j = pairs.draw()
+            xs += pair_windows(c, i, j, rng)
             ys += [0, 1]
+            pages += [c.clips[i]["page"], ""]
         xb = torch.from_numpy(np.stack(xs))
         yb = torch.tensor(ys, dtype=torch.float32)
-        out = model.score(model.embed(xb, spec_mask=True))
+        emb = model.embed(xb, spec_mask=True)
+        out = model.score(emb)
         if arch == "specnet-oc":
             loss = oc_softmax_loss(out, yb)
         else:
             loss = torch.nn.functional.binary_cross_entropy_with_logits(out.squeeze(1), yb)
         if n_pairs and pair_margin_weight > 0:
             loss = loss + pair_margin_weight * pair_loss(out, n_pairs, pair_margin)
+        if adv is not None:
+            pidx = torch.tensor([adv.index.get(p, -1) if p else -1 for p in pages], dtype=torch.long)
+            adv_loss, acc = adv.loss(emb, pidx, dann_lambda(page_adversary, step / steps))
+            loss = loss + adv_loss
+            adv_acc = acc if step == 1 or adv_acc != adv_acc else 0.98 * adv_acc + 0.02 * acc
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         run = loss.item() if step == 1 else 0.98 * run + 0.02 * loss.item()
         if step % 50 == 0:
-            log(f"{arch} step {step}/{steps} loss {run:.4f} {time.time() - t0:.0f} s")
+            log(f"{arch} step {step}/{steps} loss {run:.4f} {time.time() - t0:.0f} s"
+                + (f"; page adversary accuracy {adv_acc:.2f} (chance {1 / len(adv.pages):.2f})" if adv else ""))
         if swa_start > 0 and step >= swa_start and (step - swa_start) % swa_every == 0:
             if avg is None:
                 avg = torch.optim.swa_utils.AveragedModel(model)
@@ -384,6 +405,7 @@ def cmd_cv(args) -> None:
         result = {"fold": args.fold, "arch": args.arch, "run": name, "steps": args.steps, "clipIdx": test_idx,
                   "checkpoints": [], **({"swa": swa} if with_swa else {}),
                   **({"rawboost": args.rawboost} if args.rawboost > 0 else {}),
+                  **({"pageAdversary": args.page_adversary} if args.page_adversary > 0 else {}),
                   **({"extraSpoofs": {"file": os.path.basename(args.extra_spoofs), "clips": len(extra)}}
                      if extra else {})}
         out_dir = os.path.join(args.data, "cv", name)
@@ -406,7 +428,7 @@ def cmd_cv(args) -> None:
     on_avg = recorder(run, True) if args.swa_start > 0 else None
     train(c, tv, train_idx, args.arch, args.steps, args.seed + args.fold, args.batch, args.lr, on_ck, args.every,
           args.pair_share, args.pair_margin_weight, args.pair_margin, args.swa_start, args.swa_every,
-          args.swa_bn_batches, on_avg, args.rawboost)
+          args.swa_bn_batches, on_avg, args.rawboost, args.page_adversary)
     log(f"fold {args.fold} done in {time.time() - t0:.0f} s")
 
 
@@ -644,7 +666,7 @@ def cmd_final(args) -> None:
     model = train(c, tv, list(range(len(c.clips))), ch.get("model", ch["arch"]), steps, args.seed, args.batch, args.lr,
                   pair_share=args.pair_share, pair_margin_weight=args.pair_margin_weight, pair_margin=args.pair_margin,
                   swa_start=swa_start, swa_every=swa_every, swa_bn_batches=args.swa_bn_batches,
-                  rawboost=args.rawboost)
+                  rawboost=args.rawboost, page_adversary=args.page_adversary)
     train_s = time.time() - t0
     os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, "model.onnx")
@@ -794,6 +816,9 @@ def main() -> None:
                          "to every fold's training as one page of their own; off as shipped")
     ap.add_argument("--rawboost", type=float, default=0.0,
                     help="cv/final: share of training windows boosted by RawBoost (rawboost.py); 0 = none")
+    ap.add_argument("--page-adversary", type=float, default=0.0,
+                    help="cv/final: lambda_max of a page adversary on bona fide windows through gradient reversal "
+                         "(page_adversary.py); 0 = none, as shipped")
     ap.add_argument("--run", default="",
                     help="cv: run name, the folder under DIR/cv/ (default: the architecture, or <arch>-swa<S>e<K> with "
                          "--swa-start)")
