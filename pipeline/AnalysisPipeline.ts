@@ -33,6 +33,7 @@ import { withCascadeSetting } from './inference/cascade.js';
 import type { DetectorScore, InferenceBackend } from './inference/InferenceBackend.js';
 import { ParticipantVerdict, defaultQualityThresholds, type DeclaredMatchChange, type ParticipantVerdictOptions, type Verdict } from './verdict/ParticipantVerdict.js';
 import { DeclaredVoiceSet, type DeclaredVoice } from './verdict/DeclaredVoices.js';
+import { continuityOptionsFrom } from './verdict/IdentityContinuity.js';
 import { TenantCalibrationSet, applyTenantCalibration, type ScoreChannel, type TenantCalibration } from './verdict/TenantCalibration.js';
 import { DEFAULT_TENANT } from '../kernel/tenant.js';
 import type { AudioWindow, StreamRef } from './messages.js';
@@ -177,13 +178,14 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     // The voice-continuity rule is the speaker model's own (its manifest's `takeover`, chosen on tuning speakers).
     const speakerModel = models.find(isEmbed)?.manifest;
     const takeover = speakerModel?.takeover;
-    const speaker = takeover ? { enrolWindows: takeover.K, consecutive: takeover.M, threshold: takeover.T, thresholdTelephone: takeover.T_telephone ?? takeover.T } : {};
+    const speaker = continuityOptionsFrom(takeover);
     // The declared-voice match rule is the speaker model's too (its manifest's `declared`, chosen for a low false-match rate).
     const rule = speakerModel?.declared;
     const declared = rule ? { consecutive: rule.M, threshold: rule.T, thresholdTelephone: rule.T_telephone ?? rule.T } : {};
     // The face-continuity rule is the face model's own (its manifest's `takeover`, chosen on tuning identities).
     const faceRule = registry.available().find((m) => m.manifest.task === 'face-embed')?.manifest.takeover;
-    const face = faceRule ? { enrolWindows: faceRule.K, consecutive: faceRule.M, threshold: faceRule.T, thresholdTelephone: faceRule.T } : {};
+    // faces have no telephone or suppressed channel: one T
+    const face = faceRule ? { ...continuityOptionsFrom(faceRule), thresholdTelephone: faceRule.T, thresholdSuppressed: faceRule.T } : {};
     const verdict: Partial<ParticipantVerdictOptions> = {
       ...o.verdict,
       quality: { ...defaultQualityThresholds, minFrameRate: fps * 0.6, ...o.verdict.quality },

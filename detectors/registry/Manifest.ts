@@ -49,6 +49,8 @@ const TakeoverSpec = Type.Object({
   /** Cosine threshold (wideband audio, or faces), and for telephone audio. */
   T: Type.Number({ minimum: -1, maximum: 1 }),
   T_telephone: Type.Optional(Type.Number({ minimum: -1, maximum: 1 })),
+  /** For audio of a sender that suppresses noise (a browser's microphone path); absent: T. */
+  T_suppressed: Type.Optional(Type.Number({ minimum: -1, maximum: 1 })),
 });
 
 /** A speaker-embedding model's rule for declared synthetic voices (pipeline/verdict/DeclaredVoices.ts). */

@@ -66,8 +66,8 @@ export interface SpeakerEmbedding {
   modelVersion: string;
   /** L2-normalised. */
   vector: Float32Array;
-  /** The audio channel of the window (telephone audio has its own threshold). */
-  channel: 'wideband' | 'telephone';
+  /** The audio channel of the window (telephone audio and noise-suppressed senders have their own thresholds). */
+  channel: 'wideband' | 'telephone' | 'suppressed';
   wallEnd: number;
 }
 

@@ -659,6 +659,22 @@ describe('InferencePool with the shipped audio models (voice-antispoof, speaker-
     }
   });
 
+  it('each speaker embedding carries its window\'s channel, suppressed senders included (the takeover rule has a threshold per channel)', async () => {
+    pool = new InferencePool(audioModels);
+    const p = pool;
+    const channels = new Map<number, string>();
+    p.on('embedding', (e) => channels.set(e.seq, e.channel));
+    await p.ready();
+    const marks = [undefined, 'telephone', 'suppressed', 'wideband'] as const;
+    marks.forEach((channel, i) => {
+      const w = audioWindow({ stream: streamRef(`ch${i}`), seq: i + 1, seconds: 2, seed: 60 + i });
+      if (w.type !== 'audio-window') throw new Error('audio expected');
+      expect(p.submit({ ...w, quality: { ...w.quality, ...(channel ? { channel } : {}) } })).toBe(true);
+    });
+    await until(() => channels.size === marks.length);
+    expect([...channels.entries()].sort((x, y) => x[0] - y[0]).map(([, c]) => c)).toEqual(['wideband', 'telephone', 'suppressed', 'wideband']);
+  });
+
   it('runs score batches before speaker embeddings, unless the embeddings have waited embeddingSlackMs longer', async () => {
     pool = new InferencePool(audioModels);
     const p = pool;

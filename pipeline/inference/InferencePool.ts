@@ -60,7 +60,7 @@ import type { ExecutionProvider, FromWorker, RunMessage, ToWorker, WorkerModel }
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import type { InferenceRunner } from './InferenceRunner.js';
 import { InThreadRunner } from './InThreadRunner.js';
-import { IdentityContinuity, type ContinuityResult } from '../verdict/IdentityContinuity.js';
+import { continuityOptionsFrom, IdentityContinuity, type ContinuityResult } from '../verdict/IdentityContinuity.js';
 
 const log = createLogger('inference-pool');
 
@@ -478,7 +478,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
     let t = this.voices.get(key);
     if (!t) {
       const rule = d.model.manifest.takeover;
-      const continuity = new IdentityContinuity(rule ? { enrolWindows: rule.K, consecutive: rule.M, threshold: rule.T, thresholdTelephone: rule.T_telephone ?? rule.T } : {});
+      const continuity = new IdentityContinuity(continuityOptionsFrom(rule));
       t = { continuity, last: undefined, skippedLast: false, seenAt: now };
       this.voices.set(key, t);
     }
@@ -621,7 +621,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
       }
       metrics.processed.inc({ detector: d.model.id });
       const track = this.voices.get(`${d.model.id}\u0000${streamKey(meta.stream)}`);
-      if (track) track.last = track.continuity.add(vector, meta.channel === 'telephone').state;
+      if (track) track.last = track.continuity.add(vector, meta.channel).state;
       this.safeEmit('embedding', {
         type: 'embedding',
         stream: meta.stream,
@@ -629,8 +629,8 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
         detector: d.model.id,
         modelVersion: d.model.manifest.version,
         vector,
-        // Speaker embeddings know wideband and telephone only: a noise-suppressed sender is wideband.
-        channel: meta.channel === 'telephone' ? 'telephone' : 'wideband',
+        // the continuity rule has a threshold per channel (the manifest's takeover T, T_telephone, T_suppressed)
+        channel: meta.channel,
         wallEnd: meta.wallEnd,
       });
     });

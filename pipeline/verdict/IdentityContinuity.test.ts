@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IdentityContinuity } from './IdentityContinuity.js';
+import { continuityOptionsFrom, IdentityContinuity } from './IdentityContinuity.js';
 import { ParticipantVerdict } from './ParticipantVerdict.js';
 
 /** A unit vector near `axis` (cosine about 1 - jitter^2/2 to the axis itself). */
@@ -64,12 +64,25 @@ describe('IdentityContinuity', () => {
     const c = new IdentityContinuity({ enrolWindows: 1, consecutive: 1, threshold: 0.9, thresholdTelephone: 0.5 });
     c.add(Float32Array.from([1, 0]));
     const tilted = Float32Array.from([Math.cos(1), Math.sin(1)]); // cosine 0.54
-    expect(c.add(tilted, true).state).toBe('same');
+    expect(c.add(tilted, 'telephone').state).toBe('same');
     expect(c.add(Float32Array.from([0, 0])).state).toBe('same');
     expect(c.add(Float32Array.from([Number.NaN, 1])).state).toBe('same');
     expect(c.add(Float32Array.from([1, 0, 0])).state).toBe('same');
-    expect(c.add(tilted, false).state).toBe('takeover');
+    expect(c.add(tilted, 'wideband').state).toBe('takeover');
     expect(() => new IdentityContinuity({ enrolWindows: 0 })).toThrow(RangeError);
+  });
+
+  it('uses the suppressed threshold for a noise-suppressing sender, and T where a rule has none', () => {
+    const tilted = Float32Array.from([Math.cos(0.9), Math.sin(0.9)]); // cosine 0.62
+    const c = new IdentityContinuity(continuityOptionsFrom({ K: 1, M: 1, T: 0.66, T_telephone: 0.65, T_suppressed: 0.6 }));
+    c.add(Float32Array.from([1, 0]));
+    expect(c.add(tilted, 'suppressed').state).toBe('same');
+    expect(c.add(tilted, 'telephone').state).toBe('takeover');
+    const plain = new IdentityContinuity(continuityOptionsFrom({ K: 1, M: 1, T: 0.66 }));
+    expect(plain.options).toMatchObject({ threshold: 0.66, thresholdTelephone: 0.66, thresholdSuppressed: 0.66 });
+    plain.add(Float32Array.from([1, 0]));
+    expect(plain.add(tilted, 'suppressed').state).toBe('takeover');
+    expect(continuityOptionsFrom(undefined)).toEqual({});
   });
 });
 

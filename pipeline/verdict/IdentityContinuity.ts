@@ -5,7 +5,8 @@
  *
  *   enrolling   the first K windows; the profile is their normalised mean
  *   tracking    each later window's cosine to the profile; M windows in a row below the
- *               threshold (T, or T_telephone for telephone audio) -> `takeover`
+ *               threshold (T; T_telephone for telephone audio, T_suppressed for a sender
+ *               that suppresses noise) -> `takeover`
  *   after a takeover the windows that fell below seed a new profile (the new voice or face), so
  *   a second change is caught too; the count restarts.
  *
@@ -13,6 +14,8 @@
  * measured on held-out ones (detectors/training/speaker/README.md for voices,
  * detectors/eval/faceContinuity.ts for faces). Pure: no clock, no I/O.
  */
+
+import type { TakeoverSpec } from '../../detectors/registry/Manifest.js';
 
 export interface IdentityContinuityOptions {
   /** Windows averaged into the enrolment profile. */
@@ -22,6 +25,26 @@ export interface IdentityContinuityOptions {
   /** Cosine threshold (wideband audio, or faces), and for telephone audio (8 kHz, G.711). */
   threshold: number;
   thresholdTelephone: number;
+  /**
+   * For audio of a sender that suppresses noise (a browser microphone: the suppressor, then
+   * 48 kHz Opus): absent, `threshold`.
+   */
+  thresholdSuppressed?: number;
+}
+
+/** What a voice window came through (the calibration families of the audio path). */
+export type ContinuityChannel = 'wideband' | 'telephone' | 'suppressed';
+
+/** A manifest's `takeover` rule (K, M, T and the per-channel thresholds) as continuity options. */
+export function continuityOptionsFrom(rule: TakeoverSpec | undefined): Partial<IdentityContinuityOptions> {
+  if (!rule) return {};
+  return {
+    enrolWindows: rule.K,
+    consecutive: rule.M,
+    threshold: rule.T,
+    thresholdTelephone: rule.T_telephone ?? rule.T,
+    thresholdSuppressed: rule.T_suppressed ?? rule.T,
+  };
 }
 
 /** The shipped speaker model's values (detectors/models/speaker-embed/manifest.json, `takeover`). */
@@ -30,6 +53,7 @@ export const defaultVoiceContinuityOptions: IdentityContinuityOptions = {
   consecutive: 2,
   threshold: 0.66,
   thresholdTelephone: 0.65,
+  thresholdSuppressed: 0.63,
 };
 
 /**
@@ -91,8 +115,8 @@ export class IdentityContinuity {
     return this.#suspended;
   }
 
-  /** One window's embedding; `telephone` selects the telephone threshold. Non-finite vectors are ignored. */
-  add(vector: Float32Array, telephone = false): ContinuityResult {
+  /** One window's embedding; `channel` selects the threshold. Non-finite vectors are ignored. */
+  add(vector: Float32Array, channel: ContinuityChannel = 'wideband'): ContinuityResult {
     if (this.#suspended) return { state: 'suspended' };
     const v = normalised(vector);
     if (!v) return this.#profile ? { state: 'same', cosine: Number.NaN } : { state: 'enrolling', windows: this.#enrolled };
@@ -100,7 +124,8 @@ export class IdentityContinuity {
     if (!this.#profile) return this.#enrol(v);
     const cosine = dot(v, this.#profile);
     if (!Number.isFinite(cosine)) return { state: 'same', cosine };
-    const t = telephone ? this.options.thresholdTelephone : this.options.threshold;
+    const o = this.options;
+    const t = channel === 'telephone' ? o.thresholdTelephone : channel === 'suppressed' ? (o.thresholdSuppressed ?? o.threshold) : o.threshold;
     if (cosine >= t) {
       this.#below = [];
       return { state: 'same', cosine };

@@ -64,7 +64,7 @@ import type { AnalysisWindow, AudioQuality, MediaKind, VideoQuality, WindowScore
 import { EvidenceAccumulator, sigmoid, type EvidenceAccumulatorOptions } from './EvidenceAccumulator.js';
 import { verdictWeight, weightedPFake, type CalibrationChannel, type ModelTask } from '../../detectors/registry/Manifest.js';
 import { VerdictMachine, type VerdictMachineOptions, type VerdictState } from './VerdictMachine.js';
-import { defaultFaceContinuityOptions, IdentityContinuity, type IdentityContinuityOptions } from './IdentityContinuity.js';
+import { defaultFaceContinuityOptions, IdentityContinuity, type ContinuityChannel, type IdentityContinuityOptions } from './IdentityContinuity.js';
 import { DeclaredVoiceMatcher, DeclaredVoiceSet, type DeclaredVoice, type DeclaredVoiceRule } from './DeclaredVoices.js';
 
 export interface QualityThresholds {
@@ -399,8 +399,8 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
    * One speech window's speaker embedding (task speaker-embed). When the voice is no longer the
    * one enrolled at the start of the call, it is a takeover: see markTakeover.
    */
-  addSpeakerEmbedding(e: { vector: Float32Array; channel: 'wideband' | 'telephone' }): void {
-    const r = this.voice.add(e.vector, e.channel === 'telephone');
+  addSpeakerEmbedding(e: { vector: Float32Array; channel: ContinuityChannel }): void {
+    const r = this.voice.add(e.vector, e.channel);
     if (r.state === 'takeover') this.markTakeover('takeover:voice', 'audio');
     const set = this.options.declaredVoices();
     if (set.size === 0 && !this.declared.matched) return;

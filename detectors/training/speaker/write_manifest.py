@@ -50,6 +50,9 @@ def main() -> None:
 
     ch = tk["chosen"]
     te, tel, tel2 = tk["test"]["clean"], tk["test"]["telephone_T_wideband"], tk["test"]["telephone_T_telephone"]
+    # browser callers (sender noise suppression + 48 kHz Opus): their own T where takeover_eval.py's rule gave one
+    brw = tk["test"]["browser_T_browser" if "T_suppressed" in ch else "browser_T_wideband"]
+    t_sup = ch.get("T_suppressed")
     cal = tk["windowPairCalibration"]
 
     def rate(d: dict, key: str) -> float:
@@ -82,6 +85,12 @@ def main() -> None:
         "testTelephoneDetectionOtherSpeakerTtsVc": rate(tel2, "spoof"),
         "testTelephoneDetectionCloneOfSameSpeakerTtsVc": rate(tel2, "clone-tts-vc"),
         "testTelephoneWidebandTDetectionOtherRealSpeaker": rate(tel, "real"),
+        "testEerBrowser": round(tk["eer"]["browser"]["eer"], 4),
+        **({"takeoverTSuppressed": t_sup} if t_sup is not None else {}),
+        "testBrowserFalseTakeoverRatePerCall": round(brw["single"]["falseTakeoverRatePerCall"], 4),
+        "testBrowserDetectionOtherRealSpeaker": rate(brw, "real"),
+        "testBrowserDetectionOtherSpeakerTtsVc": rate(brw, "spoof"),
+        "testBrowserDetectionCloneOfSameSpeakerTtsVc": rate(brw, "clone-tts-vc"),
     }
     manifest = {
         "schemaVersion": 1,
@@ -130,8 +139,11 @@ def main() -> None:
                          f"({ch['enrolmentSeconds']} s of speech)",
             "score": "cosine of each later kept window to the enrolment profile",
             "rule": f"takeover when M={ch['M']} consecutive kept windows score below T={ch['T']} "
-                    f"(telephone, G.711: T={ch['T_telephone']}); the count restarts after an alarm",
+                    f"(telephone, G.711: T={ch['T_telephone']}"
+                    + (f"; a sender that suppresses noise, browser audio: T={t_sup}" if t_sup is not None else "")
+                    + "); the count restarts after an alarm",
             "K": ch["K"], "M": ch["M"], "T": ch["T"], "T_telephone": ch["T_telephone"],
+            **({"T_suppressed": t_sup} if t_sup is not None else {}),
             "windowSeconds": C.WINDOW / C.SR, "hopSeconds": C.HOP / C.SR, "skipWindowsBelowDbfs": -50,
             "limits": ("does not detect a clone of the enrolled voice (zero-shot TTS/VC of the same person: "
                        f"{metrics['testDetectionCloneOfSameSpeakerTtsVc']:.0%} of test clone splices) nor codec/"
