@@ -32,7 +32,7 @@ import { SplitInference } from './inference/SplitInference.js';
 import { withCascadeSetting } from './inference/cascade.js';
 import type { DetectorScore, InferenceBackend } from './inference/InferenceBackend.js';
 import { ParticipantVerdict, defaultQualityThresholds, type DeclaredMatchChange, type ParticipantVerdictOptions, type Verdict } from './verdict/ParticipantVerdict.js';
-import { DeclaredVoiceSet, type DeclaredVoice } from './verdict/DeclaredVoices.js';
+import { DeclaredVoiceSet, declaredRuleFrom, type DeclaredVoice } from './verdict/DeclaredVoices.js';
 import { continuityOptionsFrom } from './verdict/IdentityContinuity.js';
 import { TenantCalibrationSet, applyTenantCalibration, type ScoreChannel, type TenantCalibration } from './verdict/TenantCalibration.js';
 import { DEFAULT_TENANT } from '../kernel/tenant.js';
@@ -180,8 +180,9 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     const takeover = speakerModel?.takeover;
     const speaker = continuityOptionsFrom(takeover);
     // The declared-voice match rule is the speaker model's too (its manifest's `declared`, chosen for a low false-match rate).
+    // Both rules have a threshold per channel: wideband, telephone, a noise-suppressing sender's.
     const rule = speakerModel?.declared;
-    const declared = rule ? { consecutive: rule.M, threshold: rule.T, thresholdTelephone: rule.T_telephone ?? rule.T } : {};
+    const declared = declaredRuleFrom(rule);
     // The face-continuity rule is the face model's own (its manifest's `takeover`, chosen on tuning identities).
     const faceRule = registry.available().find((m) => m.manifest.task === 'face-embed')?.manifest.takeover;
     // faces have no telephone or suppressed channel: one T

@@ -60,6 +60,8 @@ const DeclaredSpec = Type.Object({
   /** Cosine threshold to the declared voice's profile (wideband), and for telephone audio. */
   T: Type.Number({ minimum: -1, maximum: 1 }),
   T_telephone: Type.Optional(Type.Number({ minimum: -1, maximum: 1 })),
+  /** For a noise-suppressing (browser) sender's speech; absent: T. */
+  T_suppressed: Type.Optional(Type.Number({ minimum: -1, maximum: 1 })),
 });
 
 const ImageSpec = Type.Object({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeclaredVoiceMatcher, DeclaredVoiceSet, voiceProfile, type DeclaredVoice } from './DeclaredVoices.js';
+import { declaredRuleFrom, DeclaredVoiceMatcher, DeclaredVoiceSet, voiceProfile, type DeclaredVoice } from './DeclaredVoices.js';
 import { ParticipantVerdict, type DeclaredMatchChange } from './ParticipantVerdict.js';
 import type { WindowScore } from '../messages.js';
 
@@ -64,8 +64,20 @@ describe('DeclaredVoiceMatcher', () => {
     // cos(0.6) = 0.825: under the wideband 0.9, over the telephone 0.8.
     for (let i = 0; i < 3; i++) m.add(unit(0, 0.6), set);
     expect(m.matched).toBeUndefined();
-    for (let i = 0; i < 3; i++) m.add(unit(0, 0.6), set, true);
+    for (let i = 0; i < 3; i++) m.add(unit(0, 0.6), set, 'telephone');
     expect(m.matched?.id).toBe(ivr.id);
+  });
+
+  it('uses the suppressed threshold for a noise-suppressing sender, and T where the manifest rule has none', () => {
+    const own = new DeclaredVoiceMatcher({ ...rule, thresholdSuppressed: 0.8 });
+    for (let i = 0; i < 3; i++) own.add(unit(0, 0.6), set, 'suppressed'); // cos 0.825
+    expect(own.matched?.id).toBe(ivr.id);
+    const fromManifest = declaredRuleFrom({ M: 2, T: 0.9, T_telephone: 0.8 });
+    expect(fromManifest).toEqual({ consecutive: 2, threshold: 0.9, thresholdTelephone: 0.8, thresholdSuppressed: 0.9 });
+    const plain = new DeclaredVoiceMatcher(fromManifest);
+    for (let i = 0; i < 3; i++) plain.add(unit(0, 0.6), set, 'suppressed');
+    expect(plain.matched).toBeUndefined();
+    expect(declaredRuleFrom(undefined)).toEqual({});
   });
 
   it('a voice removed from the set stops matching at the next window; other dimensions never compare', () => {

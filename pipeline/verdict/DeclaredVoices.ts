@@ -13,6 +13,9 @@
  * Pure: no clock, no I/O.
  */
 
+import type { DeclaredSpec } from '../../detectors/registry/Manifest.js';
+import type { ContinuityChannel } from './IdentityContinuity.js';
+
 export interface DeclaredVoice {
   id: string;
   label: string;
@@ -26,10 +29,18 @@ export interface DeclaredVoiceRule {
   /** Cosine threshold (wideband), and for telephone audio. */
   threshold: number;
   thresholdTelephone: number;
+  /** For a noise-suppressing (browser) sender's speech; absent: `threshold`. */
+  thresholdSuppressed?: number;
+}
+
+/** A manifest's `declared` rule (M, T and the per-channel thresholds) as matcher options. */
+export function declaredRuleFrom(rule: DeclaredSpec | undefined): Partial<DeclaredVoiceRule> {
+  if (!rule) return {};
+  return { consecutive: rule.M, threshold: rule.T, thresholdTelephone: rule.T_telephone ?? rule.T, thresholdSuppressed: rule.T_suppressed ?? rule.T };
 }
 
 /** The shipped speaker model's rule (detectors/models/speaker-embed/manifest.json, `declared`). */
-export const defaultDeclaredVoiceRule: DeclaredVoiceRule = { consecutive: 2, threshold: 0.65, thresholdTelephone: 0.665 };
+export const defaultDeclaredVoiceRule: DeclaredVoiceRule = { consecutive: 2, threshold: 0.65, thresholdTelephone: 0.665, thresholdSuppressed: 0.68 };
 
 /** L2-normalised mean of equal-length vectors; undefined when there are none or they sum to zero. */
 export function voiceProfile(vectors: readonly Float32Array[]): Float32Array | undefined {
@@ -99,8 +110,9 @@ export class DeclaredVoiceMatcher {
    * One speech window's embedding against the declared voices. Returns whether the match changed
    * (to another voice, or to none), with the cosine of this window to the voice it concerns.
    */
-  add(vector: Float32Array, set: DeclaredVoiceSet, telephone = false): { changed: boolean; cosine: number } {
-    const threshold = telephone ? this.rule.thresholdTelephone : this.rule.threshold;
+  add(vector: Float32Array, set: DeclaredVoiceSet, channel: ContinuityChannel = 'wideband'): { changed: boolean; cosine: number } {
+    const r = this.rule;
+    const threshold = channel === 'telephone' ? r.thresholdTelephone : channel === 'suppressed' ? (r.thresholdSuppressed ?? r.threshold) : r.threshold;
     // The set is replaced whole on every change: the matched voice is looked up again; a removed one no longer matches.
     if (this.#matched) {
       const id = this.#matched.id;

@@ -405,7 +405,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     const set = this.options.declaredVoices();
     if (set.size === 0 && !this.declared.matched) return;
     const previous = this.declared.matched;
-    const m = this.declared.add(e.vector, set, e.channel === 'telephone');
+    const m = this.declared.add(e.vector, set, e.channel);
     if (!m.changed) return;
     const ref = (v: DeclaredVoice | undefined) => (v ? { id: v.id, label: v.label } : undefined);
     this.safeEmit('declared', { roomId: this.roomId, peerId: this.peerId, voice: ref(this.declared.matched), previous: ref(previous), cosine: m.cosine });

@@ -34,7 +34,10 @@ Counted per side:
 Selection on TUNE only: for each M in M_GRID the smallest T at which at most MAX_FMR of the real-speech pairs and at
 most MAX_FMR of the other-synthetic pairs match; then the M with the highest true-match rate (ties: smaller M).
 Reported on TEST with that (M, T). Telephone: the live speech (held-out clips, calls) through 8 kHz G.711 mu-law, the
-references clean (an operator uploads recordings); T_telephone chosen the same way on TUNE with the same M. Writes eval-results/speaker/declared.json.
+references clean (an operator uploads recordings); T_telephone chosen the same way on TUNE with the same M. Browser:
+the live speech through a browser caller's path (takeover_eval.browser: WebRTC noise suppression, 48 kHz Opus
+24 kb/s), references clean; T_suppressed chosen the same way on TUNE with the same M, for the windows the service marks
+as a noise-suppressing sender's. Writes eval-results/speaker/declared.json.
 """
 from __future__ import annotations
 
@@ -170,6 +173,8 @@ def main() -> None:
     test = side_scores("test")
     tune_tel = side_scores("tune", "telephone")
     test_tel = side_scores("test", "telephone")
+    tune_brw = side_scores("tune", "browser")
+    test_brw = side_scores("test", "browser")
     print(f"scored {time.time() - t0:.0f}s", flush=True)
 
     rate = lambda xs, t: float((xs >= t).mean()) if len(xs) else None  # noqa: E731  (None: no pairs on this side)
@@ -184,9 +189,14 @@ def main() -> None:
                       "falseMatchOtherSynthetic": rate(sc["other"], t)})
     best = sorted(table, key=lambda r: (-r["trueMatch"], r["M"]))[0]
     m, t = best["M"], best["T"]
-    # Telephone: the same M, the smallest T meeting the same false-match limits on TUNE telephone speech.
-    sc_tel = tune_tel["scores"][m]
-    t_tel = float(min(x for x in T_GRID if (rate(sc_tel["real"], x) or 0.0) <= MAX_FMR and (rate(sc_tel["other"], x) or 0.0) <= MAX_FMR))
+    # Telephone and browser speech: the same M, the smallest T meeting the same false-match limits on TUNE speech
+    # through that channel.
+    def channel_t(side_: dict) -> float:
+        sc_ = side_["scores"][m]
+        return float(min(x for x in T_GRID if (rate(sc_["real"], x) or 0.0) <= MAX_FMR
+                         and (rate(sc_["other"], x) or 0.0) <= MAX_FMR))
+    t_tel = channel_t(tune_tel)
+    t_sup = channel_t(tune_brw)
 
     def report(side_: dict, t: float = t) -> dict:
         sc = side_["scores"][m]
@@ -209,7 +219,7 @@ def main() -> None:
                    + (f" --seed {args.seed}" if args.seed != 17 else ""),
         "seed": args.seed,
         "model": {"file": "detectors/models/speaker-embed/model.onnx", "sha256": model_sha},
-        "rule": {"M": m, "T": t, "T_telephone": t_tel, "enrolSeconds": ENROL_SECONDS, "windowSeconds": WIN_S, "hopSeconds": HOP_S,
+        "rule": {"M": m, "T": t, "T_telephone": t_tel, "T_suppressed": t_sup, "enrolSeconds": ENROL_SECONDS, "windowSeconds": WIN_S, "hopSeconds": HOP_S,
                  "selection": f"TUNE: per M the smallest T with <= {MAX_FMR:.0%} false matches (real speech and other "
                               "synthetic voices, separately); then the highest true-match rate"},
         "tuneTable": table,
@@ -217,6 +227,10 @@ def main() -> None:
         "test": report(test),
         "telephone": {"channel": "live speech 16 -> 8 kHz, G.711 mu-law, -> 16 kHz; references clean",
                       "tune": report(tune_tel, t_tel), "test": report(test_tel, t_tel)},
+        "browser": {"channel": "live speech through WebRTC noise suppression (level 2) and 48 kHz Opus 24 kb/s "
+                               "(takeover_eval.browser); references clean",
+                    "tune": report(tune_brw, t_sup), "test": report(test_brw, t_sup),
+                    "testAtWidebandT": report(test_brw, t)},
         "seconds": round(time.time() - t0, 1),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

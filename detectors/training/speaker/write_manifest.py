@@ -153,10 +153,13 @@ def main() -> None:
             "rule": (f"a stream matches a declared synthetic voice when M={dc['rule']['M']} consecutive kept windows "
                      f"have a cosine >= T={dc['rule']['T']} to its profile (the L2-normalised mean embedding of its "
                      f"reference windows); M windows in a row below T end the match. Telephone speech (8 kHz G.711) "
-                     f"against clean references: T={dc['rule']['T_telephone']}"),
+                     f"against clean references: T={dc['rule']['T_telephone']}; a noise-suppressing (browser) "
+                     f"sender's speech: T={dc['rule']['T_suppressed']}"),
             "M": dc["rule"]["M"], "T": dc["rule"]["T"], "T_telephone": dc["rule"]["T_telephone"],
+            "T_suppressed": dc["rule"]["T_suppressed"],
             "selection": dc["rule"]["selection"],
-            "measured": {"command": dc["command"], "test": dc["test"], "testTelephone": dc["telephone"]["test"]},
+            "measured": {"command": dc["command"], "test": dc["test"], "testTelephone": dc["telephone"]["test"],
+                         "testBrowser": dc["browser"]["test"]},
         },
         "license": "Apache-2.0 (weights of resemblyzer 0.1.4, Copyright 2019 Resemble.AI; LICENSE-resemblyzer here)",
         "provenance": {
