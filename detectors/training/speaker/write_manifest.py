@@ -195,8 +195,9 @@ def main() -> None:
                         "detectors/training/.venv/bin/python detectors/training/speaker/export.py && "
                         "detectors/training/.venv/bin/python detectors/training/speaker/parity.py && "
                         "detectors/training/.venv/bin/python detectors/training/speaker/takeover_eval.py && "
+                        "detectors/training/.venv/bin/python detectors/training/speaker/declared_eval.py && "
                         "detectors/training/.venv/bin/python detectors/training/speaker/write_manifest.py"),
-            "seconds": round(parity["seconds"] + tk["seconds"], 1),
+            "seconds": round(parity["seconds"] + tk["seconds"] + dc["seconds"], 1),
             "metrics": metrics,
         },
         "budget": {"gmacPerSecondAudio": round(MACS_PER_WINDOW / 1e9 / (C.HOP / C.SR), 4)},
