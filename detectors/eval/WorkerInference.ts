@@ -12,10 +12,18 @@ import type { AvailableModel } from '../registry/ModelRegistry.js';
 import type { AnalysisWindow } from '../../pipeline/messages.js';
 import type { FromWorker, ToWorker } from '../../pipeline/inference/protocol.js';
 
+/** A batch's answer: one logit per window, or for an embedding model `dim` floats per window. */
+export interface WorkerAnswer {
+  logits: number[];
+  inferenceMs: number;
+  vectors?: Float32Array;
+  dim?: number;
+}
+
 export class WorkerInference {
   private readonly worker: SupervisedWorker<ToWorker, FromWorker>;
   private nextJob = 1;
-  private pending = new Map<number, { resolve: (r: { logits: number[]; inferenceMs: number }) => void; reject: (e: unknown) => void }>();
+  private pending = new Map<number, { resolve: (r: WorkerAnswer) => void; reject: (e: unknown) => void }>();
   private readyWait: { resolve: () => void; reject: (e: unknown) => void } | undefined;
   private exited = false;
 
@@ -56,7 +64,7 @@ export class WorkerInference {
     const p = this.pending.get(m.jobId);
     if (!p) return;
     this.pending.delete(m.jobId);
-    if (m.type === 'result') p.resolve({ logits: m.logits, inferenceMs: m.inferenceMs });
+    if (m.type === 'result') p.resolve({ logits: m.logits, inferenceMs: m.inferenceMs, ...(m.vectors && m.dim ? { vectors: m.vectors, dim: m.dim } : {}) });
     else p.reject(new DfdError('ERR_INFERENCE_FAILED', 'the worker rejected the batch'));
   }
 
@@ -67,8 +75,8 @@ export class WorkerInference {
     this.pending.clear();
   }
 
-  /** Scores windows (all of one kind and, for audio, one length). Transfers their buffers. */
-  run(windows: AnalysisWindow[]): Promise<{ logits: number[]; inferenceMs: number }> {
+  /** Scores (or embeds) windows, all of one kind and, for audio, one length. Transfers their buffers. */
+  run(windows: AnalysisWindow[]): Promise<WorkerAnswer> {
     if (this.exited) return Promise.reject(new DfdError('ERR_CLOSED', 'inference worker'));
     const jobId = this.nextJob++;
     return new Promise((resolve, reject) => {

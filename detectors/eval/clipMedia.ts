@@ -139,6 +139,24 @@ export async function scoreAudioWindows(inf: WorkerInference, msgs: readonly Aud
   return { logits, inferenceMs };
 }
 
+/** An embedding model's vectors for windows (task speaker-embed), one per window in order; undefined where non-finite. */
+export async function embedAudioWindows(inf: WorkerInference, msgs: readonly AudioWindow[]): Promise<{ vectors: (Float32Array | undefined)[]; inferenceMs: number }> {
+  const vectors = new Array<Float32Array | undefined>(msgs.length);
+  let inferenceMs = 0;
+  for (const len of [...new Set(msgs.map((m) => m.samples.length))]) {
+    const idx = msgs.flatMap((m, i) => (m.samples.length === len ? [i] : []));
+    const r = await inf.run(idx.map((i) => msgs[i]!));
+    const dim = r.dim ?? 0;
+    if (!r.vectors || dim <= 0) throw new DfdError('ERR_INFERENCE_FAILED', 'the model answered no embedding vectors', { id: inf.model.id });
+    idx.forEach((i, k) => {
+      const v = r.vectors!.slice(k * dim, (k + 1) * dim);
+      vectors[i] = v.length === dim && v.every(Number.isFinite) ? v : undefined;
+    });
+    inferenceMs += r.inferenceMs;
+  }
+  return { vectors, inferenceMs };
+}
+
 export interface VideoFrames {
   width: number;
   height: number;

@@ -19,6 +19,18 @@ import { voiceManifest } from '../testing/testModels.js';
 import { decodeAudio48k } from './clipMedia.js';
 import { LEAN_GRID, groupSpeakers, leanRows, loopTo, parseDriftArgs, replayCall, runDrift, type DriftReport, type SpeakerDrift } from './drift.js';
 import { parseEvalTsv } from './report.js';
+import { loadSpeaker, missingRealSpeech, realSpeakerSources, sessionRecording } from '../../challenge-response/testing/realSpeech.js';
+import { encodeWav } from '../../challenge-response/dsp/wav.js';
+
+const concatAll = (xs: readonly Float32Array[]): Float32Array => {
+  const out = new Float32Array(xs.reduce((n, x) => n + x.length, 0));
+  let o = 0;
+  for (const x of xs) {
+    out.set(x, o);
+    o += x.length;
+  }
+  return out;
+};
 
 const REAL = path.resolve('detectors/models/voice-antispoof');
 const WHISPER = path.resolve('detectors/models/voice-whisper');
@@ -114,7 +126,8 @@ describe('drift.ts', () => {
     expect(r.lean).toEqual(leanRows(r.speakers));
     expect(r.lean.every((row) => row.challenged >= r.totals.suspicious)).toBe(true);
     for (const s of r.speakers) {
-      expect(Object.keys(s).sort()).toEqual(['clips', 'everSuspicious', 'finalReason', 'finalState', 'firstSuspiciousSeconds', 'firstVerdict', 'maxGenuinePFake', 'maxPFake', 'meanStagePFake', 'meanWindowPFake', 'model', 'seconds', 'speaker', 'windows'].sort());
+      expect(Object.keys(s).sort()).toEqual(['clips', 'everSuspicious', 'finalReason', 'finalState', 'firstSuspiciousReason', 'firstSuspiciousSeconds', 'firstVerdict', 'maxGenuinePFake', 'maxPFake', 'meanStagePFake', 'meanWindowPFake', 'model', 'seconds', 'speaker', 'takeovers', 'windows'].sort());
+      expect(s.takeovers).toBe(0); // no speaker model
       expect(s.windows).toBe(12); // 12 s call: the early 1 s window, then 2 s windows every 1 s
       expect(s.firstVerdict?.seconds).toBe(1); // the early window ends at 1 s
       expect(s.seconds).toBeGreaterThan(1);
@@ -130,6 +143,8 @@ describe('drift.ts', () => {
     // a quarter of fullEvidence) gives pFake 0.73, suspicious at 1 s; deepfake-likely (0.85) from
     // 1.7 s of evidence on, i.e. at the first 2 s window's end.
     expect(byName(r, 'bob')).toMatchObject({ everSuspicious: true, firstSuspiciousSeconds: 1, firstVerdict: { state: 'suspicious', seconds: 1 }, finalState: 'deepfake-likely' });
+    expect(byName(r, 'bob').firstSuspiciousReason ?? '').not.toMatch(/^takeover/);
+    expect(r.speakerEmbed).toBeNull();
     expect(byName(r, 'erin').firstVerdict).toEqual({ state: 'likely-genuine', seconds: 1 });
     expect(byName(r, 'bob').maxPFake).toBeCloseTo(1 / (1 + Math.exp(-4)), 6);
     expect(byName(r, 'erin')).toMatchObject({ everSuspicious: false, firstSuspiciousSeconds: null, finalState: 'likely-genuine' });
@@ -209,6 +224,42 @@ describe('drift.ts', () => {
       { weight: 0.2, stageWeight: 0.5, fusion: 'per-detector', stageThin: 1, suspicious: 0, share: 0 },
       { weight: 0.2, stageWeight: 1, fusion: 'per-detector', stageThin: 1, suspicious: 0, share: 0 },
     ]);
+  });
+
+  it('--speaker-embed: the takeover rule joins the verdict; a second real voice is a takeover, one voice all along is not', async () => {
+    // Two real people from Debian (the LibriVox reader, asterisk's Allison) judged by the always-genuine copy, so that
+    // only the speaker model's takeover rule can make a call suspicious.
+    const missing = missingRealSpeech();
+    if (missing.length > 0) throw new Error(missing.join('; '));
+    const [rd, al] = realSpeakerSources.map((s) => loadSpeaker(s));
+    const write = (name: string, xs: readonly Float32Array[]): void => fs.writeFileSync(path.join(dir, 'a', name), encodeWav(concatAll(xs), 16000));
+    write('reader1.wav', rd!.baseline);
+    write('reader2.wav', rd!.source.responses.map((u) => sessionRecording(rd!.source, u)));
+    write('allison1.wav', al!.baseline);
+    const list = tsv('takeover.tsv', [
+      HEADER,
+      ['a/reader1.wav', 'bonafide', 'reader', '0'],
+      ['a/reader2.wav', 'bonafide', 'reader', '0'],
+      ['a/reader1.wav', 'bonafide', 'spliced', '0'],
+      ['a/allison1.wav', 'bonafide', 'spliced', '0'],
+    ]);
+    const seconds = Math.floor((rd!.baseline.reduce((n, x) => n + x.length, 0) + al!.baseline.reduce((n, x) => n + x.length, 0)) / 16000);
+    const r = await runDrift({ tsv: list, models: [genuine], speakerEmbed: path.resolve('detectors/models/speaker-embed'), channel: 'opus24', seconds, outDir: path.join(dir, 'out-tk'), progress: false });
+    expect(r.speakerEmbed).toMatchObject({ id: 'speaker-embed', channel: 'wideband', takeover: { K: 6, M: 2 } });
+    expect(String(r.settings['question'])).toMatch(/takeover rule/);
+    expect(byName(r, 'reader')).toMatchObject({ takeovers: 0, everSuspicious: false, firstSuspiciousReason: null });
+    expect(byName(r, 'spliced').takeovers).toBeGreaterThanOrEqual(1);
+    expect(byName(r, 'spliced')).toMatchObject({ everSuspicious: true, firstSuspiciousReason: 'takeover:voice' });
+    expect(r.totals).toMatchObject({ speakers: 2, suspicious: 1, suspiciousByTakeover: 1 });
+    // without the speaker model the same calls stay genuine
+    const alone = await runDrift({ tsv: list, models: [genuine], channel: 'opus24', seconds, outDir: path.join(dir, 'out-tk0'), progress: false });
+    expect(alone.totals).toMatchObject({ suspicious: 0, suspiciousByTakeover: 0 });
+    // a suppressed sender's windows use the rule's suppressed threshold
+    const ns = await runDrift({ tsv: list, models: [genuine], speakerEmbed: path.resolve('detectors/models/speaker-embed'), channel: 'opus24', suppressed: true, seconds, outDir: path.join(dir, 'out-tk-ns'), progress: false });
+    expect(ns.speakerEmbed?.channel).toBe('suppressed');
+    expect(byName(ns, 'spliced').firstSuspiciousReason).toBe('takeover:voice');
+    // a voice model is not a speaker model
+    await expect(runDrift({ tsv: list, models: [genuine], speakerEmbed: REAL, seconds: 6, outDir: path.join(dir, 'out-tk-bad'), progress: false })).rejects.toSatisfy((e) => isDfdError(e) && e.code === 'ERR_CONFIG');
   });
 
   it("--suppressed calibrates with the manifest's calibration.suppressed (a wideband one without it); not for g711", async () => {

@@ -6,7 +6,7 @@
  *
  *   node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]...
  *        [--label bonafide|spoof] [--weights 0.2,0.25,...] [--stage-weights 0.4,0.55,...] [--fusions pooled,per-detector]
- *        [--stage-thin 1,2,4]
+ *        [--stage-thin 1,2,4] [--speaker-embed <dir or id>]
  *        [--channel clean|opus24|opus12loss|g711] [--suppressed] [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]
  *
  * The list is the eval tool's TSV (report.ts) with a `speaker` column and optionally a `model`
@@ -42,6 +42,13 @@
  * final state and reason, the largest fused pFake, and the mean window pFake before the verdict
  * weight (what the detector said even when its weight keeps it out of the verdict).
  *
+ * `--speaker-embed`: the speaker-embedding model (task speaker-embed, default off) also embeds
+ * every window, as the service's pool does, and each vector goes into the same verdict
+ * (ParticipantVerdict.addSpeakerEmbedding, the manifest's `takeover` rule with the channel's
+ * threshold) right after the window's scores: a false takeover (the same speaker taken for a new
+ * voice) then makes the call `suspicious` too, as it would live. Each speaker's `takeovers` and the
+ * totals' `suspiciousByTakeover` count them; the weight sweep replays them as well.
+ *
  * `--suppressed`: the list's audio already passed a sender's noise suppressor (channel.py
  * ns-list rewrites it so); its logits are calibrated as the service calibrates a suppressed
  * sender's windows (AudioStreamProcessor senderNoiseSuppression -> quality.channel
@@ -64,9 +71,9 @@
  * lists together: the most spoof calls flagged while bona fide speakers stay under the target.
  *
  * Output: JSON on stdout and in <out>/drift-<first model id>-<channel>[-spoof].json: per speaker
- * {speaker, model, clips, seconds, windows, everSuspicious, firstSuspiciousSeconds, finalState,
+ * {speaker, model, clips, seconds, windows, everSuspicious, firstSuspiciousSeconds, firstSuspiciousReason, takeovers, finalState,
  * finalReason, maxPFake, maxGenuinePFake, meanWindowPFake, meanStagePFake}, totals {speakers, suspicious, suspiciousShare,
- * finalStates}, lean (calls an automatic challenge would reach at each weak-evidence threshold), sweep; clips that
+ * suspiciousByTakeover, finalStates}, lean (calls an automatic challenge would reach at each weak-evidence threshold), sweep; clips that
  * cannot be decoded are listed under `failures` (a speaker left without audio is not counted).
  * A bad list is ERR_EVAL_TSV (exit code 2), bad options ERR_CONFIG (exit code 2).
  */
@@ -81,13 +88,14 @@ import { calibrate, calibrationFor, type Manifest } from '../registry/Manifest.j
 import type { AvailableModel } from '../registry/ModelRegistry.js';
 import type { DetectorScore } from '../../pipeline/inference/InferenceBackend.js';
 import type { AudioWindow, StreamRef } from '../../pipeline/messages.js';
+import { continuityOptionsFrom, type ContinuityChannel } from '../../pipeline/verdict/IdentityContinuity.js';
 import { DETECTOR_FUSIONS, ParticipantVerdict, defaultParticipantVerdictOptions, defaultQualityThresholds, type DetectorFusion, type ParticipantVerdictOptions } from '../../pipeline/verdict/ParticipantVerdict.js';
 import type { VerdictState } from '../../pipeline/verdict/VerdictMachine.js';
 import { CODEC_RATE, channelSpec, type Channel, type ChannelSpec } from './channel.js';
 import { defaultEvalOptions, type Failure } from './cli.js';
-import { audioWindowMessages, audioWindowsOf, chainText, decodeAudio48k, scoreAudioWindows, throughChannel } from './clipMedia.js';
+import { audioWindowMessages, audioWindowsOf, chainText, decodeAudio48k, embedAudioWindows, scoreAudioWindows, throughChannel } from './clipMedia.js';
 import { Progress } from './Progress.js';
-import { resolveModel } from './resolveModel.js';
+import { resolveModel, resolveModelOf } from './resolveModel.js';
 import { WorkerInference } from './WorkerInference.js';
 import { CascadeSampler } from '../../pipeline/inference/cascade.js';
 import { parseEvalTsv, type EvalItem } from './report.js';
@@ -128,6 +136,8 @@ export interface DriftOptions {
   judgeNarrowband: boolean;
   /** The audio passed a sender's noise suppressor: score it with `calibration.suppressed`. */
   suppressed: boolean;
+  /** A speaker-embedding model (folder or id) whose takeover rule joins the verdict; '' = none. */
+  speakerEmbed: string;
   progress: boolean;
 }
 
@@ -150,6 +160,7 @@ export const defaultDriftOptions: Omit<DriftOptions, 'tsv'> = {
   lossSeed: defaultEvalOptions.lossSeed,
   judgeNarrowband: false,
   suppressed: false,
+  speakerEmbed: '',
   progress: true,
 };
 
@@ -215,7 +226,10 @@ export interface DriftReport {
   label: DriftLabel;
   counts: { bonafideClips: number; spoofClips: number; ignoredRows: number; failedClips: number };
   failures: Failure[];
-  totals: { speakers: number; suspicious: number; suspiciousShare: number | null; finalStates: Partial<Record<VerdictState, number>> };
+  /** suspiciousByTakeover: calls whose first alarm was a voice takeover (--speaker-embed). */
+  totals: { speakers: number; suspicious: number; suspiciousShare: number | null; suspiciousByTakeover: number; finalStates: Partial<Record<VerdictState, number>> };
+  /** The speaker-embedding model whose takeover rule joined the verdicts (null: none). */
+  speakerEmbed: { id: string; version: string; sha256: string; takeover: Manifest['takeover'] | null; channel: ContinuityChannel } | null;
   /**
    * Automatic challenges with a weak-evidence threshold L (the service's DFD_CHALLENGE_LEAN_P):
    * calls that ever became `suspicious` or whose `likely-genuine` verdict reached pFake >= L, for L
@@ -275,6 +289,10 @@ export interface CallOutcome {
   everSuspicious: boolean;
   /** Call time (window end) at which `suspicious` or `deepfake-likely` was first reached. */
   firstSuspiciousSeconds: number | null;
+  /** The verdict's reason then (e.g. `takeover:voice`); null if never. */
+  firstSuspiciousReason: string | null;
+  /** Voice takeovers the continuity rule raised (0 without --speaker-embed). */
+  takeovers: number;
   /** The first state other than `collecting`, and when (call seconds); null if none. */
   firstVerdict: { state: VerdictState; seconds: number } | null;
   finalState: VerdictState;
@@ -307,6 +325,12 @@ export interface StageScores {
   logits: ReadonlyMap<number, number>;
 }
 
+/** A speaker-embedding model's vectors for the call's windows (undefined: none for that window), and their channel. */
+export interface VoiceEmbeddings {
+  vectors: readonly (Float32Array | undefined)[];
+  channel: ContinuityChannel;
+}
+
 /** Verdict weights in place of the manifests' (a weight sweep). */
 export interface WeightOverride {
   weight?: number;
@@ -317,7 +341,7 @@ export interface WeightOverride {
   stageThin?: number;
 }
 
-export function replayCall(model: AvailableModel, calibration: Manifest['calibration'], windows: readonly AudioWindow[], logits: readonly number[], options: Partial<ParticipantVerdictOptions> = {}, stage?: StageScores, weights: WeightOverride = {}): CallOutcome {
+export function replayCall(model: AvailableModel, calibration: Manifest['calibration'], windows: readonly AudioWindow[], logits: readonly number[], options: Partial<ParticipantVerdictOptions> = {}, stage?: StageScores, weights: WeightOverride = {}, voice?: VoiceEmbeddings): CallOutcome {
   let clock = 0;
   const first = windows[0];
   const pv = new ParticipantVerdict({ roomId: first?.stream.roomId ?? 'drift', peerId: first?.stream.peerId ?? 'drift' }, { ...options, ...(weights.fusion ? { detectorFusion: weights.fusion } : {}), now: () => clock });
@@ -329,12 +353,18 @@ export function replayCall(model: AvailableModel, calibration: Manifest['calibra
   let stageScored = 0;
   let stageSeen = 0;
   let firstSuspicious: number | null = null;
+  let firstSuspiciousReason: string | null = null;
   let firstVerdict: CallOutcome['firstVerdict'] = null;
   windows.forEach((w, i) => {
     clock = w.wallEnd;
     pv.observe(w);
     const logit = logits[i];
-    if (logit === undefined || !Number.isFinite(logit)) return; // InferencePool drops it ('inference-error')
+    const vector = voice?.vectors[i];
+    if (logit === undefined || !Number.isFinite(logit)) {
+      // InferencePool drops the score ('inference-error'); the embedding has its own job
+      if (vector) pv.addSpeakerEmbedding({ vector, channel: voice!.channel });
+      return;
+    }
     const score = windowScore(model, calibration, w, logit, weights.weight);
     pv.addScore(score);
     sumPFake += score.pFake;
@@ -346,16 +376,22 @@ export function replayCall(model: AvailableModel, calibration: Manifest['calibra
       stageSum += sc.pFake;
       stageScored++;
     }
+    if (vector) pv.addSpeakerEmbedding({ vector, channel: voice!.channel });
     const v = pv.current();
     maxPFake = Math.max(maxPFake, v.pFake);
     if (v.state === 'likely-genuine') maxGenuinePFake = Math.max(maxGenuinePFake ?? 0, v.pFake);
-    if (firstSuspicious === null && ALARM.includes(v.state)) firstSuspicious = clock / 1000;
+    if (firstSuspicious === null && ALARM.includes(v.state)) {
+      firstSuspicious = clock / 1000;
+      firstSuspiciousReason = v.reason ?? null;
+    }
     if (firstVerdict === null && v.state !== 'collecting') firstVerdict = { state: v.state, seconds: clock / 1000 };
   });
   const v = pv.current();
   return {
     everSuspicious: firstSuspicious !== null,
     firstSuspiciousSeconds: firstSuspicious,
+    firstSuspiciousReason,
+    takeovers: pv.takeovers,
     firstVerdict,
     finalState: v.state,
     finalReason: v.reason ?? null,
@@ -451,7 +487,17 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
     }
   }
   const sweepHits = pairs.map(() => 0);
-  const verdictOptions: Partial<ParticipantVerdictOptions> = o.judgeNarrowband ? { quality: { ...defaultQualityThresholds, poorBandwidths: [] } } : {};
+  let speakerModel: AvailableModel | undefined;
+  if (o.speakerEmbed !== '') {
+    speakerModel = await resolveModelOf(o.speakerEmbed, ['speaker-embed'], o.modelsDir, '--speaker-embed must be a speaker-embedding model');
+    if (speakerModel.manifest.audio!.sampleRate !== models[0]!.manifest.audio!.sampleRate) throw new DfdError('ERR_CONFIG', 'the speaker model must take the sample rate of the voice model', { id: speakerModel.id });
+  }
+  // the continuity rule is the speaker model's own, as AnalysisPipeline wires it; the threshold follows the channel
+  const voiceChannel: ContinuityChannel = calChannel;
+  const verdictOptions: Partial<ParticipantVerdictOptions> = {
+    ...(o.judgeNarrowband ? { quality: { ...defaultQualityThresholds, poorBandwidths: [] } } : {}),
+    ...(speakerModel ? { speaker: continuityOptionsFrom(speakerModel.manifest.takeover) } : {}),
+  };
 
   const t0 = performance.now();
   const speakers: SpeakerDrift[] = [];
@@ -463,7 +509,9 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
   const used = [...new Set(groups.map((g) => g.model))];
   const infs = new Map<number, WorkerInference>();
   const stageInfs = new Map<number, WorkerInference>();
+  let speakerInf: WorkerInference | undefined;
   try {
+    if (speakerModel) speakerInf = await WorkerInference.open(speakerModel);
     for (const i of used) infs.set(i, await WorkerInference.open(models[i]!));
     if (stages.length > 0) for (const i of used) stageInfs.set(i, await WorkerInference.open(stages[i]!));
     const progress = new Progress(groups.length, o.progress, 'drift');
@@ -508,6 +556,15 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
           picked = windows.map((w, i) => (w.length >= minLen && sampler.take('call', 0) ? i : -1)).filter((i) => i >= 0);
           stageMsgs = audioWindowMessages(picked.map((i) => windows[i]!.slice()), picked.map((i) => starts[i]!), spec.sampleRate, channel, stream, (x) => Math.round(x * 1000));
         }
+        // the speaker model embeds every window the voice model scores that is long enough for it (the pool skips the
+        // rest, e.g. the early first window), from copies for the same reason
+        let embedIdx: number[] = [];
+        let embedMsgs: AudioWindow[] = [];
+        if (speakerInf && speakerModel) {
+          const minLen = Math.round(speakerModel.manifest.audio!.minSeconds * spec.sampleRate);
+          embedIdx = windows.map((w, i) => (w.length >= minLen ? i : -1)).filter((i) => i >= 0);
+          embedMsgs = audioWindowMessages(embedIdx.map((i) => windows[i]!.slice()), embedIdx.map((i) => starts[i]!), spec.sampleRate, channel, stream, (s) => Math.round(s * 1000));
+        }
         const msgs = audioWindowMessages(windows, starts, spec.sampleRate, channel, stream, (s) => Math.round(s * 1000));
         const r = await scoreAudioWindows(infs.get(g.model)!, msgs);
         windowsScored += r.logits.length;
@@ -519,22 +576,33 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
           stageWindows += sr.logits.length;
           stage = { model: st, calibration: stageCals[g.model]!, logits: new Map(picked.map((wi, k) => [wi, sr.logits[k]!])) };
         }
-        const outcome = replayCall(model, cals[g.model]!, msgs, r.logits, verdictOptions, stage);
+        let voice: VoiceEmbeddings | undefined;
+        if (speakerInf) {
+          const er = await embedAudioWindows(speakerInf, embedMsgs);
+          inferenceMs += er.inferenceMs;
+          const vectors = new Array<Float32Array | undefined>(msgs.length);
+          embedIdx.forEach((wi, k) => {
+            vectors[wi] = er.vectors[k];
+          });
+          voice = { vectors, channel: voiceChannel };
+        }
+        const outcome = replayCall(model, cals[g.model]!, msgs, r.logits, verdictOptions, stage, {}, voice);
         pairs.forEach((p, k) => {
-          if (replayCall(model, cals[g.model]!, msgs, r.logits, verdictOptions, stage, p).everSuspicious) sweepHits[k]!++;
+          if (replayCall(model, cals[g.model]!, msgs, r.logits, verdictOptions, stage, p, voice).everSuspicious) sweepHits[k]!++;
         });
         speakers.push({ speaker: g.speaker, model: g.model, clips, seconds: source.length / CODEC_RATE, windows: msgs.length, ...outcome });
       }
       progress.tick(gi + 1, failures.length);
     }
   } finally {
-    for (const inf of [...infs.values(), ...stageInfs.values()]) await inf.close();
+    for (const inf of [...infs.values(), ...stageInfs.values(), ...(speakerInf ? [speakerInf] : [])]) await inf.close();
   }
 
   const suspicious = speakers.filter((s) => s.everSuspicious).length;
   const finalStates: Partial<Record<VerdictState, number>> = {};
   for (const s of speakers) finalStates[s.finalState] = (finalStates[s.finalState] ?? 0) + 1;
   fs.mkdirSync(o.outDir, { recursive: true });
+  const judges = speakerModel ? 'voice detector and the voice takeover rule' : 'voice detector only';
   const jsonFile = path.resolve(o.outDir, `drift-${models[0]!.id}-${ch.name}${o.label === 'spoof' ? '-spoof' : ''}.json`);
   const report: DriftReport = {
     tool: 'dfd-drift',
@@ -545,8 +613,8 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
     stage2: stages.map((m, index) => ({ index, id: m.id, version: m.manifest.version, sha256: m.manifest.sha256, weight: m.manifest.verdict?.weight ?? 1, everyNthWindow: m.manifest.cascade!.everyNthWindow, calibration: stageCals[index]! })),
     settings: {
       question: o.label === 'bonafide'
-        ? `share of bona fide speakers whose verdict reaches suspicious (or deepfake-likely) within a ${o.seconds} s call, voice detector only, no challenge`
-        : `share of spoof calls (one list speaker each: a generator speaking one target) whose verdict reaches suspicious (or deepfake-likely) within ${o.seconds} s, voice detector only, no challenge`,
+        ? `share of bona fide speakers whose verdict reaches suspicious (or deepfake-likely) within a ${o.seconds} s call, ${judges}, no challenge`
+        : `share of spoof calls (one list speaker each: a generator speaking one target) whose verdict reaches suspicious (or deepfake-likely) within ${o.seconds} s, ${judges}, no challenge`,
       call: "the speaker's clips concatenated in list order, looped or cut to the call length, through the channel once",
       audioChain: `ffmpeg -> mono f32 48 kHz -> ${chainText(ch)}Resampler -> model rate`,
       windows: `${o.firstWindowSeconds > 0 ? `a first window of ${o.firstWindowSeconds} s, then ` : ''}${o.windowSeconds} s every ${o.hopSeconds} s (MediaWorkerPool defaults), no VAD gate (whole windows count as speech)`,
@@ -565,7 +633,8 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
       failedClips: failures.length,
     },
     failures,
-    totals: { speakers: speakers.length, suspicious, suspiciousShare: speakers.length > 0 ? suspicious / speakers.length : null, finalStates },
+    totals: { speakers: speakers.length, suspicious, suspiciousShare: speakers.length > 0 ? suspicious / speakers.length : null, suspiciousByTakeover: speakers.filter((s) => s.firstSuspiciousReason?.startsWith('takeover:') === true).length, finalStates },
+    speakerEmbed: speakerModel ? { id: speakerModel.id, version: speakerModel.manifest.version, sha256: speakerModel.manifest.sha256, takeover: speakerModel.manifest.takeover ?? null, channel: voiceChannel } : null,
     lean: leanRows(speakers),
     sweep: pairs.map((p, k) => ({
       weight: p.weight ?? models[0]!.manifest.verdict?.weight ?? 1,
@@ -586,7 +655,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
 // -------------------------------------------------------------------------------- main
 
 const USAGE =
-  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--label bonafide|spoof] [--weights w,...] [--stage-weights w,...] [--fusions pooled,per-detector] [--stage-thin k,...] [--channel clean|opus24|opus12loss|g711] [--suppressed] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
+  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--label bonafide|spoof] [--weights w,...] [--stage-weights w,...] [--fusions pooled,per-detector] [--stage-thin k,...] [--speaker-embed <dir or id>] [--channel clean|opus24|opus12loss|g711] [--suppressed] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
 
 export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> & { tsv: string } {
   const { values, positionals } = parseArgs({
@@ -606,6 +675,7 @@ export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> &
       out: { type: 'string' },
       'judge-narrowband': { type: 'boolean', default: false },
       suppressed: { type: 'boolean', default: false },
+      'speaker-embed': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
     },
@@ -652,6 +722,7 @@ export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> &
     ...(values.out !== undefined ? { outDir: values.out } : {}),
     judgeNarrowband: values['judge-narrowband'],
     suppressed: values.suppressed,
+    ...(values['speaker-embed'] !== undefined ? { speakerEmbed: values['speaker-embed'] } : {}),
     progress: !values.quiet,
   };
 }
