@@ -250,10 +250,10 @@ describe('drift.ts', () => {
     expect(byName(r, 'reader')).toMatchObject({ takeovers: 0, everSuspicious: false, firstSuspiciousReason: null });
     expect(byName(r, 'spliced').takeovers).toBeGreaterThanOrEqual(1);
     expect(byName(r, 'spliced')).toMatchObject({ everSuspicious: true, firstSuspiciousReason: 'takeover:voice' });
-    expect(r.totals).toMatchObject({ speakers: 2, suspicious: 1, suspiciousByTakeover: 1 });
+    expect(r.totals).toMatchObject({ speakers: 2, suspicious: 1, suspiciousByTakeover: 1, callsWithTakeover: 1 });
     // without the speaker model the same calls stay genuine
     const alone = await runDrift({ tsv: list, models: [genuine], channel: 'opus24', seconds, outDir: path.join(dir, 'out-tk0'), progress: false });
-    expect(alone.totals).toMatchObject({ suspicious: 0, suspiciousByTakeover: 0 });
+    expect(alone.totals).toMatchObject({ suspicious: 0, suspiciousByTakeover: 0, callsWithTakeover: 0 });
     // a suppressed sender's windows use the rule's suppressed threshold
     const ns = await runDrift({ tsv: list, models: [genuine], speakerEmbed: path.resolve('detectors/models/speaker-embed'), channel: 'opus24', suppressed: true, seconds, outDir: path.join(dir, 'out-tk-ns'), progress: false });
     expect(ns.speakerEmbed?.channel).toBe('suppressed');

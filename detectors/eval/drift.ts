@@ -73,7 +73,7 @@
  * Output: JSON on stdout and in <out>/drift-<first model id>-<channel>[-spoof].json: per speaker
  * {speaker, model, clips, seconds, windows, everSuspicious, firstSuspiciousSeconds, firstSuspiciousReason, takeovers, finalState,
  * finalReason, maxPFake, maxGenuinePFake, meanWindowPFake, meanStagePFake}, totals {speakers, suspicious, suspiciousShare,
- * suspiciousByTakeover, finalStates}, lean (calls an automatic challenge would reach at each weak-evidence threshold), sweep; clips that
+ * suspiciousByTakeover, callsWithTakeover, finalStates}, lean (calls an automatic challenge would reach at each weak-evidence threshold), sweep; clips that
  * cannot be decoded are listed under `failures` (a speaker left without audio is not counted).
  * A bad list is ERR_EVAL_TSV (exit code 2), bad options ERR_CONFIG (exit code 2).
  */
@@ -226,8 +226,11 @@ export interface DriftReport {
   label: DriftLabel;
   counts: { bonafideClips: number; spoofClips: number; ignoredRows: number; failedClips: number };
   failures: Failure[];
-  /** suspiciousByTakeover: calls whose first alarm was a voice takeover (--speaker-embed). */
-  totals: { speakers: number; suspicious: number; suspiciousShare: number | null; suspiciousByTakeover: number; finalStates: Partial<Record<VerdictState, number>> };
+  /**
+   * suspiciousByTakeover: calls whose first alarm was a voice takeover; callsWithTakeover: calls with at least one
+   * (a takeover turns the verdict suspicious whatever the verdict weights, so this counts for every sweep row too).
+   */
+  totals: { speakers: number; suspicious: number; suspiciousShare: number | null; suspiciousByTakeover: number; callsWithTakeover: number; finalStates: Partial<Record<VerdictState, number>> };
   /** The speaker-embedding model whose takeover rule joined the verdicts (null: none). */
   speakerEmbed: { id: string; version: string; sha256: string; takeover: Manifest['takeover'] | null; channel: ContinuityChannel } | null;
   /**
@@ -633,7 +636,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
       failedClips: failures.length,
     },
     failures,
-    totals: { speakers: speakers.length, suspicious, suspiciousShare: speakers.length > 0 ? suspicious / speakers.length : null, suspiciousByTakeover: speakers.filter((s) => s.firstSuspiciousReason?.startsWith('takeover:') === true).length, finalStates },
+    totals: { speakers: speakers.length, suspicious, suspiciousShare: speakers.length > 0 ? suspicious / speakers.length : null, suspiciousByTakeover: speakers.filter((s) => s.firstSuspiciousReason?.startsWith('takeover:') === true).length, callsWithTakeover: speakers.filter((s) => s.takeovers > 0).length, finalStates },
     speakerEmbed: speakerModel ? { id: speakerModel.id, version: speakerModel.manifest.version, sha256: speakerModel.manifest.sha256, takeover: speakerModel.manifest.takeover ?? null, channel: voiceChannel } : null,
     lean: leanRows(speakers),
     sweep: pairs.map((p, k) => ({
