@@ -69,7 +69,9 @@ export class AnalysisWorkerNode {
     this.#nc = nc;
     this.#pool = pool;
     pool.on('score', (s) => this.#result(s.stream, s.seq, { type: 'score', detector: s.detector, task: s.task, weight: s.weight, modelVersion: s.modelVersion, pFake: s.pFake, evidence: s.evidence, queueMs: s.queueMs, inferenceMs: s.inferenceMs }));
-    pool.on('embedding', (e) => this.#result(e.stream, e.seq, { type: 'embedding', detector: e.detector, modelVersion: e.modelVersion, vector: [...e.vector], channel: e.channel }));
+    // The wire keeps wideband/telephone (service nodes of any version accept it); the node that sent the window knows
+    // whether its sender suppresses noise and picks that threshold itself (RemoteInference).
+    pool.on('embedding', (e) => this.#result(e.stream, e.seq, { type: 'embedding', detector: e.detector, modelVersion: e.modelVersion, vector: [...e.vector], channel: e.channel === 'telephone' ? 'telephone' : 'wideband' }));
     pool.on('dropped', (d) => this.#result(d.stream, d.seq, { type: 'dropped', detector: d.detector, ...(d.task ? { task: d.task } : {}), reason: d.reason }));
   }
 

@@ -229,7 +229,9 @@ export class RemoteInference extends TypedEmitter<InferenceBackendEvents> implem
       } else if (r.type === 'embedding') {
         const vector = Float32Array.from(r.vector);
         if (!vector.every(Number.isFinite)) continue;
-        this.safeEmit('embedding', { type: 'embedding', stream: w.stream, seq: w.seq, detector: d.id, modelVersion: r.modelVersion, vector, channel: r.channel, wallEnd: w.wallEnd });
+        // a noise-suppressed sender's window is marked on this side (the wire's channel is wideband or telephone)
+        const channel = r.channel === 'wideband' && w.type === 'audio-window' && w.quality?.channel === 'suppressed' ? 'suppressed' : r.channel;
+        this.safeEmit('embedding', { type: 'embedding', stream: w.stream, seq: w.seq, detector: d.id, modelVersion: r.modelVersion, vector, channel, wallEnd: w.wallEnd });
       } else {
         const reason = DROP_REASONS.find((x) => x === r.reason) ?? 'inference-error';
         this.safeEmit('dropped', { stream: w.stream, seq: w.seq, detector: d.id, task: d.task, reason });

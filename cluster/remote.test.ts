@@ -143,6 +143,35 @@ describe('remote analysis (real nats-server, real worker processes)', () => {
     expect(await new Promise((r) => w.once('exit', (code) => r(code)))).toBe(0);
   }, 120_000);
 
+  it("a speaker embedding comes back with the channel of the window this node sent (a noise-suppressed sender's included), on a wire that carries wideband or telephone", async () => {
+    // The shipped speaker model alone, on its own worker process (the test models' workers stopped first, so that
+    // every window reaches this one).
+    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+    await Promise.all(workers.map(exited));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-remote-spk-'));
+    try {
+      fs.cpSync(path.resolve('detectors/models/speaker-embed'), path.join(dir, 'speaker-embed'), { recursive: true });
+      const reg = new ModelRegistry({ dir });
+      await reg.load();
+      const { child } = await startWorkerProcess(nats, { DFD_MODELS_DIR: dir });
+      workers.push(child);
+      const remote = new RemoteInference(nc, reg.available(), { timeoutMs: 10_000, retries: 1 });
+      const channels = new Map<number, string>();
+      remote.on('embedding', (e) => channels.set(e.seq, e.channel));
+      const marks = [undefined, 'suppressed', 'telephone', 'wideband'] as const;
+      marks.forEach((channel, i) => {
+        const w = audioWindow({ stream: streamRef(`spk${i}`), seq: i + 1, seconds: 2, seed: 70 + i });
+        if (w.type !== 'audio-window') throw new Error('audio expected');
+        remote.submit({ ...w, quality: { ...w.quality, ...(channel ? { channel } : {}) } });
+      });
+      await until(() => channels.size === marks.length, 'four embeddings');
+      expect([...channels.entries()].sort((x, y) => x[0] - y[0]).map(([, c]) => c)).toEqual(['wideband', 'suppressed', 'telephone', 'wideband']);
+      await remote.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('without any worker, windows are dropped as no-workers at once (never queued without bound)', async () => {
     for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
     await Promise.all(workers.map(exited));

@@ -113,7 +113,7 @@ const EmbeddingResult = Type.Object(
     detector: DetectorId,
     modelVersion: Type.String({ minLength: 1, maxLength: 64 }),
     vector: Type.Array(Type.Number(), { minItems: 1, maxItems: 4096 }),
-    channel: Type.Union([Type.Literal('wideband'), Type.Literal('telephone'), Type.Literal('suppressed')]),
+    channel: Type.Union([Type.Literal('wideband'), Type.Literal('telephone')]),
   },
   { additionalProperties: false },
 );
