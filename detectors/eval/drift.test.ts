@@ -21,16 +21,7 @@ import { LEAN_GRID, groupSpeakers, leanRows, loopTo, parseDriftArgs, replayCall,
 import { parseEvalTsv } from './report.js';
 import { loadSpeaker, missingRealSpeech, realSpeakerSources, sessionRecording } from '../../challenge-response/testing/realSpeech.js';
 import { encodeWav } from '../../challenge-response/dsp/wav.js';
-
-const concatAll = (xs: readonly Float32Array[]): Float32Array => {
-  const out = new Float32Array(xs.reduce((n, x) => n + x.length, 0));
-  let o = 0;
-  for (const x of xs) {
-    out.set(x, o);
-    o += x.length;
-  }
-  return out;
-};
+import { concat } from '../../challenge-response/testing/signals.js';
 
 const REAL = path.resolve('detectors/models/voice-antispoof');
 const WHISPER = path.resolve('detectors/models/voice-whisper');
@@ -232,7 +223,7 @@ describe('drift.ts', () => {
     const missing = missingRealSpeech();
     if (missing.length > 0) throw new Error(missing.join('; '));
     const [rd, al] = realSpeakerSources.map((s) => loadSpeaker(s));
-    const write = (name: string, xs: readonly Float32Array[]): void => fs.writeFileSync(path.join(dir, 'a', name), encodeWav(concatAll(xs), 16000));
+    const write = (name: string, xs: readonly Float32Array[]): void => fs.writeFileSync(path.join(dir, 'a', name), encodeWav(concat(...xs), 16000));
     write('reader1.wav', rd!.baseline);
     write('reader2.wav', rd!.source.responses.map((u) => sessionRecording(rd!.source, u)));
     write('allison1.wav', al!.baseline);
