@@ -237,7 +237,7 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(study.suppressed.evalNs).toBe(2);
     // RawBoost (train.py --rawboost): the same seed, clips and windows as the plain fold-0 run, so only the boosting
     // can make its held-out scores differ, and they do; the run records its share
-    type FoldRun = { rawboost?: number; clipIdx: number[]; checkpoints: { step: number; scores: Record<string, number[]> }[] };
+    type FoldRun = { rawboost?: number; pageAdversary?: number; clipIdx: number[]; checkpoints: { step: number; scores: Record<string, number[]> }[] };
     const foldRun = (name: string): FoldRun => JSON.parse(fs.readFileSync(path.join(out, 'voice-data', 'cv', name, 'fold0.json'), 'utf8')) as FoldRun;
     const [plain, boosted] = [foldRun('specnet-oc'), foldRun('specnet-oc-rb')];
     expect(boosted.rawboost).toBe(0.5);
@@ -246,6 +246,15 @@ describe('training recipes: tiny end-to-end runs', () => {
     const lastScores = (r: FoldRun): number[] => r.checkpoints.at(-1)!.scores['clean']!;
     expect(lastScores(boosted).every(Number.isFinite)).toBe(true);
     expect(lastScores(boosted)).not.toEqual(lastScores(plain));
+    // the page adversary (train.py --page-adversary): the same clips and windows again, an adversary on the bona fide
+    // windows' pages joins the loss; the run records its lambda and logs the adversary's page guess
+    const adv = foldRun('specnet-oc-padv');
+    expect(adv.pageAdversary).toBe(0.3);
+    expect(plain.pageAdversary).toBeUndefined();
+    expect(adv.clipIdx).toEqual(plain.clipIdx);
+    expect(lastScores(adv).every(Number.isFinite)).toBe(true);
+    expect(lastScores(adv)).not.toEqual(lastScores(plain));
+    expect(fs.readFileSync(path.join(out, 'voice-padv.log'), 'utf8')).toMatch(/page adversary on bona fide windows: \d+ pages, lambda up to 0\.3/);
     expect(study.asIs['mean']!.againstFirst?.pages).toBe(new Set(data.clips.map((c) => c.group)).size);
     const m = await checkExported(path.join(out, 'models'), 'voice-antispoof', 'voice-antispoof');
     expect(m.dataCard).toContain('Plus 2 spoof clips made here (kokoro-en-variants.npz');

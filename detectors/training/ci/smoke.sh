@@ -75,6 +75,10 @@ voice() {
   nice -n 10 "$py" "$v/train.py" cv --data "$data" --fold 0 --steps "$steps" --every "$steps" --batch 4 "${extra[@]}" \
     --rawboost 0.5 --run specnet-oc-rb
   stamp rawboost
+  # the page adversary (README "Study: a page adversary on bona fide speech"): fold 0 again, the same seed and windows
+  nice -n 10 "$py" "$v/train.py" cv --data "$data" --fold 0 --steps "$steps" --every "$steps" --batch 4 "${extra[@]}" \
+    --page-adversary 0.3 --run specnet-oc-padv 2>&1 | tee "$out/voice-padv.log"
+  stamp page_adversary
   # the Inc-TSSDNet study architecture from a random start (its published weights stay in ../shared/models)
   nice -n 10 "$py" "$v/train.py" cv --data "$data" --arch tssdnet-scratch --fold 0 --steps "$steps" --every "$steps" --batch 4
   stamp tssdnet

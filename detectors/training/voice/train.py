@@ -556,7 +556,8 @@ def cmd_report(args) -> None:
         d = os.path.join(args.data, "cv", arch)
         folds = [json.load(open(os.path.join(d, f"fold{k}.json"))) for k in range(c.folds)]
         runs[arch] = {"model": folds[0].get("arch", arch), "swa": folds[0].get("swa"),
-                      "extraSpoofs": folds[0].get("extraSpoofs")}
+                      "extraSpoofs": folds[0].get("extraSpoofs"), "rawboost": folds[0].get("rawboost"),
+                      "pageAdversary": folds[0].get("pageAdversary")}
         steps = sorted({ck["step"] for ck in folds[0]["checkpoints"]} & set.intersection(
             *[{ck["step"] for ck in f["checkpoints"]} for f in folds]))
         per_step = {}
@@ -652,6 +653,11 @@ def cmd_final(args) -> None:
     swa = ch.get("swa") or {}  # the chosen run's weight averaging unless the flags say otherwise
     swa_start = args.swa_start or int(swa.get("start", 0))
     swa_every = args.swa_every if args.swa_start else int(swa.get("every", args.swa_every))
+    # the chosen run's RawBoost share and page adversary unless the flags say otherwise (as for weight averaging)
+    rawboost = args.rawboost or float(ch.get("rawboost") or 0.0)
+    page_adversary = args.page_adversary or float(ch.get("pageAdversary") or 0.0)
+    if rawboost or page_adversary:
+        log(f"as the chosen run trained: RawBoost {rawboost}, page adversary {page_adversary}")
     tv = Variants(os.path.join(args.data, "train-variants.npz"))
     if ch.get("extraSpoofs") and not args.extra_spoofs:  # the shipped model trains on what its CV trained on
         raise SystemExit(f"final: the chosen run trained with {ch['extraSpoofs']['clips']} extra spoof clips "
@@ -666,7 +672,7 @@ def cmd_final(args) -> None:
     model = train(c, tv, list(range(len(c.clips))), ch.get("model", ch["arch"]), steps, args.seed, args.batch, args.lr,
                   pair_share=args.pair_share, pair_margin_weight=args.pair_margin_weight, pair_margin=args.pair_margin,
                   swa_start=swa_start, swa_every=swa_every, swa_bn_batches=args.swa_bn_batches,
-                  rawboost=args.rawboost, page_adversary=args.page_adversary)
+                  rawboost=rawboost, page_adversary=page_adversary)
     train_s = time.time() - t0
     os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, "model.onnx")
