@@ -39,6 +39,9 @@ that window's end minus the splice time.
 
 Telephone: the whole call through 16 -> 8 kHz, G.711 mu-law encode/decode (numpy, ITU segment law), -> 16 kHz.
 Reported with the wideband T and with a T re-chosen the same way on TUNE telephone calls.
+Browser: the whole call through the sender's WebRTC noise suppression (level 2) and Opus 24 kb/s at 48 kHz (`browser`),
+reported the same way; its own T (`T_suppressed`) only where the shipped T alarms on more than 5 % of the TUNE browser
+calls (README, "Decision: a takeover threshold for browser callers?").
 EER: same- vs different-speaker cosine of window pairs on TEST identities (different recordings of one identity vs
 two identities; at most 40 windows per identity); the same pairs on TUNE fit a logistic p(different | cosine).
 Writes eval-results/speaker/takeover.json (+ takeover-calls.json, one line per call); caches embeddings in
