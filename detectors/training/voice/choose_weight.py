@@ -38,6 +38,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 
 
+def run_drift(lst: str, model_args: list[str], out: str, *flags: str) -> dict:
+    """One detectors/eval/drift.ts run over an eval list (`model_args`: its --model / --stage2 flags, `flags` the
+    rest), its report written under `out`; the report's JSON."""
+    os.makedirs(out, exist_ok=True)
+    res = subprocess.run(["node", "--import", "tsx", os.path.join(REPO, "detectors", "eval", "drift.ts"), lst,
+                          *model_args, *flags, "--out", out, "--quiet"],
+                         cwd=REPO, check=True, capture_output=True, text=True).stdout
+    return json.loads(res)
+
+
 def drift_share(work: str, folds_dir: str, weight: float, folds: int, channel: str, seconds: int) -> float:
     """Copies the fold models with this weight and returns the suspicious share drift.ts reports."""
     d = os.path.join(work, f"w{weight:.2f}")
@@ -51,11 +61,9 @@ def drift_share(work: str, folds_dir: str, weight: float, folds: int, channel: s
         m["verdict"]["weight"] = weight
         json.dump(m, open(os.path.join(dst, "manifest.json"), "w"), indent=2)
         models += ["--model", dst]
-    out = subprocess.run(["node", "--import", "tsx", os.path.join(REPO, "detectors", "eval", "drift.ts"),
-                          os.path.join(folds_dir, "bonafide-speakers.tsv"), *models, "--channel", channel,
-                          "--seconds", str(seconds), "--out", d, "--quiet"],
-                         cwd=REPO, check=True, capture_output=True, text=True).stdout
-    share = float(json.loads(out)["totals"]["suspiciousShare"])
+    rep = run_drift(os.path.join(folds_dir, "bonafide-speakers.tsv"), models, d, "--channel", channel,
+                    "--seconds", str(seconds))
+    share = float(rep["totals"]["suspiciousShare"])
     print(f"[choose_weight] weight {weight:.2f}: {share:.3%} of held-out speakers suspicious", flush=True)
     return share
 
@@ -84,15 +92,10 @@ def pair_sweep(work: str, folds_dir: str, stage_folds: str, lst: str, label: str
         args += ["--model", os.path.join(folds_dir, f"voice-antispoof-fold{k}"),
                  "--stage2", os.path.join(stage_folds, f"voice-whisper-fold{k}")]
     name = os.path.basename(os.path.dirname(lst)) + "-" + label + ("-ns" if suppressed else "")
-    d = os.path.join(work, "sweeps", name)
-    os.makedirs(d, exist_ok=True)
-    out = subprocess.run(["node", "--import", "tsx", os.path.join(REPO, "detectors", "eval", "drift.ts"), lst, *args,
-                          "--label", label, "--channel", channel, "--seconds", str(seconds),
-                          "--weights", ",".join(f"{w}" for w in grid1),
-                          "--stage-weights", ",".join(f"{w}" for w in grid2),
-                          "--fusions", fusion, "--out", d, "--quiet", *(["--suppressed"] if suppressed else [])],
-                         cwd=REPO, check=True, capture_output=True, text=True).stdout
-    rep = json.loads(out)
+    rep = run_drift(lst, args, os.path.join(work, "sweeps", name), "--label", label, "--channel", channel,
+                    "--seconds", str(seconds), "--weights", ",".join(f"{w}" for w in grid1),
+                    "--stage-weights", ",".join(f"{w}" for w in grid2), "--fusions", fusion,
+                    *(["--suppressed"] if suppressed else []))
     n = int(rep["totals"]["speakers"])
     print(f"[choose_weight] {label} calls of {lst}: {n}", flush=True)
     return {(float(r["weight"]), float(r["stageWeight"])): int(r["suspicious"]) for r in rep["sweep"]}, n

@@ -23,12 +23,12 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from choose_weight import run_drift  # this script's folder is on sys.path
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 
 
 def weighted_copies(src: str, dst: str, prefix: str, weight: float) -> list[str]:
@@ -57,13 +57,8 @@ def drift(lst: str, label: str, models: list[str], stages: list[str], out: str, 
     args = []
     for m, s in zip(models, stages):
         args += ["--model", m, "--stage2", s]
-    os.makedirs(out, exist_ok=True)
-    res = subprocess.run(["node", "--import", "tsx", os.path.join(REPO, "detectors", "eval", "drift.ts"), lst, *args,
-                          "--label", label, "--channel", channel, "--seconds", str(seconds), "--out", out, "--quiet",
-                          *(["--suppressed"] if suppressed else []),
-                          *(["--judge-narrowband"] if channel == "g711" else [])],
-                         cwd=REPO, check=True, capture_output=True, text=True).stdout
-    rep = json.loads(res)
+    rep = run_drift(lst, args, out, "--label", label, "--channel", channel, "--seconds", str(seconds),
+                    *(["--suppressed"] if suppressed else []), *(["--judge-narrowband"] if channel == "g711" else []))
     return {"calls": rep["totals"]["speakers"], "suspicious": rep["totals"]["suspicious"],
             "lean": {f"{r['pFake']:.2f}": r["challenged"] for r in rep["lean"]}}
 
