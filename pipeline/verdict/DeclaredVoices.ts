@@ -14,7 +14,7 @@
  */
 
 import type { DeclaredSpec } from '../../detectors/registry/Manifest.js';
-import type { ContinuityChannel } from './IdentityContinuity.js';
+import { channelThreshold, type ContinuityChannel } from './IdentityContinuity.js';
 
 export interface DeclaredVoice {
   id: string;
@@ -111,8 +111,7 @@ export class DeclaredVoiceMatcher {
    * (to another voice, or to none), with the cosine of this window to the voice it concerns.
    */
   add(vector: Float32Array, set: DeclaredVoiceSet, channel: ContinuityChannel = 'wideband'): { changed: boolean; cosine: number } {
-    const r = this.rule;
-    const threshold = channel === 'telephone' ? r.thresholdTelephone : channel === 'suppressed' ? (r.thresholdSuppressed ?? r.threshold) : r.threshold;
+    const threshold = channelThreshold(this.rule, channel);
     // The set is replaced whole on every change: the matched voice is looked up again; a removed one no longer matches.
     if (this.#matched) {
       const id = this.#matched.id;

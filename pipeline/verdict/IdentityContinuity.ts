@@ -35,6 +35,12 @@ export interface IdentityContinuityOptions {
 /** What a voice window came through (the calibration families of the audio path). */
 export type ContinuityChannel = 'wideband' | 'telephone' | 'suppressed';
 
+/** The threshold of a window's channel, from a rule's per-channel thresholds (suppressed absent: the wideband one). */
+export function channelThreshold(o: { threshold: number; thresholdTelephone: number; thresholdSuppressed?: number }, channel: ContinuityChannel): number {
+  if (channel === 'telephone') return o.thresholdTelephone;
+  return channel === 'suppressed' ? (o.thresholdSuppressed ?? o.threshold) : o.threshold;
+}
+
 /** A manifest's `takeover` rule (K, M, T and the per-channel thresholds) as continuity options. */
 export function continuityOptionsFrom(rule: TakeoverSpec | undefined): Partial<IdentityContinuityOptions> {
   if (!rule) return {};
@@ -124,8 +130,7 @@ export class IdentityContinuity {
     if (!this.#profile) return this.#enrol(v);
     const cosine = dot(v, this.#profile);
     if (!Number.isFinite(cosine)) return { state: 'same', cosine };
-    const o = this.options;
-    const t = channel === 'telephone' ? o.thresholdTelephone : channel === 'suppressed' ? (o.thresholdSuppressed ?? o.threshold) : o.threshold;
+    const t = channelThreshold(this.options, channel);
     if (cosine >= t) {
       this.#below = [];
       return { state: 'same', cosine };
