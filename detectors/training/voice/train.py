@@ -31,6 +31,7 @@ from channel import CHANNELS, apply_channel, random_channel  # noqa: E402
 from common.metrics import eer, group_eers  # noqa: E402
 from page_adversary import PageAdversary, dann_lambda  # noqa: E402
 from rawboost import boost as rawboost_window  # noqa: E402
+from sam import sam_second_pass  # noqa: E402
 from specnet import SpecNet, SpecNetConfig, count_macs, oc_softmax_loss  # noqa: E402
 from tssdnet import TSSDNetConfig, TSSDNetDetector  # noqa: E402
 
@@ -283,14 +284,17 @@ def recompute_bn(model: torch.nn.Module, c: Cache, tv: Variants, idx: list[int],
 def train(c: Cache, tv: Variants, idx: list[int], arch: str, steps: int, seed: int, batch: int, lr: float,
           on_checkpoint=None, every: int = 0, pair_share: float = 0.0, pair_margin_weight: float = 0.0,
           pair_margin: float = 0.5, swa_start: int = 0, swa_every: int = 50, swa_bn_batches: int = 32,
-          on_average=None, rawboost: float = 0.0, page_adversary: float = 0.0) -> SpecNet:
+          on_average=None, rawboost: float = 0.0, page_adversary: float = 0.0, sam_rho: float = 0.0) -> SpecNet:
     """Returns the trained model; with swa_start > 0, the running average of the weights after steps swa_start,
     swa_start + swa_every, ... (BatchNorm statistics recomputed on training batches). The averaging never changes the
     training run: on_checkpoint sees the same models as without it, on_average the averaged one at every checkpoint
     from swa_start on. With rawboost > 0 each training window is boosted (rawboost.py) with that probability, drawn
     from a generator of its own, so the clips, windows and batches are the ones drawn without it. With
     page_adversary > 0 (lambda_max) a page adversary on the bona fide windows (page_adversary.py) joins the loss
-    through a reversed gradient; the clips, windows and batches are again the ones the seed draws without it."""
+    through a reversed gradient; the clips, windows and batches are again the ones the seed draws without it. With
+    sam_rho > 0 each step is a sharpness-aware one (sam.py): the gradient is taken again at the worst weights within
+    that radius and applied at the current ones, on the same batch, SpecAugment masks and dropout (the torch generator
+    is rewound), with BatchNorm statistics updated by the first pass only."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     rb_rng = np.random.default_rng(seed + 104729)
@@ -338,21 +342,31 @@ def train(c: Cache, tv: Variants, idx: list[int], arch: str, steps: int, seed: i
             pages += [c.clips[i]["page"], ""]
         xb = torch.from_numpy(np.stack(xs))
         yb = torch.tensor(ys, dtype=torch.float32)
-        emb = model.embed(xb, spec_mask=True)
-        out = model.score(emb)
-        if arch == "specnet-oc":
-            loss = oc_softmax_loss(out, yb)
-        else:
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(out.squeeze(1), yb)
-        if n_pairs and pair_margin_weight > 0:
-            loss = loss + pair_margin_weight * pair_loss(out, n_pairs, pair_margin)
+
+        def batch_loss() -> tuple[torch.Tensor, float]:
+            emb = model.embed(xb, spec_mask=True)
+            out = model.score(emb)
+            if arch == "specnet-oc":
+                loss = oc_softmax_loss(out, yb)
+            else:
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(out.squeeze(1), yb)
+            if n_pairs and pair_margin_weight > 0:
+                loss = loss + pair_margin_weight * pair_loss(out, n_pairs, pair_margin)
+            acc = float("nan")
+            if adv is not None:
+                pidx = torch.tensor([adv.index.get(p, -1) if p else -1 for p in pages], dtype=torch.long)
+                adv_loss, acc = adv.loss(emb, pidx, dann_lambda(page_adversary, step / steps))
+                loss = loss + adv_loss
+            return loss, acc
+
+        rewind = torch.get_rng_state() if sam_rho > 0 else None
+        loss, acc = batch_loss()
         if adv is not None:
-            pidx = torch.tensor([adv.index.get(p, -1) if p else -1 for p in pages], dtype=torch.long)
-            adv_loss, acc = adv.loss(emb, pidx, dann_lambda(page_adversary, step / steps))
-            loss = loss + adv_loss
             adv_acc = acc if step == 1 or adv_acc != adv_acc else 0.98 * adv_acc + 0.02 * acc
         opt.zero_grad()
         loss.backward()
+        if rewind is not None:
+            sam_second_pass(opt, model, sam_rho, rewind, lambda: batch_loss()[0])
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         run = loss.item() if step == 1 else 0.98 * run + 0.02 * loss.item()
@@ -406,6 +420,7 @@ def cmd_cv(args) -> None:
                   "checkpoints": [], **({"swa": swa} if with_swa else {}),
                   **({"rawboost": args.rawboost} if args.rawboost > 0 else {}),
                   **({"pageAdversary": args.page_adversary} if args.page_adversary > 0 else {}),
+                  **({"samRho": args.sam_rho} if args.sam_rho > 0 else {}),
                   **({"extraSpoofs": {"file": os.path.basename(args.extra_spoofs), "clips": len(extra)}}
                      if extra else {})}
         out_dir = os.path.join(args.data, "cv", name)
@@ -428,7 +443,7 @@ def cmd_cv(args) -> None:
     on_avg = recorder(run, True) if args.swa_start > 0 else None
     train(c, tv, train_idx, args.arch, args.steps, args.seed + args.fold, args.batch, args.lr, on_ck, args.every,
           args.pair_share, args.pair_margin_weight, args.pair_margin, args.swa_start, args.swa_every,
-          args.swa_bn_batches, on_avg, args.rawboost, args.page_adversary)
+          args.swa_bn_batches, on_avg, args.rawboost, args.page_adversary, args.sam_rho)
     log(f"fold {args.fold} done in {time.time() - t0:.0f} s")
 
 
@@ -557,7 +572,7 @@ def cmd_report(args) -> None:
         folds = [json.load(open(os.path.join(d, f"fold{k}.json"))) for k in range(c.folds)]
         runs[arch] = {"model": folds[0].get("arch", arch), "swa": folds[0].get("swa"),
                       "extraSpoofs": folds[0].get("extraSpoofs"), "rawboost": folds[0].get("rawboost"),
-                      "pageAdversary": folds[0].get("pageAdversary")}
+                      "pageAdversary": folds[0].get("pageAdversary"), "samRho": folds[0].get("samRho")}
         steps = sorted({ck["step"] for ck in folds[0]["checkpoints"]} & set.intersection(
             *[{ck["step"] for ck in f["checkpoints"]} for f in folds]))
         per_step = {}
@@ -656,8 +671,9 @@ def cmd_final(args) -> None:
     # the chosen run's RawBoost share and page adversary unless the flags say otherwise (as for weight averaging)
     rawboost = args.rawboost or float(ch.get("rawboost") or 0.0)
     page_adversary = args.page_adversary or float(ch.get("pageAdversary") or 0.0)
-    if rawboost or page_adversary:
-        log(f"as the chosen run trained: RawBoost {rawboost}, page adversary {page_adversary}")
+    sam_rho = args.sam_rho or float(ch.get("samRho") or 0.0)
+    if rawboost or page_adversary or sam_rho:
+        log(f"as the chosen run trained: RawBoost {rawboost}, page adversary {page_adversary}, SAM radius {sam_rho}")
     tv = Variants(os.path.join(args.data, "train-variants.npz"))
     if ch.get("extraSpoofs") and not args.extra_spoofs:  # the shipped model trains on what its CV trained on
         raise SystemExit(f"final: the chosen run trained with {ch['extraSpoofs']['clips']} extra spoof clips "
@@ -672,7 +688,7 @@ def cmd_final(args) -> None:
     model = train(c, tv, list(range(len(c.clips))), ch.get("model", ch["arch"]), steps, args.seed, args.batch, args.lr,
                   pair_share=args.pair_share, pair_margin_weight=args.pair_margin_weight, pair_margin=args.pair_margin,
                   swa_start=swa_start, swa_every=swa_every, swa_bn_batches=args.swa_bn_batches,
-                  rawboost=rawboost, page_adversary=page_adversary)
+                  rawboost=rawboost, page_adversary=page_adversary, sam_rho=sam_rho)
     train_s = time.time() - t0
     os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, "model.onnx")
@@ -825,6 +841,9 @@ def main() -> None:
     ap.add_argument("--page-adversary", type=float, default=0.0,
                     help="cv/final: lambda_max of a page adversary on bona fide windows through gradient reversal "
                          "(page_adversary.py); 0 = none, as shipped")
+    ap.add_argument("--sam-rho", type=float, default=0.0,
+                    help="cv/final: radius of sharpness-aware minimisation (sam.py), a second forward and backward per "
+                         "step; 0 = plain steps, as shipped")
     ap.add_argument("--run", default="",
                     help="cv: run name, the folder under DIR/cv/ (default: the architecture, or <arch>-swa<S>e<K> with "
                          "--swa-start)")
