@@ -364,13 +364,13 @@ describe('replayCall', () => {
 
   it('applies the manifest verdict weight: 0 never moves the verdict', () => {
     const hot = new Array<number>(10).fill(3);
-    expect(replayCall(model(undefined), cal, windows(10), hot)).toMatchObject({ everSuspicious: true, finalState: 'deepfake-likely' });
-    const muted = replayCall(model(0), cal, windows(10), hot);
+    expect(replayCall({ model: model(undefined), calibration: cal, windows: windows(10), logits: hot })).toMatchObject({ everSuspicious: true, finalState: 'deepfake-likely' });
+    const muted = replayCall({ model: model(0), calibration: cal, windows: windows(10), logits: hot });
     expect(muted).toMatchObject({ everSuspicious: false, firstSuspiciousSeconds: null, finalState: 'collecting', finalReason: 'insufficient-evidence', maxPFake: 0.5 });
     // What the detector said is still reported.
     expect(muted.meanWindowPFake).toBeCloseTo(1 / (1 + Math.exp(-3)), 9);
     // Weight 0.2 shrinks log-odds 3 to 0.6: pFake 0.646, suspicious but not deepfake-likely.
-    const weak = replayCall(model(0.2), cal, windows(30), new Array<number>(30).fill(3));
+    const weak = replayCall({ model: model(0.2), calibration: cal, windows: windows(30), logits: new Array<number>(30).fill(3) });
     expect(weak.finalState).toBe('suspicious');
     expect(weak.maxPFake).toBeCloseTo(1 / (1 + Math.exp(-0.6)), 6);
     // Weighted evidence 0.4 s per window, decayed with a 30 s half-life: pFake reaches 0.6 once
@@ -381,17 +381,17 @@ describe('replayCall', () => {
 
   it('records the largest pFake of a likely-genuine verdict, and which calls each weak-evidence threshold would challenge', () => {
     // weight 0.2 on log-odds 1: the verdict leans to sigmoid(0.2) = 0.5498 and stays likely-genuine
-    const leaning = replayCall(model(0.2), cal, windows(30), new Array<number>(30).fill(1));
+    const leaning = replayCall({ model: model(0.2), calibration: cal, windows: windows(30), logits: new Array<number>(30).fill(1) });
     expect(leaning.everSuspicious).toBe(false);
     expect(leaning.finalState).toBe('likely-genuine');
     expect(leaning.maxGenuinePFake).toBeCloseTo(1 / (1 + Math.exp(-0.2)), 3);
     expect(leaning.maxGenuinePFake).toBeLessThan(0.55);
     // log-odds 3 at 0.2 becomes suspicious; its likely-genuine stretch (before) stays under 0.6
-    const alarmed = replayCall(model(0.2), cal, windows(30), new Array<number>(30).fill(3));
+    const alarmed = replayCall({ model: model(0.2), calibration: cal, windows: windows(30), logits: new Array<number>(30).fill(3) });
     expect(alarmed.everSuspicious).toBe(true);
     expect(alarmed.maxGenuinePFake).toBeLessThan(0.6);
     // weight 0: never judged, never likely-genuine
-    const muted = replayCall(model(0), cal, windows(30), new Array<number>(30).fill(3));
+    const muted = replayCall({ model: model(0), calibration: cal, windows: windows(30), logits: new Array<number>(30).fill(3) });
     expect(muted.maxGenuinePFake).toBeNull();
     const rows = leanRows([leaning, alarmed, muted]);
     expect(rows.map((r) => r.pFake)).toEqual(LEAN_GRID);
@@ -404,31 +404,31 @@ describe('replayCall', () => {
   it('replays with other verdict weights in place of the manifests\'', () => {
     const hot = new Array<number>(30).fill(3);
     // the manifest says 0 (never moves a verdict); the override 0.2 is the "weak" case above
-    expect(replayCall(model(0), cal, windows(30), hot, {}, undefined, { weight: 0.2 })).toMatchObject({ finalState: 'suspicious', firstSuspiciousSeconds: 9 });
+    expect(replayCall({ model: model(0), calibration: cal, windows: windows(30), logits: hot, weights: { weight: 0.2 } })).toMatchObject({ finalState: 'suspicious', firstSuspiciousSeconds: 9 });
     const stageModel = { ...model(1), id: 'stage' };
     const every4 = new Map(Array.from({ length: 8 }, (_, k) => [4 * k, 3] as [number, number]));
     const stage = { model: stageModel, calibration: cal, logits: every4 };
     // the stage at weight 0 adds nothing: the same outcome as the first stage alone
-    const muted = replayCall(model(0.2), cal, windows(30), hot, {}, stage, { stageWeight: 0 });
-    expect({ ...muted, meanStagePFake: null }).toEqual(replayCall(model(0.2), cal, windows(30), hot));
+    const muted = replayCall({ model: model(0.2), calibration: cal, windows: windows(30), logits: hot, stage, weights: { stageWeight: 0 } });
+    expect({ ...muted, meanStagePFake: null }).toEqual(replayCall({ model: model(0.2), calibration: cal, windows: windows(30), logits: hot }));
     // what the stage said is still reported
     expect(muted.meanStagePFake).toBeCloseTo(1 / (1 + Math.exp(-3)), 9);
-    expect(replayCall(model(0.2), cal, windows(30), hot, {}, stage, { stageWeight: 1 })).toEqual(replayCall(model(0.2), cal, windows(30), hot, {}, stage));
+    expect(replayCall({ model: model(0.2), calibration: cal, windows: windows(30), logits: hot, stage, weights: { stageWeight: 1 } })).toEqual(replayCall({ model: model(0.2), calibration: cal, windows: windows(30), logits: hot, stage }));
   });
 
   it('adds a cascade stage\'s scores to the same verdict, on the windows it scored', () => {
     // The first stage alone (weight 0.2, log-odds 0.6) makes the call suspicious, not deepfake-likely.
-    const first = replayCall(model(0.2), cal, windows(30), new Array<number>(30).fill(3));
+    const first = replayCall({ model: model(0.2), calibration: cal, windows: windows(30), logits: new Array<number>(30).fill(3) });
     expect(first.finalState).toBe('suspicious');
     const stageModel = { ...model(1), id: 'stage' };
     const every4 = new Map(Array.from({ length: 8 }, (_, k) => [4 * k, 3] as [number, number]));
-    const both = replayCall(model(0.2), cal, windows(30), new Array<number>(30).fill(3), {}, { model: stageModel, calibration: cal, logits: every4 });
+    const both = replayCall({ model: model(0.2), calibration: cal, windows: windows(30), logits: new Array<number>(30).fill(3), stage: { model: stageModel, calibration: cal, logits: every4 } });
     // a full-weight stage saying log-odds 3 on every 4th window pulls the fused pFake up to deepfake-likely
     expect(both.finalState).toBe('deepfake-likely');
     expect(both.maxPFake).toBeGreaterThan(first.maxPFake);
     // a stage that says "genuine" pulls the same call down
     const cold = new Map([...every4.keys()].map((i) => [i, -3] as [number, number]));
-    expect(replayCall(model(0.2), cal, windows(30), new Array<number>(30).fill(3), {}, { model: stageModel, calibration: cal, logits: cold }).everSuspicious).toBe(false);
+    expect(replayCall({ model: model(0.2), calibration: cal, windows: windows(30), logits: new Array<number>(30).fill(3), stage: { model: stageModel, calibration: cal, logits: cold } }).everSuspicious).toBe(false);
     // the report's mean window pFake stays the first stage's
     expect(both.meanWindowPFake).toBeCloseTo(first.meanWindowPFake!, 9);
   });
@@ -439,23 +439,23 @@ describe('replayCall', () => {
     const mixed = new Map(Array.from({ length: 8 }, (_, k) => [4 * k, k % 2 === 0 ? 3 : -3] as [number, number]));
     const stage = { model: stageModel, calibration: cal, logits: mixed };
     const hot = new Array<number>(30).fill(3);
-    const all = replayCall(model(0.2), cal, windows(30), hot, {}, stage);
+    const all = replayCall({ model: model(0.2), calibration: cal, windows: windows(30), logits: hot, stage });
     expect(all.meanStagePFake).toBeCloseTo(0.5, 9);
-    expect(replayCall(model(0.2), cal, windows(30), hot, {}, stage, { stageThin: 1 })).toEqual(all);
+    expect(replayCall({ model: model(0.2), calibration: cal, windows: windows(30), logits: hot, stage, weights: { stageThin: 1 } })).toEqual(all);
     // one in 2: only the stage's fake-sounding windows remain, and they lift the call
-    const half = replayCall(model(0.2), cal, windows(30), hot, {}, stage, { stageThin: 2 });
+    const half = replayCall({ model: model(0.2), calibration: cal, windows: windows(30), logits: hot, stage, weights: { stageThin: 2 } });
     expect(half.meanStagePFake).toBeCloseTo(1 / (1 + Math.exp(-3)), 9);
     expect(half.maxPFake).toBeGreaterThan(all.maxPFake);
     // one in 1000: the stage's first window only
-    expect(replayCall(model(0.2), cal, windows(30), hot, {}, stage, { stageThin: 1000 }).meanStagePFake).toBeCloseTo(1 / (1 + Math.exp(-3)), 9);
+    expect(replayCall({ model: model(0.2), calibration: cal, windows: windows(30), logits: hot, stage, weights: { stageThin: 1000 } }).meanStagePFake).toBeCloseTo(1 / (1 + Math.exp(-3)), 9);
   });
 
   it('uses the given calibration and leaves a narrowband call at collecting unless told', () => {
     const cold = new Array<number>(6).fill(-3);
-    expect(replayCall(model(1), cal, windows(6), cold)).toMatchObject({ everSuspicious: false, finalState: 'likely-genuine' });
-    expect(replayCall(model(1), { ...cal, b: 10 }, windows(6), cold)).toMatchObject({ everSuspicious: true, finalState: 'deepfake-likely' });
-    expect(replayCall(model(1), { ...cal, b: 10 }, windows(6, 'NB'), cold)).toMatchObject({ everSuspicious: false, finalState: 'collecting', finalReason: 'audio:narrowband' });
-    expect(replayCall(model(1), { ...cal, b: 10 }, windows(6, 'NB'), cold, { quality: { ...defaultQualityThresholds, poorBandwidths: [] } })).toMatchObject({ finalState: 'deepfake-likely' });
+    expect(replayCall({ model: model(1), calibration: cal, windows: windows(6), logits: cold })).toMatchObject({ everSuspicious: false, finalState: 'likely-genuine' });
+    expect(replayCall({ model: model(1), calibration: { ...cal, b: 10 }, windows: windows(6), logits: cold })).toMatchObject({ everSuspicious: true, finalState: 'deepfake-likely' });
+    expect(replayCall({ model: model(1), calibration: { ...cal, b: 10 }, windows: windows(6, 'NB'), logits: cold })).toMatchObject({ everSuspicious: false, finalState: 'collecting', finalReason: 'audio:narrowband' });
+    expect(replayCall({ model: model(1), calibration: { ...cal, b: 10 }, windows: windows(6, 'NB'), logits: cold, verdict: { quality: { ...defaultQualityThresholds, poorBandwidths: [] } } })).toMatchObject({ finalState: 'deepfake-likely' });
   });
 
   it('loopTo repeats or cuts to the length', () => {

@@ -315,12 +315,6 @@ export interface CallOutcome {
 
 const ALARM: readonly VerdictState[] = ['suspicious', 'deepfake-likely'];
 
-/**
- * Replays one audio-only participant: for each window in order, the clock is set to its end,
- * then ParticipantVerdict.observe(window) and addScore(the WindowScore InferencePool would emit
- * for `logits[i]`: calibrated with `calibration`, the manifest's task and verdict weight,
- * evidence = speech seconds). Windows may have given their sample buffers away.
- */
 export interface StageScores {
   model: AvailableModel;
   calibration: Manifest['calibration'];
@@ -344,10 +338,33 @@ export interface WeightOverride {
   stageThin?: number;
 }
 
-export function replayCall(model: AvailableModel, calibration: Manifest['calibration'], windows: readonly AudioWindow[], logits: readonly number[], options: Partial<ParticipantVerdictOptions> = {}, stage?: StageScores, weights: WeightOverride = {}, voice?: VoiceEmbeddings): CallOutcome {
+/** One call to replay: the first stage's model, calibration and per-window logits, and what else joins the verdict. */
+export interface ReplayCallInput {
+  model: AvailableModel;
+  calibration: Manifest['calibration'];
+  windows: readonly AudioWindow[];
+  /** The model's logit for each window (NaN or missing: the score was dropped). */
+  logits: readonly number[];
+  /** ParticipantVerdict options in place of the defaults. */
+  verdict?: Partial<ParticipantVerdictOptions>;
+  /** A cascade stage's logits on the windows it scored. */
+  stage?: StageScores;
+  /** Verdict weights in place of the manifests' (default: the manifests'). */
+  weights?: WeightOverride;
+  /** Speaker embeddings, for the takeover rule. */
+  voice?: VoiceEmbeddings;
+}
+
+/**
+ * Replays one audio-only participant: for each window in order, the clock is set to its end,
+ * then ParticipantVerdict.observe(window) and addScore(the WindowScore InferencePool would emit
+ * for `logits[i]`: calibrated with `calibration`, the manifest's task and verdict weight,
+ * evidence = speech seconds). Windows may have given their sample buffers away.
+ */
+export function replayCall({ model, calibration, windows, logits, verdict = {}, stage, weights = {}, voice }: ReplayCallInput): CallOutcome {
   let clock = 0;
   const first = windows[0];
-  const pv = new ParticipantVerdict({ roomId: first?.stream.roomId ?? 'drift', peerId: first?.stream.peerId ?? 'drift' }, { ...options, ...(weights.fusion ? { detectorFusion: weights.fusion } : {}), now: () => clock });
+  const pv = new ParticipantVerdict({ roomId: first?.stream.roomId ?? 'drift', peerId: first?.stream.peerId ?? 'drift' }, { ...verdict, ...(weights.fusion ? { detectorFusion: weights.fusion } : {}), now: () => clock });
   let maxPFake = 0;
   let maxGenuinePFake: number | null = null;
   let sumPFake = 0;
@@ -589,9 +606,9 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
           });
           voice = { vectors, channel: voiceChannel };
         }
-        const outcome = replayCall(model, cals[g.model]!, msgs, r.logits, verdictOptions, stage, {}, voice);
+        const outcome = replayCall({ model, calibration: cals[g.model]!, windows: msgs, logits: r.logits, verdict: verdictOptions, stage, voice });
         pairs.forEach((p, k) => {
-          if (replayCall(model, cals[g.model]!, msgs, r.logits, verdictOptions, stage, p, voice).everSuspicious) sweepHits[k]!++;
+          if (replayCall({ model, calibration: cals[g.model]!, windows: msgs, logits: r.logits, verdict: verdictOptions, stage, weights: p, voice }).everSuspicious) sweepHits[k]!++;
         });
         speakers.push({ speaker: g.speaker, model: g.model, clips, seconds: source.length / CODEC_RATE, windows: msgs.length, ...outcome });
       }

@@ -237,7 +237,7 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(study.suppressed.evalNs).toBe(2);
     // RawBoost (train.py --rawboost): the same seed, clips and windows as the plain fold-0 run, so only the boosting
     // can make its held-out scores differ, and they do; the run records its share
-    type FoldRun = { rawboost?: number; pageAdversary?: number; clipIdx: number[]; checkpoints: { step: number; scores: Record<string, number[]> }[] };
+    type FoldRun = { rawboost?: number; pageAdversary?: number; samRho?: number; clipIdx: number[]; checkpoints: { step: number; scores: Record<string, number[]> }[] };
     const foldRun = (name: string): FoldRun => JSON.parse(fs.readFileSync(path.join(out, 'voice-data', 'cv', name, 'fold0.json'), 'utf8')) as FoldRun;
     const [plain, boosted] = [foldRun('specnet-oc'), foldRun('specnet-oc-rb')];
     expect(boosted.rawboost).toBe(0.5);
@@ -255,6 +255,16 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(lastScores(adv).every(Number.isFinite)).toBe(true);
     expect(lastScores(adv)).not.toEqual(lastScores(plain));
     expect(fs.readFileSync(path.join(out, 'voice-padv.log'), 'utf8')).toMatch(/page adversary on bona fide windows: \d+ pages, lambda up to 0\.3/);
+    // sharpness-aware minimisation (train.py --sam-rho, sam.py): one step leaves the weights, BatchNorm statistics and
+    // torch generator where a plain step would and takes its gradient elsewhere; the fold run records its radius
+    const samCheck = JSON.parse(fs.readFileSync(path.join(out, 'voice-sam-check.json'), 'utf8')) as Record<string, boolean | number>;
+    expect(samCheck).toMatchObject({ weightsRestored: true, bnStatsKept: true, rngLikePlainStep: true });
+    expect(samCheck['gradientMoved']).toBeGreaterThan(0);
+    const sam = foldRun('specnet-oc-sam');
+    expect(sam.samRho).toBe(0.05);
+    expect(sam.clipIdx).toEqual(plain.clipIdx);
+    expect(lastScores(sam).every(Number.isFinite)).toBe(true);
+    expect(lastScores(sam)).not.toEqual(lastScores(plain));
     expect(study.asIs['mean']!.againstFirst?.pages).toBe(new Set(data.clips.map((c) => c.group)).size);
     const m = await checkExported(path.join(out, 'models'), 'voice-antispoof', 'voice-antispoof');
     expect(m.dataCard).toContain('Plus 2 spoof clips made here (kokoro-en-variants.npz');

@@ -79,6 +79,12 @@ voice() {
   nice -n 10 "$py" "$v/train.py" cv --data "$data" --fold 0 --steps "$steps" --every "$steps" --batch 4 "${extra[@]}" \
     --page-adversary 0.3 --run specnet-oc-padv 2>&1 | tee "$out/voice-padv.log"
   stamp page_adversary
+  # sharpness-aware minimisation (README "Study: sharpness-aware minimisation"): its one-step promises, then fold 0
+  # again with the same seed and windows
+  nice -n 10 "$py" "$v/sam.py" > "$out/voice-sam-check.json"
+  nice -n 10 "$py" "$v/train.py" cv --data "$data" --fold 0 --steps "$steps" --every "$steps" --batch 4 "${extra[@]}" \
+    --sam-rho 0.05 --run specnet-oc-sam
+  stamp sam
   # the Inc-TSSDNet study architecture from a random start (its published weights stay in ../shared/models)
   nice -n 10 "$py" "$v/train.py" cv --data "$data" --arch tssdnet-scratch --fold 0 --steps "$steps" --every "$steps" --batch 4
   stamp tssdnet
