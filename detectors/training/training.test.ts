@@ -365,6 +365,21 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(pair[0]!.basis).toMatch(/\(this model [\d.,]+ of at most [\d.]+, the stage 0[\d.,]* of at most/);
     expect(pair[1]!.basis).toMatch(/\(voice-antispoof [\d.,]+ of at most [\d.]+, this stage 0[\d.,]* of at most/);
     // the chosen pair is one of the pairs tried (or 0 / 0 when none keeps genuine speakers out)
+    // every passive path (choose_weight.py --pair --speaker-embed): the shipped speaker model's takeover rule ran in
+    // both genuine passes (their drift reports name it, with the channel each was judged on), not in the spoof pass
+    const withTakeover = JSON.parse(fs.readFileSync(path.join(out, 'with-takeover', 'voice-antispoof', 'manifest.json'), 'utf8')) as { verdict: { weight: number; basis: string } };
+    expect(withTakeover.verdict.basis).toMatch(/with the takeover rule of speaker-embed in the same verdict \(\d+ calls of several people under one corpus label left out\)/);
+    expect(withTakeover.verdict.weight).toBeGreaterThanOrEqual(0);
+    type SweepReport = { speakerEmbed: { id: string; channel: string } | null; totals: { speakers: number; takeovers?: number } };
+    const sweep = (name: string): SweepReport => {
+      const dir = path.join(out, 'voice-weight-takeover', 'sweeps', name);
+      const file = fs.readdirSync(dir).find((f) => f.endsWith('.json'));
+      return JSON.parse(fs.readFileSync(path.join(dir, file!), 'utf8')) as SweepReport;
+    };
+    expect(sweep('single-person-bonafide').speakerEmbed).toMatchObject({ id: 'speaker-embed', channel: 'wideband' });
+    expect(sweep('suppressed-ns2-bonafide-ns').speakerEmbed).toMatchObject({ id: 'speaker-embed', channel: 'suppressed' });
+    expect(sweep('folds-spoof').speakerEmbed).toBeNull();
+    expect(sweep('single-person-bonafide').totals.speakers).toBeLessThanOrEqual(bonaRows.length - 1);
     // the weak-evidence threshold (lean_threshold.py): three drift passes over the same fold models, the rule applied
     type LeanPass = { calls: number; suspicious: number; lean: Record<string, number> };
     const lean = JSON.parse(fs.readFileSync(path.join(out, 'voice-lean.json'), 'utf8')) as { passes: Record<'genuine' | 'genuineSuppressed' | 'spoof', LeanPass>; chosen: number; weights: Record<string, number> };

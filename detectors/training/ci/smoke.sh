@@ -99,6 +99,15 @@ voice() {
     --seconds 10 --work "$out/voice-weight-stage" --folds "$out/voice-weight/folds" \
     --stage "$out/stage-only/voice-whisper" --stage-folds "$out/voice-weight/stage-folds"
   stamp weight_modes
+  # every passive path (choose_weight.py --pair --speaker-embed): the shipped speaker model's takeover rule joins the
+  # genuine calls' verdicts
+  rm -rf "$out/with-takeover" && mkdir -p "$out/with-takeover"
+  cp -r "$out/models/voice-antispoof" "$out/models-stage/voice-whisper" "$out/with-takeover/"
+  nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/with-takeover/voice-antispoof" --manifests "$fx" \
+    --seconds 10 --work "$out/voice-weight-takeover" --folds "$out/voice-weight/folds" \
+    --stage "$out/with-takeover/voice-whisper" --stage-folds "$out/voice-weight/stage-folds" --pair \
+    --speaker-embed "$root/detectors/models/speaker-embed"
+  stamp weight_takeover
   # the weak-evidence challenge threshold (DFD_CHALLENGE_LEAN_P's rule) on the recipe's fold models at a fixed pair
   nice -n 10 "$py" "$v/lean_threshold.py" --folds "$out/voice-weight/folds" --stage-folds "$out/voice-weight/stage-folds" \
     --weights 0.25,0.1 --suppressed-list "$out/voice-weight/suppressed-ns2/bonafide-speakers.tsv" --seconds 10 \

@@ -22,6 +22,12 @@ weight an earlier run wrote.
 
   python detectors/training/voice/choose_weight.py --data DIR --model detectors/models/voice-antispoof \
       --manifests ... --stage detectors/models/voice-whisper --stage-folds /tmp/folds-whisper [--folds /tmp/folds]
+
+Every passive path (`--pair --speaker-embed DIR`): the genuine calls also run the speaker model's takeover rule in the
+same verdict (drift.ts --speaker-embed), so a false takeover counts against a pair as a detector's false alarm does,
+which is what "genuine callers stay out of suspicious" means in the service. Calls whose speaker label names several
+people (takeover_eval.py's ambiguous corpus labels: "FLEURS de", "Common Voice ja", ...) are left out of both genuine
+lists there: the rule rightly raises takeovers in them.
 """
 from __future__ import annotations
 
@@ -80,13 +86,35 @@ def drift_sweep(work: str, folds_dir: str, stage_folds: str, label: str, first: 
     return res
 
 
+def single_person_list(tsv: str, out: str) -> tuple[str, int]:
+    """Writes out/<name of tsv> without the rows whose speaker (fold_models.py's "<label>@<page group>") is a corpus
+    label naming several people (takeover_eval.identity); (that list, calls left out: distinct speakers)."""
+    sys.path.insert(0, os.path.join(HERE, "..", "speaker"))
+    from takeover_eval import identity
+
+    lines = open(tsv).read().splitlines()
+    col = lines[0].split("\t").index("speaker")
+    keep, dropped = [lines[0]], set()
+    for r in lines[1:]:
+        spk = r.split("\t")[col]
+        if identity(spk.rsplit("@", 1)[0], "")[1]:
+            dropped.add(spk)
+        else:
+            keep.append(r)
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, os.path.basename(tsv))
+    with open(path, "w") as f:
+        f.write("\n".join(keep) + "\n")
+    return path, len(dropped)
+
+
 def pair_sweep(work: str, folds_dir: str, stage_folds: str, lst: str, label: str, grid1: list[float],
                grid2: list[float], folds: int, channel: str, seconds: int, fusion: str,
-               suppressed: bool = False) -> tuple[dict[tuple[float, float], int], int]:
+               suppressed: bool = False, speaker_embed: str = "") -> tuple[dict[tuple[float, float], int], int]:
     """One drift.ts pass over a list with both stages, replayed at every (first, stage) weight pair;
     ({(first, stage): calls suspicious}, calls). `suppressed`: the list's audio is behind a sender's noise suppressor,
     calibrated as the service calibrates such a sender (drift.ts --suppressed: the manifests'
-    calibration.suppressed)."""
+    calibration.suppressed). `speaker_embed`: the speaker model whose takeover rule joins every verdict."""
     args = []
     for k in range(folds):
         args += ["--model", os.path.join(folds_dir, f"voice-antispoof-fold{k}"),
@@ -95,7 +123,8 @@ def pair_sweep(work: str, folds_dir: str, stage_folds: str, lst: str, label: str
     rep = run_drift(lst, args, os.path.join(work, "sweeps", name), "--label", label, "--channel", channel,
                     "--seconds", str(seconds), "--weights", ",".join(f"{w}" for w in grid1),
                     "--stage-weights", ",".join(f"{w}" for w in grid2), "--fusions", fusion,
-                    *(["--suppressed"] if suppressed else []))
+                    *(["--suppressed"] if suppressed else []),
+                    *(["--speaker-embed", speaker_embed] if speaker_embed else []))
     n = int(rep["totals"]["speakers"])
     print(f"[choose_weight] {label} calls of {lst}: {n}", flush=True)
     return {(float(r["weight"]), float(r["stageWeight"])): int(r["suspicious"]) for r in rep["sweep"]}, n
@@ -121,11 +150,15 @@ def choose_pair(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
     ns_dir = os.path.join(args.work, f"suppressed-ns{args.suppressed}")
     lists = {"bonafide": os.path.join(folds_dir, "bonafide-speakers.tsv"),
              "spoof": os.path.join(folds_dir, "spoof-calls.tsv")}
+    dropped = 0
+    if args.speaker_embed:
+        lists["bonafide"], dropped = single_person_list(lists["bonafide"], os.path.join(args.work, "single-person"))
     ns_bona = ns_list(lists["bonafide"], ns_dir, args.suppressed)
     passes = [(lists["bonafide"], "bonafide", False), (ns_bona, "bonafide", True), (lists["spoof"], "spoof", False)]
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = [pool.submit(pair_sweep, args.work, folds_dir, args.stage_folds, lst, label, grid1, grid2, folds,
-                            args.channel, args.seconds, args.fusion, sup) for lst, label, sup in passes]
+                            args.channel, args.seconds, args.fusion, sup,
+                            args.speaker_embed if label == "bonafide" else "") for lst, label, sup in passes]
         (plain, nb), (suppressed, nbs), (spoof, ns) = (j.result() for j in jobs)
     ok = [p for p in plain if plain[p] / nb < args.max_share and suppressed[p] / nbs < args.max_share]
     best = max(ok, key=lambda p: (spoof[p], p[0], p[1])) if ok else (0.0, 0.0)
@@ -134,7 +167,10 @@ def choose_pair(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
              f"({args.channel}, "
              f"fold models that never saw the call's page) and of the same speakers behind a sender's noise suppressor "
              f"(WebRTC NS level {args.suppressed}, channel.py ns-list; scored as the service scores a sender that "
-             f"suppresses noise: with calibration.suppressed where a manifest has one)")
+             f"suppresses noise: with calibration.suppressed where a manifest has one)"
+             + (f", with the takeover rule of {os.path.basename(os.path.normpath(args.speaker_embed))} in the same "
+                f"verdict ({dropped} calls of several people under one corpus label left out)"
+                if args.speaker_embed else ""))
     basis = (f"largest-detection pair of weights (this model {','.join(f'{w:g}' for w in grid1)} "
              f"of at most {cap1:.4f}, "
              f"the stage {','.join(f'{w:g}' for w in grid2)} of at most {cap2:.4f}) "
@@ -215,6 +251,10 @@ def main() -> None:
                     help="--pair: the first stage's weights to try (default: the 0.05 grid up to its recipe's cap)")
     ap.add_argument("--stage-weights", type=lambda v: [float(x) for x in v.split(",")],
                     help="--pair: the stage's weights to try (default: 0 and the 0.05 grid up to its recipe's cap)")
+    ap.add_argument("--speaker-embed", default="",
+                    help="--pair: a speaker-embedding model whose takeover rule joins the genuine calls' verdicts "
+                         "(calls of several people under one corpus label left out); default off, as the shipped "
+                         "pair was chosen")
     ap.add_argument("--suppressed", type=int, default=2, choices=(1, 2, 3),
                     help="--pair: the noise suppressor's level (channel.py sender_ns; 2 as a browser)")
     args = ap.parse_args()
@@ -222,6 +262,8 @@ def main() -> None:
         ap.error("--stage needs --stage-folds")
     if args.pair and not args.stage:
         ap.error("--pair needs --stage and --stage-folds")
+    if args.speaker_embed and not args.pair:
+        ap.error("--speaker-embed needs --pair")
     os.makedirs(args.work, exist_ok=True)
     folds_dir = os.path.abspath(args.folds) if args.folds else os.path.join(args.work, "folds")
     if not args.folds:

@@ -26,7 +26,9 @@
 #      STAGE (1; 0 skips steps 7 and the pair), STAGE_OUT (detectors/models/voice-whisper), STAGE_NS_SHARE (0, as the
 #      shipped stage was trained: on 0.2.0's variants; when it differs from NS_SHARE the stage gets its own cache of
 #      the same clips and folds, DATA-stage<share>, made by prep), STAGE_THREADS (2), STAGE_VERSION (0.1.1),
-#      WORK (/tmp/dfd-voice-weight: fold models and drift calls of step 8), WEIGHT_SECONDS (60: each drift call).
+#      WORK (/tmp/dfd-voice-weight: fold models and drift calls of step 8), WEIGHT_SECONDS (60: each drift call),
+#      SPEAKER_EMBED (off, as the shipped pair was chosen; e.g. detectors/models/speaker-embed): the speaker model's
+#      takeover rule joins the genuine calls of step 8, so a false takeover counts against a pair too.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
@@ -114,4 +116,5 @@ nice -n 10 "$py" "$s" folds --data "$sdata" --out "$work/stage-folds" --threads 
 # 8. both verdict weights at once (needs node and npm ci): the pair flagging the most held-out spoof calls while
 # under 2 % of the held-out genuine speakers become `suspicious`, as they are and behind a sender's noise suppressor
 nice -n 10 "$py" detectors/training/voice/choose_weight.py --data "$data" --model "$out" --manifests "${dirs[@]}" \
-  --seconds "$seconds" --work "$work" --stage "$stage_out" --stage-folds "$work/stage-folds" --pair
+  --seconds "$seconds" --work "$work" --stage "$stage_out" --stage-folds "$work/stage-folds" --pair \
+  ${SPEAKER_EMBED:+--speaker-embed "$SPEAKER_EMBED"}
