@@ -74,11 +74,14 @@ def check() -> dict:
     after_first = torch.get_rng_state()
     plain = [p.grad.clone() for p in model.parameters()]
     weights = [p.detach().clone() for p in model.parameters()]
-    bn = [b.clone() for n, b in model.named_buffers() if "running" in n]
+    def running() -> list[torch.Tensor]:
+        return [b.detach().clone() for n, b in model.named_buffers() if "running" in n]
+
+    bn = running()
     sam_second_pass(opt, model, 0.05, state, loss)
     return {
         "weightsRestored": all(torch.equal(a, p) for a, p in zip(weights, model.parameters())),
-        "bnStatsKept": all(torch.equal(a, b) for a, b in zip(bn, [b for n, b in model.named_buffers() if "running" in n])),
+        "bnStatsKept": all(torch.equal(a, b) for a, b in zip(bn, running())),
         "rngLikePlainStep": bool(torch.equal(after_first, torch.get_rng_state())),
         "gradientMoved": float(sum((p.grad - g).norm() for p, g in zip(model.parameters(), plain))),
     }
