@@ -74,6 +74,7 @@ def check() -> dict:
     after_first = torch.get_rng_state()
     plain = [p.grad.clone() for p in model.parameters()]
     weights = [p.detach().clone() for p in model.parameters()]
+
     def running() -> list[torch.Tensor]:
         return [b.detach().clone() for n, b in model.named_buffers() if "running" in n]
 
