@@ -52,11 +52,7 @@ def check() -> dict:
     """What one SAM step promises, on a small SpecNet and a random batch: the weights and BatchNorm statistics end
     where the first pass left them, the torch generator ends where a plain step leaves it, and the gradient differs
     from the plain one (it was taken elsewhere)."""
-    import os
-    import sys
-
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from specnet import SpecNet, SpecNetConfig, oc_softmax_loss
+    from specnet import SpecNet, SpecNetConfig, oc_softmax_loss  # beside this file: on sys.path when run as a script
 
     torch.manual_seed(3)
     model = SpecNet(SpecNetConfig())
