@@ -18,6 +18,7 @@ import math
 import os
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -281,10 +282,28 @@ def recompute_bn(model: torch.nn.Module, c: Cache, tv: Variants, idx: list[int],
         torch.optim.swa_utils.update_bn(loader, model)
 
 
-def train(c: Cache, tv: Variants, idx: list[int], arch: str, steps: int, seed: int, batch: int, lr: float,
-          on_checkpoint=None, every: int = 0, pair_share: float = 0.0, pair_margin_weight: float = 0.0,
-          pair_margin: float = 0.5, swa_start: int = 0, swa_every: int = 50, swa_bn_batches: int = 32,
-          on_average=None, rawboost: float = 0.0, page_adversary: float = 0.0, sam_rho: float = 0.0) -> SpecNet:
+@dataclass(frozen=True)
+class TrainPlan:
+    """What one training run does, apart from its data: the architecture, schedule and the studies' options, each
+    off by default (train.py cv and final fill it from their flags; final from the chosen run's too)."""
+    arch: str
+    steps: int
+    seed: int
+    batch: int = 32
+    lr: float = 2e-3
+    every: int = 0  # checkpoint spacing (0: none but the last, and only with on_checkpoint)
+    pair_share: float = 0.0
+    pair_margin_weight: float = 0.0
+    pair_margin: float = 0.5
+    swa_start: int = 0
+    swa_every: int = 50
+    swa_bn_batches: int = 32
+    rawboost: float = 0.0
+    page_adversary: float = 0.0
+    sam_rho: float = 0.0
+
+
+def train(c: Cache, tv: Variants, idx: list[int], plan: TrainPlan, on_checkpoint=None, on_average=None) -> SpecNet:
     """Returns the trained model; with swa_start > 0, the running average of the weights after steps swa_start,
     swa_start + swa_every, ... (BatchNorm statistics recomputed on training batches). The averaging never changes the
     training run: on_checkpoint sees the same models as without it, on_average the averaged one at every checkpoint
@@ -295,6 +314,10 @@ def train(c: Cache, tv: Variants, idx: list[int], arch: str, steps: int, seed: i
     sam_rho > 0 each step is a sharpness-aware one (sam.py): the gradient is taken again at the worst weights within
     that radius and applied at the current ones, on the same batch, SpecAugment masks and dropout (the torch generator
     is rewound), with BatchNorm statistics updated by the first pass only."""
+    arch, steps, seed, batch, lr, every = plan.arch, plan.steps, plan.seed, plan.batch, plan.lr, plan.every
+    pair_share, pair_margin_weight, pair_margin = plan.pair_share, plan.pair_margin_weight, plan.pair_margin
+    swa_start, swa_every, swa_bn_batches = plan.swa_start, plan.swa_every, plan.swa_bn_batches
+    rawboost, page_adversary, sam_rho = plan.rawboost, plan.page_adversary, plan.sam_rho
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     rb_rng = np.random.default_rng(seed + 104729)
@@ -441,9 +464,10 @@ def cmd_cv(args) -> None:
     t0 = time.time()
     on_ck = recorder(run + "-raw" if args.swa_start > 0 else run, False)
     on_avg = recorder(run, True) if args.swa_start > 0 else None
-    train(c, tv, train_idx, args.arch, args.steps, args.seed + args.fold, args.batch, args.lr, on_ck, args.every,
-          args.pair_share, args.pair_margin_weight, args.pair_margin, args.swa_start, args.swa_every,
-          args.swa_bn_batches, on_avg, args.rawboost, args.page_adversary, args.sam_rho)
+    plan = TrainPlan(args.arch, args.steps, args.seed + args.fold, args.batch, args.lr, args.every, args.pair_share,
+                     args.pair_margin_weight, args.pair_margin, args.swa_start, args.swa_every, args.swa_bn_batches,
+                     args.rawboost, args.page_adversary, args.sam_rho)
+    train(c, tv, train_idx, plan, on_ck, on_avg)
     log(f"fold {args.fold} done in {time.time() - t0:.0f} s")
 
 
@@ -685,10 +709,12 @@ def cmd_final(args) -> None:
     if extra:
         log(f"{len(extra)} extra spoof clips from {args.extra_spoofs}")
     t0 = time.time()
-    model = train(c, tv, list(range(len(c.clips))), ch.get("model", ch["arch"]), steps, args.seed, args.batch, args.lr,
-                  pair_share=args.pair_share, pair_margin_weight=args.pair_margin_weight, pair_margin=args.pair_margin,
-                  swa_start=swa_start, swa_every=swa_every, swa_bn_batches=args.swa_bn_batches,
-                  rawboost=rawboost, page_adversary=page_adversary, sam_rho=sam_rho)
+    plan = TrainPlan(ch.get("model", ch["arch"]), steps, args.seed, args.batch, args.lr,
+                     pair_share=args.pair_share, pair_margin_weight=args.pair_margin_weight,
+                     pair_margin=args.pair_margin, swa_start=swa_start, swa_every=swa_every,
+                     swa_bn_batches=args.swa_bn_batches, rawboost=rawboost, page_adversary=page_adversary,
+                     sam_rho=sam_rho)
+    model = train(c, tv, list(range(len(c.clips))), plan)
     train_s = time.time() - t0
     os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, "model.onnx")
