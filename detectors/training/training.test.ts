@@ -366,20 +366,37 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(pair[1]!.basis).toMatch(/\(voice-antispoof [\d.,]+ of at most [\d.]+, this stage 0[\d.,]* of at most/);
     // the chosen pair is one of the pairs tried (or 0 / 0 when none keeps genuine speakers out)
     // every passive path (choose_weight.py --pair --speaker-embed): the shipped speaker model's takeover rule ran in
-    // both genuine passes (their drift reports name it, with the channel each was judged on), not in the spoof pass
-    const withTakeover = JSON.parse(fs.readFileSync(path.join(out, 'with-takeover', 'voice-antispoof', 'manifest.json'), 'utf8')) as { verdict: { weight: number; basis: string } };
-    expect(withTakeover.verdict.basis).toMatch(/with the takeover rule of speaker-embed in the same verdict \(\d+ calls of several people under one corpus label left out\)/);
-    expect(withTakeover.verdict.weight).toBeGreaterThanOrEqual(0);
-    type SweepReport = { speakerEmbed: { id: string; channel: string } | null; totals: { speakers: number; takeovers?: number } };
+    // the three genuine passes (their drift reports name it, with the channel each was judged on), not in the spoof
+    // pass; --phone-ns: the suppressed speakers again through G.711, judged as a phone leg (telephone calibration)
+    type Pair = { verdict: { weight: number; basis: string } };
+    const readPair = (dir: string): [Pair, Pair] => [
+      JSON.parse(fs.readFileSync(path.join(out, dir, 'voice-antispoof', 'manifest.json'), 'utf8')) as Pair,
+      JSON.parse(fs.readFileSync(path.join(out, dir, 'voice-whisper', 'manifest.json'), 'utf8')) as Pair,
+    ];
+    const withTakeover = readPair('with-takeover');
+    expect(withTakeover[0].verdict.basis).toMatch(/with the takeover rule of speaker-embed in the same verdict \(\d+ calls of several people under one corpus label left out\)/);
+    expect(withTakeover[0].verdict.basis).toMatch(/suppressed speakers again through G\.711 mu-law, judged as a phone leg/);
+    expect(withTakeover[0].verdict.basis).toMatch(/as is\/suppressed\/suppressed phone leg\/spoof calls flagged: \d+(\.\d+)?\/0: \d+\/\d+\/\d+\/\d+/);
+    expect(withTakeover[0].verdict.weight).toBeGreaterThanOrEqual(0);
+    type SweepReport = { speakerEmbed: { id: string; channel: string } | null; channel: string; totals: { speakers: number; takeovers?: number } };
     const sweep = (name: string): SweepReport => {
       const dir = path.join(out, 'voice-weight-takeover', 'sweeps', name);
-      const file = fs.readdirSync(dir).find((f) => f.endsWith('.json'));
-      return JSON.parse(fs.readFileSync(path.join(dir, file!), 'utf8')) as SweepReport;
+      // command.json names the pass's drift.ts report (what --reuse-sweeps reads back)
+      const stored = JSON.parse(fs.readFileSync(path.join(dir, 'command.json'), 'utf8')) as { command: { flags: string[] }; report: string };
+      expect(path.dirname(stored.report)).toBe(dir);
+      return JSON.parse(fs.readFileSync(stored.report, 'utf8')) as SweepReport;
     };
     expect(sweep('single-person-bonafide').speakerEmbed).toMatchObject({ id: 'speaker-embed', channel: 'wideband' });
     expect(sweep('suppressed-ns2-bonafide-ns').speakerEmbed).toMatchObject({ id: 'speaker-embed', channel: 'suppressed' });
+    expect(sweep('suppressed-ns2-bonafide-g711').speakerEmbed).toMatchObject({ id: 'speaker-embed', channel: 'telephone' });
+    expect(sweep('suppressed-ns2-bonafide-g711').channel).toBe('g711');
+    expect(sweep('suppressed-ns2-bonafide-g711').totals.speakers).toBe(sweep('suppressed-ns2-bonafide-ns').totals.speakers);
     expect(sweep('folds-spoof').speakerEmbed).toBeNull();
     expect(sweep('single-person-bonafide').totals.speakers).toBeLessThanOrEqual(bonaRows.length - 1);
+    // --reuse-sweeps: the same choice again read all four passes back and wrote the same pair and basis
+    const again = fs.readFileSync(path.join(out, 'voice-weight-with-takeover-again.log'), 'utf8');
+    expect(again.match(/reusing the stored pass/g)?.length).toBe(4);
+    expect(readPair('with-takeover-again')).toEqual(withTakeover);
     // the weak-evidence threshold (lean_threshold.py): three drift passes over the same fold models, the rule applied
     type LeanPass = { calls: number; suspicious: number; lean: Record<string, number> };
     const lean = JSON.parse(fs.readFileSync(path.join(out, 'voice-lean.json'), 'utf8')) as { passes: Record<'genuine' | 'genuineSuppressed' | 'spoof', LeanPass>; chosen: number; weights: Record<string, number> };

@@ -100,13 +100,20 @@ voice() {
     --stage "$out/stage-only/voice-whisper" --stage-folds "$out/voice-weight/stage-folds"
   stamp weight_modes
   # every passive path (choose_weight.py --pair --speaker-embed): the shipped speaker model's takeover rule joins the
-  # genuine calls' verdicts
-  rm -rf "$out/with-takeover" && mkdir -p "$out/with-takeover"
+  # genuine calls' verdicts, and (--phone-ns) the suppressed speakers join again as phone legs; then the same choice
+  # once more with --reuse-sweeps, which must read every pass back instead of running it
+  rm -rf "$out/with-takeover" "$out/with-takeover-again" && mkdir -p "$out/with-takeover" "$out/with-takeover-again"
   cp -r "$out/models/voice-antispoof" "$out/models-stage/voice-whisper" "$out/with-takeover/"
-  nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/with-takeover/voice-antispoof" --manifests "$fx" \
-    --seconds 10 --work "$out/voice-weight-takeover" --folds "$out/voice-weight/folds" \
-    --stage "$out/with-takeover/voice-whisper" --stage-folds "$out/voice-weight/stage-folds" --pair \
-    --speaker-embed "$root/detectors/models/speaker-embed"
+  cp -r "$out/models/voice-antispoof" "$out/models-stage/voice-whisper" "$out/with-takeover-again/"
+  local w
+  local -a again
+  for w in with-takeover with-takeover-again; do
+    again=(); [ "$w" = with-takeover-again ] && again=(--reuse-sweeps)
+    nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/$w/voice-antispoof" --manifests "$fx" \
+      --seconds 10 --work "$out/voice-weight-takeover" --folds "$out/voice-weight/folds" \
+      --stage "$out/$w/voice-whisper" --stage-folds "$out/voice-weight/stage-folds" --pair \
+      --speaker-embed "$root/detectors/models/speaker-embed" --phone-ns "${again[@]}" 2>&1 | tee "$out/voice-weight-$w.log"
+  done
   stamp weight_takeover
   # the weak-evidence challenge threshold (DFD_CHALLENGE_LEAN_P's rule) on the recipe's fold models at a fixed pair
   nice -n 10 "$py" "$v/lean_threshold.py" --folds "$out/voice-weight/folds" --stage-folds "$out/voice-weight/stage-folds" \

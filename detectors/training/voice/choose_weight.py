@@ -28,6 +28,11 @@ same verdict (drift.ts --speaker-embed), so a false takeover counts against a pa
 which is what "genuine callers stay out of suspicious" means in the service. Calls whose speaker label names several
 people (takeover_eval.py's ambiguous corpus labels: "FLEURS de", "Common Voice ja", ...) are left out of both genuine
 lists there: the rule rightly raises takeovers in them.
+
+Phone legs behind a handset's noise suppressor (`--pair --phone-ns`): a fourth genuine pass, the suppressed speakers
+through G.711 judged as the service judges a SIP or Twilio leg (telephone calibration, no suppressed signal), must
+stay under --max-share too. `--reuse-sweeps` reads back a pass of an earlier run under the same WORK whose drift.ts
+command is the same (WORK/sweeps/*/command.json), so adding a pass to a finished choice runs only the new one.
 """
 from __future__ import annotations
 
@@ -110,23 +115,42 @@ def single_person_list(tsv: str, out: str) -> tuple[str, int]:
 
 def pair_sweep(work: str, folds_dir: str, stage_folds: str, lst: str, label: str, grid1: list[float],
                grid2: list[float], folds: int, channel: str, seconds: int, fusion: str,
-               suppressed: bool = False, speaker_embed: str = "") -> tuple[dict[tuple[float, float], int], int]:
+               suppressed: bool = False, speaker_embed: str = "", name_suffix: str = "",
+               reuse: bool = False) -> tuple[dict[tuple[float, float], int], int]:
     """One drift.ts pass over a list with both stages, replayed at every (first, stage) weight pair;
     ({(first, stage): calls suspicious}, calls). `suppressed`: the list's audio is behind a sender's noise suppressor,
     calibrated as the service calibrates such a sender (drift.ts --suppressed: the manifests'
-    calibration.suppressed). `speaker_embed`: the speaker model whose takeover rule joins every verdict."""
+    calibration.suppressed). `speaker_embed`: the speaker model whose takeover rule joins every verdict. A g711
+    pass is judged as the service judges a phone leg (telephone calibration; drift.ts --judge-narrowband). The pass
+    lands in WORK/sweeps/<list folder>-<label>[-ns]<name_suffix>/: drift.ts's report and command.json (the command
+    and where its report is); `reuse`: a pass whose stored command is this one, word for word, is read back, not run
+    again."""
     args = []
     for k in range(folds):
         args += ["--model", os.path.join(folds_dir, f"voice-antispoof-fold{k}"),
                  "--stage2", os.path.join(stage_folds, f"voice-whisper-fold{k}")]
-    name = os.path.basename(os.path.dirname(lst)) + "-" + label + ("-ns" if suppressed else "")
-    rep = run_drift(lst, args, os.path.join(work, "sweeps", name), "--label", label, "--channel", channel,
-                    "--seconds", str(seconds), "--weights", ",".join(f"{w}" for w in grid1),
-                    "--stage-weights", ",".join(f"{w}" for w in grid2), "--fusions", fusion,
-                    *(["--suppressed"] if suppressed else []),
-                    *(["--speaker-embed", speaker_embed] if speaker_embed else []))
+    name = os.path.basename(os.path.dirname(lst)) + "-" + label + ("-ns" if suppressed else "") + name_suffix
+    out = os.path.join(work, "sweeps", name)
+    flags = ["--label", label, "--channel", channel, "--seconds", str(seconds),
+             "--weights", ",".join(f"{w}" for w in grid1), "--stage-weights", ",".join(f"{w}" for w in grid2),
+             "--fusions", fusion, *(["--suppressed"] if suppressed else []),
+             *(["--judge-narrowband"] if channel == "g711" else []),
+             *(["--speaker-embed", speaker_embed] if speaker_embed else [])]
+    command = {"list": os.path.abspath(lst), "models": args, "flags": flags}
+    stored_path = os.path.join(out, "command.json")
+    stored = json.load(open(stored_path)) if os.path.isfile(stored_path) else {}
+    if reuse and stored.get("command") == command and os.path.isfile(stored.get("report", "")):
+        rep = json.load(open(stored["report"]))
+        # one write per line: the passes run in threads
+        print(f"[choose_weight] {name}: reusing the stored pass\n", end="", flush=True)
+    else:
+        if stored:
+            os.remove(stored_path)
+        rep = run_drift(lst, args, out, *flags)
+        with open(stored_path, "w") as f:  # written last: a stored command always has its finished report
+            json.dump({"command": command, "report": rep["files"]["json"]}, f, indent=1)
     n = int(rep["totals"]["speakers"])
-    print(f"[choose_weight] {label} calls of {lst}: {n}", flush=True)
+    print(f"[choose_weight] {label} calls of {lst}: {n}\n", end="", flush=True)
     return {(float(r["weight"]), float(r["stageWeight"])): int(r["suspicious"]) for r in rep["sweep"]}, n
 
 
@@ -154,20 +178,30 @@ def choose_pair(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
     if args.speaker_embed:
         lists["bonafide"], dropped = single_person_list(lists["bonafide"], os.path.join(args.work, "single-person"))
     ns_bona = ns_list(lists["bonafide"], ns_dir, args.suppressed)
-    passes = [(lists["bonafide"], "bonafide", False), (ns_bona, "bonafide", True), (lists["spoof"], "spoof", False)]
+    # (list, label, scored as a suppressed sender, channel): the genuine passes first, the spoof calls last; with
+    # --phone-ns the suppressed speakers again, through G.711 as a phone leg (no signal says a handset suppressed)
+    passes = [(lists["bonafide"], "bonafide", False, args.channel), (ns_bona, "bonafide", True, args.channel)]
+    if args.phone_ns:
+        passes.append((ns_bona, "bonafide", False, "g711"))
+    passes.append((lists["spoof"], "spoof", False, args.channel))
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = [pool.submit(pair_sweep, args.work, folds_dir, args.stage_folds, lst, label, grid1, grid2, folds,
-                            args.channel, args.seconds, args.fusion, sup,
-                            args.speaker_embed if label == "bonafide" else "") for lst, label, sup in passes]
-        (plain, nb), (suppressed, nbs), (spoof, ns) = (j.result() for j in jobs)
-    ok = [p for p in plain if plain[p] / nb < args.max_share and suppressed[p] / nbs < args.max_share]
+                            ch, args.seconds, args.fusion, sup, args.speaker_embed if label == "bonafide" else "",
+                            "-g711" if ch == "g711" else "", args.reuse_sweeps) for lst, label, sup, ch in passes]
+        results = [j.result() for j in jobs]
+    genuine, (spoof, ns) = results[:-1], results[-1]
+    plain, nb = genuine[0]
+    ok = [p for p in plain if all(counts[p] / n < args.max_share for counts, n in genuine)]
     best = max(ok, key=lambda p: (spoof[p], p[0], p[1])) if ok else (0.0, 0.0)
-    table = "; ".join(f"{a:g}/{b:g}: {plain[(a, b)]}/{suppressed[(a, b)]}/{spoof[(a, b)]}" for a, b in sorted(plain))
+    table = "; ".join(f"{a:g}/{b:g}: " + "/".join(str(counts[(a, b)]) for counts, _ in genuine) + f"/{spoof[(a, b)]}"
+                      for a, b in sorted(plain))
     where = (f"of the {nb} held-out bona fide speakers of the training pages in a {args.seconds} s call "
              f"({args.channel}, "
              f"fold models that never saw the call's page) and of the same speakers behind a sender's noise suppressor "
              f"(WebRTC NS level {args.suppressed}, channel.py ns-list; scored as the service scores a sender that "
              f"suppresses noise: with calibration.suppressed where a manifest has one)"
+             + (", and of those suppressed speakers again through G.711 mu-law, judged as a phone leg (telephone "
+                "calibration: no signal says a handset suppressed noise)" if args.phone_ns else "")
              + (f", with the takeover rule of {os.path.basename(os.path.normpath(args.speaker_embed))} in the same "
                 f"verdict ({dropped} calls of several people under one corpus label left out)"
                 if args.speaker_embed else ""))
@@ -176,8 +210,8 @@ def choose_pair(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
              f"the stage {','.join(f'{w:g}' for w in grid2)} of at most {cap2:.4f}) "
              f"keeping under {args.max_share:.0%} {where} out of suspicious, the most of the {ns} held-out spoof calls "
              f"flagged among those (choose_weight.py --pair; drift.ts --stage2 --weights --stage-weights, verdict "
-             f"detectorFusion {args.fusion}); first/stage weight: genuine suspicious as is/suppressed/spoof calls "
-             f"flagged: {table}")
+             f"detectorFusion {args.fusion}); first/stage weight: genuine suspicious as is/suppressed"
+             + ("/suppressed phone leg" if args.phone_ns else "") + f"/spoof calls flagged: {table}")
     first_m["verdict"] = {"weight": best[0], "basis": basis}
     stage_m["verdict"] = {"weight": best[1], "basis": basis.replace("(this model ", "(voice-antispoof ", 1)
                           .replace(", the stage ", ", this stage ", 1)}
@@ -255,6 +289,12 @@ def main() -> None:
                     help="--pair: a speaker-embedding model whose takeover rule joins the genuine calls' verdicts "
                          "(calls of several people under one corpus label left out); default off, as the shipped "
                          "pair was chosen")
+    ap.add_argument("--phone-ns", action="store_true",
+                    help="--pair: a fourth genuine pass, the suppressed speakers through G.711 judged as a phone leg "
+                         "(telephone calibration), must stay under --max-share too")
+    ap.add_argument("--reuse-sweeps", action="store_true",
+                    help="--pair: read back a drift pass stored under WORK/sweeps whose command is the same, word for "
+                         "word (e.g. to add --phone-ns to a finished choice); default: every pass runs")
     ap.add_argument("--suppressed", type=int, default=2, choices=(1, 2, 3),
                     help="--pair: the noise suppressor's level (channel.py sender_ns; 2 as a browser)")
     args = ap.parse_args()
@@ -262,8 +302,10 @@ def main() -> None:
         ap.error("--stage needs --stage-folds")
     if args.pair and not args.stage:
         ap.error("--pair needs --stage and --stage-folds")
-    if args.speaker_embed and not args.pair:
-        ap.error("--speaker-embed needs --pair")
+    for flag, on in (("--speaker-embed", args.speaker_embed), ("--phone-ns", args.phone_ns),
+                     ("--reuse-sweeps", args.reuse_sweeps)):
+        if on and not args.pair:
+            ap.error(f"{flag} needs --pair")
     os.makedirs(args.work, exist_ok=True)
     folds_dir = os.path.abspath(args.folds) if args.folds else os.path.join(args.work, "folds")
     if not args.folds:
