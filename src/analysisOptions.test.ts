@@ -26,7 +26,7 @@ describe('challengeServiceOptions (config -> every room\'s ChallengeManager)', (
     // the weak-evidence threshold goes to the challenge service itself
     expect(challengeServiceOptions(loadConfig({ DFD_CHALLENGE_LEAN_P: '0.55' }), analysisPriority(c)).leanPFake).toBe(0.55);
     // the default is the threshold lean_threshold.py chose on held-out calls (voice README)
-    expect(challengeServiceOptions(d, analysisPriority(d)).leanPFake).toBe(0.56);
+    expect(challengeServiceOptions(d, analysisPriority(d)).leanPFake).toBe(0.54);
     expect(() => loadConfig({ DFD_CHALLENGE_LEAN_P: '1.5' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
   });
 });

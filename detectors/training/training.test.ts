@@ -360,27 +360,20 @@ describe('training recipes: tiny end-to-end runs', () => {
     for (const r of nsRows.slice(1)) expect(fs.existsSync(r.split('\t')[0]!), r).toBe(true);
     for (const v of pair) {
       expect(v.basis).toMatch(/behind a sender's noise suppressor \(WebRTC NS level 2/);
-      expect(v.basis).toMatch(/genuine suspicious as is\/suppressed\/spoof calls flagged: \d+(\.\d+)?\/0: \d+\/\d+\/\d+/);
+      // run.sh's defaults: every passive path (SPEAKER_EMBED: the takeover rule in the genuine calls) and phone legs
+      // behind a handset's suppressor (PHONE_NS)
+      expect(v.basis).toMatch(/with the takeover rule of speaker-embed in the same verdict \(\d+ calls of several people under one corpus label left out\)/);
+      expect(v.basis).toMatch(/suppressed speakers again through G\.711 mu-law, judged as a phone leg/);
+      expect(v.basis).toMatch(/genuine suspicious as is\/suppressed\/suppressed phone leg\/spoof calls flagged: \d+(\.\d+)?\/0: \d+\/\d+\/\d+\/\d+/);
     }
     expect(pair[0]!.basis).toMatch(/\(this model [\d.,]+ of at most [\d.]+, the stage 0[\d.,]* of at most/);
     expect(pair[1]!.basis).toMatch(/\(voice-antispoof [\d.,]+ of at most [\d.]+, this stage 0[\d.,]* of at most/);
     // the chosen pair is one of the pairs tried (or 0 / 0 when none keeps genuine speakers out)
-    // every passive path (choose_weight.py --pair --speaker-embed): the shipped speaker model's takeover rule ran in
-    // the three genuine passes (their drift reports name it, with the channel each was judged on), not in the spoof
-    // pass; --phone-ns: the suppressed speakers again through G.711, judged as a phone leg (telephone calibration)
-    type Pair = { verdict: { weight: number; basis: string } };
-    const readPair = (dir: string): [Pair, Pair] => [
-      JSON.parse(fs.readFileSync(path.join(out, dir, 'voice-antispoof', 'manifest.json'), 'utf8')) as Pair,
-      JSON.parse(fs.readFileSync(path.join(out, dir, 'voice-whisper', 'manifest.json'), 'utf8')) as Pair,
-    ];
-    const withTakeover = readPair('with-takeover');
-    expect(withTakeover[0].verdict.basis).toMatch(/with the takeover rule of speaker-embed in the same verdict \(\d+ calls of several people under one corpus label left out\)/);
-    expect(withTakeover[0].verdict.basis).toMatch(/suppressed speakers again through G\.711 mu-law, judged as a phone leg/);
-    expect(withTakeover[0].verdict.basis).toMatch(/as is\/suppressed\/suppressed phone leg\/spoof calls flagged: \d+(\.\d+)?\/0: \d+\/\d+\/\d+\/\d+/);
-    expect(withTakeover[0].verdict.weight).toBeGreaterThanOrEqual(0);
+    // the takeover rule ran in the three genuine passes (their drift reports name it, with the channel each was
+    // judged on), not in the spoof pass; the phone pass is the suppressed speakers through G.711, telephone calibration
     type SweepReport = { speakerEmbed: { id: string; channel: string } | null; channel: string; totals: { speakers: number; takeovers?: number } };
     const sweep = (name: string): SweepReport => {
-      const dir = path.join(out, 'voice-weight-takeover', 'sweeps', name);
+      const dir = path.join(out, 'voice-weight', 'sweeps', name);
       // command.json names the pass's drift.ts report (what --reuse-sweeps reads back)
       const stored = JSON.parse(fs.readFileSync(path.join(dir, 'command.json'), 'utf8')) as { command: { flags: string[] }; report: string };
       expect(path.dirname(stored.report)).toBe(dir);
@@ -394,9 +387,10 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(sweep('folds-spoof').speakerEmbed).toBeNull();
     expect(sweep('single-person-bonafide').totals.speakers).toBeLessThanOrEqual(bonaRows.length - 1);
     // --reuse-sweeps: the same choice again read all four passes back and wrote the same pair and basis
-    const again = fs.readFileSync(path.join(out, 'voice-weight-with-takeover-again.log'), 'utf8');
+    const again = fs.readFileSync(path.join(out, 'voice-weight-reuse.log'), 'utf8');
     expect(again.match(/reusing the stored pass/g)?.length).toBe(4);
-    expect(readPair('with-takeover-again')).toEqual(withTakeover);
+    const reused = [['reuse', 'voice-antispoof'], ['reuse', 'voice-whisper']].map(([dir, id]) => (JSON.parse(fs.readFileSync(path.join(out, dir!, id!, 'manifest.json'), 'utf8')) as { verdict: { weight: number; basis: string } }).verdict);
+    expect(reused).toEqual(pair);
     // the weak-evidence threshold (lean_threshold.py): three drift passes over the same fold models, the rule applied
     type LeanPass = { calls: number; suspicious: number; lean: Record<string, number> };
     const lean = JSON.parse(fs.readFileSync(path.join(out, 'voice-lean.json'), 'utf8')) as { passes: Record<'genuine' | 'genuineSuppressed' | 'spoof', LeanPass>; chosen: number; weights: Record<string, number> };

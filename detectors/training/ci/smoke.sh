@@ -99,22 +99,17 @@ voice() {
     --seconds 10 --work "$out/voice-weight-stage" --folds "$out/voice-weight/folds" \
     --stage "$out/stage-only/voice-whisper" --stage-folds "$out/voice-weight/stage-folds"
   stamp weight_modes
-  # every passive path (choose_weight.py --pair --speaker-embed): the shipped speaker model's takeover rule joins the
-  # genuine calls' verdicts, and (--phone-ns) the suppressed speakers join again as phone legs; then the same choice
-  # once more with --reuse-sweeps, which must read every pass back instead of running it
-  rm -rf "$out/with-takeover" "$out/with-takeover-again" && mkdir -p "$out/with-takeover" "$out/with-takeover-again"
-  cp -r "$out/models/voice-antispoof" "$out/models-stage/voice-whisper" "$out/with-takeover/"
-  cp -r "$out/models/voice-antispoof" "$out/models-stage/voice-whisper" "$out/with-takeover-again/"
-  local w
-  local -a again
-  for w in with-takeover with-takeover-again; do
-    again=(); [ "$w" = with-takeover-again ] && again=(--reuse-sweeps)
-    nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/$w/voice-antispoof" --manifests "$fx" \
-      --seconds 10 --work "$out/voice-weight-takeover" --folds "$out/voice-weight/folds" \
-      --stage "$out/$w/voice-whisper" --stage-folds "$out/voice-weight/stage-folds" --pair \
-      --speaker-embed "$root/detectors/models/speaker-embed" --phone-ns "${again[@]}" 2>&1 | tee "$out/voice-weight-$w.log"
-  done
-  stamp weight_takeover
+  # run.sh chose the pair over every passive path (its defaults SPEAKER_EMBED and PHONE_NS: the speaker model's
+  # takeover rule in the genuine calls, the suppressed speakers again as phone legs); the same choice once more with
+  # --reuse-sweeps must read all four passes back instead of running them, and write the same pair
+  rm -rf "$out/reuse" && mkdir -p "$out/reuse"
+  cp -r "$out/models/voice-antispoof" "$out/models-stage/voice-whisper" "$out/reuse/"
+  nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/reuse/voice-antispoof" --manifests "$fx" \
+    --seconds 10 --work "$out/voice-weight" --folds "$out/voice-weight/folds" \
+    --stage "$out/reuse/voice-whisper" --stage-folds "$out/voice-weight/stage-folds" --pair \
+    --speaker-embed "$root/detectors/models/speaker-embed" --phone-ns --reuse-sweeps 2>&1 \
+    | tee "$out/voice-weight-reuse.log"
+  stamp weight_reuse
   # the weak-evidence challenge threshold (DFD_CHALLENGE_LEAN_P's rule) on the recipe's fold models at a fixed pair
   nice -n 10 "$py" "$v/lean_threshold.py" --folds "$out/voice-weight/folds" --stage-folds "$out/voice-weight/stage-folds" \
     --weights 0.25,0.1 --suppressed-list "$out/voice-weight/suppressed-ns2/bonafide-speakers.tsv" --seconds 10 \

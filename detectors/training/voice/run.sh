@@ -27,8 +27,10 @@
 #      shipped stage was trained: on 0.2.0's variants; when it differs from NS_SHARE the stage gets its own cache of
 #      the same clips and folds, DATA-stage<share>, made by prep), STAGE_THREADS (2), STAGE_VERSION (0.1.1),
 #      WORK (/tmp/dfd-voice-weight: fold models and drift calls of step 8), WEIGHT_SECONDS (60: each drift call),
-#      SPEAKER_EMBED (off, as the shipped pair was chosen; e.g. detectors/models/speaker-embed): the speaker model's
-#      takeover rule joins the genuine calls of step 8, so a false takeover counts against a pair too.
+#      SPEAKER_EMBED (detectors/models/speaker-embed, as the shipped pair was chosen since 2026-12-06; "none" leaves it
+#      out): the speaker model's takeover rule joins the genuine calls of step 8, so a false takeover counts against a
+#      pair too, PHONE_NS (1, as shipped; 0 leaves it out): step 8's fourth genuine pass, the suppressed speakers
+#      through G.711 judged as a phone leg (a handset's noise suppressor, which no SIP or Twilio leg reports).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
@@ -114,7 +116,11 @@ nice -n 10 "$py" "$s" final --data "$sdata" --out "$stage_out" --threads "$sthre
 rm -rf "$work/stage-folds"
 nice -n 10 "$py" "$s" folds --data "$sdata" --out "$work/stage-folds" --threads "$sthreads"
 # 8. both verdict weights at once (needs node and npm ci): the pair flagging the most held-out spoof calls while
-# under 2 % of the held-out genuine speakers become `suspicious`, as they are and behind a sender's noise suppressor
+# under 2 % of the held-out genuine speakers become `suspicious`, as they are, behind a sender's noise suppressor and
+# (PHONE_NS) behind it on a phone leg, with the speaker model's takeover rule in every genuine verdict (SPEAKER_EMBED)
+passive=()
+speaker="${SPEAKER_EMBED:-detectors/models/speaker-embed}"
+[ "$speaker" = "none" ] || passive+=(--speaker-embed "$speaker")
+[ "${PHONE_NS:-1}" = "0" ] || passive+=(--phone-ns)
 nice -n 10 "$py" detectors/training/voice/choose_weight.py --data "$data" --model "$out" --manifests "${dirs[@]}" \
-  --seconds "$seconds" --work "$work" --stage "$stage_out" --stage-folds "$work/stage-folds" --pair \
-  ${SPEAKER_EMBED:+--speaker-embed "$SPEAKER_EMBED"}
+  --seconds "$seconds" --work "$work" --stage "$stage_out" --stage-folds "$work/stage-folds" --pair "${passive[@]}"
