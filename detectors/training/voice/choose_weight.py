@@ -306,6 +306,8 @@ def main() -> None:
                      ("--reuse-sweeps", args.reuse_sweeps)):
         if on and not args.pair:
             ap.error(f"{flag} needs --pair")
+    if args.speaker_embed and os.path.isdir(args.speaker_embed):  # one spelling per model, so stored passes match
+        args.speaker_embed = os.path.abspath(args.speaker_embed)
     os.makedirs(args.work, exist_ok=True)
     folds_dir = os.path.abspath(args.folds) if args.folds else os.path.join(args.work, "folds")
     if not args.folds:

@@ -6,8 +6,9 @@
 # 5. report (LSO tables, shortcut baseline, chosen steps, calibration)   6. final model -> OUT (ONNX + manifest)
 # 7. the cascade stage `voice-whisper` (whisper_stage.py: Whisper-base features, leave-source-out CV, calibration
 #    for noise-suppressed senders, final head) -> STAGE_OUT, and its fold models
-# 8. both verdict weights at once from genuine-caller drift of the fold models, as is and behind a sender's noise
-#    suppressor, and the held-out spoof calls they flag (choose_weight.py --pair, detectors/eval/drift.ts); with
+# 8. both verdict weights at once from genuine-caller drift of the fold models (as is, behind a sender's noise
+#    suppressor, and on a phone leg behind one; the speaker model's takeover rule in the same verdicts), and the
+#    held-out spoof calls they flag (choose_weight.py --pair, detectors/eval/drift.ts); with
 #    STAGE=0, SpecNet's weight alone (choose_weight.py)
 # Env: DATA (cache, default detectors/training/.cache/voice2), OUT (default detectors/models/voice-antispoof),
 #      STEPS (default 1200), EVERY (checkpoint spacing, 300), FOLDS (5), JOBS (2), ARCHS ("specnet-oc"),
