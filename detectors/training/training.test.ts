@@ -391,6 +391,8 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(again.match(/reusing the stored pass/g)?.length).toBe(4);
     const reused = [['reuse', 'voice-antispoof'], ['reuse', 'voice-whisper']].map(([dir, id]) => (JSON.parse(fs.readFileSync(path.join(out, dir!, id!, 'manifest.json'), 'utf8')) as { verdict: { weight: number; basis: string } }).verdict);
     expect(reused).toEqual(pair);
+    // ... and after a fold model's manifest changed in place, every pass ran again (all four read that model)
+    expect(fs.readFileSync(path.join(out, 'voice-weight-rebuilt.log'), 'utf8')).not.toMatch(/reusing the stored pass/);
     // the weak-evidence threshold (lean_threshold.py): three drift passes over the same fold models, the rule applied
     type LeanPass = { calls: number; suspicious: number; lean: Record<string, number> };
     const lean = JSON.parse(fs.readFileSync(path.join(out, 'voice-lean.json'), 'utf8')) as { passes: Record<'genuine' | 'genuineSuppressed' | 'spoof', LeanPass>; chosen: number; weights: Record<string, number> };

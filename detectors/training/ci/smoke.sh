@@ -109,6 +109,13 @@ voice() {
     --stage "$out/reuse/voice-whisper" --stage-folds "$out/voice-weight/stage-folds" --pair \
     --speaker-embed "$root/detectors/models/speaker-embed" --phone-ns --reuse-sweeps 2>&1 \
     | tee "$out/voice-weight-reuse.log"
+  # a fold model rewritten in place (its manifest's bytes change, its meaning does not): no pass may be read back
+  printf ' \n' >> "$out/voice-weight/folds/voice-antispoof-fold0/manifest.json"
+  nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/reuse/voice-antispoof" --manifests "$fx" \
+    --seconds 10 --work "$out/voice-weight" --folds "$out/voice-weight/folds" \
+    --stage "$out/reuse/voice-whisper" --stage-folds "$out/voice-weight/stage-folds" --pair \
+    --speaker-embed "$root/detectors/models/speaker-embed" --phone-ns --reuse-sweeps 2>&1 \
+    | tee "$out/voice-weight-rebuilt.log"
   stamp weight_reuse
   # the weak-evidence challenge threshold (DFD_CHALLENGE_LEAN_P's rule) on the recipe's fold models at a fixed pair
   nice -n 10 "$py" "$v/lean_threshold.py" --folds "$out/voice-weight/folds" --stage-folds "$out/voice-weight/stage-folds" \

@@ -32,11 +32,13 @@ lists there: the rule rightly raises takeovers in them.
 Phone legs behind a handset's noise suppressor (`--pair --phone-ns`): a fourth genuine pass, the suppressed speakers
 through G.711 judged as the service judges a SIP or Twilio leg (telephone calibration, no suppressed signal), must
 stay under --max-share too. `--reuse-sweeps` reads back a pass of an earlier run under the same WORK whose drift.ts
-command is the same (WORK/sweeps/*/command.json), so adding a pass to a finished choice runs only the new one.
+command is the same and whose list and model manifests are unchanged (WORK/sweeps/*/command.json), so adding a pass
+to a finished choice runs only the new one.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -91,6 +93,11 @@ def drift_sweep(work: str, folds_dir: str, stage_folds: str, label: str, first: 
     return res
 
 
+def file_sha256(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def single_person_list(tsv: str, out: str) -> tuple[str, int]:
     """Writes out/<name of tsv> without the rows whose speaker (fold_models.py's "<label>@<page group>") is a corpus
     label naming several people (takeover_eval.identity); (that list, calls left out: distinct speakers)."""
@@ -136,7 +143,12 @@ def pair_sweep(work: str, folds_dir: str, stage_folds: str, lst: str, label: str
              "--fusions", fusion, *(["--suppressed"] if suppressed else []),
              *(["--judge-narrowband"] if channel == "g711" else []),
              *(["--speaker-embed", speaker_embed] if speaker_embed else [])]
-    command = {"list": os.path.abspath(lst), "models": args, "flags": flags}
+    # what the pass read, not only where: the list's rows and every model's manifest (its ONNX file's sha256, its
+    # calibrations), so a pass over models rebuilt in the same folders is run again, not read back
+    model_dirs = [a for a in args if a not in ("--model", "--stage2")] + ([speaker_embed] if speaker_embed else [])
+    command = {"list": os.path.abspath(lst), "listSha256": file_sha256(lst), "models": args, "flags": flags,
+               "manifestSha256": [file_sha256(os.path.join(d, "manifest.json")) if os.path.isdir(d) else d
+                                  for d in model_dirs]}
     stored_path = os.path.join(out, "command.json")
     stored = json.load(open(stored_path)) if os.path.isfile(stored_path) else {}
     if reuse and stored.get("command") == command and os.path.isfile(stored.get("report", "")):
@@ -287,8 +299,8 @@ def main() -> None:
                     help="--pair: the stage's weights to try (default: 0 and the 0.05 grid up to its recipe's cap)")
     ap.add_argument("--speaker-embed", default="",
                     help="--pair: a speaker-embedding model whose takeover rule joins the genuine calls' verdicts "
-                         "(calls of several people under one corpus label left out); default off, as the shipped "
-                         "pair was chosen")
+                         "(calls of several people under one corpus label left out); default off here, on in run.sh "
+                         "(SPEAKER_EMBED), as the shipped pair was chosen")
     ap.add_argument("--phone-ns", action="store_true",
                     help="--pair: a fourth genuine pass, the suppressed speakers through G.711 judged as a phone leg "
                          "(telephone calibration), must stay under --max-share too")
