@@ -104,18 +104,16 @@ voice() {
   # --reuse-sweeps must read all four passes back instead of running them, and write the same pair
   rm -rf "$out/reuse" && mkdir -p "$out/reuse"
   cp -r "$out/models/voice-antispoof" "$out/models-stage/voice-whisper" "$out/reuse/"
-  nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/reuse/voice-antispoof" --manifests "$fx" \
-    --seconds 10 --work "$out/voice-weight" --folds "$out/voice-weight/folds" \
-    --stage "$out/reuse/voice-whisper" --stage-folds "$out/voice-weight/stage-folds" --pair \
-    --speaker-embed "$root/detectors/models/speaker-embed" --phone-ns --reuse-sweeps 2>&1 \
-    | tee "$out/voice-weight-reuse.log"
+  choose_again() {
+    nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/reuse/voice-antispoof" --manifests "$fx" \
+      --seconds 10 --work "$out/voice-weight" --folds "$out/voice-weight/folds" \
+      --stage "$out/reuse/voice-whisper" --stage-folds "$out/voice-weight/stage-folds" --pair \
+      --speaker-embed "$root/detectors/models/speaker-embed" --phone-ns --reuse-sweeps 2>&1 | tee "$1"
+  }
+  choose_again "$out/voice-weight-reuse.log"
   # a fold model rewritten in place (its manifest's bytes change, its meaning does not): no pass may be read back
   printf ' \n' >> "$out/voice-weight/folds/voice-antispoof-fold0/manifest.json"
-  nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/reuse/voice-antispoof" --manifests "$fx" \
-    --seconds 10 --work "$out/voice-weight" --folds "$out/voice-weight/folds" \
-    --stage "$out/reuse/voice-whisper" --stage-folds "$out/voice-weight/stage-folds" --pair \
-    --speaker-embed "$root/detectors/models/speaker-embed" --phone-ns --reuse-sweeps 2>&1 \
-    | tee "$out/voice-weight-rebuilt.log"
+  choose_again "$out/voice-weight-rebuilt.log"
   stamp weight_reuse
   # the weak-evidence challenge threshold (DFD_CHALLENGE_LEAN_P's rule) on the recipe's fold models at a fixed pair
   nice -n 10 "$py" "$v/lean_threshold.py" --folds "$out/voice-weight/folds" --stage-folds "$out/voice-weight/stage-folds" \

@@ -314,49 +314,45 @@ def train(c: Cache, tv: Variants, idx: list[int], plan: TrainPlan, on_checkpoint
     sam_rho > 0 each step is a sharpness-aware one (sam.py): the gradient is taken again at the worst weights within
     that radius and applied at the current ones, on the same batch, SpecAugment masks and dropout (the torch generator
     is rewound), with BatchNorm statistics updated by the first pass only."""
-    arch, steps, seed, batch, lr, every = plan.arch, plan.steps, plan.seed, plan.batch, plan.lr, plan.every
-    pair_share, pair_margin_weight, pair_margin = plan.pair_share, plan.pair_margin_weight, plan.pair_margin
-    swa_start, swa_every, swa_bn_batches = plan.swa_start, plan.swa_every, plan.swa_bn_batches
-    rawboost, page_adversary, sam_rho = plan.rawboost, plan.page_adversary, plan.sam_rho
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    rb_rng = np.random.default_rng(seed + 104729)
-    if rawboost > 0:
-        log(f"RawBoost on {rawboost:.0%} of the training windows (one of LnL, ISD, SSI each)")
-    model = make_model(arch)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-3)
+    torch.manual_seed(plan.seed)
+    rng = np.random.default_rng(plan.seed)
+    rb_rng = np.random.default_rng(plan.seed + 104729)
+    if plan.rawboost > 0:
+        log(f"RawBoost on {plan.rawboost:.0%} of the training windows (one of LnL, ISD, SSI each)")
+    model = make_model(plan.arch)
+    opt = torch.optim.AdamW(model.parameters(), lr=plan.lr, weight_decay=1e-3)
     sampler = Sampler(c, idx, rng)
     pairs = PairSampler(c, idx, rng)
-    n_pairs = int(round(batch * pair_share / 2)) if len(pairs) else 0
+    n_pairs = int(round(plan.batch * plan.pair_share / 2)) if len(pairs) else 0
     adv: PageAdversary | None = None
-    if page_adversary > 0:
-        adv = PageAdversary(model.cfg.embed, sampler.by[0][0], seed + 15485863)
+    if plan.page_adversary > 0:
+        adv = PageAdversary(model.cfg.embed, sampler.by[0][0], plan.seed + 15485863)
         opt.add_param_group({"params": list(adv.parameters())})
-        log(f"page adversary on bona fide windows: {len(adv.pages)} pages, lambda up to {page_adversary}")
+        log(f"page adversary on bona fide windows: {len(adv.pages)} pages, lambda up to {plan.page_adversary}")
     adv_acc = float("nan")
-    if pair_share > 0:
+    if plan.pair_share > 0:
         log(f"paired sampling: {n_pairs} same-utterance pairs per batch from {len(pairs)} pair groups on "
-            f"{len(pairs.names)} pages; pair margin weight {pair_margin_weight}, margin {pair_margin}")
-    if swa_start > 0:
-        log(f"weight averaging from step {swa_start} every {swa_every} steps; BatchNorm statistics from "
-            f"{swa_bn_batches} training batches")
+            f"{len(pairs.names)} pages; pair margin weight {plan.pair_margin_weight}, margin {plan.pair_margin}")
+    if plan.swa_start > 0:
+        log(f"weight averaging from step {plan.swa_start} every {plan.swa_every} steps; BatchNorm statistics from "
+            f"{plan.swa_bn_batches} training batches")
     avg: torch.optim.swa_utils.AveragedModel | None = None
     model.train()
-    if steps == 0 and on_checkpoint is not None:  # cv --steps 0: the starting point itself (a published model)
+    if plan.steps == 0 and on_checkpoint is not None:  # cv --steps 0: the starting point itself (a published model)
         on_checkpoint(0, model)
     run = 0.0
     t0 = time.time()
-    for step in range(1, steps + 1):
+    for step in range(1, plan.steps + 1):
         for g in opt.param_groups:
-            g["lr"] = lr * min(1.0, step / 100) * (0.5 * (1 + math.cos(math.pi * step / steps)) * 0.95 + 0.05)
-        rest = batch - 2 * n_pairs
+            g["lr"] = plan.lr * min(1.0, step / 100) * (0.5 * (1 + math.cos(math.pi * step / plan.steps)) * 0.95 + 0.05)
+        rest = plan.batch - 2 * n_pairs
         ys = [0] * (rest // 2) + [1] * (rest - rest // 2)
         xs = []
         pages: list[str] = []
         for y in ys:
             i = sampler.draw(y)
             x = train_window(tv, i, rng)
-            xs.append(rawboost_window(x, rb_rng) if rawboost > 0 and rb_rng.random() < rawboost else x)
+            xs.append(rawboost_window(x, rb_rng) if plan.rawboost > 0 and rb_rng.random() < plan.rawboost else x)
             pages.append(c.clips[i]["page"] if y == 0 else "")
         for _ in range(n_pairs):  # pairs last, bona fide then spoof (pair_loss reads them there)
             i, j = pairs.draw()
@@ -369,41 +365,41 @@ def train(c: Cache, tv: Variants, idx: list[int], plan: TrainPlan, on_checkpoint
         def batch_loss() -> tuple[torch.Tensor, float]:
             emb = model.embed(xb, spec_mask=True)
             out = model.score(emb)
-            if arch == "specnet-oc":
+            if plan.arch == "specnet-oc":
                 loss = oc_softmax_loss(out, yb)
             else:
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(out.squeeze(1), yb)
-            if n_pairs and pair_margin_weight > 0:
-                loss = loss + pair_margin_weight * pair_loss(out, n_pairs, pair_margin)
+            if n_pairs and plan.pair_margin_weight > 0:
+                loss = loss + plan.pair_margin_weight * pair_loss(out, n_pairs, plan.pair_margin)
             acc = float("nan")
             if adv is not None:
                 pidx = torch.tensor([adv.index.get(p, -1) if p else -1 for p in pages], dtype=torch.long)
-                adv_loss, acc = adv.loss(emb, pidx, dann_lambda(page_adversary, step / steps))
+                adv_loss, acc = adv.loss(emb, pidx, dann_lambda(plan.page_adversary, step / plan.steps))
                 loss = loss + adv_loss
             return loss, acc
 
-        rewind = torch.get_rng_state() if sam_rho > 0 else None
+        rewind = torch.get_rng_state() if plan.sam_rho > 0 else None
         loss, acc = batch_loss()
         if adv is not None:
             adv_acc = acc if step == 1 or adv_acc != adv_acc else 0.98 * adv_acc + 0.02 * acc
         opt.zero_grad()
         loss.backward()
         if rewind is not None:
-            sam_second_pass(opt, model, sam_rho, rewind, lambda: batch_loss()[0])
+            sam_second_pass(opt, model, plan.sam_rho, rewind, lambda: batch_loss()[0])
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         run = loss.item() if step == 1 else 0.98 * run + 0.02 * loss.item()
         if step % 50 == 0:
-            log(f"{arch} step {step}/{steps} loss {run:.4f} {time.time() - t0:.0f} s"
+            log(f"{plan.arch} step {step}/{plan.steps} loss {run:.4f} {time.time() - t0:.0f} s"
                 + (f"; page adversary accuracy {adv_acc:.2f} (chance {1 / len(adv.pages):.2f})" if adv else ""))
-        if swa_start > 0 and step >= swa_start and (step - swa_start) % swa_every == 0:
+        if plan.swa_start > 0 and step >= plan.swa_start and (step - plan.swa_start) % plan.swa_every == 0:
             if avg is None:
                 avg = torch.optim.swa_utils.AveragedModel(model)
             avg.update_parameters(model)
-        checkpoint = every and (step % every == 0 or step == steps)
-        if avg is not None and (step == steps or (checkpoint and on_average is not None)):
-            recompute_bn(avg, c, tv, idx, seed + 7919 * step, batch, swa_bn_batches)
-            log(f"{arch} step {step}: average of {int(avg.n_averaged)} models")
+        checkpoint = plan.every and (step % plan.every == 0 or step == plan.steps)
+        if avg is not None and (step == plan.steps or (checkpoint and on_average is not None)):
+            recompute_bn(avg, c, tv, idx, plan.seed + 7919 * step, plan.batch, plan.swa_bn_batches)
+            log(f"{plan.arch} step {step}: average of {int(avg.n_averaged)} models")
         if on_checkpoint is not None and checkpoint:
             on_checkpoint(step, model)
         if on_average is not None and avg is not None and checkpoint:
@@ -464,9 +460,11 @@ def cmd_cv(args) -> None:
     t0 = time.time()
     on_ck = recorder(run + "-raw" if args.swa_start > 0 else run, False)
     on_avg = recorder(run, True) if args.swa_start > 0 else None
-    plan = TrainPlan(args.arch, args.steps, args.seed + args.fold, args.batch, args.lr, args.every, args.pair_share,
-                     args.pair_margin_weight, args.pair_margin, args.swa_start, args.swa_every, args.swa_bn_batches,
-                     args.rawboost, args.page_adversary, args.sam_rho)
+    plan = TrainPlan(args.arch, args.steps, args.seed + args.fold, batch=args.batch, lr=args.lr, every=args.every,
+                     pair_share=args.pair_share, pair_margin_weight=args.pair_margin_weight,
+                     pair_margin=args.pair_margin, swa_start=args.swa_start, swa_every=args.swa_every,
+                     swa_bn_batches=args.swa_bn_batches, rawboost=args.rawboost,
+                     page_adversary=args.page_adversary, sam_rho=args.sam_rho)
     train(c, tv, train_idx, plan, on_ck, on_avg)
     log(f"fold {args.fold} done in {time.time() - t0:.0f} s")
 
