@@ -70,6 +70,8 @@ export interface EvidenceModel {
   manifestSha256: string;
   /** How much the detector moves verdicts (0..1; manifest `verdict.weight`, 1 when absent). */
   verdictWeight: number;
+  /** Its weight on phone legs (windows scored with the telephone calibration; manifest `verdict.weightTelephone`, else `verdictWeight`). */
+  verdictWeightTelephone: number;
   verdictWeightBasis: string | null;
   calibration: { method: string; a: number; b: number; fittedOn: string };
   /** Versions of this model id that the call's events name ([] when the call never used it). */

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseManifest, verdictWeight } from '../detectors/registry/Manifest.js';
+import { parseManifest, verdictWeight, verdictWeightFor } from '../detectors/registry/Manifest.js';
 import type { DfdEvent } from '../events/schema.js';
 import type { EvidenceModel } from './EvidenceBundle.js';
 import { sha256Hex } from './EvidenceBundle.js';
@@ -58,6 +58,7 @@ export function modelInventory(options: ModelInventoryOptions, events: readonly 
       sha256: manifest.sha256,
       manifestSha256: sha256Hex(text),
       verdictWeight: verdictWeight(manifest.verdict?.weight),
+      verdictWeightTelephone: verdictWeightFor(manifest.verdict, 'telephone'),
       verdictWeightBasis: manifest.verdict?.basis ?? null,
       calibration: { method: manifest.calibration.method, a: manifest.calibration.a, b: manifest.calibration.b, fittedOn: manifest.calibration.fittedOn },
       versionsInCall: [...(used.get(manifest.id) ?? [])].sort(),

@@ -379,6 +379,17 @@ describe('replayCall', () => {
     expect(weak.firstSuspiciousSeconds).toBe(9);
   });
 
+  it("judged as a phone leg (channel 'telephone'), a call takes the manifest's telephone weight", () => {
+    const m = voiceManifest('0'.repeat(64), 'm');
+    const perFamily: AvailableModel = { id: 'm', dir: '', modelPath: '', manifest: { ...m, verdict: { weight: 0.2, weightTelephone: 0, basis: 'test' } } };
+    const hot = new Array<number>(30).fill(3);
+    // wideband: weight 0.2 as above (suspicious); telephone: weight 0, scored but never judged
+    expect(replayCall({ model: perFamily, calibration: cal, windows: windows(30), logits: hot }).finalState).toBe('suspicious');
+    expect(replayCall({ model: perFamily, calibration: cal, windows: windows(30), logits: hot, channel: 'telephone' })).toMatchObject({ everSuspicious: false, maxPFake: 0.5 });
+    // a sweep weight still replaces the manifest's, whatever the channel
+    expect(replayCall({ model: perFamily, calibration: cal, windows: windows(30), logits: hot, channel: 'telephone', weights: { weight: 0.2 } }).finalState).toBe('suspicious');
+  });
+
   it('records the largest pFake of a likely-genuine verdict, and which calls each weak-evidence threshold would challenge', () => {
     // weight 0.2 on log-odds 1: the verdict leans to sigmoid(0.2) = 0.5498 and stays likely-genuine
     const leaning = replayCall({ model: model(0.2), calibration: cal, windows: windows(30), logits: new Array<number>(30).fill(1) });

@@ -84,7 +84,7 @@ import { parseArgs } from 'node:util';
 import { audioWindowIssue } from '../../pipeline/inference/audioGate.js';
 import { DfdError, toDfdError } from '../../kernel/errors.js';
 import { setLogLevel } from '../../kernel/log.js';
-import { calibrate, calibrationFor, type Manifest } from '../registry/Manifest.js';
+import { calibrate, calibrationFor, verdictWeightFor, type CalibrationChannel, type Manifest } from '../registry/Manifest.js';
 import type { AvailableModel } from '../registry/ModelRegistry.js';
 import type { DetectorScore } from '../../pipeline/inference/InferenceBackend.js';
 import type { AudioWindow, StreamRef } from '../../pipeline/messages.js';
@@ -353,6 +353,8 @@ export interface ReplayCallInput {
   weights?: WeightOverride;
   /** Speaker embeddings, for the takeover rule. */
   voice?: VoiceEmbeddings;
+  /** The calibration channel the windows are judged as (default wideband): picks the manifests' weight of that family. */
+  channel?: CalibrationChannel;
 }
 
 /**
@@ -361,7 +363,7 @@ export interface ReplayCallInput {
  * for `logits[i]`: calibrated with `calibration`, the manifest's task and verdict weight,
  * evidence = speech seconds). Windows may have given their sample buffers away.
  */
-export function replayCall({ model, calibration, windows, logits, verdict = {}, stage, weights = {}, voice }: ReplayCallInput): CallOutcome {
+export function replayCall({ model, calibration, windows, logits, verdict = {}, stage, weights = {}, voice, channel = 'wideband' }: ReplayCallInput): CallOutcome {
   let clock = 0;
   const first = windows[0];
   const pv = new ParticipantVerdict({ roomId: first?.stream.roomId ?? 'drift', peerId: first?.stream.peerId ?? 'drift' }, { ...verdict, ...(weights.fusion ? { detectorFusion: weights.fusion } : {}), now: () => clock });
@@ -385,13 +387,13 @@ export function replayCall({ model, calibration, windows, logits, verdict = {}, 
       if (vector) pv.addSpeakerEmbedding({ vector, channel: voice!.channel });
       return;
     }
-    const score = windowScore(model, calibration, w, logit, weights.weight);
+    const score = windowScore(model, calibration, w, logit, weights.weight ?? verdictWeightFor(model.manifest.verdict, channel));
     pv.addScore(score);
     sumPFake += score.pFake;
     scored++;
     const s2 = stage?.logits.get(i);
     if (stage && s2 !== undefined && Number.isFinite(s2) && stageSeen++ % (weights.stageThin ?? 1) === 0) {
-      const sc = windowScore(stage.model, stage.calibration, w, s2, weights.stageWeight);
+      const sc = windowScore(stage.model, stage.calibration, w, s2, weights.stageWeight ?? verdictWeightFor(stage.model.manifest.verdict, channel));
       pv.addScore(sc);
       stageSum += sc.pFake;
       stageScored++;
@@ -422,15 +424,15 @@ export function replayCall({ model, calibration, windows, logits, verdict = {}, 
   };
 }
 
-/** The WindowScore InferencePool emits for `logit` of `model` on window `w` (`weight`: in place of the manifest's). */
-function windowScore(model: AvailableModel, calibration: Manifest['calibration'], w: AudioWindow, logit: number, weight?: number): DetectorScore {
+/** The WindowScore InferencePool emits for `logit` of `model` on window `w`, weighted by `weight` (the manifest's for the window's channel family). */
+function windowScore(model: AvailableModel, calibration: Manifest['calibration'], w: AudioWindow, logit: number, weight: number): DetectorScore {
   return {
     type: 'score',
     stream: w.stream,
     seq: w.seq,
     detector: model.id,
     task: model.manifest.task,
-    weight: weight ?? model.manifest.verdict?.weight ?? 1,
+    weight,
     modelVersion: model.manifest.version,
     pFake: calibrate(calibration, logit),
     // InferencePool: the window's speech seconds, else its length (a whole window here).
@@ -606,9 +608,9 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
           });
           voice = { vectors, channel: voiceChannel };
         }
-        const outcome = replayCall({ model, calibration: cals[g.model]!, windows: msgs, logits: r.logits, verdict: verdictOptions, stage, voice });
+        const outcome = replayCall({ model, calibration: cals[g.model]!, windows: msgs, logits: r.logits, verdict: verdictOptions, stage, voice, channel: calChannel });
         pairs.forEach((p, k) => {
-          if (replayCall({ model, calibration: cals[g.model]!, windows: msgs, logits: r.logits, verdict: verdictOptions, stage, weights: p, voice }).everSuspicious) sweepHits[k]!++;
+          if (replayCall({ model, calibration: cals[g.model]!, windows: msgs, logits: r.logits, verdict: verdictOptions, stage, weights: p, voice, channel: calChannel }).everSuspicious) sweepHits[k]!++;
         });
         speakers.push({ speaker: g.speaker, model: g.model, clips, seconds: source.length / CODEC_RATE, windows: msgs.length, ...outcome });
       }
@@ -629,8 +631,8 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
     tsv: path.basename(tsvPath),
     channel: ch.name,
     seconds: o.seconds,
-    models: models.map((m, index) => ({ index, id: m.id, version: m.manifest.version, sha256: m.manifest.sha256, weight: m.manifest.verdict?.weight ?? 1, calibration: cals[index]! })),
-    stage2: stages.map((m, index) => ({ index, id: m.id, version: m.manifest.version, sha256: m.manifest.sha256, weight: m.manifest.verdict?.weight ?? 1, everyNthWindow: m.manifest.cascade!.everyNthWindow, calibration: stageCals[index]! })),
+    models: models.map((m, index) => ({ index, id: m.id, version: m.manifest.version, sha256: m.manifest.sha256, weight: verdictWeightFor(m.manifest.verdict, calChannel), calibration: cals[index]! })),
+    stage2: stages.map((m, index) => ({ index, id: m.id, version: m.manifest.version, sha256: m.manifest.sha256, weight: verdictWeightFor(m.manifest.verdict, calChannel), everyNthWindow: m.manifest.cascade!.everyNthWindow, calibration: stageCals[index]! })),
     settings: {
       question: o.label === 'bonafide'
         ? `share of bona fide speakers whose verdict reaches suspicious (or deepfake-likely) within a ${o.seconds} s call, ${judges}, no challenge`
@@ -657,8 +659,8 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
     speakerEmbed: speakerModel ? { id: speakerModel.id, version: speakerModel.manifest.version, sha256: speakerModel.manifest.sha256, takeover: speakerModel.manifest.takeover ?? null, channel: voiceChannel } : null,
     lean: leanRows(speakers),
     sweep: pairs.map((p, k) => ({
-      weight: p.weight ?? models[0]!.manifest.verdict?.weight ?? 1,
-      stageWeight: stages.length === 0 ? null : (p.stageWeight ?? stages[0]!.manifest.verdict?.weight ?? 1),
+      weight: p.weight ?? verdictWeightFor(models[0]!.manifest.verdict, calChannel),
+      stageWeight: stages.length === 0 ? null : (p.stageWeight ?? verdictWeightFor(stages[0]!.manifest.verdict, calChannel)),
       fusion: p.fusion ?? verdictOptions.detectorFusion ?? defaultParticipantVerdictOptions.detectorFusion,
       stageThin: p.stageThin ?? 1,
       suspicious: sweepHits[k]!,

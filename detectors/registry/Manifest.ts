@@ -119,8 +119,15 @@ export const ManifestSchema = Type.Object({
    * How much the verdict trusts this detector, 0..1 (absent: 1). Each window's calibrated
    * log-odds and its evidence are both multiplied by `weight`, so 0 means "scored and
    * published, never moves a verdict or fails a challenge". `basis` says where it came from.
+   * `weightTelephone` (absent: `weight`) replaces it for windows scored with the telephone
+   * calibration (G.711 phone legs): genuine phone callers drift differently from browser ones,
+   * so each channel family may carry the weight its own genuine callers allow (`verdictWeightFor`).
    */
-  verdict: Type.Optional(Type.Object({ weight: Type.Number({ minimum: 0, maximum: 1 }), basis: Type.String({ minLength: 1 }) })),
+  verdict: Type.Optional(Type.Object({
+    weight: Type.Number({ minimum: 0, maximum: 1 }),
+    weightTelephone: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    basis: Type.String({ minLength: 1 }),
+  })),
   /**
    * A second, dearer stage of a cheap detector of the same task: it scores one window in
    * `everyNthWindow` of each stream (the 1st, (N+1)th, ...), after the first stage's windows
@@ -188,6 +195,15 @@ export function calibrationFor(calibration: Manifest['calibration'], channel: Ca
 /** A score's verdict weight (`Manifest.verdict.weight`): 1 when absent or not finite, else clamped to 0..1. */
 export function verdictWeight(weight: number | undefined): number {
   return weight === undefined || !Number.isFinite(weight) ? 1 : Math.max(0, Math.min(1, weight));
+}
+
+/**
+ * The verdict weight of a window that came through `channel`: `weightTelephone` for a telephone
+ * window when the manifest has one, else `weight` (1 without a `verdict`); clamped as `verdictWeight`.
+ */
+export function verdictWeightFor(verdict: Manifest['verdict'], channel: CalibrationChannel): number {
+  if (verdict === undefined) return 1;
+  return verdictWeight(channel === 'telephone' && verdict.weightTelephone !== undefined ? verdict.weightTelephone : verdict.weight);
 }
 
 /** pFake with its log-odds scaled by a verdict weight (1: unchanged, 0: 0.5). */

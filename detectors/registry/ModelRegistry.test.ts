@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isDfdError } from '../../kernel/errors.js';
 import { faceModelBytes, sha256Hex, voiceManifest, voiceModelBytes, writeModel, buildTestModels } from '../testing/testModels.js';
-import { calibrate, parseManifest } from './Manifest.js';
+import { calibrate, parseManifest, verdictWeightFor } from './Manifest.js';
 import { ModelRegistry } from './ModelRegistry.js';
 
 let root: string;
@@ -118,9 +118,18 @@ describe('Manifest', () => {
   it('an optional verdict weight must lie in 0..1 and carry its basis', () => {
     const m = voiceManifest('a'.repeat(64));
     expect(parseManifest({ ...m, verdict: { weight: 0, basis: 'held-out test EER 0.55' } }).verdict?.weight).toBe(0);
-    for (const verdict of [{ weight: 1.5, basis: 'x' }, { weight: -0.1, basis: 'x' }, { weight: 0.5 }, { weight: 0.5, basis: '' }]) {
+    for (const verdict of [{ weight: 1.5, basis: 'x' }, { weight: -0.1, basis: 'x' }, { weight: 0.5 }, { weight: 0.5, basis: '' }, { weight: 0.5, weightTelephone: 1.2, basis: 'x' }, { weight: 0.5, weightTelephone: '0.1', basis: 'x' }]) {
       expect(() => parseManifest({ ...m, verdict })).toThrow(expect.objectContaining({ code: 'ERR_MODEL_MANIFEST' }));
     }
+  });
+
+  it('a telephone weight applies to telephone windows only; without one, weight serves every channel', () => {
+    const m = voiceManifest('a'.repeat(64));
+    const both = parseManifest({ ...m, verdict: { weight: 0.2, weightTelephone: 0.05, basis: 'per channel family' } }).verdict;
+    expect([verdictWeightFor(both, 'wideband'), verdictWeightFor(both, 'suppressed'), verdictWeightFor(both, 'telephone')]).toEqual([0.2, 0.2, 0.05]);
+    const one = parseManifest({ ...m, verdict: { weight: 0.2, basis: 'one weight' } }).verdict;
+    expect([verdictWeightFor(one, 'wideband'), verdictWeightFor(one, 'telephone')]).toEqual([0.2, 0.2]);
+    expect(verdictWeightFor(undefined, 'telephone')).toBe(1);
   });
 
   it('calibrate is the logistic sigmoid(a*logit+b) and is stable at extremes', () => {

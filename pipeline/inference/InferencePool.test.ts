@@ -201,6 +201,20 @@ describe('InferencePool with real onnxruntime sessions', () => {
     expect(new Set(bySeq.values()).size).toBe(3);
   });
 
+  it("weights each window with its channel family's verdict weight: the telephone one for phone-leg windows", async () => {
+    const m: AvailableModel = { ...voice(), manifest: { ...voice().manifest, verdict: { weight: 0.2, weightTelephone: 0.05, basis: 'test per family' } } };
+    pool = new InferencePool([m]);
+    const got = collect(pool);
+    await pool.ready();
+    const base = audioWindow({ seq: 1, seconds: 1, seed: 5 });
+    if (base.type !== 'audio-window') throw new Error('audio expected');
+    const channels = [undefined, 'telephone', 'suppressed'] as const;
+    channels.forEach((channel, i) => pool!.submit({ ...base, seq: i + 1, samples: base.samples.slice(), quality: { ...base.quality, ...(channel ? { channel } : {}) } }));
+    await until(() => got.scores.length === 3);
+    const bySeq = new Map(got.scores.map((s) => [s.seq, s]));
+    expect([1, 2, 3].map((seq) => (bySeq.get(seq) as { weight?: number } | undefined)?.weight)).toEqual([0.2, 0.05, 0.2]);
+  });
+
   it('a cascade stage scores one window in N of each stream, after the first stage; the rest are skipped, not dropped', async () => {
     const stage: AvailableModel = { ...voice(), id: 'test-voice-stage2', manifest: { ...voice().manifest, id: 'test-voice-stage2', cascade: { everyNthWindow: 3, basis: 'test' } } };
     pool = new InferencePool([voice(), stage]);

@@ -47,7 +47,7 @@ import { SupervisedWorker } from '../../kernel/SupervisedWorker.js';
 import { DfdError } from '../../kernel/errors.js';
 import { createLogger } from '../../kernel/log.js';
 import { counter, gauge, histogram, latencyBuckets } from '../../kernel/metrics.js';
-import { calibrate, calibrationFor, type CalibrationChannel, type ModelTask } from '../../detectors/registry/Manifest.js';
+import { calibrate, calibrationFor, verdictWeightFor, type CalibrationChannel, type ModelTask } from '../../detectors/registry/Manifest.js';
 import type { AvailableModel } from '../../detectors/registry/ModelRegistry.js';
 import { streamKey, type AnalysisWindow, type AudioWindow, type FaceWindow, type StreamRef } from '../messages.js';
 import { FairQueue, type QueuedItem } from './FairQueue.js';
@@ -597,7 +597,8 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
           seq: meta.seq,
           detector: d.model.id,
           task: d.model.manifest.task,
-          weight: d.model.manifest.verdict?.weight ?? 1,
+          // the weight of the window's channel family (telephone legs may carry their own)
+          weight: verdictWeightFor(d.model.manifest.verdict, meta.channel),
           modelVersion: d.model.manifest.version,
           pFake: calibrate(calibrationFor(d.model.manifest.calibration, meta.channel), logit),
           evidence: meta.evidence,

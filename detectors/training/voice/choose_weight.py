@@ -196,17 +196,20 @@ def choose_pair(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
     if args.phone_ns:
         passes.append((ns_bona, "bonafide", False, "g711"))
     passes.append((lists["spoof"], "spoof", False, args.channel))
+    # --phone-pair: the phone-leg family on its own, judged as the service judges a SIP or Twilio leg (telephone
+    # calibration): the genuine speakers through G.711 as is and behind the suppressor, the spoof calls through G.711
+    phone = [(lists["bonafide"], "bonafide", False, "g711"), (ns_bona, "bonafide", False, "g711"),
+             (lists["spoof"], "spoof", False, "g711")] if args.phone_pair else []
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = [pool.submit(pair_sweep, args.work, folds_dir, args.stage_folds, lst, label, grid1, grid2, folds,
                             ch, args.seconds, args.fusion, sup, args.speaker_embed if label == "bonafide" else "",
-                            "-g711" if ch == "g711" else "", args.reuse_sweeps) for lst, label, sup, ch in passes]
+                            "-g711" if ch == "g711" else "", args.reuse_sweeps)
+                for lst, label, sup, ch in passes + phone]
         results = [j.result() for j in jobs]
-    genuine, (spoof, ns) = results[:-1], results[-1]
-    plain, nb = genuine[0]
-    ok = [p for p in plain if all(counts[p] / n < args.max_share for counts, n in genuine)]
-    best = max(ok, key=lambda p: (spoof[p], p[0], p[1])) if ok else (0.0, 0.0)
-    table = "; ".join(f"{a:g}/{b:g}: " + "/".join(str(counts[(a, b)]) for counts, _ in genuine) + f"/{spoof[(a, b)]}"
-                      for a, b in sorted(plain))
+    genuine, (spoof, ns) = results[:len(passes) - 1], results[len(passes) - 1]
+    nb = genuine[0][1]
+    best, table = best_pair(genuine, spoof, args.max_share)
+    tel = best_pair(results[len(passes):-1], results[-1][0], args.max_share) if args.phone_pair else None
     where = (f"of the {nb} held-out bona fide speakers of the training pages in a {args.seconds} s call "
              f"({args.channel}, "
              f"fold models that never saw the call's page) and of the same speakers behind a sender's noise suppressor "
@@ -217,21 +220,41 @@ def choose_pair(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
              + (f", with the takeover rule of {os.path.basename(os.path.normpath(args.speaker_embed))} in the same "
                 f"verdict ({dropped} calls of several people under one corpus label left out)"
                 if args.speaker_embed else ""))
+    phone_basis = (f"; on phone legs (verdict.weightTelephone, windows scored with the telephone calibration) the pair "
+                   f"{tel[0][0]:g}/{tel[0][1]:g} chosen the same way over the same speakers through G.711 mu-law as is "
+                   f"and behind the suppressor, judged as a phone leg, the most of the {results[-1][1]} spoof calls "
+                   f"through G.711 flagged; genuine suspicious as is/suppressed/spoof calls flagged: {tel[1]}"
+                   if tel else "")
     basis = (f"largest-detection pair of weights (this model {','.join(f'{w:g}' for w in grid1)} "
              f"of at most {cap1:.4f}, "
              f"the stage {','.join(f'{w:g}' for w in grid2)} of at most {cap2:.4f}) "
              f"keeping under {args.max_share:.0%} {where} out of suspicious, the most of the {ns} held-out spoof calls "
              f"flagged among those (choose_weight.py --pair; drift.ts --stage2 --weights --stage-weights, verdict "
              f"detectorFusion {args.fusion}); first/stage weight: genuine suspicious as is/suppressed"
-             + ("/suppressed phone leg" if args.phone_ns else "") + f"/spoof calls flagged: {table}")
-    first_m["verdict"] = {"weight": best[0], "basis": basis}
-    stage_m["verdict"] = {"weight": best[1], "basis": basis.replace("(this model ", "(voice-antispoof ", 1)
+             + ("/suppressed phone leg" if args.phone_ns else "") + f"/spoof calls flagged: {table}" + phone_basis)
+    first_m["verdict"] = {"weight": best[0], **({"weightTelephone": tel[0][0]} if tel else {}), "basis": basis}
+    stage_m["verdict"] = {"weight": best[1], **({"weightTelephone": tel[0][1]} if tel else {}),
+                          "basis": basis.replace("(this model ", "(voice-antispoof ", 1)
                           .replace(", the stage ", ", this stage ", 1)}
     for path, m in ((first_path, first_m), (stage_path, stage_m)):
         with open(path, "w") as f:
             json.dump(m, f, indent=2)
             f.write("\n")
-    print(f"[choose_weight] pair {best[0]} / {best[1]} written to {first_path} and {stage_path}", flush=True)
+    print(f"[choose_weight] pair {best[0]} / {best[1]}" + (f", on phone legs {tel[0][0]} / {tel[0][1]}" if tel else "")
+          + f" written to {first_path} and {stage_path}", flush=True)
+
+
+def best_pair(genuine: list[tuple[dict[tuple[float, float], int], int]], spoof: dict[tuple[float, float], int],
+              max_share: float) -> tuple[tuple[float, float], str]:
+    """The pair flagging the most spoof calls among those keeping every genuine pass under max_share (ties: the
+    larger first-stage weight, then the larger stage weight; none: (0, 0)), and the grid as text: per pair the
+    genuine passes' suspicious calls, then the spoof calls flagged."""
+    plain = genuine[0][0]
+    ok = [p for p in plain if all(counts[p] / n < max_share for counts, n in genuine)]
+    best = max(ok, key=lambda p: (spoof[p], p[0], p[1])) if ok else (0.0, 0.0)
+    table = "; ".join(f"{a:g}/{b:g}: " + "/".join(str(counts[(a, b)]) for counts, _ in genuine) + f"/{spoof[(a, b)]}"
+                      for a, b in sorted(plain))
+    return best, table
 
 
 def recipe_cap(manifest: dict) -> float:
@@ -304,6 +327,10 @@ def main() -> None:
     ap.add_argument("--phone-ns", action="store_true",
                     help="--pair: a fourth genuine pass, the suppressed speakers through G.711 judged as a phone leg "
                          "(telephone calibration), must stay under --max-share too")
+    ap.add_argument("--phone-pair", action="store_true",
+                    help="--pair: phone legs get their own pair (verdict.weightTelephone), chosen over the genuine "
+                         "speakers through G.711 as is and behind the suppressor and the spoof calls through G.711, "
+                         "all judged as a phone leg; the wideband pair then answers for wideband passes only")
     ap.add_argument("--reuse-sweeps", action="store_true",
                     help="--pair: read back a drift pass stored under WORK/sweeps whose command is the same, word for "
                          "word (e.g. to add --phone-ns to a finished choice); default: every pass runs")
@@ -315,9 +342,12 @@ def main() -> None:
     if args.pair and not args.stage:
         ap.error("--pair needs --stage and --stage-folds")
     for flag, on in (("--speaker-embed", args.speaker_embed), ("--phone-ns", args.phone_ns),
-                     ("--reuse-sweeps", args.reuse_sweeps)):
+                     ("--phone-pair", args.phone_pair), ("--reuse-sweeps", args.reuse_sweeps)):
         if on and not args.pair:
             ap.error(f"{flag} needs --pair")
+    if args.phone_ns and args.phone_pair:
+        ap.error("--phone-ns (phone legs bound the one pair) and --phone-pair (phone legs get their own pair) "
+                 "exclude each other")
     if args.speaker_embed and os.path.isdir(args.speaker_embed):  # one spelling per model, so stored passes match
         args.speaker_embed = os.path.abspath(args.speaker_embed)
     os.makedirs(args.work, exist_ok=True)
