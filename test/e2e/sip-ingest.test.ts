@@ -3,7 +3,9 @@
  * credentials, speaks real speech (a LibriVox reader, 8 kHz WAV made by sox) over RTP/PCMU, and
  * records what it hears. Checked: the call reaches a verdict other than `collecting` on NATS
  * with `phone.platform: "sip"`; a challenge prompt goes back to the phone over RTP and is in
- * the audio baresip decoded (not silence); the phone's BYE ends the call and its room.
+ * the audio baresip decoded (not silence); the phone's BYE ends the call and its room. The voice
+ * model carries a phone-leg weight of its own (`verdict.weightTelephone`): the PCMU leg's score
+ * events carry it, the Opus and G.722 legs' the wideband one.
  * Detectors are the small test graphs (plumbing, not accuracy).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +21,17 @@ import type { ChallengeEvent, DfdEvent } from '../../events/schema.js';
 import { writePhoneSpeechWav } from '../../ingest/testing/phoneSpeech.js';
 
 const KEY = 'acme-sip-key-0123456789';
+const WIDEBAND_WEIGHT = 1;
+const PHONE_WEIGHT = 0.5;
+
+/** The weights on the voice model's score events of a room, and the channels they came through. */
+function scoreWeights(events: readonly DfdEvent[], roomId: string): { weights: (number | undefined)[]; channels: (string | undefined)[] } {
+  const scores = events.filter((e) => e.type === 'score' && e.roomId === roomId && e.payload.detector === 'test-voice');
+  return {
+    weights: [...new Set(scores.map((e) => (e.type === 'score' ? e.payload.weight : undefined)))],
+    channels: [...new Set(scores.map((e) => (e.type === 'score' ? e.payload.channel : undefined)))],
+  };
+}
 
 /** Peak absolute sample of a 16-bit PCM WAV (data after the 44-byte header). */
 function peak(file: string): number {
@@ -48,6 +61,10 @@ describe('SIP ingest (real baresip phone, real service, real NATS, real speech)'
     wav48 = path.join(tmp, 'speech48k.wav');
     writePhoneSpeechWav(wav48, 48000, 2);
     modelsDir = testModelsDir();
+    // a weight per channel family, as choose_weight.py --phone-pair writes it
+    const manifestPath = path.join(modelsDir, 'test-voice', 'manifest.json');
+    const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(manifestPath, JSON.stringify({ ...manifest, verdict: { weight: WIDEBAND_WEIGHT, weightTelephone: PHONE_WEIGHT, basis: 'sip-ingest e2e: one weight per channel family' } }));
     service = await startTestService({ modelsDir, ingestKeys: [`acme=${KEY}`], sipHost: '127.0.0.1', sipRtpMinPort: 32000, sipRtpMaxPort: 32999 }, { events: true, analysis: true });
     service.bus!.subscribe({}, (e) => {
       events.push(e);
@@ -77,6 +94,8 @@ describe('SIP ingest (real baresip phone, real service, real NATS, real speech)'
     const verdict = await untilValue('a verdict other than collecting on NATS', () => events.find((e) => e.type === 'verdict' && e.roomId === roomId && e.peerId === 'caller' && e.payload.state !== 'collecting'), 90_000);
     expect(verdict.phone).toMatchObject({ platform: 'sip', tenant: 'acme' });
     expect(verdict.type === 'verdict' && verdict.payload.quality.bandwidth).toBe('NB');
+    // the phone leg's windows are weighted with the manifest's telephone weight
+    expect(scoreWeights(events, roomId)).toEqual({ weights: [PHONE_WEIGHT], channels: ['telephone'] });
 
     // A challenge: its prompt is played to the phone as RTP (PCMU), then the response window opens.
     const challengeEvents = (): ChallengeEvent[] => events.filter((e): e is ChallengeEvent => e.type === 'challenge' && e.roomId === roomId);
@@ -119,6 +138,7 @@ describe('SIP ingest (real baresip phone, real service, real NATS, real speech)'
     const verdict = await untilValue('a verdict other than collecting on NATS', () => events.find((e) => e.type === 'verdict' && e.roomId === roomId && e.payload.state !== 'collecting'), 90_000);
     // Opus and G.722 from the phone are wideband: not judged with the telephone calibration.
     expect(verdict.type === 'verdict' && verdict.payload.quality.bandwidth).not.toBe('NB');
+    expect(scoreWeights(events, roomId).weights).toEqual([WIDEBAND_WEIGHT]);
     const challengeEvents = (): ChallengeEvent[] => events.filter((e): e is ChallengeEvent => e.type === 'challenge' && e.roomId === roomId);
     try {
       service.challenges!.request(roomId, 'caller', 'audio');
