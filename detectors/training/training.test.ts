@@ -353,7 +353,7 @@ describe('training recipes: tiny end-to-end runs', () => {
     // the shipped way, run.sh's last step (choose_weight.py --pair): both weights at once, the genuine speakers also
     // behind WebRTC's noise suppressor (their clips rewritten by channel.py ns-list), every pair's counts in both
     // manifests' basis
-    const pair = [['models', 'voice-antispoof'], ['models-stage', 'voice-whisper']].map(([dir, id]) => (JSON.parse(fs.readFileSync(path.join(out, dir!, id!, 'manifest.json'), 'utf8')) as { verdict: { weight: number; basis: string } }).verdict);
+    const pair = [['models', 'voice-antispoof'], ['models-stage', 'voice-whisper']].map(([dir, id]) => (JSON.parse(fs.readFileSync(path.join(out, dir!, id!, 'manifest.json'), 'utf8')) as { verdict: { weight: number; weightTelephone?: number; basis: string } }).verdict);
     const bonaRows = fs.readFileSync(path.join(out, 'voice-weight', 'folds', 'bonafide-speakers.tsv'), 'utf8').trim().split('\n');
     const nsRows = fs.readFileSync(path.join(out, 'voice-weight', 'suppressed-ns2', 'bonafide-speakers.tsv'), 'utf8').trim().split('\n');
     expect(nsRows).toHaveLength(bonaRows.length);
@@ -361,16 +361,19 @@ describe('training recipes: tiny end-to-end runs', () => {
     for (const v of pair) {
       expect(v.basis).toMatch(/behind a sender's noise suppressor \(WebRTC NS level 2/);
       // run.sh's defaults: every passive path (SPEAKER_EMBED: the takeover rule in the genuine calls) and phone legs
-      // behind a handset's suppressor (PHONE_NS)
+      // with a pair of their own (PHONE=pair), chosen over G.711 passes as is and behind a handset's suppressor
       expect(v.basis).toMatch(/with the takeover rule of speaker-embed in the same verdict \(\d+ calls of several people under one corpus label left out\)/);
-      expect(v.basis).toMatch(/suppressed speakers again through G\.711 mu-law, judged as a phone leg/);
-      expect(v.basis).toMatch(/genuine suspicious as is\/suppressed\/suppressed phone leg\/spoof calls flagged: \d+(\.\d+)?\/0: \d+\/\d+\/\d+\/\d+/);
+      expect(v.basis).toMatch(/genuine suspicious as is\/suppressed\/spoof calls flagged: \d+(\.\d+)?\/0: \d+\/\d+\/\d+/);
+      expect(v.basis).toMatch(/on phone legs \(verdict\.weightTelephone, windows scored with the telephone calibration\) the pair [\d.]+\/[\d.]+ chosen the same way over the same speakers through G\.711 mu-law as is and behind the suppressor, judged as a phone leg, the most of the \d+ spoof calls through G\.711 flagged; genuine suspicious as is\/suppressed\/spoof calls flagged: \d+(\.\d+)?\/0: \d+\/\d+\/\d+/);
+      expect(v.weightTelephone).toBeGreaterThanOrEqual(0);
     }
+    // the phone pair written into the manifests is the one the basis names
+    expect(pair[0]!.basis).toContain(`the pair ${pair[0]!.weightTelephone}/${pair[1]!.weightTelephone} chosen the same way`);
     expect(pair[0]!.basis).toMatch(/\(this model [\d.,]+ of at most [\d.]+, the stage 0[\d.,]* of at most/);
     expect(pair[1]!.basis).toMatch(/\(voice-antispoof [\d.,]+ of at most [\d.]+, this stage 0[\d.,]* of at most/);
     // the chosen pair is one of the pairs tried (or 0 / 0 when none keeps genuine speakers out)
-    // the takeover rule ran in the three genuine passes (their drift reports name it, with the channel each was
-    // judged on), not in the spoof pass; the phone pass is the suppressed speakers through G.711, telephone calibration
+    // the takeover rule ran in the four genuine passes (their drift reports name it, with the channel each was
+    // judged on), not in the spoof passes; the phone passes go through G.711 with the telephone calibration
     type SweepReport = { speakerEmbed: { id: string; channel: string } | null; channel: string; totals: { speakers: number; takeovers?: number } };
     const sweep = (name: string): SweepReport => {
       const dir = path.join(out, 'voice-weight', 'sweeps', name);
@@ -384,14 +387,18 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(sweep('suppressed-ns2-bonafide-g711').speakerEmbed).toMatchObject({ id: 'speaker-embed', channel: 'telephone' });
     expect(sweep('suppressed-ns2-bonafide-g711').channel).toBe('g711');
     expect(sweep('suppressed-ns2-bonafide-g711').totals.speakers).toBe(sweep('suppressed-ns2-bonafide-ns').totals.speakers);
+    expect(sweep('single-person-bonafide-g711')).toMatchObject({ channel: 'g711', speakerEmbed: { id: 'speaker-embed', channel: 'telephone' } });
+    expect(sweep('single-person-bonafide-g711').totals.speakers).toBe(sweep('single-person-bonafide').totals.speakers);
     expect(sweep('folds-spoof').speakerEmbed).toBeNull();
+    expect(sweep('folds-spoof-g711')).toMatchObject({ channel: 'g711', speakerEmbed: null });
+    expect(sweep('folds-spoof-g711').totals.speakers).toBe(sweep('folds-spoof').totals.speakers);
     expect(sweep('single-person-bonafide').totals.speakers).toBeLessThanOrEqual(bonaRows.length - 1);
-    // --reuse-sweeps: the same choice again read all four passes back and wrote the same pair and basis
+    // --reuse-sweeps: the same choice again read all six passes back and wrote the same pairs and basis
     const again = fs.readFileSync(path.join(out, 'voice-weight-reuse.log'), 'utf8');
-    expect(again.match(/reusing the stored pass/g)?.length).toBe(4);
+    expect(again.match(/reusing the stored pass/g)?.length).toBe(6);
     const reused = [['reuse', 'voice-antispoof'], ['reuse', 'voice-whisper']].map(([dir, id]) => (JSON.parse(fs.readFileSync(path.join(out, dir!, id!, 'manifest.json'), 'utf8')) as { verdict: { weight: number; basis: string } }).verdict);
     expect(reused).toEqual(pair);
-    // ... and after a fold model's manifest changed in place, every pass ran again (all four read that model)
+    // ... and after a fold model's manifest changed in place, every pass ran again (all six read that model)
     expect(fs.readFileSync(path.join(out, 'voice-weight-rebuilt.log'), 'utf8')).not.toMatch(/reusing the stored pass/);
     // the weak-evidence threshold (lean_threshold.py): three drift passes over the same fold models, the rule applied
     type LeanPass = { calls: number; suspicious: number; lean: Record<string, number> };

@@ -13,9 +13,9 @@
  * Chromium's noise suppressor (getUserMedia's default) and say so, so every window must be scored
  * with the detectors' calibration for noise-suppressed senders (quality.channel 'suppressed').
  * Flagging the TTS caller with no challenge is NOT asserted: at the verdict weights the genuine-
- * drift check allows (docs/models.md, voice-antispoof 0.3.0: SpecNet 0.05, the stage 0.15 since
- * 2026-12-06, 0.25 / 0.1 before, both with their calibration for suppressed senders) its windows
- * sit near 0.65 and it is not flagged; with 0.2.0 at 0.25 / 0.1 (no such calibration) it reached
+ * drift check allows (docs/models.md, voice-antispoof 0.3.0: SpecNet 0.2, the stage 0.1 for browser
+ * callers since 2026-12-06, both with their calibration for suppressed senders) its windows sit
+ * near 0.65 and it is not flagged (fused pFake at most 0.519-0.534 in three runs); with 0.2.0 at 0.25 / 0.1 (no such calibration) it reached
  * `suspicious` at a fused pFake of 0.600-0.609 against the 0.60 threshold. When it is flagged, the flag must come from the
  * voice detectors. The logged line says what happened.
  *

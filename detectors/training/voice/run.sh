@@ -6,9 +6,10 @@
 # 5. report (LSO tables, shortcut baseline, chosen steps, calibration)   6. final model -> OUT (ONNX + manifest)
 # 7. the cascade stage `voice-whisper` (whisper_stage.py: Whisper-base features, leave-source-out CV, calibration
 #    for noise-suppressed senders, final head) -> STAGE_OUT, and its fold models
-# 8. both verdict weights at once from genuine-caller drift of the fold models (as is, behind a sender's noise
-#    suppressor, and on a phone leg behind one; the speaker model's takeover rule in the same verdicts), and the
-#    held-out spoof calls they flag (choose_weight.py --pair, detectors/eval/drift.ts); with
+# 8. both verdict weights at once from genuine-caller drift of the fold models (as is and behind a sender's noise
+#    suppressor; the speaker model's takeover rule in the same verdicts), and the held-out spoof calls they flag
+#    (choose_weight.py --pair, detectors/eval/drift.ts); phone legs get their own pair from the same speakers and
+#    spoof calls through G.711, as is and behind the suppressor (--phone-pair: verdict.weightTelephone); with
 #    STAGE=0, SpecNet's weight alone (choose_weight.py)
 # Env: DATA (cache, default detectors/training/.cache/voice2), OUT (default detectors/models/voice-antispoof),
 #      STEPS (default 1200), EVERY (checkpoint spacing, 300), FOLDS (5), JOBS (2), ARCHS ("specnet-oc"),
@@ -30,12 +31,17 @@
 #      WORK (/tmp/dfd-voice-weight: fold models and drift calls of step 8), WEIGHT_SECONDS (60: each drift call),
 #      SPEAKER_EMBED (detectors/models/speaker-embed, as the shipped pair was chosen since 2026-12-06; "none" leaves it
 #      out): the speaker model's takeover rule joins the genuine calls of step 8, so a false takeover counts against a
-#      pair too, PHONE_NS (1, as shipped; 0 leaves it out): step 8's fourth genuine pass, the suppressed speakers
-#      through G.711 judged as a phone leg (a handset's noise suppressor, which no SIP or Twilio leg reports).
+#      pair too, PHONE (pair, as shipped since 2026-12-06; ns; none): how step 8 treats phone legs: "pair" gives them
+#      their own pair (verdict.weightTelephone) from the speakers through G.711 as is and behind a handset's noise
+#      suppressor (which no SIP or Twilio leg reports) and the spoof calls through G.711, all judged as a phone leg;
+#      "ns" makes the suppressed speakers through G.711 a third genuine pass of the one pair (how 0.05 / 0.15 was
+#      chosen); "none" leaves phone legs out.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
 [ "$#" -ge 1 ] || { echo "usage: run.sh MANIFEST_DIR [MANIFEST_DIR ...]" >&2; exit 2; }
+phone="${PHONE:-pair}"  # checked here, not after an hour of training
+case "$phone" in pair | ns | none) ;; *) echo "run.sh: PHONE is pair, ns or none, not '$phone'" >&2; exit 2 ;; esac
 dirs=()
 for d in "$@"; do dirs+=("$(cd "$d" && pwd)"); done
 cd "$repo"
@@ -117,11 +123,11 @@ nice -n 10 "$py" "$s" final --data "$sdata" --out "$stage_out" --threads "$sthre
 rm -rf "$work/stage-folds"
 nice -n 10 "$py" "$s" folds --data "$sdata" --out "$work/stage-folds" --threads "$sthreads"
 # 8. both verdict weights at once (needs node and npm ci): the pair flagging the most held-out spoof calls while
-# under 2 % of the held-out genuine speakers become `suspicious`, as they are, behind a sender's noise suppressor and
-# (PHONE_NS) behind it on a phone leg, with the speaker model's takeover rule in every genuine verdict (SPEAKER_EMBED)
+# under 2 % of the held-out genuine speakers become `suspicious`, as they are and behind a sender's noise suppressor,
+# with the speaker model's takeover rule in every genuine verdict (SPEAKER_EMBED); phone legs (PHONE) their own pair
 passive=()
 speaker="${SPEAKER_EMBED:-detectors/models/speaker-embed}"
 [ "$speaker" = "none" ] || passive+=(--speaker-embed "$speaker")
-[ "${PHONE_NS:-1}" = "0" ] || passive+=(--phone-ns)
+if [ "$phone" = "pair" ]; then passive+=(--phone-pair); elif [ "$phone" = "ns" ]; then passive+=(--phone-ns); fi
 nice -n 10 "$py" detectors/training/voice/choose_weight.py --data "$data" --model "$out" --manifests "${dirs[@]}" \
   --seconds "$seconds" --work "$work" --stage "$stage_out" --stage-folds "$work/stage-folds" --pair "${passive[@]}"
