@@ -34,6 +34,12 @@ through G.711 judged as the service judges a SIP or Twilio leg (telephone calibr
 stay under --max-share too. `--reuse-sweeps` reads back a pass of an earlier run under the same WORK whose drift.ts
 command is the same and whose list and model manifests are unchanged (WORK/sweeps/*/command.json), so adding a pass
 to a finished choice runs only the new one.
+
+A pair per channel family (`--pair --phone-pair`, run.sh's default): the pair above is chosen over the wideband
+passes only (as is and behind a browser's suppressor; spoof calls through --channel) and written as
+`verdict.weight`; phone legs get their own, `verdict.weightTelephone`, chosen the same way over the same speakers
+through G.711 as is and behind the suppressor and the same spoof calls through G.711, all judged as a phone leg
+(telephone calibration and takeover threshold). The service weights a window by its channel's weight.
 """
 from __future__ import annotations
 
@@ -206,10 +212,11 @@ def choose_pair(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
                             "-g711" if ch == "g711" else "", args.reuse_sweeps)
                 for lst, label, sup, ch in passes + phone]
         results = [j.result() for j in jobs]
-    genuine, (spoof, ns) = results[:len(passes) - 1], results[len(passes) - 1]
+    wide, phone_results = results[:len(passes)], results[len(passes):]
+    genuine, (spoof, ns) = wide[:-1], wide[-1]
     nb = genuine[0][1]
     best, table = best_pair(genuine, spoof, args.max_share)
-    tel = best_pair(results[len(passes):-1], results[-1][0], args.max_share) if args.phone_pair else None
+    tel = best_pair(phone_results[:-1], phone_results[-1][0], args.max_share) if phone_results else None
     where = (f"of the {nb} held-out bona fide speakers of the training pages in a {args.seconds} s call "
              f"({args.channel}, "
              f"fold models that never saw the call's page) and of the same speakers behind a sender's noise suppressor "
@@ -222,8 +229,8 @@ def choose_pair(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
                 if args.speaker_embed else ""))
     phone_basis = (f"; on phone legs (verdict.weightTelephone, windows scored with the telephone calibration) the pair "
                    f"{tel[0][0]:g}/{tel[0][1]:g} chosen the same way over the same speakers through G.711 mu-law as is "
-                   f"and behind the suppressor, judged as a phone leg, the most of the {results[-1][1]} spoof calls "
-                   f"through G.711 flagged; genuine suspicious as is/suppressed/spoof calls flagged: {tel[1]}"
+                   f"and behind the suppressor, judged as a phone leg, the most of the {phone_results[-1][1]} spoof "
+                   f"calls through G.711 flagged; genuine suspicious as is/suppressed/spoof calls flagged: {tel[1]}"
                    if tel else "")
     basis = (f"largest-detection pair of weights (this model {','.join(f'{w:g}' for w in grid1)} "
              f"of at most {cap1:.4f}, "
