@@ -24,9 +24,9 @@ describe('challengeServiceOptions (config -> every room\'s ChallengeManager)', (
     expect(challengeServiceOptions(d, analysisPriority(d)).manager).toMatchObject({ highRisk: false, spotCheckEveryMs: 60_000, policy: { spotCheckProbability: 0.02 } });
     expect(() => loadConfig({ DFD_CHALLENGE_SPOTCHECK_MS: '10' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
     // the weak-evidence threshold goes to the challenge service itself
-    expect(challengeServiceOptions(loadConfig({ DFD_CHALLENGE_LEAN_P: '0.55' }), analysisPriority(c)).leanPFake).toBe(0.55);
+    expect(challengeServiceOptions(loadConfig({ DFD_CHALLENGE_LEAN_P: '0.57' }), analysisPriority(c)).leanPFake).toBe(0.57);
     // the default is the threshold lean_threshold.py chose on held-out calls (voice README)
-    expect(challengeServiceOptions(d, analysisPriority(d)).leanPFake).toBe(0.54);
+    expect(challengeServiceOptions(d, analysisPriority(d)).leanPFake).toBe(0.55);
     expect(() => loadConfig({ DFD_CHALLENGE_LEAN_P: '1.5' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
   });
 });
