@@ -7,8 +7,8 @@ import { calibrate, type ModelTask } from '../../detectors/registry/Manifest.js'
 import { ModelRegistry, type AvailableModel } from '../../detectors/registry/ModelRegistry.js';
 import { buildTestModels, faceLogitJs, FACE_SIZE, voiceLogitJs } from '../../detectors/testing/testModels.js';
 import { audioWindow, faceWindow, streamRef } from '../../detectors/testing/windows.js';
-import type { AnalysisWindow, WindowScore } from '../messages.js';
-import type { DropEvent } from './InferenceBackend.js';
+import type { AnalysisWindow, AudioWindow, WindowScore } from '../messages.js';
+import type { DetectorScore, DropEvent } from './InferenceBackend.js';
 import { InferencePool, type InferencePoolOptions } from './InferencePool.js';
 import { preprocessAudio, preprocessImage } from './preprocess.js';
 import { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
@@ -68,6 +68,20 @@ function collect(p: InferencePool): { scores: WindowScore[]; drops: DropEvent[] 
 
 async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 5));
+}
+
+/** One audio window (of `seed`) scored by `m` alone three times, seq 1-3: as a wideband, a telephone and a suppressed sender's window. */
+async function scoreOnEachChannel(m: AvailableModel, seed: number): Promise<{ window: AudioWindow; bySeq: Map<number, DetectorScore> }> {
+  pool = new InferencePool([m]);
+  const scores: DetectorScore[] = [];
+  pool.on('score', (sc) => scores.push(sc));
+  await pool.ready();
+  const window = audioWindow({ seq: 1, seconds: 1, seed });
+  if (window.type !== 'audio-window') throw new Error('audio expected');
+  const channels = [undefined, 'telephone', 'suppressed'] as const;
+  channels.forEach((channel, i) => pool!.submit({ ...window, seq: i + 1, samples: window.samples.slice(), quality: { ...window.quality, ...(channel ? { channel } : {}) } }));
+  await until(() => scores.length === 3);
+  return { window, bySeq: new Map(scores.map((sc) => [sc.seq, sc])) };
 }
 
 async function metricValue(name: string, labels: Record<string, string>): Promise<number> {
@@ -185,16 +199,9 @@ describe('InferencePool with real onnxruntime sessions', () => {
     const tel = { a: cal.a * 0.5, b: cal.b - 1, fittedOn: 'test g711' };
     const sup = { a: cal.a * 2, b: cal.b + 1, fittedOn: 'test suppressed' };
     const m: AvailableModel = { ...voice(), manifest: { ...voice().manifest, calibration: { ...cal, telephone: tel, suppressed: sup } } };
-    pool = new InferencePool([m]);
-    const got = collect(pool);
-    await pool.ready();
-    const base = audioWindow({ seq: 1, seconds: 1, seed: 3 });
-    if (base.type !== 'audio-window') throw new Error('audio expected');
-    const channels = [undefined, 'telephone', 'suppressed'] as const;
-    channels.forEach((channel, i) => pool!.submit({ ...base, seq: i + 1, samples: base.samples.slice(), quality: { ...base.quality, ...(channel ? { channel } : {}) } }));
-    await until(() => got.scores.length === 3);
+    const { window: base, bySeq: scores } = await scoreOnEachChannel(m, 3);
     const logit = voiceLogitJs(preprocessAudio(base.samples, base.sampleRate, m.manifest.audio!));
-    const bySeq = new Map(got.scores.map((s) => [s.seq, s.pFake]));
+    const bySeq = new Map([...scores].map(([seq, s]) => [seq, s.pFake]));
     expect(bySeq.get(1)).toBeCloseTo(calibrate(cal, logit), 4);
     expect(bySeq.get(2)).toBeCloseTo(calibrate({ method: 'logistic', ...tel }, logit), 4);
     expect(bySeq.get(3)).toBeCloseTo(calibrate({ method: 'logistic', ...sup }, logit), 4);
@@ -203,16 +210,8 @@ describe('InferencePool with real onnxruntime sessions', () => {
 
   it("weights each window with its channel family's verdict weight: the telephone one for phone-leg windows", async () => {
     const m: AvailableModel = { ...voice(), manifest: { ...voice().manifest, verdict: { weight: 0.2, weightTelephone: 0.05, basis: 'test per family' } } };
-    pool = new InferencePool([m]);
-    const got = collect(pool);
-    await pool.ready();
-    const base = audioWindow({ seq: 1, seconds: 1, seed: 5 });
-    if (base.type !== 'audio-window') throw new Error('audio expected');
-    const channels = [undefined, 'telephone', 'suppressed'] as const;
-    channels.forEach((channel, i) => pool!.submit({ ...base, seq: i + 1, samples: base.samples.slice(), quality: { ...base.quality, ...(channel ? { channel } : {}) } }));
-    await until(() => got.scores.length === 3);
-    const bySeq = new Map(got.scores.map((s) => [s.seq, s]));
-    expect([1, 2, 3].map((seq) => (bySeq.get(seq) as { weight?: number } | undefined)?.weight)).toEqual([0.2, 0.05, 0.2]);
+    const { bySeq } = await scoreOnEachChannel(m, 5);
+    expect([1, 2, 3].map((seq) => bySeq.get(seq)?.weight)).toEqual([0.2, 0.05, 0.2]);
   });
 
   it('a cascade stage scores one window in N of each stream, after the first stage; the rest are skipped, not dropped', async () => {
