@@ -32,7 +32,8 @@
  *      calibration (calibrationFor: `calibration.telephone` for g711 when the manifest has it);
  *   5. in time order, each window goes into a fresh ParticipantVerdict (service defaults) as the
  *      pipeline does for an audio-only participant: observe(window), then addScore with the
- *      WindowScore InferencePool builds (task, the manifest's verdict weight, evidence = the
+ *      WindowScore InferencePool builds (task, the manifest's verdict weight for the channel's
+ *      family: `verdict.weightTelephone` for g711 when the manifest has it; evidence = the
  *      window's speech seconds), the clock at the window's end (advancing 1 s per window).
  * With --stage2 (one per --model, same order: a cascade stage, manifest `cascade`), the stage
  * model of the speaker's fold also scores the windows the service would give it (windows at
