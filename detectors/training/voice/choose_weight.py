@@ -128,21 +128,22 @@ def single_person_list(tsv: str, out: str) -> tuple[str, int]:
 
 def pair_sweep(work: str, folds_dir: str, stage_folds: str, lst: str, label: str, grid1: list[float],
                grid2: list[float], folds: int, channel: str, seconds: int, fusion: str,
-               suppressed: bool = False, speaker_embed: str = "", name_suffix: str = "",
+               suppressed: bool = False, speaker_embed: str = "",
                reuse: bool = False) -> tuple[dict[tuple[float, float], int], int]:
     """One drift.ts pass over a list with both stages, replayed at every (first, stage) weight pair;
     ({(first, stage): calls suspicious}, calls). `suppressed`: the list's audio is behind a sender's noise suppressor,
     calibrated as the service calibrates such a sender (drift.ts --suppressed: the manifests'
     calibration.suppressed). `speaker_embed`: the speaker model whose takeover rule joins every verdict. A g711
     pass is judged as the service judges a phone leg (telephone calibration; drift.ts --judge-narrowband). The pass
-    lands in WORK/sweeps/<list folder>-<label>[-ns]<name_suffix>/: drift.ts's report and command.json (the command
+    lands in WORK/sweeps/<list folder>-<label>[-ns][-g711]/: drift.ts's report and command.json (the command
     and where its report is); `reuse`: a pass whose stored command is this one, word for word, is read back, not run
     again."""
     args = []
     for k in range(folds):
         args += ["--model", os.path.join(folds_dir, f"voice-antispoof-fold{k}"),
                  "--stage2", os.path.join(stage_folds, f"voice-whisper-fold{k}")]
-    name = os.path.basename(os.path.dirname(lst)) + "-" + label + ("-ns" if suppressed else "") + name_suffix
+    name = (os.path.basename(os.path.dirname(lst)) + "-" + label + ("-ns" if suppressed else "")
+            + ("-g711" if channel == "g711" else ""))
     out = os.path.join(work, "sweeps", name)
     flags = ["--label", label, "--channel", channel, "--seconds", str(seconds),
              "--weights", ",".join(f"{w}" for w in grid1), "--stage-weights", ",".join(f"{w}" for w in grid2),
@@ -209,7 +210,7 @@ def choose_pair(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = [pool.submit(pair_sweep, args.work, folds_dir, args.stage_folds, lst, label, grid1, grid2, folds,
                             ch, args.seconds, args.fusion, sup, args.speaker_embed if label == "bonafide" else "",
-                            "-g711" if ch == "g711" else "", args.reuse_sweeps)
+                            args.reuse_sweeps)
                 for lst, label, sup, ch in passes + phone]
         results = [j.result() for j in jobs]
     wide, phone_results = results[:len(passes)], results[len(passes):]
