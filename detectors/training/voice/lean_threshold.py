@@ -13,8 +13,10 @@ most --max-share of the genuine speakers are challenged in both genuine passes; 
       --weights 0.25,0.1 [--suppressed-list WORK/suppressed-ns2/bonafide-speakers.tsv] [--work /tmp/dfd-lean]
 
 (WORK: run.sh's, where choose_weight.py --pair left the fold models, their lists and the suppressed list.)
-Prints one JSON object (and writes it to WORK/lean-threshold.json). `--channel g711` measures phone legs instead:
-G.711 judged with the telephone calibration (as the service judges SIP and Twilio legs), no suppressed pass
+Prints one JSON object (and writes it to WORK/lean-threshold.json). `--channel g711` measures phone legs instead
+(DFD_CHALLENGE_LEAN_P_TELEPHONE, README "Decision: a weak-evidence threshold for phone legs"): G.711 judged with
+the telephone calibration, as the service judges SIP and Twilio legs, and the suppressed pass is the same speakers
+behind the suppressor (a handset's stand-in), then G.711, judged as a phone leg that does not say so
 (WORK/lean-threshold-g711.json).
 """
 from __future__ import annotations
@@ -87,14 +89,15 @@ def main() -> None:
         raise SystemExit(f"lean_threshold: {len(models)} SpecNet folds but {len(stages)} stage folds")
     bona = os.path.join(args.folds, "bonafide-speakers.tsv")
     ns_bona = args.suppressed_list
-    if not ns_bona and args.channel != "g711":
+    if not ns_bona:
         sys.path.insert(0, HERE)
         from channel import ns_list
         ns_bona = ns_list(bona, os.path.join(args.work, f"suppressed-ns{args.suppressed}"), args.suppressed)
-    passes = {"genuine": (bona, "bonafide", False), "genuineSuppressed": (ns_bona, "bonafide", True),
+    # A browser says its suppressor is on (the verdict takes the suppressed calibration); a phone leg never does:
+    # behind a handset's suppressor it is judged like any G.711 leg.
+    phone = args.channel == "g711"
+    passes = {"genuine": (bona, "bonafide", False), "genuineSuppressed": (ns_bona, "bonafide", not phone),
               "spoof": (os.path.join(args.folds, "spoof-calls.tsv"), "spoof", False)}
-    if args.channel == "g711":  # a phone leg: no browser suppressor in front of it
-        del passes["genuineSuppressed"]
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = {k: pool.submit(drift, lst, label, models, stages, os.path.join(args.work, k), args.channel,
                                args.seconds, sup) for k, (lst, label, sup) in passes.items()}
