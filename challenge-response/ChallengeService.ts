@@ -40,6 +40,13 @@ export interface ChallengeServiceOptions {
    * "Decision: a weak-evidence challenge threshold").
    */
   leanPFake: number;
+  /**
+   * The same threshold for a participant whose audio is scored with the telephone calibration (a G.711
+   * phone leg: SIP, Twilio, Genesys), read from the channel of its latest audio score; absent,
+   * `leanPFake` serves both. The service's default (DFD_CHALLENGE_LEAN_P_TELEPHONE) comes from held-out
+   * phone-leg calls ("Decision: a weak-evidence threshold for phone legs").
+   */
+  leanPFakeTelephone: number;
 }
 
 export interface ChallengeServiceDeps {
@@ -54,6 +61,8 @@ interface RoomEntry {
   room: Room;
   manager: ChallengeManager;
   injectors: Map<string, Promise<PromptInjector>>;
+  /** Participants whose latest audio score came through the telephone channel (their weak-evidence threshold). */
+  telephone: Set<string>;
 }
 
 export interface ChallengeServiceEvents {
@@ -78,20 +87,31 @@ export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
   constructor(deps: ChallengeServiceDeps, options: Partial<ChallengeServiceOptions> = {}) {
     super();
     this.#deps = deps;
-    this.#options = { manager: {}, analysis: {}, leanPFake: 1, ...options };
+    const leanPFake = options.leanPFake ?? 1;
+    this.#options = { manager: {}, analysis: {}, leanPFake, leanPFakeTelephone: leanPFake, ...options };
     const lean = this.#options.leanPFake;
+    const leanTelephone = this.#options.leanPFakeTelephone;
     if (!(lean >= 0 && lean <= 1)) throw new DfdError('ERR_CONFIG', 'leanPFake must be in [0, 1]');
+    if (!(leanTelephone >= 0 && leanTelephone <= 1)) throw new DfdError('ERR_CONFIG', 'leanPFakeTelephone must be in [0, 1]');
     this.#analysis = new AnalysisWorker(this.#options.analysis);
     deps.rooms.on('roomopen', (room) => this.#open(room));
     for (const room of deps.rooms.list()) this.#open(room);
     const { pipeline } = deps;
     pipeline.on('audio-window', (w) => this.#rooms.get(w.stream.roomId)?.manager.pushAudio(w.stream.peerId, w));
-    pipeline.on('score', (s) => this.#rooms.get(s.stream.roomId)?.manager.pushScore(s.stream.peerId, s));
+    pipeline.on('score', (s) => {
+      const entry = this.#rooms.get(s.stream.roomId);
+      if (!entry) return;
+      // the participant's channel family, as its latest audio window was scored (video scores say nothing of it)
+      if (s.channel === 'telephone') entry.telephone.add(s.stream.peerId);
+      else if (s.channel === 'wideband' || s.channel === 'suppressed') entry.telephone.delete(s.stream.peerId);
+      entry.manager.pushScore(s.stream.peerId, s);
+    });
     pipeline.on('face-observation', (st, o) => this.#rooms.get(st.roomId)?.manager.pushFace(st.peerId, o));
     pipeline.on('verdict', (v) => {
-      const weak = v.state === 'likely-genuine' && lean < 1 && v.pFake >= lean;
-      if (v.state !== 'suspicious' && !weak) return;
       const entry = this.#rooms.get(v.roomId);
+      const threshold = entry?.telephone.has(v.peerId) ? leanTelephone : lean;
+      const weak = v.state === 'likely-genuine' && threshold < 1 && v.pFake >= threshold;
+      if (v.state !== 'suspicious' && !weak) return;
       try {
         if (weak) entry?.manager.onWeakEvidence(v.peerId);
         else entry?.manager.onSuspicious(v.peerId);
@@ -174,7 +194,7 @@ export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
         return sink ? playOnSink(sink, spec) : player(peerId, spec);
       },
     });
-    const entry: RoomEntry = { room, manager, injectors };
+    const entry: RoomEntry = { room, manager, injectors, telephone: new Set() };
     this.#rooms.set(room.id, entry);
     room.on('peerjoined', (peer) => {
       if (peer.role !== 'observer') manager.addParticipant({ peerId: peer.id, hasAudio: true, hasVideo: true, cannotDoAudio: false });
@@ -182,6 +202,7 @@ export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
     for (const peer of room.peers.values()) if (peer.role !== 'observer') manager.addParticipant({ peerId: peer.id, hasAudio: true, hasVideo: true, cannotDoAudio: false });
     room.on('peerleft', (peer) => {
       manager.removeParticipant(peer.id);
+      entry.telephone.delete(peer.id);
       void injectors.get(peer.id)?.then((i) => i.close());
       injectors.delete(peer.id);
     });

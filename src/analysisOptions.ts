@@ -58,5 +58,6 @@ export function challengeServiceOptions(c: Config, priority: ThreadPriority): Pa
     },
     analysis: { threadPriority: priority },
     leanPFake: c.challengeLeanP,
+    leanPFakeTelephone: c.challengeLeanPTelephone,
   };
 }
