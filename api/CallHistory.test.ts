@@ -154,17 +154,20 @@ describe('CallHistory', () => {
       verdict('r1', 'c-x', 'bob', 'suspicious', 0.62),
       makeEvent('challenge', base, { challengeId: 'ch9', challengeType: 'head-turn', modality: 'video', phase: 'issued', side: 'left', promptText: 'Turn left', trigger: 'operator' }),
       makeEvent('challenge', base, { challengeId: 'ch9', challengeType: 'head-turn', modality: 'video', phase: 'outcome', outcome: 'passed', measurements: { maxTurnDeg: 38 } }),
+      makeEvent('challenge', base, { challengeId: 'ch10', challengeType: 'whisper-phrase', modality: 'audio', phase: 'issued', trigger: 'weak-evidence', basis: { pFake: 0.57, threshold: 0.56, family: 'telephone' } }),
       makeEvent('decision', base, { decision: 'dismiss', tagState: 'suspicious', operator: 'op', note: 'known caller' }),
     ];
-    const entry = { callId: 'c-x', roomId: 'r1', kind: 'room' as const, live: false, startedAt: events[0]!.ts, endedAt: events[4]!.ts, durationSec: 1, participants: [], worstState: 'collecting' as const, challenges: { total: 1, passed: 1, failed: 0, other: 0 }, decisions: [] };
+    const entry = { callId: 'c-x', roomId: 'r1', kind: 'room' as const, live: false, startedAt: events[0]!.ts, endedAt: events[5]!.ts, durationSec: 1, participants: [], worstState: 'collecting' as const, challenges: { total: 1, passed: 1, failed: 0, other: 0 }, decisions: [] };
     const d = detailFromEvents(entry, events);
     expect(d.source).toBe('audit-trail');
-    expect(d.events).toBe(5);
+    expect(d.events).toBe(6);
     const bob = d.participants[0]!;
     expect(bob.finalState).toBe('suspicious');
     expect(bob.timeline.map((p) => p.kind)).toEqual(['score', 'verdict']);
     expect(bob.challenges).toEqual([
-      expect.objectContaining({ challengeId: 'ch9', side: 'left', trigger: 'operator', outcome: 'passed', measurements: { maxTurnDeg: 38 }, phases: [expect.objectContaining({ phase: 'issued' }), expect.objectContaining({ phase: 'outcome' })] }),
+      expect.objectContaining({ challengeId: 'ch9', side: 'left', trigger: 'operator', basis: null, outcome: 'passed', measurements: { maxTurnDeg: 38 }, phases: [expect.objectContaining({ phase: 'issued' }), expect.objectContaining({ phase: 'outcome' })] }),
+      // a weak-evidence challenge keeps what it acted on
+      expect.objectContaining({ challengeId: 'ch10', trigger: 'weak-evidence', basis: { pFake: 0.57, threshold: 0.56, family: 'telephone' }, outcome: null }),
     ]);
     expect(bob.decisions).toEqual([expect.objectContaining({ decision: 'dismiss', note: 'known caller' })]);
   });

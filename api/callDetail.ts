@@ -15,7 +15,7 @@ function emptyParticipant(peerId: string, displayName: string, ts: string): Hist
 function challengeOf(list: ChallengeDetail[], id: string, type: string, modality: string): ChallengeDetail {
   let c = list.find((x) => x.challengeId === id);
   if (!c) {
-    c = { challengeId: id, challengeType: type, modality, trigger: null, promptText: null, side: null, issuedAt: null, endedAt: null, outcome: null, reason: null, measurements: {}, phases: [] };
+    c = { challengeId: id, challengeType: type, modality, trigger: null, basis: null, promptText: null, side: null, issuedAt: null, endedAt: null, outcome: null, reason: null, measurements: {}, phases: [] };
     list.push(c);
   }
   return c;
@@ -46,6 +46,7 @@ export function detailFromEvents(entry: HistoryEntry, events: readonly DfdEvent[
         if (x.phase === 'issued') {
           c.issuedAt = e.ts;
           c.trigger = x.trigger ?? null;
+          c.basis = x.basis ? { ...x.basis } : null;
           c.promptText = x.promptText ?? null;
           c.side = x.side ?? null;
         }

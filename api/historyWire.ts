@@ -74,6 +74,8 @@ export interface ChallengeDetail {
   challengeType: string;
   modality: string;
   trigger: string | null;
+  /** What a weak-evidence challenge acted on (the `issued` event's basis): fused pFake, the threshold it reached, whose. */
+  basis: { pFake: number; threshold: number; family: string } | null;
   promptText: string | null;
   side: string | null;
   issuedAt: string | null;

@@ -307,7 +307,7 @@ describe('ChallengeManager automatic challenges: spot checks on high-risk calls,
     m.requestChallenge('caller', 'operator', 'whisper-phrase');
     expect(m.onWeakEvidence('caller')).toBeUndefined();
     await vi.advanceTimersByTimeAsync(10 * 60_000);
-    const c = m.onWeakEvidence('caller');
+    const c = m.onWeakEvidence('caller', { pFake: 0.571, threshold: 0.56, family: 'telephone' });
     expect(c?.trigger).toBe('weak-evidence');
     await vi.advanceTimersByTimeAsync(10 * 60_000);
     expect(c?.terminal).toBe(true);
@@ -315,6 +315,8 @@ describe('ChallengeManager automatic challenges: spot checks on high-risk calls,
     expect(m.onWeakEvidence('caller')).toBeUndefined();
     expect(m.onWeakEvidence('nobody')).toBeUndefined();
     expect(issued.map((e) => e.trigger)).toEqual(['operator', 'weak-evidence']);
+    // what it acted on goes out with the issued event; an operator's request carries none
+    expect(issued.map((e) => e.basis)).toEqual([undefined, { pFake: 0.571, threshold: 0.56, family: 'telephone' }]);
   });
 
   it('refuses a spot-check interval that is not a finite number >= 0', () => {

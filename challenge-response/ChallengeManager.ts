@@ -19,7 +19,7 @@ import { catalogueEntry } from './catalogue.js';
 import { Challenge, type ChallengeTrigger, type OutcomeState, type StateChange } from './Challenge.js';
 import { ChallengePolicy, type ParticipantProfile } from './ChallengePolicy.js';
 import { defaultChallengeManagerOptions, type ChallengeManagerOptions } from './ChallengeManagerOptions.js';
-import { evidenceOf, type ChallengeEvent, type ChallengeOutcome, type Evidence, type OperatorDecision } from './ChallengeOutcome.js';
+import { evidenceOf, type ChallengeBasis, type ChallengeEvent, type ChallengeOutcome, type Evidence, type OperatorDecision } from './ChallengeOutcome.js';
 import type { CheckOutcome, PoseBaseline } from './checkers/types.js';
 import { restingPose } from './checkers/video.js';
 import { verdictWeight, weightedPFake } from '../detectors/registry/Manifest.js';
@@ -215,11 +215,12 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
    * The verdict leans toward fake without reaching `suspicious` (the caller decides what "leans"
    * means: ChallengeService, DFD_CHALLENGE_LEAN_P): challenge once per participant and call if the
    * policy allows now; a refusal (cooldown, another challenge running) leaves it for a later call.
+   * `basis` (the pFake, the threshold it reached, whose threshold) goes out with the `issued` event.
    */
-  onWeakEvidence(peerId: string): Challenge | undefined {
+  onWeakEvidence(peerId: string, basis?: ChallengeBasis): Challenge | undefined {
     const p = this.participants.get(peerId);
     if (!p || p.weakEvidenceAsked) return undefined;
-    const c = this.tryAuto(peerId, 'weak-evidence');
+    const c = this.tryAuto(peerId, 'weak-evidence', basis);
     if (c) p.weakEvidenceAsked = true;
     return c;
   }
@@ -237,7 +238,7 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
    * Starts a challenge now. Throws DfdError: ERR_PEER_NOT_FOUND, ERR_CHALLENGE_ACTIVE,
    * ERR_CHALLENGE_LIMIT, ERR_CHALLENGE_UNAVAILABLE, ERR_CLOSED.
    */
-  requestChallenge(peerId: string, trigger: ChallengeTrigger = 'operator', kind?: string): Challenge {
+  requestChallenge(peerId: string, trigger: ChallengeTrigger = 'operator', kind?: string, basis?: ChallengeBasis): Challenge {
     this.assertOpen();
     const p = this.participants.get(peerId);
     if (!p) throw new DfdError('ERR_PEER_NOT_FOUND', undefined, { peerId });
@@ -259,7 +260,7 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
     const run: ActiveRun = { challenge, responseStart: Infinity, responseEnd: Infinity, audio: [], audioSamples: 0, faces: [], poseBaseline: this.restPoseOf(p), maxPFake: Number.NaN, timer: undefined };
     p.active = run;
     challenge.on('state', (c) => this.onState(p, run, c));
-    this.safeEmit('challenge', { phase: 'issued', callId: this.options.callId, challengeId: id, peerId, kind: spec.kind, modality: spec.modality, trigger, promptText: spec.promptText, expectedDurationSec: spec.expectedDurationSec, ...(spec.params.side ? { side: spec.params.side } : {}), at: now });
+    this.safeEmit('challenge', { phase: 'issued', callId: this.options.callId, challengeId: id, peerId, kind: spec.kind, modality: spec.modality, trigger, promptText: spec.promptText, expectedDurationSec: spec.expectedDurationSec, ...(spec.params.side ? { side: spec.params.side } : {}), ...(basis ? { basis } : {}), at: now });
     log.info('challenge issued', { callId: this.options.callId, challengeId: id, kind: spec.kind, trigger });
     challenge.transition('prompting');
     const play = this.options.playPrompt ? this.options.playPrompt(peerId, spec) : Promise.resolve();
@@ -341,11 +342,11 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
     }
   }
 
-  private tryAuto(peerId: string, trigger: ChallengeTrigger): Challenge | undefined {
+  private tryAuto(peerId: string, trigger: ChallengeTrigger, basis?: ChallengeBasis): Challenge | undefined {
     if (this.closed || !this.participants.has(peerId)) return undefined;
     if (this.policy.refusal(peerId, trigger, this.options.now())) return undefined;
     try {
-      return this.requestChallenge(peerId, trigger);
+      return this.requestChallenge(peerId, trigger, undefined, basis);
     } catch (e) {
       const t = autoRefusals.pass();
       if (t.log) log.info('automatic challenge not started', { peerId, trigger, err: e, suppressedSinceLastLine: t.suppressed });

@@ -34,8 +34,19 @@ export interface ChallengeOutcome {
   at: number;
 }
 
+/**
+ * What a weak-evidence challenge acted on: the participant's fused pFake when it was started, the
+ * threshold that pFake reached, and the channel family whose threshold that is (a phone leg scored
+ * with the telephone calibration has its own: DFD_CHALLENGE_LEAN_P_TELEPHONE).
+ */
+export interface ChallengeBasis {
+  pFake: number;
+  threshold: number;
+  family: 'wideband' | 'telephone';
+}
+
 export type ChallengeEvent =
-  | { phase: 'issued'; callId: string; challengeId: string; peerId: string; kind: string; modality: Modality; trigger: ChallengeTrigger; promptText: string; expectedDurationSec: number; side?: 'left' | 'right'; at: number }
+  | { phase: 'issued'; callId: string; challengeId: string; peerId: string; kind: string; modality: Modality; trigger: ChallengeTrigger; promptText: string; expectedDurationSec: number; side?: 'left' | 'right'; basis?: ChallengeBasis; at: number }
   | { phase: 'response'; callId: string; challengeId: string; peerId: string; responseSec: number; observations: number; at: number }
   | ({ phase: 'outcome' } & ChallengeOutcome)
   | { phase: 'cancelled'; callId: string; challengeId: string; peerId: string; reason: string; at: number };

@@ -109,11 +109,12 @@ export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
     pipeline.on('face-observation', (st, o) => this.#rooms.get(st.roomId)?.manager.pushFace(st.peerId, o));
     pipeline.on('verdict', (v) => {
       const entry = this.#rooms.get(v.roomId);
-      const threshold = entry?.telephone.has(v.peerId) ? leanTelephone : lean;
+      const family = entry?.telephone.has(v.peerId) ? 'telephone' : 'wideband';
+      const threshold = family === 'telephone' ? leanTelephone : lean;
       const weak = v.state === 'likely-genuine' && threshold < 1 && v.pFake >= threshold;
       if (v.state !== 'suspicious' && !weak) return;
       try {
-        if (weak) entry?.manager.onWeakEvidence(v.peerId);
+        if (weak) entry?.manager.onWeakEvidence(v.peerId, { pFake: v.pFake, threshold, family });
         else entry?.manager.onSuspicious(v.peerId);
       } catch (e) {
         log.debug('no automatic challenge on verdict', { state: v.state, code: toDfdError(e).code });
@@ -250,6 +251,7 @@ export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
             expectedDurationSec: e.expectedDurationSec,
             trigger: e.trigger,
             ...(e.side ? { side: e.side } : {}),
+            ...(e.basis ? { basis: { pFake: e.basis.pFake, threshold: e.basis.threshold, family: e.basis.family } } : {}),
             // Where the platform cannot play audio, the agent relays the prompt.
             deliveredTo: this.#sinks.get(sinkKey(room.id, e.peerId))?.audience === 'agent' ? ('agent' as const) : ('participant' as const),
           }

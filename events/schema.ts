@@ -155,6 +155,11 @@ function build(strict: boolean) {
     side: Type.Optional(literals(['left', 'right'] as const)),
     trigger: Type.Optional(literals(['suspicious', 'weak-evidence', 'spot-check', 'operator'] as const)),
     /**
+     * What a weak-evidence challenge acted on (phase "issued"): the participant's fused pFake, the threshold it
+     * reached (DFD_CHALLENGE_LEAN_P, or DFD_CHALLENGE_LEAN_P_TELEPHONE for a phone leg) and whose threshold that is.
+     */
+    basis: Type.Optional(obj({ pFake: Prob, threshold: Prob, family: literals(['wideband', 'telephone'] as const) })),
+    /**
      * Who is given the prompt (phase "issued"): the participant (played or shown to them), or the
      * agent on the call, who asks the caller (a phone platform that cannot play audio, e.g. AudioHook).
      */

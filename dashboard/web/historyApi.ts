@@ -77,6 +77,11 @@ function point(v: unknown): DetailPoint | undefined {
   return undefined;
 }
 
+function basisOf(v: unknown): ChallengeDetail['basis'] {
+  if (!isObj(v) || typeof v['pFake'] !== 'number' || typeof v['threshold'] !== 'number') return null;
+  return { pFake: v['pFake'], threshold: v['threshold'], family: str(v['family']) };
+}
+
 function challenge(v: unknown): ChallengeDetail | undefined {
   if (!isObj(v) || typeof v['challengeId'] !== 'string') return undefined;
   const m = isObj(v['measurements']) ? v['measurements'] : {};
@@ -85,6 +90,7 @@ function challenge(v: unknown): ChallengeDetail | undefined {
     challengeType: str(v['challengeType']),
     modality: str(v['modality']),
     trigger: strOrNull(v['trigger']),
+    basis: basisOf(v['basis']),
     promptText: strOrNull(v['promptText']),
     side: strOrNull(v['side']),
     issuedAt: strOrNull(v['issuedAt']),

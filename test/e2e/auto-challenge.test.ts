@@ -54,6 +54,8 @@ function automaticChallenge(name: string, trigger: 'spot-check' | 'weak-evidence
       expect(outcome.trigger).toBe(trigger);
       expect(outcome.outcome).toMatch(/^(passed|failed|non-compliant|unclear|timed-out)$/);
       if (trigger === 'weak-evidence') {
+        // a browser caller is held to the wideband threshold (0 here); the issued event says so
+        expect(issued.basis).toEqual({ pFake: expect.any(Number), threshold: 0, family: 'wideband' });
         // once per call: unless the caller passed (verified), the verdict still leans (threshold 0), yet no second
         // weak-evidence challenge starts after the first ended (cooldown 0: only the once-per-call rule holds it back)
         const verdict = service.pipeline!.participant('auto', callerId)!;

@@ -105,7 +105,7 @@ describe('call history and evidence bundles (real service, real NATS, real Chrom
     service.publish(verdict('collecting', 0.5, 1));
     service.publish(verdict('suspicious', 0.66, 3));
     const challenge = { challengeId: 'ch-e2e', challengeType: 'hum-melody', modality: 'audio' as const };
-    service.publish(makeEvent('challenge', envelope, { ...challenge, phase: 'issued', trigger: 'suspicious', promptText: 'Hum the melody you hear.' }, at(4)));
+    service.publish(makeEvent('challenge', envelope, { ...challenge, phase: 'issued', trigger: 'weak-evidence', basis: { pFake: 0.571, threshold: 0.56, family: 'telephone' }, promptText: 'Hum the melody you hear.' }, at(4)));
     service.publish(makeEvent('challenge', envelope, { ...challenge, phase: 'outcome', outcome: 'failed', reason: 'pitch contour does not follow', measurements: { contourCorr: 0.12 } }, at(9)));
     // The decision goes through the API, while the participant is still in the call.
     await until(() => get(`/v1/rooms/${ROOM}/participants/${peer}`), (r) => (r.json['verdict'] as { state?: string } | undefined)?.state === 'suspicious', 'the verdict in the registry');
@@ -153,7 +153,7 @@ describe('call history and evidence bundles (real service, real NATS, real Chrom
     expect(detail.json).toMatchObject({ source: 'audit-trail', events: 9 });
     const zoe = (detail.json['participants'] as Record<string, unknown>[])[0]!;
     expect((zoe['timeline'] as { kind: string }[]).map((p) => p.kind)).toEqual(['score', 'score', 'verdict', 'score', 'score', 'verdict']);
-    expect(zoe['challenges']).toEqual([expect.objectContaining({ challengeId: 'ch-e2e', trigger: 'suspicious', outcome: 'failed', measurements: { contourCorr: 0.12 } })]);
+    expect(zoe['challenges']).toEqual([expect.objectContaining({ challengeId: 'ch-e2e', trigger: 'weak-evidence', basis: { pFake: 0.571, threshold: 0.56, family: 'telephone' }, outcome: 'failed', measurements: { contourCorr: 0.12 } })]);
     expect(zoe['decisions']).toEqual([expect.objectContaining({ decision: 'confirm', note: 'caller could not hum' })]);
 
     const evidence = await until(
@@ -294,6 +294,8 @@ describe('call history and evidence bundles (real service, real NATS, real Chrom
       expect(await p.locator('[data-testid="timeline"] canvas').count()).toBe(1);
       expect(await p.locator('.u-legend .u-series .u-label').allTextContents()).toEqual(['P(fake) verdict', 'confidence', 'voice-antispoof (weight 0.25)']);
       expect(await p.getByTestId('challenge').getAttribute('data-outcome')).toBe('failed');
+      // a weak-evidence challenge shows what it acted on
+      expect(await p.getByTestId('challenge').textContent()).toContain('weak-evidence (pFake 0.57 ≥ 0.56, phone-leg threshold)');
       expect(await p.getByTestId('decision').getAttribute('data-decision')).toBe('confirm');
       await dash.screenshot({ path: path.join(artifactsDir, 'call-detail.png'), fullPage: true });
       expect(formatViolations(await auditPage(dash))).toBe('');

@@ -84,6 +84,8 @@ describe('weak-evidence challenge threshold per channel family (real baresip pho
     const issued = await untilValue('a challenge the service started by itself', () => challenges(roomId).find((e) => e.payload.phase === 'issued'), 90_000);
     expect(issued.payload.trigger).toBe('weak-evidence');
     expect(issued.peerId).toBe('caller');
+    // the event says what it acted on: the phone-leg threshold (0 here) and the pFake that reached it
+    expect(issued.payload.basis).toEqual({ pFake: expect.any(Number), threshold: 0, family: 'telephone' });
     // it followed a likely-genuine verdict of a leg scored as telephone audio
     expect(verdicts(roomId).some((v) => v.payload.state === 'likely-genuine')).toBe(true);
     expect(channels(roomId)).toEqual(['telephone']);
