@@ -7,6 +7,7 @@
 import { ApiError } from './api.js';
 import { TimelineChart } from './charts.js';
 import { HistoryClient, type CallDetail, type ChallengeDetail, type ParticipantDetail } from './historyApi.js';
+import { triggerText } from './challengeTrigger.js';
 import { callKind, detailTimeline, formatDuration } from './historyFormat.js';
 import { el, showError, stateBadge, time } from './historyDom.js';
 
@@ -41,7 +42,7 @@ function challengeRow(c: ChallengeDetail): HTMLTableRowElement {
     { 'data-testid': 'challenge', 'data-challenge': c.challengeId, 'data-outcome': outcome },
     el('td', {}, c.challengeType, c.side ? ` (${c.side})` : ''),
     el('td', {}, c.modality || '—'),
-    el('td', {}, c.trigger ?? '—', c.basis ? ` (pFake ${c.basis.pFake.toFixed(2)} ≥ ${c.basis.threshold.toFixed(2)}${c.basis.family === 'telephone' ? ', phone-leg threshold' : ''})` : ''),
+    el('td', {}, c.trigger ? triggerText(c) : '—'),
     el('td', {}, time(c.issuedAt, false)),
     el('td', { class: `outcome ${outcome}`, 'data-testid': 'challenge-outcome' }, outcome),
     el('td', {}, [c.reason, measured].filter(Boolean).join(' · ') || '—'),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { initialState, reduce, addPoints, defaultDashboardLimits, type DashboardAction, type DashboardState } from './state.js';
 import { alignTimeline } from './timeline.js';
+import { triggerText } from './challengeTrigger.js';
 import { parseCallSummary, parseWireEvent, type CallSummary, type WireEvent } from './types.js';
 
 let n = 0;
@@ -166,6 +167,21 @@ describe('dashboard state reducer', () => {
     const s = run([agent, own]);
     expect(s.challengeLog.find((c) => c.challengeId === 'ch2')?.agentPrompt).toBe('Whisper the digits 4 7 2');
     expect(s.challengeLog.find((c) => c.challengeId === 'ch3')?.agentPrompt).toBeUndefined();
+  });
+
+  it('an issued challenge keeps its trigger, and a weak-evidence one what it acted on', () => {
+    const weak = ev('challenge', 'caller', { challengeId: 'ch4', challengeType: 'hum-melody', modality: 'audio', phase: 'issued', trigger: 'weak-evidence', basis: { pFake: 0.571, threshold: 0.56, family: 'telephone' } }, 1);
+    const op = ev('challenge', 'b', { challengeId: 'ch5', challengeType: 'hum-melody', modality: 'audio', phase: 'issued', trigger: 'operator' }, 2);
+    // a malformed basis is dropped at the wire, the trigger kept
+    const bad = ev('challenge', 'c', { challengeId: 'ch6', challengeType: 'hum-melody', modality: 'audio', phase: 'issued', trigger: 'weak-evidence', basis: { pFake: 'high', threshold: 2 } }, 3);
+    const s = run([{ type: 'event', event: weak }, { type: 'event', event: op }, { type: 'event', event: bad }]);
+    const byId = (id: string) => s.challengeLog.find((c) => c.challengeId === id);
+    expect(byId('ch4')).toMatchObject({ trigger: 'weak-evidence', basis: { pFake: 0.571, threshold: 0.56, family: 'telephone' } });
+    expect(triggerText(byId('ch4')!)).toBe('weak-evidence (pFake 0.57 ≥ 0.56, phone-leg threshold)');
+    expect(byId('ch5')?.basis).toBeUndefined();
+    expect(triggerText(byId('ch5')!)).toBe('operator');
+    expect(byId('ch6')).toMatchObject({ trigger: 'weak-evidence' });
+    expect(byId('ch6')?.basis).toBeUndefined();
   });
 
   it('records decisions per participant, newest first', () => {

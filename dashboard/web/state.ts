@@ -51,6 +51,9 @@ export interface ChallengeEntry {
   outcome: string | undefined;
   /** What the agent is to ask the caller, when the challenge is relayed by the agent (phase "issued"). */
   agentPrompt?: string;
+  /** What started it (phase "issued"), and for a weak-evidence challenge what it acted on. */
+  trigger?: string;
+  basis?: { pFake: number; threshold: number; family: string };
 }
 
 export interface DecisionEntry {
@@ -350,6 +353,8 @@ function applyEvent(state: DashboardState, e: WireEvent, limits: DashboardLimits
         phase: c.phase,
         outcome: c.outcome,
         ...(c.phase === 'issued' && c.deliveredTo === 'agent' && c.promptText ? { agentPrompt: c.promptText } : {}),
+        ...(c.phase === 'issued' && c.trigger ? { trigger: c.trigger } : {}),
+        ...(c.phase === 'issued' && c.basis ? { basis: c.basis } : {}),
       };
       next.challengeLog = bounded([entry, ...state.challengeLog], limits.challengeLog, true);
       if (c.phase === 'outcome' && c.outcome !== undefined && FAILED_OUTCOMES.has(c.outcome)) {

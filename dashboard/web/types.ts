@@ -73,6 +73,10 @@ export type WireEvent =
         promptText?: string | undefined;
         /** "agent": the agent on the call is to ask the caller (a phone platform that cannot play audio). */
         deliveredTo?: string | undefined;
+        /** What started it: suspicious, weak-evidence, spot-check, operator (phase "issued"). */
+        trigger?: string | undefined;
+        /** A weak-evidence challenge's fused pFake, the threshold it reached, and whose (wideband or telephone). */
+        basis?: { pFake: number; threshold: number; family: string } | undefined;
       };
     })
   | (Envelope & { type: 'decision'; payload: { decision: string; tagState: string; operator: string; note?: string | undefined } });
@@ -81,6 +85,12 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 const isStr = (v: unknown, max = 256): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
 const isProb = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1;
 const optStr = (v: unknown, max: number): string | undefined => (typeof v === 'string' && v.length <= max ? v : undefined);
+
+function parseBasis(v: unknown): { pFake: number; threshold: number; family: string } | undefined {
+  if (!isObj(v) || !isProb(v['pFake']) || !isProb(v['threshold'])) return undefined;
+  return { pFake: v['pFake'], threshold: v['threshold'], family: optStr(v['family'], 32) ?? 'wideband' };
+}
+
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
 /** The verdict's evidence, or undefined when absent or malformed. */
@@ -123,6 +133,8 @@ export function parseWireEvent(value: unknown): WireEvent | undefined {
           outcome: optStr(p['outcome'], 32),
           promptText: optStr(p['promptText'], 500),
           deliveredTo: optStr(p['deliveredTo'], 32),
+          trigger: optStr(p['trigger'], 32),
+          basis: parseBasis(p['basis']),
         },
       };
     case 'decision':

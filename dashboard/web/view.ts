@@ -9,6 +9,7 @@ import type { Alert, CallView, ChallengeEntry, DashboardState, DepartedEntry, Pa
 import { stateColours, stateLabels } from './types.js';
 import { describeVerdict } from './verdictDisplay.js';
 import { renderVerdictBadge } from './verdictBadge.js';
+import { triggerText } from './challengeTrigger.js';
 import { TimelineChart } from './charts.js';
 
 export type OperatorAction = 'challenge' | 'confirm' | 'dismiss';
@@ -294,6 +295,8 @@ export class DashboardView {
           el('time', { datetime: c.ts }, time(c.ts)),
           el('strong', {}, ` ${c.displayName}`),
           el('span', {}, ` ${c.challengeType} · ${c.phase}`),
+          // why it started: the trigger, and what a weak-evidence challenge acted on
+          ...(c.trigger ? [el('span', { class: 'trigger', 'data-testid': 'challenge-trigger' }, ` · ${triggerText(c)}`)] : []),
           ...(c.outcome ? [el('span', { class: `outcome ${c.outcome}` }, ` · ${c.outcome}`)] : []),
           // AudioHook calls: the service cannot speak to the caller, the agent asks instead.
           ...(c.agentPrompt ? [el('p', { class: 'agent-prompt', 'data-testid': 'agent-prompt' }, `Ask the caller: ${c.agentPrompt}`)] : []),

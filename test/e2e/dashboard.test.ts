@@ -187,7 +187,13 @@ describe('operator dashboard and badge SDK (real Chromium, real NATS)', () => {
       makeEvent(
         'challenge',
         baseOf(bobId, 'Bob'),
-        { challengeId: 'ch-e2e-1', challengeType: 'read-digits', modality: 'audio', phase, ...(outcome ? { outcome, measurements: { werDigits: 0.8 } } : {}) },
+        {
+          challengeId: 'ch-e2e-1',
+          challengeType: 'read-digits',
+          modality: 'audio',
+          phase,
+          ...(outcome ? { outcome, measurements: { werDigits: 0.8 } } : { trigger: 'weak-evidence' as const, basis: { pFake: 0.562, threshold: 0.55, family: 'wideband' as const } }),
+        },
         at(s),
       );
     service.publish(challenge('issued', 5));
@@ -195,6 +201,8 @@ describe('operator dashboard and badge SDK (real Chromium, real NATS)', () => {
     const log = dash.getByTestId('challenge-log').getByTestId('challenge-entry');
     await expect.poll(() => log.count(), WAIT).toBe(2);
     expect(await log.evaluateAll((els) => els.map((e) => `${(e as HTMLElement).dataset['phase']}:${(e as HTMLElement).dataset['outcome']}`))).toEqual(['outcome:failed', 'issued:']);
+    // why it was started, as the issued event says
+    expect(await log.nth(1).getByTestId('challenge-trigger').textContent()).toBe(' · weak-evidence (pFake 0.56 ≥ 0.55)');
     await expect.poll(() => dash.locator('[data-testid="alert"][data-kind="challenge"][data-value="failed"]').count(), WAIT).toBe(1);
 
     // "Challenge now": no challenge module is attached in this service, so the API's typed error must be visible.
