@@ -10,17 +10,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startTestService } from '../helpers/service.js';
-import { testModelsDir, removeDir } from '../helpers/models.js';
+import { testModelsDir, patchManifest } from '../helpers/models.js';
 import { untilValue } from '../helpers/until.js';
-import { startBaresip, type BaresipPhone } from '../helpers/baresip.js';
-import type { Service } from '../../src/Service.js';
+import { startSipTestBed, type SipTestBed } from '../helpers/sipTestBed.js';
 import type { ChallengeEvent, DfdEvent } from '../../events/schema.js';
-import { writePhoneSpeechWav } from '../../ingest/testing/phoneSpeech.js';
 
-const KEY = 'acme-sip-key-0123456789';
 const WIDEBAND_WEIGHT = 1;
 const PHONE_WEIGHT = 0.5;
 
@@ -42,51 +36,26 @@ function peak(file: string): number {
 }
 
 describe('SIP ingest (real baresip phone, real service, real NATS, real speech)', () => {
-  let service: Service;
-  let modelsDir: string;
-  let tmp: string;
-  let wav: string;
-  let wav48: string;
-  let wav16: string;
-  const events: DfdEvent[] = [];
-  const phones: BaresipPhone[] = [];
+  let bed: SipTestBed;
+  let service: SipTestBed['service'];
+  let events: DfdEvent[];
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-sip-e2e-'));
-    wav = path.join(tmp, 'speech8k.wav');
-    // About 40 s of real speech (the three clips twice), 8 kHz mono 16-bit: what the phone says.
-    writePhoneSpeechWav(wav, 8000, 2);
-    wav16 = path.join(tmp, 'speech16k.wav');
-    writePhoneSpeechWav(wav16, 16000, 2);
-    wav48 = path.join(tmp, 'speech48k.wav');
-    writePhoneSpeechWav(wav48, 48000, 2);
-    modelsDir = testModelsDir();
+    const modelsDir = testModelsDir();
     // a weight per channel family, as choose_weight.py --phone-pair writes it
-    const manifestPath = path.join(modelsDir, 'test-voice', 'manifest.json');
-    const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
-    fs.writeFileSync(manifestPath, JSON.stringify({ ...manifest, verdict: { weight: WIDEBAND_WEIGHT, weightTelephone: PHONE_WEIGHT, basis: 'sip-ingest e2e: one weight per channel family' } }));
-    service = await startTestService({ modelsDir, ingestKeys: [`acme=${KEY}`], sipHost: '127.0.0.1', sipRtpMinPort: 32000, sipRtpMaxPort: 32999 }, { events: true, analysis: true });
-    service.bus!.subscribe({}, (e) => {
-      events.push(e);
-    });
+    patchManifest(modelsDir, 'test-voice', (m) => ({ ...m, verdict: { weight: WIDEBAND_WEIGHT, weightTelephone: PHONE_WEIGHT, basis: 'sip-ingest e2e: one weight per channel family' } }));
+    bed = await startSipTestBed(modelsDir, 32000);
+    service = bed.service;
+    events = bed.events;
   });
 
   afterAll(async () => {
-    for (const p of phones) await p.stop();
-    await service?.close();
-    removeDir(modelsDir);
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-    for (const p of phones) fs.rmSync(p.dir, { recursive: true, force: true });
+    await bed?.close();
   });
 
   it('a phone call with real speech reaches a verdict on NATS, hears the challenge prompt over RTP, and its BYE ends the call', async () => {
-    const sip = service.sip!;
-    expect(sip.port).toBeGreaterThan(0);
-    const phone = startBaresip({ target: `sip:screen@127.0.0.1:${sip.port}`, user: 'acme', password: KEY, wav });
-    phones.push(phone);
-    const call = await untilValue('the SIP call answered', () => sip.calls()[0], 30_000).catch((e: unknown) => {
-      throw new Error(`${String(e)}\nbaresip said:\n${phone.output().slice(-3000)}`);
-    });
+    expect(service.sip!.port).toBeGreaterThan(0);
+    const { phone, call } = await bed.dial({ rate: 8000 });
     const roomId = call.roomId;
     expect(roomId).toMatch(/^sip-[0-9a-f]{20}$/);
     expect(call.streams).toEqual([expect.objectContaining({ role: 'caller', codec: 'PCMU' })]);
@@ -113,8 +82,7 @@ describe('SIP ingest (real baresip phone, real service, real NATS, real speech)'
     expect(sent).toBeGreaterThan(50); // at least a second of prompt audio went out as RTP
 
     // The phone hangs up: BYE -> 200, the call and its room end.
-    await phone.stop();
-    await untilValue('the call ended', () => (sip.calls().length === 0 && !service.rooms.get(roomId) ? true : undefined), 20_000);
+    await bed.hangUp(phone, roomId);
     // What the phone heard: baresip's decoded-audio dump holds the prompt (not silence).
     const heard = phone.receivedWavs();
     expect(heard.length).toBeGreaterThan(0);
@@ -124,15 +92,10 @@ describe('SIP ingest (real baresip phone, real service, real NATS, real speech)'
   }, 240_000);
 
   it.each([
-    { codec: 'opus', baresip: 'opus', rate: 48000 },
-    { codec: 'G722', baresip: 'G722/16000/1', rate: 16000 },
+    { codec: 'opus', baresip: 'opus', rate: 48000 as const },
+    { codec: 'G722', baresip: 'G722/16000/1', rate: 16000 as const },
   ])('a phone that offers only $codec is answered in it: wideband windows, a verdict, the prompt back in $codec', async ({ codec, baresip, rate }) => {
-    const sip = service.sip!;
-    const phone = startBaresip({ target: `sip:screen@127.0.0.1:${sip.port}`, user: 'acme', password: KEY, wav: rate === 48000 ? wav48 : wav16, sampleRate: rate, codecs: [baresip] });
-    phones.push(phone);
-    const call = await untilValue(`the ${codec} call answered`, () => sip.calls()[0], 30_000).catch((e: unknown) => {
-      throw new Error(`${String(e)}\nbaresip said:\n${phone.output().slice(-3000)}`);
-    });
+    const { phone, call } = await bed.dial({ rate, codecs: [baresip] });
     const roomId = call.roomId;
     expect(call.streams, JSON.stringify(call.streams)).toEqual([expect.objectContaining({ role: 'caller', codec })]);
     const verdict = await untilValue('a verdict other than collecting on NATS', () => events.find((e) => e.type === 'verdict' && e.roomId === roomId && e.payload.state !== 'collecting'), 90_000);
@@ -147,8 +110,7 @@ describe('SIP ingest (real baresip phone, real service, real NATS, real speech)'
     }
     await untilValue(`the response window opened (prompt played in ${codec})`, () => challengeEvents().find((e) => e.payload.phase === 'response'), 60_000);
     expect(call.streams[0]!.sent).toBeGreaterThan(50);
-    await phone.stop();
-    await untilValue('the call ended', () => (sip.calls().length === 0 && !service.rooms.get(roomId) ? true : undefined), 20_000);
+    await bed.hangUp(phone, roomId);
     const heard = phone.receivedWavs();
     expect(heard.length).toBeGreaterThan(0);
     expect(Math.max(...heard.map(peak))).toBeGreaterThan(1000);

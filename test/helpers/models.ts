@@ -15,6 +15,12 @@ export function testModelsDir(): string {
   return dir;
 }
 
+/** Rewrites `<dir>/<id>/manifest.json` through `patch` (a test's own calibration or verdict weights). */
+export function patchManifest(dir: string, id: string, patch: (m: Record<string, unknown>) => Record<string, unknown>): void {
+  const file = path.join(dir, id, 'manifest.json');
+  fs.writeFileSync(file, JSON.stringify(patch(JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>)));
+}
+
 export function removeDir(dir: string | undefined): void {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 }
