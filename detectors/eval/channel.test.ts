@@ -97,6 +97,22 @@ describe('eval channels on espeak-ng speech', () => {
     expect(channelQuality(out, 0, 2)).toEqual({ packetLoss: 0, concealed: 0, bitrate: 64000, bandwidth: 'NB' });
   });
 
+  it('amrg711: AMR-NB 12.2 kb/s before the G.711 step, a phone leg like g711 with a speech codec\'s distortion', () => {
+    const spec = channelSpec('amrg711');
+    expect(spec).toMatchObject({ codec: 'amr-g711', calibration: 'telephone' });
+    const out = applyChannel(speech, spec);
+    const g711 = applyChannel(speech, channelSpec('g711'));
+    expect(out.sampleRate).toBe(16000);
+    expect(out.samples.length).toBe(g711.samples.length);
+    // the telephone band only, and about as much speech energy in it as plain G.711 carries
+    expect(db(bandEnergy(out.samples, 16000, 4200, 8000), bandEnergy(out.samples, 16000, 0, 8000))).toBeLessThan(-30);
+    expect(Math.abs(db(bandEnergy(out.samples, 16000, 300, 3400), bandEnergy(g711.samples, 16000, 300, 3400)))).toBeLessThan(3);
+    // but not G.711's waveform: a model-based codec keeps the spectrum, not the samples
+    expect(snrDb(g711.samples, out.samples)).toBeLessThan(15);
+    // what the service sees of the leg is the G.711 trunk
+    expect(channelQuality(out, 0, 2)).toEqual({ packetLoss: 0, concealed: 0, bitrate: 64000, bandwidth: 'NB' });
+  });
+
   it('opus12loss loses exactly 5 % of the packets after the first, the same ones for the same seed', () => {
     const n = Math.ceil(speech.length / 960);
     const a = lossSchedule(n, 0.05, 1);

@@ -13,12 +13,16 @@
  *   g711        telephone: the service's Resampler 48 kHz -> 8 kHz (Kaiser windowed-sinc, passband
  *               0.86 x 4 kHz, 80 dB stopband from 4 kHz), G.711 mu-law encode + decode
  *               (pipeline/audio/G711.ts), Resampler 8 kHz -> 16 kHz.
+ *   amrg711     a mobile caller on a G.711 trunk: the same 8 kHz signal first through AMR-NB at
+ *               12.2 kb/s (the handset's codec; encoded and decoded by sox with libopencore-amrnb,
+ *               which Debian's sox pulls in), then G.711 as above. Judged as a phone leg.
  *
  * `--opus <bitrate>` of the eval tool is `opusSpec(bitrate)`: Opus at that bitrate, no loss.
  * Each output carries the per-packet record the service would derive its window quality from
  * (`channelQuality`: packet loss, concealed share, bitrate from payload sizes, Opus bandwidth
  * from the TOC byte), as AudioStreamProcessor does.
  */
+import { spawnSync } from 'node:child_process';
 import opus from '@discordjs/opus';
 import { DfdError } from '../../kernel/errors.js';
 import { muLawDecodeFloat, muLawEncodeFloat } from '../../pipeline/audio/G711.js';
@@ -29,7 +33,7 @@ import type { CalibrationChannel } from '../registry/Manifest.js';
 import { seededRandom } from '../../challenge-response/eval/labelledSet.js';
 import { pickDistinct } from '../../challenge-response/random.js';
 
-export const Channels = ['clean', 'opus24', 'opus12loss', 'g711'] as const;
+export const Channels = ['clean', 'opus24', 'opus12loss', 'g711', 'amrg711'] as const;
 export type Channel = (typeof Channels)[number];
 
 /** The service's codec rate: every clip enters the channel at 48 kHz. */
@@ -43,7 +47,7 @@ const G711_OUT_RATE = 16_000;
 export interface ChannelSpec {
   /** Names the channel in reports and file names: a Channel, or `opus<bitrate>` for --opus. */
   name: string;
-  codec: 'none' | 'opus' | 'g711';
+  codec: 'none' | 'opus' | 'g711' | 'amr-g711';
   /** Codec bitrate, bit/s (0 for none). */
   bitrate: number;
   /** Share of 20 ms packets lost (Opus only). */
@@ -57,7 +61,11 @@ const SPECS: Record<Channel, ChannelSpec> = {
   opus24: { name: 'opus24', codec: 'opus', bitrate: 24_000, lossRate: 0, calibration: 'wideband' },
   opus12loss: { name: 'opus12loss', codec: 'opus', bitrate: 12_000, lossRate: 0.05, calibration: 'wideband' },
   g711: { name: 'g711', codec: 'g711', bitrate: 64_000, lossRate: 0, calibration: 'telephone' },
+  amrg711: { name: 'amrg711', codec: 'amr-g711', bitrate: 64_000, lossRate: 0, calibration: 'telephone' },
 };
+
+/** AMR-NB's highest mode, 12.2 kb/s (sox's -C 7 for amr-nb). */
+const AMR_NB_MODE = 7;
 
 /** The spec of a named channel; ERR_CONFIG for an unknown name. */
 export function channelSpec(name: string): ChannelSpec {
@@ -131,9 +139,34 @@ export function opusRoundTrip(x: Float32Array, bitrate: number, lost?: Uint8Arra
   }
 }
 
-/** 48 kHz float -> 8 kHz (band-limited) -> G.711 mu-law -> 8 kHz -> 16 kHz. */
-export function g711RoundTrip(x: Float32Array): Omit<ChannelOutput, 'spec'> {
-  const narrow = resampleClip(x, CODEC_RATE, G711_RATE);
+/**
+ * 8 kHz float -> AMR-NB 12.2 kb/s -> 8 kHz float, through sox (one encode and one decode process).
+ * ERR_DECODE_FAILED when sox cannot (no sox, or a sox without the amr-nb format). The decoder's output is
+ * trimmed or padded with silence to the input's length.
+ */
+export function amrNbRoundTrip(x8: Float32Array): Float32Array {
+  const pcm = Buffer.alloc(x8.length * 2);
+  for (let i = 0; i < x8.length; i++) pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(x8[i]! * 32768))), i * 2);
+  const raw = ['-t', 'raw', '-r', String(G711_RATE), '-c', '1', '-e', 'signed-integer', '-b', '16'];
+  const sox = (args: string[], input: Buffer): Buffer => {
+    const r = spawnSync('sox', args, { input, maxBuffer: 1 << 30 });
+    if (r.error || r.status !== 0) throw new DfdError('ERR_DECODE_FAILED', 'sox could not run the AMR-NB round trip (is sox installed with its amr-nb format?)', { status: r.status ?? -1, stderr: String(r.stderr ?? r.error).slice(0, 300) });
+    return r.stdout;
+  };
+  const amr = sox([...raw, '-', '-t', 'amr-nb', '-C', String(AMR_NB_MODE), '-'], pcm);
+  const dec = sox(['-t', 'amr-nb', '-', ...raw, '-'], amr);
+  const out = new Float32Array(x8.length);
+  for (let i = 0; i < out.length && 2 * i + 1 < dec.length; i++) out[i] = dec.readInt16LE(2 * i) / 32768;
+  return out;
+}
+
+/**
+ * 48 kHz float -> 8 kHz (band-limited) -> G.711 mu-law -> 8 kHz -> 16 kHz; with `amr`, AMR-NB
+ * 12.2 kb/s before the G.711 step (a mobile caller reaching a G.711 trunk).
+ */
+export function g711RoundTrip(x: Float32Array, amr = false): Omit<ChannelOutput, 'spec'> {
+  const band = resampleClip(x, CODEC_RATE, G711_RATE);
+  const narrow = amr ? amrNbRoundTrip(band) : band;
   const coded = muLawDecodeFloat(muLawEncodeFloat(narrow));
   const n = Math.ceil(narrow.length / 160);
   const packets: PacketRecord[] = Array.from({ length: n }, () => ({ lost: false, bytes: 160, bandwidth: 'NB' }));
@@ -143,7 +176,7 @@ export function g711RoundTrip(x: Float32Array): Omit<ChannelOutput, 'spec'> {
 /** Puts a 48 kHz mono clip through a channel. `lossSeed` seeds the packet-loss schedule. */
 export function applyChannel(x48: Float32Array, spec: ChannelSpec, lossSeed = 1): ChannelOutput {
   if (spec.codec === 'none') return { spec, samples: x48, sampleRate: CODEC_RATE, packets: [], concealedSamples: 0 };
-  if (spec.codec === 'g711') return { spec, ...g711RoundTrip(x48) };
+  if (spec.codec === 'g711' || spec.codec === 'amr-g711') return { spec, ...g711RoundTrip(x48, spec.codec === 'amr-g711') };
   const packets = Math.ceil(x48.length / FRAME);
   return { spec, ...opusRoundTrip(x48, spec.bitrate, lossSchedule(packets, spec.lossRate, lossSeed)) };
 }

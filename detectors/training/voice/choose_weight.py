@@ -39,7 +39,9 @@ A pair per channel family (`--pair --phone-pair`, run.sh's default): the pair ab
 passes only (as is and behind a browser's suppressor; spoof calls through --channel) and written as
 `verdict.weight`; phone legs get their own, `verdict.weightTelephone`, chosen the same way over the same speakers
 through G.711 as is and behind the suppressor and the same spoof calls through G.711, all judged as a phone leg
-(telephone calibration and takeover threshold). The service weights a window by its channel's weight.
+(telephone calibration and takeover threshold). The service weights a window by its channel's weight. With
+`--phone-amr` (run.sh's default since 2026-12-06) two more genuine phone passes bound the phone pair: the same
+speakers through AMR-NB 12.2 kb/s then G.711 (a mobile caller on a G.711 trunk), as is and behind the suppressor.
 """
 from __future__ import annotations
 
@@ -55,6 +57,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+# drift.ts channels that reach the service as a phone leg (telephone calibration and weight): G.711, and AMR-NB then
+# G.711 (a mobile caller on a G.711 trunk)
+PHONE_CHANNELS = ("g711", "amrg711")
 
 
 def run_drift(lst: str, model_args: list[str], out: str, *flags: str) -> dict:
@@ -134,21 +139,21 @@ def pair_sweep(work: str, folds_dir: str, stage_folds: str, lst: str, label: str
     ({(first, stage): calls suspicious}, calls). `suppressed`: the list's audio is behind a sender's noise suppressor,
     calibrated as the service calibrates such a sender (drift.ts --suppressed: the manifests'
     calibration.suppressed). `speaker_embed`: the speaker model whose takeover rule joins every verdict. A g711
-    pass is judged as the service judges a phone leg (telephone calibration; drift.ts --judge-narrowband). The pass
-    lands in WORK/sweeps/<list folder>-<label>[-ns][-g711]/: drift.ts's report and command.json (the command
-    and where its report is); `reuse`: a pass whose stored command is this one, word for word, is read back, not run
-    again."""
+    pass (and an amrg711 one: AMR-NB, then G.711) is judged as the service judges a phone leg (telephone
+    calibration; drift.ts --judge-narrowband). The pass lands in
+    WORK/sweeps/<list folder>-<label>[-ns][-g711|-amrg711]/: drift.ts's report and command.json (the command and where
+    its report is); `reuse`: a pass whose stored command is this one, word for word, is read back, not run again."""
     args = []
     for k in range(folds):
         args += ["--model", os.path.join(folds_dir, f"voice-antispoof-fold{k}"),
                  "--stage2", os.path.join(stage_folds, f"voice-whisper-fold{k}")]
     name = (os.path.basename(os.path.dirname(lst)) + "-" + label + ("-ns" if suppressed else "")
-            + ("-g711" if channel == "g711" else ""))
+            + (f"-{channel}" if channel in PHONE_CHANNELS else ""))
     out = os.path.join(work, "sweeps", name)
     flags = ["--label", label, "--channel", channel, "--seconds", str(seconds),
              "--weights", ",".join(f"{w}" for w in grid1), "--stage-weights", ",".join(f"{w}" for w in grid2),
              "--fusions", fusion, *(["--suppressed"] if suppressed else []),
-             *(["--judge-narrowband"] if channel == "g711" else []),
+             *(["--judge-narrowband"] if channel in PHONE_CHANNELS else []),
              *(["--speaker-embed", speaker_embed] if speaker_embed else [])]
     # what the pass read, not only where: the list's rows and every model's manifest (its ONNX file's sha256, its
     # calibrations), so a pass over models rebuilt in the same folders is run again, not read back
@@ -204,9 +209,12 @@ def choose_pair(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
         passes.append((ns_bona, "bonafide", False, "g711"))
     passes.append((lists["spoof"], "spoof", False, args.channel))
     # --phone-pair: the phone-leg family on its own, judged as the service judges a SIP or Twilio leg (telephone
-    # calibration): the genuine speakers through G.711 as is and behind the suppressor, the spoof calls through G.711
-    phone = [(lists["bonafide"], "bonafide", False, "g711"), (ns_bona, "bonafide", False, "g711"),
-             (lists["spoof"], "spoof", False, "g711")] if args.phone_pair else []
+    # calibration): the genuine speakers through G.711 as is and behind the suppressor (with --phone-amr also through
+    # AMR-NB then G.711, a mobile caller), the spoof calls through G.711
+    phone = [(lists["bonafide"], "bonafide", False, "g711"), (ns_bona, "bonafide", False, "g711")]
+    if args.phone_amr:
+        phone += [(lists["bonafide"], "bonafide", False, "amrg711"), (ns_bona, "bonafide", False, "amrg711")]
+    phone = phone + [(lists["spoof"], "spoof", False, "g711")] if args.phone_pair else []
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = [pool.submit(pair_sweep, args.work, folds_dir, args.stage_folds, lst, label, grid1, grid2, folds,
                             ch, args.seconds, args.fusion, sup, args.speaker_embed if label == "bonafide" else "",
@@ -230,8 +238,12 @@ def choose_pair(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
                 if args.speaker_embed else ""))
     phone_basis = (f"; on phone legs (verdict.weightTelephone, windows scored with the telephone calibration) the pair "
                    f"{tel[0][0]:g}/{tel[0][1]:g} chosen the same way over the same speakers through G.711 mu-law as is "
-                   f"and behind the suppressor, judged as a phone leg, the most of the {phone_results[-1][1]} spoof "
-                   f"calls through G.711 flagged; genuine suspicious as is/suppressed/spoof calls flagged: {tel[1]}"
+                   f"and behind the suppressor"
+                   + (", and through AMR-NB 12.2 kb/s then G.711 (a mobile caller) as is and behind the suppressor"
+                      if args.phone_amr else "")
+                   + f", judged as a phone leg, the most of the {phone_results[-1][1]} spoof calls through G.711 "
+                   f"flagged; genuine suspicious as is/suppressed/"
+                   + ("AMR as is/AMR suppressed/" if args.phone_amr else "") + f"spoof calls flagged: {tel[1]}"
                    if tel else "")
     basis = (f"largest-detection pair of weights (this model {','.join(f'{w:g}' for w in grid1)} "
              f"of at most {cap1:.4f}, "
@@ -339,6 +351,9 @@ def main() -> None:
                     help="--pair: phone legs get their own pair (verdict.weightTelephone), chosen over the genuine "
                          "speakers through G.711 as is and behind the suppressor and the spoof calls through G.711, "
                          "all judged as a phone leg; the wideband pair then answers for wideband passes only")
+    ap.add_argument("--phone-amr", action="store_true",
+                    help="--phone-pair: two more genuine phone passes, the speakers through AMR-NB 12.2 kb/s then "
+                         "G.711 (a mobile caller on a G.711 trunk) as is and behind the suppressor, under --max-share")
     ap.add_argument("--reuse-sweeps", action="store_true",
                     help="--pair: read back a drift pass stored under WORK/sweeps whose command is the same, word for "
                          "word (e.g. to add --phone-ns to a finished choice); default: every pass runs")
@@ -353,6 +368,8 @@ def main() -> None:
                      ("--phone-pair", args.phone_pair), ("--reuse-sweeps", args.reuse_sweeps)):
         if on and not args.pair:
             ap.error(f"{flag} needs --pair")
+    if args.phone_amr and not args.phone_pair:
+        ap.error("--phone-amr needs --phone-pair")
     if args.phone_ns and args.phone_pair:
         ap.error("--phone-ns (phone legs bound the one pair) and --phone-pair (phone legs get their own pair) "
                  "exclude each other")
