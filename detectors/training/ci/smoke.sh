@@ -100,15 +100,16 @@ voice() {
     --stage "$out/stage-only/voice-whisper" --stage-folds "$out/voice-weight/stage-folds"
   stamp weight_modes
   # run.sh chose the pairs over every passive path (its defaults SPEAKER_EMBED and PHONE=pair: the speaker model's
-  # takeover rule in the genuine calls, phone legs their own pair from G.711 passes); the same choice once more with
-  # --reuse-sweeps must read all six passes back instead of running them, and write the same pairs
+  # takeover rule in the genuine calls, phone legs their own pair from G.711 and AMR-NB then G.711 passes); the same
+  # choice once more with --reuse-sweeps must read all eight passes back instead of running them, and write the same
+  # pairs
   rm -rf "$out/reuse" && mkdir -p "$out/reuse"
   cp -r "$out/models/voice-antispoof" "$out/models-stage/voice-whisper" "$out/reuse/"
   choose_again() {
     nice -n 10 "$py" "$v/choose_weight.py" --data "$data" --model "$out/reuse/voice-antispoof" --manifests "$fx" \
       --seconds 10 --work "$out/voice-weight" --folds "$out/voice-weight/folds" \
       --stage "$out/reuse/voice-whisper" --stage-folds "$out/voice-weight/stage-folds" --pair \
-      --speaker-embed "$root/detectors/models/speaker-embed" --phone-pair --reuse-sweeps 2>&1 | tee "$1"
+      --speaker-embed "$root/detectors/models/speaker-embed" --phone-pair --phone-amr --reuse-sweeps 2>&1 | tee "$1"
   }
   choose_again "$out/voice-weight-reuse.log"
   # a fold model rewritten in place (its manifest's bytes change, its meaning does not): no pass may be read back

@@ -17,7 +17,9 @@ Prints one JSON object (and writes it to WORK/lean-threshold.json). `--channel g
 (DFD_CHALLENGE_LEAN_P_TELEPHONE, README "Decision: a weak-evidence threshold for phone legs"): G.711 judged with
 the telephone calibration, as the service judges SIP and Twilio legs, and the suppressed pass is the same speakers
 behind the suppressor (a handset's stand-in), then G.711, judged as a phone leg that does not say so
-(WORK/lean-threshold-g711.json).
+(WORK/lean-threshold-g711.json). With `--phone-amr` (how the phone threshold is chosen since the mobile-callers
+decision) the same speakers also go through AMR-NB 12.2 kb/s then G.711, as is and behind the suppressor, and the
+rule holds over all four genuine passes.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from choose_weight import run_drift  # this script's folder is on sys.path
+from choose_weight import PHONE_CHANNELS, run_drift  # this script's folder is on sys.path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -54,13 +56,14 @@ def weighted_copies(src: str, dst: str, prefix: str, weight: float) -> list[str]
 
 def drift(lst: str, label: str, models: list[str], stages: list[str], out: str, channel: str, seconds: int,
           suppressed: bool) -> dict:
-    """One drift.ts pass; g711 is judged as a phone leg is (the verdict takes telephone audio with the manifests'
-    telephone calibration; drift.ts --judge-narrowband)."""
+    """One drift.ts pass; g711 and amrg711 are judged as a phone leg is (the verdict takes telephone audio with the
+    manifests' telephone calibration; drift.ts --judge-narrowband)."""
     args = []
     for m, s in zip(models, stages):
         args += ["--model", m, "--stage2", s]
     rep = run_drift(lst, args, out, "--label", label, "--channel", channel, "--seconds", str(seconds),
-                    *(["--suppressed"] if suppressed else []), *(["--judge-narrowband"] if channel == "g711" else []))
+                    *(["--suppressed"] if suppressed else []),
+                    *(["--judge-narrowband"] if channel in PHONE_CHANNELS else []))
     return {"calls": rep["totals"]["speakers"], "suspicious": rep["totals"]["suspicious"],
             "lean": {f"{r['pFake']:.2f}": r["challenged"] for r in rep["lean"]}}
 
@@ -77,11 +80,16 @@ def main() -> None:
     ap.add_argument("--suppressed", type=int, default=2, choices=(1, 2, 3))
     ap.add_argument("--channel", default="opus24")
     ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--phone-amr", action="store_true",
+                    help="--channel g711: two more genuine passes, the speakers through AMR-NB 12.2 kb/s then G.711 (a "
+                         "mobile caller) as is and behind the suppressor, held to the same rule")
     ap.add_argument("--max-share", type=float, default=0.10)
     ap.add_argument("--work", default="/tmp/dfd-lean")
     args = ap.parse_args()
     if len(args.weights) != 2:
         ap.error("--weights takes two values: SpecNet's and the stage's")
+    if args.phone_amr and args.channel != "g711":
+        ap.error("--phone-amr is for phone legs (--channel g711)")
     os.makedirs(args.work, exist_ok=True)
     models = weighted_copies(args.folds, os.path.join(args.work, "models"), "voice-antispoof", args.weights[0])
     stages = weighted_copies(args.stage_folds, os.path.join(args.work, "models"), "voice-whisper", args.weights[1])
@@ -96,19 +104,24 @@ def main() -> None:
     # A browser says its suppressor is on (the verdict takes the suppressed calibration); a phone leg never does:
     # behind a handset's suppressor it is judged like any G.711 leg.
     phone = args.channel == "g711"
-    passes = {"genuine": (bona, "bonafide", False), "genuineSuppressed": (ns_bona, "bonafide", not phone),
-              "spoof": (os.path.join(args.folds, "spoof-calls.tsv"), "spoof", False)}
+    # (list, label, scored as a suppressed sender, channel)
+    passes = {"genuine": (bona, "bonafide", False, args.channel),
+              "genuineSuppressed": (ns_bona, "bonafide", not phone, args.channel)}
+    if args.phone_amr:
+        passes |= {"genuineAmr": (bona, "bonafide", False, "amrg711"),
+                   "genuineAmrSuppressed": (ns_bona, "bonafide", False, "amrg711")}
+    passes["spoof"] = (os.path.join(args.folds, "spoof-calls.tsv"), "spoof", False, args.channel)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        jobs = {k: pool.submit(drift, lst, label, models, stages, os.path.join(args.work, k), args.channel,
-                               args.seconds, sup) for k, (lst, label, sup) in passes.items()}
+        jobs = {k: pool.submit(drift, lst, label, models, stages, os.path.join(args.work, k), ch,
+                               args.seconds, sup) for k, (lst, label, sup, ch) in passes.items()}
         res = {k: j.result() for k, j in jobs.items()}
     grid = list(res["genuine"]["lean"].keys())
-    genuine = [p for p in ("genuine", "genuineSuppressed") if p in res]
+    genuine = [p for p in res if p != "spoof"]
     ok = [g for g in grid if all(res[p]["lean"][g] <= args.max_share * res[p]["calls"] for p in genuine)]
     chosen = float(min(ok, key=float)) if ok else 1.0
     out = {
-        "rule": f"smallest L with at most {args.max_share:.0%} of the genuine speakers challenged in both genuine "
-                "passes (ever suspicious, or likely-genuine at pFake >= L); none: 1 (off)",
+        "rule": f"smallest L with at most {args.max_share:.0%} of the genuine speakers challenged in every genuine "
+                f"pass ({', '.join(genuine)}; ever suspicious, or likely-genuine at pFake >= L); none: 1 (off)",
         "weights": {"voice-antispoof": args.weights[0], "voice-whisper": args.weights[1]},
         "channel": args.channel, "seconds": args.seconds, "folds": len(models),
         "passes": res,

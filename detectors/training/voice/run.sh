@@ -9,7 +9,8 @@
 # 8. both verdict weights at once from genuine-caller drift of the fold models (as is and behind a sender's noise
 #    suppressor; the speaker model's takeover rule in the same verdicts), and the held-out spoof calls they flag
 #    (choose_weight.py --pair, detectors/eval/drift.ts); phone legs get their own pair from the same speakers and
-#    spoof calls through G.711, as is and behind the suppressor (--phone-pair: verdict.weightTelephone); with
+#    spoof calls through G.711, as is and behind the suppressor, and the speakers through AMR-NB then G.711 (a mobile
+#    caller), as is and behind the suppressor (--phone-pair --phone-amr: verdict.weightTelephone); with
 #    STAGE=0, SpecNet's weight alone (choose_weight.py)
 # Env: DATA (cache, default detectors/training/.cache/voice2), OUT (default detectors/models/voice-antispoof),
 #      STEPS (default 1200), EVERY (checkpoint spacing, 300), FOLDS (5), JOBS (2), ARCHS ("specnet-oc"),
@@ -33,7 +34,8 @@
 #      out): the speaker model's takeover rule joins the genuine calls of step 8, so a false takeover counts against a
 #      pair too, PHONE (pair, as shipped since 2026-12-06; ns; none): how step 8 treats phone legs: "pair" gives them
 #      their own pair (verdict.weightTelephone) from the speakers through G.711 as is and behind a handset's noise
-#      suppressor (which no SIP or Twilio leg reports) and the spoof calls through G.711, all judged as a phone leg;
+#      suppressor (which no SIP or Twilio leg reports), the same through AMR-NB 12.2 kb/s then G.711 (a mobile caller,
+#      since 2026-12-06), and the spoof calls through G.711, all judged as a phone leg;
 #      "ns" makes the suppressed speakers through G.711 a third genuine pass of the one pair (how 0.05 / 0.15 was
 #      chosen); "none" leaves phone legs out.
 set -euo pipefail
@@ -128,6 +130,6 @@ nice -n 10 "$py" "$s" folds --data "$sdata" --out "$work/stage-folds" --threads 
 passive=()
 speaker="${SPEAKER_EMBED:-detectors/models/speaker-embed}"
 [ "$speaker" = "none" ] || passive+=(--speaker-embed "$speaker")
-if [ "$phone" = "pair" ]; then passive+=(--phone-pair); elif [ "$phone" = "ns" ]; then passive+=(--phone-ns); fi
+if [ "$phone" = "pair" ]; then passive+=(--phone-pair --phone-amr); elif [ "$phone" = "ns" ]; then passive+=(--phone-ns); fi
 nice -n 10 "$py" detectors/training/voice/choose_weight.py --data "$data" --model "$out" --manifests "${dirs[@]}" \
   --seconds "$seconds" --work "$work" --stage "$stage_out" --stage-folds "$work/stage-folds" --pair "${passive[@]}"
