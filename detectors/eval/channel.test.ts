@@ -13,7 +13,7 @@ import { OpusDecoder } from '../../pipeline/audio/OpusDecoder.js';
 import { resampleClip } from '../../pipeline/audio/Resampler.js';
 import { applyChannel, channelQuality, channelSpec, lossSchedule, opusSpec } from './channel.js';
 import { parseCliArgs } from './cli.js';
-import { decodeAudio48k, resolveChannel } from './clipMedia.js';
+import { chainText, decodeAudio48k, resolveChannel } from './clipMedia.js';
 
 let dir: string;
 let speech: Float32Array;
@@ -100,6 +100,7 @@ describe('eval channels on espeak-ng speech', () => {
   it('amrg711: AMR-NB 12.2 kb/s before the G.711 step, a phone leg like g711 with a speech codec\'s distortion', () => {
     const spec = channelSpec('amrg711');
     expect(spec).toMatchObject({ codec: 'amr-g711', calibration: 'telephone' });
+    expect(chainText(spec)).toBe('Resampler -> 8 kHz -> AMR-NB 12.2 kb/s encode/decode (sox, opencore) -> G.711 mu-law encode/decode -> Resampler -> 16 kHz -> ');
     const out = applyChannel(speech, spec);
     const g711 = applyChannel(speech, channelSpec('g711'));
     expect(out.sampleRate).toBe(16000);
