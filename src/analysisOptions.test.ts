@@ -28,7 +28,7 @@ describe('challengeServiceOptions (config -> every room\'s ChallengeManager)', (
     // the default is the threshold lean_threshold.py chose on held-out calls (voice README)
     expect(challengeServiceOptions(d, analysisPriority(d)).leanPFake).toBe(0.55);
     expect(() => loadConfig({ DFD_CHALLENGE_LEAN_P: '1.5' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
-    // phone legs have their own, chosen by the same rule on phone-leg calls (voice README)
+    // phone legs have their own, chosen by the same rule on phone-leg calls, mobile ones included (voice README)
     expect(challengeServiceOptions(loadConfig({ DFD_CHALLENGE_LEAN_P_TELEPHONE: '0.6' }), analysisPriority(c))).toMatchObject({ leanPFake: 0.55, leanPFakeTelephone: 0.6 });
     expect(challengeServiceOptions(d, analysisPriority(d)).leanPFakeTelephone).toBe(0.56);
     expect(() => loadConfig({ DFD_CHALLENGE_LEAN_P_TELEPHONE: '-0.1' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
