@@ -7,7 +7,7 @@
  *   node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]...
  *        [--label bonafide|spoof] [--weights 0.2,0.25,...] [--stage-weights 0.4,0.55,...] [--fusions pooled,per-detector]
  *        [--stage-thin 1,2,4] [--speaker-embed <dir or id>]
- *        [--channel clean|opus24|opus12loss|g711] [--suppressed] [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]
+ *        [--channel clean|opus24|opus12loss|g711|amrg711] [--suppressed] [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]
  *
  * The list is the eval tool's TSV (report.ts) with a `speaker` column and optionally a `model`
  * column: only the rows of `--label` (default `bonafide`) are used, grouped into one call per
@@ -29,11 +29,11 @@
  *      measure on the channel's packets (channelQuality);
  *   4. the windows are scored by the service's InferenceWorker (WorkerInference) with that
  *      speaker's model; the logit becomes pFake with Manifest.calibrate and the channel's
- *      calibration (calibrationFor: `calibration.telephone` for g711 when the manifest has it);
+ *      calibration (calibrationFor: `calibration.telephone` for g711 and amrg711 when the manifest has it);
  *   5. in time order, each window goes into a fresh ParticipantVerdict (service defaults) as the
  *      pipeline does for an audio-only participant: observe(window), then addScore with the
  *      WindowScore InferencePool builds (task, the manifest's verdict weight for the channel's
- *      family: `verdict.weightTelephone` for g711 when the manifest has it; evidence = the
+ *      family: `verdict.weightTelephone` for g711 and amrg711 when the manifest has it; evidence = the
  *      window's speech seconds), the clock at the window's end (advancing 1 s per window).
  * With --stage2 (one per --model, same order: a cascade stage, manifest `cascade`), the stage
  * model of the speaker's fold also scores the windows the service would give it (windows at
@@ -678,7 +678,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
 // -------------------------------------------------------------------------------- main
 
 const USAGE =
-  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--label bonafide|spoof] [--weights w,...] [--stage-weights w,...] [--fusions pooled,per-detector] [--stage-thin k,...] [--speaker-embed <dir or id>] [--channel clean|opus24|opus12loss|g711] [--suppressed] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
+  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--label bonafide|spoof] [--weights w,...] [--stage-weights w,...] [--fusions pooled,per-detector] [--stage-thin k,...] [--speaker-embed <dir or id>] [--channel clean|opus24|opus12loss|g711|amrg711] [--suppressed] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
 
 export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> & { tsv: string } {
   const { values, positionals } = parseArgs({
