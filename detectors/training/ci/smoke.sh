@@ -116,12 +116,13 @@ voice() {
   printf ' \n' >> "$out/voice-weight/folds/voice-antispoof-fold0/manifest.json"
   choose_again "$out/voice-weight-rebuilt.log"
   stamp weight_reuse
-  # the weak-evidence challenge threshold (DFD_CHALLENGE_LEAN_P's rule) on the recipe's fold models at a fixed pair
+  # the weak-evidence challenge thresholds on the recipe's fold models at a fixed pair: DFD_CHALLENGE_LEAN_P's rule, and
+  # DFD_CHALLENGE_LEAN_P_TELEPHONE's over G.711 and AMR-NB then G.711 legs (--phone-amr, as the shipped one was chosen)
   nice -n 10 "$py" "$v/lean_threshold.py" --folds "$out/voice-weight/folds" --stage-folds "$out/voice-weight/stage-folds" \
     --weights 0.25,0.1 --suppressed-list "$out/voice-weight/suppressed-ns2/bonafide-speakers.tsv" --seconds 10 \
     --work "$out/voice-lean" > "$out/voice-lean.json"
   nice -n 10 "$py" "$v/lean_threshold.py" --folds "$out/voice-weight/folds" --stage-folds "$out/voice-weight/stage-folds" \
-    --weights 0.25,0.1 --channel g711 --seconds 10 --work "$out/voice-lean" > "$out/voice-lean-g711.json"
+    --weights 0.25,0.1 --channel g711 --phone-amr --seconds 10 --work "$out/voice-lean" > "$out/voice-lean-g711.json"
   stamp lean_threshold
 }
 
