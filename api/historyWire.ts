@@ -69,13 +69,19 @@ export type DetailPoint =
   | { ts: string; kind: 'verdict'; state: string; pFake: number; confidence: number; reason?: string }
   | { ts: string; kind: 'score'; detector: string; pFake: number; weight?: number };
 
+/** What a weak-evidence challenge acted on (its `issued` event's basis): fused pFake, the threshold it reached, whose. */
+export interface ChallengeBasis {
+  pFake: number;
+  threshold: number;
+  family: string;
+}
+
 export interface ChallengeDetail {
   challengeId: string;
   challengeType: string;
   modality: string;
   trigger: string | null;
-  /** What a weak-evidence challenge acted on (the `issued` event's basis): fused pFake, the threshold it reached, whose. */
-  basis: { pFake: number; threshold: number; family: string } | null;
+  basis: ChallengeBasis | null;
   promptText: string | null;
   side: string | null;
   issuedAt: string | null;

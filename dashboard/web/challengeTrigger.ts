@@ -3,9 +3,11 @@
  * weak-evidence challenge what it acted on, e.g. "weak-evidence (pFake 0.57 ≥ 0.56, phone-leg
  * threshold)". Shared by the live challenge log and the call page.
  */
+import type { ChallengeBasis } from '../../api/historyWire.js';
+
 export interface TriggerInfo {
   trigger?: string | null | undefined;
-  basis?: { pFake: number; threshold: number; family: string } | null | undefined;
+  basis?: ChallengeBasis | null | undefined;
 }
 
 export function triggerText(c: TriggerInfo): string {

@@ -8,7 +8,7 @@
  */
 import type { CallDetail, CallList, ChallengeDetail, DecisionDetail, DetailPoint, HistoryDecision, HistoryEntry, HistoryParticipant, ParticipantDetail } from '../../api/historyWire.js';
 import { ApiError } from './api.js';
-import { isVerdictState } from './types.js';
+import { isVerdictState, parseChallengeBasis } from './types.js';
 
 export type { CallDetail, CallList, ChallengeDetail, DecisionDetail, DetailPoint, HistoryDecision, HistoryEntry, HistoryParticipant, ParticipantDetail };
 
@@ -77,11 +77,6 @@ function point(v: unknown): DetailPoint | undefined {
   return undefined;
 }
 
-function basisOf(v: unknown): ChallengeDetail['basis'] {
-  if (!isObj(v) || typeof v['pFake'] !== 'number' || typeof v['threshold'] !== 'number') return null;
-  return { pFake: v['pFake'], threshold: v['threshold'], family: str(v['family']) };
-}
-
 function challenge(v: unknown): ChallengeDetail | undefined {
   if (!isObj(v) || typeof v['challengeId'] !== 'string') return undefined;
   const m = isObj(v['measurements']) ? v['measurements'] : {};
@@ -90,7 +85,7 @@ function challenge(v: unknown): ChallengeDetail | undefined {
     challengeType: str(v['challengeType']),
     modality: str(v['modality']),
     trigger: strOrNull(v['trigger']),
-    basis: basisOf(v['basis']),
+    basis: parseChallengeBasis(v['basis']) ?? null,
     promptText: strOrNull(v['promptText']),
     side: strOrNull(v['side']),
     issuedAt: strOrNull(v['issuedAt']),

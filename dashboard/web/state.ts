@@ -9,6 +9,7 @@
  * the final state; later events about them update that entry and never bring back a live
  * card (no ghosts). A participant seen in the call again (same peer id) is live again.
  */
+import type { ChallengeBasis } from '../../api/historyWire.js';
 import { isVerdictState, type CallSummary, type Evidence, type ParticipantRecord, type VerdictState, type WireEvent } from './types.js';
 
 export interface DashboardLimits {
@@ -53,7 +54,7 @@ export interface ChallengeEntry {
   agentPrompt?: string;
   /** What started it (phase "issued"), and for a weak-evidence challenge what it acted on. */
   trigger?: string;
-  basis?: { pFake: number; threshold: number; family: string };
+  basis?: ChallengeBasis;
 }
 
 export interface DecisionEntry {

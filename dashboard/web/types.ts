@@ -9,6 +9,7 @@
 
 import { VerdictStates, type VerdictState } from '../../pipeline/verdict/VerdictMachine.js';
 import { displayStyles } from './verdictDisplay.js';
+import type { ChallengeBasis } from '../../api/historyWire.js';
 
 export const VERDICT_STATES = VerdictStates;
 export type { VerdictState };
@@ -76,7 +77,7 @@ export type WireEvent =
         /** What started it: suspicious, weak-evidence, spot-check, operator (phase "issued"). */
         trigger?: string | undefined;
         /** A weak-evidence challenge's fused pFake, the threshold it reached, and whose (wideband or telephone). */
-        basis?: { pFake: number; threshold: number; family: string } | undefined;
+        basis?: ChallengeBasis | undefined;
       };
     })
   | (Envelope & { type: 'decision'; payload: { decision: string; tagState: string; operator: string; note?: string | undefined } });
@@ -86,7 +87,8 @@ const isStr = (v: unknown, max = 256): v is string => typeof v === 'string' && v
 const isProb = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1;
 const optStr = (v: unknown, max: number): string | undefined => (typeof v === 'string' && v.length <= max ? v : undefined);
 
-function parseBasis(v: unknown): { pFake: number; threshold: number; family: string } | undefined {
+/** A challenge event's `basis`, or undefined when absent or malformed (the live feed and the call history). */
+export function parseChallengeBasis(v: unknown): ChallengeBasis | undefined {
   if (!isObj(v) || !isProb(v['pFake']) || !isProb(v['threshold'])) return undefined;
   return { pFake: v['pFake'], threshold: v['threshold'], family: optStr(v['family'], 32) ?? 'wideband' };
 }
@@ -134,7 +136,7 @@ export function parseWireEvent(value: unknown): WireEvent | undefined {
           promptText: optStr(p['promptText'], 500),
           deliveredTo: optStr(p['deliveredTo'], 32),
           trigger: optStr(p['trigger'], 32),
-          basis: parseBasis(p['basis']),
+          basis: parseChallengeBasis(p['basis']),
         },
       };
     case 'decision':
