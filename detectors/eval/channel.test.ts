@@ -79,6 +79,8 @@ describe('eval channels on espeak-ng speech', () => {
     expect(out.samples).toBe(speech);
     expect(out.packets).toEqual([]);
     expect(channelQuality(out, 0, 2)).toEqual({ packetLoss: 0, concealed: 0, bitrate: 0, bandwidth: 'none' });
+    // a sender whose noise suppressor ran: the service marks its wideband windows
+    expect(channelQuality(out, 0, 2, { noiseSuppression: true })).toEqual({ packetLoss: 0, concealed: 0, bitrate: 0, bandwidth: 'none', channel: 'suppressed' });
   });
 
   it('g711 leaves nothing above 4 kHz and keeps the telephone band at a mu-law SNR', () => {
@@ -94,7 +96,9 @@ describe('eval channels on espeak-ng speech', () => {
     const snr = snrDb(band, out.samples);
     expect(snr).toBeGreaterThan(25);
     expect(snr).toBeLessThan(50);
-    expect(channelQuality(out, 0, 2)).toEqual({ packetLoss: 0, concealed: 0, bitrate: 64000, bandwidth: 'NB' });
+    // a phone leg, as the service marks a PCMU leg's windows, whatever the far end did to the audio
+    expect(channelQuality(out, 0, 2)).toEqual({ packetLoss: 0, concealed: 0, bitrate: 64000, bandwidth: 'NB', channel: 'telephone' });
+    expect(channelQuality(out, 0, 2, { noiseSuppression: true })).toEqual({ packetLoss: 0, concealed: 0, bitrate: 64000, bandwidth: 'NB', channel: 'telephone' });
   });
 
   it('amrg711: AMR-NB 12.2 kb/s before the G.711 step, a phone leg like g711 with a speech codec\'s distortion', () => {
@@ -111,7 +115,7 @@ describe('eval channels on espeak-ng speech', () => {
     // but not G.711's waveform: a model-based codec keeps the spectrum, not the samples
     expect(snrDb(g711.samples, out.samples)).toBeLessThan(15);
     // what the service sees of the leg is the G.711 trunk
-    expect(channelQuality(out, 0, 2)).toEqual({ packetLoss: 0, concealed: 0, bitrate: 64000, bandwidth: 'NB' });
+    expect(channelQuality(out, 0, 2)).toEqual({ packetLoss: 0, concealed: 0, bitrate: 64000, bandwidth: 'NB', channel: 'telephone' });
   });
 
   it('opus12loss loses exactly 5 % of the packets after the first, the same ones for the same seed', () => {

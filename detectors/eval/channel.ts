@@ -184,11 +184,16 @@ export function applyChannel(x48: Float32Array, spec: ChannelSpec, lossSeed = 1)
 /**
  * The window quality the service would attach to the part [startSeconds, endSeconds) of the
  * output (AudioStreamProcessor: packet loss among the window's packets, concealed share of its
- * span, bitrate from payload sizes, the most common bandwidth of the received packets).
+ * span, bitrate from payload sizes, the most common bandwidth of the received packets, and the
+ * channel family: a phone leg's windows are marked `channel: 'telephone'`, as the service marks a
+ * PCMU leg's, so the verdict judges their narrowband audio instead of setting it aside).
  * `clean` has no codec: packet loss 0, bitrate 0 (unknown), bandwidth 'none'.
+ * `sender.noiseSuppression`: the sender's noise suppressor ran (a browser's default); its
+ * wideband windows are marked `channel: 'suppressed'`, as AudioStreamProcessor marks them.
  */
-export function channelQuality(out: ChannelOutput, startSeconds: number, endSeconds: number): AudioQuality {
-  if (out.spec.codec === 'none' || out.packets.length === 0) return { packetLoss: 0, concealed: 0, bitrate: 0, bandwidth: 'none' };
+export function channelQuality(out: ChannelOutput, startSeconds: number, endSeconds: number, sender: { noiseSuppression?: boolean } = {}): AudioQuality {
+  const family = out.spec.calibration === 'telephone' ? { channel: 'telephone' as const } : sender.noiseSuppression === true ? { channel: 'suppressed' as const } : {};
+  if (out.spec.codec === 'none' || out.packets.length === 0) return { packetLoss: 0, concealed: 0, bitrate: 0, bandwidth: 'none', ...family };
   const first = Math.max(0, Math.floor(startSeconds / 0.02));
   const last = Math.min(out.packets.length, Math.ceil(endSeconds / 0.02));
   let lost = 0;
@@ -219,5 +224,6 @@ export function channelQuality(out: ChannelOutput, startSeconds: number, endSeco
     concealed: Math.min(1, (lost * 0.02) / span),
     bitrate: (bytes * 8) / span,
     bandwidth,
+    ...family,
   };
 }

@@ -99,9 +99,10 @@ export function throughChannel(x48: Float32Array, spec: ChannelSpec, modelRate: 
 /**
  * Wraps cut windows (at `rate`, starting at the given samples of the channel output) as the
  * AudioWindow messages the media worker sends: whole windows count as speech (no VAD), the
- * quality is what the service would measure on the channel's packets.
+ * quality is what the service would measure on the channel's packets (channelQuality: with the
+ * channel family, `sender` as AudioStreamProcessor's senderNoiseSuppression).
  */
-export function audioWindowMessages(windows: readonly Float32Array[], starts: readonly number[], rate: number, channel: ChannelOutput, stream: StreamRef, wallAt: (endSeconds: number) => number): AudioWindow[] {
+export function audioWindowMessages(windows: readonly Float32Array[], starts: readonly number[], rate: number, channel: ChannelOutput, stream: StreamRef, wallAt: (endSeconds: number) => number, sender: { noiseSuppression?: boolean } = {}): AudioWindow[] {
   return windows.map((samples, seq) => {
     const t0 = starts[seq]! / rate;
     const t1 = t0 + samples.length / rate;
@@ -116,7 +117,7 @@ export function audioWindowMessages(windows: readonly Float32Array[], starts: re
       wallStart: wallAt(t0),
       wallEnd: wallAt(t1),
       speechSeconds: samples.length / rate,
-      quality: channelQuality(channel, t0, t1),
+      quality: channelQuality(channel, t0, t1, sender),
     };
   });
 }

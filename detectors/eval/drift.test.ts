@@ -271,7 +271,7 @@ describe('drift.ts', () => {
     await expect(run(true, 'g711')).rejects.toSatisfy((e) => isDfdError(e) && e.code === 'ERR_CONFIG');
   });
 
-  it('runs from the command line; g711 is narrowband, which the verdict does not judge unless --judge-narrowband', async () => {
+  it('runs from the command line; g711 is judged as the service judges a phone leg (telephone windows), narrowband as it is', async () => {
     const list = tsv('cli.tsv', [HEADER, ['a/bob1.wav', 'bonafide', 'bob', '1'], ['a/alice1.wav', 'bonafide', 'alice', '0']]);
     const out = path.join(dir, 'out-cli');
     const cli = async (...extra: string[]): Promise<DriftReport> => {
@@ -283,11 +283,15 @@ describe('drift.ts', () => {
     const plain = await cli();
     expect(plain.channel).toBe('g711');
     expect(plain.files.json).toBe(path.resolve(out, 'drift-voice-antispoof-g711.json'));
-    expect(byName(plain, 'bob')).toMatchObject({ everSuspicious: false, finalState: 'collecting', finalReason: 'audio:narrowband' });
-    const judged = await cli('--judge-narrowband');
-    expect(judged.settings['judgeNarrowband']).toBe(true);
-    expect(byName(judged, 'bob')).toMatchObject({ everSuspicious: true, finalState: 'deepfake-likely' });
-    expect(judged.totals.suspicious).toBeGreaterThanOrEqual(1);
+    expect(plain.settings).toMatchObject({ judgeNarrowband: false, judgedAs: 'telephone' });
+    // the verdict does not set a phone leg's narrowband audio aside: bob's fake-scoring model flags him
+    expect(byName(plain, 'bob')).toMatchObject({ everSuspicious: true, finalState: 'deepfake-likely' });
+    expect(byName(plain, 'alice').finalReason).not.toBe('audio:narrowband');
+    expect(plain.totals.suspicious).toBeGreaterThanOrEqual(1);
+    // lifting the narrowband rule changes nothing for telephone windows, which it never applied to
+    const lifted = await cli('--judge-narrowband');
+    expect(lifted.settings['judgeNarrowband']).toBe(true);
+    expect(lifted.speakers.map((s) => [s.speaker, s.everSuspicious, s.finalState])).toEqual(plain.speakers.map((s) => [s.speaker, s.everSuspicious, s.finalState]));
   });
 
   it('rejects bad lists with ERR_EVAL_TSV and bad options with ERR_CONFIG', async () => {

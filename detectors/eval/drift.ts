@@ -56,10 +56,15 @@
  * 'suppressed'): with the manifests' `calibration.suppressed` where they have one, else their
  * wideband one. Wideband channels only.
  *
- * The verdict takes narrowband audio (bandwidth NB/MB, which g711 is) as too poor to judge and
- * stays `collecting` (reason audio:narrowband). `--judge-narrowband` lifts that one quality
- * rule (poorBandwidths = []) to see what the detector would do on telephone audio; the report
- * says when it was used.
+ * Every window carries the quality.channel the service would give it (channelQuality): a phone
+ * channel's (g711, amrg711) windows are 'telephone', as a PCMU leg's are, so the verdict judges
+ * them as it judges a SIP or Twilio caller; with --suppressed, 'suppressed'. The report's
+ * `settings.judgedAs` names that family (the calibration and verdict weight it picks). On a
+ * wideband channel the verdict takes narrowband audio (Opus bandwidth NB/MB) as too poor to judge
+ * and stays `collecting` (reason audio:narrowband), as the service does for a WebRTC sender;
+ * `--judge-narrowband` lifts that one quality rule (poorBandwidths = []); the report says when it
+ * was used. (Before 2026-12-06 the phone channels' windows carried no channel and were set aside
+ * as narrowband unless --judge-narrowband was given, which the recipes always gave.)
  *
  * Weight sweep: every call is scored once; `--weights` (first stage) and `--stage-weights`
  * (cascade stage; default: the manifests' weights) replay the same scores into fresh verdicts
@@ -482,6 +487,8 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
   }
   if (o.suppressed && ch.calibration !== 'wideband') throw new DfdError('ERR_CONFIG', '--suppressed is for wideband channels (a noise-suppressed sender is not a phone leg)', { channel: ch.name });
   const calChannel = o.suppressed ? 'suppressed' : ch.calibration;
+  // what the service's AudioStreamProcessor would mark the windows with (quality.channel)
+  const sender = { noiseSuppression: o.suppressed };
   const cals = models.map((m) => calibrationFor(m.manifest.calibration, calChannel));
   if (o.stage2.length > 0 && o.stage2.length !== models.length) throw new DfdError('ERR_CONFIG', 'give one --stage2 per --model (the same fold order), or none', { models: models.length, stage2: o.stage2.length });
   const stages: AvailableModel[] = [];
@@ -577,7 +584,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
           const sampler = new CascadeSampler(st.manifest.cascade!.everyNthWindow);
           const minLen = Math.round(st.manifest.audio!.minSeconds * spec.sampleRate);
           picked = windows.map((w, i) => (w.length >= minLen && sampler.take('call', 0) ? i : -1)).filter((i) => i >= 0);
-          stageMsgs = audioWindowMessages(picked.map((i) => windows[i]!.slice()), picked.map((i) => starts[i]!), spec.sampleRate, channel, stream, (x) => Math.round(x * 1000));
+          stageMsgs = audioWindowMessages(picked.map((i) => windows[i]!.slice()), picked.map((i) => starts[i]!), spec.sampleRate, channel, stream, (x) => Math.round(x * 1000), sender);
         }
         // the speaker model embeds every window the voice model scores that is long enough for it (the pool skips the
         // rest, e.g. the early first window), from copies for the same reason
@@ -586,9 +593,9 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
         if (speakerInf && speakerModel) {
           const minLen = Math.round(speakerModel.manifest.audio!.minSeconds * spec.sampleRate);
           embedIdx = windows.map((w, i) => (w.length >= minLen ? i : -1)).filter((i) => i >= 0);
-          embedMsgs = audioWindowMessages(embedIdx.map((i) => windows[i]!.slice()), embedIdx.map((i) => starts[i]!), spec.sampleRate, channel, stream, (s) => Math.round(s * 1000));
+          embedMsgs = audioWindowMessages(embedIdx.map((i) => windows[i]!.slice()), embedIdx.map((i) => starts[i]!), spec.sampleRate, channel, stream, (s) => Math.round(s * 1000), sender);
         }
-        const msgs = audioWindowMessages(windows, starts, spec.sampleRate, channel, stream, (s) => Math.round(s * 1000));
+        const msgs = audioWindowMessages(windows, starts, spec.sampleRate, channel, stream, (s) => Math.round(s * 1000), sender);
         const r = await scoreAudioWindows(infs.get(g.model)!, msgs);
         windowsScored += r.logits.length;
         inferenceMs += r.inferenceMs;
@@ -645,6 +652,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
       verdict: `ParticipantVerdict with the service defaults (detectorFusion ${defaultParticipantVerdictOptions.detectorFusion}), observe(window) then addScore, clock at each window end`,
       judgeNarrowband: o.judgeNarrowband,
       suppressed: o.suppressed,
+      judgedAs: calChannel,
       lossSeed: ch.lossRate > 0 ? o.lossSeed : null,
       maxClipSeconds: o.maxClipSeconds,
     },

@@ -58,18 +58,36 @@ from concurrent.futures import ThreadPoolExecutor
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 # drift.ts channels that reach the service as a phone leg (telephone calibration and weight): G.711, and AMR-NB then
-# G.711 (a mobile caller on a G.711 trunk)
+# G.711 (a mobile caller on a G.711 trunk). drift.ts decides this itself (detectors/eval/channel.ts: a channel's
+# calibration family); `judged_as` checks every report against this list, so the two cannot disagree silently.
 PHONE_CHANNELS = ("g711", "amrg711")
+
+
+def judged_as(flags: tuple[str, ...] | list[str]) -> str:
+    """The channel family drift.ts must have judged a pass with these flags as: 'telephone' on a phone channel,
+    'suppressed' behind a sender's noise suppressor, else 'wideband'."""
+    channel = flags[flags.index("--channel") + 1] if "--channel" in flags else "clean"
+    return "telephone" if channel in PHONE_CHANNELS else "suppressed" if "--suppressed" in flags else "wideband"
+
+
+def check_judged(rep: dict, flags: tuple[str, ...] | list[str]) -> dict:
+    """`rep`, after checking that drift.ts judged its windows as this script takes them to be judged (its
+    settings.judgedAs: the calibration and verdict weight the service gives that family)."""
+    want, got = judged_as(flags), rep.get("settings", {}).get("judgedAs")
+    if got != want:
+        raise SystemExit(f"drift.ts judged a pass as {got!r}, this script expects {want!r} (flags {' '.join(flags)}): "
+                         "PHONE_CHANNELS and detectors/eval/channel.ts disagree, or the report predates judgedAs")
+    return rep
 
 
 def run_drift(lst: str, model_args: list[str], out: str, *flags: str) -> dict:
     """One detectors/eval/drift.ts run over an eval list (`model_args`: its --model / --stage2 flags, `flags` the
-    rest), its report written under `out`; the report's JSON."""
+    rest), its report written under `out`; the report's JSON (checked with `check_judged`)."""
     os.makedirs(out, exist_ok=True)
     res = subprocess.run(["node", "--import", "tsx", os.path.join(REPO, "detectors", "eval", "drift.ts"), lst,
                           *model_args, *flags, "--out", out, "--quiet"],
                          cwd=REPO, check=True, capture_output=True, text=True).stdout
-    return json.loads(res)
+    return check_judged(json.loads(res), flags)
 
 
 def drift_share(work: str, folds_dir: str, weight: float, folds: int, channel: str, seconds: int) -> float:
@@ -140,7 +158,7 @@ def pair_sweep(work: str, folds_dir: str, stage_folds: str, lst: str, label: str
     calibrated as the service calibrates such a sender (drift.ts --suppressed: the manifests'
     calibration.suppressed). `speaker_embed`: the speaker model whose takeover rule joins every verdict. A g711
     pass (and an amrg711 one: AMR-NB, then G.711) is judged as the service judges a phone leg (telephone
-    calibration; drift.ts --judge-narrowband). The pass lands in
+    calibration; drift.ts marks a phone channel's windows as a phone leg's). The pass lands in
     WORK/sweeps/<list folder>-<label>[-ns][-g711|-amrg711]/: drift.ts's report and command.json (the command and where
     its report is); `reuse`: a pass whose stored command is this one, word for word, is read back, not run again."""
     args = []
@@ -153,7 +171,6 @@ def pair_sweep(work: str, folds_dir: str, stage_folds: str, lst: str, label: str
     flags = ["--label", label, "--channel", channel, "--seconds", str(seconds),
              "--weights", ",".join(f"{w}" for w in grid1), "--stage-weights", ",".join(f"{w}" for w in grid2),
              "--fusions", fusion, *(["--suppressed"] if suppressed else []),
-             *(["--judge-narrowband"] if channel in PHONE_CHANNELS else []),
              *(["--speaker-embed", speaker_embed] if speaker_embed else [])]
     # what the pass read, not only where: the list's rows and every model's manifest (its ONNX file's sha256, its
     # calibrations), so a pass over models rebuilt in the same folders is run again, not read back
@@ -164,7 +181,7 @@ def pair_sweep(work: str, folds_dir: str, stage_folds: str, lst: str, label: str
     stored_path = os.path.join(out, "command.json")
     stored = json.load(open(stored_path)) if os.path.isfile(stored_path) else {}
     if reuse and stored.get("command") == command and os.path.isfile(stored.get("report", "")):
-        rep = json.load(open(stored["report"]))
+        rep = check_judged(json.load(open(stored["report"])), flags)
         # one write per line: the passes run in threads
         print(f"[choose_weight] {name}: reusing the stored pass\n", end="", flush=True)
     else:

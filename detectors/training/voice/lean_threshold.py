@@ -30,7 +30,7 @@ import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from choose_weight import PHONE_CHANNELS, run_drift  # this script's folder is on sys.path
+from choose_weight import run_drift  # this script's folder is on sys.path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -56,14 +56,13 @@ def weighted_copies(src: str, dst: str, prefix: str, weight: float) -> list[str]
 
 def drift(lst: str, label: str, models: list[str], stages: list[str], out: str, channel: str, seconds: int,
           suppressed: bool) -> dict:
-    """One drift.ts pass; g711 and amrg711 are judged as a phone leg is (the verdict takes telephone audio with the
-    manifests' telephone calibration; drift.ts --judge-narrowband)."""
+    """One drift.ts pass; g711 and amrg711 are judged as a phone leg is (drift.ts marks their windows telephone: the
+    verdict takes their narrowband audio, with the manifests' telephone calibration and weight)."""
     args = []
     for m, s in zip(models, stages):
         args += ["--model", m, "--stage2", s]
     rep = run_drift(lst, args, out, "--label", label, "--channel", channel, "--seconds", str(seconds),
-                    *(["--suppressed"] if suppressed else []),
-                    *(["--judge-narrowband"] if channel in PHONE_CHANNELS else []))
+                    *(["--suppressed"] if suppressed else []))
     return {"calls": rep["totals"]["speakers"], "suspicious": rep["totals"]["suspicious"],
             "lean": {f"{r['pFake']:.2f}": r["challenged"] for r in rep["lean"]}}
 
