@@ -68,7 +68,8 @@ def main() -> None:
         ens = lmo(ref, np.mean(np.stack(frames), axis=0))
         kinds = sorted(ens["kinds"])
         out[ch] = {
-            "perSeed": [{"mean": round(s["mean"], 4), "kinds": {k: round(s["kinds"][k], 4) for k in kinds}} for s in seeds],
+            "perSeed": [{"mean": round(s["mean"], 4), "kinds": {k: round(s["kinds"][k], 4) for k in kinds}}
+                        for s in seeds],
             "seedMean": {"mean": round(float(np.mean([s["mean"] for s in seeds])), 4),
                          "kinds": {k: round(float(np.mean([s["kinds"][k] for s in seeds])), 4) for k in kinds}},
             "ensemble": {"mean": round(ens["mean"], 4), "kinds": {k: round(ens["kinds"][k], 4) for k in kinds},
@@ -80,7 +81,8 @@ def main() -> None:
         "ensembleSwap": call["ensemble"]["kinds"].get("swap"), "seedMeanSwap": call["seedMean"]["kinds"].get("swap"),
         "carriedFurther": bool(call["ensemble"]["mean"] >= 0.75
                                and call["ensemble"]["mean"] >= call["seedMean"]["mean"] + 0.02
-                               and call["ensemble"]["kinds"].get("swap", 0) >= call["seedMean"]["kinds"].get("swap", 1)),
+                               and call["ensemble"]["kinds"].get("swap", 0)
+                               >= call["seedMean"]["kinds"].get("swap", 1)),
     }
     text = json.dumps(out, indent=1)
     if a.out:
