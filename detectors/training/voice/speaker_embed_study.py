@@ -38,9 +38,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # common/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from channel import CHANNELS  # noqa: E402
-from common.metrics import eer  # noqa: E402
 from train import SR, Cache, lso_table  # noqa: E402
-from whisper_stage import extract  # noqa: E402
+from whisper_stage import extract, head_cv  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 MODEL = os.path.join(REPO, "detectors", "models", "speaker-embed", "model.onnx")
@@ -91,43 +90,6 @@ def cmd_features(args) -> None:
     log(f"features in {time.time() - t0:.0f} s")
 
 
-def fit_head(tv: np.ndarray, labels: np.ndarray, mask: np.ndarray, c: float):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    x = tv[mask].reshape(-1, tv.shape[-1])
-    y = np.repeat(labels[mask], tv.shape[1])
-    return make_pipeline(StandardScaler(), LogisticRegression(C=c, class_weight="balanced", max_iter=5000)).fit(x, y)
-
-
-def head_cv(c: Cache, tv: np.ndarray, ev: np.ndarray) -> tuple[np.ndarray, dict]:
-    """Out-of-fold head scores [clips, channels] (cache order) and the C each fold chose."""
-    lab = c.labels
-    folds = np.array([m["fold"] for m in c.clips])
-    scores = np.zeros((len(lab), len(CHANNELS)))
-    chosen = {}
-    for k in range(c.folds):
-        tf = [f for f in range(c.folds) if f != k]
-        table = {}
-        for cc in (C_GRID if len(tf) >= 2 else C_GRID[1:2]):
-            inner = []
-            for j in (tf if len(tf) >= 2 else []):
-                m = fit_head(tv, lab, np.isin(folds, [f for f in tf if f != j]), cc)
-                val = folds == j
-                for ch in range(len(CHANNELS)):
-                    s = m.decision_function(ev[val, ch])
-                    inner.append(eer(s[lab[val] == 0], s[lab[val] == 1]))
-            table[cc] = float(np.mean(inner)) if inner else float("nan")
-        best = min(table, key=lambda x: (round(table[x], 6), x))
-        m = fit_head(tv, lab, folds != k, best)
-        for ch in range(len(CHANNELS)):
-            scores[folds == k, ch] = m.decision_function(ev[folds == k, ch])
-        chosen[str(k)] = {"C": best, "innerEer": {str(x): round(v, 4) for x, v in table.items()}}
-        log(f"fold {k}: C={best} (inner EER {table[best]:.3f})")
-    return scores, chosen
-
-
 def fuse(x: np.ndarray, lab: np.ndarray, folds: np.ndarray) -> np.ndarray:
     """Each held-out fold scored by a logistic fusion of the columns of `x` fitted on the other folds."""
     from sklearn.linear_model import LogisticRegression
@@ -143,7 +105,7 @@ def fuse(x: np.ndarray, lab: np.ndarray, folds: np.ndarray) -> np.ndarray:
 def cmd_cv(args) -> None:
     c = Cache(args.data)
     z = np.load(os.path.join(args.data, "speaker-embed-feats.npz"))
-    head, chosen = head_cv(c, z["train_variants"], z["eval_channels"])
+    head, chosen = head_cv(c, z["train_variants"], z["eval_channels"], C_GRID, log)
     spec = json.load(open(os.path.join(args.data, "cv", "report.json")))["chosen"]
     stage = np.array(json.load(open(args.stage_report))["oofScores"])
     if stage.shape != (len(c.clips), len(CHANNELS)):

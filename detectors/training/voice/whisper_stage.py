@@ -152,18 +152,22 @@ def load_features(data: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_head(tv: np.ndarray, labels: np.ndarray, mask: np.ndarray, c: float):
+    """A standardised logistic head on the training variants [clips, variants, features] of the clips in `mask`."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    x = tv[mask].reshape(-1, FEATURES)
+    x = tv[mask].reshape(-1, tv.shape[-1])
     y = np.repeat(labels[mask], tv.shape[1])
     return make_pipeline(StandardScaler(), LogisticRegression(C=c, class_weight="balanced", max_iter=5000)).fit(x, y)
 
 
-def cmd_cv(args) -> None:
-    c = Cache(args.data)
-    tv, ev = load_features(args.data)
+def head_cv(c: Cache, tv: np.ndarray, ev: np.ndarray, grid: tuple[float, ...],
+            logf=log) -> tuple[np.ndarray, dict]:
+    """Leave-source-out scores of a `fit_head` head on cached features (training variants `tv`, evaluation presets
+    `ev` [clips, channels, features]): for each fold, C from `grid` by inner leave-one-fold-out CV on the other folds
+    (mean inner EER over the channels), the head fitted on the other folds, the fold's clips scored per channel.
+    Returns the out-of-fold scores [clips, channels] in cache order and each fold's C and inner EERs."""
     lab = c.labels
     folds = np.array([m["fold"] for m in c.clips])
     scores = np.zeros((len(lab), len(CHANNELS)))
@@ -172,7 +176,7 @@ def cmd_cv(args) -> None:
         tf = [f for f in range(c.folds) if f != k]
         table = {}
         # with fewer than 3 folds (the CI smoke run) there is no inner split: the middle of the grid
-        for cc in (C_GRID if len(tf) >= 2 else C_GRID[1:2]):
+        for cc in (grid if len(tf) >= 2 else grid[len(grid) // 2:len(grid) // 2 + 1]):
             inner = []
             for j in (tf if len(tf) >= 2 else []):
                 m = fit_head(tv, lab, np.isin(folds, [f for f in tf if f != j]), cc)
@@ -186,7 +190,15 @@ def cmd_cv(args) -> None:
         for ch in range(len(CHANNELS)):
             scores[folds == k, ch] = m.decision_function(ev[folds == k, ch])
         chosen[str(k)] = {"C": best, "innerEer": {str(x): round(v, 4) for x, v in table.items()}}
-        log(f"fold {k}: C={best} (inner EER {table[best]:.3f})")
+        logf(f"fold {k}: C={best} (inner EER {table[best]:.3f})")
+    return scores, chosen
+
+
+def cmd_cv(args) -> None:
+    c = Cache(args.data)
+    tv, ev = load_features(args.data)
+    lab = c.labels
+    scores, chosen = head_cv(c, tv, ev, C_GRID)
     idx = list(range(len(lab)))
     tab = lso_table(c, idx, {ch: scores[:, i] for i, ch in enumerate(CHANNELS)})
     wide = np.concatenate([scores[:, i] for i, ch in enumerate(CHANNELS) if ch != "g711"])
