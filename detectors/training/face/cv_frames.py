@@ -9,6 +9,26 @@ from pathlib import Path
 
 import numpy as np
 
+from common.metrics import auroc  # the importing script has put detectors/training on sys.path
+from crops_data import kind_of
+
+
+def leave_method_out(clips: list[dict], clip_of: np.ndarray, frames: np.ndarray) -> dict:
+    """The face recipe's held-out metric from held-out frame logits (`frames`, one per entry of `clip_of`): clip score
+    = mean frame logit; per fake method, the AUROC of its clips against every real clip; their mean, and the mean per
+    kind of fake (`crops_data.METHOD_KINDS`). Returns {clip_score, per_method, per_kind, mean_lmo_auroc}."""
+    y = np.array([c["label"] for c in clips])
+    methods = sorted({c["method"] for c in clips if c["label"]})
+    clip_score = np.array([np.nanmean(frames[clip_of == i]) for i in range(len(clips))])
+    per_method = {}
+    for m in methods:
+        sel = np.array([(c["method"] == m) or (not c["label"]) for c in clips])
+        per_method[m] = auroc(y[sel], clip_score[sel])
+    per_kind = {k: float(np.nanmean([v for m, v in per_method.items() if kind_of(m) == k]))
+                for k in sorted({kind_of(m) for m in methods})}
+    return {"clip_score": clip_score, "per_method": per_method, "per_kind": per_kind,
+            "mean_lmo_auroc": float(np.nanmean(list(per_method.values())))}
+
 
 @dataclass
 class CvCache:

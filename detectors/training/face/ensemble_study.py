@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common.metrics import auroc  # noqa: E402
-from cv_frames import CvCache  # noqa: E402
+from cv_frames import CvCache, leave_method_out  # noqa: E402
 
 
 def main() -> None:
@@ -29,15 +28,9 @@ def main() -> None:
     ap.add_argument("--b", required=True)
     args = ap.parse_args()
     cache = CvCache.open(args.data)
-    clips, clip_of, y, methods = cache.clips, cache.clip_of, cache.y, cache.methods
 
     def lmo(fr: np.ndarray) -> float:
-        cs = np.array([np.nanmean(fr[clip_of == i]) for i in range(len(clips))])
-        vals = []
-        for m in methods:
-            sel = np.array([(c["method"] == m) or not c["label"] for c in clips])
-            vals.append(auroc(y[sel], cs[sel]))
-        return float(np.nanmean(vals))
+        return leave_method_out(cache.clips, cache.clip_of, fr)["mean_lmo_auroc"]
 
     def z(v: np.ndarray) -> np.ndarray:
         return (v - np.nanmean(v)) / np.nanstd(v)

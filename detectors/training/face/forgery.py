@@ -54,7 +54,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # common/
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common.metrics import auroc  # noqa: E402
 from common.metrics import eer as eer_by_class  # noqa: E402
-from crops_data import CROP, Clip, assign_folds, fold_summary, kind_of, load_index  # noqa: E402
+from crops_data import CROP, Clip, assign_folds, fold_summary, load_index  # noqa: E402
+from cv_frames import leave_method_out  # noqa: E402
 from mesonet_port import MesoNetKeras, load_h5_into  # noqa: E402
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
@@ -559,15 +560,10 @@ def report(args: argparse.Namespace) -> None:
                 frame = np.full(len(emeta["clip"]), np.nan)
                 for f in fs:
                     frame[np.array(f["index"])] = f["scores"][str(step)][ch]
-                clip_score = np.array([np.nanmean(frame[emeta["clip"] == i]) for i in range(len(clips))])
-                per_method = {}
-                for mth in methods:
-                    sel = np.array([(c["method"] == mth) or (not c["label"]) for c in clips])
-                    per_method[mth] = auroc(y_clip[sel], clip_score[sel])
-                kinds = sorted({kind_of(m) for m in methods})
-                per_kind = {kd: float(np.nanmean([v for m, v in per_method.items() if kind_of(m) == kd])) for kd in kinds}
-                entry[ch] = {"per_method": per_method, "mean_lmo_auroc": float(np.nanmean(list(per_method.values()))),
-                             "per_kind": per_kind,
+                lmo = leave_method_out(clips, emeta["clip"], frame)
+                clip_score = lmo["clip_score"]
+                entry[ch] = {"per_method": lmo["per_method"], "mean_lmo_auroc": lmo["mean_lmo_auroc"],
+                             "per_kind": lmo["per_kind"],
                              "pooled_auroc": auroc(y_clip, clip_score), "pooled_eer": eer(y_clip, clip_score),
                              "frame_logits": frame}
             per_step[step] = entry

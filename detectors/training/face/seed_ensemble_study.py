@@ -21,26 +21,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common.metrics import auroc  # noqa: E402
-from crops_data import kind_of  # noqa: E402
-from cv_frames import CvCache  # noqa: E402
+from cv_frames import CvCache, leave_method_out  # noqa: E402
 
 PRESETS = ("clean", "call")
 
 
 def lmo(cache: CvCache, frames: np.ndarray) -> dict:
-    """Mean leave-method-out clip AUROC and its mean per kind of fake."""
-    cs = np.array([np.nanmean(frames[cache.clip_of == i]) if np.any(cache.clip_of == i) else np.nan
-                   for i in range(len(cache.clips))])
-    per = {}
-    for m in cache.methods:
-        sel = np.array([(c["method"] == m) or not c["label"] for c in cache.clips]) & ~np.isnan(cs)
-        per[m] = auroc(cache.y[sel], cs[sel])
-    kinds: dict[str, list[float]] = {}
-    for m, v in per.items():
-        kinds.setdefault(kind_of(m), []).append(v)
-    return {"mean": float(np.nanmean(list(per.values()))), "kinds": {k: float(np.nanmean(v)) for k, v in kinds.items()},
-            "perMethod": {m: round(float(v), 4) for m, v in per.items()}}
+    """Mean leave-method-out clip AUROC, its mean per kind of fake, and per method (cv_frames.leave_method_out)."""
+    r = leave_method_out(cache.clips, cache.clip_of, frames)
+    return {"mean": r["mean_lmo_auroc"], "kinds": r["per_kind"],
+            "perMethod": {m: round(float(v), 4) for m, v in r["per_method"].items()}}
 
 
 def main() -> None:

@@ -38,6 +38,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # common/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from channel import CHANNELS  # noqa: E402
+from fusion_study import balanced_lr  # noqa: E402
 from train import SR, Cache, lso_table  # noqa: E402
 from whisper_stage import extract, head_cv  # noqa: E402
 
@@ -91,14 +92,12 @@ def cmd_features(args) -> None:
 
 
 def fuse(x: np.ndarray, lab: np.ndarray, folds: np.ndarray) -> np.ndarray:
-    """Each held-out fold scored by a logistic fusion of the columns of `x` fitted on the other folds."""
-    from sklearn.linear_model import LogisticRegression
-
+    """Each held-out fold scored by fusion_study.py's fusion (`balanced_lr`) of the columns of `x`, fitted on the
+    other folds."""
     out = np.zeros(len(lab))
     for k in sorted(set(folds.tolist())):
         tr = folds != k
-        m = LogisticRegression(C=1e6, max_iter=1000, class_weight="balanced").fit(x[tr], lab[tr])
-        out[~tr] = m.decision_function(x[~tr])
+        out[~tr] = balanced_lr(x[tr], lab[tr]).decision_function(x[~tr])
     return out
 
 
