@@ -404,7 +404,7 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(again.match(/reusing the stored pass/g)?.length).toBe(8);
     const reused = [['reuse', 'voice-antispoof'], ['reuse', 'voice-whisper']].map(([dir, id]) => (JSON.parse(fs.readFileSync(path.join(out, dir!, id!, 'manifest.json'), 'utf8')) as { verdict: { weight: number; basis: string } }).verdict);
     expect(reused).toEqual(pair);
-    // ... and after a fold model's manifest changed in place, every pass ran again (all six read that model)
+    // ... and after a fold model's manifest changed in place, every pass ran again (all eight read that model)
     expect(fs.readFileSync(path.join(out, 'voice-weight-rebuilt.log'), 'utf8')).not.toMatch(/reusing the stored pass/);
     // the weak-evidence threshold (lean_threshold.py): three drift passes over the same fold models, the rule applied
     type LeanPass = { calls: number; suspicious: number; lean: Record<string, number> };
