@@ -118,6 +118,41 @@ describe('eval channels on espeak-ng speech', () => {
     expect(channelQuality(out, 0, 2)).toEqual({ packetLoss: 0, concealed: 0, bitrate: 64000, bandwidth: 'NB', channel: 'telephone' });
   });
 
+  it('g722: an HD-voice SIP leg keeps the band above 4 kHz, sample for sample what ffmpeg\'s G.722 codec makes of it, judged wideband', () => {
+    const spec = channelSpec('g722');
+    expect(spec).toMatchObject({ codec: 'g722', bitrate: 64000, calibration: 'wideband' });
+    expect(chainText(spec)).toBe('Resampler -> 16 kHz -> G.722 64 kb/s encode/decode (pipeline/audio/G722.ts, 20 ms packets) -> ');
+    const out = applyChannel(speech, spec);
+    const in16 = resampleClip(speech, 48000, 16000);
+    expect(out.sampleRate).toBe(16000);
+    expect(out.samples.length).toBe(in16.length);
+    expect(out.packets).toHaveLength(Math.ceil(in16.length / 320));
+    expect(out.packets.slice(0, -1).every((p) => p.bytes === 160 && p.bandwidth === 'WB' && !p.lost)).toBe(true);
+    // unlike a phone leg, the 4-8 kHz band survives (G.722's 16 kb/s upper sub-band)
+    const high = (x: Float32Array): number => db(bandEnergy(x, 16000, 4200, 8000), bandEnergy(x, 16000, 0, 8000));
+    expect(high(out.samples)).toBeGreaterThan(-25);
+    expect(Math.abs(high(out.samples) - high(in16))).toBeLessThan(3);
+    // the codec's own output, 22 samples (the two QMFs) late: the same int16 samples as ffmpeg's g722
+    // encoder and decoder give for the same 16 kHz PCM in one stream (an odd last sample waits for
+    // its pair in G722Encoder, as a live sender's would, and stays silent here)
+    const pcm = Buffer.alloc(in16.length * 2);
+    for (let i = 0; i < in16.length; i++) pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(in16[i]! * 32768))), i * 2);
+    const coded = execFileSync('ffmpeg', ['-v', 'error', '-f', 's16le', '-ar', '16000', '-ac', '1', '-i', 'pipe:0', '-c:a', 'g722', '-f', 'g722', 'pipe:1'], { input: pcm });
+    const ref = execFileSync('ffmpeg', ['-v', 'error', '-f', 'g722', '-i', 'pipe:0', '-f', 's16le', 'pipe:1'], { input: coded });
+    const n = Math.min(out.samples.length - (out.samples.length % 2), ref.length / 2);
+    expect(n).toBeGreaterThan(in16.length - 320);
+    let differing = 0;
+    for (let i = 0; i < n; i++) if (Math.round(out.samples[i]! * 32768) !== ref.readInt16LE(2 * i)) differing++;
+    expect(differing).toBe(0);
+    const aligned = out.samples.subarray(22);
+    const snr = snrDb(in16.subarray(0, aligned.length), aligned);
+    expect(snr).toBeGreaterThan(10);
+    expect(snr).toBeLessThan(40);
+    // what the service sees of a G.722 leg: wideband packets, no channel family (no suppressor is
+    // assumed for a SIP leg, so a sender flag changes nothing the eval tools pass for g722)
+    expect(channelQuality(out, 0, 2)).toEqual({ packetLoss: 0, concealed: 0, bitrate: 64000, bandwidth: 'WB' });
+  });
+
   it('opus12loss loses exactly 5 % of the packets after the first, the same ones for the same seed', () => {
     const n = Math.ceil(speech.length / 960);
     const a = lossSchedule(n, 0.05, 1);

@@ -16,6 +16,11 @@
  *   amrg711     a mobile caller on a G.711 trunk: the same 8 kHz signal first through AMR-NB at
  *               12.2 kb/s (the handset's codec; encoded and decoded by sox with libopencore-amrnb,
  *               which Debian's sox pulls in), then G.711 as above. Judged as a phone leg.
+ *   g722        an HD-voice SIP leg: the service's Resampler 48 kHz -> 16 kHz, G.722 64 kb/s
+ *               (mode 1) encode + decode (pipeline/audio/G722.ts, bit-exact with ffmpeg's g722),
+ *               16 kHz out. Judged as the service judges a G.722 leg: wideband (its packets are
+ *               'WB'; a SIP leg never says whether the far end suppressed noise, so no
+ *               suppression is assumed: `--suppressed` does not apply).
  *
  * `--opus <bitrate>` of the eval tool is `opusSpec(bitrate)`: Opus at that bitrate, no loss.
  * Each output carries the per-packet record the service would derive its window quality from
@@ -26,6 +31,7 @@ import { spawnSync } from 'node:child_process';
 import opus from '@discordjs/opus';
 import { DfdError } from '../../kernel/errors.js';
 import { muLawDecodeFloat, muLawEncodeFloat } from '../../pipeline/audio/G711.js';
+import { G722Decoder, G722Encoder, G722_SAMPLE_RATE } from '../../pipeline/audio/G722.js';
 import { OpusDecoder, parseOpusToc } from '../../pipeline/audio/OpusDecoder.js';
 import { resampleClip } from '../../pipeline/audio/Resampler.js';
 import type { AudioQuality } from '../../pipeline/messages.js';
@@ -33,7 +39,7 @@ import type { CalibrationChannel } from '../registry/Manifest.js';
 import { seededRandom } from '../../challenge-response/eval/labelledSet.js';
 import { pickDistinct } from '../../challenge-response/random.js';
 
-export const Channels = ['clean', 'opus24', 'opus12loss', 'g711', 'amrg711'] as const;
+export const Channels = ['clean', 'opus24', 'opus12loss', 'g711', 'amrg711', 'g722'] as const;
 export type Channel = (typeof Channels)[number];
 
 /** The service's codec rate: every clip enters the channel at 48 kHz. */
@@ -47,7 +53,7 @@ const G711_OUT_RATE = 16_000;
 export interface ChannelSpec {
   /** Names the channel in reports and file names: a Channel, or `opus<bitrate>` for --opus. */
   name: string;
-  codec: 'none' | 'opus' | 'g711' | 'amr-g711';
+  codec: 'none' | 'opus' | 'g711' | 'amr-g711' | 'g722';
   /** Codec bitrate, bit/s (0 for none). */
   bitrate: number;
   /** Share of 20 ms packets lost (Opus only). */
@@ -62,6 +68,7 @@ const SPECS: Record<Channel, ChannelSpec> = {
   opus12loss: { name: 'opus12loss', codec: 'opus', bitrate: 12_000, lossRate: 0.05, calibration: 'wideband' },
   g711: { name: 'g711', codec: 'g711', bitrate: 64_000, lossRate: 0, calibration: 'telephone' },
   amrg711: { name: 'amrg711', codec: 'amr-g711', bitrate: 64_000, lossRate: 0, calibration: 'telephone' },
+  g722: { name: 'g722', codec: 'g722', bitrate: 64_000, lossRate: 0, calibration: 'wideband' },
 };
 
 /** AMR-NB's highest mode, 12.2 kb/s (sox's -C 7 for amr-nb). */
@@ -173,10 +180,37 @@ export function g711RoundTrip(x: Float32Array, amr = false): Omit<ChannelOutput,
   return { samples: resampleClip(coded, G711_RATE, G711_OUT_RATE), sampleRate: G711_OUT_RATE, packets, concealedSamples: 0 };
 }
 
+/** 20 ms of G.722: 320 samples at 16 kHz, 160 octets (RFC 3551's usual packet). */
+const G722_FRAME = 320;
+
+/**
+ * 48 kHz float -> 16 kHz (the service's Resampler) -> G.722 64 kb/s -> 16 kHz float (same length as
+ * the 16 kHz signal; the codec's 22-sample QMF delay is kept, as a live leg has it). One encoder and
+ * one decoder session over the whole clip, fed in 20 ms packets of 160 octets.
+ */
+export function g722RoundTrip(x: Float32Array): Omit<ChannelOutput, 'spec'> {
+  const wide = resampleClip(x, CODEC_RATE, G722_SAMPLE_RATE);
+  const enc = new G722Encoder();
+  const dec = new G722Decoder();
+  const out = new Float32Array(wide.length);
+  const pcm = new Int16Array(G722_FRAME);
+  const packets: PacketRecord[] = [];
+  for (let start = 0; start < wide.length; start += G722_FRAME) {
+    const n = Math.min(G722_FRAME, wide.length - start);
+    for (let i = 0; i < n; i++) pcm[i] = Math.max(-32768, Math.min(32767, Math.round(wide[start + i]! * 32768)));
+    const octets = enc.encode(pcm.subarray(0, n));
+    packets.push({ lost: false, bytes: octets.byteLength, bandwidth: 'WB' });
+    const decoded = dec.decode(octets);
+    for (let i = 0; i < decoded.length && start + i < out.length; i++) out[start + i] = decoded[i]! / 32768;
+  }
+  return { samples: out, sampleRate: G722_SAMPLE_RATE, packets, concealedSamples: 0 };
+}
+
 /** Puts a 48 kHz mono clip through a channel. `lossSeed` seeds the packet-loss schedule. */
 export function applyChannel(x48: Float32Array, spec: ChannelSpec, lossSeed = 1): ChannelOutput {
   if (spec.codec === 'none') return { spec, samples: x48, sampleRate: CODEC_RATE, packets: [], concealedSamples: 0 };
   if (spec.codec === 'g711' || spec.codec === 'amr-g711') return { spec, ...g711RoundTrip(x48, spec.codec === 'amr-g711') };
+  if (spec.codec === 'g722') return { spec, ...g722RoundTrip(x48) };
   const packets = Math.ceil(x48.length / FRAME);
   return { spec, ...opusRoundTrip(x48, spec.bitrate, lossSchedule(packets, spec.lossRate, lossSeed)) };
 }

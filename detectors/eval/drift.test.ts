@@ -258,7 +258,7 @@ describe('drift.ts', () => {
     const m = JSON.parse(fs.readFileSync(path.join(genuine, 'manifest.json'), 'utf8')) as Manifest;
     const flips = copyModel('voice-antispoof-ns', -20, REAL, { calibration: { ...m.calibration, suppressed: { a: m.calibration.a, b: 20, fittedOn: 'test' } } });
     const list = tsv('ns.tsv', [HEADER, ['a/erin1.wav', 'bonafide', 'erin', '0'], ['a/bob1.wav', 'bonafide', 'bob', '1']]);
-    const run = (suppressed: boolean, channel: 'opus24' | 'g711' = 'opus24') =>
+    const run = (suppressed: boolean, channel: 'opus24' | 'g711' | 'g722' = 'opus24') =>
       runDrift({ tsv: list, models: [flips, genuine], channel, suppressed, seconds: 6, outDir: path.join(dir, 'out-ns'), progress: false });
     const plain = await run(false);
     expect(plain.speakers.map((s) => s.everSuspicious)).toEqual([false, false]);
@@ -269,6 +269,11 @@ describe('drift.ts', () => {
     expect(byName(ns, 'erin').everSuspicious).toBe(true);
     expect(byName(ns, 'bob').everSuspicious).toBe(false);
     await expect(run(true, 'g711')).rejects.toSatisfy((e) => isDfdError(e) && e.code === 'ERR_CONFIG');
+    // a G.722 SIP leg never says its far end suppressed noise: judged wideband, never 'suppressed'
+    await expect(run(true, 'g722')).rejects.toSatisfy((e) => isDfdError(e) && e.code === 'ERR_CONFIG');
+    const g722 = await run(false, 'g722');
+    expect(g722.settings).toMatchObject({ suppressed: false, judgedAs: 'wideband' });
+    expect(g722.speakers.map((s) => s.everSuspicious)).toEqual([false, false]);
   });
 
   it('runs from the command line; g711 is judged as the service judges a phone leg (telephone windows), narrowband as it is', async () => {

@@ -7,7 +7,7 @@
  *   node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]...
  *        [--label bonafide|spoof] [--weights 0.2,0.25,...] [--stage-weights 0.4,0.55,...] [--fusions pooled,per-detector]
  *        [--stage-thin 1,2,4] [--speaker-embed <dir or id>]
- *        [--channel clean|opus24|opus12loss|g711|amrg711] [--suppressed] [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]
+ *        [--channel clean|opus24|opus12loss|g711|amrg711|g722] [--suppressed] [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]
  *
  * The list is the eval tool's TSV (report.ts) with a `speaker` column and optionally a `model`
  * column: only the rows of `--label` (default `bonafide`) are used, grouped into one call per
@@ -58,7 +58,8 @@
  *
  * Every window carries the quality.channel the service would give it (channelQuality): a phone
  * channel's (g711, amrg711) windows are 'telephone', as a PCMU leg's are, so the verdict judges
- * them as it judges a SIP or Twilio caller; with --suppressed, 'suppressed'. The report's
+ * them as it judges a SIP or Twilio caller; with --suppressed, 'suppressed'. A G.722 leg (g722) is
+ * wideband, as the service judges one, and never 'suppressed' (a SIP leg never says). The report's
  * `settings.judgedAs` names that family (the calibration and verdict weight it picks). On a
  * wideband channel the verdict takes narrowband audio (Opus bandwidth NB/MB) as too poor to judge
  * and stays `collecting` (reason audio:narrowband), as the service does for a WebRTC sender;
@@ -486,6 +487,8 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
     if (o.windowSeconds < m.manifest.audio!.minSeconds) throw new DfdError('ERR_CONFIG', 'the analysis window is shorter than the model accepts', { id: m.id, minSeconds: m.manifest.audio!.minSeconds });
   }
   if (o.suppressed && ch.calibration !== 'wideband') throw new DfdError('ERR_CONFIG', '--suppressed is for wideband channels (a noise-suppressed sender is not a phone leg)', { channel: ch.name });
+  // a G.722 SIP leg never says whether its far end suppressed noise: the service judges it wideband
+  if (o.suppressed && ch.codec === 'g722') throw new DfdError('ERR_CONFIG', '--suppressed is for senders that say they suppress noise; a G.722 SIP leg never does (give the suppressed list without --suppressed)', { channel: ch.name });
   const calChannel = o.suppressed ? 'suppressed' : ch.calibration;
   // what the service's AudioStreamProcessor would mark the windows with (quality.channel)
   const sender = { noiseSuppression: o.suppressed };
@@ -686,7 +689,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
 // -------------------------------------------------------------------------------- main
 
 const USAGE =
-  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--label bonafide|spoof] [--weights w,...] [--stage-weights w,...] [--fusions pooled,per-detector] [--stage-thin k,...] [--speaker-embed <dir or id>] [--channel clean|opus24|opus12loss|g711|amrg711] [--suppressed] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
+  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--label bonafide|spoof] [--weights w,...] [--stage-weights w,...] [--fusions pooled,per-detector] [--stage-thin k,...] [--speaker-embed <dir or id>] [--channel clean|opus24|opus12loss|g711|amrg711|g722] [--suppressed] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
 
 export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> & { tsv: string } {
   const { values, positionals } = parseArgs({
