@@ -583,7 +583,6 @@ def report(args: argparse.Namespace) -> None:
         raise SystemExit(f"--criterion {args.criterion}: no held-out method of the kind it needs")
     # temporal evidence at the chosen step: windows per clip, fused on the other folds
     temporal = {}
-    folds_of = np.array([c["fold"] for c in clips])
     for ch in ("clean", "call"):
         frame = result["runs"][tag][step][ch]["frame_logits"]
         rows = []

@@ -61,6 +61,9 @@ REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 # G.711 (a mobile caller on a G.711 trunk). drift.ts decides this itself (detectors/eval/channel.ts: a channel's
 # calibration family); `judged_as` checks every report against this list, so the two cannot disagree silently.
 PHONE_CHANNELS = ("g711", "amrg711")
+# channels whose passes are stored under a name of their own (WORK/sweeps/<list>-<label>[-ns]-<channel>); the
+# wideband --channel passes keep the bare name they always had
+NAMED_CHANNELS = PHONE_CHANNELS + ("g722",)
 
 
 def judged_as(flags: tuple[str, ...] | list[str]) -> str:
@@ -159,14 +162,14 @@ def pair_sweep(work: str, folds_dir: str, stage_folds: str, lst: str, label: str
     calibration.suppressed). `speaker_embed`: the speaker model whose takeover rule joins every verdict. A g711
     pass (and an amrg711 one: AMR-NB, then G.711) is judged as the service judges a phone leg (telephone
     calibration; drift.ts marks a phone channel's windows as a phone leg's). The pass lands in
-    WORK/sweeps/<list folder>-<label>[-ns][-g711|-amrg711]/: drift.ts's report and command.json (the command and where
+    WORK/sweeps/<list folder>-<label>[-ns][-g711|-amrg711|-g722]/: drift.ts's report and command.json (the command and where
     its report is); `reuse`: a pass whose stored command is this one, word for word, is read back, not run again."""
     args = []
     for k in range(folds):
         args += ["--model", os.path.join(folds_dir, f"voice-antispoof-fold{k}"),
                  "--stage2", os.path.join(stage_folds, f"voice-whisper-fold{k}")]
     name = (os.path.basename(os.path.dirname(lst)) + "-" + label + ("-ns" if suppressed else "")
-            + (f"-{channel}" if channel in PHONE_CHANNELS else ""))
+            + (f"-{channel}" if channel in NAMED_CHANNELS else ""))
     out = os.path.join(work, "sweeps", name)
     flags = ["--label", label, "--channel", channel, "--seconds", str(seconds),
              "--weights", ",".join(f"{w}" for w in grid1), "--stage-weights", ",".join(f"{w}" for w in grid2),

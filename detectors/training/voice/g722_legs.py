@@ -1,0 +1,142 @@
+"""G.722 (HD-voice) SIP legs: do the shipped wideband weights keep real callers on such a leg out of `suspicious`?
+
+The service judges a G.722 leg as wideband audio (wideband calibration, `verdict.weight` of both voice stages) and
+never as a noise-suppressed sender (a SIP leg never says). This script puts the held-out calls of `choose_weight.py`
+through the service's own G.722 codec (`detectors/eval/channel.ts` channel `g722`) and applies the rule fixed in the
+voice recipe README ("Decision: G.722 (HD-voice) SIP legs"):
+
+  - the 169 single-person genuine calls as they are, and behind a sender's noise suppressor (channel.py ns-list at
+    --suppressed), both judged wideband, with the speaker model's takeover rule in every verdict;
+  - the held-out spoof calls, for what the pair catches on such a leg.
+
+If both genuine passes stay under --max-share at the shipped pair (both manifests' `verdict.weight`), G.722 legs keep
+it ("keep"); otherwise the pair rule (choose_weight.best_pair: most spoof calls flagged among the pairs keeping every
+genuine pass under --max-share; ties: larger first weight, then larger stage weight) over these passes names the pair
+they would need ("own pair"). Also per pass: the call-level AUROC and EER of the mean window pFake (genuine calls as
+is against spoof calls). Nothing is written into a manifest; the result goes to --out.
+
+  python detectors/training/voice/g722_legs.py --work /tmp/tw/work --folds /tmp/tw/work/folds \
+      --stage-folds /tmp/tw/work/stage-folds --speaker-embed detectors/models/speaker-embed \
+      --out docs/results/g722-legs.json [--reuse-sweeps]
+
+WORK, the fold models and their lists are those of a `choose_weight.py --pair` run (`--folds`, `whisper_stage.py
+folds`); the passes land in WORK/sweeps/<list>-<label>[-ns]-g722/ and `--reuse-sweeps` reads back a stored one whose
+command is the same. Nothing from ../shared/eval/ is read.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from choose_weight import REPO, best_pair, pair_sweep, recipe_cap, single_person_list  # noqa: E402
+
+
+def call_auroc_eer(genuine: list[float], spoof: list[float]) -> tuple[float, float]:
+    """AUROC (ties count half) and EER (the point where the miss and false-alarm rates cross, their mean there) of
+    call scores, spoof as the positive class."""
+    pairs = sum((s > g) + 0.5 * (s == g) for s in spoof for g in genuine)
+    auroc = pairs / (len(spoof) * len(genuine))
+    best = (2.0, 1.0)
+    for t in sorted(set(genuine) | set(spoof)):
+        fa = sum(g >= t for g in genuine) / len(genuine)
+        miss = sum(s < t for s in spoof) / len(spoof)
+        best = min(best, (abs(fa - miss), (fa + miss) / 2))
+    return auroc, best[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True, help="a choose_weight.py --pair WORK folder")
+    ap.add_argument("--folds", required=True, help="fold models and their lists (fold_models.py --out)")
+    ap.add_argument("--stage-folds", required=True, help="the stage's fold models (whisper_stage.py folds --out)")
+    ap.add_argument("--model", default=os.path.join(REPO, "detectors", "models", "voice-antispoof"),
+                    help="the shipped first stage: its verdict.weight is the pair's first weight")
+    ap.add_argument("--stage", default=os.path.join(REPO, "detectors", "models", "voice-whisper"),
+                    help="the shipped cascade stage: its verdict.weight is the pair's second weight")
+    ap.add_argument("--speaker-embed", default="", help="the speaker model whose takeover rule joins genuine verdicts")
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--max-share", type=float, default=0.02)
+    ap.add_argument("--suppressed", type=int, default=2, choices=(1, 2, 3))
+    ap.add_argument("--fusion", default="per-detector", choices=("pooled", "per-detector"))
+    ap.add_argument("--reuse-sweeps", action="store_true")
+    ap.add_argument("--out", required=True, help="the result's JSON file")
+    args = ap.parse_args()
+    from channel import ns_list  # this script's folder is on sys.path
+
+    if args.speaker_embed and os.path.isdir(args.speaker_embed):
+        args.speaker_embed = os.path.abspath(args.speaker_embed)
+    folds_dir = os.path.abspath(args.folds)
+    folds = len([d for d in os.listdir(folds_dir) if d.startswith("voice-antispoof-fold")])
+    first_m = json.load(open(os.path.join(args.model, "manifest.json")))
+    stage_m = json.load(open(os.path.join(args.stage, "manifest.json")))
+    shipped = (float(first_m["verdict"]["weight"]), float(stage_m["verdict"]["weight"]))
+    # the grids choose_weight.py --pair searched (each up to its recipe's cap), so the pair rule can name another
+    cap1, cap2 = recipe_cap(first_m), recipe_cap(stage_m)
+    grid1 = [round(0.05 * i, 2) for i in range(1, int(math.floor(cap1 / 0.05 + 1e-9)) + 1)]
+    grid2 = [round(0.05 * i, 2) for i in range(0, int(math.floor(cap2 / 0.05 + 1e-9)) + 1)]
+    if shipped not in {(a, b) for a in grid1 for b in grid2}:
+        raise SystemExit(f"g722_legs: the shipped pair {shipped} is not on the grids {grid1} x {grid2}")
+    bona = os.path.join(folds_dir, "bonafide-speakers.tsv")
+    dropped = 0
+    if args.speaker_embed:
+        bona, dropped = single_person_list(bona, os.path.join(args.work, "single-person"))
+    ns_bona = ns_list(bona, os.path.join(args.work, f"suppressed-ns{args.suppressed}"), args.suppressed)
+    # (name, list, label): judged wideband, never as a suppressed sender (a SIP leg never says)
+    passes = [("genuine", bona, "bonafide"), ("genuineSuppressed", ns_bona, "bonafide"),
+              ("spoof", os.path.join(folds_dir, "spoof-calls.tsv"), "spoof")]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs = [pool.submit(pair_sweep, args.work, folds_dir, args.stage_folds, lst, label, grid1, grid2, folds, "g722",
+                            args.seconds, args.fusion, False, args.speaker_embed if label == "bonafide" else "",
+                            args.reuse_sweeps)
+                for _, lst, label in passes]
+        results = [j.result() for j in jobs]
+    genuine, (spoof, n_spoof) = results[:2], results[2]
+    n = genuine[0][1]
+    at = {name: counts[shipped] for (name, _, _), (counts, _) in zip(passes, results)}
+    keep = all(counts[shipped] / calls < args.max_share for counts, calls in genuine)
+    own, table = best_pair(genuine, spoof, args.max_share)
+    # call-level separation: the mean window pFake (before the verdict weight) of each call, from the passes' reports
+    reports = {}
+    for name, lst, label in passes:
+        sweep = (os.path.basename(os.path.dirname(lst)) + "-" + label + "-g722")
+        stored = json.load(open(os.path.join(args.work, "sweeps", sweep, "command.json")))
+        reports[name] = json.load(open(stored["report"]))
+
+    def means(name: str, key: str) -> list[float]:
+        return [float(s[key]) for s in reports[name]["speakers"] if s.get(key) is not None]
+
+    separation = {}
+    for key, stage in (("meanWindowPFake", "voice-antispoof"), ("meanStagePFake", "voice-whisper")):
+        for g in ("genuine", "genuineSuppressed"):
+            auroc, eer = call_auroc_eer(means(g, key), means("spoof", key))
+            separation[f"{stage}:{g}"] = {"auroc": round(auroc, 4), "eer": round(eer, 4)}
+    result = {
+        "question": "G.722 SIP legs judged wideband: at the shipped wideband pair, what share of held-out genuine "
+                    "speakers' 60 s calls become suspicious (as is; behind a sender's noise suppressor, judged "
+                    "wideband), and how many held-out spoof calls are flagged",
+        "channel": "g722 (detectors/eval/channel.ts: Resampler -> 16 kHz -> the service's G.722 64 kb/s codec)",
+        "shippedPair": list(shipped),
+        "calls": {"genuine": n, "spoof": n_spoof, "leftOutSeveralPeople": dropped},
+        "atShippedPair": at,
+        "maxShare": args.max_share,
+        "decision": "keep" if keep else "own pair",
+        "pairRule": {"pair": list(own), "table": "first/stage weight: genuine suspicious as is/suppressed/spoof calls "
+                                                 f"flagged: {table}"},
+        "callSeparation": separation,
+        "command": "python detectors/training/voice/g722_legs.py " + " ".join(sys.argv[1:]),
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=1)
+        f.write("\n")
+    print(json.dumps({k: result[k] for k in ("atShippedPair", "decision", "pairRule", "callSeparation")}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
