@@ -33,6 +33,11 @@ export interface AudioQuality {
    * calibrate these windows with their `calibration.telephone` or `calibration.suppressed`.
    */
   channel?: CalibrationChannel;
+  /**
+   * 'g722' for a G.722 leg's windows (an HD-voice SIP caller): wideband audio whose verdict weight
+   * is the manifests' `verdict.weightG722` where they have one (`verdictWeightFor`); absent otherwise.
+   */
+  codec?: 'g722';
 }
 
 /** Why a face window is not judged (pipeline/video/faceGate.ts). */

@@ -149,8 +149,8 @@ describe('eval channels on espeak-ng speech', () => {
     expect(snr).toBeGreaterThan(10);
     expect(snr).toBeLessThan(40);
     // what the service sees of a G.722 leg: wideband packets, no channel family (no suppressor is
-    // assumed for a SIP leg, so a sender flag changes nothing the eval tools pass for g722)
-    expect(channelQuality(out, 0, 2)).toEqual({ packetLoss: 0, concealed: 0, bitrate: 64000, bandwidth: 'WB' });
+    // assumed for a SIP leg), marked as G.722 for the leg's own verdict weight
+    expect(channelQuality(out, 0, 2)).toEqual({ packetLoss: 0, concealed: 0, bitrate: 64000, bandwidth: 'WB', codec: 'g722' });
   });
 
   it('opus12loss loses exactly 5 % of the packets after the first, the same ones for the same seed', () => {

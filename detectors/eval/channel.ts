@@ -224,9 +224,14 @@ export function applyChannel(x48: Float32Array, spec: ChannelSpec, lossSeed = 1)
  * `clean` has no codec: packet loss 0, bitrate 0 (unknown), bandwidth 'none'.
  * `sender.noiseSuppression`: the sender's noise suppressor ran (a browser's default); its
  * wideband windows are marked `channel: 'suppressed'`, as AudioStreamProcessor marks them.
+ * A G.722 leg's windows are marked `codec: 'g722'` (the service weighs them with `verdict.weightG722`).
  */
 export function channelQuality(out: ChannelOutput, startSeconds: number, endSeconds: number, sender: { noiseSuppression?: boolean } = {}): AudioQuality {
-  const family = out.spec.calibration === 'telephone' ? { channel: 'telephone' as const } : sender.noiseSuppression === true ? { channel: 'suppressed' as const } : {};
+  const family = {
+    ...(out.spec.calibration === 'telephone' ? { channel: 'telephone' as const } : sender.noiseSuppression === true ? { channel: 'suppressed' as const } : {}),
+    // a G.722 leg's windows, as AudioStreamProcessor marks them (their own verdict weight, verdict.weightG722)
+    ...(out.spec.codec === 'g722' ? { codec: 'g722' as const } : {}),
+  };
   if (out.spec.codec === 'none' || out.packets.length === 0) return { packetLoss: 0, concealed: 0, bitrate: 0, bandwidth: 'none', ...family };
   const first = Math.max(0, Math.floor(startSeconds / 0.02));
   const last = Math.min(out.packets.length, Math.ceil(endSeconds / 0.02));

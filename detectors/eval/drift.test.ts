@@ -399,6 +399,16 @@ describe('replayCall', () => {
     expect(replayCall({ model: perFamily, calibration: cal, windows: windows(30), logits: hot, channel: 'telephone', weights: { weight: 0.2 } }).finalState).toBe('suspicious');
   });
 
+  it("a G.722 leg's windows (quality.codec 'g722') take the manifest's G.722 weight", () => {
+    const m = voiceManifest('0'.repeat(64), 'm');
+    const g722Muted: AvailableModel = { id: 'm', dir: '', modelPath: '', manifest: { ...m, verdict: { weight: 0.2, weightG722: 0, basis: 'test' } } };
+    const hot = new Array<number>(30).fill(3);
+    const g722 = windows(30, 'WB').map((w) => ({ ...w, quality: { ...w.quality, codec: 'g722' as const } }));
+    expect(replayCall({ model: g722Muted, calibration: cal, windows: windows(30, 'WB'), logits: hot }).finalState).toBe('suspicious');
+    expect(replayCall({ model: g722Muted, calibration: cal, windows: g722, logits: hot })).toMatchObject({ everSuspicious: false, maxPFake: 0.5 });
+    expect(replayCall({ model: g722Muted, calibration: cal, windows: g722, logits: hot, weights: { weight: 0.2 } }).finalState).toBe('suspicious');
+  });
+
   it('records the largest pFake of a likely-genuine verdict, and which calls each weak-evidence threshold would challenge', () => {
     // weight 0.2 on log-odds 1: the verdict leans to sigmoid(0.2) = 0.5498 and stays likely-genuine
     const leaning = replayCall({ model: model(0.2), calibration: cal, windows: windows(30), logits: new Array<number>(30).fill(1) });

@@ -394,13 +394,13 @@ export function replayCall({ model, calibration, windows, logits, verdict = {}, 
       if (vector) pv.addSpeakerEmbedding({ vector, channel: voice!.channel });
       return;
     }
-    const score = windowScore(model, calibration, w, logit, weights.weight ?? verdictWeightFor(model.manifest.verdict, channel));
+    const score = windowScore(model, calibration, w, logit, weights.weight ?? verdictWeightFor(model.manifest.verdict, channel, w.quality.codec));
     pv.addScore(score);
     sumPFake += score.pFake;
     scored++;
     const s2 = stage?.logits.get(i);
     if (stage && s2 !== undefined && Number.isFinite(s2) && stageSeen++ % (weights.stageThin ?? 1) === 0) {
-      const sc = windowScore(stage.model, stage.calibration, w, s2, weights.stageWeight ?? verdictWeightFor(stage.model.manifest.verdict, channel));
+      const sc = windowScore(stage.model, stage.calibration, w, s2, weights.stageWeight ?? verdictWeightFor(stage.model.manifest.verdict, channel, w.quality.codec));
       pv.addScore(sc);
       stageSum += sc.pFake;
       stageScored++;
@@ -490,6 +490,8 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
   // a G.722 SIP leg never says whether its far end suppressed noise: the service judges it wideband
   if (o.suppressed && ch.codec === 'g722') throw new DfdError('ERR_CONFIG', '--suppressed is for senders that say they suppress noise; a G.722 SIP leg never does (give the suppressed list without --suppressed)', { channel: ch.name });
   const calChannel = o.suppressed ? 'suppressed' : ch.calibration;
+  // a G.722 leg's windows carry the manifests' verdict.weightG722 (channelQuality marks them, as the service does)
+  const legCodec = ch.codec === 'g722' ? ('g722' as const) : undefined;
   // what the service's AudioStreamProcessor would mark the windows with (quality.channel)
   const sender = { noiseSuppression: o.suppressed };
   const cals = models.map((m) => calibrationFor(m.manifest.calibration, calChannel));
@@ -642,8 +644,8 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
     tsv: path.basename(tsvPath),
     channel: ch.name,
     seconds: o.seconds,
-    models: models.map((m, index) => ({ index, id: m.id, version: m.manifest.version, sha256: m.manifest.sha256, weight: verdictWeightFor(m.manifest.verdict, calChannel), calibration: cals[index]! })),
-    stage2: stages.map((m, index) => ({ index, id: m.id, version: m.manifest.version, sha256: m.manifest.sha256, weight: verdictWeightFor(m.manifest.verdict, calChannel), everyNthWindow: m.manifest.cascade!.everyNthWindow, calibration: stageCals[index]! })),
+    models: models.map((m, index) => ({ index, id: m.id, version: m.manifest.version, sha256: m.manifest.sha256, weight: verdictWeightFor(m.manifest.verdict, calChannel, legCodec), calibration: cals[index]! })),
+    stage2: stages.map((m, index) => ({ index, id: m.id, version: m.manifest.version, sha256: m.manifest.sha256, weight: verdictWeightFor(m.manifest.verdict, calChannel, legCodec), everyNthWindow: m.manifest.cascade!.everyNthWindow, calibration: stageCals[index]! })),
     settings: {
       question: o.label === 'bonafide'
         ? `share of bona fide speakers whose verdict reaches suspicious (or deepfake-likely) within a ${o.seconds} s call, ${judges}, no challenge`
@@ -671,8 +673,8 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
     speakerEmbed: speakerModel ? { id: speakerModel.id, version: speakerModel.manifest.version, sha256: speakerModel.manifest.sha256, takeover: speakerModel.manifest.takeover ?? null, channel: voiceChannel } : null,
     lean: leanRows(speakers),
     sweep: pairs.map((p, k) => ({
-      weight: p.weight ?? verdictWeightFor(models[0]!.manifest.verdict, calChannel),
-      stageWeight: stages.length === 0 ? null : (p.stageWeight ?? verdictWeightFor(stages[0]!.manifest.verdict, calChannel)),
+      weight: p.weight ?? verdictWeightFor(models[0]!.manifest.verdict, calChannel, legCodec),
+      stageWeight: stages.length === 0 ? null : (p.stageWeight ?? verdictWeightFor(stages[0]!.manifest.verdict, calChannel, legCodec)),
       fusion: p.fusion ?? verdictOptions.detectorFusion ?? defaultParticipantVerdictOptions.detectorFusion,
       stageThin: p.stageThin ?? 1,
       suspicious: sweepHits[k]!,

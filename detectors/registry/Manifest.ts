@@ -122,10 +122,14 @@ export const ManifestSchema = Type.Object({
    * `weightTelephone` (absent: `weight`) replaces it for windows scored with the telephone
    * calibration (G.711 phone legs): genuine phone callers drift differently from browser ones,
    * so each channel family may carry the weight its own genuine callers allow (`verdictWeightFor`).
+   * `weightG722` (absent: `weight`) replaces `weight` for the wideband windows of a G.722 leg
+   * (an HD-voice SIP caller, `AudioQuality.codec`): calibrated as wideband audio, weighted by
+   * what real callers through G.722 allow (detectors/training/voice/g722_legs.py).
    */
   verdict: Type.Optional(Type.Object({
     weight: Type.Number({ minimum: 0, maximum: 1 }),
     weightTelephone: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    weightG722: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     basis: Type.String({ minLength: 1 }),
   })),
   /**
@@ -199,11 +203,14 @@ export function verdictWeight(weight: number | undefined): number {
 
 /**
  * The verdict weight of a window that came through `channel`: `weightTelephone` for a telephone
- * window when the manifest has one, else `weight` (1 without a `verdict`); clamped as `verdictWeight`.
+ * window when the manifest has one; `weightG722` for a wideband window of a G.722 leg (`codec`
+ * 'g722') when it has one; else `weight` (1 without a `verdict`); clamped as `verdictWeight`.
  */
-export function verdictWeightFor(verdict: Manifest['verdict'], channel: CalibrationChannel): number {
+export function verdictWeightFor(verdict: Manifest['verdict'], channel: CalibrationChannel, codec?: 'g722'): number {
   if (verdict === undefined) return 1;
-  return verdictWeight(channel === 'telephone' && verdict.weightTelephone !== undefined ? verdict.weightTelephone : verdict.weight);
+  if (channel === 'telephone' && verdict.weightTelephone !== undefined) return verdictWeight(verdict.weightTelephone);
+  if (channel === 'wideband' && codec === 'g722' && verdict.weightG722 !== undefined) return verdictWeight(verdict.weightG722);
+  return verdictWeight(verdict.weight);
 }
 
 /** pFake with its log-odds scaled by a verdict weight (1: unchanged, 0: 0.5). */

@@ -118,7 +118,7 @@ describe('Manifest', () => {
   it('an optional verdict weight must lie in 0..1 and carry its basis', () => {
     const m = voiceManifest('a'.repeat(64));
     expect(parseManifest({ ...m, verdict: { weight: 0, basis: 'held-out test EER 0.55' } }).verdict?.weight).toBe(0);
-    for (const verdict of [{ weight: 1.5, basis: 'x' }, { weight: -0.1, basis: 'x' }, { weight: 0.5 }, { weight: 0.5, basis: '' }, { weight: 0.5, weightTelephone: 1.2, basis: 'x' }, { weight: 0.5, weightTelephone: '0.1', basis: 'x' }]) {
+    for (const verdict of [{ weight: 1.5, basis: 'x' }, { weight: -0.1, basis: 'x' }, { weight: 0.5 }, { weight: 0.5, basis: '' }, { weight: 0.5, weightTelephone: 1.2, basis: 'x' }, { weight: 0.5, weightTelephone: '0.1', basis: 'x' }, { weight: 0.5, weightG722: -0.2, basis: 'x' }, { weight: 0.5, weightG722: 2, basis: 'x' }]) {
       expect(() => parseManifest({ ...m, verdict })).toThrow(expect.objectContaining({ code: 'ERR_MODEL_MANIFEST' }));
     }
   });
@@ -130,6 +130,16 @@ describe('Manifest', () => {
     const one = parseManifest({ ...m, verdict: { weight: 0.2, basis: 'one weight' } }).verdict;
     expect([verdictWeightFor(one, 'wideband'), verdictWeightFor(one, 'telephone')]).toEqual([0.2, 0.2]);
     expect(verdictWeightFor(undefined, 'telephone')).toBe(1);
+  });
+
+  it("a G.722 weight applies to a G.722 leg's wideband windows only", () => {
+    const m = voiceManifest('a'.repeat(64));
+    const v = parseManifest({ ...m, verdict: { weight: 0.2, weightTelephone: 0.15, weightG722: 0.3, basis: 'per leg' } }).verdict;
+    expect([verdictWeightFor(v, 'wideband', 'g722'), verdictWeightFor(v, 'wideband'), verdictWeightFor(v, 'suppressed', 'g722'), verdictWeightFor(v, 'telephone', 'g722')]).toEqual([0.3, 0.2, 0.2, 0.15]);
+    const none = parseManifest({ ...m, verdict: { weight: 0.2, basis: 'one weight' } }).verdict;
+    expect(verdictWeightFor(none, 'wideband', 'g722')).toBe(0.2);
+    // 0 is a weight (scored and published, never moves a verdict), not an absent one
+    expect(verdictWeightFor({ weight: 0.1, weightG722: 0, basis: 'x' }, 'wideband', 'g722')).toBe(0);
   });
 
   it('calibrate is the logistic sigmoid(a*logit+b) and is stable at extremes', () => {

@@ -354,7 +354,7 @@ describe('training recipes: tiny end-to-end runs', () => {
     // the shipped way, run.sh's last step (choose_weight.py --pair): both weights at once, the genuine speakers also
     // behind WebRTC's noise suppressor (their clips rewritten by channel.py ns-list), every pair's counts in both
     // manifests' basis
-    const pair = [['models', 'voice-antispoof'], ['models-stage', 'voice-whisper']].map(([dir, id]) => (JSON.parse(fs.readFileSync(path.join(out, dir!, id!, 'manifest.json'), 'utf8')) as { verdict: { weight: number; weightTelephone?: number; basis: string } }).verdict);
+    const pair = [['models', 'voice-antispoof'], ['models-stage', 'voice-whisper']].map(([dir, id]) => (JSON.parse(fs.readFileSync(path.join(out, dir!, id!, 'manifest.json'), 'utf8')) as { verdict: { weight: number; weightTelephone?: number; weightG722?: number; basis: string } }).verdict);
     const bonaRows = fs.readFileSync(path.join(out, 'voice-weight', 'folds', 'bonafide-speakers.tsv'), 'utf8').trim().split('\n');
     const nsRows = fs.readFileSync(path.join(out, 'voice-weight', 'suppressed-ns2', 'bonafide-speakers.tsv'), 'utf8').trim().split('\n');
     expect(nsRows).toHaveLength(bonaRows.length);
@@ -399,9 +399,33 @@ describe('training recipes: tiny end-to-end runs', () => {
       expect(sweep(name)).toMatchObject({ channel: 'amrg711', speakerEmbed: { id: 'speaker-embed', channel: 'telephone' } });
       expect(sweep(name).totals.speakers).toBe(sweep('single-person-bonafide').totals.speakers);
     }
-    // --reuse-sweeps: the same choice again read all eight passes back and wrote the same pairs and basis
+    // run.sh's step 9 (g722_legs.py --write): the same speakers and spoof calls through the service's G.722 codec,
+    // judged wideband (never as a suppressed sender); the rule's outcome in both manifests
+    for (const name of ['single-person-bonafide-g722', 'suppressed-ns2-bonafide-g722']) {
+      expect(sweep(name)).toMatchObject({ channel: 'g722', speakerEmbed: { id: 'speaker-embed', channel: 'wideband' } });
+      expect(sweep(name).totals.speakers).toBe(sweep('single-person-bonafide').totals.speakers);
+    }
+    expect(sweep('folds-spoof-g722')).toMatchObject({ channel: 'g722', speakerEmbed: null });
+    type G722Legs = { decision: 'keep' | 'own pair'; shippedPair: number[]; pairRule: { pair: number[] }; atShippedPair: Record<'genuine' | 'genuineSuppressed' | 'spoof', number>; calls: { genuine: number; spoof: number }; callSeparation: Record<string, { auroc: number; eer: number }> };
+    const g722 = JSON.parse(fs.readFileSync(path.join(out, 'voice-weight', 'g722-legs.json'), 'utf8')) as G722Legs;
+    expect(g722.shippedPair).toEqual([pair[0]!.weight, pair[1]!.weight]);
+    expect(g722.calls).toEqual({ genuine: sweep('single-person-bonafide').totals.speakers, spoof: sweep('folds-spoof').totals.speakers, leftOutSeveralPeople: expect.any(Number) });
+    // "keep" exactly when both genuine G.722 passes stay under 2 % at the wideband pair
+    const under = (k: 'genuine' | 'genuineSuppressed') => g722.atShippedPair[k] / g722.calls.genuine < 0.02;
+    expect(g722.decision).toBe(under('genuine') && under('genuineSuppressed') ? 'keep' : 'own pair');
+    for (const [i, v] of pair.entries()) {
+      expect(v.basis).toMatch(/; on G\.722 legs \(G\.722 SIP callers, wideband calibration; g722_legs\.py\) .*; genuine suspicious as is\/suppressed\/spoof calls flagged: \d+(\.\d+)?\/\d+(\.\d+)?: \d+\/\d+\/\d+/);
+      expect(v.basis.split('; on G.722 legs')).toHaveLength(2);
+      expect(v.weightG722).toBe(g722.decision === 'keep' ? undefined : g722.pairRule.pair[i]);
+    }
+    for (const s of Object.values(g722.callSeparation)) {
+      expect(s.auroc).toBeGreaterThanOrEqual(0);
+      expect(s.auroc).toBeLessThanOrEqual(1);
+    }
+    // --reuse-sweeps: the same choice again read all eleven passes back (eight of choose_weight.py, three of
+    // g722_legs.py) and wrote the same pairs and basis
     const again = fs.readFileSync(path.join(out, 'voice-weight-reuse.log'), 'utf8');
-    expect(again.match(/reusing the stored pass/g)?.length).toBe(8);
+    expect(again.match(/reusing the stored pass/g)?.length).toBe(11);
     const reused = [['reuse', 'voice-antispoof'], ['reuse', 'voice-whisper']].map(([dir, id]) => (JSON.parse(fs.readFileSync(path.join(out, dir!, id!, 'manifest.json'), 'utf8')) as { verdict: { weight: number; basis: string } }).verdict);
     expect(reused).toEqual(pair);
     // ... and after a fold model's manifest changed in place, every pass ran again (all eight read that model)

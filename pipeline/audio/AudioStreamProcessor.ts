@@ -37,6 +37,8 @@
  * telephone calibration and the verdict does not reject the band as too narrow. Wideband
  * audio whose sender ran a noise suppressor (`senderNoiseSuppression`, a browser's default)
  * is marked `quality.channel = 'suppressed'`: detectors use their `calibration.suppressed`.
+ * A G.722 leg's windows (wideband, from an HD-voice SIP caller) are marked `quality.codec =
+ * 'g722'`: calibrated as wideband audio, weighted with the manifests' `verdict.weightG722`.
  */
 import { createLogger } from '../../kernel/log.js';
 import { counter } from '../../kernel/metrics.js';
@@ -467,6 +469,8 @@ export class AudioStreamProcessor extends TypedEmitter<AudioStreamProcessorEvent
       bitrate: (bytes * 8 * this.options.clockRate) / span,
       bandwidth: best >= 0 ? BANDWIDTHS[best]! : 'unknown',
       ...(this.options.codec === 'pcmu' ? { channel: 'telephone' as const } : this.options.senderNoiseSuppression ? { channel: 'suppressed' as const } : {}),
+      // a G.722 leg carries its own verdict weight (Manifest verdict.weightG722)
+      ...(this.options.codec === 'g722' ? { codec: 'g722' as const } : {}),
     };
   }
 

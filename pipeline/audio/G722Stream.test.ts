@@ -57,6 +57,8 @@ describe('G.722 streams (SIP) through the audio path', () => {
       expect(w.sampleRate).toBe(16000);
       expect(w.quality.bandwidth).toBe('WB');
       expect(w.quality.channel).not.toBe('telephone');
+      // marked as a G.722 leg's: the manifests' verdict.weightG722 weighs it
+      expect(w.quality.codec).toBe('g722');
     }
     // The first window's audio is the encoded speech (G.722 delays it by 22 samples).
     const w = windows[0]!;

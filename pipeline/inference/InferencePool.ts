@@ -173,6 +173,8 @@ interface WindowMeta {
   rows: number;
   /** The channel the window came through: picks the manifest's telephone or suppressed calibration. */
   channel: CalibrationChannel;
+  /** 'g722' for a G.722 leg's window: picks the manifest's `verdict.weightG722`. */
+  codec?: 'g722';
 }
 
 interface Entry {
@@ -493,7 +495,8 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
       if (!spec || !(a.samples instanceof Float32Array) || a.samples.length === 0 || !(a.sampleRate > 0)) return undefined;
       const evidence = a.speechSeconds > 0 ? a.speechSeconds : a.samples.length / a.sampleRate;
       const channel = a.quality?.channel ?? 'wideband';
-      return { stream: a.stream, seq: a.seq, wallEnd: a.wallEnd, evidence, frames: 0, rows: audioModelLength(a.samples.length, a.sampleRate, spec), channel };
+      const codec = a.quality?.codec === 'g722' ? { codec: 'g722' as const } : {};
+      return { stream: a.stream, seq: a.seq, wallEnd: a.wallEnd, evidence, frames: 0, rows: audioModelLength(a.samples.length, a.sampleRate, spec), channel, ...codec };
     }
     const f: FaceWindow = w;
     if (!d.model.manifest.image || !(f.crops instanceof Uint8Array)) return undefined;
@@ -597,8 +600,8 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
           seq: meta.seq,
           detector: d.model.id,
           task: d.model.manifest.task,
-          // the weight of the window's channel family (telephone legs may carry their own)
-          weight: verdictWeightFor(d.model.manifest.verdict, meta.channel),
+          // the weight of the window's channel family (telephone and G.722 legs may carry their own)
+          weight: verdictWeightFor(d.model.manifest.verdict, meta.channel, meta.codec),
           modelVersion: d.model.manifest.version,
           pFake: calibrate(calibrationFor(d.model.manifest.calibration, meta.channel), logit),
           evidence: meta.evidence,

@@ -4,8 +4,9 @@
  * records what it hears. Checked: the call reaches a verdict other than `collecting` on NATS
  * with `phone.platform: "sip"`; a challenge prompt goes back to the phone over RTP and is in
  * the audio baresip decoded (not silence); the phone's BYE ends the call and its room. The voice
- * model carries a phone-leg weight of its own (`verdict.weightTelephone`): the PCMU leg's score
- * events carry it, the Opus and G.722 legs' the wideband one.
+ * model carries a phone-leg weight of its own (`verdict.weightTelephone`) and a G.722 one
+ * (`verdict.weightG722`): the PCMU leg's score events carry the first, the G.722 leg's the second,
+ * the Opus leg's the wideband one.
  * Detectors are the small test graphs (plumbing, not accuracy).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import type { ChallengeEvent, DfdEvent } from '../../events/schema.js';
 
 const WIDEBAND_WEIGHT = 1;
 const PHONE_WEIGHT = 0.5;
+const G722_WEIGHT = 0.75;
 
 /** The weights on the voice model's score events of a room, and the channels they came through. */
 function scoreWeights(events: readonly DfdEvent[], roomId: string): { weights: (number | undefined)[]; channels: (string | undefined)[] } {
@@ -42,8 +44,8 @@ describe('SIP ingest (real baresip phone, real service, real NATS, real speech)'
 
   beforeAll(async () => {
     const modelsDir = testModelsDir();
-    // a weight per channel family, as choose_weight.py --phone-pair writes it
-    patchManifest(modelsDir, 'test-voice', (m) => ({ ...m, verdict: { weight: WIDEBAND_WEIGHT, weightTelephone: PHONE_WEIGHT, basis: 'sip-ingest e2e: one weight per channel family' } }));
+    // a weight per channel family, as choose_weight.py --phone-pair writes it, and one for G.722 legs (g722_legs.py --write)
+    patchManifest(modelsDir, 'test-voice', (m) => ({ ...m, verdict: { weight: WIDEBAND_WEIGHT, weightTelephone: PHONE_WEIGHT, weightG722: G722_WEIGHT, basis: 'sip-ingest e2e: one weight per channel family' } }));
     bed = await startSipTestBed(modelsDir, 32000);
     service = bed.service;
     events = bed.events;
@@ -92,16 +94,17 @@ describe('SIP ingest (real baresip phone, real service, real NATS, real speech)'
   }, 240_000);
 
   it.each([
-    { codec: 'opus', baresip: 'opus', rate: 48000 as const },
-    { codec: 'G722', baresip: 'G722/16000/1', rate: 16000 as const },
-  ])('a phone that offers only $codec is answered in it: wideband windows, a verdict, the prompt back in $codec', async ({ codec, baresip, rate }) => {
+    { codec: 'opus', baresip: 'opus', rate: 48000 as const, weight: WIDEBAND_WEIGHT },
+    { codec: 'G722', baresip: 'G722/16000/1', rate: 16000 as const, weight: G722_WEIGHT },
+  ])('a phone that offers only $codec is answered in it: wideband windows at weight $weight, a verdict, the prompt back in $codec', async ({ codec, baresip, rate, weight }) => {
     const { phone, call } = await bed.dial({ rate, codecs: [baresip] });
     const roomId = call.roomId;
     expect(call.streams, JSON.stringify(call.streams)).toEqual([expect.objectContaining({ role: 'caller', codec })]);
     const verdict = await untilValue('a verdict other than collecting on NATS', () => events.find((e) => e.type === 'verdict' && e.roomId === roomId && e.payload.state !== 'collecting'), 90_000);
-    // Opus and G.722 from the phone are wideband: not judged with the telephone calibration.
+    // Opus and G.722 from the phone are wideband: not judged with the telephone calibration; a G.722
+    // leg's windows carry the G.722 weight
     expect(verdict.type === 'verdict' && verdict.payload.quality.bandwidth).not.toBe('NB');
-    expect(scoreWeights(events, roomId).weights).toEqual([WIDEBAND_WEIGHT]);
+    expect(scoreWeights(events, roomId)).toEqual({ weights: [weight], channels: ['wideband'] });
     const challengeEvents = (): ChallengeEvent[] => events.filter((e): e is ChallengeEvent => e.type === 'challenge' && e.roomId === roomId);
     try {
       service.challenges!.request(roomId, 'caller', 'audio');

@@ -100,9 +100,9 @@ voice() {
     --stage "$out/stage-only/voice-whisper" --stage-folds "$out/voice-weight/stage-folds"
   stamp weight_modes
   # run.sh chose the pairs over every passive path (its defaults SPEAKER_EMBED and PHONE=pair: the speaker model's
-  # takeover rule in the genuine calls, phone legs their own pair from G.711 and AMR-NB then G.711 passes); the same
-  # choice once more with --reuse-sweeps must read all eight passes back instead of running them, and write the same
-  # pairs
+  # takeover rule in the genuine calls, phone legs their own pair from G.711 and AMR-NB then G.711 passes, G.722 legs
+  # theirs when needed); the same choice once more with --reuse-sweeps must read all eleven passes back instead of
+  # running them, and write the same pairs
   rm -rf "$out/reuse" && mkdir -p "$out/reuse"
   cp -r "$out/models/voice-antispoof" "$out/models-stage/voice-whisper" "$out/reuse/"
   choose_again() {
@@ -110,6 +110,11 @@ voice() {
       --seconds 10 --work "$out/voice-weight" --folds "$out/voice-weight/folds" \
       --stage "$out/reuse/voice-whisper" --stage-folds "$out/voice-weight/stage-folds" --pair \
       --speaker-embed "$root/detectors/models/speaker-embed" --phone-pair --phone-amr --reuse-sweeps 2>&1 | tee "$1"
+    # and run.sh's step 9, G.722 legs (choose_weight.py rewrote verdict whole, dropping its sentence and weight)
+    nice -n 10 "$py" "$v/g722_legs.py" --work "$out/voice-weight" --folds "$out/voice-weight/folds" \
+      --stage-folds "$out/voice-weight/stage-folds" --model "$out/reuse/voice-antispoof" --stage "$out/reuse/voice-whisper" \
+      --speaker-embed "$root/detectors/models/speaker-embed" --seconds 10 --out "$out/reuse/g722-legs.json" --write \
+      --reuse-sweeps 2>&1 | tee -a "$1"
   }
   choose_again "$out/voice-weight-reuse.log"
   # a fold model rewritten in place (its manifest's bytes change, its meaning does not): no pass may be read back

@@ -13,11 +13,14 @@ If both genuine passes stay under --max-share at the shipped pair (both manifest
 it ("keep"); otherwise the pair rule (choose_weight.best_pair: most spoof calls flagged among the pairs keeping every
 genuine pass under --max-share; ties: larger first weight, then larger stage weight) over these passes names the pair
 they would need ("own pair"). Also per pass: the call-level AUROC and EER of the mean window pFake (genuine calls as
-is against spoof calls). Nothing is written into a manifest; the result goes to --out.
+is against spoof calls). The result goes to --out; with --write the outcome also goes into both manifests (--model,
+--stage): `verdict.weightG722` = the pair rule's pair ("own pair") or no `weightG722` at all ("keep"), and a sentence
+on G.722 legs at the end of `verdict.basis` (an earlier one replaced). run.sh runs it so after choose_weight.py, which
+rewrites `verdict` whole and so drops an older G.722 weight.
 
   python detectors/training/voice/g722_legs.py --work /tmp/tw/work --folds /tmp/tw/work/folds \
       --stage-folds /tmp/tw/work/stage-folds --speaker-embed detectors/models/speaker-embed \
-      --out docs/results/g722-legs.json [--reuse-sweeps]
+      --out docs/results/g722-legs.json [--reuse-sweeps] [--write]
 
 WORK, the fold models and their lists are those of a `choose_weight.py --pair` run (`--folds`, `whisper_stage.py
 folds`); the passes land in WORK/sweeps/<list>-<label>[-ns]-g722/ and `--reuse-sweeps` reads back a stored one whose
@@ -35,6 +38,23 @@ from concurrent.futures import ThreadPoolExecutor
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from choose_weight import REPO, best_pair, pair_sweep, recipe_cap, single_person_list  # noqa: E402
+
+# what --write appends to verdict.basis (and strips from it first, so a rerun replaces its own sentence)
+BASIS_MARK = "; on G.722 legs"
+
+
+def write_outcome(path: str, weight: float | None, sentence: str) -> None:
+    """Sets (a float) or removes (None) `verdict.weightG722` in the manifest at `path` and ends its basis with
+    `sentence` (which starts with BASIS_MARK), replacing an earlier one."""
+    m = json.load(open(path))
+    v = {k: x for k, x in m["verdict"].items() if k not in ("weightG722", "basis")}
+    if weight is not None:
+        v["weightG722"] = weight
+    v["basis"] = m["verdict"]["basis"].split(BASIS_MARK, 1)[0] + sentence
+    m["verdict"] = v
+    with open(path, "w") as f:
+        json.dump(m, f, indent=2)
+        f.write("\n")
 
 
 def call_auroc_eer(genuine: list[float], spoof: list[float]) -> tuple[float, float]:
@@ -66,6 +86,8 @@ def main() -> None:
     ap.add_argument("--fusion", default="per-detector", choices=("pooled", "per-detector"))
     ap.add_argument("--reuse-sweeps", action="store_true")
     ap.add_argument("--out", required=True, help="the result's JSON file")
+    ap.add_argument("--write", action="store_true",
+                    help="write the outcome into both manifests (verdict.weightG722 and a sentence of the basis)")
     args = ap.parse_args()
     from channel import ns_list  # this script's folder is on sys.path
 
@@ -76,12 +98,11 @@ def main() -> None:
     first_m = json.load(open(os.path.join(args.model, "manifest.json")))
     stage_m = json.load(open(os.path.join(args.stage, "manifest.json")))
     shipped = (float(first_m["verdict"]["weight"]), float(stage_m["verdict"]["weight"]))
-    # the grids choose_weight.py --pair searched (each up to its recipe's cap), so the pair rule can name another
+    # the grids choose_weight.py --pair searched (each up to its recipe's cap), so the pair rule can name another,
+    # and the shipped weights (off the grids when choose_weight.py found no pair and wrote 0 / 0)
     cap1, cap2 = recipe_cap(first_m), recipe_cap(stage_m)
-    grid1 = [round(0.05 * i, 2) for i in range(1, int(math.floor(cap1 / 0.05 + 1e-9)) + 1)]
-    grid2 = [round(0.05 * i, 2) for i in range(0, int(math.floor(cap2 / 0.05 + 1e-9)) + 1)]
-    if shipped not in {(a, b) for a in grid1 for b in grid2}:
-        raise SystemExit(f"g722_legs: the shipped pair {shipped} is not on the grids {grid1} x {grid2}")
+    grid1 = sorted({round(0.05 * i, 2) for i in range(1, int(math.floor(cap1 / 0.05 + 1e-9)) + 1)} | {shipped[0]})
+    grid2 = sorted({round(0.05 * i, 2) for i in range(0, int(math.floor(cap2 / 0.05 + 1e-9)) + 1)} | {shipped[1]})
     bona = os.path.join(folds_dir, "bonafide-speakers.tsv")
     dropped = 0
     if args.speaker_embed:
@@ -131,6 +152,19 @@ def main() -> None:
         "callSeparation": separation,
         "command": "python detectors/training/voice/g722_legs.py " + " ".join(sys.argv[1:]),
     }
+    if args.write:
+        over = (f"the same {n} speakers through G.722 64 kb/s as is and behind the suppressor (judged wideband: "
+                "a SIP leg never says)")
+        outcome = (f"the wideband pair {shipped[0]:g}/{shipped[1]:g} kept, as it keeps under {args.max_share:.0%} of "
+                   f"{over} out of suspicious" if keep else
+                   f"the pair {own[0]:g}/{own[1]:g} (verdict.weightG722), the wideband pair making too many of {over} "
+                   f"suspicious; chosen the same way, the most of the {n_spoof} spoof calls through G.722 flagged")
+        sentence = (f"{BASIS_MARK} (G.722 SIP callers, wideband calibration; g722_legs.py) {outcome}; genuine "
+                    f"suspicious as is/suppressed/spoof calls flagged: {table}")
+        for path, w in ((os.path.join(args.model, "manifest.json"), own[0]),
+                        (os.path.join(args.stage, "manifest.json"), own[1])):
+            write_outcome(path, None if keep else w, sentence)
+        result["written"] = [os.path.relpath(os.path.abspath(d), REPO) for d in (args.model, args.stage)]
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)

@@ -17,7 +17,8 @@ Prints one JSON object (and writes it to WORK/lean-threshold.json). `--channel g
 (DFD_CHALLENGE_LEAN_P_TELEPHONE, README "Decision: a weak-evidence threshold for phone legs"): G.711 judged with
 the telephone calibration, as the service judges SIP and Twilio legs, and the suppressed pass is the same speakers
 behind the suppressor (a handset's stand-in), then G.711, judged as a phone leg that does not say so
-(WORK/lean-threshold-g711.json). With `--phone-amr` (how the phone threshold is chosen since the mobile-callers
+(WORK/lean-threshold-g711.json). `--channel g722` measures G.722 SIP legs (judged wideband, the suppressed pass
+too: a SIP leg never says; WORK/lean-threshold-g722.json). With `--phone-amr` (how the phone threshold is chosen since the mobile-callers
 decision) the same speakers also go through AMR-NB 12.2 kb/s then G.711, as is and behind the suppressor, and the
 rule holds over all four genuine passes.
 """
@@ -101,11 +102,11 @@ def main() -> None:
         from channel import ns_list
         ns_bona = ns_list(bona, os.path.join(args.work, f"suppressed-ns{args.suppressed}"), args.suppressed)
     # A browser says its suppressor is on (the verdict takes the suppressed calibration); a phone leg never does:
-    # behind a handset's suppressor it is judged like any G.711 leg.
-    phone = args.channel == "g711"
+    # behind a handset's suppressor it is judged like any G.711 leg. Nor does a G.722 SIP leg (judged wideband).
+    says = args.channel not in ("g711", "g722")
     # (list, label, scored as a suppressed sender, channel)
     passes = {"genuine": (bona, "bonafide", False, args.channel),
-              "genuineSuppressed": (ns_bona, "bonafide", not phone, args.channel)}
+              "genuineSuppressed": (ns_bona, "bonafide", says, args.channel)}
     if args.phone_amr:
         passes |= {"genuineAmr": (bona, "bonafide", False, "amrg711"),
                    "genuineAmrSuppressed": (ns_bona, "bonafide", False, "amrg711")}
