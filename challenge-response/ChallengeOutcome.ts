@@ -37,13 +37,17 @@ export interface ChallengeOutcome {
 /**
  * What a weak-evidence challenge acted on: the participant's fused pFake when it was started, the
  * threshold that pFake reached, and the channel family whose threshold that is (a phone leg scored
- * with the telephone calibration has its own: DFD_CHALLENGE_LEAN_P_TELEPHONE).
+ * with the telephone calibration has its own: DFD_CHALLENGE_LEAN_P_TELEPHONE; so has a G.722 leg:
+ * DFD_CHALLENGE_LEAN_P_G722).
  */
 export interface ChallengeBasis {
   pFake: number;
   threshold: number;
-  family: 'wideband' | 'telephone';
+  family: LeanFamily;
 }
+
+/** Whose weak-evidence threshold a participant's audio takes (its latest audio score's channel and codec). */
+export type LeanFamily = 'wideband' | 'telephone' | 'g722';
 
 export type ChallengeEvent =
   | { phase: 'issued'; callId: string; challengeId: string; peerId: string; kind: string; modality: Modality; trigger: ChallengeTrigger; promptText: string; expectedDurationSec: number; side?: 'left' | 'right'; basis?: ChallengeBasis; at: number }

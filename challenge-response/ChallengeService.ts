@@ -11,7 +11,7 @@ import type { Room } from '../sfu/Room.js';
 import type { AnalysisPipeline } from '../pipeline/AnalysisPipeline.js';
 import { ChallengeManager } from './ChallengeManager.js';
 import type { ChallengeManagerOptions } from './ChallengeManagerOptions.js';
-import type { ChallengeEvent, ChallengeOutcome, OperatorDecision } from './ChallengeOutcome.js';
+import type { ChallengeEvent, ChallengeOutcome, LeanFamily, OperatorDecision } from './ChallengeOutcome.js';
 import { AnalysisWorker, type AnalysisWorkerOptions } from './dsp/AnalysisWorker.js';
 import { PromptInjector } from './prompt/PromptInjector.js';
 import { promptPlayer } from './prompt/promptPlayer.js';
@@ -47,6 +47,13 @@ export interface ChallengeServiceOptions {
    * phone-leg calls ("Decision: a weak-evidence threshold for phone legs").
    */
   leanPFakeTelephone: number;
+  /**
+   * The same threshold for a participant whose audio comes from a G.722 leg (an HD-voice SIP caller,
+   * scored with the wideband calibration and the manifests' `verdict.weightG722`), read from its latest
+   * audio score; absent, `leanPFake`. The service's default (DFD_CHALLENGE_LEAN_P_G722) comes from
+   * held-out calls through G.722 ("Decision: a weak-evidence threshold for G.722 legs").
+   */
+  leanPFakeG722: number;
 }
 
 export interface ChallengeServiceDeps {
@@ -61,8 +68,8 @@ interface RoomEntry {
   room: Room;
   manager: ChallengeManager;
   injectors: Map<string, Promise<PromptInjector>>;
-  /** Participants whose latest audio score came through the telephone channel (their weak-evidence threshold). */
-  telephone: Set<string>;
+  /** Participants whose latest audio score names a family with a weak-evidence threshold of its own. */
+  family: Map<string, Exclude<LeanFamily, 'wideband'>>;
 }
 
 export interface ChallengeServiceEvents {
@@ -88,11 +95,11 @@ export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
     super();
     this.#deps = deps;
     const leanPFake = options.leanPFake ?? 1;
-    this.#options = { manager: {}, analysis: {}, leanPFake, leanPFakeTelephone: leanPFake, ...options };
-    const lean = this.#options.leanPFake;
-    const leanTelephone = this.#options.leanPFakeTelephone;
-    if (!(lean >= 0 && lean <= 1)) throw new DfdError('ERR_CONFIG', 'leanPFake must be in [0, 1]');
-    if (!(leanTelephone >= 0 && leanTelephone <= 1)) throw new DfdError('ERR_CONFIG', 'leanPFakeTelephone must be in [0, 1]');
+    this.#options = { manager: {}, analysis: {}, leanPFake, leanPFakeTelephone: leanPFake, leanPFakeG722: leanPFake, ...options };
+    const thresholds: Record<LeanFamily, number> = { wideband: this.#options.leanPFake, telephone: this.#options.leanPFakeTelephone, g722: this.#options.leanPFakeG722 };
+    for (const [name, t] of [['leanPFake', thresholds.wideband], ['leanPFakeTelephone', thresholds.telephone], ['leanPFakeG722', thresholds.g722]] as const) {
+      if (!(t >= 0 && t <= 1)) throw new DfdError('ERR_CONFIG', `${name} must be in [0, 1]`);
+    }
     this.#analysis = new AnalysisWorker(this.#options.analysis);
     deps.rooms.on('roomopen', (room) => this.#open(room));
     for (const room of deps.rooms.list()) this.#open(room);
@@ -102,15 +109,16 @@ export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
       const entry = this.#rooms.get(s.stream.roomId);
       if (!entry) return;
       // the participant's channel family, as its latest audio window was scored (video scores say nothing of it)
-      if (s.channel === 'telephone') entry.telephone.add(s.stream.peerId);
-      else if (s.channel === 'wideband' || s.channel === 'suppressed') entry.telephone.delete(s.stream.peerId);
+      if (s.channel === 'telephone') entry.family.set(s.stream.peerId, 'telephone');
+      else if (s.channel === 'wideband' && s.codec === 'g722') entry.family.set(s.stream.peerId, 'g722');
+      else if (s.channel === 'wideband' || s.channel === 'suppressed') entry.family.delete(s.stream.peerId);
       entry.manager.pushScore(s.stream.peerId, s);
     });
     pipeline.on('face-observation', (st, o) => this.#rooms.get(st.roomId)?.manager.pushFace(st.peerId, o));
     pipeline.on('verdict', (v) => {
       const entry = this.#rooms.get(v.roomId);
-      const family = entry?.telephone.has(v.peerId) ? 'telephone' : 'wideband';
-      const threshold = family === 'telephone' ? leanTelephone : lean;
+      const family: LeanFamily = entry?.family.get(v.peerId) ?? 'wideband';
+      const threshold = thresholds[family];
       const weak = v.state === 'likely-genuine' && threshold < 1 && v.pFake >= threshold;
       if (v.state !== 'suspicious' && !weak) return;
       try {
@@ -195,7 +203,7 @@ export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
         return sink ? playOnSink(sink, spec) : player(peerId, spec);
       },
     });
-    const entry: RoomEntry = { room, manager, injectors, telephone: new Set() };
+    const entry: RoomEntry = { room, manager, injectors, family: new Map() };
     this.#rooms.set(room.id, entry);
     room.on('peerjoined', (peer) => {
       if (peer.role !== 'observer') manager.addParticipant({ peerId: peer.id, hasAudio: true, hasVideo: true, cannotDoAudio: false });
@@ -203,7 +211,7 @@ export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
     for (const peer of room.peers.values()) if (peer.role !== 'observer') manager.addParticipant({ peerId: peer.id, hasAudio: true, hasVideo: true, cannotDoAudio: false });
     room.on('peerleft', (peer) => {
       manager.removeParticipant(peer.id);
-      entry.telephone.delete(peer.id);
+      entry.family.delete(peer.id);
       void injectors.get(peer.id)?.then((i) => i.close());
       injectors.delete(peer.id);
     });

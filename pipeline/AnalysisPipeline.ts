@@ -278,12 +278,16 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     return this.#calibrations;
   }
 
-  /** The score with its channel, and with the participant's tenant calibration applied when it has one. */
+  /**
+   * The score with its channel (and 'g722' for a G.722 leg's audio), and with the participant's
+   * tenant calibration applied when it has one.
+   */
   #calibrated(p: ParticipantVerdict, s: DetectorScore): DetectorScore {
     const channel: ScoreChannel = s.stream.kind === 'audio' ? p.audioChannel : 'video';
+    const codec = s.stream.kind === 'audio' && p.audioCodec === 'g722' ? { codec: 'g722' as const } : {};
     const c = this.#calibrations.for(p.tenant, s.detector, channel);
-    if (!c) return { ...s, channel };
-    return { ...s, channel, pFake: applyTenantCalibration(s.pFake, c.entry), tenantCalibration: { version: c.version, shippedPFake: s.pFake } };
+    if (!c) return { ...s, channel, ...codec };
+    return { ...s, channel, ...codec, pFake: applyTenantCalibration(s.pFake, c.entry), tenantCalibration: { version: c.version, shippedPFake: s.pFake } };
   }
 
   /** Created when a participant's first source arrives. */

@@ -32,5 +32,9 @@ describe('challengeServiceOptions (config -> every room\'s ChallengeManager)', (
     expect(challengeServiceOptions(loadConfig({ DFD_CHALLENGE_LEAN_P_TELEPHONE: '0.6' }), analysisPriority(c))).toMatchObject({ leanPFake: 0.55, leanPFakeTelephone: 0.6 });
     expect(challengeServiceOptions(d, analysisPriority(d)).leanPFakeTelephone).toBe(0.56);
     expect(() => loadConfig({ DFD_CHALLENGE_LEAN_P_TELEPHONE: '-0.1' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
+    // and G.722 legs theirs, by the same rule on calls through G.722 at their own weights (voice README)
+    expect(challengeServiceOptions(d, analysisPriority(d)).leanPFakeG722).toBe(0.58);
+    expect(challengeServiceOptions(loadConfig({ DFD_CHALLENGE_LEAN_P_G722: '0.6' }), analysisPriority(c))).toMatchObject({ leanPFake: 0.55, leanPFakeTelephone: 0.56, leanPFakeG722: 0.6 });
+    expect(() => loadConfig({ DFD_CHALLENGE_LEAN_P_G722: '1.01' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
   });
 });

@@ -59,5 +59,6 @@ export function challengeServiceOptions(c: Config, priority: ThreadPriority): Pa
     analysis: { threadPriority: priority },
     leanPFake: c.challengeLeanP,
     leanPFakeTelephone: c.challengeLeanPTelephone,
+    leanPFakeG722: c.challengeLeanPG722,
   };
 }

@@ -182,6 +182,10 @@ describe('dashboard state reducer', () => {
     expect(triggerText(byId('ch5')!)).toBe('operator');
     expect(byId('ch6')).toMatchObject({ trigger: 'weak-evidence' });
     expect(byId('ch6')?.basis).toBeUndefined();
+    // a G.722 leg's threshold is named too
+    const g722 = ev('challenge', 'd', { challengeId: 'ch7', challengeType: 'hum-melody', modality: 'audio', phase: 'issued', trigger: 'weak-evidence', basis: { pFake: 0.6, threshold: 0.58, family: 'g722' } }, 4);
+    const s2 = run([{ type: 'event', event: g722 }]);
+    expect(triggerText(s2.challengeLog.find((c) => c.challengeId === 'ch7')!)).toBe('weak-evidence (pFake 0.60 ≥ 0.58, G.722-leg threshold)');
   });
 
   it('records decisions per participant, newest first', () => {

@@ -53,6 +53,8 @@ export interface DetectorScore extends WindowScore {
   weight: number;
   /** What the window came through (set by the pipeline as the score reaches its participant). */
   channel?: ScoreChannel;
+  /** 'g722' when the participant's audio comes from a G.722 leg (set with `channel`; AudioQuality.codec). */
+  codec?: 'g722';
   /** Set when the participant's tenant has its own calibration for this detector and channel: `pFake` is that one's. */
   tenantCalibration?: { version: number; shippedPFake: number };
 }

@@ -291,6 +291,11 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     return this.audioQuality?.channel ?? 'wideband';
   }
 
+  /** 'g722' when the participant's latest audio window came from a G.722 leg (AudioQuality.codec). */
+  get audioCodec(): 'g722' | undefined {
+    return this.audioQuality?.codec === 'g722' ? 'g722' : undefined;
+  }
+
   /**
    * `task` (set by InferencePool) routes presentation-attack scores to their own accumulators.
    * `weight` (the manifest's verdict weight, default 1) scales the window's log-odds and its

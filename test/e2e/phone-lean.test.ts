@@ -1,11 +1,12 @@
 /**
- * End to end: the weak-evidence challenge threshold of a phone leg (DFD_CHALLENGE_LEAN_P_TELEPHONE)
- * is its own, apart from the browser callers' (DFD_CHALLENGE_LEAN_P). Two real SIP phones (Debian's
- * baresip) call the service's SIP server with the same real speech: one offers only PCMU (a G.711
- * leg, scored with the telephone calibration), one only G.722 (wideband). With the phone-leg
- * threshold at 0 and the wideband one off (1), the PCMU caller is challenged by the service itself
- * under the `weak-evidence` trigger on its first `likely-genuine` verdict, and the issued event says
- * which threshold it reached; the G.722 caller becomes `likely-genuine` too and is never challenged.
+ * End to end: the weak-evidence challenge thresholds of a phone leg (DFD_CHALLENGE_LEAN_P_TELEPHONE)
+ * and of a G.722 leg (DFD_CHALLENGE_LEAN_P_G722) are their own, apart from the browser callers'
+ * (DFD_CHALLENGE_LEAN_P). Three real SIP phones (Debian's baresip) call the service's SIP server with
+ * the same real speech: one offers only PCMU (a G.711 leg, scored with the telephone calibration), one
+ * only G.722 (wideband, a G.722 leg), one only Opus (wideband). With the phone-leg and G.722 thresholds
+ * at 0 and the wideband one off (1), the PCMU and G.722 callers are challenged by the service itself
+ * under the `weak-evidence` trigger on their first `likely-genuine` verdict, and each issued event says
+ * which threshold it reached; the Opus caller becomes `likely-genuine` too and is never challenged.
  * The voice test model's calibration is made flat (pFake about 0.12) so both callers settle as
  * `likely-genuine`. Detectors are the small test graphs (plumbing, not accuracy).
  */
@@ -25,7 +26,7 @@ describe('weak-evidence challenge threshold per channel family (real baresip pho
     const modelsDir = voiceOnlyTestModelsDir();
     const fittedOn = 'phone-lean e2e: flat';
     patchManifest(modelsDir, 'test-voice', (m) => ({ ...m, calibration: { method: 'logistic', ...FLAT, fittedOn, telephone: { ...FLAT, fittedOn } } }));
-    bed = await startSipTestBed(modelsDir, 33000, { challengeLeanP: 1, challengeLeanPTelephone: 0, challengeCooldownMs: 0 });
+    bed = await startSipTestBed(modelsDir, 33000, { challengeLeanP: 1, challengeLeanPTelephone: 0, challengeLeanPG722: 0, challengeCooldownMs: 0 });
   });
 
   afterAll(async () => {
@@ -36,23 +37,26 @@ describe('weak-evidence challenge threshold per channel family (real baresip pho
   const challenges = (roomId: string): EventOfType<'challenge'>[] => bed.events.filter((e): e is EventOfType<'challenge'> => e.type === 'challenge' && e.roomId === roomId);
   const channels = (roomId: string): (string | undefined)[] => [...new Set(bed.events.filter((e) => e.type === 'score' && e.roomId === roomId).map((e) => (e.type === 'score' ? e.payload.channel : undefined)))];
 
-  it('a G.711 phone leg is challenged on weak evidence at the phone-leg threshold', async () => {
-    const { phone, call } = await bed.dial({ rate: 8000, codecs: ['PCMU'] });
-    expect(call.streams).toEqual([expect.objectContaining({ role: 'caller', codec: 'PCMU' })]);
+  it.each([
+    { leg: 'G.711', codec: 'PCMU', offer: 'PCMU', rate: 8000 as const, family: 'telephone', channel: 'telephone' },
+    { leg: 'G.722', codec: 'G722', offer: 'G722/16000/1', rate: 16000 as const, family: 'g722', channel: 'wideband' },
+  ])('a $leg phone leg is challenged on weak evidence at its own threshold ($family)', async ({ codec, offer, rate, family, channel }) => {
+    const { phone, call } = await bed.dial({ rate, codecs: [offer] });
+    expect(call.streams).toEqual([expect.objectContaining({ role: 'caller', codec })]);
     const issued = await untilValue('a challenge the service started by itself', () => challenges(call.roomId).find((e) => e.payload.phase === 'issued'), 90_000);
     expect(issued.payload.trigger).toBe('weak-evidence');
     expect(issued.peerId).toBe('caller');
-    // the event says what it acted on: the phone-leg threshold (0 here) and the pFake that reached it
-    expect(issued.payload.basis).toEqual({ pFake: expect.any(Number), threshold: 0, family: 'telephone' });
-    // it followed a likely-genuine verdict of a leg scored as telephone audio
+    // the event says what it acted on: the leg's threshold (0 here) and the pFake that reached it
+    expect(issued.payload.basis).toEqual({ pFake: expect.any(Number), threshold: 0, family });
+    // it followed a likely-genuine verdict of a leg scored on its channel (a G.722 leg's audio is wideband audio)
     expect(verdicts(call.roomId).some((v) => v.payload.state === 'likely-genuine')).toBe(true);
-    expect(channels(call.roomId)).toEqual(['telephone']);
+    expect(channels(call.roomId)).toEqual([channel]);
     await bed.hangUp(phone, call.roomId);
   }, 180_000);
 
-  it('a wideband (G.722) phone leg keeps the browser threshold: likely-genuine, never challenged', async () => {
-    const { phone, call } = await bed.dial({ rate: 16000, codecs: ['G722/16000/1'] });
-    expect(call.streams).toEqual([expect.objectContaining({ role: 'caller', codec: 'G722' })]);
+  it('a wideband (Opus) phone leg keeps the browser threshold: likely-genuine, never challenged', async () => {
+    const { phone, call } = await bed.dial({ rate: 48000, codecs: ['opus'] });
+    expect(call.streams).toEqual([expect.objectContaining({ role: 'caller', codec: 'opus' })]);
     const roomId = call.roomId;
     const settled = await untilValue('a likely-genuine verdict', () => verdicts(roomId).find((v) => v.payload.state === 'likely-genuine'), 120_000);
     expect(settled.payload.pFake).toBeLessThan(0.5);
