@@ -162,8 +162,9 @@ def pair_sweep(work: str, folds_dir: str, stage_folds: str, lst: str, label: str
     calibration.suppressed). `speaker_embed`: the speaker model whose takeover rule joins every verdict. A g711
     pass (and an amrg711 one: AMR-NB, then G.711) is judged as the service judges a phone leg (telephone
     calibration; drift.ts marks a phone channel's windows as a phone leg's). The pass lands in
-    WORK/sweeps/<list folder>-<label>[-ns][-g711|-amrg711|-g722]/: drift.ts's report and command.json (the command and where
-    its report is); `reuse`: a pass whose stored command is this one, word for word, is read back, not run again."""
+    WORK/sweeps/<list folder>-<label>[-ns][-g711|-amrg711|-g722]/: drift.ts's report and command.json (the command
+    and where its report is); `reuse`: a pass whose stored command is this one, word for word, is read back, not run
+    again."""
     args = []
     for k in range(folds):
         args += ["--model", os.path.join(folds_dir, f"voice-antispoof-fold{k}"),
@@ -316,16 +317,17 @@ def choose_stage(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
         grid.append(round(cap, 4))
     # the two passes at once (one node process each: two cores)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        jobs = [pool.submit(drift_sweep, args.work, folds_dir, args.stage_folds, label, first, grid, folds, args.channel,
-                            args.seconds, args.fusion) for label in ("bonafide", "spoof")]
+        jobs = [pool.submit(drift_sweep, args.work, folds_dir, args.stage_folds, label, first, grid, folds,
+                            args.channel, args.seconds, args.fusion) for label in ("bonafide", "spoof")]
         bona, spoof = (j.result() for j in jobs)
     ok = [w for w in grid if bona[w][1] > 0 and bona[w][0] / bona[w][1] < args.max_share]
     best = max(ok) if ok else 0.0
     nb, ns = bona[grid[0]][1], spoof[grid[0]][1]
+    first_id, nth = os.path.basename(os.path.normpath(args.model)), manifest.get("cascade", {}).get("everyNthWindow", 1)
     manifest["verdict"] = {
         "weight": best,
-        "basis": (f"largest stage weight on a 0.05 grid up to {cap:.4f} for which, with {os.path.basename(os.path.normpath(args.model))} "
-                  f"at {first} and this stage on every {manifest.get('cascade', {}).get('everyNthWindow', 1)}th window, "
+        "basis": (f"largest stage weight on a 0.05 grid up to {cap:.4f} for which, with {first_id} "
+                  f"at {first} and this stage on every {nth}th window, "
                   f"under {args.max_share:.0%} of the {nb} held-out bona fide speakers of the training pages become "
                   f"suspicious in a {args.seconds} s call ({args.channel}, fold models that never saw the call's page, "
                   f"verdict detectorFusion {args.fusion}; detectors/eval/drift.ts --stage2 --stage-weights --fusions); "
@@ -425,10 +427,10 @@ def main() -> None:
             hi = mid - 1
     manifest["verdict"] = {
         "weight": best,
-        "basis": (f"largest weight on a 0.05 grid up to {first:.4f} (1 - 2 x mean leave-source-out EER) for which under "
-                  f"{args.max_share:.0%} of the held-out bona fide speakers of the training pages become suspicious in a "
-                  f"{args.seconds} s call ({args.channel}, each judged by the fold model that never saw its page; "
-                  f"detectors/eval/drift.ts); measured: "
+        "basis": (f"largest weight on a 0.05 grid up to {first:.4f} (1 - 2 x mean leave-source-out EER) for which "
+                  f"under {args.max_share:.0%} of the held-out bona fide speakers of the training pages become "
+                  f"suspicious in a {args.seconds} s call ({args.channel}, each judged by the fold model that never "
+                  f"saw its page; detectors/eval/drift.ts); measured: "
                   + ", ".join(f"weight {w}: {s:.1%}" for w, s in sorted(shares.items()))),
     }
     with open(path, "w") as f:

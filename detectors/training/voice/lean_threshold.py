@@ -18,9 +18,9 @@ Prints one JSON object (and writes it to WORK/lean-threshold.json). `--channel g
 the telephone calibration, as the service judges SIP and Twilio legs, and the suppressed pass is the same speakers
 behind the suppressor (a handset's stand-in), then G.711, judged as a phone leg that does not say so
 (WORK/lean-threshold-g711.json). `--channel g722` measures G.722 SIP legs (judged wideband, the suppressed pass
-too: a SIP leg never says; WORK/lean-threshold-g722.json). With `--phone-amr` (how the phone threshold is chosen since the mobile-callers
-decision) the same speakers also go through AMR-NB 12.2 kb/s then G.711, as is and behind the suppressor, and the
-rule holds over all four genuine passes.
+too: a SIP leg never says; WORK/lean-threshold-g722.json). With `--phone-amr` (how the phone threshold is chosen
+since the mobile-callers decision) the same speakers also go through AMR-NB 12.2 kb/s then G.711, as is and behind
+the suppressor, and the rule holds over all four genuine passes.
 """
 from __future__ import annotations
 
