@@ -76,7 +76,15 @@ interface Pending {
 export function workRequestOf(w: AnalysisWindow): { header: WorkRequestHeader; body: Uint8Array } {
   if (w.type === 'audio-window') {
     const { samples, type, stream, seq, sampleRate, rtpStart, rtpEnd, wallStart, wallEnd, speechSeconds, quality } = w;
-    const q = { packetLoss: quality.packetLoss, concealed: quality.concealed, bitrate: quality.bitrate, bandwidth: quality.bandwidth, ...(quality.channel ? { channel: quality.channel } : {}) };
+    const q = {
+      packetLoss: quality.packetLoss,
+      concealed: quality.concealed,
+      bitrate: quality.bitrate,
+      bandwidth: quality.bandwidth,
+      ...(quality.channel ? { channel: quality.channel } : {}),
+      // the worker's verdict weight depends on it (a G.722 leg's own, Manifest verdict.weightG722)
+      ...(quality.codec === 'g722' ? { codec: 'g722' as const } : {}),
+    };
     const header: WorkRequestHeader = { v: 1, type, stream, seq, sampleRate, samples: samples.length, encoding: 's16', rtpStart, rtpEnd, wallStart, wallEnd, speechSeconds, quality: q };
     // int16: half the bytes of float32, and the precision the audio was decoded at.
     return { header, body: pcmToS16(samples) };

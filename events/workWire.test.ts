@@ -67,6 +67,7 @@ describe('work wire (service <-> analysis worker)', () => {
       encodeWorkRequest({ ...audio, sampleRate: 1 }, pcm),
       encodeWorkRequest({ ...audio, stream: { ...audio.stream, roomId: 'a b' } }, pcm),
       encodeWorkRequest({ ...audio, extra: true } as unknown as WorkRequestHeader, pcm),
+      encodeWorkRequest({ ...audio, quality: { ...audio.quality, codec: 'amr' } } as unknown as WorkRequestHeader, pcm),
       encodeWorkRequest(audio, pcm.subarray(0, 12)),
       encodeWorkRequest({ ...audio, samples: MAX_WORK_BODY_BYTES }, pcm),
     ])
