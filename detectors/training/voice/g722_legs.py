@@ -132,15 +132,16 @@ def main() -> None:
     def means(name: str, key: str) -> list[float]:
         return [float(s[key]) for s in reports[name]["speakers"] if s.get(key) is not None]
 
-    separation = {}
+    separation = {}  # only where both sides have scored calls
     for key, stage in (("meanWindowPFake", "voice-antispoof"), ("meanStagePFake", "voice-whisper")):
         for g in ("genuine", "genuineSuppressed"):
-            auroc, eer = call_auroc_eer(means(g, key), means("spoof", key))
-            separation[f"{stage}:{g}"] = {"auroc": round(auroc, 4), "eer": round(eer, 4)}
+            if means(g, key) and means("spoof", key):
+                auroc, eer = call_auroc_eer(means(g, key), means("spoof", key))
+                separation[f"{stage}:{g}"] = {"auroc": round(auroc, 4), "eer": round(eer, 4)}
     result = {
         "question": "G.722 SIP legs judged wideband: at the shipped wideband pair, what share of held-out genuine "
-                    "speakers' 60 s calls become suspicious (as is; behind a sender's noise suppressor, judged "
-                    "wideband), and how many held-out spoof calls are flagged",
+                    f"speakers' {args.seconds} s calls become suspicious (as is; behind a sender's noise suppressor, "
+                    "judged wideband), and how many held-out spoof calls are flagged",
         "channel": "g722 (detectors/eval/channel.ts: Resampler -> 16 kHz -> the service's G.722 64 kb/s codec)",
         "shippedPair": list(shipped),
         "calls": {"genuine": n, "spoof": n_spoof, "leftOutSeveralPeople": dropped},
