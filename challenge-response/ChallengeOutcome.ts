@@ -13,6 +13,7 @@
  */
 import type { Modality } from './catalogue.js';
 import type { ChallengeTrigger, OutcomeState } from './Challenge.js';
+import type { LegFamily } from '../detectors/registry/Manifest.js';
 
 export type Evidence = 'verified' | 'deepfake-likely' | 'inconclusive';
 
@@ -43,11 +44,9 @@ export interface ChallengeOutcome {
 export interface ChallengeBasis {
   pFake: number;
   threshold: number;
-  family: LeanFamily;
+  /** Whose weak-evidence threshold a participant's audio takes (its latest audio score's leg family). */
+  family: LegFamily;
 }
-
-/** Whose weak-evidence threshold a participant's audio takes (its latest audio score's channel and codec). */
-export type LeanFamily = 'wideband' | 'telephone' | 'g722';
 
 export type ChallengeEvent =
   | { phase: 'issued'; callId: string; challengeId: string; peerId: string; kind: string; modality: Modality; trigger: ChallengeTrigger; promptText: string; expectedDurationSec: number; side?: 'left' | 'right'; basis?: ChallengeBasis; at: number }

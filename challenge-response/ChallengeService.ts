@@ -11,7 +11,8 @@ import type { Room } from '../sfu/Room.js';
 import type { AnalysisPipeline } from '../pipeline/AnalysisPipeline.js';
 import { ChallengeManager } from './ChallengeManager.js';
 import type { ChallengeManagerOptions } from './ChallengeManagerOptions.js';
-import type { ChallengeEvent, ChallengeOutcome, LeanFamily, OperatorDecision } from './ChallengeOutcome.js';
+import type { ChallengeEvent, ChallengeOutcome, OperatorDecision } from './ChallengeOutcome.js';
+import { legFamily, type LegFamily } from '../detectors/registry/Manifest.js';
 import { AnalysisWorker, type AnalysisWorkerOptions } from './dsp/AnalysisWorker.js';
 import { PromptInjector } from './prompt/PromptInjector.js';
 import { promptPlayer } from './prompt/promptPlayer.js';
@@ -69,7 +70,7 @@ interface RoomEntry {
   manager: ChallengeManager;
   injectors: Map<string, Promise<PromptInjector>>;
   /** Participants whose latest audio score names a family with a weak-evidence threshold of its own. */
-  family: Map<string, Exclude<LeanFamily, 'wideband'>>;
+  family: Map<string, Exclude<LegFamily, 'wideband'>>;
 }
 
 export interface ChallengeServiceEvents {
@@ -96,7 +97,7 @@ export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
     this.#deps = deps;
     const leanPFake = options.leanPFake ?? 1;
     this.#options = { manager: {}, analysis: {}, leanPFake, leanPFakeTelephone: leanPFake, leanPFakeG722: leanPFake, ...options };
-    const thresholds: Record<LeanFamily, number> = { wideband: this.#options.leanPFake, telephone: this.#options.leanPFakeTelephone, g722: this.#options.leanPFakeG722 };
+    const thresholds: Record<LegFamily, number> = { wideband: this.#options.leanPFake, telephone: this.#options.leanPFakeTelephone, g722: this.#options.leanPFakeG722 };
     for (const [name, t] of [['leanPFake', thresholds.wideband], ['leanPFakeTelephone', thresholds.telephone], ['leanPFakeG722', thresholds.g722]] as const) {
       if (!(t >= 0 && t <= 1)) throw new DfdError('ERR_CONFIG', `${name} must be in [0, 1]`);
     }
@@ -109,15 +110,17 @@ export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
       const entry = this.#rooms.get(s.stream.roomId);
       if (!entry) return;
       // the participant's channel family, as its latest audio window was scored (video scores say nothing of it)
-      if (s.channel === 'telephone') entry.family.set(s.stream.peerId, 'telephone');
-      else if (s.channel === 'wideband' && s.codec === 'g722') entry.family.set(s.stream.peerId, 'g722');
-      else if (s.channel === 'wideband' || s.channel === 'suppressed') entry.family.delete(s.stream.peerId);
+      if (s.channel !== undefined && s.channel !== 'video') {
+        const family = legFamily(s.channel, s.codec);
+        if (family === 'wideband') entry.family.delete(s.stream.peerId);
+        else entry.family.set(s.stream.peerId, family);
+      }
       entry.manager.pushScore(s.stream.peerId, s);
     });
     pipeline.on('face-observation', (st, o) => this.#rooms.get(st.roomId)?.manager.pushFace(st.peerId, o));
     pipeline.on('verdict', (v) => {
       const entry = this.#rooms.get(v.roomId);
-      const family: LeanFamily = entry?.family.get(v.peerId) ?? 'wideband';
+      const family: LegFamily = entry?.family.get(v.peerId) ?? 'wideband';
       const threshold = thresholds[family];
       const weak = v.state === 'likely-genuine' && threshold < 1 && v.pFake >= threshold;
       if (v.state !== 'suspicious' && !weak) return;

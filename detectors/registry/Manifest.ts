@@ -202,15 +202,27 @@ export function verdictWeight(weight: number | undefined): number {
 }
 
 /**
- * The verdict weight of a window that came through `channel`: `weightTelephone` for a telephone
- * window when the manifest has one; `weightG722` for a wideband window of a G.722 leg (`codec`
- * 'g722') when it has one; else `weight` (1 without a `verdict`); clamped as `verdictWeight`.
+ * Which kind of leg a window came from, for what is chosen per leg (a verdict weight here, a
+ * weak-evidence threshold in the challenge service): a phone leg (telephone calibration), a G.722
+ * leg (wideband audio, `codec` 'g722'), or any other (wideband, including noise-suppressed senders).
+ */
+export type LegFamily = 'wideband' | 'telephone' | 'g722';
+
+/** The leg family of a window of `channel` (its calibration family) and `codec` (AudioQuality.codec). */
+export function legFamily(channel: CalibrationChannel, codec?: 'g722'): LegFamily {
+  if (channel === 'telephone') return 'telephone';
+  return channel === 'wideband' && codec === 'g722' ? 'g722' : 'wideband';
+}
+
+/**
+ * The verdict weight of a window that came through `channel` (and `codec`): its leg family's
+ * (`legFamily`): `weightTelephone` for a phone leg, `weightG722` for a G.722 leg, when the manifest
+ * has one; else `weight` (1 without a `verdict`); clamped as `verdictWeight`.
  */
 export function verdictWeightFor(verdict: Manifest['verdict'], channel: CalibrationChannel, codec?: 'g722'): number {
   if (verdict === undefined) return 1;
-  if (channel === 'telephone' && verdict.weightTelephone !== undefined) return verdictWeight(verdict.weightTelephone);
-  if (channel === 'wideband' && codec === 'g722' && verdict.weightG722 !== undefined) return verdictWeight(verdict.weightG722);
-  return verdictWeight(verdict.weight);
+  const own = { wideband: undefined, telephone: verdict.weightTelephone, g722: verdict.weightG722 }[legFamily(channel, codec)];
+  return verdictWeight(own ?? verdict.weight);
 }
 
 /** pFake with its log-odds scaled by a verdict weight (1: unchanged, 0: 0.5). */

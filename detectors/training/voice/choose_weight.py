@@ -210,10 +210,10 @@ def choose_pair(args: argparse.Namespace, folds_dir: str, folds: int) -> None:
     first_path, stage_path = os.path.join(args.model, "manifest.json"), os.path.join(args.stage, "manifest.json")
     first_m, stage_m = json.load(open(first_path)), json.load(open(stage_path))
     cap1, cap2 = recipe_cap(first_m), recipe_cap(stage_m)
+    default1, default2 = pair_grids(cap1, cap2)
     grid1 = [w for w in args.first_weights if w <= cap1 + 1e-9] if args.first_weights else \
-        ([round(0.05 * i, 2) for i in range(1, int(math.floor(cap1 / 0.05 + 1e-9)) + 1)] or [round(cap1, 4)])
-    grid2 = [w for w in args.stage_weights if w <= cap2 + 1e-9] if args.stage_weights else \
-        [round(0.05 * i, 2) for i in range(0, int(math.floor(cap2 / 0.05 + 1e-9)) + 1)]
+        (default1 or [round(cap1, 4)])
+    grid2 = [w for w in args.stage_weights if w <= cap2 + 1e-9] if args.stage_weights else default2
     if not grid1 or not grid2:
         raise SystemExit(f"choose_weight: no weights to try under the caps {cap1} / {cap2}")
     ns_dir = os.path.join(args.work, f"suppressed-ns{args.suppressed}")
@@ -296,6 +296,13 @@ def best_pair(genuine: list[tuple[dict[tuple[float, float], int], int]], spoof: 
     table = "; ".join(f"{a:g}/{b:g}: " + "/".join(str(counts[(a, b)]) for counts, _ in genuine) + f"/{spoof[(a, b)]}"
                       for a, b in sorted(plain))
     return best, table
+
+
+def pair_grids(cap1: float, cap2: float) -> tuple[list[float], list[float]]:
+    """The default --pair grids: the first stage's weights on the 0.05 grid from 0.05 up to cap1, the stage's from 0 up
+    to cap2."""
+    return ([round(0.05 * i, 2) for i in range(1, int(math.floor(cap1 / 0.05 + 1e-9)) + 1)],
+            [round(0.05 * i, 2) for i in range(0, int(math.floor(cap2 / 0.05 + 1e-9)) + 1)])
 
 
 def recipe_cap(manifest: dict) -> float:

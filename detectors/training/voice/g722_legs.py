@@ -30,14 +30,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from choose_weight import REPO, best_pair, pair_sweep, recipe_cap, single_person_list  # noqa: E402
+sys.path.insert(0, os.path.dirname(HERE))  # common/
+from choose_weight import REPO, best_pair, pair_grids, pair_sweep, recipe_cap, single_person_list  # noqa: E402
+from common.metrics import auroc, eer  # noqa: E402
 
 # what --write appends to verdict.basis (and strips from it first, so a rerun replaces its own sentence)
 BASIS_MARK = "; on G.722 legs"
@@ -55,19 +58,6 @@ def write_outcome(path: str, weight: float | None, sentence: str) -> None:
     with open(path, "w") as f:
         json.dump(m, f, indent=2)
         f.write("\n")
-
-
-def call_auroc_eer(genuine: list[float], spoof: list[float]) -> tuple[float, float]:
-    """AUROC (ties count half) and EER (the point where the miss and false-alarm rates cross, their mean there) of
-    call scores, spoof as the positive class."""
-    pairs = sum((s > g) + 0.5 * (s == g) for s in spoof for g in genuine)
-    auroc = pairs / (len(spoof) * len(genuine))
-    best = (2.0, 1.0)
-    for t in sorted(set(genuine) | set(spoof)):
-        fa = sum(g >= t for g in genuine) / len(genuine)
-        miss = sum(s < t for s in spoof) / len(spoof)
-        best = min(best, (abs(fa - miss), (fa + miss) / 2))
-    return auroc, best[1]
 
 
 def main() -> None:
@@ -100,9 +90,8 @@ def main() -> None:
     shipped = (float(first_m["verdict"]["weight"]), float(stage_m["verdict"]["weight"]))
     # the grids choose_weight.py --pair searched (each up to its recipe's cap), so the pair rule can name another,
     # and the shipped weights (off the grids when choose_weight.py found no pair and wrote 0 / 0)
-    cap1, cap2 = recipe_cap(first_m), recipe_cap(stage_m)
-    grid1 = sorted({round(0.05 * i, 2) for i in range(1, int(math.floor(cap1 / 0.05 + 1e-9)) + 1)} | {shipped[0]})
-    grid2 = sorted({round(0.05 * i, 2) for i in range(0, int(math.floor(cap2 / 0.05 + 1e-9)) + 1)} | {shipped[1]})
+    default1, default2 = pair_grids(recipe_cap(first_m), recipe_cap(stage_m))
+    grid1, grid2 = sorted(set(default1) | {shipped[0]}), sorted(set(default2) | {shipped[1]})
     bona = os.path.join(folds_dir, "bonafide-speakers.tsv")
     dropped = 0
     if args.speaker_embed:
@@ -135,9 +124,11 @@ def main() -> None:
     separation = {}  # only where both sides have scored calls
     for key, stage in (("meanWindowPFake", "voice-antispoof"), ("meanStagePFake", "voice-whisper")):
         for g in ("genuine", "genuineSuppressed"):
-            if means(g, key) and means("spoof", key):
-                auroc, eer = call_auroc_eer(means(g, key), means("spoof", key))
-                separation[f"{stage}:{g}"] = {"auroc": round(auroc, 4), "eer": round(eer, 4)}
+            real, fake = means(g, key), means("spoof", key)
+            if real and fake:
+                labels = np.r_[np.zeros(len(real)), np.ones(len(fake))]
+                separation[f"{stage}:{g}"] = {"auroc": round(auroc(labels, np.r_[real, fake]), 4),
+                                              "eer": round(eer(np.array(real), np.array(fake)), 4)}
     result = {
         "question": "G.722 SIP legs judged wideband: at the shipped wideband pair, what share of held-out genuine "
                     f"speakers' {args.seconds} s calls become suspicious (as is; behind a sender's noise suppressor, "
