@@ -152,6 +152,12 @@ def single_person_list(tsv: str, out: str) -> tuple[str, int]:
     return path, len(dropped)
 
 
+def sweep_name(lst: str, label: str, suppressed: bool, channel: str) -> str:
+    """The folder under WORK/sweeps that holds the pass of `pair_sweep` over this list, label and channel."""
+    return (os.path.basename(os.path.dirname(lst)) + "-" + label + ("-ns" if suppressed else "")
+            + (f"-{channel}" if channel in NAMED_CHANNELS else ""))
+
+
 def pair_sweep(work: str, folds_dir: str, stage_folds: str, lst: str, label: str, grid1: list[float],
                grid2: list[float], folds: int, channel: str, seconds: int, fusion: str,
                suppressed: bool = False, speaker_embed: str = "",
@@ -169,8 +175,7 @@ def pair_sweep(work: str, folds_dir: str, stage_folds: str, lst: str, label: str
     for k in range(folds):
         args += ["--model", os.path.join(folds_dir, f"voice-antispoof-fold{k}"),
                  "--stage2", os.path.join(stage_folds, f"voice-whisper-fold{k}")]
-    name = (os.path.basename(os.path.dirname(lst)) + "-" + label + ("-ns" if suppressed else "")
-            + (f"-{channel}" if channel in NAMED_CHANNELS else ""))
+    name = sweep_name(lst, label, suppressed, channel)
     out = os.path.join(work, "sweeps", name)
     flags = ["--label", label, "--channel", channel, "--seconds", str(seconds),
              "--weights", ",".join(f"{w}" for w in grid1), "--stage-weights", ",".join(f"{w}" for w in grid2),

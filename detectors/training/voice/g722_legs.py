@@ -39,7 +39,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))  # common/
-from choose_weight import REPO, best_pair, pair_grids, pair_sweep, recipe_cap, single_person_list  # noqa: E402
+from choose_weight import (REPO, best_pair, pair_grids, pair_sweep, recipe_cap, single_person_list,  # noqa: E402
+                           sweep_name)
 from common.metrics import auroc, eer  # noqa: E402
 
 # what --write appends to verdict.basis (and strips from it first, so a rerun replaces its own sentence)
@@ -114,8 +115,8 @@ def main() -> None:
     # call-level separation: the mean window pFake (before the verdict weight) of each call, from the passes' reports
     reports = {}
     for name, lst, label in passes:
-        sweep = (os.path.basename(os.path.dirname(lst)) + "-" + label + "-g722")
-        stored = json.load(open(os.path.join(args.work, "sweeps", sweep, "command.json")))
+        stored = json.load(open(os.path.join(args.work, "sweeps", sweep_name(lst, label, False, "g722"),
+                                             "command.json")))
         reports[name] = json.load(open(stored["report"]))
 
     def means(name: str, key: str) -> list[float]:
