@@ -39,7 +39,7 @@ export interface ChallengeOutcome {
  * What a weak-evidence challenge acted on: the participant's fused pFake when it was started, the
  * threshold that pFake reached, and the channel family whose threshold that is (a phone leg scored
  * with the telephone calibration has its own: DFD_CHALLENGE_LEAN_P_TELEPHONE; so has a G.722 leg:
- * DFD_CHALLENGE_LEAN_P_G722).
+ * DFD_CHALLENGE_LEAN_P_G722, and a gateway's Opus leg: DFD_CHALLENGE_LEAN_P_SIP_OPUS).
  */
 export interface ChallengeBasis {
   pFake: number;

@@ -55,6 +55,14 @@ export interface ChallengeServiceOptions {
    * held-out calls through G.722 ("Decision: a weak-evidence threshold for G.722 legs").
    */
   leanPFakeG722: number;
+  /**
+   * The same threshold for a participant whose audio comes from a gateway's Opus leg (a SIP or plain-RTP
+   * caller, scored with the wideband calibration and the manifests' `verdict.weightSipOpus`: such a leg
+   * cannot say its far end suppressed noise), read from its latest audio score; absent, `leanPFake`. The
+   * service's default (DFD_CHALLENGE_LEAN_P_SIP_OPUS) comes from held-out calls through Opus judged so
+   * ("Decision: a family of their own for Opus SIP legs").
+   */
+  leanPFakeSipOpus: number;
 }
 
 export interface ChallengeServiceDeps {
@@ -96,9 +104,9 @@ export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
     super();
     this.#deps = deps;
     const leanPFake = options.leanPFake ?? 1;
-    this.#options = { manager: {}, analysis: {}, leanPFake, leanPFakeTelephone: leanPFake, leanPFakeG722: leanPFake, ...options };
-    const thresholds: Record<LegFamily, number> = { wideband: this.#options.leanPFake, telephone: this.#options.leanPFakeTelephone, g722: this.#options.leanPFakeG722 };
-    for (const [name, t] of [['leanPFake', thresholds.wideband], ['leanPFakeTelephone', thresholds.telephone], ['leanPFakeG722', thresholds.g722]] as const) {
+    this.#options = { manager: {}, analysis: {}, leanPFake, leanPFakeTelephone: leanPFake, leanPFakeG722: leanPFake, leanPFakeSipOpus: leanPFake, ...options };
+    const thresholds: Record<LegFamily, number> = { wideband: this.#options.leanPFake, telephone: this.#options.leanPFakeTelephone, g722: this.#options.leanPFakeG722, 'sip-opus': this.#options.leanPFakeSipOpus };
+    for (const [name, t] of [['leanPFake', thresholds.wideband], ['leanPFakeTelephone', thresholds.telephone], ['leanPFakeG722', thresholds.g722], ['leanPFakeSipOpus', thresholds['sip-opus']]] as const) {
       if (!(t >= 0 && t <= 1)) throw new DfdError('ERR_CONFIG', `${name} must be in [0, 1]`);
     }
     this.#analysis = new AnalysisWorker(this.#options.analysis);

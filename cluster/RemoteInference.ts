@@ -82,8 +82,8 @@ export function workRequestOf(w: AnalysisWindow): { header: WorkRequestHeader; b
       bitrate: quality.bitrate,
       bandwidth: quality.bandwidth,
       ...(quality.channel ? { channel: quality.channel } : {}),
-      // the worker's verdict weight depends on it (a G.722 leg's own, Manifest verdict.weightG722)
-      ...(quality.codec === 'g722' ? { codec: 'g722' as const } : {}),
+      // the worker's verdict weight depends on it (a gateway leg's own, Manifest verdict.weightG722 / weightSipOpus)
+      ...(quality.codec !== undefined ? { codec: quality.codec } : {}),
     };
     const header: WorkRequestHeader = { v: 1, type, stream, seq, sampleRate, samples: samples.length, encoding: 's16', rtpStart, rtpEnd, wallStart, wallEnd, speechSeconds, quality: q };
     // int16: half the bytes of float32, and the precision the audio was decoded at.

@@ -37,6 +37,8 @@ describe('work request of an audio window (service -> analysis worker)', () => {
     expect(g722.quality).toEqual({ packetLoss: 0, concealed: 0, bitrate: 64000, bandwidth: 'WB', codec: 'g722' });
     expect(g722.samples).toHaveLength(320);
     g722.samples.forEach((v, i) => expect(Math.abs(v - base.samples[i]!)).toBeLessThanOrEqual(1 / 32767));
+    // a gateway's Opus leg's mark travels too (the worker weighs its score with verdict.weightSipOpus)
+    expect(roundTrip({ ...base, quality: { ...base.quality, codec: 'sip-opus' } }).quality.codec).toBe('sip-opus');
     const phone = roundTrip({ ...base, quality: { ...base.quality, bandwidth: 'NB', channel: 'telephone' } });
     expect(phone.quality).toEqual({ packetLoss: 0, concealed: 0, bitrate: 64000, bandwidth: 'NB', channel: 'telephone' });
     // an unmarked window stays unmarked

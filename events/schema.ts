@@ -157,9 +157,9 @@ function build(strict: boolean) {
     /**
      * What a weak-evidence challenge acted on (phase "issued"): the participant's fused pFake, the threshold it
      * reached (DFD_CHALLENGE_LEAN_P, DFD_CHALLENGE_LEAN_P_TELEPHONE for a phone leg, DFD_CHALLENGE_LEAN_P_G722 for a
-     * G.722 leg) and whose threshold that is.
+     * G.722 leg, DFD_CHALLENGE_LEAN_P_SIP_OPUS for a gateway's Opus leg) and whose threshold that is.
      */
-    basis: Type.Optional(obj({ pFake: Prob, threshold: Prob, family: literals(['wideband', 'telephone', 'g722'] as const) })),
+    basis: Type.Optional(obj({ pFake: Prob, threshold: Prob, family: literals(['wideband', 'telephone', 'g722', 'sip-opus'] as const) })),
     /**
      * Who is given the prompt (phase "issued"): the participant (played or shown to them), or the
      * agent on the call, who asks the caller (a phone platform that cannot play audio, e.g. AudioHook).

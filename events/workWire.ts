@@ -55,8 +55,8 @@ const AudioHeader = Type.Object(
         bitrate: NonNeg,
         bandwidth: Type.String({ maxLength: 8 }),
         channel: Type.Optional(Type.Union([Type.Literal('wideband'), Type.Literal('telephone'), Type.Literal('suppressed')])),
-        /** A G.722 leg's window: the worker weighs its score with the manifests' verdict.weightG722. */
-        codec: Type.Optional(Type.Literal('g722')),
+        /** A gateway leg's window: the worker weighs its score with the manifests' verdict.weightG722 / weightSipOpus. */
+        codec: Type.Optional(Type.Union([Type.Literal('g722'), Type.Literal('sip-opus')])),
       },
       { additionalProperties: false },
     ),

@@ -231,6 +231,7 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
         clockRate: info.codec.clockRate,
         ...(codec ? { codec } : {}),
         senderNoiseSuppression: info.senderNoiseSuppression === true,
+        gatewayLeg: info.gatewayLeg === true,
       })
       .then(() => tap.resume())
       .catch((error: unknown) => {
@@ -284,7 +285,8 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
    */
   #calibrated(p: ParticipantVerdict, s: DetectorScore): DetectorScore {
     const channel: ScoreChannel = s.stream.kind === 'audio' ? p.audioChannel : 'video';
-    const codec = s.stream.kind === 'audio' && p.audioCodec === 'g722' ? { codec: 'g722' as const } : {};
+    const legCodec = s.stream.kind === 'audio' ? p.audioCodec : undefined;
+    const codec = legCodec !== undefined ? { codec: legCodec } : {};
     const c = this.#calibrations.for(p.tenant, s.detector, channel);
     if (!c) return { ...s, channel, ...codec };
     return { ...s, channel, ...codec, pFake: applyTenantCalibration(s.pFake, c.entry), tenantCalibration: { version: c.version, shippedPFake: s.pFake } };

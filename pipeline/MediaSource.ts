@@ -31,6 +31,12 @@ export interface MediaSourceInfo {
    * synthesis lacks, so detectors score these windows with their `calibration.suppressed`.
    */
   senderNoiseSuppression?: boolean;
+  /**
+   * Audio: the source is a gateway's leg (a SIP/telephony gateway's, or plain-RTP ingest), not a
+   * browser's. Such a leg never says whether its far end suppressed noise, so its Opus audio is
+   * judged as a leg family of its own (AudioQuality.codec 'sip-opus', Manifest verdict.weightSipOpus).
+   */
+  gatewayLeg?: boolean;
 }
 
 export interface MediaSourceEvents {

@@ -3,7 +3,7 @@
  * They cross thread (and later process or NATS) boundaries, so they hold only
  * primitives, plain objects and typed arrays.
  */
-import type { CalibrationChannel } from '../detectors/registry/Manifest.js';
+import type { CalibrationChannel, LegCodec } from '../detectors/registry/Manifest.js';
 
 export type MediaKind = 'audio' | 'video';
 
@@ -34,10 +34,12 @@ export interface AudioQuality {
    */
   channel?: CalibrationChannel;
   /**
-   * 'g722' for a G.722 leg's windows (an HD-voice SIP caller): wideband audio whose verdict weight
-   * is the manifests' `verdict.weightG722` where they have one (`verdictWeightFor`); absent otherwise.
+   * A gateway's leg judged as wideband audio (Manifest.ts LegCodec): 'g722' for a G.722 leg's
+   * windows (an HD-voice SIP caller), 'sip-opus' for a gateway's Opus leg (SIP or plain RTP); their
+   * verdict weight is the manifests' `verdict.weightG722` / `verdict.weightSipOpus` where they have
+   * one (`verdictWeightFor`). Absent otherwise (browser audio, phone legs).
    */
-  codec?: 'g722';
+  codec?: LegCodec;
 }
 
 /** Why a face window is not judged (pipeline/video/faceGate.ts). */

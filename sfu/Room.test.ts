@@ -34,6 +34,9 @@ describe('RTP ingest (PlainTransport) and taps', () => {
       expect(taps.length).toBe(1);
       const tap = taps[0]!;
       expect(tap.paused).toBe(true);
+      // a gateway's leg: it cannot say whether its far end suppressed noise (its Opus is judged as an Opus SIP leg's)
+      expect(tap.info).toMatchObject({ kind: 'audio', gatewayLeg: true });
+      expect(tap.info.senderNoiseSuppression).toBeUndefined();
       tap.on('rtp', (p) => got.push(p));
       // paused: the producer receives packets, none reach the tap
       const producer = gw.producers.get(target.producerId)!;

@@ -207,21 +207,22 @@ export class Room extends TypedEmitter<RoomEvents> {
     }
     const transport = this.#transport(peer, transportId);
     const producer = await withClientParameters(() => transport.produce({ kind, rtpParameters, appData: { peerId: peer.id } }));
-    await this.#adopt(peer, producer, kind === 'audio' && (sender.noiseSuppression ?? this.options.assumeSenderNoiseSuppression));
+    await this.#adopt(peer, producer, { senderNoiseSuppression: kind === 'audio' && (sender.noiseSuppression ?? this.options.assumeSenderNoiseSuppression) });
     return producer.id;
   }
 
   /**
    * A new producer of `peer`: tracked, tapped for analysis, announced to every other peer (and its
-   * end too). `senderNoiseSuppression`: its audio passed the sender's noise suppressor.
+   * end too). `senderNoiseSuppression`: its audio passed the sender's noise suppressor; `gatewayLeg`: a
+   * server-side ingest's producer (a gateway's leg, which cannot say so).
    */
-  async #adopt(peer: Peer, producer: types.Producer, senderNoiseSuppression = false): Promise<void> {
+  async #adopt(peer: Peer, producer: types.Producer, tap: { senderNoiseSuppression?: boolean; gatewayLeg?: boolean }): Promise<void> {
     peer.producers.set(producer.id, producer);
     producer.observer.on('close', () => {
       peer.producers.delete(producer.id);
       for (const other of this.peers.values()) if (other !== peer) other.notify('producerClosed', { producerId: producer.id, peerId: peer.id });
     });
-    await this.#openTap(peer, producer, senderNoiseSuppression);
+    await this.#openTap(peer, producer, tap);
     for (const other of this.peers.values()) {
       if (other !== peer) other.notify('newProducer', { peerId: peer.id, producerId: producer.id, kind: producer.kind });
     }
@@ -238,7 +239,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     const producer = await transport.produce({ kind: opts.kind, rtpParameters, appData: { peerId: peer.id } });
     peer.plainTransports.set(transport.id, transport);
     transport.observer.on('close', () => peer.plainTransports.delete(transport.id));
-    await this.#adopt(peer, producer);
+    await this.#adopt(peer, producer, { gatewayLeg: true });
     return { ip: transport.tuple.localIp, port: transport.tuple.localPort, producerId: producer.id };
   }
 
@@ -284,7 +285,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     peer.directTransports.set(transport.id, transport);
     transport.observer.on('close', () => peer.directTransports.delete(transport.id));
     const producer = await transport.produce({ kind: opts.kind, rtpParameters, appData: { peerId: peer.id } });
-    await this.#adopt(peer, producer);
+    await this.#adopt(peer, producer, { gatewayLeg: true });
     return producer;
   }
 
@@ -364,10 +365,10 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.safeEmit('close', reason);
   }
 
-  async #openTap(peer: Peer, producer: types.Producer, senderNoiseSuppression: boolean): Promise<void> {
+  async #openTap(peer: Peer, producer: types.Producer, flags: { senderNoiseSuppression?: boolean; gatewayLeg?: boolean }): Promise<void> {
     const consumer = await this.#tapTransport.consume({ producerId: producer.id, rtpCapabilities: this.router.rtpCapabilities, paused: true });
     const info = { roomId: this.id, tenant: this.tenant, peerId: peer.id, producerId: producer.id, kind: producer.kind };
-    const tap = new MediaTap(consumer, senderNoiseSuppression ? { ...info, senderNoiseSuppression } : info);
+    const tap = new MediaTap(consumer, { ...info, ...(flags.senderNoiseSuppression === true ? { senderNoiseSuppression: true } : {}), ...(flags.gatewayLeg === true && producer.kind === 'audio' ? { gatewayLeg: true } : {}) });
     this.taps.set(producer.id, tap);
     tap.on('close', () => this.taps.delete(producer.id));
     this.safeEmit('tapopen', tap);

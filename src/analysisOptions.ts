@@ -60,5 +60,6 @@ export function challengeServiceOptions(c: Config, priority: ThreadPriority): Pa
     leanPFake: c.challengeLeanP,
     leanPFakeTelephone: c.challengeLeanPTelephone,
     leanPFakeG722: c.challengeLeanPG722,
+    leanPFakeSipOpus: c.challengeLeanPSipOpus,
   };
 }

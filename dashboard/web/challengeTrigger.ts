@@ -14,5 +14,5 @@ export function triggerText(c: TriggerInfo): string {
   const t = c.trigger ?? '';
   const b = c.basis;
   if (!b) return t;
-  return `${t} (pFake ${b.pFake.toFixed(2)} ≥ ${b.threshold.toFixed(2)}${b.family === 'telephone' ? ', phone-leg threshold' : b.family === 'g722' ? ', G.722-leg threshold' : ''})`;
+  return `${t} (pFake ${b.pFake.toFixed(2)} ≥ ${b.threshold.toFixed(2)}${b.family === 'telephone' ? ', phone-leg threshold' : b.family === 'g722' ? ', G.722-leg threshold' : b.family === 'sip-opus' ? ', Opus SIP-leg threshold' : ''})`;
 }

@@ -186,6 +186,10 @@ describe('dashboard state reducer', () => {
     const g722 = ev('challenge', 'd', { challengeId: 'ch7', challengeType: 'hum-melody', modality: 'audio', phase: 'issued', trigger: 'weak-evidence', basis: { pFake: 0.6, threshold: 0.58, family: 'g722' } }, 4);
     const s2 = run([{ type: 'event', event: g722 }]);
     expect(triggerText(s2.challengeLog.find((c) => c.challengeId === 'ch7')!)).toBe('weak-evidence (pFake 0.60 ≥ 0.58, G.722-leg threshold)');
+    // and a gateway's Opus leg's
+    const sipOpus = ev('challenge', 'e', { challengeId: 'ch8', challengeType: 'hum-melody', modality: 'audio', phase: 'issued', trigger: 'weak-evidence', basis: { pFake: 0.61, threshold: 0.57, family: 'sip-opus' } }, 5);
+    const s3 = run([{ type: 'event', event: sipOpus }]);
+    expect(triggerText(s3.challengeLog.find((c) => c.challengeId === 'ch8')!)).toBe('weak-evidence (pFake 0.61 ≥ 0.57, Opus SIP-leg threshold)');
   });
 
   it('records decisions per participant, newest first', () => {

@@ -206,6 +206,9 @@ describe('eval channels on espeak-ng speech', () => {
       expect(q.concealed).toBeCloseTo(q.packetLoss, 1);
       expect(q.bandwidth).toBe('WB'); // SILK wideband at 12 kb/s
       expect(channelQuality(o24, 0, 2).packetLoss).toBe(0);
+      // a gateway's Opus leg is marked as AudioStreamProcessor marks it; a browser's is not
+      expect(channelQuality(o24, 0, 2, { gatewayLeg: true }).codec).toBe('sip-opus');
+      expect(channelQuality(o24, 0, 2).codec).toBeUndefined();
     } finally {
       conceal.mockRestore();
     }

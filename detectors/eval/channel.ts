@@ -224,13 +224,15 @@ export function applyChannel(x48: Float32Array, spec: ChannelSpec, lossSeed = 1)
  * `clean` has no codec: packet loss 0, bitrate 0 (unknown), bandwidth 'none'.
  * `sender.noiseSuppression`: the sender's noise suppressor ran (a browser's default); its
  * wideband windows are marked `channel: 'suppressed'`, as AudioStreamProcessor marks them.
- * A G.722 leg's windows are marked `codec: 'g722'` (the service weighs them with `verdict.weightG722`).
+ * A G.722 leg's windows are marked `codec: 'g722'` (the service weighs them with `verdict.weightG722`);
+ * with `sender.gatewayLeg` (a gateway's leg, SIP or plain RTP) an Opus channel's are marked
+ * `codec: 'sip-opus'` (`verdict.weightSipOpus`), as AudioStreamProcessor marks them.
  */
-export function channelQuality(out: ChannelOutput, startSeconds: number, endSeconds: number, sender: { noiseSuppression?: boolean } = {}): AudioQuality {
+export function channelQuality(out: ChannelOutput, startSeconds: number, endSeconds: number, sender: { noiseSuppression?: boolean; gatewayLeg?: boolean } = {}): AudioQuality {
   const family = {
     ...(out.spec.calibration === 'telephone' ? { channel: 'telephone' as const } : sender.noiseSuppression === true ? { channel: 'suppressed' as const } : {}),
-    // a G.722 leg's windows, as AudioStreamProcessor marks them (their own verdict weight, verdict.weightG722)
-    ...(out.spec.codec === 'g722' ? { codec: 'g722' as const } : {}),
+    // a gateway leg's windows, as AudioStreamProcessor marks them (their own verdict weight, verdict.weightG722 / weightSipOpus)
+    ...(out.spec.codec === 'g722' ? { codec: 'g722' as const } : out.spec.codec === 'opus' && sender.gatewayLeg === true ? { codec: 'sip-opus' as const } : {}),
   };
   if (out.spec.codec === 'none' || out.packets.length === 0) return { packetLoss: 0, concealed: 0, bitrate: 0, bandwidth: 'none', ...family };
   const first = Math.max(0, Math.floor(startSeconds / 0.02));

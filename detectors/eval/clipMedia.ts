@@ -102,7 +102,7 @@ export function throughChannel(x48: Float32Array, spec: ChannelSpec, modelRate: 
  * quality is what the service would measure on the channel's packets (channelQuality: with the
  * channel family, `sender` as AudioStreamProcessor's senderNoiseSuppression).
  */
-export function audioWindowMessages(windows: readonly Float32Array[], starts: readonly number[], rate: number, channel: ChannelOutput, stream: StreamRef, wallAt: (endSeconds: number) => number, sender: { noiseSuppression?: boolean } = {}): AudioWindow[] {
+export function audioWindowMessages(windows: readonly Float32Array[], starts: readonly number[], rate: number, channel: ChannelOutput, stream: StreamRef, wallAt: (endSeconds: number) => number, sender: { noiseSuppression?: boolean; gatewayLeg?: boolean } = {}): AudioWindow[] {
   return windows.map((samples, seq) => {
     const t0 = starts[seq]! / rate;
     const t1 = t0 + samples.length / rate;

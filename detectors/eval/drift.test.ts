@@ -274,6 +274,13 @@ describe('drift.ts', () => {
     const g722 = await run(false, 'g722');
     expect(g722.settings).toMatchObject({ suppressed: false, judgedAs: 'wideband' });
     expect(g722.speakers.map((s) => s.everSuspicious)).toEqual([false, false]);
+    // nor does a gateway's Opus leg (--sip-leg), which is for Opus channels only
+    const sip = (suppressed: boolean, channel: 'opus24' | 'g711') => runDrift({ tsv: list, models: [flips, genuine], channel, suppressed, sipLeg: true, seconds: 6, outDir: path.join(dir, 'out-ns'), progress: false });
+    await expect(sip(true, 'opus24')).rejects.toSatisfy((e) => isDfdError(e) && e.code === 'ERR_CONFIG');
+    await expect(sip(false, 'g711')).rejects.toSatisfy((e) => isDfdError(e) && e.code === 'ERR_CONFIG');
+    const sipOpus = await sip(false, 'opus24');
+    expect(sipOpus.settings).toMatchObject({ suppressed: false, judgedAs: 'wideband', sipLeg: true });
+    expect(sipOpus.speakers.map((s) => s.everSuspicious)).toEqual([false, false]);
   });
 
   it('runs from the command line; g711 is judged as the service judges a phone leg (telephone windows), narrowband as it is', async () => {
@@ -326,9 +333,11 @@ describe('drift.ts', () => {
       outDir: 'o',
       judgeNarrowband: false,
       suppressed: false,
+      sipLeg: false,
       progress: false,
     });
     expect(parseDriftArgs(['l.tsv', '--suppressed'])).toMatchObject({ suppressed: true });
+    expect(parseDriftArgs(['l.tsv', '--sip-leg'])).toMatchObject({ sipLeg: true, suppressed: false });
     expect(parseDriftArgs(['l.tsv', '--label', 'spoof', '--weights', '0.2,0.3', '--stage-weights', '0.5'])).toMatchObject({ label: 'spoof', weights: [0.2, 0.3], stageWeights: [0.5] });
     expect(code(() => parseDriftArgs(['l.tsv', '--label', 'fake']))).toBe('ERR_CONFIG');
     expect(parseDriftArgs(['l.tsv', '--fusions', 'pooled,per-detector'])).toMatchObject({ fusions: ['pooled', 'per-detector'] });
@@ -407,6 +416,16 @@ describe('replayCall', () => {
     expect(replayCall({ model: g722Muted, calibration: cal, windows: windows(30, 'WB'), logits: hot }).finalState).toBe('suspicious');
     expect(replayCall({ model: g722Muted, calibration: cal, windows: g722, logits: hot })).toMatchObject({ everSuspicious: false, maxPFake: 0.5 });
     expect(replayCall({ model: g722Muted, calibration: cal, windows: g722, logits: hot, weights: { weight: 0.2 } }).finalState).toBe('suspicious');
+  });
+
+  it("a gateway's Opus leg's windows (quality.codec 'sip-opus') take the manifest's Opus SIP-leg weight", () => {
+    const m = voiceManifest('0'.repeat(64), 'm');
+    const sipMuted: AvailableModel = { id: 'm', dir: '', modelPath: '', manifest: { ...m, verdict: { weight: 0.2, weightSipOpus: 0, basis: 'test' } } };
+    const hot = new Array<number>(30).fill(3);
+    const sip = windows(30, 'WB').map((w) => ({ ...w, quality: { ...w.quality, codec: 'sip-opus' as const } }));
+    expect(replayCall({ model: sipMuted, calibration: cal, windows: windows(30, 'WB'), logits: hot }).finalState).toBe('suspicious');
+    expect(replayCall({ model: sipMuted, calibration: cal, windows: sip, logits: hot })).toMatchObject({ everSuspicious: false, maxPFake: 0.5 });
+    expect(replayCall({ model: sipMuted, calibration: cal, windows: sip, logits: hot, weights: { weight: 0.2 } }).finalState).toBe('suspicious');
   });
 
   it('records the largest pFake of a likely-genuine verdict, and which calls each weak-evidence threshold would challenge', () => {

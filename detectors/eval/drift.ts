@@ -7,7 +7,7 @@
  *   node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]...
  *        [--label bonafide|spoof] [--weights 0.2,0.25,...] [--stage-weights 0.4,0.55,...] [--fusions pooled,per-detector]
  *        [--stage-thin 1,2,4] [--speaker-embed <dir or id>]
- *        [--channel clean|opus24|opus12loss|g711|amrg711|g722] [--suppressed] [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]
+ *        [--channel clean|opus24|opus12loss|g711|amrg711|g722] [--suppressed] [--sip-leg] [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]
  *
  * The list is the eval tool's TSV (report.ts) with a `speaker` column and optionally a `model`
  * column: only the rows of `--label` (default `bonafide`) are used, grouped into one call per
@@ -59,7 +59,9 @@
  * Every window carries the quality.channel the service would give it (channelQuality): a phone
  * channel's (g711, amrg711) windows are 'telephone', as a PCMU leg's are, so the verdict judges
  * them as it judges a SIP or Twilio caller; with --suppressed, 'suppressed'. A G.722 leg (g722) is
- * wideband, as the service judges one, and never 'suppressed' (a SIP leg never says). The report's
+ * wideband, as the service judges one, and never 'suppressed' (a SIP leg never says). `--sip-leg`
+ * judges an Opus channel as a gateway's Opus leg (SIP or plain RTP): wideband, its windows marked
+ * `codec: 'sip-opus'` (the manifests' verdict.weightSipOpus), never with --suppressed. The report's
  * `settings.judgedAs` names that family (the calibration and verdict weight it picks). On a
  * wideband channel the verdict takes narrowband audio (Opus bandwidth NB/MB) as too poor to judge
  * and stays `collecting` (reason audio:narrowband), as the service does for a WebRTC sender;
@@ -143,6 +145,8 @@ export interface DriftOptions {
   judgeNarrowband: boolean;
   /** The audio passed a sender's noise suppressor: score it with `calibration.suppressed`. */
   suppressed: boolean;
+  /** An Opus channel judged as a gateway's Opus leg (windows marked 'sip-opus': verdict.weightSipOpus). */
+  sipLeg: boolean;
   /** A speaker-embedding model (folder or id) whose takeover rule joins the verdict; '' = none. */
   speakerEmbed: string;
   progress: boolean;
@@ -167,6 +171,7 @@ export const defaultDriftOptions: Omit<DriftOptions, 'tsv'> = {
   lossSeed: defaultEvalOptions.lossSeed,
   judgeNarrowband: false,
   suppressed: false,
+  sipLeg: false,
   speakerEmbed: '',
   progress: true,
 };
@@ -489,11 +494,13 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
   if (o.suppressed && ch.calibration !== 'wideband') throw new DfdError('ERR_CONFIG', '--suppressed is for wideband channels (a noise-suppressed sender is not a phone leg)', { channel: ch.name });
   // a G.722 SIP leg never says whether its far end suppressed noise: the service judges it wideband
   if (o.suppressed && ch.codec === 'g722') throw new DfdError('ERR_CONFIG', '--suppressed is for senders that say they suppress noise; a G.722 SIP leg never does (give the suppressed list without --suppressed)', { channel: ch.name });
+  if (o.sipLeg && ch.codec !== 'opus') throw new DfdError('ERR_CONFIG', '--sip-leg is for Opus channels (a G.722 or G.711 leg is judged as one already)', { channel: ch.name });
+  if (o.sipLeg && o.suppressed) throw new DfdError('ERR_CONFIG', '--suppressed is for senders that say they suppress noise; a SIP leg never does (give the suppressed list without --suppressed)', { channel: ch.name });
   const calChannel = o.suppressed ? 'suppressed' : ch.calibration;
-  // a G.722 leg's windows carry the manifests' verdict.weightG722 (channelQuality marks them, as the service does)
-  const legCodec = ch.codec === 'g722' ? ('g722' as const) : undefined;
-  // what the service's AudioStreamProcessor would mark the windows with (quality.channel)
-  const sender = { noiseSuppression: o.suppressed };
+  // a gateway leg's windows carry the manifests' verdict.weightG722 / weightSipOpus (channelQuality marks them, as the service does)
+  const legCodec = ch.codec === 'g722' ? ('g722' as const) : o.sipLeg ? ('sip-opus' as const) : undefined;
+  // what the service's AudioStreamProcessor would mark the windows with (quality.channel, quality.codec)
+  const sender = { noiseSuppression: o.suppressed, gatewayLeg: o.sipLeg };
   const cals = models.map((m) => calibrationFor(m.manifest.calibration, calChannel));
   if (o.stage2.length > 0 && o.stage2.length !== models.length) throw new DfdError('ERR_CONFIG', 'give one --stage2 per --model (the same fold order), or none', { models: models.length, stage2: o.stage2.length });
   const stages: AvailableModel[] = [];
@@ -658,6 +665,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
       judgeNarrowband: o.judgeNarrowband,
       suppressed: o.suppressed,
       judgedAs: calChannel,
+      ...(o.sipLeg ? { sipLeg: true } : {}),
       lossSeed: ch.lossRate > 0 ? o.lossSeed : null,
       maxClipSeconds: o.maxClipSeconds,
     },
@@ -691,7 +699,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
 // -------------------------------------------------------------------------------- main
 
 const USAGE =
-  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--label bonafide|spoof] [--weights w,...] [--stage-weights w,...] [--fusions pooled,per-detector] [--stage-thin k,...] [--speaker-embed <dir or id>] [--channel clean|opus24|opus12loss|g711|amrg711|g722] [--suppressed] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
+  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--label bonafide|spoof] [--weights w,...] [--stage-weights w,...] [--fusions pooled,per-detector] [--stage-thin k,...] [--speaker-embed <dir or id>] [--channel clean|opus24|opus12loss|g711|amrg711|g722] [--suppressed] [--sip-leg] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
 
 export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> & { tsv: string } {
   const { values, positionals } = parseArgs({
@@ -711,6 +719,7 @@ export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> &
       out: { type: 'string' },
       'judge-narrowband': { type: 'boolean', default: false },
       suppressed: { type: 'boolean', default: false },
+      'sip-leg': { type: 'boolean', default: false },
       'speaker-embed': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
@@ -758,6 +767,7 @@ export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> &
     ...(values.out !== undefined ? { outDir: values.out } : {}),
     judgeNarrowband: values['judge-narrowband'],
     suppressed: values.suppressed,
+    sipLeg: values['sip-leg'],
     ...(values['speaker-embed'] !== undefined ? { speakerEmbed: values['speaker-embed'] } : {}),
     progress: !values.quiet,
   };

@@ -124,12 +124,15 @@ export const ManifestSchema = Type.Object({
    * so each channel family may carry the weight its own genuine callers allow (`verdictWeightFor`).
    * `weightG722` (absent: `weight`) replaces `weight` for the wideband windows of a G.722 leg
    * (an HD-voice SIP caller, `AudioQuality.codec`): calibrated as wideband audio, weighted by
-   * what real callers through G.722 allow (detectors/training/voice/g722_legs.py).
+   * what real callers through G.722 allow (detectors/training/voice/sip_legs.py --leg g722).
+   * `weightSipOpus` (absent: `weight`) does the same for a gateway's Opus leg (a SIP caller whose far
+   * end may suppress noise without saying so, `AudioQuality.codec` 'sip-opus'; sip_legs.py --leg sip-opus).
    */
   verdict: Type.Optional(Type.Object({
     weight: Type.Number({ minimum: 0, maximum: 1 }),
     weightTelephone: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     weightG722: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    weightSipOpus: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     basis: Type.String({ minLength: 1 }),
   })),
   /**
@@ -202,26 +205,37 @@ export function verdictWeight(weight: number | undefined): number {
 }
 
 /**
+ * The mark on the wideband windows of a gateway's leg (AudioQuality.codec): 'g722' for a G.722
+ * leg (an HD-voice SIP caller), 'sip-opus' for an Opus leg of a gateway (SIP or plain RTP). Such a
+ * leg never says whether its far end suppressed noise, so it is calibrated as plain wideband audio
+ * and weighed (and challenged) by what real callers on that kind of leg allow.
+ */
+export type LegCodec = 'g722' | 'sip-opus';
+export const LEG_CODECS: readonly LegCodec[] = ['g722', 'sip-opus'];
+
+/**
  * Which kind of leg a window came from, for what is chosen per leg (a verdict weight here, a
  * weak-evidence threshold in the challenge service): a phone leg (telephone calibration), a G.722
- * leg (wideband audio, `codec` 'g722'), or any other (wideband, including noise-suppressed senders).
+ * leg or a gateway's Opus leg (wideband audio marked with its `LegCodec`), or any other (wideband
+ * browser audio, including noise-suppressed senders).
  */
-export type LegFamily = 'wideband' | 'telephone' | 'g722';
+export type LegFamily = 'wideband' | 'telephone' | LegCodec;
 
 /** The leg family of a window of `channel` (its calibration family) and `codec` (AudioQuality.codec). */
-export function legFamily(channel: CalibrationChannel, codec?: 'g722'): LegFamily {
+export function legFamily(channel: CalibrationChannel, codec?: LegCodec): LegFamily {
   if (channel === 'telephone') return 'telephone';
-  return channel === 'wideband' && codec === 'g722' ? 'g722' : 'wideband';
+  return channel === 'wideband' && codec !== undefined ? codec : 'wideband';
 }
 
 /**
  * The verdict weight of a window that came through `channel` (and `codec`): its leg family's
- * (`legFamily`): `weightTelephone` for a phone leg, `weightG722` for a G.722 leg, when the manifest
- * has one; else `weight` (1 without a `verdict`); clamped as `verdictWeight`.
+ * (`legFamily`): `weightTelephone` for a phone leg, `weightG722` for a G.722 leg, `weightSipOpus` for
+ * a gateway's Opus leg, when the manifest has one; else `weight` (1 without a `verdict`); clamped as
+ * `verdictWeight`.
  */
-export function verdictWeightFor(verdict: Manifest['verdict'], channel: CalibrationChannel, codec?: 'g722'): number {
+export function verdictWeightFor(verdict: Manifest['verdict'], channel: CalibrationChannel, codec?: LegCodec): number {
   if (verdict === undefined) return 1;
-  const own = { wideband: undefined, telephone: verdict.weightTelephone, g722: verdict.weightG722 }[legFamily(channel, codec)];
+  const own = { wideband: undefined, telephone: verdict.weightTelephone, g722: verdict.weightG722, 'sip-opus': verdict.weightSipOpus }[legFamily(channel, codec)];
   return verdictWeight(own ?? verdict.weight);
 }
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isDfdError } from '../../kernel/errors.js';
 import { faceModelBytes, sha256Hex, voiceManifest, voiceModelBytes, writeModel, buildTestModels } from '../testing/testModels.js';
-import { calibrate, parseManifest, verdictWeightFor } from './Manifest.js';
+import { calibrate, legFamily, parseManifest, verdictWeightFor } from './Manifest.js';
 import { ModelRegistry } from './ModelRegistry.js';
 
 let root: string;
@@ -118,7 +118,7 @@ describe('Manifest', () => {
   it('an optional verdict weight must lie in 0..1 and carry its basis', () => {
     const m = voiceManifest('a'.repeat(64));
     expect(parseManifest({ ...m, verdict: { weight: 0, basis: 'held-out test EER 0.55' } }).verdict?.weight).toBe(0);
-    for (const verdict of [{ weight: 1.5, basis: 'x' }, { weight: -0.1, basis: 'x' }, { weight: 0.5 }, { weight: 0.5, basis: '' }, { weight: 0.5, weightTelephone: 1.2, basis: 'x' }, { weight: 0.5, weightTelephone: '0.1', basis: 'x' }, { weight: 0.5, weightG722: -0.2, basis: 'x' }, { weight: 0.5, weightG722: 2, basis: 'x' }]) {
+    for (const verdict of [{ weight: 1.5, basis: 'x' }, { weight: -0.1, basis: 'x' }, { weight: 0.5 }, { weight: 0.5, basis: '' }, { weight: 0.5, weightTelephone: 1.2, basis: 'x' }, { weight: 0.5, weightTelephone: '0.1', basis: 'x' }, { weight: 0.5, weightG722: -0.2, basis: 'x' }, { weight: 0.5, weightG722: 2, basis: 'x' }, { weight: 0.5, weightSipOpus: 1.01, basis: 'x' }, { weight: 0.5, weightSipOpus: '0.2', basis: 'x' }]) {
       expect(() => parseManifest({ ...m, verdict })).toThrow(expect.objectContaining({ code: 'ERR_MODEL_MANIFEST' }));
     }
   });
@@ -140,6 +140,15 @@ describe('Manifest', () => {
     expect(verdictWeightFor(none, 'wideband', 'g722')).toBe(0.2);
     // 0 is a weight (scored and published, never moves a verdict), not an absent one
     expect(verdictWeightFor({ weight: 0.1, weightG722: 0, basis: 'x' }, 'wideband', 'g722')).toBe(0);
+  });
+
+  it("an Opus SIP-leg weight applies to a gateway's Opus windows only; each leg family takes its own", () => {
+    const m = voiceManifest('a'.repeat(64));
+    const v = parseManifest({ ...m, verdict: { weight: 0.2, weightTelephone: 0.15, weightG722: 0.3, weightSipOpus: 0.25, basis: 'per leg' } }).verdict;
+    expect([verdictWeightFor(v, 'wideband', 'sip-opus'), verdictWeightFor(v, 'wideband', 'g722'), verdictWeightFor(v, 'wideband'), verdictWeightFor(v, 'telephone', 'sip-opus')]).toEqual([0.25, 0.3, 0.2, 0.15]);
+    expect([legFamily('wideband', 'sip-opus'), legFamily('wideband', 'g722'), legFamily('wideband'), legFamily('suppressed'), legFamily('telephone', 'sip-opus')]).toEqual(['sip-opus', 'g722', 'wideband', 'wideband', 'telephone']);
+    // without one, such a leg takes the wideband weight
+    expect(verdictWeightFor({ weight: 0.2, weightG722: 0.3, basis: 'x' }, 'wideband', 'sip-opus')).toBe(0.2);
   });
 
   it('calibrate is the logistic sigmoid(a*logit+b) and is stable at extremes', () => {

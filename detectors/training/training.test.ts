@@ -354,7 +354,7 @@ describe('training recipes: tiny end-to-end runs', () => {
     // the shipped way, run.sh's last step (choose_weight.py --pair): both weights at once, the genuine speakers also
     // behind WebRTC's noise suppressor (their clips rewritten by channel.py ns-list), every pair's counts in both
     // manifests' basis
-    const pair = [['models', 'voice-antispoof'], ['models-stage', 'voice-whisper']].map(([dir, id]) => (JSON.parse(fs.readFileSync(path.join(out, dir!, id!, 'manifest.json'), 'utf8')) as { verdict: { weight: number; weightTelephone?: number; weightG722?: number; basis: string } }).verdict);
+    const pair = [['models', 'voice-antispoof'], ['models-stage', 'voice-whisper']].map(([dir, id]) => (JSON.parse(fs.readFileSync(path.join(out, dir!, id!, 'manifest.json'), 'utf8')) as { verdict: { weight: number; weightTelephone?: number; weightG722?: number; weightSipOpus?: number; basis: string } }).verdict);
     const bonaRows = fs.readFileSync(path.join(out, 'voice-weight', 'folds', 'bonafide-speakers.tsv'), 'utf8').trim().split('\n');
     const nsRows = fs.readFileSync(path.join(out, 'voice-weight', 'suppressed-ns2', 'bonafide-speakers.tsv'), 'utf8').trim().split('\n');
     expect(nsRows).toHaveLength(bonaRows.length);
@@ -399,37 +399,50 @@ describe('training recipes: tiny end-to-end runs', () => {
       expect(sweep(name)).toMatchObject({ channel: 'amrg711', speakerEmbed: { id: 'speaker-embed', channel: 'telephone' } });
       expect(sweep(name).totals.speakers).toBe(sweep('single-person-bonafide').totals.speakers);
     }
-    // run.sh's step 9 (g722_legs.py --write): the same speakers and spoof calls through the service's G.722 codec,
-    // judged wideband (never as a suppressed sender); the rule's outcome in both manifests
+    // run.sh's step 9 (sip_legs.py --leg g722 --write): the same speakers and spoof calls through the service's G.722
+    // codec, judged wideband (never as a suppressed sender); the rule's outcome in both manifests
     for (const name of ['single-person-bonafide-g722', 'suppressed-ns2-bonafide-g722']) {
       expect(sweep(name)).toMatchObject({ channel: 'g722', speakerEmbed: { id: 'speaker-embed', channel: 'wideband' } });
       expect(sweep(name).totals.speakers).toBe(sweep('single-person-bonafide').totals.speakers);
     }
     expect(sweep('folds-spoof-g722')).toMatchObject({ channel: 'g722', speakerEmbed: null });
-    type G722Legs = { decision: 'keep' | 'own pair'; shippedPair: number[]; pairRule: { pair: number[] }; atShippedPair: Record<'genuine' | 'genuineSuppressed' | 'spoof', number>; calls: { genuine: number; spoof: number }; callSeparation: Record<string, { auroc: number; eer: number }> };
-    const g722 = JSON.parse(fs.readFileSync(path.join(out, 'voice-weight', 'g722-legs.json'), 'utf8')) as G722Legs;
-    expect(g722.shippedPair).toEqual([pair[0]!.weight, pair[1]!.weight]);
-    expect(g722.calls).toEqual({ genuine: sweep('single-person-bonafide').totals.speakers, spoof: sweep('folds-spoof').totals.speakers, leftOutSeveralPeople: expect.any(Number) });
-    // "keep" exactly when both genuine G.722 passes stay under 2 % at the wideband pair
-    const under = (k: 'genuine' | 'genuineSuppressed') => g722.atShippedPair[k] / g722.calls.genuine < 0.02;
-    expect(g722.decision).toBe(under('genuine') && under('genuineSuppressed') ? 'keep' : 'own pair');
-    for (const [i, v] of pair.entries()) {
-      expect(v.basis).toMatch(/; on G\.722 legs \(G\.722 SIP callers, wideband calibration; g722_legs\.py\) .*; genuine suspicious as is\/suppressed\/spoof calls flagged: \d+(\.\d+)?\/\d+(\.\d+)?: \d+\/\d+\/\d+/);
-      expect(v.basis.split('; on G.722 legs')).toHaveLength(2);
-      expect(v.weightG722).toBe(g722.decision === 'keep' ? undefined : g722.pairRule.pair[i]);
+    // ... and (sip_legs.py --leg sip-opus) a gateway's Opus legs: the same speakers behind the suppressor through Opus
+    // 24 kb/s judged wideband (a SIP leg cannot declare its suppressor), beside step 8's own Opus 24 passes
+    expect(sweep('suppressed-ns2-bonafide')).toMatchObject({ channel: 'opus24', speakerEmbed: { id: 'speaker-embed', channel: 'wideband' } });
+    expect(sweep('suppressed-ns2-bonafide').totals.speakers).toBe(sweep('single-person-bonafide').totals.speakers);
+    type SipLegs = { leg: string; decision: 'keep' | 'own pair'; shippedPair: number[]; pairRule: { pair: number[] }; atShippedPair: Record<'genuine' | 'genuineSuppressed' | 'spoof', number>; calls: { genuine: number; spoof: number }; callSeparation: Record<string, { auroc: number; eer: number }> };
+    const legs = (['g722', 'sip-opus'] as const).map((leg) => JSON.parse(fs.readFileSync(path.join(out, 'voice-weight', `${leg}-legs.json`), 'utf8')) as SipLegs);
+    for (const [l, [leg, key, mark, name]] of ([['g722', 'weightG722', '; on G.722 legs', 'G\\.722 SIP callers'], ['sip-opus', 'weightSipOpus', '; on Opus SIP legs', 'Opus SIP callers']] as const).entries()) {
+      const r = legs[l]!;
+      expect(r.leg).toBe(leg);
+      expect(r.shippedPair).toEqual([pair[0]!.weight, pair[1]!.weight]);
+      expect(r.calls).toEqual({ genuine: sweep('single-person-bonafide').totals.speakers, spoof: sweep('folds-spoof').totals.speakers, leftOutSeveralPeople: expect.any(Number) });
+      // "keep" exactly when both genuine passes of the leg stay under 2 % at the wideband pair
+      const under = (k: 'genuine' | 'genuineSuppressed'): boolean => r.atShippedPair[k] / r.calls.genuine < 0.02;
+      expect(r.decision).toBe(under('genuine') && under('genuineSuppressed') ? 'keep' : 'own pair');
+      for (const [i, v] of pair.entries()) {
+        expect(v.basis).toMatch(new RegExp(`${mark.replace('.', '\\.')} \\(${name}, wideband calibration; sip_legs\\.py\\) .*; genuine suspicious as is/suppressed/spoof calls flagged: \\d+(\\.\\d+)?/\\d+(\\.\\d+)?: \\d+/\\d+/\\d+`));
+        expect(v.basis.split(mark)).toHaveLength(2);
+        expect(v[key]).toBe(r.decision === 'keep' ? undefined : r.pairRule.pair[i]);
+      }
+      for (const s of Object.values(r.callSeparation)) {
+        expect(s.auroc).toBeGreaterThanOrEqual(0);
+        expect(s.auroc).toBeLessThanOrEqual(1);
+      }
     }
-    for (const s of Object.values(g722.callSeparation)) {
-      expect(s.auroc).toBeGreaterThanOrEqual(0);
-      expect(s.auroc).toBeLessThanOrEqual(1);
-    }
-    // --reuse-sweeps: the same choice again read all eleven passes back (eight of choose_weight.py, three of
-    // g722_legs.py) and wrote the same pairs and basis
+    // the Opus SIP legs' genuine pass as is and spoof pass are step 8's browser passes (the same counts at the pair)
+    const atPair = (name: string): number | undefined => (JSON.parse(fs.readFileSync((JSON.parse(fs.readFileSync(path.join(out, 'voice-weight', 'sweeps', name, 'command.json'), 'utf8')) as { report: string }).report, 'utf8')) as { sweep: { weight: number; stageWeight: number; suspicious: number }[] }).sweep.find((r) => r.weight === pair[0]!.weight && r.stageWeight === pair[1]!.weight)?.suspicious;
+    expect([legs[1]!.atShippedPair.genuine, legs[1]!.atShippedPair.spoof]).toEqual([atPair('single-person-bonafide'), atPair('folds-spoof')]);
+    // --reuse-sweeps: the same choice again read all fourteen passes back (eight of choose_weight.py, three for each
+    // leg of sip_legs.py) and wrote the same pairs and basis
     const again = fs.readFileSync(path.join(out, 'voice-weight-reuse.log'), 'utf8');
-    expect(again.match(/reusing the stored pass/g)?.length).toBe(11);
+    expect(again.match(/reusing the stored pass/g)?.length).toBe(14);
     const reused = [['reuse', 'voice-antispoof'], ['reuse', 'voice-whisper']].map(([dir, id]) => (JSON.parse(fs.readFileSync(path.join(out, dir!, id!, 'manifest.json'), 'utf8')) as { verdict: { weight: number; basis: string } }).verdict);
     expect(reused).toEqual(pair);
-    // ... and after a fold model's manifest changed in place, every pass ran again (all eight read that model)
-    expect(fs.readFileSync(path.join(out, 'voice-weight-rebuilt.log'), 'utf8')).not.toMatch(/reusing the stored pass/);
+    // ... and after a fold model's manifest changed in place, no pass stored before was read back (all read that
+    // model): only the Opus SIP legs read back the two Opus 24 passes choose_weight.py had just run again
+    const rebuilt = fs.readFileSync(path.join(out, 'voice-weight-rebuilt.log'), 'utf8');
+    expect([...rebuilt.matchAll(/\] (\S+): reusing the stored pass/g)].map((m) => m[1]).sort()).toEqual(['folds-spoof', 'single-person-bonafide']);
     // the weak-evidence threshold (lean_threshold.py): three drift passes over the same fold models, the rule applied
     type LeanPass = { calls: number; suspicious: number; lean: Record<string, number> };
     const lean = JSON.parse(fs.readFileSync(path.join(out, 'voice-lean.json'), 'utf8')) as { passes: Record<'genuine' | 'genuineSuppressed' | 'spoof', LeanPass>; chosen: number; weights: Record<string, number> };

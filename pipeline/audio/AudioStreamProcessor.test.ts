@@ -145,6 +145,21 @@ describe('AudioStreamProcessor', () => {
     suppressed.close();
   });
 
+  it("marks a gateway's Opus leg 'sip-opus' (a leg family of its own), calibrated as wideband; a browser's stays unmarked", async () => {
+    const packets = packetise(speechPayloads, { firstSeq: FIRST_SEQ, firstTimestamp: FIRST_TS });
+    const arrivals = packets.map((packet) => ({ packet, arrivalMs: packet.sendMs }));
+    const browser = new AudioStreamProcessor(stream, model, { payloadType: 100 });
+    const gateway = new AudioStreamProcessor(stream, model, { payloadType: 100, gatewayLeg: true });
+    const a = await run(browser, arrivals);
+    const b = await run(gateway, arrivals);
+    expect(b.length).toBe(a.length);
+    expect(a.every((w) => w.quality.codec === undefined)).toBe(true);
+    expect(b.every((w) => w.quality.codec === 'sip-opus' && w.quality.channel === undefined)).toBe(true);
+    expect(b.map((w) => w.samples)).toEqual(a.map((w) => w.samples));
+    browser.close();
+    gateway.close();
+  });
+
   it('produces no windows for a silent stream', async () => {
     const packets = packetise(silencePayloads);
     const p = new AudioStreamProcessor(stream, model);

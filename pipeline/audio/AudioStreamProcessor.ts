@@ -38,7 +38,9 @@
  * audio whose sender ran a noise suppressor (`senderNoiseSuppression`, a browser's default)
  * is marked `quality.channel = 'suppressed'`: detectors use their `calibration.suppressed`.
  * A G.722 leg's windows (wideband, from an HD-voice SIP caller) are marked `quality.codec =
- * 'g722'`: calibrated as wideband audio, weighted with the manifests' `verdict.weightG722`.
+ * 'g722'`: calibrated as wideband audio, weighted with the manifests' `verdict.weightG722`; a
+ * gateway's Opus leg's (`gatewayLeg`: SIP or plain RTP, whose far end never says whether it
+ * suppressed noise) `quality.codec = 'sip-opus'`, weighted with `verdict.weightSipOpus`.
  */
 import { createLogger } from '../../kernel/log.js';
 import { counter } from '../../kernel/metrics.js';
@@ -77,6 +79,11 @@ export interface AudioStreamProcessorOptions {
   codec: AudioCodec;
   /** The sender ran a noise suppressor (wideband codecs only; phone audio stays 'telephone'). */
   senderNoiseSuppression: boolean;
+  /**
+   * The stream is a gateway's leg (SIP, or plain-RTP ingest: MediaSourceInfo.gatewayLeg), not a
+   * browser's: its Opus windows are marked `quality.codec = 'sip-opus'` (a leg family of its own).
+   */
+  gatewayLeg: boolean;
   /** Negotiated payload type (the tap's consumer rtpParameters). */
   payloadType: number;
   /** RTP clock rate of the stream (48000 for Opus, 8000 for PCMU). */
@@ -97,6 +104,7 @@ export interface AudioStreamProcessorOptions {
 export const defaultAudioStreamProcessorOptions: AudioStreamProcessorOptions = {
   codec: 'opus',
   senderNoiseSuppression: false,
+  gatewayLeg: false,
   payloadType: 100,
   clockRate: 48000,
   outputRate: 16000,
@@ -469,8 +477,8 @@ export class AudioStreamProcessor extends TypedEmitter<AudioStreamProcessorEvent
       bitrate: (bytes * 8 * this.options.clockRate) / span,
       bandwidth: best >= 0 ? BANDWIDTHS[best]! : 'unknown',
       ...(this.options.codec === 'pcmu' ? { channel: 'telephone' as const } : this.options.senderNoiseSuppression ? { channel: 'suppressed' as const } : {}),
-      // a G.722 leg carries its own verdict weight (Manifest verdict.weightG722)
-      ...(this.options.codec === 'g722' ? { codec: 'g722' as const } : {}),
+      // a gateway's leg carries its own verdict weight (Manifest verdict.weightG722, verdict.weightSipOpus)
+      ...(this.options.codec === 'g722' ? { codec: 'g722' as const } : this.options.codec === 'opus' && this.options.gatewayLeg ? { codec: 'sip-opus' as const } : {}),
     };
   }
 

@@ -5,7 +5,7 @@
  * (pipeline/messages.ts, events/workWire.ts).
  */
 import type { ScoreChannel } from '../verdict/TenantCalibration.js';
-import type { ModelTask } from '../../detectors/registry/Manifest.js';
+import type { LegCodec, ModelTask } from '../../detectors/registry/Manifest.js';
 import type { AnalysisWindow, StreamRef, WindowScore } from '../messages.js';
 
 export type DropReason =
@@ -53,8 +53,8 @@ export interface DetectorScore extends WindowScore {
   weight: number;
   /** What the window came through (set by the pipeline as the score reaches its participant). */
   channel?: ScoreChannel;
-  /** 'g722' when the participant's audio comes from a G.722 leg (set with `channel`; AudioQuality.codec). */
-  codec?: 'g722';
+  /** A gateway's leg judged as wideband audio (set with `channel`; AudioQuality.codec): 'g722' or 'sip-opus'. */
+  codec?: LegCodec;
   /** Set when the participant's tenant has its own calibration for this detector and channel: `pFake` is that one's. */
   tenantCalibration?: { version: number; shippedPFake: number };
 }

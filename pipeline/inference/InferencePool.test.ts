@@ -78,12 +78,13 @@ async function scoreOnEachChannel(m: AvailableModel, seed: number): Promise<{ wi
   await pool.ready();
   const window = audioWindow({ seq: 1, seconds: 1, seed });
   if (window.type !== 'audio-window') throw new Error('audio expected');
-  // seq 1 wideband, 2 telephone, 3 a noise-suppressed sender's, 4 a G.722 leg's (wideband)
-  const channels = [undefined, 'telephone', 'suppressed', undefined] as const;
+  // seq 1 wideband, 2 telephone, 3 a noise-suppressed sender's, 4 a G.722 leg's (wideband), 5 a gateway's Opus leg's (wideband)
+  const channels = [undefined, 'telephone', 'suppressed', undefined, undefined] as const;
+  const codecs = [undefined, undefined, undefined, 'g722', 'sip-opus'] as const;
   channels.forEach((channel, i) =>
-    pool!.submit({ ...window, seq: i + 1, samples: window.samples.slice(), quality: { ...window.quality, ...(channel ? { channel } : {}), ...(i === 3 ? { codec: 'g722' as const } : {}) } }),
+    pool!.submit({ ...window, seq: i + 1, samples: window.samples.slice(), quality: { ...window.quality, ...(channel ? { channel } : {}), ...(codecs[i] ? { codec: codecs[i] } : {}) } }),
   );
-  await until(() => scores.length === 4);
+  await until(() => scores.length === 5);
   return { window, bySeq: new Map(scores.map((sc) => [sc.seq, sc])) };
 }
 
@@ -210,18 +211,19 @@ describe('InferencePool with real onnxruntime sessions', () => {
     expect(bySeq.get(3)).toBeCloseTo(calibrate({ method: 'logistic', ...sup }, logit), 4);
     // a G.722 leg's audio is wideband audio: the wideband calibration
     expect(bySeq.get(4)).toBe(bySeq.get(1));
+    expect(bySeq.get(5)).toBe(bySeq.get(1));
     expect(new Set(bySeq.values()).size).toBe(3);
   });
 
-  it("weights each window with its channel family's verdict weight: the telephone one for phone-leg windows, the G.722 one for a G.722 leg's", async () => {
-    const m: AvailableModel = { ...voice(), manifest: { ...voice().manifest, verdict: { weight: 0.2, weightTelephone: 0.05, weightG722: 0.3, basis: 'test per family' } } };
+  it("weights each window with its leg family's verdict weight: the telephone one for phone-leg windows, the G.722 one for a G.722 leg's, the Opus SIP one for a gateway's Opus", async () => {
+    const m: AvailableModel = { ...voice(), manifest: { ...voice().manifest, verdict: { weight: 0.2, weightTelephone: 0.05, weightG722: 0.3, weightSipOpus: 0.25, basis: 'test per family' } } };
     const { bySeq } = await scoreOnEachChannel(m, 5);
-    expect([1, 2, 3, 4].map((seq) => bySeq.get(seq)?.weight)).toEqual([0.2, 0.05, 0.2, 0.3]);
-    // without a G.722 weight a G.722 leg takes the wideband one
+    expect([1, 2, 3, 4, 5].map((seq) => bySeq.get(seq)?.weight)).toEqual([0.2, 0.05, 0.2, 0.3, 0.25]);
+    // without their own weights these legs take the wideband one
     const plain: AvailableModel = { ...voice(), manifest: { ...voice().manifest, verdict: { weight: 0.2, weightTelephone: 0.05, basis: 'test per family' } } };
     await pool!.close();
     const again = await scoreOnEachChannel(plain, 5);
-    expect([1, 2, 3, 4].map((seq) => again.bySeq.get(seq)?.weight)).toEqual([0.2, 0.05, 0.2, 0.2]);
+    expect([1, 2, 3, 4, 5].map((seq) => again.bySeq.get(seq)?.weight)).toEqual([0.2, 0.05, 0.2, 0.2, 0.2]);
   });
 
   it('a cascade stage scores one window in N of each stream, after the first stage; the rest are skipped, not dropped', async () => {

@@ -47,7 +47,7 @@ import { SupervisedWorker } from '../../kernel/SupervisedWorker.js';
 import { DfdError } from '../../kernel/errors.js';
 import { createLogger } from '../../kernel/log.js';
 import { counter, gauge, histogram, latencyBuckets } from '../../kernel/metrics.js';
-import { calibrate, calibrationFor, verdictWeightFor, type CalibrationChannel, type ModelTask } from '../../detectors/registry/Manifest.js';
+import { calibrate, calibrationFor, verdictWeightFor, type CalibrationChannel, type LegCodec, type ModelTask } from '../../detectors/registry/Manifest.js';
 import type { AvailableModel } from '../../detectors/registry/ModelRegistry.js';
 import { streamKey, type AnalysisWindow, type AudioWindow, type FaceWindow, type StreamRef } from '../messages.js';
 import { FairQueue, type QueuedItem } from './FairQueue.js';
@@ -173,8 +173,8 @@ interface WindowMeta {
   rows: number;
   /** The channel the window came through: picks the manifest's telephone or suppressed calibration. */
   channel: CalibrationChannel;
-  /** 'g722' for a G.722 leg's window: picks the manifest's `verdict.weightG722`. */
-  codec?: 'g722';
+  /** A gateway leg's window (AudioQuality.codec): picks the manifest's `verdict.weightG722` / `weightSipOpus`. */
+  codec?: LegCodec;
 }
 
 interface Entry {
@@ -495,7 +495,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
       if (!spec || !(a.samples instanceof Float32Array) || a.samples.length === 0 || !(a.sampleRate > 0)) return undefined;
       const evidence = a.speechSeconds > 0 ? a.speechSeconds : a.samples.length / a.sampleRate;
       const channel = a.quality?.channel ?? 'wideband';
-      const codec = a.quality?.codec === 'g722' ? { codec: 'g722' as const } : {};
+      const codec = a.quality?.codec !== undefined ? { codec: a.quality.codec } : {};
       return { stream: a.stream, seq: a.seq, wallEnd: a.wallEnd, evidence, frames: 0, rows: audioModelLength(a.samples.length, a.sampleRate, spec), channel, ...codec };
     }
     const f: FaceWindow = w;
@@ -600,7 +600,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
           seq: meta.seq,
           detector: d.model.id,
           task: d.model.manifest.task,
-          // the weight of the window's channel family (telephone and G.722 legs may carry their own)
+          // the weight of the window's leg family (phone, G.722 and Opus SIP legs may carry their own)
           weight: verdictWeightFor(d.model.manifest.verdict, meta.channel, meta.codec),
           modelVersion: d.model.manifest.version,
           pFake: calibrate(calibrationFor(d.model.manifest.calibration, meta.channel), logit),

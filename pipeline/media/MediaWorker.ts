@@ -137,6 +137,7 @@ function open(m: OpenStream): void {
     const proc = new AudioStreamProcessor(m.stream, vad, {
       codec: m.codec ?? 'opus',
       senderNoiseSuppression: m.senderNoiseSuppression === true,
+      gatewayLeg: m.gatewayLeg === true,
       payloadType: m.payloadType,
       clockRate: m.clockRate,
       windower: { windowSeconds: cfg.windowSeconds, hopSeconds: cfg.hopSeconds, minSpeechSeconds: cfg.minSpeechSeconds, firstWindowSeconds: cfg.firstWindowSeconds },

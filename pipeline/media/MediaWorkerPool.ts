@@ -137,8 +137,8 @@ export class MediaWorkerPool extends TypedEmitter<MediaWorkerPoolEvents> {
   open(tapId: string, stream: StreamRef, media: StreamMedia): Promise<void> {
     const mine = this.#slots.filter((s) => s.kind === stream.kind);
     const slot = mine.filter((s) => s.alive).sort((a, b) => a.streams.size - b.streams.size)[0] ?? mine[0]!;
-    const { payloadType, clockRate, codec, senderNoiseSuppression } = media;
-    const msg: OpenStream = { type: 'open', tapId, stream, payloadType, clockRate, ...(codec ? { codec } : {}), ...(senderNoiseSuppression ? { senderNoiseSuppression } : {}) };
+    const { payloadType, clockRate, codec, senderNoiseSuppression, gatewayLeg } = media;
+    const msg: OpenStream = { type: 'open', tapId, stream, payloadType, clockRate, ...(codec ? { codec } : {}), ...(senderNoiseSuppression ? { senderNoiseSuppression } : {}), ...(gatewayLeg ? { gatewayLeg } : {}) };
     slot.streams.set(tapId, msg);
     this.#slotOf.set(tapId, slot);
     activeStreams.inc({ kind: stream.kind });

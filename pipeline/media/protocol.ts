@@ -29,10 +29,12 @@ export interface OpenStream {
   codec?: AudioCodec;
   /** Audio: the sender's noise suppressor ran (MediaSourceInfo.senderNoiseSuppression). */
   senderNoiseSuppression?: boolean;
+  /** Audio: the stream is a gateway's leg (MediaSourceInfo.gatewayLeg). */
+  gatewayLeg?: boolean;
 }
 
 /** How a stream's RTP is to be read: `MediaWorkerPool.open`'s options. */
-export type StreamMedia = Pick<OpenStream, 'payloadType' | 'clockRate' | 'codec' | 'senderNoiseSuppression'>;
+export type StreamMedia = Pick<OpenStream, 'payloadType' | 'clockRate' | 'codec' | 'senderNoiseSuppression' | 'gatewayLeg'>;
 
 export interface RtpBatch {
   type: 'rtp';

@@ -62,7 +62,7 @@ import { DEFAULT_TENANT } from '../../kernel/tenant.js';
 import { TypedEmitter } from '../../kernel/TypedEmitter.js';
 import type { AnalysisWindow, AudioQuality, MediaKind, VideoQuality, WindowScore } from '../messages.js';
 import { EvidenceAccumulator, sigmoid, type EvidenceAccumulatorOptions } from './EvidenceAccumulator.js';
-import { verdictWeight, weightedPFake, type CalibrationChannel, type ModelTask } from '../../detectors/registry/Manifest.js';
+import { verdictWeight, weightedPFake, type CalibrationChannel, type LegCodec, type ModelTask } from '../../detectors/registry/Manifest.js';
 import { VerdictMachine, type VerdictMachineOptions, type VerdictState } from './VerdictMachine.js';
 import { defaultFaceContinuityOptions, IdentityContinuity, type ContinuityChannel, type IdentityContinuityOptions } from './IdentityContinuity.js';
 import { DeclaredVoiceMatcher, DeclaredVoiceSet, type DeclaredVoice, type DeclaredVoiceRule } from './DeclaredVoices.js';
@@ -291,9 +291,9 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     return this.audioQuality?.channel ?? 'wideband';
   }
 
-  /** 'g722' when the participant's latest audio window came from a G.722 leg (AudioQuality.codec). */
-  get audioCodec(): 'g722' | undefined {
-    return this.audioQuality?.codec === 'g722' ? 'g722' : undefined;
+  /** The gateway leg's mark of the participant's latest audio window (AudioQuality.codec): 'g722', 'sip-opus' or absent. */
+  get audioCodec(): LegCodec | undefined {
+    return this.audioQuality?.codec;
   }
 
   /**

@@ -227,6 +227,7 @@ describe('meeting page: device problems, device picker, reconnect (real Chromium
       const [now] = await until(audioOf, (a) => a.length === 1 && a[0]!.id !== before[0]!.id, 'a new audio producer');
       const tap = await until(() => taps.find((t) => t.info.producerId === now!.id), (t) => t !== undefined, 'its tap');
       expect(tap!.info.senderNoiseSuppression).toBeUndefined(); // scored with the unsuppressed (wideband) calibration
+      expect(tap!.info.gatewayLeg).toBeUndefined(); // a browser's leg, weighed as one (not as an Opus SIP leg)
       // every audio sender's count (the closed producer's may linger in the report, frozen)
       const sent = async () => (await stats(alice)).outbound.filter((o) => o.kind === 'audio').reduce((n, o) => n + (o.packetsSent ?? 0), 0);
       const at = await sent();

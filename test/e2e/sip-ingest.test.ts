@@ -4,9 +4,10 @@
  * records what it hears. Checked: the call reaches a verdict other than `collecting` on NATS
  * with `phone.platform: "sip"`; a challenge prompt goes back to the phone over RTP and is in
  * the audio baresip decoded (not silence); the phone's BYE ends the call and its room. The voice
- * model carries a phone-leg weight of its own (`verdict.weightTelephone`) and a G.722 one
- * (`verdict.weightG722`): the PCMU leg's score events carry the first, the G.722 leg's the second,
- * the Opus leg's the wideband one.
+ * model carries a phone-leg weight of its own (`verdict.weightTelephone`), a G.722 one
+ * (`verdict.weightG722`) and one for a gateway's Opus legs (`verdict.weightSipOpus`): the PCMU
+ * leg's score events carry the first, the G.722 leg's the second, the Opus leg's the third (never
+ * the wideband one a browser's Opus takes).
  * Detectors are the small test graphs (plumbing, not accuracy).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +20,7 @@ import type { ChallengeEvent, DfdEvent } from '../../events/schema.js';
 const WIDEBAND_WEIGHT = 1;
 const PHONE_WEIGHT = 0.5;
 const G722_WEIGHT = 0.75;
+const SIP_OPUS_WEIGHT = 0.625;
 
 /** The weights on the voice model's score events of a room, and the channels they came through. */
 function scoreWeights(events: readonly DfdEvent[], roomId: string): { weights: (number | undefined)[]; channels: (string | undefined)[] } {
@@ -44,8 +46,8 @@ describe('SIP ingest (real baresip phone, real service, real NATS, real speech)'
 
   beforeAll(async () => {
     const modelsDir = testModelsDir();
-    // a weight per channel family, as choose_weight.py --phone-pair writes it, and one for G.722 legs (g722_legs.py --write)
-    patchManifest(modelsDir, 'test-voice', (m) => ({ ...m, verdict: { weight: WIDEBAND_WEIGHT, weightTelephone: PHONE_WEIGHT, weightG722: G722_WEIGHT, basis: 'sip-ingest e2e: one weight per channel family' } }));
+    // a weight per channel family, as choose_weight.py --phone-pair writes it, and one each for G.722 and Opus SIP legs (sip_legs.py --write)
+    patchManifest(modelsDir, 'test-voice', (m) => ({ ...m, verdict: { weight: WIDEBAND_WEIGHT, weightTelephone: PHONE_WEIGHT, weightG722: G722_WEIGHT, weightSipOpus: SIP_OPUS_WEIGHT, basis: 'sip-ingest e2e: one weight per channel family' } }));
     bed = await startSipTestBed(modelsDir, 32000);
     service = bed.service;
     events = bed.events;
@@ -94,15 +96,15 @@ describe('SIP ingest (real baresip phone, real service, real NATS, real speech)'
   }, 240_000);
 
   it.each([
-    { codec: 'opus', baresip: 'opus', rate: 48000 as const, weight: WIDEBAND_WEIGHT },
+    { codec: 'opus', baresip: 'opus', rate: 48000 as const, weight: SIP_OPUS_WEIGHT },
     { codec: 'G722', baresip: 'G722/16000/1', rate: 16000 as const, weight: G722_WEIGHT },
   ])('a phone that offers only $codec is answered in it: wideband windows at weight $weight, a verdict, the prompt back in $codec', async ({ codec, baresip, rate, weight }) => {
     const { phone, call } = await bed.dial({ rate, codecs: [baresip] });
     const roomId = call.roomId;
     expect(call.streams, JSON.stringify(call.streams)).toEqual([expect.objectContaining({ role: 'caller', codec })]);
     const verdict = await untilValue('a verdict other than collecting on NATS', () => events.find((e) => e.type === 'verdict' && e.roomId === roomId && e.payload.state !== 'collecting'), 90_000);
-    // Opus and G.722 from the phone are wideband: not judged with the telephone calibration; a G.722
-    // leg's windows carry the G.722 weight
+    // Opus and G.722 from the phone are wideband: not judged with the telephone calibration; each
+    // leg's windows carry its family's weight (a gateway's Opus is not weighed as a browser's)
     expect(verdict.type === 'verdict' && verdict.payload.quality.bandwidth).not.toBe('NB');
     expect(scoreWeights(events, roomId)).toEqual({ weights: [weight], channels: ['wideband'] });
     const challengeEvents = (): ChallengeEvent[] => events.filter((e): e is ChallengeEvent => e.type === 'challenge' && e.roomId === roomId);

@@ -13,6 +13,6 @@ import { setLogLevel, type LogLevel } from '../../kernel/log.js';
 export async function startTestService(overrides: Partial<Config> = {}, options: Partial<ServiceOptions> = { events: false, analysis: false }): Promise<Service> {
   const logLevel = (process.env['LOG_LEVEL'] as LogLevel | undefined) ?? 'warn';
   setLogLevel(logLevel);
-  const config = loadConfig({}, { host: '127.0.0.1', port: 0, numWorkers: 1, tokenSecret: 'test-secret', operatorPassword: 'test-password', dataDir: '', logLevel, authRatePerMin: 1_000_000, joinRatePerMin: 1_000_000, sipPort: 0, analysisNice: 0, challengeLeanP: 1, challengeLeanPTelephone: 1, challengeLeanPG722: 1, ...overrides });
+  const config = loadConfig({}, { host: '127.0.0.1', port: 0, numWorkers: 1, tokenSecret: 'test-secret', operatorPassword: 'test-password', dataDir: '', logLevel, authRatePerMin: 1_000_000, joinRatePerMin: 1_000_000, sipPort: 0, analysisNice: 0, challengeLeanP: 1, challengeLeanPTelephone: 1, challengeLeanPG722: 1, challengeLeanPSipOpus: 1, ...overrides });
   return Service.start(config, options);
 }

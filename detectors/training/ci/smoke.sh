@@ -101,8 +101,8 @@ voice() {
   stamp weight_modes
   # run.sh chose the pairs over every passive path (its defaults SPEAKER_EMBED and PHONE=pair: the speaker model's
   # takeover rule in the genuine calls, phone legs their own pair from G.711 and AMR-NB then G.711 passes, G.722 legs
-  # theirs when needed); the same choice once more with --reuse-sweeps must read all eleven passes back instead of
-  # running them, and write the same pairs
+  # and Opus SIP legs theirs when needed); the same choice once more with --reuse-sweeps must read all fourteen passes
+  # back instead of running them, and write the same pairs
   rm -rf "$out/reuse" && mkdir -p "$out/reuse"
   cp -r "$out/models/voice-antispoof" "$out/models-stage/voice-whisper" "$out/reuse/"
   choose_again() {
@@ -110,14 +110,18 @@ voice() {
       --seconds 10 --work "$out/voice-weight" --folds "$out/voice-weight/folds" \
       --stage "$out/reuse/voice-whisper" --stage-folds "$out/voice-weight/stage-folds" --pair \
       --speaker-embed "$root/detectors/models/speaker-embed" --phone-pair --phone-amr --reuse-sweeps 2>&1 | tee "$1"
-    # and run.sh's step 9, G.722 legs (choose_weight.py rewrote verdict whole, dropping its sentence and weight)
-    nice -n 10 "$py" "$v/g722_legs.py" --work "$out/voice-weight" --folds "$out/voice-weight/folds" \
-      --stage-folds "$out/voice-weight/stage-folds" --model "$out/reuse/voice-antispoof" --stage "$out/reuse/voice-whisper" \
-      --speaker-embed "$root/detectors/models/speaker-embed" --seconds 10 --out "$out/reuse/g722-legs.json" --write \
-      --reuse-sweeps 2>&1 | tee -a "$1"
+    # and run.sh's step 9, G.722 and Opus SIP legs (choose_weight.py rewrote verdict whole, dropping their sentences
+    # and weights)
+    for leg in g722 sip-opus; do
+      nice -n 10 "$py" "$v/sip_legs.py" --leg "$leg" --work "$out/voice-weight" --folds "$out/voice-weight/folds" \
+        --stage-folds "$out/voice-weight/stage-folds" --model "$out/reuse/voice-antispoof" \
+        --stage "$out/reuse/voice-whisper" --speaker-embed "$root/detectors/models/speaker-embed" --seconds 10 \
+        --out "$out/reuse/$leg-legs.json" --write --reuse-sweeps 2>&1 | tee -a "$1"
+    done
   }
   choose_again "$out/voice-weight-reuse.log"
-  # a fold model rewritten in place (its manifest's bytes change, its meaning does not): no pass may be read back
+  # a fold model rewritten in place (its manifest's bytes change, its meaning does not): no pass stored before may be
+  # read back (the Opus SIP legs read back the two Opus 24 passes choose_weight.py has just run again)
   printf ' \n' >> "$out/voice-weight/folds/voice-antispoof-fold0/manifest.json"
   choose_again "$out/voice-weight-rebuilt.log"
   stamp weight_reuse
@@ -128,6 +132,10 @@ voice() {
     --work "$out/voice-lean" > "$out/voice-lean.json"
   nice -n 10 "$py" "$v/lean_threshold.py" --folds "$out/voice-weight/folds" --stage-folds "$out/voice-weight/stage-folds" \
     --weights 0.25,0.1 --channel g711 --phone-amr --seconds 10 --work "$out/voice-lean" > "$out/voice-lean-g711.json"
+  # and DFD_CHALLENGE_LEAN_P_SIP_OPUS's: the suppressed speakers judged wideband, as a gateway's Opus leg is (--undeclared)
+  nice -n 10 "$py" "$v/lean_threshold.py" --folds "$out/voice-weight/folds" --stage-folds "$out/voice-weight/stage-folds" \
+    --weights 0.25,0.1 --undeclared --suppressed-list "$out/voice-weight/suppressed-ns2/bonafide-speakers.tsv" \
+    --seconds 10 --work "$out/voice-lean-undeclared" > "$out/voice-lean-undeclared.json"
   stamp lean_threshold
 }
 

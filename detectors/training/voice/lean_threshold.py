@@ -18,7 +18,9 @@ Prints one JSON object (and writes it to WORK/lean-threshold.json). `--channel g
 the telephone calibration, as the service judges SIP and Twilio legs, and the suppressed pass is the same speakers
 behind the suppressor (a handset's stand-in), then G.711, judged as a phone leg that does not say so
 (WORK/lean-threshold-g711.json). `--channel g722` measures G.722 SIP legs (judged wideband, the suppressed pass
-too: a SIP leg never says; WORK/lean-threshold-g722.json). With `--phone-amr` (how the phone threshold is chosen
+too: a SIP leg never says; WORK/lean-threshold-g722.json). `--undeclared` judges the suppressed pass of a wideband
+channel the same way: a gateway's Opus leg (`--channel opus24 --undeclared`, README "Decision: a family of their own
+for Opus SIP legs"; WORK/lean-threshold-undeclared.json). With `--phone-amr` (how the phone threshold is chosen
 since the mobile-callers decision) the same speakers also go through AMR-NB 12.2 kb/s then G.711, as is and behind
 the suppressor, and the rule holds over all four genuine passes.
 """
@@ -83,6 +85,9 @@ def main() -> None:
     ap.add_argument("--phone-amr", action="store_true",
                     help="--channel g711: two more genuine passes, the speakers through AMR-NB 12.2 kb/s then G.711 (a "
                          "mobile caller) as is and behind the suppressor, held to the same rule")
+    ap.add_argument("--undeclared", action="store_true",
+                    help="the suppressed pass judged wideband, as a leg that cannot say it suppressed noise (a "
+                         "gateway's Opus leg) is judged, not with the suppressed calibration")
     ap.add_argument("--max-share", type=float, default=0.10)
     ap.add_argument("--work", default="/tmp/dfd-lean")
     args = ap.parse_args()
@@ -102,8 +107,9 @@ def main() -> None:
         from channel import ns_list
         ns_bona = ns_list(bona, os.path.join(args.work, f"suppressed-ns{args.suppressed}"), args.suppressed)
     # A browser says its suppressor is on (the verdict takes the suppressed calibration); a phone leg never does:
-    # behind a handset's suppressor it is judged like any G.711 leg. Nor does a G.722 SIP leg (judged wideband).
-    says = args.channel not in ("g711", "g722")
+    # behind a handset's suppressor it is judged like any G.711 leg. Nor does a G.722 SIP leg or a gateway's Opus leg
+    # (--undeclared), judged wideband.
+    says = args.channel not in ("g711", "g722") and not args.undeclared
     # (list, label, scored as a suppressed sender, channel)
     passes = {"genuine": (bona, "bonafide", False, args.channel),
               "genuineSuppressed": (ns_bona, "bonafide", says, args.channel)}
@@ -123,13 +129,14 @@ def main() -> None:
         "rule": f"smallest L with at most {args.max_share:.0%} of the genuine speakers challenged in every genuine "
                 f"pass ({', '.join(genuine)}; ever suspicious, or likely-genuine at pFake >= L); none: 1 (off)",
         "weights": {"voice-antispoof": args.weights[0], "voice-whisper": args.weights[1]},
-        "channel": args.channel, "seconds": args.seconds, "folds": len(models),
+        "channel": args.channel, "suppressedJudged": "suppressed" if says else "as the leg's channel",
+        "seconds": args.seconds, "folds": len(models),
         "passes": res,
         "chosen": chosen,
         "spoofChallengedAtChosen": res["spoof"]["lean"].get(f"{chosen:.2f}") if ok else res["spoof"]["suspicious"],
     }
-    with open(os.path.join(args.work, f"lean-threshold{'-' + args.channel if args.channel != 'opus24' else ''}.json"),
-              "w") as f:
+    suffix = ("-" + args.channel if args.channel != "opus24" else "") + ("-undeclared" if args.undeclared else "")
+    with open(os.path.join(args.work, f"lean-threshold{suffix}.json"), "w") as f:
         json.dump(out, f, indent=2)
         f.write("\n")
     print(json.dumps(out, indent=2))

@@ -12,8 +12,9 @@
 #    spoof calls through G.711, as is and behind the suppressor, and the speakers through AMR-NB then G.711 (a mobile
 #    caller), as is and behind the suppressor (--phone-pair --phone-amr: verdict.weightTelephone); with
 #    STAGE=0, SpecNet's weight alone (choose_weight.py)
-# 9. G.722 (HD-voice SIP) legs through the service's G.722 codec: their own pair when the wideband one flags too many
-#    of their genuine speakers (g722_legs.py --write: verdict.weightG722)
+# 9. SIP legs judged wideband: G.722 (HD-voice) legs through the service's G.722 codec, and a gateway's Opus legs
+#    (Opus 24 kb/s, behind a suppressor they cannot declare), each their own pair when the wideband one flags too
+#    many of their genuine speakers (sip_legs.py --write: verdict.weightG722, verdict.weightSipOpus)
 # Env: DATA (cache, default detectors/training/.cache/voice2), OUT (default detectors/models/voice-antispoof),
 #      STEPS (default 1200), EVERY (checkpoint spacing, 300), FOLDS (5), JOBS (2), ARCHS ("specnet-oc"),
 #      BATCH (32, train.py --batch), VERSION (0.3.0, SpecNet's manifest version),
@@ -41,7 +42,9 @@
 #      "ns" makes the suppressed speakers through G.711 a third genuine pass of the one pair (how 0.05 / 0.15 was
 #      chosen); "none" leaves phone legs out.
 #      G722 (own, as shipped since 2026-12-06; none): step 9, G.722 SIP legs' own pair (verdict.weightG722) when the
-#      wideband pair makes 2 % or more of the genuine speakers through G.722 suspicious (g722_legs.py --write)
+#      wideband pair makes 2 % or more of the genuine speakers through G.722 suspicious (sip_legs.py --leg g722)
+#      SIP_OPUS (own, as shipped since 2026-12-06; none): step 9, a gateway's Opus legs' own pair
+#      (verdict.weightSipOpus) under the same rule through Opus 24 kb/s (sip_legs.py --leg sip-opus)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
@@ -49,6 +52,7 @@ repo="$(cd "$here/../../.." && pwd)"
 phone="${PHONE:-pair}"  # checked here, not after an hour of training
 case "$phone" in pair | ns | none) ;; *) echo "run.sh: PHONE is pair, ns or none, not '$phone'" >&2; exit 2 ;; esac
 case "${G722:-own}" in own | none) ;; *) echo "run.sh: G722 is own or none, not '${G722}'" >&2; exit 2 ;; esac
+case "${SIP_OPUS:-own}" in own | none) ;; *) echo "run.sh: SIP_OPUS is own or none, not '${SIP_OPUS}'" >&2; exit 2 ;; esac
 dirs=()
 for d in "$@"; do dirs+=("$(cd "$d" && pwd)"); done
 cd "$repo"
@@ -138,12 +142,17 @@ speaker="${SPEAKER_EMBED:-detectors/models/speaker-embed}"
 if [ "$phone" = "pair" ]; then passive+=(--phone-pair --phone-amr); elif [ "$phone" = "ns" ]; then passive+=(--phone-ns); fi
 nice -n 10 "$py" detectors/training/voice/choose_weight.py --data "$data" --model "$out" --manifests "${dirs[@]}" \
   --seconds "$seconds" --work "$work" --stage "$stage_out" --stage-folds "$work/stage-folds" --pair "${passive[@]}"
-# 9. G.722 (HD-voice SIP) legs: the same speakers and spoof calls through G.722, judged wideband as the service judges
-# such a leg; if the wideband pair makes 2 % or more of them suspicious, a pair of their own (verdict.weightG722)
-if [ "${G722:-own}" = "own" ]; then
-  g722=()
-  [ "$speaker" = "none" ] || g722+=(--speaker-embed "$speaker")
-  nice -n 10 "$py" detectors/training/voice/g722_legs.py --work "$work" --folds "$work/folds" \
+# 9. SIP legs judged wideband: the same speakers and spoof calls through G.722, and through Opus 24 kb/s behind a
+# suppressor a SIP leg cannot declare, judged as the service judges such a leg; if the wideband pair makes 2 % or
+# more of them suspicious, a pair of their own (verdict.weightG722, verdict.weightSipOpus). --reuse-sweeps reads back
+# only passes of the same command over the same lists and models (through Opus 24 as is: step 8's own)
+legs=()
+[ "${G722:-own}" = "own" ] && legs+=(g722)
+[ "${SIP_OPUS:-own}" = "own" ] && legs+=(sip-opus)
+sip=()
+[ "$speaker" = "none" ] || sip+=(--speaker-embed "$speaker")
+for leg in "${legs[@]}"; do
+  nice -n 10 "$py" detectors/training/voice/sip_legs.py --leg "$leg" --work "$work" --folds "$work/folds" \
     --stage-folds "$work/stage-folds" --model "$out" --stage "$stage_out" --seconds "$seconds" \
-    --out "$work/g722-legs.json" --write "${g722[@]}"
-fi
+    --out "$work/$leg-legs.json" --write --reuse-sweeps "${sip[@]}"
+done

@@ -1,30 +1,34 @@
-"""G.722 (HD-voice) SIP legs: do the shipped wideband weights keep real callers on such a leg out of `suspicious`?
+"""SIP legs judged wideband (G.722, and Opus from a gateway): do the shipped wideband weights keep real callers on
+such a leg out of `suspicious`, and if not, which pair of their own?
 
-The service judges a G.722 leg as wideband audio (wideband calibration, `verdict.weight` of both voice stages) and
-never as a noise-suppressed sender (a SIP leg never says). This script puts the held-out calls of `choose_weight.py`
-through the service's own G.722 codec (`detectors/eval/channel.ts` channel `g722`) and applies the rule fixed in the
-voice recipe README ("Decision: G.722 (HD-voice) SIP legs"):
+The service judges a G.722 leg and a gateway's Opus leg as wideband audio (wideband calibration) and never as a
+noise-suppressed sender (a SIP leg never says whether its far end suppressed noise); their windows carry a mark
+(`quality.codec` 'g722' or 'sip-opus') that puts them in a leg family of their own. This script puts the held-out
+calls of `choose_weight.py` through the leg's channel (`--leg g722`: the service's own G.722 codec, channel.ts
+`g722`; `--leg sip-opus`: Opus 24 kb/s, channel `opus24`, the browser passes' channel) and applies the rule fixed in
+the voice recipe README ("Decision: G.722 (HD-voice) SIP legs", "Decision: a family of their own for Opus SIP legs"):
 
   - the 169 single-person genuine calls as they are, and behind a sender's noise suppressor (channel.py ns-list at
     --suppressed), both judged wideband, with the speaker model's takeover rule in every verdict;
   - the held-out spoof calls, for what the pair catches on such a leg.
 
-If both genuine passes stay under --max-share at the shipped pair (both manifests' `verdict.weight`), G.722 legs keep
+If both genuine passes stay under --max-share at the shipped pair (both manifests' `verdict.weight`), the legs keep
 it ("keep"); otherwise the pair rule (choose_weight.best_pair: most spoof calls flagged among the pairs keeping every
 genuine pass under --max-share; ties: larger first weight, then larger stage weight) over these passes names the pair
 they would need ("own pair"). Also per pass: the call-level AUROC and EER of the mean window pFake (genuine calls as
 is against spoof calls). The result goes to --out; with --write the outcome also goes into both manifests (--model,
---stage): `verdict.weightG722` = the pair rule's pair ("own pair") or no `weightG722` at all ("keep"), and a sentence
-on G.722 legs at the end of `verdict.basis` (an earlier one replaced). run.sh runs it so after choose_weight.py, which
-rewrites `verdict` whole and so drops an older G.722 weight.
+--stage): `verdict.weightG722` / `verdict.weightSipOpus` = the pair rule's pair ("own pair") or no such weight at all
+("keep"), and a sentence on these legs at the end of `verdict.basis` (an earlier one replaced). run.sh runs it so
+after choose_weight.py, which rewrites `verdict` whole and so drops older leg weights.
 
-  python detectors/training/voice/g722_legs.py --work /tmp/tw/work --folds /tmp/tw/work/folds \
+  python detectors/training/voice/sip_legs.py --leg g722 --work /tmp/tw/work --folds /tmp/tw/work/folds \
       --stage-folds /tmp/tw/work/stage-folds --speaker-embed detectors/models/speaker-embed \
       --out docs/results/g722-legs.json [--reuse-sweeps] [--write]
 
 WORK, the fold models and their lists are those of a `choose_weight.py --pair` run (`--folds`, `whisper_stage.py
-folds`); the passes land in WORK/sweeps/<list>-<label>[-ns]-g722/ and `--reuse-sweeps` reads back a stored one whose
-command is the same. Nothing from ../shared/eval/ is read.
+folds`); the passes land in WORK/sweeps/<list>-<label>[-g722]/ (choose_weight.sweep_name; through Opus 24 the genuine
+pass as is and the spoof pass are choose_weight.py's own) and `--reuse-sweeps` reads back a stored one whose command
+is the same. Nothing from ../shared/eval/ is read.
 """
 from __future__ import annotations
 
@@ -43,18 +47,39 @@ from choose_weight import (REPO, best_pair, pair_grids, pair_sweep, recipe_cap, 
                            sweep_name)
 from common.metrics import auroc, eer  # noqa: E402
 
-# what --write appends to verdict.basis (and strips from it first, so a rerun replaces its own sentence)
-BASIS_MARK = "; on G.722 legs"
+# per leg: the drift.ts channel, the manifest's weight key, what --write appends to verdict.basis (and strips from
+# it first, so a rerun replaces its own sentence), and the leg's name in prose
+LEGS = {
+    "g722": {"channel": "g722", "key": "weightG722", "mark": "; on G.722 legs", "name": "G.722 SIP callers",
+             "through": "G.722 64 kb/s",
+             "describe": "g722 (detectors/eval/channel.ts: Resampler -> 16 kHz -> the service's G.722 64 kb/s codec)"},
+    "sip-opus": {"channel": "opus24", "key": "weightSipOpus", "mark": "; on Opus SIP legs",
+                 "name": "Opus SIP callers", "through": "Opus 24 kb/s",
+                 "describe": "opus24 (detectors/eval/channel.ts: libopus 24 kb/s, 20 ms frames, the service's "
+                             "OpusDecoder and Resampler)"},
+}
 
 
-def write_outcome(path: str, weight: float | None, sentence: str) -> None:
-    """Sets (a float) or removes (None) `verdict.weightG722` in the manifest at `path` and ends its basis with
-    `sentence` (which starts with BASIS_MARK), replacing an earlier one."""
+def write_outcome(path: str, leg: str, weight: float | None, sentence: str) -> None:
+    """Sets (a float) or removes (None) the leg's weight (`verdict.weightG722`, `verdict.weightSipOpus`) in the
+    manifest at `path` and puts `sentence` (which starts with the leg's mark) in its basis, replacing an earlier one
+    and keeping the other leg's sentence."""
+    spec = LEGS[leg]
     m = json.load(open(path))
-    v = {k: x for k, x in m["verdict"].items() if k not in ("weightG722", "basis")}
-    if weight is not None:
-        v["weightG722"] = weight
-    v["basis"] = m["verdict"]["basis"].split(BASIS_MARK, 1)[0] + sentence
+    v = {k: x for k, x in m["verdict"].items() if k != "basis"}  # an existing weight keeps its place
+    if weight is None:
+        v.pop(spec["key"], None)
+    else:
+        v[spec["key"]] = weight
+    basis = m["verdict"]["basis"]
+    parts = {}  # the basis split at the legs' marks: {mark or "": text}
+    marks = sorted((basis.find(x["mark"]), x["mark"]) for x in LEGS.values() if x["mark"] in basis)
+    cut = [0] + [i for i, _ in marks] + [len(basis)]
+    parts[""] = basis[:cut[1]]
+    for (i, mark), end in zip(marks, cut[2:]):
+        parts[mark] = basis[i:end]
+    parts[spec["mark"]] = sentence
+    v["basis"] = parts.pop("") + "".join(parts[x["mark"]] for x in LEGS.values() if x["mark"] in parts)
     m["verdict"] = v
     with open(path, "w") as f:
         json.dump(m, f, indent=2)
@@ -63,6 +88,7 @@ def write_outcome(path: str, weight: float | None, sentence: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--leg", required=True, choices=tuple(LEGS), help="which SIP legs: G.722 or a gateway's Opus")
     ap.add_argument("--work", required=True, help="a choose_weight.py --pair WORK folder")
     ap.add_argument("--folds", required=True, help="fold models and their lists (fold_models.py --out)")
     ap.add_argument("--stage-folds", required=True, help="the stage's fold models (whisper_stage.py folds --out)")
@@ -78,8 +104,9 @@ def main() -> None:
     ap.add_argument("--reuse-sweeps", action="store_true")
     ap.add_argument("--out", required=True, help="the result's JSON file")
     ap.add_argument("--write", action="store_true",
-                    help="write the outcome into both manifests (verdict.weightG722 and a sentence of the basis)")
+                    help="write the outcome into both manifests (the leg's weight and a sentence of the basis)")
     args = ap.parse_args()
+    spec = LEGS[args.leg]
     from channel import ns_list  # this script's folder is on sys.path
 
     if args.speaker_embed and os.path.isdir(args.speaker_embed):
@@ -102,7 +129,8 @@ def main() -> None:
     passes = [("genuine", bona, "bonafide"), ("genuineSuppressed", ns_bona, "bonafide"),
               ("spoof", os.path.join(folds_dir, "spoof-calls.tsv"), "spoof")]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        jobs = [pool.submit(pair_sweep, args.work, folds_dir, args.stage_folds, lst, label, grid1, grid2, folds, "g722",
+        jobs = [pool.submit(pair_sweep, args.work, folds_dir, args.stage_folds, lst, label, grid1, grid2, folds,
+                            spec["channel"],
                             args.seconds, args.fusion, False, args.speaker_embed if label == "bonafide" else "",
                             args.reuse_sweeps)
                 for _, lst, label in passes]
@@ -115,7 +143,7 @@ def main() -> None:
     # call-level separation: the mean window pFake (before the verdict weight) of each call, from the passes' reports
     reports = {}
     for name, lst, label in passes:
-        stored = json.load(open(os.path.join(args.work, "sweeps", sweep_name(lst, label, False, "g722"),
+        stored = json.load(open(os.path.join(args.work, "sweeps", sweep_name(lst, label, False, spec["channel"]),
                                              "command.json")))
         reports[name] = json.load(open(stored["report"]))
 
@@ -131,10 +159,11 @@ def main() -> None:
                 separation[f"{stage}:{g}"] = {"auroc": round(auroc(labels, np.r_[real, fake]), 4),
                                               "eer": round(eer(np.array(real), np.array(fake)), 4)}
     result = {
-        "question": "G.722 SIP legs judged wideband: at the shipped wideband pair, what share of held-out genuine "
+        "question": f"{spec['name']} judged wideband: at the shipped wideband pair, what share of held-out genuine "
                     f"speakers' {args.seconds} s calls become suspicious (as is; behind a sender's noise suppressor, "
                     "judged wideband), and how many held-out spoof calls are flagged",
-        "channel": "g722 (detectors/eval/channel.ts: Resampler -> 16 kHz -> the service's G.722 64 kb/s codec)",
+        "leg": args.leg,
+        "channel": spec["describe"],
         "shippedPair": list(shipped),
         "calls": {"genuine": n, "spoof": n_spoof, "leftOutSeveralPeople": dropped},
         "atShippedPair": at,
@@ -143,20 +172,21 @@ def main() -> None:
         "pairRule": {"pair": list(own), "table": "first/stage weight: genuine suspicious as is/suppressed/spoof calls "
                                                  f"flagged: {table}"},
         "callSeparation": separation,
-        "command": "python detectors/training/voice/g722_legs.py " + " ".join(sys.argv[1:]),
+        "command": "python detectors/training/voice/sip_legs.py " + " ".join(sys.argv[1:]),
     }
     if args.write:
-        over = (f"the same {n} speakers through G.722 64 kb/s as is and behind the suppressor (judged wideband: "
+        over = (f"the same {n} speakers through {spec['through']} as is and behind the suppressor (judged wideband: "
                 "a SIP leg never says)")
         outcome = (f"the wideband pair {shipped[0]:g}/{shipped[1]:g} kept, as it keeps under {args.max_share:.0%} of "
                    f"{over} out of suspicious" if keep else
-                   f"the pair {own[0]:g}/{own[1]:g} (verdict.weightG722), the wideband pair making too many of {over} "
-                   f"suspicious; chosen the same way, the most of the {n_spoof} spoof calls through G.722 flagged")
-        sentence = (f"{BASIS_MARK} (G.722 SIP callers, wideband calibration; g722_legs.py) {outcome}; genuine "
+                   f"the pair {own[0]:g}/{own[1]:g} (verdict.{spec['key']}), the wideband pair making too many of "
+                   f"{over} suspicious; chosen the same way, the most of the {n_spoof} spoof calls through "
+                   f"{spec['through']} flagged")
+        sentence = (f"{spec['mark']} ({spec['name']}, wideband calibration; sip_legs.py) {outcome}; genuine "
                     f"suspicious as is/suppressed/spoof calls flagged: {table}")
         for path, w in ((os.path.join(args.model, "manifest.json"), own[0]),
                         (os.path.join(args.stage, "manifest.json"), own[1])):
-            write_outcome(path, None if keep else w, sentence)
+            write_outcome(path, args.leg, None if keep else w, sentence)
         result["written"] = [os.path.relpath(os.path.abspath(d), REPO) for d in (args.model, args.stage)]
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
