@@ -36,5 +36,9 @@ describe('challengeServiceOptions (config -> every room\'s ChallengeManager)', (
     expect(challengeServiceOptions(d, analysisPriority(d)).leanPFakeG722).toBe(0.58);
     expect(challengeServiceOptions(loadConfig({ DFD_CHALLENGE_LEAN_P_G722: '0.6' }), analysisPriority(c))).toMatchObject({ leanPFake: 0.55, leanPFakeTelephone: 0.56, leanPFakeG722: 0.6 });
     expect(() => loadConfig({ DFD_CHALLENGE_LEAN_P_G722: '1.01' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
+    // and a gateway's Opus legs theirs, by the same rule on calls through Opus 24 judged as such a leg (voice README)
+    expect(challengeServiceOptions(d, analysisPriority(d)).leanPFakeSipOpus).toBe(0.56);
+    expect(challengeServiceOptions(loadConfig({ DFD_CHALLENGE_LEAN_P_SIP_OPUS: '0.6' }), analysisPriority(c))).toMatchObject({ leanPFake: 0.55, leanPFakeG722: 0.58, leanPFakeSipOpus: 0.6 });
+    expect(() => loadConfig({ DFD_CHALLENGE_LEAN_P_SIP_OPUS: 'x' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
   });
 });
