@@ -408,24 +408,17 @@ describe('replayCall', () => {
     expect(replayCall({ model: perFamily, calibration: cal, windows: windows(30), logits: hot, channel: 'telephone', weights: { weight: 0.2 } }).finalState).toBe('suspicious');
   });
 
-  it("a G.722 leg's windows (quality.codec 'g722') take the manifest's G.722 weight", () => {
+  it.each([
+    { leg: "a G.722 leg's", codec: 'g722' as const, verdict: { weight: 0.2, weightG722: 0, basis: 'test' } },
+    { leg: "a gateway's Opus leg's", codec: 'sip-opus' as const, verdict: { weight: 0.2, weightSipOpus: 0, basis: 'test' } },
+  ])("$leg windows (quality.codec '$codec') take the manifest's weight for that leg", ({ codec, verdict }) => {
     const m = voiceManifest('0'.repeat(64), 'm');
-    const g722Muted: AvailableModel = { id: 'm', dir: '', modelPath: '', manifest: { ...m, verdict: { weight: 0.2, weightG722: 0, basis: 'test' } } };
+    const muted: AvailableModel = { id: 'm', dir: '', modelPath: '', manifest: { ...m, verdict } };
     const hot = new Array<number>(30).fill(3);
-    const g722 = windows(30, 'WB').map((w) => ({ ...w, quality: { ...w.quality, codec: 'g722' as const } }));
-    expect(replayCall({ model: g722Muted, calibration: cal, windows: windows(30, 'WB'), logits: hot }).finalState).toBe('suspicious');
-    expect(replayCall({ model: g722Muted, calibration: cal, windows: g722, logits: hot })).toMatchObject({ everSuspicious: false, maxPFake: 0.5 });
-    expect(replayCall({ model: g722Muted, calibration: cal, windows: g722, logits: hot, weights: { weight: 0.2 } }).finalState).toBe('suspicious');
-  });
-
-  it("a gateway's Opus leg's windows (quality.codec 'sip-opus') take the manifest's Opus SIP-leg weight", () => {
-    const m = voiceManifest('0'.repeat(64), 'm');
-    const sipMuted: AvailableModel = { id: 'm', dir: '', modelPath: '', manifest: { ...m, verdict: { weight: 0.2, weightSipOpus: 0, basis: 'test' } } };
-    const hot = new Array<number>(30).fill(3);
-    const sip = windows(30, 'WB').map((w) => ({ ...w, quality: { ...w.quality, codec: 'sip-opus' as const } }));
-    expect(replayCall({ model: sipMuted, calibration: cal, windows: windows(30, 'WB'), logits: hot }).finalState).toBe('suspicious');
-    expect(replayCall({ model: sipMuted, calibration: cal, windows: sip, logits: hot })).toMatchObject({ everSuspicious: false, maxPFake: 0.5 });
-    expect(replayCall({ model: sipMuted, calibration: cal, windows: sip, logits: hot, weights: { weight: 0.2 } }).finalState).toBe('suspicious');
+    const marked = windows(30, 'WB').map((w) => ({ ...w, quality: { ...w.quality, codec } }));
+    expect(replayCall({ model: muted, calibration: cal, windows: windows(30, 'WB'), logits: hot }).finalState).toBe('suspicious');
+    expect(replayCall({ model: muted, calibration: cal, windows: marked, logits: hot })).toMatchObject({ everSuspicious: false, maxPFake: 0.5 });
+    expect(replayCall({ model: muted, calibration: cal, windows: marked, logits: hot, weights: { weight: 0.2 } }).finalState).toBe('suspicious');
   });
 
   it('records the largest pFake of a likely-genuine verdict, and which calls each weak-evidence threshold would challenge', () => {
