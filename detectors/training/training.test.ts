@@ -469,6 +469,14 @@ describe('training recipes: tiny end-to-end runs', () => {
     const chosenBy = (passes: LeanPass[]): number => (grid.find(fitsIn(passes)) !== undefined ? Number(grid.find(fitsIn(passes))) : 1);
     expect(lean.chosen).toBe(chosenBy([lean.passes.genuine, lean.passes.genuineSuppressed]));
     expect(phone.chosen).toBe(chosenBy(phoneGenuine.map((k) => phone.passes[k]!)));
+    // a gateway's Opus legs (--undeclared, DFD_CHALLENGE_LEAN_P_SIP_OPUS): the suppressed speakers judged wideband, not
+    // as a sender that says so; the same rule
+    const sip = JSON.parse(fs.readFileSync(path.join(out, 'voice-lean-undeclared.json'), 'utf8')) as { channel: string; suppressedJudged: string; passes: Record<'genuine' | 'genuineSuppressed' | 'spoof', LeanPass>; chosen: number };
+    expect([sip.channel, sip.suppressedJudged]).toEqual(['opus24', "as the leg's channel"]);
+    expect(lean).toMatchObject({ suppressedJudged: 'suppressed' });
+    expect(sip.passes.genuine).toEqual(lean.passes.genuine);
+    expect(sip.passes.genuineSuppressed.calls).toBe(bonaRows.length - 1);
+    expect(sip.chosen).toBe(chosenBy([sip.passes.genuine, sip.passes.genuineSuppressed]));
     const tried = [...pair[0]!.basis.matchAll(/(\d+(?:\.\d+)?)\/(\d+(?:\.\d+)?): \d+\/\d+\/\d+/g)].map((m) => `${Number(m[1])}/${Number(m[2])}`);
     expect([...tried, '0/0']).toContain(`${pair[0]!.weight}/${pair[1]!.weight}`);
   }, 1_260_000);
