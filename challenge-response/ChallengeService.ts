@@ -105,9 +105,13 @@ export class ChallengeService extends TypedEmitter<ChallengeServiceEvents> {
     this.#deps = deps;
     const leanPFake = options.leanPFake ?? 1;
     this.#options = { manager: {}, analysis: {}, leanPFake, leanPFakeTelephone: leanPFake, leanPFakeG722: leanPFake, leanPFakeSipOpus: leanPFake, ...options };
-    const thresholds: Record<LegFamily, number> = { wideband: this.#options.leanPFake, telephone: this.#options.leanPFakeTelephone, g722: this.#options.leanPFakeG722, 'sip-opus': this.#options.leanPFakeSipOpus };
-    for (const [name, t] of [['leanPFake', thresholds.wideband], ['leanPFakeTelephone', thresholds.telephone], ['leanPFakeG722', thresholds.g722], ['leanPFakeSipOpus', thresholds['sip-opus']]] as const) {
+    // each leg family's weak-evidence threshold, by the option that sets it
+    const optionOf = { wideband: 'leanPFake', telephone: 'leanPFakeTelephone', g722: 'leanPFakeG722', 'sip-opus': 'leanPFakeSipOpus' } as const satisfies Record<LegFamily, keyof ChallengeServiceOptions>;
+    const thresholds = {} as Record<LegFamily, number>;
+    for (const [family, name] of Object.entries(optionOf) as [LegFamily, (typeof optionOf)[LegFamily]][]) {
+      const t = this.#options[name];
       if (!(t >= 0 && t <= 1)) throw new DfdError('ERR_CONFIG', `${name} must be in [0, 1]`);
+      thresholds[family] = t;
     }
     this.#analysis = new AnalysisWorker(this.#options.analysis);
     deps.rooms.on('roomopen', (room) => this.#open(room));

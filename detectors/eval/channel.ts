@@ -31,6 +31,7 @@ import { spawnSync } from 'node:child_process';
 import opus from '@discordjs/opus';
 import { DfdError } from '../../kernel/errors.js';
 import { muLawDecodeFloat, muLawEncodeFloat } from '../../pipeline/audio/G711.js';
+import { legCodecOf } from '../../pipeline/audio/audioCodec.js';
 import { G722Decoder, G722Encoder, G722_SAMPLE_RATE } from '../../pipeline/audio/G722.js';
 import { OpusDecoder, parseOpusToc } from '../../pipeline/audio/OpusDecoder.js';
 import { resampleClip } from '../../pipeline/audio/Resampler.js';
@@ -229,10 +230,11 @@ export function applyChannel(x48: Float32Array, spec: ChannelSpec, lossSeed = 1)
  * `codec: 'sip-opus'` (`verdict.weightSipOpus`), as AudioStreamProcessor marks them.
  */
 export function channelQuality(out: ChannelOutput, startSeconds: number, endSeconds: number, sender: { noiseSuppression?: boolean; gatewayLeg?: boolean } = {}): AudioQuality {
+  const legCodec = legCodecOf(out.spec.codec, sender.gatewayLeg === true);
   const family = {
     ...(out.spec.calibration === 'telephone' ? { channel: 'telephone' as const } : sender.noiseSuppression === true ? { channel: 'suppressed' as const } : {}),
     // a gateway leg's windows, as AudioStreamProcessor marks them (their own verdict weight, verdict.weightG722 / weightSipOpus)
-    ...(out.spec.codec === 'g722' ? { codec: 'g722' as const } : out.spec.codec === 'opus' && sender.gatewayLeg === true ? { codec: 'sip-opus' as const } : {}),
+    ...(legCodec !== undefined ? { codec: legCodec } : {}),
   };
   if (out.spec.codec === 'none' || out.packets.length === 0) return { packetLoss: 0, concealed: 0, bitrate: 0, bandwidth: 'none', ...family };
   const first = Math.max(0, Math.floor(startSeconds / 0.02));

@@ -90,6 +90,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { legCodecOf } from '../../pipeline/audio/audioCodec.js';
 import { audioWindowIssue } from '../../pipeline/inference/audioGate.js';
 import { DfdError, toDfdError } from '../../kernel/errors.js';
 import { setLogLevel } from '../../kernel/log.js';
@@ -498,7 +499,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
   if (o.sipLeg && o.suppressed) throw new DfdError('ERR_CONFIG', '--suppressed is for senders that say they suppress noise; a SIP leg never does (give the suppressed list without --suppressed)', { channel: ch.name });
   const calChannel = o.suppressed ? 'suppressed' : ch.calibration;
   // a gateway leg's windows carry the manifests' verdict.weightG722 / weightSipOpus (channelQuality marks them, as the service does)
-  const legCodec = ch.codec === 'g722' ? ('g722' as const) : o.sipLeg ? ('sip-opus' as const) : undefined;
+  const legCodec = legCodecOf(ch.codec, o.sipLeg);
   // what the service's AudioStreamProcessor would mark the windows with (quality.channel, quality.codec)
   const sender = { noiseSuppression: o.suppressed, gatewayLeg: o.sipLeg };
   const cals = models.map((m) => calibrationFor(m.manifest.calibration, calChannel));

@@ -211,7 +211,6 @@ export function verdictWeight(weight: number | undefined): number {
  * and weighed (and challenged) by what real callers on that kind of leg allow.
  */
 export type LegCodec = 'g722' | 'sip-opus';
-export const LEG_CODECS: readonly LegCodec[] = ['g722', 'sip-opus'];
 
 /**
  * Which kind of leg a window came from, for what is chosen per leg (a verdict weight here, a

@@ -375,7 +375,7 @@ describe('training recipes: tiny end-to-end runs', () => {
     // the chosen pair is one of the pairs tried (or 0 / 0 when none keeps genuine speakers out)
     // the takeover rule ran in the four genuine passes (their drift reports name it, with the channel each was
     // judged on), not in the spoof passes; the phone passes go through G.711 with the telephone calibration
-    type SweepReport = { speakerEmbed: { id: string; channel: string } | null; channel: string; totals: { speakers: number; takeovers?: number } };
+    type SweepReport = { speakerEmbed: { id: string; channel: string } | null; channel: string; totals: { speakers: number; takeovers?: number }; sweep: { weight: number; stageWeight: number; suspicious: number }[] };
     const sweep = (name: string): SweepReport => {
       const dir = path.join(out, 'voice-weight', 'sweeps', name);
       // command.json names the pass's drift.ts report (what --reuse-sweeps reads back)
@@ -431,7 +431,7 @@ describe('training recipes: tiny end-to-end runs', () => {
       }
     }
     // the Opus SIP legs' genuine pass as is and spoof pass are step 8's browser passes (the same counts at the pair)
-    const atPair = (name: string): number | undefined => (JSON.parse(fs.readFileSync((JSON.parse(fs.readFileSync(path.join(out, 'voice-weight', 'sweeps', name, 'command.json'), 'utf8')) as { report: string }).report, 'utf8')) as { sweep: { weight: number; stageWeight: number; suspicious: number }[] }).sweep.find((r) => r.weight === pair[0]!.weight && r.stageWeight === pair[1]!.weight)?.suspicious;
+    const atPair = (name: string): number | undefined => sweep(name).sweep.find((r) => r.weight === pair[0]!.weight && r.stageWeight === pair[1]!.weight)?.suspicious;
     expect([legs[1]!.atShippedPair.genuine, legs[1]!.atShippedPair.spoof]).toEqual([atPair('single-person-bonafide'), atPair('folds-spoof')]);
     // --reuse-sweeps: the same choice again read all fourteen passes back (eight of choose_weight.py, three for each
     // leg of sip_legs.py) and wrote the same pairs and basis

@@ -52,7 +52,8 @@ import { OpusDecoder, OPUS_DECODE_RATES, parseOpusToc, type OpusBandwidth, type 
 import { PcmuDecoder } from './PcmuDecoder.js';
 import { G722StreamDecoder } from './G722StreamDecoder.js';
 import { G722_SAMPLE_RATE } from './G722.js';
-import type { AudioCodec } from './audioCodec.js';
+import { legCodecOf, type AudioCodec } from './audioCodec.js';
+import type { LegCodec } from '../../detectors/registry/Manifest.js';
 import { Resampler } from './Resampler.js';
 import { VAD_FRAME, type SileroVadModel, type SileroVadStream } from './SileroVad.js';
 import { SpeechWindower, type SpeechWindow, type SpeechWindowerOptions } from './SpeechWindower.js';
@@ -166,6 +167,8 @@ export class AudioStreamProcessor extends TypedEmitter<AudioStreamProcessorEvent
   readonly #resampler: Resampler | undefined;
   /** Decoded samples per RTP tick (1/3 when decoding at 16 kHz from a 48 kHz clock). */
   readonly #ratio: number;
+  /** The windows' leg-family mark (quality.codec), fixed by codec and ingest. */
+  readonly #legCodec: LegCodec | undefined;
   readonly #windower: SpeechWindower;
   readonly #vad: SileroVadStream;
   readonly #maxConceal: number;
@@ -231,6 +234,7 @@ export class AudioStreamProcessor extends TypedEmitter<AudioStreamProcessorEvent
     this.#resampler = native ? undefined : new Resampler({ inRate: o.codec === 'g722' ? G722_SAMPLE_RATE : o.clockRate, outRate: o.outputRate });
     // Decoder samples per RTP tick: G.722 two (16 kHz on an 8 kHz clock), native Opus output / clock, else one.
     this.#ratio = o.codec === 'g722' ? G722_SAMPLE_RATE / o.clockRate : native ? o.outputRate / o.clockRate : 1;
+    this.#legCodec = legCodecOf(o.codec, o.gatewayLeg);
     this.#windower = new SpeechWindower((w) => this.#onSpeechWindow(w), {
       ...o.windower,
       sampleRate: o.outputRate,
@@ -478,7 +482,7 @@ export class AudioStreamProcessor extends TypedEmitter<AudioStreamProcessorEvent
       bandwidth: best >= 0 ? BANDWIDTHS[best]! : 'unknown',
       ...(this.options.codec === 'pcmu' ? { channel: 'telephone' as const } : this.options.senderNoiseSuppression ? { channel: 'suppressed' as const } : {}),
       // a gateway's leg carries its own verdict weight (Manifest verdict.weightG722, verdict.weightSipOpus)
-      ...(this.options.codec === 'g722' ? { codec: 'g722' as const } : this.options.codec === 'opus' && this.options.gatewayLeg ? { codec: 'sip-opus' as const } : {}),
+      ...(this.#legCodec !== undefined ? { codec: this.#legCodec } : {}),
     };
   }
 

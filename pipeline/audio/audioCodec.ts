@@ -3,12 +3,23 @@
  * (PCMU, 8 kHz) from a phone leg, or G.722 (16 kHz audio on an 8 kHz RTP clock) from a SIP call. Kept apart from AudioStreamProcessor so the main thread
  * can name a codec without loading the decoders.
  */
+import type { LegCodec } from '../../detectors/registry/Manifest.js';
+
 export type AudioCodec = 'opus' | 'pcmu' | 'g722';
 
 /** The codec for an RTP mime type (e.g. "audio/PCMU"), or undefined when unsupported. */
 export function audioCodecOf(mimeType: string): AudioCodec | undefined {
   const m = mimeType.toLowerCase();
   return m === 'audio/opus' ? 'opus' : m === 'audio/pcmu' ? 'pcmu' : m === 'audio/g722' ? 'g722' : undefined;
+}
+
+/**
+ * The mark a stream's windows carry for their leg family (AudioQuality.codec): 'g722' for a G.722
+ * leg, 'sip-opus' for Opus from a gateway's leg (`gatewayLeg`: SIP or plain RTP), none otherwise
+ * (a browser's Opus, a phone leg's G.711). One rule for the service and the offline tools.
+ */
+export function legCodecOf(codec: string, gatewayLeg: boolean): LegCodec | undefined {
+  return codec === 'g722' ? 'g722' : codec === 'opus' && gatewayLeg ? 'sip-opus' : undefined;
 }
 
 /**
