@@ -431,7 +431,8 @@ describe('training recipes: tiny end-to-end runs', () => {
       }
     }
     // the Opus SIP legs' genuine pass as is and spoof pass are step 8's browser passes (the same counts at the pair)
-    const atPair = (name: string): number | undefined => sweep(name).sweep.find((r) => r.weight === pair[0]!.weight && r.stageWeight === pair[1]!.weight)?.suspicious;
+    const atPairOf = (p: readonly number[], name: string): number | undefined => sweep(name).sweep.find((r) => r.weight === p[0] && r.stageWeight === p[1])?.suspicious;
+    const atPair = (name: string): number | undefined => atPairOf([pair[0]!.weight, pair[1]!.weight], name);
     expect([legs[1]!.atShippedPair.genuine, legs[1]!.atShippedPair.spoof]).toEqual([atPair('single-person-bonafide'), atPair('folds-spoof')]);
     // --reuse-sweeps: the same choice again read all fourteen passes back (eight of choose_weight.py, three for each
     // leg of sip_legs.py) and wrote the same pairs and basis
@@ -443,6 +444,22 @@ describe('training recipes: tiny end-to-end runs', () => {
     // model): only the Opus SIP legs read back the two Opus 24 passes choose_weight.py had just run again
     const rebuilt = fs.readFileSync(path.join(out, 'voice-weight-rebuilt.log'), 'utf8');
     expect([...rebuilt.matchAll(/\] (\S+): reusing the stored pass/g)].map((m) => m[1]).sort()).toEqual(['folds-spoof', 'single-person-bonafide']);
+    // the cascade-density study's comparison over the same stored passes on both sides: each family's choice is the
+    // pair the recipe wrote for it (wideband, phone legs, and the SIP legs' pair rule), so the study compares like
+    // with like
+    type Choice = { pair: number[]; spoofFlagged: number; genuineSuspicious: number[]; passes: Record<string, { everyNthWindow: number[] }> };
+    const cascade = JSON.parse(fs.readFileSync(path.join(out, 'voice-cascade-study.json'), 'utf8')) as { phase1: string; families: Record<string, { control: Choice; study: Choice; gain: number }> };
+    expect(Object.keys(cascade.families).sort()).toEqual(['g722', 'phone', 'sip-opus', 'wideband']);
+    expect(cascade.families['wideband']!.control.pair).toEqual([pair[0]!.weight, pair[1]!.weight]);
+    expect(cascade.families['phone']!.control.pair).toEqual([pair[0]!.weightTelephone, pair[1]!.weightTelephone]);
+    expect(cascade.families['g722']!.control.pair).toEqual(legs[0]!.pairRule.pair);
+    expect(cascade.families['sip-opus']!.control.pair).toEqual(legs[1]!.pairRule.pair);
+    for (const f of Object.values(cascade.families)) {
+      expect(f.study).toEqual(f.control);
+      expect(f.gain).toBe(0);
+      expect(f.control.spoofFlagged).toBe(atPairOf(f.control.pair, Object.keys(f.control.passes).at(-1)!));
+    }
+    expect(cascade.phase1).toBe('fails');
     // the weak-evidence threshold (lean_threshold.py): three drift passes over the same fold models, the rule applied
     type LeanPass = { calls: number; suspicious: number; lean: Record<string, number> };
     const lean = JSON.parse(fs.readFileSync(path.join(out, 'voice-lean.json'), 'utf8')) as { passes: Record<'genuine' | 'genuineSuppressed' | 'spoof', LeanPass>; chosen: number; weights: Record<string, number> };

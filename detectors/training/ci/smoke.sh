@@ -125,6 +125,10 @@ voice() {
   printf ' \n' >> "$out/voice-weight/folds/voice-antispoof-fold0/manifest.json"
   choose_again "$out/voice-weight-rebuilt.log"
   stamp weight_reuse
+  # the cascade-density study's comparison (cascade_study.py, README "Study: the stage on one window in 2 instead of 1
+  # in 8") over these stored passes as both sides: each family's choice must be the pair the recipe wrote
+  nice -n 10 "$py" "$v/cascade_study.py" --every 8 --work "$out/voice-weight" --control-work "$out/voice-weight" \
+    --compare-only --out "$out/voice-cascade-study.json"
   # the weak-evidence challenge thresholds on the recipe's fold models at a fixed pair: DFD_CHALLENGE_LEAN_P's rule, and
   # DFD_CHALLENGE_LEAN_P_TELEPHONE's over G.711 and AMR-NB then G.711 legs (--phone-amr, as the shipped one was chosen)
   nice -n 10 "$py" "$v/lean_threshold.py" --folds "$out/voice-weight/folds" --stage-folds "$out/voice-weight/stage-folds" \
