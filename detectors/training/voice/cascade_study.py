@@ -147,9 +147,9 @@ def main() -> None:
         json.dump(result, f, indent=1)
         f.write("\n")
     for fam, r in result["families"].items():
-        print(f"[cascade_study] {fam}: every 8th (control) {r['control']['pair']} flags "
+        print(f"[cascade_study] {fam}: control {r['control']['pair']} flags "
               f"{r['control']['spoofFlagged']} of {r['control']['spoofCalls']} (genuine "
-              f"{r['control']['genuineSuspicious']}); every {args.every}th {r['study']['pair']} flags "
+              f"{r['control']['genuineSuspicious']}); 1 window in {args.every}: {r['study']['pair']} flags "
               f"{r['study']['spoofFlagged']} (genuine {r['study']['genuineSuspicious']}): gain {r['gain']}", flush=True)
     print(f"[cascade_study] phase 1 {result['phase1']} (rule: at least {MIN_GAIN} more)", flush=True)
 
