@@ -135,6 +135,10 @@ def main() -> None:
                     "window in 2 instead of 1 in 8\"", "minGain": MIN_GAIN, "maxShare": MAX_SHARE, "families": {}}
     for fam in FAMILIES:
         ctl, new = family_choice(args.control_work, fam), family_choice(args.work, fam)
+        if new is not None and any(p["everyNthWindow"] != [args.every] for p in new["passes"].values()):
+            raise SystemExit(f"cascade_study: a {fam} pass under {args.work} had the stage on another share of windows "
+                             f"than 1 in {args.every}: "
+                             + ", ".join(f"{n} {p['everyNthWindow']}" for n, p in new["passes"].items()))
         if ctl is not None and new is not None:
             result["families"][fam] = {"control": ctl, "study": new,
                                        "gain": new["spoofFlagged"] - ctl["spoofFlagged"]}
