@@ -31,17 +31,24 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from choose_weight import REPO, best_pair  # noqa: E402
+from choose_weight import REPO, best_pair, sweep_name  # noqa: E402
 
-# the passes of each family as choose_weight.py names them under WORK/sweeps (sweep_name): genuine passes first, the
-# spoof calls last
+
+def _pass(folder: str, label: str, channel: str = "opus24", suppressed: bool = False) -> str:
+    """The WORK/sweeps folder choose_weight.py / sip_legs.py give a pass over WORK/<folder>'s list (sweep_name)."""
+    return sweep_name(os.path.join(folder, f"{label}.tsv"), label, suppressed, channel)
+
+
+# each family's passes, genuine first and the spoof calls last: the single-person genuine calls, the same behind the
+# suppressor (WORK/suppressed-ns2), the fold models' spoof calls (--folds)
+SP, NS, SPOOF = "single-person", "suppressed-ns2", "folds"
 FAMILIES = {
-    "wideband": ["single-person-bonafide", "suppressed-ns2-bonafide-ns", "folds-spoof"],
-    "phone": ["single-person-bonafide-g711", "suppressed-ns2-bonafide-g711", "single-person-bonafide-amrg711",
-              "suppressed-ns2-bonafide-amrg711", "folds-spoof-g711"],
+    "wideband": [_pass(SP, "bonafide"), _pass(NS, "bonafide", suppressed=True), _pass(SPOOF, "spoof")],
+    "phone": [_pass(SP, "bonafide", "g711"), _pass(NS, "bonafide", "g711"), _pass(SP, "bonafide", "amrg711"),
+              _pass(NS, "bonafide", "amrg711"), _pass(SPOOF, "spoof", "g711")],
     # sip_legs.py's passes: the suppressed calls judged wideband (a SIP leg never says), G.722 through its codec
-    "sip-opus": ["single-person-bonafide", "suppressed-ns2-bonafide", "folds-spoof"],
-    "g722": ["single-person-bonafide-g722", "suppressed-ns2-bonafide-g722", "folds-spoof-g722"],
+    "sip-opus": [_pass(SP, "bonafide"), _pass(NS, "bonafide"), _pass(SPOOF, "spoof")],
+    "g722": [_pass(SP, "bonafide", "g722"), _pass(NS, "bonafide", "g722"), _pass(SPOOF, "spoof", "g722")],
 }
 MIN_GAIN = 15  # the rule: spoof calls the wideband pair at N must flag beyond the control's
 MAX_SHARE = 0.02
