@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -117,11 +118,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", default=str(C.SHARED_TRAIN))
     ap.add_argument("--seed", type=int, default=17)
+    ap.add_argument("--model", default=str(C.ONNX_PATH), help="the ONNX file evaluated (default: the shipped one)")
     ap.add_argument("--out", default=str(C.RESULTS / "declared.json"))
     args = ap.parse_args()
     t0 = time.time()
-    model_sha = hashlib.sha256(C.ONNX_PATH.read_bytes()).hexdigest()
-    sess = C.session()
+    model_path = Path(args.model)
+    model_sha = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    sess = C.session(model_path)
     clips, _ = load_material(Path(args.train))
     dedupe(clips)
     side, _ = split_identities(clips, args.seed)
@@ -216,9 +219,10 @@ def main() -> None:
 
     result = {
         "command": "detectors/training/.venv/bin/python detectors/training/speaker/declared_eval.py"
-                   + (f" --seed {args.seed}" if args.seed != 17 else ""),
+                   + (f" --seed {args.seed}" if args.seed != 17 else "")
+                   + (f" --model {os.path.relpath(model_path, C.REPO)}" if model_path.resolve() != C.ONNX_PATH else ""),
         "seed": args.seed,
-        "model": {"file": "detectors/models/speaker-embed/model.onnx", "sha256": model_sha},
+        "model": {"file": os.path.relpath(model_path, C.REPO), "sha256": model_sha},
         "rule": {"M": m, "T": t, "T_telephone": t_tel, "T_suppressed": t_sup, "enrolSeconds": ENROL_SECONDS, "windowSeconds": WIN_S, "hopSeconds": HOP_S,
                  "selection": f"TUNE: per M the smallest T with <= {MAX_FMR:.0%} false matches (real speech and other "
                               "synthetic voices, separately); then the highest true-match rate"},

@@ -9,6 +9,7 @@ when installed, real speech from the Debian packages pocketsphinx-testdata and a
      in-memory copy of the shipped graph) vs resemblyzer.audio.wav_to_mel_spectrogram(normalize_volume(window, -30,
      increase_only=True))[:160] (librosa 0.11 power mel, centred frames with zero padding);
  (b) embedding: the shipped ONNX on the window vs resemblyzer.VoiceEncoder.forward on those same reference mel frames;
+ (d) with --quantized: the quantized model (quantize.py) vs the float32 --onnx on the same windows, gated at 0.998;
  (c) information only, not gated: resemblyzer's whole pipeline (preprocess_wav: VAD trim + utterance-level -30 dBFS;
      embed_utterance: 1.6 s partials at rate 1.3, mean, L2) vs the ONNX on the same partial wav slices (per-window
      volume normalisation, zero context outside each window), mean, L2.
@@ -37,6 +38,8 @@ import torch
 import speakerlib as C
 
 MIN_COSINE = 0.999
+# (d) the int8 model (quantize.py) against the float32 export it was made from (README, "Decision: int8 LSTM layers")
+MIN_COSINE_QUANTIZED = 0.998
 PER_CLIP = 6
 
 
@@ -79,6 +82,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", default=str(C.SHARED_TRAIN), help="folder holding voice-tts/ and voice-vc/")
     ap.add_argument("--onnx", default=str(C.ONNX_PATH))
+    ap.add_argument("--quantized", default=None,
+                    help="(d): a quantized copy of --onnx (quantize.py) compared with it window by window")
     ap.add_argument("--out", default=str(C.RESULTS / "parity.json"))
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -90,6 +95,8 @@ def main() -> None:
     enc = VoiceEncoder("cpu", verbose=False).eval()
     sess = mel_session(Path(args.onnx))
     shipped = C.session(Path(args.onnx))
+    quantized = C.session(Path(args.quantized)) if args.quantized else None
+    q_cos, q_ref_cos = [], []
     clips = select_clips(Path(args.train))
 
     mel_abs, mel_rel, emb_abs, emb_cos, pipe_cos = [], [], [], [], []
@@ -120,6 +127,10 @@ def main() -> None:
             emb_cos.append(c)
             if c < worst["cosine"]:
                 worst = {"cosine": c, "clip": name, "startSample": s}
+            if quantized is not None:
+                qe = quantized.run(["embedding"], {"waveform": w[None].astype(np.float32)})[0][0]
+                q_cos.append(cos(qe, e))
+                q_ref_cos.append(cos(qe, ref_emb))
         # (c) whole-pipeline agreement (information only)
         raw = C.read_audio(path)
         wav = preprocess_wav(raw)
@@ -149,6 +160,10 @@ def main() -> None:
                      "note": "information only: resemblyzer preprocess_wav + embed_utterance vs the ONNX mean over the "
                              "same partial slices (per-window instead of per-utterance volume normalisation, zeros "
                              "instead of neighbouring samples at window edges)"},
+        "quantized": None if quantized is None else {
+            "onnx": os.path.relpath(args.quantized, C.REPO), "minCosineToOnnx": min(q_cos),
+            "meanCosineToOnnx": float(np.mean(q_cos)), "minCosineToResemblyzer": min(q_ref_cos),
+            "threshold": MIN_COSINE_QUANTIZED},
         "versions": {"resemblyzer": __import__("importlib.metadata").metadata.version("resemblyzer"),
                      "librosa": __import__("librosa").__version__, "onnxruntime": ort.__version__,
                      "torch": torch.__version__},
@@ -160,7 +175,12 @@ def main() -> None:
     if min(emb_cos) < MIN_COSINE:
         print(f"parity.py: FAIL, smallest window cosine {min(emb_cos):.6f} < {MIN_COSINE}", file=sys.stderr)
         sys.exit(1)
-    print(f"parity.py: ok, {n} windows, smallest cosine {min(emb_cos):.6f}")
+    if q_cos and min(q_cos) < MIN_COSINE_QUANTIZED:
+        print(f"parity.py: FAIL, quantized: smallest window cosine {min(q_cos):.6f} < {MIN_COSINE_QUANTIZED}",
+              file=sys.stderr)
+        sys.exit(1)
+    print(f"parity.py: ok, {n} windows, smallest cosine {min(emb_cos):.6f}"
+          + (f"; quantized vs float32 {min(q_cos):.6f}" if q_cos else ""))
 
 
 if __name__ == "__main__":

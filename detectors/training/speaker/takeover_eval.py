@@ -646,11 +646,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", default=str(C.SHARED_TRAIN))
     ap.add_argument("--seed", type=int, default=17)
+    ap.add_argument("--model", default=str(C.ONNX_PATH), help="the ONNX file evaluated (default: the shipped one)")
     ap.add_argument("--out", default=str(C.RESULTS / "takeover.json"))
     args = ap.parse_args()
     t0 = time.time()
-    model_sha = hashlib.sha256(C.ONNX_PATH.read_bytes()).hexdigest()
-    sess = C.session()
+    model_path = Path(args.model)
+    model_sha = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    sess = C.session(model_path)
 
     clips, debian = load_material(Path(args.train))
     dropped = dedupe(clips)
@@ -709,9 +711,10 @@ def main() -> None:
     overlap = sorted({i for i in side if side[i] == "tune"} & {i for i in side if side[i] == "test"})
     result = {
         "command": "detectors/training/.venv/bin/python detectors/training/speaker/takeover_eval.py"
-                   + (f" --seed {args.seed}" if args.seed != 17 else ""),
+                   + (f" --seed {args.seed}" if args.seed != 17 else "")
+                   + (f" --model {os.path.relpath(model_path, C.REPO)}" if model_path.resolve() != C.ONNX_PATH else ""),
         "seed": args.seed,
-        "model": {"file": "detectors/models/speaker-embed/model.onnx", "sha256": model_sha},
+        "model": {"file": os.path.relpath(model_path, C.REPO), "sha256": model_sha},
         "material": {"train": "../shared/train/voice-tts + voice-vc (manifest.tsv)", "clips": len(clips),
                      "debian": debian, "duplicateRecordingsDropped": dropped},
         "algorithm": {"windowSeconds": WIN_S, "hopSeconds": HOP_S, "skipWindowsBelowDbfs": MIN_DBFS,
