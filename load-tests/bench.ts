@@ -7,6 +7,7 @@
  *   npm run bench -- --smoke           every part at tiny size (CI)
  *   npm run bench -- --only capacity   one part (comma-separated list allowed)
  *   npm run bench -- --out dir         output folder (default bench-results/)
+ *   npm run bench -- --models dir      models folder (default detectors/models): A/B a candidate model's cost
  *
  * Parts: stages, capacity, phone, remote (analysis workers over NATS: --remote-workers 1,2 --remote-windows 400), first-verdict, media-impact, video, memory, soak (not in the default run:
  * `--only soak --soak-sec 1800` is the 30-minute soak).
@@ -65,6 +66,7 @@ const { values } = parseArgs({
     'sfu-nice': { type: 'string' },
     'sfu-sched': { type: 'string' },
     'cascade-every': { type: 'string' },
+    models: { type: 'string' },
     'agent-sched': { type: 'string' },
     'analysis-nice': { type: 'string' },
     'analysis-sched': { type: 'string' },
@@ -329,7 +331,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(outDir, { recursive: true });
   log(`start (${smoke ? 'smoke' : 'full'}; parts ${only.join(', ')})`);
   await ensureFixtures();
-  const models = chooseModels();
+  const models = chooseModels(values.models !== undefined ? path.resolve(values.models) : undefined);
   const results: Results = {};
   const errors: Record<string, string> = {};
   const timings: Record<string, number> = {};
@@ -380,6 +382,7 @@ async function main(): Promise<void> {
     host: { ...h, loadAvgBefore: loadBefore.map((x) => +x.toFixed(2)), loadAvgAfter: os.loadavg().map((x) => +x.toFixed(2)) },
     settings,
     models: models.source,
+    modelsDir: path.relative(repoRoot, models.dir) || '.',
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
     targets: targets(results, os.availableParallelism()),
     results,

@@ -106,10 +106,10 @@ export interface ModelsChoice {
 
 const REPO_MODELS = path.join(repoRoot, 'detectors', 'models');
 
-function hasModel(id: string): boolean {
+function hasModel(modelsDir: string, id: string): boolean {
   try {
-    const m = JSON.parse(fs.readFileSync(path.join(REPO_MODELS, id, 'manifest.json'), 'utf8')) as { file?: string };
-    return typeof m.file === 'string' && fs.existsSync(path.join(REPO_MODELS, id, m.file));
+    const m = JSON.parse(fs.readFileSync(path.join(modelsDir, id, 'manifest.json'), 'utf8')) as { file?: string };
+    return typeof m.file === 'string' && fs.existsSync(path.join(modelsDir, id, m.file));
   } catch {
     return false;
   }
@@ -119,14 +119,14 @@ function hasModel(id: string): boolean {
  * The repository's models where they exist; where the voice or face detector has not landed
  * (yet), the small real ONNX test graph of `buildTestModels` stands in, and the report says so.
  */
-export function chooseModels(): ModelsChoice {
-  const voice = hasModel('voice-antispoof');
-  const face = hasModel('face-forgery');
-  if (voice && face) return { dir: REPO_MODELS, source: { 'voice-antispoof': 'repo', 'face-forgery': 'repo' }, cleanup: () => {} };
+export function chooseModels(modelsDir: string = REPO_MODELS): ModelsChoice {
+  const voice = hasModel(modelsDir, 'voice-antispoof');
+  const face = hasModel(modelsDir, 'face-forgery');
+  if (voice && face) return { dir: modelsDir, source: { 'voice-antispoof': 'repo', 'face-forgery': 'repo' }, cleanup: () => {} };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-bench-models-'));
   const built = buildTestModels(dir);
   const source: Record<string, 'repo' | 'test-graph'> = {};
-  for (const id of fs.readdirSync(REPO_MODELS)) if (hasModel(id)) fs.cpSync(path.join(REPO_MODELS, id), path.join(dir, id), { recursive: true, filter: (f) => !f.endsWith('.ts') });
+  for (const id of fs.readdirSync(modelsDir)) if (hasModel(modelsDir, id)) fs.cpSync(path.join(modelsDir, id), path.join(dir, id), { recursive: true, filter: (f) => !f.endsWith('.ts') });
   if (voice) {
     fs.rmSync(built.voice.dir, { recursive: true, force: true });
     source['voice-antispoof'] = 'repo';

@@ -1,7 +1,10 @@
 """Exports resemblyzer's pretrained GE2E speaker encoder as ONNX with its front end inside the graph.
 
     detectors/training/.venv/bin/python detectors/training/speaker/export.py \
-        [--out detectors/models/speaker-embed/model.onnx]
+        [--out detectors/training/.cache/speaker/model-fp32.onnx]
+
+The float32 export is the reference; the shipped detectors/models/speaker-embed/model.onnx is its int8 copy made by
+quantize.py (LSTM layers 2 and 3; README, "Decision: int8 LSTM layers").
 
 Source weights: `resemblyzer/pretrained.pt` from the PyPI wheel resemblyzer==0.1.4 (Apache-2.0), read from the
 installed package (speaker/setup.sh); nothing is downloaded at run time.
@@ -59,7 +62,7 @@ OUTPUT = "embedding"
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-DEFAULT_OUT = REPO / "detectors" / "models" / "speaker-embed" / "model.onnx"
+DEFAULT_OUT = REPO / "detectors" / "training" / ".cache" / "speaker" / "model-fp32.onnx"
 
 
 def pretrained_path() -> Path:

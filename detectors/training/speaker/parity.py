@@ -1,6 +1,7 @@
-"""Parity of the exported ONNX (detectors/models/speaker-embed/model.onnx) with resemblyzer 0.1.4 on real clips.
+"""Parity of the float32 export (export.py) with resemblyzer 0.1.4, and of the shipped int8 model with it, on real clips.
 
     detectors/training/.venv/bin/python detectors/training/speaker/parity.py [--train ../shared/train]
+        [--onnx detectors/training/.cache/speaker/model-fp32.onnx] [--quantized detectors/models/speaker-embed/model.onnx]
 
 Clips: a fixed selection of bona fide clips of the training material (voice-tts, voice-vc; one or two per page) and,
 when installed, real speech from the Debian packages pocketsphinx-testdata and asterisk-core-sounds-en-g722. Every
@@ -8,12 +9,14 @@ when installed, real speech from the Debian packages pocketsphinx-testdata and a
  (a) mel: the ONNX graph's own mel tensor (the output of its mel-filterbank MatMul, exposed as an extra output of an
      in-memory copy of the shipped graph) vs resemblyzer.audio.wav_to_mel_spectrogram(normalize_volume(window, -30,
      increase_only=True))[:160] (librosa 0.11 power mel, centred frames with zero padding);
- (b) embedding: the shipped ONNX on the window vs resemblyzer.VoiceEncoder.forward on those same reference mel frames;
- (d) with --quantized: the quantized model (quantize.py) vs the float32 --onnx on the same windows, gated at 0.998;
+ (b) embedding: the float32 ONNX on the window vs resemblyzer.VoiceEncoder.forward on those same reference mel frames;
+ (d) the shipped int8 model (--quantized; quantize.py) vs the float32 --onnx on the same windows, gated at 0.998
+     ("none": skipped);
  (c) information only, not gated: resemblyzer's whole pipeline (preprocess_wav: VAD trim + utterance-level -30 dBFS;
      embed_utterance: 1.6 s partials at rate 1.3, mean, L2) vs the ONNX on the same partial wav slices (per-window
      volume normalisation, zero context outside each window), mean, L2.
-Writes eval-results/speaker/parity.json; exits 1 when the smallest window cosine of (b) is below 0.999.
+Writes eval-results/speaker/parity.json; exits 1 when the smallest window cosine of (b) is below 0.999 or that of (d) below
+0.998.
 """
 from __future__ import annotations
 
@@ -81,9 +84,9 @@ def cos(a: np.ndarray, b: np.ndarray) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", default=str(C.SHARED_TRAIN), help="folder holding voice-tts/ and voice-vc/")
-    ap.add_argument("--onnx", default=str(C.ONNX_PATH))
-    ap.add_argument("--quantized", default=None,
-                    help="(d): a quantized copy of --onnx (quantize.py) compared with it window by window")
+    ap.add_argument("--onnx", default=str(C.FP32_PATH), help="the float32 export (export.py)")
+    ap.add_argument("--quantized", default=str(C.ONNX_PATH),
+                    help="(d): the int8 copy of --onnx (quantize.py) compared with it window by window; none: skip")
     ap.add_argument("--out", default=str(C.RESULTS / "parity.json"))
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -95,7 +98,7 @@ def main() -> None:
     enc = VoiceEncoder("cpu", verbose=False).eval()
     sess = mel_session(Path(args.onnx))
     shipped = C.session(Path(args.onnx))
-    quantized = C.session(Path(args.quantized)) if args.quantized else None
+    quantized = C.session(Path(args.quantized)) if args.quantized != "none" else None
     q_cos, q_ref_cos = [], []
     clips = select_clips(Path(args.train))
 

@@ -21,6 +21,8 @@ REPO = HERE.parents[2]
 MODEL_DIR = REPO / "detectors" / "models" / "speaker-embed"
 ONNX_PATH = MODEL_DIR / "model.onnx"
 CACHE = REPO / "detectors" / "training" / ".cache" / "speaker"
+# The float32 export (export.py): the reference the shipped int8 model (quantize.py) is made from and checked against.
+FP32_PATH = CACHE / "model-fp32.onnx"
 RESULTS = REPO / "eval-results" / "speaker"
 SHARED_TRAIN = (REPO / ".." / "shared" / "train").resolve()
 MANIFESTS = ("voice-tts", "voice-vc")

@@ -1,5 +1,8 @@
 """Writes the speaker-embed model's manifest from the ONNX file and the figures of parity.py and takeover_eval.py.
 
+Version 1.1.0: the shipped model.onnx is the int8 copy (quantize.py: LSTM layers 2 and 3) of the float32 export; the
+evaluations below measure that shipped file, and parity.py's (d) compares it with the float32 export.
+
     detectors/training/.venv/bin/python detectors/training/speaker/write_manifest.py \
         [--out detectors/models/speaker-embed/manifest.json]
 
@@ -34,8 +37,13 @@ def main() -> None:
 
     onnx_bytes = C.ONNX_PATH.read_bytes()
     parity = json.loads((C.RESULTS / "parity.json").read_text())
-    tk = json.loads((C.RESULTS / "takeover.json").read_text())
+    q = parity.get("quantized")
     sha = hashlib.sha256(onnx_bytes).hexdigest()
+    if q is None or Path(C.REPO / q["onnx"]).resolve() != C.ONNX_PATH:
+        sys.exit("write_manifest.py: parity.json did not compare the shipped model.onnx with the float32 export; "
+                 "rerun parity.py")
+    fp32_sha = hashlib.sha256(C.FP32_PATH.read_bytes()).hexdigest()
+    tk = json.loads((C.RESULTS / "takeover.json").read_text())
     if tk["model"]["sha256"] != sha:
         sys.exit("write_manifest.py: takeover.json was measured on another model.onnx; rerun takeover_eval.py")
     dc = json.loads((C.RESULTS / "declared.json").read_text())
@@ -67,6 +75,7 @@ def main() -> None:
         "parityEmbeddingMinCosine": parity["embedding"]["minCosine"],
         "parityWindows": parity["windows"],
         "parityPipelineMedianCosine": parity["pipeline"]["medianCosine"],
+        "parityInt8MinCosineToFloat32": q["minCosineToOnnx"],
         "testEerClean": round(tk["eer"]["clean"]["eer"], 4),
         "testEerTelephone": round(tk["eer"]["telephone"]["eer"], 4),
         "takeoverK": ch["K"], "takeoverM": ch["M"], "takeoverT": ch["T"], "takeoverTTelephone": ch["T_telephone"],
@@ -95,7 +104,7 @@ def main() -> None:
     manifest = {
         "schemaVersion": 1,
         "id": "speaker-embed",
-        "version": "1.0.0",
+        "version": "1.1.0",
         "task": "speaker-embed",
         "file": "model.onnx",
         "sha256": sha,
@@ -171,7 +180,10 @@ def main() -> None:
                         "classifier 'License :: OSI Approved :: Apache Software License' (METADATA's License field "
                         "says UNKNOWN)"),
             "changes": ("exported to ONNX with the mel front end in the graph; the GE2E loss scalars "
-                        "(similarity_weight/bias) dropped; weights unchanged"),
+                        "(similarity_weight/bias) dropped; weights unchanged in the float32 export (sha256 "
+                        f"{fp32_sha}); the shipped file quantizes LSTM layers 2 and 3 to int8 (onnxruntime dynamic "
+                        "quantization, DynamicQuantizeLSTM, int8 weights per output channel; quantize.py), layer 1, "
+                        "the front end and the linear layer stay float32"),
             "architecture": "LSTM(40->256, 3 layers) -> last hidden state -> Linear(256->256) -> ReLU -> L2 norm",
         },
         "parity": {
@@ -180,6 +192,8 @@ def main() -> None:
             "melMaxAbsDiff": parity["mel"]["maxAbsDiff"], "melMaxRelDiff": parity["mel"]["maxRelDiff"],
             "embeddingMaxAbsDiff": parity["embedding"]["maxAbsDiff"],
             "embeddingMinCosine": parity["embedding"]["minCosine"],
+            "int8": {"minCosineToFloat32": q["minCosineToOnnx"], "meanCosineToFloat32": q["meanCosineToOnnx"],
+                     "minCosineToResemblyzer": q["minCosineToResemblyzer"], "threshold": q["threshold"]},
             "pipelineMinCosine": parity["pipeline"]["minCosine"],
             "pipelineMedianCosine": parity["pipeline"]["medianCosine"],
             "reference": "resemblyzer 0.1.4 wav_to_mel_spectrogram (librosa 0.11) and VoiceEncoder.forward",
@@ -193,6 +207,7 @@ def main() -> None:
         "training": {
             "command": ("bash detectors/training/speaker/setup.sh && "
                         "detectors/training/.venv/bin/python detectors/training/speaker/export.py && "
+                        "detectors/training/.venv/bin/python detectors/training/speaker/quantize.py && "
                         "detectors/training/.venv/bin/python detectors/training/speaker/parity.py && "
                         "detectors/training/.venv/bin/python detectors/training/speaker/takeover_eval.py && "
                         "detectors/training/.venv/bin/python detectors/training/speaker/declared_eval.py && "
