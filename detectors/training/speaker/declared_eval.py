@@ -2,6 +2,10 @@
 how often something else is taken for it.
 
     detectors/training/.venv/bin/python detectors/training/speaker/declared_eval.py [--train DIR] [--seed 17]
+        [--model ONNX] [--profile-model ONNX]
+
+`--profile-model`: the references are embedded by another model file, as when declared voices enrolled with an earlier
+version of the model are matched by the installed one (README, "Declared voices across a model upgrade").
 
 An operator declares a legitimate synthetic voice (an IVR, a text-to-speech user) from a few reference clips; a
 participant whose speech matches it gets the reason `declared-synthetic` instead of an alarm. A false match is a hole:
@@ -119,12 +123,18 @@ def main() -> None:
     ap.add_argument("--train", default=str(C.SHARED_TRAIN))
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--model", default=str(C.ONNX_PATH), help="the ONNX file evaluated (default: the shipped one)")
+    ap.add_argument("--profile-model", default=None,
+                    help="another ONNX file that embeds the references (profiles made with an earlier model version, "
+                         "matched against --model's embeddings of the live speech); default: --model")
     ap.add_argument("--out", default=str(C.RESULTS / "declared.json"))
     args = ap.parse_args()
     t0 = time.time()
     model_path = Path(args.model)
     model_sha = hashlib.sha256(model_path.read_bytes()).hexdigest()
     sess = C.session(model_path)
+    profile_path = Path(args.profile_model) if args.profile_model else model_path
+    profile_sha = hashlib.sha256(profile_path.read_bytes()).hexdigest()
+    profile_sess = C.session(profile_path) if profile_path != model_path else sess
     clips, _ = load_material(Path(args.train))
     dedupe(clips)
     side, _ = split_identities(clips, args.seed)
@@ -133,10 +143,12 @@ def main() -> None:
     print(f"material {time.time() - t0:.0f}s: voices tune {len(voices['tune'])} test {len(voices['test'])}; "
           f"single calls tune {len(singles['tune'])} test {len(singles['test'])}", flush=True)
 
-    def emb_of(x: np.ndarray, channel: str = "clean") -> np.ndarray:
+    def emb_of(x: np.ndarray, channel: str = "clean", reference: bool = False) -> np.ndarray:
         # A clip shorter than one 1.6 s window has no window (the live windower would not make one either).
         if len(x) < C.WINDOW:
             return np.zeros((0, 256), np.float32)
+        if reference:
+            return kept(*embed_audio(profile_sess, x, channel, profile_sha))
         return kept(*embed_audio(sess, x, channel, model_sha))
 
     # best_run per pair and M: the pair matches at T iff best_run >= T. References are always clean recordings (an
@@ -145,7 +157,7 @@ def main() -> None:
         vs = voices[s]
         profs = []
         for v in vs:
-            p = profile(np.concatenate([emb_of(c.audio) for c in v["refs"]]).reshape(-1, 256))
+            p = profile(np.concatenate([emb_of(c.audio, reference=True) for c in v["refs"]]).reshape(-1, 256))
             profs.append(p)
         held = [(i, emb_of(c.audio, channel)) for i, v in enumerate(vs) for c in v["held"]]
         calls = [(c, emb_of(c.audio, channel)) for c in singles[s]]
@@ -220,9 +232,11 @@ def main() -> None:
     result = {
         "command": "detectors/training/.venv/bin/python detectors/training/speaker/declared_eval.py"
                    + (f" --seed {args.seed}" if args.seed != 17 else "")
-                   + (f" --model {os.path.relpath(model_path, C.REPO)}" if model_path.resolve() != C.ONNX_PATH else ""),
+                   + (f" --model {os.path.relpath(model_path, C.REPO)}" if model_path.resolve() != C.ONNX_PATH else "")
+                   + (f" --profile-model {os.path.relpath(profile_path, C.REPO)}" if profile_path != model_path else ""),
         "seed": args.seed,
         "model": {"file": os.path.relpath(model_path, C.REPO), "sha256": model_sha},
+        "profileModel": {"file": os.path.relpath(profile_path, C.REPO), "sha256": profile_sha},
         "rule": {"M": m, "T": t, "T_telephone": t_tel, "T_suppressed": t_sup, "enrolSeconds": ENROL_SECONDS, "windowSeconds": WIN_S, "hopSeconds": HOP_S,
                  "selection": f"TUNE: per M the smallest T with <= {MAX_FMR:.0%} false matches (real speech and other "
                               "synthetic voices, separately); then the highest true-match rate"},
