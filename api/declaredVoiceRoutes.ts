@@ -1,6 +1,6 @@
 /**
  * REST routes for declared synthetic voices (operators only):
- *   GET    /v1/declared-voices        the list (label, who and when, reference size, model; no profile)
+ *   GET    /v1/declared-voices        the list (label, who and when, reference size, model, status; no profile)
  *   POST   /v1/declared-voices        { label, clips: [base64 16-bit PCM WAV] } -> the new voice
  *   DELETE /v1/declared-voices/:id
  * Registering and removing are logged with the operator (structured fields, no audio); matches are
@@ -12,6 +12,7 @@ import { createLogger } from '../kernel/log.js';
 import { assertServiceWide, type OperatorAuth } from './OperatorAuth.js';
 import type { DeclaredVoiceRecord, DeclaredVoiceRegistry } from '../decision/DeclaredVoiceRegistry.js';
 import type { DeclaredVoiceEnroller } from '../decision/DeclaredVoiceEnroller.js';
+import { declaredProfileStatus, type InstalledSpeakerModel } from '../decision/declaredProfileStatus.js';
 import { DeclaredVoiceBody } from './schemas.js';
 import { body } from './body.js';
 
@@ -22,13 +23,22 @@ export interface DeclaredVoiceRouteDeps {
   registry: DeclaredVoiceRegistry;
   /** The enroller, while the speaker-embedding model is installed and analysis runs; else undefined. */
   enroller: () => DeclaredVoiceEnroller | undefined;
-}
-
-function summary(v: DeclaredVoiceRecord): Record<string, unknown> {
-  return { id: v.id, label: v.label, createdBy: v.createdBy, createdAt: v.createdAt, windows: v.windows, referenceSeconds: v.referenceSeconds, model: v.model };
+  /** The installed speaker model, whose embeddings the profiles are matched with; undefined: none. */
+  installedModel: () => InstalledSpeakerModel | undefined;
 }
 
 export function registerDeclaredVoiceRoutes(http: HttpServer, deps: DeclaredVoiceRouteDeps): void {
+  /** `status`: whether live speech is matched against it ('active') or why not (decision/declaredProfileStatus.ts). */
+  const summary = (v: DeclaredVoiceRecord): Record<string, unknown> => ({
+    id: v.id,
+    label: v.label,
+    createdBy: v.createdBy,
+    createdAt: v.createdAt,
+    windows: v.windows,
+    referenceSeconds: v.referenceSeconds,
+    model: v.model,
+    status: declaredProfileStatus(v.model, deps.installedModel()),
+  });
   const operator = (ctx: RequestContext): string => deps.auth.authenticate(ctx.req).name;
   /** Declared voices apply to every tenant's calls: only a signed-in operator changes them. */
   const serviceWideOperator = (ctx: RequestContext): string => {

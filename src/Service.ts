@@ -56,6 +56,7 @@ import type { TwilioIngestServer } from '../ingest/twilio/TwilioIngestServer.js'
 import { ParticipantDecisions } from '../decision/ParticipantDecisions.js';
 import { DeclaredVoiceRegistry, type DeclaredVoiceRecord } from '../decision/DeclaredVoiceRegistry.js';
 import { DeclaredVoiceEnroller } from '../decision/DeclaredVoiceEnroller.js';
+import { declaredProfileStatus, type InstalledSpeakerModel } from '../decision/declaredProfileStatus.js';
 import { registerDeclaredVoiceRoutes } from '../api/declaredVoiceRoutes.js';
 import { PipelineEventPublisher } from '../decision/PipelineEventPublisher.js';
 import { OperatorDecisionPublisher, type OperatorDecision } from '../decision/OperatorDecisionPublisher.js';
@@ -458,12 +459,22 @@ export class Service {
     const c = this.config;
     const registry = new DeclaredVoiceRegistry({ dataDir: c.dataDir });
     const model = c.speakerContinuity ? pipeline.registry.available().find((m) => m.manifest.task === 'speaker-embed') : undefined;
+    const installed: InstalledSpeakerModel | undefined = model ? { id: model.id, version: model.manifest.version, profilesFrom: model.manifest.declared?.profilesFrom ?? [] } : undefined;
     const apply = (voices: readonly DeclaredVoiceRecord[]): void =>
-      pipeline.setDeclaredVoices(voices.filter((v) => model !== undefined && v.model.id === model.id && v.model.version === model.manifest.version));
-    apply(registry.list());
+      pipeline.setDeclaredVoices(voices.filter((v) => declaredProfileStatus(v.model, installed) === 'active'));
+    const stored = registry.list();
+    apply(stored);
+    const inactive = stored.filter((v) => declaredProfileStatus(v.model, installed) !== 'active');
+    if (inactive.length > 0) {
+      log.warn('declared voices not matched with the installed speaker model: enrol them again', {
+        voices: inactive.length,
+        statuses: [...new Set(inactive.map((v) => declaredProfileStatus(v.model, installed)))],
+        installed: installed ? `${installed.id}@${installed.version}` : null,
+      });
+    }
     registry.on('changed', apply);
     const enroller = model ? new DeclaredVoiceEnroller(model) : undefined;
-    registerDeclaredVoiceRoutes(this.http, { auth: this.auth, registry, enroller: () => enroller });
+    registerDeclaredVoiceRoutes(this.http, { auth: this.auth, registry, enroller: () => enroller, installedModel: () => installed });
   }
 
   async #startAnalysis(): Promise<void> {

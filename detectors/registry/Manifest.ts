@@ -62,6 +62,11 @@ const DeclaredSpec = Type.Object({
   T_telephone: Type.Optional(Type.Number({ minimum: -1, maximum: 1 })),
   /** For a noise-suppressing (browser) sender's speech; absent: T. */
   T_suppressed: Type.Optional(Type.Number({ minimum: -1, maximum: 1 })),
+  /**
+   * Earlier versions of this model whose declared-voice profiles it still matches (their embeddings were measured to
+   * agree with this version's); profiles of other versions must be enrolled again (decision/declaredProfileStatus.ts).
+   */
+  profilesFrom: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 64 })),
 });
 
 const ImageSpec = Type.Object({

@@ -10,6 +10,7 @@
  * change nothing; removing the voice works.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService } from '../helpers/service.js';
@@ -40,6 +41,7 @@ async function until(what: string, cond: () => boolean, timeoutMs = 120_000): Pr
 describe('declared synthetic voices (real service, real speaker model, real voices, NATS)', () => {
   let service: Service;
   let modelsDir: string;
+  let dataDir: string;
   let base: string;
   let auth: Record<string, string>;
   const busEvents: DfdEvent[] = [];
@@ -59,7 +61,16 @@ describe('declared synthetic voices (real service, real speaker model, real voic
     readerCall = concat(...reader!.baseline, ...reader!.source.responses.map((u) => sessionRecording(reader!.source, u)));
     modelsDir = testModelsDir();
     fs.cpSync(path.join(repoRoot, 'detectors/models/speaker-embed'), path.join(modelsDir, 'speaker-embed'), { recursive: true });
-    service = await startTestService({ modelsDir, faceAnalysis: false }, { events: true, analysis: true });
+    // Two voices an operator declared before an upgrade: one made by 1.0.0, whose profiles the shipped model's manifest
+    // still matches (declared.profilesFrom), one by a version it does not list. Their profiles (all components
+    // negative) can never match speech: embeddings are non-negative.
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-declared-'));
+    const stored = (id: string, version: string): Record<string, unknown> => ({
+      id, label: `before the upgrade (${version})`, createdBy: 'operator', createdAt: '2026-12-01T00:00:00.000Z', windows: 6, referenceSeconds: 8,
+      model: { id: 'speaker-embed', version }, profile: new Array<number>(256).fill(-1 / 16),
+    });
+    fs.writeFileSync(path.join(dataDir, 'declared-voices.json'), JSON.stringify({ version: 1, voices: [stored('dv-000000000100', '1.0.0'), stored('dv-000000000090', '0.9.0')] }));
+    service = await startTestService({ modelsDir, dataDir, faceAnalysis: false }, { events: true, analysis: true });
     base = `http://127.0.0.1:${service.port}`;
     const login = await call('POST', '/v1/auth/login', { username: 'operator', password: 'test-password' });
     auth = { authorization: `Bearer ${String(login.json['token'])}` };
@@ -70,6 +81,7 @@ describe('declared synthetic voices (real service, real speaker model, real voic
   afterAll(async () => {
     await service?.close();
     removeDir(modelsDir);
+    removeDir(dataDir);
   });
 
   it('refuses bad registrations with typed errors and registers nothing', async () => {
@@ -80,7 +92,11 @@ describe('declared synthetic voices (real service, real speaker model, real voic
     expect(code((await call('POST', '/v1/declared-voices', { label: 'x', clips: [wav(ivrReference[0]!.subarray(0, 16000)).toString('base64')] })).json)).toBe('ERR_REFERENCE_TOO_SHORT');
     expect(code((await call('DELETE', '/v1/declared-voices/dv-000000000000')).json)).toBe('ERR_NOT_FOUND');
     expect(code((await call('DELETE', '/v1/declared-voices/..%2Fetc')).json)).toBe('ERR_BAD_REQUEST');
-    expect((await call('GET', '/v1/declared-voices')).json['voices']).toEqual([]);
+    // Nothing registered; the two stored voices are listed with whether the installed model matches them.
+    expect((await call('GET', '/v1/declared-voices')).json['voices']).toEqual([
+      expect.objectContaining({ id: 'dv-000000000100', model: { id: 'speaker-embed', version: '1.0.0' }, status: 'active' }),
+      expect.objectContaining({ id: 'dv-000000000090', model: { id: 'speaker-embed', version: '0.9.0' }, status: 'other-version' }),
+    ]);
     const anonymous = await fetch(`${base}/v1/declared-voices`);
     expect(anonymous.status).toBe(401);
   }, 120_000);
@@ -90,9 +106,9 @@ describe('declared synthetic voices (real service, real speaker model, real voic
     expect(reg.status).toBe(200);
     const id = String(reg.json['id']);
     expect(id).toMatch(/^dv-[0-9a-f]{12}$/);
-    expect(reg.json).toMatchObject({ label: 'Bank IVR (asterisk Allison)', createdBy: 'operator', model: { id: 'speaker-embed' } });
+    expect(reg.json).toMatchObject({ label: 'Bank IVR (asterisk Allison)', createdBy: 'operator', model: { id: 'speaker-embed' }, status: 'active' });
     expect(Number(reg.json['windows'])).toBeGreaterThanOrEqual(4);
-    expect(((await call('GET', '/v1/declared-voices')).json['voices'] as unknown[]).length).toBe(1);
+    expect(((await call('GET', '/v1/declared-voices')).json['voices'] as unknown[]).length).toBe(3);
 
     const pipeline = service.pipeline!;
     const verdicts = new Map<string, Verdict[]>();
@@ -131,7 +147,7 @@ describe('declared synthetic voices (real service, real speaker model, real voic
 
     // Removed: listed no more.
     expect((await call('DELETE', `/v1/declared-voices/${id}`)).status).toBe(200);
-    expect((await call('GET', '/v1/declared-voices')).json['voices']).toEqual([]);
+    expect(((await call('GET', '/v1/declared-voices')).json['voices'] as { id: string }[]).map((v) => v.id)).toEqual(['dv-000000000100', 'dv-000000000090']);
     ivr.close();
     reader.close();
   }, 240_000);

@@ -30,6 +30,32 @@ import speakerlib as C
 MACS_PER_WINDOW = 160 * 4 * 256 * ((40 + 256) + 2 * (256 + 256)) + 160 * 2 * 400 * 201 + 160 * 201 * 40 + 256 * 256
 
 
+# Declared voices across a model upgrade (README): profiles of an earlier version stay matched only where
+# declared_eval.py --profile-model <that version's ONNX> --out eval-results/speaker/declared-from-<version>.json selects
+# the same M and thresholds within this much of the shipped ones, with TUNE false matches within MAX_FMR per channel.
+PROFILE_T_TOLERANCE = 0.01
+PROFILE_MAX_FMR = 0.01
+
+
+def compatible_profile_versions(dc: dict, sha: str) -> list[str]:
+    out = []
+    for f in sorted(C.RESULTS.glob("declared-from-*.json")):
+        version = f.stem.removeprefix("declared-from-")
+        r = json.loads(f.read_text())
+        if r["model"]["sha256"] != sha:
+            sys.exit(f"write_manifest.py: {f.name} was measured on another model.onnx; rerun it")
+        sides = [r["tune"], r["telephone"]["tune"], r["browser"]["tune"]]
+        ok = (r["rule"]["M"] == dc["rule"]["M"]
+              and all(abs(r["rule"][k] - dc["rule"][k]) <= PROFILE_T_TOLERANCE + 1e-9
+                      for k in ("T", "T_telephone", "T_suppressed"))
+              and all((s[k]["rate"] or 0.0) <= PROFILE_MAX_FMR
+                      for s in sides for k in ("falseMatchRealSpeech", "falseMatchOtherSyntheticVoices")))
+        print(f"write_manifest.py: declared voices of {version}: {'kept' if ok else 'not kept'} ({f.name})")
+        if ok:
+            out.append(version)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(C.MODEL_DIR / "manifest.json"))
@@ -49,6 +75,7 @@ def main() -> None:
     dc = json.loads((C.RESULTS / "declared.json").read_text())
     if dc["model"]["sha256"] != sha:
         sys.exit("write_manifest.py: declared.json was measured on another model.onnx; rerun declared_eval.py")
+    profiles_from = compatible_profile_versions(dc, sha)
 
     dist = distribution("resemblyzer")
     pretrained = Path(dist.locate_file("resemblyzer/pretrained.pt"))
@@ -166,6 +193,7 @@ def main() -> None:
                      f"sender's speech: T={dc['rule']['T_suppressed']}"),
             "M": dc["rule"]["M"], "T": dc["rule"]["T"], "T_telephone": dc["rule"]["T_telephone"],
             "T_suppressed": dc["rule"]["T_suppressed"],
+            **({"profilesFrom": profiles_from} if profiles_from else {}),
             "selection": dc["rule"]["selection"],
             "measured": {"command": dc["command"], "test": dc["test"], "testTelephone": dc["telephone"]["test"],
                          "testBrowser": dc["browser"]["test"]},
@@ -211,6 +239,9 @@ def main() -> None:
                         "detectors/training/.venv/bin/python detectors/training/speaker/parity.py && "
                         "detectors/training/.venv/bin/python detectors/training/speaker/takeover_eval.py && "
                         "detectors/training/.venv/bin/python detectors/training/speaker/declared_eval.py && "
+                        "detectors/training/.venv/bin/python detectors/training/speaker/declared_eval.py --profile-model "
+                        "detectors/training/.cache/speaker/model-fp32.onnx --out "
+                        "eval-results/speaker/declared-from-1.0.0.json && "
                         "detectors/training/.venv/bin/python detectors/training/speaker/write_manifest.py"),
             "seconds": round(parity["seconds"] + tk["seconds"] + dc["seconds"], 1),
             "metrics": metrics,
