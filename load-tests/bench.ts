@@ -13,7 +13,7 @@
  * `--only soak --soak-sec 1800` is the 30-minute soak).
  * Service settings: --audio-workers, --inference-workers, --ort-threads, --placement media|threads
  * (defaults 0, 1, 1, media: the service's; --placement threads --audio-workers 1 is the placement
- * before 2026-12-03, every detector on the inference thread), --no-challenges, --sfu-nice=-5 (mediasoup worker priority), --sfu-sched normal|fifo|rr (mediasoup workers' scheduling policy: real time needs root), --cascade-every N (second voice stage, e.g. voice-whisper, on one speech window in N per stream; 0 = off; default: its manifest), --analysis-nice 10 and --analysis-sched normal|batch|idle (analysis threads' priority),
+ * before 2026-12-03, every detector on the inference thread), --no-challenges, --sfu-nice=-5 (mediasoup worker priority), --sfu-sched normal|fifo|rr (mediasoup workers' scheduling policy: real time needs root), --cascade-every N (second voice stage, e.g. voice-whisper, on one speech window in N per stream; 0 = off; default: its manifest), --analysis-nice 10 and --analysis-sched normal|batch|idle (analysis threads' priority), --offpath-nice 5 (added for the threads off the score path: DFD_OFFPATH_NICE),
  * --analysis-cpus 1 --sfu-cpus 0 (CPU affinity of the analysis threads and the mediasoup workers),
  * media-impact: --background 50,100 (analysed background streams), --lockstep (send them in one burst per 20 ms
  * instead of spread like independent calls), --agent-nice=-10 and --agent-sched normal|fifo|rr (the probe agent's priority and policy); --ep cpu|webgpu (onnxruntime execution provider of the detectors: DFD_ORT_EP for the service parts, and the stage timings); capacity ramp: --steps 5,10,20 --hold 25.
@@ -69,6 +69,7 @@ const { values } = parseArgs({
     models: { type: 'string' },
     'agent-sched': { type: 'string' },
     'analysis-nice': { type: 'string' },
+    'offpath-nice': { type: 'string' },
     'analysis-sched': { type: 'string' },
     'analysis-cpus': { type: 'string' },
     'sfu-cpus': { type: 'string' },
@@ -111,6 +112,7 @@ const settings: BenchServiceSettings = {
   sfuNice: values['sfu-nice'] !== undefined ? Number(values['sfu-nice']) : defaultBenchServiceSettings.sfuNice,
   sfuSched: parseRealtimeOrNormal(values['sfu-sched'], 'sfu-sched', defaultBenchServiceSettings.sfuSched),
   analysisNice: values['analysis-nice'] !== undefined ? Number(values['analysis-nice']) : defaultBenchServiceSettings.analysisNice,
+  offPathNice: values['offpath-nice'] !== undefined ? int(values['offpath-nice'], 0) : defaultBenchServiceSettings.offPathNice,
   analysisSched: parseSchedulingPolicy(values['analysis-sched']),
   analysisCpus: cpus(values['analysis-cpus']),
   sfuCpus: cpus(values['sfu-cpus']),

@@ -35,6 +35,8 @@ export interface BenchServiceSettings {
   sfuSched: 'normal' | 'fifo' | 'rr';
   /** Nice value of the analysis threads (DFD_ANALYSIS_NICE; 0 = same priority as forwarding). */
   analysisNice: number;
+  /** Added to analysisNice for the threads off the score path (DFD_OFFPATH_NICE). */
+  offPathNice: number;
   /** Scheduling policy of the analysis threads (DFD_ANALYSIS_SCHED). */
   analysisSched: SchedulingPolicy;
   /** CPUs of the analysis threads and of the mediasoup workers (DFD_ANALYSIS_CPUS, DFD_SFU_CPUS; empty: any). */
@@ -59,6 +61,7 @@ export const defaultBenchServiceSettings: BenchServiceSettings = {
   sfuNice: 0,
   sfuSched: 'fifo',
   analysisNice: 10,
+  offPathNice: 0,
   analysisSched: 'normal',
   analysisCpus: [],
   sfuCpus: [],
@@ -168,6 +171,7 @@ export async function startBenchService(
       sfuNice: settings.sfuNice,
       sfuSched: settings.sfuSched,
       analysisNice: settings.analysisNice,
+      offPathNice: settings.offPathNice,
       analysisSched: settings.analysisSched,
       analysisCpus: settings.analysisCpus,
       sfuCpus: settings.sfuCpus,

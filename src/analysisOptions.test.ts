@@ -16,6 +16,25 @@ describe('pipelineOptions (config -> analysis pipeline)', () => {
   });
 });
 
+describe('DFD_OFFPATH_NICE (threads off the score path)', () => {
+  it('lowers the inference threads (speaker embeddings, second stage) and challenge analysis below the media workers', () => {
+    const c = loadConfig({ DFD_OFFPATH_NICE: '5' });
+    const p = pipelineOptions(c, analysisPriority(c));
+    expect(p.media?.threadPriority).toMatchObject({ nice: 10 });
+    expect(p.inference?.threadPriority).toMatchObject({ nice: 15 });
+    expect(challengeServiceOptions(c, analysisPriority(c)).analysis?.threadPriority).toMatchObject({ nice: 15 });
+    // every detector on the inference threads (the old placement): they hold the score path, so they keep its priority
+    const t = loadConfig({ DFD_OFFPATH_NICE: '5', DFD_INFERENCE_PLACEMENT: 'threads' });
+    expect(pipelineOptions(t, analysisPriority(t)).inference?.threadPriority).toMatchObject({ nice: 10 });
+    // capped at 19; 0 (the default) changes nothing; out of range is a config error
+    const capped = loadConfig({ DFD_ANALYSIS_NICE: '17', DFD_OFFPATH_NICE: '5' });
+    expect(pipelineOptions(capped, analysisPriority(capped)).inference?.threadPriority).toMatchObject({ nice: 19 });
+    const d = loadConfig({});
+    expect(pipelineOptions(d, analysisPriority(d)).inference?.threadPriority).toMatchObject({ nice: 10 });
+    expect(() => loadConfig({ DFD_OFFPATH_NICE: '20' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
+  });
+});
+
 describe('challengeServiceOptions (config -> every room\'s ChallengeManager)', () => {
   it('hands the high-risk spot-check settings to the manager and its policy; off by default', () => {
     const c = loadConfig({ DFD_CHALLENGE_HIGH_RISK: 'true', DFD_CHALLENGE_SPOTCHECK_P: '0.1', DFD_CHALLENGE_SPOTCHECK_MS: '30000' });

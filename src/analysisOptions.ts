@@ -16,6 +16,14 @@ export function analysisPriority(c: Config): ThreadPriority {
   return { nice: c.analysisNice, policy: c.analysisSched, cpus: c.analysisCpus };
 }
 
+/**
+ * DFD_OFFPATH_NICE: the priority of the threads off the score path (speaker embeddings, the second voice stage,
+ * challenge-response's analysis), `offPathNice` below the media workers'.
+ */
+export function offPathPriority(c: Config, priority: ThreadPriority): ThreadPriority {
+  return { ...priority, nice: Math.min(19, priority.nice + c.offPathNice) };
+}
+
 /** The inference pool's options: the service's own pool and a remote analysis worker's (`npm run worker`). */
 export function inferencePoolOptions(c: Config, priority: ThreadPriority): Partial<InferencePoolOptions> {
   return { workers: c.inferenceWorkers, threadPriority: priority, executionProvider: c.ortExecutionProvider, cpuModels: c.ortCpuModels, intraOpNumThreads: c.ortThreads, queueCapacity: c.inferenceQueue, maxAudioBatch: c.inferenceAudioBatch, maxBatchFrames: c.inferenceFaceBatch, lagWarnMs: c.lagWarnMs, faceForgeryFrames: c.faceForgeryFrames };
@@ -40,7 +48,8 @@ export function pipelineOptions(c: Config, priority: ThreadPriority): Partial<An
       logLevel: c.logLevel,
     },
     inferencePlacement: c.inferencePlacement === 'media' ? 'media-threads' : 'inference-threads',
-    inference: inferencePoolOptions(c, priority),
+    // With the score detectors in the media workers, the inference threads hold only off-path work.
+    inference: inferencePoolOptions(c, c.inferencePlacement === 'media' ? offPathPriority(c, priority) : priority),
     verdict: { pad: { mode: c.padMode, minPFake: c.padMinPFake, maxPFake: c.padMaxPFake }, machine: { takeoverHoldMs: c.takeoverHoldMs }, detectorFusion: c.detectorFusion },
     speakerContinuity: c.speakerContinuity,
     cascadeEvery: c.voiceCascadeEvery,
@@ -56,7 +65,7 @@ export function challengeServiceOptions(c: Config, priority: ThreadPriority): Pa
       spotCheckEveryMs: c.challengeSpotCheckMs,
       policy: { cooldownMs: c.challengeCooldownMs, maxPerCall: c.challengeMaxPerCall, spotCheckProbability: c.challengeSpotCheck },
     },
-    analysis: { threadPriority: priority },
+    analysis: { threadPriority: offPathPriority(c, priority) },
     leanPFake: c.challengeLeanP,
     leanPFakeTelephone: c.challengeLeanPTelephone,
     leanPFakeG722: c.challengeLeanPG722,
