@@ -61,7 +61,7 @@ export const defaultBenchServiceSettings: BenchServiceSettings = {
   sfuNice: 0,
   sfuSched: 'fifo',
   analysisNice: 10,
-  offPathNice: 0,
+  offPathNice: 5,
   analysisSched: 'normal',
   analysisCpus: [],
   sfuCpus: [],

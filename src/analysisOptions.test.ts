@@ -26,11 +26,13 @@ describe('DFD_OFFPATH_NICE (threads off the score path)', () => {
     // every detector on the inference threads (the old placement): they hold the score path, so they keep its priority
     const t = loadConfig({ DFD_OFFPATH_NICE: '5', DFD_INFERENCE_PLACEMENT: 'threads' });
     expect(pipelineOptions(t, analysisPriority(t)).inference?.threadPriority).toMatchObject({ nice: 10 });
-    // capped at 19; 0 (the default) changes nothing; out of range is a config error
+    // capped at 19; 5 by default (docs/performance.md); 0 gives every analysis thread one priority; out of range is a config error
     const capped = loadConfig({ DFD_ANALYSIS_NICE: '17', DFD_OFFPATH_NICE: '5' });
     expect(pipelineOptions(capped, analysisPriority(capped)).inference?.threadPriority).toMatchObject({ nice: 19 });
     const d = loadConfig({});
-    expect(pipelineOptions(d, analysisPriority(d)).inference?.threadPriority).toMatchObject({ nice: 10 });
+    expect(pipelineOptions(d, analysisPriority(d)).inference?.threadPriority).toMatchObject({ nice: 15 });
+    const same = loadConfig({ DFD_OFFPATH_NICE: '0' });
+    expect(pipelineOptions(same, analysisPriority(same)).inference?.threadPriority).toMatchObject({ nice: 10 });
     expect(() => loadConfig({ DFD_OFFPATH_NICE: '20' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
   });
 });
