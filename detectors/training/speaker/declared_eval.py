@@ -233,7 +233,8 @@ def main() -> None:
         "command": "detectors/training/.venv/bin/python detectors/training/speaker/declared_eval.py"
                    + (f" --seed {args.seed}" if args.seed != 17 else "")
                    + (f" --model {os.path.relpath(model_path, C.REPO)}" if model_path.resolve() != C.ONNX_PATH else "")
-                   + (f" --profile-model {os.path.relpath(profile_path, C.REPO)}" if profile_path != model_path else ""),
+                   + (f" --profile-model {os.path.relpath(profile_path, C.REPO)}"
+                      if profile_path != model_path else ""),
         "seed": args.seed,
         "model": {"file": os.path.relpath(model_path, C.REPO), "sha256": model_sha},
         "profileModel": {"file": os.path.relpath(profile_path, C.REPO), "sha256": profile_sha},

@@ -1,7 +1,9 @@
-"""Parity of the float32 export (export.py) with resemblyzer 0.1.4, and of the shipped int8 model with it, on real clips.
+"""Parity of the float32 export (export.py) with resemblyzer 0.1.4, and of the shipped int8 model with it, on real
+clips.
 
     detectors/training/.venv/bin/python detectors/training/speaker/parity.py [--train ../shared/train]
-        [--onnx detectors/training/.cache/speaker/model-fp32.onnx] [--quantized detectors/models/speaker-embed/model.onnx]
+        [--onnx detectors/training/.cache/speaker/model-fp32.onnx]
+        [--quantized detectors/models/speaker-embed/model.onnx]
 
 Clips: a fixed selection of bona fide clips of the training material (voice-tts, voice-vc; one or two per page) and,
 when installed, real speech from the Debian packages pocketsphinx-testdata and asterisk-core-sounds-en-g722. Every
@@ -15,8 +17,8 @@ when installed, real speech from the Debian packages pocketsphinx-testdata and a
  (c) information only, not gated: resemblyzer's whole pipeline (preprocess_wav: VAD trim + utterance-level -30 dBFS;
      embed_utterance: 1.6 s partials at rate 1.3, mean, L2) vs the ONNX on the same partial wav slices (per-window
      volume normalisation, zero context outside each window), mean, L2.
-Writes eval-results/speaker/parity.json; exits 1 when the smallest window cosine of (b) is below 0.999 or that of (d) below
-0.998.
+Writes eval-results/speaker/parity.json; exits 1 when the smallest window cosine of (b) is below 0.999 or that of (d)
+below 0.998.
 """
 from __future__ import annotations
 
