@@ -11,6 +11,9 @@ import type { AnalysisWindow, AudioWindow, WindowScore } from '../messages.js';
 import type { DetectorScore, DropEvent } from './InferenceBackend.js';
 import { InferencePool, type InferencePoolOptions } from './InferencePool.js';
 import { preprocessAudio, preprocessImage } from './preprocess.js';
+import { ensureVoiceFixtures } from '../../test/fixtures/build.js';
+import { readWav } from '../testing/audioSupport.js';
+import { resampleClip } from '../audio/Resampler.js';
 import { FaceAnalyzer } from '../../detectors/face/FaceAnalyzer.js';
 import { decodeImage, samplePhoto } from '../../detectors/face/fixtures.js';
 import { ParticipantVerdict } from '../verdict/ParticipantVerdict.js';
@@ -667,8 +670,15 @@ describe('InferencePool with the shipped audio models (voice-antispoof, speaker-
     return { pFake, vectors, batched: ms.size < windows.length };
   }
 
-  it('batches windows across streams (both models take a batch dimension): every answer equals the one computed alone', async () => {
-    const windows = Array.from({ length: 10 }, (_, i) => audioWindow({ stream: streamRef(`b${i}`), seq: i, seconds: 2, seed: 40 + i }));
+  it('batches windows across streams (both models take a batch dimension): every answer equals the one computed alone (the int8 speaker model within its quantization)', async () => {
+    // Ten streams of real speech (the LibriVox reader and asterisk's Allison, test/fixtures), one 2 s window each.
+    const wav = readWav(ensureVoiceFixtures().realSpeechWav);
+    const speech = resampleClip(wav.samples, wav.sampleRate, 16000);
+    const windows = Array.from({ length: 10 }, (_, i) => {
+      const w = audioWindow({ stream: streamRef(`b${i}`), seq: i, seconds: 2 });
+      w.samples.set(speech.subarray(i * 80_000, i * 80_000 + 32_000));
+      return w;
+    });
     const alone = await answers(windows, 1);
     const together = await answers(windows, 8);
     expect(alone.batched).toBe(false);
@@ -678,9 +688,12 @@ describe('InferencePool with the shipped audio models (voice-antispoof, speaker-
       const a = alone.vectors.get(w.seq)!;
       const b = together.vectors.get(w.seq)!;
       expect(b.length).toBe(256);
-      let maxDiff = 0;
-      for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
-      expect(maxDiff).toBeLessThan(1e-5);
+      // speaker-embed 1.1.0 quantizes its LSTM activations per run (int8), so a window's embedding moves a little with
+      // the windows batched beside it: on speech the cosine to itself alone stays within the recipe's parity gate
+      // (0.998; parity.py (e): at least 0.9993 on 1600 batched real windows). Batches of pure tones move more (0.993).
+      let dot = 0;
+      for (let i = 0; i < a.length; i++) dot += a[i]! * b[i]!;
+      expect(dot).toBeGreaterThan(0.998);
     }
   });
 

@@ -14,6 +14,8 @@ when installed, real speech from the Debian packages pocketsphinx-testdata and a
  (b) embedding: the float32 ONNX on the window vs resemblyzer.VoiceEncoder.forward on those same reference mel frames;
  (d) the shipped int8 model (--quantized; quantize.py) vs the float32 --onnx on the same windows, gated at 0.998
      ("none": skipped);
+ (e) with (d): the int8 model's embedding of a window in a batch of 8 random other windows vs alone, gated at 0.998
+     (dynamic quantization scales activations per run, so batching is no longer exact);
  (c) information only, not gated: resemblyzer's whole pipeline (preprocess_wav: VAD trim + utterance-level -30 dBFS;
      embed_utterance: 1.6 s partials at rate 1.3, mean, L2) vs the ONNX on the same partial wav slices (per-window
      volume normalisation, zero context outside each window), mean, L2.
@@ -45,6 +47,9 @@ import speakerlib as C
 MIN_COSINE = 0.999
 # (d) the int8 model (quantize.py) against the float32 export it was made from (README, "Decision: int8 LSTM layers")
 MIN_COSINE_QUANTIZED = 0.998
+# (e) batches of BATCH random windows, BATCHES of them
+BATCH = 8
+BATCHES = 200
 PER_CLIP = 6
 
 
@@ -101,7 +106,7 @@ def main() -> None:
     sess = mel_session(Path(args.onnx))
     shipped = C.session(Path(args.onnx))
     quantized = C.session(Path(args.quantized)) if args.quantized != "none" else None
-    q_cos, q_ref_cos = [], []
+    q_cos, q_ref_cos, q_windows, q_alone = [], [], [], []
     clips = select_clips(Path(args.train))
 
     mel_abs, mel_rel, emb_abs, emb_cos, pipe_cos = [], [], [], [], []
@@ -135,6 +140,8 @@ def main() -> None:
             if quantized is not None:
                 qe = quantized.run(["embedding"], {"waveform": w[None].astype(np.float32)})[0][0]
                 q_cos.append(cos(qe, e))
+                q_windows.append(w.astype(np.float32))
+                q_alone.append(qe)
                 q_ref_cos.append(cos(qe, ref_emb))
         # (c) whole-pipeline agreement (information only)
         raw = C.read_audio(path)
@@ -149,6 +156,16 @@ def main() -> None:
         m = pe.mean(axis=0)
         pipe_cos.append(cos(m / np.linalg.norm(m), ref_utt))
 
+    # (e) batch dependence: the int8 layers quantize their activations per run, so a window's embedding moves a little
+    # with the windows batched beside it (the service batches windows of up to 8 streams).
+    batch_cos = []
+    if quantized is not None and len(q_windows) >= BATCH:
+        rng = np.random.default_rng(0)
+        ws, alone = np.stack(q_windows), np.stack(q_alone)
+        for _ in range(BATCHES):
+            idx = rng.choice(len(ws), BATCH, replace=False)
+            e = quantized.run(["embedding"], {"waveform": ws[idx]})[0]
+            batch_cos.extend(float(c) for c in (e * alone[idx]).sum(axis=1))
     n = len(emb_cos)
     result = {
         "command": "detectors/training/.venv/bin/python detectors/training/speaker/parity.py",
@@ -168,7 +185,10 @@ def main() -> None:
         "quantized": None if quantized is None else {
             "onnx": os.path.relpath(args.quantized, C.REPO), "minCosineToOnnx": min(q_cos),
             "meanCosineToOnnx": float(np.mean(q_cos)), "minCosineToResemblyzer": min(q_ref_cos),
-            "threshold": MIN_COSINE_QUANTIZED},
+            "threshold": MIN_COSINE_QUANTIZED,
+            "batched": {"batches": BATCHES, "batchSize": BATCH, "minCosineToAlone": min(batch_cos) if batch_cos else None,
+                        "medianCosineToAlone": float(np.median(batch_cos)) if batch_cos else None,
+                        "note": "the same window embedded in a batch of 8 random parity windows vs alone (e)"}},
         "versions": {"resemblyzer": __import__("importlib.metadata").metadata.version("resemblyzer"),
                      "librosa": __import__("librosa").__version__, "onnxruntime": ort.__version__,
                      "torch": torch.__version__},
@@ -179,6 +199,10 @@ def main() -> None:
     print(json.dumps(result, indent=2))
     if min(emb_cos) < MIN_COSINE:
         print(f"parity.py: FAIL, smallest window cosine {min(emb_cos):.6f} < {MIN_COSINE}", file=sys.stderr)
+        sys.exit(1)
+    if batch_cos and min(batch_cos) < MIN_COSINE_QUANTIZED:
+        print(f"parity.py: FAIL, quantized: a batched window's cosine to itself alone {min(batch_cos):.6f} < "
+              f"{MIN_COSINE_QUANTIZED}", file=sys.stderr)
         sys.exit(1)
     if q_cos and min(q_cos) < MIN_COSINE_QUANTIZED:
         print(f"parity.py: FAIL, quantized: smallest window cosine {min(q_cos):.6f} < {MIN_COSINE_QUANTIZED}",

@@ -221,7 +221,11 @@ def main() -> None:
             "embeddingMaxAbsDiff": parity["embedding"]["maxAbsDiff"],
             "embeddingMinCosine": parity["embedding"]["minCosine"],
             "int8": {"minCosineToFloat32": q["minCosineToOnnx"], "meanCosineToFloat32": q["meanCosineToOnnx"],
-                     "minCosineToResemblyzer": q["minCosineToResemblyzer"], "threshold": q["threshold"]},
+                     "minCosineToResemblyzer": q["minCosineToResemblyzer"], "threshold": q["threshold"],
+                     "batchedMinCosineToAlone": q["batched"]["minCosineToAlone"],
+                     "batched": ("activations are quantized per run, so an embedding moves a little with the windows "
+                                 "batched beside it: smallest cosine of a window in a batch of 8 to itself alone, over "
+                                 f"{q['batched']['batches']} batches of parity windows")},
             "pipelineMinCosine": parity["pipeline"]["minCosine"],
             "pipelineMedianCosine": parity["pipeline"]["medianCosine"],
             "reference": "resemblyzer 0.1.4 wav_to_mel_spectrogram (librosa 0.11) and VoiceEncoder.forward",
