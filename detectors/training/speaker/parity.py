@@ -20,7 +20,7 @@ when installed, real speech from the Debian packages pocketsphinx-testdata and a
      embed_utterance: 1.6 s partials at rate 1.3, mean, L2) vs the ONNX on the same partial wav slices (per-window
      volume normalisation, zero context outside each window), mean, L2.
 Writes eval-results/speaker/parity.json; exits 1 when the smallest window cosine of (b) is below 0.999 or that of (d)
-below 0.998.
+or (e) below 0.998.
 """
 from __future__ import annotations
 
