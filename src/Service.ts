@@ -464,11 +464,11 @@ export class Service {
       pipeline.setDeclaredVoices(voices.filter((v) => declaredProfileStatus(v.model, installed) === 'active'));
     const stored = registry.list();
     apply(stored);
-    const inactive = stored.filter((v) => declaredProfileStatus(v.model, installed) !== 'active');
+    const inactive = stored.map((v) => declaredProfileStatus(v.model, installed)).filter((s) => s !== 'active');
     if (inactive.length > 0) {
       log.warn('declared voices not matched with the installed speaker model: enrol them again', {
         voices: inactive.length,
-        statuses: [...new Set(inactive.map((v) => declaredProfileStatus(v.model, installed)))],
+        statuses: [...new Set(inactive)],
         installed: installed ? `${installed.id}@${installed.version}` : null,
       });
     }

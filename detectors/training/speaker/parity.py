@@ -9,7 +9,7 @@ Clips: a fixed selection of bona fide clips of the training material (voice-tts,
 when installed, real speech from the Debian packages pocketsphinx-testdata and asterisk-core-sounds-en-g722. Every
 1.6 s window (0.8 s hop) of each trimmed clip, at most 6 per clip, windows under -60 dBFS skipped:
  (a) mel: the ONNX graph's own mel tensor (the output of its mel-filterbank MatMul, exposed as an extra output of an
-     in-memory copy of the shipped graph) vs resemblyzer.audio.wav_to_mel_spectrogram(normalize_volume(window, -30,
+     in-memory copy of the float32 graph) vs resemblyzer.audio.wav_to_mel_spectrogram(normalize_volume(window, -30,
      increase_only=True))[:160] (librosa 0.11 power mel, centred frames with zero padding);
  (b) embedding: the float32 ONNX on the window vs resemblyzer.VoiceEncoder.forward on those same reference mel frames;
  (d) the shipped int8 model (--quantized; quantize.py) vs the float32 --onnx on the same windows, gated at 0.998
@@ -70,7 +70,7 @@ def select_clips(train: Path) -> list[tuple[str, str]]:
 
 
 def mel_session(onnx_path: Path) -> ort.InferenceSession:
-    """The shipped graph with its mel tensor (output of the MatMul against the [201, 40] filterbank) as 2nd output."""
+    """The float32 graph with its mel tensor (output of the MatMul against the [201, 40] filterbank) as 2nd output."""
     m = onnx.load(str(onnx_path))
     dims = {i.name: list(i.dims) for i in m.graph.initializer}
     names = [n.output[0] for n in m.graph.node
@@ -104,7 +104,7 @@ def main() -> None:
 
     enc = VoiceEncoder("cpu", verbose=False).eval()
     sess = mel_session(Path(args.onnx))
-    shipped = C.session(Path(args.onnx))
+    float32 = C.session(Path(args.onnx))
     quantized = C.session(Path(args.quantized)) if args.quantized != "none" else None
     q_cos, q_ref_cos, q_windows, q_alone = [], [], [], []
     clips = select_clips(Path(args.train))
@@ -129,9 +129,9 @@ def main() -> None:
             mel_rel.append(float(d.max() / (np.abs(ref_mel).max() + 1e-20)))
             with torch.no_grad():
                 ref_emb = enc(torch.from_numpy(ref_mel[None].astype(np.float32))).numpy()[0]
-            e = shipped.run(["embedding"], {"waveform": w[None].astype(np.float32)})[0][0]
+            e = float32.run(["embedding"], {"waveform": w[None].astype(np.float32)})[0][0]
             if np.abs(e - emb[0]).max() > 0:
-                sys.exit("parity.py: the mel-exposing copy of the graph disagrees with the shipped graph")
+                sys.exit("parity.py: the mel-exposing copy of the graph disagrees with the float32 graph")
             emb_abs.append(float(np.abs(e - ref_emb).max()))
             c = cos(e, ref_emb)
             emb_cos.append(c)
@@ -152,7 +152,7 @@ def main() -> None:
         wav_slices, _ = enc.compute_partial_slices(len(wav), rate=1.3, min_coverage=0.75)
         wp = np.pad(wav, (0, max(0, wav_slices[-1].stop - len(wav))))
         parts = np.stack([wp[sl] for sl in wav_slices]).astype(np.float32)
-        pe = C.embed_windows(shipped, parts)
+        pe = C.embed_windows(float32, parts)
         m = pe.mean(axis=0)
         pipe_cos.append(cos(m / np.linalg.norm(m), ref_utt))
 
