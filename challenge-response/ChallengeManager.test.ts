@@ -4,6 +4,13 @@ import { ChallengeManager } from './ChallengeManager.js';
 import type { ChallengeEvent, ChallengeOutcome } from './ChallengeOutcome.js';
 import type { FaceObservation } from '../detectors/face/FaceObservation.js';
 import { espeak } from './testing/signals.js';
+import { analyseAudio } from './dsp/analyse.js';
+import type { AnalysisJob } from './dsp/AnalysisWorker.js';
+import { histogramTotals } from '../kernel/metrics.js';
+
+async function histogramStat(name: string, stat: 'count' | 'sum'): Promise<number> {
+  return (await histogramTotals(name))['']?.[stat] ?? 0;
+}
 
 // Speech fixtures, synthesized once.
 const normal1 = espeak('Good morning, I wanted to talk about the budget for next year');
@@ -61,6 +68,45 @@ describe('ChallengeManager', () => {
     const b = m.baseline('alice');
     expect(b.personal).toBe(true);
     expect(b.f0MedianHz).toBeGreaterThan(80);
+  });
+
+  it('tells the analyser what each request is for: first baseline chunks, refreshes, the response', async () => {
+    const jobs: AnalysisJob[] = [];
+    const ready = 'dfd_challenge_baseline_ready_seconds';
+    const [countBefore, sumBefore] = [await histogramStat(ready, 'count'), await histogramStat(ready, 'sum')];
+    const mm = new ChallengeManager({
+      callId: 'call-jobs',
+      policy: { cooldownMs: 0 },
+      analyser: (x, o, job) => {
+        jobs.push(job);
+        return analyseAudio(x, o);
+      },
+    });
+    try {
+      mm.addParticipant({ peerId: 'bob', hasAudio: true, hasVideo: false });
+      const t0 = Date.now();
+      for (const x of [normal1, normal2, normal3, normal1, normal2, normal3, normal1, normal2, normal3]) await feed(mm, 'bob', x);
+      expect(mm.baseline('bob').personal).toBe(true);
+      // Chunks before the baseline was personal are marked so (the worker serves them before refreshes).
+      const firstRefresh = jobs.findIndex((j) => j.kind === 'baseline' && j.personal);
+      expect(firstRefresh).toBeGreaterThan(0);
+      expect(jobs.slice(0, firstRefresh).every((j) => j.kind === 'baseline' && !j.personal)).toBe(true);
+      expect(jobs.slice(firstRefresh).every((j) => j.kind === 'baseline' && j.personal)).toBe(true);
+      // The time to a personal baseline is measured once per caller, from their first speech.
+      // It takes at least the 4 s of speech a personal baseline needs, and no longer than the feeding.
+      expect(await histogramStat(ready, 'count')).toBe(countBefore + 1);
+      const took = (await histogramStat(ready, 'sum')) - sumBefore;
+      expect(took).toBeGreaterThanOrEqual(4);
+      expect(took).toBeLessThanOrEqual((Date.now() - t0) / 1000);
+      const c = mm.requestChallenge('bob', 'operator', 'speak-loudly');
+      await vi.advanceTimersByTimeAsync(0);
+      await feed(mm, 'bob', loud);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(c.terminal).toBe(true);
+      expect(jobs.at(-1)).toEqual({ kind: 'response' });
+    } finally {
+      mm.close();
+    }
   });
 
   it('passes a compliant response, emits issued/response/outcome and verifies for a while', async () => {

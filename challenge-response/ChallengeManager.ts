@@ -24,6 +24,7 @@ import type { CheckOutcome, PoseBaseline } from './checkers/types.js';
 import { restingPose } from './checkers/video.js';
 import { verdictWeight, weightedPFake } from '../detectors/registry/Manifest.js';
 import { analyseAudio, type AudioAnalysis } from './dsp/analyse.js';
+import type { AnalysisJob } from './dsp/AnalysisWorker.js';
 import { resample } from './dsp/wav.js';
 import type { FaceObservation } from '../detectors/face/FaceObservation.js';
 import { BaselineTracker, type SpeakerBaseline } from './SpeakerBaseline.js';
@@ -36,6 +37,11 @@ const autoRefusals = new LogThrottle();
 const challengesTotal = counter({ name: 'dfd_challenges_total', help: 'Challenges finished, by kind and outcome', labelNames: ['kind', 'outcome'] as const });
 const evaluationSeconds = histogram({ name: 'dfd_challenge_evaluation_seconds', help: 'Time to judge one challenge response', buckets: latencyBuckets });
 const degradedTotal = counter({ name: 'dfd_challenge_input_degraded_total', help: 'Inputs the challenge manager dropped or repaired', labelNames: ['reason'] as const });
+const baselineReadySeconds = histogram({
+  name: 'dfd_challenge_baseline_ready_seconds',
+  help: "Wall time from a caller's first normal speech to their personal speaker baseline",
+  buckets: [4, 6, 8, 10, 12, 16, 20, 30, 45, 60, 90, 120, 180],
+});
 
 /** A chunk of contiguous mono PCM (e.g. the samples of an AudioWindow). */
 export interface AudioChunk {
@@ -67,6 +73,8 @@ interface Participant {
   pendingSamples: number;
   chunksSinceReady: number;
   baselineBusy: boolean;
+  /** `now()` of the first normal speech fed to the baseline (0: none yet). */
+  firstSpeechAt: number;
   lastAudioEnd: number;
   active: ActiveRun | undefined;
   lastOutcome: ChallengeOutcome | undefined;
@@ -129,6 +137,7 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
       pendingSamples: 0,
       chunksSinceReady: 0,
       baselineBusy: false,
+      firstSpeechAt: 0,
       lastAudioEnd: 0,
       active: undefined,
       lastOutcome: undefined,
@@ -404,7 +413,7 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
         all.set(a, off);
         off += a.length;
       }
-      const analysis = await this.analyse(all);
+      const analysis = await this.analyse(all, { kind: 'response' });
       const baseline = p.baseline.current();
       const res = entry.check({ analysis, baseline, params: spec.params });
       return { ...res, measurements: { ...res.measurements, baselinePersonal: baseline.personal ? 1 : 0, baselineSpeechSec: baseline.speechSeconds } };
@@ -477,6 +486,7 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
 
   private feedBaseline(p: Participant, samples: Float32Array): void {
     const chunkSamples = this.options.baselineChunkSec * SR;
+    if (p.firstSpeechAt === 0) p.firstSpeechAt = this.options.now();
     p.pending.push(samples.slice());
     p.pendingSamples += samples.length;
     if (p.pendingSamples < chunkSamples) return;
@@ -494,10 +504,12 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
       return;
     }
     p.baselineBusy = true;
-    this.analyse(all).then(
+    const personal = p.baseline.ready;
+    this.analyse(all, { kind: 'baseline', personal }).then(
       (a) => {
         p.baselineBusy = false;
         p.baseline.add(a.measurements);
+        if (!personal && p.baseline.ready) baselineReadySeconds.observe((this.options.now() - p.firstSpeechAt) / 1000);
       },
       (e: unknown) => {
         p.baselineBusy = false;
@@ -508,9 +520,9 @@ export class ChallengeManager extends TypedEmitter<ChallengeManagerEvents> {
     );
   }
 
-  private async analyse(samples: Float32Array): Promise<AudioAnalysis> {
+  private async analyse(samples: Float32Array, job: AnalysisJob): Promise<AudioAnalysis> {
     const opts = { ...this.options.analyse, sampleRate: SR };
-    return this.options.analyser ? this.options.analyser(samples, opts) : analyseAudio(samples, opts);
+    return this.options.analyser ? this.options.analyser(samples, opts, job) : analyseAudio(samples, opts);
   }
 
   private assertOpen(): void {

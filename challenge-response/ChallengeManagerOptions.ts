@@ -8,6 +8,7 @@ import type { ChallengeSpec } from './catalogue.js';
 import type { ChallengeTimeouts } from './Challenge.js';
 import type { ChallengePolicyOptions } from './ChallengePolicy.js';
 import type { AnalyseOptions, AudioAnalysis } from './dsp/analyse.js';
+import type { AnalysisJob } from './dsp/AnalysisWorker.js';
 import type { BaselineTrackerOptions } from './SpeakerBaseline.js';
 
 export interface ChallengeManagerOptions {
@@ -27,9 +28,10 @@ export interface ChallengeManagerOptions {
   analyse: Partial<AnalyseOptions>;
   /**
    * Runs the audio measurement pass (16 kHz mono). Default: in this thread (about 0.05-0.1 s
-   * of CPU per second of audio); pass `AnalysisWorker.analyse` to keep it off the event loop.
+   * of CPU per second of audio); pass `AnalysisWorker.analyse` to keep it off the event loop
+   * (it serves challenge responses before baseline chunks: `job`).
    */
-  analyser: ((samples: Float32Array, options: Partial<AnalyseOptions>) => AudioAnalysis | Promise<AudioAnalysis>) | undefined;
+  analyser: ((samples: Float32Array, options: Partial<AnalyseOptions>, job: AnalysisJob) => AudioAnalysis | Promise<AudioAnalysis>) | undefined;
   /** Deadlines of the non-terminal states, ms (awaiting-response adds the spec's duration). */
   timeouts: Partial<Omit<ChallengeTimeouts, 'awaitingResponseMs'>>;
   /** Response window = expected duration + this, s. */

@@ -42,6 +42,20 @@ export function histogram<L extends string = string>(cfg: {
 /** Latency buckets in seconds, 1 ms .. 10 s. */
 export const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** A histogram's observation count and sum per value of one label (key '' without `label`); {} if absent. Main-thread registry. */
+export async function histogramTotals(name: string, label?: string): Promise<Record<string, { count: number; sum: number }>> {
+  const m = registry.getSingleMetric(name);
+  const out: Record<string, { count: number; sum: number }> = {};
+  if (!m) return out;
+  for (const v of (await m.get()).values as client.MetricValueWithName<string>[]) {
+    const stat = v.metricName === `${name}_count` ? 'count' : v.metricName === `${name}_sum` ? 'sum' : undefined;
+    if (!stat) continue;
+    const t = (out[label ? String(v.labels[label] ?? '') : ''] ??= { count: 0, sum: 0 });
+    t[stat] += v.value;
+  }
+  return out;
+}
+
 /**
  * Metrics recorded inside worker threads (each thread has its own prom-client registry).
  * Workers post `registry.getMetricsAsJSON()` periodically; /metrics sums them with the

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { analyseAudio } from './analyse.js';
-import { AnalysisWorker } from './AnalysisWorker.js';
+import { AnalysisWorker, type AnalysisJob } from './AnalysisWorker.js';
+import { histogramTotals } from '../../kernel/metrics.js';
 import { espeak } from '../testing/signals.js';
 
 describe('AnalysisWorker', () => {
@@ -32,5 +33,38 @@ describe('AnalysisWorker', () => {
     await first;
     await w.close();
     await expect(w.analyse(new Float32Array(16000))).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+  });
+
+  it('serves a challenge response before waiting baselines, and first baselines before refreshes (a join storm)', async () => {
+    w = new AnalysisWorker({ maxQueue: 1 });
+    const speech = espeak('We should meet again on Tuesday afternoon if that works for you');
+    const done: string[] = [];
+    const submit = (name: string, job: AnalysisJob): Promise<unknown> => w.analyse(speech, {}, job).then(() => done.push(name));
+    // Refreshes of callers who already have a personal baseline, then first chunks of new
+    // callers: more than the response queue holds, all at once.
+    const storm = [
+      ...Array.from({ length: 6 }, (_, i) => submit(`refresh-${i}`, { kind: 'baseline', personal: true })),
+      ...Array.from({ length: 6 }, (_, i) => submit(`first-${i}`, { kind: 'baseline', personal: false })),
+    ];
+    expect(w.queued).toBe(12);
+    // The response is accepted (baselines do not count against its queue) and overtakes them.
+    const response = submit('response', { kind: 'response' });
+    await Promise.all([...storm, response]);
+    // refresh-0 was already on the thread when the rest arrived.
+    expect(done).toEqual(['refresh-0', 'response', ...Array.from({ length: 6 }, (_, i) => `first-${i}`), ...Array.from({ length: 5 }, (_, i) => `refresh-${i + 1}`)]);
+    expect(w.queued).toBe(0);
+    // Each request's wait for the thread is measured, by kind.
+    const waits = await histogramTotals('dfd_challenge_analysis_wait_seconds', 'kind');
+    expect(waits['response']?.count).toBeGreaterThanOrEqual(1);
+    expect(waits['baseline']?.count).toBeGreaterThanOrEqual(12);
+  });
+
+  it('bounds the baseline queue on its own: a full one refuses baselines, never a response', async () => {
+    w = new AnalysisWorker({ maxQueue: 2, maxBaselineQueue: 2 });
+    const x = new Float32Array(16000);
+    const held = [w.analyse(x, {}, { kind: 'baseline', personal: false }), w.analyse(x, {}, { kind: 'baseline', personal: true })];
+    await expect(w.analyse(x, {}, { kind: 'baseline', personal: false })).rejects.toMatchObject({ code: 'ERR_QUEUE_FULL', details: { max: 2 } });
+    const answers = await Promise.all([...held, w.analyse(x), w.analyse(x, {}, { kind: 'response' })]);
+    expect(answers.map((a) => a.measurements.durationSec)).toEqual([1, 1, 1, 1]);
   });
 });

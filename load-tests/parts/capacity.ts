@@ -10,6 +10,7 @@ import type { DropEvent } from '../../pipeline/inference/InferenceBackend.js';
 import { AgentClient } from '../AgentClient.js';
 import { detectorsInUse, metricByLabel, metricSum, publishSpeechStreams, sfuCpuMs, startBenchService, type BenchServiceSettings, stopAll } from '../harness.js';
 import { linearFit, processCpuMs, sleep, summarize, loadAvg1, type Summary } from '../stats.js';
+import { histogramTotals } from '../../kernel/metrics.js';
 
 /** The event-loop monitor samples every ELD_RES_MS; its readings include that period. */
 const ELD_RES_MS = 10;
@@ -53,6 +54,13 @@ export interface CapacityStep {
    * (dfd_challenge_input_degraded_total; "overlap-trimmed" is expected once per overlapping window).
    */
   challengeDegraded: Record<string, number>;
+  /**
+   * Challenge-response's speaker baselines of the streams that joined this step, from their join to
+   * the end of the hold: how many became personal and their mean wall time from first speech
+   * (dfd_challenge_baseline_ready_seconds), and the mean wait of the analysis requests for the
+   * analysis thread by kind (dfd_challenge_analysis_wait_seconds).
+   */
+  challengeBaseline: { joined: number; ready: number; meanReadySec: number | null; meanWaitSec: Record<string, number> };
   windowToScoreMs: Summary;
   queueMs: Summary;
   inferenceMs: Summary;
@@ -84,6 +92,18 @@ export interface CapacityResult {
   streamsPerCoreEstimate: number | null;
 }
 
+/** CapacityStep.challengeBaseline: the histograms' change since the step's streams joined. */
+async function baselineProgress(joined: number, ready0: { count: number; sum: number }, wait0: Record<string, { count: number; sum: number }>): Promise<CapacityStep['challengeBaseline']> {
+  const ready1 = (await histogramTotals('dfd_challenge_baseline_ready_seconds'))[''] ?? { count: 0, sum: 0 };
+  const ready = ready1.count - ready0.count;
+  const meanWaitSec: Record<string, number> = {};
+  for (const [kind, t] of Object.entries(await histogramTotals('dfd_challenge_analysis_wait_seconds', 'kind'))) {
+    const n = t.count - (wait0[kind]?.count ?? 0);
+    if (n > 0) meanWaitSec[kind] = +((t.sum - (wait0[kind]?.sum ?? 0)) / n).toFixed(3);
+  }
+  return { joined, ready, meanReadySec: ready > 0 ? +((ready1.sum - ready0.sum) / ready).toFixed(2) : null, meanWaitSec };
+}
+
 export async function runCapacity(opts: CapacityOptions, settings: BenchServiceSettings, modelsDir: string, speechWav: string, log: (m: string) => void): Promise<CapacityResult> {
   // DFD_BENCH_INFERENCE_QUEUE=N runs the service with DFD_INFERENCE_QUEUE=N (the bench ignores the environment otherwise).
   const q = Number(process.env['DFD_BENCH_INFERENCE_QUEUE'] ?? '');
@@ -110,7 +130,10 @@ export async function runCapacity(opts: CapacityOptions, settings: BenchServiceS
   let failures = 0;
   try {
     for (const n of opts.steps) {
-      await publishSpeechStreams(service, agent, n - have, { prefix: 'cap', firstIndex: have, roomSize: opts.roomSize });
+      const ready0 = (await histogramTotals('dfd_challenge_baseline_ready_seconds'))[''] ?? { count: 0, sum: 0 };
+      const wait0 = await histogramTotals('dfd_challenge_analysis_wait_seconds', 'kind');
+      const joined = n - have;
+      await publishSpeechStreams(service, agent, joined, { prefix: 'cap', firstIndex: have, roomSize: opts.roomSize });
       have = n;
       await sleep(opts.warmSec * 1000);
       scores.length = 0;
@@ -155,6 +178,7 @@ export async function runCapacity(opts: CapacityOptions, settings: BenchServiceS
           windowToScoreMs: summarize(stageScores.map((s) => s.latencyMs)), inferenceMs: summarize(stageScores.map((s) => s.inferenceMs), 2) },
         rtpDropped: (await metricSum('dfd_pipeline_rtp_dropped_total')) - rtp0,
         challengeDegraded: Object.fromEntries(Object.entries(await metricByLabel('dfd_challenge_input_degraded_total', 'reason')).map(([k, v]) => [k, v - (ch0[k] ?? 0)]).filter(([, v]) => (v as number) > 0)),
+        challengeBaseline: await baselineProgress(joined, ready0, wait0),
         windowToScoreMs: summarize(lat),
         queueMs: summarize(scores.map((s) => s.queueMs)),
         inferenceMs: summarize(scores.map((s) => s.inferenceMs), 2),
