@@ -190,7 +190,7 @@ export async function runCapacity(opts: CapacityOptions, settings: BenchServiceS
       };
       step.ok = step.windowsDropped === 0 && step.rtpDropped === 0 && step.windowsScored > 0 && step.windowToScoreMs.p95 < opts.latencyTargetMs;
       steps.push(step);
-      log(`capacity n=${n} scored=${step.windowsScored} dropped=${step.windowsDropped} p95=${step.windowToScoreMs.p95}ms embeddings=${step.embeddings} (dropped ${step.embeddingsDropped}, p95 ${step.windowToEmbeddingMs.p95}ms) stage=${step.stage.scored} (yielded ${step.stage.yielded}, p95 ${step.stage.windowToScoreMs.p95}ms) cpu=${step.cpu.totalCores} cores load=${step.loadAvg1} ok=${step.ok}`);
+      log(`capacity n=${n} scored=${step.windowsScored} dropped=${step.windowsDropped} p95=${step.windowToScoreMs.p95}ms embeddings=${step.embeddings} (dropped ${step.embeddingsDropped}, p95 ${step.windowToEmbeddingMs.p95}ms) stage=${step.stage.scored} (yielded ${step.stage.yielded}, p95 ${step.stage.windowToScoreMs.p95}ms) baselines=${step.challengeBaseline.ready}/${step.challengeBaseline.joined} (mean ${step.challengeBaseline.meanReadySec}s) cpu=${step.cpu.totalCores} cores load=${step.loadAvg1} ok=${step.ok}`);
       failures = step.ok ? 0 : failures + 1;
       if (failures >= opts.stopAfterFailures) break;
     }
