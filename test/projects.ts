@@ -27,6 +27,7 @@ export const INTEGRATION = [
   'challenge-response/checkers/videoOcclusion.test.ts',
   'challenge-response/checkers/videoRendered.test.ts',
   'challenge-response/dsp/AnalysisWorker.test.ts',
+  'challenge-response/joinStorm.test.ts',
   'challenge-response/prompt/prompt.test.ts',
   'pipeline/inference/providers.bench.test.ts',
   'deploy/grafana/dashboard.test.ts',

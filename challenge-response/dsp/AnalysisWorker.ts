@@ -10,8 +10,10 @@
  *   baseline  a caller's normal speech for the personal baseline: served when no response
  *             waits, callers without a personal baseline yet before refreshes, oldest first
  *             within each; bounded by `maxBaselineQueue`.
- * So a join storm (every caller's first baseline chunks at once) queues instead of being
- * refused, and can never push a challenge's answer out of the queue.
+ * So a join storm (every caller's first baseline chunks at once) can never push a challenge's
+ * answer out of the queue. The baseline queue stays 16 deep: a deeper one (128) gave every
+ * caller of an 80-stream storm a personal baseline 5-6 s sooner, but cost the score path in
+ * one run of three (docs/performance.md, "Challenge analysis under a join storm").
  */
 import { inheritedPriority, type ThreadPriority } from '../../kernel/threadPriority.js';
 import { SupervisedWorker } from '../../kernel/SupervisedWorker.js';
@@ -44,7 +46,7 @@ export interface AnalysisWorkerOptions {
 
 export const defaultAnalysisWorkerOptions: AnalysisWorkerOptions = {
   maxQueue: 16,
-  maxBaselineQueue: 128,
+  maxBaselineQueue: 16,
   timeoutMs: 20_000,
   execArgv: [],
   threadPriority: inheritedPriority,
