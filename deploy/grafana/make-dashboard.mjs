@@ -31,6 +31,12 @@ const panels = [
   panel('Inference queue depth', [['dfd_inference_queue_depth', '{{detector}}']]),
   panel('Stage latency p95', [[p95('dfd_pipeline_tap_to_window_seconds'), 'tap to window'], [p95('dfd_pipeline_window_to_verdict_seconds'), 'window to verdict'], [p95('dfd_face_stage_seconds', 'stage'), 'face {{stage}}']], { unit: 's' }),
   panel('Audio input', [['rate(dfd_audio_lost_packets_total[5m])', 'lost packets/s'], ['rate(dfd_audio_concealed_seconds_total[5m])', 'concealed s/s'], ['sum by (outcome) (rate(dfd_audio_packets_total[5m]))', 'packets {{outcome}}']]),
+  // Challenge answers are judged on one analysis thread shared with the callers' baseline chunks
+  // (answers first); a slow baseline means challenges are checked against population defaults.
+  row('Challenges'),
+  panel('Challenges /s (by outcome)', [['sum by (outcome) (rate(dfd_challenges_total[5m]))', '{{outcome}}']]),
+  panel('Challenge analysis p95', [[p95('dfd_challenge_analysis_wait_seconds', 'kind'), 'wait {{kind}}'], [p95('dfd_challenge_evaluation_seconds'), 'judging an answer'], [p95('dfd_challenge_baseline_ready_seconds'), 'first speech to personal baseline']], { unit: 's' }),
+  panel('Challenge inputs degraded /s (by reason)', [['sum by (reason) (rate(dfd_challenge_input_degraded_total[5m]))', '{{reason}}']]),
   // Service nodes send windows (dfd_remote_*), analysis workers score them (dfd_worker_*); one
   // series per node or worker (instance) where the load can differ between them.
   row('Cluster (remote analysis)'),
