@@ -74,3 +74,10 @@ export function procRssMb(pid: number | undefined): number {
 export function loadAvg1(): number {
   return +os.loadavg()[0]!.toFixed(2);
 }
+
+/** How many times each key occurs. */
+export function countBy(keys: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of keys) out[k] = (out[k] ?? 0) + 1;
+  return out;
+}

@@ -9,7 +9,7 @@ import type { WindowScore } from '../../pipeline/messages.js';
 import type { DropEvent } from '../../pipeline/inference/InferenceBackend.js';
 import { AgentClient } from '../AgentClient.js';
 import { detectorsInUse, metricByLabel, metricSum, publishSpeechStreams, sfuCpuMs, startBenchService, type BenchServiceSettings, stopAll } from '../harness.js';
-import { linearFit, processCpuMs, sleep, summarize, loadAvg1, type Summary } from '../stats.js';
+import { countBy, linearFit, processCpuMs, sleep, summarize, loadAvg1, type Summary } from '../stats.js';
 import { histogramTotals } from '../../kernel/metrics.js';
 
 /** The event-loop monitor samples every ELD_RES_MS; its readings include that period. */
@@ -157,8 +157,6 @@ export async function runCapacity(opts: CapacityOptions, settings: BenchServiceS
       const ag = (await agent.stats()).cpuMs - ag0;
       eld.disable();
       const lat = scores.map((s) => s.latencyMs);
-      const reasons: Record<string, number> = {};
-      for (const d of drops) reasons[d.reason] = (reasons[d.reason] ?? 0) + 1;
       const embedDrops = drops.filter((d) => d.task === 'speaker-embed').length;
       const total = (cpu + sfu) / wallMs;
       const step: CapacityStep = {
@@ -167,7 +165,7 @@ export async function runCapacity(opts: CapacityOptions, settings: BenchServiceS
         windowsProduced: produced,
         windowsScored: scores.length,
         windowsDropped: drops.length,
-        dropReasons: reasons,
+        dropReasons: countBy(drops.map((d) => d.reason)),
         embeddings: embeddingLatency.length,
         embeddingsDropped: embedDrops,
         windowToEmbeddingMs: summarize(embeddingLatency),

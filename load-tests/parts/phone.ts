@@ -15,7 +15,7 @@ import { TwilioTestCaller } from '../../ingest/testing/TwilioTestCaller.js';
 import { AudioHookTestClient } from '../../ingest/testing/AudioHookTestClient.js';
 import { SipTestCaller } from '../../ingest/testing/SipTestCaller.js';
 import { startBenchService, sfuCpuMs, stopAll, type BenchServiceSettings } from '../harness.js';
-import { linearFit, processCpuMs, sleep, summarize, loadAvg1, type Summary } from '../stats.js';
+import { countBy, linearFit, processCpuMs, sleep, summarize, loadAvg1, type Summary } from '../stats.js';
 
 const KEY = 'bench-phone-key-0123456789';
 const ELD_RES_MS = 10;
@@ -38,6 +38,8 @@ export interface PhoneStep {
   windowsProduced: number;
   windowsScored: number;
   windowsDropped: number;
+  /** Dropped windows by detector and reason ("speaker-embed backlog"). */
+  droppedBy: Record<string, number>;
   windowToScoreMs: Summary;
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   cpu: { serviceCores: number; sfuCores: number; totalCores: number; perCallPctOfCore: number };
@@ -126,6 +128,7 @@ export async function runPhone(opts: PhoneOptions, settings: BenchServiceSetting
         windowsProduced: produced,
         windowsScored: scores.length,
         windowsDropped: drops.length,
+        droppedBy: countBy(drops.map((d) => `${d.detector} ${d.reason}`)),
         windowToScoreMs: summarize(scores),
         eventLoopDelayMs: { p50: eldMs(eld.percentile(50)), p99: eldMs(eld.percentile(99)), max: eldMs(eld.max) },
         cpu: { serviceCores: +(cpu / wallMs).toFixed(3), sfuCores: +(sfu / wallMs).toFixed(3), totalCores: +total.toFixed(3), perCallPctOfCore: +((total * 100) / n).toFixed(3) },
@@ -134,7 +137,7 @@ export async function runPhone(opts: PhoneOptions, settings: BenchServiceSetting
       };
       step.ok = step.windowsDropped === 0 && step.windowsScored > 0 && step.windowToScoreMs.p95 < opts.latencyTargetMs;
       steps.push(step);
-      log(`phone n=${n} scored=${step.windowsScored} dropped=${step.windowsDropped} p95=${step.windowToScoreMs.p95}ms cpu=${step.cpu.totalCores} cores ok=${step.ok}`);
+      log(`phone n=${n} scored=${step.windowsScored} dropped=${step.windowsDropped}${step.windowsDropped ? ` (${Object.entries(step.droppedBy).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''} p95=${step.windowToScoreMs.p95}ms cpu=${step.cpu.totalCores} cores ok=${step.ok}`);
       failures = step.ok ? 0 : failures + 1;
       if (failures >= opts.stopAfterFailures) break;
     }
