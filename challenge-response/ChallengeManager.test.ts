@@ -5,8 +5,11 @@ import type { ChallengeEvent, ChallengeOutcome } from './ChallengeOutcome.js';
 import type { FaceObservation } from '../detectors/face/FaceObservation.js';
 import { espeak } from './testing/signals.js';
 import { analyseAudio } from './dsp/analyse.js';
-import type { AnalysisJob } from './dsp/AnalysisWorker.js';
+import type { ChallengeManagerOptions } from './ChallengeManagerOptions.js';
 import { histogramTotals } from '../kernel/metrics.js';
+
+/** What the manager tells its analyser a request is for. */
+type AnalysisJob = Parameters<NonNullable<ChallengeManagerOptions['analyser']>>[2];
 
 async function histogramStat(name: string, stat: 'count' | 'sum'): Promise<number> {
   return (await histogramTotals(name))['']?.[stat] ?? 0;
