@@ -12,8 +12,9 @@
  *             within each; bounded by `maxBaselineQueue`.
  * So a join storm (every caller's first baseline chunks at once) can never push a challenge's
  * answer out of the queue. The baseline queue stays 16 deep: a deeper one (128) gave every
- * caller of an 80-stream storm a personal baseline 5-6 s sooner, but cost the score path in
- * one run of three (docs/performance.md, "Challenge analysis under a join storm").
+ * caller of an 80-stream storm a personal baseline 5-6 s sooner, and was not adopted under two
+ * rules fixed before their runs (its runs dropped a few more speaker embeddings, within the
+ * bench's spread; docs/performance.md, "Challenge analysis under a join storm").
  */
 import { inheritedPriority, type ThreadPriority } from '../../kernel/threadPriority.js';
 import { SupervisedWorker } from '../../kernel/SupervisedWorker.js';
