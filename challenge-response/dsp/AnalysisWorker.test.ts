@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { analyseAudio } from './analyse.js';
 import { AnalysisWorker, type AnalysisJob } from './AnalysisWorker.js';
 import { histogramTotals } from '../../kernel/metrics.js';
+import type { SupervisedWorker } from '../../kernel/SupervisedWorker.js';
 import { espeak } from '../testing/signals.js';
 
 describe('AnalysisWorker', () => {
@@ -57,6 +58,24 @@ describe('AnalysisWorker', () => {
     const waits = await histogramTotals('dfd_challenge_analysis_wait_seconds', 'kind');
     expect(waits['response']?.count).toBeGreaterThanOrEqual(1);
     expect(waits['baseline']?.count).toBeGreaterThanOrEqual(12);
+  });
+
+  it('a thread that dies fails only the request it was running; the waiting ones are served by a new thread', async () => {
+    w = new AnalysisWorker();
+    const speech = espeak('We should meet again on Tuesday afternoon if that works for you');
+    const running = w.analyse(speech, {}, { kind: 'baseline', personal: false });
+    const waiting = [w.analyse(speech), w.analyse(speech.subarray(0, 16000), {}, { kind: 'baseline', personal: true })] as const;
+    // End the thread under the running request, as a crash would (the supervisor's own path for a hung job).
+    const thread = (w as unknown as { worker: SupervisedWorker<unknown, unknown> }).worker;
+    const generation = thread.generation;
+    const failed = expect(running).rejects.toMatchObject({ code: 'ERR_INTERNAL', message: expect.stringMatching(/analysis worker failed/) });
+    await thread.terminate();
+    await failed;
+    const [a, b] = await Promise.all(waiting);
+    expect(a.measurements).toEqual(analyseAudio(speech).measurements);
+    expect(b.measurements.durationSec).toBe(1);
+    expect(thread.generation).toBe(generation + 1);
+    expect(w.queued).toBe(0);
   });
 
   it('bounds the baseline queue on its own: a full one refuses baselines, never a response', async () => {
