@@ -55,10 +55,11 @@ export interface CapacityStep {
    */
   challengeDegraded: Record<string, number>;
   /**
-   * Challenge-response's speaker baselines of the streams that joined this step, from their join to
-   * the end of the hold: how many became personal and their mean wall time from first speech
+   * Challenge-response's speaker baselines from the moment this step's streams joined to the end of
+   * its hold: how many streams joined, how many baselines became personal (theirs, or an earlier
+   * step's stream that was still waiting) and their mean wall time from first speech
    * (dfd_challenge_baseline_ready_seconds), and the mean wait of the analysis requests for the
-   * analysis thread by kind (dfd_challenge_analysis_wait_seconds).
+   * analysis thread by kind (dfd_challenge_analysis_wait_seconds). With one step all streams join at once.
    */
   challengeBaseline: { joined: number; ready: number; meanReadySec: number | null; meanWaitSec: Record<string, number> };
   windowToScoreMs: Summary;
