@@ -146,10 +146,14 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
       p.addScore(scored);
       this.safeEmit('score', scored);
     });
-    // Speaker-embedding windows track the voice's continuity; their drops say nothing of the verdict's evidence.
+    // Speaker-embedding windows track the voice's continuity; their drops are counted on the model
+    // (verdict.models), not as lost evidence (ParticipantVerdict.addDropped).
     inference.on('embedding', (e) => this.#known(e.stream)?.addSpeakerEmbedding(e));
     inference.on('dropped', (d) => {
-      if (d.task !== 'speaker-embed') this.#known(d.stream)?.addDropped(d);
+      const p = this.#known(d.stream);
+      if (!p) return;
+      const version = this.inference.detectors().find((x) => x.id === d.detector)?.version;
+      p.addDropped(version !== undefined ? { ...d, modelVersion: version } : d);
     });
     this.#timer = setInterval(() => {
       for (const p of this.#participants.values()) p.tick();

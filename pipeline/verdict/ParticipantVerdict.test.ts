@@ -119,6 +119,37 @@ describe('ParticipantVerdict', () => {
     expect(pv.current().dropped.windows).toBe(3);
   });
 
+  it('says per model what ran and what was dropped; a dropped speaker embedding is no lost evidence', () => {
+    const { pv } = setup();
+    pv.observe(audioWindow({ stream: A }));
+    // A stage starved from its first window: its version comes with the drop.
+    pv.addDropped({ stream: A, detector: 'voice-stage', task: 'voice-antispoof', reason: 'queue-full', modelVersion: '0.1.0' }, 2);
+    pv.addScore(score(A, 0.1, 5));
+    pv.addScore(score(A, 0.1, 5, 1));
+    for (let i = 0; i < 4; i++) pv.addSpeakerEmbedding({ vector: Float32Array.from({ length: 8 }, (_, k) => (k === 0 ? 1 : 0)), channel: 'wideband', detector: 'speaker-embed', modelVersion: '1.1.0' });
+    const before = pv.current();
+    expect(before.dropped.windows).toBe(2);
+    // Later drops without a version take the model's known one.
+    pv.addDropped({ stream: A, detector: 'speaker-embed', task: 'speaker-embed', reason: 'queue-full' }, 3);
+    pv.addDropped({ stream: A, detector: 'voice-x', task: 'voice-antispoof', reason: 'stale' }, 1);
+    const v = pv.current();
+    expect(v.models).toEqual([
+      { id: 'speaker-embed', version: '1.1.0', windows: 4, dropped: 3 },
+      { id: 'voice-stage', version: '0.1.0', windows: 0, dropped: 2 },
+      { id: 'voice-x', version: '1.0.0', windows: 2, dropped: 1 },
+    ]);
+    // Only the scoring detectors' drops count against the evidence.
+    expect(v.dropped.windows).toBe(3);
+    expect(v.confidence).toBeLessThan(before.confidence);
+    const unchanged = v.confidence;
+    pv.addDropped({ stream: A, detector: 'speaker-embed', task: 'speaker-embed', reason: 'queue-full' }, 50);
+    expect(pv.current().confidence).toBe(unchanged);
+    expect(pv.current().models[0]).toEqual({ id: 'speaker-embed', version: '1.1.0', windows: 4, dropped: 53 });
+    // A drop of a model never seen and of unknown version is counted against the evidence only.
+    pv.addDropped({ stream: A, detector: 'voice-other', task: 'voice-antispoof', reason: 'queue-full' }, 1);
+    expect(pv.current().models.map((m) => m.id)).toEqual(['speaker-embed', 'voice-stage', 'voice-x']);
+  });
+
   it('emits only on state change or a significant confidence change', () => {
     const { pv, events } = setup();
     pv.observe(audioWindow({ stream: A }));

@@ -3,7 +3,9 @@
  *
  *   observe(window)  -> latest input quality per modality, speech seconds / face frames
  *   addScore(score)  -> that modality's EvidenceAccumulator
- *   addDropped(ev)   -> dropped-window counts (lower the confidence)
+ *   addDropped(ev)   -> dropped-window counts (lower the confidence); each model's own count in
+ *                     `models[].dropped` (a speaker-embed drop is counted there only: it is no
+ *                     lost evidence, but the takeover check saw less of the call)
  *   markVerified / markDeepfakeLikely / revokeVerified -> challenge outcomes and operator decisions,
  *                     written by the decision layer (decision/ParticipantDecisions.ts) only
  *   addSpeakerEmbedding(e) -> IdentityContinuity; a change of voice -> markTakeover: `suspicious`
@@ -184,10 +186,12 @@ export interface Verdict {
   dropped: { windows: number; fraction: number };
   reason?: string;
   /**
-   * The detectors that scored this participant, each with the windows it scored: a cascade stage
-   * (one window in N, fewer when it yielded to a backlog) shows here how much of the call it saw.
+   * The models that ran on this participant, each with the windows it scored (speaker-embed: the
+   * embeddings the takeover check received): a cascade stage (one window in N, fewer when it
+   * yielded to a backlog) shows here how much of the call it saw. `dropped` (absent when none):
+   * that model's windows dropped under load, counted.
    */
-  models: { id: string; version: string; windows: number }[];
+  models: { id: string; version: string; windows: number; dropped?: number }[];
   updatedAt: number;
 }
 
@@ -248,7 +252,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   private videoQuality: VideoQuality | undefined;
   private speechSeconds = 0;
   private faceFrames = 0;
-  private readonly models = new Map<string, { version: string; windows: number }>();
+  private readonly models = new Map<string, { version: string; windows: number; dropped: number }>();
   private last: Verdict | undefined;
   private lastEmitted: Verdict | undefined;
 
@@ -304,8 +308,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   addScore(score: WindowScore & { task?: ModelTask; weight?: number }): void {
     const kind = score.stream.kind;
     this.seen[kind] = true;
-    const seen = this.models.get(score.detector);
-    this.models.set(score.detector, { version: score.modelVersion, windows: (seen?.version === score.modelVersion ? seen.windows : 0) + 1 });
+    this.countModel(score.detector, score.modelVersion, 1, 0);
     const w = verdictWeight(score.weight);
     if (w > 0) {
       const acc = this.accumulatorFor(kind, score);
@@ -320,11 +323,24 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
     this.evaluate();
   }
 
-  /** Counts dropped windows, except reasons in `ignoredDropReasons` (not overload). */
-  addDropped(ev: Pick<DropEvent, 'stream'> & { reason?: DropReason; detector?: string; task?: ModelTask }, count = 1): void {
+  /**
+   * Counts dropped windows, except reasons in `ignoredDropReasons` (not overload): on the model
+   * (`models[].dropped`, when its version is known: `modelVersion` or an earlier window's) and,
+   * for a scoring detector, against the evidence (the verdict's confidence).
+   */
+  addDropped(ev: Pick<DropEvent, 'stream'> & { reason?: DropReason; detector?: string; task?: ModelTask; modelVersion?: string }, count = 1): void {
     if (ev.reason && this.options.ignoredDropReasons.includes(ev.reason)) return;
-    this.accumulatorFor(ev.stream.kind, ev).addDropped(count, this.options.now());
+    const version = ev.detector !== undefined ? (ev.modelVersion ?? this.models.get(ev.detector)?.version) : undefined;
+    if (ev.detector !== undefined && version !== undefined) this.countModel(ev.detector, version, 0, count);
+    if (ev.task !== 'speaker-embed') this.accumulatorFor(ev.stream.kind, ev).addDropped(count, this.options.now());
     this.evaluate();
+  }
+
+  /** `models`: windows scored and dropped per model; a new version starts its counts again. */
+  private countModel(detector: string, version: string, windows: number, dropped: number): void {
+    const seen = this.models.get(detector);
+    const same = seen !== undefined && seen.version === version;
+    this.models.set(detector, { version, windows: (same ? seen.windows : 0) + windows, dropped: (same ? seen.dropped : 0) + dropped });
   }
 
   /** Decayed state of each presentation-attack detector (for inspection; not in the verdict event). */
@@ -404,7 +420,8 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
    * One speech window's speaker embedding (task speaker-embed). When the voice is no longer the
    * one enrolled at the start of the call, it is a takeover: see markTakeover.
    */
-  addSpeakerEmbedding(e: { vector: Float32Array; channel: ContinuityChannel }): void {
+  addSpeakerEmbedding(e: { vector: Float32Array; channel: ContinuityChannel; detector?: string; modelVersion?: string }): void {
+    if (e.detector !== undefined && e.modelVersion !== undefined) this.countModel(e.detector, e.modelVersion, 1, 0);
     const r = this.voice.add(e.vector, e.channel);
     if (r.state === 'takeover') this.markTakeover('takeover:voice', 'audio');
     const set = this.options.declaredVoices();
@@ -548,7 +565,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
       },
       dropped: { windows: droppedWindows, fraction: scored + droppedWindows > 0 ? droppedFraction : 0 },
       ...(reason ? { reason } : {}),
-      models: [...this.models].map(([id, m]) => ({ id, version: m.version, windows: m.windows })).sort((a, b) => a.id.localeCompare(b.id)),
+      models: [...this.models].map(([id, m]) => ({ id, version: m.version, windows: m.windows, ...(m.dropped > 0 ? { dropped: m.dropped } : {}) })).sort((a, b) => a.id.localeCompare(b.id)),
       updatedAt: now,
     };
     this.last = verdict;

@@ -103,6 +103,11 @@ describe('mid-call takeover (real voices, real speaker model, real worker thread
 
     const tk = spliced.verdicts.find((v) => v.reason === 'takeover:voice')!;
     expect(tk.state).toBe('suspicious');
+    // The verdict names the speaker model and the embeddings it had (verdict.models).
+    const speaker = pipeline.inference.detectors().find((d) => d.task === 'speaker-embed')!;
+    const listed = tk.models.find((m) => m.id === speaker.id);
+    expect(listed?.version).toBe(speaker.version);
+    expect(listed?.windows).toBeGreaterThan(0);
     expect(pipeline.participant('tk', 'spliced')!.takeovers).toBeGreaterThanOrEqual(1);
     expect(pipeline.participant('tk', 'single')!.takeovers).toBe(0);
     expect(single.verdicts.some((v) => v.reason === 'takeover:voice')).toBe(false);
