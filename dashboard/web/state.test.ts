@@ -55,6 +55,24 @@ describe('dashboard state reducer', () => {
     expect(s.applied).toBe(4);
   });
 
+  it('keeps the models the latest verdict names, with their windows and drops', () => {
+    const withModels = (sec: number, models: unknown): DashboardAction => {
+      const e = parseWireEvent({ schemaVersion: 1, id: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`, type: 'verdict', roomId: 'r1', peerId: 'a', callId: 'c-1', displayName: 'A', ts: ts(sec), ...(models === undefined ? {} : { models }), payload: { state: 'likely-genuine', pFake: 0.2, confidence: 0.6 } });
+      if (!e) throw new Error('test event did not parse');
+      return { type: 'event', event: e };
+    };
+    let s = run([{ type: 'rooms', calls: [summary('r1', 'c-1', [['a', 'collecting']])] }]);
+    expect(participant(s, 'a')?.models).toBeUndefined();
+    s = run([withModels(1, [{ id: 'voice-antispoof', version: '0.3.0', windows: 9 }, { id: 'speaker-embed', version: '1.1.0', windows: 7, dropped: 2 }])], s);
+    expect(participant(s, 'a')?.models).toEqual([
+      { id: 'voice-antispoof', version: '0.3.0', windows: 9, dropped: 0 },
+      { id: 'speaker-embed', version: '1.1.0', windows: 7, dropped: 2 },
+    ]);
+    // A verdict without the list (an older service) keeps the last one known.
+    s = run([withModels(2, undefined)], s);
+    expect(participant(s, 'a')?.models).toHaveLength(2);
+  });
+
   it("labels a detector the verdict does not fully trust with its weight (from the score event)", () => {
     const weighted = (detector: string, pFake: number, sec: number, weight: unknown): DashboardAction => ({ type: 'event', event: ev('score', 'w', { detector, pFake, evidence: 1, windowSeq: sec, queueMs: 1, inferenceMs: 2, weight }, sec) });
     const s = run([weighted('voice-antispoof', 0.7, 1, 0), weighted('face-forgery', 0.4, 2, 0.16), weighted('face-x', 0.2, 3, 1), weighted('face-y', 0.2, 4, 'junk')]);

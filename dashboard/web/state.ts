@@ -11,6 +11,7 @@
  */
 import type { ChallengeBasis } from '../../api/historyWire.js';
 import { isVerdictState, type CallSummary, type Evidence, type ParticipantRecord, type VerdictState, type WireEvent } from './types.js';
+import type { ModelCoverage } from './modelCoverage.js';
 
 export interface DashboardLimits {
   /** Timeline points kept per participant (a verdict adds two: pFake and confidence). */
@@ -87,6 +88,8 @@ export interface ParticipantView {
   reason: string | undefined;
   /** What the latest live verdict rested on (absent until one arrives). */
   evidence: Evidence | undefined;
+  /** The models that analysed the participant, with windows scored and dropped (latest live verdict). */
+  models: ModelCoverage[] | undefined;
   /** Set once a verdict arrived on the live stream (polls then no longer override the state). */
   liveVerdict: boolean;
   timeline: TimelinePoint[];
@@ -151,7 +154,7 @@ const ALERT_STATES: ReadonlySet<string> = new Set(['suspicious', 'deepfake-likel
 const FAILED_OUTCOMES: ReadonlySet<string> = new Set(['failed', 'non-compliant', 'timed-out']);
 
 function newParticipant(peerId: string, displayName: string): ParticipantView {
-  return { peerId, displayName, present: true, state: 'collecting', pFake: null, confidence: null, reason: undefined, evidence: undefined, liveVerdict: false, timeline: [], decisions: [] };
+  return { peerId, displayName, present: true, state: 'collecting', pFake: null, confidence: null, reason: undefined, evidence: undefined, models: undefined, liveVerdict: false, timeline: [], decisions: [] };
 }
 
 function bounded<T>(items: T[], max: number, fromStart: boolean): T[] {
@@ -319,6 +322,7 @@ function applyEvent(state: DashboardState, e: WireEvent, limits: DashboardLimits
         confidence: v.confidence,
         reason: v.reason,
         evidence: v.evidence ?? p.evidence,
+        models: e.models ?? p.models,
         liveVerdict: true,
         timeline: addPoints(
           p.timeline,

@@ -9,6 +9,7 @@
 
 import { VerdictStates, type VerdictState } from '../../pipeline/verdict/VerdictMachine.js';
 import { displayStyles } from './verdictDisplay.js';
+import { parseModelCoverage, type ModelCoverage } from './modelCoverage.js';
 import type { ChallengeBasis } from '../../api/historyWire.js';
 
 export const VERDICT_STATES = VerdictStates;
@@ -61,7 +62,7 @@ interface Envelope {
 }
 
 export type WireEvent =
-  | (Envelope & { type: 'verdict'; payload: { state: VerdictState; pFake: number; confidence: number; reason?: string | undefined; evidence?: Evidence | undefined } })
+  | (Envelope & { type: 'verdict'; payload: { state: VerdictState; pFake: number; confidence: number; reason?: string | undefined; evidence?: Evidence | undefined }; models?: ModelCoverage[] | undefined })
   | (Envelope & { type: 'score'; payload: { detector: string; pFake: number; weight?: number | undefined } })
   | (Envelope & {
       type: 'challenge';
@@ -118,7 +119,7 @@ export function parseWireEvent(value: unknown): WireEvent | undefined {
   switch (type) {
     case 'verdict':
       if (!isVerdictState(p['state']) || !isProb(p['pFake']) || !isProb(p['confidence'])) return undefined;
-      return { ...env, type, payload: { state: p['state'], pFake: p['pFake'], confidence: p['confidence'], reason: optStr(p['reason'], 500), evidence: parseEvidence(p['evidence']) } };
+      return { ...env, type, payload: { state: p['state'], pFake: p['pFake'], confidence: p['confidence'], reason: optStr(p['reason'], 500), evidence: parseEvidence(p['evidence']) }, models: parseModelCoverage(value['models']) };
     case 'score':
       if (!isStr(p['detector'], 128) || !isProb(p['pFake'])) return undefined;
       return { ...env, type, payload: { detector: p['detector'], pFake: p['pFake'], weight: isProb(p['weight']) ? p['weight'] : undefined } };

@@ -8,6 +8,7 @@
 import type { Alert, CallView, ChallengeEntry, DashboardState, DepartedEntry, ParticipantView } from './state.js';
 import { stateColours, stateLabels } from './types.js';
 import { describeVerdict } from './verdictDisplay.js';
+import { describeCoverage } from './modelCoverage.js';
 import { renderVerdictBadge } from './verdictBadge.js';
 import { triggerText } from './challengeTrigger.js';
 import { TimelineChart } from './charts.js';
@@ -34,6 +35,8 @@ interface ParticipantEls {
   numbers: HTMLElement;
   detail: HTMLElement;
   reason: HTMLElement;
+  /** Which models analysed the participant, and what they dropped under load (modelCoverage.ts). */
+  coverage: HTMLElement;
   chart: TimelineChart;
   decisions: HTMLElement;
   last: ParticipantView | undefined;
@@ -195,6 +198,7 @@ export class DashboardView {
     const numbers = el('div', { class: 'numbers', 'data-testid': 'numbers' });
     const detail = el('div', { class: 'detail', 'data-testid': 'verdict-detail' });
     const reason = el('div', { class: 'reason' });
+    const coverage = el('div', { class: 'coverage', 'data-testid': 'coverage' });
     const chartHost = el('div', { class: 'timeline', role: 'img', 'data-testid': 'timeline', 'data-points': '0' });
     const actions = el('div', { class: 'actions', role: 'group' });
     const button = (action: OperatorAction, label: string, cls: string): HTMLButtonElement => {
@@ -209,9 +213,9 @@ export class DashboardView {
     };
     actions.append(button('challenge', 'Challenge now', 'secondary'), button('confirm', 'Confirm', 'danger'), button('dismiss', 'Dismiss', 'secondary'));
     const decisions = el('ul', { class: 'decisions', 'data-testid': 'decisions' });
-    root.append(head, numbers, detail, reason, chartHost, actions, decisions);
+    root.append(head, numbers, detail, reason, coverage, chartHost, actions, decisions);
     const chart = new TimelineChart(chartHost);
-    return { root, name, presence, badge, numbers, detail, reason, chart, decisions, last: undefined };
+    return { root, name, presence, badge, numbers, detail, reason, coverage, chart, decisions, last: undefined };
   }
 
   #updateParticipant(els: ParticipantEls, p: ParticipantView): void {
@@ -227,6 +231,9 @@ export class DashboardView {
     els.numbers.textContent = `P(fake) ${pct(p.pFake)} · confidence ${pct(p.confidence)}`;
     els.reason.textContent = p.reason ?? '';
     els.reason.hidden = !p.reason;
+    els.coverage.textContent = describeCoverage(p.models);
+    els.coverage.hidden = els.coverage.textContent === '';
+    els.coverage.dataset['dropped'] = String((p.models ?? []).reduce((a, m) => a + m.dropped, 0));
     const label = `Score timeline for ${p.displayName}: ${p.timeline.length} points, latest P(fake) ${pct(p.pFake)}, confidence ${pct(p.confidence)}`;
     const host = els.root.querySelector<HTMLElement>('[data-testid="timeline"]')!;
     host.setAttribute('aria-label', label);

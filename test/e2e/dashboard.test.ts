@@ -381,6 +381,9 @@ describe('dashboard fed by the real analysis pipeline', () => {
     await expect.poll(async () => Number(await timeline.getAttribute('data-points')), PIPELINE_WAIT).toBeGreaterThan(0);
     await expect.poll(() => timeline.locator('.u-legend .u-series .u-label').allTextContents(), PIPELINE_WAIT).toEqual(expect.arrayContaining(['test-voice', 'test-face']));
     await expect.poll(() => talker.getByTestId('badge').getAttribute('data-state'), PIPELINE_WAIT).not.toBe('collecting');
+    // The verdict says which models analysed the talker and how many windows each scored.
+    await expect.poll(() => talker.getByTestId('coverage').textContent(), PIPELINE_WAIT).toMatch(/^Analysed by .*test-voice \S+ \(\d+ windows?/);
+    expect(await talker.getByTestId('coverage').isVisible()).toBe(true);
     await dash.screenshot({ path: path.join(artifactsDir, 'dashboard-pipeline.png'), fullPage: true });
     await ctx.close();
   }, 150_000);
