@@ -6,7 +6,7 @@
  * tries again). Real worker thread, real speech (espeak-ng), real timers.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { histogramTotals, registry } from '../kernel/metrics.js';
+import { histogramTotals, metricByLabel } from '../kernel/metrics.js';
 import { ChallengeManager } from './ChallengeManager.js';
 import type { ChallengeOutcome } from './ChallengeOutcome.js';
 import { AnalysisWorker } from './dsp/AnalysisWorker.js';
@@ -45,8 +45,7 @@ function push(m: ChallengeManager, peerId: string, samples: Float32Array, start:
 }
 
 async function baselineFailures(): Promise<number> {
-  const m = registry.getSingleMetric('dfd_challenge_input_degraded_total');
-  return m ? ((await m.get()).values.find((v) => v.labels['reason'] === 'baseline-analysis-failed')?.value ?? 0) : 0;
+  return (await metricByLabel('dfd_challenge_input_degraded_total', 'reason'))['baseline-analysis-failed'] ?? 0;
 }
 
 describe('challenge analysis during a join storm', () => {

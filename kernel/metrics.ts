@@ -42,6 +42,18 @@ export function histogram<L extends string = string>(cfg: {
 /** Latency buckets in seconds, 1 ms .. 10 s. */
 export const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** A metric's values summed per value of one label ({} if absent). Main-thread registry. */
+export async function metricByLabel(name: string, label: string): Promise<Record<string, number>> {
+  const m = registry.getSingleMetric(name);
+  const out: Record<string, number> = {};
+  if (!m) return out;
+  for (const v of (await m.get()).values) {
+    const k = String(v.labels[label] ?? '');
+    out[k] = (out[k] ?? 0) + v.value;
+  }
+  return out;
+}
+
 /** A histogram's observation count and sum per value of one label (key '' without `label`); {} if absent. Main-thread registry. */
 export async function histogramTotals(name: string, label?: string): Promise<Record<string, { count: number; sum: number }>> {
   const m = registry.getSingleMetric(name);

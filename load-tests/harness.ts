@@ -223,18 +223,6 @@ export async function metricSum(name: string): Promise<number> {
   return v.values.reduce((a, x) => a + x.value, 0);
 }
 
-/** A prom-client metric's values summed per value of one label. */
-export async function metricByLabel(name: string, label: string): Promise<Record<string, number>> {
-  const m = registry.getSingleMetric(name);
-  const out: Record<string, number> = {};
-  if (!m) return out;
-  for (const v of (await m.get()).values) {
-    const k = String(v.labels[label] ?? '');
-    out[k] = (out[k] ?? 0) + v.value;
-  }
-  return out;
-}
-
 /** CPU ms (user + system) of all mediasoup workers of the service. */
 export async function sfuCpuMs(service: Service): Promise<number> {
   let ms = 0;

@@ -8,9 +8,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { WindowScore } from '../../pipeline/messages.js';
 import type { DropEvent } from '../../pipeline/inference/InferenceBackend.js';
 import { AgentClient } from '../AgentClient.js';
-import { detectorsInUse, metricByLabel, metricSum, publishSpeechStreams, sfuCpuMs, startBenchService, type BenchServiceSettings, stopAll } from '../harness.js';
+import { detectorsInUse, metricSum, publishSpeechStreams, sfuCpuMs, startBenchService, type BenchServiceSettings, stopAll } from '../harness.js';
 import { countBy, linearFit, processCpuMs, sleep, summarize, loadAvg1, type Summary } from '../stats.js';
-import { histogramTotals } from '../../kernel/metrics.js';
+import { histogramTotals, metricByLabel } from '../../kernel/metrics.js';
 
 /** The event-loop monitor samples every ELD_RES_MS; its readings include that period. */
 const ELD_RES_MS = 10;
