@@ -11,8 +11,14 @@ import { parseCallQuery } from './callQuery.js';
 import { detailFromEvents } from './callDetail.js';
 import { parseHistoryEntry } from './HistoryEntry.js';
 
-const verdict = (roomId: string, callId: string, peerId: string, state: 'suspicious' | 'likely-genuine' | 'deepfake-likely', pFake: number): DfdEvent =>
-  makeEvent('verdict', { roomId, peerId, displayName: peerId.toUpperCase(), callId, models: [] }, { state, pFake, confidence: 0.7, evidence: { speechSeconds: 8, faceFrames: 0 }, quality: {}, dropped: {} });
+type Models = DfdEvent['models'];
+const verdict = (roomId: string, callId: string, peerId: string, state: 'suspicious' | 'likely-genuine' | 'deepfake-likely', pFake: number, models: Models = []): DfdEvent =>
+  makeEvent('verdict', { roomId, peerId, displayName: peerId.toUpperCase(), callId, models }, { state, pFake, confidence: 0.7, evidence: { speechSeconds: 8, faceFrames: 0 }, quality: {}, dropped: {} });
+/** A verdict's model list as the pipeline writes it: every model that ran, drops only when there were any. */
+const ran: Models = [
+  { id: 'voice-antispoof', version: '0.3.0', windows: 40 },
+  { id: 'speaker-embed', version: '1.1.0', windows: 37, dropped: 3 },
+];
 
 describe('CallRegistry call boundaries', () => {
   afterEach(() => {
@@ -110,7 +116,8 @@ describe('CallHistory', () => {
     reg.callFor('empty-room'); // a room opened that nobody joined: not a call in the history
     reg.peerJoined('r1', 'alice', 'Alice');
     const c1 = reg.openCall('r1')!;
-    reg.apply(verdict('r1', c1.callId, 'alice', 'deepfake-likely', 0.9));
+    reg.apply(verdict('r1', c1.callId, 'alice', 'suspicious', 0.7, [{ id: 'voice-antispoof', version: '0.3.0', windows: 10 }]));
+    reg.apply(verdict('r1', c1.callId, 'alice', 'deepfake-likely', 0.9, ran));
     reg.apply(makeEvent('challenge', { roomId: 'r1', peerId: 'alice', displayName: 'Alice', callId: c1.callId, models: [] }, { challengeId: 'ch1', challengeType: 'hum-melody', modality: 'audio', phase: 'issued', trigger: 'suspicious' }));
     reg.apply(makeEvent('challenge', { roomId: 'r1', peerId: 'alice', displayName: 'Alice', callId: c1.callId, models: [] }, { challengeId: 'ch1', challengeType: 'hum-melody', modality: 'audio', phase: 'outcome', outcome: 'failed' }));
     reg.apply(makeEvent('decision', { roomId: 'r1', peerId: 'alice', displayName: 'Alice', callId: c1.callId, models: [] }, { decision: 'confirm', tagState: 'deepfake-likely', operator: 'op' }));
@@ -143,6 +150,12 @@ describe('CallHistory', () => {
     const mem = await history.detail(c1.callId);
     expect(mem.source).toBe('memory');
     expect(mem.participants[0]?.challenges).toEqual([expect.objectContaining({ challengeId: 'ch1', outcome: 'failed' })]);
+    // the models the last verdict named, counts it left out as 0
+    expect(mem.participants[0]?.models).toEqual([
+      { id: 'voice-antispoof', version: '0.3.0', windows: 40, dropped: 0 },
+      { id: 'speaker-embed', version: '1.1.0', windows: 37, dropped: 3 },
+    ]);
+    expect((await history.detail(c2.callId)).participants[0]?.models).toEqual([]);
     await expect(history.detail('c-nope')).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
     await history.close();
   });
@@ -151,7 +164,7 @@ describe('CallHistory', () => {
     const base = { roomId: 'r1', peerId: 'bob', displayName: 'Bob', callId: 'c-x', models: [] };
     const events: DfdEvent[] = [
       makeEvent('score', base, { detector: 'voice-antispoof', pFake: 0.7, evidence: 2, windowSeq: 0, queueMs: 1, inferenceMs: 1, weight: 0.25 }),
-      verdict('r1', 'c-x', 'bob', 'suspicious', 0.62),
+      verdict('r1', 'c-x', 'bob', 'suspicious', 0.62, ran),
       makeEvent('challenge', base, { challengeId: 'ch9', challengeType: 'head-turn', modality: 'video', phase: 'issued', side: 'left', promptText: 'Turn left', trigger: 'operator' }),
       makeEvent('challenge', base, { challengeId: 'ch9', challengeType: 'head-turn', modality: 'video', phase: 'outcome', outcome: 'passed', measurements: { maxTurnDeg: 38 } }),
       makeEvent('challenge', base, { challengeId: 'ch10', challengeType: 'whisper-phrase', modality: 'audio', phase: 'issued', trigger: 'weak-evidence', basis: { pFake: 0.57, threshold: 0.56, family: 'telephone' } }),
@@ -164,6 +177,10 @@ describe('CallHistory', () => {
     const bob = d.participants[0]!;
     expect(bob.finalState).toBe('suspicious');
     expect(bob.timeline.map((p) => p.kind)).toEqual(['score', 'verdict']);
+    expect(bob.models).toEqual([
+      { id: 'voice-antispoof', version: '0.3.0', windows: 40, dropped: 0 },
+      { id: 'speaker-embed', version: '1.1.0', windows: 37, dropped: 3 },
+    ]);
     expect(bob.challenges).toEqual([
       expect.objectContaining({ challengeId: 'ch9', side: 'left', trigger: 'operator', basis: null, outcome: 'passed', measurements: { maxTurnDeg: 38 }, phases: [expect.objectContaining({ phase: 'issued' }), expect.objectContaining({ phase: 'outcome' })] }),
       // a weak-evidence challenge keeps what it acted on

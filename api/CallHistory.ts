@@ -108,7 +108,7 @@ export class CallHistory {
       return detailFromEvents(entry, audit.records);
     }
     const call = this.#deps.registry.call(callId);
-    return call ? detailFromRecord(entry, call) : { ...entry, source: 'memory', events: 0, participants: entry.participants.map((p) => ({ ...p, timeline: [], challenges: [], decisions: [] })) };
+    return call ? detailFromRecord(entry, call) : { ...entry, source: 'memory', events: 0, participants: entry.participants.map((p) => ({ ...p, models: [], timeline: [], challenges: [], decisions: [] })) };
   }
 
   /** Call summaries being written to the store (0 when everything is stored). */

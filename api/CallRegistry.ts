@@ -68,6 +68,8 @@ export interface ParticipantRecord {
   joinedAt: string;
   leftAt: string | undefined;
   verdict: VerdictEvent['payload'] | undefined;
+  /** The models the latest verdict named, with windows scored and dropped under load. */
+  verdictModels: VerdictEvent['models'];
   history: HistoryPoint[];
   challenges: { ts: string; challengeId: string; challengeType: string; phase: string; outcome?: string }[];
   decisions: { ts: string; decision: string; tagState: string; operator: string }[];
@@ -188,7 +190,7 @@ export class CallRegistry extends TypedEmitter<CallRegistryEvents> {
   #addParticipant(call: CallRecord, peerId: string, displayName: string): ParticipantRecord {
     const existing = call.participants.get(peerId);
     if (existing) return existing;
-    const p: ParticipantRecord = { peerId, displayName, joinedAt: new Date().toISOString(), leftAt: call.endedAt, verdict: undefined, history: [], challenges: [], decisions: [], callScores: new Map() };
+    const p: ParticipantRecord = { peerId, displayName, joinedAt: new Date().toISOString(), leftAt: call.endedAt, verdict: undefined, verdictModels: [], history: [], challenges: [], decisions: [], callScores: new Map() };
     call.participants.set(peerId, p);
     return p;
   }
@@ -290,6 +292,7 @@ export class CallRegistry extends TypedEmitter<CallRegistryEvents> {
     switch (event.type) {
       case 'verdict':
         p.verdict = event.payload;
+        p.verdictModels = event.models;
         this.#push(p.history, { ts: event.ts, kind: 'verdict', label: event.payload.state, pFake: event.payload.pFake, confidence: event.payload.confidence }, this.options.historyPerParticipant);
         break;
       case 'score':

@@ -6,10 +6,15 @@
  */
 import type { DfdEvent } from '../events/schema.js';
 import type { CallRecord } from './CallRegistry.js';
-import type { CallDetail, ChallengeDetail, DetailPoint, HistoryEntry, HistoryParticipant, ParticipantDetail } from './historyWire.js';
+import type { CallDetail, ChallengeDetail, DetailPoint, HistoryEntry, HistoryParticipant, ModelCoverage, ParticipantDetail } from './historyWire.js';
 
 function emptyParticipant(peerId: string, displayName: string, ts: string): HistoryParticipant {
   return { peerId, displayName, joinedAt: ts, leftAt: null, finalState: 'collecting', pFake: null, confidence: null, reason: null };
+}
+
+/** A verdict's model list as the detail shows it: counts the event left out are 0. */
+export function coverageOf(models: DfdEvent['models']): ModelCoverage[] {
+  return models.map((m) => ({ id: m.id, version: m.version, windows: m.windows ?? 0, dropped: m.dropped ?? 0 }));
 }
 
 function challengeOf(list: ChallengeDetail[], id: string, type: string, modality: string): ChallengeDetail {
@@ -24,10 +29,10 @@ function challengeOf(list: ChallengeDetail[], id: string, type: string, modality
 /** Detail from the call's events, in chain order. */
 export function detailFromEvents(entry: HistoryEntry, events: readonly DfdEvent[]): CallDetail {
   const byPeer = new Map<string, ParticipantDetail>();
-  for (const p of entry.participants) byPeer.set(p.peerId, { ...p, timeline: [], challenges: [], decisions: [] });
+  for (const p of entry.participants) byPeer.set(p.peerId, { ...p, models: [], timeline: [], challenges: [], decisions: [] });
   for (const e of events) {
     let p = byPeer.get(e.peerId);
-    if (!p) byPeer.set(e.peerId, (p = { ...emptyParticipant(e.peerId, e.displayName, e.ts), timeline: [], challenges: [], decisions: [] }));
+    if (!p) byPeer.set(e.peerId, (p = { ...emptyParticipant(e.peerId, e.displayName, e.ts), models: [], timeline: [], challenges: [], decisions: [] }));
     switch (e.type) {
       case 'verdict':
         p.timeline.push({ ts: e.ts, kind: 'verdict', state: e.payload.state, pFake: e.payload.pFake, confidence: e.payload.confidence, ...(e.payload.reason ? { reason: e.payload.reason } : {}) });
@@ -35,6 +40,7 @@ export function detailFromEvents(entry: HistoryEntry, events: readonly DfdEvent[
         p.pFake = e.payload.pFake;
         p.confidence = e.payload.confidence;
         p.reason = e.payload.reason ?? null;
+        p.models = coverageOf(e.models);
         break;
       case 'score':
         p.timeline.push({ ts: e.ts, kind: 'score', detector: e.payload.detector, pFake: e.payload.pFake, ...(e.payload.weight !== undefined ? { weight: e.payload.weight } : {}) });
@@ -90,7 +96,7 @@ export function detailFromRecord(entry: HistoryEntry, call: CallRecord): CallDet
     }
     const decisions = (r?.decisions ?? []).map((d) => ({ ...d, note: null }));
     events += timeline.length + (r?.challenges.length ?? 0) + decisions.length;
-    return { ...p, timeline, challenges, decisions };
+    return { ...p, models: coverageOf(r?.verdictModels ?? []), timeline, challenges, decisions };
   });
   return { ...entry, source: 'memory', events, participants };
 }

@@ -102,7 +102,21 @@ export interface DecisionDetail {
   note: string | null;
 }
 
+/**
+ * One model that analysed a participant, as their last verdict named it: windows it scored and
+ * windows of it dropped under load (0 when the verdict said none). The live dashboard reads the
+ * same list from verdict events (dashboard/web/modelCoverage.ts).
+ */
+export interface ModelCoverage {
+  id: string;
+  version: string;
+  windows: number;
+  dropped: number;
+}
+
 export interface ParticipantDetail extends HistoryParticipant {
+  /** The models the participant's last verdict named ([] before any verdict, or when it named none). */
+  models: ModelCoverage[];
   timeline: DetailPoint[];
   challenges: ChallengeDetail[];
   decisions: DecisionDetail[];

@@ -40,7 +40,7 @@ export function openApiDocument(): Record<string, unknown> {
           ],
         }),
       },
-      '/v1/calls/{callId}': { get: op('One call: per participant the verdict and score timeline, every challenge with its outcome, operator decisions') },
+      '/v1/calls/{callId}': { get: op('One call: per participant the models the last verdict named (windows scored, dropped under load), the verdict and score timeline, every challenge with its outcome, operator decisions') },
       '/v1/calls/{callId}/evidence': { get: op('The call as a signed evidence bundle file (docs/evidence.md); verify offline with npm run verify-evidence') },
       '/v1/evidence/verify': { post: op("Verify an evidence bundle's content: { ok, summary, warnings } or { ok: false, problem: { code, byteOffset, eventIndex, ... } }") },
       '/v1/evidence/key': { get: op('The public key and fingerprint evidence bundles and audit anchors are signed with') },

@@ -1,6 +1,7 @@
 /**
  * The call detail page (`/dashboard/call?id=…`): the call's participants with their final
- * states, each participant's verdict and score timeline (uPlot, as on the live dashboard),
+ * states and the models their last verdict rested on (windows scored, dropped under load), each
+ * participant's verdict and score timeline (uPlot, as on the live dashboard),
  * every challenge with its outcome, the operator decisions, and a button that downloads the
  * call's evidence bundle (verify it offline with `npm run verify-evidence -- FILE`).
  */
@@ -8,6 +9,7 @@ import { ApiError } from './api.js';
 import { TimelineChart } from './charts.js';
 import { HistoryClient, type CallDetail, type ChallengeDetail, type ParticipantDetail } from './historyApi.js';
 import { triggerText } from './challengeTrigger.js';
+import { describeCoverage } from './modelCoverage.js';
 import { callKind, detailTimeline, formatDuration } from './historyFormat.js';
 import { el, showError, stateBadge, time } from './historyDom.js';
 
@@ -56,6 +58,9 @@ function participantSection(p: ParticipantDetail): HTMLElement {
     el('div', { class: 'p-head' }, el('h3', { id: headingId }, p.displayName), stateBadge(p.finalState, p.pFake, p.confidence, p.reason)),
     el('p', { class: 'muted' }, 'joined ', time(p.joinedAt), ' · left ', time(p.leftAt)),
   );
+  // What the last verdict rested on: the models that ran, their windows, and any dropped under load.
+  const coverage = describeCoverage(p.models);
+  if (coverage) section.append(el('p', { class: 'muted coverage', 'data-testid': 'coverage', 'data-dropped': String(p.models.reduce((a, m) => a + m.dropped, 0)) }, coverage));
   const chart = el('div', { class: 'timeline', 'data-testid': 'timeline', role: 'figure', 'aria-label': `P(fake), confidence and detector scores of ${p.displayName} over the call` });
   section.append(el('h4', {}, 'Verdict and score timeline'), chart);
   const points = detailTimeline(p.timeline);

@@ -8,6 +8,7 @@
  */
 import type { CallDetail, CallList, ChallengeDetail, DecisionDetail, DetailPoint, HistoryDecision, HistoryEntry, HistoryParticipant, ParticipantDetail } from '../../api/historyWire.js';
 import { ApiError } from './api.js';
+import { parseModelCoverage } from './modelCoverage.js';
 import { isVerdictState, parseChallengeBasis } from './types.js';
 
 export type { CallDetail, CallList, ChallengeDetail, DecisionDetail, DetailPoint, HistoryDecision, HistoryEntry, HistoryParticipant, ParticipantDetail };
@@ -106,6 +107,7 @@ export function parseCallDetail(v: unknown): CallDetail | undefined {
     return [
       {
         ...p,
+        models: parseModelCoverage(raw['models']) ?? [],
         timeline: arr(raw['timeline']).map(point).filter((x): x is DetailPoint => x !== undefined),
         challenges: arr(raw['challenges']).map(challenge).filter((x): x is ChallengeDetail => x !== undefined),
         decisions: arr(raw['decisions']).map(decision).filter((x): x is HistoryDecision & DecisionDetail => x !== undefined),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeCoverage, parseModelCoverage } from './modelCoverage.js';
+import { parseCallDetail } from './historyApi.js';
 
 describe('model coverage on the dashboard', () => {
   it('reads the verdict event models, leaving malformed entries out', () => {
@@ -30,5 +31,34 @@ describe('model coverage on the dashboard', () => {
         { id: 'speaker-embed', version: '1.1.0', windows: 118, dropped: 3 },
       ]),
     ).toBe('Analysed by voice-antispoof 0.3.0 (120 windows), voice-whisper 0.1.1 (1 window), speaker-embed 1.1.0 (118 windows, 3 dropped under load)');
+  });
+
+  it("the call detail page reads each participant's list the same way, [] when the server sent none", () => {
+    const participant = { peerId: 'p1', displayName: 'Ana', joinedAt: '2026-12-07T06:00:00.000Z', leftAt: null, finalState: 'likely-genuine', pFake: 0.1, confidence: 0.8, reason: null, timeline: [], challenges: [], decisions: [] };
+    const detail = parseCallDetail({
+      callId: 'c1',
+      roomId: 'r1',
+      kind: 'room',
+      live: false,
+      startedAt: '2026-12-07T06:00:00.000Z',
+      endedAt: null,
+      durationSec: null,
+      worstState: 'likely-genuine',
+      challenges: {},
+      decisions: [],
+      source: 'audit-trail',
+      events: 3,
+      participants: [
+        { ...participant, models: [{ id: 'voice-antispoof', version: '0.3.0', windows: 40 }, { id: 'speaker-embed', version: '1.1.0', windows: 37, dropped: 3 }, { id: 'x', version: '1', windows: 'many' }] },
+        { ...participant, peerId: 'p2' },
+      ],
+    });
+    expect(detail?.participants.map((p) => p.models)).toEqual([
+      [
+        { id: 'voice-antispoof', version: '0.3.0', windows: 40, dropped: 0 },
+        { id: 'speaker-embed', version: '1.1.0', windows: 37, dropped: 3 },
+      ],
+      [],
+    ]);
   });
 });

@@ -3,16 +3,14 @@
  * scored windows and, when any, its windows dropped under load. Shown under the verdict so the
  * person reading it sees how much of the call the detectors really saw (a cascade stage scores
  * one window in N; `speaker-embed` is the takeover check's; a drop means the service was
- * overloaded and thinned that model's analysis). Pure and DOM-free.
+ * overloaded and thinned that model's analysis). The call detail page shows the same line from
+ * the participant's last verdict (`ParticipantDetail.models`). Pure and DOM-free.
  */
 
-export interface ModelCoverage {
-  id: string;
-  version: string;
-  windows: number;
-  /** 0 when the event did not say (none dropped). */
-  dropped: number;
-}
+import type { ModelCoverage } from '../../api/historyWire.js';
+
+/** `dropped` is 0 when the event did not say (none dropped). The call detail sends the same shape. */
+export type { ModelCoverage };
 
 const MAX_MODELS = 32;
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

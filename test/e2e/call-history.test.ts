@@ -6,9 +6,9 @@
  * NATS into the audit trail (analysis is off so every value is exact; the pipeline's events take
  * the same publish path), an operator decision goes through the REST API, and the participant
  * leaves. Then: `GET /v1/calls` lists the ended call with its final state, `GET /v1/calls/{id}`
- * has the timeline, challenge and decision, the evidence bundle passes `npm run verify-evidence`
- * (a child process, as a recipient would run it) and a copy with one changed byte fails with its
- * position. The dashboard's history pages show the call and download the same bundle.
+ * has the timeline, the models the last verdict named, the challenge and the decision, the
+ * evidence bundle passes `npm run verify-evidence` (a child process, as a recipient would run it)
+ * and a copy with one changed byte fails with its position. The dashboard's history pages show the call and download the same bundle.
  * Every wait polls a condition against a deadline.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,8 +100,13 @@ describe('call history and evidence bundles (real service, real NATS, real Chrom
     const t0 = Date.now();
     const at = (s: number) => new Date(t0 + s * 1000);
     for (let i = 0; i < 4; i++) service.publish(makeEvent('score', envelope, { detector: 'voice-antispoof', pFake: 0.5 + 0.1 * i, evidence: 2, windowSeq: i, queueMs: 1, inferenceMs: 2, weight: 0.25 }, at(i)));
+    // A verdict names every model that ran, with its windows and (when any) its windows dropped under load.
+    const ran = (s: number) => [
+      { id: 'voice-antispoof', version: '0.2.0', windows: 2 * s },
+      { id: 'speaker-embed', version: '1.1.0', windows: 2 * s - 1, dropped: 1 },
+    ];
     const verdict = (state: 'collecting' | 'suspicious', pFake: number, s: number) =>
-      makeEvent('verdict', envelope, { state, pFake, confidence: 0.55, evidence: { speechSeconds: 2 * s, faceFrames: 0 }, quality: { packetLoss: 0 }, dropped: {} }, at(s));
+      makeEvent('verdict', { ...envelope, models: ran(s) }, { state, pFake, confidence: 0.55, evidence: { speechSeconds: 2 * s, faceFrames: 0 }, quality: { packetLoss: 0 }, dropped: {} }, at(s));
     service.publish(verdict('collecting', 0.5, 1));
     service.publish(verdict('suspicious', 0.66, 3));
     const challenge = { challengeId: 'ch-e2e', challengeType: 'hum-melody', modality: 'audio' as const };
@@ -153,6 +158,11 @@ describe('call history and evidence bundles (real service, real NATS, real Chrom
     expect(detail.json).toMatchObject({ source: 'audit-trail', events: 9 });
     const zoe = (detail.json['participants'] as Record<string, unknown>[])[0]!;
     expect((zoe['timeline'] as { kind: string }[]).map((p) => p.kind)).toEqual(['score', 'score', 'verdict', 'score', 'score', 'verdict']);
+    // what the last verdict rested on
+    expect(zoe['models']).toEqual([
+      { id: 'voice-antispoof', version: '0.2.0', windows: 6, dropped: 0 },
+      { id: 'speaker-embed', version: '1.1.0', windows: 5, dropped: 1 },
+    ]);
     expect(zoe['challenges']).toEqual([expect.objectContaining({ challengeId: 'ch-e2e', trigger: 'weak-evidence', basis: { pFake: 0.571, threshold: 0.56, family: 'telephone' }, outcome: 'failed', measurements: { contourCorr: 0.12 } })]);
     expect(zoe['decisions']).toEqual([expect.objectContaining({ decision: 'confirm', note: 'caller could not hum' })]);
 
@@ -291,6 +301,8 @@ describe('call history and evidence bundles (real service, real NATS, real Chrom
       const p = dash.locator(`[data-testid="participant"][data-peer="${peer}"]`);
       expect(await p.getByTestId('final-state').getAttribute('data-state')).toBe('suspicious');
       expect(Number(await p.getByTestId('timeline').getAttribute('data-points'))).toBe(8);
+      expect(await p.getByTestId('coverage').textContent()).toBe('Analysed by voice-antispoof 0.2.0 (6 windows), speaker-embed 1.1.0 (5 windows, 1 dropped under load)');
+      expect(await p.getByTestId('coverage').getAttribute('data-dropped')).toBe('1');
       expect(await p.locator('[data-testid="timeline"] canvas').count()).toBe(1);
       expect(await p.locator('.u-legend .u-series .u-label').allTextContents()).toEqual(['P(fake) verdict', 'confidence', 'voice-antispoof (weight 0.25)']);
       expect(await p.getByTestId('challenge').getAttribute('data-outcome')).toBe('failed');
