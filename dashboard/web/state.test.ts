@@ -71,6 +71,13 @@ describe('dashboard state reducer', () => {
     // A verdict without the list (an older service) keeps the last one known.
     s = run([withModels(2, undefined)], s);
     expect(participant(s, 'a')?.models).toHaveLength(2);
+    // Who leaves takes the list to History.
+    s = reduce(s, { type: 'rooms', at: ts(3), calls: [summary('r1', 'c-1', [['a', 'collecting', false]])] });
+    expect(participant(s, 'a')).toBeUndefined();
+    expect(s.departed[0]?.models).toEqual([
+      { id: 'voice-antispoof', version: '0.3.0', windows: 9, dropped: 0 },
+      { id: 'speaker-embed', version: '1.1.0', windows: 7, dropped: 2 },
+    ]);
   });
 
   it("labels a detector the verdict does not fully trust with its weight (from the score event)", () => {
@@ -109,6 +116,7 @@ describe('dashboard state reducer', () => {
     expect(s.departed[0]).toMatchObject({ roomId: 'r1', callId: 'c-1', peerId: 'a', displayName: 'A', state: 'deepfake-likely', pFake: 0.9, confidence: 0.8, ended: 'left', at: ts(3) });
     expect(s.departed[0]?.evidence).toEqual({ speechSeconds: 1, faceFrames: 0 });
     expect(s.departed[0]?.decisions.map((d) => d.decision)).toEqual(['confirm']);
+    expect(s.departed[0]?.models).toEqual([]);
     // Polls that still list the departed participant change nothing (no churn, no ghost).
     const again = reduce(s, { type: 'rooms', at: ts(9), calls: [summary('r1', 'c-1', [['a', 'collecting', false], ['b', 'collecting']])] });
     expect(again.departed).toBe(s.departed);

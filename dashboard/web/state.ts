@@ -107,6 +107,8 @@ export interface DepartedEntry {
   confidence: number | null;
   reason: string | undefined;
   evidence: Evidence | undefined;
+  /** The models the last live verdict named, with windows scored and dropped under load. */
+  models: ModelCoverage[] | undefined;
   decisions: DecisionEntry[];
   /** Why it is history: the participant left, or the whole call ended. */
   ended: 'left' | 'call-ended';
@@ -205,6 +207,7 @@ function departedEntry(call: { roomId: string; callId: string }, p: ParticipantV
     confidence: p.confidence,
     reason: p.reason,
     evidence: p.evidence,
+    models: p.models,
     decisions: p.decisions,
     ended,
     at,

@@ -272,6 +272,8 @@ export class DashboardView {
           badge,
         );
         li.append(head, el('div', { class: 'numbers', 'data-testid': 'numbers' }, `final P(fake) ${pct(d.pFake)} · confidence ${pct(d.confidence)}`), detail);
+        const coverage = describeCoverage(d.models);
+        if (coverage) li.append(el('div', { class: 'coverage', 'data-testid': 'coverage', 'data-dropped': String((d.models ?? []).reduce((a, m) => a + m.dropped, 0)) }, coverage));
         const decision = d.decisions[0];
         if (decision) li.append(el('div', { class: 'decisions', 'data-testid': 'decision', 'data-decision': decision.decision }, `${time(decision.ts)} ${decision.operator} ${decision.decision === 'confirm' ? 'confirmed' : 'dismissed'} “${decision.tagState}”`));
         return li;

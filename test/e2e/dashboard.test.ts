@@ -158,7 +158,12 @@ describe('operator dashboard and badge SDK (real Chromium, real NATS)', () => {
     expect(await card(aliceId).getByTestId('verdict-detail').textContent()).toContain('evidence is still thin');
     service.publish(makeEvent('verdict', baseOf(aliceId, 'Alice'), verdictPayload('likely-genuine', 0.12, 0.7), at(2)));
     service.publish(makeEvent('verdict', baseOf(bobId, 'Bob'), verdictPayload('suspicious', 0.58, 0.5), at(2)));
-    service.publish(makeEvent('verdict', baseOf(bobId, 'Bob'), verdictPayload('deepfake-likely', 0.91, 0.84, 'voice and face detectors agree'), at(4)));
+    // Bob's last verdict names the models that ran, one of them thinned under load.
+    const bobModels = [
+      { id: 'voice-antispoof', version: 'test', windows: 12 },
+      { id: 'face-forgery', version: 'test', windows: 30, dropped: 4 },
+    ];
+    service.publish(makeEvent('verdict', { ...baseOf(bobId, 'Bob'), models: bobModels }, verdictPayload('deepfake-likely', 0.91, 0.84, 'voice and face detectors agree'), at(4)));
 
     await expect.poll(() => card(aliceId).getByTestId('badge').getAttribute('data-display'), WAIT).toBe('likely-genuine');
     expect(await card(aliceId).getByTestId('badge-label').textContent()).toBe('Likely genuine');
@@ -236,6 +241,8 @@ describe('operator dashboard and badge SDK (real Chromium, real NATS)', () => {
     expect(await bobGone.getAttribute('data-ended')).toBe('left');
     expect(await bobGone.getByTestId('badge-label').textContent()).toBe('Deepfake likely');
     expect(await bobGone.getByTestId('decision').getAttribute('data-decision')).toBe('dismiss');
+    expect(await bobGone.getByTestId('coverage').textContent()).toBe('Analysed by voice-antispoof test (12 windows), face-forgery test (30 windows, 4 dropped under load)');
+    expect(await bobGone.getByTestId('coverage').getAttribute('data-dropped')).toBe('4');
     expect(await bobGone.getByRole('button').count()).toBe(0);
     expect(await dash.getByTestId('no-history').isVisible()).toBe(false);
 
