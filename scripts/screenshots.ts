@@ -8,9 +8,9 @@
  *   meeting-joined.png        a two-person meeting, verdict badges, one badge explaining itself
  *   meeting-device-error.png  a browser with no camera or microphone: the message and the ways to join
  *   dashboard.png             live participants with timelines, alerts and the challenge log
- *   dashboard-history.png     the dashboard's History: who left, with their final state
+ *   dashboard-history.png     the dashboard's History: who left, with their final state and models
  *   call-history.png          the list of calls (one live, one ended)
- *   call-detail.png           one ended call: timeline, challenge and operator decision
+ *   call-detail.png           one ended call: the models its verdict rested on, timeline, challenge, decision
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -37,6 +37,29 @@ async function until<T>(what: string, fn: () => T | Promise<T>, ok: (v: T) => bo
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(v)})`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A shipped model's manifest in detectors/models (what this build's verdicts and scores name). */
+function shippedManifest(id: string): { version: string; weight: number } {
+  const m = JSON.parse(fs.readFileSync(path.join(root, 'detectors/models', id, 'manifest.json'), 'utf8')) as { version?: unknown; verdict?: { weight?: unknown } };
+  if (typeof m.version !== 'string') throw new Error(`detectors/models/${id}/manifest.json names no version`);
+  return { version: m.version, weight: typeof m.verdict?.weight === 'number' ? m.verdict.weight : 1 };
+}
+const shippedVersion = (id: string): string => shippedManifest(id).version;
+
+/**
+ * The models a verdict names after `speechSeconds` of speech (and as many seconds of video), counted as the pipeline
+ * counts them with the default settings: a 2 s voice window every second, each scored by voice-antispoof and
+ * embedded by speaker-embed, one in 8 by the voice-whisper stage; one face window of 5 frames per second.
+ */
+function modelsAfter(speechSeconds: number): VerdictEvent['models'] {
+  const windows = Math.max(0, speechSeconds - 1);
+  return [
+    { id: 'voice-antispoof', version: shippedVersion('voice-antispoof'), windows },
+    { id: 'voice-whisper', version: shippedVersion('voice-whisper'), windows: Math.floor(windows / 8) },
+    { id: 'speaker-embed', version: shippedVersion('speaker-embed'), windows },
+    { id: 'face-forgery', version: shippedVersion('face-forgery'), windows: speechSeconds },
+  ];
 }
 
 function verdict(state: VerdictEvent['payload']['state'], pFake: number, confidence: number, speechSeconds: number, reason?: string): VerdictEvent['payload'] {
@@ -75,10 +98,12 @@ async function main(): Promise<void> {
       if (!peer) throw new Error(`${name} is not in ${room}`);
       return peer.id;
     };
-    const envelope = (room: string, peerId: string, name: string) => ({ roomId: room, peerId, displayName: name, callId: service.registry.openCall(room)?.callId ?? '', models: [{ id: 'voice-antispoof', version: '0.2.0' }] });
+    const envelope = (room: string, peerId: string, name: string) => ({ roomId: room, peerId, displayName: name, callId: service.registry.openCall(room)?.callId ?? '', models: [{ id: 'voice-antispoof', version: shippedVersion('voice-antispoof') }] });
+    /** A verdict's envelope names every model that ran, with its windows (as the pipeline's verdicts do). */
+    const publishVerdict = (env: ReturnType<typeof envelope>, payload: VerdictEvent['payload']): void => service.publish(makeEvent('verdict', { ...env, models: modelsAfter(payload.evidence.speechSeconds) }, payload));
     /** A detector score, as the analysis pipeline publishes one per speech window. */
     const score = (room: string, peerId: string, name: string, pFake: number, seq: number): void =>
-      service.publish(makeEvent('score', envelope(room, peerId, name), { detector: 'voice-antispoof', pFake, evidence: 2, windowSeq: seq, queueMs: 2, inferenceMs: 2, weight: 0.25 }));
+      service.publish(makeEvent('score', envelope(room, peerId, name), { detector: 'voice-antispoof', pFake, evidence: 2, windowSeq: seq, queueMs: 2, inferenceMs: 2, weight: shippedManifest('voice-antispoof').weight }));
     const sleepUntil = (t: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
     const receivingVideo = (page: Page): Promise<unknown> =>
       page.waitForFunction(
@@ -128,16 +153,16 @@ async function main(): Promise<void> {
       score('standup', bobId, 'Bob', Math.min(0.9, 0.3 + s / 90), s);
       if (s <= 48) score('interview', carolId, 'Carol', Math.min(0.95, 0.4 + s / 60), s);
       if (s === 6) {
-        service.publish(makeEvent('verdict', envelope('standup', aliceId, 'Alice'), verdict('collecting', 0.14, 0.2, 3)));
-        service.publish(makeEvent('verdict', envelope('standup', bobId, 'Bob'), verdict('collecting', 0.35, 0.2, 3)));
-        service.publish(makeEvent('verdict', carolEnv, verdict('collecting', 0.42, 0.2, 3)));
+        publishVerdict(envelope('standup', aliceId, 'Alice'), verdict('collecting', 0.14, 0.2, 3));
+        publishVerdict(envelope('standup', bobId, 'Bob'), verdict('collecting', 0.35, 0.2, 3));
+        publishVerdict(carolEnv, verdict('collecting', 0.42, 0.2, 3));
       }
-      if (s === 20) service.publish(makeEvent('verdict', carolEnv, verdict('suspicious', 0.66, 0.55, 16, 'voice anti-spoofing score rising')));
+      if (s === 20) publishVerdict(carolEnv, verdict('suspicious', 0.66, 0.55, 16, 'voice anti-spoofing score rising'));
       if (s === 22) service.publish(makeEvent('challenge', carolEnv, { ...challenge, phase: 'issued', trigger: 'suspicious', promptText: 'Hum the melody you hear.' }));
       if (s === 30) service.publish(makeEvent('challenge', carolEnv, { ...challenge, phase: 'outcome', outcome: 'failed', reason: 'pitch contour does not follow', measurements: { contourCorr: 0.12 } }));
-      if (s === 32) service.publish(makeEvent('verdict', carolEnv, verdict('deepfake-likely', 0.91, 0.83, 26, 'failed challenge: hum-melody')));
-      if (s === 34) service.publish(makeEvent('verdict', envelope('standup', bobId, 'Bob'), verdict('suspicious', 0.63, 0.61, 26, 'voice anti-spoofing score rising')));
-      if (s === 40) service.publish(makeEvent('verdict', envelope('standup', aliceId, 'Alice'), verdict('likely-genuine', 0.11, 0.78, 32)));
+      if (s === 32) publishVerdict(carolEnv, verdict('deepfake-likely', 0.91, 0.83, 26, 'failed challenge: hum-melody'));
+      if (s === 34) publishVerdict(envelope('standup', bobId, 'Bob'), verdict('suspicious', 0.63, 0.61, 26, 'voice anti-spoofing score rising'));
+      if (s === 40) publishVerdict(envelope('standup', aliceId, 'Alice'), verdict('likely-genuine', 0.11, 0.78, 32));
       if (s === 44) {
         const decision = await ops.request.post(`${base}/v1/rooms/interview/participants/${carolId}/decision`, { data: { decision: 'confirm', note: 'could not hum the melody' } });
         if (decision.status() !== 200) throw new Error(`decision failed: ${decision.status()}`);
