@@ -9,7 +9,7 @@ import { ApiError } from './api.js';
 import { TimelineChart } from './charts.js';
 import { HistoryClient, type CallDetail, type ChallengeDetail, type ParticipantDetail } from './historyApi.js';
 import { triggerText } from './challengeTrigger.js';
-import { describeCoverage } from './modelCoverage.js';
+import { describeCoverage, droppedTotal } from './modelCoverage.js';
 import { callKind, detailTimeline, formatDuration } from './historyFormat.js';
 import { el, showError, stateBadge, time } from './historyDom.js';
 
@@ -60,7 +60,7 @@ function participantSection(p: ParticipantDetail): HTMLElement {
   );
   // What the last verdict rested on: the models that ran, their windows, and any dropped under load.
   const coverage = describeCoverage(p.models);
-  if (coverage) section.append(el('p', { class: 'muted coverage', 'data-testid': 'coverage', 'data-dropped': String(p.models.reduce((a, m) => a + m.dropped, 0)) }, coverage));
+  if (coverage) section.append(el('p', { class: 'muted coverage', 'data-testid': 'coverage', 'data-dropped': String(droppedTotal(p.models)) }, coverage));
   const chart = el('div', { class: 'timeline', 'data-testid': 'timeline', role: 'figure', 'aria-label': `P(fake), confidence and detector scores of ${p.displayName} over the call` });
   section.append(el('h4', {}, 'Verdict and score timeline'), chart);
   const points = detailTimeline(p.timeline);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeCoverage, parseModelCoverage } from './modelCoverage.js';
+import { describeCoverage, droppedTotal, parseModelCoverage } from './modelCoverage.js';
 import { parseCallDetail } from './historyApi.js';
 
 describe('model coverage on the dashboard', () => {
@@ -16,6 +16,8 @@ describe('model coverage on the dashboard', () => {
       { id: 'voice-antispoof', version: '0.3.0', windows: 120, dropped: 0 },
       { id: 'speaker-embed', version: '1.1.0', windows: 118, dropped: 3 },
     ]);
+    expect(droppedTotal(models)).toBe(3);
+    expect(droppedTotal(undefined)).toBe(0);
     expect(parseModelCoverage(undefined)).toBeUndefined();
     expect(parseModelCoverage({})).toBeUndefined();
     expect(parseModelCoverage(Array.from({ length: 40 }, (_, i) => ({ id: `m${i}`, version: '1', windows: 1 })))).toHaveLength(32);

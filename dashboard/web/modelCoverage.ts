@@ -39,3 +39,8 @@ export function describeCoverage(models: readonly ModelCoverage[] | undefined): 
   };
   return `Analysed by ${models.map(one).join(', ')}`;
 }
+
+/** Windows dropped under load over all of the models (the line's `data-dropped`). */
+export function droppedTotal(models: readonly ModelCoverage[] | undefined): number {
+  return (models ?? []).reduce((a, m) => a + m.dropped, 0);
+}

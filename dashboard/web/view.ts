@@ -8,7 +8,7 @@
 import type { Alert, CallView, ChallengeEntry, DashboardState, DepartedEntry, ParticipantView } from './state.js';
 import { stateColours, stateLabels } from './types.js';
 import { describeVerdict } from './verdictDisplay.js';
-import { describeCoverage } from './modelCoverage.js';
+import { describeCoverage, droppedTotal } from './modelCoverage.js';
 import { renderVerdictBadge } from './verdictBadge.js';
 import { triggerText } from './challengeTrigger.js';
 import { TimelineChart } from './charts.js';
@@ -233,7 +233,7 @@ export class DashboardView {
     els.reason.hidden = !p.reason;
     els.coverage.textContent = describeCoverage(p.models);
     els.coverage.hidden = els.coverage.textContent === '';
-    els.coverage.dataset['dropped'] = String((p.models ?? []).reduce((a, m) => a + m.dropped, 0));
+    els.coverage.dataset['dropped'] = String(droppedTotal(p.models));
     const label = `Score timeline for ${p.displayName}: ${p.timeline.length} points, latest P(fake) ${pct(p.pFake)}, confidence ${pct(p.confidence)}`;
     const host = els.root.querySelector<HTMLElement>('[data-testid="timeline"]')!;
     host.setAttribute('aria-label', label);
@@ -273,7 +273,7 @@ export class DashboardView {
         );
         li.append(head, el('div', { class: 'numbers', 'data-testid': 'numbers' }, `final P(fake) ${pct(d.pFake)} · confidence ${pct(d.confidence)}`), detail);
         const coverage = describeCoverage(d.models);
-        if (coverage) li.append(el('div', { class: 'coverage', 'data-testid': 'coverage', 'data-dropped': String((d.models ?? []).reduce((a, m) => a + m.dropped, 0)) }, coverage));
+        if (coverage) li.append(el('div', { class: 'coverage', 'data-testid': 'coverage', 'data-dropped': String(droppedTotal(d.models)) }, coverage));
         const decision = d.decisions[0];
         if (decision) li.append(el('div', { class: 'decisions', 'data-testid': 'decision', 'data-decision': decision.decision }, `${time(decision.ts)} ${decision.operator} ${decision.decision === 'confirm' ? 'confirmed' : 'dismissed'} “${decision.tagState}”`));
         return li;
