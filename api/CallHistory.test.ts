@@ -130,6 +130,11 @@ describe('CallHistory', () => {
     expect(all.total).toBe(2);
     expect(new Set(all.calls.map((c) => c.callId))).toEqual(new Set([c1.callId, c2.callId]));
     const first = all.calls.find((c) => c.callId === c1.callId)!;
+    // the windows Alice's last verdict dropped under load (3, speaker-embed); Bob's verdict dropped none: no field
+    expect(first.participants[0]?.dropped).toBe(3);
+    expect(all.calls.find((c) => c.callId === c2.callId)!.participants[0]).not.toHaveProperty('dropped');
+    expect(history.list(parseCallQuery(new URLSearchParams('analysis=thinned'))).calls.map((c) => c.callId)).toEqual([c1.callId]);
+    expect(history.list(parseCallQuery(new URLSearchParams('analysis=complete'))).calls.map((c) => c.callId)).toEqual([c2.callId]);
     expect(first).toMatchObject({
       roomId: 'r1',
       kind: 'room',

@@ -45,6 +45,7 @@ export const HistoryEntrySchema = Type.Object({
       pFake: Type.Union([Type.Number(), Type.Null()]),
       confidence: Type.Union([Type.Number(), Type.Null()]),
       reason: Type.Union([Type.String({ maxLength: 500 }), Type.Null()]),
+      dropped: Type.Optional(Type.Integer({ minimum: 0 })),
     }),
     { maxItems: 1000 },
   ),
@@ -96,16 +97,20 @@ function countChallenges(call: CallRecord): HistoryEntry['challenges'] {
 }
 
 export function historyEntry(call: CallRecord, now: number = Date.now()): HistoryEntry {
-  const participants = [...call.participants.values()].map((p) => ({
-    peerId: p.peerId,
-    displayName: p.displayName,
-    joinedAt: p.joinedAt,
-    leftAt: p.leftAt ?? null,
-    finalState: p.verdict?.state ?? 'collecting',
-    pFake: p.verdict?.pFake ?? null,
-    confidence: p.verdict?.confidence ?? null,
-    reason: p.verdict?.reason ?? null,
-  }));
+  const participants = [...call.participants.values()].map((p) => {
+    const dropped = p.verdictModels.reduce((a, m) => a + (m.dropped ?? 0), 0);
+    return {
+      peerId: p.peerId,
+      displayName: p.displayName,
+      joinedAt: p.joinedAt,
+      leftAt: p.leftAt ?? null,
+      finalState: p.verdict?.state ?? 'collecting',
+      pFake: p.verdict?.pFake ?? null,
+      confidence: p.verdict?.confidence ?? null,
+      reason: p.verdict?.reason ?? null,
+      ...(dropped > 0 ? { dropped } : {}),
+    };
+  });
   // A room's call record can exist before anyone joins (room opened): the call starts with its first participant.
   const startedAt = participants.reduce((min, p) => (p.joinedAt < min ? p.joinedAt : min), participants[0]?.joinedAt ?? call.startedAt);
   const end = call.endedAt ? Date.parse(call.endedAt) : now;

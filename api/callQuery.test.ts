@@ -33,17 +33,19 @@ const entry = (over: Partial<HistoryEntry>): HistoryEntry => ({
 
 describe('GET /v1/calls query', () => {
   it('parses every filter', () => {
-    expect(parse('state=suspicious,deepfake-likely&status=ended&room=r1&tenant=acme&from=2026-03-01T09:00:00Z&to=2026-03-01T11:00:00%2B01:00&limit=5&offset=10')).toEqual({
+    expect(parse('state=suspicious,deepfake-likely&status=ended&room=r1&tenant=acme&analysis=thinned&from=2026-03-01T09:00:00Z&to=2026-03-01T11:00:00%2B01:00&limit=5&offset=10')).toEqual({
       states: ['suspicious', 'deepfake-likely'],
       status: 'ended',
       room: 'r1',
       tenant: 'acme',
+      analysis: 'thinned',
       fromMs: Date.parse('2026-03-01T09:00:00Z'),
       toMs: Date.parse('2026-03-01T10:00:00Z'),
       limit: 5,
       offset: 10,
     });
-    expect(parse('')).toMatchObject({ states: undefined, limit: 100, offset: 0 });
+    expect(parse('')).toMatchObject({ states: undefined, analysis: undefined, limit: 100, offset: 0 });
+    expect(parse('analysis=complete').analysis).toBe('complete');
   });
 
   it('answers every bad value with ERR_BAD_REQUEST naming the parameter', () => {
@@ -65,6 +67,8 @@ describe('GET /v1/calls query', () => {
     rejects('sort=asc', 'sort');
     rejects('tenant=a.b', 'tenant');
     rejects('tenant=' + 'x'.repeat(33), 'tenant');
+    rejects('analysis=partial', 'analysis');
+    rejects('analysis=', 'analysis');
   });
 
   it('matches by room, tenant, status, final state of any participant and overlap with the time range', () => {
@@ -79,6 +83,12 @@ describe('GET /v1/calls query', () => {
     expect(matchesQuery(e, parse('from=2026-03-01T10:29:00Z'))).toBe(true);
     expect(matchesQuery(e, parse('from=2026-03-01T10:31:00Z'))).toBe(false);
     expect(matchesQuery(e, parse('to=2026-03-01T09:59:00Z'))).toBe(false);
+    // thinned: any participant's last verdict dropped windows under load; complete: none did
+    const thinned = entry({ participants: [e.participants[0]!, { ...e.participants[0]!, peerId: 'p2', dropped: 4 }] });
+    expect(matchesQuery(thinned, parse('analysis=thinned'))).toBe(true);
+    expect(matchesQuery(thinned, parse('analysis=complete'))).toBe(false);
+    expect(matchesQuery(e, parse('analysis=thinned'))).toBe(false);
+    expect(matchesQuery(e, parse('analysis=complete'))).toBe(true);
     const live = entry({ live: true, endedAt: null });
     expect(matchesQuery(live, parse('from=2026-03-01T12:00:00Z'), Date.parse('2026-03-01T13:00:00Z'))).toBe(true);
   });

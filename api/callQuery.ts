@@ -6,6 +6,8 @@
  *   status  live | ended
  *   room    room id
  *   tenant  tenant id (calls of one tenant)
+ *   analysis thinned | complete: a call matches `thinned` when any participant's last verdict
+ *           reports windows dropped under load, `complete` when none does
  *   from    ISO 8601 date-time; calls still running at or after it
  *   to      ISO 8601 date-time; calls started at or before it
  *   limit   1..500 (default 100), offset 0.. (default 0); newest call first
@@ -20,13 +22,14 @@ export interface CallQuery {
   status: 'live' | 'ended' | undefined;
   room: string | undefined;
   tenant: string | undefined;
+  analysis: 'thinned' | 'complete' | undefined;
   fromMs: number | undefined;
   toMs: number | undefined;
   limit: number;
   offset: number;
 }
 
-export const CALL_QUERY_PARAMS = ['state', 'status', 'room', 'tenant', 'from', 'to', 'limit', 'offset'] as const;
+export const CALL_QUERY_PARAMS = ['state', 'status', 'room', 'tenant', 'analysis', 'from', 'to', 'limit', 'offset'] as const;
 export const MAX_CALLS_LIMIT = 500;
 
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -61,7 +64,7 @@ export function parseCallQuery(params: URLSearchParams): CallQuery {
     seen.add(k);
   }
   const get = (k: (typeof CALL_QUERY_PARAMS)[number]): string | undefined => params.get(k) ?? undefined;
-  const q: CallQuery = { states: undefined, status: undefined, room: undefined, tenant: undefined, fromMs: undefined, toMs: undefined, limit: 100, offset: 0 };
+  const q: CallQuery = { states: undefined, status: undefined, room: undefined, tenant: undefined, analysis: undefined, fromMs: undefined, toMs: undefined, limit: 100, offset: 0 };
   const state = get('state');
   if (state !== undefined) {
     const states = state.split(',');
@@ -83,6 +86,11 @@ export function parseCallQuery(params: URLSearchParams): CallQuery {
     if (!TENANT_RE.test(tenant)) bad('tenant', 'must match [A-Za-z0-9_-]{1,32}');
     q.tenant = tenant;
   }
+  const analysis = get('analysis');
+  if (analysis !== undefined) {
+    if (analysis !== 'thinned' && analysis !== 'complete') bad('analysis', 'must be thinned or complete');
+    q.analysis = analysis;
+  }
   const from = get('from');
   if (from !== undefined) q.fromMs = time('from', from);
   const to = get('to');
@@ -100,6 +108,7 @@ export function matchesQuery(e: HistoryEntry, q: CallQuery, now: number = Date.n
   if (q.tenant !== undefined && e.tenant !== q.tenant) return false;
   if (q.status === 'live' && !e.live) return false;
   if (q.status === 'ended' && e.live) return false;
+  if (q.analysis !== undefined && e.participants.some((p) => (p.dropped ?? 0) > 0) !== (q.analysis === 'thinned')) return false;
   if (q.states && !e.participants.some((p) => q.states!.includes(p.finalState))) return false;
   const start = Date.parse(e.startedAt);
   const end = e.endedAt ? Date.parse(e.endedAt) : now;

@@ -21,6 +21,11 @@ export interface HistoryParticipant {
   pFake: number | null;
   confidence: number | null;
   reason: string | null;
+  /**
+   * Windows dropped under load, over all models, by the participant's last verdict: the service
+   * thinned their analysis. Absent when none (and in summaries stored before it was recorded).
+   */
+  dropped?: number;
 }
 
 /** An operator decision in a call's summary (who it was about, who made it). */

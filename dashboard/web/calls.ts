@@ -1,11 +1,12 @@
 /**
  * The call-history list page (`/dashboard/calls`): a filter form (final state, live/ended,
- * room, time range) kept in the page URL, and one row per call with its participants' final
- * states, challenges, operator decisions and duration, linking to the call's detail page.
+ * room, analysis thinned under load or complete, time range) kept in the page URL, and one row
+ * per call with its participants' final states (and any windows their last verdict dropped
+ * under load), challenges, operator decisions and duration, linking to the call's detail page.
  */
 import { ApiError } from './api.js';
 import { HistoryClient, type HistoryEntry } from './historyApi.js';
-import { callKind, challengeSummary, emptyFilter, FilterError, filterToQuery, formatDuration, queryToFilter, type HistoryFilter } from './historyFormat.js';
+import { callKind, challengeSummary, droppedText, emptyFilter, FilterError, filterToQuery, formatDuration, queryToFilter, type HistoryFilter } from './historyFormat.js';
 import { el, showError, stateBadge, time } from './historyDom.js';
 
 const client = new HistoryClient();
@@ -20,7 +21,7 @@ const form = q<HTMLFormElement>('[data-testid="filters"]');
 const rows = q<HTMLTableSectionElement>('[data-testid="call-rows"]');
 const summary = q<HTMLElement>('[data-testid="calls-summary"]');
 const errorRegion = q<HTMLElement>('[data-testid="history-error"]');
-const fields: (keyof HistoryFilter)[] = ['state', 'status', 'room', 'from', 'to'];
+const fields: (keyof HistoryFilter)[] = ['state', 'status', 'room', 'analysis', 'from', 'to'];
 
 function readForm(): HistoryFilter {
   const f = { ...emptyFilter };
@@ -38,7 +39,9 @@ function writeForm(f: HistoryFilter): void {
 function row(c: HistoryEntry): HTMLTableRowElement {
   const people = el('ul', { class: 'people' });
   for (const p of c.participants) {
-    people.append(el('li', { 'data-testid': 'call-participant', 'data-peer': p.peerId }, el('span', { class: 'name' }, p.displayName), ' ', stateBadge(p.finalState, p.pFake, p.confidence, p.reason)));
+    const li = el('li', { 'data-testid': 'call-participant', 'data-peer': p.peerId }, el('span', { class: 'name' }, p.displayName), ' ', stateBadge(p.finalState, p.pFake, p.confidence, p.reason));
+    if (p.dropped) li.append(' ', el('span', { class: 'muted', 'data-testid': 'call-dropped' }, droppedText(p.dropped)));
+    people.append(li);
   }
   const decisions = c.decisions.length === 0 ? 'none' : c.decisions.map((d) => `${d.decision} (${d.displayName || d.peerId})`).join(', ');
   const link = el('a', { href: `/dashboard/call?id=${encodeURIComponent(c.callId)}`, 'data-testid': 'call-link' }, 'Details');

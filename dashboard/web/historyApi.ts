@@ -19,6 +19,7 @@ const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : nu
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
 function participant(v: unknown): HistoryParticipant | undefined {
   if (!isObj(v) || typeof v['peerId'] !== 'string') return undefined;
@@ -31,6 +32,7 @@ function participant(v: unknown): HistoryParticipant | undefined {
     pFake: numOrNull(v['pFake']),
     confidence: numOrNull(v['confidence']),
     reason: strOrNull(v['reason']),
+    ...(isCount(v['dropped']) && v['dropped'] > 0 ? { dropped: v['dropped'] } : {}),
   };
 }
 

@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { callKind, challengeSummary, detailTimeline, FilterError, filterToQuery, formatDuration, isoToLocal, queryToFilter } from './historyFormat.js';
+import { callKind, challengeSummary, detailTimeline, droppedText, FilterError, filterToQuery, formatDuration, isoToLocal, queryToFilter } from './historyFormat.js';
 
 describe('call history page helpers', () => {
   it('turns the filter form into the /v1/calls query and back', () => {
-    const q = filterToQuery({ state: 'suspicious', status: 'ended', room: ' r1 ', from: '2026-03-01T10:00', to: '2026-03-01T11:00' }, 50);
+    const q = filterToQuery({ state: 'suspicious', status: 'ended', room: ' r1 ', analysis: 'thinned', from: '2026-03-01T10:00', to: '2026-03-01T11:00' }, 50);
     expect(q.get('state')).toBe('suspicious');
     expect(q.get('room')).toBe('r1');
     expect(q.get('limit')).toBe('50');
+    expect(q.get('analysis')).toBe('thinned');
     expect(q.get('from')).toBe(new Date('2026-03-01T10:00').toISOString());
-    expect(queryToFilter(q)).toEqual({ state: 'suspicious', status: 'ended', room: 'r1', from: '2026-03-01T10:00', to: '2026-03-01T11:00' });
-    expect(queryToFilter(new URLSearchParams('state=bogus&room=a.b&status=x'))).toEqual({ state: '', status: '', room: '', from: '', to: '' });
+    expect(queryToFilter(q)).toEqual({ state: 'suspicious', status: 'ended', room: 'r1', analysis: 'thinned', from: '2026-03-01T10:00', to: '2026-03-01T11:00' });
+    expect(queryToFilter(new URLSearchParams('state=bogus&room=a.b&status=x&analysis=partial'))).toEqual({ state: '', status: '', room: '', analysis: '', from: '', to: '' });
     expect(isoToLocal('nonsense')).toBe('');
   });
 
@@ -22,11 +23,12 @@ describe('call history page helpers', () => {
         return e instanceof FilterError ? e.field : 'other';
       }
     };
-    const empty = { state: '', status: '', room: '', from: '', to: '' };
+    const empty = { state: '', status: '', room: '', analysis: '', from: '', to: '' };
     expect(field({ ...empty, room: 'a b' })).toBe('room');
     expect(field({ ...empty, from: 'yesterday' })).toBe('from');
     expect(field({ ...empty, from: '2026-03-02T00:00', to: '2026-03-01T00:00' })).toBe('from');
     expect(field({ ...empty, state: 'maybe' })).toBe('state');
+    expect(field({ ...empty, analysis: 'partial' })).toBe('analysis');
   });
 
   it('formats durations and challenge counts, and charts verdicts and scores', () => {
@@ -35,6 +37,8 @@ describe('call history page helpers', () => {
     expect(formatDuration(125)).toBe('2 min 05 s');
     expect(formatDuration(3 * 3600 + 60)).toBe('3 h 01 min');
     expect(challengeSummary({ total: 0, passed: 0, failed: 0, other: 0 })).toBe('none');
+    expect(droppedText(1)).toBe('1 window dropped under load');
+    expect(droppedText(12)).toBe('12 windows dropped under load');
     expect(callKind({ kind: 'room' })).toBe('room');
     expect(callKind({ kind: 'phone' })).toBe('phone call');
     expect(callKind({ kind: 'phone', phone: { platform: 'audiohook', platformCallId: 'x' } })).toBe('phone call · Genesys AudioHook');

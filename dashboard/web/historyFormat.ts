@@ -14,12 +14,14 @@ export interface HistoryFilter {
   /** '' | 'live' | 'ended'. */
   status: string;
   room: string;
+  /** '' | 'thinned' | 'complete': whether a participant's last verdict reports windows dropped under load. */
+  analysis: string;
   /** `datetime-local` values (local time, no zone), '' = open. */
   from: string;
   to: string;
 }
 
-export const emptyFilter: HistoryFilter = { state: '', status: '', room: '', from: '', to: '' };
+export const emptyFilter: HistoryFilter = { state: '', status: '', room: '', analysis: '', from: '', to: '' };
 
 /** A problem with a filter value, named by its field (shown next to it; the server checks again). */
 export class FilterError extends Error {
@@ -65,6 +67,10 @@ export function filterToQuery(f: HistoryFilter, limit = 100): URLSearchParams {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(room)) throw new FilterError('room', 'letters, digits, "-" and "_" only (at most 64)');
     q.set('room', room);
   }
+  if (f.analysis) {
+    if (f.analysis !== 'thinned' && f.analysis !== 'complete') throw new FilterError('analysis', 'unknown analysis filter');
+    q.set('analysis', f.analysis);
+  }
   const from = f.from ? localToIso(f.from, 'from') : '';
   const to = f.to ? localToIso(f.to, 'to') : '';
   if (from && to && from > to) throw new FilterError('from', '"from" is after "to"');
@@ -79,10 +85,12 @@ export function queryToFilter(q: URLSearchParams): HistoryFilter {
   const state = q.get('state') ?? '';
   const status = q.get('status') ?? '';
   const room = q.get('room') ?? '';
+  const analysis = q.get('analysis') ?? '';
   return {
     state: (VERDICT_STATES as readonly string[]).includes(state) ? state : '',
     status: status === 'live' || status === 'ended' ? status : '',
     room: /^[A-Za-z0-9_-]{1,64}$/.test(room) ? room : '',
+    analysis: analysis === 'thinned' || analysis === 'complete' ? analysis : '',
     from: q.get('from') ? isoToLocal(q.get('from')!) : '',
     to: q.get('to') ? isoToLocal(q.get('to')!) : '',
   };
@@ -103,6 +111,11 @@ export function formatDuration(sec: number | null): string {
   const m = Math.floor((s % 3600) / 60);
   const r = s % 60;
   return h > 0 ? `${h} h ${String(m).padStart(2, '0')} min` : m > 0 ? `${m} min ${String(r).padStart(2, '0')} s` : `${r} s`;
+}
+
+/** "3 windows dropped under load" for a participant of the call list. */
+export function droppedText(n: number): string {
+  return `${n} window${n === 1 ? '' : 's'} dropped under load`;
 }
 
 export function challengeSummary(c: HistoryEntry['challenges']): string {

@@ -130,7 +130,8 @@ describe('call history and evidence bundles (real service, real NATS, real Chrom
       kind: 'room',
       live: false,
       worstState: 'suspicious',
-      participants: [{ peerId: peer, displayName: 'Zoë', finalState: 'suspicious', pFake: 0.66 }],
+      // the last verdict's speaker-embed dropped 1 window under load
+      participants: [{ peerId: peer, displayName: 'Zoë', finalState: 'suspicious', pFake: 0.66, dropped: 1 }],
       challenges: { total: 1, passed: 0, failed: 1, other: 0 },
       decisions: [{ decision: 'confirm', tagState: 'suspicious', operator: 'operator' }],
     });
@@ -139,8 +140,10 @@ describe('call history and evidence bundles (real service, real NATS, real Chrom
     // Filters: by state, time range; bad values are typed 400s.
     expect(((await get(`/v1/calls?state=suspicious&room=${ROOM}`)).json['calls'] as unknown[]).length).toBe(1);
     expect(((await get(`/v1/calls?state=verified&room=${ROOM}`)).json['calls'] as unknown[]).length).toBe(0);
+    expect(((await get(`/v1/calls?analysis=thinned&room=${ROOM}`)).json['calls'] as unknown[]).length).toBe(1);
+    expect(((await get(`/v1/calls?analysis=complete&room=${ROOM}`)).json['calls'] as unknown[]).length).toBe(0);
     expect(((await get(`/v1/calls?room=${ROOM}&to=${encodeURIComponent(new Date(t0 - 3_600_000).toISOString())}`)).json['calls'] as unknown[]).length).toBe(0);
-    for (const bad of ['state=maybe', 'from=yesterday', 'limit=0', 'room=a.b', 'colour=red', 'to=2026-02-30T00:00:00Z']) {
+    for (const bad of ['state=maybe', 'analysis=partial', 'from=yesterday', 'limit=0', 'room=a.b', 'colour=red', 'to=2026-02-30T00:00:00Z']) {
       const r = await get(`/v1/calls?${bad}`);
       expect(r.status, bad).toBe(400);
       expect((r.json['error'] as { code: string }).code, bad).toBe('ERR_BAD_REQUEST');
@@ -277,8 +280,18 @@ describe('call history and evidence bundles (real service, real NATS, real Chrom
       expect(await row.getByTestId('final-state').getAttribute('data-state')).toBe('suspicious');
       expect(await row.getByTestId('call-challenges').textContent()).toBe('1 issued, 1 failed');
       expect(await row.getByTestId('call-decisions').textContent()).toContain('confirm');
+      expect(await row.getByTestId('call-dropped').textContent()).toBe('1 window dropped under load');
 
       // Filters go to the API and into the page URL; a bad room shows the typed error, not a crash.
+      // Analysis thinned under load: the call is listed; complete: it is not.
+      await dash.getByTestId('filter-analysis').selectOption('complete');
+      await dash.getByTestId('apply-filters').click();
+      await expect.poll(() => dash.getByTestId('calls-summary').textContent(), WAIT).toBe('No calls match these filters.');
+      expect(new URL(dash.url()).searchParams.get('analysis')).toBe('complete');
+      await dash.getByTestId('filter-analysis').selectOption('thinned');
+      await dash.getByTestId('apply-filters').click();
+      await expect.poll(() => row.count(), WAIT).toBe(1);
+      await dash.getByTestId('filter-analysis').selectOption('');
       await dash.getByTestId('filter-state').selectOption('verified');
       await dash.getByTestId('apply-filters').click();
       await expect.poll(() => dash.getByTestId('calls-summary').textContent(), WAIT).toBe('No calls match these filters.');
