@@ -20,6 +20,7 @@ import { loadConfig } from '../src/config.js';
 import { Service } from '../src/Service.js';
 import { setLogLevel } from '../kernel/log.js';
 import { makeEvent, type VerdictEvent } from '../events/schema.js';
+import { parseManifest, verdictWeightFor, type Manifest } from '../detectors/registry/Manifest.js';
 import { launchBrowser } from '../test/helpers/browser.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,11 +40,12 @@ async function until<T>(what: string, fn: () => T | Promise<T>, ok: (v: T) => bo
   }
 }
 
-/** A shipped model's manifest in detectors/models (what this build's verdicts and scores name). */
-function shippedManifest(id: string): { version: string; weight: number } {
-  const m = JSON.parse(fs.readFileSync(path.join(root, 'detectors/models', id, 'manifest.json'), 'utf8')) as { version?: unknown; verdict?: { weight?: unknown } };
-  if (typeof m.version !== 'string') throw new Error(`detectors/models/${id}/manifest.json names no version`);
-  return { version: m.version, weight: typeof m.verdict?.weight === 'number' ? m.verdict.weight : 1 };
+const shipped = new Map<string, Manifest>();
+/** A shipped model's manifest in detectors/models (what this build's verdicts and scores name), read and checked once. */
+function shippedManifest(id: string): Manifest {
+  let m = shipped.get(id);
+  if (!m) shipped.set(id, (m = parseManifest(JSON.parse(fs.readFileSync(path.join(root, 'detectors/models', id, 'manifest.json'), 'utf8')))));
+  return m;
 }
 const shippedVersion = (id: string): string => shippedManifest(id).version;
 
@@ -103,7 +105,7 @@ async function main(): Promise<void> {
     const publishVerdict = (env: ReturnType<typeof envelope>, payload: VerdictEvent['payload']): void => service.publish(makeEvent('verdict', { ...env, models: modelsAfter(payload.evidence.speechSeconds) }, payload));
     /** A detector score, as the analysis pipeline publishes one per speech window. */
     const score = (room: string, peerId: string, name: string, pFake: number, seq: number): void =>
-      service.publish(makeEvent('score', envelope(room, peerId, name), { detector: 'voice-antispoof', pFake, evidence: 2, windowSeq: seq, queueMs: 2, inferenceMs: 2, weight: shippedManifest('voice-antispoof').weight }));
+      service.publish(makeEvent('score', envelope(room, peerId, name), { detector: 'voice-antispoof', pFake, evidence: 2, windowSeq: seq, queueMs: 2, inferenceMs: 2, weight: verdictWeightFor(shippedManifest('voice-antispoof').verdict, 'wideband') }));
     const sleepUntil = (t: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
     const receivingVideo = (page: Page): Promise<unknown> =>
       page.waitForFunction(
