@@ -72,7 +72,7 @@ export class AnalysisWorkerNode {
     // The wire keeps wideband/telephone (service nodes of any version accept it); the node that sent the window knows
     // whether its sender suppresses noise and picks that threshold itself (RemoteInference).
     pool.on('embedding', (e) => this.#result(e.stream, e.seq, { type: 'embedding', detector: e.detector, modelVersion: e.modelVersion, vector: [...e.vector], channel: e.channel === 'telephone' ? 'telephone' : 'wideband' }));
-    pool.on('dropped', (d) => this.#result(d.stream, d.seq, { type: 'dropped', detector: d.detector, ...(d.task ? { task: d.task } : {}), reason: d.reason }));
+    pool.on('dropped', (d) => this.#result(d.stream, d.seq, { type: 'dropped', detector: d.detector, ...(d.task ? { task: d.task } : {}), modelVersion: d.modelVersion, reason: d.reason }));
   }
 
   /** Joins the queue group; requests are served until close(). */

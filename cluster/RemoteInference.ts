@@ -242,13 +242,14 @@ export class RemoteInference extends TypedEmitter<InferenceBackendEvents> implem
         this.safeEmit('embedding', { type: 'embedding', stream: w.stream, seq: w.seq, detector: d.id, modelVersion: r.modelVersion, vector, channel, wallEnd: w.wallEnd });
       } else {
         const reason = DROP_REASONS.find((x) => x === r.reason) ?? 'inference-error';
-        this.safeEmit('dropped', { stream: w.stream, seq: w.seq, detector: d.id, task: d.task, reason });
+        // the worker's own model version; a worker from before the field existed: the one this service lists
+        this.safeEmit('dropped', { stream: w.stream, seq: w.seq, detector: d.id, task: d.task, modelVersion: r.modelVersion ?? d.version, reason });
       }
     }
   }
 
   #dropAll(w: AnalysisWindow, reason: DropReason): void {
     const kind = w.type === 'audio-window' ? 'audio' : 'video';
-    for (const d of this.#detectors) if (d.kind === kind) this.safeEmit('dropped', { stream: w.stream, seq: w.seq, detector: d.id, task: d.task, reason });
+    for (const d of this.#detectors) if (d.kind === kind) this.safeEmit('dropped', { stream: w.stream, seq: w.seq, detector: d.id, task: d.task, modelVersion: d.version, reason });
   }
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsServerProcess } from '../events/NatsServerProcess.js';
-import { decodeWorkReply, encodeWorkRequest } from '../events/workWire.js';
+import { decodeWorkReply, decodeWorkRequest, encodeWorkReply, encodeWorkRequest } from '../events/workWire.js';
 import { ModelRegistry, type AvailableModel } from '../detectors/registry/ModelRegistry.js';
 import { buildTestModels } from '../detectors/testing/testModels.js';
 import { audioWindow, faceWindow, streamRef } from '../detectors/testing/windows.js';
@@ -179,7 +179,36 @@ describe('remote analysis (real nats-server, real worker processes)', () => {
     const got = collect(remote);
     remote.submit(copy(faceWindow({ seq: 1, stream: streamRef('cam', 'video') })));
     await until(() => got.drops.length > 0, 'a drop');
-    expect(got.drops).toEqual([expect.objectContaining({ seq: 1, reason: 'no-workers', detector: 'test-face' })]);
+    const face = models.find((m) => m.id === 'test-face')!;
+    expect(got.drops).toEqual([expect.objectContaining({ seq: 1, reason: 'no-workers', detector: 'test-face', modelVersion: face.manifest.version })]);
     await remote.close();
+  }, 60_000);
+
+  it("a worker's drop names the worker's own model version; from a worker that leaves it out, the version this service lists", async () => {
+    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+    await Promise.all(workers.map(exited));
+    // A worker of another release on the real queue group: it answers every window with a drop, with its version (seq 1) or without (seq 2).
+    const subjects = workSubjects('dfd.v1');
+    const voice = models.find((m) => m.id === 'test-voice')!;
+    const sub = nc.subscribe(subjects.infer, {
+      queue: subjects.queue,
+      callback: (_err, m) => {
+        const { header } = decodeWorkRequest(m.data);
+        const version = header.seq === 1 ? { modelVersion: '9.9.9' } : {};
+        m.respond(encodeWorkReply({ v: 1, results: [{ type: 'dropped', detector: voice.id, task: voice.manifest.task, ...version, reason: 'queue-full' }] }));
+      },
+    });
+    await nc.flush();
+    const remote = new RemoteInference(nc, models, { timeoutMs: 5_000 });
+    const got = collect(remote);
+    remote.submit(copy(audioWindow({ seq: 1, seconds: 1, seed: 7 })));
+    remote.submit(copy(audioWindow({ seq: 2, seconds: 1, seed: 8 })));
+    await until(() => got.drops.length === 2, 'both drops');
+    expect(got.drops.map((d) => [d.seq, d.detector, d.reason, d.modelVersion]).sort()).toEqual([
+      [1, 'test-voice', 'queue-full', '9.9.9'],
+      [2, 'test-voice', 'queue-full', voice.manifest.version],
+    ]);
+    await remote.close();
+    sub.unsubscribe();
   }, 60_000);
 });

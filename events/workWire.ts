@@ -120,7 +120,14 @@ const EmbeddingResult = Type.Object(
   { additionalProperties: false },
 );
 const DroppedResult = Type.Object(
-  { type: Type.Literal('dropped'), detector: DetectorId, task: Type.Optional(ModelTaskName), reason: Type.String({ pattern: '^[a-z][a-z-]{0,31}$' }) },
+  {
+    type: Type.Literal('dropped'),
+    detector: DetectorId,
+    task: Type.Optional(ModelTaskName),
+    // optional on the wire: a worker from before it existed leaves it out (the coordinator then takes its own list's)
+    modelVersion: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    reason: Type.String({ pattern: '^[a-z][a-z-]{0,31}$' }),
+  },
   { additionalProperties: false },
 );
 export const WorkResult = Type.Union([ScoreResult, EmbeddingResult, DroppedResult]);

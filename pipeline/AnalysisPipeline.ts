@@ -149,12 +149,7 @@ export class AnalysisPipeline extends TypedEmitter<AnalysisPipelineEvents> imple
     // Speaker-embedding windows track the voice's continuity; their drops are counted on the model
     // (verdict.models), not as lost evidence (ParticipantVerdict.addDropped).
     inference.on('embedding', (e) => this.#known(e.stream)?.addSpeakerEmbedding(e));
-    inference.on('dropped', (d) => {
-      const p = this.#known(d.stream);
-      if (!p) return;
-      const version = this.inference.detectors().find((x) => x.id === d.detector)?.version;
-      p.addDropped(version !== undefined ? { ...d, modelVersion: version } : d);
-    });
+    inference.on('dropped', (d) => this.#known(d.stream)?.addDropped(d));
     this.#timer = setInterval(() => {
       for (const p of this.#participants.values()) p.tick();
     }, options.tickMs);

@@ -41,6 +41,11 @@ export interface DropEvent {
   detector: string;
   /** The detector's manifest task, when the backend knows it. */
   task?: ModelTask;
+  /**
+   * The version of the model that would have scored the window (the manifest's, where it was
+   * dropped), so a verdict counts the drop on that version even across a model swap.
+   */
+  modelVersion: string;
   reason: DropReason;
 }
 

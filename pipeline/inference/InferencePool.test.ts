@@ -390,6 +390,8 @@ describe('InferencePool with real onnxruntime sessions', () => {
     await until(() => got.scores.length === 1);
     expect(got.drops.map((d) => [d.seq, d.reason])).toEqual([[1, 'unjudgeable-audio'], [2, 'unjudgeable-audio'], [3, 'unjudgeable-audio']]);
     expect(got.scores.map((s) => s.seq)).toEqual([4]);
+    // Each drop names the version that would have scored it, as the score does.
+    expect(got.drops.map((d) => d.modelVersion)).toEqual(Array(3).fill(got.scores[0]!.modelVersion));
   });
 
   it('does not judge a face window the face gate marked: counted as unjudgeable-video, no score', async () => {

@@ -507,7 +507,7 @@ export class InferencePool extends TypedEmitter<InferencePoolEvents> implements 
 
   private drop(d: Detector, stream: StreamRef, seq: number, reason: DropReason): void {
     metrics.dropped.inc({ detector: d.model.id, reason });
-    const ev: DropEvent = { stream, seq, detector: d.model.id, task: d.model.manifest.task, reason };
+    const ev: DropEvent = { stream, seq, detector: d.model.id, task: d.model.manifest.task, modelVersion: d.model.manifest.version, reason };
     this.safeEmit('dropped', ev);
   }
 

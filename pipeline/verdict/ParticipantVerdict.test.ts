@@ -150,6 +150,19 @@ describe('ParticipantVerdict', () => {
     expect(pv.current().models.map((m) => m.id)).toEqual(['speaker-embed', 'voice-stage', 'voice-x']);
   });
 
+  it('counts a drop on the version it names: after a model swap, the new version starts its own counts', () => {
+    const { pv } = setup();
+    pv.observe(audioWindow({ stream: A }));
+    pv.addScore(score(A, 0.1, 2));
+    pv.addScore(score(A, 0.1, 2, 1));
+    expect(pv.current().models).toEqual([{ id: 'voice-x', version: '1.0.0', windows: 2 }]);
+    // The registry swapped voice-x to 2.0.0; the first window the new version would have scored is dropped.
+    pv.addDropped({ stream: A, detector: 'voice-x', task: 'voice-antispoof', reason: 'queue-full', modelVersion: '2.0.0' });
+    expect(pv.current().models).toEqual([{ id: 'voice-x', version: '2.0.0', windows: 0, dropped: 1 }]);
+    pv.addScore({ ...score(A, 0.1, 2, 2), modelVersion: '2.0.0' });
+    expect(pv.current().models).toEqual([{ id: 'voice-x', version: '2.0.0', windows: 1, dropped: 1 }]);
+  });
+
   it('emits only on state change or a significant confidence change', () => {
     const { pv, events } = setup();
     pv.observe(audioWindow({ stream: A }));
