@@ -16,8 +16,8 @@ const verdict = (roomId: string, callId: string, peerId: string, state: 'suspici
   makeEvent('verdict', { roomId, peerId, displayName: peerId.toUpperCase(), callId, models }, { state, pFake, confidence: 0.7, evidence: { speechSeconds: 8, faceFrames: 0 }, quality: {}, dropped: {} });
 /** A verdict's model list as the pipeline writes it: every model that ran, drops only when there were any. */
 const ran: Models = [
-  { id: 'voice-antispoof', version: '0.3.0', windows: 40 },
-  { id: 'speaker-embed', version: '1.1.0', windows: 37, dropped: 3 },
+  { id: 'voice-antispoof', version: '0.3.0', task: 'voice-antispoof', windows: 40 },
+  { id: 'speaker-embed', version: '1.1.0', task: 'speaker-embed', windows: 37, dropped: 3 },
 ];
 
 describe('CallRegistry call boundaries', () => {
@@ -125,16 +125,31 @@ describe('CallHistory', () => {
     reg.peerJoined('r2', 'bob', 'Bob');
     const c2 = reg.openCall('r2')!;
     reg.apply(verdict('r2', c2.callId, 'bob', 'likely-genuine', 0.1));
+    // Carol's verdict lost detector windows too; Dan's names no tasks (a verdict from before they were named).
+    reg.peerJoined('r3', 'carol', 'Carol');
+    const c3 = reg.openCall('r3')!;
+    reg.apply(verdict('r3', c3.callId, 'carol', 'likely-genuine', 0.2, [{ ...ran[0]!, dropped: 2 }, { ...ran[1]!, dropped: 1 }]));
+    reg.peerLeft('r3', 'carol');
+    reg.peerJoined('r4', 'dan', 'Dan');
+    const c4 = reg.openCall('r4')!;
+    reg.apply(verdict('r4', c4.callId, 'dan', 'likely-genuine', 0.2, [{ id: 'speaker-embed', version: '1.0.0', windows: 9, dropped: 2 }]));
+    reg.peerLeft('r4', 'dan');
 
     const all = history.list(parseCallQuery(new URLSearchParams()));
-    expect(all.total).toBe(2);
-    expect(new Set(all.calls.map((c) => c.callId))).toEqual(new Set([c1.callId, c2.callId]));
+    expect(all.total).toBe(4);
+    expect(new Set(all.calls.map((c) => c.callId))).toEqual(new Set([c1.callId, c2.callId, c3.callId, c4.callId]));
     const first = all.calls.find((c) => c.callId === c1.callId)!;
-    // the windows Alice's last verdict dropped under load (3, speaker-embed); Bob's verdict dropped none: no field
-    expect(first.participants[0]?.dropped).toBe(3);
+    const ids = (q: string): string[] => history.list(parseCallQuery(new URLSearchParams(q))).calls.map((c) => c.callId).sort();
+    // the windows Alice's last verdict dropped under load (3), all the speaker model's; Bob's verdict dropped none: no field
+    expect(first.participants[0]).toMatchObject({ dropped: 3, droppedSpeaker: 3 });
     expect(all.calls.find((c) => c.callId === c2.callId)!.participants[0]).not.toHaveProperty('dropped');
-    expect(history.list(parseCallQuery(new URLSearchParams('analysis=thinned'))).calls.map((c) => c.callId)).toEqual([c1.callId]);
-    expect(history.list(parseCallQuery(new URLSearchParams('analysis=complete'))).calls.map((c) => c.callId)).toEqual([c2.callId]);
+    expect(all.calls.find((c) => c.callId === c3.callId)!.participants[0]).toMatchObject({ dropped: 3, droppedSpeaker: 1 });
+    // without tasks the split is unknown: every drop reads as the verdict's own
+    expect(all.calls.find((c) => c.callId === c4.callId)!.participants[0]).toMatchObject({ dropped: 2 });
+    expect(all.calls.find((c) => c.callId === c4.callId)!.participants[0]).not.toHaveProperty('droppedSpeaker');
+    expect(ids('analysis=thinned')).toEqual([c1.callId, c3.callId, c4.callId].sort());
+    expect(ids('analysis=evidence-thinned')).toEqual([c3.callId, c4.callId].sort());
+    expect(ids('analysis=complete')).toEqual([c2.callId]);
     expect(first).toMatchObject({
       roomId: 'r1',
       kind: 'room',
@@ -157,8 +172,8 @@ describe('CallHistory', () => {
     expect(mem.participants[0]?.challenges).toEqual([expect.objectContaining({ challengeId: 'ch1', outcome: 'failed' })]);
     // the models the last verdict named, counts it left out as 0
     expect(mem.participants[0]?.models).toEqual([
-      { id: 'voice-antispoof', version: '0.3.0', windows: 40, dropped: 0 },
-      { id: 'speaker-embed', version: '1.1.0', windows: 37, dropped: 3 },
+      { id: 'voice-antispoof', version: '0.3.0', task: 'voice-antispoof', windows: 40, dropped: 0 },
+      { id: 'speaker-embed', version: '1.1.0', task: 'speaker-embed', windows: 37, dropped: 3 },
     ]);
     expect((await history.detail(c2.callId)).participants[0]?.models).toEqual([]);
     await expect(history.detail('c-nope')).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
@@ -183,8 +198,8 @@ describe('CallHistory', () => {
     expect(bob.finalState).toBe('suspicious');
     expect(bob.timeline.map((p) => p.kind)).toEqual(['score', 'verdict']);
     expect(bob.models).toEqual([
-      { id: 'voice-antispoof', version: '0.3.0', windows: 40, dropped: 0 },
-      { id: 'speaker-embed', version: '1.1.0', windows: 37, dropped: 3 },
+      { id: 'voice-antispoof', version: '0.3.0', task: 'voice-antispoof', windows: 40, dropped: 0 },
+      { id: 'speaker-embed', version: '1.1.0', task: 'speaker-embed', windows: 37, dropped: 3 },
     ]);
     expect(bob.challenges).toEqual([
       expect.objectContaining({ challengeId: 'ch9', side: 'left', trigger: 'operator', basis: null, outcome: 'passed', measurements: { maxTurnDeg: 38 }, phases: [expect.objectContaining({ phase: 'issued' }), expect.objectContaining({ phase: 'outcome' })] }),

@@ -46,6 +46,7 @@ export const HistoryEntrySchema = Type.Object({
       confidence: Type.Union([Type.Number(), Type.Null()]),
       reason: Type.Union([Type.String({ maxLength: 500 }), Type.Null()]),
       dropped: Type.Optional(Type.Integer({ minimum: 0 })),
+      droppedSpeaker: Type.Optional(Type.Integer({ minimum: 0 })),
     }),
     { maxItems: 1000 },
   ),
@@ -99,6 +100,7 @@ function countChallenges(call: CallRecord): HistoryEntry['challenges'] {
 export function historyEntry(call: CallRecord, now: number = Date.now()): HistoryEntry {
   const participants = [...call.participants.values()].map((p) => {
     const dropped = p.verdictModels.reduce((a, m) => a + (m.dropped ?? 0), 0);
+    const droppedSpeaker = p.verdictModels.reduce((a, m) => a + (m.task === 'speaker-embed' ? (m.dropped ?? 0) : 0), 0);
     return {
       peerId: p.peerId,
       displayName: p.displayName,
@@ -109,6 +111,7 @@ export function historyEntry(call: CallRecord, now: number = Date.now()): Histor
       confidence: p.verdict?.confidence ?? null,
       reason: p.verdict?.reason ?? null,
       ...(dropped > 0 ? { dropped } : {}),
+      ...(droppedSpeaker > 0 ? { droppedSpeaker } : {}),
     };
   });
   // A room's call record can exist before anyone joins (room opened): the call starts with its first participant.

@@ -14,7 +14,7 @@ function emptyParticipant(peerId: string, displayName: string, ts: string): Hist
 
 /** A verdict's model list as the detail shows it: counts the event left out are 0. */
 function coverageOf(models: DfdEvent['models']): ModelCoverage[] {
-  return models.map((m) => ({ id: m.id, version: m.version, windows: m.windows ?? 0, dropped: m.dropped ?? 0 }));
+  return models.map((m) => ({ id: m.id, version: m.version, ...(m.task !== undefined ? { task: m.task } : {}), windows: m.windows ?? 0, dropped: m.dropped ?? 0 }));
 }
 
 function challengeOf(list: ChallengeDetail[], id: string, type: string, modality: string): ChallengeDetail {

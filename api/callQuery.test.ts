@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isDfdError } from '../kernel/errors.js';
-import { matchesQuery, parseCallQuery } from './callQuery.js';
+import { evidenceDropped, matchesQuery, parseCallQuery } from './callQuery.js';
 import type { HistoryEntry } from './HistoryEntry.js';
 
 const parse = (qs: string) => parseCallQuery(new URLSearchParams(qs));
@@ -89,6 +89,17 @@ describe('GET /v1/calls query', () => {
     expect(matchesQuery(thinned, parse('analysis=complete'))).toBe(false);
     expect(matchesQuery(e, parse('analysis=thinned'))).toBe(false);
     expect(matchesQuery(e, parse('analysis=complete'))).toBe(true);
+    // evidence-thinned: a scoring detector's windows dropped; the speaker model's alone thin only the takeover check
+    expect(parse('analysis=evidence-thinned').analysis).toBe('evidence-thinned');
+    const speakerOnly = entry({ participants: [{ ...e.participants[0]!, dropped: 4, droppedSpeaker: 4 }] });
+    const both = entry({ participants: [{ ...e.participants[0]!, dropped: 4, droppedSpeaker: 1 }] });
+    expect(matchesQuery(speakerOnly, parse('analysis=thinned'))).toBe(true);
+    expect(matchesQuery(speakerOnly, parse('analysis=evidence-thinned'))).toBe(false);
+    expect(matchesQuery(both, parse('analysis=evidence-thinned'))).toBe(true);
+    expect(matchesQuery(thinned, parse('analysis=evidence-thinned'))).toBe(true);
+    expect(matchesQuery(e, parse('analysis=evidence-thinned'))).toBe(false);
+    expect(evidenceDropped({ dropped: 4, droppedSpeaker: 1 })).toBe(3);
+    expect(evidenceDropped({ droppedSpeaker: 2 })).toBe(0);
     const live = entry({ live: true, endedAt: null });
     expect(matchesQuery(live, parse('from=2026-03-01T12:00:00Z'), Date.parse('2026-03-01T13:00:00Z'))).toBe(true);
   });

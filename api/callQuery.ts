@@ -6,8 +6,10 @@
  *   status  live | ended
  *   room    room id
  *   tenant  tenant id (calls of one tenant)
- *   analysis thinned | complete: a call matches `thinned` when any participant's last verdict
- *           reports windows dropped under load, `complete` when none does
+ *   analysis thinned | evidence-thinned | complete: a call matches `thinned` when any participant's
+ *           last verdict reports windows dropped under load by any model, `evidence-thinned` when
+ *           any reports a scoring detector's windows dropped (the verdict rests on less; a speaker
+ *           model's drops thin only the takeover check), `complete` when none reports any
  *   from    ISO 8601 date-time; calls still running at or after it
  *   to      ISO 8601 date-time; calls started at or before it
  *   limit   1..500 (default 100), offset 0.. (default 0); newest call first
@@ -16,18 +18,22 @@ import { DfdError } from '../kernel/errors.js';
 import { TENANT_RE } from '../kernel/tenant.js';
 import { VERDICT_STATES, type VerdictState } from '../events/schema.js';
 import type { HistoryEntry } from './HistoryEntry.js';
+import type { HistoryParticipant } from './historyWire.js';
 
 export interface CallQuery {
   states: VerdictState[] | undefined;
   status: 'live' | 'ended' | undefined;
   room: string | undefined;
   tenant: string | undefined;
-  analysis: 'thinned' | 'complete' | undefined;
+  analysis: CallAnalysis | undefined;
   fromMs: number | undefined;
   toMs: number | undefined;
   limit: number;
   offset: number;
 }
+
+export const CALL_ANALYSIS = ['thinned', 'evidence-thinned', 'complete'] as const;
+export type CallAnalysis = (typeof CALL_ANALYSIS)[number];
 
 export const CALL_QUERY_PARAMS = ['state', 'status', 'room', 'tenant', 'analysis', 'from', 'to', 'limit', 'offset'] as const;
 export const MAX_CALLS_LIMIT = 500;
@@ -88,8 +94,9 @@ export function parseCallQuery(params: URLSearchParams): CallQuery {
   }
   const analysis = get('analysis');
   if (analysis !== undefined) {
-    if (analysis !== 'thinned' && analysis !== 'complete') bad('analysis', 'must be thinned or complete');
-    q.analysis = analysis;
+    const known = CALL_ANALYSIS.find((a) => a === analysis);
+    if (known === undefined) bad('analysis', `must be one of ${CALL_ANALYSIS.join(', ')}`);
+    q.analysis = known;
   }
   const from = get('from');
   if (from !== undefined) q.fromMs = time('from', from);
@@ -108,11 +115,21 @@ export function matchesQuery(e: HistoryEntry, q: CallQuery, now: number = Date.n
   if (q.tenant !== undefined && e.tenant !== q.tenant) return false;
   if (q.status === 'live' && !e.live) return false;
   if (q.status === 'ended' && e.live) return false;
-  if (q.analysis !== undefined && e.participants.some((p) => (p.dropped ?? 0) > 0) !== (q.analysis === 'thinned')) return false;
+  if (q.analysis !== undefined && !analysisMatches(q.analysis, e.participants)) return false;
   if (q.states && !e.participants.some((p) => q.states!.includes(p.finalState))) return false;
   const start = Date.parse(e.startedAt);
   const end = e.endedAt ? Date.parse(e.endedAt) : now;
   if (q.fromMs !== undefined && end < q.fromMs) return false;
   if (q.toMs !== undefined && start > q.toMs) return false;
   return true;
+}
+
+/** Windows a participant's last verdict lost from its evidence: the drops that were not the speaker model's. */
+export function evidenceDropped(p: Pick<HistoryParticipant, 'dropped' | 'droppedSpeaker'>): number {
+  return Math.max(0, (p.dropped ?? 0) - (p.droppedSpeaker ?? 0));
+}
+
+function analysisMatches(analysis: CallAnalysis, participants: readonly HistoryParticipant[]): boolean {
+  if (analysis === 'evidence-thinned') return participants.some((p) => evidenceDropped(p) > 0);
+  return participants.some((p) => (p.dropped ?? 0) > 0) === (analysis === 'thinned');
 }

@@ -26,6 +26,12 @@ export interface HistoryParticipant {
    * thinned their analysis. Absent when none (and in summaries stored before it was recorded).
    */
   dropped?: number;
+  /**
+   * Of `dropped`, the speaker model's windows (task speaker-embed): the takeover check saw less of
+   * the call, the verdict's evidence did not shrink. Absent when none, and in summaries stored
+   * before it was recorded (their `dropped` then reads as the verdict's own).
+   */
+  droppedSpeaker?: number;
 }
 
 /** An operator decision in a call's summary (who it was about, who made it). */
@@ -115,6 +121,8 @@ export interface DecisionDetail {
 export interface ModelCoverage {
   id: string;
   version: string;
+  /** The manifest's task, when the verdict named it (verdicts from before it did not). */
+  task?: string;
   windows: number;
   dropped: number;
 }

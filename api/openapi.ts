@@ -32,7 +32,13 @@ export function openApiDocument(): Record<string, unknown> {
           parameters: [
             { name: 'state', in: 'query', schema: { type: 'string' }, description: 'comma-separated final verdict states (any participant)' },
             { name: 'status', in: 'query', schema: { enum: ['live', 'ended'] } },
-            { name: 'analysis', in: 'query', schema: { enum: ['thinned', 'complete'] }, description: "thinned: a participant's last verdict reports windows dropped under load; complete: none does" },
+            {
+              name: 'analysis',
+              in: 'query',
+              schema: { enum: ['thinned', 'evidence-thinned', 'complete'] },
+              description:
+                "thinned: a participant's last verdict reports windows dropped under load by any model; evidence-thinned: a scoring detector's windows (the verdict rests on less; the speaker model's drops thin only the takeover check); complete: none does",
+            },
             { name: 'room', in: 'query', schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } },
             { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'calls still running at or after' },
             { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'calls started at or before' },

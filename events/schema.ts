@@ -64,8 +64,17 @@ function build(strict: boolean) {
   const ShortText = (max: number) => Type.String({ minLength: 1, maxLength: max });
   const Hash = Type.String({ pattern: '^[0-9a-f]{64}$' });
 
-  /** windows: how many windows the model scored for this participant, dropped: how many of its windows were dropped under load (verdict events). */
-  const ModelRef = obj({ id: ShortText(128), version: ShortText(64), windows: Type.Optional(Count), dropped: Type.Optional(Count) });
+  /**
+   * windows: how many windows the model scored for this participant, dropped: how many of its windows were dropped
+   * under load, task: the model manifest's task (verdict events; a speaker-embed model's drops cost no evidence).
+   */
+  const ModelRef = obj({
+    id: ShortText(128),
+    version: ShortText(64),
+    task: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]{0,63}$' })),
+    windows: Type.Optional(Count),
+    dropped: Type.Optional(Count),
+  });
   const Quality = obj(
     {
       packetLoss: Type.Optional(Prob),

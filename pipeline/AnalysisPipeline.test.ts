@@ -57,6 +57,9 @@ describe('AnalysisPipeline behind its MediaSource port', () => {
     source.play(packets.slice(0, half));
     await waitFor(() => scores.some((s) => s.stream.peerId === 'caller'), 60_000, 'a score for the caller');
     expect(pipeline.participant('r1', 'caller')!.current().evidence.speechSeconds).toBeGreaterThan(0);
+    // The verdict names each model that scored, with its version and its manifest's task.
+    const scored = scores.find((s) => s.stream.peerId === 'caller')!;
+    expect(pipeline.participant('r1', 'caller')!.current().models).toContainEqual(expect.objectContaining({ id: scored.detector, version: scored.modelVersion, task: scored.task }));
 
     // The participant leaves while its stream still has speech in flight.
     pipeline.participantLeft('r1', 'caller');

@@ -40,7 +40,8 @@ function row(c: HistoryEntry): HTMLTableRowElement {
   const people = el('ul', { class: 'people' });
   for (const p of c.participants) {
     const li = el('li', { 'data-testid': 'call-participant', 'data-peer': p.peerId }, el('span', { class: 'name' }, p.displayName), ' ', stateBadge(p.finalState, p.pFake, p.confidence, p.reason));
-    if (p.dropped) li.append(' ', el('span', { class: 'muted', 'data-testid': 'call-dropped' }, droppedText(p.dropped)));
+    const dropped = droppedText(p);
+    if (dropped) li.append(' ', el('span', { class: 'muted', 'data-testid': 'call-dropped' }, dropped));
     people.append(li);
   }
   const decisions = c.decisions.length === 0 ? 'none' : c.decisions.map((d) => `${d.decision} (${d.displayName || d.peerId})`).join(', ');

@@ -33,6 +33,7 @@ function participant(v: unknown): HistoryParticipant | undefined {
     confidence: numOrNull(v['confidence']),
     reason: strOrNull(v['reason']),
     ...(isCount(v['dropped']) && v['dropped'] > 0 ? { dropped: v['dropped'] } : {}),
+    ...(isCount(v['droppedSpeaker']) && v['droppedSpeaker'] > 0 ? { droppedSpeaker: v['droppedSpeaker'] } : {}),
   };
 }
 

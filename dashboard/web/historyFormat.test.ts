@@ -11,6 +11,10 @@ describe('call history page helpers', () => {
     expect(q.get('from')).toBe(new Date('2026-03-01T10:00').toISOString());
     expect(queryToFilter(q)).toEqual({ state: 'suspicious', status: 'ended', room: 'r1', analysis: 'thinned', from: '2026-03-01T10:00', to: '2026-03-01T11:00' });
     expect(queryToFilter(new URLSearchParams('state=bogus&room=a.b&status=x&analysis=partial'))).toEqual({ state: '', status: '', room: '', analysis: '', from: '', to: '' });
+    // the verdict-evidence filter goes both ways too
+    const ev = filterToQuery({ state: '', status: '', room: '', analysis: 'evidence-thinned', from: '', to: '' }, 50);
+    expect(ev.get('analysis')).toBe('evidence-thinned');
+    expect(queryToFilter(ev).analysis).toBe('evidence-thinned');
     expect(isoToLocal('nonsense')).toBe('');
   });
 
@@ -37,8 +41,11 @@ describe('call history page helpers', () => {
     expect(formatDuration(125)).toBe('2 min 05 s');
     expect(formatDuration(3 * 3600 + 60)).toBe('3 h 01 min');
     expect(challengeSummary({ total: 0, passed: 0, failed: 0, other: 0 })).toBe('none');
-    expect(droppedText(1)).toBe('1 window dropped under load');
-    expect(droppedText(12)).toBe('12 windows dropped under load');
+    expect(droppedText({ dropped: 1 })).toBe('1 window dropped under load');
+    expect(droppedText({ dropped: 12 })).toBe('12 windows dropped under load');
+    expect(droppedText({ dropped: 12, droppedSpeaker: 1 })).toBe('11 windows and 1 speaker check dropped under load');
+    expect(droppedText({ dropped: 3, droppedSpeaker: 3 })).toBe('3 speaker checks dropped under load');
+    expect(droppedText({})).toBe('');
     expect(callKind({ kind: 'room' })).toBe('room');
     expect(callKind({ kind: 'phone' })).toBe('phone call');
     expect(callKind({ kind: 'phone', phone: { platform: 'audiohook', platformCallId: 'x' } })).toBe('phone call · Genesys AudioHook');

@@ -6,7 +6,10 @@
 import type { TimelinePoint } from './state.js';
 import { detectorSeries } from './state.js';
 import { VERDICT_STATES } from './types.js';
-import type { DetailPoint, HistoryEntry } from './historyApi.js';
+import type { DetailPoint, HistoryEntry, HistoryParticipant } from './historyApi.js';
+
+/** The call list's analysis filter values (api/callQuery.ts CALL_ANALYSIS). */
+const ANALYSIS: readonly string[] = ['thinned', 'evidence-thinned', 'complete'];
 
 export interface HistoryFilter {
   /** '' = any. */
@@ -14,7 +17,7 @@ export interface HistoryFilter {
   /** '' | 'live' | 'ended'. */
   status: string;
   room: string;
-  /** '' | 'thinned' | 'complete': whether a participant's last verdict reports windows dropped under load. */
+  /** '' | 'thinned' | 'evidence-thinned' | 'complete': whether a participant's last verdict reports windows dropped under load (any model's, or a scoring detector's). */
   analysis: string;
   /** `datetime-local` values (local time, no zone), '' = open. */
   from: string;
@@ -68,7 +71,7 @@ export function filterToQuery(f: HistoryFilter, limit = 100): URLSearchParams {
     q.set('room', room);
   }
   if (f.analysis) {
-    if (f.analysis !== 'thinned' && f.analysis !== 'complete') throw new FilterError('analysis', 'unknown analysis filter');
+    if (!ANALYSIS.includes(f.analysis)) throw new FilterError('analysis', 'unknown analysis filter');
     q.set('analysis', f.analysis);
   }
   const from = f.from ? localToIso(f.from, 'from') : '';
@@ -90,7 +93,7 @@ export function queryToFilter(q: URLSearchParams): HistoryFilter {
     state: (VERDICT_STATES as readonly string[]).includes(state) ? state : '',
     status: status === 'live' || status === 'ended' ? status : '',
     room: /^[A-Za-z0-9_-]{1,64}$/.test(room) ? room : '',
-    analysis: analysis === 'thinned' || analysis === 'complete' ? analysis : '',
+    analysis: ANALYSIS.includes(analysis) ? analysis : '',
     from: q.get('from') ? isoToLocal(q.get('from')!) : '',
     to: q.get('to') ? isoToLocal(q.get('to')!) : '',
   };
@@ -113,9 +116,19 @@ export function formatDuration(sec: number | null): string {
   return h > 0 ? `${h} h ${String(m).padStart(2, '0')} min` : m > 0 ? `${m} min ${String(r).padStart(2, '0')} s` : `${r} s`;
 }
 
-/** "3 windows dropped under load" for a participant of the call list. */
-export function droppedText(n: number): string {
-  return `${n} window${n === 1 ? '' : 's'} dropped under load`;
+/**
+ * A participant's drops in the call list: "3 windows dropped under load" (the verdict's evidence),
+ * "2 speaker checks dropped under load" (the takeover check's only), or both, "3 windows and 2
+ * speaker checks dropped under load"; '' for none. A summary stored before speaker drops were
+ * told apart reads all of its drops as windows.
+ */
+export function droppedText(p: Pick<HistoryParticipant, 'dropped' | 'droppedSpeaker'>): string {
+  const speaker = Math.min(p.droppedSpeaker ?? 0, p.dropped ?? 0);
+  const evidence = (p.dropped ?? 0) - speaker;
+  const parts: string[] = [];
+  if (evidence > 0) parts.push(`${evidence} window${evidence === 1 ? '' : 's'}`);
+  if (speaker > 0) parts.push(`${speaker} speaker check${speaker === 1 ? '' : 's'}`);
+  return parts.length === 0 ? '' : `${parts.join(' and ')} dropped under load`;
 }
 
 export function challengeSummary(c: HistoryEntry['challenges']): string {

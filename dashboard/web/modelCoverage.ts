@@ -25,7 +25,8 @@ export function parseModelCoverage(v: unknown): ModelCoverage[] | undefined {
     if (!isObj(m) || !isText(m['id'], 128) || !isText(m['version'], 64) || !isCount(m['windows'])) continue;
     const dropped = m['dropped'];
     if (dropped !== undefined && !isCount(dropped)) continue;
-    out.push({ id: m['id'], version: m['version'], windows: m['windows'], dropped: dropped ?? 0 });
+    const task = m['task'];
+    out.push({ id: m['id'], version: m['version'], ...(isText(task, 64) ? { task } : {}), windows: m['windows'], dropped: dropped ?? 0 });
   }
   return out;
 }

@@ -134,9 +134,10 @@ describe('ParticipantVerdict', () => {
     pv.addDropped({ stream: A, detector: 'voice-x', task: 'voice-antispoof', reason: 'stale' }, 1);
     const v = pv.current();
     expect(v.models).toEqual([
-      { id: 'speaker-embed', version: '1.1.0', windows: 4, dropped: 3 },
-      { id: 'voice-stage', version: '0.1.0', windows: 0, dropped: 2 },
-      { id: 'voice-x', version: '1.0.0', windows: 2, dropped: 1 },
+      { id: 'speaker-embed', version: '1.1.0', task: 'speaker-embed', windows: 4, dropped: 3 },
+      { id: 'voice-stage', version: '0.1.0', task: 'voice-antispoof', windows: 0, dropped: 2 },
+      // a score without a task (this test's) leaves the model's task to whichever event names one
+      { id: 'voice-x', version: '1.0.0', task: 'voice-antispoof', windows: 2, dropped: 1 },
     ]);
     // Only the scoring detectors' drops count against the evidence.
     expect(v.dropped.windows).toBe(3);
@@ -144,7 +145,7 @@ describe('ParticipantVerdict', () => {
     const unchanged = v.confidence;
     pv.addDropped({ stream: A, detector: 'speaker-embed', task: 'speaker-embed', reason: 'queue-full' }, 50);
     expect(pv.current().confidence).toBe(unchanged);
-    expect(pv.current().models[0]).toEqual({ id: 'speaker-embed', version: '1.1.0', windows: 4, dropped: 53 });
+    expect(pv.current().models[0]).toEqual({ id: 'speaker-embed', version: '1.1.0', task: 'speaker-embed', windows: 4, dropped: 53 });
     // A drop of a model never seen and of unknown version is counted against the evidence only.
     pv.addDropped({ stream: A, detector: 'voice-other', task: 'voice-antispoof', reason: 'queue-full' }, 1);
     expect(pv.current().models.map((m) => m.id)).toEqual(['speaker-embed', 'voice-stage', 'voice-x']);
@@ -158,9 +159,9 @@ describe('ParticipantVerdict', () => {
     expect(pv.current().models).toEqual([{ id: 'voice-x', version: '1.0.0', windows: 2 }]);
     // The registry swapped voice-x to 2.0.0; the first window the new version would have scored is dropped.
     pv.addDropped({ stream: A, detector: 'voice-x', task: 'voice-antispoof', reason: 'queue-full', modelVersion: '2.0.0' });
-    expect(pv.current().models).toEqual([{ id: 'voice-x', version: '2.0.0', windows: 0, dropped: 1 }]);
+    expect(pv.current().models).toEqual([{ id: 'voice-x', version: '2.0.0', task: 'voice-antispoof', windows: 0, dropped: 1 }]);
     pv.addScore({ ...score(A, 0.1, 2, 2), modelVersion: '2.0.0' });
-    expect(pv.current().models).toEqual([{ id: 'voice-x', version: '2.0.0', windows: 1, dropped: 1 }]);
+    expect(pv.current().models).toEqual([{ id: 'voice-x', version: '2.0.0', task: 'voice-antispoof', windows: 1, dropped: 1 }]);
   });
 
   it('emits only on state change or a significant confidence change', () => {

@@ -189,9 +189,10 @@ export interface Verdict {
    * The models that ran on this participant, each with the windows it scored (speaker-embed: the
    * embeddings the takeover check received): a cascade stage (one window in N, fewer when it
    * yielded to a backlog) shows here how much of the call it saw. `dropped` (absent when none):
-   * that model's windows dropped under load, counted.
+   * that model's windows dropped under load, counted. `task` (the manifest's, when known) tells a
+   * scoring detector's drops (lost evidence) from a speaker-embed model's (a thinner takeover check).
    */
-  models: { id: string; version: string; windows: number; dropped?: number }[];
+  models: { id: string; version: string; task?: ModelTask; windows: number; dropped?: number }[];
   updatedAt: number;
 }
 
@@ -252,7 +253,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   private videoQuality: VideoQuality | undefined;
   private speechSeconds = 0;
   private faceFrames = 0;
-  private readonly models = new Map<string, { version: string; windows: number; dropped: number }>();
+  private readonly models = new Map<string, { version: string; task: ModelTask | undefined; windows: number; dropped: number }>();
   private last: Verdict | undefined;
   private lastEmitted: Verdict | undefined;
 
@@ -308,7 +309,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   addScore(score: WindowScore & { task?: ModelTask; weight?: number }): void {
     const kind = score.stream.kind;
     this.seen[kind] = true;
-    this.countModel(score.detector, score.modelVersion, 1, 0);
+    this.countModel(score.detector, score.modelVersion, score.task, 1, 0);
     const w = verdictWeight(score.weight);
     if (w > 0) {
       const acc = this.accumulatorFor(kind, score);
@@ -331,16 +332,16 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
   addDropped(ev: Pick<DropEvent, 'stream'> & { reason?: DropReason; detector?: string; task?: ModelTask; modelVersion?: string }, count = 1): void {
     if (ev.reason && this.options.ignoredDropReasons.includes(ev.reason)) return;
     const version = ev.detector !== undefined ? (ev.modelVersion ?? this.models.get(ev.detector)?.version) : undefined;
-    if (ev.detector !== undefined && version !== undefined) this.countModel(ev.detector, version, 0, count);
+    if (ev.detector !== undefined && version !== undefined) this.countModel(ev.detector, version, ev.task, 0, count);
     if (ev.task !== 'speaker-embed') this.accumulatorFor(ev.stream.kind, ev).addDropped(count, this.options.now());
     this.evaluate();
   }
 
   /** `models`: windows scored and dropped per model; a new version starts its counts again. */
-  private countModel(detector: string, version: string, windows: number, dropped: number): void {
+  private countModel(detector: string, version: string, task: ModelTask | undefined, windows: number, dropped: number): void {
     const seen = this.models.get(detector);
     const same = seen !== undefined && seen.version === version;
-    this.models.set(detector, { version, windows: (same ? seen.windows : 0) + windows, dropped: (same ? seen.dropped : 0) + dropped });
+    this.models.set(detector, { version, task: task ?? (same ? seen.task : undefined), windows: (same ? seen.windows : 0) + windows, dropped: (same ? seen.dropped : 0) + dropped });
   }
 
   /** Decayed state of each presentation-attack detector (for inspection; not in the verdict event). */
@@ -421,7 +422,7 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
    * one enrolled at the start of the call, it is a takeover: see markTakeover.
    */
   addSpeakerEmbedding(e: { vector: Float32Array; channel: ContinuityChannel; detector?: string; modelVersion?: string }): void {
-    if (e.detector !== undefined && e.modelVersion !== undefined) this.countModel(e.detector, e.modelVersion, 1, 0);
+    if (e.detector !== undefined && e.modelVersion !== undefined) this.countModel(e.detector, e.modelVersion, 'speaker-embed', 1, 0);
     const r = this.voice.add(e.vector, e.channel);
     if (r.state === 'takeover') this.markTakeover('takeover:voice', 'audio');
     const set = this.options.declaredVoices();
@@ -565,7 +566,9 @@ export class ParticipantVerdict extends TypedEmitter<ParticipantVerdictEvents> {
       },
       dropped: { windows: droppedWindows, fraction: scored + droppedWindows > 0 ? droppedFraction : 0 },
       ...(reason ? { reason } : {}),
-      models: [...this.models].map(([id, m]) => ({ id, version: m.version, windows: m.windows, ...(m.dropped > 0 ? { dropped: m.dropped } : {}) })).sort((a, b) => a.id.localeCompare(b.id)),
+      models: [...this.models]
+        .map(([id, m]) => ({ id, version: m.version, ...(m.task !== undefined ? { task: m.task } : {}), windows: m.windows, ...(m.dropped > 0 ? { dropped: m.dropped } : {}) }))
+        .sort((a, b) => a.id.localeCompare(b.id)),
       updatedAt: now,
     };
     this.last = verdict;

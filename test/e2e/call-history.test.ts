@@ -102,8 +102,8 @@ describe('call history and evidence bundles (real service, real NATS, real Chrom
     for (let i = 0; i < 4; i++) service.publish(makeEvent('score', envelope, { detector: 'voice-antispoof', pFake: 0.5 + 0.1 * i, evidence: 2, windowSeq: i, queueMs: 1, inferenceMs: 2, weight: 0.25 }, at(i)));
     // A verdict names every model that ran, with its windows and (when any) its windows dropped under load.
     const ran = (s: number) => [
-      { id: 'voice-antispoof', version: '0.2.0', windows: 2 * s },
-      { id: 'speaker-embed', version: '1.1.0', windows: 2 * s - 1, dropped: 1 },
+      { id: 'voice-antispoof', version: '0.2.0', task: 'voice-antispoof', windows: 2 * s },
+      { id: 'speaker-embed', version: '1.1.0', task: 'speaker-embed', windows: 2 * s - 1, dropped: 1 },
     ];
     const verdict = (state: 'collecting' | 'suspicious', pFake: number, s: number) =>
       makeEvent('verdict', { ...envelope, models: ran(s) }, { state, pFake, confidence: 0.55, evidence: { speechSeconds: 2 * s, faceFrames: 0 }, quality: { packetLoss: 0 }, dropped: {} }, at(s));
@@ -130,8 +130,8 @@ describe('call history and evidence bundles (real service, real NATS, real Chrom
       kind: 'room',
       live: false,
       worstState: 'suspicious',
-      // the last verdict's speaker-embed dropped 1 window under load
-      participants: [{ peerId: peer, displayName: 'Zoë', finalState: 'suspicious', pFake: 0.66, dropped: 1 }],
+      // the last verdict's speaker-embed dropped 1 window under load: the speaker model's, not the verdict's evidence
+      participants: [{ peerId: peer, displayName: 'Zoë', finalState: 'suspicious', pFake: 0.66, dropped: 1, droppedSpeaker: 1 }],
       challenges: { total: 1, passed: 0, failed: 1, other: 0 },
       decisions: [{ decision: 'confirm', tagState: 'suspicious', operator: 'operator' }],
     });
@@ -142,6 +142,7 @@ describe('call history and evidence bundles (real service, real NATS, real Chrom
     expect(((await get(`/v1/calls?state=verified&room=${ROOM}`)).json['calls'] as unknown[]).length).toBe(0);
     expect(((await get(`/v1/calls?analysis=thinned&room=${ROOM}`)).json['calls'] as unknown[]).length).toBe(1);
     expect(((await get(`/v1/calls?analysis=complete&room=${ROOM}`)).json['calls'] as unknown[]).length).toBe(0);
+    expect(((await get(`/v1/calls?analysis=evidence-thinned&room=${ROOM}`)).json['calls'] as unknown[]).length).toBe(0);
     expect(((await get(`/v1/calls?room=${ROOM}&to=${encodeURIComponent(new Date(t0 - 3_600_000).toISOString())}`)).json['calls'] as unknown[]).length).toBe(0);
     for (const bad of ['state=maybe', 'analysis=partial', 'from=yesterday', 'limit=0', 'room=a.b', 'colour=red', 'to=2026-02-30T00:00:00Z']) {
       const r = await get(`/v1/calls?${bad}`);
@@ -163,8 +164,8 @@ describe('call history and evidence bundles (real service, real NATS, real Chrom
     expect((zoe['timeline'] as { kind: string }[]).map((p) => p.kind)).toEqual(['score', 'score', 'verdict', 'score', 'score', 'verdict']);
     // what the last verdict rested on
     expect(zoe['models']).toEqual([
-      { id: 'voice-antispoof', version: '0.2.0', windows: 6, dropped: 0 },
-      { id: 'speaker-embed', version: '1.1.0', windows: 5, dropped: 1 },
+      { id: 'voice-antispoof', version: '0.2.0', task: 'voice-antispoof', windows: 6, dropped: 0 },
+      { id: 'speaker-embed', version: '1.1.0', task: 'speaker-embed', windows: 5, dropped: 1 },
     ]);
     expect(zoe['challenges']).toEqual([expect.objectContaining({ challengeId: 'ch-e2e', trigger: 'weak-evidence', basis: { pFake: 0.571, threshold: 0.56, family: 'telephone' }, outcome: 'failed', measurements: { contourCorr: 0.12 } })]);
     expect(zoe['decisions']).toEqual([expect.objectContaining({ decision: 'confirm', note: 'caller could not hum' })]);
@@ -280,7 +281,7 @@ describe('call history and evidence bundles (real service, real NATS, real Chrom
       expect(await row.getByTestId('final-state').getAttribute('data-state')).toBe('suspicious');
       expect(await row.getByTestId('call-challenges').textContent()).toBe('1 issued, 1 failed');
       expect(await row.getByTestId('call-decisions').textContent()).toContain('confirm');
-      expect(await row.getByTestId('call-dropped').textContent()).toBe('1 window dropped under load');
+      expect(await row.getByTestId('call-dropped').textContent()).toBe('1 speaker check dropped under load');
 
       // Filters go to the API and into the page URL; a bad room shows the typed error, not a crash.
       // Analysis thinned under load: the call is listed; complete: it is not.
@@ -288,6 +289,11 @@ describe('call history and evidence bundles (real service, real NATS, real Chrom
       await dash.getByTestId('apply-filters').click();
       await expect.poll(() => dash.getByTestId('calls-summary').textContent(), WAIT).toBe('No calls match these filters.');
       expect(new URL(dash.url()).searchParams.get('analysis')).toBe('complete');
+      // Only the speaker model's window was dropped: the verdict's evidence is whole.
+      await dash.getByTestId('filter-analysis').selectOption('evidence-thinned');
+      await dash.getByTestId('apply-filters').click();
+      await expect.poll(() => dash.getByTestId('calls-summary').textContent(), WAIT).toBe('No calls match these filters.');
+      expect(new URL(dash.url()).searchParams.get('analysis')).toBe('evidence-thinned');
       await dash.getByTestId('filter-analysis').selectOption('thinned');
       await dash.getByTestId('apply-filters').click();
       await expect.poll(() => row.count(), WAIT).toBe(1);
