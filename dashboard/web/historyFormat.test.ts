@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { callKind, challengeSummary, detailTimeline, droppedText, FilterError, filterToQuery, formatDuration, isoToLocal, queryToFilter } from './historyFormat.js';
+import { CALL_ANALYSIS } from '../../api/callQuery.js';
+import { ANALYSIS_FILTERS, callKind, challengeSummary, detailTimeline, droppedText, FilterError, filterToQuery, formatDuration, isoToLocal, queryToFilter } from './historyFormat.js';
 
 describe('call history page helpers', () => {
   it('turns the filter form into the /v1/calls query and back', () => {
@@ -11,6 +12,8 @@ describe('call history page helpers', () => {
     expect(q.get('from')).toBe(new Date('2026-03-01T10:00').toISOString());
     expect(queryToFilter(q)).toEqual({ state: 'suspicious', status: 'ended', room: 'r1', analysis: 'thinned', from: '2026-03-01T10:00', to: '2026-03-01T11:00' });
     expect(queryToFilter(new URLSearchParams('state=bogus&room=a.b&status=x&analysis=partial'))).toEqual({ state: '', status: '', room: '', analysis: '', from: '', to: '' });
+    // the page offers exactly the API's analysis filters (the browser bundle cannot import the server's list)
+    expect([...ANALYSIS_FILTERS]).toEqual([...CALL_ANALYSIS]);
     // the verdict-evidence filter goes both ways too
     const ev = filterToQuery({ state: '', status: '', room: '', analysis: 'evidence-thinned', from: '', to: '' }, 50);
     expect(ev.get('analysis')).toBe('evidence-thinned');

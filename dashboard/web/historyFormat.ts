@@ -8,8 +8,8 @@ import { detectorSeries } from './state.js';
 import { VERDICT_STATES } from './types.js';
 import type { DetailPoint, HistoryEntry, HistoryParticipant } from './historyApi.js';
 
-/** The call list's analysis filter values (api/callQuery.ts CALL_ANALYSIS). */
-const ANALYSIS: readonly string[] = ['thinned', 'evidence-thinned', 'complete'];
+/** The call list's analysis filter values: the API's own (api/callQuery.ts CALL_ANALYSIS, checked equal in historyFormat.test.ts). */
+export const ANALYSIS_FILTERS: readonly string[] = ['thinned', 'evidence-thinned', 'complete'];
 
 export interface HistoryFilter {
   /** '' = any. */
@@ -71,7 +71,7 @@ export function filterToQuery(f: HistoryFilter, limit = 100): URLSearchParams {
     q.set('room', room);
   }
   if (f.analysis) {
-    if (!ANALYSIS.includes(f.analysis)) throw new FilterError('analysis', 'unknown analysis filter');
+    if (!ANALYSIS_FILTERS.includes(f.analysis)) throw new FilterError('analysis', 'unknown analysis filter');
     q.set('analysis', f.analysis);
   }
   const from = f.from ? localToIso(f.from, 'from') : '';
@@ -93,7 +93,7 @@ export function queryToFilter(q: URLSearchParams): HistoryFilter {
     state: (VERDICT_STATES as readonly string[]).includes(state) ? state : '',
     status: status === 'live' || status === 'ended' ? status : '',
     room: /^[A-Za-z0-9_-]{1,64}$/.test(room) ? room : '',
-    analysis: ANALYSIS.includes(analysis) ? analysis : '',
+    analysis: ANALYSIS_FILTERS.includes(analysis) ? analysis : '',
     from: q.get('from') ? isoToLocal(q.get('from')!) : '',
     to: q.get('to') ? isoToLocal(q.get('to')!) : '',
   };
