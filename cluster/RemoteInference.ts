@@ -38,6 +38,8 @@ const metrics = {
   latency: histogram({ name: 'dfd_remote_request_seconds', help: 'Remote analysis round trip (request to reply), successful requests', buckets: latencyBuckets }),
   inFlight: gauge({ name: 'dfd_remote_in_flight', help: 'Remote analysis requests awaiting a reply' }),
   queued: gauge({ name: 'dfd_remote_queue_depth', help: 'Windows waiting to be sent to an analysis worker' }),
+  // The local pool's counter: the windows this side drops (a worker counts the ones it drops on its own /metrics).
+  dropped: counter<'detector' | 'reason'>({ name: 'dfd_windows_dropped_total', help: 'Windows not scored, by detector and reason', labelNames: ['detector', 'reason'] }),
 };
 
 export interface RemoteInferenceOptions {
@@ -250,6 +252,10 @@ export class RemoteInference extends TypedEmitter<InferenceBackendEvents> implem
 
   #dropAll(w: AnalysisWindow, reason: DropReason): void {
     const kind = w.type === 'audio-window' ? 'audio' : 'video';
-    for (const d of this.#detectors) if (d.kind === kind) this.safeEmit('dropped', { stream: w.stream, seq: w.seq, detector: d.id, task: d.task, modelVersion: d.version, reason });
+    for (const d of this.#detectors) {
+      if (d.kind !== kind) continue;
+      metrics.dropped.inc({ detector: d.id, reason });
+      this.safeEmit('dropped', { stream: w.stream, seq: w.seq, detector: d.id, task: d.task, modelVersion: d.version, reason });
+    }
   }
 }

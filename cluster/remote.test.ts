@@ -11,6 +11,7 @@ import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsServerProcess } from '../events/NatsServerProcess.js';
+import { registry } from '../kernel/metrics.js';
 import { decodeWorkReply, decodeWorkRequest, encodeWorkReply, encodeWorkRequest } from '../events/workWire.js';
 import { ModelRegistry, type AvailableModel } from '../detectors/registry/ModelRegistry.js';
 import { buildTestModels } from '../detectors/testing/testModels.js';
@@ -46,6 +47,13 @@ function collect(r: InferenceBackend): { scores: DetectorScore[]; drops: DropEve
   r.on('score', (s) => out.scores.push(s));
   r.on('dropped', (d) => out.drops.push(d));
   return out;
+}
+
+/** dfd_windows_dropped_total on this process's registry, summed over the series matching `labels`. */
+async function droppedCount(labels: Record<string, string>): Promise<number> {
+  const m = registry.getSingleMetric('dfd_windows_dropped_total');
+  if (!m) return 0;
+  return (await m.get()).values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((a, v) => a + v.value, 0);
 }
 
 async function until(cond: () => boolean, what: string, ms = 60_000): Promise<void> {
@@ -177,8 +185,11 @@ describe('remote analysis (real nats-server, real worker processes)', () => {
     await Promise.all(workers.map(exited));
     const remote = new RemoteInference(nc, models, { timeoutMs: 5_000 });
     const got = collect(remote);
+    const before = await droppedCount({ detector: 'test-face', reason: 'no-workers' });
     remote.submit(copy(faceWindow({ seq: 1, stream: streamRef('cam', 'video') })));
     await until(() => got.drops.length > 0, 'a drop');
+    // counted where the local pool counts its drops, so one alert and one panel serve both placements
+    expect(await droppedCount({ detector: 'test-face', reason: 'no-workers' })).toBe(before + 1);
     const face = models.find((m) => m.id === 'test-face')!;
     expect(got.drops).toEqual([expect.objectContaining({ seq: 1, reason: 'no-workers', detector: 'test-face', modelVersion: face.manifest.version })]);
     await remote.close();

@@ -181,6 +181,12 @@ describe('deploy/docker-compose.yml', () => {
     expect(targets.sort()).toEqual(want.sort());
   });
 
+  it('loads the alert rules into the compose Prometheus, from the file it mounts', () => {
+    const files = list(obj(yaml('deploy/prometheus/prometheus.yml'))['rule_files']).map(String);
+    expect(files).toEqual(['alerts.yml']);
+    expect(list(obj(compose['prometheus'])['volumes'])).toContain('./prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro');
+  });
+
   it('provisions Grafana with the shipped dashboard and the compose Prometheus', () => {
     const provider = obj(list(yaml('deploy/grafana/provisioning/dashboards/dfd.yml')['providers'])[0]);
     const dir = String(obj(provider['options'])['path']);

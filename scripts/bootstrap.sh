@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent bootstrap: installs what is missing, then exits. Fast when nothing is.
 #   scripts/bootstrap.sh          what `npm start` needs
-#   scripts/bootstrap.sh --test   plus what `npm test` needs (chromium, espeak-ng, sox, real speech recordings, Piper TTS)
+#   scripts/bootstrap.sh --test   plus what `npm test` needs (chromium, espeak-ng, sox, real speech recordings, Piper TTS, promtool)
 # Environment:
 #   DFD_SKIP_BOOTSTRAP=1   do nothing (for packaged deployments)
 #   MEDIASOUP_WORKER_BIN   use this mediasoup-worker instead of installing one
@@ -72,6 +72,28 @@ if [ "$WANT_TEST" = 1 ] && { [ ! -x "$PIPER_VENV/bin/piper" ] || [ "$(cat "$PIPE
   PIP_DISABLE_PIP_VERSION_CHECK=1 "$PIPER_VENV/bin/pip" install --no-input --quiet --timeout 60 --retries 2 "${PIPER_PINS[@]}" >&2 ||
     die "pip could not install ${PIPER_PINS[*]} (pip's error is above; it needs PyPI or a mirror). Retry by hand: $PIPER_VENV/bin/pip install ${PIPER_PINS[*]}"
   printf '%s\n' "${PIPER_PINS[*]}" >"$PIPER_VENV/.dfd-pins"
+fi
+
+# ---------- promtool (test only: deploy/prometheus/alerts.test.ts checks and unit-tests the alert rules) ----------
+# Taken from Debian's own prometheus package without installing it (no daemon, no service user):
+# the .deb is downloaded and only usr/bin/promtool is kept, under .deps/promtool.
+PROMTOOL_BIN="$DEPS_DIR/promtool/promtool"
+install_promtool() {
+  can_apt || die "promtool is missing at $PROMTOOL_BIN. As root, run: npm run bootstrap -- --test (it takes promtool from Debian's prometheus package)."
+  local tmp; tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' RETURN
+  log "fetching promtool from Debian's prometheus package"
+  if ! (cd "$tmp" && apt-get -o APT::Sandbox::User=root download -qq prometheus >/dev/null 2>&1); then
+    apt_update_once
+    (cd "$tmp" && apt-get -o APT::Sandbox::User=root download -qq prometheus >/dev/null)
+  fi
+  dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
+  mkdir -p "$(dirname "$PROMTOOL_BIN")"
+  install -m 0755 "$tmp/x/usr/bin/promtool" "$PROMTOOL_BIN"
+  dpkg-deb -f "$tmp"/prometheus_*.deb Version >"$DEPS_DIR/promtool/VERSION"
+}
+if [ "$WANT_TEST" = 1 ] && [ ! -x "$PROMTOOL_BIN" ]; then
+  install_promtool
 fi
 
 # ---------- mediasoup-worker 3.8.4 (Debian experimental) ----------

@@ -31,6 +31,7 @@ export const INTEGRATION = [
   'challenge-response/prompt/prompt.test.ts',
   'pipeline/inference/providers.bench.test.ts',
   'deploy/grafana/dashboard.test.ts',
+  'deploy/prometheus/alerts.test.ts',
   'deploy/k8s/kustomize.test.ts',
   'deploy/nats/natsServerConf.test.ts',
   'detectors/eval/channel.test.ts',

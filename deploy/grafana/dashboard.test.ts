@@ -12,12 +12,8 @@ import { testModelsDir, removeDir } from '../../test/helpers/models.js';
 import type { Service } from '../../src/Service.js';
 import { NatsServerProcess } from '../../events/NatsServerProcess.js';
 import { exited, startWorkerProcess, type WorkerProcess } from '../../cluster/testing/workerProcess.js';
+import { exportedMetrics as exported, metricsInPromql } from '../../test/helpers/metrics.js';
 
-/** Metric names a /metrics exposition declares. */
-async function exported(port: number): Promise<Set<string>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return new Set([...text.matchAll(/^# TYPE (dfd_[a-z0-9_]+) /gm)].map((m) => m[1]!));
-}
 
 describe('deploy/grafana/dfd-dashboard.json', () => {
   let service: Service;
@@ -56,7 +52,7 @@ describe('deploy/grafana/dfd-dashboard.json', () => {
     const dash = JSON.parse(fs.readFileSync('deploy/grafana/dfd-dashboard.json', 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
     const exprs = dash.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
     expect(exprs.length).toBeGreaterThan(15);
-    const used = new Set(exprs.flatMap((e) => e.match(/dfd_[a-z0-9_]+/g) ?? []).map((m) => m.replace(/_bucket$/, '')));
+    const used = metricsInPromql(exprs.join('\n'));
     const fromWorker = [...used].filter((m) => m.startsWith('dfd_worker_'));
     expect(fromWorker.length).toBeGreaterThan(2);
     const workerExports = await exported(worker.port);
