@@ -33,7 +33,7 @@ describe('deploy/prometheus/alerts.yml', () => {
   it('is valid for promtool, and every alert has a severity, a summary and a description', async () => {
     const { stdout } = await run(PROMTOOL, ['check', 'rules', RULES]);
     expect(stdout).toContain(`SUCCESS: ${rules().length} rules found`);
-    expect(rules().map((r) => r.alert).sort()).toEqual(['DfdAnalysisThinned', 'DfdDetectorFailing', 'DfdEventsLost', 'DfdNoAnalysisWorkers', 'DfdVerdictLagging']);
+    expect(rules().map((r) => r.alert).sort()).toEqual(['DfdAnalysisThinned', 'DfdAnalysisThreadsCrashing', 'DfdDetectorFailing', 'DfdEventsLost', 'DfdNoAnalysisWorkers', 'DfdVerdictLagging']);
     for (const r of rules()) {
       expect(['warning', 'critical'], r.alert).toContain(r.labels.severity);
       expect(r.annotations.summary.length, r.alert).toBeGreaterThan(10);
@@ -62,7 +62,14 @@ describe('deploy/prometheus/alerts.yml', () => {
 
     it("names only metrics that the service's /metrics exports", async () => {
       const used = metricsInPromql(rules().map((r) => r.expr).join('\n'));
-      expect([...used].sort()).toEqual(['dfd_events_dropped_total', 'dfd_pipeline_window_to_verdict_seconds', 'dfd_windows_dropped_total', 'dfd_windows_processed_total']);
+      expect([...used].sort()).toEqual([
+        'dfd_events_dropped_total',
+        'dfd_inference_worker_restarts_total',
+        'dfd_pipeline_media_worker_restarts_total',
+        'dfd_pipeline_window_to_verdict_seconds',
+        'dfd_windows_dropped_total',
+        'dfd_windows_processed_total',
+      ]);
       // Media worker threads report their metrics about once a second: wait until /metrics declares them all (or show what is missing).
       let missing = [...used];
       for (const deadline = Date.now() + 30_000; missing.length > 0 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
