@@ -25,7 +25,7 @@ import { TypedEmitter } from '../kernel/TypedEmitter.js';
 import type { AvailableModel } from '../detectors/registry/ModelRegistry.js';
 import { FairQueue } from '../pipeline/inference/FairQueue.js';
 import { TASK_KIND } from '../pipeline/inference/InferencePool.js';
-import { DROP_REASONS, type DetectorInfo, type DropReason, type InferenceBackend, type InferenceBackendEvents } from '../pipeline/inference/InferenceBackend.js';
+import { DROP_REASONS, WINDOWS_DROPPED_METRIC, type DetectorInfo, type DropReason, type InferenceBackend, type InferenceBackendEvents } from '../pipeline/inference/InferenceBackend.js';
 import { streamKey, type AnalysisWindow } from '../pipeline/messages.js';
 import { decodeWorkReply, encodeWorkRequest, pcmToS16, type WorkRequestHeader, type WorkResult } from '../events/workWire.js';
 import { workSubjects } from './workSubjects.js';
@@ -38,8 +38,8 @@ const metrics = {
   latency: histogram({ name: 'dfd_remote_request_seconds', help: 'Remote analysis round trip (request to reply), successful requests', buckets: latencyBuckets }),
   inFlight: gauge({ name: 'dfd_remote_in_flight', help: 'Remote analysis requests awaiting a reply' }),
   queued: gauge({ name: 'dfd_remote_queue_depth', help: 'Windows waiting to be sent to an analysis worker' }),
-  // The local pool's counter: the windows this side drops (a worker counts the ones it drops on its own /metrics).
-  dropped: counter<'detector' | 'reason'>({ name: 'dfd_windows_dropped_total', help: 'Windows not scored, by detector and reason', labelNames: ['detector', 'reason'] }),
+  // The windows this side drops (a worker counts the ones it drops on its own /metrics).
+  dropped: counter(WINDOWS_DROPPED_METRIC),
 };
 
 export interface RemoteInferenceOptions {

@@ -12,7 +12,7 @@ import { testModelsDir, removeDir } from '../../test/helpers/models.js';
 import type { Service } from '../../src/Service.js';
 import { NatsServerProcess } from '../../events/NatsServerProcess.js';
 import { exited, startWorkerProcess, type WorkerProcess } from '../../cluster/testing/workerProcess.js';
-import { exportedMetrics as exported, metricsInPromql } from '../../test/helpers/metrics.js';
+import { exportedMetrics as exported, metricsInPromql, metricsNotExported } from '../../test/helpers/metrics.js';
 
 
 describe('deploy/grafana/dfd-dashboard.json', () => {
@@ -58,11 +58,6 @@ describe('deploy/grafana/dfd-dashboard.json', () => {
     const workerExports = await exported(worker.port);
     expect(fromWorker.filter((m) => !workerExports.has(m)), 'not on the worker\'s /metrics').toEqual([]);
     // Worker threads report their metrics about once a second: wait until /metrics exports them all (or give up and show what is missing).
-    let missing: string[] = [...used].filter((m) => !fromWorker.includes(m));
-    for (const deadline = Date.now() + 30_000; missing.length > 0 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-      const fromService = await exported(service.port);
-      missing = missing.filter((m) => !fromService.has(m));
-    }
-    expect(missing, 'not on the service\'s /metrics').toEqual([]);
+    expect(await metricsNotExported(service.port, [...used].filter((m) => !fromWorker.includes(m))), 'not on the service\'s /metrics').toEqual([]);
   });
 });

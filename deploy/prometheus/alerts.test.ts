@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { parse as load } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/Service.js';
-import { exportedMetrics, metricsInPromql } from '../../test/helpers/metrics.js';
+import { metricsInPromql, metricsNotExported } from '../../test/helpers/metrics.js';
 import { removeDir, testModelsDir } from '../../test/helpers/models.js';
 import { startTestService } from '../../test/helpers/service.js';
 
@@ -70,13 +70,7 @@ describe('deploy/prometheus/alerts.yml', () => {
         'dfd_windows_dropped_total',
         'dfd_windows_processed_total',
       ]);
-      // Media worker threads report their metrics about once a second: wait until /metrics declares them all (or show what is missing).
-      let missing = [...used];
-      for (const deadline = Date.now() + 30_000; missing.length > 0 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-        const exported = await exportedMetrics(service.port);
-        missing = missing.filter((m) => !exported.has(m));
-      }
-      expect(missing, "not on the service's /metrics").toEqual([]);
+      expect(await metricsNotExported(service.port, used), "not on the service's /metrics").toEqual([]);
     });
   });
 });

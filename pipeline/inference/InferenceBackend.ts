@@ -32,6 +32,12 @@ export type DropReason =
   /** Remote analysis: no analysis worker is subscribed. */
   | 'no-workers';
 
+/**
+ * `dfd_windows_dropped_total`: every backend counts the windows it drops itself under this one
+ * definition (the local pool; remote analysis for its own drops, a worker on its /metrics).
+ */
+export const WINDOWS_DROPPED_METRIC = { name: 'dfd_windows_dropped_total', help: 'Windows not scored, by detector and reason', labelNames: ['detector', 'reason'] as const };
+
 /** Every DropReason, for checking one that arrived from elsewhere (a remote worker's reply). */
 export const DROP_REASONS: readonly DropReason[] = ['queue-full', 'stale', 'worker-crash', 'inference-error', 'bad-input', 'unjudgeable-audio', 'unjudgeable-video', 'model-unavailable', 'closed', 'remote-timeout', 'no-workers'];
 

@@ -51,7 +51,7 @@ import { calibrate, calibrationFor, verdictWeightFor, type CalibrationChannel, t
 import type { AvailableModel } from '../../detectors/registry/ModelRegistry.js';
 import { streamKey, type AnalysisWindow, type AudioWindow, type FaceWindow, type StreamRef } from '../messages.js';
 import { FairQueue, type QueuedItem } from './FairQueue.js';
-import type { DetectorInfo, DetectorScore, DropEvent, DropReason, InferenceBackend, InferenceBackendEvents } from './InferenceBackend.js';
+import { WINDOWS_DROPPED_METRIC, type DetectorInfo, type DetectorScore, type DropEvent, type DropReason, type InferenceBackend, type InferenceBackendEvents } from './InferenceBackend.js';
 import { audioWindowIssue } from './audioGate.js';
 import { CascadeSampler } from './cascade.js';
 import { subsampleFaceWindow } from './frameSubsample.js';
@@ -227,7 +227,7 @@ const metrics = {
   queueWait: histogram<'detector'>({ name: 'dfd_inference_queue_wait_seconds', help: 'Time a window waited in the inference queue', labelNames: ['detector'], buckets: latencyBuckets }),
   inference: histogram<'detector'>({ name: 'dfd_inference_seconds', help: 'Worker compute time per batch (preprocessing + onnxruntime run)', labelNames: ['detector'], buckets: latencyBuckets }),
   depth: gauge<'detector'>({ name: 'dfd_inference_queue_depth', help: 'Windows queued per detector', labelNames: ['detector'] }),
-  dropped: counter<'detector' | 'reason'>({ name: 'dfd_windows_dropped_total', help: 'Windows not scored, by detector and reason', labelNames: ['detector', 'reason'] }),
+  dropped: counter(WINDOWS_DROPPED_METRIC),
   processed: counter<'detector'>({ name: 'dfd_windows_processed_total', help: 'Windows scored', labelNames: ['detector'] }),
   lag: histogram<'detector'>({ name: 'dfd_analysis_lag_seconds', help: 'Score time minus window wallEnd', labelNames: ['detector'], buckets: latencyBuckets }),
   lagNow: gauge<'detector'>({ name: 'dfd_analysis_lag_current_seconds', help: 'Analysis lag behind real time of the latest score', labelNames: ['detector'] }),
