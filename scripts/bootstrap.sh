@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent bootstrap: installs what is missing, then exits. Fast when nothing is.
 #   scripts/bootstrap.sh          what `npm start` needs
-#   scripts/bootstrap.sh --test   plus what `npm test` needs (chromium, espeak-ng, sox, real speech recordings, Piper TTS, promtool)
+#   scripts/bootstrap.sh --test   plus what `npm test` needs (chromium, espeak-ng, sox, real speech recordings, Piper TTS, promtool and prometheus)
 # Environment:
 #   DFD_SKIP_BOOTSTRAP=1   do nothing (for packaged deployments)
 #   MEDIASOUP_WORKER_BIN   use this mediasoup-worker instead of installing one
@@ -74,15 +74,18 @@ if [ "$WANT_TEST" = 1 ] && { [ ! -x "$PIPER_VENV/bin/piper" ] || [ "$(cat "$PIPE
   printf '%s\n' "${PIPER_PINS[*]}" >"$PIPER_VENV/.dfd-pins"
 fi
 
-# ---------- promtool (test only: deploy/prometheus/alerts.test.ts checks and unit-tests the alert rules) ----------
-# Taken from Debian's own prometheus package without installing it (no daemon, no service user):
-# the .deb is downloaded and only usr/bin/promtool is kept, under .deps/promtool.
+# ---------- promtool and prometheus (test only: deploy/prometheus/alerts.test.ts checks and unit-tests the alert
+# rules with promtool; liveRules.test.ts has a real Prometheus server scrape a service and evaluate them) ----------
+# Taken from Debian's own prometheus package without installing it (no daemon, no service user): the .deb is
+# downloaded and only usr/bin/promtool and usr/bin/prometheus are kept, under .deps/promtool (started by the test
+# alone, with its own temporary storage, on 127.0.0.1).
 PROMTOOL_BIN="$DEPS_DIR/promtool/promtool"
+PROMETHEUS_BIN="$DEPS_DIR/promtool/prometheus"
 install_promtool() {
-  can_apt || die "promtool is missing at $PROMTOOL_BIN. As root, run: npm run bootstrap -- --test (it takes promtool from Debian's prometheus package)."
+  can_apt || die "promtool or prometheus is missing under $DEPS_DIR/promtool. As root, run: npm run bootstrap -- --test (it takes both from Debian's prometheus package)."
   local tmp; tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' RETURN
-  log "fetching promtool from Debian's prometheus package"
+  log "fetching promtool and prometheus from Debian's prometheus package"
   if ! (cd "$tmp" && apt-get -o APT::Sandbox::User=root download -qq prometheus >/dev/null 2>&1); then
     apt_update_once
     (cd "$tmp" && apt-get -o APT::Sandbox::User=root download -qq prometheus >/dev/null)
@@ -90,9 +93,10 @@ install_promtool() {
   dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
   mkdir -p "$(dirname "$PROMTOOL_BIN")"
   install -m 0755 "$tmp/x/usr/bin/promtool" "$PROMTOOL_BIN"
+  install -m 0755 "$tmp/x/usr/bin/prometheus" "$PROMETHEUS_BIN"
   dpkg-deb -f "$tmp"/prometheus_*.deb Version >"$DEPS_DIR/promtool/VERSION"
 }
-if [ "$WANT_TEST" = 1 ] && [ ! -x "$PROMTOOL_BIN" ]; then
+if [ "$WANT_TEST" = 1 ] && { [ ! -x "$PROMTOOL_BIN" ] || [ ! -x "$PROMETHEUS_BIN" ]; }; then
   install_promtool
 fi
 

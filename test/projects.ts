@@ -32,6 +32,7 @@ export const INTEGRATION = [
   'pipeline/inference/providers.bench.test.ts',
   'deploy/grafana/dashboard.test.ts',
   'deploy/prometheus/alerts.test.ts',
+  'deploy/prometheus/liveRules.test.ts',
   'deploy/k8s/kustomize.test.ts',
   'deploy/nats/natsServerConf.test.ts',
   'detectors/eval/channel.test.ts',

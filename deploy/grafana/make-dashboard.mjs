@@ -18,15 +18,19 @@ const panel = (title, exprs, { unit = 'short', w = 8, h = 8, type = 'timeseries'
   targets: exprs.map(([expr, legendFormat], i) => ({ refId: String.fromCharCode(65 + i), datasource: ds, expr, legendFormat })),
 });
 const row = (title) => ({ id: ++id, type: 'row', title, collapsed: false, gridPos: { w: 24, h: 1, x: 0, y: 0 }, panels: [] });
-/** An alert rule's expression from deploy/prometheus/alerts.yml without its threshold, its threshold and `for`: the panel shows what the alert watches. */
+/**
+ * An alert rule's expression from deploy/prometheus/alerts.yml without its threshold, its threshold and `for`: the
+ * panel shows what the alert watches. A rule of the form `<expr> > <threshold> unless ...` gives its first part.
+ */
 function alertExpr(name) {
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'prometheus', 'alerts.yml');
   const rule = parse(fs.readFileSync(file, 'utf8')).groups.flatMap((g) => g.rules).find((r) => r.alert === name);
-  const m = /^([\s\S]*\))\s*>\s*([0-9.]+)\s*$/.exec(rule.expr.trim());
+  const m = /^([\s\S]*?\))\s*>\s*([0-9.]+)\s*(?:unless\b[\s\S]*)?$/.exec(rule.expr.trim());
   if (!m) throw new Error(`alert ${name}: expected "<expr> > <threshold>"`);
   return { expr: m[1].replace(/\s+/g, ' ').trim(), threshold: Number(m[2]), for: rule.for };
 }
 const thinned = alertExpr('DfdAnalysisThinned');
+const nodeThinned = alertExpr('DfdNodeAnalysisThinned');
 const p95 = (m, by = '') => `histogram_quantile(0.95, sum by (le${by ? ', ' + by : ''}) (rate(${m}_bucket[5m])))`;
 
 const panels = [
@@ -37,6 +41,7 @@ const panels = [
   row('Analysis'),
   panel('Windows dropped /s (by reason)', [['sum by (detector, reason) (rate(dfd_windows_dropped_total[5m]))', '{{detector}} {{reason}}']]),
   panel(`Share dropped under load (alert DfdAnalysisThinned above ${thinned.threshold * 100} % for ${thinned.for})`, [[thinned.expr, '{{detector}}']], { unit: 'percentunit' }),
+  panel(`Share dropped under load per instance (alert DfdNodeAnalysisThinned above ${nodeThinned.threshold * 100} % for ${nodeThinned.for})`, [[nodeThinned.expr, '{{instance}} {{detector}}']], { unit: 'percentunit' }),
   panel('Inference p95', [[p95('dfd_inference_seconds', 'detector'), '{{detector}}'], [p95('dfd_inference_queue_wait_seconds', 'detector'), 'queue wait {{detector}}']], { unit: 's' }),
   panel('Analysis lag behind real time', [['dfd_analysis_lag_current_seconds', '{{detector}}'], [p95('dfd_analysis_lag_seconds'), 'p95']], { unit: 's' }),
   panel('Inference queue depth', [['dfd_inference_queue_depth', '{{detector}}']]),

@@ -33,7 +33,7 @@ describe('deploy/prometheus/alerts.yml', () => {
   it('is valid for promtool, and every alert has a severity, a summary and a description', async () => {
     const { stdout } = await run(PROMTOOL, ['check', 'rules', RULES]);
     expect(stdout).toContain(`SUCCESS: ${rules().length} rules found`);
-    expect(rules().map((r) => r.alert).sort()).toEqual(['DfdAnalysisThinned', 'DfdAnalysisThreadsCrashing', 'DfdDetectorFailing', 'DfdEventsLost', 'DfdNoAnalysisWorkers', 'DfdVerdictLagging']);
+    expect(rules().map((r) => r.alert).sort()).toEqual(['DfdAnalysisThinned', 'DfdAnalysisThreadsCrashing', 'DfdDetectorFailing', 'DfdEventsLost', 'DfdNoAnalysisWorkers', 'DfdNodeAnalysisThinned', 'DfdVerdictLagging']);
     for (const r of rules()) {
       expect(['warning', 'critical'], r.alert).toContain(r.labels.severity);
       expect(r.annotations.summary.length, r.alert).toBeGreaterThan(10);
