@@ -2,13 +2,15 @@
  * The Kubernetes base as kubectl renders it (`kubectl kustomize`, offline: no cluster needed): every
  * object lands in the dfd namespace and the workloads read the ConfigMap under the name the
  * generator gave it, and the service StatefulSet still runs several nodes with the room registry
- * after kustomize's processing. deploy/deploy.test.ts checks the files themselves.
+ * after kustomize's processing. deploy/deploy.test.ts checks the files themselves. The optional
+ * prometheus-operator component renders beside the base: PodMonitors that select the pods by their
+ * labels and named ports, and a PrometheusRule that is deploy/prometheus/alerts.yml's groups unchanged.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../kernel/paths.js';
 
@@ -71,6 +73,57 @@ describe('kubectl kustomize deploy/k8s', () => {
       expect(env.filter((e) => e['name'] === 'DFD_PUBLIC_URL')).toEqual([{ name: 'DFD_PUBLIC_URL', value: 'https://$(DFD_NODE_ID).calls.example.com' }]);
       expect(env.filter((e) => e['name'] === 'DFD_NODE_ID')).toEqual([{ name: 'DFD_NODE_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]);
       expect(at('DFD_NODE_ID')).toBeLessThan(at('DFD_PUBLIC_URL'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('deploy/k8s/prometheus-operator (component)', () => {
+  it('prometheus-rule.yaml is current (node deploy/k8s/make-prometheus-rule.mjs regenerates it) and holds alerts.yml unchanged', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-rule-'));
+    try {
+      const out = path.join(dir, 'rule.yaml');
+      execFileSync(process.execPath, ['deploy/k8s/make-prometheus-rule.mjs', out], { cwd: repoRoot, stdio: 'ignore' });
+      const committed = fs.readFileSync(path.join(repoRoot, 'deploy/k8s/prometheus-operator/prometheus-rule.yaml'), 'utf8');
+      expect(committed, 'run: node deploy/k8s/make-prometheus-rule.mjs').toBe(fs.readFileSync(out, 'utf8'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const rule = parse(fs.readFileSync(path.join(repoRoot, 'deploy/k8s/prometheus-operator/prometheus-rule.yaml'), 'utf8')) as Obj;
+    const alerts = parse(fs.readFileSync(path.join(repoRoot, 'deploy/prometheus/alerts.yml'), 'utf8')) as Obj;
+    expect(rule['kind']).toBe('PrometheusRule');
+    expect(obj(rule['spec'])['groups']).toEqual(alerts['groups']);
+  });
+
+  it.skipIf(!hasKubectl)('renders with the base: PodMonitors find the pods and their ports, the rule lands in dfd (skipped: no kubectl on PATH)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-overlay-'));
+    try {
+      const rel = (p: string): string => path.relative(dir, path.join(repoRoot, p));
+      fs.writeFileSync(
+        path.join(dir, 'kustomization.yaml'),
+        ['apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'resources:', `  - ${rel('deploy/k8s')}`, 'components:', `  - ${rel('deploy/k8s/prometheus-operator')}`, ''].join('\n'),
+      );
+      const objects = render(dir);
+      const monitors = objects.filter((o) => o['kind'] === 'PodMonitor');
+      expect(monitors.map((m) => obj(m['metadata'])['name']).sort()).toEqual(['dfd-service', 'dfd-worker']);
+      for (const o of [...monitors, ...objects.filter((o) => o['kind'] === 'PrometheusRule')]) expect(obj(o['metadata'])['namespace'], String(obj(o['metadata'])['name'])).toBe('dfd');
+      expect(objects.filter((o) => o['kind'] === 'PrometheusRule')).toHaveLength(1);
+      const workloads = objects.filter((o) => o['kind'] === 'StatefulSet' || o['kind'] === 'Deployment');
+      for (const m of monitors) {
+        const match = obj(obj(obj(m['spec'])['selector'])['matchLabels']);
+        // exactly one workload's pods carry the selected labels, and its container names the scraped port
+        const selected = workloads.filter((w) => {
+          const labels = obj(obj(obj(obj(w['spec'])['template'])['metadata'])['labels']);
+          return Object.entries(match).every(([k, v]) => labels[k] === v);
+        });
+        expect(selected, String(obj(m['metadata'])['name'])).toHaveLength(1);
+        const ports = (obj((obj(obj(obj(selected[0]!['spec'])['template'])['spec'])['containers'] as unknown[])[0])['ports'] as unknown[]).map(obj);
+        for (const e of (obj(m['spec'])['podMetricsEndpoints'] as unknown[]).map(obj)) {
+          expect(ports.map((p) => p['name'])).toContain(e['port']);
+          expect(e['path']).toBe('/metrics');
+        }
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
