@@ -12,10 +12,8 @@ import fs from 'node:fs';
 import { parse as load } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/Service.js';
-import { RtpLoadSender } from '../../load-tests/RtpLoadSender.js';
-import { encodeOpus, readWav } from '../../pipeline/testing/audioSupport.js';
-import { Peer } from '../../sfu/Peer.js';
-import { fixtures } from '../../test/fixtures/build.js';
+import type { RtpLoadSender } from '../../load-tests/RtpLoadSender.js';
+import { OVERLOAD_OPTIONS, startSpeechFlood } from '../../test/helpers/flood.js';
 import { removeDir, testModelsDir } from '../../test/helpers/models.js';
 import { startPrometheus, type TestPrometheus } from '../../test/helpers/prometheus.js';
 import { startTestService } from '../../test/helpers/service.js';
@@ -54,7 +52,7 @@ describe('deploy/prometheus/alerts.yml in a real Prometheus against a running se
 
   beforeAll(async () => {
     modelsDir = testModelsDir();
-    service = await startTestService({ modelsDir, maxPeersPerRoom: 32, inferenceQueue: 1, audioHopSec: 0.25, minSpeechSec: 0.2, faceAnalysis: false }, { events: false, analysis: true });
+    service = await startTestService({ modelsDir, ...OVERLOAD_OPTIONS }, { events: false, analysis: true });
     prometheus = await startPrometheus({ targets: [`127.0.0.1:${service.port}`], ruleFiles: [RULES] });
   });
 
@@ -86,15 +84,7 @@ describe('deploy/prometheus/alerts.yml in a real Prometheus against a running se
   });
 
   it('has DfdAnalysisThinned pending for the flooded detector, and the node rule leaves it to the cluster-wide alert', async () => {
-    const room = await service.rooms.getOrCreate('prometheus-flood');
-    sender = new RtpLoadSender({ frames: encodeOpus(readWav(fixtures.speechWav).samples) });
-    for (let i = 0; i < 16; i++) {
-      const gw = new Peer({ id: `load-${i}`, displayName: `Load ${i}`, role: 'participant', notify: () => {} });
-      room.join(gw);
-      const t = await room.createRtpIngest(gw, { kind: 'audio', ssrc: 7000 + i, payloadType: 111 });
-      sender.add({ ip: t.ip, port: t.port, ssrc: 7000 + i, payloadType: 111 });
-    }
-    sender.start();
+    sender = await startSpeechFlood(service, 'prometheus-flood', 16, 7000);
 
     const pending = await untilAsyncValue(
       'DfdAnalysisThinned pending',

@@ -11,9 +11,8 @@ import { startTestService } from '../helpers/service.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { fixtures } from '../fixtures/build.js';
 import { testModelsDir, removeDir } from '../helpers/models.js';
-import { RtpLoadSender } from '../../load-tests/RtpLoadSender.js';
-import { readWav, encodeOpus } from '../../pipeline/testing/audioSupport.js';
-import { Peer } from '../../sfu/Peer.js';
+import type { RtpLoadSender } from '../../load-tests/RtpLoadSender.js';
+import { OVERLOAD_OPTIONS, startSpeechFlood } from '../helpers/flood.js';
 import { exposition } from '../../kernel/metrics.js';
 import type { Service } from '../../src/Service.js';
 
@@ -49,7 +48,7 @@ describe('overload: analysis drops windows, the call does not notice', () => {
   beforeAll(async () => {
     modelsDir = testModelsDir();
     // A one-window queue and a short hop: the detectors cannot keep up.
-    service = await startTestService({ modelsDir, maxPeersPerRoom: 32, inferenceQueue: 1, audioHopSec: 0.25, minSpeechSec: 0.2, faceAnalysis: false }, { events: false, analysis: true });
+    service = await startTestService({ modelsDir, ...OVERLOAD_OPTIONS }, { events: false, analysis: true });
     browser = await launchBrowser({ wav: fixtures.speechWav, y4m: fixtures.testY4m });
   });
 
@@ -115,16 +114,7 @@ describe('overload: analysis drops windows, the call does not notice', () => {
 
     // Flood: 16 more speech streams, all analysed, in another room (the inference queue is
     // shared by every room; Bob's browser should only receive Alice).
-    const room = await service.rooms.getOrCreate('flood-load');
-    const frames = encodeOpus(readWav(fixtures.speechWav).samples);
-    sender = new RtpLoadSender({ frames });
-    for (let i = 0; i < 16; i++) {
-      const gw = new Peer({ id: `load-${i}`, displayName: `Load ${i}`, role: 'participant', notify: () => {} });
-      room.join(gw);
-      const t = await room.createRtpIngest(gw, { kind: 'audio', ssrc: 5000 + i, payloadType: 111 });
-      sender.add({ ip: t.ip, port: t.port, ssrc: 5000 + i, payloadType: 111 });
-    }
-    sender.start();
+    sender = await startSpeechFlood(service, 'flood-load', 16, 5000);
     // Measure while windows are being dropped: from the first drop, over at least 6 s and 150 audio packets.
     for (const t = Date.now(); (await droppedWindows()) === droppedBefore; await new Promise((r) => setTimeout(r, 100))) {
       if (Date.now() - t > 60_000) throw new Error('the flood never made the pipeline drop a window');
