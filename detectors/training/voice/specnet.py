@@ -36,6 +36,10 @@ class SpecNetConfig:
     embed: int = 64
     head: str = "oc"  # "oc" | "bce"
     dropout: float = 0.2
+    # "bin": the log spectrogram with each bin's mean over time removed (as shipped); "bin+global": that and, as a
+    # second input channel, the same spectrogram with only its overall mean removed, which keeps the stationary
+    # spectral envelope (tilt, band edges, a vocoder's or codec's fixed colouring) that per-bin removal cancels
+    views: str = "bin"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,13 +65,21 @@ class LogSpec(nn.Module):
         self.register_buffer("kernel", kern, persistent=False)
         self.hop = cfg.hop
         self.bins = bins
+        if cfg.views not in ("bin", "bin+global"):
+            raise ValueError(f"SpecNetConfig.views: bin or bin+global, not {cfg.views!r}")
+        self.views = cfg.views
+        self.channels = 1 if cfg.views == "bin" else 2
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
         y = F.conv1d(wav.unsqueeze(1), self.kernel, stride=self.hop)  # (B, 2*bins, T)
         re, im = y[:, : self.bins], y[:, self.bins:]
         p = re * re + im * im
         s = torch.log(p + 1e-7)
-        return s - s.mean(dim=2, keepdim=True)  # (B, bins, T)
+        per_bin = (s - s.mean(dim=2, keepdim=True)).unsqueeze(1)  # (B, 1, bins, T)
+        if self.views == "bin":
+            return per_bin
+        overall = (s - s.mean(dim=(1, 2), keepdim=True)).unsqueeze(1)
+        return torch.cat([per_bin, overall], dim=1)  # (B, 2, bins, T)
 
 
 class Block(nn.Module):
@@ -90,7 +102,7 @@ class SpecNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.spec = LogSpec(cfg)
-        self.stem = nn.Sequential(nn.Conv2d(1, cfg.stem, 5, stride=2, padding=2, bias=False), nn.BatchNorm2d(cfg.stem),
+        self.stem = nn.Sequential(nn.Conv2d(self.spec.channels, cfg.stem, 5, stride=2, padding=2, bias=False), nn.BatchNorm2d(cfg.stem),
                                   nn.ReLU(), nn.MaxPool2d(2))
         chans = [cfg.stem, *cfg.channels]
         strides = [(2, 1), (2, 2), (2, 2)]
@@ -108,12 +120,12 @@ class SpecNet(nn.Module):
 
     def _freq_after(self) -> int:
         with torch.no_grad():
-            x = torch.zeros(1, 1, self.spec.bins, 64)
+            x = torch.zeros(1, self.spec.channels, self.spec.bins, 64)
             x = self.blocks(self.stem(x))
         return int(x.shape[2])
 
     def embed(self, wav: torch.Tensor, spec_mask: bool = False) -> torch.Tensor:
-        s = self.spec(normalise(wav)).unsqueeze(1)  # (B, 1, F, T)
+        s = self.spec(normalise(wav))  # (B, views, F, T)
         if spec_mask and self.training:
             s = _spec_augment(s)
         x = self.blocks(self.stem(s))  # (B, C, F', T')

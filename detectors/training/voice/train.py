@@ -36,7 +36,7 @@ from sam import sam_second_pass  # noqa: E402
 from specnet import SpecNet, SpecNetConfig, count_macs, oc_softmax_loss  # noqa: E402
 from tssdnet import TSSDNetConfig, TSSDNetDetector  # noqa: E402
 
-ARCHS = ("specnet-oc", "specnet-bce", "tssdnet", "tssdnet-scratch")
+ARCHS = ("specnet-oc", "specnet-bce", "specnet-oc-2view", "tssdnet", "tssdnet-scratch")
 # Architectures whose weights start from third-party weights under a licence the project does not ship under.
 GPL_START = ("tssdnet",)
 
@@ -250,12 +250,15 @@ def pair_loss(out: torch.Tensor, n_pairs: int, margin: float, alpha: float = 20.
 
 
 def make_model(arch: str) -> SpecNet | TSSDNetDetector:
-    """`specnet-oc` / `specnet-bce`: SpecNet from a random start; `tssdnet`: Inc-TSSDNet from its published ASVspoof
-    2019 LA weights (a fine-tuning study; GPL-3.0 weights), `tssdnet-scratch`: the same network from a random start.
-    Every architecture but `specnet-oc` trains with binary cross-entropy on its score."""
+    """`specnet-oc` / `specnet-bce`: SpecNet from a random start; `specnet-oc-2view`: the same with a second input view
+    that keeps the stationary spectral envelope (SpecNetConfig.views; a study, not shipped); `tssdnet`: Inc-TSSDNet
+    from its published ASVspoof 2019 LA weights (a fine-tuning study; GPL-3.0 weights), `tssdnet-scratch`: the same
+    network from a random start. Every architecture but the `specnet-oc` ones trains with binary cross-entropy on its
+    score."""
     if arch.startswith("tssdnet"):
         return TSSDNetDetector(TSSDNetConfig(pretrained=arch == "tssdnet"))
-    return SpecNet(SpecNetConfig(head="oc" if arch == "specnet-oc" else "bce"))
+    return SpecNet(SpecNetConfig(head="oc" if arch.startswith("specnet-oc") else "bce",
+                                 views="bin+global" if arch.endswith("-2view") else "bin"))
 
 
 def train_window(tv: Variants, i: int, rng: np.random.Generator) -> np.ndarray:
@@ -365,7 +368,7 @@ def train(c: Cache, tv: Variants, idx: list[int], plan: TrainPlan, on_checkpoint
         def batch_loss() -> tuple[torch.Tensor, float]:
             emb = model.embed(xb, spec_mask=True)
             out = model.score(emb)
-            if plan.arch == "specnet-oc":
+            if plan.arch.startswith("specnet-oc"):
                 loss = oc_softmax_loss(out, yb)
             else:
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(out.squeeze(1), yb)
