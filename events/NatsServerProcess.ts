@@ -198,7 +198,7 @@ function resolveBinary(b: string): string | undefined {
 let parentDeathWrapper: Promise<string | undefined> | undefined;
 
 /** util-linux setpriv when it can set a parent-death signal (`setpriv --pdeathsig TERM -- cmd…`), probed once. */
-function findParentDeathWrapper(): Promise<string | undefined> {
+export function findParentDeathWrapper(): Promise<string | undefined> {
   parentDeathWrapper ??= new Promise((resolve) => {
     const bin = process.platform === 'linux' ? ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p)) : undefined;
     if (!bin) {

@@ -17,11 +17,10 @@ import { repoRoot } from '../../kernel/paths.js';
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v ?? {}) as Obj;
 const hasKubectl = !spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).error;
+/** A workload's (StatefulSet's, Deployment's) first container. */
+const firstContainer = (w: Obj): Obj => obj((obj(obj(obj(w['spec'])['template'])['spec'])['containers'] as unknown[])[0]);
 /** The service container's env entries of a rendering. */
-const serviceEnv = (objects: Obj[]): Obj[] => {
-  const sts = objects.find((o) => o['kind'] === 'StatefulSet')!;
-  return (obj((obj(obj(obj(sts['spec'])['template'])['spec'])['containers'] as unknown[])[0])['env'] as unknown[]).map(obj);
-};
+const serviceEnv = (objects: Obj[]): Obj[] => (firstContainer(objects.find((o) => o['kind'] === 'StatefulSet')!)['env'] as unknown[]).map(obj);
 const render = (dir: string): Obj[] => {
   const r = spawnSync('kubectl', ['kustomize', dir], { cwd: repoRoot, encoding: 'utf8' });
   expect(r.stderr).toBe('');
@@ -38,7 +37,7 @@ describe('kubectl kustomize deploy/k8s', () => {
     for (const k of ['Namespace/dfd', 'StatefulSet/dfd-service', 'Deployment/dfd-worker', 'HorizontalPodAutoscaler/dfd-worker', 'PodDisruptionBudget/dfd-worker', 'Service/dfd-service']) expect(kinds).toContain(k);
     for (const o of objects.filter((o) => o['kind'] !== 'Namespace')) expect(obj(o['metadata'])['namespace'], String(o['kind'])).toBe('dfd');
     for (const w of objects.filter((o) => o['kind'] === 'StatefulSet' || o['kind'] === 'Deployment')) {
-      const c = obj((obj(obj(obj(w['spec'])['template'])['spec'])['containers'] as unknown[])[0]);
+      const c = firstContainer(w);
       expect(c['image'], String(w['kind'])).toBe('deepfake-defense:0.1.0');
       expect(c['envFrom'], String(w['kind'])).toEqual([{ configMapRef: { name: configMap!.slice('ConfigMap/'.length) } }]);
     }
@@ -118,7 +117,7 @@ describe('deploy/k8s/prometheus-operator (component)', () => {
           return Object.entries(match).every(([k, v]) => labels[k] === v);
         });
         expect(selected, String(obj(m['metadata'])['name'])).toHaveLength(1);
-        const ports = (obj((obj(obj(obj(selected[0]!['spec'])['template'])['spec'])['containers'] as unknown[])[0])['ports'] as unknown[]).map(obj);
+        const ports = (firstContainer(selected[0]!)['ports'] as unknown[]).map(obj);
         for (const e of (obj(m['spec'])['podMetricsEndpoints'] as unknown[]).map(obj)) {
           expect(ports.map((p) => p['name'])).toContain(e['port']);
           expect(e['path']).toBe('/metrics');

@@ -6,9 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { findParentDeathWrapper, freePort } from '../../events/NatsServerProcess.js';
 import { untilAsyncValue } from './until.js';
 
 export const PROMETHEUS_BIN = process.env['DFD_PROMETHEUS'] ?? path.resolve('.deps/promtool/prometheus');
@@ -31,17 +31,6 @@ export interface TestPrometheus {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 export async function startPrometheus(options: PrometheusOptions): Promise<TestPrometheus> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfd-prometheus-'));
   const interval = options.interval ?? '1s';
@@ -59,9 +48,10 @@ export async function startPrometheus(options: PrometheusOptions): Promise<TestP
   fs.writeFileSync(path.join(dir, 'prometheus.yml'), config + '\n');
   const port = await freePort();
   const args = [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'];
-  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
+  const setpriv = await findParentDeathWrapper();
+  const [cmd, argv] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', PROMETHEUS_BIN, ...args]] : [PROMETHEUS_BIN, args];
   let stderr = '';
-  const child: ChildProcess = setpriv ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', PROMETHEUS_BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(PROMETHEUS_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
