@@ -93,9 +93,14 @@ describe('deploy/prometheus/alerts.yml in a real Prometheus against a running se
     );
     const detector = pending.labels['detector']!;
     expect(pending.labels['severity']).toBe('warning');
-    // The node's own ratio of that detector is over the bar as well (one instance holds every window)...
-    const ratio = await prometheus.query(nodeRatio());
-    const node = ratio.find((s) => s.metric['detector'] === detector);
+    // The node's own ratio of that detector is over the bar as well (one instance holds every window)... It exists
+    // once the node has scored a window of that detector too: the cluster-wide ratio counts a detector that has
+    // only dropped so far, the node's does not, so wait for it.
+    const node = await untilAsyncValue(
+      `the node's ratio of ${detector}`,
+      async () => (await prometheus.query(nodeRatio())).find((s) => s.metric['detector'] === detector),
+      120_000,
+    );
     expect(node?.metric['instance']).toBe(`127.0.0.1:${service.port}`);
     expect(Number(node?.value[1])).toBeGreaterThan(0.02);
     // ...and yet no node alert: the cluster-wide one already says it.
