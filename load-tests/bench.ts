@@ -38,6 +38,7 @@ import { runMemory, type MemoryOptions, type MemoryResult } from './parts/memory
 import { runPhone, type PhoneOptions, type PhoneResult } from './parts/phone.js';
 import { runRemote, type RemoteOptions, type RemoteResult } from './parts/remote.js';
 import { runSoak, type SoakOptions, type SoakResult } from './parts/soak.js';
+import { readCpuBudget } from '../kernel/cpuBudget.js';
 
 const PARTS = ['stages', 'video', 'capacity', 'phone', 'remote', 'first-verdict', 'media-impact', 'memory', 'soak'] as const;
 /** Parts run only when named in --only. */
@@ -167,6 +168,8 @@ function host(): Record<string, unknown> {
   }
   return {
     nproc: os.availableParallelism(),
+    // The CPUs the service may really use (affinity and any cgroup quota): per-core targets divide by these.
+    cpuBudget: readCpuBudget(),
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
     memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
     node: process.version,
@@ -191,6 +194,12 @@ interface TargetCheck {
   target: string;
   measured: string;
   met: boolean | null;
+}
+
+/** CPUs the per-core targets divide by: the affinity count, or a cgroup quota below it (1.5 CPUs counts as 1.5). */
+function budgetCpus(): number {
+  const b = readCpuBudget();
+  return Math.min(b.affinity, b.quota ?? Number.POSITIVE_INFINITY);
 }
 
 function targets(r: Results, nproc: number): TargetCheck[] {
@@ -386,7 +395,7 @@ async function main(): Promise<void> {
     models: models.source,
     modelsDir: path.relative(repoRoot, models.dir) || '.',
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
-    targets: targets(results, os.availableParallelism()),
+    targets: targets(results, budgetCpus()),
     results,
     errors,
     chart: undefined as string | undefined,

@@ -7,12 +7,16 @@ import { setLogLevel, createLogger } from '../kernel/log.js';
 import { Service } from './Service.js';
 import { isDfdError } from '../kernel/errors.js';
 import { ShutdownController } from './Shutdown.js';
+import { describeCpuBudget, readCpuBudget } from '../kernel/cpuBudget.js';
 
 const log = createLogger('main');
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   setLogLevel(config.logLevel);
+  const cpu = readCpuBudget();
+  log.info(`CPU budget: ${describeCpuBudget(cpu)}`, { mediasoupWorkers: config.numWorkers, audioWorkers: config.audioWorkers, quotaPath: cpu.quotaPath });
+  if (cpu.notes.length > 0) log.warn('some cgroup CPU files could not be read; the CPU budget rests on the rest', { notes: cpu.notes });
   // Before anything starts: a signal during start-up is honoured once the service is up.
   const shutdown = new ShutdownController({ timeoutMs: config.shutdownTimeoutMs }).install();
   // A promise rejected with nobody to handle it is a bug to fix, but it must not abort every call with it: it is

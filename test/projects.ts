@@ -52,6 +52,7 @@ export const INTEGRATION = [
   'detectors/registry/models.fuzz.test.ts',
   'kernel/SupervisedWorker.test.ts',
   'kernel/threadPriority.test.ts',
+  'kernel/cpuBudget.cgroup.test.ts',
   'detectors/registry/openModelSession.test.ts',
   'detectors/testing/testModels.test.ts',
   'detectors/training/face/pretrained/pretrained.test.ts',
