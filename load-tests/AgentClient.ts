@@ -2,6 +2,7 @@
  * Parent side of the media agent: forks `mediaAgent.ts` (its own process, so the RTP
  * senders' CPU is not billed to the service) and talks to it over IPC.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -48,6 +49,9 @@ export class AgentClient {
   static async start(speechWav: string, opts: { phases?: number; nice?: number; sched?: 'normal' | 'fifo' | 'rr' } = {}): Promise<AgentClient> {
     const child = fork(path.join(here, 'mediaAgent.ts'), [speechWav, ...(opts.phases !== undefined ? [String(opts.phases)] : [])], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const client = new AgentClient(child);
+    // Under load-tests/with-cpu-quota.sh the agent (a stand-in for remote callers) leaves the quota's cgroup.
+    const outside = process.env['DFD_BENCH_AGENT_CGROUP_PROCS'];
+    if (outside !== undefined && outside !== '' && child.pid !== undefined) fs.appendFileSync(outside, `${child.pid}\n`);
     if (opts.nice !== undefined && opts.nice !== 0 && child.pid !== undefined) {
       try {
         os.setPriority(child.pid, opts.nice);
