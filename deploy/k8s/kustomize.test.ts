@@ -56,6 +56,17 @@ describe('kubectl kustomize deploy/k8s', () => {
     expect(publicUrl).toMatch(/^https?:\/\//);
     for (const [, v] of publicUrl.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)) expect(at(v!), `${v!} before DFD_PUBLIC_URL`).toBeGreaterThanOrEqual(0);
     for (const [, v] of publicUrl.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)) expect(at(v!), `${v!} before DFD_PUBLIC_URL`).toBeLessThan(at('DFD_PUBLIC_URL'));
+    // Pools sized by the pod's CPU request (no CPU limit: the container sees the node's cores), rounded up.
+    const requestedCpus = { valueFrom: { resourceFieldRef: { resource: 'requests.cpu', divisor: '1' } } };
+    expect(env[at('DFD_MEDIASOUP_WORKERS')]).toEqual({ name: 'DFD_MEDIASOUP_WORKERS', ...requestedCpus });
+    expect(env[at('DFD_AUDIO_WORKERS')]).toEqual({ name: 'DFD_AUDIO_WORKERS', ...requestedCpus });
+    const worker = firstContainer(objects.find((o) => o['kind'] === 'Deployment')!);
+    expect((worker['env'] as unknown[]).map(obj).find((e) => e['name'] === 'DFD_INFERENCE_WORKERS')).toEqual({ name: 'DFD_INFERENCE_WORKERS', ...requestedCpus });
+    for (const w of [sts, objects.find((o) => o['kind'] === 'Deployment')!]) {
+      const resources = obj(firstContainer(w)['resources']);
+      expect(obj(resources['requests'])['cpu'], 'a CPU request to size the pools by').toBeDefined();
+      expect(obj(resources['limits'])['cpu'], 'no CPU limit: a spent quota throttles forwarding too').toBeUndefined();
+    }
   });
 
   it.skipIf(!hasKubectl)("renders deploy/README.md's per-pod TLS overlay with DFD_NODE_ID still above DFD_PUBLIC_URL (skipped: no kubectl on PATH)", () => {
