@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RtpTarget } from './RtpLoadSender.js';
@@ -52,6 +52,10 @@ export class AgentClient {
     // Under load-tests/with-cpu-quota.sh the agent (a stand-in for remote callers) leaves the quota's cgroup.
     const outside = process.env['DFD_BENCH_AGENT_CGROUP_PROCS'];
     if (outside !== undefined && outside !== '' && child.pid !== undefined) fs.appendFileSync(outside, `${child.pid}\n`);
+    // A bench started under `taskset -c 0` (the service on one CPU, as a pod with an exclusive cpuset) runs the
+    // agents on other CPUs: DFD_BENCH_AGENT_CPUS=1 (a taskset CPU list).
+    const agentCpus = process.env['DFD_BENCH_AGENT_CPUS'];
+    if (agentCpus !== undefined && agentCpus !== '' && child.pid !== undefined) execFileSync('taskset', ['-a', '-p', '-c', agentCpus, String(child.pid)], { stdio: 'ignore' });
     if (opts.nice !== undefined && opts.nice !== 0 && child.pid !== undefined) {
       try {
         os.setPriority(child.pid, opts.nice);

@@ -214,8 +214,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     // One per CPU the process may really use: its affinity mask and any cgroup CPU quota (a
     // container's limits.cpu), whichever is less (kernel/cpuBudget.ts).
     const cores = readCpuBudget().cores;
-    if (cfg.numWorkers === 0) cfg.numWorkers = cores;
-    if (cfg.audioWorkers === 0) cfg.audioWorkers = cores;
+    // ...within the bounds an explicit setting has (a 128-core host gets 64 audio workers, as DFD_AUDIO_WORKERS=64).
+    if (cfg.numWorkers === 0) cfg.numWorkers = Math.min(256, cores);
+    if (cfg.audioWorkers === 0) cfg.audioWorkers = Math.min(64, cores);
   }
   if (cfg.rtcMinPort > cfg.rtcMaxPort) throw new DfdError('ERR_CONFIG', 'DFD_RTC_MIN_PORT must not exceed DFD_RTC_MAX_PORT');
   if (cfg.analysis === 'remote' && cfg.natsUrl.length === 0) throw new DfdError('ERR_CONFIG', 'DFD_ANALYSIS=remote needs NATS_URL: the service and its analysis workers must share a NATS server');
