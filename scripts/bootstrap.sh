@@ -28,7 +28,7 @@ node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 
 
 # ---------- Debian packages ----------
 APT_PKGS=(ffmpeg nats-server libsrtp2-1 libusrsctp2 libuv1 libssl3)
-[ "$WANT_TEST" = 1 ] && APT_PKGS+=(chromium espeak-ng sox fonts-dejavu-core pocketsphinx-testdata asterisk-core-sounds-en-g722 python3-venv openssl baresip-core)
+[ "$WANT_TEST" = 1 ] && APT_PKGS+=(chromium espeak-ng sox fonts-dejavu-core pocketsphinx-testdata asterisk-core-sounds-en-g722 python3-venv openssl baresip-core libvo-amrwbenc0)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

@@ -3,15 +3,16 @@
  * schedule, the service's concealment path, the quality the service would see, and the typed
  * configuration errors of `npm run eval -- --channel`.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isDfdError } from '../../kernel/errors.js';
 import { OpusDecoder } from '../../pipeline/audio/OpusDecoder.js';
 import { resampleClip } from '../../pipeline/audio/Resampler.js';
-import { applyChannel, channelQuality, channelSpec, lossSchedule, opusSpec } from './channel.js';
+import { applyChannel, channelQuality, channelSpec, lossSchedule, opusSpec, trunkCodec } from './channel.js';
 import { parseCliArgs } from './cli.js';
 import { chainText, decodeAudio48k, resolveChannel } from './clipMedia.js';
 
@@ -151,6 +152,59 @@ describe('eval channels on espeak-ng speech', () => {
     // what the service sees of a G.722 leg: wideband packets, no channel family (no suppressor is
     // assumed for a SIP leg), marked as G.722 for the leg's own verdict weight
     expect(channelQuality(out, 0, 2)).toEqual({ packetLoss: 0, concealed: 0, bitrate: 64000, bandwidth: 'WB', codec: 'g722' });
+  });
+
+  it('amrwbg722: a VoLTE caller on an HD-voice trunk, AMR-WB 12.65 kb/s before G.722, keeps the band above 4 kHz and is judged as a G.722 leg', () => {
+    const spec = channelSpec('amrwbg722');
+    expect(spec).toMatchObject({ codec: 'amrwb-g722', bitrate: 64000, calibration: 'wideband' });
+    expect(trunkCodec(spec.codec)).toBe('g722');
+    expect(chainText(spec)).toBe('Resampler -> 16 kHz -> AMR-WB 12.65 kb/s encode/decode (libvo-amrwbenc, sox/opencore) -> G.722 64 kb/s encode/decode (pipeline/audio/G722.ts, 20 ms packets) -> ');
+    const out = applyChannel(speech, spec);
+    const g722 = applyChannel(speech, channelSpec('g722'));
+    expect(out.sampleRate).toBe(16000);
+    expect(out.samples.length).toBe(g722.samples.length);
+    const rel = (x: Float32Array, f0: number, f1: number): number => db(bandEnergy(x, 16000, f0, f1), bandEnergy(x, 16000, 0, 8000));
+    // wideband speech: AMR-WB codes up to 6.4 kHz, so 4.2-6.2 kHz stays about as G.722 alone keeps it
+    expect(rel(out.samples, 4200, 6200)).toBeGreaterThan(-25);
+    expect(Math.abs(rel(out.samples, 4200, 6200) - rel(g722.samples, 4200, 6200))).toBeLessThan(4);
+    // nothing of the caller's own above 7 kHz: less there than G.722 alone passes
+    expect(rel(out.samples, 7200, 8000)).toBeLessThan(rel(g722.samples, 7200, 8000) - 3);
+    // a model-based codec keeps the spectrum, not G.722's waveform
+    expect(snrDb(g722.samples, out.samples)).toBeLessThan(15);
+    // what the service sees of the leg is the G.722 trunk
+    expect(channelQuality(out, 0, 2)).toEqual({ packetLoss: 0, concealed: 0, bitrate: 64000, bandwidth: 'WB', codec: 'g722' });
+  });
+
+  it('amrwbg711: a VoLTE caller on a G.711 trunk, AMR-WB before the telephone band, is a phone leg like g711 and amrg711', () => {
+    const spec = channelSpec('amrwbg711');
+    expect(spec).toMatchObject({ codec: 'amrwb-g711', calibration: 'telephone' });
+    expect(trunkCodec(spec.codec)).toBe('g711');
+    const out = applyChannel(speech, spec);
+    const g711 = applyChannel(speech, channelSpec('g711'));
+    const amrNb = applyChannel(speech, channelSpec('amrg711'));
+    expect(out.sampleRate).toBe(16000);
+    expect(out.samples.length).toBe(g711.samples.length);
+    expect(db(bandEnergy(out.samples, 16000, 4200, 8000), bandEnergy(out.samples, 16000, 0, 8000))).toBeLessThan(-30);
+    expect(Math.abs(db(bandEnergy(out.samples, 16000, 300, 3400), bandEnergy(g711.samples, 16000, 300, 3400)))).toBeLessThan(3);
+    // neither G.711's waveform nor AMR-NB's
+    expect(snrDb(g711.samples, out.samples)).toBeLessThan(15);
+    expect(snrDb(amrNb.samples, out.samples)).toBeLessThan(15);
+    expect(channelQuality(out, 0, 2)).toEqual({ packetLoss: 0, concealed: 0, bitrate: 64000, bandwidth: 'NB', channel: 'telephone' });
+  });
+
+  it('amrwb_encode.py writes RFC 4867 storage format at 12.65 kb/s (33 octets a frame) and refuses a bad mode with exit 2', () => {
+    const encoder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'amrwb_encode.py');
+    const pcm = Buffer.alloc(2 * 16000); // one second: 50 frames
+    for (let i = 0; i < 16000; i++) pcm.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 16000)), 2 * i);
+    const awb = execFileSync('python3', [encoder, '2'], { input: pcm });
+    expect(awb.subarray(0, 9).toString('latin1')).toBe('#!AMR-WB\n');
+    expect(awb.length).toBe(9 + 50 * 33);
+    // each frame's table-of-contents octet: frame type 2 (12.65 kb/s), quality bit set
+    for (let f = 0; f < 50; f++) expect(awb[9 + 33 * f]).toBe(0x14);
+    const bad = spawnSync('python3', [encoder, '9'], { input: pcm });
+    expect(bad.status).toBe(2);
+    expect(String(bad.stderr)).toContain('usage');
+    expect(bad.stdout.length).toBe(0);
   });
 
   it('opus12loss loses exactly 5 % of the packets after the first, the same ones for the same seed', () => {

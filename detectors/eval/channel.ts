@@ -21,6 +21,12 @@
  *               16 kHz out. Judged as the service judges a G.722 leg: wideband (its packets are
  *               'WB'; a SIP leg never says whether the far end suppressed noise, so no
  *               suppression is assumed: `--suppressed` does not apply).
+ *   amrwbg722   a VoLTE caller on an HD-voice trunk: 16 kHz through AMR-WB at 12.65 kb/s (mode 2,
+ *               VoLTE's usual rate: 50 Hz-6.4 kHz coded, 6.4-7 kHz synthesised from noise; encoded
+ *               by Debian's libvo-amrwbenc through amrwb_encode.py, decoded by sox with
+ *               opencore-amrwb), then G.722 as above. Judged as a G.722 leg.
+ *   amrwbg711   a VoLTE caller on a G.711 trunk: the same AMR-WB step, then 8 kHz and G.711 as
+ *               in g711. Judged as a phone leg.
  *
  * `--opus <bitrate>` of the eval tool is `opusSpec(bitrate)`: Opus at that bitrate, no loss.
  * Each output carries the per-packet record the service would derive its window quality from
@@ -28,6 +34,7 @@
  * from the TOC byte), as AudioStreamProcessor does.
  */
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import opus from '@discordjs/opus';
 import { DfdError } from '../../kernel/errors.js';
 import { muLawDecodeFloat, muLawEncodeFloat } from '../../pipeline/audio/G711.js';
@@ -40,7 +47,7 @@ import type { CalibrationChannel } from '../registry/Manifest.js';
 import { seededRandom } from '../../challenge-response/eval/labelledSet.js';
 import { pickDistinct } from '../../challenge-response/random.js';
 
-export const Channels = ['clean', 'opus24', 'opus12loss', 'g711', 'amrg711', 'g722'] as const;
+export const Channels = ['clean', 'opus24', 'opus12loss', 'g711', 'amrg711', 'g722', 'amrwbg722', 'amrwbg711'] as const;
 export type Channel = (typeof Channels)[number];
 
 /** The service's codec rate: every clip enters the channel at 48 kHz. */
@@ -51,10 +58,21 @@ const G711_RATE = 8000;
 /** The rate the g711 channel hands on (8 kHz upsampled, as a 16 kHz detector path would). */
 const G711_OUT_RATE = 16_000;
 
+/**
+ * The codec chain of a channel: the trunk codec the service receives (Opus, G.711 or G.722), after
+ * a handset's speech codec for 'amr-g711' (AMR-NB), 'amrwb-g711' and 'amrwb-g722' (AMR-WB).
+ */
+export type ChannelCodec = 'none' | 'opus' | 'g711' | 'amr-g711' | 'amrwb-g711' | 'g722' | 'amrwb-g722';
+
+/** The codec the service receives on a channel: a handset codec before the trunk is invisible to it. */
+export function trunkCodec(codec: ChannelCodec): 'none' | 'opus' | 'g711' | 'g722' {
+  return codec === 'amr-g711' || codec === 'amrwb-g711' ? 'g711' : codec === 'amrwb-g722' ? 'g722' : codec;
+}
+
 export interface ChannelSpec {
   /** Names the channel in reports and file names: a Channel, or `opus<bitrate>` for --opus. */
   name: string;
-  codec: 'none' | 'opus' | 'g711' | 'amr-g711' | 'g722';
+  codec: ChannelCodec;
   /** Codec bitrate, bit/s (0 for none). */
   bitrate: number;
   /** Share of 20 ms packets lost (Opus only). */
@@ -70,10 +88,17 @@ const SPECS: Record<Channel, ChannelSpec> = {
   g711: { name: 'g711', codec: 'g711', bitrate: 64_000, lossRate: 0, calibration: 'telephone' },
   amrg711: { name: 'amrg711', codec: 'amr-g711', bitrate: 64_000, lossRate: 0, calibration: 'telephone' },
   g722: { name: 'g722', codec: 'g722', bitrate: 64_000, lossRate: 0, calibration: 'wideband' },
+  amrwbg722: { name: 'amrwbg722', codec: 'amrwb-g722', bitrate: 64_000, lossRate: 0, calibration: 'wideband' },
+  amrwbg711: { name: 'amrwbg711', codec: 'amrwb-g711', bitrate: 64_000, lossRate: 0, calibration: 'telephone' },
 };
 
 /** AMR-NB's highest mode, 12.2 kb/s (sox's -C 7 for amr-nb). */
 const AMR_NB_MODE = 7;
+/** AMR-WB mode 2, 12.65 kb/s: VoLTE's usual rate. */
+const AMR_WB_MODE = 2;
+const AMR_WB_RATE = 16_000;
+/** The AMR-WB encoder (Debian's libvo-amrwbenc through ctypes; sox and ffmpeg carry none). */
+const AMR_WB_ENCODER = fileURLToPath(new URL('./amrwb_encode.py', import.meta.url));
 
 /** The spec of a named channel; ERR_CONFIG for an unknown name. */
 export function channelSpec(name: string): ChannelSpec {
@@ -147,34 +172,62 @@ export function opusRoundTrip(x: Float32Array, bitrate: number, lost?: Uint8Arra
   }
 }
 
+const toPcm16 = (x: Float32Array): Buffer => {
+  const pcm = Buffer.alloc(x.length * 2);
+  for (let i = 0; i < x.length; i++) pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(x[i]! * 32768))), i * 2);
+  return pcm;
+};
+
+/** int16 PCM -> float of exactly `length` samples (trimmed, or padded with silence). */
+const fromPcm16 = (pcm: Buffer, length: number): Float32Array => {
+  const out = new Float32Array(length);
+  for (let i = 0; i < out.length && 2 * i + 1 < pcm.length; i++) out[i] = pcm.readInt16LE(2 * i) / 32768;
+  return out;
+};
+
+/** One run of a codec tool over stdin; ERR_DECODE_FAILED when it cannot run or fails. */
+function codecTool(command: string, args: string[], input: Buffer, what: string): Buffer {
+  const r = spawnSync(command, args, { input, maxBuffer: 1 << 30 });
+  if (r.error || r.status !== 0) throw new DfdError('ERR_DECODE_FAILED', `${command} could not run the ${what} round trip`, { status: r.status ?? -1, stderr: String(r.stderr ?? r.error).slice(0, 300) });
+  return r.stdout;
+}
+
+const rawPcm = (rate: number): string[] => ['-t', 'raw', '-r', String(rate), '-c', '1', '-e', 'signed-integer', '-b', '16'];
+
 /**
  * 8 kHz float -> AMR-NB 12.2 kb/s -> 8 kHz float, through sox (one encode and one decode process).
  * ERR_DECODE_FAILED when sox cannot (no sox, or a sox without the amr-nb format). The decoder's output is
  * trimmed or padded with silence to the input's length.
  */
 export function amrNbRoundTrip(x8: Float32Array): Float32Array {
-  const pcm = Buffer.alloc(x8.length * 2);
-  for (let i = 0; i < x8.length; i++) pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(x8[i]! * 32768))), i * 2);
-  const raw = ['-t', 'raw', '-r', String(G711_RATE), '-c', '1', '-e', 'signed-integer', '-b', '16'];
-  const sox = (args: string[], input: Buffer): Buffer => {
-    const r = spawnSync('sox', args, { input, maxBuffer: 1 << 30 });
-    if (r.error || r.status !== 0) throw new DfdError('ERR_DECODE_FAILED', 'sox could not run the AMR-NB round trip (is sox installed with its amr-nb format?)', { status: r.status ?? -1, stderr: String(r.stderr ?? r.error).slice(0, 300) });
-    return r.stdout;
-  };
-  const amr = sox([...raw, '-', '-t', 'amr-nb', '-C', String(AMR_NB_MODE), '-'], pcm);
-  const dec = sox(['-t', 'amr-nb', '-', ...raw, '-'], amr);
-  const out = new Float32Array(x8.length);
-  for (let i = 0; i < out.length && 2 * i + 1 < dec.length; i++) out[i] = dec.readInt16LE(2 * i) / 32768;
-  return out;
+  const what = 'AMR-NB (is sox installed with its amr-nb format?)';
+  const amr = codecTool('sox', [...rawPcm(G711_RATE), '-', '-t', 'amr-nb', '-C', String(AMR_NB_MODE), '-'], toPcm16(x8), what);
+  return fromPcm16(codecTool('sox', ['-t', 'amr-nb', '-', ...rawPcm(G711_RATE), '-'], amr, what), x8.length);
 }
 
 /**
- * 48 kHz float -> 8 kHz (band-limited) -> G.711 mu-law -> 8 kHz -> 16 kHz; with `amr`, AMR-NB
- * 12.2 kb/s before the G.711 step (a mobile caller reaching a G.711 trunk).
+ * 16 kHz float -> AMR-WB 12.65 kb/s -> 16 kHz float: encoded by amrwb_encode.py (python3 and Debian's
+ * libvo-amrwbenc0), decoded by sox (opencore-amrwb). ERR_DECODE_FAILED when either cannot run. The
+ * output is trimmed or padded with silence to the input's length (the codec's delay is kept, as a
+ * live leg has it).
  */
-export function g711RoundTrip(x: Float32Array, amr = false): Omit<ChannelOutput, 'spec'> {
-  const band = resampleClip(x, CODEC_RATE, G711_RATE);
-  const narrow = amr ? amrNbRoundTrip(band) : band;
+export function amrWbRoundTrip(x16: Float32Array): Float32Array {
+  const what = 'AMR-WB (python3 with libvo-amrwbenc0, sox with amr-wb decoding)';
+  const awb = codecTool('python3', [AMR_WB_ENCODER, String(AMR_WB_MODE)], toPcm16(x16), what);
+  return fromPcm16(codecTool('sox', ['-t', 'amr-wb', '-', ...rawPcm(AMR_WB_RATE), '-'], awb, what), x16.length);
+}
+
+/** A handset's speech codec before the trunk: none, AMR-NB 12.2 kb/s or AMR-WB 12.65 kb/s. */
+export type Handset = 'none' | 'amr-nb' | 'amr-wb';
+
+/**
+ * 48 kHz float -> 8 kHz (band-limited) -> G.711 mu-law -> 8 kHz -> 16 kHz; with a handset codec
+ * before the G.711 step (a mobile caller reaching a G.711 trunk): AMR-NB 12.2 kb/s on the 8 kHz
+ * signal, or AMR-WB 12.65 kb/s on the 16 kHz signal before it is band-limited to 8 kHz.
+ */
+export function g711RoundTrip(x: Float32Array, handset: Handset = 'none'): Omit<ChannelOutput, 'spec'> {
+  const band = handset === 'amr-wb' ? resampleClip(amrWbRoundTrip(resampleClip(x, CODEC_RATE, AMR_WB_RATE)), AMR_WB_RATE, G711_RATE) : resampleClip(x, CODEC_RATE, G711_RATE);
+  const narrow = handset === 'amr-nb' ? amrNbRoundTrip(band) : band;
   const coded = muLawDecodeFloat(muLawEncodeFloat(narrow));
   const n = Math.ceil(narrow.length / 160);
   const packets: PacketRecord[] = Array.from({ length: n }, () => ({ lost: false, bytes: 160, bandwidth: 'NB' }));
@@ -187,10 +240,12 @@ const G722_FRAME = 320;
 /**
  * 48 kHz float -> 16 kHz (the service's Resampler) -> G.722 64 kb/s -> 16 kHz float (same length as
  * the 16 kHz signal; the codec's 22-sample QMF delay is kept, as a live leg has it). One encoder and
- * one decoder session over the whole clip, fed in 20 ms packets of 160 octets.
+ * one decoder session over the whole clip, fed in 20 ms packets of 160 octets. With handset
+ * 'amr-wb', AMR-WB 12.65 kb/s on the 16 kHz signal first (a VoLTE caller on an HD-voice trunk).
  */
-export function g722RoundTrip(x: Float32Array): Omit<ChannelOutput, 'spec'> {
-  const wide = resampleClip(x, CODEC_RATE, G722_SAMPLE_RATE);
+export function g722RoundTrip(x: Float32Array, handset: Exclude<Handset, 'amr-nb'> = 'none'): Omit<ChannelOutput, 'spec'> {
+  const in16 = resampleClip(x, CODEC_RATE, G722_SAMPLE_RATE);
+  const wide = handset === 'amr-wb' ? amrWbRoundTrip(in16) : in16;
   const enc = new G722Encoder();
   const dec = new G722Decoder();
   const out = new Float32Array(wide.length);
@@ -210,8 +265,10 @@ export function g722RoundTrip(x: Float32Array): Omit<ChannelOutput, 'spec'> {
 /** Puts a 48 kHz mono clip through a channel. `lossSeed` seeds the packet-loss schedule. */
 export function applyChannel(x48: Float32Array, spec: ChannelSpec, lossSeed = 1): ChannelOutput {
   if (spec.codec === 'none') return { spec, samples: x48, sampleRate: CODEC_RATE, packets: [], concealedSamples: 0 };
-  if (spec.codec === 'g711' || spec.codec === 'amr-g711') return { spec, ...g711RoundTrip(x48, spec.codec === 'amr-g711') };
-  if (spec.codec === 'g722') return { spec, ...g722RoundTrip(x48) };
+  if (spec.codec === 'g711' || spec.codec === 'amr-g711' || spec.codec === 'amrwb-g711') {
+    return { spec, ...g711RoundTrip(x48, spec.codec === 'amr-g711' ? 'amr-nb' : spec.codec === 'amrwb-g711' ? 'amr-wb' : 'none') };
+  }
+  if (spec.codec === 'g722' || spec.codec === 'amrwb-g722') return { spec, ...g722RoundTrip(x48, spec.codec === 'amrwb-g722' ? 'amr-wb' : 'none') };
   const packets = Math.ceil(x48.length / FRAME);
   return { spec, ...opusRoundTrip(x48, spec.bitrate, lossSchedule(packets, spec.lossRate, lossSeed)) };
 }
@@ -230,7 +287,7 @@ export function applyChannel(x48: Float32Array, spec: ChannelSpec, lossSeed = 1)
  * `codec: 'sip-opus'` (`verdict.weightSipOpus`), as AudioStreamProcessor marks them.
  */
 export function channelQuality(out: ChannelOutput, startSeconds: number, endSeconds: number, sender: { noiseSuppression?: boolean; gatewayLeg?: boolean } = {}): AudioQuality {
-  const legCodec = legCodecOf(out.spec.codec, sender.gatewayLeg === true);
+  const legCodec = legCodecOf(trunkCodec(out.spec.codec), sender.gatewayLeg === true);
   const family = {
     ...(out.spec.calibration === 'telephone' ? { channel: 'telephone' as const } : sender.noiseSuppression === true ? { channel: 'suppressed' as const } : {}),
     // a gateway leg's windows, as AudioStreamProcessor marks them (their own verdict weight, verdict.weightG722 / weightSipOpus)

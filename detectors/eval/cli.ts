@@ -1,5 +1,5 @@
 /**
- * `npm run eval -- <list.tsv> [--model <dir or id>] [--channel clean|opus24|opus12loss|g711|amrg711|g722 | --opus <bitrate>] [--out <dir>]`
+ * `npm run eval -- <list.tsv> [--model <dir or id>] [--channel clean|opus24|opus12loss|g711|amrg711|g722|amrwbg722|amrwbg711 | --opus <bitrate>] [--out <dir>]`
  *
  * Scores a labelled list of clips with one detector through the SAME code the service runs:
  *   - the model is loaded and checked by ModelRegistry (manifest schema, sha256, tensor names);
@@ -23,6 +23,11 @@
  *   --channel g722        an HD-voice SIP leg: Resampler 48 -> 16 kHz, G.722 64 kb/s
  *                         (pipeline/audio/G722.ts), scored with the main (wideband) calibration,
  *                         as the service scores a G.722 leg;
+ *   --channel amrwbg722   a VoLTE caller on an HD-voice trunk: AMR-WB 12.65 kb/s (Debian's
+ *                         libvo-amrwbenc through amrwb_encode.py, sox decoding) before the G.722 step,
+ *                         scored as g722 is;
+ *   --channel amrwbg711   a VoLTE caller on a G.711 trunk: the same AMR-WB step, then 8 kHz and G.711,
+ *                         scored as g711 is;
  *   --opus <bitrate>      Opus at that bitrate, no loss (older option; not with --channel: ERR_CONFIG).
  * Then the service's Resampler brings it to the model rate. Every clip of both classes takes
  * this same chain. The clip is cut into the service's analysis windows (MediaWorkerPool
@@ -469,7 +474,7 @@ export async function runEval(options: Partial<EvalOptions> & { tsv: string }): 
 
 // -------------------------------------------------------------------------------- main
 
-const USAGE = 'usage: npm run eval -- <list.tsv> [--model <dir or id>] [--channel clean|opus24|opus12loss|g711|amrg711|g722 | --opus <bitrate>] [--out <dir>] [--window S] [--hop S] [--max-frames N] [--forgery-frames K] [--quiet] [--verbose]   |   npm run eval -- --bench <iterations> --model <dir or id> [--window S]';
+const USAGE = 'usage: npm run eval -- <list.tsv> [--model <dir or id>] [--channel clean|opus24|opus12loss|g711|amrg711|g722|amrwbg722|amrwbg711 | --opus <bitrate>] [--out <dir>] [--window S] [--hop S] [--max-frames N] [--forgery-frames K] [--quiet] [--verbose]   |   npm run eval -- --bench <iterations> --model <dir or id> [--window S]';
 
 export function parseCliArgs(argv: readonly string[]): Partial<EvalOptions> & { tsv: string; bench?: number } {
   const { values, positionals } = parseArgs({

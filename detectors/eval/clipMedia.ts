@@ -192,6 +192,8 @@ export function chainText(ch: ChannelSpec): string {
   if (ch.codec === 'g711') return 'Resampler -> 8 kHz -> G.711 mu-law encode/decode -> Resampler -> 16 kHz -> ';
   if (ch.codec === 'amr-g711') return 'Resampler -> 8 kHz -> AMR-NB 12.2 kb/s encode/decode (sox, opencore) -> G.711 mu-law encode/decode -> Resampler -> 16 kHz -> ';
   if (ch.codec === 'g722') return 'Resampler -> 16 kHz -> G.722 64 kb/s encode/decode (pipeline/audio/G722.ts, 20 ms packets) -> ';
+  if (ch.codec === 'amrwb-g722') return 'Resampler -> 16 kHz -> AMR-WB 12.65 kb/s encode/decode (libvo-amrwbenc, sox/opencore) -> G.722 64 kb/s encode/decode (pipeline/audio/G722.ts, 20 ms packets) -> ';
+  if (ch.codec === 'amrwb-g711') return 'Resampler -> 16 kHz -> AMR-WB 12.65 kb/s encode/decode (libvo-amrwbenc, sox/opencore) -> Resampler -> 8 kHz -> G.711 mu-law encode/decode -> Resampler -> 16 kHz -> ';
   const loss = ch.lossRate > 0 ? `, ${ch.lossRate * 100} % of 20 ms packets lost (seeded), concealed by OpusDecoder.conceal (libopus PLC)` : '';
   return `Opus ${ch.bitrate} bit/s (libopus encode, 20 ms frames, OpusDecoder${loss}) -> `;
 }

@@ -7,7 +7,7 @@
  *   node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]...
  *        [--label bonafide|spoof] [--weights 0.2,0.25,...] [--stage-weights 0.4,0.55,...] [--fusions pooled,per-detector]
  *        [--stage-thin 1,2,4] [--speaker-embed <dir or id>]
- *        [--channel clean|opus24|opus12loss|g711|amrg711|g722] [--suppressed] [--sip-leg] [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]
+ *        [--channel clean|opus24|opus12loss|g711|amrg711|g722|amrwbg722|amrwbg711] [--suppressed] [--sip-leg] [--seconds 60] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]
  *
  * The list is the eval tool's TSV (report.ts) with a `speaker` column and optionally a `model`
  * column: only the rows of `--label` (default `bonafide`) are used, grouped into one call per
@@ -29,11 +29,11 @@
  *      measure on the channel's packets (channelQuality);
  *   4. the windows are scored by the service's InferenceWorker (WorkerInference) with that
  *      speaker's model; the logit becomes pFake with Manifest.calibrate and the channel's
- *      calibration (calibrationFor: `calibration.telephone` for g711 and amrg711 when the manifest has it);
+ *      calibration (calibrationFor: `calibration.telephone` for g711, amrg711 and amrwbg711 when the manifest has it);
  *   5. in time order, each window goes into a fresh ParticipantVerdict (service defaults) as the
  *      pipeline does for an audio-only participant: observe(window), then addScore with the
  *      WindowScore InferencePool builds (task, the manifest's verdict weight for the channel's
- *      family: `verdict.weightTelephone` for g711 and amrg711 when the manifest has it; evidence = the
+ *      family: `verdict.weightTelephone` for g711, amrg711 and amrwbg711 when the manifest has it; evidence = the
  *      window's speech seconds), the clock at the window's end (advancing 1 s per window).
  * With --stage2 (one per --model, same order: a cascade stage, manifest `cascade`), the stage
  * model of the speaker's fold also scores the windows the service would give it (windows at
@@ -57,9 +57,10 @@
  * wideband one. Wideband channels only.
  *
  * Every window carries the quality.channel the service would give it (channelQuality): a phone
- * channel's (g711, amrg711) windows are 'telephone', as a PCMU leg's are, so the verdict judges
+ * channel's (g711, amrg711, amrwbg711) windows are 'telephone', as a PCMU leg's are, so the verdict judges
  * them as it judges a SIP or Twilio caller; with --suppressed, 'suppressed'. A G.722 leg (g722) is
- * wideband, as the service judges one, and never 'suppressed' (a SIP leg never says). `--sip-leg`
+ * wideband, as the service judges one, and never 'suppressed' (a SIP leg never says); so is
+ * amrwbg722 (a VoLTE caller on a G.722 trunk). `--sip-leg`
  * judges an Opus channel as a gateway's Opus leg (SIP or plain RTP): wideband, its windows marked
  * `codec: 'sip-opus'` (the manifests' verdict.weightSipOpus), never with --suppressed. The report's
  * `settings.judgedAs` names that family (the calibration and verdict weight it picks). On a
@@ -101,7 +102,7 @@ import type { AudioWindow, StreamRef } from '../../pipeline/messages.js';
 import { continuityOptionsFrom, type ContinuityChannel } from '../../pipeline/verdict/IdentityContinuity.js';
 import { DETECTOR_FUSIONS, ParticipantVerdict, defaultParticipantVerdictOptions, defaultQualityThresholds, type DetectorFusion, type ParticipantVerdictOptions } from '../../pipeline/verdict/ParticipantVerdict.js';
 import type { VerdictState } from '../../pipeline/verdict/VerdictMachine.js';
-import { CODEC_RATE, channelSpec, type Channel, type ChannelSpec } from './channel.js';
+import { CODEC_RATE, channelSpec, trunkCodec, type Channel, type ChannelSpec } from './channel.js';
 import { defaultEvalOptions, type Failure } from './cli.js';
 import { audioWindowMessages, audioWindowsOf, chainText, decodeAudio48k, embedAudioWindows, scoreAudioWindows, throughChannel } from './clipMedia.js';
 import { Progress } from './Progress.js';
@@ -494,12 +495,12 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
   }
   if (o.suppressed && ch.calibration !== 'wideband') throw new DfdError('ERR_CONFIG', '--suppressed is for wideband channels (a noise-suppressed sender is not a phone leg)', { channel: ch.name });
   // a G.722 SIP leg never says whether its far end suppressed noise: the service judges it wideband
-  if (o.suppressed && ch.codec === 'g722') throw new DfdError('ERR_CONFIG', '--suppressed is for senders that say they suppress noise; a G.722 SIP leg never does (give the suppressed list without --suppressed)', { channel: ch.name });
+  if (o.suppressed && trunkCodec(ch.codec) === 'g722') throw new DfdError('ERR_CONFIG', '--suppressed is for senders that say they suppress noise; a G.722 SIP leg never does (give the suppressed list without --suppressed)', { channel: ch.name });
   if (o.sipLeg && ch.codec !== 'opus') throw new DfdError('ERR_CONFIG', '--sip-leg is for Opus channels (a G.722 or G.711 leg is judged as one already)', { channel: ch.name });
   if (o.sipLeg && o.suppressed) throw new DfdError('ERR_CONFIG', '--suppressed is for senders that say they suppress noise; a SIP leg never does (give the suppressed list without --suppressed)', { channel: ch.name });
   const calChannel = o.suppressed ? 'suppressed' : ch.calibration;
   // a gateway leg's windows carry the manifests' verdict.weightG722 / weightSipOpus (channelQuality marks them, as the service does)
-  const legCodec = legCodecOf(ch.codec, o.sipLeg);
+  const legCodec = legCodecOf(trunkCodec(ch.codec), o.sipLeg);
   // what the service's AudioStreamProcessor would mark the windows with (quality.channel, quality.codec)
   const sender = { noiseSuppression: o.suppressed, gatewayLeg: o.sipLeg };
   const cals = models.map((m) => calibrationFor(m.manifest.calibration, calChannel));
@@ -700,7 +701,7 @@ export async function runDrift(options: Partial<DriftOptions> & { tsv: string })
 // -------------------------------------------------------------------------------- main
 
 const USAGE =
-  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--label bonafide|spoof] [--weights w,...] [--stage-weights w,...] [--fusions pooled,per-detector] [--stage-thin k,...] [--speaker-embed <dir or id>] [--channel clean|opus24|opus12loss|g711|amrg711|g722] [--suppressed] [--sip-leg] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
+  'usage: node --import tsx detectors/eval/drift.ts <list.tsv> [--model <dir or id>]... [--stage2 <dir or id>]... [--label bonafide|spoof] [--weights w,...] [--stage-weights w,...] [--fusions pooled,per-detector] [--stage-thin k,...] [--speaker-embed <dir or id>] [--channel clean|opus24|opus12loss|g711|amrg711|g722|amrwbg722|amrwbg711] [--suppressed] [--sip-leg] [--seconds 60] [--first-window 1] [--out <dir>] [--judge-narrowband] [--quiet] [--verbose]';
 
 export function parseDriftArgs(argv: readonly string[]): Partial<DriftOptions> & { tsv: string } {
   const { values, positionals } = parseArgs({

@@ -57,13 +57,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-# drift.ts channels that reach the service as a phone leg (telephone calibration and weight): G.711, and AMR-NB then
-# G.711 (a mobile caller on a G.711 trunk). drift.ts decides this itself (detectors/eval/channel.ts: a channel's
-# calibration family); `judged_as` checks every report against this list, so the two cannot disagree silently.
-PHONE_CHANNELS = ("g711", "amrg711")
+# drift.ts channels that reach the service as a phone leg (telephone calibration and weight): G.711, and AMR-NB or
+# AMR-WB then G.711 (a mobile or VoLTE caller on a G.711 trunk). drift.ts decides this itself
+# (detectors/eval/channel.ts: a channel's calibration family); `judged_as` checks every report against this list, so
+# the two cannot disagree silently.
+PHONE_CHANNELS = ("g711", "amrg711", "amrwbg711")
 # channels whose passes are stored under a name of their own (WORK/sweeps/<list>-<label>[-ns]-<channel>); the
 # wideband --channel passes keep the bare name they always had
-NAMED_CHANNELS = PHONE_CHANNELS + ("g722",)
+NAMED_CHANNELS = PHONE_CHANNELS + ("g722", "amrwbg722")
 
 
 def judged_as(flags: tuple[str, ...] | list[str]) -> str:

@@ -10,7 +10,10 @@ the voice recipe README ("Decision: G.722 (HD-voice) SIP legs", "Decision: a fam
 
   - the 169 single-person genuine calls as they are, and behind a sender's noise suppressor (channel.py ns-list at
     --suppressed), both judged wideband, with the speaker model's takeover rule in every verdict;
-  - the held-out spoof calls, for what the pair catches on such a leg.
+  - the held-out spoof calls, for what the pair catches on such a leg;
+  - with `--volte` (G.722 only): the same genuine calls as VoLTE callers on the G.722 trunk (channel.ts `amrwbg722`:
+    AMR-WB 12.65 kb/s, then G.722), as they are and behind the suppressor, two more genuine passes that the pair must
+    keep under --max-share too (README: "Check: VoLTE callers (AMR-WB) on G.722 and G.711 legs").
 
 If both genuine passes stay under --max-share at the shipped pair (both manifests' `verdict.weight`), the legs keep
 it ("keep"); otherwise the pair rule (choose_weight.best_pair: most spoof calls flagged among the pairs keeping every
@@ -50,7 +53,8 @@ from common.metrics import auroc, eer  # noqa: E402
 # per leg: the drift.ts channel, the manifest's weight key, what --write appends to verdict.basis (and strips from
 # it first, so a rerun replaces its own sentence), and the leg's name in prose
 LEGS = {
-    "g722": {"channel": "g722", "key": "weightG722", "mark": "; on G.722 legs", "name": "G.722 SIP callers",
+    "g722": {"channel": "g722", "volte": "amrwbg722", "key": "weightG722", "mark": "; on G.722 legs",
+             "name": "G.722 SIP callers",
              "through": "G.722 64 kb/s",
              "describe": "g722 (detectors/eval/channel.ts: Resampler -> 16 kHz -> the service's G.722 64 kb/s codec)"},
     "sip-opus": {"channel": "opus24", "key": "weightSipOpus", "mark": "; on Opus SIP legs",
@@ -102,11 +106,16 @@ def main() -> None:
     ap.add_argument("--suppressed", type=int, default=2, choices=(1, 2, 3))
     ap.add_argument("--fusion", default="per-detector", choices=("pooled", "per-detector"))
     ap.add_argument("--reuse-sweeps", action="store_true")
+    ap.add_argument("--volte", action="store_true",
+                    help="G.722 legs: two more genuine passes, the speakers as VoLTE callers (AMR-WB 12.65 kb/s, then "
+                         "G.722) as is and behind the suppressor")
     ap.add_argument("--out", required=True, help="the result's JSON file")
     ap.add_argument("--write", action="store_true",
                     help="write the outcome into both manifests (the leg's weight and a sentence of the basis)")
     args = ap.parse_args()
     spec = LEGS[args.leg]
+    if args.volte and "volte" not in spec:
+        ap.error(f"--volte is for G.722 legs, not {args.leg}")
     from channel import ns_list  # this script's folder is on sys.path
 
     if args.speaker_embed and os.path.isdir(args.speaker_embed):
@@ -125,25 +134,35 @@ def main() -> None:
     if args.speaker_embed:
         bona, dropped = single_person_list(bona, os.path.join(args.work, "single-person"))
     ns_bona = ns_list(bona, os.path.join(args.work, f"suppressed-ns{args.suppressed}"), args.suppressed)
-    # (name, list, label): judged wideband, never as a suppressed sender (a SIP leg never says)
-    passes = [("genuine", bona, "bonafide"), ("genuineSuppressed", ns_bona, "bonafide"),
-              ("spoof", os.path.join(folds_dir, "spoof-calls.tsv"), "spoof")]
+    # (name, list, label, channel): judged wideband, never as a suppressed sender (a SIP leg never says); the genuine
+    # passes first, the spoof pass last
+    passes = [("genuine", bona, "bonafide", spec["channel"]), ("genuineSuppressed", ns_bona, "bonafide", spec["channel"])]
+    if args.volte:
+        passes += [("genuineVolte", bona, "bonafide", spec["volte"]),
+                   ("genuineVolteSuppressed", ns_bona, "bonafide", spec["volte"])]
+    passes.append(("spoof", os.path.join(folds_dir, "spoof-calls.tsv"), "spoof", spec["channel"]))
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = [pool.submit(pair_sweep, args.work, folds_dir, args.stage_folds, lst, label, grid1, grid2, folds,
-                            spec["channel"],
+                            channel,
                             args.seconds, args.fusion, False, args.speaker_embed if label == "bonafide" else "",
                             args.reuse_sweeps)
-                for _, lst, label in passes]
+                for _, lst, label, channel in passes]
         results = [j.result() for j in jobs]
-    genuine, (spoof, n_spoof) = results[:2], results[2]
+    genuine, (spoof, n_spoof) = results[:-1], results[-1]
     n = genuine[0][1]
-    at = {name: counts[shipped] for (name, _, _), (counts, _) in zip(passes, results)}
+    at = {name: counts[shipped] for (name, _, _, _), (counts, _) in zip(passes, results)}
+    # the leg's own pair as the manifests carry it now (verdict.weightG722 / weightSipOpus), where both do and the
+    # grids hold it: what a rerun with more passes (--volte) asks of the pair in use
+    leg_pair = (first_m["verdict"].get(spec["key"]), stage_m["verdict"].get(spec["key"]))
+    at_leg = ({name: counts.get((float(leg_pair[0]), float(leg_pair[1])))
+               for (name, _, _, _), (counts, _) in zip(passes, results)}
+              if None not in leg_pair else None)
     keep = all(counts[shipped] / calls < args.max_share for counts, calls in genuine)
     own, table = best_pair(genuine, spoof, args.max_share)
     # call-level separation: the mean window pFake (before the verdict weight) of each call, from the passes' reports
     reports = {}
-    for name, lst, label in passes:
-        stored = json.load(open(os.path.join(args.work, "sweeps", sweep_name(lst, label, False, spec["channel"]),
+    for name, lst, label, channel in passes:
+        stored = json.load(open(os.path.join(args.work, "sweeps", sweep_name(lst, label, False, channel),
                                              "command.json")))
         reports[name] = json.load(open(stored["report"]))
 
@@ -152,7 +171,7 @@ def main() -> None:
 
     separation = {}  # only where both sides have scored calls
     for key, stage in (("meanWindowPFake", "voice-antispoof"), ("meanStagePFake", "voice-whisper")):
-        for g in ("genuine", "genuineSuppressed"):
+        for g in [name for name, *_ in passes[:-1]]:
             real, fake = means(g, key), means("spoof", key)
             if real and fake:
                 labels = np.r_[np.zeros(len(real)), np.ones(len(fake))]
@@ -161,29 +180,37 @@ def main() -> None:
     result = {
         "question": f"{spec['name']} judged wideband: at the shipped wideband pair, what share of held-out genuine "
                     f"speakers' {args.seconds} s calls become suspicious (as is; behind a sender's noise suppressor, "
-                    "judged wideband), and how many held-out spoof calls are flagged",
+                    "judged wideband" + ("; both again as VoLTE callers, AMR-WB 12.65 kb/s before the trunk" if args.volte
+                                         else "") + "), and how many held-out spoof calls are flagged",
         "leg": args.leg,
         "channel": spec["describe"],
+        "passes": {name: {"list": os.path.abspath(lst), "label": label, "channel": channel}
+                   for name, lst, label, channel in passes},
         "shippedPair": list(shipped),
         "calls": {"genuine": n, "spoof": n_spoof, "leftOutSeveralPeople": dropped},
         "atShippedPair": at,
+        "legPair": None if at_leg is None else [float(leg_pair[0]), float(leg_pair[1])],
+        "atLegPair": at_leg,
         "maxShare": args.max_share,
         "decision": "keep" if keep else "own pair",
-        "pairRule": {"pair": list(own), "table": "first/stage weight: genuine suspicious as is/suppressed/spoof calls "
-                                                 f"flagged: {table}"},
+        "pairRule": {"pair": list(own), "table": "first/stage weight: genuine suspicious as is/suppressed/"
+                                                 + ("VoLTE as is/VoLTE suppressed/" if args.volte else "")
+                                                 + f"spoof calls flagged: {table}"},
         "callSeparation": separation,
         "command": "python detectors/training/voice/sip_legs.py " + " ".join(sys.argv[1:]),
     }
     if args.write:
-        over = (f"the same {n} speakers through {spec['through']} as is and behind the suppressor (judged wideband: "
-                "a SIP leg never says)")
+        over = (f"the same {n} speakers through {spec['through']} as is and behind the suppressor"
+                + (", and so as VoLTE callers (AMR-WB 12.65 kb/s first)" if args.volte else "")
+                + " (judged wideband: a SIP leg never says)")
         outcome = (f"the wideband pair {shipped[0]:g}/{shipped[1]:g} kept, as it keeps under {args.max_share:.0%} of "
                    f"{over} out of suspicious" if keep else
                    f"the pair {own[0]:g}/{own[1]:g} (verdict.{spec['key']}), the wideband pair making too many of "
                    f"{over} suspicious; chosen the same way, the most of the {n_spoof} spoof calls through "
                    f"{spec['through']} flagged")
+        passes_text = "as is/suppressed/" + ("VoLTE as is/VoLTE suppressed/" if args.volte else "")
         sentence = (f"{spec['mark']} ({spec['name']}, wideband calibration; sip_legs.py) {outcome}; genuine "
-                    f"suspicious as is/suppressed/spoof calls flagged: {table}")
+                    f"suspicious {passes_text}spoof calls flagged: {table}")
         for path, w in ((os.path.join(args.model, "manifest.json"), own[0]),
                         (os.path.join(args.stage, "manifest.json"), own[1])):
             write_outcome(path, args.leg, None if keep else w, sentence)
@@ -192,7 +219,8 @@ def main() -> None:
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
         f.write("\n")
-    print(json.dumps({k: result[k] for k in ("atShippedPair", "decision", "pairRule", "callSeparation")}, indent=1))
+    print(json.dumps({k: result[k] for k in ("atShippedPair", "atLegPair", "decision", "pairRule", "callSeparation")},
+                     indent=1))
 
 
 if __name__ == "__main__":
