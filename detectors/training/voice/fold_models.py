@@ -5,7 +5,10 @@ For the chosen architecture and step count (DIR/cv/report.json), writes OUT/<id>
 bona fide clip with its speaker (page-qualified, so one corpus on two pages counts as two speakers) and the index
 of the fold model that never saw its page, and OUT/spoof-calls.tsv: every spoof clip as a "speaker" named
 "<generator> / <target speaker>@<page>" (one generator speaking one target: one fraud call) with the same fold index.
-`detectors/eval/drift.ts` reads those lists (`--label spoof` for the second; `--lists-only` writes only the lists):
+`detectors/eval/drift.ts` reads those lists (`--label spoof` for the second; `--lists-only` writes only the lists).
+`--own-calibration`: the fold models carry the calibrations DIR/cv/report.json chose for this run (wideband, telephone,
+suppressed: what `train.py final` writes), not the template's: for fold models of a CV run other than the one behind
+--shipped (run.sh passes the manifest it has just written, so there the two agree):
 
   python detectors/training/voice/fold_models.py --data DIR --shipped detectors/models/voice-antispoof \
       --manifests ../shared/train/voice-tts ../shared/train/voice-vc --out /tmp/folds
@@ -21,6 +24,20 @@ import os
 import shutil
 
 
+def own_calibration(template: dict, chosen: dict) -> dict:
+    """The template's `calibration` with the report's chosen (a, b) per channel family, as `train.py final` writes
+    them: `wideband` at the top level, `telephone` and `suppressed` (where the report has it) as entries."""
+    cal = json.loads(json.dumps(template))
+    cal["a"], cal["b"] = (float(x) for x in chosen["wideband"])
+    for family in ("telephone", "suppressed"):
+        if family in chosen and chosen[family]:
+            a, b = (float(x) for x in chosen[family])
+            cal[family] = {**cal.get(family, {}), "a": a, "b": b}
+        else:
+            cal.pop(family, None)
+    return cal
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
@@ -28,6 +45,8 @@ def main() -> None:
     ap.add_argument("--manifests", nargs="+", required=True, help="the manifest folders build_data.py read")
     ap.add_argument("--out", required=True)
     ap.add_argument("--lists-only", action="store_true", help="write only the two TSV lists, not the fold models")
+    ap.add_argument("--own-calibration", action="store_true",
+                    help="the calibrations of DIR/cv/report.json's chosen run instead of --shipped's")
     args = ap.parse_args()
     rep = json.load(open(os.path.join(args.data, "cv", "report.json")))
     arch, step = rep["chosen"]["arch"], int(rep["chosen"]["steps"])
@@ -44,6 +63,8 @@ def main() -> None:
         m["version"] = f"{template['version']}-fold{k}"
         m["sha256"] = hashlib.sha256(open(src, "rb").read()).hexdigest()
         m["dataCard"] = f"cross-validation fold model {k}: trained without the pages of fold {k}. " + template["dataCard"]
+        if args.own_calibration:
+            m["calibration"] = own_calibration(template["calibration"], rep["chosen"]["calibration"])
         json.dump(m, open(os.path.join(d, "manifest.json"), "w"), indent=2)
     page_dir = {}
     for md in args.manifests:
