@@ -498,6 +498,28 @@ describe('training recipes: tiny end-to-end runs', () => {
     expect(sip.chosen).toBe(chosenBy([sip.passes.genuine, sip.passes.genuineSuppressed]));
     const tried = [...pair[0]!.basis.matchAll(/(\d+(?:\.\d+)?)\/(\d+(?:\.\d+)?): \d+\/\d+\/\d+/g)].map((m) => `${Number(m[1])}/${Number(m[2])}`);
     expect([...tried, '0/0']).toContain(`${pair[0]!.weight}/${pair[1]!.weight}`);
+    // the VoLTE check (smoke.sh "volte"): fold models under another template carry their own run's calibrations ...
+    const chosenCal = (JSON.parse(fs.readFileSync(path.join(out, 'voice-data', 'cv', 'report.json'), 'utf8')) as { chosen: { calibration: Record<'wideband' | 'telephone', number[]> } }).chosen.calibration;
+    const volteFold = (JSON.parse(fs.readFileSync(path.join(out, 'voice-volte', 'folds', 'voice-antispoof-fold0', 'manifest.json'), 'utf8')) as { calibration: { a: number; b: number; telephone: { a: number; b: number } } }).calibration;
+    expect([volteFold.a, volteFold.b]).toEqual(chosenCal.wideband);
+    expect([volteFold.telephone.a, volteFold.telephone.b]).toEqual(chosenCal.telephone);
+    const shippedCal = (JSON.parse(fs.readFileSync(path.join(committedModels, 'voice-antispoof', 'manifest.json'), 'utf8')) as { calibration: { b: number } }).calibration;
+    expect(volteFold.b).not.toBe(shippedCal.b);
+    // ... and the G.722 leg's choice counts the speakers as VoLTE callers (AMR-WB, then G.722) as two more genuine passes
+    const volte = JSON.parse(fs.readFileSync(path.join(out, 'voice-volte', 'g722-legs.json'), 'utf8')) as SipLegs & { passes: Record<string, { channel: string; label: string }>; atShippedPair: Record<string, number> };
+    expect(Object.keys(volte.passes)).toEqual(['genuine', 'genuineSuppressed', 'genuineVolte', 'genuineVolteSuppressed', 'spoof']);
+    expect(Object.values(volte.passes).map((p) => p.channel)).toEqual(['g722', 'g722', 'amrwbg722', 'amrwbg722', 'g722']);
+    const volteSweep = (name: string): SweepReport & { settings: { judgedAs: string } } => {
+      const stored = JSON.parse(fs.readFileSync(path.join(out, 'voice-volte', 'sweeps', name, 'command.json'), 'utf8')) as { report: string };
+      return JSON.parse(fs.readFileSync(stored.report, 'utf8')) as SweepReport & { settings: { judgedAs: string } };
+    };
+    for (const name of ['single-person-bonafide-amrwbg722', 'suppressed-ns2-bonafide-amrwbg722']) {
+      // judged as the service judges a G.722 leg: wideband, never as a suppressed sender
+      expect(volteSweep(name)).toMatchObject({ channel: 'amrwbg722', settings: { judgedAs: 'wideband' }, speakerEmbed: { id: 'speaker-embed', channel: 'wideband' } });
+      expect(volteSweep(name).totals.speakers).toBe(volte.calls.genuine);
+    }
+    const underAll = ['genuine', 'genuineSuppressed', 'genuineVolte', 'genuineVolteSuppressed'].every((k) => volte.atShippedPair[k]! / volte.calls.genuine < 0.02);
+    expect(volte.decision).toBe(underAll ? 'keep' : 'own pair');
   }, 2_460_000);
 
   it('face: six clips of a sample photo -> the service\'s own crops -> variants + self-blends + cross-identity blends -> 2-fold leave-method-out CV, report, final -> ONNX + manifest the registry loads', async (ctx) => {

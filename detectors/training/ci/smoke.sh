@@ -141,6 +141,17 @@ voice() {
     --weights 0.25,0.1 --undeclared --suppressed-list "$out/voice-weight/suppressed-ns2/bonafide-speakers.tsv" \
     --seconds 10 --work "$out/voice-lean-undeclared" > "$out/voice-lean-undeclared.json"
   stamp lean_threshold
+  # the VoLTE check (README "Check: VoLTE callers (AMR-WB) on G.722 and G.711 legs"): fold models of the recipe's CV
+  # run with that run's own calibrations under a template from elsewhere (fold_models.py --own-calibration), and the
+  # G.722 leg's passes with the speakers as VoLTE callers too (sip_legs.py --volte: AMR-WB 12.65 kb/s, then G.722)
+  rm -rf "$out/voice-volte" && mkdir -p "$out/voice-volte"
+  nice -n 10 "$py" "$v/fold_models.py" --data "$data" --shipped "$root/detectors/models/voice-antispoof" \
+    --manifests "$fx" --out "$out/voice-volte/folds" --own-calibration
+  ln -sfn "$out/voice-weight/stage-folds" "$out/voice-volte/stage-folds"
+  nice -n 10 "$py" "$v/sip_legs.py" --leg g722 --volte --work "$out/voice-volte" --folds "$out/voice-volte/folds" \
+    --stage-folds "$out/voice-volte/stage-folds" --model "$out/reuse/voice-antispoof" --stage "$out/reuse/voice-whisper" \
+    --speaker-embed "$root/detectors/models/speaker-embed" --seconds 10 --out "$out/voice-volte/g722-legs.json"
+  stamp volte
 }
 
 face() {
