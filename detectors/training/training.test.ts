@@ -407,22 +407,30 @@ describe('training recipes: tiny end-to-end runs', () => {
       expect(sweep(name).totals.speakers).toBe(sweep('single-person-bonafide').totals.speakers);
     }
     expect(sweep('folds-spoof-g722')).toMatchObject({ channel: 'g722', speakerEmbed: null });
+    // ... with the same speakers as VoLTE callers too (run.sh VOLTE=1: AMR-WB 12.65 kb/s, then G.722), judged wideband
+    for (const name of ['single-person-bonafide-amrwbg722', 'suppressed-ns2-bonafide-amrwbg722']) {
+      expect(sweep(name)).toMatchObject({ channel: 'amrwbg722', speakerEmbed: { id: 'speaker-embed', channel: 'wideband' } });
+      expect(sweep(name).totals.speakers).toBe(sweep('single-person-bonafide').totals.speakers);
+    }
     // ... and (sip_legs.py --leg sip-opus) a gateway's Opus legs: the same speakers behind the suppressor through Opus
     // 24 kb/s judged wideband (a SIP leg cannot declare its suppressor), beside step 8's own Opus 24 passes
     expect(sweep('suppressed-ns2-bonafide')).toMatchObject({ channel: 'opus24', speakerEmbed: { id: 'speaker-embed', channel: 'wideband' } });
     expect(sweep('suppressed-ns2-bonafide').totals.speakers).toBe(sweep('single-person-bonafide').totals.speakers);
-    type SipLegs = { leg: string; decision: 'keep' | 'own pair'; shippedPair: number[]; pairRule: { pair: number[] }; atShippedPair: Record<'genuine' | 'genuineSuppressed' | 'spoof', number>; calls: { genuine: number; spoof: number }; callSeparation: Record<string, { auroc: number; eer: number }> };
+    type SipLegs = { leg: string; decision: 'keep' | 'own pair'; shippedPair: number[]; pairRule: { pair: number[] }; atShippedPair: Record<string, number>; calls: { genuine: number; spoof: number }; callSeparation: Record<string, { auroc: number; eer: number }> };
     const legs = (['g722', 'sip-opus'] as const).map((leg) => JSON.parse(fs.readFileSync(path.join(out, 'voice-weight', `${leg}-legs.json`), 'utf8')) as SipLegs);
-    for (const [l, [leg, key, mark, name]] of ([['g722', 'weightG722', '; on G.722 legs', 'G\\.722 SIP callers'], ['sip-opus', 'weightSipOpus', '; on Opus SIP legs', 'Opus SIP callers']] as const).entries()) {
+    for (const [l, [leg, key, mark, name, genuinePasses]] of ([['g722', 'weightG722', '; on G.722 legs', 'G\\.722 SIP callers', ['genuine', 'genuineSuppressed', 'genuineVolte', 'genuineVolteSuppressed']], ['sip-opus', 'weightSipOpus', '; on Opus SIP legs', 'Opus SIP callers', ['genuine', 'genuineSuppressed']]] as const).entries()) {
       const r = legs[l]!;
       expect(r.leg).toBe(leg);
       expect(r.shippedPair).toEqual([pair[0]!.weight, pair[1]!.weight]);
       expect(r.calls).toEqual({ genuine: sweep('single-person-bonafide').totals.speakers, spoof: sweep('folds-spoof').totals.speakers, leftOutSeveralPeople: expect.any(Number) });
-      // "keep" exactly when both genuine passes of the leg stay under 2 % at the wideband pair
-      const under = (k: 'genuine' | 'genuineSuppressed'): boolean => r.atShippedPair[k] / r.calls.genuine < 0.02;
-      expect(r.decision).toBe(under('genuine') && under('genuineSuppressed') ? 'keep' : 'own pair');
+      // "keep" exactly when every genuine pass of the leg stays under 2 % at the wideband pair
+      expect(Object.keys(r.atShippedPair)).toEqual([...genuinePasses, 'spoof']);
+      const under = (k: string): boolean => r.atShippedPair[k]! / r.calls.genuine < 0.02;
+      expect(r.decision).toBe(genuinePasses.every(under) ? 'keep' : 'own pair');
+      const passesText = leg === 'g722' ? 'as is/suppressed/VoLTE as is/VoLTE suppressed/' : 'as is/suppressed/';
+      const counts = Array.from({ length: genuinePasses.length + 1 }, () => '\\d+').join('/');
       for (const [i, v] of pair.entries()) {
-        expect(v.basis).toMatch(new RegExp(`${mark.replace('.', '\\.')} \\(${name}, wideband calibration; sip_legs\\.py\\) .*; genuine suspicious as is/suppressed/spoof calls flagged: \\d+(\\.\\d+)?/\\d+(\\.\\d+)?: \\d+/\\d+/\\d+`));
+        expect(v.basis).toMatch(new RegExp(`${mark.replace('.', '\\.')} \\(${name}, wideband calibration; sip_legs\\.py\\) .*; genuine suspicious ${passesText}spoof calls flagged: \\d+(\\.\\d+)?/\\d+(\\.\\d+)?: ${counts}`));
         expect(v.basis.split(mark)).toHaveLength(2);
         expect(v[key]).toBe(r.decision === 'keep' ? undefined : r.pairRule.pair[i]);
       }
@@ -435,10 +443,10 @@ describe('training recipes: tiny end-to-end runs', () => {
     const atPairOf = (p: readonly number[], name: string): number | undefined => sweep(name).sweep.find((r) => r.weight === p[0] && r.stageWeight === p[1])?.suspicious;
     const atPair = (name: string): number | undefined => atPairOf([pair[0]!.weight, pair[1]!.weight], name);
     expect([legs[1]!.atShippedPair.genuine, legs[1]!.atShippedPair.spoof]).toEqual([atPair('single-person-bonafide'), atPair('folds-spoof')]);
-    // --reuse-sweeps: the same choice again read all fourteen passes back (eight of choose_weight.py, three for each
-    // leg of sip_legs.py) and wrote the same pairs and basis
+    // --reuse-sweeps: the same choice again read all sixteen passes back (eight of choose_weight.py, five for the G.722
+    // legs and three for the Opus SIP legs of sip_legs.py) and wrote the same pairs and basis
     const again = fs.readFileSync(path.join(out, 'voice-weight-reuse.log'), 'utf8');
-    expect(again.match(/reusing the stored pass/g)?.length).toBe(14);
+    expect(again.match(/reusing the stored pass/g)?.length).toBe(16);
     const reused = [['reuse', 'voice-antispoof'], ['reuse', 'voice-whisper']].map(([dir, id]) => (JSON.parse(fs.readFileSync(path.join(out, dir!, id!, 'manifest.json'), 'utf8')) as { verdict: { weight: number; basis: string } }).verdict);
     expect(reused).toEqual(pair);
     // ... and after a fold model's manifest changed in place, no pass stored before was read back (all read that

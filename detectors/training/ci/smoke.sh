@@ -101,8 +101,8 @@ voice() {
   stamp weight_modes
   # run.sh chose the pairs over every passive path (its defaults SPEAKER_EMBED and PHONE=pair: the speaker model's
   # takeover rule in the genuine calls, phone legs their own pair from G.711 and AMR-NB then G.711 passes, G.722 legs
-  # and Opus SIP legs theirs when needed); the same choice once more with --reuse-sweeps must read all fourteen passes
-  # back instead of running them, and write the same pairs
+  # and Opus SIP legs theirs when needed, G.722's with VoLTE callers: VOLTE=1); the same choice once more with
+  # --reuse-sweeps must read all sixteen passes back instead of running them, and write the same pairs
   rm -rf "$out/reuse" && mkdir -p "$out/reuse"
   cp -r "$out/models/voice-antispoof" "$out/models-stage/voice-whisper" "$out/reuse/"
   choose_again() {
@@ -113,10 +113,12 @@ voice() {
     # and run.sh's step 9, G.722 and Opus SIP legs (choose_weight.py rewrote verdict whole, dropping their sentences
     # and weights)
     for leg in g722 sip-opus; do
+      local -a volte=()
+      [ "$leg" = g722 ] && volte=(--volte)
       nice -n 10 "$py" "$v/sip_legs.py" --leg "$leg" --work "$out/voice-weight" --folds "$out/voice-weight/folds" \
         --stage-folds "$out/voice-weight/stage-folds" --model "$out/reuse/voice-antispoof" \
         --stage "$out/reuse/voice-whisper" --speaker-embed "$root/detectors/models/speaker-embed" --seconds 10 \
-        --out "$out/reuse/$leg-legs.json" --write --reuse-sweeps 2>&1 | tee -a "$1"
+        --out "$out/reuse/$leg-legs.json" --write --reuse-sweeps "${volte[@]}" 2>&1 | tee -a "$1"
     done
   }
   choose_again "$out/voice-weight-reuse.log"

@@ -48,7 +48,9 @@ FAMILIES = {
               _pass(NS, "bonafide", "amrg711"), _pass(SPOOF, "spoof", "g711")],
     # sip_legs.py's passes: the suppressed calls judged wideband (a SIP leg never says), G.722 through its codec
     "sip-opus": [_pass(SP, "bonafide"), _pass(NS, "bonafide"), _pass(SPOOF, "spoof")],
-    "g722": [_pass(SP, "bonafide", "g722"), _pass(NS, "bonafide", "g722"), _pass(SPOOF, "spoof", "g722")],
+    # since 2026-12-07 with the speakers as VoLTE callers too (sip_legs.py --volte: AMR-WB, then G.722)
+    "g722": [_pass(SP, "bonafide", "g722"), _pass(NS, "bonafide", "g722"), _pass(SP, "bonafide", "amrwbg722"),
+             _pass(NS, "bonafide", "amrwbg722"), _pass(SPOOF, "spoof", "g722")],
 }
 MIN_GAIN = 15  # the rule: spoof calls the wideband pair at N must flag beyond the control's
 MAX_SHARE = 0.02

@@ -12,9 +12,10 @@
 #    spoof calls through G.711, as is and behind the suppressor, and the speakers through AMR-NB then G.711 (a mobile
 #    caller), as is and behind the suppressor (--phone-pair --phone-amr: verdict.weightTelephone); with
 #    STAGE=0, SpecNet's weight alone (choose_weight.py)
-# 9. SIP legs judged wideband: G.722 (HD-voice) legs through the service's G.722 codec, and a gateway's Opus legs
-#    (Opus 24 kb/s, behind a suppressor they cannot declare), each their own pair when the wideband one flags too
-#    many of their genuine speakers (sip_legs.py --write: verdict.weightG722, verdict.weightSipOpus)
+# 9. SIP legs judged wideband: G.722 (HD-voice) legs through the service's G.722 codec (with VoLTE callers, AMR-WB
+#    then G.722, since 2026-12-07), and a gateway's Opus legs (Opus 24 kb/s, behind a suppressor they cannot declare),
+#    each their own pair when the wideband one flags too many of their genuine speakers (sip_legs.py --write:
+#    verdict.weightG722, verdict.weightSipOpus)
 # Env: DATA (cache, default detectors/training/.cache/voice2), OUT (default detectors/models/voice-antispoof),
 #      STEPS (default 1200), EVERY (checkpoint spacing, 300), FOLDS (5), JOBS (2), ARCHS ("specnet-oc"),
 #      BATCH (32, train.py --batch), VERSION (0.3.0, SpecNet's manifest version),
@@ -43,6 +44,8 @@
 #      chosen); "none" leaves phone legs out.
 #      G722 (own, as shipped since 2026-12-06; none): step 9, G.722 SIP legs' own pair (verdict.weightG722) when the
 #      wideband pair makes 2 % or more of the genuine speakers through G.722 suspicious (sip_legs.py --leg g722)
+#      VOLTE (1, as shipped since 2026-12-07; 0): the G.722 legs' genuine passes also take the speakers as VoLTE
+#      callers, AMR-WB 12.65 kb/s before the G.722 trunk, as is and behind the suppressor (sip_legs.py --volte)
 #      SIP_OPUS (own, as shipped since 2026-12-06; none): step 9, a gateway's Opus legs' own pair
 #      (verdict.weightSipOpus) under the same rule through Opus 24 kb/s (sip_legs.py --leg sip-opus)
 set -euo pipefail
@@ -53,6 +56,7 @@ phone="${PHONE:-pair}"  # checked here, not after an hour of training
 case "$phone" in pair | ns | none) ;; *) echo "run.sh: PHONE is pair, ns or none, not '$phone'" >&2; exit 2 ;; esac
 case "${G722:-own}" in own | none) ;; *) echo "run.sh: G722 is own or none, not '${G722}'" >&2; exit 2 ;; esac
 case "${SIP_OPUS:-own}" in own | none) ;; *) echo "run.sh: SIP_OPUS is own or none, not '${SIP_OPUS}'" >&2; exit 2 ;; esac
+case "${VOLTE:-1}" in 0 | 1) ;; *) echo "run.sh: VOLTE is 1 or 0, not '${VOLTE}'" >&2; exit 2 ;; esac
 dirs=()
 for d in "$@"; do dirs+=("$(cd "$d" && pwd)"); done
 cd "$repo"
@@ -152,7 +156,9 @@ legs=()
 sip=()
 [ "$speaker" = "none" ] || sip+=(--speaker-embed "$speaker")
 for leg in "${legs[@]}"; do
+  volte=()
+  [ "$leg" = g722 ] && [ "${VOLTE:-1}" = 1 ] && volte=(--volte)
   nice -n 10 "$py" detectors/training/voice/sip_legs.py --leg "$leg" --work "$work" --folds "$work/folds" \
     --stage-folds "$work/stage-folds" --model "$out" --stage "$stage_out" --seconds "$seconds" \
-    --out "$work/$leg-legs.json" --write --reuse-sweeps "${sip[@]}"
+    --out "$work/$leg-legs.json" --write --reuse-sweeps "${sip[@]}" "${volte[@]}"
 done
