@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isDfdError } from '../../kernel/errors.js';
 import { OpusDecoder } from '../../pipeline/audio/OpusDecoder.js';
 import { resampleClip } from '../../pipeline/audio/Resampler.js';
-import { applyChannel, channelQuality, channelSpec, lossSchedule, opusSpec, trunkCodec } from './channel.js';
+import { amrNbRoundTrip, amrWbRoundTrip, applyChannel, channelQuality, channelSpec, lossSchedule, opusSpec, trunkCodec } from './channel.js';
 import { parseCliArgs } from './cli.js';
 import { chainText, decodeAudio48k, resolveChannel } from './clipMedia.js';
 
@@ -187,6 +187,25 @@ describe('eval channels on espeak-ng speech', () => {
     expectMobileOnG711(out, applyChannel(speech, channelSpec('g711')));
     // nor AMR-NB's waveform
     expect(snrDb(applyChannel(speech, channelSpec('amrg711')).samples, out.samples)).toBeLessThan(15);
+  });
+
+  it('an AMR round trip without its tools fails with a typed ERR_DECODE_FAILED that says what is missing', () => {
+    const pathBefore = process.env['PATH'];
+    process.env['PATH'] = dir; // no python3, no sox
+    try {
+      for (const [run, codec] of [[() => amrWbRoundTrip(new Float32Array(320)), 'AMR-WB'], [() => amrNbRoundTrip(new Float32Array(160)), 'AMR-NB']] as const) {
+        let caught: unknown;
+        try {
+          run();
+        } catch (e) {
+          caught = e;
+        }
+        expect(isDfdError(caught) && caught.code === 'ERR_DECODE_FAILED').toBe(true);
+        expect(String((caught as Error).message)).toContain(`the ${codec} round trip`);
+      }
+    } finally {
+      process.env['PATH'] = pathBefore;
+    }
   });
 
   it('amrwb_encode.py writes RFC 4867 storage format at 12.65 kb/s (33 octets a frame) and refuses a bad mode with exit 2', () => {

@@ -185,10 +185,10 @@ const fromPcm16 = (pcm: Buffer, length: number): Float32Array => {
   return out;
 };
 
-/** One run of a codec tool over stdin; ERR_DECODE_FAILED when it cannot run or fails. */
-function codecTool(command: string, args: string[], input: Buffer, what: string): Buffer {
+/** One run of a codec tool over stdin; ERR_DECODE_FAILED (naming the codec and what it needs) when it cannot run or fails. */
+function codecTool(command: string, args: string[], input: Buffer, codec: string, needs: string): Buffer {
   const r = spawnSync(command, args, { input, maxBuffer: 1 << 30 });
-  if (r.error || r.status !== 0) throw new DfdError('ERR_DECODE_FAILED', `${command} could not run the ${what} round trip`, { status: r.status ?? -1, stderr: String(r.stderr ?? r.error).slice(0, 300) });
+  if (r.error || r.status !== 0) throw new DfdError('ERR_DECODE_FAILED', `${command} could not run the ${codec} round trip (${needs})`, { status: r.status ?? -1, stderr: String(r.stderr ?? r.error).slice(0, 300) });
   return r.stdout;
 }
 
@@ -200,9 +200,9 @@ const rawPcm = (rate: number): string[] => ['-t', 'raw', '-r', String(rate), '-c
  * trimmed or padded with silence to the input's length.
  */
 export function amrNbRoundTrip(x8: Float32Array): Float32Array {
-  const what = 'AMR-NB (is sox installed with its amr-nb format?)';
-  const amr = codecTool('sox', [...rawPcm(G711_RATE), '-', '-t', 'amr-nb', '-C', String(AMR_NB_MODE), '-'], toPcm16(x8), what);
-  return fromPcm16(codecTool('sox', ['-t', 'amr-nb', '-', ...rawPcm(G711_RATE), '-'], amr, what), x8.length);
+  const needs = 'is sox installed with its amr-nb format?';
+  const amr = codecTool('sox', [...rawPcm(G711_RATE), '-', '-t', 'amr-nb', '-C', String(AMR_NB_MODE), '-'], toPcm16(x8), 'AMR-NB', needs);
+  return fromPcm16(codecTool('sox', ['-t', 'amr-nb', '-', ...rawPcm(G711_RATE), '-'], amr, 'AMR-NB', needs), x8.length);
 }
 
 /**
@@ -212,9 +212,9 @@ export function amrNbRoundTrip(x8: Float32Array): Float32Array {
  * live leg has it).
  */
 export function amrWbRoundTrip(x16: Float32Array): Float32Array {
-  const what = 'AMR-WB (python3 with libvo-amrwbenc0, sox with amr-wb decoding)';
-  const awb = codecTool('python3', [AMR_WB_ENCODER, String(AMR_WB_MODE)], toPcm16(x16), what);
-  return fromPcm16(codecTool('sox', ['-t', 'amr-wb', '-', ...rawPcm(AMR_WB_RATE), '-'], awb, what), x16.length);
+  const needs = 'needs python3 with Debian\'s libvo-amrwbenc0, and sox with amr-wb decoding';
+  const awb = codecTool('python3', [AMR_WB_ENCODER, String(AMR_WB_MODE)], toPcm16(x16), 'AMR-WB', needs);
+  return fromPcm16(codecTool('sox', ['-t', 'amr-wb', '-', ...rawPcm(AMR_WB_RATE), '-'], awb, 'AMR-WB', needs), x16.length);
 }
 
 /** A handset's speech codec before the trunk: none, AMR-NB 12.2 kb/s or AMR-WB 12.65 kb/s. */
