@@ -13,6 +13,10 @@ export { repoRoot };
 
 type Parser<T> = (raw: string, name: string) => T;
 
+/** The largest DFD_MEDIASOUP_WORKERS / DFD_AUDIO_WORKERS a setting may give, and the cap on the automatic (0) sizes. */
+const MAX_MEDIASOUP_WORKERS = 256;
+const MAX_AUDIO_WORKERS = 64;
+
 const int = (min: number, max: number): Parser<number> => (raw, name) => {
   const v = Number(raw);
   if (!Number.isInteger(v) || v < min || v > max) throw new DfdError('ERR_CONFIG', `${name} must be an integer in [${min}, ${max}], got "${raw}"`);
@@ -90,7 +94,7 @@ export const settings = {
   joinRatePerMin: s('DFD_JOIN_RATE_PER_MIN', '120', 'Signalling connections, ingest connections and demo tokens per client address per minute (burst the same)', int(1, 1_000_000)),
   loginMaxFailures: s('DFD_LOGIN_MAX_FAILURES', '5', 'Failed operator sign-ins (per user name and per client address) before a lockout', int(1, 1000)),
   loginLockoutSec: s('DFD_LOGIN_LOCKOUT_SEC', '300', 'First lockout; each further lockout of the same address or user name (before 15 min without failures) lasts twice the previous one, up to one day', int(1, 86_400)),
-  numWorkers: s('DFD_MEDIASOUP_WORKERS', '0', 'mediasoup workers; 0 = one per CPU the process may use (its CPU affinity and any cgroup CPU quota, e.g. a container\'s limits.cpu, rounded up)', int(0, 256)),
+  numWorkers: s('DFD_MEDIASOUP_WORKERS', '0', 'mediasoup workers; 0 = one per CPU the process may use (its CPU affinity and any cgroup CPU quota, e.g. a container\'s limits.cpu, rounded up)', int(0, MAX_MEDIASOUP_WORKERS)),
   workerBin: s('MEDIASOUP_WORKER_BIN', path.join(repoRoot, '.deps/mediasoup-worker/mediasoup-worker'), 'mediasoup-worker binary (installed by the bootstrap)', str),
   listenIp: s('DFD_LISTEN_IP', '127.0.0.1', 'IP the WebRTC transports bind to', str),
   announcedIp: s('DFD_ANNOUNCED_IP', '', 'Public IP announced in ICE candidates (empty: the listen IP)', str),
@@ -126,7 +130,7 @@ export const settings = {
   workerPort: s('DFD_WORKER_PORT', '8090', 'Analysis worker (`npm run worker`): port of its /healthz and /metrics (0 picks a free port)', int(0, 65535)),
   workerMaxPending: s('DFD_WORKER_MAX_PENDING', '256', 'Analysis worker: windows in progress at most; beyond it requests are answered busy and the service sends them to another worker', int(1, 100000)),
   modelsDir: s('DFD_MODELS_DIR', path.join(repoRoot, 'detectors/models'), 'Folder of detector models (one sub-folder per model with manifest.json)', str),
-  audioWorkers: s('DFD_AUDIO_WORKERS', '0', 'Audio worker threads (Opus decode, resampling, VAD and, with DFD_INFERENCE_PLACEMENT=media, the voice detectors); 0 = one per CPU the process may use (as DFD_MEDIASOUP_WORKERS)', int(0, 64)),
+  audioWorkers: s('DFD_AUDIO_WORKERS', '0', 'Audio worker threads (Opus decode, resampling, VAD and, with DFD_INFERENCE_PLACEMENT=media, the voice detectors); 0 = one per CPU the process may use (as DFD_MEDIASOUP_WORKERS)', int(0, MAX_AUDIO_WORKERS)),
   videoWorkers: s('DFD_VIDEO_WORKERS', '1', 'Video worker threads (VP8 decode supervision, face detection and, with DFD_INFERENCE_PLACEMENT=media, the face detectors)', int(1, 64)),
   inferencePlacement: s('DFD_INFERENCE_PLACEMENT', 'media', 'Where the detectors run: "media" (the score detectors in the audio and video worker threads that make the windows, two thread hops from packet to score; the speaker-embedding model on the inference threads) or "threads" (every detector on the inference threads, fed from the main thread and batching across every stream: a GPU machine)', oneOf('media', 'threads')),
   inferenceWorkers: s('DFD_INFERENCE_WORKERS', '1', 'Inference worker threads (onnxruntime sessions): the speaker-embedding model with DFD_INFERENCE_PLACEMENT=media, every detector with "threads"; `npm run worker`: its inference threads', int(1, 64)),
@@ -215,8 +219,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     // container's limits.cpu), whichever is less (kernel/cpuBudget.ts).
     const cores = readCpuBudget().cores;
     // ...within the bounds an explicit setting has (a 128-core host gets 64 audio workers, as DFD_AUDIO_WORKERS=64).
-    if (cfg.numWorkers === 0) cfg.numWorkers = Math.min(256, cores);
-    if (cfg.audioWorkers === 0) cfg.audioWorkers = Math.min(64, cores);
+    if (cfg.numWorkers === 0) cfg.numWorkers = Math.min(MAX_MEDIASOUP_WORKERS, cores);
+    if (cfg.audioWorkers === 0) cfg.audioWorkers = Math.min(MAX_AUDIO_WORKERS, cores);
   }
   if (cfg.rtcMinPort > cfg.rtcMaxPort) throw new DfdError('ERR_CONFIG', 'DFD_RTC_MIN_PORT must not exceed DFD_RTC_MAX_PORT');
   if (cfg.analysis === 'remote' && cfg.natsUrl.length === 0) throw new DfdError('ERR_CONFIG', 'DFD_ANALYSIS=remote needs NATS_URL: the service and its analysis workers must share a NATS server');

@@ -177,6 +177,8 @@ def main() -> None:
                 labels = np.r_[np.zeros(len(real)), np.ones(len(fake))]
                 separation[f"{stage}:{g}"] = {"auroc": round(auroc(labels, np.r_[real, fake]), 4),
                                               "eer": round(eer(np.array(real), np.array(fake)), 4)}
+    # the genuine passes' names in the tables' prose, in pass order
+    passes_text = "as is/suppressed/" + ("VoLTE as is/VoLTE suppressed/" if args.volte else "")
     result = {
         "question": f"{spec['name']} judged wideband: at the shipped wideband pair, what share of held-out genuine "
                     f"speakers' {args.seconds} s calls become suspicious (as is; behind a sender's noise suppressor, "
@@ -193,9 +195,8 @@ def main() -> None:
         "atLegPair": at_leg,
         "maxShare": args.max_share,
         "decision": "keep" if keep else "own pair",
-        "pairRule": {"pair": list(own), "table": "first/stage weight: genuine suspicious as is/suppressed/"
-                                                 + ("VoLTE as is/VoLTE suppressed/" if args.volte else "")
-                                                 + f"spoof calls flagged: {table}"},
+        "pairRule": {"pair": list(own),
+                     "table": f"first/stage weight: genuine suspicious {passes_text}spoof calls flagged: {table}"},
         "callSeparation": separation,
         "command": "python detectors/training/voice/sip_legs.py " + " ".join(sys.argv[1:]),
     }
@@ -208,7 +209,6 @@ def main() -> None:
                    f"the pair {own[0]:g}/{own[1]:g} (verdict.{spec['key']}), the wideband pair making too many of "
                    f"{over} suspicious; chosen the same way, the most of the {n_spoof} spoof calls through "
                    f"{spec['through']} flagged")
-        passes_text = "as is/suppressed/" + ("VoLTE as is/VoLTE suppressed/" if args.volte else "")
         sentence = (f"{spec['mark']} ({spec['name']}, wideband calibration; sip_legs.py) {outcome}; genuine "
                     f"suspicious {passes_text}spoof calls flagged: {table}")
         for path, w in ((os.path.join(args.model, "manifest.json"), own[0]),
